@@ -1,0 +1,89 @@
+"""``python -m bwhelpers.sandbox``: run the sandbox in the foreground until Ctrl-C or SIGTERM."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from typing import Sequence
+
+from .core import DEMO
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bwhelpers.sandbox",
+                                description="Local emulator of the Bandwidth Dashboard and Messaging v2 APIs.")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="TCP port (default 8765; 0 = any free port)")
+    p.add_argument("--db", default=None, help="SQLite file (default .bwhelpers/sandbox.db in the project)")
+    for key in ("account_id", "site_id", "username", "password", "user_id"):
+        p.add_argument(f"--{key.replace('_', '-')}", dest=key, default=None,
+                       help=f"demo account {key.replace('_', ' ')} (default {DEMO[key]!r})"
+                       if key != "password" else "demo account password (default: the documented demo one)")
+    p.add_argument("--api-token", dest="api_token", default=None, help="legacy messaging API token")
+    p.add_argument("--api-secret", dest="api_secret", default=None, help="legacy messaging API secret")
+    p.add_argument("--order-delay", type=float, default=None,
+                   help="seconds an order stays RECEIVED before it completes (default 2; 0 = immediate)")
+    p.add_argument("--reset", action="store_true", help="wipe all sandbox state first")
+    p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from .db import default_db_path
+    from .server import SandboxServer, prepare_db
+
+    creds = dict(DEMO)
+    custom = False
+    for key in DEMO:
+        value = getattr(args, key, None)
+        if value:
+            creds[key] = value
+            custom = True
+    settings = {}
+    if args.order_delay is not None:
+        settings["order_transition"] = ({"mode": "immediate"} if args.order_delay <= 0
+                                        else {"mode": "seconds", "seconds": args.order_delay})
+    db_path = args.db or str(default_db_path())
+    db = prepare_db(db_path, accounts=[creds] if custom else None, reset=args.reset, settings=settings)
+    server = SandboxServer(db, host=args.host, port=args.port)
+
+    def _term(signum, frame):  # noqa: ANN001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
+    import threading
+
+    def _announce() -> None:
+        server._ready.wait()
+        if server._error:
+            return
+        shown = "(custom, not shown)" if args.password else creds["password"]
+        print(f"Bandwidth sandbox listening on {server.url}", flush=True)
+        print(f"  Dashboard API : {server.url}/api/accounts/{creds['account_id']}/...", flush=True)
+        print(f"  Messaging API : {server.url}/api/v2/users/{creds['account_id']}/messages", flush=True)
+        print(f"  Legacy (guide): {server.url}/v2/users/{creds['user_id']}/messages", flush=True)
+        print(f"  account {creds['account_id']}  site {creds['site_id']}  "
+              f"user {creds['username']} / {shown}", flush=True)
+        print(f"  legacy user id {creds['user_id']}  token {creds['api_token'] if not args.api_token else '(custom)'}"
+              f"  secret {'(demo)' if not args.api_secret else '(custom, not shown)'}", flush=True)
+        print(f"  state db      : {db_path}  (Ctrl-C to stop)", flush=True)
+
+    threading.Thread(target=_announce, daemon=True).start()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.close()
+    print("sandbox stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``/_sandbox/...`` control plane, kept apart from the emulated APIs."""

@@ -1,0 +1,339 @@
+"""
+bwhelpers.sandbox.core
+~~~~~~~~~~~~~~~~~~~~~~
+
+What every emulated endpoint shares: the sandbox context (db + settings), accounts and HTTP
+Basic auth, body limits, safe XML/JSON parsing, and rendering of bodies and errors. Handlers
+never let a traceback out: anything unexpected becomes a 500 in the service's error shape.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.web
+
+from . import xmlio
+from .db import Database, check_secret, hash_secret
+from .exceptions import ControlError, DashboardError, MessagingError, SandboxError
+
+log = logging.getLogger("bwhelpers.sandbox")
+
+MAX_BODY_BYTES = 256 * 1024
+
+#: The documented demo account (README, docs/ARCHITECTURE.md). Public and fake.
+DEMO = {
+    "account_id": "9900000",
+    "site_id": "9901",
+    "username": "sandbox-user",
+    "password": "sandbox-password",
+    "user_id": "u-sandbox",
+    "api_token": "t-sandbox",
+    "api_secret": "s-sandbox",
+}
+#: A second account, for tenant-isolation tests and demos.
+DEMO_B = {
+    "account_id": "9900001",
+    "site_id": "9911",
+    "username": "sandbox-user-b",
+    "password": "sandbox-password-b",
+    "user_id": "u-sandbox-b",
+    "api_token": "t-sandbox-b",
+    "api_secret": "s-sandbox-b",
+}
+
+
+@dataclass
+class SandboxContext:
+    """Shared by all handlers of one server: the db and the runtime settings."""
+
+    db: Database
+    base_url: str = ""
+    started: float = field(default_factory=time.time)
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    # settings live in the db so every process sees the same ones
+    def setting(self, key: str, default: Any = None) -> Any:
+        return self.db.get_setting(key, default)
+
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # order lifecycle: mode immediate | seconds | polls
+    "order_transition": {"mode": "seconds", "seconds": 2.0, "polls": 2},
+    # per-account messages per second accepted by POST /messages (0 = unlimited)
+    "rate_limit_per_second": 0,
+    # callback delivery
+    "callback_retry": {"max_attempts": 6, "backoff": [1, 2, 4, 8, 16], "timeout": 10},
+    "delivery_delay": 0.2,
+    "slow_delivery_delay": 5.0,
+    # fault injection for client tests: {"status": 503, "count": 2, "retry_after": 1, "methods": [...]}
+    "fail_next": None,
+}
+
+
+def ensure_defaults(db: Database, overrides: dict[str, Any] | None = None) -> None:
+    for key, value in DEFAULT_SETTINGS.items():
+        if db.get_setting(key, "__missing__") == "__missing__":
+            db.set_setting(key, value)
+    for key, value in (overrides or {}).items():
+        db.set_setting(key, value)
+
+
+# -- accounts -----------------------------------------------------------------------------------
+
+def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbox Site") -> None:
+    """Create (or replace the credentials of) an account with one site."""
+    now = time.time()
+    with db.transaction() as conn:
+        row = conn.execute("SELECT account_id FROM accounts WHERE account_id=?", (creds["account_id"],)).fetchone()
+        legacy = hash_secret(f"{creds['api_token']}:{creds['api_secret']}")
+        if row is None:
+            conn.execute(
+                "INSERT INTO accounts (account_id, username, password_hash, user_id, legacy_hash, created) "
+                "VALUES (?,?,?,?,?,?)",
+                (creds["account_id"], creds["username"], hash_secret(creds["password"]), creds["user_id"],
+                 legacy, now),
+            )
+        else:
+            conn.execute(
+                "UPDATE accounts SET username=?, password_hash=?, user_id=?, legacy_hash=? WHERE account_id=?",
+                (creds["username"], hash_secret(creds["password"]), creds["user_id"], legacy, creds["account_id"]),
+            )
+        if creds.get("site_id") and conn.execute(
+                "SELECT 1 FROM sites WHERE site_id=?", (creds["site_id"],)).fetchone() is None:
+            conn.execute("INSERT INTO sites VALUES (?,?,?,?,?)",
+                         (creds["site_id"], creds["account_id"], site_name, "Created by the sandbox", now))
+
+
+def _basic(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if ":" not in decoded:
+        return None
+    user, _, password = decoded.partition(":")
+    return user, password
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Common behaviour. Subclasses set ``api`` to 'dashboard', 'messaging' or 'control'."""
+
+    api = "dashboard"
+    #: root element used for Dashboard errors raised by this handler
+    error_root = "ErrorResponse"
+
+    @property
+    def ctx(self) -> SandboxContext:
+        return self.application.settings["sandbox"]
+
+    @property
+    def db(self) -> Database:
+        return self.ctx.db
+
+    def set_default_headers(self) -> None:
+        self.set_header("Server", "bwhelpers-sandbox")
+        self.clear_header("Content-Type")
+
+    def prepare(self) -> None:
+        if len(self.request.body or b"") > MAX_BODY_BYTES:
+            if self.api == "messaging":
+                raise MessagingError("request-entity-too-large",
+                                     f"The request body exceeds {MAX_BODY_BYTES} bytes", status=413)
+            raise DashboardError(413, f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes",
+                                 status=413, root=self.error_root)
+        self._maybe_inject_fault()
+
+    def _maybe_inject_fault(self) -> None:
+        if self.api == "control":
+            return
+        fault = self.db.get_setting("fail_next")
+        if not fault or int(fault.get("count", 0)) <= 0:
+            return
+        methods = fault.get("methods")
+        if methods and self.request.method not in methods:
+            return
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT value FROM settings WHERE key='fail_next'").fetchone()
+            current = json.loads(row["value"]) if row else None
+            if not current or int(current.get("count", 0)) <= 0:
+                return
+            current["count"] = int(current["count"]) - 1
+            conn.execute("UPDATE settings SET value=? WHERE key='fail_next'", (json.dumps(current),))
+        status = int(fault.get("status", 503))
+        headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {}
+        if self.api == "messaging":
+            err: SandboxError = MessagingError("service-unavailable" if status != 429 else "max-message-queue-size-exceeded",
+                                               "Injected fault (sandbox fail_next setting)", status=status,
+                                               headers=headers)
+        else:
+            err = DashboardError(status, "Injected fault (sandbox fail_next setting)", status=status,
+                                 root=self.error_root)
+            err.headers = headers
+        raise err
+
+    # -- auth ------------------------------------------------------------------------------------
+    def credentials(self) -> tuple[str, str] | None:
+        return _basic(self.request.headers.get("Authorization"))
+
+    def unauthorized(self) -> SandboxError:
+        if self.api == "messaging":
+            return MessagingError("unauthorized", "Authentication Failed", status=401,
+                                  headers={"WWW-Authenticate": 'Basic realm="Bandwidth"'})
+        err = DashboardError(401, "Authentication failed: missing or invalid username and password",
+                             status=401, root="ErrorResponse")
+        err.headers = {"WWW-Authenticate": 'Basic realm="Dashboard"'}
+        return err
+
+    def forbidden(self) -> SandboxError:
+        if self.api == "messaging":
+            return MessagingError("forbidden", "Access Denied", status=403)
+        return DashboardError(1001, "Access Denied", status=403, root="ErrorResponse")
+
+    def auth_account(self, account_id: str) -> str:
+        """Username:password must be valid (else 401) and belong to ``account_id`` (else 403)."""
+        creds = self.credentials()
+        if creds is None:
+            raise self.unauthorized()
+        row = self.db.query_one("SELECT account_id, password_hash FROM accounts WHERE username=?", (creds[0],))
+        if row is None or not check_secret(creds[1], row["password_hash"]):
+            raise self.unauthorized()
+        if row["account_id"] != account_id:
+            raise self.forbidden()
+        return account_id
+
+    def auth_legacy_user(self, user_id: str) -> str:
+        """The guide's era: token:secret of the user in the URL. Returns the account id."""
+        creds = self.credentials()
+        if creds is None:
+            raise self.unauthorized()
+        row = self.db.query_one("SELECT account_id, legacy_hash FROM accounts WHERE user_id=?", (user_id,))
+        if row is None:
+            # unknown user id: is the token:secret valid for some other user? then 403, else 401
+            for other in self.db.query("SELECT legacy_hash FROM accounts"):
+                if check_secret(f"{creds[0]}:{creds[1]}", other["legacy_hash"]):
+                    raise self.forbidden()
+            raise self.unauthorized()
+        if not check_secret(f"{creds[0]}:{creds[1]}", row["legacy_hash"]):
+            for other in self.db.query("SELECT legacy_hash FROM accounts WHERE user_id<>?", (user_id,)):
+                if check_secret(f"{creds[0]}:{creds[1]}", other["legacy_hash"]):
+                    raise self.forbidden()
+            raise self.unauthorized()
+        return row["account_id"]
+
+    # -- bodies ----------------------------------------------------------------------------------
+    def xml_body(self, expected_root: str | tuple[str, ...] | None = None) -> tuple[str, Any]:
+        """Parse the XML body -> (root name, content). Wrong content type/root -> 400 in the service shape."""
+        ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype and ctype not in ("application/xml", "text/xml"):
+            raise DashboardError(415, f"Content-Type '{ctype}' is not supported; send application/xml",
+                                 status=415, root=self.error_root)
+        try:
+            doc = xmlio.parse(self.request.body)
+        except xmlio.XmlBodyError as exc:
+            raise DashboardError(400, f"Invalid XML: {exc}", root=self.error_root) from None
+        root = next(iter(doc))
+        roots = (expected_root,) if isinstance(expected_root, str) else expected_root
+        if roots and root not in roots:
+            raise DashboardError(
+                400, f"Unexpected root element <{root}>; expected <{roots[0]}>", root=self.error_root)
+        content = doc[root]
+        return root, content if content is not None else {}
+
+    def json_body(self) -> Any:
+        ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise MessagingError("unsupported-content-type",
+                                 "Content-Type must be application/json", status=415)
+        try:
+            return json.loads(self.request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise MessagingError("request-validation", f"Your request could not be parsed: {exc}",
+                                 field_errors=[]) from None
+
+    # -- output ----------------------------------------------------------------------------------
+    def send_xml(self, root: str, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.set_status(status)
+        for k, v in (headers or {}).items():
+            self.set_header(k, v)
+        self.set_header("Content-Type", "application/xml")
+        self.finish(xmlio.render(root, body))
+
+    def send_empty(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.set_status(status)
+        for k, v in (headers or {}).items():
+            self.set_header(k, v)
+        self.finish()
+
+    def send_json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.set_status(status)
+        for k, v in (headers or {}).items():
+            self.set_header(k, v)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def absolute(self, path: str) -> str:
+        """An absolute URL on this server (for ``Location`` headers)."""
+        return f"{self.request.protocol}://{self.request.host}{path}"
+
+    # -- errors ----------------------------------------------------------------------------------
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, SandboxError):
+            err = exc
+        elif isinstance(exc, tornado.web.HTTPError) and exc.status_code == 405 or status_code == 405:
+            err = self._generic(405, f"Method {self.request.method} is not allowed on {self.request.path}")
+            self.set_header("Allow", ", ".join(m for m in ("GET", "POST", "PUT", "DELETE", "PATCH")
+                                               if type(self).__dict__.get(m.lower())))
+        elif status_code < 500:
+            err = self._generic(status_code, self._reason or "Bad request")
+        else:
+            log.error("sandbox internal error on %s %s", self.request.method, self.request.path,
+                      exc_info=kwargs.get("exc_info"))
+            err = self._generic(500, "Internal sandbox error")
+        self.set_status(err.status)
+        for k, v in err.headers.items():
+            self.set_header(k, v)
+        ctype, body = err.render()
+        self.set_header("Content-Type", ctype)
+        self.finish(body)
+
+    def _generic(self, status: int, description: str) -> SandboxError:
+        if self.api == "messaging":
+            kind = {404: "not-found", 405: "method-not-allowed", 500: "internal-server-error"}.get(status, "error")
+            return MessagingError(kind, description, status=status)
+        if self.api == "control":
+            return ControlError(description, status=status)
+        return DashboardError(status, description, status=status, root=self.error_root)
+
+    def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001
+        if isinstance(value, SandboxError):
+            log.debug("%s %s -> %s %s", self.request.method, self.request.path, value.status, value)
+            return
+        super().log_exception(typ, value, tb)
+
+
+class NotFoundHandler(BaseHandler):
+    """Anything no route matches: 404 in the shape of the API the path belongs to."""
+
+    def prepare(self) -> None:
+        path = self.request.path
+        if path.startswith("/_sandbox"):
+            self.api = "control"
+        elif "/messages" in path or path.startswith("/v2/"):
+            self.api = "messaging"
+        if self.api == "messaging":
+            raise MessagingError("not-found", f"No resource at {path}", status=404)
+        if self.api == "control":
+            raise ControlError(f"No control endpoint at {path}", status=404)
+        raise DashboardError(404, f"The resource {path} does not exist", status=404)

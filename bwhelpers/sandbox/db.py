@@ -1,0 +1,205 @@
+"""
+bwhelpers.sandbox.db
+~~~~~~~~~~~~~~~~~~~~
+
+SQLite state for the sandbox: one file, WAL mode, shared by every process pointed at it.
+Each API area contributes its own DDL (``SCHEMA`` in its ``models.py``); this module owns the
+core tables (schema version, accounts, sites, settings) and the connection handling.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+SCHEMA_VERSION = 1
+
+CORE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    user_id TEXT NOT NULL UNIQUE,
+    legacy_hash TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sites (
+    site_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(account_id),
+    name TEXT NOT NULL,
+    description TEXT,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+_extra_schemas: list[str] = []
+
+
+def register_schema(ddl: str) -> None:
+    """Add an API area's DDL; it is applied (idempotently) whenever a database is opened."""
+    if ddl not in _extra_schemas:
+        _extra_schemas.append(ddl)
+
+
+def default_db_path() -> Path:
+    """``.bwhelpers/sandbox.db`` in the project folder (gitignored), or ``BW_SANDBOX_DB``."""
+    env = os.environ.get("BW_SANDBOX_DB")
+    if env:
+        return Path(env).expanduser()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").exists() and (folder / "bwhelpers").is_dir():
+            return folder / ".bwhelpers" / "sandbox.db"
+    pkg_root = Path(__file__).resolve().parents[2]
+    if (pkg_root / "pyproject.toml").exists():
+        return pkg_root / ".bwhelpers" / "sandbox.db"
+    return Path.home() / ".bwhelpers" / "sandbox.db"
+
+
+def hash_secret(secret: str) -> str:
+    """A salted PBKDF2 hash: the sandbox db never holds account passwords or API secrets."""
+    salt = os.urandom(8).hex()
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), 1000).hex()
+    return f"{salt}${digest}"
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    try:
+        salt, digest = stored.split("$", 1)
+    except ValueError:
+        return False
+    got = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), 1000).hex()
+    return hashlib.sha256(got.encode()).digest() == hashlib.sha256(digest.encode()).digest()
+
+
+class Database:
+    """A path plus one sqlite3 connection per thread."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._init_lock = threading.Lock()
+        self.migrate()
+
+    def connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def migrate(self) -> None:
+        with self._init_lock:
+            conn = self.connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for ddl in (CORE_SCHEMA, *_extra_schemas):
+                    for stmt in _split(ddl):
+                        conn.execute(stmt)
+                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                if row is None:
+                    conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                elif int(row["value"]) > SCHEMA_VERSION:
+                    raise RuntimeError(
+                        f"sandbox db {self.path} has schema version {row['value']}, newer than this "
+                        f"bwhelpers ({SCHEMA_VERSION}); upgrade bwhelpers or start with --reset"
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def schema_version(self) -> int:
+        row = self.query_one("SELECT value FROM meta WHERE key='schema_version'")
+        return int(row["value"]) if row else 0
+
+    # -- small helpers -------------------------------------------------------------------------
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self.connect().execute(sql, tuple(params))
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self.connect().execute(sql, tuple(params)).fetchall()
+
+    def query_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        return self.connect().execute(sql, tuple(params)).fetchone()
+
+    def transaction(self) -> "_Tx":
+        """``with db.transaction() as conn:`` — BEGIN IMMEDIATE … COMMIT (ROLLBACK on error)."""
+        return _Tx(self.connect())
+
+    def next_counter(self, name: str, start: int) -> int:
+        """A monotonically increasing number shared by every process using this db."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
+            value = start if row is None else int(row["value"]) + 1
+            conn.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (name, value))
+        return value
+
+    # -- settings ------------------------------------------------------------------------------
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        row = self.query_one("SELECT value FROM settings WHERE key=?", (key,))
+        return default if row is None else json.loads(row["value"])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        self.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+
+    def all_settings(self) -> dict[str, Any]:
+        return {r["key"]: json.loads(r["value"]) for r in self.query("SELECT key, value FROM settings")}
+
+    # -- reset ---------------------------------------------------------------------------------
+    def wipe(self) -> None:
+        """Delete every row of every table except the schema version."""
+        with self.transaction() as conn:
+            conn.execute("PRAGMA defer_foreign_keys=ON")
+            tables = [r["name"] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+            for t in tables:
+                if t != "meta":
+                    conn.execute(f'DELETE FROM "{t}"')
+
+
+class _Tx:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        for attempt in range(50):
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as exc:  # pragma: no cover - contention
+                if "locked" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.02)
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def _split(ddl: str) -> list[str]:
+    return [s.strip() for s in ddl.split(";") if s.strip()]

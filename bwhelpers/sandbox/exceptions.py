@@ -1,0 +1,100 @@
+"""
+bwhelpers.sandbox.exceptions
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+Errors the emulated APIs answer with. Each knows its HTTP status and renders the service's own
+error body; handlers raise them and :class:`bwhelpers.sandbox.core.BaseHandler` writes them.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import xmlio
+
+
+class SandboxError(Exception):
+    """Base class: an error response of the emulated service."""
+
+    status: int = 400
+    headers: dict[str, str] = {}
+
+    def render(self) -> tuple[str, str]:
+        """(content type, body)."""
+        raise NotImplementedError
+
+
+class DashboardError(SandboxError):
+    """``<{Root}><ResponseStatus><ErrorCode/><Description/></ResponseStatus></{Root}>``."""
+
+    def __init__(self, code: int | str, description: str, status: int = 400, root: str = "ErrorResponse",
+                 extra: dict[str, Any] | None = None):
+        super().__init__(f"{code}: {description}")
+        self.code, self.description, self.status, self.root = str(code), description, status, root
+        self.extra = extra or {}
+
+    def render(self) -> tuple[str, str]:
+        body: dict[str, Any] = dict(self.extra)
+        body["ResponseStatus"] = {"ErrorCode": self.code, "Description": self.description}
+        return "application/xml", xmlio.render(self.root, body)
+
+
+class DashboardErrorList(SandboxError):
+    """``<{Root}><ErrorList><Error><Code/><Description/></Error>…</ErrorList>{echo}</{Root}>``."""
+
+    def __init__(self, errors: list[tuple[int | str, str]], status: int = 400, root: str = "OrderResponse",
+                 echo: dict[str, Any] | None = None):
+        super().__init__("; ".join(f"{c}: {d}" for c, d in errors))
+        self.errors, self.status, self.root, self.echo = errors, status, root, echo or {}
+
+    @property
+    def code(self) -> str:
+        return str(self.errors[0][0])
+
+    def render(self) -> tuple[str, str]:
+        body: dict[str, Any] = {"ErrorList": {"Error": [{"Code": str(c), "Description": d} for c, d in self.errors]}}
+        body.update(self.echo)
+        return "application/xml", xmlio.render(self.root, body)
+
+
+class SearchError(SandboxError):
+    """``<SearchResult><Error><Code/><Description/></Error></SearchResult>``."""
+
+    def __init__(self, code: int | str, description: str, status: int = 400):
+        super().__init__(f"{code}: {description}")
+        self.code, self.description, self.status = str(code), description, status
+
+    def render(self) -> tuple[str, str]:
+        return "application/xml", xmlio.render(
+            "SearchResult", {"Error": {"Code": self.code, "Description": self.description}})
+
+
+class MessagingError(SandboxError):
+    """``{"type": …, "description": …[, "fieldErrors": [...]]}``."""
+
+    def __init__(self, type_: str, description: str, status: int = 400,
+                 field_errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(f"{type_}: {description}")
+        self.type, self.description, self.status = type_, description, status
+        self.field_errors = field_errors
+        self.headers = headers or {}
+
+    def render(self) -> tuple[str, str]:
+        import json
+
+        body: dict[str, Any] = {"type": self.type, "description": self.description}
+        if self.field_errors is not None:
+            body["fieldErrors"] = self.field_errors
+        return "application/json", json.dumps(body)
+
+
+class ControlError(SandboxError):
+    """Errors of the ``/_sandbox`` control plane: ``{"error": …}``."""
+
+    def __init__(self, description: str, status: int = 400):
+        super().__init__(description)
+        self.description, self.status = description, status
+
+    def render(self) -> tuple[str, str]:
+        import json
+
+        return "application/json", json.dumps({"error": self.description})

@@ -1,0 +1,117 @@
+"""
+bwhelpers.sandbox.xmlio
+~~~~~~~~~~~~~~~~~~~~~~~
+
+One serializer for every Dashboard response (errors included) and one safe parser for every
+request body. Bodies are ordered dicts; field order is the wire order.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import xmltodict
+
+XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+#: Elements that may repeat, in requests and responses.
+REPEATABLE = (
+    "TelephoneNumber", "FullNumber", "Error", "SipPeer", "Application", "Site", "AssociatedSipPeer",
+    "OrderIdUserIdDate", "TelephoneNumberDetail", "CallbackType", "ReservationId", "TnAttribute",
+)
+
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class XmlBodyError(ValueError):
+    """The request body is not acceptable XML."""
+
+
+def render(root: str, body: Any) -> str:
+    """``render("SiteResponse", {"Site": {...}})`` -> XML text with the service's declaration."""
+    doc = xmltodict.unparse({root: _clean(body)}, full_document=False, short_empty_elements=True)
+    return XML_DECL + doc
+
+
+def _clean(value: Any) -> Any:
+    """Booleans become ``true``/``false``; None becomes an empty element; numbers become text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def parse(body: bytes | str, max_depth: int = 32) -> dict[str, Any]:
+    """Parse a request body; refuse DTDs and entities outright (no XXE, no billion laughs)."""
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    if not raw or not raw.strip():
+        raise XmlBodyError("the request body is empty; send an XML document")
+    if _DOCTYPE.search(raw):
+        raise XmlBodyError("DOCTYPE and ENTITY declarations are not allowed")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise XmlBodyError(f"the request body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        doc = xmltodict.parse(raw, disable_entities=True, force_list=REPEATABLE, strip_whitespace=True)
+    except Exception as exc:  # expat errors, ValueError from xmltodict
+        raise XmlBodyError(f"the request body is not well-formed XML: {exc}") from None
+    if not isinstance(doc, dict) or len(doc) != 1:
+        raise XmlBodyError("the XML document must have exactly one root element")
+    if _depth(doc) > max_depth:
+        raise XmlBodyError("the XML document is nested too deeply")
+    return doc
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > 64:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level)
+    return level
+
+
+def text(node: Any) -> str | None:
+    """The text of an element as parsed by xmltodict (handles attributes and force_list)."""
+    if isinstance(node, list):
+        node = node[0] if node else None
+    if isinstance(node, dict):
+        node = node.get("#text")
+    if node is None:
+        return None
+    return str(node).strip()
+
+
+def get(node: Any, *names: str, ci: bool = False) -> Any:
+    """Walk child elements by name; with ``ci`` match names case-insensitively."""
+    for name in names:
+        if isinstance(node, list):
+            node = node[0] if node else None
+        if not isinstance(node, dict):
+            return None
+        if ci:
+            match = next((k for k in node if k.lower() == name.lower()), None)
+            node = node.get(match) if match is not None else None
+        else:
+            node = node.get(name)
+    return node
+
+
+def as_bool(value: Any) -> bool | None:
+    """``true``/``false`` (any case) -> bool; None stays None; anything else raises ValueError."""
+    value = text(value)
+    if value is None or value == "":
+        return None
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    raise ValueError(value)
