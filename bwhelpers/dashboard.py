@@ -1,0 +1,601 @@
+"""DashboardClient: the Dashboard (Iris) XML API, one method per guide step, plus read-backs and undo."""
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+import phonenumbers
+
+from . import xmlio
+from .errors import OrderTimeoutError, ValidationError
+from .http import Exchange, make_session, request
+from .results import Result
+
+if TYPE_CHECKING:
+    import requests
+    from .config import Config
+
+__all__ = ["DashboardClient", "normalize_number", "national_number", "SEARCH_PARAMS", "TERMINAL_ORDER_STATUSES",
+           "GUIDE_PROXY_PEER_ID"]
+
+GUIDE_PROXY_PEER_ID = "539692"
+TERMINAL_ORDER_STATUSES = frozenset({"COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"})
+XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8", "Accept": "application/xml"}
+
+# python kwarg -> (query parameter, order-type element)
+SEARCH_PARAMS: dict[str, tuple[str, str]] = {
+    "area_code": ("areaCode", "AreaCode"),
+    "npa_nxx": ("npaNxx", "NpaNxx"),
+    "npa_nxx_x": ("npaNxxx", "NpaNxxX"),
+    "lata": ("lata", "Lata"),
+    "zip": ("zip", "Zip"),
+    "state": ("state", "State"),
+    "city": ("city", "City"),
+    "rate_center": ("rateCenter", "RateCenter"),
+    "local_vanity": ("localVanity", "LocalVanity"),
+    "ends_in": ("endsIn", "EndsIn"),
+    "toll_free_vanity": ("tollFreeVanity", "TollFreeVanity"),
+    "toll_free_wildcard": ("tollFreeWildCardPattern", "TollFreeWildCardPattern"),
+    "quantity": ("quantity", "Quantity"),
+    "enable_tn_detail": ("enableTNDetail", "EnableTNDetail"),
+    "lca": ("LCA", "EnableLCA"),
+    "order_by": ("orderBy", "OrderBy"),
+    "protected": ("protected", "Protected"),
+}
+_CRITERIA = tuple(k for k in SEARCH_PARAMS if k not in ("quantity", "enable_tn_detail", "lca", "order_by", "protected"))
+_DIGITS = {"area_code": 3, "npa_nxx": 6, "npa_nxx_x": 7, "zip": 5, "lata": None}
+
+
+# ----------------------------------------------------------------------------------------- numbers
+
+def normalize_number(value: Any, field: str = "number") -> str:
+    """Parse a phone number with ``phonenumbers`` and return E.164 (``+1`` optional for US numbers).
+
+    Raises ValidationError naming ``field`` when the value is not a possible phone number.
+    """
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{field}: {value!r} is not a phone number; give e.g. '+19195551212' or '9195551212'",
+                              field=field)
+    text = value.strip()
+    if re.search(r"[A-Za-z]", text):
+        raise ValidationError(f"{field}: {text!r} contains letters; give digits such as '+19195551212'", field=field)
+    try:
+        parsed = phonenumbers.parse(text, "US")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(f"{field}: {text!r} is not a phone number ({exc}); give e.g. '+19195551212'",
+                              field=field) from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValidationError(f"{field}: {text!r} has the wrong number of digits for its country; US numbers have "
+                              "10 digits, e.g. '9195551212' or '+19195551212'", field=field)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_number(value: Any, field: str = "number") -> str:
+    """The Dashboard's 10-digit form of a US number (``+19195551212`` -> ``9195551212``)."""
+    e164 = normalize_number(value, field)
+    if not e164.startswith("+1"):
+        raise ValidationError(f"{field}: {value!r} is not a US/NANP number; the Dashboard orders +1 numbers only",
+                              field=field)
+    return e164[2:]
+
+
+def _collect_numbers(data: Any) -> list[str]:
+    """Every phone number under TelephoneNumber/FullNumber keys, in order, without duplicates."""
+    out: list[str] = []
+
+    def add(v: Any) -> None:
+        if isinstance(v, str) and v.strip():
+            if v not in out:
+                out.append(v.strip())
+        elif isinstance(v, list):
+            for item in v:
+                add(item)
+        elif isinstance(v, Mapping):
+            for key in ("FullNumber", "TelephoneNumber"):
+                if key in v:
+                    add(v[key])
+
+    for key in ("FullNumber", "TelephoneNumber"):
+        for found in xmlio.ci_find_all(data, key):
+            add(found)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ client
+
+class DashboardClient:
+    """The Dashboard XML API for one account and site (username:password)."""
+
+    def __init__(self, config: "Config", session: "requests.Session | None" = None):
+        self.config = config
+        self.session = session or make_session(config)
+
+    def __repr__(self) -> str:
+        return f"<DashboardClient {self.config.dashboard_url} account={self.config.account_id} site={self.config.site_id}>"
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def account_url(self) -> str:
+        """``{dashboard}/accounts/{account_id}``."""
+        return f"{self.config.dashboard_url}/accounts/{self.config.account_id}"
+
+    def _location_url(self, location_id: str) -> str:
+        location_id = _require_id(location_id, "location_id")
+        return f"{self.account_url}/sites/{self.config.site_id}/sippeers/{location_id}"
+
+    def _call(self, method: str, url: str, body: Mapping[str, Any] | str | None = None,
+              params: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, Any], Exchange]:
+        data = xmlio.build(body) if isinstance(body, Mapping) else body
+        resp, ex = request(self.session, method, url, data=data, params=params,
+                           headers=XML_HEADERS if data is not None else {"Accept": "application/xml"},
+                           auth=self.config.dashboard_auth)
+        parsed = xmlio.parse(resp.content) if resp is not None and resp.content and resp.status_code != 204 else {}
+        return resp, parsed, ex
+
+    # ------------------------------------------------------------------ account
+    def get_site(self) -> Result:
+        """GET the site (sub-account): a cheap authenticated check of the configuration."""
+        _, data, ex = self._call("GET", f"{self.account_url}/sites/{self.config.site_id}")
+        site = xmlio.first(xmlio.ci_get(data, "SiteResponse", "Site")) or {}
+        return Result(data=site if isinstance(site, dict) else data, id=self.config.site_id, exchange=ex,
+                      title="Site")
+
+    # ------------------------------------------------------------------ step 1
+    def create_application(self, name: str, callback_url: str, callback_user: str | None = None,
+                           callback_password: str | None = None) -> Result:
+        """Step 1: POST /applications with the guide's body; ``.id`` is the ApplicationId."""
+        _require_text(name, "name", "the application's plain-text name, e.g. 'Demo Server'")
+        _require_url(callback_url, "callback_url")
+        if callback_password:
+            from .errors import register_secret
+            register_secret(callback_password)
+        creds: Any = ""
+        if callback_user or callback_password:
+            if not (callback_user and callback_password):
+                raise ValidationError("callback_user/callback_password: give both or neither", field="callback_user")
+            creds = {"UserId": callback_user, "Password": callback_password}
+        body = {"Application": {"ServiceType": "Messaging-V2", "AppName": name, "CallbackUrl": callback_url,
+                                "CallbackCreds": creds}}
+        _, data, ex = self._call("POST", f"{self.account_url}/applications", body)
+        app = _app_record(data)
+        return Result(data=app, id=app.get("ApplicationId"), exchange=ex, title="Step 1: application created")
+
+    def list_applications(self) -> Result:
+        """GET /applications: every application on the account."""
+        _, data, ex = self._call("GET", f"{self.account_url}/applications")
+        apps = [_flat_app(a) for a in xmlio.as_list(xmlio.ci_get(data, "ApplicationProvisioningResponse",
+                                                                   "ApplicationList", "Application"))]
+        return Result(data=data, exchange=ex, records=apps, title="Applications")
+
+    def get_application(self, application_id: str) -> Result:
+        """GET /applications/{id}."""
+        application_id = _require_id(application_id, "application_id")
+        _, data, ex = self._call("GET", f"{self.account_url}/applications/{application_id}")
+        app = _app_record(data)
+        return Result(data=app, id=app.get("ApplicationId") or application_id, exchange=ex, title="Application")
+
+    def associated_locations(self, application_id: str) -> Result:
+        """GET /applications/{id}/associatedsippeers: the locations using this application."""
+        application_id = _require_id(application_id, "application_id")
+        _, data, ex = self._call("GET", f"{self.account_url}/applications/{application_id}/associatedsippeers")
+        peers = xmlio.as_list(xmlio.ci_get(data, "AssociatedSipPeersResponse", "AssociatedSipPeers",
+                                           "AssociatedSipPeer"))
+        return Result(data=data, id=application_id, exchange=ex, records=[p for p in peers if isinstance(p, dict)],
+                      title="Locations using the application")
+
+    def delete_application(self, application_id: str) -> Result:
+        """DELETE /applications/{id} (fails with 12107 while a location uses it)."""
+        application_id = _require_id(application_id, "application_id")
+        _, data, ex = self._call("DELETE", f"{self.account_url}/applications/{application_id}")
+        return Result(data=data, id=application_id, exchange=ex, title="Application deleted")
+
+    # ------------------------------------------------------------------ step 2
+    def create_location(self, name: str, default: bool = True) -> Result:
+        """Step 2: POST /sites/{site}/sippeers; the id is the last segment of the ``Location`` header."""
+        _require_text(name, "name", "the location's plain-text name, e.g. 'Bandwidth Messaging 2 test'")
+        body = {"SipPeer": {"PeerName": name, "IsDefaultPeer": bool(default)}}
+        resp, data, ex = self._call("POST", f"{self.account_url}/sites/{self.config.site_id}/sippeers", body)
+        location = (resp.headers.get("Location") if resp is not None else None) or ""
+        peer_id = location.rstrip("/").rsplit("/", 1)[-1] if location else None
+        if not peer_id:
+            peer_id = xmlio.ci_get(data, "SipPeerResponse", "SipPeer", "PeerId")
+        record = {"PeerId": peer_id, "PeerName": name, "IsDefaultPeer": bool(default), "Location": location}
+        return Result(data=record, id=peer_id, exchange=ex, title="Step 2: location created")
+
+    def list_locations(self) -> Result:
+        """GET /sites/{site}/sippeers: the site's locations."""
+        _, data, ex = self._call("GET", f"{self.account_url}/sites/{self.config.site_id}/sippeers")
+        peers = xmlio.as_list(xmlio.ci_get(data, "TNSipPeersResponse", "SipPeers", "SipPeer"))
+        return Result(data=data, exchange=ex, records=[p for p in peers if isinstance(p, dict)], title="Locations")
+
+    def get_location(self, location_id: str) -> Result:
+        """GET /sites/{site}/sippeers/{id} (a missing one answers 400 code 13563 -> NotFoundError)."""
+        _, data, ex = self._call("GET", self._location_url(location_id))
+        peer = xmlio.first(xmlio.ci_get(data, "SipPeerResponse", "SipPeer")) or {}
+        return Result(data=peer if isinstance(peer, dict) else {}, id=str(location_id), exchange=ex, title="Location")
+
+    def location_numbers(self, location_id: str) -> Result:
+        """GET /sites/{site}/sippeers/{id}/tns: numbers on the location."""
+        _, data, ex = self._call("GET", f"{self._location_url(location_id)}/tns")
+        numbers = _collect_numbers(data)
+        return Result(data=data, id=str(location_id), exchange=ex, numbers=numbers,
+                      records=[{"FullNumber": n} for n in numbers], title="Numbers on the location")
+
+    def delete_location(self, location_id: str) -> Result:
+        """DELETE the location (fails with 13613/13622 while SMS/MMS are enabled)."""
+        _, data, ex = self._call("DELETE", self._location_url(location_id))
+        return Result(data=data, id=str(location_id), exchange=ex, title="Location deleted")
+
+    # ------------------------------------------------------------------ step 3
+    def enable_sms(self, location_id: str, toll_free: bool = True, short_code: bool = True, zone1: bool = True,
+                   zone2: bool = False, zone3: bool = False, zone4: bool = False, zone5: bool = False,
+                   protocol: str = "HTTP", proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
+        """Step 3: POST .../features/sms with the guide's body (Protocol HTTP, Zone1 true, ProxyPeerId 539692)."""
+        http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
+        body = {"SipPeerSmsFeature": {
+            "SipPeerSmsFeatureSettings": {"TollFree": toll_free, "ShortCode": short_code, "Protocol": protocol,
+                                          "Zone1": zone1, "Zone2": zone2, "Zone3": zone3, "Zone4": zone4,
+                                          "Zone5": zone5},
+            "HttpSettings": http_settings}}
+        _, data, ex = self._call("POST", f"{self._location_url(location_id)}/products/messaging/features/sms", body)
+        return Result(data=_sms_record(data), id=str(location_id), exchange=ex, title="Step 3: SMS enabled")
+
+    def get_sms(self, location_id: str) -> Result:
+        """GET the location's SMS feature."""
+        _, data, ex = self._call("GET", f"{self._location_url(location_id)}/products/messaging/features/sms")
+        return Result(data=_sms_record(data), id=str(location_id), exchange=ex, title="SMS feature")
+
+    def delete_sms(self, location_id: str) -> Result:
+        """DELETE the SMS feature (fails with 13624 while MMS is enabled, 13673 while numbers remain)."""
+        _, data, ex = self._call("DELETE", f"{self._location_url(location_id)}/products/messaging/features/sms")
+        return Result(data=data, id=str(location_id), exchange=ex, title="SMS disabled")
+
+    # ------------------------------------------------------------------ step 4
+    def enable_mms(self, location_id: str, protocol: str = "HTTP",
+                   proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
+        """Step 4: POST .../features/mms with the guide's body (lower-case ``protocol``)."""
+        http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
+        body = {"MmsFeature": {"MmsSettings": {"protocol": protocol},
+                               "Protocols": {"HTTP": {"HttpSettings": http_settings}}}}
+        _, data, ex = self._call("POST", f"{self._location_url(location_id)}/products/messaging/features/mms", body)
+        return Result(data=_mms_record(data), id=str(location_id), exchange=ex, title="Step 4: MMS enabled")
+
+    def get_mms(self, location_id: str) -> Result:
+        """GET the location's MMS feature (parsed case-insensitively: protocol/Protocol, proxyPeerId)."""
+        _, data, ex = self._call("GET", f"{self._location_url(location_id)}/products/messaging/features/mms")
+        return Result(data=_mms_record(data), id=str(location_id), exchange=ex, title="MMS feature")
+
+    def delete_mms(self, location_id: str) -> Result:
+        """DELETE the MMS feature."""
+        _, data, ex = self._call("DELETE", f"{self._location_url(location_id)}/products/messaging/features/mms")
+        return Result(data=data, id=str(location_id), exchange=ex, title="MMS disabled")
+
+    # ------------------------------------------------------------------ step 5
+    def assign_application(self, location_id: str, application_id: str) -> Result:
+        """Step 5: PUT .../applicationSettings with HttpMessagingV2AppId (13645 if SMS is not enabled)."""
+        application_id = _require_id(application_id, "application_id")
+        body = {"ApplicationsSettings": {"HttpMessagingV2AppId": application_id}}
+        _, data, ex = self._call("PUT", f"{self._location_url(location_id)}/products/messaging/applicationSettings",
+                                 body)
+        settings = _settings_record(data) or {"HttpMessagingV2AppId": application_id}
+        return Result(data=settings, id=application_id, exchange=ex, title="Step 5: application assigned")
+
+    def get_application_settings(self, location_id: str) -> Result:
+        """GET .../applicationSettings: which application the location uses."""
+        _, data, ex = self._call("GET", f"{self._location_url(location_id)}/products/messaging/applicationSettings")
+        settings = _settings_record(data)
+        return Result(data=settings, id=settings.get("HttpMessagingV2AppId"), exchange=ex,
+                      title="Application settings")
+
+    def unassign_application(self, location_id: str) -> Result:
+        """PUT ``<ApplicationsSettings>REMOVE</ApplicationsSettings>``: the first teardown step."""
+        _, data, ex = self._call("PUT", f"{self._location_url(location_id)}/products/messaging/applicationSettings",
+                                 {"ApplicationsSettings": "REMOVE"})
+        return Result(data=data, id=str(location_id), exchange=ex, title="Application unassigned")
+
+    # ------------------------------------------------------------------ step 6
+    def search_numbers(self, **criteria: Any) -> Result:
+        """GET /availableNumbers; kwargs: area_code, zip, city+state, state, npa_nxx, rate_center+state,
+        lata, local_vanity(+ends_in), toll_free_vanity, toll_free_wildcard, quantity, enable_tn_detail, ..."""
+        params = _search_params(criteria, require_criterion=True)
+        _, data, ex = self._call("GET", f"{self.account_url}/availableNumbers", params=params)
+        details = xmlio.as_list(xmlio.ci_get(data, "SearchResult", "TelephoneNumberDetailList", "TelephoneNumberDetail"))
+        if details:
+            records = [d for d in details if isinstance(d, dict)]
+            numbers = [str(d.get("FullNumber")) for d in records if d.get("FullNumber")]
+        else:
+            numbers = [str(n) for n in xmlio.as_list(xmlio.ci_get(data, "SearchResult", "TelephoneNumberList",
+                                                                  "TelephoneNumber")) if n]
+            records = [{"FullNumber": n} for n in numbers]
+        return Result(data=data, exchange=ex, records=records, numbers=numbers, title="Available numbers")
+
+    def order_numbers(self, quantity: int = 1, partial_allowed: bool = True, back_order: bool = False,
+                      name: str | None = None, *, location_id: str | None = None,
+                      numbers: Iterable[Any] | None = None, customer_order_id: str | None = None,
+                      **criteria: Any) -> Result:
+        """Step 6: POST /orders with the matching ``*SearchAndOrderType`` (or ExistingTelephoneNumberOrderType)."""
+        order_type = build_order_type(quantity=quantity, numbers=numbers, **criteria)
+        if name is not None and len(str(name)) > 50:
+            raise ValidationError(f"name: {len(str(name))} characters; the order name allows at most 50", field="name")
+        if customer_order_id is not None and not re.fullmatch(r"[A-Za-z0-9 \-]{1,40}", str(customer_order_id)):
+            raise ValidationError("customer_order_id: use letters, digits, dashes and spaces, at most 40",
+                                  field="customer_order_id")
+        order: dict[str, Any] = {}
+        if customer_order_id:
+            order["CustomerOrderId"] = customer_order_id
+        if name:
+            order["Name"] = name
+        order.update(order_type)
+        order["SiteId"] = self.config.site_id
+        if location_id is not None:
+            order["PeerId"] = _require_id(location_id, "location_id")
+        order["PartialAllowed"] = bool(partial_allowed)
+        order["BackOrderRequested"] = bool(back_order)
+        resp, data, ex = self._call("POST", f"{self.account_url}/orders", {"Order": order})
+        return _order_result(data, ex, resp=resp, title="Step 6: order placed")
+
+    def get_order(self, order_id: str) -> Result:
+        """Step 7: GET /orders/{id}; ``.status`` and ``.numbers`` (completed numbers) are filled in."""
+        order_id = _require_id(order_id, "order_id")
+        _, data, ex = self._call("GET", f"{self.account_url}/orders/{order_id}")
+        result = _order_result(data, ex, order_id=order_id, title="Step 7: order status")
+        return result
+
+    def wait_for_order(self, order_id: str, timeout: float = 60.0, progress: bool = True,
+                       interval: float = 0.25, max_interval: float = 2.0) -> Result:
+        """Poll get_order with backoff until COMPLETE/PARTIAL/FAILED/BACKORDERED, with a tqdm.auto bar."""
+        from tqdm.auto import tqdm
+        deadline = time.monotonic() + timeout
+        delay = interval
+        with tqdm(total=1, desc=f"order {str(order_id)[:8]}", disable=not progress, leave=True) as bar:
+            while True:
+                result = self.get_order(order_id)
+                bar.set_postfix_str(result.status or "?")
+                if result.status in TERMINAL_ORDER_STATUSES:
+                    bar.update(1)
+                    result.title = "Step 7: order finished"
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise OrderTimeoutError(
+                        f"order {order_id} is still {result.status} after {timeout:g} s. Fix: wait longer "
+                        f"(wait_for_order(timeout=...)) or check it later with get_order", status=None,
+                        code=None, description=f"order still {result.status}")
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 1.5, max_interval)
+
+    def list_orders(self, page: int = 1, size: int = 20, status: str | None = None) -> Result:
+        """GET /orders: one record per order (orderId, OrderStatus, CountOfTNs, dates)."""
+        params = {"page": page, "size": size}
+        if status:
+            params["status"] = status
+        _, data, ex = self._call("GET", f"{self.account_url}/orders", params=params)
+        rows = xmlio.as_list(xmlio.ci_get(data, "ResponseSelectWrapper", "ListOrderIdUserIdDate", "OrderIdUserIdDate"))
+        return Result(data=data, exchange=ex, records=[r for r in rows if isinstance(r, dict)], title="Orders")
+
+    def list_in_service_numbers(self, **filters: Any) -> Result:
+        """GET /inserviceNumbers (a 204 means none: empty list)."""
+        _, data, ex = self._call("GET", f"{self.account_url}/inserviceNumbers", params=filters or None)
+        numbers = _collect_numbers(xmlio.ci_get(data, "TNs", "TelephoneNumbers") or {})
+        return Result(data=data, exchange=ex, numbers=numbers, records=[{"FullNumber": n} for n in numbers],
+                      title="Numbers in service")
+
+    def disconnect_numbers(self, numbers: Iterable[Any], customer_order_id: str | None = None) -> Result:
+        """POST /disconnects for the given numbers (teardown step 2)."""
+        if isinstance(numbers, (str, int)):
+            numbers = [numbers]
+        tns = [national_number(n, f"numbers[{i}]") for i, n in enumerate(numbers)]
+        if not tns:
+            raise ValidationError("numbers: the list is empty; give at least one number to disconnect", field="numbers")
+        order: dict[str, Any] = {}
+        if customer_order_id:
+            order["CustomerOrderId"] = customer_order_id
+        order["DisconnectTelephoneNumberOrderType"] = {"TelephoneNumberList": {"TelephoneNumber": tns},
+                                                       "Protected": "UNCHANGED"}
+        resp, data, ex = self._call("POST", f"{self.account_url}/disconnects",
+                                    {"DisconnectTelephoneNumberOrder": order})
+        oid = xmlio.ci_get(data, "DisconnectTelephoneNumberOrderResponse", "orderRequest", "id")
+        if not oid and resp is not None and resp.headers.get("Location"):
+            oid = resp.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+        status = xmlio.ci_get(data, "DisconnectTelephoneNumberOrderResponse", "OrderStatus")
+        return Result(data=data, id=oid, exchange=ex, status=status, numbers=["+1" + t for t in tns],
+                      title="Numbers disconnected")
+
+    def get_disconnect(self, order_id: str) -> Result:
+        """GET /disconnects/{id}."""
+        order_id = _require_id(order_id, "order_id")
+        _, data, ex = self._call("GET", f"{self.account_url}/disconnects/{order_id}")
+        status = xmlio.ci_find_all(data, "OrderStatus")
+        return Result(data=data, id=order_id, exchange=ex, status=status[0] if status else None,
+                      title="Disconnect order")
+
+
+# ------------------------------------------------------------------------------------- validation
+
+def _require_id(value: Any, field: str) -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(f"{field}: missing; give the id saved by the step that created it", field=field)
+    text = str(value).strip()
+    if not re.fullmatch(r"[A-Za-z0-9_\-.]{1,100}", text):
+        raise ValidationError(f"{field}: {text!r} is not an id (letters, digits, '-', '_' only)", field=field)
+    return text
+
+
+def _require_text(value: Any, field: str, hint: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{field}: {value!r} is empty; give {hint}", field=field)
+    return value
+
+
+def _require_url(value: Any, field: str) -> str:
+    from urllib.parse import urlparse
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"{field}: missing; give the http(s) URL that receives message events", field=field)
+    parsed = urlparse(value.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValidationError(f"{field}: {value!r} is not an http(s) URL; give e.g. 'https://example.org/callbacks'",
+                              field=field)
+    return value
+
+
+def _search_params(criteria: Mapping[str, Any], *, require_criterion: bool) -> dict[str, str]:
+    unknown = [k for k in criteria if k not in SEARCH_PARAMS]
+    if unknown:
+        raise ValidationError(f"{unknown[0]}: unknown search criterion; valid ones are {', '.join(SEARCH_PARAMS)}",
+                              field=unknown[0])
+    values = {k: v for k, v in criteria.items() if v is not None}
+    _check_criteria(values)
+    if require_criterion and not any(k in values for k in _CRITERIA):
+        raise ValidationError("search: no criterion given; pass one of " + ", ".join(_CRITERIA), field="area_code")
+    params: dict[str, str] = {}
+    for key, value in values.items():
+        params[SEARCH_PARAMS[key][0]] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return params
+
+
+def _check_criteria(values: Mapping[str, Any]) -> None:
+    for key, digits in _DIGITS.items():
+        if key in values:
+            text = str(values[key])
+            if not text.isdigit() or (digits and len(text) != digits):
+                want = f"{digits} digits" if digits else "digits"
+                raise ValidationError(f"{key}: {values[key]!r} must be {want}", field=key)
+    if "state" in values and not re.fullmatch(r"[A-Za-z]{2}", str(values["state"])):
+        raise ValidationError(f"state: {values['state']!r} must be a 2-letter state code such as 'NC'", field="state")
+    for needs_state in ("city", "rate_center"):
+        if needs_state in values and "state" not in values:
+            raise ValidationError(f"{needs_state}: needs state= too (e.g. {needs_state}=..., state='NC')", field="state")
+    if "quantity" in values:
+        q = values["quantity"]
+        if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= 5000:
+            raise ValidationError(f"quantity: {q!r} must be a whole number from 1 to 5000", field="quantity")
+    if "toll_free_vanity" in values and not re.fullmatch(r"[A-Za-z0-9]{4,7}", str(values["toll_free_vanity"])):
+        raise ValidationError("toll_free_vanity: must be 4 to 7 letters or digits, e.g. 'NEWCARS'",
+                              field="toll_free_vanity")
+    if "toll_free_wildcard" in values and not re.fullmatch(r"8[0-9*]{1,2}\*?", str(values["toll_free_wildcard"])):
+        raise ValidationError("toll_free_wildcard: must look like '8**' or '80*'", field="toll_free_wildcard")
+    if "ends_in" in values and "local_vanity" not in values:
+        raise ValidationError("ends_in: only works with local_vanity=", field="ends_in")
+
+
+def build_order_type(quantity: int = 1, numbers: Iterable[Any] | None = None, **criteria: Any) -> dict[str, Any]:
+    """The ``*SearchAndOrderType`` element for the criteria (one criterion -> its own type, else Combined)."""
+    if numbers is not None:
+        if isinstance(numbers, (str, int)):
+            numbers = [numbers]
+        tns = [national_number(n, f"numbers[{i}]") for i, n in enumerate(numbers)]
+        if not tns:
+            raise ValidationError("numbers: the list is empty; give the numbers to order", field="numbers")
+        if any(k in criteria for k in _CRITERIA):
+            raise ValidationError("numbers: give either numbers= or search criteria, not both", field="numbers")
+        return {"ExistingTelephoneNumberOrderType": {"TelephoneNumberList": {"TelephoneNumber": tns}}}
+    _search_params({**criteria, "quantity": quantity}, require_criterion=True)
+    values = {k: v for k, v in criteria.items() if v is not None}
+    if any(k in values for k in ("order_by", "protected")):
+        bad = "order_by" if "order_by" in values else "protected"
+        raise ValidationError(f"{bad}: only applies to search_numbers, not to orders", field=bad)
+
+    def el(key: str) -> str:
+        return SEARCH_PARAMS[key][1]
+
+    keys = set(values) - {"enable_tn_detail", "lca"}
+    simple = {
+        frozenset({"area_code"}): "AreaCodeSearchAndOrderType",
+        frozenset({"rate_center", "state"}): "RateCenterSearchAndOrderType",
+        frozenset({"npa_nxx"}): "NPANXXSearchAndOrderType",
+        frozenset({"toll_free_vanity"}): "TollFreeVanitySearchAndOrderType",
+        frozenset({"toll_free_wildcard"}): "TollFreeWildCharSearchAndOrderType",
+        frozenset({"state"}): "StateSearchAndOrderType",
+        frozenset({"city", "state"}): "CitySearchAndOrderType",
+        frozenset({"zip"}): "ZIPSearchAndOrderType",
+        frozenset({"lata"}): "LATASearchAndOrderType",
+    }
+    type_name = simple.get(frozenset(keys), "CombinedSearchAndOrderType")
+    body: dict[str, Any] = {}
+    for key in ("area_code", "npa_nxx", "npa_nxx_x", "rate_center", "city", "state", "zip", "lata",
+                "local_vanity", "ends_in", "toll_free_vanity", "toll_free_wildcard"):
+        if key in values:
+            body[el(key)] = str(values[key])
+    if type_name in ("NPANXXSearchAndOrderType", "CombinedSearchAndOrderType"):
+        if "enable_tn_detail" in values and type_name == "NPANXXSearchAndOrderType":
+            body["EnableTNDetail"] = bool(values["enable_tn_detail"])
+        if "lca" in values:
+            body["EnableLCA"] = bool(values["lca"])
+    body["Quantity"] = str(quantity)
+    return {type_name: body}
+
+
+# ------------------------------------------------------------------------------------ record shapes
+
+def _flat_app(app: Any) -> dict[str, Any]:
+    if not isinstance(app, dict):
+        return {}
+    out = dict(app)
+    creds = out.get("CallbackCreds")
+    if isinstance(creds, dict):
+        out["CallbackCreds"] = {k: v for k, v in creds.items() if "password" not in k.lower()}
+    return out
+
+
+def _app_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    app = xmlio.first(xmlio.ci_get(data, "ApplicationProvisioningResponse", "Application"))
+    return _flat_app(app) if app else {}
+
+
+def _sms_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    feature = xmlio.ci_get(data, "SipPeerSmsFeatureResponse", "SipPeerSmsFeature") or {}
+    return feature if isinstance(feature, dict) else {}
+
+
+def _mms_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    feature = xmlio.ci_get(data, "MmsFeatureResponse", "MmsFeature") or {}
+    if not isinstance(feature, dict):
+        return {}
+    out = dict(feature)
+    out["Protocol"] = xmlio.ci_get(feature, "MmsSettings", "Protocol")
+    out["ProxyPeerId"] = xmlio.ci_get(feature, "Protocols", "HTTP", "HttpSettings", "ProxyPeerId")
+    return out
+
+
+def _settings_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    settings = xmlio.ci_get(data, "ApplicationsSettingsResponse", "ApplicationsSettings")
+    if isinstance(settings, dict):
+        return settings
+    return {} if settings in (None, "", "REMOVE") else {"ApplicationsSettings": settings}
+
+
+def _order_result(data: Mapping[str, Any], ex: Exchange, *, resp: Any = None, order_id: str | None = None,
+                  title: str) -> Result:
+    root = xmlio.ci_get(data, "OrderResponse") or {}
+    order = xmlio.ci_get(root, "Order") or {}
+    oid = xmlio.ci_get(order, "id") or xmlio.ci_get(root, "id") or order_id
+    if not oid and resp is not None and resp.headers.get("Location"):
+        oid = resp.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    status = xmlio.ci_get(root, "OrderStatus")
+    completed = _collect_numbers(xmlio.ci_get(root, "CompletedNumbers") or {})
+    failed = _collect_numbers(xmlio.ci_get(root, "FailedNumbers") or {})
+    errors = [e for e in xmlio.as_list(xmlio.ci_get(root, "ErrorList", "Error")) if isinstance(e, dict)]
+    record = {
+        "id": oid, "OrderStatus": status,
+        "OrderCreateDate": xmlio.ci_get(order, "OrderCreateDate"),
+        "CompletedQuantity": xmlio.ci_get(root, "CompletedQuantity"),
+        "FailedQuantity": xmlio.ci_get(root, "FailedQuantity"),
+        "PendingQuantity": xmlio.ci_get(root, "PendingQuantity"),
+        "CompletedNumbers": completed, "FailedNumbers": failed,
+        "Errors": [f"{e.get('Code')}: {e.get('Description')}" for e in errors],
+        "Summary": xmlio.ci_get(root, "Summary"),
+        "OrderCompleteDate": xmlio.ci_get(root, "OrderCompleteDate"),
+        "LastModifiedDate": xmlio.ci_get(root, "LastModifiedDate"),
+        "Order": order,
+    }
+    numbers = []
+    for n in completed:
+        try:
+            numbers.append(normalize_number(n, "CompletedNumbers"))
+        except ValidationError:
+            numbers.append(n)
+    return Result(data=record, id=str(oid) if oid else None, exchange=ex, status=status, numbers=numbers,
+                  title=title)

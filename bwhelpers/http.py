@@ -1,0 +1,184 @@
+"""HTTP plumbing: a ``requests.Session`` with keep-alive, timeouts and safe retries, and the Exchange record."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import TransportError, error_from_response, scrub
+
+if TYPE_CHECKING:
+    from .config import Config
+
+__all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "IDEMPOTENT_METHODS", "Exchange", "make_session", "request",
+           "USER_AGENT"]
+
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+USER_AGENT = "bwhelpers/0.1 (+python-requests)"
+_HIDDEN_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
+
+
+class _CappedRetry(Retry):
+    """urllib3 Retry whose Retry-After sleeps are capped, so a bad header cannot hang a notebook."""
+
+    MAX_RETRY_AFTER = 30.0
+
+    def get_retry_after(self, response):  # type: ignore[override]
+        value = super().get_retry_after(response)
+        return None if value is None else min(value, self.MAX_RETRY_AFTER)
+
+
+class _TimeoutSession(requests.Session):
+    """A Session that applies a default timeout to every call that does not pass one."""
+
+    def __init__(self, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT):
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<bwhelpers session timeout={self.default_timeout}>"
+
+
+def make_session(config: "Config | None" = None, *, auth: tuple[str, str] | None = None,
+                 timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, retries: int = 3,
+                 backoff_factor: float = 0.3, backoff_max: float = 5.0) -> requests.Session:
+    """A keep-alive Session with basic auth, a default timeout and urllib3 retries.
+
+    Retries 429/500/502/503/504 for idempotent methods only (GET, PUT, DELETE, HEAD), honouring
+    ``Retry-After``. A POST is never retried after it reached the server, so nothing is created twice.
+    ``auth`` defaults to the config's Dashboard username:password.
+    """
+    session = _TimeoutSession(timeout)
+    if auth is None and config is not None and config.username:
+        auth = (config.username, config.password or "")
+    if auth is not None:
+        session.auth = auth
+    retry = _CappedRetry(
+        total=retries, connect=retries, read=retries, status=retries, other=0,
+        status_forcelist=sorted(RETRY_STATUSES), allowed_methods=IDEMPOTENT_METHODS,
+        respect_retry_after_header=True, backoff_factor=backoff_factor, backoff_max=backoff_max,
+        raise_on_status=False, raise_on_redirect=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+@dataclass
+class Exchange:
+    """One HTTP request and its response, with credentials removed, for notebooks to display."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str | None = None
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The request part as a dict (method, url, headers, body)."""
+        return {"method": self.method, "url": self.url, "headers": self.request_headers, "body": self.request_body}
+
+    @property
+    def response(self) -> dict[str, Any]:
+        """The response part as a dict (status, headers, body)."""
+        return {"status": self.status, "headers": self.response_headers, "body": self.response_body}
+
+    def as_http(self) -> str:
+        """The exchange as HTTP-like text (request line, headers, body; then the response)."""
+        lines = [f"{self.method} {self.url} HTTP/1.1"]
+        lines += [f"{k}: {v}" for k, v in self.request_headers.items()]
+        if self.request_body:
+            lines += ["", self.request_body]
+        lines += ["", f"HTTP/1.1 {self.status}  ({self.elapsed * 1000:.0f} ms)"]
+        lines += [f"{k}: {v}" for k, v in self.response_headers.items()]
+        if self.response_body:
+            lines += ["", self.response_body]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Exchange {self.method} {self.url} -> {self.status} ({self.elapsed * 1000:.0f} ms)>"
+
+
+def _clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: (v if k.lower() not in _HIDDEN_HEADERS else "********") for k, v in headers.items()
+            if k.lower() not in ("authorization", "proxy-authorization")}
+
+
+def _text(body: Any) -> str | None:
+    if body is None:
+        return None
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace")
+    return str(body)
+
+
+def request(session: requests.Session, method: str, url: str, *, data: str | bytes | None = None,
+            json_body: Any = None, params: Mapping[str, Any] | None = None,
+            headers: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None,
+            raise_for_status: bool = True, timeout: Any = None) -> tuple[requests.Response | None, Exchange]:
+    """Send one request; return ``(response, Exchange)`` or raise the matching BandwidthError.
+
+    Connection failures and timeouts raise TransportError; HTTP >= 400 raises the subclass for the
+    status and Bandwidth code (when ``raise_for_status``).
+    """
+    method = method.upper()
+    kwargs: dict[str, Any] = {"params": params, "headers": dict(headers or {})}
+    if data is not None:
+        kwargs["data"] = data.encode("utf-8") if isinstance(data, str) else data
+    if json_body is not None:
+        kwargs["json"] = json_body
+    if auth is not None:
+        kwargs["auth"] = auth
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    started = time.perf_counter()
+    try:
+        resp = session.request(method, url, **kwargs)
+    except requests.exceptions.RequestException as exc:
+        elapsed = time.perf_counter() - started
+        req_url = url
+        if params:
+            req_url = requests.Request(method, url, params=params).prepare().url or url
+        ex = Exchange(method, req_url, _clean_headers(kwargs["headers"]), scrub(_text(data)) if data else
+                      (scrub(_json_text(json_body)) if json_body is not None else None), None, {}, None, elapsed)
+        kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "could not connect"
+        raise TransportError(
+            f"{method} {req_url}: {kind} ({type(exc).__name__}). Fix: check that the service is running and "
+            f"the base URL is right (BW_DASHBOARD_URL / BW_MESSAGING_URL / BW_SANDBOX_URL)",
+            request=ex.request, exchange=ex) from None
+    elapsed = time.perf_counter() - started
+    prepared = resp.request
+    ex = Exchange(
+        method=method, url=prepared.url or url,
+        request_headers=_clean_headers(prepared.headers),
+        request_body=scrub(_text(prepared.body)),
+        status=resp.status_code,
+        response_headers=_clean_headers(resp.headers),
+        response_body=scrub(resp.text),
+        elapsed=elapsed,
+    )
+    if raise_for_status and resp.status_code >= 400:
+        raise error_from_response(resp.status_code, resp.text, headers=dict(resp.headers), request=ex.request,
+                                  exchange=ex)
+    return resp, ex
+
+
+def _json_text(body: Any) -> str:
+    import json
+    return json.dumps(body)

@@ -1,0 +1,114 @@
+"""Build and parse the Dashboard's XML with xmltodict (no entities, repeatable elements always lists)."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import xmltodict
+
+__all__ = ["FORCE_LIST", "build", "parse", "ci_get", "ci_find_all", "as_list", "first", "to_bool"]
+
+FORCE_LIST: tuple[str, ...] = (
+    "TelephoneNumber", "FullNumber", "Error", "SipPeer", "Application", "Site", "AssociatedSipPeer",
+    "OrderIdUserIdDate", "TelephoneNumberDetail", "CallbackType",
+)
+
+XML_HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+
+def _stringify(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return {k: _stringify(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_stringify(v) for v in value]
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def build(doc: Mapping[str, Any], *, pretty: bool = True) -> str:
+    """Serialize ``{"Root": {...}}`` to an XML string with the ``<?xml ...?>`` header.
+
+    Booleans become ``true``/``false``; ``None`` values are dropped; ``""`` gives an empty element.
+    """
+    if len(doc) != 1:
+        raise ValueError(f"doc must have exactly one root element, got {list(doc)}")
+    body = xmltodict.unparse(_stringify(doc), full_document=False, pretty=pretty, indent="  ")
+    return f"{XML_HEADER}\n{body}"
+
+
+def parse(text: str | bytes | None, force_list: Iterable[str] = FORCE_LIST) -> dict[str, Any]:
+    """Parse XML into a dict; entities are disabled and ``FORCE_LIST`` elements are always lists."""
+    if text is None:
+        return {}
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if not text.strip():
+        return {}
+    return xmltodict.parse(text, disable_entities=True, force_list=tuple(force_list)) or {}
+
+
+def ci_get(d: Any, *path: str, default: Any = None) -> Any:
+    """Walk ``path`` through nested dicts, matching keys case-insensitively (``Protocol`` == ``protocol``).
+
+    A list met on the way is entered at its first element.
+    """
+    cur = d
+    for key in path:
+        if isinstance(cur, list):
+            cur = cur[0] if cur else None
+        if not isinstance(cur, Mapping):
+            return default
+        low = key.lower()
+        for k, v in cur.items():
+            if isinstance(k, str) and k.lower() == low:
+                cur = v
+                break
+        else:
+            return default
+    return default if cur is None else cur
+
+
+def ci_find_all(d: Any, key: str) -> list[Any]:
+    """All values stored under ``key`` (case-insensitive) anywhere in a nested structure."""
+    low = key.lower()
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                if isinstance(k, str) and k.lower() == low:
+                    found.append(v)
+                walk(v)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(d)
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    """``None`` -> ``[]``, a scalar or dict -> ``[value]``, a list -> itself."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def first(value: Any, default: Any = None) -> Any:
+    """The first element of a list (or the value itself when it is not a list)."""
+    if isinstance(value, list):
+        return value[0] if value else default
+    return default if value is None else value
+
+
+def to_bool(value: Any) -> bool | None:
+    """``"true"``/``"false"`` (any case) -> bool; anything else -> None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
