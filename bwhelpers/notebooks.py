@@ -1,0 +1,156 @@
+"""
+bwhelpers.notebooks
+~~~~~~~~~~~~~~~~~~~
+
+The headless runner behind ``python -m bwhelpers run-notebooks``: execute every walkthrough
+notebook in order against the configured target (the sandbox by default), write the executed
+copies and an HTML rendering, print a summary of the steps and saved IDs, and stop at the first
+failure naming the notebook and the cell.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of one executed notebook."""
+
+    name: str
+    ok: bool
+    seconds: float
+    failed_cell: int | None = None
+    error: str | None = None
+    output: Path | None = None
+
+
+def find_notebooks(folder: Path | None = None, only: Iterable[str] | None = None) -> list[Path]:
+    """The walkthrough notebooks in order (``NN_name.ipynb``), optionally filtered by name."""
+    folder = Path(folder or os.environ.get("BW_NOTEBOOK_DIR") or NOTEBOOK_DIR)
+    books = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        wanted = [Path(o).stem for o in only]
+        missing = [w for w in wanted if not any(p.stem == w or p.stem.startswith(w) for p in books)]
+        if missing:
+            raise ValueError(f"no notebook named {missing} in {folder}; choose from {[p.stem for p in books]}")
+        books = [p for p in books if any(p.stem == w or p.stem.startswith(w) for w in wanted)]
+    return books
+
+
+def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300,
+                     kernel_name: str = "python3", html: bool = True) -> NotebookRun:
+    """Execute one notebook in a fresh kernel (cwd = its folder). Never raises for cell errors."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=False,
+                            record_timing=False, store_widget_state=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    started = time.perf_counter()
+    run = NotebookRun(name=path.stem, ok=True, seconds=0.0)
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+        run.ok = False
+        run.failed_cell = _failed_cell(nb)
+        run.error = _first_line(str(exc))
+    run.seconds = time.perf_counter() - started
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        run.output = out_dir / path.name
+        nbformat.write(nb, run.output)
+        if html:
+            try:
+                from nbconvert import HTMLExporter
+
+                body, _ = HTMLExporter().from_notebook_node(nb)
+                (out_dir / f"{path.stem}.html").write_text(body, encoding="utf-8")
+            except Exception as exc:  # pragma: no cover - rendering is best effort
+                print(f"warning: could not render {path.name} to HTML: {exc}", file=sys.stderr)
+    return run
+
+
+def _failed_cell(nb) -> int | None:  # noqa: ANN001
+    code_index = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code_index += 1
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return code_index
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    # nbclient puts the traceback first and the exception last
+    for ln in reversed(lines):
+        if "Error" in ln or "Exception" in ln:
+            return ln.strip()[:300]
+    return (lines[-1] if lines else text)[:300]
+
+
+def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Sequence[str] | None = None,
+                  timeout: int = 300, folder: Path | None = None, quiet: bool = False) -> int:
+    """Execute the notebooks in order; 0 when all pass, 1 at the first failure (named)."""
+    out_dir = Path(out)
+    books = find_notebooks(folder, only)
+    if not books:
+        print("no notebooks found", file=sys.stderr)
+        return 1
+    handle = _share_sandbox()
+    runs: list[NotebookRun] = []
+    try:
+        for path in books:
+            if not quiet:
+                print(f"running {path.name} ...", flush=True)
+            run = execute_notebook(path, out_dir=out_dir, timeout=timeout)
+            runs.append(run)
+            if not run.ok:
+                print(f"FAILED: {path.name}, code cell {run.failed_cell}: {run.error}", file=sys.stderr)
+                break
+        _print_summary(runs)
+    finally:
+        if handle is not None:
+            handle.stop()
+    return 0 if runs and all(r.ok for r in runs) and len(runs) == len(books) else 1
+
+
+def _share_sandbox():  # noqa: ANN202
+    """With no real credentials, start (or reuse) one sandbox and point every kernel at it."""
+    if os.environ.get("BW_TARGET", "").lower() == "real" or os.environ.get("BW_PASSWORD") and not os.environ.get(
+            "BW_SANDBOX_URL") and os.environ.get("BW_TARGET", "").lower() != "sandbox":
+        return None
+    from .sandbox import ensure_running
+
+    handle = ensure_running()
+    os.environ["BW_SANDBOX_URL"] = handle.url
+    return handle if not handle.reused else None
+
+
+def _print_summary(runs: list[NotebookRun]) -> None:
+    print()
+    print(f"{'notebook':<32} {'result':<8} {'seconds':>8}")
+    for r in runs:
+        print(f"{r.name:<32} {'ok' if r.ok else 'FAILED':<8} {r.seconds:>8.1f}")
+    try:
+        from . import connect
+        from .tables import state_frame
+
+        setup = connect()
+        df = state_frame(setup)
+        print()
+        print(f"saved state ({setup.config.target}, profile {setup.config.profile}):")
+        print(df.to_string(index=False) if len(df) else "(empty)")
+    except Exception as exc:  # the summary must not hide the run's result
+        print(f"(could not read the saved state: {exc})")
