@@ -211,7 +211,11 @@ class Config:
     @classmethod
     def _sandbox(cls, values: dict[str, Any], *, source: str, quiet: bool) -> "Config":
         from . import sandbox as sandbox_pkg  # provided by the sandbox package
-        handle = sandbox_pkg.ensure_running(values.get("sandbox_url"))
+        try:
+            handle = sandbox_pkg.ensure_running(values.get("sandbox_url"))
+        except (ConnectionError, OSError) as exc:
+            from .errors import TransportError
+            raise TransportError(f"sandbox: {exc}") from None
         url = handle.url.rstrip("/")
         creds = dict(handle.credentials)
         merged: dict[str, Any] = {k: v for k, v in creds.items() if k in CREDENTIAL_FIELDS}

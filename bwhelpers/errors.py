@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 __all__ = [
     "BandwidthError", "AuthError", "NotFoundError", "ValidationError", "ConflictError", "RateLimitError",
-    "ServerError", "TransportError", "MissingPrerequisiteError", "StateFileError", "OrderTimeoutError",
+    "ServerError", "TransportError", "MissingPrerequisiteError", "StateFileError", "WaitTimeoutError", "OrderTimeoutError",
     "FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "parse_error_body", "error_from_response", "scrub",
     "register_secret", "mask",
 ]
@@ -219,8 +219,11 @@ class StateFileError(BandwidthError):
     """The saved-state file is unreadable, corrupt, or would have held a secret."""
 
 
-class OrderTimeoutError(BandwidthError, TimeoutError):
-    """An order did not reach a final status within the timeout."""
+class WaitTimeoutError(BandwidthError, TimeoutError):
+    """Something waited for (an order's final status, a callback event) did not happen in time."""
+
+
+OrderTimeoutError = WaitTimeoutError
 
 
 def _fix_for(code: str | None, status: int | None) -> str | None:

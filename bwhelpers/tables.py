@@ -59,8 +59,11 @@ def _strip_prefix(df: "pd.DataFrame", prefix: str) -> "pd.DataFrame":
 
 
 def state_frame(state: "StateStore | Mapping[str, Any]", profile: str | None = None) -> "pd.DataFrame":
-    """Saved state as rows of (profile, item, key, value)."""
+    """Saved state as rows of (profile, item, field, value); ``state`` may be a Setup, a StateStore or a dict."""
     import pandas as pd
+    if hasattr(state, "state") and hasattr(state, "profile"):  # a Setup
+        profile = profile or state.profile  # type: ignore[union-attr]
+        state = state.state  # type: ignore[union-attr]
     if hasattr(state, "load"):
         data = state.load().get("profiles", {})  # type: ignore[union-attr]
     else:

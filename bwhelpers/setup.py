@@ -1,0 +1,563 @@
+"""Setup: the walkthrough orchestrator the notebooks use (config + clients + saved IDs).
+
+Each step saves what it creates in the StateStore under the config's profile, so the next step (in
+another notebook, another kernel) finds it. Re-running a step returns the saved object when the server
+still has it; ``new=True`` forces a fresh one.
+"""
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .errors import (BandwidthError, MissingPrerequisiteError, NotFoundError, ValidationError, WaitTimeoutError)
+from .results import Result
+from .state import StateStore, now_iso
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from .config import Config
+    from .dashboard import DashboardClient
+    from .messaging import MessagingClient
+
+__all__ = ["Setup", "STEPS", "PLACEHOLDER_HOSTS"]
+
+#: (step, key, title, notebook)
+STEPS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "application", "Create application", "01_create_application"),
+    (2, "location", "Create location", "02_create_location"),
+    (3, "sms", "Enable SMS", "03_enable_sms"),
+    (4, "mms", "Enable MMS", "04_enable_mms"),
+    (5, "assigned", "Assign application", "05_assign_application"),
+    (6, "orders", "Order numbers", "06_order_numbers"),
+    (7, "numbers", "Check order status", "07_check_order_status"),
+    (8, "messages", "Send a message", "08_send_message"),
+)
+PLACEHOLDER_HOSTS = ("example.com", "example.org", "example.net", "localhost", "127.0.0.1", "0.0.0.0",
+                     "google.com", "bandwidth.com", "requestb.in")
+_DEFAULT = object()
+
+
+def _prereq(step: int, what: str) -> MissingPrerequisiteError:
+    _, _, title, notebook = STEPS[step - 1]
+    return MissingPrerequisiteError(
+        f"No {what} saved: run step {step} ({title}, notebooks/{notebook}.ipynb) first",
+        fix=f"run step {step} (notebooks/{notebook}.ipynb)")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "default"
+
+
+class Setup:
+    """The eight guide steps with saved IDs, plus read-backs, events, diagnose and teardown."""
+
+    def __init__(self, config: "Config | None" = None, state: StateStore | None = None, *, progress: bool = True):
+        if config is None:
+            from .config import Config
+            config = Config.resolve()
+        self.config = config
+        self.state = state if state is not None else StateStore()
+        self.progress = progress
+        self._dashboard: "DashboardClient | None" = None
+        self._messaging: "MessagingClient | None" = None
+
+    def __repr__(self) -> str:
+        return f"<Setup {self.config.target} profile={self.profile!r} state={str(self.state.path)!r}>"
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def profile(self) -> str:
+        """The state profile of this target ('sandbox', 'real-<account>')."""
+        return self.config.profile
+
+    @property
+    def dashboard(self) -> "DashboardClient":
+        """The Dashboard client (created on first use)."""
+        if self._dashboard is None:
+            from .dashboard import DashboardClient
+            self._dashboard = DashboardClient(self.config)
+        return self._dashboard
+
+    @property
+    def messaging(self) -> "MessagingClient":
+        """The messaging client (created on first use)."""
+        if self._messaging is None:
+            from .messaging import MessagingClient
+            self._messaging = MessagingClient(self.config)
+        return self._messaging
+
+    @property
+    def saved(self) -> dict[str, Any]:
+        """A copy of this profile's saved state."""
+        return self.state.get(self.profile)
+
+    def _need_application(self) -> dict[str, Any]:
+        app = self.saved.get("application")
+        if not app or not app.get("id"):
+            raise _prereq(1, "application")
+        return app
+
+    def _need_location(self) -> dict[str, Any]:
+        loc = self.saved.get("location")
+        if not loc or not loc.get("id"):
+            raise _prereq(2, "location")
+        return loc
+
+    def _bin_name(self) -> str:
+        app = self.saved.get("application") or {}
+        return app.get("bin") or _slug(self.profile)
+
+    # ------------------------------------------------------------------ step 1
+    def create_application(self, name: str = "Demo Server", callback_url: str | None = None, new: bool = False,
+                           callback_user: str | None = None, callback_password: str | None = None) -> Result:
+        """Step 1: create (or reuse the saved) messaging application; saves its ApplicationId."""
+        saved = self.saved.get("application")
+        if saved and saved.get("id") and saved.get("name") == name and not new:
+            try:
+                result = self.dashboard.get_application(saved["id"])
+            except NotFoundError:
+                pass  # gone on the server: create a new one below
+            else:
+                if callback_url and callback_url != saved.get("callback_url"):
+                    warnings.warn(f"the saved application {saved['id']} uses {saved.get('callback_url')}; "
+                                  "pass new=True to create one with the new callback URL", stacklevel=2)
+                result.title, result.reused = "Step 1: application (saved)", True
+                return result
+        bin_name = _slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}")
+        if callback_url is None:
+            if not self.config.is_sandbox:
+                raise ValidationError("callback_url: required on the real service; give the https URL of your "
+                                      "server that receives message events", field="callback_url")
+            callback_url = f"{self.config.sandbox_base}/_sandbox/bins/{bin_name}"
+        result = self.dashboard.create_application(name, callback_url, callback_user, callback_password)
+        with self.state.transaction(self.profile) as st:
+            st["application"] = {"id": result.id, "name": name, "callback_url": callback_url, "bin": bin_name,
+                                 "created": now_iso()}
+        return result
+
+    # ------------------------------------------------------------------ step 2
+    def create_location(self, name: str = "Bandwidth Messaging 2 test", new: bool = False,
+                        default: bool = True) -> Result:
+        """Step 2: create (or reuse the saved) location (sippeer); saves its id from the Location header."""
+        saved = self.saved.get("location")
+        if saved and saved.get("id") and saved.get("name") == name and not new:
+            try:
+                result = self.dashboard.get_location(saved["id"])
+            except NotFoundError:
+                pass
+            else:
+                result.title, result.reused = "Step 2: location (saved)", True
+                return result
+        result = self.dashboard.create_location(name, default=default)
+        with self.state.transaction(self.profile) as st:
+            st["location"] = {"id": result.id, "name": name, "created": now_iso()}
+        return result
+
+    # ------------------------------------------------------------------ steps 3-5
+    def enable_sms(self, **overrides: Any) -> Result:
+        """Step 3: enable SMS on the saved location (guide defaults; kwargs as DashboardClient.enable_sms)."""
+        loc = self._need_location()
+        result = self._existing_feature(self.dashboard.get_sms, loc["id"]) if not overrides else None
+        if result is None:
+            result = self.dashboard.enable_sms(loc["id"], **overrides)
+        else:
+            result.title, result.reused = "Step 3: SMS (already enabled)", True
+        with self.state.transaction(self.profile) as st:
+            st["sms"] = {"location_id": loc["id"], "enabled": now_iso()}
+        return result
+
+    def enable_mms(self, **overrides: Any) -> Result:
+        """Step 4: enable MMS on the saved location (after SMS: the service answers 400 otherwise)."""
+        loc = self._need_location()
+        result = self._existing_feature(self.dashboard.get_mms, loc["id"]) if not overrides else None
+        if result is None:
+            result = self.dashboard.enable_mms(loc["id"], **overrides)
+        else:
+            result.title, result.reused = "Step 4: MMS (already enabled)", True
+        with self.state.transaction(self.profile) as st:
+            st["mms"] = {"location_id": loc["id"], "enabled": now_iso()}
+        return result
+
+    @staticmethod
+    def _existing_feature(getter: Any, location_id: str) -> Result | None:
+        try:
+            result = getter(location_id)
+        except (NotFoundError, ValidationError):
+            return None
+        return result if result.data else None
+
+    def assign_application(self) -> Result:
+        """Step 5: assign the saved application to the saved location (PUT, safe to repeat)."""
+        app = self._need_application()
+        loc = self._need_location()
+        result = self.dashboard.assign_application(loc["id"], app["id"])
+        with self.state.transaction(self.profile) as st:
+            st["assigned"] = {"application_id": app["id"], "location_id": loc["id"], "at": now_iso()}
+        return result
+
+    # ------------------------------------------------------------------ steps 6-7
+    def search_numbers(self, **criteria: Any) -> Result:
+        """Search available numbers (area_code=, zip=, city=+state=, ...); nothing is saved."""
+        if not criteria:
+            criteria = {"area_code": "910", "quantity": 5}
+        return self.dashboard.search_numbers(**criteria)
+
+    def order_numbers(self, area_code: Any = _DEFAULT, quantity: int = 1, new: bool = False,
+                      partial_allowed: bool = True, back_order: bool = False, name: str | None = None,
+                      **criteria: Any) -> Result:
+        """Step 6: order numbers onto the saved location (default: 1 number in area code 910).
+
+        Re-running with the same criteria returns the saved order (refreshed) unless it FAILED or ``new=True``.
+        """
+        loc = self._need_location()
+        if area_code is _DEFAULT:
+            area_code = None if (criteria.get("numbers") or any(v is not None for v in criteria.values())) else "910"
+        if area_code is not None:
+            criteria["area_code"] = area_code
+        key = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in sorted(criteria.items())
+               if v is not None}
+        key["quantity"] = quantity
+        if not new:
+            for saved in reversed(self.saved.get("orders", [])):
+                if saved.get("criteria") == key and saved.get("location_id") == loc["id"] \
+                        and saved.get("status") not in ("FAILED",):
+                    try:
+                        result = self.get_order(saved["id"])
+                    except NotFoundError:
+                        break
+                    result.title, result.reused = "Step 6: order (saved)", True
+                    return result
+                break
+        numbers = criteria.pop("numbers", None)
+        result = self.dashboard.order_numbers(quantity=quantity, partial_allowed=partial_allowed,
+                                              back_order=back_order, name=name, location_id=loc["id"],
+                                              numbers=numbers, **criteria)
+        self._save_order(result, criteria=key, location_id=loc["id"])
+        return result
+
+    def _save_order(self, result: Result, **extra: Any) -> None:
+        with self.state.transaction(self.profile) as st:
+            orders = st.setdefault("orders", [])
+            entry = next((o for o in orders if o.get("id") == result.id), None)
+            if entry is None:
+                entry = {"id": result.id, "created": now_iso()}
+                orders.append(entry)
+            entry.update(extra)
+            entry["status"] = result.status
+            entry["numbers"] = list(result.numbers)
+            entry["updated"] = now_iso()
+            if result.status in ("COMPLETE", "PARTIAL") and result.numbers:
+                numbers = st.setdefault("numbers", [])
+                for n in result.numbers:
+                    if n not in numbers:
+                        numbers.append(n)
+
+    def _order_id(self, order_id: str | None) -> str:
+        if order_id:
+            return order_id
+        orders = self.saved.get("orders") or []
+        if not orders:
+            raise _prereq(6, "order")
+        return orders[-1]["id"]
+
+    def get_order(self, order_id: str | None = None) -> Result:
+        """Step 7: the order's status (default: the last saved order); completed numbers are saved."""
+        result = self.dashboard.get_order(self._order_id(order_id))
+        self._save_order(result)
+        return result
+
+    def wait_for_order(self, order_id: str | None = None, timeout: float = 60.0,
+                       progress: bool | None = None) -> Result:
+        """Step 7: poll until COMPLETE/PARTIAL/FAILED/BACKORDERED (tqdm bar); saves the numbers."""
+        oid = self._order_id(order_id)
+        result = self.dashboard.wait_for_order(oid, timeout=timeout,
+                                               progress=self.progress if progress is None else progress)
+        self._save_order(result)
+        return result
+
+    # ------------------------------------------------------------------ step 8
+    def send_message(self, to: Any, text: str | None, from_: str | None = None, media: Any = None,
+                     tag: str | None = None) -> Result:
+        """Step 8: send from a saved number (default the first) with the saved application id."""
+        app = self._need_application()
+        if from_ is None:
+            numbers = self.saved.get("numbers") or []
+            if not numbers:
+                raise _prereq(7, "phone number (order one in step 6, then check it in step 7)")
+            from_ = numbers[0]
+        result = self.messaging.send_message(to, text, from_, app["id"], media=media, tag=tag)
+        data = result.data
+        with self.state.transaction(self.profile) as st:
+            st.setdefault("messages", []).append({
+                "id": result.id, "from": data.get("from"), "to": data.get("to"), "sent": now_iso(),
+                "time": data.get("time")})
+        return result
+
+    # ------------------------------------------------------------------ events
+    def raw_events(self) -> list[dict[str, Any]]:
+        """Callback events received so far (sandbox: its request bin for the saved application)."""
+        if not self.config.is_sandbox:
+            warnings.warn("callback events go to your own callback URL on the real service; bwhelpers can read "
+                          "them only in the sandbox", stacklevel=2)
+            return []
+        import requests
+        from .http import request
+        url = f"{self.config.sandbox_base}/_sandbox/bins/{self._bin_name()}"
+        resp, _ = request(self.dashboard.session, "GET", url, headers={"Accept": "application/json"})
+        try:
+            doc = resp.json() if resp is not None and resp.content else []
+        except (ValueError, requests.exceptions.JSONDecodeError):
+            doc = []
+        return _extract_events(doc)
+
+    def events(self) -> "pd.DataFrame":
+        """Callback events as a DataFrame (type, time, message_id, to, description, errorCode, ...)."""
+        from .tables import events_frame
+        return events_frame(self.raw_events())
+
+    def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
+                       timeout: float = 30.0, interval: float = 0.25) -> dict[str, Any]:
+        """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives."""
+        if message_id is None:
+            messages = self.saved.get("messages") or []
+            message_id = messages[-1]["id"] if messages else None
+        deadline = time.monotonic() + timeout
+        while True:
+            for ev in self.raw_events():
+                msg = ev.get("message") or {}
+                if ev.get("type") == type and (message_id is None or msg.get("id") == message_id):
+                    return ev
+            if time.monotonic() >= deadline:
+                raise WaitTimeoutError(
+                    f"no {type} event for message {message_id} within {timeout:g} s. Fix: check the application's "
+                    "callback URL and that it is assigned to the location (diagnose())")
+            time.sleep(interval)
+
+    # ------------------------------------------------------------------ status / diagnose
+    def status(self) -> list[dict[str, Any]]:
+        """The eight steps with done/pending from the saved state (for the progress widget)."""
+        st = self.saved
+        app = st.get("application") or {}
+        loc = st.get("location") or {}
+        assigned = st.get("assigned") or {}
+        done = {
+            1: bool(app.get("id")),
+            2: bool(loc.get("id")),
+            3: bool(loc.get("id")) and (st.get("sms") or {}).get("location_id") == loc.get("id"),
+            4: bool(loc.get("id")) and (st.get("mms") or {}).get("location_id") == loc.get("id"),
+            5: bool(app.get("id")) and assigned.get("application_id") == app.get("id")
+            and assigned.get("location_id") == loc.get("id"),
+            6: bool(st.get("orders")),
+            7: bool(st.get("numbers")),
+            8: bool(st.get("messages")),
+        }
+        detail = {1: app.get("id"), 2: loc.get("id"), 6: ((st.get("orders") or [{}])[-1]).get("id"),
+                  7: ", ".join(st.get("numbers") or []), 8: ((st.get("messages") or [{}])[-1]).get("id")}
+        return [{"step": n, "name": title, "notebook": f"{nb}.ipynb", "done": bool(done[n]),
+                 "status": "done" if done[n] else "pending", "detail": detail.get(n) or ""}
+                for n, _, title, nb in STEPS]
+
+    def diagnose(self) -> "pd.DataFrame":
+        """Preflight: what would make messages fail, each finding with its fix (a DataFrame)."""
+        import pandas as pd
+        rows: list[dict[str, Any]] = []
+
+        def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
+            rows.append({"check": check, "ok": ok, "finding": finding, "fix": "" if ok else fix})
+
+        try:
+            self.config.check(self.dashboard.session)
+            add("credentials", True, f"{self.config.target}: account {self.config.account_id}, "
+                                     f"site {self.config.site_id} reachable")
+        except BandwidthError as exc:
+            add("credentials", False, str(exc), exc.fix or "check the credentials and base URL")
+            return pd.DataFrame(rows, columns=["check", "ok", "finding", "fix"])
+        st = self.saved
+        app, loc = st.get("application") or {}, st.get("location") or {}
+        app_data: dict[str, Any] = {}
+        if not app.get("id"):
+            add("application", False, "no application saved", "run step 1 (notebooks/01_create_application.ipynb)")
+        else:
+            try:
+                app_data = self.dashboard.get_application(app["id"]).data
+                add("application", True, f"application {app['id']} exists")
+            except BandwidthError as exc:
+                add("application", False, str(exc), "create the application again (step 1, new=True)")
+        callback = app_data.get("CallbackUrl") or app_data.get("MsgCallbackUrl") or \
+            app_data.get("InboundCallbackUrl") or app.get("callback_url")
+        if app.get("id"):
+            problem = _callback_problem(callback, real=not self.config.is_sandbox)
+            add("callback URL", problem is None, problem or f"callback URL {callback}",
+                "create the application with your server's public https callback URL (step 1, new=True)")
+        if not loc.get("id"):
+            add("location", False, "no location saved", "run step 2 (notebooks/02_create_location.ipynb)")
+            return pd.DataFrame(rows, columns=["check", "ok", "finding", "fix"])
+        try:
+            self.dashboard.get_location(loc["id"])
+            add("location", True, f"location {loc['id']} exists")
+        except BandwidthError as exc:
+            add("location", False, str(exc), "create the location again (step 2, new=True)")
+            return pd.DataFrame(rows, columns=["check", "ok", "finding", "fix"])
+        for label, getter, step, nb in (("SMS", self.dashboard.get_sms, 3, "03_enable_sms"),
+                                        ("MMS", self.dashboard.get_mms, 4, "04_enable_mms")):
+            enabled = self._existing_feature(getter, loc["id"]) is not None
+            add(f"{label} enabled", enabled, f"{label} is {'enabled' if enabled else 'not enabled'} on the location",
+                f"run step {step} (notebooks/{nb}.ipynb)")
+        try:
+            assigned = self.dashboard.get_application_settings(loc["id"]).data.get("HttpMessagingV2AppId")
+        except BandwidthError:
+            assigned = None
+        ok = bool(assigned) and assigned == app.get("id")
+        finding = ("the application is assigned to the location" if ok else
+                   "no application is assigned to the location: messages are accepted (202) and silently dropped"
+                   if not assigned else f"the location uses another application ({assigned})")
+        add("application assigned", ok, finding, "run step 5 (notebooks/05_assign_application.ipynb)")
+        try:
+            numbers = self.dashboard.location_numbers(loc["id"]).numbers
+        except BandwidthError:
+            try:
+                numbers = self.dashboard.list_in_service_numbers().numbers
+            except BandwidthError:
+                numbers = []
+        add("numbers in service", bool(numbers),
+            f"{len(numbers)} number(s) in service" if numbers else "no numbers in service on the location",
+            "order a number (step 6, notebooks/06_order_numbers.ipynb) and wait for it (step 7)")
+        return pd.DataFrame(rows, columns=["check", "ok", "finding", "fix"])
+
+    # ------------------------------------------------------------------ teardown
+    def teardown(self, disconnect_timeout: float = 30.0) -> "pd.DataFrame":
+        """Undo everything saved, in the service's order: unassign -> disconnect numbers -> delete MMS ->
+        delete SMS -> delete location -> delete application; then clear the saved state.
+
+        State is updated after each step, so a failure keeps what still exists saved.
+        """
+        import pandas as pd
+        rows: list[dict[str, Any]] = []
+        st = self.saved
+        app, loc = st.get("application") or {}, st.get("location") or {}
+        d = self.dashboard
+
+        def run(step: str, fn: Any, *args: Any) -> Result | None:
+            try:
+                result = fn(*args)
+            except NotFoundError as exc:
+                rows.append({"step": step, "outcome": "already gone", "detail": exc.description or ""})
+                return None
+            rows.append({"step": step, "outcome": "done", "detail": result.id or ""})
+            return result
+
+        if loc.get("id"):
+            try:
+                assigned = d.get_application_settings(loc["id"]).data.get("HttpMessagingV2AppId")
+            except NotFoundError:
+                assigned = None
+            if assigned:
+                run("unassign application", d.unassign_application, loc["id"])
+            else:
+                rows.append({"step": "unassign application", "outcome": "nothing assigned", "detail": ""})
+            with self.state.transaction(self.profile) as s:
+                s.pop("assigned", None)
+        numbers = list(st.get("numbers") or [])
+        if loc.get("id") and self.config.is_sandbox:
+            try:
+                for n in d.location_numbers(loc["id"]).numbers:
+                    e164 = n if n.startswith("+") else f"+1{n}"
+                    if e164 not in numbers:
+                        numbers.append(e164)
+            except BandwidthError:
+                pass
+        if numbers:
+            result = run("disconnect numbers", d.disconnect_numbers, numbers)
+            if result is not None and result.id:
+                self._wait_disconnect(result.id, disconnect_timeout)
+            with self.state.transaction(self.profile) as s:
+                s["numbers"] = []
+        else:
+            rows.append({"step": "disconnect numbers", "outcome": "no numbers", "detail": ""})
+        if loc.get("id"):
+            run("delete MMS", d.delete_mms, loc["id"])
+            with self.state.transaction(self.profile) as s:
+                s.pop("mms", None)
+            run("delete SMS", d.delete_sms, loc["id"])
+            with self.state.transaction(self.profile) as s:
+                s.pop("sms", None)
+            run("delete location", d.delete_location, loc["id"])
+            with self.state.transaction(self.profile) as s:
+                s.pop("location", None)
+        if app.get("id"):
+            run("delete application", d.delete_application, app["id"])
+            with self.state.transaction(self.profile) as s:
+                s.pop("application", None)
+        self.state.reset(self.profile)
+        return pd.DataFrame(rows, columns=["step", "outcome", "detail"])
+
+    def _wait_disconnect(self, order_id: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        delay = 0.1
+        while time.monotonic() < deadline:
+            try:
+                status = self.dashboard.get_disconnect(order_id).status
+            except BandwidthError:
+                return
+            if status in (None, "COMPLETE", "PARTIAL", "FAILED"):
+                return
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+
+    # ------------------------------------------------------------------ all steps
+    def run_all(self, to: str = "+19195550100", text: str = "Hello from the sandbox") -> Iterator[Result]:
+        """All eight steps in order, yielding each step's Result (saved objects are reused)."""
+        yield self.create_application()
+        yield self.create_location()
+        yield self.enable_sms()
+        yield self.enable_mms()
+        yield self.assign_application()
+        yield self.order_numbers()
+        yield self.wait_for_order()
+        yield self.send_message(to, text)
+
+
+def _callback_problem(url: str | None, *, real: bool) -> str | None:
+    if not url:
+        return "the application has no callback URL: message events have nowhere to go"
+    if not real:
+        return None
+    from urllib.parse import urlparse
+    host = (urlparse(url).hostname or "").lower()
+    if any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS):
+        return f"the callback URL {url} is a placeholder: Bandwidth cannot deliver events there"
+    return None
+
+
+def _extract_events(doc: Any) -> list[dict[str, Any]]:
+    """Callback events from a request-bin document (list of captured requests, or {'requests': [...]})."""
+    import json
+    if isinstance(doc, dict):
+        for key in ("requests", "items", "entries", "events", "captured"):
+            if isinstance(doc.get(key), list):
+                doc = doc[key]
+                break
+        else:
+            doc = [doc]
+    events: list[dict[str, Any]] = []
+    for entry in doc if isinstance(doc, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        if "type" in entry and "message" in entry:
+            events.append(entry)
+            continue
+        body = entry.get("json", entry.get("body"))
+        if isinstance(body, str):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                continue
+        received = entry.get("received_at") or entry.get("received") or entry.get("time") or entry.get("at")
+        for ev in body if isinstance(body, list) else [body]:
+            if isinstance(ev, dict) and "type" in ev:
+                ev = dict(ev)
+                ev.setdefault("_received_at", received)
+                events.append(ev)
+    return events
