@@ -47,3 +47,79 @@ MAGIC_TO_NUMBERS: list[dict[str, Any]] = [
 
 #: number -> row
 MAGIC_TO_BY_NUMBER: dict[str, dict[str, Any]] = {row["number"]: row for row in MAGIC_TO_NUMBERS}
+
+
+# == Dashboard: magic areas (number search and order) ============================================
+
+#: Area code with no inventory at all (Alaska's only area code, so State AK and ZIP 99501 too).
+NO_INVENTORY_AREA = "907"
+#: Area code with exactly ``PARTIAL_INVENTORY_COUNT`` numbers (Wyoming's only area code: State WY, ZIP 82001).
+PARTIAL_INVENTORY_AREA = "307"
+PARTIAL_INVENTORY_COUNT = 2
+#: Toll-free vanity word with no inventory.
+NO_INVENTORY_VANITY = "NOPE"
+
+MAGIC_AREAS: list[dict[str, Any]] = [
+    {
+        "input": NO_INVENTORY_AREA,
+        "field": "AreaCode (order) / areaCode (search); also State AK, ZIP 99501",
+        "outcome": "FAILED",
+        "code": 5018,
+        "description": "No inventory: a search returns an empty SearchResult and an order ends FAILED "
+                       "(HTTP 200 on GET) with ErrorList code 5018.",
+    },
+    {
+        "input": f"{NO_INVENTORY_AREA} + BackOrderRequested=true",
+        "field": "AreaCode, ZIP, State, City, RateCenter orders",
+        "outcome": "BACKORDERED",
+        "code": 5520,
+        "description": "The order is accepted and stays BACKORDERED (ErrorList code 5520) until it is closed "
+                       "with PUT /orders/{id} <Order><CloseOrder>true</CloseOrder></Order>.",
+    },
+    {
+        "input": PARTIAL_INVENTORY_AREA,
+        "field": "AreaCode (order) / areaCode (search); also State WY, ZIP 82001",
+        "outcome": "PARTIAL",
+        "code": 5017,
+        "description": f"Only {PARTIAL_INVENTORY_COUNT} numbers exist: an order for more completes as PARTIAL "
+                       f"(the {PARTIAL_INVENTORY_COUNT} numbers are in service, ErrorList code 5017).",
+    },
+    {
+        "input": f"{PARTIAL_INVENTORY_AREA} + PartialAllowed=false",
+        "field": "AreaCode order with Quantity > 2",
+        "outcome": "FAILED",
+        "code": 5017,
+        "description": "Partial fulfilment refused: the order ends FAILED with code 5017 and no number is "
+                       "allocated.",
+    },
+    {
+        "input": "a number already in service (any account) or in area 907",
+        "field": "ExistingTelephoneNumberOrderType/TelephoneNumberList/TelephoneNumber",
+        "outcome": "FAILED (or PARTIAL when other numbers of the list succeed)",
+        "code": 5005,
+        "description": "The telephone number is unavailable for ordering: ErrorList code 5005 with the "
+                       "TelephoneNumber, and FailedNumbers/FullNumber.",
+    },
+    {
+        "input": NO_INVENTORY_VANITY,
+        "field": "TollFreeVanity (order) / tollFreeVanity (search)",
+        "outcome": "FAILED",
+        "code": 5018,
+        "description": "No toll-free number spells this word: empty search, FAILED order (5018).",
+    },
+    {
+        "input": "Quantity 0, > 5000 or not a number",
+        "field": "*SearchAndOrderType/Quantity",
+        "outcome": "400",
+        "code": 5009,
+        "description": "Rejected when the order is created (OrderResponse/ErrorList).",
+    },
+    {
+        "input": "any area code not listed above",
+        "field": "AreaCode / ZIP / State / City / RateCenter / NpaNxx",
+        "outcome": "COMPLETE",
+        "code": None,
+        "description": "500 numbers per area code (50 per NPA-NXX), valid NANP numbers, deterministic for the "
+                       "number_seed setting, never handed out twice across accounts.",
+    },
+]
