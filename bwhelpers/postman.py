@@ -1,0 +1,787 @@
+"""Postman export: an environment with your credentials and saved IDs, and the guide's collection.
+
+The guide's "Follow along with Postman" page filled a Postman environment called *Bandwidth API Keys*
+with your credentials and pointed at a hosted collection that no longer exists. This module writes both
+files locally::
+
+    >>> from bwhelpers import postman
+    >>> postman.export_environment()                  # exports/Bandwidth API Keys.postman_environment.json
+    >>> postman.export_collection()                   # exports/Bandwidth Messaging 2.0 setup.postman_collection.json
+    >>> postman.environment_frame()                   # the variables as a table, secrets masked
+
+Then ``newman run <collection> -e <environment>`` (or Postman's Runner) performs the guide's eight steps
+in one run. Secrets (``password``, ``token``, ``secret``) are exported only with ``include_secrets=True``;
+otherwise they are typed ``secret`` with empty values - fill them in Postman, or pass them to newman with
+``--env-var password=...``.
+
+Command line: ``python -m bwhelpers postman --out DIR [--include-secrets] [--name NAME]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+__all__ = [
+    "ENVIRONMENT_NAME", "COLLECTION_NAME", "COLLECTION_SCHEMA", "SECRET_KEYS", "STEPS",
+    "Variable", "environment_variables", "environment_frame", "build_environment", "export_environment",
+    "build_collection", "export_collection", "export", "cli",
+]
+
+ENVIRONMENT_NAME = "Bandwidth API Keys"            # the name the guide's Postman button used
+COLLECTION_NAME = "Bandwidth Messaging 2.0 setup"
+COLLECTION_SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+SECRET_KEYS = frozenset({"password", "token", "secret"})
+DEFAULT_OUT_DIR = "exports"
+
+#: The guide's Dashboard (real) and messaging bases, used when the config does not say otherwise.
+REAL_DASHBOARD_URL = "https://dashboard.bandwidth.com/api"
+REAL_MESSAGING_URL = "https://messaging.bandwidth.com/api/v2"
+REAL_LEGACY_MESSAGING_URL = "https://api.catapult.inetwork.com/v2"
+#: The guide's callback URL (a long-gone requestb.in bin); the sandbox gets one of its own bins instead.
+GUIDE_CALLBACK_URL = "https://requestb.in/zuaqjbzu"
+#: A destination the sandbox accepts and reports as delivered.
+SANDBOX_TO = "+19195550123"
+#: Order-status polling in the collection: at most this many checks, this many ms apart.
+ORDER_POLL_MAX = 30
+ORDER_POLL_DELAY_MS = 1000
+
+_NAMESPACE = uuid.UUID("6f1c2f0e-4b7a-5d2e-9c1a-b3a7d0e1f2a4")   # bwhelpers' uuid5 namespace (fixed forever)
+
+#: Variable -> one-line meaning, in export order (the table in the notebook shows this column).
+_DESCRIPTIONS: dict[str, str] = {
+    "account": "Dashboard account id (the guide's {{account}})",
+    "accountId": "Dashboard account id (the guide's {{accountId}}; same value as account)",
+    "subaccount": "sub-account (site) id",
+    "location": "location (sippeer) id, saved by step 2 from the Location header",
+    "applicationId": "messaging application id, saved by step 1",
+    "order": "number order id, saved by step 6",
+    "userId": "legacy messaging API user id (u-...)",
+    "user": "Dashboard API username",
+    "password": "Dashboard API password",
+    "token": "legacy messaging API token",
+    "secret": "legacy messaging API secret",
+    "dashboardUrl": "Dashboard API base, including /api",
+    "messagingUrl": "current messaging API base, including /api/v2 (send as /users/{{accountId}}/messages)",
+    "legacyMessagingUrl": "the guide's messaging API base (send as /users/{{userId}}/messages, token:secret)",
+    "callbackUrl": "the application's CallbackUrl (step 1)",
+    "from": "the number to send from: first saved number; step 7 sets it to the ordered number",
+    "to": "where step 8 sends the test message",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+def _version() -> str:
+    try:
+        from . import __version__
+        return str(__version__)
+    except Exception:  # pragma: no cover - package metadata missing
+        return "0"
+
+
+def _mask(value: str) -> str:
+    try:
+        from .errors import mask
+        return mask(value)
+    except Exception:  # pragma: no cover - errors module changed
+        return "********" if value else ""
+
+
+def _get(obj: Any, *names: str) -> Any:
+    """First non-empty attribute or key among ``names`` of a Config-like object or a mapping."""
+    for name in names:
+        if isinstance(obj, Mapping):
+            value = obj.get(name)
+        else:
+            try:
+                value = getattr(obj, name, None)
+            except Exception:
+                value = None
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def e164(number: Any) -> str:
+    """``9102398766`` / ``19102398766`` / ``+19102398766`` -> ``+19102398766`` (other input returned as is)."""
+    text = _str(number).strip()
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 10:
+        return "+1" + digits
+    if len(digits) == 11 and digits.startswith("1"):
+        return "+" + digits
+    if text.startswith("+") and digits:
+        return "+" + digits
+    return text
+
+
+def _id_of(value: Any, *keys: str) -> str:
+    """An id from a str, or from a dict under one of ``keys`` (plus the usual id keys)."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, Mapping):
+        found = _get(value, *keys, "id", "Id", "ID")
+        return _id_of(found) if not isinstance(found, Mapping) else ""
+    if isinstance(value, (list, tuple)):
+        return _id_of(value[-1], *keys) if value else ""
+    return str(value)
+
+
+def _numbers_of(value: Any) -> list[str]:
+    out: list[str] = []
+    if value in (None, ""):
+        return out
+    if isinstance(value, (str, int)):
+        value = [value]
+    if isinstance(value, Mapping):
+        value = list(value.values()) if not _get(value, "number", "FullNumber", "tn", "telephone_number") else [value]
+    for item in value:
+        if isinstance(item, Mapping):
+            item = _get(item, "number", "e164", "FullNumber", "full_number", "tn", "telephone_number", "TelephoneNumber")
+        if isinstance(item, (list, tuple)):
+            out.extend(_numbers_of(item))
+            continue
+        if item not in (None, ""):
+            n = e164(item)
+            if n not in out:
+                out.append(n)
+    return out
+
+
+# --------------------------------------------------------------------------- config + state
+def _resolve_config(config: Any) -> Any:
+    if config is not None:
+        return config
+    from .config import Config
+    try:
+        return Config.resolve(quiet=True)
+    except TypeError:  # pragma: no cover - older signature
+        return Config.resolve()
+
+
+def _load_state(config: Any, state: Any) -> Mapping[str, Any]:
+    """The saved walkthrough state for ``config``'s profile, or {} if there is none (or no state module)."""
+    if isinstance(state, Mapping):
+        return state
+    if state is not None:  # a StateStore-like object
+        store = state
+    else:
+        try:
+            from .state import StateStore
+            store = StateStore()
+        except Exception:
+            return {}
+    profile = _get(config, "profile", "profile_name") or "sandbox"
+    for method in ("get", "load", "profile", "read"):
+        fn = getattr(store, method, None)
+        if callable(fn):
+            try:
+                data = fn(profile)
+            except Exception:
+                continue
+            if hasattr(data, "to_dict") and callable(data.to_dict):
+                data = data.to_dict()
+            if isinstance(data, Mapping):
+                return data
+    return {}
+
+
+def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
+    """applicationId/location/order/numbers from the state file, whatever its exact shape."""
+    steps = state.get("steps") if isinstance(state.get("steps"), Mapping) else {}
+    merged: dict[str, Any] = {**steps, **state}
+    app = _id_of(_get(merged, "application", "applicationId", "application_id", "create_application"),
+                 "ApplicationId", "application_id", "applicationId")
+    loc = _id_of(_get(merged, "location", "location_id", "locationId", "sippeer", "peer_id", "create_location"),
+                 "PeerId", "peer_id", "location_id", "locationId")
+    order = _id_of(_get(merged, "orders", "order", "order_id", "orderId", "order_numbers"),
+                   "order_id", "orderId", "OrderId")
+    numbers = _numbers_of(_get(merged, "numbers", "telephone_numbers", "tns"))
+    if not numbers:
+        for o in (merged.get("orders") or []) if isinstance(merged.get("orders"), list) else []:
+            if isinstance(o, Mapping):
+                numbers.extend(n for n in _numbers_of(_get(o, "numbers", "completed_numbers", "CompletedNumbers"))
+                               if n not in numbers)
+    return {"applicationId": app, "location": loc, "order": order, "numbers": numbers}
+
+
+def _urls(config: Any) -> dict[str, str]:
+    """dashboardUrl, messagingUrl (current, .../api/v2), legacyMessagingUrl (.../v2) for this config."""
+    dashboard = _str(_get(config, "dashboard_url", "dashboardUrl")).rstrip("/")
+    messaging = _str(_get(config, "messaging_url", "messagingUrl")).rstrip("/")
+    legacy = _str(_get(config, "legacy_messaging_url", "legacyMessagingUrl")).rstrip("/")
+    root = _str(_get(config, "sandbox_base", "sandbox_url", "url")).rstrip("/")
+    if not root and dashboard.endswith("/api") and _is_sandbox(config):
+        root = dashboard[:-4]
+    if root and _is_sandbox(config):
+        dashboard = dashboard or f"{root}/api"
+        if not messaging or not messaging.endswith("/api/v2"):
+            legacy = legacy or messaging
+            messaging = f"{root}/api/v2"
+        legacy = legacy or f"{root}/v2"
+    dashboard = dashboard or REAL_DASHBOARD_URL
+    if messaging and not messaging.endswith("/api/v2"):   # the config targets the legacy API
+        legacy, messaging = legacy or messaging, ""
+    return {"dashboardUrl": dashboard, "messagingUrl": messaging or REAL_MESSAGING_URL,
+            "legacyMessagingUrl": legacy or REAL_LEGACY_MESSAGING_URL}
+
+
+def _is_sandbox(config: Any) -> bool:
+    target = _get(config, "target")
+    if target is not None:
+        return str(target) == "sandbox"
+    return bool(_get(config, "sandbox_url", "url")) or "127.0.0.1" in _str(_get(config, "dashboard_url"))
+
+
+# --------------------------------------------------------------------------- environment
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable (``value`` is the real value; :meth:`shown` masks secrets)."""
+
+    key: str
+    value: str
+    type: str = "default"
+    description: str = ""
+    source: str = ""
+
+    @property
+    def secret(self) -> bool:
+        return self.type == "secret"
+
+    def shown(self) -> str:
+        return _mask(self.value) if self.secret else self.value
+
+    def as_postman(self, include_secrets: bool) -> dict[str, Any]:
+        value = self.value if (include_secrets or not self.secret) else ""
+        return {"key": self.key, "value": value, "type": self.type, "enabled": True}
+
+
+def _variables(config: Any = None, state: Any = None, to: str | None = None,
+               callback_url: str | None = None) -> list[Variable]:
+    config = _resolve_config(config)
+    saved = _saved_ids(_load_state(config, state))
+    urls = _urls(config)
+    sandbox = _is_sandbox(config)
+    account = _str(_get(config, "account_id", "accountId", "account"))
+    numbers: list[str] = saved["numbers"]
+    if callback_url is None:
+        root = urls["dashboardUrl"][:-4] if urls["dashboardUrl"].endswith("/api") else urls["dashboardUrl"]
+        callback_url = f"{root}/_sandbox/bins/postman" if sandbox else GUIDE_CALLBACK_URL
+    if to is None:
+        to = SANDBOX_TO if sandbox else ""
+    rows: list[tuple[str, Any, str]] = [
+        ("account", account, "config"),
+        ("accountId", account, "config"),
+        ("subaccount", _get(config, "site_id", "siteId", "subaccount"), "config"),
+        ("location", saved["location"], "state"),
+        ("applicationId", saved["applicationId"], "state"),
+        ("order", saved["order"], "state"),
+        ("userId", _get(config, "user_id", "userId"), "config"),
+        ("user", _get(config, "username", "user"), "config"),
+        ("password", _get(config, "password"), "config"),
+        ("token", _get(config, "api_token", "token"), "config"),
+        ("secret", _get(config, "api_secret", "secret"), "config"),
+        ("dashboardUrl", urls["dashboardUrl"], "config"),
+        ("messagingUrl", urls["messagingUrl"], "config"),
+        ("legacyMessagingUrl", urls["legacyMessagingUrl"], "config"),
+        ("callbackUrl", callback_url, "default"),
+        ("from", numbers[0] if numbers else "", "state"),
+        ("to", to, "argument" if to and to != SANDBOX_TO else "default"),
+    ]
+    out = [Variable(key, _str(value), "secret" if key in SECRET_KEYS else "default",
+                    _DESCRIPTIONS.get(key, ""), source) for key, value, source in rows]
+    for i, number in enumerate(numbers, 1):
+        out.append(Variable(f"number{i}", number, "default", f"saved number {i}", "state"))
+    return out
+
+
+def environment_variables(config: Any = None, state: Any = None, *, include_secrets: bool = False,
+                          masked: bool = True, to: str | None = None,
+                          callback_url: str | None = None) -> list[dict[str, Any]]:
+    """The environment's variables as rows ``{key, value, type, enabled, description, source}`` for previews.
+
+    Secret values are masked (``sa****rd``) unless ``masked=False``; with ``include_secrets=False`` (the
+    default, matching :func:`export_environment`) the ``value`` column shows what the file will contain, i.e.
+    an empty string, and ``masked=False`` never reveals more than the file would.
+    """
+    rows = []
+    for var in _variables(config, state, to=to, callback_url=callback_url):
+        if var.secret and not include_secrets:
+            value = ""
+        elif var.secret and masked:
+            value = var.shown()
+        else:
+            value = var.value
+        rows.append({"key": var.key, "value": value, "type": var.type, "enabled": True,
+                     "description": var.description, "source": var.source,
+                     "set": bool(var.value)})
+    return rows
+
+
+def environment_frame(config: Any = None, state: Any = None, **kwargs: Any) -> Any:
+    """:func:`environment_variables` as a pandas DataFrame (secrets masked) for notebooks."""
+    import pandas as pd
+
+    return pd.DataFrame(environment_variables(config, state, **kwargs),
+                        columns=["key", "value", "type", "enabled", "set", "source", "description"])
+
+
+def build_environment(config: Any = None, state: Any = None, name: str = ENVIRONMENT_NAME,
+                      include_secrets: bool = False, to: str | None = None,
+                      callback_url: str | None = None) -> dict[str, Any]:
+    """The Postman environment document (a dict), without writing it."""
+    variables = _variables(config, state, to=to, callback_url=callback_url)
+    return {
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "values": [v.as_postman(include_secrets) for v in variables],
+        "_postman_variable_scope": "environment",
+        "_postman_exported_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "_postman_exported_using": f"bwhelpers/{_version()}",
+    }
+
+
+def export_environment(config: Any = None, state: Any = None, out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,
+                       name: str = ENVIRONMENT_NAME, include_secrets: bool = False, *, to: str | None = None,
+                       callback_url: str | None = None) -> Path:
+    """Write ``<out_dir>/<name>.postman_environment.json`` and return its path.
+
+    :param config: a :class:`bwhelpers.config.Config`, a plain dict with the same field names
+        (``account_id``, ``site_id``, ``username``, ``password``, ``user_id``, ``api_token``, ``api_secret``,
+        ``dashboard_url``, ``messaging_url``, ``target``; a sandbox handle's ``credentials`` plus ``url`` works),
+        or None for ``Config.resolve()``.
+    :param state: the saved walkthrough state (a dict, or a StateStore); None reads the state file for the
+        config's profile. Supplies ``applicationId``, ``location``, ``order``, ``from`` and ``number1..N``.
+    :param include_secrets: write ``password``/``token``/``secret`` values (typed ``secret`` either way).
+        Off by default: the file is then safe to share, and newman takes the secrets with ``--env-var``.
+    :param to: the test message's destination (default: a sandbox number on the sandbox, empty on real).
+    """
+    doc = build_environment(config, state, name=name, include_secrets=include_secrets, to=to,
+                            callback_url=callback_url)
+    return _write_json(Path(out_dir) / f"{_filename(name)}.postman_environment.json", doc,
+                       private=include_secrets)
+
+
+# --------------------------------------------------------------------------- collection
+_XML = [{"key": "Content-Type", "value": "application/xml; charset=utf-8"}]
+_JSON = [{"key": "Content-Type", "value": "application/json; charset=utf-8"}]
+
+
+def _basic(user: str, password: str) -> dict[str, Any]:
+    return {"type": "basic", "basic": [
+        {"key": "username", "value": "{{%s}}" % user, "type": "string"},
+        {"key": "password", "value": "{{%s}}" % password, "type": "string"},
+    ]}
+
+
+def _url(base_var: str, *segments: str) -> dict[str, Any]:
+    return {"raw": "{{%s}}/%s" % (base_var, "/".join(segments)), "host": ["{{%s}}" % base_var],
+            "path": list(segments)}
+
+
+def _status_test(code: int, reason: str) -> list[str]:
+    return [
+        f'pm.test("status is {code} {reason}", function () {{',
+        f"    pm.response.to.have.status({code});",
+        "});",
+    ]
+
+
+_STOP_IF_FAILED = [
+    "// stop the run here if this step failed: every later step needs what it saves",
+    "function stop(why) { console.log(\"stopping: \" + why); postman.setNextRequest(null); }",
+]
+
+_XML_TEXT = [
+    "function xmlText(body, tag) {",
+    "    var m = new RegExp(\"<\" + tag + \">\\\\s*([^<]*?)\\\\s*</\" + tag + \">\", \"i\").exec(body);",
+    "    return m ? m[1] : null;",
+    "}",
+]
+
+
+def _test(lines: Iterable[str]) -> list[dict[str, Any]]:
+    return [{"listen": "test", "script": {"type": "text/javascript", "exec": list(lines)}}]
+
+
+def _prerequest(lines: Iterable[str]) -> dict[str, Any]:
+    return {"listen": "prerequest", "script": {"type": "text/javascript", "exec": list(lines)}}
+
+
+def _item(name: str, method: str, url: dict[str, Any], *, auth: dict[str, Any], headers: list[dict[str, str]],
+          body: str | None, language: str, tests: list[str], description: str,
+          prerequest: list[str] | None = None) -> dict[str, Any]:
+    request: dict[str, Any] = {"method": method, "header": [dict(h) for h in headers], "url": url, "auth": auth,
+                               "description": description}
+    if body is not None:
+        request["body"] = {"mode": "raw", "raw": body, "options": {"raw": {"language": language}}}
+    events = ([_prerequest(prerequest)] if prerequest else []) + _test(tests)
+    return {"id": str(uuid.uuid5(_NAMESPACE, f"item:{name}")), "name": name, "event": events, "request": request,
+            "response": []}
+
+
+def _folder(name: str, description: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "description": description, "item": items}
+
+
+# The guide's bodies (Bandwidth/v2-messaging apisetup.md), with {{variables}} for the values a user changes.
+BODY_APPLICATION = """<Application>
+  <AppName>Demo Server {{$timestamp}}</AppName>
+  <CallbackUrl>{{callbackUrl}}</CallbackUrl>
+  <CallbackCreds/>
+</Application>"""
+
+BODY_LOCATION = """<SipPeer>
+  <PeerName>Bandwidth Messaging 2 test2 {{$timestamp}}</PeerName>
+  <IsDefaultPeer>true</IsDefaultPeer>
+</SipPeer>"""
+
+BODY_SMS = """<SipPeerSmsFeature>
+  <SipPeerSmsFeatureSettings>
+    <TollFree>true</TollFree>
+    <ShortCode>true</ShortCode>
+    <Protocol>HTTP</Protocol>
+    <Zone1>true</Zone1>
+    <Zone2>false</Zone2>
+    <Zone3>false</Zone3>
+    <Zone4>false</Zone4>
+    <Zone5>false</Zone5>
+  </SipPeerSmsFeatureSettings>
+  <HttpSettings>
+    <ProxyPeerId>539692</ProxyPeerId>
+  </HttpSettings>
+</SipPeerSmsFeature>"""
+
+BODY_MMS = """<MmsFeature>
+  <MmsSettings>
+    <protocol>HTTP</protocol>
+  </MmsSettings>
+  <Protocols>
+    <HTTP>
+      <HttpSettings>
+        <ProxyPeerId>539692</ProxyPeerId>
+      </HttpSettings>
+    </HTTP>
+  </Protocols>
+</MmsFeature>"""
+
+BODY_ASSIGN = """<ApplicationsSettings>
+  <HttpMessagingV2AppId>{{applicationId}}</HttpMessagingV2AppId>
+</ApplicationsSettings>"""
+
+BODY_ORDER = """<Order>
+  <AreaCodeSearchAndOrderType>
+    <AreaCode>910</AreaCode>
+    <Quantity>1</Quantity>
+  </AreaCodeSearchAndOrderType>
+  <SiteId>{{subaccount}}</SiteId>
+  <PeerId>{{location}}</PeerId>
+</Order>"""
+
+BODY_MESSAGE = """{
+  "from"          : "{{from}}",
+  "to"            : "{{to}}",
+  "text"          : "Good morning, this is a test message",
+  "applicationId" : "{{applicationId}}"
+}"""
+
+_P = ["accounts", "{{account}}", "sites", "{{subaccount}}", "sippeers", "{{location}}"]
+
+#: (folder, request name) in the guide's order; the request names are what setNextRequest refers to.
+STEPS: tuple[tuple[str, str], ...] = (
+    ("1 Create application", "Create application"),
+    ("2 Create location (sippeer)", "Create location (sippeer)"),
+    ("3 Enable SMS on location", "Enable SMS on location"),
+    ("4 Enable MMS on location", "Enable MMS on location"),
+    ("5 Assign application to location", "Assign application to location"),
+    ("6 Order numbers", "Order available numbers"),
+    ("7 Check order status", "Check order status"),
+    ("8 Send text message", "Send text message"),
+    ("8b legacy endpoint", "Send text message (legacy endpoint)"),
+)
+
+
+def _steps() -> list[dict[str, Any]]:
+    dash = _basic("user", "password")
+    folders: list[dict[str, Any]] = []
+
+    def add(step: int, folder_description: str, item: dict[str, Any]) -> None:
+        folder, _ = STEPS[step]
+        folders.append(_folder(folder, folder_description, [item]))
+
+    add(0, "Save the Application Id after creating the application. The Application contains the HTTP URL used "
+           "for both inbound and outbound message events.",
+        _item(STEPS[0][1], "POST", _url("dashboardUrl", "accounts", "{{accountId}}", "applications"),
+              auth=dash, headers=_XML, body=BODY_APPLICATION, language="xml",
+              description="Guide step 1. `AppName` gets a `{{$timestamp}}` suffix so the collection can be run "
+                          "again on the same account. The test saves `applicationId` from the "
+                          "`<ApplicationId>` of the `ApplicationProvisioningResponse`.",
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(201, "Created"),
+                     "var applicationId = xmlText(pm.response.text(), \"ApplicationId\");",
+                     'pm.test("ApplicationId in the response body", function () {',
+                     "    pm.expect(applicationId, \"<ApplicationId>\").to.be.a(\"string\").and.not.be.empty;",
+                     "});",
+                     "if (pm.response.code === 201 && applicationId) {",
+                     "    pm.environment.set(\"applicationId\", applicationId);",
+                     "} else { stop(\"no application\"); }"]))
+    add(1, "Save the location (sippeer) id from the `Location` header. A location is a logical grouping of "
+           "numbers.",
+        _item(STEPS[1][1], "POST", _url("dashboardUrl", "accounts", "{{account}}", "sites", "{{subaccount}}",
+                                        "sippeers"),
+              auth=dash, headers=_XML, body=BODY_LOCATION, language="xml",
+              description="Guide step 2. The response has no body; the test saves `location` from the last "
+                          "segment of the `Location` header. `PeerName` gets a `{{$timestamp}}` suffix so reruns "
+                          "do not collide.",
+              tests=[*_STOP_IF_FAILED, *_status_test(201, "Created"),
+                     "var header = pm.response.headers.get(\"Location\") || \"\";",
+                     "var location = header.replace(/[?#].*$/, \"\").replace(/\\/+$/, \"\").split(\"/\").pop();",
+                     'pm.test("Location header ends with the new location id", function () {',
+                     "    pm.expect(header, \"Location header\").to.match(/\\/sippeers\\/[^\\/]+\\/?$/);",
+                     "});",
+                     "if (pm.response.code === 201 && location) {",
+                     "    pm.environment.set(\"location\", location);",
+                     "} else { stop(\"no location\"); }"]))
+    add(2, "Enable SMS on the location: Protocol HTTP, Zone1 true, Zone2-5 false, ProxyPeerId 539692.",
+        _item(STEPS[2][1], "POST", _url("dashboardUrl", *_P, "products", "messaging", "features", "sms"),
+              auth=dash, headers=_XML, body=BODY_SMS, language="xml",
+              description="Guide step 3 (body exactly as in the guide).",
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(201, "Created"),
+                     'pm.test("SMS feature echoed with Protocol HTTP", function () {',
+                     "    pm.expect(xmlText(pm.response.text(), \"Protocol\")).to.eql(\"HTTP\");",
+                     "});",
+                     "if (pm.response.code !== 201) { stop(\"SMS not enabled\"); }"]))
+    add(3, "Enable MMS on the location (note the lower-case `protocol`).",
+        _item(STEPS[3][1], "POST", _url("dashboardUrl", *_P, "products", "messaging", "features", "mms"),
+              auth=dash, headers=_XML, body=BODY_MMS, language="xml",
+              description="Guide step 4 (body exactly as in the guide).",
+              tests=[*_STOP_IF_FAILED, *_status_test(201, "Created"),
+                     'pm.test("MMS feature echoed", function () {',
+                     "    pm.expect(pm.response.text()).to.include(\"MmsFeature\");",
+                     "});",
+                     "if (pm.response.code !== 201) { stop(\"MMS not enabled\"); }"]))
+    add(4, "Assign the application created in step 1 to the location.",
+        _item(STEPS[4][1], "PUT", _url("dashboardUrl", *_P, "products", "messaging", "applicationSettings"),
+              auth=dash, headers=_XML, body=BODY_ASSIGN, language="xml",
+              description="Guide step 5, with `{{applicationId}}` saved by step 1.",
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(200, "OK"),
+                     'pm.test("the location now uses {{applicationId}}", function () {',
+                     "    pm.expect(xmlText(pm.response.text(), \"HttpMessagingV2AppId\"))"
+                     ".to.eql(pm.environment.get(\"applicationId\"));",
+                     "});",
+                     "if (pm.response.code !== 200) { stop(\"application not assigned\"); }"]))
+    add(5, "Order one number in area code 910 for the sub-account and location. Save the Order Id.",
+        _item(STEPS[5][1], "POST", _url("dashboardUrl", "accounts", "{{account}}", "orders"),
+              auth=dash, headers=_XML, body=BODY_ORDER, language="xml",
+              description="Guide step 6. The test saves `order` from the response's `<id>` and resets the "
+                          "order-status poll counter.",
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(201, "Created"),
+                     "var order = xmlText(pm.response.text(), \"id\");",
+                     'pm.test("order id in the response body", function () {',
+                     "    pm.expect(order, \"<id>\").to.be.a(\"string\").and.not.be.empty;",
+                     "});",
+                     "pm.collectionVariables.set(\"orderPollCount\", \"0\");",
+                     "if (pm.response.code === 201 && order) {",
+                     "    pm.environment.set(\"order\", order);",
+                     "} else { stop(\"no order\"); }"]))
+    add(6, "Check the order until `<OrderStatus>COMPLETE</OrderStatus>`: the request repeats itself (up to "
+           "`orderPollMax` times, `orderPollDelayMs` apart) while the order is RECEIVED.",
+        _item(STEPS[6][1], "GET", _url("dashboardUrl", "accounts", "{{account}}", "orders", "{{order}}"),
+              auth=dash, headers=_XML, body=None, language="xml",
+              description="Guide step 7. While the status is RECEIVED the test calls "
+                          "`postman.setNextRequest(\"Check order status\")`; at COMPLETE it saves the first "
+                          "`CompletedNumbers` number as `orderedNumber` and `from` (E.164).",
+              prerequest=[
+                  "// wait between checks (not before the first one)",
+                  "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10);",
+                  "var delay = parseInt(pm.collectionVariables.get(\"orderPollDelayMs\") || \"%d\", 10);"
+                  % ORDER_POLL_DELAY_MS,
+                  "if (count > 0 && delay > 0) { setTimeout(function () {}, delay); }",
+              ],
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(200, "OK"),
+                     "var body = pm.response.text();",
+                     "var status = xmlText(body, \"OrderStatus\");",
+                     "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10) + 1;",
+                     "var max = parseInt(pm.collectionVariables.get(\"orderPollMax\") || \"%d\", 10);"
+                     % ORDER_POLL_MAX,
+                     "pm.collectionVariables.set(\"orderPollCount\", String(count));",
+                     "if (pm.response.code === 200 && (status === \"RECEIVED\" || status === \"PROCESSING\")"
+                     " && count < max) {",
+                     "    console.log(\"order \" + pm.environment.get(\"order\") + \" is \" + status + "
+                     "\" (check \" + count + \" of \" + max + \"), checking again\");",
+                     "    postman.setNextRequest(\"%s\");" % STEPS[6][1],
+                     "} else {",
+                     "    pm.test(\"order is COMPLETE (after \" + count + \" check(s))\", function () {",
+                     "        pm.expect(status, \"OrderStatus\").to.eql(\"COMPLETE\");",
+                     "    });",
+                     "    var completed = (/<CompletedNumbers>([\\s\\S]*?)<\\/CompletedNumbers>/i.exec(body) || [])[1]"
+                     " || \"\";",
+                     "    var number = xmlText(completed, \"FullNumber\");",
+                     "    pm.test(\"the ordered number is in CompletedNumbers\", function () {",
+                     "        pm.expect(number, \"CompletedNumbers/TelephoneNumber/FullNumber\").to.be.a(\"string\")"
+                     ".and.not.be.empty;",
+                     "    });",
+                     "    if (status === \"COMPLETE\" && number) {",
+                     "        var digits = number.replace(/\\D/g, \"\");",
+                     "        var e164 = digits.length === 10 ? \"+1\" + digits : \"+\" + digits;",
+                     "        pm.environment.set(\"orderedNumber\", e164);",
+                     "        pm.environment.set(\"from\", e164);",
+                     "    } else { stop(\"order not COMPLETE: \" + status); }",
+                     "}"]))
+    send_tests = [*_status_test(202, "Accepted"),
+                  "var json = {};",
+                  "try { json = pm.response.json(); } catch (e) { json = {}; }",
+                  'pm.test("the message was accepted from {{from}} with an id", function () {',
+                  "    pm.expect(json.id, \"id\").to.be.a(\"string\").and.not.be.empty;",
+                  "    pm.expect(json.from).to.eql(pm.environment.get(\"from\"));",
+                  "    pm.expect(json.applicationId).to.eql(pm.environment.get(\"applicationId\"));",
+                  "});",
+                  "if (json.id) { pm.environment.set(\"messageId\", json.id); }"]
+    add(7, "Send a text message from the ordered number with the current Messaging API: "
+           "`POST {{messagingUrl}}/users/{{accountId}}/messages` with the Dashboard API user's "
+           "username:password. The guide (2018) used the now-retired "
+           "`POST {{legacyMessagingUrl}}/users/{{userId}}/messages` with token:secret; that request is in folder "
+           "8b. Messages are sent asynchronously: 202 means accepted, delivery is reported by callback.",
+        _item(STEPS[7][1], "POST", _url("messagingUrl", "users", "{{accountId}}", "messages"),
+              auth=dash, headers=_JSON, body=BODY_MESSAGE, language="json",
+              description="Guide step 8 on the current endpoint. `{{to}}` must be a number you may text.",
+              tests=send_tests))
+    add(8, "The guide's original send request: `{{legacyMessagingUrl}}/users/{{userId}}/messages` with "
+           "token:secret (Catapult-era API). It is skipped when `token` or `userId` is empty.",
+        _item(STEPS[8][1], "POST", _url("legacyMessagingUrl", "users", "{{userId}}", "messages"),
+              auth=_basic("token", "secret"), headers=_JSON, body=BODY_MESSAGE, language="json",
+              description="Guide step 8 exactly as written in 2018 (token:secret).",
+              prerequest=[
+                  "if (!pm.environment.get(\"token\") || !pm.environment.get(\"userId\")) {",
+                  "    console.log(\"no legacy token/userId: skipping the legacy send\");",
+                  "    pm.execution.skipRequest();",
+                  "}",
+              ],
+              tests=send_tests))
+    return folders
+
+
+def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
+    """The Postman Collection v2.1.0 document (a dict), without writing it. Deterministic for a given name."""
+    description = (
+        "The requests of Bandwidth's *Messaging 2.0 API Setup* guide, in its order, generated by bwhelpers "
+        f"{_version()}. Use it with the environment exported by `python -m bwhelpers postman` (or "
+        "`bwhelpers.postman.export_environment()`), which holds your credentials and the saved IDs.\n\n"
+        "Each request's tests check the status code and save what the next step needs with "
+        "`pm.environment.set`: `applicationId` (step 1 body), `location` (step 2 `Location` header), `order` "
+        "(step 6 `<id>`), then `orderedNumber`/`from` (step 7 `CompletedNumbers`). Step 7 repeats until the "
+        f"order is COMPLETE (at most `orderPollMax` = {ORDER_POLL_MAX} checks, `orderPollDelayMs` = "
+        f"{ORDER_POLL_DELAY_MS} ms apart). The whole collection runs in one go: "
+        "`newman run collection.json -e environment.json`.\n\n"
+        "Differences from the guide: `AppName` and `PeerName` get a `{{$timestamp}}` suffix so the collection "
+        "can be re-run; `CallbackUrl` is `{{callbackUrl}}`; the message is sent with the current endpoint "
+        "`{{messagingUrl}}/users/{{accountId}}/messages` (username:password) and, in folder 8b, with the "
+        "guide's legacy endpoint `{{legacyMessagingUrl}}/users/{{userId}}/messages` (token:secret).\n\n"
+        "Running it against a real account creates a real application and location and orders (and pays for) "
+        "a real number."
+    )
+    return {
+        "info": {
+            "_postman_id": str(uuid.uuid5(_NAMESPACE, f"collection:{name}")),
+            "name": name,
+            "description": description,
+            "schema": COLLECTION_SCHEMA,
+        },
+        "item": _steps(),
+        "variable": [
+            {"key": "orderPollMax", "value": str(ORDER_POLL_MAX), "type": "string"},
+            {"key": "orderPollDelayMs", "value": str(ORDER_POLL_DELAY_MS), "type": "string"},
+            {"key": "orderPollCount", "value": "0", "type": "string"},
+        ],
+    }
+
+
+def export_collection(out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR, name: str = COLLECTION_NAME) -> Path:
+    """Write ``<out_dir>/<name>.postman_collection.json`` (Collection v2.1.0) and return its path."""
+    return _write_json(Path(out_dir) / f"{_filename(name)}.postman_collection.json", build_collection(name))
+
+
+def export(config: Any = None, state: Any = None, out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,
+           name: str = ENVIRONMENT_NAME, include_secrets: bool = False,
+           collection_name: str = COLLECTION_NAME, **kwargs: Any) -> dict[str, Path]:
+    """Both files at once: ``{"environment": Path, "collection": Path}``."""
+    return {
+        "environment": export_environment(config, state, out_dir=out_dir, name=name,
+                                          include_secrets=include_secrets, **kwargs),
+        "collection": export_collection(out_dir=out_dir, name=collection_name),
+    }
+
+
+# --------------------------------------------------------------------------- files
+def _filename(name: str) -> str:
+    cleaned = re.sub(r"[^\w .()+-]+", "_", name).strip(" .")
+    return cleaned or "postman"
+
+
+def _write_json(path: Path, doc: Mapping[str, Any], private: bool = False) -> Path:
+    """Atomic write; files holding secrets are created 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600 if private else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path.resolve()
+
+
+# --------------------------------------------------------------------------- command line
+def cli(argv: Sequence[str] | None = None) -> int:
+    """``python -m bwhelpers postman --out DIR [--include-secrets] [--name NAME] [--collection-name NAME] [--to N]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bwhelpers postman",
+        description="Export a Postman environment (your credentials + saved IDs) and the guide's collection. "
+                    "Credentials come from BW_* env vars / the credentials file, else the local sandbox.")
+    parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="output folder (default: %(default)s, gitignored)")
+    parser.add_argument("--include-secrets", action="store_true",
+                        help="write password/token/secret into the environment (default: empty, type secret)")
+    parser.add_argument("--name", default=ENVIRONMENT_NAME, help="environment name (default: %(default)r)")
+    parser.add_argument("--collection-name", default=COLLECTION_NAME, help="collection name (default: %(default)r)")
+    parser.add_argument("--to", default=None, help="destination of the test message (E.164)")
+    parser.add_argument("--no-environment", action="store_true", help="write only the collection")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+
+    collection = export_collection(out_dir=args.out, name=args.collection_name)
+    print(f"collection:  {collection}")
+    if args.no_environment:
+        return 0
+    try:
+        environment = export_environment(out_dir=args.out, name=args.name, include_secrets=args.include_secrets,
+                                         to=args.to)
+    except Exception as exc:  # configuration problems: say what and how to fix, no traceback
+        print(f"error: cannot export the environment: {exc}", file=sys.stderr)
+        return 1
+    print(f"environment: {environment}")
+    if args.include_secrets:
+        print("warning: the environment contains your password, token and secret - do not commit or share it",
+              file=sys.stderr)
+    else:
+        print("secrets are empty (type secret): fill them in Postman, or run newman with "
+              "--env-var password=... [--env-var token=... --env-var secret=...]")
+    print(f'run: npx newman run "{collection}" -e "{environment}"')
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(cli())
