@@ -330,10 +330,14 @@ class NotFoundHandler(BaseHandler):
         path = self.request.path
         if path.startswith("/_sandbox"):
             self.api = "control"
-        elif "/messages" in path or path.startswith("/v2/"):
+        elif "/messages" in path or path.startswith(("/v2/", "/api/v2/")):
             self.api = "messaging"
         if self.api == "messaging":
-            raise MessagingError("not-found", f"No resource at {path}", status=404)
+            try:  # the messaging gateway answers unknown paths with Spring's 404 body
+                from .messaging.exceptions import SpringNotFound
+            except ImportError:  # pragma: no cover - area not installed
+                raise MessagingError("not-found", f"No resource at {path}", status=404) from None
+            raise SpringNotFound(path)
         if self.api == "control":
             raise ControlError(f"No control endpoint at {path}", status=404)
         raise DashboardError(404, f"The resource {path} does not exist", status=404)

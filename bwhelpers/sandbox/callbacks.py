@@ -1,0 +1,390 @@
+"""
+bwhelpers.sandbox.callbacks
+~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+Webhook delivery, as the real service does it: an outbox in sqlite, drained on the serving
+process's IOLoop with :class:`tornado.httpclient.AsyncHTTPClient`.
+
+* Each event is a row of ``callback_outbox`` (pending → delivered | gave-up). A serving process
+  claims due rows atomically (``UPDATE … WHERE claimed_by IS NULL``), so two processes on one db
+  never deliver the same row twice, and pending rows survive a restart.
+* ``POST`` with ``Content-Type: application/json`` and ``User-Agent: BandwidthAPI/v2``. The first
+  attempt never carries credentials; a ``401`` with ``WWW-Authenticate: Basic`` is answered at once
+  with a resend using the application's callback credentials. A 401 without that header is not
+  retried with credentials (it is logged, like any other failure).
+* Non-2xx, connection errors and timeouts are retried with the backoff of the ``callback_retry``
+  setting (``max_attempts``, ``backoff`` list of seconds, ``timeout``), then the row gives up.
+* Every attempt is written to ``callback_attempts`` (``GET /_sandbox/callbacks``).
+
+The module also keeps the request bins (``/_sandbox/bins/{name}``), the sandbox's requestb.in.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from .db import Database, register_schema
+
+log = logging.getLogger("bwhelpers.sandbox.callbacks")
+
+USER_AGENT = "BandwidthAPI/v2"
+#: claims older than this (seconds, plus the request timeout) belong to a dead process
+STALE_CLAIM = 30.0
+POLL_INTERVAL_MS = 50
+MAX_IN_FLIGHT = 32
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS callback_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL,
+    message_id TEXT,
+    event_type TEXT,
+    recipient TEXT,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    cb_user TEXT,
+    cb_password TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    claimed_by TEXT,
+    claimed_at REAL,
+    created REAL NOT NULL,
+    delivered_at REAL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS callback_outbox_due ON callback_outbox (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS callback_outbox_msg ON callback_outbox (message_id);
+CREATE TABLE IF NOT EXISTS callback_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    callback_id INTEGER,
+    account_id TEXT,
+    message_id TEXT,
+    event_type TEXT,
+    recipient TEXT,
+    attempt INTEGER,
+    time REAL NOT NULL,
+    url TEXT,
+    status_code INTEGER,
+    error TEXT,
+    auth_used INTEGER NOT NULL DEFAULT 0,
+    elapsed_ms REAL,
+    instance TEXT
+);
+CREATE INDEX IF NOT EXISTS callback_attempts_msg ON callback_attempts (message_id);
+CREATE TABLE IF NOT EXISTS request_bins (
+    name TEXT PRIMARY KEY,
+    require_auth TEXT,
+    status INTEGER,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bin_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    time REAL NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    query TEXT,
+    headers TEXT NOT NULL,
+    authorized INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT
+);
+CREATE INDEX IF NOT EXISTS bin_requests_name ON bin_requests (name, id)
+"""
+register_schema(SCHEMA)
+
+
+def iso(ts: float) -> str:
+    """Epoch seconds -> ``2017-09-07T02:33:39.201Z``."""
+    whole = time.gmtime(ts)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", whole) + f".{int(round((ts % 1) * 1000)) % 1000:03d}Z"
+
+
+# -- outbox ---------------------------------------------------------------------------------------
+
+def enqueue(conn: Any, *, account_id: str, url: str, body: Any, due: float, message_id: str | None = None,
+            event_type: str | None = None, recipient: str | None = None, user: str | None = None,
+            password: str | None = None) -> int:
+    """Add one event to the outbox inside the caller's transaction; returns its id."""
+    cur = conn.execute(
+        "INSERT INTO callback_outbox (account_id, message_id, event_type, recipient, url, body, cb_user, "
+        "cb_password, next_attempt_at, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (account_id, message_id, event_type, recipient, url, body if isinstance(body, str) else json.dumps(body),
+         user, password, due, time.time()),
+    )
+    return int(cur.lastrowid)
+
+
+def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | None, message_id: str | None,
+                event_type: str | None, recipient: str | None, attempt: int | None, url: str | None,
+                status_code: int | None, error: str | None, auth_used: bool, elapsed_ms: float | None,
+                instance: str | None = None) -> None:
+    conn_or_db.execute(
+        "INSERT INTO callback_attempts (callback_id, account_id, message_id, event_type, recipient, attempt, time, "
+        "url, status_code, error, auth_used, elapsed_ms, instance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (callback_id, account_id, message_id, event_type, recipient, attempt, time.time(), url, status_code, error,
+         1 if auth_used else 0, None if elapsed_ms is None else round(elapsed_ms, 1), instance),
+    )
+
+
+def retry_policy(db: Database) -> dict[str, Any]:
+    policy = dict(db.get_setting("callback_retry") or {})
+    attempts = int(policy.get("max_attempts", 6) or 1)
+    backoff = policy.get("backoff") or [1, 2, 4, 8, 16]
+    if isinstance(backoff, (int, float)):
+        backoff = [float(backoff)]
+    return {"max_attempts": max(1, attempts), "backoff": [float(b) for b in backoff],
+            "timeout": float(policy.get("timeout", 10) or 10)}
+
+
+def attempts_log(db: Database, account_id: str | None = None, message_id: str | None = None,
+                 event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    sql, args = "SELECT * FROM callback_attempts WHERE 1=1", []
+    for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
+        if value:
+            sql += f" AND {col}=?"
+            args.append(value)
+    sql += " ORDER BY id DESC LIMIT ?"
+    args.append(limit)
+    rows = list(reversed(db.query(sql, args)))
+    return [{
+        "id": r["id"], "time": iso(r["time"]), "callbackId": r["callback_id"], "accountId": r["account_id"],
+        "messageId": r["message_id"], "type": r["event_type"], "to": r["recipient"], "attempt": r["attempt"],
+        "url": r["url"], "statusCode": r["status_code"], "error": r["error"], "authUsed": bool(r["auth_used"]),
+        "elapsedMs": r["elapsed_ms"],
+    } for r in rows]
+
+
+def outbox_view(row: Any) -> dict[str, Any]:
+    """An outbox row for the control plane (never the callback password)."""
+    return {
+        "id": row["id"], "accountId": row["account_id"], "messageId": row["message_id"], "type": row["event_type"],
+        "to": row["recipient"], "url": row["url"], "status": row["status"], "attempts": row["attempts"],
+        "hasCredentials": bool(row["cb_user"]), "nextAttemptAt": iso(row["next_attempt_at"]),
+        "created": iso(row["created"]), "deliveredAt": iso(row["delivered_at"]) if row["delivered_at"] else None,
+        "lastError": row["last_error"], "body": json.loads(row["body"]),
+    }
+
+
+def outbox_list(db: Database, account_id: str | None = None, message_id: str | None = None,
+                event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    sql, args = "SELECT * FROM callback_outbox WHERE 1=1", []
+    for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
+        if value:
+            sql += f" AND {col}=?"
+            args.append(value)
+    sql += " ORDER BY id DESC LIMIT ?"
+    args.append(limit)
+    return [outbox_view(r) for r in reversed(db.query(sql, args))]
+
+
+# -- the dispatcher -------------------------------------------------------------------------------
+
+class Dispatcher:
+    """Drains the outbox on the current IOLoop. ``start()`` / ``stop()`` from the server hooks."""
+
+    def __init__(self, db: Database, instance: str | None = None):
+        self.db = db
+        self.instance = instance or uuid.uuid4().hex
+        self._periodic: Any = None
+        self._client: Any = None
+        self._in_flight = 0
+        self._stopped = False
+        self._seq = 0
+
+    def start(self) -> None:
+        import tornado.httpclient
+        import tornado.ioloop
+
+        self._client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=MAX_IN_FLIGHT)
+        self._periodic = tornado.ioloop.PeriodicCallback(self.tick, POLL_INTERVAL_MS)
+        self._periodic.start()
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._periodic is not None:
+            self._periodic.stop()
+            self._periodic = None
+        # hand back what we claimed but did not finish: the next serving process picks it up
+        try:
+            self.db.execute("UPDATE callback_outbox SET claimed_by=NULL, claimed_at=NULL "
+                            "WHERE claimed_by LIKE ? AND status='pending'", (self.instance + ":%",))
+        except Exception:  # pragma: no cover - db closed underneath us
+            log.debug("could not release callback claims", exc_info=True)
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # one poll
+    def tick(self) -> None:
+        if self._stopped or self._in_flight >= MAX_IN_FLIGHT:
+            return
+        try:
+            rows = self.claim(MAX_IN_FLIGHT - self._in_flight)
+        except Exception:
+            log.exception("callback outbox claim failed")
+            return
+        import tornado.ioloop
+
+        for row in rows:
+            self._in_flight += 1
+            tornado.ioloop.IOLoop.current().spawn_callback(self._run, dict(row))
+
+    def claim(self, limit: int) -> list[Any]:
+        now = time.time()
+        stale_before = now - STALE_CLAIM - retry_policy(self.db)["timeout"]
+        # cheap read first, so idle polls never take the write lock
+        if self.db.query_one(
+                "SELECT 1 FROM callback_outbox WHERE status='pending' AND next_attempt_at<=? "
+                "AND (claimed_by IS NULL OR claimed_at<?) LIMIT 1", (now, stale_before)) is None:
+            return []
+        self._seq += 1
+        token = f"{self.instance}:{self._seq}"
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE callback_outbox SET claimed_by=?, claimed_at=? WHERE id IN ("
+                " SELECT id FROM callback_outbox WHERE status='pending' AND next_attempt_at<=? "
+                " AND (claimed_by IS NULL OR claimed_at<?) ORDER BY next_attempt_at, id LIMIT ?)",
+                (token, now, now, stale_before, limit))
+            return conn.execute("SELECT * FROM callback_outbox WHERE claimed_by=? AND status='pending' ORDER BY id",
+                                (token,)).fetchall()
+
+    async def _run(self, row: dict[str, Any]) -> None:
+        try:
+            await self.deliver(row)
+        except Exception:  # pragma: no cover - never let the loop die
+            log.exception("callback %s delivery crashed", row.get("id"))
+            try:
+                self._finish(row, ok=False, error="internal sandbox error while delivering")
+            except Exception:
+                log.exception("callback %s could not be rescheduled", row.get("id"))
+        finally:
+            self._in_flight -= 1
+
+    async def _post(self, row: dict[str, Any], attempt: int, auth: bool, timeout: float) -> tuple[int | None, Any, str | None]:
+        import tornado.httpclient
+
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        if auth:
+            token = base64.b64encode(f"{row['cb_user']}:{row['cb_password'] or ''}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        request = tornado.httpclient.HTTPRequest(
+            row["url"], method="POST", body=row["body"], headers=headers, request_timeout=timeout,
+            connect_timeout=timeout, follow_redirects=False, validate_cert=False, decompress_response=True)
+        started = time.monotonic()
+        code: int | None = None
+        response = None
+        error: str | None = None
+        try:
+            if self._client is None:
+                raise RuntimeError("the sandbox is stopping")
+            response = await self._client.fetch(request, raise_error=False)
+            code = response.code
+            if code == 599:
+                error = str(response.error or "connection failed")
+                code = None
+            elif not 200 <= code < 300:
+                error = f"HTTP {code}"
+        except Exception as exc:  # connection refused, DNS, timeout, client closed
+            error = f"{type(exc).__name__}: {exc}"
+        elapsed = 1000.0 * (time.monotonic() - started)
+        if code == 401 and not auth:
+            challenge = (response.headers.get("WWW-Authenticate") or "") if response is not None else ""
+            if not challenge.lower().startswith("basic"):
+                error = "HTTP 401 without a WWW-Authenticate: Basic challenge (credentials are not sent)"
+            elif not row.get("cb_user"):
+                error = "HTTP 401 Basic challenge, but the application has no callback credentials"
+        log_attempt(self.db, callback_id=row["id"], account_id=row["account_id"], message_id=row["message_id"],
+                    event_type=row["event_type"], recipient=row["recipient"], attempt=attempt, url=row["url"],
+                    status_code=code, error=error, auth_used=auth, elapsed_ms=elapsed, instance=self.instance)
+        return code, response, error
+
+    async def deliver(self, row: dict[str, Any]) -> None:
+        policy = retry_policy(self.db)
+        attempt = int(row["attempts"]) + 1
+        code, response, error = await self._post(row, attempt, auth=False, timeout=policy["timeout"])
+        if code == 401 and row.get("cb_user") and response is not None and \
+                (response.headers.get("WWW-Authenticate") or "").lower().startswith("basic"):
+            code, response, error = await self._post(row, attempt, auth=True, timeout=policy["timeout"])
+        ok = code is not None and 200 <= code < 300
+        self._finish(row, ok=ok, error=error, policy=policy)
+
+    def _finish(self, row: dict[str, Any], ok: bool, error: str | None = None,
+                policy: dict[str, Any] | None = None) -> None:
+        now = time.time()
+        attempts = int(row["attempts"]) + 1
+        if ok:
+            self.db.execute("UPDATE callback_outbox SET status='delivered', attempts=?, delivered_at=?, "
+                            "claimed_by=NULL, claimed_at=NULL, last_error=NULL WHERE id=?", (attempts, now, row["id"]))
+            return
+        policy = policy or retry_policy(self.db)
+        if attempts >= policy["max_attempts"]:
+            self.db.execute("UPDATE callback_outbox SET status='gave-up', attempts=?, claimed_by=NULL, "
+                            "claimed_at=NULL, last_error=? WHERE id=?", (attempts, error, row["id"]))
+            log.warning("callback %s to %s gave up after %d attempts: %s", row["id"], row["url"], attempts, error)
+            return
+        backoff = policy["backoff"]
+        delay = backoff[min(attempts - 1, len(backoff) - 1)] if backoff else 1.0
+        self.db.execute("UPDATE callback_outbox SET attempts=?, next_attempt_at=?, claimed_by=NULL, claimed_at=NULL, "
+                        "last_error=? WHERE id=?", (attempts, now + delay, error, row["id"]))
+
+
+# -- request bins ---------------------------------------------------------------------------------
+
+def bin_config(db: Database, name: str) -> dict[str, Any] | None:
+    row = db.query_one("SELECT * FROM request_bins WHERE name=?", (name,))
+    if row is None:
+        return None
+    return {"name": row["name"], "require_auth": row["require_auth"], "status": row["status"],
+            "created": iso(row["created"])}
+
+
+def configure_bin(db: Database, name: str, require_auth: str | None = None, status: int | None = None) -> dict[str, Any]:
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO request_bins (name, require_auth, status, created) VALUES (?,?,?,?) "
+                     "ON CONFLICT(name) DO UPDATE SET require_auth=excluded.require_auth, status=excluded.status",
+                     (name, require_auth, status, time.time()))
+    return bin_config(db, name) or {}
+
+
+def record_bin_request(db: Database, name: str, *, method: str, path: str, query: str, headers: dict[str, str],
+                       authorized: bool, status: int, body: str) -> int:
+    with db.transaction() as conn:
+        conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, time.time()))
+        cur = conn.execute(
+            "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            (name, time.time(), method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
+    return int(cur.lastrowid)
+
+
+def bin_contents(db: Database, name: str) -> dict[str, Any]:
+    requests_ = []
+    events: list[Any] = []
+    for r in db.query("SELECT * FROM bin_requests WHERE name=? ORDER BY id", (name,)):
+        parsed: Any = None
+        try:
+            parsed = json.loads(r["body"]) if r["body"] else None
+        except ValueError:
+            parsed = None
+        requests_.append({
+            "id": r["id"], "time": iso(r["time"]), "method": r["method"], "path": r["path"], "query": r["query"],
+            "headers": json.loads(r["headers"]), "authorized": bool(r["authorized"]), "status": r["status"],
+            "body": r["body"], "json": parsed,
+        })
+        if 200 <= r["status"] < 300 and parsed is not None:
+            events.extend(parsed if isinstance(parsed, list) else [parsed])
+    return {"name": name, "config": bin_config(db, name), "count": len(requests_), "requests": requests_,
+            "events": events}
+
+
+def delete_bin(db: Database, name: str) -> int:
+    with db.transaction() as conn:
+        n = conn.execute("DELETE FROM bin_requests WHERE name=?", (name,)).rowcount
+        conn.execute("DELETE FROM request_bins WHERE name=?", (name,))
+    return n

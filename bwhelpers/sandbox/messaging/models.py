@@ -1,0 +1,654 @@
+"""
+bwhelpers.sandbox.messaging.models
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+Messaging v2 state: messages, their per-recipient outcome events, and the per-account rate
+counter. The send path mirrors the real service: validate the request (400), accept it (202),
+then decide the outcome *after* the 202 and report it only through callbacks.
+
+Outcome rules for an outbound message, checked in this order (first match wins):
+
+=======================================================  ======  =========================================
+condition                                                code    description
+=======================================================  ======  =========================================
+``from`` is on no account                                4405    rejected-unallocated-from-number
+``from`` is on another account                           4407    rejected-account-not-defined-from-number
+the application is not on the account, or it is not      4452    rejected-wrong-application-id
+the one assigned to the ``from`` number's location
+the location has no SMS feature                          4403    rejected-forbidden-from-number
+media given but the location has no MMS feature          4001    service-not-allowed
+``to`` is a magic number (``magic.MAGIC_TO_NUMBERS``)    table   table
+otherwise                                                —       message-delivered, "ok"
+=======================================================  ======  =========================================
+
+Callbacks go to the *requested* application's callback URL when that application exists on the
+account; otherwise nothing can be delivered and the attempt log says so.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import string
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import callbacks
+from ..db import Database, register_schema
+from ..magic import MAGIC_TO_BY_NUMBER
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    application_id TEXT,
+    from_tn TEXT NOT NULL,
+    to_json TEXT NOT NULL,
+    text TEXT,
+    media_json TEXT,
+    tag TEXT,
+    priority TEXT,
+    expiration TEXT,
+    segment_count INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    created REAL NOT NULL,
+    endpoint TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_account ON messages (account_id, created);
+CREATE TABLE IF NOT EXISTS message_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    type TEXT NOT NULL,
+    error_code INTEGER,
+    description TEXT,
+    due_at REAL NOT NULL,
+    callback_id INTEGER,
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS message_events_msg ON message_events (message_id);
+CREATE TABLE IF NOT EXISTS rate_windows (
+    account_id TEXT NOT NULL,
+    window INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (account_id, window)
+)
+"""
+register_schema(SCHEMA)
+
+DESCRIPTIONS = {
+    4001: "service-not-allowed",
+    4403: "rejected-forbidden-from-number",
+    4405: "rejected-unallocated-from-number",
+    4407: "rejected-account-not-defined-from-number",
+    4452: "rejected-wrong-application-id",
+}
+DELIVERED_DESCRIPTION = "ok"
+RECEIVED_DESCRIPTION = "Incoming message received"
+MAX_RECIPIENTS = 10
+MAX_TEXT = 2048
+MAX_MEDIA_URL = 4096
+MAX_TAG = 1024
+
+# -- ids, times, segments ------------------------------------------------------------------------
+
+_ALNUM = string.ascii_lowercase + string.digits
+_rng = random.SystemRandom()
+
+
+def new_message_id(now: float | None = None) -> str:
+    """29 characters like ``15047516192013g5tuga77zsa6jrp``: epoch millis + 16 lowercase alnum."""
+    millis = int((now if now is not None else time.time()) * 1000)
+    return f"{millis:013d}" + "".join(_rng.choice(_ALNUM) for _ in range(16))
+
+
+def iso_time(ts: float) -> str:
+    return callbacks.iso(ts)
+
+
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def segment_count(text: str | None, media: list[str] | None = None) -> int:
+    """SMS segments: GSM-7 160 (153 per part), else UCS-2 70 (67 per part). MMS counts as one."""
+    if media:
+        return 1
+    text = text or ""
+    if not text:
+        return 1
+    if all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in text):
+        units = sum(2 if c in GSM7_EXTENDED else 1 for c in text)
+        single, part = 160, 153
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, part = 70, 67
+    return 1 if units <= single else math.ceil(units / part)
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_NANP = re.compile(r"^\+1[2-9]\d{2}[2-9]\d{6}$")
+
+
+def normalize_tn(value: Any) -> str | None:
+    """E.164, with ``+1`` optional for 10-digit US numbers. None when it is not a phone number."""
+    if not isinstance(value, str):
+        return None
+    raw = value.strip()
+    digits = re.sub(r"[\s().-]", "", raw)
+    if re.fullmatch(r"\d{10}", digits):
+        digits = "+1" + digits
+    elif re.fullmatch(r"1\d{10}", digits):
+        digits = "+" + digits
+    if not _E164.match(digits):
+        return None
+    if digits.startswith("+1") and not _NANP.match(digits):
+        return None
+    return digits
+
+
+def _err(field: str, description: str) -> dict[str, str]:
+    return {"fieldName": field, "description": description}
+
+
+def validate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The request -> (normalized message fields, field errors)."""
+    if not isinstance(body, dict):
+        return {}, [_err("body", "The request body must be a JSON object")]
+    errors: list[dict[str, str]] = []
+    out: dict[str, Any] = {}
+
+    app = body.get("applicationId")
+    if app is None or (isinstance(app, str) and not app.strip()):
+        errors.append(_err("applicationId", "'applicationId' is required"))
+    elif not isinstance(app, str):
+        errors.append(_err("applicationId", "'applicationId' must be a string"))
+    else:
+        out["applicationId"] = app.strip()
+
+    frm = body.get("from")
+    if frm is None or frm == "" or (isinstance(frm, list) and len(frm) != 1):
+        errors.append(_err("from", "'from' must contain exactly one telephone number"))
+    else:
+        if isinstance(frm, list):
+            frm = frm[0]
+        tn = normalize_tn(frm)
+        if tn is None:
+            errors.append(_err("from", f"'from' must be a telephone number in E.164 format, like +19195551212 "
+                                       f"(got {frm!r})"))
+        else:
+            out["from"] = tn
+
+    to = body.get("to")
+    if isinstance(to, str):
+        to = [to] if to.strip() else []
+    if to is None or (isinstance(to, list) and not to):
+        errors.append(_err("to", "'to' must contain at least one telephone number"))
+    elif not isinstance(to, list):
+        errors.append(_err("to", "'to' must be a telephone number or a list of telephone numbers"))
+    else:
+        recipients: list[str] = []
+        bad = []
+        for item in to:
+            tn = normalize_tn(item)
+            if tn is None:
+                bad.append(item)
+            elif tn not in recipients:
+                recipients.append(tn)
+        if bad:
+            errors.append(_err("to", f"'to' must contain only telephone numbers in E.164 format, like "
+                                     f"+19195551212 (invalid: {', '.join(repr(b) for b in bad[:5])})"))
+        elif len(recipients) > MAX_RECIPIENTS:
+            errors.append(_err("to", f"'to' must contain at most {MAX_RECIPIENTS} telephone numbers "
+                                     f"(a group message has at most {MAX_RECIPIENTS} recipients; code 4435 "
+                                     f"forbidden-too-many-recipients)"))
+        else:
+            out["to"] = recipients
+
+    media = body.get("media")
+    if media is not None:
+        if isinstance(media, str):
+            media = [media]
+        if not isinstance(media, list) or not all(isinstance(m, str) and m.strip() for m in media):
+            errors.append(_err("media", "'media' must be a list of URLs"))
+        elif any(len(m) > MAX_MEDIA_URL for m in media):
+            errors.append(_err("media", f"each 'media' URL must be {MAX_MEDIA_URL} characters or less"))
+        elif media:
+            out["media"] = media
+
+    text = body.get("text")
+    if text is not None and not isinstance(text, str):
+        errors.append(_err("text", "'text' must be a string"))
+    elif not text and not out.get("media") and not (isinstance(media, list) and media):
+        errors.append(_err("text", "'text' is required unless media is included"))
+    elif text and len(text) > MAX_TEXT and not out.get("media"):
+        errors.append(_err("text", f"'text' must be {MAX_TEXT} characters or less (unless media is included)"))
+    else:
+        out["text"] = text or ""
+
+    tag = body.get("tag")
+    if tag is not None:
+        if not isinstance(tag, str):
+            errors.append(_err("tag", "'tag' must be a string"))
+        elif len(tag) > MAX_TAG:
+            errors.append(_err("tag", f"'tag' must be {MAX_TAG} characters or less"))
+        else:
+            out["tag"] = tag
+
+    priority = body.get("priority")
+    if priority is not None:
+        if priority not in ("default", "high"):
+            errors.append(_err("priority", "'priority' must be one of [default, high]"))
+        else:
+            out["priority"] = priority
+
+    expiration = body.get("expiration")
+    if expiration is not None:
+        parsed = _rfc3339(expiration)
+        if parsed is None:
+            errors.append(_err("expiration", "'expiration' must be an RFC-3339 date-time, like 2021-03-14T01:59:26Z"))
+        elif parsed <= datetime.now(timezone.utc):
+            errors.append(_err("expiration", "'expiration' must be a date-time in the future"))
+        else:
+            out["expiration"] = expiration
+    return out, errors
+
+
+def _rfc3339(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", value.strip()):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+# -- rate limit ----------------------------------------------------------------------------------
+
+def take_rate_slot(db: Database, account_id: str, per_second: int) -> int | None:
+    """Count one message against the account's per-second window (shared by every process).
+
+    Returns None when accepted, else the seconds until the next window (for ``Retry-After``).
+    """
+    if not per_second or per_second <= 0:
+        return None
+    now = time.time()
+    window = int(now)
+    with db.transaction() as conn:
+        row = conn.execute("SELECT count FROM rate_windows WHERE account_id=? AND window=?",
+                           (account_id, window)).fetchone()
+        if row is not None and int(row["count"]) >= per_second:
+            return 1
+        conn.execute("INSERT INTO rate_windows (account_id, window, count) VALUES (?,?,1) "
+                     "ON CONFLICT(account_id, window) DO UPDATE SET count=count+1", (account_id, window))
+        conn.execute("DELETE FROM rate_windows WHERE window<?", (window - 5,))
+    return None
+
+
+# -- dashboard look-ups (owned by the dashboard area; tolerate its absence) ----------------------
+
+def _dashboard() -> Any:
+    try:
+        from ..dashboard import models as dm  # noqa: PLC0415
+    except ImportError:
+        return None
+    return dm
+
+
+def number_owner(db: Database, tn: str) -> dict[str, Any] | None:
+    dm = _dashboard()
+    if dm is None or not hasattr(dm, "number_owner"):
+        return None
+    return dm.number_owner(db, tn)
+
+
+def location_messaging(db: Database, account_id: str, location_id: str) -> dict[str, Any]:
+    dm = _dashboard()
+    if dm is None or not hasattr(dm, "location_messaging"):
+        return {"sms": False, "mms": False, "application_id": None}
+    return dm.location_messaging(db, account_id, location_id) or {"sms": False, "mms": False,
+                                                                   "application_id": None}
+
+
+def get_application(db: Database, account_id: str, app_id: str | None) -> dict[str, Any] | None:
+    dm = _dashboard()
+    if not app_id or dm is None or not hasattr(dm, "get_application"):
+        return None
+    try:
+        return dm.get_application(db, account_id, app_id)
+    except Exception:  # a not-found error of the dashboard area
+        return None
+
+
+def _status_target(app: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
+    """(url, user, password) for message-delivered/failed events of an application."""
+    if not app:
+        return None, None, None
+    url = app.get("callback_url") or app.get("outbound_callback_url") or app.get("inbound_callback_url")
+    return url, app.get("callback_user"), app.get("callback_password")
+
+
+def _inbound_target(app: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
+    if not app:
+        return None, None, None
+    url = app.get("inbound_callback_url") or app.get("callback_url")
+    return url, app.get("inbound_callback_user") or app.get("callback_user"), \
+        app.get("inbound_callback_password") or app.get("callback_password")
+
+
+# -- sending --------------------------------------------------------------------------------------
+
+def _outcome(db: Database, account_id: str, msg: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The failure that applies to every recipient (error code, description), or (None, None)."""
+    owner = number_owner(db, msg["from"])
+    if owner is None:
+        return 4405, DESCRIPTIONS[4405]
+    if str(owner.get("account_id")) != str(account_id):
+        return 4407, DESCRIPTIONS[4407]
+    app = get_application(db, account_id, msg["applicationId"])
+    loc = location_messaging(db, account_id, str(owner.get("location_id")))
+    if app is None or not loc.get("application_id") or loc.get("application_id") != msg["applicationId"]:
+        return 4452, DESCRIPTIONS[4452]
+    if not loc.get("sms"):
+        return 4403, DESCRIPTIONS[4403]
+    if msg.get("media") and not loc.get("mms"):
+        return 4001, DESCRIPTIONS[4001]
+    return None, None
+
+
+def message_body(row: dict[str, Any], for_callback: bool = False) -> dict[str, Any]:
+    """The wire shape of a message (202 body, or ``message`` inside a callback)."""
+    body: dict[str, Any] = {
+        "id": row["id"], "owner": row["owner"], "applicationId": row["application_id"], "time": row["time"],
+        "segmentCount": row["segment_count"], "direction": row["direction"], "to": json.loads(row["to_json"]),
+        "from": row["from_tn"], "text": row["text"] or "",
+    }
+    media = json.loads(row["media_json"]) if row.get("media_json") else None
+    if for_callback:
+        if row["direction"] == "out":
+            body["text"] = ""  # delivery receipts never carry the text
+        body["tag"] = row.get("tag") or ""
+        body["priority"] = row.get("priority") or "default"
+        if media:
+            body["media"] = media
+        if row.get("expiration"):
+            body["expiration"] = row["expiration"]
+        return body
+    if media:
+        body["media"] = media
+    for key in ("tag", "priority", "expiration"):
+        if row.get(key) is not None:
+            body[key] = row[key]
+    return body
+
+
+def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: str = "current") -> dict[str, Any]:
+    """Store an accepted message and schedule one delivered/failed event per recipient.
+
+    Returns the 202 body.
+    """
+    now = time.time()
+    row = {
+        "id": new_message_id(now), "account_id": account_id, "direction": "out", "owner": msg["from"],
+        "application_id": msg["applicationId"], "from_tn": msg["from"], "to_json": json.dumps(msg["to"]),
+        "text": msg.get("text", ""), "media_json": json.dumps(msg["media"]) if msg.get("media") else None,
+        "tag": msg.get("tag"), "priority": msg.get("priority"), "expiration": msg.get("expiration"),
+        "segment_count": segment_count(msg.get("text"), msg.get("media")), "time": iso_time(now),
+        "created": now, "endpoint": endpoint,
+    }
+    code, description = _outcome(db, account_id, msg)
+    app = get_application(db, account_id, msg["applicationId"])
+    url, user, password = _status_target(app)
+    delay = float(db.get_setting("delivery_delay", 0.2) or 0)
+    slow = float(db.get_setting("slow_delivery_delay", 5.0) or 0)
+    with db.transaction() as conn:
+        _insert_message(conn, row)
+        for recipient in msg["to"]:
+            r_code, r_desc, due, magic = code, description, now + delay, None
+            if code is None:
+                magic = MAGIC_TO_BY_NUMBER.get(recipient)
+                if magic and magic["outcome"] == "failed":
+                    r_code, r_desc = int(magic["errorCode"]), magic["description"]
+                elif magic and magic["outcome"] == "slow":
+                    due = now + slow
+            kind = "message-failed" if r_code is not None else "message-delivered"
+            event: dict[str, Any] = {
+                "type": kind, "time": iso_time(due),
+                "description": r_desc if r_code is not None else DELIVERED_DESCRIPTION,
+                "to": recipient, "message": message_body(row, for_callback=True),
+            }
+            if r_code is not None:
+                event["errorCode"] = r_code
+            _schedule(conn, account_id=account_id, message_id=row["id"], recipient=recipient, kind=kind,
+                      error_code=r_code, description=event["description"], due=due, event=event, url=url,
+                      user=user, password=password, app_id=msg["applicationId"])
+            if kind == "message-delivered" and magic and magic["outcome"] == "auto-reply":
+                _auto_reply(conn, db, account_id, row, recipient, app, due + max(delay, 0.05))
+    return message_body(row)
+
+
+def _insert_message(conn: Any, row: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO messages (id, account_id, direction, owner, application_id, from_tn, to_json, text, media_json, "
+        "tag, priority, expiration, segment_count, time, created, endpoint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (row["id"], row["account_id"], row["direction"], row["owner"], row["application_id"], row["from_tn"],
+         row["to_json"], row["text"], row["media_json"], row["tag"], row["priority"], row["expiration"],
+         row["segment_count"], row["time"], row["created"], row["endpoint"]))
+
+
+def _schedule(conn: Any, *, account_id: str, message_id: str, recipient: str, kind: str, error_code: int | None,
+              description: str, due: float, event: dict[str, Any], url: str | None, user: str | None,
+              password: str | None, app_id: str | None) -> None:
+    callback_id = None
+    note = None
+    if url:
+        callback_id = callbacks.enqueue(conn, account_id=account_id, url=url, body=[event], due=due,
+                                        message_id=message_id, event_type=kind, recipient=recipient,
+                                        user=user, password=password)
+    else:
+        note = (f"application {app_id!r} does not exist on account {account_id} (or has no callback URL): "
+                f"the {kind} event cannot be delivered")
+        callbacks.log_attempt(conn, callback_id=None, account_id=account_id, message_id=message_id, event_type=kind,
+                              recipient=recipient, attempt=0, url=None, status_code=None, error=note,
+                              auth_used=False, elapsed_ms=None)
+        import logging
+
+        logging.getLogger("bwhelpers.sandbox.messaging").info(note)
+    conn.execute(
+        "INSERT INTO message_events (message_id, account_id, recipient, type, error_code, description, due_at, "
+        "callback_id, note) VALUES (?,?,?,?,?,?,?,?,?)",
+        (message_id, account_id, recipient, kind, error_code, description, due, callback_id, note))
+
+
+def _auto_reply(conn: Any, db: Database, account_id: str, original: dict[str, Any], magic_tn: str,
+                app: dict[str, Any] | None, due: float) -> None:
+    text = f"Auto-reply from the sandbox: you said {original['text']!r}" if original.get("text") \
+        else "Auto-reply from the sandbox"
+    _create_inbound(conn, account_id=account_id, to_tn=original["from_tn"], from_tn=magic_tn, text=text,
+                    media=None, app_id=original["application_id"], app=app, due=due)
+
+
+def _create_inbound(conn: Any, *, account_id: str, to_tn: str, from_tn: str, text: str, media: list[str] | None,
+                    app_id: str | None, app: dict[str, Any] | None, due: float) -> dict[str, Any]:
+    now = time.time()
+    row = {
+        "id": new_message_id(now), "account_id": account_id, "direction": "in", "owner": to_tn,
+        "application_id": app_id, "from_tn": from_tn, "to_json": json.dumps([to_tn]), "text": text,
+        "media_json": json.dumps(media) if media else None, "tag": None, "priority": None, "expiration": None,
+        "segment_count": segment_count(text, media), "time": iso_time(now), "created": now, "endpoint": "inbound",
+    }
+    _insert_message(conn, row)
+    message = message_body(row)
+    message["time"] = row["time"]
+    event = {"type": "message-received", "time": iso_time(due), "description": RECEIVED_DESCRIPTION,
+             "to": to_tn, "message": message}
+    url, user, password = _inbound_target(app)
+    _schedule(conn, account_id=account_id, message_id=row["id"], recipient=to_tn, kind="message-received",
+              error_code=None, description=RECEIVED_DESCRIPTION, due=due, event=event, url=url, user=user,
+              password=password, app_id=app_id)
+    return {"message": message, "event": event}
+
+
+class InboundError(Exception):
+    """Why an inbound message cannot be simulated (``status`` 400 or 404)."""
+
+    def __init__(self, description: str, status: int = 400):
+        super().__init__(description)
+        self.description, self.status = description, status
+
+
+def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None) -> dict[str, Any]:
+    """Simulate a text from ``frm`` to one of the accounts' numbers: a message-received callback."""
+    to_tn, from_tn = normalize_tn(to), normalize_tn(frm)
+    if to_tn is None:
+        raise InboundError("'to' must be one of your telephone numbers, in E.164 format")
+    if from_tn is None:
+        raise InboundError("'from' must be a telephone number in E.164 format, like +19195551212")
+    if media is not None and (not isinstance(media, list) or not all(isinstance(m, str) for m in media)):
+        raise InboundError("'media' must be a list of URLs")
+    if text is not None and not isinstance(text, str):
+        raise InboundError("'text' must be a string")
+    if not text and not media:
+        raise InboundError("'text' is required unless media is included")
+    owner = number_owner(db, to_tn)
+    if owner is None:
+        raise InboundError(f"{to_tn} is not a number of any sandbox account (order one first)", status=404)
+    account_id = str(owner["account_id"])
+    loc = location_messaging(db, account_id, str(owner.get("location_id")))
+    if not loc.get("sms"):
+        raise InboundError(f"the location of {to_tn} has no SMS feature: the message would not be delivered")
+    if media and not loc.get("mms"):
+        raise InboundError(f"the location of {to_tn} has no MMS feature: the picture message would not be delivered")
+    app_id = loc.get("application_id")
+    if not app_id:
+        raise InboundError(f"no application is assigned to the location of {to_tn}: Bandwidth would drop the "
+                           f"message (assign one with PUT .../products/messaging/applicationSettings)")
+    app = get_application(db, account_id, app_id)
+    if app is None:
+        raise InboundError(f"the application {app_id} assigned to the location of {to_tn} does not exist")
+    delay = float(db.get_setting("delivery_delay", 0.2) or 0)
+    with db.transaction() as conn:
+        result = _create_inbound(conn, account_id=account_id, to_tn=to_tn, from_tn=from_tn, text=text or "",
+                                 media=media or None, app_id=app_id, app=app, due=time.time() + delay)
+    result["accountId"] = account_id
+    result["callbackUrl"] = _inbound_target(app)[0]
+    return result
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+def _state(ev: Any, now: float) -> str:
+    if ev["type"] == "message-received":
+        return "received"
+    if now < ev["due_at"]:
+        return "sending"
+    return "delivered" if ev["type"] == "message-delivered" else "failed"
+
+
+def _events_by_message(db: Database, ids: list[str]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    if not ids:
+        return out
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for ev in db.query(
+                f"SELECT e.*, o.status AS cb_status, o.attempts AS cb_attempts, o.url AS cb_url FROM message_events e "
+                f"LEFT JOIN callback_outbox o ON o.id=e.callback_id WHERE e.message_id IN ({marks}) ORDER BY e.id",
+                chunk):
+            out.setdefault(ev["message_id"], []).append(ev)
+    return out
+
+
+_LIST_STATUS = {"sending": "SENDING", "delivered": "DELIVERED", "failed": "FAILED", "received": "RECEIVED"}
+
+
+def list_messages(db: Database, account_id: str, filters: dict[str, str], limit: int = 100,
+                  offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """``GET /users/{a}/messages``: one item per message and recipient, newest first (``ListMessageItem``)."""
+    now = time.time()
+    rows = db.query("SELECT * FROM messages WHERE account_id=? ORDER BY created DESC, id DESC", (account_id,))
+    events = _events_by_message(db, [r["id"] for r in rows])
+    items: list[dict[str, Any]] = []
+    for r in rows:
+        media = json.loads(r["media_json"]) if r["media_json"] else []
+        for ev in events.get(r["id"], []):
+            state = _state(ev, now)
+            item = {
+                "messageId": r["id"], "accountId": r["account_id"], "sourceTn": r["from_tn"],
+                "destinationTn": ev["recipient"], "messageStatus": _LIST_STATUS[state],
+                "messageDirection": "OUTBOUND" if r["direction"] == "out" else "INBOUND",
+                "messageType": "mms" if media else "sms", "segmentCount": r["segment_count"],
+                "errorCode": int(ev["error_code"]) if state == "failed" and ev["error_code"] is not None else 0,
+                "receiveTime": r["time"], "carrierName": None,
+                "messageSize": len((r["text"] or "").encode("utf-8")), "messageLength": len(r["text"] or ""),
+                "attachmentCount": len(media), "recipientCount": len(json.loads(r["to_json"])),
+                "campaignClass": None, "campaignId": None,
+            }
+            if _matches(item, filters):
+                items.append({k: v for k, v in item.items() if v is not None})
+    return len(items), items[offset:offset + limit]
+
+
+def _matches(item: dict[str, Any], f: dict[str, str]) -> bool:
+    checks = {
+        "messageId": lambda v: item["messageId"] == v,
+        "sourceTn": lambda v: _tn_match(item["sourceTn"], v),
+        "destinationTn": lambda v: _tn_match(item["destinationTn"], v),
+        "messageStatus": lambda v: item["messageStatus"] == v,
+        "messageDirection": lambda v: item["messageDirection"] == v,
+        "messageType": lambda v: item["messageType"] == v,
+        "errorCode": lambda v: str(item["errorCode"]) == v,
+    }
+    return all(checks[k](v) for k, v in f.items() if k in checks and v != "")
+
+
+def _tn_match(tn: str, wanted: str) -> bool:
+    parts = [p.strip() for p in wanted.split(",") if p.strip()]
+    return any(tn == (normalize_tn(p) or p) or (len(parts) == 1 and p in tn) for p in parts)
+
+
+def sandbox_messages(db: Database, account_id: str | None = None, message_id: str | None = None,
+                     limit: int = 1000) -> list[dict[str, Any]]:
+    """Every message with its per-recipient delivery state (control plane)."""
+    now = time.time()
+    sql, args = "SELECT * FROM messages WHERE 1=1", []
+    if account_id:
+        sql += " AND account_id=?"
+        args.append(account_id)
+    if message_id:
+        sql += " AND id=?"
+        args.append(message_id)
+    sql += " ORDER BY created DESC, id DESC LIMIT ?"
+    args.append(limit)
+    rows = list(reversed(db.query(sql, args)))
+    events = _events_by_message(db, [r["id"] for r in rows])
+    out = []
+    for r in rows:
+        body = message_body(dict(r))
+        body["accountId"] = r["account_id"]
+        recipients = []
+        for ev in events.get(r["id"], []):
+            recipients.append({
+                "to": ev["recipient"], "state": _state(ev, now), "type": ev["type"],
+                "errorCode": ev["error_code"], "description": ev["description"], "eventTime": iso_time(ev["due_at"]),
+                "callback": None if ev["callback_id"] is None else {
+                    "id": ev["callback_id"], "url": ev["cb_url"], "status": ev["cb_status"],
+                    "attempts": ev["cb_attempts"]},
+                "note": ev["note"],
+            })
+        body["recipients"] = recipients
+        out.append(body)
+    return out
