@@ -8,3 +8,17 @@ url_paths = [
     (r"/_sandbox/settings", SettingsHandler),
     (r"/_sandbox/accounts", AccountsHandler),
 ]
+
+# messaging side of the control plane (control/extra.py)
+from .extra import (  # noqa: E402
+    BinHandler, BinsHandler, CallbacksLogHandler, InboundHandler, MagicNumbersHandler, SandboxMessagesHandler,
+)
+
+url_paths += [
+    (r"/_sandbox/magic-numbers", MagicNumbersHandler),
+    (r"/_sandbox/inbound", InboundHandler),
+    (r"/_sandbox/callbacks", CallbacksLogHandler),
+    (r"/_sandbox/messages", SandboxMessagesHandler),
+    (r"/_sandbox/bins/?", BinsHandler),
+    (r"/_sandbox/bins/(?P<name>[A-Za-z0-9._~-]{1,100})", BinHandler),
+]

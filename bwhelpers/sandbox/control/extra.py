@@ -1,0 +1,138 @@
+"""
+Control-plane handlers of the messaging side: magic numbers, inbound injection, the callback log,
+messages with their delivery state, and request bins.
+
+* ``GET /_sandbox/magic-numbers`` — both sections of :mod:`bwhelpers.sandbox.magic`.
+* ``POST /_sandbox/inbound`` ``{to, from, text, media?}`` — a text to one of your numbers; the
+  application assigned to that number's location gets ``message-received``.
+* ``GET /_sandbox/callbacks[?accountId=&messageId=&type=]`` — every delivery attempt, plus the outbox.
+* ``GET /_sandbox/messages[?accountId=&messageId=]`` — every message and its per-recipient state.
+* ``/_sandbox/bins/{name}`` — POST stores any request (``?require_auth=user:pass`` makes the bin
+  answer 401 + ``WWW-Authenticate: Basic`` until the right credentials come; ``?status=500`` makes it
+  answer that status), GET lists them (``requests`` newest last, and the flattened callback
+  ``events``), PUT ``{require_auth, status}`` configures the bin, DELETE empties it.
+"""
+from __future__ import annotations
+
+from .. import callbacks, magic
+from ..core import _basic
+from ..exceptions import ControlError
+from .responses import ControlHandler
+
+
+def _arg(handler: ControlHandler, *names: str) -> str | None:
+    for name in names:
+        value = handler.get_argument(name, None)
+        if value:
+            return value
+    return None
+
+
+class MagicNumbersHandler(ControlHandler):
+    def get(self) -> None:
+        self.send_json({
+            "to_numbers": getattr(magic, "MAGIC_TO_NUMBERS", []),
+            "areas": getattr(magic, "MAGIC_AREAS", []),
+        })
+
+
+class InboundHandler(ControlHandler):
+    def post(self) -> None:
+        from ..messaging import models
+
+        body = self.body_json()
+        if not isinstance(body, dict):
+            raise ControlError("send a JSON object {to, from, text, media?}")
+        try:
+            result = models.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
+                                           body.get("media"))
+        except models.InboundError as exc:
+            raise ControlError(exc.description, status=exc.status) from None
+        self.send_json(result, status=202)
+
+
+class CallbacksLogHandler(ControlHandler):
+    def get(self) -> None:
+        account = _arg(self, "accountId", "account_id", "account")
+        message = _arg(self, "messageId", "message_id")
+        kind = _arg(self, "type")
+        self.send_json({
+            "attempts": callbacks.attempts_log(self.db, account, message, kind),
+            "callbacks": callbacks.outbox_list(self.db, account, message, kind),
+        })
+
+
+class SandboxMessagesHandler(ControlHandler):
+    def get(self) -> None:
+        from ..messaging import models
+
+        self.send_json({"messages": models.sandbox_messages(
+            self.db, _arg(self, "accountId", "account_id", "account"), _arg(self, "messageId", "message_id", "id"))})
+
+
+class BinsHandler(ControlHandler):
+    """``GET /_sandbox/bins``: the bins and how many requests each holds."""
+
+    def get(self) -> None:
+        rows = self.db.query(
+            "SELECT b.name, COUNT(r.id) AS n FROM request_bins b LEFT JOIN bin_requests r ON r.name=b.name "
+            "GROUP BY b.name ORDER BY b.name")
+        self.send_json({"bins": [{"name": r["name"], "count": r["n"]} for r in rows]})
+
+
+class BinHandler(ControlHandler):
+    def _record(self, name: str) -> None:
+        config = callbacks.bin_config(self.db, name) or {}
+        require = self.get_argument("require_auth", None) or config.get("require_auth")
+        status_arg = self.get_argument("status", None)
+        try:
+            status = int(status_arg) if status_arg else int(config.get("status") or 204)
+        except ValueError:
+            raise ControlError("status must be an HTTP status code") from None
+        if not 200 <= status <= 599:
+            raise ControlError("status must be an HTTP status code")
+        creds = _basic(self.request.headers.get("Authorization"))
+        if require:
+            authorized = creds is not None and f"{creds[0]}:{creds[1]}" == require
+            if not authorized:
+                status = 401
+        else:
+            authorized = "Authorization" in self.request.headers
+        headers = {k: v for k, v in self.request.headers.get_all() if k.lower() != "authorization"}
+        try:
+            body = self.request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            body = self.request.body.decode("latin-1")
+        rid = callbacks.record_bin_request(self.db, name, method=self.request.method, path=self.request.path,
+                                           query=self.request.query, headers=headers, authorized=authorized,
+                                           status=status, body=body)
+        if status == 401:
+            self.set_header("WWW-Authenticate", 'Basic realm=""')
+        if status == 204:
+            self.send_empty(204)
+        else:
+            self.send_json({"bin": name, "id": rid, "status": status}, status=status)
+
+    def post(self, name: str) -> None:
+        self._record(name)
+
+    def patch(self, name: str) -> None:
+        self._record(name)
+
+    def get(self, name: str) -> None:
+        self.send_json(callbacks.bin_contents(self.db, name))
+
+    def put(self, name: str) -> None:
+        body = self.body_json()
+        if not isinstance(body, dict):
+            raise ControlError("send a JSON object {require_auth: 'user:pass' | null, status: 204}")
+        require = body.get("require_auth")
+        if require is not None and (not isinstance(require, str) or ":" not in require):
+            raise ControlError("require_auth must be 'user:password' or null")
+        status = body.get("status")
+        if status is not None and (not isinstance(status, int) or not 200 <= status <= 599):
+            raise ControlError("status must be an HTTP status code")
+        self.send_json(callbacks.configure_bin(self.db, name, require, status))
+
+    def delete(self, name: str) -> None:
+        self.send_json({"bin": name, "deleted": callbacks.delete_bin(self.db, name)})
