@@ -74,6 +74,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "slow_delivery_delay": 5.0,
     # fault injection for client tests: {"status": 503, "count": 2, "retry_after": 1, "methods": [...]}
     "fail_next": None,
+    # seed of the deterministic number inventory (bwhelpers.sandbox.numbers)
+    "number_seed": "bwhelpers-sandbox",
 }
 
 
