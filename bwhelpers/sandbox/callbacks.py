@@ -299,6 +299,8 @@ class Dispatcher:
                 error = "HTTP 401 without a WWW-Authenticate: Basic challenge (credentials are not sent)"
             elif not row.get("cb_user"):
                 error = "HTTP 401 Basic challenge, but the application has no callback credentials"
+            else:
+                error = "HTTP 401 Basic challenge: resending at once with the callback credentials"
         log_attempt(self.db, callback_id=row["id"], account_id=row["account_id"], message_id=row["message_id"],
                     event_type=row["event_type"], recipient=row["recipient"], attempt=attempt, url=row["url"],
                     status_code=code, error=error, auth_used=auth, elapsed_ms=elapsed, instance=self.instance)
