@@ -214,7 +214,11 @@ def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(o, Mapping):
                 numbers.extend(n for n in _numbers_of(_get(o, "numbers", "completed_numbers", "CompletedNumbers"))
                                if n not in numbers)
-    return {"applicationId": app, "location": loc, "order": order, "numbers": numbers}
+    application = merged.get("application")
+    callback = _get(application, "callback_url", "callbackUrl", "CallbackUrl") if isinstance(application, Mapping) \
+        else None
+    return {"applicationId": app, "location": loc, "order": order, "numbers": numbers,
+            "callbackUrl": _str(callback)}
 
 
 def _urls(config: Any) -> dict[str, str]:
@@ -278,7 +282,7 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
     numbers: list[str] = saved["numbers"]
     if callback_url is None:
         root = urls["dashboardUrl"][:-4] if urls["dashboardUrl"].endswith("/api") else urls["dashboardUrl"]
-        callback_url = f"{root}/_sandbox/bins/postman" if sandbox else GUIDE_CALLBACK_URL
+        callback_url = saved["callbackUrl"] or (f"{root}/_sandbox/bins/postman" if sandbox else GUIDE_CALLBACK_URL)
     if to is None:
         to = SANDBOX_TO if sandbox else ""
     rows: list[tuple[str, Any, str]] = [
@@ -400,8 +404,13 @@ def _status_test(code: int, reason: str) -> list[str]:
 
 
 _STOP_IF_FAILED = [
+    "// pm.execution.setNextRequest (Postman 10.x+, newman 6) with a fallback to the older postman.setNextRequest",
+    "function next(name) {",
+    "    if (pm.execution && typeof pm.execution.setNextRequest === \"function\") { pm.execution.setNextRequest(name); }",
+    "    else { postman.setNextRequest(name); }",
+    "}",
     "// stop the run here if this step failed: every later step needs what it saves",
-    "function stop(why) { console.log(\"stopping: \" + why); postman.setNextRequest(null); }",
+    "function stop(why) { console.log(\"stopping: \" + why); next(null); }",
 ]
 
 _XML_TEXT = [
@@ -600,12 +609,12 @@ def _steps() -> list[dict[str, Any]]:
         _item(STEPS[6][1], "GET", _url("dashboardUrl", "accounts", "{{account}}", "orders", "{{order}}"),
               auth=dash, headers=_XML, body=None, language="xml",
               description="Guide step 7. While the status is RECEIVED the test calls "
-                          "`postman.setNextRequest(\"Check order status\")`; at COMPLETE it saves the first "
+                          "`pm.execution.setNextRequest(\"Check order status\")`; at COMPLETE it saves the first "
                           "`CompletedNumbers` number as `orderedNumber` and `from` (E.164).",
               prerequest=[
                   "// wait between checks (not before the first one)",
                   "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10);",
-                  "var delay = parseInt(pm.collectionVariables.get(\"orderPollDelayMs\") || \"%d\", 10);"
+                  "var delay = parseInt(pm.variables.get(\"orderPollDelayMs\") || \"%d\", 10);"
                   % ORDER_POLL_DELAY_MS,
                   "if (count > 0 && delay > 0) { setTimeout(function () {}, delay); }",
               ],
@@ -613,14 +622,14 @@ def _steps() -> list[dict[str, Any]]:
                      "var body = pm.response.text();",
                      "var status = xmlText(body, \"OrderStatus\");",
                      "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10) + 1;",
-                     "var max = parseInt(pm.collectionVariables.get(\"orderPollMax\") || \"%d\", 10);"
+                     "var max = parseInt(pm.variables.get(\"orderPollMax\") || \"%d\", 10);"
                      % ORDER_POLL_MAX,
                      "pm.collectionVariables.set(\"orderPollCount\", String(count));",
                      "if (pm.response.code === 200 && (status === \"RECEIVED\" || status === \"PROCESSING\")"
                      " && count < max) {",
                      "    console.log(\"order \" + pm.environment.get(\"order\") + \" is \" + status + "
                      "\" (check \" + count + \" of \" + max + \"), checking again\");",
-                     "    postman.setNextRequest(\"%s\");" % STEPS[6][1],
+                     "    next(\"%s\");" % STEPS[6][1],
                      "} else {",
                      "    pm.test(\"order is COMPLETE (after \" + count + \" check(s))\", function () {",
                      "        pm.expect(status, \"OrderStatus\").to.eql(\"COMPLETE\");",
@@ -642,7 +651,7 @@ def _steps() -> list[dict[str, Any]]:
     send_tests = [*_status_test(202, "Accepted"),
                   "var json = {};",
                   "try { json = pm.response.json(); } catch (e) { json = {}; }",
-                  'pm.test("the message was accepted from {{from}} with an id", function () {',
+                  'pm.test("accepted with a message id, from the ordered number, for the application", function () {',
                   "    pm.expect(json.id, \"id\").to.be.a(\"string\").and.not.be.empty;",
                   "    pm.expect(json.from).to.eql(pm.environment.get(\"from\"));",
                   "    pm.expect(json.applicationId).to.eql(pm.environment.get(\"applicationId\"));",
