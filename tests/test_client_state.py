@@ -1,0 +1,148 @@
+"""StateStore: atomic writes, inter-process lock, corrupt files set aside, no secrets, kill -9 safety."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from _client_fixtures import SECRETS, isolated_env  # noqa: F401
+from bwhelpers.errors import StateFileError, register_secret
+from bwhelpers.state import StateFileWarning, StateStore, default_state_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_roundtrip_profiles_and_reset(tmp_path):
+    s = StateStore(tmp_path / "st" / "state.json")
+    assert s.get("sandbox") == {} and s.profiles() == []
+    s.update("sandbox", application={"id": "a1", "name": "Demo Server"})
+    with s.transaction("real-1") as st:
+        st["location"] = {"id": "9"}
+    assert s.get("sandbox")["application"]["id"] == "a1"
+    assert s.get("real-1")["location"] == {"id": "9"} and "updated" in s.get("real-1")
+    assert s.profiles() == ["real-1", "sandbox"]
+    s.reset("sandbox")
+    assert s.profiles() == ["real-1"]
+    s.reset()
+    assert s.profiles() == []
+
+
+def test_exception_in_transaction_writes_nothing(tmp_path):
+    s = StateStore(tmp_path / "state.json")
+    s.update("p", a=1)
+    with pytest.raises(RuntimeError):
+        with s.transaction("p") as st:
+            st["a"] = 2
+            raise RuntimeError("boom")
+    assert s.get("p")["a"] == 1
+
+
+def test_default_path_env_and_project_root(isolated_env, monkeypatch, tmp_path):
+    assert default_state_path() == Path(os.environ["BW_STATE_FILE"])
+    monkeypatch.delenv("BW_STATE_FILE")
+    proj = tmp_path / "myproj"
+    (proj / "notebooks").mkdir(parents=True)
+    monkeypatch.chdir(proj / "notebooks")
+    assert default_state_path() == proj.resolve() / ".bwhelpers" / "state.json"
+
+
+def test_refuses_secret_keys_and_values(tmp_path):
+    s = StateStore(tmp_path / "state.json")
+    for bad in ({"password": "x"}, {"application": {"callback_password": "y"}}, {"api_token": "z"},
+                {"creds": [{"Authorization": "Basic x"}]}):
+        with pytest.raises(StateFileError, match="secret"):
+            s.update("p", **bad)
+    register_secret("hunter2-callback-pw")
+    with pytest.raises(StateFileError, match="credential"):
+        s.update("p", note="hunter2-callback-pw")
+    assert not s.path.exists() or "hunter2" not in s.path.read_text()
+
+
+def test_corrupt_file_is_preserved_and_reported(tmp_path):
+    s = StateStore(tmp_path / "state.json")
+    s.update("p", application={"id": "keep-me"})
+    s.path.write_text('{"profiles": {"p": {"application": {"id": "keep-me"}', encoding="utf-8")  # truncated
+    original = s.path.read_bytes()
+    with pytest.warns(StateFileWarning, match="corrupt"):
+        assert s.get("p") == {}
+    kept = list(tmp_path.glob("state.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == original and s.last_corrupt == kept[0]
+    # a new write works and does not touch the preserved copy
+    s.update("p", location={"id": "1"})
+    assert s.get("p")["location"] == {"id": "1"} and kept[0].read_bytes() == original
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    s = StateStore(tmp_path / "state.json")
+    for i in range(20):
+        s.update("p", n=i)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json", "state.json.lock"]
+    assert json.loads(s.path.read_text())["profiles"]["p"]["n"] == 19
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from bwhelpers.state import StateStore
+    s = StateStore({path!r})
+    for i in range({n}):
+        with s.transaction("shared") as st:
+            st.setdefault("items", []).append("{{}}-{{}}".format(sys.argv[1], i))
+""")
+
+
+def test_two_processes_writing_lose_nothing(tmp_path):
+    path = tmp_path / "state.json"
+    n = 40
+    code = WRITER.format(root=str(ROOT), path=str(path), n=n)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(k)]) for k in range(4)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    items = StateStore(path).get("shared")["items"]
+    assert len(items) == 4 * n and len(set(items)) == 4 * n
+
+
+HAMMER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from bwhelpers.state import StateStore
+    s = StateStore({path!r})
+    i = 0
+    big = "x" * 20000
+    while True:
+        i += 1
+        with s.transaction("p") as st:
+            st["counter"] = i
+            st["blob"] = [big] * 20
+        if i == 3:
+            print("ready", flush=True)
+""")
+
+
+def test_kill_9_mid_write_leaves_valid_file(tmp_path):
+    path = tmp_path / "state.json"
+    code = HAMMER.format(root=str(ROOT), path=str(path))
+    for attempt in range(5):
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.05 + 0.03 * attempt)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        data = json.loads(path.read_text())  # always complete, valid JSON
+        assert data["profiles"]["p"]["counter"] >= 3
+    assert not list(tmp_path.glob("state.json.corrupt-*"))
+
+
+def test_state_file_never_holds_test_passwords(tmp_path):
+    s = StateStore(tmp_path / "state.json")
+    s.update("sandbox", application={"id": "a", "callback_url": "http://127.0.0.1:1/_sandbox/bins/x"})
+    text = s.path.read_text()
+    for secret in SECRETS:
+        assert secret not in text
