@@ -1,0 +1,558 @@
+"""bwhelpers.postman: schema-valid exports, no leaked secrets, the guide's requests, and a green newman run.
+
+The newman tests run the exported collection with the exported environment against a fresh sandbox
+(``node_modules/.bin/newman``, installed by ``npm ci``); their JUnit/JSON reports are kept under
+``artifacts/``. They are skipped only outside CI when newman is not installed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import pytest
+import requests
+
+from bwhelpers import postman
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+ARTIFACTS = ROOT / "artifacts"
+NEWMAN = ROOT / "node_modules" / ".bin" / "newman"
+
+DEMO = {"account_id": "9900000", "site_id": "9901", "username": "sandbox-user", "password": "sandbox-password",
+        "user_id": "u-sandbox", "api_token": "t-sandbox", "api_secret": "s-sandbox"}
+SECRET_VALUES = ("sandbox-password", "t-sandbox", "s-sandbox")
+GUIDE_DASHBOARD = "https://dashboard.bandwidth.com/api"
+
+#: A state in the shape bwhelpers.setup.Setup saves.
+SAVED_STATE = {
+    "application": {"id": "7cc3c4f7-3b8f-4fff-a211-45070792b431", "name": "Demo Server",
+                    "callback_url": "http://127.0.0.1:9/_sandbox/bins/sandbox", "bin": "sandbox"},
+    "location": {"id": "316167", "name": "Bandwidth Messaging 2 test"},
+    "sms": {"location_id": "316167"},
+    "orders": [{"id": "a18a8979-ebed-42f0-ae5f-3cfa7941d4c2", "status": "COMPLETE", "numbers": ["+19102398766"]}],
+    "numbers": ["+19102398766", "9102398767"],
+}
+
+
+# --------------------------------------------------------------------------- helpers / fixtures
+def _schema(name: str) -> jsonschema.Draft7Validator:
+    schema = json.loads((DATA / name).read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
+COLLECTION_SCHEMA = _schema("postman-collection-v2.1.0.schema.json")
+ENVIRONMENT_SCHEMA = _schema("postman-environment.schema.json")
+
+
+def _errors(validator: jsonschema.Draft7Validator, doc: Any) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def _sandbox_config(url: str = "http://127.0.0.1:8765", **changes: Any) -> dict[str, Any]:
+    return {**DEMO, "target": "sandbox", "dashboard_url": f"{url}/api", "messaging_url": f"{url}/api/v2",
+            "sandbox_url": url, **changes}
+
+
+def _values(env: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["key"]: v for v in env["values"]}
+
+
+def _requests(collection: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for folder in collection["item"]:
+        out.extend(folder["item"])
+    return out
+
+
+def _exec(item: dict[str, Any], listen: str = "test") -> str:
+    return "\n".join(next(e for e in item["event"] if e["listen"] == listen)["script"]["exec"])
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No BW_* variables from the developer's shell; config dir and state file under tmp_path."""
+    for name in list(os.environ):
+        if name.startswith("BW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "userconfig"))
+    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "proj" / ".bwhelpers" / "state.json"))
+    return tmp_path
+
+
+def _start_sandbox(tmp_path: Path, order_delay: float | None) -> Any:
+    from bwhelpers.sandbox import start
+
+    handle = start(port=0, db=tmp_path / "sandbox.db", order_delay=order_delay)
+    c = handle.credentials
+    probe = requests.get(f"{handle.url}/api/accounts/{c['account_id']}/sites/{c['site_id']}",
+                         auth=(c["username"], c["password"]), timeout=5)
+    if probe.status_code == 404 and not os.environ.get("CI"):
+        handle.stop()
+        pytest.skip("the sandbox does not serve the Dashboard API yet")
+    return handle
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Any]:
+    handle = _start_sandbox(tmp_path, order_delay=0)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def _newman() -> Path:
+    if NEWMAN.exists():
+        return NEWMAN
+    if os.environ.get("CI"):
+        pytest.fail(f"{NEWMAN} is missing: CI must install it (npm ci) - the newman run is part of the tests")
+    pytest.skip(f"newman is not installed ({NEWMAN} missing); run `npm ci` (CI always runs these tests)")
+
+
+# --------------------------------------------------------------------------- the vendored schemas
+def test_vendored_collection_schema_is_the_v2_1_0_one_and_says_where_it_comes_from():
+    schema = COLLECTION_SCHEMA.schema
+    assert schema["$id"] == postman.COLLECTION_SCHEMA
+    assert "postmanlabs/schemas" in schema["$comment"] and "reconstructed" in schema["$comment"]
+    assert schema["required"] == ["info", "item"]
+    defs = schema["definitions"]
+    for name in ("auth", "auth-attribute", "certificate", "cookie", "description", "event", "event-list", "header",
+                 "header-list", "info", "item", "item-group", "proxy-config", "request", "response", "script", "url",
+                 "variable", "variable-list", "version"):
+        assert name in defs, name
+    assert defs["info"]["required"] == ["name", "schema"]
+    assert defs["item"]["required"] == ["request"]
+    assert defs["header"]["required"] == ["key", "value"]
+    assert "Postman publishes NO official" in ENVIRONMENT_SCHEMA.schema["$comment"]
+
+
+@pytest.mark.parametrize("breakage, path", [
+    (lambda c: c["info"].pop("schema"), "info.schema missing"),
+    (lambda c: c["item"][0]["item"][0].pop("request"), "an item without request"),
+    (lambda c: c["item"][0]["item"][0]["request"]["header"][0].pop("value"), "a header without value"),
+    (lambda c: c["item"][0]["item"][0]["request"]["auth"].update(type="basicx"), "an unknown auth type"),
+    (lambda c: c["item"][0]["item"][0]["event"][0].pop("listen"), "an event without listen"),
+    (lambda c: c["item"][0]["item"][0]["request"]["body"].update(mode="xml"), "an unknown body mode"),
+    (lambda c: c["variable"].append({"value": "no key"}), "a variable without key or id"),
+])
+def test_collection_schema_really_constrains(breakage: Any, path: str):
+    broken = postman.build_collection()
+    breakage(broken)
+    assert _errors(COLLECTION_SCHEMA, broken), f"the schema accepted {path}"
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda e: e.pop("_postman_variable_scope"),
+    lambda e: e.update(_postman_variable_scope="globals"),
+    lambda e: e["values"][0].update(type="password"),
+    lambda e: e["values"][0].pop("enabled"),
+    lambda e: e.update(id="not-a-uuid"),
+])
+def test_environment_schema_really_constrains(breakage: Any):
+    env = postman.build_environment(_sandbox_config(), {})
+    breakage(env)
+    assert _errors(ENVIRONMENT_SCHEMA, env)
+
+
+# --------------------------------------------------------------------------- collection
+def test_collection_file_validates_and_has_one_folder_per_guide_step(tmp_path: Path):
+    path = postman.export_collection(out_dir=tmp_path)
+    assert path.name == "Bandwidth Messaging 2.0 setup.postman_collection.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert _errors(COLLECTION_SCHEMA, doc) == []
+    info = doc["info"]
+    assert info["schema"] == "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+    assert info["_postman_id"] == str(uuid.uuid5(postman._NAMESPACE, "collection:Bandwidth Messaging 2.0 setup"))
+    assert postman.build_collection() == doc, "the collection is deterministic (stable ids, no timestamps)"
+    assert postman.build_collection("Other")["info"]["_postman_id"] != info["_postman_id"]
+    assert [f["name"] for f in doc["item"]] == [
+        "1 Create application", "2 Create location (sippeer)", "3 Enable SMS on location",
+        "4 Enable MMS on location", "5 Assign application to location", "6 Order numbers",
+        "7 Check order status", "8 Send text message", "8b legacy endpoint"]
+    assert all(len(f["item"]) == 1 for f in doc["item"])
+    assert "{{legacyMessagingUrl}}/users/{{userId}}/messages" in info["description"]
+
+
+def test_each_request_checks_its_status_and_saves_what_the_next_needs():
+    items = _requests(postman.build_collection())
+    expected = [("POST", 201), ("POST", 201), ("POST", 201), ("POST", 201), ("PUT", 200), ("POST", 201),
+                ("GET", 200), ("POST", 202), ("POST", 202)]
+    for item, (method, code) in zip(items, expected):
+        assert item["request"]["method"] == method, item["name"]
+        assert f"pm.response.to.have.status({code})" in _exec(item), item["name"]
+    app, loc, _sms, _mms, _assign, order, status, send, legacy = items
+    assert 'pm.environment.set("applicationId"' in _exec(app) and "ApplicationId" in _exec(app)
+    assert 'pm.response.headers.get("Location")' in _exec(loc) and 'pm.environment.set("location"' in _exec(loc)
+    assert 'xmlText(pm.response.text(), "id")' in _exec(order) and 'pm.environment.set("order"' in _exec(order)
+    polling = _exec(status)
+    assert 'pm.execution.setNextRequest(name)' in polling and 'postman.setNextRequest(name)' in polling
+    assert 'next("Check order status")' in polling and "count < max" in polling
+    assert "CompletedNumbers" in polling and 'pm.environment.set("from"' in polling
+    assert "setTimeout" in _exec(status, "prerequest")
+    assert "pm.execution.skipRequest()" in _exec(legacy, "prerequest")
+    assert 'pm.environment.set("messageId"' in _exec(send)
+
+
+def test_auth_headers_and_urls_come_from_variables():
+    items = _requests(postman.build_collection())
+    for item in items:
+        req = item["request"]
+        auth = {a["key"]: a["value"] for a in req["auth"]["basic"]}
+        assert req["auth"]["type"] == "basic"
+        legacy = item["name"].endswith("(legacy endpoint)")
+        assert auth == ({"username": "{{token}}", "password": "{{secret}}"} if legacy
+                        else {"username": "{{user}}", "password": "{{password}}"}), item["name"]
+        ctype = {h["key"]: h["value"] for h in req["header"]}["Content-Type"]
+        if "messages" in req["url"]["raw"]:
+            assert ctype == "application/json; charset=utf-8"
+        else:
+            assert ctype == "application/xml; charset=utf-8"
+        assert req["url"]["raw"] == req["url"]["host"][0] + "/" + "/".join(req["url"]["path"])
+        assert not re.search(r"https?://", req["url"]["raw"]), "no hard-coded host"
+    raws = [i["request"]["url"]["raw"] for i in items]
+    assert raws[-2] == "{{messagingUrl}}/users/{{accountId}}/messages"
+    assert raws[-1] == "{{legacyMessagingUrl}}/users/{{userId}}/messages"
+
+
+# The guide's requests, verbatim from Bandwidth/v2-messaging apisetup.md (request line URL, body).
+GUIDE = [
+    ("https://dashboard.bandwidth.com/api/accounts/{{accountId}}/applications", """<Application>
+  <AppName>Demo Server</AppName>
+  <CallbackUrl>https://requestb.in/zuaqjbzu</CallbackUrl>
+  <CallbackCreds/>
+</Application>"""),
+    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/sites/{{subaccount}}/sippeers", """<SipPeer>
+  <PeerName>Bandwidth Messaging 2 test2</PeerName>
+  <IsDefaultPeer>true</IsDefaultPeer>
+</SipPeer>"""),
+    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/sites/{{subaccount}}/sippeers/{{location}}/products/"
+     "messaging/features/sms", """<SipPeerSmsFeature>
+  <SipPeerSmsFeatureSettings>
+    <TollFree>true</TollFree>
+    <ShortCode>true</ShortCode>
+    <Protocol>HTTP</Protocol>
+    <Zone1>true</Zone1>
+    <Zone2>false</Zone2>
+    <Zone3>false</Zone3>
+    <Zone4>false</Zone4>
+    <Zone5>false</Zone5>
+  </SipPeerSmsFeatureSettings>
+  <HttpSettings>
+    <ProxyPeerId>539692</ProxyPeerId>
+  </HttpSettings>
+</SipPeerSmsFeature>"""),
+    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/sites/{{subaccount}}/sippeers/{{location}}/products/"
+     "messaging/features/mms", """<MmsFeature>
+  <MmsSettings>
+    <protocol>HTTP</protocol>
+  </MmsSettings>
+  <Protocols>
+    <HTTP>
+      <HttpSettings>
+        <ProxyPeerId>539692</ProxyPeerId>
+      </HttpSettings>
+    </HTTP>
+  </Protocols>
+</MmsFeature>"""),
+    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/sites/{{subaccount}}/sippeers/{{location}}/products/"
+     "messaging/applicationSettings", """<ApplicationsSettings>
+  <HttpMessagingV2AppId>299ab22a-d7e6-4cf6-9f4d-2089efc0c031</HttpMessagingV2AppId>
+</ApplicationsSettings>"""),
+    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/orders", """<Order>
+  <AreaCodeSearchAndOrderType>
+    <AreaCode>910</AreaCode>
+    <Quantity>1</Quantity>
+  </AreaCodeSearchAndOrderType>
+  <SiteId>{{subaccount}}</SiteId>
+  <PeerId>{{location}}</PeerId>
+</Order>"""),
+    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/orders/{{order}}", None),
+    ("https://api.catapult.inetwork.com/v2/users/{{userId}}/messages", """{
+  "from"          : "{{your-bandwidth-number}}",
+  "to"            : "{{yourTN}}",
+  "text"          : "Good morning, this is a test message",
+  "applicationId" : "{{your-application-id}}"
+}"""),
+]
+
+#: What each collection variable stands for in the guide's literal text.
+AS_IN_GUIDE = {
+    "Demo Server {{$timestamp}}": "Demo Server",
+    "Bandwidth Messaging 2 test2 {{$timestamp}}": "Bandwidth Messaging 2 test2",
+    "{{callbackUrl}}": "https://requestb.in/zuaqjbzu",
+    "<HttpMessagingV2AppId>{{applicationId}}": "<HttpMessagingV2AppId>299ab22a-d7e6-4cf6-9f4d-2089efc0c031",
+    '"{{from}}"': '"{{your-bandwidth-number}}"',
+    '"{{to}}"': '"{{yourTN}}"',
+    '"{{applicationId}}"': '"{{your-application-id}}"',
+    "{{dashboardUrl}}": GUIDE_DASHBOARD,
+    "{{legacyMessagingUrl}}": "https://api.catapult.inetwork.com/v2",
+}
+
+
+def _as_in_guide(text: str) -> str:
+    for ours, guide in AS_IN_GUIDE.items():
+        text = text.replace(ours, guide)
+    return text
+
+
+def test_requests_are_the_guides_with_variables():
+    items = _requests(postman.build_collection())
+    ours = items[:7] + [items[8]]  # step 8 as written in the guide is the legacy request
+    assert len(ours) == len(GUIDE)
+    for item, (url, body) in zip(ours, GUIDE):
+        req = item["request"]
+        assert _as_in_guide(req["url"]["raw"]) == url, item["name"]
+        if body is None:
+            assert "body" not in req, item["name"]
+        else:
+            assert req["body"]["mode"] == "raw"
+            assert _as_in_guide(req["body"]["raw"]) == body, item["name"]
+            assert req["body"]["options"]["raw"]["language"] == ("json" if body.startswith("{") else "xml")
+    # the current endpoint sends the same body as the legacy one
+    assert items[7]["request"]["body"] == items[8]["request"]["body"]
+
+
+# --------------------------------------------------------------------------- environment
+def test_environment_has_the_guides_variables_saved_ids_and_numbers(tmp_path: Path):
+    path = postman.export_environment(_sandbox_config(), SAVED_STATE, out_dir=tmp_path)
+    assert path.name == "Bandwidth API Keys.postman_environment.json"
+    env = json.loads(path.read_text(encoding="utf-8"))
+    assert _errors(ENVIRONMENT_SCHEMA, env) == []
+    assert env["name"] == "Bandwidth API Keys"
+    assert env["_postman_variable_scope"] == "environment"
+    assert env["_postman_exported_using"] == f"bwhelpers/{postman._version()}"
+    assert uuid.UUID(env["id"])
+    values = {k: v["value"] for k, v in _values(env).items()}
+    assert all(v["enabled"] is True for v in env["values"])
+    assert values == {
+        "account": "9900000", "accountId": "9900000", "subaccount": "9901",
+        "location": "316167", "applicationId": "7cc3c4f7-3b8f-4fff-a211-45070792b431",
+        "order": "a18a8979-ebed-42f0-ae5f-3cfa7941d4c2", "userId": "u-sandbox", "user": "sandbox-user",
+        "password": "", "token": "", "secret": "",
+        "dashboardUrl": "http://127.0.0.1:8765/api", "messagingUrl": "http://127.0.0.1:8765/api/v2",
+        "legacyMessagingUrl": "http://127.0.0.1:8765/v2",
+        "callbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox",
+        "from": "+19102398766", "to": postman.SANDBOX_TO,
+        "number1": "+19102398766", "number2": "+19102398767",
+    }
+    # every {{variable}} the collection uses (other than those its scripts set) is in the environment
+    used = set(re.findall(r"\{\{([A-Za-z][\w-]*)\}\}", json.dumps(postman.build_collection())))
+    set_by_scripts = {"orderPollMax", "orderPollDelayMs", "orderPollCount"}
+    assert used - set_by_scripts <= set(values), used - set(values)
+
+
+def test_environment_from_a_config_object_and_from_no_state(tmp_path: Path):
+    from bwhelpers.config import Config
+
+    cfg = Config(**_sandbox_config("http://127.0.0.1:8766"))
+    env = postman.build_environment(cfg, {})
+    values = {k: v["value"] for k, v in _values(env).items()}
+    assert values["dashboardUrl"] == "http://127.0.0.1:8766/api"
+    assert values["callbackUrl"] == "http://127.0.0.1:8766/_sandbox/bins/postman"
+    assert values["applicationId"] == values["location"] == values["order"] == values["from"] == ""
+    assert not any(k.startswith("number") for k in values)
+
+
+def test_environment_for_a_real_account_uses_the_real_bases_and_no_sandbox_defaults():
+    cfg = {**DEMO, "target": "real", "dashboard_url": "https://dashboard.bandwidth.com/api",
+           "messaging_url": "https://messaging.bandwidth.com/api/v2"}
+    values = {k: v["value"] for k, v in _values(postman.build_environment(cfg, {})).items()}
+    assert values["dashboardUrl"] == "https://dashboard.bandwidth.com/api"
+    assert values["messagingUrl"] == "https://messaging.bandwidth.com/api/v2"
+    assert values["legacyMessagingUrl"] == "https://api.catapult.inetwork.com/v2"
+    assert values["to"] == "" and values["callbackUrl"] == postman.GUIDE_CALLBACK_URL
+    legacy = {**cfg, "messaging_url": "https://api.catapult.inetwork.com/v2"}
+    values = {k: v["value"] for k, v in _values(postman.build_environment(legacy, {}, to="+19195551212")).items()}
+    assert values["messagingUrl"] == "https://messaging.bandwidth.com/api/v2"
+    assert values["legacyMessagingUrl"] == "https://api.catapult.inetwork.com/v2"
+    assert values["to"] == "+19195551212"
+
+
+def test_no_secret_in_an_export_without_include_secrets(tmp_path: Path):
+    path = postman.export_environment(_sandbox_config(), SAVED_STATE, out_dir=tmp_path)
+    text = path.read_text(encoding="utf-8")
+    for secret in SECRET_VALUES:
+        assert secret not in text
+    values = _values(json.loads(text))
+    for key in ("password", "token", "secret"):
+        assert values[key] == {"key": key, "value": "", "type": "secret", "enabled": True}
+    assert {k for k, v in values.items() if v["type"] == "secret"} == {"password", "token", "secret"}
+
+
+def test_secrets_present_and_typed_secret_with_include_secrets(tmp_path: Path):
+    path = postman.export_environment(_sandbox_config(), SAVED_STATE, out_dir=tmp_path, include_secrets=True)
+    env = json.loads(path.read_text(encoding="utf-8"))
+    assert _errors(ENVIRONMENT_SCHEMA, env) == []
+    values = _values(env)
+    assert (values["password"]["value"], values["token"]["value"], values["secret"]["value"]) == SECRET_VALUES
+    assert all(values[k]["type"] == "secret" for k in ("password", "token", "secret"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600, "a file holding secrets is private"
+
+
+def test_preview_rows_mask_secrets():
+    rows = postman.environment_variables(_sandbox_config(), SAVED_STATE, include_secrets=True)
+    text = json.dumps(rows)
+    for secret in SECRET_VALUES:
+        assert secret not in text
+    by_key = {r["key"]: r for r in rows}
+    assert by_key["password"]["value"] == "sa****rd" and by_key["password"]["set"] is True
+    assert set(by_key["password"]) >= {"key", "value", "type", "enabled", "description", "source"}
+    # without include_secrets the preview shows what the file holds: nothing, even unmasked
+    rows = postman.environment_variables(_sandbox_config(), SAVED_STATE, masked=False)
+    assert {r["key"]: r["value"] for r in rows}["password"] == ""
+    frame = postman.environment_frame(_sandbox_config(), SAVED_STATE, include_secrets=True)
+    assert list(frame["key"])[:3] == ["account", "accountId", "subaccount"]
+    assert "sandbox-password" not in frame.to_string()
+
+
+def test_cli_exports_both_files(isolated_env: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]):
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    out = isolated_env / "exports"
+    assert postman.cli(["--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    env_path = out / "Bandwidth API Keys.postman_environment.json"
+    col_path = out / "Bandwidth Messaging 2.0 setup.postman_collection.json"
+    assert str(env_path) in printed.out and str(col_path) in printed.out
+    env_text = env_path.read_text(encoding="utf-8")
+    assert not any(s in env_text for s in SECRET_VALUES)
+    assert _errors(ENVIRONMENT_SCHEMA, json.loads(env_text)) == []
+    assert _errors(COLLECTION_SCHEMA, json.loads(col_path.read_text(encoding="utf-8"))) == []
+    assert _values(json.loads(env_text))["dashboardUrl"]["value"] == f"{sandbox.url}/api"
+
+    assert postman.cli(["--out", str(out), "--include-secrets", "--name", "My keys"]) == 0
+    assert "warning" in capsys.readouterr().err
+    values = _values(json.loads((out / "My keys.postman_environment.json").read_text(encoding="utf-8")))
+    assert values["password"] == {"key": "password", "value": "sandbox-password", "type": "secret", "enabled": True}
+
+
+def test_python_m_bwhelpers_postman(isolated_env: Path, sandbox: Any):
+    env = {**os.environ, "BW_SANDBOX_URL": sandbox.url, "PYTHONPATH": str(ROOT)}
+    out = isolated_env / "cli-out"
+    proc = subprocess.run([sys.executable, "-m", "bwhelpers", "postman", "--out", str(out)], cwd=isolated_env,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["Bandwidth API Keys.postman_environment.json",
+                                                     "Bandwidth Messaging 2.0 setup.postman_collection.json"]
+    assert not any(s in proc.stdout + proc.stderr for s in SECRET_VALUES)
+
+
+# --------------------------------------------------------------------------- newman against the sandbox
+def _run_newman(collection: Path, environment: Path, report: str, env_vars: dict[str, str] | None = None,
+                ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    junit = ARTIFACTS / f"{report}.xml"
+    json_report = ARTIFACTS / f"{report}.json"
+    cmd = [str(_newman()), "run", str(collection), "-e", str(environment),
+           "-r", "cli,junit,json", "--reporter-junit-export", str(junit),
+           "--reporter-json-export", str(json_report), "--timeout-request", "10000", "--color", "off"]
+    for key, value in (env_vars or {}).items():
+        cmd += ["--env-var", f"{key}={value}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    (ARTIFACTS / f"{report}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    summary = json.loads(json_report.read_text(encoding="utf-8")) if json_report.exists() else {}
+    # the JSON report holds request/response headers (Authorization): keep only the JUnit report and the log
+    json_report.unlink(missing_ok=True)
+    return proc, summary
+
+
+def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any]) -> list[dict[str, Any]]:
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    run = summary["run"]
+    assert run["failures"] == [] and not run.get("error")
+    executions = run["executions"]
+    names = [e["item"]["name"] for e in executions]
+    for _, request in postman.STEPS:
+        assert request in names, f"{request} did not run"
+    for e in executions:
+        if e.get("requestError"):
+            pytest.fail(f"{e['item']['name']}: {e['requestError']}")
+        if e["item"]["name"].endswith("(legacy endpoint)") and not e.get("response"):
+            pytest.fail("the legacy send was skipped")
+        assertions = e.get("assertions") or []
+        assert assertions, f"{e['item']['name']} ran without tests"
+        assert all(not a.get("error") for a in assertions), e["item"]["name"]
+    return executions
+
+
+def _sandbox_messages(handle: Any) -> list[dict[str, Any]]:
+    resp = requests.get(f"{handle.url}/_sandbox/messages", params={"accountId": handle.credentials["account_id"]},
+                        timeout=5)
+    resp.raise_for_status()
+    return resp.json()["messages"]
+
+
+def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(isolated_env: Path, tmp_path: Path):
+    """Default-like sandbox (orders RECEIVED for 2 s): the collection polls until COMPLETE.
+
+    The environment is exported WITHOUT secrets (the shareable file) and newman gets them with --env-var.
+    """
+    _newman()
+    handle = _start_sandbox(tmp_path, order_delay=2)
+    try:
+        out = tmp_path / "exports"
+        config = _sandbox_config(handle.url, **handle.credentials)
+        environment = postman.export_environment(config, {}, out_dir=out)
+        collection = postman.export_collection(out_dir=out)
+        proc, summary = _run_newman(collection, environment, "newman-junit", env_vars={
+            "password": handle.credentials["password"], "token": handle.credentials["api_token"],
+            "secret": handle.credentials["api_secret"]})
+        executions = _check_green(proc, summary)
+        checks = [e for e in executions if e["item"]["name"] == "Check order status"]
+        assert len(checks) >= 2, "the order stays RECEIVED for 2 s: the status check must have repeated"
+        assert (ARTIFACTS / "newman-junit.xml").exists()
+        junit = (ARTIFACTS / "newman-junit.xml").read_text(encoding="utf-8")
+        assert 'failures="0"' in junit and "<failure" not in junit
+        # the sandbox saw the guide's flow: two messages (current + legacy endpoint) from the ordered number
+        sent = _sandbox_messages(handle)
+        assert len(sent) == 2, sent
+        assert len({m.get("from") for m in sent}) == 1 and sent[0]["from"].startswith("+1910"), sent
+        assert not any(s in proc.stdout for s in SECRET_VALUES[1:]), "newman's log shows no token/secret"
+    finally:
+        handle.stop()
+
+
+def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(sandbox: Any, tmp_path: Path):
+    """Orders complete at once; the environment holds the secrets; a second run on the same account is green."""
+    _newman()
+    out = tmp_path / "exports"
+    environment = postman.export_environment(_sandbox_config(sandbox.url, **sandbox.credentials), {}, out_dir=out,
+                                             include_secrets=True)
+    collection = postman.export_collection(out_dir=out)
+    first = _check_green(*_run_newman(collection, environment, "newman-junit-immediate"))
+    assert len([e for e in first if e["item"]["name"] == "Check order status"]) == 1
+    time.sleep(1.1)  # {{$timestamp}} has 1 s resolution: the rerun gets new AppName/PeerName
+    _check_green(*_run_newman(collection, environment, "newman-junit-rerun"))
+    assert len(_sandbox_messages(sandbox)) == 4
+
+
+def test_newman_run_fails_when_the_order_never_completes(sandbox: Any, tmp_path: Path):
+    """The bounded retry really is bounded: with orderPollMax=2 and a 5 s order, the run fails (exit 1)."""
+    _newman()
+    requests.put(f"{sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 5}},
+                 timeout=5).raise_for_status()
+    out = tmp_path / "exports"
+    environment = postman.export_environment(_sandbox_config(sandbox.url, **sandbox.credentials), {}, out_dir=out,
+                                             include_secrets=True)
+    collection = postman.export_collection(out_dir=out)
+    proc, summary = _run_newman(collection, environment, "newman-junit-bounded-retry",
+                                env_vars={"orderPollMax": "2", "orderPollDelayMs": "10"})
+    assert proc.returncode == 1
+    failed = {f["source"]["name"] for f in summary["run"]["failures"]}
+    assert failed == {"Check order status"}
+    names = [e["item"]["name"] for e in summary["run"]["executions"]]
+    assert names.count("Check order status") == 2
+    assert "Send text message" not in names, "the run stops at the failed step"
+    (ARTIFACTS / "newman-junit-bounded-retry.xml").unlink(missing_ok=True)  # an expected failure, not a result
