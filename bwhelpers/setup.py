@@ -535,7 +535,7 @@ def _extract_events(doc: Any) -> list[dict[str, Any]]:
     """Callback events from a request-bin document (list of captured requests, or {'requests': [...]})."""
     import json
     if isinstance(doc, dict):
-        for key in ("requests", "items", "entries", "events", "captured"):
+        for key in ("events", "requests", "items", "entries", "captured"):
             if isinstance(doc.get(key), list):
                 doc = doc[key]
                 break
@@ -548,6 +548,9 @@ def _extract_events(doc: Any) -> list[dict[str, Any]]:
         if "type" in entry and "message" in entry:
             events.append(entry)
             continue
+        status = entry.get("status")
+        if isinstance(status, int) and not 200 <= status < 300:
+            continue  # e.g. the 401 challenge before an authenticated resend
         body = entry.get("json", entry.get("body"))
         if isinstance(body, str):
             try:

@@ -1,0 +1,355 @@
+"""The client against a real sandbox over HTTP on 127.0.0.1: every step, read-back, undo and error path."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from _client_fixtures import (SECRETS, assert_no_secrets, cfg, config_for, sandbox, sandbox_settings,  # noqa: F401
+                              setup, store)
+from bwhelpers.dashboard import DashboardClient
+from bwhelpers.errors import (AuthError, BandwidthError, ConflictError, NotFoundError, RateLimitError, ServerError,
+                              ValidationError)
+from bwhelpers.messaging import MessagingClient
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def d(cfg):
+    return DashboardClient(cfg)
+
+
+def _walk_to_location(d, sms=True, mms=False):
+    app = d.create_application("Demo Server", "https://example.org/cb")
+    loc = d.create_location("Bandwidth Messaging 2 test")
+    if sms:
+        d.enable_sms(loc.id)
+    if mms:
+        d.enable_mms(loc.id)
+    return app.id, loc.id
+
+
+# ------------------------------------------------------------------------------------------ auth
+
+def test_check_ok_and_wrong_password(sandbox, cfg):
+    assert cfg.check().id == cfg.site_id
+    bad = cfg.replace(password="wrong-password-123")
+    with pytest.raises(AuthError) as ei:
+        bad.check()
+    err = ei.value
+    assert err.status == 401 and "BW_PASSWORD" in str(err)
+    assert "wrong-password-123" not in str(err) + repr(err) + str(err.request) + str(err.exchange.as_http())
+    assert "Authorization" not in str(err.exchange.request_headers)
+
+
+def test_other_accounts_url_is_forbidden(sandbox, cfg):
+    other = cfg.replace(username="sandbox-user-b", password="sandbox-password-b")  # account 9900001's user
+    with pytest.raises(AuthError) as ei:
+        DashboardClient(other).list_applications()
+    assert ei.value.status == 403
+
+
+# ------------------------------------------------------------------------------- the eight steps
+
+def test_dashboard_steps_and_read_backs(sandbox, d):
+    app = d.create_application("Demo Server", "https://example.org/cb")
+    assert app.id and app.data["AppName"] == "Demo Server" and app.exchange.status == 201
+    assert "<AppName>Demo Server</AppName>" in app.exchange.request_body
+    assert d.get_application(app.id).data["ApplicationId"] == app.id
+    assert app.id in [a["ApplicationId"] for a in d.list_applications().records]
+
+    loc = d.create_location("Bandwidth Messaging 2 test")
+    assert loc.id and loc.exchange.status == 201 and loc.id == loc.exchange.response_headers["Location"].split("/")[-1]
+    assert d.get_location(loc.id).data["PeerName"] == "Bandwidth Messaging 2 test"
+    assert loc.id in [str(p["PeerId"]) for p in d.list_locations().records]
+
+    sms = d.enable_sms(loc.id)
+    assert sms.exchange.status == 201
+    assert sms.data["SipPeerSmsFeatureSettings"]["Protocol"] == "HTTP"
+    assert "<ProxyPeerId>539692</ProxyPeerId>" in sms.exchange.request_body
+    assert d.get_sms(loc.id).data["SipPeerSmsFeatureSettings"]["Zone1"] == "true"
+
+    mms = d.enable_mms(loc.id)
+    assert "<protocol>HTTP</protocol>" in mms.exchange.request_body
+    assert mms.data["Protocol"] == "HTTP" and d.get_mms(loc.id).data["Protocol"] == "HTTP"
+
+    assigned = d.assign_application(loc.id, app.id)
+    assert assigned.exchange.method == "PUT" and assigned.data["HttpMessagingV2AppId"] == app.id
+    assert d.get_application_settings(loc.id).id == app.id
+    assert loc.id in [str(p["PeerId"]) for p in d.associated_locations(app.id).records]
+
+    found = d.search_numbers(area_code="910", quantity=3)
+    assert len(found.numbers) == 3 and all(n.startswith("910") for n in found.numbers)
+    assert found.to_frame().shape[0] == 3
+
+    order = d.order_numbers(quantity=1, area_code="910", location_id=loc.id)
+    assert order.id and order.exchange.status == 201
+    assert "<AreaCodeSearchAndOrderType>" in order.exchange.request_body
+    final = d.wait_for_order(order.id, timeout=30, progress=False)
+    assert final.status == "COMPLETE" and len(final.numbers) == 1 and final.numbers[0].startswith("+1910")
+    assert order.id in [o.get("orderId") for o in d.list_orders().records]
+    assert final.numbers[0][2:] in d.list_in_service_numbers().to_frame().to_string()
+    assert [n[-10:] for n in d.location_numbers(loc.id).numbers] == [final.numbers[0][2:]]
+
+    # undo, in the service's order
+    d.unassign_application(loc.id)
+    d.disconnect_numbers(final.numbers)
+    deadline = time.monotonic() + 10
+    while d.location_numbers(loc.id).numbers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    d.delete_mms(loc.id)
+    d.delete_sms(loc.id)
+    d.delete_location(loc.id)
+    d.delete_application(app.id)
+    with pytest.raises(NotFoundError):
+        d.get_application(app.id)
+    with pytest.raises(NotFoundError) as ei:
+        d.get_location(loc.id)
+    assert ei.value.code == "13563" or ei.value.status == 404
+
+
+def test_search_variants(sandbox, d):
+    assert len(d.search_numbers(zip="27606", quantity=2).numbers) == 2
+    assert len(d.search_numbers(state="NC", quantity=2).numbers) == 2
+    assert d.search_numbers(area_code="910", quantity=2, enable_tn_detail=True).records[0].get("FullNumber")
+    assert d.search_numbers(toll_free_wildcard="8**", quantity=1).numbers[0][:1] == "8"
+
+
+# ----------------------------------------------------------------------------------- error paths
+
+def test_assign_before_sms_is_13645(sandbox, d):
+    app_id, loc_id = _walk_to_location(d, sms=False)
+    with pytest.raises(ConflictError) as ei:
+        d.assign_application(loc_id, app_id)
+    err = ei.value
+    assert err.code == "13645" and err.status == 400
+    assert "enable SMS (step 3) before assigning the application (step 5)" in str(err)
+    assert "HttpMessagingV2AppId" in err.exchange.request_body
+
+
+def test_mms_before_sms_is_conflict(sandbox, d):
+    _, loc_id = _walk_to_location(d, sms=False)
+    with pytest.raises(ConflictError) as ei:
+        d.enable_mms(loc_id)
+    assert ei.value.status == 400 and "enable SMS (step 3) before enabling MMS (step 4)" in str(ei.value)
+
+
+def test_teardown_order_errors(sandbox, d):
+    app_id, loc_id = _walk_to_location(d, sms=True, mms=True)
+    d.assign_application(loc_id, app_id)
+    with pytest.raises(ConflictError) as ei:
+        d.delete_application(app_id)
+    assert ei.value.code == "12107" and "unassign" in str(ei.value)
+    with pytest.raises(ConflictError) as ei:
+        d.delete_sms(loc_id)
+    assert ei.value.code == "13624"
+    d.delete_mms(loc_id)
+    with pytest.raises(ConflictError) as ei:
+        d.delete_location(loc_id)
+    assert ei.value.code == "13613" and "delete_sms" in str(ei.value)
+
+
+def test_unknown_ids(sandbox, d):
+    with pytest.raises(NotFoundError) as ei:
+        d.get_order("00000000-0000-0000-0000-000000000000")
+    assert ei.value.status == 404
+    with pytest.raises(NotFoundError):
+        d.get_location("999999")
+    _, loc_id = _walk_to_location(d)
+    with pytest.raises(ConflictError) as ei:
+        d.assign_application(loc_id, "00000000-0000-0000-0000-000000000000")
+    assert ei.value.code == "13629"
+
+
+def test_bad_search_from_server_is_validation_error(sandbox, d):
+    with pytest.raises(ValidationError) as ei:
+        d._call("GET", f"{d.account_url}/availableNumbers", params={"quantity": "2"})
+    assert ei.value.code and ei.value.status == 400 and isinstance(ei.value, ValueError)
+
+
+# --------------------------------------------------------------------------------------- retries
+
+def test_get_retried_on_503_with_retry_after(sandbox, d):
+    sandbox_settings(sandbox, fail_next={"status": 503, "count": 2, "retry_after": 1})
+    t0 = time.monotonic()
+    assert d.get_site().id
+    assert time.monotonic() - t0 >= 1.8  # two Retry-After: 1 waits
+
+
+def test_get_retried_on_429(sandbox, d):
+    sandbox_settings(sandbox, fail_next={"status": 429, "count": 1, "retry_after": 1})
+    t0 = time.monotonic()
+    d.list_applications()
+    assert time.monotonic() - t0 >= 0.9
+
+
+def test_post_is_never_retried(sandbox, d):
+    sandbox_settings(sandbox, fail_next={"status": 503, "count": 1, "retry_after": 0, "methods": ["POST"]})
+    with pytest.raises(ServerError) as ei:
+        d.create_application("Once", "https://example.org/cb")
+    assert ei.value.status == 503
+    assert [a for a in d.list_applications().records if a.get("AppName") == "Once"] == []
+    d.create_application("Once", "https://example.org/cb")
+    assert len([a for a in d.list_applications().records if a.get("AppName") == "Once"]) == 1
+
+
+def test_retries_exhausted_raise_server_error(sandbox, d):
+    sandbox_settings(sandbox, fail_next={"status": 500, "count": 10})
+    with pytest.raises(ServerError) as ei:
+        d.get_site()
+    assert ei.value.status == 500 and ei.value.fix
+    sandbox_settings(sandbox, fail_next=None)
+
+
+# -------------------------------------------------------------------------------------- messaging
+
+def _ready_number(d):
+    app_id, loc_id = _walk_to_location(d, sms=True, mms=True)
+    d.assign_application(loc_id, app_id)
+    order = d.order_numbers(area_code="919", location_id=loc_id)
+    return app_id, d.wait_for_order(order.id, progress=False).numbers[0]
+
+
+def test_send_message_current_and_legacy(sandbox, cfg, d):
+    app_id, number = _ready_number(d)
+    m = MessagingClient(cfg)
+    r = m.send_message("9195550100", "Good morning", number[2:], app_id)  # +1 omitted
+    assert r.exchange.status == 202 and r.id and r.data["to"] == ["+19195550100"]
+    assert r.data["from"] == number
+    legacy = MessagingClient(cfg.replace(messaging_url=f"{sandbox.url}/v2"))
+    assert legacy.config.legacy_messaging and "/v2/users/u-sandbox/messages" in legacy.config.messages_url
+    r2 = legacy.send_message("+19195550100", "legacy hi", number, app_id)
+    assert r2.exchange.status == 202 and r2.id != r.id
+    ids = [x["messageId"] if "messageId" in x else x.get("id") for x in m.list_messages().records]
+    assert r.id in ids
+
+
+def test_messaging_auth_error(sandbox, cfg, d):
+    app_id, number = _ready_number(d)
+    bad = MessagingClient(cfg.replace(password="nope-nope-nope"))
+    with pytest.raises(AuthError) as ei:
+        bad.send_message("9195550100", "hi", number, app_id)
+    assert ei.value.status == 401 and "nope-nope-nope" not in str(ei.value)
+
+
+def test_bulk_send_rate_limited_no_duplicates(sandbox, cfg, d):
+    app_id, number = _ready_number(d)
+    sandbox_settings(sandbox, rate_limit_per_second=5)
+    m = MessagingClient(cfg)
+    recipients = [f"+1919555{1000 + i}" for i in range(12)] + ["not-a-number"]
+    df = m.bulk_send(recipients, text="bulk hello", from_=number, application_id=app_id, concurrency=4,
+                     progress=False)
+    assert len(df) == 13
+    ok = df[df.status == "accepted"]
+    assert len(ok) == 12 and ok.id.is_unique and ok.id.notna().all()
+    assert df.iloc[-1].status == "invalid" and "letters" in df.iloc[-1].error
+    sandbox_settings(sandbox, rate_limit_per_second=0)
+    listed = m.list_messages(limit=1000).records
+    sent = [x for x in listed if (x.get("messageId") or x.get("id")) in set(ok.id)]
+    assert len(sent) == 12  # each accepted exactly once, 429s were re-sent but never duplicated
+    bodies = requests.get(f"{sandbox.url}/_sandbox/messages", timeout=5).json()["messages"]
+    assert len([b for b in bodies if b.get("from") == number or b.get("owner") == number]) == 12
+
+
+def test_bulk_send_with_client_rate(sandbox, cfg, d):
+    app_id, number = _ready_number(d)
+    rows = [{"to": f"+1919555{2000 + i}", "text": f"msg {i}"} for i in range(6)]
+    t0 = time.monotonic()
+    df = MessagingClient(cfg).bulk_send(rows, from_=number, application_id=app_id, rate=10, progress=False)
+    assert (df.status == "accepted").all() and list(df.text) == [f"msg {i}" for i in range(6)]
+    assert time.monotonic() - t0 >= 0.45
+
+
+# --------------------------------------------------------------------------------------- Setup
+
+def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
+    results = list(setup.run_all(to="+19195550100", text="Hello from the sandbox"))
+    assert len(results) == 8
+    assert [r.exchange.status for r in results] == [201, 201, 201, 201, 200, 201, 200, 202]
+    for r in results:
+        assert not r.to_frame().empty
+    assert all(s["done"] for s in setup.status())
+    ev = setup.wait_for_event("message-delivered", timeout=30)
+    assert ev["message"]["id"] == results[-1].id
+    events = setup.events()
+    assert "message-delivered" in set(events.type)
+
+    diag = setup.diagnose()
+    assert diag.ok.all(), diag.to_string()
+
+    saved = setup.saved
+    assert saved["application"]["id"] == results[0].id and saved["location"]["id"] == results[1].id
+    assert saved["numbers"] == results[6].numbers and saved["messages"][0]["id"] == results[-1].id
+    text = store.path.read_text()
+    for secret in SECRETS:
+        assert secret not in text
+
+    # idempotent re-run: no duplicates
+    again = setup.create_application()
+    assert again.reused and again.id == results[0].id
+    assert setup.create_location().id == results[1].id
+    assert setup.order_numbers().reused
+    apps = setup.dashboard.list_applications().records
+    assert len([a for a in apps if a["AppName"] == "Demo Server"]) == 1
+
+    report = setup.teardown()
+    assert list(report.step) == ["unassign application", "disconnect numbers", "delete MMS", "delete SMS",
+                                 "delete location", "delete application"]
+    assert (report.outcome == "done").all(), report.to_string()
+    assert setup.saved == {}
+    assert setup.dashboard.list_applications().records == []
+
+
+def test_setup_recreates_objects_gone_from_server(sandbox, setup):
+    app = setup.create_application()
+    loc = setup.create_location()
+    setup.dashboard.delete_location(loc.id)
+    setup.dashboard.delete_application(app.id)
+    app2 = setup.create_application()
+    loc2 = setup.create_location()
+    assert not app2.reused and app2.id != app.id and loc2.id != loc.id
+    assert setup.create_application(new=True).id not in (app.id, app2.id)
+
+
+def test_setup_errors_keep_state(sandbox, setup):
+    app = setup.create_application()
+    setup.create_location()
+    with pytest.raises(ConflictError, match="enable SMS"):
+        setup.assign_application()
+    assert setup.saved["application"]["id"] == app.id
+    assert [s["done"] for s in setup.status()][:5] == [True, True, False, False, False]
+
+
+def test_diagnose_reports_missing_assignment(sandbox, setup):
+    setup.create_application()
+    setup.create_location()
+    setup.enable_sms()
+    diag = setup.diagnose().set_index("check")
+    assert not diag.loc["application assigned", "ok"]
+    assert "05_assign_application" in diag.loc["application assigned", "fix"]
+    assert not diag.loc["MMS enabled", "ok"] and not diag.loc["numbers in service", "ok"]
+    assert diag.loc["SMS enabled", "ok"]
+
+
+def test_failed_message_event(sandbox, setup):
+    list(setup.run_all(to="+12015550101", text="to a bad destination"))
+    ev = setup.wait_for_event("message-failed", timeout=30)
+    assert ev["errorCode"] == 4720
+
+
+def test_resolve_uses_running_sandbox(sandbox, monkeypatch, capsys, tmp_path):
+    import os
+    from bwhelpers.config import Config
+    for name in list(os.environ):
+        if name.startswith("BW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    c = Config.resolve()
+    out = capsys.readouterr().out
+    assert c.target == "sandbox" and c.dashboard_url == f"{sandbox.url}/api" and c.profile == "sandbox"
+    assert out.count("\n") <= 1 and ("sandbox" in out or out == "")
+    assert_no_secrets(out + repr(c))
+    assert c.check().id == "9901"
