@@ -164,11 +164,19 @@ def _numbers_of(value: Any) -> list[str]:
 def _resolve_config(config: Any) -> Any:
     if config is not None:
         return config
+    import inspect
+
     from .config import Config
     try:
-        return Config.resolve(quiet=True)
-    except TypeError:  # pragma: no cover - older signature
-        return Config.resolve()
+        params = inspect.signature(Config.resolve).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        params = {}
+    kwargs: dict[str, Any] = {}
+    if "quiet" in params:
+        kwargs["quiet"] = True
+    if "start_sandbox" in params:  # an export only needs the URL and credentials, not a running sandbox
+        kwargs["start_sandbox"] = False
+    return Config.resolve(**kwargs)
 
 
 def _load_state(config: Any, state: Any) -> Mapping[str, Any]:
@@ -782,6 +790,10 @@ def cli(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot export the environment: {exc}", file=sys.stderr)
         return 1
     print(f"environment: {environment}")
+    values = {v["key"]: v["value"] for v in json.loads(environment.read_text(encoding="utf-8"))["values"]}
+    if "127.0.0.1" in values.get("dashboardUrl", "") or "localhost" in values.get("dashboardUrl", ""):
+        print(f"target: the local sandbox at {values['dashboardUrl'][:-4]} - keep it running "
+              "(python -m bwhelpers sandbox) while Postman/newman use this environment")
     if args.include_secrets:
         print("warning: the environment contains your password, token and secret - do not commit or share it",
               file=sys.stderr)
