@@ -105,9 +105,9 @@ class Setup:
             raise _prereq(2, "location")
         return loc
 
-    def _bin_name(self) -> str:
+    def _bin_name(self) -> str | None:
         app = self.saved.get("application") or {}
-        return app.get("bin") or _slug(self.profile)
+        return app.get("bin")
 
     # ------------------------------------------------------------------ step 1
     def create_application(self, name: str = "Demo Server", callback_url: str | None = None, new: bool = False,
@@ -125,12 +125,15 @@ class Setup:
                                   "pass new=True to create one with the new callback URL", stacklevel=2)
                 result.title, result.reused = "Step 1: application (saved)", True
                 return result
-        bin_name = _slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}")
         if callback_url is None:
             if not self.config.is_sandbox:
                 raise ValidationError("callback_url: required on the real service; give the https URL of your "
                                       "server that receives message events", field="callback_url")
+            bin_name = _slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}")
             callback_url = f"{self.config.sandbox_base}/_sandbox/bins/{bin_name}"
+        bin_prefix = f"{self.config.sandbox_base}/_sandbox/bins/" if self.config.is_sandbox else None
+        bin_name = callback_url[len(bin_prefix):].split("?")[0].strip("/") \
+            if bin_prefix and callback_url.startswith(bin_prefix) else None
         result = self.dashboard.create_application(name, callback_url, callback_user, callback_password)
         with self.state.transaction(self.profile) as st:
             st["application"] = {"id": result.id, "name": name, "callback_url": callback_url, "bin": bin_name,
@@ -304,7 +307,14 @@ class Setup:
             return []
         import requests
         from .http import request
-        url = f"{self.config.sandbox_base}/_sandbox/bins/{self._bin_name()}"
+        bin_name = self._bin_name()
+        if not bin_name:
+            if not (self.saved.get("application") or {}).get("id"):
+                raise _prereq(1, "application")
+            warnings.warn("the application's callback URL is not a sandbox request bin, so its events cannot be "
+                          "read here", stacklevel=2)
+            return []
+        url = f"{self.config.sandbox_base}/_sandbox/bins/{bin_name}"
         resp, _ = request(self.dashboard.session, "GET", url, headers={"Accept": "application/json"})
         try:
             doc = resp.json() if resp is not None and resp.content else []

@@ -200,7 +200,6 @@ def test_retries_exhausted_raise_server_error(sandbox, d):
     with pytest.raises(ServerError) as ei:
         d.get_site()
     assert ei.value.status == 500 and ei.value.fix
-    sandbox_settings(sandbox, fail_next=None)
 
 
 # -------------------------------------------------------------------------------------- messaging
@@ -282,6 +281,16 @@ def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
     saved = setup.saved
     assert saved["application"]["id"] == results[0].id and saved["location"]["id"] == results[1].id
     assert saved["numbers"] == results[6].numbers and saved["messages"][0]["id"] == results[-1].id
+    from bwhelpers import tables
+    frames = [tables.state_frame(setup), tables.orders_frame(setup.saved["orders"]),
+              tables.numbers_frame(setup.saved["numbers"]), tables.messages_frame(setup.saved["messages"]),
+              tables.applications_frame(setup.dashboard), tables.locations_frame(setup.dashboard), events]
+    assert all(not f.empty for f in frames)
+    loc_row = tables.locations_frame(setup.dashboard).iloc[0]
+    assert (loc_row.SMS, loc_row.MMS, loc_row.Application) == ("enabled", "enabled", results[0].id)
+    assert tables.orders_frame(setup.saved["orders"]).iloc[0].status == "COMPLETE"
+    for f in frames:
+        assert_no_secrets(f.to_string())
     text = store.path.read_text()
     for secret in SECRETS:
         assert secret not in text
