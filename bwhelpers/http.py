@@ -157,7 +157,12 @@ def request(session: requests.Session, method: str, url: str, *, data: str | byt
             req_url = requests.Request(method, url, params=params).prepare().url or url
         ex = Exchange(method, req_url, _clean_headers(kwargs["headers"]), scrub(_text(data)) if data else
                       (scrub(_json_text(json_body)) if json_body is not None else None), None, {}, None, elapsed)
-        kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "could not connect"
+        if isinstance(exc, requests.exceptions.Timeout):
+            kind = "timed out"
+        elif isinstance(exc, requests.exceptions.ConnectionError):
+            kind = "could not connect"
+        else:
+            kind = "failed"
         raise TransportError(
             f"{method} {req_url}: {kind} ({type(exc).__name__}). Fix: check that the service is running and "
             f"the base URL is right (BW_DASHBOARD_URL / BW_MESSAGING_URL / BW_SANDBOX_URL)",
