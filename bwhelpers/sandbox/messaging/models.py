@@ -137,7 +137,7 @@ def segment_count(text: str | None, media: list[str] | None = None) -> int:
 # -- validation ----------------------------------------------------------------------------------
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_NANP = re.compile(r"^\+1[2-9]\d{2}[2-9]\d{6}$")
+_NANP = re.compile(r"^\+1[2-9]\d{9}$")  # NPA must not start with 0 or 1 (the guide uses NXX 123)
 
 
 def normalize_tn(value: Any) -> str | None:

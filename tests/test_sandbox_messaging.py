@@ -1,0 +1,815 @@
+"""Messaging v2, callbacks and the messaging control plane of the sandbox, all over real HTTP."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from bwhelpers.sandbox import start
+from bwhelpers.sandbox.magic import MAGIC_TO_NUMBERS
+
+from _messaging_helpers import DEMO, DEMO_B, FAST, Receiver, World, free_port, send, wait_for
+
+ID_RE = re.compile(r"^\d{13}[a-z0-9]{16}$")
+TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+A_AUTH = (DEMO["username"], DEMO["password"])
+UNOWNED_FROM = "+12015550199"  # the fictional 555-01XX block: never in the sandbox's inventory
+
+
+def _dashboard_available() -> bool:
+    try:
+        import bwhelpers.sandbox.dashboard.models as dm  # noqa: F401
+    except ImportError:
+        return False
+    return all(hasattr(dm, n) for n in ("number_owner", "location_messaging", "get_application"))
+
+
+needs_dashboard = pytest.mark.skipif(not _dashboard_available(), reason="the Dashboard area is not available yet")
+
+
+@pytest.fixture(scope="module")
+def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    handle = start(port=0, db=tmp_path_factory.mktemp("messaging") / "sandbox.db", reset=True, settings=FAST,
+                   reuse=False)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def url(sb: Any) -> str:
+    r = requests.put(f"{sb.url}/_sandbox/settings", json=FAST, timeout=5)
+    assert r.status_code == 200, r.text
+    return sb.url
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver().start()
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture
+def world(url: str) -> World:
+    return World(url)
+
+
+def msg(frm: str = "+19195551212", to: Any = "+19195550000", **extra: Any) -> dict[str, Any]:
+    body = {"from": frm, "to": to, "text": "Good morning, this is a test message",
+            "applicationId": "05851417-c78b-4636-81a2-014a54d8f119"}
+    body.update(extra)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def attempts(url: str, **filters: str) -> list[dict[str, Any]]:
+    return requests.get(f"{url}/_sandbox/callbacks", params=filters, timeout=5).json()["attempts"]
+
+
+def outbox(url: str, **filters: str) -> list[dict[str, Any]]:
+    return requests.get(f"{url}/_sandbox/callbacks", params=filters, timeout=5).json()["callbacks"]
+
+
+# -- 202 --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
+def test_202_body_shape(url: str, legacy: bool) -> None:
+    r = send(url, msg(frm="9193524444", to="9191231234"), legacy=legacy)
+    assert r.status_code == 202, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    body = r.json()
+    assert list(body) == ["id", "owner", "applicationId", "time", "segmentCount", "direction", "to", "from", "text"]
+    assert ID_RE.match(body["id"]) and len(body["id"]) == 29
+    assert abs(int(body["id"][:13]) / 1000 - time.time()) < 60
+    assert TIME_RE.match(body["time"])
+    assert body["owner"] == body["from"] == "+19193524444"
+    assert body["to"] == ["+19191231234"]
+    assert body["direction"] == "out"
+    assert body["segmentCount"] == 1
+    assert body["applicationId"] == "05851417-c78b-4636-81a2-014a54d8f119"
+    assert body["text"] == "Good morning, this is a test message"
+
+
+def test_202_echoes_optional_fields(url: str) -> None:
+    r = send(url, msg(to=["+19195550001", "+19195550002"], media=["https://example.com/a.png"], tag="t-1",
+                      priority="high", expiration="2099-03-14T01:59:26Z"))
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["to"] == ["+19195550001", "+19195550002"]
+    assert body["media"] == ["https://example.com/a.png"]
+    assert (body["tag"], body["priority"], body["expiration"]) == ("t-1", "high", "2099-03-14T01:59:26Z")
+
+
+def test_message_ids_are_unique(url: str) -> None:
+    ids = {send(url, msg()).json()["id"] for _ in range(20)}
+    assert len(ids) == 20
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3),
+    ("€" * 80, 1), ("€" * 81, 2),            # GSM-7 extension characters take two septets
+    ("é" * 160, 1),                          # in the GSM-7 basic set
+    ("ä½" * 35, 1), ("ä½" * 36, 2),          # UCS-2: 70 / 67
+    ("😀" * 35, 1), ("😀" * 36, 2),          # surrogate pairs count twice
+    ("a" * 2048, 14),
+])
+def test_segment_count(url: str, text: str, expected: int) -> None:
+    r = send(url, msg(text=text))
+    assert r.status_code == 202, r.text
+    assert r.json()["segmentCount"] == expected
+
+
+# -- validation -------------------------------------------------------------------------------------
+
+def _field_errors(r: requests.Response) -> dict[str, str]:
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["type"] == "request-validation"
+    assert body["description"] == "Your request could not be accepted"
+    return {e["fieldName"]: e["description"] for e in body["fieldErrors"]}
+
+
+def test_validation_notes_example(url: str) -> None:
+    """The documented example: empty from and to, no text -> three field errors, in the notes' words."""
+    errors = _field_errors(send(url, {"from": "", "to": "", "applicationId": "x"}))
+    assert errors == {
+        "from": "'from' must contain exactly one telephone number",
+        "text": "'text' is required unless media is included",
+        "to": "'to' must contain at least one telephone number",
+    }
+
+
+@pytest.mark.parametrize("body,field", [
+    (msg(applicationId=None), "applicationId"),
+    (msg(applicationId=""), "applicationId"),
+    (msg(applicationId=42), "applicationId"),
+    (msg(frm=None), "from"),
+    (msg(frm="abc"), "from"),
+    (msg(frm="919555121"), "from"),
+    (msg(frm="+1919555121299"), "from"),
+    (msg(frm="+10195551212"), "from"),
+    (msg(frm=["+19195551212", "+19195551213"]), "from"),
+    (msg(to=None), "to"),
+    (msg(to=[]), "to"),
+    (msg(to=42), "to"),
+    (msg(to=["+19195550000", "nope"]), "to"),
+    (msg(to=[f"+1919555{i:04d}" for i in range(11)]), "to"),
+    (msg(text=None), "text"),
+    (msg(text=""), "text"),
+    (msg(text=5), "text"),
+    (msg(text="a" * 2049), "text"),
+    (msg(media=5), "media"),
+    (msg(media=["https://x/" + "a" * 4096]), "media"),
+    (msg(tag="t" * 1025), "tag"),
+    (msg(tag=7), "tag"),
+    (msg(priority="urgent"), "priority"),
+    (msg(expiration="2001-01-01T00:00:00Z"), "expiration"),
+    (msg(expiration="tomorrow"), "expiration"),
+])
+def test_validation_errors(url: str, body: dict[str, Any], field: str) -> None:
+    errors = _field_errors(send(url, body))
+    assert field in errors, errors
+
+
+def test_eleven_recipients_rejected_ten_accepted(url: str) -> None:
+    errors = _field_errors(send(url, msg(to=[f"+1919555{i:04d}" for i in range(11)])))
+    assert "at most 10" in errors["to"] and "4435" in errors["to"]
+    assert send(url, msg(to=[f"+1919555{i:04d}" for i in range(10)])).status_code == 202
+
+
+def test_limits_accepted_at_the_boundary(url: str) -> None:
+    assert send(url, msg(text="a" * 2048)).status_code == 202
+    assert send(url, msg(tag="t" * 1024)).status_code == 202
+    assert send(url, msg(media=["https://x/" + "a" * 4086])).status_code == 202
+    # with media, text is optional and not limited to 2048
+    assert send(url, msg(text=None, media=["https://x/a.png"])).status_code == 202
+    assert send(url, msg(text="a" * 3000, media=["https://x/a.png"])).status_code == 202
+
+
+def test_to_as_string_and_us_numbers_normalized(url: str) -> None:
+    body = send(url, msg(frm="19193524444", to="(919) 123-1234")).json()
+    assert body["from"] == "+19193524444" and body["to"] == ["+19191231234"]
+    body = send(url, msg(to=["+447700900123", "9191231234", "+19191231234"])).json()
+    assert body["to"] == ["+447700900123", "+19191231234"]
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'"x"', b"null"])
+def test_non_object_body(url: str, raw: bytes) -> None:
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", data=raw,
+                      headers={"Content-Type": "application/json"}, auth=A_AUTH, timeout=5)
+    assert r.status_code == 400 and r.json()["type"] == "request-validation"
+
+
+def test_malformed_json_is_400(url: str) -> None:
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", data=b'{"from": ',
+                      headers={"Content-Type": "application/json"}, auth=A_AUTH, timeout=5)
+    assert r.status_code == 400
+    assert r.json()["type"] == "request-validation"
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "application/xml", None])
+def test_wrong_content_type_is_415(url: str, ctype: str | None) -> None:
+    headers = {"Content-Type": ctype} if ctype else {}
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", data=json.dumps(msg()).encode(),
+                      headers=headers, auth=A_AUTH, timeout=5)
+    assert r.status_code == 415
+    assert r.json()["type"] == "unsupported-content-type"
+
+
+def test_json_with_charset_is_accepted(url: str) -> None:
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", data=json.dumps(msg()).encode(),
+                      headers={"Content-Type": "application/json; charset=utf-8"}, auth=A_AUTH, timeout=5)
+    assert r.status_code == 202
+
+
+def test_body_too_large_is_413(url: str) -> None:
+    r = send(url, msg(text="a" * 300_000))
+    assert r.status_code == 413
+    assert r.json()["type"] == "request-entity-too-large"
+
+
+# -- auth, tenants, 404, 405, 429 ---------------------------------------------------------------------
+
+UNAUTHORIZED = {"type": "unauthorized", "description": "Authentication Failed"}
+FORBIDDEN = {"type": "forbidden", "description": "Access Denied"}
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("auth", [None, ("sandbox-user", "wrong"), ("nobody", "x")], ids=["none", "badpw", "nouser"])
+def test_401_current(url: str, method: str, auth: Any) -> None:
+    r = requests.request(method, f"{url}/api/v2/users/{DEMO['account_id']}/messages", json=msg(), auth=auth,
+                         timeout=5)
+    assert r.status_code == 401 and r.json() == UNAUTHORIZED
+
+
+@pytest.mark.parametrize("auth", [None, ("t-sandbox", "wrong"), ("sandbox-user", "sandbox-password")],
+                         ids=["none", "badsecret", "username-on-legacy"])
+def test_401_legacy(url: str, auth: Any) -> None:
+    r = requests.post(f"{url}/v2/users/{DEMO['user_id']}/messages", json=msg(), auth=auth, timeout=5)
+    assert r.status_code == 401 and r.json() == UNAUTHORIZED
+
+
+def test_token_secret_not_accepted_on_current_endpoint(url: str) -> None:
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", json=msg(),
+                      auth=(DEMO["api_token"], DEMO["api_secret"]), timeout=5)
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_403_other_account(url: str, method: str) -> None:
+    r = requests.request(method, f"{url}/api/v2/users/{DEMO['account_id']}/messages", json=msg(),
+                         auth=(DEMO_B["username"], DEMO_B["password"]), timeout=5)
+    assert r.status_code == 403 and r.json() == FORBIDDEN
+    r = requests.request(method, f"{url}/v2/users/{DEMO['user_id']}/messages", json=msg(),
+                         auth=(DEMO_B["api_token"], DEMO_B["api_secret"]), timeout=5)
+    assert r.status_code == 403 and r.json() == FORBIDDEN
+
+
+def test_auth_checked_before_body(url: str) -> None:
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", data=b"{{{", timeout=5,
+                      headers={"Content-Type": "text/plain"})
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/v2/users/9900000/messagez", "/api/v2/users/9900000/messages/abc/def",
+                                  "/v2/users/u-sandbox/nothing", "/api/v2/nothing"])
+def test_404_spring_shape(url: str, path: str) -> None:
+    r = requests.get(url + path, auth=A_AUTH, timeout=5)
+    assert r.status_code == 404
+    body = r.json()
+    assert set(body) == {"timestamp", "status", "error", "message", "path"}
+    assert (body["status"], body["error"], body["path"]) == (404, "Not Found", path)
+
+
+def test_405(url: str) -> None:
+    r = requests.delete(f"{url}/api/v2/users/{DEMO['account_id']}/messages", auth=A_AUTH, timeout=5)
+    assert r.status_code == 405
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_429_rate_limit_with_retry_after(url: str) -> None:
+    requests.put(f"{url}/_sandbox/settings", json={"rate_limit_per_second": 2}, timeout=5)
+    statuses = []
+    limited = None
+    for _ in range(10):
+        r = send(url, msg())
+        statuses.append(r.status_code)
+        if r.status_code == 429:
+            limited = r
+            break
+    assert limited is not None, statuses
+    assert statuses.count(202) >= 2
+    body = limited.json()
+    assert body["type"] == "max-message-queue-size-exceeded"
+    assert body["description"].startswith("The SMS queue for your account is full")
+    assert "120 messages per minute" in body["description"]
+    assert int(limited.headers["Retry-After"]) >= 1
+    # the other account has its own budget, and the window reopens
+    assert send(url, msg(), creds=DEMO_B).status_code == 202
+    time.sleep(1.1)
+    assert send(url, msg()).status_code == 202
+
+
+def test_rate_limit_zero_is_unlimited(url: str) -> None:
+    assert all(send(url, msg()).status_code == 202 for _ in range(15))
+
+
+def test_rate_limit_shared_by_two_servers_on_one_db(tmp_path: Any) -> None:
+    db = tmp_path / "shared.db"
+    a = start(port=0, db=db, settings={**FAST, "rate_limit_per_second": 3}, reuse=False)
+    b = start(port=0, db=db, reuse=False)
+    try:
+        codes = []
+        for i in range(12):
+            codes.append(send((a, b)[i % 2].url, msg()).status_code)
+            if codes[-1] == 429:
+                break
+        assert 429 in codes and codes.count(202) <= 6
+    finally:
+        b.stop()
+        a.stop()
+
+
+# -- GET /messages --------------------------------------------------------------------------------------
+
+def test_list_messages_both_endpoints_and_isolation(url: str) -> None:
+    sent = send(url, msg(to=["+19195550011", "+19195550012"], tag="listed")).json()
+    r = requests.get(f"{url}/api/v2/users/{DEMO['account_id']}/messages", params={"messageId": sent["id"]},
+                     auth=A_AUTH, timeout=5)
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["totalCount"] == 2 and {m["destinationTn"] for m in doc["messages"]} == {"+19195550011",
+                                                                                       "+19195550012"}
+    item = doc["messages"][0]
+    assert item["messageId"] == sent["id"] and item["accountId"] == DEMO["account_id"]
+    assert item["messageDirection"] == "OUTBOUND" and item["messageType"] == "sms"
+    assert item["messageStatus"] in ("SENDING", "DELIVERED", "FAILED")
+    legacy = requests.get(f"{url}/v2/users/{DEMO['user_id']}/messages", params={"messageId": sent["id"]},
+                          auth=(DEMO["api_token"], DEMO["api_secret"]), timeout=5).json()
+    assert legacy["totalCount"] == 2
+    other = requests.get(f"{url}/api/v2/users/{DEMO_B['account_id']}/messages", params={"messageId": sent["id"]},
+                         auth=(DEMO_B["username"], DEMO_B["password"]), timeout=5).json()
+    assert other["totalCount"] == 0 and other["messages"] == []
+
+
+def test_list_messages_paging_and_filters(url: str) -> None:
+    for i in range(5):
+        send(url, msg(frm="+19198880001", to=f"+1919777{i:04d}"))
+    base = f"{url}/api/v2/users/{DEMO['account_id']}/messages"
+    doc = requests.get(base, params={"sourceTn": "+19198880001", "limit": 2}, auth=A_AUTH, timeout=5).json()
+    assert doc["totalCount"] == 5 and len(doc["messages"]) == 2 and doc["pageInfo"]["nextPageToken"]
+    doc2 = requests.get(base, params={"sourceTn": "+19198880001", "limit": 2,
+                                      "pageToken": doc["pageInfo"]["nextPageToken"]}, auth=A_AUTH, timeout=5).json()
+    assert len(doc2["messages"]) == 2
+    assert not {m["destinationTn"] for m in doc["messages"]} & {m["destinationTn"] for m in doc2["messages"]}
+    bad = requests.get(base, params={"limit": "x"}, auth=A_AUTH, timeout=5)
+    assert bad.status_code == 400
+
+
+# -- outcome rules (need the Dashboard area for numbers, locations and applications) ------------------
+
+def _one(receiver: Receiver, message_id: str, n: int = 1, timeout: float = 8) -> list[dict[str, Any]]:
+    return wait_for(lambda: len(receiver.events_for(message_id)) >= n and receiver.events_for(message_id),
+                    timeout=timeout, what=f"{n} callback(s) for {message_id}")
+
+
+@needs_dashboard
+def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url)
+    sent = send(url, msg(frm=w["number"], to="+19195550000", applicationId=w["app_id"], tag="my-tag")).json()
+    [event] = _one(receiver, sent["id"])
+    assert event["type"] == "message-delivered"
+    assert event["description"] == "ok"
+    assert event["to"] == "+19195550000"
+    assert TIME_RE.match(event["time"])
+    m = event["message"]
+    assert m["id"] == sent["id"] and m["owner"] == w["number"] and m["from"] == w["number"]
+    assert m["applicationId"] == w["app_id"] and m["direction"] == "out" and m["to"] == ["+19195550000"]
+    assert m["text"] == "" and m["tag"] == "my-tag" and m["priority"] == "default"
+    assert m["segmentCount"] == 1 and m["time"] == sent["time"]
+    assert "errorCode" not in event
+    req = receiver.requests[0]
+    assert req["headers"]["User-Agent"] == "BandwidthAPI/v2"
+    assert req["headers"]["Content-Type"] == "application/json"
+    assert isinstance(req["json"], list) and req["auth"] is None
+    time.sleep(0.3)
+    assert len(receiver.events_for(sent["id"])) == 1  # exactly once
+
+
+@needs_dashboard
+def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: Receiver) -> None:
+    from bandwidth.models import InboundCallback, StatusCallback
+
+    w = world.provision(receiver.url)
+    ok = send(url, msg(frm=w["number"], applicationId=w["app_id"], priority="high")).json()
+    bad = send(url, msg(frm=w["number"], to="+12015550102", applicationId=w["app_id"])).json()
+    requests.post(f"{url}/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "hi"},
+                  timeout=5)
+    _one(receiver, ok["id"])
+    _one(receiver, bad["id"])
+    wait_for(lambda: any(e["type"] == "message-received" for e in receiver.events()))
+    for event in receiver.events():
+        model = (InboundCallback if event["type"] == "message-received" else StatusCallback).from_dict(event)
+        assert model.message.id == event["message"]["id"]
+    failed = StatusCallback.from_dict(receiver.events_for(bad["id"])[0])
+    assert failed.error_code == 4432
+
+
+@needs_dashboard
+def test_group_message_one_event_per_recipient(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url)
+    to = ["+19195550001", "+12015550101", "+12015550104"]
+    sent = send(url, msg(frm=w["number"], to=to, applicationId=w["app_id"])).json()
+    events = _one(receiver, sent["id"], n=3)
+    by_to = {e["to"]: e for e in events}
+    assert set(by_to) == set(to)
+    assert by_to["+19195550001"]["type"] == "message-delivered"
+    assert by_to["+12015550101"]["errorCode"] == 4720
+    assert by_to["+12015550104"]["errorCode"] == 4775
+    assert all(e["message"]["to"] == to for e in events)
+
+
+@needs_dashboard
+def test_4405_from_number_on_no_account(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url)
+    sent = send(url, msg(frm=UNOWNED_FROM, applicationId=w["app_id"])).json()
+    [event] = _one(receiver, sent["id"])
+    assert event["type"] == "message-failed" and event["errorCode"] == 4405
+    assert event["description"] == "rejected-unallocated-from-number"
+    assert isinstance(event["errorCode"], int)
+
+
+@needs_dashboard
+def test_4407_from_number_of_another_account(url: str, world: World, receiver: Receiver) -> None:
+    other = Receiver().start()
+    try:
+        wb = World(url, DEMO_B).provision(other.url)
+        wa = world.provision(receiver.url)
+        sent = send(url, msg(frm=wb["number"], applicationId=wa["app_id"])).json()
+        [event] = _one(receiver, sent["id"])
+        assert event["errorCode"] == 4407
+        assert event["description"] == "rejected-account-not-defined-from-number"
+        time.sleep(0.3)
+        assert other.events() == []  # account B's application hears nothing of account A's message
+    finally:
+        other.stop()
+
+
+@needs_dashboard
+def test_4452_application_not_assigned(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url, assign=False)
+    sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+    [event] = _one(receiver, sent["id"])
+    assert event["errorCode"] == 4452 and event["description"] == "rejected-wrong-application-id"
+
+
+@needs_dashboard
+def test_4452_wrong_application_goes_to_that_apps_url(url: str, world: World, receiver: Receiver) -> None:
+    other = Receiver().start()
+    try:
+        w = world.provision(receiver.url)
+        app2 = world.create_app(other.url, name="second")
+        sent = send(url, msg(frm=w["number"], applicationId=app2)).json()
+        [event] = _one(other, sent["id"])
+        assert event["errorCode"] == 4452
+        assert receiver.events_for(sent["id"]) == []
+    finally:
+        other.stop()
+
+
+@needs_dashboard
+def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, world: World,
+                                                                  receiver: Receiver) -> None:
+    w = world.provision(receiver.url)
+    r = send(url, msg(frm=w["number"], applicationId="00000000-0000-0000-0000-000000000000"))
+    assert r.status_code == 202
+    mid = r.json()["id"]
+    log = wait_for(lambda: attempts(url, messageId=mid), what="attempt log entry")
+    assert log[0]["url"] is None and "does not exist" in log[0]["error"]
+    state = requests.get(f"{url}/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"][0]
+    assert state["recipients"][0]["errorCode"] == 4452
+    time.sleep(0.3)
+    assert receiver.events_for(mid) == []
+
+
+@needs_dashboard
+def test_application_of_another_account_is_unknown(url: str, world: World, receiver: Receiver) -> None:
+    other = Receiver().start()
+    try:
+        wb = World(url, DEMO_B).provision(other.url)
+        wa = world.provision(receiver.url)
+        sent = send(url, msg(frm=wa["number"], applicationId=wb["app_id"])).json()
+        wait_for(lambda: attempts(url, messageId=sent["id"]), what="attempt log entry")
+        time.sleep(0.3)
+        assert other.events() == [] and receiver.events_for(sent["id"]) == []
+    finally:
+        other.stop()
+
+
+@needs_dashboard
+def test_4001_media_without_mms(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url, mms=False)
+    sms = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+    mms = send(url, msg(frm=w["number"], applicationId=w["app_id"], media=["https://x/a.png"])).json()
+    assert _one(receiver, sms["id"])[0]["type"] == "message-delivered"
+    [event] = _one(receiver, mms["id"])
+    assert event["errorCode"] == 4001 and event["message"]["media"] == ["https://x/a.png"]
+
+
+FAILED_MAGIC = [row for row in MAGIC_TO_NUMBERS if row["outcome"] == "failed"]
+
+
+@needs_dashboard
+@pytest.mark.parametrize("row", FAILED_MAGIC, ids=[str(r["errorCode"]) for r in FAILED_MAGIC])
+def test_magic_failure_numbers(url: str, world: World, receiver: Receiver, row: dict[str, Any]) -> None:
+    w = world.provision(receiver.url)
+    sent = send(url, msg(frm=w["number"], to=row["number"], applicationId=w["app_id"])).json()
+    [event] = _one(receiver, sent["id"])
+    assert event["type"] == "message-failed"
+    assert event["errorCode"] == row["errorCode"] and event["description"] == row["description"]
+    listed = requests.get(f"{url}/api/v2/users/{DEMO['account_id']}/messages", params={"messageId": sent["id"]},
+                          auth=A_AUTH, timeout=5).json()["messages"][0]
+    assert listed["messageStatus"] == "FAILED" and listed["errorCode"] == row["errorCode"]
+
+
+def test_magic_table_covers_the_required_codes() -> None:
+    codes = {r["errorCode"] for r in MAGIC_TO_NUMBERS}
+    assert {4720, 4432, 4470, 4775, 5620, 4476, 4795} <= codes
+    outcomes = {r["outcome"] for r in MAGIC_TO_NUMBERS}
+    assert {"slow", "auto-reply", "delivered", "failed"} <= outcomes
+    for row in MAGIC_TO_NUMBERS:
+        assert set(row) == {"number", "outcome", "errorCode", "description"}
+        assert re.fullmatch(r"\+1\d{3}55501\d{2}", row["number"])
+
+
+def test_magic_numbers_endpoint(url: str) -> None:
+    doc = requests.get(f"{url}/_sandbox/magic-numbers", timeout=5).json()
+    assert doc["to_numbers"] == MAGIC_TO_NUMBERS
+    assert "areas" in doc
+
+
+@needs_dashboard
+def test_magic_slow_delivery(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url)
+    t0 = time.monotonic()
+    sent = send(url, msg(frm=w["number"], to="+12015550110", applicationId=w["app_id"])).json()
+    state = requests.get(f"{url}/_sandbox/messages", params={"messageId": sent["id"]}, timeout=5).json()
+    assert state["messages"][0]["recipients"][0]["state"] == "sending"
+    [event] = _one(receiver, sent["id"])
+    assert event["type"] == "message-delivered"
+    assert time.monotonic() - t0 >= FAST["slow_delivery_delay"] - 0.05
+
+
+@needs_dashboard
+def test_magic_auto_reply(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url)
+    sent = send(url, msg(frm=w["number"], to="+12015550111", applicationId=w["app_id"], text="ping")).json()
+    assert _one(receiver, sent["id"])[0]["type"] == "message-delivered"
+    reply = wait_for(lambda: [e for e in receiver.events() if e["type"] == "message-received"
+                              and e["message"]["from"] == "+12015550111"], what="auto-reply")[0]
+    assert reply["description"] == "Incoming message received"
+    assert reply["to"] == w["number"]
+    m = reply["message"]
+    assert m["direction"] == "in" and m["owner"] == w["number"] and m["to"] == [w["number"]]
+    assert m["applicationId"] == w["app_id"] and "ping" in m["text"] and ID_RE.match(m["id"])
+
+
+# -- inbound injection -------------------------------------------------------------------------------
+
+@needs_dashboard
+def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url)
+    r = requests.post(f"{url}/_sandbox/inbound", timeout=5, json={
+        "to": w["number"], "from": "9195550000", "text": "Hello there", "media": ["https://x/cat.png"]})
+    assert r.status_code == 202, r.text
+    mid = r.json()["message"]["id"]
+    [event] = _one(receiver, mid)
+    assert event["type"] == "message-received" and event["description"] == "Incoming message received"
+    assert event["to"] == w["number"]
+    m = event["message"]
+    assert (m["direction"], m["owner"], m["from"], m["to"]) == ("in", w["number"], "+19195550000", [w["number"]])
+    assert m["text"] == "Hello there" and m["media"] == ["https://x/cat.png"] and m["applicationId"] == w["app_id"]
+    listed = requests.get(f"{url}/api/v2/users/{DEMO['account_id']}/messages", params={"messageId": mid},
+                          auth=A_AUTH, timeout=5).json()["messages"][0]
+    assert listed["messageDirection"] == "INBOUND" and listed["messageStatus"] == "RECEIVED"
+
+
+@needs_dashboard
+def test_inbound_errors(url: str, world: World, receiver: Receiver) -> None:
+    r = requests.post(f"{url}/_sandbox/inbound", json={"to": UNOWNED_FROM, "from": "+19195550000", "text": "x"},
+                      timeout=5)
+    assert r.status_code == 404 and "not a number" in r.json()["error"]
+    w = world.provision(receiver.url, assign=False)
+    r = requests.post(f"{url}/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "x"},
+                      timeout=5)
+    assert r.status_code == 400 and "no application" in r.json()["error"]
+    for body in ({"to": w["number"], "from": "nope", "text": "x"}, {"to": w["number"], "from": "+19195550000"},
+                 {"to": "x", "from": "+19195550000", "text": "x"}):
+        r = requests.post(f"{url}/_sandbox/inbound", json=body, timeout=5)
+        assert r.status_code == 400, body
+    assert requests.post(f"{url}/_sandbox/inbound", data=b"{", timeout=5).status_code == 400
+
+
+# -- callback delivery: auth challenge, retries, log ----------------------------------------------------
+
+@needs_dashboard
+def test_401_challenge_then_credentials(url: str, world: World) -> None:
+    rec = Receiver(mode="challenge", creds=("cbuser", "cb-secret")).start()
+    try:
+        w = world.provision(rec.url, cb_creds=("cbuser", "cb-secret"))
+        sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+        [event] = _one(rec, sent["id"])
+        assert event["type"] == "message-delivered"
+        first, second = rec.requests[0], rec.requests[1]
+        assert first["auth"] is None and second["authorized"]
+        assert first["json"] == second["json"]
+        log = wait_for(lambda: len(attempts(url, messageId=sent["id"])) >= 2 and attempts(url, messageId=sent["id"]))
+        assert [(a["statusCode"], a["authUsed"]) for a in log] == [(401, False), (200, True)]
+        assert outbox(url, messageId=sent["id"])[0]["status"] == "delivered"
+        assert len(rec.requests) == 2
+    finally:
+        rec.stop()
+
+
+@needs_dashboard
+def test_401_without_challenge_header_never_sends_credentials(url: str, world: World) -> None:
+    rec = Receiver(mode="challenge-noheader", creds=("cbuser", "cb-secret")).start()
+    try:
+        w = world.provision(rec.url, cb_creds=("cbuser", "cb-secret"))
+        sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+        box = wait_for(lambda: [c for c in outbox(url, messageId=sent["id"]) if c["status"] == "gave-up"],
+                       timeout=10, what="gave-up")
+        assert box[0]["attempts"] == FAST["callback_retry"]["max_attempts"]
+        assert all(r["auth"] is None for r in rec.requests)
+        log = attempts(url, messageId=sent["id"])
+        assert all(not a["authUsed"] and a["statusCode"] == 401 for a in log)
+        assert "WWW-Authenticate" in log[0]["error"]
+    finally:
+        rec.stop()
+
+
+@needs_dashboard
+def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) -> None:
+    port = free_port()
+    rec = Receiver(port=port)
+    w = world.provision(rec.url)
+    sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+    try:
+        wait_for(lambda: len(attempts(url, messageId=sent["id"])) >= 2, what="two failed attempts")
+        rec.start()
+        [event] = _one(rec, sent["id"])
+        assert event["type"] == "message-delivered"
+        time.sleep(0.5)
+        assert len(rec.requests) == 1
+        log = attempts(url, messageId=sent["id"])
+        assert all(a["statusCode"] is None and a["error"] for a in log[:-1])
+        assert log[-1]["statusCode"] == 200
+        times = [time.mktime(time.strptime(a["time"][:19], "%Y-%m-%dT%H:%M:%S")) + float(a["time"][19:23])
+                 for a in log]
+        assert times[1] - times[0] >= 0.25  # backoff, not a hot loop
+        box = outbox(url, messageId=sent["id"])[0]
+        assert box["status"] == "delivered" and box["attempts"] == len(log)
+    finally:
+        rec.stop()
+
+
+@needs_dashboard
+def test_non_2xx_retried_then_gives_up(url: str, world: World) -> None:
+    rec = Receiver(mode="error").start()
+    try:
+        w = world.provision(rec.url)
+        sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+        wait_for(lambda: [c for c in outbox(url, messageId=sent["id"]) if c["status"] == "gave-up"], timeout=10)
+        assert len(rec.requests) == FAST["callback_retry"]["max_attempts"]
+        assert [a["statusCode"] for a in attempts(url, messageId=sent["id"])] == [500] * len(rec.requests)
+    finally:
+        rec.stop()
+
+
+@needs_dashboard
+def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None:
+    w = world.provision(receiver.url)
+    a = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+    b = send(url, msg(frm=w["number"], to="+12015550103", applicationId=w["app_id"])).json()
+    _one(receiver, a["id"])
+    _one(receiver, b["id"])
+    assert {x["messageId"] for x in attempts(url, messageId=a["id"])} == {a["id"]}
+    failed = attempts(url, type="message-failed", accountId=DEMO["account_id"])
+    assert b["id"] in {x["messageId"] for x in failed} and a["id"] not in {x["messageId"] for x in failed}
+    assert attempts(url, accountId=DEMO_B["account_id"], messageId=a["id"]) == []
+    entry = attempts(url, messageId=a["id"])[0]
+    assert set(entry) >= {"time", "url", "statusCode", "error", "authUsed", "elapsedMs", "type", "messageId"}
+    states = requests.get(f"{url}/_sandbox/messages", params={"accountId": DEMO["account_id"]}, timeout=5).json()
+    by_id = {m["id"]: m for m in states["messages"]}
+    assert by_id[a["id"]]["recipients"][0]["state"] == "delivered"
+    assert by_id[b["id"]]["recipients"][0]["state"] == "failed"
+    assert by_id[b["id"]]["recipients"][0]["callback"]["status"] == "delivered"
+
+
+# -- bins ------------------------------------------------------------------------------------------------
+
+def test_bin_roundtrip(url: str) -> None:
+    name = f"bin-{time.time_ns()}"
+    r = requests.post(f"{url}/_sandbox/bins/{name}", json=[{"type": "message-delivered", "n": 1}],
+                      auth=("u", "p"), timeout=5)
+    assert r.status_code in (200, 204)
+    requests.post(f"{url}/_sandbox/bins/{name}", data=b"not json", timeout=5)
+    doc = requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()
+    assert doc["count"] == 2
+    first, second = doc["requests"]
+    assert first["json"] == [{"type": "message-delivered", "n": 1}] and first["authorized"] is True
+    assert "Authorization" not in first["headers"] and "authorization" not in {k.lower() for k in first["headers"]}
+    assert second["body"] == "not json" and second["json"] is None and second["authorized"] is False
+    assert doc["events"] == [{"type": "message-delivered", "n": 1}]
+    assert requests.delete(f"{url}/_sandbox/bins/{name}", timeout=5).json()["deleted"] == 2
+    assert requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()["count"] == 0
+
+
+def test_bin_require_auth(url: str) -> None:
+    name = f"auth-{time.time_ns()}"
+    r = requests.post(f"{url}/_sandbox/bins/{name}?require_auth=a:b", json=[{"x": 1}], timeout=5)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
+    r = requests.post(f"{url}/_sandbox/bins/{name}?require_auth=a:b", json=[{"x": 2}], auth=("a", "b"), timeout=5)
+    assert r.status_code in (200, 204)
+    requests.put(f"{url}/_sandbox/bins/{name}", json={"require_auth": "c:d"}, timeout=5)
+    assert requests.post(f"{url}/_sandbox/bins/{name}", json=[{"x": 3}], auth=("a", "b"), timeout=5).status_code == 401
+    doc = requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()
+    assert [r["authorized"] for r in doc["requests"]] == [False, True, False]
+    assert doc["events"] == [{"x": 2}]
+    assert requests.put(f"{url}/_sandbox/bins/{name}", json={"require_auth": "nocolon"}, timeout=5).status_code == 400
+
+
+@needs_dashboard
+def test_callbacks_into_a_bin_with_challenge(url: str, world: World) -> None:
+    name = f"cb-{time.time_ns()}"
+    w = world.provision(f"{url}/_sandbox/bins/{name}?require_auth=hook:pw", cb_creds=("hook", "pw"))
+    sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+    doc = wait_for(lambda: (d := requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json())["events"] and d)
+    assert [r["authorized"] for r in doc["requests"]] == [False, True]
+    assert doc["requests"][1]["headers"]["User-Agent"] == "BandwidthAPI/v2"
+    assert doc["events"][0]["message"]["id"] == sent["id"]
+
+
+# -- persistence and several serving processes -------------------------------------------------------
+
+def test_bins_survive_restart(tmp_path: Any) -> None:
+    db = tmp_path / "bins.db"
+    first = start(port=0, db=db, settings=FAST, reuse=False)
+    requests.post(f"{first.url}/_sandbox/bins/keep", json=[{"type": "message-received"}], timeout=5)
+    first.stop()
+    second = start(port=0, db=db, reuse=False)
+    try:
+        doc = requests.get(f"{second.url}/_sandbox/bins/keep", timeout=5).json()
+        assert doc["events"] == [{"type": "message-received"}]
+    finally:
+        second.stop()
+
+
+@needs_dashboard
+def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
+    db = tmp_path / "restart.db"
+    first = start(port=0, db=db, settings={**FAST, "delivery_delay": 1.0}, reuse=False)
+    rec = Receiver(port=free_port())
+    try:
+        w = World(first.url).provision(rec.url)
+        sent = send(first.url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+        first.stop()  # before the event is due
+        rec.start()
+        time.sleep(1.3)
+        assert rec.requests == []  # nobody serves the db: nothing is sent
+        second = start(port=0, db=db, reuse=False)
+        try:
+            [event] = _one(rec, sent["id"])
+            assert event["type"] == "message-delivered"
+            time.sleep(0.4)
+            assert len(rec.requests) == 1
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+        rec.stop()
+
+
+@needs_dashboard
+def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any) -> None:
+    db = tmp_path / "two.db"
+    a = start(port=0, db=db, settings={**FAST, "delivery_delay": 0.3}, reuse=False)
+    b = start(port=0, db=db, reuse=False)
+    rec = Receiver().start()
+    try:
+        w = World(a.url).provision(rec.url)
+        ids = [send((a, b)[i % 2].url, msg(frm=w["number"], to=f"+1919666{i:04d}",
+                                           applicationId=w["app_id"])).json()["id"] for i in range(30)]
+        wait_for(lambda: len(rec.events()) >= 30, timeout=15, what="30 callbacks")
+        time.sleep(0.5)
+        got = [e["message"]["id"] for e in rec.events()]
+        assert sorted(got) == sorted(ids)
+        senders = {x["id"]: x for x in requests.get(f"{a.url}/_sandbox/callbacks", timeout=5).json()["callbacks"]}
+        assert all(senders_row["status"] == "delivered" for senders_row in senders.values())
+    finally:
+        rec.stop()
+        b.stop()
+        a.stop()

@@ -1,0 +1,101 @@
+"""The official ``bandwidth-sdk`` (OpenAPI-generated, strict pydantic models) against the sandbox."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+import pytest
+
+bandwidth = pytest.importorskip("bandwidth")
+
+from bandwidth import ApiClient, Configuration  # noqa: E402
+from bandwidth.api.messages_api import MessagesApi  # noqa: E402
+from bandwidth.exceptions import (  # noqa: E402
+    ApiException, BadRequestException, ForbiddenException, UnauthorizedException,
+)
+from bandwidth.models import Message, MessageRequest, MessagesList  # noqa: E402
+from bandwidth.models.message_direction_enum import MessageDirectionEnum  # noqa: E402
+from bandwidth.models.priority_enum import PriorityEnum  # noqa: E402
+
+from _messaging_helpers import DEMO, DEMO_B, FAST  # noqa: E402
+
+from bwhelpers.sandbox import start  # noqa: E402
+
+APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
+
+
+@pytest.fixture(scope="module")
+def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    handle = start(port=0, db=tmp_path_factory.mktemp("sdk") / "sandbox.db", reset=True, settings=FAST, reuse=False)
+    yield handle
+    handle.stop()
+
+
+def api(sb: Any, creds: dict[str, str] = DEMO, password: str | None = None) -> MessagesApi:
+    cfg = Configuration(host=f"{sb.url}/api/v2", username=creds["username"],
+                        password=password if password is not None else creds["password"],
+                        ignore_operation_servers=True)
+    return MessagesApi(ApiClient(cfg))
+
+
+def test_create_message_returns_parsed_202(sb: Any) -> None:
+    resp = api(sb).create_message_with_http_info(DEMO["account_id"], MessageRequest(
+        application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="Hello from the SDK"))
+    assert resp.status_code == 202
+    m = resp.data
+    assert isinstance(m, Message)
+    assert len(m.id) == 29 and m.owner == "+19193524444" and m.var_from == "+19193524444"
+    assert m.to == ["+19191231234"] and m.application_id == APP_ID
+    assert m.direction == MessageDirectionEnum.OUT and m.segment_count == 1
+    assert m.time.tzinfo is not None and m.text == "Hello from the SDK"
+
+
+def test_create_message_with_optional_fields(sb: Any) -> None:
+    expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
+    m = api(sb).create_message(DEMO["account_id"], MessageRequest(
+        application_id=APP_ID, to=["+19191231234", "+19191231235"], var_from="+19193524444", text="x" * 200,
+        media=["https://example.com/a.png"], tag="sdk", priority=PriorityEnum.HIGH, expiration=expiry))
+    assert m.priority == PriorityEnum.HIGH and m.tag == "sdk" and m.media == ["https://example.com/a.png"]
+    assert m.expiration == expiry and len(m.to) == 2
+
+
+def test_list_messages_parses(sb: Any) -> None:
+    sent = api(sb).create_message(DEMO["account_id"], MessageRequest(
+        application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="listed"))
+    listed = api(sb).list_messages(DEMO["account_id"], message_id=sent.id)
+    assert isinstance(listed, MessagesList)
+    assert listed.total_count == 1 and listed.messages[0].message_id == sent.id
+    assert listed.messages[0].source_tn == "+19193524444"
+
+
+def test_errors_map_to_sdk_exceptions(sb: Any) -> None:
+    with pytest.raises(BadRequestException) as info:
+        api(sb).create_message(DEMO["account_id"], MessageRequest(
+            application_id=APP_ID, to=["not-a-number"], var_from="+19193524444", text="x"))
+    assert info.value.status == 400 and "request-validation" in info.value.body
+    with pytest.raises(UnauthorizedException):
+        api(sb, password="wrong").create_message(DEMO["account_id"], MessageRequest(
+            application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="x"))
+    with pytest.raises(ForbiddenException):
+        api(sb, DEMO_B).create_message(DEMO["account_id"], MessageRequest(
+            application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="x"))
+
+
+def test_rate_limit_surfaces_as_429(sb: Any) -> None:
+    import requests
+
+    requests.put(f"{sb.url}/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
+    try:
+        statuses = []
+        for _ in range(6):
+            try:
+                api(sb).create_message(DEMO["account_id"], MessageRequest(
+                    application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="x"))
+                statuses.append(202)
+            except ApiException as exc:
+                statuses.append(exc.status)
+                assert exc.headers.get("Retry-After")
+                break
+        assert statuses[-1] == 429
+    finally:
+        requests.put(f"{sb.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5)
