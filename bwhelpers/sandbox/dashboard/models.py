@@ -1,0 +1,910 @@
+"""
+State of the Dashboard (Iris) API area: applications, sites, SIP peers (locations), messaging
+features, application assignment, number orders, numbers and disconnects.
+
+Every row carries ``account_id``. Telephone numbers are globally unique across accounts
+(``dash_tns.tn`` is the primary key) and are allocated inside one ``BEGIN IMMEDIATE``
+transaction, so two processes sharing the db never hand out the same number.
+
+Order status is computed when read (moto's ManagedState idea), from the ``order_transition``
+setting: ``immediate``, ``seconds`` (N seconds after creation) or ``polls`` (the first N GETs of
+the order still show RECEIVED). No background threads. Numbers are reserved when the order is
+created and go in service when the order reaches its terminal status.
+
+Functions other areas use: :func:`get_application`, :func:`callback_targets`,
+:func:`number_owner`, :func:`location_messaging`.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from .. import db as dbmod
+from .. import magic, numbers
+from ..db import Database
+from . import exceptions as exc
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS dash_site_ext (
+    site_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    customer_name TEXT,
+    address TEXT
+);
+CREATE TABLE IF NOT EXISTS dash_applications (
+    application_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    app_name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dash_applications_account ON dash_applications(account_id);
+CREATE TABLE IF NOT EXISTS dash_sippeers (
+    peer_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    peer_name TEXT NOT NULL,
+    description TEXT,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    extra TEXT,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dash_sippeers_site ON dash_sippeers(account_id, site_id);
+CREATE TABLE IF NOT EXISTS dash_sms (
+    peer_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    http_settings TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dash_mms (
+    peer_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    proxy_peer_id TEXT,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dash_app_settings (
+    peer_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    application_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dash_tns (
+    tn TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    peer_id TEXT NOT NULL,
+    order_id TEXT,
+    status TEXT NOT NULL,
+    city TEXT, state TEXT, rate_center TEXT, lata TEXT,
+    created REAL NOT NULL,
+    activated REAL
+);
+CREATE INDEX IF NOT EXISTS dash_tns_account ON dash_tns(account_id, status);
+CREATE INDEX IF NOT EXISTS dash_tns_order ON dash_tns(order_id);
+CREATE TABLE IF NOT EXISTS dash_orders (
+    order_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    customer_order_id TEXT,
+    site_id TEXT NOT NULL,
+    peer_id TEXT NOT NULL,
+    order_type TEXT NOT NULL,
+    echo TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    completed TEXT NOT NULL,
+    failed TEXT NOT NULL,
+    errors TEXT NOT NULL,
+    created REAL NOT NULL,
+    polls INTEGER NOT NULL DEFAULT 0,
+    finalized INTEGER NOT NULL DEFAULT 0,
+    completed_at REAL,
+    closed INTEGER NOT NULL DEFAULT 0,
+    last_modified REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dash_orders_account ON dash_orders(account_id, created);
+CREATE TABLE IF NOT EXISTS dash_disconnects (
+    order_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    customer_order_id TEXT,
+    numbers TEXT NOT NULL,
+    protected TEXT,
+    created REAL NOT NULL
+)
+"""
+dbmod.register_schema(SCHEMA)
+
+DEFAULT_PROXY_PEER_ID = "539692"
+TERMINAL = ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED")
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _next_id(conn: sqlite3.Connection, name: str, start: int, taken_sql: str) -> str:
+    """Next numeric id from a shared counter, skipping ids already used (call inside a transaction)."""
+    row = conn.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
+    value = start if row is None else int(row["value"]) + 1
+    while conn.execute(taken_sql, (str(value),)).fetchone() is not None:
+        value += 1
+    conn.execute("INSERT OR REPLACE INTO counters VALUES (?, ?)", (name, value))
+    return str(value)
+
+
+def seed(db: Database) -> str:
+    return str(db.get_setting("number_seed", numbers.DEFAULT_SEED) or numbers.DEFAULT_SEED)
+
+
+# == applications ==================================================================================
+
+APP_URL_FIELDS = ("CallbackUrl", "MsgCallbackUrl", "InboundCallbackUrl", "OutboundCallbackUrl")
+APP_CRED_FIELDS = ("CallbackCreds", "InboundCallbackCreds", "OutboundCallbackCreds")
+
+
+def _app_row(db: Database, account_id: str, app_id: str) -> sqlite3.Row:
+    row = db.query_one("SELECT * FROM dash_applications WHERE application_id=? AND account_id=?",
+                       (app_id, account_id))
+    if row is None:
+        raise exc.app_not_found(app_id)
+    return row
+
+
+def app_wire(app_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """``Application`` element: the fields the client set, in the service's order; never a password."""
+    out: dict[str, Any] = {"ApplicationId": app_id, "ServiceType": doc.get("ServiceType", "Messaging-V2"),
+                           "AppName": doc.get("AppName")}
+    for key in APP_URL_FIELDS:
+        if doc.get(key):
+            out[key] = doc[key]
+    if doc.get("RequestedCallbackTypes"):
+        out["RequestedCallbackTypes"] = {"CallbackType": list(doc["RequestedCallbackTypes"])}
+    for key in APP_CRED_FIELDS:
+        if key in doc and doc[key] is not None:
+            user = doc[key].get("UserId")
+            out[key] = {"UserId": user} if user else None
+    return out
+
+
+def create_application(db: Database, account_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    app_id = str(uuid.uuid4())
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO dash_applications VALUES (?,?,?,?,?)",
+                     (app_id, account_id, doc["AppName"], json.dumps(doc), time.time()))
+    return app_wire(app_id, doc)
+
+
+def application_doc(db: Database, account_id: str, app_id: str) -> dict[str, Any]:
+    return json.loads(_app_row(db, account_id, app_id)["doc"])
+
+
+def get_application_wire(db: Database, account_id: str, app_id: str) -> dict[str, Any]:
+    return app_wire(app_id, application_doc(db, account_id, app_id))
+
+
+def list_applications(db: Database, account_id: str) -> list[dict[str, Any]]:
+    rows = db.query("SELECT application_id, doc FROM dash_applications WHERE account_id=? ORDER BY created, rowid",
+                    (account_id,))
+    return [app_wire(r["application_id"], json.loads(r["doc"])) for r in rows]
+
+
+def update_application(db: Database, account_id: str, app_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    with db.transaction() as conn:
+        row = conn.execute("SELECT doc FROM dash_applications WHERE application_id=? AND account_id=?",
+                           (app_id, account_id)).fetchone()
+        if row is None:
+            raise exc.app_not_found(app_id)
+        old = json.loads(row["doc"])
+        if doc.get("ServiceType", old.get("ServiceType")) != old.get("ServiceType"):
+            raise exc.service_type_immutable()
+        conn.execute("UPDATE dash_applications SET doc=?, app_name=? WHERE application_id=?",
+                     (json.dumps(doc), doc["AppName"], app_id))
+    return app_wire(app_id, doc)
+
+
+def delete_application(db: Database, account_id: str, app_id: str) -> None:
+    with db.transaction() as conn:
+        if conn.execute("SELECT 1 FROM dash_applications WHERE application_id=? AND account_id=?",
+                        (app_id, account_id)).fetchone() is None:
+            raise exc.app_not_found(app_id)
+        refs = [r["peer_id"] for r in conn.execute(
+            "SELECT peer_id FROM dash_app_settings WHERE application_id=? AND account_id=? ORDER BY peer_id",
+            (app_id, account_id))]
+        if refs:
+            raise exc.app_referenced(refs)
+        conn.execute("DELETE FROM dash_applications WHERE application_id=?", (app_id,))
+
+
+def associated_sippeers(db: Database, account_id: str, app_id: str) -> list[dict[str, Any]]:
+    _app_row(db, account_id, app_id)
+    rows = db.query(
+        "SELECT s.site_id, st.name AS site_name, p.peer_id, p.peer_name FROM dash_app_settings s "
+        "JOIN dash_sippeers p ON p.peer_id=s.peer_id JOIN sites st ON st.site_id=s.site_id "
+        "WHERE s.application_id=? AND s.account_id=? ORDER BY CAST(p.peer_id AS INTEGER)", (app_id, account_id))
+    return [{"SiteId": r["site_id"], "SiteName": r["site_name"], "PeerId": r["peer_id"], "PeerName": r["peer_name"]}
+            for r in rows]
+
+
+def get_application(db: Database, account_id: str, app_id: str) -> dict[str, Any] | None:
+    """For the messaging area: the application's callback settings, or None if it does not exist.
+
+    Keys: application_id, name, service_type, callback_url (effective URL for message-delivered /
+    message-failed / message-sending), inbound_callback_url (for message-received),
+    outbound_callback_url, callback_user / callback_password (credentials for the status URL),
+    inbound_callback_user / inbound_callback_password, requested_callback_types.
+    """
+    if not app_id:
+        return None
+    row = db.query_one("SELECT doc FROM dash_applications WHERE application_id=? AND account_id=?",
+                       (str(app_id), str(account_id)))
+    if row is None:
+        return None
+    doc = json.loads(row["doc"])
+    general = doc.get("CallbackUrl") or doc.get("MsgCallbackUrl")
+    outbound = doc.get("OutboundCallbackUrl") or general or doc.get("InboundCallbackUrl")
+    inbound = doc.get("InboundCallbackUrl") or general
+    gen_creds = doc.get("CallbackCreds") or {}
+    out_creds = doc.get("OutboundCallbackCreds") or gen_creds
+    in_creds = doc.get("InboundCallbackCreds") or gen_creds
+    return {
+        "application_id": str(app_id),
+        "name": doc.get("AppName"),
+        "service_type": doc.get("ServiceType", "Messaging-V2"),
+        "callback_url": outbound,
+        "outbound_callback_url": outbound,
+        "inbound_callback_url": inbound,
+        "callback_user": out_creds.get("UserId") or None,
+        "callback_password": out_creds.get("Password") or None,
+        "inbound_callback_user": in_creds.get("UserId") or None,
+        "inbound_callback_password": in_creds.get("Password") or None,
+        "requested_callback_types": list(doc.get("RequestedCallbackTypes") or []),
+    }
+
+
+def callback_targets(db: Database, account_id: str, app_id: str, direction: str) -> list[dict[str, Any]]:
+    """Where events of ``direction`` go: ``[{"url", "user", "password"}]`` (empty if the app is unknown).
+
+    ``direction``: "in"/"inbound" (message-received) or "out"/"outbound" (delivered/failed/sending).
+    """
+    app = get_application(db, account_id, app_id)
+    if app is None:
+        return []
+    if direction.lower().startswith("in"):
+        url, user, password = app["inbound_callback_url"], app["inbound_callback_user"], app["inbound_callback_password"]
+    else:
+        url, user, password = app["callback_url"], app["callback_user"], app["callback_password"]
+    return [{"url": url, "user": user, "password": password}] if url else []
+
+
+# == sites =========================================================================================
+
+def site_row(db: Database, account_id: str, site_id: str) -> sqlite3.Row | None:
+    return db.query_one("SELECT * FROM sites WHERE site_id=? AND account_id=?", (site_id, account_id))
+
+
+def require_site(db: Database, account_id: str, site_id: str, root: str = exc.SITE) -> sqlite3.Row:
+    row = site_row(db, account_id, site_id)
+    if row is None:
+        raise exc.site_not_found(site_id, root=root)
+    return row
+
+
+def site_wire(db: Database, row: sqlite3.Row, full: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"Id": row["site_id"], "Name": row["name"]}
+    if row["description"]:
+        out["Description"] = row["description"]
+    if full:
+        ext = db.query_one("SELECT * FROM dash_site_ext WHERE site_id=?", (row["site_id"],))
+        if ext is not None:
+            if ext["customer_name"]:
+                out["CustomerName"] = ext["customer_name"]
+            if ext["address"]:
+                out["Address"] = json.loads(ext["address"])
+    return out
+
+
+def list_sites(db: Database, account_id: str) -> list[dict[str, Any]]:
+    rows = db.query("SELECT * FROM sites WHERE account_id=? ORDER BY created, rowid", (account_id,))
+    return [site_wire(db, r, full=False) for r in rows]
+
+
+def create_site(db: Database, account_id: str, name: str, description: str | None, customer_name: str | None,
+                address: dict[str, Any] | None) -> dict[str, Any]:
+    with db.transaction() as conn:
+        site_id = _next_id(conn, "dash_site_id", 10001, "SELECT 1 FROM sites WHERE site_id=?")
+        now = time.time()
+        conn.execute("INSERT INTO sites VALUES (?,?,?,?,?)", (site_id, account_id, name, description, now))
+        conn.execute("INSERT INTO dash_site_ext VALUES (?,?,?,?)",
+                     (site_id, account_id, customer_name, json.dumps(address) if address else None))
+    return site_wire(db, require_site(db, account_id, site_id))
+
+
+# == SIP peers (locations) =========================================================================
+
+def peer_row(db: Database, account_id: str, site_id: str, peer_id: str) -> sqlite3.Row | None:
+    return db.query_one("SELECT * FROM dash_sippeers WHERE peer_id=? AND site_id=? AND account_id=?",
+                        (peer_id, site_id, account_id))
+
+
+def require_peer(db: Database, account_id: str, site_id: str, peer_id: str, root: str = exc.PEER) -> sqlite3.Row:
+    row = peer_row(db, account_id, site_id, peer_id)
+    if row is None:
+        raise exc.sippeer_not_found(peer_id, account_id, site_id, root=root)
+    return row
+
+
+def peer_wire(db: Database, row: sqlite3.Row) -> dict[str, Any]:
+    out: dict[str, Any] = {"PeerId": row["peer_id"], "PeerName": row["peer_name"]}
+    if row["description"]:
+        out["Description"] = row["description"]
+    out["IsDefaultPeer"] = bool(row["is_default"])
+    sms = db.query_one("SELECT settings FROM dash_sms WHERE peer_id=?", (row["peer_id"],))
+    if sms is not None:
+        out["ShortMessagingProtocol"] = json.loads(sms["settings"]).get("Protocol", "HTTP")
+    for k, v in json.loads(row["extra"] or "{}").items():
+        out.setdefault(k, v)
+    return out
+
+
+def list_peers(db: Database, account_id: str, site_id: str) -> list[dict[str, Any]]:
+    rows = db.query("SELECT * FROM dash_sippeers WHERE account_id=? AND site_id=? ORDER BY CAST(peer_id AS INTEGER)",
+                    (account_id, site_id))
+    return [peer_wire(db, r) for r in rows]
+
+
+def create_peer(db: Database, account_id: str, site_id: str, name: str, description: str | None,
+                is_default: bool, extra: dict[str, Any]) -> str:
+    with db.transaction() as conn:
+        peer_id = _next_id(conn, "dash_peer_id", 500001, "SELECT 1 FROM dash_sippeers WHERE peer_id=?")
+        if is_default:
+            conn.execute("UPDATE dash_sippeers SET is_default=0 WHERE account_id=? AND site_id=?", (account_id, site_id))
+        conn.execute("INSERT INTO dash_sippeers VALUES (?,?,?,?,?,?,?,?)",
+                     (peer_id, account_id, site_id, name, description, int(is_default), json.dumps(extra),
+                      time.time()))
+    return peer_id
+
+
+def update_peer(db: Database, account_id: str, site_id: str, peer_id: str, name: str | None,
+                description: str | None, is_default: bool | None, extra: dict[str, Any]) -> None:
+    with db.transaction() as conn:
+        row = conn.execute("SELECT * FROM dash_sippeers WHERE peer_id=? AND site_id=? AND account_id=?",
+                           (peer_id, site_id, account_id)).fetchone()
+        if row is None:
+            raise exc.sippeer_not_found(peer_id, account_id, site_id)
+        if is_default:
+            conn.execute("UPDATE dash_sippeers SET is_default=0 WHERE account_id=? AND site_id=?", (account_id, site_id))
+        merged = json.loads(row["extra"] or "{}")
+        merged.update(extra)
+        conn.execute("UPDATE dash_sippeers SET peer_name=?, description=?, is_default=?, extra=? WHERE peer_id=?",
+                     (name if name is not None else row["peer_name"],
+                      description if description is not None else row["description"],
+                      int(is_default) if is_default is not None else row["is_default"], json.dumps(merged), peer_id))
+
+
+def delete_peer(db: Database, account_id: str, site_id: str, peer_id: str) -> None:
+    settle(db)
+    with db.transaction() as conn:
+        if conn.execute("SELECT 1 FROM dash_sippeers WHERE peer_id=? AND site_id=? AND account_id=?",
+                        (peer_id, site_id, account_id)).fetchone() is None:
+            raise exc.sippeer_not_found(peer_id, account_id, site_id)
+        if conn.execute("SELECT 1 FROM dash_sms WHERE peer_id=?", (peer_id,)).fetchone():
+            raise exc.sippeer_has_sms()
+        if conn.execute("SELECT 1 FROM dash_mms WHERE peer_id=?", (peer_id,)).fetchone():
+            raise exc.sippeer_has_mms()
+        count = conn.execute("SELECT COUNT(*) AS n FROM dash_tns WHERE peer_id=?", (peer_id,)).fetchone()["n"]
+        if count:
+            raise exc.sippeer_has_numbers(count)
+        conn.execute("DELETE FROM dash_app_settings WHERE peer_id=?", (peer_id,))
+        conn.execute("DELETE FROM dash_sippeers WHERE peer_id=?", (peer_id,))
+
+
+def default_peer(db: Database, account_id: str, site_id: str) -> str | None:
+    row = db.query_one("SELECT peer_id FROM dash_sippeers WHERE account_id=? AND site_id=? AND is_default=1",
+                       (account_id, site_id))
+    return row["peer_id"] if row else None
+
+
+def peer_tns(db: Database, account_id: str, peer_id: str) -> list[str]:
+    settle(db)
+    return [r["tn"] for r in db.query(
+        "SELECT tn FROM dash_tns WHERE account_id=? AND peer_id=? AND status='inservice' ORDER BY tn",
+        (account_id, peer_id))]
+
+
+# == messaging features ============================================================================
+
+SMS_SETTINGS_ORDER = ("TollFree", "ShortCode", "A2pLongCode", "A2pMessageClass", "A2pCampaignId", "Protocol",
+                      "Zone1", "Zone2", "Zone3", "Zone4", "Zone5")
+
+
+def sms_wire(settings: dict[str, Any], http: dict[str, Any]) -> dict[str, Any]:
+    ordered = {k: settings[k] for k in SMS_SETTINGS_ORDER if k in settings}
+    ordered.update({k: v for k, v in settings.items() if k not in ordered})
+    return {"SipPeerSmsFeatureSettings": ordered, "HttpSettings": http or None}
+
+
+def get_sms(db: Database, account_id: str, peer_id: str) -> dict[str, Any] | None:
+    row = db.query_one("SELECT * FROM dash_sms WHERE peer_id=? AND account_id=?", (peer_id, account_id))
+    if row is None:
+        return None
+    return sms_wire(json.loads(row["settings"]), json.loads(row["http_settings"]))
+
+
+def put_sms(db: Database, account_id: str, site_id: str, peer_id: str, settings: dict[str, Any],
+            http: dict[str, Any], create: bool) -> dict[str, Any]:
+    with db.transaction() as conn:
+        exists = conn.execute("SELECT 1 FROM dash_sms WHERE peer_id=?", (peer_id,)).fetchone() is not None
+        if create and exists:
+            raise exc.sms_exists()
+        if not create and not exists:
+            raise exc.sms_not_found(peer_id)
+        conn.execute("INSERT OR REPLACE INTO dash_sms VALUES (?,?,?,?,?,?)",
+                     (peer_id, account_id, site_id, json.dumps(settings), json.dumps(http), time.time()))
+    return sms_wire(settings, http)
+
+
+def delete_sms(db: Database, account_id: str, peer_id: str) -> None:
+    settle(db)
+    with db.transaction() as conn:
+        if conn.execute("SELECT 1 FROM dash_sms WHERE peer_id=? AND account_id=?", (peer_id, account_id)).fetchone() \
+                is None:
+            raise exc.sms_not_found(peer_id)
+        if conn.execute("SELECT 1 FROM dash_mms WHERE peer_id=?", (peer_id,)).fetchone():
+            raise exc.sms_has_mms()
+        count = conn.execute("SELECT COUNT(*) AS n FROM dash_tns WHERE peer_id=?", (peer_id,)).fetchone()["n"]
+        if count:
+            raise exc.sms_has_numbers(count)
+        conn.execute("DELETE FROM dash_sms WHERE peer_id=?", (peer_id,))
+
+
+def mms_wire(protocol: str, proxy: str | None) -> dict[str, Any]:
+    """The guide's (and numbers.yml GET example's) casing: ``<protocol>`` and ``<proxyPeerId>``."""
+    return {"MmsSettings": {"protocol": protocol},
+            "Protocols": {protocol: {"HttpSettings": {"proxyPeerId": proxy} if proxy else None}}}
+
+
+def get_mms(db: Database, account_id: str, peer_id: str) -> sqlite3.Row | None:
+    return db.query_one("SELECT * FROM dash_mms WHERE peer_id=? AND account_id=?", (peer_id, account_id))
+
+
+def put_mms(db: Database, account_id: str, site_id: str, peer_id: str, protocol: str, proxy: str | None,
+            create: bool) -> dict[str, Any]:
+    with db.transaction() as conn:
+        sms = conn.execute("SELECT settings FROM dash_sms WHERE peer_id=?", (peer_id,)).fetchone()
+        if sms is None or json.loads(sms["settings"]).get("Protocol") != "HTTP":
+            raise exc.mms_before_sms()
+        exists = conn.execute("SELECT 1 FROM dash_mms WHERE peer_id=?", (peer_id,)).fetchone() is not None
+        if create and exists:
+            raise exc.mms_exists()
+        if not create and not exists:
+            raise exc.mms_not_found(peer_id)
+        conn.execute("INSERT OR REPLACE INTO dash_mms VALUES (?,?,?,?,?,?)",
+                     (peer_id, account_id, site_id, protocol, proxy, time.time()))
+    return mms_wire(protocol, proxy)
+
+
+def delete_mms(db: Database, account_id: str, peer_id: str) -> None:
+    with db.transaction() as conn:
+        cur = conn.execute("DELETE FROM dash_mms WHERE peer_id=? AND account_id=?", (peer_id, account_id))
+        if cur.rowcount == 0:
+            raise exc.mms_not_found(peer_id)
+
+
+def get_app_settings(db: Database, account_id: str, peer_id: str) -> str | None:
+    row = db.query_one("SELECT application_id FROM dash_app_settings WHERE peer_id=? AND account_id=?",
+                       (peer_id, account_id))
+    return row["application_id"] if row else None
+
+
+def put_app_settings(db: Database, account_id: str, site_id: str, peer_id: str, app_id: str | None) -> None:
+    """Assign ``app_id`` to the location (None = REMOVE)."""
+    with db.transaction() as conn:
+        if app_id is None:
+            conn.execute("DELETE FROM dash_app_settings WHERE peer_id=? AND account_id=?", (peer_id, account_id))
+            return
+        if conn.execute("SELECT 1 FROM dash_applications WHERE application_id=? AND account_id=?",
+                        (app_id, account_id)).fetchone() is None:
+            raise exc.appsettings_app_not_found(app_id)
+        sms = conn.execute("SELECT settings FROM dash_sms WHERE peer_id=?", (peer_id,)).fetchone()
+        if sms is None or json.loads(sms["settings"]).get("Protocol") != "HTTP":
+            raise exc.appsettings_needs_http()
+        conn.execute("INSERT OR REPLACE INTO dash_app_settings VALUES (?,?,?,?)", (peer_id, account_id, site_id, app_id))
+
+
+def location_messaging(db: Database, account_id: str, location_id: str) -> dict[str, Any]:
+    """For the messaging area: ``{"sms": bool, "mms": bool, "application_id": str | None}``.
+
+    ``sms``/``mms`` are True only when the feature exists with the HTTP protocol (Messaging 2.0).
+    """
+    sms = db.query_one("SELECT settings FROM dash_sms WHERE peer_id=? AND account_id=?",
+                       (str(location_id), str(account_id)))
+    mms = db.query_one("SELECT protocol FROM dash_mms WHERE peer_id=? AND account_id=?",
+                       (str(location_id), str(account_id)))
+    return {
+        "sms": sms is not None and json.loads(sms["settings"]).get("Protocol") == "HTTP",
+        "mms": mms is not None and mms["protocol"] == "HTTP",
+        "application_id": get_app_settings(db, str(account_id), str(location_id)),
+    }
+
+
+# == numbers =======================================================================================
+
+def number_owner(db: Database, tn: str) -> dict[str, Any] | None:
+    """For the messaging area: who has ``tn`` (E.164 or 10 digits) in service, or None.
+
+    Returns ``{"account_id", "site_id", "location_id", "tn"}`` (``tn`` as 10 digits).
+    """
+    ten = numbers.normalize_tn(tn)
+    if ten is None:
+        return None
+    settle(db)
+    row = db.query_one("SELECT account_id, site_id, peer_id FROM dash_tns WHERE tn=? AND status='inservice'", (ten,))
+    if row is None:
+        return None
+    return {"account_id": row["account_id"], "site_id": row["site_id"], "location_id": row["peer_id"], "tn": ten}
+
+
+def taken_numbers(conn: sqlite3.Connection) -> set[str]:
+    return {r["tn"] for r in conn.execute("SELECT tn FROM dash_tns")}
+
+
+def search(db: Database, criteria: dict[str, str], quantity: int) -> list[numbers.Number]:
+    """Available numbers (searching reserves nothing)."""
+    taken = {r["tn"] for r in db.query("SELECT tn FROM dash_tns")}
+    return numbers.select(criteria, quantity, taken, seed(db))
+
+
+def in_service(db: Database, account_id: str, site_id: str | None = None, filters: dict[str, str] | None = None
+               ) -> list[str]:
+    settle(db)
+    sql = "SELECT tn, state, rate_center, lata FROM dash_tns WHERE account_id=? AND status='inservice'"
+    params: list[Any] = [account_id]
+    if site_id is not None:
+        sql += " AND site_id=?"
+        params.append(site_id)
+    f = {k.lower(): v for k, v in (filters or {}).items() if v}
+    if f.get("areacode"):
+        sql += " AND substr(tn,1,3)=?"
+        params.append(f["areacode"])
+    if f.get("npanxx"):
+        sql += " AND substr(tn,1,6)=?"
+        params.append(f["npanxx"])
+    if f.get("state"):
+        sql += " AND upper(state)=?"
+        params.append(f["state"].upper())
+    if f.get("ratecenter"):
+        sql += " AND upper(rate_center)=?"
+        params.append(f["ratecenter"].upper())
+    if f.get("lata"):
+        sql += " AND lata=?"
+        params.append(f["lata"])
+    return [r["tn"] for r in db.query(sql + " ORDER BY tn", params)]
+
+
+# == orders ========================================================================================
+
+def _transition(db: Database) -> dict[str, Any]:
+    t = db.get_setting("order_transition") or {}
+    return t if isinstance(t, dict) else {}
+
+
+def _is_due(row: sqlite3.Row, transition: dict[str, Any], now: float, polls: int | None = None) -> bool:
+    if row["finalized"]:
+        return True
+    mode = transition.get("mode", "seconds")
+    if mode == "immediate":
+        return True
+    if mode == "polls":
+        return (row["polls"] if polls is None else polls) >= int(transition.get("polls", 2))
+    return now - row["created"] >= float(transition.get("seconds", 2.0))
+
+
+def _finalize(conn: sqlite3.Connection, row: sqlite3.Row, transition: dict[str, Any], now: float) -> None:
+    when = now
+    if transition.get("mode", "seconds") == "seconds":
+        when = min(now, row["created"] + float(transition.get("seconds", 2.0)))
+    if row["outcome"] in ("COMPLETE", "PARTIAL", "BACKORDERED"):
+        conn.execute("UPDATE dash_tns SET status='inservice', activated=? WHERE order_id=? AND status='reserved'",
+                     (when, row["order_id"]))
+    conn.execute("UPDATE dash_orders SET finalized=1, completed_at=?, last_modified=? WHERE order_id=?",
+                 (when, when, row["order_id"]))
+
+
+def settle(db: Database) -> None:
+    """Finalize every order whose time has come (time-based modes; poll counts as stored)."""
+    pending = db.query("SELECT order_id FROM dash_orders WHERE finalized=0 LIMIT 1")
+    if not pending:
+        return
+    transition, now = _transition(db), time.time()
+    with db.transaction() as conn:
+        for row in conn.execute("SELECT * FROM dash_orders WHERE finalized=0").fetchall():
+            if _is_due(row, transition, now):
+                _finalize(conn, row, transition, now)
+
+
+def create_order(db: Database, account_id: str, username: str, req: dict[str, Any]) -> dict[str, Any]:
+    """Validate and place an order; numbers are allocated (reserved) now. Returns the 201 body.
+
+    ``req`` keys: type (element name), type_echo (dict), criteria (search criteria dict or None),
+    existing (list of TNs or None), quantity, partial_allowed, back_order, site_id, peer_id,
+    customer_order_id, name, echo_extra (dict of other Order children to echo).
+    """
+    now = time.time()
+    order_id = str(uuid.uuid4())
+    with db.transaction() as conn:
+        peer_id = req["peer_id"]
+        if not peer_id:
+            row = conn.execute("SELECT peer_id FROM dash_sippeers WHERE account_id=? AND site_id=? AND is_default=1",
+                               (account_id, req["site_id"])).fetchone()
+            if row is None:
+                raise exc.order_error(5020, _echo(req, None, now, peer_id))
+            peer_id = row["peer_id"]
+        echo = _echo(req, order_id, now, peer_id)
+        taken = taken_numbers(conn)
+        completed: list[str] = []
+        failed: list[str] = []
+        errors: list[list[Any]] = []
+        qty = int(req["quantity"])
+        details: dict[str, numbers.Number] = {}
+        if req.get("existing") is not None:
+            for tn in req["existing"]:
+                if tn in taken or tn in completed or not numbers.existing_available(tn, seed(db)):
+                    failed.append(tn)
+                    errors.append([5005, exc.ORDER_TEXT[5005], tn])
+                else:
+                    completed.append(tn)
+                    details[tn] = numbers.describe(tn)
+            if failed and not completed:
+                outcome = "FAILED"
+            elif failed:
+                outcome = "PARTIAL" if req["partial_allowed"] else "FAILED"
+                if outcome == "FAILED":
+                    completed = []
+            else:
+                outcome = "COMPLETE"
+        else:
+            got = numbers.select(req["criteria"], qty, taken, seed(db))
+            for num in got:
+                details[num.tn] = num
+            completed = [n.tn for n in got]
+            if len(completed) >= qty:
+                outcome = "COMPLETE"
+            elif req["back_order"]:
+                outcome = "BACKORDERED"
+                errors.append([5520, exc.ORDER_TEXT[5520] + f" ({qty - len(completed)} of {qty} pending)", None])
+            elif not completed:
+                outcome = "FAILED"
+                errors.append([5018, exc.ORDER_TEXT[5018], None])
+            elif req["partial_allowed"]:
+                outcome = "PARTIAL"
+                errors.append([5017, exc.ORDER_TEXT[5017] + f": {len(completed)} of {qty} numbers were ordered",
+                               None])
+            else:
+                outcome = "FAILED"
+                errors.append([5017, exc.ORDER_TEXT[5017] + f" ({len(completed)} of {qty}) and PartialAllowed is "
+                               "false: no number was ordered", None])
+                completed = []
+        for tn in completed:
+            d = details[tn]
+            conn.execute("INSERT INTO dash_tns (tn, account_id, site_id, peer_id, order_id, status, city, state, "
+                         "rate_center, lata, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                         (tn, account_id, req["site_id"], peer_id, order_id, "reserved", d.city, d.state,
+                          d.rate_center, d.lata, now))
+        conn.execute(
+            "INSERT INTO dash_orders (order_id, account_id, created_by, customer_order_id, site_id, peer_id, "
+            "order_type, echo, quantity, outcome, completed, failed, errors, created, last_modified) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (order_id, account_id, username, req.get("customer_order_id"), req["site_id"], peer_id, req["type"],
+             json.dumps(echo), qty if req.get("existing") is None else len(req["existing"]), outcome,
+             json.dumps(completed), json.dumps(failed), json.dumps(errors), now, now))
+    return {"Order": echo, "OrderStatus": "RECEIVED"}
+
+
+def _echo(req: dict[str, Any], order_id: str | None, now: float, peer_id: str | None) -> dict[str, Any]:
+    echo: dict[str, Any] = {}
+    if req.get("customer_order_id"):
+        echo["CustomerOrderId"] = req["customer_order_id"]
+    if req.get("name"):
+        echo["Name"] = req["name"]
+    echo["OrderCreateDate"] = iso(now)
+    if peer_id:
+        echo["PeerId"] = peer_id
+    echo["BackOrderRequested"] = bool(req.get("back_order"))
+    if order_id:
+        echo["id"] = order_id
+    if req.get("type"):
+        echo[req["type"]] = req.get("type_echo")
+    for k, v in (req.get("echo_extra") or {}).items():
+        echo[k] = v
+    echo["PartialAllowed"] = bool(req.get("partial_allowed", True))
+    if req.get("site_id"):
+        echo["SiteId"] = req["site_id"]
+    return echo
+
+
+def _order_row(conn: sqlite3.Connection, account_id: str, order_id: str) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM dash_orders WHERE order_id=? AND account_id=?", (order_id, account_id)).fetchone()
+    if row is None:
+        raise exc.order_not_found(order_id)
+    return row
+
+
+def _status(row: sqlite3.Row, due: bool) -> str:
+    if row["closed"]:
+        return "PARTIAL" if json.loads(row["completed"]) else "FAILED"
+    return row["outcome"] if due else "RECEIVED"
+
+
+def _summary(status: str, completed: list[str], quantity: int) -> str:
+    def n(count: int) -> str:
+        return f"{count} number{'s' if count != 1 else ''}"
+
+    if status in ("COMPLETE", "PARTIAL") and completed:
+        npas = ", ".join(sorted({tn[:3] for tn in completed}))
+        text = f"{n(len(completed))} ordered in ({npas})"
+        if status == "PARTIAL" and quantity > len(completed):
+            text += f", {n(quantity - len(completed))} failed"
+        return text
+    if status == "BACKORDERED":
+        return f"{n(quantity)} requested, {n(quantity - len(completed))} backordered"
+    return f"{n(quantity)} requested"
+
+
+def order_view(db: Database, account_id: str, order_id: str, count_poll: bool = True) -> dict[str, Any]:
+    """The body of GET /orders/{id}; a read may move the order to its terminal status."""
+    transition, now = _transition(db), time.time()
+    with db.transaction() as conn:
+        row = _order_row(conn, account_id, order_id)
+        due = _is_due(row, transition, now)
+        if due and not row["finalized"]:
+            _finalize(conn, row, transition, now)
+        if count_poll:
+            conn.execute("UPDATE dash_orders SET polls=polls+1 WHERE order_id=?", (order_id,))
+        row = _order_row(conn, account_id, order_id)
+    return _view(row, due)
+
+
+def _view(row: sqlite3.Row, due: bool) -> dict[str, Any]:
+    status = _status(row, due)
+    completed = json.loads(row["completed"]) if status in ("COMPLETE", "PARTIAL", "BACKORDERED") else []
+    errors = json.loads(row["errors"]) if status != "RECEIVED" else []
+    if row["closed"]:
+        errors = errors + [[5521, exc.ORDER_TEXT[5521], None]]
+    failed = json.loads(row["failed"]) if status in ("FAILED", "PARTIAL") else []
+    quantity = int(row["quantity"])
+    failed_qty = 0
+    if status in ("FAILED", "PARTIAL"):
+        failed_qty = max(quantity - len(completed), len(failed))
+    body: dict[str, Any] = {"CompletedQuantity": len(completed), "CreatedByUser": row["created_by"]}
+    body["ErrorList"] = {"Error": [
+        {"Code": str(c), "Description": d, **({"TelephoneNumber": tn} if tn else {})} for c, d, tn in errors
+    ]} if errors else None
+    body["FailedNumbers"] = {"FullNumber": failed} if failed else None
+    body["LastModifiedDate"] = iso(row["last_modified"])
+    if status != "RECEIVED" and row["completed_at"] is not None:
+        body["OrderCompleteDate"] = iso(row["completed_at"])
+    body["Order"] = json.loads(row["echo"])
+    body["OrderStatus"] = status
+    body["CompletedNumbers"] = {"TelephoneNumber": [{"FullNumber": tn} for tn in completed]} if completed else None
+    body["Summary"] = _summary(status, completed, quantity)
+    body["FailedQuantity"] = failed_qty
+    if status in ("RECEIVED", "BACKORDERED"):
+        body["PendingQuantity"] = quantity - len(completed) if status == "BACKORDERED" else quantity
+    return body
+
+
+def close_order(db: Database, account_id: str, order_id: str) -> None:
+    transition, now = _transition(db), time.time()
+    with db.transaction() as conn:
+        row = _order_row(conn, account_id, order_id)
+        due = _is_due(row, transition, now)
+        if _status(row, due) != "BACKORDERED":
+            raise exc.order_error(5060)
+        if not row["finalized"]:
+            _finalize(conn, row, transition, now)
+        conn.execute("UPDATE dash_orders SET closed=1, last_modified=? WHERE order_id=?", (now, order_id))
+
+
+def list_orders(db: Database, account_id: str, status: str | None = None, customer_order_id: str | None = None,
+                start: float | None = None, end: float | None = None) -> list[dict[str, Any]]:
+    settle(db)
+    transition, now = _transition(db), time.time()
+    rows = db.query("SELECT * FROM dash_orders WHERE account_id=? ORDER BY created, rowid", (account_id,))
+    out = []
+    for row in rows:
+        st = _status(row, _is_due(row, transition, now))
+        if status and st.upper() != status.upper():
+            continue
+        if customer_order_id and row["customer_order_id"] != customer_order_id:
+            continue
+        if start is not None and row["created"] < start:
+            continue
+        if end is not None and row["created"] >= end:
+            continue
+        item: dict[str, Any] = {"CountOfTNs": len(json.loads(row["completed"])) if st != "RECEIVED" else 0}
+        if row["customer_order_id"]:
+            item["CustomerOrderId"] = row["customer_order_id"]
+        item.update({"userId": row["created_by"], "lastModifiedDate": iso(row["last_modified"]),
+                     "OrderDate": iso(row["created"]), "OrderType": "new_number", "orderId": row["order_id"],
+                     "OrderStatus": st})
+        out.append(item)
+    return out
+
+
+# == disconnects ===================================================================================
+
+def create_disconnect(db: Database, account_id: str, username: str, tns: list[str], customer_order_id: str | None,
+                      protected: str | None) -> dict[str, Any]:
+    settle(db)
+    order_id = str(uuid.uuid4())
+    now = time.time()
+    with db.transaction() as conn:
+        bad = []
+        for tn in tns:
+            row = conn.execute("SELECT 1 FROM dash_tns WHERE tn=? AND account_id=? AND status='inservice'",
+                               (tn, account_id)).fetchone()
+            if row is None:
+                bad.append((5006, f"Telephone number {tn} cannot be disconnected: it is not in service on "
+                                  f"account {account_id}"))
+        if bad:
+            raise exc.disconnect_error(bad)
+        conn.executemany("DELETE FROM dash_tns WHERE tn=? AND account_id=?", [(tn, account_id) for tn in tns])
+        conn.execute("INSERT INTO dash_disconnects VALUES (?,?,?,?,?,?,?)",
+                     (order_id, account_id, username, customer_order_id, json.dumps(tns), protected, now))
+    return disconnect_request(db, account_id, order_id)
+
+
+def _disconnect_row(db: Database, account_id: str, order_id: str) -> sqlite3.Row:
+    row = db.query_one("SELECT * FROM dash_disconnects WHERE order_id=? AND account_id=?", (order_id, account_id))
+    if row is None:
+        raise exc.disconnect_not_found(order_id)
+    return row
+
+
+def disconnect_request(db: Database, account_id: str, order_id: str) -> dict[str, Any]:
+    row = _disconnect_row(db, account_id, order_id)
+    req: dict[str, Any] = {}
+    if row["customer_order_id"]:
+        req["CustomerOrderId"] = row["customer_order_id"]
+    req["OrderCreateDate"] = iso(row["created"])
+    req["id"] = row["order_id"]
+    req["DisconnectTelephoneNumberOrderType"] = {
+        "TelephoneNumberList": {"TelephoneNumber": json.loads(row["numbers"])},
+        **({"Protected": row["protected"]} if row["protected"] else {}),
+    }
+    return req
+
+
+def disconnect_view(db: Database, account_id: str, order_id: str) -> dict[str, Any]:
+    row = _disconnect_row(db, account_id, order_id)
+    tns = json.loads(row["numbers"])
+    return {
+        "CompletedQuantity": len(tns), "CreatedByUser": row["created_by"],
+        "LastModifiedDate": iso(row["created"]), "OrderCompleteDate": iso(row["created"]),
+        "orderRequest": disconnect_request(db, account_id, order_id), "OrderStatus": "COMPLETE",
+        "CompletedNumbers": {"TelephoneNumber": [{"FullNumber": tn} for tn in tns]},
+        "Summary": f"{len(tns)} number{'s' if len(tns) != 1 else ''} disconnected", "FailedQuantity": 0,
+    }
+
+
+def list_disconnects(db: Database, account_id: str) -> list[dict[str, Any]]:
+    rows = db.query("SELECT * FROM dash_disconnects WHERE account_id=? ORDER BY created, rowid", (account_id,))
+    return [{"CountOfTNs": len(json.loads(r["numbers"])), "userId": r["created_by"],
+             "lastModifiedDate": iso(r["created"]), "OrderDate": iso(r["created"]), "OrderType": "disconnect",
+             "orderId": r["order_id"], "OrderStatus": "COMPLETE"} for r in rows]
+
+
+def magic_areas() -> list[dict[str, Any]]:
+    return list(magic.MAGIC_AREAS)

@@ -1,0 +1,749 @@
+"""
+Tornado handlers of the Dashboard (Iris) XML API: parse the request, call ``models``, render.
+
+Every method authenticates first (401/403 come from ``core``), then checks that the objects in the
+path belong to the account (another account's ids look like missing ones: 404/400, never 403).
+Only the allowed methods are defined, so any other method gets 405 from ``core``.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import numbers, xmlio
+from ..core import BaseHandler
+from ..exceptions import DashboardError, DashboardErrorList
+from . import exceptions as exc
+from . import models
+
+log = logging.getLogger("bwhelpers.sandbox.dashboard")
+
+PREFIX = "/api/accounts/{a}"
+_CUSTOMER_ORDER_ID = re.compile(r"[A-Za-z0-9 \-]{1,40}")
+
+
+# -- small parsing helpers --------------------------------------------------------------------------
+
+def _t(node: Any) -> str | None:
+    """Text of an element, '' for an empty one, None when absent."""
+    if node is None:
+        return None
+    value = xmlio.text(node)
+    return "" if value is None else value
+
+
+def _dict(node: Any) -> dict[str, Any]:
+    if isinstance(node, list):
+        node = node[0] if node else None
+    return node if isinstance(node, dict) else {}
+
+
+def _ci(node: dict[str, Any], name: str) -> tuple[str | None, Any]:
+    """(actual key, value) of a child matched case-insensitively."""
+    for k, v in node.items():
+        if k.lower() == name.lower():
+            return k, v
+    return None, None
+
+
+def _bool(value: Any, field: str, root: str, default: bool | None = None) -> bool | None:
+    try:
+        b = xmlio.as_bool(value)
+    except ValueError:
+        raise exc.invalid_value(field, _t(value), root, "use true or false") from None
+    return default if b is None else b
+
+
+def _list(node: Any, name: str) -> list[str]:
+    items = _dict(node).get(name)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        items = [items]
+    return [t for t in (_t(i) for i in items) if t]
+
+
+def _is_local(host: str | None) -> bool:
+    return bool(host) and (host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
+                           or host.startswith("127."))
+
+
+class DashboardHandler(BaseHandler):
+    api = "dashboard"
+    error_root = "ErrorResponse"
+
+    def begin(self, account_id: str) -> str:
+        return self.auth_account(account_id)
+
+    @property
+    def username(self) -> str:
+        creds = self.credentials()
+        return creds[0] if creds else ""
+
+    def body(self, root: str) -> Any:
+        return self.xml_body(root)[1]
+
+    def url_for_account(self, account_id: str, path: str) -> str:
+        return self.absolute(PREFIX.format(a=account_id) + path)
+
+    def warn(self, text: str) -> None:
+        log.warning(text)
+        self.add_header("X-Sandbox-Warning", text)
+
+    def site(self, account_id: str, site_id: str) -> Any:
+        return models.require_site(self.db, account_id, site_id, root=self.error_root)
+
+    def peer(self, account_id: str, site_id: str, peer_id: str) -> Any:
+        return models.require_peer(self.db, account_id, site_id, peer_id, root=self.error_root)
+
+
+# == applications ==================================================================================
+
+def parse_application(content: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Request ``<Application>`` -> stored doc (validated). ``base`` = the old doc for PATCH."""
+    node = _dict(content)
+    root = exc.APP
+    bad_key, _ = next(((k, v) for k, v in node.items() if k == "CallBackCreds"), (None, None))
+    if bad_key:
+        raise DashboardError(1003, "Unknown element <CallBackCreds>: the element is CallbackCreds (lower-case b)",
+                             root=root)
+    doc: dict[str, Any] = dict(base or {})
+    for key in ("ServiceType", "AppName", *models.APP_URL_FIELDS):
+        if key in node:
+            doc[key] = _t(node[key]) or None
+    for key in models.APP_CRED_FIELDS:
+        if key in node:
+            c = _dict(node[key])
+            doc[key] = {"UserId": _t(c.get("UserId")) or None, "Password": _t(c.get("Password")) or None}
+    if "RequestedCallbackTypes" in node:
+        doc["RequestedCallbackTypes"] = _list(node["RequestedCallbackTypes"], "CallbackType")
+    doc = {k: v for k, v in doc.items() if v is not None or k in models.APP_CRED_FIELDS}
+
+    service = doc.get("ServiceType") or "Messaging-V2"
+    if service != "Messaging-V2":
+        raise exc.service_type_invalid(service)
+    doc["ServiceType"] = service
+    if not doc.get("AppName"):
+        raise exc.app_name_required()
+    new_style = doc.get("InboundCallbackUrl") or doc.get("OutboundCallbackUrl") \
+        or doc.get("InboundCallbackCreds") is not None or doc.get("OutboundCallbackCreds") is not None
+    if new_style and doc.get("MsgCallbackUrl"):
+        raise exc.msg_and_inbound_mixed()
+    if new_style and (doc.get("CallbackUrl") or doc.get("CallbackCreds") is not None and (
+            doc.get("CallbackCreds") or {}).get("UserId")):
+        raise exc.callback_and_inbound_mixed()
+    if not (doc.get("CallbackUrl") or doc.get("MsgCallbackUrl") or doc.get("InboundCallbackUrl")):
+        raise exc.callback_url_required()
+    schemes: dict[str, str] = {}
+    hosts: dict[str, str | None] = {}
+    for key in models.APP_URL_FIELDS:
+        url = doc.get(key)
+        if not url:
+            continue
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as e:
+            raise exc.url_invalid(key, url, str(e)) from None
+        if parts.scheme not in ("http", "https"):
+            raise exc.url_invalid(key, url, "use an http:// or https:// URL")
+        if not parts.hostname or " " in url:
+            raise exc.url_invalid(key, url, "the URL has no valid host")
+        if port is not None and port not in (80, 443) and port < 1024:
+            raise exc.url_invalid(key, url, "callback ports must be 80, 443 or 1024 and above")
+        schemes[key], hosts[key] = parts.scheme, parts.hostname
+    cred_urls = {"CallbackCreds": ("CallbackUrl", "MsgCallbackUrl"),
+                 "InboundCallbackCreds": ("InboundCallbackUrl",),
+                 "OutboundCallbackCreds": ("OutboundCallbackUrl",)}
+    for ckey, url_keys in cred_urls.items():
+        creds = doc.get(ckey) or {}
+        if not (creds.get("UserId") or creds.get("Password")):
+            continue
+        for ukey in url_keys:
+            if ukey in schemes and schemes[ukey] != "https" and not _is_local(hosts[ukey]):
+                raise exc.https_required(ckey)
+    return doc
+
+
+class ApplicationsHandler(DashboardHandler):
+    error_root = exc.APP
+
+    def get(self, account_id: str) -> None:
+        self.begin(account_id)
+        apps = models.list_applications(self.db, account_id)
+        self.send_xml(exc.APP, {"ApplicationList": {"Application": apps} if apps else None})
+
+    def post(self, account_id: str) -> None:
+        self.begin(account_id)
+        doc = parse_application(self.body("Application"))
+        wire = models.create_application(self.db, account_id, doc)
+        self.send_xml(exc.APP, {"Application": wire}, status=201,
+                      headers={"Location": self.url_for_account(account_id, f"/applications/{wire['ApplicationId']}")})
+
+
+class ApplicationHandler(DashboardHandler):
+    error_root = exc.APP
+
+    def get(self, account_id: str, app_id: str) -> None:
+        self.begin(account_id)
+        self.send_xml(exc.APP, {"Application": models.get_application_wire(self.db, account_id, app_id)})
+
+    def put(self, account_id: str, app_id: str) -> None:
+        self.begin(account_id)
+        old = models.application_doc(self.db, account_id, app_id)
+        doc = parse_application(self.body("Application"), base={"ServiceType": old.get("ServiceType")})
+        self.send_xml(exc.APP, {"Application": models.update_application(self.db, account_id, app_id, doc)})
+
+    def patch(self, account_id: str, app_id: str) -> None:
+        self.begin(account_id)
+        old = models.application_doc(self.db, account_id, app_id)
+        doc = parse_application(self.body("Application"), base=old)
+        self.send_xml(exc.APP, {"Application": models.update_application(self.db, account_id, app_id, doc)})
+
+    def delete(self, account_id: str, app_id: str) -> None:
+        self.begin(account_id)
+        models.delete_application(self.db, account_id, app_id)
+        self.send_empty(200)
+
+
+class AssociatedSipPeersHandler(DashboardHandler):
+    error_root = "AssociatedSipPeersResponse"
+
+    def get(self, account_id: str, app_id: str) -> None:
+        self.begin(account_id)
+        peers = models.associated_sippeers(self.db, account_id, app_id)
+        self.send_xml("AssociatedSipPeersResponse",
+                      {"AssociatedSipPeers": {"AssociatedSipPeer": peers} if peers else None})
+
+
+# == sites =========================================================================================
+
+class SitesHandler(DashboardHandler):
+    error_root = exc.SITE
+
+    def get(self, account_id: str) -> None:
+        self.begin(account_id)
+        sites = models.list_sites(self.db, account_id)
+        self.send_xml("SitesResponse", {"Sites": {"Site": sites} if sites else None})
+
+    def post(self, account_id: str) -> None:
+        self.begin(account_id)
+        node = _dict(self.body("Site"))
+        name = _t(node.get("Name"))
+        if not name:
+            raise exc.required("Name", exc.SITE)
+        if len(name) > 10:
+            self.warn(f"Site Name '{name}' is longer than 10 characters (the documented maximum); accepted")
+        address = _dict(node.get("Address")) or None
+        site = models.create_site(self.db, account_id, name, _t(node.get("Description")) or None,
+                                  _t(node.get("CustomerName")) or None, address)
+        self.send_xml(exc.SITE, {"Site": site}, status=201,
+                      headers={"Location": self.url_for_account(account_id, f"/sites/{site['Id']}")})
+
+
+class SiteHandler(DashboardHandler):
+    error_root = exc.SITE
+
+    def get(self, account_id: str, site_id: str) -> None:
+        self.begin(account_id)
+        row = self.site(account_id, site_id)
+        self.send_xml(exc.SITE, {"Site": models.site_wire(self.db, row)})
+
+
+# == SIP peers =====================================================================================
+
+class SipPeersHandler(DashboardHandler):
+    error_root = exc.PEER
+
+    def get(self, account_id: str, site_id: str) -> None:
+        self.begin(account_id)
+        self.site(account_id, site_id)
+        peers = models.list_peers(self.db, account_id, site_id)
+        self.send_xml("TNSipPeersResponse", {"SipPeers": {"SipPeer": peers} if peers else None})
+
+    def post(self, account_id: str, site_id: str) -> None:
+        self.begin(account_id)
+        self.site(account_id, site_id)
+        node = _dict(self.body("SipPeer"))
+        name = _t(node.get("PeerName"))
+        if not name:
+            raise exc.required("PeerName", exc.PEER)
+        if len(name) > 10:
+            self.warn(f"PeerName '{name}' is longer than 10 characters (numbers.yml maxLength); accepted")
+        is_default = _bool(node.get("IsDefaultPeer"), "IsDefaultPeer", exc.PEER, default=False)
+        extra = {k: v for k, v in node.items() if k not in ("PeerName", "PeerId", "Description", "IsDefaultPeer")}
+        peer_id = models.create_peer(self.db, account_id, site_id, name, _t(node.get("Description")) or None,
+                                     bool(is_default), extra)
+        self.send_empty(201, headers={"Location": self.url_for_account(
+            account_id, f"/sites/{site_id}/sippeers/{peer_id}")})
+
+
+class SipPeerHandler(DashboardHandler):
+    error_root = exc.PEER
+
+    def get(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        row = self.peer(account_id, site_id, peer_id)
+        self.send_xml(exc.PEER, {"SipPeer": models.peer_wire(self.db, row)})
+
+    def put(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        node = _dict(self.body("SipPeer"))
+        name = _t(node.get("PeerName"))
+        if name == "":
+            raise exc.required("PeerName", exc.PEER)
+        if name and len(name) > 10:
+            self.warn(f"PeerName '{name}' is longer than 10 characters (numbers.yml maxLength); accepted")
+        is_default = _bool(node.get("IsDefaultPeer"), "IsDefaultPeer", exc.PEER)
+        extra = {k: v for k, v in node.items() if k not in ("PeerName", "PeerId", "Description", "IsDefaultPeer")}
+        models.update_peer(self.db, account_id, site_id, peer_id, name, _t(node.get("Description")), is_default,
+                           extra)
+        self.send_empty(200)
+
+    def delete(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        models.delete_peer(self.db, account_id, site_id, peer_id)
+        self.send_empty(200)
+
+
+class SipPeerTnsHandler(DashboardHandler):
+    error_root = "SipPeerTelephoneNumbersResponse"
+
+    def get(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        tns = models.peer_tns(self.db, account_id, peer_id)
+        self.send_xml("SipPeerTelephoneNumbersResponse", {"SipPeerTelephoneNumbers": {
+            "SipPeerTelephoneNumber": [{"FullNumber": tn} for tn in tns]} if tns else None})
+
+
+# == messaging features ============================================================================
+
+def parse_sms(content: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    node = _dict(content)
+    root = exc.SMS
+    if "SipPeerSmsFeatureSettings" not in node:
+        raise exc.required("SipPeerSmsFeatureSettings", root)
+    s = _dict(node.get("SipPeerSmsFeatureSettings"))
+    if "Protocol" not in s:
+        key, _ = _ci(s, "Protocol")
+        if key:
+            raise exc.protocol_wrong_case(key)
+        raise exc.required("Protocol", root)
+    protocol = _t(s.get("Protocol"))
+    if protocol != "HTTP":
+        raise exc.protocol_invalid(protocol, root)
+    zone1 = _bool(s.get("Zone1"), "Zone1", root)
+    if zone1 is not True:
+        raise exc.zone1_required()
+    settings: dict[str, Any] = {}
+    for key in ("TollFree", "ShortCode"):
+        settings[key] = bool(_bool(s.get(key), key, root, default=False))
+    for key in ("A2pLongCode", "A2pMessageClass", "A2pCampaignId"):
+        if key in s:
+            settings[key] = _t(s[key])
+    settings["Protocol"] = protocol
+    for i in range(1, 6):
+        settings[f"Zone{i}"] = bool(_bool(s.get(f"Zone{i}"), f"Zone{i}", root, default=False))
+    http = _dict(node.get("HttpSettings"))
+    _, proxy = _ci(http, "ProxyPeerId")
+    return settings, {"ProxyPeerId": _t(proxy) or models.DEFAULT_PROXY_PEER_ID}
+
+
+class SmsFeatureHandler(DashboardHandler):
+    error_root = exc.SMS
+
+    def get(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        wire = models.get_sms(self.db, account_id, peer_id)
+        if wire is None:
+            raise exc.sms_not_found(peer_id)
+        self.send_xml(exc.SMS, {"SipPeerSmsFeature": wire})
+
+    def post(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self._save(account_id, site_id, peer_id, create=True)
+
+    def put(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self._save(account_id, site_id, peer_id, create=False)
+
+    def _save(self, account_id: str, site_id: str, peer_id: str, create: bool) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        settings, http = parse_sms(self.body("SipPeerSmsFeature"))
+        wire = models.put_sms(self.db, account_id, site_id, peer_id, settings, http, create=create)
+        self.send_xml(exc.SMS, {"SipPeerSmsFeature": wire}, status=201 if create else 200)
+
+    def delete(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        models.delete_sms(self.db, account_id, peer_id)
+        self.send_empty(200)
+
+
+def parse_mms(content: Any) -> tuple[str, str]:
+    node = _dict(content)
+    _, settings = _ci(node, "MmsSettings")
+    _, protocol_node = _ci(_dict(settings), "Protocol")
+    protocol = _t(protocol_node)
+    if not protocol:
+        raise exc.required("MmsSettings/Protocol", exc.MMS)
+    if protocol.upper() != "HTTP":
+        raise exc.protocol_invalid(protocol, exc.MMS, feature="MMS")
+    _, protocols = _ci(node, "Protocols")
+    _, http = _ci(_dict(protocols), "HTTP")
+    _, http_settings = _ci(_dict(http), "HttpSettings")
+    _, proxy = _ci(_dict(http_settings), "ProxyPeerId")
+    return "HTTP", _t(proxy) or models.DEFAULT_PROXY_PEER_ID
+
+
+class MmsFeatureHandler(DashboardHandler):
+    error_root = exc.MMS
+
+    def get(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        row = models.get_mms(self.db, account_id, peer_id)
+        if row is None:
+            raise exc.mms_not_found(peer_id)
+        self.send_xml(exc.MMS, {"MmsFeature": models.mms_wire(row["protocol"], row["proxy_peer_id"])})
+
+    def post(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        protocol, proxy = parse_mms(self.body("MmsFeature"))
+        wire = models.put_mms(self.db, account_id, site_id, peer_id, protocol, proxy, create=True)
+        self.send_xml(exc.MMS, {"MmsFeature": wire}, status=201)
+
+    def put(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        protocol, proxy = parse_mms(self.body("MmsFeature"))
+        models.put_mms(self.db, account_id, site_id, peer_id, protocol, proxy, create=False)
+        self.send_empty(200)
+
+    def delete(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        models.delete_mms(self.db, account_id, peer_id)
+        self.send_empty(200)
+
+
+class MmsSettingsHandler(DashboardHandler):
+    error_root = "MmsFeatureMmsSettingsResponse"
+
+    def get(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        row = models.get_mms(self.db, account_id, peer_id)
+        if row is None:
+            raise DashboardError(1016, f"MMS feature is not enabled on SIP peer '{peer_id}'", status=404,
+                                 root=self.error_root)
+        self.send_xml("MmsFeatureMmsSettingsResponse", {"MmsSettings": {"Protocol": row["protocol"]}})
+
+
+class AppSettingsHandler(DashboardHandler):
+    error_root = exc.APPSET
+
+    def get(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        app_id = models.get_app_settings(self.db, account_id, peer_id)
+        self.send_xml(exc.APPSET, {"ApplicationsSettings": {"HttpMessagingV2AppId": app_id} if app_id else None})
+
+    def put(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        self.peer(account_id, site_id, peer_id)
+        content = self.body("ApplicationsSettings")
+        if isinstance(content, str):
+            if content.strip() != "REMOVE":
+                raise exc.appsettings_bad_value(content)
+            models.put_app_settings(self.db, account_id, site_id, peer_id, None)
+            self.send_xml(exc.APPSET, {"ApplicationsSettings": None})
+            return
+        node = _dict(content)
+        app_id = _t(node.get("HttpMessagingV2AppId"))
+        if not app_id:
+            key, value = _ci(node, "HttpMessagingV2AppId")
+            raise exc.appsettings_bad_value(f"<{key}>" if key else (_t(value) or "(empty)"))
+        models.put_app_settings(self.db, account_id, site_id, peer_id, app_id)
+        self.send_xml(exc.APPSET, {"ApplicationsSettings": {"HttpMessagingV2AppId": app_id}})
+
+    def post(self, account_id: str, site_id: str, peer_id: str) -> None:
+        self.begin(account_id)
+        raise exc.appsettings_wrong_method()
+
+
+class WrongAppSettingsPathHandler(DashboardHandler):
+    """``.../products/messaging/applications``: a documented doc slip; say where to go."""
+
+    error_root = exc.APPSET
+
+    def _hint(self, account_id: str, *args: str) -> None:
+        self.begin(account_id)
+        raise DashboardError(404, "No resource here: assign an application to a location with PUT "
+                                  ".../products/messaging/applicationSettings", status=404, root=self.error_root)
+
+    get = put = post = _hint
+
+
+# == numbers =======================================================================================
+
+SEARCH_KEYS = ("areaCode", "npaNxx", "zip", "city", "state", "rateCenter", "lata", "tollFreeVanity",
+               "tollFreeWildCardPattern")
+
+
+class AvailableNumbersHandler(DashboardHandler):
+    error_root = "SearchResult"
+
+    def get(self, account_id: str) -> None:
+        self.begin(account_id)
+        args = {k: self.get_query_argument(k, None) for k in SEARCH_KEYS}
+        criteria = {k: v for k, v in args.items() if v not in (None, "")}
+        if not criteria:
+            raise exc.search_error(4010, "One of more required search parameters are null or empty. Please provide "
+                                         "one of areaCode, npaNxx, zip, city+state, rateCenter+state, state, lata, "
+                                         "tollFreeVanity or tollFreeWildCardPattern")
+        raw_q = self.get_query_argument("quantity", None)
+        quantity = numbers.MAX_QUANTITY
+        if raw_q not in (None, ""):
+            if not raw_q.isdigit() or not 1 <= int(raw_q) <= numbers.MAX_QUANTITY:
+                raise exc.search_error(4000, f"The quantity '{raw_q}' is invalid: use a number from 1 to 5000")
+            quantity = int(raw_q)
+        detail_raw = (self.get_query_argument("enableTNDetail", "false") or "false").lower()
+        if detail_raw not in ("true", "false"):
+            raise exc.search_error(4000, f"enableTNDetail must be true or false, not '{detail_raw}'")
+        order_by = self.get_query_argument("orderBy", None)
+        if order_by and order_by not in ("fullNumber", "npaNxxx", "npaNxx", "areaCode"):
+            raise exc.search_error(4000, f"orderBy '{order_by}' is invalid: use fullNumber, npaNxxx, npaNxx or "
+                                         "areaCode")
+        try:
+            found = models.search(self.db, criteria, quantity)
+        except numbers.CriteriaError as e:
+            raise exc.search_error(e.code, e.description) from None
+        if order_by:
+            found = sorted(found, key=lambda n: n.tn)
+        if not found:
+            self.send_xml("SearchResult", {"ResultCount": 0})
+            return
+        if detail_raw == "true":
+            body = {"ResultCount": len(found),
+                    "TelephoneNumberDetailList": {"TelephoneNumberDetail": [n.detail() for n in found]}}
+        else:
+            body = {"ResultCount": len(found), "TelephoneNumberList": {"TelephoneNumber": [n.tn for n in found]}}
+        self.send_xml("SearchResult", body)
+
+
+ORDER_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
+    # element -> ((child element, search criterion), ...)
+    "AreaCodeSearchAndOrderType": (("AreaCode", "areaCode"),),
+    "ZIPSearchAndOrderType": (("Zip", "zip"),),
+    "CitySearchAndOrderType": (("City", "city"), ("State", "state")),
+    "StateSearchAndOrderType": (("State", "state"),),
+    "NPANXXSearchAndOrderType": (("NpaNxx", "npaNxx"),),
+    "RateCenterSearchAndOrderType": (("RateCenter", "rateCenter"), ("State", "state")),
+    "TollFreeVanitySearchAndOrderType": (("TollFreeVanity", "tollFreeVanity"),),
+    "TollFreeWildCharSearchAndOrderType": (("TollFreeWildCardPattern", "tollFreeWildCardPattern"),),
+    "LATASearchAndOrderType": (("Lata", "lata"),),
+}
+EXISTING = "ExistingTelephoneNumberOrderType"
+NO_BACKORDER = ("NPANXXSearchAndOrderType", "TollFreeVanitySearchAndOrderType",
+                "TollFreeWildCharSearchAndOrderType", EXISTING)
+
+
+class OrdersHandler(DashboardHandler):
+    error_root = exc.ORDER
+
+    def get(self, account_id: str) -> None:
+        self.begin(account_id)
+        page, size = _paging(self, default_size=20)
+        status = self.get_query_argument("status", None)
+        items = models.list_orders(self.db, account_id, status=status,
+                                   customer_order_id=self.get_query_argument("customerOrderId", None))
+        chunk = items[(page - 1) * size: page * size]
+        body: dict[str, Any] = {"TotalCount": len(items)}
+        if items:
+            body["Links"] = _links(self, account_id, "/orders", page, size, len(items))
+        if chunk:
+            body["OrderIdUserIdDate"] = chunk
+        self.send_xml("ResponseSelectWrapper", {"ListOrderIdUserIdDate": body})
+
+    def post(self, account_id: str) -> None:
+        self.begin(account_id)
+        try:
+            content = self.body("Order")
+        except DashboardError as e:  # malformed XML/wrong root: the order error shape
+            raise DashboardErrorList([(e.code, e.description)], status=e.status, root=exc.ORDER) from None
+        node = _dict(content)
+        req = self._parse(account_id, node)
+        body = models.create_order(self.db, account_id, self.username, req)
+        order_id = body["Order"]["id"]
+        self.send_xml(exc.ORDER, body, status=201,
+                      headers={"Location": self.url_for_account(account_id, f"/orders/{order_id}")})
+
+    def _parse(self, account_id: str, node: dict[str, Any]) -> dict[str, Any]:
+        echo = node or None
+
+        def fail(code: int, description: str | None = None) -> DashboardErrorList:
+            return exc.order_error(code, echo, description)
+
+        customer_order_id = _t(node.get("CustomerOrderId"))
+        if customer_order_id is not None and not _CUSTOMER_ORDER_ID.fullmatch(customer_order_id):
+            raise fail(5052)
+        site_id = _t(node.get("SiteId"))
+        if not site_id:
+            raise fail(5022)
+        if models.site_row(self.db, account_id, site_id) is None:
+            raise fail(5016)
+        peer_id = _t(node.get("PeerId")) or None
+        if peer_id is not None and models.peer_row(self.db, account_id, site_id, peer_id) is None:
+            raise fail(5023)
+        try:
+            partial = _bool(node.get("PartialAllowed"), "PartialAllowed", exc.ORDER, default=True)
+            back_order = _bool(node.get("BackOrderRequested"), "BackOrderRequested", exc.ORDER, default=False)
+        except DashboardError as e:
+            raise fail(1003, e.description) from None
+        types = [k for k in node if k in ORDER_TYPES or k == EXISTING]
+        if len(types) != 1:
+            known = ", ".join([*ORDER_TYPES, EXISTING])
+            raise fail(1003, ("An order needs exactly one order type element, " if types else
+                              "An order type is required: ") + f"one of {known}")
+        otype = types[0]
+        tnode = _dict(node[otype])
+        req: dict[str, Any] = {"type": otype, "type_echo": tnode or None, "site_id": site_id, "peer_id": peer_id,
+                               "partial_allowed": partial, "back_order": back_order,
+                               "customer_order_id": customer_order_id, "name": _t(node.get("Name")) or None,
+                               "criteria": None, "existing": None}
+        if back_order and otype in NO_BACKORDER:
+            raise fail(5522)
+        if otype == EXISTING:
+            raw = _list(tnode.get("TelephoneNumberList"), "TelephoneNumber")
+            if not raw:
+                raise fail(1003, "TelephoneNumberList/TelephoneNumber is required")
+            if len(raw) > numbers.MAX_QUANTITY:
+                raise fail(5009)
+            req["existing"] = [numbers.normalize_tn(tn) or tn for tn in raw]
+            req["quantity"] = len(raw)
+        else:
+            raw_q = _t(tnode.get("Quantity"))
+            if raw_q is None or raw_q == "":
+                quantity = 1
+            elif raw_q.isdigit() and 1 <= int(raw_q) <= numbers.MAX_QUANTITY:
+                quantity = int(raw_q)
+            else:
+                raise fail(5009)
+            criteria = {crit: _t(tnode.get(child)) for child, crit in ORDER_TYPES[otype]}
+            missing = [child for child, crit in ORDER_TYPES[otype] if not criteria[crit]]
+            if missing:
+                raise fail(1003, f"{otype}/{missing[0]} is required")
+            try:
+                next(iter(numbers.candidates(criteria, models.seed(self.db))), None)
+            except numbers.CriteriaError as e:
+                raise fail(e.code, e.description) from None
+            req["criteria"], req["quantity"] = criteria, quantity
+            if "Quantity" not in tnode:
+                req["type_echo"] = {**tnode, "Quantity": str(quantity)}
+        extra = {k: node[k] for k in ("TnAttributes",) if k in node}
+        req["echo_extra"] = extra
+        return req
+
+
+class OrderHandler(DashboardHandler):
+    error_root = exc.ORDER
+
+    def get(self, account_id: str, order_id: str) -> None:
+        self.begin(account_id)
+        self.send_xml(exc.ORDER, models.order_view(self.db, account_id, order_id))
+
+    def put(self, account_id: str, order_id: str) -> None:
+        self.begin(account_id)
+        models.order_view(self.db, account_id, order_id, count_poll=False)  # 404 first
+        try:
+            node = _dict(self.body("Order"))
+        except DashboardError as e:
+            raise DashboardErrorList([(e.code, e.description)], status=e.status, root=exc.ORDER) from None
+        close = _t(node.get("CloseOrder"))
+        if (close or "").lower() != "true":
+            raise exc.order_error(1003, None, "Only <Order><CloseOrder>true</CloseOrder></Order> is supported")
+        models.close_order(self.db, account_id, order_id)
+        self.send_xml(exc.ORDER, None)
+
+
+def _paging(handler: DashboardHandler, default_size: int) -> tuple[int, int]:
+    page_raw = handler.get_query_argument("page", "1") or "1"
+    size_raw = handler.get_query_argument("size", str(default_size)) or str(default_size)
+    if not page_raw.isdigit() or int(page_raw) < 1 or not size_raw.isdigit() or not 1 <= int(size_raw) <= 5000:
+        raise DashboardError(1003, "page must be a number from 1 and size a number from 1 to 5000",
+                             root=handler.error_root)
+    return int(page_raw), int(size_raw)
+
+
+def _links(handler: DashboardHandler, account_id: str, path: str, page: int, size: int, total: int) -> dict[str, str]:
+    base = handler.url_for_account(account_id, path)
+    links = {"first": f'Link=<{base}?page=1&size={size}>;rel="first";'}
+    if page * size < total:
+        links["next"] = f'Link=<{base}?page={page + 1}&size={size}>;rel="next";'
+    return links
+
+
+class InServiceNumbersHandler(DashboardHandler):
+    error_root = "TNs"
+
+    def get(self, account_id: str, site_id: str | None = None) -> None:
+        self.begin(account_id)
+        if site_id is not None:
+            self.site(account_id, site_id)
+        page, size = _paging(self, default_size=300)
+        filters = {k: self.get_query_argument(k, None) for k in ("areacode", "npanxx", "state", "ratecenter", "lata")}
+        tns = models.in_service(self.db, account_id, site_id, filters)
+        chunk = tns[(page - 1) * size: page * size]
+        if not chunk:
+            self.send_empty(204)
+            return
+        path = f"/sites/{site_id}/inserviceNumbers" if site_id else "/inserviceNumbers"
+        self.send_xml("TNs", {"TotalCount": len(tns), "Links": _links(self, account_id, path, page, size, len(tns)),
+                              "TelephoneNumbers": {"Count": len(chunk), "TelephoneNumber": chunk}})
+
+
+class DisconnectsHandler(DashboardHandler):
+    error_root = exc.DISCONNECT
+
+    def get(self, account_id: str) -> None:
+        self.begin(account_id)
+        items = models.list_disconnects(self.db, account_id)
+        body: dict[str, Any] = {"TotalCount": len(items)}
+        if items:
+            body["OrderIdUserIdDate"] = items
+        self.send_xml("ResponseSelectWrapper", {"ListOrderIdUserIdDate": body})
+
+    def post(self, account_id: str) -> None:
+        self.begin(account_id)
+        try:
+            node = _dict(self.body("DisconnectTelephoneNumberOrder"))
+        except DashboardError as e:
+            raise exc.disconnect_error([(e.code, e.description)], status=e.status) from None
+        customer_order_id = _t(node.get("CustomerOrderId")) or None
+        if customer_order_id is not None and not _CUSTOMER_ORDER_ID.fullmatch(customer_order_id):
+            raise exc.disconnect_error([(5052, exc.ORDER_TEXT[5052])])
+        tnode = _dict(node.get("DisconnectTelephoneNumberOrderType"))
+        raw = _list(tnode.get("TelephoneNumberList"), "TelephoneNumber")
+        if not raw:
+            raise exc.disconnect_error([(1003, "DisconnectTelephoneNumberOrderType/TelephoneNumberList/"
+                                               "TelephoneNumber is required")])
+        tns = [numbers.normalize_tn(tn) or tn for tn in raw]
+        req = models.create_disconnect(self.db, account_id, self.username, tns, customer_order_id,
+                                       _t(tnode.get("Protected")) or None)
+        self.send_xml(exc.DISCONNECT, {"orderRequest": req, "OrderStatus": "RECEIVED"}, status=201,
+                      headers={"Location": self.url_for_account(account_id, f"/disconnects/{req['id']}")})
+
+
+class DisconnectHandler(DashboardHandler):
+    error_root = exc.DISCONNECT
+
+    def get(self, account_id: str, order_id: str) -> None:
+        self.begin(account_id)
+        self.send_xml(exc.DISCONNECT, models.disconnect_view(self.db, account_id, order_id))
