@@ -180,6 +180,66 @@ class Page:
                               f"and re-run this cell.", "warn")
         return bool(errs)
 
+    # -- sandbox-only simulations (notebook 09) ------------------------------------------------------
+    def _sandbox_post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        cfg = self.config
+        if cfg is None or not cfg.is_sandbox:
+            widgets.show_note("This simulation needs the sandbox: on a real account, text your Bandwidth number "
+                              "from a phone instead.", "info")
+            return None
+        resp = self.setup.dashboard.session.post(f"{cfg.sandbox_base}{path}", json=body, timeout=10)
+        if resp.status_code >= 400:
+            widgets.show_note(f"The sandbox refused the simulation: HTTP {resp.status_code} "
+                              f"<code>{html.escape(resp.text[:300])}</code>", "warn")
+            return None
+        return resp.json() if resp.content else {}
+
+    def simulate_inbound(self, text: str = "Hi! This is a reply.", from_: str = "+19195550123") -> Any:
+        """Sandbox: pretend ``from_`` texted your first number; a message-received event follows."""
+        if not self.check():
+            return None
+        numbers = self.setup.saved.get("numbers") or []
+        if not numbers:
+            widgets.show_note("No number saved: run notebook 07_check_order_status first.", "warn")
+            return None
+        return self._sandbox_post("/_sandbox/inbound", {"to": numbers[0], "from": from_, "text": text})
+
+    def send_failing(self, code: int = 4720, text: str = "This one will fail") -> Any:
+        """Sandbox: send to the magic number that fails with ``code`` (see /_sandbox/magic-numbers)."""
+        if not self.check():
+            return None
+        from .sandbox.magic import MAGIC_TO_NUMBERS
+
+        row = next((r for r in MAGIC_TO_NUMBERS if r.get("errorCode") == code), None)
+        if row is None:
+            widgets.show_note(f"No magic number fails with {code}; choose one of "
+                              f"{sorted(r['errorCode'] for r in MAGIC_TO_NUMBERS if r.get('errorCode'))}.", "warn")
+            return None
+        return self.run("send_message", to=row["number"], text=text)
+
+    def wait_for_event(self, type: str, message_id: str | None = None, timeout: float = 30.0) -> Any:
+        """Wait for a callback event; show a note instead of raising when none arrives."""
+        if not self.check():
+            return None
+        try:
+            return self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout)
+        except BandwidthError as exc:
+            widgets.show_error(exc)
+        except TimeoutError as exc:
+            widgets.show_note(html.escape(str(exc)), "warn")
+        return None
+
+    def events(self) -> Any:
+        """The callback events received so far, with failed ones' error codes explained."""
+        if self.setup is None:
+            return self.check()
+        try:
+            df = self.setup.events()
+        except BandwidthError as exc:
+            widgets.show_error(exc)
+            return None
+        return explain_events(df)
+
     # -- summary -----------------------------------------------------------------------------------
     def summary(self) -> Any:
         """The saved state as a table (and the prerequisite reminder if this page could not run)."""
@@ -189,3 +249,19 @@ class Page:
         from .tables import state_frame
 
         return state_frame(self.setup)
+
+
+def explain_events(df: Any) -> Any:
+    """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode."""
+    from .codes import explain
+
+    col = next((c for c in ("errorCode", "error_code") if c in getattr(df, "columns", [])), None)
+    if col is None or not len(df):
+        return df
+    df = df.copy()
+    info = [explain(v) if v == v and v not in (None, "") else {"name": "", "meaning": "", "fix": ""}
+            for v in df[col]]
+    df["error_name"] = [i["name"] for i in info]
+    df["meaning"] = [i["meaning"] for i in info]
+    df["fix"] = [i["fix"] for i in info]
+    return df

@@ -410,3 +410,70 @@ class CredentialsForm:
         """The non-secret values currently in the form (secrets shown masked)."""
         return {"target": self.target.value, "account_id": self.account_id.value, "site_id": self.site_id.value,
                 "username": self.username.value, "password": mask(self.password.value) if self.password.value else ""}
+
+
+# -- Postman export form (notebook 10) --------------------------------------------------------------
+
+class ExportForm:
+    """Environment name, include-secrets (off, with a warning when on) and the output folder."""
+
+    def __init__(self, setup: Any, out_dir: str | None = None):
+        from .config import project_root
+
+        self.setup = setup
+        default_out = out_dir or str(project_root() / "exports")
+        self.name = _text("Environment name", "Bandwidth API Keys")
+        self.include_secrets = w.Checkbox(value=False, description="Include secrets (password, token, secret)",
+                                          style={"description_width": "initial"})
+        self.warning = w.HTML()
+        self.out_dir = _text("Output folder", default_out)
+        self.include_secrets.observe(self._warn, names="value")
+        self.widget = w.VBox([w.HTML("<b>Postman export</b>"), self.name, self.include_secrets, self.warning,
+                              self.out_dir])
+        self.widget.add_class("bw-export")
+
+    def _warn(self, change: dict[str, Any]) -> None:
+        self.warning.value = ('<div style="color:#ef6c00">⚠ The environment file will contain your secrets in '
+                              'plain text. Do not commit or share it.</div>' if change["new"] else "")
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {"name": self.name.value.strip() or "Bandwidth API Keys",
+                "include_secrets": bool(self.include_secrets.value), "out_dir": self.out_dir.value.strip()}
+
+    def preview(self) -> Any:
+        """The environment's variables as a table; secrets always masked here."""
+        from .postman import environment_frame
+
+        config = getattr(self.setup, "config", None)
+        state = self.setup.saved if self.setup is not None else None
+        return environment_frame(config, state, include_secrets=self.values["include_secrets"], masked=True)
+
+    def export(self) -> dict[str, Any]:
+        """Write both files and show download links."""
+        import os
+
+        from IPython.display import FileLink
+
+        from .postman import export
+
+        v = self.values
+        config = getattr(self.setup, "config", None)
+        state = self.setup.saved if self.setup is not None else None
+        files = export(config, state, out_dir=v["out_dir"], name=v["name"], include_secrets=v["include_secrets"])
+        for kind, path in files.items():
+            try:
+                rel = os.path.relpath(path)
+            except ValueError:
+                rel = str(path)
+            display(HTML(f"{kind}: "))
+            display(FileLink(rel))
+        return {k: str(p) for k, p in files.items()}
+
+
+def export_form(setup: Any, out_dir: str | None = None) -> ExportForm:
+    """The notebook-10 export form for ``setup``'s target and saved IDs."""
+    return ExportForm(setup, out_dir)
