@@ -70,14 +70,12 @@ class _RateLimiter:
         self.lock = threading.Lock()
 
     def acquire(self) -> None:
-        if not self.interval:
-            return
         with self.lock:
             now = time.monotonic()
-            wait = self.next_at - now
-            self.next_at = max(now, self.next_at) + self.interval
-        if wait > 0:
-            time.sleep(wait)
+            slot = max(now, self.next_at)
+            self.next_at = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
 
     def pause(self, seconds: float) -> None:
         """Hold every sender back for ``seconds`` (after a 429)."""
@@ -129,7 +127,7 @@ class MessagingClient:
 
     def bulk_send(self, rows_or_recipients: Any, text: str | None = None, from_: str | None = None,
                   application_id: str | None = None, concurrency: int = 4, rate: float | None = None,
-                  max_attempts: int = 5, progress: bool = True) -> "pd.DataFrame":
+                  max_attempts: int = 10, progress: bool = True) -> "pd.DataFrame":
         """Send many messages with bounded concurrency and pacing; retries only 429s (not accepted => safe).
 
         ``rows_or_recipients``: numbers (then ``text`` is required), or dicts / a DataFrame with ``to`` and

@@ -244,6 +244,7 @@ def test_bulk_send_rate_limited_no_duplicates(sandbox, cfg, d):
     ok = df[df.status == "accepted"]
     assert len(ok) == 12 and ok.id.is_unique and ok.id.notna().all()
     assert df.iloc[-1].status == "invalid" and "letters" in df.iloc[-1].error
+    assert (ok.attempts > 1).any()  # some were answered 429 and re-sent
     sandbox_settings(sandbox, rate_limit_per_second=0)
     listed = m.list_messages(limit=1000).records
     sent = [x for x in listed if (x.get("messageId") or x.get("id")) in set(ok.id)]
