@@ -363,3 +363,32 @@ def test_resolve_uses_running_sandbox(sandbox, monkeypatch, capsys, tmp_path):
     assert out.count("\n") <= 1 and ("sandbox" in out or out == "")
     assert_no_secrets(out + repr(c))
     assert c.check().id == "9901"
+
+
+FIVE_LINES = """
+import bwhelpers
+s = bwhelpers.connect()
+for r in s.run_all(): print(r.title, r.id); print(r.to_frame().to_string())
+print(s.wait_for_event("message-delivered")["type"])
+print(s.events()[["type", "message_id"]].to_string())
+"""
+
+
+def test_five_line_script_without_credentials(sandbox, tmp_path):
+    """The README's script: no credentials -> the sandbox; all eight steps; a delivered event."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    env.update(BW_SANDBOX_URL=sandbox.url, BW_STATE_FILE=str(tmp_path / "state.json"),
+               BW_CONFIG_DIR=str(tmp_path / "cfg"))
+    proc = subprocess.run([sys.executable, "-c", FIVE_LINES], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert out.splitlines()[0].startswith("bwhelpers: no Bandwidth credentials found - using the local sandbox")
+    for n in range(1, 9):
+        assert f"Step {n}" in out
+    assert "message-delivered" in out
+    assert_no_secrets(out + proc.stderr)

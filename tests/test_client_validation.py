@@ -148,3 +148,18 @@ def test_real_target_requires_callback_url(tmp_path):
                  username="u", password="sandbox-password")
     with pytest.raises(ValidationError, match="callback_url"):
         Setup(cfg, StateStore(tmp_path / "s.json")).create_application()
+
+
+def test_reprs_of_credential_holders_have_no_secrets(offline_config, tmp_path):
+    from bwhelpers.http import make_session
+    from bwhelpers.setup import Setup
+    from bwhelpers.state import StateStore
+    s = Setup(offline_config, StateStore(tmp_path / "state.json"))
+    objs = [offline_config, DashboardClient(offline_config), MessagingClient(offline_config), s,
+            make_session(offline_config), offline_config.masked()]
+    for o in objs:
+        assert_no_secrets(repr(o) + str(o))
+    try:
+        s.dashboard.get_site()
+    except TransportError as exc:
+        assert_no_secrets(str(exc) + repr(exc) + exc.exchange.as_http())
