@@ -519,6 +519,16 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         sent = _sandbox_messages(handle)
         assert len(sent) == 2, sent
         assert len({m.get("from") for m in sent}) == 1 and sent[0]["from"].startswith("+1910"), sent
+        # ... and the application's {{callbackUrl}} (a sandbox bin) gets a message-delivered event for each
+        events: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            events = requests.get(f"{handle.url}/_sandbox/bins/postman", timeout=5).json()["events"]
+            if sum(e.get("type") == "message-delivered" for e in events) >= 2:
+                break
+            time.sleep(0.2)
+        delivered = [e for e in events if e.get("type") == "message-delivered"]
+        assert {e["message"]["id"] for e in delivered} == {m["id"] for m in sent}, events
         assert not any(s in proc.stdout for s in SECRET_VALUES[1:]), "newman's log shows no token/secret"
     finally:
         handle.stop()
