@@ -32,11 +32,11 @@ needs_dashboard = pytest.mark.skipif(not _dashboard_available(), reason="the Das
 
 
 @pytest.fixture(scope="module")
-def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    handle = start(port=0, db=tmp_path_factory.mktemp("messaging") / "sandbox.db", reset=True, settings=FAST,
-                   reuse=False)
-    yield handle
-    handle.stop()
+def sb(sandbox: Any) -> Iterator[Any]:
+    """The session sandbox (tests/conftest.py) with fast delivery settings, restored afterwards."""
+    saved = requests.get(f"{sandbox.url}/_sandbox/settings", timeout=5).json()
+    yield sandbox
+    requests.put(f"{sandbox.url}/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
 
 
 @pytest.fixture

@@ -19,16 +19,18 @@ from bandwidth.models.priority_enum import PriorityEnum  # noqa: E402
 
 from _messaging_helpers import DEMO, DEMO_B, FAST  # noqa: E402
 
-from bwhelpers.sandbox import start  # noqa: E402
-
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 
 
 @pytest.fixture(scope="module")
-def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    handle = start(port=0, db=tmp_path_factory.mktemp("sdk") / "sandbox.db", reset=True, settings=FAST, reuse=False)
-    yield handle
-    handle.stop()
+def sb(sandbox: Any) -> Iterator[Any]:
+    """The session sandbox (tests/conftest.py) with fast settings, restored afterwards."""
+    import requests
+
+    saved = requests.get(f"{sandbox.url}/_sandbox/settings", timeout=5).json()
+    requests.put(f"{sandbox.url}/_sandbox/settings", json=FAST, timeout=5)
+    yield sandbox
+    requests.put(f"{sandbox.url}/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
 
 
 def api(sb: Any, creds: dict[str, str] = DEMO, password: str | None = None) -> MessagesApi:
