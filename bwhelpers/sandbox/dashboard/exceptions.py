@@ -23,6 +23,12 @@ ORDER = "OrderResponse"
 DISCONNECT = "DisconnectTelephoneNumberOrderResponse"
 
 
+def safe(value: Any, limit: int = 80) -> str:
+    """A client-supplied value made safe to echo in an XML error text (no control characters, bounded)."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 # -- generic ---------------------------------------------------------------------------------------
 
 def required(field: str, root: str) -> DashboardError:
@@ -30,7 +36,7 @@ def required(field: str, root: str) -> DashboardError:
 
 
 def invalid_value(field: str, value: Any, root: str, hint: str = "") -> DashboardError:
-    return DashboardError(1003, f"{field} has an invalid value '{value}'" + (f": {hint}" if hint else ""), root=root)
+    return DashboardError(1003, f"{field} has an invalid value '{safe(value)}'" + (f": {hint}" if hint else ""), root=root)
 
 
 def resource_missing(what: str, root: str, status: int = 404) -> DashboardError:
@@ -40,7 +46,7 @@ def resource_missing(what: str, root: str, status: int = 404) -> DashboardError:
 # -- applications ----------------------------------------------------------------------------------
 
 def service_type_invalid(value: str) -> DashboardError:
-    return DashboardError(12801, f"Service Type is not valid: '{value}' (use Messaging-V2)", root=APP)
+    return DashboardError(12801, f"Service Type is not valid: '{safe(value)}' (use Messaging-V2)", root=APP)
 
 
 def callback_url_required() -> DashboardError:
@@ -49,7 +55,7 @@ def callback_url_required() -> DashboardError:
 
 
 def url_invalid(field: str, value: str, why: str) -> DashboardError:
-    return DashboardError(12803, f"{field} '{value}' is not a valid URL: {why}", root=APP)
+    return DashboardError(12803, f"{field} '{safe(value)}' is not a valid URL: {why}", root=APP)
 
 
 def app_name_required() -> DashboardError:
@@ -80,18 +86,18 @@ def app_referenced(peers: list[str]) -> DashboardError:
 
 
 def app_not_found(app_id: str) -> DashboardError:
-    return DashboardError(23019, f"Application with ID {app_id} was not found", status=404, root=APP)
+    return DashboardError(23019, f"Application with ID {safe(app_id)} was not found", status=404, root=APP)
 
 
 # -- sites and sip peers ---------------------------------------------------------------------------
 
 def site_not_found(site_id: str, root: str = SITE) -> DashboardError:
-    return resource_missing(f"site '{site_id}'", root=root, status=404)
+    return resource_missing(f"site '{safe(site_id)}'", root=root, status=404)
 
 
 def sippeer_not_found(peer_id: str, account_id: str, site_id: str, root: str = PEER) -> DashboardError:
     # the real service answers 400 here, not 404
-    return DashboardError(13563, f"Sip Peer '{peer_id}' account '{account_id}' and site '{site_id}' does not exist",
+    return DashboardError(13563, f"Sip Peer '{safe(peer_id)}' account '{safe(account_id)}' and site '{safe(site_id)}' does not exist",
                           status=400, root=root)
 
 
@@ -111,7 +117,7 @@ def sippeer_has_numbers(count: int) -> DashboardError:  # sandbox code
 # -- messaging features ----------------------------------------------------------------------------
 
 def protocol_invalid(value: str | None, root: str, feature: str = "SMS") -> DashboardError:
-    return DashboardError(13567, f"{feature} protocol '{value}' is not valid; Messaging 2.0 needs HTTP "
+    return DashboardError(13567, f"{feature} protocol '{safe(value)}' is not valid; Messaging 2.0 needs HTTP "
                                  "(<Protocol>HTTP</Protocol>)", root=root)
 
 
@@ -130,7 +136,7 @@ def sms_exists() -> DashboardError:
 
 
 def sms_not_found(peer_id: str) -> DashboardError:
-    return DashboardError(1016, f"SMS feature is not enabled on SIP peer '{peer_id}'", status=404, root=SMS)
+    return DashboardError(1016, f"SMS feature is not enabled on SIP peer '{safe(peer_id)}'", status=404, root=SMS)
 
 
 def sms_has_mms() -> DashboardError:
@@ -153,18 +159,18 @@ def mms_exists() -> DashboardError:
 
 
 def mms_not_found(peer_id: str) -> DashboardError:
-    return DashboardError(1016, f"MMS feature is not enabled on SIP peer '{peer_id}'", status=404, root=MMS)
+    return DashboardError(1016, f"MMS feature is not enabled on SIP peer '{safe(peer_id)}'", status=404, root=MMS)
 
 
 # -- application settings --------------------------------------------------------------------------
 
 def appsettings_bad_value(value: Any) -> DashboardError:
-    return DashboardError(13628, f"Invalid ApplicationsSettings value '{value}': send "
+    return DashboardError(13628, f"Invalid ApplicationsSettings value '{safe(value)}': send "
                                  "<HttpMessagingV2AppId>{{id}}</HttpMessagingV2AppId> or REMOVE", root=APPSET)
 
 
 def appsettings_app_not_found(app_id: str) -> DashboardError:
-    return DashboardError(13629, f"Application with id '{app_id}' not found", root=APPSET)
+    return DashboardError(13629, f"Application with id '{safe(app_id)}' not found", root=APPSET)
 
 
 def appsettings_needs_http() -> DashboardError:
@@ -200,16 +206,17 @@ ORDER_TEXT = {
 
 def order_error(code: int, echo: dict[str, Any] | None = None, description: str | None = None,
                 status: int = 400) -> DashboardErrorList:
-    return DashboardErrorList([(code, description or ORDER_TEXT[code])], status=status, root=ORDER,
+    return DashboardErrorList([(code, safe(description, 400) if description else ORDER_TEXT[code])],
+                              status=status, root=ORDER,
                               echo={"Order": echo} if echo is not None else None)
 
 
 def order_not_found(order_id: str) -> DashboardError:
-    return DashboardError(404, f"The order '{order_id}' does not exist", status=404, root=ORDER)
+    return DashboardError(404, f"The order '{safe(order_id)}' does not exist", status=404, root=ORDER)
 
 
 def search_error(code: int, description: str) -> SearchError:
-    return SearchError(code, description)
+    return SearchError(code, safe(description, 400))
 
 
 def disconnect_error(errors: list[tuple[int, str]], status: int = 400) -> DashboardErrorList:
@@ -217,4 +224,4 @@ def disconnect_error(errors: list[tuple[int, str]], status: int = 400) -> Dashbo
 
 
 def disconnect_not_found(order_id: str) -> DashboardError:
-    return DashboardError(404, f"The disconnect order '{order_id}' does not exist", status=404, root=DISCONNECT)
+    return DashboardError(404, f"The disconnect order '{safe(order_id)}' does not exist", status=404, root=DISCONNECT)

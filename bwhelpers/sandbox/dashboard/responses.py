@@ -89,8 +89,9 @@ class DashboardHandler(BaseHandler):
         return self.absolute(PREFIX.format(a=account_id) + path)
 
     def warn(self, text: str) -> None:
+        text = exc.safe(text, 300)
         log.warning(text)
-        self.add_header("X-Sandbox-Warning", text)
+        self.add_header("X-Sandbox-Warning", text.encode("latin-1", "replace").decode("latin-1"))
 
     def site(self, account_id: str, site_id: str) -> Any:
         return models.require_site(self.db, account_id, site_id, root=self.error_root)
@@ -441,7 +442,7 @@ class MmsSettingsHandler(DashboardHandler):
         self.peer(account_id, site_id, peer_id)
         row = models.get_mms(self.db, account_id, peer_id)
         if row is None:
-            raise DashboardError(1016, f"MMS feature is not enabled on SIP peer '{peer_id}'", status=404,
+            raise DashboardError(1016, f"MMS feature is not enabled on SIP peer '{exc.safe(peer_id)}'", status=404,
                                  root=self.error_root)
         self.send_xml("MmsFeatureMmsSettingsResponse", {"MmsSettings": {"Protocol": row["protocol"]}})
 
@@ -483,7 +484,7 @@ class WrongAppSettingsPathHandler(DashboardHandler):
 
     error_root = exc.APPSET
 
-    def _hint(self, account_id: str, *args: str) -> None:
+    def _hint(self, account_id: str, **_: str) -> None:
         self.begin(account_id)
         raise DashboardError(404, "No resource here: assign an application to a location with PUT "
                                   ".../products/messaging/applicationSettings", status=404, root=self.error_root)

@@ -1,0 +1,214 @@
+"""Shared pytest fixtures: a real sandbox over HTTP on 127.0.0.1.
+
+* ``sandbox`` (session): ``bwhelpers.sandbox.start(port=0, db=<tmp>/sandbox.db, order_delay=0)``.
+* ``clean_sandbox``: the session sandbox after ``POST /_sandbox/reset`` with immediate orders.
+* ``creds`` / ``creds_b``: the two built-in demo accounts.
+* ``xml_session``: a factory of :class:`XmlSession` (Dashboard XML calls with Basic auth).
+* ``dash`` / ``dash_b``: XmlSessions of account A / B on a clean sandbox.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import pytest
+import requests
+import xmltodict
+
+from bwhelpers.sandbox import DEMO, DEMO_B, start
+
+#: list container -> its repeatable child (parsed as a list even when there is one)
+LISTS = {"ApplicationList": "Application", "Sites": "Site", "SipPeers": "SipPeer",
+         "AssociatedSipPeers": "AssociatedSipPeer", "ListOrderIdUserIdDate": "OrderIdUserIdDate",
+         "TelephoneNumberList": "TelephoneNumber", "TelephoneNumbers": "TelephoneNumber",
+         "CompletedNumbers": "TelephoneNumber", "FailedNumbers": "FullNumber", "ErrorList": "Error",
+         "TelephoneNumberDetailList": "TelephoneNumberDetail", "RequestedCallbackTypes": "CallbackType",
+         "SipPeerTelephoneNumbers": "SipPeerTelephoneNumber"}
+
+
+def _force_list(path: Any, key: str, value: Any) -> bool:
+    return bool(path) and LISTS.get(path[-1][0]) == key
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    db = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
+    handle = start(port=0, db=db, order_delay=0, reset=True)
+    yield handle
+    handle.stop()
+
+
+def reset(url: str, transition: dict[str, Any] | None = None) -> None:
+    r = requests.post(f"{url}/_sandbox/reset", timeout=10)
+    assert r.status_code == 200, r.text
+    r = requests.put(f"{url}/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"}},
+                     timeout=10)
+    assert r.status_code == 200, r.text
+
+
+@pytest.fixture
+def clean_sandbox(sandbox: Any) -> Any:
+    reset(sandbox.url)
+    return sandbox
+
+
+@pytest.fixture
+def creds() -> dict[str, str]:
+    return dict(DEMO)
+
+
+@pytest.fixture
+def creds_b() -> dict[str, str]:
+    return dict(DEMO_B)
+
+
+class XmlSession:
+    """Dashboard calls for one account: ``s.post("/applications", xml)`` -> requests.Response.
+
+    Paths are relative to ``{url}/api/accounts/{account_id}`` unless they start with ``/api`` or
+    ``http``. ``s.xml(resp)`` parses a body (repeatable elements always lists).
+    """
+
+    def __init__(self, url: str, creds: dict[str, str], account_id: str | None = None):
+        self.url, self.creds = url.rstrip("/"), creds
+        self.account_id = account_id or creds["account_id"]
+        self.site_id = creds.get("site_id")
+        self.http = requests.Session()
+        self.http.auth = (creds["username"], creds["password"])
+
+    def full(self, path: str) -> str:
+        if path.startswith("http"):
+            return path
+        if path.startswith("/api") or path.startswith("/_sandbox"):
+            return self.url + path
+        return f"{self.url}/api/accounts/{self.account_id}{path}"
+
+    def request(self, method: str, path: str, body: str | bytes | None = None, **kw: Any) -> requests.Response:
+        headers = kw.pop("headers", {}) or {}
+        if body is not None:
+            headers.setdefault("Content-Type", "application/xml; charset=utf-8")
+        kw.setdefault("timeout", 15)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        return self.http.request(method, self.full(path), data=body, headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: str | bytes | None = None, **kw: Any) -> requests.Response:
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: str | bytes | None = None, **kw: Any) -> requests.Response:
+        return self.request("PUT", path, body, **kw)
+
+    def patch(self, path: str, body: str | bytes | None = None, **kw: Any) -> requests.Response:
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("DELETE", path, **kw)
+
+    @staticmethod
+    def xml(resp: requests.Response) -> dict[str, Any]:
+        return xmltodict.parse(resp.content, force_list=_force_list)
+
+    # -- guide steps, for tests that need a set-up world ------------------------------------------
+    def create_app(self, url: str = "https://requestb.in/zuaqjbzu", name: str = "Demo Server") -> str:
+        r = self.post("/applications", f"<Application><AppName>{name}</AppName><CallbackUrl>{url}</CallbackUrl>"
+                                       "<CallbackCreds/></Application>")
+        assert r.status_code == 201, r.text
+        return self.xml(r)["ApplicationProvisioningResponse"]["Application"]["ApplicationId"]
+
+    def create_peer(self, name: str = "Loc", default: bool = True, site_id: str | None = None) -> str:
+        r = self.post(f"/sites/{site_id or self.site_id}/sippeers",
+                      f"<SipPeer><PeerName>{name}</PeerName><IsDefaultPeer>{str(default).lower()}</IsDefaultPeer>"
+                      "</SipPeer>")
+        assert r.status_code == 201, r.text
+        return r.headers["Location"].rsplit("/", 1)[1]
+
+    def peer_path(self, peer_id: str, site_id: str | None = None) -> str:
+        return f"/sites/{site_id or self.site_id}/sippeers/{peer_id}"
+
+    def enable_sms(self, peer_id: str) -> None:
+        r = self.post(self.peer_path(peer_id) + "/products/messaging/features/sms", SMS_BODY)
+        assert r.status_code == 201, r.text
+
+    def enable_mms(self, peer_id: str) -> None:
+        r = self.post(self.peer_path(peer_id) + "/products/messaging/features/mms", MMS_BODY)
+        assert r.status_code == 201, r.text
+
+    def assign(self, peer_id: str, app_id: str) -> requests.Response:
+        return self.put(self.peer_path(peer_id) + "/products/messaging/applicationSettings",
+                        f"<ApplicationsSettings><HttpMessagingV2AppId>{app_id}</HttpMessagingV2AppId>"
+                        "</ApplicationsSettings>")
+
+    def order(self, peer_id: str | None, area: str = "910", quantity: int = 1, extra: str = "") -> requests.Response:
+        peer = f"<PeerId>{peer_id}</PeerId>" if peer_id else ""
+        return self.post("/orders", f"<Order><AreaCodeSearchAndOrderType><AreaCode>{area}</AreaCode>"
+                                    f"<Quantity>{quantity}</Quantity></AreaCodeSearchAndOrderType>"
+                                    f"<SiteId>{self.site_id}</SiteId>{peer}{extra}</Order>")
+
+    def order_numbers(self, peer_id: str, area: str = "910", quantity: int = 1) -> list[str]:
+        r = self.order(peer_id, area, quantity)
+        assert r.status_code == 201, r.text
+        order_id = self.xml(r)["OrderResponse"]["Order"]["id"]
+        body = self.xml(self.get(f"/orders/{order_id}"))["OrderResponse"]
+        assert body["OrderStatus"] == "COMPLETE", body
+        return [n["FullNumber"] for n in body["CompletedNumbers"]["TelephoneNumber"]]
+
+    def world(self) -> dict[str, Any]:
+        """Guide steps 1-7: app, location (SMS+MMS, assigned) and one number in 910."""
+        app = self.create_app()
+        peer = self.create_peer()
+        self.enable_sms(peer)
+        self.enable_mms(peer)
+        assert self.assign(peer, app).status_code == 200
+        tns = self.order_numbers(peer)
+        return {"app": app, "peer": peer, "site": self.site_id, "tns": tns}
+
+
+SMS_BODY = """<SipPeerSmsFeature>
+  <SipPeerSmsFeatureSettings>
+    <TollFree>true</TollFree>
+    <ShortCode>true</ShortCode>
+    <Protocol>HTTP</Protocol>
+    <Zone1>true</Zone1>
+    <Zone2>false</Zone2>
+    <Zone3>false</Zone3>
+    <Zone4>false</Zone4>
+    <Zone5>false</Zone5>
+  </SipPeerSmsFeatureSettings>
+  <HttpSettings>
+    <ProxyPeerId>539692</ProxyPeerId>
+  </HttpSettings>
+</SipPeerSmsFeature>"""
+
+MMS_BODY = """<MmsFeature>
+  <MmsSettings>
+    <protocol>HTTP</protocol>
+  </MmsSettings>
+  <Protocols>
+    <HTTP>
+      <HttpSettings>
+        <ProxyPeerId>539692</ProxyPeerId>
+      </HttpSettings>
+    </HTTP>
+  </Protocols>
+</MmsFeature>"""
+
+
+@pytest.fixture
+def xml_session(sandbox: Any) -> Callable[..., XmlSession]:
+    def make(creds: dict[str, str] | None = None, account_id: str | None = None, url: str | None = None) -> XmlSession:
+        return XmlSession(url or sandbox.url, creds or DEMO, account_id)
+
+    return make
+
+
+@pytest.fixture
+def dash(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSession:
+    return xml_session(DEMO)
+
+
+@pytest.fixture
+def dash_b(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSession:
+    return xml_session(DEMO_B)
+
