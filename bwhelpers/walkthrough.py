@@ -258,9 +258,11 @@ def explain_events(df: Any) -> Any:
     col = next((c for c in ("errorCode", "error_code") if c in getattr(df, "columns", [])), None)
     if col is None or not len(df):
         return df
+    import pandas as pd
+
     df = df.copy()
-    info = [explain(v) if v == v and v not in (None, "") else {"name": "", "meaning": "", "fix": ""}
-            for v in df[col]]
+    df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    info = [explain(v) if not pd.isna(v) else {"name": "", "meaning": "", "fix": ""} for v in df[col]]
     df["error_name"] = [i["name"] for i in info]
     df["meaning"] = [i["meaning"] for i in info]
     df["fix"] = [i["fix"] for i in info]

@@ -1,0 +1,245 @@
+"""The walkthrough notebooks, executed for real (nbclient kernels) against a real sandbox over HTTP.
+
+* committed notebooks carry no outputs and no widget state;
+* the whole sequence runs headless, in order, and leaves the expected saved state and objects;
+* the DataFrames the cells build are checked inside the kernel, not as HTML strings;
+* re-running the sequence creates no second application, location or order;
+* each numbered notebook run alone after a reset ends with "run notebook NN first", not an error;
+* executed notebooks (outputs, metadata, widget state) contain no secret.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import nbformat
+import pytest
+import requests
+from nbclient import NotebookClient
+
+from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, run_notebooks
+from bwhelpers.sandbox import start
+
+NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
+NAMES = [p.stem for p in NOTEBOOKS]
+
+
+def test_the_walkthrough_has_every_step() -> None:
+    assert NAMES == [
+        "00_start_here", "01_create_application", "02_create_location", "03_enable_sms", "04_enable_mms",
+        "05_assign_application", "06_order_numbers", "07_check_order_status", "08_send_message",
+        "09_message_events", "10_export_postman", "11_diagnose_and_teardown",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_committed_notebooks_are_stripped(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert "widgets" not in nb.metadata, f"{path.name} carries saved widget state"
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {index} has outputs"
+            assert cell.execution_count is None, f"{path.name} cell {index} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_notebooks_have_the_same_sections(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for section in ("## Overview", "## Prerequisites", "## Summary", "## What's next"):
+        assert section in text, f"{path.name} lacks {section}"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "opens with a title"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert len(cell.source.strip().splitlines()) <= 5, f"{path.name}: a code cell over 5 lines"
+
+
+# -- executing ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def nb_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    handle = start(port=0, db=tmp_path_factory.mktemp("nbsandbox") / "sandbox.db", order_delay=0.3, reset=True)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def nb_env(nb_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Kernels inherit this: the test sandbox, a private state file, no credentials file."""
+    for key in list(os.environ):
+        if key.startswith("BW_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
+    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
+    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("TQDM_MININTERVAL", "0.05")
+    requests.post(f"{nb_sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
+    requests.put(f"{nb_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3}},
+                 timeout=10).raise_for_status()
+    return {"url": nb_sandbox.url, "state": tmp_path / "state.json", "out": tmp_path / "out",
+            "creds": nb_sandbox.credentials}
+
+
+def execute(path: Path, probe: str | None = None, timeout: int = 120) -> tuple[Any, Any]:
+    """Run a notebook in a fresh kernel; optionally run ``probe`` afterwards in the same kernel and
+    return the JSON it prints (so tests inspect the real DataFrames and variables)."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    probed = None
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        if probe:
+            cell = nbformat.v4.new_code_cell(probe)
+            nb.cells.append(cell)
+            client.execute_cell(cell, len(nb.cells) - 1)
+            nb.cells.pop()
+            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            probed = json.loads(text.strip().splitlines()[-1])
+    return nb, probed
+
+
+def outputs_text(nb: Any) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            for value in (out.get("data") or {}).values():
+                parts.append(value if isinstance(value, str) else json.dumps(value))
+    return "\n".join(parts)
+
+
+def errors(nb: Any) -> list[str]:
+    """Error outputs, and tracebacks printed to stderr."""
+    found = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append(f"{out.get('ename')}: {out.get('evalue')}")
+            elif out.get("name") == "stderr" and "Traceback (most recent call last)" in out.get("text", ""):
+                found.append(out["text"][-500:])
+    return found
+
+
+def api(env: dict[str, Any], path: str) -> requests.Response:
+    c = env["creds"]
+    return requests.get(f"{env['url']}/api/accounts/{c['account_id']}{path}", auth=(c["username"], c["password"]),
+                        timeout=10)
+
+
+def count(env: dict[str, Any], path: str, element: str) -> int:
+    r = api(env, path)
+    if r.status_code == 204:
+        return 0
+    assert r.status_code == 200, r.text
+    return r.text.count(f"<{element}>")
+
+
+PROBES = {
+    "01_create_application": "import json; df = app.to_frame(); print(json.dumps({'cols': list(df.columns), "
+                             "'id': app.id, 'rows': len(df)}))",
+    "02_create_location": "import json; print(json.dumps({'id': location.id, 'cols': list(location.to_frame().columns)}))",
+    "06_order_numbers": "import json; print(json.dumps({'status': order.status, 'found': len(found.to_frame())}))",
+    "07_check_order_status": "import json; print(json.dumps({'status': order.status, 'numbers': order.numbers, "
+                             "'cols': list(order.to_frame().columns)}))",
+    "08_send_message": "import json; print(json.dumps({'id': message.id, 'cols': list(message.to_frame().columns)}))",
+    "09_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
+                         "'codes': [str(c) for c in df['errorCode'].dropna()], "
+                         "'explained': list(df.get('error_name', []))}))",
+    "11_diagnose_and_teardown": "import json; df = page.setup.diagnose(); print(json.dumps({'cols': list(df.columns), "
+                                "'rows': len(df)}))",
+}
+
+
+def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[str, Any]) -> None:
+    probes: dict[str, Any] = {}
+    for path in NOTEBOOKS:
+        nb, probes[path.stem] = execute(path, PROBES.get(path.stem))
+        assert not errors(nb), (path.name, errors(nb))
+    state = json.loads(nb_env["state"].read_text())
+    saved = state["profiles"]["sandbox"]
+    # the saved IDs carried from notebook to notebook, each in a fresh kernel
+    assert probes["01_create_application"]["id"] == saved["application"]["id"]
+    assert "ApplicationId" in probes["01_create_application"]["cols"]
+    assert probes["02_create_location"]["id"] == saved["location"]["id"]
+    assert probes["06_order_numbers"]["found"] >= 1
+    assert probes["07_check_order_status"]["status"] == "COMPLETE"
+    assert probes["07_check_order_status"]["numbers"] == saved["numbers"]
+    assert "CompletedQuantity" in probes["07_check_order_status"]["cols"]
+    assert probes["08_send_message"]["id"] == saved["messages"][0]["id"]
+    events = probes["09_message_events"]
+    assert {"message-delivered", "message-failed", "message-received"} <= set(events["types"])
+    assert "4720" in events["codes"]
+    assert "invalid-destination-address" in events["explained"]
+    assert probes["11_diagnose_and_teardown"]["rows"] >= 4
+    # the objects on the (real, HTTP) sandbox
+    assert count(nb_env, "/applications", "ApplicationId") == 1
+    assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
+    orders_before = count(nb_env, "/orders", "OrderIdUserIdDate")
+    assert orders_before == 1
+    # re-run the whole sequence: nothing new is created
+    assert run_notebooks(out=nb_env["out"], quiet=True) == 0
+    assert count(nb_env, "/applications", "ApplicationId") == 1
+    assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
+    assert count(nb_env, "/orders", "OrderIdUserIdDate") == orders_before
+    assert (nb_env["out"] / "01_create_application.html").exists()
+
+
+STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07", "08", "09")]
+
+
+@pytest.mark.parametrize("path", STANDALONE, ids=[p.stem for p in STANDALONE])
+def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_env: dict[str, Any]) -> None:
+    nb, _ = execute(path)
+    text = outputs_text(nb)
+    assert not errors(nb), errors(nb)
+    assert "Traceback (most recent call last)" not in text
+    last_outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert last_outputs, "the notebook showed nothing"
+    final = json.dumps(last_outputs[-1])
+    assert "Run notebook 0" in final and "first" in final, final[:500]
+
+
+@pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "10_export_postman",
+                                  "11_diagnose_and_teardown"])
+def test_steps_without_prerequisites_run_alone(name: str, nb_env: dict[str, Any]) -> None:
+    nb, _ = execute(NOTEBOOK_DIR / f"{name}.ipynb")
+    assert not errors(nb), errors(nb)
+
+
+def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Distinctive credentials (a fresh sandbox account) go through every notebook; none leaks."""
+    secret = {"account_id": "9912345", "site_id": "9912", "username": "leaktest-user",
+              "password": "Pw-9f8e7d6c5b4a-LEAK", "user_id": "u-leak", "api_token": "Tok-3c2b1a-LEAK",
+              "api_secret": "Sec-0a9b8c7d-LEAK"}
+    r = requests.post(f"{nb_sandbox.url}/_sandbox/accounts", json=secret, timeout=10)
+    assert r.status_code == 201, r.text
+    for key in list(os.environ):
+        if key.startswith("BW_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BW_TARGET", "sandbox")
+    monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
+    monkeypatch.setenv("BW_DASHBOARD_URL", f"{nb_sandbox.url}/api")
+    monkeypatch.setenv("BW_MESSAGING_URL", f"{nb_sandbox.url}/api/v2")
+    for key, env in (("account_id", "BW_ACCOUNT_ID"), ("site_id", "BW_SITE_ID"), ("username", "BW_USERNAME"),
+                     ("password", "BW_PASSWORD"), ("user_id", "BW_USER_ID"), ("api_token", "BW_API_TOKEN"),
+                     ("api_secret", "BW_API_SECRET")):
+        monkeypatch.setenv(env, secret[key])
+    state = tmp_path / "state.json"
+    monkeypatch.setenv("BW_STATE_FILE", str(state))
+    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "config"))
+    out = tmp_path / "out"
+    assert run_notebooks(out=out, quiet=True) == 0
+    saved = json.loads(state.read_text())
+    assert saved["profiles"], "the walkthrough saved nothing"
+    exports = NOTEBOOK_DIR.parent / "exports"
+    produced = list(out.iterdir()) + [state] + (list(exports.glob("*.json")) if exports.is_dir() else [])
+    assert len(produced) >= 24
+    for path in produced:
+        blob = path.read_bytes()
+        for name in ("password", "api_token", "api_secret"):
+            assert secret[name].encode() not in blob, f"{name} leaked into {path.name}"
