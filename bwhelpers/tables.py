@@ -179,8 +179,10 @@ def events_frame(events: Iterable[Any]) -> "pd.DataFrame":
             "description": ev.get("description"), "errorCode": ev.get("errorCode"),
             "text": msg.get("text"), "received_at": ev.get("_received_at"),
         })
-    return pd.DataFrame(rows, columns=["type", "time", "message_id", "to", "from", "direction", "description",
-                                       "errorCode", "text", "received_at"])
+    df = pd.DataFrame(rows, columns=["type", "time", "message_id", "to", "from", "direction", "description",
+                                     "errorCode", "text", "received_at"])
+    df["errorCode"] = pd.to_numeric(df["errorCode"], errors="coerce").astype("Int64")  # 4720, not 4720.0
+    return df
 
 
 def _records(source: Any, method: str) -> list[Any]:
