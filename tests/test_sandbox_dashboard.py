@@ -1289,3 +1289,32 @@ def test_number_seed_setting_changes_the_inventory(dash: XmlSession, sandbox: An
     assert first != second
     expected = [n.tn for n in numbers.select({"areaCode": "919"}, 3, set(), "another")]
     assert second["SearchResult"]["TelephoneNumberList"]["TelephoneNumber"] == expected
+
+
+# == property: any search over HTTP gives valid, distinct, deterministic numbers =================
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NPAS = sorted({npa for npas in numbers.STATE_NPAS.values() for npa in npas})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(["areaCode", "state", "zip", "npaNxx"]), index=st.integers(0, 10_000),
+       quantity=st.integers(1, 25))
+def test_property_search_results_are_valid(sandbox: Any, key: str, index: int, quantity: int) -> None:
+    s = XmlSession(sandbox.url, DEMO)
+    npa = _NPAS[index % len(_NPAS)]
+    value = {"areaCode": npa, "state": sorted(numbers.STATE_NPAS)[index % len(numbers.STATE_NPAS)],
+             "zip": f"{index % 100000:05d}", "npaNxx": npa + numbers.featured_nxx("x", npa)[0]
+             if numbers.featured_nxx("x", npa) else npa + "234"}[key]
+    r = s.get("/availableNumbers", params={key: value, "quantity": quantity})
+    assert r.status_code == 200, r.text
+    body = s.xml(r)["SearchResult"]
+    tns = (body.get("TelephoneNumberList") or {}).get("TelephoneNumber") or []
+    assert int(body["ResultCount"]) == len(tns) <= quantity
+    assert len(set(tns)) == len(tns)
+    assert all(numbers.is_valid_tn(tn) for tn in tns)
+    if key in ("areaCode", "npaNxx"):
+        assert all(tn.startswith(value) for tn in tns)
+    assert s.xml(s.get("/availableNumbers", params={key: value, "quantity": quantity}))["SearchResult"] == body
