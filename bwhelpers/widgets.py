@@ -140,7 +140,7 @@ def show_response(result: Any, title: str = "Response") -> None:
 
 def show_saved(label: str, value: Any) -> None:
     if value:
-        display(HTML(f'<div class="bw-saved">💾 Saved <b>{html.escape(label)}</b>: '
+        display(HTML(f'<div class="bw-saved">Saved <b>{html.escape(label)}</b>: '
                      f'<code>{html.escape(str(value))}</code> — the next steps read it from the saved state.</div>'))
 
 
@@ -325,8 +325,10 @@ class CredentialsForm:
         self.config: Any = None
         real = env.get("BW_TARGET", "").lower() == "real" or bool(env.get("BW_PASSWORD") and env.get("BW_ACCOUNT_ID")
                                                                    and not env.get("BW_SANDBOX_URL"))
-        self.target = w.ToggleButtons(options=[("Sandbox (no account)", "sandbox"), ("Real account", "real")],
-                                      value="real" if real else "sandbox", description="Target", style=_STYLE)
+        self.target = w.ToggleButtons(options=[("Sandbox", "sandbox"), ("Real account", "real")],
+                                      value="real" if real else "sandbox", description="Target",
+                                      tooltips=["The local sandbox: no account needed", "Your Bandwidth account"],
+                                      style={"description_width": "11em", "button_width": "9em"})
         self.account_id = _text("Account id", env.get("BW_ACCOUNT_ID", ""), "e.g. 9900000")
         self.site_id = _text("Subaccount (site) id", env.get("BW_SITE_ID", ""), "e.g. 9901")
         self.username = _text("API username", env.get("BW_USERNAME", ""))

@@ -100,9 +100,10 @@ def open_and_run_all(page: Any, base: str, notebook: str) -> None:
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # wait until the kernel is connected and idle
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    page.locator(".jp-Notebook").first.click()
+    # the indicator turns idle before the kernel's websocket settles; give it a moment
+    page.wait_for_timeout(2000)
     page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
 
 
 def assert_widgets_healthy(page: Any) -> None:
