@@ -365,13 +365,15 @@ def test_resolve_uses_running_sandbox(sandbox, monkeypatch, capsys, tmp_path):
     assert c.check().id == "9901"
 
 
-FIVE_LINES = """
-import bwhelpers
-s = bwhelpers.connect()
-for r in s.run_all(): print(r.title, r.id); print(r.to_frame().to_string())
-print(s.wait_for_event("message-delivered")["type"])
-print(s.events()[["type", "message_id"]].to_string())
-"""
+def _readme_script() -> str:
+    """The five-line script exactly as the README shows it."""
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    return re.search(r"<!-- script:five-lines -->\s*```python\n(.*?)\n```", readme, re.S).group(1)
+
+
+FIVE_LINES = _readme_script()
 
 
 def test_five_line_script_without_credentials(sandbox, tmp_path):

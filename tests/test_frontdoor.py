@@ -1,0 +1,188 @@
+"""The front door: the README's two quickstart commands, CI's use of them, and a fresh Binder-style install.
+
+The commands are parsed from README.md itself (through .ci/readme_command.py, which CI uses too), so the
+README, CI and these tests cannot drift apart.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / ".ci"))
+from readme_command import command  # noqa: E402
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_readme_has_exactly_two_quickstart_commands_in_order() -> None:
+    quick = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)\n```", quick, re.S)
+    assert len(blocks) == 2, blocks
+    assert blocks[0].strip() == command("install")
+    assert blocks[1].strip() == command("test")
+    assert "pytest" in command("test") and "jupyter lab notebooks/00_start_here.ipynb" in command("install")
+
+
+def test_readme_sections_in_the_front_door_order() -> None:
+    headings = [h.strip() for h in re.findall(r"^## (.+)$", README, re.M)]
+    expected = ["Quickstart", "Using a real Bandwidth account", "The sandbox", "Postman", "Headless run",
+                "Troubleshooting", "Project layout", "Contributing"]
+    assert [h for h in headings if h in expected] == expected
+    intro = README.split("## Quickstart", 1)[0]
+    assert "```mermaid" in intro
+    assert "labpath=notebooks%2F00_start_here.ipynb" in intro
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "readme_command.py test" in ci and 'bash -c "$cmd"' in ci
+    assert "apt-get install -y" in ci and "chromium" in ci
+    out = subprocess.run([sys.executable, str(ROOT / ".ci" / "readme_command.py"), "test"], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == command("test")
+    assert "npm ci" in out, "newman is installed by the README's test command"
+
+
+def test_readme_magic_tables_match_the_sandbox() -> None:
+    from bwhelpers.sandbox.magic import MAGIC_TO_NUMBERS, NO_INVENTORY_AREA, PARTIAL_INVENTORY_AREA
+
+    for row in MAGIC_TO_NUMBERS:
+        line = next((ln for ln in README.splitlines() if f"`{row['number']}`" in ln), None)
+        assert line is not None, f"{row['number']} missing from the README"
+        if row["errorCode"]:
+            assert str(row["errorCode"]) in line
+    assert f"`{NO_INVENTORY_AREA}`" in README and f"`{PARTIAL_INVENTORY_AREA}`" in README
+
+
+def test_readme_five_line_script_is_the_tested_one() -> None:
+    m = re.search(r"<!-- script:five-lines -->\s*```python\n(.*?)\n```", README, re.S)
+    assert m, "README lacks the five-line script"
+    lines = [ln for ln in m.group(1).splitlines() if ln.strip()]
+    assert len(lines) == 5
+    assert "bwhelpers.connect()" in m.group(1) and "run_all()" in m.group(1)
+    # tests/test_client_sandbox.py runs exactly this text (it parses the same block)
+    assert "_readme_script()" in (ROOT / "tests" / "test_client_sandbox.py").read_text()
+
+
+def test_quickstart_install_and_launch(tmp_path: Path) -> None:
+    """Run the README's install step, then its launch command until JupyterLab lists 00_start_here."""
+    install, launch = [part.strip() for part in command("install").split("&&")]
+    subprocess.run(install, shell=True, cwd=ROOT, check=True, timeout=900,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port = _free_port()
+    cfg = tmp_path / "jupyter-config"
+    cfg.mkdir()
+    # headless settings come from a config file, so the README's command runs unchanged
+    (cfg / "jupyter_server_config.json").write_text(json.dumps({
+        "ServerApp": {"ip": "127.0.0.1", "port": port, "port_retries": 0, "open_browser": False,
+                      "allow_root": True, "password": "", "disable_check_xsrf": True},
+        "IdentityProvider": {"token": ""},
+        "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
+    }))
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(cfg), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+           "BROWSER": "true"}
+    proc = subprocess.Popen(shlex.split(launch), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        listed = None
+        while time.monotonic() < deadline:
+            try:
+                # given a notebook path, JupyterLab serves that notebook's folder as its root
+                for path in ("/api/contents", "/api/contents/notebooks"):
+                    r = requests.get(f"http://127.0.0.1:{port}{path}", timeout=2)
+                    if r.status_code == 200:
+                        names = [item["name"] for item in r.json()["content"]]
+                        if "00_start_here.ipynb" in names:
+                            listed = names
+                if listed:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None, "jupyter lab exited early"
+            time.sleep(0.5)
+        assert listed is not None, "JupyterLab did not answer"
+        assert "00_start_here.ipynb" in listed
+        assert requests.get(f"http://127.0.0.1:{port}/lab", timeout=10).status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_binder_files_follow_repo2docker_conventions() -> None:
+    binder = ROOT / "binder"
+    reqs = (binder / "requirements.txt").read_text().splitlines()
+    assert "-e ." in [r.strip() for r in reqs]
+    assert any(r.startswith("jupyterlab>=4") and "<5" in r for r in reqs)
+    assert any(r.startswith("ipywidgets>=8") and "<9" in r for r in reqs)
+    assert re.fullmatch(r"python-3\.\d+", (binder / "runtime.txt").read_text().strip())
+    for name in ("postBuild", "start"):
+        path = binder / name
+        assert os.access(path, os.X_OK), f"binder/{name} must be executable"
+        text = path.read_text()
+        assert text.startswith("#!/bin/bash")
+        assert "set -e" in text
+    assert (binder / "start").read_text().rstrip().endswith('exec "$@"')
+
+
+@pytest.mark.slow
+def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path) -> None:
+    """Build a venv from binder/requirements.txt (pip's cache reused), run postBuild, then
+    ``binder/start python -m bwhelpers run-notebooks`` and check the notebooks ran on start's sandbox."""
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    bindir = env_dir / "bin"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "PYTHON", "VIRTUAL_ENV"))}
+    home = tmp_path / "home"
+    home.mkdir()
+    port = _free_port()
+    env.update({"PATH": f"{bindir}{os.pathsep}{env['PATH']}", "VIRTUAL_ENV": str(env_dir), "HOME": str(home),
+                "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1", "BW_SANDBOX_PORT": str(port),
+                "BW_STATE_FILE": str(tmp_path / "state.json"), "BW_CONFIG_DIR": str(tmp_path / "cfg")})
+    pip = subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    post = subprocess.run(["bash", "binder/postBuild"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert post.returncode == 0, post.stdout + post.stderr
+    out = tmp_path / "executed"
+    run = subprocess.run(["binder/start", "python", "-m", "bwhelpers", "run-notebooks", "--out", str(out)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    try:
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert len(list(out.glob("*.ipynb"))) == 12
+        state = json.loads((tmp_path / "state.json").read_text())
+        app = state["profiles"]["sandbox"]["application"]
+        assert app["callback_url"].startswith(f"http://127.0.0.1:{port}/"), app
+        db = home / ".bwhelpers" / "sandbox.db"
+        assert db.exists(), "binder/start keeps the sandbox db in the home folder"
+        with sqlite3.connect(db) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            app_table = next(t for t in tables if "application" in t.lower())
+            assert conn.execute(f'SELECT COUNT(*) FROM "{app_table}"').fetchone()[0] >= 1
+    finally:
+        subprocess.run(["pkill", "-f", f"bwhelpers.sandbox --port {port}"], check=False)
