@@ -202,7 +202,10 @@ class Page:
         if not numbers:
             widgets.show_note("No number saved: run notebook 07_check_order_status first.", "warn")
             return None
-        return self._sandbox_post("/_sandbox/inbound", {"to": numbers[0], "from": from_, "text": text})
+        result = self._sandbox_post("/_sandbox/inbound", {"to": numbers[0], "from": from_, "text": text})
+        if isinstance(result, dict) and isinstance(result.get("message"), dict):
+            result.setdefault("id", result["message"].get("id"))  # so wait_for_event(message_id=...) finds it
+        return result
 
     def send_failing(self, code: int = 4720, text: str = "This one will fail") -> Any:
         """Sandbox: send to the magic number that fails with ``code`` (see /_sandbox/magic-numbers)."""
