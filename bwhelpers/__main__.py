@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             setup = connect()
             df = setup.diagnose()
             _print_frame(df)
-            return 1 if "status" in df and (df["status"] == "problem").any() else 0
+            return 1 if "ok" in df and not df["ok"].astype(bool).all() else 0
         if args.command == "reset-state":
             from .config import Config
             from .state import StateStore
