@@ -81,7 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run-notebooks":
             from .notebooks import run_notebooks
 
-            return run_notebooks(out=args.out, only=args.notebooks or None, timeout=args.timeout)
+            try:
+                return run_notebooks(out=args.out, only=args.notebooks or None, timeout=args.timeout)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
     except BandwidthError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
