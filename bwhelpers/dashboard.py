@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 import phonenumbers
 
 from . import xmlio
-from .errors import OrderTimeoutError, ValidationError
+from .errors import BandwidthError, OrderTimeoutError, ValidationError
 from .http import Exchange, make_session, request
 from .results import Result
 
@@ -70,7 +70,11 @@ def normalize_number(value: Any, field: str = "number") -> str:
     if not phonenumbers.is_possible_number(parsed):
         raise ValidationError(f"{field}: {text!r} has the wrong number of digits for its country; US numbers have "
                               "10 digits, e.g. '9195551212' or '+19195551212'", field=field)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if e164.startswith("+1") and e164[2] in "01":  # NANP area codes start with 2-9; the service answers 400
+        raise ValidationError(f"{field}: {text!r} has area code {e164[2:5]}, but US/NANP area codes start with 2-9; "
+                              "give e.g. '+19195551212'", field=field)
+    return e164
 
 
 def national_number(value: Any, field: str = "number") -> str:
@@ -132,7 +136,10 @@ class DashboardClient:
         resp, ex = request(self.session, method, url, data=data, params=params,
                            headers=XML_HEADERS if data is not None else {"Accept": "application/xml"},
                            auth=self.config.dashboard_auth)
-        parsed = xmlio.parse(resp.content) if resp is not None and resp.content and resp.status_code != 204 else {}
+        try:
+            parsed = xmlio.parse(resp.content) if resp is not None and resp.content and resp.status_code != 204 else {}
+        except xmlio.XmlParseError as exc:
+            raise _unreadable(resp, ex, f"the response is not the Dashboard's XML ({exc})") from None
         return resp, parsed, ex
 
     # ------------------------------------------------------------------ account
@@ -234,6 +241,10 @@ class DashboardClient:
                    zone2: bool = False, zone3: bool = False, zone4: bool = False, zone5: bool = False,
                    protocol: str = "HTTP", proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
         """Step 3: POST .../features/sms with the guide's body (Protocol HTTP, Zone1 true, ProxyPeerId 539692)."""
+        location_id = _require_id(location_id, "location_id")
+        protocol = _require_http(protocol)
+        if zone1 is not True:
+            raise ValidationError("zone1: must be True; Messaging 2.0 needs Zone1 (US and Canada) enabled", field="zone1")
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
         body = {"SipPeerSmsFeature": {
             "SipPeerSmsFeatureSettings": {"TollFree": toll_free, "ShortCode": short_code, "Protocol": protocol,
@@ -257,6 +268,8 @@ class DashboardClient:
     def enable_mms(self, location_id: str, protocol: str = "HTTP",
                    proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
         """Step 4: POST .../features/mms with the guide's body (lower-case ``protocol``)."""
+        location_id = _require_id(location_id, "location_id")
+        protocol = _require_http(protocol)
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
         body = {"MmsFeature": {"MmsSettings": {"protocol": protocol},
                                "Protocols": {"HTTP": {"HttpSettings": http_settings}}}}
@@ -413,6 +426,14 @@ class DashboardClient:
                       title="Disconnect order")
 
 
+def _unreadable(resp: Any, ex: Exchange, why: str) -> BandwidthError:
+    """A 2xx answer whose body cannot be read (a proxy's page, a truncated body): a clear BandwidthError."""
+    return BandwidthError(f"HTTP {resp.status_code} {ex.method} {ex.url}: {why}. Fix: check that the base URL points at "
+                          "the Bandwidth API (BW_DASHBOARD_URL / BW_MESSAGING_URL / BW_SANDBOX_URL) and retry",
+                          status=resp.status_code, request=ex.request, response=ex.response, exchange=ex,
+                          description=why)
+
+
 # ------------------------------------------------------------------------------------- validation
 
 def _require_id(value: Any, field: str) -> str:
@@ -422,6 +443,13 @@ def _require_id(value: Any, field: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_\-.]{1,100}", text):
         raise ValidationError(f"{field}: {text!r} is not an id (letters, digits, '-', '_' only)", field=field)
     return text
+
+
+def _require_http(protocol: Any) -> str:
+    if not isinstance(protocol, str) or protocol.strip().upper() != "HTTP":
+        raise ValidationError(f"protocol: {protocol!r} is not supported; Messaging 2.0 needs protocol='HTTP'",
+                              field="protocol")
+    return "HTTP"
 
 
 def _require_text(value: Any, field: str, hint: str) -> str:

@@ -250,7 +250,7 @@ def parse_error_body(body: str | bytes | None, content_type: str | None = None) 
     if text[0] in "{[":
         try:
             return _parse_json_error(json.loads(text))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: [[[[... nested deeper than the parser's stack
             return {"description": text[:300]}
     if text.startswith("<"):
         from . import xmlio

@@ -108,7 +108,7 @@ class MessagingClient:
         self._check_owner()
         resp, ex = request(self.session, "POST", self.config.messages_url, json_body=body, headers=JSON_HEADERS,
                            auth=self.config.messaging_auth)
-        data = resp.json() if resp is not None and resp.content else {}
+        data = _json(resp, ex)
         return Result(data=data, id=data.get("id"), exchange=ex, status="accepted",
                       title="Step 8: message sent")
 
@@ -117,7 +117,7 @@ class MessagingClient:
         self._check_owner()
         resp, ex = request(self.session, "GET", self.config.messages_url, params=filters or None,
                            headers={"Accept": "application/json"}, auth=self.config.messaging_auth)
-        data = resp.json() if resp is not None and resp.content else {}
+        data = _json(resp, ex, allow_list=True)
         if isinstance(data, list):
             records = data
         else:
@@ -172,7 +172,10 @@ class MessagingClient:
                 except BandwidthError as exc:  # unknown outcome or rejected: never re-send
                     row["error"] = str(exc)
                     return row
-                data = resp.json() if resp is not None and resp.content else {}
+                try:
+                    data = _json(resp, _)
+                except BandwidthError:  # accepted (2xx) but unreadable: never re-send
+                    data = {}
                 row.update(id=data.get("id"), status="accepted", error=None)
                 return row
             return row
@@ -192,6 +195,20 @@ class MessagingClient:
                 out[futures[fut]] = fut.result()
                 bar.update(1)
         return pd.DataFrame(out, columns=["to", "text", "id", "status", "error", "attempts"])
+
+
+def _json(resp: Any, ex: Any, allow_list: bool = False) -> Any:
+    """The JSON body of a 2xx answer; an unreadable one raises a clear BandwidthError (not a JSONDecodeError)."""
+    if resp is None or not resp.content:
+        return {}
+    try:
+        data = resp.json()
+    except (ValueError, RecursionError):
+        data = None
+    if isinstance(data, dict) or (allow_list and isinstance(data, list)):
+        return data
+    from .dashboard import _unreadable
+    raise _unreadable(resp, ex, "the response is not the Messaging API's JSON object")
 
 
 def _as_completed(futures: Mapping[Any, int]):

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 import xmltodict
+from xml.parsers.expat import ExpatError
 
-__all__ = ["FORCE_LIST", "build", "parse", "ci_get", "ci_find_all", "as_list", "first", "to_bool"]
+__all__ = ["FORCE_LIST", "XmlParseError", "build", "parse", "ci_get", "ci_find_all", "as_list", "first", "to_bool"]
 
 FORCE_LIST: tuple[str, ...] = (
     "TelephoneNumber", "FullNumber", "Error", "SipPeer", "Application", "Site", "AssociatedSipPeer",
@@ -38,15 +39,25 @@ def build(doc: Mapping[str, Any], *, pretty: bool = True) -> str:
     return f"{XML_HEADER}\n{body}"
 
 
+class XmlParseError(ValueError):
+    """The text is not well-formed XML (or not UTF-8, or it declares entities)."""
+
+
 def parse(text: str | bytes | None, force_list: Iterable[str] = FORCE_LIST) -> dict[str, Any]:
-    """Parse XML into a dict; entities are disabled and ``FORCE_LIST`` elements are always lists."""
+    """Parse XML into a dict; entities are disabled and ``FORCE_LIST`` elements are always lists.
+
+    Raises :class:`XmlParseError` (a ValueError) for anything that is not well-formed UTF-8 XML.
+    """
     if text is None:
         return {}
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
-    if not text.strip():
-        return {}
-    return xmltodict.parse(text, disable_entities=True, force_list=tuple(force_list)) or {}
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        if not text.strip():
+            return {}
+        return xmltodict.parse(text, disable_entities=True, force_list=tuple(force_list)) or {}
+    except (ExpatError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise XmlParseError(f"not well-formed XML: {exc}") from None
 
 
 def ci_get(d: Any, *path: str, default: Any = None) -> Any:

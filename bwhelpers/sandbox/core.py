@@ -258,10 +258,19 @@ class BaseHandler(tornado.web.RequestHandler):
             raise MessagingError("unsupported-content-type",
                                  "Content-Type must be application/json", status=415)
         try:
-            return json.loads(self.request.body.decode("utf-8"))
+            body = json.loads(self.request.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise MessagingError("request-validation", f"Your request could not be parsed: {exc}",
                                  field_errors=[]) from None
+        except RecursionError:  # [[[[... nested deeper than the parser's stack
+            raise MessagingError("request-validation", "Your request could not be parsed: the JSON document is "
+                                 "nested too deeply", field_errors=[]) from None
+        try:  # "\ud800" parses to a lone surrogate, which no store or encoder accepts
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError):
+            raise MessagingError("request-validation", "Your request could not be parsed: it contains an invalid "
+                                 "Unicode escape (a lone surrogate such as \\ud800)", field_errors=[]) from None
+        return body
 
     # -- output ----------------------------------------------------------------------------------
     def send_xml(self, root: str, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:

@@ -68,6 +68,7 @@ class SettingsHandler(ControlHandler):
         if transition is not None:
             if not isinstance(transition, dict) or transition.get("mode") not in ("immediate", "seconds", "polls"):
                 raise ControlError("order_transition.mode must be 'immediate', 'seconds' or 'polls'")
+        _check_settings(body)
         for key, value in body.items():
             self.db.set_setting(key, value)
         self.send_json(self.db.all_settings())
@@ -75,14 +76,60 @@ class SettingsHandler(ControlHandler):
     post = put
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _check_settings(body: dict) -> None:
+    """Refuse values every request would later trip over (a stored bad setting must not turn into 500s)."""
+    fault = body.get("fail_next", None)
+    if fault is not None:
+        if not isinstance(fault, dict):
+            raise ControlError("fail_next must be null or an object {status, count, retry_after, methods}")
+        if not isinstance(fault.get("status", 503), int) or not 400 <= fault.get("status", 503) <= 599:
+            raise ControlError("fail_next.status must be an HTTP error status (400-599)")
+        if not isinstance(fault.get("count", 0), int) or fault.get("count", 0) < 0:
+            raise ControlError("fail_next.count must be a whole number")
+        if fault.get("retry_after") is not None and not _number(fault["retry_after"]):
+            raise ControlError("fail_next.retry_after must be a number of seconds or null")
+        methods = fault.get("methods")
+        if methods is not None and (not isinstance(methods, list) or not all(isinstance(m, str) for m in methods)):
+            raise ControlError("fail_next.methods must be a list of HTTP methods or null")
+    retry = body.get("callback_retry", None)
+    if retry is not None:
+        if not isinstance(retry, dict):
+            raise ControlError("callback_retry must be an object {max_attempts, backoff, timeout}")
+        if not isinstance(retry.get("max_attempts", 1), int) or retry.get("max_attempts", 1) < 1:
+            raise ControlError("callback_retry.max_attempts must be a whole number from 1")
+        backoff = retry.get("backoff", [1])
+        if not (_number(backoff) or isinstance(backoff, list) and all(_number(b) for b in backoff)):
+            raise ControlError("callback_retry.backoff must be a number or a list of seconds")
+        if not _number(retry.get("timeout", 10)) or not retry.get("timeout", 10):
+            raise ControlError("callback_retry.timeout must be a positive number of seconds")
+    for key in ("rate_limit_per_second", "delivery_delay", "slow_delivery_delay"):
+        if key in body and body[key] is not None and not _number(body[key]):
+            raise ControlError(f"{key} must be a number from 0")
+
+
 class AccountsHandler(ControlHandler):
     """POST {account_id, site_id, username, password, user_id, api_token, api_secret}: add an account."""
 
     def post(self) -> None:
         body = self.body_json()
+        if not isinstance(body, dict):
+            raise ControlError("send a JSON object {account_id, site_id, username, password, user_id, api_token, "
+                               "api_secret}")
         required = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
         missing = [k for k in required if not isinstance(body.get(k), str) or not body.get(k)]
         if missing:
             raise ControlError(f"missing or empty field(s): {missing}")
+        for key, column in (("username", "username"), ("user_id", "user_id")):
+            row = self.db.query_one(f"SELECT account_id FROM accounts WHERE {column}=?", (body[key],))
+            if row is not None and row["account_id"] != body["account_id"]:
+                raise ControlError(f"{key} {body[key]!r} already belongs to account {row['account_id']}", status=409)
+        site = self.db.query_one("SELECT account_id FROM sites WHERE site_id=?", (body["site_id"],))
+        if site is not None and site["account_id"] != body["account_id"]:
+            raise ControlError(f"site {body['site_id']!r} already belongs to account {site['account_id']}",
+                               status=409)
         create_account(self.db, {k: body[k] for k in required})
         self.send_json({"account_id": body["account_id"], "site_id": body["site_id"]}, status=201)

@@ -1,0 +1,199 @@
+"""Figures of the reliability suite, collected while the tests run, written to ``reliability-report.md``.
+
+The test modules ``tests/test_reliability_*.py`` and ``tests/test_fuzz.py`` register this module as a pytest
+plugin from a session-scoped autouse fixture (``plugin = report.fixture()``; conftest.py stays untouched) and
+record figures with :func:`record`/:func:`add`/:func:`item`.
+At the end of the session the report is written to the repository root, but only when it reflects a
+whole run: every reliability module had tests that ran (as in CI's full ``python -m pytest``), or
+``BW_WRITE_REPORT=1`` is set. A partial local run (one module, ``-k``, ``-m 'not slow'``) leaves the
+committed report alone unless ``BW_WRITE_REPORT=1``; ``BW_WRITE_REPORT=0`` never writes.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT_PATH = ROOT / "reliability-report.md"
+MODULES = ("test_reliability_badinput", "test_reliability_faults", "test_reliability_concurrency",
+           "test_reliability_secrets", "test_reliability_load", "test_fuzz")
+
+_lock = threading.Lock()
+#: section -> key -> value (numbers are summed by ``add``; anything else is set by ``record``)
+FIGURES: dict[str, dict[str, Any]] = defaultdict(dict)
+#: section -> list of lines (faults survived, files scanned, ...)
+ITEMS: dict[str, list[str]] = defaultdict(list)
+_outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+_started = time.time()
+
+
+def record(section: str, key: str, value: Any) -> None:
+    with _lock:
+        FIGURES[section][key] = value
+
+
+def add(section: str, key: str, amount: float = 1) -> None:
+    with _lock:
+        FIGURES[section][key] = FIGURES[section].get(key, 0) + amount
+
+
+def item(section: str, line: str) -> None:
+    with _lock:
+        if line not in ITEMS[section]:
+            ITEMS[section].append(line)
+
+
+# -- pytest hooks -------------------------------------------------------------------------------
+
+def fixture() -> Any:
+    """A session-scoped autouse fixture that registers this module as a plugin (once per session)."""
+    import sys
+
+    @pytest.fixture(scope="session", autouse=True)
+    def _reliability_report_plugin(request: pytest.FixtureRequest) -> None:
+        manager = request.config.pluginmanager
+        if manager.get_plugin("reliability-report") is None:
+            manager.register(sys.modules[__name__], "reliability-report")
+
+    return _reliability_report_plugin
+
+
+def _module(nodeid: str) -> str:
+    return Path(nodeid.split("::", 1)[0]).stem
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    mod = _module(report.nodeid)
+    if mod not in MODULES:
+        return
+    if report.when == "call":
+        _outcomes[mod][report.outcome] += 1
+    elif report.when == "setup" and report.outcome != "passed":
+        _outcomes[mod]["skipped" if report.skipped else "error"] += 1
+
+
+def _should_write() -> bool:
+    flag = os.environ.get("BW_WRITE_REPORT")
+    if flag == "0":
+        return False
+    if flag == "1":
+        return True
+    return all(_outcomes[m].get("passed", 0) + _outcomes[m].get("failed", 0) > 0 for m in MODULES)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _should_write():
+        return
+    try:
+        REPORT_PATH.write_text(render(), encoding="utf-8")
+    except OSError as exc:  # pragma: no cover - read-only checkout
+        print(f"could not write {REPORT_PATH}: {exc}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _should_write():
+        terminalreporter.write_line(f"reliability report written to {REPORT_PATH}")
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table(section: str, labels: dict[str, str]) -> list[str]:
+    data = FIGURES.get(section, {})
+    rows = [(label, data[key]) for key, label in labels.items() if key in data]
+    rows += [(key, v) for key, v in data.items() if key not in labels]
+    if not rows:
+        return ["_(not run)_", ""]
+    out = ["| figure | value |", "|---|---:|"]
+    out += [f"| {label} | {_fmt(v)} |" for label, v in rows]
+    return out + [""]
+
+
+def _list(section: str) -> list[str]:
+    lines = ITEMS.get(section, [])
+    return [f"- {line}" for line in lines] + [""] if lines else ["_(none recorded)_", ""]
+
+
+def render() -> str:
+    total = {k: sum(o.get(k, 0) for o in _outcomes.values()) for k in ("passed", "failed", "skipped", "error")}
+    lines = [
+        "# Reliability report",
+        "",
+        "Written by the test suite (`tests/_reliability_report.py`) at the end of a run of "
+        "`tests/test_reliability_*.py` and `tests/test_fuzz.py`; every figure comes from that run, "
+        "against real sandboxes on 127.0.0.1 over HTTP.",
+        "",
+        f"- generated: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
+        f"- machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), "
+        f"Python {platform.python_version()}",
+        f"- reliability tests: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped, "
+        f"{total['error']} errors; wall time of the session so far {time.time() - _started:,.0f} s",
+        "",
+        "| module | passed | failed | skipped |",
+        "|---|---:|---:|---:|",
+    ]
+    for m in MODULES:
+        o = _outcomes.get(m, {})
+        lines.append(f"| `{m}` | {o.get('passed', 0)} | {o.get('failed', 0)} | {o.get('skipped', 0)} |")
+    lines += ["", "## Bad input", ""]
+    lines += _table("badinput", {
+        "sandbox_tried": "bad requests sent to the sandbox (HTTP)",
+        "sandbox_refused": "refused with the documented 4xx and error body",
+        "sandbox_literal": "SQL-metacharacter values stored and echoed literally (not refused, nothing broken)",
+        "sandbox_5xx": "answers with 5xx",
+        "sandbox_traceback": "answers containing a traceback",
+        "state_snapshots_equal": "list-endpoint snapshots unchanged after the battery",
+        "client_tried": "bad arguments given to the bwhelpers API",
+        "client_refused": "refused with ValidationError naming the field, before any request",
+        "client_requests_made": "requests the bwhelpers API made for them",
+    })
+    lines += ["## Fuzzing (hypothesis)", ""]
+    lines += _table("fuzz", {})
+    lines += ["## Faults survived", ""]
+    lines += _list("faults")
+    lines += _table("faults", {})
+    lines += ["## Concurrency", ""]
+    lines += _list("concurrency")
+    lines += _table("concurrency", {})
+    lines += ["## Secrets", ""]
+    lines += _list("secrets")
+    lines += _table("secrets", {
+        "scans": "secret scans done",
+        "files_scanned": "files scanned",
+        "bytes_scanned": "bytes scanned",
+        "streams_scanned": "captured stdout/stderr streams scanned",
+        "secrets_searched": "distinct secret values searched for",
+        "leaks": "secrets found",
+    })
+    lines += ["## Load", ""]
+    lines += _table("load", {
+        "messages": "messages sent",
+        "clients": "concurrent clients",
+        "errors": "send errors",
+        "callbacks_expected": "callbacks expected",
+        "callbacks_received": "callbacks received",
+        "lost": "callbacks lost",
+        "duplicated": "callbacks duplicated",
+        "send_seconds": "send phase (s)",
+        "total_seconds": "until the last callback (s)",
+        "send_throughput": "send throughput (messages/s)",
+        "end_to_end_throughput": "end-to-end throughput (callbacks/s)",
+        "peak_rss_mb": "sandbox peak RSS (MiB)",
+        "start_rss_mb": "sandbox RSS before the load (MiB)",
+    })
+    lines += _list("load")
+    return "\n".join(lines).rstrip() + "\n"
