@@ -1,0 +1,116 @@
+"""The ipywidgets forms, exercised for real (no browser needed): validation in the widget, the
+credentials form against a real sandbox over HTTP, and no secret left in widget state."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import ipywidgets
+import pytest
+
+from bwhelpers import widgets
+
+
+def manager_state() -> str:
+    return json.dumps(ipywidgets.Widget.get_manager_state(drop_defaults=False))
+
+
+def test_message_form_validates_number_and_length() -> None:
+    form = widgets.message_form()
+    assert form.errors == {}
+    form.fields["to"].value = "12345"
+    assert "to" in form.errors and "E.164" in form.errors["to"]
+    assert "⚠" in form.messages.value  # shown in the widget itself
+    form.fields["to"].value = "919 555 0123"  # +1 optional for US numbers
+    assert "to" not in form.errors
+    form.fields["text"].value = "x" * 2049
+    assert "2049" in form.errors["text"]
+    form.fields["text"].value = "hello"
+    assert form.errors == {} and form.messages.value == ""
+    assert form.values == {"to": "919 555 0123", "text": "hello"}
+
+
+def test_application_and_order_forms_have_working_defaults() -> None:
+    app = widgets.application_form()
+    assert app.errors == {} and app.values["name"] == "Demo Server"
+    app.fields["callback_url"].value = "not a url"
+    assert "callback_url" in app.errors
+    app.fields["name"].value = "  "
+    assert "name" in app.errors
+    order = widgets.order_form()
+    assert order.values == {"criterion": "area_code", "value": "910", "quantity": 1}
+    order.fields["criterion"].value = "zip"
+    assert order.values["value"] == widgets.SEARCH_CRITERIA["zip"][1]
+
+
+def test_progress_strip_reflects_saved_steps() -> None:
+    class FakeSetup:
+        def status(self) -> list[dict[str, Any]]:
+            return [{"step": n, "done": n <= 2} for n in range(1, 9)]
+
+    html = widgets.progress_html(widgets._done(FakeSetup()), current=3)
+    assert html.count("✓") == 2 and html.count("○") == 6
+
+
+@pytest.fixture
+def real_like_env(sandbox: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A 'real account' whose URLs happen to be the sandbox: the form's real-account path, end to end."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("BW_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
+    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("BW_DASHBOARD_URL", f"{sandbox.url}/api")
+    monkeypatch.setenv("BW_MESSAGING_URL", f"{sandbox.url}/api/v2")
+    return {"BW_ACCOUNT_ID": "9900000", "BW_SITE_ID": "9901", "BW_USERNAME": "sandbox-user"}
+
+
+def test_credentials_form_reports_the_exact_error_and_clears_secrets(real_like_env: dict[str, str]) -> None:
+    form = widgets.CredentialsForm(env=real_like_env)
+    assert form.account_id.value == "9900000" and form.username.value == "sandbox-user"
+    assert form.password.value == "" and form.password.placeholder == ""
+    form.target.value = "real"
+    form.password.value = "Wrong-Pa55-XYZ"
+    assert form.connect() is None
+    assert "AuthError" in form.status.value and "401" in form.status.value
+    assert form.password.value == "", "secret fields are cleared after use"
+    assert "Wrong-Pa55-XYZ" not in manager_state() and "Wrong-Pa55-XYZ" not in form.status.value
+
+    form.password.value = "sandbox-password"
+    config = form.connect()
+    assert config is not None and config.target == "real" and config.account_id == "9900000"
+    assert "bw-ok" in form.status.value and "OK" in form.status.value
+    assert form.password.value == ""
+    state = manager_state()
+    assert "sandbox-password" not in state and "sandbox-password" not in repr(config)
+
+
+def test_credentials_form_env_secrets_are_never_copied_into_widgets(sandbox: Any) -> None:
+    env = {"BW_TARGET": "real", "BW_ACCOUNT_ID": "9900000", "BW_PASSWORD": "From-Env-Secret-77",
+           "BW_API_TOKEN": "Env-Token-88", "BW_API_SECRET": "Env-Secret-99"}
+    form = widgets.CredentialsForm(env=env)
+    assert form.target.value == "real"
+    assert form.password.value == "" and "BW_PASSWORD" in form.password.placeholder
+    state = manager_state()
+    for secret in env.values():
+        if "Secret" in secret or "Token" in secret:
+            assert secret not in state
+
+
+def test_credentials_form_sandbox_connects(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("BW_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
+    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "cfg"))
+    seen = []
+    form = widgets.CredentialsForm(env={}, on_connect=seen.append)
+    assert form.target.value == "sandbox"
+    form.button.click()
+    assert "bw-ok" in form.status.value and "sandbox" in form.status.value
+    assert seen and seen[0].is_sandbox and seen[0].dashboard_url == f"{sandbox.url}/api"
