@@ -71,13 +71,32 @@ def hash_secret(secret: str) -> str:
     return f"{salt}${digest}"
 
 
+#: (stored hash, sha256 of the secret) pairs already verified by PBKDF2 in this process. Keyed by the
+#: stored salted hash, so a changed password (a new hash) is verified afresh; only successes are kept,
+#: and only the secret's digest (never the secret) is held. Bounded; cleared wholesale when full.
+_VERIFIED: set[tuple[str, bytes]] = set()
+_VERIFIED_MAX = 4096
+_verified_lock = threading.Lock()
+
+
 def check_secret(secret: str, stored: str) -> bool:
+    """Does ``secret`` match the salted PBKDF2 ``stored`` hash? (Successes are cached per process.)"""
+    key = (stored, hashlib.sha256(secret.encode()).digest())
+    if key in _VERIFIED:
+        return True
     try:
         salt, digest = stored.split("$", 1)
+        salt_bytes = bytes.fromhex(salt)
     except ValueError:
         return False
-    got = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), 1000).hex()
-    return hashlib.sha256(got.encode()).digest() == hashlib.sha256(digest.encode()).digest()
+    got = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt_bytes, 1000).hex()
+    ok = hashlib.sha256(got.encode()).digest() == hashlib.sha256(digest.encode()).digest()
+    if ok:
+        with _verified_lock:
+            if len(_VERIFIED) >= _VERIFIED_MAX:
+                _VERIFIED.clear()
+            _VERIFIED.add(key)
+    return ok
 
 
 class Database:

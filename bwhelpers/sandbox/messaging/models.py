@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-import random
+import os
 import re
 import string
 import time
@@ -98,13 +98,18 @@ MAX_TAG = 1024
 # -- ids, times, segments ------------------------------------------------------------------------
 
 _ALNUM = string.ascii_lowercase + string.digits
-_rng = random.SystemRandom()
+_ID_SPACE = 36 ** 16
 
 
 def new_message_id(now: float | None = None) -> str:
     """29 characters like ``15047516192013g5tuga77zsa6jrp``: epoch millis + 16 lowercase alnum."""
     millis = int((now if now is not None else time.time()) * 1000)
-    return f"{millis:013d}" + "".join(_rng.choice(_ALNUM) for _ in range(16))
+    value = int.from_bytes(os.urandom(12), "big") % _ID_SPACE  # one urandom call, not one per character
+    chars = []
+    for _ in range(16):
+        value, digit = divmod(value, 36)
+        chars.append(_ALNUM[digit])
+    return f"{millis:013d}" + "".join(chars)
 
 
 def iso_time(ts: float) -> str:
