@@ -1,0 +1,1 @@
+"""bwhelpers benchmarks: ``python -m bench`` (see bench/run.py and bench/results.md)."""
