@@ -1,9 +1,11 @@
 """HTTP plumbing: a ``requests.Session`` with keep-alive, timeouts and safe retries, and the Exchange record."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -22,6 +24,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 USER_AGENT = "bwhelpers/0.1 (+python-requests)"
 _HIDDEN_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
+_ENV_KEYS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+             "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 class _CappedRetry(Retry):
@@ -40,10 +44,33 @@ class _TimeoutSession(requests.Session):
     def __init__(self, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT):
         super().__init__()
         self.default_timeout = timeout
+        self._env_settings: dict[Any, dict[str, Any]] = {}
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
+        """requests' proxy look-up reads every environment variable on every request (about a fifth of a
+        send to the local sandbox). Its answer depends only on the host and the environment, so it is
+        cached per scheme+host, the session's own settings, the size of the environment and the values of
+        the proxy/CA variables (changing any of those recomputes it)."""
+        if not self.trust_env or proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        env = os.environ
+        try:
+            key = (urlsplit(url)[:2], stream, verify, cert, self.stream, self.verify, self.cert,
+                   tuple(sorted(self.proxies.items())), len(env), tuple(env.get(k) for k in _ENV_KEYS))
+            hash(key)
+        except TypeError:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        cached = self._env_settings.get(key)
+        if cached is None:
+            cached = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if len(self._env_settings) >= 64:
+                self._env_settings.clear()
+            self._env_settings[key] = cached
+        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in cached.items()}
 
     def __repr__(self) -> str:
         return f"<bwhelpers session timeout={self.default_timeout}>"
