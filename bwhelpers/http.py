@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
 from .errors import TransportError, error_from_response, scrub
@@ -184,7 +185,11 @@ def request(session: requests.Session, method: str, url: str, *, data: str | byt
             req_url = requests.Request(method, url, params=params).prepare().url or url
         ex = Exchange(method, req_url, _clean_headers(kwargs["headers"]), scrub(_text(data)) if data else
                       (scrub(_json_text(json_body)) if json_body is not None else None), None, {}, None, elapsed)
-        if isinstance(exc, requests.exceptions.Timeout):
+        # after the last retry of a read timeout, requests reports ConnectionError(MaxRetryError(ReadTimeoutError))
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        timed_out = isinstance(reason, urllib3_exceptions.TimeoutError) and \
+            not isinstance(reason, urllib3_exceptions.NewConnectionError)  # (a ConnectTimeoutError subclass)
+        if isinstance(exc, requests.exceptions.Timeout) or timed_out:
             kind = "timed out"
         elif isinstance(exc, requests.exceptions.ConnectionError):
             kind = "could not connect"
