@@ -298,6 +298,45 @@ class Setup:
                 "time": data.get("time")})
         return result
 
+    def bulk_send(self, rows_or_recipients: Any, text: str | None = None, from_: str | None = None,
+                  concurrency: int = 4, rate: float | str | None = "auto",
+                  progress: bool | None = None) -> "pd.DataFrame":
+        """Send many messages from a saved number (default the first) with the saved application id.
+
+        ``rows_or_recipients``: numbers (with ``text``), or dicts / a DataFrame with ``to`` and ``text``
+        (and optionally ``from``). Concurrency is bounded; 429 answers are retried after ``Retry-After``;
+        nothing is sent twice. ``rate="auto"`` paces at the sandbox's per-account limit when one is set
+        (``rate_limit_per_second``), else relies on 429s alone; pass a number of messages per second to
+        pace yourself, or None. Returns one row per message: to, text, id, status, error, attempts.
+        """
+        app = self._need_application()
+        if from_ is None:
+            numbers = self.saved.get("numbers") or []
+            if not numbers:
+                raise _prereq(7, "phone number (order one in step 6, then check it in step 7)")
+            from_ = numbers[0]
+        if rate == "auto":
+            rate = self._sandbox_rate_limit()
+        elif isinstance(rate, str):
+            raise ValidationError(f"rate: {rate!r}; give 'auto', a number of messages per second, or None",
+                                  field="rate")
+        return self.messaging.bulk_send(rows_or_recipients, text=text, from_=from_, application_id=app["id"],
+                                        concurrency=concurrency, rate=rate,
+                                        progress=self.progress if progress is None else progress)
+
+    def _sandbox_rate_limit(self) -> float | None:
+        """The sandbox's per-account messages/second limit (None when unlimited or not the sandbox)."""
+        if not self.config.is_sandbox or not self.config.sandbox_base:
+            return None
+        from .http import request
+        try:
+            resp, _ = request(self.dashboard.session, "GET", f"{self.config.sandbox_base}/_sandbox/settings",
+                              headers={"Accept": "application/json"})
+            value = float((resp.json() or {}).get("rate_limit_per_second") or 0) if resp is not None else 0.0
+        except (BandwidthError, ValueError, TypeError, AttributeError):
+            return None
+        return value if value > 0 else None
+
     # ------------------------------------------------------------------ events
     def raw_events(self) -> list[dict[str, Any]]:
         """Callback events received so far (sandbox: its request bin for the saved application)."""

@@ -1,0 +1,137 @@
+"""The benchmark still runs (``python -m bench --smoke``), and Setup.bulk_send behaves.
+
+The benchmark is not a test: nothing here asserts a timing, only that every row is present and its
+numbers are sane (positive, finite), and that a smoke run never touches bench/results.md.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.md"
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("bench")
+    before = RESULTS.read_bytes() if RESULTS.exists() else None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--json", str(tmp / "rows.json")], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = RESULTS.read_bytes() if RESULTS.exists() else None
+    return {"stdout": proc.stdout, "rows": json.loads((tmp / "rows.json").read_text()), "untouched": before == after}
+
+
+def _table(stdout: str) -> list[list[str]]:
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("| ")]
+    header = lines[0]
+    assert header.startswith("| measure | ours | baseline / peer | ratio |"), header
+    body = [ln for ln in lines[1:] if not ln.startswith("|---") and not ln.startswith("| notebook")]
+    return [[c.strip() for c in ln.strip("|").split(" | ")] for ln in body]
+
+
+def test_smoke_table_has_all_five_measures(smoke: dict[str, Any]) -> None:
+    rows = _table(smoke["stdout"])
+    keys = {r[0].split(" ")[0].split(".")[0].rstrip("ab") for r in rows if r[0][:1].isdigit()}
+    assert {"1", "2", "3", "4", "5"} <= keys, rows
+    text = smoke["stdout"]
+    for needle in ("Walkthrough", "Sandbox throughput", "concurrency 1", "concurrency 8", "concurrency 32",
+                   "bandwidth-sdk", "bulk_send", "Import", "Rate-limited bulk send", "per-notebook breakdown",
+                   "stateless", "stateful"):
+        assert needle in text, needle
+
+
+def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
+    rows = smoke["rows"]
+    by_key = {r["key"]: r for r in rows}
+    assert {"1", "2.c1", "2.c8", "2.c32", "3a", "3b", "4a", "4b", "5a", "5b"} <= set(by_key)
+    for r in rows:
+        values = dict(r["values"])
+        if r["ratio_median"] is not None:  # Prism may be missing on a machine without npm ci
+            values["ratio"] = r["ratio_median"]
+        for name, value in values.items():
+            assert isinstance(value, (int, float)) and math.isfinite(value), (r["key"], name, value)
+            if name not in ("lost", "duplicated", "failures"):
+                assert value > 0, (r["key"], name, value)
+    for key in ("5a", "5b"):
+        assert by_key[key]["values"]["lost"] == 0 and by_key[key]["values"]["duplicated"] == 0
+    assert by_key["1"]["values"]["failures"] == 0
+    assert by_key["3b"]["values"]["all_accepted"] == 1
+
+
+def test_smoke_never_writes_the_committed_results(smoke: dict[str, Any]) -> None:
+    assert smoke["untouched"]
+    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(RESULTS)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "never overwrites" in proc.stderr
+
+
+def test_bench_run_py_entry_point_parses_arguments() -> None:
+    proc = subprocess.run([sys.executable, "bench/run.py", "--help"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and "--smoke" in proc.stdout and "--only" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--only", "nope"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "unknown measure" in bad.stderr
+
+
+# -- Setup.bulk_send ------------------------------------------------------------------------------
+
+@pytest.fixture
+def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
+    import requests
+
+    from bwhelpers.config import Config
+    from bwhelpers.setup import Setup
+    from bwhelpers.state import StateStore
+
+    sandbox = clean_sandbox
+    setup = Setup(Config.resolve(sandbox_url=sandbox.url, target="sandbox", quiet=True),
+                  StateStore(tmp_path / "state.json"), progress=False)
+    for _ in setup.run_all():
+        pass
+    yield setup
+    requests.put(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=10)
+
+
+def _stored_texts(sandbox: Any) -> collections.Counter:
+    import requests
+
+    doc = requests.get(f"{sandbox.url}/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
+    return collections.Counter(m.get("text") for m in doc["messages"])
+
+
+def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sandbox: Any) -> None:
+    import pandas as pd
+    import requests
+
+    requests.put(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 20},
+                 timeout=10).raise_for_status()
+    assert provisioned._sandbox_rate_limit() == 20
+    rows = pd.DataFrame({"to": [f"+1919555{i:04d}" for i in range(30)], "text": [f"bulk {i}" for i in range(30)]})
+    df = provisioned.bulk_send(rows)
+    assert list(df.columns) == ["to", "text", "id", "status", "error", "attempts"]
+    assert len(df) == 30 and (df["status"] == "accepted").all() and df["id"].nunique() == 30
+    texts = _stored_texts(sandbox)
+    assert all(texts[f"bulk {i}"] == 1 for i in range(30))  # nothing lost, nothing sent twice
+    saved = provisioned.saved
+    stored = requests.get(f"{sandbox.url}/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
+    assert {m["from"] for m in stored["messages"] if m["text"].startswith("bulk ")} == {saved["numbers"][0]}
+
+
+def test_setup_bulk_send_one_text_many_recipients_with_invalid_rows(provisioned: Any) -> None:
+    df = provisioned.bulk_send(["+19195550100", "not a number", "+19195550101"], text="hello", rate=None)
+    assert list(df["status"]) == ["accepted", "invalid", "accepted"]
+    assert df.loc[1, "error"] and df.loc[1, "attempts"] == 0
+    with pytest.raises(Exception, match="rate"):
+        provisioned.bulk_send(["+19195550100"], text="x", rate="fast")
