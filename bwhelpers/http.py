@@ -207,13 +207,21 @@ def request(session: requests.Session, method: str, url: str, *, data: str | byt
         request_body=scrub(_text(prepared.body)),
         status=resp.status_code,
         response_headers=_clean_headers(resp.headers),
-        response_body=scrub(resp.text),
+        response_body=scrub(_response_text(resp)),
         elapsed=elapsed,
     )
     if raise_for_status and resp.status_code >= 400:
-        raise error_from_response(resp.status_code, resp.text, headers=dict(resp.headers), request=ex.request,
+        raise error_from_response(resp.status_code, _response_text(resp), headers=dict(resp.headers), request=ex.request,
                                   exchange=ex)
     return resp, ex
+
+
+def _response_text(resp: requests.Response) -> str:
+    """The body as text: the declared charset, else UTF-8 (the XML and JSON default). ``resp.text`` would
+    run charset detection (chardet) on every charset-less ``application/xml`` answer: slow, and a guess."""
+    if resp.encoding:
+        return resp.text
+    return (resp.content or b"").decode("utf-8", "replace")
 
 
 def _json_text(body: Any) -> str:
