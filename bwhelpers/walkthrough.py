@@ -221,16 +221,21 @@ class Page:
         return self.run("send_message", to=row["number"], text=text)
 
     def wait_for_event(self, type: str, message_id: str | None = None, timeout: float = 30.0) -> Any:
-        """Wait for a callback event; show a note instead of raising when none arrives."""
+        """Wait for a callback event and show it as a one-row table; a note instead of an error on timeout."""
         if not self.check():
             return None
         try:
-            return self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout)
+            event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout)
         except BandwidthError as exc:
             widgets.show_error(exc)
+            return None
         except TimeoutError as exc:
             widgets.show_note(html.escape(str(exc)), "warn")
-        return None
+            return None
+        from .tables import events_frame
+
+        widgets.show_note(f"Received <code>{html.escape(type)}</code> at the application's callback URL.", "ok")
+        return explain_events(events_frame([event]))
 
     def events(self) -> Any:
         """The callback events received so far, with failed ones' error codes explained."""

@@ -32,6 +32,10 @@ STEPS = [
 ]
 
 _WIDE = w.Layout(width="36em")
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+            415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
+            503: "Service Unavailable"}
 _STYLE = {"description_width": "11em"}
 
 
@@ -105,11 +109,16 @@ def show_request(exchange: Any) -> None:
     """The request as sent (method, URL, content type, syntax-highlighted body). No credentials."""
     if exchange is None:
         return
-    body, lang = _pretty(exchange.request_body)
+    body, _ = _pretty(exchange.request_body)
     ctype = exchange.request_headers.get("Content-Type", "")
-    head = f"{exchange.method} {exchange.url}" + (f"\nContent-Type: {ctype}" if ctype else "")
-    head += "\nAuthorization: Basic ******** (from your credentials)"
-    display(Code(head + ("\n\n" + body if body else ""), language="http" if not body else lang))
+    text = f"{exchange.method} {exchange.url} HTTP/1.1"
+    if ctype:
+        text += f"\nContent-Type: {ctype}"
+    text += "\nAuthorization: Basic ******** (from your credentials)"
+    if body:
+        text += "\n\n" + body
+    # Pygments' http lexer highlights the request line and headers, and the body by its Content-Type
+    display(Code(text, language="http"))
 
 
 def show_response(result: Any, title: str = "Response") -> None:
@@ -131,7 +140,7 @@ def show_response(result: Any, title: str = "Response") -> None:
         headers = "\n".join(f"{k}: {v}" for k, v in ex.response_headers.items())
         out = w.Output()
         with out:
-            display(Code(f"HTTP/1.1 {ex.status}\n{headers}\n\n{raw}", language=lang if raw else "http"))
+            display(Code(f"HTTP/1.1 {ex.status} {_REASONS.get(ex.status, '')}\n{headers}\n\n{raw}", language="http"))
         acc = w.Accordion(children=[out])
         acc.set_title(0, "Raw response")
         acc.selected_index = None
