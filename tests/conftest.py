@@ -165,34 +165,7 @@ class XmlSession:
         return {"app": app, "peer": peer, "site": self.site_id, "tns": tns}
 
 
-SMS_BODY = """<SipPeerSmsFeature>
-  <SipPeerSmsFeatureSettings>
-    <TollFree>true</TollFree>
-    <ShortCode>true</ShortCode>
-    <Protocol>HTTP</Protocol>
-    <Zone1>true</Zone1>
-    <Zone2>false</Zone2>
-    <Zone3>false</Zone3>
-    <Zone4>false</Zone4>
-    <Zone5>false</Zone5>
-  </SipPeerSmsFeatureSettings>
-  <HttpSettings>
-    <ProxyPeerId>539692</ProxyPeerId>
-  </HttpSettings>
-</SipPeerSmsFeature>"""
-
-MMS_BODY = """<MmsFeature>
-  <MmsSettings>
-    <protocol>HTTP</protocol>
-  </MmsSettings>
-  <Protocols>
-    <HTTP>
-      <HttpSettings>
-        <ProxyPeerId>539692</ProxyPeerId>
-      </HttpSettings>
-    </HTTP>
-  </Protocols>
-</MmsFeature>"""
+from guide import MMS_BODY, SMS_BODY  # noqa: E402,F401  (re-exported for the sandbox tests)
 
 
 @pytest.fixture

@@ -225,66 +225,7 @@ def test_auth_headers_and_urls_come_from_variables():
     assert raws[-1] == "{{legacyMessagingUrl}}/users/{{userId}}/messages"
 
 
-# The guide's requests, verbatim from Bandwidth/v2-messaging apisetup.md (request line URL, body).
-GUIDE = [
-    ("https://dashboard.bandwidth.com/api/accounts/{{accountId}}/applications", """<Application>
-  <AppName>Demo Server</AppName>
-  <CallbackUrl>https://requestb.in/zuaqjbzu</CallbackUrl>
-  <CallbackCreds/>
-</Application>"""),
-    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/sites/{{subaccount}}/sippeers", """<SipPeer>
-  <PeerName>Bandwidth Messaging 2 test2</PeerName>
-  <IsDefaultPeer>true</IsDefaultPeer>
-</SipPeer>"""),
-    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/sites/{{subaccount}}/sippeers/{{location}}/products/"
-     "messaging/features/sms", """<SipPeerSmsFeature>
-  <SipPeerSmsFeatureSettings>
-    <TollFree>true</TollFree>
-    <ShortCode>true</ShortCode>
-    <Protocol>HTTP</Protocol>
-    <Zone1>true</Zone1>
-    <Zone2>false</Zone2>
-    <Zone3>false</Zone3>
-    <Zone4>false</Zone4>
-    <Zone5>false</Zone5>
-  </SipPeerSmsFeatureSettings>
-  <HttpSettings>
-    <ProxyPeerId>539692</ProxyPeerId>
-  </HttpSettings>
-</SipPeerSmsFeature>"""),
-    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/sites/{{subaccount}}/sippeers/{{location}}/products/"
-     "messaging/features/mms", """<MmsFeature>
-  <MmsSettings>
-    <protocol>HTTP</protocol>
-  </MmsSettings>
-  <Protocols>
-    <HTTP>
-      <HttpSettings>
-        <ProxyPeerId>539692</ProxyPeerId>
-      </HttpSettings>
-    </HTTP>
-  </Protocols>
-</MmsFeature>"""),
-    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/sites/{{subaccount}}/sippeers/{{location}}/products/"
-     "messaging/applicationSettings", """<ApplicationsSettings>
-  <HttpMessagingV2AppId>299ab22a-d7e6-4cf6-9f4d-2089efc0c031</HttpMessagingV2AppId>
-</ApplicationsSettings>"""),
-    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/orders", """<Order>
-  <AreaCodeSearchAndOrderType>
-    <AreaCode>910</AreaCode>
-    <Quantity>1</Quantity>
-  </AreaCodeSearchAndOrderType>
-  <SiteId>{{subaccount}}</SiteId>
-  <PeerId>{{location}}</PeerId>
-</Order>"""),
-    ("https://dashboard.bandwidth.com/api/accounts/{{account}}/orders/{{order}}", None),
-    ("https://api.catapult.inetwork.com/v2/users/{{userId}}/messages", """{
-  "from"          : "{{your-bandwidth-number}}",
-  "to"            : "{{yourTN}}",
-  "text"          : "Good morning, this is a test message",
-  "applicationId" : "{{your-application-id}}"
-}"""),
-]
+from guide import GUIDE  # noqa: E402  (the guide's requests, verbatim)
 
 #: What each collection variable stands for in the guide's literal text.
 AS_IN_GUIDE = {
