@@ -144,14 +144,7 @@ def retry_policy(db: Database) -> dict[str, Any]:
 
 def attempts_log(db: Database, account_id: str | None = None, message_id: str | None = None,
                  event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    sql, args = "SELECT * FROM callback_attempts WHERE 1=1", []
-    for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
-        if value:
-            sql += f" AND {col}=?"
-            args.append(value)
-    sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    rows = list(reversed(db.query(sql, args)))
+    rows = _filtered(db, "callback_attempts", account_id, message_id, event_type, limit)
     return [{
         "id": r["id"], "time": iso(r["time"]), "callbackId": r["callback_id"], "accountId": r["account_id"],
         "messageId": r["message_id"], "type": r["event_type"], "to": r["recipient"], "attempt": r["attempt"],
@@ -173,14 +166,20 @@ def outbox_view(row: Any) -> dict[str, Any]:
 
 def outbox_list(db: Database, account_id: str | None = None, message_id: str | None = None,
                 event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    sql, args = "SELECT * FROM callback_outbox WHERE 1=1", []
+    return [outbox_view(r) for r in _filtered(db, "callback_outbox", account_id, message_id, event_type, limit)]
+
+
+def _filtered(db: Database, table: str, account_id: str | None, message_id: str | None, event_type: str | None,
+              limit: int) -> list[Any]:
+    """The newest ``limit`` rows of ``table`` matching the given filters, oldest first."""
+    sql, args = f"SELECT * FROM {table} WHERE 1=1", []
     for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
         if value:
             sql += f" AND {col}=?"
             args.append(value)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
-    return [outbox_view(r) for r in reversed(db.query(sql, args))]
+    return list(reversed(db.query(sql, args)))
 
 
 # -- the dispatcher -------------------------------------------------------------------------------
