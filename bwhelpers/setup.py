@@ -161,26 +161,23 @@ class Setup:
     # ------------------------------------------------------------------ steps 3-5
     def enable_sms(self, **overrides: Any) -> Result:
         """Step 3: enable SMS on the saved location (guide defaults; kwargs as DashboardClient.enable_sms)."""
-        loc = self._need_location()
-        result = self._existing_feature(self.dashboard.get_sms, loc["id"]) if not overrides else None
-        if result is None:
-            result = self.dashboard.enable_sms(loc["id"], **overrides)
-        else:
-            result.title, result.reused = "Step 3: SMS (already enabled)", True
-        with self.state.transaction(self.profile) as st:
-            st["sms"] = {"location_id": loc["id"], "enabled": now_iso()}
-        return result
+        return self._enable_feature("sms", "Step 3: SMS", overrides)
 
     def enable_mms(self, **overrides: Any) -> Result:
         """Step 4: enable MMS on the saved location (after SMS: the service answers 400 otherwise)."""
+        return self._enable_feature("mms", "Step 4: MMS", overrides)
+
+    def _enable_feature(self, kind: str, title: str, overrides: dict[str, Any]) -> Result:
+        """Enable ``kind`` (sms|mms) on the saved location, or reuse it when it is already on (no overrides)."""
         loc = self._need_location()
-        result = self._existing_feature(self.dashboard.get_mms, loc["id"]) if not overrides else None
+        getter = getattr(self.dashboard, f"get_{kind}")
+        result = self._existing_feature(getter, loc["id"]) if not overrides else None
         if result is None:
-            result = self.dashboard.enable_mms(loc["id"], **overrides)
+            result = getattr(self.dashboard, f"enable_{kind}")(loc["id"], **overrides)
         else:
-            result.title, result.reused = "Step 4: MMS (already enabled)", True
+            result.title, result.reused = f"{title} (already enabled)", True
         with self.state.transaction(self.profile) as st:
-            st["mms"] = {"location_id": loc["id"], "enabled": now_iso()}
+            st[kind] = {"location_id": loc["id"], "enabled": now_iso()}
         return result
 
     @staticmethod
