@@ -1318,3 +1318,15 @@ def test_property_search_results_are_valid(sandbox: Any, key: str, index: int, q
     if key in ("areaCode", "npaNxx"):
         assert all(tn.startswith(value) for tn in tns)
     assert s.xml(s.get("/availableNumbers", params={key: value, "quantity": quantity}))["SearchResult"] == body
+
+
+def test_account_get_checks_credentials(dash: Any, dash_b: Any) -> None:
+    """GET /accounts/{a} (what SDKs and CLIs call to check credentials): 200 for the owner, 403 for others."""
+    r = dash.get("")
+    assert r.status_code == 200, r.text
+    doc = dash.xml(r)
+    assert doc["AccountResponse"]["Account"]["AccountId"] == dash.account_id
+    other = dash_b.get(f"/api/accounts/{dash.account_id}")
+    assert other.status_code == 403 and "<ErrorCode>1001</ErrorCode>" in other.text
+    anon = requests.get(dash.full(""), timeout=10)
+    assert anon.status_code == 401

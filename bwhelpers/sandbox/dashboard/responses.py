@@ -221,6 +221,25 @@ class AssociatedSipPeersHandler(DashboardHandler):
 
 # == sites =========================================================================================
 
+class AccountHandler(DashboardHandler):
+    """GET /accounts/{a}: the account itself (SDKs and CLIs use it to check credentials)."""
+
+    error_root = "AccountResponse"
+
+    def get(self, account_id: str) -> None:
+        self.begin(account_id)
+        self.send_xml("AccountResponse", {"Account": {
+            "AccountId": account_id,
+            "CompanyName": "Bandwidth sandbox",
+            "AccountType": "Business",
+            "Tiers": {"Tier": "0"},
+            "ReservationAllowed": True,
+            "LnpEnabled": False,
+            "Contact": {"FirstName": "Sandbox", "LastName": "User", "Phone": "9195550100",
+                        "Email": "sandbox@example.com"},
+        }})
+
+
 class SitesHandler(DashboardHandler):
     error_root = exc.SITE
 

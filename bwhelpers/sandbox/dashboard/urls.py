@@ -1,5 +1,6 @@
 """Route table of the Dashboard (Iris) XML API (data only)."""
 from .responses import (
+    AccountHandler,
     ApplicationHandler,
     ApplicationsHandler,
     AppSettingsHandler,
@@ -27,6 +28,7 @@ P = S + r"/sippeers/(?P<peer_id>[^/]+)"
 M = P + r"/products/messaging"
 
 url_paths = [
+    (A + r"/?", AccountHandler),
     (A + r"/applications/?", ApplicationsHandler),
     (A + r"/applications/(?P<app_id>[^/]+)/?", ApplicationHandler),
     (A + r"/applications/(?P<app_id>[^/]+)/associatedsippeers/?", AssociatedSipPeersHandler),
