@@ -86,6 +86,14 @@ class SandboxProcess:
         assert r.status_code == 200, r.text
 
 
+class _Server(ThreadingHTTPServer):
+    # a deep accept queue: the default (5) drops SYNs under 32 parallel callbacks, and each drop costs the
+    # sender a 1 s SYN retransmit
+    request_queue_size = 512
+    daemon_threads = True
+    allow_reuse_address = True
+
+
 class Receiver:
     """A local callback receiver (HTTP server in a thread) with switchable behaviour.
 
@@ -145,9 +153,7 @@ class Receiver:
         return Handler
 
     def up(self) -> "Receiver":
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", self.port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         return self
