@@ -19,7 +19,7 @@ from typing import Any
 from IPython.display import HTML, display
 
 from . import widgets
-from .errors import BandwidthError
+from .errors import BandwidthError, TransportError
 
 #: step -> (title, notebook, steps that must be done first)
 PAGES: dict[int, tuple[str, str, tuple[int, ...]]] = {
@@ -118,7 +118,13 @@ class Page:
         if not self.check():
             return None
         try:
-            result = getattr(self.setup, method)(*args, **kwargs)
+            try:
+                result = getattr(self.setup, method)(*args, **kwargs)
+            except TransportError:
+                # the embedded sandbox lived in another kernel that has stopped: start it here, same db, retry
+                if not self._revive_sandbox():
+                    raise
+                result = getattr(self.setup, method)(*args, **kwargs)
         except BandwidthError as exc:
             widgets.show_error(exc)
             self.refresh()
@@ -138,6 +144,25 @@ class Page:
             widgets.show_saved(saved, ", ".join(value) if isinstance(value, list) else value)
         self.refresh()
         return result
+
+    def _revive_sandbox(self) -> bool:
+        """Restart the shared sandbox in this kernel when it was the default one and is gone."""
+        import os
+
+        cfg = self.config
+        if cfg is None or not cfg.is_sandbox or os.environ.get("BW_SANDBOX_URL"):
+            return False
+        from .sandbox import DEFAULT_PORT, ensure_running, probe
+
+        base = cfg.sandbox_base or ""
+        if not base.endswith(f":{DEFAULT_PORT}") or probe(base, timeout=0.5):
+            return False
+        handle = ensure_running()
+        if handle.url != base:
+            return False
+        widgets.show_note("The sandbox had stopped (its kernel was shut down); it is running again in this kernel, "
+                          "with the same saved state.", "info")
+        return True
 
     def table(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call a read-only helper that returns a DataFrame; show errors instead of raising."""

@@ -1,0 +1,111 @@
+"""The notebook page layer outside a kernel: prerequisites, errors shown not raised, and the shared
+sandbox coming back when the kernel that hosted it has gone."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bwhelpers.sandbox import DEFAULT_PORT, probe, start
+from bwhelpers.walkthrough import Page
+
+
+class Shown(list):
+    """Everything the page displayed, as text (HTML bodies, DataFrames, widgets)."""
+
+    @property
+    def text(self) -> str:
+        parts = []
+        for obj in self:
+            data = getattr(obj, "data", None)
+            parts.append(data if isinstance(data, str) else getattr(obj, "value", None) or repr(obj))
+        return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture
+def shown(monkeypatch: pytest.MonkeyPatch) -> Shown:
+    from bwhelpers import walkthrough, widgets
+
+    seen = Shown()
+    monkeypatch.setattr(widgets, "display", lambda *objs, **kw: seen.extend(objs))
+    monkeypatch.setattr(walkthrough, "display", lambda *objs, **kw: seen.extend(objs))
+    return seen
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key in list(os.environ):
+        if key.startswith("BW_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
+    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "cfg"))
+    return tmp_path
+
+
+def test_missing_prerequisite_is_a_message_not_an_exception(isolated: Path, sandbox: Any,
+                                                            monkeypatch: pytest.MonkeyPatch, shown: Shown) -> None:
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    page = Page(5)
+    assert not page.ready and page.missing == [1, 3]
+    assert page.run("assign_application") is None
+    assert "Run notebook 01_create_application first" in shown.text
+
+
+def test_service_errors_are_shown_with_their_fix(isolated: Path, clean_sandbox: Any,
+                                                 monkeypatch: pytest.MonkeyPatch, shown: Shown) -> None:
+    monkeypatch.setenv("BW_SANDBOX_URL", clean_sandbox.url)
+    page = Page(2)
+    assert page.run("create_location") is not None
+    page.setup.create_application()
+    # assign before SMS: the service's 13645, shown with the fix; the saved IDs stay
+    saved_before = page.setup.saved
+    page.needs, page.missing = (), []
+    assert page.run("assign_application") is None
+    assert "13645" in shown.text and "step 3" in shown.text.lower()
+    after = page.setup.saved
+    assert after["location"] == saved_before["location"] and after["application"] == saved_before["application"]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_sandbox_restarts_when_its_kernel_is_gone(isolated: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  shown: Shown) -> None:
+    if not _port_free(DEFAULT_PORT):
+        pytest.skip(f"port {DEFAULT_PORT} is in use on this machine")
+    from bwhelpers import sandbox as sb
+
+    db = isolated / "sandbox.db"
+    monkeypatch.setenv("BW_SANDBOX_DB", str(db))
+    monkeypatch.setattr(sb, "_running", {})  # this process hosts no other sandbox (as in a fresh kernel)
+    first = start(port=DEFAULT_PORT, db=db, order_delay=0)  # "kernel A" hosts the shared sandbox
+    try:
+        page = Page(1)  # "kernel B" reuses it
+        assert page.setup.config.sandbox_base == first.url
+        app = page.run("create_application")
+        assert app is not None
+    finally:
+        first.stop()
+    assert probe(first.url) is None
+    page2 = Page(2, setup=page.setup)
+    location = page2.run("create_location")
+    try:
+        assert location is not None, shown.text
+        assert "running again" in shown.text
+        # same db: the application made before the restart is still there
+        r = requests.get(f"{first.url}/api/accounts/9900000/applications/{app.id}",
+                         auth=("sandbox-user", "sandbox-password"), timeout=10)
+        assert r.status_code == 200
+    finally:
+        for handle in list(sb._running.values()):
+            handle.stop()
