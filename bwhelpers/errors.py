@@ -27,12 +27,13 @@ _SECRET_JSON = re.compile(r'("(?:password|secret|token|api_?secret|api_?token|au
 
 
 def mask(value: str | None) -> str:
-    """Mask a secret for display: ``sandbox-password`` -> ``sa****rd``; short values -> ``********``."""
+    """Mask a secret for display: ``sandbox-password`` -> ``********rd`` (only the last two characters of a
+    long value, enough to tell two secrets apart); values under 12 characters -> ``********``."""
     if not value:
         return ""
-    if len(value) < 8:
+    if len(value) < 12:
         return MASK
-    return f"{value[:2]}****{value[-2:]}"
+    return f"{MASK}{value[-2:]}"
 
 
 def register_secret(value: str | None) -> None:
