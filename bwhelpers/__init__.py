@@ -15,9 +15,14 @@ Importing this package is cheap: pandas, ipywidgets and tornado load only when u
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# A library stays quiet unless the application configures logging (no "last resort" stderr output
+# in notebooks); ``python -m bwhelpers.sandbox`` configures it and shows the sandbox's log.
+logging.getLogger("bwhelpers").addHandler(logging.NullHandler())
 
 __all__ = [
     "__version__", "connect", "Config", "Setup", "StateStore",

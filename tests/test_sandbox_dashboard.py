@@ -1192,7 +1192,8 @@ def test_body_limit_is_413(dash: XmlSession) -> None:
 
 @pytest.mark.parametrize("path", [
     "/sites/abc/sippeers/def", "/sites/9901/sippeers/..%2F..%2Fapplications", "/sites/9901/sippeers/%00",
-    "/sites/9901/sippeers/1%27%20OR%201=1", "/applications/..", "/applications/%2e%2e", "/sites/%2e%2e",
+    # (a literal "/applications/.." never reaches the server: clients remove dot segments, RFC 3986 5.2.4)
+    "/sites/9901/sippeers/1%27%20OR%201=1", "/applications/%2e%2e", "/sites/%2e%2e",
     "/sites/9901/sippeers/99999999999999999999999999/tns", "/orders/%2e%2e%2fsites",
     "/sites/9901/sippeers/abc/products/messaging/features/sms",
 ])
