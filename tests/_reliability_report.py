@@ -31,6 +31,7 @@ FIGURES: dict[str, dict[str, Any]] = defaultdict(dict)
 #: section -> list of lines (faults survived, files scanned, ...)
 ITEMS: dict[str, list[str]] = defaultdict(list)
 _outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+_seconds: dict[str, float] = defaultdict(float)
 _started = time.time()
 
 
@@ -73,6 +74,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     mod = _module(report.nodeid)
     if mod not in MODULES:
         return
+    _seconds[mod] += report.duration
     if report.when == "call":
         _outcomes[mod][report.outcome] += 1
     elif report.when == "setup" and report.outcome != "passed":
@@ -141,15 +143,20 @@ def render() -> str:
         f"- machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), "
         f"Python {platform.python_version()}",
         f"- reliability tests: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped, "
-        f"{total['error']} errors; wall time of the session so far {time.time() - _started:,.0f} s",
+        f"{total['error']} errors; {sum(_seconds.values()):,.0f} s in these tests (pytest session: "
+        f"{time.time() - _started:,.0f} s)",
         "",
-        "| module | passed | failed | skipped |",
-        "|---|---:|---:|---:|",
+        "| module | passed | failed | skipped | seconds |",
+        "|---|---:|---:|---:|---:|",
     ]
     for m in MODULES:
         o = _outcomes.get(m, {})
-        lines.append(f"| `{m}` | {o.get('passed', 0)} | {o.get('failed', 0)} | {o.get('skipped', 0)} |")
-    lines += ["", "## Bad input", ""]
+        lines.append(f"| `{m}` | {o.get('passed', 0)} | {o.get('failed', 0)} | {o.get('skipped', 0)} | "
+                     f"{_seconds.get(m, 0.0):,.1f} |")
+    lines += ["", "## Bad input", "",
+              "Each refusal was checked for the documented status and error body (XML `ResponseStatus/ErrorCode`, "
+              "`ErrorList/Error/Code`, `SearchResult/Error/Code`, JSON `{type, description[, fieldErrors]}`), no "
+              "traceback, and an unchanged snapshot of every list endpoint of the account afterwards.", ""]
     lines += _table("badinput", {
         "sandbox_tried": "bad requests sent to the sandbox (HTTP)",
         "sandbox_refused": "refused with the documented 4xx and error body",
@@ -163,7 +170,7 @@ def render() -> str:
     })
     lines += ["## Fuzzing (hypothesis)", ""]
     lines += _table("fuzz", {})
-    lines += ["## Faults survived", ""]
+    lines += ["## Faults survived", "", f"{len(ITEMS.get('faults', []))} fault scenarios survived:", ""]
     lines += _list("faults")
     lines += _table("faults", {})
     lines += ["## Concurrency", ""]

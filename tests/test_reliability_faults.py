@@ -159,7 +159,6 @@ def test_idempotent_calls_are_retried_until_they_succeed(live: dict[str, Any], s
     fail_next(live["url"], status, 2, retry_after, methods=["PUT"])
     assert setup_live.assign_application().id == live["app"]  # PUT
     assert faults_left(live["url"]) == 0
-    add("faults", f"HTTP {status} x2 {'with' if retry_after else 'without'} Retry-After on GET and PUT: retried")
     item("faults", f"HTTP {status} twice ({'Retry-After: %s' % retry_after if retry_after else 'no Retry-After'}) "
                    "on GET and PUT: retried, then succeeded")
 
@@ -174,7 +173,6 @@ def test_persistent_failures_end_with_a_clear_error(live: dict[str, Any], setup_
     assert attempts == 4, f"expected 1 try + 3 retries, saw {attempts}"
     text = str(info.value)
     assert f"HTTP {status}" in text and "Fix:" in text and info.value.status == status
-    add("faults", f"HTTP {status} persisting: clear {cls.__name__} after 4 attempts")
     item("faults", f"HTTP {status} on every try: {cls.__name__} after 1 try + 3 retries: `{text[:110]}...`")
 
 
@@ -202,7 +200,6 @@ def test_creates_are_never_retried_or_duplicated(live: dict[str, Any], setup_liv
     created = d.create_application("Retry App", "https://a.example/cb")
     assert count(url, "/applications", "ApplicationId") == before["apps"] + 1
     d.delete_application(created.id)
-    add("faults", f"HTTP {status} on 4 kinds of create: not retried, nothing duplicated")
     item("faults", f"HTTP {status} on POST (application, location, order, message): raised at once, never re-sent, "
                    "no object left behind")
 
@@ -216,7 +213,6 @@ def test_bulk_send_resends_only_what_was_not_accepted(live: dict[str, Any], setu
     assert (df["status"] == "accepted").all(), df.to_string()
     assert df["attempts"].sum() == 10 + 4 and faults_left(url) == 0
     assert message_count(url) == before + 10, "a message was sent twice or lost"
-    add("faults", "429 during bulk_send: re-sent only what was refused")
     item("faults", "429 four times during a 10-message bulk_send: 14 attempts, exactly 10 messages on the sandbox")
 
 
@@ -231,7 +227,6 @@ def test_connection_refused_is_retried_then_clear(tmp_path: Path) -> None:
         assert time.monotonic() - started < 10
         assert "Fix:" in str(info.value)
     assert not setup.state.path.exists() or setup.saved == {}
-    add("faults", "connection refused")
     item("faults", "connection refused (GET, POST create, message send): TransportError naming the URL and the fix, "
                    "within seconds; nothing saved")
 
@@ -257,7 +252,6 @@ def test_timeouts_retry_reads_but_never_creates(tmp_path: Path) -> None:
         assert hole.connections - before == 1, "a POST was re-sent after a timeout"
     finally:
         hole.close()
-    add("faults", "server never answers (timeouts)")
     item("faults", "a server that accepts and never answers: GET timed out 4 times (1 + 3 retries) then "
                    "TransportError; POST sent once only")
 
@@ -293,7 +287,6 @@ def test_garbage_success_body_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         srv.shutdown()
         srv.server_close()
-    add("faults", "garbage 200 body (captive portal)")
     item("faults", "an HTML page with HTTP 200 (captive portal/proxy): BandwidthError naming the URL, no parser crash")
 
 
