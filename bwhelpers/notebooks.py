@@ -53,7 +53,7 @@ def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, allow_errors=False,
-                            record_timing=False, store_widget_state=True,
+                            record_timing=False, store_widget_state=True, shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     run = NotebookRun(name=path.stem, ok=True, seconds=0.0)

@@ -291,21 +291,22 @@ def test_405(url: str) -> None:
 
 
 def test_429_rate_limit_with_retry_after(url: str) -> None:
-    requests.put(f"{url}/_sandbox/settings", json={"rate_limit_per_second": 2}, timeout=5)
+    # 1 per second: two sends within one second are enough to see the 429, even on a loaded machine
+    requests.put(f"{url}/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
     statuses = []
     limited = None
-    for _ in range(10):
+    for _ in range(40):
         r = send(url, msg())
         statuses.append(r.status_code)
         if r.status_code == 429:
             limited = r
             break
     assert limited is not None, statuses
-    assert statuses.count(202) >= 2
+    assert statuses.count(202) >= 1
     body = limited.json()
     assert body["type"] == "max-message-queue-size-exceeded"
     assert body["description"].startswith("The SMS queue for your account is full")
-    assert "120 messages per minute" in body["description"]
+    assert "60 messages per minute" in body["description"]
     assert int(limited.headers["Retry-After"]) >= 1
     # the other account has its own budget, and the window reopens
     assert send(url, msg(), creds=DEMO_B).status_code == 202
