@@ -149,6 +149,7 @@ def test_binder_files_follow_repo2docker_conventions() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # a cold pip cache downloads JupyterLab and friends
 def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path) -> None:
     """Build a venv from binder/requirements.txt (pip's cache reused), run postBuild, then
     ``binder/start python -m bwhelpers run-notebooks`` and check the notebooks ran on start's sandbox."""

@@ -17,9 +17,8 @@ from typing import Any, Iterator
 import nbformat
 import pytest
 import requests
-from nbclient import NotebookClient
 
-from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, run_notebooks
+from bwhelpers.notebooks import NOTEBOOK_DIR, _remove_sockets, find_notebooks, notebook_client, run_notebooks
 from bwhelpers.sandbox import start
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
@@ -87,8 +86,7 @@ def execute(path: Path, probe: str | None = None, timeout: int = 120) -> tuple[A
     """Run a notebook in a fresh kernel; optionally run ``probe`` afterwards in the same kernel and
     return the JSON it prints (so tests inspect the real DataFrames and variables)."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = notebook_client(nb, path, timeout=timeout)
     probed = None
     with client.setup_kernel():
         for index, cell in enumerate(nb.cells):
@@ -100,6 +98,7 @@ def execute(path: Path, probe: str | None = None, timeout: int = 120) -> tuple[A
             nb.cells.pop()
             text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
             probed = json.loads(text.strip().splitlines()[-1])
+    _remove_sockets(client)
     return nb, probed
 
 
