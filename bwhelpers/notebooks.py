@@ -44,21 +44,40 @@ def find_notebooks(folder: Path | None = None, only: Iterable[str] | None = None
     return books
 
 
-def notebook_client(nb, path: Path, timeout: int = 300, kernel_name: str = "python3"):  # noqa: ANN001, ANN201
-    """An nbclient ``NotebookClient`` whose kernel talks over private Unix sockets (ZMQ ``ipc``).
-
-    With the default TCP transport, kernels started at the same moment by different processes can
-    race for the same free ports, and a client then waits forever for a reply that went elsewhere.
-    """
+def _ipc_kernel_manager_class():  # noqa: ANN202
+    """A KernelManager whose kernel talks over private Unix sockets (ZMQ ``ipc``), removed afterwards."""
+    import shutil
     import tempfile
 
     from jupyter_client.manager import KernelManager
+
+    class IpcKernelManager(KernelManager):
+        def __init__(self, **kwargs: object) -> None:
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(prefix="bwk-"), "k"))
+            super().__init__(**kwargs)
+
+        def cleanup_resources(self, restart: bool = False) -> None:
+            super().cleanup_resources(restart=restart)
+            folder = os.path.dirname(self.ip)
+            if not restart and os.path.basename(folder).startswith("bwk-"):
+                shutil.rmtree(folder, ignore_errors=True)
+
+    return IpcKernelManager
+
+
+def notebook_client(nb, path: Path, timeout: int = 300, kernel_name: str = "python3"):  # noqa: ANN001, ANN201
+    """An nbclient ``NotebookClient`` whose kernel talks over private Unix sockets.
+
+    With the default TCP transport, kernels started at the same moment by different processes can
+    race for the same free ports, and a client then waits forever for a reply that went elsewhere.
+    nbclient creates (and therefore shuts down) the kernel itself.
+    """
     from nbclient import NotebookClient
 
-    sockets = tempfile.mkdtemp(prefix="bwk-")
-    km = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(sockets, "k"))
-    return NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name, allow_errors=False,
-                          record_timing=False, store_widget_state=True, shutdown_kernel="immediate",
+    return NotebookClient(nb, kernel_manager_class=_ipc_kernel_manager_class(), timeout=timeout,
+                          kernel_name=kernel_name, allow_errors=False, record_timing=False,
+                          store_widget_state=True, shutdown_kernel="immediate",
                           resources={"metadata": {"path": str(path.parent)}})
 
 
@@ -78,8 +97,6 @@ def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300
         run.ok = False
         run.failed_cell = _failed_cell(nb)
         run.error = _first_line(str(exc))
-    finally:
-        _remove_sockets(client)
     run.seconds = time.perf_counter() - started
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,15 +111,6 @@ def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300
             except Exception as exc:  # pragma: no cover - rendering is best effort
                 print(f"warning: could not render {path.name} to HTML: {exc}", file=sys.stderr)
     return run
-
-
-def _remove_sockets(client) -> None:  # noqa: ANN001
-    import shutil
-
-    ip = getattr(getattr(client, "km", None), "ip", "")
-    folder = os.path.dirname(ip) if ip else ""
-    if os.path.basename(folder).startswith("bwk-"):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _failed_cell(nb) -> int | None:  # noqa: ANN001

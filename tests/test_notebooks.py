@@ -18,7 +18,7 @@ import nbformat
 import pytest
 import requests
 
-from bwhelpers.notebooks import NOTEBOOK_DIR, _remove_sockets, find_notebooks, notebook_client, run_notebooks
+from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
 from bwhelpers.sandbox import start
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
@@ -98,7 +98,6 @@ def execute(path: Path, probe: str | None = None, timeout: int = 120) -> tuple[A
             nb.cells.pop()
             text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
             probed = json.loads(text.strip().splitlines()[-1])
-    _remove_sockets(client)
     return nb, probed
 
 
@@ -242,3 +241,26 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, tmp_path: Path, monk
         blob = path.read_bytes()
         for name in ("password", "api_token", "api_secret"):
             assert secret[name].encode() not in blob, f"{name} leaked into {path.name}"
+
+
+def test_headless_runs_leave_no_kernel_or_socket_behind(tmp_path: Path) -> None:
+    """Each notebook's kernel (on private ipc sockets) is shut down and its socket folder removed."""
+    import glob
+    import tempfile
+
+    import psutil
+
+    from bwhelpers.notebooks import execute_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os.getpid()")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "00_probe.ipynb"
+    nbformat.write(nb, path)
+    sockets_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "bwk-*")))
+    for _ in range(3):
+        run = execute_notebook(path, out_dir=None, timeout=60)
+        assert run.ok, run.error
+    kernels = [p for p in psutil.Process().children(recursive=True)
+               if "ipykernel_launcher" in " ".join(p.cmdline())]
+    assert kernels == [], kernels
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "bwk-*"))) <= sockets_before
