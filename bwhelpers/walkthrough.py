@@ -275,13 +275,15 @@ class Page:
 
     # -- summary -----------------------------------------------------------------------------------
     def summary(self) -> Any:
-        """The saved state as a table (and the prerequisite reminder if this page could not run)."""
+        """The eight steps with their status and saved IDs, as a table (or the prerequisite reminder)."""
         if self.setup is None or self.missing:
             self.check()
             return None
-        from .tables import state_frame
+        import pandas as pd
 
-        return state_frame(self.setup)
+        rows = [{"step": item["step"], "what": item["name"], "status": item["status"], "saved": item["detail"],
+                 "notebook": item["notebook"]} for item in self.setup.status()]
+        return pd.DataFrame(rows).set_index("step")
 
 
 def explain_events(df: Any) -> Any:
