@@ -429,10 +429,10 @@ class ExportForm:
     """Environment name, include-secrets (off, with a warning when on) and the output folder."""
 
     def __init__(self, setup: Any, out_dir: str | None = None):
-        from .config import project_root
-
         self.setup = setup
-        default_out = out_dir or str(project_root() / "exports")
+        # next to the notebook (gitignored), so JupyterLab can serve the download links even when it
+        # was started on the notebooks folder
+        default_out = out_dir or "exports"
         self.name = _text("Environment name", "Bandwidth API Keys")
         self.include_secrets = w.Checkbox(value=False, description="Include secrets (password, token, secret)",
                                           style={"description_width": "initial"})

@@ -234,8 +234,9 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, tmp_path: Path, monk
     assert run_notebooks(out=out, quiet=True) == 0
     saved = json.loads(state.read_text())
     assert saved["profiles"], "the walkthrough saved nothing"
-    exports = NOTEBOOK_DIR.parent / "exports"
-    produced = list(out.iterdir()) + [state] + (list(exports.glob("*.json")) if exports.is_dir() else [])
+    exports = NOTEBOOK_DIR / "exports"  # notebook 10 writes next to the notebooks
+    assert exports.is_dir() and list(exports.glob("*.postman_environment.json")), "notebook 10 exported nothing"
+    produced = list(out.iterdir()) + [state] + list(exports.glob("*.json"))
     assert len(produced) >= 24
     for path in produced:
         blob = path.read_bytes()

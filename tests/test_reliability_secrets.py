@@ -191,9 +191,9 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
     scan.scan_tree(tmp_path / "postman")
     scan.scan_tree(tmp_path / "logs")
     scan.scan_tree(tmp_path / "api")
-    exports = ROOT / "exports"
-    if exports.is_dir():
-        scan.scan_tree(exports, since=started)
+    for exports in (ROOT / "exports", ROOT / "notebooks" / "exports"):
+        if exports.is_dir():
+            scan.scan_tree(exports, since=started)
     assert any(p.suffix == ".ipynb" for p in scan.files) and any(p.name.endswith("-wal") for p in scan.files)
     record("secrets", "scans", 1)
     record("secrets", "files_scanned", len(scan.files))
