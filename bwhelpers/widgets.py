@@ -397,6 +397,9 @@ class CredentialsForm:
             if self.remember.value and self.target.value == "real":
                 path = config.remember()
                 extra = f" Saved to {html.escape(str(path))} (mode 0600)."
+            elif self.target.value == "real" and not self.env.get("BW_PASSWORD"):
+                extra = (" <b>Note:</b> only this notebook knows these credentials; tick <i>Remember</i> (or set "
+                         "the BW_* variables) so the other notebooks use this account too.")
             else:
                 extra = ""
             self.config = config
