@@ -46,7 +46,7 @@ def run(smoke: bool = False, repeat: int = 3) -> list[Row]:
     repeat = 1 if smoke else repeat
     concurrency = 4
     cases = (
-        ("5a", f"bulk_send(rate=R) paces itself", float(rate_limit)),
+        ("5a", "bulk_send(rate=R) paces itself", float(rate_limit)),
         ("5b", "bulk_send without a rate: 429 + Retry-After only", None),
     )
     out = []

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 if __package__ in (None, ""):  # ``python bench/run.py``: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -282,11 +282,7 @@ class Setup:
                      tag: str | None = None) -> Result:
         """Step 8: send from a saved number (default the first) with the saved application id."""
         app = self._need_application()
-        if from_ is None:
-            numbers = self.saved.get("numbers") or []
-            if not numbers:
-                raise _prereq(7, "phone number (order one in step 6, then check it in step 7)")
-            from_ = numbers[0]
+        from_ = self._sending_number(from_)
         result = self.messaging.send_message(to, text, from_, app["id"], media=media, tag=tag)
         data = result.data
         with self.state.transaction(self.profile) as st:
@@ -294,6 +290,15 @@ class Setup:
                 "id": result.id, "from": data.get("from"), "to": data.get("to"), "sent": now_iso(),
                 "time": data.get("time")})
         return result
+
+    def _sending_number(self, from_: str | None) -> str:
+        """``from_``, or the first saved number (step 7 saves it)."""
+        if from_ is not None:
+            return from_
+        numbers = self.saved.get("numbers") or []
+        if not numbers:
+            raise _prereq(7, "phone number (order one in step 6, then check it in step 7)")
+        return numbers[0]
 
     def bulk_send(self, rows_or_recipients: Any, text: str | None = None, from_: str | None = None,
                   concurrency: int = 4, rate: float | str | None = "auto",
@@ -307,11 +312,7 @@ class Setup:
         pace yourself, or None. Returns one row per message: to, text, id, status, error, attempts.
         """
         app = self._need_application()
-        if from_ is None:
-            numbers = self.saved.get("numbers") or []
-            if not numbers:
-                raise _prereq(7, "phone number (order one in step 6, then check it in step 7)")
-            from_ = numbers[0]
+        from_ = self._sending_number(from_)
         if rate == "auto":
             rate = self._sandbox_rate_limit()
         elif isinstance(rate, str):

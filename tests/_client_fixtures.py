@@ -22,18 +22,6 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No BW_* variables from the developer's shell; config dir and state file under tmp_path."""
-    import os
-    for name in list(os.environ):
-        if name.startswith("BW_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "userconfig"))
-    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "proj" / ".bwhelpers" / "state.json"))
-    return tmp_path
-
-
-@pytest.fixture
 def offline_config() -> Config:
     """A sandbox-shaped config pointing at a closed port: any request would raise TransportError."""
     url = f"http://127.0.0.1:{closed_port()}"

@@ -185,3 +185,16 @@ def dash(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSessi
 def dash_b(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSession:
     return xml_session(DEMO_B)
 
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
+    """No BW_* variables from the developer's shell; config dir and state file under tmp_path."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("BW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "userconfig"))
+    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "proj" / ".bwhelpers" / "state.json"))
+    return tmp_path

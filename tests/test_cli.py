@@ -7,12 +7,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]

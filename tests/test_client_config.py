@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
-from pathlib import Path
 
 import pytest
 
-from _client_fixtures import assert_no_secrets, isolated_env  # noqa: F401
+from _client_fixtures import assert_no_secrets
 from bwhelpers.config import LEGACY_MESSAGING_URL, MESSAGING_URL, Config, credentials_path
 from bwhelpers.errors import ValidationError, mask
 

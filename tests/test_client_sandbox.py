@@ -9,7 +9,7 @@ import requests
 from _client_fixtures import (SECRETS, assert_no_secrets, cfg, config_for, sandbox, sandbox_settings,  # noqa: F401
                               setup, store)
 from bwhelpers.dashboard import DashboardClient
-from bwhelpers.errors import (AuthError, BandwidthError, ConflictError, NotFoundError, RateLimitError, ServerError,
+from bwhelpers.errors import (AuthError, ConflictError, NotFoundError, ServerError,
                               ValidationError)
 from bwhelpers.messaging import MessagingClient
 

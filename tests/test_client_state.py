@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from _client_fixtures import SECRETS, isolated_env  # noqa: F401
+from _client_fixtures import SECRETS
 from bwhelpers.errors import StateFileError, register_secret
 from bwhelpers.state import StateFileWarning, StateStore, default_state_path
 

@@ -4,7 +4,6 @@ raises only its own documented exceptions (``BandwidthError`` subclasses; ``xmli
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest

@@ -79,17 +79,6 @@ def _exec(item: dict[str, Any], listen: str = "test") -> str:
     return "\n".join(next(e for e in item["event"] if e["listen"] == listen)["script"]["exec"])
 
 
-@pytest.fixture
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No BW_* variables from the developer's shell; config dir and state file under tmp_path."""
-    for name in list(os.environ):
-        if name.startswith("BW_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "userconfig"))
-    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "proj" / ".bwhelpers" / "state.json"))
-    return tmp_path
-
-
 def _start_sandbox(tmp_path: Path, order_delay: float | None) -> Any:
     from bwhelpers.sandbox import start
 

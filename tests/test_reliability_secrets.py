@@ -35,7 +35,7 @@ import pytest
 import requests
 
 import _reliability_report as report
-from _reliability_report import add, item, record
+from _reliability_report import item, record
 from _reliability_support import ROOT, TIMEOUT, SandboxProcess
 
 plugin = report.fixture()

@@ -20,7 +20,6 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .core import DEMO, DEMO_B
