@@ -582,10 +582,9 @@ def _mms_record(data: Mapping[str, Any]) -> dict[str, Any]:
     feature = xmlio.ci_get(data, "MmsFeatureResponse", "MmsFeature") or {}
     if not isinstance(feature, dict):
         return {}
-    out = dict(feature)
-    out["Protocol"] = xmlio.ci_get(feature, "MmsSettings", "Protocol")
-    out["ProxyPeerId"] = xmlio.ci_get(feature, "Protocols", "HTTP", "HttpSettings", "ProxyPeerId")
-    return out
+    # the service writes <protocol>/<proxyPeerId> (lower case) here; read either casing, show one
+    return {"Protocol": xmlio.ci_get(feature, "MmsSettings", "Protocol"),
+            "ProxyPeerId": xmlio.ci_get(feature, "Protocols", "HTTP", "HttpSettings", "ProxyPeerId")}
 
 
 def _settings_record(data: Mapping[str, Any]) -> dict[str, Any]:

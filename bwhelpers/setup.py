@@ -554,7 +554,7 @@ class Setup:
             delay = min(delay * 1.5, 1.0)
 
     # ------------------------------------------------------------------ all steps
-    def run_all(self, to: str = "+19195550100", text: str = "Hello from the sandbox") -> Iterator[Result]:
+    def run_all(self, to: str = "+12015550100", text: str = "Hello from the sandbox") -> Iterator[Result]:
         """All eight steps in order, yielding each step's Result (saved objects are reused)."""
         yield self.create_application()
         yield self.create_location()

@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  account {creds['account_id']}  site {creds['site_id']}  "
               f"user {creds['username']} / {shown}", flush=True)
         print(f"  legacy user id {creds['user_id']}  token {creds['api_token'] if not args.api_token else '(custom)'}"
-              f"  secret {'(demo)' if not args.api_secret else '(custom, not shown)'}", flush=True)
+              f"  secret {creds['api_secret'] if not args.api_secret else '(custom, not shown)'}", flush=True)
         print(f"  state db      : {db_path}  (Ctrl-C to stop)", flush=True)
 
     threading.Thread(target=_announce, daemon=True).start()
