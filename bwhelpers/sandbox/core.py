@@ -26,6 +26,7 @@ from .exceptions import ControlError, DashboardError, MessagingError, SandboxErr
 log = logging.getLogger("bwhelpers.sandbox")
 
 MAX_BODY_BYTES = 256 * 1024
+XML_CONTENT_TYPE = xmlio.CONTENT_TYPE
 
 #: The documented demo account (README, docs/ARCHITECTURE.md). Public and fake.
 DEMO = {
@@ -277,7 +278,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_status(status)
         for k, v in (headers or {}).items():
             self.set_header(k, v)
-        self.set_header("Content-Type", "application/xml")
+        self.set_header("Content-Type", XML_CONTENT_TYPE)
         self.finish(xmlio.render(root, body))
 
     def send_empty(self, status: int = 200, headers: dict[str, str] | None = None) -> None:
@@ -290,7 +291,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_status(status)
         for k, v in (headers or {}).items():
             self.set_header(k, v)
-        self.set_header("Content-Type", "application/json")
+        self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(body))
 
     def absolute(self, path: str) -> str:

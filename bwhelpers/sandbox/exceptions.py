@@ -35,7 +35,7 @@ class DashboardError(SandboxError):
     def render(self) -> tuple[str, str]:
         body: dict[str, Any] = dict(self.extra)
         body["ResponseStatus"] = {"ErrorCode": self.code, "Description": self.description}
-        return "application/xml", xmlio.render(self.root, body)
+        return xmlio.CONTENT_TYPE, xmlio.render(self.root, body)
 
 
 class DashboardErrorList(SandboxError):
@@ -53,7 +53,7 @@ class DashboardErrorList(SandboxError):
     def render(self) -> tuple[str, str]:
         body: dict[str, Any] = {"ErrorList": {"Error": [{"Code": str(c), "Description": d} for c, d in self.errors]}}
         body.update(self.echo)
-        return "application/xml", xmlio.render(self.root, body)
+        return xmlio.CONTENT_TYPE, xmlio.render(self.root, body)
 
 
 class SearchError(SandboxError):
@@ -64,7 +64,7 @@ class SearchError(SandboxError):
         self.code, self.description, self.status = str(code), description, status
 
     def render(self) -> tuple[str, str]:
-        return "application/xml", xmlio.render(
+        return xmlio.CONTENT_TYPE, xmlio.render(
             "SearchResult", {"Error": {"Code": self.code, "Description": self.description}})
 
 
@@ -84,7 +84,7 @@ class MessagingError(SandboxError):
         body: dict[str, Any] = {"type": self.type, "description": self.description}
         if self.field_errors is not None:
             body["fieldErrors"] = self.field_errors
-        return "application/json", json.dumps(body)
+        return "application/json; charset=utf-8", json.dumps(body)
 
 
 class ControlError(SandboxError):

@@ -13,6 +13,8 @@ from typing import Any
 import xmltodict
 
 XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+#: The Content-Type of every Dashboard response body, as the guide shows it.
+CONTENT_TYPE = "application/xml; charset=utf-8"
 
 #: Elements that may repeat, in requests and responses.
 REPEATABLE = (

@@ -51,7 +51,7 @@ class SpringNotFound(SandboxError):
     def render(self) -> tuple[str, str]:
         now = datetime.now(timezone.utc)
         stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+00:00"
-        return "application/json", json.dumps({
+        return "application/json; charset=utf-8", json.dumps({
             "timestamp": stamp, "status": 404, "error": "Not Found",
             "message": self.message, "path": self.path,
         })
