@@ -251,18 +251,22 @@ class DashboardClient:
                                           "Zone1": zone1, "Zone2": zone2, "Zone3": zone3, "Zone4": zone4,
                                           "Zone5": zone5},
             "HttpSettings": http_settings}}
-        _, data, ex = self._call("POST", f"{self._location_url(location_id)}/products/messaging/features/sms", body)
-        return Result(data=_sms_record(data), id=str(location_id), exchange=ex, title="Step 3: SMS enabled")
+        return self._feature("POST", location_id, "sms", "Step 3: SMS enabled", _sms_record, body)
+
+    def _feature(self, method: str, location_id: str, kind: str, title: str,
+                 record: Any = None, body: Mapping[str, Any] | None = None) -> Result:
+        """One call on the location's ``products/messaging/features/{kind}`` (kind: sms | mms)."""
+        url = f"{self._location_url(location_id)}/products/messaging/features/{kind}"
+        _, data, ex = self._call(method, url, body)
+        return Result(data=record(data) if record else data, id=str(location_id), exchange=ex, title=title)
 
     def get_sms(self, location_id: str) -> Result:
         """GET the location's SMS feature."""
-        _, data, ex = self._call("GET", f"{self._location_url(location_id)}/products/messaging/features/sms")
-        return Result(data=_sms_record(data), id=str(location_id), exchange=ex, title="SMS feature")
+        return self._feature("GET", location_id, "sms", "SMS feature", _sms_record)
 
     def delete_sms(self, location_id: str) -> Result:
         """DELETE the SMS feature (fails with 13624 while MMS is enabled, 13673 while numbers remain)."""
-        _, data, ex = self._call("DELETE", f"{self._location_url(location_id)}/products/messaging/features/sms")
-        return Result(data=data, id=str(location_id), exchange=ex, title="SMS disabled")
+        return self._feature("DELETE", location_id, "sms", "SMS disabled")
 
     # ------------------------------------------------------------------ step 4
     def enable_mms(self, location_id: str, protocol: str = "HTTP",
@@ -273,18 +277,15 @@ class DashboardClient:
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
         body = {"MmsFeature": {"MmsSettings": {"protocol": protocol},
                                "Protocols": {"HTTP": {"HttpSettings": http_settings}}}}
-        _, data, ex = self._call("POST", f"{self._location_url(location_id)}/products/messaging/features/mms", body)
-        return Result(data=_mms_record(data), id=str(location_id), exchange=ex, title="Step 4: MMS enabled")
+        return self._feature("POST", location_id, "mms", "Step 4: MMS enabled", _mms_record, body)
 
     def get_mms(self, location_id: str) -> Result:
         """GET the location's MMS feature (parsed case-insensitively: protocol/Protocol, proxyPeerId)."""
-        _, data, ex = self._call("GET", f"{self._location_url(location_id)}/products/messaging/features/mms")
-        return Result(data=_mms_record(data), id=str(location_id), exchange=ex, title="MMS feature")
+        return self._feature("GET", location_id, "mms", "MMS feature", _mms_record)
 
     def delete_mms(self, location_id: str) -> Result:
         """DELETE the MMS feature."""
-        _, data, ex = self._call("DELETE", f"{self._location_url(location_id)}/products/messaging/features/mms")
-        return Result(data=data, id=str(location_id), exchange=ex, title="MMS disabled")
+        return self._feature("DELETE", location_id, "mms", "MMS disabled")
 
     # ------------------------------------------------------------------ step 5
     def assign_application(self, location_id: str, application_id: str) -> Result:
