@@ -154,14 +154,14 @@ class XmlSession:
         assert body["OrderStatus"] == "COMPLETE", body
         return [n["FullNumber"] for n in body["CompletedNumbers"]["TelephoneNumber"]]
 
-    def world(self) -> dict[str, Any]:
-        """Guide steps 1-7: app, location (SMS+MMS, assigned) and one number in 910."""
-        app = self.create_app()
+    def world(self, url: str = "https://requestb.in/zuaqjbzu", quantity: int = 1) -> dict[str, Any]:
+        """Guide steps 1-7: app (callback ``url``), location (SMS+MMS, assigned) and ``quantity`` numbers in 910."""
+        app = self.create_app(url=url)
         peer = self.create_peer()
         self.enable_sms(peer)
         self.enable_mms(peer)
         assert self.assign(peer, app).status_code == 200
-        tns = self.order_numbers(peer)
+        tns = self.order_numbers(peer, quantity=quantity)
         return {"app": app, "peer": peer, "site": self.site_id, "tns": tns}
 
 
@@ -198,3 +198,16 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
     monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "userconfig"))
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "proj" / ".bwhelpers" / "state.json"))
     return tmp_path
+
+
+def stop_process_group(proc: Any, timeout: float = 20) -> None:
+    """SIGTERM a subprocess started with ``start_new_session=True`` and its children; SIGKILL if it lingers."""
+    import os
+    import signal
+    import subprocess
+
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / ".ci"))
@@ -125,11 +125,7 @@ def test_quickstart_install_and_launch(tmp_path: Path) -> None:
         assert "00_start_here.ipynb" in listed
         assert requests.get(f"http://127.0.0.1:{port}/lab", timeout=10).status_code == 200
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc)
 
 
 def test_binder_files_follow_repo2docker_conventions() -> None:

@@ -66,14 +66,10 @@ def nb_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture
-def nb_env(nb_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def nb_env(nb_sandbox: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Kernels inherit this: the test sandbox, a private state file, no credentials file."""
-    for key in list(os.environ):
-        if key.startswith("BW_"):
-            monkeypatch.delenv(key)
     monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
-    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("TQDM_MININTERVAL", "0.05")
     requests.post(f"{nb_sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
     requests.put(f"{nb_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3}},
@@ -209,16 +205,14 @@ def test_steps_without_prerequisites_run_alone(name: str, nb_env: dict[str, Any]
     assert not errors(nb), errors(nb)
 
 
-def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Distinctive credentials (a fresh sandbox account) go through every notebook; none leaks."""
     secret = {"account_id": "9912345", "site_id": "9912", "username": "leaktest-user",
               "password": "Pw-9f8e7d6c5b4a-LEAK", "user_id": "u-leak", "api_token": "Tok-3c2b1a-LEAK",
               "api_secret": "Sec-0a9b8c7d-LEAK"}
     r = requests.post(f"{nb_sandbox.url}/_sandbox/accounts", json=secret, timeout=10)
     assert r.status_code == 201, r.text
-    for key in list(os.environ):
-        if key.startswith("BW_"):
-            monkeypatch.delenv(key)
     monkeypatch.setenv("BW_TARGET", "sandbox")
     monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
     monkeypatch.setenv("BW_DASHBOARD_URL", f"{nb_sandbox.url}/api")
@@ -229,7 +223,6 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, tmp_path: Path, monk
         monkeypatch.setenv(env, secret[key])
     state = tmp_path / "state.json"
     monkeypatch.setenv("BW_STATE_FILE", str(state))
-    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "config"))
     out = tmp_path / "out"
     assert run_notebooks(out=out, quiet=True) == 0
     saved = json.loads(state.read_text())

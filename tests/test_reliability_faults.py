@@ -301,12 +301,8 @@ def cb_world(tmp_path: Path) -> Iterator[dict[str, Any]]:
                    settings={"delivery_delay": 0, "callback_retry": {"max_attempts": 12, "backoff": [0.3, 0.6, 1.0],
                                                                      "timeout": 1.0}})
     s = XmlSession(handle.url, DEMO)
-    app = s.create_app(url=receiver.url)
-    peer = s.create_peer()
-    s.enable_sms(peer)
-    s.enable_mms(peer)
-    assert s.assign(peer, app).status_code == 200
-    tn = "+1" + s.order_numbers(peer)[0]
+    world = s.world(url=receiver.url)
+    app, tn = world["app"], "+1" + world["tns"][0]
     yield {"url": handle.url, "app": app, "tn": tn, "receiver": receiver, "s": s}
     receiver.down()
     handle.stop()

@@ -66,12 +66,8 @@ def test_ten_thousand_messages_sixteen_clients_no_lost_or_duplicated_callbacks(t
     try:
         sb.settings(delivery_delay=0)
         s = XmlSession(sb.url, DEMO)
-        app = s.create_app(url=receiver.url)
-        peer = s.create_peer()
-        s.enable_sms(peer)
-        s.enable_mms(peer)
-        assert s.assign(peer, app).status_code == 200
-        senders = ["+1" + n for n in s.order_numbers(peer, quantity=CLIENTS)]
+        world = s.world(url=receiver.url, quantity=CLIENTS)
+        app, senders = world["app"], ["+1" + n for n in world["tns"]]
         cfg = Config(target="sandbox", dashboard_url=f"{sb.url}/api", messaging_url=f"{sb.url}/api/v2",
                      account_id=DEMO["account_id"], site_id=DEMO["site_id"], username=DEMO["username"],
                      password=DEMO["password"], sandbox_url=sb.url)

@@ -2,7 +2,6 @@
 sandbox coming back when the kernel that hosted it has gone."""
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -37,13 +36,8 @@ def shown(monkeypatch: pytest.MonkeyPatch) -> Shown:
 
 
 @pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in list(os.environ):
-        if key.startswith("BW_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
-    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "cfg"))
-    return tmp_path
+def isolated(isolated_env: Path) -> Path:
+    return isolated_env
 
 
 def test_missing_prerequisite_is_a_message_not_an_exception(isolated: Path, sandbox: Any,

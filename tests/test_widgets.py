@@ -53,15 +53,8 @@ def test_progress_strip_reflects_saved_steps() -> None:
 
 
 @pytest.fixture
-def real_like_env(sandbox: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def real_like_env(sandbox: Any, isolated_env: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A 'real account' whose URLs happen to be the sandbox: the form's real-account path, end to end."""
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("BW_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
-    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "cfg"))
     monkeypatch.setenv("BW_DASHBOARD_URL", f"{sandbox.url}/api")
     monkeypatch.setenv("BW_MESSAGING_URL", f"{sandbox.url}/api/v2")
     return {"BW_ACCOUNT_ID": "9900000", "BW_SITE_ID": "9901", "BW_USERNAME": "sandbox-user"}
@@ -99,15 +92,8 @@ def test_credentials_form_env_secrets_are_never_copied_into_widgets(sandbox: Any
             assert secret not in state
 
 
-def test_credentials_form_sandbox_connects(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("BW_"):
-            monkeypatch.delenv(key)
+def test_credentials_form_sandbox_connects(sandbox: Any, isolated_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
-    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
-    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "cfg"))
     seen = []
     form = widgets.CredentialsForm(env={}, on_connect=seen.append)
     assert form.target.value == "sandbox"
