@@ -77,6 +77,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "fail_next": None,
     # seed of the deterministic number inventory (bwhelpers.sandbox.numbers)
     "number_seed": "bwhelpers-sandbox",
+    # 2026 carrier rules (sandbox/tendlc): a local number must be SUCCESS on a REGISTERED 10DLC campaign
+    # (else message-failed 4476), a toll-free number VERIFIED (else 4795); false replays the 2018 guide
+    "a2p_enforcement": True,
 }
 
 
