@@ -66,6 +66,16 @@ def send_and_wait(dash: Any, app: str, frm: str, to: str = "+12015550100") -> di
     raise AssertionError("the message never left 'sending'")
 
 
+@pytest.fixture(autouse=True)
+def enforced(dash: Any) -> None:
+    """conftest's reset replays the 2018 guide; these tests are about the 2026 rules (the default)."""
+    r = requests.put(f"{dash.url}/_sandbox/settings", json={"a2p_enforcement": None}, timeout=10)
+    assert r.status_code == 400  # not a boolean
+    requests.post(f"{dash.url}/_sandbox/reset", timeout=10).raise_for_status()
+    assert requests.get(f"{dash.url}/_sandbox/settings", timeout=10).json()["a2p_enforcement"] is True
+    settings(dash, order_transition={"mode": "immediate"})
+
+
 @pytest.fixture
 def world(dash: Any) -> dict[str, Any]:
     settings(dash, delivery_delay=0)

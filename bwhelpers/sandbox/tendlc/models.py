@@ -35,6 +35,7 @@ import uuid
 from typing import Any
 
 from .. import db as dbmod
+from .. import magic
 from ..db import Database
 from ..numbers import TOLL_FREE_NPAS, normalize_tn
 from . import exceptions as exc
@@ -88,14 +89,15 @@ CREATE TABLE IF NOT EXISTS tfv_requests (
 dbmod.register_schema(SCHEMA)
 
 #: the documented pre-registered (REGISTERED) and pending campaigns of the demo accounts
-DEMO_CAMPAIGNS = {"9900000": ("CSBX001", "CPND001"), "9900001": ("CSBX002", "CPND002")}
+DEMO_CAMPAIGNS = {"9900000": (magic.DEMO_REGISTERED_CAMPAIGN, magic.DEMO_PENDING_CAMPAIGN),
+                  "9900001": ("CSBX002", "CPND002")}
 REGISTERED, PENDING = "REGISTERED", "PENDING"
 NUMBER_STATUSES = ("PROCESSING", "SUCCESS", "FAILURE")
 ACTIONS = ("asSpecified", "systemDefault", "off", "delete", "unchanged")
 SMS_VALUES = ("on", "off", "systemdefault", "unchanged")
 MAX_TNS = 5000
 PAGE_MAX = 250
-TFV_DECLINE_MAGIC = "unreachable"
+TFV_DECLINE_MAGIC = magic.TFV_DECLINE_MAGIC
 TFV_DECLINE = {"denialStatusCode": 511, "declineReasonDescription":
                "Invalid Information - Can't Validate URL - Website is not accessible / not available",
                "resubmitAllowed": True}
