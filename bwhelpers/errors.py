@@ -40,7 +40,7 @@ def parse_error_body(body: str | bytes | None) -> dict[str, Any]:
     if text.startswith("<"):
         try:
             return _parse_xml_error(xmlio.parse(text))
-        except xmlio.XmlParseError:  # malformed XML: show the start of it
+        except (xmlio.XmlParseError, RecursionError):  # malformed, or nested deeper than the stack: show the start
             return {"description": text[:300]}
     return {"description": text[:300]}
 

@@ -116,10 +116,10 @@ def _resolve_config(config: Any) -> Any:
     from .config import Config
 
     config = Config.resolve()
-    if config.is_sandbox and not config.sandbox_url:
+    if config.is_sandbox:  # the demo account's credentials, at BW_SANDBOX_URL or the shared sandbox's address
         from .sandbox import DEFAULT_PORT, DEMO
 
-        config = config.attach_sandbox(f"http://127.0.0.1:{DEFAULT_PORT}", DEMO)
+        config = config.attach_sandbox(config.sandbox_url or f"http://127.0.0.1:{DEFAULT_PORT}", DEMO)
     return config
 
 
