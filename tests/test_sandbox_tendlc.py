@@ -331,3 +331,23 @@ def test_toll_free_bad_requests(dash: Any, toll_free: dict[str, Any], dash_b: An
     # B cannot see A's toll-free number
     r = platform(dash_b, f"/phoneNumbers/{tn}/tollFreeVerification")
     assert r.status_code == 404 and r.json() == {"type": "Not Found", "description": "Cannot find the requested resource."}
+
+
+def test_bearer_tokens_work_and_a_missing_role_is_403(dash: Any) -> None:
+    def token(client_id: str, secret: str) -> str:
+        r = requests.post(f"{dash.url}/api/v1/oauth2/token", auth=(client_id, secret),
+                          data={"grant_type": "client_credentials"}, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    url = f"{dash.url}/api/v2/accounts/{DEMO['account_id']}/tendlc/campaigns"
+    full = token(DEMO["client_id"], DEMO["client_secret"])
+    r = requests.get(url, headers={"Authorization": f"Bearer {full}"}, timeout=10)
+    assert r.status_code == 200 and r.json()["data"][0]["campaignId"] == CAMPAIGN_A
+    r = requests.post(f"{dash.url}/_sandbox/credentials", json={"account_id": DEMO["account_id"],
+                      "client_id": "msg-only", "client_secret": "msg-only-secret", "roles": ["Messaging"]}, timeout=10)
+    assert r.status_code == 201, r.text
+    r = requests.get(url, headers={"Authorization": f"Bearer {token('msg-only', 'msg-only-secret')}"}, timeout=10)
+    assert r.status_code == 403 and "Numbers role" in r.json()["errors"][0]["description"]
+    r = requests.get(url, headers={"Authorization": "Bearer not-a-token"}, timeout=10)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")

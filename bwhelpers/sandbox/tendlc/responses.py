@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import BaseHandler
+from ..core import AuthError, BaseHandler
+from ..oauth.models import ROLE_NUMBERS
 from ..dashboard.responses import DashboardHandler
 from ..exceptions import SandboxError
 from . import exceptions as exc
@@ -61,14 +62,25 @@ class PlatformHandler(BaseHandler):
             return exc.TfvError(type_, description, status=status, headers=headers)
         return exc.PlatformError(type_, description, status=status, headers=headers)
 
-    def unauthorized(self) -> SandboxError:
-        return self._error("unauthorized", "Authentication failed: missing or invalid username and password", 401,
-                           {"WWW-Authenticate": 'Basic realm="Bandwidth"'})
+    def begin(self, account_id: str) -> str:
+        """Authenticate (Basic API user or Bearer token). Bandwidth asks for a "Campaign Management" role
+        here; the sandbox's one number-management role (``Numbers``) stands in for it."""
+        return self.auth_account(account_id, role=ROLE_NUMBERS)
 
-    def forbidden(self) -> SandboxError:
+    def unauthorized(self, err: AuthError | None = None) -> SandboxError:
+        challenge = err.challenge if err is not None else 'Basic realm="Bandwidth"'
+        reason = err.reason if err is not None and (err.decommissioned or err.scheme == "bearer") else \
+            "missing or invalid username and password"
+        return self._error("unauthorized", f"Authentication failed: {reason}", 401, {"WWW-Authenticate": challenge})
+
+    def forbidden(self, err: AuthError | None = None) -> SandboxError:
+        headers = {"WWW-Authenticate": err.challenge} if err is not None and err.scheme == "bearer" else None
+        if err is not None and err.role:
+            return self._error("forbidden", f"client does not have access rights to the content: the API credential "
+                               f"lacks the {err.role} role", 403, headers)
         if self.style == "tfv":
-            return self._error("forbidden", "Client is not authorized for the action.", 403)
-        return self._error("forbidden", "client does not have access rights to the content", 403)
+            return self._error("forbidden", "Client is not authorized for the action.", 403, headers)
+        return self._error("forbidden", "client does not have access rights to the content", 403, headers)
 
     def _generic(self, status: int, description: str) -> SandboxError:
         kind = {404: "Not Found" if self.style == "tfv" else "not-found", 405: "method-not-allowed",
@@ -100,7 +112,7 @@ class PlatformHandler(BaseHandler):
 
 class CampaignsHandler(PlatformHandler):
     def get(self, account_id: str) -> None:
-        self.auth_account(account_id)
+        self.begin(account_id)
         self.send_page(models.list_campaigns(self.db, account_id))
 
 
@@ -111,7 +123,7 @@ def _campaign_missing(account_id: str, campaign_id: str) -> exc.PlatformError:
 
 class CampaignHandler(PlatformHandler):
     def get(self, account_id: str, campaign_id: str) -> None:
-        self.auth_account(account_id)
+        self.begin(account_id)
         campaign = models.get_campaign(self.db, account_id, campaign_id)
         if campaign is None:
             raise _campaign_missing(account_id, campaign_id)
@@ -120,7 +132,7 @@ class CampaignHandler(PlatformHandler):
 
 class CampaignNumbersHandler(PlatformHandler):
     def get(self, account_id: str, campaign_id: str) -> None:
-        self.auth_account(account_id)
+        self.begin(account_id)
         items = models.campaign_numbers(self.db, account_id, campaign_id, self.get_argument("phoneNumber", None))
         if items is None:
             raise _campaign_missing(account_id, campaign_id)
@@ -129,13 +141,13 @@ class CampaignNumbersHandler(PlatformHandler):
 
 class TenDlcNumbersHandler(PlatformHandler):
     def get(self, account_id: str) -> None:
-        self.auth_account(account_id)
+        self.begin(account_id)
         self.send_page(models.account_numbers(self.db, account_id))
 
 
 class TenDlcNumberHandler(PlatformHandler):
     def get(self, account_id: str, number: str) -> None:
-        self.auth_account(account_id)
+        self.begin(account_id)
         ten = models.normalize_tn(number)
         if ten is None:
             raise exc.PlatformError("bad-request", f"'{exc.safe(number)}' is not a telephone number: use E.164, "
@@ -155,7 +167,7 @@ class TfvRequestHandler(PlatformHandler):
     style = "tfv"
 
     def post(self, account_id: str) -> None:
-        self.auth_account(account_id)
+        self.begin(account_id)
         submission, numbers, errors = models.validate_submission(self.json_body_tfv(), with_numbers=True)
         if errors:
             raise exc.tfv_invalid(errors)
@@ -177,7 +189,7 @@ class TfvRequestHandler(PlatformHandler):
 
 class TfvStatusHandler(TfvRequestHandler):
     def _number(self, account_id: str, number: str) -> str:
-        self.auth_account(account_id)
+        self.begin(account_id)
         tfn = models.tfn_e164(number)
         if tfn is None:
             raise exc.TfvError("bad request", f"'{exc.safe(number)}' is not a toll-free number: use E.164, like "
