@@ -77,6 +77,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "fail_next": None,
     # seed of the deterministic number inventory (bwhelpers.sandbox.numbers)
     "number_seed": "bwhelpers-sandbox",
+    # seconds after which delivered callbacks (and their attempts) and request-bin requests are pruned
+    # (null = keep everything, the default)
+    "retention": None,
 }
 
 
