@@ -284,6 +284,9 @@ def test_a_revoked_credential_stops_its_tokens_and_lists_never_show_secrets(clea
     assert requests.get(dash, headers=bearer(token), timeout=TIMEOUT).status_code == 200
     listed = requests.get(f"{clean_sandbox.url}/_sandbox/credentials", timeout=TIMEOUT)
     assert "short-lived" in listed.text and "revoke-me-secret" not in listed.text
+    mine = [c for c in listed.json()["credentials"] if c["client_id"] == "short-lived"]
+    assert mine == [{"client_id": "short-lived", "account_id": DEMO["account_id"], "roles": ["Messaging", "Numbers"],
+                     "description": "", "tokens_issued": 1}]
     assert DEMO["client_secret"] not in listed.text
     r = requests.delete(f"{clean_sandbox.url}/_sandbox/credentials/short-lived", timeout=TIMEOUT)
     assert r.status_code == 200

@@ -105,8 +105,10 @@ def list_credentials(db: Database, account_id: str | None = None) -> list[dict[s
     rows = db.query("SELECT client_id, account_id, roles, description, created FROM api_credentials "
                     + ("WHERE account_id=? " if account_id else "") + "ORDER BY created",
                     (account_id,) if account_id else ())
+    issued = {r["name"][len("tokens:"):]: int(r["value"])
+              for r in db.query("SELECT name, value FROM counters WHERE name LIKE 'tokens:%'")}
     return [{"client_id": r["client_id"], "account_id": r["account_id"], "roles": json.loads(r["roles"]),
-             "description": r["description"]} for r in rows]
+             "description": r["description"], "tokens_issued": issued.get(r["client_id"], 0)} for r in rows]
 
 
 def delete_credential(db: Database, client_id: str) -> bool:
@@ -124,6 +126,8 @@ def check_client(db: Database, client_id: str, client_secret: str) -> dict[str, 
 
 
 def issue_token(db: Database, credential: dict[str, Any], ttl: int) -> str:
+    """A signed access token for ``credential``; counted per client id (``tokens_issued`` in the list)."""
+    db.next_counter(f"tokens:{credential['client_id']}", 1)
     now = int(time.time())
     claims = {
         "iss": ISSUER,
