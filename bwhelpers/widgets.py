@@ -33,7 +33,7 @@ _STYLE = {"description_width": "11em"}
 # -- progress -------------------------------------------------------------------------------------
 
 def progress_html(done: dict[int, bool], current: int | None = None) -> str:
-    """The eight steps as a compact strip of done (✓) / pending (○) chips."""
+    """The steps as a compact strip of done (✓) / pending (○) chips."""
     chips = []
     for p in steps.STEPS:
         number, label = p.number, p.title
@@ -48,7 +48,7 @@ def progress_html(done: dict[int, bool], current: int | None = None) -> str:
 
 
 def progress_widget(setup: Any, current: int | None = None) -> w.HTML:
-    """A widget showing the eight setup steps from the saved state; ``refresh_progress`` updates it."""
+    """A widget showing the setup steps from the saved state; ``refresh_progress`` updates it."""
     widget = w.HTML(progress_html(_done(setup), current))
     widget.add_class("bw-progress-widget")
     return widget
@@ -270,7 +270,7 @@ def order_form(default_criterion: str = "area_code", default_value: str = "910",
 
 
 def message_form(default_to: str = "+19195550123", default_text: str = "Good morning, this is a test message") -> Form:
-    """Step 8: the destination number and the text (≤ 2048 characters)."""
+    """Step 9: the destination number and the text (≤ 2048 characters)."""
     return Form("Message", {
         "to": _text("to", default_to, placeholder="+1 919 555 0123"),
         "text": w.Textarea(value=default_text, description="text", style=_STYLE, layout=_WIDE),

@@ -29,8 +29,8 @@ NAMES = [p.stem for p in NOTEBOOKS]
 def test_the_walkthrough_has_every_step() -> None:
     assert NAMES == [
         "00_start_here", "01_create_application", "02_create_location", "03_enable_sms", "04_enable_mms",
-        "05_assign_application", "06_order_numbers", "07_check_order_status", "08_send_message",
-        "09_message_events", "10_export_postman", "11_diagnose_and_teardown",
+        "05_assign_application", "06_order_numbers", "07_check_order_status", "09_send_message",
+        "10_message_events", "11_export_postman", "12_diagnose_and_teardown",
     ]
 
 
@@ -146,12 +146,12 @@ PROBES = {
     "07_check_order_status": "import json; from bwhelpers.tables import result_frame; "
                              "print(json.dumps({'status': order.status, 'numbers': order.numbers, "
                              "'cols': list(result_frame(order).columns)}))",
-    "08_send_message": "import json; from bwhelpers.tables import result_frame; "
+    "09_send_message": "import json; from bwhelpers.tables import result_frame; "
                        "print(json.dumps({'id': message.id, 'cols': list(result_frame(message).columns)}))",
-    "09_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
+    "10_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
                          "'codes': [str(c) for c in df['errorCode'].dropna()], "
                          "'explained': list(df.get('error_name', []))}))",
-    "11_diagnose_and_teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
+    "12_diagnose_and_teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
                                 "'rows': len(df)}))",
 }
 
@@ -171,12 +171,12 @@ def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[st
     assert probes["07_check_order_status"]["status"] == "COMPLETE"
     assert probes["07_check_order_status"]["numbers"] == saved["numbers"]
     assert "CompletedQuantity" in probes["07_check_order_status"]["cols"]
-    assert probes["08_send_message"]["id"] == saved["messages"][0]["id"]
-    events = probes["09_message_events"]
+    assert probes["09_send_message"]["id"] == saved["messages"][0]["id"]
+    events = probes["10_message_events"]
     assert {"message-delivered", "message-failed", "message-received"} <= set(events["types"])
     assert "4720" in events["codes"]
     assert "invalid-destination-address" in events["explained"]
-    assert probes["11_diagnose_and_teardown"]["rows"] >= 4
+    assert probes["12_diagnose_and_teardown"]["rows"] >= 4
     # the objects on the (real, HTTP) sandbox
     assert count(nb_env, "/applications", "ApplicationId") == 1
     assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
@@ -205,8 +205,8 @@ def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_en
     assert "Run notebook 0" in final and "first" in final, final[:500]
 
 
-@pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "10_export_postman",
-                                  "11_diagnose_and_teardown"])
+@pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "11_export_postman",
+                                  "12_diagnose_and_teardown"])
 def test_steps_without_prerequisites_run_alone(name: str, nb_env: dict[str, Any]) -> None:
     nb, _ = execute(NOTEBOOK_DIR / f"{name}.ipynb")
     assert not errors(nb), errors(nb)
