@@ -527,8 +527,11 @@ class Setup:
         return _extract_events(self.control.bin(bin_name))
 
     def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
-                       timeout: float = 30.0, interval: float = 0.25) -> dict[str, Any]:
-        """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives."""
+                       timeout: float = 30.0, interval: float = 0.25, accept_failure: bool = False) -> dict[str, Any]:
+        """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives.
+
+        With ``accept_failure``, a ``message-failed`` event for that message ends the wait too (and is returned):
+        the message will never be delivered, so there is nothing more to wait for."""
         if message_id is None:
             messages = self.saved.get("messages") or []
             message_id = messages[-1]["id"] if messages else None
@@ -536,7 +539,8 @@ class Setup:
         while True:
             for ev in self.events():
                 msg = ev.get("message") or {}
-                if ev.get("type") == type and (message_id is None or msg.get("id") == message_id):
+                mine = message_id is None or msg.get("id") == message_id
+                if mine and (ev.get("type") == type or accept_failure and ev.get("type") == "message-failed"):
                     return ev
             if time.monotonic() >= deadline:
                 raise WaitTimeoutError(

@@ -132,6 +132,10 @@ class Page:
         """Step: wait for the last order's final status; saves its numbers."""
         return self._show(lambda: self.setup.wait_for_order(timeout=timeout))
 
+    def register_a2p(self, campaign_id: str | None = None, timeout: float = 60.0, new: bool = False) -> Result | None:
+        """Step: assign the saved numbers to a REGISTERED 10DLC campaign (a TN Option Order, polled)."""
+        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new))
+
     def send_message(self, to: Any, text: str | None, from_: str | None = None) -> Result | None:
         """Step: send a message from the first saved number."""
         return self._show(lambda: self.setup.send_message(to, text, from_=from_))
@@ -219,6 +223,18 @@ class Page:
         from .tables import numbers_frame
 
         return self._table(lambda: numbers_frame(self.setup.saved.get("numbers", [])))
+
+    def campaigns(self) -> Any:
+        """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
+        from .tables import campaigns_frame
+
+        return self._table(lambda: campaigns_frame(self.setup.list_campaigns()))
+
+    def registration(self, number: str | None = None) -> Any:
+        """The sending number's A2P status (10DLC registration or toll-free verification) as a one-row table."""
+        from .tables import result_frame
+
+        return self._table(lambda: result_frame(self.setup.registration(number)))
 
     def diagnose(self) -> Any:
         """Preflight checks with their fixes, as a table."""
@@ -315,7 +331,8 @@ class Page:
         if not self.check():
             return None
         try:
-            event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout)
+            event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout,
+                                              accept_failure=type == "message-delivered")
         except BandwidthError as exc:
             widgets.show_error(exc)
             return None
@@ -324,6 +341,15 @@ class Page:
             return None
         from .tables import events_frame
 
+        if event.get("type") != type:  # message-failed instead of the delivery receipt
+            from .codes import explain
+
+            info = explain(event.get("errorCode"))
+            widgets.show_note(
+                f"✗ <code>message-failed</code> with errorCode <b>{html.escape(info['code'])}</b> "
+                f"({html.escape(info['name'] or str(event.get('description') or ''))}): {html.escape(info['meaning'])} "
+                f"<b>Fix:</b> {html.escape(info['fix'])}", "warn")
+            return explain_events(events_frame([event]))
         widgets.show_note(f"Received <code>{html.escape(type)}</code> at the application's callback URL.", "ok")
         return explain_events(events_frame([event]))
 
