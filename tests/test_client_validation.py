@@ -136,7 +136,11 @@ def test_setup_prerequisites_named(offline_config, tmp_path):
         s.get_order()
     with pytest.raises(MissingPrerequisiteError, match="step 1"):
         s.send_message("9195550100", "hi")
-    assert [x["done"] for x in s.status()] == [False] * 8
+    assert [x["done"] for x in s.status()] == [False] * 9
+    with pytest.raises(MissingPrerequisiteError, match="step 7"):
+        s.register_a2p()
+    with pytest.raises(MissingPrerequisiteError, match="step 8"):
+        s.get_a2p_order()
     assert len(s.status()) == 8 and s.status()[6]["notebook"] == "07_check_order_status.ipynb"
 
 
