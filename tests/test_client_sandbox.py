@@ -6,8 +6,7 @@ import time
 import pytest
 import requests
 
-from _client_fixtures import (SECRETS, assert_no_secrets, cfg, config_for, sandbox, sandbox_settings,  # noqa: F401
-                              setup, store)
+from _client_helpers import SECRETS, assert_no_secrets, sandbox_settings
 from bwhelpers.dashboard import DashboardClient
 from bwhelpers.errors import (AuthError, ConflictError, NotFoundError, ServerError,
                               ValidationError)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from _client_fixtures import SECRETS
+from _client_helpers import SECRETS
 from bwhelpers.errors import StateFileError, register_secret
 from bwhelpers.state import StateFileWarning, StateStore, default_state_path
 

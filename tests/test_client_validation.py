@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from _client_fixtures import assert_no_secrets, offline_config  # noqa: F401
+from _client_helpers import assert_no_secrets
 from bwhelpers.dashboard import DashboardClient, build_order_type, normalize_number
 from bwhelpers.errors import MissingPrerequisiteError, TransportError, ValidationError
 from bwhelpers.messaging import MessagingClient

@@ -143,7 +143,7 @@ def test_twenty_clients_on_five_accounts_are_isolated(sb: Any, tmp_path: Path) -
 
     numbers = [n for r in results for n in r["numbers"]]
     assert len(numbers) == 60 and len(set(numbers)) == 60, "a phone number was handed out twice"
-    for k, creds in enumerate(ACCOUNTS):
+    for creds in ACCOUNTS:
         mine = [r for r in results if r["account"] == creds["account_id"]]
         others = [r for r in results if r["account"] != creds["account_id"]]
         apps = get(sb.url, creds, "/applications").text
