@@ -84,6 +84,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # API users' username:password (HTTP Basic): "allowed" (the guide's requests replay verbatim) or
     # "decommissioned" (401, as on the real service from 2026-12-02; only API credentials work)
     "legacy_basic_auth": "allowed",
+    # seconds after which delivered callbacks (and their attempts) and request-bin requests are pruned
+    # (null = keep everything, the default)
+    "retention": None,
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")
