@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +94,7 @@ def test_sandbox_command_refuses_a_busy_port_clearly(tmp_path: Path, sandbox: An
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
 
 
+@pytest.mark.slow
 def test_status_diagnose_and_reset_state(tmp_path: Path, clean_sandbox: Any) -> None:
     env = _env(tmp_path, clean_sandbox.url)
     empty = bw(["status"], env)
@@ -119,6 +121,7 @@ def test_status_diagnose_and_reset_state(tmp_path: Path, clean_sandbox: Any) -> 
     assert not after.get("profiles", {}).get("sandbox", {}).get("application")
 
 
+@pytest.mark.slow
 def test_run_notebooks_names_the_failing_notebook_and_cell(tmp_path: Path, sandbox: Any) -> None:
     books = tmp_path / "books"
     books.mkdir()

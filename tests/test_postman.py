@@ -401,6 +401,7 @@ def _sandbox_messages(handle: Any) -> list[dict[str, Any]]:
     return resp.json()["messages"]
 
 
+@pytest.mark.slow
 def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(isolated_env: Path, tmp_path: Path,
                                                                              fresh_sandbox: Any):
     """Default-like sandbox (orders RECEIVED for 2 s): the collection polls until COMPLETE.
@@ -442,6 +443,7 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         handle.stop()
 
 
+@pytest.mark.slow
 def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(clean_sandbox: Any, tmp_path: Path):
     """Orders complete at once; the environment holds the secrets; a second run on the same account is green."""
     _newman()
@@ -456,6 +458,7 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
     assert len(_sandbox_messages(clean_sandbox)) == 4
 
 
+@pytest.mark.slow
 def test_newman_run_fails_when_the_order_never_completes(clean_sandbox: Any, tmp_path: Path):
     """The bounded retry really is bounded: with orderPollMax=2 and a 5 s order, the run fails (exit 1)."""
     _newman()

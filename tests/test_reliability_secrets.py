@@ -121,6 +121,7 @@ def leak_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     sb.stop()
 
 
+@pytest.mark.slow
 def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str, Any], capfd: pytest.CaptureFixture[str],
                                                              tmp_path: Path) -> None:
     from bwhelpers.notebooks import run_notebooks

@@ -952,6 +952,7 @@ def test_lifecycle_polls_failed_order(dash: XmlSession, sandbox: Any) -> None:
     assert dash.xml(dash.get(f"/orders/{oid}"))["OrderResponse"]["OrderStatus"] == "FAILED"
 
 
+@pytest.mark.slow
 def test_lifecycle_default_is_about_two_seconds(tmp_path: Any) -> None:
     sb = start(port=0, db=tmp_path / "default.db")
     try:

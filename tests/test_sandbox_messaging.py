@@ -609,6 +609,7 @@ def test_401_challenge_then_credentials(url: str, world: World) -> None:
         rec.stop()
 
 
+@pytest.mark.slow
 def test_401_without_challenge_header_never_sends_credentials(url: str, world: World) -> None:
     rec = Receiver(mode="challenge-noheader", creds=("cbuser", "cb-secret")).start()
     try:
@@ -625,6 +626,7 @@ def test_401_without_challenge_header_never_sends_credentials(url: str, world: W
         rec.stop()
 
 
+@pytest.mark.slow
 def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) -> None:
     port = free_port()
     rec = Receiver(port=port)
@@ -649,6 +651,7 @@ def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) ->
         rec.stop()
 
 
+@pytest.mark.slow
 def test_non_2xx_retried_then_gives_up(url: str, world: World) -> None:
     rec = Receiver(mode="error").start()
     try:
@@ -738,6 +741,7 @@ def test_bins_survive_restart(tmp_path: Any) -> None:
         second.stop()
 
 
+@pytest.mark.slow
 def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
     db = tmp_path / "restart.db"
     first = start(port=0, db=db, settings={**FAST, "delivery_delay": 1.0}, reuse=False)
@@ -762,6 +766,7 @@ def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
         rec.stop()
 
 
+@pytest.mark.slow
 def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any) -> None:
     db = tmp_path / "two.db"
     a = start(port=0, db=db, settings={**FAST, "delivery_delay": 0.3}, reuse=False)

@@ -965,7 +965,7 @@ def disconnect_view(db: Database, account_id: str, order_id: str) -> dict[str, A
 
 def list_disconnects(db: Database, account_id: str, page: int = 1, size: int = 300) -> tuple[int, list[dict[str, Any]]]:
     """numbers.yml ReadDisconnectOrders items (``OrderId`` capitalised here, unlike /orders), one page."""
-    total = db.query_one("SELECT COUNT(*) AS n FROM dash_disconnects WHERE account_id=?", (account_id,))["n"]
+    total = db.query("SELECT COUNT(*) AS n FROM dash_disconnects WHERE account_id=?", (account_id,))[0]["n"]
     rows = db.query("SELECT * FROM dash_disconnects WHERE account_id=? ORDER BY created, rowid LIMIT ? OFFSET ?",
                     (account_id, size, (page - 1) * size))
     out = []

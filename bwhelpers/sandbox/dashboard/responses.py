@@ -67,8 +67,9 @@ def _list(node: Any, name: str) -> list[str]:
 
 
 def _is_local(host: str | None) -> bool:
-    return bool(host) and (host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
-                           or host.startswith("127."))
+    if not host:
+        return False
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost") or host.startswith("127.")
 
 
 class DashboardHandler(BaseHandler):
@@ -678,7 +679,7 @@ class OrdersHandler(DashboardHandler):
             if missing:
                 raise fail(1003, f"{otype}/{missing[0]} is required")
             try:
-                next(iter(numbers.candidates(criteria, models.seed(self.db))), None)
+                next(iter(numbers.candidates({k: v or "" for k, v in criteria.items()}, models.seed(self.db))), None)
             except numbers.CriteriaError as e:
                 raise fail(e.code, e.description) from None
             req["criteria"], req["quantity"] = criteria, quantity
@@ -734,7 +735,7 @@ class InServiceNumbersHandler(DashboardHandler):
         if site_id is not None:
             self.site(account_id, site_id)
         page, size = _paging(self, default_size=300)
-        filters = {k: self.get_query_argument(k, None) for k in ("areacode", "npanxx", "state", "ratecenter", "lata")}
+        filters = {k: self.get_query_argument(k, "") for k in ("areacode", "npanxx", "state", "ratecenter", "lata")}
         tns = models.in_service(self.db, account_id, site_id, filters)
         chunk = tns[(page - 1) * size: page * size]
         if not chunk:
@@ -785,7 +786,7 @@ class DisconnectsHandler(DashboardHandler):
         if bad:  # malformed numbers are refused at once (numbers-errors.mdx 5008); unknown ones fail later
             raise exc.DisconnectError([(5008, f"'{exc.safe(tn)}' is not a telephone number: use 10 digits, like "
                                               "9195551212") for tn in bad[:20]])
-        tns = [numbers.normalize_tn(tn) for tn in raw]
+        tns = [numbers.normalize_tn(tn) or tn for tn in raw]  # all valid (checked above)
         req = models.create_disconnect(self.db, account_id, self.username, tns, customer_order_id, protected, mode)
         self.send_xml(exc.DISCONNECT, {"orderRequest": req, "OrderStatus": "RECEIVED"}, status=201,
                       headers={"Location": self.url_for_account(account_id, f"/disconnects/{req['id']}")})

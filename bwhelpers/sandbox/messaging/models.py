@@ -515,7 +515,7 @@ def _create_inbound(conn: Any, *, account_id: str, to_tn: str, from_tn: str, tex
     event = {"type": "message-received", "time": iso_time(due), "description": RECEIVED_DESCRIPTION,
              "to": to_tn, "message": message}
     url, user, password = _inbound_target(app)
-    _schedule(conn, account_id=account_id, message_id=row["id"], recipient=to_tn, kind="message-received",
+    _schedule(conn, account_id=account_id, message_id=str(row["id"]), recipient=to_tn, kind="message-received",
               error_code=None, description=RECEIVED_DESCRIPTION, due=due, event=event, url=url, user=user,
               password=password, app_id=app_id)
     return {"message": message, "event": event}
@@ -619,6 +619,7 @@ def decode_token(token: str) -> tuple[str, int]:
 
 def _list_where(account_id: str, f: dict[str, str], now: float) -> tuple[str, list[Any]]:
     """SQL conditions of the ``listMessages`` filters (every one on an indexed or joined column)."""
+    args: list[Any]
     where, args = ["e.account_id=?"], [account_id]
     if f.get("messageId"):
         where.append("e.message_id=?")
@@ -722,7 +723,7 @@ def list_messages(db: Database, account_id: str, filters: dict[str, str], limit:
         count_sql = f"SELECT 1 FROM message_events e JOIN messages m ON m.id=e.message_id WHERE {where}"
         if limit_total:
             count_sql += f" LIMIT {TOTAL_COUNT_CAP}"
-        total = int(db.query_one(f"SELECT COUNT(*) AS n FROM ({count_sql})", args)["n"])
+        total = int(db.query(f"SELECT COUNT(*) AS n FROM ({count_sql})", args)[0]["n"])
     return {"totalCount": total, "messages": items, "next": nxt, "prev": prev}
 
 
@@ -734,6 +735,7 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
     the page of older messages, or None when there is none (nothing is ever cut silently).
     """
     now = time.time()
+    args: list[Any]
     sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", []
     if account_id:
         sql += " AND account_id=?"
