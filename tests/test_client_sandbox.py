@@ -380,6 +380,7 @@ def _readme_script() -> str:
 FIVE_LINES = _readme_script()
 
 
+@pytest.mark.slow
 def test_five_line_script_without_credentials(sandbox, tmp_path):
     """The README's script: no credentials -> the sandbox; all eight steps; a delivered event."""
     import os

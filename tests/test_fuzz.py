@@ -136,6 +136,7 @@ def test_arbitrary_bytes_to_messages_never_5xx(fz: dict[str, Any], body: bytes, 
                                                "rateCenter", "enableTNDetail", "orderBy", "tollFreeVanity",
                                                "tollFreeWildCardPattern", "page", "size"]), TEXTS, max_size=4),
        path=st.sampled_from(["/availableNumbers", "/orders", "/inserviceNumbers"]))
+@pytest.mark.slow
 def test_arbitrary_query_strings_never_5xx(fz: dict[str, Any], params: dict[str, str], path: str) -> None:
     r = fz["http"].get(fz["url"] + A + path, params=params, timeout=TIMEOUT)
     add("fuzz", "Dashboard query strings: requests", 1)

@@ -80,6 +80,7 @@ def run_walkers(url: str, state: Path, specs: list[tuple[dict[str, str], str, in
     return outs
 
 
+@pytest.mark.slow
 def test_two_processes_walk_the_steps_on_one_state_file(sb: Any, tmp_path: Path) -> None:
     state = tmp_path / "shared" / "state.json"
     # 1: two accounts (two profiles) walk all eight steps at once, then send 10 messages each
