@@ -39,6 +39,7 @@ class MagicNumbersHandler(ControlHandler):
         self.send_json({
             "to_numbers": getattr(magic, "MAGIC_TO_NUMBERS", []),
             "areas": getattr(magic, "MAGIC_AREAS", []),
+            "a2p": getattr(magic, "MAGIC_A2P", []),
         })
 
 

@@ -17,6 +17,8 @@ the application is not on the account, or it is not      4452    rejected-wrong-
 the one assigned to the ``from`` number's location
 the location has no SMS feature                          4403    rejected-forbidden-from-number
 media given but the location has no MMS feature          4001    service-not-allowed
+(``a2p_enforcement``) a local ``from`` not SUCCESS on a  4476    Source TN not registered to a 10DLC campaign
+REGISTERED 10DLC campaign; a toll-free one not VERIFIED  4795    tfn-not-verified
 ``to`` is a magic number (``magic.MAGIC_TO_NUMBERS``)    table   table
 otherwise                                                —       message-delivered, "ok"
 =======================================================  ======  =========================================
@@ -381,7 +383,16 @@ def _outcome(db: Database, account_id: str, msg: dict[str, Any]) -> tuple[int | 
         return 4403, DESCRIPTIONS[4403]
     if msg.get("media") and not loc.get("mms"):
         return 4001, DESCRIPTIONS[4001]
-    return None, None
+    return _a2p_block(db, account_id, msg["from"])
+
+
+def _a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int | None, str | None]:
+    """The 2026 carrier rules (10DLC / toll-free verification), owned by the tendlc area."""
+    try:
+        from ..tendlc.models import a2p_block  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - area not installed
+        return None, None
+    return a2p_block(db, account_id, from_tn) or (None, None)
 
 
 def message_body(row: dict[str, Any], for_callback: bool = False) -> dict[str, Any]:
