@@ -19,6 +19,7 @@ import requests
 import xmltodict
 
 from bwhelpers.sandbox import DEMO, DEMO_B, start
+from guide import GUIDE_2018
 
 #: list container -> its repeatable child (parsed as a list even when there is one)
 LISTS = {"ApplicationList": "Application", "Sites": "Site", "SipPeers": "SipPeer",
@@ -36,16 +37,17 @@ def _force_list(path: Any, key: str, value: Any) -> bool:
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     db = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
-    handle = start(port=0, db=db, order_delay=0, reset=True)
+    handle = start(port=0, db=db, order_delay=0, reset=True, settings=GUIDE_2018)
     yield handle
     handle.stop()
 
 
-def reset(url: str, transition: dict[str, Any] | None = None) -> None:
+def reset(url: str, transition: dict[str, Any] | None = None, a2p_enforcement: bool = False) -> None:
+    """Reset, with immediate orders and (unless asked) the 2018 guide's rules (``GUIDE_2018``)."""
     r = requests.post(f"{url}/_sandbox/reset", timeout=10)
     assert r.status_code == 200, r.text
-    r = requests.put(f"{url}/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"}},
-                     timeout=10)
+    r = requests.put(f"{url}/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"},
+                                                      "a2p_enforcement": a2p_enforcement}, timeout=10)
     assert r.status_code == 200, r.text
 
 
@@ -192,11 +194,13 @@ def dash_b(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSes
 
 @pytest.fixture
 def fresh_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
-    """``fresh_sandbox(**settings)`` starts another sandbox on a free port with its own database."""
+    """``fresh_sandbox(**kwargs)`` starts another sandbox on a free port with its own database (``start``'s
+    arguments; ``settings`` default to the 2018 guide's, as the session sandbox's)."""
     handles: list[Any] = []
 
-    def make(**settings: Any) -> Any:
-        handle = start(port=0, db=tmp_path_factory.mktemp("fresh") / "sandbox.db", **settings)
+    def make(**kwargs: Any) -> Any:
+        kwargs.setdefault("settings", GUIDE_2018)
+        handle = start(port=0, db=tmp_path_factory.mktemp("fresh") / "sandbox.db", **kwargs)
         handles.append(handle)
         return handle
 

@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers import postman
 
@@ -409,7 +410,7 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
     The environment is exported WITHOUT secrets (the shareable file) and newman gets them with --env-var.
     """
     _newman()
-    handle = fresh_sandbox(order_delay=2)
+    handle = fresh_sandbox(order_delay=2, settings=GUIDE_2018)
     try:
         out = tmp_path / "exports"
         config = _sandbox_config(handle.url, **handle.credentials)

@@ -87,6 +87,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # seconds after which delivered callbacks (and their attempts) and request-bin requests are pruned
     # (null = keep everything, the default)
     "retention": None,
+    # 2026 carrier rules (sandbox/tendlc): a local number must be SUCCESS on a REGISTERED 10DLC campaign
+    # (else message-failed 4476), a toll-free number VERIFIED (else 4795); false replays the 2018 guide
+    "a2p_enforcement": True,
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")

@@ -39,6 +39,7 @@ class MagicNumbersHandler(ControlHandler):
         self.send_json({
             "to_numbers": magic.MAGIC_TO_NUMBERS,
             "areas": magic.MAGIC_AREAS,
+            "a2p": magic.MAGIC_A2P,
         })
 
 

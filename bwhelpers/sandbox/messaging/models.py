@@ -17,6 +17,8 @@ the application is not on the account, or it is not      4452    rejected-wrong-
 the one assigned to the ``from`` number's location
 the location has no SMS feature                          4403    rejected-forbidden-from-number
 media given but the location has no MMS feature          4001    service-not-allowed
+(``a2p_enforcement``) a local ``from`` not SUCCESS on a  4476    Source TN not registered to a 10DLC campaign
+REGISTERED 10DLC campaign; a toll-free one not VERIFIED  4795    tfn-not-verified
 ``to`` is a magic number (``magic.MAGIC_TO_NUMBERS``)    table   table
 otherwise                                                —       message-delivered, "ok"
 =======================================================  ======  =========================================
@@ -363,7 +365,14 @@ def _outcome(db: Database, account_id: str, msg: dict[str, Any]) -> tuple[int | 
         return 4403, DESCRIPTIONS[4403]
     if msg.get("media") and not loc.get("mms"):
         return 4001, DESCRIPTIONS[4001]
-    return None, None
+    return _a2p_block(db, account_id, msg["from"])
+
+
+def _a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int | None, str | None]:
+    """The 2026 carrier rules (10DLC / toll-free verification), owned by the tendlc area."""
+    from ..tendlc.models import a2p_block  # a missing area fails loudly
+
+    return a2p_block(db, account_id, from_tn) or (None, None)
 
 
 def message_body(row: dict[str, Any], for_callback: bool = False) -> dict[str, Any]:
@@ -619,8 +628,7 @@ def decode_token(token: str) -> tuple[str, int]:
 
 def _list_where(account_id: str, f: dict[str, str], now: float) -> tuple[str, list[Any]]:
     """SQL conditions of the ``listMessages`` filters (every one on an indexed or joined column)."""
-    args: list[Any]
-    where, args = ["e.account_id=?"], [account_id]
+    where, args = ["e.account_id=?"], list[Any]([account_id])
     if f.get("messageId"):
         where.append("e.message_id=?")
         args.append(f["messageId"])
@@ -723,7 +731,7 @@ def list_messages(db: Database, account_id: str, filters: dict[str, str], limit:
         count_sql = f"SELECT 1 FROM message_events e JOIN messages m ON m.id=e.message_id WHERE {where}"
         if limit_total:
             count_sql += f" LIMIT {TOTAL_COUNT_CAP}"
-        total = int(db.query(f"SELECT COUNT(*) AS n FROM ({count_sql})", args)[0]["n"])
+        total = db.count(f"SELECT COUNT(*) FROM ({count_sql})", args)
     return {"totalCount": total, "messages": items, "next": nxt, "prev": prev}
 
 
@@ -735,8 +743,7 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
     the page of older messages, or None when there is none (nothing is ever cut silently).
     """
     now = time.time()
-    args: list[Any]
-    sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", []
+    sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", list[Any]()
     if account_id:
         sql += " AND account_id=?"
         args.append(account_id)
