@@ -101,6 +101,7 @@ def test_arbitrary_bytes_to_xml_endpoints_never_5xx(fz: dict[str, Any], path: tu
 
 @FUZZ
 @given(path=st.sampled_from(XML_PATHS), body=documents)
+@pytest.mark.slow
 def test_arbitrary_xml_documents_never_5xx(fz: dict[str, Any], path: tuple[str, str], body: bytes) -> None:
     method, p = path
     check(fz, method, p.format(**fz), body, "application/xml", "XML endpoints, generated documents")

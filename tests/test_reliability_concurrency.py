@@ -136,6 +136,7 @@ def client(url: str, tmp: Path, i: int) -> dict[str, Any]:
             "message": msg}
 
 
+@pytest.mark.slow
 def test_twenty_clients_on_five_accounts_are_isolated(sb: Any, tmp_path: Path) -> None:
     for creds in ACCOUNTS:
         r = requests.post(f"{sb.url}/_sandbox/accounts", json=creds, timeout=TIMEOUT)

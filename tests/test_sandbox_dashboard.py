@@ -1247,6 +1247,7 @@ def test_persistence_across_restart(tmp_path: Any) -> None:
         sb2.stop()
 
 
+@pytest.mark.slow
 def test_two_processes_share_one_db(tmp_path: Any) -> None:
     db = tmp_path / "shared.db"
     sb = start(port=0, db=db, order_delay=0)
