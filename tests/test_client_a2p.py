@@ -9,13 +9,18 @@ from typing import Any
 import pytest
 import requests
 
-from _client_fixtures import (SECRETS, assert_no_secrets, cfg, config_for, sandbox, sandbox_settings,  # noqa: F401
-                              setup, store)
+from _client_helpers import SECRETS, assert_no_secrets, config_for, sandbox_settings
 from bwhelpers.a2p import A2PClient, check_campaign_id, is_toll_free
 from bwhelpers.exceptions import MissingPrerequisiteError, NotFoundError, ValidationError
 from bwhelpers.sandbox import DEMO_B
 from bwhelpers.setup import Setup
 from bwhelpers.tables import campaigns_frame, diagnose_frame
+
+
+@pytest.fixture(autouse=True)
+def enforced(clean_sandbox: Any) -> None:
+    """conftest's clean sandbox replays the 2018 guide; these tests are about today's rules (the default)."""
+    sandbox_settings(clean_sandbox, a2p_enforcement=True)
 
 
 def _until_numbers(s: Setup) -> None:

@@ -6,8 +6,7 @@ import time
 import pytest
 import requests
 
-from _client_fixtures import (SECRETS, assert_no_secrets, cfg, config_for, sandbox, sandbox_settings,  # noqa: F401
-                              setup, store)
+from _client_helpers import SECRETS, assert_no_secrets, sandbox_settings
 from bwhelpers.dashboard import DashboardClient
 from bwhelpers.errors import (AuthError, ConflictError, NotFoundError, ServerError,
                               ValidationError)
@@ -172,6 +171,7 @@ def test_bad_search_from_server_is_validation_error(sandbox, d):
 
 # --------------------------------------------------------------------------------------- retries
 
+@pytest.mark.slow
 def test_get_retried_on_503_with_retry_after(sandbox, d):
     sandbox_settings(sandbox, fail_next={"status": 503, "count": 2, "retry_after": 1})
     t0 = time.monotonic()
@@ -196,6 +196,7 @@ def test_post_is_never_retried(sandbox, d):
     assert len([a for a in d.list_applications().records if a.get("AppName") == "Once"]) == 1
 
 
+@pytest.mark.slow
 def test_retries_exhausted_raise_server_error(sandbox, d):
     sandbox_settings(sandbox, fail_next={"status": 500, "count": 10})
     with pytest.raises(ServerError) as ei:
@@ -234,6 +235,7 @@ def test_messaging_auth_error(sandbox, cfg, d):
     assert ei.value.status == 401 and "nope-nope-nope" not in str(ei.value)
 
 
+@pytest.mark.slow
 def test_bulk_send_rate_limited_no_duplicates(sandbox, cfg, d):
     app_id, number = _ready_number(d)
     sandbox_settings(sandbox, rate_limit_per_second=5)
@@ -266,6 +268,7 @@ def test_bulk_send_with_client_rate(sandbox, cfg, d):
 # --------------------------------------------------------------------------------------- Setup
 
 def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
+    sandbox_settings(sandbox, a2p_enforcement=True)  # today's carrier rules: run_all registers the number (step 8)
     results = list(setup.run_all(to="+19195550100", text="Hello from the sandbox"))
     assert len(results) == 9  # the guide's eight steps and, before the send, today's A2P registration
     assert [r.exchange.status for r in results] == [201, 201, 201, 201, 200, 201, 200, 200, 202]
@@ -382,6 +385,7 @@ def _readme_script() -> str:
 FIVE_LINES = _readme_script()
 
 
+@pytest.mark.slow
 def test_five_line_script_without_credentials(sandbox, tmp_path):
     """The README's script: no credentials -> the sandbox; all eight steps; a delivered event."""
     import os
