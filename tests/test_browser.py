@@ -145,3 +145,45 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
         raise
     finally:
         context.close()
+
+
+def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any) -> None:
+    """Steps 1-7 done from Python (the same state file), today's rules on: notebook 08 assigns the number to the
+    sandbox's pre-registered campaign and notebook 09's message is delivered. Screenshots: artifacts/screenshots/."""
+    from bwhelpers.config import Config
+    from bwhelpers.sandbox import DEMO
+    from bwhelpers.setup import Setup
+    from bwhelpers.state import StateStore
+
+    shots = ARTIFACTS / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    url = lab["sandbox"].url
+    requests.put(f"{url}/_sandbox/settings", json={"a2p_enforcement": True}, timeout=10).raise_for_status()
+    cfg = Config(target="sandbox", sandbox_url=url, dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2",
+                 **{k: DEMO[k] for k in ("account_id", "site_id", "username", "password", "user_id", "api_token",
+                                         "api_secret")})
+    s = Setup(cfg, StateStore(lab["tmp"] / "state.json"), progress=False)
+    for step in (s.create_application, s.create_location, s.enable_sms, s.enable_mms, s.assign_application,
+                 s.order_numbers, lambda: s.wait_for_order(progress=False)):
+        step()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], "08_register_a2p.ipynb")
+        saved = page.locator(".bw-saved", has_text="TN Option Order id").first
+        saved.wait_for(timeout=90_000)
+        page.locator(".jp-OutputArea-output td", has_text="SUCCESS").first.wait_for(timeout=30_000)
+        page.locator(".jp-OutputArea-output td", has_text="CSBX001").first.wait_for(timeout=30_000)
+        assert s.saved["a2p"]["order_id"] in saved.inner_text()
+        assert_widgets_healthy(page)
+        page.screenshot(path=str(shots / "browser-08_register_a2p.png"), full_page=True)
+
+        open_and_run_all(page, lab["base"], "09_send_message.ipynb")
+        page.locator(".bw-note-ok", has_text="message-delivered").first.wait_for(timeout=90_000)
+        assert_widgets_healthy(page)
+        page.screenshot(path=str(shots / "browser-09_send_message.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(shots / "browser-a2p-failure.png"), full_page=True)
+        raise
+    finally:
+        context.close()
