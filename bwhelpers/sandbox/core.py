@@ -56,6 +56,8 @@ class SandboxContext:
 
     db: Database
     base_url: str = ""
+    #: path prefix the server is reached under (a hub's ``/services/<name>``; "" when standalone)
+    url_prefix: str = ""
     started: float = field(default_factory=time.time)
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -296,7 +298,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def absolute(self, path: str) -> str:
         """An absolute URL on this server (for ``Location`` headers)."""
-        return f"{self.request.protocol}://{self.request.host}{path}"
+        return f"{self.request.protocol}://{self.request.host}{self.ctx.url_prefix}{path}"
 
     # -- errors ----------------------------------------------------------------------------------
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -318,6 +320,7 @@ class BaseHandler(tornado.web.RequestHandler):
             self.set_header(k, v)
         ctype, body = err.render()
         self.set_header("Content-Type", ctype)
+        self.sandbox_error = err  # read by the access log of workshop mode (the board's "last error")
         self.finish(body)
 
     def _generic(self, status: int, description: str) -> SandboxError:

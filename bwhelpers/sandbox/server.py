@@ -42,19 +42,17 @@ def load_areas() -> list[ModuleType]:
     return mods
 
 
-def make_app(ctx: SandboxContext, areas: list[ModuleType]) -> tornado.web.Application:
-    routes: list[Any] = []
+def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = tornado.web.Application,
+             extra_routes: list[Any] | None = None, **settings: Any) -> tornado.web.Application:
+    """The tornado application of every area's routes (``extra_routes`` first; ``settings`` override ours)."""
+    routes: list[Any] = list(extra_routes or [])
     for area in areas:
         urls = importlib.import_module(f"{area.__name__}.urls")
         routes.extend(urls.url_paths)
-    return tornado.web.Application(
-        routes,
-        default_handler_class=NotFoundHandler,
-        sandbox=ctx,
-        compress_response=False,
-        xsrf_cookies=False,
-        log_function=_log_request,
-    )
+    options: dict[str, Any] = dict(default_handler_class=NotFoundHandler, sandbox=ctx, compress_response=False,
+                                   xsrf_cookies=False, log_function=_log_request)
+    options.update(settings)
+    return app_class(routes, **options)
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
@@ -79,8 +77,12 @@ def prepare_db(db_path: str, accounts: list[dict[str, str]] | None = None, reset
 class SandboxServer:
     """One listening server. ``run()`` blocks; ``start_thread()`` returns once it is listening."""
 
-    def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 8765):
+    def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 8765, *,
+                 app_factory: Any = None, public_url: str | None = None, xheaders: bool = False):
         self.db, self.host, self.port = db, host, port
+        #: ``app_factory(ctx, areas)`` builds the application (default :func:`make_app`; workshop mode adds a prefix)
+        self.app_factory = app_factory or make_app
+        self.public_url, self.xheaders = public_url, xheaders
         self.areas = load_areas()
         self.ctx = SandboxContext(db=db)
         self._ready = threading.Event()
@@ -100,9 +102,9 @@ class SandboxServer:
         try:
             sockets = tornado.netutil.bind_sockets(self.port, self.host, family=socket.AF_INET)
             self.port = sockets[0].getsockname()[1]
-            self.ctx.base_url = self.url
-            app = make_app(self.ctx, self.areas)
-            server = tornado.httpserver.HTTPServer(app, max_body_size=16 * 1024 * 1024, xheaders=False)
+            self.ctx.base_url = self.public_url or self.url
+            app = self.app_factory(self.ctx, self.areas)
+            server = tornado.httpserver.HTTPServer(app, max_body_size=16 * 1024 * 1024, xheaders=self.xheaders)
             server.add_sockets(sockets)
             for area in self.areas:
                 hook = getattr(area, "on_start", None)
