@@ -22,6 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
                        if key != "password" else "demo account password (default: the documented demo one)")
     p.add_argument("--api-token", dest="api_token", default=None, help="legacy messaging API token")
     p.add_argument("--api-secret", dest="api_secret", default=None, help="legacy messaging API secret")
+    p.add_argument("--client-id", dest="client_id", default=None,
+                   help=f"API credential (OAuth 2.0) client id (default {DEMO['client_id']!r})")
+    p.add_argument("--client-secret", dest="client_secret", default=None,
+                   help="API credential client secret (default: the documented demo one)")
     p.add_argument("--order-delay", type=float, default=None,
                    help="seconds an order stays RECEIVED before it completes (default 2; 0 = immediate)")
     p.add_argument("--reset", action="store_true", help="wipe all sandbox state first")
@@ -69,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"user {creds['username']} / {shown}", flush=True)
         print(f"  legacy user id {creds['user_id']}  token {creds['api_token'] if not args.api_token else '(custom)'}"
               f"  secret {creds['api_secret'] if not args.api_secret else '(custom, not shown)'}", flush=True)
+        print(f"  OAuth token   : POST {server.url}/api/v1/oauth2/token  client id {creds['client_id']} / "
+              f"{creds['client_secret'] if not args.client_secret else '(custom, not shown)'}", flush=True)
         print(f"  state db      : {db_path}  (Ctrl-C to stop)", flush=True)
 
     threading.Thread(target=_announce, daemon=True).start()

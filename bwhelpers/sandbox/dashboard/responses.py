@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from .. import numbers, xmlio
 from ..core import BaseHandler
 from ..exceptions import DashboardError, DashboardErrorList
+from ..oauth.models import ROLE_NUMBERS
 from . import exceptions as exc
 from . import models
 
@@ -75,12 +76,13 @@ class DashboardHandler(BaseHandler):
     error_root = "ErrorResponse"
 
     def begin(self, account_id: str) -> str:
-        return self.auth_account(account_id)
+        """Authenticate (Basic API user or Bearer token with the Numbers role) for ``account_id``."""
+        return self.auth_account(account_id, role=ROLE_NUMBERS)
 
     @property
     def username(self) -> str:
-        creds = self.credentials()
-        return creds[0] if creds else ""
+        """Who placed an order: the API user's name or the API credential's client id."""
+        return self.principal.subject if self.principal is not None else ""
 
     def body(self, root: str) -> Any:
         return self.xml_body(root)[1]

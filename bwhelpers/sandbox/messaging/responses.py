@@ -11,6 +11,7 @@ from typing import Any
 
 from ..core import BaseHandler
 from ..exceptions import MessagingError
+from ..oauth.models import ROLE_MESSAGING
 from . import models
 from .exceptions import RateLimited, ValidationError
 
@@ -62,10 +63,11 @@ class _MessagesHandler(BaseHandler):
 
 
 class MessagesHandler(_MessagesHandler):
-    """``/api/v2/users/{accountId}/messages`` with the API user's username:password."""
+    """``/api/v2/users/{accountId}/messages`` with an API user's username:password or a Bearer token
+    (the credential needs the Messaging role)."""
 
     def account(self, path: dict[str, str]) -> str:
-        return self.auth_account(path["account_id"])
+        return self.auth_account(path["account_id"], role=ROLE_MESSAGING)
 
     get, post = _MessagesHandler.get, _MessagesHandler.post  # listed in 405 Allow headers
 
