@@ -64,7 +64,7 @@ class WorkshopService:
 
     def provision(self, name: str) -> dict[str, Any]:
         req = urllib.request.Request(f"{self.url}/participants/{name}", data=b"", method="POST",
-                                     headers={"Authorization": f"Bearer {self.key}"})
+                                     headers={"X-Sandbox-Admin-Key": self.key})
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 

@@ -70,7 +70,7 @@ class SpawnHook:
                 key = self.admin_key_file.read_text(encoding="utf-8").strip()
                 resp = await client.fetch(f"{self.service_url}/participants/{quote(username, safe='')}",
                                           method="POST", body=b"", request_timeout=15,
-                                          headers={"Authorization": f"Bearer {key}"})
+                                          headers={"X-Sandbox-Admin-Key": key})
                 return json.loads(resp.body)
             except HTTPClientError as exc:
                 if exc.code != 599:  # the service answered: a real refusal, say it

@@ -141,7 +141,7 @@ def test_non_admin_gets_403_from_the_board_and_others_data(hub: Hub, room: dict[
     r = svc(hub, "POST", "/participants/bob/reset", alice)
     assert r.status_code == 403
     # the emulated API: alice's credentials on bob's account id
-    creds = {u: svc(hub, "POST", f"/participants/{u}", headers={"Authorization": f"Bearer {admin_key(hub)}"})
+    creds = {u: svc(hub, "POST", f"/participants/{u}", headers={"X-Sandbox-Admin-Key": admin_key(hub)})
              .json()["credentials"] for u in ("alice", "bob")}
     r = requests.get(f"{hub.service_url}/api/accounts/{creds['bob']['account_id']}/applications",
                      auth=(creds["alice"]["username"], creds["alice"]["password"]), timeout=30)
@@ -164,18 +164,18 @@ def test_unknown_forged_and_expired_tokens_get_401(hub: Hub, room: dict[str, Any
     # provisioning needs the service's admin key
     r = svc(hub, "POST", "/participants/mallory")
     assert r.status_code == 401 and "admin key" in r.json()["error"]
-    r = svc(hub, "POST", "/participants/mallory", headers={"Authorization": "Bearer not-the-key"})
+    r = svc(hub, "POST", "/participants/mallory", headers={"X-Sandbox-Admin-Key": "not-the-key"})
     assert r.status_code == 401
     r = svc(hub, "POST", "/participants/mallory", room["tokens"]["alice"])  # a hub token is not the admin key
     assert r.status_code == 401
-    r = svc(hub, "POST", "/participants/a%2Fb", headers={"Authorization": f"Bearer {admin_key(hub)}"})
+    r = svc(hub, "POST", "/participants/a%2Fb", headers={"X-Sandbox-Admin-Key": admin_key(hub)})
     assert r.status_code == 400 and "not a JupyterHub user name" in r.json()["error"]
     r = svc(hub, "GET", "/participants/nobody-here", room["tokens"][hub.admin])
     assert r.status_code == 404 and "not known" in r.json()["error"]
 
 
 def test_admin_resets_one_participant(hub: Hub, room: dict[str, Any]) -> None:
-    key = {"Authorization": f"Bearer {admin_key(hub)}"}
+    key = {"X-Sandbox-Admin-Key": admin_key(hub)}
     first = svc(hub, "POST", "/participants/carol", headers=key)
     assert first.status_code in (200, 201), first.text
     creds = first.json()["credentials"]

@@ -5,7 +5,7 @@ bwhelpers.sandbox.workshop.responses
 Handlers of workshop mode (served under the hub's ``/services/<name>/`` prefix):
 
 * ``POST /participants/{user}`` — provision (or re-read) a participant's account; the spawner hook
-  calls it with the service's admin key (``Authorization: Bearer <key>``). Answers the credentials.
+  calls it with the sandbox's admin key (``X-Sandbox-Admin-Key``). Answers the credentials.
 * ``GET /participants/{user}`` — that participant's progress: the user themself or a hub admin
   (hub OAuth: cookie after the browser login, or ``Authorization: token <hub token>``).
 * ``POST /participants/{user}/reset`` — hub admins (or the admin key): empty that account.
@@ -29,6 +29,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from ..control.responses import ControlHandler
 from ..exceptions import ControlError
 from . import models
+from .service import ADMIN_HEADER
 from .board import render_board
 
 
@@ -45,10 +46,10 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         self.set_header("Cache-Control", "no-store")
 
     def has_admin_key(self) -> bool:
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
+        """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``, as the control plane)?"""
+        given = self.request.headers.get(ADMIN_HEADER, "").strip()
         key = workshop(self).admin_key
-        return bool(key) and scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), key.encode())
+        return bool(key and given) and hmac.compare_digest(given.encode(), key.encode())
 
     def hub_user(self, *, browser_login: bool = False) -> dict[str, Any] | None:
         """The hub user of this request, or an error: 401 (no or bad token), 403 (no access to the service).
@@ -117,9 +118,9 @@ class ParticipantHandler(WorkshopHandler):
 
     def post(self, name: str) -> None:
         if not self.has_admin_key():
-            raise ControlError("provisioning a participant needs the service's admin key "
-                               "('Authorization: Bearer <key>', the key file next to the sandbox db); the hub's "
-                               "spawner hook sends it", status=401)
+            raise ControlError(f"provisioning a participant needs the sandbox's admin key (header {ADMIN_HEADER}, "
+                               "from the key file next to the sandbox db); the hub's spawner hook sends it",
+                               status=401)
         try:
             creds, created = models.provision(self.db, name, workshop(self).secret, workshop(self).create_account)
         except models.WorkshopError as exc:

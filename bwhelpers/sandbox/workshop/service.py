@@ -31,6 +31,9 @@ import tornado.web
 
 log = logging.getLogger("bwhelpers.sandbox.workshop")
 
+#: the header carrying the sandbox's admin key (the control plane's)
+ADMIN_HEADER = "X-Sandbox-Admin-Key"
+
 
 @dataclass
 class WorkshopSettings:
