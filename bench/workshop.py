@@ -159,6 +159,8 @@ def cohort(n: int, folder: Path) -> dict[str, Any]:
 
 def run(smoke: bool = False, repeat: int = 1) -> tuple[list[Row], str]:
     sizes = (1, 3) if smoke else (1, 10, 50)
+    if smoke:
+        repeat = 1
     results: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
     with workdir("bwbench-workshop-") as tmp:
         for r in range(max(1, repeat)):

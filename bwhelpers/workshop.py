@@ -121,6 +121,12 @@ def _proxy_command() -> list[str] | None:
     return [str(here)] if here.exists() else None
 
 
+def _host(url: str | None) -> str | None:
+    from urllib.parse import urlparse
+
+    return urlparse(url).hostname if url else None
+
+
 def _configured(section: Any, key: str) -> list[Any]:
     """A list already set in the config (e.g. by TLJH or an earlier file), else []."""
     return list(section[key]) if key in section and isinstance(section[key], (list, tuple)) else []
@@ -131,13 +137,15 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               proxy_api_url: str | None = None, proxy_command: Sequence[str] | None = None,
               admin_users: Sequence[str] = (), authenticator: str | None = "dummy", spawner: str | None = "simple",
               order_delay: float | None = None, notebooks: str | None = None, sandbox_url: str | None = None,
-              python: str = sys.executable) -> None:
+              service_url: str | None = None, listen: str | None = None, python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it to the distribution (TLJH, k8s).
     :param state_dir: the hub db, cookie secret, the sandbox db and its key files (keep it on persistent storage).
     :param sandbox_url: how kernels reach the proxy (default ``public_url``); ``BW_SANDBOX_URL`` is this + the prefix.
     :param authenticator: ``"dummy"`` (one shared password from ``$WORKSHOP_PASSWORD``), ``"pam"`` or None (keep).
+    :param service_url: where the proxy reaches the service (default ``http://127.0.0.1:<service_port>``; on
+        Kubernetes ``http://hub:<service_port>`` with ``listen="0.0.0.0"``).
     :param spawner: ``"simple"`` (everyone as this OS user, homes under state_dir: a trusted room only), ``"local"``
         (one Unix user per participant) or None (keep the distribution's).
     """
@@ -159,9 +167,13 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     service_cmd = [python, "-m", "bwhelpers.sandbox.workshop", "--db", str(db), "--public-url", reach]
     if order_delay is not None:
         service_cmd += ["--order-delay", str(order_delay)]
+    if listen:
+        service_cmd += ["--listen", listen]
+    for host in {h for h in (_host(public_url), _host(sandbox_url)) if h}:
+        service_cmd += ["--allow-host", host]
     c.JupyterHub.services = [s for s in _configured(c.JupyterHub, "services") if s.get("name") != name] + [{
         "name": name,
-        "url": f"http://127.0.0.1:{service_port}",
+        "url": service_url or f"http://127.0.0.1:{service_port}",
         "command": service_cmd,
         "cwd": str(state),
         "oauth_no_confirm": True,

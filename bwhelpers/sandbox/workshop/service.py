@@ -138,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-key-file", default=None, help="admin key file (default <db>.admin-key)")
     p.add_argument("--secret-file", default=None, help="participants' secret (default <db>.workshop-secret)")
     p.add_argument("--order-delay", type=float, default=None, help="seconds an order stays RECEIVED (default 2)")
+    p.add_argument("--listen", default=None,
+                   help="interface to listen on (default the host of $JUPYTERHUB_SERVICE_URL; 0.0.0.0 on Kubernetes, "
+                        "where the proxy runs in another pod)")
+    p.add_argument("--allow-host", action="append", default=[],
+                   help="another Host name the service answers to (the --public-url host is always allowed)")
     p.add_argument("--refresh", type=int, default=5, help="seconds between board refreshes (default 5)")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -170,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     public_url = args.public_url.rstrip("/") + prefix
     settings = WorkshopSettings(prefix=prefix, public_url=public_url, admin_key=admin_key,
                                 secret=secret.encode("utf-8"), create_account=create_account, refresh=args.refresh)
-    server = SandboxServer(db, host=bind.hostname or "127.0.0.1", port=bind.port or 80,
+    listen = args.listen or bind.hostname or "127.0.0.1"
+    server = SandboxServer(db, host=listen, port=bind.port or 80,
                            app_factory=make_workshop_app(settings, secrets.token_bytes(32)), public_url=public_url,
                            xheaders=True)
 
