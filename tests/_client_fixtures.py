@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers.config import Config
 from bwhelpers.state import StateStore
@@ -43,7 +44,7 @@ def sandbox(tmp_path: Path) -> Iterator[Any]:
     """A fresh sandbox on a free port with its own database; orders complete immediately."""
     start = _sandbox_start()
     try:
-        handle = start(port=0, db=tmp_path / "s.db", order_delay=0)
+        handle = start(port=0, db=tmp_path / "s.db", order_delay=0, settings=GUIDE_2018)
     except ImportError as exc:  # the sandbox is still being written
         pytest.skip(f"the sandbox cannot start yet: {exc}")
     probe = requests.get(f"{handle.url}/api/accounts/{handle.credentials['account_id']}/sites/"

@@ -46,7 +46,8 @@ class SandboxProcess:
 
     def start(self, reset: bool = False, timeout: float = 30.0) -> "SandboxProcess":
         args = [sys.executable, "-m", "bwhelpers.sandbox", "--port", str(self.port), "--db", str(self.db),
-                "--order-delay", str(self.order_delay), "--log-level", self.log_level, *self.extra]
+                "--order-delay", str(self.order_delay), "--log-level", self.log_level,
+                "--a2p-enforcement", "off", *self.extra]  # these tests replay the 2018 guide (tests/guide.py GUIDE_2018)
         if reset:
             args.append("--reset")
         out = open(self.log_file, "a", encoding="utf-8") if self.log_file else subprocess.DEVNULL  # noqa: SIM115

@@ -15,6 +15,7 @@ import requests
 import xmltodict
 
 from bwhelpers.sandbox import DEMO, DEMO_B, start
+from guide import GUIDE_2018
 
 #: list container -> its repeatable child (parsed as a list even when there is one)
 LISTS = {"ApplicationList": "Application", "Sites": "Site", "SipPeers": "SipPeer",
@@ -32,16 +33,17 @@ def _force_list(path: Any, key: str, value: Any) -> bool:
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     db = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
-    handle = start(port=0, db=db, order_delay=0, reset=True)
+    handle = start(port=0, db=db, order_delay=0, reset=True, settings=GUIDE_2018)
     yield handle
     handle.stop()
 
 
-def reset(url: str, transition: dict[str, Any] | None = None) -> None:
+def reset(url: str, transition: dict[str, Any] | None = None, a2p_enforcement: bool = False) -> None:
+    """Reset, with immediate orders and (unless asked) the 2018 guide's rules (``GUIDE_2018``)."""
     r = requests.post(f"{url}/_sandbox/reset", timeout=10)
     assert r.status_code == 200, r.text
-    r = requests.put(f"{url}/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"}},
-                     timeout=10)
+    r = requests.put(f"{url}/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"},
+                                                      "a2p_enforcement": a2p_enforcement}, timeout=10)
     assert r.status_code == 200, r.text
 
 

@@ -11,6 +11,7 @@ import requests
 import xmltodict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 import _reliability_report as report
 from _reliability_report import add
@@ -31,7 +32,7 @@ def fz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from conftest import XmlSession
 
     handle = start(port=0, db=tmp_path_factory.mktemp("fuzz") / "sandbox.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0})
+                   settings={"delivery_delay": 0, **GUIDE_2018})
     s = XmlSession(handle.url, DEMO)
     w = s.world()
     w["url"], w["http"] = handle.url, requests.Session()

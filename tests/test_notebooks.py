@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import nbformat
 import pytest
 import requests
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
 from bwhelpers.sandbox import start
@@ -60,7 +61,8 @@ def test_notebooks_have_the_same_sections(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def nb_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    handle = start(port=0, db=tmp_path_factory.mktemp("nbsandbox") / "sandbox.db", order_delay=0.3, reset=True)
+    handle = start(port=0, db=tmp_path_factory.mktemp("nbsandbox") / "sandbox.db", order_delay=0.3, reset=True,
+                   settings=GUIDE_2018)
     yield handle
     handle.stop()
 
@@ -72,7 +74,8 @@ def nb_env(nb_sandbox: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
     monkeypatch.setenv("TQDM_MININTERVAL", "0.05")
     requests.post(f"{nb_sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
-    requests.put(f"{nb_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3}},
+    requests.put(f"{nb_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3},
+                                                                    **GUIDE_2018},
                  timeout=10).raise_for_status()
     return {"url": nb_sandbox.url, "state": tmp_path / "state.json", "out": tmp_path / "out",
             "creds": nb_sandbox.credentials}

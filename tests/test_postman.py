@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import jsonschema
 import pytest
 import requests
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers import postman
 
@@ -82,7 +83,7 @@ def _exec(item: dict[str, Any], listen: str = "test") -> str:
 def _start_sandbox(tmp_path: Path, order_delay: float | None) -> Any:
     from bwhelpers.sandbox import start
 
-    handle = start(port=0, db=tmp_path / "sandbox.db", order_delay=order_delay)
+    handle = start(port=0, db=tmp_path / "sandbox.db", order_delay=order_delay, settings=GUIDE_2018)
     c = handle.credentials
     probe = requests.get(f"{handle.url}/api/accounts/{c['account_id']}/sites/{c['site_id']}",
                          auth=(c["username"], c["password"]), timeout=5)

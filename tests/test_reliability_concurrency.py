@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 import _reliability_report as report
 from _reliability_report import add, item, record
@@ -33,7 +34,7 @@ plugin = report.fixture()
 @pytest.fixture(scope="module")
 def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     handle = start(port=0, db=tmp_path_factory.mktemp("concurrency") / "sandbox.db", order_delay=0.2, reset=True,
-                   settings={"delivery_delay": 0})
+                   settings={"delivery_delay": 0, **GUIDE_2018})
     yield handle
     handle.stop()
 

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 import _reliability_report as report
 from _reliability_report import add, item
@@ -118,7 +119,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from conftest import XmlSession
 
     handle = start(port=0, db=tmp_path_factory.mktemp("faults") / "sandbox.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0})
+                   settings={"delivery_delay": 0, **GUIDE_2018})
     w = XmlSession(handle.url, DEMO).world()
     w["url"] = handle.url
     yield w
@@ -299,7 +300,7 @@ def cb_world(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
     receiver = Receiver(slow_seconds=1.6)
     handle = start(port=0, db=tmp_path / "cb.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0, "callback_retry": {"max_attempts": 12, "backoff": [0.3, 0.6, 1.0],
+                   settings={"delivery_delay": 0, **GUIDE_2018, "callback_retry": {"max_attempts": 12, "backoff": [0.3, 0.6, 1.0],
                                                                      "timeout": 1.0}})
     s = XmlSession(handle.url, DEMO)
     world = s.world(url=receiver.url)
@@ -429,7 +430,7 @@ KERNEL_CODE = textwrap.dedent("""
 def test_kernel_killed_mid_write_leaves_a_valid_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_client.manager import start_new_kernel
 
-    handle = start(port=0, db=tmp_path / "k.db", order_delay=0, reset=True)
+    handle = start(port=0, db=tmp_path / "k.db", order_delay=0, reset=True, settings=GUIDE_2018)
     state = tmp_path / "state.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
     env.update(BW_SANDBOX_URL=handle.url, BW_STATE_FILE=str(state), BW_CONFIG_DIR=str(tmp_path / "cfg"),

@@ -90,6 +90,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # API users' username:password (HTTP Basic): "allowed" (the guide's requests replay verbatim) or
     # "decommissioned" (401, as on the real service from 2026-12-02; only API credentials work)
     "legacy_basic_auth": "allowed",
+    # seconds after which delivered callbacks (and their attempts) and request-bin requests are pruned
+    # (null = keep everything, the default)
+    "retention": None,
+    # 2026 carrier rules (sandbox/tendlc): a local number must be SUCCESS on a REGISTERED 10DLC campaign
+    # (else message-failed 4476), a toll-free number VERIFIED (else 4795); false replays the 2018 guide
+    "a2p_enforcement": True,
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")

@@ -107,6 +107,12 @@ def _check_settings(body: dict) -> None:
             raise ControlError("callback_retry.backoff must be a number or a list of seconds")
         if not _number(retry.get("timeout", 10)) or not retry.get("timeout", 10):
             raise ControlError("callback_retry.timeout must be a positive number of seconds")
+    retention = body.get("retention", None)
+    if retention is not None and (not _number(retention) or not retention):
+        raise ControlError("retention must be null (keep everything) or a positive number of seconds after which "
+                           "delivered callbacks and request-bin requests are pruned")
+    if "a2p_enforcement" in body and not isinstance(body["a2p_enforcement"], bool):
+        raise ControlError("a2p_enforcement must be true or false")
     for key in ("rate_limit_per_second", "delivery_delay", "slow_delivery_delay"):
         if key in body and body[key] is not None and not _number(body[key]):
             raise ControlError(f"{key} must be a number from 0")
