@@ -38,6 +38,8 @@ class SpawnHook:
     """``c.Spawner.pre_spawn_hook``: ask the service for the user's sandbox account (created on the first
     spawn, the same one afterwards) and give its URL and credentials to the single-user server.
 
+    :param a2p_enforcement: deliver only from numbers registered for A2P (10DLC / toll-free); None keeps the
+        sandbox's default (on). Off replays the 2018 guide's eight steps.
     :param service_url: where the hub reaches the service, with its prefix
         (``http://127.0.0.1:10101/services/bw-sandbox``).
     :param admin_key_file: the service's admin key (created by the service next to its db).
@@ -137,13 +139,16 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               proxy_api_url: str | None = None, proxy_command: Sequence[str] | None = None,
               admin_users: Sequence[str] = (), authenticator: str | None = "dummy", spawner: str | None = "simple",
               order_delay: float | None = None, notebooks: str | None = None, sandbox_url: str | None = None,
-              service_url: str | None = None, listen: str | None = None, python: str = sys.executable) -> None:
+              service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
+              python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it to the distribution (TLJH, k8s).
     :param state_dir: the hub db, cookie secret, the sandbox db and its key files (keep it on persistent storage).
     :param sandbox_url: how kernels reach the proxy (default ``public_url``); ``BW_SANDBOX_URL`` is this + the prefix.
     :param authenticator: ``"dummy"`` (one shared password from ``$WORKSHOP_PASSWORD``), ``"pam"`` or None (keep).
+    :param a2p_enforcement: deliver only from numbers registered for A2P (10DLC / toll-free); None keeps the
+        sandbox's default (on). Off replays the 2018 guide's eight steps.
     :param service_url: where the proxy reaches the service (default ``http://127.0.0.1:<service_port>``; on
         Kubernetes ``http://hub:<service_port>`` with ``listen="0.0.0.0"``).
     :param spawner: ``"simple"`` (everyone as this OS user, homes under state_dir: a trusted room only), ``"local"``
@@ -169,6 +174,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         service_cmd += ["--order-delay", str(order_delay)]
     if listen:
         service_cmd += ["--listen", listen]
+    if a2p_enforcement is not None:
+        service_cmd += ["--a2p-enforcement", "on" if a2p_enforcement else "off"]
     for host in {h for h in (_host(public_url), _host(sandbox_url)) if h}:
         service_cmd += ["--allow-host", host]
     c.JupyterHub.services = [s for s in _configured(c.JupyterHub, "services") if s.get("name") != name] + [{
@@ -262,6 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="for The Littlest JupyterHub's jupyterhub_config.d/: keep its URL, authenticator and spawner")
     p.add_argument("--order-delay", type=float, default=None, help="seconds an order stays RECEIVED (default 2)")
     p.add_argument("--notebooks", default=None, help="folder of notebooks copied into each new home")
+    p.add_argument("--a2p-enforcement", choices=["on", "off"], default=None,
+                   help="deliver only from numbers registered for A2P, 10DLC/TFV (default: the sandbox's, on)")
     args = p.parse_args(argv)
     if args.state_dir and not Path(args.state_dir).is_absolute():
         args.state_dir = str(Path(args.state_dir).resolve())
@@ -273,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spawner=None if args.tljh or args.spawner == "keep" else args.spawner, order_delay=args.order_delay,
         notebooks=str(Path(args.notebooks).resolve()) if args.notebooks else None,
         sandbox_url="http://127.0.0.1" if args.tljh else None,
+        a2p_enforcement=None if args.a2p_enforcement is None else args.a2p_enforcement == "on",
     )
     if args.tljh:
         options["authenticator"] = None

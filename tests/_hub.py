@@ -47,7 +47,8 @@ def free_ports(n: int) -> list[int]:
 
 
 class Hub:
-    def __init__(self, tmp: Path, admin: str = "host"):
+    def __init__(self, tmp: Path, admin: str = "host", extra_args: tuple[str, ...] = ()):
+        self.extra_args = extra_args
         self.tmp = Path(tmp)
         self.state = self.tmp / "state"
         self.admin = admin
@@ -66,7 +67,7 @@ class Hub:
              "--public-url", self.url, "--state-dir", str(self.state), "--admin", self.admin,
              "--service-port", str(self.service_port), "--hub-bind-url", f"http://127.0.0.1:{self.hub_port}",
              "--proxy-api-url", f"http://127.0.0.1:{self.proxy_api_port}", "--proxy-command", proxy_command() or "",
-             "--order-delay", "0", "--spawner", "simple", "--authenticator", "dummy"],
+             "--order-delay", "0", "--spawner", "simple", "--authenticator", "dummy", *self.extra_args],
             capture_output=True, text=True, timeout=60, env=self.env())
         assert out.returncode == 0, out.stderr
         # test-only: an admin service whose token drives the hub's REST API (tokens, servers)

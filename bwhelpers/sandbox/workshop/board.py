@@ -9,7 +9,7 @@ import html
 import time
 from typing import Any
 
-_SYMBOL = {"done": "&#10003;", "pending": "&middot;", "failed": "&#10007;"}
+_SYMBOL = {"done": "&#10003;", "pending": "&middot;", "failed": "&#10007;", "not needed": "&ndash;"}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem;font-size:22px;color:#111;
@@ -23,6 +23,7 @@ td.name{text-align:left;font-weight:700;white-space:nowrap}
 td.done{background:#c8f0c8;color:#064d06}
 td.pending{background:#f4f4f4;color:#555}
 td.failed{background:#ffd2cc;color:#8a1000;font-weight:700}
+td.not-needed{background:#fff;color:#777}
 td.err{text-align:left;font-size:.8em;max-width:24em}
 td.err code{font-size:1.1em;font-weight:700}
 tr.all-done td.name{background:#c8f0c8}
@@ -33,7 +34,7 @@ button{font-size:.8em;padding:.2em .6em}
 
 
 def _cell(state: str) -> str:
-    return f'<td class="{state}">{_SYMBOL.get(state, "")} {state}</td>'
+    return f'<td class="{state.replace(" ", "-")}">{_SYMBOL.get(state, "")} {state}</td>'
 
 
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,

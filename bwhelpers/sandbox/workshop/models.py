@@ -54,7 +54,8 @@ SITE_BASE = 92000
 #: JupyterHub user names are normalized by the hub; anything else (a slash, a control character) is refused.
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 
-#: The board's columns: (key, title). Steps 1-8 are the guide's; "10dlc" is shown when the sandbox has it.
+#: The board's columns: (key, title). Steps 1-8 are the guide's; "10dlc" (registering the number for A2P
+#: messaging: a 10DLC campaign or toll-free verification) comes between the numbers and the message.
 STEPS: list[tuple[str, str]] = [
     ("1", "Application"),
     ("2", "Location"),
@@ -63,8 +64,12 @@ STEPS: list[tuple[str, str]] = [
     ("5", "Assign app"),
     ("6", "Order"),
     ("7", "Numbers"),
+    ("10dlc", "10DLC / TFV"),
     ("8", "Message"),
 ]
+#: the steps a participant must have done to count as done (10DLC only where the sandbox enforces it)
+GUIDE_STEPS = ("1", "2", "3", "4", "5", "6", "7", "8")
+A2P_CODES = ("4476", "4795")
 
 # which step an API request belongs to (matched on the unprefixed path), for "failed" cells
 _STEP_OF_PATH: list[tuple[re.Pattern[str], str]] = [
@@ -74,7 +79,9 @@ _STEP_OF_PATH: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/[^/]+/products/messaging/applicationSettings"), "5"),
     (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/?[^/]*$"), "2"),
     (re.compile(r"^/api/accounts/[^/]+/(orders|availableNumbers)"), "6"),
-    (re.compile(r"^/api/accounts/[^/]+/(campaignManagement|tendlc|10dlc)", re.I), "10dlc"),
+    (re.compile(r"^/api/accounts/[^/]+/tnoptions"), "10dlc"),
+    (re.compile(r"^/api/v2/accounts/[^/]+/(tendlc|tollFreeVerification|phoneNumbers/[^/]+/tollFreeVerification)"),
+     "10dlc"),
     (re.compile(r"^(/api)?/v2/users/[^/]+/messages"), "8"),
 ]
 
@@ -233,6 +240,8 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
     failed_events = db.query("SELECT error_code, description, due_at FROM message_events WHERE account_id=? AND "
                              "type='message-failed' AND due_at<=? ORDER BY due_at DESC LIMIT 1", (account_id, now))
     done["8"] = delivered > 0
+    done["10dlc"], a2p_failed = _a2p(db, account_id)
+    enforced = bool(db.get_setting("a2p_enforcement", True))
     errors = db.query("SELECT * FROM workshop_errors WHERE account_id=? ORDER BY id DESC", (account_id,))
     failed_steps = {e["step"] for e in errors if e["step"]}
     steps: dict[str, str] = {}
@@ -247,6 +256,11 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
         steps["7"] = "failed"
     if not done["8"] and failed_events:
         steps["8"] = "failed"
+    if not done["10dlc"]:
+        if a2p_failed or (failed_events and str(failed_events[0]["error_code"]) in A2P_CODES):
+            steps["10dlc"] = "failed"
+        elif not enforced and steps["10dlc"] != "failed":
+            steps["10dlc"] = "not needed"  # a2p_enforcement off: the 2018 guide's eight steps
     last_error = None
     if errors:
         e = errors[0]
@@ -257,4 +271,21 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
         last_error = {"time": ev["due_at"], "status": None, "code": str(ev["error_code"]),
                       "description": ev["description"], "request": "message-failed callback"}
     return {"account_id": account_id, "steps": steps, "last_error": last_error,
-            "messages": {"sent": sent, "delivered": delivered}, "done": all(v == "done" for v in steps.values())}
+            "messages": {"sent": sent, "delivered": delivered},
+            "done": all(steps[k] == "done" for k in GUIDE_STEPS) and steps["10dlc"] in ("done", "not needed")}
+
+
+def _a2p(db: Database, account_id: str) -> tuple[bool, bool]:
+    """(a number of the account is registered for A2P, a registration failed) from the A2P area's state."""
+    try:
+        from ..tendlc import models as a2p
+    except ImportError:  # pragma: no cover - a sandbox without the A2P area
+        return False, False
+    registrations = a2p.account_numbers(db, account_id)
+    registered = any(r["status"] == "SUCCESS" for r in registrations)
+    failed = any(r["status"] == "FAILURE" for r in registrations)
+    for row in db.query("SELECT tn FROM tfv_requests WHERE account_id=?", (account_id,)):
+        status = a2p.tfv_status(db, account_id, row["tn"])
+        registered = registered or status == "VERIFIED"
+        failed = failed or status == "UNVERIFIED"
+    return registered, failed

@@ -143,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "where the proxy runs in another pod)")
     p.add_argument("--allow-host", action="append", default=[],
                    help="another Host name the service answers to (the --public-url host is always allowed)")
+    p.add_argument("--a2p-enforcement", choices=["on", "off"], default=None,
+                   help="deliver only from numbers registered for A2P (10DLC/TFV) (default: the sandbox's, on)")
     p.add_argument("--refresh", type=int, default=5, help="seconds between board refreshes (default 5)")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -171,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.order_delay is not None:
         extra["order_transition"] = ({"mode": "immediate"} if args.order_delay <= 0
                                      else {"mode": "seconds", "seconds": args.order_delay})
+    if args.a2p_enforcement is not None:
+        extra["a2p_enforcement"] = args.a2p_enforcement == "on"
     db = prepare_db(str(db_path), settings=extra)
     public_url = args.public_url.rstrip("/") + prefix
     settings = WorkshopSettings(prefix=prefix, public_url=public_url, admin_key=admin_key,
