@@ -186,7 +186,7 @@ def page(items: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]],
 def _filtered(db: Database, table: str, account_id: str | None, message_id: str | None, event_type: str | None,
               limit: int, before: int | None = None) -> list[Any]:
     """The newest ``limit`` rows of ``table`` matching the filters (and older than ``before``), oldest first."""
-    sql, args = f"SELECT * FROM {table} WHERE 1=1", []
+    sql, args = f"SELECT * FROM {table} WHERE 1=1", list[Any]()
     for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
         if value:
             sql += f" AND {col}=?"

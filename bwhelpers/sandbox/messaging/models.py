@@ -648,7 +648,7 @@ def decode_token(token: str) -> tuple[str, int]:
 
 def _list_where(account_id: str, f: dict[str, str], now: float) -> tuple[str, list[Any]]:
     """SQL conditions of the ``listMessages`` filters (every one on an indexed or joined column)."""
-    where, args = ["e.account_id=?"], [account_id]
+    where, args = ["e.account_id=?"], list[Any]([account_id])
     if f.get("messageId"):
         where.append("e.message_id=?")
         args.append(f["messageId"])
@@ -751,7 +751,7 @@ def list_messages(db: Database, account_id: str, filters: dict[str, str], limit:
         count_sql = f"SELECT 1 FROM message_events e JOIN messages m ON m.id=e.message_id WHERE {where}"
         if limit_total:
             count_sql += f" LIMIT {TOTAL_COUNT_CAP}"
-        total = int(db.query_one(f"SELECT COUNT(*) AS n FROM ({count_sql})", args)["n"])
+        total = db.count(f"SELECT COUNT(*) FROM ({count_sql})", args)
     return {"totalCount": total, "messages": items, "next": nxt, "prev": prev}
 
 
@@ -763,7 +763,7 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
     the page of older messages, or None when there is none (nothing is ever cut silently).
     """
     now = time.time()
-    sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", []
+    sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", list[Any]()
     if account_id:
         sql += " AND account_id=?"
         args.append(account_id)
