@@ -19,10 +19,11 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-__all__ = ["SpawnHook", "configure", "render_config", "ENV_OF_CREDENTIAL", "DEFAULT_SERVICE"]
+__all__ = ["DEFAULT_SERVICE", "ENV_OF_CREDENTIAL", "SpawnHook", "configure", "render_config"]
 
 DEFAULT_SERVICE = "bw-sandbox"
 

@@ -88,7 +88,7 @@ c.JupyterHub.log_level = "INFO"
         return env
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def start(self, timeout: float = 90) -> "Hub":
+    def start(self, timeout: float = 90) -> Hub:
         fh = self.log.open("ab")
         self.proc = subprocess.Popen(["jupyterhub", "-f", str(self.config)], cwd=self.tmp, env=self.env(),
                                      stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)

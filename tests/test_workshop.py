@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
-
 from _hub import HTML, Hub, proxy_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -34,7 +34,7 @@ print("SECRET-SET", bool(os.environ.get("BW_PASSWORD")), "PASSWORD-IN-REPR", os.
 
 
 def _line(out: str, key: str) -> str:
-    m = re.search(rf"^{key} (.*)$", out, re.M)
+    m = re.search(rf"^{key} (.*)$", out, re.MULTILINE)
     assert m, f"no {key} line in:\n{out}"
     return m.group(1).strip()
 
@@ -119,7 +119,7 @@ def test_board_as_admin_shows_both_done(hub: Hub, room: dict[str, Any]) -> None:
     assert page.headers["Content-Type"].startswith("text/html")
     assert '<meta http-equiv="refresh"' in page.text and "<script" not in page.text
     for user in ("alice", "bob"):
-        row = re.search(rf'<tr class="all-done"><td class="name">{user}<br>.*?</tr>', page.text, re.S)
+        row = re.search(rf'<tr class="all-done"><td class="name">{user}<br>.*?</tr>', page.text, re.DOTALL)
         assert row, f"{user} is not shown done:\n{page.text}"
         assert row.group(0).count('class="done"') == 8 and "pending" not in row.group(0)
         assert row.group(0).count('class="not-needed"') == 1  # the 10DLC column, a2p_enforcement off

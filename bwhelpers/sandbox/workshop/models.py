@@ -112,7 +112,7 @@ def step_of(path: str) -> str | None:
 
 def derive(key: bytes, username: str, purpose: str) -> str:
     """A stable secret for ``username`` (HMAC-SHA256 of the service key), URL-safe, 32 hex characters."""
-    return hmac.new(key, f"bwhelpers-workshop:{purpose}:{username}".encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, f"bwhelpers-workshop:{purpose}:{username}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def credentials(row: Any, key: bytes) -> dict[str, str]:

@@ -32,8 +32,8 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from ..control.responses import ControlHandler
 from ..exceptions import ControlError
 from . import models
-from .service import ADMIN_HEADER
 from .board import render_board
+from .service import ADMIN_HEADER
 
 
 def workshop(handler: Any) -> Any:

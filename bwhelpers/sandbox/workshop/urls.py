@@ -1,6 +1,11 @@
 """Route table of workshop mode (data only; paths are below the hub's service prefix)."""
 from .responses import (
-    BoardHandler, MeHandler, OAuthCallbackHandler, ParticipantHandler, ResetHandler, RootHandler,
+    BoardHandler,
+    MeHandler,
+    OAuthCallbackHandler,
+    ParticipantHandler,
+    ResetHandler,
+    RootHandler,
 )
 
 NAME = r"(?P<name>[^/]+)"
