@@ -183,3 +183,19 @@ def test_reset_empties_one_account_and_keeps_its_credentials(service: dict[str, 
     assert r.status_code == 200
     r = requests.post(f"{service['url']}/participants/nobody/reset", headers=service["key"], timeout=30)
     assert r.status_code == 404 and "not known" in r.json()["error"]
+
+
+def test_a_failed_order_shows_step_7_failed_with_its_code(service: dict[str, Any], tmp_path: Path) -> None:
+    answer = provision(service, "jack")
+    setup = setup_for(answer, tmp_path / "state.json")
+    setup.create_location()
+    creds = answer["credentials"]
+    peer = setup.saved["location"]["id"]
+    r = requests.post(f"{service['url']}/api/accounts/{creds['account_id']}/orders", headers=XML, timeout=30,
+                      auth=(creds["username"], creds["password"]),
+                      data="<Order><AreaCodeSearchAndOrderType><AreaCode>907</AreaCode><Quantity>1</Quantity>"
+                           f"</AreaCodeSearchAndOrderType><SiteId>{creds['site_id']}</SiteId><PeerId>{peer}</PeerId>"
+                           "</Order>")
+    assert r.status_code == 201, r.text  # accepted; the magic area 907 has no numbers, so the order ends FAILED
+    row = progress(service, "jack")
+    assert row["steps"]["6"] == "done" and row["steps"]["7"] == "failed" and row["steps"]["8"] == "pending", row

@@ -231,8 +231,10 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
         "4": _count(db, "SELECT COUNT(*) FROM dash_mms WHERE account_id=?", account_id) > 0,
         "5": _count(db, "SELECT COUNT(*) FROM dash_app_settings WHERE account_id=?", account_id) > 0,
     }
-    orders = dash.list_orders(db, account_id)
-    done["6"] = bool(orders)
+    dash.settle(db)  # order status is computed on read: finalize what is due first
+    last_order = db.query_one(f"SELECT {dash.STATUS_SQL} AS st FROM dash_orders WHERE account_id=? "
+                              "ORDER BY created DESC, rowid DESC LIMIT 1", (account_id,))
+    done["6"] = last_order is not None
     done["7"] = _count(db, "SELECT COUNT(*) FROM dash_tns WHERE account_id=? AND status='inservice'", account_id) > 0
     sent = _count(db, "SELECT COUNT(*) FROM messages WHERE account_id=? AND direction='out'", account_id)
     delivered = _count(db, "SELECT COUNT(*) FROM message_events WHERE account_id=? AND type='message-delivered' "
@@ -252,7 +254,7 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
             steps[key] = "failed"
         else:
             steps[key] = "pending"
-    if not done["7"] and orders and orders[-1]["OrderStatus"] in ("FAILED",):
+    if not done["7"] and last_order is not None and last_order["st"] == "FAILED":
         steps["7"] = "failed"
     if not done["8"] and failed_events:
         steps["8"] = "failed"
