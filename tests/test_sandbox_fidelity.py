@@ -404,6 +404,7 @@ def test_sandbox_messages_and_callbacks_are_paged_not_cut(dash: Any) -> None:
     assert requests.get(f"{url}/_sandbox/messages", params={"limit": "0"}, timeout=5).status_code == 400
 
 
+@pytest.mark.slow
 def test_retention_prunes_delivered_callbacks_and_bin_requests(dash: Any) -> None:
     url = dash.url
     assert requests.get(f"{url}/_sandbox/settings", timeout=5).json()["retention"] is None  # off by default

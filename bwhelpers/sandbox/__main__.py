@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = prepare_db(db_path, accounts=[creds] if custom else None, reset=args.reset, settings=settings)
     server = SandboxServer(db, host=args.host, port=args.port)
 
-    def _term(signum, frame):  # noqa: ANN001
+    def _term(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _term)

@@ -124,7 +124,7 @@ def enqueue(conn: Any, *, account_id: str, url: str, body: Any, due: float, mess
         (account_id, message_id, event_type, recipient, url, body if isinstance(body, str) else json.dumps(body),
          user, password, due, time.time()),
     )
-    return int(cur.lastrowid)
+    return int(cur.lastrowid or 0)
 
 
 def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | None, message_id: str | None,
@@ -428,7 +428,7 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
             "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
             (name, time.time(), method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
-    return int(cur.lastrowid)
+    return int(cur.lastrowid or 0)
 
 
 def bin_contents(db: Database, name: str) -> dict[str, Any]:

@@ -67,10 +67,6 @@ class SandboxContext:
     started: float = field(default_factory=time.time)
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    # settings live in the db so every process sees the same ones
-    def setting(self, key: str, default: Any = None) -> Any:
-        return self.db.get_setting(key, default)
-
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # order lifecycle: mode immediate | seconds | polls
@@ -482,7 +478,7 @@ class BaseHandler(tornado.web.RequestHandler):
             return OAuthError("invalid_request" if status < 500 else "server_error", description, status=status)
         return DashboardError(status, description, status=status, root=self.error_root)
 
-    def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001
+    def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, SandboxError):
             log.debug("%s %s -> %s %s", self.request.method, self.request.path, value.status, value)
             return

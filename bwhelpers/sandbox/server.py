@@ -30,16 +30,7 @@ AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc")
 
 
 def load_areas() -> list[ModuleType]:
-    mods = []
-    for name in AREAS:
-        try:
-            mods.append(importlib.import_module(f"bwhelpers.sandbox.{name}"))
-        except ModuleNotFoundError as exc:  # an area not written yet
-            if exc.name and exc.name.startswith(f"bwhelpers.sandbox.{name}"):
-                log.debug("sandbox area %s is not available", name)
-                continue
-            raise
-    return mods
+    return [importlib.import_module(f"bwhelpers.sandbox.{name}") for name in AREAS]  # a missing area fails loudly
 
 
 def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = tornado.web.Application,

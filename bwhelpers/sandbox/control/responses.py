@@ -163,6 +163,7 @@ def _credential_fields(body: dict, required: bool) -> dict:
     bad = [k for k in ("client_id", "client_secret") if not isinstance(body.get(k), str) or not body.get(k)]
     if bad:
         raise ControlError(f"missing or empty field(s): {bad} (client_id and client_secret go together)")
+    cid = str(cid)
     if len(cid) > 200 or any(c in cid for c in ":\r\n"):
         raise ControlError("client_id must be at most 200 characters without ':' or line breaks")
     try:
