@@ -216,7 +216,8 @@ def record_error(db: Database, account_id: str, status: int, code: str | None, d
 # -- progress --------------------------------------------------------------------------------------
 
 def _count(db: Database, sql: str, *params: Any) -> int:
-    return int(db.query_one(sql, params)[0])
+    row = db.query_one(sql, params)
+    return int(row[0]) if row is not None else 0
 
 
 def progress(db: Database, account_id: str) -> dict[str, Any]:

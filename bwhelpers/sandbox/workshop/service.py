@@ -124,6 +124,7 @@ def make_workshop_app(settings: WorkshopSettings, cookie_secret: bytes) -> Any:
         app = make_app(ctx, areas, app_class=PrefixedApplication, extra_routes=url_paths,
                        workshop=settings, cookie_secret=cookie_secret,
                        log_function=error_recorder(ctx.db, _log_request))
+        assert isinstance(app, PrefixedApplication)
         app.url_prefix = settings.prefix
         return app
 
