@@ -10,6 +10,7 @@ import requests
 
 from bwhelpers.config import Config
 from bwhelpers.state import StateStore
+from conftest import control  # noqa: E402
 
 SECRETS = ("sandbox-password", "t-sandbox", "s-sandbox", "hunter2-callback-pw")
 
@@ -87,7 +88,7 @@ def setup(cfg: Config, store: StateStore):
 
 def sandbox_settings(handle: Any, **settings: Any) -> None:
     """PUT /_sandbox/settings (JSON)."""
-    r = requests.put(f"{handle.url}/_sandbox/settings", json=settings, timeout=5)
+    r = control(handle.url, "PUT", "/_sandbox/settings", json=settings, timeout=5)
     assert r.status_code < 300, r.text
 
 

@@ -12,6 +12,7 @@ from bwhelpers.dashboard import DashboardClient
 from bwhelpers.errors import (AuthError, ConflictError, NotFoundError, ServerError,
                               ValidationError)
 from bwhelpers.messaging import MessagingClient
+from conftest import control  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -249,7 +250,7 @@ def test_bulk_send_rate_limited_no_duplicates(sandbox, cfg, d):
     listed = m.list_messages(limit=1000).records
     sent = [x for x in listed if (x.get("messageId") or x.get("id")) in set(ok.id)]
     assert len(sent) == 12  # each accepted exactly once, 429s were re-sent but never duplicated
-    bodies = requests.get(f"{sandbox.url}/_sandbox/messages", timeout=5).json()["messages"]
+    bodies = control(sandbox.url, "GET", "/_sandbox/messages", timeout=5).json()["messages"]
     assert len([b for b in bodies if b.get("from") == number or b.get("owner") == number]) == 12
 
 

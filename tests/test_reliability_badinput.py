@@ -203,7 +203,7 @@ assert len(CASES) >= 50 and len(set(IDS)) == len(IDS)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Its own sandbox: account A with the guide's objects (and a bare location), account B with an app."""
-    from conftest import XmlSession
+    from conftest import control, XmlSession
 
     handle = start(port=0, db=tmp_path_factory.mktemp("badinput") / "sandbox.db", order_delay=0, reset=True,
                    settings={"delivery_delay": 0})
@@ -328,7 +328,7 @@ def sql_world(world: dict[str, Any]) -> dict[str, Any]:
     """A third account for the literal-storage cases (its objects change; A's and B's must not)."""
     from conftest import XmlSession
 
-    r = requests.post(f"{world['url']}/_sandbox/accounts", json=SQL_ACCOUNT, timeout=TIMEOUT)
+    r = control(world['url'], "POST", "/_sandbox/accounts", json=SQL_ACCOUNT, timeout=TIMEOUT)
     assert r.status_code == 201, r.text
     s = XmlSession(world["url"], SQL_ACCOUNT)
     w = s.world()
@@ -432,7 +432,7 @@ def _sql_cases() -> list[tuple[str, Callable[[Any, dict[str, Any]], None]]]:
         return run
 
     def inbound(s: Any, w: dict[str, Any]) -> None:
-        r = requests.post(f"{s.url}/_sandbox/inbound", json={"to": "+1" + w["tns"][0], "from": "+19195550100",
+        r = control(s.url, "POST", "/_sandbox/inbound", json={"to": "+1" + w["tns"][0], "from": "+19195550100",
                                                               "text": v}, timeout=TIMEOUT)
         assert r.status_code == 202 and r.json()["message"]["text"] == v, r.text
 

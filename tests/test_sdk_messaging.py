@@ -18,6 +18,7 @@ from bandwidth.models.message_direction_enum import MessageDirectionEnum  # noqa
 from bandwidth.models.priority_enum import PriorityEnum  # noqa: E402
 
 from _messaging_helpers import DEMO, DEMO_B, FAST  # noqa: E402
+from conftest import control  # noqa: E402
 
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 
@@ -27,10 +28,10 @@ def sb(sandbox: Any) -> Iterator[Any]:
     """The session sandbox (tests/conftest.py) with fast settings, restored afterwards."""
     import requests
 
-    saved = requests.get(f"{sandbox.url}/_sandbox/settings", timeout=5).json()
-    requests.put(f"{sandbox.url}/_sandbox/settings", json=FAST, timeout=5)
+    saved = control(sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()
+    control(sandbox.url, "PUT", "/_sandbox/settings", json=FAST, timeout=5)
     yield sandbox
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
 
 
 def api(sb: Any, creds: dict[str, str] = DEMO, password: str | None = None) -> MessagesApi:
@@ -86,7 +87,7 @@ def test_errors_map_to_sdk_exceptions(sb: Any) -> None:
 def test_rate_limit_surfaces_as_429(sb: Any) -> None:
     import requests
 
-    requests.put(f"{sb.url}/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
+    control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
     try:
         statuses = []
         for _ in range(6):
@@ -100,4 +101,4 @@ def test_rate_limit_surfaces_as_429(sb: Any) -> None:
                 break
         assert statuses[-1] == 429
     finally:
-        requests.put(f"{sb.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5)
+        control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5)
