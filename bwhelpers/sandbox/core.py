@@ -218,8 +218,12 @@ class BaseHandler(tornado.web.RequestHandler):
         ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype in STATE_CHANGING_TYPES or ctype.endswith(("+json", "+xml")):
             return
-        if self.api != "control" and self.request_account() is None:
-            return  # the API answers 401 first, as the real service does; nothing changes without credentials
+        if self.api != "control":
+            # The emulated APIs parse every state-changing body with xml_body/json_body, which refuse any other
+            # type in the service's own 415 shape, after the 401 the real service answers first. What those
+            # parsers would let through is a body without Content-Type (a Blob in fetch()): refused here.
+            if ctype or not self.request.body or self.request_account() is None:
+                return
         raise self._guard_error(415, "unsupported-content-type",
                                 f"{method} requests must send Content-Type application/json or application/xml "
                                 f"(got {ctype or 'none'!r}); a browser page cannot send those across origins "
@@ -443,7 +447,7 @@ class NotFoundHandler(BaseHandler):
             self.api = "control"
         elif "/messages" in path or path.startswith(("/v2/", "/api/v2/")):
             self.api = "messaging"
-        self.guard()
+        self._check_host()  # a 404 changes nothing: no CSRF rule, and the body limit is enforced before buffering
         if self.api == "messaging":
             try:  # the messaging gateway answers unknown paths with Spring's 404 body
                 from .messaging.exceptions import SpringNotFound
