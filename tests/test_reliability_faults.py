@@ -32,6 +32,7 @@ from bwhelpers.errors import (BandwidthError, RateLimitError, ServerError, Trans
 from bwhelpers.sandbox import DEMO, start
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
+from conftest import control
 
 plugin = report.fixture()
 
@@ -115,7 +116,7 @@ def test_sandbox_killed_mid_walkthrough_and_restarted(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from conftest import control, XmlSession
+    from conftest import XmlSession
 
     handle = start(port=0, db=tmp_path_factory.mktemp("faults") / "sandbox.db", order_delay=0, reset=True,
                    settings={"delivery_delay": 0})

@@ -116,7 +116,8 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
           credentials: dict[str, str] | None = None, reset: bool = False, order_delay: float | None = None,
           settings: dict[str, Any] | None = None, reuse: bool = True,
           admin_key_file: str | os.PathLike[str] | None = None,
-          allow_hosts: list[str] | tuple[str, ...] | None = None) -> SandboxHandle:
+          allow_hosts: list[str] | tuple[str, ...] | None = None,
+          idle_timeout: float | None = None) -> SandboxHandle:
     """Start a sandbox in a background thread and return once it is listening.
 
     :param port: TCP port; 0 picks a free one. If a sandbox already serves ``port``, it is reused.
@@ -127,6 +128,7 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
     :param settings: other runtime settings (see ``/_sandbox/settings``).
     :param admin_key_file: a file holding the admin key (default ``{db}.admin-key``, created 0600).
     :param allow_hosts: more Host names to answer to (DNS-rebinding guard; 127.0.0.1/localhost always).
+    :param idle_timeout: seconds an idle keep-alive connection is kept (default 60).
     """
     from .db import default_db_path
     from .server import SandboxServer, prepare_db
@@ -146,7 +148,8 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
     from .keys import ensure_admin_key
 
     key = ensure_admin_key(db_path, admin_key_file)
-    server = SandboxServer(database, host=host, port=port, admin_key=key, allow_hosts=allow_hosts)
+    extra = {"idle_timeout": float(idle_timeout)} if idle_timeout is not None else {}
+    server = SandboxServer(database, host=host, port=port, admin_key=key, allow_hosts=allow_hosts, **extra)
     try:
         server.start_thread()
     except OSError as exc:

@@ -144,10 +144,11 @@ class SandboxServer:
     """One listening server. ``run()`` blocks; ``start_thread()`` returns once it is listening."""
 
     def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 8765, admin_key: str | None = None,
-                 allow_hosts: list[str] | tuple[str, ...] | None = None):
+                 allow_hosts: list[str] | tuple[str, ...] | None = None,
+                 idle_timeout: float = IDLE_CONNECTION_TIMEOUT):
         from .keys import ensure_admin_key
 
-        self.db, self.host, self.port = db, host, port
+        self.db, self.host, self.port, self.idle_timeout = db, host, port, idle_timeout
         self.areas = load_areas()
         hosts = set(LOCAL_HOSTS) | {h.strip().strip("[]").lower() for h in (allow_hosts or ()) if h.strip()}
         if host not in ("0.0.0.0", "::", ""):
@@ -177,7 +178,7 @@ class SandboxServer:
             # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
             server = tornado.httpserver.HTTPServer(
                 app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES, xheaders=False,
-                idle_connection_timeout=IDLE_CONNECTION_TIMEOUT, body_timeout=BODY_TIMEOUT)
+                idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT)
             server.add_sockets(sockets)
             for area in self.areas:
                 hook = getattr(area, "on_start", None)
