@@ -12,6 +12,7 @@ CPU: list[tuple[str, float]] = []
 
 def _bwhelpers_sequential(cfg: Any, app_id: str, frm: str, to: list[str]) -> tuple[float, list[str]]:
     from bwhelpers.messaging import MessagingClient
+    from bwhelpers.tables import bulk_frame
 
     client = MessagingClient(cfg)
     ids = []
@@ -42,11 +43,12 @@ def _sdk_sequential(cfg: Any, app_id: str, frm: str, to: list[str]) -> tuple[flo
 
 def _bulk(cfg: Any, app_id: str, frm: str, to: list[str], concurrency: int) -> tuple[float, Any]:
     from bwhelpers.messaging import MessagingClient
+    from bwhelpers.tables import bulk_frame
 
     client = MessagingClient(cfg)
     t0 = time.perf_counter()
-    df = client.bulk_send(to, text="bench bulk", from_=frm, application_id=app_id, concurrency=concurrency,
-                          progress=False)
+    df = bulk_frame(client.bulk_send(to, text="bench bulk", from_=frm, application_id=app_id,
+                                     concurrency=concurrency, progress=False))
     return time.perf_counter() - t0, df
 
 

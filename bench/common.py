@@ -244,11 +244,11 @@ class SandboxProcess:
 
 def provision(url: str, state_file: Path) -> dict[str, Any]:
     """Run the walkthrough's steps 1-7 against ``url``: returns config, application id and number."""
-    from bwhelpers.config import Config
+    from bwhelpers.connection import live_config
     from bwhelpers.setup import Setup
     from bwhelpers.state import StateStore
 
-    cfg = Config.resolve(sandbox_url=url, target="sandbox", quiet=True)
+    cfg = live_config(sandbox_url=url, target="sandbox", quiet=True)
     setup = Setup(cfg, StateStore(state_file), progress=False)
     setup.create_application()
     setup.create_location()

@@ -15,6 +15,7 @@ from .common import Row, SandboxProcess, Stat, provision, recipients, workdir
 def _one(n: int, rate_limit: int, client_rate: float | None, concurrency: int, tag: str) -> dict[str, Any]:
     import pandas as pd
     from bwhelpers.messaging import MessagingClient
+    from bwhelpers.tables import bulk_frame
 
     with workdir() as tmp, SandboxProcess(tmp / "sandbox.db") as sb:
         info = provision(sb.url, tmp / "state.json")
@@ -24,8 +25,8 @@ def _one(n: int, rate_limit: int, client_rate: float | None, concurrency: int, t
         client = MessagingClient(cfg)
         time.sleep(1.0 - (time.time() % 1.0))  # start on a fresh one-second window of the sandbox
         t0 = time.perf_counter()
-        df = client.bulk_send(rows, from_=info["number"], application_id=info["application_id"],
-                              concurrency=concurrency, rate=client_rate, progress=False)
+        df = bulk_frame(client.bulk_send(rows, from_=info["number"], application_id=info["application_id"],
+                                         concurrency=concurrency, rate=client_rate, progress=False))
         seconds = time.perf_counter() - t0
         stored = sb.get_json(f"/_sandbox/messages?accountId={cfg.account_id}")["messages"]
     texts = collections.Counter(m.get("text") for m in stored)

@@ -8,8 +8,8 @@ credentials are given::
 
     >>> import bwhelpers as bw
     >>> s = bw.connect()                  # no credentials: the embedded sandbox
-    >>> s.create_application().to_frame()
-    >>> s.create_location().id
+    >>> s.create_application().id
+    >>> bw.tables.result_frame(s.create_location())   # presentation (pandas) lives in bwhelpers.tables
 
 Importing this package is cheap: pandas, ipywidgets and tornado load only when used.
 """
@@ -34,16 +34,16 @@ _LAZY = {
     "Config": "bwhelpers.config",
     "Setup": "bwhelpers.setup",
     "StateStore": "bwhelpers.state",
-    "BandwidthError": "bwhelpers.errors",
-    "AuthError": "bwhelpers.errors",
-    "NotFoundError": "bwhelpers.errors",
-    "ValidationError": "bwhelpers.errors",
-    "ConflictError": "bwhelpers.errors",
-    "RateLimitError": "bwhelpers.errors",
-    "ServerError": "bwhelpers.errors",
-    "TransportError": "bwhelpers.errors",
-    "MissingPrerequisiteError": "bwhelpers.errors",
-    "StateFileError": "bwhelpers.errors",
+    "BandwidthError": "bwhelpers.exceptions",
+    "AuthError": "bwhelpers.exceptions",
+    "NotFoundError": "bwhelpers.exceptions",
+    "ValidationError": "bwhelpers.exceptions",
+    "ConflictError": "bwhelpers.exceptions",
+    "RateLimitError": "bwhelpers.exceptions",
+    "ServerError": "bwhelpers.exceptions",
+    "TransportError": "bwhelpers.exceptions",
+    "MissingPrerequisiteError": "bwhelpers.exceptions",
+    "StateFileError": "bwhelpers.exceptions",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,11 +52,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def connect(**kwargs: Any) -> "Setup":
-    """Resolve credentials (arguments, ``BW_*`` env, credentials file, else the sandbox) -> :class:`Setup`."""
-    from .config import Config
-    from .setup import Setup
+    """Resolve credentials (arguments, ``BW_*`` env, credentials file, else the sandbox) -> :class:`Setup`.
 
-    return Setup(Config.resolve(**kwargs))
+    The embedded sandbox is started (or found) here, not by :class:`Config` (see :mod:`bwhelpers.connection`).
+    """
+    from .connection import connect as _connect
+
+    return _connect(**kwargs)
 
 
 def __getattr__(name: str) -> Any:

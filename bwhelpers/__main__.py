@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
 
-    from .errors import BandwidthError
+    from .exceptions import BandwidthError
 
     try:
         if args.command == "status":
@@ -58,14 +58,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import connect
 
             setup = connect()
-            df = setup.diagnose()
-            _print_frame(df)
-            return 1 if "ok" in df and not df["ok"].astype(bool).all() else 0
+            from .tables import diagnose_frame
+
+            checks = setup.diagnose()
+            _print_frame(diagnose_frame(checks))
+            return 0 if all(c["ok"] for c in checks) else 1
         if args.command == "reset-state":
             from .config import Config
             from .state import StateStore
 
-            config = Config.resolve(start_sandbox=False) if _accepts_start_flag() else Config.resolve()
+            config = Config.resolve()  # pure: the profile name needs no sandbox
             if not args.yes:
                 if not sys.stdin.isatty():
                     print("refusing to reset without confirmation: pass --yes", file=sys.stderr)
@@ -91,17 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     parser.print_help()
     return 2
-
-
-def _accepts_start_flag() -> bool:
-    import inspect
-
-    from .config import Config
-
-    try:
-        return "start_sandbox" in inspect.signature(Config.resolve).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 if __name__ == "__main__":

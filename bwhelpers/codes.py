@@ -1,16 +1,28 @@
-"""
-bwhelpers.codes
-~~~~~~~~~~~~~~~
+"""What Bandwidth's error codes mean and how to fix them: the ONE home of every fix text.
 
-What Bandwidth's message-failed ``errorCode`` values mean and what to do about them (from
-Bandwidth's messaging error documentation), for the events table and notebook 09.
+``FIXES`` (Dashboard codes and messaging error types), ``STATUS_FIXES`` (by HTTP status) and
+``MESSAGE_ERROR_CODES`` (message-failed ``errorCode`` values, from Bandwidth's messaging error
+documentation) name steps through :mod:`bwhelpers.steps` (``{sms}`` -> ``step 3``), so renumbering a
+step renumbers its fixes.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from .steps import STEPS
+
+__all__ = ["FIXES", "STATUS_FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "MESSAGE_ERROR_CODES", "explain", "fix_for"]
+
+_STEP_NAMES = {p.key: f"step {p.number}" for p in STEPS}
+
+
+def _fill(texts: dict[Any, Any]) -> Any:
+    return {k: (tuple(t.format(**_STEP_NAMES) for t in v) if isinstance(v, tuple) else v.format(**_STEP_NAMES))
+            for k, v in texts.items()}
+
+
 #: errorCode -> (short name, what it means, what to do)
-MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = {
+MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = _fill({
     4001: ("service-not-allowed", "The account may not use this messaging service.",
            "Ask Bandwidth support to enable the service for the account."),
     4301: ("malformed-invalid-encoding", "The message could not be encoded.", "Check the text's characters."),
@@ -18,18 +30,18 @@ MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = {
     4403: ("rejected-forbidden-from-number", "The from number may not send messages.",
            "Use a number of your account with messaging enabled."),
     4405: ("rejected-unallocated-from-number", "The from number does not belong to any account.",
-           "Send from one of your own numbers (order one in step 6)."),
+           "Send from one of your own numbers (order one in {orders})."),
     4406: ("rejected-unallocated-to-number", "The destination number is not allocated.", "Check the to number."),
     4407: ("rejected-account-not-defined-from-number", "The from number belongs to a different account.",
            "Send from a number ordered on this account."),
     4432: ("rejected-forbidden-country", "Sending to that country is not allowed for the account.",
            "Ask Bandwidth support to enable international messaging, or pick another destination."),
     4433: ("rejected-forbidden-tollfree", "Sending to toll-free numbers is not enabled.",
-           "Enable TollFree on the location's SMS feature (step 3)."),
+           "Enable TollFree on the location's SMS feature ({sms})."),
     4435: ("rejected-too-many-recipients", "A group message had more than 10 recipients.",
            "Send to 10 numbers or fewer at a time."),
     4452: ("rejected-wrong-application-id", "The applicationId is not the one assigned to the from number's location.",
-           "Assign the application to the location (step 5) and send with that applicationId."),
+           "Assign the application to the location ({assigned}) and send with that applicationId."),
     4470: ("rejected-spam-detected", "The carrier's spam filter refused the message.",
            "Change the content; register a 10DLC campaign for application-to-person traffic."),
     4476: ("rejected-unregistered-10dlc", "The from number is not on a registered 10DLC campaign.",
@@ -44,7 +56,85 @@ MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = {
     9902: ("delivery-receipt-expired", "No delivery receipt arrived in time.",
            "Treat the delivery as unknown; retry only if it matters."),
     9999: ("unknown-error", "An unknown error.", "Contact Bandwidth support with the message id."),
+})
+
+FIXES: dict[str, str] = _fill({
+    # step order (ConflictError)
+    "13645": "enable SMS ({sms}) before assigning the application ({assigned})",
+    "13623": "enable SMS ({sms}) before enabling MMS ({mms})",
+    "12784": "enable SMS ({sms}) before enabling MMS ({mms})",
+    "13613": "delete the SMS feature (delete_sms) before deleting the location; teardown order is "
+             "unassign -> disconnect numbers -> delete MMS -> delete SMS -> delete location -> delete application",
+    "13622": "delete the MMS feature (delete_mms) before deleting the location",
+    "13624": "delete the MMS feature (delete_mms) before deleting the SMS feature",
+    "13673": "disconnect the location's numbers (disconnect_numbers) before disabling SMS",
+    "12107": "unassign the application from every location (unassign_application) before deleting it",
+    "13629": "the application id does not exist: create the application ({application}) and assign its ApplicationId",
+    "13648": "assign a Messaging-V2 application ({application} creates one)",
+    "13679": "remove the proxy peer settings before deleting the location",
+    "5019": "the order is still pending: wait for it ({numbers}) before changing it",
+    # not found
+    "13563": "the location (sippeer) does not exist: create it ({location}) or check the location id",
+    "23019": "the application does not exist: create it ({application}) or check the application id",
+    "1016": "the resource does not exist: check the id",
+    # validation
+    "12801": "ServiceType must be Messaging-V2",
+    "12802": "give the application a callback URL (callback_url=...)",
+    "12803": "the callback URL is not a valid URL: use http(s)://host[:port]/path",
+    "12806": "give the application a name (name=...)",
+    "12812": "use an https:// callback URL when callback credentials are set",
+    "13567": "Protocol must be HTTP",
+    "13609": "ask Bandwidth support to enable account-level HTTP messaging settings",
+    "5005": "the number was taken meanwhile: search again (search_numbers) and order another",
+    "5009": "quantity must be between 1 and 5000",
+    "5016": "the SiteId is invalid: check BW_SITE_ID (your sub-account id)",
+    "5022": "SiteId is required: set BW_SITE_ID (your sub-account id)",
+    "5023": "the location (PeerId) is invalid: create the location ({location}) under this site",
+    "5018": "no numbers are available for these criteria: try another area code or allow a back order",
+    "5017": "only part of the quantity is available: allow a partial order (partial_allowed=True)",
+    "5020": "no default location on the site: create the location with default=True ({location})",
+    "4010": "give at least one search criterion (area_code=, zip=, state=, ...)",
+    "1001": "access denied: check the username/password and that the user has the needed roles",
+    "9011": "enable SMS on the location ({sms})",
+    "9012": "finish the messaging setup: SMS ({sms}), MMS ({mms}), assign the application ({assigned})",
+    "5145": "enable SMS on the location ({sms})",
+    "13032": "enable SMS on the location ({sms})",
+    # messaging (JSON types and callback error codes)
+    "request-validation": "fix the fields named in the error (to, from, text, applicationId)",
+    "unauthorized": "check the messaging credentials (username:password, or token:secret for the legacy API)",
+    "authentication-error": "check the messaging credentials (username:password, or token:secret for the legacy API)",
+    "forbidden": "the user lacks the messaging role, or the account id in the URL is not yours",
+    "max-message-queue-size-exceeded": "slow down: send fewer messages per second (bulk_send(rate=...))",
+})
+
+STATUS_FIXES: dict[int, str] = {
+    401: "check the username and password (BW_USERNAME / BW_PASSWORD, or BW_API_TOKEN / BW_API_SECRET for the legacy API)",
+    403: "the credentials are valid but not allowed here: check the account id (BW_ACCOUNT_ID) and the user's roles",
+    404: "check the id in the URL: the object does not exist (or was deleted)",
+    429: "too many requests: wait and retry (Retry-After), or lower the sending rate",
+    500: "the service failed: retry later",
+    502: "the service is unreachable upstream: retry later",
+    503: "the service is unavailable: retry later",
+    504: "the service timed out: retry later",
 }
+
+CONFLICT_CODES = frozenset({"13645", "13613", "13622", "13624", "13673", "12107", "13623", "12784", "13629",
+                            "13648", "13679", "5019"})
+NOT_FOUND_CODES = frozenset({"13563", "23019", "1016"})
+
+# the message-failed codes the messaging API also answers synchronously: one fix text, the table's
+FIXES.update({str(code): MESSAGE_ERROR_CODES[code][2] for code in (4452, 4435, 4405, 4476, 4795)})
+
+
+def fix_for(code: str | None, status: int | None) -> str | None:
+    """The fix for a Bandwidth code, else for the HTTP status, else None."""
+    if code and code in FIXES:
+        return FIXES[code]
+    if status in STATUS_FIXES:
+        return STATUS_FIXES[status]
+    if status is not None and status >= 500:
+        return STATUS_FIXES[500]
+    return None
 
 
 def explain(code: Any) -> dict[str, str]:

@@ -1,5 +1,9 @@
 """Config: target, base URLs, ids and credentials (masked in every repr), from args > BW_* env > file.
 
+Pure: resolving a Config never starts a server, sends a request or prints. :func:`decide_target` is the
+one rule for "sandbox or real account"; :func:`bwhelpers.connection.live_config` starts (or finds) the
+embedded sandbox and :meth:`Config.attach_sandbox` fills in its URL and demo credentials.
+
 Environment variables: BW_TARGET (sandbox|real), BW_DASHBOARD_URL, BW_MESSAGING_URL, BW_ACCOUNT_ID,
 BW_SITE_ID, BW_USERNAME, BW_PASSWORD, BW_USER_ID, BW_API_TOKEN, BW_API_SECRET, BW_SANDBOX_URL,
 BW_CONFIG_DIR (folder of credentials.json, default the per-user config dir).
@@ -9,19 +13,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import tempfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping
 
-from .errors import ValidationError, mask, register_secret
-
-if TYPE_CHECKING:
-    from .results import Result
+from .exceptions import ValidationError
+from .masking import mask, register_secret
+from .paths import credentials_path, project_root
 
 __all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "ENV_VARS", "credentials_path",
-           "SECRET_FIELDS", "project_root"]
+           "SECRET_FIELDS", "project_root", "decide_target", "default_target"]
 
 log = logging.getLogger("bwhelpers")
 
@@ -39,25 +41,32 @@ ENV_VARS: dict[str, str] = {
 SECRET_FIELDS = frozenset({"password", "api_token", "api_secret"})
 CREDENTIAL_FIELDS = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
 _FILE_FIELDS = ("target", "dashboard_url", "messaging_url") + CREDENTIAL_FIELDS
-_ANNOUNCED: set[str] = set()
 
 
-def credentials_path() -> Path:
-    """``$BW_CONFIG_DIR/credentials.json``, else ``platformdirs.user_config_dir('bwhelpers')/credentials.json``."""
-    folder = os.environ.get("BW_CONFIG_DIR")
-    if not folder:
-        import platformdirs
-        folder = platformdirs.user_config_dir("bwhelpers")
-    return Path(folder).expanduser() / "credentials.json"
+def decide_target(values: Mapping[str, Any]) -> str:
+    """THE rule for "sandbox or real account" (config, credentials form, notebook runner all use it).
+
+    An explicit ``target`` (argument, ``BW_TARGET``, credentials file) wins. Otherwise any of username,
+    password or account id means a real account, unless a sandbox URL is given; no credentials at all
+    means the sandbox.
+    """
+    target = values.get("target")
+    if target not in (None, ""):
+        target = str(target).lower()
+        if target not in ("sandbox", "real"):
+            raise ValidationError(f"target: {target!r} (BW_TARGET) is not a target; use 'sandbox' or 'real'",
+                                  field="target")
+        return target
+    has_creds = any(values.get(k) for k in ("username", "password", "account_id"))
+    return "real" if has_creds and not values.get("sandbox_url") else "sandbox"
 
 
-def project_root(start: Path | None = None) -> Path:
-    """Nearest parent of ``start`` (default cwd) holding pyproject.toml or notebooks/, else ``start``."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file() or (folder / "notebooks").is_dir():
-            return folder
-    return start
+def default_target(env: Mapping[str, str] | None = None) -> str:
+    """:func:`decide_target` for the ``BW_*`` variables of ``env`` (default os.environ) and the credentials file."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {k: v for k, v in _read_credentials_file().items() if k in _FILE_FIELDS}
+    values.update({name: env[var] for name, var in ENV_VARS.items() if env.get(var)})
+    return decide_target(values)
 
 
 @dataclass(repr=False)
@@ -164,8 +173,12 @@ class Config:
 
     # ------------------------------------------------------------------ resolution
     @classmethod
-    def resolve(cls, *, quiet: bool = False, **explicit: Any) -> "Config":
-        """Explicit args > ``BW_*`` env vars > credentials file; with no credentials at all, the sandbox."""
+    def resolve(cls, **explicit: Any) -> "Config":
+        """Explicit args > ``BW_*`` env vars > credentials file; with no credentials at all, the sandbox.
+
+        No I/O beyond reading the environment and the credentials file. A sandbox Config is complete
+        (URLs and demo credentials) only after :meth:`attach_sandbox`; ``bwhelpers.connect()`` does that.
+        """
         unknown = set(explicit) - {f.name for f in fields(cls)} - {"profile"}
         if unknown:
             raise ValidationError(f"Config.resolve: unknown argument(s) {sorted(unknown)}; valid: "
@@ -182,14 +195,7 @@ class Config:
                 values[name], sources[name] = os.environ[ENV_VARS[name]], "environment"
             elif file_values.get(name) not in (None, ""):
                 values[name], sources[name] = file_values[name], "credentials file"
-        target = values.get("target")
-        if target is None:
-            has_creds = any(values.get(k) for k in ("username", "password", "account_id"))
-            target = "real" if has_creds and not values.get("sandbox_url") else "sandbox"
-        target = str(target).lower()
-        if target not in ("sandbox", "real"):
-            raise ValidationError(f"target: {target!r} (BW_TARGET) is not a target; use 'sandbox' or 'real'",
-                                  field="target")
+        target = decide_target(values)
         values["target"] = target
         if target == "sandbox" and str(file_values.get("target", "")).lower() != "sandbox":
             # never send a real account's saved credentials to the sandbox
@@ -198,7 +204,10 @@ class Config:
                 sources.pop(name)
         source = ", ".join(sorted(set(sources.values()))) or "defaults"
         if target == "sandbox":
-            return cls._sandbox(values, source=source, quiet=quiet)
+            url = str(values.get("sandbox_url") or "").rstrip("/")
+            values.setdefault("dashboard_url", f"{url}/api" if url else "")
+            values.setdefault("messaging_url", f"{url}/api/v2" if url else "")
+            return cls(**values, source=source if source != "defaults" else "sandbox")
         missing = [n for n in ("account_id", "site_id", "username", "password") if not values.get(n)]
         if missing:
             raise ValidationError(
@@ -208,28 +217,20 @@ class Config:
         values.pop("sandbox_url", None)
         return cls(**values, source=source)
 
-    @classmethod
-    def _sandbox(cls, values: dict[str, Any], *, source: str, quiet: bool) -> "Config":
-        from . import sandbox as sandbox_pkg  # provided by the sandbox package
-        try:
-            handle = sandbox_pkg.ensure_running(values.get("sandbox_url"))
-        except (ConnectionError, OSError) as exc:
-            from .errors import TransportError
-            raise TransportError(f"sandbox: {exc}") from None
-        url = handle.url.rstrip("/")
-        creds = dict(handle.credentials)
-        merged: dict[str, Any] = {k: v for k, v in creds.items() if k in CREDENTIAL_FIELDS}
-        merged.update({k: v for k, v in values.items() if v not in (None, "")})
-        merged["sandbox_url"] = url
-        merged.setdefault("dashboard_url", f"{url}/api")
-        merged.setdefault("messaging_url", f"{url}/api/v2")
-        cfg = cls(**merged, source=source if source != "defaults" else "sandbox")
-        if not quiet and url not in _ANNOUNCED:
-            _ANNOUNCED.add(url)
-            line = f"bwhelpers: no Bandwidth credentials found - using the local sandbox at {url} (account {cfg.account_id})"
-            log.info(line)
-            print(line, file=sys.stdout)
-        return cfg
+    def attach_sandbox(self, url: str, credentials: Mapping[str, Any]) -> "Config":
+        """This sandbox Config pointed at the sandbox at ``url``: its URLs, and its credentials for every
+        field this Config leaves empty."""
+        if not self.is_sandbox:
+            raise ValidationError("attach_sandbox: this Config targets a real account", field="target")
+        url = url.rstrip("/")
+        changes: dict[str, Any] = {k: v for k, v in credentials.items()
+                                   if k in CREDENTIAL_FIELDS and getattr(self, k) in (None, "")}
+        changes["sandbox_url"] = url
+        if not self.dashboard_url or (self.sandbox_url and self.dashboard_url == f"{self.sandbox_url}/api"):
+            changes["dashboard_url"] = f"{url}/api"
+        if not self.messaging_url or (self.sandbox_url and self.messaging_url == f"{self.sandbox_url}/api/v2"):
+            changes["messaging_url"] = f"{url}/api/v2"
+        return replace(self, **changes)
 
     # ------------------------------------------------------------------ file
     def remember(self, path: Path | str | None = None) -> Path:
@@ -266,12 +267,6 @@ class Config:
             return True
         except FileNotFoundError:
             return False
-
-    # ------------------------------------------------------------------ check
-    def check(self, session: Any = None) -> "Result":
-        """A cheap authenticated GET of the site; raises AuthError/NotFoundError/TransportError with the fix."""
-        from .dashboard import DashboardClient
-        return DashboardClient(self, session=session).get_site()
 
 
 def _read_credentials_file() -> dict[str, Any]:

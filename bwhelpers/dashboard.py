@@ -5,18 +5,17 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import phonenumbers
-
 from . import xmlio
-from .errors import BandwidthError, OrderTimeoutError, ValidationError
-from .http import Exchange, make_session, request
+from .exceptions import ValidationError, WaitTimeoutError
+from .http import Exchange, make_session, request, unreadable_response
+from .phone import national_number, normalize_number
 from .results import Result
 
 if TYPE_CHECKING:
     import requests
     from .config import Config
 
-__all__ = ["DashboardClient", "normalize_number", "national_number", "SEARCH_PARAMS", "TERMINAL_ORDER_STATUSES",
+__all__ = ["DashboardClient", "SEARCH_PARAMS", "TERMINAL_ORDER_STATUSES",
            "GUIDE_PROXY_PEER_ID"]
 
 GUIDE_PROXY_PEER_ID = "539692"
@@ -45,45 +44,6 @@ SEARCH_PARAMS: dict[str, tuple[str, str]] = {
 }
 _CRITERIA = tuple(k for k in SEARCH_PARAMS if k not in ("quantity", "enable_tn_detail", "lca", "order_by", "protected"))
 _DIGITS = {"area_code": 3, "npa_nxx": 6, "npa_nxx_x": 7, "zip": 5, "lata": None}
-
-
-# ----------------------------------------------------------------------------------------- numbers
-
-def normalize_number(value: Any, field: str = "number") -> str:
-    """Parse a phone number with ``phonenumbers`` and return E.164 (``+1`` optional for US numbers).
-
-    Raises ValidationError naming ``field`` when the value is not a possible phone number.
-    """
-    if isinstance(value, int):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{field}: {value!r} is not a phone number; give e.g. '+19195551212' or '9195551212'",
-                              field=field)
-    text = value.strip()
-    if re.search(r"[A-Za-z]", text):
-        raise ValidationError(f"{field}: {text!r} contains letters; give digits such as '+19195551212'", field=field)
-    try:
-        parsed = phonenumbers.parse(text, "US")
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(f"{field}: {text!r} is not a phone number ({exc}); give e.g. '+19195551212'",
-                              field=field) from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise ValidationError(f"{field}: {text!r} has the wrong number of digits for its country; US numbers have "
-                              "10 digits, e.g. '9195551212' or '+19195551212'", field=field)
-    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if e164.startswith("+1") and e164[2] in "01":  # NANP area codes start with 2-9; the service answers 400
-        raise ValidationError(f"{field}: {text!r} has area code {e164[2:5]}, but US/NANP area codes start with 2-9; "
-                              "give e.g. '+19195551212'", field=field)
-    return e164
-
-
-def national_number(value: Any, field: str = "number") -> str:
-    """The Dashboard's 10-digit form of a US number (``+19195551212`` -> ``9195551212``)."""
-    e164 = normalize_number(value, field)
-    if not e164.startswith("+1"):
-        raise ValidationError(f"{field}: {value!r} is not a US/NANP number; the Dashboard orders +1 numbers only",
-                              field=field)
-    return e164[2:]
 
 
 def _collect_numbers(data: Any) -> list[str]:
@@ -139,7 +99,7 @@ class DashboardClient:
         try:
             parsed = xmlio.parse(resp.content) if resp is not None and resp.content and resp.status_code != 204 else {}
         except xmlio.XmlParseError as exc:
-            raise _unreadable(resp, ex, f"the response is not the Dashboard's XML ({exc})") from None
+            raise unreadable_response(resp, ex, f"the response is not the Dashboard's XML ({exc})") from None
         return resp, parsed, ex
 
     # ------------------------------------------------------------------ account
@@ -157,7 +117,7 @@ class DashboardClient:
         _require_text(name, "name", "the application's plain-text name, e.g. 'Demo Server'")
         _require_url(callback_url, "callback_url")
         if callback_password:
-            from .errors import register_secret
+            from .masking import register_secret
             register_secret(callback_password)
         creds: Any = ""
         if callback_user or callback_password:
@@ -374,7 +334,7 @@ class DashboardClient:
                     return result
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise OrderTimeoutError(
+                    raise WaitTimeoutError(
                         f"order {order_id} is still {result.status} after {timeout:g} s. Fix: wait longer "
                         f"(wait_for_order(timeout=...)) or check it later with get_order", status=None,
                         code=None, description=f"order still {result.status}")
@@ -425,14 +385,6 @@ class DashboardClient:
         status = xmlio.ci_find_all(data, "OrderStatus")
         return Result(data=data, id=order_id, exchange=ex, status=status[0] if status else None,
                       title="Disconnect order")
-
-
-def _unreadable(resp: Any, ex: Exchange, why: str) -> BandwidthError:
-    """A 2xx answer whose body cannot be read (a proxy's page, a truncated body): a clear BandwidthError."""
-    return BandwidthError(f"HTTP {resp.status_code} {ex.method} {ex.url}: {why}. Fix: check that the base URL points at "
-                          "the Bandwidth API (BW_DASHBOARD_URL / BW_MESSAGING_URL / BW_SANDBOX_URL) and retry",
-                          status=resp.status_code, request=ex.request, response=ex.response, exchange=ex,
-                          description=why)
 
 
 # ------------------------------------------------------------------------------------- validation

@@ -12,13 +12,15 @@ from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
-from .errors import TransportError, error_from_response, scrub
+from .errors import error_from_response
+from .exceptions import BandwidthError, TransportError
+from .masking import scrub
 
 if TYPE_CHECKING:
     from .config import Config
 
 __all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "IDEMPOTENT_METHODS", "Exchange", "make_session", "request",
-           "USER_AGENT"]
+           "USER_AGENT", "unreadable_response"]
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -227,3 +229,11 @@ def _response_text(resp: requests.Response) -> str:
 def _json_text(body: Any) -> str:
     import json
     return json.dumps(body)
+
+
+def unreadable_response(resp: Any, ex: Exchange, why: str) -> BandwidthError:
+    """A 2xx answer whose body cannot be read (a proxy's page, a truncated body): a clear BandwidthError."""
+    return BandwidthError(f"HTTP {resp.status_code} {ex.method} {ex.url}: {why}. Fix: check that the base URL points at "
+                          "the Bandwidth API (BW_DASHBOARD_URL / BW_MESSAGING_URL / BW_SANDBOX_URL) and retry",
+                          status=resp.status_code, request=ex.request, response=ex.response, exchange=ex,
+                          description=why)

@@ -1,41 +1,27 @@
 """MessagingClient: send (current or legacy endpoint), list, and a rate-limited bulk send."""
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .dashboard import normalize_number
-from .errors import BandwidthError, RateLimitError, ValidationError
-from .http import make_session, request
+from .exceptions import BandwidthError, RateLimitError, ValidationError
+from .http import make_session, request, unreadable_response
+from .phone import e164_cached as _e164
 from .results import Result
 
 if TYPE_CHECKING:
-    import pandas as pd
     import requests
     from .config import Config
 
-__all__ = ["MessagingClient", "MAX_TEXT", "MAX_RECIPIENTS", "validate_message"]
+__all__ = ["MessagingClient", "MAX_TEXT", "MAX_RECIPIENTS", "BULK_COLUMNS", "validate_message"]
 
 MAX_TEXT = 2048
 MAX_RECIPIENTS = 10
 MAX_TAG = 1024
+BULK_COLUMNS = ("to", "text", "id", "status", "error", "attempts")
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
-
-
-@functools.lru_cache(maxsize=4096)
-def _normalized(value: str | int, field: str) -> str:
-    return normalize_number(value, field)
-
-
-def _e164(value: Any, field: str) -> str:
-    """normalize_number, memoized for hashable inputs (phonenumbers parsing was ~1/5 of a local send;
-    bulk sends repeat the same sender for every row). Errors are raised as before, never cached."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return _normalized(value, field)
-    return normalize_number(value, field)
 
 
 def validate_message(to: Any, text: Any, from_: Any, application_id: Any, media: Any = None,
@@ -141,14 +127,13 @@ class MessagingClient:
 
     def bulk_send(self, rows_or_recipients: Any, text: str | None = None, from_: str | None = None,
                   application_id: str | None = None, concurrency: int = 4, rate: float | None = None,
-                  max_attempts: int = 10, progress: bool = True) -> "pd.DataFrame":
+                  max_attempts: int = 10, progress: bool = True) -> list[dict[str, Any]]:
         """Send many messages with bounded concurrency and pacing; retries only 429s (not accepted => safe).
 
         ``rows_or_recipients``: numbers (then ``text`` is required), or dicts / a DataFrame with ``to`` and
-        optional ``text``, ``from``/``from_``, ``media``, ``tag``. Returns one row per message:
-        to, text, id, status ('accepted' | 'failed' | 'invalid'), error. Nothing is sent twice.
+        optional ``text``, ``from``/``from_``, ``media``, ``tag``. Returns one record per message (BULK_COLUMNS):
+        to, text, id, status ('accepted' | 'failed' | 'invalid'), error, attempts. Nothing is sent twice.
         """
-        import pandas as pd
         from tqdm.auto import tqdm
 
         if concurrency < 1:
@@ -208,7 +193,7 @@ class MessagingClient:
             for fut in _as_completed(futures):
                 out[futures[fut]] = fut.result()
                 bar.update(1)
-        return pd.DataFrame(out, columns=["to", "text", "id", "status", "error", "attempts"])
+        return [{k: row.get(k) for k in BULK_COLUMNS} for row in out]
 
 
 def _json(resp: Any, ex: Any, allow_list: bool = False) -> Any:
@@ -221,8 +206,7 @@ def _json(resp: Any, ex: Any, allow_list: bool = False) -> Any:
         data = None
     if isinstance(data, dict) or (allow_list and isinstance(data, list)):
         return data
-    from .dashboard import _unreadable
-    raise _unreadable(resp, ex, "the response is not the Messaging API's JSON object")
+    raise unreadable_response(resp, ex, "the response is not the Messaging API's JSON object")
 
 
 def _as_completed(futures: Mapping[Any, int]):

@@ -162,8 +162,9 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
 
 def _share_sandbox():  # noqa: ANN202
     """With no real credentials, start (or reuse) one sandbox and point every kernel at it."""
-    if os.environ.get("BW_TARGET", "").lower() == "real" or os.environ.get("BW_PASSWORD") and not os.environ.get(
-            "BW_SANDBOX_URL") and os.environ.get("BW_TARGET", "").lower() != "sandbox":
+    from .config import default_target
+
+    if default_target() == "real":
         return None
     from .sandbox import ensure_running
 

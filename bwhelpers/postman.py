@@ -30,6 +30,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from . import steps
+from .masking import mask
+from .phone import loose_e164
+
 __all__ = [
     "ENVIRONMENT_NAME", "COLLECTION_NAME", "COLLECTION_SCHEMA", "SECRET_KEYS", "STEPS",
     "Variable", "environment_variables", "environment_frame", "build_environment", "export_environment",
@@ -80,19 +84,8 @@ _DESCRIPTIONS: dict[str, str] = {
 
 # --------------------------------------------------------------------------- helpers
 def _version() -> str:
-    try:
-        from . import __version__
-        return str(__version__)
-    except Exception:  # pragma: no cover - package metadata missing
-        return "0"
-
-
-def _mask(value: str) -> str:
-    try:
-        from .errors import mask
-        return mask(value)
-    except Exception:  # pragma: no cover - errors module changed
-        return "********" if value else ""
+    from . import __version__
+    return str(__version__)
 
 
 def _get(obj: Any, *names: str) -> Any:
@@ -114,119 +107,46 @@ def _str(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def e164(number: Any) -> str:
-    """``9102398766`` / ``19102398766`` / ``+19102398766`` -> ``+19102398766`` (other input returned as is)."""
-    text = _str(number).strip()
-    digits = re.sub(r"\D", "", text)
-    if len(digits) == 10:
-        return "+1" + digits
-    if len(digits) == 11 and digits.startswith("1"):
-        return "+" + digits
-    if text.startswith("+") and digits:
-        return "+" + digits
-    return text
-
-
-def _id_of(value: Any, *keys: str) -> str:
-    """An id from a str, or from a dict under one of ``keys`` (plus the usual id keys)."""
-    if value in (None, ""):
-        return ""
-    if isinstance(value, Mapping):
-        found = _get(value, *keys, "id", "Id", "ID")
-        return _id_of(found) if not isinstance(found, Mapping) else ""
-    if isinstance(value, (list, tuple)):
-        return _id_of(value[-1], *keys) if value else ""
-    return str(value)
-
-
-def _numbers_of(value: Any) -> list[str]:
-    out: list[str] = []
-    if value in (None, ""):
-        return out
-    if isinstance(value, (str, int)):
-        value = [value]
-    if isinstance(value, Mapping):
-        value = list(value.values()) if not _get(value, "number", "FullNumber", "tn", "telephone_number") else [value]
-    for item in value:
-        if isinstance(item, Mapping):
-            item = _get(item, "number", "e164", "FullNumber", "full_number", "tn", "telephone_number", "TelephoneNumber")
-        if isinstance(item, (list, tuple)):
-            out.extend(_numbers_of(item))
-            continue
-        if item not in (None, ""):
-            n = e164(item)
-            if n not in out:
-                out.append(n)
-    return out
-
-
 # --------------------------------------------------------------------------- config + state
 def _resolve_config(config: Any) -> Any:
+    """The given Config, else ``Config.resolve()``; an export only needs URLs and ids, so no sandbox is started:
+    the sandbox target without ``BW_SANDBOX_URL`` points at the shared sandbox's default address."""
     if config is not None:
         return config
-    import inspect
-
     from .config import Config
-    try:
-        params = inspect.signature(Config.resolve).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        params = {}
-    kwargs: dict[str, Any] = {}
-    if "quiet" in params:
-        kwargs["quiet"] = True
-    if "start_sandbox" in params:  # an export only needs the URL and credentials, not a running sandbox
-        kwargs["start_sandbox"] = False
-    return Config.resolve(**kwargs)
+
+    config = Config.resolve()
+    if config.is_sandbox:  # the demo account's credentials, at BW_SANDBOX_URL or the shared sandbox's address
+        from .sandbox import DEFAULT_PORT, DEMO
+
+        config = config.attach_sandbox(config.sandbox_url or f"http://127.0.0.1:{DEFAULT_PORT}", DEMO)
+    return config
 
 
 def _load_state(config: Any, state: Any) -> Mapping[str, Any]:
-    """The saved walkthrough state for ``config``'s profile, or {} if there is none (or no state module)."""
+    """The saved walkthrough state for ``config``'s profile: ``state`` itself when it is a mapping, else
+    from ``state`` (a StateStore) or the default StateStore."""
     if isinstance(state, Mapping):
         return state
-    if state is not None:  # a StateStore-like object
-        store = state
-    else:
-        try:
-            from .state import StateStore
-            store = StateStore()
-        except Exception:
-            return {}
-    profile = _get(config, "profile", "profile_name") or "sandbox"
-    for method in ("get", "load", "profile", "read"):
-        fn = getattr(store, method, None)
-        if callable(fn):
-            try:
-                data = fn(profile)
-            except Exception:
-                continue
-            if hasattr(data, "to_dict") and callable(data.to_dict):
-                data = data.to_dict()
-            if isinstance(data, Mapping):
-                return data
-    return {}
+    from .state import StateStore
+
+    store = state if state is not None else StateStore()
+    return store.get(_get(config, "profile", "profile_name") or "sandbox")
 
 
 def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
-    """applicationId/location/order/numbers from the state file, whatever its exact shape."""
-    steps = state.get("steps") if isinstance(state.get("steps"), Mapping) else {}
-    merged: dict[str, Any] = {**steps, **state}
-    app = _id_of(_get(merged, "application", "applicationId", "application_id", "create_application"),
-                 "ApplicationId", "application_id", "applicationId")
-    loc = _id_of(_get(merged, "location", "location_id", "locationId", "sippeer", "peer_id", "create_location"),
-                 "PeerId", "peer_id", "location_id", "locationId")
-    order = _id_of(_get(merged, "orders", "order", "order_id", "orderId", "order_numbers"),
-                   "order_id", "orderId", "OrderId")
-    numbers = _numbers_of(_get(merged, "numbers", "telephone_numbers", "tns"))
-    if not numbers:
-        for o in (merged.get("orders") or []) if isinstance(merged.get("orders"), list) else []:
-            if isinstance(o, Mapping):
-                numbers.extend(n for n in _numbers_of(_get(o, "numbers", "completed_numbers", "CompletedNumbers"))
-                               if n not in numbers)
-    application = merged.get("application")
-    callback = _get(application, "callback_url", "callbackUrl", "CallbackUrl") if isinstance(application, Mapping) \
-        else None
-    return {"applicationId": app, "location": loc, "order": order, "numbers": numbers,
-            "callbackUrl": _str(callback)}
+    """applicationId/location/order/numbers/callbackUrl from a profile's state, in the shape Setup saves."""
+    app = state.get("application") or {}
+    loc = state.get("location") or {}
+    orders = state.get("orders") or []
+    numbers: list[str] = []
+    for n in [*(state.get("numbers") or []), *(n for o in orders for n in (o.get("numbers") or []))]:
+        e164 = loose_e164(n)
+        if e164 not in numbers:
+            numbers.append(e164)
+    return {"applicationId": _str(app.get("id")), "location": _str(loc.get("id")),
+            "order": _str(orders[-1].get("id")) if orders else "", "numbers": numbers,
+            "callbackUrl": _str(app.get("callback_url"))}
 
 
 def _urls(config: Any) -> dict[str, str]:
@@ -273,7 +193,7 @@ class Variable:
         return self.type == "secret"
 
     def shown(self) -> str:
-        return _mask(self.value) if self.secret else self.value
+        return mask(self.value) if self.secret else self.value
 
     def as_postman(self, include_secrets: bool) -> dict[str, Any]:
         value = self.value if (include_secrets or not self.secret) else ""
@@ -517,17 +437,21 @@ BODY_MESSAGE = """{
 _P = ["accounts", "{{account}}", "sites", "{{subaccount}}", "sippeers", "{{location}}"]
 
 #: (folder, request name) in the guide's order; the request names are what setNextRequest refers to.
-STEPS: tuple[tuple[str, str], ...] = (
-    ("1 Create application", "Create application"),
-    ("2 Create location (sippeer)", "Create location (sippeer)"),
-    ("3 Enable SMS on location", "Enable SMS on location"),
-    ("4 Enable MMS on location", "Enable MMS on location"),
-    ("5 Assign application to location", "Assign application to location"),
-    ("6 Order numbers", "Order available numbers"),
-    ("7 Check order status", "Check order status"),
-    ("8 Send text message", "Send text message"),
-    ("8b legacy endpoint", "Send text message (legacy endpoint)"),
+#: step key -> (folder label, request name); the numbers come from bwhelpers.steps
+_REQUESTS: tuple[tuple[str, str, str], ...] = (
+    ("application", "Create application", "Create application"),
+    ("location", "Create location (sippeer)", "Create location (sippeer)"),
+    ("sms", "Enable SMS on location", "Enable SMS on location"),
+    ("mms", "Enable MMS on location", "Enable MMS on location"),
+    ("assigned", "Assign application to location", "Assign application to location"),
+    ("orders", "Order numbers", "Order available numbers"),
+    ("numbers", "Check order status", "Check order status"),
+    ("messages", "Send text message", "Send text message"),
 )
+#: (folder name, request name) per collection folder, in order
+STEPS: tuple[tuple[str, str], ...] = tuple(
+    (f"{steps.step(key).number} {folder}", request) for key, folder, request in _REQUESTS
+) + ((f"{steps.step('messages').number}b legacy endpoint", "Send text message (legacy endpoint)"),)
 
 
 def _steps() -> list[dict[str, Any]]:

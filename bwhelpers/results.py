@@ -1,20 +1,59 @@
-"""The small object every client call returns: parsed data, the saved id, and the HTTP exchange."""
+"""The small object every client call returns: parsed data, the saved id, and the HTTP exchange.
+
+No pandas here: :meth:`Result.rows` gives flattened records; ``bwhelpers.tables.result_frame`` turns
+them into a DataFrame.
+"""
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from .masking import mask, scrub
 
 if TYPE_CHECKING:
-    import pandas as pd
     from .http import Exchange
 
-__all__ = ["Result"]
+__all__ = ["Result", "flatten", "flat_rows"]
+
+_SECRET_WORDS = ("password", "secret", "token")
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> dotted keys (``SipPeerSmsFeatureSettings.Zone1``); lists of scalars -> ``'a, b'``;
+    lists of dicts -> ``key[0].field``; XML attributes ``@x`` -> ``x``; secrets masked."""
+    out: dict[str, Any] = {}
+    if isinstance(obj, Mapping):
+        if not obj and prefix:
+            out[prefix] = ""
+        for k, v in obj.items():
+            name = str(k).lstrip("@").replace("#text", "text")
+            key = f"{prefix}.{name}" if prefix else name
+            if any(w in name.lower() for w in _SECRET_WORDS) and isinstance(v, str):
+                out[key] = mask(v)
+            else:
+                out.update(flatten(v, key))
+    elif isinstance(obj, list):
+        if all(not isinstance(v, (Mapping, list)) for v in obj):
+            out[prefix or "value"] = ", ".join("" if v is None else str(v) for v in obj)
+        elif len(obj) == 1:
+            out.update(flatten(obj[0], prefix))
+        else:
+            for i, v in enumerate(obj):
+                out.update(flatten(v, f"{prefix}[{i}]"))
+    else:
+        out[prefix or "value"] = scrub(obj) if isinstance(obj, str) else obj
+    return out
+
+
+def flat_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
+    """One flattened dict per record (scalars become ``{"value": ...}``)."""
+    return [flatten(r) if isinstance(r, Mapping) else {"value": r} for r in records]
 
 
 @dataclass
 class Result:
-    """A client call's outcome: ``.data`` (parsed body), ``.id``, ``.exchange``, ``.to_frame()``."""
+    """A client call's outcome: ``.data`` (parsed body), ``.id``, ``.exchange``, ``.rows()``."""
 
     data: dict[str, Any] = field(default_factory=dict)
     id: str | None = None
@@ -25,13 +64,11 @@ class Result:
     numbers: list[str] = field(default_factory=list)
     reused: bool = False
 
-    def to_frame(self) -> "pd.DataFrame":
-        """A flattened DataFrame: one row per record (a list) or a single row (one object)."""
-        from .tables import frame_from_records
+    def rows(self) -> list[dict[str, Any]]:
+        """Flattened rows: one per record (a list) or a single row (one object); secrets masked."""
         if self.records is not None:
-            return frame_from_records(self.records)
-        row = dict(self.data) if isinstance(self.data, dict) else {"value": self.data}
-        return frame_from_records([row])
+            return flat_rows(self.records)
+        return flat_rows([dict(self.data) if isinstance(self.data, dict) else {"value": self.data}])
 
     def __repr__(self) -> str:
         parts = [self.title or "Result"]
@@ -48,9 +85,13 @@ class Result:
         return "<" + " ".join(parts) + ">"
 
     def _repr_html_(self) -> str:
-        head = html.escape(repr(self))
-        try:
-            table = self.to_frame().to_html(index=False, max_cols=30)
-        except Exception:  # pragma: no cover - display must never fail
-            table = f"<pre>{html.escape(str(self.data))}</pre>"
-        return f"<div><b>{head}</b>{table}</div>"
+        rows = self.rows()
+        columns: list[str] = []
+        for row in rows:
+            columns += [c for c in row if c not in columns]
+        columns = columns[:30]
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape('' if r.get(c) is None else str(r.get(c)))}</td>"
+                                        for c in columns) + "</tr>" for r in rows)
+        return (f"<div><b>{html.escape(repr(self))}</b><table class=\"dataframe\"><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table></div>")

@@ -11,39 +11,33 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .errors import (BandwidthError, MissingPrerequisiteError, NotFoundError, ValidationError, WaitTimeoutError)
+from . import steps
+from .exceptions import (BandwidthError, MissingPrerequisiteError, NotFoundError, ValidationError, WaitTimeoutError)
+from .phone import loose_e164
 from .results import Result
 from .state import StateStore, now_iso
 
 if TYPE_CHECKING:
-    import pandas as pd
     from .config import Config
     from .dashboard import DashboardClient
     from .messaging import MessagingClient
+    from .sandbox_control import SandboxControl
 
-__all__ = ["Setup", "STEPS", "PLACEHOLDER_HOSTS"]
+__all__ = ["Setup", "PLACEHOLDER_HOSTS", "DIAGNOSE_COLUMNS", "TEARDOWN_COLUMNS"]
 
-#: (step, key, title, notebook)
-STEPS: tuple[tuple[int, str, str, str], ...] = (
-    (1, "application", "Create application", "01_create_application"),
-    (2, "location", "Create location", "02_create_location"),
-    (3, "sms", "Enable SMS", "03_enable_sms"),
-    (4, "mms", "Enable MMS", "04_enable_mms"),
-    (5, "assigned", "Assign application", "05_assign_application"),
-    (6, "orders", "Order numbers", "06_order_numbers"),
-    (7, "numbers", "Check order status", "07_check_order_status"),
-    (8, "messages", "Send a message", "08_send_message"),
-)
+DIAGNOSE_COLUMNS = ("check", "ok", "finding", "fix")
+TEARDOWN_COLUMNS = ("step", "outcome", "detail")
+
 PLACEHOLDER_HOSTS = ("example.com", "example.org", "example.net", "localhost", "127.0.0.1", "0.0.0.0",
                      "google.com", "bandwidth.com", "requestb.in")
 _DEFAULT = object()
 
 
-def _prereq(step: int, what: str) -> MissingPrerequisiteError:
-    _, _, title, notebook = STEPS[step - 1]
+def _prereq(key: str, what: str) -> MissingPrerequisiteError:
+    p = steps.step(key)
     return MissingPrerequisiteError(
-        f"No {what} saved: run step {step} ({title}, notebooks/{notebook}.ipynb) first",
-        fix=f"run step {step} (notebooks/{notebook}.ipynb)")
+        f"No {what} saved: run step {p.number} ({p.title}, notebooks/{p.filename}) first",
+        fix=f"run {p.ref}")
 
 
 def _slug(text: str) -> str:
@@ -53,15 +47,13 @@ def _slug(text: str) -> str:
 class Setup:
     """The eight guide steps with saved IDs, plus read-backs, events, diagnose and teardown."""
 
-    def __init__(self, config: "Config | None" = None, state: StateStore | None = None, *, progress: bool = True):
-        if config is None:
-            from .config import Config
-            config = Config.resolve()
+    def __init__(self, config: "Config", state: StateStore | None = None, *, progress: bool = True):
         self.config = config
         self.state = state if state is not None else StateStore()
         self.progress = progress
         self._dashboard: "DashboardClient | None" = None
         self._messaging: "MessagingClient | None" = None
+        self._control: "SandboxControl | None" = None
 
     def __repr__(self) -> str:
         return f"<Setup {self.config.target} profile={self.profile!r} state={str(self.state.path)!r}>"
@@ -89,6 +81,14 @@ class Setup:
         return self._messaging
 
     @property
+    def control(self) -> "SandboxControl | None":
+        """The sandbox's control-plane client (None on a real account)."""
+        if self._control is None and self.config.is_sandbox and self.config.sandbox_base:
+            from .sandbox_control import SandboxControl
+            self._control = SandboxControl(self.config, session=self.dashboard.session)
+        return self._control
+
+    @property
     def saved(self) -> dict[str, Any]:
         """A copy of this profile's saved state."""
         return self.state.get(self.profile)
@@ -96,13 +96,13 @@ class Setup:
     def _need_application(self) -> dict[str, Any]:
         app = self.saved.get("application")
         if not app or not app.get("id"):
-            raise _prereq(1, "application")
+            raise _prereq("application", "application")
         return app
 
     def _need_location(self) -> dict[str, Any]:
         loc = self.saved.get("location")
         if not loc or not loc.get("id"):
-            raise _prereq(2, "location")
+            raise _prereq("location", "location")
         return loc
 
     def _bin_name(self) -> str | None:
@@ -125,15 +125,14 @@ class Setup:
                                   "pass new=True to create one with the new callback URL", stacklevel=2)
                 result.title, result.reused = "Step 1: application (saved)", True
                 return result
+        control = self.control
         if callback_url is None:
-            if not self.config.is_sandbox:
+            if control is None:
                 raise ValidationError("callback_url: required on the real service; give the https URL of your "
                                       "server that receives message events", field="callback_url")
             bin_name = _slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}")
-            callback_url = f"{self.config.sandbox_base}/_sandbox/bins/{bin_name}"
-        bin_prefix = f"{self.config.sandbox_base}/_sandbox/bins/" if self.config.is_sandbox else None
-        bin_name = callback_url[len(bin_prefix):].split("?")[0].strip("/") \
-            if bin_prefix and callback_url.startswith(bin_prefix) else None
+            callback_url = control.bin_url(bin_name)
+        bin_name = control.bin_name(callback_url) if control is not None else None
         result = self.dashboard.create_application(name, callback_url, callback_user, callback_password)
         with self.state.transaction(self.profile) as st:
             st["application"] = {"id": result.id, "name": name, "callback_url": callback_url, "bin": bin_name,
@@ -259,7 +258,7 @@ class Setup:
             return order_id
         orders = self.saved.get("orders") or []
         if not orders:
-            raise _prereq(6, "order")
+            raise _prereq("orders", "order")
         return orders[-1]["id"]
 
     def get_order(self, order_id: str | None = None) -> Result:
@@ -297,19 +296,21 @@ class Setup:
             return from_
         numbers = self.saved.get("numbers") or []
         if not numbers:
-            raise _prereq(7, "phone number (order one in step 6, then check it in step 7)")
+            raise _prereq("numbers", f"phone number (order one in step {steps.step('orders').number}, then check it in "
+                          f"step {steps.step('numbers').number})")
         return numbers[0]
 
     def bulk_send(self, rows_or_recipients: Any, text: str | None = None, from_: str | None = None,
                   concurrency: int = 4, rate: float | str | None = "auto",
-                  progress: bool | None = None) -> "pd.DataFrame":
+                  progress: bool | None = None) -> list[dict[str, Any]]:
         """Send many messages from a saved number (default the first) with the saved application id.
 
         ``rows_or_recipients``: numbers (with ``text``), or dicts / a DataFrame with ``to`` and ``text``
         (and optionally ``from``). Concurrency is bounded; 429 answers are retried after ``Retry-After``;
         nothing is sent twice. ``rate="auto"`` paces at the sandbox's per-account limit when one is set
         (``rate_limit_per_second``), else relies on 429s alone; pass a number of messages per second to
-        pace yourself, or None. Returns one row per message: to, text, id, status, error, attempts.
+        pace yourself, or None. Returns one record per message: to, text, id, status, error, attempts
+        (``tables.bulk_frame`` shows them).
         """
         app = self._need_application()
         from_ = self._sending_number(from_)
@@ -324,45 +325,29 @@ class Setup:
 
     def _sandbox_rate_limit(self) -> float | None:
         """The sandbox's per-account messages/second limit (None when unlimited or not the sandbox)."""
-        if not self.config.is_sandbox or not self.config.sandbox_base:
+        if self.control is None:
             return None
-        from .http import request
         try:
-            resp, _ = request(self.dashboard.session, "GET", f"{self.config.sandbox_base}/_sandbox/settings",
-                              headers={"Accept": "application/json"})
-            value = float((resp.json() or {}).get("rate_limit_per_second") or 0) if resp is not None else 0.0
-        except (BandwidthError, ValueError, TypeError, AttributeError):
+            return self.control.rate_limit()
+        except BandwidthError:
             return None
-        return value if value > 0 else None
 
     # ------------------------------------------------------------------ events
-    def raw_events(self) -> list[dict[str, Any]]:
-        """Callback events received so far (sandbox: its request bin for the saved application)."""
-        if not self.config.is_sandbox:
+    def events(self) -> list[dict[str, Any]]:
+        """Callback events received so far (sandbox: its request bin for the saved application); show them
+        with ``tables.events_frame``."""
+        if self.control is None:
             warnings.warn("callback events go to your own callback URL on the real service; bwhelpers can read "
                           "them only in the sandbox", stacklevel=2)
             return []
-        import requests
-        from .http import request
         bin_name = self._bin_name()
         if not bin_name:
             if not (self.saved.get("application") or {}).get("id"):
-                raise _prereq(1, "application")
+                raise _prereq("application", "application")
             warnings.warn("the application's callback URL is not a sandbox request bin, so its events cannot be "
                           "read here", stacklevel=2)
             return []
-        url = f"{self.config.sandbox_base}/_sandbox/bins/{bin_name}"
-        resp, _ = request(self.dashboard.session, "GET", url, headers={"Accept": "application/json"})
-        try:
-            doc = resp.json() if resp is not None and resp.content else []
-        except (ValueError, requests.exceptions.JSONDecodeError):
-            doc = []
-        return _extract_events(doc)
-
-    def events(self) -> "pd.DataFrame":
-        """Callback events as a DataFrame (type, time, message_id, to, description, errorCode, ...)."""
-        from .tables import events_frame
-        return events_frame(self.raw_events())
+        return _extract_events(self.control.bin(bin_name))
 
     def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
                        timeout: float = 30.0, interval: float = 0.25) -> dict[str, Any]:
@@ -372,7 +357,7 @@ class Setup:
             message_id = messages[-1]["id"] if messages else None
         deadline = time.monotonic() + timeout
         while True:
-            for ev in self.raw_events():
+            for ev in self.events():
                 msg = ev.get("message") or {}
                 if ev.get("type") == type and (message_id is None or msg.get("id") == message_id):
                     return ev
@@ -382,6 +367,27 @@ class Setup:
                     "callback URL and that it is assigned to the location (diagnose())")
             time.sleep(interval)
 
+    # ------------------------------------------------------------------ read-backs
+    def locations(self) -> list[dict[str, Any]]:
+        """Every location with its SMS, MMS and assigned-application status (one GET per feature)."""
+        d = self.dashboard
+        rows = []
+        for peer in d.list_locations().records or []:
+            peer_id = str(peer.get("PeerId") or peer.get("peerId") or "")
+            row = {"PeerId": peer_id, "PeerName": peer.get("PeerName"), "IsDefaultPeer": peer.get("IsDefaultPeer")}
+            for label, call in (("SMS", d.get_sms), ("MMS", d.get_mms)):
+                try:
+                    call(peer_id)
+                    row[label] = "enabled"
+                except BandwidthError as exc:
+                    row[label] = "not enabled" if exc.status in (404, 400) else f"error {exc.status}"
+            try:
+                row["Application"] = d.get_application_settings(peer_id).data.get("HttpMessagingV2AppId") or ""
+            except BandwidthError:
+                row["Application"] = ""
+            rows.append(row)
+        return rows
+
     # ------------------------------------------------------------------ status / diagnose
     def status(self) -> list[dict[str, Any]]:
         """The eight steps with done/pending from the saved state (for the progress widget)."""
@@ -390,68 +396,69 @@ class Setup:
         loc = st.get("location") or {}
         assigned = st.get("assigned") or {}
         done = {
-            1: bool(app.get("id")),
-            2: bool(loc.get("id")),
-            3: bool(loc.get("id")) and (st.get("sms") or {}).get("location_id") == loc.get("id"),
-            4: bool(loc.get("id")) and (st.get("mms") or {}).get("location_id") == loc.get("id"),
-            5: bool(app.get("id")) and assigned.get("application_id") == app.get("id")
+            "application": bool(app.get("id")),
+            "location": bool(loc.get("id")),
+            "sms": bool(loc.get("id")) and (st.get("sms") or {}).get("location_id") == loc.get("id"),
+            "mms": bool(loc.get("id")) and (st.get("mms") or {}).get("location_id") == loc.get("id"),
+            "assigned": bool(app.get("id")) and assigned.get("application_id") == app.get("id")
             and assigned.get("location_id") == loc.get("id"),
-            6: bool(st.get("orders")),
-            7: bool(st.get("numbers")),
-            8: bool(st.get("messages")),
+            "orders": bool(st.get("orders")),
+            "numbers": bool(st.get("numbers")),
+            "messages": bool(st.get("messages")),
         }
-        detail = {1: app.get("id"), 2: loc.get("id"), 6: ((st.get("orders") or [{}])[-1]).get("id"),
-                  7: ", ".join(st.get("numbers") or []), 8: ((st.get("messages") or [{}])[-1]).get("id")}
-        return [{"step": n, "name": title, "notebook": f"{nb}.ipynb", "done": bool(done[n]),
-                 "status": "done" if done[n] else "pending", "detail": detail.get(n) or ""}
-                for n, _, title, nb in STEPS]
+        detail = {"application": app.get("id"), "location": loc.get("id"),
+                  "orders": ((st.get("orders") or [{}])[-1]).get("id"), "numbers": ", ".join(st.get("numbers") or []),
+                  "messages": ((st.get("messages") or [{}])[-1]).get("id")}
+        return [{"step": p.number, "key": p.key, "name": p.title, "notebook": p.filename,
+                 "done": bool(done.get(p.key)), "status": "done" if done.get(p.key) else "pending",
+                 "detail": detail.get(p.key) or ""}
+                for p in steps.STEPS]
 
-    def diagnose(self) -> "pd.DataFrame":
-        """Preflight: what would make messages fail, each finding with its fix (a DataFrame)."""
-        import pandas as pd
+    def diagnose(self) -> list[dict[str, Any]]:
+        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix."""
         rows: list[dict[str, Any]] = []
 
         def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
             rows.append({"check": check, "ok": ok, "finding": finding, "fix": "" if ok else fix})
 
         try:
-            self.config.check(self.dashboard.session)
+            self.dashboard.get_site()
             add("credentials", True, f"{self.config.target}: account {self.config.account_id}, "
                                      f"site {self.config.site_id} reachable")
         except BandwidthError as exc:
             add("credentials", False, str(exc), exc.fix or "check the credentials and base URL")
-            return pd.DataFrame(rows, columns=["check", "ok", "finding", "fix"])
+            return rows
         st = self.saved
         app, loc = st.get("application") or {}, st.get("location") or {}
         app_data: dict[str, Any] = {}
         if not app.get("id"):
-            add("application", False, "no application saved", "run step 1 (notebooks/01_create_application.ipynb)")
+            add("application", False, "no application saved", f"run {steps.ref('application')}")
         else:
             try:
                 app_data = self.dashboard.get_application(app["id"]).data
                 add("application", True, f"application {app['id']} exists")
             except BandwidthError as exc:
-                add("application", False, str(exc), "create the application again (step 1, new=True)")
+                add("application", False, str(exc), f"create the application again (step {steps.step('application').number}, new=True)")
         callback = app_data.get("CallbackUrl") or app_data.get("MsgCallbackUrl") or \
             app_data.get("InboundCallbackUrl") or app.get("callback_url")
         if app.get("id"):
             problem = _callback_problem(callback, real=not self.config.is_sandbox)
             add("callback URL", problem is None, problem or f"callback URL {callback}",
-                "create the application with your server's public https callback URL (step 1, new=True)")
+                f"create the application with your server's public https callback URL "
+                f"(step {steps.step('application').number}, new=True)")
         if not loc.get("id"):
-            add("location", False, "no location saved", "run step 2 (notebooks/02_create_location.ipynb)")
-            return pd.DataFrame(rows, columns=["check", "ok", "finding", "fix"])
+            add("location", False, "no location saved", f"run {steps.ref('location')}")
+            return rows
         try:
             self.dashboard.get_location(loc["id"])
             add("location", True, f"location {loc['id']} exists")
         except BandwidthError as exc:
-            add("location", False, str(exc), "create the location again (step 2, new=True)")
-            return pd.DataFrame(rows, columns=["check", "ok", "finding", "fix"])
-        for label, getter, step, nb in (("SMS", self.dashboard.get_sms, 3, "03_enable_sms"),
-                                        ("MMS", self.dashboard.get_mms, 4, "04_enable_mms")):
+            add("location", False, str(exc), f"create the location again (step {steps.step('location').number}, new=True)")
+            return rows
+        for label, getter, key in (("SMS", self.dashboard.get_sms, "sms"), ("MMS", self.dashboard.get_mms, "mms")):
             enabled = self._existing_feature(getter, loc["id"]) is not None
             add(f"{label} enabled", enabled, f"{label} is {'enabled' if enabled else 'not enabled'} on the location",
-                f"run step {step} (notebooks/{nb}.ipynb)")
+                f"run {steps.ref(key)}")
         try:
             assigned = self.dashboard.get_application_settings(loc["id"]).data.get("HttpMessagingV2AppId")
         except BandwidthError:
@@ -460,7 +467,7 @@ class Setup:
         finding = ("the application is assigned to the location" if ok else
                    "no application is assigned to the location: messages are accepted (202) and silently dropped"
                    if not assigned else f"the location uses another application ({assigned})")
-        add("application assigned", ok, finding, "run step 5 (notebooks/05_assign_application.ipynb)")
+        add("application assigned", ok, finding, f"run {steps.ref('assigned')}")
         try:
             numbers = self.dashboard.location_numbers(loc["id"]).numbers
         except BandwidthError:
@@ -470,17 +477,17 @@ class Setup:
                 numbers = []
         add("numbers in service", bool(numbers),
             f"{len(numbers)} number(s) in service" if numbers else "no numbers in service on the location",
-            "order a number (step 6, notebooks/06_order_numbers.ipynb) and wait for it (step 7)")
-        return pd.DataFrame(rows, columns=["check", "ok", "finding", "fix"])
+            f"order a number ({steps.ref('orders')}) and wait for it ({steps.ref('numbers')})")
+        return rows
 
     # ------------------------------------------------------------------ teardown
-    def teardown(self, disconnect_timeout: float = 30.0) -> "pd.DataFrame":
+    def teardown(self, disconnect_timeout: float = 30.0) -> list[dict[str, Any]]:
         """Undo everything saved, in the service's order: unassign -> disconnect numbers -> delete MMS ->
         delete SMS -> delete location -> delete application; then clear the saved state.
 
-        State is updated after each step, so a failure keeps what still exists saved.
+        State is updated after each step, so a failure keeps what still exists saved. Returns one record
+        per action (TEARDOWN_COLUMNS).
         """
-        import pandas as pd
         rows: list[dict[str, Any]] = []
         st = self.saved
         app, loc = st.get("application") or {}, st.get("location") or {}
@@ -510,7 +517,7 @@ class Setup:
         if loc.get("id") and self.config.is_sandbox:
             try:
                 for n in d.location_numbers(loc["id"]).numbers:
-                    e164 = n if n.startswith("+") else f"+1{n}"
+                    e164 = loose_e164(n)
                     if e164 not in numbers:
                         numbers.append(e164)
             except BandwidthError:
@@ -538,7 +545,7 @@ class Setup:
             with self.state.transaction(self.profile) as s:
                 s.pop("application", None)
         self.state.reset(self.profile)
-        return pd.DataFrame(rows, columns=["step", "outcome", "detail"])
+        return rows
 
     def _wait_disconnect(self, order_id: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -19,7 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import StateFileError, _SECRETS, _SECRETS_LOCK
+from .exceptions import StateFileError
+from .masking import registered_secrets
+from .paths import default_state_path
 
 __all__ = ["StateStore", "default_state_path", "now_iso", "StateFileWarning"]
 
@@ -36,18 +38,8 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def default_state_path() -> Path:
-    """``$BW_STATE_FILE`` or ``<project root>/.bwhelpers/state.json``."""
-    env = os.environ.get("BW_STATE_FILE")
-    if env:
-        return Path(env).expanduser()
-    from .config import project_root
-    return project_root() / ".bwhelpers" / "state.json"
-
-
 def _check_no_secrets(obj: Any, where: str = "state") -> None:
-    with _SECRETS_LOCK:
-        secrets = set(_SECRETS)
+    secrets = registered_secrets()
     if isinstance(obj, dict):
         for k, v in obj.items():
             if isinstance(k, str) and _SECRET_KEY.search(k):

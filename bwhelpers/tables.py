@@ -5,57 +5,54 @@ pandas is imported inside each function, so importing this module stays cheap.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from .errors import mask, scrub
+from .results import flat_rows, flatten
 
 if TYPE_CHECKING:
     import pandas as pd
-    from .dashboard import DashboardClient
+
+    from .results import Result
     from .state import StateStore
 
-__all__ = ["flatten", "frame_from_records", "state_frame", "applications_frame", "locations_frame", "orders_frame",
+__all__ = ["flatten", "frame_from_records", "result_frame", "records_frame", "diagnose_frame", "teardown_frame",
+           "bulk_frame", "state_frame", "applications_frame", "locations_frame", "orders_frame",
            "numbers_frame", "messages_frame", "events_frame"]
-
-_SECRET_WORDS = ("password", "secret", "token")
-
-
-def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts -> dotted keys (``SipPeerSmsFeatureSettings.Zone1``); lists of scalars -> ``'a, b'``;
-    lists of dicts -> ``key[0].field``; XML attributes ``@x`` -> ``x``; secrets masked."""
-    out: dict[str, Any] = {}
-    if isinstance(obj, Mapping):
-        if not obj and prefix:
-            out[prefix] = ""
-        for k, v in obj.items():
-            name = str(k).lstrip("@").replace("#text", "text")
-            key = f"{prefix}.{name}" if prefix else name
-            if any(w in name.lower() for w in _SECRET_WORDS) and isinstance(v, str):
-                out[key] = mask(v)
-            else:
-                out.update(flatten(v, key))
-    elif isinstance(obj, list):
-        if all(not isinstance(v, (Mapping, list)) for v in obj):
-            out[prefix or "value"] = ", ".join("" if v is None else str(v) for v in obj)
-        elif len(obj) == 1:
-            out.update(flatten(obj[0], prefix))
-        else:
-            for i, v in enumerate(obj):
-                out.update(flatten(v, f"{prefix}[{i}]"))
-    else:
-        out[prefix or "value"] = scrub(obj) if isinstance(obj, str) else obj
-    return out
-
 
 def frame_from_records(records: Iterable[Any]) -> "pd.DataFrame":
     """One row per record, nested fields flattened into dotted columns."""
     import pandas as pd
-    rows = [flatten(r) if isinstance(r, Mapping) else {"value": r} for r in records]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(flat_rows(records))
 
 
-def _strip_prefix(df: "pd.DataFrame", prefix: str) -> "pd.DataFrame":
-    return df.rename(columns=lambda c: c[len(prefix):] if c.startswith(prefix) else c)
+def result_frame(result: "Result") -> "pd.DataFrame":
+    """A Result as a DataFrame: one row per record, or a single row."""
+    import pandas as pd
+    return pd.DataFrame(result.rows())
+
+
+def records_frame(records: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> "pd.DataFrame":
+    """Records (diagnose, teardown, bulk_send, ...) as a DataFrame with these columns."""
+    import pandas as pd
+    return pd.DataFrame(list(records), columns=list(columns))
+
+
+def diagnose_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
+    """``Setup.diagnose()``: check, ok, finding, fix."""
+    from .setup import DIAGNOSE_COLUMNS
+    return records_frame(records, DIAGNOSE_COLUMNS)
+
+
+def teardown_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
+    """``Setup.teardown()``: step, outcome, detail."""
+    from .setup import TEARDOWN_COLUMNS
+    return records_frame(records, TEARDOWN_COLUMNS)
+
+
+def bulk_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
+    """``bulk_send``: to, text, id, status, error, attempts."""
+    from .messaging import BULK_COLUMNS
+    return records_frame(records, BULK_COLUMNS)
 
 
 def state_frame(state: "StateStore | Mapping[str, Any]", profile: str | None = None) -> "pd.DataFrame":
@@ -79,33 +76,19 @@ def state_frame(state: "StateStore | Mapping[str, Any]", profile: str | None = N
 
 
 def applications_frame(source: Any) -> "pd.DataFrame":
-    """Applications (a Result of list_applications, a DashboardClient, or records)."""
-    records = _records(source, "list_applications")
+    """Applications (the Result of ``list_applications()``, or records)."""
+    records = list(source.records or []) if hasattr(source, "records") else list(source)
     df = frame_from_records(records)
     preferred = ["ApplicationId", "AppName", "ServiceType", "CallbackUrl"]
     return df[[c for c in preferred if c in df.columns] + [c for c in df.columns if c not in preferred]]
 
 
-def locations_frame(client: "DashboardClient") -> "pd.DataFrame":
-    """Every location with its SMS, MMS and assigned-application status (one GET per feature)."""
-    import pandas as pd
-    from .errors import BandwidthError
-    rows = []
-    for peer in client.list_locations().records or []:
-        peer_id = str(peer.get("PeerId") or peer.get("peerId") or "")
-        row = {"PeerId": peer_id, "PeerName": peer.get("PeerName"), "IsDefaultPeer": peer.get("IsDefaultPeer")}
-        for label, call in (("SMS", client.get_sms), ("MMS", client.get_mms)):
-            try:
-                call(peer_id)
-                row[label] = "enabled"
-            except BandwidthError as exc:
-                row[label] = "not enabled" if exc.status in (404, 400) else f"error {exc.status}"
-        try:
-            row["Application"] = client.get_application_settings(peer_id).data.get("HttpMessagingV2AppId") or ""
-        except BandwidthError:
-            row["Application"] = ""
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["PeerId", "PeerName", "IsDefaultPeer", "SMS", "MMS", "Application"])
+LOCATION_COLUMNS = ("PeerId", "PeerName", "IsDefaultPeer", "SMS", "MMS", "Application")
+
+
+def locations_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
+    """Every location with its SMS, MMS and assigned-application status (``Setup.locations()``)."""
+    return records_frame(records, LOCATION_COLUMNS)
 
 
 def orders_frame(orders: Iterable[Any]) -> "pd.DataFrame":
@@ -133,15 +116,11 @@ def orders_frame(orders: Iterable[Any]) -> "pd.DataFrame":
 def numbers_frame(numbers: Iterable[Any]) -> "pd.DataFrame":
     """Phone numbers with their E.164 form and national (10-digit) form."""
     import pandas as pd
-    from .dashboard import normalize_number
-    from .errors import ValidationError
+    from .phone import loose_e164
     rows = []
     for n in numbers:
         raw = n.get("number") or n.get("FullNumber") if isinstance(n, Mapping) else n
-        try:
-            e164 = normalize_number(raw)
-        except ValidationError:
-            e164 = str(raw)
+        e164 = loose_e164(raw)
         rows.append({"number": e164, "national": e164[2:] if e164.startswith("+1") else e164,
                      "area_code": e164[2:5] if e164.startswith("+1") else ""})
     return pd.DataFrame(rows, columns=["number", "national", "area_code"])
@@ -183,11 +162,3 @@ def events_frame(events: Iterable[Any]) -> "pd.DataFrame":
                                      "errorCode", "text", "received_at"])
     df["errorCode"] = pd.to_numeric(df["errorCode"], errors="coerce").astype("Int64")  # 4720, not 4720.0
     return df
-
-
-def _records(source: Any, method: str) -> list[Any]:
-    if hasattr(source, method):
-        source = getattr(source, method)()
-    if hasattr(source, "records"):
-        return list(source.records or [])
-    return list(source)

@@ -5,8 +5,8 @@ bwhelpers.walkthrough
 The thin teaching layer the notebooks use, so that each cell stays one to five lines::
 
     from bwhelpers.walkthrough import Page
-    page = Page(3)                       # connect, show the target and the setup progress
-    page.run("enable_sms")               # request, response table, saved ID — or a clear error
+    page = Page("sms")                   # connect, show the target and the setup progress
+    page.enable_sms()                    # request, response table, saved ID — or a clear error
 
 A page checks its prerequisites from the saved state. When one is missing it says which
 notebook to run first, and every later cell repeats that instead of failing with a traceback.
@@ -14,50 +14,33 @@ notebook to run first, and every later cell repeats that instead of failing with
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Callable
 
 from IPython.display import HTML, display
 
-from . import widgets
-from .errors import BandwidthError, TransportError
-
-#: step -> (title, notebook, steps that must be done first)
-PAGES: dict[int, tuple[str, str, tuple[int, ...]]] = {
-    0: ("Start here", "00_start_here", ()),
-    1: ("Create the application", "01_create_application", ()),
-    2: ("Create the location (sippeer)", "02_create_location", ()),
-    3: ("Enable SMS on the location", "03_enable_sms", (2,)),
-    4: ("Enable MMS on the location", "04_enable_mms", (3,)),
-    5: ("Assign the application to the location", "05_assign_application", (1, 3)),
-    6: ("Order phone numbers", "06_order_numbers", (2,)),
-    7: ("Check the order status", "07_check_order_status", (6,)),
-    8: ("Send a text message", "08_send_message", (1, 5, 7)),
-    9: ("Message events (callbacks)", "09_message_events", (8,)),
-    10: ("Export to Postman", "10_export_postman", ()),
-    11: ("Diagnose and tear down", "11_diagnose_and_teardown", ()),
-}
-
-#: what each step saves, for the "saved" line
-SAVES = {1: "ApplicationId", 2: "location (sippeer) id", 6: "order id", 7: "phone numbers", 8: "message id"}
-
+from . import steps, widgets
+from .exceptions import BandwidthError, TransportError
+from .results import Result
 
 class Page:
     """One notebook's connection, prerequisite check and display helpers."""
 
-    def __init__(self, step: int, setup: Any = None, show: bool = True):
-        self.step = step
-        self.title, self.notebook, self.needs = PAGES[step]
+    def __init__(self, page: int | str, setup: Any = None, show: bool = True):
+        self.info = steps.by_number(page) if isinstance(page, int) else steps.page(page)
+        self.step = self.info.number
+        self.title, self.notebook = self.info.heading, self.info.notebook
+        self.needs = tuple(steps.page(k).number for k in self.info.needs)
         self.setup = setup
         self.missing: list[int] = []
         self.error: BaseException | None = None
         if self.setup is None:
             try:
-                import bwhelpers
+                from .connection import connect
 
-                self.setup = bwhelpers.connect()
+                self.setup = connect()
             except BandwidthError as exc:
                 self.error = exc
-        self.progress = widgets.progress_widget(self.setup, current=step if 1 <= step <= 8 else None) \
+        self.progress = widgets.progress_widget(self.setup, current=self._current) \
             if self.setup is not None else None
         if self.setup is not None:
             done = widgets._done(self.setup)
@@ -66,6 +49,11 @@ class Page:
             self.header()
 
     # -- state -------------------------------------------------------------------------------------
+    @property
+    def _current(self) -> int | None:
+        """This page's chip in the progress strip (None for pages that are not guide steps)."""
+        return self.step if self.info.guide else None
+
     @property
     def ready(self) -> bool:
         """True when connected and every prerequisite step is done."""
@@ -97,20 +85,59 @@ class Page:
             widgets.show_note("Not connected: run <b>00_start_here</b> first.", "warn")
             return False
         if self.missing:
-            first = self.missing[0]
+            first = steps.by_number(self.missing[0])
             widgets.show_note(
-                f"⚠ Prerequisite missing: step {first} ({html.escape(PAGES[first][0].lower())}) has not been done "
-                f"for this target. <b>Run notebook {PAGES[first][1]} first</b>, then re-run this one.", "warn")
+                f"⚠ Prerequisite missing: step {first.number} ({html.escape(first.heading.lower())}) has not been "
+                f"done for this target. <b>Run notebook {first.notebook} first</b>, then re-run this one.", "warn")
             return False
         return True
 
     def refresh(self) -> None:
         if self.progress is not None and self.setup is not None:
-            widgets.refresh_progress(self.progress, self.setup, self.step if 1 <= self.step <= 8 else None)
+            widgets.refresh_progress(self.progress, self.setup, self._current)
 
     # -- running a step ----------------------------------------------------------------------------
-    def run(self, method: str, *args: Any, show_request: bool = True, **kwargs: Any) -> Any:
-        """Call ``setup.<method>``; show the request, the response table and the saved ID.
+    # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
+    def create_application(self, name: str = "Demo Server", callback_url: str | None = None,
+                           new: bool = False) -> Result | None:
+        """Step: create (or reuse) the application; shows the exchange and the saved ApplicationId."""
+        return self._show(lambda: self.setup.create_application(name=name, callback_url=callback_url, new=new))
+
+    def create_location(self, name: str = "Bandwidth Messaging 2 test", default: bool = True,
+                        new: bool = False) -> Result | None:
+        """Step: create (or reuse) the location (sippeer)."""
+        return self._show(lambda: self.setup.create_location(name=name, default=default, new=new))
+
+    def enable_sms(self, **overrides: Any) -> Result | None:
+        """Step: enable SMS on the saved location."""
+        return self._show(lambda: self.setup.enable_sms(**overrides))
+
+    def enable_mms(self, **overrides: Any) -> Result | None:
+        """Step: enable MMS on the saved location."""
+        return self._show(lambda: self.setup.enable_mms(**overrides))
+
+    def assign_application(self) -> Result | None:
+        """Step: assign the saved application to the saved location."""
+        return self._show(lambda: self.setup.assign_application())
+
+    def search_numbers(self, **criteria: Any) -> Result | None:
+        """Search available numbers (nothing is saved)."""
+        return self._show(lambda: self.setup.search_numbers(**criteria))
+
+    def order_numbers(self, quantity: int = 1, **criteria: Any) -> Result | None:
+        """Step: order numbers onto the saved location."""
+        return self._show(lambda: self.setup.order_numbers(quantity=quantity, **criteria))
+
+    def wait_for_order(self, timeout: float = 60.0) -> Result | None:
+        """Step: wait for the last order's final status; saves its numbers."""
+        return self._show(lambda: self.setup.wait_for_order(timeout=timeout))
+
+    def send_message(self, to: Any, text: str | None, from_: str | None = None) -> Result | None:
+        """Step: send a message from the first saved number."""
+        return self._show(lambda: self.setup.send_message(to, text, from_=from_))
+
+    def _show(self, call: Callable[[], Result], show_request: bool = True) -> Result | None:
+        """Run ``call``; show the request, the response table and the saved ID.
 
         Errors are shown as Bandwidth's code, description and fix, and return None: saved state
         is never touched by a failure.
@@ -119,12 +146,12 @@ class Page:
             return None
         try:
             try:
-                result = getattr(self.setup, method)(*args, **kwargs)
+                result = call()
             except TransportError:
                 # the embedded sandbox lived in another kernel that has stopped: start it here, same db, retry
                 if not self._revive_sandbox():
                     raise
-                result = getattr(self.setup, method)(*args, **kwargs)
+                result = call()
         except BandwidthError as exc:
             widgets.show_error(exc)
             self.refresh()
@@ -138,10 +165,9 @@ class Page:
         if show_request and getattr(result, "exchange", None) is not None:
             widgets.show_request(result.exchange)
         widgets.show_response(result)
-        saved = SAVES.get(self.step)
-        if saved:
-            value = result.numbers if self.step == 7 and getattr(result, "numbers", None) else result.id
-            widgets.show_saved(saved, ", ".join(value) if isinstance(value, list) else value)
+        if self.info.saves:
+            value = result.numbers if self.info.key == "numbers" and result.numbers else result.id
+            widgets.show_saved(self.info.saves, ", ".join(value) if isinstance(value, list) else value)
         self.refresh()
         return result
 
@@ -164,15 +190,47 @@ class Page:
                           "with the same saved state.", "info")
         return True
 
-    def table(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a read-only helper that returns a DataFrame; show errors instead of raising."""
+    # -- tables (errors shown, never raised) ------------------------------------------------------------
+    def _table(self, call: Callable[[], Any]) -> Any:
         if self.setup is None:
             return self.check()
+        if self.missing:  # the header already said which notebook to run first
+            return None
         try:
-            return getattr(self.setup, method)(*args, **kwargs)
+            return call()
         except BandwidthError as exc:
             widgets.show_error(exc)
             return None
+
+    def applications(self) -> Any:
+        """The account's applications as a table."""
+        from .tables import applications_frame
+
+        return self._table(lambda: applications_frame(self.setup.dashboard.list_applications()))
+
+    def locations(self) -> Any:
+        """The site's locations with their SMS/MMS/application status as a table."""
+        from .tables import locations_frame
+
+        return self._table(lambda: locations_frame(self.setup.locations()))
+
+    def numbers(self) -> Any:
+        """The saved phone numbers as a table."""
+        from .tables import numbers_frame
+
+        return self._table(lambda: numbers_frame(self.setup.saved.get("numbers", [])))
+
+    def diagnose(self) -> Any:
+        """Preflight checks with their fixes, as a table."""
+        from .tables import diagnose_frame
+
+        return self._table(lambda: diagnose_frame(self.setup.diagnose()))
+
+    def teardown(self) -> Any:
+        """Undo everything saved (in the service's order), as a table of what was done."""
+        from .tables import teardown_frame
+
+        return self._table(lambda: teardown_frame(self.setup.teardown()))
 
     # -- forms -------------------------------------------------------------------------------------
     def credentials_form(self) -> widgets.CredentialsForm:
@@ -206,18 +264,13 @@ class Page:
         return bool(errs)
 
     # -- sandbox-only simulations (notebook 09) ------------------------------------------------------
-    def _sandbox_post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        cfg = self.config
-        if cfg is None or not cfg.is_sandbox:
+    def _control(self) -> Any:
+        """The sandbox's control-plane client, or None (with a note) on a real account."""
+        control = self.setup.control if self.setup is not None else None
+        if control is None:
             widgets.show_note("This simulation needs the sandbox: on a real account, text your Bandwidth number "
                               "from a phone instead.", "info")
-            return None
-        resp = self.setup.dashboard.session.post(f"{cfg.sandbox_base}{path}", json=body, timeout=10)
-        if resp.status_code >= 400:
-            widgets.show_note(f"The sandbox refused the simulation: HTTP {resp.status_code} "
-                              f"<code>{html.escape(resp.text[:300])}</code>", "warn")
-            return None
-        return resp.json() if resp.content else {}
+        return control
 
     def simulate_inbound(self, text: str = "Hi! This is a reply.", from_: str = "+19195550123") -> Any:
         """Sandbox: pretend ``from_`` texted your first number; a message-received event follows."""
@@ -225,25 +278,37 @@ class Page:
             return None
         numbers = self.setup.saved.get("numbers") or []
         if not numbers:
-            widgets.show_note("No number saved: run notebook 07_check_order_status first.", "warn")
+            widgets.show_note(f"No number saved: run notebook {steps.page('numbers').notebook} first.", "warn")
             return None
-        result = self._sandbox_post("/_sandbox/inbound", {"to": numbers[0], "from": from_, "text": text})
-        if isinstance(result, dict) and isinstance(result.get("message"), dict):
+        control = self._control()
+        if control is None:
+            return None
+        try:
+            result = control.inbound(numbers[0], from_, text)
+        except BandwidthError as exc:
+            widgets.show_error(exc)
+            return None
+        if isinstance(result.get("message"), dict):
             result.setdefault("id", result["message"].get("id"))  # so wait_for_event(message_id=...) finds it
         return result
 
     def send_failing(self, code: int = 4720, text: str = "This one will fail") -> Any:
-        """Sandbox: send to the magic number that fails with ``code`` (see /_sandbox/magic-numbers)."""
+        """Sandbox: send to the magic number that fails with ``code`` (from GET /_sandbox/magic-numbers)."""
         if not self.check():
             return None
-        from .sandbox.magic import MAGIC_TO_NUMBERS
-
-        row = next((r for r in MAGIC_TO_NUMBERS if r.get("errorCode") == code), None)
-        if row is None:
-            widgets.show_note(f"No magic number fails with {code}; choose one of "
-                              f"{sorted(r['errorCode'] for r in MAGIC_TO_NUMBERS if r.get('errorCode'))}.", "warn")
+        control = self._control()
+        if control is None:
             return None
-        return self.run("send_message", to=row["number"], text=text)
+        try:
+            number = control.failing_number(code)
+            if number is None:
+                widgets.show_note(f"No magic number fails with {code}; choose one of {control.failure_codes()}.",
+                                  "warn")
+                return None
+        except BandwidthError as exc:
+            widgets.show_error(exc)
+            return None
+        return self.send_message(to=number, text=text)
 
     def wait_for_event(self, type: str, message_id: str | None = None, timeout: float = 30.0) -> Any:
         """Wait for a callback event and show it as a one-row table; a note instead of an error on timeout."""
@@ -266,16 +331,18 @@ class Page:
         """The callback events received so far, with failed ones' error codes explained."""
         if self.setup is None:
             return self.check()
+        from .tables import events_frame
+
         try:
-            df = self.setup.events()
+            events = self.setup.events()
         except BandwidthError as exc:
             widgets.show_error(exc)
             return None
-        return explain_events(df)
+        return explain_events(events_frame(events))
 
     # -- summary -----------------------------------------------------------------------------------
     def summary(self) -> Any:
-        """The eight steps with their status and saved IDs, as a table (or the prerequisite reminder)."""
+        """The guide's steps with their status and saved IDs, as a table (or the prerequisite reminder)."""
         if self.setup is None or self.missing:
             self.check()
             return None

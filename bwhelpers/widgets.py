@@ -18,18 +18,9 @@ from typing import Any, Callable
 import ipywidgets as w
 from IPython.display import HTML, Code, display
 
-from .errors import BandwidthError, mask
-
-STEPS = [
-    (1, "Create application", "01_create_application"),
-    (2, "Create location", "02_create_location"),
-    (3, "Enable SMS", "03_enable_sms"),
-    (4, "Enable MMS", "04_enable_mms"),
-    (5, "Assign application", "05_assign_application"),
-    (6, "Order numbers", "06_order_numbers"),
-    (7, "Check order status", "07_check_order_status"),
-    (8, "Send a message", "08_send_message"),
-]
+from . import phone, steps
+from .exceptions import BandwidthError
+from .masking import mask
 
 _WIDE = w.Layout(width="36em")
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
@@ -44,7 +35,8 @@ _STYLE = {"description_width": "11em"}
 def progress_html(done: dict[int, bool], current: int | None = None) -> str:
     """The eight steps as a compact strip of done (✓) / pending (○) chips."""
     chips = []
-    for number, label, _ in STEPS:
+    for p in steps.STEPS:
+        number, label = p.number, p.title
         ok = bool(done.get(number))
         colour = "#1b7f3b" if ok else "#8a8a8a"
         border = "2px solid #2962ff" if number == current else "1px solid #ccc"
@@ -71,13 +63,7 @@ def _done(setup: Any) -> dict[int, bool]:
         status = setup.status()
     except Exception:
         return {}
-    done: dict[int, bool] = {}
-    for item in status:
-        if isinstance(item, dict):
-            done[int(item.get("step", 0))] = bool(item.get("done"))
-        else:  # (step, label, done) tuples
-            done[int(item[0])] = bool(item[-1])
-    return done
+    return {int(item["step"]): bool(item.get("done")) for item in status}
 
 
 # -- showing exchanges, results and errors ----------------------------------------------------------
@@ -131,8 +117,9 @@ def show_response(result: Any, title: str = "Response") -> None:
             line += f" &nbsp; <code>Location: {html.escape(loc)}</code>"
         display(HTML(line))
     try:
-        df = result.to_frame()
-        display(df)
+        from .tables import result_frame
+
+        display(result_frame(result))
     except Exception as exc:  # pragma: no cover - display never fails the cell
         display(HTML(f"<pre>{html.escape(str(exc))}</pre>"))
     if ex is not None:
@@ -235,15 +222,7 @@ def _check_url(value: str) -> str | None:
 
 
 def _check_number(value: str) -> str | None:
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(value, "US")
-    except phonenumbers.NumberParseException as exc:
-        return f"{value!r} is not a phone number ({exc}); use E.164 like +19195550123 (+1 optional for US)"
-    if not phonenumbers.is_possible_number(number):
-        return f"{value!r} has the wrong number of digits; use E.164 like +19195550123"
-    return None
+    return phone.problem(value)
 
 
 def application_form(default_name: str = "Demo Server", default_url: str = "") -> Form:
@@ -332,8 +311,12 @@ class CredentialsForm:
         self.env = env
         self.on_connect = on_connect
         self.config: Any = None
-        real = env.get("BW_TARGET", "").lower() == "real" or bool(env.get("BW_PASSWORD") and env.get("BW_ACCOUNT_ID")
-                                                                   and not env.get("BW_SANDBOX_URL"))
+        from .config import default_target
+
+        try:
+            real = default_target(env) == "real"
+        except BandwidthError:  # a bad BW_TARGET: the form starts on the sandbox, Connect names the problem
+            real = False
         self.target = w.ToggleButtons(options=[("Sandbox", "sandbox"), ("Real account", "real")],
                                       value="real" if real else "sandbox", description="Target",
                                       tooltips=["The local sandbox: no account needed", "Your Bandwidth account"],
@@ -376,11 +359,12 @@ class CredentialsForm:
 
     def connect(self) -> Any:
         """Resolve a Config from the form (or the sandbox), check it, and show OK or the exact error."""
-        from .config import Config
+        from .connection import live_config
+        from .dashboard import DashboardClient
 
         try:
             if self.target.value == "sandbox":
-                config = Config.resolve(target="sandbox")
+                config = live_config(target="sandbox")
             else:
                 explicit = {"target": "real"}
                 for name in ("account_id", "site_id", "username", "user_id"):
@@ -391,9 +375,9 @@ class CredentialsForm:
                     value = getattr(self, name).value
                     if value:
                         explicit[name] = value
-                config = Config.resolve(**explicit)
+                config = live_config(**explicit)
             self._clear_secrets()
-            config.check()
+            DashboardClient(config).get_site()
             if self.remember.value and self.target.value == "real":
                 path = config.remember()
                 extra = f" Saved to {html.escape(str(path))} (mode 0600)."

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping
 import xmltodict
 from xml.parsers.expat import ExpatError
 
-__all__ = ["FORCE_LIST", "XmlParseError", "build", "parse", "ci_get", "ci_find_all", "as_list", "first", "to_bool"]
+__all__ = ["FORCE_LIST", "XmlParseError", "build", "parse", "ci_get", "ci_find_all", "as_list", "first"]
 
 FORCE_LIST: tuple[str, ...] = (
     "TelephoneNumber", "FullNumber", "Error", "SipPeer", "Application", "Site", "AssociatedSipPeer",
@@ -114,12 +114,3 @@ def first(value: Any, default: Any = None) -> Any:
     if isinstance(value, list):
         return value[0] if value else default
     return default if value is None else value
-
-
-def to_bool(value: Any) -> bool | None:
-    """``"true"``/``"false"`` (any case) -> bool; anything else -> None."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None

@@ -92,12 +92,12 @@ def test_bench_run_py_entry_point_parses_arguments() -> None:
 def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
     import requests
 
-    from bwhelpers.config import Config
+    from bwhelpers.connection import live_config
     from bwhelpers.setup import Setup
     from bwhelpers.state import StateStore
 
     sandbox = clean_sandbox
-    setup = Setup(Config.resolve(sandbox_url=sandbox.url, target="sandbox", quiet=True),
+    setup = Setup(live_config(sandbox_url=sandbox.url, target="sandbox", quiet=True),
                   StateStore(tmp_path / "state.json"), progress=False)
     for _ in setup.run_all():
         pass
@@ -113,6 +113,7 @@ def _stored_texts(sandbox: Any) -> collections.Counter:
 
 
 def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sandbox: Any) -> None:
+    from bwhelpers.tables import bulk_frame
     import pandas as pd
     import requests
 
@@ -120,7 +121,7 @@ def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sa
                  timeout=10).raise_for_status()
     assert provisioned._sandbox_rate_limit() == 20
     rows = pd.DataFrame({"to": [f"+1919555{i:04d}" for i in range(30)], "text": [f"bulk {i}" for i in range(30)]})
-    df = provisioned.bulk_send(rows)
+    df = bulk_frame(provisioned.bulk_send(rows))
     assert list(df.columns) == ["to", "text", "id", "status", "error", "attempts"]
     assert len(df) == 30 and (df["status"] == "accepted").all() and df["id"].nunique() == 30
     texts = _stored_texts(sandbox)
@@ -131,7 +132,8 @@ def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sa
 
 
 def test_setup_bulk_send_one_text_many_recipients_with_invalid_rows(provisioned: Any) -> None:
-    df = provisioned.bulk_send(["+19195550100", "not a number", "+19195550101"], text="hello", rate=None)
+    from bwhelpers.tables import bulk_frame
+    df = bulk_frame(provisioned.bulk_send(["+19195550100", "not a number", "+19195550101"], text="hello", rate=None))
     assert list(df["status"]) == ["accepted", "invalid", "accepted"]
     assert df.loc[1, "error"] and df.loc[1, "attempts"] == 0
     with pytest.raises(Exception, match="rate"):

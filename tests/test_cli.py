@@ -40,7 +40,9 @@ def test_sandbox_command_prints_url_and_credentials_and_stops_on_sigterm(tmp_pat
         url = m.group(1)
         lines = [proc.stdout.readline() for _ in range(5)]
         banner = first + "".join(lines)
-        for shown in ("9900000", "9901", "sandbox-user", "sandbox-password", "u-sandbox"):
+        banner += "".join(proc.stdout.readline() for _ in range(2))
+        for shown in ("9900000", "9901", "sandbox-user", "sandbox-password", "u-sandbox", "sandbox-client-id",
+                      "sandbox-client-secret", "/api/v1/oauth2/token"):
             assert shown in banner
         health = requests.get(f"{url}/_sandbox/health", timeout=5).json()
         assert health["service"] == "bwhelpers-sandbox" and health["schema_version"] >= 1
@@ -51,6 +53,35 @@ def test_sandbox_command_prints_url_and_credentials_and_stops_on_sigterm(tmp_pat
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "stopped" in out
+
+
+def test_sandbox_command_takes_api_credentials_and_never_prints_a_custom_secret(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "bwhelpers.sandbox", "--port", "0", "--db", str(tmp_path / "s.db"),
+                             "--reset", "--client-id", "my-client", "--client-secret", "my-very-secret-value"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        first = proc.stdout.readline()
+        m = re.search(r"(http://127\.0\.0\.1:\d+)", first)
+        assert m, first
+        url = m.group(1)
+        banner = first + "".join(proc.stdout.readline() for _ in range(7))
+        assert "/api/v1/oauth2/token" in banner and "my-client" in banner and "(custom, not shown)" in banner
+        assert "my-very-secret-value" not in banner
+        r = requests.post(f"{url}/api/v1/oauth2/token", auth=("my-client", "my-very-secret-value"),
+                          data={"grant_type": "client_credentials"}, timeout=5)
+        assert r.status_code == 200, r.text
+        r = requests.get(f"{url}/api/accounts/9900000/sites",
+                         headers={"Authorization": f"Bearer {r.json()['access_token']}"}, timeout=5)
+        assert r.status_code == 200 and "<Site>" in r.text
+        # the demo client id now has the custom secret only
+        r = requests.post(f"{url}/api/v1/oauth2/token", auth=("my-client", "sandbox-client-secret"),
+                          data={"grant_type": "client_credentials"}, timeout=5)
+        assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "my-very-secret-value" not in out + err
 
 
 def test_sandbox_command_refuses_a_busy_port_clearly(tmp_path: Path, sandbox: Any) -> None:

@@ -121,6 +121,7 @@ def test_sandbox_file_creds_not_used_when_target_forced_sandbox(isolated_env, mo
     import bwhelpers.sandbox as sb
     monkeypatch.setattr(sb, "ensure_running", lambda url=None: values.setdefault("h", Handle()))
     monkeypatch.setenv("BW_TARGET", "sandbox")
-    c = Config.resolve(quiet=True)
+    from bwhelpers.connection import live_config
+    c = live_config(quiet=True)
     assert c.target == "sandbox" and c.account_id == "9900000" and c.username == "sandbox-user"
     assert c.dashboard_url == "http://127.0.0.1:9/api" and c.messaging_url == "http://127.0.0.1:9/api/v2"

@@ -12,6 +12,7 @@ from bwhelpers.dashboard import DashboardClient
 from bwhelpers.errors import (AuthError, ConflictError, NotFoundError, ServerError,
                               ValidationError)
 from bwhelpers.messaging import MessagingClient
+from bwhelpers.tables import bulk_frame, diagnose_frame, events_frame, result_frame, teardown_frame
 from conftest import control  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,10 +36,10 @@ def _walk_to_location(d, sms=True, mms=False):
 # ------------------------------------------------------------------------------------------ auth
 
 def test_check_ok_and_wrong_password(sandbox, cfg):
-    assert cfg.check().id == cfg.site_id
+    assert DashboardClient(cfg).get_site().id == cfg.site_id
     bad = cfg.replace(password="wrong-password-123")
     with pytest.raises(AuthError) as ei:
-        bad.check()
+        DashboardClient(bad).get_site()
     err = ei.value
     assert err.status == 401 and "BW_PASSWORD" in str(err)
     assert "wrong-password-123" not in str(err) + repr(err) + str(err.request) + str(err.exchange.as_http())
@@ -83,7 +84,7 @@ def test_dashboard_steps_and_read_backs(sandbox, d):
 
     found = d.search_numbers(area_code="910", quantity=3)
     assert len(found.numbers) == 3 and all(n.startswith("910") for n in found.numbers)
-    assert found.to_frame().shape[0] == 3
+    assert result_frame(found).shape[0] == 3
 
     order = d.order_numbers(quantity=1, area_code="910", location_id=loc.id)
     assert order.id and order.exchange.status == 201
@@ -91,7 +92,7 @@ def test_dashboard_steps_and_read_backs(sandbox, d):
     final = d.wait_for_order(order.id, timeout=30, progress=False)
     assert final.status == "COMPLETE" and len(final.numbers) == 1 and final.numbers[0].startswith("+1910")
     assert order.id in [o.get("orderId") for o in d.list_orders().records]
-    assert final.numbers[0][2:] in d.list_in_service_numbers().to_frame().to_string()
+    assert final.numbers[0][2:] in result_frame(d.list_in_service_numbers()).to_string()
     assert [n[-10:] for n in d.location_numbers(loc.id).numbers] == [final.numbers[0][2:]]
 
     # undo, in the service's order
@@ -239,8 +240,8 @@ def test_bulk_send_rate_limited_no_duplicates(sandbox, cfg, d):
     sandbox_settings(sandbox, rate_limit_per_second=5)
     m = MessagingClient(cfg)
     recipients = [f"+1919555{1000 + i}" for i in range(12)] + ["not-a-number"]
-    df = m.bulk_send(recipients, text="bulk hello", from_=number, application_id=app_id, concurrency=4,
-                     progress=False)
+    df = bulk_frame(m.bulk_send(recipients, text="bulk hello", from_=number, application_id=app_id, concurrency=4,
+                                progress=False))
     assert len(df) == 13
     ok = df[df.status == "accepted"]
     assert len(ok) == 12 and ok.id.is_unique and ok.id.notna().all()
@@ -258,7 +259,7 @@ def test_bulk_send_with_client_rate(sandbox, cfg, d):
     app_id, number = _ready_number(d)
     rows = [{"to": f"+1919555{2000 + i}", "text": f"msg {i}"} for i in range(6)]
     t0 = time.monotonic()
-    df = MessagingClient(cfg).bulk_send(rows, from_=number, application_id=app_id, rate=10, progress=False)
+    df = bulk_frame(MessagingClient(cfg).bulk_send(rows, from_=number, application_id=app_id, rate=10, progress=False))
     assert (df.status == "accepted").all() and list(df.text) == [f"msg {i}" for i in range(6)]
     assert time.monotonic() - t0 >= 0.45
 
@@ -270,14 +271,14 @@ def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
     assert len(results) == 8
     assert [r.exchange.status for r in results] == [201, 201, 201, 201, 200, 201, 200, 202]
     for r in results:
-        assert not r.to_frame().empty
+        assert not result_frame(r).empty
     assert all(s["done"] for s in setup.status())
     ev = setup.wait_for_event("message-delivered", timeout=30)
     assert ev["message"]["id"] == results[-1].id
-    events = setup.events()
+    events = events_frame(setup.events())
     assert "message-delivered" in set(events.type)
 
-    diag = setup.diagnose()
+    diag = diagnose_frame(setup.diagnose())
     assert diag.ok.all(), diag.to_string()
 
     saved = setup.saved
@@ -286,9 +287,10 @@ def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
     from bwhelpers import tables
     frames = [tables.state_frame(setup), tables.orders_frame(setup.saved["orders"]),
               tables.numbers_frame(setup.saved["numbers"]), tables.messages_frame(setup.saved["messages"]),
-              tables.applications_frame(setup.dashboard), tables.locations_frame(setup.dashboard), events]
+              tables.applications_frame(setup.dashboard.list_applications()),
+              tables.locations_frame(setup.locations()), events]
     assert all(not f.empty for f in frames)
-    loc_row = tables.locations_frame(setup.dashboard).iloc[0]
+    loc_row = tables.locations_frame(setup.locations()).iloc[0]
     assert (loc_row.SMS, loc_row.MMS, loc_row.Application) == ("enabled", "enabled", results[0].id)
     assert tables.orders_frame(setup.saved["orders"]).iloc[0].status == "COMPLETE"
     for f in frames:
@@ -305,7 +307,7 @@ def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
     apps = setup.dashboard.list_applications().records
     assert len([a for a in apps if a["AppName"] == "Demo Server"]) == 1
 
-    report = setup.teardown()
+    report = teardown_frame(setup.teardown())
     assert list(report.step) == ["unassign application", "disconnect numbers", "delete MMS", "delete SMS",
                                  "delete location", "delete application"]
     assert (report.outcome == "done").all(), report.to_string()
@@ -337,7 +339,7 @@ def test_diagnose_reports_missing_assignment(sandbox, setup):
     setup.create_application()
     setup.create_location()
     setup.enable_sms()
-    diag = setup.diagnose().set_index("check")
+    diag = diagnose_frame(setup.diagnose()).set_index("check")
     assert not diag.loc["application assigned", "ok"]
     assert "05_assign_application" in diag.loc["application assigned", "fix"]
     assert not diag.loc["MMS enabled", "ok"] and not diag.loc["numbers in service", "ok"]
@@ -352,18 +354,18 @@ def test_failed_message_event(sandbox, setup):
 
 def test_resolve_uses_running_sandbox(sandbox, monkeypatch, capsys, tmp_path):
     import os
-    from bwhelpers.config import Config
+    from bwhelpers.connection import live_config
     for name in list(os.environ):
         if name.startswith("BW_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "cfg"))
     monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
-    c = Config.resolve()
+    c = live_config()
     out = capsys.readouterr().out
     assert c.target == "sandbox" and c.dashboard_url == f"{sandbox.url}/api" and c.profile == "sandbox"
     assert out.count("\n") <= 1 and ("sandbox" in out or out == "")
     assert_no_secrets(out + repr(c))
-    assert c.check().id == "9901"
+    assert DashboardClient(c).get_site().id == "9901"
 
 
 def _readme_script() -> str:

@@ -135,17 +135,21 @@ def count(env: dict[str, Any], path: str, element: str) -> int:
 
 
 PROBES = {
-    "01_create_application": "import json; df = app.to_frame(); print(json.dumps({'cols': list(df.columns), "
-                             "'id': app.id, 'rows': len(df)}))",
-    "02_create_location": "import json; print(json.dumps({'id': location.id, 'cols': list(location.to_frame().columns)}))",
-    "06_order_numbers": "import json; print(json.dumps({'status': order.status, 'found': len(found.to_frame())}))",
-    "07_check_order_status": "import json; print(json.dumps({'status': order.status, 'numbers': order.numbers, "
-                             "'cols': list(order.to_frame().columns)}))",
-    "08_send_message": "import json; print(json.dumps({'id': message.id, 'cols': list(message.to_frame().columns)}))",
+    "01_create_application": "import json; from bwhelpers.tables import result_frame; df = result_frame(app); "
+                             "print(json.dumps({'cols': list(df.columns), 'id': app.id, 'rows': len(df)}))",
+    "02_create_location": "import json; from bwhelpers.tables import result_frame; "
+                          "print(json.dumps({'id': location.id, 'cols': list(result_frame(location).columns)}))",
+    "06_order_numbers": "import json; from bwhelpers.tables import result_frame; "
+                        "print(json.dumps({'status': order.status, 'found': len(result_frame(found))}))",
+    "07_check_order_status": "import json; from bwhelpers.tables import result_frame; "
+                             "print(json.dumps({'status': order.status, 'numbers': order.numbers, "
+                             "'cols': list(result_frame(order).columns)}))",
+    "08_send_message": "import json; from bwhelpers.tables import result_frame; "
+                       "print(json.dumps({'id': message.id, 'cols': list(result_frame(message).columns)}))",
     "09_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
                          "'codes': [str(c) for c in df['errorCode'].dropna()], "
                          "'explained': list(df.get('error_name', []))}))",
-    "11_diagnose_and_teardown": "import json; df = page.setup.diagnose(); print(json.dumps({'cols': list(df.columns), "
+    "11_diagnose_and_teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
                                 "'rows': len(df)}))",
 }
 

@@ -151,7 +151,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, Any], tuple[int, str, str | None
     # -- ids: non-numeric, traversal, metacharacters ---------------------------------------------
     ("peer-id-text", "GET", A + "/sites/9901/sippeers/abc", None, {}, (400, RS, "13563", "SipPeerResponse")),
     ("order-id-text", "GET", A + "/orders/not-an-order", None, {}, (404, RS, None, "OrderResponse")),
-    ("site-id-text", "GET", A + "/sites/abc", None, {}, (404, RS, "1016", None)),
+    ("site-id-text", "GET", A + "/sites/abc", None, {}, (404, RS, "12016", None)),
     ("account-id-text", "GET", "/api/accounts/abc/applications", None, {}, (403, RS, "1001", None)),
     ("traversal-app-id", "GET", A + "/applications/..%2F..%2F..%2Fetc%2Fpasswd", None, {}, (404, RS, "23019", None)),
     ("traversal-peer-id", "GET", A + "/sites/9901/sippeers/..%2F..%2F9911", None, {}, (400, RS, "13563", None)),

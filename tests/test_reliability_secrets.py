@@ -225,7 +225,9 @@ def api_walk(url: str, tmp: Path) -> list[str]:
     r = requests.put(f"{url}/_sandbox/bins/leaky", json={"require_auth": f"{CALLBACK_USER}:{CALLBACK_PASSWORD}"},
                      auth=(CREDS["username"], CREDS["password"]), timeout=TIMEOUT)
     assert r.status_code == 200
-    config = bwhelpers.Config.resolve()
+    from bwhelpers import tables
+    from bwhelpers.connection import live_config
+    config = live_config()
     assert config.account_id == CREDS["account_id"] and config.is_sandbox
     setup = Setup(config, StateStore(tmp / "api" / "state.json"), progress=False)
     app = setup.create_application(name="Leak App", callback_url=f"{url}/_sandbox/bins/leaky",
@@ -239,12 +241,13 @@ def api_walk(url: str, tmp: Path) -> list[str]:
     assert any(r["authorized"] for r in contents["requests"]), "the callback never used its credentials"
     shown += [repr(config), str(config), repr(setup), json.dumps(config.masked()), json.dumps(event)]
     for res in results:
-        shown += [repr(res), str(res.data), res.to_frame().to_string()]
+        shown += [repr(res), str(res.data), tables.result_frame(res).to_string(), res._repr_html_()]
         if res.exchange is not None:
             shown += [res.exchange.as_http(), repr(res.exchange), json.dumps(res.exchange.request),
                       json.dumps(res.exchange.response)]
-    shown += [state_frame(setup).to_string(), setup.diagnose().to_string(), setup.events().to_string(),
-              setup.dashboard.get_application(app.id).to_frame().to_string()]
+    shown += [state_frame(setup).to_string(), tables.diagnose_frame(setup.diagnose()).to_string(),
+              tables.events_frame(setup.events()).to_string(),
+              tables.result_frame(setup.dashboard.get_application(app.id)).to_string()]
     bad = [lambda: Setup(config.replace(password="wrong-password"), setup.state, progress=False).dashboard.get_site(),
            lambda: setup.dashboard.create_application("", "https://a.example/cb"),
            lambda: setup.dashboard.get_location("999999"),

@@ -102,3 +102,52 @@ def test_rate_limit_surfaces_as_429(sb: Any) -> None:
         assert statuses[-1] == 429
     finally:
         control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5)
+
+
+# -- OAuth 2.0 client credentials (the only way into a real account from 2026-12-02) ----------------
+
+def oauth_api(sb: Any, creds: dict[str, str] = DEMO, secret: str | None = None) -> MessagesApi:
+    cfg = Configuration(host=f"{sb.url}/api/v2", client_id=creds["client_id"],
+                        client_secret=secret if secret is not None else creds["client_secret"],
+                        access_token_url=f"{sb.url}/api/v1/oauth2/token", ignore_operation_servers=True)
+    return MessagesApi(ApiClient(cfg))
+
+
+@pytest.fixture
+def decommissioned(sb: Any) -> Iterator[Any]:
+    """Basic auth with API users refused, as on the real service from 2026-12-02."""
+    import requests
+
+    control(sb.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
+    yield sb
+    control(sb.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
+
+
+def test_sdk_sends_and_lists_with_client_credentials_only(decommissioned: Any) -> None:
+    sb = decommissioned
+    client = oauth_api(sb)
+    resp = client.create_message_with_http_info(DEMO["account_id"], MessageRequest(
+        application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="Hello over OAuth"))
+    assert resp.status_code == 202 and resp.data.text == "Hello over OAuth"
+    listed = client.list_messages(DEMO["account_id"], message_id=resp.data.id)
+    assert listed.total_count == 1 and listed.messages[0].message_id == resp.data.id
+    # the SDK fetched one token from the sandbox and reuses it while it is fresh
+    token = client.api_client.configuration.temp_access_token
+    assert token and token.count(".") == 2
+    client.list_messages(DEMO["account_id"], message_id=resp.data.id)
+    assert client.api_client.configuration.temp_access_token == token
+    # the same call with the API user's username:password is refused
+    with pytest.raises(UnauthorizedException) as info:
+        api(sb).list_messages(DEMO["account_id"])
+    assert "2026-12-02" in info.value.body
+
+
+def test_sdk_oauth_errors_map_to_sdk_exceptions(decommissioned: Any) -> None:
+    with pytest.raises(ForbiddenException) as info:  # B's token on A's URL
+        oauth_api(decommissioned, DEMO_B).create_message(DEMO["account_id"], MessageRequest(
+            application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="x"))
+    assert info.value.status == 403
+    # a wrong secret: the SDK does not check the token response's status (bandwidth-sdk 23.x), so it fails
+    # reading the missing access_token; the sandbox's answer itself is RFC 6749's invalid_client
+    with pytest.raises(KeyError, match="access_token"):
+        oauth_api(decommissioned, secret="wrong").list_messages(DEMO["account_id"])

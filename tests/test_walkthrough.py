@@ -43,22 +43,22 @@ def isolated(isolated_env: Path) -> Path:
 def test_missing_prerequisite_is_a_message_not_an_exception(isolated: Path, sandbox: Any,
                                                             monkeypatch: pytest.MonkeyPatch, shown: Shown) -> None:
     monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
-    page = Page(5)
+    page = Page("assigned")
     assert not page.ready and page.missing == [1, 3]
-    assert page.run("assign_application") is None
+    assert page.assign_application() is None
     assert "Run notebook 01_create_application first" in shown.text
 
 
 def test_service_errors_are_shown_with_their_fix(isolated: Path, clean_sandbox: Any,
                                                  monkeypatch: pytest.MonkeyPatch, shown: Shown) -> None:
     monkeypatch.setenv("BW_SANDBOX_URL", clean_sandbox.url)
-    page = Page(2)
-    assert page.run("create_location") is not None
+    page = Page("location")
+    assert page.create_location() is not None
     page.setup.create_application()
     # assign before SMS: the service's 13645, shown with the fix; the saved IDs stay
     saved_before = page.setup.saved
     page.needs, page.missing = (), []
-    assert page.run("assign_application") is None
+    assert page.assign_application() is None
     assert "13645" in shown.text and "step 3" in shown.text.lower()
     after = page.setup.saved
     assert after["location"] == saved_before["location"] and after["application"] == saved_before["application"]
@@ -84,15 +84,15 @@ def test_sandbox_restarts_when_its_kernel_is_gone(isolated: Path, monkeypatch: p
     monkeypatch.setattr(sb, "_running", {})  # this process hosts no other sandbox (as in a fresh kernel)
     first = start(port=DEFAULT_PORT, db=db, order_delay=0)  # "kernel A" hosts the shared sandbox
     try:
-        page = Page(1)  # "kernel B" reuses it
+        page = Page("application")  # "kernel B" reuses it
         assert page.setup.config.sandbox_base == first.url
-        app = page.run("create_application")
+        app = page.create_application()
         assert app is not None
     finally:
         first.stop()
     assert probe(first.url) is None
-    page2 = Page(2, setup=page.setup)
-    location = page2.run("create_location")
+    page2 = Page("location", setup=page.setup)
+    location = page2.create_location()
     try:
         assert location is not None, shown.text
         assert "running again" in shown.text

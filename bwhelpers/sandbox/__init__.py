@@ -64,6 +64,11 @@ class SandboxHandle:
     def legacy_messaging_url(self) -> str:
         return f"{self.url}/v2"
 
+    @property
+    def token_url(self) -> str:
+        """The OAuth 2.0 token endpoint (client credentials grant)."""
+        return f"{self.url}/api/v1/oauth2/token"
+
     def stop(self) -> None:
         """Stop the server if this process started it (a reused sandbox keeps running)."""
         if self._server is not None:
@@ -166,13 +171,14 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
 def ensure_running(url: str | None = None) -> SandboxHandle:
     """The sandbox every kernel shares: reuse ``url``/``BW_SANDBOX_URL``/port 8765, else start one.
 
-    Credentials are the demo account's unless ``BW_USERNAME`` etc. say otherwise (a sandbox started
-    with ``--username``/``--password`` needs them).
+    Credentials are the demo account's unless ``BW_USERNAME``, ``BW_CLIENT_ID`` etc. say otherwise (a
+    sandbox started with ``--username``/``--password`` or ``--client-id``/``--client-secret`` needs them).
     """
     creds = dict(DEMO)
     for key, env in (("account_id", "BW_ACCOUNT_ID"), ("site_id", "BW_SITE_ID"), ("username", "BW_USERNAME"),
                      ("password", "BW_PASSWORD"), ("user_id", "BW_USER_ID"), ("api_token", "BW_API_TOKEN"),
-                     ("api_secret", "BW_API_SECRET")):
+                     ("api_secret", "BW_API_SECRET"), ("client_id", "BW_CLIENT_ID"),
+                     ("client_secret", "BW_CLIENT_SECRET")):
         if os.environ.get(env):
             creds[key] = os.environ[env]
     url = url or os.environ.get("BW_SANDBOX_URL")

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-host", dest="allow_hosts", action="append", default=[], metavar="NAME",
                    help="also answer requests whose Host is NAME (repeatable; 127.0.0.1 and localhost always; "
                         "'*' turns the DNS-rebinding guard off, only behind a trusted proxy)")
+    p.add_argument("--client-id", dest="client_id", default=None,
+                   help=f"API credential (OAuth 2.0) client id (default {DEMO['client_id']!r})")
+    p.add_argument("--client-secret", dest="client_secret", default=None,
+                   help="API credential client secret (default: the documented demo one)")
+    p.add_argument("--client-secret-file", default=None,
+                   help="read the API credential client secret from this file (or set BW_SANDBOX_CLIENT_SECRET)")
     p.add_argument("--order-delay", type=float, default=None,
                    help="seconds an order stays RECEIVED before it completes (default 2; 0 = immediate)")
     p.add_argument("--reset", action="store_true", help="wipe all sandbox state first")
@@ -65,7 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     creds = dict(DEMO)
     custom = False
     secrets_given = {"password": _secret(args.password_file, "BW_SANDBOX_PASSWORD", "--password-file"),
-                     "api_secret": _secret(args.api_secret_file, "BW_SANDBOX_API_SECRET", "--api-secret-file")}
+                     "api_secret": _secret(args.api_secret_file, "BW_SANDBOX_API_SECRET", "--api-secret-file"),
+                     "client_secret": _secret(args.client_secret_file, "BW_SANDBOX_CLIENT_SECRET",
+                                              "--client-secret-file")}
     for key in DEMO:
         value = getattr(args, key, None) or secrets_given.get(key)
         if value:
@@ -73,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             custom = True
     hidden_password = bool(args.password or secrets_given["password"])
     hidden_secret = bool(args.api_secret or secrets_given["api_secret"])
+    hidden_client_secret = bool(args.client_secret or secrets_given["client_secret"])
     settings = {}
     if args.order_delay is not None:
         settings["order_transition"] = ({"mode": "immediate"} if args.order_delay <= 0
@@ -108,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"user {creds['username']} / {shown}", flush=True)
         print(f"  legacy user id {creds['user_id']}  token {creds['api_token'] if not args.api_token else '(custom)'}"
               f"  secret {creds['api_secret'] if not hidden_secret else '(custom, not shown)'}", flush=True)
+        print(f"  OAuth token   : POST {server.url}/api/v1/oauth2/token  client id {creds['client_id']} / "
+              f"{creds['client_secret'] if not hidden_client_secret else '(custom, not shown)'}", flush=True)
         print(f"  state db      : {db_path}  (Ctrl-C to stop)", flush=True)
         if args.admin_key_file:
             print(f"  admin key     : in {key_file} (not shown; header X-Sandbox-Admin-Key)", flush=True)

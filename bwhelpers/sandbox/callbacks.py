@@ -8,7 +8,7 @@ process's IOLoop with :class:`tornado.httpclient.AsyncHTTPClient`.
 * Each event is a row of ``callback_outbox`` (pending → delivered | gave-up). A serving process
   claims due rows atomically (``UPDATE … WHERE claimed_by IS NULL``), so two processes on one db
   never deliver the same row twice, and pending rows survive a restart.
-* ``POST`` with ``Content-Type: application/json`` and ``User-Agent: BandwidthAPI/v2``. The first
+* ``POST`` with ``Content-Type: application/json; charset=utf-8`` and ``User-Agent: BandwidthAPI/v2``. The first
   attempt never carries credentials; a ``401`` with ``WWW-Authenticate: Basic`` is answered at once
   with a resend using the application's callback credentials. A 401 without that header is not
   retried with credentials (it is logged, like any other failure).
@@ -41,6 +41,8 @@ log = logging.getLogger("bwhelpers.sandbox.callbacks")
 USER_AGENT = "BandwidthAPI/v2"
 DELIVERY_HEADER = "X-Sandbox-Delivery"
 BIN_PATH = "/_sandbox/bins/"
+#: messaging-webhooks.mdx: every example request carries the charset
+CONTENT_TYPE = "application/json; charset=utf-8"
 #: claims older than this (seconds, plus the request timeout) belong to a dead process
 STALE_CLAIM = 30.0
 POLL_INTERVAL_MS = 50
@@ -85,6 +87,8 @@ CREATE TABLE IF NOT EXISTS callback_attempts (
     instance TEXT
 );
 CREATE INDEX IF NOT EXISTS callback_attempts_msg ON callback_attempts (message_id);
+CREATE INDEX IF NOT EXISTS callback_attempts_account ON callback_attempts (account_id, id);
+CREATE INDEX IF NOT EXISTS callback_outbox_account ON callback_outbox (account_id, id);
 CREATE TABLE IF NOT EXISTS request_bins (
     name TEXT PRIMARY KEY,
     require_auth TEXT,
@@ -103,7 +107,10 @@ CREATE TABLE IF NOT EXISTS bin_requests (
     status INTEGER NOT NULL,
     body TEXT
 );
-CREATE INDEX IF NOT EXISTS bin_requests_name ON bin_requests (name, id)
+CREATE INDEX IF NOT EXISTS bin_requests_name ON bin_requests (name, id);
+CREATE INDEX IF NOT EXISTS bin_requests_time ON bin_requests (time);
+CREATE INDEX IF NOT EXISTS callback_outbox_delivered ON callback_outbox (status, delivered_at);
+CREATE INDEX IF NOT EXISTS callback_attempts_callback ON callback_attempts (callback_id)
 """
 register_schema(SCHEMA)
 
@@ -152,8 +159,8 @@ def retry_policy(db: Database) -> dict[str, Any]:
 
 
 def attempts_log(db: Database, account_id: str | None = None, message_id: str | None = None,
-                 event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    rows = _filtered(db, "callback_attempts", account_id, message_id, event_type, limit)
+                 event_type: str | None = None, limit: int = 1000, before: int | None = None) -> list[dict[str, Any]]:
+    rows = _filtered(db, "callback_attempts", account_id, message_id, event_type, limit, before)
     return [{
         "id": r["id"], "time": iso(r["time"]), "callbackId": r["callback_id"], "accountId": r["account_id"],
         "messageId": r["message_id"], "type": r["event_type"], "to": r["recipient"], "attempt": r["attempt"],
@@ -174,18 +181,28 @@ def outbox_view(row: Any) -> dict[str, Any]:
 
 
 def outbox_list(db: Database, account_id: str | None = None, message_id: str | None = None,
-                event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    return [outbox_view(r) for r in _filtered(db, "callback_outbox", account_id, message_id, event_type, limit)]
+                event_type: str | None = None, limit: int = 1000, before: int | None = None) -> list[dict[str, Any]]:
+    return [outbox_view(r) for r in _filtered(db, "callback_outbox", account_id, message_id, event_type, limit, before)]
+
+
+def page(items: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], int | None]:
+    """(the page, the ``before`` cursor of the next older page or None): callers ask for ``limit + 1``."""
+    if len(items) > limit:
+        return items[1:], items[1]["id"]
+    return items, None
 
 
 def _filtered(db: Database, table: str, account_id: str | None, message_id: str | None, event_type: str | None,
-              limit: int) -> list[Any]:
-    """The newest ``limit`` rows of ``table`` matching the given filters, oldest first."""
+              limit: int, before: int | None = None) -> list[Any]:
+    """The newest ``limit`` rows of ``table`` matching the filters (and older than ``before``), oldest first."""
     sql, args = f"SELECT * FROM {table} WHERE 1=1", []
     for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
         if value:
             sql += f" AND {col}=?"
             args.append(value)
+    if before is not None:
+        sql += " AND id<?"
+        args.append(before)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
     return list(reversed(db.query(sql, args)))
@@ -219,6 +236,38 @@ def is_bin_url(url: str) -> bool:
         return False
 
 
+# -- retention ------------------------------------------------------------------------------------
+
+PRUNE_BATCH = 5000
+
+
+def retention_seconds(db: Database) -> float | None:
+    value = db.get_setting("retention")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def prune(db: Database, older_than: float, now: float | None = None) -> dict[str, int]:
+    """Delete delivered callbacks (outbox rows and their attempts) and bin requests older than
+    ``older_than`` seconds, in bounded batches so one call never holds the write lock for long.
+    Pending and given-up callbacks are kept: they are what a user still needs to look at."""
+    cutoff = (time.time() if now is None else now) - older_than
+    counts = {"callbacks": 0, "attempts": 0, "bin_requests": 0}
+    with db.transaction() as conn:
+        ids = [r["id"] for r in conn.execute(
+            "SELECT id FROM callback_outbox WHERE status='delivered' AND delivered_at<? LIMIT ?",
+            (cutoff, PRUNE_BATCH))]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            counts["attempts"] += conn.execute(
+                f"DELETE FROM callback_attempts WHERE callback_id IN ({marks})", chunk).rowcount
+            counts["callbacks"] += conn.execute(f"DELETE FROM callback_outbox WHERE id IN ({marks})", chunk).rowcount
+        counts["bin_requests"] = conn.execute(
+            "DELETE FROM bin_requests WHERE id IN (SELECT id FROM bin_requests WHERE time<? LIMIT ?)",
+            (cutoff, PRUNE_BATCH)).rowcount
+    return counts
+
+
 # -- the dispatcher -------------------------------------------------------------------------------
 
 class Dispatcher:
@@ -233,6 +282,7 @@ class Dispatcher:
         self._in_flight = 0
         self._stopped = False
         self._seq = 0
+        self._next_prune = 0.0
 
     def start(self) -> None:
         import tornado.httpclient
@@ -259,7 +309,10 @@ class Dispatcher:
 
     # one poll
     def tick(self) -> None:
-        if self._stopped or self._in_flight >= MAX_IN_FLIGHT:
+        if self._stopped:
+            return
+        self._maybe_prune()
+        if self._in_flight >= MAX_IN_FLIGHT:
             return
         try:
             rows = self.claim(MAX_IN_FLIGHT - self._in_flight)
@@ -271,6 +324,20 @@ class Dispatcher:
         for row in rows:
             self._in_flight += 1
             tornado.ioloop.IOLoop.current().spawn_callback(self._run, dict(row))
+
+    def _maybe_prune(self) -> None:
+        """Apply the ``retention`` setting (seconds, off when null) every quarter of it (0.25 s to 60 s)."""
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        try:
+            retention = retention_seconds(self.db)
+            self._next_prune = now + (min(60.0, max(0.25, retention / 4)) if retention is not None else 5.0)
+            if retention is not None:
+                prune(self.db, retention)
+        except Exception:
+            log.exception("callback retention pruning failed")
+            self._next_prune = now + 5.0
 
     def claim(self, limit: int) -> list[Any]:
         now = time.time()
@@ -306,7 +373,7 @@ class Dispatcher:
     async def _post(self, row: dict[str, Any], attempt: int, auth: bool, timeout: float) -> tuple[int | None, Any, str | None]:
         import tornado.httpclient
 
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
         if self.signing_key and is_bin_url(row["url"]):
             headers[DELIVERY_HEADER] = sign_delivery(self.signing_key, str(row["account_id"]))
         if auth:

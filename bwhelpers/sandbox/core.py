@@ -2,11 +2,12 @@
 bwhelpers.sandbox.core
 ~~~~~~~~~~~~~~~~~~~~~~
 
-What every emulated endpoint shares: the sandbox context (db + settings), accounts and request
-authentication (:meth:`BaseHandler.request_account`, the one place credentials are checked), the
-shared-host guards (Host allow-list, CSRF content-type rule, body limit), safe XML/JSON parsing,
-and rendering of bodies and errors. Handlers never let a traceback out: anything unexpected
-becomes a 500 in the service's error shape.
+What every emulated endpoint shares: the sandbox context (db + settings), accounts, request
+authentication (:func:`authenticate`: HTTP Basic with an API user, or an OAuth 2.0 Bearer token;
+the control plane reuses it through :meth:`BaseHandler.request_account`), the shared-host guards
+(Host allow-list, CSRF content-type rule, body limit), safe XML/JSON parsing, and rendering of
+bodies and errors. Handlers never let a traceback out: anything unexpected becomes a 500 in the
+service's error shape.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from . import xmlio
 from .db import Database, check_secret, hash_secret
 from .exceptions import ControlError, DashboardError, MessagingError, SandboxError
 from .keys import ADMIN_HEADER, same_secret
+from .oauth import models as oauth_models
 
 log = logging.getLogger("bwhelpers.sandbox")
 
@@ -48,6 +50,8 @@ DEMO = {
     "user_id": "u-sandbox",
     "api_token": "t-sandbox",
     "api_secret": "s-sandbox",
+    "client_id": "sandbox-client-id",
+    "client_secret": "sandbox-client-secret",
 }
 #: A second account, for tenant-isolation tests and demos.
 DEMO_B = {
@@ -58,6 +62,8 @@ DEMO_B = {
     "user_id": "u-sandbox-b",
     "api_token": "t-sandbox-b",
     "api_secret": "s-sandbox-b",
+    "client_id": "sandbox-client-id-b",
+    "client_secret": "sandbox-client-secret-b",
 }
 
 
@@ -94,7 +100,23 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "fail_next": None,
     # seed of the deterministic number inventory (bwhelpers.sandbox.numbers)
     "number_seed": "bwhelpers-sandbox",
+    # lifetime of OAuth access tokens from POST /api/v1/oauth2/token (the answer's expires_in)
+    "token_ttl_seconds": 3600,
+    # API users' username:password (HTTP Basic): "allowed" (the guide's requests replay verbatim) or
+    # "decommissioned" (401, as on the real service from 2026-12-02; only API credentials work)
+    "legacy_basic_auth": "allowed",
+    # seconds after which delivered callbacks (and their attempts) and request-bin requests are pruned
+    # (null = keep everything, the default)
+    "retention": None,
 }
+
+LEGACY_BASIC_MODES = ("allowed", "decommissioned")
+#: The 401 description for an API user's username:password under legacy_basic_auth=decommissioned.
+#: Bandwidth documents no wording for it; this text is the sandbox's own.
+DECOMMISSIONED = ("Sandbox (legacy_basic_auth=decommissioned): API users (username/password) were retired on "
+                  "2026-12-02. Create API credentials (Bandwidth App > Account > API Credentials), get a token "
+                  "with POST /api/v1/oauth2/token (Basic client_id:client_secret, grant_type=client_credentials) "
+                  "and send Authorization: Bearer <access_token>")
 
 
 def ensure_defaults(db: Database, overrides: dict[str, Any] | None = None) -> None:
@@ -108,7 +130,11 @@ def ensure_defaults(db: Database, overrides: dict[str, Any] | None = None) -> No
 # -- accounts -----------------------------------------------------------------------------------
 
 def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbox Site") -> None:
-    """Create (or replace the credentials of) an account with one site."""
+    """Create (or replace the credentials of) an account with one site.
+
+    With ``client_id``/``client_secret`` in ``creds`` the account also gets that API credential
+    (roles ``creds["roles"]``, default Messaging + Numbers).
+    """
     now = time.time()
     with db.transaction() as conn:
         row = conn.execute("SELECT account_id FROM accounts WHERE account_id=?", (creds["account_id"],)).fetchone()
@@ -129,6 +155,9 @@ def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbo
                 "SELECT 1 FROM sites WHERE site_id=?", (creds["site_id"],)).fetchone() is None:
             conn.execute("INSERT INTO sites VALUES (?,?,?,?,?)",
                          (creds["site_id"], creds["account_id"], site_name, "Created by the sandbox", now))
+        if creds.get("client_id") and creds.get("client_secret"):
+            oauth_models.set_credential(conn, creds["account_id"], creds["client_id"], creds["client_secret"],
+                                        creds.get("roles"), description="Created by the sandbox")
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:
@@ -142,6 +171,88 @@ def _basic(header: str | None) -> tuple[str, str] | None:
         return None
     user, _, password = decoded.partition(":")
     return user, password
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request authenticated as. ``account_id`` is the account it may act on."""
+
+    account_id: str
+    scheme: str                 # "basic" (an API user) or "bearer" (an OAuth access token)
+    subject: str                # the username or the client id (never a secret)
+    roles: tuple[str, ...]
+    accounts: tuple[str, ...]
+
+
+class AuthError(Exception):
+    """Authentication (401) or authorization (403) failed. Handlers render it in their API's shape.
+
+    ``reason`` is safe to show; ``role`` names a missing role; ``scheme`` is the scheme the request
+    tried (it picks the challenge); ``bearer_error`` is RFC 6750's error code for Bearer failures.
+    """
+
+    def __init__(self, status: int, reason: str, scheme: str = "basic", role: str | None = None,
+                 bearer_error: str | None = None, decommissioned: bool = False):
+        super().__init__(reason)
+        self.status, self.reason, self.scheme, self.role = status, reason, scheme, role
+        self.bearer_error, self.decommissioned = bearer_error, decommissioned
+
+    @property
+    def challenge(self) -> str:
+        if self.scheme == "bearer":
+            error = f', error="{self.bearer_error}"' if self.bearer_error else ""
+            desc = f', error_description="{self.reason}"' if self.bearer_error else ""
+            return f'Bearer realm="Bandwidth"{error}{desc}'
+        return 'Basic realm="Bandwidth"'
+
+
+#: Every role, for API users (the sandbox gives an API user every role).
+ALL_ROLES = (oauth_models.ROLE_MESSAGING, oauth_models.ROLE_NUMBERS)
+
+
+def authenticate(db: Database, authorization: str | None, account_id: str | None = None,
+                 role: str | None = None) -> Principal:
+    """THE request authentication of the sandbox, for every API and the control plane.
+
+    ``authorization`` is the request's Authorization header: ``Basic`` with an API user's
+    username:password (refused with 401 when the ``legacy_basic_auth`` setting is ``decommissioned``)
+    or ``Bearer`` with an access token from ``POST /api/v1/oauth2/token``. With ``account_id`` the
+    credential must cover that account (else 403); with ``role`` the credential must have that role
+    (else 403 naming it; API users have every role). Returns the :class:`Principal`; raises
+    :class:`AuthError`.
+    """
+    header = (authorization or "").strip()
+    scheme = header.split(" ", 1)[0].lower() if header else ""
+    if scheme == "bearer":
+        token = header[6:].strip()
+        if not token:
+            raise AuthError(401, "The Authorization header has no token after Bearer", "bearer",
+                            bearer_error="invalid_request")
+        try:
+            claims = oauth_models.verify_token(db, token)
+        except oauth_models.TokenInvalid as exc:
+            raise AuthError(401, exc.reason, "bearer", bearer_error="invalid_token") from None
+        accounts = tuple(str(a) for a in claims["accounts"])
+        roles = tuple(str(r) for r in claims["roles"])
+        if account_id is not None and account_id not in accounts:
+            raise AuthError(403, "The access token does not cover this account", "bearer",
+                            bearer_error="insufficient_scope")
+        if role is not None and role not in roles:
+            raise AuthError(403, f"The API credential lacks the {role} role", "bearer", role=role,
+                            bearer_error="insufficient_scope")
+        return Principal(account_id or (accounts[0] if accounts else ""), "bearer", str(claims["sub"]), roles,
+                         accounts)
+    creds = _basic(header)
+    if creds is None:
+        raise AuthError(401, "Missing or malformed Authorization header")
+    row = db.query_one("SELECT account_id, password_hash FROM accounts WHERE username=?", (creds[0],))
+    if row is None or not check_secret(creds[1], row["password_hash"]):
+        raise AuthError(401, "Invalid username or password")
+    if db.get_setting("legacy_basic_auth", "allowed") == "decommissioned":
+        raise AuthError(401, DECOMMISSIONED, decommissioned=True)
+    if account_id is not None and row["account_id"] != account_id:
+        raise AuthError(403, "The API user belongs to another account")
+    return Principal(row["account_id"], "basic", creds[0], ALL_ROLES, (row["account_id"],))
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -184,8 +295,8 @@ class BaseHandler(tornado.web.RequestHandler):
         if self.api == "messaging":
             return MessagingError("request-entity-too-large",
                                   f"The request body exceeds {MAX_BODY_BYTES} bytes", status=413)
-        if self.api == "control":
-            return ControlError(f"the request body exceeds the limit of {MAX_BODY_BYTES} bytes", status=413)
+        if self.api in ("oauth", "control"):
+            return self._generic(413, f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes")
         return DashboardError(413, f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes",
                               status=413, root=self.error_root)
 
@@ -232,12 +343,10 @@ class BaseHandler(tornado.web.RequestHandler):
     def _guard_error(self, status: int, kind: str, description: str) -> SandboxError:
         if self.api == "messaging":
             return MessagingError(kind, description, status=status)
-        if self.api == "control":
-            return ControlError(description, status=status)
-        return DashboardError(status, description, status=status, root=self.error_root)
+        return self._generic(status, description)
 
     def _maybe_inject_fault(self) -> None:
-        if self.api == "control":
+        if self.api in ("control", "oauth"):  # faults target the emulated APIs, not token fetches
             return
         fault = self.db.get_setting("fail_next")
         if not fault or int(fault.get("count", 0)) <= 0:
@@ -265,47 +374,79 @@ class BaseHandler(tornado.web.RequestHandler):
         raise err
 
     # -- auth ------------------------------------------------------------------------------------
+    #: who the request authenticated as (set by auth_account / auth_principal)
+    principal: Principal | None = None
+
     def credentials(self) -> tuple[str, str] | None:
         return _basic(self.request.headers.get("Authorization"))
 
-    def unauthorized(self) -> SandboxError:
+    def unauthorized(self, err: AuthError | None = None) -> SandboxError:
+        challenge = err.challenge if err is not None else 'Basic realm="Bandwidth"'
         if self.api == "messaging":
-            return MessagingError("unauthorized", "Authentication Failed", status=401,
-                                  headers={"WWW-Authenticate": 'Basic realm="Bandwidth"'})
-        err = DashboardError(401, "Authentication failed: missing or invalid username and password",
-                             status=401, root="ErrorResponse")
-        err.headers = {"WWW-Authenticate": 'Basic realm="Dashboard"'}
-        return err
+            # Bandwidth documents {"type":"unauthorized","description":"Authentication Failed"}; the
+            # decommissioned text and the Bearer reason (in WWW-Authenticate) are the sandbox's own.
+            text = err.reason if err is not None and err.decommissioned else "Authentication Failed"
+            return MessagingError("unauthorized", text, status=401, headers={"WWW-Authenticate": challenge})
+        if self.api == "control":
+            return ControlError(f"authentication failed: {err.reason if err else 'missing credentials'}",
+                                status=401)
+        if err is not None and err.decommissioned:
+            text = err.reason
+        elif err is not None and err.scheme == "bearer":
+            text = (f"Authentication failed: {err.reason}. Get a new token from POST /api/v1/oauth2/token "
+                    "and send Authorization: Bearer <access_token>")
+        else:
+            text = "Authentication failed: missing or invalid username and password"
+        dash = DashboardError(401, text, status=401, root="ErrorResponse")
+        bearer = err is not None and err.scheme == "bearer"
+        dash.headers = {"WWW-Authenticate": challenge if bearer else 'Basic realm="Dashboard"'}
+        return dash
 
-    def forbidden(self) -> SandboxError:
+    def forbidden(self, err: AuthError | None = None) -> SandboxError:
+        role = err.role if err is not None else None
+        headers = {"WWW-Authenticate": err.challenge} if err is not None and err.scheme == "bearer" else {}
+        if role:  # the sandbox's wording: Bandwidth documents "Access Denied" only
+            hint = (f"Access Denied: the API credential does not have the {role} role. Add the role to the "
+                    "credential (Bandwidth App > Account > API Credentials) and get a new token")
+        else:
+            hint = "Access Denied"
         if self.api == "messaging":
-            return MessagingError("forbidden", "Access Denied", status=403)
-        return DashboardError(1001, "Access Denied", status=403, root="ErrorResponse")
+            return MessagingError("forbidden", hint, status=403, headers=headers)
+        if self.api == "control":
+            return ControlError(f"forbidden: {err.reason if err else 'access denied'}", status=403)
+        dash = DashboardError(1001, hint, status=403, root="ErrorResponse")
+        dash.headers = headers
+        return dash
+
+    def auth_error(self, err: AuthError) -> SandboxError:
+        """An :class:`AuthError` in this handler's API shape."""
+        return self.unauthorized(err) if err.status == 401 else self.forbidden(err)
+
+    def auth_principal(self, account_id: str | None = None, role: str | None = None) -> Principal:
+        """:func:`authenticate` this request; failures become 401/403 in this API's error shape."""
+        try:
+            self.principal = authenticate(self.db, self.request.headers.get("Authorization"), account_id, role)
+        except AuthError as err:
+            raise self.auth_error(err) from None
+        return self.principal
+
+    def auth_account(self, account_id: str, role: str | None = None) -> str:
+        """Basic (an API user) or Bearer (an access token) valid (else 401), covering ``account_id`` and
+        having ``role`` (else 403). Returns the account id."""
+        return self.auth_principal(account_id, role).account_id
 
     def request_account(self) -> str | None:
-        """THE request-authentication function: the account id the request's credentials belong to, or None
-        (no or wrong credentials). Every API area and the control plane use it. Today: HTTP Basic
-        ``username:password`` of an account; Bearer tokens (OAuth) plug in here."""
-        creds = self.credentials()
-        if creds is None:
+        """The account the request's credentials (Basic or Bearer, via :func:`authenticate`) act on, or None
+        (no or wrong credentials). Never raises: for guards that only need to know whether a request is
+        authenticated."""
+        try:
+            return authenticate(self.db, self.request.headers.get("Authorization")).account_id
+        except AuthError:
             return None
-        row = self.db.query_one("SELECT account_id, password_hash FROM accounts WHERE username=?", (creds[0],))
-        if row is None or not check_secret(creds[1], row["password_hash"]):
-            return None
-        return str(row["account_id"])
 
     def require_account(self) -> str:
-        """The authenticated account (else 401)."""
-        account = self.request_account()
-        if account is None:
-            raise self.unauthorized()
-        return account
-
-    def auth_account(self, account_id: str) -> str:
-        """The request must authenticate (else 401) as ``account_id`` (else 403)."""
-        if self.require_account() != account_id:
-            raise self.forbidden()
-        return account_id
+        """The authenticated account (else 401/403 in this API's shape)."""
+        return self.auth_principal().account_id
 
     def is_admin(self) -> bool:
         """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``)?"""
@@ -429,6 +570,9 @@ class BaseHandler(tornado.web.RequestHandler):
             return MessagingError(kind, description, status=status)
         if self.api == "control":
             return ControlError(description, status=status)
+        if self.api == "oauth":
+            from .oauth.exceptions import OAuthError
+            return OAuthError("invalid_request" if status < 500 else "server_error", description, status=status)
         return DashboardError(status, description, status=status, root=self.error_root)
 
     def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001

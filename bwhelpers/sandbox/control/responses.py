@@ -14,23 +14,25 @@ import json
 import time
 from typing import Any
 
-from ..core import DEFAULT_SETTINGS, BaseHandler, create_account, ensure_defaults
+from ..core import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, BaseHandler, create_account, ensure_defaults
 from ..db import SCHEMA_VERSION
 from ..exceptions import ControlError
 from ..keys import ADMIN_HEADER, instance_proof
+from ..oauth import models as oauth_models
 
 
 class ControlHandler(BaseHandler):
     api = "control"
 
-    def unauthorized(self) -> ControlError:
-        err = ControlError("authentication required: send your sandbox account's credentials (HTTP Basic "
-                           "username:password), or the admin key in the X-Sandbox-Admin-Key header for global "
-                           "endpoints", status=401)
-        err.headers = {"WWW-Authenticate": 'Basic realm="bwhelpers sandbox"'}
-        return err
+    def unauthorized(self, err: Any = None) -> ControlError:
+        reason = f" ({err.reason})" if err is not None and getattr(err, "reason", None) else ""
+        out = ControlError(f"authentication required{reason}: send your sandbox account's credentials (HTTP Basic "
+                           "username:password, or Bearer with an access token), or the admin key in the "
+                           "X-Sandbox-Admin-Key header for global endpoints", status=401)
+        out.headers = {"WWW-Authenticate": 'Basic realm="bwhelpers sandbox"'}
+        return out
 
-    def forbidden(self) -> ControlError:
+    def forbidden(self, err: Any = None) -> ControlError:
         return ControlError("forbidden: these credentials do not give access to that account", status=403)
 
     def require_admin(self) -> None:
@@ -52,10 +54,10 @@ class ControlHandler(BaseHandler):
             wanted = self.get_argument(name, None) or wanted
         if self.is_admin():
             return wanted
-        account = self.require_account()
-        if wanted and wanted != account:
+        principal = self.auth_principal()
+        if wanted and wanted not in principal.accounts:
             raise self.forbidden()
-        return account
+        return wanted or principal.account_id
 
     def body_json(self) -> Any:
         if not self.request.body:
@@ -164,13 +166,24 @@ def _check_settings(body: dict) -> None:
             raise ControlError("callback_retry.backoff must be a number or a list of seconds")
         if not _number(retry.get("timeout", 10)) or not retry.get("timeout", 10):
             raise ControlError("callback_retry.timeout must be a positive number of seconds")
+    retention = body.get("retention", None)
+    if retention is not None and (not _number(retention) or not retention):
+        raise ControlError("retention must be null (keep everything) or a positive number of seconds after which "
+                           "delivered callbacks and request-bin requests are pruned")
     for key in ("rate_limit_per_second", "delivery_delay", "slow_delivery_delay"):
         if key in body and body[key] is not None and not _number(body[key]):
             raise ControlError(f"{key} must be a number from 0")
+    if "token_ttl_seconds" in body:
+        ttl = body["token_ttl_seconds"]
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 86400:
+            raise ControlError("token_ttl_seconds must be a whole number of seconds from 1 to 86400")
+    if "legacy_basic_auth" in body and body["legacy_basic_auth"] not in LEGACY_BASIC_MODES:
+        raise ControlError(f"legacy_basic_auth must be one of {list(LEGACY_BASIC_MODES)}")
 
 
 class AccountsHandler(ControlHandler):
-    """POST {account_id, site_id, username, password, user_id, api_token, api_secret}: add an account or re-key one
+    """POST {account_id, site_id, username, password, user_id, api_token, api_secret[, client_id, client_secret,
+    roles]}: add an account (with an API credential when client_id/client_secret are given) or re-key one
     (admin key only: re-keying another tenant's account is account takeover)."""
 
     def post(self) -> None:
@@ -178,18 +191,93 @@ class AccountsHandler(ControlHandler):
         body = self.body_json()
         if not isinstance(body, dict):
             raise ControlError("send a JSON object {account_id, site_id, username, password, user_id, api_token, "
-                               "api_secret}")
+                               "api_secret, client_id?, client_secret?, roles?}")
         required = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
         missing = [k for k in required if not isinstance(body.get(k), str) or not body.get(k)]
         if missing:
             raise ControlError(f"missing or empty field(s): {missing}")
+        oauth = _credential_fields(body, required=False)
         for key, column in (("username", "username"), ("user_id", "user_id")):
             row = self.db.query_one(f"SELECT account_id FROM accounts WHERE {column}=?", (body[key],))
             if row is not None and row["account_id"] != body["account_id"]:
                 raise ControlError(f"{key} {body[key]!r} already belongs to account {row['account_id']}", status=409)
+        if oauth:
+            _check_client_free(self, oauth["client_id"], body["account_id"])
         site = self.db.query_one("SELECT account_id FROM sites WHERE site_id=?", (body["site_id"],))
         if site is not None and site["account_id"] != body["account_id"]:
             raise ControlError(f"site {body['site_id']!r} already belongs to account {site['account_id']}",
                                status=409)
-        create_account(self.db, {k: body[k] for k in required})
-        self.send_json({"account_id": body["account_id"], "site_id": body["site_id"]}, status=201)
+        create_account(self.db, {**{k: body[k] for k in required}, **oauth})
+        out = {"account_id": body["account_id"], "site_id": body["site_id"]}
+        if oauth:
+            out["client_id"] = oauth["client_id"]
+        self.send_json(out, status=201)
+
+
+def _credential_fields(body: dict, required: bool) -> dict:
+    """client_id/client_secret/roles from a JSON body: both or neither (unless required)."""
+    cid, secret = body.get("client_id"), body.get("client_secret")
+    if cid is None and secret is None and not required:
+        return {}
+    bad = [k for k in ("client_id", "client_secret") if not isinstance(body.get(k), str) or not body.get(k)]
+    if bad:
+        raise ControlError(f"missing or empty field(s): {bad} (client_id and client_secret go together)")
+    if len(cid) > 200 or any(c in cid for c in ":\r\n"):
+        raise ControlError("client_id must be at most 200 characters without ':' or line breaks")
+    try:
+        roles = oauth_models.clean_roles(body.get("roles"))
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None
+    return {"client_id": cid, "client_secret": secret, "roles": roles}
+
+
+def _check_client_free(handler: ControlHandler, client_id: str, account_id: str) -> None:
+    owner = oauth_models.credential_owner(handler.db, client_id)
+    if owner is not None and owner != account_id:
+        raise ControlError(f"client_id {client_id!r} already belongs to account {owner}", status=409)
+
+
+class CredentialsHandler(ControlHandler):
+    """API credentials (OAuth 2.0 client credentials) of the sandbox's accounts.
+
+    * ``GET /_sandbox/credentials[?accountId=]``: client ids, accounts and roles (never a secret).
+    * ``POST {account_id, client_id, client_secret, roles?}``: add or replace one (roles default
+      ``["Messaging", "Numbers"]``; give fewer to see the 403 a missing role gets).
+    * ``DELETE /_sandbox/credentials/{client_id}``: revoke it; its tokens stop working at once.
+    """
+
+    def get(self) -> None:
+        self.send_json({"credentials": oauth_models.list_credentials(self.db, self.tenant())})
+
+    def post(self) -> None:
+        admin = self.is_admin()
+        caller = None if admin else self.require_account()
+        body = self.body_json()
+        if not isinstance(body, dict):
+            raise ControlError("send a JSON object {account_id, client_id, client_secret, roles?}")
+        account = body.get("account_id")
+        if not isinstance(account, str) or not account:
+            raise ControlError("missing or empty field(s): ['account_id']")
+        if caller is not None and caller != account:  # a credential for another account is a takeover
+            raise self.forbidden()
+        if self.db.query_one("SELECT 1 FROM accounts WHERE account_id=?", (account,)) is None:
+            raise ControlError(f"no account {account!r}; create it with POST /_sandbox/accounts", status=404)
+        fields = _credential_fields(body, required=True)
+        _check_client_free(self, fields["client_id"], account)
+        with self.db.transaction() as conn:
+            oauth_models.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
+                                        description=str(body.get("description") or "")[:200])
+        self.send_json({"client_id": fields["client_id"], "account_id": account, "roles": fields["roles"]},
+                       status=201)
+
+    def delete(self, client_id: str | None = None) -> None:
+        if not client_id:
+            raise ControlError("DELETE /_sandbox/credentials/{client_id}", status=405)
+        if not self.is_admin():
+            caller = self.require_account()
+            owner = oauth_models.credential_owner(self.db, client_id)
+            if owner is not None and owner != caller:
+                raise ControlError(f"no API credential {client_id!r}", status=404)  # not yours: not shown
+        if not oauth_models.delete_credential(self.db, client_id):
+            raise ControlError(f"no API credential {client_id!r}", status=404)
+        self.send_json({"client_id": client_id, "deleted": True})

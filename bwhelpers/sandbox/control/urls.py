@@ -1,5 +1,5 @@
 """Route table of the control plane (data only)."""
-from .responses import AccountsHandler, HealthHandler, ResetHandler, SettingsHandler
+from .responses import AccountsHandler, CredentialsHandler, HealthHandler, ResetHandler, SettingsHandler
 
 url_paths = [
     (r"/_sandbox/?", HealthHandler),
@@ -7,6 +7,8 @@ url_paths = [
     (r"/_sandbox/reset", ResetHandler),
     (r"/_sandbox/settings", SettingsHandler),
     (r"/_sandbox/accounts", AccountsHandler),
+    (r"/_sandbox/credentials/?", CredentialsHandler),
+    (r"/_sandbox/credentials/(?P<client_id>[^/]{1,200})", CredentialsHandler),
 ]
 
 # messaging side of the control plane (control/extra.py)

@@ -1,0 +1,52 @@
+"""Top level: resolve a Config and, for the sandbox, start (or find) the embedded sandbox.
+
+This is the only client module that starts the sandbox; :class:`~bwhelpers.config.Config` stays pure.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+from .config import Config
+from .exceptions import TransportError
+
+if TYPE_CHECKING:
+    from .setup import Setup
+
+__all__ = ["live_config", "connect"]
+
+log = logging.getLogger("bwhelpers")
+_ANNOUNCED: set[str] = set()
+
+
+def live_config(*, quiet: bool = False, **explicit: Any) -> Config:
+    """:meth:`Config.resolve`, then for the sandbox target the running sandbox's URL and credentials
+    (``BW_SANDBOX_URL``, else the shared one on port 8765, else a new one in this process).
+
+    Prints one line the first time a process uses a sandbox, unless ``quiet``.
+    """
+    config = Config.resolve(**explicit)
+    if not config.is_sandbox:
+        return config
+    from . import sandbox
+
+    try:
+        handle = sandbox.ensure_running(config.sandbox_url)
+    except (ConnectionError, OSError) as exc:
+        raise TransportError(f"sandbox: {exc}") from None
+    config = config.attach_sandbox(handle.url, handle.credentials)
+    url = config.sandbox_url or ""
+    if not quiet and url not in _ANNOUNCED:
+        _ANNOUNCED.add(url)
+        line = f"bwhelpers: no Bandwidth credentials found - using the local sandbox at {url} (account {config.account_id})"
+        log.info(line)
+        print(line, file=sys.stdout)
+    return config
+
+
+def connect(*, quiet: bool = False, **explicit: Any) -> "Setup":
+    """Resolve credentials (arguments, ``BW_*`` env, credentials file, else the sandbox) -> :class:`Setup`."""
+    from .setup import Setup
+
+    return Setup(live_config(quiet=quiet, **explicit))

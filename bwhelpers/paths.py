@@ -1,0 +1,33 @@
+"""Where bwhelpers keeps files: the project folder, the saved-state file, the per-user credentials file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["project_root", "credentials_path", "default_state_path"]
+
+
+def project_root(start: Path | None = None) -> Path:
+    """Nearest parent of ``start`` (default cwd) holding pyproject.toml or notebooks/, else ``start``."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / "notebooks").is_dir():
+            return folder
+    return start
+
+
+def credentials_path() -> Path:
+    """``$BW_CONFIG_DIR/credentials.json``, else ``platformdirs.user_config_dir('bwhelpers')/credentials.json``."""
+    folder = os.environ.get("BW_CONFIG_DIR")
+    if not folder:
+        import platformdirs
+        folder = platformdirs.user_config_dir("bwhelpers")
+    return Path(folder).expanduser() / "credentials.json"
+
+
+def default_state_path() -> Path:
+    """``$BW_STATE_FILE`` or ``<project root>/.bwhelpers/state.json``."""
+    env = os.environ.get("BW_STATE_FILE")
+    if env:
+        return Path(env).expanduser()
+    return project_root() / ".bwhelpers" / "state.json"

@@ -1,0 +1,161 @@
+"""
+bwhelpers.sandbox.oauth.models
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+State of the OAuth area: API credentials (client id, salted hash of the client secret, roles) per
+account, and the per-sandbox JWT signing key (kept in the ``meta`` table, so ``/_sandbox/reset``
+and ``/_sandbox/settings`` never show or change it).
+
+Tokens are real JWTs signed with HS256 (PyJWT). Claims: ``sub`` (client id), ``accounts`` (list of
+account ids), ``roles`` (list), ``express`` (false), ``iat``, ``exp``, ``jti`` and ``iss``. Bandwidth
+documents ``accounts``/``roles``/``express`` (read by its CLI); the signing algorithm, ``iss`` and
+``jti`` are the sandbox's choice.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import jwt
+
+from ..db import Database, check_secret, hash_secret, register_schema
+
+#: The role every send and message listing needs (Bandwidth's name for it).
+ROLE_MESSAGING = "Messaging"
+#: The one number-management role the sandbox asks for on every Dashboard endpoint. Bandwidth names
+#: its roles in the App ("Messaging", "Voice", "Numbers", ...); which role guards which Dashboard call
+#: is not documented, so one role for the whole Dashboard is the sandbox's choice.
+ROLE_NUMBERS = "Numbers"
+#: Roles a credential gets unless it is created with others.
+DEFAULT_ROLES = (ROLE_MESSAGING, ROLE_NUMBERS)
+
+ALGORITHM = "HS256"
+ISSUER = "bwhelpers-sandbox"
+DEFAULT_TTL = 3600
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_credentials (
+    client_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(account_id),
+    secret_hash TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_credentials_account ON api_credentials(account_id);
+"""
+register_schema(SCHEMA)
+
+
+class TokenInvalid(Exception):
+    """A Bearer token that cannot be used; ``reason`` is short and safe to show (never the token)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def signing_key(db: Database) -> str:
+    """This sandbox's HS256 key: created once (random, 256 bits), shared by every process on the db."""
+    row = db.query_one("SELECT value FROM meta WHERE key='jwt_signing_key'")
+    if row is not None:
+        return str(row["value"])
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('jwt_signing_key', ?)", (secrets.token_hex(32),))
+    row = db.query_one("SELECT value FROM meta WHERE key='jwt_signing_key'")
+    assert row is not None
+    return str(row["value"])
+
+
+def clean_roles(roles: Any) -> list[str]:
+    """Validate a roles list (JSON input): non-empty strings, deduplicated, in the given order."""
+    if roles is None:
+        return list(DEFAULT_ROLES)
+    if not isinstance(roles, list) or not all(isinstance(r, str) and r.strip() for r in roles):
+        raise ValueError("roles must be a list of role names such as ['Messaging', 'Numbers']")
+    out: list[str] = []
+    for r in roles:
+        if r.strip() not in out:
+            out.append(r.strip())
+    return out
+
+
+def set_credential(conn: sqlite3.Connection | Database, account_id: str, client_id: str, client_secret: str,
+                   roles: Iterable[str] | None = None, description: str = "") -> None:
+    """Create or replace one API credential of ``account_id`` (inside the caller's transaction)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO api_credentials (client_id, account_id, secret_hash, roles, description, created) "
+        "VALUES (?,?,?,?,?,?)",
+        (client_id, account_id, hash_secret(client_secret), json.dumps(list(roles or DEFAULT_ROLES)), description,
+         time.time()),
+    )
+
+
+def credential_owner(db: Database, client_id: str) -> str | None:
+    row = db.query_one("SELECT account_id FROM api_credentials WHERE client_id=?", (client_id,))
+    return None if row is None else str(row["account_id"])
+
+
+def list_credentials(db: Database, account_id: str | None = None) -> list[dict[str, Any]]:
+    """Client ids, accounts and roles (never a secret or its hash)."""
+    rows = db.query("SELECT client_id, account_id, roles, description, created FROM api_credentials "
+                    + ("WHERE account_id=? " if account_id else "") + "ORDER BY created",
+                    (account_id,) if account_id else ())
+    issued = {r["name"][len("tokens:"):]: int(r["value"])
+              for r in db.query("SELECT name, value FROM counters WHERE name LIKE 'tokens:%'")}
+    return [{"client_id": r["client_id"], "account_id": r["account_id"], "roles": json.loads(r["roles"]),
+             "description": r["description"], "tokens_issued": issued.get(r["client_id"], 0)} for r in rows]
+
+
+def delete_credential(db: Database, client_id: str) -> bool:
+    """Revoke a credential: its tokens stop working at once."""
+    return db.execute("DELETE FROM api_credentials WHERE client_id=?", (client_id,)).rowcount > 0
+
+
+def check_client(db: Database, client_id: str, client_secret: str) -> dict[str, Any] | None:
+    """The credential if ``client_secret`` is right, else None."""
+    row = db.query_one("SELECT client_id, account_id, secret_hash, roles FROM api_credentials WHERE client_id=?",
+                       (client_id,))
+    if row is None or not check_secret(client_secret, row["secret_hash"]):
+        return None
+    return {"client_id": row["client_id"], "account_id": row["account_id"], "roles": json.loads(row["roles"])}
+
+
+def issue_token(db: Database, credential: dict[str, Any], ttl: int) -> str:
+    """A signed access token for ``credential``; counted per client id (``tokens_issued`` in the list)."""
+    db.next_counter(f"tokens:{credential['client_id']}", 1)
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": credential["client_id"],
+        "accounts": [credential["account_id"]],
+        "roles": list(credential["roles"]),
+        "express": False,
+        "iat": now,
+        "exp": now + int(ttl),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, signing_key(db), algorithm=ALGORITHM)
+
+
+def verify_token(db: Database, token: str) -> dict[str, Any]:
+    """The claims of a valid token from this sandbox whose credential still exists; else TokenInvalid."""
+    try:
+        claims = jwt.decode(token, signing_key(db), algorithms=[ALGORITHM], issuer=ISSUER,
+                            options={"require": ["exp", "iat", "sub", "iss"]})
+    except jwt.ExpiredSignatureError:
+        raise TokenInvalid("The access token expired") from None
+    except jwt.InvalidSignatureError:
+        raise TokenInvalid("The access token was not issued by this service (bad signature)") from None
+    except jwt.PyJWTError:
+        raise TokenInvalid("The access token is malformed") from None
+    accounts, roles = claims.get("accounts"), claims.get("roles")
+    if not isinstance(accounts, list) or not isinstance(roles, list):
+        raise TokenInvalid("The access token is malformed")
+    if credential_owner(db, str(claims["sub"])) is None:
+        raise TokenInvalid("The API credential of this token no longer exists")
+    return claims

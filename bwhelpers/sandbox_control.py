@@ -1,0 +1,100 @@
+"""SandboxControl: the client of the sandbox's control plane (``/_sandbox/...``), over HTTP only.
+
+Every ``/_sandbox`` URL the client uses is built here; nothing in the client imports the sandbox's
+modules to read its tables (the magic numbers come from ``GET /_sandbox/magic-numbers``).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import ValidationError
+from .http import make_session, request, unreadable_response
+
+if TYPE_CHECKING:
+    import requests
+
+    from .config import Config
+
+__all__ = ["SandboxControl"]
+
+_JSON = {"Accept": "application/json"}
+
+
+class SandboxControl:
+    """Control-plane calls of the sandbox that ``config`` points at (health, settings, bins, inbound, magic)."""
+
+    def __init__(self, config: "Config", session: "requests.Session | None" = None):
+        if not config.is_sandbox or not config.sandbox_base:
+            raise ValidationError("SandboxControl: the config does not target a running sandbox; the control plane "
+                                  "(/_sandbox) exists only there", field="target")
+        self.config = config
+        self.base = f"{config.sandbox_base}/_sandbox"
+        self.session = session or make_session(config)
+
+    def __repr__(self) -> str:
+        return f"<SandboxControl {self.base}>"
+
+    # ------------------------------------------------------------------ urls
+    def bin_url(self, name: str) -> str:
+        """The URL of request bin ``name`` (a callback URL that records what it receives)."""
+        return f"{self.base}/bins/{name}"
+
+    def bin_name(self, callback_url: str | None) -> str | None:
+        """The bin name when ``callback_url`` is one of this sandbox's bins, else None."""
+        prefix = f"{self.base}/bins/"
+        if not callback_url or not callback_url.startswith(prefix):
+            return None
+        return callback_url[len(prefix):].split("?")[0].strip("/") or None
+
+    # ------------------------------------------------------------------ calls
+    def _json(self, method: str, path: str, body: Any = None) -> Any:
+        resp, ex = request(self.session, method, f"{self.base}{path}", json_body=body, headers=_JSON)
+        if resp is None or not resp.content:
+            return {}
+        try:
+            return resp.json()
+        except ValueError:
+            raise unreadable_response(resp, ex, "the response is not the sandbox's JSON") from None
+
+    def health(self) -> dict[str, Any]:
+        """``GET /_sandbox/health``."""
+        return self._json("GET", "/health")
+
+    def settings(self) -> dict[str, Any]:
+        """``GET /_sandbox/settings``: the sandbox's behaviour settings (order transition, rate limit, ...)."""
+        doc = self._json("GET", "/settings")
+        return doc if isinstance(doc, dict) else {}
+
+    def rate_limit(self) -> float | None:
+        """The per-account messages/second limit, or None when unlimited."""
+        try:
+            value = float(self.settings().get("rate_limit_per_second") or 0)
+        except (TypeError, ValueError):
+            return None
+        return value if value > 0 else None
+
+    def magic_numbers(self) -> dict[str, Any]:
+        """``GET /_sandbox/magic-numbers``: ``{"to_numbers": [...], "areas": [...]}``."""
+        doc = self._json("GET", "/magic-numbers")
+        return doc if isinstance(doc, dict) else {}
+
+    def failing_number(self, code: int) -> str | None:
+        """The magic ``to`` number whose message fails with ``code``, or None."""
+        row = next((r for r in self.magic_numbers().get("to_numbers", []) if r.get("errorCode") == code), None)
+        return row["number"] if row else None
+
+    def failure_codes(self) -> list[int]:
+        """The error codes the magic numbers can produce."""
+        return sorted(r["errorCode"] for r in self.magic_numbers().get("to_numbers", []) if r.get("errorCode"))
+
+    def bin(self, name: str) -> Any:
+        """``GET /_sandbox/bins/{name}``: what the bin received."""
+        return self._json("GET", f"/bins/{name}")
+
+    def inbound(self, to: str, from_: str, text: str, media: list[str] | None = None) -> dict[str, Any]:
+        """``POST /_sandbox/inbound``: pretend ``from_`` texted ``to`` (a message-received event follows)."""
+        body: dict[str, Any] = {"to": to, "from": from_, "text": text}
+        if media:
+            body["media"] = media
+        doc = self._json("POST", "/inbound", body)
+        return doc if isinstance(doc, dict) else {}
