@@ -91,7 +91,7 @@ def bin_url(url: str, name: str) -> str:
 
 
 def bin_events(url: str, name: str) -> list[dict[str, Any]]:
-    return requests.get(bin_url(url, name), timeout=5).json()["events"]
+    return requests.get(bin_url(url, name), auth=A_AUTH, timeout=5).json()["events"]  # A's own bin
 
 
 def wait_for(fn: Any, timeout: float = 10.0, what: str = "condition") -> Any:
@@ -357,7 +357,7 @@ def test_callback_requests_have_the_docs_content_type(dash: Any) -> None:
                       json={"to": ["+19195550100"], "from": "+1" + w["tns"][0], "text": "hi",
                             "applicationId": w["app"]})
     assert r.status_code == 202
-    req = wait_for(lambda: requests.get(bin_url(url, "fid-ct"), timeout=5).json()["requests"], what="a callback")[0]
+    req = wait_for(lambda: requests.get(bin_url(url, "fid-ct"), auth=A_AUTH, timeout=5).json()["requests"], what="a callback")[0]
     assert req["headers"]["Content-Type"] == documented.pop()
 
 
@@ -423,7 +423,7 @@ def test_retention_prunes_delivered_callbacks_and_bin_requests(dash: Any) -> Non
     try:
         wait_for(lambda: not control(url, "GET", "/_sandbox/callbacks", params={"messageId": mid},
                                           timeout=5).json()["callbacks"], timeout=10, what="pruning")
-        wait_for(lambda: requests.get(bin_url(url, "fid-ret"), timeout=5).json()["count"] == 0, timeout=10,
+        wait_for(lambda: requests.get(bin_url(url, "fid-ret"), auth=A_AUTH, timeout=5).json()["count"] == 0, timeout=10,
                  what="bin pruning")
         state = control(url, "GET", "/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"]
         assert state[0]["recipients"][0]["state"] == "delivered"  # the message itself is kept
