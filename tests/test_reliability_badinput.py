@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 import xmltodict
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 import _reliability_report as report
 from _reliability_report import add
@@ -206,7 +207,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from conftest import control, XmlSession
 
     handle = start(port=0, db=tmp_path_factory.mktemp("badinput") / "sandbox.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0})
+                   settings={"delivery_delay": 0, **GUIDE_2018})
     a, b = XmlSession(handle.url, DEMO), XmlSession(handle.url, DEMO_B)
     w = a.world()
     w["peer2"] = a.create_peer(name="Bare", default=False)

@@ -46,7 +46,7 @@ SPECS = _specs_dir()
 pytestmark = pytest.mark.skipif(SPECS is None, reason="Bandwidth's specs not found: set BW_SPECS_DIR")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def spec(name: str) -> dict[str, Any]:
     assert SPECS is not None
     return yaml.load((SPECS / name).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -69,13 +69,13 @@ def xml_example(path: str, method: str, status: str | None = None, name: str | N
 
 def documented_error(code: int) -> str:
     """The text of ``code`` in numbers-errors.mdx's table."""
-    m = re.search(rf"^\| {code} \| (.+?) \|$", text("numbers-errors.mdx"), re.M)
+    m = re.search(rf"^\| {code} \| (.+?) \|$", text("numbers-errors.mdx"), re.MULTILINE)
     assert m, f"{code} is not in numbers-errors.mdx"
     return m.group(1).replace("\\_", "_")
 
 
 def documented_codes() -> set[int]:
-    return {int(c) for c in re.findall(r"^\| (\d+) \|", text("numbers-errors.mdx"), re.M)}
+    return {int(c) for c in re.findall(r"^\| (\d+) \|", text("numbers-errors.mdx"), re.MULTILINE)}
 
 
 def parse(r: requests.Response) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def test_unknown_site_is_12016_with_the_documented_text(dash: Any) -> None:
 
 def test_send_202_has_the_docs_keys_and_default_priority(dash: Any) -> None:
     m = re.search(r"HTTP/1.1 202 Accepted\s+Content-Type: application/json\s+(\{.*?\n\})", text(
-        "messaging-createMessage.mdx"), re.S)
+        "messaging-createMessage.mdx"), re.DOTALL)
     assert m
     example = json.loads(m.group(1))
     r = requests.post(f"{dash.url}/api/v2/users/{DEMO['account_id']}/messages", auth=A_AUTH, timeout=10,
@@ -219,14 +219,14 @@ def test_legacy_callback_url_app_also_answers_msg_callback_url(dash: Any) -> Non
 
 
 @pytest.mark.parametrize("code,body", [
-    (13065, "<MsgCallbackUrl>https://a.example/x</MsgCallbackUrl>"
-            "<InboundCallbackUrl>https://a.example/y</InboundCallbackUrl>"),
-    (13065, "<InboundCallbackUrl>https://a.example/y</InboundCallbackUrl>"
-            "<MsgCallbackUrl>https://a.example/x</MsgCallbackUrl><OutboundCallbackUrl>https://a.example/z"
-            "</OutboundCallbackUrl>"),
-    (13066, "<InboundCallbackUrl>https://a.example/y</InboundCallbackUrl>"
-            "<CallbackCreds><UserId>u</UserId><Password>p</Password></CallbackCreds>"
-            "<OutboundCallbackCreds><UserId>u</UserId><Password>p</Password></OutboundCallbackCreds>"),
+    (13065, ("<MsgCallbackUrl>https://a.example/x</MsgCallbackUrl>"
+             "<InboundCallbackUrl>https://a.example/y</InboundCallbackUrl>")),
+    (13065, ("<InboundCallbackUrl>https://a.example/y</InboundCallbackUrl>"
+             "<MsgCallbackUrl>https://a.example/x</MsgCallbackUrl><OutboundCallbackUrl>https://a.example/z"
+             "</OutboundCallbackUrl>")),
+    (13066, ("<InboundCallbackUrl>https://a.example/y</InboundCallbackUrl>"
+             "<CallbackCreds><UserId>u</UserId><Password>p</Password></CallbackCreds>"
+             "<OutboundCallbackCreds><UserId>u</UserId><Password>p</Password></OutboundCallbackCreds>")),
 ])
 def test_mixing_deprecated_and_current_fields_is_the_documented_error(dash: Any, code: int, body: str) -> None:
     r = dash.post("/applications", f"<Application><AppName>mix</AppName>{body}</Application>")
@@ -348,7 +348,7 @@ def test_list_messages_page_token_is_opaque_and_pages_without_overlap(dash: Any)
 # == mismatch 9: callbacks carry charset=utf-8 ===================================================
 
 def test_callback_requests_have_the_docs_content_type(dash: Any) -> None:
-    documented = set(re.findall(r"^Content-Type: (.+)$", text("messaging-webhooks.mdx"), re.M))
+    documented = set(re.findall(r"^Content-Type: (.+)$", text("messaging-webhooks.mdx"), re.MULTILINE))
     assert len(documented) == 1
     url = dash.url
     w = messaging_world(dash, f"<Application><AppName>Ct</AppName><CallbackUrl>{bin_url(url, 'fid-ct')}"
@@ -405,6 +405,7 @@ def test_sandbox_messages_and_callbacks_are_paged_not_cut(dash: Any) -> None:
     assert control(url, "GET", "/_sandbox/messages", params={"limit": "0"}, timeout=5).status_code == 400
 
 
+@pytest.mark.slow
 def test_retention_prunes_delivered_callbacks_and_bin_requests(dash: Any) -> None:
     url = dash.url
     assert control(url, "GET", "/_sandbox/settings", timeout=5).json()["retention"] is None  # off by default
@@ -446,3 +447,35 @@ def test_reset_vacuums_the_db(clean_sandbox: Any) -> None:
     before = pages()
     assert control(clean_sandbox.url, "POST", "/_sandbox/reset", timeout=30).status_code == 200
     assert pages() < before / 4
+
+
+# == list endpoints: numbers.yml's page=<order id of the first record> ===========================
+
+def test_orders_pages_by_the_order_id_the_next_link_names(dash: Any) -> None:
+    example = spec("numbers.yml")["paths"]["/accounts/{accountId}/orders"]["get"]["responses"]["200"]["content"][
+        "application/xml"]["examples"]
+    raw = next(iter(example.values()))["value"]
+    spec_next = re.search(r"rel=\"next\"", raw) and re.search(r"orders\?page=([0-9a-f-]{36})&size=", raw)
+    assert spec_next  # the spec's next link pages by an order id
+    peer = dash.create_peer()
+    ids = []
+    for _ in range(5):
+        r = dash.order(peer, "919")
+        assert r.status_code == 201, r.text
+        ids.append(parse(r)["OrderResponse"]["Order"]["id"])
+    got: list[str] = []
+    params: dict[str, Any] = {"size": 2}
+    while True:
+        body = parse(dash.get("/orders", params=params))["ResponseSelectWrapper"]["ListOrderIdUserIdDate"]
+        assert body["TotalCount"] == "5"
+        got += [o["orderId"] for o in _list(body["OrderIdUserIdDate"])]
+        nxt = body["Links"].get("next")
+        if not nxt:
+            break
+        page = re.search(r"page=([^&]+)&size=2", nxt).group(1)
+        assert page in ids  # an order id, as in the spec's example
+        params = {"size": 2, "page": page}
+    assert got == ids
+    first = _list(parse(dash.get("/orders"))["ResponseSelectWrapper"]["ListOrderIdUserIdDate"]["OrderIdUserIdDate"])
+    assert "TelephoneNumberDetails" in first[0]
+    assert dash.get("/orders", params={"page": "no-such-order"}).status_code == 400

@@ -21,17 +21,6 @@ A_AUTH = (DEMO["username"], DEMO["password"])
 UNOWNED_FROM = "+12015550199"  # the fictional 555-01XX block: never in the sandbox's inventory
 
 
-def _dashboard_available() -> bool:
-    try:
-        import bwhelpers.sandbox.dashboard.models as dm  # noqa: F401
-    except ImportError:
-        return False
-    return all(hasattr(dm, n) for n in ("number_owner", "location_messaging", "get_application"))
-
-
-needs_dashboard = pytest.mark.skipif(not _dashboard_available(), reason="the Dashboard area is not available yet")
-
-
 @pytest.fixture(scope="module")
 def sb(sandbox: Any) -> Iterator[Any]:
     """The session sandbox (tests/conftest.py) with fast delivery settings, restored afterwards."""
@@ -379,7 +368,6 @@ def _one(receiver: Receiver, message_id: str, n: int = 1, timeout: float = 8) ->
                     timeout=timeout, what=f"{n} callback(s) for {message_id}")
 
 
-@needs_dashboard
 def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=w["number"], to="+19195550000", applicationId=w["app_id"], tag="my-tag")).json()
@@ -402,7 +390,6 @@ def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receive
     assert len(receiver.events_for(sent["id"])) == 1  # exactly once
 
 
-@needs_dashboard
 def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: Receiver) -> None:
     from bandwidth.models import InboundCallback, StatusCallback
 
@@ -421,7 +408,6 @@ def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: R
     assert failed.error_code == 4432
 
 
-@needs_dashboard
 def test_group_message_one_event_per_recipient(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     to = ["+19195550001", "+12015550101", "+12015550104"]
@@ -435,7 +421,6 @@ def test_group_message_one_event_per_recipient(url: str, world: World, receiver:
     assert all(e["message"]["to"] == to for e in events)
 
 
-@needs_dashboard
 def test_4405_from_number_on_no_account(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=UNOWNED_FROM, applicationId=w["app_id"])).json()
@@ -445,7 +430,6 @@ def test_4405_from_number_on_no_account(url: str, world: World, receiver: Receiv
     assert isinstance(event["errorCode"], int)
 
 
-@needs_dashboard
 def test_4407_from_number_of_another_account(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -461,7 +445,6 @@ def test_4407_from_number_of_another_account(url: str, world: World, receiver: R
         other.stop()
 
 
-@needs_dashboard
 def test_4452_application_not_assigned(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url, assign=False)
     sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -469,7 +452,6 @@ def test_4452_application_not_assigned(url: str, world: World, receiver: Receive
     assert event["errorCode"] == 4452 and event["description"] == "rejected-wrong-application-id"
 
 
-@needs_dashboard
 def test_4452_wrong_application_goes_to_that_apps_url(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -483,7 +465,6 @@ def test_4452_wrong_application_goes_to_that_apps_url(url: str, world: World, re
         other.stop()
 
 
-@needs_dashboard
 def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, world: World,
                                                                   receiver: Receiver) -> None:
     w = world.provision(receiver.url)
@@ -498,7 +479,6 @@ def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, wor
     assert receiver.events_for(mid) == []
 
 
-@needs_dashboard
 def test_application_of_another_account_is_unknown(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -512,7 +492,6 @@ def test_application_of_another_account_is_unknown(url: str, world: World, recei
         other.stop()
 
 
-@needs_dashboard
 def test_4001_media_without_mms(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url, mms=False)
     sms = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -525,7 +504,6 @@ def test_4001_media_without_mms(url: str, world: World, receiver: Receiver) -> N
 FAILED_MAGIC = [row for row in MAGIC_TO_NUMBERS if row["outcome"] == "failed"]
 
 
-@needs_dashboard
 @pytest.mark.parametrize("row", FAILED_MAGIC, ids=[str(r["errorCode"]) for r in FAILED_MAGIC])
 def test_magic_failure_numbers(url: str, world: World, receiver: Receiver, row: dict[str, Any]) -> None:
     w = world.provision(receiver.url)
@@ -554,7 +532,6 @@ def test_magic_numbers_endpoint(url: str) -> None:
     assert "areas" in doc
 
 
-@needs_dashboard
 def test_magic_slow_delivery(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     t0 = time.monotonic()
@@ -566,7 +543,6 @@ def test_magic_slow_delivery(url: str, world: World, receiver: Receiver) -> None
     assert time.monotonic() - t0 >= FAST["slow_delivery_delay"] - 0.05
 
 
-@needs_dashboard
 def test_magic_auto_reply(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=w["number"], to="+12015550111", applicationId=w["app_id"], text="ping")).json()
@@ -582,7 +558,6 @@ def test_magic_auto_reply(url: str, world: World, receiver: Receiver) -> None:
 
 # -- inbound injection -------------------------------------------------------------------------------
 
-@needs_dashboard
 def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     r = control(url, "POST", "/_sandbox/inbound", timeout=5, json={
@@ -600,7 +575,6 @@ def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
     assert listed["messageDirection"] == "INBOUND" and listed["messageStatus"] == "RECEIVED"
 
 
-@needs_dashboard
 def test_inbound_errors(url: str, world: World, receiver: Receiver) -> None:
     r = control(url, "POST", "/_sandbox/inbound", json={"to": UNOWNED_FROM, "from": "+19195550000", "text": "x"},
                       timeout=5)
@@ -619,7 +593,6 @@ def test_inbound_errors(url: str, world: World, receiver: Receiver) -> None:
 
 # -- callback delivery: auth challenge, retries, log ----------------------------------------------------
 
-@needs_dashboard
 def test_401_challenge_then_credentials(url: str, world: World) -> None:
     rec = Receiver(mode="challenge", creds=("cbuser", "cb-secret")).start()
     try:
@@ -638,7 +611,7 @@ def test_401_challenge_then_credentials(url: str, world: World) -> None:
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_401_without_challenge_header_never_sends_credentials(url: str, world: World) -> None:
     rec = Receiver(mode="challenge-noheader", creds=("cbuser", "cb-secret")).start()
     try:
@@ -655,7 +628,7 @@ def test_401_without_challenge_header_never_sends_credentials(url: str, world: W
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) -> None:
     port = free_port()
     rec = Receiver(port=port)
@@ -680,7 +653,7 @@ def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) ->
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_non_2xx_retried_then_gives_up(url: str, world: World) -> None:
     rec = Receiver(mode="error").start()
     try:
@@ -693,7 +666,6 @@ def test_non_2xx_retried_then_gives_up(url: str, world: World) -> None:
         rec.stop()
 
 
-@needs_dashboard
 def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     a = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -767,7 +739,6 @@ def test_bin_require_auth(url: str) -> None:
     assert control(url, "PUT", own, DEMO, json={"require_auth": "nocolon"}).status_code == 400
 
 
-@needs_dashboard
 def test_callbacks_into_a_bin_with_challenge(url: str, world: World) -> None:
     name = f"cb-{time.time_ns()}"
     w = world.provision(f"{url}/_sandbox/bins/{name}?require_auth=hook:pw", cb_creds=("hook", "pw"))
@@ -795,7 +766,7 @@ def test_bins_survive_restart(tmp_path: Any) -> None:
         second.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
     db = tmp_path / "restart.db"
     first = start(port=0, db=db, settings={**FAST, "delivery_delay": 1.0}, reuse=False)
@@ -820,7 +791,7 @@ def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any) -> None:
     db = tmp_path / "two.db"
     a = start(port=0, db=db, settings={**FAST, "delivery_delay": 0.3}, reuse=False)

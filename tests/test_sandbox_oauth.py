@@ -137,6 +137,7 @@ def test_token_endpoint_refuses_other_methods_in_its_own_shape(clean_sandbox: An
     assert r.json()["error"] == "invalid_request"
 
 
+@pytest.mark.slow
 def test_token_ttl_setting_sets_expires_in_and_expired_tokens_get_401(clean_sandbox: Any) -> None:
     settings(clean_sandbox, token_ttl_seconds=1)
     token = get_token(clean_sandbox)

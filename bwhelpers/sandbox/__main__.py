@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read the API credential client secret from this file (or set BW_SANDBOX_CLIENT_SECRET)")
     p.add_argument("--order-delay", type=float, default=None,
                    help="seconds an order stays RECEIVED before it completes (default 2; 0 = immediate)")
+    p.add_argument("--a2p-enforcement", choices=("on", "off"), default=None,
+                   help="2026 carrier rules: on (default) fails texts from numbers without a 10DLC campaign "
+                        "(4476) or toll-free verification (4795); off replays the 2018 guide")
     p.add_argument("--reset", action="store_true", help="wipe all sandbox state first")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return p
@@ -82,10 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     hidden_password = bool(args.password or secrets_given["password"])
     hidden_secret = bool(args.api_secret or secrets_given["api_secret"])
     hidden_client_secret = bool(args.client_secret or secrets_given["client_secret"])
-    settings = {}
+    settings: dict[str, object] = {}
     if args.order_delay is not None:
         settings["order_transition"] = ({"mode": "immediate"} if args.order_delay <= 0
                                         else {"mode": "seconds", "seconds": args.order_delay})
+    if args.a2p_enforcement is not None:
+        settings["a2p_enforcement"] = args.a2p_enforcement == "on"
     db_path = args.db or str(default_db_path())
     from .keys import admin_key_path, ensure_admin_key
 
@@ -98,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = prepare_db(db_path, accounts=[creds] if custom else None, reset=args.reset, settings=settings)
     server = SandboxServer(db, host=args.host, port=args.port, admin_key=admin_key, allow_hosts=args.allow_hosts)
 
-    def _term(signum, frame):  # noqa: ANN001
+    def _term(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _term)

@@ -133,7 +133,7 @@ def enqueue(conn: Any, *, account_id: str, url: str, body: Any, due: float, mess
         (account_id, message_id, event_type, recipient, url, body if isinstance(body, str) else json.dumps(body),
          user, password, due, time.time()),
     )
-    return int(cur.lastrowid)
+    return int(cur.lastrowid or 0)
 
 
 def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | None, message_id: str | None,
@@ -195,7 +195,7 @@ def page(items: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]],
 def _filtered(db: Database, table: str, account_id: str | None, message_id: str | None, event_type: str | None,
               limit: int, before: int | None = None) -> list[Any]:
     """The newest ``limit`` rows of ``table`` matching the filters (and older than ``before``), oldest first."""
-    sql, args = f"SELECT * FROM {table} WHERE 1=1", []
+    sql, args = f"SELECT * FROM {table} WHERE 1=1", list[Any]()
     for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
         if value:
             sql += f" AND {col}=?"
@@ -468,7 +468,7 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
             "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
             (name, time.time(), method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
-    return int(cur.lastrowid)
+    return int(cur.lastrowid or 0)
 
 
 def bin_contents(db: Database, name: str) -> dict[str, Any]:

@@ -82,10 +82,6 @@ class SandboxContext:
     allowed_hosts: frozenset[str] = LOCAL_HOSTS
     port: int = 0
 
-    # settings live in the db so every process sees the same ones
-    def setting(self, key: str, default: Any = None) -> Any:
-        return self.db.get_setting(key, default)
-
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # order lifecycle: mode immediate | seconds | polls
@@ -108,6 +104,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # seconds after which delivered callbacks (and their attempts) and request-bin requests are pruned
     # (null = keep everything, the default)
     "retention": None,
+    # 2026 carrier rules (sandbox/tendlc): a local number must be SUCCESS on a REGISTERED 10DLC campaign
+    # (else message-failed 4476), a toll-free number VERIFIED (else 4795); false replays the 2018 guide
+    "a2p_enforcement": True,
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")
@@ -575,7 +574,7 @@ class BaseHandler(tornado.web.RequestHandler):
             return OAuthError("invalid_request" if status < 500 else "server_error", description, status=status)
         return DashboardError(status, description, status=status, root=self.error_root)
 
-    def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001
+    def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, SandboxError):
             log.debug("%s %s -> %s %s", self.request.method, self.request.path, value.status, value)
             return

@@ -188,6 +188,11 @@ class Database:
     def query_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         return self.connect().execute(sql, tuple(params)).fetchone()
 
+    def count(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """The first column of the first row of ``sql`` as an int (0 when there is no row)."""
+        row = self.query_one(sql, params)
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
     def transaction(self) -> "_Tx":
         """``with db.transaction() as conn:`` — BEGIN IMMEDIATE … COMMIT (ROLLBACK on error)."""
         return _Tx(self.connect())

@@ -46,8 +46,9 @@ def _arg(handler: ControlHandler, *names: str) -> str | None:
 class MagicNumbersHandler(ControlHandler):
     def get(self) -> None:
         self.send_json({
-            "to_numbers": getattr(magic, "MAGIC_TO_NUMBERS", []),
-            "areas": getattr(magic, "MAGIC_AREAS", []),
+            "to_numbers": magic.MAGIC_TO_NUMBERS,
+            "areas": magic.MAGIC_AREAS,
+            "a2p": magic.MAGIC_A2P,
         })
 
 

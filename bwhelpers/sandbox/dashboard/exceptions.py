@@ -73,6 +73,16 @@ class BadPaging(DashboardError):
                          root=root)
 
 
+class BadPage(DashboardError):
+    """numbers.yml: ``page`` is "1" or the order id of the first record of a page."""
+
+    code = 1003
+
+    def __init__(self, page: str, root: str = "ResponseSelectWrapper"):
+        super().__init__(description=f"page '{safe(page)}' is neither a page number nor the id of an order on "
+                                     "this account: use 1 or the page a Links/next element gave", root=root)
+
+
 # -- applications ----------------------------------------------------------------------------------
 
 class ServiceTypeInvalid(DashboardError):

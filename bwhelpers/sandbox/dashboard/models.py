@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import db as dbmod
-from .. import magic, numbers
+from .. import numbers
 from ..db import Database
 from . import exceptions as exc
 
@@ -128,7 +128,6 @@ dbmod.register_column("dash_disconnects", "failed", "TEXT")
 dbmod.register_column("dash_disconnects", "mode", "TEXT")
 
 DEFAULT_PROXY_PEER_ID = "539692"
-TERMINAL = ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED")
 
 
 def iso(ts: float | None) -> str | None:
@@ -434,12 +433,6 @@ def delete_peer(db: Database, account_id: str, site_id: str, peer_id: str) -> No
         conn.execute("DELETE FROM dash_sippeers WHERE peer_id=?", (peer_id,))
 
 
-def default_peer(db: Database, account_id: str, site_id: str) -> str | None:
-    row = db.query_one("SELECT peer_id FROM dash_sippeers WHERE account_id=? AND site_id=? AND is_default=1",
-                       (account_id, site_id))
-    return row["peer_id"] if row else None
-
-
 def peer_tns(db: Database, account_id: str, peer_id: str) -> list[str]:
     settle(db)
     return [r["tn"] for r in db.query(
@@ -590,31 +583,27 @@ def search(db: Database, criteria: dict[str, str], quantity: int) -> list[number
     return numbers.select(criteria, quantity, taken, seed(db))
 
 
-def in_service(db: Database, account_id: str, site_id: str | None = None, filters: dict[str, str] | None = None
-               ) -> list[str]:
+def in_service_page(db: Database, account_id: str, site_id: str | None, filters: dict[str, str] | None,
+                    page: int, size: int) -> tuple[int, list[str]]:
+    """(TotalCount, one page of numbers) with the filters in SQL: LIMIT/OFFSET over ``dash_tns``'s index."""
     settle(db)
-    sql = "SELECT tn, state, rate_center, lata FROM dash_tns WHERE account_id=? AND status='inservice'"
-    params: list[Any] = [account_id]
+    where, params = "account_id=? AND status='inservice'", list[Any]([account_id])
     if site_id is not None:
-        sql += " AND site_id=?"
+        where += " AND site_id=?"
         params.append(site_id)
     f = {k.lower(): v for k, v in (filters or {}).items() if v}
-    if f.get("areacode"):
-        sql += " AND substr(tn,1,3)=?"
-        params.append(f["areacode"])
-    if f.get("npanxx"):
-        sql += " AND substr(tn,1,6)=?"
-        params.append(f["npanxx"])
-    if f.get("state"):
-        sql += " AND upper(state)=?"
-        params.append(f["state"].upper())
-    if f.get("ratecenter"):
-        sql += " AND upper(rate_center)=?"
-        params.append(f["ratecenter"].upper())
-    if f.get("lata"):
-        sql += " AND lata=?"
-        params.append(f["lata"])
-    return [r["tn"] for r in db.query(sql + " ORDER BY tn", params)]
+    for key, cond in (("areacode", "substr(tn,1,3)=?"), ("npanxx", "substr(tn,1,6)=?"), ("lata", "lata=?")):
+        if f.get(key):
+            where += f" AND {cond}"
+            params.append(f[key])
+    for key, col in (("state", "state"), ("ratecenter", "rate_center")):
+        if f.get(key):
+            where += f" AND upper({col})=?"
+            params.append(f[key].upper())
+    total = db.count(f"SELECT COUNT(*) FROM dash_tns WHERE {where}", params)
+    rows = db.query(f"SELECT tn FROM dash_tns WHERE {where} ORDER BY tn LIMIT ? OFFSET ?",
+                    [*params, size, (page - 1) * size])
+    return total, [r["tn"] for r in rows]
 
 
 # == orders ========================================================================================
@@ -841,30 +830,71 @@ def close_order(db: Database, account_id: str, order_id: str) -> None:
         conn.execute("UPDATE dash_orders SET closed=1, last_modified=? WHERE order_id=?", (now, order_id))
 
 
+#: an order's status in SQL, valid once :func:`settle` has finalized every due order
+STATUS_SQL = ("CASE WHEN closed=1 THEN (CASE WHEN completed<>'[]' THEN 'PARTIAL' ELSE 'FAILED' END) "
+              "WHEN finalized=1 THEN outcome ELSE 'RECEIVED' END")
+
+
+def _anchor(db: Database, table: str, account_id: str, page: int | str) -> tuple[str, list[Any]]:
+    """LIMIT/OFFSET of a numeric ``page``, or the keyset of numbers.yml's ``page=<order id of the first record>``."""
+    if isinstance(page, int):
+        return "", []
+    row = db.query_one(f"SELECT created, rowid FROM {table} WHERE order_id=? AND account_id=?", (page, account_id))
+    if row is None:
+        raise exc.BadPage(page)
+    return " AND (created, rowid) >= (?, ?)", [row["created"], row["rowid"]]
+
+
+def _page_rows(db: Database, table: str, account_id: str, where: str, args: list[Any], page: int | str,
+               size: int, columns: str = "*") -> tuple[int, list[sqlite3.Row], str | None]:
+    """(total, the page's rows, the order id that starts the next page) in O(page) for keyset pages."""
+    total = db.count(f"SELECT COUNT(*) FROM {table} WHERE {where}", args)
+    extra, extra_args = _anchor(db, table, account_id, page)
+    sql = f"SELECT {columns} FROM {table} WHERE {where}{extra} ORDER BY created, rowid LIMIT ?"
+    params = [*args, *extra_args, size + 1]
+    if isinstance(page, int):
+        sql += " OFFSET ?"
+        params.append((page - 1) * size)
+    rows = db.query(sql, params)
+    nxt = rows[size]["order_id"] if len(rows) > size else None
+    return total, rows[:size], nxt
+
+
 def list_orders(db: Database, account_id: str, status: str | None = None, customer_order_id: str | None = None,
-                start: float | None = None, end: float | None = None) -> list[dict[str, Any]]:
+                start: float | None = None, end: float | None = None, page: int | str = 1,
+                size: int = 5000) -> tuple[int, list[dict[str, Any]], str | None]:
+    """One page of ``GET /orders``: (TotalCount, items, order id of the next page's first record or None)."""
     settle(db)
-    transition, now = _transition(db), time.time()
-    rows = db.query("SELECT * FROM dash_orders WHERE account_id=? ORDER BY created, rowid", (account_id,))
+    where, args = "account_id=?", list[Any]([account_id])
+    if status:
+        where += f" AND {STATUS_SQL}=?"
+        args.append(status.upper())
+    if customer_order_id:
+        where += " AND customer_order_id=?"
+        args.append(customer_order_id)
+    if start is not None:
+        where += " AND created>=?"
+        args.append(start)
+    if end is not None:
+        where += " AND created<?"
+        args.append(end)
+    total, rows, nxt = _page_rows(db, "dash_orders", account_id, where, args, page, size,
+                                  f"*, {STATUS_SQL} AS st")
     out = []
     for row in rows:
-        st = _status(row, _is_due(row, transition, now))
-        if status and st.upper() != status.upper():
-            continue
-        if customer_order_id and row["customer_order_id"] != customer_order_id:
-            continue
-        if start is not None and row["created"] < start:
-            continue
-        if end is not None and row["created"] >= end:
-            continue
-        item: dict[str, Any] = {"CountOfTNs": len(json.loads(row["completed"])) if st != "RECEIVED" else 0}
+        st = row["st"]
+        completed = json.loads(row["completed"]) if st != "RECEIVED" else []
+        item: dict[str, Any] = {"CountOfTNs": len(completed)}
         if row["customer_order_id"]:
             item["CustomerOrderId"] = row["customer_order_id"]
         item.update({"userId": row["created_by"], "lastModifiedDate": iso(row["last_modified"]),
                      "OrderDate": iso(row["created"]), "OrderType": "new_number", "orderId": row["order_id"],
                      "OrderStatus": st})
+        details = tn_details(completed)
+        if details:
+            item["TelephoneNumberDetails"] = details
         out.append(item)
-    return out
+    return total, out, nxt
 
 
 # == disconnects ===================================================================================
@@ -970,11 +1000,10 @@ def disconnect_view(db: Database, account_id: str, order_id: str) -> dict[str, A
     return body
 
 
-def list_disconnects(db: Database, account_id: str, page: int = 1, size: int = 300) -> tuple[int, list[dict[str, Any]]]:
+def list_disconnects(db: Database, account_id: str, page: int | str = 1,
+                     size: int = 300) -> tuple[int, list[dict[str, Any]], str | None]:
     """numbers.yml ReadDisconnectOrders items (``OrderId`` capitalised here, unlike /orders), one page."""
-    total = db.query_one("SELECT COUNT(*) AS n FROM dash_disconnects WHERE account_id=?", (account_id,))["n"]
-    rows = db.query("SELECT * FROM dash_disconnects WHERE account_id=? ORDER BY created, rowid LIMIT ? OFFSET ?",
-                    (account_id, size, (page - 1) * size))
+    total, rows, nxt = _page_rows(db, "dash_disconnects", account_id, "account_id=?", [account_id], page, size)
     out = []
     for r in rows:
         status, done, _ = _disconnect_outcome(r)
@@ -985,8 +1014,4 @@ def list_disconnects(db: Database, account_id: str, page: int = 1, size: int = 3
         if details:
             item["TelephoneNumberDetails"] = details
         out.append(item)
-    return int(total), out
-
-
-def magic_areas() -> list[dict[str, Any]]:
-    return list(magic.MAGIC_AREAS)
+    return total, out, nxt

@@ -67,8 +67,9 @@ def _list(node: Any, name: str) -> list[str]:
 
 
 def _is_local(host: str | None) -> bool:
-    return bool(host) and (host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
-                           or host.startswith("127."))
+    if not host:
+        return False
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost") or host.startswith("127.")
 
 
 class DashboardHandler(BaseHandler):
@@ -597,14 +598,14 @@ class OrdersHandler(DashboardHandler):
 
     def get(self, account_id: str) -> None:
         self.begin(account_id)
-        page, size = _paging(self, default_size=20)
+        page, size = _paging(self, default_size=20, keyset=True)
         status = self.get_query_argument("status", None)
-        items = models.list_orders(self.db, account_id, status=status,
-                                   customer_order_id=self.get_query_argument("customerOrderId", None))
-        chunk = items[(page - 1) * size: page * size]
-        body: dict[str, Any] = {"TotalCount": len(items)}
-        if items:
-            body["Links"] = _links(self, account_id, "/orders", page, size, len(items))
+        total, chunk, nxt = models.list_orders(self.db, account_id, status=status,
+                                               customer_order_id=self.get_query_argument("customerOrderId", None),
+                                               page=page, size=size)
+        body: dict[str, Any] = {"TotalCount": total}
+        if total:
+            body["Links"] = _links(self, account_id, "/orders", size, nxt)
         if chunk:
             body["OrderIdUserIdDate"] = chunk
         self.send_xml("ResponseSelectWrapper", {"ListOrderIdUserIdDate": body})
@@ -678,7 +679,7 @@ class OrdersHandler(DashboardHandler):
             if missing:
                 raise fail(1003, f"{otype}/{missing[0]} is required")
             try:
-                next(iter(numbers.candidates(criteria, models.seed(self.db))), None)
+                next(iter(numbers.candidates({k: v or "" for k, v in criteria.items()}, models.seed(self.db))), None)
             except numbers.CriteriaError as e:
                 raise fail(e.code, e.description) from None
             req["criteria"], req["quantity"] = criteria, quantity
@@ -710,19 +711,26 @@ class OrderHandler(DashboardHandler):
         self.send_xml(exc.ORDER, None)
 
 
-def _paging(handler: DashboardHandler, default_size: int) -> tuple[int, int]:
+def _paging(handler: DashboardHandler, default_size: int, keyset: bool = False) -> tuple[Any, int]:
+    """``page`` (a number from 1, or with ``keyset`` the order id that starts a page, as numbers.yml documents
+    for /orders and /disconnects) and ``size`` (1-5000)."""
     page_raw = handler.get_query_argument("page", "1") or "1"
     size_raw = handler.get_query_argument("size", str(default_size)) or str(default_size)
-    if not page_raw.isdigit() or int(page_raw) < 1 or not size_raw.isdigit() or not 1 <= int(size_raw) <= 5000:
+    if not size_raw.isdigit() or not 1 <= int(size_raw) <= 5000:
         raise exc.BadPaging(handler.error_root)
-    return int(page_raw), int(size_raw)
+    if page_raw.isdigit() and int(page_raw) >= 1:
+        return int(page_raw), int(size_raw)
+    if keyset and len(page_raw) <= 64:
+        return page_raw, int(size_raw)
+    raise exc.BadPaging(handler.error_root)
 
 
-def _links(handler: DashboardHandler, account_id: str, path: str, page: int, size: int, total: int) -> dict[str, str]:
+def _links(handler: DashboardHandler, account_id: str, path: str, size: int, next_page: Any) -> dict[str, str]:
+    """``Links``: first, and next when there is one (``page=`` the number or order id of the next page)."""
     base = handler.url_for_account(account_id, path)
     links = {"first": f'Link=<{base}?page=1&size={size}>;rel="first";'}
-    if page * size < total:
-        links["next"] = f'Link=<{base}?page={page + 1}&size={size}>;rel="next";'
+    if next_page is not None:
+        links["next"] = f'Link=<{base}?page={next_page}&size={size}>;rel="next";'
     return links
 
 
@@ -734,14 +742,14 @@ class InServiceNumbersHandler(DashboardHandler):
         if site_id is not None:
             self.site(account_id, site_id)
         page, size = _paging(self, default_size=300)
-        filters = {k: self.get_query_argument(k, None) for k in ("areacode", "npanxx", "state", "ratecenter", "lata")}
-        tns = models.in_service(self.db, account_id, site_id, filters)
-        chunk = tns[(page - 1) * size: page * size]
+        filters = {k: self.get_query_argument(k, "") or "" for k in ("areacode", "npanxx", "state", "ratecenter", "lata")}
+        total, chunk = models.in_service_page(self.db, account_id, site_id, filters, page, size)
         if not chunk:
             self.send_empty(204)
             return
         path = f"/sites/{site_id}/inserviceNumbers" if site_id else "/inserviceNumbers"
-        self.send_xml("TNs", {"TotalCount": len(tns), "Links": _links(self, account_id, path, page, size, len(tns)),
+        nxt = page + 1 if page * size < total else None
+        self.send_xml("TNs", {"TotalCount": total, "Links": _links(self, account_id, path, size, nxt),
                               "TelephoneNumbers": {"Count": len(chunk), "TelephoneNumber": chunk}})
 
 
@@ -750,11 +758,11 @@ class DisconnectsHandler(DashboardHandler):
 
     def get(self, account_id: str) -> None:
         self.begin(account_id)
-        page, size = _paging(self, default_size=300)
-        total, items = models.list_disconnects(self.db, account_id, page, size)
+        page, size = _paging(self, default_size=300, keyset=True)
+        total, items, nxt = models.list_disconnects(self.db, account_id, page, size)
         body: dict[str, Any] = {"TotalCount": total}
         if total:
-            body["Links"] = _links(self, account_id, "/disconnects", page, size, total)
+            body["Links"] = _links(self, account_id, "/disconnects", size, nxt)
         if items:
             body["OrderIdUserIdDate"] = items
         self.send_xml("ResponseSelectWrapper", {"ListOrderIdUserIdDate": body})
@@ -783,9 +791,9 @@ class DisconnectsHandler(DashboardHandler):
             raise exc.DisconnectError([(1003, text)])
         bad = [tn for tn in raw if numbers.normalize_tn(tn) is None]
         if bad:  # malformed numbers are refused at once (numbers-errors.mdx 5008); unknown ones fail later
-            raise exc.DisconnectError([(5008, f"'{exc.safe(tn)}' is not a telephone number: use 10 digits, like "
-                                              "9195551212") for tn in bad[:20]])
-        tns = [numbers.normalize_tn(tn) for tn in raw]
+            hint = "is not a telephone number: use 10 digits, like 9195551212"
+            raise exc.DisconnectError([(5008, f"'{exc.safe(tn)}' {hint}") for tn in bad[:20]])
+        tns = [numbers.normalize_tn(tn) or tn for tn in raw]
         req = models.create_disconnect(self.db, account_id, self.username, tns, customer_order_id, protected, mode)
         self.send_xml(exc.DISCONNECT, {"orderRequest": req, "OrderStatus": "RECEIVED"}, status=201,
                       headers={"Location": self.url_for_account(account_id, f"/disconnects/{req['id']}")})

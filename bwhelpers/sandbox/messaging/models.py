@@ -17,6 +17,8 @@ the application is not on the account, or it is not      4452    rejected-wrong-
 the one assigned to the ``from`` number's location
 the location has no SMS feature                          4403    rejected-forbidden-from-number
 media given but the location has no MMS feature          4001    service-not-allowed
+(``a2p_enforcement``) a local ``from`` not SUCCESS on a  4476    Source TN not registered to a 10DLC campaign
+REGISTERED 10DLC campaign; a toll-free one not VERIFIED  4795    tfn-not-verified
 ``to`` is a magic number (``magic.MAGIC_TO_NUMBERS``)    table   table
 otherwise                                                —       message-delivered, "ok"
 =======================================================  ======  =========================================
@@ -38,6 +40,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import callbacks
+from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
 
@@ -313,39 +316,20 @@ def take_rate_slot(db: Database, account_id: str, per_second: int) -> int | None
     return None
 
 
-# -- dashboard look-ups (owned by the dashboard area; tolerate its absence) ----------------------
-
-def _dashboard() -> Any:
-    try:
-        from ..dashboard import models as dm  # noqa: PLC0415
-    except ImportError:
-        return None
-    return dm
-
+# -- dashboard look-ups (owned by the dashboard area; a broken dashboard module fails loudly) ----------
 
 def number_owner(db: Database, tn: str) -> dict[str, Any] | None:
-    dm = _dashboard()
-    if dm is None or not hasattr(dm, "number_owner"):
-        return None
-    return dm.number_owner(db, tn)
+    return dashboard_models.number_owner(db, tn)
 
 
 def location_messaging(db: Database, account_id: str, location_id: str) -> dict[str, Any]:
-    dm = _dashboard()
-    if dm is None or not hasattr(dm, "location_messaging"):
-        return {"sms": False, "mms": False, "application_id": None}
-    return dm.location_messaging(db, account_id, location_id) or {"sms": False, "mms": False,
-                                                                   "application_id": None}
+    return dashboard_models.location_messaging(db, account_id, location_id)
 
 
 def get_application(db: Database, account_id: str, app_id: str | None) -> dict[str, Any] | None:
-    dm = _dashboard()
-    if not app_id or dm is None or not hasattr(dm, "get_application"):
+    if not app_id:
         return None
-    try:
-        return dm.get_application(db, account_id, app_id)
-    except Exception:  # a not-found error of the dashboard area
-        return None
+    return dashboard_models.get_application(db, account_id, app_id)
 
 
 def _status_target(app: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
@@ -381,7 +365,14 @@ def _outcome(db: Database, account_id: str, msg: dict[str, Any]) -> tuple[int | 
         return 4403, DESCRIPTIONS[4403]
     if msg.get("media") and not loc.get("mms"):
         return 4001, DESCRIPTIONS[4001]
-    return None, None
+    return _a2p_block(db, account_id, msg["from"])
+
+
+def _a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int | None, str | None]:
+    """The 2026 carrier rules (10DLC / toll-free verification), owned by the tendlc area."""
+    from ..tendlc.models import a2p_block  # a missing area fails loudly
+
+    return a2p_block(db, account_id, from_tn) or (None, None)
 
 
 def message_body(row: dict[str, Any], for_callback: bool = False) -> dict[str, Any]:
@@ -533,7 +524,7 @@ def _create_inbound(conn: Any, *, account_id: str, to_tn: str, from_tn: str, tex
     event = {"type": "message-received", "time": iso_time(due), "description": RECEIVED_DESCRIPTION,
              "to": to_tn, "message": message}
     url, user, password = _inbound_target(app)
-    _schedule(conn, account_id=account_id, message_id=row["id"], recipient=to_tn, kind="message-received",
+    _schedule(conn, account_id=account_id, message_id=str(row["id"]), recipient=to_tn, kind="message-received",
               error_code=None, description=RECEIVED_DESCRIPTION, due=due, event=event, url=url, user=user,
               password=password, app_id=app_id)
     return {"message": message, "event": event}
@@ -641,7 +632,7 @@ def decode_token(token: str) -> tuple[str, int]:
 
 def _list_where(account_id: str, f: dict[str, str], now: float) -> tuple[str, list[Any]]:
     """SQL conditions of the ``listMessages`` filters (every one on an indexed or joined column)."""
-    where, args = ["e.account_id=?"], [account_id]
+    where, args = ["e.account_id=?"], list[Any]([account_id])
     if f.get("messageId"):
         where.append("e.message_id=?")
         args.append(f["messageId"])
@@ -744,7 +735,7 @@ def list_messages(db: Database, account_id: str, filters: dict[str, str], limit:
         count_sql = f"SELECT 1 FROM message_events e JOIN messages m ON m.id=e.message_id WHERE {where}"
         if limit_total:
             count_sql += f" LIMIT {TOTAL_COUNT_CAP}"
-        total = int(db.query_one(f"SELECT COUNT(*) AS n FROM ({count_sql})", args)["n"])
+        total = db.count(f"SELECT COUNT(*) FROM ({count_sql})", args)
     return {"totalCount": total, "messages": items, "next": nxt, "prev": prev}
 
 
@@ -756,7 +747,7 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
     the page of older messages, or None when there is none (nothing is ever cut silently).
     """
     now = time.time()
-    sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", []
+    sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", list[Any]()
     if account_id:
         sql += " AND account_id=?"
         args.append(account_id)
