@@ -4,10 +4,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import requests
 
 from bwhelpers.config import Config
-from conftest import control  # noqa: E402
+from conftest import control
 
 SECRETS = ("sandbox-password", "t-sandbox", "s-sandbox", "hunter2-callback-pw")
 

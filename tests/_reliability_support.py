@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from conftest import control  # noqa: E402
+from conftest import control
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 15  # every request of these tests has one

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import control  # noqa: E402
+from conftest import control
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.md"
@@ -93,7 +93,6 @@ def test_bench_run_py_entry_point_parses_arguments() -> None:
 
 @pytest.fixture
 def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
-    import requests
 
     from bwhelpers.connection import live_config
     from bwhelpers.setup import Setup
@@ -109,7 +108,6 @@ def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
 
 
 def _stored_texts(sandbox: Any) -> collections.Counter:
-    import requests
 
     doc = control(sandbox.url, "GET", "/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
     return collections.Counter(m.get("text") for m in doc["messages"])
@@ -119,7 +117,6 @@ def _stored_texts(sandbox: Any) -> collections.Counter:
 def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sandbox: Any) -> None:
     from bwhelpers.tables import bulk_frame
     import pandas as pd
-    import requests
 
     control(sandbox.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 20},
                  timeout=10).raise_for_status()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 
 from _client_helpers import SECRETS, assert_no_secrets, sandbox_settings
 from bwhelpers.dashboard import DashboardClient
@@ -12,7 +11,7 @@ from bwhelpers.errors import (AuthError, ConflictError, NotFoundError, ServerErr
                               ValidationError)
 from bwhelpers.messaging import MessagingClient
 from bwhelpers.tables import bulk_frame, diagnose_frame, events_frame, result_frame, teardown_frame
-from conftest import control  # noqa: E402
+from conftest import control
 
 pytestmark = pytest.mark.timeout(120)
 

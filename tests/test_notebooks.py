@@ -21,7 +21,7 @@ from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_
 
 from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
 from bwhelpers.sandbox import start
-from conftest import control  # noqa: E402
+from conftest import control
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
 NAMES = [p.stem for p in NOTEBOOKS]

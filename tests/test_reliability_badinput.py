@@ -204,7 +204,7 @@ assert len(CASES) >= 50 and len(set(IDS)) == len(IDS)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Its own sandbox: account A with the guide's objects (and a bare location), account B with an app."""
-    from conftest import control, XmlSession
+    from conftest import XmlSession
 
     handle = start(port=0, db=tmp_path_factory.mktemp("badinput") / "sandbox.db", order_delay=0, reset=True,
                    settings={"delivery_delay": 0, **GUIDE_2018})

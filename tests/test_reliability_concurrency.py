@@ -27,7 +27,7 @@ from bwhelpers.config import Config
 from bwhelpers.sandbox import DEMO, DEMO_B, start
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
-from conftest import control  # noqa: E402
+from conftest import control
 
 plugin = report.fixture()
 

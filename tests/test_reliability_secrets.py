@@ -37,7 +37,7 @@ import requests
 import _reliability_report as report
 from _reliability_report import item, record
 from _reliability_support import ROOT, TIMEOUT, SandboxProcess
-from conftest import control  # noqa: E402
+from conftest import control
 
 plugin = report.fixture()
 

@@ -26,7 +26,7 @@ from bwhelpers.sandbox import DEMO
 from bwhelpers.sandbox.dashboard import exceptions as dexc
 from bwhelpers.sandbox.db import Database
 from bwhelpers.sandbox.messaging import models as mmodels
-from conftest import control  # noqa: E402
+from conftest import control
 
 A_AUTH = (DEMO["username"], DEMO["password"])
 

@@ -13,7 +13,7 @@ from bwhelpers.sandbox import start
 from bwhelpers.sandbox.magic import MAGIC_TO_NUMBERS
 
 from _messaging_helpers import DEMO, DEMO_B, FAST, Receiver, World, free_port, send, wait_for
-from conftest import control  # noqa: E402
+from conftest import control
 
 ID_RE = re.compile(r"^\d{13}[a-z0-9]{16}$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -14,7 +14,7 @@ import requests
 from conftest import SMS_BODY, XmlSession
 
 from bwhelpers.sandbox import DEMO, DEMO_B
-from conftest import control  # noqa: E402
+from conftest import control
 
 TIMEOUT = 10
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"

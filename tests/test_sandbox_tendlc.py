@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from bwhelpers.sandbox import DEMO, DEMO_B
-from conftest import control  # noqa: E402
+from conftest import control
 
 CAMPAIGN_A, PENDING_A, CAMPAIGN_B = "CSBX001", "CPND001", "CSBX002"
 

@@ -26,7 +26,6 @@ APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 @pytest.fixture(scope="module")
 def sb(sandbox: Any) -> Iterator[Any]:
     """The session sandbox (tests/conftest.py) with fast settings, restored afterwards."""
-    import requests
 
     saved = control(sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()
     control(sandbox.url, "PUT", "/_sandbox/settings", json=FAST, timeout=5)
@@ -85,7 +84,6 @@ def test_errors_map_to_sdk_exceptions(sb: Any) -> None:
 
 
 def test_rate_limit_surfaces_as_429(sb: Any) -> None:
-    import requests
 
     control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
     try:
@@ -116,7 +114,6 @@ def oauth_api(sb: Any, creds: dict[str, str] = DEMO, secret: str | None = None) 
 @pytest.fixture
 def decommissioned(sb: Any) -> Iterator[Any]:
     """Basic auth with API users refused, as on the real service from 2026-12-02."""
-    import requests
 
     control(sb.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
     yield sb

@@ -58,7 +58,7 @@ def _secret(path: str | None, env: str, option: str) -> str | None:
             with open(os.path.expanduser(path), encoding="utf-8") as fh:
                 value = fh.readline().strip()
         except OSError as exc:
-            raise SystemExit(f"error: {option} {path}: {exc.strerror or exc}")
+            raise SystemExit(f"error: {option} {path}: {exc.strerror or exc}") from None
         if not value:
             raise SystemExit(f"error: {option} {path}: the file is empty")
         return value
