@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import control
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.md"
@@ -95,7 +96,6 @@ def test_bench_run_py_entry_point_parses_arguments() -> None:
 
 @pytest.fixture
 def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
-    import requests
 
     from bwhelpers.connection import live_config
     from bwhelpers.setup import Setup
@@ -107,13 +107,12 @@ def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
     for _ in setup.run_all():
         pass
     yield setup
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=10)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=10)
 
 
 def _stored_texts(sandbox: Any) -> collections.Counter:
-    import requests
 
-    doc = requests.get(f"{sandbox.url}/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
+    doc = control(sandbox.url, "GET", "/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
     return collections.Counter(m.get("text") for m in doc["messages"])
 
 
@@ -121,9 +120,8 @@ def _stored_texts(sandbox: Any) -> collections.Counter:
 def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sandbox: Any) -> None:
     from bwhelpers.tables import bulk_frame
     import pandas as pd
-    import requests
 
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 20},
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 20},
                  timeout=10).raise_for_status()
     assert provisioned._sandbox_rate_limit() == 20
     rows = pd.DataFrame({"to": [f"+1919555{i:04d}" for i in range(30)], "text": [f"bulk {i}" for i in range(30)]})
@@ -133,7 +131,7 @@ def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sa
     texts = _stored_texts(sandbox)
     assert all(texts[f"bulk {i}"] == 1 for i in range(30))  # nothing lost, nothing sent twice
     saved = provisioned.saved
-    stored = requests.get(f"{sandbox.url}/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
+    stored = control(sandbox.url, "GET", "/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
     assert {m["from"] for m in stored["messages"] if m["text"].startswith("bulk ")} == {saved["numbers"][0]}
 
 

@@ -22,15 +22,16 @@ not the participant asked for, nor an admin, gets 403.
 """
 from __future__ import annotations
 
-import hmac
 import html
 import time
 from typing import Any
+from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 
 from ..control.responses import ControlHandler
 from ..exceptions import ControlError
+from ..keys import same_secret
 from . import models
 from .board import render_board
 from .service import ADMIN_HEADER
@@ -50,9 +51,18 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
 
     def has_admin_key(self) -> bool:
         """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``, as the control plane)?"""
-        given = self.request.headers.get(ADMIN_HEADER, "").strip()
-        key = workshop(self).admin_key
-        return bool(key and given) and hmac.compare_digest(given.encode(), key.encode())
+        return same_secret(self.request.headers.get(ADMIN_HEADER, "").strip(), workshop(self).admin_key)
+
+    def _check_csrf(self) -> None:
+        """The control plane's content-type rule does not fit here: the board's reset is an HTML form, guarded by
+        HubOAuth's ``_xsrf`` token; every other call carries a header (hub token, admin key) that a page on
+        another site cannot send. A cross-origin ``Origin`` is still refused."""
+        origin = self.request.headers.get("Origin")
+        if origin and self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            host = (urlparse(origin).hostname or "").lower()
+            if "*" not in self.ctx.allowed_hosts and host not in self.ctx.allowed_hosts:
+                raise ControlError("Cross-origin requests are refused (CSRF guard): the Origin header names a site "
+                                   "this service does not serve", status=403)
 
     def hub_user(self, *, browser_login: bool = False) -> dict[str, Any] | None:
         """The hub user of this request, or an error: 401 (no or bad token), 403 (no access to the service).
@@ -81,7 +91,7 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         raise ControlError("not logged in to the hub: open this page from the hub in a browser, or send "
                            "'Authorization: token <hub API token>'", status=401)
 
-    def require_admin(self, *, browser_login: bool = False) -> dict[str, Any] | None:
+    def require_hub_admin(self, *, browser_login: bool = False) -> dict[str, Any] | None:
         user = self.hub_user(browser_login=browser_login)
         if user is None:
             return None
@@ -140,7 +150,7 @@ class ResetHandler(WorkshopHandler):
     def post(self, name: str) -> None:
         user = None
         if not self.has_admin_key():
-            user = self.require_admin()
+            user = self.require_hub_admin()
         self.known(name, user)
         try:
             result = models.reset(self.db, name, workshop(self).secret, workshop(self).create_account)
@@ -177,7 +187,7 @@ class BoardHandler(WorkshopHandler):
         if self.has_admin_key():
             user: dict[str, Any] | None = {"name": "(admin key)", "admin": True}
         else:
-            user = self.require_admin(browser_login=True)
+            user = self.require_hub_admin(browser_login=True)
         if user is None:
             return
         rows = board_rows(self.db)

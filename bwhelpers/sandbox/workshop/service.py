@@ -30,10 +30,11 @@ from urllib.parse import urlparse
 
 import tornado.web
 
+from ..server import SandboxApplication
+
 log = logging.getLogger("bwhelpers.sandbox.workshop")
 
-#: the header carrying the sandbox's admin key (the control plane's)
-ADMIN_HEADER = "X-Sandbox-Admin-Key"
+from ..keys import ADMIN_HEADER  # noqa: E402,F401  (the control plane's header; re-exported for the handlers)
 
 
 @dataclass
@@ -48,7 +49,7 @@ class WorkshopSettings:
     refresh: int = 5
 
 
-class PrefixedApplication(tornado.web.Application):
+class PrefixedApplication(SandboxApplication):
     """Routes requests below ``url_prefix``; handlers see the path without it (``request.uri`` is kept)."""
 
     url_prefix = ""
@@ -61,18 +62,16 @@ class PrefixedApplication(tornado.web.Application):
 
 
 def read_key_file(path: Path, nbytes: int = 32) -> str:
-    """The key in ``path``; created (0600, random) if missing."""
-    try:
-        key = path.read_text(encoding="utf-8").strip()
-        if key:
-            return key
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(nbytes)
-    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key + "\n")
+    """The key in ``path``; created (0600, random; the first of concurrent starts wins) if missing."""
+    from ..keys import read_key_file as read, write_private
+
+    key = read(path)
+    if key:
+        return key
+    write_private(path, secrets.token_urlsafe(nbytes) + "\n")
+    key = read(path)
+    if not key:  # pragma: no cover - the file vanished under us
+        raise RuntimeError(f"cannot write the workshop secret to {path}")
     return key
 
 
@@ -137,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", required=True, help="SQLite file of the sandbox (keep it on persistent storage)")
     p.add_argument("--public-url", default=os.environ.get("JUPYTERHUB_PUBLIC_URL") or "http://127.0.0.1:8000",
                    help="the hub's URL as the participants' kernels reach it (default http://127.0.0.1:8000)")
-    p.add_argument("--admin-key-file", default=None, help="admin key file (default <db>.admin-key)")
+    p.add_argument("--admin-key-file", default=None,
+                   help="the sandbox's admin key (default <db>.admin-key, created on the first start)")
     p.add_argument("--secret-file", default=None, help="participants' secret (default <db>.workshop-secret)")
     p.add_argument("--order-delay", type=float, default=None, help="seconds an order stays RECEIVED (default 2)")
     p.add_argument("--listen", default=None,
@@ -169,7 +169,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import models  # noqa: F401  (registers the schema before the db opens)
 
     db_path = Path(args.db).expanduser().resolve()
-    admin_key = read_key_file(Path(args.admin_key_file) if args.admin_key_file else Path(f"{db_path}.admin-key"))
+    from ..keys import ensure_admin_key
+
+    try:  # the sandbox's admin key: --admin-key-file, else <db>.admin-key (created on the first start)
+        admin_key = ensure_admin_key(db_path, args.admin_key_file)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     secret = read_key_file(Path(args.secret_file) if args.secret_file else Path(f"{db_path}.workshop-secret"))
     extra = {}
     if args.order_delay is not None:
@@ -182,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = WorkshopSettings(prefix=prefix, public_url=public_url, admin_key=admin_key,
                                 secret=secret.encode("utf-8"), create_account=create_account, refresh=args.refresh)
     listen = args.listen or bind.hostname or "127.0.0.1"
-    server = SandboxServer(db, host=listen, port=bind.port or 80,
+    hosts = [h for h in [urlparse(public_url).hostname, *args.allow_host] if h]
+    server = SandboxServer(db, host=listen, port=bind.port or 80, admin_key=admin_key, allow_hosts=hosts,
                            app_factory=make_workshop_app(settings, secrets.token_bytes(32)), public_url=public_url,
                            xheaders=True)
 
