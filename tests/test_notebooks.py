@@ -22,6 +22,7 @@ import requests
 
 from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
 from bwhelpers.sandbox import start
+from conftest import control
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
 NAMES = [p.stem for p in NOTEBOOKS]
@@ -73,8 +74,8 @@ def nb_env(nb_sandbox: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
     monkeypatch.setenv("TQDM_MININTERVAL", "0.05")
-    requests.post(f"{nb_sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
-    requests.put(f"{nb_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3}},
+    control(nb_sandbox.url, "POST", "/_sandbox/reset", timeout=10).raise_for_status()
+    control(nb_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3}},
                  timeout=10).raise_for_status()
     return {"url": nb_sandbox.url, "state": tmp_path / "state.json", "out": tmp_path / "out",
             "creds": nb_sandbox.credentials}
@@ -250,7 +251,7 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     secret = {"account_id": "9912345", "site_id": "9912", "username": "leaktest-user",
               "password": "Pw-9f8e7d6c5b4a-LEAK", "user_id": "u-leak", "api_token": "Tok-3c2b1a-LEAK",
               "api_secret": "Sec-0a9b8c7d-LEAK"}
-    r = requests.post(f"{nb_sandbox.url}/_sandbox/accounts", json=secret, timeout=10)
+    r = control(nb_sandbox.url, "POST", "/_sandbox/accounts", json=secret, timeout=10)
     assert r.status_code == 201, r.text
     monkeypatch.setenv("BW_TARGET", "sandbox")
     monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)

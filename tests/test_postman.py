@@ -201,6 +201,7 @@ def test_auth_headers_and_urls_come_from_variables():
 
 
 from guide import GUIDE  # noqa: E402  (the guide's requests, verbatim)
+from conftest import control  # noqa: E402
 
 #: What each collection variable stands for in the guide's literal text.
 AS_IN_GUIDE = {
@@ -404,7 +405,7 @@ def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any]
 
 
 def _sandbox_messages(handle: Any) -> list[dict[str, Any]]:
-    resp = requests.get(f"{handle.url}/_sandbox/messages", params={"accountId": handle.credentials["account_id"]},
+    resp = control(handle.url, "GET", "/_sandbox/messages", params={"accountId": handle.credentials["account_id"]},
                         timeout=5)
     resp.raise_for_status()
     return resp.json()["messages"]
@@ -443,7 +444,8 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         events: list[dict[str, Any]] = []
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            events = requests.get(f"{handle.url}/_sandbox/bins/postman", timeout=5).json()["events"]
+            events = requests.get(f"{handle.url}/_sandbox/bins/postman", timeout=5, auth=(
+                handle.credentials["username"], handle.credentials["password"])).json()["events"]
             if sum(e.get("type") == "message-delivered" for e in events) >= 2:
                 break
             time.sleep(0.2)
@@ -475,7 +477,7 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
 def test_newman_run_fails_when_the_order_never_completes(clean_sandbox: Any, tmp_path: Path):
     """The bounded retry really is bounded: with orderPollMax=2 and a 5 s order, the run fails (exit 1)."""
     _newman()
-    requests.put(f"{clean_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 5}},
+    control(clean_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 5}},
                  timeout=5).raise_for_status()
     out = tmp_path / "exports"
     environment = postman.export_environment(_sandbox_config(clean_sandbox.url, **clean_sandbox.credentials), {}, out_dir=out,
