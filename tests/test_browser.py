@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from conftest import stop_process_group
+from conftest import control, stop_process_group
 from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers.sandbox import start
@@ -175,7 +175,7 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
     shots = ARTIFACTS / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     url = lab["sandbox"].url
-    requests.put(f"{url}/_sandbox/settings", json={"a2p_enforcement": True}, timeout=10).raise_for_status()
+    control(url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True}, timeout=10).raise_for_status()
     cfg = Config(target="sandbox", sandbox_url=url, dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2",
                  **{k: DEMO[k] for k in ("account_id", "site_id", "username", "password", "user_id", "api_token",
                                          "api_secret")})

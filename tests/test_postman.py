@@ -460,8 +460,8 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
 def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(clean_sandbox: Any, tmp_path: Path):
     """Orders complete at once; the environment holds the secrets; a second run on the same account is green."""
     _newman()
-    requests.put(f"{clean_sandbox.url}/_sandbox/settings", json={"a2p_enforcement": True},
-                 timeout=5).raise_for_status()  # the collection's A2P folder registers the number
+    control(clean_sandbox.url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True},
+            timeout=5).raise_for_status()  # the collection's A2P folder registers the number
     out = tmp_path / "exports"
     environment = postman.export_environment(_sandbox_config(clean_sandbox.url, **clean_sandbox.credentials), {}, out_dir=out,
                                              include_secrets=True)
