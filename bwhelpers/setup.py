@@ -588,7 +588,7 @@ class Setup:
                 if got and got != type:
                     code = f" {r.get('errorCode')}" if r.get("errorCode") else ""
                     return (f"the message ended as {got}{code} ({r.get('description') or r.get('state')}), "
-                            f"not {type}", f"wait for {got} instead, or look at the error code in notebook 09")
+                            f"not {type}", f"wait for {got} instead, or look at the error code in notebook {steps.page('events').notebook[:2]}")
             try:
                 log = control.callback_attempts(message_id)
             except BandwidthError:
@@ -615,7 +615,7 @@ class Setup:
             return ("events go to your own callback URL on the real service; bwhelpers cannot read them",
                     "look at your server's log for the event")
         return ("the event has not reached the application's callback URL yet",
-                "wait longer (timeout=...), or run diagnose() in notebook 11")
+                f"wait longer (timeout=...), or run diagnose() in notebook {steps.page('teardown').notebook[:2]}")
 
     # ------------------------------------------------------------------ read-backs
     def locations(self) -> list[dict[str, Any]]:

@@ -426,7 +426,7 @@ class Page:
                               f"and re-run this cell.", "warn")
         return bool(errs)
 
-    # -- sandbox-only simulations (notebook 09) ------------------------------------------------------
+    # -- sandbox-only simulations (notebook 10) ------------------------------------------------------
     def _control(self) -> Any:
         """The sandbox's control-plane client, or None (with a note) on a real account."""
         control = self.setup.control if self.setup is not None else None
@@ -474,7 +474,7 @@ class Page:
         except BandwidthError as exc:
             widgets.show_error(exc)
             return None
-        # not saved as step 8's message: notebook 09 waits for this one by its id
+        # not saved as step 9's message: notebook 10 waits for this one by its id
         return self.send_message(to=number, text=text, save=False)
 
     def wait_for_event(self, type: str, message_id: str | None = None, timeout: float = 30.0) -> Any:

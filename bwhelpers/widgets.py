@@ -532,7 +532,7 @@ class CredentialsForm:
                 "username": self.username.value, "password": mask(self.password.value) if self.password.value else ""}
 
 
-# -- Postman export form (notebook 10) --------------------------------------------------------------
+# -- Postman export form (notebook 11) --------------------------------------------------------------
 
 class ExportForm:
     """Environment name, include-secrets (off, with a warning when on) and the output folder."""

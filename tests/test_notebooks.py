@@ -268,8 +268,8 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     assert run_notebooks(out=out, quiet=True) == 0
     saved = json.loads(state.read_text())
     assert saved["profiles"], "the walkthrough saved nothing"
-    exports = NOTEBOOK_DIR.parent / "exports"  # notebook 10 writes where the README's newman command reads
-    assert exports.is_dir() and list(exports.glob("*.postman_environment.json")), "notebook 10 exported nothing"
+    exports = NOTEBOOK_DIR.parent / "exports"  # notebook 11 writes where the README's newman command reads
+    assert exports.is_dir() and list(exports.glob("*.postman_environment.json")), "notebook 11 exported nothing"
     produced = list(out.iterdir()) + [state] + list(exports.glob("*.json"))
     assert len(produced) >= 24
     for path in produced:
