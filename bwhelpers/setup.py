@@ -893,7 +893,11 @@ class Setup:
                 s.pop("application", None)
         with self.state.transaction(self.profile) as s:
             s.pop("a2p", None)  # the disconnected numbers left their campaign with them
+        forms = self.saved.get("forms")
         self.state.reset(self.profile)
+        if forms:  # the user's form values outlive the objects (they are inputs, not saved IDs)
+            with self.state.transaction(self.profile) as s:
+                s["forms"] = forms
         return rows
 
     def _wait_disconnect(self, order_id: str, timeout: float) -> None:
