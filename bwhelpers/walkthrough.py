@@ -199,7 +199,12 @@ class Page:
 
     def register_a2p(self, campaign_id: str | None = None, timeout: float = 60.0, new: bool = False) -> Result | None:
         """Step: assign the saved numbers to a REGISTERED 10DLC campaign (a TN Option Order, polled)."""
-        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new))
+        def _placed(placed: Result) -> None:  # the TN Option Order itself (XML body), then the final status
+            if placed.exchange is not None:
+                widgets.show_request(placed.exchange)
+
+        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
+                                                          on_placed=_placed))
 
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
         """Step: send a message from the first saved number."""
