@@ -301,7 +301,11 @@ class Page:
                 return 0
 
         completed, failed = _int(data.get("CompletedQuantity")) or len(result.numbers), _int(data.get("FailedQuantity"))
-        display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None)))
+        noun = "number(s) on the 10DLC campaign" if self.info.key == "a2p" else "number(s) in service"
+        if self.info.key == "a2p":  # a TN Option Order: its numbers, less those with an error
+            failed = len(data.get("Errors") or [])
+            completed = max(len(result.numbers) - failed, 0)
+        display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None, noun=noun)))
         if status == "COMPLETE":
             return "ok"
         from .codes import fix_for
