@@ -287,6 +287,11 @@ class Config:
         url = url.rstrip("/")
         changes: dict[str, Any] = {k: v for k, v in credentials.items()
                                    if k in CREDENTIAL_FIELDS and getattr(self, k) in (None, "")}
+        own_user = bool(self.username or self.password) and not self.client_id
+        other_account = self.account_id not in (None, "", credentials.get("account_id"))
+        if own_user or other_account:  # the sandbox's demo API credential belongs to the demo account only
+            changes.pop("client_id", None)
+            changes.pop("client_secret", None)
         changes["sandbox_url"] = url
         if not self.token_url or self.token_url == TOKEN_URL or (
                 self.sandbox_url and self.token_url == f"{self.sandbox_url}{SANDBOX_TOKEN_PATH}"):
