@@ -463,7 +463,7 @@ class ExportForm:
         # was started on the notebooks folder
         default_out = out_dir or "exports"
         self.name = _text("Environment name", "Bandwidth API Keys")
-        self.include_secrets = w.Checkbox(value=False, description="Include secrets (password, token, secret)",
+        self.include_secrets = w.Checkbox(value=False, description="Include secrets (client secret, password, token, secret)",
                                           style={"description_width": "initial"})
         self.warning = w.HTML()
         self.out_dir = _text("Output folder", default_out)
