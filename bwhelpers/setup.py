@@ -130,8 +130,8 @@ class Setup:
             if control is None:
                 raise ValidationError("callback_url: required on the real service; give the https URL of your "
                                       "server that receives message events", field="callback_url")
-            bin_name = _slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}")
-            callback_url = control.bin_url(bin_name)
+            callback_url = control.bin_url(_slug(self.profile) if name == "Demo Server"
+                                           else _slug(f"{self.profile}-{name}"))
         bin_name = control.bin_name(callback_url) if control is not None else None
         result = self.dashboard.create_application(name, callback_url, callback_user, callback_password)
         with self.state.transaction(self.profile) as st:

@@ -434,7 +434,7 @@ class CredentialsForm:
             return config
         except BandwidthError as exc:
             self._clear_secrets()
-            fix = f" — {html.escape(exc.fix)}" if getattr(exc, "fix", None) and exc.fix not in str(exc) else ""
+            fix = f" — {html.escape(exc.fix)}" if exc.fix and exc.fix not in str(exc) else ""
             self.status.value = (f'<span class="bw-fail" style="color:#c62828"><b>✗ {html.escape(type(exc).__name__)}'
                                  f'</b>: {html.escape(str(exc))}{fix}</span>')
             return None

@@ -14,6 +14,7 @@ import requests
 import xmltodict
 
 from bwhelpers.sandbox import DEMO, DEMO_B
+from guide import GUIDE_2018
 
 #: fast settings for tests: short delivery delays and a quick, bounded retry schedule
 FAST = {
@@ -22,6 +23,7 @@ FAST = {
     "callback_retry": {"max_attempts": 4, "backoff": [0.3, 0.5, 0.8], "timeout": 2},
     "order_transition": {"mode": "immediate"},
     "rate_limit_per_second": 0,
+    **GUIDE_2018,  # these tests replay the 2018 guide; tests/test_sandbox_tendlc.py covers a2p_enforcement
 }
 
 
@@ -63,7 +65,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 auth = self.headers.get("Authorization")
                 expected = None

@@ -3,6 +3,10 @@
 Source: Bandwidth/v2-messaging apisetup.md, as in ../shared/reference/messaging-2.0-setup-guide.md.
 """
 
+#: The guide's eight steps (2018) predate 10DLC and toll-free verification: a test that replays them without the
+#: A2P step (a TN Option Order) turns the sandbox's ``a2p_enforcement`` off with these settings.
+GUIDE_2018 = {"a2p_enforcement": False}
+
 #: (request URL, body) of each step, in the guide's order.
 GUIDE = [
     ("https://dashboard.bandwidth.com/api/accounts/{{accountId}}/applications", """<Application>

@@ -40,6 +40,7 @@ def _table(stdout: str) -> list[list[str]]:
     return [[c.strip() for c in ln.strip("|").split(" | ")] for ln in body]
 
 
+@pytest.mark.slow
 def test_smoke_table_has_all_five_measures(smoke: dict[str, Any]) -> None:
     rows = _table(smoke["stdout"])
     keys = {r[0].split(" ")[0].split(".")[0].rstrip("ab") for r in rows if r[0][:1].isdigit()}
@@ -51,6 +52,7 @@ def test_smoke_table_has_all_five_measures(smoke: dict[str, Any]) -> None:
         assert needle in text, needle
 
 
+@pytest.mark.slow
 def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
     rows = smoke["rows"]
     by_key = {r["key"]: r for r in rows}
@@ -69,6 +71,7 @@ def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
     assert by_key["3b"]["values"]["all_accepted"] == 1
 
 
+@pytest.mark.slow
 def test_smoke_never_writes_the_committed_results(smoke: dict[str, Any]) -> None:
     assert smoke["untouched"]
     proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(RESULTS)], cwd=ROOT,
@@ -111,6 +114,7 @@ def _stored_texts(sandbox: Any) -> collections.Counter:
     return collections.Counter(m.get("text") for m in doc["messages"])
 
 
+@pytest.mark.slow
 def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sandbox: Any) -> None:
     from bwhelpers.tables import bulk_frame
     import pandas as pd

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 from conftest import stop_process_group
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers.sandbox import start
 
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -46,7 +47,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("lab")
-    sandbox = start(port=0, db=tmp / "sandbox.db", order_delay=0, reset=True)
+    sandbox = start(port=0, db=tmp / "sandbox.db", order_delay=0, reset=True, settings=GUIDE_2018)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
     env.update({

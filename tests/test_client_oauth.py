@@ -7,12 +7,13 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import requests
 
-from _client_fixtures import closed_port, sandbox, sandbox_settings, store  # noqa: F401
+from _client_helpers import closed_port, sandbox_settings
+from conftest import reset
 from bwhelpers.config import BASIC_AUTH_WARNING, TOKEN_URL, Config
 from bwhelpers.dashboard import DashboardClient
 from bwhelpers.exceptions import AuthError, TokenError, TransportError, ValidationError
@@ -22,6 +23,13 @@ from bwhelpers.oauth import BearerAuth, TokenSource, token_claims
 pytestmark = pytest.mark.timeout(120)
 
 SECRET = "cs-Oauth-7f1e-leak-SECRET"
+
+
+@pytest.fixture
+def sandbox(clean_sandbox: Any) -> Iterator[Any]:
+    """The session sandbox, reset before and after (these tests change its settings and credentials)."""
+    yield clean_sandbox
+    reset(clean_sandbox.url)
 
 
 def oauth_config(handle: Any, **changes: Any) -> Config:

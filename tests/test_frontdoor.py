@@ -74,6 +74,19 @@ def test_readme_magic_tables_match_the_sandbox() -> None:
     assert f"`{NO_INVENTORY_AREA}`" in README and f"`{PARTIAL_INVENTORY_AREA}`" in README
 
 
+def test_readme_a2p_table_matches_the_sandbox() -> None:
+    from bwhelpers.sandbox import magic
+    from bwhelpers.sandbox.tendlc.models import DEMO_CAMPAIGNS
+
+    table = README.split("<!-- magic:a2p -->", 1)[1].split("\n\n", 1)[0]
+    for account_id, (registered, pending) in DEMO_CAMPAIGNS.items():
+        assert f"`{registered}`" in table and f"`{pending}`" in table, account_id
+    assert f"`{magic.TFV_DECLINE_MAGIC}`" in table
+    for row in magic.MAGIC_A2P:
+        if row["code"]:
+            assert str(row["code"]) in table, row
+
+
 def test_readme_five_line_script_is_the_tested_one() -> None:
     m = re.search(r"<!-- script:five-lines -->\s*```python\n(.*?)\n```", README, re.S)
     assert m, "README lacks the five-line script"
@@ -84,6 +97,7 @@ def test_readme_five_line_script_is_the_tested_one() -> None:
     assert "_readme_script()" in (ROOT / "tests" / "test_client_sandbox.py").read_text()
 
 
+@pytest.mark.slow
 def test_quickstart_install_and_launch(tmp_path: Path) -> None:
     """Run the README's install step, then its launch command until JupyterLab lists 00_start_here."""
     install, launch = [part.strip() for part in command("install").split("&&")]

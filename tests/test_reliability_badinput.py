@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 import xmltodict
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 import _reliability_report as report
 from _reliability_report import add
@@ -151,7 +152,7 @@ CASES: list[tuple[str, str, str, Any, dict[str, Any], tuple[int, str, str | None
     # -- ids: non-numeric, traversal, metacharacters ---------------------------------------------
     ("peer-id-text", "GET", A + "/sites/9901/sippeers/abc", None, {}, (400, RS, "13563", "SipPeerResponse")),
     ("order-id-text", "GET", A + "/orders/not-an-order", None, {}, (404, RS, None, "OrderResponse")),
-    ("site-id-text", "GET", A + "/sites/abc", None, {}, (404, RS, "1016", None)),
+    ("site-id-text", "GET", A + "/sites/abc", None, {}, (404, RS, "12016", None)),
     ("account-id-text", "GET", "/api/accounts/abc/applications", None, {}, (403, RS, "1001", None)),
     ("traversal-app-id", "GET", A + "/applications/..%2F..%2F..%2Fetc%2Fpasswd", None, {}, (404, RS, "23019", None)),
     ("traversal-peer-id", "GET", A + "/sites/9901/sippeers/..%2F..%2F9911", None, {}, (400, RS, "13563", None)),
@@ -206,7 +207,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from conftest import XmlSession
 
     handle = start(port=0, db=tmp_path_factory.mktemp("badinput") / "sandbox.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0})
+                   settings={"delivery_delay": 0, **GUIDE_2018})
     a, b = XmlSession(handle.url, DEMO), XmlSession(handle.url, DEMO_B)
     w = a.world()
     w["peer2"] = a.create_peer(name="Bare", default=False)

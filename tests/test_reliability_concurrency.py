@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 import _reliability_report as report
 from _reliability_report import add, item, record
@@ -33,7 +34,7 @@ plugin = report.fixture()
 @pytest.fixture(scope="module")
 def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     handle = start(port=0, db=tmp_path_factory.mktemp("concurrency") / "sandbox.db", order_delay=0.2, reset=True,
-                   settings={"delivery_delay": 0})
+                   settings={"delivery_delay": 0, **GUIDE_2018})
     yield handle
     handle.stop()
 
@@ -80,6 +81,7 @@ def run_walkers(url: str, state: Path, specs: list[tuple[dict[str, str], str, in
     return outs
 
 
+@pytest.mark.slow
 def test_two_processes_walk_the_steps_on_one_state_file(sb: Any, tmp_path: Path) -> None:
     state = tmp_path / "shared" / "state.json"
     # 1: two accounts (two profiles) walk all eight steps at once, then send 10 messages each
@@ -134,6 +136,7 @@ def client(url: str, tmp: Path, i: int) -> dict[str, Any]:
             "message": msg}
 
 
+@pytest.mark.slow
 def test_twenty_clients_on_five_accounts_are_isolated(sb: Any, tmp_path: Path) -> None:
     for creds in ACCOUNTS:
         r = requests.post(f"{sb.url}/_sandbox/accounts", json=creds, timeout=TIMEOUT)
@@ -143,7 +146,7 @@ def test_twenty_clients_on_five_accounts_are_isolated(sb: Any, tmp_path: Path) -
 
     numbers = [n for r in results for n in r["numbers"]]
     assert len(numbers) == 60 and len(set(numbers)) == 60, "a phone number was handed out twice"
-    for k, creds in enumerate(ACCOUNTS):
+    for creds in ACCOUNTS:
         mine = [r for r in results if r["account"] == creds["account_id"]]
         others = [r for r in results if r["account"] != creds["account_id"]]
         apps = get(sb.url, creds, "/applications").text

@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 import _reliability_report as report
 from _reliability_report import add, item
@@ -60,6 +61,7 @@ def message_count(url: str) -> int:
 
 # -- the sandbox killed mid-walkthrough -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sandbox_killed_mid_walkthrough_and_restarted(tmp_path: Path) -> None:
     sb = SandboxProcess(tmp_path / "sandbox.db", order_delay=0.5).start(reset=True)
     try:
@@ -118,7 +120,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from conftest import XmlSession
 
     handle = start(port=0, db=tmp_path_factory.mktemp("faults") / "sandbox.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0})
+                   settings={"delivery_delay": 0, **GUIDE_2018})
     w = XmlSession(handle.url, DEMO).world()
     w["url"] = handle.url
     yield w
@@ -147,6 +149,7 @@ def setup_live(live: dict[str, Any], tmp_path: Path) -> Iterator[Setup]:
 
 
 @pytest.mark.parametrize("status,retry_after", [(503, 1), (503, None), (500, None), (429, 1), (429, None)])
+@pytest.mark.slow
 def test_idempotent_calls_are_retried_until_they_succeed(live: dict[str, Any], setup_live: Setup, status: int,
                                                          retry_after: float | None) -> None:
     fail_next(live["url"], status, 2, retry_after)
@@ -164,6 +167,7 @@ def test_idempotent_calls_are_retried_until_they_succeed(live: dict[str, Any], s
 
 
 @pytest.mark.parametrize("status,cls", [(500, ServerError), (503, ServerError), (429, RateLimitError)])
+@pytest.mark.slow
 def test_persistent_failures_end_with_a_clear_error(live: dict[str, Any], setup_live: Setup, status: int,
                                                     cls: type[BandwidthError]) -> None:
     fail_next(live["url"], status, 50, retry_after=0 if status == 429 else None)
@@ -217,6 +221,7 @@ def test_bulk_send_resends_only_what_was_not_accepted(live: dict[str, Any], setu
     item("faults", "429 four times during a 10-message bulk_send: 14 attempts, exactly 10 messages on the sandbox")
 
 
+@pytest.mark.slow
 def test_connection_refused_is_retried_then_clear(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     setup = Setup(config_for(url), StateStore(tmp_path / "state.json"), progress=False)
@@ -232,6 +237,7 @@ def test_connection_refused_is_retried_then_clear(tmp_path: Path) -> None:
                    "within seconds; nothing saved")
 
 
+@pytest.mark.slow
 def test_timeouts_retry_reads_but_never_creates(tmp_path: Path) -> None:
     from bwhelpers.dashboard import DashboardClient
     from bwhelpers.http import make_session
@@ -299,7 +305,7 @@ def cb_world(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
     receiver = Receiver(slow_seconds=1.6)
     handle = start(port=0, db=tmp_path / "cb.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0, "callback_retry": {"max_attempts": 12, "backoff": [0.3, 0.6, 1.0],
+                   settings={"delivery_delay": 0, **GUIDE_2018, "callback_retry": {"max_attempts": 12, "backoff": [0.3, 0.6, 1.0],
                                                                      "timeout": 1.0}})
     s = XmlSession(handle.url, DEMO)
     world = s.world(url=receiver.url)
@@ -363,6 +369,7 @@ def assert_exactly_once(w: dict[str, Any], ids: list[str], doc: dict[str, Any], 
 
 
 @pytest.mark.parametrize("mode", ["down", "error", "slow"])
+@pytest.mark.slow
 def test_callbacks_survive_a_failing_receiver_exactly_once(cb_world: dict[str, Any], mode: str) -> None:
     receiver: Receiver = cb_world["receiver"]
     if mode != "down":
@@ -379,6 +386,7 @@ def test_callbacks_survive_a_failing_receiver_exactly_once(cb_world: dict[str, A
                    "for 2 s: retried with backoff, every attempt logged, each event delivered exactly once after recovery")
 
 
+@pytest.mark.slow
 def test_callbacks_to_a_failing_bin_arrive_exactly_once(cb_world: dict[str, Any]) -> None:
     """The sandbox's own request bin answering 500, then recovering."""
     url, s = cb_world["url"], cb_world["s"]
@@ -426,10 +434,11 @@ KERNEL_CODE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_kernel_killed_mid_write_leaves_a_valid_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_client.manager import start_new_kernel
 
-    handle = start(port=0, db=tmp_path / "k.db", order_delay=0, reset=True)
+    handle = start(port=0, db=tmp_path / "k.db", order_delay=0, reset=True, settings=GUIDE_2018)
     state = tmp_path / "state.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
     env.update(BW_SANDBOX_URL=handle.url, BW_STATE_FILE=str(state), BW_CONFIG_DIR=str(tmp_path / "cfg"),

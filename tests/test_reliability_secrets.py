@@ -128,6 +128,7 @@ def leak_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     sb.stop()
 
 
+@pytest.mark.slow
 def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str, Any], capfd: pytest.CaptureFixture[str],
                                                              tmp_path: Path) -> None:
     from bwhelpers.notebooks import run_notebooks
@@ -221,7 +222,6 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
 
 def api_walk(url: str, tmp: Path) -> list[str]:
     """Steps 1-8 through the API with callback credentials; print everything a user would look at."""
-    import bwhelpers
     from bwhelpers.errors import BandwidthError
     from bwhelpers.setup import Setup
     from bwhelpers.state import StateStore

@@ -20,17 +20,6 @@ A_AUTH = (DEMO["username"], DEMO["password"])
 UNOWNED_FROM = "+12015550199"  # the fictional 555-01XX block: never in the sandbox's inventory
 
 
-def _dashboard_available() -> bool:
-    try:
-        import bwhelpers.sandbox.dashboard.models as dm  # noqa: F401
-    except ImportError:
-        return False
-    return all(hasattr(dm, n) for n in ("number_owner", "location_messaging", "get_application"))
-
-
-needs_dashboard = pytest.mark.skipif(not _dashboard_available(), reason="the Dashboard area is not available yet")
-
-
 @pytest.fixture(scope="module")
 def sb(sandbox: Any) -> Iterator[Any]:
     """The session sandbox (tests/conftest.py) with fast delivery settings, restored afterwards."""
@@ -81,7 +70,8 @@ def test_202_body_shape(url: str, legacy: bool) -> None:
     assert r.status_code == 202, r.text
     assert r.headers["Content-Type"].startswith("application/json")
     body = r.json()
-    assert list(body) == ["id", "owner", "applicationId", "time", "segmentCount", "direction", "to", "from", "text"]
+    guide = ["id", "owner", "applicationId", "time", "segmentCount", "direction", "to", "from", "text"]
+    assert list(body) == (guide if legacy else [*guide, "priority"])  # today's 202 adds "priority":"default"
     assert ID_RE.match(body["id"]) and len(body["id"]) == 29
     assert abs(int(body["id"][:13]) / 1000 - time.time()) < 60
     assert TIME_RE.match(body["time"])
@@ -377,7 +367,6 @@ def _one(receiver: Receiver, message_id: str, n: int = 1, timeout: float = 8) ->
                     timeout=timeout, what=f"{n} callback(s) for {message_id}")
 
 
-@needs_dashboard
 def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=w["number"], to="+19195550000", applicationId=w["app_id"], tag="my-tag")).json()
@@ -394,13 +383,12 @@ def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receive
     assert "errorCode" not in event
     req = receiver.requests[0]
     assert req["headers"]["User-Agent"] == "BandwidthAPI/v2"
-    assert req["headers"]["Content-Type"] == "application/json"
+    assert req["headers"]["Content-Type"] == "application/json; charset=utf-8"  # messaging-webhooks.mdx
     assert isinstance(req["json"], list) and req["auth"] is None
     time.sleep(0.3)
     assert len(receiver.events_for(sent["id"])) == 1  # exactly once
 
 
-@needs_dashboard
 def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: Receiver) -> None:
     from bandwidth.models import InboundCallback, StatusCallback
 
@@ -419,7 +407,6 @@ def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: R
     assert failed.error_code == 4432
 
 
-@needs_dashboard
 def test_group_message_one_event_per_recipient(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     to = ["+19195550001", "+12015550101", "+12015550104"]
@@ -433,7 +420,6 @@ def test_group_message_one_event_per_recipient(url: str, world: World, receiver:
     assert all(e["message"]["to"] == to for e in events)
 
 
-@needs_dashboard
 def test_4405_from_number_on_no_account(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=UNOWNED_FROM, applicationId=w["app_id"])).json()
@@ -443,7 +429,6 @@ def test_4405_from_number_on_no_account(url: str, world: World, receiver: Receiv
     assert isinstance(event["errorCode"], int)
 
 
-@needs_dashboard
 def test_4407_from_number_of_another_account(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -459,7 +444,6 @@ def test_4407_from_number_of_another_account(url: str, world: World, receiver: R
         other.stop()
 
 
-@needs_dashboard
 def test_4452_application_not_assigned(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url, assign=False)
     sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -467,7 +451,6 @@ def test_4452_application_not_assigned(url: str, world: World, receiver: Receive
     assert event["errorCode"] == 4452 and event["description"] == "rejected-wrong-application-id"
 
 
-@needs_dashboard
 def test_4452_wrong_application_goes_to_that_apps_url(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -481,7 +464,6 @@ def test_4452_wrong_application_goes_to_that_apps_url(url: str, world: World, re
         other.stop()
 
 
-@needs_dashboard
 def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, world: World,
                                                                   receiver: Receiver) -> None:
     w = world.provision(receiver.url)
@@ -496,7 +478,6 @@ def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, wor
     assert receiver.events_for(mid) == []
 
 
-@needs_dashboard
 def test_application_of_another_account_is_unknown(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -510,7 +491,6 @@ def test_application_of_another_account_is_unknown(url: str, world: World, recei
         other.stop()
 
 
-@needs_dashboard
 def test_4001_media_without_mms(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url, mms=False)
     sms = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -523,7 +503,6 @@ def test_4001_media_without_mms(url: str, world: World, receiver: Receiver) -> N
 FAILED_MAGIC = [row for row in MAGIC_TO_NUMBERS if row["outcome"] == "failed"]
 
 
-@needs_dashboard
 @pytest.mark.parametrize("row", FAILED_MAGIC, ids=[str(r["errorCode"]) for r in FAILED_MAGIC])
 def test_magic_failure_numbers(url: str, world: World, receiver: Receiver, row: dict[str, Any]) -> None:
     w = world.provision(receiver.url)
@@ -552,7 +531,6 @@ def test_magic_numbers_endpoint(url: str) -> None:
     assert "areas" in doc
 
 
-@needs_dashboard
 def test_magic_slow_delivery(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     t0 = time.monotonic()
@@ -564,7 +542,6 @@ def test_magic_slow_delivery(url: str, world: World, receiver: Receiver) -> None
     assert time.monotonic() - t0 >= FAST["slow_delivery_delay"] - 0.05
 
 
-@needs_dashboard
 def test_magic_auto_reply(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=w["number"], to="+12015550111", applicationId=w["app_id"], text="ping")).json()
@@ -580,7 +557,6 @@ def test_magic_auto_reply(url: str, world: World, receiver: Receiver) -> None:
 
 # -- inbound injection -------------------------------------------------------------------------------
 
-@needs_dashboard
 def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     r = requests.post(f"{url}/_sandbox/inbound", timeout=5, json={
@@ -598,7 +574,6 @@ def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
     assert listed["messageDirection"] == "INBOUND" and listed["messageStatus"] == "RECEIVED"
 
 
-@needs_dashboard
 def test_inbound_errors(url: str, world: World, receiver: Receiver) -> None:
     r = requests.post(f"{url}/_sandbox/inbound", json={"to": UNOWNED_FROM, "from": "+19195550000", "text": "x"},
                       timeout=5)
@@ -616,7 +591,6 @@ def test_inbound_errors(url: str, world: World, receiver: Receiver) -> None:
 
 # -- callback delivery: auth challenge, retries, log ----------------------------------------------------
 
-@needs_dashboard
 def test_401_challenge_then_credentials(url: str, world: World) -> None:
     rec = Receiver(mode="challenge", creds=("cbuser", "cb-secret")).start()
     try:
@@ -635,7 +609,7 @@ def test_401_challenge_then_credentials(url: str, world: World) -> None:
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_401_without_challenge_header_never_sends_credentials(url: str, world: World) -> None:
     rec = Receiver(mode="challenge-noheader", creds=("cbuser", "cb-secret")).start()
     try:
@@ -652,7 +626,7 @@ def test_401_without_challenge_header_never_sends_credentials(url: str, world: W
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) -> None:
     port = free_port()
     rec = Receiver(port=port)
@@ -677,7 +651,7 @@ def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) ->
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_non_2xx_retried_then_gives_up(url: str, world: World) -> None:
     rec = Receiver(mode="error").start()
     try:
@@ -690,7 +664,6 @@ def test_non_2xx_retried_then_gives_up(url: str, world: World) -> None:
         rec.stop()
 
 
-@needs_dashboard
 def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     a = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -743,7 +716,6 @@ def test_bin_require_auth(url: str) -> None:
     assert requests.put(f"{url}/_sandbox/bins/{name}", json={"require_auth": "nocolon"}, timeout=5).status_code == 400
 
 
-@needs_dashboard
 def test_callbacks_into_a_bin_with_challenge(url: str, world: World) -> None:
     name = f"cb-{time.time_ns()}"
     w = world.provision(f"{url}/_sandbox/bins/{name}?require_auth=hook:pw", cb_creds=("hook", "pw"))
@@ -769,7 +741,7 @@ def test_bins_survive_restart(tmp_path: Any) -> None:
         second.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
     db = tmp_path / "restart.db"
     first = start(port=0, db=db, settings={**FAST, "delivery_delay": 1.0}, reuse=False)
@@ -794,7 +766,7 @@ def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any) -> None:
     db = tmp_path / "two.db"
     a = start(port=0, db=db, settings={**FAST, "delivery_delay": 0.3}, reuse=False)

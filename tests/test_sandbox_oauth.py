@@ -6,17 +6,24 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import jwt
 import pytest
 import requests
-from conftest import SMS_BODY, XmlSession
+from conftest import SMS_BODY, XmlSession, reset
 
 from bwhelpers.sandbox import DEMO, DEMO_B
 
 TIMEOUT = 10
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
+
+
+@pytest.fixture(autouse=True)
+def _restore(sandbox: Any) -> Iterator[None]:
+    """Tests here change settings and credentials of the session sandbox: reset it afterwards."""
+    yield
+    reset(sandbox.url)
 
 
 def token_url(sb: Any) -> str:
@@ -136,6 +143,7 @@ def test_token_endpoint_refuses_other_methods_in_its_own_shape(clean_sandbox: An
     assert r.json()["error"] == "invalid_request"
 
 
+@pytest.mark.slow
 def test_token_ttl_setting_sets_expires_in_and_expired_tokens_get_401(clean_sandbox: Any) -> None:
     settings(clean_sandbox, token_ttl_seconds=1)
     token = get_token(clean_sandbox)

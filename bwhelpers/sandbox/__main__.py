@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="API credential client secret (default: the documented demo one)")
     p.add_argument("--order-delay", type=float, default=None,
                    help="seconds an order stays RECEIVED before it completes (default 2; 0 = immediate)")
+    p.add_argument("--a2p-enforcement", choices=("on", "off"), default=None,
+                   help="2026 carrier rules: on (default) fails texts from numbers without a 10DLC campaign "
+                        "(4476) or toll-free verification (4795); off replays the 2018 guide")
     p.add_argument("--reset", action="store_true", help="wipe all sandbox state first")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return p
@@ -46,15 +49,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if value:
             creds[key] = value
             custom = True
-    settings = {}
+    settings: dict[str, object] = {}
     if args.order_delay is not None:
         settings["order_transition"] = ({"mode": "immediate"} if args.order_delay <= 0
                                         else {"mode": "seconds", "seconds": args.order_delay})
+    if args.a2p_enforcement is not None:
+        settings["a2p_enforcement"] = args.a2p_enforcement == "on"
     db_path = args.db or str(default_db_path())
     db = prepare_db(db_path, accounts=[creds] if custom else None, reset=args.reset, settings=settings)
     server = SandboxServer(db, host=args.host, port=args.port)
 
-    def _term(signum, frame):  # noqa: ANN001
+    def _term(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _term)

@@ -8,7 +8,7 @@ process's IOLoop with :class:`tornado.httpclient.AsyncHTTPClient`.
 * Each event is a row of ``callback_outbox`` (pending → delivered | gave-up). A serving process
   claims due rows atomically (``UPDATE … WHERE claimed_by IS NULL``), so two processes on one db
   never deliver the same row twice, and pending rows survive a restart.
-* ``POST`` with ``Content-Type: application/json`` and ``User-Agent: BandwidthAPI/v2``. The first
+* ``POST`` with ``Content-Type: application/json; charset=utf-8`` and ``User-Agent: BandwidthAPI/v2``. The first
   attempt never carries credentials; a ``401`` with ``WWW-Authenticate: Basic`` is answered at once
   with a resend using the application's callback credentials. A 401 without that header is not
   retried with credentials (it is logged, like any other failure).
@@ -32,6 +32,8 @@ from .db import Database, register_schema
 log = logging.getLogger("bwhelpers.sandbox.callbacks")
 
 USER_AGENT = "BandwidthAPI/v2"
+#: messaging-webhooks.mdx: every example request carries the charset
+CONTENT_TYPE = "application/json; charset=utf-8"
 #: claims older than this (seconds, plus the request timeout) belong to a dead process
 STALE_CLAIM = 30.0
 POLL_INTERVAL_MS = 50
@@ -76,6 +78,8 @@ CREATE TABLE IF NOT EXISTS callback_attempts (
     instance TEXT
 );
 CREATE INDEX IF NOT EXISTS callback_attempts_msg ON callback_attempts (message_id);
+CREATE INDEX IF NOT EXISTS callback_attempts_account ON callback_attempts (account_id, id);
+CREATE INDEX IF NOT EXISTS callback_outbox_account ON callback_outbox (account_id, id);
 CREATE TABLE IF NOT EXISTS request_bins (
     name TEXT PRIMARY KEY,
     require_auth TEXT,
@@ -94,7 +98,10 @@ CREATE TABLE IF NOT EXISTS bin_requests (
     status INTEGER NOT NULL,
     body TEXT
 );
-CREATE INDEX IF NOT EXISTS bin_requests_name ON bin_requests (name, id)
+CREATE INDEX IF NOT EXISTS bin_requests_name ON bin_requests (name, id);
+CREATE INDEX IF NOT EXISTS bin_requests_time ON bin_requests (time);
+CREATE INDEX IF NOT EXISTS callback_outbox_delivered ON callback_outbox (status, delivered_at);
+CREATE INDEX IF NOT EXISTS callback_attempts_callback ON callback_attempts (callback_id)
 """
 register_schema(SCHEMA)
 
@@ -117,7 +124,7 @@ def enqueue(conn: Any, *, account_id: str, url: str, body: Any, due: float, mess
         (account_id, message_id, event_type, recipient, url, body if isinstance(body, str) else json.dumps(body),
          user, password, due, time.time()),
     )
-    return int(cur.lastrowid)
+    return int(cur.lastrowid or 0)
 
 
 def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | None, message_id: str | None,
@@ -143,8 +150,8 @@ def retry_policy(db: Database) -> dict[str, Any]:
 
 
 def attempts_log(db: Database, account_id: str | None = None, message_id: str | None = None,
-                 event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    rows = _filtered(db, "callback_attempts", account_id, message_id, event_type, limit)
+                 event_type: str | None = None, limit: int = 1000, before: int | None = None) -> list[dict[str, Any]]:
+    rows = _filtered(db, "callback_attempts", account_id, message_id, event_type, limit, before)
     return [{
         "id": r["id"], "time": iso(r["time"]), "callbackId": r["callback_id"], "accountId": r["account_id"],
         "messageId": r["message_id"], "type": r["event_type"], "to": r["recipient"], "attempt": r["attempt"],
@@ -165,21 +172,63 @@ def outbox_view(row: Any) -> dict[str, Any]:
 
 
 def outbox_list(db: Database, account_id: str | None = None, message_id: str | None = None,
-                event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    return [outbox_view(r) for r in _filtered(db, "callback_outbox", account_id, message_id, event_type, limit)]
+                event_type: str | None = None, limit: int = 1000, before: int | None = None) -> list[dict[str, Any]]:
+    return [outbox_view(r) for r in _filtered(db, "callback_outbox", account_id, message_id, event_type, limit, before)]
+
+
+def page(items: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], int | None]:
+    """(the page, the ``before`` cursor of the next older page or None): callers ask for ``limit + 1``."""
+    if len(items) > limit:
+        return items[1:], items[1]["id"]
+    return items, None
 
 
 def _filtered(db: Database, table: str, account_id: str | None, message_id: str | None, event_type: str | None,
-              limit: int) -> list[Any]:
-    """The newest ``limit`` rows of ``table`` matching the given filters, oldest first."""
-    sql, args = f"SELECT * FROM {table} WHERE 1=1", []
+              limit: int, before: int | None = None) -> list[Any]:
+    """The newest ``limit`` rows of ``table`` matching the filters (and older than ``before``), oldest first."""
+    sql, args = f"SELECT * FROM {table} WHERE 1=1", list[Any]()
     for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
         if value:
             sql += f" AND {col}=?"
             args.append(value)
+    if before is not None:
+        sql += " AND id<?"
+        args.append(before)
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit)
     return list(reversed(db.query(sql, args)))
+
+
+# -- retention ------------------------------------------------------------------------------------
+
+PRUNE_BATCH = 5000
+
+
+def retention_seconds(db: Database) -> float | None:
+    value = db.get_setting("retention")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def prune(db: Database, older_than: float, now: float | None = None) -> dict[str, int]:
+    """Delete delivered callbacks (outbox rows and their attempts) and bin requests older than
+    ``older_than`` seconds, in bounded batches so one call never holds the write lock for long.
+    Pending and given-up callbacks are kept: they are what a user still needs to look at."""
+    cutoff = (time.time() if now is None else now) - older_than
+    counts = {"callbacks": 0, "attempts": 0, "bin_requests": 0}
+    with db.transaction() as conn:
+        ids = [r["id"] for r in conn.execute(
+            "SELECT id FROM callback_outbox WHERE status='delivered' AND delivered_at<? LIMIT ?",
+            (cutoff, PRUNE_BATCH))]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            counts["attempts"] += conn.execute(
+                f"DELETE FROM callback_attempts WHERE callback_id IN ({marks})", chunk).rowcount
+            counts["callbacks"] += conn.execute(f"DELETE FROM callback_outbox WHERE id IN ({marks})", chunk).rowcount
+        counts["bin_requests"] = conn.execute(
+            "DELETE FROM bin_requests WHERE id IN (SELECT id FROM bin_requests WHERE time<? LIMIT ?)",
+            (cutoff, PRUNE_BATCH)).rowcount
+    return counts
 
 
 # -- the dispatcher -------------------------------------------------------------------------------
@@ -195,6 +244,7 @@ class Dispatcher:
         self._in_flight = 0
         self._stopped = False
         self._seq = 0
+        self._next_prune = 0.0
 
     def start(self) -> None:
         import tornado.httpclient
@@ -221,7 +271,10 @@ class Dispatcher:
 
     # one poll
     def tick(self) -> None:
-        if self._stopped or self._in_flight >= MAX_IN_FLIGHT:
+        if self._stopped:
+            return
+        self._maybe_prune()
+        if self._in_flight >= MAX_IN_FLIGHT:
             return
         try:
             rows = self.claim(MAX_IN_FLIGHT - self._in_flight)
@@ -233,6 +286,20 @@ class Dispatcher:
         for row in rows:
             self._in_flight += 1
             tornado.ioloop.IOLoop.current().spawn_callback(self._run, dict(row))
+
+    def _maybe_prune(self) -> None:
+        """Apply the ``retention`` setting (seconds, off when null) every quarter of it (0.25 s to 60 s)."""
+        now = time.monotonic()
+        if now < self._next_prune:
+            return
+        try:
+            retention = retention_seconds(self.db)
+            self._next_prune = now + (min(60.0, max(0.25, retention / 4)) if retention is not None else 5.0)
+            if retention is not None:
+                prune(self.db, retention)
+        except Exception:
+            log.exception("callback retention pruning failed")
+            self._next_prune = now + 5.0
 
     def claim(self, limit: int) -> list[Any]:
         now = time.time()
@@ -268,7 +335,7 @@ class Dispatcher:
     async def _post(self, row: dict[str, Any], attempt: int, auth: bool, timeout: float) -> tuple[int | None, Any, str | None]:
         import tornado.httpclient
 
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
         if auth:
             token = base64.b64encode(f"{row['cb_user']}:{row['cb_password'] or ''}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
@@ -361,7 +428,7 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
             "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
             (name, time.time(), method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
-    return int(cur.lastrowid)
+    return int(cur.lastrowid or 0)
 
 
 def bin_contents(db: Database, name: str) -> dict[str, Any]:

@@ -65,10 +65,6 @@ class SandboxContext:
     started: float = field(default_factory=time.time)
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
 
-    # settings live in the db so every process sees the same ones
-    def setting(self, key: str, default: Any = None) -> Any:
-        return self.db.get_setting(key, default)
-
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # order lifecycle: mode immediate | seconds | polls
@@ -88,6 +84,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # API users' username:password (HTTP Basic): "allowed" (the guide's requests replay verbatim) or
     # "decommissioned" (401, as on the real service from 2026-12-02; only API credentials work)
     "legacy_basic_auth": "allowed",
+    # seconds after which delivered callbacks (and their attempts) and request-bin requests are pruned
+    # (null = keep everything, the default)
+    "retention": None,
+    # 2026 carrier rules (sandbox/tendlc): a local number must be SUCCESS on a REGISTERED 10DLC campaign
+    # (else message-failed 4476), a toll-free number VERIFIED (else 4795); false replays the 2018 guide
+    "a2p_enforcement": True,
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")
@@ -473,7 +475,7 @@ class BaseHandler(tornado.web.RequestHandler):
             return OAuthError("invalid_request" if status < 500 else "server_error", description, status=status)
         return DashboardError(status, description, status=status, root=self.error_root)
 
-    def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001
+    def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, SandboxError):
             log.debug("%s %s -> %s %s", self.request.method, self.request.path, value.status, value)
             return

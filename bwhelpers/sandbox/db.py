@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 SCHEMA_VERSION = 1
+log = logging.getLogger("bwhelpers.sandbox.db")
 
 CORE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,12 +43,19 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 
 _extra_schemas: list[str] = []
+_extra_columns: list[tuple[str, str, str]] = []
 
 
 def register_schema(ddl: str) -> None:
     """Add an API area's DDL; it is applied (idempotently) whenever a database is opened."""
     if ddl not in _extra_schemas:
         _extra_schemas.append(ddl)
+
+
+def register_column(table: str, column: str, decl: str) -> None:
+    """A column added after a table first shipped: ``ALTER TABLE … ADD COLUMN`` on dbs that lack it."""
+    if (table, column, decl) not in _extra_columns:
+        _extra_columns.append((table, column, decl))
 
 
 def default_db_path() -> Path:
@@ -136,6 +145,10 @@ class Database:
                 for ddl in (CORE_SCHEMA, *_extra_schemas):
                     for stmt in _split(ddl):
                         conn.execute(stmt)
+                for table, column, decl in _extra_columns:
+                    have = {r["name"] for r in conn.execute(f'PRAGMA table_info("{table}")')}
+                    if have and column not in have:
+                        conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {decl}')
                 row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
                 if row is None:
                     conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -163,6 +176,11 @@ class Database:
     def query_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         return self.connect().execute(sql, tuple(params)).fetchone()
 
+    def count(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """The first column of the first row of ``sql`` as an int (0 when there is no row)."""
+        row = self.query_one(sql, params)
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
     def transaction(self) -> "_Tx":
         """``with db.transaction() as conn:`` — BEGIN IMMEDIATE … COMMIT (ROLLBACK on error)."""
         return _Tx(self.connect())
@@ -187,8 +205,9 @@ class Database:
         return {r["key"]: json.loads(r["value"]) for r in self.query("SELECT key, value FROM settings")}
 
     # -- reset ---------------------------------------------------------------------------------
-    def wipe(self) -> None:
-        """Delete every row of every table except the schema version."""
+    def wipe(self, vacuum: bool = True) -> None:
+        """Delete every row of every table except the schema version, then ``VACUUM`` so the file
+        shrinks back (skipped, with a log line, while another process holds the db busy)."""
         with self.transaction() as conn:
             conn.execute("PRAGMA defer_foreign_keys=ON")
             tables = [r["name"] for r in conn.execute(
@@ -196,6 +215,22 @@ class Database:
             for t in tables:
                 if t != "meta":
                     conn.execute(f'DELETE FROM "{t}"')
+        if vacuum and self.path != ":memory:":
+            self.vacuum()
+
+    def vacuum(self) -> bool:
+        """``VACUUM`` and truncate the WAL; False when the db was busy."""
+        conn = self.connect()
+        conn.execute("PRAGMA busy_timeout=2000")
+        try:
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return True
+        except sqlite3.OperationalError as exc:
+            log.info("sandbox db %s: VACUUM skipped (%s)", self.path, exc)
+            return False
+        finally:
+            conn.execute("PRAGMA busy_timeout=30000")
 
 
 class _Tx:

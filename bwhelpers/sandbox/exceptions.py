@@ -24,13 +24,28 @@ class SandboxError(Exception):
 
 
 class DashboardError(SandboxError):
-    """``<{Root}><ResponseStatus><ErrorCode/><Description/></ResponseStatus></{Root}>``."""
+    """``<{Root}><ResponseStatus><ErrorCode/><Description/></ResponseStatus></{Root}>``.
 
-    def __init__(self, code: int | str, description: str, status: int = 400, root: str = "ErrorResponse",
-                 extra: dict[str, Any] | None = None):
-        super().__init__(f"{code}: {description}")
-        self.code, self.description, self.status, self.root = str(code), description, status, root
+    Subclasses (moto style, one per documented error: ``dashboard/exceptions.py``) fix ``code``,
+    ``status``, ``root`` and the ``description`` text as class attributes; the generic constructor
+    ``DashboardError(code, description, status=, root=)`` remains for one-off protocol errors.
+    """
+
+    code: int | str = 400
+    status = 400
+    root = "ErrorResponse"
+    description = ""
+
+    def __init__(self, code: int | str | None = None, description: str | None = None, status: int | None = None,
+                 root: str | None = None, extra: dict[str, Any] | None = None):
+        self.code = str(type(self).code if code is None else code)
+        self.description = type(self).description if description is None else description
+        if status is not None:
+            self.status = status
+        if root is not None:
+            self.root = root
         self.extra = extra or {}
+        super().__init__(f"{self.code}: {self.description}")
 
     def render(self) -> tuple[str, str]:
         body: dict[str, Any] = dict(self.extra)
@@ -41,14 +56,25 @@ class DashboardError(SandboxError):
 class DashboardErrorList(SandboxError):
     """``<{Root}><ErrorList><Error><Code/><Description/></Error>…</ErrorList>{echo}</{Root}>``."""
 
-    def __init__(self, errors: list[tuple[int | str, str]], status: int = 400, root: str = "OrderResponse",
+    status = 400
+    root = "OrderResponse"
+
+    def __init__(self, errors: list[tuple[int | str, str]], status: int | None = None, root: str | None = None,
                  echo: dict[str, Any] | None = None):
         super().__init__("; ".join(f"{c}: {d}" for c, d in errors))
-        self.errors, self.status, self.root, self.echo = errors, status, root, echo or {}
+        self.errors, self.echo = errors, echo or {}
+        if status is not None:
+            self.status = status
+        if root is not None:
+            self.root = root
 
     @property
     def code(self) -> str:
         return str(self.errors[0][0])
+
+    @property
+    def description(self) -> str:
+        return str(self.errors[0][1])
 
     def render(self) -> tuple[str, str]:
         body: dict[str, Any] = {"ErrorList": {"Error": [{"Code": str(c), "Description": d} for c, d in self.errors]}}

@@ -123,3 +123,51 @@ MAGIC_AREAS: list[dict[str, Any]] = [
                        "number_seed setting, never handed out twice across accounts.",
     },
 ]
+
+
+# == A2P (sandbox/tendlc): 10DLC campaigns and toll-free verification ===========================
+#: The demo accounts' campaigns (other accounts get ``CS…``/``CP…`` ids, listed by GET .../tendlc/campaigns).
+DEMO_REGISTERED_CAMPAIGN = "CSBX001"
+DEMO_PENDING_CAMPAIGN = "CPND001"
+TFV_DECLINE_MAGIC = "unreachable"
+
+MAGIC_A2P: list[dict[str, Any]] = [
+    {
+        "input": f"campaign {DEMO_REGISTERED_CAMPAIGN} (account 9900000; CSBX002 on 9900001)",
+        "field": "TnOptionOrder A2pSettings/CampaignId",
+        "outcome": "COMPLETE; the number is SUCCESS on the campaign",
+        "code": None,
+        "description": "The pre-registered REGISTERED campaign: brand and campaign registration, done in the "
+                       "Bandwidth App on a real account (it takes days), is skipped.",
+    },
+    {
+        "input": f"campaign {DEMO_PENDING_CAMPAIGN} (CPND002 on 9900001)",
+        "field": "TnOptionOrder A2pSettings/CampaignId",
+        "outcome": "FAILED; the number is FAILURE on the campaign",
+        "code": 12192,
+        "description": "A campaign whose registration is still PENDING: A2P Campaign ID is not active.",
+    },
+    {
+        "input": "any other campaign id (or another account's)",
+        "field": "TnOptionOrder A2pSettings/CampaignId",
+        "outcome": "FAILED",
+        "code": 12128,
+        "description": "A2P Campaign ID was not found in the list of authorized Campaign IDs.",
+    },
+    {
+        "input": f"a businessAddress.url containing `{TFV_DECLINE_MAGIC}`",
+        "field": "POST /api/v2/accounts/{a}/tollFreeVerification",
+        "outcome": "UNVERIFIED (declined, resubmitAllowed)",
+        "code": 511,
+        "description": "Toll-free verification is declined (denialStatusCode 511, website not accessible); fix "
+                       "the submission and PUT it again. Any other submission ends VERIFIED.",
+    },
+    {
+        "input": "a local number not SUCCESS on a REGISTERED campaign / a toll-free number not VERIFIED",
+        "field": "from of POST /users/{a}/messages (setting a2p_enforcement, default true)",
+        "outcome": "message-failed",
+        "code": "4476 / 4795",
+        "description": "Carriers reject unregistered A2P traffic. With a2p_enforcement=false the 2018 guide's "
+                       "eight steps deliver as before.",
+    },
+]

@@ -26,20 +26,11 @@ log = logging.getLogger("bwhelpers.sandbox")
 
 #: API areas, each a package with ``urls.url_paths`` (a list of (regex, handler)) and optional
 #: ``on_start(ctx)`` / ``on_stop(ctx)`` hooks run on the server's IOLoop.
-AREAS = ("control", "oauth", "dashboard", "messaging")
+AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc")
 
 
 def load_areas() -> list[ModuleType]:
-    mods = []
-    for name in AREAS:
-        try:
-            mods.append(importlib.import_module(f"bwhelpers.sandbox.{name}"))
-        except ModuleNotFoundError as exc:  # an area not written yet
-            if exc.name and exc.name.startswith(f"bwhelpers.sandbox.{name}"):
-                log.debug("sandbox area %s is not available", name)
-                continue
-            raise
-    return mods
+    return [importlib.import_module(f"bwhelpers.sandbox.{name}") for name in AREAS]  # a missing area fails loudly
 
 
 def make_app(ctx: SandboxContext, areas: list[ModuleType]) -> tornado.web.Application:

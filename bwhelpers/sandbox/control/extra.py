@@ -5,8 +5,11 @@ messages with their delivery state, and request bins.
 * ``GET /_sandbox/magic-numbers`` — both sections of :mod:`bwhelpers.sandbox.magic`.
 * ``POST /_sandbox/inbound`` ``{to, from, text, media?}`` — a text to one of your numbers; the
   application assigned to that number's location gets ``message-received``.
-* ``GET /_sandbox/callbacks[?accountId=&messageId=&type=]`` — every delivery attempt, plus the outbox.
-* ``GET /_sandbox/messages[?accountId=&messageId=]`` — every message and its per-recipient state.
+* ``GET /_sandbox/callbacks[?accountId=&messageId=&type=&limit=&before=&callbacksBefore=]`` — delivery
+  attempts and the outbox, newest ``limit`` (default 1000, at most 10000) of each, oldest first; ``next``
+  holds the cursors (``before``, ``callbacksBefore``) of the older pages, null when there are none.
+* ``GET /_sandbox/messages[?accountId=&messageId=&limit=&before=]`` — messages and their per-recipient
+  state, paged the same way (``next`` is the ``before`` cursor of the older page, or null).
 * ``/_sandbox/bins/{name}`` — POST stores any request (``?require_auth=user:pass`` makes the bin
   answer 401 + ``WWW-Authenticate: Basic`` until the right credentials come; ``?status=500`` makes it
   answer that status), GET lists them (``requests`` newest last, and the flattened callback
@@ -18,6 +21,9 @@ from .. import callbacks, magic
 from ..core import _basic
 from ..exceptions import ControlError
 from .responses import ControlHandler
+
+DEFAULT_PAGE = 1000
+MAX_PAGE = 10_000
 
 
 def _arg(handler: ControlHandler, *names: str) -> str | None:
@@ -31,8 +37,9 @@ def _arg(handler: ControlHandler, *names: str) -> str | None:
 class MagicNumbersHandler(ControlHandler):
     def get(self) -> None:
         self.send_json({
-            "to_numbers": getattr(magic, "MAGIC_TO_NUMBERS", []),
-            "areas": getattr(magic, "MAGIC_AREAS", []),
+            "to_numbers": magic.MAGIC_TO_NUMBERS,
+            "areas": magic.MAGIC_AREAS,
+            "a2p": magic.MAGIC_A2P,
         })
 
 
@@ -51,23 +58,43 @@ class InboundHandler(ControlHandler):
         self.send_json(result, status=202)
 
 
+def _limit(handler: ControlHandler) -> int:
+    raw = handler.get_argument("limit", "") or str(DEFAULT_PAGE)
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise ControlError(f"limit must be a whole number from 1 to {MAX_PAGE} (default {DEFAULT_PAGE})")
+    return int(raw)
+
+
+def _cursor(handler: ControlHandler, name: str) -> int | None:
+    raw = handler.get_argument(name, "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ControlError(f"{name} must be the cursor an earlier page returned in 'next'")
+    return int(raw)
+
+
 class CallbacksLogHandler(ControlHandler):
     def get(self) -> None:
         account = _arg(self, "accountId", "account_id", "account")
         message = _arg(self, "messageId", "message_id")
         kind = _arg(self, "type")
-        self.send_json({
-            "attempts": callbacks.attempts_log(self.db, account, message, kind),
-            "callbacks": callbacks.outbox_list(self.db, account, message, kind),
-        })
+        limit = _limit(self)
+        attempts, next_attempts = callbacks.page(
+            callbacks.attempts_log(self.db, account, message, kind, limit + 1, _cursor(self, "before")), limit)
+        outbox, next_outbox = callbacks.page(
+            callbacks.outbox_list(self.db, account, message, kind, limit + 1, _cursor(self, "callbacksBefore")), limit)
+        self.send_json({"attempts": attempts, "callbacks": outbox,
+                        "next": {"before": next_attempts, "callbacksBefore": next_outbox}})
 
 
 class SandboxMessagesHandler(ControlHandler):
     def get(self) -> None:
         from ..messaging import models
 
-        self.send_json({"messages": models.sandbox_messages(
-            self.db, _arg(self, "accountId", "account_id", "account"), _arg(self, "messageId", "message_id", "id"))})
+        self.send_json(models.sandbox_messages(
+            self.db, _arg(self, "accountId", "account_id", "account"), _arg(self, "messageId", "message_id", "id"),
+            limit=_limit(self), before=_cursor(self, "before")))
 
 
 class BinsHandler(ControlHandler):

@@ -107,6 +107,12 @@ def _check_settings(body: dict) -> None:
             raise ControlError("callback_retry.backoff must be a number or a list of seconds")
         if not _number(retry.get("timeout", 10)) or not retry.get("timeout", 10):
             raise ControlError("callback_retry.timeout must be a positive number of seconds")
+    retention = body.get("retention", None)
+    if retention is not None and (not _number(retention) or not retention):
+        raise ControlError("retention must be null (keep everything) or a positive number of seconds after which "
+                           "delivered callbacks and request-bin requests are pruned")
+    if "a2p_enforcement" in body and not isinstance(body["a2p_enforcement"], bool):
+        raise ControlError("a2p_enforcement must be true or false")
     for key in ("rate_limit_per_second", "delivery_delay", "slow_delivery_delay"):
         if key in body and body[key] is not None and not _number(body[key]):
             raise ControlError(f"{key} must be a number from 0")
@@ -157,6 +163,7 @@ def _credential_fields(body: dict, required: bool) -> dict:
     bad = [k for k in ("client_id", "client_secret") if not isinstance(body.get(k), str) or not body.get(k)]
     if bad:
         raise ControlError(f"missing or empty field(s): {bad} (client_id and client_secret go together)")
+    cid = str(cid)
     if len(cid) > 200 or any(c in cid for c in ":\r\n"):
         raise ControlError("client_id must be at most 200 characters without ':' or line breaks")
     try:

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import db as dbmod
-from .. import magic, numbers
+from .. import numbers
 from ..db import Database
 from . import exceptions as exc
 
@@ -119,12 +119,15 @@ CREATE TABLE IF NOT EXISTS dash_disconnects (
     numbers TEXT NOT NULL,
     protected TEXT,
     created REAL NOT NULL
-)
+);
+CREATE INDEX IF NOT EXISTS dash_disconnects_account ON dash_disconnects(account_id, created);
+CREATE INDEX IF NOT EXISTS dash_orders_pending ON dash_orders(finalized)
 """
 dbmod.register_schema(SCHEMA)
+dbmod.register_column("dash_disconnects", "failed", "TEXT")
+dbmod.register_column("dash_disconnects", "mode", "TEXT")
 
 DEFAULT_PROXY_PEER_ID = "539692"
-TERMINAL = ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED")
 
 
 def iso(ts: float | None) -> str | None:
@@ -158,23 +161,39 @@ def _app_row(db: Database, account_id: str, app_id: str) -> sqlite3.Row:
     row = db.query_one("SELECT * FROM dash_applications WHERE application_id=? AND account_id=?",
                        (app_id, account_id))
     if row is None:
-        raise exc.app_not_found(app_id)
+        raise exc.AppNotFound(app_id)
     return row
 
 
 def app_wire(app_id: str, doc: dict[str, Any]) -> dict[str, Any]:
-    """``Application`` element: the fields the client set, in the service's order; never a password."""
+    """``Application`` element in the order of numbers.yml's examples; never a password.
+
+    As the docs' responses do, ``MsgCallbackUrl`` (deprecated, read by the Node SDK) always carries the
+    inbound URL and ``MsgCallbackCreds`` the inbound credentials' user; the guide's ``CallbackUrl`` and
+    ``CallbackCreds`` are echoed when the request used them.
+    """
     out: dict[str, Any] = {"ApplicationId": app_id, "ServiceType": doc.get("ServiceType", "Messaging-V2"),
                            "AppName": doc.get("AppName")}
-    for key in APP_URL_FIELDS:
+    inbound = doc.get("InboundCallbackUrl") or doc.get("MsgCallbackUrl") or doc.get("CallbackUrl")
+    if doc.get("CallbackUrl"):
+        out["CallbackUrl"] = doc["CallbackUrl"]
+    if inbound:
+        out["MsgCallbackUrl"] = inbound
+    for key in ("InboundCallbackUrl", "OutboundCallbackUrl"):
         if doc.get(key):
             out[key] = doc[key]
-    if doc.get("RequestedCallbackTypes"):
-        out["RequestedCallbackTypes"] = {"CallbackType": list(doc["RequestedCallbackTypes"])}
-    for key in APP_CRED_FIELDS:
+    if "CallbackCreds" in doc and doc["CallbackCreds"] is not None:
+        user = doc["CallbackCreds"].get("UserId")
+        out["CallbackCreds"] = {"UserId": user} if user else None
+    in_user = (doc.get("InboundCallbackCreds") or {}).get("UserId")
+    if in_user:
+        out["MsgCallbackCreds"] = {"UserId": in_user}
+    for key in ("InboundCallbackCreds", "OutboundCallbackCreds"):
         if key in doc and doc[key] is not None:
             user = doc[key].get("UserId")
             out[key] = {"UserId": user} if user else None
+    if doc.get("RequestedCallbackTypes"):
+        out["RequestedCallbackTypes"] = {"CallbackType": list(doc["RequestedCallbackTypes"])}
     return out
 
 
@@ -205,10 +224,10 @@ def update_application(db: Database, account_id: str, app_id: str, doc: dict[str
         row = conn.execute("SELECT doc FROM dash_applications WHERE application_id=? AND account_id=?",
                            (app_id, account_id)).fetchone()
         if row is None:
-            raise exc.app_not_found(app_id)
+            raise exc.AppNotFound(app_id)
         old = json.loads(row["doc"])
         if doc.get("ServiceType", old.get("ServiceType")) != old.get("ServiceType"):
-            raise exc.service_type_immutable()
+            raise exc.ServiceTypeImmutable()
         conn.execute("UPDATE dash_applications SET doc=?, app_name=? WHERE application_id=?",
                      (json.dumps(doc), doc["AppName"], app_id))
     return app_wire(app_id, doc)
@@ -218,17 +237,19 @@ def delete_application(db: Database, account_id: str, app_id: str) -> None:
     with db.transaction() as conn:
         if conn.execute("SELECT 1 FROM dash_applications WHERE application_id=? AND account_id=?",
                         (app_id, account_id)).fetchone() is None:
-            raise exc.app_not_found(app_id)
+            raise exc.AppNotFound(app_id)
         refs = [r["peer_id"] for r in conn.execute(
             "SELECT peer_id FROM dash_app_settings WHERE application_id=? AND account_id=? ORDER BY peer_id",
             (app_id, account_id))]
         if refs:
-            raise exc.app_referenced(refs)
+            raise exc.AppReferenced(refs)
         conn.execute("DELETE FROM dash_applications WHERE application_id=?", (app_id,))
 
 
 def associated_sippeers(db: Database, account_id: str, app_id: str) -> list[dict[str, Any]]:
-    _app_row(db, account_id, app_id)
+    if db.query_one("SELECT 1 FROM dash_applications WHERE application_id=? AND account_id=?",
+                    (app_id, account_id)) is None:
+        raise exc.AssociatedAppNotFound(app_id)
     rows = db.query(
         "SELECT s.site_id, st.name AS site_name, p.peer_id, p.peer_name FROM dash_app_settings s "
         "JOIN dash_sippeers p ON p.peer_id=s.peer_id JOIN sites st ON st.site_id=s.site_id "
@@ -253,11 +274,13 @@ def get_application(db: Database, account_id: str, app_id: str) -> dict[str, Any
         return None
     doc = json.loads(row["doc"])
     general = doc.get("CallbackUrl") or doc.get("MsgCallbackUrl")
-    outbound = doc.get("OutboundCallbackUrl") or general or doc.get("InboundCallbackUrl")
-    inbound = doc.get("InboundCallbackUrl") or general
     gen_creds = doc.get("CallbackCreds") or {}
-    out_creds = doc.get("OutboundCallbackCreds") or gen_creds
+    inbound = doc.get("InboundCallbackUrl") or general
     in_creds = doc.get("InboundCallbackCreds") or gen_creds
+    if doc.get("OutboundCallbackUrl"):
+        outbound, out_creds = doc["OutboundCallbackUrl"], doc.get("OutboundCallbackCreds") or gen_creds
+    else:  # sandbox choice: with no OutboundCallbackUrl, status events go where inbound ones do
+        outbound, out_creds = inbound, doc.get("OutboundCallbackCreds") or in_creds
     return {
         "application_id": str(app_id),
         "name": doc.get("AppName"),
@@ -297,7 +320,7 @@ def site_row(db: Database, account_id: str, site_id: str) -> sqlite3.Row | None:
 def require_site(db: Database, account_id: str, site_id: str, root: str = exc.SITE) -> sqlite3.Row:
     row = site_row(db, account_id, site_id)
     if row is None:
-        raise exc.site_not_found(site_id, root=root)
+        raise exc.SiteNotFound(site_id, root=root)
     return row
 
 
@@ -341,7 +364,7 @@ def peer_row(db: Database, account_id: str, site_id: str, peer_id: str) -> sqlit
 def require_peer(db: Database, account_id: str, site_id: str, peer_id: str, root: str = exc.PEER) -> sqlite3.Row:
     row = peer_row(db, account_id, site_id, peer_id)
     if row is None:
-        raise exc.sippeer_not_found(peer_id, account_id, site_id, root=root)
+        raise exc.SipPeerNotFound(peer_id, account_id, site_id, root=root)
     return row
 
 
@@ -382,7 +405,7 @@ def update_peer(db: Database, account_id: str, site_id: str, peer_id: str, name:
         row = conn.execute("SELECT * FROM dash_sippeers WHERE peer_id=? AND site_id=? AND account_id=?",
                            (peer_id, site_id, account_id)).fetchone()
         if row is None:
-            raise exc.sippeer_not_found(peer_id, account_id, site_id)
+            raise exc.SipPeerNotFound(peer_id, account_id, site_id)
         if is_default:
             conn.execute("UPDATE dash_sippeers SET is_default=0 WHERE account_id=? AND site_id=?", (account_id, site_id))
         merged = json.loads(row["extra"] or "{}")
@@ -398,22 +421,16 @@ def delete_peer(db: Database, account_id: str, site_id: str, peer_id: str) -> No
     with db.transaction() as conn:
         if conn.execute("SELECT 1 FROM dash_sippeers WHERE peer_id=? AND site_id=? AND account_id=?",
                         (peer_id, site_id, account_id)).fetchone() is None:
-            raise exc.sippeer_not_found(peer_id, account_id, site_id)
+            raise exc.SipPeerNotFound(peer_id, account_id, site_id)
         if conn.execute("SELECT 1 FROM dash_sms WHERE peer_id=?", (peer_id,)).fetchone():
-            raise exc.sippeer_has_sms()
+            raise exc.SipPeerHasSms()
         if conn.execute("SELECT 1 FROM dash_mms WHERE peer_id=?", (peer_id,)).fetchone():
-            raise exc.sippeer_has_mms()
+            raise exc.SipPeerHasMms()
         count = conn.execute("SELECT COUNT(*) AS n FROM dash_tns WHERE peer_id=?", (peer_id,)).fetchone()["n"]
         if count:
-            raise exc.sippeer_has_numbers(count)
+            raise exc.SipPeerHasNumbers(count)
         conn.execute("DELETE FROM dash_app_settings WHERE peer_id=?", (peer_id,))
         conn.execute("DELETE FROM dash_sippeers WHERE peer_id=?", (peer_id,))
-
-
-def default_peer(db: Database, account_id: str, site_id: str) -> str | None:
-    row = db.query_one("SELECT peer_id FROM dash_sippeers WHERE account_id=? AND site_id=? AND is_default=1",
-                       (account_id, site_id))
-    return row["peer_id"] if row else None
 
 
 def peer_tns(db: Database, account_id: str, peer_id: str) -> list[str]:
@@ -447,9 +464,9 @@ def put_sms(db: Database, account_id: str, site_id: str, peer_id: str, settings:
     with db.transaction() as conn:
         exists = conn.execute("SELECT 1 FROM dash_sms WHERE peer_id=?", (peer_id,)).fetchone() is not None
         if create and exists:
-            raise exc.sms_exists()
+            raise exc.SmsExists()
         if not create and not exists:
-            raise exc.sms_not_found(peer_id)
+            raise exc.SmsNotFound(peer_id)
         conn.execute("INSERT OR REPLACE INTO dash_sms VALUES (?,?,?,?,?,?)",
                      (peer_id, account_id, site_id, json.dumps(settings), json.dumps(http), time.time()))
     return sms_wire(settings, http)
@@ -460,12 +477,12 @@ def delete_sms(db: Database, account_id: str, peer_id: str) -> None:
     with db.transaction() as conn:
         if conn.execute("SELECT 1 FROM dash_sms WHERE peer_id=? AND account_id=?", (peer_id, account_id)).fetchone() \
                 is None:
-            raise exc.sms_not_found(peer_id)
+            raise exc.SmsNotFound(peer_id)
         if conn.execute("SELECT 1 FROM dash_mms WHERE peer_id=?", (peer_id,)).fetchone():
-            raise exc.sms_has_mms()
+            raise exc.SmsHasMms()
         count = conn.execute("SELECT COUNT(*) AS n FROM dash_tns WHERE peer_id=?", (peer_id,)).fetchone()["n"]
         if count:
-            raise exc.sms_has_numbers(count)
+            raise exc.SmsHasNumbers(count)
         conn.execute("DELETE FROM dash_sms WHERE peer_id=?", (peer_id,))
 
 
@@ -484,12 +501,12 @@ def put_mms(db: Database, account_id: str, site_id: str, peer_id: str, protocol:
     with db.transaction() as conn:
         sms = conn.execute("SELECT settings FROM dash_sms WHERE peer_id=?", (peer_id,)).fetchone()
         if sms is None or json.loads(sms["settings"]).get("Protocol") != "HTTP":
-            raise exc.mms_before_sms()
+            raise exc.MmsBeforeSms()
         exists = conn.execute("SELECT 1 FROM dash_mms WHERE peer_id=?", (peer_id,)).fetchone() is not None
         if create and exists:
-            raise exc.mms_exists()
+            raise exc.MmsExists()
         if not create and not exists:
-            raise exc.mms_not_found(peer_id)
+            raise exc.MmsNotFound(peer_id)
         conn.execute("INSERT OR REPLACE INTO dash_mms VALUES (?,?,?,?,?,?)",
                      (peer_id, account_id, site_id, protocol, proxy, time.time()))
     return mms_wire(protocol, proxy)
@@ -499,7 +516,7 @@ def delete_mms(db: Database, account_id: str, peer_id: str) -> None:
     with db.transaction() as conn:
         cur = conn.execute("DELETE FROM dash_mms WHERE peer_id=? AND account_id=?", (peer_id, account_id))
         if cur.rowcount == 0:
-            raise exc.mms_not_found(peer_id)
+            raise exc.MmsNotFound(peer_id)
 
 
 def get_app_settings(db: Database, account_id: str, peer_id: str) -> str | None:
@@ -516,10 +533,10 @@ def put_app_settings(db: Database, account_id: str, site_id: str, peer_id: str, 
             return
         if conn.execute("SELECT 1 FROM dash_applications WHERE application_id=? AND account_id=?",
                         (app_id, account_id)).fetchone() is None:
-            raise exc.appsettings_app_not_found(app_id)
+            raise exc.AppSettingsAppNotFound(app_id)
         sms = conn.execute("SELECT settings FROM dash_sms WHERE peer_id=?", (peer_id,)).fetchone()
         if sms is None or json.loads(sms["settings"]).get("Protocol") != "HTTP":
-            raise exc.appsettings_needs_http()
+            raise exc.AppSettingsNeedsHttp()
         conn.execute("INSERT OR REPLACE INTO dash_app_settings VALUES (?,?,?,?)", (peer_id, account_id, site_id, app_id))
 
 
@@ -566,31 +583,27 @@ def search(db: Database, criteria: dict[str, str], quantity: int) -> list[number
     return numbers.select(criteria, quantity, taken, seed(db))
 
 
-def in_service(db: Database, account_id: str, site_id: str | None = None, filters: dict[str, str] | None = None
-               ) -> list[str]:
+def in_service_page(db: Database, account_id: str, site_id: str | None, filters: dict[str, str] | None,
+                    page: int, size: int) -> tuple[int, list[str]]:
+    """(TotalCount, one page of numbers) with the filters in SQL: LIMIT/OFFSET over ``dash_tns``'s index."""
     settle(db)
-    sql = "SELECT tn, state, rate_center, lata FROM dash_tns WHERE account_id=? AND status='inservice'"
-    params: list[Any] = [account_id]
+    where, params = "account_id=? AND status='inservice'", list[Any]([account_id])
     if site_id is not None:
-        sql += " AND site_id=?"
+        where += " AND site_id=?"
         params.append(site_id)
     f = {k.lower(): v for k, v in (filters or {}).items() if v}
-    if f.get("areacode"):
-        sql += " AND substr(tn,1,3)=?"
-        params.append(f["areacode"])
-    if f.get("npanxx"):
-        sql += " AND substr(tn,1,6)=?"
-        params.append(f["npanxx"])
-    if f.get("state"):
-        sql += " AND upper(state)=?"
-        params.append(f["state"].upper())
-    if f.get("ratecenter"):
-        sql += " AND upper(rate_center)=?"
-        params.append(f["ratecenter"].upper())
-    if f.get("lata"):
-        sql += " AND lata=?"
-        params.append(f["lata"])
-    return [r["tn"] for r in db.query(sql + " ORDER BY tn", params)]
+    for key, cond in (("areacode", "substr(tn,1,3)=?"), ("npanxx", "substr(tn,1,6)=?"), ("lata", "lata=?")):
+        if f.get(key):
+            where += f" AND {cond}"
+            params.append(f[key])
+    for key, col in (("state", "state"), ("ratecenter", "rate_center")):
+        if f.get(key):
+            where += f" AND upper({col})=?"
+            params.append(f[key].upper())
+    total = db.count(f"SELECT COUNT(*) FROM dash_tns WHERE {where}", params)
+    rows = db.query(f"SELECT tn FROM dash_tns WHERE {where} ORDER BY tn LIMIT ? OFFSET ?",
+                    [*params, size, (page - 1) * size])
+    return total, [r["tn"] for r in rows]
 
 
 # == orders ========================================================================================
@@ -649,7 +662,7 @@ def create_order(db: Database, account_id: str, username: str, req: dict[str, An
             row = conn.execute("SELECT peer_id FROM dash_sippeers WHERE account_id=? AND site_id=? AND is_default=1",
                                (account_id, req["site_id"])).fetchone()
             if row is None:
-                raise exc.order_error(5020, _echo(req, None, now, peer_id))
+                raise exc.NoDefaultPeer(_echo(req, None, now, peer_id))
             peer_id = row["peer_id"]
         echo = _echo(req, order_id, now, peer_id)
         taken = taken_numbers(conn)
@@ -737,7 +750,7 @@ def _echo(req: dict[str, Any], order_id: str | None, now: float, peer_id: str | 
 def _order_row(conn: sqlite3.Connection, account_id: str, order_id: str) -> sqlite3.Row:
     row = conn.execute("SELECT * FROM dash_orders WHERE order_id=? AND account_id=?", (order_id, account_id)).fetchone()
     if row is None:
-        raise exc.order_not_found(order_id)
+        raise exc.OrderNotFound(order_id)
     return row
 
 
@@ -811,100 +824,194 @@ def close_order(db: Database, account_id: str, order_id: str) -> None:
         row = _order_row(conn, account_id, order_id)
         due = _is_due(row, transition, now)
         if _status(row, due) != "BACKORDERED":
-            raise exc.order_error(5060)
+            raise exc.OnlyBackordersClose()
         if not row["finalized"]:
             _finalize(conn, row, transition, now)
         conn.execute("UPDATE dash_orders SET closed=1, last_modified=? WHERE order_id=?", (now, order_id))
 
 
+#: an order's status in SQL, valid once :func:`settle` has finalized every due order
+STATUS_SQL = ("CASE WHEN closed=1 THEN (CASE WHEN completed<>'[]' THEN 'PARTIAL' ELSE 'FAILED' END) "
+              "WHEN finalized=1 THEN outcome ELSE 'RECEIVED' END")
+
+
+def _anchor(db: Database, table: str, account_id: str, page: int | str) -> tuple[str, list[Any]]:
+    """LIMIT/OFFSET of a numeric ``page``, or the keyset of numbers.yml's ``page=<order id of the first record>``."""
+    if isinstance(page, int):
+        return "", []
+    row = db.query_one(f"SELECT created, rowid FROM {table} WHERE order_id=? AND account_id=?", (page, account_id))
+    if row is None:
+        raise exc.BadPage(page)
+    return " AND (created, rowid) >= (?, ?)", [row["created"], row["rowid"]]
+
+
+def _page_rows(db: Database, table: str, account_id: str, where: str, args: list[Any], page: int | str,
+               size: int, columns: str = "*") -> tuple[int, list[sqlite3.Row], str | None]:
+    """(total, the page's rows, the order id that starts the next page) in O(page) for keyset pages."""
+    total = db.count(f"SELECT COUNT(*) FROM {table} WHERE {where}", args)
+    extra, extra_args = _anchor(db, table, account_id, page)
+    sql = f"SELECT {columns} FROM {table} WHERE {where}{extra} ORDER BY created, rowid LIMIT ?"
+    params = [*args, *extra_args, size + 1]
+    if isinstance(page, int):
+        sql += " OFFSET ?"
+        params.append((page - 1) * size)
+    rows = db.query(sql, params)
+    nxt = rows[size]["order_id"] if len(rows) > size else None
+    return total, rows[:size], nxt
+
+
 def list_orders(db: Database, account_id: str, status: str | None = None, customer_order_id: str | None = None,
-                start: float | None = None, end: float | None = None) -> list[dict[str, Any]]:
+                start: float | None = None, end: float | None = None, page: int | str = 1,
+                size: int = 5000) -> tuple[int, list[dict[str, Any]], str | None]:
+    """One page of ``GET /orders``: (TotalCount, items, order id of the next page's first record or None)."""
     settle(db)
-    transition, now = _transition(db), time.time()
-    rows = db.query("SELECT * FROM dash_orders WHERE account_id=? ORDER BY created, rowid", (account_id,))
+    where, args = "account_id=?", list[Any]([account_id])
+    if status:
+        where += f" AND {STATUS_SQL}=?"
+        args.append(status.upper())
+    if customer_order_id:
+        where += " AND customer_order_id=?"
+        args.append(customer_order_id)
+    if start is not None:
+        where += " AND created>=?"
+        args.append(start)
+    if end is not None:
+        where += " AND created<?"
+        args.append(end)
+    total, rows, nxt = _page_rows(db, "dash_orders", account_id, where, args, page, size,
+                                  f"*, {STATUS_SQL} AS st")
     out = []
     for row in rows:
-        st = _status(row, _is_due(row, transition, now))
-        if status and st.upper() != status.upper():
-            continue
-        if customer_order_id and row["customer_order_id"] != customer_order_id:
-            continue
-        if start is not None and row["created"] < start:
-            continue
-        if end is not None and row["created"] >= end:
-            continue
-        item: dict[str, Any] = {"CountOfTNs": len(json.loads(row["completed"])) if st != "RECEIVED" else 0}
+        st = row["st"]
+        completed = json.loads(row["completed"]) if st != "RECEIVED" else []
+        item: dict[str, Any] = {"CountOfTNs": len(completed)}
         if row["customer_order_id"]:
             item["CustomerOrderId"] = row["customer_order_id"]
         item.update({"userId": row["created_by"], "lastModifiedDate": iso(row["last_modified"]),
                      "OrderDate": iso(row["created"]), "OrderType": "new_number", "orderId": row["order_id"],
                      "OrderStatus": st})
+        details = tn_details(completed)
+        if details:
+            item["TelephoneNumberDetails"] = details
         out.append(item)
-    return out
+    return total, out, nxt
 
 
 # == disconnects ===================================================================================
 
+DISCONNECT_MODES = ("normal", "purge")
+
+
+def tn_details(tns: list[str]) -> dict[str, Any] | None:
+    """``TelephoneNumberDetails`` of list items (numbers.yml GET /orders example): counts per state, rate
+    center, city, tier and vendor. The sandbox's numbers are all tier 0 of one vendor (its own choice)."""
+    if not tns:
+        return None
+    states: dict[str, int] = {}
+    centers: dict[str, int] = {}
+    cities: dict[str, int] = {}
+    for tn in tns:
+        d = numbers.describe(tn)
+        states[d.state] = states.get(d.state, 0) + 1
+        centers[d.rate_center] = centers.get(d.rate_center, 0) + 1
+        cities[d.city] = cities.get(d.city, 0) + 1
+    return {
+        "States": {"StateWithCount": [{"State": k, "Count": v} for k, v in sorted(states.items())]},
+        "RateCenters": {"RateCenterWithCount": [{"Count": v, "RateCenter": k} for k, v in sorted(centers.items())]},
+        "Cities": {"CityWithCount": [{"City": k, "Count": v} for k, v in sorted(cities.items())]},
+        "Tiers": {"TierWithCount": [{"Tier": "0", "Count": len(tns)}]},
+        "Vendors": {"VendorWithCount": [{"VendorId": "49", "VendorName": "Bandwidth CLEC", "Count": len(tns)}]},
+    }
+
+
 def create_disconnect(db: Database, account_id: str, username: str, tns: list[str], customer_order_id: str | None,
-                      protected: str | None) -> dict[str, Any]:
+                      protected: str | None, mode: str = "normal") -> dict[str, Any]:
+    """Accept the order (201 RECEIVED) as the real service does; numbers that are not in service on the
+    account fail it later with 5006 (the SDK fixture's FAILED order). The others are disconnected now."""
     settle(db)
     order_id = str(uuid.uuid4())
     now = time.time()
     with db.transaction() as conn:
-        bad = []
-        for tn in tns:
-            row = conn.execute("SELECT 1 FROM dash_tns WHERE tn=? AND account_id=? AND status='inservice'",
-                               (tn, account_id)).fetchone()
-            if row is None:
-                bad.append((5006, f"Telephone number {tn} cannot be disconnected: it is not in service on "
-                                  f"account {account_id}"))
-        if bad:
-            raise exc.disconnect_error(bad)
-        conn.executemany("DELETE FROM dash_tns WHERE tn=? AND account_id=?", [(tn, account_id) for tn in tns])
-        conn.execute("INSERT INTO dash_disconnects VALUES (?,?,?,?,?,?,?)",
-                     (order_id, account_id, username, customer_order_id, json.dumps(tns), protected, now))
+        failed = [tn for tn in tns if conn.execute(
+            "SELECT 1 FROM dash_tns WHERE tn=? AND account_id=? AND status='inservice'",
+            (tn, account_id)).fetchone() is None]
+        done = [tn for tn in tns if tn not in failed]
+        conn.executemany("DELETE FROM dash_tns WHERE tn=? AND account_id=?", [(tn, account_id) for tn in done])
+        conn.execute("INSERT INTO dash_disconnects (order_id, account_id, created_by, customer_order_id, numbers, "
+                     "protected, created, failed, mode) VALUES (?,?,?,?,?,?,?,?,?)",
+                     (order_id, account_id, username, customer_order_id, json.dumps(tns), protected, now,
+                      json.dumps(failed), mode))
     return disconnect_request(db, account_id, order_id)
 
 
 def _disconnect_row(db: Database, account_id: str, order_id: str) -> sqlite3.Row:
     row = db.query_one("SELECT * FROM dash_disconnects WHERE order_id=? AND account_id=?", (order_id, account_id))
     if row is None:
-        raise exc.disconnect_not_found(order_id)
+        raise exc.DisconnectNotFound(order_id)
     return row
 
 
-def disconnect_request(db: Database, account_id: str, order_id: str) -> dict[str, Any]:
-    row = _disconnect_row(db, account_id, order_id)
+def _disconnect_request(row: sqlite3.Row) -> dict[str, Any]:
     req: dict[str, Any] = {}
     if row["customer_order_id"]:
         req["CustomerOrderId"] = row["customer_order_id"]
-    req["OrderCreateDate"] = iso(row["created"])
     req["id"] = row["order_id"]
-    req["DisconnectTelephoneNumberOrderType"] = {
-        "TelephoneNumberList": {"TelephoneNumber": json.loads(row["numbers"])},
-        **({"Protected": row["protected"]} if row["protected"] else {}),
-    }
+    req["OrderCreateDate"] = iso(row["created"])
+    kind: dict[str, Any] = {"DisconnectMode": row["mode"] or "normal"}
+    if row["protected"]:
+        kind["Protected"] = row["protected"]
+    kind["TelephoneNumberList"] = {"TelephoneNumber": json.loads(row["numbers"])}
+    req["DisconnectTelephoneNumberOrderType"] = kind
     return req
 
 
-def disconnect_view(db: Database, account_id: str, order_id: str) -> dict[str, Any]:
-    row = _disconnect_row(db, account_id, order_id)
+def disconnect_request(db: Database, account_id: str, order_id: str) -> dict[str, Any]:
+    return _disconnect_request(_disconnect_row(db, account_id, order_id))
+
+
+def _disconnect_outcome(row: sqlite3.Row) -> tuple[str, list[str], list[str]]:
     tns = json.loads(row["numbers"])
-    return {
-        "CompletedQuantity": len(tns), "CreatedByUser": row["created_by"],
+    failed = json.loads(row["failed"] or "[]")
+    done = [tn for tn in tns if tn not in failed]
+    status = "COMPLETE" if not failed else ("FAILED" if not done else "PARTIAL")
+    return status, done, failed
+
+
+def disconnect_view(db: Database, account_id: str, order_id: str) -> dict[str, Any]:
+    """numbers.yml ReadDisconnectOrder: ``DisconnectedTelephoneNumberList``, ``orderRequest``, ``OrderStatus``
+    (plus the ``ErrorList`` of the SDK fixture when numbers failed, and the order summary fields)."""
+    row = _disconnect_row(db, account_id, order_id)
+    status, done, failed = _disconnect_outcome(row)
+    body: dict[str, Any] = {}
+    if failed:
+        body["ErrorList"] = {"Error": [{"Code": str(exc.DISCONNECT_ERROR[0]),
+                                        "Description": "Telephone number could not be disconnected since it is "
+                                                       "not associated with your account",
+                                        "TelephoneNumber": tn} for tn in failed]}
+    body.update({
+        "CompletedQuantity": len(done), "CreatedByUser": row["created_by"],
         "LastModifiedDate": iso(row["created"]), "OrderCompleteDate": iso(row["created"]),
-        "orderRequest": disconnect_request(db, account_id, order_id), "OrderStatus": "COMPLETE",
-        "CompletedNumbers": {"TelephoneNumber": [{"FullNumber": tn} for tn in tns]},
-        "Summary": f"{len(tns)} number{'s' if len(tns) != 1 else ''} disconnected", "FailedQuantity": 0,
-    }
+        "DisconnectedTelephoneNumberList": {"TelephoneNumber": done} if done else None,
+        "orderRequest": _disconnect_request(row), "OrderStatus": status,
+        "CompletedNumbers": {"TelephoneNumber": [{"FullNumber": tn} for tn in done]} if done else None,
+        "Summary": f"{len(done)} number{'s' if len(done) != 1 else ''} disconnected",
+        "FailedQuantity": len(failed),
+    })
+    return body
 
 
-def list_disconnects(db: Database, account_id: str) -> list[dict[str, Any]]:
-    rows = db.query("SELECT * FROM dash_disconnects WHERE account_id=? ORDER BY created, rowid", (account_id,))
-    return [{"CountOfTNs": len(json.loads(r["numbers"])), "userId": r["created_by"],
-             "lastModifiedDate": iso(r["created"]), "OrderDate": iso(r["created"]), "OrderType": "disconnect",
-             "orderId": r["order_id"], "OrderStatus": "COMPLETE"} for r in rows]
-
-
-def magic_areas() -> list[dict[str, Any]]:
-    return list(magic.MAGIC_AREAS)
+def list_disconnects(db: Database, account_id: str, page: int | str = 1,
+                     size: int = 300) -> tuple[int, list[dict[str, Any]], str | None]:
+    """numbers.yml ReadDisconnectOrders items (``OrderId`` capitalised here, unlike /orders), one page."""
+    total, rows, nxt = _page_rows(db, "dash_disconnects", account_id, "account_id=?", [account_id], page, size)
+    out = []
+    for r in rows:
+        status, done, _ = _disconnect_outcome(r)
+        item: dict[str, Any] = {"CountOfTNs": len(done), "userId": r["created_by"],
+                                "lastModifiedDate": iso(r["created"]), "OrderId": r["order_id"],
+                                "OrderType": "disconnect", "OrderDate": iso(r["created"]), "OrderStatus": status}
+        details = tn_details(done)
+        if details:
+            item["TelephoneNumberDetails"] = details
+        out.append(item)
+    return total, out, nxt

@@ -53,7 +53,7 @@ def _bool(value: Any, field: str, root: str, default: bool | None = None) -> boo
     try:
         b = xmlio.as_bool(value)
     except ValueError:
-        raise exc.invalid_value(field, _t(value), root, "use true or false") from None
+        raise exc.InvalidValue(field, _t(value), root, "use true or false") from None
     return default if b is None else b
 
 
@@ -67,8 +67,9 @@ def _list(node: Any, name: str) -> list[str]:
 
 
 def _is_local(host: str | None) -> bool:
-    return bool(host) and (host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
-                           or host.startswith("127."))
+    if not host:
+        return False
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost") or host.startswith("127.")
 
 
 class DashboardHandler(BaseHandler):
@@ -104,14 +105,19 @@ class DashboardHandler(BaseHandler):
 
 # == applications ==================================================================================
 
+MESSAGING_SERVICE_TYPES = ("Messaging-V2", "Messaging")
+#: RequestedCallbackTypes/CallbackType: the docs' examples spell them message-delivered, the schema's enum
+#: MESSAGE_DELIVERED; both are accepted and stored as the examples spell them
+CALLBACK_TYPES = {t: t for t in ("message-delivered", "message-failed", "message-sending")}
+
+
 def parse_application(content: Any, base: dict[str, Any] | None = None) -> dict[str, Any]:
     """Request ``<Application>`` -> stored doc (validated). ``base`` = the old doc for PATCH."""
     node = _dict(content)
     root = exc.APP
     bad_key, _ = next(((k, v) for k, v in node.items() if k == "CallBackCreds"), (None, None))
     if bad_key:
-        raise DashboardError(1003, "Unknown element <CallBackCreds>: the element is CallbackCreds (lower-case b)",
-                             root=root)
+        raise exc.UnknownElement("CallBackCreds", "CallbackCreds (lower-case b)", root)
     doc: dict[str, Any] = dict(base or {})
     for key in ("ServiceType", "AppName", *models.APP_URL_FIELDS):
         if key in node:
@@ -125,20 +131,32 @@ def parse_application(content: Any, base: dict[str, Any] | None = None) -> dict[
     doc = {k: v for k, v in doc.items() if v is not None or k in models.APP_CRED_FIELDS}
 
     service = doc.get("ServiceType") or "Messaging-V2"
-    if service != "Messaging-V2":
-        raise exc.service_type_invalid(service)
-    doc["ServiceType"] = service
+    if service not in MESSAGING_SERVICE_TYPES:
+        raise exc.ServiceTypeInvalid(service)
+    doc["ServiceType"] = "Messaging-V2"  # numbers.yml: a request's "Messaging" is answered as Messaging-V2
     if not doc.get("AppName"):
-        raise exc.app_name_required()
-    new_style = doc.get("InboundCallbackUrl") or doc.get("OutboundCallbackUrl") \
-        or doc.get("InboundCallbackCreds") is not None or doc.get("OutboundCallbackCreds") is not None
-    if new_style and doc.get("MsgCallbackUrl"):
-        raise exc.msg_and_inbound_mixed()
-    if new_style and (doc.get("CallbackUrl") or doc.get("CallbackCreds") is not None and (
-            doc.get("CallbackCreds") or {}).get("UserId")):
-        raise exc.callback_and_inbound_mixed()
+        raise exc.AppNameRequired()
+    if doc.get("RequestedCallbackTypes"):
+        types = []
+        for value in doc["RequestedCallbackTypes"]:
+            kind = CALLBACK_TYPES.get(value.strip().lower().replace("_", "-"))
+            if kind is None:
+                raise exc.InvalidValue("RequestedCallbackTypes/CallbackType", value, root,
+                                       "use message-delivered, message-failed or message-sending")
+            if kind not in types:
+                types.append(kind)
+        doc["RequestedCallbackTypes"] = types
+    # numbers-errors.mdx 13065/13066: the deprecated fields never mix with today's Inbound/Outbound ones
+    if doc.get("InboundCallbackUrl") or doc.get("OutboundCallbackUrl"):
+        for legacy in ("MsgCallbackUrl", "CallbackUrl"):
+            if doc.get(legacy):
+                raise exc.MsgCallbackUrlMixed(legacy)
+    legacy_creds = doc.get("CallbackCreds") or {}
+    if (legacy_creds.get("UserId") or legacy_creds.get("Password")) and (
+            doc.get("InboundCallbackCreds") is not None or doc.get("OutboundCallbackCreds") is not None):
+        raise exc.CallbackCredsMixed()
     if not (doc.get("CallbackUrl") or doc.get("MsgCallbackUrl") or doc.get("InboundCallbackUrl")):
-        raise exc.callback_url_required()
+        raise exc.CallbackUrlRequired()
     schemes: dict[str, str] = {}
     hosts: dict[str, str | None] = {}
     for key in models.APP_URL_FIELDS:
@@ -149,13 +167,13 @@ def parse_application(content: Any, base: dict[str, Any] | None = None) -> dict[
             parts = urlsplit(url)
             port = parts.port
         except ValueError as e:
-            raise exc.url_invalid(key, url, str(e)) from None
+            raise exc.UrlInvalid(key, url, str(e)) from None
         if parts.scheme not in ("http", "https"):
-            raise exc.url_invalid(key, url, "use an http:// or https:// URL")
+            raise exc.UrlInvalid(key, url, "use an http:// or https:// URL")
         if not parts.hostname or " " in url:
-            raise exc.url_invalid(key, url, "the URL has no valid host")
+            raise exc.UrlInvalid(key, url, "the URL has no valid host")
         if port is not None and port not in (80, 443) and port < 1024:
-            raise exc.url_invalid(key, url, "callback ports must be 80, 443 or 1024 and above")
+            raise exc.UrlInvalid(key, url, "callback ports must be 80, 443 or 1024 and above")
         schemes[key], hosts[key] = parts.scheme, parts.hostname
     cred_urls = {"CallbackCreds": ("CallbackUrl", "MsgCallbackUrl"),
                  "InboundCallbackCreds": ("InboundCallbackUrl",),
@@ -166,7 +184,7 @@ def parse_application(content: Any, base: dict[str, Any] | None = None) -> dict[
             continue
         for ukey in url_keys:
             if ukey in schemes and schemes[ukey] != "https" and not _is_local(hosts[ukey]):
-                raise exc.https_required(ckey)
+                raise exc.HttpsRequired(ckey)
     return doc
 
 
@@ -255,7 +273,7 @@ class SitesHandler(DashboardHandler):
         node = _dict(self.body("Site"))
         name = _t(node.get("Name"))
         if not name:
-            raise exc.required("Name", exc.SITE)
+            raise exc.Required("Name", exc.SITE)
         if len(name) > 10:
             self.warn(f"Site Name '{name}' is longer than 10 characters (the documented maximum); accepted")
         address = _dict(node.get("Address")) or None
@@ -291,7 +309,7 @@ class SipPeersHandler(DashboardHandler):
         node = _dict(self.body("SipPeer"))
         name = _t(node.get("PeerName"))
         if not name:
-            raise exc.required("PeerName", exc.PEER)
+            raise exc.Required("PeerName", exc.PEER)
         if len(name) > 10:
             self.warn(f"PeerName '{name}' is longer than 10 characters (numbers.yml maxLength); accepted")
         is_default = _bool(node.get("IsDefaultPeer"), "IsDefaultPeer", exc.PEER, default=False)
@@ -316,7 +334,7 @@ class SipPeerHandler(DashboardHandler):
         node = _dict(self.body("SipPeer"))
         name = _t(node.get("PeerName"))
         if name == "":
-            raise exc.required("PeerName", exc.PEER)
+            raise exc.Required("PeerName", exc.PEER)
         if name and len(name) > 10:
             self.warn(f"PeerName '{name}' is longer than 10 characters (numbers.yml maxLength); accepted")
         is_default = _bool(node.get("IsDefaultPeer"), "IsDefaultPeer", exc.PEER)
@@ -349,19 +367,19 @@ def parse_sms(content: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     node = _dict(content)
     root = exc.SMS
     if "SipPeerSmsFeatureSettings" not in node:
-        raise exc.required("SipPeerSmsFeatureSettings", root)
+        raise exc.Required("SipPeerSmsFeatureSettings", root)
     s = _dict(node.get("SipPeerSmsFeatureSettings"))
     if "Protocol" not in s:
         key, _ = _ci(s, "Protocol")
         if key:
-            raise exc.protocol_wrong_case(key)
-        raise exc.required("Protocol", root)
+            raise exc.ProtocolWrongCase(key)
+        raise exc.Required("Protocol", root)
     protocol = _t(s.get("Protocol"))
     if protocol != "HTTP":
-        raise exc.protocol_invalid(protocol, root)
+        raise exc.ProtocolInvalid(protocol, root)
     zone1 = _bool(s.get("Zone1"), "Zone1", root)
     if zone1 is not True:
-        raise exc.zone1_required()
+        raise exc.Zone1Required()
     settings: dict[str, Any] = {}
     for key in ("TollFree", "ShortCode"):
         settings[key] = bool(_bool(s.get(key), key, root, default=False))
@@ -384,7 +402,7 @@ class SmsFeatureHandler(DashboardHandler):
         self.peer(account_id, site_id, peer_id)
         wire = models.get_sms(self.db, account_id, peer_id)
         if wire is None:
-            raise exc.sms_not_found(peer_id)
+            raise exc.SmsNotFound(peer_id)
         self.send_xml(exc.SMS, {"SipPeerSmsFeature": wire})
 
     def post(self, account_id: str, site_id: str, peer_id: str) -> None:
@@ -413,9 +431,9 @@ def parse_mms(content: Any) -> tuple[str, str]:
     _, protocol_node = _ci(_dict(settings), "Protocol")
     protocol = _t(protocol_node)
     if not protocol:
-        raise exc.required("MmsSettings/Protocol", exc.MMS)
+        raise exc.Required("MmsSettings/Protocol", exc.MMS)
     if protocol.upper() != "HTTP":
-        raise exc.protocol_invalid(protocol, exc.MMS, feature="MMS")
+        raise exc.ProtocolInvalid(protocol, exc.MMS, feature="MMS")
     _, protocols = _ci(node, "Protocols")
     _, http = _ci(_dict(protocols), "HTTP")
     _, http_settings = _ci(_dict(http), "HttpSettings")
@@ -431,7 +449,7 @@ class MmsFeatureHandler(DashboardHandler):
         self.peer(account_id, site_id, peer_id)
         row = models.get_mms(self.db, account_id, peer_id)
         if row is None:
-            raise exc.mms_not_found(peer_id)
+            raise exc.MmsNotFound(peer_id)
         self.send_xml(exc.MMS, {"MmsFeature": models.mms_wire(row["protocol"], row["proxy_peer_id"])})
 
     def post(self, account_id: str, site_id: str, peer_id: str) -> None:
@@ -463,8 +481,7 @@ class MmsSettingsHandler(DashboardHandler):
         self.peer(account_id, site_id, peer_id)
         row = models.get_mms(self.db, account_id, peer_id)
         if row is None:
-            raise DashboardError(1016, f"MMS feature is not enabled on SIP peer '{exc.safe(peer_id)}'", status=404,
-                                 root=self.error_root)
+            raise exc.MmsNotFound(peer_id, root=self.error_root)
         self.send_xml("MmsFeatureMmsSettingsResponse", {"MmsSettings": {"Protocol": row["protocol"]}})
 
 
@@ -483,7 +500,7 @@ class AppSettingsHandler(DashboardHandler):
         content = self.body("ApplicationsSettings")
         if isinstance(content, str):
             if content.strip() != "REMOVE":
-                raise exc.appsettings_bad_value(content)
+                raise exc.AppSettingsBadValue(content)
             models.put_app_settings(self.db, account_id, site_id, peer_id, None)
             self.send_xml(exc.APPSET, {"ApplicationsSettings": None})
             return
@@ -491,13 +508,13 @@ class AppSettingsHandler(DashboardHandler):
         app_id = _t(node.get("HttpMessagingV2AppId"))
         if not app_id:
             key, value = _ci(node, "HttpMessagingV2AppId")
-            raise exc.appsettings_bad_value(f"<{key}>" if key else (_t(value) or "(empty)"))
+            raise exc.AppSettingsBadValue(f"<{key}>" if key else (_t(value) or "(empty)"))
         models.put_app_settings(self.db, account_id, site_id, peer_id, app_id)
         self.send_xml(exc.APPSET, {"ApplicationsSettings": {"HttpMessagingV2AppId": app_id}})
 
     def post(self, account_id: str, site_id: str, peer_id: str) -> None:
         self.begin(account_id)
-        raise exc.appsettings_wrong_method()
+        raise exc.AppSettingsWrongMethod()
 
 
 class WrongAppSettingsPathHandler(DashboardHandler):
@@ -507,8 +524,7 @@ class WrongAppSettingsPathHandler(DashboardHandler):
 
     def _hint(self, account_id: str, **_: str) -> None:
         self.begin(account_id)
-        raise DashboardError(404, "No resource here: assign an application to a location with PUT "
-                                  ".../products/messaging/applicationSettings", status=404, root=self.error_root)
+        raise exc.AppSettingsWrongPath()
 
     get = put = post = _hint
 
@@ -527,26 +543,26 @@ class AvailableNumbersHandler(DashboardHandler):
         args = {k: self.get_query_argument(k, None) for k in SEARCH_KEYS}
         criteria = {k: v for k, v in args.items() if v not in (None, "")}
         if not criteria:
-            raise exc.search_error(4010, "One of more required search parameters are null or empty. Please provide "
+            raise exc.SearchFailed(4010, "One of more required search parameters are null or empty. Please provide "
                                          "one of areaCode, npaNxx, zip, city+state, rateCenter+state, state, lata, "
                                          "tollFreeVanity or tollFreeWildCardPattern")
         raw_q = self.get_query_argument("quantity", None)
         quantity = numbers.MAX_QUANTITY
         if raw_q not in (None, ""):
             if not raw_q.isdigit() or not 1 <= int(raw_q) <= numbers.MAX_QUANTITY:
-                raise exc.search_error(4000, f"The quantity '{raw_q}' is invalid: use a number from 1 to 5000")
+                raise exc.SearchFailed(4000, f"The quantity '{raw_q}' is invalid: use a number from 1 to 5000")
             quantity = int(raw_q)
         detail_raw = (self.get_query_argument("enableTNDetail", "false") or "false").lower()
         if detail_raw not in ("true", "false"):
-            raise exc.search_error(4000, f"enableTNDetail must be true or false, not '{detail_raw}'")
+            raise exc.SearchFailed(4000, f"enableTNDetail must be true or false, not '{detail_raw}'")
         order_by = self.get_query_argument("orderBy", None)
         if order_by and order_by not in ("fullNumber", "npaNxxx", "npaNxx", "areaCode"):
-            raise exc.search_error(4000, f"orderBy '{order_by}' is invalid: use fullNumber, npaNxxx, npaNxx or "
+            raise exc.SearchFailed(4000, f"orderBy '{order_by}' is invalid: use fullNumber, npaNxxx, npaNxx or "
                                          "areaCode")
         try:
             found = models.search(self.db, criteria, quantity)
         except numbers.CriteriaError as e:
-            raise exc.search_error(e.code, e.description) from None
+            raise exc.SearchFailed(e.code, e.description) from None
         if order_by:
             found = sorted(found, key=lambda n: n.tn)
         if not found:
@@ -582,14 +598,14 @@ class OrdersHandler(DashboardHandler):
 
     def get(self, account_id: str) -> None:
         self.begin(account_id)
-        page, size = _paging(self, default_size=20)
+        page, size = _paging(self, default_size=20, keyset=True)
         status = self.get_query_argument("status", None)
-        items = models.list_orders(self.db, account_id, status=status,
-                                   customer_order_id=self.get_query_argument("customerOrderId", None))
-        chunk = items[(page - 1) * size: page * size]
-        body: dict[str, Any] = {"TotalCount": len(items)}
-        if items:
-            body["Links"] = _links(self, account_id, "/orders", page, size, len(items))
+        total, chunk, nxt = models.list_orders(self.db, account_id, status=status,
+                                               customer_order_id=self.get_query_argument("customerOrderId", None),
+                                               page=page, size=size)
+        body: dict[str, Any] = {"TotalCount": total}
+        if total:
+            body["Links"] = _links(self, account_id, "/orders", size, nxt)
         if chunk:
             body["OrderIdUserIdDate"] = chunk
         self.send_xml("ResponseSelectWrapper", {"ListOrderIdUserIdDate": body})
@@ -663,7 +679,7 @@ class OrdersHandler(DashboardHandler):
             if missing:
                 raise fail(1003, f"{otype}/{missing[0]} is required")
             try:
-                next(iter(numbers.candidates(criteria, models.seed(self.db))), None)
+                next(iter(numbers.candidates({k: v or "" for k, v in criteria.items()}, models.seed(self.db))), None)
             except numbers.CriteriaError as e:
                 raise fail(e.code, e.description) from None
             req["criteria"], req["quantity"] = criteria, quantity
@@ -690,25 +706,31 @@ class OrderHandler(DashboardHandler):
             raise DashboardErrorList([(e.code, e.description)], status=e.status, root=exc.ORDER) from None
         close = _t(node.get("CloseOrder"))
         if (close or "").lower() != "true":
-            raise exc.order_error(1003, None, "Only <Order><CloseOrder>true</CloseOrder></Order> is supported")
+            raise exc.OrderInvalid(None, "Only <Order><CloseOrder>true</CloseOrder></Order> is supported")
         models.close_order(self.db, account_id, order_id)
         self.send_xml(exc.ORDER, None)
 
 
-def _paging(handler: DashboardHandler, default_size: int) -> tuple[int, int]:
+def _paging(handler: DashboardHandler, default_size: int, keyset: bool = False) -> tuple[Any, int]:
+    """``page`` (a number from 1, or with ``keyset`` the order id that starts a page, as numbers.yml documents
+    for /orders and /disconnects) and ``size`` (1-5000)."""
     page_raw = handler.get_query_argument("page", "1") or "1"
     size_raw = handler.get_query_argument("size", str(default_size)) or str(default_size)
-    if not page_raw.isdigit() or int(page_raw) < 1 or not size_raw.isdigit() or not 1 <= int(size_raw) <= 5000:
-        raise DashboardError(1003, "page must be a number from 1 and size a number from 1 to 5000",
-                             root=handler.error_root)
-    return int(page_raw), int(size_raw)
+    if not size_raw.isdigit() or not 1 <= int(size_raw) <= 5000:
+        raise exc.BadPaging(handler.error_root)
+    if page_raw.isdigit() and int(page_raw) >= 1:
+        return int(page_raw), int(size_raw)
+    if keyset and len(page_raw) <= 64:
+        return page_raw, int(size_raw)
+    raise exc.BadPaging(handler.error_root)
 
 
-def _links(handler: DashboardHandler, account_id: str, path: str, page: int, size: int, total: int) -> dict[str, str]:
+def _links(handler: DashboardHandler, account_id: str, path: str, size: int, next_page: Any) -> dict[str, str]:
+    """``Links``: first, and next when there is one (``page=`` the number or order id of the next page)."""
     base = handler.url_for_account(account_id, path)
     links = {"first": f'Link=<{base}?page=1&size={size}>;rel="first";'}
-    if page * size < total:
-        links["next"] = f'Link=<{base}?page={page + 1}&size={size}>;rel="next";'
+    if next_page is not None:
+        links["next"] = f'Link=<{base}?page={next_page}&size={size}>;rel="next";'
     return links
 
 
@@ -720,14 +742,14 @@ class InServiceNumbersHandler(DashboardHandler):
         if site_id is not None:
             self.site(account_id, site_id)
         page, size = _paging(self, default_size=300)
-        filters = {k: self.get_query_argument(k, None) for k in ("areacode", "npanxx", "state", "ratecenter", "lata")}
-        tns = models.in_service(self.db, account_id, site_id, filters)
-        chunk = tns[(page - 1) * size: page * size]
+        filters = {k: self.get_query_argument(k, "") or "" for k in ("areacode", "npanxx", "state", "ratecenter", "lata")}
+        total, chunk = models.in_service_page(self.db, account_id, site_id, filters, page, size)
         if not chunk:
             self.send_empty(204)
             return
         path = f"/sites/{site_id}/inserviceNumbers" if site_id else "/inserviceNumbers"
-        self.send_xml("TNs", {"TotalCount": len(tns), "Links": _links(self, account_id, path, page, size, len(tns)),
+        nxt = page + 1 if page * size < total else None
+        self.send_xml("TNs", {"TotalCount": total, "Links": _links(self, account_id, path, size, nxt),
                               "TelephoneNumbers": {"Count": len(chunk), "TelephoneNumber": chunk}})
 
 
@@ -736,8 +758,11 @@ class DisconnectsHandler(DashboardHandler):
 
     def get(self, account_id: str) -> None:
         self.begin(account_id)
-        items = models.list_disconnects(self.db, account_id)
-        body: dict[str, Any] = {"TotalCount": len(items)}
+        page, size = _paging(self, default_size=300, keyset=True)
+        total, items, nxt = models.list_disconnects(self.db, account_id, page, size)
+        body: dict[str, Any] = {"TotalCount": total}
+        if total:
+            body["Links"] = _links(self, account_id, "/disconnects", size, nxt)
         if items:
             body["OrderIdUserIdDate"] = items
         self.send_xml("ResponseSelectWrapper", {"ListOrderIdUserIdDate": body})
@@ -747,18 +772,29 @@ class DisconnectsHandler(DashboardHandler):
         try:
             node = _dict(self.body("DisconnectTelephoneNumberOrder"))
         except DashboardError as e:
-            raise exc.disconnect_error([(e.code, e.description)], status=e.status) from None
+            raise exc.DisconnectError([(e.code, e.description)], status=e.status) from None
         customer_order_id = _t(node.get("CustomerOrderId")) or None
         if customer_order_id is not None and not _CUSTOMER_ORDER_ID.fullmatch(customer_order_id):
-            raise exc.disconnect_error([(5052, exc.ORDER_TEXT[5052])])
+            raise exc.DisconnectError([(5052, exc.ORDER_TEXT[5052])])
         tnode = _dict(node.get("DisconnectTelephoneNumberOrderType"))
         raw = _list(tnode.get("TelephoneNumberList"), "TelephoneNumber")
         if not raw:
-            raise exc.disconnect_error([(1003, "DisconnectTelephoneNumberOrderType/TelephoneNumberList/"
-                                               "TelephoneNumber is required")])
+            text = "DisconnectTelephoneNumberOrderType/TelephoneNumberList/TelephoneNumber is required"
+            raise exc.DisconnectError([(1003, text)])
+        mode = (_t(tnode.get("DisconnectMode")) or "normal").lower()
+        if mode not in models.DISCONNECT_MODES:
+            text = f"DisconnectMode '{exc.safe(mode)}' is not valid. Valid values: NORMAL, PURGE"
+            raise exc.DisconnectError([(1003, text)])
+        protected = _t(tnode.get("Protected")) or None
+        if protected is not None and protected.upper() not in ("TRUE", "FALSE", "UNCHANGED"):
+            text = "Protected attribute is invalid. Valid values: TRUE, FALSE, UNCHANGED."
+            raise exc.DisconnectError([(1003, text)])
+        bad = [tn for tn in raw if numbers.normalize_tn(tn) is None]
+        if bad:  # malformed numbers are refused at once (numbers-errors.mdx 5008); unknown ones fail later
+            hint = "is not a telephone number: use 10 digits, like 9195551212"
+            raise exc.DisconnectError([(5008, f"'{exc.safe(tn)}' {hint}") for tn in bad[:20]])
         tns = [numbers.normalize_tn(tn) or tn for tn in raw]
-        req = models.create_disconnect(self.db, account_id, self.username, tns, customer_order_id,
-                                       _t(tnode.get("Protected")) or None)
+        req = models.create_disconnect(self.db, account_id, self.username, tns, customer_order_id, protected, mode)
         self.send_xml(exc.DISCONNECT, {"orderRequest": req, "OrderStatus": "RECEIVED"}, status=201,
                       headers={"Location": self.url_for_account(account_id, f"/disconnects/{req['id']}")})
 

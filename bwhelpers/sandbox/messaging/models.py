@@ -17,6 +17,8 @@ the application is not on the account, or it is not      4452    rejected-wrong-
 the one assigned to the ``from`` number's location
 the location has no SMS feature                          4403    rejected-forbidden-from-number
 media given but the location has no MMS feature          4001    service-not-allowed
+(``a2p_enforcement``) a local ``from`` not SUCCESS on a  4476    Source TN not registered to a 10DLC campaign
+REGISTERED 10DLC campaign; a toll-free one not VERIFIED  4795    tfn-not-verified
 ``to`` is a magic number (``magic.MAGIC_TO_NUMBERS``)    table   table
 otherwise                                                —       message-delivered, "ok"
 =======================================================  ======  =========================================
@@ -26,6 +28,8 @@ account; otherwise nothing can be delivered and the attempt log says so.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import os
@@ -36,6 +40,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import callbacks
+from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
 
@@ -58,7 +63,8 @@ CREATE TABLE IF NOT EXISTS messages (
     created REAL NOT NULL,
     endpoint TEXT
 );
-CREATE INDEX IF NOT EXISTS messages_account ON messages (account_id, created);
+DROP INDEX IF EXISTS messages_account;
+CREATE INDEX IF NOT EXISTS messages_acct ON messages (account_id);
 CREATE TABLE IF NOT EXISTS message_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id TEXT NOT NULL,
@@ -72,6 +78,14 @@ CREATE TABLE IF NOT EXISTS message_events (
     note TEXT
 );
 CREATE INDEX IF NOT EXISTS message_events_msg ON message_events (message_id);
+CREATE INDEX IF NOT EXISTS message_events_account ON message_events (account_id, id);
+CREATE INDEX IF NOT EXISTS message_events_recipient ON message_events (account_id, recipient, id);
+CREATE INDEX IF NOT EXISTS messages_from ON messages (account_id, from_tn);
+CREATE TABLE IF NOT EXISTS message_counts (
+    account_id TEXT PRIMARY KEY,
+    items INTEGER NOT NULL,
+    messages INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rate_windows (
     account_id TEXT NOT NULL,
     window INTEGER NOT NULL,
@@ -302,39 +316,20 @@ def take_rate_slot(db: Database, account_id: str, per_second: int) -> int | None
     return None
 
 
-# -- dashboard look-ups (owned by the dashboard area; tolerate its absence) ----------------------
-
-def _dashboard() -> Any:
-    try:
-        from ..dashboard import models as dm  # noqa: PLC0415
-    except ImportError:
-        return None
-    return dm
-
+# -- dashboard look-ups (owned by the dashboard area; a broken dashboard module fails loudly) ----------
 
 def number_owner(db: Database, tn: str) -> dict[str, Any] | None:
-    dm = _dashboard()
-    if dm is None or not hasattr(dm, "number_owner"):
-        return None
-    return dm.number_owner(db, tn)
+    return dashboard_models.number_owner(db, tn)
 
 
 def location_messaging(db: Database, account_id: str, location_id: str) -> dict[str, Any]:
-    dm = _dashboard()
-    if dm is None or not hasattr(dm, "location_messaging"):
-        return {"sms": False, "mms": False, "application_id": None}
-    return dm.location_messaging(db, account_id, location_id) or {"sms": False, "mms": False,
-                                                                   "application_id": None}
+    return dashboard_models.location_messaging(db, account_id, location_id)
 
 
 def get_application(db: Database, account_id: str, app_id: str | None) -> dict[str, Any] | None:
-    dm = _dashboard()
-    if not app_id or dm is None or not hasattr(dm, "get_application"):
+    if not app_id:
         return None
-    try:
-        return dm.get_application(db, account_id, app_id)
-    except Exception:  # a not-found error of the dashboard area
-        return None
+    return dashboard_models.get_application(db, account_id, app_id)
 
 
 def _status_target(app: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
@@ -370,7 +365,14 @@ def _outcome(db: Database, account_id: str, msg: dict[str, Any]) -> tuple[int | 
         return 4403, DESCRIPTIONS[4403]
     if msg.get("media") and not loc.get("mms"):
         return 4001, DESCRIPTIONS[4001]
-    return None, None
+    return _a2p_block(db, account_id, msg["from"])
+
+
+def _a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int | None, str | None]:
+    """The 2026 carrier rules (10DLC / toll-free verification), owned by the tendlc area."""
+    from ..tendlc.models import a2p_block  # a missing area fails loudly
+
+    return a2p_block(db, account_id, from_tn) or (None, None)
 
 
 def message_body(row: dict[str, Any], for_callback: bool = False) -> dict[str, Any]:
@@ -396,6 +398,9 @@ def message_body(row: dict[str, Any], for_callback: bool = False) -> dict[str, A
     for key in ("tag", "priority", "expiration"):
         if row.get(key) is not None:
             body[key] = row[key]
+    if row["direction"] == "out" and row.get("endpoint") == "current":
+        # messaging-createMessage.mdx: today's 202 always carries it; the guide's (legacy endpoint) 202 does not
+        body.setdefault("priority", "default")
     return body
 
 
@@ -416,6 +421,7 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
     code, description = _outcome(db, account_id, msg)
     app = get_application(db, account_id, msg["applicationId"])
     url, user, password = _status_target(app)
+    requested = list((app or {}).get("requested_callback_types") or [])
     delay = float(db.get_setting("delivery_delay", 0.2) or 0)
     slow = float(db.get_setting("slow_delivery_delay", 5.0) or 0)
     with db.transaction() as conn:
@@ -436,45 +442,63 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
             }
             if r_code is not None:
                 event["errorCode"] = r_code
+            wanted = not requested or kind in requested
             _schedule(conn, account_id=account_id, message_id=row["id"], recipient=recipient, kind=kind,
-                      error_code=r_code, description=event["description"], due=due, event=event, url=url,
-                      user=user, password=password, app_id=msg["applicationId"])
+                      error_code=r_code, description=event["description"], due=due, event=event,
+                      url=url if wanted else None, user=user, password=password, app_id=msg["applicationId"],
+                      note=None if wanted else f"{kind} is not in the application's RequestedCallbackTypes "
+                                               f"{requested}: no callback is sent")
             if kind == "message-delivered" and magic and magic["outcome"] == "auto-reply":
                 _auto_reply(conn, db, account_id, row, recipient, app, due + max(delay, 0.05))
     return message_body(row)
 
 
+MESSAGE_COLUMNS = ("id", "account_id", "direction", "owner", "application_id", "from_tn", "to_json", "text",
+                   "media_json", "tag", "priority", "expiration", "segment_count", "time", "created", "endpoint")
+MESSAGE_SQL = (f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
+               f"VALUES ({','.join('?' * len(MESSAGE_COLUMNS))})")
+
+
 def _insert_message(conn: Any, row: dict[str, Any]) -> None:
-    conn.execute(
-        "INSERT INTO messages (id, account_id, direction, owner, application_id, from_tn, to_json, text, media_json, "
-        "tag, priority, expiration, segment_count, time, created, endpoint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (row["id"], row["account_id"], row["direction"], row["owner"], row["application_id"], row["from_tn"],
-         row["to_json"], row["text"], row["media_json"], row["tag"], row["priority"], row["expiration"],
-         row["segment_count"], row["time"], row["created"], row["endpoint"]))
+    conn.execute(MESSAGE_SQL, tuple(row[c] for c in MESSAGE_COLUMNS))
+    count_items(conn, row["account_id"], 0, 1)
 
 
 def _schedule(conn: Any, *, account_id: str, message_id: str, recipient: str, kind: str, error_code: int | None,
               description: str, due: float, event: dict[str, Any], url: str | None, user: str | None,
-              password: str | None, app_id: str | None) -> None:
+              password: str | None, app_id: str | None, note: str | None = None) -> None:
     callback_id = None
-    note = None
     if url:
         callback_id = callbacks.enqueue(conn, account_id=account_id, url=url, body=[event], due=due,
                                         message_id=message_id, event_type=kind, recipient=recipient,
                                         user=user, password=password)
     else:
-        note = (f"application {app_id!r} does not exist on account {account_id} (or has no callback URL): "
-                f"the {kind} event cannot be delivered")
+        note = note or (f"application {app_id!r} does not exist on account {account_id} (or has no callback URL): "
+                        f"the {kind} event cannot be delivered")
         callbacks.log_attempt(conn, callback_id=None, account_id=account_id, message_id=message_id, event_type=kind,
                               recipient=recipient, attempt=0, url=None, status_code=None, error=note,
                               auth_used=False, elapsed_ms=None)
         import logging
 
         logging.getLogger("bwhelpers.sandbox.messaging").info(note)
-    conn.execute(
-        "INSERT INTO message_events (message_id, account_id, recipient, type, error_code, description, due_at, "
-        "callback_id, note) VALUES (?,?,?,?,?,?,?,?,?)",
-        (message_id, account_id, recipient, kind, error_code, description, due, callback_id, note))
+    insert_event(conn, (message_id, account_id, recipient, kind, error_code, description, due, callback_id, note))
+
+
+EVENT_SQL = ("INSERT INTO message_events (message_id, account_id, recipient, type, error_code, description, due_at, "
+             "callback_id, note) VALUES (?,?,?,?,?,?,?,?,?)")
+
+
+def count_items(conn: Any, account_id: str, items: int, messages: int = 0) -> None:
+    """Keep ``message_counts`` (the unfiltered ``totalCount`` in O(1)) in step with the rows."""
+    conn.execute("INSERT INTO message_counts (account_id, items, messages) VALUES (?,?,?) ON CONFLICT(account_id) "
+                 "DO UPDATE SET items=items+excluded.items, messages=messages+excluded.messages",
+                 (account_id, items, messages))
+
+
+def insert_event(conn: Any, values: tuple[Any, ...]) -> None:
+    """One per-recipient outcome row (one ``listMessages`` item)."""
+    conn.execute(EVENT_SQL, values)
+    count_items(conn, values[1], 1)
 
 
 def _auto_reply(conn: Any, db: Database, account_id: str, original: dict[str, Any], magic_tn: str,
@@ -500,7 +524,7 @@ def _create_inbound(conn: Any, *, account_id: str, to_tn: str, from_tn: str, tex
     event = {"type": "message-received", "time": iso_time(due), "description": RECEIVED_DESCRIPTION,
              "to": to_tn, "message": message}
     url, user, password = _inbound_target(app)
-    _schedule(conn, account_id=account_id, message_id=row["id"], recipient=to_tn, kind="message-received",
+    _schedule(conn, account_id=account_id, message_id=str(row["id"]), recipient=to_tn, kind="message-received",
               error_code=None, description=RECEIVED_DESCRIPTION, due=due, event=event, url=url, user=user,
               password=password, app_id=app_id)
     return {"message": message, "event": event}
@@ -578,67 +602,162 @@ def _events_by_message(db: Database, ids: list[str]) -> dict[str, list[Any]]:
 
 
 _LIST_STATUS = {"sending": "SENDING", "delivered": "DELIVERED", "failed": "FAILED", "received": "RECEIVED"}
+#: ``limitTotalCount=true``: messaging.yml caps totalCount at this
+TOTAL_COUNT_CAP = 10_000
+
+
+class PageTokenError(ValueError):
+    """A ``pageToken`` this sandbox did not hand out."""
+
+
+def encode_token(direction: str, event_id: int) -> str:
+    """An opaque base64 ``pageToken`` (messaging.yml: "A base64 encoded value used for pagination")."""
+    return base64.urlsafe_b64encode(f"{direction}{event_id}".encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> tuple[str, int]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        direction, value = raw[0], int(raw[1:])
+    except (ValueError, IndexError, UnicodeDecodeError, binascii.Error):
+        raise PageTokenError(token) from None
+    if direction not in "ab" or value < 0:
+        raise PageTokenError(token)
+    return direction, value
+
+
+def _list_where(account_id: str, f: dict[str, str], now: float) -> tuple[str, list[Any]]:
+    """SQL conditions of the ``listMessages`` filters (every one on an indexed or joined column)."""
+    where, args = ["e.account_id=?"], list[Any]([account_id])
+    if f.get("messageId"):
+        where.append("e.message_id=?")
+        args.append(f["messageId"])
+    for key, col in (("sourceTn", "m.from_tn"), ("destinationTn", "e.recipient")):
+        if f.get(key):
+            parts = [p.strip() for p in f[key].split(",") if p.strip()]
+            exact = [normalize_tn(p) or p for p in parts]
+            if len(parts) == 1 and normalize_tn(parts[0]) is None:
+                where.append(f"instr({col}, ?) > 0")
+                args.append(parts[0])
+            else:
+                where.append(f"{col} IN ({','.join('?' * len(exact))})")
+                args.extend(exact)
+    status = f.get("messageStatus")
+    if status:
+        cond = {"RECEIVED": "e.type='message-received'",
+                "SENDING": "e.type<>'message-received' AND e.due_at>?",
+                "DELIVERED": "e.type='message-delivered' AND e.due_at<=?",
+                "FAILED": "e.type='message-failed' AND e.due_at<=?"}.get(status)
+        if cond is None:
+            where.append("0")
+        else:
+            where.append(cond)
+            args.extend([now] * cond.count("?"))
+    direction = f.get("messageDirection")
+    if direction:
+        where.append("m.direction=?")
+        args.append({"OUTBOUND": "out", "INBOUND": "in"}.get(direction, "?"))
+    kind = f.get("messageType")
+    if kind:
+        where.append({"sms": "m.media_json IS NULL", "mms": "m.media_json IS NOT NULL"}.get(kind, "0"))
+    code = f.get("errorCode")
+    if code:
+        if code == "0":
+            where.append("NOT (e.type='message-failed' AND e.due_at<=?)")
+            args.append(now)
+        else:
+            where.append("e.type='message-failed' AND e.due_at<=? AND e.error_code=?")
+            args.extend([now, int(code) if code.isdigit() else -1])
+    return " AND ".join(where), args
+
+
+def _list_item(r: Any, now: float) -> dict[str, Any]:
+    media = json.loads(r["media_json"]) if r["media_json"] else []
+    state = _state({"type": r["ev_type"], "due_at": r["due_at"]}, now)
+    item = {
+        "messageId": r["id"], "accountId": r["account_id"], "sourceTn": r["from_tn"],
+        "destinationTn": r["recipient"], "messageStatus": _LIST_STATUS[state],
+        "messageDirection": "OUTBOUND" if r["direction"] == "out" else "INBOUND",
+        "messageType": "mms" if media else "sms", "segmentCount": r["segment_count"],
+        "errorCode": int(r["error_code"]) if state == "failed" and r["error_code"] is not None else 0,
+        "receiveTime": r["time"], "carrierName": None,
+        "messageSize": len((r["text"] or "").encode("utf-8")), "messageLength": len(r["text"] or ""),
+        "attachmentCount": len(media), "recipientCount": len(json.loads(r["to_json"])),
+        "campaignClass": None, "campaignId": None,
+    }
+    return {k: v for k, v in item.items() if v is not None}
 
 
 def list_messages(db: Database, account_id: str, filters: dict[str, str], limit: int = 100,
-                  offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-    """``GET /users/{a}/messages``: one item per message and recipient, newest first (``ListMessageItem``)."""
+                  page_token: str | None = None, limit_total: bool = False) -> dict[str, Any]:
+    """``GET /users/{a}/messages``: one item per message and recipient, newest first (``listMessageItem``).
+
+    Keyset paging on the per-recipient row id, so a page costs O(limit) however many messages are stored:
+    ``pageToken`` is opaque (base64 of a direction and a row id). ``totalCount`` comes from a counter when
+    there is no filter, else from a COUNT over the indexed filters (capped at 10,000 with
+    ``limitTotalCount=true``). Returns ``{"totalCount", "messages", "next", "prev"}`` (tokens or None).
+    """
     now = time.time()
-    rows = db.query("SELECT * FROM messages WHERE account_id=? ORDER BY created DESC, id DESC", (account_id,))
-    events = _events_by_message(db, [r["id"] for r in rows])
-    items: list[dict[str, Any]] = []
-    for r in rows:
-        media = json.loads(r["media_json"]) if r["media_json"] else []
-        for ev in events.get(r["id"], []):
-            state = _state(ev, now)
-            item = {
-                "messageId": r["id"], "accountId": r["account_id"], "sourceTn": r["from_tn"],
-                "destinationTn": ev["recipient"], "messageStatus": _LIST_STATUS[state],
-                "messageDirection": "OUTBOUND" if r["direction"] == "out" else "INBOUND",
-                "messageType": "mms" if media else "sms", "segmentCount": r["segment_count"],
-                "errorCode": int(ev["error_code"]) if state == "failed" and ev["error_code"] is not None else 0,
-                "receiveTime": r["time"], "carrierName": None,
-                "messageSize": len((r["text"] or "").encode("utf-8")), "messageLength": len(r["text"] or ""),
-                "attachmentCount": len(media), "recipientCount": len(json.loads(r["to_json"])),
-                "campaignClass": None, "campaignId": None,
-            }
-            if _matches(item, filters):
-                items.append({k: v for k, v in item.items() if v is not None})
-    return len(items), items[offset:offset + limit]
-
-
-def _matches(item: dict[str, Any], f: dict[str, str]) -> bool:
-    checks = {
-        "messageId": lambda v: item["messageId"] == v,
-        "sourceTn": lambda v: _tn_match(item["sourceTn"], v),
-        "destinationTn": lambda v: _tn_match(item["destinationTn"], v),
-        "messageStatus": lambda v: item["messageStatus"] == v,
-        "messageDirection": lambda v: item["messageDirection"] == v,
-        "messageType": lambda v: item["messageType"] == v,
-        "errorCode": lambda v: str(item["errorCode"]) == v,
-    }
-    return all(checks[k](v) for k, v in f.items() if k in checks and v != "")
-
-
-def _tn_match(tn: str, wanted: str) -> bool:
-    parts = [p.strip() for p in wanted.split(",") if p.strip()]
-    return any(tn == (normalize_tn(p) or p) or (len(parts) == 1 and p in tn) for p in parts)
+    where, args = _list_where(account_id, filters, now)
+    direction, anchor = decode_token(page_token) if page_token else ("a", None)
+    page_where, page_args = where, list(args)
+    if anchor is not None:
+        page_where += " AND e.id<?" if direction == "a" else " AND e.id>?"
+        page_args.append(anchor)
+    order = "DESC" if direction == "a" else "ASC"
+    sql = ("SELECT e.id AS eid, e.recipient, e.type AS ev_type, e.error_code, e.due_at, m.* FROM message_events e "
+           f"JOIN messages m ON m.id=e.message_id WHERE {page_where} ORDER BY e.id {order} LIMIT ?")
+    rows = db.query(sql, [*page_args, limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if direction == "b":
+        rows = list(reversed(rows))
+    items = [_list_item(r, now) for r in rows]
+    nxt = prev = None
+    if rows:
+        first, last = rows[0]["eid"], rows[-1]["eid"]
+        older = more if direction == "a" else anchor is not None
+        newer = (anchor is not None) if direction == "a" else more
+        if older:
+            nxt = encode_token("a", last)
+        if newer:
+            prev = encode_token("b", first)
+    if where == "e.account_id=?":
+        row = db.query_one("SELECT items FROM message_counts WHERE account_id=?", (account_id,))
+        total = int(row["items"]) if row else 0
+        if limit_total:
+            total = min(total, TOTAL_COUNT_CAP)
+    else:
+        count_sql = f"SELECT 1 FROM message_events e JOIN messages m ON m.id=e.message_id WHERE {where}"
+        if limit_total:
+            count_sql += f" LIMIT {TOTAL_COUNT_CAP}"
+        total = db.count(f"SELECT COUNT(*) FROM ({count_sql})", args)
+    return {"totalCount": total, "messages": items, "next": nxt, "prev": prev}
 
 
 def sandbox_messages(db: Database, account_id: str | None = None, message_id: str | None = None,
-                     limit: int = 1000) -> list[dict[str, Any]]:
-    """Every message with its per-recipient delivery state (control plane)."""
+                     limit: int = 1000, before: int | None = None) -> dict[str, Any]:
+    """One page of messages with their per-recipient delivery state (control plane).
+
+    The newest ``limit`` messages older than the cursor ``before``, oldest first; ``next`` is the cursor of
+    the page of older messages, or None when there is none (nothing is ever cut silently).
+    """
     now = time.time()
-    sql, args = "SELECT * FROM messages WHERE 1=1", []
+    sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", list[Any]()
     if account_id:
         sql += " AND account_id=?"
         args.append(account_id)
     if message_id:
         sql += " AND id=?"
         args.append(message_id)
-    sql += " ORDER BY created DESC, id DESC LIMIT ?"
-    args.append(limit)
-    rows = list(reversed(db.query(sql, args)))
+    if before is not None:
+        sql += " AND rowid<?"
+        args.append(before)
+    sql += " ORDER BY rowid DESC LIMIT ?"
+    args.append(limit + 1)
+    rows = db.query(sql, args)
+    nxt = rows[limit - 1]["seq"] if len(rows) > limit else None
+    rows = list(reversed(rows[:limit]))
     events = _events_by_message(db, [r["id"] for r in rows])
     out = []
     for r in rows:
@@ -656,4 +775,4 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
             })
         body["recipients"] = recipients
         out.append(body)
-    return out
+    return {"messages": out, "next": nxt}

@@ -8,9 +8,9 @@ Tornado handlers of Messaging v2: ``POST``/``GET /api/v2/users/{accountId}/messa
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from ..core import BaseHandler
-from ..exceptions import MessagingError
 from ..oauth.models import ROLE_MESSAGING
 from . import models
 from .exceptions import RateLimited, ValidationError
@@ -39,27 +39,28 @@ class _MessagesHandler(BaseHandler):
         account_id = self.account(path)
         filters = {k: self.get_argument(k, "") for k in (
             "messageId", "sourceTn", "destinationTn", "messageStatus", "messageDirection", "messageType", "errorCode")}
+        raw_limit = self.get_argument("limit", "100") or "100"
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+            raise ValidationError([{"fieldName": "limit", "description": "'limit' must be a whole number from 1 to "
+                                                                         "1000 (default 100)"}])
+        limit = int(raw_limit)
+        token = self.get_argument("pageToken", "") or None
+        limit_total = (self.get_argument("limitTotalCount", "false") or "false").lower() == "true"
         try:
-            limit = int(self.get_argument("limit", "100"))
-            offset = int(self.get_argument("pageToken", "0") or 0)
-        except ValueError:
-            raise MessagingError("request-validation", "Your request could not be accepted",
-                                 field_errors=[{"fieldName": "limit",
-                                                "description": "'limit' and 'pageToken' must be integers"}]) from None
-        if not 1 <= limit <= 1000:
-            raise MessagingError("request-validation", "Your request could not be accepted",
-                                 field_errors=[{"fieldName": "limit",
-                                                "description": "'limit' must be between 1 and 1000"}])
-        total, items = models.list_messages(self.db, account_id, filters, limit=limit, offset=max(0, offset))
+            page = models.list_messages(self.db, account_id, filters, limit=limit, page_token=token,
+                                        limit_total=limit_total)
+        except models.PageTokenError:
+            raise ValidationError([{"fieldName": "pageToken", "description": "'pageToken' is not a token this "
+                                    "service returned: pass pageInfo.nextPageToken or prevPageToken of an earlier "
+                                    "page unchanged"}]) from None
+        keep = {k: v for k, v in self.request.query_arguments.items() if k != "pageToken"}
         page_info: dict[str, Any] = {}
-        if offset + limit < total:
-            page_info["nextPageToken"] = str(offset + limit)
-            page_info["nextPage"] = f"{self.request.path}?limit={limit}&pageToken={offset + limit}"
-        if offset > 0:
-            prev = max(0, offset - limit)
-            page_info["prevPageToken"] = str(prev)
-            page_info["prevPage"] = f"{self.request.path}?limit={limit}&pageToken={prev}"
-        self.send_json({"totalCount": total, "pageInfo": page_info, "messages": items})
+        for key, value in (("next", page["next"]), ("prev", page["prev"])):
+            if value:
+                query = urlencode([*[(k, v.decode()) for k, vs in keep.items() for v in vs], ("pageToken", value)])
+                page_info[f"{key}Page"] = self.absolute(f"{self.request.path}?{query}")
+                page_info[f"{key}PageToken"] = value
+        self.send_json({"totalCount": page["totalCount"], "pageInfo": page_info, "messages": page["messages"]})
 
 
 class MessagesHandler(_MessagesHandler):
