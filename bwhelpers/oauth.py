@@ -191,7 +191,8 @@ class BearerAuth(requests.auth.AuthBase):
         prepared = response.request
         if response.status_code != 401 or getattr(prepared, "_bw_token_retried", False):
             return response
-        rejected = (prepared.headers.get("Authorization") or "")[7:] or None
+        header = prepared.headers.get("Authorization") or ""
+        rejected = (header.decode("latin-1") if isinstance(header, bytes) else header)[7:] or None
         token = self.source.renew(rejected)
         response.content  # noqa: B018  (drain, so the connection can be reused)
         response.close()
