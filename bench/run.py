@@ -32,9 +32,11 @@ MEASURES = {
     "throughput": ("2", "bench.throughput"),
     "ratelimit": ("5", "bench.ratelimit"),
     "walkthrough": ("1", "bench.walkthrough"),
+    "workshop": ("6", "bench.workshop"),
 }
 ALIASES = {"1": "walkthrough", "2": "throughput", "sandbox": "throughput", "3": "client", "4": "import",
-           "importtime": "import", "5": "ratelimit", "bulk": "ratelimit", "rate": "ratelimit"}
+           "importtime": "import", "5": "ratelimit", "bulk": "ratelimit", "rate": "ratelimit",
+           "6": "workshop", "hub": "workshop"}
 
 
 def _resolve(names: Sequence[str] | None) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import requests
 
 from bwhelpers.config import Config
+from conftest import control
 
 SECRETS = ("sandbox-password", "t-sandbox", "s-sandbox", "hunter2-callback-pw")
 
@@ -31,7 +31,7 @@ def config_for(handle: Any, **changes: Any) -> Config:
 
 def sandbox_settings(handle: Any, **settings: Any) -> None:
     """PUT /_sandbox/settings (JSON)."""
-    r = requests.put(f"{handle.url}/_sandbox/settings", json=settings, timeout=5)
+    r = control(handle.url, "PUT", "/_sandbox/settings", json=settings, timeout=5)
     assert r.status_code < 300, r.text
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from conftest import control
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 15  # every request of these tests has one
@@ -83,7 +84,7 @@ class SandboxProcess:
                 self.proc.wait(timeout=10)
 
     def settings(self, **values: Any) -> None:
-        r = requests.put(f"{self.url}/_sandbox/settings", json=values, timeout=TIMEOUT)
+        r = control(self.url, "PUT", "/_sandbox/settings", json=values, timeout=TIMEOUT)
         assert r.status_code == 200, r.text
 
 
@@ -225,6 +226,6 @@ def snapshot(url: str, creds: dict[str, str]) -> dict[str, Any]:
     r = requests.get(f"{url}/api/v2/users/{creds['account_id']}/messages", auth=auth, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
     out["messages"] = r.json().get("totalCount")
-    r = requests.get(f"{url}/_sandbox/callbacks", params={"accountId": creds["account_id"]}, timeout=TIMEOUT)
+    r = control(url, "GET", "/_sandbox/callbacks", params={"accountId": creds["account_id"]}, timeout=TIMEOUT)
     out["callbacks"] = len(r.json().get("callbacks", []))
     return out

@@ -18,7 +18,7 @@ import pytest
 import requests
 import xmltodict
 
-from bwhelpers.sandbox import DEMO, DEMO_B, start
+from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
 
 #: list container -> its repeatable child (parsed as a list even when there is one)
@@ -42,12 +42,31 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     handle.stop()
 
 
+def admin(url: str) -> dict[str, str]:
+    """The admin-key header of the sandbox at ``url`` (read from the key file beside its db)."""
+    headers = admin_headers(url)
+    assert headers, f"cannot read the admin key of the sandbox at {url}"
+    return headers
+
+
+def control(url: str, method: str, path: str, creds: dict[str, str] | None = None, **kw: Any) -> requests.Response:
+    """A control-plane call: with ``creds`` as that account (Basic), else with the admin key."""
+    kw.setdefault("timeout", 10)
+    if method in ("POST", "PUT") and "json" not in kw and "data" not in kw:
+        kw["json"] = {}  # a bodyless POST is what a cross-origin page can send: the CSRF guard refuses it
+    if creds is not None:
+        kw.setdefault("auth", (creds["username"], creds["password"]))
+    else:
+        kw["headers"] = {**admin(url), **(kw.get("headers") or {})}
+    return requests.request(method, f"{url.rstrip('/')}{path}", **kw)
+
+
 def reset(url: str, transition: dict[str, Any] | None = None, a2p_enforcement: bool = False) -> None:
     """Reset, with immediate orders and (unless asked) the 2018 guide's rules (``GUIDE_2018``)."""
-    r = requests.post(f"{url}/_sandbox/reset", timeout=10)
+    r = control(url, "POST", "/_sandbox/reset", json={})
     assert r.status_code == 200, r.text
-    r = requests.put(f"{url}/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"},
-                                                      "a2p_enforcement": a2p_enforcement}, timeout=10)
+    r = control(url, "PUT", "/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"},
+                                                        "a2p_enforcement": a2p_enforcement})
     assert r.status_code == 200, r.text
 
 

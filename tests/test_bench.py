@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import control
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.md"
@@ -44,7 +45,7 @@ def _table(stdout: str) -> list[list[str]]:
 def test_smoke_table_has_all_five_measures(smoke: dict[str, Any]) -> None:
     rows = _table(smoke["stdout"])
     keys = {r[0].split(" ")[0].split(".")[0].rstrip("ab") for r in rows if r[0][:1].isdigit()}
-    assert {"1", "2", "3", "4", "5"} <= keys, rows
+    assert {"1", "2", "3", "4", "5", "6"} <= keys, rows
     text = smoke["stdout"]
     for needle in ("Walkthrough", "Sandbox throughput", "concurrency 1", "concurrency 8", "concurrency 32",
                    "bandwidth-sdk", "bulk_send", "Import", "Rate-limited bulk send", "per-notebook breakdown",
@@ -63,11 +64,14 @@ def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
             values["ratio"] = r["ratio_median"]
         for name, value in values.items():
             assert isinstance(value, (int, float)) and math.isfinite(value), (r["key"], name, value)
-            if name not in ("lost", "duplicated", "failures"):
+            if name not in ("lost", "duplicated", "failures", "errors"):
                 assert value > 0, (r["key"], name, value)
     for key in ("5a", "5b"):
         assert by_key[key]["values"]["lost"] == 0 and by_key[key]["values"]["duplicated"] == 0
     assert by_key["1"]["values"]["failures"] == 0
+    for key in ("6.n1", "6.n3"):  # workshop: every participant of the cohort delivered, no error
+        assert by_key[key]["values"]["errors"] == 0
+        assert by_key[key]["values"]["delivered"] == int(key.split(".n")[1])
     assert by_key["3b"]["values"]["all_accepted"] == 1
 
 
@@ -92,7 +96,6 @@ def test_bench_run_py_entry_point_parses_arguments() -> None:
 
 @pytest.fixture
 def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
-    import requests
 
     from bwhelpers.connection import live_config
     from bwhelpers.setup import Setup
@@ -104,13 +107,12 @@ def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
     for _ in setup.run_all():
         pass
     yield setup
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=10)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=10)
 
 
 def _stored_texts(sandbox: Any) -> collections.Counter:
-    import requests
 
-    doc = requests.get(f"{sandbox.url}/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
+    doc = control(sandbox.url, "GET", "/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
     return collections.Counter(m.get("text") for m in doc["messages"])
 
 
@@ -118,9 +120,8 @@ def _stored_texts(sandbox: Any) -> collections.Counter:
 def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sandbox: Any) -> None:
     from bwhelpers.tables import bulk_frame
     import pandas as pd
-    import requests
 
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 20},
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 20},
                  timeout=10).raise_for_status()
     assert provisioned._sandbox_rate_limit() == 20
     rows = pd.DataFrame({"to": [f"+1919555{i:04d}" for i in range(30)], "text": [f"bulk {i}" for i in range(30)]})
@@ -130,7 +131,7 @@ def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sa
     texts = _stored_texts(sandbox)
     assert all(texts[f"bulk {i}"] == 1 for i in range(30))  # nothing lost, nothing sent twice
     saved = provisioned.saved
-    stored = requests.get(f"{sandbox.url}/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
+    stored = control(sandbox.url, "GET", "/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
     assert {m["from"] for m in stored["messages"] if m["text"].startswith("bulk ")} == {saved["numbers"][0]}
 
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from _client_helpers import closed_port, sandbox_settings
-from conftest import reset
+from conftest import control, reset
 from bwhelpers.config import BASIC_AUTH_WARNING, TOKEN_URL, Config
 from bwhelpers.dashboard import DashboardClient
 from bwhelpers.exceptions import AuthError, TokenError, TransportError, ValidationError
@@ -44,14 +44,14 @@ def oauth_config(handle: Any, **changes: Any) -> Config:
 
 
 def credential(handle: Any, client_id: str, secret: str = SECRET, roles: list[str] | None = None) -> None:
-    r = requests.post(f"{handle.url}/_sandbox/credentials", json={
+    r = control(handle.url, "POST", "/_sandbox/credentials", json={
         "account_id": handle.credentials["account_id"], "client_id": client_id, "client_secret": secret,
         "roles": roles or ["Messaging", "Numbers"]}, timeout=5)
     assert r.status_code == 201, r.text
 
 
 def issued(handle: Any, client_id: str) -> int:
-    creds = requests.get(f"{handle.url}/_sandbox/credentials", timeout=5).json()["credentials"]
+    creds = control(handle.url, "GET", "/_sandbox/credentials", timeout=5).json()["credentials"]
     return next(c["tokens_issued"] for c in creds if c["client_id"] == client_id)
 
 
@@ -197,7 +197,7 @@ def test_a_401_gets_one_new_token_and_one_retry(sandbox: Any) -> None:
     with pytest.raises(AuthError) as info:
         d.get_site()
     assert info.value.status == 401 and d.auth.source.fetches == 3
-    assert requests.get(f"{sandbox.url}/_sandbox/settings", timeout=5).json()["fail_next"]["count"] == 0
+    assert control(sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()["fail_next"]["count"] == 0
 
 
 def _apps(handle: Any) -> list[dict[str, Any]]:

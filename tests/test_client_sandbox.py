@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 
 from _client_helpers import SECRETS, assert_no_secrets, sandbox_settings
 from bwhelpers.dashboard import DashboardClient
@@ -12,6 +11,7 @@ from bwhelpers.errors import (AuthError, ConflictError, NotFoundError, ServerErr
                               ValidationError)
 from bwhelpers.messaging import MessagingClient
 from bwhelpers.tables import bulk_frame, diagnose_frame, events_frame, result_frame, teardown_frame
+from conftest import control
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -252,7 +252,7 @@ def test_bulk_send_rate_limited_no_duplicates(sandbox, cfg, d):
     listed = m.list_messages(limit=1000).records
     sent = [x for x in listed if (x.get("messageId") or x.get("id")) in set(ok.id)]
     assert len(sent) == 12  # each accepted exactly once, 429s were re-sent but never duplicated
-    bodies = requests.get(f"{sandbox.url}/_sandbox/messages", timeout=5).json()["messages"]
+    bodies = control(sandbox.url, "GET", "/_sandbox/messages", timeout=5).json()["messages"]
     assert len([b for b in bodies if b.get("from") == number or b.get("owner") == number]) == 12
 
 

@@ -21,6 +21,7 @@ from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_
 
 from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
 from bwhelpers.sandbox import start
+from conftest import control
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
 NAMES = [p.stem for p in NOTEBOOKS]
@@ -73,9 +74,9 @@ def nb_env(nb_sandbox: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
     monkeypatch.setenv("TQDM_MININTERVAL", "0.05")
-    requests.post(f"{nb_sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
+    control(nb_sandbox.url, "POST", "/_sandbox/reset", timeout=10).raise_for_status()
     # API users are decommissioned, as on the real service since 2026-12-02: the notebooks must run on OAuth
-    requests.put(f"{nb_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3},
+    control(nb_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3},
                                                               **GUIDE_2018, "legacy_basic_auth": "decommissioned"},
                  timeout=10).raise_for_status()
     return {"url": nb_sandbox.url, "state": tmp_path / "state.json", "out": tmp_path / "out",
@@ -226,7 +227,7 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     secret = {"account_id": "9912345", "site_id": "9912", "username": "leaktest-user",
               "password": "Pw-9f8e7d6c5b4a-LEAK", "user_id": "u-leak", "api_token": "Tok-3c2b1a-LEAK",
               "api_secret": "Sec-0a9b8c7d-LEAK", "client_id": "leaktest-client", "client_secret": "Cs-5e4d3c2b1a-LEAK"}
-    r = requests.post(f"{nb_sandbox.url}/_sandbox/accounts", json=secret, timeout=10)
+    r = control(nb_sandbox.url, "POST", "/_sandbox/accounts", json=secret, timeout=10)
     assert r.status_code == 201, r.text
     monkeypatch.setenv("BW_TARGET", "sandbox")
     monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
@@ -253,7 +254,7 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
             assert secret[name].encode() not in blob, f"{name} leaked into {path.name}"
         assert b"eyJhbGciOi" not in blob, f"an access token (JWT) leaked into {path.name}"
     # the walkthrough ran on the API credential (OAuth), not on the API user
-    creds = requests.get(f"{nb_sandbox.url}/_sandbox/credentials", params={"accountId": "9912345"}, timeout=10)
+    creds = control(nb_sandbox.url, "GET", "/_sandbox/credentials", params={"accountId": "9912345"}, timeout=10)
     assert creds.json()["credentials"][0]["tokens_issued"] >= 1
 
 

@@ -233,6 +233,7 @@ def test_auth_headers_and_urls_come_from_variables():
 
 
 from guide import GUIDE  # noqa: E402  (the guide's requests, verbatim)
+from conftest import control  # noqa: E402
 
 #: What each collection variable stands for in the guide's literal text.
 AS_IN_GUIDE = {
@@ -442,7 +443,7 @@ def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any]
 
 
 def _sandbox_messages(handle: Any) -> list[dict[str, Any]]:
-    resp = requests.get(f"{handle.url}/_sandbox/messages", params={"accountId": handle.credentials["account_id"]},
+    resp = control(handle.url, "GET", "/_sandbox/messages", params={"accountId": handle.credentials["account_id"]},
                         timeout=5)
     resp.raise_for_status()
     return resp.json()["messages"]
@@ -460,8 +461,8 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
     _newman()
     handle = fresh_sandbox(order_delay=2, settings=GUIDE_2018)
     try:
-        requests.put(f"{handle.url}/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"},
-                     timeout=5).raise_for_status()
+        control(handle.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"},
+                timeout=5).raise_for_status()
         out = tmp_path / "exports"
         config = _sandbox_config(handle.url, **handle.credentials)
         environment = postman.export_environment(config, {}, out_dir=out)
@@ -475,7 +476,7 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
             if not e["item"]["name"].endswith("(legacy endpoint)"):
                 sent = {h["key"].lower(): h["value"] for h in e["request"]["header"]}
                 assert sent["authorization"].startswith("Bearer "), e["item"]["name"]
-        issued = requests.get(f"{handle.url}/_sandbox/credentials", timeout=5).json()["credentials"]
+        issued = control(handle.url, "GET", "/_sandbox/credentials", timeout=5).json()["credentials"]
         assert next(c for c in issued if c["client_id"] == "sandbox-client-id")["tokens_issued"] == 1
         checks = [e for e in executions if e["item"]["name"] == "Check order status"]
         assert len(checks) >= 2, "the order stays RECEIVED for 2 s: the status check must have repeated"
@@ -488,9 +489,14 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         assert len({m.get("from") for m in sent}) == 1 and sent[0]["from"].startswith("+1910"), sent
         # ... and the application's {{callbackUrl}} (a sandbox bin) gets a message-delivered event for each
         events: list[dict[str, Any]] = []
+        token = requests.post(f"{handle.url}/api/v1/oauth2/token", data={"grant_type": "client_credentials"},
+                              auth=(handle.credentials["client_id"], handle.credentials["client_secret"]),
+                              timeout=5).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            events = requests.get(f"{handle.url}/_sandbox/bins/postman", timeout=5).json()["events"]
+            # (API users are decommissioned here, so the account reads its bin with a Bearer token)
+            events = requests.get(f"{handle.url}/_sandbox/bins/postman", headers=bearer, timeout=5).json()["events"]
             if sum(e.get("type") == "message-delivered" for e in events) >= 2:
                 break
             time.sleep(0.2)
@@ -524,7 +530,7 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
 def test_newman_run_fails_when_the_order_never_completes(clean_sandbox: Any, tmp_path: Path):
     """The bounded retry really is bounded: with orderPollMax=2 and a 5 s order, the run fails (exit 1)."""
     _newman()
-    requests.put(f"{clean_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 5}},
+    control(clean_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 5}},
                  timeout=5).raise_for_status()
     out = tmp_path / "exports"
     environment = postman.export_environment(_sandbox_config(clean_sandbox.url, **clean_sandbox.credentials), {}, out_dir=out,

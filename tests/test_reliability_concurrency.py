@@ -27,6 +27,7 @@ from bwhelpers.config import Config
 from bwhelpers.sandbox import DEMO, DEMO_B, start
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
+from conftest import control
 
 plugin = report.fixture()
 
@@ -139,7 +140,7 @@ def client(url: str, tmp: Path, i: int) -> dict[str, Any]:
 @pytest.mark.slow
 def test_twenty_clients_on_five_accounts_are_isolated(sb: Any, tmp_path: Path) -> None:
     for creds in ACCOUNTS:
-        r = requests.post(f"{sb.url}/_sandbox/accounts", json=creds, timeout=TIMEOUT)
+        r = control(sb.url, "POST", "/_sandbox/accounts", json=creds, timeout=TIMEOUT)
         assert r.status_code == 201, r.text
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda i: client(sb.url, tmp_path, i), range(20)))

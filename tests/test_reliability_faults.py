@@ -33,6 +33,7 @@ from bwhelpers.errors import (BandwidthError, RateLimitError, ServerError, Trans
 from bwhelpers.sandbox import DEMO, start
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
+from conftest import control
 
 plugin = report.fixture()
 
@@ -130,12 +131,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def fail_next(url: str, status: int, count: int, retry_after: float | None = None,
               methods: list[str] | None = None) -> None:
     fault = {"status": status, "count": count, "retry_after": retry_after, "methods": methods}
-    r = requests.put(f"{url}/_sandbox/settings", json={"fail_next": fault}, timeout=TIMEOUT)
+    r = control(url, "PUT", "/_sandbox/settings", json={"fail_next": fault}, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
 
 
 def faults_left(url: str) -> int:
-    fault = requests.get(f"{url}/_sandbox/settings", timeout=TIMEOUT).json().get("fail_next") or {}
+    fault = control(url, "GET", "/_sandbox/settings", timeout=TIMEOUT).json().get("fail_next") or {}
     return int(fault.get("count", 0))
 
 
@@ -145,7 +146,7 @@ def setup_live(live: dict[str, Any], tmp_path: Path) -> Iterator[Setup]:
     store.update("sandbox", application={"id": live["app"], "name": "Demo Server"},
                  location={"id": live["peer"], "name": "Loc"}, numbers=["+1" + live["tns"][0]])
     yield Setup(config_for(live["url"]), store, progress=False)
-    requests.put(f"{live['url']}/_sandbox/settings", json={"fail_next": None}, timeout=TIMEOUT)
+    control(live['url'], "PUT", "/_sandbox/settings", json={"fail_next": None}, timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("status,retry_after", [(503, 1), (503, None), (500, None), (429, 1), (429, None)])
@@ -329,7 +330,7 @@ def send_messages(w: dict[str, Any], n: int) -> list[str]:
 def wait_delivered(url: str, ids: list[str], timeout: float = 30.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        doc = requests.get(f"{url}/_sandbox/callbacks", params={"accountId": "9900000"}, timeout=TIMEOUT).json()
+        doc = control(url, "GET", "/_sandbox/callbacks", params={"accountId": "9900000"}, timeout=TIMEOUT).json()
         mine = [c for c in doc["callbacks"] if c["messageId"] in ids]
         if mine and all(c["status"] == "delivered" for c in mine):
             return doc
@@ -391,7 +392,7 @@ def test_callbacks_to_a_failing_bin_arrive_exactly_once(cb_world: dict[str, Any]
     """The sandbox's own request bin answering 500, then recovering."""
     url, s = cb_world["url"], cb_world["s"]
     bin_url = f"{url}/_sandbox/bins/flaky"
-    requests.put(bin_url, json={"status": 500}, timeout=TIMEOUT).raise_for_status()
+    s.http.put(bin_url, json={"status": 500}, timeout=TIMEOUT).raise_for_status()  # the account's own bin
     app = s.create_app(url=bin_url, name="Bin")
     peer = s.create_peer(name="BinLoc", default=False)
     s.enable_sms(peer)
@@ -403,9 +404,9 @@ def test_callbacks_to_a_failing_bin_arrive_exactly_once(cb_world: dict[str, Any]
                         json={"to": [f"+1919555{i:04d}"], "from": tn, "text": "x", "applicationId": app})
         ids.append(r.json()["id"])
     time.sleep(1.5)
-    requests.put(bin_url, json={"status": 204}, timeout=TIMEOUT).raise_for_status()
+    s.http.put(bin_url, json={"status": 204}, timeout=TIMEOUT).raise_for_status()
     wait_delivered(url, ids)
-    contents = requests.get(bin_url, timeout=TIMEOUT).json()
+    contents = s.http.get(bin_url, timeout=TIMEOUT).json()
     events = [(e["message"]["id"], e["type"]) for e in contents["events"]]
     assert sorted(events) == sorted((i, "message-delivered") for i in ids)
     assert sum(1 for r in contents["requests"] if r["status"] == 500) >= 3

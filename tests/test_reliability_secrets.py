@@ -38,6 +38,7 @@ import requests
 import _reliability_report as report
 from _reliability_report import item, record
 from _reliability_support import ROOT, TIMEOUT, SandboxProcess
+from conftest import control
 
 plugin = report.fixture()
 
@@ -104,7 +105,7 @@ def leak_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                         log_file=tmp_path / "logs" / "sandbox.log")
     (tmp_path / "logs").mkdir()
     sb.start(reset=True)
-    r = requests.post(f"{sb.url}/_sandbox/accounts", json=CREDS, timeout=TIMEOUT)
+    r = control(sb.url, "POST", "/_sandbox/accounts", json=CREDS, timeout=TIMEOUT)
     assert r.status_code == 201, r.text
     sb.settings(delivery_delay=0.05)
     for key in list(os.environ):
@@ -229,7 +230,7 @@ def api_walk(url: str, tmp: Path) -> list[str]:
 
     shown: list[str] = []
     r = requests.put(f"{url}/_sandbox/bins/leaky", json={"require_auth": f"{CALLBACK_USER}:{CALLBACK_PASSWORD}"},
-                     timeout=TIMEOUT)
+                     auth=(CREDS["username"], CREDS["password"]), timeout=TIMEOUT)
     assert r.status_code == 200
     from bwhelpers import tables
     from bwhelpers.connection import live_config
@@ -243,7 +244,8 @@ def api_walk(url: str, tmp: Path) -> list[str]:
                setup.assign_application(), setup.order_numbers(area_code="919"), setup.wait_for_order(timeout=30),
                setup.send_message("+19195550100", "secret-free text")]
     event = setup.wait_for_event("message-delivered", timeout=20)
-    contents = requests.get(f"{url}/_sandbox/bins/leaky", timeout=TIMEOUT).json()
+    contents = requests.get(f"{url}/_sandbox/bins/leaky", auth=(CREDS["username"], CREDS["password"]),
+                            timeout=TIMEOUT).json()
     assert any(r["authorized"] for r in contents["requests"]), "the callback never used its credentials"
     shown += [repr(config), str(config), repr(setup), json.dumps(config.masked()), json.dumps(event)]
     source = getattr(setup.dashboard.auth, "source", None)

@@ -19,7 +19,7 @@ from bwhelpers.sandbox import magic, numbers
 from bwhelpers.sandbox.db import Database
 from bwhelpers.sandbox.dashboard import models
 
-from conftest import MMS_BODY, SMS_BODY, XmlSession
+from conftest import control, MMS_BODY, SMS_BODY, XmlSession
 
 
 def err(s: XmlSession, r: requests.Response, root: str) -> tuple[str, str]:
@@ -909,7 +909,7 @@ def test_magic_table_is_served(clean_sandbox: Any) -> None:
 # -- lifecycle modes ----------------------------------------------------------------------------
 
 def set_transition(url: str, transition: dict[str, Any]) -> None:
-    assert requests.put(f"{url}/_sandbox/settings", json={"order_transition": transition}, timeout=10).status_code == 200
+    assert control(url, "PUT", "/_sandbox/settings", json={"order_transition": transition}, timeout=10).status_code == 200
 
 
 def test_lifecycle_seconds(dash: XmlSession, sandbox: Any) -> None:
@@ -1296,7 +1296,7 @@ def test_two_processes_share_one_db(tmp_path: Any) -> None:
 
 def test_number_seed_setting_changes_the_inventory(dash: XmlSession, sandbox: Any) -> None:
     first = dash.xml(dash.get("/availableNumbers", params={"areaCode": "919", "quantity": 3}))
-    assert requests.put(f"{sandbox.url}/_sandbox/settings", json={"number_seed": "another"}, timeout=10).status_code == 200
+    assert control(sandbox.url, "PUT", "/_sandbox/settings", json={"number_seed": "another"}, timeout=10).status_code == 200
     second = dash.xml(dash.get("/availableNumbers", params={"areaCode": "919", "quantity": 3}))
     assert first != second
     expected = [n.tn for n in numbers.select({"areaCode": "919"}, 3, set(), "another")]

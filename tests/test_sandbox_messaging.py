@@ -13,6 +13,7 @@ from bwhelpers.sandbox import start
 from bwhelpers.sandbox.magic import MAGIC_TO_NUMBERS
 
 from _messaging_helpers import DEMO, DEMO_B, FAST, Receiver, World, free_port, send, wait_for
+from conftest import control
 
 ID_RE = re.compile(r"^\d{13}[a-z0-9]{16}$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -23,14 +24,14 @@ UNOWNED_FROM = "+12015550199"  # the fictional 555-01XX block: never in the sand
 @pytest.fixture(scope="module")
 def sb(sandbox: Any) -> Iterator[Any]:
     """The session sandbox (tests/conftest.py) with fast delivery settings, restored afterwards."""
-    saved = requests.get(f"{sandbox.url}/_sandbox/settings", timeout=5).json()
+    saved = control(sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()
     yield sandbox
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
 
 
 @pytest.fixture
 def url(sb: Any) -> str:
-    r = requests.put(f"{sb.url}/_sandbox/settings", json=FAST, timeout=5)
+    r = control(sb.url, "PUT", "/_sandbox/settings", json=FAST, timeout=5)
     assert r.status_code == 200, r.text
     return sb.url
 
@@ -55,11 +56,11 @@ def msg(frm: str = "+19195551212", to: Any = "+19195550000", **extra: Any) -> di
 
 
 def attempts(url: str, **filters: str) -> list[dict[str, Any]]:
-    return requests.get(f"{url}/_sandbox/callbacks", params=filters, timeout=5).json()["attempts"]
+    return control(url, "GET", "/_sandbox/callbacks", params=filters, timeout=5).json()["attempts"]
 
 
 def outbox(url: str, **filters: str) -> list[dict[str, Any]]:
-    return requests.get(f"{url}/_sandbox/callbacks", params=filters, timeout=5).json()["callbacks"]
+    return control(url, "GET", "/_sandbox/callbacks", params=filters, timeout=5).json()["callbacks"]
 
 
 # -- 202 --------------------------------------------------------------------------------------------
@@ -282,7 +283,7 @@ def test_405(url: str) -> None:
 
 def test_429_rate_limit_with_retry_after(url: str) -> None:
     # 1 per second: two sends within one second are enough to see the 429, even on a loaded machine
-    requests.put(f"{url}/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
+    control(url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
     statuses = []
     limited = None
     for _ in range(40):
@@ -395,7 +396,7 @@ def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: R
     w = world.provision(receiver.url)
     ok = send(url, msg(frm=w["number"], applicationId=w["app_id"], priority="high")).json()
     bad = send(url, msg(frm=w["number"], to="+12015550102", applicationId=w["app_id"])).json()
-    requests.post(f"{url}/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "hi"},
+    control(url, "POST", "/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "hi"},
                   timeout=5)
     _one(receiver, ok["id"])
     _one(receiver, bad["id"])
@@ -472,7 +473,7 @@ def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, wor
     mid = r.json()["id"]
     log = wait_for(lambda: attempts(url, messageId=mid), what="attempt log entry")
     assert log[0]["url"] is None and "does not exist" in log[0]["error"]
-    state = requests.get(f"{url}/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"][0]
+    state = control(url, "GET", "/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"][0]
     assert state["recipients"][0]["errorCode"] == 4452
     time.sleep(0.3)
     assert receiver.events_for(mid) == []
@@ -535,7 +536,7 @@ def test_magic_slow_delivery(url: str, world: World, receiver: Receiver) -> None
     w = world.provision(receiver.url)
     t0 = time.monotonic()
     sent = send(url, msg(frm=w["number"], to="+12015550110", applicationId=w["app_id"])).json()
-    state = requests.get(f"{url}/_sandbox/messages", params={"messageId": sent["id"]}, timeout=5).json()
+    state = control(url, "GET", "/_sandbox/messages", params={"messageId": sent["id"]}, timeout=5).json()
     assert state["messages"][0]["recipients"][0]["state"] == "sending"
     [event] = _one(receiver, sent["id"])
     assert event["type"] == "message-delivered"
@@ -559,7 +560,7 @@ def test_magic_auto_reply(url: str, world: World, receiver: Receiver) -> None:
 
 def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
-    r = requests.post(f"{url}/_sandbox/inbound", timeout=5, json={
+    r = control(url, "POST", "/_sandbox/inbound", timeout=5, json={
         "to": w["number"], "from": "9195550000", "text": "Hello there", "media": ["https://x/cat.png"]})
     assert r.status_code == 202, r.text
     mid = r.json()["message"]["id"]
@@ -575,18 +576,19 @@ def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
 
 
 def test_inbound_errors(url: str, world: World, receiver: Receiver) -> None:
-    r = requests.post(f"{url}/_sandbox/inbound", json={"to": UNOWNED_FROM, "from": "+19195550000", "text": "x"},
+    r = control(url, "POST", "/_sandbox/inbound", json={"to": UNOWNED_FROM, "from": "+19195550000", "text": "x"},
                       timeout=5)
     assert r.status_code == 404 and "not a number" in r.json()["error"]
     w = world.provision(receiver.url, assign=False)
-    r = requests.post(f"{url}/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "x"},
+    r = control(url, "POST", "/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "x"},
                       timeout=5)
     assert r.status_code == 400 and "no application" in r.json()["error"]
     for body in ({"to": w["number"], "from": "nope", "text": "x"}, {"to": w["number"], "from": "+19195550000"},
                  {"to": "x", "from": "+19195550000", "text": "x"}):
-        r = requests.post(f"{url}/_sandbox/inbound", json=body, timeout=5)
+        r = control(url, "POST", "/_sandbox/inbound", json=body, timeout=5)
         assert r.status_code == 400, body
-    assert requests.post(f"{url}/_sandbox/inbound", data=b"{", timeout=5).status_code == 400
+    assert control(url, "POST", "/_sandbox/inbound", data=b"{", headers={"Content-Type": "application/json"},
+                   timeout=5).status_code == 400
 
 
 # -- callback delivery: auth challenge, retries, log ----------------------------------------------------
@@ -676,7 +678,7 @@ def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None
     assert attempts(url, accountId=DEMO_B["account_id"], messageId=a["id"]) == []
     entry = attempts(url, messageId=a["id"])[0]
     assert set(entry) >= {"time", "url", "statusCode", "error", "authUsed", "elapsedMs", "type", "messageId"}
-    states = requests.get(f"{url}/_sandbox/messages", params={"accountId": DEMO["account_id"]}, timeout=5).json()
+    states = control(url, "GET", "/_sandbox/messages", params={"accountId": DEMO["account_id"]}, timeout=5).json()
     by_id = {m["id"]: m for m in states["messages"]}
     assert by_id[a["id"]]["recipients"][0]["state"] == "delivered"
     assert by_id[b["id"]]["recipients"][0]["state"] == "failed"
@@ -687,43 +689,66 @@ def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None
 
 def test_bin_roundtrip(url: str) -> None:
     name = f"bin-{time.time_ns()}"
-    r = requests.post(f"{url}/_sandbox/bins/{name}", json=[{"type": "message-delivered", "n": 1}],
-                      auth=("u", "p"), timeout=5)
+    own = f"/_sandbox/bins/{name}"
+    r = control(url, "POST", own, DEMO, json=[{"type": "message-delivered", "n": 1}])
     assert r.status_code in (200, 204)
-    requests.post(f"{url}/_sandbox/bins/{name}", data=b"not json", timeout=5)
-    doc = requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()
-    assert doc["count"] == 2
+    # the admin key may write into a named account's bin; no Authorization header -> authorized False
+    control(url, "POST", f"{own}?accountId={DEMO['account_id']}", data=b"not json",
+            headers={"Content-Type": "application/json"})
+    doc = control(url, "GET", own, DEMO).json()
+    assert doc["count"] == 2 and doc["name"] == name
     first, second = doc["requests"]
     assert first["json"] == [{"type": "message-delivered", "n": 1}] and first["authorized"] is True
     assert "Authorization" not in first["headers"] and "authorization" not in {k.lower() for k in first["headers"]}
     assert second["body"] == "not json" and second["json"] is None and second["authorized"] is False
     assert doc["events"] == [{"type": "message-delivered", "n": 1}]
-    assert requests.delete(f"{url}/_sandbox/bins/{name}", timeout=5).json()["deleted"] == 2
-    assert requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()["count"] == 0
+    assert control(url, "GET", own, DEMO_B).json()["count"] == 0  # B's bin of the same name is another bin
+    assert name in {b["name"] for b in control(url, "GET", "/_sandbox/bins", DEMO).json()["bins"]}
+    assert name not in {b["name"] for b in control(url, "GET", "/_sandbox/bins", DEMO_B).json()["bins"]}
+    assert control(url, "DELETE", own, DEMO).json()["deleted"] == 2
+    assert control(url, "GET", own, DEMO).json()["count"] == 0
+
+
+def test_bin_refuses_unsigned_and_foreign_writes(url: str) -> None:
+    name = f"forge-{time.time_ns()}"
+    own = f"/_sandbox/bins/{name}"
+    forged = [{"type": "message-received", "message": {"text": "forged"}}]
+    assert requests.post(f"{url}{own}", json=forged, timeout=5).status_code == 401
+    fake_sig = {"X-Sandbox-Delivery": f"{DEMO['account_id']}.00.{'0' * 64}"}
+    assert requests.post(f"{url}{own}", json=forged, headers=fake_sig, timeout=5).status_code == 401
+    # B's credentials write into B's bin, never A's
+    assert control(url, "POST", own, DEMO_B, json=forged).status_code in (200, 204)
+    assert control(url, "GET", own, DEMO).json()["count"] == 0
+    assert requests.get(f"{url}{own}", timeout=5).status_code == 401
+    assert control(url, "GET", f"{own}?accountId={DEMO['account_id']}", DEMO_B).status_code == 403
 
 
 def test_bin_require_auth(url: str) -> None:
     name = f"auth-{time.time_ns()}"
-    r = requests.post(f"{url}/_sandbox/bins/{name}?require_auth=a:b", json=[{"x": 1}], timeout=5)
+    own = f"/_sandbox/bins/{name}"
+    as_a = f"accountId={DEMO['account_id']}"  # admin key writes into A's bin; Basic carries the callback creds
+    r = control(url, "POST", f"{own}?require_auth=a:b&{as_a}", json=[{"x": 1}])
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
-    r = requests.post(f"{url}/_sandbox/bins/{name}?require_auth=a:b", json=[{"x": 2}], auth=("a", "b"), timeout=5)
+    r = control(url, "POST", f"{own}?require_auth=a:b&{as_a}", json=[{"x": 2}], auth=("a", "b"))
     assert r.status_code in (200, 204)
-    requests.put(f"{url}/_sandbox/bins/{name}", json={"require_auth": "c:d"}, timeout=5)
-    assert requests.post(f"{url}/_sandbox/bins/{name}", json=[{"x": 3}], auth=("a", "b"), timeout=5).status_code == 401
-    doc = requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()
+    control(url, "PUT", own, DEMO, json={"require_auth": "c:d"})
+    assert control(url, "POST", f"{own}?{as_a}", json=[{"x": 3}], auth=("a", "b")).status_code == 401
+    doc = control(url, "GET", own, DEMO).json()
     assert [r["authorized"] for r in doc["requests"]] == [False, True, False]
     assert doc["events"] == [{"x": 2}]
-    assert requests.put(f"{url}/_sandbox/bins/{name}", json={"require_auth": "nocolon"}, timeout=5).status_code == 400
+    assert control(url, "PUT", own, DEMO, json={"require_auth": "nocolon"}).status_code == 400
 
 
 def test_callbacks_into_a_bin_with_challenge(url: str, world: World) -> None:
     name = f"cb-{time.time_ns()}"
     w = world.provision(f"{url}/_sandbox/bins/{name}?require_auth=hook:pw", cb_creds=("hook", "pw"))
     sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
-    doc = wait_for(lambda: (d := requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json())["events"] and d)
+    doc = wait_for(lambda: (d := control(url, "GET", f"/_sandbox/bins/{name}", DEMO).json())["events"] and d)
     assert [r["authorized"] for r in doc["requests"]] == [False, True]
     assert doc["requests"][1]["headers"]["User-Agent"] == "BandwidthAPI/v2"
+    assert "X-Sandbox-Delivery" not in doc["requests"][1]["headers"]  # the signature is not recorded
     assert doc["events"][0]["message"]["id"] == sent["id"]
+    assert control(url, "GET", f"/_sandbox/bins/{name}", DEMO_B).json()["count"] == 0
 
 
 # -- persistence and several serving processes -------------------------------------------------------
@@ -731,11 +756,11 @@ def test_callbacks_into_a_bin_with_challenge(url: str, world: World) -> None:
 def test_bins_survive_restart(tmp_path: Any) -> None:
     db = tmp_path / "bins.db"
     first = start(port=0, db=db, settings=FAST, reuse=False)
-    requests.post(f"{first.url}/_sandbox/bins/keep", json=[{"type": "message-received"}], timeout=5)
+    control(first.url, "POST", "/_sandbox/bins/keep", DEMO, json=[{"type": "message-received"}])
     first.stop()
     second = start(port=0, db=db, reuse=False)
     try:
-        doc = requests.get(f"{second.url}/_sandbox/bins/keep", timeout=5).json()
+        doc = control(second.url, "GET", "/_sandbox/bins/keep", DEMO).json()
         assert doc["events"] == [{"type": "message-received"}]
     finally:
         second.stop()
@@ -780,7 +805,7 @@ def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any) -> None:
         time.sleep(0.5)
         got = [e["message"]["id"] for e in rec.events()]
         assert sorted(got) == sorted(ids)
-        senders = {x["id"]: x for x in requests.get(f"{a.url}/_sandbox/callbacks", timeout=5).json()["callbacks"]}
+        senders = {x["id"]: x for x in control(a.url, "GET", "/_sandbox/callbacks", timeout=5).json()["callbacks"]}
         assert all(senders_row["status"] == "delivered" for senders_row in senders.values())
     finally:
         rec.stop()

@@ -6,18 +6,17 @@ from typing import Any, Iterator
 
 import pytest
 
-bandwidth = pytest.importorskip("bandwidth")
-
-from bandwidth import ApiClient, Configuration  # noqa: E402
-from bandwidth.api.messages_api import MessagesApi  # noqa: E402
-from bandwidth.exceptions import (  # noqa: E402
+from bandwidth import ApiClient, Configuration  # a missing SDK fails loudly (the README installs it)
+from bandwidth.api.messages_api import MessagesApi
+from bandwidth.exceptions import (
     ApiException, BadRequestException, ForbiddenException, UnauthorizedException,
 )
-from bandwidth.models import Message, MessageRequest, MessagesList  # noqa: E402
-from bandwidth.models.message_direction_enum import MessageDirectionEnum  # noqa: E402
-from bandwidth.models.priority_enum import PriorityEnum  # noqa: E402
+from bandwidth.models import Message, MessageRequest, MessagesList
+from bandwidth.models.message_direction_enum import MessageDirectionEnum
+from bandwidth.models.priority_enum import PriorityEnum
 
-from _messaging_helpers import DEMO, DEMO_B, FAST  # noqa: E402
+from _messaging_helpers import DEMO, DEMO_B, FAST
+from conftest import control
 
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 
@@ -25,12 +24,11 @@ APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 @pytest.fixture(scope="module")
 def sb(sandbox: Any) -> Iterator[Any]:
     """The session sandbox (tests/conftest.py) with fast settings, restored afterwards."""
-    import requests
 
-    saved = requests.get(f"{sandbox.url}/_sandbox/settings", timeout=5).json()
-    requests.put(f"{sandbox.url}/_sandbox/settings", json=FAST, timeout=5)
+    saved = control(sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()
+    control(sandbox.url, "PUT", "/_sandbox/settings", json=FAST, timeout=5)
     yield sandbox
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
 
 
 def api(sb: Any, creds: dict[str, str] = DEMO, password: str | None = None) -> MessagesApi:
@@ -84,9 +82,8 @@ def test_errors_map_to_sdk_exceptions(sb: Any) -> None:
 
 
 def test_rate_limit_surfaces_as_429(sb: Any) -> None:
-    import requests
 
-    requests.put(f"{sb.url}/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
+    control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
     try:
         statuses = []
         for _ in range(6):
@@ -100,7 +97,7 @@ def test_rate_limit_surfaces_as_429(sb: Any) -> None:
                 break
         assert statuses[-1] == 429
     finally:
-        requests.put(f"{sb.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5)
+        control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5)
 
 
 # -- OAuth 2.0 client credentials (the only way into a real account from 2026-12-02) ----------------
@@ -115,11 +112,10 @@ def oauth_api(sb: Any, creds: dict[str, str] = DEMO, secret: str | None = None) 
 @pytest.fixture
 def decommissioned(sb: Any) -> Iterator[Any]:
     """Basic auth with API users refused, as on the real service from 2026-12-02."""
-    import requests
 
-    requests.put(f"{sb.url}/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
+    control(sb.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
     yield sb
-    requests.put(f"{sb.url}/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
+    control(sb.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
 
 
 def test_sdk_sends_and_lists_with_client_credentials_only(decommissioned: Any) -> None:

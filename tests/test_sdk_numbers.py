@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-bandwidth_numbers = pytest.importorskip("bandwidth_numbers")
-from bandwidth_numbers import Account, Client, RestError  # noqa: E402
+from bandwidth_numbers import Account, Client, RestError
 
-from bwhelpers.sandbox import DEMO, DEMO_B  # noqa: E402
+from bwhelpers.sandbox import DEMO, DEMO_B
+from conftest import control
 
 
 def account(url: str, creds: dict[str, str] = DEMO) -> Any:
@@ -113,7 +113,7 @@ def test_sdk_works_with_an_access_token_from_the_sandbox(clean_sandbox: Any) -> 
     import requests
 
     url = clean_sandbox.url
-    requests.put(f"{url}/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
+    control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
     try:
         r = requests.post(f"{url}/api/v1/oauth2/token", auth=(DEMO["client_id"], DEMO["client_secret"]),
                           data={"grant_type": "client_credentials"}, timeout=5)
@@ -140,4 +140,4 @@ def test_sdk_works_with_an_access_token_from_the_sandbox(clean_sandbox: Any) -> 
             other.sites.list()
         assert "1001" in str(info.value) and "Access Denied" in str(info.value)
     finally:
-        requests.put(f"{url}/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
+        control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)

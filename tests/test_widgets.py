@@ -7,9 +7,9 @@ from typing import Any
 
 import ipywidgets
 import pytest
-import requests
 
 from bwhelpers import widgets
+from conftest import control
 
 
 def manager_state() -> str:
@@ -87,7 +87,7 @@ def test_credentials_form_asks_for_api_credentials_and_connects_with_oauth(
     monkeypatch.setenv("BW_DASHBOARD_URL", f"{sandbox.url}/api")
     monkeypatch.setenv("BW_MESSAGING_URL", f"{sandbox.url}/api/v2")
     monkeypatch.setenv("BW_TOKEN_URL", f"{sandbox.url}/api/v1/oauth2/token")
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
     try:
         form = widgets.CredentialsForm(env={"BW_ACCOUNT_ID": "9900000", "BW_SITE_ID": "9901",
                                             "BW_CLIENT_ID": "sandbox-client-id"})
@@ -114,7 +114,7 @@ def test_credentials_form_asks_for_api_credentials_and_connects_with_oauth(
         assert form.connect() is None and "2026-12-02" in form.status.value
         assert form.password.value == "" and "sandbox-password" not in manager_state()
     finally:
-        requests.put(f"{sandbox.url}/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
+        control(sandbox.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
 
 
 def test_credentials_form_env_secrets_are_never_copied_into_widgets(sandbox: Any) -> None:

@@ -15,15 +15,22 @@ process's IOLoop with :class:`tornado.httpclient.AsyncHTTPClient`.
 * Non-2xx, connection errors and timeouts are retried with the backoff of the ``callback_retry``
   setting (``max_attempts``, ``backoff`` list of seconds, ``timeout``), then the row gives up.
 * Every attempt is written to ``callback_attempts`` (``GET /_sandbox/callbacks``).
+* A delivery to a sandbox request bin (a URL path under ``/_sandbox/bins/``) carries
+  ``X-Sandbox-Delivery``: the account id signed with a key derived from the admin key, so the bin
+  records it for that account and refuses unsigned forgeries (the header goes nowhere else).
 
 The module also keeps the request bins (``/_sandbox/bins/{name}``), the sandbox's requestb.in.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 import time
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -32,6 +39,8 @@ from .db import Database, register_schema
 log = logging.getLogger("bwhelpers.sandbox.callbacks")
 
 USER_AGENT = "BandwidthAPI/v2"
+DELIVERY_HEADER = "X-Sandbox-Delivery"
+BIN_PATH = "/_sandbox/bins/"
 #: messaging-webhooks.mdx: every example request carries the charset
 CONTENT_TYPE = "application/json; charset=utf-8"
 #: claims older than this (seconds, plus the request timeout) belong to a dead process
@@ -199,6 +208,35 @@ def _filtered(db: Database, table: str, account_id: str | None, message_id: str 
     return list(reversed(db.query(sql, args)))
 
 
+# -- signed deliveries to request bins ------------------------------------------------------------
+
+def _delivery_mac(key: str, account_id: str, nonce: str) -> str:
+    return hmac.new(key.encode("utf-8"), f"bwhelpers-delivery:{account_id}:{nonce}".encode("utf-8"),
+                    hashlib.sha256).hexdigest()
+
+
+def sign_delivery(key: str, account_id: str) -> str:
+    nonce = secrets.token_hex(8)
+    return f"{account_id}.{nonce}.{_delivery_mac(key, account_id, nonce)}"
+
+
+def verify_delivery(key: str | None, header: str | None) -> str | None:
+    """The account a signed ``X-Sandbox-Delivery`` header names, or None (absent or forged)."""
+    if not key or not header or header.count(".") < 2:
+        return None
+    account_id, nonce, mac = header.rsplit(".", 2)
+    expected = _delivery_mac(key, account_id, nonce)
+    return account_id if account_id and hmac.compare_digest(mac.encode(), expected.encode()) else None
+
+
+def is_bin_url(url: str, prefix: str = "") -> bool:
+    """Is ``url`` a request bin of this sandbox (``prefix``: the path it is served under, a hub's /services/x)?"""
+    try:
+        return urllib.parse.urlsplit(url).path.startswith(prefix + BIN_PATH)
+    except ValueError:
+        return False
+
+
 # -- retention ------------------------------------------------------------------------------------
 
 PRUNE_BATCH = 5000
@@ -236,9 +274,12 @@ def prune(db: Database, older_than: float, now: float | None = None) -> dict[str
 class Dispatcher:
     """Drains the outbox on the current IOLoop. ``start()`` / ``stop()`` from the server hooks."""
 
-    def __init__(self, db: Database, instance: str | None = None):
+    def __init__(self, db: Database, instance: str | None = None, signing_key: str | None = None,
+                 bin_prefix: str = ""):
         self.db = db
         self.instance = instance or uuid.uuid4().hex
+        self.signing_key = signing_key
+        self.bin_prefix = bin_prefix  # the sandbox's own bins live below it (workshop mode: /services/<name>)
         self._periodic: Any = None
         self._client: Any = None
         self._in_flight = 0
@@ -336,6 +377,8 @@ class Dispatcher:
         import tornado.httpclient
 
         headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
+        if self.signing_key and is_bin_url(row["url"], self.bin_prefix):
+            headers[DELIVERY_HEADER] = sign_delivery(self.signing_key, str(row["account_id"]))
         if auth:
             token = base64.b64encode(f"{row['cb_user']}:{row['cb_password'] or ''}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"

@@ -538,8 +538,11 @@ class InboundError(Exception):
         self.description, self.status = description, status
 
 
-def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None) -> dict[str, Any]:
-    """Simulate a text from ``frm`` to one of the accounts' numbers: a message-received callback."""
+def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None,
+                   account_id: str | None = None) -> dict[str, Any]:
+    """Simulate a text from ``frm`` to one of the accounts' numbers: a message-received callback.
+    ``account_id`` (the caller's account) limits ``to`` to that account's numbers."""
+    only = account_id
     to_tn, from_tn = normalize_tn(to), normalize_tn(frm)
     if to_tn is None:
         raise InboundError("'to' must be one of your telephone numbers, in E.164 format")
@@ -552,8 +555,9 @@ def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None
     if not text and not media:
         raise InboundError("'text' is required unless media is included")
     owner = number_owner(db, to_tn)
-    if owner is None:
-        raise InboundError(f"{to_tn} is not a number of any sandbox account (order one first)", status=404)
+    if owner is None or (only is not None and str(owner["account_id"]) != only):
+        raise InboundError(f"{to_tn} is not a number of {'your account' if only else 'any sandbox account'} "
+                           f"(order one first)", status=404)
     account_id = str(owner["account_id"])
     loc = location_messaging(db, account_id, str(owner.get("location_id")))
     if not loc.get("sms"):
