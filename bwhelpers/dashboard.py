@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
@@ -321,15 +321,23 @@ class DashboardClient:
         return result
 
     def wait_for_order(self, order_id: str, timeout: float = 60.0, progress: bool = True,
-                       interval: float = 0.25, max_interval: float = 2.0) -> Result:
-        """Poll get_order with backoff until COMPLETE/PARTIAL/FAILED/BACKORDERED, with a tqdm.auto bar."""
+                       interval: float = 0.25, max_interval: float = 2.0,
+                       on_poll: Callable[[Result, float], None] | None = None) -> Result:
+        """Poll get_order with backoff until COMPLETE/PARTIAL/FAILED/BACKORDERED.
+
+        ``on_poll(result, elapsed_seconds)`` is called after every poll (the notebooks show progress in words with
+        it); without it, a tqdm.auto bar shows the status when ``progress`` is true."""
         from tqdm.auto import tqdm
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
         delay = interval
-        with tqdm(total=1, desc=f"order {str(order_id)[:8]}", disable=not progress, leave=True) as bar:
+        with tqdm(total=1, desc=f"order {str(order_id)[:8]}", disable=not progress or on_poll is not None,
+                  leave=True, bar_format="{desc}: {postfix} ({elapsed})") as bar:
             while True:
                 result = self.get_order(order_id)
                 bar.set_postfix_str(result.status or "?")
+                if on_poll is not None:
+                    on_poll(result, time.monotonic() - start)
                 if result.status in TERMINAL_ORDER_STATUSES:
                     bar.update(1)
                     result.title = "Step 7: order finished"

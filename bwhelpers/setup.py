@@ -251,7 +251,7 @@ class Setup:
             if result.status in ("COMPLETE", "PARTIAL") and result.numbers:
                 numbers = st.setdefault("numbers", [])
                 for n in result.numbers:
-                    if n not in numbers:
+                    if _is_phone_number(n) and n not in numbers:
                         numbers.append(n)
 
     def _order_id(self, order_id: str | None) -> str:
@@ -269,22 +269,29 @@ class Setup:
         return result
 
     def wait_for_order(self, order_id: str | None = None, timeout: float = 60.0,
-                       progress: bool | None = None) -> Result:
-        """Step 7: poll until COMPLETE/PARTIAL/FAILED/BACKORDERED (tqdm bar); saves the numbers."""
+                       progress: bool | None = None,
+                       on_poll: Callable[[Result, float], None] | None = None) -> Result:
+        """Step 7: poll until COMPLETE/PARTIAL/FAILED/BACKORDERED; saves the numbers (only real phone numbers,
+        and only from a COMPLETE or PARTIAL order). ``on_poll(result, elapsed)`` reports each poll."""
         oid = self._order_id(order_id)
         result = self.dashboard.wait_for_order(oid, timeout=timeout,
-                                               progress=self.progress if progress is None else progress)
+                                               progress=self.progress if progress is None else progress,
+                                               on_poll=on_poll)
         self._save_order(result)
         return result
 
     # ------------------------------------------------------------------ step 8
     def send_message(self, to: Any, text: str | None, from_: str | None = None, media: Any = None,
-                     tag: str | None = None) -> Result:
-        """Step 8: send from a saved number (default the first) with the saved application id."""
+                     tag: str | None = None, save: bool = True) -> Result:
+        """Step 8: send from a saved number (default the first) with the saved application id.
+
+        ``save=False`` sends without recording the message as step 8's (notebook 09's deliberate failures)."""
         app = self._need_application()
         from_ = self._sending_number(from_)
         result = self.messaging.send_message(to, text, from_, app["id"], media=media, tag=tag)
         data = result.data
+        if not save:
+            return result
         with self.state.transaction(self.profile) as st:
             st.setdefault("messages", []).append({
                 "id": result.id, "from": data.get("from"), "to": data.get("to"), "sent": now_iso(),
@@ -351,22 +358,85 @@ class Setup:
         return _extract_events(self.control.bin(bin_name))
 
     def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
-                       timeout: float = 30.0, interval: float = 0.25) -> dict[str, Any]:
-        """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives."""
+                       timeout: float = 30.0, interval: float = 0.25,
+                       on_poll: Callable[[float], None] | None = None) -> dict[str, Any]:
+        """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives.
+
+        ``on_poll(elapsed_seconds)`` reports each poll. On timeout, the WaitTimeoutError names the likely cause
+        judged from the state (:meth:`why_no_event`)."""
         if message_id is None:
             messages = self.saved.get("messages") or []
             message_id = messages[-1]["id"] if messages else None
-        deadline = time.monotonic() + timeout
+        if message_id is None and type != "message-received":
+            p = steps.step("messages")
+            raise MissingPrerequisiteError(
+                f"no message has been sent on this target, so there is no {type} event to wait for",
+                fix=f"send one first ({p.ref})")
+        start = time.monotonic()
+        deadline = start + timeout
         while True:
             for ev in self.events():
                 msg = ev.get("message") or {}
                 if ev.get("type") == type and (message_id is None or msg.get("id") == message_id):
                     return ev
+            if on_poll is not None:
+                on_poll(time.monotonic() - start)
             if time.monotonic() >= deadline:
-                raise WaitTimeoutError(
-                    f"no {type} event for message {message_id} within {timeout:g} s. Fix: check the application's "
-                    "callback URL and that it is assigned to the location (diagnose())")
+                cause, fix = self.why_no_event(type, message_id)
+                raise WaitTimeoutError(f"no {type} event for message {message_id} within {timeout:g} s: {cause}",
+                                       description=cause, fix=fix)
             time.sleep(interval)
+
+    def why_no_event(self, type: str, message_id: str | None) -> tuple[str, str]:
+        """The likely reason an event did not arrive, judged from the state, and its fix: was the message sent
+        (and what became of it), is the application assigned, does the callback URL answer."""
+        if not message_id:
+            return "no message was sent", f"send one first ({steps.ref('messages')})"
+        saved = self.saved
+        app, loc = saved.get("application") or {}, saved.get("location") or {}
+        control = self.control
+        if control is not None:
+            try:
+                found = control.messages(message_id)
+            except BandwidthError:
+                found = []
+            if not found:
+                return (f"the sandbox has no message {message_id}: it was never sent on this account",
+                        f"send the message again ({steps.ref('messages')})")
+            states = [r for m in found for r in (m.get("recipients") or [])]
+            for r in states:
+                got = r.get("type")
+                if got and got != type:
+                    code = f" {r.get('errorCode')}" if r.get("errorCode") else ""
+                    return (f"the message ended as {got}{code} ({r.get('description') or r.get('state')}), "
+                            f"not {type}", f"wait for {got} instead, or look at the error code in notebook 09")
+            try:
+                log = control.callback_attempts(message_id)
+            except BandwidthError:
+                log = {}
+            bad = [a for a in log.get("attempts") or [] if a.get("error") or not 200 <= int(a.get("statusCode") or 0) < 300]
+            if bad:
+                last = bad[-1]
+                answer = last.get("error") or f"HTTP {last.get('statusCode')}"
+                return (f"the callback URL {last.get('url')} did not accept the event ({answer}); the sandbox retries "
+                        "with backoff", "make the callback URL answer 2xx quickly, or create the application with a "
+                        f"reachable URL ({steps.ref('application')}, new=True)")
+            if any(r.get("state") in ("queued", "sending", "pending") for r in states):
+                return ("the message is still being delivered (a slow destination)",
+                        "wait longer (timeout=...)")
+        if loc.get("id") and app.get("id"):
+            try:
+                assigned = self.dashboard.get_application_settings(loc["id"]).data.get("HttpMessagingV2AppId")
+            except BandwidthError:
+                assigned = None
+            if assigned != app.get("id"):
+                return ("the application is not assigned to the number's location, so the service drops the "
+                        "message or reports it elsewhere", f"run {steps.ref('assigned')}")
+        if control is None:
+            return ("events go to your own callback URL on the real service; bwhelpers cannot read them",
+                    "look at your server's log for the event")
+        return ("the event has not reached the application's callback URL yet",
+                "wait longer (timeout=...), or run diagnose() in notebook 11")
 
     # ------------------------------------------------------------------ read-backs
     def locations(self) -> list[dict[str, Any]]:
@@ -410,8 +480,19 @@ class Setup:
         detail = {"application": app.get("id"), "location": loc.get("id"),
                   "orders": ((st.get("orders") or [{}])[-1]).get("id"), "numbers": ", ".join(st.get("numbers") or []),
                   "messages": ((st.get("messages") or [{}])[-1]).get("id")}
+        status = {k: "done" if v else "pending" for k, v in done.items()}
+        last = (st.get("orders") or [{}])[-1]
+        if last.get("status") == "FAILED":
+            done["orders"] = False
+            status["orders"] = "failed"
+            if not done["numbers"]:
+                status["numbers"] = "failed"
+            detail["orders"] = f"{last.get('id')} (FAILED)"
+        elif last.get("status") in ("PARTIAL", "BACKORDERED"):
+            status["orders"] = status["numbers"] = "partial"
+            detail["orders"] = f"{last.get('id')} ({last.get('status')})"
         return [{"step": p.number, "key": p.key, "name": p.title, "notebook": p.filename,
-                 "done": bool(done.get(p.key)), "status": "done" if done.get(p.key) else "pending",
+                 "done": bool(done.get(p.key)), "status": status.get(p.key, "done" if done.get(p.key) else "pending"),
                  "detail": detail.get(p.key) or ""}
                 for p in steps.STEPS]
 
@@ -455,6 +536,31 @@ class Setup:
                 f"not {cfg.account_id}", "add this account to the API credential, or set BW_ACCOUNT_ID to one "
                 "it covers")
         return True
+
+    def would_create_another(self, key: str, **inputs: Any) -> dict[str, Any] | None:
+        """The saved object a step would NOT reuse with these inputs (so it would create a second one), or None.
+
+        ``key``: ``application`` (name=), ``location`` (name=) or ``orders`` (criteria and quantity as for
+        :meth:`order_numbers`). The notebooks ask before creating the second object."""
+        saved = self.saved
+        if key in ("application", "location"):
+            obj = saved.get(key) or {}
+            if obj.get("id") and inputs.get("name") is not None and obj.get("name") != inputs["name"]:
+                return {"id": obj["id"], "name": obj.get("name"), "new_name": inputs["name"]}
+            return None
+        if key == "orders":
+            orders = saved.get("orders") or []
+            if not orders or orders[-1].get("status") == "FAILED":
+                return None
+            last = orders[-1]
+            criteria = {k: v for k, v in inputs.items() if k != "quantity" and v is not None}
+            wanted = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in sorted(criteria.items())}
+            wanted["quantity"] = inputs.get("quantity", 1)
+            if last.get("criteria") not in (None, wanted):
+                return {"id": last["id"], "criteria": last.get("criteria"), "new_criteria": wanted,
+                        "status": last.get("status")}
+            return None
+        raise KeyError(f"would_create_another: no step {key!r} (application, location, orders)")
 
     def diagnose(self) -> list[dict[str, Any]]:
         """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix."""
@@ -615,6 +721,11 @@ class Setup:
         yield self.order_numbers()
         yield self.wait_for_order()
         yield self.send_message(to, text)
+
+
+def _is_phone_number(value: Any) -> bool:
+    """True for an E.164 NANP number (+1 and ten digits): never an order id or a status."""
+    return bool(re.fullmatch(r"\+1[2-9]\d{9}", str(value or "")))
 
 
 def _callback_problem(url: str | None, *, real: bool) -> str | None:

@@ -6,6 +6,7 @@ well as a colour; a reset sits behind a ``<details>`` click so it is never press
 from __future__ import annotations
 
 import html
+import re
 import time
 from typing import Any
 
@@ -24,7 +25,8 @@ td.done{background:#c8f0c8;color:#064d06}
 td.pending{background:#f4f4f4;color:#555}
 td.failed{background:#ffd2cc;color:#8a1000;font-weight:700}
 td.not-needed{background:#fff;color:#777}
-td.err{text-align:left;font-size:.8em;max-width:24em}
+td.done,td.pending,td.failed,td.not-needed{white-space:nowrap;font-size:.85em}
+td.err{text-align:left;font-size:.8em;min-width:18em;max-width:30em;overflow-wrap:anywhere}
 td.err code{font-size:1.1em;font-weight:700}
 tr.all-done td.name{background:#c8f0c8}
 .notice{background:#fff4c2;border:2px solid #c9a400;padding:.3em .6em;display:inline-block;margin-bottom:.6em}
@@ -40,7 +42,7 @@ def _cell(state: str) -> str:
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
                  refresh: int = 5, notice: str = "") -> str:
     done = sum(1 for r in rows if r["done"])
-    head = "".join(f"<th>{html.escape(k)}<br>{html.escape(t)}</th>" for k, t in steps)
+    head = "".join(f"<th>{html.escape(k) + '<br>' if k.isdigit() else ''}{html.escape(t)}</th>" for k, t in steps)
     body = []
     for r in rows:
         name = html.escape(r["participant"])
@@ -50,7 +52,8 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
             code = html.escape(str(err.get("code") or err.get("status") or ""))
             text = html.escape(str(err.get("description") or ""))
             when = time.strftime("%H:%M:%S", time.localtime(err["time"])) if err.get("time") else ""
-            err_html = f"<code>{code}</code> {text} <small>({html.escape(err.get('request') or '')}, {when})</small>"
+            request = re.sub(r"^(\w+ )/api/(v2/)?accounts/[^/]+", r"\1…", err.get("request") or "")
+            err_html = f"<code>{code}</code> {text} <small>({html.escape(request)}, {when})</small>"
         else:
             err_html = "&mdash;"
         msgs = r["messages"]
