@@ -694,7 +694,11 @@ class Setup:
             run("delete application", d.delete_application, app["id"])
             with self.state.transaction(self.profile) as s:
                 s.pop("application", None)
+        forms = self.saved.get("forms")
         self.state.reset(self.profile)
+        if forms:  # the user's form values outlive the objects (they are inputs, not saved IDs)
+            with self.state.transaction(self.profile) as s:
+                s["forms"] = forms
         return rows
 
     def _wait_disconnect(self, order_id: str, timeout: float) -> None:

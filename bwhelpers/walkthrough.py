@@ -391,16 +391,35 @@ class Page:
         return widgets.CredentialsForm(on_connect=_use)
 
     def application_form(self) -> widgets.Form:
-        return widgets.application_form()
+        return self._persist("application", widgets.application_form())
 
     def location_form(self) -> widgets.Form:
-        return widgets.location_form()
+        return self._persist("location", widgets.location_form())
 
     def order_form(self) -> widgets.Form:
-        return widgets.order_form()
+        return self._persist("orders", widgets.order_form())
 
     def message_form(self) -> widgets.Form:
-        return widgets.message_form()
+        return self._persist("messages", widgets.message_form())
+
+    def _persist(self, key: str, form: widgets.Form) -> widgets.Form:
+        """The form starts from the values the user last typed for this target (kept in the saved state, never a
+        secret), and keeps them as they change: Run All and kernel restarts do not reset it."""
+        if self.setup is None:
+            return form
+        setup = self.setup
+        saved = (setup.saved.get("forms") or {}).get(key)
+
+        def _save(values: dict[str, Any]) -> None:
+            from .exceptions import StateFileError
+
+            try:
+                with setup.state.transaction(setup.profile) as st:
+                    st.setdefault("forms", {})[key] = values
+            except (StateFileError, OSError, TypeError, ValueError):
+                pass  # keeping the form's values is a convenience: never fail the cell for it
+
+        return form.bind(saved, _save)
 
     def form_errors(self, form: widgets.Form) -> bool:
         """Show the form's validation problems; True when there are some (then don't send)."""

@@ -294,6 +294,25 @@ class Form:
                 out[name] = problem
         return out
 
+    def bind(self, saved: dict[str, Any] | None, save: Callable[[dict[str, Any]], None]) -> "Form":
+        """Start from ``saved`` values (the user's last ones) and call ``save(values)`` on every change, so a
+        Run All or a kernel restart keeps what the user typed. Password fields are never loaded or saved."""
+        plain = {n: f for n, f in self.fields.items() if not isinstance(f, w.Password)}
+        for name, field in plain.items():  # in field order: a criterion is set before its value
+            if saved and name in saved:
+                try:
+                    field.value = saved[name]
+                except Exception:  # a value the widget no longer accepts: keep the default
+                    pass
+
+        def _changed(_: Any) -> None:
+            save({n: f.value for n, f in plain.items()})
+
+        for field in plain.values():
+            field.observe(_changed, names="value")
+        self._validate()
+        return self
+
     def _validate(self) -> None:
         errs = self.errors
         self.messages.value = "".join(

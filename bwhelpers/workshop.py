@@ -94,6 +94,7 @@ class SpawnHook:
         home = getattr(spawner, "home_dir", None)
         if self.notebooks and home:
             copy_notebooks(self.notebooks, Path(home))
+            spawner.environment["BW_NOTEBOOK_DIR"] = str(Path(home) / "notebooks")  # the headless runner's folder
         spawner.log.info("workshop: %s uses sandbox account %s (%s)", spawner.user.name, env["BW_ACCOUNT_ID"],
                          "new" if answer.get("created") else "existing")
 

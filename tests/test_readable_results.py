@@ -197,3 +197,36 @@ def test_changed_inputs_ask_before_a_second_object(setup: Any, shown: Shown) -> 
     assert "You already have an application" in shown.text and "Create a second application" not in shown.text
     apps = setup.dashboard.list_applications().records
     assert len(apps) == 1, "nothing was created without asking"
+
+
+# -- forms remember -----------------------------------------------------------------------------------
+
+def test_a_form_keeps_the_users_values_across_run_all_and_restarts(setup: Any, shown: Shown) -> None:
+    from bwhelpers.setup import Setup
+    from bwhelpers.state import StateStore
+
+    form = Page("application", setup=setup, show=False).application_form()
+    form.fields["name"].value = "My server"
+    # Run All / a new kernel: a new Page and a new Setup reading the same state file build the form again
+    again = Page("application", setup=Setup(setup.config, StateStore(setup.state.path), progress=False),
+                 show=False).application_form()
+    assert again.values["name"] == "My server"
+    order = Page("orders", setup=setup, show=False).order_form()
+    order.fields["criterion"].value = "zip"
+    order.fields["value"].value = "27606"
+    order.fields["quantity"].value = 2
+    restored = Page("orders", setup=setup, show=False).order_form()
+    assert restored.values == {"criterion": "zip", "value": "27606", "quantity": 2}
+    assert "forms" in setup.saved and setup.saved["forms"]["orders"]["value"] == "27606"
+
+
+def test_no_password_field_is_ever_saved(setup: Any) -> None:
+    import ipywidgets
+
+    form = widgets.Form("f", {"user": ipywidgets.Text(value="u"), "password": ipywidgets.Password(value="")})
+    saved: list[dict[str, Any]] = []
+    form.bind({"password": "from-an-old-file", "user": "me"}, saved.append)
+    assert form.fields["password"].value == "" and form.fields["user"].value == "me"
+    form.fields["password"].value = "Hunter2-secret"
+    form.fields["user"].value = "you"
+    assert saved and all("password" not in s for s in saved)
