@@ -6,7 +6,7 @@ embedded sandbox and :meth:`Config.attach_sandbox` fills in its URL and demo cre
 
 Environment variables: BW_TARGET (sandbox|real), BW_DASHBOARD_URL, BW_MESSAGING_URL, BW_ACCOUNT_ID,
 BW_SITE_ID, BW_CLIENT_ID, BW_CLIENT_SECRET (API credentials, OAuth 2.0), BW_TOKEN_URL, BW_AUTH (oauth|basic),
-BW_USERNAME, BW_PASSWORD (legacy API user), BW_USER_ID, BW_API_TOKEN, BW_API_SECRET, BW_SANDBOX_URL,
+BW_USERNAME, BW_PASSWORD (legacy API user), BW_USER_ID, BW_API_TOKEN, BW_API_SECRET, BW_SANDBOX_URL, BW_PLATFORM_URL,
 BW_CONFIG_DIR (folder of credentials.json, default the per-user config dir).
 
 Authentication: with a Client ID and Client Secret the clients use OAuth 2.0 client credentials (a Bearer token
@@ -27,7 +27,7 @@ from .exceptions import ValidationError
 from .masking import mask, register_secret
 from .paths import credentials_path, project_root
 
-__all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "ENV_VARS", "credentials_path",
+__all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "PLATFORM_URL", "ENV_VARS", "credentials_path",
            "SECRET_FIELDS", "project_root", "decide_target", "default_target"]
 
 log = logging.getLogger("bwhelpers")
@@ -44,6 +44,8 @@ AUTH_METHODS = ("oauth", "basic")
 BASIC_AUTH_WARNING = ("legacy API user (username/password, HTTP Basic) selected: the real Bandwidth service no "
                       "longer accepts it after 2026-12-02. Create API credentials (Bandwidth App > Account > API "
                       "Credentials) and set BW_CLIENT_ID / BW_CLIENT_SECRET")
+#: Bandwidth's platform API: 10DLC campaigns and registrations, toll-free verification (JSON)
+PLATFORM_URL = "https://api.bandwidth.com/api/v2"
 SANDBOX_ACCOUNT_ID = "9900000"
 
 ENV_VARS: dict[str, str] = {
@@ -52,7 +54,7 @@ ENV_VARS: dict[str, str] = {
     "client_secret": "BW_CLIENT_SECRET", "token_url": "BW_TOKEN_URL", "auth": "BW_AUTH",
     "username": "BW_USERNAME", "password": "BW_PASSWORD",
     "user_id": "BW_USER_ID", "api_token": "BW_API_TOKEN", "api_secret": "BW_API_SECRET",
-    "sandbox_url": "BW_SANDBOX_URL",
+    "sandbox_url": "BW_SANDBOX_URL", "platform_url": "BW_PLATFORM_URL",
 }
 SECRET_FIELDS = frozenset({"password", "api_token", "api_secret", "client_secret"})
 CREDENTIAL_FIELDS = ("account_id", "site_id", "client_id", "client_secret", "username", "password", "user_id",
@@ -105,6 +107,7 @@ class Config:
     api_token: str | None = None
     api_secret: str | None = None
     sandbox_url: str | None = None
+    platform_url: str | None = None
     profile_name: str | None = None
     source: str = "arguments"
 
@@ -190,6 +193,15 @@ class Config:
         """The send/list URL: ``/users/{account_id}/messages`` (current) or ``/users/{user_id}/messages`` (legacy)."""
         owner = self.user_id if self.legacy_messaging else self.account_id
         return f"{self.messaging_url}/users/{owner}/messages"
+
+    @property
+    def a2p_url(self) -> str:
+        """The platform API base for 10DLC and toll-free verification (``BW_PLATFORM_URL``; the sandbox serves it
+        under ``/api/v2``)."""
+        if self.platform_url:
+            return self.platform_url.rstrip("/")
+        base = self.sandbox_base
+        return f"{base}/api/v2" if base else PLATFORM_URL
 
     @property
     def sandbox_base(self) -> str | None:
