@@ -152,7 +152,7 @@ def test_collection_file_validates_and_has_one_folder_per_guide_step(tmp_path: P
         "0 Get access token", "1 Create application", "2 Create location (sippeer)", "3 Enable SMS on location",
         "4 Enable MMS on location", "5 Assign application to location", "6 Order numbers",
         "7 Check order status", "8 Register for A2P (10DLC campaign)", "9 Send text message", "9b legacy endpoint"]
-    assert [len(f["item"]) for f in doc["item"]] == [1, 1, 1, 1, 1, 1, 1, 2, 1, 1]  # A2P: assign, then poll
+    assert [len(f["item"]) for f in doc["item"]] == [1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1]  # token; A2P: assign, then poll
     assert "{{legacyMessagingUrl}}/users/{{userId}}/messages" in info["description"]
 
 
