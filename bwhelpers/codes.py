@@ -44,14 +44,19 @@ MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = _fill({
            "Assign the application to the location ({assigned}) and send with that applicationId."),
     4470: ("rejected-spam-detected", "The carrier's spam filter refused the message.",
            "Change the content; register a 10DLC campaign for application-to-person traffic."),
-    4476: ("rejected-unregistered-10dlc", "The from number is not on a registered 10DLC campaign.",
-           "Register a 10DLC brand and campaign and assign the number to it."),
+    4476: ("rejected-unregistered-10dlc", "The from number is not on a registered 10DLC campaign: US carriers "
+           "reject application-to-person texts from unregistered local numbers.",
+           "Assign the number to a REGISTERED 10DLC campaign with a TN Option Order ({a2p}: "
+           "register_a2p()). On a real account, register the brand and campaign in the Bandwidth App first "
+           "(it takes days)."),
     4720: ("invalid-destination-address", "The destination is not a valid, reachable number.", "Check the to number."),
-    4773: ("inactive-campaign", "The number's 10DLC campaign is not active.", "Reactivate the campaign."),
+    4773: ("inactive-campaign", "The number's 10DLC campaign is not active.",
+           "Check the campaign's status with The Campaign Registry (Bandwidth App), or assign the number to an "
+           "active campaign ({a2p})."),
     4775: ("destination-rejected-due-to-user-opt-out", "The recipient replied STOP and opted out.",
            "Do not message them until they opt back in (START)."),
     4795: ("tfn-not-verified", "The toll-free number has not passed toll-free verification.",
-           "Submit and complete toll-free verification for the number."),
+           "Submit toll-free verification for the number and wait for VERIFIED ({a2p}: request_tfv())."),
     5620: ("destination-app-error", "The carrier's application failed to deliver the message.", "Retry later."),
     9902: ("delivery-receipt-expired", "No delivery receipt arrived in time.",
            "Treat the delivery as unknown; retry only if it matters."),
@@ -97,7 +102,14 @@ FIXES: dict[str, str] = _fill({
     "1001": "access denied: check the username/password and that the user has the needed roles",
     "9011": "enable SMS on the location ({sms})",
     "9012": "finish the messaging setup: SMS ({sms}), MMS ({mms}), assign the application ({assigned})",
-    "5145": "enable SMS on the location ({sms})",
+    "5145": "enable SMS on the location ({sms}) before assigning its numbers to a 10DLC campaign ({a2p})",
+    # A2P (TN Option Orders)
+    "5076": "the number is not in service on this account: order it ({orders}) or send from one of yours",
+    "5126": "a toll-free number needs toll-free verification, not a 10DLC campaign ({a2p}: request_tfv())",
+    "12128": "the campaign id is not one of the account's campaigns: list them (list_campaigns()) and use a "
+             "REGISTERED one",
+    "12192": "the campaign is not active (REGISTERED) yet: wait for its registration, or use a REGISTERED campaign",
+    "12822": "a campaign id is 1-64 letters, digits, dashes, underscores or dots (e.g. CA3XKE1)",
     "13032": "enable SMS on the location ({sms})",
     # messaging (JSON types and callback error codes)
     "request-validation": "fix the fields named in the error (to, from, text, applicationId)",

@@ -5,7 +5,7 @@ one rule for "sandbox or real account"; :func:`bwhelpers.connection.live_config`
 embedded sandbox and :meth:`Config.attach_sandbox` fills in its URL and demo credentials.
 
 Environment variables: BW_TARGET (sandbox|real), BW_DASHBOARD_URL, BW_MESSAGING_URL, BW_ACCOUNT_ID,
-BW_SITE_ID, BW_USERNAME, BW_PASSWORD, BW_USER_ID, BW_API_TOKEN, BW_API_SECRET, BW_SANDBOX_URL,
+BW_SITE_ID, BW_USERNAME, BW_PASSWORD, BW_USER_ID, BW_API_TOKEN, BW_API_SECRET, BW_SANDBOX_URL, BW_PLATFORM_URL,
 BW_CONFIG_DIR (folder of credentials.json, default the per-user config dir).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .exceptions import ValidationError
 from .masking import mask, register_secret
 from .paths import credentials_path, project_root
 
-__all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "ENV_VARS", "credentials_path",
+__all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "PLATFORM_URL", "ENV_VARS", "credentials_path",
            "SECRET_FIELDS", "project_root", "decide_target", "default_target"]
 
 log = logging.getLogger("bwhelpers")
@@ -30,13 +30,15 @@ log = logging.getLogger("bwhelpers")
 DASHBOARD_URL = "https://dashboard.bandwidth.com/api"
 MESSAGING_URL = "https://messaging.bandwidth.com/api/v2"
 LEGACY_MESSAGING_URL = "https://api.catapult.inetwork.com/v2"
+#: Bandwidth's platform API: 10DLC campaigns and registrations, toll-free verification (JSON)
+PLATFORM_URL = "https://api.bandwidth.com/api/v2"
 SANDBOX_ACCOUNT_ID = "9900000"
 
 ENV_VARS: dict[str, str] = {
     "target": "BW_TARGET", "dashboard_url": "BW_DASHBOARD_URL", "messaging_url": "BW_MESSAGING_URL",
     "account_id": "BW_ACCOUNT_ID", "site_id": "BW_SITE_ID", "username": "BW_USERNAME", "password": "BW_PASSWORD",
     "user_id": "BW_USER_ID", "api_token": "BW_API_TOKEN", "api_secret": "BW_API_SECRET",
-    "sandbox_url": "BW_SANDBOX_URL",
+    "sandbox_url": "BW_SANDBOX_URL", "platform_url": "BW_PLATFORM_URL",
 }
 SECRET_FIELDS = frozenset({"password", "api_token", "api_secret"})
 CREDENTIAL_FIELDS = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
@@ -84,6 +86,7 @@ class Config:
     api_token: str | None = None
     api_secret: str | None = None
     sandbox_url: str | None = None
+    platform_url: str | None = None
     profile_name: str | None = None
     source: str = "arguments"
 
@@ -139,6 +142,15 @@ class Config:
         """The send/list URL: ``/users/{account_id}/messages`` (current) or ``/users/{user_id}/messages`` (legacy)."""
         owner = self.user_id if self.legacy_messaging else self.account_id
         return f"{self.messaging_url}/users/{owner}/messages"
+
+    @property
+    def a2p_url(self) -> str:
+        """The platform API base for 10DLC and toll-free verification (``BW_PLATFORM_URL``; the sandbox serves it
+        under ``/api/v2``)."""
+        if self.platform_url:
+            return self.platform_url.rstrip("/")
+        base = self.sandbox_base
+        return f"{base}/api/v2" if base else PLATFORM_URL
 
     @property
     def sandbox_base(self) -> str | None:

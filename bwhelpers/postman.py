@@ -10,7 +10,7 @@ files locally::
     >>> postman.environment_frame()                   # the variables as a table, secrets masked
 
 Then ``newman run <collection> -e <environment>`` (or Postman's Runner) performs the guide's eight steps
-in one run. Secrets (``password``, ``token``, ``secret``) are exported only with ``include_secrets=True``;
+(plus today's A2P registration, a TN Option Order) in one run. Secrets (``password``, ``token``, ``secret``) are exported only with ``include_secrets=True``;
 otherwise they are typed ``secret`` with empty values - fill them in Postman, or pass them to newman with
 ``--env-var password=...``.
 
@@ -52,6 +52,8 @@ DEFAULT_OUT_DIR = "exports"
 GUIDE_CALLBACK_URL = "https://requestb.in/zuaqjbzu"
 #: A destination the sandbox accepts and reports as delivered.
 SANDBOX_TO = "+19195550123"
+#: The sandbox demo account's pre-registered 10DLC campaign (bwhelpers.sandbox.magic).
+SANDBOX_CAMPAIGN = "CSBX001"
 #: Order-status polling in the collection: at most this many checks, this many ms apart.
 ORDER_POLL_MAX = 30
 ORDER_POLL_DELAY_MS = 1000
@@ -76,7 +78,9 @@ _DESCRIPTIONS: dict[str, str] = {
     "legacyMessagingUrl": "the guide's messaging API base (send as /users/{{userId}}/messages, token:secret)",
     "callbackUrl": "the application's CallbackUrl (step 1)",
     "from": "the number to send from: first saved number; step 7 sets it to the ordered number",
-    "to": "where step 8 sends the test message",
+    "to": "where the send step sends the test message",
+    "campaignId": "the REGISTERED 10DLC campaign the A2P step assigns the number to (saved by it; sandbox: CSBX001)",
+    "tnOptionOrder": "the TN Option Order id, saved by the A2P step",
 }
 
 
@@ -129,9 +133,11 @@ def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
         e164 = loose_e164(n)
         if e164 not in numbers:
             numbers.append(e164)
+    a2p = state.get("a2p") or {}
     return {"applicationId": _str(app.get("id")), "location": _str(loc.get("id")),
             "order": _str(orders[-1].get("id")) if orders else "", "numbers": numbers,
-            "callbackUrl": _str(app.get("callback_url"))}
+            "callbackUrl": _str(app.get("callback_url")), "campaignId": _str(a2p.get("campaign_id")),
+            "tnOptionOrder": _str(a2p.get("order_id"))}
 
 
 def _urls(config: "Config") -> dict[str, str]:
@@ -203,6 +209,9 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
         ("callbackUrl", callback_url, "default"),
         ("from", numbers[0] if numbers else "", "state"),
         ("to", to, "argument" if to and to != SANDBOX_TO else "default"),
+        ("campaignId", saved["campaignId"] or (SANDBOX_CAMPAIGN if sandbox else ""),
+         "state" if saved["campaignId"] else "default"),
+        ("tnOptionOrder", saved["tnOptionOrder"], "state"),
     ]
     out = [Variable(key, _str(value), "secret" if key in SECRET_KEYS else "default",
                     _DESCRIPTIONS.get(key, ""), source) for key, value, source in rows]
@@ -418,8 +427,27 @@ _REQUESTS: tuple[tuple[str, str, str], ...] = (
     ("assigned", "Assign application to location", "Assign application to location"),
     ("orders", "Order numbers", "Order available numbers"),
     ("numbers", "Check order status", "Check order status"),
+    ("a2p", "Register for A2P (10DLC campaign)", "Assign number to 10DLC campaign"),
     ("messages", "Send text message", "Send text message"),
 )
+#: the second request of the A2P folder (polls the TN Option Order)
+TN_OPTION_CHECK = "Check TN Option Order"
+
+BODY_TN_OPTION = """<TnOptionOrder>
+  <TnOptionGroups>
+    <TnOptionGroup>
+      <Sms>on</Sms>
+      <A2pSettings>
+        <Action>asSpecified</Action>
+        <CampaignId>{{campaignId}}</CampaignId>
+        <MessageClass>M</MessageClass>
+      </A2pSettings>
+      <TelephoneNumbers>
+        <TelephoneNumber>{{from}}</TelephoneNumber>
+      </TelephoneNumbers>
+    </TnOptionGroup>
+  </TnOptionGroups>
+</TnOptionOrder>"""
 #: (folder name, request name) per collection folder, in order
 STEPS: tuple[tuple[str, str], ...] = tuple(
     (f"{steps.step(key).number} {folder}", request) for key, folder, request in _REQUESTS
@@ -552,6 +580,51 @@ def _steps() -> list[dict[str, Any]]:
                      "        pm.environment.set(\"from\", e164);",
                      "    } else { stop(\"order not COMPLETE: \" + status); }",
                      "}"]))
+    folders.append(_folder(STEPS[7][0], "Today's step between the order and the send: US carriers deliver "
+                           "application-to-person texts from a local number only when it is assigned to a "
+                           "REGISTERED 10DLC campaign (else message-failed 4476). A TN Option Order assigns "
+                           "`{{from}}` to `{{campaignId}}` (`band tnoption assign`); the next request polls it until "
+                           "COMPLETE. The brand and campaign are registered beforehand in the Bandwidth App (days); "
+                           "the sandbox has a pre-registered campaign, CSBX001.", [
+        _item(STEPS[7][1], "POST", _url("dashboardUrl", "accounts", "{{account}}", "tnoptions"),
+              auth=dash, headers=_XML, body=BODY_TN_OPTION, language="xml",
+              description="Not in the 2018 guide. The test saves `tnOptionOrder` from `<OrderId>`.",
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(201, "Created"),
+                     "var tnOption = xmlText(pm.response.text(), \"OrderId\");",
+                     'pm.test("TN Option Order id in the response body", function () {',
+                     "    pm.expect(tnOption, \"<OrderId>\").to.be.a(\"string\").and.not.be.empty;",
+                     "});",
+                     "pm.collectionVariables.set(\"orderPollCount\", \"0\");",
+                     "if (pm.response.code === 201 && tnOption) {",
+                     "    pm.environment.set(\"tnOptionOrder\", tnOption);",
+                     "} else { stop(\"no TN Option Order (is campaignId a REGISTERED campaign?)\"); }"]),
+        _item(TN_OPTION_CHECK, "GET", _url("dashboardUrl", "accounts", "{{account}}", "tnoptions", "{{tnOptionOrder}}"),
+              auth=dash, headers=_XML, body=None, language="xml",
+              description="Repeats itself while `<ProcessingStatus>` is RECEIVED or PROCESSING (like the order "
+                          "check); at COMPLETE the number is SUCCESS on the campaign.",
+              prerequest=[
+                  "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10);",
+                  "var delay = parseInt(pm.variables.get(\"orderPollDelayMs\") || \"%d\", 10);"
+                  % ORDER_POLL_DELAY_MS,
+                  "if (count > 0 && delay > 0) { setTimeout(function () {}, delay); }",
+              ],
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(200, "OK"),
+                     "var body = pm.response.text();",
+                     "var status = xmlText(body, \"ProcessingStatus\");",
+                     "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10) + 1;",
+                     "var max = parseInt(pm.variables.get(\"orderPollMax\") || \"%d\", 10);" % ORDER_POLL_MAX,
+                     "pm.collectionVariables.set(\"orderPollCount\", String(count));",
+                     "if (pm.response.code === 200 && (status === \"RECEIVED\" || status === \"PROCESSING\")"
+                     " && count < max) {",
+                     "    next(\"%s\");" % TN_OPTION_CHECK,
+                     "} else {",
+                     "    pm.test(\"TN Option Order is COMPLETE (after \" + count + \" check(s))\", function () {",
+                     "        pm.expect(status, \"ProcessingStatus\").to.eql(\"COMPLETE\");",
+                     "    });",
+                     "    if (status !== \"COMPLETE\") { stop(\"TN Option Order not COMPLETE: \" + status + "
+                     "\" \" + (xmlText(body, \"Description\") || \"\")); }",
+                     "}"]),
+    ]))
     send_tests = [*_status_test(202, "Accepted"),
                   "var json = {};",
                   "try { json = pm.response.json(); } catch (e) { json = {}; }",
@@ -561,18 +634,18 @@ def _steps() -> list[dict[str, Any]]:
                   "    pm.expect(json.applicationId).to.eql(pm.environment.get(\"applicationId\"));",
                   "});",
                   "if (json.id) { pm.environment.set(\"messageId\", json.id); }"]
-    add(7, "Send a text message from the ordered number with the current Messaging API: "
+    add(8, "Send a text message from the ordered number with the current Messaging API: "
            "`POST {{messagingUrl}}/users/{{accountId}}/messages` with the Dashboard API user's "
            "username:password. The guide (2018) used the now-retired "
            "`POST {{legacyMessagingUrl}}/users/{{userId}}/messages` with token:secret; that request is in folder "
-           "8b. Messages are sent asynchronously: 202 means accepted, delivery is reported by callback.",
-        _item(STEPS[7][1], "POST", _url("messagingUrl", "users", "{{accountId}}", "messages"),
+           f"{steps.step('messages').number}b. Messages are sent asynchronously: 202 means accepted, delivery is reported by callback.",
+        _item(STEPS[8][1], "POST", _url("messagingUrl", "users", "{{accountId}}", "messages"),
               auth=dash, headers=_JSON, body=BODY_MESSAGE, language="json",
               description="Guide step 8 on the current endpoint. `{{to}}` must be a number you may text.",
               tests=send_tests))
-    add(8, "The guide's original send request: `{{legacyMessagingUrl}}/users/{{userId}}/messages` with "
+    add(9, "The guide's original send request: `{{legacyMessagingUrl}}/users/{{userId}}/messages` with "
            "token:secret (Catapult-era API). It is skipped when `token` or `userId` is empty.",
-        _item(STEPS[8][1], "POST", _url("legacyMessagingUrl", "users", "{{userId}}", "messages"),
+        _item(STEPS[9][1], "POST", _url("legacyMessagingUrl", "users", "{{userId}}", "messages"),
               auth=_basic("token", "secret"), headers=_JSON, body=BODY_MESSAGE, language="json",
               description="Guide step 8 exactly as written in 2018 (token:secret).",
               prerequest=[
@@ -593,13 +666,15 @@ def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
         "`bwhelpers.postman.export_environment()`), which holds your credentials and the saved IDs.\n\n"
         "Each request's tests check the status code and save what the next step needs with "
         "`pm.environment.set`: `applicationId` (step 1 body), `location` (step 2 `Location` header), `order` "
-        "(step 6 `<id>`), then `orderedNumber`/`from` (step 7 `CompletedNumbers`). Step 7 repeats until the "
+        "(step 6 `<id>`), then `orderedNumber`/`from` (step 7 `CompletedNumbers`) and `tnOptionOrder` (step 8, the A2P "
+        "registration today's carriers require). Steps 7 and 8 repeat until the "
         f"order is COMPLETE (at most `orderPollMax` = {ORDER_POLL_MAX} checks, `orderPollDelayMs` = "
         f"{ORDER_POLL_DELAY_MS} ms apart). The whole collection runs in one go: "
         "`newman run collection.json -e environment.json`.\n\n"
         "Differences from the guide: `AppName` and `PeerName` get a `{{$timestamp}}` suffix so the collection "
         "can be re-run; `CallbackUrl` is `{{callbackUrl}}`; the message is sent with the current endpoint "
-        "`{{messagingUrl}}/users/{{accountId}}/messages` (username:password) and, in folder 8b, with the "
+        "`{{messagingUrl}}/users/{{accountId}}/messages` (username:password) and, in folder "
+        f"{steps.step('messages').number}b, with the "
         "guide's legacy endpoint `{{legacyMessagingUrl}}/users/{{userId}}/messages` (token:secret).\n\n"
         "Running it against a real account creates a real application and location and orders (and pays for) "
         "a real number."

@@ -38,7 +38,7 @@ _CHIP = {"done": ("#1b7f3b", "✓"), "partial": ("#b26a00", "◐"), "failed": ("
 
 
 def progress_html(done: dict[int, Any], current: int | None = None) -> str:
-    """The guide's steps as a strip of links to their notebooks: done ✓, partial ◐, failed ✗, pending ○.
+    """The walkthrough's steps as a strip of links to their notebooks: done ✓, partial ◐, failed ✗, pending ○.
 
     ``done`` maps a step number to True/False or to its status text (``Setup.status()``'s ``status``)."""
     chips = []
@@ -411,7 +411,7 @@ def criterion_problem(criterion: str, value: Any) -> str | None:
 
 
 def message_form(default_to: str = "+19195550123", default_text: str = "Good morning, this is a test message") -> Form:
-    """Step 8: the destination number and the text (≤ 2048 characters)."""
+    """Step 9: the destination number and the text (≤ 2048 characters)."""
     return Form("Message", {
         "to": _text("to", default_to, placeholder="+1 919 555 0123"),
         "text": w.Textarea(value=default_text, description="text", style=_STYLE, layout=_WIDE),
@@ -551,7 +551,7 @@ class CredentialsForm:
                 "username": self.username.value, "password": mask(self.password.value) if self.password.value else ""}
 
 
-# -- Postman export form (notebook 10) --------------------------------------------------------------
+# -- Postman export form (notebook 11) --------------------------------------------------------------
 
 class ExportForm:
     """Environment name, include-secrets (off, with a warning when on) and the output folder."""

@@ -20,7 +20,6 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers import postman
 
@@ -147,19 +146,27 @@ def test_collection_file_validates_and_has_one_folder_per_guide_step(tmp_path: P
     assert [f["name"] for f in doc["item"]] == [
         "1 Create application", "2 Create location (sippeer)", "3 Enable SMS on location",
         "4 Enable MMS on location", "5 Assign application to location", "6 Order numbers",
-        "7 Check order status", "8 Send text message", "8b legacy endpoint"]
-    assert all(len(f["item"]) == 1 for f in doc["item"])
+        "7 Check order status", "8 Register for A2P (10DLC campaign)", "9 Send text message", "9b legacy endpoint"]
+    assert [len(f["item"]) for f in doc["item"]] == [1, 1, 1, 1, 1, 1, 1, 2, 1, 1]  # A2P: assign, then poll
     assert "{{legacyMessagingUrl}}/users/{{userId}}/messages" in info["description"]
 
 
 def test_each_request_checks_its_status_and_saves_what_the_next_needs():
     items = _requests(postman.build_collection())
     expected = [("POST", 201), ("POST", 201), ("POST", 201), ("POST", 201), ("PUT", 200), ("POST", 201),
-                ("GET", 200), ("POST", 202), ("POST", 202)]
+                ("GET", 200), ("POST", 201), ("GET", 200), ("POST", 202), ("POST", 202)]
+    assert len(items) == len(expected)
     for item, (method, code) in zip(items, expected):
         assert item["request"]["method"] == method, item["name"]
         assert f"pm.response.to.have.status({code})" in _exec(item), item["name"]
-    app, loc, _sms, _mms, _assign, order, status, send, legacy = items
+    app, loc, _sms, _mms, _assign, order, status, tn_option, tn_check, send, legacy = items
+    assert tn_option["request"]["url"]["raw"] == "{{dashboardUrl}}/accounts/{{account}}/tnoptions"
+    body = tn_option["request"]["body"]["raw"]
+    assert "<CampaignId>{{campaignId}}</CampaignId>" in body and "<TelephoneNumber>{{from}}</TelephoneNumber>" in body
+    assert "<Action>asSpecified</Action>" in body and "<Sms>on</Sms>" in body
+    assert 'pm.environment.set("tnOptionOrder"' in _exec(tn_option)
+    assert tn_check["request"]["url"]["raw"] == "{{dashboardUrl}}/accounts/{{account}}/tnoptions/{{tnOptionOrder}}"
+    assert 'next("Check TN Option Order")' in _exec(tn_check) and "ProcessingStatus" in _exec(tn_check)
     assert 'pm.environment.set("applicationId"' in _exec(app) and "ApplicationId" in _exec(app)
     assert 'pm.response.headers.get("Location")' in _exec(loc) and 'pm.environment.set("location"' in _exec(loc)
     assert 'xmlText(pm.response.text(), "id")' in _exec(order) and 'pm.environment.set("order"' in _exec(order)
@@ -218,7 +225,7 @@ def _as_in_guide(text: str) -> str:
 
 def test_requests_are_the_guides_with_variables():
     items = _requests(postman.build_collection())
-    ours = items[:7] + [items[8]]  # step 8 as written in the guide is the legacy request
+    ours = items[:7] + [items[10]]  # step 8 as written in the guide is the legacy request (ours: 9b)
     assert len(ours) == len(GUIDE)
     for item, (url, body) in zip(ours, GUIDE):
         req = item["request"]
@@ -230,7 +237,7 @@ def test_requests_are_the_guides_with_variables():
             assert _as_in_guide(req["body"]["raw"]) == body, item["name"]
             assert req["body"]["options"]["raw"]["language"] == ("json" if body.startswith("{") else "xml")
     # the current endpoint sends the same body as the legacy one
-    assert items[7]["request"]["body"] == items[8]["request"]["body"]
+    assert items[9]["request"]["body"] == items[10]["request"]["body"]
 
 
 # --------------------------------------------------------------------------- environment
@@ -255,6 +262,7 @@ def test_environment_has_the_guides_variables_saved_ids_and_numbers(tmp_path: Pa
         "callbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox",
         "from": "+19102398766", "to": postman.SANDBOX_TO,
         "number1": "+19102398766", "number2": "+19102398767",
+        "campaignId": "CSBX001", "tnOptionOrder": "",  # the sandbox's pre-registered campaign; no order saved
     }
     # every {{variable}} the collection uses (other than those its scripts set) is in the environment
     used = set(re.findall(r"\{\{([A-Za-z][\w-]*)\}\}", json.dumps(postman.build_collection())))
@@ -411,7 +419,7 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
     The environment is exported WITHOUT secrets (the shareable file) and newman gets them with --env-var.
     """
     _newman()
-    handle = fresh_sandbox(order_delay=2, settings=GUIDE_2018)
+    handle = fresh_sandbox(order_delay=2, settings={})  # today's rules: a2p_enforcement on (the default)
     try:
         out = tmp_path / "exports"
         config = _sandbox_config(handle.url, **handle.credentials)
@@ -423,6 +431,8 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         executions = _check_green(proc, summary)
         checks = [e for e in executions if e["item"]["name"] == "Check order status"]
         assert len(checks) >= 2, "the order stays RECEIVED for 2 s: the status check must have repeated"
+        tn_checks = [e for e in executions if e["item"]["name"] == postman.TN_OPTION_CHECK]
+        assert len(tn_checks) >= 2, "the TN Option Order is RECEIVED/PROCESSING for 2 s: its check repeated"
         assert (ARTIFACTS / "newman-junit.xml").exists()
         junit = (ARTIFACTS / "newman-junit.xml").read_text(encoding="utf-8")
         assert 'failures="0"' in junit and "<failure" not in junit
@@ -450,6 +460,8 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
 def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(clean_sandbox: Any, tmp_path: Path):
     """Orders complete at once; the environment holds the secrets; a second run on the same account is green."""
     _newman()
+    control(clean_sandbox.url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True},
+            timeout=5).raise_for_status()  # the collection's A2P folder registers the number
     out = tmp_path / "exports"
     environment = postman.export_environment(_sandbox_config(clean_sandbox.url, **clean_sandbox.credentials), {}, out_dir=out,
                                              include_secrets=True)

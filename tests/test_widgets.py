@@ -46,10 +46,11 @@ def test_application_and_order_forms_have_working_defaults() -> None:
 def test_progress_strip_reflects_saved_steps() -> None:
     class FakeSetup:
         def status(self) -> list[dict[str, Any]]:
-            return [{"step": n, "done": n <= 2} for n in range(1, 9)]
+            return [{"step": n, "done": n <= 2} for n in range(1, 10)]
 
     html = widgets.progress_html(widgets._done(FakeSetup()), current=3)
-    assert html.count("✓") == 2 and html.count("○") == 6
+    assert html.count("✓") == 2 and html.count("○") == 7
+    assert "8. Register for A2P" in html
 
 
 @pytest.fixture
