@@ -211,7 +211,7 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
     assert r.returncode == 0, r.stderr
     c = Config()
     c.JupyterHub.services = [{"name": "other", "url": "http://127.0.0.1:9999"}]  # set by an earlier config file
-    exec(compile(out.read_text(), str(out), "exec"), {"c": c})  # noqa: S102 - the file JupyterHub would load
+    exec(compile(out.read_text(), str(out), "exec"), {"c": c})  # the file JupyterHub would load
     names = [s["name"] for s in c.JupyterHub.services]
     assert names == ["other", "bw-sandbox"]
     service = c.JupyterHub.services[1]
