@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
-from .http import Exchange, make_session, request, unreadable_response
+from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .phone import national_number, normalize_number
 from .results import Result
 
@@ -56,7 +56,8 @@ class A2PClient:
 
     def __init__(self, config: "Config", session: "requests.Session | None" = None):
         self.config = config
-        self.session = session or make_session(config)
+        self.auth = auth_for(config, "dashboard")  # a Bearer token from API credentials, or the legacy user
+        self.session = session or make_session(config, auth=self.auth)
 
     def __repr__(self) -> str:
         return f"<A2PClient {self.config.a2p_url} account={self.config.account_id}>"
@@ -72,7 +73,7 @@ class A2PClient:
     def _json(self, method: str, url: str, body: Any = None, params: Mapping[str, Any] | None = None
               ) -> tuple[Any, Exchange]:
         resp, ex = request(self.session, method, url, json_body=body, params=params, headers=_JSON,
-                           auth=self.config.dashboard_auth)
+                           auth=self.auth)
         if resp is None or not resp.content:
             return {}, ex
         try:
@@ -85,7 +86,7 @@ class A2PClient:
         data = xmlio.build(body) if body is not None else None
         resp, ex = request(self.session, method, url, data=data, params=params,
                            headers=_XML if data is not None else {"Accept": "application/xml"},
-                           auth=self.config.dashboard_auth)
+                           auth=self.auth)
         try:
             parsed = xmlio.parse(resp.content) if resp is not None and resp.content else {}
         except xmlio.XmlParseError as exc:

@@ -99,7 +99,8 @@ FIXES: dict[str, str] = _fill({
     "5017": "only part of the quantity is available: allow a partial order (partial_allowed=True)",
     "5020": "no default location on the site: create the location with default=True ({location})",
     "4010": "give at least one search criterion (area_code=, zip=, state=, ...)",
-    "1001": "access denied: check the username/password and that the user has the needed roles",
+    "1001": "access denied: check that the API credential (or API user) covers this account (BW_ACCOUNT_ID) and "
+            "has the needed roles (Numbers for the Dashboard, Messaging for sends)",
     "9011": "enable SMS on the location ({sms})",
     "9012": "finish the messaging setup: SMS ({sms}), MMS ({mms}), assign the application ({assigned})",
     "5145": "enable SMS on the location ({sms}) before assigning its numbers to a 10DLC campaign ({a2p})",
@@ -113,15 +114,21 @@ FIXES: dict[str, str] = _fill({
     "13032": "enable SMS on the location ({sms})",
     # messaging (JSON types and callback error codes)
     "request-validation": "fix the fields named in the error (to, from, text, applicationId)",
-    "unauthorized": "check the messaging credentials (username:password, or token:secret for the legacy API)",
-    "authentication-error": "check the messaging credentials (username:password, or token:secret for the legacy API)",
+    "unauthorized": "check the credentials: BW_CLIENT_ID / BW_CLIENT_SECRET (API credentials), or username:password "
+                    "(a legacy API user, refused by the real service after 2026-12-02), or token:secret for the "
+                    "guide's legacy API",
+    "authentication-error": "check the credentials: BW_CLIENT_ID / BW_CLIENT_SECRET (API credentials), or "
+                            "username:password (a legacy API user), or token:secret for the guide's legacy API",
     "forbidden": "the user lacks the messaging role, or the account id in the URL is not yours",
     "max-message-queue-size-exceeded": "slow down: send fewer messages per second (bulk_send(rate=...))",
 })
 
 STATUS_FIXES: dict[int, str] = {
-    401: "check the username and password (BW_USERNAME / BW_PASSWORD, or BW_API_TOKEN / BW_API_SECRET for the legacy API)",
-    403: "the credentials are valid but not allowed here: check the account id (BW_ACCOUNT_ID) and the user's roles",
+    401: "check the credentials: BW_CLIENT_ID / BW_CLIENT_SECRET (API credentials), or BW_USERNAME / BW_PASSWORD "
+         "(a legacy API user: the real service refuses those after 2026-12-02), or BW_API_TOKEN / BW_API_SECRET "
+         "for the guide's legacy API",
+    403: "the credentials are valid but not allowed here: check the account id (BW_ACCOUNT_ID) and the roles of the "
+         "API credential (Numbers for the Dashboard, Messaging for sends; Account > API Credentials)",
     404: "check the id in the URL: the object does not exist (or was deleted)",
     429: "too many requests: wait and retry (Retry-After), or lower the sending rate",
     500: "the service failed: retry later",

@@ -10,9 +10,14 @@ files locally::
     >>> postman.environment_frame()                   # the variables as a table, secrets masked
 
 Then ``newman run <collection> -e <environment>`` (or Postman's Runner) performs the guide's eight steps
-(plus today's A2P registration, a TN Option Order) in one run. Secrets (``password``, ``token``, ``secret``) are exported only with ``include_secrets=True``;
-otherwise they are typed ``secret`` with empty values - fill them in Postman, or pass them to newman with
-``--env-var password=...``.
+(plus today's A2P registration, a TN Option Order) in one run. The collection starts with a "Get access token"
+request (OAuth 2.0 client credentials: Basic ``{{clientId}}:{{clientSecret}}``, ``grant_type=client_credentials``)
+whose test stores ``{{accessToken}}``; every other request sends ``Authorization: Bearer {{accessToken}}`` (newman
+does not fetch OAuth 2.0 tokens itself). ``build_collection(auth="basic")`` (``--legacy-basic``) builds the guide's
+original Basic username:password version instead, which the real service refuses after 2026-12-02. Secrets
+(``clientSecret``, ``password``, ``token``, ``secret``) are exported only with ``include_secrets=True``; otherwise
+they are typed ``secret`` with empty values - fill them in Postman, or pass them to newman with
+``--env-var clientSecret=...``. ``accessToken`` is always exported empty.
 
 Command line: ``python -m bwhelpers postman --out DIR [--include-secrets] [--name NAME]``.
 """
@@ -31,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import steps
-from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, Config
+from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, SANDBOX_TOKEN_PATH, TOKEN_URL, Config
 from .masking import mask
 from .phone import loose_e164
 
@@ -44,10 +49,15 @@ __all__ = [
 ENVIRONMENT_NAME = "Bandwidth API Keys"            # the name the guide's Postman button used
 COLLECTION_NAME = "Bandwidth Messaging 2.0 setup"
 COLLECTION_SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
-SECRET_KEYS = frozenset({"password", "token", "secret"})
+SECRET_KEYS = frozenset({"clientSecret", "accessToken", "password", "token", "secret"})
+#: variables never exported with a value, not even with include_secrets (set at run time)
+RUNTIME_KEYS = frozenset({"accessToken"})
 DEFAULT_OUT_DIR = "exports"
 
 #: The guide's Dashboard (real) and messaging bases, used when the config does not say otherwise.
+#: the first request of the collection (OAuth 2.0), before the guide's steps
+TOKEN_FOLDER = "0 Get access token"
+TOKEN_REQUEST = "Get access token"
 #: The guide's callback URL (a long-gone requestb.in bin); the sandbox gets one of its own bins instead.
 GUIDE_CALLBACK_URL = "https://requestb.in/zuaqjbzu"
 #: A destination the sandbox accepts and reports as delivered.
@@ -68,9 +78,13 @@ _DESCRIPTIONS: dict[str, str] = {
     "location": "location (sippeer) id, saved by step 2 from the Location header",
     "applicationId": "messaging application id, saved by step 1",
     "order": "number order id, saved by step 6",
+    "clientId": "API credential Client ID (Bandwidth App > Account > API Credentials)",
+    "clientSecret": "API credential Client Secret (shown once when created)",
+    "tokenUrl": "OAuth 2.0 token endpoint (the 'Get access token' request posts here)",
+    "accessToken": "set by the 'Get access token' request; every other request sends it as Bearer",
     "userId": "legacy messaging API user id (u-...)",
-    "user": "Dashboard API username",
-    "password": "Dashboard API password",
+    "user": "legacy API user's username (Basic; the real service refuses it after 2026-12-02)",
+    "password": "legacy API user's password",
     "token": "legacy messaging API token",
     "secret": "legacy messaging API secret",
     "dashboardUrl": "Dashboard API base, including /api",
@@ -151,8 +165,11 @@ def _urls(config: "Config") -> dict[str, str]:
         legacy = config.messaging_url
     elif not config.is_sandbox:
         current = config.messaging_url
+    token = config.token_url
+    if config.is_sandbox and config.sandbox_base and token in ("", TOKEN_URL):
+        token = f"{config.sandbox_base}{SANDBOX_TOKEN_PATH}"
     return {"dashboardUrl": config.dashboard_url or DASHBOARD_URL, "messagingUrl": current,
-            "legacyMessagingUrl": legacy}
+            "legacyMessagingUrl": legacy, "tokenUrl": token or TOKEN_URL}
 
 
 # --------------------------------------------------------------------------- environment
@@ -174,7 +191,7 @@ class Variable:
         return mask(self.value) if self.secret else self.value
 
     def as_postman(self, include_secrets: bool) -> dict[str, Any]:
-        value = self.value if (include_secrets or not self.secret) else ""
+        value = self.value if (include_secrets or not self.secret) and self.key not in RUNTIME_KEYS else ""
         return {"key": self.key, "value": value, "type": self.type, "enabled": True}
 
 
@@ -198,6 +215,10 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
         ("location", saved["location"], "state"),
         ("applicationId", saved["applicationId"], "state"),
         ("order", saved["order"], "state"),
+        ("clientId", config.client_id, "config"),
+        ("clientSecret", config.client_secret, "config"),
+        ("tokenUrl", urls["tokenUrl"], "config"),
+        ("accessToken", "", "run time"),
         ("userId", config.user_id, "config"),
         ("user", config.username, "config"),
         ("password", config.password, "config"),
@@ -277,7 +298,8 @@ def export_environment(config: Any = None, state: Any = None, out_dir: str | os.
         or None for ``Config.resolve()``.
     :param state: the saved walkthrough state (a dict, or a StateStore); None reads the state file for the
         config's profile. Supplies ``applicationId``, ``location``, ``order``, ``from`` and ``number1..N``.
-    :param include_secrets: write ``password``/``token``/``secret`` values (typed ``secret`` either way).
+    :param include_secrets: write ``clientSecret``/``password``/``token``/``secret`` values (typed ``secret``
+        either way; ``accessToken`` stays empty).
         Off by default: the file is then safe to share, and newman takes the secrets with ``--env-var``.
     :param to: the test message's destination (default: a sandbox number on the sandbox, empty on real).
     """
@@ -297,6 +319,10 @@ def _basic(user: str, password: str) -> dict[str, Any]:
         {"key": "username", "value": "{{%s}}" % user, "type": "string"},
         {"key": "password", "value": "{{%s}}" % password, "type": "string"},
     ]}
+
+
+def _bearer(token: str = "accessToken") -> dict[str, Any]:
+    return {"type": "bearer", "bearer": [{"key": "token", "value": "{{%s}}" % token, "type": "string"}]}
 
 
 def _url(base_var: str, *segments: str) -> dict[str, Any]:
@@ -340,10 +366,13 @@ def _prerequest(lines: Iterable[str]) -> dict[str, Any]:
 
 def _item(name: str, method: str, url: dict[str, Any], *, auth: dict[str, Any], headers: list[dict[str, str]],
           body: str | None, language: str, tests: list[str], description: str,
-          prerequest: list[str] | None = None) -> dict[str, Any]:
+          prerequest: list[str] | None = None, form: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     request: dict[str, Any] = {"method": method, "header": [dict(h) for h in headers], "url": url, "auth": auth,
                                "description": description}
-    if body is not None:
+    if form is not None:
+        request["body"] = {"mode": "urlencoded",
+                           "urlencoded": [{"key": k, "value": v, "type": "text"} for k, v in form]}
+    elif body is not None:
         request["body"] = {"mode": "raw", "raw": body, "options": {"raw": {"language": language}}}
     events = ([_prerequest(prerequest)] if prerequest else []) + _test(tests)
     return {"id": str(uuid.uuid5(_NAMESPACE, f"item:{name}")), "name": name, "event": events, "request": request,
@@ -454,12 +483,39 @@ STEPS: tuple[tuple[str, str], ...] = tuple(
 ) + ((f"{steps.step('messages').number}b legacy endpoint", "Send text message (legacy endpoint)"),)
 
 
-def _steps() -> list[dict[str, Any]]:
-    dash = _basic("user", "password")
-    folders: list[dict[str, Any]] = []
+def _token_folder() -> dict[str, Any]:
+    """The first request: OAuth 2.0 client credentials; its test stores {{accessToken}} for every later request."""
+    return _folder(TOKEN_FOLDER, "Get an OAuth 2.0 access token with your API credentials (Bandwidth App > Account > "
+                   "API Credentials): `POST {{tokenUrl}}` with Basic `{{clientId}}:{{clientSecret}}` and the form "
+                   "body `grant_type=client_credentials`. The test stores the answer's `access_token` as "
+                   "`{{accessToken}}`, which every later request sends as `Authorization: Bearer`. (Postman's own "
+                   "OAuth 2.0 helper is not used because newman does not fetch tokens.) Tokens last `expires_in` "
+                   "seconds (3600 on the real service); re-run this request when one expires.",
+                   [_item(TOKEN_REQUEST, "POST", {"raw": "{{tokenUrl}}", "host": ["{{tokenUrl}}"], "path": []},
+                          auth=_basic("clientId", "clientSecret"),
+                          headers=[{"key": "Content-Type", "value": "application/x-www-form-urlencoded"}],
+                          body=None, language="text", form=[("grant_type", "client_credentials")],
+                          description="OAuth 2.0 client credentials grant (RFC 6749 §4.4), as Bandwidth documents it.",
+                          tests=[*_STOP_IF_FAILED, *_status_test(200, "OK"),
+                                 "var json = {};",
+                                 "try { json = pm.response.json(); } catch (e) { json = {}; }",
+                                 'pm.test("an access token of type bearer", function () {',
+                                 '    pm.expect(json.access_token, "access_token").to.be.a("string").and.not.be.empty;',
+                                 '    pm.expect(String(json.token_type).toLowerCase()).to.eql("bearer");',
+                                 "});",
+                                 "if (json.access_token) { pm.environment.set(\"accessToken\", json.access_token); }",
+                                 "else { stop(\"no access token: check clientId / clientSecret / tokenUrl\"); }"])])
+
+
+def _steps(auth: str = "oauth") -> list[dict[str, Any]]:
+    dash = _bearer() if auth == "oauth" else _basic("user", "password")
+    folders: list[dict[str, Any]] = [_token_folder()] if auth == "oauth" else []
 
     def add(step: int, folder_description: str, item: dict[str, Any]) -> None:
         folder, _ = STEPS[step]
+        if auth == "oauth":
+            folder_description = folder_description.replace(
+                "with the Dashboard API user's username:password", "with the Bearer {{accessToken}}")
         folders.append(_folder(folder, folder_description, [item]))
 
     add(0, "Save the Application Id after creating the application. The Application contains the HTTP URL used "
@@ -658,9 +714,21 @@ def _steps() -> list[dict[str, Any]]:
     return folders
 
 
-def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
-    """The Postman Collection v2.1.0 document (a dict), without writing it. Deterministic for a given name."""
-    description = (
+def build_collection(name: str = COLLECTION_NAME, auth: str = "oauth") -> dict[str, Any]:
+    """The Postman Collection v2.1.0 document (a dict), without writing it. Deterministic for a given name.
+
+    ``auth="oauth"`` (default): a "Get access token" request first, then Bearer ``{{accessToken}}`` everywhere;
+    ``auth="basic"``: the guide's original username:password (the legacy API user; refused by the real service
+    after 2026-12-02). The guide's token:secret request (folder 8b) is in both."""
+    if auth not in ("oauth", "basic"):
+        raise ValueError(f"auth: {auth!r}; use 'oauth' (API credentials) or 'basic' (legacy API user)")
+    how = ("Authentication: the first request, *Get access token*, trades `{{clientId}}`/`{{clientSecret}}` "
+           "(API credentials) for an OAuth 2.0 token and stores it as `{{accessToken}}`; every other request "
+           "sends `Authorization: Bearer {{accessToken}}`.\n\n" if auth == "oauth" else
+           "Authentication: the legacy API user's username:password (`{{user}}`/`{{password}}`, HTTP Basic), as "
+           "in the guide. The real service refuses API users after 2026-12-02; export the default collection "
+           "(API credentials) for a real account.\n\n")
+    description = how + (
         "The requests of Bandwidth's *Messaging 2.0 API Setup* guide, in its order, generated by bwhelpers "
         f"{_version()}. Use it with the environment exported by `python -m bwhelpers postman` (or "
         "`bwhelpers.postman.export_environment()`), which holds your credentials and the saved IDs.\n\n"
@@ -673,7 +741,7 @@ def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
         "`newman run collection.json -e environment.json`.\n\n"
         "Differences from the guide: `AppName` and `PeerName` get a `{{$timestamp}}` suffix so the collection "
         "can be re-run; `CallbackUrl` is `{{callbackUrl}}`; the message is sent with the current endpoint "
-        "`{{messagingUrl}}/users/{{accountId}}/messages` (username:password) and, in folder "
+        "`{{messagingUrl}}/users/{{accountId}}/messages` and, in folder "
         f"{steps.step('messages').number}b, with the "
         "guide's legacy endpoint `{{legacyMessagingUrl}}/users/{{userId}}/messages` (token:secret).\n\n"
         "Running it against a real account creates a real application and location and orders (and pays for) "
@@ -686,7 +754,7 @@ def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
             "description": description,
             "schema": COLLECTION_SCHEMA,
         },
-        "item": _steps(),
+        "item": _steps(auth),
         "variable": [
             {"key": "orderPollMax", "value": str(ORDER_POLL_MAX), "type": "string"},
             {"key": "orderPollDelayMs", "value": str(ORDER_POLL_DELAY_MS), "type": "string"},
@@ -695,19 +763,20 @@ def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
     }
 
 
-def export_collection(out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR, name: str = COLLECTION_NAME) -> Path:
+def export_collection(out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR, name: str = COLLECTION_NAME,
+                      auth: str = "oauth") -> Path:
     """Write ``<out_dir>/<name>.postman_collection.json`` (Collection v2.1.0) and return its path."""
-    return _write_json(Path(out_dir) / f"{_filename(name)}.postman_collection.json", build_collection(name))
+    return _write_json(Path(out_dir) / f"{_filename(name)}.postman_collection.json", build_collection(name, auth))
 
 
 def export(config: Any = None, state: Any = None, out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,
            name: str = ENVIRONMENT_NAME, include_secrets: bool = False,
-           collection_name: str = COLLECTION_NAME, **kwargs: Any) -> dict[str, Path]:
+           collection_name: str = COLLECTION_NAME, auth: str = "oauth", **kwargs: Any) -> dict[str, Path]:
     """Both files at once: ``{"environment": Path, "collection": Path}``."""
     return {
         "environment": export_environment(config, state, out_dir=out_dir, name=name,
                                           include_secrets=include_secrets, **kwargs),
-        "collection": export_collection(out_dir=out_dir, name=collection_name),
+        "collection": export_collection(out_dir=out_dir, name=collection_name, auth=auth),
     }
 
 
@@ -743,14 +812,19 @@ def cli(argv: Sequence[str] | None = None) -> int:
                     "Credentials come from BW_* env vars / the credentials file, else the local sandbox.")
     parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="output folder (default: %(default)s, gitignored)")
     parser.add_argument("--include-secrets", action="store_true",
-                        help="write password/token/secret into the environment (default: empty, type secret)")
+                        help="write clientSecret/password/token/secret into the environment (default: empty, "
+                             "type secret)")
+    parser.add_argument("--legacy-basic", action="store_true",
+                        help="a collection with the guide's username:password (legacy API user) instead of OAuth "
+                             "2.0 API credentials; the real service refuses it after 2026-12-02")
     parser.add_argument("--name", default=ENVIRONMENT_NAME, help="environment name (default: %(default)r)")
     parser.add_argument("--collection-name", default=COLLECTION_NAME, help="collection name (default: %(default)r)")
     parser.add_argument("--to", default=None, help="destination of the test message (E.164)")
     parser.add_argument("--no-environment", action="store_true", help="write only the collection")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 
-    collection = export_collection(out_dir=args.out, name=args.collection_name)
+    collection = export_collection(out_dir=args.out, name=args.collection_name,
+                                   auth="basic" if args.legacy_basic else "oauth")
     print(f"collection:  {collection}")
     if args.no_environment:
         return 0
@@ -766,11 +840,12 @@ def cli(argv: Sequence[str] | None = None) -> int:
         print(f"target: the local sandbox at {values['dashboardUrl'][:-4]} - keep it running "
               "(python -m bwhelpers sandbox) while Postman/newman use this environment")
     if args.include_secrets:
-        print("warning: the environment contains your password, token and secret - do not commit or share it",
-              file=sys.stderr)
+        print("warning: the environment contains your client secret, password, token and secret - do not commit "
+              "or share it", file=sys.stderr)
     else:
+        first = "password=..." if args.legacy_basic else "clientSecret=..."
         print("secrets are empty (type secret): fill them in Postman, or run newman with "
-              "--env-var password=... [--env-var token=... --env-var secret=...]")
+              f"--env-var {first} [--env-var token=... --env-var secret=...]")
     print(f'run: npx newman run "{collection}" -e "{environment}"')
     return 0
 

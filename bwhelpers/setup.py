@@ -679,6 +679,47 @@ class Setup:
                  "detail": detail.get(p.key) or ""}
                 for p in steps.STEPS]
 
+    #: roles an API credential needs for the walkthrough: sends, and the Dashboard (number management) calls
+    NEEDED_ROLES = ("Messaging", "Numbers")
+
+    def _auth_checks(self, add: Any) -> bool:
+        """Checks of the authentication itself: a token can be fetched, its roles and accounts cover the
+        walkthrough. False when nothing else can be checked."""
+        cfg = self.config
+        if not cfg.uses_oauth:
+            add("API credentials", cfg.is_sandbox,
+                "legacy API user (username/password, HTTP Basic)" + (
+                    " - the sandbox accepts it unless legacy_basic_auth is decommissioned" if cfg.is_sandbox else
+                    ": the real service no longer accepts API users after 2026-12-02"),
+                "create API credentials (Bandwidth App > Account > API Credentials, roles Messaging and Numbers) "
+                "and set BW_CLIENT_ID / BW_CLIENT_SECRET")
+            return True
+        source = getattr(getattr(self.dashboard, "auth", None), "source", None)
+        if source is None:
+            return True
+        try:
+            claims = source.claims()
+        except BandwidthError as exc:
+            add("API credentials", False, str(exc), exc.fix or "check BW_CLIENT_ID / BW_CLIENT_SECRET and BW_TOKEN_URL")
+            return False
+        add("API credentials", True, f"client id {cfg.client_id}: token from {cfg.token_url} "
+                                     f"(valid {source.seconds_left():.0f} s)")
+        roles = claims.get("roles")
+        if isinstance(roles, list):
+            have = {str(r).lower() for r in roles}
+            missing = [r for r in self.NEEDED_ROLES if r.lower() not in have]
+            add("credential roles", not missing, f"roles: {', '.join(map(str, roles)) or 'none'}",
+                f"give the API credential the {' and '.join(missing)} role{'s' if len(missing) > 1 else ''} "
+                "(Bandwidth App > Account > API Credentials), then connect again")
+        else:
+            add("credential roles", True, "the token lists no roles; they cannot be checked before a call")
+        accounts = claims.get("accounts")
+        if isinstance(accounts, list) and accounts and cfg.account_id not in [str(a) for a in accounts]:
+            add("credential accounts", False, f"the credential covers account(s) {', '.join(map(str, accounts))}, "
+                f"not {cfg.account_id}", "add this account to the API credential, or set BW_ACCOUNT_ID to one "
+                "it covers")
+        return True
+
     def would_create_another(self, key: str, **inputs: Any) -> dict[str, Any] | None:
         """The saved object a step would NOT reuse with these inputs (so it would create a second one), or None.
 
@@ -711,6 +752,8 @@ class Setup:
         def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
             rows.append({"check": check, "ok": ok, "finding": finding, "fix": "" if ok else fix})
 
+        if not self._auth_checks(add):
+            return rows
         try:
             self.dashboard.get_site()
             add("credentials", True, f"{self.config.target}: account {self.config.account_id}, "

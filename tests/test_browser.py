@@ -24,7 +24,7 @@ from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_
 from bwhelpers.sandbox import start
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "artifacts"
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -110,7 +110,7 @@ def assert_widgets_healthy(page: Any) -> None:
 
 
 def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[str, Any], browser: Any) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     try:
@@ -120,11 +120,26 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
         assert form.locator("input[type=password]").count() >= 1
         # the cell that presses Connect headlessly has run; wait for it, then press it ourselves
         page.locator(".bw-status .bw-ok").first.wait_for(timeout=60_000)
+        # the real-account form asks for API credentials; the legacy API user sits behind a labelled toggle
+        form.locator(".widget-toggle-button", has_text="Real account").click()
+        client_id = form.locator(".widget-text", has_text="Client ID").first
+        client_id.wait_for(state="visible", timeout=10_000)
+        secret = form.locator(".widget-text", has_text="Client Secret").first
+        assert secret.is_visible() and secret.locator("input[type=password]").count() == 1
+        assert form.locator(".bw-legacy").first.is_hidden(), "legacy fields start hidden"
+        assert "API Credentials" in form.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser-00_credentials_api.png"), full_page=True)
+        form.locator(".bw-legacy-toggle input[type=checkbox]").first.check()
+        legacy = form.locator(".bw-legacy").first
+        legacy.wait_for(state="visible", timeout=10_000)
+        assert "2026-12-02" in legacy.inner_text() and "API username" in legacy.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser-00_credentials_legacy.png"), full_page=True)
+        form.locator(".bw-legacy-toggle input[type=checkbox]").first.uncheck()
         form.locator(".widget-toggle-button", has_text="Sandbox").click()
         form.locator("button.bw-connect").click()
         ok = form.locator(".bw-status .bw-ok")
         ok.wait_for(timeout=30_000)
-        assert "OK" in ok.inner_text()
+        assert "OK" in ok.inner_text() and "API credentials (OAuth 2.0)" in ok.inner_text()
         assert_widgets_healthy(page)
         page.screenshot(path=str(ARTIFACTS / "browser-00_start_here.png"), full_page=True)
 
@@ -138,6 +153,11 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
                          auth=("sandbox-user", "sandbox-password"), timeout=10)
         app_id = r.text.split("<ApplicationId>")[1].split("</ApplicationId>")[0]
         assert app_id in saved.inner_text()
+        text = page.locator("#main").inner_text()
+        assert "Authorization: Bearer ********" in text, "the request display shows the masked Bearer header"
+        assert "eyJhbGciOi" not in text and "sandbox-client-secret" not in text
+        request_view = page.locator(".jp-OutputArea-output:visible", has_text="Authorization: Bearer").first
+        request_view.screenshot(path=str(ARTIFACTS / "browser-01_request_bearer.png"))
         assert_widgets_healthy(page)
         page.screenshot(path=str(ARTIFACTS / "browser-01_create_application.png"), full_page=True)
     except Exception:

@@ -76,7 +76,9 @@ def nb_env(nb_sandbox: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
     monkeypatch.setenv("TQDM_MININTERVAL", "0.05")
     control(nb_sandbox.url, "POST", "/_sandbox/reset", timeout=10).raise_for_status()
-    control(nb_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3}},
+    # API users are decommissioned, as on the real service since 2026-12-02: the notebooks must run on OAuth
+    control(nb_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3},
+                                                              "legacy_basic_auth": "decommissioned"},
                  timeout=10).raise_for_status()
     return {"url": nb_sandbox.url, "state": tmp_path / "state.json", "out": tmp_path / "out",
             "creds": nb_sandbox.credentials}
@@ -124,9 +126,12 @@ def errors(nb: Any) -> list[str]:
 
 
 def api(env: dict[str, Any], path: str) -> requests.Response:
+    """A Dashboard GET with a Bearer token (Basic is decommissioned in these tests)."""
     c = env["creds"]
-    return requests.get(f"{env['url']}/api/accounts/{c['account_id']}{path}", auth=(c["username"], c["password"]),
-                        timeout=10)
+    token = requests.post(f"{env['url']}/api/v1/oauth2/token", auth=(c["client_id"], c["client_secret"]),
+                          data={"grant_type": "client_credentials"}, timeout=10).json()["access_token"]
+    return requests.get(f"{env['url']}/api/accounts/{c['account_id']}{path}",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 
 def count(env: dict[str, Any], path: str, element: str) -> int:
@@ -251,7 +256,7 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     """Distinctive credentials (a fresh sandbox account) go through every notebook; none leaks."""
     secret = {"account_id": "9912345", "site_id": "9912", "username": "leaktest-user",
               "password": "Pw-9f8e7d6c5b4a-LEAK", "user_id": "u-leak", "api_token": "Tok-3c2b1a-LEAK",
-              "api_secret": "Sec-0a9b8c7d-LEAK"}
+              "api_secret": "Sec-0a9b8c7d-LEAK", "client_id": "leaktest-client", "client_secret": "Cs-5e4d3c2b1a-LEAK"}
     r = control(nb_sandbox.url, "POST", "/_sandbox/accounts", json=secret, timeout=10)
     assert r.status_code == 201, r.text
     monkeypatch.setenv("BW_TARGET", "sandbox")
@@ -260,7 +265,8 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     monkeypatch.setenv("BW_MESSAGING_URL", f"{nb_sandbox.url}/api/v2")
     for key, env in (("account_id", "BW_ACCOUNT_ID"), ("site_id", "BW_SITE_ID"), ("username", "BW_USERNAME"),
                      ("password", "BW_PASSWORD"), ("user_id", "BW_USER_ID"), ("api_token", "BW_API_TOKEN"),
-                     ("api_secret", "BW_API_SECRET")):
+                     ("api_secret", "BW_API_SECRET"), ("client_id", "BW_CLIENT_ID"),
+                     ("client_secret", "BW_CLIENT_SECRET")):
         monkeypatch.setenv(env, secret[key])
     state = tmp_path / "state.json"
     monkeypatch.setenv("BW_STATE_FILE", str(state))
@@ -274,8 +280,12 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     assert len(produced) >= 24
     for path in produced:
         blob = path.read_bytes()
-        for name in ("password", "api_token", "api_secret"):
+        for name in ("password", "api_token", "api_secret", "client_secret"):
             assert secret[name].encode() not in blob, f"{name} leaked into {path.name}"
+        assert b"eyJhbGciOi" not in blob, f"an access token (JWT) leaked into {path.name}"
+    # the walkthrough ran on the API credential (OAuth), not on the API user
+    creds = control(nb_sandbox.url, "GET", "/_sandbox/credentials", params={"accountId": "9912345"}, timeout=10)
+    assert creds.json()["credentials"][0]["tokens_issued"] >= 1
 
 
 @pytest.mark.slow
