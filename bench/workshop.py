@@ -104,7 +104,8 @@ def participant(answer: dict[str, Any], state: Path) -> float:
     from bwhelpers.state import StateStore
 
     creds = answer["credentials"]
-    fields = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
+    fields = ("account_id", "site_id", "client_id", "client_secret", "username", "password", "user_id", "api_token",
+              "api_secret")
     cfg = live_config(sandbox_url=answer["sandbox_url"], target="sandbox", quiet=True,
                       **{k: creds[k] for k in fields})
     t0 = time.perf_counter()

@@ -29,6 +29,7 @@ ev = s.wait_for_event("message-delivered", timeout=60)
 print("EVENT", ev["type"], ev["message"]["id"])
 print("ACCOUNT", s.config.account_id)
 print("URL", os.environ["BW_SANDBOX_URL"])
+print("AUTH", s.config.auth_method, s.config.token_url)
 print("SECRET-SET", bool(os.environ.get("BW_PASSWORD")), "PASSWORD-IN-REPR", os.environ["BW_PASSWORD"] in repr(s.config))
 """
 
@@ -112,6 +113,8 @@ def test_each_participant_ends_delivered_in_their_own_account(hub: Hub, room: di
         out = room["outputs"][user]
         assert _line(out, "EVENT").startswith("message-delivered"), out
         assert _line(out, "URL") == hub.service_url  # through the proxy, below the service prefix
+        # the participant's API credentials (BW_CLIENT_ID/SECRET): OAuth tokens from the sandbox behind the prefix
+        assert _line(out, "AUTH") == f"oauth {hub.service_url}/api/v1/oauth2/token"
         assert _line(out, "SECRET-SET") == "True PASSWORD-IN-REPR False"
         accounts[user] = _line(out, "ACCOUNT")
         mine = svc(hub, "GET", f"/participants/{user}", room["tokens"][user])
@@ -123,6 +126,10 @@ def test_each_participant_ends_delivered_in_their_own_account(hub: Hub, room: di
         assert view["messages"]["sent"] >= 1 and view["messages"]["delivered"] >= 1
         assert "password" not in mine.text and "secret" not in mine.text
     assert accounts["alice"] != accounts["bob"]
+    key = {"X-Sandbox-Admin-Key": admin_key(hub)}
+    for user in ("alice", "bob"):
+        listed = svc(hub, "GET", f"/_sandbox/credentials?accountId={accounts[user]}", headers=key).json()
+        assert [c["tokens_issued"] > 0 for c in listed["credentials"]] == [True], listed
 
 
 def test_the_notebooks_run_unchanged_in_a_participants_server(hub: Hub, room: dict[str, Any]) -> None:
