@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
-from .http import Exchange, make_session, request, unreadable_response
+from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .phone import national_number, normalize_number
 from .results import Result
 
@@ -71,11 +71,13 @@ def _collect_numbers(data: Any) -> list[str]:
 # ------------------------------------------------------------------------------------------ client
 
 class DashboardClient:
-    """The Dashboard XML API for one account and site (username:password)."""
+    """The Dashboard XML API for one account and site (a Bearer token from API credentials, or the legacy
+    username:password)."""
 
     def __init__(self, config: "Config", session: "requests.Session | None" = None):
         self.config = config
-        self.session = session or make_session(config)
+        self.auth = auth_for(config, "dashboard")
+        self.session = session or make_session(config, auth=self.auth)
 
     def __repr__(self) -> str:
         return f"<DashboardClient {self.config.dashboard_url} account={self.config.account_id} site={self.config.site_id}>"
@@ -95,7 +97,7 @@ class DashboardClient:
         data = xmlio.build(body) if isinstance(body, Mapping) else body
         resp, ex = request(self.session, method, url, data=data, params=params,
                            headers=XML_HEADERS if data is not None else {"Accept": "application/xml"},
-                           auth=self.config.dashboard_auth)
+                           auth=self.auth)
         try:
             parsed = xmlio.parse(resp.content) if resp is not None and resp.content and resp.status_code != 204 else {}
         except xmlio.XmlParseError as exc:

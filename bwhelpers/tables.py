@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["flatten", "frame_from_records", "result_frame", "records_frame", "diagnose_frame", "teardown_frame",
            "bulk_frame", "state_frame", "applications_frame", "locations_frame", "orders_frame",
-           "numbers_frame", "messages_frame", "events_frame"]
+           "numbers_frame", "messages_frame", "events_frame", "campaigns_frame"]
 
 def frame_from_records(records: Iterable[Any]) -> "pd.DataFrame":
     """One row per record, nested fields flattened into dotted columns."""
@@ -36,6 +36,13 @@ def records_frame(records: Iterable[Mapping[str, Any]], columns: Sequence[str]) 
     """Records (diagnose, teardown, bulk_send, ...) as a DataFrame with these columns."""
     import pandas as pd
     return pd.DataFrame(list(records), columns=list(columns))
+
+
+def campaigns_frame(result: "Result") -> "pd.DataFrame":
+    """10DLC campaigns: id and status first."""
+    df = frame_from_records(result.records or [])
+    first = [c for c in ("campaignId", "status", "brandId", "usecase", "description") if c in df.columns]
+    return df[first + [c for c in df.columns if c not in first]] if len(df.columns) else df
 
 
 def diagnose_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":

@@ -197,6 +197,10 @@ class Page:
         finally:
             waiting.finish()
 
+    def register_a2p(self, campaign_id: str | None = None, timeout: float = 60.0, new: bool = False) -> Result | None:
+        """Step: assign the saved numbers to a REGISTERED 10DLC campaign (a TN Option Order, polled)."""
+        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new))
+
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
         """Step: send a message from the first saved number."""
         self._last_refusal = None
@@ -372,6 +376,18 @@ class Page:
         return self._table(lambda: readable(numbers_frame(self.setup.saved.get("numbers", [])),
                                             empty="(no numbers saved)"))
 
+    def campaigns(self) -> Any:
+        """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
+        from .tables import campaigns_frame
+
+        return self._table(lambda: campaigns_frame(self.setup.list_campaigns()))
+
+    def registration(self, number: str | None = None) -> Any:
+        """The sending number's A2P status (10DLC registration or toll-free verification) as a one-row table."""
+        from .tables import result_frame
+
+        return self._table(lambda: result_frame(self.setup.registration(number)))
+
     def diagnose(self) -> Any:
         """Preflight checks with their fixes, as a table."""
         from .tables import diagnose_frame, readable
@@ -437,7 +453,7 @@ class Page:
                               f"and re-run this cell.", "warn")
         return bool(errs)
 
-    # -- sandbox-only simulations (notebook 09) ------------------------------------------------------
+    # -- sandbox-only simulations (notebook 10) ------------------------------------------------------
     def _control(self) -> Any:
         """The sandbox's control-plane client, or None (with a note) on a real account."""
         control = self.setup.control if self.setup is not None else None
@@ -485,7 +501,7 @@ class Page:
         except BandwidthError as exc:
             widgets.show_error(exc)
             return None
-        # not saved as step 8's message: notebook 09 waits for this one by its id
+        # not saved as step 9's message: notebook 10 waits for this one by its id
         return self.send_message(to=number, text=text, save=False)
 
     def wait_for_event(self, type: str, message_id: str | None = None, timeout: float = 30.0) -> Any:
@@ -510,7 +526,8 @@ class Page:
         waiting = widgets.Waiting(what, timeout)
         try:
             event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout,
-                                              on_poll=lambda elapsed: waiting.update())
+                                              on_poll=lambda elapsed: waiting.update(),
+                                              accept_failure=type == "message-delivered")
         except TimeoutError as exc:
             waiting.finish()
             widgets.show_callout("error", f"No {type} within {timeout:g} s",
@@ -524,6 +541,14 @@ class Page:
         waiting.finish()
         from .tables import events_frame
 
+        if event.get("type") != type:  # message-failed instead of the delivery receipt: say why, and the fix
+            from .codes import explain
+
+            info = explain(event.get("errorCode"))
+            widgets.show_callout(
+                "error", f"message-failed {info['code']} ({info['name'] or event.get('description') or ''})",
+                f"<div>{html.escape(info['meaning'])}</div><div><b>How to fix:</b> {html.escape(info['fix'])}</div>")
+            return explain_events(events_frame([event]))
         kind = "ok" if type != "message-failed" else "info"
         widgets.show_callout(kind, f"Received {type}", "<div>at the application's callback URL.</div>")
         return explain_events(events_frame([event]))

@@ -38,7 +38,7 @@ _CHIP = {"done": ("#1b7f3b", "✓"), "partial": ("#b26a00", "◐"), "failed": ("
 
 
 def progress_html(done: dict[int, Any], current: int | None = None) -> str:
-    """The guide's steps as a strip of links to their notebooks: done ✓, partial ◐, failed ✗, pending ○.
+    """The walkthrough's steps as a strip of links to their notebooks: done ✓, partial ◐, failed ✗, pending ○.
 
     ``done`` maps a step number to True/False or to its status text (``Setup.status()``'s ``status``)."""
     chips = []
@@ -184,7 +184,9 @@ def show_request(exchange: Any) -> None:
     text = f"{exchange.method} {exchange.url} HTTP/1.1"
     if ctype:
         text += f"\nContent-Type: {ctype}"
-    text += "\nAuthorization: Basic ******** (from your credentials)"
+    auth = str(exchange.request_headers.get("Authorization") or "")
+    if auth:  # already masked by http; only the scheme is ever shown
+        text += f"\nAuthorization: {auth.split(' ', 1)[0]} ******** (from your credentials)"
     if body:
         text += "\n\n" + body
     # Pygments' http lexer highlights the request line and headers, and the body by its Content-Type
@@ -411,7 +413,7 @@ def criterion_problem(criterion: str, value: Any) -> str | None:
 
 
 def message_form(default_to: str = "+19195550123", default_text: str = "Good morning, this is a test message") -> Form:
-    """Step 8: the destination number and the text (≤ 2048 characters)."""
+    """Step 9: the destination number and the text (≤ 2048 characters)."""
     return Form("Message", {
         "to": _text("to", default_to, placeholder="+1 919 555 0123"),
         "text": w.Textarea(value=default_text, description="text", style=_STYLE, layout=_WIDE),
@@ -440,12 +442,16 @@ def confirm_button(label: str, on_confirm: Callable[[], None]) -> w.VBox:
 # -- credentials form ------------------------------------------------------------------------------
 
 class CredentialsForm:
-    """Target, ids and credentials; Connect checks them with a cheap authenticated GET.
+    """Target, ids and API credentials (Client ID / Client Secret); Connect checks them with a cheap
+    authenticated GET (which fetches a token first).
 
-    Environment variables pre-fill the non-secret fields; a secret already in the environment
-    shows as a placeholder and is never copied into the widget. Secret fields are cleared after
-    use, so nothing secret stays in widget state.
+    The legacy API user (username/password) and the guide's token:secret fields sit behind the "Use a legacy
+    API user" toggle: the real service refuses API users after 2026-12-02. Environment variables pre-fill the
+    non-secret fields; a secret already in the environment shows as a placeholder and is never copied into the
+    widget. Secret fields are cleared after use, so nothing secret stays in widget state.
     """
+
+    SECRET_FIELDS = ("client_secret", "password", "api_token", "api_secret")
 
     def __init__(self, env: dict[str, str] | None = None, on_connect: Callable[[Any], None] | None = None):
         env = dict(os.environ if env is None else env)
@@ -464,6 +470,9 @@ class CredentialsForm:
                                       style={"description_width": "11em", "button_width": "9em"})
         self.account_id = _text("Account id", env.get("BW_ACCOUNT_ID", ""), "e.g. 9900000")
         self.site_id = _text("Subaccount (site) id", env.get("BW_SITE_ID", ""), "e.g. 9901")
+        self.client_id = _text("Client ID", env.get("BW_CLIENT_ID", ""), "from Account > API Credentials")
+        self.client_secret = w.Password(description="Client Secret", style=_STYLE, layout=_WIDE,
+                                        placeholder="(from BW_CLIENT_SECRET)" if env.get("BW_CLIENT_SECRET") else "")
         self.username = _text("API username", env.get("BW_USERNAME", ""))
         self.password = w.Password(description="API password", style=_STYLE, layout=_WIDE,
                                    placeholder="(from BW_PASSWORD)" if env.get("BW_PASSWORD") else "")
@@ -472,6 +481,12 @@ class CredentialsForm:
                                     placeholder="(from BW_API_TOKEN)" if env.get("BW_API_TOKEN") else "")
         self.api_secret = w.Password(description="Legacy API secret", style=_STYLE, layout=_WIDE,
                                      placeholder="(from BW_API_SECRET)" if env.get("BW_API_SECRET") else "")
+        legacy_env = (str(env.get("BW_AUTH", "")).lower() == "basic"
+                      or bool(env.get("BW_USERNAME") or env.get("BW_PASSWORD")) and not env.get("BW_CLIENT_ID"))
+        self.legacy = w.Checkbox(value=legacy_env, description="Use a legacy API user (username/password) instead "
+                                 "of API credentials", style={"description_width": "initial"},
+                                 layout=w.Layout(width="48em"))
+        self.legacy.add_class("bw-legacy-toggle")
         self.remember = w.Checkbox(value=False, description="Remember on this computer (0600 file in your user "
                                    "config folder, never in the project)", style={"description_width": "initial"},
                                    layout=w.Layout(width="48em"))
@@ -479,24 +494,39 @@ class CredentialsForm:
         self.button.add_class("bw-connect")
         self.status = w.HTML()
         self.status.add_class("bw-status")
-        self.real_box = w.VBox([self.account_id, self.site_id, self.username, self.password,
-                                w.HTML("<i>Legacy messaging endpoint (the guide's api.catapult.inetwork.com):</i>"),
-                                self.user_id, self.api_token, self.api_secret, self.remember])
+        self.legacy_box = w.VBox([
+            w.HTML('<div style="color:#ef6c00">⚠ Legacy API users (HTTP Basic) were retired by Bandwidth on '
+                   '2026-12-02: the real service refuses them. Use them only for old accounts in the sandbox or '
+                   'to replay the guide\'s requests.</div>'),
+            self.username, self.password,
+            w.HTML("<i>The guide's original messaging endpoint (api.catapult.inetwork.com), token:secret:</i>"),
+            self.user_id, self.api_token, self.api_secret])
+        self.legacy_box.add_class("bw-legacy")
+        self.real_box = w.VBox([
+            self.account_id, self.site_id,
+            w.HTML("<i>API credentials: Bandwidth App &gt; Account &gt; API Credentials (roles Messaging and "
+                   "Numbers). The Client Secret is shown only once, when it is created.</i>"),
+            self.client_id, self.client_secret, self.legacy, self.legacy_box, self.remember])
         self.target.observe(self._toggle, names="value")
+        self.legacy.observe(self._toggle_legacy, names="value")
         self.button.on_click(lambda _: self.connect())
         self._toggle({"new": self.target.value})
+        self._toggle_legacy({"new": self.legacy.value})
         self.widget = w.VBox([w.HTML("<b>Credentials</b>"), self.target, self.real_box, self.button, self.status])
         self.widget.add_class("bw-credentials")
 
     def _toggle(self, change: dict[str, Any]) -> None:
         self.real_box.layout.display = None if change["new"] == "real" else "none"
 
+    def _toggle_legacy(self, change: dict[str, Any]) -> None:
+        self.legacy_box.layout.display = None if change["new"] else "none"
+
     def _ipython_display_(self) -> None:
         display(self.widget)
 
     def _clear_secrets(self) -> None:
-        for field in (self.password, self.api_token, self.api_secret):
-            field.value = ""
+        for name in self.SECRET_FIELDS:
+            getattr(self, name).value = ""
 
     def connect(self) -> Any:
         """Resolve a Config from the form (or the sandbox), check it, and show OK or the exact error."""
@@ -508,11 +538,17 @@ class CredentialsForm:
                 config = live_config(target="sandbox")
             else:
                 explicit: dict[str, Any] = {"target": "real"}
-                for name in ("account_id", "site_id", "username", "user_id"):
+                texts = ["account_id", "site_id", "client_id"]
+                secrets = ["client_secret"]
+                if self.legacy.value:
+                    explicit["auth"] = "basic"
+                    texts += ["username", "user_id"]
+                    secrets += ["password", "api_token", "api_secret"]
+                for name in texts:
                     value = getattr(self, name).value.strip()
                     if value:
                         explicit[name] = value
-                for name in ("password", "api_token", "api_secret"):
+                for name in secrets:
                     value = getattr(self, name).value
                     if value:
                         explicit[name] = value
@@ -522,21 +558,24 @@ class CredentialsForm:
             if self.remember.value and self.target.value == "real":
                 path = config.remember()
                 extra = f" Saved to {html.escape(str(path))} (mode 0600)."
-            elif self.target.value == "real" and not self.env.get("BW_PASSWORD"):
+            elif self.target.value == "real" and not (self.env.get("BW_CLIENT_SECRET") or self.env.get("BW_PASSWORD")):
                 extra = (" <b>Note:</b> only this notebook knows these credentials; tick <i>Remember</i> (or set "
                          "the BW_* variables) so the other notebooks use this account too.")
             else:
                 extra = ""
+            if config.auth_warning:
+                extra += f' <span style="color:#ef6c00">⚠ {html.escape(config.auth_warning)}</span>'
             self.config = config
             where = "the local sandbox" if config.is_sandbox else f"account {html.escape(str(config.account_id))}"
+            how = "API credentials (OAuth 2.0)" if config.uses_oauth else "a legacy API user (Basic)"
             self.status.value = (f'<span class="bw-ok" style="color:#1b7f3b"><b>✓ OK</b> — connected to {where} '
-                                 f'({html.escape(config.dashboard_url)}).{extra}</span>')
+                                 f'({html.escape(config.dashboard_url)}) with {how}.{extra}</span>')
             if self.on_connect:
                 self.on_connect(config)
             return config
         except BandwidthError as exc:
             self._clear_secrets()
-            fix = f" — {html.escape(exc.fix)}" if exc.fix else ""
+            fix = f" — {html.escape(exc.fix)}" if exc.fix and exc.fix not in str(exc) else ""
             self.status.value = (f'<span class="bw-fail" style="color:#c62828"><b>✗ {html.escape(type(exc).__name__)}'
                                  f'</b>: {html.escape(str(exc))}{fix}</span>')
             return None
@@ -548,10 +587,13 @@ class CredentialsForm:
     def summary(self) -> dict[str, Any]:
         """The non-secret values currently in the form (secrets shown masked)."""
         return {"target": self.target.value, "account_id": self.account_id.value, "site_id": self.site_id.value,
-                "username": self.username.value, "password": mask(self.password.value) if self.password.value else ""}
+                "client_id": self.client_id.value,
+                "client_secret": mask(self.client_secret.value) if self.client_secret.value else "",
+                "legacy": self.legacy.value, "username": self.username.value,
+                "password": mask(self.password.value) if self.password.value else ""}
 
 
-# -- Postman export form (notebook 10) --------------------------------------------------------------
+# -- Postman export form (notebook 11) --------------------------------------------------------------
 
 class ExportForm:
     """Environment name, include-secrets (off, with a warning when on) and the output folder."""
@@ -562,8 +604,9 @@ class ExportForm:
         # was started on the notebooks folder
         default_out = out_dir or _default_exports()
         self.name = _text("Environment name", "Bandwidth API Keys")
-        self.include_secrets = w.Checkbox(value=False, description="Include secrets (password, token, secret)",
-                                          style={"description_width": "initial"}, layout=w.Layout(width="auto"))
+        self.include_secrets = w.Checkbox(value=False, description="Include secrets (client secret, password, token, "
+                                          "secret)", style={"description_width": "initial"},
+                                          layout=w.Layout(width="auto"))
         self.warning = w.HTML()
         self.out_dir = _text("Output folder", default_out)
         self.include_secrets.observe(self._warn, names="value")

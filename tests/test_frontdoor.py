@@ -194,12 +194,14 @@ def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path
     post = subprocess.run(["bash", "binder/postBuild"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert post.returncode == 0, post.stdout + post.stderr
+    from bwhelpers import steps
+
     out = tmp_path / "executed"
     run = subprocess.run(["binder/start", "python", "-m", "bwhelpers", "run-notebooks", "--out", str(out)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     try:
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-        assert len(list(out.glob("*.ipynb"))) == 12
+        assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES)  # every notebook of the step table
         state = json.loads((tmp_path / "state.json").read_text())
         app = state["profiles"]["sandbox"]["application"]
         assert app["callback_url"].startswith(f"http://127.0.0.1:{port}/"), app
