@@ -284,3 +284,21 @@ def test_diagnose_checks_the_token_and_its_roles(sandbox: Any, store: Any) -> No
     bad = Setup(oauth_config(sandbox, client_secret="Wrong-Secret-9d2c"), store, progress=False).diagnose()
     assert bad[0]["check"] == "API credentials" and not bad[0]["ok"] and "BW_CLIENT_SECRET" in bad[0]["fix"]
     assert len(bad) == 1 and "Wrong-Secret-9d2c" not in str(bad)
+
+
+def test_threads_share_one_token_and_nothing_is_logged(sandbox: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Eight threads start at once on a new credential: one token fetch; DEBUG logs hold no token or secret."""
+    import logging
+    from concurrent.futures import ThreadPoolExecutor
+
+    credential(sandbox, "threaded-client")
+    cfg = oauth_config(sandbox, client_id="threaded-client", client_secret=SECRET)
+    d = DashboardClient(cfg)
+    with caplog.at_level(logging.DEBUG):
+        with ThreadPoolExecutor(8) as pool:
+            sites = list(pool.map(lambda _: d.get_site().id, range(16)))
+    assert sites == [cfg.site_id] * 16
+    assert d.auth.source.fetches == 1 and issued(sandbox, "threaded-client") == 1
+    token = d.auth.source.access_token()
+    assert caplog.records, "DEBUG logging was captured"
+    assert token not in caplog.text and SECRET not in caplog.text
