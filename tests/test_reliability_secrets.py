@@ -148,7 +148,9 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
     captured = capfd.readouterr()
     scan.scan_stream("run_notebooks stdout", captured.out)
     scan.scan_stream("run_notebooks stderr", captured.err)
-    assert len(list(out.glob("*.ipynb"))) == 12
+    from bwhelpers import steps
+
+    assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES)  # every notebook of the step table
     assert (tmp_path / "logs" / "kernels.log").stat().st_size > 0, "the kernels did not log at DEBUG"
 
     # 2. the command line at DEBUG (root logger), each in its own process
