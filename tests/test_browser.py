@@ -405,19 +405,22 @@ def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any],
 
 
 def _run_all_started(page: Any, base: str, notebook: str) -> None:
-    """open_and_run_all, then make sure the run really started (with several notebook tabs restored from the
-    workspace, the idle indicator seen may be another tab's): run all again if no cell was queued."""
-    open_and_run_all(page, base, notebook)
+    """Open ``notebook`` alone in a fresh workspace (no tabs restored from the earlier test, whose idle kernels
+    would satisfy the wait), run all cells, and make sure the run really started (run all again if not)."""
+    page.goto(f"{base}/lab/workspaces/a2p/tree/notebooks/{notebook}?reset", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.wait_for_timeout(2000)
     for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
         try:
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]"
                 ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=45_000)
             return
-        except Exception:
+        except sync_api.TimeoutError:
             page.wait_for_timeout(2000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
     raise AssertionError(f"{notebook}: Run All Cells did not start")
 
 
