@@ -575,6 +575,11 @@ class Page:
             return None
         return explain_events(events_frame(events))
 
+    def target_table(self, config: Any = None) -> Any:
+        """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
+        config = config if config is not None else self.config
+        return widgets.ObjectView(config.masked() if config is not None else {})
+
     # -- summary -----------------------------------------------------------------------------------
     def summary(self) -> Any:
         """The guide's steps with their status (done, partial, failed, pending), saved IDs and notebook links."""

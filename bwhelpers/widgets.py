@@ -225,6 +225,19 @@ def show_response(result: Any, title: str = "Response") -> None:
                      f'overflow-wrap:anywhere;max-width:100%">{html.escape(text)}</pre></details>'))
 
 
+class ObjectView:
+    """One object shown as a field/value table (``views.object_html``); ``.data`` is the object."""
+
+    def __init__(self, data: Any):
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return views.object_html(self.data)
+
+    def __repr__(self) -> str:
+        return f"ObjectView({self.data!r})"
+
+
 def show_saved(label: str, value: Any) -> None:
     if value:
         display(HTML(f'<div class="bw-saved">Saved <b>{html.escape(label)}</b>: '
