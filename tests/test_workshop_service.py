@@ -97,6 +97,13 @@ def test_everything_is_served_below_the_prefix(service: dict[str, Any]) -> None:
     assert requests.get(f"{service['url']}/_sandbox/health", timeout=10).json()["url"] == service["url"]
     r = requests.get(f"{service['base']}/services/other/board.json", timeout=10)  # outside the prefix: not ours
     assert r.status_code == 404
+    # the shared-host guards hold below the prefix: a Host the hub is not reached by (DNS rebinding) is refused
+    r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications", timeout=10,
+                     auth=(creds["username"], creds["password"]), headers={"Host": "attacker.example"})
+    assert r.status_code == 421, r.text
+    r = requests.post(f"{service['url']}/participants/dora/reset", headers={**service["key"],
+                      "Origin": "http://attacker.example"}, timeout=10)  # a cross-site form: refused
+    assert r.status_code == 403 and "Cross-origin" in r.json()["error"]
 
 
 def test_provisioning_is_stable_and_stores_no_secret(service: dict[str, Any]) -> None:
