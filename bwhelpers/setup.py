@@ -750,7 +750,14 @@ class Setup:
         raise KeyError(f"would_create_another: no step {key!r} (application, location, orders)")
 
     def diagnose(self) -> list[dict[str, Any]]:
-        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix."""
+        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix.
+
+        Failing checks come first (band message preflight's order of concern), also when a check stops the run."""
+        rows = self._diagnose_checks()
+        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+
+    def _diagnose_checks(self) -> list[dict[str, Any]]:
+        """The checks in the order they are made; a failure that makes the later checks meaningless ends them."""
         rows: list[dict[str, Any]] = []
 
         def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
@@ -825,8 +832,7 @@ class Setup:
         sending = (st.get("numbers") or [loose_e164(n) for n in numbers] or [None])[0]
         if sending:
             rows.append(self._a2p_check(sending))
-        # what would make the next message fail comes first (band message preflight's order of concern)
-        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+        return rows
 
     def _application_linked(self, app_id: str) -> tuple[bool, str]:
         """Is the application linked to a location? Its associatedsippeers, else each location's applicationSettings
