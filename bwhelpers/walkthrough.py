@@ -98,10 +98,14 @@ class Page:
 
     # -- running a step ----------------------------------------------------------------------------
     # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
-    def create_application(self, name: str = "Demo Server", callback_url: str | None = None,
-                           new: bool = False) -> Result | None:
-        """Step: create (or reuse) the application; shows the exchange and the saved ApplicationId."""
-        return self._show(lambda: self.setup.create_application(name=name, callback_url=callback_url, new=new))
+    def create_application(self, name: str = "Demo Server", inbound_callback_url: str | None = None,
+                           outbound_callback_url: str | None = None, callback_types: list[str] | None = None,
+                           new: bool = False, callback_url: str | None = None) -> Result | None:
+        """Step: create (or reuse) the application with today's fields (``callback_url`` = the guide's legacy
+        form instead); shows the exchange and the saved ApplicationId."""
+        return self._show(lambda: self.setup.create_application(
+            name=name, callback_url=callback_url, new=new, inbound_callback_url=inbound_callback_url,
+            outbound_callback_url=outbound_callback_url, callback_types=callback_types))
 
     def create_location(self, name: str = "Bandwidth Messaging 2 test", default: bool = True,
                         new: bool = False) -> Result | None:

@@ -169,7 +169,7 @@ def test_collection_file_validates_and_has_one_folder_per_guide_step(tmp_path: P
     assert [f["name"] for f in doc["item"]] == [
         "1 Create application", "2 Create location (sippeer)", "3 Enable SMS on location",
         "4 Enable MMS on location", "5 Assign application to location", "6 Order numbers",
-        "7 Check order status", "8 Send text message", "8b legacy endpoint"]
+        "7 Check order status", "8 Send text message", "8b legacy endpoint", "1b legacy CallbackUrl"]
     assert all(len(f["item"]) == 1 for f in doc["item"])
     assert "{{legacyMessagingUrl}}/users/{{userId}}/messages" in info["description"]
 
@@ -177,11 +177,14 @@ def test_collection_file_validates_and_has_one_folder_per_guide_step(tmp_path: P
 def test_each_request_checks_its_status_and_saves_what_the_next_needs():
     items = _requests(postman.build_collection())
     expected = [("POST", 201), ("POST", 201), ("POST", 201), ("POST", 201), ("PUT", 200), ("POST", 201),
-                ("GET", 200), ("POST", 202), ("POST", 202)]
+                ("GET", 200), ("POST", 202), ("POST", 202), ("POST", 201)]
     for item, (method, code) in zip(items, expected):
         assert item["request"]["method"] == method, item["name"]
         assert f"pm.response.to.have.status({code})" in _exec(item), item["name"]
-    app, loc, _sms, _mms, _assign, order, status, send, legacy = items
+    app, loc, _sms, _mms, _assign, order, status, send, legacy, legacy_app = items
+    assert "pm.execution.skipRequest()" in _exec(legacy_app, "prerequest") and "legacyApplication" in \
+        _exec(legacy_app, "prerequest")
+    assert 'pm.environment.set("applicationId"' in _exec(legacy_app)
     assert 'pm.environment.set("applicationId"' in _exec(app) and "ApplicationId" in _exec(app)
     assert 'pm.response.headers.get("Location")' in _exec(loc) and 'pm.environment.set("location"' in _exec(loc)
     assert 'xmlText(pm.response.text(), "id")' in _exec(order) and 'pm.environment.set("order"' in _exec(order)
@@ -211,8 +214,9 @@ def test_auth_headers_and_urls_come_from_variables():
         assert req["url"]["raw"] == req["url"]["host"][0] + "/" + "/".join(req["url"]["path"])
         assert not re.search(r"https?://", req["url"]["raw"]), "no hard-coded host"
     raws = [i["request"]["url"]["raw"] for i in items]
-    assert raws[-2] == "{{messagingUrl}}/users/{{accountId}}/messages"
-    assert raws[-1] == "{{legacyMessagingUrl}}/users/{{userId}}/messages"
+    assert raws[7] == "{{messagingUrl}}/users/{{accountId}}/messages"
+    assert raws[8] == "{{legacyMessagingUrl}}/users/{{userId}}/messages"
+    assert raws[0] == raws[9] == "{{dashboardUrl}}/accounts/{{accountId}}/applications"
 
 
 from guide import GUIDE  # noqa: E402  (the guide's requests, verbatim)
@@ -237,9 +241,22 @@ def _as_in_guide(text: str) -> str:
     return text
 
 
+def test_step_1_sends_todays_application_fields_in_the_specs_order():
+    import xmltodict
+
+    items = _requests(postman.build_collection())
+    body = xmltodict.parse(items[0]["request"]["body"]["raw"])["Application"]
+    assert list(body) == ["ServiceType", "AppName", "InboundCallbackUrl", "OutboundCallbackUrl",
+                          "RequestedCallbackTypes"]
+    assert body["InboundCallbackUrl"] == "{{inboundCallbackUrl}}"
+    assert body["OutboundCallbackUrl"] == "{{outboundCallbackUrl}}"
+    assert "CallbackUrl" not in body and "MsgCallbackUrl" not in body  # never mixed (13065)
+
+
 def test_requests_are_the_guides_with_variables():
     items = _requests(postman.build_collection())
-    ours = items[:7] + [items[8]]  # step 8 as written in the guide is the legacy request
+    # step 1 as written in the guide is folder 1b (legacy CallbackUrl), step 8 the legacy send
+    ours = [items[9], *items[1:7], items[8]]
     assert len(ours) == len(GUIDE)
     for item, (url, body) in zip(ours, GUIDE):
         req = item["request"]
@@ -274,6 +291,8 @@ def test_environment_has_the_guides_variables_saved_ids_and_numbers(tmp_path: Pa
         "dashboardUrl": "http://127.0.0.1:8765/api", "messagingUrl": "http://127.0.0.1:8765/api/v2",
         "legacyMessagingUrl": "http://127.0.0.1:8765/v2",
         "callbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox",
+        "inboundCallbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox",
+        "outboundCallbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox", "legacyApplication": "false",
         "from": "+19102398766", "to": postman.SANDBOX_TO,
         "number1": "+19102398766", "number2": "+19102398767",
     }
@@ -398,14 +417,21 @@ def _run_newman(collection: Path, environment: Path, report: str, env_vars: dict
     return proc, summary
 
 
-def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any]) -> list[dict[str, Any]]:
+LEGACY_APP = "Create application (legacy CallbackUrl)"
+
+
+def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any],
+                 skipped: tuple[str, ...] = (LEGACY_APP,)) -> list[dict[str, Any]]:
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     run = summary["run"]
     assert run["failures"] == [] and not run.get("error")
     executions = run["executions"]
     names = [e["item"]["name"] for e in executions]
     for _, request in postman.STEPS:
-        assert request in names, f"{request} did not run"
+        if request in skipped:
+            assert request not in names, f"{request} ran although legacyApplication is not true"
+        else:
+            assert request in names, f"{request} did not run"
     for e in executions:
         if e.get("requestError"):
             pytest.fail(f"{e['item']['name']}: {e['requestError']}")
@@ -474,7 +500,11 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
     first = _check_green(*_run_newman(collection, environment, "newman-junit-immediate"))
     assert len([e for e in first if e["item"]["name"] == "Check order status"]) == 1
     time.sleep(1.1)  # {{$timestamp}} has 1 s resolution: the rerun gets new AppName/PeerName
-    _check_green(*_run_newman(collection, environment, "newman-junit-rerun"))
+    # the rerun also walks folder 1b: the guide's CallbackUrl application is accepted (201)
+    rerun = _check_green(*_run_newman(collection, environment, "newman-junit-rerun",
+                                      env_vars={"legacyApplication": "true"}), skipped=())
+    legacy = next(e for e in rerun if e["item"]["name"] == LEGACY_APP)
+    assert legacy["response"]["code"] == 201
     assert len(_sandbox_messages(sandbox)) == 4
 
 
