@@ -12,7 +12,6 @@ CPU: list[tuple[str, float]] = []
 
 def _bwhelpers_sequential(cfg: Any, app_id: str, frm: str, to: list[str]) -> tuple[float, list[str]]:
     from bwhelpers.messaging import MessagingClient
-    from bwhelpers.tables import bulk_frame
 
     client = MessagingClient(cfg)
     ids = []

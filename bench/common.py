@@ -191,14 +191,22 @@ class SandboxProcess:
     def pid(self) -> int:
         return self.proc.pid
 
+    def _admin(self) -> dict[str, str]:
+        """The control plane's admin-key header (the key file the subprocess wrote beside its db)."""
+        from bwhelpers.sandbox import ADMIN_HEADER, admin_key
+
+        key = admin_key(self.db)
+        return {ADMIN_HEADER: key} if key else {}
+
     def settings(self, values: dict[str, Any]) -> dict[str, Any]:
         req = urllib.request.Request(f"{self.url}/_sandbox/settings", data=json.dumps(values).encode(),
-                                     method="PUT", headers={"Content-Type": "application/json"})
+                                     method="PUT", headers={"Content-Type": "application/json", **self._admin()})
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
     def get_json(self, path: str) -> Any:
-        with urllib.request.urlopen(f"{self.url}{path}", timeout=30) as resp:
+        req = urllib.request.Request(f"{self.url}{path}", headers=self._admin())
+        with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 
     def pending_callbacks(self) -> int:

@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # ``python bench/run.py``: make the repo root imp
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     __package__ = "bench"
 
-from bench.common import ROOT, Row, render_table, rows_json  # noqa: E402
+from bench.common import ROOT, Row, render_table, rows_json
 
 DEFAULT_OUT = Path(__file__).resolve().with_name("results.md")
 

@@ -6,7 +6,7 @@ import sys
 from typing import Sequence
 
 
-def _print_frame(df) -> None:  # noqa: ANN001
+def _print_frame(df) -> None:
     import pandas as pd
 
     with pd.option_context("display.max_rows", 200, "display.max_columns", 20, "display.width", 160,

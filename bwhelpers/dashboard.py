@@ -348,7 +348,7 @@ class DashboardClient:
 
     def list_orders(self, page: int = 1, size: int = 20, status: str | None = None) -> Result:
         """GET /orders: one record per order (orderId, OrderStatus, CountOfTNs, dates)."""
-        params = {"page": page, "size": size}
+        params: dict[str, Any] = {"page": page, "size": size}
         if status:
             params["status"] = status
         _, data, ex = self._call("GET", f"{self.account_url}/orders", params=params)

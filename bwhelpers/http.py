@@ -36,7 +36,7 @@ class _CappedRetry(Retry):
 
     MAX_RETRY_AFTER = 30.0
 
-    def get_retry_after(self, response):  # type: ignore[override]
+    def get_retry_after(self, response):
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.MAX_RETRY_AFTER)
 
@@ -53,7 +53,7 @@ class _TimeoutSession(requests.Session):
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
 
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
         """requests' proxy look-up reads every environment variable on every request (about a fifth of a
         send to the local sandbox). Its answer depends only on the host and the environment, so it is
         cached per scheme+host, the session's own settings, the size of the environment and the values of
@@ -145,8 +145,8 @@ class Exchange:
         return f"<Exchange {self.method} {self.url} -> {self.status} ({self.elapsed * 1000:.0f} ms)>"
 
 
-def _clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: (v if k.lower() not in _HIDDEN_HEADERS else "********") for k, v in headers.items()
+def _clean_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+    return {k: (_text(v) or "" if k.lower() not in _HIDDEN_HEADERS else "********") for k, v in headers.items()
             if k.lower() not in ("authorization", "proxy-authorization")}
 
 

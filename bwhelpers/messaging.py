@@ -182,14 +182,14 @@ class MessagingClient:
         with tqdm(total=len(rows), desc="sending", disable=not progress) as bar, \
                 ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = {}
-            for i, body, err in prepared:
-                if body is None:
+            for i, valid, err in prepared:
+                if valid is None:
                     src = rows[i]
                     out[i] = {"to": str(src.get("to")), "text": src.get("text", text), "id": None,
                               "status": "invalid", "error": err, "attempts": 0}
                     bar.update(1)
                 else:
-                    futures[pool.submit(send, i, body)] = i
+                    futures[pool.submit(send, i, valid)] = i
             for fut in _as_completed(futures):
                 out[futures[fut]] = fut.result()
                 bar.update(1)

@@ -44,7 +44,7 @@ def find_notebooks(folder: Path | None = None, only: Iterable[str] | None = None
     return books
 
 
-def _ipc_kernel_manager_class():  # noqa: ANN202
+def _ipc_kernel_manager_class():
     """A KernelManager whose kernel talks over private Unix sockets (ZMQ ``ipc``), removed afterwards."""
     import shutil
     import tempfile
@@ -66,7 +66,7 @@ def _ipc_kernel_manager_class():  # noqa: ANN202
     return IpcKernelManager
 
 
-def notebook_client(nb, path: Path, timeout: int = 300, kernel_name: str = "python3"):  # noqa: ANN001, ANN201
+def notebook_client(nb, path: Path, timeout: int = 300, kernel_name: str = "python3"):
     """An nbclient ``NotebookClient`` whose kernel talks over private Unix sockets.
 
     With the default TCP transport, kernels started at the same moment by different processes can
@@ -113,7 +113,7 @@ def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300
     return run
 
 
-def _failed_cell(nb) -> int | None:  # noqa: ANN001
+def _failed_cell(nb) -> int | None:
     code_index = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -160,7 +160,7 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
     return 0 if runs and all(r.ok for r in runs) and len(runs) == len(books) else 1
 
 
-def _share_sandbox():  # noqa: ANN202
+def _share_sandbox():
     """With no real credentials, start (or reuse) one sandbox and point every kernel at it."""
     from .config import default_target
 

@@ -25,12 +25,13 @@ import re
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import steps
+from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, Config
 from .masking import mask
 from .phone import loose_e164
 
@@ -47,9 +48,6 @@ SECRET_KEYS = frozenset({"password", "token", "secret"})
 DEFAULT_OUT_DIR = "exports"
 
 #: The guide's Dashboard (real) and messaging bases, used when the config does not say otherwise.
-REAL_DASHBOARD_URL = "https://dashboard.bandwidth.com/api"
-REAL_MESSAGING_URL = "https://messaging.bandwidth.com/api/v2"
-REAL_LEGACY_MESSAGING_URL = "https://api.catapult.inetwork.com/v2"
 #: The guide's callback URL (a long-gone requestb.in bin); the sandbox gets one of its own bins instead.
 GUIDE_CALLBACK_URL = "https://requestb.in/zuaqjbzu"
 #: A destination the sandbox accepts and reports as delivered.
@@ -91,33 +89,20 @@ def _version() -> str:
     return str(__version__)
 
 
-def _get(obj: Any, *names: str) -> Any:
-    """First non-empty attribute or key among ``names`` of a Config-like object or a mapping."""
-    for name in names:
-        if isinstance(obj, Mapping):
-            value = obj.get(name)
-        else:
-            try:
-                value = getattr(obj, name, None)
-            except Exception:
-                value = None
-        if value not in (None, ""):
-            return value
-    return None
-
-
 def _str(value: Any) -> str:
     return "" if value is None else str(value)
 
 
 # --------------------------------------------------------------------------- config + state
-def _resolve_config(config: Any) -> Any:
-    """The given Config, else ``Config.resolve()``; an export only needs URLs and ids, so no sandbox is started:
-    the sandbox target without ``BW_SANDBOX_URL`` points at the shared sandbox's default address."""
-    if config is not None:
+def _resolve_config(config: "Config | Mapping[str, Any] | None") -> "Config":
+    """The given Config (or a mapping of Config fields), else ``Config.resolve()``. An export only needs URLs
+    and ids, so no sandbox is started: the sandbox target without ``BW_SANDBOX_URL`` points at the shared
+    sandbox's default address."""
+    if isinstance(config, Config):
         return config
-    from .config import Config
-
+    if config is not None:  # e.g. a sandbox handle's credentials plus URLs: the fields Config has
+        names = {f.name for f in fields(Config)}
+        return Config(**{k: v for k, v in config.items() if k in names})
     config = Config.resolve()
     if config.is_sandbox:  # the demo account's credentials, at BW_SANDBOX_URL or the shared sandbox's address
         from .sandbox import DEFAULT_PORT, DEMO
@@ -134,7 +119,7 @@ def _load_state(config: Any, state: Any) -> Mapping[str, Any]:
     from .state import StateStore
 
     store = state if state is not None else StateStore()
-    return store.get(_get(config, "profile", "profile_name") or "sandbox")
+    return store.get(config.profile)
 
 
 def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,32 +138,19 @@ def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
             "outboundCallbackUrl": _str(app.get("outbound_callback_url"))}
 
 
-def _urls(config: Any) -> dict[str, str]:
+def _urls(config: "Config") -> dict[str, str]:
     """dashboardUrl, messagingUrl (current, .../api/v2), legacyMessagingUrl (.../v2) for this config."""
-    dashboard = _str(_get(config, "dashboard_url", "dashboardUrl")).rstrip("/")
-    messaging = _str(_get(config, "messaging_url", "messagingUrl")).rstrip("/")
-    legacy = _str(_get(config, "legacy_messaging_url", "legacyMessagingUrl")).rstrip("/")
-    root = _str(_get(config, "sandbox_base", "sandbox_url", "url")).rstrip("/")
-    if not root and dashboard.endswith("/api") and _is_sandbox(config):
-        root = dashboard[:-4]
-    if root and _is_sandbox(config):
-        dashboard = dashboard or f"{root}/api"
-        if not messaging or not messaging.endswith("/api/v2"):
-            legacy = legacy or messaging
-            messaging = f"{root}/api/v2"
-        legacy = legacy or f"{root}/v2"
-    dashboard = dashboard or REAL_DASHBOARD_URL
-    if messaging and not messaging.endswith("/api/v2"):   # the config targets the legacy API
-        legacy, messaging = legacy or messaging, ""
-    return {"dashboardUrl": dashboard, "messagingUrl": messaging or REAL_MESSAGING_URL,
-            "legacyMessagingUrl": legacy or REAL_LEGACY_MESSAGING_URL}
-
-
-def _is_sandbox(config: Any) -> bool:
-    target = _get(config, "target")
-    if target is not None:
-        return str(target) == "sandbox"
-    return bool(_get(config, "sandbox_url", "url")) or "127.0.0.1" in _str(_get(config, "dashboard_url"))
+    if config.is_sandbox and config.sandbox_base:
+        root = config.sandbox_base
+        current, legacy = f"{root}/api/v2", f"{root}/v2"
+    else:
+        current, legacy = MESSAGING_URL, LEGACY_MESSAGING_URL
+    if config.legacy_messaging:   # the config targets the guide's legacy API
+        legacy = config.messaging_url
+    elif not config.is_sandbox:
+        current = config.messaging_url
+    return {"dashboardUrl": config.dashboard_url or DASHBOARD_URL, "messagingUrl": current,
+            "legacyMessagingUrl": legacy}
 
 
 # --------------------------------------------------------------------------- environment
@@ -209,8 +181,8 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
     config = _resolve_config(config)
     saved = _saved_ids(_load_state(config, state))
     urls = _urls(config)
-    sandbox = _is_sandbox(config)
-    account = _str(_get(config, "account_id", "accountId", "account"))
+    sandbox = config.is_sandbox
+    account = _str(config.account_id)
     numbers: list[str] = saved["numbers"]
     if callback_url is None:
         root = urls["dashboardUrl"][:-4] if urls["dashboardUrl"].endswith("/api") else urls["dashboardUrl"]
@@ -220,15 +192,15 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
     rows: list[tuple[str, Any, str]] = [
         ("account", account, "config"),
         ("accountId", account, "config"),
-        ("subaccount", _get(config, "site_id", "siteId", "subaccount"), "config"),
+        ("subaccount", config.site_id, "config"),
         ("location", saved["location"], "state"),
         ("applicationId", saved["applicationId"], "state"),
         ("order", saved["order"], "state"),
-        ("userId", _get(config, "user_id", "userId"), "config"),
-        ("user", _get(config, "username", "user"), "config"),
-        ("password", _get(config, "password"), "config"),
-        ("token", _get(config, "api_token", "token"), "config"),
-        ("secret", _get(config, "api_secret", "secret"), "config"),
+        ("userId", config.user_id, "config"),
+        ("user", config.username, "config"),
+        ("password", config.password, "config"),
+        ("token", config.api_token, "config"),
+        ("secret", config.api_secret, "config"),
         ("dashboardUrl", urls["dashboardUrl"], "config"),
         ("messagingUrl", urls["messagingUrl"], "config"),
         ("legacyMessagingUrl", urls["legacyMessagingUrl"], "config"),

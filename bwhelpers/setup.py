@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import steps
 from .exceptions import (BandwidthError, MissingPrerequisiteError, NotFoundError, ValidationError, WaitTimeoutError)
@@ -189,23 +189,24 @@ class Setup:
     # ------------------------------------------------------------------ steps 3-5
     def enable_sms(self, **overrides: Any) -> Result:
         """Step 3: enable SMS on the saved location (guide defaults; kwargs as DashboardClient.enable_sms)."""
-        return self._enable_feature("sms", "Step 3: SMS", overrides)
+        return self._enable_feature("sms", self.dashboard.get_sms, self.dashboard.enable_sms, overrides)
 
     def enable_mms(self, **overrides: Any) -> Result:
         """Step 4: enable MMS on the saved location (after SMS: the service answers 400 otherwise)."""
-        return self._enable_feature("mms", "Step 4: MMS", overrides)
+        return self._enable_feature("mms", self.dashboard.get_mms, self.dashboard.enable_mms, overrides)
 
-    def _enable_feature(self, kind: str, title: str, overrides: dict[str, Any]) -> Result:
-        """Enable ``kind`` (sms|mms) on the saved location, or reuse it when it is already on (no overrides)."""
+    def _enable_feature(self, key: str, get: Callable[[str], Result], enable: Callable[..., Result],
+                        overrides: dict[str, Any]) -> Result:
+        """Enable a feature (step ``key``: sms|mms) on the saved location, or reuse it when it is already on."""
         loc = self._need_location()
-        getter = getattr(self.dashboard, f"get_{kind}")
-        result = self._existing_feature(getter, loc["id"]) if not overrides else None
+        result = self._existing_feature(get, loc["id"]) if not overrides else None
         if result is None:
-            result = getattr(self.dashboard, f"enable_{kind}")(loc["id"], **overrides)
+            result = enable(loc["id"], **overrides)
         else:
-            result.title, result.reused = f"{title} (already enabled)", True
+            p = steps.step(key)
+            result.title, result.reused = f"Step {p.number}: {key.upper()} (already enabled)", True
         with self.state.transaction(self.profile) as st:
-            st[kind] = {"location_id": loc["id"], "enabled": now_iso()}
+            st[key] = {"location_id": loc["id"], "enabled": now_iso()}
         return result
 
     @staticmethod

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .results import Result
+    from .setup import Setup
     from .state import StateStore
 
 __all__ = ["flatten", "frame_from_records", "result_frame", "records_frame", "diagnose_frame", "teardown_frame",
@@ -55,16 +56,20 @@ def bulk_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
     return records_frame(records, BULK_COLUMNS)
 
 
-def state_frame(state: "StateStore | Mapping[str, Any]", profile: str | None = None) -> "pd.DataFrame":
+def state_frame(state: "Setup | StateStore | Mapping[str, Any]", profile: str | None = None) -> "pd.DataFrame":
     """Saved state as rows of (profile, item, field, value); ``state`` may be a Setup, a StateStore or a dict."""
     import pandas as pd
-    if hasattr(state, "state") and hasattr(state, "profile"):  # a Setup
-        profile = profile or state.profile  # type: ignore[union-attr]
-        state = state.state  # type: ignore[union-attr]
-    if hasattr(state, "load"):
-        data = state.load().get("profiles", {})  # type: ignore[union-attr]
+
+    from .setup import Setup
+    from .state import StateStore
+
+    if isinstance(state, Setup):
+        profile = profile or state.profile
+        state = state.state
+    if isinstance(state, StateStore):
+        data = state.load().get("profiles", {})
     else:
-        data = state.get("profiles", state) if isinstance(state, Mapping) else {}
+        data = state.get("profiles", state)
     rows = []
     for name, st in data.items():
         if profile and name != profile:

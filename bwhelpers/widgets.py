@@ -378,7 +378,7 @@ class CredentialsForm:
             if self.target.value == "sandbox":
                 config = live_config(target="sandbox")
             else:
-                explicit = {"target": "real"}
+                explicit: dict[str, Any] = {"target": "real"}
                 for name in ("account_id", "site_id", "username", "user_id"):
                     value = getattr(self, name).value.strip()
                     if value:
@@ -407,7 +407,7 @@ class CredentialsForm:
             return config
         except BandwidthError as exc:
             self._clear_secrets()
-            fix = f" — {html.escape(exc.fix)}" if getattr(exc, "fix", None) else ""
+            fix = f" — {html.escape(exc.fix)}" if exc.fix else ""
             self.status.value = (f'<span class="bw-fail" style="color:#c62828"><b>✗ {html.escape(type(exc).__name__)}'
                                  f'</b>: {html.escape(str(exc))}{fix}</span>')
             return None

@@ -1,12 +1,15 @@
-"""Figures of the reliability suite, collected while the tests run, written to ``reliability-report.md``.
+"""Figures of the reliability suite, collected while the tests run, written to ``artifacts/reliability-report.md``.
 
 The test modules ``tests/test_reliability_*.py`` and ``tests/test_fuzz.py`` register this module as a pytest
 plugin from a session-scoped autouse fixture (``plugin = report.fixture()``; conftest.py stays untouched) and
 record figures with :func:`record`/:func:`add`/:func:`item`.
-At the end of the session the report is written to the repository root, but only when it reflects a
-whole run: every reliability module had tests that ran (as in CI's full ``python -m pytest``), or
-``BW_WRITE_REPORT=1`` is set. A partial local run (one module, ``-k``, ``-m 'not slow'``) leaves the
-committed report alone unless ``BW_WRITE_REPORT=1``; ``BW_WRITE_REPORT=0`` never writes.
+At the end of the session the report is written under ``artifacts/`` (never a tracked file), but only when
+it reflects a whole run: every reliability module had tests that ran (as in CI's full ``python -m pytest``),
+or ``BW_WRITE_REPORT=1`` is set; ``BW_WRITE_REPORT=0`` never writes.
+
+The committed ``reliability-report.md`` is regenerated on purpose, by a command::
+
+    python -m tests._reliability_report      # runs the reliability modules, writes ./reliability-report.md
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-REPORT_PATH = ROOT / "reliability-report.md"
+COMMITTED_REPORT = ROOT / "reliability-report.md"
+REPORT_PATH = Path(os.environ.get("BW_REPORT_PATH") or ROOT / "artifacts" / "reliability-report.md")
 MODULES = ("test_reliability_badinput", "test_reliability_faults", "test_reliability_concurrency",
            "test_reliability_secrets", "test_reliability_load", "test_fuzz")
 
@@ -94,6 +98,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _should_write():
         return
     try:
+        REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
         REPORT_PATH.write_text(render(), encoding="utf-8")
     except OSError as exc:  # pragma: no cover - read-only checkout
         print(f"could not write {REPORT_PATH}: {exc}")
@@ -204,3 +209,17 @@ def render() -> str:
     })
     lines += _list("load")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> int:
+    """Run the reliability modules and write the committed ``reliability-report.md``."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BW_WRITE_REPORT": "1", "BW_REPORT_PATH": str(COMMITTED_REPORT)}
+    tests = [str(ROOT / "tests" / f"{m}.py") for m in MODULES]
+    return subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=ROOT, env=env)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from conftest import control
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 15  # every request of these tests has one
@@ -50,7 +51,7 @@ class SandboxProcess:
                 "--a2p-enforcement", "off", *self.extra]  # these tests replay the 2018 guide (tests/guide.py GUIDE_2018)
         if reset:
             args.append("--reset")
-        out = open(self.log_file, "a", encoding="utf-8") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "a", encoding="utf-8") if self.log_file else subprocess.DEVNULL
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONPATH", str(ROOT))
         self.proc = subprocess.Popen(args, cwd=str(ROOT), stdout=out, stderr=subprocess.STDOUT, env=env, text=True)
@@ -83,7 +84,7 @@ class SandboxProcess:
                 self.proc.wait(timeout=10)
 
     def settings(self, **values: Any) -> None:
-        r = requests.put(f"{self.url}/_sandbox/settings", json=values, timeout=TIMEOUT)
+        r = control(self.url, "PUT", "/_sandbox/settings", json=values, timeout=TIMEOUT)
         assert r.status_code == 200, r.text
 
 
@@ -123,7 +124,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 try:
@@ -225,6 +226,6 @@ def snapshot(url: str, creds: dict[str, str]) -> dict[str, Any]:
     r = requests.get(f"{url}/api/v2/users/{creds['account_id']}/messages", auth=auth, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
     out["messages"] = r.json().get("totalCount")
-    r = requests.get(f"{url}/_sandbox/callbacks", params={"accountId": creds["account_id"]}, timeout=TIMEOUT)
+    r = control(url, "GET", "/_sandbox/callbacks", params={"accountId": creds["account_id"]}, timeout=TIMEOUT)
     out["callbacks"] = len(r.json().get("callbacks", []))
     return out

@@ -5,6 +5,10 @@
 * ``creds`` / ``creds_b``: the two built-in demo accounts.
 * ``xml_session``: a factory of :class:`XmlSession` (Dashboard XML calls with Basic auth).
 * ``dash`` / ``dash_b``: XmlSessions of account A / B on a clean sandbox.
+* ``fresh_sandbox``: a factory of extra sandboxes with their own database and start settings (stopped after the test).
+* ``cfg`` / ``store`` / ``setup``: the client's Config, StateStore and Setup for the clean sandbox's demo account.
+* ``offline_config``: a sandbox-shaped Config pointing at a closed port.
+* ``isolated_env``: no BW_* variables; config dir and state file under tmp_path.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import pytest
 import requests
 import xmltodict
 
-from bwhelpers.sandbox import DEMO, DEMO_B, start
+from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
 
 #: list container -> its repeatable child (parsed as a list even when there is one)
@@ -38,12 +42,31 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     handle.stop()
 
 
+def admin(url: str) -> dict[str, str]:
+    """The admin-key header of the sandbox at ``url`` (read from the key file beside its db)."""
+    headers = admin_headers(url)
+    assert headers, f"cannot read the admin key of the sandbox at {url}"
+    return headers
+
+
+def control(url: str, method: str, path: str, creds: dict[str, str] | None = None, **kw: Any) -> requests.Response:
+    """A control-plane call: with ``creds`` as that account (Basic), else with the admin key."""
+    kw.setdefault("timeout", 10)
+    if method in ("POST", "PUT") and "json" not in kw and "data" not in kw:
+        kw["json"] = {}  # a bodyless POST is what a cross-origin page can send: the CSRF guard refuses it
+    if creds is not None:
+        kw.setdefault("auth", (creds["username"], creds["password"]))
+    else:
+        kw["headers"] = {**admin(url), **(kw.get("headers") or {})}
+    return requests.request(method, f"{url.rstrip('/')}{path}", **kw)
+
+
 def reset(url: str, transition: dict[str, Any] | None = None, a2p_enforcement: bool = False) -> None:
     """Reset, with immediate orders and (unless asked) the 2018 guide's rules (``GUIDE_2018``)."""
-    r = requests.post(f"{url}/_sandbox/reset", timeout=10)
+    r = control(url, "POST", "/_sandbox/reset", json={})
     assert r.status_code == 200, r.text
-    r = requests.put(f"{url}/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"},
-                                                      "a2p_enforcement": a2p_enforcement}, timeout=10)
+    r = control(url, "PUT", "/_sandbox/settings", json={"order_transition": transition or {"mode": "immediate"},
+                                                        "a2p_enforcement": a2p_enforcement})
     assert r.status_code == 200, r.text
 
 
@@ -167,7 +190,7 @@ class XmlSession:
         return {"app": app, "peer": peer, "site": self.site_id, "tns": tns}
 
 
-from guide import MMS_BODY, SMS_BODY  # noqa: E402,F401  (re-exported for the sandbox tests)
+from guide import MMS_BODY, SMS_BODY  # noqa: E402  (re-exported for the sandbox tests)
 
 
 @pytest.fixture
@@ -187,6 +210,57 @@ def dash(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSessi
 def dash_b(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSession:
     return xml_session(DEMO_B)
 
+
+@pytest.fixture
+def fresh_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """``fresh_sandbox(**kwargs)`` starts another sandbox on a free port with its own database (``start``'s
+    arguments; ``settings`` default to the 2018 guide's, as the session sandbox's)."""
+    handles: list[Any] = []
+
+    def make(**kwargs: Any) -> Any:
+        kwargs.setdefault("settings", GUIDE_2018)
+        handle = start(port=0, db=tmp_path_factory.mktemp("fresh") / "sandbox.db", **kwargs)
+        handles.append(handle)
+        return handle
+
+    yield make
+    for handle in handles:
+        handle.stop()
+
+
+@pytest.fixture
+def cfg(clean_sandbox: Any) -> Any:
+    """A Config for the clean sandbox's demo account."""
+    from _client_helpers import config_for
+
+    return config_for(clean_sandbox)
+
+
+@pytest.fixture
+def store(tmp_path: Any) -> Any:
+    from bwhelpers.state import StateStore
+
+    return StateStore(tmp_path / "proj" / ".bwhelpers" / "state.json")
+
+
+@pytest.fixture
+def setup(cfg: Any, store: Any) -> Any:
+    from bwhelpers.setup import Setup
+
+    return Setup(cfg, store, progress=False)
+
+
+@pytest.fixture
+def offline_config() -> Any:
+    """A sandbox-shaped config pointing at a closed port: any request would raise TransportError."""
+    from _client_helpers import closed_port
+
+    from bwhelpers.config import Config
+
+    url = f"http://127.0.0.1:{closed_port()}"
+    return Config(target="sandbox", dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2",
+                  account_id="9900000", site_id="9901", username="sandbox-user", password="sandbox-password",
+                  user_id="u-sandbox", api_token="t-sandbox", api_secret="s-sandbox", sandbox_url=url)
 
 
 @pytest.fixture

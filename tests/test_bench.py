@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import control
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.md"
@@ -40,6 +41,7 @@ def _table(stdout: str) -> list[list[str]]:
     return [[c.strip() for c in ln.strip("|").split(" | ")] for ln in body]
 
 
+@pytest.mark.slow
 def test_smoke_table_has_all_five_measures(smoke: dict[str, Any]) -> None:
     rows = _table(smoke["stdout"])
     keys = {r[0].split(" ")[0].split(".")[0].rstrip("ab") for r in rows if r[0][:1].isdigit()}
@@ -51,6 +53,7 @@ def test_smoke_table_has_all_five_measures(smoke: dict[str, Any]) -> None:
         assert needle in text, needle
 
 
+@pytest.mark.slow
 def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
     rows = smoke["rows"]
     by_key = {r["key"]: r for r in rows}
@@ -69,6 +72,7 @@ def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
     assert by_key["3b"]["values"]["all_accepted"] == 1
 
 
+@pytest.mark.slow
 def test_smoke_never_writes_the_committed_results(smoke: dict[str, Any]) -> None:
     assert smoke["untouched"]
     proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(RESULTS)], cwd=ROOT,
@@ -89,7 +93,6 @@ def test_bench_run_py_entry_point_parses_arguments() -> None:
 
 @pytest.fixture
 def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
-    import requests
 
     from bwhelpers.connection import live_config
     from bwhelpers.setup import Setup
@@ -101,22 +104,21 @@ def provisioned(clean_sandbox: Any, tmp_path: Path) -> Any:
     for _ in setup.run_all():
         pass
     yield setup
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=10)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=10)
 
 
 def _stored_texts(sandbox: Any) -> collections.Counter:
-    import requests
 
-    doc = requests.get(f"{sandbox.url}/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
+    doc = control(sandbox.url, "GET", "/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
     return collections.Counter(m.get("text") for m in doc["messages"])
 
 
+@pytest.mark.slow
 def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sandbox: Any) -> None:
     from bwhelpers.tables import bulk_frame
     import pandas as pd
-    import requests
 
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 20},
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 20},
                  timeout=10).raise_for_status()
     assert provisioned._sandbox_rate_limit() == 20
     rows = pd.DataFrame({"to": [f"+1919555{i:04d}" for i in range(30)], "text": [f"bulk {i}" for i in range(30)]})
@@ -126,7 +128,7 @@ def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sa
     texts = _stored_texts(sandbox)
     assert all(texts[f"bulk {i}"] == 1 for i in range(30))  # nothing lost, nothing sent twice
     saved = provisioned.saved
-    stored = requests.get(f"{sandbox.url}/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
+    stored = control(sandbox.url, "GET", "/_sandbox/messages", params={"accountId": "9900000"}, timeout=30).json()
     assert {m["from"] for m in stored["messages"] if m["text"].startswith("bulk ")} == {saved["numbers"][0]}
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,7 @@ def bw(args: list[str], env: dict[str, str], **kw: Any) -> subprocess.CompletedP
                           timeout=kw.pop("timeout", 120), cwd=ROOT, **kw)
 
 
+@pytest.mark.slow
 def test_sandbox_command_prints_url_and_credentials_and_stops_on_sigterm(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "bwhelpers.sandbox", "--port", "0", "--db", str(tmp_path / "s.db"),
                              "--order-delay", "0", "--reset"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -55,6 +57,7 @@ def test_sandbox_command_prints_url_and_credentials_and_stops_on_sigterm(tmp_pat
     assert "stopped" in out
 
 
+@pytest.mark.slow
 def test_sandbox_command_takes_api_credentials_and_never_prints_a_custom_secret(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "bwhelpers.sandbox", "--port", "0", "--db", str(tmp_path / "s.db"),
                              "--reset", "--client-id", "my-client", "--client-secret", "my-very-secret-value"],
@@ -84,6 +87,7 @@ def test_sandbox_command_takes_api_credentials_and_never_prints_a_custom_secret(
     assert "my-very-secret-value" not in out + err
 
 
+@pytest.mark.slow
 def test_sandbox_command_refuses_a_busy_port_clearly(tmp_path: Path, sandbox: Any) -> None:
     port = sandbox.url.rsplit(":", 1)[1]
     # a second *sandbox* on a port that something already serves: the bind fails with a clear message
@@ -93,6 +97,7 @@ def test_sandbox_command_refuses_a_busy_port_clearly(tmp_path: Path, sandbox: An
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
 
 
+@pytest.mark.slow
 def test_status_diagnose_and_reset_state(tmp_path: Path, clean_sandbox: Any) -> None:
     env = _env(tmp_path, clean_sandbox.url)
     empty = bw(["status"], env)
@@ -119,6 +124,7 @@ def test_status_diagnose_and_reset_state(tmp_path: Path, clean_sandbox: Any) -> 
     assert not after.get("profiles", {}).get("sandbox", {}).get("application")
 
 
+@pytest.mark.slow
 def test_run_notebooks_names_the_failing_notebook_and_cell(tmp_path: Path, sandbox: Any) -> None:
     books = tmp_path / "books"
     books.mkdir()

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from _client_fixtures import assert_no_secrets
+from _client_helpers import assert_no_secrets
 from bwhelpers.config import LEGACY_MESSAGING_URL, MESSAGING_URL, Config, credentials_path
 from bwhelpers.errors import ValidationError, mask
 

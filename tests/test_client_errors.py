@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 
-from _client_fixtures import assert_no_secrets
+from _client_helpers import assert_no_secrets
 from bwhelpers.errors import (AuthError, BandwidthError, ConflictError, NotFoundError, RateLimitError, ServerError,
                               ValidationError, error_from_response, parse_error_body, register_secret, scrub)
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 import time
 
 import pytest
-import requests
 
-from _client_fixtures import (SECRETS, assert_no_secrets, cfg, config_for, sandbox, sandbox_settings,  # noqa: F401
-                              setup, store)
+from _client_helpers import SECRETS, assert_no_secrets, sandbox_settings
 from bwhelpers.dashboard import DashboardClient
 from bwhelpers.errors import (AuthError, ConflictError, NotFoundError, ServerError,
                               ValidationError)
 from bwhelpers.messaging import MessagingClient
 from bwhelpers.tables import bulk_frame, diagnose_frame, events_frame, result_frame, teardown_frame
+from conftest import control
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -172,6 +171,7 @@ def test_bad_search_from_server_is_validation_error(sandbox, d):
 
 # --------------------------------------------------------------------------------------- retries
 
+@pytest.mark.slow
 def test_get_retried_on_503_with_retry_after(sandbox, d):
     sandbox_settings(sandbox, fail_next={"status": 503, "count": 2, "retry_after": 1})
     t0 = time.monotonic()
@@ -196,6 +196,7 @@ def test_post_is_never_retried(sandbox, d):
     assert len([a for a in d.list_applications().records if a.get("AppName") == "Once"]) == 1
 
 
+@pytest.mark.slow
 def test_retries_exhausted_raise_server_error(sandbox, d):
     sandbox_settings(sandbox, fail_next={"status": 500, "count": 10})
     with pytest.raises(ServerError) as ei:
@@ -234,6 +235,7 @@ def test_messaging_auth_error(sandbox, cfg, d):
     assert ei.value.status == 401 and "nope-nope-nope" not in str(ei.value)
 
 
+@pytest.mark.slow
 def test_bulk_send_rate_limited_no_duplicates(sandbox, cfg, d):
     app_id, number = _ready_number(d)
     sandbox_settings(sandbox, rate_limit_per_second=5)
@@ -250,7 +252,7 @@ def test_bulk_send_rate_limited_no_duplicates(sandbox, cfg, d):
     listed = m.list_messages(limit=1000).records
     sent = [x for x in listed if (x.get("messageId") or x.get("id")) in set(ok.id)]
     assert len(sent) == 12  # each accepted exactly once, 429s were re-sent but never duplicated
-    bodies = requests.get(f"{sandbox.url}/_sandbox/messages", timeout=5).json()["messages"]
+    bodies = control(sandbox.url, "GET", "/_sandbox/messages", timeout=5).json()["messages"]
     assert len([b for b in bodies if b.get("from") == number or b.get("owner") == number]) == 12
 
 
@@ -378,6 +380,7 @@ def _readme_script() -> str:
 FIVE_LINES = _readme_script()
 
 
+@pytest.mark.slow
 def test_five_line_script_without_credentials(sandbox, tmp_path):
     """The README's script: no credentials -> the sandbox; all eight steps; a delivered event."""
     import os

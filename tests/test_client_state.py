@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from _client_fixtures import SECRETS
+from _client_helpers import SECRETS
 from bwhelpers.errors import StateFileError, register_secret
 from bwhelpers.state import StateFileWarning, StateStore, default_state_path
 
@@ -98,6 +98,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_processes_writing_lose_nothing(tmp_path):
     path = tmp_path / "state.json"
     n = 40
@@ -126,6 +127,7 @@ HAMMER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_kill_9_mid_write_leaves_valid_file(tmp_path):
     path = tmp_path / "state.json"
     code = HAMMER.format(root=str(ROOT), path=str(path))

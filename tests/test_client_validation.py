@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from _client_fixtures import assert_no_secrets, offline_config  # noqa: F401
+from _client_helpers import assert_no_secrets
 from bwhelpers.dashboard import DashboardClient, build_order_type, normalize_number
 from bwhelpers.errors import MissingPrerequisiteError, TransportError, ValidationError
 from bwhelpers.messaging import MessagingClient
 
 
+@pytest.mark.slow
 def test_closed_port_is_transport_error(offline_config):
     with pytest.raises(TransportError) as ei:
         DashboardClient(offline_config).get_site()
@@ -44,6 +45,7 @@ def test_any_nanp_number_normalizes(digits):
     assert normalize_number(digits) == "+1" + digits == normalize_number("+1" + digits)
 
 
+@pytest.mark.slow
 def test_text_limits(offline_config):
     m = MessagingClient(offline_config)
     with pytest.raises(ValidationError, match="2049 characters") as ei:
@@ -150,6 +152,7 @@ def test_real_target_requires_callback_url(tmp_path):
         Setup(cfg, StateStore(tmp_path / "s.json")).create_application()
 
 
+@pytest.mark.slow
 def test_reprs_of_credential_holders_have_no_secrets(offline_config, tmp_path):
     from bwhelpers.http import make_session
     from bwhelpers.setup import Setup

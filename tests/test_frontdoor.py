@@ -97,6 +97,7 @@ def test_readme_five_line_script_is_the_tested_one() -> None:
     assert "_readme_script()" in (ROOT / "tests" / "test_client_sandbox.py").read_text()
 
 
+@pytest.mark.slow
 def test_quickstart_install_and_launch(tmp_path: Path) -> None:
     """Run the README's install step, then its launch command until JupyterLab lists 00_start_here."""
     install, launch = [part.strip() for part in command("install").split("&&")]

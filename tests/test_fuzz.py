@@ -101,6 +101,7 @@ def test_arbitrary_bytes_to_xml_endpoints_never_5xx(fz: dict[str, Any], path: tu
 
 @FUZZ
 @given(path=st.sampled_from(XML_PATHS), body=documents)
+@pytest.mark.slow
 def test_arbitrary_xml_documents_never_5xx(fz: dict[str, Any], path: tuple[str, str], body: bytes) -> None:
     method, p = path
     check(fz, method, p.format(**fz), body, "application/xml", "XML endpoints, generated documents")
@@ -119,6 +120,7 @@ messages = st.fixed_dictionaries({}, optional={
 
 @FUZZ
 @given(body=st.one_of(messages, json_values))
+@pytest.mark.slow
 def test_arbitrary_json_to_messages_never_5xx(fz: dict[str, Any], body: Any) -> None:
     raw = json.dumps(body).replace("{tn}", "+1" + fz["tns"][0]).replace("{app}", fz["app"]).encode()
     r = check(fz, "POST", "/api/v2/users/9900000/messages", raw, "application/json", "Messaging JSON")
@@ -136,6 +138,7 @@ def test_arbitrary_bytes_to_messages_never_5xx(fz: dict[str, Any], body: bytes, 
                                                "rateCenter", "enableTNDetail", "orderBy", "tollFreeVanity",
                                                "tollFreeWildCardPattern", "page", "size"]), TEXTS, max_size=4),
        path=st.sampled_from(["/availableNumbers", "/orders", "/inserviceNumbers"]))
+@pytest.mark.slow
 def test_arbitrary_query_strings_never_5xx(fz: dict[str, Any], params: dict[str, str], path: str) -> None:
     r = fz["http"].get(fz["url"] + A + path, params=params, timeout=TIMEOUT)
     add("fuzz", "Dashboard query strings: requests", 1)
@@ -155,28 +158,35 @@ bodies = st.one_of(st.binary(max_size=3000), st.text(max_size=3000), documents.m
 
 @PURE
 @given(body=bodies)
+@pytest.mark.slow
 def test_parse_error_body_never_raises(body: Any) -> None:
     from bwhelpers.errors import parse_error_body
 
     out = parse_error_body(body)
     add("fuzz", "parse_error_body: inputs", 1)
-    assert isinstance(out, dict)
+    assert isinstance(out, dict) and set(out) <= {"code", "description", "details", "field"}
+    assert all(isinstance(out[k], str) for k in ("code", "description") if k in out)
 
 
 @PURE
 @given(status=st.integers(400, 599), body=bodies, retry_after=st.one_of(st.none(), TEXTS))
+@pytest.mark.slow
 def test_error_from_response_builds_a_bandwidth_error(status: int, body: Any, retry_after: str | None) -> None:
-    from bwhelpers.errors import BandwidthError, error_from_response
+    from bwhelpers.errors import BandwidthError, RateLimitError, error_class_for, error_from_response
 
     headers = {"Content-Type": "application/xml"} if retry_after is None else {"Retry-After": retry_after}
     err = error_from_response(status, body, headers=headers)
     add("fuzz", "error_from_response: inputs", 1)
     assert isinstance(err, BandwidthError) and err.status == status
-    assert isinstance(str(err), str)
+    assert type(err) is error_class_for(status, err.code), "the class follows the status and Bandwidth's code"
+    assert f"HTTP {status}" in str(err), "the message names the status"
+    if isinstance(err, RateLimitError):
+        assert err.retry_after is None or err.retry_after >= 0
 
 
 @PURE
 @given(body=bodies)
+@pytest.mark.slow
 def test_xmlio_parse_raises_only_xml_parse_error(body: Any) -> None:
     from bwhelpers import xmlio
 
@@ -210,6 +220,7 @@ class _CannedSession(requests.Session):
        ctype=st.sampled_from(["application/xml", "application/json", "text/html"]),
        call=st.sampled_from(["get_application", "list_applications", "get_order", "create_location", "search_numbers",
                              "send_message", "list_messages", "enable_sms", "disconnect_numbers"]))
+@pytest.mark.slow
 def test_clients_raise_only_documented_errors(status: int, body: Any, ctype: str, call: str) -> None:
     from bwhelpers.config import Config
     from bwhelpers.dashboard import DashboardClient

@@ -21,6 +21,7 @@ from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_
 
 from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
 from bwhelpers.sandbox import start
+from conftest import control
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
 NAMES = [p.stem for p in NOTEBOOKS]
@@ -73,9 +74,9 @@ def nb_env(nb_sandbox: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
     monkeypatch.setenv("TQDM_MININTERVAL", "0.05")
-    requests.post(f"{nb_sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
-    requests.put(f"{nb_sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3},
-                                                                    **GUIDE_2018},
+    control(nb_sandbox.url, "POST", "/_sandbox/reset", timeout=10).raise_for_status()
+    control(nb_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3},
+                                                              **GUIDE_2018},
                  timeout=10).raise_for_status()
     return {"url": nb_sandbox.url, "state": tmp_path / "state.json", "out": tmp_path / "out",
             "creds": nb_sandbox.credentials}
@@ -156,6 +157,7 @@ PROBES = {
 }
 
 
+@pytest.mark.slow
 def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[str, Any]) -> None:
     probes: dict[str, Any] = {}
     for path in NOTEBOOKS:
@@ -194,6 +196,7 @@ STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07
 
 
 @pytest.mark.parametrize("path", STANDALONE, ids=[p.stem for p in STANDALONE])
+@pytest.mark.slow
 def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_env: dict[str, Any]) -> None:
     nb, _ = execute(path)
     text = outputs_text(nb)
@@ -207,18 +210,20 @@ def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_en
 
 @pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "10_export_postman",
                                   "11_diagnose_and_teardown"])
+@pytest.mark.slow
 def test_steps_without_prerequisites_run_alone(name: str, nb_env: dict[str, Any]) -> None:
     nb, _ = execute(NOTEBOOK_DIR / f"{name}.ipynb")
     assert not errors(nb), errors(nb)
 
 
+@pytest.mark.slow
 def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Distinctive credentials (a fresh sandbox account) go through every notebook; none leaks."""
     secret = {"account_id": "9912345", "site_id": "9912", "username": "leaktest-user",
               "password": "Pw-9f8e7d6c5b4a-LEAK", "user_id": "u-leak", "api_token": "Tok-3c2b1a-LEAK",
               "api_secret": "Sec-0a9b8c7d-LEAK"}
-    r = requests.post(f"{nb_sandbox.url}/_sandbox/accounts", json=secret, timeout=10)
+    r = control(nb_sandbox.url, "POST", "/_sandbox/accounts", json=secret, timeout=10)
     assert r.status_code == 201, r.text
     monkeypatch.setenv("BW_TARGET", "sandbox")
     monkeypatch.setenv("BW_SANDBOX_URL", nb_sandbox.url)
@@ -244,24 +249,36 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
             assert secret[name].encode() not in blob, f"{name} leaked into {path.name}"
 
 
-def test_headless_runs_leave_no_kernel_or_socket_behind(tmp_path: Path) -> None:
-    """Each notebook's kernel (on private ipc sockets) is shut down and its socket folder removed."""
-    import glob
+@pytest.mark.slow
+def test_headless_runs_leave_no_kernel_or_socket_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each notebook's kernel (on private ipc sockets) is shut down and its own socket folder removed.
+
+    The folders this test's runs create are recorded (other processes' kernels in /tmp are not looked at)."""
     import tempfile
 
     import psutil
 
     from bwhelpers.notebooks import execute_notebook
 
+    created: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args: Any, **kwargs: Any) -> str:
+        folder = real_mkdtemp(*args, **kwargs)
+        if os.path.basename(folder).startswith("bwk-"):
+            created.append(folder)
+        return folder
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os.getpid()")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "00_probe.ipynb"
     nbformat.write(nb, path)
-    sockets_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "bwk-*")))
     for _ in range(3):
         run = execute_notebook(path, out_dir=None, timeout=60)
         assert run.ok, run.error
     kernels = [p for p in psutil.Process().children(recursive=True)
                if "ipykernel_launcher" in " ".join(p.cmdline())]
     assert kernels == [], kernels
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "bwk-*"))) <= sockets_before
+    assert len(created) == 3, "each run uses its own ipc socket folder"
+    assert [f for f in created if os.path.exists(f)] == [], "a socket folder was left behind"

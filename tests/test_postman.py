@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import pytest
@@ -78,28 +78,6 @@ def _requests(collection: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _exec(item: dict[str, Any], listen: str = "test") -> str:
     return "\n".join(next(e for e in item["event"] if e["listen"] == listen)["script"]["exec"])
-
-
-def _start_sandbox(tmp_path: Path, order_delay: float | None) -> Any:
-    from bwhelpers.sandbox import start
-
-    handle = start(port=0, db=tmp_path / "sandbox.db", order_delay=order_delay, settings=GUIDE_2018)
-    c = handle.credentials
-    probe = requests.get(f"{handle.url}/api/accounts/{c['account_id']}/sites/{c['site_id']}",
-                         auth=(c["username"], c["password"]), timeout=5)
-    if probe.status_code == 404 and not os.environ.get("CI"):
-        handle.stop()
-        pytest.skip("the sandbox does not serve the Dashboard API yet")
-    return handle
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Any]:
-    handle = _start_sandbox(tmp_path, order_delay=0)
-    try:
-        yield handle
-    finally:
-        handle.stop()
 
 
 def _newman() -> Path:
@@ -220,6 +198,7 @@ def test_auth_headers_and_urls_come_from_variables():
 
 
 from guide import GUIDE  # noqa: E402  (the guide's requests, verbatim)
+from conftest import control  # noqa: E402
 
 #: What each collection variable stands for in the guide's literal text.
 AS_IN_GUIDE = {
@@ -366,9 +345,9 @@ def test_preview_rows_mask_secrets():
     assert "sandbox-password" not in frame.to_string()
 
 
-def test_cli_exports_both_files(isolated_env: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+def test_cli_exports_both_files(isolated_env: Path, clean_sandbox: Any, monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    monkeypatch.setenv("BW_SANDBOX_URL", clean_sandbox.url)
     out = isolated_env / "exports"
     assert postman.cli(["--out", str(out)]) == 0
     printed = capsys.readouterr()
@@ -379,7 +358,7 @@ def test_cli_exports_both_files(isolated_env: Path, sandbox: Any, monkeypatch: p
     assert not any(s in env_text for s in SECRET_VALUES)
     assert _errors(ENVIRONMENT_SCHEMA, json.loads(env_text)) == []
     assert _errors(COLLECTION_SCHEMA, json.loads(col_path.read_text(encoding="utf-8"))) == []
-    assert _values(json.loads(env_text))["dashboardUrl"]["value"] == f"{sandbox.url}/api"
+    assert _values(json.loads(env_text))["dashboardUrl"]["value"] == f"{clean_sandbox.url}/api"
 
     assert postman.cli(["--out", str(out), "--include-secrets", "--name", "My keys"]) == 0
     assert "warning" in capsys.readouterr().err
@@ -387,8 +366,8 @@ def test_cli_exports_both_files(isolated_env: Path, sandbox: Any, monkeypatch: p
     assert values["password"] == {"key": "password", "value": "sandbox-password", "type": "secret", "enabled": True}
 
 
-def test_python_m_bwhelpers_postman(isolated_env: Path, sandbox: Any):
-    env = {**os.environ, "BW_SANDBOX_URL": sandbox.url, "PYTHONPATH": str(ROOT)}
+def test_python_m_bwhelpers_postman(isolated_env: Path, clean_sandbox: Any):
+    env = {**os.environ, "BW_SANDBOX_URL": clean_sandbox.url, "PYTHONPATH": str(ROOT)}
     out = isolated_env / "cli-out"
     proc = subprocess.run([sys.executable, "-m", "bwhelpers", "postman", "--out", str(out)], cwd=isolated_env,
                           env=env, capture_output=True, text=True, timeout=120)
@@ -444,19 +423,21 @@ def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any]
 
 
 def _sandbox_messages(handle: Any) -> list[dict[str, Any]]:
-    resp = requests.get(f"{handle.url}/_sandbox/messages", params={"accountId": handle.credentials["account_id"]},
+    resp = control(handle.url, "GET", "/_sandbox/messages", params={"accountId": handle.credentials["account_id"]},
                         timeout=5)
     resp.raise_for_status()
     return resp.json()["messages"]
 
 
-def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(isolated_env: Path, tmp_path: Path):
+@pytest.mark.slow
+def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(isolated_env: Path, tmp_path: Path,
+                                                                             fresh_sandbox: Any):
     """Default-like sandbox (orders RECEIVED for 2 s): the collection polls until COMPLETE.
 
     The environment is exported WITHOUT secrets (the shareable file) and newman gets them with --env-var.
     """
     _newman()
-    handle = _start_sandbox(tmp_path, order_delay=2)
+    handle = fresh_sandbox(order_delay=2, settings=GUIDE_2018)
     try:
         out = tmp_path / "exports"
         config = _sandbox_config(handle.url, **handle.credentials)
@@ -479,7 +460,8 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         events: list[dict[str, Any]] = []
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            events = requests.get(f"{handle.url}/_sandbox/bins/postman", timeout=5).json()["events"]
+            events = requests.get(f"{handle.url}/_sandbox/bins/postman", timeout=5, auth=(
+                handle.credentials["username"], handle.credentials["password"])).json()["events"]
             if sum(e.get("type") == "message-delivered" for e in events) >= 2:
                 break
             time.sleep(0.2)
@@ -490,11 +472,12 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         handle.stop()
 
 
-def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(sandbox: Any, tmp_path: Path):
+@pytest.mark.slow
+def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(clean_sandbox: Any, tmp_path: Path):
     """Orders complete at once; the environment holds the secrets; a second run on the same account is green."""
     _newman()
     out = tmp_path / "exports"
-    environment = postman.export_environment(_sandbox_config(sandbox.url, **sandbox.credentials), {}, out_dir=out,
+    environment = postman.export_environment(_sandbox_config(clean_sandbox.url, **clean_sandbox.credentials), {}, out_dir=out,
                                              include_secrets=True)
     collection = postman.export_collection(out_dir=out)
     first = _check_green(*_run_newman(collection, environment, "newman-junit-immediate"))
@@ -505,16 +488,17 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
                                       env_vars={"legacyApplication": "true"}), skipped=())
     legacy = next(e for e in rerun if e["item"]["name"] == LEGACY_APP)
     assert legacy["response"]["code"] == 201
-    assert len(_sandbox_messages(sandbox)) == 4
+    assert len(_sandbox_messages(clean_sandbox)) == 4
 
 
-def test_newman_run_fails_when_the_order_never_completes(sandbox: Any, tmp_path: Path):
+@pytest.mark.slow
+def test_newman_run_fails_when_the_order_never_completes(clean_sandbox: Any, tmp_path: Path):
     """The bounded retry really is bounded: with orderPollMax=2 and a 5 s order, the run fails (exit 1)."""
     _newman()
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 5}},
+    control(clean_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 5}},
                  timeout=5).raise_for_status()
     out = tmp_path / "exports"
-    environment = postman.export_environment(_sandbox_config(sandbox.url, **sandbox.credentials), {}, out_dir=out,
+    environment = postman.export_environment(_sandbox_config(clean_sandbox.url, **clean_sandbox.credentials), {}, out_dir=out,
                                              include_secrets=True)
     collection = postman.export_collection(out_dir=out)
     proc, summary = _run_newman(collection, environment, "newman-junit-bounded-retry",

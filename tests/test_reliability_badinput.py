@@ -327,9 +327,9 @@ SQL_ACCOUNT = {"account_id": "9933000", "site_id": "9933", "username": "sql-user
 @pytest.fixture(scope="module")
 def sql_world(world: dict[str, Any]) -> dict[str, Any]:
     """A third account for the literal-storage cases (its objects change; A's and B's must not)."""
-    from conftest import XmlSession
+    from conftest import XmlSession, control
 
-    r = requests.post(f"{world['url']}/_sandbox/accounts", json=SQL_ACCOUNT, timeout=TIMEOUT)
+    r = control(world['url'], "POST", "/_sandbox/accounts", json=SQL_ACCOUNT, timeout=TIMEOUT)
     assert r.status_code == 201, r.text
     s = XmlSession(world["url"], SQL_ACCOUNT)
     w = s.world()
@@ -433,7 +433,9 @@ def _sql_cases() -> list[tuple[str, Callable[[Any, dict[str, Any]], None]]]:
         return run
 
     def inbound(s: Any, w: dict[str, Any]) -> None:
-        r = requests.post(f"{s.url}/_sandbox/inbound", json={"to": "+1" + w["tns"][0], "from": "+19195550100",
+        from conftest import control
+
+        r = control(s.url, "POST", "/_sandbox/inbound", json={"to": "+1" + w["tns"][0], "from": "+19195550100",
                                                               "text": v}, timeout=TIMEOUT)
         assert r.status_code == 202 and r.json()["message"]["text"] == v, r.text
 

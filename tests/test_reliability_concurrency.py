@@ -27,6 +27,7 @@ from bwhelpers.config import Config
 from bwhelpers.sandbox import DEMO, DEMO_B, start
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
+from conftest import control
 
 plugin = report.fixture()
 
@@ -81,6 +82,7 @@ def run_walkers(url: str, state: Path, specs: list[tuple[dict[str, str], str, in
     return outs
 
 
+@pytest.mark.slow
 def test_two_processes_walk_the_steps_on_one_state_file(sb: Any, tmp_path: Path) -> None:
     state = tmp_path / "shared" / "state.json"
     # 1: two accounts (two profiles) walk all eight steps at once, then send 10 messages each
@@ -135,16 +137,17 @@ def client(url: str, tmp: Path, i: int) -> dict[str, Any]:
             "message": msg}
 
 
+@pytest.mark.slow
 def test_twenty_clients_on_five_accounts_are_isolated(sb: Any, tmp_path: Path) -> None:
     for creds in ACCOUNTS:
-        r = requests.post(f"{sb.url}/_sandbox/accounts", json=creds, timeout=TIMEOUT)
+        r = control(sb.url, "POST", "/_sandbox/accounts", json=creds, timeout=TIMEOUT)
         assert r.status_code == 201, r.text
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(lambda i: client(sb.url, tmp_path, i), range(20)))
 
     numbers = [n for r in results for n in r["numbers"]]
     assert len(numbers) == 60 and len(set(numbers)) == 60, "a phone number was handed out twice"
-    for k, creds in enumerate(ACCOUNTS):
+    for creds in ACCOUNTS:
         mine = [r for r in results if r["account"] == creds["account_id"]]
         others = [r for r in results if r["account"] != creds["account_id"]]
         apps = get(sb.url, creds, "/applications").text

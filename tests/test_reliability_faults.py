@@ -33,6 +33,7 @@ from bwhelpers.errors import (BandwidthError, RateLimitError, ServerError, Trans
 from bwhelpers.sandbox import DEMO, start
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
+from conftest import control
 
 plugin = report.fixture()
 
@@ -61,6 +62,7 @@ def message_count(url: str) -> int:
 
 # -- the sandbox killed mid-walkthrough -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sandbox_killed_mid_walkthrough_and_restarted(tmp_path: Path) -> None:
     sb = SandboxProcess(tmp_path / "sandbox.db", order_delay=0.5).start(reset=True)
     try:
@@ -129,12 +131,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def fail_next(url: str, status: int, count: int, retry_after: float | None = None,
               methods: list[str] | None = None) -> None:
     fault = {"status": status, "count": count, "retry_after": retry_after, "methods": methods}
-    r = requests.put(f"{url}/_sandbox/settings", json={"fail_next": fault}, timeout=TIMEOUT)
+    r = control(url, "PUT", "/_sandbox/settings", json={"fail_next": fault}, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
 
 
 def faults_left(url: str) -> int:
-    fault = requests.get(f"{url}/_sandbox/settings", timeout=TIMEOUT).json().get("fail_next") or {}
+    fault = control(url, "GET", "/_sandbox/settings", timeout=TIMEOUT).json().get("fail_next") or {}
     return int(fault.get("count", 0))
 
 
@@ -144,10 +146,11 @@ def setup_live(live: dict[str, Any], tmp_path: Path) -> Iterator[Setup]:
     store.update("sandbox", application={"id": live["app"], "name": "Demo Server"},
                  location={"id": live["peer"], "name": "Loc"}, numbers=["+1" + live["tns"][0]])
     yield Setup(config_for(live["url"]), store, progress=False)
-    requests.put(f"{live['url']}/_sandbox/settings", json={"fail_next": None}, timeout=TIMEOUT)
+    control(live['url'], "PUT", "/_sandbox/settings", json={"fail_next": None}, timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("status,retry_after", [(503, 1), (503, None), (500, None), (429, 1), (429, None)])
+@pytest.mark.slow
 def test_idempotent_calls_are_retried_until_they_succeed(live: dict[str, Any], setup_live: Setup, status: int,
                                                          retry_after: float | None) -> None:
     fail_next(live["url"], status, 2, retry_after)
@@ -165,6 +168,7 @@ def test_idempotent_calls_are_retried_until_they_succeed(live: dict[str, Any], s
 
 
 @pytest.mark.parametrize("status,cls", [(500, ServerError), (503, ServerError), (429, RateLimitError)])
+@pytest.mark.slow
 def test_persistent_failures_end_with_a_clear_error(live: dict[str, Any], setup_live: Setup, status: int,
                                                     cls: type[BandwidthError]) -> None:
     fail_next(live["url"], status, 50, retry_after=0 if status == 429 else None)
@@ -218,6 +222,7 @@ def test_bulk_send_resends_only_what_was_not_accepted(live: dict[str, Any], setu
     item("faults", "429 four times during a 10-message bulk_send: 14 attempts, exactly 10 messages on the sandbox")
 
 
+@pytest.mark.slow
 def test_connection_refused_is_retried_then_clear(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     setup = Setup(config_for(url), StateStore(tmp_path / "state.json"), progress=False)
@@ -233,6 +238,7 @@ def test_connection_refused_is_retried_then_clear(tmp_path: Path) -> None:
                    "within seconds; nothing saved")
 
 
+@pytest.mark.slow
 def test_timeouts_retry_reads_but_never_creates(tmp_path: Path) -> None:
     from bwhelpers.dashboard import DashboardClient
     from bwhelpers.http import make_session
@@ -324,7 +330,7 @@ def send_messages(w: dict[str, Any], n: int) -> list[str]:
 def wait_delivered(url: str, ids: list[str], timeout: float = 30.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        doc = requests.get(f"{url}/_sandbox/callbacks", params={"accountId": "9900000"}, timeout=TIMEOUT).json()
+        doc = control(url, "GET", "/_sandbox/callbacks", params={"accountId": "9900000"}, timeout=TIMEOUT).json()
         mine = [c for c in doc["callbacks"] if c["messageId"] in ids]
         if mine and all(c["status"] == "delivered" for c in mine):
             return doc
@@ -364,6 +370,7 @@ def assert_exactly_once(w: dict[str, Any], ids: list[str], doc: dict[str, Any], 
 
 
 @pytest.mark.parametrize("mode", ["down", "error", "slow"])
+@pytest.mark.slow
 def test_callbacks_survive_a_failing_receiver_exactly_once(cb_world: dict[str, Any], mode: str) -> None:
     receiver: Receiver = cb_world["receiver"]
     if mode != "down":
@@ -380,11 +387,12 @@ def test_callbacks_survive_a_failing_receiver_exactly_once(cb_world: dict[str, A
                    "for 2 s: retried with backoff, every attempt logged, each event delivered exactly once after recovery")
 
 
+@pytest.mark.slow
 def test_callbacks_to_a_failing_bin_arrive_exactly_once(cb_world: dict[str, Any]) -> None:
     """The sandbox's own request bin answering 500, then recovering."""
     url, s = cb_world["url"], cb_world["s"]
     bin_url = f"{url}/_sandbox/bins/flaky"
-    requests.put(bin_url, json={"status": 500}, timeout=TIMEOUT).raise_for_status()
+    s.http.put(bin_url, json={"status": 500}, timeout=TIMEOUT).raise_for_status()  # the account's own bin
     app = s.create_app(url=bin_url, name="Bin")
     peer = s.create_peer(name="BinLoc", default=False)
     s.enable_sms(peer)
@@ -396,9 +404,9 @@ def test_callbacks_to_a_failing_bin_arrive_exactly_once(cb_world: dict[str, Any]
                         json={"to": [f"+1919555{i:04d}"], "from": tn, "text": "x", "applicationId": app})
         ids.append(r.json()["id"])
     time.sleep(1.5)
-    requests.put(bin_url, json={"status": 204}, timeout=TIMEOUT).raise_for_status()
+    s.http.put(bin_url, json={"status": 204}, timeout=TIMEOUT).raise_for_status()
     wait_delivered(url, ids)
-    contents = requests.get(bin_url, timeout=TIMEOUT).json()
+    contents = s.http.get(bin_url, timeout=TIMEOUT).json()
     events = [(e["message"]["id"], e["type"]) for e in contents["events"]]
     assert sorted(events) == sorted((i, "message-delivered") for i in ids)
     assert sum(1 for r in contents["requests"] if r["status"] == 500) >= 3
@@ -427,6 +435,7 @@ KERNEL_CODE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_kernel_killed_mid_write_leaves_a_valid_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_client.manager import start_new_kernel
 

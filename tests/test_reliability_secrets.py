@@ -37,6 +37,7 @@ import requests
 import _reliability_report as report
 from _reliability_report import item, record
 from _reliability_support import ROOT, TIMEOUT, SandboxProcess
+from conftest import control
 
 plugin = report.fixture()
 
@@ -97,7 +98,7 @@ def leak_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                         log_file=tmp_path / "logs" / "sandbox.log")
     (tmp_path / "logs").mkdir()
     sb.start(reset=True)
-    r = requests.post(f"{sb.url}/_sandbox/accounts", json=CREDS, timeout=TIMEOUT)
+    r = control(sb.url, "POST", "/_sandbox/accounts", json=CREDS, timeout=TIMEOUT)
     assert r.status_code == 201, r.text
     sb.settings(delivery_delay=0.05)
     for key in list(os.environ):
@@ -121,6 +122,7 @@ def leak_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     sb.stop()
 
 
+@pytest.mark.slow
 def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str, Any], capfd: pytest.CaptureFixture[str],
                                                              tmp_path: Path) -> None:
     from bwhelpers.notebooks import run_notebooks
@@ -214,7 +216,6 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
 
 def api_walk(url: str, tmp: Path) -> list[str]:
     """Steps 1-8 through the API with callback credentials; print everything a user would look at."""
-    import bwhelpers
     from bwhelpers.errors import BandwidthError
     from bwhelpers.setup import Setup
     from bwhelpers.state import StateStore
@@ -222,7 +223,7 @@ def api_walk(url: str, tmp: Path) -> list[str]:
 
     shown: list[str] = []
     r = requests.put(f"{url}/_sandbox/bins/leaky", json={"require_auth": f"{CALLBACK_USER}:{CALLBACK_PASSWORD}"},
-                     timeout=TIMEOUT)
+                     auth=(CREDS["username"], CREDS["password"]), timeout=TIMEOUT)
     assert r.status_code == 200
     from bwhelpers import tables
     from bwhelpers.connection import live_config
@@ -235,7 +236,8 @@ def api_walk(url: str, tmp: Path) -> list[str]:
                setup.assign_application(), setup.order_numbers(area_code="919"), setup.wait_for_order(timeout=30),
                setup.send_message("+19195550100", "secret-free text")]
     event = setup.wait_for_event("message-delivered", timeout=20)
-    contents = requests.get(f"{url}/_sandbox/bins/leaky", timeout=TIMEOUT).json()
+    contents = requests.get(f"{url}/_sandbox/bins/leaky", auth=(CREDS["username"], CREDS["password"]),
+                            timeout=TIMEOUT).json()
     assert any(r["authorized"] for r in contents["requests"]), "the callback never used its credentials"
     shown += [repr(config), str(config), repr(setup), json.dumps(config.masked()), json.dumps(event)]
     for res in results:

@@ -26,6 +26,7 @@ from bwhelpers.sandbox import DEMO
 from bwhelpers.sandbox.dashboard import exceptions as dexc
 from bwhelpers.sandbox.db import Database
 from bwhelpers.sandbox.messaging import models as mmodels
+from conftest import control
 
 A_AUTH = (DEMO["username"], DEMO["password"])
 
@@ -90,7 +91,7 @@ def bin_url(url: str, name: str) -> str:
 
 
 def bin_events(url: str, name: str) -> list[dict[str, Any]]:
-    return requests.get(bin_url(url, name), timeout=5).json()["events"]
+    return requests.get(bin_url(url, name), auth=A_AUTH, timeout=5).json()["events"]  # A's own bin
 
 
 def wait_for(fn: Any, timeout: float = 10.0, what: str = "condition") -> Any:
@@ -246,7 +247,7 @@ def test_inbound_events_go_to_the_inbound_url_and_status_events_to_the_outbound_
     assert sent.status_code == 202, sent.text
     out = wait_for(lambda: bin_events(url, "fid-out"), what="the status callback")
     assert [e["type"] for e in out] == ["message-delivered"]
-    r = requests.post(f"{url}/_sandbox/inbound", json={"to": tn, "from": "+19195550100", "text": "back"}, timeout=10)
+    r = control(url, "POST", "/_sandbox/inbound", json={"to": tn, "from": "+19195550100", "text": "back"}, timeout=10)
     assert r.status_code == 202, r.text
     inbound = wait_for(lambda: bin_events(url, "fid-in"), what="the inbound callback")
     assert [e["type"] for e in inbound] == ["message-received"]
@@ -269,7 +270,7 @@ def test_requested_callback_types_limit_the_status_events(dash: Any) -> None:
     events = wait_for(lambda: bin_events(url, "fid-types"), what="the failed callback")
     time.sleep(0.5)
     assert [e["type"] for e in bin_events(url, "fid-types")] == ["message-failed"]
-    notes = requests.get(f"{url}/_sandbox/callbacks", params={"type": "message-delivered"}, timeout=5).json()
+    notes = control(url, "GET", "/_sandbox/callbacks", params={"type": "message-delivered"}, timeout=5).json()
     assert any("RequestedCallbackTypes" in (a["error"] or "") for a in notes["attempts"])
     assert events[0]["to"] == failing
 
@@ -356,7 +357,7 @@ def test_callback_requests_have_the_docs_content_type(dash: Any) -> None:
                       json={"to": ["+19195550100"], "from": "+1" + w["tns"][0], "text": "hi",
                             "applicationId": w["app"]})
     assert r.status_code == 202
-    req = wait_for(lambda: requests.get(bin_url(url, "fid-ct"), timeout=5).json()["requests"], what="a callback")[0]
+    req = wait_for(lambda: requests.get(bin_url(url, "fid-ct"), auth=A_AUTH, timeout=5).json()["requests"], what="a callback")[0]
     assert req["headers"]["Content-Type"] == documented.pop()
 
 
@@ -386,7 +387,7 @@ def test_sandbox_messages_and_callbacks_are_paged_not_cut(dash: Any) -> None:
     got: list[str] = []
     params: dict[str, Any] = {"accountId": DEMO["account_id"], "limit": 2}
     while True:
-        doc = requests.get(f"{url}/_sandbox/messages", params=params, timeout=5).json()
+        doc = control(url, "GET", "/_sandbox/messages", params=params, timeout=5).json()
         got = [m["id"] for m in doc["messages"]] + got
         if doc["next"] is None:
             break
@@ -395,39 +396,40 @@ def test_sandbox_messages_and_callbacks_are_paged_not_cut(dash: Any) -> None:
     attempts: list[int] = []
     params = {"accountId": DEMO["account_id"], "limit": 2}
     while True:
-        doc = requests.get(f"{url}/_sandbox/callbacks", params=params, timeout=5).json()
+        doc = control(url, "GET", "/_sandbox/callbacks", params=params, timeout=5).json()
         attempts = [a["id"] for a in doc["attempts"]] + attempts
         if doc["next"]["before"] is None:
             break
         params["before"] = doc["next"]["before"]
     assert len(attempts) == len(set(attempts)) == 5  # one "cannot be delivered" note per message
-    assert requests.get(f"{url}/_sandbox/messages", params={"limit": "0"}, timeout=5).status_code == 400
+    assert control(url, "GET", "/_sandbox/messages", params={"limit": "0"}, timeout=5).status_code == 400
 
 
+@pytest.mark.slow
 def test_retention_prunes_delivered_callbacks_and_bin_requests(dash: Any) -> None:
     url = dash.url
-    assert requests.get(f"{url}/_sandbox/settings", timeout=5).json()["retention"] is None  # off by default
+    assert control(url, "GET", "/_sandbox/settings", timeout=5).json()["retention"] is None  # off by default
     w = messaging_world(dash, f"<Application><AppName>Ret</AppName><CallbackUrl>{bin_url(url, 'fid-ret')}"
                               "</CallbackUrl></Application>")
     r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", auth=A_AUTH, timeout=10,
                       json={"to": ["+19195550100"], "from": "+1" + w["tns"][0], "text": "hi", "applicationId": w["app"]})
     mid = r.json()["id"]
     wait_for(lambda: bin_events(url, "fid-ret"), what="the callback")
-    delivered = wait_for(lambda: [c for c in requests.get(f"{url}/_sandbox/callbacks", params={"messageId": mid},
+    delivered = wait_for(lambda: [c for c in control(url, "GET", "/_sandbox/callbacks", params={"messageId": mid},
                                                           timeout=5).json()["callbacks"] if c["status"] == "delivered"],
                          what="the delivered outbox row")
     assert delivered
-    assert requests.put(f"{url}/_sandbox/settings", json={"retention": -1}, timeout=5).status_code == 400
-    assert requests.put(f"{url}/_sandbox/settings", json={"retention": 1}, timeout=5).status_code == 200
+    assert control(url, "PUT", "/_sandbox/settings", json={"retention": -1}, timeout=5).status_code == 400
+    assert control(url, "PUT", "/_sandbox/settings", json={"retention": 1}, timeout=5).status_code == 200
     try:
-        wait_for(lambda: not requests.get(f"{url}/_sandbox/callbacks", params={"messageId": mid},
+        wait_for(lambda: not control(url, "GET", "/_sandbox/callbacks", params={"messageId": mid},
                                           timeout=5).json()["callbacks"], timeout=10, what="pruning")
-        wait_for(lambda: requests.get(bin_url(url, "fid-ret"), timeout=5).json()["count"] == 0, timeout=10,
+        wait_for(lambda: requests.get(bin_url(url, "fid-ret"), auth=A_AUTH, timeout=5).json()["count"] == 0, timeout=10,
                  what="bin pruning")
-        state = requests.get(f"{url}/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"]
+        state = control(url, "GET", "/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"]
         assert state[0]["recipients"][0]["state"] == "delivered"  # the message itself is kept
     finally:
-        requests.put(f"{url}/_sandbox/settings", json={"retention": None}, timeout=5)
+        control(url, "PUT", "/_sandbox/settings", json={"retention": None}, timeout=5)
 
 
 def test_reset_vacuums_the_db(clean_sandbox: Any) -> None:
@@ -443,7 +445,7 @@ def test_reset_vacuums_the_db(clean_sandbox: Any) -> None:
             return int(c.execute("PRAGMA page_count").fetchone()[0])
 
     before = pages()
-    assert requests.post(f"{clean_sandbox.url}/_sandbox/reset", timeout=30).status_code == 200
+    assert control(clean_sandbox.url, "POST", "/_sandbox/reset", timeout=30).status_code == 200
     assert pages() < before / 4
 
 

@@ -13,6 +13,7 @@ from bwhelpers.sandbox import start
 from bwhelpers.sandbox.magic import MAGIC_TO_NUMBERS
 
 from _messaging_helpers import DEMO, DEMO_B, FAST, Receiver, World, free_port, send, wait_for
+from conftest import control
 
 ID_RE = re.compile(r"^\d{13}[a-z0-9]{16}$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -20,28 +21,17 @@ A_AUTH = (DEMO["username"], DEMO["password"])
 UNOWNED_FROM = "+12015550199"  # the fictional 555-01XX block: never in the sandbox's inventory
 
 
-def _dashboard_available() -> bool:
-    try:
-        import bwhelpers.sandbox.dashboard.models as dm  # noqa: F401
-    except ImportError:
-        return False
-    return all(hasattr(dm, n) for n in ("number_owner", "location_messaging", "get_application"))
-
-
-needs_dashboard = pytest.mark.skipif(not _dashboard_available(), reason="the Dashboard area is not available yet")
-
-
 @pytest.fixture(scope="module")
 def sb(sandbox: Any) -> Iterator[Any]:
     """The session sandbox (tests/conftest.py) with fast delivery settings, restored afterwards."""
-    saved = requests.get(f"{sandbox.url}/_sandbox/settings", timeout=5).json()
+    saved = control(sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()
     yield sandbox
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
 
 
 @pytest.fixture
 def url(sb: Any) -> str:
-    r = requests.put(f"{sb.url}/_sandbox/settings", json=FAST, timeout=5)
+    r = control(sb.url, "PUT", "/_sandbox/settings", json=FAST, timeout=5)
     assert r.status_code == 200, r.text
     return sb.url
 
@@ -66,11 +56,11 @@ def msg(frm: str = "+19195551212", to: Any = "+19195550000", **extra: Any) -> di
 
 
 def attempts(url: str, **filters: str) -> list[dict[str, Any]]:
-    return requests.get(f"{url}/_sandbox/callbacks", params=filters, timeout=5).json()["attempts"]
+    return control(url, "GET", "/_sandbox/callbacks", params=filters, timeout=5).json()["attempts"]
 
 
 def outbox(url: str, **filters: str) -> list[dict[str, Any]]:
-    return requests.get(f"{url}/_sandbox/callbacks", params=filters, timeout=5).json()["callbacks"]
+    return control(url, "GET", "/_sandbox/callbacks", params=filters, timeout=5).json()["callbacks"]
 
 
 # -- 202 --------------------------------------------------------------------------------------------
@@ -293,7 +283,7 @@ def test_405(url: str) -> None:
 
 def test_429_rate_limit_with_retry_after(url: str) -> None:
     # 1 per second: two sends within one second are enough to see the 429, even on a loaded machine
-    requests.put(f"{url}/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
+    control(url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
     statuses = []
     limited = None
     for _ in range(40):
@@ -378,7 +368,6 @@ def _one(receiver: Receiver, message_id: str, n: int = 1, timeout: float = 8) ->
                     timeout=timeout, what=f"{n} callback(s) for {message_id}")
 
 
-@needs_dashboard
 def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=w["number"], to="+19195550000", applicationId=w["app_id"], tag="my-tag")).json()
@@ -401,14 +390,13 @@ def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receive
     assert len(receiver.events_for(sent["id"])) == 1  # exactly once
 
 
-@needs_dashboard
 def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: Receiver) -> None:
     from bandwidth.models import InboundCallback, StatusCallback
 
     w = world.provision(receiver.url)
     ok = send(url, msg(frm=w["number"], applicationId=w["app_id"], priority="high")).json()
     bad = send(url, msg(frm=w["number"], to="+12015550102", applicationId=w["app_id"])).json()
-    requests.post(f"{url}/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "hi"},
+    control(url, "POST", "/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "hi"},
                   timeout=5)
     _one(receiver, ok["id"])
     _one(receiver, bad["id"])
@@ -420,7 +408,6 @@ def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: R
     assert failed.error_code == 4432
 
 
-@needs_dashboard
 def test_group_message_one_event_per_recipient(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     to = ["+19195550001", "+12015550101", "+12015550104"]
@@ -434,7 +421,6 @@ def test_group_message_one_event_per_recipient(url: str, world: World, receiver:
     assert all(e["message"]["to"] == to for e in events)
 
 
-@needs_dashboard
 def test_4405_from_number_on_no_account(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=UNOWNED_FROM, applicationId=w["app_id"])).json()
@@ -444,7 +430,6 @@ def test_4405_from_number_on_no_account(url: str, world: World, receiver: Receiv
     assert isinstance(event["errorCode"], int)
 
 
-@needs_dashboard
 def test_4407_from_number_of_another_account(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -460,7 +445,6 @@ def test_4407_from_number_of_another_account(url: str, world: World, receiver: R
         other.stop()
 
 
-@needs_dashboard
 def test_4452_application_not_assigned(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url, assign=False)
     sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -468,7 +452,6 @@ def test_4452_application_not_assigned(url: str, world: World, receiver: Receive
     assert event["errorCode"] == 4452 and event["description"] == "rejected-wrong-application-id"
 
 
-@needs_dashboard
 def test_4452_wrong_application_goes_to_that_apps_url(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -482,7 +465,6 @@ def test_4452_wrong_application_goes_to_that_apps_url(url: str, world: World, re
         other.stop()
 
 
-@needs_dashboard
 def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, world: World,
                                                                   receiver: Receiver) -> None:
     w = world.provision(receiver.url)
@@ -491,13 +473,12 @@ def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, wor
     mid = r.json()["id"]
     log = wait_for(lambda: attempts(url, messageId=mid), what="attempt log entry")
     assert log[0]["url"] is None and "does not exist" in log[0]["error"]
-    state = requests.get(f"{url}/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"][0]
+    state = control(url, "GET", "/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"][0]
     assert state["recipients"][0]["errorCode"] == 4452
     time.sleep(0.3)
     assert receiver.events_for(mid) == []
 
 
-@needs_dashboard
 def test_application_of_another_account_is_unknown(url: str, world: World, receiver: Receiver) -> None:
     other = Receiver().start()
     try:
@@ -511,7 +492,6 @@ def test_application_of_another_account_is_unknown(url: str, world: World, recei
         other.stop()
 
 
-@needs_dashboard
 def test_4001_media_without_mms(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url, mms=False)
     sms = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -524,7 +504,6 @@ def test_4001_media_without_mms(url: str, world: World, receiver: Receiver) -> N
 FAILED_MAGIC = [row for row in MAGIC_TO_NUMBERS if row["outcome"] == "failed"]
 
 
-@needs_dashboard
 @pytest.mark.parametrize("row", FAILED_MAGIC, ids=[str(r["errorCode"]) for r in FAILED_MAGIC])
 def test_magic_failure_numbers(url: str, world: World, receiver: Receiver, row: dict[str, Any]) -> None:
     w = world.provision(receiver.url)
@@ -553,19 +532,17 @@ def test_magic_numbers_endpoint(url: str) -> None:
     assert "areas" in doc
 
 
-@needs_dashboard
 def test_magic_slow_delivery(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     t0 = time.monotonic()
     sent = send(url, msg(frm=w["number"], to="+12015550110", applicationId=w["app_id"])).json()
-    state = requests.get(f"{url}/_sandbox/messages", params={"messageId": sent["id"]}, timeout=5).json()
+    state = control(url, "GET", "/_sandbox/messages", params={"messageId": sent["id"]}, timeout=5).json()
     assert state["messages"][0]["recipients"][0]["state"] == "sending"
     [event] = _one(receiver, sent["id"])
     assert event["type"] == "message-delivered"
     assert time.monotonic() - t0 >= FAST["slow_delivery_delay"] - 0.05
 
 
-@needs_dashboard
 def test_magic_auto_reply(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=w["number"], to="+12015550111", applicationId=w["app_id"], text="ping")).json()
@@ -581,10 +558,9 @@ def test_magic_auto_reply(url: str, world: World, receiver: Receiver) -> None:
 
 # -- inbound injection -------------------------------------------------------------------------------
 
-@needs_dashboard
 def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
-    r = requests.post(f"{url}/_sandbox/inbound", timeout=5, json={
+    r = control(url, "POST", "/_sandbox/inbound", timeout=5, json={
         "to": w["number"], "from": "9195550000", "text": "Hello there", "media": ["https://x/cat.png"]})
     assert r.status_code == 202, r.text
     mid = r.json()["message"]["id"]
@@ -599,25 +575,24 @@ def test_inbound_injection(url: str, world: World, receiver: Receiver) -> None:
     assert listed["messageDirection"] == "INBOUND" and listed["messageStatus"] == "RECEIVED"
 
 
-@needs_dashboard
 def test_inbound_errors(url: str, world: World, receiver: Receiver) -> None:
-    r = requests.post(f"{url}/_sandbox/inbound", json={"to": UNOWNED_FROM, "from": "+19195550000", "text": "x"},
+    r = control(url, "POST", "/_sandbox/inbound", json={"to": UNOWNED_FROM, "from": "+19195550000", "text": "x"},
                       timeout=5)
     assert r.status_code == 404 and "not a number" in r.json()["error"]
     w = world.provision(receiver.url, assign=False)
-    r = requests.post(f"{url}/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "x"},
+    r = control(url, "POST", "/_sandbox/inbound", json={"to": w["number"], "from": "+19195550000", "text": "x"},
                       timeout=5)
     assert r.status_code == 400 and "no application" in r.json()["error"]
     for body in ({"to": w["number"], "from": "nope", "text": "x"}, {"to": w["number"], "from": "+19195550000"},
                  {"to": "x", "from": "+19195550000", "text": "x"}):
-        r = requests.post(f"{url}/_sandbox/inbound", json=body, timeout=5)
+        r = control(url, "POST", "/_sandbox/inbound", json=body, timeout=5)
         assert r.status_code == 400, body
-    assert requests.post(f"{url}/_sandbox/inbound", data=b"{", timeout=5).status_code == 400
+    assert control(url, "POST", "/_sandbox/inbound", data=b"{", headers={"Content-Type": "application/json"},
+                   timeout=5).status_code == 400
 
 
 # -- callback delivery: auth challenge, retries, log ----------------------------------------------------
 
-@needs_dashboard
 def test_401_challenge_then_credentials(url: str, world: World) -> None:
     rec = Receiver(mode="challenge", creds=("cbuser", "cb-secret")).start()
     try:
@@ -636,7 +611,7 @@ def test_401_challenge_then_credentials(url: str, world: World) -> None:
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_401_without_challenge_header_never_sends_credentials(url: str, world: World) -> None:
     rec = Receiver(mode="challenge-noheader", creds=("cbuser", "cb-secret")).start()
     try:
@@ -653,7 +628,7 @@ def test_401_without_challenge_header_never_sends_credentials(url: str, world: W
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) -> None:
     port = free_port()
     rec = Receiver(port=port)
@@ -678,7 +653,7 @@ def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) ->
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_non_2xx_retried_then_gives_up(url: str, world: World) -> None:
     rec = Receiver(mode="error").start()
     try:
@@ -691,7 +666,6 @@ def test_non_2xx_retried_then_gives_up(url: str, world: World) -> None:
         rec.stop()
 
 
-@needs_dashboard
 def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     a = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
@@ -704,7 +678,7 @@ def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None
     assert attempts(url, accountId=DEMO_B["account_id"], messageId=a["id"]) == []
     entry = attempts(url, messageId=a["id"])[0]
     assert set(entry) >= {"time", "url", "statusCode", "error", "authUsed", "elapsedMs", "type", "messageId"}
-    states = requests.get(f"{url}/_sandbox/messages", params={"accountId": DEMO["account_id"]}, timeout=5).json()
+    states = control(url, "GET", "/_sandbox/messages", params={"accountId": DEMO["account_id"]}, timeout=5).json()
     by_id = {m["id"]: m for m in states["messages"]}
     assert by_id[a["id"]]["recipients"][0]["state"] == "delivered"
     assert by_id[b["id"]]["recipients"][0]["state"] == "failed"
@@ -715,44 +689,66 @@ def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None
 
 def test_bin_roundtrip(url: str) -> None:
     name = f"bin-{time.time_ns()}"
-    r = requests.post(f"{url}/_sandbox/bins/{name}", json=[{"type": "message-delivered", "n": 1}],
-                      auth=("u", "p"), timeout=5)
+    own = f"/_sandbox/bins/{name}"
+    r = control(url, "POST", own, DEMO, json=[{"type": "message-delivered", "n": 1}])
     assert r.status_code in (200, 204)
-    requests.post(f"{url}/_sandbox/bins/{name}", data=b"not json", timeout=5)
-    doc = requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()
-    assert doc["count"] == 2
+    # the admin key may write into a named account's bin; no Authorization header -> authorized False
+    control(url, "POST", f"{own}?accountId={DEMO['account_id']}", data=b"not json",
+            headers={"Content-Type": "application/json"})
+    doc = control(url, "GET", own, DEMO).json()
+    assert doc["count"] == 2 and doc["name"] == name
     first, second = doc["requests"]
     assert first["json"] == [{"type": "message-delivered", "n": 1}] and first["authorized"] is True
     assert "Authorization" not in first["headers"] and "authorization" not in {k.lower() for k in first["headers"]}
     assert second["body"] == "not json" and second["json"] is None and second["authorized"] is False
     assert doc["events"] == [{"type": "message-delivered", "n": 1}]
-    assert requests.delete(f"{url}/_sandbox/bins/{name}", timeout=5).json()["deleted"] == 2
-    assert requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()["count"] == 0
+    assert control(url, "GET", own, DEMO_B).json()["count"] == 0  # B's bin of the same name is another bin
+    assert name in {b["name"] for b in control(url, "GET", "/_sandbox/bins", DEMO).json()["bins"]}
+    assert name not in {b["name"] for b in control(url, "GET", "/_sandbox/bins", DEMO_B).json()["bins"]}
+    assert control(url, "DELETE", own, DEMO).json()["deleted"] == 2
+    assert control(url, "GET", own, DEMO).json()["count"] == 0
+
+
+def test_bin_refuses_unsigned_and_foreign_writes(url: str) -> None:
+    name = f"forge-{time.time_ns()}"
+    own = f"/_sandbox/bins/{name}"
+    forged = [{"type": "message-received", "message": {"text": "forged"}}]
+    assert requests.post(f"{url}{own}", json=forged, timeout=5).status_code == 401
+    fake_sig = {"X-Sandbox-Delivery": f"{DEMO['account_id']}.00.{'0' * 64}"}
+    assert requests.post(f"{url}{own}", json=forged, headers=fake_sig, timeout=5).status_code == 401
+    # B's credentials write into B's bin, never A's
+    assert control(url, "POST", own, DEMO_B, json=forged).status_code in (200, 204)
+    assert control(url, "GET", own, DEMO).json()["count"] == 0
+    assert requests.get(f"{url}{own}", timeout=5).status_code == 401
+    assert control(url, "GET", f"{own}?accountId={DEMO['account_id']}", DEMO_B).status_code == 403
 
 
 def test_bin_require_auth(url: str) -> None:
     name = f"auth-{time.time_ns()}"
-    r = requests.post(f"{url}/_sandbox/bins/{name}?require_auth=a:b", json=[{"x": 1}], timeout=5)
+    own = f"/_sandbox/bins/{name}"
+    as_a = f"accountId={DEMO['account_id']}"  # admin key writes into A's bin; Basic carries the callback creds
+    r = control(url, "POST", f"{own}?require_auth=a:b&{as_a}", json=[{"x": 1}])
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
-    r = requests.post(f"{url}/_sandbox/bins/{name}?require_auth=a:b", json=[{"x": 2}], auth=("a", "b"), timeout=5)
+    r = control(url, "POST", f"{own}?require_auth=a:b&{as_a}", json=[{"x": 2}], auth=("a", "b"))
     assert r.status_code in (200, 204)
-    requests.put(f"{url}/_sandbox/bins/{name}", json={"require_auth": "c:d"}, timeout=5)
-    assert requests.post(f"{url}/_sandbox/bins/{name}", json=[{"x": 3}], auth=("a", "b"), timeout=5).status_code == 401
-    doc = requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json()
+    control(url, "PUT", own, DEMO, json={"require_auth": "c:d"})
+    assert control(url, "POST", f"{own}?{as_a}", json=[{"x": 3}], auth=("a", "b")).status_code == 401
+    doc = control(url, "GET", own, DEMO).json()
     assert [r["authorized"] for r in doc["requests"]] == [False, True, False]
     assert doc["events"] == [{"x": 2}]
-    assert requests.put(f"{url}/_sandbox/bins/{name}", json={"require_auth": "nocolon"}, timeout=5).status_code == 400
+    assert control(url, "PUT", own, DEMO, json={"require_auth": "nocolon"}).status_code == 400
 
 
-@needs_dashboard
 def test_callbacks_into_a_bin_with_challenge(url: str, world: World) -> None:
     name = f"cb-{time.time_ns()}"
     w = world.provision(f"{url}/_sandbox/bins/{name}?require_auth=hook:pw", cb_creds=("hook", "pw"))
     sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
-    doc = wait_for(lambda: (d := requests.get(f"{url}/_sandbox/bins/{name}", timeout=5).json())["events"] and d)
+    doc = wait_for(lambda: (d := control(url, "GET", f"/_sandbox/bins/{name}", DEMO).json())["events"] and d)
     assert [r["authorized"] for r in doc["requests"]] == [False, True]
     assert doc["requests"][1]["headers"]["User-Agent"] == "BandwidthAPI/v2"
+    assert "X-Sandbox-Delivery" not in doc["requests"][1]["headers"]  # the signature is not recorded
     assert doc["events"][0]["message"]["id"] == sent["id"]
+    assert control(url, "GET", f"/_sandbox/bins/{name}", DEMO_B).json()["count"] == 0
 
 
 # -- persistence and several serving processes -------------------------------------------------------
@@ -760,17 +756,17 @@ def test_callbacks_into_a_bin_with_challenge(url: str, world: World) -> None:
 def test_bins_survive_restart(tmp_path: Any) -> None:
     db = tmp_path / "bins.db"
     first = start(port=0, db=db, settings=FAST, reuse=False)
-    requests.post(f"{first.url}/_sandbox/bins/keep", json=[{"type": "message-received"}], timeout=5)
+    control(first.url, "POST", "/_sandbox/bins/keep", DEMO, json=[{"type": "message-received"}])
     first.stop()
     second = start(port=0, db=db, reuse=False)
     try:
-        doc = requests.get(f"{second.url}/_sandbox/bins/keep", timeout=5).json()
+        doc = control(second.url, "GET", "/_sandbox/bins/keep", DEMO).json()
         assert doc["events"] == [{"type": "message-received"}]
     finally:
         second.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
     db = tmp_path / "restart.db"
     first = start(port=0, db=db, settings={**FAST, "delivery_delay": 1.0}, reuse=False)
@@ -795,7 +791,7 @@ def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
         rec.stop()
 
 
-@needs_dashboard
+@pytest.mark.slow
 def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any) -> None:
     db = tmp_path / "two.db"
     a = start(port=0, db=db, settings={**FAST, "delivery_delay": 0.3}, reuse=False)
@@ -809,7 +805,7 @@ def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any) -> None:
         time.sleep(0.5)
         got = [e["message"]["id"] for e in rec.events()]
         assert sorted(got) == sorted(ids)
-        senders = {x["id"]: x for x in requests.get(f"{a.url}/_sandbox/callbacks", timeout=5).json()["callbacks"]}
+        senders = {x["id"]: x for x in control(a.url, "GET", "/_sandbox/callbacks", timeout=5).json()["callbacks"]}
         assert all(senders_row["status"] == "delivered" for senders_row in senders.values())
     finally:
         rec.stop()

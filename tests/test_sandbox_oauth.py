@@ -14,6 +14,7 @@ import requests
 from conftest import SMS_BODY, XmlSession
 
 from bwhelpers.sandbox import DEMO, DEMO_B
+from conftest import control
 
 TIMEOUT = 10
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
@@ -43,12 +44,12 @@ def bearer_session(sb: Any, creds: dict[str, str] = DEMO) -> XmlSession:
 
 
 def settings(sb: Any, **values: Any) -> None:
-    r = requests.put(f"{sb.url}/_sandbox/settings", json=values, timeout=TIMEOUT)
+    r = control(sb.url, "PUT", "/_sandbox/settings", json=values, timeout=TIMEOUT)
     assert r.status_code == 200, r.text
 
 
 def add_credential(sb: Any, client_id: str, secret: str, roles: list[str], account: str = DEMO["account_id"]) -> None:
-    r = requests.post(f"{sb.url}/_sandbox/credentials", json={"account_id": account, "client_id": client_id,
+    r = control(sb.url, "POST", "/_sandbox/credentials", json={"account_id": account, "client_id": client_id,
                                                             "client_secret": secret, "roles": roles}, timeout=TIMEOUT)
     assert r.status_code == 201, r.text
 
@@ -136,6 +137,7 @@ def test_token_endpoint_refuses_other_methods_in_its_own_shape(clean_sandbox: An
     assert r.json()["error"] == "invalid_request"
 
 
+@pytest.mark.slow
 def test_token_ttl_setting_sets_expires_in_and_expired_tokens_get_401(clean_sandbox: Any) -> None:
     settings(clean_sandbox, token_ttl_seconds=1)
     token = get_token(clean_sandbox)
@@ -161,9 +163,9 @@ def test_token_ttl_setting_sets_expires_in_and_expired_tokens_get_401(clean_sand
 
 @pytest.mark.parametrize("value", [0, -5, 86401, "60", 1.5, True, None])
 def test_token_ttl_setting_refuses_bad_values(clean_sandbox: Any, value: Any) -> None:
-    r = requests.put(f"{clean_sandbox.url}/_sandbox/settings", json={"token_ttl_seconds": value}, timeout=TIMEOUT)
+    r = control(clean_sandbox.url, "PUT", "/_sandbox/settings", json={"token_ttl_seconds": value}, timeout=TIMEOUT)
     assert r.status_code == 400 and "token_ttl_seconds" in r.json()["error"]
-    assert requests.get(f"{clean_sandbox.url}/_sandbox/settings", timeout=TIMEOUT).json()["token_ttl_seconds"] == 3600
+    assert control(clean_sandbox.url, "GET", "/_sandbox/settings", timeout=TIMEOUT).json()["token_ttl_seconds"] == 3600
 
 
 # -- Bearer on every endpoint ----------------------------------------------------------------------
@@ -282,17 +284,17 @@ def test_a_revoked_credential_stops_its_tokens_and_lists_never_show_secrets(clea
     token = get_token(clean_sandbox, "short-lived", "revoke-me-secret")["access_token"]
     dash = f"{clean_sandbox.url}/api/accounts/{DEMO['account_id']}/sites"
     assert requests.get(dash, headers=bearer(token), timeout=TIMEOUT).status_code == 200
-    listed = requests.get(f"{clean_sandbox.url}/_sandbox/credentials", timeout=TIMEOUT)
+    listed = control(clean_sandbox.url, "GET", "/_sandbox/credentials", timeout=TIMEOUT)
     assert "short-lived" in listed.text and "revoke-me-secret" not in listed.text
     mine = [c for c in listed.json()["credentials"] if c["client_id"] == "short-lived"]
     assert mine == [{"client_id": "short-lived", "account_id": DEMO["account_id"], "roles": ["Messaging", "Numbers"],
                      "description": "", "tokens_issued": 1}]
     assert DEMO["client_secret"] not in listed.text
-    r = requests.delete(f"{clean_sandbox.url}/_sandbox/credentials/short-lived", timeout=TIMEOUT)
+    r = control(clean_sandbox.url, "DELETE", "/_sandbox/credentials/short-lived", timeout=TIMEOUT)
     assert r.status_code == 200
     r = requests.get(dash, headers=bearer(token), timeout=TIMEOUT)
     assert r.status_code == 401 and "no longer exists" in dash_error(r)[1]
-    assert requests.delete(f"{clean_sandbox.url}/_sandbox/credentials/short-lived", timeout=TIMEOUT).status_code == 404
+    assert control(clean_sandbox.url, "DELETE", "/_sandbox/credentials/short-lived", timeout=TIMEOUT).status_code == 404
 
 
 @pytest.mark.parametrize("body, status, words", [
@@ -305,7 +307,7 @@ def test_a_revoked_credential_stops_its_tokens_and_lists_never_show_secrets(clea
 ])
 def test_credentials_control_endpoint_refuses_bad_input(clean_sandbox: Any, body: dict[str, Any], status: int,
                                                        words: str) -> None:
-    r = requests.post(f"{clean_sandbox.url}/_sandbox/credentials", json=body, timeout=TIMEOUT)
+    r = control(clean_sandbox.url, "POST", "/_sandbox/credentials", json=body, timeout=TIMEOUT)
     assert r.status_code == status and words in r.json()["error"], r.text
     # account B's credential is untouched
     assert get_token(clean_sandbox, DEMO_B["client_id"], DEMO_B["client_secret"])["expires_in"] == 3600
@@ -314,7 +316,7 @@ def test_credentials_control_endpoint_refuses_bad_input(clean_sandbox: Any, body
 def test_post_accounts_accepts_api_credentials(clean_sandbox: Any) -> None:
     new = {"account_id": "9900042", "site_id": "9942", "username": "u42", "password": "p42", "user_id": "uid42",
            "api_token": "t42", "api_secret": "s42", "client_id": "client-42", "client_secret": "secret-42"}
-    r = requests.post(f"{clean_sandbox.url}/_sandbox/accounts", json=new, timeout=TIMEOUT)
+    r = control(clean_sandbox.url, "POST", "/_sandbox/accounts", json=new, timeout=TIMEOUT)
     assert r.status_code == 201 and r.json()["client_id"] == "client-42" and "secret-42" not in r.text
     token = get_token(clean_sandbox, "client-42", "secret-42")["access_token"]
     assert jwt.decode(token, options={"verify_signature": False})["accounts"] == ["9900042"]
@@ -322,21 +324,21 @@ def test_post_accounts_accepts_api_credentials(clean_sandbox: Any) -> None:
     assert r.status_code == 200 and "<Id>9942</Id>" in r.text
     # a client id of another account is refused; half a credential too
     taken = {**new, "account_id": "9900043", "site_id": "9943", "username": "u43", "user_id": "uid43"}
-    r = requests.post(f"{clean_sandbox.url}/_sandbox/accounts", json=taken, timeout=TIMEOUT)
+    r = control(clean_sandbox.url, "POST", "/_sandbox/accounts", json=taken, timeout=TIMEOUT)
     assert r.status_code == 409 and "client-42" in r.json()["error"]
     half = {**taken, "client_id": "client-43"}
     del half["client_secret"]
-    r = requests.post(f"{clean_sandbox.url}/_sandbox/accounts", json=half, timeout=TIMEOUT)
+    r = control(clean_sandbox.url, "POST", "/_sandbox/accounts", json=half, timeout=TIMEOUT)
     assert r.status_code == 400 and "client_secret" in r.json()["error"]
     # without client_id/client_secret an account is still created (API user only)
     plain = {k: v for k, v in taken.items() if not k.startswith("client_")}
-    assert requests.post(f"{clean_sandbox.url}/_sandbox/accounts", json=plain, timeout=TIMEOUT).status_code == 201
+    assert control(clean_sandbox.url, "POST", "/_sandbox/accounts", json=plain, timeout=TIMEOUT).status_code == 201
 
 
 # -- legacy_basic_auth ----------------------------------------------------------------------------
 
 def test_basic_auth_is_allowed_by_default(dash: XmlSession) -> None:
-    assert requests.get(f"{dash.url}/_sandbox/settings", timeout=TIMEOUT).json()["legacy_basic_auth"] == "allowed"
+    assert control(dash.url, "GET", "/_sandbox/settings", timeout=TIMEOUT).json()["legacy_basic_auth"] == "allowed"
     assert dash.get("/sites").status_code == 200
 
 
@@ -371,14 +373,14 @@ def test_decommissioned_basic_auth_gets_401_saying_how_to_switch(clean_sandbox: 
 
 
 def test_legacy_basic_auth_setting_refuses_unknown_modes(clean_sandbox: Any) -> None:
-    r = requests.put(f"{clean_sandbox.url}/_sandbox/settings", json={"legacy_basic_auth": "off"}, timeout=TIMEOUT)
+    r = control(clean_sandbox.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "off"}, timeout=TIMEOUT)
     assert r.status_code == 400 and "decommissioned" in r.json()["error"]
 
 
 def test_reset_restores_demo_credentials_and_keeps_tokens_verifiable(clean_sandbox: Any) -> None:
     add_credential(clean_sandbox, "temp", "temp-secret", ["Numbers"])
     token = get_token(clean_sandbox)["access_token"]
-    assert requests.post(f"{clean_sandbox.url}/_sandbox/reset", timeout=TIMEOUT).status_code == 200
+    assert control(clean_sandbox.url, "POST", "/_sandbox/reset", timeout=TIMEOUT).status_code == 200
     r = requests.post(token_url(clean_sandbox), auth=("temp", "temp-secret"),
                       data={"grant_type": "client_credentials"}, timeout=TIMEOUT)
     assert r.status_code == 401

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from bwhelpers.sandbox import DEMO, DEMO_B
+from conftest import control
 
 CAMPAIGN_A, PENDING_A, CAMPAIGN_B = "CSBX001", "CPND001", "CSBX002"
 
@@ -26,7 +27,7 @@ def tn_option(tns: list[str], campaign: str | None = CAMPAIGN_A, action: str = "
 
 
 def settings(dash: Any, **values: Any) -> None:
-    r = requests.put(f"{dash.url}/_sandbox/settings", json=values, timeout=10)
+    r = control(dash.url, "PUT", "/_sandbox/settings", json=values, timeout=10)
     assert r.status_code == 200, r.text
 
 
@@ -58,7 +59,7 @@ def send_and_wait(dash: Any, app: str, frm: str, to: str = "+12015550100") -> di
     mid = r.json()["id"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        msgs = requests.get(f"{dash.url}/_sandbox/messages", params={"messageId": mid}, timeout=10).json()
+        msgs = control(dash.url, "GET", "/_sandbox/messages", params={"messageId": mid}, timeout=10).json()
         rec = msgs["messages"][0]["recipients"][0]
         if rec["state"] in ("delivered", "failed"):
             return rec
@@ -69,10 +70,10 @@ def send_and_wait(dash: Any, app: str, frm: str, to: str = "+12015550100") -> di
 @pytest.fixture(autouse=True)
 def enforced(dash: Any) -> None:
     """conftest's reset replays the 2018 guide; these tests are about the 2026 rules (the default)."""
-    r = requests.put(f"{dash.url}/_sandbox/settings", json={"a2p_enforcement": None}, timeout=10)
+    r = control(dash.url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": None}, timeout=10)
     assert r.status_code == 400  # not a boolean
-    requests.post(f"{dash.url}/_sandbox/reset", timeout=10).raise_for_status()
-    assert requests.get(f"{dash.url}/_sandbox/settings", timeout=10).json()["a2p_enforcement"] is True
+    control(dash.url, "POST", "/_sandbox/reset", timeout=10).raise_for_status()
+    assert control(dash.url, "GET", "/_sandbox/settings", timeout=10).json()["a2p_enforcement"] is True
     settings(dash, order_transition={"mode": "immediate"})
 
 
@@ -111,7 +112,7 @@ def test_campaigns_are_isolated_between_accounts(dash: Any, dash_b: Any) -> None
 def test_a_new_account_gets_its_own_registered_campaign(dash: Any) -> None:
     creds = {"account_id": "9912345", "site_id": "9912", "username": "tenant-c", "password": "pw-c",
              "user_id": "u-c", "api_token": "t-c", "api_secret": "s-c"}
-    r = requests.post(f"{dash.url}/_sandbox/accounts", json=creds, timeout=10)
+    r = control(dash.url, "POST", "/_sandbox/accounts", json=creds, timeout=10)
     assert r.status_code == 201, r.text
     data = platform(dash, "/tendlc/campaigns", creds=creds).json()["data"]
     registered = [c["campaignId"] for c in data if c["status"] == "REGISTERED"]
@@ -244,7 +245,7 @@ def test_enforcement_waits_for_the_assignment_to_finish(dash: Any, world: dict[s
 def test_without_enforcement_the_2018_guide_delivers(dash: Any, world: dict[str, Any]) -> None:
     settings(dash, a2p_enforcement=False)
     assert send_and_wait(dash, world["app"], "+1" + world["tns"][0])["state"] == "delivered"
-    r = requests.put(f"{dash.url}/_sandbox/settings", json={"a2p_enforcement": "no"}, timeout=10)
+    r = control(dash.url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": "no"}, timeout=10)
     assert r.status_code == 400 and "a2p_enforcement" in r.json()["error"]
 
 
@@ -344,7 +345,7 @@ def test_bearer_tokens_work_and_a_missing_role_is_403(dash: Any) -> None:
     full = token(DEMO["client_id"], DEMO["client_secret"])
     r = requests.get(url, headers={"Authorization": f"Bearer {full}"}, timeout=10)
     assert r.status_code == 200 and r.json()["data"][0]["campaignId"] == CAMPAIGN_A
-    r = requests.post(f"{dash.url}/_sandbox/credentials", json={"account_id": DEMO["account_id"],
+    r = control(dash.url, "POST", "/_sandbox/credentials", json={"account_id": DEMO["account_id"],
                       "client_id": "msg-only", "client_secret": "msg-only-secret", "roles": ["Messaging"]}, timeout=10)
     assert r.status_code == 201, r.text
     r = requests.get(url, headers={"Authorization": f"Bearer {token('msg-only', 'msg-only-secret')}"}, timeout=10)

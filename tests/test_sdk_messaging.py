@@ -18,6 +18,7 @@ from bandwidth.models.message_direction_enum import MessageDirectionEnum  # noqa
 from bandwidth.models.priority_enum import PriorityEnum  # noqa: E402
 
 from _messaging_helpers import DEMO, DEMO_B, FAST  # noqa: E402
+from conftest import control  # noqa: E402
 
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 
@@ -25,12 +26,11 @@ APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 @pytest.fixture(scope="module")
 def sb(sandbox: Any) -> Iterator[Any]:
     """The session sandbox (tests/conftest.py) with fast settings, restored afterwards."""
-    import requests
 
-    saved = requests.get(f"{sandbox.url}/_sandbox/settings", timeout=5).json()
-    requests.put(f"{sandbox.url}/_sandbox/settings", json=FAST, timeout=5)
+    saved = control(sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()
+    control(sandbox.url, "PUT", "/_sandbox/settings", json=FAST, timeout=5)
     yield sandbox
-    requests.put(f"{sandbox.url}/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={k: saved[k] for k in FAST if k in saved}, timeout=5)
 
 
 def api(sb: Any, creds: dict[str, str] = DEMO, password: str | None = None) -> MessagesApi:
@@ -84,9 +84,8 @@ def test_errors_map_to_sdk_exceptions(sb: Any) -> None:
 
 
 def test_rate_limit_surfaces_as_429(sb: Any) -> None:
-    import requests
 
-    requests.put(f"{sb.url}/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
+    control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
     try:
         statuses = []
         for _ in range(6):
@@ -100,7 +99,7 @@ def test_rate_limit_surfaces_as_429(sb: Any) -> None:
                 break
         assert statuses[-1] == 429
     finally:
-        requests.put(f"{sb.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5)
+        control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5)
 
 
 # -- OAuth 2.0 client credentials (the only way into a real account from 2026-12-02) ----------------
@@ -115,11 +114,10 @@ def oauth_api(sb: Any, creds: dict[str, str] = DEMO, secret: str | None = None) 
 @pytest.fixture
 def decommissioned(sb: Any) -> Iterator[Any]:
     """Basic auth with API users refused, as on the real service from 2026-12-02."""
-    import requests
 
-    requests.put(f"{sb.url}/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
+    control(sb.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
     yield sb
-    requests.put(f"{sb.url}/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
+    control(sb.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
 
 
 def test_sdk_sends_and_lists_with_client_credentials_only(decommissioned: Any) -> None:

@@ -16,6 +16,7 @@ bandwidth_numbers = pytest.importorskip("bandwidth_numbers")
 from bandwidth_numbers import Account, Client, RestError  # noqa: E402
 
 from bwhelpers.sandbox import DEMO, DEMO_B  # noqa: E402
+from conftest import control  # noqa: E402
 
 
 def account(url: str, creds: dict[str, str] = DEMO) -> Any:
@@ -113,7 +114,7 @@ def test_sdk_works_with_an_access_token_from_the_sandbox(clean_sandbox: Any) -> 
     import requests
 
     url = clean_sandbox.url
-    requests.put(f"{url}/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
+    control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
     r = requests.post(f"{url}/api/v1/oauth2/token", auth=(DEMO["client_id"], DEMO["client_secret"]),
                       data={"grant_type": "client_credentials"}, timeout=5)
     assert r.status_code == 200, r.text

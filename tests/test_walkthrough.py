@@ -73,6 +73,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_sandbox_restarts_when_its_kernel_is_gone(isolated: Path, monkeypatch: pytest.MonkeyPatch,
                                                   shown: Shown) -> None:
     if not _port_free(DEFAULT_PORT):

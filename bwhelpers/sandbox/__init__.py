@@ -12,6 +12,9 @@ APIs. It is the default target whenever no real credentials are given::
 
 State lives in a SQLite file (WAL), so several processes pointed at the same file share it, and
 it survives restarts. If a sandbox already serves the requested port, ``start`` reuses it.
+
+The control plane's global endpoints need the admin key (``{db}.admin-key``, 0600, created at the
+first start): ``admin_key(db)`` / ``admin_key_for(url)`` read it, ``handle.admin_headers()`` sends it.
 """
 from __future__ import annotations
 
@@ -23,8 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .core import DEMO, DEMO_B
+from .keys import ADMIN_HEADER, admin_key, admin_key_path, instance_proof
 
-__all__ = ["DEMO", "DEMO_B", "DEFAULT_PORT", "SandboxHandle", "start", "ensure_running", "probe"]
+__all__ = ["DEMO", "DEMO_B", "DEFAULT_PORT", "SandboxHandle", "start", "ensure_running", "probe", "admin_key",
+           "admin_key_for", "admin_key_path", "admin_headers", "instance_proof", "ADMIN_HEADER"]
 
 DEFAULT_PORT = 8765
 SERVICE_NAME = "bwhelpers-sandbox"
@@ -39,6 +44,13 @@ class SandboxHandle:
     db_path: str | None = None
     reused: bool = False
     _server: Any = field(default=None, repr=False)
+    #: the control plane's admin key (None when this process cannot read it)
+    admin_key: str | None = field(default=None, repr=False)
+
+    def admin_headers(self) -> dict[str, str]:
+        """``{"X-Sandbox-Admin-Key": key}`` for reset, global settings and accounts (empty when unknown)."""
+        key = self.admin_key or admin_key_for(self.url)
+        return {ADMIN_HEADER: key} if key else {}
 
     @property
     def dashboard_url(self) -> str:
@@ -84,9 +96,33 @@ def probe(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) and doc.get("service") == SERVICE_NAME else None
 
 
+def admin_key_for(url: str, timeout: float = 2.0) -> str | None:
+    """The admin key of the sandbox at ``url`` if this process can read it (``BW_SANDBOX_ADMIN_KEY``/``_FILE``,
+    or the key file beside the db that sandbox reports). None otherwise (a shared sandbox of someone else)."""
+    import os
+
+    from .keys import ADMIN_KEY_ENV, ADMIN_KEY_FILE_ENV
+
+    if os.environ.get(ADMIN_KEY_ENV) or os.environ.get(ADMIN_KEY_FILE_ENV):
+        return admin_key()
+    doc = probe(url, timeout=timeout)
+    if not doc or not doc.get("db"):
+        return None
+    return admin_key(doc["db"])
+
+
+def admin_headers(url: str) -> dict[str, str]:
+    """The admin-key header for the sandbox at ``url`` (empty when this process cannot read the key)."""
+    key = admin_key_for(url)
+    return {ADMIN_HEADER: key} if key else {}
+
+
 def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "127.0.0.1",
           credentials: dict[str, str] | None = None, reset: bool = False, order_delay: float | None = None,
-          settings: dict[str, Any] | None = None, reuse: bool = True) -> SandboxHandle:
+          settings: dict[str, Any] | None = None, reuse: bool = True,
+          admin_key_file: str | os.PathLike[str] | None = None,
+          allow_hosts: list[str] | tuple[str, ...] | None = None,
+          idle_timeout: float | None = None) -> SandboxHandle:
     """Start a sandbox in a background thread and return once it is listening.
 
     :param port: TCP port; 0 picks a free one. If a sandbox already serves ``port``, it is reused.
@@ -95,6 +131,9 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
     :param reset: wipe the db first.
     :param order_delay: seconds an order stays RECEIVED (0 = immediate).
     :param settings: other runtime settings (see ``/_sandbox/settings``).
+    :param admin_key_file: a file holding the admin key (default ``{db}.admin-key``, created 0600).
+    :param allow_hosts: more Host names to answer to (DNS-rebinding guard; 127.0.0.1/localhost always).
+    :param idle_timeout: seconds an idle keep-alive connection is kept (default 60).
     """
     from .db import default_db_path
     from .server import SandboxServer, prepare_db
@@ -103,7 +142,7 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
     if port and reuse:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
         if probe(url, timeout=0.5):
-            return SandboxHandle(url=url, credentials=creds, reused=True)
+            return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=admin_key_for(url))
     db_path = str(db) if db is not None else str(default_db_path())
     merged = dict(settings or {})
     if order_delay is not None:
@@ -111,15 +150,20 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
                                       else {"mode": "seconds", "seconds": float(order_delay)})
     accounts = [creds] if credentials else [DEMO, DEMO_B]
     database = prepare_db(db_path, accounts=accounts, reset=reset, settings=merged)
-    server = SandboxServer(database, host=host, port=port)
+    from .keys import ensure_admin_key
+
+    key = ensure_admin_key(db_path, admin_key_file)
+    extra = {"idle_timeout": float(idle_timeout)} if idle_timeout is not None else {}
+    server = SandboxServer(database, host=host, port=port, admin_key=key, allow_hosts=allow_hosts, **extra)
     try:
         server.start_thread()
     except OSError as exc:
         if port and reuse and probe(f"http://127.0.0.1:{port}", timeout=1.0):
-            return SandboxHandle(url=f"http://127.0.0.1:{port}", credentials=creds, reused=True)
+            return SandboxHandle(url=f"http://127.0.0.1:{port}", credentials=creds, reused=True,
+                                 admin_key=admin_key_for(f"http://127.0.0.1:{port}"))
         raise OSError(f"cannot start the sandbox on {host}:{port}: {exc.strerror or exc}; "
                       f"choose another port (--port) or stop what is using it") from None
-    handle = SandboxHandle(url=server.url, credentials=creds, db_path=db_path, _server=server)
+    handle = SandboxHandle(url=server.url, credentials=creds, db_path=db_path, _server=server, admin_key=key)
     _running[handle.url] = handle
     return handle
 
@@ -141,14 +185,14 @@ def ensure_running(url: str | None = None) -> SandboxHandle:
     if url:
         url = url.rstrip("/")
         if probe(url, timeout=2.0):
-            return SandboxHandle(url=url, credentials=creds, reused=True)
+            return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=admin_key_for(url))
         raise ConnectionError(f"no sandbox answers at {url} (BW_SANDBOX_URL); start one with "
                               f"`python -m bwhelpers.sandbox` or unset BW_SANDBOX_URL")
     for handle in _running.values():
         return handle
     default = f"http://127.0.0.1:{DEFAULT_PORT}"
     if probe(default, timeout=0.5):
-        return SandboxHandle(url=default, credentials=creds, reused=True)
+        return SandboxHandle(url=default, credentials=creds, reused=True, admin_key=admin_key_for(default))
     try:
         return start(port=DEFAULT_PORT)
     except OSError:

@@ -20,12 +20,25 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{key.replace('_', '-')}", dest=key, default=None,
                        help=f"demo account {key.replace('_', ' ')} (default {DEMO[key]!r})"
                        if key != "password" else "demo account password (default: the documented demo one)")
+    p.add_argument("--password-file", default=None,
+                   help="read the demo account password from this file (or set BW_SANDBOX_PASSWORD; "
+                        "--password is visible to every user in `ps`)")
     p.add_argument("--api-token", dest="api_token", default=None, help="legacy messaging API token")
     p.add_argument("--api-secret", dest="api_secret", default=None, help="legacy messaging API secret")
+    p.add_argument("--api-secret-file", default=None,
+                   help="read the legacy API secret from this file (or set BW_SANDBOX_API_SECRET)")
+    p.add_argument("--admin-key-file", default=None,
+                   help="file holding the control plane's admin key (default: <db>.admin-key, created 0600 "
+                        "at the first start); shared setups keep it where only the operator can read it")
+    p.add_argument("--allow-host", dest="allow_hosts", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host is NAME (repeatable; 127.0.0.1 and localhost always; "
+                        "'*' turns the DNS-rebinding guard off, only behind a trusted proxy)")
     p.add_argument("--client-id", dest="client_id", default=None,
                    help=f"API credential (OAuth 2.0) client id (default {DEMO['client_id']!r})")
     p.add_argument("--client-secret", dest="client_secret", default=None,
                    help="API credential client secret (default: the documented demo one)")
+    p.add_argument("--client-secret-file", default=None,
+                   help="read the API credential client secret from this file (or set BW_SANDBOX_CLIENT_SECRET)")
     p.add_argument("--order-delay", type=float, default=None,
                    help="seconds an order stays RECEIVED before it completes (default 2; 0 = immediate)")
     p.add_argument("--a2p-enforcement", choices=("on", "off"), default=None,
@@ -36,6 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _secret(path: str | None, env: str, option: str) -> str | None:
+    """A secret from a file (first line) or an env var, so it never shows in ``ps``."""
+    import os
+
+    if path:
+        try:
+            with open(os.path.expanduser(path), encoding="utf-8") as fh:
+                value = fh.readline().strip()
+        except OSError as exc:
+            raise SystemExit(f"error: {option} {path}: {exc.strerror or exc}") from None
+        if not value:
+            raise SystemExit(f"error: {option} {path}: the file is empty")
+        return value
+    return os.environ.get(env) or None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -44,11 +73,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     creds = dict(DEMO)
     custom = False
+    secrets_given = {"password": _secret(args.password_file, "BW_SANDBOX_PASSWORD", "--password-file"),
+                     "api_secret": _secret(args.api_secret_file, "BW_SANDBOX_API_SECRET", "--api-secret-file"),
+                     "client_secret": _secret(args.client_secret_file, "BW_SANDBOX_CLIENT_SECRET",
+                                              "--client-secret-file")}
     for key in DEMO:
-        value = getattr(args, key, None)
+        value = getattr(args, key, None) or secrets_given.get(key)
         if value:
             creds[key] = value
             custom = True
+    hidden_password = bool(args.password or secrets_given["password"])
+    hidden_secret = bool(args.api_secret or secrets_given["api_secret"])
+    hidden_client_secret = bool(args.client_secret or secrets_given["client_secret"])
     settings: dict[str, object] = {}
     if args.order_delay is not None:
         settings["order_transition"] = ({"mode": "immediate"} if args.order_delay <= 0
@@ -56,10 +92,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.a2p_enforcement is not None:
         settings["a2p_enforcement"] = args.a2p_enforcement == "on"
     db_path = args.db or str(default_db_path())
-    db = prepare_db(db_path, accounts=[creds] if custom else None, reset=args.reset, settings=settings)
-    server = SandboxServer(db, host=args.host, port=args.port)
+    from .keys import admin_key_path, ensure_admin_key
 
-    def _term(signum, frame):  # noqa: ANN001
+    try:
+        admin_key = ensure_admin_key(db_path, args.admin_key_file)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    key_file = args.admin_key_file or str(admin_key_path(db_path))
+    db = prepare_db(db_path, accounts=[creds] if custom else None, reset=args.reset, settings=settings)
+    server = SandboxServer(db, host=args.host, port=args.port, admin_key=admin_key, allow_hosts=args.allow_hosts)
+
+    def _term(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _term)
@@ -69,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server._ready.wait()
         if server._error:
             return
-        shown = "(custom, not shown)" if args.password else creds["password"]
+        shown = "(custom, not shown)" if hidden_password else creds["password"]
         print(f"Bandwidth sandbox listening on {server.url}", flush=True)
         print(f"  Dashboard API : {server.url}/api/accounts/{creds['account_id']}/...", flush=True)
         print(f"  Messaging API : {server.url}/api/v2/users/{creds['account_id']}/messages", flush=True)
@@ -77,10 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  account {creds['account_id']}  site {creds['site_id']}  "
               f"user {creds['username']} / {shown}", flush=True)
         print(f"  legacy user id {creds['user_id']}  token {creds['api_token'] if not args.api_token else '(custom)'}"
-              f"  secret {creds['api_secret'] if not args.api_secret else '(custom, not shown)'}", flush=True)
+              f"  secret {creds['api_secret'] if not hidden_secret else '(custom, not shown)'}", flush=True)
         print(f"  OAuth token   : POST {server.url}/api/v1/oauth2/token  client id {creds['client_id']} / "
-              f"{creds['client_secret'] if not args.client_secret else '(custom, not shown)'}", flush=True)
+              f"{creds['client_secret'] if not hidden_client_secret else '(custom, not shown)'}", flush=True)
         print(f"  state db      : {db_path}  (Ctrl-C to stop)", flush=True)
+        if args.admin_key_file:
+            print(f"  admin key     : in {key_file} (not shown; header X-Sandbox-Admin-Key)", flush=True)
+        else:
+            print(f"  admin key     : {admin_key}  (in {key_file}, read automatically by local kernels, the "
+                  f"CLI and tests; header X-Sandbox-Admin-Key)", flush=True)
 
     threading.Thread(target=_announce, daemon=True).start()
     try:

@@ -15,15 +15,22 @@ process's IOLoop with :class:`tornado.httpclient.AsyncHTTPClient`.
 * Non-2xx, connection errors and timeouts are retried with the backoff of the ``callback_retry``
   setting (``max_attempts``, ``backoff`` list of seconds, ``timeout``), then the row gives up.
 * Every attempt is written to ``callback_attempts`` (``GET /_sandbox/callbacks``).
+* A delivery to a sandbox request bin (a URL path under ``/_sandbox/bins/``) carries
+  ``X-Sandbox-Delivery``: the account id signed with a key derived from the admin key, so the bin
+  records it for that account and refuses unsigned forgeries (the header goes nowhere else).
 
 The module also keeps the request bins (``/_sandbox/bins/{name}``), the sandbox's requestb.in.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 import time
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -32,6 +39,8 @@ from .db import Database, register_schema
 log = logging.getLogger("bwhelpers.sandbox.callbacks")
 
 USER_AGENT = "BandwidthAPI/v2"
+DELIVERY_HEADER = "X-Sandbox-Delivery"
+BIN_PATH = "/_sandbox/bins/"
 #: messaging-webhooks.mdx: every example request carries the charset
 CONTENT_TYPE = "application/json; charset=utf-8"
 #: claims older than this (seconds, plus the request timeout) belong to a dead process
@@ -124,7 +133,7 @@ def enqueue(conn: Any, *, account_id: str, url: str, body: Any, due: float, mess
         (account_id, message_id, event_type, recipient, url, body if isinstance(body, str) else json.dumps(body),
          user, password, due, time.time()),
     )
-    return int(cur.lastrowid)
+    return int(cur.lastrowid or 0)
 
 
 def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | None, message_id: str | None,
@@ -199,6 +208,34 @@ def _filtered(db: Database, table: str, account_id: str | None, message_id: str 
     return list(reversed(db.query(sql, args)))
 
 
+# -- signed deliveries to request bins ------------------------------------------------------------
+
+def _delivery_mac(key: str, account_id: str, nonce: str) -> str:
+    return hmac.new(key.encode("utf-8"), f"bwhelpers-delivery:{account_id}:{nonce}".encode("utf-8"),
+                    hashlib.sha256).hexdigest()
+
+
+def sign_delivery(key: str, account_id: str) -> str:
+    nonce = secrets.token_hex(8)
+    return f"{account_id}.{nonce}.{_delivery_mac(key, account_id, nonce)}"
+
+
+def verify_delivery(key: str | None, header: str | None) -> str | None:
+    """The account a signed ``X-Sandbox-Delivery`` header names, or None (absent or forged)."""
+    if not key or not header or header.count(".") < 2:
+        return None
+    account_id, nonce, mac = header.rsplit(".", 2)
+    expected = _delivery_mac(key, account_id, nonce)
+    return account_id if account_id and hmac.compare_digest(mac.encode(), expected.encode()) else None
+
+
+def is_bin_url(url: str) -> bool:
+    try:
+        return urllib.parse.urlsplit(url).path.startswith(BIN_PATH)
+    except ValueError:
+        return False
+
+
 # -- retention ------------------------------------------------------------------------------------
 
 PRUNE_BATCH = 5000
@@ -236,9 +273,10 @@ def prune(db: Database, older_than: float, now: float | None = None) -> dict[str
 class Dispatcher:
     """Drains the outbox on the current IOLoop. ``start()`` / ``stop()`` from the server hooks."""
 
-    def __init__(self, db: Database, instance: str | None = None):
+    def __init__(self, db: Database, instance: str | None = None, signing_key: str | None = None):
         self.db = db
         self.instance = instance or uuid.uuid4().hex
+        self.signing_key = signing_key
         self._periodic: Any = None
         self._client: Any = None
         self._in_flight = 0
@@ -336,6 +374,8 @@ class Dispatcher:
         import tornado.httpclient
 
         headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
+        if self.signing_key and is_bin_url(row["url"]):
+            headers[DELIVERY_HEADER] = sign_delivery(self.signing_key, str(row["account_id"]))
         if auth:
             token = base64.b64encode(f"{row['cb_user']}:{row['cb_password'] or ''}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
@@ -428,7 +468,7 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
             "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
             (name, time.time(), method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
-    return int(cur.lastrowid)
+    return int(cur.lastrowid or 0)
 
 
 def bin_contents(db: Database, name: str) -> dict[str, Any]:

@@ -3,9 +3,11 @@ bwhelpers.sandbox.core
 ~~~~~~~~~~~~~~~~~~~~~~
 
 What every emulated endpoint shares: the sandbox context (db + settings), accounts, request
-authentication (:func:`authenticate`: HTTP Basic with an API user, or an OAuth 2.0 Bearer token),
-body limits, safe XML/JSON parsing, and rendering of bodies and errors. Handlers never let a
-traceback out: anything unexpected becomes a 500 in the service's error shape.
+authentication (:func:`authenticate`: HTTP Basic with an API user, or an OAuth 2.0 Bearer token;
+the control plane reuses it through :meth:`BaseHandler.request_account`), the shared-host guards
+(Host allow-list, CSRF content-type rule, body limit), safe XML/JSON parsing, and rendering of
+bodies and errors. Handlers never let a traceback out: anything unexpected becomes a 500 in the
+service's error shape.
 """
 from __future__ import annotations
 
@@ -18,17 +20,26 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import tornado.httputil
 import tornado.web
 
 from . import xmlio
 from .db import Database, check_secret, hash_secret
 from .exceptions import ControlError, DashboardError, MessagingError, SandboxError
+from .keys import ADMIN_HEADER, same_secret
 from .oauth import models as oauth_models
 
 log = logging.getLogger("bwhelpers.sandbox")
 
 MAX_BODY_BYTES = 256 * 1024
 XML_CONTENT_TYPE = xmlio.CONTENT_TYPE
+#: header set by SandboxApplication (never trusted from the client) when a body is over the limit
+OVERSIZE_HEADER = "X-Bwhelpers-Oversize"
+#: Host names every sandbox serves (plus the interface it binds and --allow-host names)
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: content types a state-changing request must carry (a browser cannot send them cross-origin without
+#: a CORS preflight, which the sandbox never grants): the CSRF guard
+STATE_CHANGING_TYPES = frozenset({"application/json", "application/xml", "text/xml"})
 
 #: The documented demo account (README, docs/ARCHITECTURE.md). Public and fake.
 DEMO = {
@@ -63,11 +74,13 @@ class SandboxContext:
     db: Database
     base_url: str = ""
     started: float = field(default_factory=time.time)
+    #: this serving process (callback claims); ``db.instance_id`` names the db for clients
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    # settings live in the db so every process sees the same ones
-    def setting(self, key: str, default: Any = None) -> Any:
-        return self.db.get_setting(key, default)
+    #: the key the global control-plane endpoints require (bwhelpers.sandbox.keys)
+    admin_key: str | None = field(default=None, repr=False)
+    #: Host names (no port) requests may carry; "*" allows any (only for a trusted proxy in front)
+    allowed_hosts: frozenset[str] = LOCAL_HOSTS
+    port: int = 0
 
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -263,15 +276,73 @@ class BaseHandler(tornado.web.RequestHandler):
         self.clear_header("Content-Type")
 
     def prepare(self) -> None:
-        if len(self.request.body or b"") > MAX_BODY_BYTES:
-            if self.api == "messaging":
-                raise MessagingError("request-entity-too-large",
-                                     f"The request body exceeds {MAX_BODY_BYTES} bytes", status=413)
-            if self.api in ("oauth", "control"):
-                raise self._generic(413, f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes")
-            raise DashboardError(413, f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes",
-                                 status=413, root=self.error_root)
+        self.guard()
         self._maybe_inject_fault()
+
+    # -- shared-host guards ----------------------------------------------------------------------
+    def guard(self) -> None:
+        """Refuse what a shared host must not serve, before any auth or state: a Host the sandbox does not
+        serve (DNS rebinding), an over-limit body (413, refused before it is buffered), and a state-changing
+        request a cross-origin page could send without a CORS preflight (CSRF)."""
+        self._check_host()
+        if self.request.headers.get(OVERSIZE_HEADER) or len(self.request.body or b"") > MAX_BODY_BYTES:
+            self.request.headers.pop(OVERSIZE_HEADER, None)
+            raise self.too_large()
+        self._check_csrf()
+
+    def too_large(self) -> SandboxError:
+        if self.api == "messaging":
+            return MessagingError("request-entity-too-large",
+                                  f"The request body exceeds {MAX_BODY_BYTES} bytes", status=413)
+        if self.api in ("oauth", "control"):
+            return self._generic(413, f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes")
+        return DashboardError(413, f"The request body exceeds the limit of {MAX_BODY_BYTES} bytes",
+                              status=413, root=self.error_root)
+
+    def request_hostname(self) -> str:
+        """The Host header's name without the port, lower case ('' when absent)."""
+        return tornado.httputil.split_host_and_port(self.request.host or "")[0].strip("[]").lower()
+
+    def _check_host(self) -> None:
+        allowed = self.ctx.allowed_hosts
+        if "*" in allowed or self.request_hostname() in allowed:
+            return
+        # the error must not echo the Host: the page that sent it controls it
+        raise self._guard_error(421, "misdirected-request",
+                                "This sandbox does not serve the host name in the request's Host header "
+                                "(DNS-rebinding guard). Use http://127.0.0.1:<port>, or start the sandbox with "
+                                "--allow-host NAME for the names it should answer to.")
+
+    def _check_csrf(self) -> None:
+        method = self.request.method or "GET"
+        origin = self.request.headers.get("Origin")
+        if origin and method not in ("GET", "HEAD", "OPTIONS"):
+            host = tornado.httputil.split_host_and_port(origin.split("://", 1)[-1].split("/", 1)[0])[0]
+            if "*" not in self.ctx.allowed_hosts and host.strip("[]").lower() not in self.ctx.allowed_hosts:
+                raise self._guard_error(403, "forbidden", "Cross-origin requests are refused (CSRF guard): the "
+                                        "Origin header names a site this sandbox does not serve.")
+        if method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            return  # DELETE (like PUT and PATCH) is never sent cross-origin without a preflight
+        if method in ("PUT", "PATCH") and not self.request.body:
+            return
+        ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype in STATE_CHANGING_TYPES or ctype.endswith(("+json", "+xml")):
+            return
+        if self.api != "control":
+            # The emulated APIs parse every state-changing body with xml_body/json_body, which refuse any other
+            # type in the service's own 415 shape, after the 401 the real service answers first. What those
+            # parsers would let through is a body without Content-Type (a Blob in fetch()): refused here.
+            if ctype or not self.request.body or self.request_account() is None:
+                return
+        raise self._guard_error(415, "unsupported-content-type",
+                                f"{method} requests must send Content-Type application/json or application/xml "
+                                f"(got {ctype or 'none'!r}); a browser page cannot send those across origins "
+                                "(CSRF guard).")
+
+    def _guard_error(self, status: int, kind: str, description: str) -> SandboxError:
+        if self.api == "messaging":
+            return MessagingError(kind, description, status=status)
+        return self._generic(status, description)
 
     def _maybe_inject_fault(self) -> None:
         if self.api in ("control", "oauth"):  # faults target the emulated APIs, not token fetches
@@ -363,6 +434,23 @@ class BaseHandler(tornado.web.RequestHandler):
         having ``role`` (else 403). Returns the account id."""
         return self.auth_principal(account_id, role).account_id
 
+    def request_account(self) -> str | None:
+        """The account the request's credentials (Basic or Bearer, via :func:`authenticate`) act on, or None
+        (no or wrong credentials). Never raises: for guards that only need to know whether a request is
+        authenticated."""
+        try:
+            return authenticate(self.db, self.request.headers.get("Authorization")).account_id
+        except AuthError:
+            return None
+
+    def require_account(self) -> str:
+        """The authenticated account (else 401/403 in this API's shape)."""
+        return self.auth_principal().account_id
+
+    def is_admin(self) -> bool:
+        """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``)?"""
+        return same_secret(self.request.headers.get(ADMIN_HEADER), self.ctx.admin_key)
+
     def auth_legacy_user(self, user_id: str) -> str:
         """The guide's era: token:secret of the user in the URL. Returns the account id."""
         creds = self.credentials()
@@ -443,8 +531,15 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(body))
 
     def absolute(self, path: str) -> str:
-        """An absolute URL on this server (for ``Location`` headers)."""
-        return f"{self.request.protocol}://{self.request.host}{path}"
+        """An absolute URL on this server (for ``Location`` headers). The Host is echoed only when it is one the
+        sandbox serves (the guard refused any other), rebuilt from its parsed name and port."""
+        name, port = tornado.httputil.split_host_and_port(self.request.host or "")
+        name = name.strip("[]").lower()
+        if not name or ("*" not in self.ctx.allowed_hosts and name not in self.ctx.allowed_hosts) \
+                or not all(c.isalnum() or c in ".-:" for c in name):
+            return f"{self.ctx.base_url}{path}"
+        shown = f"[{name}]" if ":" in name else name
+        return f"{self.request.protocol}://{shown}{f':{port}' if port else ''}{path}"
 
     # -- errors ----------------------------------------------------------------------------------
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -479,7 +574,7 @@ class BaseHandler(tornado.web.RequestHandler):
             return OAuthError("invalid_request" if status < 500 else "server_error", description, status=status)
         return DashboardError(status, description, status=status, root=self.error_root)
 
-    def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001
+    def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, SandboxError):
             log.debug("%s %s -> %s %s", self.request.method, self.request.path, value.status, value)
             return
@@ -495,6 +590,7 @@ class NotFoundHandler(BaseHandler):
             self.api = "control"
         elif "/messages" in path or path.startswith(("/v2/", "/api/v2/")):
             self.api = "messaging"
+        self._check_host()  # a 404 changes nothing: no CSRF rule, and the body limit is enforced before buffering
         if self.api == "messaging":
             try:  # the messaging gateway answers unknown paths with Spring's 404 body
                 from .messaging.exceptions import SpringNotFound

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -114,10 +115,21 @@ class Database:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(self.path))
         self._local = threading.local()
         self._init_lock = threading.Lock()
         self.migrate()
+        self.instance_id = self._instance_id()
+
+    def _instance_id(self) -> str:
+        """A random id naming this db (not a secret: /_sandbox/health shows it)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key='instance_id'").fetchone()
+            if row is not None:
+                return str(row["value"])
+            value = uuid.uuid4().hex
+            conn.execute("INSERT INTO meta VALUES ('instance_id', ?)", (value,))
+        return value
 
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -253,6 +265,31 @@ class _Tx:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+def _private_file(path: Path) -> None:
+    """The db holds callback passwords: create its folder 0700 (when new) and the file 0600 (sqlite gives its
+    -wal and -shm files the db file's mode). An existing db of ours is tightened to 0600."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif path.parent.name == ".bwhelpers":  # our own folder (the default): private too
+        try:
+            if path.parent.stat().st_uid == os.getuid() and path.parent.stat().st_mode & 0o077:
+                path.parent.chmod(0o700)
+        except OSError:
+            pass
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # read-only place: sqlite reports the real problem
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            target = Path(str(path) + suffix)
+            if target.exists() and target.stat().st_uid == os.getuid() and target.stat().st_mode & 0o077:
+                target.chmod(0o600)
+        except OSError:
+            pass
 
 
 def _split(ddl: str) -> list[str]:

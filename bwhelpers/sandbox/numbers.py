@@ -26,12 +26,8 @@ from typing import Iterator
 
 from . import magic
 
-try:  # optional: validate every generated number
-    import phonenumbers
-    from phonenumbers import geocoder as _geocoder
-except ImportError:  # pragma: no cover
-    phonenumbers = None
-    _geocoder = None
+import phonenumbers  # a declared dependency: every generated number is validated with it
+from phonenumbers import geocoder as _geocoder
 
 DEFAULT_SEED = "bwhelpers-sandbox"
 NPA_FEATURED_NXX = 10
@@ -193,8 +189,6 @@ def valid_npa(npa: str) -> bool:
         return False
     if npa in NPA_STATE:
         return True
-    if phonenumbers is None:
-        return npa[1] != "9"
     return any(is_valid_tn(npa + nxx + "4567") for nxx in ("234", "456", "678", "789", "321", "543"))
 
 

@@ -16,10 +16,14 @@ from types import ModuleType
 from typing import Any
 
 import tornado.httpserver
+import tornado.httputil
 import tornado.netutil
 import tornado.web
 
-from .core import DEMO, DEMO_B, NotFoundHandler, SandboxContext, create_account, ensure_defaults
+from .core import (
+    DEMO, DEMO_B, LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER, NotFoundHandler, SandboxContext, create_account,
+    ensure_defaults,
+)
 from .db import Database
 
 log = logging.getLogger("bwhelpers.sandbox")
@@ -30,16 +34,67 @@ AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc")
 
 
 def load_areas() -> list[ModuleType]:
-    mods = []
-    for name in AREAS:
+    return [importlib.import_module(f"bwhelpers.sandbox.{name}") for name in AREAS]  # a missing area fails loudly
+
+
+#: seconds an idle keep-alive connection is kept, and a body may take to arrive
+IDLE_CONNECTION_TIMEOUT = 60.0
+BODY_TIMEOUT = 30.0
+
+
+class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
+    """Refuses an over-limit body from its headers (or as soon as a chunked body passes the limit), so it is
+    never buffered: the handler runs at once with an empty body and answers the API's documented 413; the
+    rest of the body is discarded by tornado, which closes the connection after the answer."""
+
+    def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int):
+        self.inner, self.conn, self.limit = inner, conn, limit
+        self.received, self.refused = 0, False
+        self.headers: tornado.httputil.HTTPHeaders | None = None
+
+    def headers_received(self, start_line: Any, headers: tornado.httputil.HTTPHeaders) -> Any:
+        headers.pop(OVERSIZE_HEADER, None)  # only this class sets it
+        self.headers = headers
         try:
-            mods.append(importlib.import_module(f"bwhelpers.sandbox.{name}"))
-        except ModuleNotFoundError as exc:  # an area not written yet
-            if exc.name and exc.name.startswith(f"bwhelpers.sandbox.{name}"):
-                log.debug("sandbox area %s is not available", name)
-                continue
-            raise
-    return mods
+            length = int(headers.get("Content-Length", "0").split(",")[0].strip() or 0)
+        except ValueError:
+            length = 0
+        if length > self.limit:
+            self.conn.set_max_body_size(length)  # read and dropped after the answer, not tornado's bare 400
+            result = self.inner.headers_received(start_line, headers)
+            self._refuse()
+            return result
+        if "chunked" in headers.get("Transfer-Encoding", "").lower():
+            self.conn.set_max_body_size(4 * self.limit)  # so the handler answers 413 before tornado's 400
+        return self.inner.headers_received(start_line, headers)
+
+    def _refuse(self) -> None:
+        self.refused = True
+        assert self.headers is not None
+        self.headers[OVERSIZE_HEADER] = "1"
+        self.inner.finish()
+
+    def data_received(self, chunk: bytes) -> Any:
+        if self.refused:
+            return None
+        self.received += len(chunk)
+        if self.received > self.limit:
+            self._refuse()
+            return None
+        return self.inner.data_received(chunk)
+
+    def finish(self) -> None:
+        if not self.refused:
+            self.inner.finish()
+
+    def on_connection_close(self) -> None:
+        if not self.refused:
+            self.inner.on_connection_close()
+
+
+class SandboxApplication(tornado.web.Application):
+    def start_request(self, server_conn: object, request_conn: Any) -> tornado.httputil.HTTPMessageDelegate:
+        return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES)
 
 
 def make_app(ctx: SandboxContext, areas: list[ModuleType]) -> tornado.web.Application:
@@ -47,7 +102,7 @@ def make_app(ctx: SandboxContext, areas: list[ModuleType]) -> tornado.web.Applic
     for area in areas:
         urls = importlib.import_module(f"{area.__name__}.urls")
         routes.extend(urls.url_paths)
-    return tornado.web.Application(
+    return SandboxApplication(
         routes,
         default_handler_class=NotFoundHandler,
         sandbox=ctx,
@@ -79,10 +134,18 @@ def prepare_db(db_path: str, accounts: list[dict[str, str]] | None = None, reset
 class SandboxServer:
     """One listening server. ``run()`` blocks; ``start_thread()`` returns once it is listening."""
 
-    def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 8765):
-        self.db, self.host, self.port = db, host, port
+    def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 8765, admin_key: str | None = None,
+                 allow_hosts: list[str] | tuple[str, ...] | None = None,
+                 idle_timeout: float = IDLE_CONNECTION_TIMEOUT):
+        from .keys import ensure_admin_key
+
+        self.db, self.host, self.port, self.idle_timeout = db, host, port, idle_timeout
         self.areas = load_areas()
-        self.ctx = SandboxContext(db=db)
+        hosts = set(LOCAL_HOSTS) | {h.strip().strip("[]").lower() for h in (allow_hosts or ()) if h.strip()}
+        if host not in ("0.0.0.0", "::", ""):
+            hosts.add(host.strip("[]").lower())
+        self.ctx = SandboxContext(db=db, admin_key=admin_key or ensure_admin_key(db.path),
+                                  allowed_hosts=frozenset(hosts))
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -100,9 +163,13 @@ class SandboxServer:
         try:
             sockets = tornado.netutil.bind_sockets(self.port, self.host, family=socket.AF_INET)
             self.port = sockets[0].getsockname()[1]
-            self.ctx.base_url = self.url
+            self.ctx.base_url, self.ctx.port = self.url, self.port
             app = make_app(self.ctx, self.areas)
-            server = tornado.httpserver.HTTPServer(app, max_body_size=16 * 1024 * 1024, xheaders=False)
+            # the limit is enforced by _BodyLimit with the documented 413; tornado's own limits stop anything
+            # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
+            server = tornado.httpserver.HTTPServer(
+                app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES, xheaders=False,
+                idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT)
             server.add_sockets(sockets)
             for area in self.areas:
                 hook = getattr(area, "on_start", None)

@@ -14,6 +14,13 @@ messages with their delivery state, and request bins.
   answer 401 + ``WWW-Authenticate: Basic`` until the right credentials come; ``?status=500`` makes it
   answer that status), GET lists them (``requests`` newest last, and the flattened callback
   ``events``), PUT ``{require_auth, status}`` configures the bin, DELETE empties it.
+
+Tenancy: every endpoint here but magic-numbers needs the account's credentials and shows only that
+account (the admin key sees all). Bins are per account: ``/_sandbox/bins/demo`` of account A and of
+account B are two bins. A POST is recorded in the bin of the account that sent it: the sandbox's own
+callback delivery (signed with ``X-Sandbox-Delivery``, from the admin key), a request with that
+account's credentials, or the admin key with ``?accountId=``. Anything else is refused with 401
+(no forged events).
 """
 from __future__ import annotations
 
@@ -22,6 +29,8 @@ from ..core import _basic
 from ..exceptions import ControlError
 from .responses import ControlHandler
 
+#: headers a bin never records (credentials, and the delivery signature)
+_UNRECORDED = {"authorization", callbacks.DELIVERY_HEADER.lower()}
 DEFAULT_PAGE = 1000
 MAX_PAGE = 10_000
 
@@ -37,9 +46,9 @@ def _arg(handler: ControlHandler, *names: str) -> str | None:
 class MagicNumbersHandler(ControlHandler):
     def get(self) -> None:
         self.send_json({
-            "to_numbers": getattr(magic, "MAGIC_TO_NUMBERS", []),
-            "areas": getattr(magic, "MAGIC_AREAS", []),
-            "a2p": getattr(magic, "MAGIC_A2P", []),
+            "to_numbers": magic.MAGIC_TO_NUMBERS,
+            "areas": magic.MAGIC_AREAS,
+            "a2p": magic.MAGIC_A2P,
         })
 
 
@@ -47,12 +56,13 @@ class InboundHandler(ControlHandler):
     def post(self) -> None:
         from ..messaging import models
 
+        account = self.tenant()
         body = self.body_json()
         if not isinstance(body, dict):
             raise ControlError("send a JSON object {to, from, text, media?}")
         try:
             result = models.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
-                                           body.get("media"))
+                                           body.get("media"), account_id=account)
         except models.InboundError as exc:
             raise ControlError(exc.description, status=exc.status) from None
         self.send_json(result, status=202)
@@ -76,7 +86,7 @@ def _cursor(handler: ControlHandler, name: str) -> int | None:
 
 class CallbacksLogHandler(ControlHandler):
     def get(self) -> None:
-        account = _arg(self, "accountId", "account_id", "account")
+        account = self.tenant()
         message = _arg(self, "messageId", "message_id")
         kind = _arg(self, "type")
         limit = _limit(self)
@@ -93,23 +103,56 @@ class SandboxMessagesHandler(ControlHandler):
         from ..messaging import models
 
         self.send_json(models.sandbox_messages(
-            self.db, _arg(self, "accountId", "account_id", "account"), _arg(self, "messageId", "message_id", "id"),
+            self.db, self.tenant(), _arg(self, "messageId", "message_id", "id"),
             limit=_limit(self), before=_cursor(self, "before")))
 
 
+def _scoped(account: str, name: str) -> str:
+    """The stored name of an account's bin (bin names cannot hold '/', so accounts never collide)."""
+    return f"{account}/{name}"
+
+
 class BinsHandler(ControlHandler):
-    """``GET /_sandbox/bins``: the bins and how many requests each holds."""
+    """``GET /_sandbox/bins``: the caller's bins and how many requests each holds."""
 
     def get(self) -> None:
+        account = self.tenant()
+        pattern = f"{account}/%" if account else "%/%"
         rows = self.db.query(
             "SELECT b.name, COUNT(r.id) AS n FROM request_bins b LEFT JOIN bin_requests r ON r.name=b.name "
-            "GROUP BY b.name ORDER BY b.name")
-        self.send_json({"bins": [{"name": r["name"], "count": r["n"]} for r in rows]})
+            "WHERE b.name LIKE ? GROUP BY b.name ORDER BY b.name", (pattern,))
+        self.send_json({"bins": [{"name": r["name"].split("/", 1)[1], "count": r["n"],
+                                  **({} if account else {"accountId": r["name"].split("/", 1)[0]})}
+                                 for r in rows]})
 
 
 class BinHandler(ControlHandler):
+    def _writer(self, name: str) -> str:
+        """The account a request to a bin is recorded for (see the module doc), else 401."""
+        account = callbacks.verify_delivery(self.ctx.admin_key, self.request.headers.get(callbacks.DELIVERY_HEADER))
+        if account:
+            return account
+        if self.is_admin():
+            wanted = _arg(self, "accountId", "account_id", "account")
+            if not wanted:
+                raise ControlError("with the admin key, name the account whose bin this is: ?accountId=")
+            return wanted
+        account = self.request_account()
+        if account:
+            return account
+        raise ControlError(f"this request bin records only the sandbox's own callbacks and requests sent with "
+                           f"the account's credentials; {self.request.method} without them is refused (so no one "
+                           f"can forge events into a bin)", status=401)
+
+    def _owner(self) -> str:
+        account = self.tenant()
+        if not account:
+            raise ControlError("with the admin key, name the account whose bin this is: ?accountId=")
+        return account
+
     def _record(self, name: str) -> None:
-        config = callbacks.bin_config(self.db, name) or {}
+        key = _scoped(self._writer(name), name)
+        config = callbacks.bin_config(self.db, key) or {}
         require = self.get_argument("require_auth", None) or config.get("require_auth")
         status_arg = self.get_argument("status", None)
         try:
@@ -125,12 +168,12 @@ class BinHandler(ControlHandler):
                 status = 401
         else:
             authorized = "Authorization" in self.request.headers
-        headers = {k: v for k, v in self.request.headers.get_all() if k.lower() != "authorization"}
+        headers = {k: v for k, v in self.request.headers.get_all() if k.lower() not in _UNRECORDED}
         try:
             body = self.request.body.decode("utf-8")
         except UnicodeDecodeError:
             body = self.request.body.decode("latin-1")
-        rid = callbacks.record_bin_request(self.db, name, method=self.request.method, path=self.request.path,
+        rid = callbacks.record_bin_request(self.db, key, method=self.request.method, path=self.request.path,
                                            query=self.request.query, headers=headers, authorized=authorized,
                                            status=status, body=body)
         if status == 401:
@@ -147,9 +190,14 @@ class BinHandler(ControlHandler):
         self._record(name)
 
     def get(self, name: str) -> None:
-        self.send_json(callbacks.bin_contents(self.db, name))
+        doc = callbacks.bin_contents(self.db, _scoped(self._owner(), name))
+        doc["name"] = name
+        if doc.get("config"):
+            doc["config"]["name"] = name
+        self.send_json(doc)
 
     def put(self, name: str) -> None:
+        key = _scoped(self._owner(), name)
         body = self.body_json()
         if not isinstance(body, dict):
             raise ControlError("send a JSON object {require_auth: 'user:pass' | null, status: 204}")
@@ -159,7 +207,9 @@ class BinHandler(ControlHandler):
         status = body.get("status")
         if status is not None and (not isinstance(status, int) or not 200 <= status <= 599):
             raise ControlError("status must be an HTTP status code")
-        self.send_json(callbacks.configure_bin(self.db, name, require, status))
+        doc = callbacks.configure_bin(self.db, key, require, status)
+        doc["name"] = name
+        self.send_json(doc)
 
     def delete(self, name: str) -> None:
-        self.send_json({"bin": name, "deleted": callbacks.delete_bin(self.db, name)})
+        self.send_json({"bin": name, "deleted": callbacks.delete_bin(self.db, _scoped(self._owner(), name))})

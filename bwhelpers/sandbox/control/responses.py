@@ -1,4 +1,13 @@
-"""Handlers of the control plane (JSON in, JSON out, no auth: it binds to loopback by default)."""
+"""Handlers of the control plane (JSON in, JSON out).
+
+Who may call what (a shared host is normal):
+
+* public: ``GET /_sandbox/health`` (identity; ``?nonce=`` adds the instance proof), ``GET /_sandbox/magic-numbers``;
+* per tenant, with that account's credentials (:meth:`BaseHandler.request_account`: Basic, or Bearer once OAuth
+  lands), seeing only that account: messages, callbacks log, request bins, inbound simulation, reading settings;
+* global, with the admin key (``X-Sandbox-Admin-Key``, see :mod:`bwhelpers.sandbox.keys`): reset, changing
+  settings, creating or re-keying accounts. The admin key also reads any tenant (``?accountId=`` narrows).
+"""
 from __future__ import annotations
 
 import json
@@ -8,11 +17,47 @@ from typing import Any
 from ..core import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, BaseHandler, create_account, ensure_defaults
 from ..db import SCHEMA_VERSION
 from ..exceptions import ControlError
+from ..keys import ADMIN_HEADER, instance_proof
 from ..oauth import models as oauth_models
 
 
 class ControlHandler(BaseHandler):
     api = "control"
+
+    def unauthorized(self, err: Any = None) -> ControlError:
+        reason = f" ({err.reason})" if err is not None and getattr(err, "reason", None) else ""
+        out = ControlError(f"authentication required{reason}: send your sandbox account's credentials (HTTP Basic "
+                           "username:password, or Bearer with an access token), or the admin key in the "
+                           "X-Sandbox-Admin-Key header for global endpoints", status=401)
+        out.headers = {"WWW-Authenticate": 'Basic realm="bwhelpers sandbox"'}
+        return out
+
+    def forbidden(self, err: Any = None) -> ControlError:
+        return ControlError("forbidden: these credentials do not give access to that account", status=403)
+
+    def require_admin(self) -> None:
+        """Global endpoints: the admin key, else 401 (none sent) / 403 (account credentials are not enough)."""
+        if self.is_admin():
+            return
+        if self.request.headers.get(ADMIN_HEADER) is None and self.request_account() is None:
+            raise ControlError(f"this endpoint affects every tenant and needs the sandbox admin key in the "
+                               f"{ADMIN_HEADER} header (it is in the file printed on the sandbox banner, "
+                               f"<db>.admin-key; bwhelpers.sandbox.admin_key() reads it)", status=401)
+        raise ControlError(f"forbidden: this endpoint affects every tenant and needs the sandbox admin key "
+                           f"({ADMIN_HEADER}); account credentials are not enough", status=403)
+
+    def tenant(self) -> str | None:
+        """The account whose data the request may see: the authenticated account (an ``accountId`` query naming
+        another one is 403); with the admin key, ``accountId`` if given, else None (every account)."""
+        wanted = None
+        for name in ("accountId", "account_id", "account"):
+            wanted = self.get_argument(name, None) or wanted
+        if self.is_admin():
+            return wanted
+        principal = self.auth_principal()
+        if wanted and wanted not in principal.accounts:
+            raise self.forbidden()
+        return wanted or principal.account_id
 
     def body_json(self) -> Any:
         if not self.request.body:
@@ -34,8 +79,18 @@ class HealthHandler(ControlHandler):
             "db": self.db.path,
             "url": self.ctx.base_url,
             "instance": self.ctx.instance,
+            "db_instance": self.db.instance_id,
             "uptime": round(time.time() - self.ctx.started, 3),
+            **self._proof(),
         })
+
+    def _proof(self) -> dict[str, str]:
+        nonce = self.get_argument("nonce", None)
+        if not nonce or not self.ctx.admin_key:
+            return {}
+        if len(nonce) > 200:
+            raise ControlError("nonce: at most 200 characters")
+        return {"nonce": nonce, "proof": instance_proof(self.ctx.admin_key, nonce, self.ctx.port)}
 
 
 class ResetHandler(ControlHandler):
@@ -44,6 +99,7 @@ class ResetHandler(ControlHandler):
     def post(self) -> None:
         from ..core import DEMO, DEMO_B
 
+        self.require_admin()
         accounts = [dict(r) for r in self.db.query("SELECT account_id FROM accounts")]
         self.db.wipe()
         for creds in (DEMO, DEMO_B):
@@ -56,9 +112,12 @@ class SettingsHandler(ControlHandler):
     """GET the runtime settings; PUT a JSON object to change some (unknown keys are refused)."""
 
     def get(self) -> None:
+        if not self.is_admin():
+            self.require_account()  # any tenant may read the (global) settings
         self.send_json(self.db.all_settings())
 
     def put(self) -> None:
+        self.require_admin()
         body = self.body_json()
         if not isinstance(body, dict):
             raise ControlError("send a JSON object of settings")
@@ -126,9 +185,11 @@ def _check_settings(body: dict) -> None:
 
 class AccountsHandler(ControlHandler):
     """POST {account_id, site_id, username, password, user_id, api_token, api_secret[, client_id, client_secret,
-    roles]}: add an account (with an API credential when client_id/client_secret are given)."""
+    roles]}: add an account (with an API credential when client_id/client_secret are given) or re-key one
+    (admin key only: re-keying another tenant's account is account takeover)."""
 
     def post(self) -> None:
+        self.require_admin()
         body = self.body_json()
         if not isinstance(body, dict):
             raise ControlError("send a JSON object {account_id, site_id, username, password, user_id, api_token, "
@@ -163,6 +224,7 @@ def _credential_fields(body: dict, required: bool) -> dict:
     bad = [k for k in ("client_id", "client_secret") if not isinstance(body.get(k), str) or not body.get(k)]
     if bad:
         raise ControlError(f"missing or empty field(s): {bad} (client_id and client_secret go together)")
+    cid = str(cid)
     if len(cid) > 200 or any(c in cid for c in ":\r\n"):
         raise ControlError("client_id must be at most 200 characters without ':' or line breaks")
     try:
@@ -188,16 +250,19 @@ class CredentialsHandler(ControlHandler):
     """
 
     def get(self) -> None:
-        account = self.get_argument("accountId", None) or self.get_argument("account_id", None)
-        self.send_json({"credentials": oauth_models.list_credentials(self.db, account)})
+        self.send_json({"credentials": oauth_models.list_credentials(self.db, self.tenant())})
 
     def post(self) -> None:
+        admin = self.is_admin()
+        caller = None if admin else self.require_account()
         body = self.body_json()
         if not isinstance(body, dict):
             raise ControlError("send a JSON object {account_id, client_id, client_secret, roles?}")
         account = body.get("account_id")
         if not isinstance(account, str) or not account:
             raise ControlError("missing or empty field(s): ['account_id']")
+        if caller is not None and caller != account:  # a credential for another account is a takeover
+            raise self.forbidden()
         if self.db.query_one("SELECT 1 FROM accounts WHERE account_id=?", (account,)) is None:
             raise ControlError(f"no account {account!r}; create it with POST /_sandbox/accounts", status=404)
         fields = _credential_fields(body, required=True)
@@ -211,6 +276,11 @@ class CredentialsHandler(ControlHandler):
     def delete(self, client_id: str | None = None) -> None:
         if not client_id:
             raise ControlError("DELETE /_sandbox/credentials/{client_id}", status=405)
+        if not self.is_admin():
+            caller = self.require_account()
+            owner = oauth_models.credential_owner(self.db, client_id)
+            if owner is not None and owner != caller:
+                raise ControlError(f"no API credential {client_id!r}", status=404)  # not yours: not shown
         if not oauth_models.delete_credential(self.db, client_id):
             raise ControlError(f"no API credential {client_id!r}", status=404)
         self.send_json({"client_id": client_id, "deleted": True})

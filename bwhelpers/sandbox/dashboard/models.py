@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import db as dbmod
-from .. import magic, numbers
+from .. import numbers
 from ..db import Database
 from . import exceptions as exc
 
@@ -128,7 +128,6 @@ dbmod.register_column("dash_disconnects", "failed", "TEXT")
 dbmod.register_column("dash_disconnects", "mode", "TEXT")
 
 DEFAULT_PROXY_PEER_ID = "539692"
-TERMINAL = ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED")
 
 
 def iso(ts: float | None) -> str | None:
@@ -432,12 +431,6 @@ def delete_peer(db: Database, account_id: str, site_id: str, peer_id: str) -> No
             raise exc.SipPeerHasNumbers(count)
         conn.execute("DELETE FROM dash_app_settings WHERE peer_id=?", (peer_id,))
         conn.execute("DELETE FROM dash_sippeers WHERE peer_id=?", (peer_id,))
-
-
-def default_peer(db: Database, account_id: str, site_id: str) -> str | None:
-    row = db.query_one("SELECT peer_id FROM dash_sippeers WHERE account_id=? AND site_id=? AND is_default=1",
-                       (account_id, site_id))
-    return row["peer_id"] if row else None
 
 
 def peer_tns(db: Database, account_id: str, peer_id: str) -> list[str]:
@@ -1022,7 +1015,3 @@ def list_disconnects(db: Database, account_id: str, page: int | str = 1,
             item["TelephoneNumberDetails"] = details
         out.append(item)
     return total, out, nxt
-
-
-def magic_areas() -> list[dict[str, Any]]:
-    return list(magic.MAGIC_AREAS)

@@ -67,8 +67,9 @@ def _list(node: Any, name: str) -> list[str]:
 
 
 def _is_local(host: str | None) -> bool:
-    return bool(host) and (host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
-                           or host.startswith("127."))
+    if not host:
+        return False
+    return host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost") or host.startswith("127.")
 
 
 class DashboardHandler(BaseHandler):
@@ -678,7 +679,7 @@ class OrdersHandler(DashboardHandler):
             if missing:
                 raise fail(1003, f"{otype}/{missing[0]} is required")
             try:
-                next(iter(numbers.candidates(criteria, models.seed(self.db))), None)
+                next(iter(numbers.candidates({k: v or "" for k, v in criteria.items()}, models.seed(self.db))), None)
             except numbers.CriteriaError as e:
                 raise fail(e.code, e.description) from None
             req["criteria"], req["quantity"] = criteria, quantity

@@ -16,7 +16,7 @@ _dispatchers: dict[str, callbacks.Dispatcher] = {}
 
 
 def on_start(ctx: Any) -> None:
-    dispatcher = callbacks.Dispatcher(ctx.db, instance=ctx.instance)
+    dispatcher = callbacks.Dispatcher(ctx.db, instance=ctx.instance, signing_key=ctx.admin_key)
     dispatcher.start()
     _dispatchers[ctx.instance] = dispatcher
 

@@ -40,6 +40,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import callbacks
+from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
 
@@ -315,39 +316,20 @@ def take_rate_slot(db: Database, account_id: str, per_second: int) -> int | None
     return None
 
 
-# -- dashboard look-ups (owned by the dashboard area; tolerate its absence) ----------------------
-
-def _dashboard() -> Any:
-    try:
-        from ..dashboard import models as dm  # noqa: PLC0415
-    except ImportError:
-        return None
-    return dm
-
+# -- dashboard look-ups (owned by the dashboard area; a broken dashboard module fails loudly) ----------
 
 def number_owner(db: Database, tn: str) -> dict[str, Any] | None:
-    dm = _dashboard()
-    if dm is None or not hasattr(dm, "number_owner"):
-        return None
-    return dm.number_owner(db, tn)
+    return dashboard_models.number_owner(db, tn)
 
 
 def location_messaging(db: Database, account_id: str, location_id: str) -> dict[str, Any]:
-    dm = _dashboard()
-    if dm is None or not hasattr(dm, "location_messaging"):
-        return {"sms": False, "mms": False, "application_id": None}
-    return dm.location_messaging(db, account_id, location_id) or {"sms": False, "mms": False,
-                                                                   "application_id": None}
+    return dashboard_models.location_messaging(db, account_id, location_id)
 
 
 def get_application(db: Database, account_id: str, app_id: str | None) -> dict[str, Any] | None:
-    dm = _dashboard()
-    if not app_id or dm is None or not hasattr(dm, "get_application"):
+    if not app_id:
         return None
-    try:
-        return dm.get_application(db, account_id, app_id)
-    except Exception:  # a not-found error of the dashboard area
-        return None
+    return dashboard_models.get_application(db, account_id, app_id)
 
 
 def _status_target(app: dict[str, Any] | None) -> tuple[str | None, str | None, str | None]:
@@ -388,10 +370,8 @@ def _outcome(db: Database, account_id: str, msg: dict[str, Any]) -> tuple[int | 
 
 def _a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int | None, str | None]:
     """The 2026 carrier rules (10DLC / toll-free verification), owned by the tendlc area."""
-    try:
-        from ..tendlc.models import a2p_block  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - area not installed
-        return None, None
+    from ..tendlc.models import a2p_block  # a missing area fails loudly
+
     return a2p_block(db, account_id, from_tn) or (None, None)
 
 
@@ -544,7 +524,7 @@ def _create_inbound(conn: Any, *, account_id: str, to_tn: str, from_tn: str, tex
     event = {"type": "message-received", "time": iso_time(due), "description": RECEIVED_DESCRIPTION,
              "to": to_tn, "message": message}
     url, user, password = _inbound_target(app)
-    _schedule(conn, account_id=account_id, message_id=row["id"], recipient=to_tn, kind="message-received",
+    _schedule(conn, account_id=account_id, message_id=str(row["id"]), recipient=to_tn, kind="message-received",
               error_code=None, description=RECEIVED_DESCRIPTION, due=due, event=event, url=url, user=user,
               password=password, app_id=app_id)
     return {"message": message, "event": event}
@@ -558,8 +538,11 @@ class InboundError(Exception):
         self.description, self.status = description, status
 
 
-def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None) -> dict[str, Any]:
-    """Simulate a text from ``frm`` to one of the accounts' numbers: a message-received callback."""
+def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None,
+                   account_id: str | None = None) -> dict[str, Any]:
+    """Simulate a text from ``frm`` to one of the accounts' numbers: a message-received callback.
+    ``account_id`` (the caller's account) limits ``to`` to that account's numbers."""
+    only = account_id
     to_tn, from_tn = normalize_tn(to), normalize_tn(frm)
     if to_tn is None:
         raise InboundError("'to' must be one of your telephone numbers, in E.164 format")
@@ -572,8 +555,9 @@ def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None
     if not text and not media:
         raise InboundError("'text' is required unless media is included")
     owner = number_owner(db, to_tn)
-    if owner is None:
-        raise InboundError(f"{to_tn} is not a number of any sandbox account (order one first)", status=404)
+    if owner is None or (only is not None and str(owner["account_id"]) != only):
+        raise InboundError(f"{to_tn} is not a number of {'your account' if only else 'any sandbox account'} "
+                           f"(order one first)", status=404)
     account_id = str(owner["account_id"])
     loc = location_messaging(db, account_id, str(owner.get("location_id")))
     if not loc.get("sms"):

@@ -261,10 +261,8 @@ def _in_service(conn: sqlite3.Connection, account_id: str, ten: str) -> sqlite3.
 
 
 def _settle_numbers(db: Database) -> None:
-    try:
-        from ..dashboard.models import settle  # noqa: PLC0415
-    except ImportError:  # pragma: no cover
-        return
+    from ..dashboard.models import settle  # a missing area fails loudly
+
     settle(db)
 
 
@@ -371,7 +369,7 @@ def _group_echo(group: dict[str, Any]) -> dict[str, Any]:
 
 def create_order(db: Database, account_id: str, username: str, req: dict[str, Any]) -> dict[str, Any]:
     """Store a TN Option Order; each number's result is decided now and shown as the order progresses."""
-    from ..dashboard.models import location_messaging  # noqa: PLC0415
+    from ..dashboard.models import location_messaging
 
     _settle_numbers(db)
     seed(db, account_id)
@@ -652,7 +650,7 @@ def submit_tfv(db: Database, account_id: str, numbers: list[str], submission: di
     decline = json.dumps(TFV_DECLINE) if outcome == "UNVERIFIED" else None
     with db.transaction() as conn:
         for n in numbers:
-            ten = normalize_tn(n)
+            ten = normalize_tn(n) or n
             conn.execute("INSERT OR REPLACE INTO tfv_requests VALUES (?,?,?,?,?,?,?,0)",
                          (account_id, ten, str(uuid.uuid4()), json.dumps(submission), outcome, decline, now))
 

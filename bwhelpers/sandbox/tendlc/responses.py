@@ -198,7 +198,7 @@ class TfvStatusHandler(TfvRequestHandler):
             raise exc.tfv_not_found()
         return tfn
 
-    def get(self, account_id: str, number: str) -> None:  # type: ignore[override]
+    def get(self, account_id: str, number: str) -> None:
         tfn = self._number(account_id, number)
         self.send_json(models.tfv_wire(self.db, account_id, tfn))
 

@@ -1,0 +1,41 @@
+"""The architecture and code gates: import-linter's layer contracts, ruff and mypy, configured in
+pyproject.toml. Each runs as a subprocess, so a violation fails the test suite (and CI)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # analyse this checkout, not another install
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name) or str(Path(sys.executable).with_name(name))
+    if not Path(path).exists():
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]' installs it (the gates are part of the tests)")
+    return path
+
+
+def test_import_layers_are_kept() -> None:
+    proc = _run(_tool("lint-imports"), "--no-cache")
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert "0 broken" in proc.stdout
+
+
+def test_ruff_is_clean() -> None:
+    proc = _run(_tool("ruff"), "check", "bwhelpers", "tests", "bench")
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_mypy_is_clean() -> None:
+    proc = _run(_tool("mypy"))
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
