@@ -147,8 +147,7 @@ class Setup:
                 field = "callback_url" if legacy else "inbound_callback_url"
                 raise ValidationError(f"{field}: required on the real service; give the https URL of your "
                                       "server that receives message events", field=field)
-            bin_name = _slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}")
-            wanted = control.bin_url(bin_name)
+            wanted = control.bin_url(_slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}"))
             if not legacy and outbound_callback_url is None:
                 outbound_callback_url = wanted
         bin_name = control.bin_name(wanted) if control is not None else None

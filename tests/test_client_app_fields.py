@@ -9,9 +9,11 @@ import pytest
 import requests
 import xmltodict
 
-from _client_fixtures import cfg, config_for, sandbox, setup, store  # noqa: F401
 from bwhelpers.dashboard import CALLBACK_TYPES, DashboardClient
 from bwhelpers.errors import ValidationError
+from bwhelpers.sandbox import DEMO
+
+A_AUTH = (DEMO["username"], DEMO["password"])
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -20,7 +22,7 @@ def _apps(d: DashboardClient) -> int:
     return len(d.list_applications().records)
 
 
-def test_create_application_with_todays_fields(sandbox: Any, cfg: Any) -> None:
+def test_create_application_with_todays_fields(cfg: Any) -> None:
     d = DashboardClient(cfg)
     app = d.create_application("Today", inbound_callback_url="https://in.example.org/cb",
                                outbound_callback_url="https://out.example.org/cb", inbound_user="iu",
@@ -36,7 +38,7 @@ def test_create_application_with_todays_fields(sandbox: Any, cfg: Any) -> None:
     assert d.get_application(app.id).data["InboundCallbackCreds"] == {"UserId": "iu"}
 
 
-def test_the_guides_callback_url_still_works(sandbox: Any, cfg: Any) -> None:
+def test_the_guides_callback_url_still_works(cfg: Any) -> None:
     app = DashboardClient(cfg).create_application("Guide", "https://example.org/cb")
     assert "<CallbackUrl>https://example.org/cb</CallbackUrl>" in app.exchange.request_body
     assert app.data["CallbackUrl"] == "https://example.org/cb"
@@ -54,7 +56,7 @@ def test_the_guides_callback_url_still_works(sandbox: Any, cfg: Any) -> None:
      "outbound_user"),
     ({"inbound_callback_url": "not a url"}, "inbound_callback_url"),
 ])
-def test_bad_combinations_are_refused_before_sending(sandbox: Any, cfg: Any, kwargs: dict[str, Any],
+def test_bad_combinations_are_refused_before_sending(cfg: Any, kwargs: dict[str, Any],
                                                      field: str) -> None:
     d = DashboardClient(cfg)
     before = _apps(d)
@@ -64,7 +66,7 @@ def test_bad_combinations_are_refused_before_sending(sandbox: Any, cfg: Any, kwa
     assert _apps(d) == before  # nothing was sent
 
 
-def test_setup_defaults_to_todays_fields_and_routes_events_by_direction(sandbox: Any, setup: Any) -> None:
+def test_setup_defaults_to_todays_fields_and_routes_events_by_direction(clean_sandbox: Any, setup: Any) -> None:
     for _ in setup.run_all():
         pass
     saved = setup.saved["application"]
@@ -75,9 +77,8 @@ def test_setup_defaults_to_todays_fields_and_routes_events_by_direction(sandbox:
     assert setup.wait_for_event("message-delivered", timeout=20)["type"] == "message-delivered"
 
 
-def test_setup_with_separate_outbound_bin_reads_both(sandbox: Any, setup: Any) -> None:
-    out = f"{sandbox.url}/_sandbox/bins/client-fields-out"
-    requests.delete(out, timeout=5)
+def test_setup_with_separate_outbound_bin_reads_both(clean_sandbox: Any, setup: Any) -> None:
+    out = f"{clean_sandbox.url}/_sandbox/bins/client-fields-out"
     setup.create_application(name="Split", new=True, outbound_callback_url=out,
                              callback_types=list(CALLBACK_TYPES[:2]))
     saved = setup.saved["application"]
@@ -88,11 +89,11 @@ def test_setup_with_separate_outbound_bin_reads_both(sandbox: Any, setup: Any) -
     setup.send_message(to="+19195550100", text="split")
     event = setup.wait_for_event("message-delivered", timeout=20)
     assert event["type"] == "message-delivered"
-    assert requests.get(out, timeout=5).json()["events"][0]["type"] == "message-delivered"
+    assert requests.get(out, auth=A_AUTH, timeout=5).json()["events"][0]["type"] == "message-delivered"
 
 
-def test_setup_legacy_callback_url(sandbox: Any, setup: Any) -> None:
-    url = f"{sandbox.url}/_sandbox/bins/client-fields-legacy"
+def test_setup_legacy_callback_url(clean_sandbox: Any, setup: Any) -> None:
+    url = f"{clean_sandbox.url}/_sandbox/bins/client-fields-legacy"
     setup.create_application(name="Legacy", new=True, callback_url=url)
     saved = setup.saved["application"]
     assert saved["fields"] == "legacy" and saved["bin"] == "client-fields-legacy"
