@@ -77,43 +77,65 @@ def prepare(tmp: Path, size: int) -> dict[str, Any]:
             "posted": 0}
 
 
-def measure_round(sb: SandboxProcess, prep: dict[str, Any], pages: int, posts: int) -> None:
-    """One round against one size: ``pages`` listMessages pages, as many GET /orders/{id}, ``posts`` POSTs."""
-    import requests
+class Client:
+    """One keep-alive session per size: a listMessages walk (following nextPageToken) and GET /orders/{id}."""
 
-    cfg = prep["info"]["config"]
-    auth = (cfg.username, cfg.password)
-    base = f"{sb.url}/api/v2/users/{cfg.account_id}/messages"
-    http = requests.Session()
-    http.auth = auth
-    token: list[str | None] = [None]
+    def __init__(self, sb: SandboxProcess, prep: dict[str, Any]):
+        import requests
 
-    def page() -> None:
+        cfg = prep["info"]["config"]
+        self.prep, self.sb = prep, sb
+        self.auth = (cfg.username, cfg.password)
+        self.base = f"{sb.url}/api/v2/users/{cfg.account_id}/messages"
+        self.orders_url = f"{sb.url}/api/accounts/{cfg.account_id}/orders/{prep['order_id']}"
+        self.http = requests.Session()
+        self.http.auth = self.auth
+        self.token: str | None = None
+        self.body = {"applicationId": prep["info"]["application_id"], "to": ["+19195550100"],
+                     "from": prep["info"]["number"], "text": "bench scale"}
+
+    def page(self) -> float:
         params: dict[str, Any] = {"limit": 10}
-        if token[0]:
-            params["pageToken"] = token[0]
-        doc = http.get(base, params=params, timeout=30).json()
-        token[0] = doc["pageInfo"].get("nextPageToken")
-        prep["stored"] = doc["totalCount"]
+        if self.token:
+            params["pageToken"] = self.token
+        t0 = time.perf_counter()
+        doc = self.http.get(self.base, params=params, timeout=30).json()
+        took = time.perf_counter() - t0
+        self.token = doc["pageInfo"].get("nextPageToken")
+        self.prep["stored"] = doc["totalCount"]
+        return took
 
-    for _ in range(5):
-        page()  # warm-up (connection, caches)
-    token[0] = None
-    lat = _latencies(page, pages)
-    prep["page"] += lat
-    prep["page_r"].append(percentile(lat, 50) * 1000)
-    orders_url = f"{sb.url}/api/accounts/{cfg.account_id}/orders/{prep['order_id']}"
-    http.get(orders_url, timeout=30)
-    lat = _latencies(lambda: http.get(orders_url, timeout=30).raise_for_status(), pages)
-    prep["order"] += lat
-    prep["order_r"].append(percentile(lat, 50) * 1000)
-    body = {"applicationId": prep["info"]["application_id"], "to": ["+19195550100"], "from": prep["info"]["number"],
-            "text": "bench scale"}
-    load = run_load(base, body, auth, count=posts, concurrency=8, warmup=20)
-    prep["rps"].append(load.rps)
-    prep["ok"] += load.ok
-    prep["posted"] += posts
-    sb.drain()
+    def order(self) -> float:
+        t0 = time.perf_counter()
+        self.http.get(self.orders_url, timeout=30).raise_for_status()
+        return time.perf_counter() - t0
+
+
+def measure(clients: list[Client], requests_per_size: int, blocks: int, post_rounds: int, posts: int) -> None:
+    """Latencies interleaved request by request across the sizes (so the shared machine's noise hits all
+    alike), in ``blocks`` for per-block ratios; then ``post_rounds`` rounds of ``posts`` POSTs per size in turn."""
+    for c in clients:
+        for _ in range(5):
+            c.page()  # warm-up (connection, caches)
+            c.order()
+        c.token = None
+    per_block = max(1, requests_per_size // blocks)
+    for kind in ("page", "order"):
+        for _ in range(blocks):
+            block: list[list[float]] = [[] for _ in clients]
+            for _ in range(per_block):
+                for i, c in enumerate(clients):
+                    block[i].append(c.page() if kind == "page" else c.order())
+            for i, c in enumerate(clients):
+                c.prep[kind] += block[i]
+                c.prep[f"{kind}_r"].append(percentile(block[i], 50) * 1000)
+    for _ in range(post_rounds):
+        for c in clients:
+            load = run_load(c.base, c.body, c.auth, count=posts, concurrency=8, warmup=20)
+            c.prep["rps"].append(load.rps)
+            c.prep["ok"] += load.ok
+            c.prep["posted"] += posts
+            c.sb.drain()
 
 
 def bytes_without_callbacks(tmp: Path, count: int) -> float:
@@ -136,18 +158,16 @@ def bytes_without_callbacks(tmp: Path, count: int) -> float:
 
 def run(smoke: bool = False, repeat: int = 3) -> tuple[list[Row], str]:
     wanted = sizes(smoke)
-    rounds = 1 if smoke else max(3, repeat)
-    pages = 50 if smoke else 100
-    posts = 300 if smoke else 600
+    requests_per_size = 60 if smoke else 500
+    blocks = 2 if smoke else 10
+    post_rounds = 1 if smoke else max(7, repeat)
+    posts = 200 if smoke else 300
     with workdir("bwbench-scale-") as tmp:
         retained = bytes_without_callbacks(tmp, 2_000 if smoke else 50_000)
         preps = [prepare(tmp, size) for size in wanted]
         servers = [SandboxProcess(p["db"], reset=False) for p in preps]
         try:
-            # interleaved rounds (every size in turn, each round) so the shared machine's noise hits all alike
-            for _ in range(rounds):
-                for sb, prep in zip(servers, preps):
-                    measure_round(sb, prep, pages, posts)
+            measure([Client(sb, p) for sb, p in zip(servers, preps)], requests_per_size, blocks, post_rounds, posts)
         finally:
             for sb in servers:
                 sb.stop()
@@ -158,16 +178,16 @@ def run(smoke: bool = False, repeat: int = 3) -> tuple[list[Row], str]:
             "page_p50": percentile(p["page"], 50) * 1000, "page_p99": percentile(p["page"], 99) * 1000,
             "order_p50": percentile(p["order"], 50) * 1000, "order_p99": percentile(p["order"], 99) * 1000,
             "post_rps": statistics.median(p["rps"]), "post_ok": p["ok"], "posts": p["posted"],
-            "pages": pages * rounds, "rounds": rounds, "page_r": p["page_r"], "order_r": p["order_r"],
+            "pages": len(p["page"]), "rounds": post_rounds, "page_r": p["page_r"], "order_r": p["order_r"],
             "rps_r": p["rps"],
         })
     base = results[0]
     rows: list[Row] = []
     settings = (f"sizes {', '.join(_label(s) for s in wanted)} stored messages (seeded through "
                 f"messaging.models.seed_delivered: message + delivered event + delivered callback + attempt); "
-                f"one sandbox subprocess per size, all up at once; {base['rounds']} interleaved rounds, each "
-                f"{pages} sequential GETs per latency and {posts} POSTs at concurrency 8 (median req/s of the "
-                f"rounds); p50/p99 over all rounds' requests")
+                f"one sandbox subprocess per size, all up at once; {base['pages']} GETs per latency and size, "
+                f"interleaved request by request across the sizes, ratio samples = {blocks} blocks' p50 ratios; "
+                f"POSTs: {post_rounds} rounds of {posts} at concurrency 8 per size in turn (ratio samples = rounds)")
     for r in results[1:]:
         lab = _label(r["size"])
         rows.append(Row(
