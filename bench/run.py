@@ -33,11 +33,12 @@ MEASURES = {
     "throughput": ("2", "bench.throughput"),
     "ratelimit": ("5", "bench.ratelimit"),
     "walkthrough": ("1", "bench.walkthrough"),
-    "scale": ("6", "bench.scale"),
+    "workshop": ("6", "bench.workshop"),
+    "scale": ("7", "bench.scale"),
 }
 ALIASES = {"1": "walkthrough", "2": "throughput", "sandbox": "throughput", "3": "client", "4": "import",
            "importtime": "import", "5": "ratelimit", "bulk": "ratelimit", "rate": "ratelimit",
-           "6": "scale"}
+           "6": "workshop", "hub": "workshop", "7": "scale"}
 
 
 def _resolve(names: Sequence[str] | None) -> list[str]:
@@ -111,7 +112,11 @@ NOTES = """Reading the rows:
   asyncio load generator drives both, in turn.
 - **3a** Both clients talk to the same sandbox, so its time per request is in both wall times; *client CPU*
   is each client's own cost per send.
-- **6** Each size gets its own db: provisioned over HTTP, then seeded through the models (no HTTP), then
+- **6** N participants (threads of one client process) each run `Setup.run_all()` and wait for their delivery
+  receipt, in their own provisioned account, against one `python -m bwhelpers.sandbox.workshop` process (the one
+  JupyterHub starts), below its prefix. Latency is the sandbox's own request time (its access log); CPU is the
+  service process's time per participant; requests per participant include callback deliveries and event polls.
+- **7** Each size gets its own db: provisioned over HTTP, then seeded through the models (no HTTP), then
   served by a fresh sandbox subprocess; the empty db of the same run is the baseline. B/message counts the
   message, its delivered event, the delivered callback (outbox body and attempt) and every index on them.
 - **5** The sandbox counts messages per wall-clock second, so a run of N/R seconds can exceed R slightly
@@ -124,13 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="tiny counts (a check that everything still runs)")
     p.add_argument("--repeat", type=int, default=3, help="repeats per measure (default 3; smoke uses 1)")
     p.add_argument("--only", action="append", metavar="NAME",
-                   help=f"run only these measures ({', '.join(MEASURES)}; or 1-5); repeatable or comma-separated")
+                   help=f"run only these measures ({', '.join(MEASURES)}; or 1-7); repeatable or comma-separated")
     p.add_argument("--out", default=None,
                    help="write the Markdown here (default bench/results.md for a full run of every measure; "
                         "a smoke or --only run writes nothing unless --out is given)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows as JSON")
     p.add_argument("--scale-sizes", default=None, metavar="N,N,...",
-                   help="stored-message counts of measure 6 (default 0,100000,1000000; smoke 0,2000); the first "
+                   help="stored-message counts of measure 7 (default 0,100000,1000000; smoke 0,2000); the first "
                         "is the baseline")
     args = p.parse_args(argv)
     if args.repeat < 1:

@@ -1,4 +1,4 @@
-"""6. Scale: the sandbox at 0, 100k and 1M stored messages (issue 14).
+"""7. Scale: the sandbox at 0, 100k and 1M stored messages (issue 14).
 
 For each size a fresh sandbox db is provisioned over HTTP (steps 1-7), then ``size`` delivered messages
 are seeded straight through the models (:func:`bwhelpers.sandbox.messaging.models.seed_delivered`: the
@@ -191,26 +191,26 @@ def run(smoke: bool = False, repeat: int = 3) -> tuple[list[Row], str]:
     for r in results[1:]:
         lab = _label(r["size"])
         rows.append(Row(
-            key=f"6a.{lab}", measure=f"Scale: listMessages page (limit=10, walking nextPageToken) at {lab} messages",
+            key=f"7a.{lab}", measure=f"Scale: listMessages page (limit=10, walking nextPageToken) at {lab} messages",
             ours=f"p50 {r['page_p50']:.2f} ms, p99 {r['page_p99']:.2f} ms (totalCount {r['stored']:,})",
             peer=f"empty db: p50 {base['page_p50']:.2f} ms, p99 {base['page_p99']:.2f} ms",
             ratio=Stat([a / b for a, b in zip(r["page_r"], base["page_r"])]), ratio_note="× empty (per-round p50; lower is better)",
             goal=("<=", 2.0), settings=settings,
             values={"page_p50_ms": r["page_p50"], "page_p99_ms": r["page_p99"], "size": r["size"]}))
         rows.append(Row(
-            key=f"6b.{lab}", measure=f"Scale: POST message throughput (concurrency 8) at {lab} messages",
+            key=f"7b.{lab}", measure=f"Scale: POST message throughput (concurrency 8) at {lab} messages",
             ours=f"{r['post_rps']:,.0f} req/s ({r['post_ok']}/{r['posts']} accepted)",
             peer=f"empty db: {base['post_rps']:,.0f} req/s",
             ratio=Stat([a / b for a, b in zip(r["rps_r"], base["rps_r"])]), ratio_note="× empty (higher is better)",
             goal=(">=", 0.9), settings=settings, values={"post_rps": r["post_rps"], "size": r["size"]}))
         rows.append(Row(
-            key=f"6c.{lab}", measure=f"Scale: GET /orders/{{id}} at {lab} messages",
+            key=f"7c.{lab}", measure=f"Scale: GET /orders/{{id}} at {lab} messages",
             ours=f"p50 {r['order_p50']:.2f} ms, p99 {r['order_p99']:.2f} ms",
             peer=f"empty db: p50 {base['order_p50']:.2f} ms, p99 {base['order_p99']:.2f} ms",
             ratio=Stat([a / b for a, b in zip(r["order_r"], base["order_r"])]), ratio_note="× empty (p50; lower is better)",
             settings=settings, values={"order_p50_ms": r["order_p50"], "size": r["size"]}))
         rows.append(Row(
-            key=f"6d.{lab}", measure=f"Scale: db bytes per stored message at {lab}",
+            key=f"7d.{lab}", measure=f"Scale: db bytes per stored message at {lab}",
             ours=f"{r['bytes_per_msg']:,.0f} B/message (seeded in {r['seed_s']:.0f} s)",
             peer=f"with `retention` pruning delivered callbacks: {retained:,.0f} B/message (message + event); "
                  "issue 14 measured about 1,300 B/message before",
