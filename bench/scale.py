@@ -36,6 +36,14 @@ def sizes(smoke: bool) -> tuple[int, ...]:
     return SMOKE_SIZES if smoke else DEFAULT_SIZES
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _label(n: int) -> str:
     return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else (
         f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n))
@@ -60,7 +68,8 @@ def prepare(tmp: Path, size: int) -> dict[str, Any]:
     from bwhelpers.sandbox.messaging import models
 
     db_path = tmp / f"scale-{size}.db"
-    with SandboxProcess(db_path) as sb:
+    port = _free_port()  # the measuring server gets the same port, so the app's callback bin is its own
+    with SandboxProcess(db_path, port=port) as sb:
         info = provision(sb.url, tmp / f"state-{size}.json")
         callback = f"{sb.url}/_sandbox/bins/scale"
     before = _db_bytes(db_path)
@@ -70,7 +79,7 @@ def prepare(tmp: Path, size: int) -> dict[str, Any]:
                           callback_url=callback)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    return {"size": size, "db": db_path, "info": info, "seed_s": time.perf_counter() - t0,
+    return {"size": size, "db": db_path, "info": info, "port": port, "seed_s": time.perf_counter() - t0,
             "bytes_per_msg": (_db_bytes(db_path) - before) / size if size else float("nan"),
             "order_id": info["setup"].saved["orders"][-1]["id"], "page": [], "order": [], "rps": [], "ok": 0,
             "page_r": [], "order_r": [],
@@ -165,7 +174,7 @@ def run(smoke: bool = False, repeat: int = 3) -> tuple[list[Row], str]:
     with workdir("bwbench-scale-") as tmp:
         retained = bytes_without_callbacks(tmp, 2_000 if smoke else 50_000)
         preps = [prepare(tmp, size) for size in wanted]
-        servers = [SandboxProcess(p["db"], reset=False) for p in preps]
+        servers = [SandboxProcess(p["db"], reset=False, port=p["port"]) for p in preps]
         try:
             measure([Client(sb, p) for sb, p in zip(servers, preps)], requests_per_size, blocks, post_rounds, posts)
         finally:
