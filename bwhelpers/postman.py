@@ -371,7 +371,7 @@ def _prerequest(lines: Iterable[str]) -> dict[str, Any]:
     return {"listen": "prerequest", "script": {"type": "text/javascript", "exec": list(lines)}}
 
 
-def _item(name: str, method: str, url: dict[str, Any], *, auth: dict[str, Any], headers: list[dict[str, str]],
+def _item(name: str, method: str, url: dict[str, Any] | str, *, auth: dict[str, Any], headers: list[dict[str, str]],
           body: str | None, language: str, tests: list[str], description: str,
           prerequest: list[str] | None = None, form: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     request: dict[str, Any] = {"method": method, "header": [dict(h) for h in headers], "url": url, "auth": auth,
@@ -511,7 +511,7 @@ def _token_folder() -> dict[str, Any]:
                    "`{{accessToken}}`, which every later request sends as `Authorization: Bearer`. (Postman's own "
                    "OAuth 2.0 helper is not used because newman does not fetch tokens.) Tokens last `expires_in` "
                    "seconds (3600 on the real service); re-run this request when one expires.",
-                   [_item(TOKEN_REQUEST, "POST", {"raw": "{{tokenUrl}}", "host": ["{{tokenUrl}}"], "path": []},
+                   [_item(TOKEN_REQUEST, "POST", "{{tokenUrl}}",
                           auth=_basic("clientId", "clientSecret"),
                           headers=[{"key": "Content-Type", "value": "application/x-www-form-urlencoded"}],
                           body=None, language="text", form=[("grant_type", "client_credentials")],
@@ -885,7 +885,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
         first = "password=..." if args.legacy_basic else "clientSecret=..."
         print("secrets are empty (type secret): fill them in Postman, or run newman with "
               f"--env-var {first} [--env-var token=... --env-var secret=...]")
-    print(f'run: npx newman run "{collection}" -e "{environment}"')
+    fill = "" if args.include_secrets else (" --env-var password=..." if args.legacy_basic else " --env-var clientSecret=...")
+    print(f'run: npx newman run "{collection}" -e "{environment}"{fill}')
     return 0
 
 

@@ -378,11 +378,13 @@ class Setup:
         return wanted
 
     def register_a2p(self, campaign_id: str | None = None, numbers: Any = None, new: bool = False,
-                     timeout: float = 60.0, progress: bool | None = None) -> Result:
+                     timeout: float = 60.0, progress: bool | None = None,
+                     on_placed: Callable[[Result], None] | None = None) -> Result:
         """Register the saved numbers for A2P messaging: local numbers are assigned to a REGISTERED 10DLC campaign
         (default the account's first) with a TN Option Order, polled until it finishes (a progress bar); saves the
         campaign and the order. Re-running reuses the assignment: no second order for a number already on the
         campaign (``new=True`` then says so). Toll-free numbers need toll-free verification instead (request_tfv).
+        ``on_placed(result)`` gets the POST's Result (its request is the TN Option Order) before the polling.
         """
         from .a2p import is_toll_free
 
@@ -430,6 +432,8 @@ class Setup:
             return result
         number = steps.step("a2p").number
         placed = self.a2p.create_tn_option_order(pending, campaign)
+        if on_placed is not None:
+            on_placed(placed)
         with self.state.transaction(self.profile) as st:
             st["a2p"] = {"campaign_id": campaign, "order_id": placed.id, "status": placed.status,
                          "numbers": local, "created": now_iso()}
@@ -779,7 +783,14 @@ class Setup:
         raise KeyError(f"would_create_another: no step {key!r} (application, location, orders)")
 
     def diagnose(self) -> list[dict[str, Any]]:
-        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix."""
+        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix.
+
+        Failing checks come first (band message preflight's order of concern), also when a check stops the run."""
+        rows = self._diagnose_checks()
+        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+
+    def _diagnose_checks(self) -> list[dict[str, Any]]:
+        """The checks in the order they are made; a failure that makes the later checks meaningless ends them."""
         rows: list[dict[str, Any]] = []
 
         def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
@@ -854,8 +865,7 @@ class Setup:
         sending = (st.get("numbers") or [loose_e164(n) for n in numbers] or [None])[0]
         if sending:
             rows.append(self._a2p_check(sending))
-        # what would make the next message fail comes first (band message preflight's order of concern)
-        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+        return rows
 
     def _application_linked(self, app_id: str) -> tuple[bool, str]:
         """Is the application linked to a location? Its associatedsippeers, else each location's applicationSettings

@@ -137,13 +137,14 @@ class Waiting:
         self.handle.update(self._line(text, kind) if text else HTML(""))
 
 
-def order_bar_html(status: str | None, completed: int, failed: int, quantity: int | None = None) -> str:
+def order_bar_html(status: str | None, completed: int, failed: int, quantity: int | None = None,
+                   noun: str = "number(s) in service") -> str:
     """A bar for an order's outcome: green COMPLETE, amber PARTIAL/BACKORDERED, red FAILED."""
     kind = {"COMPLETE": "ok", "PARTIAL": "warn", "BACKORDERED": "warn", "FAILED": "error"}.get(status or "", "info")
     colour = views.KINDS[kind][0]
     total = quantity or (completed + failed) or 1
     share = 100 if status in ("FAILED", "COMPLETE") else max(0, min(100, round(100 * completed / total)))
-    label = f"{status or 'unknown'}: {completed} of {total} number(s) in service"
+    label = f"{status or 'unknown'}: {completed} of {total} {noun}"
     return (f'<div class="bw-order-bar bw-order-{kind}" style="margin:4px 0;max-width:36em">'
             f'<div style="background:#eee;border-radius:4px;height:12px"><div style="width:{share}%;height:12px;'
             f'border-radius:4px;background:{colour}"></div></div>'
@@ -222,6 +223,19 @@ def show_response(result: Any, title: str = "Response") -> None:
         # a <details> element, not a widget: it needs no kernel, so it still opens in a reopened notebook
         display(HTML('<details class="bw-raw"><summary>Raw response</summary><pre style="white-space:pre-wrap;'
                      f'overflow-wrap:anywhere;max-width:100%">{html.escape(text)}</pre></details>'))
+
+
+class ObjectView:
+    """One object shown as a field/value table (``views.object_html``); ``.data`` is the object."""
+
+    def __init__(self, data: Any):
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return views.object_html(self.data)
+
+    def __repr__(self) -> str:
+        return f"ObjectView({self.data!r})"
 
 
 def show_saved(label: str, value: Any) -> None:
