@@ -121,8 +121,24 @@ class Setup:
 
     # ------------------------------------------------------------------ step 1
     def create_application(self, name: str = "Demo Server", callback_url: str | None = None, new: bool = False,
-                           callback_user: str | None = None, callback_password: str | None = None) -> Result:
-        """Step 1: create (or reuse the saved) messaging application; saves its ApplicationId."""
+                           callback_user: str | None = None, callback_password: str | None = None, *,
+                           inbound_callback_url: str | None = None, outbound_callback_url: str | None = None,
+                           inbound_user: str | None = None, inbound_password: str | None = None,
+                           outbound_user: str | None = None, outbound_password: str | None = None,
+                           callback_types: list[str] | None = None) -> Result:
+        """Step 1: create (or reuse the saved) messaging application; saves its ApplicationId.
+
+        Today's fields by default: ``inbound_callback_url`` (message-received) and ``outbound_callback_url``
+        (delivery receipts), with credentials and ``callback_types``; in the sandbox a blank inbound URL becomes
+        a request bin and a blank outbound URL the same bin. ``callback_url`` asks for the guide's legacy
+        ``CallbackUrl`` instead (one URL for every event).
+        """
+        legacy = callback_url is not None or bool(callback_user or callback_password)
+        if legacy and (inbound_callback_url or outbound_callback_url):
+            raise ValidationError("callback_url: the guide's CallbackUrl can't be combined with inbound_callback_url"
+                                  "/outbound_callback_url (Bandwidth answers 13065); give one form",
+                                  field="callback_url")
+        wanted = callback_url if legacy else inbound_callback_url
         saved = self.saved.get("application")
         if saved and saved.get("id") and saved.get("name") == name and not new:
             try:
@@ -130,22 +146,34 @@ class Setup:
             except NotFoundError:
                 pass  # gone on the server: create a new one below
             else:
-                if callback_url and callback_url != saved.get("callback_url"):
+                if wanted and wanted != saved.get("callback_url"):
                     warnings.warn(f"the saved application {saved['id']} uses {saved.get('callback_url')}; "
                                   "pass new=True to create one with the new callback URL", stacklevel=2)
                 result.title, result.reused = "Step 1: application (saved)", True
                 return result
         control = self.control
-        if callback_url is None:
+        if wanted is None:
             if control is None:
-                raise ValidationError("callback_url: required on the real service; give the https URL of your "
-                                      "server that receives message events", field="callback_url")
-            callback_url = control.bin_url(_slug(self.profile) if name == "Demo Server"
-                                           else _slug(f"{self.profile}-{name}"))
-        bin_name = control.bin_name(callback_url) if control is not None else None
-        result = self.dashboard.create_application(name, callback_url, callback_user, callback_password)
+                field = "callback_url" if legacy else "inbound_callback_url"
+                raise ValidationError(f"{field}: required on the real service; give the https URL of your "
+                                      "server that receives message events", field=field)
+            wanted = control.bin_url(_slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}"))
+            if not legacy and outbound_callback_url is None:
+                outbound_callback_url = wanted
+        bin_name = control.bin_name(wanted) if control is not None else None
+        if legacy:
+            result = self.dashboard.create_application(name, wanted, callback_user, callback_password)
+        else:
+            result = self.dashboard.create_application(
+                name, inbound_callback_url=wanted, outbound_callback_url=outbound_callback_url,
+                inbound_user=inbound_user, inbound_password=inbound_password, outbound_user=outbound_user,
+                outbound_password=outbound_password, callback_types=callback_types)
         with self.state.transaction(self.profile) as st:
-            st["application"] = {"id": result.id, "name": name, "callback_url": callback_url, "bin": bin_name,
+            st["application"] = {"id": result.id, "name": name, "callback_url": wanted, "bin": bin_name,
+                                 "fields": "legacy" if legacy else "current",
+                                 "outbound_callback_url": None if legacy else outbound_callback_url,
+                                 "outbound_bin": None if legacy or control is None
+                                 else control.bin_name(outbound_callback_url),
                                  "created": now_iso()}
         return result
 
@@ -536,7 +564,12 @@ class Setup:
             warnings.warn("the application's callback URL is not a sandbox request bin, so its events cannot be "
                           "read here", stacklevel=2)
             return []
-        return _extract_events(self.control.bin(bin_name))
+        events = _extract_events(self.control.bin(bin_name))
+        outbound = (self.saved.get("application") or {}).get("outbound_bin")
+        if outbound and outbound != bin_name:  # today's fields: status events may go to a second bin
+            events = sorted(events + _extract_events(self.control.bin(outbound)),
+                            key=lambda e: str(e.get("time") or ""))
+        return events
 
     def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
                        timeout: float = 30.0, interval: float = 0.25,

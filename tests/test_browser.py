@@ -254,6 +254,14 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
                          auth=("sandbox-user", "sandbox-password"), timeout=10)
         app_id = r.text.split("<ApplicationId>")[1].split("</ApplicationId>")[0]
         assert app_id in saved.inner_text()
+        # the form teaches today's fields, and the application was created with them
+        form01 = page.locator(".bw-form", has_text="InboundCallbackUrl").first
+        form01.wait_for(state="visible", timeout=30_000)
+        for label in ("OutboundCallbackUrl", "RequestedCallbackTypes"):
+            assert label in form01.inner_text()
+        form01.scroll_into_view_if_needed()
+        form01.screenshot(path=str(ARTIFACTS / "browser-01_application_form.png"))
+        assert "<InboundCallbackUrl>" in r.text and "<OutboundCallbackUrl>" in r.text and "<CallbackUrl>" not in r.text
         text = page.locator("#main").inner_text()
         assert "Authorization: Bearer ********" in text, "the request display shows the masked Bearer header"
         assert "eyJhbGciOi" not in text and "sandbox-client-secret" not in text
