@@ -202,6 +202,18 @@ class Config:
             for name in [n for n, src in sources.items() if src == "credentials file"]:
                 values.pop(name, None)
                 sources.pop(name)
+        if target == "sandbox" and not values.get("sandbox_url"):
+            # BW_TARGET=sandbox next to BW_USERNAME/BW_PASSWORD...: those are a real account's; only sandbox
+            # credentials go to a sandbox (a custom sandbox at BW_SANDBOX_URL takes them from the environment)
+            dropped = [n for n, src in sources.items() if src == "environment" and n in CREDENTIAL_FIELDS]
+            for name in dropped:
+                values.pop(name, None)
+                sources.pop(name)
+            if any(n in SECRET_FIELDS or n == "username" for n in dropped):
+                log.warning("bwhelpers: target sandbox: %s from the environment are not sent to the sandbox "
+                            "(they are a real account's); the sandbox's demo credentials are used. Set "
+                            "BW_SANDBOX_URL to use a custom sandbox's credentials",
+                            ", ".join(ENV_VARS[n] for n in dropped))
         source = ", ".join(sorted(set(sources.values()))) or "defaults"
         if target == "sandbox":
             url = str(values.get("sandbox_url") or "").rstrip("/")

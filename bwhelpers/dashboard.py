@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
 from .http import Exchange, make_session, request, unreadable_response
+from .checks import check_str, split_url_credentials
+from .ids import require_id, segment
 from .phone import national_number, normalize_number
 from .results import Result
 
@@ -83,12 +85,17 @@ class DashboardClient:
     # ------------------------------------------------------------------ plumbing
     @property
     def account_url(self) -> str:
-        """``{dashboard}/accounts/{account_id}``."""
-        return f"{self.config.dashboard_url}/accounts/{self.config.account_id}"
+        """``{dashboard}/accounts/{account_id}`` (the account id checked: digits, quoted)."""
+        return f"{self.config.dashboard_url}/accounts/{segment(require_id(self.config.account_id, 'account_id'))}"
+
+    @property
+    def site_url(self) -> str:
+        """``{account_url}/sites/{site_id}`` (the site id checked: digits, quoted)."""
+        return f"{self.account_url}/sites/{segment(require_id(self.config.site_id, 'site_id'))}"
 
     def _location_url(self, location_id: str) -> str:
-        location_id = _require_id(location_id, "location_id")
-        return f"{self.account_url}/sites/{self.config.site_id}/sippeers/{location_id}"
+        location_id = require_id(location_id, "location_id", "digits")
+        return f"{self.site_url}/sippeers/{segment(location_id)}"
 
     def _call(self, method: str, url: str, body: Mapping[str, Any] | str | None = None,
               params: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, Any], Exchange]:
@@ -105,7 +112,7 @@ class DashboardClient:
     # ------------------------------------------------------------------ account
     def get_site(self) -> Result:
         """GET the site (sub-account): a cheap authenticated check of the configuration."""
-        _, data, ex = self._call("GET", f"{self.account_url}/sites/{self.config.site_id}")
+        _, data, ex = self._call("GET", self.site_url)
         site = xmlio.first(xmlio.ci_get(data, "SiteResponse", "Site")) or {}
         return Result(data=site if isinstance(site, dict) else data, id=self.config.site_id, exchange=ex,
                       title="Site")
@@ -116,6 +123,11 @@ class DashboardClient:
         """Step 1: POST /applications with the guide's body; ``.id`` is the ApplicationId."""
         _require_text(name, "name", "the application's plain-text name, e.g. 'Demo Server'")
         _require_url(callback_url, "callback_url")
+        check_str(callback_user, "callback_user", optional=True)
+        check_str(callback_password, "callback_password", optional=True)
+        # credentials in the URL travel as CallbackCreds, never in the URL that is saved and shown
+        callback_url, callback_user, callback_password = split_url_credentials(callback_url, callback_user,
+                                                                               callback_password)
         if callback_password:
             from .masking import register_secret
             register_secret(callback_password)
@@ -139,15 +151,15 @@ class DashboardClient:
 
     def get_application(self, application_id: str) -> Result:
         """GET /applications/{id}."""
-        application_id = _require_id(application_id, "application_id")
-        _, data, ex = self._call("GET", f"{self.account_url}/applications/{application_id}")
+        application_id = require_id(application_id, "application_id", "uuid")
+        _, data, ex = self._call("GET", f"{self.account_url}/applications/{segment(application_id)}")
         app = _app_record(data)
         return Result(data=app, id=app.get("ApplicationId") or application_id, exchange=ex, title="Application")
 
     def associated_locations(self, application_id: str) -> Result:
         """GET /applications/{id}/associatedsippeers: the locations using this application."""
-        application_id = _require_id(application_id, "application_id")
-        _, data, ex = self._call("GET", f"{self.account_url}/applications/{application_id}/associatedsippeers")
+        application_id = require_id(application_id, "application_id", "uuid")
+        _, data, ex = self._call("GET", f"{self.account_url}/applications/{segment(application_id)}/associatedsippeers")
         peers = xmlio.as_list(xmlio.ci_get(data, "AssociatedSipPeersResponse", "AssociatedSipPeers",
                                            "AssociatedSipPeer"))
         return Result(data=data, id=application_id, exchange=ex, records=[p for p in peers if isinstance(p, dict)],
@@ -155,8 +167,8 @@ class DashboardClient:
 
     def delete_application(self, application_id: str) -> Result:
         """DELETE /applications/{id} (fails with 12107 while a location uses it)."""
-        application_id = _require_id(application_id, "application_id")
-        _, data, ex = self._call("DELETE", f"{self.account_url}/applications/{application_id}")
+        application_id = require_id(application_id, "application_id", "uuid")
+        _, data, ex = self._call("DELETE", f"{self.account_url}/applications/{segment(application_id)}")
         return Result(data=data, id=application_id, exchange=ex, title="Application deleted")
 
     # ------------------------------------------------------------------ step 2
@@ -164,7 +176,7 @@ class DashboardClient:
         """Step 2: POST /sites/{site}/sippeers; the id is the last segment of the ``Location`` header."""
         _require_text(name, "name", "the location's plain-text name, e.g. 'Bandwidth Messaging 2 test'")
         body = {"SipPeer": {"PeerName": name, "IsDefaultPeer": bool(default)}}
-        resp, data, ex = self._call("POST", f"{self.account_url}/sites/{self.config.site_id}/sippeers", body)
+        resp, data, ex = self._call("POST", f"{self.site_url}/sippeers", body)
         location = (resp.headers.get("Location") if resp is not None else None) or ""
         peer_id = location.rstrip("/").rsplit("/", 1)[-1] if location else None
         if not peer_id:
@@ -174,7 +186,7 @@ class DashboardClient:
 
     def list_locations(self) -> Result:
         """GET /sites/{site}/sippeers: the site's locations."""
-        _, data, ex = self._call("GET", f"{self.account_url}/sites/{self.config.site_id}/sippeers")
+        _, data, ex = self._call("GET", f"{self.site_url}/sippeers")
         peers = xmlio.as_list(xmlio.ci_get(data, "TNSipPeersResponse", "SipPeers", "SipPeer"))
         return Result(data=data, exchange=ex, records=[p for p in peers if isinstance(p, dict)], title="Locations")
 
@@ -201,7 +213,7 @@ class DashboardClient:
                    zone2: bool = False, zone3: bool = False, zone4: bool = False, zone5: bool = False,
                    protocol: str = "HTTP", proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
         """Step 3: POST .../features/sms with the guide's body (Protocol HTTP, Zone1 true, ProxyPeerId 539692)."""
-        location_id = _require_id(location_id, "location_id")
+        location_id = require_id(location_id, "location_id", "digits")
         protocol = _require_http(protocol)
         if zone1 is not True:
             raise ValidationError("zone1: must be True; Messaging 2.0 needs Zone1 (US and Canada) enabled", field="zone1")
@@ -232,7 +244,7 @@ class DashboardClient:
     def enable_mms(self, location_id: str, protocol: str = "HTTP",
                    proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
         """Step 4: POST .../features/mms with the guide's body (lower-case ``protocol``)."""
-        location_id = _require_id(location_id, "location_id")
+        location_id = require_id(location_id, "location_id", "digits")
         protocol = _require_http(protocol)
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
         body = {"MmsFeature": {"MmsSettings": {"protocol": protocol},
@@ -250,7 +262,7 @@ class DashboardClient:
     # ------------------------------------------------------------------ step 5
     def assign_application(self, location_id: str, application_id: str) -> Result:
         """Step 5: PUT .../applicationSettings with HttpMessagingV2AppId (13645 if SMS is not enabled)."""
-        application_id = _require_id(application_id, "application_id")
+        application_id = require_id(application_id, "application_id", "uuid")
         body = {"ApplicationsSettings": {"HttpMessagingV2AppId": application_id}}
         _, data, ex = self._call("PUT", f"{self._location_url(location_id)}/products/messaging/applicationSettings",
                                  body)
@@ -305,7 +317,7 @@ class DashboardClient:
         order.update(order_type)
         order["SiteId"] = self.config.site_id
         if location_id is not None:
-            order["PeerId"] = _require_id(location_id, "location_id")
+            order["PeerId"] = require_id(location_id, "location_id", "digits")
         order["PartialAllowed"] = bool(partial_allowed)
         order["BackOrderRequested"] = bool(back_order)
         resp, data, ex = self._call("POST", f"{self.account_url}/orders", {"Order": order})
@@ -313,8 +325,8 @@ class DashboardClient:
 
     def get_order(self, order_id: str) -> Result:
         """Step 7: GET /orders/{id}; ``.status`` and ``.numbers`` (completed numbers) are filled in."""
-        order_id = _require_id(order_id, "order_id")
-        _, data, ex = self._call("GET", f"{self.account_url}/orders/{order_id}")
+        order_id = require_id(order_id, "order_id", "uuid")
+        _, data, ex = self._call("GET", f"{self.account_url}/orders/{segment(order_id)}")
         result = _order_result(data, ex, order_id=order_id, title="Step 7: order status")
         return result
 
@@ -341,14 +353,26 @@ class DashboardClient:
                 time.sleep(min(delay, remaining))
                 delay = min(delay * 1.5, max_interval)
 
-    def list_orders(self, page: int = 1, size: int = 20, status: str | None = None) -> Result:
-        """GET /orders: one record per order (orderId, OrderStatus, CountOfTNs, dates)."""
+    def list_orders(self, page: int = 1, size: int = 20, status: str | None = None,
+                    customer_order_id: str | None = None) -> Result:
+        """GET /orders: one record per order (orderId, OrderStatus, CountOfTNs, dates); ``customer_order_id``
+        filters by the CustomerOrderId the order was placed with (numbers.yml ``customerOrderId``)."""
         params: dict[str, Any] = {"page": page, "size": size}
         if status:
             params["status"] = status
+        if customer_order_id:
+            params["customerOrderId"] = customer_order_id
         _, data, ex = self._call("GET", f"{self.account_url}/orders", params=params)
         rows = xmlio.as_list(xmlio.ci_get(data, "ResponseSelectWrapper", "ListOrderIdUserIdDate", "OrderIdUserIdDate"))
         return Result(data=data, exchange=ex, records=[r for r in rows if isinstance(r, dict)], title="Orders")
+
+    def find_order(self, customer_order_id: str) -> str | None:
+        """The id of the newest order placed with ``customer_order_id``, or None (``GET /orders?customerOrderId=``)."""
+        rows = self.list_orders(size=1000, customer_order_id=customer_order_id).records or []
+        ids = [str(r.get("orderId") or r.get("OrderId") or r.get("id") or "") for r in rows
+               if str(r.get("CustomerOrderId") or customer_order_id) == customer_order_id]
+        ids = [i for i in ids if i]
+        return ids[-1] if ids else None
 
     def list_in_service_numbers(self, **filters: Any) -> Result:
         """GET /inserviceNumbers (a 204 means none: empty list)."""
@@ -380,23 +404,14 @@ class DashboardClient:
 
     def get_disconnect(self, order_id: str) -> Result:
         """GET /disconnects/{id}."""
-        order_id = _require_id(order_id, "order_id")
-        _, data, ex = self._call("GET", f"{self.account_url}/disconnects/{order_id}")
+        order_id = require_id(order_id, "order_id", "uuid")
+        _, data, ex = self._call("GET", f"{self.account_url}/disconnects/{segment(order_id)}")
         status = xmlio.ci_find_all(data, "OrderStatus")
         return Result(data=data, id=order_id, exchange=ex, status=status[0] if status else None,
                       title="Disconnect order")
 
 
 # ------------------------------------------------------------------------------------- validation
-
-def _require_id(value: Any, field: str) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValidationError(f"{field}: missing; give the id saved by the step that created it", field=field)
-    text = str(value).strip()
-    if not re.fullmatch(r"[A-Za-z0-9_\-.]{1,100}", text):
-        raise ValidationError(f"{field}: {text!r} is not an id (letters, digits, '-', '_' only)", field=field)
-    return text
-
 
 def _require_http(protocol: Any) -> str:
     if not isinstance(protocol, str) or protocol.strip().upper() != "HTTP":

@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from .ids import require_id
 from .exceptions import BandwidthError, RateLimitError, ValidationError
 from .http import make_session, request, unreadable_response
 from .phone import e164_cached as _e164
@@ -100,6 +101,11 @@ class MessagingClient:
                                   field="user_id")
         if not self.config.legacy_messaging and not self.config.account_id:
             raise ValidationError("account_id: missing; set BW_ACCOUNT_ID", field="account_id")
+        # the owner goes into the URL path: digits (account) or a user id, never a dot segment or a slash
+        if self.config.legacy_messaging:
+            require_id(self.config.user_id, "user_id", "name")
+        else:
+            require_id(self.config.account_id, "account_id")
 
     def send_message(self, to: str | Iterable[str], text: str | None, from_: str, application_id: str,
                      media: str | Iterable[str] | None = None, tag: str | None = None) -> Result:

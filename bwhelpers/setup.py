@@ -12,6 +12,11 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import steps
+from .checks import check_bool as _check_bool
+from .checks import check_int as _check_int
+from .checks import check_number as _check_number
+from .checks import check_str as _check_str
+from .checks import split_url_credentials as _split_url_credentials
 from .exceptions import (BandwidthError, MissingPrerequisiteError, NotFoundError, ValidationError, WaitTimeoutError)
 from .phone import loose_e164
 from .results import Result
@@ -38,6 +43,16 @@ def _prereq(key: str, what: str) -> MissingPrerequisiteError:
     return MissingPrerequisiteError(
         f"No {what} saved: run step {p.number} ({p.title}, notebooks/{p.filename}) first",
         fix=f"run {p.ref}")
+
+
+def _customer_order_id(profile: str, location_id: str, criteria: dict[str, Any], earlier: int) -> str:
+    """The order's CustomerOrderId: the same for a retry of one order (profile, location, criteria, and how
+    many such orders were saved before), a new one for the next (letters, digits and dashes, 40 at most)."""
+    import hashlib
+    import json
+
+    seed = json.dumps([profile, str(location_id), criteria, earlier], sort_keys=True, default=str)
+    return f"bwh-{hashlib.sha256(seed.encode()).hexdigest()[:24]}-{earlier}"[:40]
 
 
 def _slug(text: str) -> str:
@@ -112,7 +127,23 @@ class Setup:
     # ------------------------------------------------------------------ step 1
     def create_application(self, name: str = "Demo Server", callback_url: str | None = None, new: bool = False,
                            callback_user: str | None = None, callback_password: str | None = None) -> Result:
-        """Step 1: create (or reuse the saved) messaging application; saves its ApplicationId."""
+        """Step 1: create (or reuse the saved) messaging application; saves its ApplicationId.
+
+        Check -> create -> save runs under the profile's cross-process step lock: kernels or processes running
+        this step at the same time create one application (the others reuse it)."""
+        _check_str(name, "name")
+        _check_str(callback_url, "callback_url", optional=True)
+        _check_bool(new, "new")
+        _check_str(callback_user, "callback_user", optional=True)
+        _check_str(callback_password, "callback_password", optional=True)
+        if callback_url is not None:
+            callback_url, callback_user, callback_password = _split_url_credentials(
+                callback_url, callback_user, callback_password)
+        with self.state.step_lock(self.profile, "application"):
+            return self._create_application(name, callback_url, new, callback_user, callback_password)
+
+    def _create_application(self, name: str, callback_url: str | None, new: bool, callback_user: str | None,
+                            callback_password: str | None) -> Result:
         saved = self.saved.get("application")
         if saved and saved.get("id") and saved.get("name") == name and not new:
             try:
@@ -142,7 +173,15 @@ class Setup:
     # ------------------------------------------------------------------ step 2
     def create_location(self, name: str = "Bandwidth Messaging 2 test", new: bool = False,
                         default: bool = True) -> Result:
-        """Step 2: create (or reuse the saved) location (sippeer); saves its id from the Location header."""
+        """Step 2: create (or reuse the saved) location (sippeer); saves its id from the Location header.
+        Runs under the profile's cross-process step lock (concurrent runs create one location)."""
+        _check_str(name, "name")
+        _check_bool(new, "new")
+        _check_bool(default, "default")
+        with self.state.step_lock(self.profile, "location"):
+            return self._create_location(name, new, default)
+
+    def _create_location(self, name: str, new: bool, default: bool) -> Result:
         saved = self.saved.get("location")
         if saved and saved.get("id") and saved.get("name") == name and not new:
             try:
@@ -210,7 +249,20 @@ class Setup:
         """Step 6: order numbers onto the saved location (default: 1 number in area code 910).
 
         Re-running with the same criteria returns the saved order (refreshed) unless it FAILED or ``new=True``.
+        The order carries a ``CustomerOrderId`` derived from the profile, location, criteria and how many such
+        orders were saved; before ordering, the client asks the server for an order with that id
+        (``GET /orders?customerOrderId=``), so a retry after a crash between ordering and saving does not buy
+        twice. Check -> order -> save runs under the profile's cross-process step lock.
         """
+        _check_int(quantity, "quantity")
+        for flag, value in (("new", new), ("partial_allowed", partial_allowed), ("back_order", back_order)):
+            _check_bool(value, flag)
+        _check_str(name, "name", optional=True)
+        with self.state.step_lock(self.profile, "orders"):
+            return self._order_numbers(area_code, quantity, new, partial_allowed, back_order, name, criteria)
+
+    def _order_numbers(self, area_code: Any, quantity: int, new: bool, partial_allowed: bool, back_order: bool,
+                       name: str | None, criteria: dict[str, Any]) -> Result:
         loc = self._need_location()
         if area_code is _DEFAULT:
             area_code = None if (criteria.get("numbers") or any(v is not None for v in criteria.values())) else "910"
@@ -231,10 +283,19 @@ class Setup:
                     return result
                 break
         numbers = criteria.pop("numbers", None)
+        earlier = sum(1 for o in self.saved.get("orders", [])
+                      if o.get("criteria") == key and o.get("location_id") == loc["id"])
+        customer_order_id = _customer_order_id(self.profile, loc["id"], key, earlier)
+        found = self.dashboard.find_order(customer_order_id)
+        if found is not None:  # placed by an earlier run that did not get to save it
+            result = self.dashboard.get_order(found)
+            result.title, result.reused = "Step 6: order (found by CustomerOrderId)", True
+            self._save_order(result, criteria=key, location_id=loc["id"], customer_order_id=customer_order_id)
+            return result
         result = self.dashboard.order_numbers(quantity=quantity, partial_allowed=partial_allowed,
                                               back_order=back_order, name=name, location_id=loc["id"],
-                                              numbers=numbers, **criteria)
-        self._save_order(result, criteria=key, location_id=loc["id"])
+                                              numbers=numbers, customer_order_id=customer_order_id, **criteria)
+        self._save_order(result, criteria=key, location_id=loc["id"], customer_order_id=customer_order_id)
         return result
 
     def _save_order(self, result: Result, **extra: Any) -> None:
@@ -348,11 +409,19 @@ class Setup:
             warnings.warn("the application's callback URL is not a sandbox request bin, so its events cannot be "
                           "read here", stacklevel=2)
             return []
-        return _extract_events(self.control.bin(bin_name))
+        return dedupe_events(_extract_events(self.control.bin(bin_name)))
 
     def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
                        timeout: float = 30.0, interval: float = 0.25) -> dict[str, Any]:
-        """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives."""
+        """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives.
+
+        Callbacks are delivered at least once (as Bandwidth's are); :meth:`events` shows each event once."""
+        if type not in EVENT_TYPES:
+            raise ValidationError(f"type: {type!r:.40} is not a message event; use one of {', '.join(EVENT_TYPES)}",
+                                  field="type")
+        _check_str(message_id, "message_id", optional=True)
+        _check_number(timeout, "timeout")
+        _check_number(interval, "interval", positive=True)
         if message_id is None:
             messages = self.saved.get("messages") or []
             message_id = messages[-1]["id"] if messages else None
@@ -584,6 +653,34 @@ def _callback_problem(url: str | None, *, real: bool) -> str | None:
     if any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS):
         return f"the callback URL {url} is a placeholder: Bandwidth cannot deliver events there"
     return None
+
+
+#: the message events Bandwidth's webhooks carry (messaging-webhooks.mdx)
+EVENT_TYPES = ("message-delivered", "message-failed", "message-received", "message-sending")
+
+
+def event_key(ev: dict[str, Any]) -> str:
+    """What identifies one event across redeliveries: its type, message id, recipient, time and error code
+    (a redelivery repeats the same body; two different events of one message differ in type or time)."""
+    import json
+
+    msg: dict[str, Any] = ev["message"] if isinstance(ev.get("message"), dict) else {}
+    if not msg.get("id"):
+        return json.dumps({k: v for k, v in ev.items() if not str(k).startswith("_")}, sort_keys=True, default=str)
+    return json.dumps([ev.get("type"), msg.get("id"), ev.get("to"), ev.get("time"), ev.get("errorCode")],
+                      default=str)
+
+
+def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` with at-least-once redeliveries removed (the first copy kept, order preserved)."""
+    seen: set[str] = set()
+    out = []
+    for ev in events:
+        key = event_key(ev)
+        if key not in seen:
+            seen.add(key)
+            out.append(ev)
+    return out
 
 
 def _extract_events(doc: Any) -> list[dict[str, Any]]:

@@ -156,6 +156,25 @@ class StateStore:
         return sorted(self.load()["profiles"])
 
     @contextlib.contextmanager
+    def step_lock(self, profile: str, step: str, timeout: float = 300.0) -> Iterator[None]:
+        """Hold the cross-process lock of one create step of one profile (check -> create -> save runs once
+        at a time, so concurrent runs create one object). A :class:`filelock.FileLock` beside the state file;
+        the state file's own lock stays free meanwhile (other steps and reads go on)."""
+        import filelock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{profile}.{step}")[:120]
+        lock = filelock.FileLock(str(self.path.with_name(f"{self.path.name}.{name}.lock")), timeout=timeout,
+                                 mode=0o600)
+        try:
+            with lock:
+                yield
+        except filelock.Timeout:
+            raise StateFileError(f"{step}: another process has been running this step on profile {profile!r} for "
+                                 f"{timeout:g} s; wait for it, or remove {lock.lock_file} if no such process "
+                                 "exists") from None
+
+    @contextlib.contextmanager
     def transaction(self, profile: str) -> Iterator[dict[str, Any]]:
         """Lock, read, yield the profile's dict for changes, then write atomically (nothing on error)."""
         with self._locked():

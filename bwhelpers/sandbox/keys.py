@@ -52,6 +52,18 @@ def write_private(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def trusted_key_file(path: str | os.PathLike[str]) -> str | None:
+    """The key in ``path`` only if the file is this user's own and private (mode 0600 or tighter): a key
+    file another user could have written (for a server squatting the port) proves nothing."""
+    try:
+        st = Path(path).expanduser().stat()
+    except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    return read_key_file(path)
+
+
 def read_key_file(path: str | os.PathLike[str]) -> str | None:
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8").strip()
