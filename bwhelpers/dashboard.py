@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
 from .http import Exchange, make_session, request, unreadable_response
-from .checks import check_str, split_url_credentials
+from .checks import check_bool, check_str, split_url_credentials
 from .ids import require_id, segment
 from .phone import national_number, normalize_number
 from .results import Result
@@ -262,10 +262,10 @@ class DashboardClient:
     # ------------------------------------------------------------------ step 5
     def assign_application(self, location_id: str, application_id: str) -> Result:
         """Step 5: PUT .../applicationSettings with HttpMessagingV2AppId (13645 if SMS is not enabled)."""
+        url = f"{self._location_url(location_id)}/products/messaging/applicationSettings"
         application_id = require_id(application_id, "application_id", "uuid")
         body = {"ApplicationsSettings": {"HttpMessagingV2AppId": application_id}}
-        _, data, ex = self._call("PUT", f"{self._location_url(location_id)}/products/messaging/applicationSettings",
-                                 body)
+        _, data, ex = self._call("PUT", url, body)
         settings = _settings_record(data) or {"HttpMessagingV2AppId": application_id}
         return Result(data=settings, id=application_id, exchange=ex, title="Step 5: application assigned")
 
@@ -303,23 +303,9 @@ class DashboardClient:
                       numbers: Iterable[Any] | None = None, customer_order_id: str | None = None,
                       **criteria: Any) -> Result:
         """Step 6: POST /orders with the matching ``*SearchAndOrderType`` (or ExistingTelephoneNumberOrderType)."""
-        order_type = build_order_type(quantity=quantity, numbers=numbers, **criteria)
-        if name is not None and len(str(name)) > 50:
-            raise ValidationError(f"name: {len(str(name))} characters; the order name allows at most 50", field="name")
-        if customer_order_id is not None and not re.fullmatch(r"[A-Za-z0-9 \-]{1,40}", str(customer_order_id)):
-            raise ValidationError("customer_order_id: use letters, digits, dashes and spaces, at most 40",
-                                  field="customer_order_id")
-        order: dict[str, Any] = {}
-        if customer_order_id:
-            order["CustomerOrderId"] = customer_order_id
-        if name:
-            order["Name"] = name
-        order.update(order_type)
-        order["SiteId"] = self.config.site_id
-        if location_id is not None:
-            order["PeerId"] = require_id(location_id, "location_id", "digits")
-        order["PartialAllowed"] = bool(partial_allowed)
-        order["BackOrderRequested"] = bool(back_order)
+        order = order_body(self.config.site_id, quantity=quantity, partial_allowed=partial_allowed,
+                           back_order=back_order, name=name, location_id=location_id, numbers=numbers,
+                           customer_order_id=customer_order_id, **criteria)
         resp, data, ex = self._call("POST", f"{self.account_url}/orders", {"Order": order})
         return _order_result(data, ex, resp=resp, title="Step 6: order placed")
 
@@ -475,6 +461,33 @@ def _check_criteria(values: Mapping[str, Any]) -> None:
         raise ValidationError("toll_free_wildcard: must look like '8**' or '80*'", field="toll_free_wildcard")
     if "ends_in" in values and "local_vanity" not in values:
         raise ValidationError("ends_in: only works with local_vanity=", field="ends_in")
+
+
+def order_body(site_id: Any, quantity: int = 1, partial_allowed: bool = True, back_order: bool = False,
+               name: str | None = None, *, location_id: str | None = None, numbers: Iterable[Any] | None = None,
+               customer_order_id: str | None = None, **criteria: Any) -> dict[str, Any]:
+    """The ``<Order>`` of POST /orders, every argument checked (nothing is sent)."""
+    check_bool(partial_allowed, "partial_allowed")
+    check_bool(back_order, "back_order")
+    check_str(name, "name", optional=True)
+    order_type = build_order_type(quantity=quantity, numbers=numbers, **criteria)
+    if name is not None and len(name) > 50:
+        raise ValidationError(f"name: {len(name)} characters; the order name allows at most 50", field="name")
+    if customer_order_id is not None and not re.fullmatch(r"[A-Za-z0-9 \-]{1,40}", str(customer_order_id)):
+        raise ValidationError("customer_order_id: use letters, digits, dashes and spaces, at most 40",
+                              field="customer_order_id")
+    order: dict[str, Any] = {}
+    if customer_order_id:
+        order["CustomerOrderId"] = customer_order_id
+    if name:
+        order["Name"] = name
+    order.update(order_type)
+    order["SiteId"] = require_id(site_id, "site_id")
+    if location_id is not None:
+        order["PeerId"] = require_id(location_id, "location_id", "digits")
+    order["PartialAllowed"] = partial_allowed
+    order["BackOrderRequested"] = back_order
+    return order
 
 
 def build_order_type(quantity: int = 1, numbers: Iterable[Any] | None = None, **criteria: Any) -> dict[str, Any]:

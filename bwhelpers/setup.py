@@ -286,6 +286,10 @@ class Setup:
         earlier = sum(1 for o in self.saved.get("orders", [])
                       if o.get("criteria") == key and o.get("location_id") == loc["id"])
         customer_order_id = _customer_order_id(self.profile, loc["id"], key, earlier)
+        from .dashboard import order_body
+        order_body(self.config.site_id, quantity=quantity, partial_allowed=partial_allowed, back_order=back_order,
+                   name=name, location_id=loc["id"], numbers=numbers, customer_order_id=customer_order_id,
+                   **criteria)  # every argument checked before the look-up sends anything
         found = self.dashboard.find_order(customer_order_id)
         if found is not None:  # placed by an earlier run that did not get to save it
             result = self.dashboard.get_order(found)
