@@ -88,6 +88,15 @@ class Config:
     source: str = "arguments"
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name in ("account_id", "site_id") and isinstance(value, int) and not isinstance(value, bool):
+                continue  # 9900000 is fine, it becomes '9900000'
+            if not isinstance(value, str):
+                raise ValidationError(f"{f.name}: expected a string, got {type(value).__name__}"
+                                      + (f" {value!r:.40}" if f.name not in SECRET_FIELDS else ""), field=f.name)
         if self.target not in ("sandbox", "real"):
             raise ValidationError(f"target: {self.target!r} is not a target; use 'sandbox' or 'real'",
                                   field="target")
@@ -247,6 +256,8 @@ class Config:
     # ------------------------------------------------------------------ file
     def remember(self, path: Path | str | None = None) -> Path:
         """Save the credentials to the per-user file (mode 0600, never inside the project folder)."""
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path: expected a file path, got {type(path).__name__}", field="path")
         target = Path(path) if path else credentials_path()
         target = target.expanduser().resolve()
         root = project_root()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
 from .http import Exchange, make_session, request, unreadable_response
-from .checks import check_bool, check_str, split_url_credentials
+from .checks import check_bool, check_int, check_number, check_str, split_url_credentials
 from .ids import require_id, segment
 from .phone import national_number, normalize_number
 from .results import Result
@@ -175,7 +175,8 @@ class DashboardClient:
     def create_location(self, name: str, default: bool = True) -> Result:
         """Step 2: POST /sites/{site}/sippeers; the id is the last segment of the ``Location`` header."""
         _require_text(name, "name", "the location's plain-text name, e.g. 'Bandwidth Messaging 2 test'")
-        body = {"SipPeer": {"PeerName": name, "IsDefaultPeer": bool(default)}}
+        check_bool(default, "default")  # default='no' must not create a *default* location
+        body = {"SipPeer": {"PeerName": name, "IsDefaultPeer": default}}
         resp, data, ex = self._call("POST", f"{self.site_url}/sippeers", body)
         location = (resp.headers.get("Location") if resp is not None else None) or ""
         peer_id = location.rstrip("/").rsplit("/", 1)[-1] if location else None
@@ -215,6 +216,10 @@ class DashboardClient:
         """Step 3: POST .../features/sms with the guide's body (Protocol HTTP, Zone1 true, ProxyPeerId 539692)."""
         location_id = require_id(location_id, "location_id", "digits")
         protocol = _require_http(protocol)
+        for flag, value in (("toll_free", toll_free), ("short_code", short_code), ("zone2", zone2),
+                            ("zone3", zone3), ("zone4", zone4), ("zone5", zone5)):
+            check_bool(value, flag)
+        _check_proxy(proxy_peer_id)
         if zone1 is not True:
             raise ValidationError("zone1: must be True; Messaging 2.0 needs Zone1 (US and Canada) enabled", field="zone1")
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
@@ -246,6 +251,7 @@ class DashboardClient:
         """Step 4: POST .../features/mms with the guide's body (lower-case ``protocol``)."""
         location_id = require_id(location_id, "location_id", "digits")
         protocol = _require_http(protocol)
+        _check_proxy(proxy_peer_id)
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
         body = {"MmsFeature": {"MmsSettings": {"protocol": protocol},
                                "Protocols": {"HTTP": {"HttpSettings": http_settings}}}}
@@ -319,6 +325,11 @@ class DashboardClient:
     def wait_for_order(self, order_id: str, timeout: float = 60.0, progress: bool = True,
                        interval: float = 0.25, max_interval: float = 2.0) -> Result:
         """Poll get_order with backoff until COMPLETE/PARTIAL/FAILED/BACKORDERED, with a tqdm.auto bar."""
+        order_id = require_id(order_id, "order_id", "uuid")
+        check_number(timeout, "timeout")
+        check_bool(progress, "progress")
+        check_number(interval, "interval", positive=True)
+        check_number(max_interval, "max_interval", positive=True)
         from tqdm.auto import tqdm
         deadline = time.monotonic() + timeout
         delay = interval
@@ -343,6 +354,13 @@ class DashboardClient:
                     customer_order_id: str | None = None) -> Result:
         """GET /orders: one record per order (orderId, OrderStatus, CountOfTNs, dates); ``customer_order_id``
         filters by the CustomerOrderId the order was placed with (numbers.yml ``customerOrderId``)."""
+        if isinstance(page, bool) or not isinstance(page, (int, str)) or (isinstance(page, int) and page < 1) \
+                or (isinstance(page, str) and not page.replace("-", "").isalnum()):
+            raise ValidationError(f"page: {page!r:.40} is not a page; give 1, 2, ... or the order id of the "
+                                  "'next' link", field="page")
+        check_int(size, "size", minimum=1)
+        check_str(status, "status", optional=True)
+        check_str(customer_order_id, "customer_order_id", optional=True)
         params: dict[str, Any] = {"page": page, "size": size}
         if status:
             params["status"] = status
@@ -369,6 +387,10 @@ class DashboardClient:
 
     def disconnect_numbers(self, numbers: Iterable[Any], customer_order_id: str | None = None) -> Result:
         """POST /disconnects for the given numbers (teardown step 2)."""
+        check_str(customer_order_id, "customer_order_id", optional=True)
+        if not isinstance(numbers, (str, int, list, tuple, set)) or isinstance(numbers, bool):
+            raise ValidationError(f"numbers: expected a number or a list of numbers, got {type(numbers).__name__}",
+                                  field="numbers")
         if isinstance(numbers, (str, int)):
             numbers = [numbers]
         tns = [national_number(n, f"numbers[{i}]") for i, n in enumerate(numbers)]
@@ -398,6 +420,13 @@ class DashboardClient:
 
 
 # ------------------------------------------------------------------------------------- validation
+
+def _check_proxy(value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))
+                              or not str(value).isdigit() and value != ""):
+        raise ValidationError(f"proxy_peer_id: {value!r:.40} is not a SIP peer id (digits), e.g. 539692",
+                              field="proxy_peer_id")
+
 
 def _require_http(protocol: Any) -> str:
     if not isinstance(protocol, str) or protocol.strip().upper() != "HTTP":

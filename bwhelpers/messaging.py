@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from .checks import check_int, check_number
 from .ids import require_id
 from .exceptions import BandwidthError, RateLimitError, ValidationError
 from .http import make_session, request, unreadable_response
@@ -28,6 +29,10 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "ap
 def validate_message(to: Any, text: Any, from_: Any, application_id: Any, media: Any = None,
                      tag: Any = None) -> dict[str, Any]:
     """Check and normalize a message before any request; raises ValidationError naming the field."""
+    if to is not None and not isinstance(to, (str, int, list, tuple)):
+        raise ValidationError(f"to: expected a number or a list of numbers, got {type(to).__name__}", field="to")
+    if media is not None and not isinstance(media, (str, list, tuple)):
+        raise ValidationError(f"media: expected a URL or a list of URLs, got {type(media).__name__}", field="media")
     recipients = [to] if isinstance(to, (str, int)) else list(to or [])
     if not recipients:
         raise ValidationError("to: no recipient; give one number or a list of up to 10", field="to")
@@ -60,6 +65,12 @@ def validate_message(to: Any, text: Any, from_: Any, application_id: Any, media:
     if tag is not None:
         body["tag"] = tag
     return body
+
+
+#: listMessages' query parameters (messaging.yml)
+LIST_FILTERS = ("messageId", "sourceTn", "destinationTn", "messageStatus", "messageDirection", "carrierName",
+                "messageType", "errorCode", "fromDateTime", "toDateTime", "campaignId", "sort", "pageToken", "limit",
+                "limitTotalCount")
 
 
 class _RateLimiter:
@@ -120,6 +131,14 @@ class MessagingClient:
 
     def list_messages(self, **filters: Any) -> Result:
         """GET the messages endpoint (filters are passed as query parameters, e.g. messageId=, sourceTn=)."""
+        unknown = sorted(set(filters) - set(LIST_FILTERS))
+        if unknown:
+            raise ValidationError(f"{unknown[0]}: not a filter of listMessages; use {', '.join(LIST_FILTERS)}",
+                                  field=unknown[0])
+        for key, value in filters.items():
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise ValidationError(f"{key}: expected a string or a whole number, got {type(value).__name__}",
+                                      field=key)
         self._check_owner()
         resp, ex = request(self.session, "GET", self.config.messages_url, params=filters or None,
                            headers={"Accept": "application/json"}, auth=self.config.messaging_auth)
@@ -142,8 +161,10 @@ class MessagingClient:
         """
         from tqdm.auto import tqdm
 
+        check_int(concurrency, "concurrency")
         if concurrency < 1:
             raise ValidationError("concurrency: must be at least 1", field="concurrency")
+        check_number(rate, "rate", minimum=None, optional=True)
         if rate is not None and rate <= 0:
             raise ValidationError("rate: must be a positive number of messages per second", field="rate")
         rows = _rows(rows_or_recipients, text)

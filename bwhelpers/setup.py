@@ -63,6 +63,14 @@ class Setup:
     """The eight guide steps with saved IDs, plus read-backs, events, diagnose and teardown."""
 
     def __init__(self, config: "Config", state: StateStore | None = None, *, progress: bool = True):
+        from .config import Config
+
+        if not isinstance(config, Config):
+            raise ValidationError(f"config: expected a bwhelpers Config (bwhelpers.connect() or Config.resolve()), "
+                                  f"got {type(config).__name__}", field="config")
+        if state is not None and not isinstance(state, StateStore):
+            raise ValidationError(f"state: expected a StateStore or None, got {type(state).__name__}", field="state")
+        _check_bool(progress, "progress")
         self.config = config
         self.state = state if state is not None else StateStore()
         self.progress = progress
@@ -208,6 +216,13 @@ class Setup:
     def _enable_feature(self, key: str, get: Callable[[str], Result], enable: Callable[..., Result],
                         overrides: dict[str, Any]) -> Result:
         """Enable a feature (step ``key``: sms|mms) on the saved location, or reuse it when it is already on."""
+        import inspect
+
+        allowed = [n for n in inspect.signature(enable).parameters if n != "location_id"]
+        unknown = sorted(set(overrides) - set(allowed))
+        if unknown:
+            raise ValidationError(f"{unknown[0]}: not a setting of step {key}; use {', '.join(allowed)}",
+                                  field=unknown[0])
         loc = self._need_location()
         result = self._existing_feature(get, loc["id"]) if not overrides else None
         if result is None:
@@ -320,6 +335,7 @@ class Setup:
                         numbers.append(n)
 
     def _order_id(self, order_id: str | None) -> str:
+        _check_str(order_id, "order_id", optional=True)
         if order_id:
             return order_id
         orders = self.saved.get("orders") or []
@@ -336,6 +352,9 @@ class Setup:
     def wait_for_order(self, order_id: str | None = None, timeout: float = 60.0,
                        progress: bool | None = None) -> Result:
         """Step 7: poll until COMPLETE/PARTIAL/FAILED/BACKORDERED (tqdm bar); saves the numbers."""
+        _check_number(timeout, "timeout")
+        if progress is not None:
+            _check_bool(progress, "progress")
         oid = self._order_id(order_id)
         result = self.dashboard.wait_for_order(oid, timeout=timeout,
                                                progress=self.progress if progress is None else progress)
@@ -378,6 +397,9 @@ class Setup:
         pace yourself, or None. Returns one record per message: to, text, id, status, error, attempts
         (``tables.bulk_frame`` shows them).
         """
+        _check_int(concurrency, "concurrency")
+        if progress is not None:
+            _check_bool(progress, "progress")
         app = self._need_application()
         from_ = self._sending_number(from_)
         if rate == "auto":
@@ -562,6 +584,7 @@ class Setup:
         State is updated after each step, so a failure keeps what still exists saved. Returns one record
         per action (TEARDOWN_COLUMNS).
         """
+        _check_number(disconnect_timeout, "disconnect_timeout")
         rows: list[dict[str, Any]] = []
         st = self.saved
         app, loc = st.get("application") or {}, st.get("location") or {}

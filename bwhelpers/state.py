@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from .exceptions import StateFileError
+from .exceptions import StateFileError, ValidationError
 from .masking import registered_secrets
 from .paths import default_state_path
 
@@ -57,6 +57,8 @@ class StateStore:
     """Saved IDs per profile (``'sandbox'``, ``'real-<account>'``) in a JSON file, safe across kernels."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None):
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path: expected a file path, got {type(path).__name__}", field="path")
         self.path = Path(path).expanduser() if path else default_state_path()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.last_corrupt: Path | None = None
@@ -195,6 +197,8 @@ class StateStore:
 
     def reset(self, profile: str | None = None) -> None:
         """Forget one profile's saved IDs (or every profile's when ``profile`` is None)."""
+        if profile is not None and not isinstance(profile, str):
+            raise ValidationError(f"profile: expected a profile name, got {type(profile).__name__}", field="profile")
         with self._locked():
             data = self._read_raw()
             if profile is None:
