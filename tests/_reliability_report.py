@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_REPORT = ROOT / "reliability-report.md"
 REPORT_PATH = Path(os.environ.get("BW_REPORT_PATH") or ROOT / "artifacts" / "reliability-report.md")
 MODULES = ("test_reliability_badinput", "test_reliability_faults", "test_reliability_concurrency",
-           "test_reliability_secrets", "test_reliability_load", "test_fuzz")
+           "test_reliability_secrets", "test_reliability_load", "test_fuzz", "test_reliability_security")
 
 _lock = threading.Lock()
 #: section -> key -> value (numbers are summed by ``add``; anything else is set by ``record``)
