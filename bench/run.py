@@ -32,9 +32,11 @@ MEASURES = {
     "throughput": ("2", "bench.throughput"),
     "ratelimit": ("5", "bench.ratelimit"),
     "walkthrough": ("1", "bench.walkthrough"),
+    "workshop": ("6", "bench.workshop"),
 }
 ALIASES = {"1": "walkthrough", "2": "throughput", "sandbox": "throughput", "3": "client", "4": "import",
-           "importtime": "import", "5": "ratelimit", "bulk": "ratelimit", "rate": "ratelimit"}
+           "importtime": "import", "5": "ratelimit", "bulk": "ratelimit", "rate": "ratelimit",
+           "6": "workshop", "hub": "workshop"}
 
 
 def _resolve(names: Sequence[str] | None) -> list[str]:
@@ -108,6 +110,10 @@ NOTES = """Reading the rows:
   asyncio load generator drives both, in turn.
 - **3a** Both clients talk to the same sandbox, so its time per request is in both wall times; *client CPU*
   is each client's own cost per send.
+- **6** N participants (threads of one client process) each run `Setup.run_all()` and wait for their delivery
+  receipt, in their own provisioned account, against one `python -m bwhelpers.sandbox.workshop` process (the one
+  JupyterHub starts), below its prefix. Latency is the sandbox's own request time (its access log); CPU is the
+  service process's time per participant; requests per participant include callback deliveries and event polls.
 - **5** The sandbox counts messages per wall-clock second, so a run of N/R seconds can exceed R slightly
   (partial first and last windows); integrity is checked against the sandbox's own message store.
 """

@@ -1,4 +1,4 @@
-"""``python -m bwhelpers``: sandbox | status | diagnose | reset-state | run-notebooks | postman."""
+"""``python -m bwhelpers``: sandbox | status | diagnose | reset-state | run-notebooks | postman | workshop-config."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--timeout", type=int, default=300, help="per-cell timeout in seconds")
     p_run.add_argument("notebooks", nargs="*", help="only these notebooks (names or paths)")
     sub.add_parser("postman", help="export a Postman environment and collection", add_help=False)
+    sub.add_parser("workshop-config", help="write a jupyterhub_config.py for a workshop (docs/workshop.md)",
+                   add_help=False)
 
     if argv and argv[0] == "sandbox":
         from .sandbox.__main__ import main as sandbox_main
@@ -38,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .postman import cli
 
         return cli(argv[1:])
+    if argv and argv[0] == "workshop-config":
+        from .workshop import main as workshop_main
+
+        return workshop_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

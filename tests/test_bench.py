@@ -45,7 +45,7 @@ def _table(stdout: str) -> list[list[str]]:
 def test_smoke_table_has_all_five_measures(smoke: dict[str, Any]) -> None:
     rows = _table(smoke["stdout"])
     keys = {r[0].split(" ")[0].split(".")[0].rstrip("ab") for r in rows if r[0][:1].isdigit()}
-    assert {"1", "2", "3", "4", "5"} <= keys, rows
+    assert {"1", "2", "3", "4", "5", "6"} <= keys, rows
     text = smoke["stdout"]
     for needle in ("Walkthrough", "Sandbox throughput", "concurrency 1", "concurrency 8", "concurrency 32",
                    "bandwidth-sdk", "bulk_send", "Import", "Rate-limited bulk send", "per-notebook breakdown",
@@ -64,11 +64,14 @@ def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
             values["ratio"] = r["ratio_median"]
         for name, value in values.items():
             assert isinstance(value, (int, float)) and math.isfinite(value), (r["key"], name, value)
-            if name not in ("lost", "duplicated", "failures"):
+            if name not in ("lost", "duplicated", "failures", "errors"):
                 assert value > 0, (r["key"], name, value)
     for key in ("5a", "5b"):
         assert by_key[key]["values"]["lost"] == 0 and by_key[key]["values"]["duplicated"] == 0
     assert by_key["1"]["values"]["failures"] == 0
+    for key in ("6.n1", "6.n3"):  # workshop: every participant of the cohort delivered, no error
+        assert by_key[key]["values"]["errors"] == 0
+        assert by_key[key]["values"]["delivered"] == int(key.split(".n")[1])
     assert by_key["3b"]["values"]["all_accepted"] == 1
 
 

@@ -35,7 +35,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip("chromium is not installed (apt-get install chromium); CI always runs this test",
                 allow_module_level=True)
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api  # noqa: E402  (a test dependency: missing fails loudly)
 
 
 def _free_port() -> int:

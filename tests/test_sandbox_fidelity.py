@@ -2,9 +2,9 @@
 
 The oracle of every test here is Bandwidth's text, parsed at test time, never a restatement of it:
 ``numbers.yml`` / ``messaging.yml`` examples, the error tables of ``numbers-errors.mdx`` and the request
-examples of ``messaging-webhooks.mdx`` / ``messaging-createMessage.mdx``. They are looked up in
-``$BW_SPECS_DIR`` or the nearest ``shared/reference/specs`` folder above the repository (see
-``../shared/reference/specs/SOURCES.md``).
+examples of ``messaging-webhooks.mdx`` / ``messaging-createMessage.mdx``. They are Bandwidth's public files,
+kept unchanged in ``tests/data/specs/`` (where each came from: ``tests/data/specs/SOURCES.md``);
+``$BW_SPECS_DIR`` points the tests at another copy, e.g. a newer one.
 """
 from __future__ import annotations
 
@@ -31,29 +31,17 @@ from conftest import control
 A_AUTH = (DEMO["username"], DEMO["password"])
 
 
-def _specs_dir() -> Path | None:
-    env = os.environ.get("BW_SPECS_DIR")
-    if env:
-        return Path(env)
-    for folder in Path(__file__).resolve().parents:
-        candidate = folder / "shared" / "reference" / "specs"
-        if (candidate / "numbers.yml").exists():
-            return candidate
-    return None
-
-
-SPECS = _specs_dir()
-pytestmark = pytest.mark.skipif(SPECS is None, reason="Bandwidth's specs not found: set BW_SPECS_DIR")
+SPECS = Path(os.environ.get("BW_SPECS_DIR") or Path(__file__).parent / "data" / "specs")
+if not (SPECS / "numbers.yml").is_file():  # a missing oracle fails loudly, it never skips
+    raise FileNotFoundError(f"Bandwidth's specs are not in {SPECS}: restore tests/data/specs/ or set BW_SPECS_DIR")
 
 
 @functools.cache
 def spec(name: str) -> dict[str, Any]:
-    assert SPECS is not None
     return yaml.load((SPECS / name).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def text(name: str) -> str:
-    assert SPECS is not None
     return (SPECS / name).read_text()
 
 

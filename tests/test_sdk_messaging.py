@@ -6,19 +6,17 @@ from typing import Any, Iterator
 
 import pytest
 
-bandwidth = pytest.importorskip("bandwidth")
-
-from bandwidth import ApiClient, Configuration  # noqa: E402
-from bandwidth.api.messages_api import MessagesApi  # noqa: E402
-from bandwidth.exceptions import (  # noqa: E402
+from bandwidth import ApiClient, Configuration  # a missing SDK fails loudly (the README installs it)
+from bandwidth.api.messages_api import MessagesApi
+from bandwidth.exceptions import (
     ApiException, BadRequestException, ForbiddenException, UnauthorizedException,
 )
-from bandwidth.models import Message, MessageRequest, MessagesList  # noqa: E402
-from bandwidth.models.message_direction_enum import MessageDirectionEnum  # noqa: E402
-from bandwidth.models.priority_enum import PriorityEnum  # noqa: E402
+from bandwidth.models import Message, MessageRequest, MessagesList
+from bandwidth.models.message_direction_enum import MessageDirectionEnum
+from bandwidth.models.priority_enum import PriorityEnum
 
-from _messaging_helpers import DEMO, DEMO_B, FAST  # noqa: E402
-from conftest import control  # noqa: E402
+from _messaging_helpers import DEMO, DEMO_B, FAST
+from conftest import control
 
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-bandwidth_numbers = pytest.importorskip("bandwidth_numbers")
-from bandwidth_numbers import Account, Client, RestError  # noqa: E402
+from bandwidth_numbers import Account, Client, RestError
 
-from bwhelpers.sandbox import DEMO, DEMO_B  # noqa: E402
-from conftest import control  # noqa: E402
+from bwhelpers.sandbox import DEMO, DEMO_B
+from conftest import control
 
 
 def account(url: str, creds: dict[str, str] = DEMO) -> Any:

@@ -200,8 +200,10 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
     from .keys import ensure_admin_key
 
     key = ensure_admin_key(db_path, admin_key_file)
-    extra = {"idle_timeout": float(idle_timeout)} if idle_timeout is not None else {}
-    server = SandboxServer(database, host=host, port=port, admin_key=key, allow_hosts=allow_hosts, **extra)
+    from .server import IDLE_CONNECTION_TIMEOUT
+
+    server = SandboxServer(database, host=host, port=port, admin_key=key, allow_hosts=allow_hosts,
+                           idle_timeout=float(idle_timeout) if idle_timeout is not None else IDLE_CONNECTION_TIMEOUT)
     try:
         server.start_thread()
     except OSError as exc:

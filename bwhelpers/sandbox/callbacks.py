@@ -229,9 +229,10 @@ def verify_delivery(key: str | None, header: str | None) -> str | None:
     return account_id if account_id and hmac.compare_digest(mac.encode(), expected.encode()) else None
 
 
-def is_bin_url(url: str) -> bool:
+def is_bin_url(url: str, prefix: str = "") -> bool:
+    """Is ``url`` a request bin of this sandbox (``prefix``: the path it is served under, a hub's /services/x)?"""
     try:
-        return urllib.parse.urlsplit(url).path.startswith(BIN_PATH)
+        return urllib.parse.urlsplit(url).path.startswith(prefix + BIN_PATH)
     except ValueError:
         return False
 
@@ -273,10 +274,12 @@ def prune(db: Database, older_than: float, now: float | None = None) -> dict[str
 class Dispatcher:
     """Drains the outbox on the current IOLoop. ``start()`` / ``stop()`` from the server hooks."""
 
-    def __init__(self, db: Database, instance: str | None = None, signing_key: str | None = None):
+    def __init__(self, db: Database, instance: str | None = None, signing_key: str | None = None,
+                 bin_prefix: str = ""):
         self.db = db
         self.instance = instance or uuid.uuid4().hex
         self.signing_key = signing_key
+        self.bin_prefix = bin_prefix  # the sandbox's own bins live below it (workshop mode: /services/<name>)
         self._periodic: Any = None
         self._client: Any = None
         self._in_flight = 0
@@ -374,7 +377,7 @@ class Dispatcher:
         import tornado.httpclient
 
         headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
-        if self.signing_key and is_bin_url(row["url"]):
+        if self.signing_key and is_bin_url(row["url"], self.bin_prefix):
             headers[DELIVERY_HEADER] = sign_delivery(self.signing_key, str(row["account_id"]))
         if auth:
             token = base64.b64encode(f"{row['cb_user']}:{row['cb_password'] or ''}".encode()).decode()

@@ -73,6 +73,8 @@ class SandboxContext:
 
     db: Database
     base_url: str = ""
+    #: path prefix the server is reached under (a hub's ``/services/<name>``; "" when standalone)
+    url_prefix: str = ""
     started: float = field(default_factory=time.time)
     #: this serving process (callback claims); ``db.instance_id`` names the db for clients
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -532,14 +534,15 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def absolute(self, path: str) -> str:
         """An absolute URL on this server (for ``Location`` headers). The Host is echoed only when it is one the
-        sandbox serves (the guard refused any other), rebuilt from its parsed name and port."""
+        sandbox serves (the guard refused any other), rebuilt from its parsed name and port; behind a hub's proxy
+        the service prefix (``ctx.url_prefix``) is put back (``base_url`` already carries it)."""
         name, port = tornado.httputil.split_host_and_port(self.request.host or "")
         name = name.strip("[]").lower()
         if not name or ("*" not in self.ctx.allowed_hosts and name not in self.ctx.allowed_hosts) \
                 or not all(c.isalnum() or c in ".-:" for c in name):
             return f"{self.ctx.base_url}{path}"
         shown = f"[{name}]" if ":" in name else name
-        return f"{self.request.protocol}://{shown}{f':{port}' if port else ''}{path}"
+        return f"{self.request.protocol}://{shown}{f':{port}' if port else ''}{self.ctx.url_prefix}{path}"
 
     # -- errors ----------------------------------------------------------------------------------
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -561,6 +564,7 @@ class BaseHandler(tornado.web.RequestHandler):
             self.set_header(k, v)
         ctype, body = err.render()
         self.set_header("Content-Type", ctype)
+        self.sandbox_error = err  # read by the access log of workshop mode (the board's "last error")
         self.finish(body)
 
     def _generic(self, status: int, description: str) -> SandboxError:

@@ -97,19 +97,18 @@ class SandboxApplication(tornado.web.Application):
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES)
 
 
-def make_app(ctx: SandboxContext, areas: list[ModuleType]) -> tornado.web.Application:
-    routes: list[Any] = []
+def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = SandboxApplication,
+             extra_routes: list[Any] | None = None, **settings: Any) -> tornado.web.Application:
+    """The tornado application of every area's routes (``extra_routes`` first; ``settings`` override ours).
+    ``app_class`` must be :class:`SandboxApplication` or a subclass (it enforces the body limit)."""
+    routes: list[Any] = list(extra_routes or [])
     for area in areas:
         urls = importlib.import_module(f"{area.__name__}.urls")
         routes.extend(urls.url_paths)
-    return SandboxApplication(
-        routes,
-        default_handler_class=NotFoundHandler,
-        sandbox=ctx,
-        compress_response=False,
-        xsrf_cookies=False,
-        log_function=_log_request,
-    )
+    options: dict[str, Any] = dict(default_handler_class=NotFoundHandler, sandbox=ctx, compress_response=False,
+                                   xsrf_cookies=False, log_function=_log_request)
+    options.update(settings)
+    return app_class(routes, **options)
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
@@ -136,10 +135,14 @@ class SandboxServer:
 
     def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 8765, admin_key: str | None = None,
                  allow_hosts: list[str] | tuple[str, ...] | None = None,
-                 idle_timeout: float = IDLE_CONNECTION_TIMEOUT):
+                 idle_timeout: float = IDLE_CONNECTION_TIMEOUT, *, app_factory: Any = None,
+                 public_url: str | None = None, xheaders: bool = False):
         from .keys import ensure_admin_key
 
         self.db, self.host, self.port, self.idle_timeout = db, host, port, idle_timeout
+        #: ``app_factory(ctx, areas)`` builds the application (default :func:`make_app`; workshop mode adds a prefix)
+        self.app_factory = app_factory or make_app
+        self.public_url, self.xheaders = public_url, xheaders
         self.areas = load_areas()
         hosts = set(LOCAL_HOSTS) | {h.strip().strip("[]").lower() for h in (allow_hosts or ()) if h.strip()}
         if host not in ("0.0.0.0", "::", ""):
@@ -163,12 +166,12 @@ class SandboxServer:
         try:
             sockets = tornado.netutil.bind_sockets(self.port, self.host, family=socket.AF_INET)
             self.port = sockets[0].getsockname()[1]
-            self.ctx.base_url, self.ctx.port = self.url, self.port
-            app = make_app(self.ctx, self.areas)
+            self.ctx.base_url, self.ctx.port = self.public_url or self.url, self.port
+            app = self.app_factory(self.ctx, self.areas)
             # the limit is enforced by _BodyLimit with the documented 413; tornado's own limits stop anything
             # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
             server = tornado.httpserver.HTTPServer(
-                app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES, xheaders=False,
+                app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES, xheaders=self.xheaders,
                 idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT)
             server.add_sockets(sockets)
             for area in self.areas:

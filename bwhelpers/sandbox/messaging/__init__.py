@@ -16,7 +16,8 @@ _dispatchers: dict[str, callbacks.Dispatcher] = {}
 
 
 def on_start(ctx: Any) -> None:
-    dispatcher = callbacks.Dispatcher(ctx.db, instance=ctx.instance, signing_key=ctx.admin_key)
+    dispatcher = callbacks.Dispatcher(ctx.db, instance=ctx.instance, signing_key=ctx.admin_key,
+                                      bin_prefix=ctx.url_prefix)
     dispatcher.start()
     _dispatchers[ctx.instance] = dispatcher
 

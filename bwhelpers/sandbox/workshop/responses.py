@@ -1,0 +1,216 @@
+"""
+bwhelpers.sandbox.workshop.responses
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+Handlers of workshop mode (served under the hub's ``/services/<name>/`` prefix):
+
+* ``POST /participants/{user}`` — provision (or re-read) a participant's account; the spawner hook
+  calls it with the sandbox's admin key (``X-Sandbox-Admin-Key``). Answers the credentials.
+* ``GET /participants/{user}`` — that participant's progress: the user themself or a hub admin
+  (hub OAuth: cookie after the browser login, or ``Authorization: token <hub token>``).
+* ``POST /participants/{user}/reset`` — hub admins (or the admin key): empty that account.
+* ``GET /board`` (HTML, refreshes itself) and ``GET /board.json`` — hub admins only.
+
+The sandbox's admin key (``X-Sandbox-Admin-Key``) stands for the operator: it may provision, read any
+participant or the board, and reset.
+* ``GET /me`` — the calling hub user's own progress; ``GET /`` redirects there (or to the board).
+* ``GET /oauth_callback`` — the hub's OAuth redirect (``HubOAuthCallbackHandler``).
+
+Identity comes only from the hub (``jupyterhub.services.auth.HubOAuth``); the service has no login
+of its own. A token the hub does not know (forged, expired, revoked) gets 401; a hub user who is
+not the participant asked for, nor an admin, gets 403.
+"""
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+
+from ..control.responses import ControlHandler
+from ..exceptions import ControlError
+from ..keys import same_secret
+from . import models
+from .board import render_board
+from .service import ADMIN_HEADER
+
+
+def workshop(handler: Any) -> Any:
+    """The :class:`~bwhelpers.sandbox.workshop.service.WorkshopSettings` of this server."""
+    return handler.application.settings["workshop"]
+
+
+class WorkshopHandler(HubOAuthenticated, ControlHandler):
+    """JSON errors in the control plane's shape; the hub user from HubOAuth."""
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.set_header("Cache-Control", "no-store")
+
+    def has_admin_key(self) -> bool:
+        """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``, as the control plane)?"""
+        return same_secret(self.request.headers.get(ADMIN_HEADER, "").strip(), workshop(self).admin_key)
+
+    def _check_csrf(self) -> None:
+        """The control plane's content-type rule does not fit here: the board's reset is an HTML form, guarded by
+        HubOAuth's ``_xsrf`` token; every other call carries a header (hub token, admin key) that a page on
+        another site cannot send. A cross-origin ``Origin`` is still refused."""
+        origin = self.request.headers.get("Origin")
+        if origin and self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            host = (urlparse(origin).hostname or "").lower()
+            if "*" not in self.ctx.allowed_hosts and host not in self.ctx.allowed_hosts:
+                raise ControlError("Cross-origin requests are refused (CSRF guard): the Origin header names a site "
+                                   "this service does not serve", status=403)
+
+    def hub_user(self, *, browser_login: bool = False) -> dict[str, Any] | None:
+        """The hub user of this request, or an error: 401 (no or bad token), 403 (no access to the service).
+
+        With ``browser_login`` a plain browser visit without a session is redirected to the hub's login
+        (and None is returned: the caller stops).
+        """
+        user = self.get_current_user()
+        if user:
+            return user
+        model = getattr(self, "_cached_hub_user", None)
+        if model:  # identified by the hub, but without the scope to use this service
+            raise ControlError(f"hub user {model.get('name')!r} may not use this service: it needs the scope "
+                               f"{sorted(self.hub_auth.access_scopes)} (see docs/workshop.md, load_roles)",
+                               status=403)
+        if self.request.method not in ("GET", "HEAD") and self.get_cookie(self.hub_auth.cookie_name):
+            raise ControlError("this form's _xsrf field is missing or stale: reload the board and press the button "
+                               "again (scripts: send 'Authorization: token <hub API token>')", status=403)
+        if self.hub_auth.get_token(self, in_cookie=False):
+            raise ControlError("the hub token is not valid (unknown, expired or revoked); log in to the hub again "
+                               "or create a new token at /hub/token", status=401)
+        if browser_login and self.request.method in ("GET", "HEAD") and "text/html" in \
+                self.request.headers.get("Accept", ""):
+            self.redirect(self.get_login_url())
+            return None
+        raise ControlError("not logged in to the hub: open this page from the hub in a browser, or send "
+                           "'Authorization: token <hub API token>'", status=401)
+
+    def require_hub_admin(self, *, browser_login: bool = False) -> dict[str, Any] | None:
+        user = self.hub_user(browser_login=browser_login)
+        if user is None:
+            return None
+        if not user.get("admin"):
+            raise ControlError(f"hub user {user['name']!r} is not a hub admin; the workshop board and resets are "
+                               "for hub admins only", status=403)
+        return user
+
+    def known(self, name: str, user: dict[str, Any] | None) -> Any:
+        """The participant row, or 403 (non-admins never learn who exists) / 404 (admins)."""
+        row = models.participant(self.db, name)
+        if row is None:
+            if user is not None and not user.get("admin"):
+                raise ControlError(f"hub user {user['name']!r} may only read their own data "
+                                   f"(/participants/{user['name']})", status=403)
+            raise ControlError(f"participant {name!r} is not known to this workshop: a participant gets an account "
+                               "when their server first starts from the hub", status=404)
+        return row
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if exc is not None and type(exc).__name__ == "HTTPError" and status_code == 403:
+            # HubAuthenticated raises a bare 403 for a user without the service's access scope
+            kwargs["exc_info"] = (ControlError, ControlError(exc.log_message or "forbidden", status=403), None)
+        super().write_error(status_code, **kwargs)
+
+
+class ParticipantHandler(WorkshopHandler):
+    def get(self, name: str) -> None:
+        if self.has_admin_key():  # the operator (the hub's hook, scripts on the hub machine)
+            self.send_json(participant_view(self.db, self.known(name, None)))
+            return
+        user = self.hub_user()
+        assert user is not None
+        if user["name"] != name and not user.get("admin"):
+            raise ControlError(f"hub user {user['name']!r} may only read their own data "
+                               f"(/participants/{user['name']}), not {name!r}'s", status=403)
+        row = self.known(name, user)
+        self.send_json(participant_view(self.db, row))
+
+    def post(self, name: str) -> None:
+        if not self.has_admin_key():
+            raise ControlError(f"provisioning a participant needs the sandbox's admin key (header {ADMIN_HEADER}, "
+                               "from the key file next to the sandbox db); the hub's spawner hook sends it",
+                               status=401)
+        try:
+            creds, created = models.provision(self.db, name, workshop(self).secret, workshop(self).create_account)
+        except models.WorkshopError as exc:
+            raise ControlError(exc.description, status=exc.status) from None
+        body = {"participant": name, "created": created, "credentials": creds,
+                "sandbox_url": workshop(self).public_url}
+        self.send_json(body, status=201 if created else 200)
+
+
+class ResetHandler(WorkshopHandler):
+    def post(self, name: str) -> None:
+        user = None
+        if not self.has_admin_key():
+            user = self.require_hub_admin()
+        self.known(name, user)
+        try:
+            result = models.reset(self.db, name, workshop(self).secret, workshop(self).create_account)
+        except models.WorkshopError as exc:
+            raise ControlError(exc.description, status=exc.status) from None
+        if "text/html" in self.request.headers.get("Accept", "") and self.get_argument("_xsrf", None):
+            self.redirect(f"{workshop(self).prefix}/board?reset={name}", status=303)
+            return
+        self.send_json(result)
+
+
+class MeHandler(WorkshopHandler):
+    def get(self) -> None:
+        user = self.hub_user(browser_login=True)
+        if user is None:
+            return
+        row = models.participant(self.db, user["name"])
+        if row is None:
+            raise ControlError(f"hub user {user['name']!r} has no sandbox account yet: start your server from the "
+                               "hub (the account is created when it starts)", status=403)
+        self.send_json(participant_view(self.db, row))
+
+
+class RootHandler(WorkshopHandler):
+    def get(self) -> None:
+        user = self.hub_user(browser_login=True)
+        if user is None:
+            return
+        self.redirect(f"{workshop(self).prefix}/{'board' if user.get('admin') else 'me'}")
+
+
+class BoardHandler(WorkshopHandler):
+    def get(self) -> None:
+        if self.has_admin_key():
+            user: dict[str, Any] | None = {"name": "(admin key)", "admin": True}
+        else:
+            user = self.require_hub_admin(browser_login=True)
+        if user is None:
+            return
+        rows = board_rows(self.db)
+        if self.request.path.endswith(".json") or self.get_argument("format", "") == "json":
+            self.send_json({"participants": rows, "steps": [{"key": k, "title": t} for k, t in models.STEPS],
+                            "time": time.time()})
+            return
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(render_board(rows, models.STEPS, xsrf=self.xsrf_token.decode("ascii"),
+                                 prefix=workshop(self).prefix, admin=html.escape(user["name"]),
+                                 refresh=workshop(self).refresh, notice=self.get_argument("reset", "")))
+
+
+class OAuthCallbackHandler(HubOAuthCallbackHandler):
+    pass
+
+
+def participant_view(db: Any, row: Any) -> dict[str, Any]:
+    view = {"participant": row["username"], "site_id": row["site_id"], "created": row["created"],
+            "spawns": row["spawns"], "resets": row["resets"]}
+    view.update(models.progress(db, row["account_id"]))
+    return view
+
+
+def board_rows(db: Any) -> list[dict[str, Any]]:
+    return [participant_view(db, row) for row in models.participants(db)]

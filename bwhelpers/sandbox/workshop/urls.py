@@ -1,0 +1,20 @@
+"""Route table of workshop mode (data only; paths are below the hub's service prefix)."""
+from .responses import (
+    BoardHandler,
+    MeHandler,
+    OAuthCallbackHandler,
+    ParticipantHandler,
+    ResetHandler,
+    RootHandler,
+)
+
+NAME = r"(?P<name>[^/]+)"
+
+url_paths = [
+    (r"/", RootHandler),
+    (r"/board(?:\.json)?/?", BoardHandler),
+    (r"/me/?", MeHandler),
+    (r"/participants/" + NAME + r"/?", ParticipantHandler),
+    (r"/participants/" + NAME + r"/reset/?", ResetHandler),
+    (r"/oauth_callback", OAuthCallbackHandler),
+]

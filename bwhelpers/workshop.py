@@ -1,0 +1,300 @@
+"""
+bwhelpers.workshop
+~~~~~~~~~~~~~~~~~~
+
+Workshop mode on the hub's side: :func:`configure` fills a ``jupyterhub_config.py`` (the sandbox as
+a managed service, the roles that let participants use it, the spawner hook), :class:`SpawnHook`
+provisions each participant's sandbox account and puts it into their server's environment, and
+:func:`render_config` writes a config file (``python -m bwhelpers workshop-config``)::
+
+    # jupyterhub_config.py
+    from bwhelpers.workshop import configure
+    configure(c, public_url="http://127.0.0.1:8000", state_dir="/srv/workshop", admin_users=["host"])
+
+The sandbox side (service, board) is :mod:`bwhelpers.sandbox.workshop`. See docs/workshop.md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_SERVICE", "ENV_OF_CREDENTIAL", "SpawnHook", "configure", "render_config"]
+
+DEFAULT_SERVICE = "bw-sandbox"
+
+#: credential field of the service's answer -> the variable the participant's kernels read
+ENV_OF_CREDENTIAL = {
+    "account_id": "BW_ACCOUNT_ID", "site_id": "BW_SITE_ID", "username": "BW_USERNAME", "password": "BW_PASSWORD",
+    "user_id": "BW_USER_ID", "api_token": "BW_API_TOKEN", "api_secret": "BW_API_SECRET",
+    "client_id": "BW_CLIENT_ID", "client_secret": "BW_CLIENT_SECRET",
+}
+
+
+class SpawnHook:
+    """``c.Spawner.pre_spawn_hook``: ask the service for the user's sandbox account (created on the first
+    spawn, the same one afterwards) and give its URL and credentials to the single-user server.
+
+    :param a2p_enforcement: deliver only from numbers registered for A2P (10DLC / toll-free); None keeps the
+        sandbox's default (on). Off replays the 2018 guide's eight steps.
+    :param service_url: where the hub reaches the service, with its prefix
+        (``http://127.0.0.1:10101/services/bw-sandbox``).
+    :param admin_key_file: the service's admin key (created by the service next to its db).
+    :param notebooks: a folder of notebooks copied into a new participant's home (spawners with ``home_dir``).
+    """
+
+    def __init__(self, service_url: str, admin_key_file: str | os.PathLike[str], *, notebooks: str | None = None,
+                 timeout: float = 60.0):
+        self.service_url = service_url.rstrip("/")
+        self.admin_key_file = Path(admin_key_file)
+        self.notebooks = notebooks
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"SpawnHook({self.service_url!r})"
+
+    async def provision(self, username: str) -> dict[str, Any]:
+        """The service's answer for ``username``: {participant, created, credentials, sandbox_url}."""
+        import asyncio
+        import time
+        from urllib.parse import quote
+
+        from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+        client = AsyncHTTPClient()
+        deadline = time.monotonic() + self.timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:  # the key file appears when the service first starts: read it on each try
+                key = self.admin_key_file.read_text(encoding="utf-8").strip()
+                resp = await client.fetch(f"{self.service_url}/participants/{quote(username, safe='')}",
+                                          method="POST", body=b"", request_timeout=15,
+                                          headers={"X-Sandbox-Admin-Key": key})
+                return json.loads(resp.body)
+            except HTTPClientError as exc:
+                if exc.code != 599:  # the service answered: a real refusal, say it
+                    detail = exc.response.body.decode("utf-8", "replace")[:300] if exc.response else str(exc)
+                    raise RuntimeError(f"the workshop sandbox refused to provision {username!r}: "
+                                       f"{exc.code} {detail}") from None
+                last = exc
+            except (OSError, FileNotFoundError) as exc:  # not up yet
+                last = exc
+            await asyncio.sleep(0.5)
+        raise RuntimeError(f"the workshop sandbox at {self.service_url} did not answer within {self.timeout:.0f} s "
+                           f"({last}); check the service's log in the hub's output")
+
+    async def __call__(self, spawner: Any) -> None:
+        answer = await self.provision(spawner.user.name)
+        env = environment(answer)
+        spawner.environment.update(env)
+        home = getattr(spawner, "home_dir", None)
+        if self.notebooks and home:
+            copy_notebooks(self.notebooks, Path(home))
+        spawner.log.info("workshop: %s uses sandbox account %s (%s)", spawner.user.name, env["BW_ACCOUNT_ID"],
+                         "new" if answer.get("created") else "existing")
+
+
+def environment(answer: dict[str, Any]) -> dict[str, str]:
+    """The single-user server's variables from the service's answer."""
+    creds = answer["credentials"]
+    env = {"BW_TARGET": "sandbox", "BW_SANDBOX_URL": answer["sandbox_url"]}
+    env.update({var: str(creds[key]) for key, var in ENV_OF_CREDENTIAL.items() if creds.get(key)})
+    return env
+
+
+def copy_notebooks(source: str | os.PathLike[str], home: Path) -> None:
+    """Copy the walkthrough's notebooks into ``home/notebooks`` once (a participant's edits are kept)."""
+    target = home / "notebooks"
+    if target.exists() or not Path(source).is_dir():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.nbconvert.ipynb",
+                                                                   ".bwhelpers", "exports"))
+
+
+def _proxy_command() -> list[str] | None:
+    found = shutil.which("configurable-http-proxy")
+    if found:
+        return [found]
+    here = Path(__file__).resolve().parent.parent / "node_modules" / ".bin" / "configurable-http-proxy"
+    return [str(here)] if here.exists() else None
+
+
+def _host(url: str | None) -> str | None:
+    from urllib.parse import urlparse
+
+    return urlparse(url).hostname if url else None
+
+
+def _configured(section: Any, key: str) -> list[Any]:
+    """A list already set in the config (e.g. by TLJH or an earlier file), else []."""
+    return list(section[key]) if key in section and isinstance(section[key], (list, tuple)) else []
+
+
+def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: str | os.PathLike[str] = ".",
+              name: str = DEFAULT_SERVICE, service_port: int = 10101, hub_bind_url: str | None = None,
+              proxy_api_url: str | None = None, proxy_command: Sequence[str] | None = None,
+              admin_users: Sequence[str] = (), authenticator: str | None = "dummy", spawner: str | None = "simple",
+              order_delay: float | None = None, notebooks: str | None = None, sandbox_url: str | None = None,
+              service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
+              python: str = sys.executable) -> None:
+    """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
+
+    :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it to the distribution (TLJH, k8s).
+    :param state_dir: the hub db, cookie secret, the sandbox db and its key files (keep it on persistent storage).
+    :param sandbox_url: how kernels reach the proxy (default ``public_url``); ``BW_SANDBOX_URL`` is this + the prefix.
+    :param authenticator: ``"dummy"`` (one shared password from ``$WORKSHOP_PASSWORD``), ``"pam"`` or None (keep).
+    :param a2p_enforcement: deliver only from numbers registered for A2P (10DLC / toll-free); None keeps the
+        sandbox's default (on). Off replays the 2018 guide's eight steps.
+    :param service_url: where the proxy reaches the service (default ``http://127.0.0.1:<service_port>``; on
+        Kubernetes ``http://hub:<service_port>`` with ``listen="0.0.0.0"``).
+    :param spawner: ``"simple"`` (everyone as this OS user, homes under state_dir: a trusted room only), ``"local"``
+        (one Unix user per participant) or None (keep the distribution's).
+    """
+    state = Path(state_dir).expanduser().resolve()
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = state / "sandbox.db"
+    reach = (sandbox_url or public_url or "http://127.0.0.1:8000").rstrip("/")
+    if public_url:
+        c.JupyterHub.bind_url = public_url
+    if hub_bind_url:
+        c.JupyterHub.hub_bind_url = hub_bind_url
+    if proxy_api_url:
+        c.ConfigurableHTTPProxy.api_url = proxy_api_url
+    command = list(proxy_command) if proxy_command else _proxy_command()
+    if command:
+        c.ConfigurableHTTPProxy.command = command
+    c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+    service_cmd = [python, "-m", "bwhelpers.sandbox.workshop", "--db", str(db), "--public-url", reach]
+    if order_delay is not None:
+        service_cmd += ["--order-delay", str(order_delay)]
+    if listen:
+        service_cmd += ["--listen", listen]
+    if a2p_enforcement is not None:
+        service_cmd += ["--a2p-enforcement", "on" if a2p_enforcement else "off"]
+    for host in {h for h in (_host(public_url), _host(sandbox_url)) if h}:
+        service_cmd += ["--allow-host", host]
+    c.JupyterHub.services = [s for s in _configured(c.JupyterHub, "services") if s.get("name") != name] + [{
+        "name": name,
+        "url": service_url or f"http://127.0.0.1:{service_port}",
+        "command": service_cmd,
+        "cwd": str(state),
+        "oauth_no_confirm": True,
+        "display": True,
+        "info": {"description": "Bandwidth sandbox: one account per participant; the host's board"},
+    }]
+    roles = [r for r in _configured(c.JupyterHub, "load_roles") if r.get("name") != "user"]
+    c.JupyterHub.load_roles = roles + [{
+        "name": "user",
+        "description": "participants: their own server, and the workshop sandbox",
+        "scopes": ["self", f"access:services!service={name}"],
+    }]
+    if admin_users:
+        c.Authenticator.admin_users = set(admin_users)
+    if authenticator == "dummy":
+        c.JupyterHub.authenticator_class = "dummy"
+        c.Authenticator.allow_all = True
+        if os.environ.get("WORKSHOP_PASSWORD"):
+            c.DummyAuthenticator.password = os.environ["WORKSHOP_PASSWORD"]
+    elif authenticator == "pam":
+        c.JupyterHub.authenticator_class = "pam"
+        c.Authenticator.allow_all = True
+    if spawner == "simple":
+        c.JupyterHub.spawner_class = "simple"
+        c.SimpleLocalProcessSpawner.home_dir_template = str(state / "home" / "{username}")
+    elif spawner == "local":
+        c.JupyterHub.spawner_class = "localprocess"
+    if spawner == "simple" and hasattr(os, "geteuid") and os.geteuid() == 0:
+        c.Spawner.args = ["--allow-root"]  # everyone runs as this (root) user: jupyter-server asks for the flag
+    c.Spawner.default_url = "/lab"
+    c.Spawner.pre_spawn_hook = SpawnHook(f"http://127.0.0.1:{service_port}/services/{name}",
+                                         Path(f"{db}.admin-key"), notebooks=notebooks)
+
+
+_TEMPLATE = '''\
+"""JupyterHub config for a Bandwidth workshop (written by `python -m bwhelpers workshop-config`).
+
+Run it with `jupyterhub -f {filename}` (set WORKSHOP_PASSWORD first with the dummy authenticator).
+The host's board: {public}/services/{name}/board   (hub admins: {admins})
+See docs/workshop.md ("Running a workshop").
+"""
+from bwhelpers.workshop import configure
+
+configure(
+    c,  # noqa: F821 (JupyterHub's config object)
+{args})
+'''
+
+
+def render_config(*, filename: str = "jupyterhub_config.py", **options: Any) -> str:
+    """A ``jupyterhub_config.py`` calling :func:`configure` with ``options`` (checked by name)."""
+    import inspect
+
+    known = set(inspect.signature(configure).parameters) - {"c"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"workshop-config: unknown option(s) {unknown}; known: {sorted(known)}")
+    args = "".join(f"    {k}={v!r},\n" for k, v in options.items() if v is not None)
+    return _TEMPLATE.format(filename=filename, public=(options.get("public_url") or "<hub url>").rstrip("/"),
+                            name=options.get("name", DEFAULT_SERVICE),
+                            admins=", ".join(options.get("admin_users") or ()) or "none set: pass --admin",
+                            args=args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bwhelpers workshop-config``."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m bwhelpers workshop-config",
+                                description="Write a jupyterhub_config.py for a workshop on one machine.")
+    p.add_argument("--out", "-o", default="-", help="file to write (default: stdout)")
+    p.add_argument("--public-url", default="http://127.0.0.1:8000", help="the hub's URL (default %(default)s)")
+    p.add_argument("--state-dir", default="workshop-state",
+                   help="hub db, sandbox db, keys and homes (default ./workshop-state)")
+    p.add_argument("--admin", action="append", default=[], help="hub admin (the host); repeat for several")
+    p.add_argument("--name", default=DEFAULT_SERVICE, help="service name: /services/<name>/ (default %(default)s)")
+    p.add_argument("--service-port", type=int, default=10101, help="the sandbox service's local port")
+    p.add_argument("--hub-bind-url", default=None, help="the hub's own API URL (default JupyterHub's)")
+    p.add_argument("--proxy-api-url", default=None, help="configurable-http-proxy's API URL (default JupyterHub's)")
+    p.add_argument("--proxy-command", default=None, help="configurable-http-proxy executable")
+    p.add_argument("--authenticator", choices=["dummy", "pam", "keep"], default="dummy",
+                   help="dummy: one shared password ($WORKSHOP_PASSWORD); pam: system users; keep: leave as is")
+    p.add_argument("--spawner", choices=["simple", "local", "keep"], default="simple",
+                   help="simple: all as this OS user (a trusted room); local: one Unix user each; keep")
+    p.add_argument("--tljh", action="store_true",
+                   help="for The Littlest JupyterHub's jupyterhub_config.d/: keep its URL, authenticator and spawner")
+    p.add_argument("--order-delay", type=float, default=None, help="seconds an order stays RECEIVED (default 2)")
+    p.add_argument("--notebooks", default=None, help="folder of notebooks copied into each new home")
+    p.add_argument("--a2p-enforcement", choices=["on", "off"], default=None,
+                   help="deliver only from numbers registered for A2P, 10DLC/TFV (default: the sandbox's, on)")
+    args = p.parse_args(argv)
+    if args.state_dir and not Path(args.state_dir).is_absolute():
+        args.state_dir = str(Path(args.state_dir).resolve())
+    options: dict[str, Any] = dict(
+        public_url=None if args.tljh else args.public_url, state_dir=args.state_dir, name=args.name,
+        service_port=args.service_port, hub_bind_url=args.hub_bind_url, proxy_api_url=args.proxy_api_url,
+        proxy_command=[args.proxy_command] if args.proxy_command else None, admin_users=args.admin or None,
+        authenticator=None if args.tljh or args.authenticator == "keep" else args.authenticator,
+        spawner=None if args.tljh or args.spawner == "keep" else args.spawner, order_delay=args.order_delay,
+        notebooks=str(Path(args.notebooks).resolve()) if args.notebooks else None,
+        sandbox_url="http://127.0.0.1" if args.tljh else None,
+        a2p_enforcement=None if args.a2p_enforcement is None else args.a2p_enforcement == "on",
+    )
+    if args.tljh:
+        options["authenticator"] = None
+        options["spawner"] = None
+    text = render_config(filename=args.out if args.out != "-" else "jupyterhub_config.py", **options)
+    if args.tljh:  # None means "keep" for these: say so explicitly in the file
+        text = text.replace("    state_dir=", "    public_url=None,\n    authenticator=None,\n    spawner=None,\n"
+                            "    state_dir=", 1)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}; start the hub with: jupyterhub -f {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,231 @@
+"""Workshop mode on a real JupyterHub (configurable-http-proxy, DummyAuthenticator, SimpleLocalProcessSpawner).
+
+Two participants log in through the hub, their servers spawn, the walkthrough runs inside each server
+(a kernel started through the Jupyter server API behind the hub), each ends with message-delivered in
+its own sandbox account; the host's board shows both done; others' data is refused; bad tokens get
+401; an admin resets one participant; a hub restart loses nothing.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from _hub import HTML, Hub, proxy_command
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+WALKTHROUGH = """
+import os, bwhelpers
+s = bwhelpers.connect()
+for r in s.run_all():
+    print("STEP", r.title, r.id)
+ev = s.wait_for_event("message-delivered", timeout=60)
+print("EVENT", ev["type"], ev["message"]["id"])
+print("ACCOUNT", s.config.account_id)
+print("URL", os.environ["BW_SANDBOX_URL"])
+print("SECRET-SET", bool(os.environ.get("BW_PASSWORD")), "PASSWORD-IN-REPR", os.environ["BW_PASSWORD"] in repr(s.config))
+"""
+
+
+def _line(out: str, key: str) -> str:
+    m = re.search(rf"^{key} (.*)$", out, re.MULTILINE)
+    assert m, f"no {key} line in:\n{out}"
+    return m.group(1).strip()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    if proxy_command() is None:
+        pytest.fail("configurable-http-proxy is missing: run `npm ci` (it is in package.json)")
+    # the client has no 10DLC step yet: the room replays the 2018 guide's eight steps (a2p_enforcement off)
+    h = Hub(tmp_path_factory.mktemp("workshop"), extra_args=("--a2p-enforcement", "off"))
+    h.start()
+    try:
+        yield h
+    finally:
+        h.stop()
+
+
+@pytest.fixture(scope="module")
+def room(hub: Hub) -> dict[str, Any]:
+    """alice and bob log in, their servers spawn, each runs the walkthrough in their own server."""
+    hub.login(hub.admin)
+    for user in ("alice", "bob"):
+        hub.login(user)  # the login form; the DummyAuthenticator logs in and the hub spawns the server
+    out: dict[str, Any] = {"tokens": {u: hub.user_token(u) for u in ("alice", "bob", hub.admin)}}
+    for user in ("alice", "bob"):
+        hub.wait_ready(user)
+    results: dict[str, Any] = {}
+
+    def run(user: str) -> None:
+        try:
+            results[user] = hub.run_in_kernel(user, out["tokens"][user], WALKTHROUGH)
+        except BaseException as exc:  # reported below, in the test's thread
+            results[user] = exc
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in ("alice", "bob")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    for user in ("alice", "bob"):
+        if isinstance(results.get(user), BaseException):
+            raise AssertionError(f"{user}'s walkthrough failed: {results[user]}\n{hub.tail()}")
+    out["outputs"] = results
+    return out
+
+
+def admin_key(hub: Hub) -> str:
+    return Path(f"{hub.state}/sandbox.db.admin-key").read_text().strip()
+
+
+def svc(hub: Hub, method: str, path: str, token: str | None = None, **kw: Any) -> requests.Response:
+    headers = kw.pop("headers", {})
+    if token:
+        headers["Authorization"] = f"token {token}"
+    return requests.request(method, f"{hub.service_url}{path}", headers=headers, timeout=30, **kw)
+
+
+def test_each_participant_ends_delivered_in_their_own_account(hub: Hub, room: dict[str, Any]) -> None:
+    accounts = {}
+    for user in ("alice", "bob"):
+        out = room["outputs"][user]
+        assert _line(out, "EVENT").startswith("message-delivered"), out
+        assert _line(out, "URL") == hub.service_url  # through the proxy, below the service prefix
+        assert _line(out, "SECRET-SET") == "True PASSWORD-IN-REPR False"
+        accounts[user] = _line(out, "ACCOUNT")
+        mine = svc(hub, "GET", f"/participants/{user}", room["tokens"][user])
+        assert mine.status_code == 200, mine.text
+        view = mine.json()
+        assert view["account_id"] == accounts[user]
+        assert view["done"] is True, view
+        assert {k: v for k, v in view["steps"].items() if k != "10dlc"} == {str(n): "done" for n in range(1, 9)}
+        assert view["steps"]["10dlc"] == "not needed"  # a2p_enforcement is off in this room
+        assert view["messages"]["sent"] >= 1 and view["messages"]["delivered"] >= 1
+        assert "password" not in mine.text and "secret" not in mine.text
+    assert accounts["alice"] != accounts["bob"]
+
+
+def test_board_as_admin_shows_both_done(hub: Hub, room: dict[str, Any]) -> None:
+    host = hub.login(hub.admin)
+    page = host.get(f"{hub.service_url}/board", headers=HTML, timeout=30)
+    assert page.status_code == 200, page.text[:300]
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert '<meta http-equiv="refresh"' in page.text and "<script" not in page.text
+    for user in ("alice", "bob"):
+        row = re.search(rf'<tr class="all-done"><td class="name">{user}<br>.*?</tr>', page.text, re.DOTALL)
+        assert row, f"{user} is not shown done:\n{page.text}"
+        assert row.group(0).count('class="done"') == 8 and "pending" not in row.group(0)
+        assert row.group(0).count('class="not-needed"') == 1  # the 10DLC column, a2p_enforcement off
+    data = svc(hub, "GET", "/board.json", room["tokens"][hub.admin])
+    assert data.status_code == 200, data.text
+    rows = {r["participant"]: r for r in data.json()["participants"]}
+    assert rows["alice"]["done"] and rows["bob"]["done"]
+    assert rows["alice"]["account_id"] != rows["bob"]["account_id"]
+
+
+def test_non_admin_gets_403_from_the_board_and_others_data(hub: Hub, room: dict[str, Any]) -> None:
+    alice = room["tokens"]["alice"]
+    for path in ("/board", "/board.json"):
+        r = svc(hub, "GET", path, alice)
+        assert r.status_code == 403 and "not a hub admin" in r.json()["error"], r.text
+    browser = hub.login("alice")
+    r = browser.get(f"{hub.service_url}/board", headers=HTML, timeout=30)
+    assert r.status_code == 403, r.text[:300]
+    r = svc(hub, "GET", "/participants/bob", alice)
+    assert r.status_code == 403 and "only read their own" in r.json()["error"]
+    r = svc(hub, "GET", "/participants/nobody-here", alice)  # unknown participant: a non-admin learns nothing
+    assert r.status_code == 403
+    r = svc(hub, "POST", "/participants/bob/reset", alice)
+    assert r.status_code == 403
+    # the emulated API: alice's credentials on bob's account id
+    creds = {u: svc(hub, "POST", f"/participants/{u}", headers={"X-Sandbox-Admin-Key": admin_key(hub)})
+             .json()["credentials"] for u in ("alice", "bob")}
+    r = requests.get(f"{hub.service_url}/api/accounts/{creds['bob']['account_id']}/applications",
+                     auth=(creds["alice"]["username"], creds["alice"]["password"]), timeout=30)
+    assert r.status_code == 403 and "<ErrorCode>1001</ErrorCode>" in r.text, r.text
+    mine = requests.get(f"{hub.service_url}/api/accounts/{creds['alice']['account_id']}/applications",
+                        auth=(creds["alice"]["username"], creds["alice"]["password"]), timeout=30)
+    assert mine.status_code == 200 and "<ApplicationId>" in mine.text
+
+
+def test_unknown_forged_and_expired_tokens_get_401(hub: Hub, room: dict[str, Any]) -> None:
+    for path in ("/board", "/me", "/participants/alice"):
+        r = svc(hub, "GET", path, "0123456789abcdef0123456789abcdef")
+        assert r.status_code == 401 and "not valid" in r.json()["error"], r.text
+        r = svc(hub, "GET", path)
+        assert r.status_code == 401 and "not logged in" in r.json()["error"]
+    expiring = hub.user_token("alice", expires_in=1)
+    time.sleep(2.5)
+    r = svc(hub, "GET", "/me", expiring)
+    assert r.status_code == 401, r.text
+    # provisioning needs the service's admin key
+    r = svc(hub, "POST", "/participants/mallory")
+    assert r.status_code == 401 and "admin key" in r.json()["error"]
+    r = svc(hub, "POST", "/participants/mallory", headers={"X-Sandbox-Admin-Key": "not-the-key"})
+    assert r.status_code == 401
+    r = svc(hub, "POST", "/participants/mallory", room["tokens"]["alice"])  # a hub token is not the admin key
+    assert r.status_code == 401
+    r = svc(hub, "POST", "/participants/a%2Fb", headers={"X-Sandbox-Admin-Key": admin_key(hub)})
+    assert r.status_code == 400 and "not a JupyterHub user name" in r.json()["error"]
+    r = svc(hub, "GET", "/participants/nobody-here", room["tokens"][hub.admin])
+    assert r.status_code == 404 and "not known" in r.json()["error"]
+
+
+def test_admin_resets_one_participant(hub: Hub, room: dict[str, Any]) -> None:
+    key = {"X-Sandbox-Admin-Key": admin_key(hub)}
+    first = svc(hub, "POST", "/participants/carol", headers=key)
+    assert first.status_code in (200, 201), first.text
+    creds = first.json()["credentials"]
+    again = svc(hub, "POST", "/participants/carol", headers=key)
+    assert again.status_code == 200 and again.json()["credentials"] == creds  # re-spawn: same account and secrets
+    auth = (creds["username"], creds["password"])
+    base = f"{hub.service_url}/api/accounts/{creds['account_id']}"
+    r = requests.post(f"{base}/applications", auth=auth, timeout=30, headers={"Content-Type": "application/xml"},
+                      data=f"<Application><AppName>x</AppName><CallbackUrl>{hub.service_url}/_sandbox/bins/carol"
+                           "</CallbackUrl><CallbackCreds/></Application>")
+    assert r.status_code == 201, r.text
+    bad = requests.post(f"{base}/sites/{creds['site_id']}/sippeers", auth=auth, timeout=30,
+                        headers={"Content-Type": "application/xml"}, data="<SipPeer><PeerName/></SipPeer>")
+    assert bad.status_code == 400
+    admin = room["tokens"][hub.admin]
+    row = svc(hub, "GET", "/participants/carol", admin).json()
+    assert row["steps"]["1"] == "done" and row["steps"]["2"] == "failed", row
+    assert row["last_error"]["status"] == 400 and row["last_error"]["code"], row
+    host = hub.login(hub.admin)  # the board's own form (xsrf token from the page)
+    page = host.get(f"{hub.service_url}/board", headers=HTML, timeout=30).text
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+    r = host.post(f"{hub.service_url}/participants/carol/reset", data={"_xsrf": xsrf}, headers=HTML, timeout=30)
+    assert r.status_code == 200 and "carol was reset" in r.text, r.text[:300]
+    r = host.post(f"{hub.service_url}/participants/carol/reset", headers=HTML, timeout=30)  # no xsrf field
+    assert r.status_code == 403 and "_xsrf" in r.json()["error"]
+    row = svc(hub, "GET", "/participants/carol", admin).json()
+    assert {k: v for k, v in row["steps"].items() if k != "10dlc"} == {str(n): "pending" for n in range(1, 9)}
+    assert row["last_error"] is None and row["resets"] == 1
+    assert requests.get(f"{base}/applications", auth=auth, timeout=30).status_code == 200  # credentials still work
+    assert svc(hub, "GET", "/participants/alice", admin).json()["done"] is True  # nobody else touched
+
+
+def test_hub_restart_loses_no_account(hub: Hub, room: dict[str, Any]) -> None:
+    before = {r["participant"]: r for r in svc(hub, "GET", "/board.json", room["tokens"][hub.admin])
+              .json()["participants"]}
+    hub.stop()
+    hub.start()
+    hub.login("alice")
+    hub.wait_ready("alice")
+    out = hub.run_in_kernel("alice", room["tokens"]["alice"],
+                            "import os, bwhelpers\nprint('ACCOUNT', os.environ['BW_ACCOUNT_ID'])\n"
+                            "print('STATUS', bwhelpers.connect().config.account_id)")
+    assert _line(out, "ACCOUNT") == before["alice"]["account_id"] == _line(out, "STATUS")
+    after = {r["participant"]: r for r in svc(hub, "GET", "/board.json", room["tokens"][hub.admin])
+             .json()["participants"]}
+    for user in ("alice", "bob"):
+        assert after[user]["account_id"] == before[user]["account_id"]
+        assert after[user]["done"] is True and after[user]["messages"] == before[user]["messages"]
+    assert after["alice"]["spawns"] == before["alice"]["spawns"] + 1
