@@ -163,3 +163,19 @@ def test_state_and_sandbox_files_are_private(tmp_path: Path, fresh_sandbox: Any)
     handle = fresh_sandbox()
     for path in (Path(handle.db_path), admin_key_path(handle.db_path)):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+
+
+def test_tenant_instance_key_proves_a_shared_sandbox(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JupyterHub: kernels hold the sandbox's instance key (not the admin key) and check the proxied URL with it."""
+    import bwhelpers.sandbox as sb
+    from bwhelpers.sandbox.keys import instance_key_path
+
+    handle = fresh_sandbox()
+    monkeypatch.setattr(sb, "_running", {})
+    monkeypatch.setenv("BW_SANDBOX_ADMIN_KEY", "a-key-this-tenant-does-not-have")
+    monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", instance_key_path(handle.db_path).read_text().strip())
+    assert verify(handle.url)
+    monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", "another-sandboxs-instance-key")
+    assert not verify(handle.url)
+    doc = requests.get(f"{handle.url}/_sandbox/health", params={"nonce": "n"}, timeout=10).json()
+    assert handle.admin_key not in json.dumps(doc) and "tenant_proof" in doc

@@ -99,17 +99,12 @@ def probe(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
 
 def admin_key_for(url: str, timeout: float = 2.0) -> str | None:
     """The admin key of the sandbox at ``url`` if this process can read it (``BW_SANDBOX_ADMIN_KEY``/``_FILE``,
-    or the key file beside the db that sandbox reports). None otherwise (a shared sandbox of someone else)."""
-    import os
-
-    from .keys import ADMIN_KEY_ENV, ADMIN_KEY_FILE_ENV
-
-    if os.environ.get(ADMIN_KEY_ENV) or os.environ.get(ADMIN_KEY_FILE_ENV):
-        return admin_key()
-    doc = probe(url, timeout=timeout)
-    if not doc or not doc.get("db"):
+    or this user's private key file beside the db that sandbox reports) and the sandbox proves it holds that key
+    (:func:`verify`): a server squatting the port never gets it. None otherwise."""
+    key = expected_key(url, timeout=timeout)
+    if not key:
         return None
-    return admin_key(doc["db"])
+    return key if verify(url, timeout=timeout, tenant=False) else None  # the admin key itself is proved
 
 
 class SandboxIdentityError(ConnectionError):
@@ -133,14 +128,20 @@ def expected_key(url: str, timeout: float = 2.0) -> str | None:
     return trusted_key_file(admin_key_path(doc["db"]))
 
 
-def verify(url: str, timeout: float = 2.0) -> bool:
+def verify(url: str, timeout: float = 2.0, tenant: bool = True) -> bool:
     """Does the server at ``url`` prove (HMAC over a fresh nonce and its port) that it holds the expected
-    sandbox key? Sends no credential; False for anything else (a port squatter, a relay, no key to check)."""
+    sandbox key? Sends no credential; False for anything else (a port squatter, a relay, no key to check).
+
+    With ``BW_SANDBOX_INSTANCE_KEY`` (a shared setup: JupyterHub's spawner sets it) and ``tenant``, the proof
+    is the instance key's ``tenant_proof`` instead (not bound to the port: a proxy sits in between)."""
     import secrets
     import urllib.parse
 
-    key = expected_key(url, timeout=timeout)
-    if not key:
+    from .keys import INSTANCE_KEY_ENV, tenant_proof
+
+    tenant_key = os.environ.get(INSTANCE_KEY_ENV, "").strip() if tenant else ""
+    key = None if tenant_key else expected_key(url, timeout=timeout)
+    if not key and not tenant_key:
         return False
     nonce = secrets.token_hex(16)
     port = urllib.parse.urlsplit(url).port or 80
@@ -151,8 +152,13 @@ def verify(url: str, timeout: float = 2.0) -> bool:
         return False
     import hmac
 
-    proof = doc.get("proof") if isinstance(doc, dict) else None
-    return isinstance(proof, str) and hmac.compare_digest(proof, instance_proof(key, nonce, port))
+    if not isinstance(doc, dict):
+        return False
+    if tenant_key:  # a shared setup (JupyterHub): the operator gave this kernel the sandbox's instance key
+        proof = doc.get("tenant_proof")
+        return isinstance(proof, str) and hmac.compare_digest(proof, tenant_proof(tenant_key, nonce))
+    proof = doc.get("proof")
+    return isinstance(proof, str) and key is not None and hmac.compare_digest(proof, instance_proof(key, nonce, port))
 
 
 def admin_headers(url: str) -> dict[str, str]:

@@ -108,6 +108,38 @@ def admin_key(db_path: str | os.PathLike[str] | None = None) -> str | None:
     return read_key_file(admin_key_path(db_path))
 
 
+INSTANCE_KEY_ENV = "BW_SANDBOX_INSTANCE_KEY"
+
+
+def instance_key_path(db_path: str | os.PathLike[str]) -> Path:
+    """``{db}.instance-key``: the key tenants may hold to check the sandbox (not the admin key)."""
+    return Path(str(db_path) + ".instance-key")
+
+
+def ensure_instance_key(db_path: str | os.PathLike[str]) -> str:
+    """The per-db instance key (created 0600 at the first start). Shared setups hand it to tenants
+    (``BW_SANDBOX_INSTANCE_KEY``, the workshop's spawner does), so their kernels can check that the URL they were
+    given is served by this sandbox without holding the admin key."""
+    if str(db_path) == ":memory:":
+        return secrets.token_urlsafe(32)
+    path = instance_key_path(db_path)
+    key = read_key_file(path)
+    if key:
+        return key
+    write_private(path, secrets.token_urlsafe(32) + "\n")
+    key = read_key_file(path)
+    if not key:  # pragma: no cover
+        raise RuntimeError(f"cannot write the sandbox instance key to {path}")
+    return key
+
+
+def tenant_proof(key: str, nonce: str) -> str:
+    """HMAC-SHA256(instance key, "bwhelpers-sandbox-tenant:{nonce}"): not bound to a port, since a shared
+    setup puts a proxy (JupyterHub's) between the kernels and the sandbox."""
+    msg = f"bwhelpers-sandbox-tenant:{nonce}".encode("utf-8")
+    return hmac.new(key.encode("utf-8"), msg, hashlib.sha256).hexdigest()
+
+
 def instance_proof(key: str, nonce: str, port: int) -> str:
     """HMAC-SHA256(key, "bwhelpers-sandbox:{port}:{nonce}") as hex: what /_sandbox/health?nonce= answers."""
     msg = f"bwhelpers-sandbox:{int(port)}:{nonce}".encode("utf-8")
