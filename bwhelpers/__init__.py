@@ -26,7 +26,7 @@ logging.getLogger("bwhelpers").addHandler(logging.NullHandler())
 
 __all__ = [
     "__version__", "connect", "Config", "Setup", "StateStore",
-    "BandwidthError", "AuthError", "NotFoundError", "ValidationError", "ConflictError",
+    "BandwidthError", "AuthError", "TokenError", "NotFoundError", "ValidationError", "ConflictError",
     "RateLimitError", "ServerError", "TransportError", "MissingPrerequisiteError", "StateFileError",
 ]
 
@@ -36,6 +36,7 @@ _LAZY = {
     "StateStore": "bwhelpers.state",
     "BandwidthError": "bwhelpers.exceptions",
     "AuthError": "bwhelpers.exceptions",
+    "TokenError": "bwhelpers.exceptions",
     "NotFoundError": "bwhelpers.exceptions",
     "ValidationError": "bwhelpers.exceptions",
     "ConflictError": "bwhelpers.exceptions",

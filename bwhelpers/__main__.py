@@ -1,4 +1,4 @@
-"""``python -m bwhelpers``: sandbox | status | diagnose | reset-state | run-notebooks | postman | workshop-config."""
+"""``python -m bwhelpers``: lab | sandbox | status | diagnose | reset-state | run-notebooks | postman | workshop-config."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bwhelpers",
                                      description="Bandwidth Messaging 2.0 setup helpers.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("lab", help="open the walkthrough in JupyterLab (adds --allow-root for root; saves notebooks "
+                   "without outputs)", add_help=False)
     sub.add_parser("sandbox", help="run the local sandbox (same as python -m bwhelpers.sandbox)", add_help=False)
     sub.add_parser("status", help="show the saved state (IDs per step) as a table")
     sub.add_parser("diagnose", help="preflight: what would make messages fail, with fixes")
@@ -32,6 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("workshop-config", help="write a jupyterhub_config.py for a workshop (docs/workshop.md)",
                    add_help=False)
 
+    if argv and argv[0] == "lab":
+        from .lab import main as lab_main
+
+        return lab_main(argv[1:])
     if argv and argv[0] == "sandbox":
         from .sandbox.__main__ import main as sandbox_main
 

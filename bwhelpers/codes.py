@@ -44,14 +44,19 @@ MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = _fill({
            "Assign the application to the location ({assigned}) and send with that applicationId."),
     4470: ("rejected-spam-detected", "The carrier's spam filter refused the message.",
            "Change the content; register a 10DLC campaign for application-to-person traffic."),
-    4476: ("rejected-unregistered-10dlc", "The from number is not on a registered 10DLC campaign.",
-           "Register a 10DLC brand and campaign and assign the number to it."),
+    4476: ("rejected-unregistered-10dlc", "The from number is not on a registered 10DLC campaign: US carriers "
+           "reject application-to-person texts from unregistered local numbers.",
+           "Assign the number to a REGISTERED 10DLC campaign with a TN Option Order ({a2p}: "
+           "register_a2p()). On a real account, register the brand and campaign in the Bandwidth App first "
+           "(it takes days)."),
     4720: ("invalid-destination-address", "The destination is not a valid, reachable number.", "Check the to number."),
-    4773: ("inactive-campaign", "The number's 10DLC campaign is not active.", "Reactivate the campaign."),
+    4773: ("inactive-campaign", "The number's 10DLC campaign is not active.",
+           "Check the campaign's status with The Campaign Registry (Bandwidth App), or assign the number to an "
+           "active campaign ({a2p})."),
     4775: ("destination-rejected-due-to-user-opt-out", "The recipient replied STOP and opted out.",
            "Do not message them until they opt back in (START)."),
     4795: ("tfn-not-verified", "The toll-free number has not passed toll-free verification.",
-           "Submit and complete toll-free verification for the number."),
+           "Submit toll-free verification for the number and wait for VERIFIED ({a2p}: request_tfv())."),
     5620: ("destination-app-error", "The carrier's application failed to deliver the message.", "Retry later."),
     9902: ("delivery-receipt-expired", "No delivery receipt arrived in time.",
            "Treat the delivery as unknown; retry only if it matters."),
@@ -94,22 +99,36 @@ FIXES: dict[str, str] = _fill({
     "5017": "only part of the quantity is available: allow a partial order (partial_allowed=True)",
     "5020": "no default location on the site: create the location with default=True ({location})",
     "4010": "give at least one search criterion (area_code=, zip=, state=, ...)",
-    "1001": "access denied: check the username/password and that the user has the needed roles",
+    "1001": "access denied: check that the API credential (or API user) covers this account (BW_ACCOUNT_ID) and "
+            "has the needed roles (Numbers for the Dashboard, Messaging for sends)",
     "9011": "enable SMS on the location ({sms})",
     "9012": "finish the messaging setup: SMS ({sms}), MMS ({mms}), assign the application ({assigned})",
-    "5145": "enable SMS on the location ({sms})",
+    "5145": "enable SMS on the location ({sms}) before assigning its numbers to a 10DLC campaign ({a2p})",
+    # A2P (TN Option Orders)
+    "5076": "the number is not in service on this account: order it ({orders}) or send from one of yours",
+    "5126": "a toll-free number needs toll-free verification, not a 10DLC campaign ({a2p}: request_tfv())",
+    "12128": "the campaign id is not one of the account's campaigns: list them (list_campaigns()) and use a "
+             "REGISTERED one",
+    "12192": "the campaign is not active (REGISTERED) yet: wait for its registration, or use a REGISTERED campaign",
+    "12822": "a campaign id is 1-64 letters, digits, dashes, underscores or dots (e.g. CA3XKE1)",
     "13032": "enable SMS on the location ({sms})",
     # messaging (JSON types and callback error codes)
     "request-validation": "fix the fields named in the error (to, from, text, applicationId)",
-    "unauthorized": "check the messaging credentials (username:password, or token:secret for the legacy API)",
-    "authentication-error": "check the messaging credentials (username:password, or token:secret for the legacy API)",
+    "unauthorized": "check the credentials: BW_CLIENT_ID / BW_CLIENT_SECRET (API credentials), or username:password "
+                    "(a legacy API user, refused by the real service after 2026-12-02), or token:secret for the "
+                    "guide's legacy API",
+    "authentication-error": "check the credentials: BW_CLIENT_ID / BW_CLIENT_SECRET (API credentials), or "
+                            "username:password (a legacy API user), or token:secret for the guide's legacy API",
     "forbidden": "the user lacks the messaging role, or the account id in the URL is not yours",
     "max-message-queue-size-exceeded": "slow down: send fewer messages per second (bulk_send(rate=...))",
 })
 
 STATUS_FIXES: dict[int, str] = {
-    401: "check the username and password (BW_USERNAME / BW_PASSWORD, or BW_API_TOKEN / BW_API_SECRET for the legacy API)",
-    403: "the credentials are valid but not allowed here: check the account id (BW_ACCOUNT_ID) and the user's roles",
+    401: "check the credentials: BW_CLIENT_ID / BW_CLIENT_SECRET (API credentials), or BW_USERNAME / BW_PASSWORD "
+         "(a legacy API user: the real service refuses those after 2026-12-02), or BW_API_TOKEN / BW_API_SECRET "
+         "for the guide's legacy API",
+    403: "the credentials are valid but not allowed here: check the account id (BW_ACCOUNT_ID) and the roles of the "
+         "API credential (Numbers for the Dashboard, Messaging for sends; Account > API Credentials)",
     404: "check the id in the URL: the object does not exist (or was deleted)",
     429: "too many requests: wait and retry (Retry-After), or lower the sending rate",
     500: "the service failed: retry later",

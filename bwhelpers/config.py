@@ -5,8 +5,13 @@ one rule for "sandbox or real account"; :func:`bwhelpers.connection.live_config`
 embedded sandbox and :meth:`Config.attach_sandbox` fills in its URL and demo credentials.
 
 Environment variables: BW_TARGET (sandbox|real), BW_DASHBOARD_URL, BW_MESSAGING_URL, BW_ACCOUNT_ID,
-BW_SITE_ID, BW_USERNAME, BW_PASSWORD, BW_USER_ID, BW_API_TOKEN, BW_API_SECRET, BW_SANDBOX_URL,
+BW_SITE_ID, BW_CLIENT_ID, BW_CLIENT_SECRET (API credentials, OAuth 2.0), BW_TOKEN_URL, BW_AUTH (oauth|basic),
+BW_USERNAME, BW_PASSWORD (legacy API user), BW_USER_ID, BW_API_TOKEN, BW_API_SECRET, BW_SANDBOX_URL, BW_PLATFORM_URL,
 BW_CONFIG_DIR (folder of credentials.json, default the per-user config dir).
+
+Authentication: with a Client ID and Client Secret the clients use OAuth 2.0 client credentials (a Bearer token
+from ``token_url``); they are preferred over username/password whenever both are present. ``auth="basic"`` (or
+BW_AUTH=basic) selects the legacy API user, which the real service no longer accepts after 2026-12-02.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from .exceptions import ValidationError
 from .masking import mask, register_secret
 from .paths import credentials_path, project_root
 
-__all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "ENV_VARS", "credentials_path",
+__all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "PLATFORM_URL", "ENV_VARS", "credentials_path",
            "SECRET_FIELDS", "project_root", "decide_target", "default_target"]
 
 log = logging.getLogger("bwhelpers")
@@ -30,24 +35,38 @@ log = logging.getLogger("bwhelpers")
 DASHBOARD_URL = "https://dashboard.bandwidth.com/api"
 MESSAGING_URL = "https://messaging.bandwidth.com/api/v2"
 LEGACY_MESSAGING_URL = "https://api.catapult.inetwork.com/v2"
+#: Bandwidth's OAuth 2.0 token endpoint (bandwidth.yml, the official SDKs and CLI)
+TOKEN_URL = "https://api.bandwidth.com/api/v1/oauth2/token"
+#: the sandbox's token endpoint, relative to its root URL
+SANDBOX_TOKEN_PATH = "/api/v1/oauth2/token"
+AUTH_METHODS = ("oauth", "basic")
+#: what the legacy path warns (the date is Bandwidth's; the words are ours)
+BASIC_AUTH_WARNING = ("legacy API user (username/password, HTTP Basic) selected: the real Bandwidth service no "
+                      "longer accepts it after 2026-12-02. Create API credentials (Bandwidth App > Account > API "
+                      "Credentials) and set BW_CLIENT_ID / BW_CLIENT_SECRET")
+#: Bandwidth's platform API: 10DLC campaigns and registrations, toll-free verification (JSON)
+PLATFORM_URL = "https://api.bandwidth.com/api/v2"
 SANDBOX_ACCOUNT_ID = "9900000"
 
 ENV_VARS: dict[str, str] = {
     "target": "BW_TARGET", "dashboard_url": "BW_DASHBOARD_URL", "messaging_url": "BW_MESSAGING_URL",
-    "account_id": "BW_ACCOUNT_ID", "site_id": "BW_SITE_ID", "username": "BW_USERNAME", "password": "BW_PASSWORD",
+    "account_id": "BW_ACCOUNT_ID", "site_id": "BW_SITE_ID", "client_id": "BW_CLIENT_ID",
+    "client_secret": "BW_CLIENT_SECRET", "token_url": "BW_TOKEN_URL", "auth": "BW_AUTH",
+    "username": "BW_USERNAME", "password": "BW_PASSWORD",
     "user_id": "BW_USER_ID", "api_token": "BW_API_TOKEN", "api_secret": "BW_API_SECRET",
-    "sandbox_url": "BW_SANDBOX_URL",
+    "sandbox_url": "BW_SANDBOX_URL", "platform_url": "BW_PLATFORM_URL",
 }
-SECRET_FIELDS = frozenset({"password", "api_token", "api_secret"})
-CREDENTIAL_FIELDS = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
-_FILE_FIELDS = ("target", "dashboard_url", "messaging_url") + CREDENTIAL_FIELDS
+SECRET_FIELDS = frozenset({"password", "api_token", "api_secret", "client_secret"})
+CREDENTIAL_FIELDS = ("account_id", "site_id", "client_id", "client_secret", "username", "password", "user_id",
+                     "api_token", "api_secret")
+_FILE_FIELDS = ("target", "dashboard_url", "messaging_url", "token_url", "auth") + CREDENTIAL_FIELDS
 
 
 def decide_target(values: Mapping[str, Any]) -> str:
     """THE rule for "sandbox or real account" (config, credentials form, notebook runner all use it).
 
-    An explicit ``target`` (argument, ``BW_TARGET``, credentials file) wins. Otherwise any of username,
-    password or account id means a real account, unless a sandbox URL is given; no credentials at all
+    An explicit ``target`` (argument, ``BW_TARGET``, credentials file) wins. Otherwise any of client id,
+    client secret, username, password or account id means a real account, unless a sandbox URL is given; no credentials at all
     means the sandbox.
     """
     target = values.get("target")
@@ -57,7 +76,7 @@ def decide_target(values: Mapping[str, Any]) -> str:
             raise ValidationError(f"target: {target!r} (BW_TARGET) is not a target; use 'sandbox' or 'real'",
                                   field="target")
         return target
-    has_creds = any(values.get(k) for k in ("username", "password", "account_id"))
+    has_creds = any(values.get(k) for k in ("client_id", "client_secret", "username", "password", "account_id"))
     return "real" if has_creds and not values.get("sandbox_url") else "sandbox"
 
 
@@ -78,12 +97,17 @@ class Config:
     messaging_url: str = MESSAGING_URL
     account_id: str | None = None
     site_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    token_url: str = TOKEN_URL
+    auth: str | None = None
     username: str | None = None
     password: str | None = None
     user_id: str | None = None
     api_token: str | None = None
     api_secret: str | None = None
     sandbox_url: str | None = None
+    platform_url: str | None = None
     profile_name: str | None = None
     source: str = "arguments"
 
@@ -104,8 +128,17 @@ class Config:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 setattr(self, name, str(value))
+        if self.auth in ("", None):
+            self.auth = None
+        else:
+            self.auth = str(self.auth).lower()
+            if self.auth not in AUTH_METHODS:
+                raise ValidationError(f"auth: {self.auth!r} (BW_AUTH) is not an authentication method; use 'oauth' "
+                                      "(API credentials: client id + secret) or 'basic' (legacy API user)",
+                                      field="auth")
         self.dashboard_url = self.dashboard_url.rstrip("/")
         self.messaging_url = self.messaging_url.rstrip("/")
+        self.token_url = (self.token_url or TOKEN_URL).rstrip("/")
         if self.sandbox_url:
             self.sandbox_url = self.sandbox_url.rstrip("/")
         for name in SECRET_FIELDS:
@@ -132,8 +165,29 @@ class Config:
         return self.target == "sandbox"
 
     @property
+    def auth_method(self) -> str:
+        """'oauth' (API credentials, Bearer tokens) or 'basic' (the legacy API user's username:password).
+
+        ``auth`` decides when set; otherwise a client id + secret mean OAuth (preferred whenever present)."""
+        if self.auth:
+            return self.auth
+        return "oauth" if self.client_id and self.client_secret else "basic"
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.auth_method == "oauth"
+
+    @property
+    def auth_warning(self) -> str | None:
+        """The legacy-Basic warning when this Config would use an API user on the real service (or asks for
+        Basic explicitly), else None."""
+        if self.auth_method == "basic" and (not self.is_sandbox or self.auth == "basic"):
+            return BASIC_AUTH_WARNING
+        return None
+
+    @property
     def dashboard_auth(self) -> tuple[str, str]:
-        """username:password for the Dashboard API."""
+        """username:password for the Dashboard API (the legacy Basic path; OAuth uses a Bearer token)."""
         return (self.username or "", self.password or "")
 
     @property
@@ -148,6 +202,15 @@ class Config:
         """The send/list URL: ``/users/{account_id}/messages`` (current) or ``/users/{user_id}/messages`` (legacy)."""
         owner = self.user_id if self.legacy_messaging else self.account_id
         return f"{self.messaging_url}/users/{owner}/messages"
+
+    @property
+    def a2p_url(self) -> str:
+        """The platform API base for 10DLC and toll-free verification (``BW_PLATFORM_URL``; the sandbox serves it
+        under ``/api/v2``)."""
+        if self.platform_url:
+            return self.platform_url.rstrip("/")
+        base = self.sandbox_base
+        return f"{base}/api/v2" if base else PLATFORM_URL
 
     @property
     def sandbox_base(self) -> str | None:
@@ -167,11 +230,12 @@ class Config:
             out[f.name] = mask(value) if f.name in SECRET_FIELDS else value
         out["profile"] = self.profile
         out["legacy_messaging"] = self.legacy_messaging
+        out["auth_method"] = self.auth_method
         return out
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.masked().items()
-                          if v not in (None, "") and k not in ("legacy_messaging", "profile_name"))
+                          if v not in (None, "") and k not in ("legacy_messaging", "profile_name", "auth_method"))
         return f"Config({shown})"
 
     __str__ = __repr__
@@ -228,12 +292,22 @@ class Config:
             url = str(values.get("sandbox_url") or "").rstrip("/")
             values.setdefault("dashboard_url", f"{url}/api" if url else "")
             values.setdefault("messaging_url", f"{url}/api/v2" if url else "")
+            values.setdefault("token_url", f"{url}{SANDBOX_TOKEN_PATH}" if url else "")
             return cls(**values, source=source if source != "defaults" else "sandbox")
-        missing = [n for n in ("account_id", "site_id", "username", "password") if not values.get(n)]
+        missing = [n for n in ("account_id", "site_id") if not values.get(n)]
+        if str(values.get("auth") or "").lower() not in ("", *AUTH_METHODS):
+            cls(target="real", auth=values["auth"])  # raises the ValidationError naming the field
+        method = str(values.get("auth") or "").lower() or (
+            "basic" if not (values.get("client_id") or values.get("client_secret"))
+            and (values.get("username") or values.get("password")) else "oauth")
+        pair = ("client_id", "client_secret") if method == "oauth" else ("username", "password")
+        missing += [n for n in pair if not values.get(n)]
         if missing:
+            hint = (" (API credentials from the Bandwidth App, Account > API Credentials)" if method == "oauth"
+                    else " (legacy API user; the real service no longer accepts it after 2026-12-02)")
             raise ValidationError(
-                "real target: missing " + ", ".join(missing) + ". Fix: pass them to Config.resolve(...) or set "
-                + ", ".join(ENV_VARS[n] for n in missing) + " (or unset BW_TARGET to use the sandbox)",
+                "real target: missing " + ", ".join(missing) + hint + ". Fix: pass them to Config.resolve(...) or "
+                "set " + ", ".join(ENV_VARS[n] for n in missing) + " (or unset BW_TARGET to use the sandbox)",
                 field=missing[0])
         values.pop("sandbox_url", None)
         return cls(**values, source=source)
@@ -246,7 +320,15 @@ class Config:
         url = url.rstrip("/")
         changes: dict[str, Any] = {k: v for k, v in credentials.items()
                                    if k in CREDENTIAL_FIELDS and getattr(self, k) in (None, "")}
+        own_user = bool(self.username or self.password) and not self.client_id
+        other_account = self.account_id not in (None, "", credentials.get("account_id"))
+        if own_user or other_account:  # the sandbox's demo API credential belongs to the demo account only
+            changes.pop("client_id", None)
+            changes.pop("client_secret", None)
         changes["sandbox_url"] = url
+        if not self.token_url or self.token_url == TOKEN_URL or (
+                self.sandbox_url and self.token_url == f"{self.sandbox_url}{SANDBOX_TOKEN_PATH}"):
+            changes["token_url"] = f"{url}{SANDBOX_TOKEN_PATH}"
         if not self.dashboard_url or (self.sandbox_url and self.dashboard_url == f"{self.sandbox_url}/api"):
             changes["dashboard_url"] = f"{url}/api"
         if not self.messaging_url or (self.sandbox_url and self.messaging_url == f"{self.sandbox_url}/api/v2"):

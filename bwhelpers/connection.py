@@ -27,6 +27,7 @@ def live_config(*, quiet: bool = False, **explicit: Any) -> Config:
     Prints one line the first time a process uses a sandbox, unless ``quiet``.
     """
     config = Config.resolve(**explicit)
+    _warn_legacy(config, quiet)
     if not config.is_sandbox:
         return config
     from . import sandbox
@@ -43,6 +44,19 @@ def live_config(*, quiet: bool = False, **explicit: Any) -> Config:
         log.info(line)
         print(line, file=sys.stdout)
     return config
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_legacy(config: Config, quiet: bool) -> None:
+    """Once per process and account: the legacy API user (Basic) will not work on the real service."""
+    text = config.auth_warning
+    if text and config.profile not in _WARNED:
+        _WARNED.add(config.profile)
+        log.warning("bwhelpers: %s", text)
+        if not quiet:
+            print(f"bwhelpers: warning: {text}", file=sys.stderr)
 
 
 def connect(*, quiet: bool = False, **explicit: Any) -> "Setup":

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
-from .http import Exchange, make_session, request, unreadable_response
+from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .checks import check_bool, check_int, check_number, check_str, split_url_credentials
 from .ids import require_id, segment
 from .phone import national_number, normalize_number
@@ -73,11 +73,13 @@ def _collect_numbers(data: Any) -> list[str]:
 # ------------------------------------------------------------------------------------------ client
 
 class DashboardClient:
-    """The Dashboard XML API for one account and site (username:password)."""
+    """The Dashboard XML API for one account and site (a Bearer token from API credentials, or the legacy
+    username:password)."""
 
     def __init__(self, config: "Config", session: "requests.Session | None" = None):
         self.config = config
-        self.session = session or make_session(config)
+        self.auth = auth_for(config, "dashboard")
+        self.session = session or make_session(config, auth=self.auth)
 
     def __repr__(self) -> str:
         return f"<DashboardClient {self.config.dashboard_url} account={self.config.account_id} site={self.config.site_id}>"
@@ -102,7 +104,7 @@ class DashboardClient:
         data = xmlio.build(body) if isinstance(body, Mapping) else body
         resp, ex = request(self.session, method, url, data=data, params=params,
                            headers=XML_HEADERS if data is not None else {"Accept": "application/xml"},
-                           auth=self.config.dashboard_auth)
+                           auth=self.auth)
         try:
             parsed = xmlio.parse(resp.content) if resp is not None and resp.content and resp.status_code != 204 else {}
         except xmlio.XmlParseError as exc:
@@ -323,20 +325,28 @@ class DashboardClient:
         return result
 
     def wait_for_order(self, order_id: str, timeout: float = 60.0, progress: bool = True,
-                       interval: float = 0.25, max_interval: float = 2.0) -> Result:
-        """Poll get_order with backoff until COMPLETE/PARTIAL/FAILED/BACKORDERED, with a tqdm.auto bar."""
+                       interval: float = 0.25, max_interval: float = 2.0,
+                       on_poll: Callable[[Result, float], None] | None = None) -> Result:
+        """Poll get_order with backoff until COMPLETE/PARTIAL/FAILED/BACKORDERED.
+
+        ``on_poll(result, elapsed_seconds)`` is called after every poll (the notebooks show progress in words with
+        it); without it, a tqdm.auto bar shows the status when ``progress`` is true."""
         order_id = require_id(order_id, "order_id", "uuid")
         check_number(timeout, "timeout")
         check_bool(progress, "progress")
         check_number(interval, "interval", positive=True)
         check_number(max_interval, "max_interval", positive=True)
         from tqdm.auto import tqdm
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
         delay = interval
-        with tqdm(total=1, desc=f"order {str(order_id)[:8]}", disable=not progress, leave=True) as bar:
+        with tqdm(total=1, desc=f"order {str(order_id)[:8]}", disable=not progress or on_poll is not None,
+                  leave=True, bar_format="{desc}: {postfix} ({elapsed})") as bar:
             while True:
                 result = self.get_order(order_id)
                 bar.set_postfix_str(result.status or "?")
+                if on_poll is not None:
+                    on_poll(result, time.monotonic() - start)
                 if result.status in TERMINAL_ORDER_STATUSES:
                     bar.update(1)
                     result.title = "Step 7: order finished"

@@ -51,6 +51,11 @@ def _parse_json_error(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}
     out: dict[str, Any] = {}
+    nested = data.get("errors")
+    if isinstance(nested, list) and nested and isinstance(nested[0], dict) and not data.get("description"):
+        data = {**nested[0], "fieldErrors": data.get("fieldErrors")}  # 10DLC API: {"errors": [{type, description}]}
+    elif isinstance(nested, dict) and nested:  # toll-free verification: {"description", "errors": {field: text}}
+        data = {**data, "fieldErrors": [{"fieldName": k, "description": v} for k, v in nested.items()]}
     code = data.get("type") or data.get("code") or data.get("errorCode")
     desc = data.get("description") or data.get("message") or data.get("error")
     field_errors = data.get("fieldErrors") or []

@@ -11,7 +11,7 @@ from .codes import fix_for
 from .masking import scrub
 
 __all__ = [
-    "BandwidthError", "AuthError", "NotFoundError", "ValidationError", "ConflictError", "RateLimitError",
+    "BandwidthError", "AuthError", "TokenError", "NotFoundError", "ValidationError", "ConflictError", "RateLimitError",
     "ServerError", "TransportError", "MissingPrerequisiteError", "StateFileError", "WaitTimeoutError",
 ]
 
@@ -62,6 +62,11 @@ def _rebuild(cls, message, status, code, description, fix, field):
 
 class AuthError(BandwidthError):
     """Credentials rejected (HTTP 401) or not allowed (HTTP 403)."""
+
+
+class TokenError(AuthError):
+    """The OAuth 2.0 token request failed: a wrong Client ID or Secret (``code`` "invalid_client"), a credential
+    without access, or a token URL that is not a token endpoint. (An unreachable token URL is a TransportError.)"""
 
 
 class NotFoundError(BandwidthError):

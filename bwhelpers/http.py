@@ -19,7 +19,7 @@ from .masking import scrub
 if TYPE_CHECKING:
     from .config import Config
 
-__all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "IDEMPOTENT_METHODS", "Exchange", "make_session", "request",
+__all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "IDEMPOTENT_METHODS", "Exchange", "make_session", "request", "auth_for",
            "USER_AGENT", "unreadable_response"]
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
@@ -79,18 +79,40 @@ class _TimeoutSession(requests.Session):
         return f"<bwhelpers session timeout={self.default_timeout}>"
 
 
-def make_session(config: "Config | None" = None, *, auth: tuple[str, str] | None = None,
+Auth = Any  # a (user, password) tuple for Basic, or a requests AuthBase (oauth.BearerAuth)
+
+
+def auth_for(config: "Config", api: str = "dashboard") -> Auth:
+    """How requests to ``api`` ('dashboard' or 'messaging') authenticate under ``config``.
+
+    The guide's legacy messaging endpoint takes token:secret; otherwise API credentials give a
+    :class:`~bwhelpers.oauth.BearerAuth` (one token per credential per process, fetched lazily), and the legacy
+    API user gives username:password."""
+    if api == "messaging" and config.legacy_messaging:
+        return config.messaging_auth
+    if config.uses_oauth:
+        from .oauth import BearerAuth, token_source
+
+        if not (config.client_id and config.client_secret):
+            from .exceptions import ValidationError
+            raise ValidationError("auth='oauth' needs a Client ID and Client Secret. Fix: set BW_CLIENT_ID and "
+                                  "BW_CLIENT_SECRET (Bandwidth App > Account > API Credentials)", field="client_id")
+        return BearerAuth(token_source(config.client_id, config.client_secret, config.token_url))
+    return config.dashboard_auth
+
+
+def make_session(config: "Config | None" = None, *, auth: Auth | None = None,
                  timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, retries: int = 3,
                  backoff_factor: float = 0.3, backoff_max: float = 5.0) -> requests.Session:
     """A keep-alive Session with basic auth, a default timeout and urllib3 retries.
 
     Retries 429/500/502/503/504 for idempotent methods only (GET, PUT, DELETE, HEAD), honouring
     ``Retry-After``. A POST is never retried after it reached the server, so nothing is created twice.
-    ``auth`` defaults to the config's Dashboard username:password.
+    ``auth`` defaults to :func:`auth_for` the config's Dashboard (Bearer token or username:password).
     """
     session = _TimeoutSession(timeout)
-    if auth is None and config is not None and config.username:
-        auth = (config.username, config.password or "")
+    if auth is None and config is not None and (config.username or config.uses_oauth):
+        auth = auth_for(config)
     if auth is not None:
         session.auth = auth
     retry = _CappedRetry(
@@ -146,8 +168,19 @@ class Exchange:
 
 
 def _clean_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    return {k: (_text(v) or "" if k.lower() not in _HIDDEN_HEADERS else "********") for k, v in headers.items()
-            if k.lower() not in ("authorization", "proxy-authorization")}
+    """Headers for display: credentials replaced by ``********`` (``Authorization`` keeps its scheme, so a
+    request shows ``Authorization: Bearer ********`` or ``Basic ********``)."""
+    out: dict[str, str] = {}
+    for k, v in headers.items():
+        low = k.lower()
+        if low in ("authorization", "proxy-authorization"):
+            scheme = str(v).split(" ", 1)[0] if v else ""
+            out[k] = f"{scheme} ********" if scheme.lower() in ("basic", "bearer") else "********"
+        elif low in _HIDDEN_HEADERS:
+            out[k] = "********"
+        else:
+            out[k] = _text(v) or ""
+    return out
 
 
 def _text(body: Any) -> str | None:
@@ -160,7 +193,7 @@ def _text(body: Any) -> str | None:
 
 def request(session: requests.Session, method: str, url: str, *, data: str | bytes | None = None,
             json_body: Any = None, params: Mapping[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None,
+            headers: Mapping[str, str] | None = None, auth: Auth | None = None,
             raise_for_status: bool = True, timeout: Any = None) -> tuple[requests.Response | None, Exchange]:
     """Send one request; return ``(response, Exchange)`` or raise the matching BandwidthError.
 

@@ -11,7 +11,8 @@ _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
 MASK = "********"
 _SECRET_XML = re.compile(r"(<(?:[A-Za-z]*Password|[A-Za-z]*Secret|[A-Za-z]*Token)\s*>)(.*?)(</)", re.I | re.S)
-_SECRET_JSON = re.compile(r'("(?:password|secret|token|api_?secret|api_?token|authorization)"\s*:\s*")([^"]*)(")', re.I)
+_SECRET_JSON = re.compile(r'("(?:password|secret|token|api_?secret|api_?token|authorization|client_?secret|'
+                          r'access_?token)"\s*:\s*")([^"]*)(")', re.I)
 
 
 def mask(value: str | None) -> str:

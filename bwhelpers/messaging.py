@@ -6,10 +6,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from . import steps
 from .checks import check_int, check_number
 from .ids import require_id
 from .exceptions import BandwidthError, RateLimitError, ValidationError
-from .http import make_session, request, unreadable_response
+from .http import auth_for, make_session, request, unreadable_response
 from .phone import e164_cached as _e164
 from .results import Result
 
@@ -96,11 +97,13 @@ class _RateLimiter:
 
 
 class MessagingClient:
-    """Messaging v2: current ``/api/v2/users/{account}`` (user:pass) or legacy ``/v2/users/{user}`` (token:secret)."""
+    """Messaging v2: current ``/api/v2/users/{account}`` (Bearer token, or the legacy user:pass) or the guide's
+    ``/v2/users/{user}`` (token:secret)."""
 
     def __init__(self, config: "Config", session: "requests.Session | None" = None):
         self.config = config
-        self.session = session or make_session(config, auth=config.messaging_auth)
+        self.auth = auth_for(config, "messaging")
+        self.session = session or make_session(config, auth=self.auth)
 
     def __repr__(self) -> str:
         kind = "legacy" if self.config.legacy_messaging else "current"
@@ -120,14 +123,14 @@ class MessagingClient:
 
     def send_message(self, to: str | Iterable[str], text: str | None, from_: str, application_id: str,
                      media: str | Iterable[str] | None = None, tag: str | None = None) -> Result:
-        """Step 8: POST a message; 202 means accepted (delivery arrives later as a callback event)."""
+        """Step 9: POST a message; 202 means accepted (delivery arrives later as a callback event)."""
         body = validate_message(to, text, from_, application_id, media, tag)
         self._check_owner()
         resp, ex = request(self.session, "POST", self.config.messages_url, json_body=body, headers=JSON_HEADERS,
-                           auth=self.config.messaging_auth)
+                           auth=self.auth)
         data = _json(resp, ex)
         return Result(data=data, id=data.get("id"), exchange=ex, status="accepted",
-                      title="Step 8: message sent")
+                      title=f"Step {steps.step('messages').number}: message sent")
 
     def list_messages(self, **filters: Any) -> Result:
         """GET the messages endpoint (filters are passed as query parameters, e.g. messageId=, sourceTn=)."""
@@ -141,7 +144,7 @@ class MessagingClient:
                                       field=key)
         self._check_owner()
         resp, ex = request(self.session, "GET", self.config.messages_url, params=filters or None,
-                           headers={"Accept": "application/json"}, auth=self.config.messaging_auth)
+                           headers={"Accept": "application/json"}, auth=self.auth)
         data = _json(resp, ex, allow_list=True)
         if isinstance(data, list):
             records = data
@@ -189,7 +192,7 @@ class MessagingClient:
                 row["attempts"] = attempt
                 try:
                     resp, _ = request(self.session, "POST", self.config.messages_url, json_body=body,
-                                      headers=JSON_HEADERS, auth=self.config.messaging_auth)
+                                      headers=JSON_HEADERS, auth=self.auth)
                 except RateLimitError as exc:  # not accepted: re-sending is safe
                     wait = exc.retry_after if exc.retry_after is not None else min(2.0 ** attempt * 0.25, 10.0)
                     limiter.pause(wait)

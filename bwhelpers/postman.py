@@ -10,9 +10,14 @@ files locally::
     >>> postman.environment_frame()                   # the variables as a table, secrets masked
 
 Then ``newman run <collection> -e <environment>`` (or Postman's Runner) performs the guide's eight steps
-in one run. Secrets (``password``, ``token``, ``secret``) are exported only with ``include_secrets=True``;
-otherwise they are typed ``secret`` with empty values - fill them in Postman, or pass them to newman with
-``--env-var password=...``.
+(plus today's A2P registration, a TN Option Order) in one run. The collection starts with a "Get access token"
+request (OAuth 2.0 client credentials: Basic ``{{clientId}}:{{clientSecret}}``, ``grant_type=client_credentials``)
+whose test stores ``{{accessToken}}``; every other request sends ``Authorization: Bearer {{accessToken}}`` (newman
+does not fetch OAuth 2.0 tokens itself). ``build_collection(auth="basic")`` (``--legacy-basic``) builds the guide's
+original Basic username:password version instead, which the real service refuses after 2026-12-02. Secrets
+(``clientSecret``, ``password``, ``token``, ``secret``) are exported only with ``include_secrets=True``; otherwise
+they are typed ``secret`` with empty values - fill them in Postman, or pass them to newman with
+``--env-var clientSecret=...``. ``accessToken`` is always exported empty.
 
 Command line: ``python -m bwhelpers postman --out DIR [--include-secrets] [--name NAME]``.
 """
@@ -31,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import steps
-from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, Config
+from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, SANDBOX_TOKEN_PATH, TOKEN_URL, Config
 from .masking import mask
 from .phone import loose_e164
 
@@ -44,14 +49,21 @@ __all__ = [
 ENVIRONMENT_NAME = "Bandwidth API Keys"            # the name the guide's Postman button used
 COLLECTION_NAME = "Bandwidth Messaging 2.0 setup"
 COLLECTION_SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
-SECRET_KEYS = frozenset({"password", "token", "secret"})
+SECRET_KEYS = frozenset({"clientSecret", "accessToken", "password", "token", "secret"})
+#: variables never exported with a value, not even with include_secrets (set at run time)
+RUNTIME_KEYS = frozenset({"accessToken"})
 DEFAULT_OUT_DIR = "exports"
 
 #: The guide's Dashboard (real) and messaging bases, used when the config does not say otherwise.
+#: the first request of the collection (OAuth 2.0), before the guide's steps
+TOKEN_FOLDER = "0 Get access token"
+TOKEN_REQUEST = "Get access token"
 #: The guide's callback URL (a long-gone requestb.in bin); the sandbox gets one of its own bins instead.
 GUIDE_CALLBACK_URL = "https://requestb.in/zuaqjbzu"
 #: A destination the sandbox accepts and reports as delivered.
 SANDBOX_TO = "+19195550123"
+#: The sandbox demo account's pre-registered 10DLC campaign (bwhelpers.sandbox.magic).
+SANDBOX_CAMPAIGN = "CSBX001"
 #: Order-status polling in the collection: at most this many checks, this many ms apart.
 ORDER_POLL_MAX = 30
 ORDER_POLL_DELAY_MS = 1000
@@ -66,9 +78,13 @@ _DESCRIPTIONS: dict[str, str] = {
     "location": "location (sippeer) id, saved by step 2 from the Location header",
     "applicationId": "messaging application id, saved by step 1",
     "order": "number order id, saved by step 6",
+    "clientId": "API credential Client ID (Bandwidth App > Account > API Credentials)",
+    "clientSecret": "API credential Client Secret (shown once when created)",
+    "tokenUrl": "OAuth 2.0 token endpoint (the 'Get access token' request posts here)",
+    "accessToken": "set by the 'Get access token' request; every other request sends it as Bearer",
     "userId": "legacy messaging API user id (u-...)",
-    "user": "Dashboard API username",
-    "password": "Dashboard API password",
+    "user": "legacy API user's username (Basic; the real service refuses it after 2026-12-02)",
+    "password": "legacy API user's password",
     "token": "legacy messaging API token",
     "secret": "legacy messaging API secret",
     "dashboardUrl": "Dashboard API base, including /api",
@@ -76,7 +92,9 @@ _DESCRIPTIONS: dict[str, str] = {
     "legacyMessagingUrl": "the guide's messaging API base (send as /users/{{userId}}/messages, token:secret)",
     "callbackUrl": "the application's CallbackUrl (step 1)",
     "from": "the number to send from: first saved number; step 7 sets it to the ordered number",
-    "to": "where step 8 sends the test message",
+    "to": "where the send step sends the test message",
+    "campaignId": "the REGISTERED 10DLC campaign the A2P step assigns the number to (saved by it; sandbox: CSBX001)",
+    "tnOptionOrder": "the TN Option Order id, saved by the A2P step",
 }
 
 
@@ -129,9 +147,11 @@ def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
         e164 = loose_e164(n)
         if e164 not in numbers:
             numbers.append(e164)
+    a2p = state.get("a2p") or {}
     return {"applicationId": _str(app.get("id")), "location": _str(loc.get("id")),
             "order": _str(orders[-1].get("id")) if orders else "", "numbers": numbers,
-            "callbackUrl": _str(app.get("callback_url"))}
+            "callbackUrl": _str(app.get("callback_url")), "campaignId": _str(a2p.get("campaign_id")),
+            "tnOptionOrder": _str(a2p.get("order_id"))}
 
 
 def _urls(config: "Config") -> dict[str, str]:
@@ -145,8 +165,11 @@ def _urls(config: "Config") -> dict[str, str]:
         legacy = config.messaging_url
     elif not config.is_sandbox:
         current = config.messaging_url
+    token = config.token_url
+    if config.is_sandbox and config.sandbox_base and token in ("", TOKEN_URL):
+        token = f"{config.sandbox_base}{SANDBOX_TOKEN_PATH}"
     return {"dashboardUrl": config.dashboard_url or DASHBOARD_URL, "messagingUrl": current,
-            "legacyMessagingUrl": legacy}
+            "legacyMessagingUrl": legacy, "tokenUrl": token or TOKEN_URL}
 
 
 # --------------------------------------------------------------------------- environment
@@ -168,7 +191,7 @@ class Variable:
         return mask(self.value) if self.secret else self.value
 
     def as_postman(self, include_secrets: bool) -> dict[str, Any]:
-        value = self.value if (include_secrets or not self.secret) else ""
+        value = self.value if (include_secrets or not self.secret) and self.key not in RUNTIME_KEYS else ""
         return {"key": self.key, "value": value, "type": self.type, "enabled": True}
 
 
@@ -192,6 +215,10 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
         ("location", saved["location"], "state"),
         ("applicationId", saved["applicationId"], "state"),
         ("order", saved["order"], "state"),
+        ("clientId", config.client_id, "config"),
+        ("clientSecret", config.client_secret, "config"),
+        ("tokenUrl", urls["tokenUrl"], "config"),
+        ("accessToken", "", "run time"),
         ("userId", config.user_id, "config"),
         ("user", config.username, "config"),
         ("password", config.password, "config"),
@@ -203,6 +230,9 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
         ("callbackUrl", callback_url, "default"),
         ("from", numbers[0] if numbers else "", "state"),
         ("to", to, "argument" if to and to != SANDBOX_TO else "default"),
+        ("campaignId", saved["campaignId"] or (SANDBOX_CAMPAIGN if sandbox else ""),
+         "state" if saved["campaignId"] else "default"),
+        ("tnOptionOrder", saved["tnOptionOrder"], "state"),
     ]
     out = [Variable(key, _str(value), "secret" if key in SECRET_KEYS else "default",
                     _DESCRIPTIONS.get(key, ""), source) for key, value, source in rows]
@@ -268,7 +298,8 @@ def export_environment(config: Any = None, state: Any = None, out_dir: str | os.
         or None for ``Config.resolve()``.
     :param state: the saved walkthrough state (a dict, or a StateStore); None reads the state file for the
         config's profile. Supplies ``applicationId``, ``location``, ``order``, ``from`` and ``number1..N``.
-    :param include_secrets: write ``password``/``token``/``secret`` values (typed ``secret`` either way).
+    :param include_secrets: write ``clientSecret``/``password``/``token``/``secret`` values (typed ``secret``
+        either way; ``accessToken`` stays empty).
         Off by default: the file is then safe to share, and newman takes the secrets with ``--env-var``.
     :param to: the test message's destination (default: a sandbox number on the sandbox, empty on real).
     """
@@ -288,6 +319,10 @@ def _basic(user: str, password: str) -> dict[str, Any]:
         {"key": "username", "value": "{{%s}}" % user, "type": "string"},
         {"key": "password", "value": "{{%s}}" % password, "type": "string"},
     ]}
+
+
+def _bearer(token: str = "accessToken") -> dict[str, Any]:
+    return {"type": "bearer", "bearer": [{"key": "token", "value": "{{%s}}" % token, "type": "string"}]}
 
 
 def _url(base_var: str, *segments: str) -> dict[str, Any]:
@@ -331,10 +366,13 @@ def _prerequest(lines: Iterable[str]) -> dict[str, Any]:
 
 def _item(name: str, method: str, url: dict[str, Any], *, auth: dict[str, Any], headers: list[dict[str, str]],
           body: str | None, language: str, tests: list[str], description: str,
-          prerequest: list[str] | None = None) -> dict[str, Any]:
+          prerequest: list[str] | None = None, form: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     request: dict[str, Any] = {"method": method, "header": [dict(h) for h in headers], "url": url, "auth": auth,
                                "description": description}
-    if body is not None:
+    if form is not None:
+        request["body"] = {"mode": "urlencoded",
+                           "urlencoded": [{"key": k, "value": v, "type": "text"} for k, v in form]}
+    elif body is not None:
         request["body"] = {"mode": "raw", "raw": body, "options": {"raw": {"language": language}}}
     events = ([_prerequest(prerequest)] if prerequest else []) + _test(tests)
     return {"id": str(uuid.uuid5(_NAMESPACE, f"item:{name}")), "name": name, "event": events, "request": request,
@@ -418,20 +456,66 @@ _REQUESTS: tuple[tuple[str, str, str], ...] = (
     ("assigned", "Assign application to location", "Assign application to location"),
     ("orders", "Order numbers", "Order available numbers"),
     ("numbers", "Check order status", "Check order status"),
+    ("a2p", "Register for A2P (10DLC campaign)", "Assign number to 10DLC campaign"),
     ("messages", "Send text message", "Send text message"),
 )
+#: the second request of the A2P folder (polls the TN Option Order)
+TN_OPTION_CHECK = "Check TN Option Order"
+
+BODY_TN_OPTION = """<TnOptionOrder>
+  <TnOptionGroups>
+    <TnOptionGroup>
+      <Sms>on</Sms>
+      <A2pSettings>
+        <Action>asSpecified</Action>
+        <CampaignId>{{campaignId}}</CampaignId>
+        <MessageClass>M</MessageClass>
+      </A2pSettings>
+      <TelephoneNumbers>
+        <TelephoneNumber>{{from}}</TelephoneNumber>
+      </TelephoneNumbers>
+    </TnOptionGroup>
+  </TnOptionGroups>
+</TnOptionOrder>"""
 #: (folder name, request name) per collection folder, in order
 STEPS: tuple[tuple[str, str], ...] = tuple(
     (f"{steps.step(key).number} {folder}", request) for key, folder, request in _REQUESTS
 ) + ((f"{steps.step('messages').number}b legacy endpoint", "Send text message (legacy endpoint)"),)
 
 
-def _steps() -> list[dict[str, Any]]:
-    dash = _basic("user", "password")
-    folders: list[dict[str, Any]] = []
+def _token_folder() -> dict[str, Any]:
+    """The first request: OAuth 2.0 client credentials; its test stores {{accessToken}} for every later request."""
+    return _folder(TOKEN_FOLDER, "Get an OAuth 2.0 access token with your API credentials (Bandwidth App > Account > "
+                   "API Credentials): `POST {{tokenUrl}}` with Basic `{{clientId}}:{{clientSecret}}` and the form "
+                   "body `grant_type=client_credentials`. The test stores the answer's `access_token` as "
+                   "`{{accessToken}}`, which every later request sends as `Authorization: Bearer`. (Postman's own "
+                   "OAuth 2.0 helper is not used because newman does not fetch tokens.) Tokens last `expires_in` "
+                   "seconds (3600 on the real service); re-run this request when one expires.",
+                   [_item(TOKEN_REQUEST, "POST", {"raw": "{{tokenUrl}}", "host": ["{{tokenUrl}}"], "path": []},
+                          auth=_basic("clientId", "clientSecret"),
+                          headers=[{"key": "Content-Type", "value": "application/x-www-form-urlencoded"}],
+                          body=None, language="text", form=[("grant_type", "client_credentials")],
+                          description="OAuth 2.0 client credentials grant (RFC 6749 §4.4), as Bandwidth documents it.",
+                          tests=[*_STOP_IF_FAILED, *_status_test(200, "OK"),
+                                 "var json = {};",
+                                 "try { json = pm.response.json(); } catch (e) { json = {}; }",
+                                 'pm.test("an access token of type bearer", function () {',
+                                 '    pm.expect(json.access_token, "access_token").to.be.a("string").and.not.be.empty;',
+                                 '    pm.expect(String(json.token_type).toLowerCase()).to.eql("bearer");',
+                                 "});",
+                                 "if (json.access_token) { pm.environment.set(\"accessToken\", json.access_token); }",
+                                 "else { stop(\"no access token: check clientId / clientSecret / tokenUrl\"); }"])])
+
+
+def _steps(auth: str = "oauth") -> list[dict[str, Any]]:
+    dash = _bearer() if auth == "oauth" else _basic("user", "password")
+    folders: list[dict[str, Any]] = [_token_folder()] if auth == "oauth" else []
 
     def add(step: int, folder_description: str, item: dict[str, Any]) -> None:
         folder, _ = STEPS[step]
+        if auth == "oauth":
+            folder_description = folder_description.replace(
+                "with the Dashboard API user's username:password", "with the Bearer {{accessToken}}")
         folders.append(_folder(folder, folder_description, [item]))
 
     add(0, "Save the Application Id after creating the application. The Application contains the HTTP URL used "
@@ -552,6 +636,51 @@ def _steps() -> list[dict[str, Any]]:
                      "        pm.environment.set(\"from\", e164);",
                      "    } else { stop(\"order not COMPLETE: \" + status); }",
                      "}"]))
+    folders.append(_folder(STEPS[7][0], "Today's step between the order and the send: US carriers deliver "
+                           "application-to-person texts from a local number only when it is assigned to a "
+                           "REGISTERED 10DLC campaign (else message-failed 4476). A TN Option Order assigns "
+                           "`{{from}}` to `{{campaignId}}` (`band tnoption assign`); the next request polls it until "
+                           "COMPLETE. The brand and campaign are registered beforehand in the Bandwidth App (days); "
+                           "the sandbox has a pre-registered campaign, CSBX001.", [
+        _item(STEPS[7][1], "POST", _url("dashboardUrl", "accounts", "{{account}}", "tnoptions"),
+              auth=dash, headers=_XML, body=BODY_TN_OPTION, language="xml",
+              description="Not in the 2018 guide. The test saves `tnOptionOrder` from `<OrderId>`.",
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(201, "Created"),
+                     "var tnOption = xmlText(pm.response.text(), \"OrderId\");",
+                     'pm.test("TN Option Order id in the response body", function () {',
+                     "    pm.expect(tnOption, \"<OrderId>\").to.be.a(\"string\").and.not.be.empty;",
+                     "});",
+                     "pm.collectionVariables.set(\"orderPollCount\", \"0\");",
+                     "if (pm.response.code === 201 && tnOption) {",
+                     "    pm.environment.set(\"tnOptionOrder\", tnOption);",
+                     "} else { stop(\"no TN Option Order (is campaignId a REGISTERED campaign?)\"); }"]),
+        _item(TN_OPTION_CHECK, "GET", _url("dashboardUrl", "accounts", "{{account}}", "tnoptions", "{{tnOptionOrder}}"),
+              auth=dash, headers=_XML, body=None, language="xml",
+              description="Repeats itself while `<ProcessingStatus>` is RECEIVED or PROCESSING (like the order "
+                          "check); at COMPLETE the number is SUCCESS on the campaign.",
+              prerequest=[
+                  "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10);",
+                  "var delay = parseInt(pm.variables.get(\"orderPollDelayMs\") || \"%d\", 10);"
+                  % ORDER_POLL_DELAY_MS,
+                  "if (count > 0 && delay > 0) { setTimeout(function () {}, delay); }",
+              ],
+              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(200, "OK"),
+                     "var body = pm.response.text();",
+                     "var status = xmlText(body, \"ProcessingStatus\");",
+                     "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10) + 1;",
+                     "var max = parseInt(pm.variables.get(\"orderPollMax\") || \"%d\", 10);" % ORDER_POLL_MAX,
+                     "pm.collectionVariables.set(\"orderPollCount\", String(count));",
+                     "if (pm.response.code === 200 && (status === \"RECEIVED\" || status === \"PROCESSING\")"
+                     " && count < max) {",
+                     "    next(\"%s\");" % TN_OPTION_CHECK,
+                     "} else {",
+                     "    pm.test(\"TN Option Order is COMPLETE (after \" + count + \" check(s))\", function () {",
+                     "        pm.expect(status, \"ProcessingStatus\").to.eql(\"COMPLETE\");",
+                     "    });",
+                     "    if (status !== \"COMPLETE\") { stop(\"TN Option Order not COMPLETE: \" + status + "
+                     "\" \" + (xmlText(body, \"Description\") || \"\")); }",
+                     "}"]),
+    ]))
     send_tests = [*_status_test(202, "Accepted"),
                   "var json = {};",
                   "try { json = pm.response.json(); } catch (e) { json = {}; }",
@@ -561,18 +690,18 @@ def _steps() -> list[dict[str, Any]]:
                   "    pm.expect(json.applicationId).to.eql(pm.environment.get(\"applicationId\"));",
                   "});",
                   "if (json.id) { pm.environment.set(\"messageId\", json.id); }"]
-    add(7, "Send a text message from the ordered number with the current Messaging API: "
+    add(8, "Send a text message from the ordered number with the current Messaging API: "
            "`POST {{messagingUrl}}/users/{{accountId}}/messages` with the Dashboard API user's "
            "username:password. The guide (2018) used the now-retired "
            "`POST {{legacyMessagingUrl}}/users/{{userId}}/messages` with token:secret; that request is in folder "
-           "8b. Messages are sent asynchronously: 202 means accepted, delivery is reported by callback.",
-        _item(STEPS[7][1], "POST", _url("messagingUrl", "users", "{{accountId}}", "messages"),
+           f"{steps.step('messages').number}b. Messages are sent asynchronously: 202 means accepted, delivery is reported by callback.",
+        _item(STEPS[8][1], "POST", _url("messagingUrl", "users", "{{accountId}}", "messages"),
               auth=dash, headers=_JSON, body=BODY_MESSAGE, language="json",
               description="Guide step 8 on the current endpoint. `{{to}}` must be a number you may text.",
               tests=send_tests))
-    add(8, "The guide's original send request: `{{legacyMessagingUrl}}/users/{{userId}}/messages` with "
+    add(9, "The guide's original send request: `{{legacyMessagingUrl}}/users/{{userId}}/messages` with "
            "token:secret (Catapult-era API). It is skipped when `token` or `userId` is empty.",
-        _item(STEPS[8][1], "POST", _url("legacyMessagingUrl", "users", "{{userId}}", "messages"),
+        _item(STEPS[9][1], "POST", _url("legacyMessagingUrl", "users", "{{userId}}", "messages"),
               auth=_basic("token", "secret"), headers=_JSON, body=BODY_MESSAGE, language="json",
               description="Guide step 8 exactly as written in 2018 (token:secret).",
               prerequest=[
@@ -585,21 +714,35 @@ def _steps() -> list[dict[str, Any]]:
     return folders
 
 
-def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
-    """The Postman Collection v2.1.0 document (a dict), without writing it. Deterministic for a given name."""
-    description = (
+def build_collection(name: str = COLLECTION_NAME, auth: str = "oauth") -> dict[str, Any]:
+    """The Postman Collection v2.1.0 document (a dict), without writing it. Deterministic for a given name.
+
+    ``auth="oauth"`` (default): a "Get access token" request first, then Bearer ``{{accessToken}}`` everywhere;
+    ``auth="basic"``: the guide's original username:password (the legacy API user; refused by the real service
+    after 2026-12-02). The guide's token:secret request (folder 8b) is in both."""
+    if auth not in ("oauth", "basic"):
+        raise ValueError(f"auth: {auth!r}; use 'oauth' (API credentials) or 'basic' (legacy API user)")
+    how = ("Authentication: the first request, *Get access token*, trades `{{clientId}}`/`{{clientSecret}}` "
+           "(API credentials) for an OAuth 2.0 token and stores it as `{{accessToken}}`; every other request "
+           "sends `Authorization: Bearer {{accessToken}}`.\n\n" if auth == "oauth" else
+           "Authentication: the legacy API user's username:password (`{{user}}`/`{{password}}`, HTTP Basic), as "
+           "in the guide. The real service refuses API users after 2026-12-02; export the default collection "
+           "(API credentials) for a real account.\n\n")
+    description = how + (
         "The requests of Bandwidth's *Messaging 2.0 API Setup* guide, in its order, generated by bwhelpers "
         f"{_version()}. Use it with the environment exported by `python -m bwhelpers postman` (or "
         "`bwhelpers.postman.export_environment()`), which holds your credentials and the saved IDs.\n\n"
         "Each request's tests check the status code and save what the next step needs with "
         "`pm.environment.set`: `applicationId` (step 1 body), `location` (step 2 `Location` header), `order` "
-        "(step 6 `<id>`), then `orderedNumber`/`from` (step 7 `CompletedNumbers`). Step 7 repeats until the "
+        "(step 6 `<id>`), then `orderedNumber`/`from` (step 7 `CompletedNumbers`) and `tnOptionOrder` (step 8, the A2P "
+        "registration today's carriers require). Steps 7 and 8 repeat until the "
         f"order is COMPLETE (at most `orderPollMax` = {ORDER_POLL_MAX} checks, `orderPollDelayMs` = "
         f"{ORDER_POLL_DELAY_MS} ms apart). The whole collection runs in one go: "
         "`newman run collection.json -e environment.json`.\n\n"
         "Differences from the guide: `AppName` and `PeerName` get a `{{$timestamp}}` suffix so the collection "
         "can be re-run; `CallbackUrl` is `{{callbackUrl}}`; the message is sent with the current endpoint "
-        "`{{messagingUrl}}/users/{{accountId}}/messages` (username:password) and, in folder 8b, with the "
+        "`{{messagingUrl}}/users/{{accountId}}/messages` and, in folder "
+        f"{steps.step('messages').number}b, with the "
         "guide's legacy endpoint `{{legacyMessagingUrl}}/users/{{userId}}/messages` (token:secret).\n\n"
         "Running it against a real account creates a real application and location and orders (and pays for) "
         "a real number."
@@ -611,7 +754,7 @@ def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
             "description": description,
             "schema": COLLECTION_SCHEMA,
         },
-        "item": _steps(),
+        "item": _steps(auth),
         "variable": [
             {"key": "orderPollMax", "value": str(ORDER_POLL_MAX), "type": "string"},
             {"key": "orderPollDelayMs", "value": str(ORDER_POLL_DELAY_MS), "type": "string"},
@@ -620,19 +763,20 @@ def build_collection(name: str = COLLECTION_NAME) -> dict[str, Any]:
     }
 
 
-def export_collection(out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR, name: str = COLLECTION_NAME) -> Path:
+def export_collection(out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR, name: str = COLLECTION_NAME,
+                      auth: str = "oauth") -> Path:
     """Write ``<out_dir>/<name>.postman_collection.json`` (Collection v2.1.0) and return its path."""
-    return _write_json(Path(out_dir) / f"{_filename(name)}.postman_collection.json", build_collection(name))
+    return _write_json(Path(out_dir) / f"{_filename(name)}.postman_collection.json", build_collection(name, auth))
 
 
 def export(config: Any = None, state: Any = None, out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,
            name: str = ENVIRONMENT_NAME, include_secrets: bool = False,
-           collection_name: str = COLLECTION_NAME, **kwargs: Any) -> dict[str, Path]:
+           collection_name: str = COLLECTION_NAME, auth: str = "oauth", **kwargs: Any) -> dict[str, Path]:
     """Both files at once: ``{"environment": Path, "collection": Path}``."""
     return {
         "environment": export_environment(config, state, out_dir=out_dir, name=name,
                                           include_secrets=include_secrets, **kwargs),
-        "collection": export_collection(out_dir=out_dir, name=collection_name),
+        "collection": export_collection(out_dir=out_dir, name=collection_name, auth=auth),
     }
 
 
@@ -668,14 +812,19 @@ def cli(argv: Sequence[str] | None = None) -> int:
                     "Credentials come from BW_* env vars / the credentials file, else the local sandbox.")
     parser.add_argument("--out", default=DEFAULT_OUT_DIR, help="output folder (default: %(default)s, gitignored)")
     parser.add_argument("--include-secrets", action="store_true",
-                        help="write password/token/secret into the environment (default: empty, type secret)")
+                        help="write clientSecret/password/token/secret into the environment (default: empty, "
+                             "type secret)")
+    parser.add_argument("--legacy-basic", action="store_true",
+                        help="a collection with the guide's username:password (legacy API user) instead of OAuth "
+                             "2.0 API credentials; the real service refuses it after 2026-12-02")
     parser.add_argument("--name", default=ENVIRONMENT_NAME, help="environment name (default: %(default)r)")
     parser.add_argument("--collection-name", default=COLLECTION_NAME, help="collection name (default: %(default)r)")
     parser.add_argument("--to", default=None, help="destination of the test message (E.164)")
     parser.add_argument("--no-environment", action="store_true", help="write only the collection")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 
-    collection = export_collection(out_dir=args.out, name=args.collection_name)
+    collection = export_collection(out_dir=args.out, name=args.collection_name,
+                                   auth="basic" if args.legacy_basic else "oauth")
     print(f"collection:  {collection}")
     if args.no_environment:
         return 0
@@ -691,11 +840,12 @@ def cli(argv: Sequence[str] | None = None) -> int:
         print(f"target: the local sandbox at {values['dashboardUrl'][:-4]} - keep it running "
               "(python -m bwhelpers sandbox) while Postman/newman use this environment")
     if args.include_secrets:
-        print("warning: the environment contains your password, token and secret - do not commit or share it",
-              file=sys.stderr)
+        print("warning: the environment contains your client secret, password, token and secret - do not commit "
+              "or share it", file=sys.stderr)
     else:
+        first = "password=..." if args.legacy_basic else "clientSecret=..."
         print("secrets are empty (type secret): fill them in Postman, or run newman with "
-              "--env-var password=... [--env-var token=... --env-var secret=...]")
+              f"--env-var {first} [--env-var token=... --env-var secret=...]")
     print(f'run: npx newman run "{collection}" -e "{environment}"')
     return 0
 

@@ -85,13 +85,7 @@ class Result:
         return "<" + " ".join(parts) + ">"
 
     def _repr_html_(self) -> str:
-        rows = self.rows()
-        columns: list[str] = []
-        for row in rows:
-            columns += [c for c in row if c not in columns]
-        columns = columns[:30]
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape('' if r.get(c) is None else str(r.get(c)))}</td>"
-                                        for c in columns) + "</tr>" for r in rows)
-        return (f"<div><b>{html.escape(repr(self))}</b><table class=\"dataframe\"><thead><tr>{head}</tr></thead>"
-                f"<tbody>{body}</tbody></table></div>")
+        from .views import object_html, rows_html
+
+        body = rows_html(self.records) if self.records is not None else object_html(self.data)
+        return f"<div><b>{html.escape(repr(self))}</b>{body}</div>"

@@ -6,6 +6,7 @@ modules to read its tables (the magic numbers come from ``GET /_sandbox/magic-nu
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .exceptions import ValidationError
 from .http import make_session, request, unreadable_response
@@ -98,4 +99,16 @@ class SandboxControl:
         if media:
             body["media"] = media
         doc = self._json("POST", "/inbound", body)
+        return doc if isinstance(doc, dict) else {}
+
+    def messages(self, message_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """``GET /_sandbox/messages``: your messages with each recipient's delivery state (newest ``limit``)."""
+        query = f"?limit={int(limit)}" + (f"&messageId={quote(str(message_id))}" if message_id else "")
+        doc = self._json("GET", f"/messages{query}")
+        return list(doc.get("messages") or []) if isinstance(doc, dict) else []
+
+    def callback_attempts(self, message_id: str | None = None, limit: int = 100) -> dict[str, Any]:
+        """``GET /_sandbox/callbacks``: ``{"attempts": [...], "callbacks": [...]}`` (delivery log and outbox)."""
+        query = f"?limit={int(limit)}" + (f"&messageId={quote(str(message_id))}" if message_id else "")
+        doc = self._json("GET", f"/callbacks{query}")
         return doc if isinstance(doc, dict) else {}

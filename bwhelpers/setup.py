@@ -23,6 +23,7 @@ from .results import Result
 from .state import StateStore, now_iso
 
 if TYPE_CHECKING:
+    from .a2p import A2PClient
     from .config import Config
     from .dashboard import DashboardClient
     from .messaging import MessagingClient
@@ -60,7 +61,7 @@ def _slug(text: str) -> str:
 
 
 class Setup:
-    """The eight guide steps with saved IDs, plus read-backs, events, diagnose and teardown."""
+    """The walkthrough's steps with saved IDs, plus read-backs, events, diagnose and teardown."""
 
     def __init__(self, config: "Config", state: StateStore | None = None, *, progress: bool = True):
         from .config import Config
@@ -77,6 +78,7 @@ class Setup:
         self._dashboard: "DashboardClient | None" = None
         self._messaging: "MessagingClient | None" = None
         self._control: "SandboxControl | None" = None
+        self._a2p: "A2PClient | None" = None
 
     def __repr__(self) -> str:
         return f"<Setup {self.config.target} profile={self.profile!r} state={str(self.state.path)!r}>"
@@ -102,6 +104,14 @@ class Setup:
             from .messaging import MessagingClient
             self._messaging = MessagingClient(self.config)
         return self._messaging
+
+    @property
+    def a2p(self) -> "A2PClient":
+        """The 10DLC / TN Option Order / toll-free verification client (created on first use)."""
+        if self._a2p is None:
+            from .a2p import A2PClient
+            self._a2p = A2PClient(self.config, session=self.dashboard.session)
+        return self._a2p
 
     @property
     def control(self) -> "SandboxControl | None":
@@ -331,7 +341,7 @@ class Setup:
             if result.status in ("COMPLETE", "PARTIAL") and result.numbers:
                 numbers = st.setdefault("numbers", [])
                 for n in result.numbers:
-                    if n not in numbers:
+                    if _is_phone_number(n) and n not in numbers:
                         numbers.append(n)
 
     def _order_id(self, order_id: str | None) -> str:
@@ -350,25 +360,199 @@ class Setup:
         return result
 
     def wait_for_order(self, order_id: str | None = None, timeout: float = 60.0,
-                       progress: bool | None = None) -> Result:
-        """Step 7: poll until COMPLETE/PARTIAL/FAILED/BACKORDERED (tqdm bar); saves the numbers."""
+                       progress: bool | None = None,
+                       on_poll: Callable[[Result, float], None] | None = None) -> Result:
+        """Step 7: poll until COMPLETE/PARTIAL/FAILED/BACKORDERED; saves the numbers (only real phone numbers,
+        and only from a COMPLETE or PARTIAL order). ``on_poll(result, elapsed)`` reports each poll."""
         _check_number(timeout, "timeout")
         if progress is not None:
             _check_bool(progress, "progress")
         oid = self._order_id(order_id)
         result = self.dashboard.wait_for_order(oid, timeout=timeout,
-                                               progress=self.progress if progress is None else progress)
+                                               progress=self.progress if progress is None else progress,
+                                               on_poll=on_poll)
         self._save_order(result)
         return result
 
-    # ------------------------------------------------------------------ step 8
+    # ------------------------------------------------------------------ A2P (10DLC / toll-free verification)
+    def list_campaigns(self) -> Result:
+        """The account's 10DLC campaigns (campaignId, status, ...). A real account registers its brand and
+        campaign in the Bandwidth App (it takes days); the sandbox has a pre-registered one."""
+        return self.a2p.list_campaigns()
+
+    def _registered_campaign(self, campaign_id: str | None) -> str:
+        """``campaign_id`` checked against the account's campaigns (or the first REGISTERED one)."""
+        from .a2p import check_campaign_id
+
+        if campaign_id is not None:
+            campaign_id = check_campaign_id(campaign_id)
+        campaigns = self.a2p.list_campaigns().records or []
+        registered = [str(c.get("campaignId")) for c in campaigns if c.get("status") == "REGISTERED"]
+        if campaign_id is None:
+            if not registered:
+                raise ValidationError(
+                    "campaign_id: the account has no REGISTERED 10DLC campaign. Fix: register a brand and a campaign "
+                    "in the Bandwidth App (The Campaign Registry vets them; it takes days), then run this step with "
+                    "its id", field="campaign_id")
+            return registered[0]
+        found = next((c for c in campaigns if str(c.get("campaignId")) == campaign_id), None)
+        if found is None:
+            listed = ", ".join(f"{c.get('campaignId')} ({c.get('status')})" for c in campaigns) or "none"
+            raise ValidationError(f"campaign_id: {campaign_id!r} is not a campaign of account {self.config.account_id} "
+                                  f"(its campaigns: {listed}). Fix: use one of those (list_campaigns())",
+                                  field="campaign_id")
+        if found.get("status") != "REGISTERED":
+            raise ValidationError(f"campaign_id: campaign {campaign_id} is {found.get('status')}, not REGISTERED: "
+                                  "numbers can be assigned only once its registration is approved. Fix: wait for it, "
+                                  f"or use a REGISTERED campaign ({', '.join(registered) or 'none yet'})",
+                                  field="campaign_id")
+        return campaign_id
+
+    def _own_numbers(self, numbers: Any) -> list[str]:
+        """``numbers`` (default the saved ones) as E.164, each checked to be in service on this account."""
+        from .phone import normalize_number
+
+        saved = list(self.saved.get("numbers") or [])
+        if numbers is None:
+            if not saved:
+                raise _prereq("numbers", "phone number")
+            return saved
+        if isinstance(numbers, (str, int)):
+            numbers = [numbers]
+        wanted = [normalize_number(n, f"numbers[{i}]") for i, n in enumerate(numbers)]
+        if not wanted:
+            raise ValidationError("numbers: the list is empty; give the number(s) to register (or leave it out for "
+                                  "the saved ones)", field="numbers")
+        unknown = [n for n in wanted if n not in saved]
+        if unknown:
+            in_service = {loose_e164(n) for n in self.dashboard.list_in_service_numbers().numbers}
+            foreign = [n for n in unknown if n not in in_service]
+            if foreign:
+                raise ValidationError(f"numbers: {', '.join(foreign)} is not a number of account "
+                                      f"{self.config.account_id}. Fix: register one of your numbers "
+                                      f"({', '.join(saved) or 'order one first'})", field="numbers")
+        return wanted
+
+    def register_a2p(self, campaign_id: str | None = None, numbers: Any = None, new: bool = False,
+                     timeout: float = 60.0, progress: bool | None = None) -> Result:
+        """Register the saved numbers for A2P messaging: local numbers are assigned to a REGISTERED 10DLC campaign
+        (default the account's first) with a TN Option Order, polled until it finishes (a progress bar); saves the
+        campaign and the order. Re-running reuses the assignment: no second order for a number already on the
+        campaign (``new=True`` then says so). Toll-free numbers need toll-free verification instead (request_tfv).
+        """
+        from .a2p import is_toll_free
+
+        tns = self._own_numbers(numbers)
+        local = [n for n in tns if not is_toll_free(n)]
+        toll_free = [n for n in tns if is_toll_free(n)]
+        if not local:
+            statuses = {n: self.a2p.tfv_status(n).status for n in toll_free}
+            raise ValidationError(
+                f"numbers: {', '.join(toll_free)} is toll-free: a 10DLC campaign is for local numbers. Its toll-free "
+                f"verification is {', '.join(f'{s}' for s in statuses.values())}. Fix: request_tfv(...) and wait for "
+                "VERIFIED", field="numbers")
+        campaign = self._registered_campaign(campaign_id)
+        pending = []
+        for n in local:
+            try:
+                reg = self.a2p.registration(n)
+            except NotFoundError:
+                pending.append(n)
+                continue
+            if reg.id != campaign or reg.status not in ("SUCCESS", "PROCESSING"):
+                pending.append(n)
+        saved = self.saved.get("a2p") or {}
+        if not pending:
+            if new:
+                raise ValidationError(
+                    f"numbers: {', '.join(local)} {'is' if len(local) == 1 else 'are'} already assigned to campaign "
+                    f"{campaign}: assigning twice changes nothing. Fix: run it without new=True (it reuses the saved "
+                    "assignment), or give another campaign_id", field="numbers")
+            order_id = saved.get("order_id") if saved.get("campaign_id") == campaign else None
+            if order_id:
+                try:
+                    result = self.a2p.get_tn_option_order(order_id)
+                except NotFoundError:
+                    result = None
+                if result is not None:
+                    result.title = f"Step {steps.step('a2p').number}: numbers already on campaign {campaign} (saved order)"
+                    result.reused = True
+                    self._save_a2p(campaign, result, local)
+                    return result
+            result = Result(data={"CampaignId": campaign, "TelephoneNumbers": local, "ProcessingStatus": "COMPLETE"},
+                            id=order_id, status="COMPLETE", numbers=local,
+                            title=f"Step {steps.step('a2p').number}: numbers already on campaign {campaign}", reused=True)
+            self._save_a2p(campaign, result, local)
+            return result
+        number = steps.step("a2p").number
+        placed = self.a2p.create_tn_option_order(pending, campaign)
+        with self.state.transaction(self.profile) as st:
+            st["a2p"] = {"campaign_id": campaign, "order_id": placed.id, "status": placed.status,
+                         "numbers": local, "created": now_iso()}
+        result = self.a2p.wait_for_tn_option_order(placed.id or "", timeout=timeout,
+                                                    progress=self.progress if progress is None else progress)
+        result.title = f"Step {number}: TN Option Order {result.status} (campaign {campaign})"
+        self._save_a2p(campaign, result, local)
+        return result
+
+    def _save_a2p(self, campaign: str, result: Result, numbers: list[str]) -> None:
+        with self.state.transaction(self.profile) as st:
+            entry = st.get("a2p") or {}
+            entry.update({"campaign_id": campaign, "status": result.status, "numbers": numbers, "updated": now_iso()})
+            if result.id:
+                entry["order_id"] = result.id
+            st["a2p"] = entry
+
+    def get_a2p_order(self, order_id: str | None = None) -> Result:
+        """The saved (or given) TN Option Order, read again."""
+        saved = (self.saved.get("a2p") or {}).get("order_id")
+        order_id = order_id or saved
+        if not order_id:
+            raise _prereq("a2p", "TN Option Order")
+        try:
+            return self.a2p.get_tn_option_order(order_id)
+        except NotFoundError as exc:
+            raise NotFoundError(f"TN Option Order {order_id!r} does not exist on account {self.config.account_id}. "
+                                f"Fix: check the id (saved: {saved or 'none'}) or run {steps.ref('a2p')} again",
+                                status=exc.status, code=exc.code, description=exc.description,
+                                exchange=exc.exchange, fix=f"check the id or run {steps.ref('a2p')}") from None
+
+    def registration(self, number: str | None = None) -> Result:
+        """The sending number's A2P status: its 10DLC registration (local) or toll-free verification."""
+        from .a2p import is_toll_free
+        from .phone import normalize_number
+
+        number = normalize_number(number, "number") if number is not None else self._sending_number(None)
+        if is_toll_free(number):
+            return self.a2p.tfv_status(number)
+        try:
+            return self.a2p.registration(number)
+        except NotFoundError:
+            return Result(data={"phoneNumber": number, "campaignId": None, "status": "NOT REGISTERED"},
+                          status="NOT REGISTERED", numbers=[number], title=f"10DLC registration of {number}")
+
+    def request_tfv(self, submission: dict[str, Any], numbers: Any = None) -> Result:
+        """Submit toll-free verification for the saved toll-free number(s) (bandwidth.yml verificationRequest)."""
+        from .a2p import is_toll_free
+
+        tns = [n for n in self._own_numbers(numbers) if is_toll_free(n)]
+        if not tns:
+            raise ValidationError("numbers: no toll-free number among them; local numbers need a 10DLC campaign "
+                                  "(register_a2p())", field="numbers")
+        return self.a2p.request_tfv(tns, submission)
+
+    # ------------------------------------------------------------------ step 9
     def send_message(self, to: Any, text: str | None, from_: str | None = None, media: Any = None,
-                     tag: str | None = None) -> Result:
-        """Step 8: send from a saved number (default the first) with the saved application id."""
+                     tag: str | None = None, save: bool = True) -> Result:
+        """Step 9: send from a saved number (default the first) with the saved application id.
+
+        ``save=False`` sends without recording the message as step 9's (notebook 10's deliberate failures)."""
         app = self._need_application()
         from_ = self._sending_number(from_)
         result = self.messaging.send_message(to, text, from_, app["id"], media=media, tag=tag)
         data = result.data
+        if not save:
+            return result
         with self.state.transaction(self.profile) as st:
             st.setdefault("messages", []).append({
                 "id": result.id, "from": data.get("from"), "to": data.get("to"), "sent": now_iso(),
@@ -438,30 +622,94 @@ class Setup:
         return dedupe_events(_extract_events(self.control.bin(bin_name)))
 
     def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
-                       timeout: float = 30.0, interval: float = 0.25) -> dict[str, Any]:
+                       timeout: float = 30.0, interval: float = 0.25,
+                       on_poll: Callable[[float], None] | None = None, accept_failure: bool = False) -> dict[str, Any]:
         """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives.
 
-        Callbacks are delivered at least once (as Bandwidth's are); :meth:`events` shows each event once."""
+        ``on_poll(elapsed_seconds)`` reports each poll. On timeout, the WaitTimeoutError names the likely cause
+        judged from the state (:meth:`why_no_event`). With ``accept_failure``, a ``message-failed`` event for that
+        message ends the wait too (and is returned): the message will never be delivered."""
         if type not in EVENT_TYPES:
             raise ValidationError(f"type: {type!r:.40} is not a message event; use one of {', '.join(EVENT_TYPES)}",
                                   field="type")
         _check_str(message_id, "message_id", optional=True)
         _check_number(timeout, "timeout")
         _check_number(interval, "interval", positive=True)
+        _check_bool(accept_failure, "accept_failure")
         if message_id is None:
             messages = self.saved.get("messages") or []
             message_id = messages[-1]["id"] if messages else None
-        deadline = time.monotonic() + timeout
+        if message_id is None and type != "message-received":
+            p = steps.step("messages")
+            raise MissingPrerequisiteError(
+                f"no message has been sent on this target, so there is no {type} event to wait for",
+                fix=f"send one first ({p.ref})")
+        start = time.monotonic()
+        deadline = start + timeout
         while True:
             for ev in self.events():
                 msg = ev.get("message") or {}
-                if ev.get("type") == type and (message_id is None or msg.get("id") == message_id):
+                mine = message_id is None or msg.get("id") == message_id
+                if mine and (ev.get("type") == type or accept_failure and ev.get("type") == "message-failed"):
                     return ev
+            if on_poll is not None:
+                on_poll(time.monotonic() - start)
             if time.monotonic() >= deadline:
-                raise WaitTimeoutError(
-                    f"no {type} event for message {message_id} within {timeout:g} s. Fix: check the application's "
-                    "callback URL and that it is assigned to the location (diagnose())")
+                cause, fix = self.why_no_event(type, message_id)
+                raise WaitTimeoutError(f"no {type} event for message {message_id} within {timeout:g} s: {cause}",
+                                       description=cause, fix=fix)
             time.sleep(interval)
+
+    def why_no_event(self, type: str, message_id: str | None) -> tuple[str, str]:
+        """The likely reason an event did not arrive, judged from the state, and its fix: was the message sent
+        (and what became of it), is the application assigned, does the callback URL answer."""
+        if not message_id:
+            return "no message was sent", f"send one first ({steps.ref('messages')})"
+        saved = self.saved
+        app, loc = saved.get("application") or {}, saved.get("location") or {}
+        control = self.control
+        if control is not None:
+            try:
+                found = control.messages(message_id)
+            except BandwidthError:
+                found = []
+            if not found:
+                return (f"the sandbox has no message {message_id}: it was never sent on this account",
+                        f"send the message again ({steps.ref('messages')})")
+            states = [r for m in found for r in (m.get("recipients") or [])]
+            for r in states:
+                got = r.get("type")
+                if got and got != type:
+                    code = f" {r.get('errorCode')}" if r.get("errorCode") else ""
+                    return (f"the message ended as {got}{code} ({r.get('description') or r.get('state')}), "
+                            f"not {type}", f"wait for {got} instead, or look at the error code in notebook {steps.page('events').notebook[:2]}")
+            try:
+                log = control.callback_attempts(message_id)
+            except BandwidthError:
+                log = {}
+            bad = [a for a in log.get("attempts") or [] if a.get("error") or not 200 <= int(a.get("statusCode") or 0) < 300]
+            if bad:
+                last = bad[-1]
+                answer = last.get("error") or f"HTTP {last.get('statusCode')}"
+                return (f"the callback URL {last.get('url')} did not accept the event ({answer}); the sandbox retries "
+                        "with backoff", "make the callback URL answer 2xx quickly, or create the application with a "
+                        f"reachable URL ({steps.ref('application')}, new=True)")
+            if any(r.get("state") in ("queued", "sending", "pending") for r in states):
+                return ("the message is still being delivered (a slow destination)",
+                        "wait longer (timeout=...)")
+        if loc.get("id") and app.get("id"):
+            try:
+                assigned = self.dashboard.get_application_settings(loc["id"]).data.get("HttpMessagingV2AppId")
+            except BandwidthError:
+                assigned = None
+            if assigned != app.get("id"):
+                return ("the application is not assigned to the number's location, so the service drops the "
+                        "message or reports it elsewhere", f"run {steps.ref('assigned')}")
+        if control is None:
+            return ("events go to your own callback URL on the real service; bwhelpers cannot read them",
+                    "look at your server's log for the event")
+        return ("the event has not reached the application's callback URL yet",
+                f"wait longer (timeout=...), or run diagnose() in notebook {steps.page('teardown').notebook[:2]}")
 
     # ------------------------------------------------------------------ read-backs
     def locations(self) -> list[dict[str, Any]]:
@@ -486,7 +734,7 @@ class Setup:
 
     # ------------------------------------------------------------------ status / diagnose
     def status(self) -> list[dict[str, Any]]:
-        """The eight steps with done/pending from the saved state (for the progress widget)."""
+        """The steps with done/pending from the saved state (for the progress widget)."""
         st = self.saved
         app = st.get("application") or {}
         loc = st.get("location") or {}
@@ -500,15 +748,96 @@ class Setup:
             and assigned.get("location_id") == loc.get("id"),
             "orders": bool(st.get("orders")),
             "numbers": bool(st.get("numbers")),
+            "a2p": (st.get("a2p") or {}).get("status") == "COMPLETE" and bool(st.get("numbers"))
+            and set(st.get("numbers") or []) <= set((st.get("a2p") or {}).get("numbers") or []),
             "messages": bool(st.get("messages")),
         }
         detail = {"application": app.get("id"), "location": loc.get("id"),
                   "orders": ((st.get("orders") or [{}])[-1]).get("id"), "numbers": ", ".join(st.get("numbers") or []),
+                  "a2p": " ".join(x for x in ((st.get("a2p") or {}).get("campaign_id"),
+                                              (st.get("a2p") or {}).get("order_id")) if x),
                   "messages": ((st.get("messages") or [{}])[-1]).get("id")}
+        status = {k: "done" if v else "pending" for k, v in done.items()}
+        last = (st.get("orders") or [{}])[-1]
+        if last.get("status") == "FAILED":
+            done["orders"] = False
+            status["orders"] = "failed"
+            if not done["numbers"]:
+                status["numbers"] = "failed"
+            detail["orders"] = f"{last.get('id')} (FAILED)"
+        elif last.get("status") in ("PARTIAL", "BACKORDERED"):
+            status["orders"] = status["numbers"] = "partial"
+            detail["orders"] = f"{last.get('id')} ({last.get('status')})"
         return [{"step": p.number, "key": p.key, "name": p.title, "notebook": p.filename,
-                 "done": bool(done.get(p.key)), "status": "done" if done.get(p.key) else "pending",
+                 "done": bool(done.get(p.key)), "status": status.get(p.key, "done" if done.get(p.key) else "pending"),
                  "detail": detail.get(p.key) or ""}
                 for p in steps.STEPS]
+
+    #: roles an API credential needs for the walkthrough: sends, and the Dashboard (number management) calls
+    NEEDED_ROLES = ("Messaging", "Numbers")
+
+    def _auth_checks(self, add: Any) -> bool:
+        """Checks of the authentication itself: a token can be fetched, its roles and accounts cover the
+        walkthrough. False when nothing else can be checked."""
+        cfg = self.config
+        if not cfg.uses_oauth:
+            add("API credentials", cfg.is_sandbox,
+                "legacy API user (username/password, HTTP Basic)" + (
+                    " - the sandbox accepts it unless legacy_basic_auth is decommissioned" if cfg.is_sandbox else
+                    ": the real service no longer accepts API users after 2026-12-02"),
+                "create API credentials (Bandwidth App > Account > API Credentials, roles Messaging and Numbers) "
+                "and set BW_CLIENT_ID / BW_CLIENT_SECRET")
+            return True
+        source = getattr(getattr(self.dashboard, "auth", None), "source", None)
+        if source is None:
+            return True
+        try:
+            claims = source.claims()
+        except BandwidthError as exc:
+            add("API credentials", False, str(exc), exc.fix or "check BW_CLIENT_ID / BW_CLIENT_SECRET and BW_TOKEN_URL")
+            return False
+        add("API credentials", True, f"client id {cfg.client_id}: token from {cfg.token_url} "
+                                     f"(valid {source.seconds_left():.0f} s)")
+        roles = claims.get("roles")
+        if isinstance(roles, list):
+            have = {str(r).lower() for r in roles}
+            missing = [r for r in self.NEEDED_ROLES if r.lower() not in have]
+            add("credential roles", not missing, f"roles: {', '.join(map(str, roles)) or 'none'}",
+                f"give the API credential the {' and '.join(missing)} role{'s' if len(missing) > 1 else ''} "
+                "(Bandwidth App > Account > API Credentials), then connect again")
+        else:
+            add("credential roles", True, "the token lists no roles; they cannot be checked before a call")
+        accounts = claims.get("accounts")
+        if isinstance(accounts, list) and accounts and cfg.account_id not in [str(a) for a in accounts]:
+            add("credential accounts", False, f"the credential covers account(s) {', '.join(map(str, accounts))}, "
+                f"not {cfg.account_id}", "add this account to the API credential, or set BW_ACCOUNT_ID to one "
+                "it covers")
+        return True
+
+    def would_create_another(self, key: str, **inputs: Any) -> dict[str, Any] | None:
+        """The saved object a step would NOT reuse with these inputs (so it would create a second one), or None.
+
+        ``key``: ``application`` (name=), ``location`` (name=) or ``orders`` (criteria and quantity as for
+        :meth:`order_numbers`). The notebooks ask before creating the second object."""
+        saved = self.saved
+        if key in ("application", "location"):
+            obj = saved.get(key) or {}
+            if obj.get("id") and inputs.get("name") is not None and obj.get("name") != inputs["name"]:
+                return {"id": obj["id"], "name": obj.get("name"), "new_name": inputs["name"]}
+            return None
+        if key == "orders":
+            orders = saved.get("orders") or []
+            if not orders or orders[-1].get("status") == "FAILED":
+                return None
+            last = orders[-1]
+            criteria = {k: v for k, v in inputs.items() if k != "quantity" and v is not None}
+            wanted = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in sorted(criteria.items())}
+            wanted["quantity"] = inputs.get("quantity", 1)
+            if last.get("criteria") not in (None, wanted):
+                return {"id": last["id"], "criteria": last.get("criteria"), "new_criteria": wanted,
+                        "status": last.get("status")}
+            return None
+        raise KeyError(f"would_create_another: no step {key!r} (application, location, orders)")
 
     def diagnose(self) -> list[dict[str, Any]]:
         """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix."""
@@ -517,6 +846,8 @@ class Setup:
         def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
             rows.append({"check": check, "ok": ok, "finding": finding, "fix": "" if ok else fix})
 
+        if not self._auth_checks(add):
+            return rows
         try:
             self.dashboard.get_site()
             add("credentials", True, f"{self.config.target}: account {self.config.account_id}, "
@@ -564,6 +895,13 @@ class Setup:
                    "no application is assigned to the location: messages are accepted (202) and silently dropped"
                    if not assigned else f"the location uses another application ({assigned})")
         add("application assigned", ok, finding, f"run {steps.ref('assigned')}")
+        if app.get("id"):
+            linked, where = self._application_linked(app["id"])
+            add("application linked to a location", linked,
+                f"the application is linked to {where}" if linked else
+                "the application is linked to no location (neither its associatedsippeers nor any location's "
+                "applicationSettings name it): messages through it are accepted and then vanish",
+                f"assign it to the numbers' location ({steps.ref('assigned')})")
         try:
             numbers = self.dashboard.location_numbers(loc["id"]).numbers
         except BandwidthError:
@@ -574,7 +912,57 @@ class Setup:
         add("numbers in service", bool(numbers),
             f"{len(numbers)} number(s) in service" if numbers else "no numbers in service on the location",
             f"order a number ({steps.ref('orders')}) and wait for it ({steps.ref('numbers')})")
-        return rows
+        sending = (st.get("numbers") or [loose_e164(n) for n in numbers] or [None])[0]
+        if sending:
+            rows.append(self._a2p_check(sending))
+        # what would make the next message fail comes first (band message preflight's order of concern)
+        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+
+    def _application_linked(self, app_id: str) -> tuple[bool, str]:
+        """Is the application linked to a location? Its associatedsippeers, else each location's applicationSettings
+        (the assignment may be visible only from the location side)."""
+        try:
+            peers = self.dashboard.associated_locations(app_id).records or []
+        except BandwidthError:
+            peers = []
+        ids = [str(p.get("PeerId") or p.get("peerId")) for p in peers if isinstance(p, dict)]
+        if ids:
+            return True, f"location(s) {', '.join(ids)} (associatedsippeers)"
+        try:
+            found = [row["PeerId"] for row in self.locations() if row.get("Application") == app_id]
+        except BandwidthError:
+            found = []
+        if found:
+            return True, f"location(s) {', '.join(found)} (applicationSettings)"
+        return False, ""
+
+    def _a2p_check(self, number: str) -> dict[str, Any]:
+        """10DLC registration (local) or toll-free verification (toll-free) of the sending number."""
+        from .a2p import is_toll_free
+        from .codes import explain
+
+        try:
+            toll_free = is_toll_free(number)
+        except ValidationError:
+            return {"check": "A2P registration", "ok": True, "finding": f"{number} is not a US number", "fix": ""}
+        try:
+            reg = self.registration(number)
+        except BandwidthError as exc:
+            return {"check": "A2P registration", "ok": True, "fix": "",
+                    "finding": f"could not read the A2P status of {number} ({exc.status or ''} {exc.description or exc}); "
+                               "make sure it is registered before sending"}
+        if toll_free:
+            ok = reg.status == "VERIFIED"
+            return {"check": "toll-free verification", "ok": ok,
+                    "finding": f"{number}: toll-free verification is {reg.status}" + (
+                        "" if ok else "; texts from it fail with 4795 (tfn-not-verified)"),
+                    "fix": "" if ok else explain(4795)["fix"]}
+        ok = reg.status == "SUCCESS"
+        campaign = reg.data.get("campaignId")
+        finding = (f"{number} is SUCCESS on 10DLC campaign {campaign}" if ok else
+                   f"{number} is not registered to a 10DLC campaign: texts from it fail with 4476" if not campaign else
+                   f"{number} is {reg.status} on campaign {campaign}: texts fail with 4476 until it is SUCCESS")
+        return {"check": "10DLC registration", "ok": ok, "finding": finding, "fix": "" if ok else explain(4476)["fix"]}
 
     # ------------------------------------------------------------------ teardown
     def teardown(self, disconnect_timeout: float = 30.0) -> list[dict[str, Any]]:
@@ -641,7 +1029,13 @@ class Setup:
             run("delete application", d.delete_application, app["id"])
             with self.state.transaction(self.profile) as s:
                 s.pop("application", None)
+        with self.state.transaction(self.profile) as s:
+            s.pop("a2p", None)  # the disconnected numbers left their campaign with them
+        forms = self.saved.get("forms")
         self.state.reset(self.profile)
+        if forms:  # the user's form values outlive the objects (they are inputs, not saved IDs)
+            with self.state.transaction(self.profile) as s:
+                s["forms"] = forms
         return rows
 
     def _wait_disconnect(self, order_id: str, timeout: float) -> None:
@@ -659,7 +1053,8 @@ class Setup:
 
     # ------------------------------------------------------------------ all steps
     def run_all(self, to: str = "+12015550100", text: str = "Hello from the sandbox") -> Iterator[Result]:
-        """All eight steps in order, yielding each step's Result (saved objects are reused)."""
+        """All the steps in order (the guide's eight and today's A2P registration), yielding each step's Result
+        (saved objects are reused)."""
         yield self.create_application()
         yield self.create_location()
         yield self.enable_sms()
@@ -667,7 +1062,13 @@ class Setup:
         yield self.assign_application()
         yield self.order_numbers()
         yield self.wait_for_order()
+        yield self.register_a2p()
         yield self.send_message(to, text)
+
+
+def _is_phone_number(value: Any) -> bool:
+    """True for an E.164 NANP number (+1 and ten digits): never an order id or a status."""
+    return bool(re.fullmatch(r"\+1[2-9]\d{9}", str(value or "")))
 
 
 def _callback_problem(url: str | None, *, real: bool) -> str | None:

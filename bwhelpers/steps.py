@@ -55,6 +55,8 @@ _TABLE: tuple[Step, ...] = (
     Step("orders", "Order numbers", "Order phone numbers", "order_numbers", saves="order id", needs=("location",)),
     Step("numbers", "Check order status", "Check the order status", "check_order_status", saves="phone numbers",
          needs=("orders",)),
+    Step("a2p", "Register for A2P", "Register the number for A2P messaging: 10DLC campaign or toll-free verification",
+         "register_a2p", saves="TN Option Order id", needs=("numbers",)),
     Step("messages", "Send a message", "Send a text message", "send_message", saves="message id",
          needs=("application", "assigned", "numbers")),
     Step("events", "Message events", "Message events (callbacks)", "message_events", needs=("messages",),

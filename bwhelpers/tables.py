@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["flatten", "frame_from_records", "result_frame", "records_frame", "diagnose_frame", "teardown_frame",
            "bulk_frame", "state_frame", "applications_frame", "locations_frame", "orders_frame",
-           "numbers_frame", "messages_frame", "events_frame"]
+           "numbers_frame", "messages_frame", "events_frame", "campaigns_frame"]
 
 def frame_from_records(records: Iterable[Any]) -> "pd.DataFrame":
     """One row per record, nested fields flattened into dotted columns."""
@@ -36,6 +36,13 @@ def records_frame(records: Iterable[Mapping[str, Any]], columns: Sequence[str]) 
     """Records (diagnose, teardown, bulk_send, ...) as a DataFrame with these columns."""
     import pandas as pd
     return pd.DataFrame(list(records), columns=list(columns))
+
+
+def campaigns_frame(result: "Result") -> "pd.DataFrame":
+    """10DLC campaigns: id and status first."""
+    df = frame_from_records(result.records or [])
+    first = [c for c in ("campaignId", "status", "brandId", "usecase", "description") if c in df.columns]
+    return df[first + [c for c in df.columns if c not in first]] if len(df.columns) else df
 
 
 def diagnose_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
@@ -171,3 +178,49 @@ def events_frame(events: Iterable[Any]) -> "pd.DataFrame":
                                      "errorCode", "text", "received_at"])
     df["errorCode"] = pd.to_numeric(df["errorCode"], errors="coerce").astype("Int64")  # 4720, not 4720.0
     return df
+
+
+# -- readable tables: DataFrames that display as narrow HTML (bwhelpers.views) ----------------------------------
+
+_READABLE: Any = None
+
+
+def _readable_class() -> Any:
+    global _READABLE
+    if _READABLE is None:
+        import pandas as pd
+
+        class ReadableFrame(pd.DataFrame):
+            """A DataFrame that shows only the columns a person compares (long texts on a line under their
+            row), so it fits a 1000 px notebook; everything else about it is an ordinary DataFrame."""
+
+            _metadata = ["_bw_view"]
+
+            @property
+            def _constructor(self) -> Any:  # slices and copies are plain DataFrames
+                return pd.DataFrame
+
+            def _repr_html_(self) -> str:
+                from .views import rows_html
+
+                view = getattr(self, "_bw_view", None) or {}
+                records = self.astype(object).where(self.notna(), None).to_dict("records")
+                cols = [c for c in (view.get("columns") or list(self.columns)) if c in self.columns]
+                detail = [c for c in view.get("detail", ()) if c in self.columns]
+                return rows_html(records, cols, detail=detail, links=view.get("links"), empty=view.get("empty", "(none)"))
+
+        _READABLE = ReadableFrame
+    return _READABLE
+
+
+def readable(data: Any, columns: Sequence[str] | None = None, *, detail: Sequence[str] = (),
+             links: Mapping[str, str] | None = None, empty: str = "(none)") -> "pd.DataFrame":
+    """``data`` (a DataFrame or records) as a DataFrame that displays as a narrow HTML table: ``columns`` shown,
+    ``detail`` columns (long texts) on a line under each row, ``links`` columns as links (href template)."""
+    import pandas as pd
+
+    df = data if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data), columns=list(columns) if columns else None)
+    out = _readable_class()(df)
+    out._bw_view = {"columns": list(columns) if columns else None, "detail": list(detail), "links": dict(links or {}),
+                    "empty": empty}
+    return out

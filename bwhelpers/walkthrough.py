@@ -16,11 +16,27 @@ from __future__ import annotations
 import html
 from typing import Any, Callable
 
+import ipywidgets as w
 from IPython.display import HTML, display
 
 from . import steps, widgets
 from .exceptions import BandwidthError, TransportError
 from .results import Result
+
+def _link(p: steps.Step) -> str:
+    """A link to a page's notebook (JupyterLab opens it in a tab)."""
+    return f'<a href="{html.escape(p.filename)}">{html.escape(p.notebook)}</a>'
+
+
+def _execution_count() -> int | None:
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        return getattr(shell, "execution_count", None) if shell is not None else None
+    except Exception:  # pragma: no cover
+        return None
+
 
 class Page:
     """One notebook's connection, prerequisite check and display helpers."""
@@ -42,8 +58,13 @@ class Page:
                 self.error = exc
         self.progress = widgets.progress_widget(self.setup, current=self._current) \
             if self.setup is not None else None
+        self._warned_in: int | None = None
+        self._nothing_sent: str | None = None   # why the last send/inbound of this page sent nothing
+        self._last_refusal: str | None = None
+        self._statuses: dict[int, str] = {}
         if self.setup is not None:
             done = widgets._done(self.setup)
+            self._statuses = widgets._statuses(self.setup)
             self.missing = [n for n in self.needs if not done.get(n)]
         if show:
             self.header()
@@ -76,21 +97,31 @@ class Page:
         display(HTML(f'<div class="bw-target">Target: {target} — Dashboard <code>{html.escape(cfg.dashboard_url)}'
                      f'</code>, profile <code>{html.escape(cfg.profile)}</code></div>'))
         if self.progress is not None:
-            display(self.progress)
+            self.progress.show()
         self.check()
 
     def check(self) -> bool:
-        """Say which notebook to run first if a prerequisite is missing. Returns ``ready``."""
+        """Say which notebook to run first if a prerequisite is missing (once per cell). Returns ``ready``."""
         if self.setup is None:
-            widgets.show_note("Not connected: run <b>00_start_here</b> first.", "warn")
+            self._warn_once("Not connected: run <b>00_start_here</b> first.")
             return False
         if self.missing:
             first = steps.by_number(self.missing[0])
-            widgets.show_note(
-                f"⚠ Prerequisite missing: step {first.number} ({html.escape(first.heading.lower())}) has not been "
-                f"done for this target. <b>Run notebook {first.notebook} first</b>, then re-run this one.", "warn")
+            failed = self._statuses.get(first.number) == "failed"
+            what = ("ended <b>FAILED</b>" if failed else "has not been done")
+            self._warn_once(
+                f"⚠ Prerequisite missing: step {first.number} ({html.escape(first.heading.lower())}) {what} for "
+                f"this target. <b>Run notebook {_link(first)} first</b>, then re-run this one.")
             return False
         return True
+
+    def _warn_once(self, text: str) -> None:
+        """The prerequisite note, at most once per executed cell (later calls in the same cell stay quiet)."""
+        cell = _execution_count()
+        if cell is not None and cell == self._warned_in:
+            return
+        self._warned_in = cell
+        widgets.show_note(text, "warn")
 
     def refresh(self) -> None:
         if self.progress is not None and self.setup is not None:
@@ -100,12 +131,25 @@ class Page:
     # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
     def create_application(self, name: str = "Demo Server", callback_url: str | None = None,
                            new: bool = False) -> Result | None:
-        """Step: create (or reuse) the application; shows the exchange and the saved ApplicationId."""
+        """Step: create (or reuse) the application; shows the exchange and the saved ApplicationId.
+
+        With a saved application of another name, it asks (a button) before creating a second one."""
+        other = self._another("application", new, name=name)
+        if other is not None:
+            return self._ask_second("application", other, f"name {other['name']!r}", f"name {name!r}",
+                                    lambda: self.setup.create_application(name=other["name"]),
+                                    lambda: self.setup.create_application(name=name, callback_url=callback_url,
+                                                                          new=True))
         return self._show(lambda: self.setup.create_application(name=name, callback_url=callback_url, new=new))
 
     def create_location(self, name: str = "Bandwidth Messaging 2 test", default: bool = True,
                         new: bool = False) -> Result | None:
-        """Step: create (or reuse) the location (sippeer)."""
+        """Step: create (or reuse) the location (sippeer); asks before creating a second one."""
+        other = self._another("location", new, name=name)
+        if other is not None:
+            return self._ask_second("location", other, f"name {other['name']!r}", f"name {name!r}",
+                                    lambda: self.setup.create_location(name=other["name"]),
+                                    lambda: self.setup.create_location(name=name, default=default, new=True))
         return self._show(lambda: self.setup.create_location(name=name, default=default, new=new))
 
     def enable_sms(self, **overrides: Any) -> Result | None:
@@ -121,20 +165,86 @@ class Page:
         return self._show(lambda: self.setup.assign_application())
 
     def search_numbers(self, **criteria: Any) -> Result | None:
-        """Search available numbers (nothing is saved)."""
-        return self._show(lambda: self.setup.search_numbers(**criteria))
+        """Search available numbers (nothing is saved); an empty result is an amber warning before any order."""
+        result = self._show(lambda: self.setup.search_numbers(**criteria))
+        if result is not None and not result.numbers:
+            shown = ", ".join(f"{k}={v}" for k, v in criteria.items() if k != "quantity")
+            widgets.show_callout("warn", "No numbers found", f"<div>Nothing is available for "
+                                 f"<code>{html.escape(shown)}</code>: an order with these criteria will fail (5018)."
+                                 " Choose another value in the form above before you order.</div>")
+        return result
 
-    def order_numbers(self, quantity: int = 1, **criteria: Any) -> Result | None:
-        """Step: order numbers onto the saved location."""
-        return self._show(lambda: self.setup.order_numbers(quantity=quantity, **criteria))
+    def order_numbers(self, quantity: int = 1, new: bool = False, **criteria: Any) -> Result | None:
+        """Step: order numbers onto the saved location; asks before placing a second order."""
+        other = self._another("orders", new, quantity=quantity, **criteria)
+        if other is not None:
+            def _fmt(c: Any) -> str:
+                return ", ".join(f"{k}={v}" for k, v in (c or {}).items())
+            return self._ask_second("order", other, _fmt(other.get("criteria")), _fmt(other.get("new_criteria")),
+                                    lambda: self.setup.get_order(other["id"]),
+                                    lambda: self.setup.order_numbers(quantity=quantity, new=True, **criteria))
+        return self._show(lambda: self.setup.order_numbers(quantity=quantity, new=new, **criteria))
 
     def wait_for_order(self, timeout: float = 60.0) -> Result | None:
-        """Step: wait for the last order's final status; saves its numbers."""
-        return self._show(lambda: self.setup.wait_for_order(timeout=timeout))
+        """Step: wait for the last order's final status, with progress in words; saves its numbers."""
+        waiting = widgets.Waiting("the order to settle", timeout)
 
-    def send_message(self, to: Any, text: str | None, from_: str | None = None) -> Result | None:
+        def _poll(result: Result, elapsed: float) -> None:
+            waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
+
+        try:
+            return self._show(lambda: self.setup.wait_for_order(timeout=timeout, progress=False, on_poll=_poll))
+        finally:
+            waiting.finish()
+
+    def register_a2p(self, campaign_id: str | None = None, timeout: float = 60.0, new: bool = False) -> Result | None:
+        """Step: assign the saved numbers to a REGISTERED 10DLC campaign (a TN Option Order, polled)."""
+        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new))
+
+    def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
         """Step: send a message from the first saved number."""
-        return self._show(lambda: self.setup.send_message(to, text, from_=from_))
+        self._last_refusal = None
+        result = self._show(lambda: self.setup.send_message(to, text, from_=from_, save=save))
+        self._nothing_sent = None if result is not None else (
+            f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
+            else "the send did not run (a prerequisite is missing, see above)")
+        return result
+
+    def _another(self, key: str, new: bool, **inputs: Any) -> dict[str, Any] | None:
+        if new or self.setup is None or self.missing:
+            return None
+        try:
+            return self.setup.would_create_another(key, **inputs)
+        except BandwidthError:
+            return None
+
+    def _ask_second(self, what: str, other: dict[str, Any], saved_desc: str, new_desc: str,
+                    keep: Callable[[], Result], create: Callable[[], Result]) -> Result | None:
+        """A saved object differs from the form: keep (and show) it, and offer a button that creates the second."""
+        article = "an" if what[0] in "aeiou" else "a"
+        button = w.Button(description=f"Create a second {what}", button_style="warning", icon="plus",
+                          layout=w.Layout(width="auto"))
+        button.add_class("bw-create-second")
+        out = w.Output()
+
+        def _click(_: Any) -> None:
+            button.disabled = True
+            with out:
+                self._show(create)
+
+        button.on_click(_click)
+        widgets.show_callout(
+            "warn", f"You already have {article} {what} ({other['id']})",
+            f"<div>The saved {what} has {html.escape(saved_desc)}; the form now says {html.escape(new_desc)}. "
+            f"Running this cell again does <b>not</b> create a second {what}: the saved one is kept and shown below. "
+            f"A second one would be a new object on the server (teardown removes only the saved one). "
+            f"Press the button to create it anyway, or change the form back.</div>")
+        display(w.VBox([button, out], layout=w.Layout(align_items="flex-start")))
+        self._quiet_reuse = True
+        try:
+            return self._show(keep)
+        finally:
+            self._quiet_reuse = False
 
     def _show(self, call: Callable[[], Result], show_request: bool = True) -> Result | None:
         """Run ``call``; show the request, the response table and the saved ID.
@@ -153,23 +263,66 @@ class Page:
                     raise
                 result = call()
         except BandwidthError as exc:
+            self._last_refusal = f"{type(exc).__name__}: {exc.description or exc}"
             widgets.show_error(exc)
             self.refresh()
             return None
         if result is None:
             return None
-        if getattr(result, "reused", False):
-            widgets.show_note(f"Already done for this target: reusing the saved object "
-                              f"<code>{html.escape(str(result.id))}</code> (checked against the server). "
-                              f"Pass <code>new=True</code> to create another.", "info")
+        if getattr(result, "reused", False) and not getattr(self, "_quiet_reuse", False):
+            widgets.show_callout("warn", "Reusing the saved object",
+                                 f"<div>Already done for this target: <code>{html.escape(str(result.id))}</code> "
+                                 "(checked against the server) is reused, nothing new was created. Pass "
+                                 "<code>new=True</code> to create another.</div>")
         if show_request and getattr(result, "exchange", None) is not None:
             widgets.show_request(result.exchange)
+        outcome = self._order_outcome(result)
         widgets.show_response(result)
-        if self.info.saves:
-            value = result.numbers if self.info.key == "numbers" and result.numbers else result.id
-            widgets.show_saved(self.info.saves, ", ".join(value) if isinstance(value, list) else value)
+        if self.info.saves and outcome != "failed":
+            if self.info.key == "numbers":
+                value: Any = ", ".join(result.numbers) if result.numbers else None
+            else:
+                value = result.id
+            widgets.show_saved(self.info.saves, value)
         self.refresh()
         return result
+
+    def _order_outcome(self, result: Result) -> str | None:
+        """An order's outcome, shown above its response: a coloured bar, and a red (FAILED) or amber (PARTIAL,
+        BACKORDERED) callout with each error's code, meaning and fix. Returns failed/partial/ok/None."""
+        status = getattr(result, "status", None)
+        if status not in ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"):
+            return None
+        data = result.data if isinstance(result.data, dict) else {}
+
+        def _int(v: Any) -> int:
+            try:
+                return int(v)
+            except (TypeError, ValueError):
+                return 0
+
+        completed, failed = _int(data.get("CompletedQuantity")) or len(result.numbers), _int(data.get("FailedQuantity"))
+        display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None)))
+        if status == "COMPLETE":
+            return "ok"
+        from .codes import fix_for
+
+        items = []
+        for err in data.get("Errors") or []:
+            code, _, desc = str(err).partition(": ")
+            fix = fix_for(code, None)
+            items.append(f"<li><b>{html.escape(code)}</b> {html.escape(desc)}"
+                         + (f"<br><b>How to fix:</b> {html.escape(fix)}" if fix else "") + "</li>")
+        errors = f"<ul>{''.join(items)}</ul>" if items else ""
+        if status == "FAILED":
+            widgets.show_callout("error", f"Order {result.id} FAILED: no number was allocated",
+                                 f"{errors}<div>Nothing was saved as a phone number. Place a new order with other "
+                                 f"criteria in notebook {_link(steps.page('orders'))}.</div>")
+            return "failed"
+        got = ", ".join(result.numbers) or "none yet"
+        widgets.show_callout("warn", f"Order {result.id} is {status}: only part of it was filled",
+                             f"{errors}<div>In service: {html.escape(got)}. Only these numbers are saved.</div>")
+        return "partial"
 
     def _revive_sandbox(self) -> bool:
         """Restart the shared sandbox in this kernel when it was the default one and is gone."""
@@ -204,33 +357,49 @@ class Page:
 
     def applications(self) -> Any:
         """The account's applications as a table."""
-        from .tables import applications_frame
+        from .tables import applications_frame, readable
 
-        return self._table(lambda: applications_frame(self.setup.dashboard.list_applications()))
+        return self._table(lambda: readable(applications_frame(self.setup.dashboard.list_applications()),
+                                            ["ApplicationId", "AppName", "ServiceType", "InboundCallbackUrl",
+                                             "MsgCallbackUrl", "CallbackUrl"]))
 
     def locations(self) -> Any:
         """The site's locations with their SMS/MMS/application status as a table."""
-        from .tables import locations_frame
+        from .tables import locations_frame, readable
 
-        return self._table(lambda: locations_frame(self.setup.locations()))
+        return self._table(lambda: readable(locations_frame(self.setup.locations())))
 
     def numbers(self) -> Any:
         """The saved phone numbers as a table."""
-        from .tables import numbers_frame
+        from .tables import numbers_frame, readable
 
-        return self._table(lambda: numbers_frame(self.setup.saved.get("numbers", [])))
+        return self._table(lambda: readable(numbers_frame(self.setup.saved.get("numbers", [])),
+                                            empty="(no numbers saved)"))
+
+    def campaigns(self) -> Any:
+        """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
+        from .tables import campaigns_frame
+
+        return self._table(lambda: campaigns_frame(self.setup.list_campaigns()))
+
+    def registration(self, number: str | None = None) -> Any:
+        """The sending number's A2P status (10DLC registration or toll-free verification) as a one-row table."""
+        from .tables import result_frame
+
+        return self._table(lambda: result_frame(self.setup.registration(number)))
 
     def diagnose(self) -> Any:
         """Preflight checks with their fixes, as a table."""
-        from .tables import diagnose_frame
+        from .tables import diagnose_frame, readable
 
-        return self._table(lambda: diagnose_frame(self.setup.diagnose()))
+        return self._table(lambda: readable(diagnose_frame(self.setup.diagnose()), ["check", "ok", "finding"],
+                                            detail=["fix"]))
 
     def teardown(self) -> Any:
         """Undo everything saved (in the service's order), as a table of what was done."""
-        from .tables import teardown_frame
+        from .tables import readable, teardown_frame
 
-        return self._table(lambda: teardown_frame(self.setup.teardown()))
+        return self._table(lambda: readable(teardown_frame(self.setup.teardown())))
 
     # -- forms -------------------------------------------------------------------------------------
     def credentials_form(self) -> widgets.CredentialsForm:
@@ -244,26 +413,47 @@ class Page:
         return widgets.CredentialsForm(on_connect=_use)
 
     def application_form(self) -> widgets.Form:
-        return widgets.application_form()
+        return self._persist("application", widgets.application_form())
 
     def location_form(self) -> widgets.Form:
-        return widgets.location_form()
+        return self._persist("location", widgets.location_form())
 
     def order_form(self) -> widgets.Form:
-        return widgets.order_form()
+        return self._persist("orders", widgets.order_form())
 
     def message_form(self) -> widgets.Form:
-        return widgets.message_form()
+        return self._persist("messages", widgets.message_form())
+
+    def _persist(self, key: str, form: widgets.Form) -> widgets.Form:
+        """The form starts from the values the user last typed for this target (kept in the saved state, never a
+        secret), and keeps them as they change: Run All and kernel restarts do not reset it."""
+        if self.setup is None:
+            return form
+        setup = self.setup
+        saved = (setup.saved.get("forms") or {}).get(key)
+
+        def _save(values: dict[str, Any]) -> None:
+            from .exceptions import StateFileError
+
+            try:
+                with setup.state.transaction(setup.profile) as st:
+                    st.setdefault("forms", {})[key] = values
+            except (StateFileError, OSError, TypeError, ValueError):
+                pass  # keeping the form's values is a convenience: never fail the cell for it
+
+        return form.bind(saved, _save)
 
     def form_errors(self, form: widgets.Form) -> bool:
         """Show the form's validation problems; True when there are some (then don't send)."""
         errs = form.errors
+        if errs:  # a wait in a later cell then says nothing was sent, at once
+            self._nothing_sent = "the form has a problem (" + "; ".join(f"{n}: {m}" for n, m in errs.items()) + ")"
         for name, problem in errs.items():
             widgets.show_note(f"<b>{html.escape(name)}</b>: {html.escape(problem)} — fix it in the form above "
                               f"and re-run this cell.", "warn")
         return bool(errs)
 
-    # -- sandbox-only simulations (notebook 09) ------------------------------------------------------
+    # -- sandbox-only simulations (notebook 10) ------------------------------------------------------
     def _control(self) -> Any:
         """The sandbox's control-plane client, or None (with a note) on a real account."""
         control = self.setup.control if self.setup is not None else None
@@ -283,11 +473,14 @@ class Page:
         control = self._control()
         if control is None:
             return None
+        self._nothing_sent = "the simulated text was not sent"
         try:
             result = control.inbound(numbers[0], from_, text)
         except BandwidthError as exc:
+            self._nothing_sent = f"the simulated text was refused ({exc.description or exc})"
             widgets.show_error(exc)
             return None
+        self._nothing_sent = None
         if isinstance(result.get("message"), dict):
             result.setdefault("id", result["message"].get("id"))  # so wait_for_event(message_id=...) finds it
         return result
@@ -308,23 +501,56 @@ class Page:
         except BandwidthError as exc:
             widgets.show_error(exc)
             return None
-        return self.send_message(to=number, text=text)
+        # not saved as step 9's message: notebook 10 waits for this one by its id
+        return self.send_message(to=number, text=text, save=False)
 
     def wait_for_event(self, type: str, message_id: str | None = None, timeout: float = 30.0) -> Any:
-        """Wait for a callback event and show it as a one-row table; a note instead of an error on timeout."""
+        """Wait for a callback event, with progress in words, and show it as a table.
+
+        Returns at once, saying why, when the send this page just tried sent nothing; a timeout names the
+        likely cause judged from the state (sent? assigned? callback URL answering?)."""
         if not self.check():
             return None
+        if message_id is None and self._nothing_sent:
+            widgets.show_callout("warn", f"Not waiting for {type}: nothing was sent",
+                                 f"<div>{html.escape(self._nothing_sent)}: nothing was sent, so no event can "
+                                 "arrive. Fix the input named above, then re-run the send cell and this one.</div>")
+            return None
+        if self.setup.control is None:
+            widgets.show_callout("info", f"Look for {type} at your callback URL",
+                                 "<div>On the real service events go to your own server's callback URL; bwhelpers "
+                                 "can read them only in the sandbox.</div>")
+            return None
+        target = message_id or ((self.setup.saved.get("messages") or [{}])[-1]).get("id")
+        what = f"{type} for message {str(target)[:12]}…" if target else type
+        waiting = widgets.Waiting(what, timeout)
         try:
-            event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout)
+            event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout,
+                                              on_poll=lambda elapsed: waiting.update(),
+                                              accept_failure=type == "message-delivered")
+        except TimeoutError as exc:
+            waiting.finish()
+            widgets.show_callout("error", f"No {type} within {timeout:g} s",
+                                 f"<div><b>Likely cause:</b> {html.escape(getattr(exc, 'description', '') or str(exc))}"
+                                 f"</div><div><b>How to fix:</b> {html.escape(getattr(exc, 'fix', '') or '')}</div>")
+            return None
         except BandwidthError as exc:
+            waiting.finish()
             widgets.show_error(exc)
             return None
-        except TimeoutError as exc:
-            widgets.show_note(html.escape(str(exc)), "warn")
-            return None
+        waiting.finish()
         from .tables import events_frame
 
-        widgets.show_note(f"Received <code>{html.escape(type)}</code> at the application's callback URL.", "ok")
+        if event.get("type") != type:  # message-failed instead of the delivery receipt: say why, and the fix
+            from .codes import explain
+
+            info = explain(event.get("errorCode"))
+            widgets.show_callout(
+                "error", f"message-failed {info['code']} ({info['name'] or event.get('description') or ''})",
+                f"<div>{html.escape(info['meaning'])}</div><div><b>How to fix:</b> {html.escape(info['fix'])}</div>")
+            return explain_events(events_frame([event]))
+        kind = "ok" if type != "message-failed" else "info"
+        widgets.show_callout(kind, f"Received {type}", "<div>at the application's callback URL.</div>")
         return explain_events(events_frame([event]))
 
     def events(self) -> Any:
@@ -342,15 +568,16 @@ class Page:
 
     # -- summary -----------------------------------------------------------------------------------
     def summary(self) -> Any:
-        """The guide's steps with their status and saved IDs, as a table (or the prerequisite reminder)."""
+        """The guide's steps with their status (done, partial, failed, pending), saved IDs and notebook links."""
         if self.setup is None or self.missing:
             self.check()
             return None
-        import pandas as pd
+        from .tables import readable
 
         rows = [{"step": item["step"], "what": item["name"], "status": item["status"], "saved": item["detail"],
-                 "notebook": item["notebook"]} for item in self.setup.status()]
-        return pd.DataFrame(rows).set_index("step")
+                 "notebook": str(item["notebook"]).removesuffix(".ipynb")} for item in self.setup.status()]
+        return readable(rows, columns=["step", "what", "status", "saved", "notebook"],
+                        links={"notebook": "{value}.ipynb"})
 
 
 def explain_events(df: Any) -> Any:
@@ -359,7 +586,7 @@ def explain_events(df: Any) -> Any:
 
     col = next((c for c in ("errorCode", "error_code") if c in getattr(df, "columns", [])), None)
     if col is None or not len(df):
-        return df
+        return _events_view(df) if hasattr(df, "columns") else df
     import pandas as pd
 
     df = df.copy()
@@ -368,4 +595,12 @@ def explain_events(df: Any) -> Any:
     df["error_name"] = [i["name"] for i in info]
     df["meaning"] = [i["meaning"] for i in info]
     df["fix"] = [i["fix"] for i in info]
-    return df
+    return _events_view(df)
+
+
+def _events_view(df: Any) -> Any:
+    """Events as a narrow table: the columns a person compares; description, meaning and fix under the row."""
+    from .tables import readable
+
+    return readable(df, ["type", "time", "message_id", "to", "errorCode", "error_name"],
+                    detail=["description", "meaning", "fix"], empty="(no events yet)")

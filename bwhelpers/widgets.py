@@ -13,12 +13,13 @@ from __future__ import annotations
 import html
 import json
 import os
+import time
 from typing import Any, Callable
 
 import ipywidgets as w
 from IPython.display import HTML, Code, display
 
-from . import phone, steps
+from . import phone, steps, views
 from .exceptions import BandwidthError
 from .masking import mask
 
@@ -32,38 +33,121 @@ _STYLE = {"description_width": "11em"}
 
 # -- progress -------------------------------------------------------------------------------------
 
-def progress_html(done: dict[int, bool], current: int | None = None) -> str:
-    """The eight steps as a compact strip of done (✓) / pending (○) chips."""
+_CHIP = {"done": ("#1b7f3b", "✓"), "partial": ("#b26a00", "◐"), "failed": ("#c62828", "✗"),
+         "pending": ("#6b6b6b", "○")}
+
+
+def progress_html(done: dict[int, Any], current: int | None = None) -> str:
+    """The walkthrough's steps as a strip of links to their notebooks: done ✓, partial ◐, failed ✗, pending ○.
+
+    ``done`` maps a step number to True/False or to its status text (``Setup.status()``'s ``status``)."""
     chips = []
     for p in steps.STEPS:
         number, label = p.number, p.title
-        ok = bool(done.get(number))
-        colour = "#1b7f3b" if ok else "#8a8a8a"
+        value = done.get(number)
+        status = value if isinstance(value, str) else ("done" if value else "pending")
+        colour, icon = _CHIP.get(status, _CHIP["pending"])
         border = "2px solid #2962ff" if number == current else "1px solid #ccc"
         chips.append(
-            f'<span title="{html.escape(label)}" style="display:inline-block;margin:2px;padding:2px 8px;'
-            f'border:{border};border-radius:10px;color:{colour};font-size:90%">'
-            f'{"✓" if ok else "○"} {number}. {html.escape(label)}</span>')
+            f'<a class="bw-chip bw-chip-{status}" href="{html.escape(p.filename)}" '
+            f'title="{html.escape(label)}: {status} (open {html.escape(p.filename)})" '
+            f'style="display:inline-block;margin:2px;padding:2px 8px;border:{border};border-radius:10px;'
+            f'color:{colour};font-size:90%;text-decoration:none">'
+            f'{icon} {number}. {html.escape(label)}</a>')
     return '<div class="bw-progress">' + "".join(chips) + "</div>"
 
 
-def progress_widget(setup: Any, current: int | None = None) -> w.HTML:
-    """A widget showing the eight setup steps from the saved state; ``refresh_progress`` updates it."""
-    widget = w.HTML(progress_html(_done(setup), current))
-    widget.add_class("bw-progress-widget")
-    return widget
+class Progress:
+    """The progress strip as a plain HTML display (no widget model, so it survives a reopened notebook);
+    ``refresh`` updates it in place."""
+
+    def __init__(self, setup: Any, current: int | None = None):
+        self.setup, self.current = setup, current
+        self.handle: Any = None
+
+    def html(self) -> str:
+        return progress_html(_statuses(self.setup), self.current)
+
+    def show(self) -> None:
+        self.handle = display(HTML(self.html()), display_id=True)
+
+    def refresh(self) -> None:
+        if self.handle is not None:
+            self.handle.update(HTML(self.html()))
+
+    def _ipython_display_(self) -> None:
+        self.show()
 
 
-def refresh_progress(widget: w.HTML, setup: Any, current: int | None = None) -> None:
-    widget.value = progress_html(_done(setup), current)
+def progress_widget(setup: Any, current: int | None = None) -> Progress:
+    """The guide's steps from the saved state; ``refresh_progress`` (or ``.refresh()``) updates it."""
+    return Progress(setup, current)
+
+
+def refresh_progress(widget: Progress, setup: Any, current: int | None = None) -> None:
+    widget.setup, widget.current = setup, current
+    widget.refresh()
+
+
+def _status_items(setup: Any) -> list[dict[str, Any]]:
+    try:
+        return list(setup.status())
+    except Exception:
+        return []
 
 
 def _done(setup: Any) -> dict[int, bool]:
-    try:
-        status = setup.status()
-    except Exception:
-        return {}
-    return {int(item["step"]): bool(item.get("done")) for item in status}
+    return {int(item["step"]): bool(item.get("done")) for item in _status_items(setup)}
+
+
+def _statuses(setup: Any) -> dict[int, str]:
+    return {int(item["step"]): str(item.get("status") or ("done" if item.get("done") else "pending"))
+            for item in _status_items(setup)}
+
+
+class Waiting:
+    """A line of live progress in words for a wait ("waiting for …, 3 s of 20 s"), shown only once the wait
+    has taken longer than ``after`` seconds; ``finish`` replaces it with the outcome (or nothing)."""
+
+    def __init__(self, what: str, timeout: float, after: float = 0.5):
+        self.what, self.timeout, self.after = what, timeout, after
+        self.handle: Any = None
+        self.start = time.monotonic()
+
+    def _line(self, text: str, kind: str = "info") -> HTML:
+        colour = views.KINDS.get(kind, views.KINDS["info"])[0]
+        return HTML(f'<div class="bw-waiting bw-waiting-{kind}" style="color:{colour}">{text}</div>')
+
+    def update(self, status: str = "") -> None:
+        elapsed = time.monotonic() - self.start
+        if elapsed < self.after:
+            return
+        extra = f" — {html.escape(status)}" if status else ""
+        line = self._line(f"⏳ waiting for {html.escape(self.what)}{extra}, {elapsed:.0f} s of {self.timeout:g} s")
+        if self.handle is None:
+            self.handle = display(line, display_id=True)
+        else:
+            self.handle.update(line)
+
+    def finish(self, text: str = "", kind: str = "ok") -> None:
+        if self.handle is None:
+            if text:
+                display(self._line(text, kind))
+            return
+        self.handle.update(self._line(text, kind) if text else HTML(""))
+
+
+def order_bar_html(status: str | None, completed: int, failed: int, quantity: int | None = None) -> str:
+    """A bar for an order's outcome: green COMPLETE, amber PARTIAL/BACKORDERED, red FAILED."""
+    kind = {"COMPLETE": "ok", "PARTIAL": "warn", "BACKORDERED": "warn", "FAILED": "error"}.get(status or "", "info")
+    colour = views.KINDS[kind][0]
+    total = quantity or (completed + failed) or 1
+    share = 100 if status in ("FAILED", "COMPLETE") else max(0, min(100, round(100 * completed / total)))
+    label = f"{status or 'unknown'}: {completed} of {total} number(s) in service"
+    return (f'<div class="bw-order-bar bw-order-{kind}" style="margin:4px 0;max-width:36em">'
+            f'<div style="background:#eee;border-radius:4px;height:12px"><div style="width:{share}%;height:12px;'
+            f'border-radius:4px;background:{colour}"></div></div>'
+            f'<div style="color:{colour};font-weight:600">{html.escape(label)}</div></div>')
 
 
 # -- showing exchanges, results and errors ----------------------------------------------------------
@@ -100,38 +184,44 @@ def show_request(exchange: Any) -> None:
     text = f"{exchange.method} {exchange.url} HTTP/1.1"
     if ctype:
         text += f"\nContent-Type: {ctype}"
-    text += "\nAuthorization: Basic ******** (from your credentials)"
+    auth = str(exchange.request_headers.get("Authorization") or "")
+    if auth:  # already masked by http; only the scheme is ever shown
+        text += f"\nAuthorization: {auth.split(' ', 1)[0]} ******** (from your credentials)"
     if body:
         text += "\n\n" + body
     # Pygments' http lexer highlights the request line and headers, and the body by its Content-Type
     display(Code(text, language="http"))
 
 
+def result_html(result: Any) -> str:
+    """The parsed response, designed for what it is: a list as rows, one object as a field/value table."""
+    records = getattr(result, "records", None)
+    if records is not None:
+        return views.rows_html(records, empty="(none found)")
+    data = getattr(result, "data", None)
+    return views.object_html(data if data is not None else {})
+
+
 def show_response(result: Any, title: str = "Response") -> None:
-    """Status line, the parsed response as a table, and the raw body one click away."""
+    """Status line, the parsed response (a table designed for the object), and the raw body one click away."""
     ex = getattr(result, "exchange", None)
     if ex is not None:
         loc = ex.response_headers.get("Location") or ex.response_headers.get("location")
         line = f"<b>{title}: HTTP {ex.status}</b> in {ex.elapsed * 1000:.0f} ms"
         if loc:
-            line += f" &nbsp; <code>Location: {html.escape(loc)}</code>"
-        display(HTML(line))
+            line += f" &nbsp; <code style=\"overflow-wrap:anywhere\">Location: {html.escape(loc)}</code>"
+        display(HTML(f'<div class="bw-status-line">{line}</div>'))
     try:
-        from .tables import result_frame
-
-        display(result_frame(result))
+        display(HTML(result_html(result)))
     except Exception as exc:  # pragma: no cover - display never fails the cell
         display(HTML(f"<pre>{html.escape(str(exc))}</pre>"))
     if ex is not None:
         raw, lang = _pretty(ex.response_body)
         headers = "\n".join(f"{k}: {v}" for k, v in ex.response_headers.items())
-        out = w.Output()
-        with out:
-            display(Code(f"HTTP/1.1 {ex.status} {_REASONS.get(ex.status, '')}\n{headers}\n\n{raw}", language="http"))
-        acc = w.Accordion(children=[out])
-        acc.set_title(0, "Raw response")
-        acc.selected_index = None
-        display(acc)
+        text = f"HTTP/1.1 {ex.status} {_REASONS.get(ex.status, '')}\n{headers}\n\n{raw}"
+        # a <details> element, not a widget: it needs no kernel, so it still opens in a reopened notebook
+        display(HTML('<details class="bw-raw"><summary>Raw response</summary><pre style="white-space:pre-wrap;'
+                     f'overflow-wrap:anywhere;max-width:100%">{html.escape(text)}</pre></details>'))
 
 
 def show_saved(label: str, value: Any) -> None:
@@ -140,29 +230,38 @@ def show_saved(label: str, value: Any) -> None:
                      f'<code>{html.escape(str(value))}</code> — the next steps read it from the saved state.</div>'))
 
 
-def show_error(exc: BaseException) -> None:
-    """A readable error box: Bandwidth's code and description, and the fix. Never a traceback."""
+def error_html(exc: BaseException) -> str:
+    """A red callout: the error's kind, HTTP status and code, what it means, and how to fix it."""
     code = getattr(exc, "code", None)
     desc = getattr(exc, "description", None) or str(exc)
     fix = getattr(exc, "fix", None)
     status = getattr(exc, "status", None)
-    kind = type(exc).__name__
-    parts = [f"<b>{html.escape(kind)}</b>"]
+    parts = [type(exc).__name__]
     if status:
         parts.append(f"HTTP {status}")
     if code:
-        parts.append(f"code <code>{html.escape(str(code))}</code>")
-    body = f"<div>{' · '.join(parts)}</div><div>{html.escape(str(desc))}</div>"
+        parts.append(f"code {code}")
+    body = f"<div>{html.escape(str(desc))}</div>"
     if fix:
         body += f"<div><b>How to fix:</b> {html.escape(str(fix))}</div>"
-    display(HTML(f'<div class="bw-error" style="border-left:4px solid #c62828;padding:6px 10px;'
-                 f'background:#fdecea">{body}</div>'))
+    return views.callout("error", " · ".join(parts), body, "bw-error")
+
+
+def show_error(exc: BaseException) -> None:
+    """A readable error box: Bandwidth's code and description, and the fix. Never a traceback."""
+    display(HTML(error_html(exc)))
 
 
 def show_note(text: str, kind: str = "info") -> None:
-    colour = {"info": "#2962ff", "warn": "#ef6c00", "ok": "#1b7f3b"}.get(kind, "#2962ff")
-    display(HTML(f'<div class="bw-note bw-note-{kind}" style="border-left:4px solid {colour};padding:6px 10px">'
+    """A callout; ``kind`` info/warn/ok/error. ``text`` is trusted HTML."""
+    border, background, _ = views.KINDS.get(kind, views.KINDS["info"])
+    display(HTML(f'<div class="bw-note bw-note-{kind}" style="border-left:5px solid {border};background:{background};'
+                 f'padding:6px 10px;margin:6px 0;max-width:100%;box-sizing:border-box;overflow-wrap:anywhere">'
                  f"{text}</div>"))
+
+
+def show_callout(kind: str, title: str, body_html: str = "") -> None:
+    display(HTML(views.callout(kind, title, body_html)))
 
 
 # -- forms -----------------------------------------------------------------------------------------
@@ -194,6 +293,25 @@ class Form:
             if problem:
                 out[name] = problem
         return out
+
+    def bind(self, saved: dict[str, Any] | None, save: Callable[[dict[str, Any]], None]) -> "Form":
+        """Start from ``saved`` values (the user's last ones) and call ``save(values)`` on every change, so a
+        Run All or a kernel restart keeps what the user typed. Password fields are never loaded or saved."""
+        plain = {n: f for n, f in self.fields.items() if not isinstance(f, w.Password)}
+        for name, field in plain.items():  # in field order: a criterion is set before its value
+            if saved and name in saved:
+                try:
+                    field.value = saved[name]
+                except Exception:  # a value the widget no longer accepts: keep the default
+                    pass
+
+        def _changed(_: Any) -> None:
+            save({n: f.value for n, f in plain.items()})
+
+        for field in plain.values():
+            field.observe(_changed, names="value")
+        self._validate()
+        return self
 
     def _validate(self) -> None:
         errs = self.errors
@@ -262,15 +380,40 @@ def order_form(default_criterion: str = "area_code", default_value: str = "910",
         value.value = SEARCH_CRITERIA[change["new"]][1]
 
     criterion.observe(_on_criterion, names="value")
-    return Form("Order numbers", {
+    form = Form("Order numbers", {
         "criterion": criterion,
         "value": value,
         "quantity": w.BoundedIntText(value=quantity, min=1, max=5000, description="Quantity", style=_STYLE),
-    }, {"value": lambda v: None if str(v).strip() else "required: type the value to search for"})
+    }, {"value": lambda v: criterion_problem(criterion.value, v)})
+    criterion.observe(lambda _: form._validate(), names="value")
+    return form
+
+
+#: what each search criterion's value must look like: (regex, what to type)
+_CRITERION_RULES = {
+    "area_code": (r"[2-9]\d{2}", "three digits, not starting with 0 or 1, e.g. 910"),
+    "zip": (r"\d{5}", "five digits, e.g. 27606"),
+    "state": (r"[A-Za-z]{2}", "a two-letter state code, e.g. NC"),
+    "npa_nxx": (r"[2-9]\d{2}[2-9]\d{2}", "six digits (area code and exchange), e.g. 919555"),
+    "toll_free_wildcard": (r"8[0-9*]{2}", "8 and two digits or *, e.g. 8** or 833"),
+}
+
+
+def criterion_problem(criterion: str, value: Any) -> str | None:
+    """Why ``value`` is not a valid value of the search ``criterion`` (None when it is)."""
+    import re
+
+    text = str(value or "").strip()
+    if not text:
+        return "required: type the value to search for"
+    rule = _CRITERION_RULES.get(criterion)
+    if rule and not re.fullmatch(rule[0], text):
+        return f"{text!r} is not valid here: type {rule[1]}"
+    return None
 
 
 def message_form(default_to: str = "+19195550123", default_text: str = "Good morning, this is a test message") -> Form:
-    """Step 8: the destination number and the text (≤ 2048 characters)."""
+    """Step 9: the destination number and the text (≤ 2048 characters)."""
     return Form("Message", {
         "to": _text("to", default_to, placeholder="+1 919 555 0123"),
         "text": w.Textarea(value=default_text, description="text", style=_STYLE, layout=_WIDE),
@@ -282,7 +425,7 @@ def message_form(default_to: str = "+19195550123", default_text: str = "Good mor
 def confirm_button(label: str, on_confirm: Callable[[], None]) -> w.VBox:
     """A two-stage confirmation: a checkbox must be ticked before the button acts."""
     tick = w.Checkbox(value=False, description="I understand this deletes the objects on the server",
-                      style={"description_width": "initial"})
+                      style={"description_width": "initial"}, layout=w.Layout(width="auto"), indent=False)
     button = w.Button(description=label, button_style="danger", icon="trash", disabled=True)
     out = w.Output()
     tick.observe(lambda c: setattr(button, "disabled", not c["new"]), names="value")
@@ -299,12 +442,16 @@ def confirm_button(label: str, on_confirm: Callable[[], None]) -> w.VBox:
 # -- credentials form ------------------------------------------------------------------------------
 
 class CredentialsForm:
-    """Target, ids and credentials; Connect checks them with a cheap authenticated GET.
+    """Target, ids and API credentials (Client ID / Client Secret); Connect checks them with a cheap
+    authenticated GET (which fetches a token first).
 
-    Environment variables pre-fill the non-secret fields; a secret already in the environment
-    shows as a placeholder and is never copied into the widget. Secret fields are cleared after
-    use, so nothing secret stays in widget state.
+    The legacy API user (username/password) and the guide's token:secret fields sit behind the "Use a legacy
+    API user" toggle: the real service refuses API users after 2026-12-02. Environment variables pre-fill the
+    non-secret fields; a secret already in the environment shows as a placeholder and is never copied into the
+    widget. Secret fields are cleared after use, so nothing secret stays in widget state.
     """
+
+    SECRET_FIELDS = ("client_secret", "password", "api_token", "api_secret")
 
     def __init__(self, env: dict[str, str] | None = None, on_connect: Callable[[Any], None] | None = None):
         env = dict(os.environ if env is None else env)
@@ -323,6 +470,9 @@ class CredentialsForm:
                                       style={"description_width": "11em", "button_width": "9em"})
         self.account_id = _text("Account id", env.get("BW_ACCOUNT_ID", ""), "e.g. 9900000")
         self.site_id = _text("Subaccount (site) id", env.get("BW_SITE_ID", ""), "e.g. 9901")
+        self.client_id = _text("Client ID", env.get("BW_CLIENT_ID", ""), "from Account > API Credentials")
+        self.client_secret = w.Password(description="Client Secret", style=_STYLE, layout=_WIDE,
+                                        placeholder="(from BW_CLIENT_SECRET)" if env.get("BW_CLIENT_SECRET") else "")
         self.username = _text("API username", env.get("BW_USERNAME", ""))
         self.password = w.Password(description="API password", style=_STYLE, layout=_WIDE,
                                    placeholder="(from BW_PASSWORD)" if env.get("BW_PASSWORD") else "")
@@ -331,6 +481,12 @@ class CredentialsForm:
                                     placeholder="(from BW_API_TOKEN)" if env.get("BW_API_TOKEN") else "")
         self.api_secret = w.Password(description="Legacy API secret", style=_STYLE, layout=_WIDE,
                                      placeholder="(from BW_API_SECRET)" if env.get("BW_API_SECRET") else "")
+        legacy_env = (str(env.get("BW_AUTH", "")).lower() == "basic"
+                      or bool(env.get("BW_USERNAME") or env.get("BW_PASSWORD")) and not env.get("BW_CLIENT_ID"))
+        self.legacy = w.Checkbox(value=legacy_env, description="Use a legacy API user (username/password) instead "
+                                 "of API credentials", style={"description_width": "initial"},
+                                 layout=w.Layout(width="48em"))
+        self.legacy.add_class("bw-legacy-toggle")
         self.remember = w.Checkbox(value=False, description="Remember on this computer (0600 file in your user "
                                    "config folder, never in the project)", style={"description_width": "initial"},
                                    layout=w.Layout(width="48em"))
@@ -338,24 +494,39 @@ class CredentialsForm:
         self.button.add_class("bw-connect")
         self.status = w.HTML()
         self.status.add_class("bw-status")
-        self.real_box = w.VBox([self.account_id, self.site_id, self.username, self.password,
-                                w.HTML("<i>Legacy messaging endpoint (the guide's api.catapult.inetwork.com):</i>"),
-                                self.user_id, self.api_token, self.api_secret, self.remember])
+        self.legacy_box = w.VBox([
+            w.HTML('<div style="color:#ef6c00">⚠ Legacy API users (HTTP Basic) were retired by Bandwidth on '
+                   '2026-12-02: the real service refuses them. Use them only for old accounts in the sandbox or '
+                   'to replay the guide\'s requests.</div>'),
+            self.username, self.password,
+            w.HTML("<i>The guide's original messaging endpoint (api.catapult.inetwork.com), token:secret:</i>"),
+            self.user_id, self.api_token, self.api_secret])
+        self.legacy_box.add_class("bw-legacy")
+        self.real_box = w.VBox([
+            self.account_id, self.site_id,
+            w.HTML("<i>API credentials: Bandwidth App &gt; Account &gt; API Credentials (roles Messaging and "
+                   "Numbers). The Client Secret is shown only once, when it is created.</i>"),
+            self.client_id, self.client_secret, self.legacy, self.legacy_box, self.remember])
         self.target.observe(self._toggle, names="value")
+        self.legacy.observe(self._toggle_legacy, names="value")
         self.button.on_click(lambda _: self.connect())
         self._toggle({"new": self.target.value})
+        self._toggle_legacy({"new": self.legacy.value})
         self.widget = w.VBox([w.HTML("<b>Credentials</b>"), self.target, self.real_box, self.button, self.status])
         self.widget.add_class("bw-credentials")
 
     def _toggle(self, change: dict[str, Any]) -> None:
         self.real_box.layout.display = None if change["new"] == "real" else "none"
 
+    def _toggle_legacy(self, change: dict[str, Any]) -> None:
+        self.legacy_box.layout.display = None if change["new"] else "none"
+
     def _ipython_display_(self) -> None:
         display(self.widget)
 
     def _clear_secrets(self) -> None:
-        for field in (self.password, self.api_token, self.api_secret):
-            field.value = ""
+        for name in self.SECRET_FIELDS:
+            getattr(self, name).value = ""
 
     def connect(self) -> Any:
         """Resolve a Config from the form (or the sandbox), check it, and show OK or the exact error."""
@@ -367,11 +538,17 @@ class CredentialsForm:
                 config = live_config(target="sandbox")
             else:
                 explicit: dict[str, Any] = {"target": "real"}
-                for name in ("account_id", "site_id", "username", "user_id"):
+                texts = ["account_id", "site_id", "client_id"]
+                secrets = ["client_secret"]
+                if self.legacy.value:
+                    explicit["auth"] = "basic"
+                    texts += ["username", "user_id"]
+                    secrets += ["password", "api_token", "api_secret"]
+                for name in texts:
                     value = getattr(self, name).value.strip()
                     if value:
                         explicit[name] = value
-                for name in ("password", "api_token", "api_secret"):
+                for name in secrets:
                     value = getattr(self, name).value
                     if value:
                         explicit[name] = value
@@ -381,21 +558,24 @@ class CredentialsForm:
             if self.remember.value and self.target.value == "real":
                 path = config.remember()
                 extra = f" Saved to {html.escape(str(path))} (mode 0600)."
-            elif self.target.value == "real" and not self.env.get("BW_PASSWORD"):
+            elif self.target.value == "real" and not (self.env.get("BW_CLIENT_SECRET") or self.env.get("BW_PASSWORD")):
                 extra = (" <b>Note:</b> only this notebook knows these credentials; tick <i>Remember</i> (or set "
                          "the BW_* variables) so the other notebooks use this account too.")
             else:
                 extra = ""
+            if config.auth_warning:
+                extra += f' <span style="color:#ef6c00">⚠ {html.escape(config.auth_warning)}</span>'
             self.config = config
             where = "the local sandbox" if config.is_sandbox else f"account {html.escape(str(config.account_id))}"
+            how = "API credentials (OAuth 2.0)" if config.uses_oauth else "a legacy API user (Basic)"
             self.status.value = (f'<span class="bw-ok" style="color:#1b7f3b"><b>✓ OK</b> — connected to {where} '
-                                 f'({html.escape(config.dashboard_url)}).{extra}</span>')
+                                 f'({html.escape(config.dashboard_url)}) with {how}.{extra}</span>')
             if self.on_connect:
                 self.on_connect(config)
             return config
         except BandwidthError as exc:
             self._clear_secrets()
-            fix = f" — {html.escape(exc.fix)}" if exc.fix else ""
+            fix = f" — {html.escape(exc.fix)}" if exc.fix and exc.fix not in str(exc) else ""
             self.status.value = (f'<span class="bw-fail" style="color:#c62828"><b>✗ {html.escape(type(exc).__name__)}'
                                  f'</b>: {html.escape(str(exc))}{fix}</span>')
             return None
@@ -407,10 +587,13 @@ class CredentialsForm:
     def summary(self) -> dict[str, Any]:
         """The non-secret values currently in the form (secrets shown masked)."""
         return {"target": self.target.value, "account_id": self.account_id.value, "site_id": self.site_id.value,
-                "username": self.username.value, "password": mask(self.password.value) if self.password.value else ""}
+                "client_id": self.client_id.value,
+                "client_secret": mask(self.client_secret.value) if self.client_secret.value else "",
+                "legacy": self.legacy.value, "username": self.username.value,
+                "password": mask(self.password.value) if self.password.value else ""}
 
 
-# -- Postman export form (notebook 10) --------------------------------------------------------------
+# -- Postman export form (notebook 11) --------------------------------------------------------------
 
 class ExportForm:
     """Environment name, include-secrets (off, with a warning when on) and the output folder."""
@@ -419,10 +602,11 @@ class ExportForm:
         self.setup = setup
         # next to the notebook (gitignored), so JupyterLab can serve the download links even when it
         # was started on the notebooks folder
-        default_out = out_dir or "exports"
+        default_out = out_dir or _default_exports()
         self.name = _text("Environment name", "Bandwidth API Keys")
-        self.include_secrets = w.Checkbox(value=False, description="Include secrets (password, token, secret)",
-                                          style={"description_width": "initial"})
+        self.include_secrets = w.Checkbox(value=False, description="Include secrets (client secret, password, token, "
+                                          "secret)", style={"description_width": "initial"},
+                                          layout=w.Layout(width="auto"))
         self.warning = w.HTML()
         self.out_dir = _text("Output folder", default_out)
         self.include_secrets.observe(self._warn, names="value")
@@ -470,6 +654,18 @@ class ExportForm:
             display(HTML(f"{kind}: "))
             display(FileLink(rel))
         return {k: str(p) for k, p in files.items()}
+
+
+def _default_exports() -> str:
+    """``exports`` in the project folder (where the README's newman command reads), relative to the cwd when
+    that is inside the project (so JupyterLab can serve the links), else absolute."""
+    from .paths import project_root
+
+    folder = project_root() / "exports"
+    try:
+        return os.path.relpath(folder)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(folder)
 
 
 def export_form(setup: Any, out_dir: str | None = None) -> ExportForm:

@@ -94,6 +94,7 @@ class SpawnHook:
         home = getattr(spawner, "home_dir", None)
         if self.notebooks and home:
             copy_notebooks(self.notebooks, Path(home))
+            spawner.environment["BW_NOTEBOOK_DIR"] = str(Path(home) / "notebooks")  # the headless runner's folder
         spawner.log.info("workshop: %s uses sandbox account %s (%s)", spawner.user.name, env["BW_ACCOUNT_ID"],
                          "new" if answer.get("created") else "existing")
 
@@ -146,8 +147,10 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
-    :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it to the distribution (TLJH, k8s).
-    :param state_dir: the hub db, cookie secret, the sandbox db and its key files (keep it on persistent storage).
+    :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it, and the hub's db and cookie
+        secret, to the distribution (TLJH, zero-to-jupyterhub).
+    :param state_dir: the sandbox db and its key files (and, with ``public_url``, the hub db and cookie secret);
+        keep it on persistent storage.
     :param sandbox_url: how kernels reach the proxy (default ``public_url``); ``BW_SANDBOX_URL`` is this + the prefix.
     :param authenticator: ``"dummy"`` (one shared password from ``$WORKSHOP_PASSWORD``), ``"pam"`` or None (keep).
     :param a2p_enforcement: deliver only from numbers registered for A2P (10DLC / toll-free); None keeps the
@@ -170,8 +173,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     command = list(proxy_command) if proxy_command else _proxy_command()
     if command:
         c.ConfigurableHTTPProxy.command = command
-    c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
-    c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+    if public_url:  # our own hub: its db and cookie secret go to state_dir too (TLJH and z2jh keep theirs)
+        c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+        c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
     service_cmd = [python, "-m", "bwhelpers.sandbox.workshop", "--db", str(db), "--public-url", reach]
     if order_delay is not None:
         service_cmd += ["--order-delay", str(order_delay)]

@@ -105,6 +105,8 @@ def test_status_diagnose_and_reset_state(tmp_path: Path, clean_sandbox: Any) -> 
     bad = bw(["diagnose"], env)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "application" in bad.stdout and "False" in bad.stdout
+    # the credential itself is checked first: a token was fetched and its roles cover messaging and numbers
+    assert "API credentials" in bad.stdout and "roles: Messaging, Numbers" in bad.stdout
     # do the eight steps, then everything checks out
     script = "import bwhelpers; s = bwhelpers.connect(); [r for r in s.run_all()]"
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,

@@ -41,7 +41,7 @@ def test_check_ok_and_wrong_password(sandbox, cfg):
     err = ei.value
     assert err.status == 401 and "BW_PASSWORD" in str(err)
     assert "wrong-password-123" not in str(err) + repr(err) + str(err.request) + str(err.exchange.as_http())
-    assert "Authorization" not in str(err.exchange.request_headers)
+    assert err.exchange.request_headers["Authorization"] == "Basic ********"
 
 
 def test_other_accounts_url_is_forbidden(sandbox, cfg):
@@ -268,9 +268,11 @@ def test_bulk_send_with_client_rate(sandbox, cfg, d):
 # --------------------------------------------------------------------------------------- Setup
 
 def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
+    sandbox_settings(sandbox, a2p_enforcement=True)  # today's carrier rules: run_all registers the number (step 8)
     results = list(setup.run_all(to="+19195550100", text="Hello from the sandbox"))
-    assert len(results) == 8
-    assert [r.exchange.status for r in results] == [201, 201, 201, 201, 200, 201, 200, 202]
+    assert len(results) == 9  # the guide's eight steps and, before the send, today's A2P registration
+    assert [r.exchange.status for r in results] == [201, 201, 201, 201, 200, 201, 200, 200, 202]
+    assert results[7].status == "COMPLETE" and results[7].id == setup.saved["a2p"]["order_id"]
     for r in results:
         assert not result_frame(r).empty
     assert all(s["done"] for s in setup.status())
@@ -305,6 +307,9 @@ def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
     assert again.reused and again.id == results[0].id
     assert setup.create_location().id == results[1].id
     assert setup.order_numbers().reused
+    rerun = setup.register_a2p()
+    assert rerun.reused and rerun.id == results[7].id  # no second TN Option Order
+    assert len(setup.a2p.list_tn_option_orders().records) == 1
     apps = setup.dashboard.list_applications().records
     assert len([a for a in apps if a["AppName"] == "Demo Server"]) == 1
 

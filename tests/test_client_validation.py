@@ -138,8 +138,13 @@ def test_setup_prerequisites_named(offline_config, tmp_path):
         s.get_order()
     with pytest.raises(MissingPrerequisiteError, match="step 1"):
         s.send_message("9195550100", "hi")
-    assert [x["done"] for x in s.status()] == [False] * 8
-    assert len(s.status()) == 8 and s.status()[6]["notebook"] == "07_check_order_status.ipynb"
+    assert [x["done"] for x in s.status()] == [False] * 9
+    with pytest.raises(MissingPrerequisiteError, match="step 7"):
+        s.register_a2p()
+    with pytest.raises(MissingPrerequisiteError, match="step 8"):
+        s.get_a2p_order()
+    assert len(s.status()) == 9 and s.status()[6]["notebook"] == "07_check_order_status.ipynb"
+    assert s.status()[7]["notebook"] == "08_register_a2p.ipynb" and s.status()[8]["notebook"] == "09_send_message.ipynb"
 
 
 def test_real_target_requires_callback_url(tmp_path):

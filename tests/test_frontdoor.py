@@ -34,13 +34,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_readme_has_exactly_two_quickstart_commands_in_order() -> None:
+def test_readme_has_the_venv_line_then_exactly_two_quickstart_commands() -> None:
     quick = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```bash\n(.*?)\n```", quick, re.S)
-    assert len(blocks) == 2, blocks
-    assert blocks[0].strip() == command("install")
-    assert blocks[1].strip() == command("test")
-    assert "pytest" in command("test") and "jupyter lab notebooks/00_start_here.ipynb" in command("install")
+    assert len(blocks) == 3, blocks
+    assert blocks[0].strip() == command("venv") and "-m venv" in blocks[0] and "activate" in blocks[0]
+    assert blocks[1].strip() == command("install")
+    assert blocks[2].strip() == command("test")
+    assert "pytest" in command("test") and "bwhelpers lab notebooks/00_start_here.ipynb" in command("install")
+    prereq = quick.split("<!-- cmd:venv -->", 1)[0]
+    for needed in ("Python 3.10+", "venv", "Node.js 18+", "chromium"):
+        assert needed in prereq, needed
+
+
+@pytest.mark.slow
+def test_the_venv_line_makes_a_venv_whose_python_runs(tmp_path: Path) -> None:
+    """The README's venv line, as written, in a fresh folder (as root here; the launcher covers root)."""
+    line = command("venv")
+    out = subprocess.run(["bash", "-c", f"{line} && python -c 'import sys; print(sys.prefix)'"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str((tmp_path / ".venv").resolve())
 
 
 def test_readme_sections_in_the_front_door_order() -> None:
@@ -180,12 +194,14 @@ def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path
     post = subprocess.run(["bash", "binder/postBuild"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert post.returncode == 0, post.stdout + post.stderr
+    from bwhelpers import steps
+
     out = tmp_path / "executed"
     run = subprocess.run(["binder/start", "python", "-m", "bwhelpers", "run-notebooks", "--out", str(out)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     try:
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-        assert len(list(out.glob("*.ipynb"))) == 12
+        assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES)  # every notebook of the step table
         state = json.loads((tmp_path / "state.json").read_text())
         app = state["profiles"]["sandbox"]["application"]
         assert app["callback_url"].startswith(f"http://127.0.0.1:{port}/"), app

@@ -3,7 +3,9 @@
 * committed notebooks carry no outputs and no widget state;
 * the whole sequence runs headless, in order, and leaves the expected saved state and objects;
 * the DataFrames the cells build are checked inside the kernel, not as HTML strings;
-* re-running the sequence creates no second application, location or order;
+* with the sandbox's a2p_enforcement on (the default), the walkthrough ends message-delivered; skipping
+  notebook 08 (10DLC) ends message-failed 4476, explained, and diagnose lists it first;
+* re-running the sequence creates no second application, location, order or TN Option Order;
 * each numbered notebook run alone after a reset ends with "run notebook NN first", not an error;
 * executed notebooks (outputs, metadata, widget state) contain no secret.
 """
@@ -11,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
 import nbformat
 import pytest
 import requests
-from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
 from bwhelpers.sandbox import start
@@ -30,8 +32,8 @@ NAMES = [p.stem for p in NOTEBOOKS]
 def test_the_walkthrough_has_every_step() -> None:
     assert NAMES == [
         "00_start_here", "01_create_application", "02_create_location", "03_enable_sms", "04_enable_mms",
-        "05_assign_application", "06_order_numbers", "07_check_order_status", "08_send_message",
-        "09_message_events", "10_export_postman", "11_diagnose_and_teardown",
+        "05_assign_application", "06_order_numbers", "07_check_order_status", "08_register_a2p", "09_send_message",
+        "10_message_events", "11_export_postman", "12_diagnose_and_teardown",
     ]
 
 
@@ -62,8 +64,7 @@ def test_notebooks_have_the_same_sections(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def nb_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    handle = start(port=0, db=tmp_path_factory.mktemp("nbsandbox") / "sandbox.db", order_delay=0.3, reset=True,
-                   settings=GUIDE_2018)
+    handle = start(port=0, db=tmp_path_factory.mktemp("nbsandbox") / "sandbox.db", order_delay=0.3, reset=True)
     yield handle
     handle.stop()
 
@@ -75,8 +76,9 @@ def nb_env(nb_sandbox: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "state.json"))
     monkeypatch.setenv("TQDM_MININTERVAL", "0.05")
     control(nb_sandbox.url, "POST", "/_sandbox/reset", timeout=10).raise_for_status()
+    # API users are decommissioned, as on the real service since 2026-12-02: the notebooks must run on OAuth
     control(nb_sandbox.url, "PUT", "/_sandbox/settings", json={"order_transition": {"mode": "seconds", "seconds": 0.3},
-                                                              **GUIDE_2018},
+                                                              "legacy_basic_auth": "decommissioned"},
                  timeout=10).raise_for_status()
     return {"url": nb_sandbox.url, "state": tmp_path / "state.json", "out": tmp_path / "out",
             "creds": nb_sandbox.credentials}
@@ -124,9 +126,12 @@ def errors(nb: Any) -> list[str]:
 
 
 def api(env: dict[str, Any], path: str) -> requests.Response:
+    """A Dashboard GET with a Bearer token (Basic is decommissioned in these tests)."""
     c = env["creds"]
-    return requests.get(f"{env['url']}/api/accounts/{c['account_id']}{path}", auth=(c["username"], c["password"]),
-                        timeout=10)
+    token = requests.post(f"{env['url']}/api/v1/oauth2/token", auth=(c["client_id"], c["client_secret"]),
+                          data={"grant_type": "client_credentials"}, timeout=10).json()["access_token"]
+    return requests.get(f"{env['url']}/api/accounts/{c['account_id']}{path}",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 
 def count(env: dict[str, Any], path: str, element: str) -> int:
@@ -147,12 +152,17 @@ PROBES = {
     "07_check_order_status": "import json; from bwhelpers.tables import result_frame; "
                              "print(json.dumps({'status': order.status, 'numbers': order.numbers, "
                              "'cols': list(result_frame(order).columns)}))",
-    "08_send_message": "import json; from bwhelpers.tables import result_frame; "
-                       "print(json.dumps({'id': message.id, 'cols': list(result_frame(message).columns)}))",
-    "09_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
+    "08_register_a2p": "import json; from bwhelpers.tables import result_frame; r = page.registration(); "
+                       "print(json.dumps({'status': a2p.status, 'id': a2p.id, 'reg': r['status'].tolist(), "
+                       "'campaigns': page.campaigns()['campaignId'].tolist()}))",
+    "09_send_message": "import json; from bwhelpers.tables import result_frame; "
+                       "ev = page.setup.wait_for_event(accept_failure=True, timeout=10); "
+                       "print(json.dumps({'id': message.id, 'cols': list(result_frame(message).columns), "
+                       "'delivered': ev['type'] == 'message-delivered'}))",
+    "10_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
                          "'codes': [str(c) for c in df['errorCode'].dropna()], "
                          "'explained': list(df.get('error_name', []))}))",
-    "11_diagnose_and_teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
+    "12_diagnose_and_teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
                                 "'rows': len(df)}))",
 }
 
@@ -173,23 +183,47 @@ def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[st
     assert probes["07_check_order_status"]["status"] == "COMPLETE"
     assert probes["07_check_order_status"]["numbers"] == saved["numbers"]
     assert "CompletedQuantity" in probes["07_check_order_status"]["cols"]
-    assert probes["08_send_message"]["id"] == saved["messages"][0]["id"]
-    events = probes["09_message_events"]
+    assert probes["08_register_a2p"] == {"status": "COMPLETE", "id": saved["a2p"]["order_id"], "reg": ["SUCCESS"],
+                                         "campaigns": ["CSBX001", "CPND001"]}
+    assert saved["a2p"]["campaign_id"] == "CSBX001" and saved["a2p"]["numbers"] == saved["numbers"]
+    assert probes["09_send_message"]["id"] == saved["messages"][0]["id"]
+    assert probes["09_send_message"]["delivered"] is True
+    events = probes["10_message_events"]
     assert {"message-delivered", "message-failed", "message-received"} <= set(events["types"])
     assert "4720" in events["codes"]
     assert "invalid-destination-address" in events["explained"]
-    assert probes["11_diagnose_and_teardown"]["rows"] >= 4
+    assert probes["12_diagnose_and_teardown"]["rows"] >= 4
     # the objects on the (real, HTTP) sandbox
     assert count(nb_env, "/applications", "ApplicationId") == 1
     assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
     orders_before = count(nb_env, "/orders", "OrderIdUserIdDate")
     assert orders_before == 1
+    assert count(nb_env, "/tnoptions", "TnOptionOrderSummary") == 1
     # re-run the whole sequence: nothing new is created
     assert run_notebooks(out=nb_env["out"], quiet=True) == 0
     assert count(nb_env, "/applications", "ApplicationId") == 1
     assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
     assert count(nb_env, "/orders", "OrderIdUserIdDate") == orders_before
+    assert count(nb_env, "/tnoptions", "TnOptionOrderSummary") == 1  # no second TN Option Order
     assert (nb_env["out"] / "01_create_application.html").exists()
+
+
+def test_skipping_the_a2p_step_ends_in_4476_explained_and_diagnosed(nb_env: dict[str, Any]) -> None:
+    """Notebooks 00-07, then 09 without 08: carriers (the sandbox) reject the unregistered number."""
+    for path in NOTEBOOKS:
+        if path.stem[:2] in ("00", "01", "02", "03", "04", "05", "06", "07"):
+            nb, _ = execute(path)
+            assert not errors(nb), (path.name, errors(nb))
+    send = next(p for p in NOTEBOOKS if p.stem.startswith("09_"))
+    nb, probe = execute(send, "import json; df = page.diagnose(); "
+                              "print(json.dumps({'first': df.iloc[0].to_dict(), 'failing': int((~df['ok']).sum())}))")
+    assert not errors(nb), errors(nb)
+    text = outputs_text(nb)
+    assert "message-failed" in text and "4476" in text
+    assert "TN Option Order" in text and "step 8" in text  # the fix names the step
+    first = probe["first"]
+    assert first["check"] == "10DLC registration" and first["ok"] is False and probe["failing"] == 1
+    assert "4476" in first["finding"] and "register_a2p" in first["fix"]
 
 
 STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07", "08", "09")]
@@ -204,12 +238,12 @@ def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_en
     assert "Traceback (most recent call last)" not in text
     last_outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert last_outputs, "the notebook showed nothing"
-    final = json.dumps(last_outputs[-1])
+    final = re.sub(r"<[^>]+>", "", json.dumps(last_outputs[-1]))  # the text a person reads (the name is a link)
     assert "Run notebook 0" in final and "first" in final, final[:500]
 
 
-@pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "10_export_postman",
-                                  "11_diagnose_and_teardown"])
+@pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "11_export_postman",
+                                  "12_diagnose_and_teardown"])
 @pytest.mark.slow
 def test_steps_without_prerequisites_run_alone(name: str, nb_env: dict[str, Any]) -> None:
     nb, _ = execute(NOTEBOOK_DIR / f"{name}.ipynb")
@@ -222,7 +256,7 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     """Distinctive credentials (a fresh sandbox account) go through every notebook; none leaks."""
     secret = {"account_id": "9912345", "site_id": "9912", "username": "leaktest-user",
               "password": "Pw-9f8e7d6c5b4a-LEAK", "user_id": "u-leak", "api_token": "Tok-3c2b1a-LEAK",
-              "api_secret": "Sec-0a9b8c7d-LEAK"}
+              "api_secret": "Sec-0a9b8c7d-LEAK", "client_id": "leaktest-client", "client_secret": "Cs-5e4d3c2b1a-LEAK"}
     r = control(nb_sandbox.url, "POST", "/_sandbox/accounts", json=secret, timeout=10)
     assert r.status_code == 201, r.text
     monkeypatch.setenv("BW_TARGET", "sandbox")
@@ -231,7 +265,8 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     monkeypatch.setenv("BW_MESSAGING_URL", f"{nb_sandbox.url}/api/v2")
     for key, env in (("account_id", "BW_ACCOUNT_ID"), ("site_id", "BW_SITE_ID"), ("username", "BW_USERNAME"),
                      ("password", "BW_PASSWORD"), ("user_id", "BW_USER_ID"), ("api_token", "BW_API_TOKEN"),
-                     ("api_secret", "BW_API_SECRET")):
+                     ("api_secret", "BW_API_SECRET"), ("client_id", "BW_CLIENT_ID"),
+                     ("client_secret", "BW_CLIENT_SECRET")):
         monkeypatch.setenv(env, secret[key])
     state = tmp_path / "state.json"
     monkeypatch.setenv("BW_STATE_FILE", str(state))
@@ -239,14 +274,18 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     assert run_notebooks(out=out, quiet=True) == 0
     saved = json.loads(state.read_text())
     assert saved["profiles"], "the walkthrough saved nothing"
-    exports = NOTEBOOK_DIR / "exports"  # notebook 10 writes next to the notebooks
-    assert exports.is_dir() and list(exports.glob("*.postman_environment.json")), "notebook 10 exported nothing"
+    exports = NOTEBOOK_DIR.parent / "exports"  # notebook 11 writes where the README's newman command reads
+    assert exports.is_dir() and list(exports.glob("*.postman_environment.json")), "notebook 11 exported nothing"
     produced = list(out.iterdir()) + [state] + list(exports.glob("*.json"))
     assert len(produced) >= 24
     for path in produced:
         blob = path.read_bytes()
-        for name in ("password", "api_token", "api_secret"):
+        for name in ("password", "api_token", "api_secret", "client_secret"):
             assert secret[name].encode() not in blob, f"{name} leaked into {path.name}"
+        assert b"eyJhbGciOi" not in blob, f"an access token (JWT) leaked into {path.name}"
+    # the walkthrough ran on the API credential (OAuth), not on the API user
+    creds = control(nb_sandbox.url, "GET", "/_sandbox/credentials", params={"accountId": "9912345"}, timeout=10)
+    assert creds.json()["credentials"][0]["tokens_issued"] >= 1
 
 
 @pytest.mark.slow

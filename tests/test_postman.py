@@ -20,7 +20,6 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers import postman
 
@@ -30,8 +29,10 @@ ARTIFACTS = ROOT / "artifacts"
 NEWMAN = ROOT / "node_modules" / ".bin" / "newman"
 
 DEMO = {"account_id": "9900000", "site_id": "9901", "username": "sandbox-user", "password": "sandbox-password",
-        "user_id": "u-sandbox", "api_token": "t-sandbox", "api_secret": "s-sandbox"}
-SECRET_VALUES = ("sandbox-password", "t-sandbox", "s-sandbox")
+        "user_id": "u-sandbox", "api_token": "t-sandbox", "api_secret": "s-sandbox",
+        "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret"}
+SECRET_VALUES = ("sandbox-password", "t-sandbox", "s-sandbox", "sandbox-client-secret")
+SECRET_KEYS = ("password", "token", "secret", "clientSecret")
 GUIDE_DASHBOARD = "https://dashboard.bandwidth.com/api"
 
 #: A state in the shape bwhelpers.setup.Setup saves.
@@ -69,9 +70,12 @@ def _values(env: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {v["key"]: v for v in env["values"]}
 
 
-def _requests(collection: dict[str, Any]) -> list[dict[str, Any]]:
+def _requests(collection: dict[str, Any], token: bool = False) -> list[dict[str, Any]]:
+    """The requests in order; without ``token`` the first one ("Get access token") is left out."""
     out = []
     for folder in collection["item"]:
+        if folder["name"] == postman.TOKEN_FOLDER and not token:
+            continue
         out.extend(folder["item"])
     return out
 
@@ -145,21 +149,29 @@ def test_collection_file_validates_and_has_one_folder_per_guide_step(tmp_path: P
     assert postman.build_collection() == doc, "the collection is deterministic (stable ids, no timestamps)"
     assert postman.build_collection("Other")["info"]["_postman_id"] != info["_postman_id"]
     assert [f["name"] for f in doc["item"]] == [
-        "1 Create application", "2 Create location (sippeer)", "3 Enable SMS on location",
+        "0 Get access token", "1 Create application", "2 Create location (sippeer)", "3 Enable SMS on location",
         "4 Enable MMS on location", "5 Assign application to location", "6 Order numbers",
-        "7 Check order status", "8 Send text message", "8b legacy endpoint"]
-    assert all(len(f["item"]) == 1 for f in doc["item"])
+        "7 Check order status", "8 Register for A2P (10DLC campaign)", "9 Send text message", "9b legacy endpoint"]
+    assert [len(f["item"]) for f in doc["item"]] == [1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1]  # token; A2P: assign, then poll
     assert "{{legacyMessagingUrl}}/users/{{userId}}/messages" in info["description"]
 
 
 def test_each_request_checks_its_status_and_saves_what_the_next_needs():
     items = _requests(postman.build_collection())
     expected = [("POST", 201), ("POST", 201), ("POST", 201), ("POST", 201), ("PUT", 200), ("POST", 201),
-                ("GET", 200), ("POST", 202), ("POST", 202)]
+                ("GET", 200), ("POST", 201), ("GET", 200), ("POST", 202), ("POST", 202)]
+    assert len(items) == len(expected)
     for item, (method, code) in zip(items, expected):
         assert item["request"]["method"] == method, item["name"]
         assert f"pm.response.to.have.status({code})" in _exec(item), item["name"]
-    app, loc, _sms, _mms, _assign, order, status, send, legacy = items
+    app, loc, _sms, _mms, _assign, order, status, tn_option, tn_check, send, legacy = items
+    assert tn_option["request"]["url"]["raw"] == "{{dashboardUrl}}/accounts/{{account}}/tnoptions"
+    body = tn_option["request"]["body"]["raw"]
+    assert "<CampaignId>{{campaignId}}</CampaignId>" in body and "<TelephoneNumber>{{from}}</TelephoneNumber>" in body
+    assert "<Action>asSpecified</Action>" in body and "<Sms>on</Sms>" in body
+    assert 'pm.environment.set("tnOptionOrder"' in _exec(tn_option)
+    assert tn_check["request"]["url"]["raw"] == "{{dashboardUrl}}/accounts/{{account}}/tnoptions/{{tnOptionOrder}}"
+    assert 'next("Check TN Option Order")' in _exec(tn_check) and "ProcessingStatus" in _exec(tn_check)
     assert 'pm.environment.set("applicationId"' in _exec(app) and "ApplicationId" in _exec(app)
     assert 'pm.response.headers.get("Location")' in _exec(loc) and 'pm.environment.set("location"' in _exec(loc)
     assert 'xmlText(pm.response.text(), "id")' in _exec(order) and 'pm.environment.set("order"' in _exec(order)
@@ -172,15 +184,49 @@ def test_each_request_checks_its_status_and_saves_what_the_next_needs():
     assert 'pm.environment.set("messageId"' in _exec(send)
 
 
+def test_the_first_request_gets_a_token_and_stores_it():
+    first = postman.build_collection()["item"][0]
+    assert first["name"] == "0 Get access token" and len(first["item"]) == 1
+    item = first["item"][0]
+    req = item["request"]
+    assert item["name"] == postman.TOKEN_REQUEST and req["method"] == "POST" and req["url"]["raw"] == "{{tokenUrl}}"
+    assert req["auth"]["type"] == "basic"
+    assert {a["key"]: a["value"] for a in req["auth"]["basic"]} == {"username": "{{clientId}}",
+                                                                    "password": "{{clientSecret}}"}
+    assert req["body"] == {"mode": "urlencoded", "urlencoded": [{"key": "grant_type", "value": "client_credentials",
+                                                                 "type": "text"}]}
+    assert {h["key"]: h["value"] for h in req["header"]} == {"Content-Type": "application/x-www-form-urlencoded"}
+    tests = _exec(item)
+    assert "pm.response.to.have.status(200)" in tests
+    assert 'pm.environment.set("accessToken", json.access_token)' in tests and "stop(" in tests
+
+
+def test_legacy_basic_collection_is_optional_and_has_no_token_request():
+    legacy = postman.build_collection(auth="basic")
+    assert [f["name"] for f in legacy["item"]][0] == "1 Create application"
+    assert _errors(COLLECTION_SCHEMA, legacy) == []
+    for item in _requests(legacy):
+        auth = {a["key"]: a["value"] for a in item["request"]["auth"]["basic"]}
+        expected = ({"username": "{{token}}", "password": "{{secret}}"} if item["name"].endswith("(legacy endpoint)")
+                    else {"username": "{{user}}", "password": "{{password}}"})
+        assert auth == expected, item["name"]
+    assert "2026-12-02" in legacy["info"]["description"]
+    with pytest.raises(ValueError):
+        postman.build_collection(auth="token")
+
+
 def test_auth_headers_and_urls_come_from_variables():
     items = _requests(postman.build_collection())
     for item in items:
         req = item["request"]
-        auth = {a["key"]: a["value"] for a in req["auth"]["basic"]}
-        assert req["auth"]["type"] == "basic"
         legacy = item["name"].endswith("(legacy endpoint)")
-        assert auth == ({"username": "{{token}}", "password": "{{secret}}"} if legacy
-                        else {"username": "{{user}}", "password": "{{password}}"}), item["name"]
+        if legacy:  # the guide's token:secret endpoint
+            assert req["auth"]["type"] == "basic"
+            auth = {a["key"]: a["value"] for a in req["auth"]["basic"]}
+            assert auth == {"username": "{{token}}", "password": "{{secret}}"}, item["name"]
+        else:  # everything else: the token from the first request
+            assert req["auth"] == {"type": "bearer", "bearer": [{"key": "token", "value": "{{accessToken}}",
+                                                                   "type": "string"}]}, item["name"]
         ctype = {h["key"]: h["value"] for h in req["header"]}["Content-Type"]
         if "messages" in req["url"]["raw"]:
             assert ctype == "application/json; charset=utf-8"
@@ -218,7 +264,7 @@ def _as_in_guide(text: str) -> str:
 
 def test_requests_are_the_guides_with_variables():
     items = _requests(postman.build_collection())
-    ours = items[:7] + [items[8]]  # step 8 as written in the guide is the legacy request
+    ours = items[:7] + [items[10]]  # step 8 as written in the guide is the legacy request (ours: 9b)
     assert len(ours) == len(GUIDE)
     for item, (url, body) in zip(ours, GUIDE):
         req = item["request"]
@@ -230,7 +276,7 @@ def test_requests_are_the_guides_with_variables():
             assert _as_in_guide(req["body"]["raw"]) == body, item["name"]
             assert req["body"]["options"]["raw"]["language"] == ("json" if body.startswith("{") else "xml")
     # the current endpoint sends the same body as the legacy one
-    assert items[7]["request"]["body"] == items[8]["request"]["body"]
+    assert items[9]["request"]["body"] == items[10]["request"]["body"]
 
 
 # --------------------------------------------------------------------------- environment
@@ -250,11 +296,14 @@ def test_environment_has_the_guides_variables_saved_ids_and_numbers(tmp_path: Pa
         "location": "316167", "applicationId": "7cc3c4f7-3b8f-4fff-a211-45070792b431",
         "order": "a18a8979-ebed-42f0-ae5f-3cfa7941d4c2", "userId": "u-sandbox", "user": "sandbox-user",
         "password": "", "token": "", "secret": "",
+        "clientId": "sandbox-client-id", "clientSecret": "", "accessToken": "",
+        "tokenUrl": "http://127.0.0.1:8765/api/v1/oauth2/token",
         "dashboardUrl": "http://127.0.0.1:8765/api", "messagingUrl": "http://127.0.0.1:8765/api/v2",
         "legacyMessagingUrl": "http://127.0.0.1:8765/v2",
         "callbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox",
         "from": "+19102398766", "to": postman.SANDBOX_TO,
         "number1": "+19102398766", "number2": "+19102398767",
+        "campaignId": "CSBX001", "tnOptionOrder": "",  # the sandbox's pre-registered campaign; no order saved
     }
     # every {{variable}} the collection uses (other than those its scripts set) is in the environment
     used = set(re.findall(r"\{\{([A-Za-z][\w-]*)\}\}", json.dumps(postman.build_collection())))
@@ -282,6 +331,8 @@ def test_environment_for_a_real_account_uses_the_real_bases_and_no_sandbox_defau
     assert values["messagingUrl"] == "https://messaging.bandwidth.com/api/v2"
     assert values["legacyMessagingUrl"] == "https://api.catapult.inetwork.com/v2"
     assert values["to"] == "" and values["callbackUrl"] == postman.GUIDE_CALLBACK_URL
+    assert values["tokenUrl"] == "https://api.bandwidth.com/api/v1/oauth2/token"
+    assert values["clientId"] == "sandbox-client-id" and values["clientSecret"] == ""
     legacy = {**cfg, "messaging_url": "https://api.catapult.inetwork.com/v2"}
     values = {k: v["value"] for k, v in _values(postman.build_environment(legacy, {}, to="+19195551212")).items()}
     assert values["messagingUrl"] == "https://messaging.bandwidth.com/api/v2"
@@ -295,9 +346,9 @@ def test_no_secret_in_an_export_without_include_secrets(tmp_path: Path):
     for secret in SECRET_VALUES:
         assert secret not in text
     values = _values(json.loads(text))
-    for key in ("password", "token", "secret"):
+    for key in (*SECRET_KEYS, "accessToken"):
         assert values[key] == {"key": key, "value": "", "type": "secret", "enabled": True}
-    assert {k for k, v in values.items() if v["type"] == "secret"} == {"password", "token", "secret"}
+    assert {k for k, v in values.items() if v["type"] == "secret"} == {*SECRET_KEYS, "accessToken"}
 
 
 def test_secrets_present_and_typed_secret_with_include_secrets(tmp_path: Path):
@@ -305,8 +356,9 @@ def test_secrets_present_and_typed_secret_with_include_secrets(tmp_path: Path):
     env = json.loads(path.read_text(encoding="utf-8"))
     assert _errors(ENVIRONMENT_SCHEMA, env) == []
     values = _values(env)
-    assert (values["password"]["value"], values["token"]["value"], values["secret"]["value"]) == SECRET_VALUES
-    assert all(values[k]["type"] == "secret" for k in ("password", "token", "secret"))
+    assert tuple(values[k]["value"] for k in SECRET_KEYS) == SECRET_VALUES
+    assert all(values[k]["type"] == "secret" for k in SECRET_KEYS)
+    assert values["accessToken"]["value"] == "", "a token is never exported: the first request gets one"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600, "a file holding secrets is private"
 
 
@@ -385,6 +437,8 @@ def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any]
     names = [e["item"]["name"] for e in executions]
     for _, request in postman.STEPS:
         assert request in names, f"{request} did not run"
+    if names[0] == postman.TOKEN_REQUEST:
+        assert names.count(postman.TOKEN_REQUEST) == 1
     for e in executions:
         if e.get("requestError"):
             pytest.fail(f"{e['item']['name']}: {e['requestError']}")
@@ -409,20 +463,33 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
     """Default-like sandbox (orders RECEIVED for 2 s): the collection polls until COMPLETE.
 
     The environment is exported WITHOUT secrets (the shareable file) and newman gets them with --env-var.
+    API users are decommissioned (as on the real service since 2026-12-02): the run is OAuth only (plus the
+    guide's token:secret endpoint, which is not an API user).
     """
     _newman()
-    handle = fresh_sandbox(order_delay=2, settings=GUIDE_2018)
+    handle = fresh_sandbox(order_delay=2, settings={})  # today's rules: a2p_enforcement on (the default)
     try:
+        control(handle.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"},
+                timeout=5).raise_for_status()
         out = tmp_path / "exports"
         config = _sandbox_config(handle.url, **handle.credentials)
         environment = postman.export_environment(config, {}, out_dir=out)
         collection = postman.export_collection(out_dir=out)
         proc, summary = _run_newman(collection, environment, "newman-junit", env_vars={
-            "password": handle.credentials["password"], "token": handle.credentials["api_token"],
+            "clientSecret": handle.credentials["client_secret"], "token": handle.credentials["api_token"],
             "secret": handle.credentials["api_secret"]})
         executions = _check_green(proc, summary)
+        assert executions[0]["item"]["name"] == postman.TOKEN_REQUEST
+        for e in executions[1:]:
+            if not e["item"]["name"].endswith("(legacy endpoint)"):
+                sent = {h["key"].lower(): h["value"] for h in e["request"]["header"]}
+                assert sent["authorization"].startswith("Bearer "), e["item"]["name"]
+        issued = control(handle.url, "GET", "/_sandbox/credentials", timeout=5).json()["credentials"]
+        assert next(c for c in issued if c["client_id"] == "sandbox-client-id")["tokens_issued"] == 1
         checks = [e for e in executions if e["item"]["name"] == "Check order status"]
         assert len(checks) >= 2, "the order stays RECEIVED for 2 s: the status check must have repeated"
+        tn_checks = [e for e in executions if e["item"]["name"] == postman.TN_OPTION_CHECK]
+        assert len(tn_checks) >= 2, "the TN Option Order is RECEIVED/PROCESSING for 2 s: its check repeated"
         assert (ARTIFACTS / "newman-junit.xml").exists()
         junit = (ARTIFACTS / "newman-junit.xml").read_text(encoding="utf-8")
         assert 'failures="0"' in junit and "<failure" not in junit
@@ -432,16 +499,21 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         assert len({m.get("from") for m in sent}) == 1 and sent[0]["from"].startswith("+1910"), sent
         # ... and the application's {{callbackUrl}} (a sandbox bin) gets a message-delivered event for each
         events: list[dict[str, Any]] = []
+        token = requests.post(f"{handle.url}/api/v1/oauth2/token", data={"grant_type": "client_credentials"},
+                              auth=(handle.credentials["client_id"], handle.credentials["client_secret"]),
+                              timeout=5).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            events = requests.get(f"{handle.url}/_sandbox/bins/postman", timeout=5, auth=(
-                handle.credentials["username"], handle.credentials["password"])).json()["events"]
+            # (API users are decommissioned here, so the account reads its bin with a Bearer token)
+            events = requests.get(f"{handle.url}/_sandbox/bins/postman", headers=bearer, timeout=5).json()["events"]
             if sum(e.get("type") == "message-delivered" for e in events) >= 2:
                 break
             time.sleep(0.2)
         delivered = [e for e in events if e.get("type") == "message-delivered"]
         assert {e["message"]["id"] for e in delivered} == {m["id"] for m in sent}, events
         assert not any(s in proc.stdout + proc.stderr for s in SECRET_VALUES), "newman's log shows no secret"
+        assert "eyJhbGciOi" not in proc.stdout + proc.stderr, "newman's log shows no access token"
     finally:
         handle.stop()
 
@@ -450,6 +522,8 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
 def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(clean_sandbox: Any, tmp_path: Path):
     """Orders complete at once; the environment holds the secrets; a second run on the same account is green."""
     _newman()
+    control(clean_sandbox.url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True},
+            timeout=5).raise_for_status()  # the collection's A2P folder registers the number
     out = tmp_path / "exports"
     environment = postman.export_environment(_sandbox_config(clean_sandbox.url, **clean_sandbox.credentials), {}, out_dir=out,
                                              include_secrets=True)
@@ -457,7 +531,10 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
     first = _check_green(*_run_newman(collection, environment, "newman-junit-immediate"))
     assert len([e for e in first if e["item"]["name"] == "Check order status"]) == 1
     time.sleep(1.1)  # {{$timestamp}} has 1 s resolution: the rerun gets new AppName/PeerName
-    _check_green(*_run_newman(collection, environment, "newman-junit-rerun"))
+    # the rerun uses the optional legacy collection: the guide's Basic username:password, accepted by default
+    legacy = postman.export_collection(out_dir=out / "legacy", auth="basic")
+    rerun = _check_green(*_run_newman(legacy, environment, "newman-junit-rerun-legacy-basic"))
+    assert postman.TOKEN_REQUEST not in [e["item"]["name"] for e in rerun]
     assert len(_sandbox_messages(clean_sandbox)) == 4
 
 

@@ -14,8 +14,9 @@ Then every produced file is scanned: executed notebooks (outputs and metadata, w
 HTML, state files, lock and temp files, the config folder, the Postman exports, all logs, the sandbox
 db with its ``-wal``/``-shm``, and every captured stdout/stderr. A secret anywhere fails the test.
 
-The secrets are the account password, the API token and secret, the Basic ``Authorization`` values
-built from them, and the callback password. The callback password is the one exception in the
+The secrets are the account password, the API token and secret, the API credential's client secret, the
+Basic ``Authorization`` values built from them, every OAuth access token (any JWT: the walkthrough runs on
+the API credential, so its tokens are in every request), and the callback password. The callback password is the one exception in the
 sandbox db: the emulated service must keep it to authenticate its callbacks (as Bandwidth does); it
 is scanned for everywhere else.
 """
@@ -43,11 +44,14 @@ plugin = report.fixture()
 
 CREDS = {"account_id": "9977001", "site_id": "9977", "username": "leaktest-user-7f3a",
          "password": "PW-ZqX9-leak-4b1e-SECRET", "user_id": "u-leak-7f3a", "api_token": "TOK-8c2d-leak-SECRET",
-         "api_secret": "SEC-1e5f-leak-SECRET"}
+         "api_secret": "SEC-1e5f-leak-SECRET", "client_id": "leaktest-client-7f3a",
+         "client_secret": "CS-2d9a-leak-SECRET"}
+#: every access token the sandbox signs is a JWT whose base64 header starts like this ({"alg":...)
+JWT_PREFIX = b"eyJhbGciOi"
 CALLBACK_USER, CALLBACK_PASSWORD = "cb-user-leak", "CBPW-3a7e-leak-SECRET"
 ENV_NAMES = {"account_id": "BW_ACCOUNT_ID", "site_id": "BW_SITE_ID", "username": "BW_USERNAME",
              "password": "BW_PASSWORD", "user_id": "BW_USER_ID", "api_token": "BW_API_TOKEN",
-             "api_secret": "BW_API_SECRET"}
+             "api_secret": "BW_API_SECRET", "client_id": "BW_CLIENT_ID", "client_secret": "BW_CLIENT_SECRET"}
 
 
 def secrets(include_callback: bool = True) -> dict[str, bytes]:
@@ -55,7 +59,10 @@ def secrets(include_callback: bool = True) -> dict[str, bytes]:
         "password": CREDS["password"].encode(),
         "api_token": CREDS["api_token"].encode(),
         "api_secret": CREDS["api_secret"].encode(),
+        "client_secret": CREDS["client_secret"].encode(),
+        "access token (JWT)": JWT_PREFIX,
         "basic username:password": base64.b64encode(f"{CREDS['username']}:{CREDS['password']}".encode()),
+        "basic client_id:client_secret": base64.b64encode(f"{CREDS['client_id']}:{CREDS['client_secret']}".encode()),
         "basic token:secret": base64.b64encode(f"{CREDS['api_token']}:{CREDS['api_secret']}".encode()),
     }
     if include_callback:
@@ -229,6 +236,7 @@ def api_walk(url: str, tmp: Path) -> list[str]:
     from bwhelpers.connection import live_config
     config = live_config()
     assert config.account_id == CREDS["account_id"] and config.is_sandbox
+    assert config.uses_oauth and config.client_id == CREDS["client_id"], "the walkthrough runs on API credentials"
     setup = Setup(config, StateStore(tmp / "api" / "state.json"), progress=False)
     app = setup.create_application(name="Leak App", callback_url=f"{url}/_sandbox/bins/leaky",
                                    callback_user=CALLBACK_USER, callback_password=CALLBACK_PASSWORD)
@@ -240,6 +248,9 @@ def api_walk(url: str, tmp: Path) -> list[str]:
                             timeout=TIMEOUT).json()
     assert any(r["authorized"] for r in contents["requests"]), "the callback never used its credentials"
     shown += [repr(config), str(config), repr(setup), json.dumps(config.masked()), json.dumps(event)]
+    source = getattr(setup.dashboard.auth, "source", None)
+    assert source is not None and source.fetches >= 1
+    shown += [repr(setup.dashboard.auth), repr(source), repr(setup.messaging)]
     for res in results:
         shown += [repr(res), str(res.data), tables.result_frame(res).to_string(), res._repr_html_()]
         if res.exchange is not None:
@@ -248,7 +259,12 @@ def api_walk(url: str, tmp: Path) -> list[str]:
     shown += [state_frame(setup).to_string(), tables.diagnose_frame(setup.diagnose()).to_string(),
               tables.events_frame(setup.events()).to_string(),
               tables.result_frame(setup.dashboard.get_application(app.id)).to_string()]
-    bad = [lambda: Setup(config.replace(password="wrong-password"), setup.state, progress=False).dashboard.get_site(),
+    bad = [lambda: Setup(config.replace(client_secret="wrong-client-secret"), setup.state,
+                         progress=False).dashboard.get_site(),
+           lambda: Setup(config.replace(token_url="http://127.0.0.1:9/api/v1/oauth2/token"), setup.state,
+                         progress=False).dashboard.get_site(),
+           lambda: Setup(config.replace(auth="basic", password="wrong-password"), setup.state,
+                         progress=False).dashboard.get_site(),
            lambda: setup.dashboard.create_application("", "https://a.example/cb"),
            lambda: setup.dashboard.get_location("999999"),
            lambda: Setup(config.replace(dashboard_url="http://127.0.0.1:9/api"), setup.state,

@@ -6,18 +6,25 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import jwt
 import pytest
 import requests
-from conftest import SMS_BODY, XmlSession
+from conftest import SMS_BODY, XmlSession, reset
 
 from bwhelpers.sandbox import DEMO, DEMO_B
 from conftest import control
 
 TIMEOUT = 10
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
+
+
+@pytest.fixture(autouse=True)
+def _restore(sandbox: Any) -> Iterator[None]:
+    """Tests here change settings and credentials of the session sandbox: reset it afterwards."""
+    yield
+    reset(sandbox.url)
 
 
 def token_url(sb: Any) -> str:
@@ -377,17 +384,20 @@ def test_legacy_basic_auth_setting_refuses_unknown_modes(clean_sandbox: Any) -> 
     assert r.status_code == 400 and "decommissioned" in r.json()["error"]
 
 
-def test_reset_restores_demo_credentials_and_keeps_tokens_verifiable(clean_sandbox: Any) -> None:
+def test_reset_restores_demo_credentials_and_retires_earlier_tokens(clean_sandbox: Any) -> None:
     add_credential(clean_sandbox, "temp", "temp-secret", ["Numbers"])
     token = get_token(clean_sandbox)["access_token"]
+    dash = f"{clean_sandbox.url}/api/accounts/{DEMO['account_id']}/sites"
+    assert requests.get(dash, headers=bearer(token), timeout=TIMEOUT).status_code == 200
+    time.sleep(1.1)  # token times are whole seconds
     assert control(clean_sandbox.url, "POST", "/_sandbox/reset", timeout=TIMEOUT).status_code == 200
     r = requests.post(token_url(clean_sandbox), auth=("temp", "temp-secret"),
                       data={"grant_type": "client_credentials"}, timeout=TIMEOUT)
     assert r.status_code == 401
-    # the demo credential is back, so its earlier token still verifies (same signing key)
-    r = requests.get(f"{clean_sandbox.url}/api/accounts/{DEMO['account_id']}/sites", headers=bearer(token),
-                     timeout=TIMEOUT)
-    assert r.status_code == 200
+    # the demo credential is back (same id and secret) but the token from before the reset is retired
+    r = requests.get(dash, headers=bearer(token), timeout=TIMEOUT)
+    assert r.status_code == 401 and "issued before" in dash_error(r)[1]
+    assert requests.get(dash, headers=bearer(get_token(clean_sandbox)["access_token"]), timeout=TIMEOUT).status_code == 200
 
 
 def test_sms_feature_with_bearer_and_numbers_role(dash: XmlSession, clean_sandbox: Any) -> None:

@@ -114,27 +114,30 @@ def test_sdk_works_with_an_access_token_from_the_sandbox(clean_sandbox: Any) -> 
 
     url = clean_sandbox.url
     control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
-    r = requests.post(f"{url}/api/v1/oauth2/token", auth=(DEMO["client_id"], DEMO["client_secret"]),
-                      data={"grant_type": "client_credentials"}, timeout=5)
-    assert r.status_code == 200, r.text
-    token = r.json()
-    client = Client(url=f"{url}/api", account_id=DEMO["account_id"], access_token=token["access_token"],
-                    access_token_expiration=int(time.time()) + token["expires_in"])
-    acc = Account(client=client)
-    assert [s.id for s in acc.sites.list().items] == [DEMO["site_id"]]
-    peer = acc.sites.get(DEMO["site_id"]).sip_peers.create({"peer_name": "OAuth Loc", "is_default_peer": "true"})
-    order = acc.orders.create({"name": "OAuth order", "site_id": DEMO["site_id"], "peer_id": peer.id,
-                               "area_code_search_and_order_type": {"area_code": "818", "quantity": 1}})
-    assert acc.orders.get(order.id).order_status == "COMPLETE"
-    # Basic with the API user is refused meanwhile; a token of account B is refused on A's URL
-    with pytest.raises(RestError) as refused:
-        account(url).sites.list()
-    assert "2026-12-02" in str(refused.value)
-    r = requests.post(f"{url}/api/v1/oauth2/token", auth=(DEMO_B["client_id"], DEMO_B["client_secret"]),
-                      data={"grant_type": "client_credentials"}, timeout=5)
-    other = Account(client=Client(url=f"{url}/api", account_id=DEMO["account_id"],
-                                  access_token=r.json()["access_token"],
-                                  access_token_expiration=int(time.time()) + 3600))
-    with pytest.raises(RestError) as info:
-        other.sites.list()
-    assert "1001" in str(info.value) and "Access Denied" in str(info.value)
+    try:
+        r = requests.post(f"{url}/api/v1/oauth2/token", auth=(DEMO["client_id"], DEMO["client_secret"]),
+                          data={"grant_type": "client_credentials"}, timeout=5)
+        assert r.status_code == 200, r.text
+        token = r.json()
+        client = Client(url=f"{url}/api", account_id=DEMO["account_id"], access_token=token["access_token"],
+                        access_token_expiration=int(time.time()) + token["expires_in"])
+        acc = Account(client=client)
+        assert [s.id for s in acc.sites.list().items] == [DEMO["site_id"]]
+        peer = acc.sites.get(DEMO["site_id"]).sip_peers.create({"peer_name": "OAuth Loc", "is_default_peer": "true"})
+        order = acc.orders.create({"name": "OAuth order", "site_id": DEMO["site_id"], "peer_id": peer.id,
+                                   "area_code_search_and_order_type": {"area_code": "818", "quantity": 1}})
+        assert acc.orders.get(order.id).order_status == "COMPLETE"
+        # Basic with the API user is refused meanwhile; a token of account B is refused on A's URL
+        with pytest.raises(RestError) as refused:
+            account(url).sites.list()
+        assert "2026-12-02" in str(refused.value)
+        r = requests.post(f"{url}/api/v1/oauth2/token", auth=(DEMO_B["client_id"], DEMO_B["client_secret"]),
+                          data={"grant_type": "client_credentials"}, timeout=5)
+        other = Account(client=Client(url=f"{url}/api", account_id=DEMO["account_id"],
+                                      access_token=r.json()["access_token"],
+                                      access_token_expiration=int(time.time()) + 3600))
+        with pytest.raises(RestError) as info:
+            other.sites.list()
+        assert "1001" in str(info.value) and "Access Denied" in str(info.value)
+    finally:
+        control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)

@@ -2,6 +2,7 @@
 sandbox coming back when the kernel that hosted it has gone."""
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ class Shown(list):
         for obj in self:
             data = getattr(obj, "data", None)
             parts.append(data if isinstance(data, str) else getattr(obj, "value", None) or repr(obj))
-        return "\n".join(str(p) for p in parts)
+        return re.sub(r"<[^>]+>", "", "\n".join(str(p) for p in parts))  # as a person reads it: no tags
 
 
 @pytest.fixture

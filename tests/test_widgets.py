@@ -9,6 +9,7 @@ import ipywidgets
 import pytest
 
 from bwhelpers import widgets
+from conftest import control
 
 
 def manager_state() -> str:
@@ -46,10 +47,11 @@ def test_application_and_order_forms_have_working_defaults() -> None:
 def test_progress_strip_reflects_saved_steps() -> None:
     class FakeSetup:
         def status(self) -> list[dict[str, Any]]:
-            return [{"step": n, "done": n <= 2} for n in range(1, 9)]
+            return [{"step": n, "done": n <= 2} for n in range(1, 10)]
 
     html = widgets.progress_html(widgets._done(FakeSetup()), current=3)
-    assert html.count("✓") == 2 and html.count("○") == 6
+    assert html.count("✓") == 2 and html.count("○") == 7
+    assert "8. Register for A2P" in html
 
 
 @pytest.fixture
@@ -80,12 +82,49 @@ def test_credentials_form_reports_the_exact_error_and_clears_secrets(real_like_e
     assert "sandbox-password" not in state and "sandbox-password" not in repr(config)
 
 
+def test_credentials_form_asks_for_api_credentials_and_connects_with_oauth(
+        sandbox: Any, isolated_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The form's default real-account path: Client ID / Client Secret, a token from the (sandbox's) token URL."""
+    monkeypatch.setenv("BW_DASHBOARD_URL", f"{sandbox.url}/api")
+    monkeypatch.setenv("BW_MESSAGING_URL", f"{sandbox.url}/api/v2")
+    monkeypatch.setenv("BW_TOKEN_URL", f"{sandbox.url}/api/v1/oauth2/token")
+    control(sandbox.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"}, timeout=5)
+    try:
+        form = widgets.CredentialsForm(env={"BW_ACCOUNT_ID": "9900000", "BW_SITE_ID": "9901",
+                                            "BW_CLIENT_ID": "sandbox-client-id"})
+        assert form.client_id.value == "sandbox-client-id" and form.client_secret.value == ""
+        assert form.legacy.value is False and form.legacy_box.layout.display == "none"
+        assert "API Credentials" in form.real_box.children[2].value
+        form.target.value = "real"
+        form.client_secret.value = "Wrong-Client-Secret-42"
+        assert form.connect() is None
+        assert "TokenError" in form.status.value and "BW_CLIENT_SECRET" in form.status.value
+        assert form.client_secret.value == "", "secret fields are cleared after use"
+        assert "Wrong-Client-Secret-42" not in manager_state() + form.status.value
+
+        form.client_secret.value = "sandbox-client-secret"
+        config = form.connect()
+        assert config is not None and config.target == "real" and config.uses_oauth
+        assert "bw-ok" in form.status.value and "API credentials (OAuth 2.0)" in form.status.value
+        assert form.client_secret.value == ""
+        assert "sandbox-client-secret" not in manager_state() + repr(config) + form.status.value
+        # the legacy toggle shows the API user fields; with it, Basic is used (and refused when decommissioned)
+        form.legacy.value = True
+        assert form.legacy_box.layout.display is None
+        form.username.value, form.password.value = "sandbox-user", "sandbox-password"
+        assert form.connect() is None and "2026-12-02" in form.status.value
+        assert form.password.value == "" and "sandbox-password" not in manager_state()
+    finally:
+        control(sandbox.url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"}, timeout=5)
+
+
 def test_credentials_form_env_secrets_are_never_copied_into_widgets(sandbox: Any) -> None:
     env = {"BW_TARGET": "real", "BW_ACCOUNT_ID": "9900000", "BW_PASSWORD": "From-Env-Secret-77",
-           "BW_API_TOKEN": "Env-Token-88", "BW_API_SECRET": "Env-Secret-99"}
+           "BW_API_TOKEN": "Env-Token-88", "BW_API_SECRET": "Env-Secret-99", "BW_CLIENT_SECRET": "Env-Client-Secret-66"}
     form = widgets.CredentialsForm(env=env)
     assert form.target.value == "real"
     assert form.password.value == "" and "BW_PASSWORD" in form.password.placeholder
+    assert form.client_secret.value == "" and "BW_CLIENT_SECRET" in form.client_secret.placeholder
     state = manager_state()
     for secret in env.values():
         if "Secret" in secret or "Token" in secret:

@@ -33,6 +33,18 @@ print("SECRET-SET", bool(os.environ.get("BW_PASSWORD")), "PASSWORD-IN-REPR", os.
 """
 
 
+NOTEBOOKS = """
+import os, subprocess, sys
+from bwhelpers import steps
+names = [steps.page(k).notebook for k in ("start", "messages", "events")]
+p = subprocess.run([sys.executable, "-m", "bwhelpers", "run-notebooks", "--out", "executed", *names],
+                   capture_output=True, text=True, timeout=600, cwd=os.path.expanduser("~"))
+print("RC", p.returncode)
+print(p.stdout[-3000:], p.stderr[-3000:])
+print("DIR", os.environ["BW_NOTEBOOK_DIR"])
+"""
+
+
 def _line(out: str, key: str) -> str:
     m = re.search(rf"^{key} (.*)$", out, re.MULTILINE)
     assert m, f"no {key} line in:\n{out}"
@@ -66,6 +78,8 @@ def room(hub: Hub) -> dict[str, Any]:
     def run(user: str) -> None:
         try:
             results[user] = hub.run_in_kernel(user, out["tokens"][user], WALKTHROUGH)
+            if user == "alice":  # then the notebooks themselves, headless, in her server (no credentials typed)
+                results["alice-notebooks"] = hub.run_in_kernel(user, out["tokens"][user], NOTEBOOKS)
         except BaseException as exc:  # reported below, in the test's thread
             results[user] = exc
 
@@ -78,6 +92,7 @@ def room(hub: Hub) -> dict[str, Any]:
         if isinstance(results.get(user), BaseException):
             raise AssertionError(f"{user}'s walkthrough failed: {results[user]}\n{hub.tail()}")
     out["outputs"] = results
+    assert "alice-notebooks" in results, results.keys()
     return out
 
 
@@ -110,6 +125,26 @@ def test_each_participant_ends_delivered_in_their_own_account(hub: Hub, room: di
         assert view["messages"]["sent"] >= 1 and view["messages"]["delivered"] >= 1
         assert "password" not in mine.text and "secret" not in mine.text
     assert accounts["alice"] != accounts["bob"]
+
+
+def test_the_notebooks_run_unchanged_in_a_participants_server(hub: Hub, room: dict[str, Any]) -> None:
+    out = room["outputs"]["alice-notebooks"]
+    assert _line(out, "RC") == "0", out
+    assert _line(out, "DIR").endswith("/home/alice/notebooks")  # the hook copied them into her home
+    from bwhelpers import steps
+
+    executed = Path(_line(out, "DIR")).parent / "executed"  # the executed copies are in her home, not the repo
+    ran = {p.stem for p in executed.glob("*.ipynb")}
+    assert {steps.page(k).notebook for k in ("start", "messages", "events")} <= ran, ran
+    view = svc(hub, "GET", "/participants/alice", room["tokens"]["alice"]).json()
+    assert view["messages"]["sent"] >= 2  # notebook 08 sent again, from her own account
+    # her secrets are in her server's environment only: not in the executed notebooks, her files or the hub's log
+    creds = svc(hub, "POST", "/participants/alice", headers={"X-Sandbox-Admin-Key": admin_key(hub)}).json()
+    secrets = [creds["credentials"][k].encode() for k in ("password", "api_secret", "client_secret")]
+    home = executed.parent
+    leaked = [str(p) for p in home.rglob("*") if p.is_file() and any(x in p.read_bytes() for x in secrets)]
+    assert not leaked
+    assert not any(x in hub.log.read_bytes() for x in secrets)
 
 
 def test_board_as_admin_shows_both_done(hub: Hub, room: dict[str, Any]) -> None:

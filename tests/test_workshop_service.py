@@ -199,3 +199,39 @@ def test_a_failed_order_shows_step_7_failed_with_its_code(service: dict[str, Any
     assert r.status_code == 201, r.text  # accepted; the magic area 907 has no numbers, so the order ends FAILED
     row = progress(service, "jack")
     assert row["steps"]["6"] == "done" and row["steps"]["7"] == "failed" and row["steps"]["8"] == "pending", row
+
+
+def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices(tmp_path: Path) -> None:
+    from traitlets.config import Config
+
+    out = tmp_path / "bwhelpers.py"
+    r = subprocess.run([sys.executable, "-m", "bwhelpers", "workshop-config", "--tljh", "--admin", "host",
+                        "--state-dir", str(tmp_path / "state"), "-o", str(out)], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    c = Config()
+    c.JupyterHub.services = [{"name": "other", "url": "http://127.0.0.1:9999"}]  # set by an earlier config file
+    exec(compile(out.read_text(), str(out), "exec"), {"c": c})  # the file JupyterHub would load
+    names = [s["name"] for s in c.JupyterHub.services]
+    assert names == ["other", "bw-sandbox"]
+    service = c.JupyterHub.services[1]
+    assert service["command"][1:3] == ["-m", "bwhelpers.sandbox.workshop"]
+    assert service["command"][service["command"].index("--public-url") + 1] == "http://127.0.0.1"
+    assert "authenticator_class" not in c.JupyterHub and "spawner_class" not in c.JupyterHub
+    assert "bind_url" not in c.JupyterHub  # TLJH's own
+    assert {"name": "user", "description": "participants: their own server, and the workshop sandbox",
+            "scopes": ["self", "access:services!service=bw-sandbox"]} in c.JupyterHub.load_roles
+    assert c.Authenticator.admin_users == {"host"}
+    assert repr(c.Spawner.pre_spawn_hook) == "SpawnHook('http://127.0.0.1:10101/services/bw-sandbox')"
+    # zero-to-jupyterhub: the proxy in another pod reaches the service on the hub's Kubernetes service name
+    from bwhelpers.workshop import configure
+
+    k = Config()
+    configure(k, public_url=None, authenticator=None, spawner=None, state_dir=tmp_path / "k8s",
+              service_url="http://hub:10101", listen="0.0.0.0", sandbox_url="http://proxy-public")
+    svc = k.JupyterHub.services[0]
+    assert svc["url"] == "http://hub:10101"
+    assert svc["command"][svc["command"].index("--listen") + 1] == "0.0.0.0"
+    assert "proxy-public" in svc["command"]
+    assert "db_url" not in k.JupyterHub and "cookie_secret_file" not in k.JupyterHub  # z2jh's hub db stays put
+    assert "db_url" not in c.JupyterHub  # and TLJH's

@@ -100,6 +100,11 @@ def credential_owner(db: Database, client_id: str) -> str | None:
     return None if row is None else str(row["account_id"])
 
 
+def credential_created(db: Database, client_id: str) -> float | None:
+    row = db.query_one("SELECT created FROM api_credentials WHERE client_id=?", (client_id,))
+    return None if row is None else float(row["created"])
+
+
 def list_credentials(db: Database, account_id: str | None = None) -> list[dict[str, Any]]:
     """Client ids, accounts and roles (never a secret or its hash)."""
     rows = db.query("SELECT client_id, account_id, roles, description, created FROM api_credentials "
@@ -143,7 +148,9 @@ def issue_token(db: Database, credential: dict[str, Any], ttl: int) -> str:
 
 
 def verify_token(db: Database, token: str) -> dict[str, Any]:
-    """The claims of a valid token from this sandbox whose credential still exists; else TokenInvalid."""
+    """The claims of a valid token from this sandbox whose credential still exists and has not been re-created
+    since the token was issued (so ``/_sandbox/reset`` and replacing a credential retire its tokens); else
+    TokenInvalid."""
     try:
         claims = jwt.decode(token, signing_key(db), algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["exp", "iat", "sub", "iss"]})
@@ -156,6 +163,9 @@ def verify_token(db: Database, token: str) -> dict[str, Any]:
     accounts, roles = claims.get("accounts"), claims.get("roles")
     if not isinstance(accounts, list) or not isinstance(roles, list):
         raise TokenInvalid("The access token is malformed")
-    if credential_owner(db, str(claims["sub"])) is None:
+    created = credential_created(db, str(claims["sub"]))
+    if created is None:
         raise TokenInvalid("The API credential of this token no longer exists")
+    if int(claims["iat"]) < int(created):  # the credential was re-created (or the sandbox reset) since
+        raise TokenInvalid("The access token was issued before its API credential was last changed")
     return claims

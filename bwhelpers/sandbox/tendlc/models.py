@@ -209,14 +209,18 @@ def _order_phases(db: Database, order_ids: set[str]) -> dict[str, str]:
 
 def _registrations(db: Database, account_id: str, campaign_id: str | None = None,
                    tn: str | None = None) -> list[dict[str, Any]]:
-    sql, args = "SELECT * FROM tendlc_numbers WHERE account_id=?", [account_id]
+    _settle_numbers(db)
+    # a disconnected number leaves its campaign with it
+    sql = ("SELECT n.* FROM tendlc_numbers n JOIN dash_tns t ON t.tn=n.tn AND t.account_id=n.account_id "
+           "AND t.status='inservice' WHERE n.account_id=?")
+    args: list[Any] = [account_id]
     if campaign_id is not None:
-        sql += " AND campaign_id=?"
+        sql += " AND n.campaign_id=?"
         args.append(campaign_id)
     if tn is not None:
-        sql += " AND tn=?"
+        sql += " AND n.tn=?"
         args.append(tn)
-    rows = db.query(sql + " ORDER BY tn", args)
+    rows = db.query(sql + " ORDER BY n.tn", args)
     phases = _order_phases(db, {r["order_id"] for r in rows})
     out = []
     for r in rows:

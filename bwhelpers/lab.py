@@ -1,0 +1,82 @@
+"""``python -m bwhelpers lab``: JupyterLab for the walkthrough, the same on a laptop, in a container and as root.
+
+* as root (common in containers) it adds ``--allow-root``, which ``jupyter lab`` otherwise refuses to start without;
+* it installs :func:`strip_walkthrough_outputs` as the contents manager's ``pre_save_hook``: when JupyterLab
+  (auto)saves one of the walkthrough's notebooks, its outputs, execution counts and widget state are left out of
+  the file. A reopened notebook is then clean (re-run its cells), never a page of "Error displaying widget: model
+  not found" for forms whose kernel is gone, and the tracked notebooks stay free of outputs.
+
+Any other arguments are passed to ``jupyter lab`` as they are (``python -m bwhelpers lab --port 8899``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["lab_command", "main", "strip_walkthrough_outputs", "WIDGET_VIEW"]
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+DEFAULT_NOTEBOOK = "notebooks/00_start_here.ipynb"
+
+
+def _is_root() -> bool:
+    geteuid = getattr(os, "geteuid", None)
+    return bool(geteuid and geteuid() == 0)
+
+
+def lab_command(args: Sequence[str] = (), *, root: bool | None = None) -> list[str]:
+    """The ``jupyter lab`` command line for ``args`` (default: open 00_start_here)."""
+    args = list(args)
+    cmd = [sys.executable, "-m", "jupyter", "lab"]
+    if not any(not a.startswith("-") for a in args):
+        folder = Path.cwd()
+        if (folder / DEFAULT_NOTEBOOK).is_file():
+            cmd.append(DEFAULT_NOTEBOOK)
+    cmd += args
+    if (_is_root() if root is None else root) and not any(a.startswith("--allow-root") or "allow_root" in a
+                                                           for a in args):
+        cmd.append("--allow-root")
+    if not any("pre_save_hook" in a for a in args):
+        cmd.append("--ContentsManager.pre_save_hook=bwhelpers.lab.strip_walkthrough_outputs")
+    return cmd
+
+
+def _is_walkthrough(path: str, contents_manager: Any) -> bool:
+    root = getattr(contents_manager, "root_dir", None)
+    try:
+        full = (Path(root) / path).resolve() if root else Path(path).resolve()
+    except (OSError, ValueError):
+        return False
+    from .steps import PAGES
+
+    return full.parent == _NOTEBOOKS or (full.parent.name == "notebooks" and full.name in {p.filename for p in PAGES})
+
+
+def strip_walkthrough_outputs(model: dict[str, Any], path: str = "", contents_manager: Any = None,
+                              **_: Any) -> None:
+    """``pre_save_hook``: a walkthrough notebook is saved without outputs, execution counts or widget state."""
+    if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
+        return
+    if not _is_walkthrough(path, contents_manager):
+        return
+    nb = model["content"]
+    metadata = nb.get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("widgets", None)
+    for cell in nb.get("cells") or []:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run JupyterLab (replacing this process where the OS allows)."""
+    cmd = lab_command(list(sys.argv[1:] if argv is None else argv))
+    if hasattr(os, "execv"):
+        os.execv(cmd[0], cmd)  # pragma: no cover - replaces the process
+    import subprocess  # pragma: no cover
+
+    return subprocess.call(cmd)  # pragma: no cover

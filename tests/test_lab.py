@@ -1,0 +1,57 @@
+"""``python -m bwhelpers lab``: --allow-root for root, and the walkthrough saved without outputs or widget state."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from bwhelpers.lab import lab_command, strip_walkthrough_outputs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_root_gets_allow_root_and_others_do_not() -> None:
+    as_root = lab_command(["notebooks/00_start_here.ipynb"], root=True)
+    assert as_root[1:4] == ["-m", "jupyter", "lab"] and "--allow-root" in as_root
+    assert "--allow-root" not in lab_command(["notebooks/00_start_here.ipynb"], root=False)
+    assert lab_command(["--ServerApp.allow_root=True"], root=True).count("--allow-root") == 0
+    assert any(a.endswith("pre_save_hook=bwhelpers.lab.strip_walkthrough_outputs") for a in as_root)
+
+
+def test_the_launcher_runs_jupyter_lab() -> None:
+    out = subprocess.run([sys.executable, "-m", "bwhelpers", "lab", "--version"], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()[0].isdigit(), out.stdout
+
+
+def _executed(tmp: Path) -> dict:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("form")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2, "version_minor": 0},
+        "text/plain": "VBox()"})]
+    nb.cells[0].execution_count = 3
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"abc": {}}}}
+    return {"type": "notebook", "content": nb}
+
+
+class _CM:
+    def __init__(self, root: Path):
+        self.root_dir = str(root)
+
+
+def test_a_walkthrough_notebook_is_saved_without_outputs_or_widget_state(tmp_path: Path) -> None:
+    model = _executed(tmp_path)
+    strip_walkthrough_outputs(model=model, path="notebooks/01_create_application.ipynb",
+                              contents_manager=_CM(ROOT))
+    nb = model["content"]
+    assert "widgets" not in nb.metadata
+    assert nb.cells[0].outputs == [] and nb.cells[0].execution_count is None
+
+
+def test_other_notebooks_are_left_alone(tmp_path: Path) -> None:
+    model = _executed(tmp_path)
+    strip_walkthrough_outputs(model=model, path="mine/analysis.ipynb", contents_manager=_CM(tmp_path))
+    assert model["content"].cells[0].outputs and "widgets" in model["content"].metadata

@@ -1,0 +1,232 @@
+"""Results a person can read, and failures that look like failures (issue 16), without a browser.
+
+Against the real sandbox over HTTP: a FAILED order (907) saves no number and the summary says failed; a PARTIAL
+one (307) says partial; a wait for a never-sent message returns at once with the reason; a timeout names the
+cause judged from the state; a changed input asks before a second object. The HTML views are checked as text.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from bwhelpers import views, widgets
+from bwhelpers.exceptions import MissingPrerequisiteError, WaitTimeoutError
+from bwhelpers.walkthrough import Page
+
+
+def text_of(html_text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html_text)).strip()
+
+
+class Shown(list):
+    @property
+    def html(self) -> str:
+        return "\n".join(str(getattr(o, "data", None) or getattr(o, "value", "") or "") for o in self)
+
+    @property
+    def text(self) -> str:
+        return text_of(self.html)
+
+
+@pytest.fixture
+def shown(monkeypatch: pytest.MonkeyPatch) -> Shown:
+    from bwhelpers import walkthrough
+
+    seen = Shown()
+    monkeypatch.setattr(widgets, "display", lambda *objs, **kw: seen.extend(objs))
+    monkeypatch.setattr(walkthrough, "display", lambda *objs, **kw: seen.extend(objs))
+    return seen
+
+
+# -- the views ------------------------------------------------------------------------------------
+
+def test_a_single_object_is_a_vertical_table_with_nested_xml_nested() -> None:
+    data = {"SipPeerSmsFeatureResponse": {"SipPeerSmsFeature": {
+        "SipPeerSmsFeatureSettings": {"TollFree": "true", "Protocol": "HTTP", "Zone1": True},
+        "HttpSettings": {"ProxyPeerId": "539692"}}}}
+    out = views.object_html(data)
+    assert "SipPeerSmsFeatureSettings.TollFree" not in out, "no dotted column names"
+    assert out.count('class="bw-table bw-object"') == 3, "the object and its two nested elements"
+    assert "<th>" not in out, "fields are rows, not columns"
+    assert "SipPeerSmsFeatureResponse › SipPeerSmsFeature" in text_of(out)
+    assert "Zone1 true" in text_of(out), "booleans are shown as the API writes them"
+    assert "table-layout:fixed" in out and "width:100%" in out
+
+
+def test_a_list_shows_the_compared_columns_and_long_texts_under_the_row() -> None:
+    rows = [{"check": "SMS enabled", "ok": False, "finding": "SMS is not enabled", "fix": "run step 3"},
+            {"check": "location", "ok": True, "finding": "location 1 exists", "fix": ""}]
+    out = views.rows_html(rows, ["check", "ok", "finding"], detail=["fix"])
+    assert text_of(out).count("fix:") == 1 and "run step 3" in out
+    assert "<th>fix</th>" not in out
+    assert ">false<" in out and ">true<" in out and "True" not in out
+    assert views.pick_columns([{f"c{i}": i for i in range(20)}]) == [f"c{i}" for i in range(6)]
+
+
+def test_secrets_are_masked_in_the_object_view() -> None:
+    out = views.object_html({"Application": {"CallbackCreds": {"UserId": "u", "Password": "Hunter2-secret"}}})
+    assert "Hunter2-secret" not in out
+
+
+def test_the_order_form_marks_a_bad_value_for_its_criterion() -> None:
+    form = widgets.order_form()
+    assert form.errors == {}
+    form.fields["value"].value = "12"
+    assert "three digits" in form.errors["value"] and "⚠" in form.messages.value
+    form.fields["criterion"].value = "zip"
+    form.fields["value"].value = "2760"
+    assert "five digits" in form.errors["value"]
+    form.fields["value"].value = "27606"
+    assert form.errors == {} and form.messages.value == ""
+
+
+def test_progress_chips_are_links_and_show_failures() -> None:
+    out = widgets.progress_html({6: "failed", 7: "partial", 1: True}, current=7)
+    assert 'href="06_order_numbers.ipynb"' in out and "bw-chip-failed" in out and "bw-chip-partial" in out
+    assert "✗ 6." in out and "✓ 1." in out
+
+
+# -- order outcomes -------------------------------------------------------------------------------
+
+def _through_location(setup: Any) -> None:
+    setup.create_application()
+    setup.create_location()
+
+
+def test_a_failed_order_saves_no_number_and_the_summary_says_failed(setup: Any) -> None:
+    _through_location(setup)
+    order = setup.order_numbers(area_code="907")
+    done = setup.wait_for_order(order.id)
+    assert done.status == "FAILED"
+    assert setup.saved.get("numbers", []) == []
+    status = {s["key"]: s for s in setup.status()}
+    assert status["orders"]["status"] == "failed" and not status["orders"]["done"]
+    assert status["numbers"]["status"] == "failed"
+
+
+def test_a_partial_order_saves_only_its_numbers_and_says_partial(setup: Any) -> None:
+    _through_location(setup)
+    order = setup.order_numbers(area_code="307", quantity=3)
+    done = setup.wait_for_order(order.id)
+    assert done.status == "PARTIAL"
+    saved = setup.saved["numbers"]
+    assert len(saved) == 2 and all(re.fullmatch(r"\+1\d{10}", n) for n in saved)
+    status = {s["key"]: s["status"] for s in setup.status()}
+    assert status["orders"] == status["numbers"] == "partial"
+
+
+def test_the_page_shows_a_failed_order_as_a_failure(setup: Any, shown: Shown) -> None:
+    _through_location(setup)
+    setup.order_numbers(area_code="907")
+    page = Page("numbers", setup=setup, show=False)
+    result = page.wait_for_order(timeout=20)
+    assert result is not None and result.status == "FAILED"
+    assert "bw-callout-error" in shown.html and "5018" in shown.text
+    assert "bw-order-error" in shown.html and "bw-order-ok" not in shown.html
+    assert "bw-saved" not in shown.html, "nothing is announced as saved"
+    assert "it/s" not in shown.text
+
+
+def test_an_empty_search_warns_before_the_order(setup: Any, shown: Shown) -> None:
+    _through_location(setup)
+    page = Page("orders", setup=setup, show=False)
+    page.search_numbers(area_code="907", quantity=5)
+    assert "bw-callout-warn" in shown.html and "No numbers found" in shown.text
+
+
+# -- waits ----------------------------------------------------------------------------------------
+
+def test_a_wait_with_nothing_sent_is_refused_at_once(setup: Any) -> None:
+    with pytest.raises(MissingPrerequisiteError, match="no message has been sent"):
+        setup.wait_for_event("message-delivered", timeout=60)
+
+
+def _ready_to_send(setup: Any) -> None:
+    for _ in setup.run_all():
+        pass
+
+
+def test_the_wait_after_a_refused_send_returns_with_the_reason(setup: Any, shown: Shown) -> None:
+    _ready_to_send(setup)
+    page = Page("messages", setup=setup, show=False)
+    assert page.send_message(to="12345", text="hello") is None
+    assert page.wait_for_event("message-delivered", timeout=30) is None
+    assert "Not waiting for message-delivered: nothing was sent" in shown.text
+    assert "12345" in shown.text or "to" in shown.text
+
+
+def test_a_timeout_names_the_cause_from_the_state(setup: Any) -> None:
+    _ready_to_send(setup)
+    failing = setup.send_message("+12015550101", "fails with 4720", save=False)
+    with pytest.raises(WaitTimeoutError) as caught:
+        setup.wait_for_event("message-delivered", message_id=failing.id, timeout=3)
+    assert "message-failed" in caught.value.description and "4720" in caught.value.description
+    cause, _ = setup.why_no_event("message-delivered", "no-such-message-id")
+    assert "never sent" in cause
+
+
+def test_the_failing_send_of_notebook_09_keeps_step_8s_message(setup: Any) -> None:
+    _ready_to_send(setup)
+    first = setup.saved["messages"][-1]["id"]
+    setup.send_message("+12015550101", "fails", save=False)
+    assert setup.saved["messages"][-1]["id"] == first
+
+
+def test_the_event_wait_shows_progress_in_words(setup: Any, shown: Shown) -> None:
+    _ready_to_send(setup)
+    page = Page("messages", setup=setup, show=False)
+    message = page.send_message(to="+12015550110", text="slow")  # the sandbox's slow destination (5 s)
+    assert message is not None
+    assert page.wait_for_event("message-delivered", timeout=30) is not None
+    assert re.search(r"waiting for message-delivered for message \S+…, \d+ s of 30 s", shown.text), shown.text
+
+
+# -- a second object ----------------------------------------------------------------------------------
+
+def test_changed_inputs_ask_before_a_second_object(setup: Any, shown: Shown) -> None:
+    setup.create_application()
+    assert setup.would_create_another("application", name="Demo Server") is None
+    other = setup.would_create_another("application", name="My server")
+    assert other is not None and other["name"] == "Demo Server"
+    page = Page("application", setup=setup, show=False)
+    before = setup.saved["application"]["id"]
+    result = page.create_application(name="My server")
+    assert result is not None and result.id == before and setup.saved["application"]["id"] == before
+    assert "You already have an application" in shown.text and "Create a second application" not in shown.text
+    apps = setup.dashboard.list_applications().records
+    assert len(apps) == 1, "nothing was created without asking"
+
+
+# -- forms remember -----------------------------------------------------------------------------------
+
+def test_a_form_keeps_the_users_values_across_run_all_and_restarts(setup: Any, shown: Shown) -> None:
+    from bwhelpers.setup import Setup
+    from bwhelpers.state import StateStore
+
+    form = Page("application", setup=setup, show=False).application_form()
+    form.fields["name"].value = "My server"
+    # Run All / a new kernel: a new Page and a new Setup reading the same state file build the form again
+    again = Page("application", setup=Setup(setup.config, StateStore(setup.state.path), progress=False),
+                 show=False).application_form()
+    assert again.values["name"] == "My server"
+    order = Page("orders", setup=setup, show=False).order_form()
+    order.fields["criterion"].value = "zip"
+    order.fields["value"].value = "27606"
+    order.fields["quantity"].value = 2
+    restored = Page("orders", setup=setup, show=False).order_form()
+    assert restored.values == {"criterion": "zip", "value": "27606", "quantity": 2}
+    assert "forms" in setup.saved and setup.saved["forms"]["orders"]["value"] == "27606"
+
+
+def test_no_password_field_is_ever_saved(setup: Any) -> None:
+    import ipywidgets
+
+    form = widgets.Form("f", {"user": ipywidgets.Text(value="u"), "password": ipywidgets.Password(value="")})
+    saved: list[dict[str, Any]] = []
+    form.bind({"password": "from-an-old-file", "user": "me"}, saved.append)
+    assert form.fields["password"].value == "" and form.fields["user"].value == "me"
+    form.fields["password"].value = "Hunter2-secret"
+    form.fields["user"].value = "you"
+    assert saved and all("password" not in s for s in saved)
