@@ -434,11 +434,13 @@ class Setup:
         return wanted
 
     def register_a2p(self, campaign_id: str | None = None, numbers: Any = None, new: bool = False,
-                     timeout: float = 60.0, progress: bool | None = None) -> Result:
+                     timeout: float = 60.0, progress: bool | None = None,
+                     on_placed: Callable[[Result], None] | None = None) -> Result:
         """Register the saved numbers for A2P messaging: local numbers are assigned to a REGISTERED 10DLC campaign
         (default the account's first) with a TN Option Order, polled until it finishes (a progress bar); saves the
         campaign and the order. Re-running reuses the assignment: no second order for a number already on the
         campaign (``new=True`` then says so). Toll-free numbers need toll-free verification instead (request_tfv).
+        ``on_placed(result)`` gets the POST's Result (its request is the TN Option Order) before the polling.
         """
         from .a2p import is_toll_free
 
@@ -486,6 +488,8 @@ class Setup:
             return result
         number = steps.step("a2p").number
         placed = self.a2p.create_tn_option_order(pending, campaign)
+        if on_placed is not None:
+            on_placed(placed)
         with self.state.transaction(self.profile) as st:
             st["a2p"] = {"campaign_id": campaign, "order_id": placed.id, "status": placed.status,
                          "numbers": local, "created": now_iso()}

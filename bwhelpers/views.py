@@ -28,13 +28,15 @@ CSS = ("<style>"
        "font-size:13px}"
        ".bw-wrap table.bw-table th,.bw-wrap table.bw-table td{border:1px solid #e0e0e0;padding:3px 6px;"
        "text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word;white-space:normal}"
-       ".bw-wrap table.bw-table th{background:#f5f5f5;font-weight:600}"
+       ".bw-wrap table.bw-table th{background:#f5f5f5;font-weight:600;overflow-wrap:normal;word-break:normal}"
+       ".bw-wrap table.bw-rows th{white-space:nowrap}"
        ".bw-wrap table.bw-table td.bw-key{width:32%;color:#444;font-weight:600;background:#fafafa}"
        ".bw-wrap table.bw-table table.bw-table{margin:0;font-size:12px}"
        ".bw-wrap table.bw-table tr.bw-detail td{background:#fbfbfb;color:#333;font-size:12px}"
        ".bw-wrap table.bw-table td.bw-st-failed{color:#c62828;font-weight:700}"
        ".bw-wrap table.bw-table td.bw-st-partial{color:#b26a00;font-weight:700}"
        ".bw-wrap table.bw-table td.bw-st-done{color:#1b7f3b}"
+       ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; anywhere-wrapping keeps it in 100%
        ".bw-wrap{max-width:100%;overflow-x:hidden}"
        "</style>")
 

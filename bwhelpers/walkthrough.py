@@ -199,7 +199,12 @@ class Page:
 
     def register_a2p(self, campaign_id: str | None = None, timeout: float = 60.0, new: bool = False) -> Result | None:
         """Step: assign the saved numbers to a REGISTERED 10DLC campaign (a TN Option Order, polled)."""
-        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new))
+        def _placed(placed: Result) -> None:  # the TN Option Order itself (XML body), then the final status
+            if placed.exchange is not None:
+                widgets.show_request(placed.exchange)
+
+        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
+                                                          on_placed=_placed))
 
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
         """Step: send a message from the first saved number."""
@@ -302,7 +307,11 @@ class Page:
                 return 0
 
         completed, failed = _int(data.get("CompletedQuantity")) or len(result.numbers), _int(data.get("FailedQuantity"))
-        display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None)))
+        noun = "number(s) on the 10DLC campaign" if self.info.key == "a2p" else "number(s) in service"
+        if self.info.key == "a2p":  # a TN Option Order: its numbers, less those with an error
+            failed = len(data.get("Errors") or [])
+            completed = max(len(result.numbers) - failed, 0)
+        display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None, noun=noun)))
         if status == "COMPLETE":
             return "ok"
         from .codes import fix_for

@@ -137,13 +137,14 @@ class Waiting:
         self.handle.update(self._line(text, kind) if text else HTML(""))
 
 
-def order_bar_html(status: str | None, completed: int, failed: int, quantity: int | None = None) -> str:
+def order_bar_html(status: str | None, completed: int, failed: int, quantity: int | None = None,
+                   noun: str = "number(s) in service") -> str:
     """A bar for an order's outcome: green COMPLETE, amber PARTIAL/BACKORDERED, red FAILED."""
     kind = {"COMPLETE": "ok", "PARTIAL": "warn", "BACKORDERED": "warn", "FAILED": "error"}.get(status or "", "info")
     colour = views.KINDS[kind][0]
     total = quantity or (completed + failed) or 1
     share = 100 if status in ("FAILED", "COMPLETE") else max(0, min(100, round(100 * completed / total)))
-    label = f"{status or 'unknown'}: {completed} of {total} number(s) in service"
+    label = f"{status or 'unknown'}: {completed} of {total} {noun}"
     return (f'<div class="bw-order-bar bw-order-{kind}" style="margin:4px 0;max-width:36em">'
             f'<div style="background:#eee;border-radius:4px;height:12px"><div style="width:{share}%;height:12px;'
             f'border-radius:4px;background:{colour}"></div></div>'

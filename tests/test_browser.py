@@ -176,6 +176,20 @@ def prepared(lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch, upto: str, fo
     return setup
 
 
+def assert_fits(page: Any) -> None:
+    """Every result view is no wider than its cell, and neither it nor its output area scrolls sideways."""
+    widths = page.evaluate("""() => [...document.querySelectorAll('.bw-view')].map(v => {
+        const cell = v.closest('.jp-Cell'), out = v.closest('.jp-OutputArea-output');
+        return {view: v.getBoundingClientRect().width, scroll: v.scrollWidth, cell: cell.clientWidth,
+                out: out.clientWidth, outScroll: out.scrollWidth};
+    })""")
+    assert widths, "no result view found"
+    for w in widths:
+        assert w["view"] <= w["cell"], w
+        assert w["scroll"] <= w["view"] + 1, f"the table scrolls sideways: {w}"
+        assert w["outScroll"] <= w["out"] + 1, f"the output scrolls sideways: {w}"
+
+
 def shot(page: Any, name: str, at: Any = None) -> None:
     """A screenshot of the page, scrolled to ``at`` (a locator) when given; JupyterLab's news pop-up dismissed."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -323,16 +337,7 @@ def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], browser: 
         view = page.locator(".bw-view", has_text="SipPeerSmsFeatureSettings").first
         view.wait_for(timeout=90_000)
         wait_idle(page)
-        widths = page.evaluate("""() => [...document.querySelectorAll('.bw-view')].map(v => {
-            const cell = v.closest('.jp-Cell'), out = v.closest('.jp-OutputArea-output');
-            return {view: v.getBoundingClientRect().width, scroll: v.scrollWidth, cell: cell.clientWidth,
-                    out: out.clientWidth, outScroll: out.scrollWidth};
-        })""")
-        assert widths, "no response table found"
-        for w in widths:
-            assert w["view"] <= w["cell"], w
-            assert w["scroll"] <= w["view"] + 1, f"the table scrolls sideways: {w}"
-            assert w["outScroll"] <= w["out"] + 1, f"the output scrolls sideways: {w}"
+        assert_fits(page)
         assert page.locator(".bw-view td.bw-key", has_text="TollFree").count() >= 1, "nested fields are rows"
         assert page.locator("th", has_text="SipPeerSmsFeatureSettings.TollFree").count() == 0
         shot(page, "03_enable_sms_fits", view)
@@ -400,19 +405,22 @@ def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any],
 
 
 def _run_all_started(page: Any, base: str, notebook: str) -> None:
-    """open_and_run_all, then make sure the run really started (with several notebook tabs restored from the
-    workspace, the idle indicator seen may be another tab's): run all again if no cell was queued."""
-    open_and_run_all(page, base, notebook)
+    """Open ``notebook`` alone in a fresh workspace (no tabs restored from the earlier test, whose idle kernels
+    would satisfy the wait), run all cells, and make sure the run really started (run all again if not)."""
+    page.goto(f"{base}/lab/workspaces/a2p/tree/notebooks/{notebook}?reset", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.wait_for_timeout(2000)
     for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
         try:
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]"
                 ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=45_000)
             return
-        except Exception:
+        except sync_api.TimeoutError:
             page.wait_for_timeout(2000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
     raise AssertionError(f"{notebook}: Run All Cells did not start")
 
 
@@ -456,6 +464,31 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
         page.screenshot(path=str(shots / "browser-09_send_message.png"), full_page=True)
     except Exception:
         page.screenshot(path=str(shots / "browser-a2p-failure.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], browser: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh(lab)
+    setup = prepared(lab, monkeypatch, "numbers")
+    setup.send_message("+12015550100", "hello")
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("events").filename)
+        page.locator(".bw-rows", has_text="4720").last.wait_for(timeout=90_000)
+        wait_idle(page)
+        table = page.locator(".bw-rows", has_text="4720").last
+        assert "fix:" in table.inner_text() and "meaning:" in table.inner_text()
+        assert table.locator("tr.bw-detail", has_text="The destination is not a valid").count() >= 1
+        assert_fits(page)
+        text = page.locator("#main").inner_text()
+        assert "Traceback" not in text
+        shot(page, "10_events_explained_fit", table)
+    except Exception:
+        shot(page, "failure-events-width")
         raise
     finally:
         context.close()

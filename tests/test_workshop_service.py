@@ -79,7 +79,8 @@ def setup_for(answer: dict[str, Any], state: Path) -> Any:
     from bwhelpers.state import StateStore
 
     creds = answer["credentials"]
-    fields = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
+    fields = ("account_id", "site_id", "client_id", "client_secret", "username", "password", "user_id", "api_token",
+              "api_secret")
     cfg = live_config(sandbox_url=answer["sandbox_url"], target="sandbox", quiet=True, **{k: creds[k] for k in fields})
     return Setup(cfg, StateStore(state), progress=False)
 
@@ -169,8 +170,10 @@ def test_board_steps_follow_the_account_including_10dlc(service: dict[str, Any],
 
 def test_reset_empties_one_account_and_keeps_its_credentials(service: dict[str, Any], tmp_path: Path) -> None:
     hana, ivan = provision(service, "hana"), provision(service, "ivan")
+    setups = {}
     for answer, name in ((hana, "hana"), (ivan, "ivan")):
-        s = setup_for(answer, tmp_path / f"{name}.json")
+        s = setups[name] = setup_for(answer, tmp_path / f"{name}.json")
+        assert s.config.auth_method == "oauth"
         s.create_application()
         s.create_location()
     r = requests.post(f"{service['url']}/participants/hana/reset", headers=service["key"], timeout=30)
@@ -181,6 +184,10 @@ def test_reset_empties_one_account_and_keeps_its_credentials(service: dict[str, 
     r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications",
                      auth=(creds["username"], creds["password"]), timeout=30)
     assert r.status_code == 200
+    # her running kernel (same Setup, a token issued before the reset) carries on after she forgets her saved IDs
+    setups["hana"].state.reset(setups["hana"].config.profile)
+    assert setups["hana"].create_application().id
+    assert progress(service, "hana")["steps"]["1"] == "done"
     r = requests.post(f"{service['url']}/participants/nobody/reset", headers=service["key"], timeout=30)
     assert r.status_code == 404 and "not known" in r.json()["error"]
 
