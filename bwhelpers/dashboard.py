@@ -120,26 +120,42 @@ class DashboardClient:
                       title="Site")
 
     # ------------------------------------------------------------------ step 1
-    def create_application(self, name: str, callback_url: str, callback_user: str | None = None,
-                           callback_password: str | None = None) -> Result:
-        """Step 1: POST /applications with the guide's body; ``.id`` is the ApplicationId."""
+    def create_application(self, name: str, callback_url: str | None = None, callback_user: str | None = None,
+                           callback_password: str | None = None, *, inbound_callback_url: str | None = None,
+                           outbound_callback_url: str | None = None, inbound_user: str | None = None,
+                           inbound_password: str | None = None, outbound_user: str | None = None,
+                           outbound_password: str | None = None,
+                           callback_types: Iterable[str] | None = None) -> Result:
+        """Step 1: POST /applications; ``.id`` is the ApplicationId.
+
+        Today's fields (Bandwidth's current docs): ``inbound_callback_url`` (required; message-received
+        events), ``outbound_callback_url`` (message-delivered/-failed/-sending), their credentials and
+        ``callback_types`` (RequestedCallbackTypes). The guide's legacy form is ``callback_url`` (one URL for
+        every event) with ``callback_user``/``callback_password``. The two forms never mix (Bandwidth answers
+        13065/13066), so mixing them is refused here, before any request is sent.
+        """
         _require_text(name, "name", "the application's plain-text name, e.g. 'Demo Server'")
-        _require_url(callback_url, "callback_url")
-        check_str(callback_user, "callback_user", optional=True)
-        check_str(callback_password, "callback_password", optional=True)
-        # credentials in the URL travel as CallbackCreds, never in the URL that is saved and shown
-        callback_url, callback_user, callback_password = split_url_credentials(callback_url, callback_user,
-                                                                               callback_password)
-        if callback_password:
-            from .masking import register_secret
-            register_secret(callback_password)
-        creds: Any = ""
-        if callback_user or callback_password:
-            if not (callback_user and callback_password):
-                raise ValidationError("callback_user/callback_password: give both or neither", field="callback_user")
-            creds = {"UserId": callback_user, "Password": callback_password}
-        body = {"Application": {"ServiceType": "Messaging-V2", "AppName": name, "CallbackUrl": callback_url,
-                                "CallbackCreds": creds}}
+        for field in ("callback_user", "callback_password", "inbound_user", "inbound_password", "outbound_user",
+                      "outbound_password"):
+            check_str(locals()[field], field, optional=True)
+        # credentials in a URL travel as the application's callback credentials, never in the URL saved and shown
+        if isinstance(callback_url, str):
+            callback_url, callback_user, callback_password = split_url_credentials(callback_url, callback_user,
+                                                                                   callback_password)
+        if isinstance(inbound_callback_url, str):
+            inbound_callback_url, inbound_user, inbound_password = split_url_credentials(
+                inbound_callback_url, inbound_user, inbound_password)
+        if isinstance(outbound_callback_url, str):
+            outbound_callback_url, outbound_user, outbound_password = split_url_credentials(
+                outbound_callback_url, outbound_user, outbound_password)
+        from .masking import register_secret
+        for secret in (callback_password, inbound_password, outbound_password):
+            register_secret(secret)
+        body = {"Application": application_body(
+            name, callback_url=callback_url, callback_user=callback_user, callback_password=callback_password,
+            inbound_callback_url=inbound_callback_url, outbound_callback_url=outbound_callback_url,
+            inbound_user=inbound_user, inbound_password=inbound_password, outbound_user=outbound_user,
+            outbound_password=outbound_password, callback_types=callback_types)}
         _, data, ex = self._call("POST", f"{self.account_url}/applications", body)
         app = _app_record(data)
         return Result(data=app, id=app.get("ApplicationId"), exchange=ex, title="Step 1: application created")
@@ -449,6 +465,72 @@ def _require_text(value: Any, field: str, hint: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{field}: {value!r} is empty; give {hint}", field=field)
     return value
+
+
+#: RequestedCallbackTypes/CallbackType values (numbers.yml's examples)
+CALLBACK_TYPES = ("message-delivered", "message-failed", "message-sending")
+
+
+def _creds(user: str | None, password: str | None, user_field: str) -> dict[str, str] | None:
+    if not (user or password):
+        return None
+    if not (user and password):
+        raise ValidationError(f"{user_field}/{user_field.replace('user', 'password')}: give both or neither",
+                              field=user_field)
+    from .masking import register_secret
+    register_secret(password)
+    return {"UserId": user, "Password": password}
+
+
+def application_body(name: str, *, callback_url: str | None = None, callback_user: str | None = None,
+                     callback_password: str | None = None, inbound_callback_url: str | None = None,
+                     outbound_callback_url: str | None = None, inbound_user: str | None = None,
+                     inbound_password: str | None = None, outbound_user: str | None = None,
+                     outbound_password: str | None = None,
+                     callback_types: Iterable[str] | None = None) -> dict[str, Any]:
+    """The ``<Application>`` children for today's fields or the guide's legacy ``CallbackUrl`` (validated)."""
+    current = any(v for v in (inbound_callback_url, outbound_callback_url, inbound_user, inbound_password,
+                              outbound_user, outbound_password)) or callback_types is not None
+    if callback_url and current:
+        raise ValidationError(
+            "callback_url: the guide's CallbackUrl (deprecated) can't be combined with inbound_callback_url / "
+            "outbound_callback_url and their credentials (Bandwidth answers 13065/13066); give "
+            "inbound_callback_url (and outbound_callback_url) alone, or callback_url alone", field="callback_url")
+    if not current:
+        _require_url(callback_url, "callback_url")
+        creds = _creds(callback_user, callback_password, "callback_user")
+        return {"ServiceType": "Messaging-V2", "AppName": name, "CallbackUrl": callback_url,
+                "CallbackCreds": creds or ""}
+    if callback_user or callback_password:
+        raise ValidationError("callback_user: the guide's CallbackCreds can't be combined with today's fields "
+                              "(Bandwidth answers 13066); use inbound_user/inbound_password and "
+                              "outbound_user/outbound_password", field="callback_user")
+    if not inbound_callback_url:
+        raise ValidationError("inbound_callback_url: required with today's fields (Bandwidth answers 12802 "
+                              "without it); give the https URL that receives incoming messages",
+                              field="inbound_callback_url")
+    body: dict[str, Any] = {"ServiceType": "Messaging-V2", "AppName": name,
+                            "InboundCallbackUrl": _require_url(inbound_callback_url, "inbound_callback_url")}
+    if outbound_callback_url:
+        body["OutboundCallbackUrl"] = _require_url(outbound_callback_url, "outbound_callback_url")
+    inbound = _creds(inbound_user, inbound_password, "inbound_user")
+    outbound = _creds(outbound_user, outbound_password, "outbound_user")
+    if outbound and not outbound_callback_url:
+        raise ValidationError("outbound_user: outbound credentials need an outbound_callback_url to apply to",
+                              field="outbound_user")
+    if inbound:
+        body["InboundCallbackCreds"] = inbound
+    if outbound:
+        body["OutboundCallbackCreds"] = outbound
+    if callback_types is not None:
+        types = [callback_types] if isinstance(callback_types, str) else list(callback_types)
+        bad = [t for t in types if t not in CALLBACK_TYPES]
+        if bad:
+            raise ValidationError(f"callback_types: {bad[0]!r} is not a callback type; use any of "
+                                  f"{', '.join(CALLBACK_TYPES)}", field="callback_types")
+        if types:
+            body["RequestedCallbackTypes"] = {"CallbackType": types}
+    return body
 
 
 def _require_url(value: Any, field: str) -> str:

@@ -144,24 +144,58 @@ class Setup:
 
     # ------------------------------------------------------------------ step 1
     def create_application(self, name: str = "Demo Server", callback_url: str | None = None, new: bool = False,
-                           callback_user: str | None = None, callback_password: str | None = None) -> Result:
+                           callback_user: str | None = None, callback_password: str | None = None, *,
+                           inbound_callback_url: str | None = None, outbound_callback_url: str | None = None,
+                           inbound_user: str | None = None, inbound_password: str | None = None,
+                           outbound_user: str | None = None, outbound_password: str | None = None,
+                           callback_types: list[str] | None = None) -> Result:
         """Step 1: create (or reuse the saved) messaging application; saves its ApplicationId.
 
+        Today's fields by default: ``inbound_callback_url`` (message-received) and ``outbound_callback_url``
+        (delivery receipts), with credentials and ``callback_types``; in the sandbox a blank inbound URL becomes
+        a request bin and a blank outbound URL the same bin. ``callback_url`` asks for the guide's legacy
+        ``CallbackUrl`` instead (one URL for every event).
+
         Check -> create -> save runs under the profile's cross-process step lock: kernels or processes running
-        this step at the same time create one application (the others reuse it)."""
+        this step at the same time create one application (the others reuse it). Credentials in a URL
+        (``https://user:pw@host/x``) become the callback credentials; the URL is saved and shown without them.
+        """
         _check_str(name, "name")
-        _check_str(callback_url, "callback_url", optional=True)
         _check_bool(new, "new")
-        _check_str(callback_user, "callback_user", optional=True)
-        _check_str(callback_password, "callback_password", optional=True)
+        for field, value in (("callback_url", callback_url), ("callback_user", callback_user),
+                             ("callback_password", callback_password), ("inbound_callback_url", inbound_callback_url),
+                             ("outbound_callback_url", outbound_callback_url), ("inbound_user", inbound_user),
+                             ("inbound_password", inbound_password), ("outbound_user", outbound_user),
+                             ("outbound_password", outbound_password)):
+            _check_str(value, field, optional=True)
         if callback_url is not None:
             callback_url, callback_user, callback_password = _split_url_credentials(
                 callback_url, callback_user, callback_password)
+        if inbound_callback_url is not None:
+            inbound_callback_url, inbound_user, inbound_password = _split_url_credentials(
+                inbound_callback_url, inbound_user, inbound_password)
+        if outbound_callback_url is not None:
+            outbound_callback_url, outbound_user, outbound_password = _split_url_credentials(
+                outbound_callback_url, outbound_user, outbound_password)
         with self.state.step_lock(self.profile, "application"):
-            return self._create_application(name, callback_url, new, callback_user, callback_password)
+            return self._create_application(
+                name, callback_url, new, callback_user, callback_password, inbound_callback_url=inbound_callback_url,
+                outbound_callback_url=outbound_callback_url, inbound_user=inbound_user,
+                inbound_password=inbound_password, outbound_user=outbound_user, outbound_password=outbound_password,
+                callback_types=callback_types)
 
     def _create_application(self, name: str, callback_url: str | None, new: bool, callback_user: str | None,
-                            callback_password: str | None) -> Result:
+                            callback_password: str | None, *, inbound_callback_url: str | None,
+                            outbound_callback_url: str | None, inbound_user: str | None, inbound_password: str | None,
+                            outbound_user: str | None, outbound_password: str | None,
+                            callback_types: list[str] | None) -> Result:
+
+        legacy = callback_url is not None or bool(callback_user or callback_password)
+        if legacy and (inbound_callback_url or outbound_callback_url):
+            raise ValidationError("callback_url: the guide's CallbackUrl can't be combined with inbound_callback_url"
+                                  "/outbound_callback_url (Bandwidth answers 13065); give one form",
+                                  field="callback_url")
+        wanted = callback_url if legacy else inbound_callback_url
         saved = self.saved.get("application")
         if saved and saved.get("id") and saved.get("name") == name and not new:
             try:
@@ -169,22 +203,34 @@ class Setup:
             except NotFoundError:
                 pass  # gone on the server: create a new one below
             else:
-                if callback_url and callback_url != saved.get("callback_url"):
+                if wanted and wanted != saved.get("callback_url"):
                     warnings.warn(f"the saved application {saved['id']} uses {saved.get('callback_url')}; "
                                   "pass new=True to create one with the new callback URL", stacklevel=2)
                 result.title, result.reused = "Step 1: application (saved)", True
                 return result
         control = self.control
-        if callback_url is None:
+        if wanted is None:
             if control is None:
-                raise ValidationError("callback_url: required on the real service; give the https URL of your "
-                                      "server that receives message events", field="callback_url")
-            callback_url = control.bin_url(_slug(self.profile) if name == "Demo Server"
-                                           else _slug(f"{self.profile}-{name}"))
-        bin_name = control.bin_name(callback_url) if control is not None else None
-        result = self.dashboard.create_application(name, callback_url, callback_user, callback_password)
+                field = "callback_url" if legacy else "inbound_callback_url"
+                raise ValidationError(f"{field}: required on the real service; give the https URL of your "
+                                      "server that receives message events", field=field)
+            wanted = control.bin_url(_slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}"))
+            if not legacy and outbound_callback_url is None:
+                outbound_callback_url = wanted
+        bin_name = control.bin_name(wanted) if control is not None else None
+        if legacy:
+            result = self.dashboard.create_application(name, wanted, callback_user, callback_password)
+        else:
+            result = self.dashboard.create_application(
+                name, inbound_callback_url=wanted, outbound_callback_url=outbound_callback_url,
+                inbound_user=inbound_user, inbound_password=inbound_password, outbound_user=outbound_user,
+                outbound_password=outbound_password, callback_types=callback_types)
         with self.state.transaction(self.profile) as st:
-            st["application"] = {"id": result.id, "name": name, "callback_url": callback_url, "bin": bin_name,
+            st["application"] = {"id": result.id, "name": name, "callback_url": wanted, "bin": bin_name,
+                                 "fields": "legacy" if legacy else "current",
+                                 "outbound_callback_url": None if legacy else outbound_callback_url,
+                                 "outbound_bin": None if legacy or control is None
+                                 else control.bin_name(outbound_callback_url),
                                  "created": now_iso()}
         return result
 
@@ -623,7 +669,12 @@ class Setup:
             warnings.warn("the application's callback URL is not a sandbox request bin, so its events cannot be "
                           "read here", stacklevel=2)
             return []
-        return dedupe_events(_extract_events(self.control.bin(bin_name)))
+        events = _extract_events(self.control.bin(bin_name))
+        outbound = (self.saved.get("application") or {}).get("outbound_bin")
+        if outbound and outbound != bin_name:  # today's fields: status events may go to a second bin
+            events = sorted(events + _extract_events(self.control.bin(outbound)),
+                            key=lambda e: str(e.get("time") or ""))
+        return dedupe_events(events)  # at least once: each event shown once
 
     def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
                        timeout: float = 30.0, interval: float = 0.25,
@@ -844,7 +895,14 @@ class Setup:
         raise KeyError(f"would_create_another: no step {key!r} (application, location, orders)")
 
     def diagnose(self) -> list[dict[str, Any]]:
-        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix."""
+        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix.
+
+        Failing checks come first (band message preflight's order of concern), also when a check stops the run."""
+        rows = self._diagnose_checks()
+        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+
+    def _diagnose_checks(self) -> list[dict[str, Any]]:
+        """The checks in the order they are made; a failure that makes the later checks meaningless ends them."""
         rows: list[dict[str, Any]] = []
 
         def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
@@ -919,8 +977,7 @@ class Setup:
         sending = (st.get("numbers") or [loose_e164(n) for n in numbers] or [None])[0]
         if sending:
             rows.append(self._a2p_check(sending))
-        # what would make the next message fail comes first (band message preflight's order of concern)
-        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+        return rows
 
     def _application_linked(self, app_id: str) -> tuple[bool, str]:
         """Is the application linked to a location? Its associatedsippeers, else each location's applicationSettings

@@ -91,7 +91,7 @@ def applications_frame(source: Any) -> "pd.DataFrame":
     """Applications (the Result of ``list_applications()``, or records)."""
     records = list(source.records or []) if hasattr(source, "records") else list(source)
     df = frame_from_records(records)
-    preferred = ["ApplicationId", "AppName", "ServiceType", "CallbackUrl"]
+    preferred = ["ApplicationId", "AppName", "ServiceType", "InboundCallbackUrl", "OutboundCallbackUrl", "CallbackUrl"]
     return df[[c for c in preferred if c in df.columns] + [c for c in df.columns if c not in preferred]]
 
 
