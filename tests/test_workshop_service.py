@@ -140,6 +140,11 @@ def test_board_steps_follow_the_account_including_10dlc(service: dict[str, Any],
     row = progress(service, "gwen")
     assert row["steps"]["application"] == row["steps"]["location"] == "done" and row["steps"]["mms"] == "failed"
     assert row["last_error"]["code"] == "12784" and row["last_error"]["request"].startswith("POST ")
+    r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/sites/{creds['site_id']}/sippeers/{peer}"
+                     "/products/messaging/features/sms", auth=(creds["username"], creds["password"]), timeout=30)
+    assert r.status_code == 404  # a read-back that finds nothing is not shown as the participant's error
+    assert progress(service, "gwen")["last_error"]["code"] == "12784"
+    assert progress(service, "gwen")["steps"]["sms"] == "pending"
     for step in (setup.enable_sms, setup.enable_mms, setup.assign_application, setup.order_numbers,
                  setup.wait_for_order):
         step()
