@@ -24,8 +24,8 @@ from typing import Any
 from .common import ROOT, Row, Stat, percentile, workdir
 
 PREFIX = "/services/bw-sandbox"
-#: the client's Setup.run_all() has no 10DLC step yet, so the cohort replays the guide's eight steps
-A2P = "off"
+#: the sandbox's default: a number must be registered for A2P (Setup.run_all() does it: step "a2p")
+A2P = "on"
 ACCESS = re.compile(r"bwhelpers\.sandbox\.access DEBUG (\d{3}) (\S+) (\S+) ([0-9.]+)ms")
 
 
@@ -104,7 +104,8 @@ def participant(answer: dict[str, Any], state: Path) -> float:
     from bwhelpers.state import StateStore
 
     creds = answer["credentials"]
-    fields = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
+    fields = ("account_id", "site_id", "client_id", "client_secret", "username", "password", "user_id", "api_token",
+              "api_secret")
     cfg = live_config(sandbox_url=answer["sandbox_url"], target="sandbox", quiet=True,
                       **{k: creds[k] for k in fields})
     t0 = time.perf_counter()

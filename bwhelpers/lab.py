@@ -50,7 +50,9 @@ def _is_walkthrough(path: str, contents_manager: Any) -> bool:
         full = (Path(root) / path).resolve() if root else Path(path).resolve()
     except (OSError, ValueError):
         return False
-    return full.parent == _NOTEBOOKS or (full.parent.name == "notebooks" and (full.parent.parent / "bwhelpers").is_dir())
+    from .steps import PAGES
+
+    return full.parent == _NOTEBOOKS or (full.parent.name == "notebooks" and full.name in {p.filename for p in PAGES})
 
 
 def strip_walkthrough_outputs(model: dict[str, Any], path: str = "", contents_manager: Any = None,

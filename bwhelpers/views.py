@@ -24,18 +24,20 @@ KINDS = {"error": ("#c62828", "#fdecea", "✗"), "warn": ("#b26a00", "#fff4e5", 
          "ok": ("#1b7f3b", "#edf7ed", "✓"), "info": ("#2962ff", "#eef3ff", "ℹ")}
 
 CSS = ("<style>"
-       ".bw-table{table-layout:fixed;width:100%;max-width:100%;border-collapse:collapse;margin:4px 0;"
+       ".bw-wrap table.bw-table{table-layout:fixed;width:100%;max-width:100%;border-collapse:collapse;margin:4px 0;"
        "font-size:13px}"
-       ".bw-table th,.bw-table td{border:1px solid #e0e0e0;padding:3px 6px;text-align:left;vertical-align:top;"
-       "overflow-wrap:anywhere;word-break:break-word;white-space:normal}"
-       ".bw-table th{background:#f5f5f5;font-weight:600}"
-       ".bw-table td.bw-key{width:32%;color:#444;font-weight:600;background:#fafafa}"
-       ".bw-table .bw-table{margin:0;font-size:12px}"
-       ".bw-table tr.bw-detail td{background:#fbfbfb;color:#333;font-size:12px}"
+       ".bw-wrap table.bw-table th,.bw-wrap table.bw-table td{border:1px solid #e0e0e0;padding:3px 6px;"
+       "text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word;white-space:normal}"
+       ".bw-wrap table.bw-table th{background:#f5f5f5;font-weight:600;overflow-wrap:normal;word-break:normal}"
+       ".bw-wrap table.bw-rows th{white-space:nowrap}"
+       ".bw-wrap table.bw-table td.bw-key{width:32%;color:#444;font-weight:600;background:#fafafa}"
+       ".bw-wrap table.bw-table table.bw-table{margin:0;font-size:12px}"
+       ".bw-wrap table.bw-table tr.bw-detail td{background:#fbfbfb;color:#333;font-size:12px}"
+       ".bw-wrap table.bw-table td.bw-st-failed{color:#c62828;font-weight:700}"
+       ".bw-wrap table.bw-table td.bw-st-partial{color:#b26a00;font-weight:700}"
+       ".bw-wrap table.bw-table td.bw-st-done{color:#1b7f3b}"
+       ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; anywhere-wrapping keeps it in 100%
        ".bw-wrap{max-width:100%;overflow-x:hidden}"
-       ".bw-callout{border-left:5px solid;padding:6px 10px;margin:6px 0;max-width:100%;box-sizing:border-box;"
-       "overflow-wrap:anywhere}"
-       ".bw-callout .bw-callout-title{font-weight:700}"
        "</style>")
 
 
@@ -138,7 +140,9 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
             if links and c in links and value not in (None, ""):
                 href = links[c].format(value=value)
                 text = f'<a href="{html.escape(href)}">{text}</a>'
-            cells.append(f"<td>{text}</td>")
+            status = fmt(value).lower() if c == "status" else ""
+            cls = f' class="bw-st-{status}"' if status in ("failed", "partial", "done") else ""
+            cells.append(f"<td{cls}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
         extra = [(d, r.get(d)) for d in detail if fmt(r.get(d))]
         if extra:

@@ -129,18 +129,24 @@ class Page:
 
     # -- running a step ----------------------------------------------------------------------------
     # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
-    def create_application(self, name: str = "Demo Server", callback_url: str | None = None,
-                           new: bool = False) -> Result | None:
-        """Step: create (or reuse) the application; shows the exchange and the saved ApplicationId.
+    def create_application(self, name: str = "Demo Server", inbound_callback_url: str | None = None,
+                           outbound_callback_url: str | None = None, callback_types: list[str] | None = None,
+                           new: bool = False, callback_url: str | None = None) -> Result | None:
+        """Step: create (or reuse) the application with today's fields (``callback_url`` = the guide's legacy
+        form instead); shows the exchange and the saved ApplicationId.
 
         With a saved application of another name, it asks (a button) before creating a second one."""
+        def create(new: bool) -> Any:
+            return self.setup.create_application(
+                name=name, callback_url=callback_url, new=new, inbound_callback_url=inbound_callback_url,
+                outbound_callback_url=outbound_callback_url, callback_types=callback_types)
+
         other = self._another("application", new, name=name)
         if other is not None:
             return self._ask_second("application", other, f"name {other['name']!r}", f"name {name!r}",
                                     lambda: self.setup.create_application(name=other["name"]),
-                                    lambda: self.setup.create_application(name=name, callback_url=callback_url,
-                                                                          new=True))
-        return self._show(lambda: self.setup.create_application(name=name, callback_url=callback_url, new=new))
+                                    lambda: create(True))
+        return self._show(lambda: create(new))
 
     def create_location(self, name: str = "Bandwidth Messaging 2 test", default: bool = True,
                         new: bool = False) -> Result | None:
@@ -199,13 +205,20 @@ class Page:
 
     def register_a2p(self, campaign_id: str | None = None, timeout: float = 60.0, new: bool = False) -> Result | None:
         """Step: assign the saved numbers to a REGISTERED 10DLC campaign (a TN Option Order, polled)."""
-        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new))
+        def _placed(placed: Result) -> None:  # the TN Option Order itself (XML body), then the final status
+            if placed.exchange is not None:
+                widgets.show_request(placed.exchange)
+
+        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
+                                                          on_placed=_placed))
 
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
         """Step: send a message from the first saved number."""
-        self._nothing_sent = "the send was not run"
+        self._last_refusal = None
         result = self._show(lambda: self.setup.send_message(to, text, from_=from_, save=save))
-        self._nothing_sent = None if result is not None else (self._last_refusal or "the send was refused")
+        self._nothing_sent = None if result is not None else (
+            f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
+            else "the send did not run (a prerequisite is missing, see above)")
         return result
 
     def _another(self, key: str, new: bool, **inputs: Any) -> dict[str, Any] | None:
@@ -237,8 +250,12 @@ class Page:
             f"Running this cell again does <b>not</b> create a second {what}: the saved one is kept and shown below. "
             f"A second one would be a new object on the server (teardown removes only the saved one). "
             f"Press the button to create it anyway, or change the form back.</div>")
-        display(w.VBox([button, out]))
-        return self._show(keep)
+        display(w.VBox([button, out], layout=w.Layout(align_items="flex-start")))
+        self._quiet_reuse = True
+        try:
+            return self._show(keep)
+        finally:
+            self._quiet_reuse = False
 
     def _show(self, call: Callable[[], Result], show_request: bool = True) -> Result | None:
         """Run ``call``; show the request, the response table and the saved ID.
@@ -263,7 +280,7 @@ class Page:
             return None
         if result is None:
             return None
-        if getattr(result, "reused", False):
+        if getattr(result, "reused", False) and not getattr(self, "_quiet_reuse", False):
             widgets.show_callout("warn", "Reusing the saved object",
                                  f"<div>Already done for this target: <code>{html.escape(str(result.id))}</code> "
                                  "(checked against the server) is reused, nothing new was created. Pass "
@@ -296,7 +313,11 @@ class Page:
                 return 0
 
         completed, failed = _int(data.get("CompletedQuantity")) or len(result.numbers), _int(data.get("FailedQuantity"))
-        display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None)))
+        noun = "number(s) on the 10DLC campaign" if self.info.key == "a2p" else "number(s) in service"
+        if self.info.key == "a2p":  # a TN Option Order: its numbers, less those with an error
+            failed = len(data.get("Errors") or [])
+            completed = max(len(result.numbers) - failed, 0)
+        display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None, noun=noun)))
         if status == "COMPLETE":
             return "ok"
         from .codes import fix_for
@@ -440,6 +461,8 @@ class Page:
     def form_errors(self, form: widgets.Form) -> bool:
         """Show the form's validation problems; True when there are some (then don't send)."""
         errs = form.errors
+        if errs:  # a wait in a later cell then says nothing was sent, at once
+            self._nothing_sent = "the form has a problem (" + "; ".join(f"{n}: {m}" for n, m in errs.items()) + ")"
         for name, problem in errs.items():
             widgets.show_note(f"<b>{html.escape(name)}</b>: {html.escape(problem)} — fix it in the form above "
                               f"and re-run this cell.", "warn")
@@ -505,8 +528,8 @@ class Page:
             return None
         if message_id is None and self._nothing_sent:
             widgets.show_callout("warn", f"Not waiting for {type}: nothing was sent",
-                                 f"<div>{html.escape(self._nothing_sent)}, so no event can arrive. Fix the input "
-                                 "named above, then re-run the send cell and this one.</div>")
+                                 f"<div>{html.escape(self._nothing_sent)}: nothing was sent, so no event can "
+                                 "arrive. Fix the input named above, then re-run the send cell and this one.</div>")
             return None
         if self.setup.control is None:
             widgets.show_callout("info", f"Look for {type} at your callback URL",
@@ -558,6 +581,11 @@ class Page:
             return None
         return explain_events(events_frame(events))
 
+    def target_table(self, config: Any = None) -> Any:
+        """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
+        config = config if config is not None else self.config
+        return widgets.ObjectView(config.masked() if config is not None else {})
+
     # -- summary -----------------------------------------------------------------------------------
     def summary(self) -> Any:
         """The guide's steps with their status (done, partial, failed, pending), saved IDs and notebook links."""
@@ -567,9 +595,9 @@ class Page:
         from .tables import readable
 
         rows = [{"step": item["step"], "what": item["name"], "status": item["status"], "saved": item["detail"],
-                 "notebook": item["notebook"]} for item in self.setup.status()]
+                 "notebook": str(item["notebook"]).removesuffix(".ipynb")} for item in self.setup.status()]
         return readable(rows, columns=["step", "what", "status", "saved", "notebook"],
-                        links={"notebook": "{value}"})
+                        links={"notebook": "{value}.ipynb"})
 
 
 def explain_events(df: Any) -> Any:

@@ -1,9 +1,15 @@
-"""A real JupyterLab, driven in Debian's Chromium with Playwright.
+"""A real JupyterLab (started by ``python -m bwhelpers lab``), driven in Debian's Chromium with Playwright.
 
-Opens 00_start_here, runs it, checks the credentials form renders (no "Loading widget…" or
-"Error displaying widget"), chooses the sandbox, presses Connect and waits for OK; then opens
-01_create_application, runs it, and finds the ApplicationId in the response table. Screenshots go
-to artifacts/.
+* 00 → 01: the credentials form renders (no "Loading widget…" or "Error displaying widget"), Connect says OK,
+  and 01 shows the ApplicationId in its response;
+* the failure paths: a 907 order shows a red bar and a failure callout in 07 and saves no number; the wait after
+  a refused send (to="12345") returns at once saying nothing was sent;
+* 03's response fits the notebook's width (element widths measured against the cell's);
+* a form keeps the user's value across Run All, asks before a second application, and a saved and reopened
+  notebook shows no stale widget.
+
+The notebooks are copies in a temporary folder (JupyterLab saves what it opens; tracked files stay untouched).
+Screenshots go to artifacts/screenshots/.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import requests
 from conftest import control, stop_process_group
 from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
+from bwhelpers import steps
 from bwhelpers.sandbox import start
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +54,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("lab")
+    project = tmp / "project"
+    shutil.copytree(ROOT / "notebooks", project / "notebooks")
     sandbox = start(port=0, db=tmp / "sandbox.db", order_delay=0, reset=True, settings=GUIDE_2018)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
@@ -54,13 +63,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "BW_SANDBOX_URL": sandbox.url, "BW_STATE_FILE": str(tmp / "state.json"), "BW_CONFIG_DIR": str(tmp / "cfg"),
         "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
     })
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+    cmd = [sys.executable, "-m", "bwhelpers", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-           "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={ROOT}",
+           "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={project}",
            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           f"--LabApp.workspaces_dir={tmp / 'workspaces'}", "--ServerApp.allow_root=True"]
+           f"--LabApp.workspaces_dir={tmp / 'workspaces'}"]
     log = open(tmp / "lab.log", "wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=project)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -75,7 +84,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     else:
         raise RuntimeError("jupyter lab did not answer within 90 s")
     try:
-        yield {"base": base, "sandbox": sandbox, "tmp": tmp}
+        yield {"base": base, "sandbox": sandbox, "tmp": tmp, "project": project, "state": tmp / "state.json"}
     finally:
         stop_process_group(proc)
         log.close()
@@ -92,15 +101,106 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def open_and_run_all(page: Any, base: str, notebook: str) -> None:
-    page.goto(f"{base}/lab/tree/notebooks/{notebook}", wait_until="domcontentloaded")
+def open_notebook(page: Any, base: str, notebook: str) -> None:
+    # ?reset: a clean workspace holding only this notebook (no hidden panels of earlier ones)
+    page.goto(f"{base}/lab/tree/notebooks/{notebook}?reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # wait until the kernel is connected and idle
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     # the indicator turns idle before the kernel's websocket settles; give it a moment
     page.wait_for_timeout(2000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+
+
+def run_all(page: Any) -> None:
+    """Run > Run All Cells; again if no cell started (a kernel still settling can drop the first request)."""
+    started = ("() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => /\\[(\\*|\\d+)\\]/"
+               ".test(p.textContent))")
+    for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_function(started, timeout=20_000)
+            return
+        except sync_api.TimeoutError:
+            page.wait_for_timeout(2000)
+    raise AssertionError("Run All Cells started no cell")
+
+
+def wait_idle(page: Any, timeout: int = 120_000) -> None:
+    """Until every cell has run (no [*] prompt left) and the kernel is idle."""
+    page.wait_for_timeout(1000)
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"
+        " && document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\")", timeout=timeout)
+
+
+def open_and_run_all(page: Any, base: str, notebook: str) -> None:
+    open_notebook(page, base, notebook)
+    run_all(page)
+
+
+def fresh(lab: dict[str, Any], transition: dict[str, Any] | None = None) -> None:
+    """A clean sandbox (the 2018 guide's rules) and no saved state: each test starts from nothing."""
+    url = lab["sandbox"].url
+    assert control(url, "POST", "/_sandbox/reset", json={}).status_code == 200
+    r = control(url, "PUT", "/_sandbox/settings",
+                json={**GUIDE_2018, "order_transition": transition or {"mode": "immediate"}})
+    assert r.status_code == 200, r.text
+    lab["state"].unlink(missing_ok=True)
+
+
+def prepared(lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch, upto: str, forms: dict[str, Any] | None = None
+             ) -> Any:
+    """The guide's steps up to ``upto`` done over HTTP by the client (as the earlier notebooks would), and the
+    given form values saved as if the user had typed them."""
+    from bwhelpers.connection import connect
+
+    monkeypatch.setenv("BW_SANDBOX_URL", lab["sandbox"].url)
+    monkeypatch.setenv("BW_STATE_FILE", str(lab["state"]))
+    monkeypatch.setenv("BW_CONFIG_DIR", str(lab["tmp"] / "cfg"))
+    for name in [k for k in os.environ if k.startswith("BW_") and k not in
+                 ("BW_SANDBOX_URL", "BW_STATE_FILE", "BW_CONFIG_DIR")]:
+        monkeypatch.delenv(name)
+    setup = connect(quiet=True)
+    setup.progress = False
+    plan = [("application", setup.create_application), ("location", setup.create_location),
+            ("sms", setup.enable_sms), ("mms", setup.enable_mms), ("assigned", setup.assign_application),
+            ("orders", setup.order_numbers), ("numbers", setup.wait_for_order)]
+    for key, call in plan:
+        call()
+        if key == upto:
+            break
+    if forms:
+        with setup.state.transaction(setup.profile) as st:
+            st["forms"] = forms
+    return setup
+
+
+def assert_fits(page: Any) -> None:
+    """Every result view is no wider than its cell, and neither it nor its output area scrolls sideways."""
+    widths = page.evaluate("""() => [...document.querySelectorAll('.bw-view')].map(v => {
+        const cell = v.closest('.jp-Cell'), out = v.closest('.jp-OutputArea-output');
+        return {view: v.getBoundingClientRect().width, scroll: v.scrollWidth, cell: cell.clientWidth,
+                out: out.clientWidth, outScroll: out.scrollWidth};
+    })""")
+    assert widths, "no result view found"
+    for w in widths:
+        assert w["view"] <= w["cell"], w
+        assert w["scroll"] <= w["view"] + 1, f"the table scrolls sideways: {w}"
+        assert w["outScroll"] <= w["out"] + 1, f"the output scrolls sideways: {w}"
+
+
+def shot(page: Any, name: str, at: Any = None) -> None:
+    """A screenshot of the page, scrolled to ``at`` (a locator) when given; JupyterLab's news pop-up dismissed."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    no = page.get_by_role("button", name="No", exact=True)
+    if no.count():
+        no.first.click()
+        page.wait_for_timeout(300)
+    if at is not None:
+        at.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def assert_widgets_healthy(page: Any) -> None:
@@ -110,6 +210,7 @@ def assert_widgets_healthy(page: Any) -> None:
 
 
 def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[str, Any], browser: Any) -> None:
+    fresh(lab)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -144,7 +245,7 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
         page.screenshot(path=str(ARTIFACTS / "browser-00_start_here.png"), full_page=True)
 
         open_and_run_all(page, lab["base"], "01_create_application.ipynb")
-        header = page.locator(".jp-OutputArea-output table th", has_text="ApplicationId").first
+        header = page.locator(".jp-OutputArea-output td.bw-key", has_text="ApplicationId").first
         header.wait_for(timeout=90_000)
         saved = page.locator(".bw-saved").first
         saved.wait_for(timeout=30_000)
@@ -153,6 +254,14 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
                          auth=("sandbox-user", "sandbox-password"), timeout=10)
         app_id = r.text.split("<ApplicationId>")[1].split("</ApplicationId>")[0]
         assert app_id in saved.inner_text()
+        # the form teaches today's fields, and the application was created with them
+        form01 = page.locator(".bw-form", has_text="InboundCallbackUrl").first
+        form01.wait_for(state="visible", timeout=30_000)
+        for label in ("OutboundCallbackUrl", "RequestedCallbackTypes"):
+            assert label in form01.inner_text()
+        form01.scroll_into_view_if_needed()
+        form01.screenshot(path=str(ARTIFACTS / "browser-01_application_form.png"))
+        assert "<InboundCallbackUrl>" in r.text and "<OutboundCallbackUrl>" in r.text and "<CallbackUrl>" not in r.text
         text = page.locator("#main").inner_text()
         assert "Authorization: Bearer ********" in text, "the request display shows the masked Bearer header"
         assert "eyJhbGciOi" not in text and "sandbox-client-secret" not in text
@@ -161,26 +270,165 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
         assert_widgets_healthy(page)
         page.screenshot(path=str(ARTIFACTS / "browser-01_create_application.png"), full_page=True)
     except Exception:
-        page.screenshot(path=str(ARTIFACTS / "browser-failure.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-failure-00-01.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+def test_a_907_order_fails_visibly_and_saves_no_number(lab: dict[str, Any], browser: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh(lab, transition={"mode": "seconds", "seconds": 2})
+    setup = prepared(lab, monkeypatch, "assigned",
+                     forms={"orders": {"criterion": "area_code", "value": "907", "quantity": 1}})
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("orders").filename)
+        warn = page.locator(".bw-callout-warn", has_text="No numbers found").first
+        warn.wait_for(timeout=90_000)
+        wait_idle(page)
+        shot(page, "06_order_907_empty_search", warn)
+        open_and_run_all(page, lab["base"], steps.page("numbers").filename)
+        failed = page.locator(".bw-callout-error", has_text="FAILED").first
+        failed.wait_for(timeout=90_000)
+        assert "5018" in failed.inner_text()
+        wait_idle(page)
+        assert page.locator(".bw-order-error").count() == 1 and page.locator(".bw-order-ok").count() == 0
+        assert page.locator(".bw-saved").count() == 0, "nothing announced as saved"
+        text = page.locator("#main").inner_text()
+        assert "it/s" not in text and "Traceback" not in text
+        summary = page.locator(".bw-rows").last
+        assert "failed" in summary.inner_text()
+        shot(page, "07_order_907_failed", failed)
+        shot(page, "07_order_907_summary", summary)
+        assert setup.saved.get("numbers", []) == [], "no number saved"
+    except Exception:
+        shot(page, "failure-907")
+        raise
+    finally:
+        context.close()
+
+
+def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict[str, Any], browser: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh(lab)
+    prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "12345", "text": "hello"}})
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("messages").filename)
+        note = page.locator(".bw-callout-warn", has_text="nothing was sent").first
+        note.wait_for(timeout=90_000)
+        assert "to:" in note.inner_text(), note.inner_text()
+        wait_idle(page)
+        text = page.locator("#main").inner_text()
+        assert "callback URL and that it is assigned" not in text and "message None" not in text
+        assert page.locator(".bw-waiting").count() == 0, "no wait was started"
+        assert "Traceback" not in text
+        shot(page, "09_refused_send_wait", note)
+    except Exception:
+        shot(page, "failure-refused-send")
+        raise
+    finally:
+        context.close()
+
+
+def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], browser: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh(lab)
+    prepared(lab, monkeypatch, "location")
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("sms").filename)
+        view = page.locator(".bw-view", has_text="SipPeerSmsFeatureSettings").first
+        view.wait_for(timeout=90_000)
+        wait_idle(page)
+        assert_fits(page)
+        assert page.locator(".bw-view td.bw-key", has_text="TollFree").count() >= 1, "nested fields are rows"
+        assert page.locator("th", has_text="SipPeerSmsFeatureSettings.TollFree").count() == 0
+        shot(page, "03_enable_sms_fits", view)
+    except Exception:
+        shot(page, "failure-03-width")
+        raise
+    finally:
+        context.close()
+
+
+def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any], browser: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    fresh(lab)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], "01_create_application.ipynb")
+        page.locator(".bw-saved").first.wait_for(timeout=90_000)
+        wait_idle(page)
+        name = page.locator(".bw-form input[type=text]").first
+        name.fill("Browser server")
+        name.press("Enter")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = json.loads(lab["state"].read_text())
+            forms = state["profiles"]["sandbox"].get("forms", {})
+            if forms.get("application", {}).get("name") == "Browser server":
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError("the form's value was not kept")
+        run_all(page)
+        ask = page.locator(".bw-callout-warn", has_text="You already have an application").first
+        ask.wait_for(timeout=90_000)
+        wait_idle(page)
+        assert page.locator(".bw-form input[type=text]").first.input_value() == "Browser server"
+        assert page.locator("button.bw-create-second").count() == 1
+        r = requests.get(f"{lab['sandbox'].url}/api/accounts/9900000/applications",
+                         auth=("sandbox-user", "sandbox-password"), timeout=10)
+        assert r.text.count("<ApplicationId>") == 1, "no second application without asking"
+        shot(page, "01_form_kept_across_run_all", ask)
+        # save, then reopen: the file has no outputs or widget state, and the page shows no stale widget
+        page.keyboard.press("Control+s")
+        saved_file = lab["project"] / "notebooks" / "01_create_application.ipynb"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "Browser server" not in saved_file.read_text() and \
+                "widget" in saved_file.read_text():
+            time.sleep(0.3)
+        page.wait_for_timeout(1500)
+        nb = json.loads(saved_file.read_text())
+        assert "widgets" not in nb["metadata"]
+        assert all(c.get("outputs", []) == [] for c in nb["cells"] if c["cell_type"] == "code")
+        page.reload(wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_timeout(3000)
+        assert_widgets_healthy(page)
+        shot(page, "01_reopened_clean")
+    except Exception:
+        shot(page, "failure-form-kept")
         raise
     finally:
         context.close()
 
 
 def _run_all_started(page: Any, base: str, notebook: str) -> None:
-    """open_and_run_all, then make sure the run really started (with several notebook tabs restored from the
-    workspace, the idle indicator seen may be another tab's): run all again if no cell was queued."""
-    open_and_run_all(page, base, notebook)
+    """Open ``notebook`` alone in a fresh workspace (no tabs restored from the earlier test, whose idle kernels
+    would satisfy the wait), run all cells, and make sure the run really started (run all again if not)."""
+    page.goto(f"{base}/lab/workspaces/a2p/tree/notebooks/{notebook}?reset", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.wait_for_timeout(2000)
     for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
         try:
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]"
                 ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=45_000)
             return
-        except Exception:
+        except sync_api.TimeoutError:
             page.wait_for_timeout(2000)
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
     raise AssertionError(f"{notebook}: Run All Cells did not start")
 
 
@@ -192,7 +440,8 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
     from bwhelpers.setup import Setup
     from bwhelpers.state import StateStore
 
-    shots = ARTIFACTS / "screenshots"
+    fresh(lab)
+    shots = ARTIFACTS
     shots.mkdir(parents=True, exist_ok=True)
     url = lab["sandbox"].url
     control(url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True}, timeout=10).raise_for_status()
@@ -206,7 +455,7 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     try:
-        _run_all_started(page, lab["base"], "08_register_a2p.ipynb")
+        _run_all_started(page, lab["base"], steps.page("a2p").filename)
         saved = page.locator(".bw-saved", has_text="TN Option Order id").first
         saved.wait_for(timeout=90_000)
         page.locator(".jp-OutputArea-output td", has_text="SUCCESS").first.wait_for(timeout=30_000)
@@ -217,12 +466,69 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
         page.screenshot(path=str(shots / "browser-08_register_a2p-order.png"))
         page.screenshot(path=str(shots / "browser-08_register_a2p.png"), full_page=True)
 
-        _run_all_started(page, lab["base"], "09_send_message.ipynb")
-        page.locator(".bw-note-ok", has_text="message-delivered").first.wait_for(timeout=90_000)
+        _run_all_started(page, lab["base"], steps.page("messages").filename)
+        page.locator(".bw-callout-ok", has_text="message-delivered").first.wait_for(timeout=90_000)
         assert_widgets_healthy(page)
         page.screenshot(path=str(shots / "browser-09_send_message.png"), full_page=True)
     except Exception:
         page.screenshot(path=str(shots / "browser-a2p-failure.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], browser: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh(lab)
+    setup = prepared(lab, monkeypatch, "numbers")
+    setup.send_message("+12015550100", "hello")
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("events").filename)
+        page.locator(".bw-rows", has_text="4720").last.wait_for(timeout=90_000)
+        wait_idle(page)
+        table = page.locator(".bw-rows", has_text="4720").last
+        assert "fix:" in table.inner_text() and "meaning:" in table.inner_text()
+        assert table.locator("tr.bw-detail", has_text="The destination is not a valid").count() >= 1
+        assert_fits(page)
+        text = page.locator("#main").inner_text()
+        assert "Traceback" not in text
+        shot(page, "10_events_explained_fit", table)
+    except Exception:
+        shot(page, "failure-events-width")
+        raise
+    finally:
+        context.close()
+
+
+def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """11 shows its download links without a raw dict after them; 12's diagnose table fits and its checkbox label
+    is not cut off."""
+    fresh(lab)
+    prepared(lab, monkeypatch, "numbers")
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("postman").filename)
+        page.locator(".jp-OutputArea-output a", has_text="postman_collection.json").first.wait_for(timeout=90_000)
+        wait_idle(page)
+        text = page.locator("#main").inner_text()
+        assert "{'" not in text and "Traceback" not in text, "no raw dict printed"
+        assert (lab["project"] / "exports").is_dir(), "exports/ in the project folder, where newman reads"
+        shot(page, "11_export_links", page.locator(".jp-OutputArea-output a", has_text="postman_collection").first)
+        open_and_run_all(page, lab["base"], steps.page("teardown").filename)
+        page.locator(".bw-rows", has_text="numbers in service").first.wait_for(timeout=90_000)
+        wait_idle(page)
+        assert_fits(page)
+        label = page.locator(".widget-checkbox", has_text="I understand").first
+        cut = label.evaluate("el => [...el.querySelectorAll('label, span')].some(e => e.scrollWidth > e.clientWidth + 1)")
+        assert not cut, "the checkbox label is cut off"
+        assert "I understand this deletes the objects on the server" in label.inner_text()
+        shot(page, "12_teardown_checkbox", label)
+    except Exception:
+        shot(page, "failure-export-teardown")
         raise
     finally:
         context.close()

@@ -42,8 +42,12 @@ def test_register_a2p_assigns_the_saved_number_and_the_send_is_delivered(setup: 
     frame = campaigns_frame(setup.list_campaigns())
     assert list(frame.columns[:2]) == ["campaignId", "status"]
     assert frame.set_index("campaignId").status.to_dict() == {"CSBX001": "REGISTERED", "CPND001": "PENDING"}
-    result = setup.register_a2p()
+    placed: list[Any] = []
+    result = setup.register_a2p(on_placed=placed.append)
     assert result.status == "COMPLETE" and result.exchange.method == "GET" and "tnoptions" in result.exchange.url
+    [post] = placed
+    assert (post.exchange.method, post.exchange.status, post.status) == ("POST", 201, "RECEIVED")
+    assert "<CampaignId>CSBX001</CampaignId>" in post.exchange.request_body and post.id == result.id
     saved = setup.saved["a2p"]
     assert saved == {**saved, "campaign_id": "CSBX001", "order_id": result.id, "status": "COMPLETE",
                      "numbers": setup.saved["numbers"]}
@@ -111,8 +115,9 @@ def test_polling_an_unknown_order_names_it_and_the_fix(setup: Setup) -> None:
     with pytest.raises(NotFoundError, match=r"TN Option Order 'no-such-order' does not exist.*Fix") as err:
         setup.get_a2p_order("no-such-order")
     assert err.value.status == 404
-    with pytest.raises(ValidationError, match="order_id"):
-        setup.a2p.get_tn_option_order("bad id/../x")
+    for bad in ("bad id/../x", "..", ".", "", 12.5):
+        with pytest.raises(ValidationError, match="order_id"):  # refused before any request
+            setup.a2p.get_tn_option_order(bad)
 
 
 def test_client_validates_before_any_request(cfg: Any) -> None:

@@ -226,7 +226,7 @@ def test_skipping_the_a2p_step_ends_in_4476_explained_and_diagnosed(nb_env: dict
     assert "4476" in first["finding"] and "register_a2p" in first["fix"]
 
 
-STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07", "08", "09")]
+STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07", "08", "09", "10")]
 
 
 @pytest.mark.parametrize("path", STANDALONE, ids=[p.stem for p in STANDALONE])
@@ -240,6 +240,10 @@ def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_en
     assert last_outputs, "the notebook showed nothing"
     final = re.sub(r"<[^>]+>", "", json.dumps(last_outputs[-1]))  # the text a person reads (the name is a link)
     assert "Run notebook 0" in final and "first" in final, final[:500]
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            said = sum(json.dumps(o).count("Prerequisite missing") for o in cell.outputs)
+            assert said <= 1, f"cell {index} repeats the prerequisite warning {said} times"
 
 
 @pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "11_export_postman",
@@ -321,3 +325,49 @@ def test_headless_runs_leave_no_kernel_or_socket_behind(tmp_path: Path, monkeypa
     assert kernels == [], kernels
     assert len(created) == 3, "each run uses its own ipc socket folder"
     assert [f for f in created if os.path.exists(f)] == [], "a socket folder was left behind"
+
+
+def _prepare(upto: str, forms: dict[str, Any]) -> Any:
+    """Steps done by the client over HTTP up to ``upto``, and form values saved as if the user had typed them."""
+    from bwhelpers.connection import connect
+
+    setup = connect(quiet=True)
+    setup.progress = False
+    for key, call in (("application", setup.create_application), ("location", setup.create_location),
+                      ("sms", setup.enable_sms), ("mms", setup.enable_mms), ("assigned", setup.assign_application),
+                      ("orders", setup.order_numbers), ("numbers", setup.wait_for_order)):
+        call()
+        if key == upto:
+            break
+    with setup.state.transaction(setup.profile) as st:
+        st["forms"] = forms
+    return setup
+
+
+@pytest.mark.slow
+def test_a_failed_order_runs_without_a_traceback_and_saves_no_number(nb_env: dict[str, Any]) -> None:
+    from bwhelpers import steps
+
+    setup = _prepare("assigned", {"orders": {"criterion": "area_code", "value": "907", "quantity": 1}})
+    texts = []
+    for key in ("orders", "numbers"):
+        nb, _ = execute(NOTEBOOK_DIR / steps.page(key).filename)
+        assert not errors(nb), errors(nb)
+        texts.append(re.sub(r"<[^>]+>", " ", outputs_text(nb)))
+    assert "No numbers found" in texts[0]
+    assert "FAILED: no number was allocated" in texts[1] and "5018" in texts[1]
+    assert "Saved phone numbers" not in texts[1]
+    assert setup.saved.get("numbers", []) == []
+
+
+@pytest.mark.slow
+def test_a_refused_send_runs_without_a_traceback_and_its_waits_return(nb_env: dict[str, Any]) -> None:
+    from bwhelpers import steps
+
+    setup = _prepare("numbers", {"messages": {"to": "12345", "text": "hello"}})
+    nb, _ = execute(NOTEBOOK_DIR / steps.page("messages").filename)
+    assert not errors(nb), errors(nb)
+    text = re.sub(r"<[^>]+>", " ", outputs_text(nb))
+    assert "Not waiting for message-delivered: nothing was sent" in text
+    assert "within 20 s" not in text, "the wait did not run to its timeout"
+    assert not setup.saved.get("messages")

@@ -18,6 +18,8 @@ import pytest
 import requests
 from _hub import HTML, Hub, proxy_command
 
+from bwhelpers import steps
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 WALKTHROUGH = """
@@ -29,6 +31,7 @@ ev = s.wait_for_event("message-delivered", timeout=60)
 print("EVENT", ev["type"], ev["message"]["id"])
 print("ACCOUNT", s.config.account_id)
 print("URL", os.environ["BW_SANDBOX_URL"])
+print("AUTH", s.config.auth_method, s.config.token_url)
 print("SECRET-SET", bool(os.environ.get("BW_PASSWORD")), "PASSWORD-IN-REPR", os.environ["BW_PASSWORD"] in repr(s.config))
 """
 
@@ -55,8 +58,7 @@ def _line(out: str, key: str) -> str:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     if proxy_command() is None:
         pytest.fail("configurable-http-proxy is missing: run `npm ci` (it is in package.json)")
-    # the client has no 10DLC step yet: the room replays the 2018 guide's eight steps (a2p_enforcement off)
-    h = Hub(tmp_path_factory.mktemp("workshop"), extra_args=("--a2p-enforcement", "off"))
+    h = Hub(tmp_path_factory.mktemp("workshop"))  # the sandbox's defaults: a2p_enforcement on (10DLC needed)
     h.start()
     try:
         yield h
@@ -113,6 +115,8 @@ def test_each_participant_ends_delivered_in_their_own_account(hub: Hub, room: di
         out = room["outputs"][user]
         assert _line(out, "EVENT").startswith("message-delivered"), out
         assert _line(out, "URL") == hub.service_url  # through the proxy, below the service prefix
+        # the participant's API credentials (BW_CLIENT_ID/SECRET): OAuth tokens from the sandbox behind the prefix
+        assert _line(out, "AUTH") == f"oauth {hub.service_url}/api/v1/oauth2/token"
         assert _line(out, "SECRET-SET") == "True PASSWORD-IN-REPR False"
         accounts[user] = _line(out, "ACCOUNT")
         mine = svc(hub, "GET", f"/participants/{user}", room["tokens"][user])
@@ -120,19 +124,20 @@ def test_each_participant_ends_delivered_in_their_own_account(hub: Hub, room: di
         view = mine.json()
         assert view["account_id"] == accounts[user]
         assert view["done"] is True, view
-        assert {k: v for k, v in view["steps"].items() if k != "10dlc"} == {str(n): "done" for n in range(1, 9)}
-        assert view["steps"]["10dlc"] == "not needed"  # a2p_enforcement is off in this room
+        assert set(view["steps"]) == {s.key for s in steps.STEPS} and set(view["steps"].values()) == {"done"}
         assert view["messages"]["sent"] >= 1 and view["messages"]["delivered"] >= 1
         assert "password" not in mine.text and "secret" not in mine.text
     assert accounts["alice"] != accounts["bob"]
+    key = {"X-Sandbox-Admin-Key": admin_key(hub)}
+    for user in ("alice", "bob"):
+        listed = svc(hub, "GET", f"/_sandbox/credentials?accountId={accounts[user]}", headers=key).json()
+        assert [c["tokens_issued"] > 0 for c in listed["credentials"]] == [True], listed
 
 
 def test_the_notebooks_run_unchanged_in_a_participants_server(hub: Hub, room: dict[str, Any]) -> None:
     out = room["outputs"]["alice-notebooks"]
     assert _line(out, "RC") == "0", out
     assert _line(out, "DIR").endswith("/home/alice/notebooks")  # the hook copied them into her home
-    from bwhelpers import steps
-
     executed = Path(_line(out, "DIR")).parent / "executed"  # the executed copies are in her home, not the repo
     ran = {p.stem for p in executed.glob("*.ipynb")}
     assert {steps.page(k).notebook for k in ("start", "messages", "events")} <= ran, ran
@@ -156,8 +161,7 @@ def test_board_as_admin_shows_both_done(hub: Hub, room: dict[str, Any]) -> None:
     for user in ("alice", "bob"):
         row = re.search(rf'<tr class="all-done"><td class="name">{user}<br>.*?</tr>', page.text, re.DOTALL)
         assert row, f"{user} is not shown done:\n{page.text}"
-        assert row.group(0).count('class="done"') == 8 and "pending" not in row.group(0)
-        assert row.group(0).count('class="not-needed"') == 1  # the 10DLC column, a2p_enforcement off
+        assert row.group(0).count('class="done"') == len(steps.STEPS) and "pending" not in row.group(0)
     data = svc(hub, "GET", "/board.json", room["tokens"][hub.admin])
     assert data.status_code == 200, data.text
     rows = {r["participant"]: r for r in data.json()["participants"]}
@@ -231,7 +235,7 @@ def test_admin_resets_one_participant(hub: Hub, room: dict[str, Any]) -> None:
     assert bad.status_code == 400
     admin = room["tokens"][hub.admin]
     row = svc(hub, "GET", "/participants/carol", admin).json()
-    assert row["steps"]["1"] == "done" and row["steps"]["2"] == "failed", row
+    assert row["steps"]["application"] == "done" and row["steps"]["location"] == "failed", row
     assert row["last_error"]["status"] == 400 and row["last_error"]["code"], row
     host = hub.login(hub.admin)  # the board's own form (xsrf token from the page)
     page = host.get(f"{hub.service_url}/board", headers=HTML, timeout=30).text
@@ -241,8 +245,7 @@ def test_admin_resets_one_participant(hub: Hub, room: dict[str, Any]) -> None:
     r = host.post(f"{hub.service_url}/participants/carol/reset", headers=HTML, timeout=30)  # no xsrf field
     assert r.status_code == 403 and "_xsrf" in r.json()["error"]
     row = svc(hub, "GET", "/participants/carol", admin).json()
-    assert {k: v for k, v in row["steps"].items() if k != "10dlc"} == {str(n): "pending" for n in range(1, 9)}
-    assert row["last_error"] is None and row["resets"] == 1
+    assert set(row["steps"].values()) == {"pending"} and row["last_error"] is None and row["resets"] == 1
     assert requests.get(f"{base}/applications", auth=auth, timeout=30).status_code == 200  # credentials still work
     assert svc(hub, "GET", "/participants/alice", admin).json()["done"] is True  # nobody else touched
 
