@@ -179,8 +179,8 @@ def test_no_secret_in_a2p_results(setup: Setup) -> None:
     _until_numbers(setup)
     result = setup.register_a2p()
     assert_no_secrets(repr(result) + str(result.rows()) + str(result.exchange.request) + str(result.exchange.response_body))
-    auth = {k.lower(): v for k, v in result.exchange.request_headers.items()}.get("authorization", "")
-    assert auth == "" or "*" in auth, auth  # shown masked, if at all
+    shown = {k.lower(): v for k, v in result.exchange.request_headers.items()}
+    assert shown.get("authorization") in (None, "Basic ********", "Bearer ********"), "only the scheme is shown"
     text = setup.state.path.read_text()
     for secret in SECRETS:
         assert secret not in text
