@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
+from .ids import require_id, segment
 from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .phone import national_number, normalize_number
 from .results import Result
@@ -227,12 +228,8 @@ def _check_page(limit: Any, offset: Any) -> None:
 
 
 def _require_id(value: Any, field: str = "order_id") -> str:
-    text = "" if value is None else str(value).strip()
-    if not text:
-        raise ValidationError(f"{field}: missing; give the TN Option Order id (register_a2p() saves it)", field=field)
-    if not re.fullmatch(r"[A-Za-z0-9_\-.]{1,100}", text):
-        raise ValidationError(f"{field}: {text!r} is not an order id (letters, digits, '-', '_' only)", field=field)
-    return text
+    """A TN Option Order id fit for one path segment (dot segments, slashes and escapes refused by ids)."""
+    return segment(require_id(value, field, "name"))
 
 
 def _toll_free(number: Any, field: str) -> str:

@@ -103,6 +103,8 @@ def environment(answer: dict[str, Any]) -> dict[str, str]:
     """The single-user server's variables from the service's answer."""
     creds = answer["credentials"]
     env = {"BW_TARGET": "sandbox", "BW_SANDBOX_URL": answer["sandbox_url"]}
+    if answer.get("sandbox_key"):  # the kernel checks the sandbox with it before sending any credential
+        env["BW_SANDBOX_INSTANCE_KEY"] = str(answer["sandbox_key"])
     env.update({var: str(creds[key]) for key, var in ENV_OF_CREDENTIAL.items() if creds.get(key)})
     return env
 

@@ -326,7 +326,7 @@ def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict
         assert "callback URL and that it is assigned" not in text and "message None" not in text
         assert page.locator(".bw-waiting").count() == 0, "no wait was started"
         assert "Traceback" not in text
-        shot(page, "08_refused_send_wait", note)
+        shot(page, "09_refused_send_wait", note)
     except Exception:
         shot(page, "failure-refused-send")
         raise

@@ -17,7 +17,7 @@ from typing import Any
 from ..core import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, BaseHandler, create_account, ensure_defaults
 from ..db import SCHEMA_VERSION
 from ..exceptions import ControlError
-from ..keys import ADMIN_HEADER, instance_proof
+from ..keys import ADMIN_HEADER, instance_proof, tenant_proof
 from ..oauth import models as oauth_models
 
 
@@ -90,7 +90,10 @@ class HealthHandler(ControlHandler):
             return {}
         if len(nonce) > 200:
             raise ControlError("nonce: at most 200 characters")
-        return {"nonce": nonce, "proof": instance_proof(self.ctx.admin_key, nonce, self.ctx.port)}
+        out = {"nonce": nonce, "proof": instance_proof(self.ctx.admin_key, nonce, self.ctx.port)}
+        if self.ctx.instance_key:
+            out["tenant_proof"] = tenant_proof(self.ctx.instance_key, nonce)
+        return out
 
 
 class ResetHandler(ControlHandler):
