@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
@@ -198,15 +198,21 @@ class A2PClient:
         return Result(data=data, exchange=ex, records=rows, title="TN Option Orders")
 
     def wait_for_tn_option_order(self, order_id: str, timeout: float = 60.0, progress: bool = True,
-                                 interval: float = 0.25, max_interval: float = 2.0) -> Result:
-        """Poll until COMPLETE/PARTIAL/FAILED (a tqdm.auto bar), like a number order."""
+                                 interval: float = 0.25, max_interval: float = 2.0,
+                                 on_poll: Callable[[Result, float], None] | None = None) -> Result:
+        """Poll until COMPLETE/PARTIAL/FAILED, like a number order: ``on_poll(result, elapsed)`` after each poll
+        (the notebooks' progress in words), else a tqdm.auto bar when ``progress``."""
         from tqdm.auto import tqdm
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
         delay = interval
-        with tqdm(total=1, desc=f"TN option {str(order_id)[:8]}", disable=not progress, leave=True) as bar:
+        with tqdm(total=1, desc=f"TN option {str(order_id)[:8]}", disable=not progress or on_poll is not None,
+                  leave=True, bar_format="{desc}: {postfix} ({elapsed})") as bar:
             while True:
                 result = self.get_tn_option_order(order_id)
                 bar.set_postfix_str(result.status or "?")
+                if on_poll is not None:
+                    on_poll(result, time.monotonic() - start)
                 if result.status in TERMINAL_TN_OPTION_STATUSES:
                     bar.update(1)
                     result.title = "TN Option Order finished"

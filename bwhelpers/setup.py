@@ -481,7 +481,8 @@ class Setup:
 
     def register_a2p(self, campaign_id: str | None = None, numbers: Any = None, new: bool = False,
                      timeout: float = 60.0, progress: bool | None = None,
-                     on_placed: Callable[[Result], None] | None = None) -> Result:
+                     on_placed: Callable[[Result], None] | None = None,
+                     on_poll: Callable[[Result, float], None] | None = None) -> Result:
         """Register the saved numbers for A2P messaging: local numbers are assigned to a REGISTERED 10DLC campaign
         (default the account's first) with a TN Option Order, polled until it finishes (a progress bar); saves the
         campaign and the order. Re-running reuses the assignment: no second order for a number already on the
@@ -540,7 +541,8 @@ class Setup:
             st["a2p"] = {"campaign_id": campaign, "order_id": placed.id, "status": placed.status,
                          "numbers": local, "created": now_iso()}
         result = self.a2p.wait_for_tn_option_order(placed.id or "", timeout=timeout,
-                                                    progress=self.progress if progress is None else progress)
+                                                    progress=self.progress if progress is None else progress,
+                                                    on_poll=on_poll)
         result.title = f"Step {number}: TN Option Order {result.status} (campaign {campaign})"
         self._save_a2p(campaign, result, local)
         return result

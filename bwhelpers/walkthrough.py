@@ -209,8 +209,16 @@ class Page:
             if placed.exchange is not None:
                 widgets.show_request(placed.exchange)
 
-        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
-                                                          on_placed=_placed))
+        waiting = widgets.Waiting("the TN Option Order to finish", timeout)
+
+        def _poll(result: Result, elapsed: float) -> None:
+            waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
+
+        try:
+            return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
+                                                              on_placed=_placed, progress=False, on_poll=_poll))
+        finally:
+            waiting.finish()
 
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
         """Step: send a message from the first saved number."""
@@ -393,15 +401,15 @@ class Page:
 
     def campaigns(self) -> Any:
         """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
-        from .tables import campaigns_frame
+        from .tables import campaigns_frame, readable
 
-        return self._table(lambda: campaigns_frame(self.setup.list_campaigns()))
+        return self._table(lambda: readable(campaigns_frame(self.setup.list_campaigns()), empty="(no campaigns)"))
 
     def registration(self, number: str | None = None) -> Any:
         """The sending number's A2P status (10DLC registration or toll-free verification) as a one-row table."""
-        from .tables import result_frame
+        from .tables import readable, result_frame
 
-        return self._table(lambda: result_frame(self.setup.registration(number)))
+        return self._table(lambda: readable(result_frame(self.setup.registration(number))))
 
     def diagnose(self) -> Any:
         """Preflight checks with their fixes, as a table."""

@@ -461,6 +461,7 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
         page.locator(".jp-OutputArea-output td", has_text="SUCCESS").first.wait_for(timeout=30_000)
         page.locator(".jp-OutputArea-output td", has_text="CSBX001").first.wait_for(timeout=30_000)
         assert s.saved["a2p"]["order_id"] in saved.inner_text()
+        assert "it/s" not in page.locator("#main").inner_text(), "progress in words, not tqdm's rate"
         assert_widgets_healthy(page)
         saved.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "browser-08_register_a2p-order.png"))
