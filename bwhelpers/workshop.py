@@ -207,6 +207,10 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         c.Authenticator.allow_all = True
         if os.environ.get("WORKSHOP_PASSWORD"):
             c.DummyAuthenticator.password = os.environ["WORKSHOP_PASSWORD"]
+        else:
+            print("bwhelpers.workshop: WORKSHOP_PASSWORD is not set: anyone who reaches the hub can log in under any "
+                  "name, the admins' included. Set it (one password for the room) or use authenticator='pam'",
+                  file=sys.stderr)
     elif authenticator == "pam":
         c.JupyterHub.authenticator_class = "pam"
         c.Authenticator.allow_all = True
