@@ -154,10 +154,12 @@ def workdir(prefix: str = "bwbench-") -> Iterator[Path]:
 class SandboxProcess:
     """``python -m bwhelpers.sandbox`` on a free port with a private db (so it has its own GIL)."""
 
-    def __init__(self, db: Path, order_delay: float = 0.0, settings: dict[str, Any] | None = None):
+    def __init__(self, db: Path, order_delay: float = 0.0, settings: dict[str, Any] | None = None,
+                 reset: bool = True, port: int = 0):
         self.db = db
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bwhelpers.sandbox", "--port", "0", "--db", str(db), "--reset",
+            [sys.executable, "-m", "bwhelpers.sandbox", "--port", str(port), "--db", str(db),
+             *(["--reset"] if reset else []),
              "--order-delay", str(order_delay), "--log-level", "WARNING"],
             cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             env={k: v for k, v in os.environ.items() if not k.startswith("BW_")})

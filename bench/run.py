@@ -3,6 +3,7 @@
     python -m bench                 # full run (~5-10 min), writes bench/results.md
     python -m bench --smoke         # tiny counts, seconds; writes nothing unless --out is given
     python -m bench --only client --repeat 5
+    python -m bench --only scale --scale-sizes 0,100000,1000000
 """
 from __future__ import annotations
 
@@ -33,10 +34,11 @@ MEASURES = {
     "ratelimit": ("5", "bench.ratelimit"),
     "walkthrough": ("1", "bench.walkthrough"),
     "workshop": ("6", "bench.workshop"),
+    "scale": ("7", "bench.scale"),
 }
 ALIASES = {"1": "walkthrough", "2": "throughput", "sandbox": "throughput", "3": "client", "4": "import",
            "importtime": "import", "5": "ratelimit", "bulk": "ratelimit", "rate": "ratelimit",
-           "6": "workshop", "hub": "workshop"}
+           "6": "workshop", "hub": "workshop", "7": "scale"}
 
 
 def _resolve(names: Sequence[str] | None) -> list[str]:
@@ -114,6 +116,9 @@ NOTES = """Reading the rows:
   receipt, in their own provisioned account, against one `python -m bwhelpers.sandbox.workshop` process (the one
   JupyterHub starts), below its prefix. Latency is the sandbox's own request time (its access log); CPU is the
   service process's time per participant; requests per participant include callback deliveries and event polls.
+- **7** Each size gets its own db: provisioned over HTTP, then seeded through the models (no HTTP), then
+  served by a fresh sandbox subprocess; the empty db of the same run is the baseline. B/message counts the
+  message, its delivered event, the delivered callback (outbox body and attempt) and every index on them.
 - **5** The sandbox counts messages per wall-clock second, so a run of N/R seconds can exceed R slightly
   (partial first and last windows); integrity is checked against the sandbox's own message store.
 """
@@ -124,15 +129,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="tiny counts (a check that everything still runs)")
     p.add_argument("--repeat", type=int, default=3, help="repeats per measure (default 3; smoke uses 1)")
     p.add_argument("--only", action="append", metavar="NAME",
-                   help=f"run only these measures ({', '.join(MEASURES)}; or 1-5); repeatable or comma-separated")
+                   help=f"run only these measures ({', '.join(MEASURES)}; or 1-7); repeatable or comma-separated")
     p.add_argument("--out", default=None,
                    help="write the Markdown here (default bench/results.md for a full run of every measure; "
                         "a smoke or --only run writes nothing unless --out is given)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows as JSON")
+    p.add_argument("--scale-sizes", default=None, metavar="N,N,...",
+                   help="stored-message counts of measure 7 (default 0,100000,1000000; smoke 0,2000); the first "
+                        "is the baseline")
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     names = _resolve(args.only)
+    if args.scale_sizes:
+        os.environ["BENCH_SCALE_SIZES"] = args.scale_sizes
     out = Path(args.out) if args.out else (DEFAULT_OUT if not args.smoke and not args.only else None)
     if args.smoke and out is not None and out.resolve() == DEFAULT_OUT:
         p.error("a smoke run never overwrites bench/results.md (it must come from a real run)")

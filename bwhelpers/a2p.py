@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
+from .ids import require_id, segment
 from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .phone import national_number, normalize_number
 from .results import Result
@@ -197,15 +198,21 @@ class A2PClient:
         return Result(data=data, exchange=ex, records=rows, title="TN Option Orders")
 
     def wait_for_tn_option_order(self, order_id: str, timeout: float = 60.0, progress: bool = True,
-                                 interval: float = 0.25, max_interval: float = 2.0) -> Result:
-        """Poll until COMPLETE/PARTIAL/FAILED (a tqdm.auto bar), like a number order."""
+                                 interval: float = 0.25, max_interval: float = 2.0,
+                                 on_poll: Callable[[Result, float], None] | None = None) -> Result:
+        """Poll until COMPLETE/PARTIAL/FAILED, like a number order: ``on_poll(result, elapsed)`` after each poll
+        (the notebooks' progress in words), else a tqdm.auto bar when ``progress``."""
         from tqdm.auto import tqdm
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
         delay = interval
-        with tqdm(total=1, desc=f"TN option {str(order_id)[:8]}", disable=not progress, leave=True) as bar:
+        with tqdm(total=1, desc=f"TN option {str(order_id)[:8]}", disable=not progress or on_poll is not None,
+                  leave=True, bar_format="{desc}: {postfix} ({elapsed})") as bar:
             while True:
                 result = self.get_tn_option_order(order_id)
                 bar.set_postfix_str(result.status or "?")
+                if on_poll is not None:
+                    on_poll(result, time.monotonic() - start)
                 if result.status in TERMINAL_TN_OPTION_STATUSES:
                     bar.update(1)
                     result.title = "TN Option Order finished"
@@ -227,12 +234,8 @@ def _check_page(limit: Any, offset: Any) -> None:
 
 
 def _require_id(value: Any, field: str = "order_id") -> str:
-    text = "" if value is None else str(value).strip()
-    if not text:
-        raise ValidationError(f"{field}: missing; give the TN Option Order id (register_a2p() saves it)", field=field)
-    if not re.fullmatch(r"[A-Za-z0-9_\-.]{1,100}", text):
-        raise ValidationError(f"{field}: {text!r} is not an order id (letters, digits, '-', '_' only)", field=field)
-    return text
+    """A TN Option Order id fit for one path segment (dot segments, slashes and escapes refused by ids)."""
+    return segment(require_id(value, field, "name"))
 
 
 def _toll_free(number: Any, field: str) -> str:

@@ -112,6 +112,15 @@ class Config:
     source: str = "arguments"
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name in ("account_id", "site_id") and isinstance(value, int) and not isinstance(value, bool):
+                continue  # 9900000 is fine, it becomes '9900000'
+            if not isinstance(value, str):
+                raise ValidationError(f"{f.name}: expected a string, got {type(value).__name__}"
+                                      + (f" {value!r:.40}" if f.name not in SECRET_FIELDS else ""), field=f.name)
         if self.target not in ("sandbox", "real"):
             raise ValidationError(f"target: {self.target!r} is not a target; use 'sandbox' or 'real'",
                                   field="target")
@@ -266,6 +275,18 @@ class Config:
             for name in [n for n, src in sources.items() if src == "credentials file"]:
                 values.pop(name, None)
                 sources.pop(name)
+        if target == "sandbox" and not values.get("sandbox_url"):
+            # BW_TARGET=sandbox next to BW_USERNAME/BW_PASSWORD...: those are a real account's; only sandbox
+            # credentials go to a sandbox (a custom sandbox at BW_SANDBOX_URL takes them from the environment)
+            dropped = [n for n, src in sources.items() if src == "environment" and n in CREDENTIAL_FIELDS]
+            for name in dropped:
+                values.pop(name, None)
+                sources.pop(name)
+            if any(n in SECRET_FIELDS or n == "username" for n in dropped):
+                log.warning("bwhelpers: target sandbox: %s from the environment are not sent to the sandbox "
+                            "(they are a real account's); the sandbox's demo credentials are used. Set "
+                            "BW_SANDBOX_URL to use a custom sandbox's credentials",
+                            ", ".join(ENV_VARS[n] for n in dropped))
         source = ", ".join(sorted(set(sources.values()))) or "defaults"
         if target == "sandbox":
             url = str(values.get("sandbox_url") or "").rstrip("/")
@@ -317,6 +338,8 @@ class Config:
     # ------------------------------------------------------------------ file
     def remember(self, path: Path | str | None = None) -> Path:
         """Save the credentials to the per-user file (mode 0600, never inside the project folder)."""
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path: expected a file path, got {type(path).__name__}", field="path")
         target = Path(path) if path else credentials_path()
         target = target.expanduser().resolve()
         root = project_root()

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from . import xmlio
 from .exceptions import ValidationError, WaitTimeoutError
 from .http import Exchange, auth_for, make_session, request, unreadable_response
+from .checks import check_bool, check_int, check_number, check_str, split_url_credentials
+from .ids import require_id, segment
 from .phone import national_number, normalize_number
 from .results import Result
 
@@ -85,12 +87,17 @@ class DashboardClient:
     # ------------------------------------------------------------------ plumbing
     @property
     def account_url(self) -> str:
-        """``{dashboard}/accounts/{account_id}``."""
-        return f"{self.config.dashboard_url}/accounts/{self.config.account_id}"
+        """``{dashboard}/accounts/{account_id}`` (the account id checked: digits, quoted)."""
+        return f"{self.config.dashboard_url}/accounts/{segment(require_id(self.config.account_id, 'account_id'))}"
+
+    @property
+    def site_url(self) -> str:
+        """``{account_url}/sites/{site_id}`` (the site id checked: digits, quoted)."""
+        return f"{self.account_url}/sites/{segment(require_id(self.config.site_id, 'site_id'))}"
 
     def _location_url(self, location_id: str) -> str:
-        location_id = _require_id(location_id, "location_id")
-        return f"{self.account_url}/sites/{self.config.site_id}/sippeers/{location_id}"
+        location_id = require_id(location_id, "location_id", "digits")
+        return f"{self.site_url}/sippeers/{segment(location_id)}"
 
     def _call(self, method: str, url: str, body: Mapping[str, Any] | str | None = None,
               params: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, Any], Exchange]:
@@ -107,27 +114,48 @@ class DashboardClient:
     # ------------------------------------------------------------------ account
     def get_site(self) -> Result:
         """GET the site (sub-account): a cheap authenticated check of the configuration."""
-        _, data, ex = self._call("GET", f"{self.account_url}/sites/{self.config.site_id}")
+        _, data, ex = self._call("GET", self.site_url)
         site = xmlio.first(xmlio.ci_get(data, "SiteResponse", "Site")) or {}
         return Result(data=site if isinstance(site, dict) else data, id=self.config.site_id, exchange=ex,
                       title="Site")
 
     # ------------------------------------------------------------------ step 1
-    def create_application(self, name: str, callback_url: str, callback_user: str | None = None,
-                           callback_password: str | None = None) -> Result:
-        """Step 1: POST /applications with the guide's body; ``.id`` is the ApplicationId."""
+    def create_application(self, name: str, callback_url: str | None = None, callback_user: str | None = None,
+                           callback_password: str | None = None, *, inbound_callback_url: str | None = None,
+                           outbound_callback_url: str | None = None, inbound_user: str | None = None,
+                           inbound_password: str | None = None, outbound_user: str | None = None,
+                           outbound_password: str | None = None,
+                           callback_types: Iterable[str] | None = None) -> Result:
+        """Step 1: POST /applications; ``.id`` is the ApplicationId.
+
+        Today's fields (Bandwidth's current docs): ``inbound_callback_url`` (required; message-received
+        events), ``outbound_callback_url`` (message-delivered/-failed/-sending), their credentials and
+        ``callback_types`` (RequestedCallbackTypes). The guide's legacy form is ``callback_url`` (one URL for
+        every event) with ``callback_user``/``callback_password``. The two forms never mix (Bandwidth answers
+        13065/13066), so mixing them is refused here, before any request is sent.
+        """
         _require_text(name, "name", "the application's plain-text name, e.g. 'Demo Server'")
-        _require_url(callback_url, "callback_url")
-        if callback_password:
-            from .masking import register_secret
-            register_secret(callback_password)
-        creds: Any = ""
-        if callback_user or callback_password:
-            if not (callback_user and callback_password):
-                raise ValidationError("callback_user/callback_password: give both or neither", field="callback_user")
-            creds = {"UserId": callback_user, "Password": callback_password}
-        body = {"Application": {"ServiceType": "Messaging-V2", "AppName": name, "CallbackUrl": callback_url,
-                                "CallbackCreds": creds}}
+        for field in ("callback_user", "callback_password", "inbound_user", "inbound_password", "outbound_user",
+                      "outbound_password"):
+            check_str(locals()[field], field, optional=True)
+        # credentials in a URL travel as the application's callback credentials, never in the URL saved and shown
+        if isinstance(callback_url, str):
+            callback_url, callback_user, callback_password = split_url_credentials(callback_url, callback_user,
+                                                                                   callback_password)
+        if isinstance(inbound_callback_url, str):
+            inbound_callback_url, inbound_user, inbound_password = split_url_credentials(
+                inbound_callback_url, inbound_user, inbound_password)
+        if isinstance(outbound_callback_url, str):
+            outbound_callback_url, outbound_user, outbound_password = split_url_credentials(
+                outbound_callback_url, outbound_user, outbound_password)
+        from .masking import register_secret
+        for secret in (callback_password, inbound_password, outbound_password):
+            register_secret(secret)
+        body = {"Application": application_body(
+            name, callback_url=callback_url, callback_user=callback_user, callback_password=callback_password,
+            inbound_callback_url=inbound_callback_url, outbound_callback_url=outbound_callback_url,
+            inbound_user=inbound_user, inbound_password=inbound_password, outbound_user=outbound_user,
+            outbound_password=outbound_password, callback_types=callback_types)}
         _, data, ex = self._call("POST", f"{self.account_url}/applications", body)
         app = _app_record(data)
         return Result(data=app, id=app.get("ApplicationId"), exchange=ex, title="Step 1: application created")
@@ -141,15 +169,15 @@ class DashboardClient:
 
     def get_application(self, application_id: str) -> Result:
         """GET /applications/{id}."""
-        application_id = _require_id(application_id, "application_id")
-        _, data, ex = self._call("GET", f"{self.account_url}/applications/{application_id}")
+        application_id = require_id(application_id, "application_id", "uuid")
+        _, data, ex = self._call("GET", f"{self.account_url}/applications/{segment(application_id)}")
         app = _app_record(data)
         return Result(data=app, id=app.get("ApplicationId") or application_id, exchange=ex, title="Application")
 
     def associated_locations(self, application_id: str) -> Result:
         """GET /applications/{id}/associatedsippeers: the locations using this application."""
-        application_id = _require_id(application_id, "application_id")
-        _, data, ex = self._call("GET", f"{self.account_url}/applications/{application_id}/associatedsippeers")
+        application_id = require_id(application_id, "application_id", "uuid")
+        _, data, ex = self._call("GET", f"{self.account_url}/applications/{segment(application_id)}/associatedsippeers")
         peers = xmlio.as_list(xmlio.ci_get(data, "AssociatedSipPeersResponse", "AssociatedSipPeers",
                                            "AssociatedSipPeer"))
         return Result(data=data, id=application_id, exchange=ex, records=[p for p in peers if isinstance(p, dict)],
@@ -157,16 +185,17 @@ class DashboardClient:
 
     def delete_application(self, application_id: str) -> Result:
         """DELETE /applications/{id} (fails with 12107 while a location uses it)."""
-        application_id = _require_id(application_id, "application_id")
-        _, data, ex = self._call("DELETE", f"{self.account_url}/applications/{application_id}")
+        application_id = require_id(application_id, "application_id", "uuid")
+        _, data, ex = self._call("DELETE", f"{self.account_url}/applications/{segment(application_id)}")
         return Result(data=data, id=application_id, exchange=ex, title="Application deleted")
 
     # ------------------------------------------------------------------ step 2
     def create_location(self, name: str, default: bool = True) -> Result:
         """Step 2: POST /sites/{site}/sippeers; the id is the last segment of the ``Location`` header."""
         _require_text(name, "name", "the location's plain-text name, e.g. 'Bandwidth Messaging 2 test'")
-        body = {"SipPeer": {"PeerName": name, "IsDefaultPeer": bool(default)}}
-        resp, data, ex = self._call("POST", f"{self.account_url}/sites/{self.config.site_id}/sippeers", body)
+        check_bool(default, "default")  # default='no' must not create a *default* location
+        body = {"SipPeer": {"PeerName": name, "IsDefaultPeer": default}}
+        resp, data, ex = self._call("POST", f"{self.site_url}/sippeers", body)
         location = (resp.headers.get("Location") if resp is not None else None) or ""
         peer_id = location.rstrip("/").rsplit("/", 1)[-1] if location else None
         if not peer_id:
@@ -176,7 +205,7 @@ class DashboardClient:
 
     def list_locations(self) -> Result:
         """GET /sites/{site}/sippeers: the site's locations."""
-        _, data, ex = self._call("GET", f"{self.account_url}/sites/{self.config.site_id}/sippeers")
+        _, data, ex = self._call("GET", f"{self.site_url}/sippeers")
         peers = xmlio.as_list(xmlio.ci_get(data, "TNSipPeersResponse", "SipPeers", "SipPeer"))
         return Result(data=data, exchange=ex, records=[p for p in peers if isinstance(p, dict)], title="Locations")
 
@@ -203,8 +232,12 @@ class DashboardClient:
                    zone2: bool = False, zone3: bool = False, zone4: bool = False, zone5: bool = False,
                    protocol: str = "HTTP", proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
         """Step 3: POST .../features/sms with the guide's body (Protocol HTTP, Zone1 true, ProxyPeerId 539692)."""
-        location_id = _require_id(location_id, "location_id")
+        location_id = require_id(location_id, "location_id", "digits")
         protocol = _require_http(protocol)
+        for flag, value in (("toll_free", toll_free), ("short_code", short_code), ("zone2", zone2),
+                            ("zone3", zone3), ("zone4", zone4), ("zone5", zone5)):
+            check_bool(value, flag)
+        _check_proxy(proxy_peer_id)
         if zone1 is not True:
             raise ValidationError("zone1: must be True; Messaging 2.0 needs Zone1 (US and Canada) enabled", field="zone1")
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
@@ -234,8 +267,9 @@ class DashboardClient:
     def enable_mms(self, location_id: str, protocol: str = "HTTP",
                    proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
         """Step 4: POST .../features/mms with the guide's body (lower-case ``protocol``)."""
-        location_id = _require_id(location_id, "location_id")
+        location_id = require_id(location_id, "location_id", "digits")
         protocol = _require_http(protocol)
+        _check_proxy(proxy_peer_id)
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
         body = {"MmsFeature": {"MmsSettings": {"protocol": protocol},
                                "Protocols": {"HTTP": {"HttpSettings": http_settings}}}}
@@ -252,10 +286,10 @@ class DashboardClient:
     # ------------------------------------------------------------------ step 5
     def assign_application(self, location_id: str, application_id: str) -> Result:
         """Step 5: PUT .../applicationSettings with HttpMessagingV2AppId (13645 if SMS is not enabled)."""
-        application_id = _require_id(application_id, "application_id")
+        url = f"{self._location_url(location_id)}/products/messaging/applicationSettings"
+        application_id = require_id(application_id, "application_id", "uuid")
         body = {"ApplicationsSettings": {"HttpMessagingV2AppId": application_id}}
-        _, data, ex = self._call("PUT", f"{self._location_url(location_id)}/products/messaging/applicationSettings",
-                                 body)
+        _, data, ex = self._call("PUT", url, body)
         settings = _settings_record(data) or {"HttpMessagingV2AppId": application_id}
         return Result(data=settings, id=application_id, exchange=ex, title="Step 5: application assigned")
 
@@ -293,30 +327,16 @@ class DashboardClient:
                       numbers: Iterable[Any] | None = None, customer_order_id: str | None = None,
                       **criteria: Any) -> Result:
         """Step 6: POST /orders with the matching ``*SearchAndOrderType`` (or ExistingTelephoneNumberOrderType)."""
-        order_type = build_order_type(quantity=quantity, numbers=numbers, **criteria)
-        if name is not None and len(str(name)) > 50:
-            raise ValidationError(f"name: {len(str(name))} characters; the order name allows at most 50", field="name")
-        if customer_order_id is not None and not re.fullmatch(r"[A-Za-z0-9 \-]{1,40}", str(customer_order_id)):
-            raise ValidationError("customer_order_id: use letters, digits, dashes and spaces, at most 40",
-                                  field="customer_order_id")
-        order: dict[str, Any] = {}
-        if customer_order_id:
-            order["CustomerOrderId"] = customer_order_id
-        if name:
-            order["Name"] = name
-        order.update(order_type)
-        order["SiteId"] = self.config.site_id
-        if location_id is not None:
-            order["PeerId"] = _require_id(location_id, "location_id")
-        order["PartialAllowed"] = bool(partial_allowed)
-        order["BackOrderRequested"] = bool(back_order)
+        order = order_body(self.config.site_id, quantity=quantity, partial_allowed=partial_allowed,
+                           back_order=back_order, name=name, location_id=location_id, numbers=numbers,
+                           customer_order_id=customer_order_id, **criteria)
         resp, data, ex = self._call("POST", f"{self.account_url}/orders", {"Order": order})
         return _order_result(data, ex, resp=resp, title="Step 6: order placed")
 
     def get_order(self, order_id: str) -> Result:
         """Step 7: GET /orders/{id}; ``.status`` and ``.numbers`` (completed numbers) are filled in."""
-        order_id = _require_id(order_id, "order_id")
-        _, data, ex = self._call("GET", f"{self.account_url}/orders/{order_id}")
+        order_id = require_id(order_id, "order_id", "uuid")
+        _, data, ex = self._call("GET", f"{self.account_url}/orders/{segment(order_id)}")
         result = _order_result(data, ex, order_id=order_id, title="Step 7: order status")
         return result
 
@@ -327,6 +347,11 @@ class DashboardClient:
 
         ``on_poll(result, elapsed_seconds)`` is called after every poll (the notebooks show progress in words with
         it); without it, a tqdm.auto bar shows the status when ``progress`` is true."""
+        order_id = require_id(order_id, "order_id", "uuid")
+        check_number(timeout, "timeout")
+        check_bool(progress, "progress")
+        check_number(interval, "interval", positive=True)
+        check_number(max_interval, "max_interval", positive=True)
         from tqdm.auto import tqdm
         start = time.monotonic()
         deadline = start + timeout
@@ -351,14 +376,33 @@ class DashboardClient:
                 time.sleep(min(delay, remaining))
                 delay = min(delay * 1.5, max_interval)
 
-    def list_orders(self, page: int = 1, size: int = 20, status: str | None = None) -> Result:
-        """GET /orders: one record per order (orderId, OrderStatus, CountOfTNs, dates)."""
+    def list_orders(self, page: int = 1, size: int = 20, status: str | None = None,
+                    customer_order_id: str | None = None) -> Result:
+        """GET /orders: one record per order (orderId, OrderStatus, CountOfTNs, dates); ``customer_order_id``
+        filters by the CustomerOrderId the order was placed with (numbers.yml ``customerOrderId``)."""
+        if isinstance(page, bool) or not isinstance(page, (int, str)) or (isinstance(page, int) and page < 1) \
+                or (isinstance(page, str) and not page.replace("-", "").isalnum()):
+            raise ValidationError(f"page: {page!r:.40} is not a page; give 1, 2, ... or the order id of the "
+                                  "'next' link", field="page")
+        check_int(size, "size", minimum=1)
+        check_str(status, "status", optional=True)
+        check_str(customer_order_id, "customer_order_id", optional=True)
         params: dict[str, Any] = {"page": page, "size": size}
         if status:
             params["status"] = status
+        if customer_order_id:
+            params["customerOrderId"] = customer_order_id
         _, data, ex = self._call("GET", f"{self.account_url}/orders", params=params)
         rows = xmlio.as_list(xmlio.ci_get(data, "ResponseSelectWrapper", "ListOrderIdUserIdDate", "OrderIdUserIdDate"))
         return Result(data=data, exchange=ex, records=[r for r in rows if isinstance(r, dict)], title="Orders")
+
+    def find_order(self, customer_order_id: str) -> str | None:
+        """The id of the newest order placed with ``customer_order_id``, or None (``GET /orders?customerOrderId=``)."""
+        rows = self.list_orders(size=1000, customer_order_id=customer_order_id).records or []
+        ids = [str(r.get("orderId") or r.get("OrderId") or r.get("id") or "") for r in rows
+               if str(r.get("CustomerOrderId") or customer_order_id) == customer_order_id]
+        ids = [i for i in ids if i]
+        return ids[-1] if ids else None
 
     def list_in_service_numbers(self, **filters: Any) -> Result:
         """GET /inserviceNumbers (a 204 means none: empty list)."""
@@ -369,6 +413,10 @@ class DashboardClient:
 
     def disconnect_numbers(self, numbers: Iterable[Any], customer_order_id: str | None = None) -> Result:
         """POST /disconnects for the given numbers (teardown step 2)."""
+        check_str(customer_order_id, "customer_order_id", optional=True)
+        if not isinstance(numbers, (str, int, list, tuple, set)) or isinstance(numbers, bool):
+            raise ValidationError(f"numbers: expected a number or a list of numbers, got {type(numbers).__name__}",
+                                  field="numbers")
         if isinstance(numbers, (str, int)):
             numbers = [numbers]
         tns = [national_number(n, f"numbers[{i}]") for i, n in enumerate(numbers)]
@@ -390,8 +438,8 @@ class DashboardClient:
 
     def get_disconnect(self, order_id: str) -> Result:
         """GET /disconnects/{id}."""
-        order_id = _require_id(order_id, "order_id")
-        _, data, ex = self._call("GET", f"{self.account_url}/disconnects/{order_id}")
+        order_id = require_id(order_id, "order_id", "uuid")
+        _, data, ex = self._call("GET", f"{self.account_url}/disconnects/{segment(order_id)}")
         status = xmlio.ci_find_all(data, "OrderStatus")
         return Result(data=data, id=order_id, exchange=ex, status=status[0] if status else None,
                       title="Disconnect order")
@@ -399,13 +447,11 @@ class DashboardClient:
 
 # ------------------------------------------------------------------------------------- validation
 
-def _require_id(value: Any, field: str) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValidationError(f"{field}: missing; give the id saved by the step that created it", field=field)
-    text = str(value).strip()
-    if not re.fullmatch(r"[A-Za-z0-9_\-.]{1,100}", text):
-        raise ValidationError(f"{field}: {text!r} is not an id (letters, digits, '-', '_' only)", field=field)
-    return text
+def _check_proxy(value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))
+                              or not str(value).isdigit() and value != ""):
+        raise ValidationError(f"proxy_peer_id: {value!r:.40} is not a SIP peer id (digits), e.g. 539692",
+                              field="proxy_peer_id")
 
 
 def _require_http(protocol: Any) -> str:
@@ -419,6 +465,72 @@ def _require_text(value: Any, field: str, hint: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{field}: {value!r} is empty; give {hint}", field=field)
     return value
+
+
+#: RequestedCallbackTypes/CallbackType values (numbers.yml's examples)
+CALLBACK_TYPES = ("message-delivered", "message-failed", "message-sending")
+
+
+def _creds(user: str | None, password: str | None, user_field: str) -> dict[str, str] | None:
+    if not (user or password):
+        return None
+    if not (user and password):
+        raise ValidationError(f"{user_field}/{user_field.replace('user', 'password')}: give both or neither",
+                              field=user_field)
+    from .masking import register_secret
+    register_secret(password)
+    return {"UserId": user, "Password": password}
+
+
+def application_body(name: str, *, callback_url: str | None = None, callback_user: str | None = None,
+                     callback_password: str | None = None, inbound_callback_url: str | None = None,
+                     outbound_callback_url: str | None = None, inbound_user: str | None = None,
+                     inbound_password: str | None = None, outbound_user: str | None = None,
+                     outbound_password: str | None = None,
+                     callback_types: Iterable[str] | None = None) -> dict[str, Any]:
+    """The ``<Application>`` children for today's fields or the guide's legacy ``CallbackUrl`` (validated)."""
+    current = any(v for v in (inbound_callback_url, outbound_callback_url, inbound_user, inbound_password,
+                              outbound_user, outbound_password)) or callback_types is not None
+    if callback_url and current:
+        raise ValidationError(
+            "callback_url: the guide's CallbackUrl (deprecated) can't be combined with inbound_callback_url / "
+            "outbound_callback_url and their credentials (Bandwidth answers 13065/13066); give "
+            "inbound_callback_url (and outbound_callback_url) alone, or callback_url alone", field="callback_url")
+    if not current:
+        _require_url(callback_url, "callback_url")
+        creds = _creds(callback_user, callback_password, "callback_user")
+        return {"ServiceType": "Messaging-V2", "AppName": name, "CallbackUrl": callback_url,
+                "CallbackCreds": creds or ""}
+    if callback_user or callback_password:
+        raise ValidationError("callback_user: the guide's CallbackCreds can't be combined with today's fields "
+                              "(Bandwidth answers 13066); use inbound_user/inbound_password and "
+                              "outbound_user/outbound_password", field="callback_user")
+    if not inbound_callback_url:
+        raise ValidationError("inbound_callback_url: required with today's fields (Bandwidth answers 12802 "
+                              "without it); give the https URL that receives incoming messages",
+                              field="inbound_callback_url")
+    body: dict[str, Any] = {"ServiceType": "Messaging-V2", "AppName": name,
+                            "InboundCallbackUrl": _require_url(inbound_callback_url, "inbound_callback_url")}
+    if outbound_callback_url:
+        body["OutboundCallbackUrl"] = _require_url(outbound_callback_url, "outbound_callback_url")
+    inbound = _creds(inbound_user, inbound_password, "inbound_user")
+    outbound = _creds(outbound_user, outbound_password, "outbound_user")
+    if outbound and not outbound_callback_url:
+        raise ValidationError("outbound_user: outbound credentials need an outbound_callback_url to apply to",
+                              field="outbound_user")
+    if inbound:
+        body["InboundCallbackCreds"] = inbound
+    if outbound:
+        body["OutboundCallbackCreds"] = outbound
+    if callback_types is not None:
+        types = [callback_types] if isinstance(callback_types, str) else list(callback_types)
+        bad = [t for t in types if t not in CALLBACK_TYPES]
+        if bad:
+            raise ValidationError(f"callback_types: {bad[0]!r} is not a callback type; use any of "
+                                  f"{', '.join(CALLBACK_TYPES)}", field="callback_types")
+        if types:
+            body["RequestedCallbackTypes"] = {"CallbackType": types}
+    return body
 
 
 def _require_url(value: Any, field: str) -> str:
@@ -470,6 +582,33 @@ def _check_criteria(values: Mapping[str, Any]) -> None:
         raise ValidationError("toll_free_wildcard: must look like '8**' or '80*'", field="toll_free_wildcard")
     if "ends_in" in values and "local_vanity" not in values:
         raise ValidationError("ends_in: only works with local_vanity=", field="ends_in")
+
+
+def order_body(site_id: Any, quantity: int = 1, partial_allowed: bool = True, back_order: bool = False,
+               name: str | None = None, *, location_id: str | None = None, numbers: Iterable[Any] | None = None,
+               customer_order_id: str | None = None, **criteria: Any) -> dict[str, Any]:
+    """The ``<Order>`` of POST /orders, every argument checked (nothing is sent)."""
+    check_bool(partial_allowed, "partial_allowed")
+    check_bool(back_order, "back_order")
+    check_str(name, "name", optional=True)
+    order_type = build_order_type(quantity=quantity, numbers=numbers, **criteria)
+    if name is not None and len(name) > 50:
+        raise ValidationError(f"name: {len(name)} characters; the order name allows at most 50", field="name")
+    if customer_order_id is not None and not re.fullmatch(r"[A-Za-z0-9 \-]{1,40}", str(customer_order_id)):
+        raise ValidationError("customer_order_id: use letters, digits, dashes and spaces, at most 40",
+                              field="customer_order_id")
+    order: dict[str, Any] = {}
+    if customer_order_id:
+        order["CustomerOrderId"] = customer_order_id
+    if name:
+        order["Name"] = name
+    order.update(order_type)
+    order["SiteId"] = require_id(site_id, "site_id")
+    if location_id is not None:
+        order["PeerId"] = require_id(location_id, "location_id", "digits")
+    order["PartialAllowed"] = partial_allowed
+    order["BackOrderRequested"] = back_order
+    return order
 
 
 def build_order_type(quantity: int = 1, numbers: Iterable[Any] | None = None, **criteria: Any) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import steps
+from .checks import check_int, check_number
+from .ids import require_id
 from .exceptions import BandwidthError, RateLimitError, ValidationError
 from .http import auth_for, make_session, request, unreadable_response
 from .phone import e164_cached as _e164
@@ -28,6 +30,10 @@ JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "ap
 def validate_message(to: Any, text: Any, from_: Any, application_id: Any, media: Any = None,
                      tag: Any = None) -> dict[str, Any]:
     """Check and normalize a message before any request; raises ValidationError naming the field."""
+    if to is not None and not isinstance(to, (str, int, list, tuple)):
+        raise ValidationError(f"to: expected a number or a list of numbers, got {type(to).__name__}", field="to")
+    if media is not None and not isinstance(media, (str, list, tuple)):
+        raise ValidationError(f"media: expected a URL or a list of URLs, got {type(media).__name__}", field="media")
     recipients = [to] if isinstance(to, (str, int)) else list(to or [])
     if not recipients:
         raise ValidationError("to: no recipient; give one number or a list of up to 10", field="to")
@@ -60,6 +66,12 @@ def validate_message(to: Any, text: Any, from_: Any, application_id: Any, media:
     if tag is not None:
         body["tag"] = tag
     return body
+
+
+#: listMessages' query parameters (messaging.yml)
+LIST_FILTERS = ("messageId", "sourceTn", "destinationTn", "messageStatus", "messageDirection", "carrierName",
+                "messageType", "errorCode", "fromDateTime", "toDateTime", "campaignId", "sort", "pageToken", "limit",
+                "limitTotalCount")
 
 
 class _RateLimiter:
@@ -103,6 +115,11 @@ class MessagingClient:
                                   field="user_id")
         if not self.config.legacy_messaging and not self.config.account_id:
             raise ValidationError("account_id: missing; set BW_ACCOUNT_ID", field="account_id")
+        # the owner goes into the URL path: digits (account) or a user id, never a dot segment or a slash
+        if self.config.legacy_messaging:
+            require_id(self.config.user_id, "user_id", "name")
+        else:
+            require_id(self.config.account_id, "account_id")
 
     def send_message(self, to: str | Iterable[str], text: str | None, from_: str, application_id: str,
                      media: str | Iterable[str] | None = None, tag: str | None = None) -> Result:
@@ -117,6 +134,14 @@ class MessagingClient:
 
     def list_messages(self, **filters: Any) -> Result:
         """GET the messages endpoint (filters are passed as query parameters, e.g. messageId=, sourceTn=)."""
+        unknown = sorted(set(filters) - set(LIST_FILTERS))
+        if unknown:
+            raise ValidationError(f"{unknown[0]}: not a filter of listMessages; use {', '.join(LIST_FILTERS)}",
+                                  field=unknown[0])
+        for key, value in filters.items():
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise ValidationError(f"{key}: expected a string or a whole number, got {type(value).__name__}",
+                                      field=key)
         self._check_owner()
         resp, ex = request(self.session, "GET", self.config.messages_url, params=filters or None,
                            headers={"Accept": "application/json"}, auth=self.auth)
@@ -139,8 +164,10 @@ class MessagingClient:
         """
         from tqdm.auto import tqdm
 
+        check_int(concurrency, "concurrency")
         if concurrency < 1:
             raise ValidationError("concurrency: must be at least 1", field="concurrency")
+        check_number(rate, "rate", minimum=None, optional=True)
         if rate is not None and rate <= 0:
             raise ValidationError("rate: must be a positive number of messages per second", field="rate")
         rows = _rows(rows_or_recipients, text)

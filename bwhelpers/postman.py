@@ -90,7 +90,10 @@ _DESCRIPTIONS: dict[str, str] = {
     "dashboardUrl": "Dashboard API base, including /api",
     "messagingUrl": "current messaging API base, including /api/v2 (send as /users/{{accountId}}/messages)",
     "legacyMessagingUrl": "the guide's messaging API base (send as /users/{{userId}}/messages, token:secret)",
-    "callbackUrl": "the application's CallbackUrl (step 1)",
+    "callbackUrl": "the guide's single CallbackUrl (legacy step 1b)",
+    "inboundCallbackUrl": "the application's InboundCallbackUrl: incoming messages (step 1)",
+    "outboundCallbackUrl": "the application's OutboundCallbackUrl: delivery receipts (step 1)",
+    "legacyApplication": "true = also run folder 1b, the guide's CallbackUrl application",
     "from": "the number to send from: first saved number; step 7 sets it to the ordered number",
     "to": "where the send step sends the test message",
     "campaignId": "the REGISTERED 10DLC campaign the A2P step assigns the number to (saved by it; sandbox: CSBX001)",
@@ -150,7 +153,8 @@ def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
     a2p = state.get("a2p") or {}
     return {"applicationId": _str(app.get("id")), "location": _str(loc.get("id")),
             "order": _str(orders[-1].get("id")) if orders else "", "numbers": numbers,
-            "callbackUrl": _str(app.get("callback_url")), "campaignId": _str(a2p.get("campaign_id")),
+            "callbackUrl": _str(app.get("callback_url")),
+            "outboundCallbackUrl": _str(app.get("outbound_callback_url")), "campaignId": _str(a2p.get("campaign_id")),
             "tnOptionOrder": _str(a2p.get("order_id"))}
 
 
@@ -228,6 +232,9 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
         ("messagingUrl", urls["messagingUrl"], "config"),
         ("legacyMessagingUrl", urls["legacyMessagingUrl"], "config"),
         ("callbackUrl", callback_url, "default"),
+        ("inboundCallbackUrl", callback_url, "default"),
+        ("outboundCallbackUrl", saved["outboundCallbackUrl"] or callback_url, "default"),
+        ("legacyApplication", "false", "default"),
         ("from", numbers[0] if numbers else "", "state"),
         ("to", to, "argument" if to and to != SANDBOX_TO else "default"),
         ("campaignId", saved["campaignId"] or (SANDBOX_CAMPAIGN if sandbox else ""),
@@ -364,7 +371,7 @@ def _prerequest(lines: Iterable[str]) -> dict[str, Any]:
     return {"listen": "prerequest", "script": {"type": "text/javascript", "exec": list(lines)}}
 
 
-def _item(name: str, method: str, url: dict[str, Any], *, auth: dict[str, Any], headers: list[dict[str, str]],
+def _item(name: str, method: str, url: dict[str, Any] | str, *, auth: dict[str, Any], headers: list[dict[str, str]],
           body: str | None, language: str, tests: list[str], description: str,
           prerequest: list[str] | None = None, form: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     request: dict[str, Any] = {"method": method, "header": [dict(h) for h in headers], "url": url, "auth": auth,
@@ -383,8 +390,20 @@ def _folder(name: str, description: str, items: list[dict[str, Any]]) -> dict[st
     return {"name": name, "description": description, "item": items}
 
 
-# The guide's bodies (Bandwidth/v2-messaging apisetup.md), with {{variables}} for the values a user changes.
+#: Step 1 with today's application fields (numbers.yml CreateApplication, messaging example)
 BODY_APPLICATION = """<Application>
+  <ServiceType>Messaging-V2</ServiceType>
+  <AppName>Demo Server {{$timestamp}}</AppName>
+  <InboundCallbackUrl>{{inboundCallbackUrl}}</InboundCallbackUrl>
+  <OutboundCallbackUrl>{{outboundCallbackUrl}}</OutboundCallbackUrl>
+  <RequestedCallbackTypes>
+    <CallbackType>message-delivered</CallbackType>
+    <CallbackType>message-failed</CallbackType>
+  </RequestedCallbackTypes>
+</Application>"""
+
+# The guide's bodies (Bandwidth/v2-messaging apisetup.md), with {{variables}} for the values a user changes.
+BODY_APPLICATION_LEGACY = """<Application>
   <AppName>Demo Server {{$timestamp}}</AppName>
   <CallbackUrl>{{callbackUrl}}</CallbackUrl>
   <CallbackCreds/>
@@ -480,7 +499,8 @@ BODY_TN_OPTION = """<TnOptionOrder>
 #: (folder name, request name) per collection folder, in order
 STEPS: tuple[tuple[str, str], ...] = tuple(
     (f"{steps.step(key).number} {folder}", request) for key, folder, request in _REQUESTS
-) + ((f"{steps.step('messages').number}b legacy endpoint", "Send text message (legacy endpoint)"),)
+) + ((f"{steps.step('messages').number}b legacy endpoint", "Send text message (legacy endpoint)"),
+     (f"{steps.step('application').number}b legacy CallbackUrl", "Create application (legacy CallbackUrl)"))
 
 
 def _token_folder() -> dict[str, Any]:
@@ -491,7 +511,7 @@ def _token_folder() -> dict[str, Any]:
                    "`{{accessToken}}`, which every later request sends as `Authorization: Bearer`. (Postman's own "
                    "OAuth 2.0 helper is not used because newman does not fetch tokens.) Tokens last `expires_in` "
                    "seconds (3600 on the real service); re-run this request when one expires.",
-                   [_item(TOKEN_REQUEST, "POST", {"raw": "{{tokenUrl}}", "host": ["{{tokenUrl}}"], "path": []},
+                   [_item(TOKEN_REQUEST, "POST", "{{tokenUrl}}",
                           auth=_basic("clientId", "clientSecret"),
                           headers=[{"key": "Content-Type", "value": "application/x-www-form-urlencoded"}],
                           body=None, language="text", form=[("grant_type", "client_credentials")],
@@ -518,21 +538,24 @@ def _steps(auth: str = "oauth") -> list[dict[str, Any]]:
                 "with the Dashboard API user's username:password", "with the Bearer {{accessToken}}")
         folders.append(_folder(folder, folder_description, [item]))
 
-    add(0, "Save the Application Id after creating the application. The Application contains the HTTP URL used "
-           "for both inbound and outbound message events.",
+    app_tests = [*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(201, "Created"),
+                 "var applicationId = xmlText(pm.response.text(), \"ApplicationId\");",
+                 'pm.test("ApplicationId in the response body", function () {',
+                 "    pm.expect(applicationId, \"<ApplicationId>\").to.be.a(\"string\").and.not.be.empty;",
+                 "});",
+                 "if (pm.response.code === 201 && applicationId) {",
+                 "    pm.environment.set(\"applicationId\", applicationId);",
+                 "} else { stop(\"no application\"); }"]
+    add(0, "Save the Application Id after creating the application. Today's applications have two callback URLs: "
+           "`InboundCallbackUrl` receives incoming messages, `OutboundCallbackUrl` the delivery receipts chosen in "
+           "`RequestedCallbackTypes`. (The guide's single `CallbackUrl` is in folder 1b.)",
         _item(STEPS[0][1], "POST", _url("dashboardUrl", "accounts", "{{accountId}}", "applications"),
               auth=dash, headers=_XML, body=BODY_APPLICATION, language="xml",
-              description="Guide step 1. `AppName` gets a `{{$timestamp}}` suffix so the collection can be run "
-                          "again on the same account. The test saves `applicationId` from the "
-                          "`<ApplicationId>` of the `ApplicationProvisioningResponse`.",
-              tests=[*_STOP_IF_FAILED, *_XML_TEXT, *_status_test(201, "Created"),
-                     "var applicationId = xmlText(pm.response.text(), \"ApplicationId\");",
-                     'pm.test("ApplicationId in the response body", function () {',
-                     "    pm.expect(applicationId, \"<ApplicationId>\").to.be.a(\"string\").and.not.be.empty;",
-                     "});",
-                     "if (pm.response.code === 201 && applicationId) {",
-                     "    pm.environment.set(\"applicationId\", applicationId);",
-                     "} else { stop(\"no application\"); }"]))
+              description="Guide step 1 with today's fields (Bandwidth's current docs). `AppName` gets a "
+                          "`{{$timestamp}}` suffix so the collection can be run again on the same account. The "
+                          "test saves `applicationId` from the `<ApplicationId>` of the "
+                          "`ApplicationProvisioningResponse`.",
+              tests=app_tests))
     add(1, "Save the location (sippeer) id from the `Location` header. A location is a logical grouping of "
            "numbers.",
         _item(STEPS[1][1], "POST", _url("dashboardUrl", "accounts", "{{account}}", "sites", "{{subaccount}}",
@@ -711,6 +734,19 @@ def _steps(auth: str = "oauth") -> list[dict[str, Any]]:
                   "}",
               ],
               tests=send_tests))
+    add(10, "The guide's step 1 as written in 2018: one `CallbackUrl` for every event (deprecated; it never mixes "
+           "with InboundCallbackUrl/OutboundCallbackUrl: 13065). Skipped unless `legacyApplication` is `true`; "
+           "when it runs, it replaces `applicationId` (run it before folder 2 to walk the guide's way).",
+        _item(STEPS[10][1], "POST", _url("dashboardUrl", "accounts", "{{accountId}}", "applications"),
+              auth=dash, headers=_XML, body=BODY_APPLICATION_LEGACY, language="xml",
+              description="Guide step 1 exactly as written (legacy CallbackUrl).",
+              prerequest=[
+                  "if (pm.environment.get(\"legacyApplication\") !== \"true\") {",
+                  "    console.log(\"legacyApplication is not true: skipping the guide's CallbackUrl application\");",
+                  "    pm.execution.skipRequest();",
+                  "}",
+              ],
+              tests=app_tests))
     return folders
 
 
@@ -740,7 +776,10 @@ def build_collection(name: str = COLLECTION_NAME, auth: str = "oauth") -> dict[s
         f"{ORDER_POLL_DELAY_MS} ms apart). The whole collection runs in one go: "
         "`newman run collection.json -e environment.json`.\n\n"
         "Differences from the guide: `AppName` and `PeerName` get a `{{$timestamp}}` suffix so the collection "
-        "can be re-run; `CallbackUrl` is `{{callbackUrl}}`; the message is sent with the current endpoint "
+        "can be re-run; step 1 uses today's fields (`InboundCallbackUrl` `{{inboundCallbackUrl}}`, "
+        "`OutboundCallbackUrl` `{{outboundCallbackUrl}}`, `RequestedCallbackTypes`), and the guide's "
+        "`CallbackUrl` (`{{callbackUrl}}`) request is in folder 1b, skipped unless `legacyApplication` is "
+        "`true`; the message is sent with the current endpoint "
         "`{{messagingUrl}}/users/{{accountId}}/messages` and, in folder "
         f"{steps.step('messages').number}b, with the "
         "guide's legacy endpoint `{{legacyMessagingUrl}}/users/{{userId}}/messages` (token:secret).\n\n"
@@ -846,7 +885,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
         first = "password=..." if args.legacy_basic else "clientSecret=..."
         print("secrets are empty (type secret): fill them in Postman, or run newman with "
               f"--env-var {first} [--env-var token=... --env-var secret=...]")
-    print(f'run: npx newman run "{collection}" -e "{environment}"')
+    fill = "" if args.include_secrets else (" --env-var password=..." if args.legacy_basic else " --env-var clientSecret=...")
+    print(f'run: npx newman run "{collection}" -e "{environment}"{fill}')
     return 0
 
 

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from .exceptions import ValidationError
 from .http import make_session, request, unreadable_response
+from .ids import require_id, segment
 
 if TYPE_CHECKING:
     import requests
@@ -38,7 +39,7 @@ class SandboxControl:
     # ------------------------------------------------------------------ urls
     def bin_url(self, name: str) -> str:
         """The URL of request bin ``name`` (a callback URL that records what it receives)."""
-        return f"{self.base}/bins/{name}"
+        return f"{self.base}/bins/{segment(require_id(name, 'name', 'name'))}"
 
     def bin_name(self, callback_url: str | None) -> str | None:
         """The bin name when ``callback_url`` is one of this sandbox's bins, else None."""
@@ -89,8 +90,8 @@ class SandboxControl:
         return sorted(r["errorCode"] for r in self.magic_numbers().get("to_numbers", []) if r.get("errorCode"))
 
     def bin(self, name: str) -> Any:
-        """``GET /_sandbox/bins/{name}``: what the bin received."""
-        return self._json("GET", f"/bins/{name}")
+        """``GET /_sandbox/bins/{name}``: what the bin received (your account's bin of that name)."""
+        return self._json("GET", f"/bins/{segment(require_id(name, 'name', 'name'))}")
 
     def inbound(self, to: str, from_: str, text: str, media: list[str] | None = None) -> dict[str, Any]:
         """``POST /_sandbox/inbound``: pretend ``from_`` texted ``to`` (a message-received event follows)."""

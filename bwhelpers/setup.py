@@ -12,6 +12,11 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import steps
+from .checks import check_bool as _check_bool
+from .checks import check_int as _check_int
+from .checks import check_number as _check_number
+from .checks import check_str as _check_str
+from .checks import split_url_credentials as _split_url_credentials
 from .exceptions import (BandwidthError, MissingPrerequisiteError, NotFoundError, ValidationError, WaitTimeoutError)
 from .phone import loose_e164
 from .results import Result
@@ -41,6 +46,16 @@ def _prereq(key: str, what: str) -> MissingPrerequisiteError:
         fix=f"run {p.ref}")
 
 
+def _customer_order_id(profile: str, location_id: str, criteria: dict[str, Any], earlier: int) -> str:
+    """The order's CustomerOrderId: the same for a retry of one order (profile, location, criteria, and how
+    many such orders were saved before), a new one for the next (letters, digits and dashes, 40 at most)."""
+    import hashlib
+    import json
+
+    seed = json.dumps([profile, str(location_id), criteria, earlier], sort_keys=True, default=str)
+    return f"bwh-{hashlib.sha256(seed.encode()).hexdigest()[:24]}-{earlier}"[:40]
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "default"
 
@@ -49,6 +64,14 @@ class Setup:
     """The walkthrough's steps with saved IDs, plus read-backs, events, diagnose and teardown."""
 
     def __init__(self, config: "Config", state: StateStore | None = None, *, progress: bool = True):
+        from .config import Config
+
+        if not isinstance(config, Config):
+            raise ValidationError(f"config: expected a bwhelpers Config (bwhelpers.connect() or Config.resolve()), "
+                                  f"got {type(config).__name__}", field="config")
+        if state is not None and not isinstance(state, StateStore):
+            raise ValidationError(f"state: expected a StateStore or None, got {type(state).__name__}", field="state")
+        _check_bool(progress, "progress")
         self.config = config
         self.state = state if state is not None else StateStore()
         self.progress = progress
@@ -121,8 +144,58 @@ class Setup:
 
     # ------------------------------------------------------------------ step 1
     def create_application(self, name: str = "Demo Server", callback_url: str | None = None, new: bool = False,
-                           callback_user: str | None = None, callback_password: str | None = None) -> Result:
-        """Step 1: create (or reuse the saved) messaging application; saves its ApplicationId."""
+                           callback_user: str | None = None, callback_password: str | None = None, *,
+                           inbound_callback_url: str | None = None, outbound_callback_url: str | None = None,
+                           inbound_user: str | None = None, inbound_password: str | None = None,
+                           outbound_user: str | None = None, outbound_password: str | None = None,
+                           callback_types: list[str] | None = None) -> Result:
+        """Step 1: create (or reuse the saved) messaging application; saves its ApplicationId.
+
+        Today's fields by default: ``inbound_callback_url`` (message-received) and ``outbound_callback_url``
+        (delivery receipts), with credentials and ``callback_types``; in the sandbox a blank inbound URL becomes
+        a request bin and a blank outbound URL the same bin. ``callback_url`` asks for the guide's legacy
+        ``CallbackUrl`` instead (one URL for every event).
+
+        Check -> create -> save runs under the profile's cross-process step lock: kernels or processes running
+        this step at the same time create one application (the others reuse it). Credentials in a URL
+        (``https://user:pw@host/x``) become the callback credentials; the URL is saved and shown without them.
+        """
+        _check_str(name, "name")
+        _check_bool(new, "new")
+        for field, value in (("callback_url", callback_url), ("callback_user", callback_user),
+                             ("callback_password", callback_password), ("inbound_callback_url", inbound_callback_url),
+                             ("outbound_callback_url", outbound_callback_url), ("inbound_user", inbound_user),
+                             ("inbound_password", inbound_password), ("outbound_user", outbound_user),
+                             ("outbound_password", outbound_password)):
+            _check_str(value, field, optional=True)
+        if callback_url is not None:
+            callback_url, callback_user, callback_password = _split_url_credentials(
+                callback_url, callback_user, callback_password)
+        if inbound_callback_url is not None:
+            inbound_callback_url, inbound_user, inbound_password = _split_url_credentials(
+                inbound_callback_url, inbound_user, inbound_password)
+        if outbound_callback_url is not None:
+            outbound_callback_url, outbound_user, outbound_password = _split_url_credentials(
+                outbound_callback_url, outbound_user, outbound_password)
+        with self.state.step_lock(self.profile, "application"):
+            return self._create_application(
+                name, callback_url, new, callback_user, callback_password, inbound_callback_url=inbound_callback_url,
+                outbound_callback_url=outbound_callback_url, inbound_user=inbound_user,
+                inbound_password=inbound_password, outbound_user=outbound_user, outbound_password=outbound_password,
+                callback_types=callback_types)
+
+    def _create_application(self, name: str, callback_url: str | None, new: bool, callback_user: str | None,
+                            callback_password: str | None, *, inbound_callback_url: str | None,
+                            outbound_callback_url: str | None, inbound_user: str | None, inbound_password: str | None,
+                            outbound_user: str | None, outbound_password: str | None,
+                            callback_types: list[str] | None) -> Result:
+
+        legacy = callback_url is not None or bool(callback_user or callback_password)
+        if legacy and (inbound_callback_url or outbound_callback_url):
+            raise ValidationError("callback_url: the guide's CallbackUrl can't be combined with inbound_callback_url"
+                                  "/outbound_callback_url (Bandwidth answers 13065); give one form",
+                                  field="callback_url")
+        wanted = callback_url if legacy else inbound_callback_url
         saved = self.saved.get("application")
         if saved and saved.get("id") and saved.get("name") == name and not new:
             try:
@@ -130,29 +203,49 @@ class Setup:
             except NotFoundError:
                 pass  # gone on the server: create a new one below
             else:
-                if callback_url and callback_url != saved.get("callback_url"):
+                if wanted and wanted != saved.get("callback_url"):
                     warnings.warn(f"the saved application {saved['id']} uses {saved.get('callback_url')}; "
                                   "pass new=True to create one with the new callback URL", stacklevel=2)
                 result.title, result.reused = "Step 1: application (saved)", True
                 return result
         control = self.control
-        if callback_url is None:
+        if wanted is None:
             if control is None:
-                raise ValidationError("callback_url: required on the real service; give the https URL of your "
-                                      "server that receives message events", field="callback_url")
-            callback_url = control.bin_url(_slug(self.profile) if name == "Demo Server"
-                                           else _slug(f"{self.profile}-{name}"))
-        bin_name = control.bin_name(callback_url) if control is not None else None
-        result = self.dashboard.create_application(name, callback_url, callback_user, callback_password)
+                field = "callback_url" if legacy else "inbound_callback_url"
+                raise ValidationError(f"{field}: required on the real service; give the https URL of your "
+                                      "server that receives message events", field=field)
+            wanted = control.bin_url(_slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}"))
+            if not legacy and outbound_callback_url is None:
+                outbound_callback_url = wanted
+        bin_name = control.bin_name(wanted) if control is not None else None
+        if legacy:
+            result = self.dashboard.create_application(name, wanted, callback_user, callback_password)
+        else:
+            result = self.dashboard.create_application(
+                name, inbound_callback_url=wanted, outbound_callback_url=outbound_callback_url,
+                inbound_user=inbound_user, inbound_password=inbound_password, outbound_user=outbound_user,
+                outbound_password=outbound_password, callback_types=callback_types)
         with self.state.transaction(self.profile) as st:
-            st["application"] = {"id": result.id, "name": name, "callback_url": callback_url, "bin": bin_name,
+            st["application"] = {"id": result.id, "name": name, "callback_url": wanted, "bin": bin_name,
+                                 "fields": "legacy" if legacy else "current",
+                                 "outbound_callback_url": None if legacy else outbound_callback_url,
+                                 "outbound_bin": None if legacy or control is None
+                                 else control.bin_name(outbound_callback_url),
                                  "created": now_iso()}
         return result
 
     # ------------------------------------------------------------------ step 2
     def create_location(self, name: str = "Bandwidth Messaging 2 test", new: bool = False,
                         default: bool = True) -> Result:
-        """Step 2: create (or reuse the saved) location (sippeer); saves its id from the Location header."""
+        """Step 2: create (or reuse the saved) location (sippeer); saves its id from the Location header.
+        Runs under the profile's cross-process step lock (concurrent runs create one location)."""
+        _check_str(name, "name")
+        _check_bool(new, "new")
+        _check_bool(default, "default")
+        with self.state.step_lock(self.profile, "location"):
+            return self._create_location(name, new, default)
+
+    def _create_location(self, name: str, new: bool, default: bool) -> Result:
         saved = self.saved.get("location")
         if saved and saved.get("id") and saved.get("name") == name and not new:
             try:
@@ -179,6 +272,13 @@ class Setup:
     def _enable_feature(self, key: str, get: Callable[[str], Result], enable: Callable[..., Result],
                         overrides: dict[str, Any]) -> Result:
         """Enable a feature (step ``key``: sms|mms) on the saved location, or reuse it when it is already on."""
+        import inspect
+
+        allowed = [n for n in inspect.signature(enable).parameters if n != "location_id"]
+        unknown = sorted(set(overrides) - set(allowed))
+        if unknown:
+            raise ValidationError(f"{unknown[0]}: not a setting of step {key}; use {', '.join(allowed)}",
+                                  field=unknown[0])
         loc = self._need_location()
         result = self._existing_feature(get, loc["id"]) if not overrides else None
         if result is None:
@@ -220,7 +320,20 @@ class Setup:
         """Step 6: order numbers onto the saved location (default: 1 number in area code 910).
 
         Re-running with the same criteria returns the saved order (refreshed) unless it FAILED or ``new=True``.
+        The order carries a ``CustomerOrderId`` derived from the profile, location, criteria and how many such
+        orders were saved; before ordering, the client asks the server for an order with that id
+        (``GET /orders?customerOrderId=``), so a retry after a crash between ordering and saving does not buy
+        twice. Check -> order -> save runs under the profile's cross-process step lock.
         """
+        _check_int(quantity, "quantity")
+        for flag, value in (("new", new), ("partial_allowed", partial_allowed), ("back_order", back_order)):
+            _check_bool(value, flag)
+        _check_str(name, "name", optional=True)
+        with self.state.step_lock(self.profile, "orders"):
+            return self._order_numbers(area_code, quantity, new, partial_allowed, back_order, name, criteria)
+
+    def _order_numbers(self, area_code: Any, quantity: int, new: bool, partial_allowed: bool, back_order: bool,
+                       name: str | None, criteria: dict[str, Any]) -> Result:
         loc = self._need_location()
         if area_code is _DEFAULT:
             area_code = None if (criteria.get("numbers") or any(v is not None for v in criteria.values())) else "910"
@@ -241,10 +354,23 @@ class Setup:
                     return result
                 break
         numbers = criteria.pop("numbers", None)
+        earlier = sum(1 for o in self.saved.get("orders", [])
+                      if o.get("criteria") == key and o.get("location_id") == loc["id"])
+        customer_order_id = _customer_order_id(self.profile, loc["id"], key, earlier)
+        from .dashboard import order_body
+        order_body(self.config.site_id, quantity=quantity, partial_allowed=partial_allowed, back_order=back_order,
+                   name=name, location_id=loc["id"], numbers=numbers, customer_order_id=customer_order_id,
+                   **criteria)  # every argument checked before the look-up sends anything
+        found = self.dashboard.find_order(customer_order_id)
+        if found is not None:  # placed by an earlier run that did not get to save it
+            result = self.dashboard.get_order(found)
+            result.title, result.reused = "Step 6: order (found by CustomerOrderId)", True
+            self._save_order(result, criteria=key, location_id=loc["id"], customer_order_id=customer_order_id)
+            return result
         result = self.dashboard.order_numbers(quantity=quantity, partial_allowed=partial_allowed,
                                               back_order=back_order, name=name, location_id=loc["id"],
-                                              numbers=numbers, **criteria)
-        self._save_order(result, criteria=key, location_id=loc["id"])
+                                              numbers=numbers, customer_order_id=customer_order_id, **criteria)
+        self._save_order(result, criteria=key, location_id=loc["id"], customer_order_id=customer_order_id)
         return result
 
     def _save_order(self, result: Result, **extra: Any) -> None:
@@ -265,6 +391,7 @@ class Setup:
                         numbers.append(n)
 
     def _order_id(self, order_id: str | None) -> str:
+        _check_str(order_id, "order_id", optional=True)
         if order_id:
             return order_id
         orders = self.saved.get("orders") or []
@@ -283,6 +410,9 @@ class Setup:
                        on_poll: Callable[[Result, float], None] | None = None) -> Result:
         """Step 7: poll until COMPLETE/PARTIAL/FAILED/BACKORDERED; saves the numbers (only real phone numbers,
         and only from a COMPLETE or PARTIAL order). ``on_poll(result, elapsed)`` reports each poll."""
+        _check_number(timeout, "timeout")
+        if progress is not None:
+            _check_bool(progress, "progress")
         oid = self._order_id(order_id)
         result = self.dashboard.wait_for_order(oid, timeout=timeout,
                                                progress=self.progress if progress is None else progress,
@@ -351,7 +481,8 @@ class Setup:
 
     def register_a2p(self, campaign_id: str | None = None, numbers: Any = None, new: bool = False,
                      timeout: float = 60.0, progress: bool | None = None,
-                     on_placed: Callable[[Result], None] | None = None) -> Result:
+                     on_placed: Callable[[Result], None] | None = None,
+                     on_poll: Callable[[Result, float], None] | None = None) -> Result:
         """Register the saved numbers for A2P messaging: local numbers are assigned to a REGISTERED 10DLC campaign
         (default the account's first) with a TN Option Order, polled until it finishes (a progress bar); saves the
         campaign and the order. Re-running reuses the assignment: no second order for a number already on the
@@ -410,7 +541,8 @@ class Setup:
             st["a2p"] = {"campaign_id": campaign, "order_id": placed.id, "status": placed.status,
                          "numbers": local, "created": now_iso()}
         result = self.a2p.wait_for_tn_option_order(placed.id or "", timeout=timeout,
-                                                    progress=self.progress if progress is None else progress)
+                                                    progress=self.progress if progress is None else progress,
+                                                    on_poll=on_poll)
         result.title = f"Step {number}: TN Option Order {result.status} (campaign {campaign})"
         self._save_a2p(campaign, result, local)
         return result
@@ -501,6 +633,9 @@ class Setup:
         pace yourself, or None. Returns one record per message: to, text, id, status, error, attempts
         (``tables.bulk_frame`` shows them).
         """
+        _check_int(concurrency, "concurrency")
+        if progress is not None:
+            _check_bool(progress, "progress")
         app = self._need_application()
         from_ = self._sending_number(from_)
         if rate == "auto":
@@ -536,7 +671,12 @@ class Setup:
             warnings.warn("the application's callback URL is not a sandbox request bin, so its events cannot be "
                           "read here", stacklevel=2)
             return []
-        return _extract_events(self.control.bin(bin_name))
+        events = _extract_events(self.control.bin(bin_name))
+        outbound = (self.saved.get("application") or {}).get("outbound_bin")
+        if outbound and outbound != bin_name:  # today's fields: status events may go to a second bin
+            events = sorted(events + _extract_events(self.control.bin(outbound)),
+                            key=lambda e: str(e.get("time") or ""))
+        return dedupe_events(events)  # at least once: each event shown once
 
     def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
                        timeout: float = 30.0, interval: float = 0.25,
@@ -546,6 +686,13 @@ class Setup:
         ``on_poll(elapsed_seconds)`` reports each poll. On timeout, the WaitTimeoutError names the likely cause
         judged from the state (:meth:`why_no_event`). With ``accept_failure``, a ``message-failed`` event for that
         message ends the wait too (and is returned): the message will never be delivered."""
+        if type not in EVENT_TYPES:
+            raise ValidationError(f"type: {type!r:.40} is not a message event; use one of {', '.join(EVENT_TYPES)}",
+                                  field="type")
+        _check_str(message_id, "message_id", optional=True)
+        _check_number(timeout, "timeout")
+        _check_number(interval, "interval", positive=True)
+        _check_bool(accept_failure, "accept_failure")
         if message_id is None:
             messages = self.saved.get("messages") or []
             message_id = messages[-1]["id"] if messages else None
@@ -750,7 +897,14 @@ class Setup:
         raise KeyError(f"would_create_another: no step {key!r} (application, location, orders)")
 
     def diagnose(self) -> list[dict[str, Any]]:
-        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix."""
+        """Preflight: what would make messages fail, one record per check (DIAGNOSE_COLUMNS) with its fix.
+
+        Failing checks come first (band message preflight's order of concern), also when a check stops the run."""
+        rows = self._diagnose_checks()
+        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+
+    def _diagnose_checks(self) -> list[dict[str, Any]]:
+        """The checks in the order they are made; a failure that makes the later checks meaningless ends them."""
         rows: list[dict[str, Any]] = []
 
         def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
@@ -825,8 +979,7 @@ class Setup:
         sending = (st.get("numbers") or [loose_e164(n) for n in numbers] or [None])[0]
         if sending:
             rows.append(self._a2p_check(sending))
-        # what would make the next message fail comes first (band message preflight's order of concern)
-        return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
+        return rows
 
     def _application_linked(self, app_id: str) -> tuple[bool, str]:
         """Is the application linked to a location? Its associatedsippeers, else each location's applicationSettings
@@ -882,6 +1035,7 @@ class Setup:
         State is updated after each step, so a failure keeps what still exists saved. Returns one record
         per action (TEARDOWN_COLUMNS).
         """
+        _check_number(disconnect_timeout, "disconnect_timeout")
         rows: list[dict[str, Any]] = []
         st = self.saved
         app, loc = st.get("application") or {}, st.get("location") or {}
@@ -990,6 +1144,34 @@ def _callback_problem(url: str | None, *, real: bool) -> str | None:
     if any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS):
         return f"the callback URL {url} is a placeholder: Bandwidth cannot deliver events there"
     return None
+
+
+#: the message events Bandwidth's webhooks carry (messaging-webhooks.mdx)
+EVENT_TYPES = ("message-delivered", "message-failed", "message-received", "message-sending")
+
+
+def event_key(ev: dict[str, Any]) -> str:
+    """What identifies one event across redeliveries: its type, message id, recipient, time and error code
+    (a redelivery repeats the same body; two different events of one message differ in type or time)."""
+    import json
+
+    msg: dict[str, Any] = ev["message"] if isinstance(ev.get("message"), dict) else {}
+    if not msg.get("id"):
+        return json.dumps({k: v for k, v in ev.items() if not str(k).startswith("_")}, sort_keys=True, default=str)
+    return json.dumps([ev.get("type"), msg.get("id"), ev.get("to"), ev.get("time"), ev.get("errorCode")],
+                      default=str)
+
+
+def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` with at-least-once redeliveries removed (the first copy kept, order preserved)."""
+    seen: set[str] = set()
+    out = []
+    for ev in events:
+        key = event_key(ev)
+        if key not in seen:
+            seen.add(key)
+            out.append(ev)
+    return out
 
 
 def _extract_events(doc: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from .exceptions import StateFileError
+from .exceptions import StateFileError, ValidationError
 from .masking import registered_secrets
 from .paths import default_state_path
 
@@ -57,6 +57,8 @@ class StateStore:
     """Saved IDs per profile (``'sandbox'``, ``'real-<account>'``) in a JSON file, safe across kernels."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None):
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(f"path: expected a file path, got {type(path).__name__}", field="path")
         self.path = Path(path).expanduser() if path else default_state_path()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.last_corrupt: Path | None = None
@@ -156,6 +158,25 @@ class StateStore:
         return sorted(self.load()["profiles"])
 
     @contextlib.contextmanager
+    def step_lock(self, profile: str, step: str, timeout: float = 300.0) -> Iterator[None]:
+        """Hold the cross-process lock of one create step of one profile (check -> create -> save runs once
+        at a time, so concurrent runs create one object). A :class:`filelock.FileLock` beside the state file;
+        the state file's own lock stays free meanwhile (other steps and reads go on)."""
+        import filelock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{profile}.{step}")[:120]
+        lock = filelock.FileLock(str(self.path.with_name(f"{self.path.name}.{name}.lock")), timeout=timeout,
+                                 mode=0o600)
+        try:
+            with lock:
+                yield
+        except filelock.Timeout:
+            raise StateFileError(f"{step}: another process has been running this step on profile {profile!r} for "
+                                 f"{timeout:g} s; wait for it, or remove {lock.lock_file} if no such process "
+                                 "exists") from None
+
+    @contextlib.contextmanager
     def transaction(self, profile: str) -> Iterator[dict[str, Any]]:
         """Lock, read, yield the profile's dict for changes, then write atomically (nothing on error)."""
         with self._locked():
@@ -176,6 +197,8 @@ class StateStore:
 
     def reset(self, profile: str | None = None) -> None:
         """Forget one profile's saved IDs (or every profile's when ``profile`` is None)."""
+        if profile is not None and not isinstance(profile, str):
+            raise ValidationError(f"profile: expected a profile name, got {type(profile).__name__}", field="profile")
         with self._locked():
             data = self._read_raw()
             if profile is None:

@@ -91,7 +91,7 @@ def applications_frame(source: Any) -> "pd.DataFrame":
     """Applications (the Result of ``list_applications()``, or records)."""
     records = list(source.records or []) if hasattr(source, "records") else list(source)
     df = frame_from_records(records)
-    preferred = ["ApplicationId", "AppName", "ServiceType", "CallbackUrl"]
+    preferred = ["ApplicationId", "AppName", "ServiceType", "InboundCallbackUrl", "OutboundCallbackUrl", "CallbackUrl"]
     return df[[c for c in preferred if c in df.columns] + [c for c in df.columns if c not in preferred]]
 
 
@@ -154,15 +154,19 @@ def messages_frame(messages: Iterable[Any]) -> "pd.DataFrame":
 def events_frame(events: Iterable[Any]) -> "pd.DataFrame":
     """Callback events: type, time, message id, to/from, description, errorCode, plus flattened extras."""
     import pandas as pd
+
+    from .setup import dedupe_events
     rows = []
+    parsed: list[dict[str, Any]] = []
     for ev in events:
         if isinstance(ev, str):
             try:
                 ev = json.loads(ev)
             except ValueError:
                 ev = {"description": ev}
-        if not isinstance(ev, Mapping):
-            continue
+        if isinstance(ev, Mapping):
+            parsed.append(dict(ev))
+    for ev in dedupe_events(parsed):  # callbacks arrive at least once: each event is shown once
         msg = ev.get("message") or {}
         rows.append({
             "type": ev.get("type"), "time": ev.get("time"), "message_id": msg.get("id"),

@@ -129,18 +129,24 @@ class Page:
 
     # -- running a step ----------------------------------------------------------------------------
     # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
-    def create_application(self, name: str = "Demo Server", callback_url: str | None = None,
-                           new: bool = False) -> Result | None:
-        """Step: create (or reuse) the application; shows the exchange and the saved ApplicationId.
+    def create_application(self, name: str = "Demo Server", inbound_callback_url: str | None = None,
+                           outbound_callback_url: str | None = None, callback_types: list[str] | None = None,
+                           new: bool = False, callback_url: str | None = None) -> Result | None:
+        """Step: create (or reuse) the application with today's fields (``callback_url`` = the guide's legacy
+        form instead); shows the exchange and the saved ApplicationId.
 
         With a saved application of another name, it asks (a button) before creating a second one."""
+        def create(new: bool) -> Any:
+            return self.setup.create_application(
+                name=name, callback_url=callback_url, new=new, inbound_callback_url=inbound_callback_url,
+                outbound_callback_url=outbound_callback_url, callback_types=callback_types)
+
         other = self._another("application", new, name=name)
         if other is not None:
             return self._ask_second("application", other, f"name {other['name']!r}", f"name {name!r}",
                                     lambda: self.setup.create_application(name=other["name"]),
-                                    lambda: self.setup.create_application(name=name, callback_url=callback_url,
-                                                                          new=True))
-        return self._show(lambda: self.setup.create_application(name=name, callback_url=callback_url, new=new))
+                                    lambda: create(True))
+        return self._show(lambda: create(new))
 
     def create_location(self, name: str = "Bandwidth Messaging 2 test", default: bool = True,
                         new: bool = False) -> Result | None:
@@ -203,8 +209,16 @@ class Page:
             if placed.exchange is not None:
                 widgets.show_request(placed.exchange)
 
-        return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
-                                                          on_placed=_placed))
+        waiting = widgets.Waiting("the TN Option Order to finish", timeout)
+
+        def _poll(result: Result, elapsed: float) -> None:
+            waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
+
+        try:
+            return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
+                                                              on_placed=_placed, progress=False, on_poll=_poll))
+        finally:
+            waiting.finish()
 
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
         """Step: send a message from the first saved number."""
@@ -387,15 +401,15 @@ class Page:
 
     def campaigns(self) -> Any:
         """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
-        from .tables import campaigns_frame
+        from .tables import campaigns_frame, readable
 
-        return self._table(lambda: campaigns_frame(self.setup.list_campaigns()))
+        return self._table(lambda: readable(campaigns_frame(self.setup.list_campaigns()), empty="(no campaigns)"))
 
     def registration(self, number: str | None = None) -> Any:
         """The sending number's A2P status (10DLC registration or toll-free verification) as a one-row table."""
-        from .tables import result_frame
+        from .tables import readable, result_frame
 
-        return self._table(lambda: result_frame(self.setup.registration(number)))
+        return self._table(lambda: readable(result_frame(self.setup.registration(number))))
 
     def diagnose(self) -> Any:
         """Preflight checks with their fixes, as a table."""
@@ -574,6 +588,11 @@ class Page:
             widgets.show_error(exc)
             return None
         return explain_events(events_frame(events))
+
+    def target_table(self, config: Any = None) -> Any:
+        """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
+        config = config if config is not None else self.config
+        return widgets.ObjectView(config.masked() if config is not None else {})
 
     # -- summary -----------------------------------------------------------------------------------
     def summary(self) -> Any:

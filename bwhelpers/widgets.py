@@ -225,6 +225,19 @@ def show_response(result: Any, title: str = "Response") -> None:
                      f'overflow-wrap:anywhere;max-width:100%">{html.escape(text)}</pre></details>'))
 
 
+class ObjectView:
+    """One object shown as a field/value table (``views.object_html``); ``.data`` is the object."""
+
+    def __init__(self, data: Any):
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return views.object_html(self.data)
+
+    def __repr__(self) -> str:
+        return f"ObjectView({self.data!r})"
+
+
 def show_saved(label: str, value: Any) -> None:
     if value:
         display(HTML(f'<div class="bw-saved">Saved <b>{html.escape(label)}</b>: '
@@ -324,8 +337,8 @@ class Form:
         display(self.widget)
 
 
-def _text(description: str, value: str = "", placeholder: str = "") -> w.Text:
-    return w.Text(value=value, description=description, placeholder=placeholder, style=_STYLE, layout=_WIDE,
+def _text(description: str, value: str = "", placeholder: str = "", style: dict[str, str] | None = None) -> w.Text:
+    return w.Text(value=value, description=description, placeholder=placeholder, style=style or _STYLE, layout=_WIDE,
                   continuous_update=False)
 
 
@@ -344,14 +357,28 @@ def _check_number(value: str) -> str | None:
     return phone.problem(value)
 
 
+def _callback_types(value: Any) -> str | None:
+    return None if value else "tick at least one, or Bandwidth sends no delivery receipts"
+
+
 def application_form(default_name: str = "Demo Server", default_url: str = "") -> Form:
-    """Step 1: the application's name and the callback URL for message events."""
+    """Step 1: the application's name and today's callback fields: the inbound URL (incoming messages), the
+    outbound URL (delivery receipts) and the status events to receive (``RequestedCallbackTypes``)."""
+    from .dashboard import CALLBACK_TYPES
+
+    style = {"description_width": "14em"}  # room for "RequestedCallbackTypes"
     return Form("Application", {
-        "name": _text("AppName", default_name),
-        "callback_url": _text("CallbackUrl", default_url,
-                              placeholder="blank = the sandbox's request bin"),
+        "name": _text("AppName", default_name, style=style),
+        "inbound_callback_url": _text("InboundCallbackUrl", default_url,
+                                      placeholder="blank = the sandbox's request bin", style=style),
+        "outbound_callback_url": _text("OutboundCallbackUrl", "",
+                                       placeholder="blank = the same URL as inbound (sandbox)", style=style),
+        "callback_types": w.SelectMultiple(options=list(CALLBACK_TYPES), value=CALLBACK_TYPES[:2],
+                                           description="RequestedCallbackTypes", rows=3, style=style,
+                                           layout=w.Layout(width="28em")),
     }, {"name": lambda v: None if v.strip() else "required: type a name for the application",
-        "callback_url": _check_url})
+        "inbound_callback_url": _check_url, "outbound_callback_url": _check_url,
+        "callback_types": _callback_types})
 
 
 def location_form(default_name: str = "Bandwidth Messaging 2 test") -> Form:

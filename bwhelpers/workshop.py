@@ -103,6 +103,8 @@ def environment(answer: dict[str, Any]) -> dict[str, str]:
     """The single-user server's variables from the service's answer."""
     creds = answer["credentials"]
     env = {"BW_TARGET": "sandbox", "BW_SANDBOX_URL": answer["sandbox_url"]}
+    if answer.get("sandbox_key"):  # the kernel checks the sandbox with it before sending any credential
+        env["BW_SANDBOX_INSTANCE_KEY"] = str(answer["sandbox_key"])
     env.update({var: str(creds[key]) for key, var in ENV_OF_CREDENTIAL.items() if creds.get(key)})
     return env
 
@@ -205,6 +207,10 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         c.Authenticator.allow_all = True
         if os.environ.get("WORKSHOP_PASSWORD"):
             c.DummyAuthenticator.password = os.environ["WORKSHOP_PASSWORD"]
+        else:
+            print("bwhelpers.workshop: WORKSHOP_PASSWORD is not set: anyone who reaches the hub can log in under any "
+                  "name, the admins' included. Set it (one password for the room) or use authenticator='pam'",
+                  file=sys.stderr)
     elif authenticator == "pam":
         c.JupyterHub.authenticator_class = "pam"
         c.Authenticator.allow_all = True

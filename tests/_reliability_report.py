@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_REPORT = ROOT / "reliability-report.md"
 REPORT_PATH = Path(os.environ.get("BW_REPORT_PATH") or ROOT / "artifacts" / "reliability-report.md")
 MODULES = ("test_reliability_badinput", "test_reliability_faults", "test_reliability_concurrency",
-           "test_reliability_secrets", "test_reliability_load", "test_fuzz")
+           "test_reliability_secrets", "test_reliability_load", "test_fuzz", "test_reliability_security")
 
 _lock = threading.Lock()
 #: section -> key -> value (numbers are summed by ``add``; anything else is set by ``record``)
@@ -135,13 +135,53 @@ def _list(section: str) -> list[str]:
     return [f"- {line}" for line in lines] + [""] if lines else ["_(none recorded)_", ""]
 
 
+SECURITY_PROBES = {
+    "takeover": "account takeover (re-key / new API credential without the admin key)",
+    "cross_tenant_read": "cross-tenant control-plane reads",
+    "forged_write": "forged events / inbound texts into another tenant",
+    "csrf": "CSRF-style POSTs (text/plain, form, no type, foreign Origin)",
+    "dns_rebinding": "DNS rebinding (foreign Host header)",
+    "port_squatting": "port squatting (fake /_sandbox/health)",
+    "bad_id": "dot-segment and bad ids (request sent = lost)",
+    "bad_argument": "bad arguments at the API boundary (not a named ValidationError = not refused)",
+    "crash_reorder": "crash between ordering and saving, then retry (second purchase = lost)",
+    "oversize": "oversize bodies (15-20 MB, in parallel)",
+}
+
+
+def _security_table() -> list[str]:
+    data = FIGURES.get("security", {})
+    if not data:
+        return ["_(not run)_", ""]
+    out = ["| probe | tried | refused | lost |", "|---|---:|---:|---:|"]
+    for key, label in SECURITY_PROBES.items():
+        if f"{key}_tried" in data:
+            out.append(f"| {label} | {_fmt(data.get(f'{key}_tried', 0))} | {_fmt(data.get(f'{key}_refused', 0))} | "
+                       f"{_fmt(data.get(f'{key}_lost', 0))} |")
+    if "once_only_tried" in data:
+        out.append(f"| 20 concurrent processes per create step (application, location, order) | "
+                   f"{_fmt(data['once_only_tried'])} | {_fmt(data['once_only_tried'] - data.get('once_only_created', 0))}"
+                   f" reused | {_fmt(data.get('once_only_duplicates', 0))} duplicates |")
+    if "events_delivered_raw" in data:
+        out.append(f"| kill -9 during callback delivery, restart | {_fmt(data['events_delivered_raw'])} deliveries "
+                   f"({_fmt(data.get('events_redelivered', 0))} redelivered) | shown once | "
+                   f"{_fmt(data.get('events_lost', 0))} lost, {_fmt(data.get('events_shown_twice', 0))} shown twice |")
+    out.append("")
+    extra = {k: v for k, v in data.items() if not any(k.startswith(p + "_") for p in SECURITY_PROBES)
+             and not k.startswith(("once_only_", "events_"))}
+    if extra:
+        out += ["| figure | value |", "|---|---:|"] + [f"| {k} | {_fmt(v)} |" for k, v in extra.items()] + [""]
+    return out
+
+
 def render() -> str:
     total = {k: sum(o.get(k, 0) for o in _outcomes.values()) for k in ("passed", "failed", "skipped", "error")}
     lines = [
         "# Reliability report",
         "",
         "Written by the test suite (`tests/_reliability_report.py`) at the end of a run of "
-        "`tests/test_reliability_*.py` and `tests/test_fuzz.py`; every figure comes from that run, "
+        "`tests/test_reliability_*.py` and `tests/test_fuzz.py` (regenerate: `python -m tests._reliability_report`); "
+        "every figure comes from that run, "
         "against real sandboxes on 127.0.0.1 over HTTP.",
         "",
         f"- generated: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
@@ -191,6 +231,13 @@ def render() -> str:
         "secrets_searched": "distinct secret values searched for",
         "leaks": "secrets found",
     })
+    lines += ["## Shared host (issue 13)", "",
+              "Each probe: how many attempts were tried, how many were refused (or handled), and how many were "
+              "lost (a takeover, a leak, a forged event, a changed state, a credential sent to a squatter, a "
+              "request sent for a bad id, a duplicate object, a second purchase, an event shown twice). "
+              "Target: 0 lost.", ""]
+    lines += _security_table()
+    lines += _list("security")
     lines += ["## Load", ""]
     lines += _table("load", {
         "messages": "messages sent",

@@ -27,7 +27,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     before = RESULTS.read_bytes() if RESULTS.exists() else None
     env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
     proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--json", str(tmp / "rows.json")], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=240)
+                          env=env, capture_output=True, text=True, timeout=480)
     assert proc.returncode == 0, proc.stderr[-3000:]
     after = RESULTS.read_bytes() if RESULTS.exists() else None
     return {"stdout": proc.stdout, "rows": json.loads((tmp / "rows.json").read_text()), "untouched": before == after}
@@ -142,3 +142,15 @@ def test_setup_bulk_send_one_text_many_recipients_with_invalid_rows(provisioned:
     assert df.loc[1, "error"] and df.loc[1, "attempts"] == 0
     with pytest.raises(Exception, match="rate"):
         provisioned.bulk_send(["+19195550100"], text="x", rate="fast")
+
+
+def test_smoke_scale_rows_compare_with_the_empty_db(smoke: dict[str, Any]) -> None:
+    by_key = {r["key"]: r for r in smoke["rows"]}
+    scale = {k: r for k, r in by_key.items() if k.startswith("7")}
+    assert {"7a.2k", "7b.2k", "7c.2k", "7d.2k"} <= set(scale), sorted(scale)
+    for key in ("7a.2k", "7b.2k", "7c.2k"):
+        samples = scale[key]["ratio_samples"]
+        assert samples and all(math.isfinite(x) and x > 0 for x in samples)
+    d = scale["7d.2k"]["values"]
+    assert 100 < d["retained_bytes_per_msg"] < d["bytes_per_msg"] < 20_000  # pruning callbacks saves bytes
+    assert "Scale: listMessages page" in smoke["stdout"] and "### Scale: per size" in smoke["stdout"]

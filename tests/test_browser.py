@@ -254,6 +254,14 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
                          auth=("sandbox-user", "sandbox-password"), timeout=10)
         app_id = r.text.split("<ApplicationId>")[1].split("</ApplicationId>")[0]
         assert app_id in saved.inner_text()
+        # the form teaches today's fields, and the application was created with them
+        form01 = page.locator(".bw-form", has_text="InboundCallbackUrl").first
+        form01.wait_for(state="visible", timeout=30_000)
+        for label in ("OutboundCallbackUrl", "RequestedCallbackTypes"):
+            assert label in form01.inner_text()
+        form01.scroll_into_view_if_needed()
+        form01.screenshot(path=str(ARTIFACTS / "browser-01_application_form.png"))
+        assert "<InboundCallbackUrl>" in r.text and "<OutboundCallbackUrl>" in r.text and "<CallbackUrl>" not in r.text
         text = page.locator("#main").inner_text()
         assert "Authorization: Bearer ********" in text, "the request display shows the masked Bearer header"
         assert "eyJhbGciOi" not in text and "sandbox-client-secret" not in text
@@ -318,7 +326,7 @@ def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict
         assert "callback URL and that it is assigned" not in text and "message None" not in text
         assert page.locator(".bw-waiting").count() == 0, "no wait was started"
         assert "Traceback" not in text
-        shot(page, "08_refused_send_wait", note)
+        shot(page, "09_refused_send_wait", note)
     except Exception:
         shot(page, "failure-refused-send")
         raise
@@ -453,6 +461,7 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
         page.locator(".jp-OutputArea-output td", has_text="SUCCESS").first.wait_for(timeout=30_000)
         page.locator(".jp-OutputArea-output td", has_text="CSBX001").first.wait_for(timeout=30_000)
         assert s.saved["a2p"]["order_id"] in saved.inner_text()
+        assert "it/s" not in page.locator("#main").inner_text(), "progress in words, not tqdm's rate"
         assert_widgets_healthy(page)
         saved.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "browser-08_register_a2p-order.png"))
@@ -489,6 +498,38 @@ def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], brow
         shot(page, "10_events_explained_fit", table)
     except Exception:
         shot(page, "failure-events-width")
+        raise
+    finally:
+        context.close()
+
+
+def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """11 shows its download links without a raw dict after them; 12's diagnose table fits and its checkbox label
+    is not cut off."""
+    fresh(lab)
+    prepared(lab, monkeypatch, "numbers")
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("postman").filename)
+        page.locator(".jp-OutputArea-output a", has_text="postman_collection.json").first.wait_for(timeout=90_000)
+        wait_idle(page)
+        text = page.locator("#main").inner_text()
+        assert "{'" not in text and "Traceback" not in text, "no raw dict printed"
+        assert (lab["project"] / "exports").is_dir(), "exports/ in the project folder, where newman reads"
+        shot(page, "11_export_links", page.locator(".jp-OutputArea-output a", has_text="postman_collection").first)
+        open_and_run_all(page, lab["base"], steps.page("teardown").filename)
+        page.locator(".bw-rows", has_text="numbers in service").first.wait_for(timeout=90_000)
+        wait_idle(page)
+        assert_fits(page)
+        label = page.locator(".widget-checkbox", has_text="I understand").first
+        cut = label.evaluate("el => [...el.querySelectorAll('label, span')].some(e => e.scrollWidth > e.clientWidth + 1)")
+        assert not cut, "the checkbox label is cut off"
+        assert "I understand this deletes the objects on the server" in label.inner_text()
+        shot(page, "12_teardown_checkbox", label)
+    except Exception:
+        shot(page, "failure-export-teardown")
         raise
     finally:
         context.close()

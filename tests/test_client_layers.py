@@ -24,7 +24,7 @@ def test_the_table_names_every_notebook_file_in_order() -> None:
     assert [p.filename for p in steps.PAGES] == on_disk
     assert [p.number for p in steps.PAGES] == list(range(len(steps.PAGES)))
     assert [p.key for p in steps.STEPS] == ["application", "location", "sms", "mms", "assigned", "orders",
-                                           "numbers", "a2p", "messages"]  # a2p: today's step before the send
+                                           "numbers", "a2p", "messages"]
     for p in steps.PAGES:
         assert all(steps.page(k).number < p.number for k in p.needs), p
 

@@ -352,6 +352,15 @@ def test_diagnose_reports_missing_assignment(sandbox, setup):
     assert diag.loc["SMS enabled", "ok"]
 
 
+def test_diagnose_lists_failures_first_even_when_a_check_ends_the_run(sandbox, setup):
+    # nothing saved: the run stops at the missing location, after passing credential checks
+    rows = setup.diagnose()
+    oks = [r["ok"] for r in rows]
+    assert False in oks and True in oks
+    assert oks == sorted(oks), [(r["check"], r["ok"]) for r in rows]  # every failing row before every passing one
+    assert rows[0]["check"] in ("application", "location") and rows[0]["fix"]
+
+
 def test_failed_message_event(sandbox, setup):
     list(setup.run_all(to="+12015550101", text="to a bad destination"))
     ev = setup.wait_for_event("message-failed", timeout=30)

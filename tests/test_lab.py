@@ -55,3 +55,15 @@ def test_other_notebooks_are_left_alone(tmp_path: Path) -> None:
     model = _executed(tmp_path)
     strip_walkthrough_outputs(model=model, path="mine/analysis.ipynb", contents_manager=_CM(tmp_path))
     assert model["content"].cells[0].outputs and "widgets" in model["content"].metadata
+
+
+def test_the_server_config_names_the_hook_and_is_installed_with_the_package() -> None:
+    import json
+
+    config = ROOT / "jupyter-config" / "jupyter_server_config.d" / "bwhelpers.json"
+    assert json.loads(config.read_text())["ContentsManager"]["pre_save_hook"] == \
+        "bwhelpers.lab.strip_walkthrough_outputs"
+    pyproject = (ROOT / "pyproject.toml").read_text()  # (tomllib is 3.11+; the project supports 3.10)
+    assert "[tool.setuptools.data-files]" in pyproject
+    assert f'"etc/jupyter/jupyter_server_config.d" = ["{config.relative_to(ROOT).as_posix()}"]' in pyproject
+    assert "jupyter_server_config.d" in (ROOT / "binder" / "postBuild").read_text()

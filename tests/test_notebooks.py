@@ -226,7 +226,7 @@ def test_skipping_the_a2p_step_ends_in_4476_explained_and_diagnosed(nb_env: dict
     assert "4476" in first["finding"] and "register_a2p" in first["fix"]
 
 
-STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07", "08", "09")]
+STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07", "08", "09", "10")]
 
 
 @pytest.mark.parametrize("path", STANDALONE, ids=[p.stem for p in STANDALONE])
@@ -240,6 +240,10 @@ def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_en
     assert last_outputs, "the notebook showed nothing"
     final = re.sub(r"<[^>]+>", "", json.dumps(last_outputs[-1]))  # the text a person reads (the name is a link)
     assert "Run notebook 0" in final and "first" in final, final[:500]
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            said = sum(json.dumps(o).count("Prerequisite missing") for o in cell.outputs)
+            assert said <= 1, f"cell {index} repeats the prerequisite warning {said} times"
 
 
 @pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "11_export_postman",

@@ -151,20 +151,24 @@ def test_collection_file_validates_and_has_one_folder_per_guide_step(tmp_path: P
     assert [f["name"] for f in doc["item"]] == [
         "0 Get access token", "1 Create application", "2 Create location (sippeer)", "3 Enable SMS on location",
         "4 Enable MMS on location", "5 Assign application to location", "6 Order numbers",
-        "7 Check order status", "8 Register for A2P (10DLC campaign)", "9 Send text message", "9b legacy endpoint"]
-    assert [len(f["item"]) for f in doc["item"]] == [1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1]  # token; A2P: assign, then poll
+        "7 Check order status", "8 Register for A2P (10DLC campaign)", "9 Send text message", "9b legacy endpoint",
+        "1b legacy CallbackUrl"]
+    assert [len(f["item"]) for f in doc["item"]] == [1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1]  # token; A2P: assign, then poll
     assert "{{legacyMessagingUrl}}/users/{{userId}}/messages" in info["description"]
 
 
 def test_each_request_checks_its_status_and_saves_what_the_next_needs():
     items = _requests(postman.build_collection())
     expected = [("POST", 201), ("POST", 201), ("POST", 201), ("POST", 201), ("PUT", 200), ("POST", 201),
-                ("GET", 200), ("POST", 201), ("GET", 200), ("POST", 202), ("POST", 202)]
+                ("GET", 200), ("POST", 201), ("GET", 200), ("POST", 202), ("POST", 202), ("POST", 201)]
     assert len(items) == len(expected)
     for item, (method, code) in zip(items, expected):
         assert item["request"]["method"] == method, item["name"]
         assert f"pm.response.to.have.status({code})" in _exec(item), item["name"]
-    app, loc, _sms, _mms, _assign, order, status, tn_option, tn_check, send, legacy = items
+    app, loc, _sms, _mms, _assign, order, status, tn_option, tn_check, send, legacy, legacy_app = items
+    assert "pm.execution.skipRequest()" in _exec(legacy_app, "prerequest") and "legacyApplication" in \
+        _exec(legacy_app, "prerequest")
+    assert 'pm.environment.set("applicationId"' in _exec(legacy_app)
     assert tn_option["request"]["url"]["raw"] == "{{dashboardUrl}}/accounts/{{account}}/tnoptions"
     body = tn_option["request"]["body"]["raw"]
     assert "<CampaignId>{{campaignId}}</CampaignId>" in body and "<TelephoneNumber>{{from}}</TelephoneNumber>" in body
@@ -189,7 +193,9 @@ def test_the_first_request_gets_a_token_and_stores_it():
     assert first["name"] == "0 Get access token" and len(first["item"]) == 1
     item = first["item"][0]
     req = item["request"]
-    assert item["name"] == postman.TOKEN_REQUEST and req["method"] == "POST" and req["url"]["raw"] == "{{tokenUrl}}"
+    assert item["name"] == postman.TOKEN_REQUEST and req["method"] == "POST"
+    # the URL is the variable itself: an object URL with an empty path made newman post to ".../token/"
+    assert req["url"] == "{{tokenUrl}}"
     assert req["auth"]["type"] == "basic"
     assert {a["key"]: a["value"] for a in req["auth"]["basic"]} == {"username": "{{clientId}}",
                                                                     "password": "{{clientSecret}}"}
@@ -235,8 +241,9 @@ def test_auth_headers_and_urls_come_from_variables():
         assert req["url"]["raw"] == req["url"]["host"][0] + "/" + "/".join(req["url"]["path"])
         assert not re.search(r"https?://", req["url"]["raw"]), "no hard-coded host"
     raws = [i["request"]["url"]["raw"] for i in items]
-    assert raws[-2] == "{{messagingUrl}}/users/{{accountId}}/messages"
-    assert raws[-1] == "{{legacyMessagingUrl}}/users/{{userId}}/messages"
+    assert raws[-3] == "{{messagingUrl}}/users/{{accountId}}/messages"
+    assert raws[-2] == "{{legacyMessagingUrl}}/users/{{userId}}/messages"
+    assert raws[0] == raws[-1] == "{{dashboardUrl}}/accounts/{{accountId}}/applications"
 
 
 from guide import GUIDE  # noqa: E402  (the guide's requests, verbatim)
@@ -262,9 +269,22 @@ def _as_in_guide(text: str) -> str:
     return text
 
 
+def test_step_1_sends_todays_application_fields_in_the_specs_order():
+    import xmltodict
+
+    items = _requests(postman.build_collection())
+    body = xmltodict.parse(items[0]["request"]["body"]["raw"])["Application"]
+    assert list(body) == ["ServiceType", "AppName", "InboundCallbackUrl", "OutboundCallbackUrl",
+                          "RequestedCallbackTypes"]
+    assert body["InboundCallbackUrl"] == "{{inboundCallbackUrl}}"
+    assert body["OutboundCallbackUrl"] == "{{outboundCallbackUrl}}"
+    assert "CallbackUrl" not in body and "MsgCallbackUrl" not in body  # never mixed (13065)
+
+
 def test_requests_are_the_guides_with_variables():
     items = _requests(postman.build_collection())
-    ours = items[:7] + [items[10]]  # step 8 as written in the guide is the legacy request (ours: 9b)
+    # step 1 as written in the guide is folder 1b (legacy CallbackUrl); step 8 the legacy send (ours: 9b)
+    ours = [items[11], *items[1:7], items[10]]
     assert len(ours) == len(GUIDE)
     for item, (url, body) in zip(ours, GUIDE):
         req = item["request"]
@@ -301,6 +321,8 @@ def test_environment_has_the_guides_variables_saved_ids_and_numbers(tmp_path: Pa
         "dashboardUrl": "http://127.0.0.1:8765/api", "messagingUrl": "http://127.0.0.1:8765/api/v2",
         "legacyMessagingUrl": "http://127.0.0.1:8765/v2",
         "callbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox",
+        "inboundCallbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox",
+        "outboundCallbackUrl": "http://127.0.0.1:9/_sandbox/bins/sandbox", "legacyApplication": "false",
         "from": "+19102398766", "to": postman.SANDBOX_TO,
         "number1": "+19102398766", "number2": "+19102398767",
         "campaignId": "CSBX001", "tnOptionOrder": "",  # the sandbox's pre-registered campaign; no order saved
@@ -429,14 +451,21 @@ def _run_newman(collection: Path, environment: Path, report: str, env_vars: dict
     return proc, summary
 
 
-def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any]) -> list[dict[str, Any]]:
+LEGACY_APP = "Create application (legacy CallbackUrl)"
+
+
+def _check_green(proc: subprocess.CompletedProcess[str], summary: dict[str, Any],
+                 skipped: tuple[str, ...] = (LEGACY_APP,)) -> list[dict[str, Any]]:
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     run = summary["run"]
     assert run["failures"] == [] and not run.get("error")
     executions = run["executions"]
     names = [e["item"]["name"] for e in executions]
     for _, request in postman.STEPS:
-        assert request in names, f"{request} did not run"
+        if request in skipped:
+            assert request not in names, f"{request} ran although legacyApplication is not true"
+        else:
+            assert request in names, f"{request} did not run"
     if names[0] == postman.TOKEN_REQUEST:
         assert names.count(postman.TOKEN_REQUEST) == 1
     for e in executions:
@@ -533,8 +562,11 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
     time.sleep(1.1)  # {{$timestamp}} has 1 s resolution: the rerun gets new AppName/PeerName
     # the rerun uses the optional legacy collection: the guide's Basic username:password, accepted by default
     legacy = postman.export_collection(out_dir=out / "legacy", auth="basic")
-    rerun = _check_green(*_run_newman(legacy, environment, "newman-junit-rerun-legacy-basic"))
+    # ... and also walks folder 1b: the guide's CallbackUrl application is accepted (201)
+    rerun = _check_green(*_run_newman(legacy, environment, "newman-junit-rerun-legacy-basic",
+                                      env_vars={"legacyApplication": "true"}), skipped=())
     assert postman.TOKEN_REQUEST not in [e["item"]["name"] for e in rerun]
+    assert next(e for e in rerun if e["item"]["name"] == LEGACY_APP)["response"]["code"] == 201
     assert len(_sandbox_messages(clean_sandbox)) == 4
 
 

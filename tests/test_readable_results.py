@@ -230,3 +230,19 @@ def test_no_password_field_is_ever_saved(setup: Any) -> None:
     form.fields["password"].value = "Hunter2-secret"
     form.fields["user"].value = "you"
     assert saved and all("password" not in s for s in saved)
+
+
+def test_a_timeout_blames_a_callback_url_that_refuses_the_events(setup: Any) -> None:
+    import requests
+
+    _ready_to_send(setup)
+    bin_name = setup.saved["application"]["bin"]
+    creds = (setup.config.username, setup.config.password)
+    r = requests.put(f"{setup.config.sandbox_base}/_sandbox/bins/{bin_name}", json={"status": 500}, auth=creds,
+                     timeout=10)
+    assert r.status_code == 200, r.text
+    sent = setup.send_message("+12015550100", "to a callback URL that answers 500")
+    with pytest.raises(WaitTimeoutError) as caught:
+        setup.wait_for_event("message-delivered", message_id=sent.id, timeout=3)
+    assert "did not accept the event" in caught.value.description and "500" in caught.value.description
+    assert "2xx" in (caught.value.fix or "")

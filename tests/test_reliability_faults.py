@@ -249,7 +249,7 @@ def test_timeouts_retry_reads_but_never_creates(tmp_path: Path) -> None:
         d = DashboardClient(cfg, session=make_session(cfg, timeout=(1.0, 0.4), backoff_factor=0.05))
         started = time.monotonic()
         with pytest.raises(TransportError, match="timed out"):
-            d.get_application("abc")
+            d.get_application("d775585a-ed5b-4a49-8b96-f68c0a993ebe")
         assert time.monotonic() - started < 8
         time.sleep(0.3)
         assert hole.connections == 4, f"GET: expected 1 try + 3 retries, saw {hole.connections}"

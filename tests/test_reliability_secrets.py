@@ -149,8 +149,7 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
     scan.scan_stream("run_notebooks stdout", captured.out)
     scan.scan_stream("run_notebooks stderr", captured.err)
     from bwhelpers import steps
-
-    assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES)  # every notebook of the step table
+    assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES)
     assert (tmp_path / "logs" / "kernels.log").stat().st_size > 0, "the kernels did not log at DEBUG"
 
     # 2. the command line at DEBUG (root logger), each in its own process
@@ -213,7 +212,7 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
     record("secrets", "secrets_searched", len(secrets()))
     record("secrets", "leaks", len(scan.leaks))
     kinds = sorted({p.suffix or p.name for p in scan.files})
-    item("secrets", f"12 notebooks executed (kernels logging at DEBUG), CLI status/diagnose/postman/reset-state at "
+    item("secrets", f"{len(steps.PAGES)} notebooks executed (kernels logging at DEBUG), CLI status/diagnose/postman/reset-state at "
                     f"DEBUG, the Python API at DEBUG with callback credentials and errors; {len(scan.files)} files "
                     f"({', '.join(kinds)}) and {scan.streams} captured streams scanned for {len(secrets())} "
                     f"secret values (plain and Basic-auth base64)")

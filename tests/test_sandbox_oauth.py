@@ -407,3 +407,17 @@ def test_sms_feature_with_bearer_and_numbers_role(dash: XmlSession, clean_sandbo
     r = s.post(s.peer_path(peer) + "/products/messaging/features/sms", SMS_BODY)
     assert r.status_code == 201, r.text
     assert dash.get(dash.peer_path(peer) + "/products/messaging/features/sms").status_code == 200
+
+
+def test_a_tenant_credential_cannot_grant_roles_it_lacks(clean_sandbox: Any) -> None:
+    add_credential(clean_sandbox, "numbers-only", "numbers-only-secret-1", ["Numbers"])
+    token = get_token(clean_sandbox, "numbers-only", "numbers-only-secret-1")["access_token"]
+    url = f"{clean_sandbox.url}/_sandbox/credentials"
+    wanted = {"account_id": DEMO["account_id"], "client_id": "escalated", "client_secret": "escalated-secret-1"}
+    r = requests.post(url, json={**wanted, "roles": ["Messaging", "Numbers"]}, headers=bearer(token), timeout=TIMEOUT)
+    assert r.status_code == 403 and "Messaging" in r.text, r.text
+    listed = control(clean_sandbox.url, "GET", "/_sandbox/credentials", timeout=TIMEOUT).json()["credentials"]
+    assert "escalated" not in {c["client_id"] for c in listed}
+    # the roles it holds it may grant
+    r = requests.post(url, json={**wanted, "roles": ["Numbers"]}, headers=bearer(token), timeout=TIMEOUT)
+    assert r.status_code == 201, r.text

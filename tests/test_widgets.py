@@ -34,8 +34,14 @@ def test_message_form_validates_number_and_length() -> None:
 def test_application_and_order_forms_have_working_defaults() -> None:
     app = widgets.application_form()
     assert app.errors == {} and app.values["name"] == "Demo Server"
-    app.fields["callback_url"].value = "not a url"
-    assert "callback_url" in app.errors
+    assert list(app.fields) == ["name", "inbound_callback_url", "outbound_callback_url", "callback_types"]
+    assert app.values["callback_types"] == ("message-delivered", "message-failed")
+    app.fields["inbound_callback_url"].value = "not a url"
+    assert "inbound_callback_url" in app.errors
+    app.fields["outbound_callback_url"].value = "ftp://x"
+    assert "outbound_callback_url" in app.errors
+    app.fields["callback_types"].value = ()
+    assert "callback_types" in app.errors
     app.fields["name"].value = "  "
     assert "name" in app.errors
     order = widgets.order_form()

@@ -18,6 +18,8 @@ import pytest
 import requests
 from _hub import HTML, Hub, proxy_command
 
+from bwhelpers import steps
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 WALKTHROUGH = """
@@ -122,7 +124,7 @@ def test_each_participant_ends_delivered_in_their_own_account(hub: Hub, room: di
         view = mine.json()
         assert view["account_id"] == accounts[user]
         assert view["done"] is True, view
-        assert view["steps"] == {**{str(n): "done" for n in range(1, 9)}, "10dlc": "done"}
+        assert set(view["steps"]) == {s.key for s in steps.STEPS} and set(view["steps"].values()) == {"done"}
         assert view["messages"]["sent"] >= 1 and view["messages"]["delivered"] >= 1
         assert "password" not in mine.text and "secret" not in mine.text
     assert accounts["alice"] != accounts["bob"]
@@ -136,8 +138,6 @@ def test_the_notebooks_run_unchanged_in_a_participants_server(hub: Hub, room: di
     out = room["outputs"]["alice-notebooks"]
     assert _line(out, "RC") == "0", out
     assert _line(out, "DIR").endswith("/home/alice/notebooks")  # the hook copied them into her home
-    from bwhelpers import steps
-
     executed = Path(_line(out, "DIR")).parent / "executed"  # the executed copies are in her home, not the repo
     ran = {p.stem for p in executed.glob("*.ipynb")}
     assert {steps.page(k).notebook for k in ("start", "messages", "events")} <= ran, ran
@@ -161,7 +161,7 @@ def test_board_as_admin_shows_both_done(hub: Hub, room: dict[str, Any]) -> None:
     for user in ("alice", "bob"):
         row = re.search(rf'<tr class="all-done"><td class="name">{user}<br>.*?</tr>', page.text, re.DOTALL)
         assert row, f"{user} is not shown done:\n{page.text}"
-        assert row.group(0).count('class="done"') == 9 and "pending" not in row.group(0)  # steps 1-8 and 10DLC
+        assert row.group(0).count('class="done"') == len(steps.STEPS) and "pending" not in row.group(0)
     data = svc(hub, "GET", "/board.json", room["tokens"][hub.admin])
     assert data.status_code == 200, data.text
     rows = {r["participant"]: r for r in data.json()["participants"]}
@@ -235,7 +235,7 @@ def test_admin_resets_one_participant(hub: Hub, room: dict[str, Any]) -> None:
     assert bad.status_code == 400
     admin = room["tokens"][hub.admin]
     row = svc(hub, "GET", "/participants/carol", admin).json()
-    assert row["steps"]["1"] == "done" and row["steps"]["2"] == "failed", row
+    assert row["steps"]["application"] == "done" and row["steps"]["location"] == "failed", row
     assert row["last_error"]["status"] == 400 and row["last_error"]["code"], row
     host = hub.login(hub.admin)  # the board's own form (xsrf token from the page)
     page = host.get(f"{hub.service_url}/board", headers=HTML, timeout=30).text

@@ -97,6 +97,13 @@ def test_everything_is_served_below_the_prefix(service: dict[str, Any]) -> None:
     assert requests.get(f"{service['url']}/_sandbox/health", timeout=10).json()["url"] == service["url"]
     r = requests.get(f"{service['base']}/services/other/board.json", timeout=10)  # outside the prefix: not ours
     assert r.status_code == 404
+    # the shared-host guards hold below the prefix: a Host the hub is not reached by (DNS rebinding) is refused
+    r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications", timeout=10,
+                     auth=(creds["username"], creds["password"]), headers={"Host": "attacker.example"})
+    assert r.status_code == 421, r.text
+    r = requests.post(f"{service['url']}/participants/dora/reset", headers={**service["key"],
+                      "Origin": "http://attacker.example"}, timeout=10)  # a cross-site form: refused
+    assert r.status_code == 403 and "Cross-origin" in r.json()["error"]
 
 
 def test_provisioning_is_stable_and_stores_no_secret(service: dict[str, Any]) -> None:
@@ -131,18 +138,24 @@ def test_board_steps_follow_the_account_including_10dlc(service: dict[str, Any],
                            "</MmsFeature>", timeout=30)
     assert r.status_code == 400, r.text
     row = progress(service, "gwen")
-    assert row["steps"]["1"] == row["steps"]["2"] == "done" and row["steps"]["4"] == "failed"
+    assert row["steps"]["application"] == row["steps"]["location"] == "done" and row["steps"]["mms"] == "failed"
     assert row["last_error"]["code"] == "12784" and row["last_error"]["request"].startswith("POST ")
+    r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/sites/{creds['site_id']}/sippeers/{peer}"
+                     "/products/messaging/features/sms", auth=(creds["username"], creds["password"]), timeout=30)
+    assert r.status_code == 404  # a read-back that finds nothing is not shown as the participant's error
+    assert progress(service, "gwen")["last_error"]["code"] == "12784"
+    assert progress(service, "gwen")["steps"]["sms"] == "pending"
     for step in (setup.enable_sms, setup.enable_mms, setup.assign_application, setup.order_numbers,
                  setup.wait_for_order):
         step()
     number = setup.saved["numbers"][0]
     setup.send_message("+12015550100", "before 10DLC")
     deadline = time.monotonic() + 20
-    while progress(service, "gwen")["steps"]["8"] != "failed" and time.monotonic() < deadline:
+    while progress(service, "gwen")["steps"]["messages"] != "failed" and time.monotonic() < deadline:
         time.sleep(0.2)
     row = progress(service, "gwen")
-    assert row["steps"]["7"] == "done" and row["steps"]["8"] == "failed" and row["steps"]["10dlc"] == "failed", row
+    assert row["steps"]["numbers"] == "done" and row["steps"]["messages"] == "failed", row
+    assert row["steps"]["a2p"] == "failed", row
     assert row["last_error"]["code"] == "4476" and row["done"] is False
     # register the number on the account's pre-registered campaign (a TN Option Order), then send again
     auth = (creds["username"], creds["password"])
@@ -157,14 +170,17 @@ def test_board_steps_follow_the_account_including_10dlc(service: dict[str, Any],
     r = requests.post(f"{service['url']}/api/accounts/{creds['account_id']}/tnoptions", auth=auth, headers=XML,
                       data=body, timeout=30)
     assert r.status_code == 201, r.text
-    assert progress(service, "gwen")["steps"]["10dlc"] == "done"
+    assert progress(service, "gwen")["steps"]["a2p"] == "done"
     setup.send_message("+12015550100", "after 10DLC")
     setup.wait_for_event("message-delivered", timeout=30)
     row = progress(service, "gwen")
     assert row["done"] is True and all(v == "done" for v in row["steps"].values()), row
     assert row["messages"] == {"sent": 2, "delivered": 1}
     board = requests.get(f"{service['url']}/board.json", headers=service["key"], timeout=30).json()
-    assert [s["key"] for s in board["steps"]] == ["1", "2", "3", "4", "5", "6", "7", "10dlc", "8"]
+    from bwhelpers import steps
+
+    # the board's columns are the walkthrough's steps, in order (column n = notebook n)
+    assert [s["key"] for s in board["steps"]] == [s.key for s in steps.STEPS]
     assert {r["participant"]: r["done"] for r in board["participants"]}["gwen"] is True
 
 
@@ -179,7 +195,7 @@ def test_reset_empties_one_account_and_keeps_its_credentials(service: dict[str, 
     r = requests.post(f"{service['url']}/participants/hana/reset", headers=service["key"], timeout=30)
     assert r.status_code == 200 and r.json()["removed"] >= 2, r.text
     assert set(progress(service, "hana")["steps"].values()) == {"pending"}
-    assert progress(service, "ivan")["steps"]["2"] == "done"  # nobody else touched
+    assert progress(service, "ivan")["steps"]["location"] == "done"  # nobody else touched
     creds = hana["credentials"]
     r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications",
                      auth=(creds["username"], creds["password"]), timeout=30)
@@ -187,12 +203,12 @@ def test_reset_empties_one_account_and_keeps_its_credentials(service: dict[str, 
     # her running kernel (same Setup, a token issued before the reset) carries on after she forgets her saved IDs
     setups["hana"].state.reset(setups["hana"].config.profile)
     assert setups["hana"].create_application().id
-    assert progress(service, "hana")["steps"]["1"] == "done"
+    assert progress(service, "hana")["steps"]["application"] == "done"
     r = requests.post(f"{service['url']}/participants/nobody/reset", headers=service["key"], timeout=30)
     assert r.status_code == 404 and "not known" in r.json()["error"]
 
 
-def test_a_failed_order_shows_step_7_failed_with_its_code(service: dict[str, Any], tmp_path: Path) -> None:
+def test_a_failed_order_shows_the_numbers_step_failed(service: dict[str, Any], tmp_path: Path) -> None:
     answer = provision(service, "jack")
     setup = setup_for(answer, tmp_path / "state.json")
     setup.create_location()
@@ -205,7 +221,8 @@ def test_a_failed_order_shows_step_7_failed_with_its_code(service: dict[str, Any
                            "</Order>")
     assert r.status_code == 201, r.text  # accepted; the magic area 907 has no numbers, so the order ends FAILED
     row = progress(service, "jack")
-    assert row["steps"]["6"] == "done" and row["steps"]["7"] == "failed" and row["steps"]["8"] == "pending", row
+    assert row["steps"]["orders"] == "done" and row["steps"]["numbers"] == "failed", row
+    assert row["steps"]["messages"] == "pending"
 
 
 def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices(tmp_path: Path) -> None:

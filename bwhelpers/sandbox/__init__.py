@@ -28,7 +28,8 @@ from typing import Any
 from .core import DEMO, DEMO_B
 from .keys import ADMIN_HEADER, admin_key, admin_key_path, instance_proof
 
-__all__ = ["DEMO", "DEMO_B", "DEFAULT_PORT", "SandboxHandle", "start", "ensure_running", "probe", "admin_key",
+__all__ = ["DEMO", "DEMO_B", "DEFAULT_PORT", "SandboxHandle", "start", "ensure_running", "probe", "verify",
+           "expected_key", "SandboxIdentityError", "admin_key",
            "admin_key_for", "admin_key_path", "admin_headers", "instance_proof", "ADMIN_HEADER"]
 
 DEFAULT_PORT = 8765
@@ -98,17 +99,66 @@ def probe(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
 
 def admin_key_for(url: str, timeout: float = 2.0) -> str | None:
     """The admin key of the sandbox at ``url`` if this process can read it (``BW_SANDBOX_ADMIN_KEY``/``_FILE``,
-    or the key file beside the db that sandbox reports). None otherwise (a shared sandbox of someone else)."""
-    import os
+    or this user's private key file beside the db that sandbox reports) and the sandbox proves it holds that key
+    (:func:`verify`): a server squatting the port never gets it. None otherwise."""
+    key = expected_key(url, timeout=timeout)
+    if not key:
+        return None
+    return key if verify(url, timeout=timeout, tenant=False) else None  # the admin key itself is proved
 
-    from .keys import ADMIN_KEY_ENV, ADMIN_KEY_FILE_ENV
+
+class SandboxIdentityError(ConnectionError):
+    """The server at a sandbox URL could not prove it is the expected sandbox: no credential was sent."""
+
+
+def expected_key(url: str, timeout: float = 2.0) -> str | None:
+    """The key the sandbox at ``url`` must prove it holds: ``BW_SANDBOX_ADMIN_KEY``/``_FILE``, the key of a
+    sandbox this process started at ``url``, else the key file beside the db it reports, if that file is
+    this user's own and private (0600). None when there is none to check against."""
+    from .keys import ADMIN_KEY_ENV, ADMIN_KEY_FILE_ENV, admin_key_path, trusted_key_file
 
     if os.environ.get(ADMIN_KEY_ENV) or os.environ.get(ADMIN_KEY_FILE_ENV):
         return admin_key()
+    running = _running.get(url.rstrip("/"))
+    if running is not None and running.admin_key:
+        return running.admin_key
     doc = probe(url, timeout=timeout)
-    if not doc or not doc.get("db"):
+    if not doc or not isinstance(doc.get("db"), str):
         return None
-    return admin_key(doc["db"])
+    return trusted_key_file(admin_key_path(doc["db"]))
+
+
+def verify(url: str, timeout: float = 2.0, tenant: bool = True) -> bool:
+    """Does the server at ``url`` prove (HMAC over a fresh nonce and its port) that it holds the expected
+    sandbox key? Sends no credential; False for anything else (a port squatter, a relay, no key to check).
+
+    With ``BW_SANDBOX_INSTANCE_KEY`` (a shared setup: JupyterHub's spawner sets it) and ``tenant``, the proof
+    is the instance key's ``tenant_proof`` instead (not bound to the port: a proxy sits in between)."""
+    import secrets
+    import urllib.parse
+
+    from .keys import INSTANCE_KEY_ENV, tenant_proof
+
+    tenant_key = os.environ.get(INSTANCE_KEY_ENV, "").strip() if tenant else ""
+    key = None if tenant_key else expected_key(url, timeout=timeout)
+    if not key and not tenant_key:
+        return False
+    nonce = secrets.token_hex(16)
+    port = urllib.parse.urlsplit(url).port or 80
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_sandbox/health?nonce={nonce}", timeout=timeout) as resp:
+            doc = json.loads(resp.read().decode("utf-8"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+    import hmac
+
+    if not isinstance(doc, dict):
+        return False
+    if tenant_key:  # a shared setup (JupyterHub): the operator gave this kernel the sandbox's instance key
+        proof = doc.get("tenant_proof")
+        return isinstance(proof, str) and hmac.compare_digest(proof, tenant_proof(tenant_key, nonce))
+    proof = doc.get("proof")
+    return isinstance(proof, str) and key is not None and hmac.compare_digest(proof, instance_proof(key, nonce, port))
 
 
 def admin_headers(url: str) -> dict[str, str]:
@@ -142,7 +192,10 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
     if port and reuse:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
         if probe(url, timeout=0.5):
-            return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=admin_key_for(url))
+            if not verify(url):
+                raise OSError(f"port {port} is taken by a server that answers like a sandbox but cannot prove it "
+                              f"is yours; choose another port")
+            return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=expected_key(url))
     db_path = str(db) if db is not None else str(default_db_path())
     merged = dict(settings or {})
     if order_delay is not None:
@@ -160,9 +213,9 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
     try:
         server.start_thread()
     except OSError as exc:
-        if port and reuse and probe(f"http://127.0.0.1:{port}", timeout=1.0):
-            return SandboxHandle(url=f"http://127.0.0.1:{port}", credentials=creds, reused=True,
-                                 admin_key=admin_key_for(f"http://127.0.0.1:{port}"))
+        here = f"http://127.0.0.1:{port}"
+        if port and reuse and probe(here, timeout=1.0) and verify(here):
+            return SandboxHandle(url=here, credentials=creds, reused=True, admin_key=expected_key(here))
         raise OSError(f"cannot start the sandbox on {host}:{port}: {exc.strerror or exc}; "
                       f"choose another port (--port) or stop what is using it") from None
     handle = SandboxHandle(url=server.url, credentials=creds, db_path=db_path, _server=server, admin_key=key)
@@ -173,28 +226,47 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
 def ensure_running(url: str | None = None) -> SandboxHandle:
     """The sandbox every kernel shares: reuse ``url``/``BW_SANDBOX_URL``/port 8765, else start one.
 
-    Credentials are the demo account's unless ``BW_USERNAME``, ``BW_CLIENT_ID`` etc. say otherwise (a
-    sandbox started with ``--username``/``--password`` or ``--client-id``/``--client-secret`` needs them).
+    A sandbox found at a URL is used only once it proves it is the expected one (:func:`verify`), before
+    any credential is sent: a server squatting port 8765 is passed over (a sandbox of our own starts on a
+    free port), and one at ``BW_SANDBOX_URL`` that cannot prove it raises :class:`SandboxIdentityError`.
+
+    Credentials are the demo account's; with ``BW_SANDBOX_URL`` (a custom sandbox) ``BW_USERNAME``,
+    ``BW_CLIENT_ID`` etc. say otherwise (a sandbox started with ``--username``/``--password`` or
+    ``--client-id``/``--client-secret`` needs them). Without it they are a real account's and never used.
     """
     creds = dict(DEMO)
+    custom = bool(url or os.environ.get("BW_SANDBOX_URL"))
     for key, env in (("account_id", "BW_ACCOUNT_ID"), ("site_id", "BW_SITE_ID"), ("username", "BW_USERNAME"),
                      ("password", "BW_PASSWORD"), ("user_id", "BW_USER_ID"), ("api_token", "BW_API_TOKEN"),
                      ("api_secret", "BW_API_SECRET"), ("client_id", "BW_CLIENT_ID"),
                      ("client_secret", "BW_CLIENT_SECRET")):
-        if os.environ.get(env):
+        if custom and os.environ.get(env):
             creds[key] = os.environ[env]
     url = url or os.environ.get("BW_SANDBOX_URL")
     if url:
         url = url.rstrip("/")
         if probe(url, timeout=2.0):
-            return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=admin_key_for(url))
+            if not verify(url):
+                raise SandboxIdentityError(
+                    f"the server at {url} (BW_SANDBOX_URL) answers like a sandbox but cannot prove it is yours: "
+                    f"no key to check it against, or a wrong proof (another program may be squatting the port). "
+                    f"No credential was sent. Fix: start your sandbox (`python -m bwhelpers.sandbox`), or give its "
+                    f"admin key file with BW_SANDBOX_ADMIN_KEY_FILE")
+            return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=expected_key(url))
         raise ConnectionError(f"no sandbox answers at {url} (BW_SANDBOX_URL); start one with "
                               f"`python -m bwhelpers.sandbox` or unset BW_SANDBOX_URL")
     for handle in _running.values():
         return handle
     default = f"http://127.0.0.1:{DEFAULT_PORT}"
     if probe(default, timeout=0.5):
-        return SandboxHandle(url=default, credentials=creds, reused=True, admin_key=admin_key_for(default))
+        if verify(default):
+            return SandboxHandle(url=default, credentials=creds, reused=True, admin_key=expected_key(default))
+        import logging
+
+        logging.getLogger("bwhelpers").warning(
+            "bwhelpers: the server on port %d answers like a sandbox but cannot prove it is yours (no credential "
+            "was sent); starting a sandbox of your own on a free port", DEFAULT_PORT)
+        return start(port=0, reuse=False)
     try:
         return start(port=DEFAULT_PORT)
     except OSError:

@@ -80,6 +80,8 @@ class SandboxContext:
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: the key the global control-plane endpoints require (bwhelpers.sandbox.keys)
     admin_key: str | None = field(default=None, repr=False)
+    #: the key tenants may hold to check this sandbox (health ?nonce= -> tenant_proof)
+    instance_key: str | None = field(default=None, repr=False)
     #: Host names (no port) requests may carry; "*" allows any (only for a trusted proxy in front)
     allowed_hosts: frozenset[str] = LOCAL_HOSTS
     port: int = 0

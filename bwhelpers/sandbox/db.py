@@ -139,6 +139,9 @@ class Database:
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # 32 MB of page cache (the default is 2 MB): the upper levels of every index stay in memory at a
+            # million messages, so a page of a list or an insert touches no more pages than on an empty db
+            conn.execute("PRAGMA cache_size=-32768")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn

@@ -52,6 +52,18 @@ def write_private(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def trusted_key_file(path: str | os.PathLike[str]) -> str | None:
+    """The key in ``path`` only if the file is this user's own and private (mode 0600 or tighter): a key
+    file another user could have written (for a server squatting the port) proves nothing."""
+    try:
+        st = Path(path).expanduser().stat()
+    except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    return read_key_file(path)
+
+
 def read_key_file(path: str | os.PathLike[str]) -> str | None:
     try:
         text = Path(path).expanduser().read_text(encoding="utf-8").strip()
@@ -94,6 +106,38 @@ def admin_key(db_path: str | os.PathLike[str] | None = None) -> str | None:
 
         db_path = default_db_path()
     return read_key_file(admin_key_path(db_path))
+
+
+INSTANCE_KEY_ENV = "BW_SANDBOX_INSTANCE_KEY"
+
+
+def instance_key_path(db_path: str | os.PathLike[str]) -> Path:
+    """``{db}.instance-key``: the key tenants may hold to check the sandbox (not the admin key)."""
+    return Path(str(db_path) + ".instance-key")
+
+
+def ensure_instance_key(db_path: str | os.PathLike[str]) -> str:
+    """The per-db instance key (created 0600 at the first start). Shared setups hand it to tenants
+    (``BW_SANDBOX_INSTANCE_KEY``, the workshop's spawner does), so their kernels can check that the URL they were
+    given is served by this sandbox without holding the admin key."""
+    if str(db_path) == ":memory:":
+        return secrets.token_urlsafe(32)
+    path = instance_key_path(db_path)
+    key = read_key_file(path)
+    if key:
+        return key
+    write_private(path, secrets.token_urlsafe(32) + "\n")
+    key = read_key_file(path)
+    if not key:  # pragma: no cover
+        raise RuntimeError(f"cannot write the sandbox instance key to {path}")
+    return key
+
+
+def tenant_proof(key: str, nonce: str) -> str:
+    """HMAC-SHA256(instance key, "bwhelpers-sandbox-tenant:{nonce}"): not bound to a port, since a shared
+    setup puts a proxy (JupyterHub's) between the kernels and the sandbox."""
+    msg = f"bwhelpers-sandbox-tenant:{nonce}".encode("utf-8")
+    return hmac.new(key.encode("utf-8"), msg, hashlib.sha256).hexdigest()
 
 
 def instance_proof(key: str, nonce: str, port: int) -> str:

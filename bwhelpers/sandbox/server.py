@@ -137,7 +137,7 @@ class SandboxServer:
                  allow_hosts: list[str] | tuple[str, ...] | None = None,
                  idle_timeout: float = IDLE_CONNECTION_TIMEOUT, *, app_factory: Any = None,
                  public_url: str | None = None, xheaders: bool = False):
-        from .keys import ensure_admin_key
+        from .keys import ensure_admin_key, ensure_instance_key
 
         self.db, self.host, self.port, self.idle_timeout = db, host, port, idle_timeout
         #: ``app_factory(ctx, areas)`` builds the application (default :func:`make_app`; workshop mode adds a prefix)
@@ -148,6 +148,7 @@ class SandboxServer:
         if host not in ("0.0.0.0", "::", ""):
             hosts.add(host.strip("[]").lower())
         self.ctx = SandboxContext(db=db, admin_key=admin_key or ensure_admin_key(db.path),
+                                  instance_key=ensure_instance_key(db.path),
                                   allowed_hosts=frozenset(hosts))
         self._ready = threading.Event()
         self._error: BaseException | None = None

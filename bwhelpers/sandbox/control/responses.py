@@ -17,7 +17,7 @@ from typing import Any
 from ..core import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, BaseHandler, create_account, ensure_defaults
 from ..db import SCHEMA_VERSION
 from ..exceptions import ControlError
-from ..keys import ADMIN_HEADER, instance_proof
+from ..keys import ADMIN_HEADER, instance_proof, tenant_proof
 from ..oauth import models as oauth_models
 
 
@@ -90,7 +90,10 @@ class HealthHandler(ControlHandler):
             return {}
         if len(nonce) > 200:
             raise ControlError("nonce: at most 200 characters")
-        return {"nonce": nonce, "proof": instance_proof(self.ctx.admin_key, nonce, self.ctx.port)}
+        out = {"nonce": nonce, "proof": instance_proof(self.ctx.admin_key, nonce, self.ctx.port)}
+        if self.ctx.instance_key:
+            out["tenant_proof"] = tenant_proof(self.ctx.instance_key, nonce)
+        return out
 
 
 class ResetHandler(ControlHandler):
@@ -254,7 +257,8 @@ class CredentialsHandler(ControlHandler):
 
     def post(self) -> None:
         admin = self.is_admin()
-        caller = None if admin else self.require_account()
+        principal = None if admin else self.auth_principal()
+        caller = principal.account_id if principal else None
         body = self.body_json()
         if not isinstance(body, dict):
             raise ControlError("send a JSON object {account_id, client_id, client_secret, roles?}")
@@ -266,6 +270,14 @@ class CredentialsHandler(ControlHandler):
         if self.db.query_one("SELECT 1 FROM accounts WHERE account_id=?", (account,)) is None:
             raise ControlError(f"no account {account!r}; create it with POST /_sandbox/accounts", status=404)
         fields = _credential_fields(body, required=True)
+        if principal is not None:
+            # no escalation: a tenant grants only roles it holds (the real service asks for the Credential
+            # Access role to manage credentials; the sandbox's simpler rule, with the admin key for anything else)
+            extra = sorted(set(fields["roles"]) - set(principal.roles))
+            if extra:
+                raise ControlError(f"roles {extra} are not among this credential's roles {list(principal.roles)}: "
+                                   "a credential can only grant roles it has; use the admin key for others",
+                                   status=403)
         _check_client_free(self, fields["client_id"], account)
         with self.db.transaction() as conn:
             oauth_models.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],

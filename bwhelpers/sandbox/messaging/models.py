@@ -780,3 +780,58 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
         body["recipients"] = recipients
         out.append(body)
     return {"messages": out, "next": nxt}
+
+
+# -- bulk seeding (benchmarks, load tests) ----------------------------------------------------------
+
+def seed_delivered(db: Database, account_id: str, application_id: str, from_tn: str, count: int,
+                   callback_url: str | None = None, batch: int = 20_000, start: float | None = None) -> int:
+    """Store ``count`` outbound messages as if each had been sent and its ``message-delivered`` callback
+    delivered once: the same rows :func:`create_outbound` and the dispatcher write (message, per-recipient
+    event, delivered outbox row with its body, one attempt), in large transactions without HTTP.
+    Recipients cycle over ordinary 919-555 numbers; times are spread one millisecond apart from ``start``.
+    Returns the number stored."""
+    from_tn = normalize_tn(from_tn) or from_tn
+    t0 = time.time() - count / 1000.0 if start is None else start
+    done = 0
+    while done < count:
+        n = min(batch, count - done)
+        messages, events, outbox, attempts = [], [], [], []
+        with db.transaction() as conn:
+            next_cb = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM callback_outbox").fetchone()[0]
+            for i in range(n):
+                now = t0 + (done + i) / 1000.0
+                to = f"+1919555{(done + i) % 10000:04d}"
+                row = {
+                    "id": new_message_id(now), "account_id": account_id, "direction": "out", "owner": from_tn,
+                    "application_id": application_id, "from_tn": from_tn, "to_json": json.dumps([to]),
+                    "text": "seeded", "media_json": None, "tag": None, "priority": None, "expiration": None,
+                    "segment_count": 1, "time": iso_time(now), "created": now, "endpoint": "current",
+                }
+                messages.append(tuple(row[c] for c in MESSAGE_COLUMNS))
+                due = now + 0.2
+                cb_id = next_cb + i if callback_url else None
+                events.append((row["id"], account_id, to, "message-delivered", None, DELIVERED_DESCRIPTION, due,
+                               cb_id, None))
+                if callback_url:
+                    body = json.dumps([{"type": "message-delivered", "time": iso_time(due),
+                                        "description": DELIVERED_DESCRIPTION, "to": to,
+                                        "message": message_body(row, for_callback=True)}])
+                    outbox.append((cb_id, account_id, row["id"], "message-delivered", to, callback_url, body, 1, due,
+                                   "delivered", now, due + 0.01))
+                    attempts.append((cb_id, account_id, row["id"], "message-delivered", to, 1, due + 0.01,
+                                     callback_url, 204, None, 0, 1.0, "seed"))
+            conn.executemany(MESSAGE_SQL, messages)
+            conn.executemany(EVENT_SQL, events)
+            if outbox:
+                conn.executemany(
+                    "INSERT INTO callback_outbox (id, account_id, message_id, event_type, recipient, url, body, "
+                    "attempts, next_attempt_at, status, created, delivered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    outbox)
+                conn.executemany(
+                    "INSERT INTO callback_attempts (callback_id, account_id, message_id, event_type, recipient, "
+                    "attempt, time, url, status_code, error, auth_used, elapsed_ms, instance) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", attempts)
+            count_items(conn, account_id, n, n)
+        done += n
+    return done

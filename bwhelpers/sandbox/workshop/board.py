@@ -42,7 +42,7 @@ def _cell(state: str) -> str:
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
                  refresh: int = 5, notice: str = "") -> str:
     done = sum(1 for r in rows if r["done"])
-    head = "".join(f"<th>{html.escape(k) + '<br>' if k.isdigit() else ''}{html.escape(t)}</th>" for k, t in steps)
+    head = "".join(f"<th>{n}<br>{html.escape(t)}</th>" for n, (_k, t) in enumerate(steps, 1))  # column n = notebook n
     body = []
     for r in rows:
         name = html.escape(r["participant"])

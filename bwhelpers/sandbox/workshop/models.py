@@ -54,35 +54,37 @@ SITE_BASE = 92000
 #: JupyterHub user names are normalized by the hub; anything else (a slash, a control character) is refused.
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 
-#: The board's columns: (key, title). Steps 1-8 are the guide's; "10dlc" (registering the number for A2P
-#: messaging: a 10DLC campaign or toll-free verification) comes between the numbers and the message.
+#: The board's columns: (key, title), in the walkthrough's order, so column n is notebook n. The keys and the
+#: order are the client's step table's (``bwhelpers.steps.STEPS``; the sandbox imports nothing of the client,
+#: tests/test_workshop_service.py checks the two agree). "a2p" is registering the number for A2P messaging
+#: (a 10DLC campaign or toll-free verification), between the numbers and the message.
 STEPS: list[tuple[str, str]] = [
-    ("1", "Application"),
-    ("2", "Location"),
-    ("3", "SMS"),
-    ("4", "MMS"),
-    ("5", "Assign app"),
-    ("6", "Order"),
-    ("7", "Numbers"),
-    ("10dlc", "10DLC / TFV"),
-    ("8", "Message"),
+    ("application", "Application"),
+    ("location", "Location"),
+    ("sms", "SMS"),
+    ("mms", "MMS"),
+    ("assigned", "Assign app"),
+    ("orders", "Order"),
+    ("numbers", "Numbers"),
+    ("a2p", "10DLC / TFV"),
+    ("messages", "Message"),
 ]
-#: the steps a participant must have done to count as done (10DLC only where the sandbox enforces it)
-GUIDE_STEPS = ("1", "2", "3", "4", "5", "6", "7", "8")
+#: the steps a participant must have done to count as done (A2P only where the sandbox enforces it)
+GUIDE_STEPS = ("application", "location", "sms", "mms", "assigned", "orders", "numbers", "messages")
 A2P_CODES = ("4476", "4795")
 
 # which step an API request belongs to (matched on the unprefixed path), for "failed" cells
 _STEP_OF_PATH: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^/api/accounts/[^/]+/applications"), "1"),
-    (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/[^/]+/products/messaging/features/sms"), "3"),
-    (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/[^/]+/products/messaging/features/mms"), "4"),
-    (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/[^/]+/products/messaging/applicationSettings"), "5"),
-    (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/?[^/]*$"), "2"),
-    (re.compile(r"^/api/accounts/[^/]+/(orders|availableNumbers)"), "6"),
-    (re.compile(r"^/api/accounts/[^/]+/tnoptions"), "10dlc"),
+    (re.compile(r"^/api/accounts/[^/]+/applications"), "application"),
+    (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/[^/]+/products/messaging/features/sms"), "sms"),
+    (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/[^/]+/products/messaging/features/mms"), "mms"),
+    (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/[^/]+/products/messaging/applicationSettings"), "assigned"),
+    (re.compile(r"^/api/accounts/[^/]+/sites/[^/]+/sippeers/?[^/]*$"), "location"),
+    (re.compile(r"^/api/accounts/[^/]+/(orders|availableNumbers)"), "orders"),
+    (re.compile(r"^/api/accounts/[^/]+/tnoptions"), "a2p"),
     (re.compile(r"^/api/v2/accounts/[^/]+/(tendlc|tollFreeVerification|phoneNumbers/[^/]+/tollFreeVerification)"),
-     "10dlc"),
-    (re.compile(r"^(/api)?/v2/users/[^/]+/messages"), "8"),
+     "a2p"),
+    (re.compile(r"^(/api)?/v2/users/[^/]+/messages"), "messages"),
 ]
 
 
@@ -226,24 +228,24 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
 
     now = time.time()
     done = {
-        "1": _count(db, "SELECT COUNT(*) FROM dash_applications WHERE account_id=?", account_id) > 0,
-        "2": _count(db, "SELECT COUNT(*) FROM dash_sippeers WHERE account_id=?", account_id) > 0,
-        "3": _count(db, "SELECT COUNT(*) FROM dash_sms WHERE account_id=?", account_id) > 0,
-        "4": _count(db, "SELECT COUNT(*) FROM dash_mms WHERE account_id=?", account_id) > 0,
-        "5": _count(db, "SELECT COUNT(*) FROM dash_app_settings WHERE account_id=?", account_id) > 0,
+        "application": _count(db, "SELECT COUNT(*) FROM dash_applications WHERE account_id=?", account_id) > 0,
+        "location": _count(db, "SELECT COUNT(*) FROM dash_sippeers WHERE account_id=?", account_id) > 0,
+        "sms": _count(db, "SELECT COUNT(*) FROM dash_sms WHERE account_id=?", account_id) > 0,
+        "mms": _count(db, "SELECT COUNT(*) FROM dash_mms WHERE account_id=?", account_id) > 0,
+        "assigned": _count(db, "SELECT COUNT(*) FROM dash_app_settings WHERE account_id=?", account_id) > 0,
     }
     dash.settle(db)  # order status is computed on read: finalize what is due first
     last_order = db.query_one(f"SELECT {dash.STATUS_SQL} AS st FROM dash_orders WHERE account_id=? "
                               "ORDER BY created DESC, rowid DESC LIMIT 1", (account_id,))
-    done["6"] = last_order is not None
-    done["7"] = _count(db, "SELECT COUNT(*) FROM dash_tns WHERE account_id=? AND status='inservice'", account_id) > 0
+    done["orders"] = last_order is not None
+    done["numbers"] = _count(db, "SELECT COUNT(*) FROM dash_tns WHERE account_id=? AND status='inservice'", account_id) > 0
     sent = _count(db, "SELECT COUNT(*) FROM messages WHERE account_id=? AND direction='out'", account_id)
     delivered = _count(db, "SELECT COUNT(*) FROM message_events WHERE account_id=? AND type='message-delivered' "
                            "AND due_at<=?", account_id, now)
     failed_events = db.query("SELECT error_code, description, due_at FROM message_events WHERE account_id=? AND "
                              "type='message-failed' AND due_at<=? ORDER BY due_at DESC LIMIT 1", (account_id, now))
-    done["8"] = delivered > 0
-    done["10dlc"], a2p_failed = _a2p(db, account_id)
+    done["messages"] = delivered > 0
+    done["a2p"], a2p_failed = _a2p(db, account_id)
     enforced = bool(db.get_setting("a2p_enforcement", True))
     errors = db.query("SELECT * FROM workshop_errors WHERE account_id=? ORDER BY id DESC", (account_id,))
     failed_steps = {e["step"] for e in errors if e["step"]}
@@ -255,15 +257,15 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
             steps[key] = "failed"
         else:
             steps[key] = "pending"
-    if not done["7"] and last_order is not None and last_order["st"] == "FAILED":
-        steps["7"] = "failed"
-    if not done["8"] and failed_events:
-        steps["8"] = "failed"
-    if not done["10dlc"]:
+    if not done["numbers"] and last_order is not None and last_order["st"] == "FAILED":
+        steps["numbers"] = "failed"
+    if not done["messages"] and failed_events:
+        steps["messages"] = "failed"
+    if not done["a2p"]:
         if a2p_failed or (failed_events and str(failed_events[0]["error_code"]) in A2P_CODES):
-            steps["10dlc"] = "failed"
-        elif not enforced and steps["10dlc"] != "failed":
-            steps["10dlc"] = "not needed"  # a2p_enforcement off: the 2018 guide's eight steps
+            steps["a2p"] = "failed"
+        elif not enforced and steps["a2p"] != "failed":
+            steps["a2p"] = "not needed"  # a2p_enforcement off: the 2018 guide's eight steps
     last_error = None
     if errors:
         e = errors[0]
@@ -275,7 +277,7 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
                       "description": ev["description"], "request": "message-failed callback"}
     return {"account_id": account_id, "steps": steps, "last_error": last_error,
             "messages": {"sent": sent, "delivered": delivered},
-            "done": all(steps[k] == "done" for k in GUIDE_STEPS) and steps["10dlc"] in ("done", "not needed")}
+            "done": all(steps[k] == "done" for k in GUIDE_STEPS) and steps["a2p"] in ("done", "not needed")}
 
 
 def _a2p(db: Database, account_id: str) -> tuple[bool, bool]:

@@ -142,7 +142,8 @@ class ParticipantHandler(WorkshopHandler):
         except models.WorkshopError as exc:
             raise ControlError(exc.description, status=exc.status) from None
         body = {"participant": name, "created": created, "credentials": creds,
-                "sandbox_url": workshop(self).public_url}
+                "sandbox_url": workshop(self).public_url,
+                "sandbox_key": self.ctx.instance_key}  # lets the participant's kernel check the sandbox (issue 13)
         self.send_json(body, status=201 if created else 200)
 
 

@@ -98,6 +98,8 @@ def error_recorder(db: Any, previous: Any) -> Any:
         status = handler.get_status()
         if status < 400 or getattr(handler, "api", None) not in ("dashboard", "messaging"):
             return
+        if status == 404 and handler.request.method in ("GET", "HEAD"):
+            return  # a read-back that finds nothing (the client checks before it creates): not a participant's error
         try:
             account = account_of(handler)
             if not account or models.participant_by_account(db, account) is None:

@@ -1,0 +1,181 @@
+"""The client on a shared host (issue 13), over HTTP against real sandboxes on 127.0.0.1: the sandbox's identity
+is proved before any credential, only sandbox credentials go to a sandbox, ids cannot leave their path, create
+steps run once, events are shown once, and credentials in a callback URL are never saved or shown."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from bwhelpers.sandbox import DEMO, admin_key_path, expected_key, verify
+from conftest import XmlSession
+
+UUID = "d775585a-ed5b-4a49-8b96-f68c0a993ebe"
+
+
+# -- the sandbox proves who it is ------------------------------------------------------------------------
+
+def test_verify_accepts_our_sandbox_and_needs_a_private_key_file(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bwhelpers.sandbox as sb
+
+    handle = fresh_sandbox()
+    assert verify(handle.url)
+    # without the in-process handle, the key file beside the db is used, but only while it is ours and 0600
+    monkeypatch.setattr(sb, "_running", {})
+    key_file = admin_key_path(handle.db_path)
+    assert expected_key(handle.url) == handle.admin_key and verify(handle.url)
+    key_file.chmod(0o644)
+    try:
+        assert expected_key(handle.url) is None and not verify(handle.url)
+    finally:
+        key_file.chmod(0o600)
+    # a wrong key (another sandbox's) fails the proof
+    monkeypatch.setenv("BW_SANDBOX_ADMIN_KEY", "not-this-sandboxs-key")
+    assert not verify(handle.url)
+
+
+def test_real_account_env_credentials_never_go_to_the_default_sandbox(isolated_env: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from bwhelpers.config import Config
+
+    monkeypatch.setenv("BW_TARGET", "sandbox")
+    monkeypatch.setenv("BW_USERNAME", "real-api-user")
+    monkeypatch.setenv("BW_PASSWORD", "real-password-77")
+    monkeypatch.setenv("BW_ACCOUNT_ID", "5551234")
+    cfg = Config.resolve()
+    assert cfg.is_sandbox and cfg.username is None and cfg.password is None and cfg.account_id is None
+    attached = cfg.attach_sandbox("http://127.0.0.1:9", DEMO)
+    assert attached.password == DEMO["password"] and attached.account_id == DEMO["account_id"]
+    # with BW_SANDBOX_URL (a custom sandbox) the environment's credentials are that sandbox's
+    monkeypatch.setenv("BW_SANDBOX_URL", "http://127.0.0.1:9")
+    assert Config.resolve().username == "real-api-user"
+
+
+# -- ids -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,good,bad", [
+    ("uuid", UUID, ["..", ".", "a/b", "", UUID + "/..", "not-a-uuid", "%2e%2e"]),
+    ("digits", "500001", ["..", ".", "../9911", "9901/", "12a", "", " ", True]),
+    ("name", "default", ["..", ".", "a/b", "", "x" * 101, "a b"]),
+])
+def test_require_id_by_kind(kind: str, good: str, bad: list[Any]) -> None:
+    from bwhelpers.errors import ValidationError
+    from bwhelpers.ids import require_id, segment
+
+    assert require_id(good, "the_id", kind) == good
+    for value in bad:
+        with pytest.raises(ValidationError) as info:
+            require_id(value, "the_id", kind)
+        assert info.value.field == "the_id" and str(info.value).startswith("the_id")
+    assert segment("a/b?c") == "a%2Fb%3Fc"
+
+
+def test_delete_location_dotdot_sends_nothing_and_the_site_survives(setup: Any, clean_sandbox: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bwhelpers.errors import ValidationError
+
+    sent: list[str] = []
+    real = requests.Session.send
+    monkeypatch.setattr(requests.Session, "send", lambda self, r, **kw: (sent.append(r.url), real(self, r, **kw))[1])
+    for bad in ("..", ".", "../..", ""):
+        with pytest.raises(ValidationError):
+            setup.dashboard.delete_location(bad)
+    assert sent == []
+    assert setup.dashboard.get_site().id == DEMO["site_id"]
+
+
+# -- once-only steps -----------------------------------------------------------------------------------
+
+def test_concurrent_create_steps_make_one_object(cfg: Any, store: Any) -> None:
+    from bwhelpers.setup import Setup
+
+    def run(step: str) -> str:
+        return getattr(Setup(cfg, type(store)(store.path), progress=False), step)().id
+
+    for step in ("create_application", "create_location"):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            ids = set(pool.map(run, [step] * 8))
+        assert len(ids) == 1, f"{step}: {ids}"
+    s = XmlSession(cfg.sandbox_url, DEMO)
+    apps = s.xml(s.get("/applications"))["ApplicationProvisioningResponse"]["ApplicationList"]["Application"]
+    assert len(apps) == 1
+
+
+def test_orders_carry_a_customer_order_id_and_are_found_again(setup: Any) -> None:
+    setup.create_application()
+    setup.create_location()
+    first = setup.order_numbers()
+    saved = setup.saved["orders"][-1]
+    assert saved["customer_order_id"].startswith("bwh-") and len(saved["customer_order_id"]) <= 40
+    assert setup.dashboard.find_order(saved["customer_order_id"]) == first.id
+    again = setup.order_numbers()  # saved: reused, nothing bought
+    assert again.id == first.id and again.reused
+    other = setup.order_numbers(new=True)  # a new order: a new CustomerOrderId
+    assert other.id != first.id and setup.saved["orders"][-1]["customer_order_id"] != saved["customer_order_id"]
+
+
+# -- events shown once --------------------------------------------------------------------------------
+
+def test_redelivered_events_are_shown_once(setup: Any) -> None:
+    from bwhelpers.tables import events_frame
+
+    setup.create_application()
+    bin_name = setup.saved["application"]["bin"]
+    event = {"type": "message-delivered", "time": "2026-12-02T06:00:00.000Z", "to": "+19195550100",
+             "description": "ok", "message": {"id": "msg-redelivered-1", "from": "+19105550100"}}
+    other = {**event, "type": "message-failed", "errorCode": 4720, "message": {"id": "msg-2"}}
+    url = f"{setup.config.sandbox_url}/_sandbox/bins/{bin_name}"
+    for body in ([event], [event], [other], [event, other]):  # at least once: the same events again
+        r = requests.post(url, json=body, auth=(DEMO["username"], DEMO["password"]), timeout=10)
+        assert r.status_code in (200, 204)
+    raw = setup.control.bin(bin_name)["events"]
+    assert len(raw) == 5
+    events = setup.events()
+    assert [(e["type"], e["message"]["id"]) for e in events] == [("message-delivered", "msg-redelivered-1"),
+                                                                ("message-failed", "msg-2")]
+    assert len(events_frame(raw)) == 2
+    assert setup.wait_for_event("message-failed", message_id="msg-2", timeout=2)["errorCode"] == 4720
+
+
+# -- credentials in callback URLs ------------------------------------------------------------------------
+
+def test_credentials_in_a_callback_url_are_not_saved_or_shown(setup: Any, store: Any) -> None:
+    secret = "pw-in-url-5150"
+    result = setup.create_application(name="Creds In URL", callback_url=f"https://hookuser:{secret}@example.com/cb")
+    saved = setup.saved["application"]
+    assert saved["callback_url"] == "https://example.com/cb"
+    assert secret not in store.path.read_text()
+    shown = [repr(result), json.dumps(result.data, default=str), result.exchange.as_http() if result.exchange else ""]
+    assert not any(secret in text for text in shown), shown
+    app = setup.dashboard.get_application(result.id).data
+    assert app.get("CallbackUrl") == "https://example.com/cb" or app.get("MsgCallbackUrl") == "https://example.com/cb"
+    assert secret not in json.dumps(app, default=str)
+    assert "hookuser" in json.dumps(app, default=str)  # the user moved to CallbackCreds
+
+
+def test_state_and_sandbox_files_are_private(tmp_path: Path, fresh_sandbox: Any) -> None:
+    handle = fresh_sandbox()
+    for path in (Path(handle.db_path), admin_key_path(handle.db_path)):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+
+
+def test_tenant_instance_key_proves_a_shared_sandbox(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JupyterHub: kernels hold the sandbox's instance key (not the admin key) and check the proxied URL with it."""
+    import bwhelpers.sandbox as sb
+    from bwhelpers.sandbox.keys import instance_key_path
+
+    handle = fresh_sandbox()
+    monkeypatch.setattr(sb, "_running", {})
+    monkeypatch.setenv("BW_SANDBOX_ADMIN_KEY", "a-key-this-tenant-does-not-have")
+    monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", instance_key_path(handle.db_path).read_text().strip())
+    assert verify(handle.url)
+    monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", "another-sandboxs-instance-key")
+    assert not verify(handle.url)
+    doc = requests.get(f"{handle.url}/_sandbox/health", params={"nonce": "n"}, timeout=10).json()
+    assert handle.admin_key not in json.dumps(doc) and "tenant_proof" in doc
