@@ -12,14 +12,14 @@ naming the field before any request is sent.
 from __future__ import annotations
 
 import re
-import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import xmlio
-from .exceptions import ValidationError, WaitTimeoutError
+from .exceptions import ValidationError
 from .ids import require_id, segment
 from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .phone import national_number, normalize_number
+from .polling import poll_until
 from .results import Result
 
 if TYPE_CHECKING:
@@ -202,28 +202,12 @@ class A2PClient:
                                  on_poll: Callable[[Result, float], None] | None = None) -> Result:
         """Poll until COMPLETE/PARTIAL/FAILED, like a number order: ``on_poll(result, elapsed)`` after each poll
         (the notebooks' progress in words), else a tqdm.auto bar when ``progress``."""
-        from tqdm.auto import tqdm
-        start = time.monotonic()
-        deadline = start + timeout
-        delay = interval
-        with tqdm(total=1, desc=f"TN option {str(order_id)[:8]}", disable=not progress or on_poll is not None,
-                  leave=True, bar_format="{desc}: {postfix} ({elapsed})") as bar:
-            while True:
-                result = self.get_tn_option_order(order_id)
-                bar.set_postfix_str(result.status or "?")
-                if on_poll is not None:
-                    on_poll(result, time.monotonic() - start)
-                if result.status in TERMINAL_TN_OPTION_STATUSES:
-                    bar.update(1)
-                    result.title = "TN Option Order finished"
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise WaitTimeoutError(
-                        f"TN Option Order {order_id} is still {result.status} after {timeout:g} s. Fix: wait longer "
-                        "(timeout=...) or check it later", description=f"order still {result.status}")
-                time.sleep(min(delay, remaining))
-                delay = min(delay * 1.5, max_interval)
+        result = poll_until(lambda: self.get_tn_option_order(order_id), TERMINAL_TN_OPTION_STATUSES,
+                            label=f"TN Option Order {order_id}", timeout=timeout, progress=progress,
+                            interval=interval, max_interval=max_interval, on_poll=on_poll,
+                            fix="wait longer (timeout=...) or check it later")
+        result.title = "TN Option Order finished"
+        return result
 
 
 def _check_page(limit: Any, offset: Any) -> None:

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import xmlio
-from .exceptions import ValidationError, WaitTimeoutError
+from .exceptions import ValidationError
 from .http import Exchange, auth_for, make_session, request, unreadable_response
-from .checks import check_bool, check_int, check_number, check_str, split_url_credentials
+from .checks import check_bool, check_int, check_str, split_url_credentials
 from .ids import require_id, segment
 from .phone import national_number, normalize_number
+from .polling import poll_until
 from .results import Result
 
 if TYPE_CHECKING:
@@ -348,33 +348,12 @@ class DashboardClient:
         ``on_poll(result, elapsed_seconds)`` is called after every poll (the notebooks show progress in words with
         it); without it, a tqdm.auto bar shows the status when ``progress`` is true."""
         order_id = require_id(order_id, "order_id", "uuid")
-        check_number(timeout, "timeout")
-        check_bool(progress, "progress")
-        check_number(interval, "interval", positive=True)
-        check_number(max_interval, "max_interval", positive=True)
-        from tqdm.auto import tqdm
-        start = time.monotonic()
-        deadline = start + timeout
-        delay = interval
-        with tqdm(total=1, desc=f"order {str(order_id)[:8]}", disable=not progress or on_poll is not None,
-                  leave=True, bar_format="{desc}: {postfix} ({elapsed})") as bar:
-            while True:
-                result = self.get_order(order_id)
-                bar.set_postfix_str(result.status or "?")
-                if on_poll is not None:
-                    on_poll(result, time.monotonic() - start)
-                if result.status in TERMINAL_ORDER_STATUSES:
-                    bar.update(1)
-                    result.title = "Step 7: order finished"
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise WaitTimeoutError(
-                        f"order {order_id} is still {result.status} after {timeout:g} s. Fix: wait longer "
-                        f"(wait_for_order(timeout=...)) or check it later with get_order", status=None,
-                        code=None, description=f"order still {result.status}")
-                time.sleep(min(delay, remaining))
-                delay = min(delay * 1.5, max_interval)
+        result = poll_until(lambda: self.get_order(order_id), TERMINAL_ORDER_STATUSES, label=f"order {order_id}",
+                            timeout=timeout, progress=progress, interval=interval, max_interval=max_interval,
+                            on_poll=on_poll, fix="wait longer (wait_for_order(timeout=...)) or check it later "
+                                                 "with get_order")
+        result.title = "Step 7: order finished"
+        return result
 
     def list_orders(self, page: int = 1, size: int = 20, status: str | None = None,
                     customer_order_id: str | None = None) -> Result:
