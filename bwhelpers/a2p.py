@@ -63,13 +63,17 @@ class A2PClient:
     def __repr__(self) -> str:
         return f"<A2PClient {self.config.a2p_url} account={self.config.account_id}>"
 
+    def _account(self) -> str:
+        """The account id checked (digits) and quoted, as DashboardClient.account_url does."""
+        return segment(require_id(self.config.account_id, "account_id"))
+
     @property
     def platform_account_url(self) -> str:
-        return f"{self.config.a2p_url}/accounts/{self.config.account_id}"
+        return f"{self.config.a2p_url}/accounts/{self._account()}"
 
     @property
     def dashboard_account_url(self) -> str:
-        return f"{self.config.dashboard_url}/accounts/{self.config.account_id}"
+        return f"{self.config.dashboard_url}/accounts/{self._account()}"
 
     def _json(self, method: str, url: str, body: Any = None, params: Mapping[str, Any] | None = None
               ) -> tuple[Any, Exchange]:

@@ -25,6 +25,8 @@ import pytest
 import requests
 
 import _reliability_report as report
+
+from bwhelpers.a2p import A2PClient
 from _reliability_report import add, item
 from _reliability_support import TIMEOUT, SandboxProcess, _Server
 from bwhelpers.sandbox import ADMIN_HEADER, DEMO, DEMO_B
@@ -292,6 +294,7 @@ def _id_calls(d: Any, m: Any, s: Any) -> dict[str, Callable[[Any], Any]]:
         "account_id": lambda v: type(d)(d.config.replace(account_id=v)).list_applications(),
         "site_id": lambda v: type(d)(d.config.replace(site_id=v)).list_locations(),
         "messaging account_id": lambda v: type(m)(m.config.replace(account_id=v)).list_messages(),
+        "a2p account_id": lambda v: A2PClient(d.config.replace(account_id=v)).list_campaigns(),
         "bin name": lambda v: s.control.bin(v),
     }
 
