@@ -111,6 +111,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # 2026 carrier rules (sandbox/tendlc): a local number must be SUCCESS on a REGISTERED 10DLC campaign
     # (else message-failed 4476), a toll-free number VERIFIED (else 4795); false replays the 2018 guide
     "a2p_enforcement": True,
+    # bytes of media (Media API uploads and inbound pictures) each account may store (sandbox/media)
+    "media_quota_bytes": 50 * 1024 * 1024,
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")
@@ -264,6 +266,8 @@ class BaseHandler(tornado.web.RequestHandler):
     """Common behaviour. Subclasses set ``api`` to 'dashboard', 'messaging' or 'control'."""
 
     api = "dashboard"
+    #: the largest body this handler accepts (media uploads raise it; the server enforces the same per path)
+    max_body_bytes = MAX_BODY_BYTES
     #: root element used for Dashboard errors raised by this handler
     error_root = "ErrorResponse"
 
@@ -289,7 +293,7 @@ class BaseHandler(tornado.web.RequestHandler):
         serve (DNS rebinding), an over-limit body (413, refused before it is buffered), and a state-changing
         request a cross-origin page could send without a CORS preflight (CSRF)."""
         self._check_host()
-        if self.request.headers.get(OVERSIZE_HEADER) or len(self.request.body or b"") > MAX_BODY_BYTES:
+        if self.request.headers.get(OVERSIZE_HEADER) or len(self.request.body or b"") > self.max_body_bytes:
             self.request.headers.pop(OVERSIZE_HEADER, None)
             raise self.too_large()
         self._check_csrf()
