@@ -222,7 +222,7 @@ def sample_bytes(name: str) -> bytes:
     """The bytes of a built-in sample picture (KeyError names the samples)."""
     if name not in SAMPLES:
         raise KeyError(f"no sample picture {name!r}; samples: {sorted(SAMPLES)}")
-    return resources.files(__package__).joinpath("samples", SAMPLES[name]).read_bytes()
+    return resources.files(__package__).joinpath("samples").joinpath(SAMPLES[name]).read_bytes()
 
 
 def store_inbound(conn: Any, account_id: str, media_id: str, content: bytes, content_type: str,
