@@ -8,9 +8,9 @@ Bearer token with the Messaging role, covering the account in the path: another 
 """
 from __future__ import annotations
 
-from ..core import BaseHandler
+from ..base import BaseHandler
 from ..exceptions import SandboxError
-from ..oauth.models import ROLE_MESSAGING
+from ..credentials import ROLE_MESSAGING
 from . import models
 from .exceptions import (
     InvalidContinuationToken, InvalidMediaId, MediaNotFound, MediaQuotaExceeded, MediaTooLarge, UnsupportedMediaType,
