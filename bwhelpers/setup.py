@@ -266,6 +266,17 @@ class Setup:
         (and what became of it), is the application assigned, does the callback URL answer."""
         return self.message_flow.why_no_event(type, message_id)
 
+    def delivery_status(self, message_id: str | None = None, timeout: float = 30.0,
+                        on_poll: Callable[[str, float], None] | None = None) -> Any:
+        """The message's outcome by polling listMessages (default the last sent): each recipient's messageStatus
+        and errorCode, until final or ``timeout`` (:func:`bwhelpers.outcome.delivery_status`)."""
+        from .checks import check_number, check_str
+        from .outcome import delivery_status
+
+        check_str(message_id, "message_id", optional=True)
+        check_number(timeout, "timeout")
+        return delivery_status(self, message_id, timeout=timeout, on_poll=on_poll)
+
     # ------------------------------------------------------------------ status, diagnose, teardown
     def status(self) -> list[dict[str, Any]]:
         """The steps with done/pending/failed/partial from the saved state (for the progress widget)."""

@@ -129,9 +129,14 @@ class Messages:
         """Callback events received so far (sandbox: the saved application's request bins)."""
         control = self.ctx.control
         if control is None:
-            warnings.warn("callback events go to your own callback URL on the real service; bwhelpers can read "
-                          "them only in the sandbox", stacklevel=3)
-            return []
+            from ..outcome import receiver, receiver_events
+
+            if receiver(self.ctx) is None:
+                warnings.warn("callback events go to the application's callback URL on the real service; bwhelpers "
+                              "reads them from its callback receiver (set BW_CALLBACK_BASE_URL; README 'Using a real "
+                              "Bandwidth account')", stacklevel=3)
+                return []
+            return dedupe_events(receiver_events(self.ctx))
         app = self.ctx.state.application
         if app is None or not app.bin:
             if app is None or not app.id:
@@ -225,7 +230,14 @@ class Messages:
                 return ("the application is not assigned to the number's location, so the service drops the "
                         "message or reports it elsewhere", f"run {steps.ref('assigned')}")
         if control is None:
-            return ("events go to your own callback URL on the real service; bwhelpers cannot read them",
-                    "look at your server's log for the event")
+            from ..outcome import receiver
+
+            if receiver(self.ctx) is None:
+                return ("events go to the application's callback URL on the real service, and no callback receiver "
+                        "of bwhelpers runs here", "set BW_CALLBACK_BASE_URL (README 'Using a real Bandwidth "
+                        "account'), or read the status by polling (delivery_status())")
+            return ("the callback receiver has not received it: Bandwidth may be retrying, or the public URL does not "
+                    "reach the receiver", "run diagnose() (the receiver's checks), and read the status by polling "
+                    "(delivery_status())")
         return ("the event has not reached the application's callback URL yet",
                 f"wait longer (timeout=...), or run diagnose() in notebook {steps.page('teardown').notebook[:2]}")

@@ -80,6 +80,10 @@ class Preflight:
             add("callback URL", problem is None, problem or f"callback URL {callback}",
                 f"create the application with your server's public https callback URL "
                 f"(step {steps.step('application').number}, new=True)")
+        if not cfg.is_sandbox:
+            from ..outcome import receiver_checks
+
+            rows.extend(receiver_checks(self.ctx, app_data))
         if not loc_id:
             add("location", False, "no location saved", f"run {steps.ref('location')}")
             return rows

@@ -112,11 +112,27 @@ class Provisioning:
                                       "pass new=True to create one with the new callback URL", stacklevel=3)
                     return _reused(result, "Application (saved)")
             control = self.ctx.control
+            if control is None:  # a real account: the receiver's URLs and credentials (bwhelpers.outcome)
+                from ..outcome import application_callbacks, attach_receiver_credentials, missing_callback_url
+
+                proposed = application_callbacks(self.ctx)
+                if wanted is None and proposed is None:
+                    raise missing_callback_url("callback_url" if legacy else "inbound_callback_url")
+                if proposed is not None:
+                    if wanted is None:
+                        wanted = proposed["inbound"]
+                        if not legacy and outbound_callback_url is None:
+                            outbound_callback_url = proposed["outbound"]
+                    if legacy:
+                        callback_user, callback_password = attach_receiver_credentials(
+                            proposed["base"], wanted, callback_user, callback_password)
+                    else:
+                        inbound_user, inbound_password = attach_receiver_credentials(
+                            proposed["base"], wanted, inbound_user, inbound_password)
+                        outbound_user, outbound_password = attach_receiver_credentials(
+                            proposed["base"], outbound_callback_url, outbound_user, outbound_password)
             if wanted is None:
-                if control is None:
-                    field = "callback_url" if legacy else "inbound_callback_url"
-                    raise ValidationError(f"{field}: required on the real service; give the https URL of your "
-                                          "server that receives message events", field=field)
+                assert control is not None
                 profile = self.ctx.profile
                 wanted = control.bin_url(_slug(profile) if name == GUIDE.application_name
                                          else _slug(f"{profile}-{name}"))
