@@ -34,6 +34,12 @@ MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = _fill({
     4406: ("rejected-unallocated-to-number", "The destination number is not allocated.", "Check the to number."),
     4407: ("rejected-account-not-defined-from-number", "The from number belongs to a different account.",
            "Send from a number ordered on this account."),
+    4410: ("media-unavailable", "Bandwidth could not download a media file of the message.",
+           "Open each media URL yourself: a Bandwidth media URL must be one of this account's uploads "
+           "(upload_media first; another account's media never work), any other URL must be public."),
+    4411: ("rejected-message-size-limit-exceeded", "The message's media together are too large for the route "
+           "(toll-free MMS: 525 KB in total).",
+           "Send smaller pictures (resize or compress them) or fewer of them; keep all attachments under 500 KB."),
     4432: ("rejected-forbidden-country", "Sending to that country is not allowed for the account.",
            "Ask Bandwidth support to enable international messaging, or pick another destination."),
     4433: ("rejected-forbidden-tollfree", "Sending to toll-free numbers is not enabled.",
