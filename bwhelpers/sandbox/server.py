@@ -20,11 +20,15 @@ import tornado.httputil
 import tornado.netutil
 import tornado.web
 
-from .core import (
-    DEMO, DEMO_B, LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER, NotFoundHandler, SandboxContext, create_account,
-    ensure_defaults,
-)
+from .accounts import DEMO, DEMO_B, create_account
+from .base import BaseHandler
+from .context import SandboxContext
+from . import guards
+from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
+from .settings import ensure_defaults
 from .db import Database
+from .exceptions import ControlError, DashboardError
+from .messaging.exceptions import SpringNotFound
 
 log = logging.getLogger("bwhelpers.sandbox")
 
@@ -35,6 +39,25 @@ AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc", "phone")
 
 def load_areas() -> list[ModuleType]:
     return [importlib.import_module(f"bwhelpers.sandbox.{name}") for name in AREAS]  # a missing area fails loudly
+
+
+class NotFoundHandler(BaseHandler):
+    """Anything no route matches: 404 in the shape of the API the path belongs to."""
+
+    def prepare(self) -> None:
+        path = self.request.path
+        if path.startswith("/_sandbox"):
+            self.api = "control"
+        elif "/messages" in path or path.startswith(("/v2/", "/api/v2/")):
+            self.api = "messaging"
+        refusal = guards.check_host(self.request.host, self.ctx.allowed_hosts)
+        if refusal is not None:  # a 404 changes nothing: no CSRF rule, and the body limit is enforced before buffering
+            raise self.refused(refusal)
+        if self.api == "messaging":
+            raise SpringNotFound(path)  # the messaging gateway answers unknown paths with Spring's 404 body
+        if self.api == "control":
+            raise ControlError(f"No control endpoint at {path}", status=404)
+        raise DashboardError(404, f"The resource {path} does not exist", status=404)
 
 
 #: seconds an idle keep-alive connection is kept, and a body may take to arrive
@@ -106,12 +129,12 @@ def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = 
         urls = importlib.import_module(f"{area.__name__}.urls")
         routes.extend(urls.url_paths)
     options: dict[str, Any] = dict(default_handler_class=NotFoundHandler, sandbox=ctx, compress_response=False,
-                                   xsrf_cookies=False, log_function=_log_request)
+                                   xsrf_cookies=False, log_function=log_request)
     options.update(settings)
     return app_class(routes, **options)
 
 
-def _log_request(handler: tornado.web.RequestHandler) -> None:
+def log_request(handler: tornado.web.RequestHandler) -> None:
     """Access log at DEBUG (never the Authorization header or the body)."""
     logging.getLogger("bwhelpers.sandbox.access").debug(
         "%s %s %s %.1fms", handler.get_status(), handler.request.method, handler.request.path,
@@ -217,12 +240,22 @@ class SandboxServer:
         if self._error:
             raise self._error
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the server listens (or failed to start); True when it listens."""
+        return self._ready.wait(timeout) and self._error is None
+
+    def request_stop(self) -> bool:
+        """Ask the serving loop to stop (thread- and signal-safe); False when it is not running."""
+        if self._loop is None or self._stop is None or self._loop.is_closed():
+            return False
+        try:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        except RuntimeError:
+            return False
+        return True
+
     def stop(self) -> None:
-        if self._loop and self._stop and not self._loop.is_closed():
-            try:
-                self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:
-                pass
+        self.request_stop()
         if self._thread:
             self._thread.join(timeout=10)
         self.db.close()

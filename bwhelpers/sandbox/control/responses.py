@@ -14,11 +14,13 @@ import json
 import time
 from typing import Any
 
-from ..core import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, BaseHandler, create_account, ensure_defaults
+from ..accounts import DEMO, DEMO_B, create_account
+from ..base import BaseHandler
 from ..db import SCHEMA_VERSION
 from ..exceptions import ControlError
 from ..keys import ADMIN_HEADER, instance_proof, tenant_proof
-from ..oauth import models as oauth_models
+from .. import credentials
+from ..settings import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, ensure_defaults
 
 
 class ControlHandler(BaseHandler):
@@ -100,8 +102,6 @@ class ResetHandler(ControlHandler):
     """POST: wipe every object, restore the demo accounts and default settings."""
 
     def post(self) -> None:
-        from ..core import DEMO, DEMO_B
-
         self.require_admin()
         accounts = [dict(r) for r in self.db.query("SELECT account_id FROM accounts")]
         self.db.wipe()
@@ -231,14 +231,14 @@ def _credential_fields(body: dict, required: bool) -> dict:
     if len(cid) > 200 or any(c in cid for c in ":\r\n"):
         raise ControlError("client_id must be at most 200 characters without ':' or line breaks")
     try:
-        roles = oauth_models.clean_roles(body.get("roles"))
+        roles = credentials.clean_roles(body.get("roles"))
     except ValueError as exc:
         raise ControlError(str(exc)) from None
     return {"client_id": cid, "client_secret": secret, "roles": roles}
 
 
 def _check_client_free(handler: ControlHandler, client_id: str, account_id: str) -> None:
-    owner = oauth_models.credential_owner(handler.db, client_id)
+    owner = credentials.credential_owner(handler.db, client_id)
     if owner is not None and owner != account_id:
         raise ControlError(f"client_id {client_id!r} already belongs to account {owner}", status=409)
 
@@ -253,7 +253,7 @@ class CredentialsHandler(ControlHandler):
     """
 
     def get(self) -> None:
-        self.send_json({"credentials": oauth_models.list_credentials(self.db, self.tenant())})
+        self.send_json({"credentials": credentials.list_credentials(self.db, self.tenant())})
 
     def post(self) -> None:
         admin = self.is_admin()
@@ -280,7 +280,7 @@ class CredentialsHandler(ControlHandler):
                                    status=403)
         _check_client_free(self, fields["client_id"], account)
         with self.db.transaction() as conn:
-            oauth_models.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
+            credentials.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
                                         description=str(body.get("description") or "")[:200])
         self.send_json({"client_id": fields["client_id"], "account_id": account, "roles": fields["roles"]},
                        status=201)
@@ -290,9 +290,9 @@ class CredentialsHandler(ControlHandler):
             raise ControlError("DELETE /_sandbox/credentials/{client_id}", status=405)
         if not self.is_admin():
             caller = self.require_account()
-            owner = oauth_models.credential_owner(self.db, client_id)
+            owner = credentials.credential_owner(self.db, client_id)
             if owner is not None and owner != caller:
                 raise ControlError(f"no API credential {client_id!r}", status=404)  # not yours: not shown
-        if not oauth_models.delete_credential(self.db, client_id):
+        if not credentials.delete_credential(self.db, client_id):
             raise ControlError(f"no API credential {client_id!r}", status=404)
         self.send_json({"client_id": client_id, "deleted": True})

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from ..core import BaseHandler
-from ..oauth.models import ROLE_MESSAGING
+from ..base import BaseHandler
+from ..credentials import ROLE_MESSAGING
 from . import models
 from .exceptions import RateLimited, ValidationError
 
