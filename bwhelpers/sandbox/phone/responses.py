@@ -24,10 +24,11 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 import tornado.template
 
+from .. import guards
 from ..control.responses import ControlHandler
 from ..exceptions import ControlError, SandboxError
 from . import models
@@ -60,19 +61,16 @@ class PhoneHandler(ControlHandler):
                         f"script-src 'nonce-{self.nonce}'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
                         "frame-ancestors 'none'")
 
-    def _check_csrf(self) -> None:
+    def check_csrf(self) -> None:
         """A cross-origin ``Origin`` is refused (as everywhere); a form post needs this page's ``_csrf`` token;
         JSON passes (a page on another site cannot send it without a preflight the sandbox never grants)."""
-        origin = self.request.headers.get("Origin")
         method = self.request.method or "GET"
+        refusal = guards.check_origin(method, self.request.headers.get("Origin"), self.ctx.allowed_hosts)
+        if refusal is not None:
+            raise self.refused(refusal)
         if method in ("GET", "HEAD", "OPTIONS"):
             return
-        if origin and origin != "null":
-            host = (urlparse(origin).hostname or "").lower()
-            if "*" not in self.ctx.allowed_hosts and host not in self.ctx.allowed_hosts:
-                raise ControlError("Cross-origin requests are refused (CSRF guard): the Origin header names a site "
-                                   "this sandbox does not serve", status=403)
-        ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        ctype = guards.content_type(self.request)
         if ctype == "application/json":
             return
         if ctype in FORM_TYPES:
