@@ -13,7 +13,8 @@ from typing import Any
 
 from .steps import STEPS
 
-__all__ = ["FIXES", "STATUS_FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "MESSAGE_ERROR_CODES", "explain", "fix_for"]
+__all__ = ["FIXES", "STATUS_FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "MESSAGE_ERROR_CODES", "MESSAGE_STATUSES",
+           "explain", "explain_status", "fix_for"]
 
 _STEP_NAMES = {p.key: f"step {p.number}" for p in STEPS}
 
@@ -30,6 +31,23 @@ MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = _fill({
     int(code): (row["name"], row["meaning"], row["fix"])
     for code, row in json.loads(files("bwhelpers").joinpath("data/message_error_codes.json")
                                 .read_text(encoding="utf-8")).items()})
+
+#: listMessages' ``messageStatus`` (bandwidth.yml ``messageStatusEnum``) -> (final?, what it means, what to do).
+#: Bandwidth lists the values without defining them; the meanings are bwhelpers' reading of the names and of
+#: the callbacks they go with (message-sending, message-delivered, message-failed, message-received).
+MESSAGE_STATUSES: dict[str, tuple[bool, str, str]] = {
+    "ACCEPTED": (False, "Bandwidth accepted the message (the 202) and has not sent it yet.", "Wait a few seconds."),
+    "QUEUED": (False, "The message waits in the account's queue (sending rate limits, or a busy carrier).",
+               "Wait; if it stays queued, send fewer messages per second."),
+    "SENDING": (False, "Bandwidth is handing the message to the carrier.", "Wait a few seconds."),
+    "SENT": (False, "The carrier took the message; no delivery receipt has come back yet.",
+             "Wait: most receipts arrive within seconds, some carriers (and many MMS) never send one."),
+    "DELIVERED": (True, "The carrier reported the message delivered to the phone.", ""),
+    "FAILED": (True, "The message could not be sent; its errorCode says why.", "See the error code's fix."),
+    "UNDELIVERED": (True, "The carrier reported that the message did not reach the phone; its errorCode says why.",
+                    "See the error code's fix."),
+    "RECEIVED": (True, "An incoming message that one of your numbers received.", ""),
+}
 
 FIXES: dict[str, str] = _fill({
     # step order (ConflictError)
@@ -133,3 +151,21 @@ def explain(code: Any) -> dict[str, str]:
     name, meaning, fix = MESSAGE_ERROR_CODES.get(key, ("", "Not in bwhelpers' table of known codes.",
                                                       "See Bandwidth's messaging error codes page."))
     return {"code": str(key), "name": name, "meaning": meaning, "fix": fix}
+
+
+def explain_status(status: Any, error_code: Any = None) -> dict[str, Any]:
+    """``{"status", "final", "meaning", "fix", "code", "name"}`` for a listMessages ``messageStatus`` (with the
+    errorCode's name, meaning and fix when it failed)."""
+    key = str(status or "").upper()
+    final, meaning, fix = MESSAGE_STATUSES.get(key, (False, f"{key or 'no status'}: not a status bwhelpers "
+                                                            "knows.", "Check Bandwidth's messageStatusEnum."))
+    out: dict[str, Any] = {"status": key, "final": final, "meaning": meaning, "fix": fix, "code": "", "name": ""}
+    try:
+        code = int(error_code) if error_code not in (None, "") else 0
+    except (TypeError, ValueError):
+        code = 0
+    if code:
+        info = explain(code)
+        out.update(code=info["code"], name=info["name"], meaning=f"{meaning} {info['code']} {info['name']}: "
+                   f"{info['meaning']}".strip(), fix=info["fix"] or fix)
+    return out

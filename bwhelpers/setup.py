@@ -209,11 +209,27 @@ class Setup:
                 result.title, result.reused = "Step 1: application (saved)", True
                 return result
         control = self.control
+        if control is None:  # a real account: the receiver's URLs and credentials (bwhelpers.outcome)
+            from .outcome import application_callbacks, attach_receiver_credentials, missing_callback_url
+
+            proposed = application_callbacks(self)
+            if wanted is None and proposed is None:
+                raise missing_callback_url("callback_url" if legacy else "inbound_callback_url")
+            if proposed is not None:
+                if wanted is None:
+                    wanted = proposed["inbound"]
+                    if not legacy and outbound_callback_url is None:
+                        outbound_callback_url = proposed["outbound"]
+                if legacy:
+                    callback_user, callback_password = attach_receiver_credentials(
+                        proposed["base"], wanted, callback_user, callback_password)
+                else:
+                    inbound_user, inbound_password = attach_receiver_credentials(
+                        proposed["base"], wanted, inbound_user, inbound_password)
+                    outbound_user, outbound_password = attach_receiver_credentials(
+                        proposed["base"], outbound_callback_url, outbound_user, outbound_password)
         if wanted is None:
-            if control is None:
-                field = "callback_url" if legacy else "inbound_callback_url"
-                raise ValidationError(f"{field}: required on the real service; give the https URL of your "
-                                      "server that receives message events", field=field)
+            assert control is not None
             wanted = control.bin_url(_slug(self.profile) if name == "Demo Server" else _slug(f"{self.profile}-{name}"))
             if not legacy and outbound_callback_url is None:
                 outbound_callback_url = wanted
@@ -658,12 +674,17 @@ class Setup:
 
     # ------------------------------------------------------------------ events
     def events(self) -> list[dict[str, Any]]:
-        """Callback events received so far (sandbox: its request bin for the saved application); show them
-        with ``tables.events_frame``."""
+        """Callback events received so far (sandbox: its request bin for the saved application; a real account:
+        what the local callback receiver stored); show them with ``tables.events_frame``."""
         if self.control is None:
-            warnings.warn("callback events go to your own callback URL on the real service; bwhelpers can read "
-                          "them only in the sandbox", stacklevel=2)
-            return []
+            from .outcome import receiver, receiver_events
+
+            if receiver(self) is None:
+                warnings.warn("callback events go to the application's callback URL on the real service; bwhelpers "
+                              "reads them from its callback receiver (set BW_CALLBACK_BASE_URL; README 'Using a real "
+                              "Bandwidth account')", stacklevel=2)
+                return []
+            return dedupe_events(receiver_events(self))
         bin_name = self._bin_name()
         if not bin_name:
             if not (self.saved.get("application") or {}).get("id"):
@@ -763,10 +784,27 @@ class Setup:
                 return ("the application is not assigned to the number's location, so the service drops the "
                         "message or reports it elsewhere", f"run {steps.ref('assigned')}")
         if control is None:
-            return ("events go to your own callback URL on the real service; bwhelpers cannot read them",
-                    "look at your server's log for the event")
+            from .outcome import receiver
+
+            if receiver(self) is None:
+                return ("events go to the application's callback URL on the real service, and no callback receiver "
+                        "of bwhelpers runs here", "set BW_CALLBACK_BASE_URL (README 'Using a real Bandwidth "
+                        "account'), or read the status by polling (delivery_status())")
+            return ("the callback receiver has not received it: Bandwidth may be retrying, or the public URL does not "
+                    "reach the receiver", "run diagnose() (the receiver's checks), and read the status by polling "
+                    "(delivery_status())")
         return ("the event has not reached the application's callback URL yet",
                 f"wait longer (timeout=...), or run diagnose() in notebook {steps.page('teardown').notebook[:2]}")
+
+    def delivery_status(self, message_id: str | None = None, timeout: float = 30.0,
+                        on_poll: Callable[[str, float], None] | None = None) -> Any:
+        """The message's outcome by polling listMessages (default the last sent): each recipient's messageStatus
+        and errorCode, until final or ``timeout`` (:func:`bwhelpers.outcome.delivery_status`)."""
+        from .outcome import delivery_status
+
+        _check_str(message_id, "message_id", optional=True)
+        _check_number(timeout, "timeout")
+        return delivery_status(self, message_id, timeout=timeout, on_poll=on_poll)
 
     # ------------------------------------------------------------------ read-backs
     def locations(self) -> list[dict[str, Any]]:
@@ -937,6 +975,10 @@ class Setup:
             add("callback URL", problem is None, problem or f"callback URL {callback}",
                 f"create the application with your server's public https callback URL "
                 f"(step {steps.step('application').number}, new=True)")
+        if not self.config.is_sandbox:
+            from .outcome import receiver_checks
+
+            rows.extend(receiver_checks(self, app_data))
         if not loc.get("id"):
             add("location", False, "no location saved", f"run {steps.ref('location')}")
             return rows

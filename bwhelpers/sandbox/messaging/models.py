@@ -605,7 +605,31 @@ def _events_by_message(db: Database, ids: list[str]) -> dict[str, list[Any]]:
     return out
 
 
+#: listMessages' ``messageStatus`` follows the callbacks' lifecycle, per recipient: an outbound item is SENDING
+#: until its event is due (the moment its message-delivered / message-failed callback is sent), then DELIVERED or
+#: FAILED (with that event's ``errorCode``); an inbound one is RECEIVED. Bandwidth's ``messageStatusEnum`` has
+#: four more values (ACCEPTED QUEUED SENT UNDELIVERED) whose transitions it does not document: the sandbox never
+#: reports them, and a filter on them matches nothing.
 _LIST_STATUS = {"sending": "SENDING", "delivered": "DELIVERED", "failed": "FAILED", "received": "RECEIVED"}
+#: bandwidth.yml ``messageStatusEnum``
+MESSAGE_STATUSES = ("RECEIVED", "QUEUED", "SENDING", "SENT", "FAILED", "DELIVERED", "ACCEPTED", "UNDELIVERED")
+#: bandwidth.yml ``listMessageDirectionEnum`` and ``messageTypeEnum``
+LIST_DIRECTIONS = ("INBOUND", "OUTBOUND")
+MESSAGE_TYPES = ("sms", "mms", "rcs")
+
+
+def filter_problems(f: dict[str, str]) -> list[dict[str, str]]:
+    """``fieldErrors`` for listMessages filters outside the spec's enums (a 400, as for any bad parameter)."""
+    out = []
+    for key, allowed in (("messageStatus", MESSAGE_STATUSES), ("messageDirection", LIST_DIRECTIONS),
+                         ("messageType", MESSAGE_TYPES)):
+        value = f.get(key)
+        if value and value not in allowed:
+            out.append(_err(key, f"'{key}' must be one of {', '.join(allowed)} (got {value[:40]!r})"))
+    code = f.get("errorCode")
+    if code and not code.isdigit():
+        out.append(_err("errorCode", f"'errorCode' must be a whole number, like 4720 (got {code[:40]!r})"))
+    return out
 #: ``limitTotalCount=true``: messaging.yml caps totalCount at this
 TOTAL_COUNT_CAP = 10_000
 

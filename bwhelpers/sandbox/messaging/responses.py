@@ -39,6 +39,9 @@ class _MessagesHandler(BaseHandler):
         account_id = self.account(path)
         filters = {k: self.get_argument(k, "") for k in (
             "messageId", "sourceTn", "destinationTn", "messageStatus", "messageDirection", "messageType", "errorCode")}
+        problems = models.filter_problems(filters)
+        if problems:
+            raise ValidationError(problems)
         raw_limit = self.get_argument("limit", "100") or "100"
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
             raise ValidationError([{"fieldName": "limit", "description": "'limit' must be a whole number from 1 to "
