@@ -549,6 +549,31 @@ class Page:
             result.setdefault("id", result["message"].get("id"))  # so wait_for_event(message_id=...) finds it
         return result
 
+    def phone_link(self, ttl: int = 3600) -> None:
+        """Sandbox: show a link to the phone page of your saved number (its conversations, delivery ticks, pictures
+        and a reply box that texts it as the other person), valid ``ttl`` seconds (``SandboxControl.phone_link``
+        gives the URL itself)."""
+        if not self.check():
+            return None
+        control = self._control()
+        if control is None:
+            return None
+        numbers = self.setup.saved.get("numbers") or []
+        try:
+            doc = control.phone_link(ttl=ttl, number=numbers[0] if numbers else None)
+        except BandwidthError as exc:
+            widgets.show_error(exc)
+            return None
+        url = str(doc["url"])
+        what = f"the phone of {html.escape(numbers[0])}" if numbers else "your sandbox phone"
+        widgets.show_callout("info", "Your sandbox phone",
+                             f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
+                             f"{what}</a> in a new tab: conversations grouped by the other number, delivery ticks "
+                             "from the callback events, and a reply box that texts your number as the other person. "
+                             f"The link works until {html.escape(str(doc.get('expiresAt') or ''))}; run this cell "
+                             "again for a fresh one.</div>")
+        return None
+
     def send_failing(self, code: int = 4720, text: str = "This one will fail") -> Any:
         """Sandbox: send to the magic number that fails with ``code`` (from GET /_sandbox/magic-numbers)."""
         if not self.check():

@@ -35,7 +35,7 @@ log = logging.getLogger("bwhelpers.sandbox")
 
 #: API areas, each a package with ``urls.url_paths`` (a list of (regex, handler)) and optional
 #: ``on_start(ctx)`` / ``on_stop(ctx)`` hooks run on the server's IOLoop.
-AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc", "media")
+AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc", "media", "phone")
 
 
 def load_areas() -> list[ModuleType]:
