@@ -33,6 +33,8 @@ class BaseHandler(tornado.web.RequestHandler):
     """Common behaviour. Subclasses set ``api`` to 'dashboard', 'messaging' or 'control'."""
 
     api = "dashboard"
+    #: the largest body this handler accepts (media uploads raise it; the server admits the same per path)
+    max_body_bytes = MAX_BODY_BYTES
     #: root element used for Dashboard errors raised by this handler
     error_root = "ErrorResponse"
 
@@ -58,7 +60,7 @@ class BaseHandler(tornado.web.RequestHandler):
         refusal = guards.check_host(self.request.host, self.ctx.allowed_hosts)
         if refusal is not None:
             raise self.refused(refusal)
-        if guards.oversize(self.request):
+        if guards.oversize(self.request, self.max_body_bytes):
             raise self.too_large()
         self.check_csrf()
 

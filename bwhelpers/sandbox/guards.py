@@ -63,11 +63,11 @@ def check_host(host: str | None, allowed: frozenset[str]) -> Refusal | None:
     return None if serves(allowed, hostname(host)) else MISDIRECTED
 
 
-def oversize(request: tornado.httputil.HTTPServerRequest) -> bool:
-    """Is the body over :data:`MAX_BODY_BYTES` (refused unread by the server, or buffered over it)? Clears the
+def oversize(request: tornado.httputil.HTTPServerRequest, limit: int = MAX_BODY_BYTES) -> bool:
+    """Is the body over ``limit`` (refused unread by the server, or buffered over it)? Clears the
     server's mark, so the handler's answer does not carry it."""
     marked = request.headers.pop(OVERSIZE_HEADER, None)
-    return bool(marked) or len(request.body or b"") > MAX_BODY_BYTES
+    return bool(marked) or len(request.body or b"") > limit
 
 
 def check_origin(method: str, origin: str | None, allowed: frozenset[str]) -> Refusal | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import re
 import socket
 import threading
 from types import ModuleType
@@ -35,7 +36,7 @@ log = logging.getLogger("bwhelpers.sandbox")
 
 #: API areas, each a package with ``urls.url_paths`` (a list of (regex, handler)) and optional
 #: ``on_start(ctx)`` / ``on_stop(ctx)`` hooks run on the server's IOLoop.
-AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc")
+AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc", "media", "phone")
 
 
 def load_areas() -> list[ModuleType]:
@@ -71,14 +72,21 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     never buffered: the handler runs at once with an empty body and answers the API's documented 413; the
     rest of the body is discarded by tornado, which closes the connection after the answer."""
 
-    def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int):
+    def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int,
+                 larger: Any = None):
         self.inner, self.conn, self.limit = inner, conn, limit
+        #: ``larger(path)``: the limit of a path that may carry more (media uploads), or None
+        self.larger = larger
         self.received, self.refused = 0, False
         self.headers: tornado.httputil.HTTPHeaders | None = None
 
     def headers_received(self, start_line: Any, headers: tornado.httputil.HTTPHeaders) -> Any:
         headers.pop(OVERSIZE_HEADER, None)  # only this class sets it
         self.headers = headers
+        bigger = self.larger(getattr(start_line, "path", "")) if self.larger else None
+        if bigger:
+            self.limit = bigger
+            self.conn.set_max_body_size(bigger)
         try:
             length = int(headers.get("Content-Length", "0").split(",")[0].strip() or 0)
         except ValueError:
@@ -118,7 +126,19 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
 
 class SandboxApplication(tornado.web.Application):
     def start_request(self, server_conn: object, request_conn: Any) -> tornado.httputil.HTTPMessageDelegate:
-        return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES)
+        return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
+                          self.larger_body_limit)
+
+    def larger_body_limit(self, path: str) -> int | None:
+        """The body limit of a path an area declared (``urls.body_limits``: media uploads), else None."""
+        prefix = self.settings["sandbox"].url_prefix
+        path = path.split("?", 1)[0]
+        if prefix and path.startswith(prefix + "/"):
+            path = path[len(prefix):]
+        for pattern, limit in self.settings.get("body_limits", ()):
+            if pattern.fullmatch(path):
+                return int(limit)
+        return None
 
 
 def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = SandboxApplication,
@@ -126,11 +146,13 @@ def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = 
     """The tornado application of every area's routes (``extra_routes`` first; ``settings`` override ours).
     ``app_class`` must be :class:`SandboxApplication` or a subclass (it enforces the body limit)."""
     routes: list[Any] = list(extra_routes or [])
+    body_limits: list[tuple[re.Pattern[str], int]] = []
     for area in areas:
         urls = importlib.import_module(f"{area.__name__}.urls")
         routes.extend(urls.url_paths)
+        body_limits.extend((re.compile(p), n) for p, n in getattr(urls, "body_limits", ()))
     options: dict[str, Any] = dict(default_handler_class=NotFoundHandler, sandbox=ctx, compress_response=False,
-                                   xsrf_cookies=False, log_function=log_request)
+                                   xsrf_cookies=False, log_function=log_request, body_limits=body_limits)
     options.update(settings)
     return app_class(routes, **options)
 

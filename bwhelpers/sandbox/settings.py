@@ -35,6 +35,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # 2026 carrier rules (sandbox/tendlc): a local number must be SUCCESS on a REGISTERED 10DLC campaign
     # (else message-failed 4476), a toll-free number VERIFIED (else 4795); false replays the 2018 guide
     "a2p_enforcement": True,
+    # bytes of media (Media API uploads and inbound pictures) each account may store (sandbox/media)
+    "media_quota_bytes": 50 * 1024 * 1024,
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")

@@ -175,6 +175,11 @@ def _check_settings(body: dict) -> None:
         ttl = body["token_ttl_seconds"]
         if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 86400:
             raise exc.InvalidSetting("token_ttl_seconds", "a whole number of seconds from 1 to 86400")
+    if "media_quota_bytes" in body:
+        quota = body["media_quota_bytes"]
+        if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:
+            raise exc.InvalidSetting("media_quota_bytes", "a whole number of bytes from 0 (the media each account "
+                                     "may store)")
     if "legacy_basic_auth" in body and body["legacy_basic_auth"] not in LEGACY_BASIC_MODES:
         raise exc.InvalidSetting("legacy_basic_auth", f"one of {list(LEGACY_BASIC_MODES)}")
 
