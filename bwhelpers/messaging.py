@@ -6,7 +6,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from . import steps
 from .checks import check_int, check_number
 from .ids import require_id
 from .limits import MAX_ATTACHMENTS
@@ -128,14 +127,14 @@ class MessagingClient:
 
     def send_message(self, to: str | Iterable[str], text: str | None, from_: str, application_id: str,
                      media: str | Iterable[str] | None = None, tag: str | None = None) -> Result:
-        """Step 9: POST a message; 202 means accepted (delivery arrives later as a callback event)."""
+        """The send step: POST a message; 202 means accepted (delivery arrives later as a callback event)."""
         body = validate_message(to, text, from_, application_id, media, tag)
         self._check_owner()
         resp, ex = request(self.session, "POST", self.config.messages_url, json_body=body, headers=JSON_HEADERS,
                            auth=self.auth)
         data = _json(resp, ex)
         return Result(data=data, id=data.get("id"), exchange=ex, status="accepted",
-                      title=f"Step {steps.step('messages').number}: message sent")
+                      title="Message sent")
 
     def list_messages(self, **filters: Any) -> Result:
         """GET the messages endpoint (filters are passed as query parameters, e.g. messageId=, sourceTn=)."""
