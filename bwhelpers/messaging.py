@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .checks import check_int, check_number
 from .ids import require_id
+from .limits import MAX_ATTACHMENTS
 from .exceptions import BandwidthError, RateLimitError, ValidationError
 from .http import auth_for, make_session, request, unreadable_response
 from .phone import e164_cached as _e164
@@ -42,9 +43,13 @@ def validate_message(to: Any, text: Any, from_: Any, application_id: Any, media:
     to_numbers = [_e164(n, "to" if len(recipients) == 1 else f"to[{i}]") for i, n in enumerate(recipients)]
     sender = _e164(from_, "from_")
     media_list = [media] if isinstance(media, str) else list(media or [])
+    if len(media_list) > MAX_ATTACHMENTS:
+        raise ValidationError(f"media: {len(media_list)} attachments; a message carries at most {MAX_ATTACHMENTS}. "
+                              "Fix: send fewer (or several messages)", field="media")
     for i, url in enumerate(media_list):
         if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 4096:
-            raise ValidationError(f"media[{i}]: {url!r} must be an http(s) URL of at most 4096 characters",
+            raise ValidationError(f"media[{i}]: {str(url)[:80]!r} must be an http(s) URL of at most 4096 characters. "
+                                  "Fix: upload a local file first (upload_media) and send its media URL",
                                   field="media")
     if text is None or text == "":
         if not media_list:
