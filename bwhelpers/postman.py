@@ -185,23 +185,23 @@ class Variable:
 def _variables(config: Any = None, state: Any = None, to: str | None = None,
                callback_url: str | None = None) -> list[Variable]:
     config = _resolve_config(config)
-    saved = _saved_ids(_load_state(config, state))
+    ids = _saved_ids(_load_state(config, state))
     urls = _urls(config)
     sandbox = config.is_sandbox
     account = _str(config.account_id)
-    numbers: list[str] = saved["numbers"]
+    numbers: list[str] = ids["numbers"]
     if callback_url is None:
         root = urls["dashboardUrl"][:-4] if urls["dashboardUrl"].endswith("/api") else urls["dashboardUrl"]
-        callback_url = saved["callbackUrl"] or (f"{root}/_sandbox/bins/postman" if sandbox else GUIDE_CALLBACK_URL)
+        callback_url = ids["callbackUrl"] or (f"{root}/_sandbox/bins/postman" if sandbox else GUIDE_CALLBACK_URL)
     if to is None:
         to = SANDBOX_TO if sandbox else ""
     rows: list[tuple[str, Any, str]] = [
         ("account", account, "config"),
         ("accountId", account, "config"),
         ("subaccount", config.site_id, "config"),
-        ("location", saved["location"], "state"),
-        ("applicationId", saved["applicationId"], "state"),
-        ("order", saved["order"], "state"),
+        ("location", ids["location"], "state"),
+        ("applicationId", ids["applicationId"], "state"),
+        ("order", ids["order"], "state"),
         ("clientId", config.client_id, "config"),
         ("clientSecret", config.client_secret, "config"),
         ("tokenUrl", urls["tokenUrl"], "config"),
@@ -216,13 +216,13 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
         ("legacyMessagingUrl", urls["legacyMessagingUrl"], "config"),
         ("callbackUrl", callback_url, "default"),
         ("inboundCallbackUrl", callback_url, "default"),
-        ("outboundCallbackUrl", saved["outboundCallbackUrl"] or callback_url, "default"),
+        ("outboundCallbackUrl", ids["outboundCallbackUrl"] or callback_url, "default"),
         ("legacyApplication", "false", "default"),
         ("from", numbers[0] if numbers else "", "state"),
         ("to", to, "argument" if to and to != SANDBOX_TO else "default"),
-        ("campaignId", saved["campaignId"] or (SANDBOX_CAMPAIGN if sandbox else ""),
-         "state" if saved["campaignId"] else "default"),
-        ("tnOptionOrder", saved["tnOptionOrder"], "state"),
+        ("campaignId", ids["campaignId"] or (SANDBOX_CAMPAIGN if sandbox else ""),
+         "state" if ids["campaignId"] else "default"),
+        ("tnOptionOrder", ids["tnOptionOrder"], "state"),
     ]
     out = [Variable(key, _str(value), "secret" if key in SECRET_KEYS else "default",
                     step_refs(_DESCRIPTIONS.get(key, "")), source) for key, value, source in rows]
