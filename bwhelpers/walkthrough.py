@@ -349,18 +349,9 @@ class Page:
 
     def _revive_sandbox(self) -> bool:
         """Restart the shared sandbox in this kernel when it was the default one and is gone."""
-        import os
+        from .connection import revive_sandbox
 
-        cfg = self.config
-        if cfg is None or not cfg.is_sandbox or os.environ.get("BW_SANDBOX_URL"):
-            return False
-        from .sandbox import DEFAULT_PORT, ensure_running, probe
-
-        base = cfg.sandbox_base or ""
-        if not base.endswith(f":{DEFAULT_PORT}") or probe(base, timeout=0.5):
-            return False
-        handle = ensure_running()
-        if handle.url != base:
+        if not revive_sandbox(self.config):
             return False
         widgets.show_note("The sandbox had stopped (its kernel was shut down); it is running again in this kernel, "
                           "with the same saved state.", "info")
