@@ -39,3 +39,32 @@ class NotYourNumber(PhoneError):
     def __init__(self, number: str):
         super().__init__(f"{number} is not a number of this account (order one first, or pick one of the account's "
                          "numbers at the top of the page)", status=404)
+
+
+class UnsupportedContentType(PhoneError):
+    """A state-changing request that is neither the page's form nor JSON (CSRF guard, 415)."""
+
+    def __init__(self, method: str, ctype: str):
+        super().__init__(f"{method} needs the phone page's form (with its _csrf token) or Content-Type "
+                         f"application/json (got {ctype or 'none'!r}) (CSRF guard)", status=415)
+
+
+class AccountRequired(PhoneError):
+    """The admin key asked for a link without naming the account (400)."""
+
+    def __init__(self) -> None:
+        super().__init__("with the admin key, name the account: ?accountId=")
+
+
+class BadTtl(PhoneError):
+    """A link lifetime out of range (400)."""
+
+    def __init__(self, low: int, high: int, default: int):
+        super().__init__(f"ttl must be a whole number of seconds from {low} to {high} (default {default})")
+
+
+class CannotSign(PhoneError):
+    """The sandbox cannot sign links (no admin key: 503)."""
+
+    def __init__(self, description: str):
+        super().__init__(description, status=503)

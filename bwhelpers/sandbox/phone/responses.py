@@ -29,10 +29,13 @@ from urllib.parse import urlencode
 import tornado.template
 
 from .. import guards
+from ..control import exceptions as control_exc
 from ..control.responses import ControlHandler
-from ..exceptions import ControlError, SandboxError
+from ..exceptions import SandboxError
 from . import models
-from .exceptions import FormRefused, LinkInvalid, NotYourNumber
+from .exceptions import (
+    AccountRequired, BadTtl, CannotSign, FormRefused, LinkInvalid, NotYourNumber, UnsupportedContentType,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _loader = tornado.template.Loader(str(TEMPLATES), autoescape="xhtml_escape")
@@ -78,8 +81,7 @@ class PhoneHandler(ControlHandler):
             if not models.check_form_token(self.ctx.admin_key, account, self.get_body_argument("_csrf", None)):
                 raise FormRefused()
             return
-        raise ControlError(f"{method} needs the phone page's form (with its _csrf token) or Content-Type "
-                           f"application/json (got {ctype or 'none'!r}) (CSRF guard)", status=415)
+        raise UnsupportedContentType(method, ctype)
 
     def wants_html(self) -> bool:
         accept = self.request.headers.get("Accept", "")
@@ -212,12 +214,12 @@ class PhoneReply(PhonePage):
         if ctype == "application/json":
             body = self.body_json()
             if not isinstance(body, dict):
-                raise ControlError("send a JSON object {to, from, text}")
+                raise control_exc.NotAnObject("{to, from, text}")
             try:
                 result = messaging.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
                                                   body.get("media"), account_id=account_id)
-            except messaging.InboundError as exc:
-                raise ControlError(exc.description, status=exc.status) from None
+            except messaging.InboundError as refused:
+                raise control_exc.InboundRefused(refused.description, refused.status) from None
             self.send_json(result, status=202)
             return
         number = self.get_body_argument("number", "")
@@ -249,14 +251,13 @@ class PhoneLink(ControlHandler):
     def post(self) -> None:
         body = self.body_json()
         if not isinstance(body, dict):
-            raise ControlError("send a JSON object {ttl?, number?}")
+            raise control_exc.NotAnObject("{ttl?, number?}")
         account = self.tenant()
         if not account:
-            raise ControlError("with the admin key, name the account: ?accountId=")
+            raise AccountRequired()
         ttl = body.get("ttl", models.LINK_TTL)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or not models.LINK_TTL_MIN <= ttl <= models.LINK_TTL_MAX:
-            raise ControlError(f"ttl must be a whole number of seconds from {models.LINK_TTL_MIN} to "
-                               f"{models.LINK_TTL_MAX} (default {models.LINK_TTL})")
+            raise BadTtl(models.LINK_TTL_MIN, models.LINK_TTL_MAX, models.LINK_TTL)
         number = body.get("number")
         if number is not None:
             if not isinstance(number, str) or number not in {n["number"] for n in
@@ -265,8 +266,8 @@ class PhoneLink(ControlHandler):
         expires = int(models.now()) + ttl
         try:
             token = models.sign_link(self.ctx.admin_key, account, expires)
-        except LinkInvalid as exc:
-            raise ControlError(exc.description, status=503) from None
+        except LinkInvalid as unsigned:
+            raise CannotSign(unsigned.description) from None
         query = urlencode({**({"number": number} if number else {}), "t": token})
         self.send_json({"url": self.absolute(f"/_sandbox/phone/{account}?{query}"), "accountId": account,
                         "expires": expires, "expiresAt": models.iso(expires), "ttl": ttl}, status=201)
