@@ -98,6 +98,22 @@ def test_the_page_needs_the_accounts_credentials_or_its_link(world: dict[str, An
     r = page(url, DEMO["account_id"], DEMO)
     assert r.status_code == 200, r.text
     assert a["tn"] in r.text and "+19195550123" in r.text and "+12015550101" in r.text
+    # the API credential (client id and secret) works in the browser's prompt too, also once API users are retired
+    r = control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"})
+    assert r.status_code == 200
+    try:
+        assert page(url, DEMO["account_id"], DEMO).status_code == 401
+        r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", headers=HTML, timeout=10,
+                         auth=(DEMO["client_id"], DEMO["client_secret"]))
+        assert r.status_code == 200 and "Reply to A" in r.text
+        r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", headers=HTML, timeout=10,
+                         auth=(DEMO_B["client_id"], DEMO_B["client_secret"]))
+        assert r.status_code == 403 and "Reply to A" not in r.text
+        r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", headers=HTML, timeout=10,
+                         auth=(DEMO["client_id"], "wrong"))
+        assert r.status_code == 401 and "Reply to A" not in r.text
+    finally:
+        control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"})
     # a script (no text/html) gets the control plane's JSON errors
     r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", timeout=10)
     assert r.status_code == 401 and "error" in r.json()
@@ -301,3 +317,37 @@ def test_the_client_gives_the_link(world: dict[str, Any], sandbox: Any) -> None:
     with pytest.raises(ValidationError) as exc:
         control_.phone_link(ttl=5)
     assert exc.value.field == "ttl"
+
+
+@pytest.mark.slow
+def test_the_notebook_cell_shows_a_link_that_opens_the_phone(setup: Any, isolated_env: Any, sandbox: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``page.phone_link()`` in a real kernel (as the send_message and message_events notebooks run it)."""
+    import nbformat
+
+    from bwhelpers.notebooks import notebook_client
+
+    for call in (setup.create_application, setup.create_location, setup.enable_sms, setup.enable_mms,
+                 setup.assign_application, setup.order_numbers, setup.wait_for_order):
+        call()
+    number = setup.saved["numbers"][0]
+    setup.send_message("+19195550123", "seen on the phone")
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    monkeypatch.setenv("BW_STATE_FILE", str(setup.state.path))
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(f"from bwhelpers.walkthrough import Page\npage = Page({'messages'!r})"),
+        nbformat.v4.new_code_cell("page.phone_link()")])
+    path = isolated_env / "phone.ipynb"
+    nbformat.write(notebook, path)
+    client = notebook_client(notebook, path, timeout=120)
+    client.execute()
+    outputs = notebook.cells[1].outputs
+    assert [o["output_type"] for o in outputs] == ["display_data"], outputs  # the callout only, no repr after it
+    shown = outputs[0]["data"]["text/html"]
+    found = re.search(r'<a href="([^"]+)" target="_blank" rel="noopener noreferrer">', shown)
+    assert found, shown
+    url = html.unescape(found.group(1))
+    assert url.startswith(f"{sandbox.url}/_sandbox/phone/{DEMO['account_id']}?") and "until" in shown
+    assert f"the phone of {number}" in shown
+    view = requests.get(url + "&with=%2B19195550123", headers=HTML, timeout=10)
+    assert view.status_code == 200 and "seen on the phone" in view.text

@@ -28,7 +28,8 @@ from urllib.parse import urlencode
 
 import tornado.template
 
-from .. import guards
+from .. import credentials, guards
+from ..auth import parse_basic
 from ..control.responses import ControlHandler
 from ..exceptions import ControlError, SandboxError
 from . import models
@@ -107,8 +108,22 @@ class PhoneHandler(ControlHandler):
             return token
         if self.is_admin():
             return None
+        basic = parse_basic(self.request.headers.get("Authorization"))
+        credential = credentials.check_client(self.db, *basic) if basic else None
+        if credential is not None:  # the API credential's client id and secret, typed into the browser's prompt
+            if credential["account_id"] != account_id:
+                raise self.forbidden()
+            return None
         self.auth_principal(account_id)
         return None
+
+    def unauthorized(self, err: Any = None) -> ControlError:
+        reason = f" ({err.reason})" if err is not None and getattr(err, "reason", None) else ""
+        out = ControlError(f"sign in{reason}: open the link a notebook printed (page.phone_link()), or give the "
+                           "account's API credentials (client id and secret) or its API user (username and password) "
+                           "when the browser asks", status=401)
+        out.headers = {"WWW-Authenticate": 'Basic realm="bwhelpers sandbox phone", charset="UTF-8"'}
+        return out
 
     def page_path(self, account_id: str, suffix: str = "") -> str:
         return f"{self.ctx.url_prefix}/_sandbox/phone/{account_id}{suffix}"
