@@ -59,10 +59,11 @@ class InboundHandler(ControlHandler):
         account = self.tenant()
         body = self.body_json()
         if not isinstance(body, dict):
-            raise ControlError("send a JSON object {to, from, text, media?}")
+            raise ControlError("send a JSON object {to, from, text, media?} (media: URLs or pictures such as "
+                               "{\"sample\": \"sunset\"})")
         try:
             result = models.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
-                                           body.get("media"), account_id=account)
+                                           body.get("media"), account_id=account, media_base=self.absolute(""))
         except models.InboundError as exc:
             raise ControlError(exc.description, status=exc.status) from None
         self.send_json(result, status=202)
