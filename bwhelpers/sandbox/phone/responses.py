@@ -16,15 +16,17 @@ reply box that texts the number as the other person), server-rendered with torna
 
 Who sees a page: the account's credentials (HTTP Basic: the browser asks; or Bearer), or a signed
 link ``?t=`` for that account that has not expired on the sandbox's clock. Nothing of another account
-is ever read. Every answer carries ``nosniff``, ``no-store``, ``no-referrer`` (the link's token never
-leaves in a Referer) and a Content-Security-Policy whose only script is the page's own (nonce).
+is ever read. Every answer carries ``nosniff``, ``no-store``, ``Referrer-Policy: same-origin`` (the link's token never
+leaves in a Referer to another site) and a Content-Security-Policy whose only script is the page's own (nonce).
 """
 from __future__ import annotations
 
+import base64
+import re
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import tornado.template
 
@@ -32,6 +34,7 @@ from .. import credentials, guards
 from ..auth import parse_basic
 from ..control.responses import ControlHandler
 from ..exceptions import ControlError, SandboxError
+from ..media import models as media_models
 from . import models
 from .exceptions import FormRefused, LinkInvalid, NotYourNumber
 
@@ -55,7 +58,7 @@ class PhoneHandler(ControlHandler):
         self.nonce = secrets.token_urlsafe(16)
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-store")
-        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("Referrer-Policy", "same-origin")  # never to another site; Origin stays on our own posts
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Content-Security-Policy",
                         f"default-src 'none'; img-src 'self' data:; style-src 'nonce-{self.nonce}'; "
@@ -176,6 +179,12 @@ class PhonePage(PhoneHandler):
             return self.page_path(account_id, path) + (f"?{urlencode(query)}" if query else "")
 
         state = link("/state", number=number, **{"with": key})
+
+        def attach(urls: list[str]) -> list[models.Attachment]:
+            return models.attachments(self.db, account_id, urls, self.ctx.allowed_hosts)
+
+        def media_url(media_id: str) -> str:
+            return link("/media/" + "/".join(quote(part, safe="") for part in media_id.split("/")))
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(_render(
@@ -184,7 +193,9 @@ class PhonePage(PhoneHandler):
             state_url=state, version=models.version([*threads, *bubbles]), token=token or "",
             csrf=models.form_token(self.ctx.admin_key, account_id), expires=models.iso(expires) if expires else "",
             reply_url=self.page_path(account_id, "/reply"), nonce=self.nonce, magic=models.magic_name,
-            clock=_clock, short=_short, meaning=models.meaning))
+            clock=_clock, short=_short, meaning=models.meaning, attachments=attach, media_url=media_url,
+            samples=sorted(media_models.SAMPLES), max_picture=media_models.MAX_FILE_BYTES,
+            mms=bool((known.get(number or "") or {}).get("mms"))))
 
 
 def _clock(ts: float) -> str:
@@ -219,6 +230,9 @@ class PhoneState(PhoneHandler):
 class PhoneReply(PhonePage):
     """The reply box: a text to the account's number from the other person, as ``POST /_sandbox/inbound``."""
 
+    #: a picture of up to 3.5 MB (the Media API's limit) plus the form's own fields
+    max_body_bytes = media_models.MAX_FILE_BYTES + 64 * 1024
+
     def post(self, account_id: str) -> None:
         from ..messaging import models as messaging
 
@@ -247,8 +261,10 @@ class PhoneReply(PhonePage):
             self.show(account_id, token, number or None, with_, draft=text, status=400,
                       error="from: a reply comes from one person; open a one-to-one conversation to reply")
             return
-        try:
-            messaging.create_inbound(self.db, number, parties[0], text, None, account_id=account_id)
+        media = self.pictures()
+        try:  # the function behind POST /_sandbox/inbound, with the same media base
+            messaging.create_inbound(self.db, number, parties[0], text, media or None, account_id=account_id,
+                                     media_base=self.absolute(""))
         except messaging.InboundError as exc:
             known = {n["number"] for n in models.account_numbers(self.db, account_id)}
             self.show(account_id, token, number if number in known else None, key, draft=text,
@@ -256,6 +272,52 @@ class PhoneReply(PhonePage):
             return
         query = {"number": number, "with": key, **({"t": token} if token else {})}
         self.redirect(f"{self.page_path(account_id)}?{urlencode(query)}#last", status=303)
+
+    def pictures(self) -> list[dict[str, Any]]:
+        """The form's pictures as ``/_sandbox/inbound`` media items: a built-in sample, an uploaded file (base64)."""
+        out: list[dict[str, Any]] = []
+        sample = self.get_body_argument("sample", "")
+        if sample:
+            out.append({"sample": sample})
+        for upload in self.request.files.get("picture", [])[:1]:
+            if not upload.body:
+                continue
+            out.append({"filename": _filename(upload.filename), "contentType": upload.content_type,
+                        "content": base64.b64encode(upload.body).decode("ascii")})
+        return out
+
+    def too_large(self) -> SandboxError:
+        return ControlError(f"the picture is too large: a picture may have at most {media_models.MAX_FILE_BYTES} "
+                            "bytes (3.5 MB), as on Bandwidth; pick a smaller one", status=413)
+
+
+def _filename(raw: str | None) -> str:
+    """A browser's file name as a plain one (``photo.png``): the media id's last segment."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip("._-")[:100]
+    return name or "picture"
+
+
+class PhoneMedia(PhoneHandler):
+    """A picture of the account's media, for the page's ``<img>``: never another account's, never run as a page."""
+
+    def get(self, account_id: str, media_id: str) -> None:
+        self.viewer(account_id)
+        try:
+            media_id = media_models.check_media_id(unquote(media_id))
+        except media_models.MediaIdError as exc:
+            raise ControlError(f"media id: {exc}", status=404) from None
+        found = media_models.get_media(self.db, account_id, media_id)
+        if found is None:
+            raise ControlError("no such media on this account", status=404)
+        ctype = media_models.normalize_type(found.content_type)
+        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+        if ctype in models.INLINE_TYPES:
+            self.set_header("Content-Type", ctype)
+        else:
+            self.set_header("Content-Type", "application/octet-stream")
+            self.set_header("Content-Disposition", f'attachment; filename="{_filename(media_id)}"')
+        self.finish(found.content)
 
 
 class PhoneLink(ControlHandler):
