@@ -396,7 +396,7 @@ class Page:
         """The saved phone numbers as a table."""
         from .tables import numbers_frame, readable
 
-        return self._table(lambda: readable(numbers_frame(self.setup.saved.get("numbers", [])),
+        return self._table(lambda: readable(numbers_frame(self.setup.current.numbers),
                                             empty="(no numbers saved)"))
 
     def campaigns(self) -> Any:
@@ -494,14 +494,14 @@ class Page:
         if self.setup is None:
             return form
         setup = self.setup
-        saved = (setup.saved.get("forms") or {}).get(key)
+        saved = setup.current.forms.get(key)
 
         def _save(values: dict[str, Any]) -> None:
             from .exceptions import StateFileError
 
             try:
-                with setup.state.transaction(setup.profile) as st:
-                    st.setdefault("forms", {})[key] = values
+                with setup.state.edit(setup.profile) as st:
+                    st.forms[key] = values
             except (StateFileError, OSError, TypeError, ValueError):
                 pass  # keeping the form's values is a convenience: never fail the cell for it
 
@@ -530,8 +530,8 @@ class Page:
         """Sandbox: pretend ``from_`` texted your first number; a message-received event follows."""
         if not self.check():
             return None
-        numbers = self.setup.saved.get("numbers") or []
-        if not numbers:
+        number = self.setup.current.sending_number
+        if not number:
             widgets.show_note(f"No number saved: run notebook {steps.page('numbers').notebook} first.", "warn")
             return None
         control = self._control()
@@ -539,7 +539,7 @@ class Page:
             return None
         self._nothing_sent = "the simulated text was not sent"
         try:
-            result = control.inbound(numbers[0], from_, text)
+            result = control.inbound(number, from_, text)
         except BandwidthError as exc:
             self._nothing_sent = f"the simulated text was refused ({exc.description or exc})"
             widgets.show_error(exc)
@@ -607,7 +607,8 @@ class Page:
             return None
         if self.setup.control is None:
             return self._real_outcome(type, message_id, timeout)
-        target = message_id or ((self.setup.saved.get("messages") or [{}])[-1]).get("id")
+        last = self.setup.current.last_message
+        target = message_id or (last.id if last is not None else None)
         what = f"{type} for message {str(target)[:12]}…" if target else type
         waiting = widgets.Waiting(what, timeout)
         try:
@@ -653,7 +654,8 @@ class Page:
                                  "<code>message-failed</code> arrives when a send fails; the table of events below "
                                  "explains its <code>errorCode</code>.</div>")
             return None
-        target = message_id or ((self.setup.saved.get("messages") or [{}])[-1]).get("id")
+        last = self.setup.current.last_message
+        target = message_id or (last.id if last is not None else None)
         if not target:
             p = steps.page("messages")
             widgets.show_callout("warn", "No message sent yet",
@@ -735,8 +737,8 @@ class Page:
         """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
         from .outcome import receiver
 
-        numbers = self.setup.saved.get("numbers") or []
-        yours = f"<code>{html.escape(numbers[0])}</code>" if numbers else "your Bandwidth number"
+        number = self.setup.current.sending_number
+        yours = f"<code>{html.escape(number)}</code>" if number else "your Bandwidth number"
         client = receiver(self.setup)
         got = []
         if client is not None:

@@ -28,7 +28,8 @@ from . import guards
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .settings import ensure_defaults
 from .db import Database
-from .exceptions import ControlError, DashboardError
+from .control.exceptions import NoControlEndpoint
+from .exceptions import DashboardError
 from .messaging.exceptions import SpringNotFound
 
 log = logging.getLogger("bwhelpers.sandbox")
@@ -57,7 +58,7 @@ class NotFoundHandler(BaseHandler):
         if self.api == "messaging":
             raise SpringNotFound(path)  # the messaging gateway answers unknown paths with Spring's 404 body
         if self.api == "control":
-            raise ControlError(f"No control endpoint at {path}", status=404)
+            raise NoControlEndpoint(path)
         raise DashboardError(404, f"The resource {path} does not exist", status=404)
 
 

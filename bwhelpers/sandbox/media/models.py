@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -44,12 +45,15 @@ CREATE TABLE IF NOT EXISTS media (
 """
 register_schema(SCHEMA)
 
+#: Bandwidth's limits, shared with the client: ``bwhelpers/data/media_limits.json`` (the one home of these facts)
+LIMITS: dict[str, Any] = json.loads(resources.files("bwhelpers").joinpath("data").joinpath("media_limits.json")
+                                    .read_text(encoding="utf-8"))
 #: 3.5 MB per file (Bandwidth support article 12823216; bandwidth.yml mmsMessageContentFile)
-MAX_FILE_BYTES = 3_670_016
+MAX_FILE_BYTES: int = LIMITS["max_file_bytes"]
 #: toll-free MMS: 525 KB for all attachments together, else message-failed 4411 (Bandwidth's toll-free MMS FAQ)
-TOLL_FREE_MMS_BYTES = 537_600
+TOLL_FREE_MMS_BYTES: int = LIMITS["toll_free_mms_bytes"]
 #: attachments per message (external or stored media)
-MAX_ATTACHMENTS = 10
+MAX_ATTACHMENTS: int = LIMITS["max_attachments"]
 #: files per listMedia answer; the rest behind a Continuation-Token
 PAGE_SIZE = 1000
 #: storage per account when the ``media_quota_bytes`` setting is unreadable (its default is in the settings table)
@@ -61,16 +65,7 @@ PATH_TEMPLATE = "/api/v2/users/{account}/media/{media}"
 _URL_PATH = re.compile(r"^(?P<prefix>.*?)/api/v2/users/(?P<account>[^/]+)/media/(?P<media>.+)$")
 
 #: Content-Types the uploadMediaRequest of bandwidth.yml lists
-SUPPORTED_TYPES = frozenset({
-    "application/gzip", "application/javascript", "application/json", "application/ogg", "application/pdf",
-    "application/rtf", "application/smil", "application/x-bzip2", "application/x-gzip", "application/x-tar",
-    "application/xml", "application/zip", "audio/3gpp", "audio/amr", "audio/flac", "audio/mp4", "audio/mpeg",
-    "audio/ogg", "audio/wav", "audio/webm", "image/bmp", "image/gif", "image/heic", "image/heif", "image/jpeg",
-    "image/pjpeg", "image/png", "image/svg+xml", "image/tiff", "image/webp", "image/x-icon", "text/calendar",
-    "text/css", "text/csv", "text/html", "text/javascript", "text/plain", "text/vcard", "text/vnd.wap.wml",
-    "text/xml", "video/avi", "video/mp4", "video/mpeg", "video/ogg", "video/quicktime", "video/webm", "video/x-flv",
-    "video/x-ms-wmv",
-})
+SUPPORTED_TYPES: frozenset[str] = frozenset(LIMITS["content_types"])
 
 #: the built-in pictures ``/_sandbox/inbound`` can send as a reply (package data in ``samples/``)
 SAMPLES: dict[str, str] = {"sunset": "sunset.png", "mountains": "mountains.png", "balloons": "balloons.png"}

@@ -114,7 +114,7 @@ RECEIVED_DESCRIPTION = "Incoming message received"
 MAX_RECIPIENTS = 10
 MAX_TEXT = 2048
 MAX_MEDIA_URL = 4096
-MAX_MEDIA = 10  # attachments per message (Bandwidth support article 12823216)
+MAX_MEDIA = media_models.MAX_ATTACHMENTS  # attachments per message (Bandwidth support article 12823216)
 MAX_TAG = 1024
 
 # -- ids, times, segments ------------------------------------------------------------------------

@@ -33,10 +33,14 @@ import tornado.template
 from .. import credentials, guards
 from ..auth import parse_basic
 from ..control.responses import ControlHandler
-from ..exceptions import ControlError, SandboxError
+from ..control import exceptions as control_exc
+from ..exceptions import SandboxError
 from ..media import models as media_models
 from . import models
-from .exceptions import FormRefused, LinkInvalid, NotYourNumber
+from .exceptions import (
+    AccountRequired, BadTtl, CannotSign, FormRefused, LinkInvalid, NoSuchMedia, NotYourNumber, PictureTooLarge,
+    SignInRequired, UnsupportedContentType,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _loader = tornado.template.Loader(str(TEMPLATES), autoescape="xhtml_escape")
@@ -82,8 +86,7 @@ class PhoneHandler(ControlHandler):
             if not models.check_form_token(self.ctx.admin_key, account, self.get_body_argument("_csrf", None)):
                 raise FormRefused()
             return
-        raise ControlError(f"{method} needs the phone page's form (with its _csrf token) or Content-Type "
-                           f"application/json (got {ctype or 'none'!r}) (CSRF guard)", status=415)
+        raise UnsupportedContentType(method, ctype)
 
     def wants_html(self) -> bool:
         accept = self.request.headers.get("Accept", "")
@@ -120,13 +123,8 @@ class PhoneHandler(ControlHandler):
         self.auth_principal(account_id)
         return None
 
-    def unauthorized(self, err: Any = None) -> ControlError:
-        reason = f" ({err.reason})" if err is not None and getattr(err, "reason", None) else ""
-        out = ControlError(f"sign in{reason}: open the link a notebook printed (page.phone_link()), or give the "
-                           "account's API credentials (client id and secret) or its API user (username and password) "
-                           "when the browser asks", status=401)
-        out.headers = {"WWW-Authenticate": 'Basic realm="bwhelpers sandbox phone", charset="UTF-8"'}
-        return out
+    def unauthorized(self, err: Any = None) -> SignInRequired:
+        return SignInRequired(getattr(err, "reason", "") if err is not None else "")
 
     def page_path(self, account_id: str, suffix: str = "") -> str:
         return f"{self.ctx.url_prefix}/_sandbox/phone/{account_id}{suffix}"
@@ -241,12 +239,13 @@ class PhoneReply(PhonePage):
         if ctype == "application/json":
             body = self.body_json()
             if not isinstance(body, dict):
-                raise ControlError("send a JSON object {to, from, text}")
+                raise control_exc.NotAnObject("{to, from, text}")
             try:
                 result = messaging.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
-                                                  body.get("media"), account_id=account_id)
-            except messaging.InboundError as exc:
-                raise ControlError(exc.description, status=exc.status) from None
+                                                  body.get("media"), account_id=account_id,
+                                                  media_base=self.absolute(""))
+            except messaging.InboundError as refused:
+                raise control_exc.InboundRefused(refused.description, refused.status) from None
             self.send_json(result, status=202)
             return
         number = self.get_body_argument("number", "")
@@ -287,8 +286,7 @@ class PhoneReply(PhonePage):
         return out
 
     def too_large(self) -> SandboxError:
-        return ControlError(f"the picture is too large: a picture may have at most {media_models.MAX_FILE_BYTES} "
-                            "bytes (3.5 MB), as on Bandwidth; pick a smaller one", status=413)
+        return PictureTooLarge(media_models.MAX_FILE_BYTES)
 
 
 def _filename(raw: str | None) -> str:
@@ -306,10 +304,10 @@ class PhoneMedia(PhoneHandler):
         try:
             media_id = media_models.check_media_id(unquote(media_id))
         except media_models.MediaIdError as exc:
-            raise ControlError(f"media id: {exc}", status=404) from None
+            raise NoSuchMedia(f"media id: {exc}") from None
         found = media_models.get_media(self.db, account_id, media_id)
         if found is None:
-            raise ControlError("no such media on this account", status=404)
+            raise NoSuchMedia()
         ctype = media_models.normalize_type(found.content_type)
         self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
         if ctype in models.INLINE_TYPES:
@@ -326,14 +324,13 @@ class PhoneLink(ControlHandler):
     def post(self) -> None:
         body = self.body_json()
         if not isinstance(body, dict):
-            raise ControlError("send a JSON object {ttl?, number?}")
+            raise control_exc.NotAnObject("{ttl?, number?}")
         account = self.tenant()
         if not account:
-            raise ControlError("with the admin key, name the account: ?accountId=")
+            raise AccountRequired()
         ttl = body.get("ttl", models.LINK_TTL)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or not models.LINK_TTL_MIN <= ttl <= models.LINK_TTL_MAX:
-            raise ControlError(f"ttl must be a whole number of seconds from {models.LINK_TTL_MIN} to "
-                               f"{models.LINK_TTL_MAX} (default {models.LINK_TTL})")
+            raise BadTtl(models.LINK_TTL_MIN, models.LINK_TTL_MAX, models.LINK_TTL)
         number = body.get("number")
         if number is not None:
             if not isinstance(number, str) or number not in {n["number"] for n in
@@ -342,8 +339,8 @@ class PhoneLink(ControlHandler):
         expires = int(models.now()) + ttl
         try:
             token = models.sign_link(self.ctx.admin_key, account, expires)
-        except LinkInvalid as exc:
-            raise ControlError(exc.description, status=503) from None
+        except LinkInvalid as unsigned:
+            raise CannotSign(unsigned.description) from None
         query = urlencode({**({"number": number} if number else {}), "t": token})
         self.send_json({"url": self.absolute(f"/_sandbox/phone/{account}?{query}"), "accountId": account,
                         "expires": expires, "expiresAt": models.iso(expires), "ttl": ttl}, status=201)
