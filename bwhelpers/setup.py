@@ -18,6 +18,7 @@ from .checks import check_number as _check_number
 from .checks import check_str as _check_str
 from .checks import split_url_credentials as _split_url_credentials
 from .exceptions import (BandwidthError, MissingPrerequisiteError, NotFoundError, ValidationError, WaitTimeoutError)
+from .events import EVENT_TYPES, dedupe_events, event_key
 from .phone import loose_e164
 from .results import Result
 from .state import StateStore, now_iso
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from .messaging import MessagingClient
     from .sandbox_control import SandboxControl
 
-__all__ = ["Setup", "PLACEHOLDER_HOSTS", "DIAGNOSE_COLUMNS", "TEARDOWN_COLUMNS"]
+__all__ = ["Setup", "PLACEHOLDER_HOSTS", "DIAGNOSE_COLUMNS", "TEARDOWN_COLUMNS", "EVENT_TYPES", "event_key", "dedupe_events"]
 
 DIAGNOSE_COLUMNS = ("check", "ok", "finding", "fix")
 TEARDOWN_COLUMNS = ("step", "outcome", "detail")
@@ -1186,34 +1187,6 @@ def _callback_problem(url: str | None, *, real: bool) -> str | None:
     if any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS):
         return f"the callback URL {url} is a placeholder: Bandwidth cannot deliver events there"
     return None
-
-
-#: the message events Bandwidth's webhooks carry (messaging-webhooks.mdx)
-EVENT_TYPES = ("message-delivered", "message-failed", "message-received", "message-sending")
-
-
-def event_key(ev: dict[str, Any]) -> str:
-    """What identifies one event across redeliveries: its type, message id, recipient, time and error code
-    (a redelivery repeats the same body; two different events of one message differ in type or time)."""
-    import json
-
-    msg: dict[str, Any] = ev["message"] if isinstance(ev.get("message"), dict) else {}
-    if not msg.get("id"):
-        return json.dumps({k: v for k, v in ev.items() if not str(k).startswith("_")}, sort_keys=True, default=str)
-    return json.dumps([ev.get("type"), msg.get("id"), ev.get("to"), ev.get("time"), ev.get("errorCode")],
-                      default=str)
-
-
-def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``events`` with at-least-once redeliveries removed (the first copy kept, order preserved)."""
-    seen: set[str] = set()
-    out = []
-    for ev in events:
-        key = event_key(ev)
-        if key not in seen:
-            seen.add(key)
-            out.append(ev)
-    return out
 
 
 def _extract_events(doc: Any) -> list[dict[str, Any]]:
