@@ -47,13 +47,13 @@ def campaigns_frame(result: "Result") -> "pd.DataFrame":
 
 def diagnose_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
     """``Setup.diagnose()``: check, ok, finding, fix."""
-    from .setup import DIAGNOSE_COLUMNS
+    from .flows.preflight import DIAGNOSE_COLUMNS
     return records_frame(records, DIAGNOSE_COLUMNS)
 
 
 def teardown_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
     """``Setup.teardown()``: step, outcome, detail."""
-    from .setup import TEARDOWN_COLUMNS
+    from .flows.teardown import TEARDOWN_COLUMNS
     return records_frame(records, TEARDOWN_COLUMNS)
 
 

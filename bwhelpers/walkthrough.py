@@ -396,7 +396,7 @@ class Page:
         """The saved phone numbers as a table."""
         from .tables import numbers_frame, readable
 
-        return self._table(lambda: readable(numbers_frame(self.setup.saved.get("numbers", [])),
+        return self._table(lambda: readable(numbers_frame(self.setup.current.numbers),
                                             empty="(no numbers saved)"))
 
     def campaigns(self) -> Any:
@@ -442,7 +442,7 @@ class Page:
         if self.setup is None or self.setup.config.is_sandbox:
             return form
         from .exceptions import ValidationError
-        from .outcome import application_callbacks
+        from .flows.delivery import application_callbacks
 
         try:
             proposed = application_callbacks(self.setup)
@@ -494,14 +494,14 @@ class Page:
         if self.setup is None:
             return form
         setup = self.setup
-        saved = (setup.saved.get("forms") or {}).get(key)
+        saved = setup.current.forms.get(key)
 
         def _save(values: dict[str, Any]) -> None:
             from .exceptions import StateFileError
 
             try:
-                with setup.state.transaction(setup.profile) as st:
-                    st.setdefault("forms", {})[key] = values
+                with setup.state.edit(setup.profile) as st:
+                    st.forms[key] = values
             except (StateFileError, OSError, TypeError, ValueError):
                 pass  # keeping the form's values is a convenience: never fail the cell for it
 
@@ -530,8 +530,8 @@ class Page:
         """Sandbox: pretend ``from_`` texted your first number; a message-received event follows."""
         if not self.check():
             return None
-        numbers = self.setup.saved.get("numbers") or []
-        if not numbers:
+        number = self.setup.current.sending_number
+        if not number:
             widgets.show_note(f"No number saved: run notebook {steps.page('numbers').notebook} first.", "warn")
             return None
         control = self._control()
@@ -539,7 +539,7 @@ class Page:
             return None
         self._nothing_sent = "the simulated text was not sent"
         try:
-            result = control.inbound(numbers[0], from_, text)
+            result = control.inbound(number, from_, text)
         except BandwidthError as exc:
             self._nothing_sent = f"the simulated text was refused ({exc.description or exc})"
             widgets.show_error(exc)
@@ -548,6 +548,31 @@ class Page:
         if isinstance(result.get("message"), dict):
             result.setdefault("id", result["message"].get("id"))  # so wait_for_event(message_id=...) finds it
         return result
+
+    def phone_link(self, ttl: int = 3600) -> None:
+        """Sandbox: show a link to the phone page of your saved number (its conversations, delivery ticks, pictures
+        and a reply box that texts it as the other person), valid ``ttl`` seconds (``SandboxControl.phone_link``
+        gives the URL itself)."""
+        if not self.check():
+            return None
+        control = self._control()
+        if control is None:
+            return None
+        numbers = self.setup.saved.get("numbers") or []
+        try:
+            doc = control.phone_link(ttl=ttl, number=numbers[0] if numbers else None)
+        except BandwidthError as exc:
+            widgets.show_error(exc)
+            return None
+        url = str(doc["url"])
+        what = f"the phone of {html.escape(numbers[0])}" if numbers else "your sandbox phone"
+        widgets.show_callout("info", "Your sandbox phone",
+                             f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
+                             f"{what}</a> in a new tab: conversations grouped by the other number, delivery ticks "
+                             "from the callback events, and a reply box that texts your number as the other person. "
+                             f"The link works until {html.escape(str(doc.get('expiresAt') or ''))}; run this cell "
+                             "again for a fresh one.</div>")
+        return None
 
     def send_failing(self, code: int = 4720, text: str = "This one will fail") -> Any:
         """Sandbox: send to the magic number that fails with ``code`` (from GET /_sandbox/magic-numbers)."""
@@ -582,7 +607,8 @@ class Page:
             return None
         if self.setup.control is None:
             return self._real_outcome(type, message_id, timeout)
-        target = message_id or ((self.setup.saved.get("messages") or [{}])[-1]).get("id")
+        last = self.setup.current.last_message
+        target = message_id or (last.id if last is not None else None)
         what = f"{type} for message {str(target)[:12]}…" if target else type
         waiting = widgets.Waiting(what, timeout)
         try:
@@ -618,7 +644,7 @@ class Page:
     def _real_outcome(self, type: str, message_id: str | None, timeout: float) -> Any:
         """A real account: the message's status by polling listMessages and the callback the receiver stored for
         it, in one callout (meaning and fix); message-received is looked up once, never waited for."""
-        from .outcome import receiver
+        from .flows.delivery import receiver
 
         if type == "message-received":
             return self._received()
@@ -628,7 +654,8 @@ class Page:
                                  "<code>message-failed</code> arrives when a send fails; the table of events below "
                                  "explains its <code>errorCode</code>.</div>")
             return None
-        target = message_id or ((self.setup.saved.get("messages") or [{}])[-1]).get("id")
+        last = self.setup.current.last_message
+        target = message_id or (last.id if last is not None else None)
         if not target:
             p = steps.page("messages")
             widgets.show_callout("warn", "No message sent yet",
@@ -708,10 +735,10 @@ class Page:
 
     def _received(self) -> Any:
         """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
-        from .outcome import receiver
+        from .flows.delivery import receiver
 
-        numbers = self.setup.saved.get("numbers") or []
-        yours = f"<code>{html.escape(numbers[0])}</code>" if numbers else "your Bandwidth number"
+        number = self.setup.current.sending_number
+        yours = f"<code>{html.escape(number)}</code>" if number else "your Bandwidth number"
         client = receiver(self.setup)
         got = []
         if client is not None:
@@ -744,7 +771,7 @@ class Page:
         from .tables import events_frame
 
         if self.setup.control is None:
-            from .outcome import receiver
+            from .flows.delivery import receiver
 
             client = receiver(self.setup)
             if client is None:

@@ -109,7 +109,7 @@ def test_a_poll_meeting_429_waits_as_told(real: Setup, rcv: Any) -> None:
     assert r.status_code == 200
     slept: list[float] = []
     words: list[str] = []
-    from bwhelpers.outcome import delivery_status
+    from bwhelpers.flows.delivery import delivery_status
 
     outcome = delivery_status(real, timeout=30, on_poll=lambda w, _: words.append(w), sleep=slept.append)
     assert outcome.rate_limit_waits == [7.0] and slept[0] == 7.0  # exactly what Retry-After said, no more polls

@@ -33,7 +33,8 @@ class _MessagesHandler(BaseHandler):
         retry_after = models.take_rate_slot(self.db, account_id, per_second)
         if retry_after is not None:
             raise RateLimited(per_second, retry_after)
-        self.send_json(models.create_outbound(self.db, account_id, msg, endpoint=self.endpoint), status=202)
+        self.send_json(models.create_outbound(self.db, account_id, msg, endpoint=self.endpoint,
+                                               own_hosts=self.ctx.allowed_hosts), status=202)
 
     def get(self, **path: str) -> None:
         account_id = self.account(path)
