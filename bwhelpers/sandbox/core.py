@@ -17,8 +17,9 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import tornado.httputil
 import tornado.web
@@ -28,10 +29,17 @@ from .db import Database, check_secret, hash_secret
 from .exceptions import ControlError, DashboardError, MessagingError, SandboxError
 from .keys import ADMIN_HEADER, same_secret
 from .oauth import models as oauth_models
+from .auth_throttle import THROTTLE, cached_only
+from .quotas import QuotaExceeded, check_db_size
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("bwhelpers.sandbox")
 
 MAX_BODY_BYTES = 256 * 1024
+#: longest request target (path and query) answered; longer ones get 414 (the server reads request heads up to
+#: server.MAX_HEAD_BYTES, so a long URL is answered, not dropped)
+MAX_URL_BYTES = 16 * 1024
 XML_CONTENT_TYPE = xmlio.CONTENT_TYPE
 #: header set by SandboxApplication (never trusted from the client) when a body is over the limit
 OVERSIZE_HEADER = "X-Bwhelpers-Oversize"
@@ -85,6 +93,12 @@ class SandboxContext:
     #: Host names (no port) requests may carry; "*" allows any (only for a trusted proxy in front)
     allowed_hosts: frozenset[str] = LOCAL_HOSTS
     port: int = 0
+    #: workshop mode (a room of strangers on a hub): no public accounts, the strict callback policy, quotas
+    workshop: bool = False
+    #: where callbacks may go (bwhelpers.sandbox.callback_policy.CallbackPolicy; set by the server at start)
+    callback_policy: Any = None
+    #: may the public health endpoint name the db's path? (a local sandbox: its key file lies beside it)
+    show_db_path: bool = True
 
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -111,6 +125,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # 2026 carrier rules (sandbox/tendlc): a local number must be SUCCESS on a REGISTERED 10DLC campaign
     # (else message-failed 4476), a toll-free number VERIFIED (else 4795); false replays the 2018 guide
     "a2p_enforcement": True,
+    # per-account quotas (bwhelpers.sandbox.quotas; null = unlimited; workshop mode starts with its own)
+    "quotas": {"objects": None, "bins": None, "bin_requests": None, "messages": None, "media_bytes": None,
+               "callback_attempts": None, "numbers_per_order": None, "numbers_in_service": None},
+    # the db size cap in MB (null = none): over it, requests that store more get 507 (bwhelpers.sandbox.quotas)
+    "max_db_mb": None,
+    # number inventory: "shared" (one per area code for everyone) or "per-account" (each account has its own
+    # block of every exchange, so no account can empty an area for the others; workshop mode's default)
+    "number_inventory": "shared",
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")
@@ -144,15 +166,17 @@ def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbo
         legacy = hash_secret(f"{creds['api_token']}:{creds['api_secret']}")
         if row is None:
             conn.execute(
-                "INSERT INTO accounts (account_id, username, password_hash, user_id, legacy_hash, created) "
-                "VALUES (?,?,?,?,?,?)",
+                "INSERT INTO accounts (account_id, username, password_hash, user_id, legacy_hash, created, api_token) "
+                "VALUES (?,?,?,?,?,?,?)",
                 (creds["account_id"], creds["username"], hash_secret(creds["password"]), creds["user_id"],
-                 legacy, now),
+                 legacy, now, creds["api_token"]),
             )
         else:
             conn.execute(
-                "UPDATE accounts SET username=?, password_hash=?, user_id=?, legacy_hash=? WHERE account_id=?",
-                (creds["username"], hash_secret(creds["password"]), creds["user_id"], legacy, creds["account_id"]),
+                "UPDATE accounts SET username=?, password_hash=?, user_id=?, legacy_hash=?, api_token=? "
+                "WHERE account_id=?",
+                (creds["username"], hash_secret(creds["password"]), creds["user_id"], legacy, creds["api_token"],
+                 creds["account_id"]),
             )
         if creds.get("site_id") and conn.execute(
                 "SELECT 1 FROM sites WHERE site_id=?", (creds["site_id"],)).fetchone() is None:
@@ -161,6 +185,17 @@ def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbo
         if creds.get("client_id") and creds.get("client_secret"):
             oauth_models.set_credential(conn, creds["account_id"], creds["client_id"], creds["client_secret"],
                                         creds.get("roles"), description="Created by the sandbox")
+
+
+def disable_public_accounts(db: Database) -> None:
+    """Workshop mode: the README's public demo accounts (:data:`DEMO`, :data:`DEMO_B`) get no way in. A db that
+    has them keeps their rows (objects may point at them) but their passwords, token secrets and API
+    credentials stop working."""
+    ids = (DEMO["account_id"], DEMO_B["account_id"])
+    with db.transaction() as conn:
+        conn.execute("UPDATE accounts SET password_hash='disabled', legacy_hash='disabled' WHERE account_id IN (?,?)",
+                     ids)
+        conn.execute("DELETE FROM api_credentials WHERE account_id IN (?,?)", ids)
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:
@@ -277,10 +312,13 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def set_default_headers(self) -> None:
         self.set_header("Server", "bwhelpers-sandbox")
+        self.set_header("X-Content-Type-Options", "nosniff")
         self.clear_header("Content-Type")
 
     def prepare(self) -> None:
         self.guard()
+        if self.request.method in ("POST", "PUT", "PATCH") and self.api not in ("control", "oauth"):
+            check_db_size(self.db)  # 507 instead of filling the volume (the control plane checks where it stores)
         self._maybe_inject_fault()
 
     # -- shared-host guards ----------------------------------------------------------------------
@@ -289,10 +327,16 @@ class BaseHandler(tornado.web.RequestHandler):
         serve (DNS rebinding), an over-limit body (413, refused before it is buffered), and a state-changing
         request a cross-origin page could send without a CORS preflight (CSRF)."""
         self._check_host()
+        self.check_url_length()
         if self.request.headers.get(OVERSIZE_HEADER) or len(self.request.body or b"") > MAX_BODY_BYTES:
             self.request.headers.pop(OVERSIZE_HEADER, None)
             raise self.too_large()
         self._check_csrf()
+
+    def check_url_length(self) -> None:
+        if len(self.request.uri or "") > MAX_URL_BYTES:
+            raise self._generic(414, f"The request URL is longer than {MAX_URL_BYTES} bytes: send long values in "
+                                     "the body, or fewer query parameters")
 
     def too_large(self) -> SandboxError:
         if self.api == "messaging":
@@ -425,12 +469,40 @@ class BaseHandler(tornado.web.RequestHandler):
         """An :class:`AuthError` in this handler's API shape."""
         return self.unauthorized(err) if err.status == 401 else self.forbidden(err)
 
+    def check_credentials(self, check: Callable[[], _T]) -> _T:
+        """Run one credential check under the failure throttle (:mod:`bwhelpers.sandbox.auth_throttle`; workshop
+        mode): while this client address is throttled only recently verified credentials pass and anything else is
+        429 (no key derivation); a 401 counts against the address."""
+        if not self.ctx.workshop:  # a local sandbox has one user, whose tests probe 401s on purpose
+            return check()
+        address = self.request.remote_ip or "?"
+        wait = THROTTLE.blocked(address)
+        token = cached_only.set(wait is not None)
+        try:
+            return check()
+        except Exception as exc:
+            if getattr(exc, "status", None) == 401:
+                if wait is not None:
+                    raise self.throttled(wait) from None
+                THROTTLE.failed(address)
+            raise
+        finally:
+            cached_only.reset(token)
+
+    def throttled(self, retry_after: int) -> SandboxError:
+        err = self._generic(429, f"Too many failed authentications from your address: retry in {retry_after} s "
+                                 "with valid credentials")
+        err.headers = {**err.headers, "Retry-After": str(retry_after)}
+        return err
+
     def auth_principal(self, account_id: str | None = None, role: str | None = None) -> Principal:
         """:func:`authenticate` this request; failures become 401/403 in this API's error shape."""
-        try:
-            self.principal = authenticate(self.db, self.request.headers.get("Authorization"), account_id, role)
-        except AuthError as err:
-            raise self.auth_error(err) from None
+        def check() -> Principal:
+            try:
+                return authenticate(self.db, self.request.headers.get("Authorization"), account_id, role)
+            except AuthError as err:
+                raise self.auth_error(err) from None
+        self.principal = self.check_credentials(check)
         return self.principal
 
     def auth_account(self, account_id: str, role: str | None = None) -> str:
@@ -442,9 +514,16 @@ class BaseHandler(tornado.web.RequestHandler):
         """The account the request's credentials (Basic or Bearer, via :func:`authenticate`) act on, or None
         (no or wrong credentials). Never raises: for guards that only need to know whether a request is
         authenticated."""
+        def check() -> str:
+            try:
+                return authenticate(self.db, self.request.headers.get("Authorization")).account_id
+            except AuthError as err:
+                raise self.auth_error(err) from None
         try:
-            return authenticate(self.db, self.request.headers.get("Authorization")).account_id
-        except AuthError:
+            return self.check_credentials(check)
+        except SandboxError as err:
+            if err.status == 429:
+                raise
             return None
 
     def require_account(self) -> str:
@@ -456,23 +535,30 @@ class BaseHandler(tornado.web.RequestHandler):
         return same_secret(self.request.headers.get(ADMIN_HEADER), self.ctx.admin_key)
 
     def auth_legacy_user(self, user_id: str) -> str:
-        """The guide's era: token:secret of the user in the URL. Returns the account id."""
+        """The guide's era: token:secret of the user in the URL. Returns the account id.
+
+        O(1) in the number of accounts: the account is found by its API token and one hash is checked. Valid
+        token:secret of another user is 403, anything else 401."""
         creds = self.credentials()
         if creds is None:
             raise self.unauthorized()
-        row = self.db.query_one("SELECT account_id, legacy_hash FROM accounts WHERE user_id=?", (user_id,))
-        if row is None:
-            # unknown user id: is the token:secret valid for some other user? then 403, else 401
-            for other in self.db.query("SELECT legacy_hash FROM accounts"):
-                if check_secret(f"{creds[0]}:{creds[1]}", other["legacy_hash"]):
-                    raise self.forbidden()
-            raise self.unauthorized()
-        if not check_secret(f"{creds[0]}:{creds[1]}", row["legacy_hash"]):
-            for other in self.db.query("SELECT legacy_hash FROM accounts WHERE user_id<>?", (user_id,)):
-                if check_secret(f"{creds[0]}:{creds[1]}", other["legacy_hash"]):
-                    raise self.forbidden()
-            raise self.unauthorized()
-        return row["account_id"]
+
+        def check() -> str:
+            assert creds is not None
+            row = self.db.query_one("SELECT account_id, legacy_hash, api_token FROM accounts WHERE user_id=?",
+                                    (user_id,))
+            owner = self.db.query_one("SELECT account_id, legacy_hash FROM accounts WHERE api_token=?", (creds[0],))
+            if owner is None and row is not None and row["api_token"] is None:
+                owner = row  # an account from before api_token was stored: its own hash
+            if owner is None or not check_secret(f"{creds[0]}:{creds[1]}", owner["legacy_hash"]):
+                raise self.unauthorized()
+            if row is None or owner["account_id"] != row["account_id"]:
+                raise self.forbidden()
+            return str(row["account_id"])
+
+        account = self.check_credentials(check)
+        self.principal = Principal(account, "legacy", creds[0], ALL_ROLES, (account,))
+        return account
 
     # -- bodies ----------------------------------------------------------------------------------
     def xml_body(self, expected_root: str | tuple[str, ...] | None = None) -> tuple[str, Any]:
@@ -551,6 +637,8 @@ class BaseHandler(tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, SandboxError):
             err = exc
+        elif isinstance(exc, QuotaExceeded):  # a quota or the db size cap (bwhelpers.sandbox.quotas)
+            err = self._generic(exc.status, exc.description)
         elif isinstance(exc, tornado.web.HTTPError) and exc.status_code == 405 or status_code == 405:
             err = self._generic(405, f"Method {self.request.method} is not allowed on {self.request.path}")
             self.set_header("Allow", ", ".join(m for m in ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -571,7 +659,9 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def _generic(self, status: int, description: str) -> SandboxError:
         if self.api == "messaging":
-            kind = {404: "not-found", 405: "method-not-allowed", 500: "internal-server-error"}.get(status, "error")
+            kind = {400: "request-validation", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+                    414: "uri-too-long", 429: "too-many-requests", 500: "internal-server-error",
+                    507: "insufficient-storage"}.get(status, "error")
             return MessagingError(kind, description, status=status)
         if self.api == "control":
             return ControlError(description, status=status)
@@ -597,6 +687,7 @@ class NotFoundHandler(BaseHandler):
         elif "/messages" in path or path.startswith(("/v2/", "/api/v2/")):
             self.api = "messaging"
         self._check_host()  # a 404 changes nothing: no CSRF rule, and the body limit is enforced before buffering
+        self.check_url_length()
         if self.api == "messaging":
             try:  # the messaging gateway answers unknown paths with Spring's 404 body
                 from .messaging.exceptions import SpringNotFound

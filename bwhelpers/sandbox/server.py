@@ -37,6 +37,8 @@ def load_areas() -> list[ModuleType]:
     return [importlib.import_module(f"bwhelpers.sandbox.{name}") for name in AREAS]  # a missing area fails loudly
 
 
+#: the longest request line and headers read: well above core.MAX_URL_BYTES, so an over-long URL gets its 414
+MAX_HEAD_BYTES = 1024 * 1024
 #: seconds an idle keep-alive connection is kept, and a body may take to arrive
 IDLE_CONNECTION_TIMEOUT = 60.0
 BODY_TIMEOUT = 30.0
@@ -92,6 +94,16 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
             self.inner.on_connection_close()
 
 
+class NoSniff(tornado.web.OutputTransform):
+    """``X-Content-Type-Options: nosniff`` on every answer, whichever handler wrote it (the hub's OAuth callback
+    and tornado's own error pages included)."""
+
+    def transform_first_chunk(self, status_code: int, headers: tornado.httputil.HTTPHeaders, chunk: bytes,
+                              finishing: bool) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
+        headers["X-Content-Type-Options"] = "nosniff"
+        return status_code, headers, chunk
+
+
 class SandboxApplication(tornado.web.Application):
     def start_request(self, server_conn: object, request_conn: Any) -> tornado.httputil.HTTPMessageDelegate:
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES)
@@ -106,7 +118,7 @@ def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = 
         urls = importlib.import_module(f"{area.__name__}.urls")
         routes.extend(urls.url_paths)
     options: dict[str, Any] = dict(default_handler_class=NotFoundHandler, sandbox=ctx, compress_response=False,
-                                   xsrf_cookies=False, log_function=_log_request)
+                                   xsrf_cookies=False, log_function=_log_request, transforms=[NoSniff])
     options.update(settings)
     return app_class(routes, **options)
 
@@ -124,7 +136,7 @@ def prepare_db(db_path: str, accounts: list[dict[str, str]] | None = None, reset
     db = Database(db_path)
     if reset:
         db.wipe()
-    for creds in accounts or [DEMO, DEMO_B]:
+    for creds in accounts if accounts is not None else [DEMO, DEMO_B]:
         create_account(db, creds)
     ensure_defaults(db, settings)
     return db
@@ -136,7 +148,8 @@ class SandboxServer:
     def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 8765, admin_key: str | None = None,
                  allow_hosts: list[str] | tuple[str, ...] | None = None,
                  idle_timeout: float = IDLE_CONNECTION_TIMEOUT, *, app_factory: Any = None,
-                 public_url: str | None = None, xheaders: bool = False):
+                 public_url: str | None = None, xheaders: bool = False, workshop: bool = False,
+                 allow_callback_hosts: list[str] | tuple[str, ...] | None = None):
         from .keys import ensure_admin_key, ensure_instance_key
 
         self.db, self.host, self.port, self.idle_timeout = db, host, port, idle_timeout
@@ -149,7 +162,9 @@ class SandboxServer:
             hosts.add(host.strip("[]").lower())
         self.ctx = SandboxContext(db=db, admin_key=admin_key or ensure_admin_key(db.path),
                                   instance_key=ensure_instance_key(db.path),
-                                  allowed_hosts=frozenset(hosts))
+                                  allowed_hosts=frozenset(hosts), workshop=workshop,
+                                  show_db_path=not workshop and host in ("127.0.0.1", "localhost", "::1"))
+        self.allow_callback_hosts = tuple(allow_callback_hosts or ())
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -169,10 +184,12 @@ class SandboxServer:
             self.port = sockets[0].getsockname()[1]
             self.ctx.base_url, self.ctx.port = self.public_url or self.url, self.port
             app = self.app_factory(self.ctx, self.areas)
+            self.ctx.callback_policy = self.callback_policy()
             # the limit is enforced by _BodyLimit with the documented 413; tornado's own limits stop anything
             # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
             server = tornado.httpserver.HTTPServer(
-                app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES, xheaders=self.xheaders,
+                app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES + MAX_HEAD_BYTES,
+                max_header_size=MAX_HEAD_BYTES, xheaders=self.xheaders,
                 idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT)
             server.add_sockets(sockets)
             for area in self.areas:
@@ -196,6 +213,27 @@ class SandboxServer:
                         log.exception("on_stop hook failed")
             server.stop()
             await server.close_all_connections()
+
+    def callback_policy(self) -> Any:
+        """The callback URL policy of this server: its own origins (bins), the workshop's strict rules."""
+        from .callback_policy import CallbackPolicy, addresses_of, origin_of
+
+        origins = {("127.0.0.1", self.port), ("localhost", self.port)}
+        for url in (self.ctx.base_url, self.url):
+            origin = origin_of(url)
+            if origin:
+                origins.add(origin)
+        if self.host not in ("0.0.0.0", "::", ""):
+            origins.add((self.host.strip("[]").lower(), self.port))
+        hub: set[Any] = set()
+        if self.ctx.workshop:
+            for url in (self.ctx.base_url, self.public_url or ""):
+                origin = origin_of(url)
+                if origin:
+                    hub |= addresses_of(origin[0])
+        return CallbackPolicy(workshop=self.ctx.workshop, own_origins=frozenset(origins),
+                              bin_prefix=self.ctx.url_prefix, allowed=self.allow_callback_hosts,
+                              hub_addresses=frozenset(hub))
 
     def run(self) -> None:
         asyncio.run(self._main())

@@ -14,6 +14,7 @@ import json
 import time
 from typing import Any
 
+from .. import quotas
 from ..core import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, BaseHandler, create_account, ensure_defaults
 from ..db import SCHEMA_VERSION
 from ..exceptions import ControlError
@@ -76,7 +77,9 @@ class HealthHandler(ControlHandler):
             "service": SERVICE_NAME,
             "status": "ok",
             "schema_version": SCHEMA_VERSION,
-            "db": self.db.path,
+            # a local sandbox names its db (its key file lies beside it: bwhelpers.sandbox.expected_key); a shared
+            # one (workshop mode, or listening beyond loopback) shows no path of the host's
+            **({"db": self.db.path} if self.ctx.show_db_path else {}),
             "url": self.ctx.base_url,
             "instance": self.ctx.instance,
             "db_instance": self.db.instance_id,
@@ -97,7 +100,8 @@ class HealthHandler(ControlHandler):
 
 
 class ResetHandler(ControlHandler):
-    """POST: wipe every object, restore the demo accounts and default settings."""
+    """POST: wipe every object, restore the demo accounts and default settings (workshop mode: no demo account,
+    and the workshop's settings)."""
 
     def post(self) -> None:
         from ..core import DEMO, DEMO_B
@@ -105,9 +109,11 @@ class ResetHandler(ControlHandler):
         self.require_admin()
         accounts = [dict(r) for r in self.db.query("SELECT account_id FROM accounts")]
         self.db.wipe()
-        for creds in (DEMO, DEMO_B):
-            create_account(self.db, creds)
-        ensure_defaults(self.db)
+        if not self.ctx.workshop:
+            for creds in (DEMO, DEMO_B):
+                create_account(self.db, creds)
+        ensure_defaults(self.db, quotas.WORKSHOP_SETTINGS if self.ctx.workshop else None)
+        quotas.invalidate()
         self.send_json({"reset": True, "accounts_before": len(accounts)})
 
 
@@ -132,8 +138,11 @@ class SettingsHandler(ControlHandler):
             if not isinstance(transition, dict) or transition.get("mode") not in ("immediate", "seconds", "polls"):
                 raise ControlError("order_transition.mode must be 'immediate', 'seconds' or 'polls'")
         _check_settings(body)
+        if isinstance(body.get("quotas"), dict):  # a partial object changes only the quotas it names
+            body["quotas"] = {**(self.db.get_setting("quotas") or {}), **body["quotas"]}
         for key, value in body.items():
             self.db.set_setting(key, value)
+        quotas.invalidate()
         self.send_json(self.db.all_settings())
 
     post = put
@@ -182,6 +191,15 @@ def _check_settings(body: dict) -> None:
         ttl = body["token_ttl_seconds"]
         if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 86400:
             raise ControlError("token_ttl_seconds must be a whole number of seconds from 1 to 86400")
+    if "quotas" in body:
+        why = quotas.check_setting(body["quotas"])
+        if why:
+            raise ControlError(why)
+    if "max_db_mb" in body and body["max_db_mb"] is not None and (not _number(body["max_db_mb"])
+                                                                 or not body["max_db_mb"]):
+        raise ControlError("max_db_mb must be null (no cap) or a positive number of megabytes")
+    if "number_inventory" in body and body["number_inventory"] not in ("shared", "per-account"):
+        raise ControlError("number_inventory must be 'shared' or 'per-account'")
     if "legacy_basic_auth" in body and body["legacy_basic_auth"] not in LEGACY_BASIC_MODES:
         raise ControlError(f"legacy_basic_auth must be one of {list(LEGACY_BASIC_MODES)}")
 
@@ -279,6 +297,8 @@ class CredentialsHandler(ControlHandler):
                                    "a credential can only grant roles it has; use the admin key for others",
                                    status=403)
         _check_client_free(self, fields["client_id"], account)
+        if principal is not None and oauth_models.credential_owner(self.db, fields["client_id"]) is None:
+            quotas.check_objects(self.db, account)  # a new credential is one more of the account's objects
         with self.db.transaction() as conn:
             oauth_models.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
                                         description=str(body.get("description") or "")[:200])
