@@ -12,7 +12,7 @@ import pytest
 import requests
 from _workshop_service import workshop_service
 
-from bwhelpers.sandbox.core import DEMO, DEMO_B
+from bwhelpers.sandbox import DEMO, DEMO_B
 
 XML = {"Content-Type": "application/xml"}
 JSON = {"Content-Type": "application/json"}
@@ -274,6 +274,8 @@ def test_quotas_answer_in_each_apis_shape(service: dict[str, Any]) -> None:
     settings(service, quotas={"messages": 1, "objects": 8, "bins": 2, "bin_requests": 3})
     try:
         send(service, creds, app_id, number, ["+12015550100"])
+        wait_for(lambda: requests.get(f"{service['url']}/_sandbox/bins/q", auth=auth, timeout=10).json()["events"],
+                 what="the callback in bin q")
         r = requests.post(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", auth=auth, timeout=10,
                           json={"from": number, "to": ["+12015550100"], "text": "x", "applicationId": app_id})
         assert r.status_code == 403 and r.json()["type"] == "forbidden", r.text

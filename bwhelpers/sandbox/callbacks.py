@@ -486,8 +486,9 @@ def bin_contents(db: Database, name: str, limit: int = BIN_PAGE_MAX, before: int
     older page (None when there is none); ``count`` is how many the bin holds."""
     requests_ = []
     events: list[Any] = []
-    rows, size = [], 0
-    sql, args = "SELECT * FROM bin_requests WHERE name=?", [name]
+    rows: list[Any] = []
+    size = 0
+    sql, args = "SELECT * FROM bin_requests WHERE name=?", list[Any]([name])
     if before is not None:
         sql += " AND id<?"
         args.append(before)

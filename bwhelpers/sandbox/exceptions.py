@@ -3,13 +3,19 @@ bwhelpers.sandbox.exceptions
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 
 Errors the emulated APIs answer with. Each knows its HTTP status and renders the service's own
-error body; handlers raise them and :class:`bwhelpers.sandbox.core.BaseHandler` writes them.
+error body; handlers raise them and :class:`bwhelpers.sandbox.base.BaseHandler` writes them.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from . import xmlio
+
+
+def safe(value: Any, limit: int = 80) -> str:
+    """A client-supplied value made safe to echo in an error text (no control characters, bounded)."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class SandboxError(Exception):

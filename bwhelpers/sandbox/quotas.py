@@ -16,11 +16,13 @@ objects                 Dashboard and A2P objects (applications, locations, orde
 bins                    request bins                                                          20
 bin_requests            requests stored in its bins                                           2,000
 messages                messages sent and received                                            2,000
-media_bytes             bytes of media stored (the Media API)                                 50 MB
 callback_attempts       callback attempts per minute (more wait for the next minute)          120
 numbers_per_order       numbers one order may ask for                                         10
 numbers_in_service      numbers the account may have (reserved or in service)                 20
 ======================  ===================================================================  ===========
+
+Media has its own setting of the same kind, ``media_quota_bytes`` (bytes of media an account may store, 50 MB
+by default everywhere; :mod:`bwhelpers.sandbox.media`).
 
 ``max_db_mb`` (a setting of its own) caps the db file: when the db (with its WAL) is larger, requests
 that would store more are answered with 507 and a description naming the fix, instead of filling the
@@ -40,14 +42,12 @@ from .db import Database
 
 SETTING = "quotas"
 DB_CAP_SETTING = "max_db_mb"
-KEYS = ("objects", "bins", "bin_requests", "messages", "media_bytes", "callback_attempts", "numbers_per_order",
-        "numbers_in_service")
+KEYS = ("objects", "bins", "bin_requests", "messages", "callback_attempts", "numbers_per_order", "numbers_in_service")
 #: a standalone sandbox: no limit
 DEFAULT_QUOTAS: dict[str, int | None] = {key: None for key in KEYS}
 #: workshop mode's defaults (docs/workshop.md, Fair shares)
 WORKSHOP_QUOTAS: dict[str, int | None] = {
-    "objects": 500, "bins": 20, "bin_requests": 2000, "messages": 2000, "media_bytes": 50 * 1024 * 1024,
-    "callback_attempts": 120, "numbers_per_order": 10, "numbers_in_service": 20,
+    "objects": 500, "bins": 20, "bin_requests": 2000, "messages": 2000, "callback_attempts": 120, "numbers_per_order": 10, "numbers_in_service": 20,
 }
 WORKSHOP_DB_MB = 800
 #: the settings a workshop's db starts with (docs/workshop.md, "Fair shares")
@@ -188,14 +188,6 @@ def check_numbers(db: Database, account_id: str, quantity: int) -> None:
             raise QuotaExceeded("numbers_in_service", in_service,
                                 f"Quota reached: this account may have {in_service} numbers and has {have}; "
                                 f"disconnect numbers you no longer need, or {_fix('numbers_in_service')}")
-
-
-def check_media(db: Database, account_id: str, stored_bytes: int, adding: int) -> None:
-    """For the Media API: ``stored_bytes`` the account holds now, ``adding`` the upload's size."""
-    cap = limit(db, "media_bytes")
-    if cap is not None and stored_bytes + adding > cap:
-        raise QuotaExceeded("media_bytes", cap, f"Quota reached: this account may store {cap} bytes of media "
-                            f"and holds {stored_bytes}; {_fix('media_bytes')}")
 
 
 # -- the db size cap ----------------------------------------------------------------------------------

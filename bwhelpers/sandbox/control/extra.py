@@ -25,7 +25,7 @@ account's credentials, or the admin key with ``?accountId=``. Anything else is r
 from __future__ import annotations
 
 from .. import callbacks, delivery_signature, magic, quotas
-from ..core import _basic
+from ..auth import parse_basic
 from ..exceptions import ControlError
 from .responses import ControlHandler
 
@@ -172,7 +172,7 @@ class BinHandler(ControlHandler):
             raise ControlError("status must be an HTTP status code") from None
         if not 200 <= status <= 599:
             raise ControlError("status must be an HTTP status code")
-        creds = _basic(self.request.headers.get("Authorization"))
+        creds = parse_basic(self.request.headers.get("Authorization"))
         if require:
             authorized = creds is not None and f"{creds[0]}:{creds[1]}" == require
             if not authorized:

@@ -15,11 +15,13 @@ import time
 from typing import Any
 
 from .. import quotas
-from ..core import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, BaseHandler, create_account, ensure_defaults
+from ..accounts import DEMO, DEMO_B, create_account
+from ..base import BaseHandler
 from ..db import SCHEMA_VERSION
 from ..exceptions import ControlError
 from ..keys import ADMIN_HEADER, instance_proof, tenant_proof
-from ..oauth import models as oauth_models
+from .. import credentials
+from ..settings import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, ensure_defaults
 
 
 class ControlHandler(BaseHandler):
@@ -104,8 +106,6 @@ class ResetHandler(ControlHandler):
     and the workshop's settings)."""
 
     def post(self) -> None:
-        from ..core import DEMO, DEMO_B
-
         self.require_admin()
         accounts = [dict(r) for r in self.db.query("SELECT account_id FROM accounts")]
         self.db.wipe()
@@ -200,6 +200,11 @@ def _check_settings(body: dict) -> None:
         raise ControlError("max_db_mb must be null (no cap) or a positive number of megabytes")
     if "number_inventory" in body and body["number_inventory"] not in ("shared", "per-account"):
         raise ControlError("number_inventory must be 'shared' or 'per-account'")
+    if "media_quota_bytes" in body:
+        quota = body["media_quota_bytes"]
+        if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:
+            raise ControlError("media_quota_bytes must be a whole number of bytes from 0 (the media each account "
+                               "may store)")
     if "legacy_basic_auth" in body and body["legacy_basic_auth"] not in LEGACY_BASIC_MODES:
         raise ControlError(f"legacy_basic_auth must be one of {list(LEGACY_BASIC_MODES)}")
 
@@ -249,14 +254,14 @@ def _credential_fields(body: dict, required: bool) -> dict:
     if len(cid) > 200 or any(c in cid for c in ":\r\n"):
         raise ControlError("client_id must be at most 200 characters without ':' or line breaks")
     try:
-        roles = oauth_models.clean_roles(body.get("roles"))
+        roles = credentials.clean_roles(body.get("roles"))
     except ValueError as exc:
         raise ControlError(str(exc)) from None
     return {"client_id": cid, "client_secret": secret, "roles": roles}
 
 
 def _check_client_free(handler: ControlHandler, client_id: str, account_id: str) -> None:
-    owner = oauth_models.credential_owner(handler.db, client_id)
+    owner = credentials.credential_owner(handler.db, client_id)
     if owner is not None and owner != account_id:
         raise ControlError(f"client_id {client_id!r} already belongs to account {owner}", status=409)
 
@@ -271,7 +276,7 @@ class CredentialsHandler(ControlHandler):
     """
 
     def get(self) -> None:
-        self.send_json({"credentials": oauth_models.list_credentials(self.db, self.tenant())})
+        self.send_json({"credentials": credentials.list_credentials(self.db, self.tenant())})
 
     def post(self) -> None:
         admin = self.is_admin()
@@ -297,10 +302,10 @@ class CredentialsHandler(ControlHandler):
                                    "a credential can only grant roles it has; use the admin key for others",
                                    status=403)
         _check_client_free(self, fields["client_id"], account)
-        if principal is not None and oauth_models.credential_owner(self.db, fields["client_id"]) is None:
+        if principal is not None and credentials.credential_owner(self.db, fields["client_id"]) is None:
             quotas.check_objects(self.db, account)  # a new credential is one more of the account's objects
         with self.db.transaction() as conn:
-            oauth_models.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
+            credentials.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
                                         description=str(body.get("description") or "")[:200])
         self.send_json({"client_id": fields["client_id"], "account_id": account, "roles": fields["roles"]},
                        status=201)
@@ -310,9 +315,9 @@ class CredentialsHandler(ControlHandler):
             raise ControlError("DELETE /_sandbox/credentials/{client_id}", status=405)
         if not self.is_admin():
             caller = self.require_account()
-            owner = oauth_models.credential_owner(self.db, client_id)
+            owner = credentials.credential_owner(self.db, client_id)
             if owner is not None and owner != caller:
                 raise ControlError(f"no API credential {client_id!r}", status=404)  # not yours: not shown
-        if not oauth_models.delete_credential(self.db, client_id):
+        if not credentials.delete_credential(self.db, client_id):
             raise ControlError(f"no API credential {client_id!r}", status=404)
         self.send_json({"client_id": client_id, "deleted": True})

@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import numbers, quotas, xmlio
+from ..base import BaseHandler
 from ..callback_policy import CallbackRefused
-from ..core import BaseHandler
 from ..exceptions import DashboardError, DashboardErrorList
-from ..oauth.models import ROLE_NUMBERS
+from ..credentials import ROLE_NUMBERS
 from . import exceptions as exc
 from . import models
 

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .. import quotas
-from ..core import BaseHandler
-from ..oauth.models import ROLE_MESSAGING
+from ..base import BaseHandler
+from ..credentials import ROLE_MESSAGING
 from . import models
 from .exceptions import RateLimited, ValidationError
 

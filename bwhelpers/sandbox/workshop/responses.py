@@ -31,10 +31,9 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 
 from ..control.responses import ControlHandler
 from ..exceptions import ControlError
-from ..keys import same_secret
+from ..keys import ADMIN_HEADER, same_secret
 from . import models
 from .board import render_board
-from .service import ADMIN_HEADER
 
 
 def workshop(handler: Any) -> Any:
@@ -53,7 +52,7 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``, as the control plane)?"""
         return same_secret(self.request.headers.get(ADMIN_HEADER, "").strip(), workshop(self).admin_key)
 
-    def _check_csrf(self) -> None:
+    def check_csrf(self) -> None:
         """The control plane's content-type rule does not fit here: the board's reset is an HTML form, guarded by
         HubOAuth's ``_xsrf`` token; every other call carries a header (hub token, admin key) that a page on
         another site cannot send. A cross-origin ``Origin`` is still refused."""
