@@ -23,6 +23,7 @@ ALLOWED = "203.0.113.7"  # TEST-NET-3: not a global address, so refused unless t
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with workshop_service(tmp_path_factory.mktemp("workshop-safety"), "--order-delay", "0", "--a2p-enforcement",
                           "off", "--allow-callback-host", ALLOWED) as svc:
+        settings(svc, quotas={"requests_per_second": None})  # the probes here come fast; its own test below
         yield svc
 
 
@@ -261,7 +262,7 @@ def test_workshop_defaults_quotas_retention_and_db_cap(service: dict[str, Any]) 
 
     doc = requests.get(f"{service['url']}/_sandbox/settings", headers=service["key"], timeout=10).json()
     assert doc["retention"] == 3600 and doc["max_db_mb"] == 800 and doc["number_inventory"] == "per-account"
-    assert {k: doc["quotas"][k] for k in WORKSHOP_QUOTAS} == {**WORKSHOP_QUOTAS, "callback_attempts": 120}
+    assert {k: doc["quotas"][k] for k in WORKSHOP_QUOTAS} == {**WORKSHOP_QUOTAS, "requests_per_second": None}
     r = requests.put(f"{service['url']}/_sandbox/settings", headers={**service["key"], **JSON}, timeout=10,
                      json={"quotas": {"messages": -1}})
     assert r.status_code == 400 and "quotas.messages" in r.json()["error"]
@@ -297,6 +298,24 @@ def test_quotas_answer_in_each_apis_shape(service: dict[str, Any]) -> None:
         assert r.status_code == 403 and "may hold 3 requests" in r.json()["error"], r.text
     finally:
         settings(service, quotas={"messages": 2000, "objects": 500, "bins": 20, "bin_requests": 2000})
+
+
+def test_one_account_cannot_flood_the_event_loop(service: dict[str, Any]) -> None:
+    """The requests_per_second quota (workshop default 20, bursts of 3 s): beyond it, cheap 429s with Retry-After,
+    and another account is not affected."""
+    creds, other = provision(service, "rex"), provision(service, "sue")
+    settings(service, quotas={"requests_per_second": 2})
+    try:
+        codes = [dash(service, creds, "GET", "/applications").status_code for _ in range(10)]
+        assert codes[:6] == [200] * 6 and 429 in codes[6:], codes
+        r = dash(service, creds, "GET", "/applications")
+        assert r.status_code == 429 and "requests_per_second" in r.text and int(r.headers["Retry-After"]) >= 1
+        assert dash(service, other, "GET", "/applications").status_code == 200
+        r = requests.get(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", timeout=10,
+                         auth=(creds["username"], creds["password"]))
+        assert r.status_code == 429 and r.json()["type"] == "too-many-requests", r.text
+    finally:
+        settings(service, quotas={"requests_per_second": None})
 
 
 def test_the_db_size_cap_answers_507_instead_of_filling_the_volume(service: dict[str, Any]) -> None:
@@ -414,3 +433,125 @@ def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) ->
     r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications",
                      headers={"X-Forwarded-For": "198.51.100.10"}, auth=(creds["username"], "x"), timeout=10)
     assert r.status_code == 401
+
+
+# -- the pieces on their own ----------------------------------------------------------------------------
+
+def test_the_resolver_refuses_a_name_that_rebinds_to_the_host() -> None:
+    """Delivery resolves through PolicyResolver: a name whose answer changed to a private or metadata address is
+    refused before any connection, so what was checked is what is connected to."""
+    import asyncio
+
+    import tornado.netutil
+
+    from bwhelpers.sandbox.callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
+
+    answers = {"rebind.example": "93.184.216.34"}
+
+    class Fake(tornado.netutil.Resolver):
+        async def resolve(self, host: str, port: int, family: Any = socket.AF_UNSPEC) -> list[Any]:
+            return [(socket.AF_INET, (answers[host], port))]
+
+    async def run() -> None:
+        resolver = PolicyResolver(policy=CallbackPolicy(workshop=True), resolver=Fake())
+        assert (await resolver.resolve("rebind.example", 80))[0][1][0] == "93.184.216.34"
+        for now in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "100.64.0.1"):
+            answers["rebind.example"] = now
+            with pytest.raises(CallbackRefused):
+                await resolver.resolve("rebind.example", 80)
+        answers["rebind.example"] = "169.254.169.254"
+        with pytest.raises(CallbackRefused):  # metadata: refused outside workshop mode too
+            await PolicyResolver(policy=CallbackPolicy(workshop=False), resolver=Fake()).resolve("rebind.example", 80)
+        answers["rebind.example"] = "127.0.0.1"  # a local sandbox calls back to this machine
+        assert await PolicyResolver(policy=CallbackPolicy(workshop=False), resolver=Fake()).resolve(
+            "rebind.example", 80)
+
+    asyncio.run(run())
+
+
+def test_the_delivery_signature_is_bound_to_its_url_and_time_and_used_once() -> None:
+    from bwhelpers.sandbox import delivery_signature as sig
+
+    url = "http://127.0.0.1:8000/services/bw-sandbox/_sandbox/bins/default"
+    now = time.time()
+    header = sig.sign("key", "99200001", url, now=now)
+    target = ("127.0.0.1:8000", "/services/bw-sandbox/_sandbox/bins/default")
+    assert sig.verify("key", header, "127.0.0.1:8000", "/services/bw-sandbox/_sandbox/bins/other", now=now) is None
+    assert sig.verify("other-key", header, *target, now=now) is None
+    assert sig.verify("key", header, *target, now=now + sig.WINDOW + 1) is None  # too late
+    assert sig.verify("key", header, *target, now=now) == "99200001"
+    assert sig.verify("key", header, *target, now=now) is None  # a replay
+    forged = header.replace("99200001", "99200002", 1)
+    assert sig.verify("key", forged, *target, now=now) is None
+
+
+def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None:
+    """A host that has a /_sandbox/bins/ path is not the sandbox: it gets the callback without X-Sandbox-Delivery."""
+    import http.server
+    import threading
+
+    from bwhelpers.sandbox import start
+
+    seen: list[dict[str, str]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(dict(self.headers))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    sb = start(port=0, db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
+    try:
+        creds = {**sb.credentials, "site_id": sb.credentials["site_id"]}
+        svc = {"url": sb.url}
+        foreign = f"http://127.0.0.1:{receiver.server_address[1]}/_sandbox/bins/default"
+        app_id, number = setup_messaging(svc, creds, foreign)
+        send(svc, creds, app_id, number, ["+12015550100"])
+        wait_for(lambda: seen, what="the callback at the foreign bins path")
+        assert all("X-Sandbox-Delivery" not in h for h in seen), seen
+        own = f"{sb.url}/_sandbox/bins/own"
+        r = dash(svc, creds, "PUT", f"/applications/{app_id}", app_xml(CallbackUrl=own))
+        assert r.status_code == 200, r.text
+        send(svc, creds, app_id, number, ["+12015550100"])
+        events = wait_for(lambda: requests.get(own, auth=(creds["username"], creds["password"]), timeout=10
+                                               ).json()["events"], what="the signed callback in the own bin")
+        assert events[0]["type"] == "message-delivered"
+    finally:
+        sb.stop()
+        receiver.shutdown()
+
+
+def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(tmp_path: Any,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from bwhelpers.sandbox import auth, start
+
+    sb = start(port=0, db=tmp_path / "many.db")
+    try:
+        for i in range(60):
+            r = requests.post(f"{sb.url}/_sandbox/accounts", headers={**sb.admin_headers(), **JSON}, timeout=10, json={
+                "account_id": f"77{i:05d}", "site_id": f"7{i:04d}", "username": f"user-{i}", "password": f"pw-{i}",
+                "user_id": f"u-{i}", "api_token": f"t-{i}", "api_secret": f"s-{i}"})
+            assert r.status_code == 201, r.text
+        calls: list[str] = []
+        real = auth.check_secret
+
+        def counting(secret: str, stored: str) -> bool:
+            calls.append(stored)
+            return real(secret, stored)
+
+        monkeypatch.setattr(auth, "check_secret", counting)
+        for user, token, secret, expected in (("u-5", "t-5", "wrong", 401), ("u-404", "t-5", "wrong", 401),
+                                              ("u-5", "nobody", "x", 401), ("u-5", "t-6", "s-6", 403),
+                                              ("u-5", "t-5", "s-5", 200)):
+            calls.clear()
+            r = requests.get(f"{sb.url}/v2/users/{user}/messages", auth=(token, secret), timeout=10)
+            assert r.status_code == expected, (user, token, r.status_code, r.text)
+            assert len(calls) <= 1, (user, token, len(calls))  # one account's hash, found by the token
+    finally:
+        sb.stop()

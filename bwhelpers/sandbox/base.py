@@ -25,7 +25,7 @@ from .exceptions import ControlError, DashboardError, MessagingError, SandboxErr
 from .guards import MAX_BODY_BYTES
 from .auth_throttle import THROTTLE, cached_only
 from .keys import ADMIN_HEADER, same_secret
-from .quotas import QuotaExceeded, check_db_size
+from .quotas import REQUEST_RATE, QuotaExceeded, check_db_size, limit
 
 _T = TypeVar("_T")
 
@@ -200,7 +200,19 @@ class BaseHandler(tornado.web.RequestHandler):
             except AuthError as err:
                 raise self.auth_error(err) from None
         self.principal = self.check_credentials(check)
+        self.check_rate(self.principal.account_id)
         return self.principal
+
+    def check_rate(self, account_id: str) -> None:
+        """Workshop mode: the account's ``requests_per_second`` quota (429 with Retry-After beyond it)."""
+        if not self.ctx.workshop:
+            return
+        wait = REQUEST_RATE.take(self.db, account_id)
+        if wait is not None:
+            err = self.generic_error(429, f"Too many requests from this account: at most {limit(self.db, 'requests_per_second')} "
+                                          f"a second (the requests_per_second quota); retry in {wait} s")
+            err.headers = {**err.headers, "Retry-After": str(wait)}
+            raise err
 
     def auth_account(self, account_id: str, role: str | None = None) -> str:
         """Basic (an API user) or Bearer (an access token) valid (else 401), covering ``account_id`` and
@@ -240,6 +252,7 @@ class BaseHandler(tornado.web.RequestHandler):
             except AuthError as err:
                 raise (self.forbidden() if err.status == 403 else self.unauthorized()) from None
         account = self.check_credentials(check)
+        self.check_rate(account)
         creds = self.credentials()
         self.principal = Principal(account, "legacy", creds[0] if creds else "", ALL_ROLES, (account,))
         return account

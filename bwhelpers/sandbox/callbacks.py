@@ -477,7 +477,7 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
 
 #: a page of a bin holds at most this many requests, and stops early once its bodies pass BIN_PAGE_BYTES
 BIN_PAGE_MAX = 1000
-BIN_PAGE_BYTES = 4 * 1024 * 1024
+BIN_PAGE_BYTES = 256 * 1024
 
 
 def bin_contents(db: Database, name: str, limit: int = BIN_PAGE_MAX, before: int | None = None) -> dict[str, Any]:

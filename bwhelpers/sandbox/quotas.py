@@ -17,6 +17,7 @@ bins                    request bins                                            
 bin_requests            requests stored in its bins                                           2,000
 messages                messages sent and received                                            2,000
 callback_attempts       callback attempts per minute (more wait for the next minute)          120
+requests_per_second     authenticated requests a second, bursts of 3 s allowed (more: 429)   20
 numbers_per_order       numbers one order may ask for                                         10
 numbers_in_service      numbers the account may have (reserved or in service)                 20
 ======================  ===================================================================  ===========
@@ -42,12 +43,14 @@ from .db import Database
 
 SETTING = "quotas"
 DB_CAP_SETTING = "max_db_mb"
-KEYS = ("objects", "bins", "bin_requests", "messages", "callback_attempts", "numbers_per_order", "numbers_in_service")
+KEYS = ("objects", "bins", "bin_requests", "messages", "callback_attempts", "requests_per_second", "numbers_per_order",
+        "numbers_in_service")
 #: a standalone sandbox: no limit
 DEFAULT_QUOTAS: dict[str, int | None] = {key: None for key in KEYS}
 #: workshop mode's defaults (docs/workshop.md, Fair shares)
 WORKSHOP_QUOTAS: dict[str, int | None] = {
-    "objects": 500, "bins": 20, "bin_requests": 2000, "messages": 2000, "callback_attempts": 120, "numbers_per_order": 10, "numbers_in_service": 20,
+    "objects": 500, "bins": 20, "bin_requests": 2000, "messages": 2000, "callback_attempts": 120,
+    "requests_per_second": 20, "numbers_per_order": 10, "numbers_in_service": 20,
 }
 WORKSHOP_DB_MB = 800
 #: the settings a workshop's db starts with (docs/workshop.md, "Fair shares")
@@ -240,3 +243,36 @@ class AttemptBudget:
         if len(self._windows) > 10_000:
             self._windows = {k: v for k, v in self._windows.items() if now - v[0] < self.WINDOW}
         return None
+
+
+class RequestRate:
+    """The per-account request rate (``requests_per_second``; bursts of three seconds' worth), so one tenant's
+    flood is answered with cheap 429s instead of taking the event loop from the others."""
+
+    BURST_SECONDS = 3.0
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, db: Database, account_id: str, now: float | None = None) -> int | None:
+        """None when the request may go (and count it), else the seconds to wait."""
+        rate = limit(db, "requests_per_second")
+        if not rate:
+            return None
+        now = time.monotonic() if now is None else now
+        burst = rate * self.BURST_SECONDS
+        with self._lock:
+            tokens, since = self._buckets.get(account_id, (burst, now))
+            tokens = min(burst, tokens + (now - since) * rate)
+            if tokens < 1.0:
+                self._buckets[account_id] = (tokens, now)
+                return max(1, int((1.0 - tokens) / rate + 0.999))
+            self._buckets[account_id] = (tokens - 1.0, now)
+            if len(self._buckets) > 10_000:
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < self.BURST_SECONDS}
+        return None
+
+
+#: the request rate of this serving process
+REQUEST_RATE = RequestRate()

@@ -39,7 +39,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "media_quota_bytes": 50 * 1024 * 1024,
     # the other per-account quotas (bwhelpers.sandbox.quotas; null = unlimited; workshop mode starts with its own)
     "quotas": {"objects": None, "bins": None, "bin_requests": None, "messages": None, "callback_attempts": None,
-               "numbers_per_order": None, "numbers_in_service": None},
+               "requests_per_second": None, "numbers_per_order": None, "numbers_in_service": None},
     # the db size cap in MB (null = none): over it, requests that store more get 507 (bwhelpers.sandbox.quotas)
     "max_db_mb": None,
     # number inventory: "shared" (one per area code for everyone) or "per-account" (each account has its own
