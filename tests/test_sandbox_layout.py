@@ -48,3 +48,17 @@ def test_no_grab_bag_core_module() -> None:
     assert not (SANDBOX / "core.py").exists()
     for name in ("auth", "accounts", "settings", "guards", "base", "context"):
         assert (SANDBOX / f"{name}.py").is_file(), name
+
+
+def test_control_plane_errors_are_one_class_each() -> None:
+    """The control plane raises its own exception classes (control/exceptions.py, workshop/exceptions.py), as the
+    Dashboard area does; the generic ``ControlError(text, status)`` is built only by the base handler, for
+    protocol errors (405, 413, 421...)."""
+    found = []
+    for path in sorted(SANDBOX.rglob("*.py")):
+        if path.name == "exceptions.py" or path.relative_to(SANDBOX).as_posix() == "base.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ControlError":
+                found.append(f"{path.relative_to(SANDBOX)}:{node.lineno}")
+    assert not found, found

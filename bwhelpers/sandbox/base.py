@@ -131,9 +131,6 @@ class BaseHandler(tornado.web.RequestHandler):
             # decommissioned text and the Bearer reason (in WWW-Authenticate) are the sandbox's own.
             text = err.reason if err is not None and err.decommissioned else "Authentication Failed"
             return MessagingError("unauthorized", text, status=401, headers={"WWW-Authenticate": challenge})
-        if self.api == "control":
-            return ControlError(f"authentication failed: {err.reason if err else 'missing credentials'}",
-                                status=401)
         if err is not None and err.decommissioned:
             text = err.reason
         elif err is not None and err.scheme == "bearer":
@@ -156,8 +153,6 @@ class BaseHandler(tornado.web.RequestHandler):
             hint = "Access Denied"
         if self.api == "messaging":
             return MessagingError("forbidden", hint, status=403, headers=headers)
-        if self.api == "control":
-            return ControlError(f"forbidden: {err.reason if err else 'access denied'}", status=403)
         dash = DashboardError(1001, hint, status=403, root="ErrorResponse")
         dash.headers = headers
         return dash

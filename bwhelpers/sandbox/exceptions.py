@@ -120,11 +120,22 @@ class MessagingError(SandboxError):
 
 
 class ControlError(SandboxError):
-    """Errors of the ``/_sandbox`` control plane: ``{"error": …}``."""
+    """Errors of the ``/_sandbox`` control plane: ``{"error": …}``.
 
-    def __init__(self, description: str, status: int = 400):
-        super().__init__(description)
-        self.description, self.status = description, status
+    Subclasses (one per error: ``control/exceptions.py``, ``workshop/exceptions.py``) fix ``status`` and the text;
+    the generic constructor ``ControlError(description, status=)`` remains for protocol errors (405, 413, ...).
+    """
+
+    status = 400
+    description = ""
+
+    def __init__(self, description: str | None = None, status: int | None = None,
+                 headers: dict[str, str] | None = None):
+        self.description = type(self).description if description is None else description
+        if status is not None:
+            self.status = status
+        self.headers = dict(headers or {})
+        super().__init__(self.description)
 
     def render(self) -> tuple[str, str]:
         import json

@@ -28,14 +28,15 @@ from . import guards
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .settings import ensure_defaults
 from .db import Database
-from .exceptions import ControlError, DashboardError
+from .control.exceptions import NoControlEndpoint
+from .exceptions import DashboardError
 from .messaging.exceptions import SpringNotFound
 
 log = logging.getLogger("bwhelpers.sandbox")
 
 #: API areas, each a package with ``urls.url_paths`` (a list of (regex, handler)) and optional
 #: ``on_start(ctx)`` / ``on_stop(ctx)`` hooks run on the server's IOLoop.
-AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc", "media")
+AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc", "media", "phone")
 
 
 def load_areas() -> list[ModuleType]:
@@ -61,7 +62,7 @@ class NotFoundHandler(BaseHandler):
         if self.api == "messaging":
             raise SpringNotFound(path)  # the messaging gateway answers unknown paths with Spring's 404 body
         if self.api == "control":
-            raise ControlError(f"No control endpoint at {path}", status=404)
+            raise NoControlEndpoint(path)
         raise DashboardError(404, f"The resource {path} does not exist", status=404)
 
 

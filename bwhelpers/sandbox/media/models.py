@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -44,12 +45,15 @@ CREATE TABLE IF NOT EXISTS media (
 """
 register_schema(SCHEMA)
 
+#: Bandwidth's limits, shared with the client: ``bwhelpers/data/media_limits.json`` (the one home of these facts)
+LIMITS: dict[str, Any] = json.loads(resources.files("bwhelpers").joinpath("data").joinpath("media_limits.json")
+                                    .read_text(encoding="utf-8"))
 #: 3.5 MB per file (Bandwidth support article 12823216; bandwidth.yml mmsMessageContentFile)
-MAX_FILE_BYTES = 3_670_016
+MAX_FILE_BYTES: int = LIMITS["max_file_bytes"]
 #: toll-free MMS: 525 KB for all attachments together, else message-failed 4411 (Bandwidth's toll-free MMS FAQ)
-TOLL_FREE_MMS_BYTES = 537_600
+TOLL_FREE_MMS_BYTES: int = LIMITS["toll_free_mms_bytes"]
 #: attachments per message (external or stored media)
-MAX_ATTACHMENTS = 10
+MAX_ATTACHMENTS: int = LIMITS["max_attachments"]
 #: files per listMedia answer; the rest behind a Continuation-Token
 PAGE_SIZE = 1000
 #: storage per account when the ``media_quota_bytes`` setting is unreadable (its default is in the settings table)
@@ -61,16 +65,7 @@ PATH_TEMPLATE = "/api/v2/users/{account}/media/{media}"
 _URL_PATH = re.compile(r"^(?P<prefix>.*?)/api/v2/users/(?P<account>[^/]+)/media/(?P<media>.+)$")
 
 #: Content-Types the uploadMediaRequest of bandwidth.yml lists
-SUPPORTED_TYPES = frozenset({
-    "application/gzip", "application/javascript", "application/json", "application/ogg", "application/pdf",
-    "application/rtf", "application/smil", "application/x-bzip2", "application/x-gzip", "application/x-tar",
-    "application/xml", "application/zip", "audio/3gpp", "audio/amr", "audio/flac", "audio/mp4", "audio/mpeg",
-    "audio/ogg", "audio/wav", "audio/webm", "image/bmp", "image/gif", "image/heic", "image/heif", "image/jpeg",
-    "image/pjpeg", "image/png", "image/svg+xml", "image/tiff", "image/webp", "image/x-icon", "text/calendar",
-    "text/css", "text/csv", "text/html", "text/javascript", "text/plain", "text/vcard", "text/vnd.wap.wml",
-    "text/xml", "video/avi", "video/mp4", "video/mpeg", "video/ogg", "video/quicktime", "video/webm", "video/x-flv",
-    "video/x-ms-wmv",
-})
+SUPPORTED_TYPES: frozenset[str] = frozenset(LIMITS["content_types"])
 
 #: the built-in pictures ``/_sandbox/inbound`` can send as a reply (package data in ``samples/``)
 SAMPLES: dict[str, str] = {"sunset": "sunset.png", "mountains": "mountains.png", "balloons": "balloons.png"}
@@ -230,3 +225,86 @@ def store_inbound(conn: Any, account_id: str, media_id: str, content: bytes, con
     """Store a picture that arrived in an inbound message, inside the caller's transaction (it counts against the
     account's quota like an upload: :class:`QuotaExceeded`)."""
     _put(conn, account_id, check_media_id(media_id), content, content_type, None, quota, time.time())
+
+
+# -- MMS: what a send's media URLs point at -------------------------------------------------------
+
+#: the real service's messaging host: its media URLs are the account's stored media too
+BANDWIDTH_HOST = "messaging.bandwidth.com"
+
+
+def is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host (what ``media`` items must be)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def resolve_send(db: Database, account_id: str, urls: list[str],
+                 own_hosts: frozenset[str] | set[str] = frozenset()) -> tuple[int, list[str]]:
+    """For an MMS send: (bytes of the account's stored media among ``urls``, the URLs on this service's media
+    endpoint that the account does not have: another account's, deleted or never uploaded -> 4410). External
+    URLs are never fetched (the sandbox makes no request to hosts it is told about), so their size is unknown."""
+    total, missing = 0, []
+    for url in urls:
+        parsed = parse_media_url(url)
+        if parsed is None:
+            continue
+        host, owner, media_id = parsed
+        if host != BANDWIDTH_HOST and host not in own_hosts and "*" not in own_hosts:
+            continue
+        found = get_media(db, account_id, media_id, content=False) if owner == account_id else None
+        if found is None:
+            missing.append(url)
+        else:
+            total += found.size
+    return total, missing
+
+
+# -- inbound pictures -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Picture:
+    """A picture an inbound message brings: stored under ``{messageId}/{index}/{filename}`` when it arrives."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def inbound_picture(db: Database, account_id: str, item: dict[str, Any]) -> Picture:
+    """One ``media`` item of ``/_sandbox/inbound`` that is not a URL: ``{"sample": "sunset"}`` (a built-in picture),
+    ``{"mediaId": "photo.png"}`` (a copy of one of the account's uploads) or ``{"filename", "contentType",
+    "content"}`` (base64). ValueError names the problem."""
+    if "sample" in item:
+        name = item["sample"]
+        if not isinstance(name, str) or name not in SAMPLES:
+            raise ValueError(f"'sample' must be one of {sorted(SAMPLES)}")
+        return Picture(SAMPLES[name], "image/png", sample_bytes(name))
+    if "mediaId" in item:
+        media_id = item["mediaId"]
+        found = get_media(db, account_id, media_id) if isinstance(media_id, str) and media_id else None
+        if found is None:
+            raise ValueError(f"'mediaId' {media_id!r} is not one of your uploaded media (upload it first with "
+                             f"PUT /api/v2/users/{{accountId}}/media/{{mediaId}})")
+        name = found.media_id.rsplit("/", 1)[-1]
+        return Picture(name if _FILENAME.match(name) else "media", found.content_type, found.content)
+    filename, ctype, content = item.get("filename"), normalize_type(item.get("contentType")), item.get("content")
+    if not isinstance(filename, str) or not _FILENAME.match(filename):
+        raise ValueError("'filename' must be a plain file name like photo.png (letters, digits, '.', '_', '-')")
+    if ctype not in SUPPORTED_TYPES:
+        raise ValueError(f"'contentType' {ctype or None!r} is not a supported media type (e.g. image/png)")
+    try:
+        data = base64.b64decode(content if isinstance(content, str) else "", validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("'content' must be the file's bytes in base64") from None
+    if not data:
+        raise ValueError("'content' must be the file's bytes in base64")
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"the picture is {len(data)} bytes; at most {MAX_FILE_BYTES} (3.5 MB)")
+    return Picture(filename, ctype, data)
