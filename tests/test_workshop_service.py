@@ -22,17 +22,13 @@ XML = {"Content-Type": "application/xml"}
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The service, and the participant's kernel environment: the spawner hook gives kernels the sandbox's instance
+    key (BW_SANDBOX_INSTANCE_KEY); a workshop's health endpoint shows no path of the host's, so the key is how a
+    kernel checks the sandbox."""
     with workshop_service(tmp_path_factory.mktemp("workshop-service"), "--order-delay", "0",
-                          "--a2p-enforcement", "on") as svc:
+                          "--a2p-enforcement", "on") as svc, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BW_SANDBOX_INSTANCE_KEY", (svc["tmp"] / "sandbox.db.instance-key").read_text().strip())
         yield svc
-
-
-@pytest.fixture(autouse=True)
-def _as_the_hub_spawns(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The participant's kernel gets the sandbox's instance key from the spawner hook (BW_SANDBOX_INSTANCE_KEY): a
-    workshop's health endpoint shows no path of the host's, so the key is how a kernel checks the sandbox."""
-    key = (service["tmp"] / "sandbox.db.instance-key").read_text().strip()
-    monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", key)
 
 
 def provision(service: dict[str, Any], name: str) -> dict[str, Any]:
