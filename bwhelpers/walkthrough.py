@@ -560,8 +560,9 @@ class Page:
         what = f"the phone of {html.escape(number)}" if number else "your sandbox phone"
         widgets.show_callout("info", "Your sandbox phone",
                              f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
-                             f"{what}</a> in a new tab: conversations grouped by the other number, delivery ticks "
-                             "from the callback events, and a reply box that texts your number as the other person. "
+                             f"{what}</a> in a new tab: conversations grouped by the other number, pictures, "
+                             "delivery ticks from the callback events, and a reply box that texts your number as the "
+                             "other person. "
                              f"The link works until {html.escape(str(doc.get('expiresAt') or ''))}; run this cell "
                              "again for a fresh one.</div>")
         return None
