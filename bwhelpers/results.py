@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import steps
-from .masking import mask, scrub
+from .masking import is_secret_name, mask, scrub
 
 if TYPE_CHECKING:
     from .http import Exchange
 
 __all__ = ["Result", "flatten", "flat_rows"]
-
-_SECRET_WORDS = ("password", "secret", "token")
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -30,7 +28,7 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
         for k, v in obj.items():
             name = str(k).lstrip("@").replace("#text", "text")
             key = f"{prefix}.{name}" if prefix else name
-            if any(w in name.lower() for w in _SECRET_WORDS) and isinstance(v, str):
+            if is_secret_name(name) and isinstance(v, str):
                 out[key] = mask(v)
             else:
                 out.update(flatten(v, key))

@@ -13,11 +13,10 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable, Mapping, Sequence
 
-from .masking import mask, scrub
+from .masking import is_secret_name, mask, scrub
 
 __all__ = ["object_html", "rows_html", "callout", "fmt", "pick_columns", "CSS", "KINDS"]
 
-_SECRET_WORDS = ("password", "secret", "token")
 
 #: callout kinds -> (border colour, background, icon)
 KINDS = {"error": ("#c62828", "#fdecea", "✗"), "warn": ("#b26a00", "#fff4e5", "⚠"),
@@ -60,7 +59,7 @@ def fmt(value: Any) -> str:
 
 
 def _secret_key(key: Any) -> bool:
-    return any(w in str(key).lower() for w in _SECRET_WORDS)
+    return is_secret_name(key)
 
 
 def _label(key: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import ipywidgets as w
 from IPython.display import HTML, display
 
-from . import steps, widgets
+from . import statuses, steps, widgets
 from .exceptions import BandwidthError, TransportError
 from .results import Result
 
@@ -311,7 +311,7 @@ class Page:
         """An order's outcome, shown above its response: a coloured bar, and a red (FAILED) or amber (PARTIAL,
         BACKORDERED) callout with each error's code, meaning and fix. Returns failed/partial/ok/None."""
         status = getattr(result, "status", None)
-        if status not in ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"):
+        if status not in statuses.FINAL:
             return None
         data = result.data if isinstance(result.data, dict) else {}
 
@@ -327,7 +327,7 @@ class Page:
             failed = len(data.get("Errors") or [])
             completed = max(len(result.numbers) - failed, 0)
         display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None, noun=noun)))
-        if status == "COMPLETE":
+        if status == statuses.COMPLETE:
             return "ok"
         from .codes import fix_for
 
@@ -338,7 +338,7 @@ class Page:
             items.append(f"<li><b>{html.escape(code)}</b> {html.escape(desc)}"
                          + (f"<br><b>How to fix:</b> {html.escape(fix)}" if fix else "") + "</li>")
         errors = f"<ul>{''.join(items)}</ul>" if items else ""
-        if status == "FAILED":
+        if status == statuses.FAILED:
             widgets.show_callout("error", f"Order {result.id} FAILED: no number was allocated",
                                  f"{errors}<div>Nothing was saved as a phone number. Place a new order with other "
                                  f"criteria in notebook {_link(steps.page('orders'))}.</div>")

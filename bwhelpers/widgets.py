@@ -19,7 +19,7 @@ from typing import Any, Callable
 import ipywidgets as w
 from IPython.display import HTML, Code, display
 
-from . import phone, steps, views
+from . import phone, statuses, steps, views
 from .criteria import QUANTITY_MAX, criterion_problem
 from .exceptions import BandwidthError
 from .masking import mask
@@ -141,10 +141,11 @@ class Waiting:
 def order_bar_html(status: str | None, completed: int, failed: int, quantity: int | None = None,
                    noun: str = "number(s) in service") -> str:
     """A bar for an order's outcome: green COMPLETE, amber PARTIAL/BACKORDERED, red FAILED."""
-    kind = {"COMPLETE": "ok", "PARTIAL": "warn", "BACKORDERED": "warn", "FAILED": "error"}.get(status or "", "info")
+    kind = ("ok" if status == statuses.COMPLETE else "warn" if status in statuses.SHORT
+            else "error" if status == statuses.FAILED else "info")
     colour = views.KINDS[kind][0]
     total = quantity or (completed + failed) or 1
-    share = 100 if status in ("FAILED", "COMPLETE") else max(0, min(100, round(100 * completed / total)))
+    share = 100 if status in (statuses.FAILED, statuses.COMPLETE) else max(0, min(100, round(100 * completed / total)))
     label = f"{status or 'unknown'}: {completed} of {total} {noun}"
     return (f'<div class="bw-order-bar bw-order-{kind}" style="margin:4px 0;max-width:36em">'
             f'<div style="background:#eee;border-radius:4px;height:12px"><div style="width:{share}%;height:12px;'
