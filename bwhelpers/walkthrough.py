@@ -170,10 +170,10 @@ class Page:
                 p = steps.by_number(number)
                 what = "ended <b>FAILED</b>" if self._statuses.get(number) == "failed" else "has not been done"
                 items.append(f"<li>step {number} ({html.escape(p.heading.lower())}) {what}: notebook {_link(p)}</li>")
+            others = " (then the others listed)" if len(items) > 1 else ""
             self._warn_once(
-                f"{'Prerequisites' if len(items) > 1 else 'A prerequisite'} missing for this target:<ul>{''.join(items)}"
-                f"</ul><b>Run notebook {_link(first)} first</b> (then the others listed), then re-run this one. "
-                "The cells below do nothing until then.")
+                f"Prerequisite missing for this target:<ul>{''.join(items)}</ul><b>Run notebook {_link(first)} "
+                f"first</b>{others}, then re-run this one. The cells below do nothing until then.")
             return False
         return True
 
@@ -503,14 +503,23 @@ class Page:
         """Preflight checks with their fixes, as a table."""
         from .tables import diagnose_frame, readable
 
-        return self._table(lambda: readable(diagnose_frame(self.setup.diagnose()), ["check", "ok", "finding"],
-                                            detail=["fix"]))
+        def _run() -> Any:
+            df = diagnose_frame(self.setup.diagnose())
+            self._outcome("done", f"the preflight ran ({int((~df['ok'].astype(bool)).sum())} check(s) failing)")
+            return readable(df, ["check", "ok", "finding"], detail=["fix"])
+
+        return self._table(_run)
 
     def teardown(self) -> Any:
         """Undo everything saved (in the service's order), as a table of what was done."""
         from .tables import readable, teardown_frame
 
-        return self._table(lambda: readable(teardown_frame(self.setup.teardown())))
+        def _run() -> Any:
+            df = teardown_frame(self.setup.teardown())
+            self._outcome("done", "the teardown ran")
+            return readable(df)
+
+        return self._table(_run)
 
     # -- forms -------------------------------------------------------------------------------------
     def credentials_form(self) -> CredentialsForm:
@@ -713,12 +722,12 @@ class Page:
         if self.missing:
             first = steps.by_number(self.missing[0])
             return "not run", f"step {first.number} ({first.title.lower()}) has not been done for this target", (
-                f"run {_link(first)} first, then re-run this notebook")
+                f"Run notebook {_link(first)} first, then re-run this notebook")
         if self.info.guide:
             status = progress.statuses(self.setup).get(self.step, "pending")
             partials = [t for k, t in self.outcomes if k == "partial"]
             if status == "done" and not failures:
-                return "done", f"{self.info.title}: done for this target", onward
+                return "done", f"{self.info.heading} (for this target)", onward
             if status == "done":
                 return "partial", f"{self.info.title} was done before, but this run failed: {failures[-1]}", again
             if status == "partial" or partials:
@@ -731,7 +740,7 @@ class Page:
         if failures:
             return "failed", failures[-1], again
         if any(k == "done" for k, _ in self.outcomes):
-            return "done", f"{self.info.title}: done", onward
+            return "done", self.info.heading, onward
         if self.info.key == "start" and self.config is not None:
             where = "the local sandbox" if self.config.is_sandbox else f"account {self.config.account_id}"
             return "done", f"connected to {where}", onward

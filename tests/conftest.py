@@ -273,6 +273,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
             monkeypatch.delenv(name)
     monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "userconfig"))
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "proj" / ".bwhelpers" / "state.json"))
+    monkeypatch.setenv("BW_EXPORT_DIR", str(tmp_path / "exports"))  # the run writes nothing into the project
     return tmp_path
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -275,10 +276,13 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     state = tmp_path / "state.json"
     monkeypatch.setenv("BW_STATE_FILE", str(state))
     out = tmp_path / "out"
+    started = time.time() - 1
     assert run_notebooks(out=out, quiet=True) == 0
     saved = json.loads(state.read_text())
     assert saved["profiles"], "the walkthrough saved nothing"
-    exports = NOTEBOOK_DIR.parent / "exports"  # notebook 11 writes where the README's newman command reads
+    exports = isolated_env / "exports"  # BW_EXPORT_DIR: a test run writes nothing into the project
+    assert not (NOTEBOOK_DIR.parent / "exports").exists() or not any(
+        p.stat().st_mtime >= started for p in (NOTEBOOK_DIR.parent / "exports").iterdir()), "exports/ rewritten"
     assert exports.is_dir() and list(exports.glob("*.postman_environment.json")), "notebook 11 exported nothing"
     produced = list(out.iterdir()) + [state] + list(exports.glob("*.json"))
     assert len(produced) >= 24
