@@ -43,13 +43,17 @@ class LoadResult:
         return sum(n for s, n in self.statuses.items() if 200 <= s < 300)
 
 
-def build_request(url: str, body: Any, auth: tuple[str, str]) -> tuple[str, int, bytes]:
+def build_request(url: str, body: Any, auth: "tuple[str, str] | str") -> tuple[str, int, bytes]:
+    """The raw request; ``auth`` is (user, password) for Basic or a whole Authorization value (``Bearer ...``)."""
     parts = urlsplit(url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the load generator only targets loopback")
     payload = json.dumps(body).encode()
-    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-    head = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Basic {token}\r\n"
+    if isinstance(auth, str):
+        authorization = auth
+    else:
+        authorization = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    head = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: {authorization}\r\n"
             f"Content-Type: application/json\r\nAccept: application/json\r\nConnection: keep-alive\r\n"
             f"Content-Length: {len(payload)}\r\n\r\n").encode()
     return parts.hostname or "127.0.0.1", parts.port or 80, head + payload
@@ -124,7 +128,7 @@ async def _run(host: str, port: int, raw: bytes, count: int, concurrency: int) -
     return result
 
 
-def run_load(url: str, body: Any, auth: tuple[str, str], count: int, concurrency: int,
+def run_load(url: str, body: Any, auth: "tuple[str, str] | str", count: int, concurrency: int,
              warmup: int = 0) -> LoadResult:
     """POST ``body`` to ``url`` ``count`` times over ``concurrency`` keep-alive connections."""
     host, port, raw = build_request(url, body, auth)

@@ -4,6 +4,8 @@
     python -m bench --smoke         # tiny counts, seconds; writes nothing unless --out is given
     python -m bench --only client --repeat 5
     python -m bench --only scale --scale-sizes 0,100000,1000000
+    python -m bench --against main  # sandbox + client measures on this tree and on main, same run, ratios
+    python -m bench --against HEAD~3 --only walkthrough,workshop --repeat 3
 """
 from __future__ import annotations
 
@@ -137,10 +139,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--scale-sizes", default=None, metavar="N,N,...",
                    help="stored-message counts of measure 7 (default 0,100000,1000000; smoke 0,2000); the first "
                         "is the baseline")
+    p.add_argument("--against", default=None, metavar="REV",
+                   help="also run the chosen measures (default: throughput,client) on commit REV, checked out in "
+                        "a temporary git worktree, alternating with this tree in the same run, and print the "
+                        "ratios this/REV (writes nothing unless --out is given)")
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     names = _resolve(args.only)
+    if args.against:
+        from bench import against
+
+        chosen = names if args.only else list(against.DEFAULT)
+        extra = ["--scale-sizes", args.scale_sizes] if args.scale_sizes else []
+        text = against.run(args.against, chosen, repeat=1 if args.smoke and args.repeat == 3 else args.repeat,
+                           smoke=args.smoke, extra=extra)
+        print(text)
+        if args.out:
+            if Path(args.out).resolve() == DEFAULT_OUT:
+                p.error("--against never overwrites bench/results.md (it compares; the results come from a full run)")
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        return 0
     if args.scale_sizes:
         os.environ["BENCH_SCALE_SIZES"] = args.scale_sizes
     out = Path(args.out) if args.out else (DEFAULT_OUT if not args.smoke and not args.only else None)

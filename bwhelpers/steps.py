@@ -59,6 +59,8 @@ _TABLE: tuple[Step, ...] = (
          "register_a2p", saves="TN Option Order id", needs=("numbers",)),
     Step("messages", "Send a message", "Send a text message", "send_message", saves="message id",
          needs=("application", "assigned", "numbers")),
+    Step("pictures", "Send a picture", "Send a picture message (MMS)", "send_picture", saves="media id",
+         needs=("messages",), guide=False),
     Step("events", "Message events", "Message events (callbacks)", "message_events", needs=("messages",),
          guide=False),
     Step("postman", "Export to Postman", "Export to Postman", "export_postman", guide=False),

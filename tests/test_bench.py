@@ -154,3 +154,34 @@ def test_smoke_scale_rows_compare_with_the_empty_db(smoke: dict[str, Any]) -> No
     d = scale["7d.2k"]["values"]
     assert 100 < d["retained_bytes_per_msg"] < d["bytes_per_msg"] < 20_000  # pruning callbacks saves bytes
     assert "Scale: listMessages page" in smoke["stdout"] and "### Scale: per size" in smoke["stdout"]
+
+
+@pytest.mark.slow
+def test_against_compares_this_tree_with_another_commit_in_one_run(tmp_path: Path) -> None:
+    """``--against REV`` measures both trees (REV in a temporary git worktree, removed afterwards) and prints
+    one ratio per value; it never writes bench/results.md."""
+    before = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    out = tmp_path / "against.md"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--against", "HEAD", "--only", "import", "--smoke",
+                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = out.read_text()
+    assert "--against HEAD" in text and "| 4a Import" in text and "ours_ms" in text and "Errors" not in text
+    ratios = [ln.split(" | ")[4] for ln in text.splitlines() if ln.startswith("| 4a") and "ours_ms" in ln]
+    assert ratios and float(ratios[0].split()[0]) > 0
+    after = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert after == before  # the temporary worktree is gone
+    bad = subprocess.run([sys.executable, "-m", "bench", "--against", "no-such-rev-xyz", "--only", "import"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "--against" in bad.stderr
+
+
+def test_prism_missing_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import bench.throughput as throughput
+
+    monkeypatch.setattr(throughput, "ROOT", tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert throughput.prism_command() is None
+    with pytest.raises(RuntimeError, match="npm ci"):
+        throughput.PrismProcess()

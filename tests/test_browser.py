@@ -495,7 +495,7 @@ def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], brow
         assert_fits(page)
         text = page.locator("#main").inner_text()
         assert "Traceback" not in text
-        shot(page, "10_events_explained_fit", table)
+        shot(page, "11_events_explained_fit", table)
     except Exception:
         shot(page, "failure-events-width")
         raise
@@ -518,7 +518,7 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: An
         text = page.locator("#main").inner_text()
         assert "{'" not in text and "Traceback" not in text, "no raw dict printed"
         assert (lab["project"] / "exports").is_dir(), "exports/ in the project folder, where newman reads"
-        shot(page, "11_export_links", page.locator(".jp-OutputArea-output a", has_text="postman_collection").first)
+        shot(page, "12_export_links", page.locator(".jp-OutputArea-output a", has_text="postman_collection").first)
         open_and_run_all(page, lab["base"], steps.page("teardown").filename)
         page.locator(".bw-rows", has_text="numbers in service").first.wait_for(timeout=90_000)
         wait_idle(page)
@@ -527,7 +527,7 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: An
         cut = label.evaluate("el => [...el.querySelectorAll('label, span')].some(e => e.scrollWidth > e.clientWidth + 1)")
         assert not cut, "the checkbox label is cut off"
         assert "I understand this deletes the objects on the server" in label.inner_text()
-        shot(page, "12_teardown_checkbox", label)
+        shot(page, "13_teardown_checkbox", label)
     except Exception:
         shot(page, "failure-export-teardown")
         raise

@@ -34,7 +34,7 @@ def test_the_walkthrough_has_every_step() -> None:
     assert NAMES == [
         "00_start_here", "01_create_application", "02_create_location", "03_enable_sms", "04_enable_mms",
         "05_assign_application", "06_order_numbers", "07_check_order_status", "08_register_a2p", "09_send_message",
-        "10_message_events", "11_export_postman", "12_diagnose_and_teardown",
+        "10_send_picture", "11_message_events", "12_export_postman", "13_diagnose_and_teardown",
     ]
 
 
@@ -160,10 +160,10 @@ PROBES = {
                        "ev = page.setup.wait_for_event(accept_failure=True, timeout=10); "
                        "print(json.dumps({'id': message.id, 'cols': list(result_frame(message).columns), "
                        "'delivered': ev['type'] == 'message-delivered'}))",
-    "10_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
+    "11_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
                          "'codes': [str(c) for c in df['errorCode'].dropna()], "
                          "'explained': list(df.get('error_name', []))}))",
-    "12_diagnose_and_teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
+    "13_diagnose_and_teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
                                 "'rows': len(df)}))",
 }
 
@@ -189,11 +189,11 @@ def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[st
     assert saved["a2p"]["campaign_id"] == "CSBX001" and saved["a2p"]["numbers"] == saved["numbers"]
     assert probes["09_send_message"]["id"] == saved["messages"][0]["id"]
     assert probes["09_send_message"]["delivered"] is True
-    events = probes["10_message_events"]
+    events = probes["11_message_events"]
     assert {"message-delivered", "message-failed", "message-received"} <= set(events["types"])
     assert "4720" in events["codes"]
     assert "invalid-destination-address" in events["explained"]
-    assert probes["12_diagnose_and_teardown"]["rows"] >= 4
+    assert probes["13_diagnose_and_teardown"]["rows"] >= 4
     # the objects on the (real, HTTP) sandbox
     assert count(nb_env, "/applications", "ApplicationId") == 1
     assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
@@ -227,7 +227,7 @@ def test_skipping_the_a2p_step_ends_in_4476_explained_and_diagnosed(nb_env: dict
     assert "4476" in first["finding"] and "register_a2p" in first["fix"]
 
 
-STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07", "08", "09", "10")]
+STANDALONE = [p for p in NOTEBOOKS if p.stem[:2] in ("03", "04", "05", "06", "07", "08", "09", "10", "11")]
 
 
 @pytest.mark.parametrize("path", STANDALONE, ids=[p.stem for p in STANDALONE])
@@ -247,8 +247,8 @@ def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_en
             assert said <= 1, f"cell {index} repeats the prerequisite warning {said} times"
 
 
-@pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "11_export_postman",
-                                  "12_diagnose_and_teardown"])
+@pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "12_export_postman",
+                                  "13_diagnose_and_teardown"])
 @pytest.mark.slow
 def test_steps_without_prerequisites_run_alone(name: str, nb_env: dict[str, Any]) -> None:
     nb, _ = execute(NOTEBOOK_DIR / f"{name}.ipynb")
@@ -283,7 +283,7 @@ def test_executed_notebooks_hold_no_secret(nb_sandbox: Any, isolated_env: Path, 
     exports = isolated_env / "exports"  # BW_EXPORT_DIR: a test run writes nothing into the project
     assert not (NOTEBOOK_DIR.parent / "exports").exists() or not any(
         p.stat().st_mtime >= started for p in (NOTEBOOK_DIR.parent / "exports").iterdir()), "exports/ rewritten"
-    assert exports.is_dir() and list(exports.glob("*.postman_environment.json")), "notebook 11 exported nothing"
+    assert exports.is_dir() and list(exports.glob("*.postman_environment.json")), "the Postman notebook exported nothing"
     produced = list(out.iterdir()) + [state] + list(exports.glob("*.json"))
     assert len(produced) >= 24
     for path in produced:
