@@ -529,6 +529,8 @@ class Page:
             self.setup = Setup(config)
             self.missing = []
             self.outcomes = [o for o in self.outcomes if o[0] != "failed"]
+            where = "the local sandbox" if config.is_sandbox else f"account {config.account_id}"
+            self._outcome("done", f"connected to {where}")
             self.refresh()
 
         def _failed(text: str) -> None:
@@ -739,11 +741,9 @@ class Page:
             return "not run", f"{self.info.title} has not run yet", "run the cells above (Run All)"
         if failures:
             return "failed", failures[-1], again
-        if any(k == "done" for k, _ in self.outcomes):
-            return "done", self.info.heading, onward
-        if self.info.key == "start" and self.config is not None:
-            where = "the local sandbox" if self.config.is_sandbox else f"account {self.config.account_id}"
-            return "done", f"connected to {where}", onward
+        done = [t for k, t in self.outcomes if k == "done"]
+        if done:
+            return "done", done[-1], onward
         return "not run", f"{self.info.title}: nothing ran yet", "run the cells above (Run All)"
 
     def summary(self) -> Any:
