@@ -31,13 +31,15 @@ def _is_root() -> bool:
 
 
 def lab_command(args: Sequence[str] = (), *, root: bool | None = None) -> list[str]:
-    """The ``jupyter lab`` command line for ``args`` (default: open 00_start_here)."""
+    """The ``jupyter lab`` command line for ``args`` (default: the project as the root, opening 00_start_here)."""
     args = list(args)
     cmd = [sys.executable, "-m", "jupyter", "lab"]
-    if not any(not a.startswith("-") for a in args):
+    if not any(not a.startswith("-") for a in args) and not any("default_url" in a for a in args):
         folder = Path.cwd()
         if (folder / DEFAULT_NOTEBOOK).is_file():
-            cmd.append(DEFAULT_NOTEBOOK)
+            # the project stays the server's root (the Postman downloads in ../exports are served), and the URL
+            # the server prints and opens lands on 00_start_here, not on the Launcher
+            cmd.append(f"--ServerApp.default_url=/lab/tree/{DEFAULT_NOTEBOOK}")
     cmd += args
     if (_is_root() if root is None else root) and not any(a.startswith("--allow-root") or "allow_root" in a
                                                            for a in args):

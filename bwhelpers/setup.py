@@ -17,7 +17,8 @@ from .checks import check_int as _check_int
 from .checks import check_number as _check_number
 from .checks import check_str as _check_str
 from .checks import split_url_credentials as _split_url_credentials
-from .exceptions import (BandwidthError, MissingPrerequisiteError, NotFoundError, ValidationError, WaitTimeoutError)
+from .exceptions import (BandwidthError, MissingPrerequisiteError, NotFoundError, UnknownMessageError, ValidationError,
+                         WaitTimeoutError)
 from .phone import loose_e164
 from .results import Result
 from .state import StateStore, now_iso
@@ -206,6 +207,7 @@ class Setup:
                 if wanted and wanted != saved.get("callback_url"):
                     warnings.warn(f"the saved application {saved['id']} uses {saved.get('callback_url')}; "
                                   "pass new=True to create one with the new callback URL", stacklevel=2)
+                result = self._follow_sandbox(saved, result)
                 result.title, result.reused = "Step 1: application (saved)", True
                 return result
         control = self.control
@@ -232,6 +234,28 @@ class Setup:
                                  "outbound_bin": None if legacy or control is None
                                  else control.bin_name(outbound_callback_url),
                                  "created": now_iso()}
+        return result
+
+    def _follow_sandbox(self, saved: dict[str, Any], result: Result) -> Result:
+        """A sandbox application's callback URLs are its request bins in *this* sandbox: when the sandbox moved
+        (another port on a shared machine, a restart), the saved URLs still name the old one and no event would
+        arrive, so they are pointed at this sandbox's bins (same names) on the server and in the saved state."""
+        control = self.control
+        if control is None or not saved.get("bin"):
+            return result
+        inbound = control.bin_url(saved["bin"])
+        outbound = control.bin_url(saved["outbound_bin"]) if saved.get("outbound_bin") else None
+        if inbound == saved.get("callback_url") and outbound == saved.get("outbound_callback_url"):
+            return result
+        if saved.get("fields") == "legacy":
+            result = self.dashboard.repoint_application(saved["id"], callback_url=inbound)
+        else:
+            result = self.dashboard.repoint_application(saved["id"], inbound_callback_url=inbound,
+                                                        outbound_callback_url=outbound)
+        with self.state.transaction(self.profile) as st:
+            app = st.get("application") or {}
+            app["callback_url"], app["outbound_callback_url"] = inbound, outbound
+            st["application"] = app
         return result
 
     # ------------------------------------------------------------------ step 2
@@ -701,6 +725,17 @@ class Setup:
             raise MissingPrerequisiteError(
                 f"no message has been sent on this target, so there is no {type} event to wait for",
                 fix=f"send one first ({p.ref})")
+        control = self.control
+        if control is not None and message_id is not None and type != "message-received":
+            try:
+                known = control.messages(message_id)
+            except BandwidthError:
+                known = [{}]  # cannot tell: wait as usual
+            if not known:  # the sandbox answered "no such message": no event can ever come
+                raise UnknownMessageError(
+                    f"not waiting for {type}: the sandbox has no message {message_id} on this account",
+                    description=f"the sandbox has no message {message_id}: it was never sent on this account",
+                    fix=f"send the message again ({steps.ref('messages')}), then wait for its events")
         start = time.monotonic()
         deadline = start + timeout
         while True:

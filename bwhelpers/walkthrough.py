@@ -20,7 +20,7 @@ from typing import Any, Callable
 import ipywidgets as w
 
 from . import steps, theme, views
-from .exceptions import BandwidthError, TransportError
+from .exceptions import BandwidthError, TransportError, UnknownMessageError
 from .results import Result
 from .ui import display as show
 from .ui import forms, progress
@@ -663,6 +663,13 @@ class Page:
             event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout,
                                               on_poll=lambda elapsed: waiting.update(),
                                               accept_failure=type == "message-delivered")
+        except UnknownMessageError as exc:
+            waiting.finish()
+            self._outcome("failed", f"no such message: {exc.description}")
+            show.show_callout("error", f"Not waiting for {type}: the sandbox has no such message",
+                              f"<div>{html.escape(exc.description or str(exc))}</div>"
+                              f"<div><b>How to fix:</b> {html.escape(exc.fix or '')}</div>")
+            return None
         except TimeoutError as exc:
             waiting.finish()
             self._outcome("failed", f"no {type} within {timeout:g} s")
