@@ -306,8 +306,11 @@ class Page:
             waiting.finish()
 
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
-        """Step: send a message from the first saved number."""
+        """Step: send a message from the first saved number (on a real account: a real, billed text each run)."""
         self._last_refusal = None
+        if self.config is not None and not self.config.is_sandbox and self.ready:
+            show.show_note("This is your <b>real</b> account: each run of this cell (and each Run All of this "
+                           "notebook) sends another real text message, billed as usual.", "info")
         result = self._show(lambda: self.setup.send_message(to, text, from_=from_, save=save))
         self._nothing_sent = None if result is not None else (
             f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
@@ -714,7 +717,19 @@ class Page:
     def target_table(self, config: Any = None) -> Any:
         """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
         config = config if config is not None else self.config
-        return show.ObjectView(config.masked() if config is not None else {})
+        if config is None:
+            return show.ObjectView({})
+        m = config.masked()
+        keys = ["target", "auth_method", "account_id", "site_id"]
+        keys += ["client_id", "client_secret", "token_url"] if m.get("auth_method") == "oauth" else ["username",
+                                                                                                   "password"]
+        keys += ["dashboard_url", "messaging_url", "platform_url"]
+        if m.get("legacy_messaging"):
+            keys += ["user_id", "api_token", "api_secret"]
+        keys += ["sandbox_url", "profile"]
+        shown = {k: m[k] for k in keys if m.get(k) not in (None, "")}
+        shown["values from"] = "the local sandbox (its demo account)" if config.is_sandbox else m.get("source")
+        return show.ObjectView(shown)
 
     # -- summary -----------------------------------------------------------------------------------
     def verdict(self) -> tuple[str, str, str]:
@@ -760,7 +775,7 @@ class Page:
         style = {"done": "ok", "partial": "warn", "failed": "error", "not run": "info"}[kind]
         show.show_html(views.callout(style, f"{kind.capitalize()}: {what}", f"<div><b>Next:</b> {nxt}.</div>",
                                      f"bw-summary bw-summary-{kind.replace(' ', '-')}", incomplete=False))
-        if self.setup is None:
+        if self.setup is None or self.missing:  # the verdict names the notebook to run first
             return None
         from .tables import readable
 
@@ -792,5 +807,5 @@ def _events_view(df: Any) -> Any:
     """Events as a narrow table: the columns a person compares; description, meaning and fix under the row."""
     from .tables import readable
 
-    return readable(df, ["type", "time", "message_id", "to", "errorCode", "error_name"],
-                    detail=["description", "meaning", "fix"], empty="(no events yet)")
+    return readable(df, ["type", "time", "message_id", "from", "to", "errorCode", "error_name"],
+                    detail=["text", "description", "meaning", "fix"], empty="(no events yet)")
