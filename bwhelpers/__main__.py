@@ -1,4 +1,4 @@
-"""``python -m bwhelpers``: lab | sandbox | status | diagnose | reset-state | run-notebooks | postman | workshop-config."""
+"""``python -m bwhelpers``: lab | sandbox | receiver | status | diagnose | reset-state | run-notebooks | postman | workshop-config."""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +22,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("lab", help="open the walkthrough in JupyterLab (adds --allow-root for root; saves notebooks "
                    "without outputs)", add_help=False)
     sub.add_parser("sandbox", help="run the local sandbox (same as python -m bwhelpers.sandbox)", add_help=False)
+    sub.add_parser("receiver", help="run the callback receiver for a real account (BW_RECEIVER_PORT, "
+                   "BW_CALLBACK_BASE_URL)", add_help=False)
     sub.add_parser("status", help="show the saved state (IDs per step) as a table")
     sub.add_parser("diagnose", help="preflight: what would make messages fail, with fixes")
     p_reset = sub.add_parser("reset-state", help="forget the saved IDs of the current target (asks first)")
@@ -42,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .sandbox.__main__ import main as sandbox_main
 
         return sandbox_main(argv[1:])
+    if argv and argv[0] == "receiver":
+        from .receiver.__main__ import main as receiver_main
+
+        return receiver_main(argv[1:])
     if argv and argv[0] == "postman":
         from .postman import cli
 

@@ -7,11 +7,14 @@ step renumbers its fixes.
 """
 from __future__ import annotations
 
+import json
+from importlib.resources import files
 from typing import Any
 
 from .steps import STEPS
 
-__all__ = ["FIXES", "STATUS_FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "MESSAGE_ERROR_CODES", "explain", "fix_for"]
+__all__ = ["FIXES", "STATUS_FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "MESSAGE_ERROR_CODES", "MESSAGE_STATUSES",
+           "explain", "explain_status", "fix_for"]
 
 _STEP_NAMES = {p.key: f"step {p.number}" for p in STEPS}
 
@@ -21,47 +24,30 @@ def _fill(texts: dict[Any, Any]) -> Any:
             for k, v in texts.items()}
 
 
-#: errorCode -> (short name, what it means, what to do)
+#: errorCode -> (short name, what it means, what to do), from Bandwidth's messaging error documentation. The table is
+#: data (``bwhelpers/data/message_error_codes.json``) so the sandbox's phone page shows the same meanings without
+#: importing the client.
 MESSAGE_ERROR_CODES: dict[int, tuple[str, str, str]] = _fill({
-    4001: ("service-not-allowed", "The account may not use this messaging service.",
-           "Ask Bandwidth support to enable the service for the account."),
-    4301: ("malformed-invalid-encoding", "The message could not be encoded.", "Check the text's characters."),
-    4360: ("message-expired", "The message expired before it could be sent.", "Send it again, or raise the expiration."),
-    4403: ("rejected-forbidden-from-number", "The from number may not send messages.",
-           "Use a number of your account with messaging enabled."),
-    4405: ("rejected-unallocated-from-number", "The from number does not belong to any account.",
-           "Send from one of your own numbers (order one in {orders})."),
-    4406: ("rejected-unallocated-to-number", "The destination number is not allocated.", "Check the to number."),
-    4407: ("rejected-account-not-defined-from-number", "The from number belongs to a different account.",
-           "Send from a number ordered on this account."),
-    4432: ("rejected-forbidden-country", "Sending to that country is not allowed for the account.",
-           "Ask Bandwidth support to enable international messaging, or pick another destination."),
-    4433: ("rejected-forbidden-tollfree", "Sending to toll-free numbers is not enabled.",
-           "Enable TollFree on the location's SMS feature ({sms})."),
-    4435: ("rejected-too-many-recipients", "A group message had more than 10 recipients.",
-           "Send to 10 numbers or fewer at a time."),
-    4452: ("rejected-wrong-application-id", "The applicationId is not the one assigned to the from number's location.",
-           "Assign the application to the location ({assigned}) and send with that applicationId."),
-    4470: ("rejected-spam-detected", "The carrier's spam filter refused the message.",
-           "Change the content; register a 10DLC campaign for application-to-person traffic."),
-    4476: ("rejected-unregistered-10dlc", "The from number is not on a registered 10DLC campaign: US carriers "
-           "reject application-to-person texts from unregistered local numbers.",
-           "Assign the number to a REGISTERED 10DLC campaign with a TN Option Order ({a2p}: "
-           "register_a2p()). On a real account, register the brand and campaign in the Bandwidth App first "
-           "(it takes days)."),
-    4720: ("invalid-destination-address", "The destination is not a valid, reachable number.", "Check the to number."),
-    4773: ("inactive-campaign", "The number's 10DLC campaign is not active.",
-           "Check the campaign's status with The Campaign Registry (Bandwidth App), or assign the number to an "
-           "active campaign ({a2p})."),
-    4775: ("destination-rejected-due-to-user-opt-out", "The recipient replied STOP and opted out.",
-           "Do not message them until they opt back in (START)."),
-    4795: ("tfn-not-verified", "The toll-free number has not passed toll-free verification.",
-           "Submit toll-free verification for the number and wait for VERIFIED ({a2p}: request_tfv())."),
-    5620: ("destination-app-error", "The carrier's application failed to deliver the message.", "Retry later."),
-    9902: ("delivery-receipt-expired", "No delivery receipt arrived in time.",
-           "Treat the delivery as unknown; retry only if it matters."),
-    9999: ("unknown-error", "An unknown error.", "Contact Bandwidth support with the message id."),
-})
+    int(code): (row["name"], row["meaning"], row["fix"])
+    for code, row in json.loads(files("bwhelpers").joinpath("data/message_error_codes.json")
+                                .read_text(encoding="utf-8")).items()})
+
+#: listMessages' ``messageStatus`` (bandwidth.yml ``messageStatusEnum``) -> (final?, what it means, what to do).
+#: Bandwidth lists the values without defining them; the meanings are bwhelpers' reading of the names and of
+#: the callbacks they go with (message-sending, message-delivered, message-failed, message-received).
+MESSAGE_STATUSES: dict[str, tuple[bool, str, str]] = {
+    "ACCEPTED": (False, "Bandwidth accepted the message (the 202) and has not sent it yet.", "Wait a few seconds."),
+    "QUEUED": (False, "The message waits in the account's queue (sending rate limits, or a busy carrier).",
+               "Wait; if it stays queued, send fewer messages per second."),
+    "SENDING": (False, "Bandwidth is handing the message to the carrier.", "Wait a few seconds."),
+    "SENT": (False, "The carrier took the message; no delivery receipt has come back yet.",
+             "Wait: most receipts arrive within seconds, some carriers (and many MMS) never send one."),
+    "DELIVERED": (True, "The carrier reported the message delivered to the phone.", ""),
+    "FAILED": (True, "The message could not be sent; its errorCode says why.", "See the error code's fix."),
+    "UNDELIVERED": (True, "The carrier reported that the message did not reach the phone; its errorCode says why.",
+                    "See the error code's fix."),
+    "RECEIVED": (True, "An incoming message that one of your numbers received.", ""),
+}
 
 FIXES: dict[str, str] = _fill({
     # step order (ConflictError)
@@ -165,3 +151,21 @@ def explain(code: Any) -> dict[str, str]:
     name, meaning, fix = MESSAGE_ERROR_CODES.get(key, ("", "Not in bwhelpers' table of known codes.",
                                                       "See Bandwidth's messaging error codes page."))
     return {"code": str(key), "name": name, "meaning": meaning, "fix": fix}
+
+
+def explain_status(status: Any, error_code: Any = None) -> dict[str, Any]:
+    """``{"status", "final", "meaning", "fix", "code", "name"}`` for a listMessages ``messageStatus`` (with the
+    errorCode's name, meaning and fix when it failed)."""
+    key = str(status or "").upper()
+    final, meaning, fix = MESSAGE_STATUSES.get(key, (False, f"{key or 'no status'}: not a status bwhelpers "
+                                                            "knows.", "Check Bandwidth's messageStatusEnum."))
+    out: dict[str, Any] = {"status": key, "final": final, "meaning": meaning, "fix": fix, "code": "", "name": ""}
+    try:
+        code = int(error_code) if error_code not in (None, "") else 0
+    except (TypeError, ValueError):
+        code = 0
+    if code:
+        info = explain(code)
+        out.update(code=info["code"], name=info["name"], meaning=f"{meaning} {info['code']} {info['name']}: "
+                   f"{info['meaning']}".strip(), fix=info["fix"] or fix)
+    return out

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from .exceptions import ValidationError
+from .files import atomic_write
 from .masking import mask, register_secret
 from .paths import credentials_path, project_root
 
@@ -348,19 +348,7 @@ class Config:
                 f"credentials file: {target} is inside the project folder {root}; credentials must not be "
                 "committed. Fix: point BW_CONFIG_DIR outside the project (or unset it)", field="path")
         data = {name: getattr(self, name) for name in _FILE_FIELDS if getattr(self, name) not in (None, "")}
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".credentials.", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(target, json.dumps(data, indent=2), mode=0o600, dir_mode=0o700)
         return target
 
     @staticmethod

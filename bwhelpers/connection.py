@@ -32,6 +32,7 @@ def live_config(*, quiet: bool = False, **explicit: Any) -> Config:
     config = Config.resolve(**explicit)
     _warn_legacy(config, quiet)
     if not config.is_sandbox:
+        _ensure_receiver(quiet)
         return config
     from . import sandbox
 
@@ -57,6 +58,45 @@ def _warn_legacy(config: Config, quiet: bool) -> None:
     text = config.auth_warning
     if text and config.profile not in _WARNED:
         _WARNED.add(config.profile)
+        log.warning("bwhelpers: %s", text)
+        if not quiet:
+            print(f"bwhelpers: warning: {text}", file=sys.stderr)
+
+
+def _ensure_receiver(quiet: bool) -> None:
+    """A real account with ``BW_CALLBACK_BASE_URL`` (or ``BW_RECEIVER_PORT``): the callback receiver every kernel
+    shares, started here when none of ours runs. A bad base URL raises (before any request); an http:// one and
+    a taken port warn, naming the rule or the port and the fix (the status is still read by polling)."""
+    import os
+
+    from .exceptions import ValidationError
+    from .receiver import BASE_URL_ENV, PORT_ENV, ReceiverPortError
+    from .receiver_client import callback_base
+
+    base = callback_base(real=True)  # ValidationError naming BW_CALLBACK_BASE_URL
+    if base is not None and base.warning:
+        _warn_once(base.warning, quiet)
+    if base is None and not os.environ.get(PORT_ENV):
+        return
+    from . import receiver
+
+    try:
+        handle = receiver.ensure_running()
+    except ReceiverPortError as exc:
+        if not os.environ.get(PORT_ENV, "").strip().isdigit() and os.environ.get(PORT_ENV):
+            raise ValidationError(str(exc), field=PORT_ENV) from None
+        _warn_once(f"{exc} (until then, callbacks to {BASE_URL_ENV} are not stored; the status is read by "
+                   "polling)", quiet)
+        return
+    if not handle.reused and not quiet and handle.url not in _ANNOUNCED:
+        _ANNOUNCED.add(handle.url)
+        print(f"bwhelpers: callback receiver listening at {handle.url}"
+              + (f" (Bandwidth reaches it at {base.url})" if base is not None else ""), file=sys.stdout)
+
+
+def _warn_once(text: str, quiet: bool) -> None:
+    if text not in _WARNED:
+        _WARNED.add(text)
         log.warning("bwhelpers: %s", text)
         if not quiet:
             print(f"bwhelpers: warning: {text}", file=sys.stderr)

@@ -126,7 +126,7 @@ class DashboardClient:
                            inbound_password: str | None = None, outbound_user: str | None = None,
                            outbound_password: str | None = None,
                            callback_types: Iterable[str] | None = None) -> Result:
-        """Step 1: POST /applications; ``.id`` is the ApplicationId.
+        """The application step: POST /applications; ``.id`` is the ApplicationId.
 
         Today's fields (Bandwidth's current docs): ``inbound_callback_url`` (required; message-received
         events), ``outbound_callback_url`` (message-delivered/-failed/-sending), their credentials and
@@ -158,7 +158,7 @@ class DashboardClient:
             outbound_password=outbound_password, callback_types=callback_types)}
         _, data, ex = self._call("POST", f"{self.account_url}/applications", body)
         app = _app_record(data)
-        return Result(data=app, id=app.get("ApplicationId"), exchange=ex, title="Step 1: application created")
+        return Result(data=app, id=app.get("ApplicationId"), exchange=ex, title="Application created")
 
     def repoint_application(self, application_id: str, *, callback_url: str | None = None,
                             inbound_callback_url: str | None = None,
@@ -207,7 +207,7 @@ class DashboardClient:
 
     # ------------------------------------------------------------------ step 2
     def create_location(self, name: str, default: bool = True) -> Result:
-        """Step 2: POST /sites/{site}/sippeers; the id is the last segment of the ``Location`` header."""
+        """The location step: POST /sites/{site}/sippeers; the id is the last segment of the ``Location`` header."""
         _require_text(name, "name", "the location's plain-text name, e.g. 'Bandwidth Messaging 2 test'")
         check_bool(default, "default")  # default='no' must not create a *default* location
         body = {"SipPeer": {"PeerName": name, "IsDefaultPeer": default}}
@@ -217,7 +217,7 @@ class DashboardClient:
         if not peer_id:
             peer_id = xmlio.ci_get(data, "SipPeerResponse", "SipPeer", "PeerId")
         record = {"PeerId": peer_id, "PeerName": name, "IsDefaultPeer": bool(default), "Location": location}
-        return Result(data=record, id=peer_id, exchange=ex, title="Step 2: location created")
+        return Result(data=record, id=peer_id, exchange=ex, title="Location created")
 
     def list_locations(self) -> Result:
         """GET /sites/{site}/sippeers: the site's locations."""
@@ -247,7 +247,7 @@ class DashboardClient:
     def enable_sms(self, location_id: str, toll_free: bool = True, short_code: bool = True, zone1: bool = True,
                    zone2: bool = False, zone3: bool = False, zone4: bool = False, zone5: bool = False,
                    protocol: str = "HTTP", proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
-        """Step 3: POST .../features/sms with the guide's body (Protocol HTTP, Zone1 true, ProxyPeerId 539692)."""
+        """The SMS step: POST .../features/sms with the guide's body (Protocol HTTP, Zone1 true, ProxyPeerId 539692)."""
         location_id = require_id(location_id, "location_id", "digits")
         protocol = _require_http(protocol)
         for flag, value in (("toll_free", toll_free), ("short_code", short_code), ("zone2", zone2),
@@ -262,7 +262,7 @@ class DashboardClient:
                                           "Zone1": zone1, "Zone2": zone2, "Zone3": zone3, "Zone4": zone4,
                                           "Zone5": zone5},
             "HttpSettings": http_settings}}
-        return self._feature("POST", location_id, "sms", "Step 3: SMS enabled", _sms_record, body)
+        return self._feature("POST", location_id, "sms", "SMS enabled", _sms_record, body)
 
     def _feature(self, method: str, location_id: str, kind: str, title: str,
                  record: Any = None, body: Mapping[str, Any] | None = None) -> Result:
@@ -282,14 +282,14 @@ class DashboardClient:
     # ------------------------------------------------------------------ step 4
     def enable_mms(self, location_id: str, protocol: str = "HTTP",
                    proxy_peer_id: str | int | None = GUIDE_PROXY_PEER_ID) -> Result:
-        """Step 4: POST .../features/mms with the guide's body (lower-case ``protocol``)."""
+        """The MMS step: POST .../features/mms with the guide's body (lower-case ``protocol``)."""
         location_id = require_id(location_id, "location_id", "digits")
         protocol = _require_http(protocol)
         _check_proxy(proxy_peer_id)
         http_settings: Any = {"ProxyPeerId": str(proxy_peer_id)} if proxy_peer_id not in (None, "") else ""
         body = {"MmsFeature": {"MmsSettings": {"protocol": protocol},
                                "Protocols": {"HTTP": {"HttpSettings": http_settings}}}}
-        return self._feature("POST", location_id, "mms", "Step 4: MMS enabled", _mms_record, body)
+        return self._feature("POST", location_id, "mms", "MMS enabled", _mms_record, body)
 
     def get_mms(self, location_id: str) -> Result:
         """GET the location's MMS feature (parsed case-insensitively: protocol/Protocol, proxyPeerId)."""
@@ -301,13 +301,13 @@ class DashboardClient:
 
     # ------------------------------------------------------------------ step 5
     def assign_application(self, location_id: str, application_id: str) -> Result:
-        """Step 5: PUT .../applicationSettings with HttpMessagingV2AppId (13645 if SMS is not enabled)."""
+        """The assignment step: PUT .../applicationSettings with HttpMessagingV2AppId (13645 if SMS is not enabled)."""
         url = f"{self._location_url(location_id)}/products/messaging/applicationSettings"
         application_id = require_id(application_id, "application_id", "uuid")
         body = {"ApplicationsSettings": {"HttpMessagingV2AppId": application_id}}
         _, data, ex = self._call("PUT", url, body)
         settings = _settings_record(data) or {"HttpMessagingV2AppId": application_id}
-        return Result(data=settings, id=application_id, exchange=ex, title="Step 5: application assigned")
+        return Result(data=settings, id=application_id, exchange=ex, title="Application assigned")
 
     def get_application_settings(self, location_id: str) -> Result:
         """GET .../applicationSettings: which application the location uses."""
@@ -342,18 +342,18 @@ class DashboardClient:
                       name: str | None = None, *, location_id: str | None = None,
                       numbers: Iterable[Any] | None = None, customer_order_id: str | None = None,
                       **criteria: Any) -> Result:
-        """Step 6: POST /orders with the matching ``*SearchAndOrderType`` (or ExistingTelephoneNumberOrderType)."""
+        """The order step: POST /orders with the matching ``*SearchAndOrderType`` (or ExistingTelephoneNumberOrderType)."""
         order = order_body(self.config.site_id, quantity=quantity, partial_allowed=partial_allowed,
                            back_order=back_order, name=name, location_id=location_id, numbers=numbers,
                            customer_order_id=customer_order_id, **criteria)
         resp, data, ex = self._call("POST", f"{self.account_url}/orders", {"Order": order})
-        return _order_result(data, ex, resp=resp, title="Step 6: order placed")
+        return _order_result(data, ex, resp=resp, title="Order placed")
 
     def get_order(self, order_id: str) -> Result:
-        """Step 7: GET /orders/{id}; ``.status`` and ``.numbers`` (completed numbers) are filled in."""
+        """The order-status step: GET /orders/{id}; ``.status`` and ``.numbers`` (completed numbers) are filled in."""
         order_id = require_id(order_id, "order_id", "uuid")
         _, data, ex = self._call("GET", f"{self.account_url}/orders/{segment(order_id)}")
-        result = _order_result(data, ex, order_id=order_id, title="Step 7: order status")
+        result = _order_result(data, ex, order_id=order_id, title="Order status")
         return result
 
     def wait_for_order(self, order_id: str, timeout: float = 60.0, progress: bool = True,
@@ -368,7 +368,7 @@ class DashboardClient:
                             timeout=timeout, progress=progress, interval=interval, max_interval=max_interval,
                             on_poll=on_poll, fix="wait longer (wait_for_order(timeout=...)) or check it later "
                                                  "with get_order")
-        result.title = "Step 7: order finished"
+        result.title = "Order finished"
         return result
 
     def list_orders(self, page: int = 1, size: int = 20, status: str | None = None,

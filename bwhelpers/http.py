@@ -103,11 +103,13 @@ def auth_for(config: "Config", api: str = "dashboard") -> Auth:
 
 def make_session(config: "Config | None" = None, *, auth: Auth | None = None,
                  timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, retries: int = 3,
-                 backoff_factor: float = 0.3, backoff_max: float = 5.0) -> requests.Session:
+                 backoff_factor: float = 0.3, backoff_max: float = 5.0,
+                 retry_statuses: frozenset[int] = RETRY_STATUSES) -> requests.Session:
     """A keep-alive Session with basic auth, a default timeout and urllib3 retries.
 
     Retries 429/500/502/503/504 for idempotent methods only (GET, PUT, DELETE, HEAD), honouring
     ``Retry-After``. A POST is never retried after it reached the server, so nothing is created twice.
+    ``retry_statuses`` narrows that (a poller that shows its own waits leaves 429 to itself).
     ``auth`` defaults to :func:`auth_for` the config's Dashboard (Bearer token or username:password).
     """
     session = _TimeoutSession(timeout)
@@ -117,8 +119,9 @@ def make_session(config: "Config | None" = None, *, auth: Auth | None = None,
         session.auth = auth
     retry = _CappedRetry(
         total=retries, connect=retries, read=retries, status=retries, other=0,
-        status_forcelist=sorted(RETRY_STATUSES), allowed_methods=IDEMPOTENT_METHODS,
-        respect_retry_after_header=True, backoff_factor=backoff_factor, backoff_max=backoff_max,
+        status_forcelist=sorted(retry_statuses), allowed_methods=IDEMPOTENT_METHODS,
+        # urllib3 retries any status with a Retry-After header when it respects the header, whatever the list says
+        respect_retry_after_header=429 in retry_statuses, backoff_factor=backoff_factor, backoff_max=backoff_max,
         raise_on_status=False, raise_on_redirect=False,
     )
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)

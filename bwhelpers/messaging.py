@@ -6,9 +6,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from . import steps
 from .checks import check_int, check_number
 from .ids import require_id
+from .limits import MAX_ATTACHMENTS
 from .exceptions import BandwidthError, RateLimitError, ValidationError
 from .http import auth_for, make_session, request, unreadable_response
 from .phone import e164_cached as _e164
@@ -43,9 +43,13 @@ def validate_message(to: Any, text: Any, from_: Any, application_id: Any, media:
     to_numbers = [_e164(n, "to" if len(recipients) == 1 else f"to[{i}]") for i, n in enumerate(recipients)]
     sender = _e164(from_, "from_")
     media_list = [media] if isinstance(media, str) else list(media or [])
+    if len(media_list) > MAX_ATTACHMENTS:
+        raise ValidationError(f"media: {len(media_list)} attachments; a message carries at most {MAX_ATTACHMENTS}. "
+                              "Fix: send fewer (or several messages)", field="media")
     for i, url in enumerate(media_list):
         if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 4096:
-            raise ValidationError(f"media[{i}]: {url!r} must be an http(s) URL of at most 4096 characters",
+            raise ValidationError(f"media[{i}]: {str(url)[:80]!r} must be an http(s) URL of at most 4096 characters. "
+                                  "Fix: upload a local file first (upload_media) and send its media URL",
                                   field="media")
     if text is None or text == "":
         if not media_list:
@@ -123,14 +127,14 @@ class MessagingClient:
 
     def send_message(self, to: str | Iterable[str], text: str | None, from_: str, application_id: str,
                      media: str | Iterable[str] | None = None, tag: str | None = None) -> Result:
-        """Step 9: POST a message; 202 means accepted (delivery arrives later as a callback event)."""
+        """The send step: POST a message; 202 means accepted (delivery arrives later as a callback event)."""
         body = validate_message(to, text, from_, application_id, media, tag)
         self._check_owner()
         resp, ex = request(self.session, "POST", self.config.messages_url, json_body=body, headers=JSON_HEADERS,
                            auth=self.auth)
         data = _json(resp, ex)
         return Result(data=data, id=data.get("id"), exchange=ex, status="accepted",
-                      title=f"Step {steps.step('messages').number}: message sent")
+                      title="Message sent")
 
     def list_messages(self, **filters: Any) -> Result:
         """GET the messages endpoint (filters are passed as query parameters, e.g. messageId=, sourceTn=)."""

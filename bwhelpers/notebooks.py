@@ -180,6 +180,7 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
         print("no notebooks found", file=sys.stderr)
         return 1
     handle = _share_sandbox()
+    receiver = _share_receiver()
     runs: list[NotebookRun] = []
     try:
         for path in books:
@@ -194,6 +195,8 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
     finally:
         if handle is not None:
             handle.stop()
+        if receiver is not None:
+            receiver.stop()
     return 0 if runs and all(r.ok for r in runs) and len(runs) == len(books) else 1
 
 
@@ -207,6 +210,23 @@ def _share_sandbox():
 
     handle = ensure_running()
     os.environ["BW_SANDBOX_URL"] = handle.url
+    return handle if not handle.reused else None
+
+
+def _share_receiver():
+    """A real account with BW_CALLBACK_BASE_URL / BW_RECEIVER_PORT: one callback receiver for every kernel of the
+    run (kernels come and go; callbacks arrive between them). A problem is left to the notebooks to report."""
+    from .config import default_target
+    from .receiver import BASE_URL_ENV, PORT_ENV
+
+    if default_target() != "real" or not (os.environ.get(BASE_URL_ENV) or os.environ.get(PORT_ENV)):
+        return None
+    from . import receiver
+
+    try:
+        handle = receiver.ensure_running()
+    except OSError:
+        return None
     return handle if not handle.reused else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["project_root", "credentials_path", "default_state_path"]
+__all__ = ["project_root", "config_dir", "credentials_path", "default_state_path"]
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -16,13 +16,19 @@ def project_root(start: Path | None = None) -> Path:
     return start
 
 
-def credentials_path() -> Path:
-    """``$BW_CONFIG_DIR/credentials.json``, else ``platformdirs.user_config_dir('bwhelpers')/credentials.json``."""
+def config_dir() -> Path:
+    """The per-user folder of bwhelpers' private files: ``$BW_CONFIG_DIR``, else
+    ``platformdirs.user_config_dir('bwhelpers')`` (never the project folder)."""
     folder = os.environ.get("BW_CONFIG_DIR")
     if not folder:
         import platformdirs
         folder = platformdirs.user_config_dir("bwhelpers")
-    return Path(folder).expanduser() / "credentials.json"
+    return Path(folder).expanduser()
+
+
+def credentials_path() -> Path:
+    """``$BW_CONFIG_DIR/credentials.json``, else ``platformdirs.user_config_dir('bwhelpers')/credentials.json``."""
+    return config_dir() / "credentials.json"
 
 
 def default_state_path() -> Path:

@@ -16,7 +16,7 @@ __all__ = ["poll_until"]
 R = TypeVar("R")
 
 
-def poll_until(get: Callable[[], R], terminal: Collection[str], *, label: str, timeout: float, progress: bool,
+def poll_until(get: Callable[[], R], terminal: Collection[str | None], *, label: str, timeout: float, progress: bool,
                interval: float, max_interval: float, on_poll: Callable[[R, float], None] | None,
                fix: str) -> R:
     """Call ``get()`` until its ``.status`` is in ``terminal``; WaitTimeoutError naming ``label`` and ``fix`` after

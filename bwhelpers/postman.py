@@ -28,7 +28,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
@@ -37,8 +36,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from . import steps
 from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, SANDBOX_TOKEN_PATH, TOKEN_URL, Config
+from .files import atomic_write
 from .masking import mask
 from .phone import loose_e164
+from .state import SavedState, StateStore
 
 __all__ = [
     "ENVIRONMENT_NAME", "COLLECTION_NAME", "COLLECTION_SCHEMA", "SECRET_KEYS", "STEPS",
@@ -129,33 +130,28 @@ def _resolve_config(config: "Config | Mapping[str, Any] | None") -> "Config":
     return config
 
 
-def _load_state(config: Any, state: Any) -> Mapping[str, Any]:
-    """The saved walkthrough state for ``config``'s profile: ``state`` itself when it is a mapping, else
-    from ``state`` (a StateStore) or the default StateStore."""
-    if isinstance(state, Mapping):
-        return state
-    from .state import StateStore
-
+def _load_state(config: Any, state: Any) -> SavedState:
+    """The saved walkthrough state for ``config``'s profile: ``state`` itself (a SavedState, or a dict in the
+    file's shape), else from ``state`` (a StateStore) or the default StateStore."""
+    if isinstance(state, (SavedState, Mapping)):
+        return SavedState.from_dict(state)
     store = state if state is not None else StateStore()
-    return store.get(config.profile)
+    return store.saved(config.profile)
 
 
-def _saved_ids(state: Mapping[str, Any]) -> dict[str, Any]:
-    """applicationId/location/order/numbers/callbackUrl from a profile's state, in the shape Setup saves."""
-    app = state.get("application") or {}
-    loc = state.get("location") or {}
-    orders = state.get("orders") or []
+def _saved_ids(state: SavedState) -> dict[str, Any]:
+    """applicationId/location/order/numbers/callbackUrl/campaignId/tnOptionOrder from a profile's saved state."""
     numbers: list[str] = []
-    for n in [*(state.get("numbers") or []), *(n for o in orders for n in (o.get("numbers") or []))]:
+    for n in [*state.numbers, *(n for o in state.orders for n in o.numbers)]:
         e164 = loose_e164(n)
         if e164 not in numbers:
             numbers.append(e164)
-    a2p = state.get("a2p") or {}
-    return {"applicationId": _str(app.get("id")), "location": _str(loc.get("id")),
-            "order": _str(orders[-1].get("id")) if orders else "", "numbers": numbers,
-            "callbackUrl": _str(app.get("callback_url")),
-            "outboundCallbackUrl": _str(app.get("outbound_callback_url")), "campaignId": _str(a2p.get("campaign_id")),
-            "tnOptionOrder": _str(a2p.get("order_id"))}
+    app, a2p, last = state.application, state.a2p, state.last_order
+    return {"applicationId": _str(state.application_id), "location": _str(state.location_id),
+            "order": _str(last.id) if last else "", "numbers": numbers,
+            "callbackUrl": _str(app.callback_url if app else None),
+            "outboundCallbackUrl": _str(app.outbound_callback_url if app else None),
+            "campaignId": _str(a2p.campaign_id if a2p else None), "tnOptionOrder": _str(a2p.order_id if a2p else None)}
 
 
 def _urls(config: "Config") -> dict[str, str]:
@@ -827,18 +823,7 @@ def _filename(name: str) -> str:
 
 def _write_json(path: Path, doc: Mapping[str, Any], private: bool = False) -> Path:
     """Atomic write; files holding secrets are created 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600 if private else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", mode=0o600 if private else 0o644)
     return path.resolve()
 
 

@@ -9,6 +9,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from . import steps
 from .masking import scrub
 
 if TYPE_CHECKING:
@@ -58,6 +59,16 @@ class Result:
     status: str | None = None
     numbers: list[str] = field(default_factory=list)
     reused: bool = False
+    #: the walkthrough step this is the outcome of (a key of ``steps``); set by Setup, never by the API clients
+    step: str | None = None
+
+    @property
+    def heading(self) -> str:
+        """The title as shown: ``Step 1: Application created`` (number and order from ``steps``)."""
+        title = self.title or "Result"
+        if self.step is None:
+            return title
+        return f"{steps.label(self.step)}: {title}"
 
     def rows(self) -> list[dict[str, Any]]:
         """Flattened rows: one per record (a list) or a single row (one object); secrets masked."""
@@ -66,7 +77,7 @@ class Result:
         return flat_rows([dict(self.data) if isinstance(self.data, dict) else {"value": self.data}])
 
     def __repr__(self) -> str:
-        parts = [self.title or "Result"]
+        parts = [self.heading]
         if self.id:
             parts.append(f"id={self.id}")
         if self.status:

@@ -101,6 +101,22 @@ class SandboxControl:
         doc = self._json("POST", "/inbound", body)
         return doc if isinstance(doc, dict) else {}
 
+    def phone_link(self, ttl: int = 3600, number: str | None = None) -> dict[str, Any]:
+        """``POST /_sandbox/phone/link``: a signed link to your numbers' phone page (threads, delivery ticks, a reply
+        box), valid ``ttl`` seconds (10 to 86400) on the sandbox's clock: ``{"url", "expires", "expiresAt", ...}``.
+        ``number`` (E.164, one of yours) opens that number's phone."""
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 10 <= ttl <= 86400:
+            raise ValidationError(f"ttl: {ttl!r} is not a whole number of seconds from 10 to 86400; give how long "
+                                  "the link should work, e.g. ttl=3600", field="ttl")
+        body: dict[str, Any] = {"ttl": ttl}
+        if number:
+            body["number"] = number
+        doc = self._json("POST", "/phone/link", body)
+        if not isinstance(doc, dict) or not isinstance(doc.get("url"), str):
+            raise ValidationError("the sandbox answered without a phone link: it may be older than this client; "
+                                  "restart it (python -m bwhelpers.sandbox)", field="sandbox")
+        return doc
+
     def messages(self, message_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """``GET /_sandbox/messages``: your messages with each recipient's delivery state (newest ``limit``)."""
         query = f"?limit={int(limit)}" + (f"&messageId={quote(str(message_id))}" if message_id else "")

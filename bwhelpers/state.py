@@ -1,32 +1,53 @@
-"""StateStore: the IDs each step saves, in ``.bwhelpers/state.json`` in the project folder, per profile.
+"""The saved state: a typed model of what each step saves (:class:`SavedState`), kept per profile by
+:class:`StateStore` in ``.bwhelpers/state.json`` in the project folder.
 
-Writes are atomic (temp file in the same folder + ``os.replace``) and serialized between processes with
-``fcntl.flock`` on ``state.json.lock``. A corrupt file is set aside as ``state.json.corrupt-<ts>`` and
-reported, never silently emptied. Nothing that looks like a secret is ever stored.
+The model is the one place that knows the file's keys: every other module reads attributes
+(``state.application.id``, ``state.sending_number``, ``state.is_done("sms")``) and writes through
+``StateStore.edit(profile)``. A field added to a model (with a default) loads from older files unchanged;
+a change of meaning gets a step in :data:`MIGRATIONS` and a new :data:`VERSION`.
+
+Writes are atomic (temp file beside the real file + ``os.replace``; through a symlink to its target) and
+serialized between processes with ``fcntl.flock`` on ``<real file>.lock``. A file that is not UTF-8, not
+JSON, nested too deeply or holds wrong-typed values is set aside as ``state.json.corrupt-<ts>`` with a
+warning naming the file and what was kept, never silently emptied. Nothing that looks like a secret is
+ever stored.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import fcntl
 import json
 import os
 import re
-import tempfile
-import time
+import types
+import typing
 import warnings
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, ClassVar, Iterator, TypeVar
 
+from . import steps
 from .exceptions import StateFileError, ValidationError
+from .files import atomic_write
 from .masking import registered_secrets
 from .paths import default_state_path
 
-__all__ = ["StateStore", "default_state_path", "now_iso", "StateFileWarning"]
+__all__ = ["StateStore", "SavedState", "Application", "Location", "Feature", "Assignment", "Order", "A2P",
+           "Message", "default_state_path", "now_iso", "StateFileWarning", "VERSION", "ORDER_DONE",
+           "ORDER_FINAL"]
 
-VERSION = 1
+#: the file format's version; MIGRATIONS[v] turns a version-v profile into a version-(v+1) one
+VERSION = 2
+#: free-form values (forms, criteria, unknown keys) nested deeper than this are dropped as corrupt
+MAX_DEPTH = 24
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential|authori[sz]ation|api_?key|private", re.I)
+
+#: an order's statuses that put numbers in service / that end the polling (numbers.yml OrderStatus)
+ORDER_DONE = ("COMPLETE", "PARTIAL")
+ORDER_FINAL = ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED")
 
 
 class StateFileWarning(UserWarning):
@@ -38,21 +59,415 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+# ---------------------------------------------------------------------------------------------- the model
+class _Wrong(ValueError):
+    """A value of the wrong type for its field."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and dicts (iterative: safe for any depth json accepted)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict):
+            items: Any = item.values()
+        elif isinstance(item, list):
+            items = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        todo.extend((v, level + 1) for v in items)
+    return deepest
+
+
+def _parse(tp: Any, value: Any, where: str, problems: list[str]) -> Any:
+    """``value`` as type ``tp`` (str, int, bool, Any, list[X], dict[...], a model, X | None); _Wrong if it isn't."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        return _parse(next(a for a in args if a is not type(None)), value, where, problems)
+    if tp is Any or origin is dict or tp is dict:
+        if (origin is dict or tp is dict) and not isinstance(value, dict):
+            raise _Wrong(f"expected an object, got {type(value).__name__}")
+        if _depth(value) > MAX_DEPTH:
+            raise _Wrong(f"nested more than {MAX_DEPTH} levels deep")
+        return value
+    if isinstance(tp, type) and issubclass(tp, _Model):
+        if not isinstance(value, dict):
+            raise _Wrong(f"expected an object, got {type(value).__name__}")
+        return tp._from(value, where, problems)
+    if origin is list:
+        if not isinstance(value, list):
+            raise _Wrong(f"expected a list, got {type(value).__name__}")
+        out = []
+        for i, item in enumerate(value):
+            try:
+                out.append(_parse(args[0], item, f"{where}[{i}]", problems))
+            except _Wrong as exc:
+                problems.append(f"{where}[{i}]: {exc}")
+        return out
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):  # an id typed by hand without quotes
+            return str(value)
+        raise _Wrong(f"expected a string, got {type(value).__name__}")
+    if tp is bool and isinstance(value, bool) or tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _Wrong(f"expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}")
+
+
+M = TypeVar("M", bound="_Model")
+
+
+class _Model:
+    """A saved object: known keys are typed fields, unknown ones kept in ``extra`` (so nothing is lost)."""
+
+    #: field name -> key in the file, where they differ
+    _ALIASES: ClassVar[dict[str, str]] = {}
+    extra: dict[str, Any]
+
+    @classmethod
+    def _hints(cls) -> dict[str, Any]:
+        return typing.get_type_hints(cls)
+
+    @classmethod
+    def _from(cls: type[M], data: dict[str, Any], where: str, problems: list[str]) -> M:
+        hints = cls._hints()
+        kwargs: dict[str, Any] = {}
+        known = set()
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name == "extra":
+                continue
+            key = cls._ALIASES.get(f.name, f.name)
+            known.add(key)
+            if key not in data:
+                continue
+            try:
+                kwargs[f.name] = _parse(hints[f.name], data[key], f"{where}.{key}", problems)
+            except _Wrong as exc:
+                problems.append(f"{where}.{key}: {exc}")
+        extra = {}
+        for key, value in data.items():
+            if key in known:
+                continue
+            if _depth(value) > MAX_DEPTH:
+                problems.append(f"{where}.{key}: nested more than {MAX_DEPTH} levels deep")
+            else:
+                extra[key] = value
+        return cls(**kwargs, extra=extra)  # type: ignore[call-arg]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object in the file's shape (aliases, nested models as dicts, unknown keys kept)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.name == "extra":
+                continue
+            out[self._ALIASES.get(f.name, f.name)] = _dump(getattr(self, f.name))
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, _Model):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    return copy.deepcopy(value)
+
+
+@dataclass
+class Application(_Model):
+    """The application step's messaging application: its id, the callback URL(s), the sandbox request bin(s)."""
+
+    id: str | None = None
+    name: str | None = None
+    callback_url: str | None = None        #: the inbound (or the guide's single legacy) callback URL
+    bin: str | None = None                 #: the sandbox request bin that URL points at
+    fields: str = "current"                #: "current" (Inbound/OutboundCallbackUrl) or "legacy" (CallbackUrl)
+    outbound_callback_url: str | None = None
+    outbound_bin: str | None = None
+    created: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Location(_Model):
+    """The location step's location (sippeer)."""
+
+    id: str | None = None
+    name: str | None = None
+    created: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Feature(_Model):
+    """SMS or MMS enabled on a location (steps 3 and 4)."""
+
+    location_id: str | None = None
+    enabled: str | None = None             #: when
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Assignment(_Model):
+    """The application assigned to the location."""
+
+    application_id: str | None = None
+    location_id: str | None = None
+    at: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Order(_Model):
+    """A number order: its id, status and numbers, and what identifies a retry of it."""
+
+    id: str | None = None
+    status: str | None = None
+    numbers: list[str] = field(default_factory=list)
+    criteria: dict[str, Any] | None = None
+    location_id: str | None = None
+    customer_order_id: str | None = None
+    created: str | None = None
+    updated: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class A2P(_Model):
+    """The A2P step: the 10DLC campaign, its TN Option Order and the numbers on it."""
+
+    campaign_id: str | None = None
+    order_id: str | None = None
+    status: str | None = None
+    numbers: list[str] = field(default_factory=list)
+    created: str | None = None
+    updated: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Message(_Model):
+    """A message sent by the send step."""
+
+    _ALIASES: ClassVar[dict[str, str]] = {"from_": "from"}
+
+    id: str | None = None
+    from_: str | None = None
+    to: Any = None                          #: one number or a list (group message)
+    sent: str | None = None
+    time: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SavedState(_Model):
+    """One profile's saved state, and the facts derived from it.
+
+    New steps add their object here as a field with a default (``media: Media | None = None``), so files
+    written before it load unchanged."""
+
+    application: Application | None = None
+    location: Location | None = None
+    sms: Feature | None = None
+    mms: Feature | None = None
+    assigned: Assignment | None = None
+    orders: list[Order] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    a2p: A2P | None = None
+    messages: list[Message] = field(default_factory=list)
+    #: the values the user last typed in each step's form (never passwords), kept over teardown
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    updated: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "state") -> "SavedState":
+        """A profile's dict as the model (wrong-typed values dropped; see :meth:`parse` for the list)."""
+        return cls.parse(data, where)[0]
+
+    @classmethod
+    def parse(cls, data: Any, where: str = "state") -> "tuple[SavedState, list[str]]":
+        """The model and the problems found (``where.key: what was wrong``), each dropped value named."""
+        if isinstance(data, SavedState):
+            return data, []
+        if not isinstance(data, dict):
+            return cls(), [f"{where}: expected an object, got {type(data).__name__}"]
+        problems: list[str] = []
+        return cls._from(data, where, problems), problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile in the file's shape; unset objects and empty lists are left out."""
+        return {k: v for k, v in super().to_dict().items() if v not in (None, [], {})}
+
+    # ------------------------------------------------------------------ derived facts
+    @property
+    def sending_number(self) -> str | None:
+        """The number messages are sent from: the first saved one (step 7 saves them)."""
+        return self.numbers[0] if self.numbers else None
+
+    @property
+    def last_order(self) -> Order | None:
+        """The most recent saved order."""
+        return self.orders[-1] if self.orders else None
+
+    @property
+    def last_message(self) -> Message | None:
+        """The most recent message sent by the send step."""
+        return self.messages[-1] if self.messages else None
+
+    @property
+    def application_id(self) -> str | None:
+        """The saved application's id."""
+        return self.application.id if self.application else None
+
+    @property
+    def location_id(self) -> str | None:
+        """The saved location's id."""
+        return self.location.id if self.location else None
+
+    def _feature_on(self, feature: Feature | None) -> bool:
+        return bool(self.location_id) and feature is not None and feature.location_id == self.location_id
+
+    def is_done(self, key: str) -> bool:
+        """Is the guide step ``key`` done, judged from the saved state? (a FAILED last order is not done)"""
+        assigned = self.assigned
+        a2p = self.a2p
+        last = self.last_order
+        done: dict[str, Callable[[], bool]] = {
+            "application": lambda: bool(self.application_id),
+            "location": lambda: bool(self.location_id),
+            "sms": lambda: self._feature_on(self.sms),
+            "mms": lambda: self._feature_on(self.mms),
+            "assigned": lambda: bool(self.application_id) and assigned is not None
+            and assigned.application_id == self.application_id and assigned.location_id == self.location_id,
+            "orders": lambda: last is not None and last.status != "FAILED",
+            "numbers": lambda: bool(self.numbers),
+            "a2p": lambda: a2p is not None and a2p.status == "COMPLETE" and bool(self.numbers)
+            and set(self.numbers) <= set(a2p.numbers),
+            "messages": lambda: bool(self.messages),
+        }
+        steps.step(key)  # KeyError naming the valid keys
+        return done[key]() if key in done else False
+
+    def step_status(self, key: str) -> str:
+        """``done``, ``pending``, ``failed`` (the last order FAILED) or ``partial`` (PARTIAL / BACKORDERED)."""
+        last = self.last_order
+        if key in ("orders", "numbers") and last is not None:
+            if last.status == "FAILED" and (key == "orders" or not self.numbers):
+                return "failed"
+            if last.status in ("PARTIAL", "BACKORDERED"):
+                return "partial"
+        return "done" if self.is_done(key) else "pending"
+
+    def detail(self, key: str) -> str:
+        """What the step saved, in a few words (its id; the numbers; the campaign and order)."""
+        last = self.last_order
+        if key == "orders" and last is not None and last.status in ("FAILED", "PARTIAL", "BACKORDERED"):
+            return f"{last.id} ({last.status})"
+        values = {"application": self.application_id, "location": self.location_id,
+                  "orders": last.id if last else None, "numbers": ", ".join(self.numbers),
+                  "a2p": " ".join(x for x in (self.a2p.campaign_id, self.a2p.order_id) if x) if self.a2p else None,
+                  "messages": self.last_message.id if self.last_message else None}
+        return values.get(key) or ""
+
+
+# ---------------------------------------------------------------------------------------------- migrations
+def _v1_to_v2(profile: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 files were written before today's application fields: their application is the guide's
+    legacy ``CallbackUrl`` one."""
+    app = profile.get("application")
+    if isinstance(app, dict) and "fields" not in app:
+        app = dict(app, fields="legacy")
+        app.setdefault("outbound_callback_url", None)
+        app.setdefault("outbound_bin", None)
+        profile = dict(profile, application=app)
+    return profile
+
+
+#: version -> the function that turns one profile of that version into the next version's
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """The whole file's dict brought to :data:`VERSION` (a file without a version is version 1)."""
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        version = 1
+    profiles = data.get("profiles", {})
+    while version < VERSION:
+        step = MIGRATIONS[version]
+        profiles = {name: step(p) if isinstance(p, dict) else p for name, p in profiles.items()}
+        version += 1
+    return dict(data, version=max(version, VERSION), profiles=profiles)
+
+
 def _check_no_secrets(obj: Any, where: str = "state") -> None:
     secrets = registered_secrets()
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if isinstance(k, str) and _SECRET_KEY.search(k):
-                raise StateFileError(f"refusing to save {where}.{k}: it looks like a secret and the state file "
-                                     "must never hold credentials")
-            _check_no_secrets(v, f"{where}.{k}")
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            _check_no_secrets(v, f"{where}[{i}]")
-    elif isinstance(obj, str) and obj in secrets:
-        raise StateFileError(f"refusing to save {where}: the value is a credential")
+    todo = [(obj, where)]
+    while todo:
+        item, at = todo.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if isinstance(k, str) and _SECRET_KEY.search(k):
+                    raise StateFileError(f"refusing to save {at}.{k}: it looks like a secret and the state file "
+                                         "must never hold credentials")
+                todo.append((v, f"{at}.{k}"))
+        elif isinstance(item, (list, tuple)):
+            todo.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
+        elif isinstance(item, str) and item in secrets:
+            raise StateFileError(f"refusing to save {at}: the value is a credential")
 
 
+def _empty() -> dict[str, Any]:
+    return {"version": VERSION, "profiles": {}}
+
+
+class _Corrupt(ValueError):
+    """The file cannot be used as it is: ``kept`` is what could be salvaged from it."""
+
+    def __init__(self, reason: str, kept: dict[str, Any]):
+        super().__init__(reason)
+        self.kept = kept
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    """The file's bytes as the migrated, checked dict; _Corrupt (with what can be kept) when they aren't."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _Corrupt(f"not UTF-8 text (byte {exc.start})", _empty()) from None
+    except RecursionError:
+        raise _Corrupt("nested too deeply to read", _empty()) from None
+    except ValueError as exc:
+        raise _Corrupt(f"not JSON ({exc})", _empty()) from None
+    if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
+        raise _Corrupt("top level must be an object with a 'profiles' object", _empty())
+    data = migrate(data)
+    problems: list[str] = []
+    profiles: dict[str, Any] = {}
+    for name, profile in data["profiles"].items():
+        model, found = SavedState.parse(profile, f"profiles.{name}")
+        problems += found
+        profiles[name] = model.to_dict() if found else profile
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise _Corrupt(f"wrong-typed values: {shown}", dict(data, profiles=profiles))
+    return data
+
+
+def _kept_summary(data: dict[str, Any]) -> str:
+    parts = [f"{name} ({', '.join(sorted(k for k in p if k != 'updated')) or 'nothing'})"
+             for name, p in sorted(data.get("profiles", {}).items()) if isinstance(p, dict)]
+    return "kept: " + ("; ".join(parts) if parts else "nothing (a fresh state starts now)")
+
+
+# ---------------------------------------------------------------------------------------------- the store
 class StateStore:
     """Saved IDs per profile (``'sandbox'``, ``'real-<account>'``) in a JSON file, safe across kernels."""
 
@@ -60,17 +475,28 @@ class StateStore:
         if path is not None and not isinstance(path, (str, os.PathLike)):
             raise ValidationError(f"path: expected a file path, got {type(path).__name__}", field="path")
         self.path = Path(path).expanduser() if path else default_state_path()
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.last_corrupt: Path | None = None
 
     def __repr__(self) -> str:
         return f"StateStore({str(self.path)!r})"
 
+    @property
+    def real_path(self) -> Path:
+        """The file written: the state file, or the target of a symlinked one (written through, not replaced)."""
+        return Path(os.path.realpath(self.path))
+
+    @property
+    def lock_path(self) -> Path:
+        """The inter-process lock, beside the real file (so writers through a symlink share it)."""
+        real = self.real_path
+        return real.with_name(real.name + ".lock")
+
     # ------------------------------------------------------------------ low level
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        lock = self.lock_path
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -78,84 +504,82 @@ class StateStore:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
-    def _read_raw(self) -> dict[str, Any]:
-        """Read the file (caller holds the lock when it may repair it). Corrupt -> set aside + warn."""
+    def _read_bytes(self) -> bytes | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            return self.path.read_bytes()
         except FileNotFoundError:
-            return {"version": VERSION, "profiles": {}}
+            return None
         except OSError as exc:
             raise StateFileError(f"cannot read the state file {self.path}: {exc.strerror or exc}") from None
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
-                raise ValueError("top level must be an object with a 'profiles' object")
-        except ValueError as exc:
-            return self._set_aside(exc)
-        data.setdefault("version", VERSION)
-        data.setdefault("profiles", {})
-        return data
 
-    def _set_aside(self, exc: Exception) -> dict[str, Any]:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+    def _read_raw(self) -> dict[str, Any]:
+        """Read the file (the caller holds the lock): corrupt -> set aside, what can be kept written back, warn."""
+        raw = self._read_bytes()
+        if raw is None:
+            return _empty()
         try:
-            os.replace(self.path, target)
+            return _decode(raw)
+        except _Corrupt as exc:
+            return self._set_aside(exc)
+
+    def _set_aside(self, exc: _Corrupt) -> dict[str, Any]:
+        real = self.real_path
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        target = real.with_name(f"{real.name}.corrupt-{stamp}")
+        try:
+            os.replace(real, target)
         except FileNotFoundError:  # another process already set it aside
-            return {"version": VERSION, "profiles": {}}
+            return _empty()
         self.last_corrupt = target
+        kept = exc.kept
+        if kept.get("profiles"):
+            self._write_raw(kept)
         warnings.warn(StateFileWarning(
-            f"the state file {self.path} was corrupt ({exc}); it was kept as {target.name} and a fresh state "
-            "starts now. Saved IDs can be copied back from that file by hand."), stacklevel=4)
-        return {"version": VERSION, "profiles": {}}
+            f"the state file {self.path} was corrupt ({exc}); the original was kept as {target.name}, "
+            f"{_kept_summary(kept)}. Saved IDs can be copied back from that file by hand."), stacklevel=4)
+        return kept
 
     def _write_raw(self, data: dict[str, Any]) -> None:
         _check_no_secrets(data)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(data, indent=2, sort_keys=True, default=str)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        self._clean_stale_temps()
+        atomic_write(self.real_path, json.dumps(data, indent=2, sort_keys=True, default=str))
 
-    def _clean_stale_temps(self, older_than: float = 300.0) -> None:
-        cutoff = time.time() - older_than
-        for p in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-            with contextlib.suppress(OSError):
-                if p.stat().st_mtime < cutoff:
-                    p.unlink()
-
-    # ------------------------------------------------------------------ public
+    # ------------------------------------------------------------------ public: the whole file
     def load(self) -> dict[str, Any]:
-        """The whole file as a dict (a corrupt file is set aside, reported, and an empty state returned)."""
+        """The whole file as a dict (a corrupt file is set aside, reported, and what could be kept returned)."""
+        raw = self._read_bytes()
+        if raw is None:
+            return _empty()
         try:
-            text = self.path.read_text(encoding="utf-8")
-            data = json.loads(text)
-            if isinstance(data, dict) and isinstance(data.get("profiles", {}), dict):
-                data.setdefault("profiles", {})
-                return data
-        except FileNotFoundError:
-            return {"version": VERSION, "profiles": {}}
-        except (ValueError, OSError):
+            return _decode(raw)
+        except _Corrupt:
             pass
         with self._locked():
             return self._read_raw()
 
-    def get(self, profile: str) -> dict[str, Any]:
-        """A copy of one profile's saved state (empty dict if none)."""
-        return copy.deepcopy(self.load()["profiles"].get(profile, {}))
-
     def profiles(self) -> list[str]:
         """The profiles that have saved state."""
         return sorted(self.load()["profiles"])
+
+    # ------------------------------------------------------------------ public: typed
+    def saved(self, profile: str) -> SavedState:
+        """One profile's saved state as the typed model (empty when none)."""
+        return SavedState.from_dict(self.load()["profiles"].get(profile, {}), f"profiles.{profile}")
+
+    @contextlib.contextmanager
+    def edit(self, profile: str) -> Iterator[SavedState]:
+        """Lock, read the profile as the model, yield it for changes, then write atomically (nothing on error)."""
+        with self.transaction(profile) as raw:
+            model = SavedState.from_dict(raw, f"profiles.{profile}")
+            yield model
+            new = model.to_dict()
+            new.pop("updated", None)
+            raw.clear()
+            raw.update(new)
+
+    # ------------------------------------------------------------------ public: the file's dicts
+    def get(self, profile: str) -> dict[str, Any]:
+        """A copy of one profile's saved state in the file's shape (empty dict if none)."""
+        return copy.deepcopy(self.load()["profiles"].get(profile, {}))
 
     @contextlib.contextmanager
     def step_lock(self, profile: str, step: str, timeout: float = 300.0) -> Iterator[None]:
@@ -164,10 +588,10 @@ class StateStore:
         the state file's own lock stays free meanwhile (other steps and reads go on)."""
         import filelock
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        real = self.real_path
+        real.parent.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{profile}.{step}")[:120]
-        lock = filelock.FileLock(str(self.path.with_name(f"{self.path.name}.{name}.lock")), timeout=timeout,
-                                 mode=0o600)
+        lock = filelock.FileLock(str(real.with_name(f"{real.name}.{name}.lock")), timeout=timeout, mode=0o600)
         try:
             with lock:
                 yield
@@ -195,8 +619,9 @@ class StateStore:
             st.update(fields)
             return copy.deepcopy(st)
 
-    def reset(self, profile: str | None = None) -> None:
-        """Forget one profile's saved IDs (or every profile's when ``profile`` is None)."""
+    def reset(self, profile: str | None = None, *, keep_forms: bool = False) -> None:
+        """Forget one profile's saved IDs (or every profile's when ``profile`` is None); ``keep_forms`` keeps
+        the values the user typed in the forms."""
         if profile is not None and not isinstance(profile, str):
             raise ValidationError(f"profile: expected a profile name, got {type(profile).__name__}", field="profile")
         with self._locked():
@@ -204,5 +629,10 @@ class StateStore:
             if profile is None:
                 data["profiles"] = {}
             else:
-                data["profiles"].pop(profile, None)
+                old = data["profiles"].pop(profile, None)
+                forms = old.get("forms") if keep_forms and isinstance(old, dict) else None
+                if forms:
+                    data["profiles"][profile] = {"forms": forms, "updated": now_iso()}
+            data["version"] = VERSION
             self._write_raw(data)
+

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-__all__ = ["Step", "PAGES", "STEPS", "page", "step", "by_number", "ref"]
+__all__ = ["Step", "PAGES", "STEPS", "page", "step", "by_number", "ref", "label"]
 
 
 @dataclass(frozen=True)
@@ -107,3 +107,8 @@ def by_number(number: int) -> Step:
 def ref(key: str) -> str:
     """``step 3 (notebooks/03_enable_sms.ipynb)`` for ``"sms"``."""
     return page(key).ref
+
+
+def label(key: str) -> str:
+    """``Step 3`` for ``"sms"``: how a step's results and forms are titled (the one place "Step N" is written)."""
+    return f"Step {page(key).number}"

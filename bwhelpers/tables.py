@@ -47,13 +47,13 @@ def campaigns_frame(result: "Result") -> "pd.DataFrame":
 
 def diagnose_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
     """``Setup.diagnose()``: check, ok, finding, fix."""
-    from .setup import DIAGNOSE_COLUMNS
+    from .flows.preflight import DIAGNOSE_COLUMNS
     return records_frame(records, DIAGNOSE_COLUMNS)
 
 
 def teardown_frame(records: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
     """``Setup.teardown()``: step, outcome, detail."""
-    from .setup import TEARDOWN_COLUMNS
+    from .flows.teardown import TEARDOWN_COLUMNS
     return records_frame(records, TEARDOWN_COLUMNS)
 
 
@@ -155,7 +155,7 @@ def events_frame(events: Iterable[Any]) -> "pd.DataFrame":
     """Callback events: type, time, message id, to/from, description, errorCode, plus flattened extras."""
     import pandas as pd
 
-    from .setup import dedupe_events
+    from .flows.messages import dedupe_events
     rows = []
     parsed: list[dict[str, Any]] = []
     for ev in events:

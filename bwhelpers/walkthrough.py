@@ -487,7 +487,7 @@ class Page:
         """The saved phone numbers as a table."""
         from .tables import numbers_frame, readable
 
-        return self._table(lambda: readable(numbers_frame(self.setup.saved.get("numbers", [])),
+        return self._table(lambda: readable(numbers_frame(self.setup.current.numbers),
                                             empty="(no numbers saved)"))
 
     def campaigns(self) -> Any:
@@ -541,14 +541,55 @@ class Page:
 
         return CredentialsForm(on_connect=_use, on_error=_failed)
 
+    def application_form(self) -> forms.Form:
+        """Step 1's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
+        (and says the receiver's credentials will be set); with none it says exactly what to set, and why."""
+        form = self._persist("application", forms.application_form())
+        if self.setup is None or self.setup.config.is_sandbox:
+            return form
+        from .exceptions import ValidationError
+        from .outcome import application_callbacks
+
+        try:
+            proposed = application_callbacks(self.setup)
+        except ValidationError as exc:
+            show.show_error(exc)
+            return form
+        if proposed is None:
+            self._callback_note()
+            return form
+        for name in ("inbound", "outbound"):
+            widget = form.fields[f"{name}_callback_url"]
+            if not widget.value:
+                widget.value = proposed[name]
+        from .receiver.credentials import credentials_path
+
+        show.show_callout(
+            "info", "Callback URLs from BW_CALLBACK_BASE_URL",
+            f"<div>The form proposes the callback receiver's URLs under <code>{html.escape(proposed['base'].url)}"
+            "</code>. With them, bwhelpers also sets the receiver's callback credentials on the application "
+            f"(generated once, kept in <code>{html.escape(str(credentials_path()))}</code>, mode 0600, never "
+            "shown): Bandwidth sends them after the receiver's 401 challenge, and the receiver stores only "
+            "callbacks that carry them.</div>"
+            + (f"<div><b>Warning:</b> {html.escape(proposed['warning'])}</div>" if proposed["warning"] else ""))
+        return form
+
+    def _callback_note(self) -> None:
+        """Real account, no BW_CALLBACK_BASE_URL: what to set and why (the create cell then fails, naming 01)."""
+        show.show_callout(
+            "warn", "Set BW_CALLBACK_BASE_URL before creating the application",
+            "<div>A real account requires the application's <code>InboundCallbackUrl</code>: Bandwidth POSTs "
+            "incoming texts and delivery receipts there, from the internet. Start the callback receiver and a "
+            "public URL for it (README, <i>Using a real Bandwidth account</i>: a cloudflared quick tunnel, ngrok, "
+            "or your own server), then set <code>BW_CALLBACK_BASE_URL</code> to that URL (e.g. "
+            "<code>https://abc123.trycloudflare.com</code>), restart the kernel and run this notebook again. "
+            "Or type your own server's https URLs in the form. Without any, the create cell below stops here.</div>")
+
     def export_form(self, out_dir: str | None = None) -> ExportForm:
         """The Postman export form for this page's target and saved IDs."""
         form = ExportForm(self.setup, out_dir)
         form.on_export = lambda files: self._outcome("done", "the Postman files are written")
         return form
-
-    def application_form(self) -> forms.Form:
-        return self._persist("application", forms.application_form())
 
     def location_form(self) -> forms.Form:
         return self._persist("location", forms.location_form())
@@ -565,14 +606,14 @@ class Page:
         if self.setup is None:
             return form
         setup = self.setup
-        saved = (setup.saved.get("forms") or {}).get(key)
+        saved = setup.current.forms.get(key)
 
         def _save(values: dict[str, Any]) -> None:
             from .exceptions import StateFileError
 
             try:
-                with setup.state.transaction(setup.profile) as st:
-                    st.setdefault("forms", {})[key] = values
+                with setup.state.edit(setup.profile) as st:
+                    st.forms[key] = values
             except (StateFileError, OSError, TypeError, ValueError):
                 pass  # keeping the form's values is a convenience: never fail the cell for it
 
@@ -601,8 +642,8 @@ class Page:
         """Sandbox: pretend ``from_`` texted your first number; a message-received event follows."""
         if not self.check():
             return None
-        numbers = self.setup.saved.get("numbers") or []
-        if not numbers:
+        number = self.setup.current.sending_number
+        if not number:
             show.show_note(f"No number saved: run notebook {steps.page('numbers').notebook} first.", "warn",
                            incomplete=True)
             return None
@@ -611,7 +652,7 @@ class Page:
             return None
         self._nothing_sent = "the simulated text was not sent"
         try:
-            result = control.inbound(numbers[0], from_, text)
+            result = control.inbound(number, from_, text)
         except BandwidthError as exc:
             self._nothing_sent = f"the simulated text was refused ({exc.description or exc})"
             show.show_error(exc)
@@ -620,6 +661,31 @@ class Page:
         if isinstance(result.get("message"), dict):
             result.setdefault("id", result["message"].get("id"))  # so wait_for_event(message_id=...) finds it
         return result
+
+    def phone_link(self, ttl: int = 3600) -> None:
+        """Sandbox: show a link to the phone page of your saved number (its conversations, delivery ticks, pictures
+        and a reply box that texts it as the other person), valid ``ttl`` seconds (``SandboxControl.phone_link``
+        gives the URL itself)."""
+        if not self.check():
+            return None
+        control = self._control()
+        if control is None:
+            return None
+        numbers = self.setup.saved.get("numbers") or []
+        try:
+            doc = control.phone_link(ttl=ttl, number=numbers[0] if numbers else None)
+        except BandwidthError as exc:
+            show.show_error(exc)
+            return None
+        url = str(doc["url"])
+        what = f"the phone of {html.escape(numbers[0])}" if numbers else "your sandbox phone"
+        show.show_callout("info", "Your sandbox phone",
+                             f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
+                             f"{what}</a> in a new tab: conversations grouped by the other number, delivery ticks "
+                             "from the callback events, and a reply box that texts your number as the other person. "
+                             f"The link works until {html.escape(str(doc.get('expiresAt') or ''))}; run this cell "
+                             "again for a fresh one.</div>")
+        return None
 
     def send_failing(self, code: int = 4720, text: str = "This one will fail") -> Any:
         """Sandbox: send to the magic number that fails with ``code`` (from GET /_sandbox/magic-numbers)."""
@@ -655,11 +721,9 @@ class Page:
                               incomplete=True)
             return None
         if self.setup.control is None:
-            show.show_callout("info", f"Look for {type} at your callback URL",
-                                 "<div>On the real service events go to your own server's callback URL; bwhelpers "
-                                 "can read them only in the sandbox.</div>")
-            return None
-        target = message_id or ((self.setup.saved.get("messages") or [{}])[-1]).get("id")
+            return self._real_outcome(type, message_id, timeout)
+        last = self.setup.current.last_message
+        target = message_id or (last.id if last is not None else None)
         what = f"{type} for message {str(target)[:12]}…" if target else type
         waiting = progress.Waiting(what, timeout)
         try:
@@ -701,11 +765,153 @@ class Page:
         show.show_callout(kind, f"Received {type}", "<div>at the application's callback URL.</div>")
         return explain_events(events_frame([event]))
 
+    # -- a real account: polled status and the receiver's events ------------------------------------------------
+    def _real_outcome(self, type: str, message_id: str | None, timeout: float) -> Any:
+        """A real account: the message's status by polling listMessages and the callback the receiver stored for
+        it, in one callout (meaning and fix); message-received is looked up once, never waited for."""
+        from .outcome import receiver
+
+        if type == "message-received":
+            return self._received()
+        if type == "message-failed" and message_id is None:
+            show.show_callout("info", "No deliberate failure on a real account",
+                                 "<div>The failing magic numbers exist only in the sandbox. On a real account a "
+                                 "<code>message-failed</code> arrives when a send fails; the table of events below "
+                                 "explains its <code>errorCode</code>.</div>")
+            return None
+        last = self.setup.current.last_message
+        target = message_id or (last.id if last is not None else None)
+        if not target:
+            p = steps.page("messages")
+            show.show_callout("warn", "No message sent yet",
+                                 f"<div>Send one in notebook {_link(p)} first.</div>")
+            return None
+        waiting = progress.Waiting(f"the outcome of message {str(target)[:12]}…", timeout)
+        try:
+            outcome = self.setup.delivery_status(target, timeout=timeout, on_poll=lambda words, _: waiting.update(words))
+        except BandwidthError as exc:
+            waiting.finish()
+            show.show_error(exc)
+            return None
+        waiting.finish()
+        client = receiver(self.setup)
+        events: list[dict[str, Any]] = []
+        if client is not None:
+            import time
+
+            deadline = time.monotonic() + (5.0 if outcome.final else 0.0)
+            while True:  # the receipt reaches the receiver about when the status turns final
+                try:
+                    events = [e for e in client.events(message_id=str(target)) if e.get("type") != "message-sending"]
+                except BandwidthError:
+                    events = []
+                if events or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.25)
+        self._outcome_callout(outcome, events, client is not None, timeout)
+        from .tables import events_frame, readable
+
+        if events:
+            return explain_events(events_frame(events))
+        return readable(outcome.records(), ["to", "status", "code", "name"], detail=["meaning", "fix"],
+                        empty="(the message is not listed yet)")
+
+    def _outcome_callout(self, outcome: Any, events: list[dict[str, Any]], has_receiver: bool,
+                         timeout: float) -> None:
+        esc = html.escape
+        lines = []
+        for r in outcome.records():
+            code = f" {r['code']} {r['name']}" if r["code"] else ""
+            fix = f" <b>How to fix:</b> {esc(r['fix'])}" if r["fix"] and r["status"] != "DELIVERED" else ""
+            lines.append(f"<li><code>{esc(r['to'])}</code>: <b>{esc(r['status'])}{esc(code)}</b> — "
+                         f"{esc(r['meaning'])}{fix}</li>")
+        body = f"<ul>{''.join(lines)}</ul>" if lines else ""
+        body += (f"<div>From <code>GET /users/{{accountId}}/messages?messageId={esc(outcome.message_id)}</code> "
+                 f"({outcome.polls} poll{'s' if outcome.polls != 1 else ''}, {outcome.seconds:.0f} s"
+                 + (f", waited {sum(outcome.rate_limit_waits):g} s for 429 Retry-After" if outcome.rate_limit_waits
+                    else "") + ").</div>")
+        if events:
+            got = ", ".join(f"{e.get('type')} at {e.get('_received_at')}" for e in events)
+            body += f"<div><b>Callback:</b> the receiver stored {esc(got)}.</div>"
+        elif has_receiver:
+            body += ("<div><b>Callback:</b> the receiver has stored none for this message yet. Bandwidth retries a "
+                     "callback it could not deliver; if none arrives, run the checks in notebook "
+                     f"{_link(steps.page('teardown'))} (does the public URL reach the receiver?).</div>")
+        else:
+            body += ("<div><b>Callback:</b> no callback receiver runs here (BW_CALLBACK_BASE_URL is not set), so the "
+                     "status above comes from polling alone; the receipt went to the application's own URL.</div>")
+        if outcome.error is not None:
+            kind, title = "error", f"The status could not be read: {outcome.error.description or outcome.error}"
+            body += f"<div><b>How to fix:</b> {esc(outcome.error.fix or 'check the credentials and the URL')}</div>"
+        elif outcome.rate_limited is not None:
+            kind, title = "warn", f"Rate limited: the Messaging API asks to wait {outcome.rate_limited:g} s"
+            body += "<div>Run this cell again after that; the status is kept by Bandwidth.</div>"
+        elif outcome.delivered:
+            kind, title = "ok", "DELIVERED"
+        elif outcome.final:
+            kind, title = "error", f"{outcome.status}: the message did not reach the phone"
+        elif not outcome.recipients:
+            kind, title = "warn", f"The message is not listed after {timeout:g} s"
+            body += "<div>listMessages can lag behind a send; run this cell again in a minute.</div>"
+        else:
+            kind, title = "warn", f"Still {outcome.status} after {timeout:g} s"
+            body += "<div>Run this cell again later; some carriers never send a delivery receipt.</div>"
+        show.show_callout(kind, title, body)
+
+    def _received(self) -> Any:
+        """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
+        from .outcome import receiver
+
+        number = self.setup.current.sending_number
+        yours = f"<code>{html.escape(number)}</code>" if number else "your Bandwidth number"
+        client = receiver(self.setup)
+        got = []
+        if client is not None:
+            try:
+                got = [e for e in client.events() if e.get("type") == "message-received"]
+            except BandwidthError as exc:
+                show.show_error(exc)
+                return None
+        if got:
+            show.show_callout("ok", f"Received {len(got)} incoming message(s)",
+                                 "<div>The receiver stored these <code>message-received</code> events (newest "
+                                 "last).</div>")
+            from .tables import events_frame
+
+            return explain_events(events_frame(got), text=True)
+        where = ("the callback receiver stores it and this cell shows it" if client is not None else
+                 "it goes to the application's inbound URL (set BW_CALLBACK_BASE_URL to have the receiver keep it "
+                 "for this notebook)")
+        show.show_callout("info", "Text your number to see a message-received",
+                             f"<div>From your own phone, send a text to {yours}. Bandwidth POSTs a "
+                             f"<code>message-received</code> to the application's inbound URL: {where}. Then run "
+                             "this cell again. (Nothing is waited for here.)</div>")
+        return None
+
     def events(self) -> Any:
-        """The callback events received so far, with failed ones' error codes explained."""
+        """The callback events received so far, with failed ones' error codes explained (a real account: the
+        receiver's events, with each text and sender)."""
         if self.setup is None:
             return self.check()
         from .tables import events_frame
+
+        if self.setup.control is None:
+            from .outcome import receiver
+
+            client = receiver(self.setup)
+            if client is None:
+                show.show_callout(
+                    "info", "No callback receiver runs here",
+                    "<div>On a real account Bandwidth POSTs events to the application's callback URLs. To see them "
+                    "here, run the callback receiver behind a public URL and set <code>BW_CALLBACK_BASE_URL</code> "
+                    "(README, <i>Using a real Bandwidth account</i>). Meanwhile, the message's status is read by "
+                    f"polling (notebook {_link(steps.page('messages'))}).</div>")
+                return explain_events(events_frame([]), text=True)
+            try:
+                return explain_events(events_frame(client.events()), text=True)
+            except BandwidthError as exc:
+                show.show_error(exc)
+                return None
 
         try:
             events = self.setup.events()
@@ -785,13 +991,14 @@ class Page:
                         links={"notebook": "{value}.ipynb"})
 
 
-def explain_events(df: Any) -> Any:
-    """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode."""
+def explain_events(df: Any, text: bool = False) -> Any:
+    """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each
+    event's sender and text too)."""
     from .codes import explain
 
     col = next((c for c in ("errorCode", "error_code") if c in getattr(df, "columns", [])), None)
     if col is None or not len(df):
-        return _events_view(df) if hasattr(df, "columns") else df
+        return _events_view(df, text) if hasattr(df, "columns") else df
     import pandas as pd
 
     df = df.copy()
@@ -800,12 +1007,15 @@ def explain_events(df: Any) -> Any:
     df["error_name"] = [i["name"] for i in info]
     df["meaning"] = [i["meaning"] for i in info]
     df["fix"] = [i["fix"] for i in info]
-    return _events_view(df)
+    return _events_view(df, text)
 
 
-def _events_view(df: Any) -> Any:
-    """Events as a narrow table: the columns a person compares; description, meaning and fix under the row."""
+def _events_view(df: Any, text: bool = False) -> Any:
+    """Events as a narrow table: the columns a person compares; description, meaning and fix under the row
+    (``text``: the sender in a column and the text under the row)."""
     from .tables import readable
 
-    return readable(df, ["type", "time", "message_id", "from", "to", "errorCode", "error_name"],
-                    detail=["text", "description", "meaning", "fix"], empty="(no events yet)")
+    columns = ["type", "time", "from", "to", "errorCode", "error_name"] if text else \
+        ["type", "time", "message_id", "to", "errorCode", "error_name"]
+    detail = ["text", "description", "meaning", "fix"] if text else ["description", "meaning", "fix"]
+    return readable(df, columns, detail=detail, empty="(no events yet)")

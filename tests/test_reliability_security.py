@@ -492,15 +492,17 @@ def test_crash_between_ordering_and_saving_does_not_buy_twice(setup: Any, monkey
         return len(setup.dashboard.list_orders(size=1000).records or [])
 
     before = orders()
-    real_save = type(setup)._save_order
+    from bwhelpers.flows.provisioning import Provisioning
+
+    real_save = Provisioning.save_order
 
     def crash(self: Any, result: Any, **extra: Any) -> None:
         raise KeyboardInterrupt("the kernel died right after POST /orders")
 
-    monkeypatch.setattr(type(setup), "_save_order", crash)
+    monkeypatch.setattr(Provisioning, "save_order", crash)
     with pytest.raises(KeyboardInterrupt):
         setup.order_numbers()
-    monkeypatch.setattr(type(setup), "_save_order", real_save)
+    monkeypatch.setattr(Provisioning, "save_order", real_save)
     assert not setup.saved.get("orders")  # nothing saved: the crash came first
     again = setup.order_numbers()  # the retry after the crash
     bought = orders() - before

@@ -26,7 +26,7 @@ WALKTHROUGH = """
 import os, bwhelpers
 s = bwhelpers.connect()
 for r in s.run_all():
-    print("STEP", r.title, r.id)
+    print("STEP", r.heading, r.id)
 ev = s.wait_for_event("message-delivered", timeout=60)
 print("EVENT", ev["type"], ev["message"]["id"])
 print("ACCOUNT", s.config.account_id)

@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Sequence
 
-from .core import DEMO
+from .accounts import DEMO
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,8 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import threading
 
     def _announce() -> None:
-        server._ready.wait()
-        if server._error:
+        if not server.wait_ready():
             return
         shown = "(custom, not shown)" if hidden_password else creds["password"]
         print(f"Bandwidth sandbox listening on {server.url}", flush=True)

@@ -3,13 +3,19 @@ bwhelpers.sandbox.exceptions
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 
 Errors the emulated APIs answer with. Each knows its HTTP status and renders the service's own
-error body; handlers raise them and :class:`bwhelpers.sandbox.core.BaseHandler` writes them.
+error body; handlers raise them and :class:`bwhelpers.sandbox.base.BaseHandler` writes them.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from . import xmlio
+
+
+def safe(value: Any, limit: int = 80) -> str:
+    """A client-supplied value made safe to echo in an error text (no control characters, bounded)."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class SandboxError(Exception):
@@ -114,11 +120,22 @@ class MessagingError(SandboxError):
 
 
 class ControlError(SandboxError):
-    """Errors of the ``/_sandbox`` control plane: ``{"error": …}``."""
+    """Errors of the ``/_sandbox`` control plane: ``{"error": …}``.
 
-    def __init__(self, description: str, status: int = 400):
-        super().__init__(description)
-        self.description, self.status = description, status
+    Subclasses (one per error: ``control/exceptions.py``, ``workshop/exceptions.py``) fix ``status`` and the text;
+    the generic constructor ``ControlError(description, status=)`` remains for protocol errors (405, 413, ...).
+    """
+
+    status = 400
+    description = ""
+
+    def __init__(self, description: str | None = None, status: int | None = None,
+                 headers: dict[str, str] | None = None):
+        self.description = type(self).description if description is None else description
+        if status is not None:
+            self.status = status
+        self.headers = dict(headers or {})
+        super().__init__(self.description)
 
     def render(self) -> tuple[str, str]:
         import json

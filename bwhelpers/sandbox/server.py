@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import re
 import socket
 import threading
 from types import ModuleType
@@ -20,21 +21,45 @@ import tornado.httputil
 import tornado.netutil
 import tornado.web
 
-from .core import (
-    DEMO, DEMO_B, LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER, NotFoundHandler, SandboxContext, create_account,
-    ensure_defaults,
-)
+from .accounts import DEMO, DEMO_B, create_account
+from .base import BaseHandler
+from .context import SandboxContext
+from . import guards
+from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
+from .settings import ensure_defaults
 from .db import Database
+from .control.exceptions import NoControlEndpoint
+from .exceptions import DashboardError
+from .messaging.exceptions import SpringNotFound
 
 log = logging.getLogger("bwhelpers.sandbox")
 
 #: API areas, each a package with ``urls.url_paths`` (a list of (regex, handler)) and optional
 #: ``on_start(ctx)`` / ``on_stop(ctx)`` hooks run on the server's IOLoop.
-AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc")
+AREAS = ("control", "oauth", "dashboard", "messaging", "tendlc", "media", "phone")
 
 
 def load_areas() -> list[ModuleType]:
     return [importlib.import_module(f"bwhelpers.sandbox.{name}") for name in AREAS]  # a missing area fails loudly
+
+
+class NotFoundHandler(BaseHandler):
+    """Anything no route matches: 404 in the shape of the API the path belongs to."""
+
+    def prepare(self) -> None:
+        path = self.request.path
+        if path.startswith("/_sandbox"):
+            self.api = "control"
+        elif "/messages" in path or path.startswith(("/v2/", "/api/v2/")):
+            self.api = "messaging"
+        refusal = guards.check_host(self.request.host, self.ctx.allowed_hosts)
+        if refusal is not None:  # a 404 changes nothing: no CSRF rule, and the body limit is enforced before buffering
+            raise self.refused(refusal)
+        if self.api == "messaging":
+            raise SpringNotFound(path)  # the messaging gateway answers unknown paths with Spring's 404 body
+        if self.api == "control":
+            raise NoControlEndpoint(path)
+        raise DashboardError(404, f"The resource {path} does not exist", status=404)
 
 
 #: seconds an idle keep-alive connection is kept, and a body may take to arrive
@@ -47,14 +72,21 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     never buffered: the handler runs at once with an empty body and answers the API's documented 413; the
     rest of the body is discarded by tornado, which closes the connection after the answer."""
 
-    def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int):
+    def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int,
+                 larger: Any = None):
         self.inner, self.conn, self.limit = inner, conn, limit
+        #: ``larger(path)``: the limit of a path that may carry more (media uploads), or None
+        self.larger = larger
         self.received, self.refused = 0, False
         self.headers: tornado.httputil.HTTPHeaders | None = None
 
     def headers_received(self, start_line: Any, headers: tornado.httputil.HTTPHeaders) -> Any:
         headers.pop(OVERSIZE_HEADER, None)  # only this class sets it
         self.headers = headers
+        bigger = self.larger(getattr(start_line, "path", "")) if self.larger else None
+        if bigger:
+            self.limit = bigger
+            self.conn.set_max_body_size(bigger)
         try:
             length = int(headers.get("Content-Length", "0").split(",")[0].strip() or 0)
         except ValueError:
@@ -94,7 +126,19 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
 
 class SandboxApplication(tornado.web.Application):
     def start_request(self, server_conn: object, request_conn: Any) -> tornado.httputil.HTTPMessageDelegate:
-        return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES)
+        return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
+                          self.larger_body_limit)
+
+    def larger_body_limit(self, path: str) -> int | None:
+        """The body limit of a path an area declared (``urls.body_limits``: media uploads), else None."""
+        prefix = self.settings["sandbox"].url_prefix
+        path = path.split("?", 1)[0]
+        if prefix and path.startswith(prefix + "/"):
+            path = path[len(prefix):]
+        for pattern, limit in self.settings.get("body_limits", ()):
+            if pattern.fullmatch(path):
+                return int(limit)
+        return None
 
 
 def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = SandboxApplication,
@@ -102,16 +146,18 @@ def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = 
     """The tornado application of every area's routes (``extra_routes`` first; ``settings`` override ours).
     ``app_class`` must be :class:`SandboxApplication` or a subclass (it enforces the body limit)."""
     routes: list[Any] = list(extra_routes or [])
+    body_limits: list[tuple[re.Pattern[str], int]] = []
     for area in areas:
         urls = importlib.import_module(f"{area.__name__}.urls")
         routes.extend(urls.url_paths)
+        body_limits.extend((re.compile(p), n) for p, n in getattr(urls, "body_limits", ()))
     options: dict[str, Any] = dict(default_handler_class=NotFoundHandler, sandbox=ctx, compress_response=False,
-                                   xsrf_cookies=False, log_function=_log_request)
+                                   xsrf_cookies=False, log_function=log_request, body_limits=body_limits)
     options.update(settings)
     return app_class(routes, **options)
 
 
-def _log_request(handler: tornado.web.RequestHandler) -> None:
+def log_request(handler: tornado.web.RequestHandler) -> None:
     """Access log at DEBUG (never the Authorization header or the body)."""
     logging.getLogger("bwhelpers.sandbox.access").debug(
         "%s %s %s %.1fms", handler.get_status(), handler.request.method, handler.request.path,
@@ -217,12 +263,22 @@ class SandboxServer:
         if self._error:
             raise self._error
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the server listens (or failed to start); True when it listens."""
+        return self._ready.wait(timeout) and self._error is None
+
+    def request_stop(self) -> bool:
+        """Ask the serving loop to stop (thread- and signal-safe); False when it is not running."""
+        if self._loop is None or self._stop is None or self._loop.is_closed():
+            return False
+        try:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        except RuntimeError:
+            return False
+        return True
+
     def stop(self) -> None:
-        if self._loop and self._stop and not self._loop.is_closed():
-            try:
-                self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:
-                pass
+        self.request_stop()
         if self._thread:
             self._thread.join(timeout=10)
         self.db.close()

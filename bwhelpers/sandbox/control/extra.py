@@ -25,8 +25,8 @@ account's credentials, or the admin key with ``?accountId=``. Anything else is r
 from __future__ import annotations
 
 from .. import callbacks, magic
-from ..core import _basic
-from ..exceptions import ControlError
+from ..auth import parse_basic
+from . import exceptions as exc
 from .responses import ControlHandler
 
 #: headers a bin never records (credentials, and the delivery signature)
@@ -59,19 +59,19 @@ class InboundHandler(ControlHandler):
         account = self.tenant()
         body = self.body_json()
         if not isinstance(body, dict):
-            raise ControlError("send a JSON object {to, from, text, media?}")
+            raise exc.NotAnObject("{to, from, text, media?} (media: URLs or pictures such as {\"sample\": \"sunset\"})")
         try:
             result = models.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
-                                           body.get("media"), account_id=account)
-        except models.InboundError as exc:
-            raise ControlError(exc.description, status=exc.status) from None
+                                           body.get("media"), account_id=account, media_base=self.absolute(""))
+        except models.InboundError as refused:
+            raise exc.InboundRefused(refused.description, refused.status) from None
         self.send_json(result, status=202)
 
 
 def _limit(handler: ControlHandler) -> int:
     raw = handler.get_argument("limit", "") or str(DEFAULT_PAGE)
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise ControlError(f"limit must be a whole number from 1 to {MAX_PAGE} (default {DEFAULT_PAGE})")
+        raise exc.BadLimit(MAX_PAGE, DEFAULT_PAGE)
     return int(raw)
 
 
@@ -80,7 +80,7 @@ def _cursor(handler: ControlHandler, name: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit():
-        raise ControlError(f"{name} must be the cursor an earlier page returned in 'next'")
+        raise exc.BadCursor(name)
     return int(raw)
 
 
@@ -135,19 +135,17 @@ class BinHandler(ControlHandler):
         if self.is_admin():
             wanted = _arg(self, "accountId", "account_id", "account")
             if not wanted:
-                raise ControlError("with the admin key, name the account whose bin this is: ?accountId=")
+                raise exc.BinAccountRequired()
             return wanted
         account = self.request_account()
         if account:
             return account
-        raise ControlError(f"this request bin records only the sandbox's own callbacks and requests sent with "
-                           f"the account's credentials; {self.request.method} without them is refused (so no one "
-                           f"can forge events into a bin)", status=401)
+        raise exc.BinWriteRefused(self.request.method)
 
     def _owner(self) -> str:
         account = self.tenant()
         if not account:
-            raise ControlError("with the admin key, name the account whose bin this is: ?accountId=")
+            raise exc.BinAccountRequired()
         return account
 
     def _record(self, name: str) -> None:
@@ -158,10 +156,10 @@ class BinHandler(ControlHandler):
         try:
             status = int(status_arg) if status_arg else int(config.get("status") or 204)
         except ValueError:
-            raise ControlError("status must be an HTTP status code") from None
+            raise exc.BadBinStatus() from None
         if not 200 <= status <= 599:
-            raise ControlError("status must be an HTTP status code")
-        creds = _basic(self.request.headers.get("Authorization"))
+            raise exc.BadBinStatus()
+        creds = parse_basic(self.request.headers.get("Authorization"))
         if require:
             authorized = creds is not None and f"{creds[0]}:{creds[1]}" == require
             if not authorized:
@@ -200,13 +198,13 @@ class BinHandler(ControlHandler):
         key = _scoped(self._owner(), name)
         body = self.body_json()
         if not isinstance(body, dict):
-            raise ControlError("send a JSON object {require_auth: 'user:pass' | null, status: 204}")
+            raise exc.NotAnObject("{require_auth: 'user:pass' | null, status: 204}")
         require = body.get("require_auth")
         if require is not None and (not isinstance(require, str) or ":" not in require):
-            raise ControlError("require_auth must be 'user:password' or null")
+            raise exc.BadRequireAuth()
         status = body.get("status")
         if status is not None and (not isinstance(status, int) or not 200 <= status <= 599):
-            raise ControlError("status must be an HTTP status code")
+            raise exc.BadBinStatus()
         doc = callbacks.configure_bin(self.db, key, require, status)
         doc["name"] = name
         self.send_json(doc)

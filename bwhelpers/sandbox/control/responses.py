@@ -14,37 +14,32 @@ import json
 import time
 from typing import Any
 
-from ..core import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, BaseHandler, create_account, ensure_defaults
+from .. import credentials
+from ..accounts import DEMO, DEMO_B, create_account
+from ..auth import AuthError
+from ..base import BaseHandler
 from ..db import SCHEMA_VERSION
-from ..exceptions import ControlError
+from ..exceptions import SandboxError
 from ..keys import ADMIN_HEADER, instance_proof, tenant_proof
-from ..oauth import models as oauth_models
+from ..settings import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, ensure_defaults
+from . import exceptions as exc
 
 
 class ControlHandler(BaseHandler):
     api = "control"
 
-    def unauthorized(self, err: Any = None) -> ControlError:
-        reason = f" ({err.reason})" if err is not None and getattr(err, "reason", None) else ""
-        out = ControlError(f"authentication required{reason}: send your sandbox account's credentials (HTTP Basic "
-                           "username:password, or Bearer with an access token), or the admin key in the "
-                           "X-Sandbox-Admin-Key header for global endpoints", status=401)
-        out.headers = {"WWW-Authenticate": 'Basic realm="bwhelpers sandbox"'}
-        return out
+    def unauthorized(self, err: AuthError | None = None) -> SandboxError:
+        return exc.AuthenticationRequired(err.reason if err is not None and err.reason else None)
 
-    def forbidden(self, err: Any = None) -> ControlError:
-        return ControlError("forbidden: these credentials do not give access to that account", status=403)
-
+    def forbidden(self, err: AuthError | None = None) -> SandboxError:
+        return exc.NoAccess()
     def require_admin(self) -> None:
         """Global endpoints: the admin key, else 401 (none sent) / 403 (account credentials are not enough)."""
         if self.is_admin():
             return
         if self.request.headers.get(ADMIN_HEADER) is None and self.request_account() is None:
-            raise ControlError(f"this endpoint affects every tenant and needs the sandbox admin key in the "
-                               f"{ADMIN_HEADER} header (it is in the file printed on the sandbox banner, "
-                               f"<db>.admin-key; bwhelpers.sandbox.admin_key() reads it)", status=401)
-        raise ControlError(f"forbidden: this endpoint affects every tenant and needs the sandbox admin key "
-                           f"({ADMIN_HEADER}); account credentials are not enough", status=403)
+            raise exc.AdminKeyRequired()
+        raise exc.AdminKeyNeeded()
 
     def tenant(self) -> str | None:
         """The account whose data the request may see: the authenticated account (an ``accountId`` query naming
@@ -64,8 +59,8 @@ class ControlHandler(BaseHandler):
             return {}
         try:
             return json.loads(self.request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ControlError(f"the body must be JSON: {exc}") from None
+        except (UnicodeDecodeError, ValueError) as problem:
+            raise exc.NotJson(problem) from None
 
 
 class HealthHandler(ControlHandler):
@@ -89,7 +84,7 @@ class HealthHandler(ControlHandler):
         if not nonce or not self.ctx.admin_key:
             return {}
         if len(nonce) > 200:
-            raise ControlError("nonce: at most 200 characters")
+            raise exc.NonceTooLong()
         out = {"nonce": nonce, "proof": instance_proof(self.ctx.admin_key, nonce, self.ctx.port)}
         if self.ctx.instance_key:
             out["tenant_proof"] = tenant_proof(self.ctx.instance_key, nonce)
@@ -100,8 +95,6 @@ class ResetHandler(ControlHandler):
     """POST: wipe every object, restore the demo accounts and default settings."""
 
     def post(self) -> None:
-        from ..core import DEMO, DEMO_B
-
         self.require_admin()
         accounts = [dict(r) for r in self.db.query("SELECT account_id FROM accounts")]
         self.db.wipe()
@@ -123,14 +116,14 @@ class SettingsHandler(ControlHandler):
         self.require_admin()
         body = self.body_json()
         if not isinstance(body, dict):
-            raise ControlError("send a JSON object of settings")
+            raise exc.NotAnObject("of settings")
         unknown = sorted(set(body) - set(DEFAULT_SETTINGS))
         if unknown:
-            raise ControlError(f"unknown setting(s) {unknown}; known: {sorted(DEFAULT_SETTINGS)}")
+            raise exc.UnknownSettings(unknown, sorted(DEFAULT_SETTINGS))
         transition = body.get("order_transition")
         if transition is not None:
             if not isinstance(transition, dict) or transition.get("mode") not in ("immediate", "seconds", "polls"):
-                raise ControlError("order_transition.mode must be 'immediate', 'seconds' or 'polls'")
+                raise exc.InvalidSetting("order_transition.mode", "'immediate', 'seconds' or 'polls'")
         _check_settings(body)
         for key, value in body.items():
             self.db.set_setting(key, value)
@@ -148,42 +141,47 @@ def _check_settings(body: dict) -> None:
     fault = body.get("fail_next", None)
     if fault is not None:
         if not isinstance(fault, dict):
-            raise ControlError("fail_next must be null or an object {status, count, retry_after, methods}")
+            raise exc.InvalidSetting("fail_next", "null or an object {status, count, retry_after, methods}")
         if not isinstance(fault.get("status", 503), int) or not 400 <= fault.get("status", 503) <= 599:
-            raise ControlError("fail_next.status must be an HTTP error status (400-599)")
+            raise exc.InvalidSetting("fail_next.status", "an HTTP error status (400-599)")
         if not isinstance(fault.get("count", 0), int) or fault.get("count", 0) < 0:
-            raise ControlError("fail_next.count must be a whole number")
+            raise exc.InvalidSetting("fail_next.count", "a whole number")
         if fault.get("retry_after") is not None and not _number(fault["retry_after"]):
-            raise ControlError("fail_next.retry_after must be a number of seconds or null")
+            raise exc.InvalidSetting("fail_next.retry_after", "a number of seconds or null")
         methods = fault.get("methods")
         if methods is not None and (not isinstance(methods, list) or not all(isinstance(m, str) for m in methods)):
-            raise ControlError("fail_next.methods must be a list of HTTP methods or null")
+            raise exc.InvalidSetting("fail_next.methods", "a list of HTTP methods or null")
     retry = body.get("callback_retry", None)
     if retry is not None:
         if not isinstance(retry, dict):
-            raise ControlError("callback_retry must be an object {max_attempts, backoff, timeout}")
+            raise exc.InvalidSetting("callback_retry", "an object {max_attempts, backoff, timeout}")
         if not isinstance(retry.get("max_attempts", 1), int) or retry.get("max_attempts", 1) < 1:
-            raise ControlError("callback_retry.max_attempts must be a whole number from 1")
+            raise exc.InvalidSetting("callback_retry.max_attempts", "a whole number from 1")
         backoff = retry.get("backoff", [1])
         if not (_number(backoff) or isinstance(backoff, list) and all(_number(b) for b in backoff)):
-            raise ControlError("callback_retry.backoff must be a number or a list of seconds")
+            raise exc.InvalidSetting("callback_retry.backoff", "a number or a list of seconds")
         if not _number(retry.get("timeout", 10)) or not retry.get("timeout", 10):
-            raise ControlError("callback_retry.timeout must be a positive number of seconds")
+            raise exc.InvalidSetting("callback_retry.timeout", "a positive number of seconds")
     retention = body.get("retention", None)
     if retention is not None and (not _number(retention) or not retention):
-        raise ControlError("retention must be null (keep everything) or a positive number of seconds after which "
-                           "delivered callbacks and request-bin requests are pruned")
+        raise exc.InvalidSetting("retention", "null (keep everything) or a positive number of seconds after which "
+                                 "delivered callbacks and request-bin requests are pruned")
     if "a2p_enforcement" in body and not isinstance(body["a2p_enforcement"], bool):
-        raise ControlError("a2p_enforcement must be true or false")
+        raise exc.InvalidSetting("a2p_enforcement", "true or false")
     for key in ("rate_limit_per_second", "delivery_delay", "slow_delivery_delay"):
         if key in body and body[key] is not None and not _number(body[key]):
-            raise ControlError(f"{key} must be a number from 0")
+            raise exc.InvalidSetting(key, "a number from 0")
     if "token_ttl_seconds" in body:
         ttl = body["token_ttl_seconds"]
         if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 86400:
-            raise ControlError("token_ttl_seconds must be a whole number of seconds from 1 to 86400")
+            raise exc.InvalidSetting("token_ttl_seconds", "a whole number of seconds from 1 to 86400")
+    if "media_quota_bytes" in body:
+        quota = body["media_quota_bytes"]
+        if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:
+            raise exc.InvalidSetting("media_quota_bytes", "a whole number of bytes from 0 (the media each account "
+                                     "may store)")
     if "legacy_basic_auth" in body and body["legacy_basic_auth"] not in LEGACY_BASIC_MODES:
-        raise ControlError(f"legacy_basic_auth must be one of {list(LEGACY_BASIC_MODES)}")
+        raise exc.InvalidSetting("legacy_basic_auth", f"one of {list(LEGACY_BASIC_MODES)}")
 
 
 class AccountsHandler(ControlHandler):
@@ -195,23 +193,22 @@ class AccountsHandler(ControlHandler):
         self.require_admin()
         body = self.body_json()
         if not isinstance(body, dict):
-            raise ControlError("send a JSON object {account_id, site_id, username, password, user_id, api_token, "
-                               "api_secret, client_id?, client_secret?, roles?}")
+            raise exc.NotAnObject("{account_id, site_id, username, password, user_id, api_token, api_secret, "
+                                  "client_id?, client_secret?, roles?}")
         required = ("account_id", "site_id", "username", "password", "user_id", "api_token", "api_secret")
         missing = [k for k in required if not isinstance(body.get(k), str) or not body.get(k)]
         if missing:
-            raise ControlError(f"missing or empty field(s): {missing}")
+            raise exc.MissingFields(missing)
         oauth = _credential_fields(body, required=False)
         for key, column in (("username", "username"), ("user_id", "user_id")):
             row = self.db.query_one(f"SELECT account_id FROM accounts WHERE {column}=?", (body[key],))
             if row is not None and row["account_id"] != body["account_id"]:
-                raise ControlError(f"{key} {body[key]!r} already belongs to account {row['account_id']}", status=409)
+                raise exc.AlreadyOwned(key, body[key], row["account_id"])
         if oauth:
             _check_client_free(self, oauth["client_id"], body["account_id"])
         site = self.db.query_one("SELECT account_id FROM sites WHERE site_id=?", (body["site_id"],))
         if site is not None and site["account_id"] != body["account_id"]:
-            raise ControlError(f"site {body['site_id']!r} already belongs to account {site['account_id']}",
-                               status=409)
+            raise exc.AlreadyOwned("site", body["site_id"], site["account_id"])
         create_account(self.db, {**{k: body[k] for k in required}, **oauth})
         out = {"account_id": body["account_id"], "site_id": body["site_id"]}
         if oauth:
@@ -226,21 +223,21 @@ def _credential_fields(body: dict, required: bool) -> dict:
         return {}
     bad = [k for k in ("client_id", "client_secret") if not isinstance(body.get(k), str) or not body.get(k)]
     if bad:
-        raise ControlError(f"missing or empty field(s): {bad} (client_id and client_secret go together)")
+        raise exc.MissingFields(bad, "client_id and client_secret go together")
     cid = str(cid)
     if len(cid) > 200 or any(c in cid for c in ":\r\n"):
-        raise ControlError("client_id must be at most 200 characters without ':' or line breaks")
+        raise exc.BadClientId()
     try:
-        roles = oauth_models.clean_roles(body.get("roles"))
-    except ValueError as exc:
-        raise ControlError(str(exc)) from None
+        roles = credentials.clean_roles(body.get("roles"))
+    except ValueError as problem:
+        raise exc.BadRoles(str(problem)) from None
     return {"client_id": cid, "client_secret": secret, "roles": roles}
 
 
 def _check_client_free(handler: ControlHandler, client_id: str, account_id: str) -> None:
-    owner = oauth_models.credential_owner(handler.db, client_id)
+    owner = credentials.credential_owner(handler.db, client_id)
     if owner is not None and owner != account_id:
-        raise ControlError(f"client_id {client_id!r} already belongs to account {owner}", status=409)
+        raise exc.AlreadyOwned("client_id", client_id, owner)
 
 
 class CredentialsHandler(ControlHandler):
@@ -253,7 +250,7 @@ class CredentialsHandler(ControlHandler):
     """
 
     def get(self) -> None:
-        self.send_json({"credentials": oauth_models.list_credentials(self.db, self.tenant())})
+        self.send_json({"credentials": credentials.list_credentials(self.db, self.tenant())})
 
     def post(self) -> None:
         admin = self.is_admin()
@@ -261,38 +258,36 @@ class CredentialsHandler(ControlHandler):
         caller = principal.account_id if principal else None
         body = self.body_json()
         if not isinstance(body, dict):
-            raise ControlError("send a JSON object {account_id, client_id, client_secret, roles?}")
+            raise exc.NotAnObject("{account_id, client_id, client_secret, roles?}")
         account = body.get("account_id")
         if not isinstance(account, str) or not account:
-            raise ControlError("missing or empty field(s): ['account_id']")
+            raise exc.MissingFields(["account_id"])
         if caller is not None and caller != account:  # a credential for another account is a takeover
             raise self.forbidden()
         if self.db.query_one("SELECT 1 FROM accounts WHERE account_id=?", (account,)) is None:
-            raise ControlError(f"no account {account!r}; create it with POST /_sandbox/accounts", status=404)
+            raise exc.NoSuchAccount(account)
         fields = _credential_fields(body, required=True)
         if principal is not None:
             # no escalation: a tenant grants only roles it holds (the real service asks for the Credential
             # Access role to manage credentials; the sandbox's simpler rule, with the admin key for anything else)
             extra = sorted(set(fields["roles"]) - set(principal.roles))
             if extra:
-                raise ControlError(f"roles {extra} are not among this credential's roles {list(principal.roles)}: "
-                                   "a credential can only grant roles it has; use the admin key for others",
-                                   status=403)
+                raise exc.RoleEscalation(extra, principal.roles)
         _check_client_free(self, fields["client_id"], account)
         with self.db.transaction() as conn:
-            oauth_models.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
+            credentials.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
                                         description=str(body.get("description") or "")[:200])
         self.send_json({"client_id": fields["client_id"], "account_id": account, "roles": fields["roles"]},
                        status=201)
 
     def delete(self, client_id: str | None = None) -> None:
         if not client_id:
-            raise ControlError("DELETE /_sandbox/credentials/{client_id}", status=405)
+            raise exc.ClientIdRequired()
         if not self.is_admin():
             caller = self.require_account()
-            owner = oauth_models.credential_owner(self.db, client_id)
+            owner = credentials.credential_owner(self.db, client_id)
             if owner is not None and owner != caller:
-                raise ControlError(f"no API credential {client_id!r}", status=404)  # not yours: not shown
-        if not oauth_models.delete_credential(self.db, client_id):
-            raise ControlError(f"no API credential {client_id!r}", status=404)
+                raise exc.NoSuchCredential(client_id)  # not yours: not shown
+        if not credentials.delete_credential(self.db, client_id):
+            raise exc.NoSuchCredential(client_id)
         self.send_json({"client_id": client_id, "deleted": True})

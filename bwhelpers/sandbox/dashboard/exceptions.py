@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exceptions import DashboardError, DashboardErrorList, SearchError
+from ..exceptions import DashboardError, DashboardErrorList, SearchError, safe
 
 APP = "ApplicationProvisioningResponse"
 SITE = "SiteResponse"
@@ -22,12 +22,6 @@ APPSET = "ApplicationsSettingsResponse"
 ASSOCIATED = "AssociatedSipPeersResponse"
 ORDER = "OrderResponse"
 DISCONNECT = "DisconnectTelephoneNumberOrderResponse"
-
-
-def safe(value: Any, limit: int = 80) -> str:
-    """A client-supplied value made safe to echo in an XML error text (no control characters, bounded)."""
-    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # -- generic ---------------------------------------------------------------------------------------

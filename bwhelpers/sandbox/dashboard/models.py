@@ -20,11 +20,11 @@ import json
 import sqlite3
 import time
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from .. import db as dbmod
 from .. import numbers
+from ..clock import iso
 from ..db import Database
 from . import exceptions as exc
 
@@ -128,13 +128,6 @@ dbmod.register_column("dash_disconnects", "failed", "TEXT")
 dbmod.register_column("dash_disconnects", "mode", "TEXT")
 
 DEFAULT_PROXY_PEER_ID = "539692"
-
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def _next_id(conn: sqlite3.Connection, name: str, start: int, taken_sql: str) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import numbers, xmlio
-from ..core import BaseHandler
+from ..base import BaseHandler
 from ..exceptions import DashboardError, DashboardErrorList
-from ..oauth.models import ROLE_NUMBERS
+from ..credentials import ROLE_NUMBERS
 from . import exceptions as exc
 from . import models
 

@@ -17,6 +17,9 @@ the application is not on the account, or it is not      4452    rejected-wrong-
 the one assigned to the ``from`` number's location
 the location has no SMS feature                          4403    rejected-forbidden-from-number
 media given but the location has no MMS feature          4001    service-not-allowed
+a media URL on this service's media endpoint that the     4410    media-unavailable
+account does not store (another account's, deleted)
+a toll-free ``from`` and over 525 KB of stored media      4411    rejected-message-size-limit-exceeded
 (``a2p_enforcement``) a local ``from`` not SUCCESS on a  4476    Source TN not registered to a 10DLC campaign
 REGISTERED 10DLC campaign; a toll-free one not VERIFIED  4795    tfn-not-verified
 ``to`` is a magic number (``magic.MAGIC_TO_NUMBERS``)    table   table
@@ -43,6 +46,8 @@ from .. import callbacks
 from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
+from ..media import models as media_models
+from ..numbers import TOLL_FREE_NPAS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -101,12 +106,15 @@ DESCRIPTIONS = {
     4405: "rejected-unallocated-from-number",
     4407: "rejected-account-not-defined-from-number",
     4452: "rejected-wrong-application-id",
+    4410: "media-unavailable",
+    4411: "rejected-message-size-limit-exceeded",
 }
 DELIVERED_DESCRIPTION = "ok"
 RECEIVED_DESCRIPTION = "Incoming message received"
 MAX_RECIPIENTS = 10
 MAX_TEXT = 2048
 MAX_MEDIA_URL = 4096
+MAX_MEDIA = media_models.MAX_ATTACHMENTS  # attachments per message (Bandwidth support article 12823216)
 MAX_TAG = 1024
 
 # -- ids, times, segments ------------------------------------------------------------------------
@@ -242,6 +250,12 @@ def validate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
             errors.append(_err("media", "'media' must be a list of URLs"))
         elif any(len(m) > MAX_MEDIA_URL for m in media):
             errors.append(_err("media", f"each 'media' URL must be {MAX_MEDIA_URL} characters or less"))
+        elif len(media) > MAX_MEDIA:
+            errors.append(_err("media", f"'media' must contain at most {MAX_MEDIA} URLs (a message carries at most "
+                                        f"{MAX_MEDIA} attachments; got {len(media)})"))
+        elif not all(media_models.is_http_url(m) for m in media):
+            bad = next(m for m in media if not media_models.is_http_url(m))
+            errors.append(_err("media", f"each 'media' item must be an http or https URL (got {bad[:100]!r})"))
         elif media:
             out["media"] = media
 
@@ -350,7 +364,8 @@ def _inbound_target(app: dict[str, Any] | None) -> tuple[str | None, str | None,
 
 # -- sending --------------------------------------------------------------------------------------
 
-def _outcome(db: Database, account_id: str, msg: dict[str, Any]) -> tuple[int | None, str | None]:
+def _outcome(db: Database, account_id: str, msg: dict[str, Any],
+             own_hosts: frozenset[str] = frozenset()) -> tuple[int | None, str | None]:
     """The failure that applies to every recipient (error code, description), or (None, None)."""
     owner = number_owner(db, msg["from"])
     if owner is None:
@@ -365,6 +380,12 @@ def _outcome(db: Database, account_id: str, msg: dict[str, Any]) -> tuple[int | 
         return 4403, DESCRIPTIONS[4403]
     if msg.get("media") and not loc.get("mms"):
         return 4001, DESCRIPTIONS[4001]
+    if msg.get("media"):
+        total, missing = media_models.resolve_send(db, account_id, msg["media"], own_hosts)
+        if missing:
+            return 4410, DESCRIPTIONS[4410]
+        if msg["from"][2:5] in TOLL_FREE_NPAS and total > media_models.TOLL_FREE_MMS_BYTES:
+            return 4411, DESCRIPTIONS[4411]
     return _a2p_block(db, account_id, msg["from"])
 
 
@@ -404,8 +425,10 @@ def message_body(row: dict[str, Any], for_callback: bool = False) -> dict[str, A
     return body
 
 
-def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: str = "current") -> dict[str, Any]:
-    """Store an accepted message and schedule one delivered/failed event per recipient.
+def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: str = "current",
+                    own_hosts: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Store an accepted message and schedule one delivered/failed event per recipient (``own_hosts``: the host
+    names of this service, whose media URLs are the account's stored media).
 
     Returns the 202 body.
     """
@@ -418,7 +441,7 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
         "segment_count": segment_count(msg.get("text"), msg.get("media")), "time": iso_time(now),
         "created": now, "endpoint": endpoint,
     }
-    code, description = _outcome(db, account_id, msg)
+    code, description = _outcome(db, account_id, msg, own_hosts)
     app = get_application(db, account_id, msg["applicationId"])
     url, user, password = _status_target(app)
     requested = list((app or {}).get("requested_callback_types") or [])
@@ -510,10 +533,11 @@ def _auto_reply(conn: Any, db: Database, account_id: str, original: dict[str, An
 
 
 def _create_inbound(conn: Any, *, account_id: str, to_tn: str, from_tn: str, text: str, media: list[str] | None,
-                    app_id: str | None, app: dict[str, Any] | None, due: float) -> dict[str, Any]:
+                    app_id: str | None, app: dict[str, Any] | None, due: float,
+                    message_id: str | None = None) -> dict[str, Any]:
     now = time.time()
     row = {
-        "id": new_message_id(now), "account_id": account_id, "direction": "in", "owner": to_tn,
+        "id": message_id or new_message_id(now), "account_id": account_id, "direction": "in", "owner": to_tn,
         "application_id": app_id, "from_tn": from_tn, "to_json": json.dumps([to_tn]), "text": text,
         "media_json": json.dumps(media) if media else None, "tag": None, "priority": None, "expiration": None,
         "segment_count": segment_count(text, media), "time": iso_time(now), "created": now, "endpoint": "inbound",
@@ -539,17 +563,28 @@ class InboundError(Exception):
 
 
 def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None,
-                   account_id: str | None = None) -> dict[str, Any]:
+                   account_id: str | None = None, media_base: str = "") -> dict[str, Any]:
     """Simulate a text from ``frm`` to one of the accounts' numbers: a message-received callback.
-    ``account_id`` (the caller's account) limits ``to`` to that account's numbers."""
+    ``account_id`` (the caller's account) limits ``to`` to that account's numbers.
+
+    ``media`` items are http(s) URLs (passed on as they are) or pictures: ``{"sample": name}`` (a built-in one),
+    ``{"mediaId": id}`` (a copy of an upload) or ``{"filename", "contentType", "content"}`` (base64). A picture is
+    stored in the receiving account's media as ``{messageId}/{n}/{filename}`` and the event carries its URL on this
+    service's media endpoint (``media_base`` + ``/api/v2/users/{a}/media/…``), which needs the account's
+    credentials, as on Bandwidth."""
     only = account_id
     to_tn, from_tn = normalize_tn(to), normalize_tn(frm)
     if to_tn is None:
         raise InboundError("'to' must be one of your telephone numbers, in E.164 format")
     if from_tn is None:
         raise InboundError("'from' must be a telephone number in E.164 format, like +19195551212")
-    if media is not None and (not isinstance(media, list) or not all(isinstance(m, str) for m in media)):
-        raise InboundError("'media' must be a list of URLs")
+    if media is not None and (not isinstance(media, list) or not all(isinstance(m, (str, dict)) for m in media)):
+        raise InboundError("'media' must be a list of URLs or pictures ({\"sample\": name}, {\"mediaId\": id} or "
+                           "{\"filename\", \"contentType\", \"content\": base64})")
+    if media and len(media) > MAX_MEDIA:
+        raise InboundError(f"'media' must contain at most {MAX_MEDIA} items")
+    if media and not all(media_models.is_http_url(m) for m in media if isinstance(m, str)):
+        raise InboundError("each 'media' URL must be an http or https URL")
     if text is not None and not isinstance(text, str):
         raise InboundError("'text' must be a string")
     if not text and not media:
@@ -572,9 +607,32 @@ def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None
     if app is None:
         raise InboundError(f"the application {app_id} assigned to the location of {to_tn} does not exist")
     delay = float(db.get_setting("delivery_delay", 0.2) or 0)
-    with db.transaction() as conn:
-        result = _create_inbound(conn, account_id=account_id, to_tn=to_tn, from_tn=from_tn, text=text or "",
-                                 media=media or None, app_id=app_id, app=app, due=time.time() + delay)
+    message_id = new_message_id()
+    urls: list[str] = []
+    pictures: list[tuple[str, media_models.Picture]] = []
+    for index, item in enumerate(media or []):
+        if isinstance(item, str):
+            urls.append(item)
+            continue
+        try:
+            picture = media_models.inbound_picture(db, account_id, item)
+        except ValueError as exc:
+            raise InboundError(f"media item {index}: {exc}") from None
+        media_id = f"{message_id}/{index}/{picture.filename}"
+        pictures.append((media_id, picture))
+        urls.append(media_base.rstrip("/") + media_models.media_path(account_id, media_id))
+    quota = db.get_setting("media_quota_bytes", media_models.DEFAULT_QUOTA_BYTES)
+    try:
+        with db.transaction() as conn:
+            for media_id, picture in pictures:
+                media_models.store_inbound(conn, account_id, media_id, picture.content, picture.content_type,
+                                           quota=quota if isinstance(quota, int) else None)
+            result = _create_inbound(conn, account_id=account_id, to_tn=to_tn, from_tn=from_tn, text=text or "",
+                                     media=urls or None, app_id=app_id, app=app, due=time.time() + delay,
+                                     message_id=message_id)
+    except media_models.QuotaExceeded as exc:
+        raise InboundError(f"the pictures would take account {account_id} over its media quota ({exc.quota} "
+                           f"bytes): delete some media first") from None
     result["accountId"] = account_id
     result["callbackUrl"] = _inbound_target(app)[0]
     return result
@@ -605,7 +663,31 @@ def _events_by_message(db: Database, ids: list[str]) -> dict[str, list[Any]]:
     return out
 
 
+#: listMessages' ``messageStatus`` follows the callbacks' lifecycle, per recipient: an outbound item is SENDING
+#: until its event is due (the moment its message-delivered / message-failed callback is sent), then DELIVERED or
+#: FAILED (with that event's ``errorCode``); an inbound one is RECEIVED. Bandwidth's ``messageStatusEnum`` has
+#: four more values (ACCEPTED QUEUED SENT UNDELIVERED) whose transitions it does not document: the sandbox never
+#: reports them, and a filter on them matches nothing.
 _LIST_STATUS = {"sending": "SENDING", "delivered": "DELIVERED", "failed": "FAILED", "received": "RECEIVED"}
+#: bandwidth.yml ``messageStatusEnum``
+MESSAGE_STATUSES = ("RECEIVED", "QUEUED", "SENDING", "SENT", "FAILED", "DELIVERED", "ACCEPTED", "UNDELIVERED")
+#: bandwidth.yml ``listMessageDirectionEnum`` and ``messageTypeEnum``
+LIST_DIRECTIONS = ("INBOUND", "OUTBOUND")
+MESSAGE_TYPES = ("sms", "mms", "rcs")
+
+
+def filter_problems(f: dict[str, str]) -> list[dict[str, str]]:
+    """``fieldErrors`` for listMessages filters outside the spec's enums (a 400, as for any bad parameter)."""
+    out = []
+    for key, allowed in (("messageStatus", MESSAGE_STATUSES), ("messageDirection", LIST_DIRECTIONS),
+                         ("messageType", MESSAGE_TYPES)):
+        value = f.get(key)
+        if value and value not in allowed:
+            out.append(_err(key, f"'{key}' must be one of {', '.join(allowed)} (got {value[:40]!r})"))
+    code = f.get("errorCode")
+    if code and not code.isdigit():
+        out.append(_err("errorCode", f"'errorCode' must be a whole number, like 4720 (got {code[:40]!r})"))
+    return out
 #: ``limitTotalCount=true``: messaging.yml caps totalCount at this
 TOTAL_COUNT_CAP = 10_000
 

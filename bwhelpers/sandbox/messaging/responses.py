@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from ..core import BaseHandler
-from ..oauth.models import ROLE_MESSAGING
+from ..base import BaseHandler
+from ..credentials import ROLE_MESSAGING
 from . import models
 from .exceptions import RateLimited, ValidationError
 
@@ -33,12 +33,16 @@ class _MessagesHandler(BaseHandler):
         retry_after = models.take_rate_slot(self.db, account_id, per_second)
         if retry_after is not None:
             raise RateLimited(per_second, retry_after)
-        self.send_json(models.create_outbound(self.db, account_id, msg, endpoint=self.endpoint), status=202)
+        self.send_json(models.create_outbound(self.db, account_id, msg, endpoint=self.endpoint,
+                                               own_hosts=self.ctx.allowed_hosts), status=202)
 
     def get(self, **path: str) -> None:
         account_id = self.account(path)
         filters = {k: self.get_argument(k, "") for k in (
             "messageId", "sourceTn", "destinationTn", "messageStatus", "messageDirection", "messageType", "errorCode")}
+        problems = models.filter_problems(filters)
+        if problems:
+            raise ValidationError(problems)
         raw_limit = self.get_argument("limit", "100") or "100"
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
             raise ValidationError([{"fieldName": "limit", "description": "'limit' must be a whole number from 1 to "

@@ -1,7 +1,8 @@
-"""OAuth 2.0 client credentials: ``POST /api/v1/oauth2/token`` and the API credentials of each account.
+"""OAuth 2.0 client credentials: the token endpoint ``POST /api/v1/oauth2/token``.
 
-Importing the package registers its sqlite schema (``models.SCHEMA``). Token *checking* on the
-Dashboard and Messaging endpoints happens in :func:`bwhelpers.sandbox.core.authenticate`, which
-uses :func:`models.verify_token`.
+Its state, the API credentials of each account and the access tokens, is :mod:`bwhelpers.sandbox.credentials`
+(shared: :func:`bwhelpers.sandbox.auth.authenticate` checks tokens with ``credentials.verify_token`` on every
+API, accounts and the control plane create and list credentials).
 """
-from . import models  # noqa: F401  (registers the schema)
+from .. import credentials  # noqa: F401  (registers the schema)
+

@@ -9,15 +9,20 @@ The lifetime is the ``token_ttl_seconds`` setting (default 3600). Errors: see ``
 """
 from __future__ import annotations
 
-from ..core import BaseHandler, _basic
+from ..auth import parse_basic
+from ..base import BaseHandler
+from ..exceptions import SandboxError
 from . import exceptions as exc
-from . import models
+from .. import credentials
 
 FORM = "application/x-www-form-urlencoded"
 
 
 class TokenHandler(BaseHandler):
     api = "oauth"
+
+    def generic_error(self, status: int, description: str) -> SandboxError:
+        return exc.OAuthError("invalid_request" if status < 500 else "server_error", description, status=status)
 
     def post(self) -> None:
         ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -31,7 +36,7 @@ class TokenHandler(BaseHandler):
         if len(grants) > 1:
             raise exc.invalid_request("grant_type is given more than once; send it once")
         header = self.request.headers.get("Authorization")
-        creds = _basic(header)
+        creds = parse_basic(header)
         if creds is None:
             if header and header.split(" ", 1)[0].lower() == "bearer":
                 hint = "a Bearer token cannot get a token; "
@@ -44,12 +49,12 @@ class TokenHandler(BaseHandler):
         grant = grants[0].decode("utf-8", "replace")
         if grant != "client_credentials":
             raise exc.unsupported_grant_type(grant)
-        credential = models.check_client(self.db, creds[0], creds[1])
+        credential = credentials.check_client(self.db, creds[0], creds[1])
         if credential is None:
             raise exc.invalid_client("Client authentication failed: unknown Client ID or wrong Client Secret; "
                                      "copy both from your API credential (Account > API Credentials)")
-        ttl = int(self.db.get_setting("token_ttl_seconds", models.DEFAULT_TTL) or models.DEFAULT_TTL)
-        token = models.issue_token(self.db, credential, ttl)
+        ttl = int(self.db.get_setting("token_ttl_seconds", credentials.DEFAULT_TTL) or credentials.DEFAULT_TTL)
+        token = credentials.issue_token(self.db, credential, ttl)
         self.send_json({"access_token": token, "token_type": "bearer", "expires_in": ttl},
                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..exceptions import DashboardError, SandboxError
-from ..dashboard.exceptions import safe
+from ..exceptions import DashboardError, SandboxError, safe
 
 __all__ = ["DashboardError", "PlatformError", "TfvError", "ORDER_ROOT", "REPORT_ROOT", "TEXT", "safe"]
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from .. import db as dbmod
 from .. import magic
+from ..clock import iso
 from ..db import Database
 from ..numbers import TOLL_FREE_NPAS, normalize_tn
 from . import exceptions as exc
@@ -104,12 +105,6 @@ TFV_DECLINE = {"denialStatusCode": 511, "declineReasonDescription":
 TFN_4795 = (4795, "tfn-not-verified")
 TEN_DLC_4476 = (4476, "Source TN not registered to a 10DLC campaign")
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def iso(ts: float | None) -> str | None:
-    from ..dashboard.models import iso as _iso
-
-    return _iso(ts)
 
 
 def e164(ten: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import AuthError, BaseHandler
-from ..oauth.models import ROLE_NUMBERS
+from ..auth import AuthError
+from ..base import BaseHandler
+from ..credentials import ROLE_NUMBERS
 from ..dashboard.responses import DashboardHandler
 from ..exceptions import SandboxError
 from . import exceptions as exc
@@ -82,7 +83,7 @@ class PlatformHandler(BaseHandler):
             return self._error("forbidden", "Client is not authorized for the action.", 403, headers)
         return self._error("forbidden", "client does not have access rights to the content", 403, headers)
 
-    def _generic(self, status: int, description: str) -> SandboxError:
+    def generic_error(self, status: int, description: str) -> SandboxError:
         kind = {404: "Not Found" if self.style == "tfv" else "not-found", 405: "method-not-allowed",
                 500: "internal-server-error"}.get(status, "bad request" if self.style == "tfv" else "bad-request")
         return self._error(kind, description, status)

@@ -30,11 +30,10 @@ from urllib.parse import urlparse
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 
 from ..control.responses import ControlHandler
-from ..exceptions import ControlError
-from ..keys import same_secret
+from ..keys import ADMIN_HEADER, same_secret
+from . import exceptions as exc
 from . import models
 from .board import render_board
-from .service import ADMIN_HEADER
 
 
 def workshop(handler: Any) -> Any:
@@ -53,7 +52,7 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``, as the control plane)?"""
         return same_secret(self.request.headers.get(ADMIN_HEADER, "").strip(), workshop(self).admin_key)
 
-    def _check_csrf(self) -> None:
+    def check_csrf(self) -> None:
         """The control plane's content-type rule does not fit here: the board's reset is an HTML form, guarded by
         HubOAuth's ``_xsrf`` token; every other call carries a header (hub token, admin key) that a page on
         another site cannot send. A cross-origin ``Origin`` is still refused."""
@@ -61,8 +60,7 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         if origin and self.request.method not in ("GET", "HEAD", "OPTIONS"):
             host = (urlparse(origin).hostname or "").lower()
             if "*" not in self.ctx.allowed_hosts and host not in self.ctx.allowed_hosts:
-                raise ControlError("Cross-origin requests are refused (CSRF guard): the Origin header names a site "
-                                   "this service does not serve", status=403)
+                raise exc.CrossOrigin()
 
     def hub_user(self, *, browser_login: bool = False) -> dict[str, Any] | None:
         """The hub user of this request, or an error: 401 (no or bad token), 403 (no access to the service).
@@ -75,29 +73,23 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
             return user
         model = getattr(self, "_cached_hub_user", None)
         if model:  # identified by the hub, but without the scope to use this service
-            raise ControlError(f"hub user {model.get('name')!r} may not use this service: it needs the scope "
-                               f"{sorted(self.hub_auth.access_scopes)} (see docs/workshop.md, load_roles)",
-                               status=403)
+            raise exc.MissingServiceScope(model.get("name"), self.hub_auth.access_scopes)
         if self.request.method not in ("GET", "HEAD") and self.get_cookie(self.hub_auth.cookie_name):
-            raise ControlError("this form's _xsrf field is missing or stale: reload the board and press the button "
-                               "again (scripts: send 'Authorization: token <hub API token>')", status=403)
+            raise exc.StaleXsrf()
         if self.hub_auth.get_token(self, in_cookie=False):
-            raise ControlError("the hub token is not valid (unknown, expired or revoked); log in to the hub again "
-                               "or create a new token at /hub/token", status=401)
+            raise exc.HubTokenInvalid()
         if browser_login and self.request.method in ("GET", "HEAD") and "text/html" in \
                 self.request.headers.get("Accept", ""):
             self.redirect(self.get_login_url())
             return None
-        raise ControlError("not logged in to the hub: open this page from the hub in a browser, or send "
-                           "'Authorization: token <hub API token>'", status=401)
+        raise exc.NotLoggedIn()
 
     def require_hub_admin(self, *, browser_login: bool = False) -> dict[str, Any] | None:
         user = self.hub_user(browser_login=browser_login)
         if user is None:
             return None
         if not user.get("admin"):
-            raise ControlError(f"hub user {user['name']!r} is not a hub admin; the workshop board and resets are "
-                               "for hub admins only", status=403)
+            raise exc.NotHubAdmin(user["name"])
         return user
 
     def known(self, name: str, user: dict[str, Any] | None) -> Any:
@@ -105,17 +97,15 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         row = models.participant(self.db, name)
         if row is None:
             if user is not None and not user.get("admin"):
-                raise ControlError(f"hub user {user['name']!r} may only read their own data "
-                                   f"(/participants/{user['name']})", status=403)
-            raise ControlError(f"participant {name!r} is not known to this workshop: a participant gets an account "
-                               "when their server first starts from the hub", status=404)
+                raise exc.OwnDataOnly(user["name"])
+            raise exc.UnknownParticipant(name)
         return row
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if exc is not None and type(exc).__name__ == "HTTPError" and status_code == 403:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if error is not None and type(error).__name__ == "HTTPError" and status_code == 403:
             # HubAuthenticated raises a bare 403 for a user without the service's access scope
-            kwargs["exc_info"] = (ControlError, ControlError(exc.log_message or "forbidden", status=403), None)
+            kwargs["exc_info"] = (exc.HubForbidden, exc.HubForbidden(error.log_message), None)
         super().write_error(status_code, **kwargs)
 
 
@@ -127,20 +117,17 @@ class ParticipantHandler(WorkshopHandler):
         user = self.hub_user()
         assert user is not None
         if user["name"] != name and not user.get("admin"):
-            raise ControlError(f"hub user {user['name']!r} may only read their own data "
-                               f"(/participants/{user['name']}), not {name!r}'s", status=403)
+            raise exc.OwnDataOnly(user["name"], name)
         row = self.known(name, user)
         self.send_json(participant_view(self.db, row))
 
     def post(self, name: str) -> None:
         if not self.has_admin_key():
-            raise ControlError(f"provisioning a participant needs the sandbox's admin key (header {ADMIN_HEADER}, "
-                               "from the key file next to the sandbox db); the hub's spawner hook sends it",
-                               status=401)
+            raise exc.ProvisioningNeedsAdminKey()
         try:
             creds, created = models.provision(self.db, name, workshop(self).secret, workshop(self).create_account)
-        except models.WorkshopError as exc:
-            raise ControlError(exc.description, status=exc.status) from None
+        except models.WorkshopError as refused:
+            raise exc.WorkshopRefused(refused.description, refused.status) from None
         body = {"participant": name, "created": created, "credentials": creds,
                 "sandbox_url": workshop(self).public_url,
                 "sandbox_key": self.ctx.instance_key}  # lets the participant's kernel check the sandbox (issue 13)
@@ -155,8 +142,8 @@ class ResetHandler(WorkshopHandler):
         self.known(name, user)
         try:
             result = models.reset(self.db, name, workshop(self).secret, workshop(self).create_account)
-        except models.WorkshopError as exc:
-            raise ControlError(exc.description, status=exc.status) from None
+        except models.WorkshopError as refused:
+            raise exc.WorkshopRefused(refused.description, refused.status) from None
         if "text/html" in self.request.headers.get("Accept", "") and self.get_argument("_xsrf", None):
             self.redirect(f"{workshop(self).prefix}/board?reset={name}", status=303)
             return
@@ -170,8 +157,7 @@ class MeHandler(WorkshopHandler):
             return
         row = models.participant(self.db, user["name"])
         if row is None:
-            raise ControlError(f"hub user {user['name']!r} has no sandbox account yet: start your server from the "
-                               "hub (the account is created when it starts)", status=403)
+            raise exc.NoAccountYet(user["name"])
         self.send_json(participant_view(self.db, row))
 
 

@@ -34,8 +34,6 @@ from ..server import SandboxApplication
 
 log = logging.getLogger("bwhelpers.sandbox.workshop")
 
-from ..keys import ADMIN_HEADER  # noqa: E402,F401  (the control plane's header; re-exported for the handlers)
-
 
 @dataclass
 class WorkshopSettings:
@@ -117,14 +115,14 @@ def error_recorder(db: Any, previous: Any) -> Any:
 
 def make_workshop_app(settings: WorkshopSettings, cookie_secret: bytes) -> Any:
     """An ``app_factory`` for :class:`~bwhelpers.sandbox.server.SandboxServer`."""
-    from ..server import _log_request, make_app
+    from ..server import log_request, make_app
     from .urls import url_paths
 
     def factory(ctx: Any, areas: list[Any]) -> tornado.web.Application:
         ctx.url_prefix = settings.prefix
         app = make_app(ctx, areas, app_class=PrefixedApplication, extra_routes=url_paths,
                        workshop=settings, cookie_secret=cookie_secret,
-                       log_function=error_recorder(ctx.db, _log_request))
+                       log_function=error_recorder(ctx.db, log_request))
         assert isinstance(app, PrefixedApplication)
         app.url_prefix = settings.prefix
         return app
@@ -166,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     bind = urlparse(service_url)
     prefix = "/" + prefix.strip("/")
-    from ..core import create_account
+    from ..accounts import create_account
     from ..server import SandboxServer, prepare_db
     from . import models  # noqa: F401  (registers the schema before the db opens)
 
@@ -196,10 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                            xheaders=True)
 
     def _term(signum: int, frame: Any) -> None:  # the hub stops services with SIGINT, then SIGTERM
-        loop, stop = server._loop, server._stop
-        if loop is None or stop is None:
+        if not server.request_stop():
             raise KeyboardInterrupt
-        loop.call_soon_threadsafe(stop.set)
 
     # set both explicitly: a hub started in the background of a shell passes SIGINT on as "ignored"
     signal.signal(signal.SIGTERM, _term)

@@ -1,8 +1,8 @@
 """
-bwhelpers.sandbox.oauth.models
-~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+bwhelpers.sandbox.credentials
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 
-State of the OAuth area: API credentials (client id, salted hash of the client secret, roles) per
+API credentials (client id, salted hash of the client secret, roles) per
 account, and the per-sandbox JWT signing key (kept in the ``meta`` table, so ``/_sandbox/reset``
 and ``/_sandbox/settings`` never show or change it).
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import jwt
 
-from ..db import Database, check_secret, hash_secret, register_schema
+from .db import Database, check_secret, hash_secret, register_schema
 
 #: The role every send and message listing needs (Bandwidth's name for it).
 ROLE_MESSAGING = "Messaging"

@@ -1,0 +1,255 @@
+"""Messages and their events: send (one, or many), read the callback events (at least once: de-duplicated),
+wait for one, and judge why one did not come."""
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from typing import Any, Callable
+
+from .. import steps
+from ..checks import check_bool, check_int, check_number, check_str
+from ..exceptions import (BandwidthError, MissingPrerequisiteError, UnknownMessageError, ValidationError,
+                          WaitTimeoutError)
+from ..results import Result
+from ..state import Message, now_iso
+from .context import FlowContext, prereq
+
+__all__ = ["Messages", "EVENT_TYPES", "event_key", "dedupe_events", "extract_events"]
+
+#: the message events Bandwidth's webhooks carry (messaging-webhooks.mdx)
+EVENT_TYPES = ("message-delivered", "message-failed", "message-received", "message-sending")
+
+
+def event_key(ev: dict[str, Any]) -> str:
+    """What identifies one event across redeliveries: its type, message id, recipient, time and error code
+    (a redelivery repeats the same body; two different events of one message differ in type or time)."""
+    msg: dict[str, Any] = ev["message"] if isinstance(ev.get("message"), dict) else {}
+    if not msg.get("id"):
+        return json.dumps({k: v for k, v in ev.items() if not str(k).startswith("_")}, sort_keys=True, default=str)
+    return json.dumps([ev.get("type"), msg.get("id"), ev.get("to"), ev.get("time"), ev.get("errorCode")],
+                      default=str)
+
+
+def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` with at-least-once redeliveries removed (the first copy kept, order preserved)."""
+    seen: set[str] = set()
+    out = []
+    for ev in events:
+        key = event_key(ev)
+        if key not in seen:
+            seen.add(key)
+            out.append(ev)
+    return out
+
+
+def extract_events(doc: Any) -> list[dict[str, Any]]:
+    """Callback events from a request-bin document (list of captured requests, or {'requests': [...]})."""
+    if isinstance(doc, dict):
+        for key in ("events", "requests", "items", "entries", "captured"):
+            if isinstance(doc.get(key), list):
+                doc = doc[key]
+                break
+        else:
+            doc = [doc]
+    events: list[dict[str, Any]] = []
+    for entry in doc if isinstance(doc, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        if "type" in entry and "message" in entry:
+            events.append(entry)
+            continue
+        status = entry.get("status")
+        if isinstance(status, int) and not 200 <= status < 300:
+            continue  # e.g. the 401 challenge before an authenticated resend
+        body = entry.get("json", entry.get("body"))
+        if isinstance(body, str):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                continue
+        received = entry.get("received_at") or entry.get("received") or entry.get("time") or entry.get("at")
+        for ev in body if isinstance(body, list) else [body]:
+            if isinstance(ev, dict) and "type" in ev:
+                ev = dict(ev)
+                ev.setdefault("_received_at", received)
+                events.append(ev)
+    return events
+
+
+class Messages:
+    """Sending and events on one context."""
+
+    def __init__(self, ctx: FlowContext):
+        self.ctx = ctx
+
+    # ------------------------------------------------------------------ sending
+    def send_message(self, to: Any, text: str | None, from_: str | None = None, media: Any = None,
+                     tag: str | None = None, save: bool = True) -> Result:
+        """Send from a saved number with the saved application id; ``save`` records it as the send step's."""
+        app_id = self.ctx.need_application().id or ""
+        from_ = self.ctx.sending_number(from_)
+        result = self.ctx.messaging.send_message(to, text, from_, app_id, media=media, tag=tag)
+        if save:
+            data = result.data
+            with self.ctx.edit() as st:
+                st.messages.append(Message(id=result.id, from_=data.get("from"), to=data.get("to"), sent=now_iso(),
+                                           time=data.get("time")))
+        return result
+
+    def bulk_send(self, rows_or_recipients: Any, text: str | None = None, from_: str | None = None,
+                  concurrency: int = 4, rate: float | str | None = "auto",
+                  progress: bool | None = None) -> list[dict[str, Any]]:
+        """Send many messages from a saved number; see ``Setup.bulk_send``."""
+        check_int(concurrency, "concurrency")
+        if progress is not None:
+            check_bool(progress, "progress")
+        app_id = self.ctx.need_application().id
+        from_ = self.ctx.sending_number(from_)
+        if rate == "auto":
+            rate = self.sandbox_rate_limit()
+        elif isinstance(rate, str):
+            raise ValidationError(f"rate: {rate!r}; give 'auto', a number of messages per second, or None",
+                                  field="rate")
+        return self.ctx.messaging.bulk_send(rows_or_recipients, text=text, from_=from_, application_id=app_id,
+                                            concurrency=concurrency, rate=rate,
+                                            progress=self.ctx.progress if progress is None else progress)
+
+    def sandbox_rate_limit(self) -> float | None:
+        """The sandbox's per-account messages/second limit (None when unlimited or not the sandbox)."""
+        control = self.ctx.control
+        if control is None:
+            return None
+        try:
+            return control.rate_limit()
+        except BandwidthError:
+            return None
+
+    # ------------------------------------------------------------------ events
+    def events(self) -> list[dict[str, Any]]:
+        """Callback events received so far (sandbox: the saved application's request bins)."""
+        control = self.ctx.control
+        if control is None:
+            from ..outcome import receiver, receiver_events
+
+            if receiver(self.ctx) is None:
+                warnings.warn("callback events go to the application's callback URL on the real service; bwhelpers "
+                              "reads them from its callback receiver (set BW_CALLBACK_BASE_URL; README 'Using a real "
+                              "Bandwidth account')", stacklevel=3)
+                return []
+            return dedupe_events(receiver_events(self.ctx))
+        app = self.ctx.state.application
+        if app is None or not app.bin:
+            if app is None or not app.id:
+                raise prereq("application", "application")
+            warnings.warn("the application's callback URL is not a sandbox request bin, so its events cannot be "
+                          "read here", stacklevel=3)
+            return []
+        events = extract_events(control.bin(app.bin))
+        if app.outbound_bin and app.outbound_bin != app.bin:  # today's fields: status events may go to a second bin
+            events = sorted(events + extract_events(control.bin(app.outbound_bin)),
+                            key=lambda e: str(e.get("time") or ""))
+        return dedupe_events(events)  # at least once: each event shown once
+
+    def wait_for_event(self, type: str = "message-delivered", message_id: str | None = None,
+                       timeout: float = 30.0, interval: float = 0.25,
+                       on_poll: Callable[[float], None] | None = None, accept_failure: bool = False) -> dict[str, Any]:
+        """Poll the events until one of ``type`` (for ``message_id``, default the last sent) arrives."""
+        if type not in EVENT_TYPES:
+            raise ValidationError(f"type: {type!r:.40} is not a message event; use one of {', '.join(EVENT_TYPES)}",
+                                  field="type")
+        check_str(message_id, "message_id", optional=True)
+        check_number(timeout, "timeout")
+        check_number(interval, "interval", positive=True)
+        check_bool(accept_failure, "accept_failure")
+        if message_id is None:
+            last = self.ctx.state.last_message
+            message_id = last.id if last is not None else None
+        if message_id is None and type != "message-received":
+            raise MissingPrerequisiteError(
+                f"no message has been sent on this target, so there is no {type} event to wait for",
+                fix=f"send one first ({steps.ref('messages')})")
+        control = self.ctx.control
+        if control is not None and message_id is not None and type != "message-received":
+            try:
+                known = control.messages(message_id)
+            except BandwidthError:
+                known = [{}]  # cannot tell: wait as usual
+            if not known:  # the sandbox answered "no such message": no event can ever come
+                raise UnknownMessageError(
+                    f"not waiting for {type}: the sandbox has no message {message_id} on this account",
+                    description=f"the sandbox has no message {message_id}: it was never sent on this account",
+                    fix=f"send the message again ({steps.ref('messages')}), then wait for its events")
+        start = time.monotonic()
+        deadline = start + timeout
+        while True:
+            for ev in self.events():
+                msg = ev.get("message") or {}
+                mine = message_id is None or msg.get("id") == message_id
+                if mine and (ev.get("type") == type or accept_failure and ev.get("type") == "message-failed"):
+                    return ev
+            if on_poll is not None:
+                on_poll(time.monotonic() - start)
+            if time.monotonic() >= deadline:
+                cause, fix = self.why_no_event(type, message_id)
+                raise WaitTimeoutError(f"no {type} event for message {message_id} within {timeout:g} s: {cause}",
+                                       description=cause, fix=fix)
+            time.sleep(interval)
+
+    def why_no_event(self, type: str, message_id: str | None) -> tuple[str, str]:
+        """The likely reason an event did not arrive, judged from the state, and its fix."""
+        if not message_id:
+            return "no message was sent", f"send one first ({steps.ref('messages')})"
+        st = self.ctx.state
+        control = self.ctx.control
+        if control is not None:
+            try:
+                found = control.messages(message_id)
+            except BandwidthError:
+                found = []
+            if not found:
+                return (f"the sandbox has no message {message_id}: it was never sent on this account",
+                        f"send the message again ({steps.ref('messages')})")
+            states = [r for m in found for r in (m.get("recipients") or [])]
+            for r in states:
+                got = r.get("type")
+                if got and got != type:
+                    code = f" {r.get('errorCode')}" if r.get("errorCode") else ""
+                    return (f"the message ended as {got}{code} ({r.get('description') or r.get('state')}), "
+                            f"not {type}", f"wait for {got} instead, or look at the error code in notebook "
+                            f"{steps.page('events').notebook[:2]}")
+            try:
+                log = control.callback_attempts(message_id)
+            except BandwidthError:
+                log = {}
+            bad = [a for a in log.get("attempts") or []
+                   if a.get("error") or not 200 <= int(a.get("statusCode") or 0) < 300]
+            if bad:
+                last = bad[-1]
+                answer = last.get("error") or f"HTTP {last.get('statusCode')}"
+                return (f"the callback URL {last.get('url')} did not accept the event ({answer}); the sandbox retries "
+                        "with backoff", "make the callback URL answer 2xx quickly, or create the application with a "
+                        f"reachable URL ({steps.ref('application')}, new=True)")
+            if any(r.get("state") in ("queued", "sending", "pending") for r in states):
+                return ("the message is still being delivered (a slow destination)",
+                        "wait longer (timeout=...)")
+        if st.location_id and st.application_id:
+            try:
+                assigned = self.ctx.dashboard.get_application_settings(st.location_id).data.get("HttpMessagingV2AppId")
+            except BandwidthError:
+                assigned = None
+            if assigned != st.application_id:
+                return ("the application is not assigned to the number's location, so the service drops the "
+                        "message or reports it elsewhere", f"run {steps.ref('assigned')}")
+        if control is None:
+            from ..outcome import receiver
+
+            if receiver(self.ctx) is None:
+                return ("events go to the application's callback URL on the real service, and no callback receiver "
+                        "of bwhelpers runs here", "set BW_CALLBACK_BASE_URL (README 'Using a real Bandwidth "
+                        "account'), or read the status by polling (delivery_status())")
+            return ("the callback receiver has not received it: Bandwidth may be retrying, or the public URL does not "
+                    "reach the receiver", "run diagnose() (the receiver's checks), and read the status by polling "
+                    "(delivery_status())")
+        return ("the event has not reached the application's callback URL yet",
+                f"wait longer (timeout=...), or run diagnose() in notebook {steps.page('teardown').notebook[:2]}")

@@ -1,0 +1,68 @@
+"""
+bwhelpers.sandbox.accounts
+~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+The sandbox's accounts: the two documented demo accounts and :func:`create_account`.
+"""
+from __future__ import annotations
+
+import time
+
+from .db import Database, hash_secret
+from . import credentials
+
+#: The documented demo account (README, docs/ARCHITECTURE.md). Public and fake.
+DEMO = {
+    "account_id": "9900000",
+    "site_id": "9901",
+    "username": "sandbox-user",
+    "password": "sandbox-password",
+    "user_id": "u-sandbox",
+    "api_token": "t-sandbox",
+    "api_secret": "s-sandbox",
+    "client_id": "sandbox-client-id",
+    "client_secret": "sandbox-client-secret",
+}
+#: A second account, for tenant-isolation tests and demos.
+DEMO_B = {
+    "account_id": "9900001",
+    "site_id": "9911",
+    "username": "sandbox-user-b",
+    "password": "sandbox-password-b",
+    "user_id": "u-sandbox-b",
+    "api_token": "t-sandbox-b",
+    "api_secret": "s-sandbox-b",
+    "client_id": "sandbox-client-id-b",
+    "client_secret": "sandbox-client-secret-b",
+}
+
+
+def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbox Site") -> None:
+    """Create (or replace the credentials of) an account with one site.
+
+    With ``client_id``/``client_secret`` in ``creds`` the account also gets that API credential
+    (roles ``creds["roles"]``, default Messaging + Numbers).
+    """
+    now = time.time()
+    with db.transaction() as conn:
+        row = conn.execute("SELECT account_id FROM accounts WHERE account_id=?", (creds["account_id"],)).fetchone()
+        legacy = hash_secret(f"{creds['api_token']}:{creds['api_secret']}")
+        if row is None:
+            conn.execute(
+                "INSERT INTO accounts (account_id, username, password_hash, user_id, legacy_hash, created) "
+                "VALUES (?,?,?,?,?,?)",
+                (creds["account_id"], creds["username"], hash_secret(creds["password"]), creds["user_id"],
+                 legacy, now),
+            )
+        else:
+            conn.execute(
+                "UPDATE accounts SET username=?, password_hash=?, user_id=?, legacy_hash=? WHERE account_id=?",
+                (creds["username"], hash_secret(creds["password"]), creds["user_id"], legacy, creds["account_id"]),
+            )
+        if creds.get("site_id") and conn.execute(
+                "SELECT 1 FROM sites WHERE site_id=?", (creds["site_id"],)).fetchone() is None:
+            conn.execute("INSERT INTO sites VALUES (?,?,?,?,?)",
+                         (creds["site_id"], creds["account_id"], site_name, "Created by the sandbox", now))
+        if creds.get("client_id") and creds.get("client_secret"):
+            credentials.set_credential(conn, creds["account_id"], creds["client_id"], creds["client_secret"],
+                                        creds.get("roles"), description="Created by the sandbox")

@@ -1,0 +1,136 @@
+"""
+bwhelpers.sandbox.auth
+~~~~~~~~~~~~~~~~~~~~~~
+
+Request authentication of the sandbox, for every API and the control plane: :func:`authenticate`
+(HTTP Basic with an API user, or an OAuth 2.0 Bearer token) and the guide's legacy token:secret of a
+user (:func:`legacy_user_account`). Handlers turn an :class:`AuthError` into their API's 401/403.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from .db import Database, check_secret
+from . import credentials
+
+#: The 401 description for an API user's username:password under legacy_basic_auth=decommissioned.
+#: Bandwidth documents no wording for it; this text is the sandbox's own.
+DECOMMISSIONED = ("Sandbox (legacy_basic_auth=decommissioned): API users (username/password) were retired on "
+                  "2026-12-02. Create API credentials (Bandwidth App > Account > API Credentials), get a token "
+                  "with POST /api/v1/oauth2/token (Basic client_id:client_secret, grant_type=client_credentials) "
+                  "and send Authorization: Bearer <access_token>")
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """(user, password) of an ``Authorization: Basic`` header, or None (absent, another scheme, malformed)."""
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if ":" not in decoded:
+        return None
+    user, _, password = decoded.partition(":")
+    return user, password
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request authenticated as. ``account_id`` is the account it may act on."""
+
+    account_id: str
+    scheme: str                 # "basic" (an API user) or "bearer" (an OAuth access token)
+    subject: str                # the username or the client id (never a secret)
+    roles: tuple[str, ...]
+    accounts: tuple[str, ...]
+
+
+class AuthError(Exception):
+    """Authentication (401) or authorization (403) failed. Handlers render it in their API's shape.
+
+    ``reason`` is safe to show; ``role`` names a missing role; ``scheme`` is the scheme the request
+    tried (it picks the challenge); ``bearer_error`` is RFC 6750's error code for Bearer failures.
+    """
+
+    def __init__(self, status: int, reason: str, scheme: str = "basic", role: str | None = None,
+                 bearer_error: str | None = None, decommissioned: bool = False):
+        super().__init__(reason)
+        self.status, self.reason, self.scheme, self.role = status, reason, scheme, role
+        self.bearer_error, self.decommissioned = bearer_error, decommissioned
+
+    @property
+    def challenge(self) -> str:
+        if self.scheme == "bearer":
+            error = f', error="{self.bearer_error}"' if self.bearer_error else ""
+            desc = f', error_description="{self.reason}"' if self.bearer_error else ""
+            return f'Bearer realm="Bandwidth"{error}{desc}'
+        return 'Basic realm="Bandwidth"'
+
+
+#: Every role, for API users (the sandbox gives an API user every role).
+ALL_ROLES = (credentials.ROLE_MESSAGING, credentials.ROLE_NUMBERS)
+
+
+def authenticate(db: Database, authorization: str | None, account_id: str | None = None,
+                 role: str | None = None) -> Principal:
+    """THE request authentication of the sandbox, for every API and the control plane.
+
+    ``authorization`` is the request's Authorization header: ``Basic`` with an API user's
+    username:password (refused with 401 when the ``legacy_basic_auth`` setting is ``decommissioned``)
+    or ``Bearer`` with an access token from ``POST /api/v1/oauth2/token``. With ``account_id`` the
+    credential must cover that account (else 403); with ``role`` the credential must have that role
+    (else 403 naming it; API users have every role). Returns the :class:`Principal`; raises
+    :class:`AuthError`.
+    """
+    header = (authorization or "").strip()
+    scheme = header.split(" ", 1)[0].lower() if header else ""
+    if scheme == "bearer":
+        token = header[6:].strip()
+        if not token:
+            raise AuthError(401, "The Authorization header has no token after Bearer", "bearer",
+                            bearer_error="invalid_request")
+        try:
+            claims = credentials.verify_token(db, token)
+        except credentials.TokenInvalid as exc:
+            raise AuthError(401, exc.reason, "bearer", bearer_error="invalid_token") from None
+        accounts = tuple(str(a) for a in claims["accounts"])
+        roles = tuple(str(r) for r in claims["roles"])
+        if account_id is not None and account_id not in accounts:
+            raise AuthError(403, "The access token does not cover this account", "bearer",
+                            bearer_error="insufficient_scope")
+        if role is not None and role not in roles:
+            raise AuthError(403, f"The API credential lacks the {role} role", "bearer", role=role,
+                            bearer_error="insufficient_scope")
+        return Principal(account_id or (accounts[0] if accounts else ""), "bearer", str(claims["sub"]), roles,
+                         accounts)
+    creds = parse_basic(header)
+    if creds is None:
+        raise AuthError(401, "Missing or malformed Authorization header")
+    row = db.query_one("SELECT account_id, password_hash FROM accounts WHERE username=?", (creds[0],))
+    if row is None or not check_secret(creds[1], row["password_hash"]):
+        raise AuthError(401, "Invalid username or password")
+    if db.get_setting("legacy_basic_auth", "allowed") == "decommissioned":
+        raise AuthError(401, DECOMMISSIONED, decommissioned=True)
+    if account_id is not None and row["account_id"] != account_id:
+        raise AuthError(403, "The API user belongs to another account")
+    return Principal(row["account_id"], "basic", creds[0], ALL_ROLES, (row["account_id"],))
+
+
+def legacy_user_account(db: Database, authorization: str | None, user_id: str) -> str:
+    """The guide's era: HTTP Basic token:secret of the user in the URL. Returns the account id; raises
+    :class:`AuthError` 401 (no or wrong credentials) or 403 (the token:secret of another user)."""
+    creds = parse_basic(authorization)
+    if creds is None:
+        raise AuthError(401, "Missing or malformed Authorization header")
+    given = f"{creds[0]}:{creds[1]}"
+    row = db.query_one("SELECT account_id, legacy_hash FROM accounts WHERE user_id=?", (user_id,))
+    if row is not None and check_secret(given, row["legacy_hash"]):
+        return str(row["account_id"])
+    # unknown user id or wrong secret: valid for some other user? then 403, else 401
+    others = db.query("SELECT legacy_hash FROM accounts WHERE user_id<>?", (user_id,))
+    if any(check_secret(given, other["legacy_hash"]) for other in others):
+        raise AuthError(403, "The credentials belong to another user")
+    raise AuthError(401, "Invalid token or secret")

@@ -1,0 +1,13 @@
+"""Route table of the Media API (data only)."""
+from . import models
+from .responses import MediaFileHandler, MediaListHandler
+
+url_paths = [
+    (r"/api/v2/users/(?P<account_id>[^/]+)/media/?", MediaListHandler),
+    (r"/api/v2/users/(?P<account_id>[^/]+)/media/(?P<media_id>.+)", MediaFileHandler),
+]
+
+#: request bodies these paths may carry (the server refuses larger ones unread); other paths keep the default
+body_limits = [
+    (r"/api/v2/users/[^/]+/media/.+", models.MAX_FILE_BYTES),
+]

@@ -1,0 +1,273 @@
+"""
+bwhelpers.sandbox.phone.responses
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+The phone page: each of an account's numbers as a phone (conversation threads, delivery ticks, a
+reply box that texts the number as the other person), server-rendered with tornado templates.
+
+* ``POST /_sandbox/phone/link`` ``{ttl?, number?}`` (JSON, the account's credentials; the admin key
+  with ``accountId``) -> ``{url, expires, expiresAt}``: a short-lived signed link to the page.
+* ``GET /_sandbox/phone/{accountId}[?number=&with=&t=]`` — the page (HTML).
+* ``GET /_sandbox/phone/{accountId}/state[?number=&with=&t=]`` — ``{version}``: the page's small script
+  polls it and reloads when what the page shows changed.
+* ``POST /_sandbox/phone/{accountId}/reply`` — the reply box (a form with the page's ``_csrf`` token,
+  or JSON ``{to, from, text}``): a ``message-received`` through :func:`messaging.models.create_inbound`,
+  the function behind ``POST /_sandbox/inbound``, then back to the thread (303).
+
+Who sees a page: the account's credentials (HTTP Basic: the browser asks; or Bearer), or a signed
+link ``?t=`` for that account that has not expired on the sandbox's clock. Nothing of another account
+is ever read. Every answer carries ``nosniff``, ``no-store``, ``no-referrer`` (the link's token never
+leaves in a Referer) and a Content-Security-Policy whose only script is the page's own (nonce).
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import tornado.template
+
+from .. import guards
+from ..control import exceptions as control_exc
+from ..control.responses import ControlHandler
+from ..exceptions import SandboxError
+from . import models
+from .exceptions import (
+    AccountRequired, BadTtl, CannotSign, FormRefused, LinkInvalid, NotYourNumber, UnsupportedContentType,
+)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_loader = tornado.template.Loader(str(TEMPLATES), autoescape="xhtml_escape")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+MAX_PARTIES = 10
+
+
+def _render(name: str, **namespace: Any) -> bytes:
+    return _loader.load(name).generate(**namespace)
+
+
+class PhoneHandler(ControlHandler):
+    """Security headers on every answer, HTML errors for browsers, the page's own CSRF rule."""
+
+    nonce = ""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.nonce = secrets.token_urlsafe(16)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Content-Security-Policy",
+                        f"default-src 'none'; img-src 'self' data:; style-src 'nonce-{self.nonce}'; "
+                        f"script-src 'nonce-{self.nonce}'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+                        "frame-ancestors 'none'")
+
+    def check_csrf(self) -> None:
+        """A cross-origin ``Origin`` is refused (as everywhere); a form post needs this page's ``_csrf`` token;
+        JSON passes (a page on another site cannot send it without a preflight the sandbox never grants)."""
+        method = self.request.method or "GET"
+        refusal = guards.check_origin(method, self.request.headers.get("Origin"), self.ctx.allowed_hosts)
+        if refusal is not None:
+            raise self.refused(refusal)
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return
+        ctype = guards.content_type(self.request)
+        if ctype == "application/json":
+            return
+        if ctype in FORM_TYPES:
+            account = (self.path_kwargs or {}).get("account_id", "")
+            if not models.check_form_token(self.ctx.admin_key, account, self.get_body_argument("_csrf", None)):
+                raise FormRefused()
+            return
+        raise UnsupportedContentType(method, ctype)
+
+    def wants_html(self) -> bool:
+        accept = self.request.headers.get("Accept", "")
+        return "text/html" in accept and "application/json" not in accept.split(",")[0]
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if not self.wants_html() or not isinstance(exc, SandboxError):
+            super().write_error(status_code, **kwargs)
+            return
+        self.set_status(exc.status)
+        for k, v in exc.headers.items():
+            self.set_header(k, v)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.sandbox_error = exc
+        self.finish(_render("error.html", status=exc.status, message=getattr(exc, "description", str(exc)),
+                            nonce=self.nonce))
+
+    def viewer(self, account_id: str) -> str | None:
+        """Who may see ``account_id``'s phone: a valid signed link (returns its token) or the account's
+        credentials (returns None); else 401/403."""
+        token = self.get_argument("t", None)
+        if token:
+            models.verify_link(self.ctx.admin_key, account_id, token, models.now())
+            return token
+        if self.is_admin():
+            return None
+        self.auth_principal(account_id)
+        return None
+
+    def page_path(self, account_id: str, suffix: str = "") -> str:
+        return f"{self.ctx.url_prefix}/_sandbox/phone/{account_id}{suffix}"
+
+
+def _parties(raw: str | None) -> tuple[str, list[str], str | None]:
+    """``with`` (comma-separated numbers) -> (key, parties, problem)."""
+    from ..messaging.models import normalize_tn
+
+    if not raw or not raw.strip():
+        return "", [], None
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if len(parts) > MAX_PARTIES:
+        return "", [], f"at most {MAX_PARTIES} numbers in one conversation"
+    out = []
+    for part in parts:
+        tn = normalize_tn(part)
+        if tn is None:
+            return "", [], (f"{part[:40]!r} is not a telephone number: write it in E.164 format, like +19195550123 "
+                            "(+1 may be left out for US numbers)")
+        out.append(tn)
+    parties = sorted(set(out))
+    return ",".join(parties), parties, None
+
+
+class PhonePage(PhoneHandler):
+    def get(self, account_id: str) -> None:
+        token = self.viewer(account_id)
+        self.show(account_id, token, self.get_argument("number", None), self.get_argument("with", None))
+
+    def show(self, account_id: str, token: str | None, number: str | None, with_: str | None, *,
+             error: str = "", draft: str = "", status: int = 200) -> None:
+        numbers = models.account_numbers(self.db, account_id)
+        known = {n["number"]: n for n in numbers}
+        if number and number not in known:
+            raise NotYourNumber(number)
+        number = number or (numbers[0]["number"] if numbers else None)
+        key, parties, problem = _parties(with_)
+        if problem and not error:
+            error, status = f"with: {problem}", 400
+        at = models.now()
+        threads = models.threads(self.db, account_id, number, at) if number else []
+        bubbles = models.conversation(self.db, account_id, number, key, at) if number and key else []
+        expires = models.verify_link(self.ctx.admin_key, account_id, token, at) if token else None
+
+        def link(path: str = "", **params: Any) -> str:
+            query = {k: v for k, v in params.items() if v}
+            if token:
+                query["t"] = token
+            return self.page_path(account_id, path) + (f"?{urlencode(query)}" if query else "")
+
+        state = link("/state", number=number, **{"with": key})
+        self.set_status(status)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(_render(
+            "phone.html", account_id=account_id, numbers=numbers, number=number, current=known.get(number or ""),
+            threads=threads, key=key, parties=parties, bubbles=bubbles, error=error, draft=draft, link=link,
+            state_url=state, version=models.version([*threads, *bubbles]), token=token or "",
+            csrf=models.form_token(self.ctx.admin_key, account_id), expires=models.iso(expires) if expires else "",
+            reply_url=self.page_path(account_id, "/reply"), nonce=self.nonce, magic=models.magic_name,
+            clock=_clock, short=_short, meaning=models.meaning))
+
+
+def _clock(ts: float) -> str:
+    import time
+
+    return time.strftime("%H:%M:%S", time.gmtime(ts))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+class PhoneState(PhoneHandler):
+    """What the page's script polls: a fingerprint of what the page shows."""
+
+    def get(self, account_id: str) -> None:
+        token = self.viewer(account_id)
+        number = self.get_argument("number", None)
+        if number and number not in {n["number"] for n in models.account_numbers(self.db, account_id)}:
+            raise NotYourNumber(number)
+        key, _parties_list, _problem = _parties(self.get_argument("with", None))
+        at = models.now()
+        threads = models.threads(self.db, account_id, number, at) if number else []
+        bubbles = models.conversation(self.db, account_id, number, key, at) if number and key else []
+        body: dict[str, Any] = {"version": models.version([*threads, *bubbles])}
+        if token:
+            body["expires"] = models.verify_link(self.ctx.admin_key, account_id, token, at)
+        self.send_json(body)
+
+
+class PhoneReply(PhonePage):
+    """The reply box: a text to the account's number from the other person, as ``POST /_sandbox/inbound``."""
+
+    def post(self, account_id: str) -> None:
+        from ..messaging import models as messaging
+
+        token = self.viewer(account_id)
+        ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype == "application/json":
+            body = self.body_json()
+            if not isinstance(body, dict):
+                raise control_exc.NotAnObject("{to, from, text}")
+            try:
+                result = messaging.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
+                                                  body.get("media"), account_id=account_id)
+            except messaging.InboundError as refused:
+                raise control_exc.InboundRefused(refused.description, refused.status) from None
+            self.send_json(result, status=202)
+            return
+        number = self.get_body_argument("number", "")
+        with_ = self.get_body_argument("with", "")
+        text = self.get_body_argument("text", "")
+        key, parties, problem = _parties(with_)
+        if problem or not parties:
+            self.show(account_id, token, number or None, None, draft=text, status=400,
+                      error=f"from: {problem or 'write the number the text comes from'}")
+            return
+        if len(parties) > 1:
+            self.show(account_id, token, number or None, with_, draft=text, status=400,
+                      error="from: a reply comes from one person; open a one-to-one conversation to reply")
+            return
+        try:
+            messaging.create_inbound(self.db, number, parties[0], text, None, account_id=account_id)
+        except messaging.InboundError as exc:
+            known = {n["number"] for n in models.account_numbers(self.db, account_id)}
+            self.show(account_id, token, number if number in known else None, key, draft=text,
+                      status=exc.status if exc.status != 404 else 400, error=exc.description)
+            return
+        query = {"number": number, "with": key, **({"t": token} if token else {})}
+        self.redirect(f"{self.page_path(account_id)}?{urlencode(query)}#last", status=303)
+
+
+class PhoneLink(ControlHandler):
+    """``POST /_sandbox/phone/link``: a signed link to the caller's phone page."""
+
+    def post(self) -> None:
+        body = self.body_json()
+        if not isinstance(body, dict):
+            raise control_exc.NotAnObject("{ttl?, number?}")
+        account = self.tenant()
+        if not account:
+            raise AccountRequired()
+        ttl = body.get("ttl", models.LINK_TTL)
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or not models.LINK_TTL_MIN <= ttl <= models.LINK_TTL_MAX:
+            raise BadTtl(models.LINK_TTL_MIN, models.LINK_TTL_MAX, models.LINK_TTL)
+        number = body.get("number")
+        if number is not None:
+            if not isinstance(number, str) or number not in {n["number"] for n in
+                                                              models.account_numbers(self.db, account)}:
+                raise NotYourNumber(str(number)[:40])
+        expires = int(models.now()) + ttl
+        try:
+            token = models.sign_link(self.ctx.admin_key, account, expires)
+        except LinkInvalid as unsigned:
+            raise CannotSign(unsigned.description) from None
+        query = urlencode({**({"number": number} if number else {}), "t": token})
+        self.send_json({"url": self.absolute(f"/_sandbox/phone/{account}?{query}"), "accountId": account,
+                        "expires": expires, "expiresAt": models.iso(expires), "ttl": ttl}, status=201)

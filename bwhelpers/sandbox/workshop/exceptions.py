@@ -1,0 +1,116 @@
+"""
+Errors of workshop mode, one class per error. Their body is the control plane's ``{"error": <text>}``
+(:class:`bwhelpers.sandbox.exceptions.ControlError`); every text is the sandbox's own and names the fix.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..exceptions import ControlError
+from ..keys import ADMIN_HEADER
+
+
+class CrossOrigin(ControlError):
+    """403: a state-changing request whose ``Origin`` names another site."""
+
+    status = 403
+    description = ("Cross-origin requests are refused (CSRF guard): the Origin header names a site this service "
+                   "does not serve")
+
+
+class MissingServiceScope(ControlError):
+    """403: a hub user without the scope to use this service."""
+
+    status = 403
+
+    def __init__(self, user: object, scopes: Iterable[str]):
+        super().__init__(f"hub user {user!r} may not use this service: it needs the scope {sorted(scopes)} "
+                         "(see docs/workshop.md, load_roles)")
+
+
+class HubForbidden(ControlError):
+    """403: the hub's own refusal (HubAuthenticated's bare 403), with its message."""
+
+    status = 403
+
+    def __init__(self, message: str | None):
+        super().__init__(message or "forbidden")
+
+
+class StaleXsrf(ControlError):
+    """403: a cookie-authenticated form POST without a valid ``_xsrf``."""
+
+    status = 403
+    description = ("this form's _xsrf field is missing or stale: reload the board and press the button again "
+                   "(scripts: send 'Authorization: token <hub API token>')")
+
+
+class HubTokenInvalid(ControlError):
+    """401: a hub token the hub does not know (forged, expired, revoked)."""
+
+    status = 401
+    description = ("the hub token is not valid (unknown, expired or revoked); log in to the hub again or create a "
+                   "new token at /hub/token")
+
+
+class NotLoggedIn(ControlError):
+    """401: no hub identity at all."""
+
+    status = 401
+    description = ("not logged in to the hub: open this page from the hub in a browser, or send "
+                   "'Authorization: token <hub API token>'")
+
+
+class NotHubAdmin(ControlError):
+    """403: the board and resets are for hub admins."""
+
+    status = 403
+
+    def __init__(self, user: str):
+        super().__init__(f"hub user {user!r} is not a hub admin; the workshop board and resets are for hub admins "
+                         "only")
+
+
+class OwnDataOnly(ControlError):
+    """403: a participant asking for someone else's data (non-admins never learn who exists)."""
+
+    status = 403
+
+    def __init__(self, user: str, asked: str | None = None):
+        other = f", not {asked!r}'s" if asked is not None else ""
+        super().__init__(f"hub user {user!r} may only read their own data (/participants/{user}){other}")
+
+
+class UnknownParticipant(ControlError):
+    """404 (admins only): no such participant."""
+
+    status = 404
+
+    def __init__(self, name: str):
+        super().__init__(f"participant {name!r} is not known to this workshop: a participant gets an account when "
+                         "their server first starts from the hub")
+
+
+class ProvisioningNeedsAdminKey(ControlError):
+    """401: provisioning a participant without the sandbox's admin key."""
+
+    status = 401
+    description = (f"provisioning a participant needs the sandbox's admin key (header {ADMIN_HEADER}, from the key "
+                   "file next to the sandbox db); the hub's spawner hook sends it")
+
+
+class WorkshopRefused(ControlError):
+    """A provisioning or reset the workshop's model refused (its text and status)."""
+
+    def __init__(self, description: str, status: int):
+        super().__init__(description, status=status)
+
+
+class NoAccountYet(ControlError):
+    """403: a hub user whose server has not started yet (so no sandbox account)."""
+
+    status = 403
+
+    def __init__(self, user: str):
+        super().__init__(f"hub user {user!r} has no sandbox account yet: start your server from the hub (the "
+                         "account is created when it starts)")

@@ -1,0 +1,161 @@
+"""The phone page in Chromium (Playwright): light and dark at 1024 px and a phone's width, screenshots into
+artifacts/screenshots/ (phone-*.png), text contrast >= 4.5:1 measured from the computed colours, no Content-Security-
+Policy violation and no script from a hostile text, the reply box sending a message-received, and the page's polling
+showing a message that arrives while it is open."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from _messaging_helpers import wait_for
+from test_sandbox_phone import HOSTILE, bin_events, link, send, world  # noqa: F401  (the world fixture)
+
+from bwhelpers.sandbox import DEMO
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Debian's chromium for the browser test (apt-get install -y chromium)")
+    pytest.skip("chromium is not installed (apt-get install chromium); CI always runs this test",
+                allow_module_level=True)
+
+from playwright import sync_api  # noqa: E402  (a test dependency: missing fails loudly)
+
+#: the text the page must keep readable, and the element whose background it sits on
+CONTRAST_JS = """() => {
+  function rgb(c) { const m = c.match(/[\\d.]+/g).map(Number); return m.length > 3 ? [m[0], m[1], m[2], m[3]] : [...m, 1]; }
+  function lum(c) { return 0.2126 * ch(c[0]) + 0.7152 * ch(c[1]) + 0.0722 * ch(c[2]); }
+  function ch(v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }
+  function bg(el) { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
+    if (c[3] > 0.5) return c; } return [255, 255, 255, 1]; }
+  const out = [];
+  const sel = '.bubble, .meta time, .meta span, .why, .threads .who, .threads .last, .numbers a, h1, h2, label, '
+            + 'button, .empty, .err, textarea, input:not([type=hidden])';
+  for (const el of document.querySelectorAll(sel)) {
+    if (!el.offsetParent) continue;
+    const fg = rgb(getComputedStyle(el).color), b = bg(el);
+    const [l1, l2] = [lum(fg), lum(b)].sort((x, y) => y - x);
+    out.push({what: el.className || el.tagName, text: (el.innerText || el.value || '').slice(0, 30),
+              ratio: Math.round((l1 + 0.05) / (l2 + 0.05) * 100) / 100});
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield b
+        b.close()
+
+
+def open_page(browser: Any, url: str, scheme: str, width: int, height: int = 800) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning")
+            else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(url)
+    page.wait_for_selector("main.phone")
+    return context, page, problems
+
+
+def check_contrast(page: Any, name: str) -> None:
+    rows = page.evaluate(CONTRAST_JS)
+    assert len(rows) >= 8, rows
+    low = [r for r in rows if r["ratio"] < 4.5]
+    assert not low, f"{name}: text under 4.5:1 contrast: {low}"
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_the_phone_in_light_and_dark_at_1024(world: dict[str, Any], browser: Any) -> None:  # noqa: F811
+    url, a = world["url"], world["a"]
+    requests.post(f"{url}/_sandbox/inbound", auth=(DEMO["username"], DEMO["password"]), timeout=10,
+                  json={"to": a["tn"], "from": "+19195550123", "text": HOSTILE})
+    send(url, DEMO, a, "+19195550123", "A longer message to see how the bubbles wrap when a text is more than one "
+                                       "line long, as texts often are.\nAnd a second paragraph.")
+    answer = link(url, DEMO, number=a["tn"])
+    for scheme in ("light", "dark"):
+        context, page, problems = open_page(browser, answer["url"] + "&with=%2B19195550123", scheme, 1024)
+        try:
+            page.locator(".msg.out .tick.delivered").first.wait_for()
+            page.locator(".msg.in", has_text="onerror=alert(1)").first.wait_for()
+            assert page.locator(".bubble img").count() == 0, "the hostile text stayed text"
+            assert page.locator(".threads li a[aria-current]").inner_text().startswith("+19195550123")
+            check_contrast(page, f"{scheme} conversation")
+            shot(page, f"phone-1024-{scheme}")
+            page.goto(answer["url"] + "&with=%2B12015550101")
+            page.locator(".why", has_text="4720").wait_for()
+            assert "not a valid, reachable number" in page.locator(".why").inner_text()
+            check_contrast(page, f"{scheme} failed")
+            shot(page, f"phone-1024-{scheme}-failed")
+            assert not problems, problems
+        finally:
+            context.close()
+
+
+def test_reply_box_and_live_updates_in_the_browser(world: dict[str, Any], browser: Any) -> None:  # noqa: F811
+    url, a = world["url"], world["a"]
+    answer = link(url, DEMO, number=a["tn"])
+    context, page, problems = open_page(browser, answer["url"] + "&with=%2B19195550123", "light", 1024)
+    try:
+        page.fill("#text", "Typed in Chromium")
+        page.click("form.reply button")
+        page.locator(".msg.in .bubble", has_text="Typed in Chromium").wait_for()
+        assert page.locator("#text").input_value() == "", "the box is empty again (the form was posted)"
+        wait_for(lambda: [e for e in bin_events(url, DEMO) if e["message"].get("text") == "Typed in Chromium"],
+                 what="the message-received callback of the reply")
+        # a message that arrives while the page is open shows up without a click (the page polls)
+        send(url, DEMO, a, "+19195550123", "Sent while the page is open")
+        page.locator(".msg.out .bubble", has_text="Sent while the page is open").wait_for(timeout=20_000)
+        page.locator(".msg.out", has_text="Sent while the page is open").locator(".tick.delivered").wait_for(
+            timeout=20_000)
+        # a new conversation from the box on the left
+        page.fill("#with", "+19195550177")
+        page.click("form.new button")
+        page.locator(".conv h2", has_text="+19195550177").wait_for()
+        page.fill("#text", "Hi, I am new here")
+        page.click("form.reply button")
+        page.locator(".threads .who", has_text="+19195550177").wait_for()
+        assert not problems, problems
+    finally:
+        context.close()
+
+
+def test_the_phone_at_a_phones_width(world: dict[str, Any], browser: Any) -> None:  # noqa: F811
+    url, a = world["url"], world["a"]
+    answer = link(url, DEMO, number=a["tn"])
+    for scheme in ("light", "dark"):
+        context, page, problems = open_page(browser, answer["url"], scheme, 390, 844)
+        try:
+            assert page.locator(".threads").is_visible() and not page.locator(".conv").is_visible()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"the page scrolls sideways ({width} px)"
+            shot(page, f"phone-390-{scheme}-threads")
+            page.locator(".threads li a").first.click()
+            page.locator(".msgs").wait_for()
+            assert not page.locator(".threads").is_visible() and page.locator("a.back").is_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            check_contrast(page, f"{scheme} narrow")
+            shot(page, f"phone-390-{scheme}-conversation")
+            assert not problems, problems
+        finally:
+            context.close()

@@ -1,0 +1,173 @@
+"""The typed saved state (bwhelpers.state.SavedState): attributes and derived facts, old files migrated,
+corrupt files (not UTF-8, nested too deeply, wrong-typed) set aside with what was kept, symlinked files
+written through to their target."""
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bwhelpers import steps
+from bwhelpers.state import VERSION, SavedState, StateFileWarning, StateStore
+
+FULL = {
+    "application": {"id": "app-1", "name": "Demo Server", "callback_url": "http://x/_sandbox/bins/s", "bin": "s",
+                    "fields": "current", "outbound_callback_url": "http://x/_sandbox/bins/s", "outbound_bin": "s"},
+    "location": {"id": "500001", "name": "loc"},
+    "sms": {"location_id": "500001"}, "mms": {"location_id": "500001"},
+    "assigned": {"application_id": "app-1", "location_id": "500001"},
+    "orders": [{"id": "o-1", "status": "COMPLETE", "numbers": ["+19105550100"], "criteria": {"area_code": "910"}}],
+    "numbers": ["+19105550100", "+19105550101"],
+    "a2p": {"campaign_id": "CSBX001", "order_id": "t-1", "status": "COMPLETE",
+            "numbers": ["+19105550100", "+19105550101"]},
+    "messages": [{"id": "m-1", "from": "+19105550100", "to": ["+12015550100"]}, {"id": "m-2"}],
+    "forms": {"application": {"name": "Demo Server"}},
+    "media": {"future": "field of a later step"},
+}
+
+
+def test_attributes_and_derived_facts() -> None:
+    st, problems = SavedState.parse(FULL)
+    assert problems == []
+    assert (st.application_id, st.location_id, st.sending_number) == ("app-1", "500001", "+19105550100")
+    assert st.last_order is not None and st.last_order.id == "o-1" and st.last_message.id == "m-2"
+    assert st.messages[0].from_ == "+19105550100" and st.forms["application"] == {"name": "Demo Server"}
+    assert all(st.is_done(p.key) for p in steps.STEPS)
+    assert st.extra == {"media": {"future": "field of a later step"}}  # a key this version does not know is kept
+    assert SavedState.from_dict(st.to_dict()) == st and st.to_dict()["messages"][0]["from"] == "+19105550100"
+    empty = SavedState()
+    assert not any(empty.is_done(p.key) for p in steps.STEPS) and empty.sending_number is None
+    assert empty.to_dict() == {}
+    with pytest.raises(KeyError, match="no page"):
+        empty.is_done("nope")
+
+
+def test_order_outcomes_decide_the_status() -> None:
+    failed = SavedState.from_dict({"orders": [{"id": "o-1", "status": "FAILED"}]})
+    assert (failed.step_status("orders"), failed.step_status("numbers")) == ("failed", "failed")
+    assert failed.detail("orders") == "o-1 (FAILED)" and not failed.is_done("orders")
+    partial = SavedState.from_dict({"orders": [{"id": "o-2", "status": "PARTIAL", "numbers": ["+19105550100"]}],
+                                    "numbers": ["+19105550100"]})
+    assert (partial.step_status("orders"), partial.step_status("numbers")) == ("partial", "partial")
+    a2p_short = SavedState.from_dict({**FULL, "a2p": {**FULL["a2p"], "numbers": ["+19105550100"]}})
+    assert not a2p_short.is_done("a2p")  # a saved number is not on the campaign yet
+
+
+def test_edit_writes_typed_changes_and_keeps_unknown_keys(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.json")
+    store.update("sandbox", future_step={"id": "x"})
+    with store.edit("sandbox") as st:
+        st.numbers.append("+19105550100")
+    with pytest.raises(RuntimeError):
+        with store.edit("sandbox") as st:
+            st.numbers.clear()
+            raise RuntimeError("boom")
+    raw = store.get("sandbox")
+    assert raw["numbers"] == ["+19105550100"] and raw["future_step"] == {"id": "x"} and "updated" in raw
+    assert store.saved("sandbox").sending_number == "+19105550100"
+    assert json.loads(store.path.read_text())["version"] == VERSION
+
+
+def test_version_1_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 1, "profiles": {"sandbox": {
+        "application": {"id": "app-old", "name": "Demo Server", "callback_url": "http://x/cb", "bin": None},
+        "numbers": ["+19105550100"]}}}))
+    store = StateStore(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an old file is not corrupt
+        st = store.saved("sandbox")
+    assert st.application is not None and st.application.fields == "legacy"  # v1 predates today's fields
+    assert st.application.callback_url == "http://x/cb" and st.sending_number == "+19105550100"
+    with store.edit("sandbox") as s:
+        s.numbers.append("+19105550101")
+    data = json.loads(path.read_text())
+    assert data["version"] == VERSION and data["profiles"]["sandbox"]["application"]["fields"] == "legacy"
+
+
+CORRUPT = [
+    ("not UTF-8", b'{"profiles": {"sandbox": {"application": {"id": "\xff\xfe"}}}}', "not UTF-8"),
+    ("deep nesting", b'{"profiles": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "nested too deeply"),
+    ("profiles a list", b'{"profiles": []}', "top level"),
+    ("top level a list", b"[1, 2]", "top level"),
+]
+
+
+@pytest.mark.parametrize("raw,reason", [c[1:] for c in CORRUPT], ids=[c[0] for c in CORRUPT])
+def test_unreadable_file_is_set_aside_with_a_message(tmp_path: Path, raw: bytes, reason: str) -> None:
+    store = StateStore(tmp_path / "state.json")
+    store.path.write_bytes(raw)
+    with pytest.warns(StateFileWarning) as caught:
+        assert store.saved("sandbox") == SavedState()
+    message = str(caught[0].message)
+    assert str(store.path) in message and reason in message and "kept" in message
+    [kept] = tmp_path.glob("state.json.corrupt-*")
+    assert kept.read_bytes() == raw and store.last_corrupt == kept
+    with store.edit("sandbox") as st:  # and the next write works
+        st.numbers.append("+19105550100")
+    assert store.saved("sandbox").numbers == ["+19105550100"]
+
+
+def test_wrong_typed_values_are_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.json")
+    raw = {"version": 2, "profiles": {
+        "sandbox": {"application": {"id": "app-1", "name": "Demo Server"}, "orders": "o-1",
+                    "numbers": ["+19105550100", {"n": 1}], "location": {"id": ["not", "an", "id"]},
+                    "forms": {"messages": {"to": "+12015550100"}}},
+        "real-1": {"messages": [{"id": "m-1"}], "deep": json.loads("[" * 60 + "]" * 60)}}}
+    store.path.write_text(json.dumps(raw))
+    with pytest.warns(StateFileWarning) as caught:
+        st = store.saved("sandbox")
+    message = str(caught[0].message)
+    assert "profiles.sandbox.orders: expected a list, got str" in message
+    assert "profiles.sandbox.numbers[1]: expected a string, got dict" in message
+    assert "profiles.sandbox.location.id" in message and "profiles.real-1.deep: nested more than" in message
+    assert "kept: real-1 (messages); sandbox (application, forms, location, numbers)" in message
+    assert st.application_id == "app-1" and st.orders == [] and st.numbers == ["+19105550100"]
+    assert st.location is not None and st.location.id is None and st.forms["messages"] == {"to": "+12015550100"}
+    assert store.saved("real-1").last_message.id == "m-1"
+    [kept] = tmp_path.glob("state.json.corrupt-*")
+    assert json.loads(kept.read_text()) == raw
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # what was kept was written back: the next read is clean
+        assert store.saved("sandbox").application_id == "app-1"
+
+
+def test_setup_reads_a_corrupt_file_without_a_traceback(offline_config: Any, tmp_path: Path) -> None:
+    from bwhelpers.setup import Setup
+
+    store = StateStore(tmp_path / "state.json")
+    store.path.write_bytes(b"\x80\x81 not json")
+    setup = Setup(offline_config, store, progress=False)
+    with pytest.warns(StateFileWarning, match="not UTF-8"):
+        rows = setup.status()
+    assert [r["status"] for r in rows] == ["pending"] * len(steps.STEPS)
+
+
+def test_symlinked_state_file_is_written_through(tmp_path: Path) -> None:
+    real = tmp_path / "shared" / "state.json"
+    real.parent.mkdir()
+    link = tmp_path / "proj" / ".bwhelpers" / "state.json"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(real)
+    via_link, direct = StateStore(link), StateStore(real)
+    assert via_link.lock_path == direct.lock_path  # one lock for both names of the file
+
+    def write(store: StateStore, tag: str) -> None:
+        for i in range(25):
+            with store.transaction("shared") as st:
+                st.setdefault("items", []).append(f"{tag}-{i}")
+
+    threads = [threading.Thread(target=write, args=(s, t)) for s, t in ((via_link, "link"), (direct, "real"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert link.is_symlink() and link.resolve() == real.resolve()  # still a link, not replaced by a file
+    items = direct.get("shared")["items"]
+    assert len(items) == 50 and len(set(items)) == 50
+    assert not list(link.parent.glob("*.tmp")) and not list(real.parent.glob("*.tmp"))

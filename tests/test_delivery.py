@@ -1,0 +1,186 @@
+"""A message's outcome on a real account, against the sandbox standing in for Bandwidth (no /_sandbox from the
+client): the status polled from listMessages (per recipient, errorCode explained, 429 waited out as told), the
+application created with the receiver's URLs and credentials, its callbacks stored by the receiver, and the
+receiver's checks in diagnose(). Also the sandbox's listMessages lifecycle, checked against the spec's enums.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from _client_helpers import sandbox_settings
+from bwhelpers import receiver
+from bwhelpers.codes import MESSAGE_STATUSES, explain_status
+from bwhelpers.config import Config
+from bwhelpers.exceptions import ValidationError
+from bwhelpers.receiver_client import callback_base
+from bwhelpers.setup import Setup
+from bwhelpers.state import StateStore
+from conftest import control
+
+
+def _spec_enum(name: str) -> list[str]:
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).parent / "data" / "specs" / "bandwidth.yml").read_text())
+    return spec["components"]["schemas"][name]["enum"]
+
+
+@pytest.fixture
+def rcv(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    handle = receiver.start(port=0, db=isolated_env / "receiver.db", reuse=False)
+    monkeypatch.setenv("BW_RECEIVER_PORT", str(handle.port))
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", f"http://127.0.0.1:{handle.port}/")
+    yield handle
+    handle.stop()
+
+
+def _real_setup(sb: Any, tmp: Path) -> Setup:
+    c = sb.credentials
+    cfg = Config(target="real", dashboard_url=f"{sb.url}/api", messaging_url=f"{sb.url}/api/v2",
+                 token_url=f"{sb.url}/api/v1/oauth2/token", platform_url=f"{sb.url}/api/v2",
+                 account_id=c["account_id"], site_id=c["site_id"], client_id=c["client_id"],
+                 client_secret=c["client_secret"])
+    return Setup(cfg, StateStore(tmp / "state.json"), progress=False)
+
+
+@pytest.fixture
+def real(clean_sandbox: Any, isolated_env: Path) -> Setup:
+    sandbox_settings(clean_sandbox, delivery_delay=0.05, legacy_basic_auth="decommissioned",
+                     callback_retry={"max_attempts": 3, "backoff": [0.2], "timeout": 2})
+    return _real_setup(clean_sandbox, isolated_env)
+
+
+def _ready(setup: Setup) -> None:
+    setup.create_application()
+    setup.create_location()
+    setup.enable_sms()
+    setup.enable_mms()
+    setup.assign_application()
+    setup.order_numbers()
+    setup.wait_for_order(timeout=10)
+
+
+def test_the_outcome_by_polling_and_the_receipt_at_the_receiver(real: Setup, rcv: Any) -> None:
+    _ready(real)
+    app = real.dashboard.get_application(real.saved["application"]["id"]).data
+    assert app["InboundCallbackUrl"] == f"{rcv.url}/callbacks/inbound"
+    assert app["OutboundCallbackUrl"] == f"{rcv.url}/callbacks/outbound"
+    from bwhelpers.receiver.credentials import load
+
+    creds = load()
+    assert creds is not None and app["OutboundCallbackCreds"]["UserId"] == creds.user
+    real.send_message("+19195550123", "hello")
+    words: list[str] = []
+    outcome = real.delivery_status(timeout=10, on_poll=lambda w, _: words.append(w))
+    assert outcome.final and outcome.delivered and outcome.status == "DELIVERED"
+    assert words[-1] == "+19195550123 DELIVERED"
+    assert real.saved["messages"][-1]["delivery"]["status"] == "DELIVERED"
+    event = real.wait_for_event("message-delivered", timeout=10)  # the receiver stored the callback
+    assert event["message"]["id"] == outcome.message_id
+    assert [e["type"] for e in real.events()] == ["message-delivered"]
+    checks = {r["check"]: r for r in real.diagnose()}
+    for name in ("callback receiver running", "application URLs match", "callback credentials set",
+                 "last callback"):
+        assert checks[name]["ok"], checks[name]
+
+
+def test_a_failed_message_per_recipient_with_its_code_explained(real: Setup, rcv: Any) -> None:
+    _ready(real)
+    real.send_message(["+19195550123", "+12015550101"], "one of two fails")  # 0101: the 4720 magic number
+    outcome = real.delivery_status(timeout=10)
+    assert outcome.final and not outcome.delivered
+    by_to = {r.to: r for r in outcome.recipients}
+    assert by_to["+19195550123"].status == "DELIVERED" and by_to["+19195550123"].error_code == 0
+    assert by_to["+12015550101"].status == "FAILED" and by_to["+12015550101"].error_code == 4720
+    failed = next(r for r in outcome.records() if r["status"] == "FAILED")
+    assert failed["name"] == "invalid-destination-address" and "to number" in failed["fix"]
+
+
+def test_a_poll_meeting_429_waits_as_told(real: Setup, rcv: Any) -> None:
+    _ready(real)
+    real.send_message("+19195550123", "rate limited")
+    sandbox_settings_url = real.config.dashboard_url[:-4]
+    r = control(sandbox_settings_url, "PUT", "/_sandbox/settings",
+                json={"fail_next": {"status": 429, "count": 1, "retry_after": 7, "methods": ["GET"]}})
+    assert r.status_code == 200
+    slept: list[float] = []
+    words: list[str] = []
+    from bwhelpers.outcome import delivery_status
+
+    outcome = delivery_status(real, timeout=30, on_poll=lambda w, _: words.append(w), sleep=slept.append)
+    assert outcome.rate_limit_waits == [7.0] and slept[0] == 7.0  # exactly what Retry-After said, no more polls
+    assert any("waiting 7 s as the Messaging API asks (429 Retry-After)" in w for w in words)
+    assert outcome.final and outcome.delivered
+    # a Retry-After longer than the time left: the poll stops and says so instead of sleeping past its timeout
+    control(sandbox_settings_url, "PUT", "/_sandbox/settings",
+            json={"fail_next": {"status": 429, "count": 1, "retry_after": 300, "methods": ["GET"]}})
+    slept.clear()
+    outcome = delivery_status(real, timeout=5, sleep=slept.append)
+    assert outcome.rate_limited == 300 and slept == []
+
+
+def test_no_callback_url_on_a_real_account_says_what_to_set(real: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BW_CALLBACK_BASE_URL", raising=False)
+    with pytest.raises(ValidationError) as info:
+        real.create_application()
+    text = str(info.value)
+    assert "BW_CALLBACK_BASE_URL" in text and "InboundCallbackUrl" in text and "step 1" in text
+    assert "application" not in real.saved
+    assert real.dashboard.list_applications().records in ([], None)
+
+
+@pytest.mark.parametrize("value,problem", [
+    ("not a url", "is not an http(s) URL"),
+    ("ftp://example.org/x", "is not an http(s) URL"),
+    ("https://user:pw@example.org", "remove the user:password"),
+    ("https://example.org/?a=1", "query or fragment"),
+    ("https://[::1", "is not a URL"),
+])
+def test_a_callback_base_url_that_is_not_a_url_is_refused(value: str, problem: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        callback_base(real=True, value=value)
+    assert info.value.field == "BW_CALLBACK_BASE_URL" and problem in str(info.value)
+    assert "Fix" in str(info.value) or "remove" in str(info.value) or "give the base" in str(info.value)
+
+
+def test_http_where_the_real_service_needs_https_warns_naming_the_rule() -> None:
+    base = callback_base(real=True, value="http://callbacks.example.org/bw/")
+    assert base is not None and base.url == "http://callbacks.example.org/bw"
+    assert base.warning is not None and "12812" in base.warning and "https" in base.warning
+    assert callback_base(real=True, value="https://abc.trycloudflare.com").warning is None
+    assert callback_base(real=True, value="http://127.0.0.1:8766").warning is None  # local rehearsal
+
+
+def test_sandbox_list_messages_follows_the_callbacks_lifecycle(clean_sandbox: Any, isolated_env: Path,
+                                                               rcv: Any) -> None:
+    """SENDING (errorCode 0) until the event is due and its callback goes out, then DELIVERED / FAILED with the
+    callback's errorCode; only values of the spec's messageStatusEnum; a filter outside the enum is a 400."""
+    real = _real_setup(clean_sandbox, isolated_env)
+    _ready(real)
+    enum = _spec_enum("messageStatusEnum")
+    assert set(MESSAGE_STATUSES) == set(enum)  # every documented status has a meaning and a verdict
+    sandbox_settings(clean_sandbox, delivery_delay=600)
+    sent = real.send_message("+12015550101", "later")
+    item = real.messaging.list_messages(messageId=sent.id).records[0]
+    assert item["messageStatus"] == "SENDING" and item["errorCode"] == 0
+    assert item["messageStatus"] in enum and item["messageDirection"] == "OUTBOUND"
+    assert real.events() == []  # no callback before the status changes
+    sandbox_settings(clean_sandbox, delivery_delay=0)
+    sent = real.send_message("+12015550101", "now")
+    item = real.messaging.list_messages(messageId=sent.id).records[0]
+    assert item["messageStatus"] == "FAILED" and item["errorCode"] == 4720
+    event = real.wait_for_event("message-failed", message_id=sent.id, timeout=10)
+    assert event["errorCode"] == item["errorCode"]
+    assert explain_status("FAILED", 4720)["name"] == "invalid-destination-address"
+    c = clean_sandbox.credentials
+    token = requests.post(f"{clean_sandbox.url}/api/v1/oauth2/token", auth=(c["client_id"], c["client_secret"]),
+                          data={"grant_type": "client_credentials"}, timeout=5).json()["access_token"]
+    for query, field in (("messageStatus=BOGUS", "messageStatus"), ("messageDirection=out", "messageDirection"),
+                         ("errorCode=abc", "errorCode")):
+        r = requests.get(f"{clean_sandbox.url}/api/v2/users/{c['account_id']}/messages?{query}",
+                         headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert r.status_code == 400 and r.json()["fieldErrors"][0]["fieldName"] == field

@@ -1,0 +1,303 @@
+"""The phone page (bwhelpers/sandbox/phone) over HTTP against a real sandbox: who may see it (credentials, signed
+links that expire, other accounts never), what it shows (threads, delivery ticks with the error code's meaning,
+hostile texts escaped), and the reply box (a form with the page's token -> a message-received and its callback,
+the same path as POST /_sandbox/inbound). The browser side (screenshots, contrast) is tests/test_browser_phone.py."""
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from _messaging_helpers import FAST, wait_for
+from conftest import XmlSession, control, reset
+
+from bwhelpers.codes import explain
+from bwhelpers.sandbox import DEMO, DEMO_B
+from bwhelpers.sandbox.phone import models
+
+HTML = {"Accept": "text/html"}
+HOSTILE = "<img src=x onerror=alert(1)></textarea><script>alert('x')</script> & \"q\""
+
+
+def _auth(creds: dict[str, str]) -> tuple[str, str]:
+    return creds["username"], creds["password"]
+
+
+@pytest.fixture
+def world(sandbox: Any) -> dict[str, Any]:
+    """Both demo accounts with an application (callbacks into a request bin), a location with SMS+MMS and a
+    number; account A sent a delivered text, a failing one (magic 4720) and got a reply."""
+    reset(sandbox.url)
+    r = control(sandbox.url, "PUT", "/_sandbox/settings", json={**FAST, "slow_delivery_delay": 600})
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = {"url": sandbox.url}
+    for name, creds in (("a", DEMO), ("b", DEMO_B)):
+        dash = XmlSession(sandbox.url, creds)
+        w = dash.world(url=f"{sandbox.url}/_sandbox/bins/phone")
+        w["tn"] = "+1" + w["tns"][0]
+        out[name] = w
+    a = out["a"]
+    for to, text in (("+19195550123", "Hello from A"), ("+12015550101", "This one fails")):
+        send(sandbox.url, DEMO, a, to, text)
+    send(sandbox.url, DEMO_B, out["b"], "+19195550123", "SECRET-OF-B")
+    r = control(sandbox.url, "POST", "/_sandbox/inbound", DEMO, json={"to": a["tn"], "from": "+19195550123",
+                                                                       "text": "Reply to A"})
+    assert r.status_code == 202, r.text
+    wait_for(lambda: len(bin_events(sandbox.url, DEMO)) >= 3, what="A's three callbacks")
+    return out
+
+
+def send(url: str, creds: dict[str, str], w: dict[str, Any], to: str, text: str) -> str:
+    r = requests.post(f"{url}/api/v2/users/{creds['account_id']}/messages", auth=_auth(creds), timeout=10,
+                      json={"from": w["tn"], "to": [to], "text": text, "applicationId": w["app"]})
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+def bin_events(url: str, creds: dict[str, str]) -> list[dict[str, Any]]:
+    r = control(url, "GET", "/_sandbox/bins/phone", creds)
+    return list(r.json().get("events") or []) if r.status_code == 200 else []
+
+
+def link(url: str, creds: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
+    r = control(url, "POST", "/_sandbox/phone/link", creds, json=body)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def page(url: str, account: str, creds: dict[str, str] | None = None, **params: str) -> requests.Response:
+    return requests.get(f"{url}/_sandbox/phone/{account}", params=params, headers=HTML, timeout=10,
+                        auth=_auth(creds) if creds else None)
+
+
+def token_of(answer: dict[str, Any]) -> str:
+    return parse_qs(urlparse(answer["url"]).query)["t"][0]
+
+
+def form_fields(text: str) -> dict[str, str]:
+    form = re.search(r'<form class="reply".*?</form>', text, re.S)
+    assert form, "the conversation has no reply box"
+    return {m.group(1): html.unescape(m.group(2))
+            for m in re.finditer(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0))}
+
+
+# -- who may see it -------------------------------------------------------------------------------
+
+def test_the_page_needs_the_accounts_credentials_or_its_link(world: dict[str, Any]) -> None:
+    url, a = world["url"], world["a"]
+    r = page(url, DEMO["account_id"])
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Basic"), "the browser asks for the account's credentials"
+    assert r.headers["Content-Type"].startswith("text/html") and "Reply to A" not in r.text
+    assert "credentials" in r.text
+    r = page(url, DEMO["account_id"], {**DEMO, "password": "wrong"})
+    assert r.status_code == 401 and "Reply to A" not in r.text
+    r = page(url, DEMO["account_id"], DEMO)
+    assert r.status_code == 200, r.text
+    assert a["tn"] in r.text and "+19195550123" in r.text and "+12015550101" in r.text
+    # a script (no text/html) gets the control plane's JSON errors
+    r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", timeout=10)
+    assert r.status_code == 401 and "error" in r.json()
+
+
+def test_accounts_never_see_each_other(world: dict[str, Any]) -> None:
+    url, a, b = world["url"], world["a"], world["b"]
+    # B's credentials on A's page: 403, nothing of A
+    r = page(url, DEMO["account_id"], DEMO_B)
+    assert r.status_code == 403 and "Reply to A" not in r.text and a["tn"] not in r.text
+    # A's link on B's page: refused
+    token = token_of(link(url, DEMO))
+    r = page(url, DEMO_B["account_id"], t=token)
+    assert r.status_code == 401 and "SECRET-OF-B" not in r.text
+    # B's number on A's page (credentials or link): 404, no data
+    for r in (page(url, DEMO["account_id"], DEMO, number=b["tn"]),
+              page(url, DEMO["account_id"], t=token, number=b["tn"])):
+        assert r.status_code == 404, r.text
+        assert "SECRET-OF-B" not in r.text
+    # B's own page shows B's text, and not A's
+    r = page(url, DEMO_B["account_id"], DEMO_B, number=b["tn"], **{"with": "+19195550123"})
+    assert r.status_code == 200 and "SECRET-OF-B" in r.text and "Hello from A" not in r.text
+    r = page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": "+19195550123"})
+    assert "Hello from A" in r.text and "SECRET-OF-B" not in r.text
+    # a link for another account needs the admin key
+    r = control(url, "POST", "/_sandbox/phone/link", DEMO, json={}, params={"accountId": DEMO_B["account_id"]})
+    assert r.status_code == 403
+    r = control(url, "POST", "/_sandbox/phone/link", None, json={}, params={"accountId": DEMO_B["account_id"]})
+    assert r.status_code == 201 and f"/_sandbox/phone/{DEMO_B['account_id']}?" in r.json()["url"]
+    # a number of B's in a link request of A's: 404
+    r = control(url, "POST", "/_sandbox/phone/link", DEMO, json={"number": b["tn"]})
+    assert r.status_code == 404
+
+
+def test_a_signed_link_works_until_it_expires(world: dict[str, Any], sandbox: Any) -> None:
+    url, a = world["url"], world["a"]
+    answer = link(url, DEMO, ttl=120, number=a["tn"])
+    assert answer["url"].startswith(f"{url}/_sandbox/phone/{DEMO['account_id']}?")
+    assert answer["ttl"] == 120 and answer["expires"] - models.now() <= 120
+    r = requests.get(answer["url"], headers=HTML, timeout=10)
+    assert r.status_code == 200 and "Reply to A" in r.text and "link valid until" in r.text
+    assert "WWW-Authenticate" not in r.headers
+    # the same account and key, an expiry already past on the sandbox's clock: refused as expired
+    key = sandbox.admin_key
+    expired = models.sign_link(key, DEMO["account_id"], int(models.now()) - 1)
+    r = page(url, DEMO["account_id"], t=expired)
+    assert r.status_code == 401 and "expired" in r.text and "Reply to A" not in r.text
+    assert requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}/state", params={"t": expired},
+                        timeout=10).status_code == 401, "the page's polling stops too"
+    # a forged expiry (the signature no longer matches), another sandbox's key, garbage: refused
+    later = token_of(answer).split(".")[1]
+    for bad in (f"{int(models.now()) + 10_000}.{later}", models.sign_link("another-key", DEMO["account_id"],
+                                                                          int(models.now()) + 60),
+                "garbage", "9" * 40 + ".x"):
+        r = page(url, DEMO["account_id"], t=bad)
+        assert r.status_code == 401 and "Reply to A" not in r.text, bad
+    # ttl bounds
+    for ttl in (0, 5, 86401, "60", True):
+        r = control(url, "POST", "/_sandbox/phone/link", DEMO, json={"ttl": ttl})
+        assert r.status_code == 400 and "ttl" in r.json()["error"], ttl
+
+
+def test_every_answer_is_locked_down(world: dict[str, Any]) -> None:
+    r = page(world["url"], DEMO["account_id"], DEMO)
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Cache-Control"] == "no-store"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    nonce = re.search(r"script-src 'nonce-([^']+)'", csp).group(1)  # type: ignore[union-attr]
+    scripts = re.findall(r"<script([^>]*)>", r.text)
+    assert scripts and all(f'nonce="{nonce}"' in s for s in scripts), "only the page's own script runs"
+    r2 = page(world["url"], DEMO["account_id"], DEMO)
+    assert re.search(r"'nonce-([^']+)'", r2.headers["Content-Security-Policy"]).group(1) != nonce  # type: ignore
+
+
+# -- what it shows ----------------------------------------------------------------------------------
+
+def test_threads_and_ticks_with_the_error_codes_meaning(world: dict[str, Any]) -> None:
+    url, a = world["url"], world["a"]
+    r = page(url, DEMO["account_id"], DEMO, number=a["tn"])
+    threads = re.findall(r'<span class="who">([^<]+)<', r.text)
+    assert [t.strip() for t in threads] == ["+19195550123", "+12015550101"], "newest thread first"
+    r = page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": "+12015550101"})
+    info = explain(4720)
+    assert "✗ failed 4720" in r.text and info["name"] in r.text
+    assert html.escape(info["meaning"]) in r.text, "the meaning comes from the client's table (one home)"
+    assert "sandbox magic number: failed 4720" in r.text
+    r = page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": "+19195550123"})
+    assert "✓✓ delivered" in r.text and "received" in r.text and "callback delivered" in r.text
+    # a slow destination (magic +12015550110, slow_delivery_delay 600 s here): "sent" until its event is due
+    send(url, DEMO, a, "+12015550110", "slow one")
+    r = page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": "+12015550110"})
+    assert "✓ sent" in r.text and "delivered" not in r.text.split('class="msgs"')[1].split("</ol>")[0]
+
+
+def test_hostile_texts_and_parameters_are_escaped(world: dict[str, Any]) -> None:
+    url, a = world["url"], world["a"]
+    r = control(url, "POST", "/_sandbox/inbound", DEMO, json={"to": a["tn"], "from": "+19195550199", "text": HOSTILE})
+    assert r.status_code == 202
+    send(url, DEMO, a, "+19195550199", HOSTILE)
+    for params in ({"number": a["tn"]}, {"number": a["tn"], "with": "+19195550199"}):
+        text = page(url, DEMO["account_id"], DEMO, **params).text
+        assert "<img src=x" not in text and "<script>alert" not in text and "</textarea><script>" not in text
+        assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    for bad in ('"><script>alert(1)</script>', "<b>x</b>"):
+        r = page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": bad})
+        assert r.status_code == 400 and "<script>alert(1)" not in r.text and "<b>x" not in r.text
+        assert "E.164" in r.text
+        r = page(url, DEMO["account_id"], DEMO, number=bad)
+        assert r.status_code == 404 and "<script>alert(1)" not in r.text and "<b>x" not in r.text
+
+
+# -- the reply box ----------------------------------------------------------------------------------
+
+def test_a_reply_from_the_page_is_a_message_received_with_its_callback(world: dict[str, Any]) -> None:
+    url, a = world["url"], world["a"]
+    answer = link(url, DEMO, number=a["tn"])
+    token = token_of(answer)
+    view = requests.get(answer["url"] + "&with=%2B19195550123", headers=HTML, timeout=10)
+    fields = form_fields(view.text)
+    assert fields["with"] == "+19195550123" and fields["number"] == a["tn"] and fields["t"] == token
+    before = len(bin_events(url, DEMO))
+    state = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}/state", timeout=10,
+                         params={"t": token, "number": a["tn"], "with": "+19195550123"}).json()
+    r = requests.post(f"{url}/_sandbox/phone/{DEMO['account_id']}/reply", data={**fields, "text": "From the page"},
+                      headers=HTML, timeout=10, allow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert r.headers["Location"].startswith(f"/_sandbox/phone/{DEMO['account_id']}?")
+    events = wait_for(lambda: [e for e in bin_events(url, DEMO) if e["message"].get("text") == "From the page"],
+                      what="the reply's message-received callback")
+    assert events[0]["type"] == "message-received" and events[0]["to"] == a["tn"]
+    assert events[0]["message"]["from"] == "+19195550123" and len(bin_events(url, DEMO)) == before + 1
+    # the same row POST /_sandbox/inbound makes: in the control plane's messages, and on the page
+    msgs = control(url, "GET", "/_sandbox/messages", DEMO).json()["messages"]
+    assert any(m["text"] == "From the page" and m["direction"] == "in" for m in msgs)
+    after = requests.get(f"{url}{r.headers['Location']}", headers=HTML, timeout=10)
+    assert "From the page" in after.text
+    state2 = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}/state", timeout=10,
+                          params={"t": token, "number": a["tn"], "with": "+19195550123"}).json()
+    assert state2["version"] != state["version"], "the polling script sees the change"
+
+
+def test_the_reply_box_refuses_forged_and_bad_posts(world: dict[str, Any]) -> None:
+    url, a = world["url"], world["a"]
+    fields = form_fields(page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": "+19195550123"}).text)
+    reply = f"{url}/_sandbox/phone/{DEMO['account_id']}/reply"
+    before = len(bin_events(url, DEMO))
+    # no token (a form another site could post with the browser's saved credentials): refused
+    no_token = {k: v for k, v in fields.items() if k != "_csrf"}
+    r = requests.post(reply, data={**no_token, "text": "forged"}, auth=_auth(DEMO), headers=HTML, timeout=10)
+    assert r.status_code == 403 and "_csrf" in r.text
+    r = requests.post(reply, data={**fields, "_csrf": "x" * 24, "text": "forged"}, auth=_auth(DEMO), timeout=10)
+    assert r.status_code == 403
+    # B's page token on A's page: refused
+    b_fields = form_fields(page(url, DEMO_B["account_id"], DEMO_B, number=world["b"]["tn"],
+                                **{"with": "+19195550123"}).text)
+    r = requests.post(reply, data={**fields, "_csrf": b_fields["_csrf"], "text": "forged"}, auth=_auth(DEMO),
+                      timeout=10)
+    assert r.status_code == 403
+    # another site's Origin: refused even with the token
+    r = requests.post(reply, data={**fields, "text": "forged"}, headers={"Origin": "https://evil.example"},
+                      timeout=10)
+    assert r.status_code == 403
+    # text/plain (what a cross-site form can also send): refused
+    r = requests.post(reply, data="text=forged", headers={"Content-Type": "text/plain"}, auth=_auth(DEMO), timeout=10)
+    assert r.status_code == 415
+    # the right token but no credentials and no link: 401
+    r = requests.post(reply, data={k: v for k, v in fields.items() if k != "t"} | {"text": "forged"}, timeout=10)
+    assert r.status_code == 401
+    # bad input is shown on the page, with the typed text kept
+    r = requests.post(reply, data={**fields, "with": "not a number", "text": "kept <b>"}, auth=_auth(DEMO),
+                      headers=HTML, timeout=10)
+    assert r.status_code == 400 and "from:" in r.text and "E.164" in r.text
+    r = requests.post(reply, data={**fields, "text": ""}, auth=_auth(DEMO), headers=HTML, timeout=10)
+    assert r.status_code == 400 and "text" in r.text
+    r = requests.post(reply, data={**fields, "number": world["b"]["tn"], "text": "to B"}, auth=_auth(DEMO),
+                      headers=HTML, timeout=10)
+    assert r.status_code == 400 and "not a number of your account" in r.text
+    assert len(bin_events(url, DEMO)) == before, "nothing was sent"
+    assert not any(e["message"].get("text") in ("forged", "to B") for e in bin_events(url, DEMO_B))
+    # JSON (scripts) takes the same path as POST /_sandbox/inbound
+    r = requests.post(reply, json={"to": a["tn"], "from": "+19195550123", "text": "json reply"}, auth=_auth(DEMO),
+                      timeout=10)
+    assert r.status_code == 202 and r.json()["message"]["text"] == "json reply"
+    r = requests.post(reply, json={"to": world["b"]["tn"], "from": "+19195550123", "text": "x"}, auth=_auth(DEMO),
+                      timeout=10)
+    assert r.status_code == 404
+
+
+def test_the_client_gives_the_link(world: dict[str, Any], sandbox: Any) -> None:
+    from _client_helpers import config_for
+
+    from bwhelpers.exceptions import ValidationError
+    from bwhelpers.sandbox_control import SandboxControl
+
+    control_ = SandboxControl(config_for(sandbox))
+    doc = control_.phone_link(ttl=60, number=world["a"]["tn"])
+    assert doc["ttl"] == 60 and "number=%2B1" in doc["url"]
+    assert requests.get(doc["url"], headers=HTML, timeout=10).status_code == 200
+    with pytest.raises(ValidationError) as exc:
+        control_.phone_link(ttl=5)
+    assert exc.value.field == "ttl"
