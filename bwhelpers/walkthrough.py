@@ -671,14 +671,14 @@ class Page:
         control = self._control()
         if control is None:
             return None
-        numbers = self.setup.saved.get("numbers") or []
+        number = self.setup.current.sending_number
         try:
-            doc = control.phone_link(ttl=ttl, number=numbers[0] if numbers else None)
+            doc = control.phone_link(ttl=ttl, number=number)
         except BandwidthError as exc:
             show.show_error(exc)
             return None
         url = str(doc["url"])
-        what = f"the phone of {html.escape(numbers[0])}" if numbers else "your sandbox phone"
+        what = f"the phone of {html.escape(number)}" if number else "your sandbox phone"
         show.show_callout("info", "Your sandbox phone",
                              f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
                              f"{what}</a> in a new tab: conversations grouped by the other number, delivery ticks "

@@ -104,6 +104,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         self.refused = True
         assert self.headers is not None
         self.headers[OVERSIZE_HEADER] = "1"
+        # the partial body is never parsed (a cut multipart form would be tornado's bare 400, not the 413)
+        self.headers.pop("Content-Type", None)
         self.inner.finish()
 
     def data_received(self, chunk: bytes) -> Any:

@@ -76,8 +76,9 @@ class CredentialsForm:
                                     placeholder="(from BW_API_TOKEN)" if env.get("BW_API_TOKEN") else "")
         self.api_secret = w.Password(description="Legacy API secret", style=STYLE, layout=WIDE,
                                      placeholder="(from BW_API_SECRET)" if env.get("BW_API_SECRET") else "")
-        legacy_env = (str(env.get("BW_AUTH", "")).lower() == "basic"
-                      or bool(env.get("BW_USERNAME") or env.get("BW_PASSWORD")) and not env.get("BW_CLIENT_ID"))
+        from ..config import ENV_VARS, choose_auth
+
+        legacy_env = choose_auth({name: env.get(var) for name, var in ENV_VARS.items()}) == "basic"
         self.legacy = w.Checkbox(value=legacy_env, description="Use a legacy API user (username/password) instead "
                                  "of API credentials", style={"description_width": "initial"},
                                  layout=w.Layout(width="48em"))

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import ipywidgets as w
 
 from .. import phone, theme
+from ..criteria import QUANTITY_MAX, criterion_problem
 from .output import emit
 
 __all__ = ["Form", "application_form", "location_form", "order_form", "message_form", "SEARCH_CRITERIA",
@@ -149,33 +150,10 @@ def order_form(default_criterion: str = "area_code", default_value: str = "910",
     form = Form("Order numbers", {
         "criterion": criterion,
         "value": value,
-        "quantity": w.BoundedIntText(value=quantity, min=1, max=5000, description="Quantity", style=STYLE),
+        "quantity": w.BoundedIntText(value=quantity, min=1, max=QUANTITY_MAX, description="Quantity", style=STYLE),
     }, {"value": lambda v: criterion_problem(criterion.value, v)})
     criterion.observe(lambda _: form._validate(), names="value")
     return form
-
-
-#: what each search criterion's value must look like: (regex, what to type)
-_CRITERION_RULES = {
-    "area_code": (r"[2-9]\d{2}", "three digits, not starting with 0 or 1, e.g. 910"),
-    "zip": (r"\d{5}", "five digits, e.g. 27606"),
-    "state": (r"[A-Za-z]{2}", "a two-letter state code, e.g. NC"),
-    "npa_nxx": (r"[2-9]\d{2}[2-9]\d{2}", "six digits (area code and exchange), e.g. 919555"),
-    "toll_free_wildcard": (r"8[0-9*]{2}", "8 and two digits or *, e.g. 8** or 833"),
-}
-
-
-def criterion_problem(criterion: str, value: Any) -> str | None:
-    """Why ``value`` is not a valid value of the search ``criterion`` (None when it is)."""
-    import re
-
-    text = str(value or "").strip()
-    if not text:
-        return "required: type the value to search for"
-    rule = _CRITERION_RULES.get(criterion)
-    if rule and not re.fullmatch(rule[0], text):
-        return f"{text!r} is not valid here: type {rule[1]}"
-    return None
 
 
 def message_form(default_to: str = "+19195550123", default_text: str = "Good morning, this is a test message") -> Form:
