@@ -550,7 +550,7 @@ class Page:
         if self.setup is None or self.setup.config.is_sandbox:
             return form
         from .exceptions import ValidationError
-        from .outcome import application_callbacks
+        from .flows.delivery import application_callbacks
 
         try:
             proposed = application_callbacks(self.setup)
@@ -771,7 +771,7 @@ class Page:
     def _real_outcome(self, type: str, message_id: str | None, timeout: float) -> Any:
         """A real account: the message's status by polling listMessages and the callback the receiver stored for
         it, in one callout (meaning and fix); message-received is looked up once, never waited for."""
-        from .outcome import receiver
+        from .flows.delivery import receiver
 
         if type == "message-received":
             return self._received()
@@ -862,7 +862,7 @@ class Page:
 
     def _received(self) -> Any:
         """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
-        from .outcome import receiver
+        from .flows.delivery import receiver
 
         number = self.setup.current.sending_number
         yours = f"<code>{html.escape(number)}</code>" if number else "your Bandwidth number"
@@ -898,7 +898,7 @@ class Page:
         from .tables import events_frame
 
         if self.setup.control is None:
-            from .outcome import receiver
+            from .flows.delivery import receiver
 
             client = receiver(self.setup)
             if client is None:

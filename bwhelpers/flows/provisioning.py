@@ -112,8 +112,8 @@ class Provisioning:
                                       "pass new=True to create one with the new callback URL", stacklevel=3)
                     return _reused(self._follow_sandbox(saved, result), "Application (saved)")
             control = self.ctx.control
-            if control is None:  # a real account: the receiver's URLs and credentials (bwhelpers.outcome)
-                from ..outcome import application_callbacks, attach_receiver_credentials, missing_callback_url
+            if control is None:  # a real account: the receiver's URLs and credentials (bwhelpers.flows.delivery)
+                from .delivery import application_callbacks, attach_receiver_credentials, missing_callback_url
 
                 proposed = application_callbacks(self.ctx)
                 if wanted is None and proposed is None:
