@@ -14,7 +14,7 @@ from .exceptions import TransportError
 if TYPE_CHECKING:
     from .setup import Setup
 
-__all__ = ["live_config", "connect"]
+__all__ = ["live_config", "connect", "share_sandbox", "revive_sandbox"]
 
 log = logging.getLogger("bwhelpers")
 _ANNOUNCED: set[str] = set()
@@ -45,6 +45,37 @@ def live_config(*, quiet: bool = False, **explicit: Any) -> Config:
         log.info(line)
         print(line, file=sys.stdout)
     return config
+
+
+def share_sandbox() -> Any:
+    """With no real credentials: start (or reuse) one sandbox and point every child process at it
+    (``BW_SANDBOX_URL`` in this process's environment). The handle to stop when this process started it, else None."""
+    import os
+
+    from .config import default_target
+
+    if default_target() == "real":
+        return None
+    from . import sandbox
+
+    handle = sandbox.ensure_running()
+    os.environ["BW_SANDBOX_URL"] = handle.url
+    return handle if not handle.reused else None
+
+
+def revive_sandbox(config: Config | None) -> bool:
+    """Restart the shared default sandbox in this process when ``config`` used it and it is gone (its kernel was
+    shut down); True when it runs again at the same address."""
+    import os
+
+    if config is None or not config.is_sandbox or os.environ.get("BW_SANDBOX_URL"):
+        return False
+    from . import sandbox
+
+    base = config.sandbox_base or ""
+    if not base.endswith(f":{sandbox.DEFAULT_PORT}") or sandbox.probe(base, timeout=0.5):
+        return False
+    return bool(sandbox.ensure_running().url == base)
 
 
 _WARNED: set[str] = set()

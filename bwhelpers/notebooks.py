@@ -142,7 +142,9 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
     if not books:
         print("no notebooks found", file=sys.stderr)
         return 1
-    handle = _share_sandbox()
+    from .connection import share_sandbox
+
+    handle = share_sandbox()
     receiver = _share_receiver()
     runs: list[NotebookRun] = []
     try:
@@ -161,19 +163,6 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
         if receiver is not None:
             receiver.stop()
     return 0 if runs and all(r.ok for r in runs) and len(runs) == len(books) else 1
-
-
-def _share_sandbox():
-    """With no real credentials, start (or reuse) one sandbox and point every kernel at it."""
-    from .config import default_target
-
-    if default_target() == "real":
-        return None
-    from .sandbox import ensure_running
-
-    handle = ensure_running()
-    os.environ["BW_SANDBOX_URL"] = handle.url
-    return handle if not handle.reused else None
 
 
 def _share_receiver():

@@ -350,18 +350,9 @@ class Page:
 
     def _revive_sandbox(self) -> bool:
         """Restart the shared sandbox in this kernel when it was the default one and is gone."""
-        import os
+        from .connection import revive_sandbox
 
-        cfg = self.config
-        if cfg is None or not cfg.is_sandbox or os.environ.get("BW_SANDBOX_URL"):
-            return False
-        from .sandbox import DEFAULT_PORT, ensure_running, probe
-
-        base = cfg.sandbox_base or ""
-        if not base.endswith(f":{DEFAULT_PORT}") or probe(base, timeout=0.5):
-            return False
-        handle = ensure_running()
-        if handle.url != base:
+        if not revive_sandbox(self.config):
             return False
         widgets.show_note("The sandbox had stopped (its kernel was shut down); it is running again in this kernel, "
                           "with the same saved state.", "info")
@@ -569,8 +560,9 @@ class Page:
         what = f"the phone of {html.escape(number)}" if number else "your sandbox phone"
         widgets.show_callout("info", "Your sandbox phone",
                              f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
-                             f"{what}</a> in a new tab: conversations grouped by the other number, delivery ticks "
-                             "from the callback events, and a reply box that texts your number as the other person. "
+                             f"{what}</a> in a new tab: conversations grouped by the other number, pictures, "
+                             "delivery ticks from the callback events, and a reply box that texts your number as the "
+                             "other person. "
                              f"The link works until {html.escape(str(doc.get('expiresAt') or ''))}; run this cell "
                              "again for a fresh one.</div>")
         return None
