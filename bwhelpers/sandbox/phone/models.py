@@ -64,6 +64,16 @@ def sign_link(secret: str | None, account_id: str, expires: int) -> str:
     return f"{int(expires)}.{_mac(_key(secret, _LINK_PURPOSE), f'{account_id}|{int(expires)}')}"
 
 
+def link_path(secret: str | None, account_id: str, ttl: int, at: float, number: str | None = None) -> tuple[str, int]:
+    """(``/_sandbox/phone/{accountId}?[number=&]t=…``, its expiry): a signed link valid ``ttl`` seconds from ``at``
+    (LinkInvalid when the sandbox has no key to sign with)."""
+    from urllib.parse import urlencode
+
+    expires = int(at) + int(ttl)
+    query = urlencode({**({"number": number} if number else {}), "t": sign_link(secret, account_id, expires)})
+    return f"/_sandbox/phone/{account_id}?{query}", expires
+
+
 def verify_link(secret: str | None, account_id: str, token: str, at: float) -> int:
     """The expiry of a valid token for ``account_id`` at time ``at``; raises LinkInvalid / LinkExpired."""
     expires_text, _, mac = (token or "").partition(".")
