@@ -791,17 +791,16 @@ class Page:
         client = receiver(self.setup)
         events: list[dict[str, Any]] = []
         if client is not None:
-            import time
+            from .polling import poll
 
-            deadline = time.monotonic() + (5.0 if outcome.final else 0.0)
-            while True:  # the receipt reaches the receiver about when the status turns final
+            def stored() -> list[dict[str, Any]]:
                 try:
-                    events = [e for e in client.events(message_id=str(target)) if e.get("type") != "message-sending"]
+                    return [e for e in client.events(message_id=str(target)) if e.get("type") != "message-sending"]
                 except BandwidthError:
-                    events = []
-                if events or time.monotonic() >= deadline:
-                    break
-                time.sleep(0.25)
+                    return []
+
+            # the receipt reaches the receiver about when the status turns final
+            events, _ = poll(stored, bool, timeout=5.0 if outcome.final else 0.0, interval=0.25)
         self._outcome_callout(outcome, events, client is not None, timeout)
         from .tables import events_frame, readable
 
