@@ -5,6 +5,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from . import xmlio
+from . import statuses
 from .exceptions import ValidationError
 from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .checks import check_bool, check_int, check_str, split_url_credentials
@@ -22,7 +23,7 @@ __all__ = ["DashboardClient", "SEARCH_PARAMS", "TERMINAL_ORDER_STATUSES",
            "GUIDE_PROXY_PEER_ID"]
 
 GUIDE_PROXY_PEER_ID = "539692"
-TERMINAL_ORDER_STATUSES = frozenset({"COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"})
+TERMINAL_ORDER_STATUSES = statuses.FINAL
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8", "Accept": "application/xml"}
 
 # python kwarg -> (query parameter, order-type element)

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
-from . import steps, theme, views
+from . import statuses, steps, theme, views
 from .exceptions import BandwidthError, TransportError, UnknownMessageError
 from .results import Result
 from .ui import display as show
@@ -413,12 +413,12 @@ class Page:
         """An order's outcome, shown above its response: a coloured bar, and a red (FAILED) or amber (PARTIAL,
         BACKORDERED) callout with each error's code, meaning and fix. Returns failed/partial/ok/None."""
         status = getattr(result, "status", None)
-        if status not in ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"):
+        if status not in statuses.FINAL:
             return None
         data = result.data if isinstance(result.data, dict) else {}
         completed, failed = kind.count(result, data)
         show.show_html(show.order_bar_html(status, completed, failed, (completed + failed) or None, noun=kind.noun))
-        if status == "COMPLETE":
+        if status == statuses.COMPLETE:
             return "ok"
         from .codes import fix_for
 
@@ -429,7 +429,7 @@ class Page:
             items.append(f"<li><b>{html.escape(code)}</b> {html.escape(desc)}"
                          + (f"<br><b>How to fix:</b> {html.escape(fix)}" if fix else "") + "</li>")
         errors = f"<ul>{''.join(items)}</ul>" if items else ""
-        if status == "FAILED":
+        if status == statuses.FAILED:
             show.show_callout("error", f"Order {result.id} FAILED: no number was allocated",
                                  f"{errors}<div>Nothing was saved as a phone number. Place a new order with other "
                                  f"criteria in notebook {_link(steps.page('orders'))}.</div>")

@@ -13,6 +13,7 @@ import re
 import warnings
 from typing import Any, Callable
 
+from .. import statuses
 from ..checks import check_bool, check_int, check_number, check_str, split_url_credentials
 from ..exceptions import BandwidthError, NotFoundError, ValidationError
 from ..results import Result
@@ -256,7 +257,7 @@ class Provisioning:
         orders = self.ctx.state.orders
         if not new and orders:
             last = orders[-1]
-            if last.criteria == key and last.location_id == loc.id and last.status != "FAILED" and last.id:
+            if last.criteria == key and last.location_id == loc.id and last.status != statuses.FAILED and last.id:
                 try:
                     return _reused(self.get_order(last.id), "Order (saved)")
                 except NotFoundError:
@@ -357,7 +358,7 @@ class Provisioning:
             return None
         if key == "orders":
             last = st.last_order
-            if last is None or last.status == "FAILED":
+            if last is None or last.status == statuses.FAILED:
                 return None
             wanted = order_key({k: v for k, v in inputs.items() if k != "quantity"}, inputs.get("quantity", 1))
             if last.criteria not in (None, wanted):
