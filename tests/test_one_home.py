@@ -26,6 +26,22 @@ def _modules() -> tuple[tuple[str, ast.Module], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=None)
+def _nodes() -> tuple[tuple[str, ast.AST], ...]:
+    """Every node of every client module, walked once."""
+    return tuple((rel, node) for rel, tree in _modules() for node in ast.walk(tree))
+
+
+@lru_cache(maxsize=None)
+def _all_strings(code_only: bool) -> tuple[tuple[str, int, str], ...]:
+    out = []
+    for rel, tree in _modules():
+        skip = _docstrings(tree) if code_only else set()
+        out += [(rel, node.lineno, node.value) for node in ast.walk(tree)
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip]
+    return tuple(out)
+
+
 def _docstrings(tree: ast.Module) -> set[int]:
     ids = set()
     for node in ast.walk(tree):
@@ -38,11 +54,7 @@ def _docstrings(tree: ast.Module) -> set[int]:
 
 def _strings(code_only: bool = False) -> Iterator[tuple[str, int, str]]:
     """(module, line, text) of every string constant (f-strings' literal parts too); ``code_only``: no docstrings."""
-    for rel, tree in _modules():
-        skip = _docstrings(tree) if code_only else set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
-                yield rel, node.lineno, node.value
+    yield from _all_strings(code_only)
 
 
 def _homes(pred, code_only: bool = True) -> set[str]:
@@ -50,29 +62,26 @@ def _homes(pred, code_only: bool = True) -> set[str]:
 
 
 def _defined(name: str) -> set[str]:
-    return {rel for rel, tree in _modules() for node in ast.walk(tree)
+    return {rel for rel, node in _nodes()
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) and node.name == name}
 
 
 def _imports(module: str) -> set[str]:
     """The client modules that import ``module`` (or one of its submodules), at any level."""
     found = set()
-    for rel, tree in _modules():
-        for node in ast.walk(tree):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
-            if any(n == module or n.startswith(module + ".") for n in names):
-                found.add(rel)
+    for rel, node in _nodes():
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                 [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+        if any(n == module or n.startswith(module + ".") for n in names):
+            found.add(rel)
     return found
 
 
 def _calls(attr: str, owner: str | None = None) -> set[str]:
     """Modules calling ``owner.attr(...)`` (or a bare ``attr(...)`` when owner is None)."""
     found = set()
-    for rel, tree in _modules():
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
+    for rel, node in _nodes():
+        if isinstance(node, ast.Call):
             f = node.func
             if owner is None and isinstance(f, ast.Name) and f.id == attr:
                 found.add(rel)
@@ -86,15 +95,14 @@ def _calls(attr: str, owner: str | None = None) -> set[str]:
 def test_steps_step_titles_only_in_the_step_table() -> None:
     """No "Step 3" (or f"Step {n}") outside steps.py, docstrings included: titles come from steps.label()."""
     found = set()
-    for rel, tree in _modules():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"\bStep \d", node.value):
-                found.add(f"{rel}:{node.lineno}")
-            if isinstance(node, ast.JoinedStr):
-                parts = node.values
-                for a, b in zip(parts, parts[1:]):
-                    if isinstance(a, ast.Constant) and str(a.value).endswith("Step ") and isinstance(b, ast.FormattedValue):
-                        found.add(f"{rel}:{node.lineno}")
+    for rel, node in _nodes():
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"\bStep \d", node.value):
+            found.add(f"{rel}:{node.lineno}")
+        if isinstance(node, ast.JoinedStr):
+            parts = node.values
+            for a, b in zip(parts, parts[1:]):
+                if isinstance(a, ast.Constant) and str(a.value).endswith("Step ") and isinstance(b, ast.FormattedValue):
+                    found.add(f"{rel}:{node.lineno}")
     assert {f for f in found if not f.startswith("steps.py:")} == set()
 
 
@@ -115,7 +123,7 @@ def test_sandbox_or_real_is_decided_in_config_only() -> None:
     # workshop.py (the hub's side) sets BW_TARGET=sandbox in the environment of the servers it spawns
     assert _homes(lambda t: t == "BW_TARGET") == {"config.py", "workshop.py"}
     # nobody sniffs URLs to guess the target ("127.0.0.1" in url)
-    sniffs = {rel for rel, tree in _modules() for node in ast.walk(tree)
+    sniffs = {rel for rel, node in _nodes()
               if isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)
               and node.left.value in ("127.0.0.1", "localhost") and any(isinstance(o, ast.In) for o in node.ops)}
     assert sniffs == set(), sniffs
@@ -123,15 +131,14 @@ def test_sandbox_or_real_is_decided_in_config_only() -> None:
 
 def test_the_embedded_sandbox_is_started_in_connection_only() -> None:
     starters = set()
-    for rel, tree in _modules():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("sandbox") and \
-                    {"ensure_running", "start"} & {a.name for a in node.names}:
-                starters.add(rel)
+    for rel, node in _nodes():
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("sandbox") and \
+                {"ensure_running", "start"} & {a.name for a in node.names}:
+            starters.add(rel)
     starters |= {rel for rel in _calls("ensure_running", "sandbox")}
     assert starters == {"connection.py"}
     # and only connection rewrites this process's environment for the kernels it starts
-    writers = {rel for rel, tree in _modules() for node in ast.walk(tree)
+    writers = {rel for rel, node in _nodes()
                if isinstance(node, ast.Assign) and any(isinstance(t, ast.Subscript) and "environ" in ast.unparse(t.value)
                                                        for t in node.targets)}
     assert writers <= {"connection.py", "workshop.py"}  # workshop: the spawned servers' environment, not ours
@@ -140,7 +147,7 @@ def test_the_embedded_sandbox_is_started_in_connection_only() -> None:
 def test_sandbox_urls_have_one_layout() -> None:
     """/_sandbox only in SandboxControl; the API bases below a sandbox root only in config.SANDBOX_LAYOUT."""
     assert _homes(lambda t: "/_sandbox" in t) == {"sandbox_control.py"}
-    layout = {rel for rel, tree in _modules() for node in ast.walk(tree) if isinstance(node, ast.JoinedStr)
+    layout = {rel for rel, node in _nodes() if isinstance(node, ast.JoinedStr)
               for part in node.values if isinstance(part, ast.Constant) and re.match(r"/(api|v2)\b", str(part.value))}
     assert layout == set(), layout
     assert "[:-4]" not in "".join(p.read_text(encoding="utf-8") for p in PKG.glob("*.py"))
@@ -175,12 +182,11 @@ def test_phone_parsing_lives_in_phone() -> None:
 def test_secret_words_have_one_home() -> None:
     assert _defined("is_secret_name") == {"masking.py"}
     lists = set()
-    for rel, tree in _modules():
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Tuple, ast.Set, ast.List)):
-                words = {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
-                if {"password", "secret"} <= words or {"password", "token"} <= words:
-                    lists.add(rel)
+    for rel, node in _nodes():
+        if isinstance(node, (ast.Tuple, ast.Set, ast.List)):
+            words = {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+            if {"password", "secret"} <= words or {"password", "token"} <= words:
+                lists.add(rel)
     # postman.SECRET_KEYS: the exact names of the exported environment's secret variables (a Postman fact)
     assert lists <= {"masking.py", "postman.py"}, lists
     assert _homes(lambda t: bool(re.search(r"password\|secret|secret\|token", t))) <= {"masking.py"}
