@@ -34,7 +34,7 @@ CSS = ("<style>"
        f".bw-wrap {_CELL}{{border:1px solid {theme.BORDER};padding:3px 6px;color:{theme.TEXT};"
        "text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:normal;white-space:normal}"
        f".bw-wrap table.bw-table th{{background:{theme.SURFACE};font-weight:600;overflow-wrap:normal}}"
-       ".bw-wrap table.bw-rows th{white-space:nowrap}"
+       ".bw-wrap table.bw-rows th{white-space:normal;overflow-wrap:normal}"
        f".bw-wrap table.bw-table td.bw-key{{width:32%;font-weight:600;background:{theme.SURFACE}}}"
        ".bw-wrap table.bw-table table.bw-table{margin:0;font-size:12px}"
        f".bw-wrap table.bw-table tr.bw-detail td{{background:{theme.PAGE};color:{theme.MUTED};font-size:12px}}"
@@ -95,6 +95,13 @@ def token_html(text: str, short: bool = False) -> str:
 
 def _label(key: Any) -> str:
     return str(key).lstrip("@").replace("#text", "text")
+
+
+def _header(key: Any) -> str:
+    """A column header, escaped, that may break between the words of a camelCase or snake_case name
+    (``Inbound<wbr>Callback<wbr>Url``) so a narrow column never pushes the table wider than its cell."""
+    parts = re.split(r"(?<=[a-z0-9])(?=[A-Z])|(?<=_)", _label(key))
+    return "<wbr>".join(html.escape(p) for p in parts)
 
 
 def _cell(value: Any, short: bool = False) -> str:
@@ -176,7 +183,7 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
     if not records:
         return (CSS if css else "") + f'<div class="bw-empty"><i>{html.escape(empty)}</i></div>'
     cols = list(columns) if columns else pick_columns(records)
-    head = "".join(f"<th>{html.escape(_label(c))}</th>" for c in cols)
+    head = "".join(f"<th>{_header(c)}</th>" for c in cols)
     body = []
     for r in records:
         cells = []
