@@ -53,7 +53,7 @@ CSS = ("<style>"
 _TOKEN = re.compile(r"[^\s]{1,40}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
-_LONG_ID = re.compile(r"[A-Za-z0-9_-]{21,}")
+_LONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{21,}")  # a message id; not a name like 01_create_app…
 
 
 def fmt(value: Any) -> str:
@@ -119,7 +119,7 @@ def _cell(value: Any, short: bool = False) -> str:
 
 
 def _object_table(obj: Mapping[str, Any]) -> str:
-    rows = "".join(f'<tr><td class="bw-key">{html.escape(_label(k))}</td><td>{_cell(v)}</td></tr>'
+    rows = "".join(f'<tr><td class="bw-key">{_header(k)}</td><td>{_cell(v)}</td></tr>'
                    for k, v in obj.items())
     return f'<table class="bw-table bw-object"><tbody>{rows}</tbody></table>'
 
@@ -189,8 +189,9 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
         cells = []
         for c in cols:
             value = r.get(c)
-            text = _cell(value, short=True)
-            if links and c in links and value not in (None, ""):
+            linked = bool(links and c in links and value not in (None, ""))
+            text = _cell(value, short=not linked)
+            if links and linked:
                 href = safe_href(links[c].format(value=value))
                 if href:
                     text = f'<a href="{html.escape(href)}">{text}</a>'

@@ -609,6 +609,7 @@ def set_theme(page: Any, theme: str) -> None:
     page.wait_for_timeout(800)
 
 
+@pytest.mark.timeout(3000)  # the whole walkthrough, Run All in each notebook, twice themed
 def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], browser: Any) -> None:
     """The whole walkthrough in order, as a participant runs it (Run All in each notebook, one after the other), at
     1024 px: in the light and the dark theme every text the walkthrough renders has a contrast of at least 4.5:1
