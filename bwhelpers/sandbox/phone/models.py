@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import clock
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
 from ..messaging import models as _messaging  # noqa: F401  (its tables are registered before the index below)
@@ -43,9 +44,9 @@ _LINK_PURPOSE = b"bwhelpers sandbox phone link v1"
 _FORM_PURPOSE = b"bwhelpers sandbox phone form v1"
 
 
-def now() -> float:
-    """The sandbox's clock (wall time)."""
-    return time.time()
+def now(db: Database) -> float:
+    """The sandbox's clock (:mod:`bwhelpers.sandbox.clock`): link lifetimes and delivery ticks follow it."""
+    return clock.now(db)
 
 
 # -- signed links ---------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ def tick(ev: Any, at: float) -> Tick:
 
 def threads(db: Database, account_id: str, number: str, at: float | None = None) -> list[Thread]:
     """The threads of ``number`` (one of ``account_id``'s), newest first."""
-    at = now() if at is None else at
+    at = now(db) if at is None else at
     rows = _window(db, account_id, number)
     found: dict[str, Thread] = {}
     for row in rows:  # newest first
@@ -238,7 +239,7 @@ def threads(db: Database, account_id: str, number: str, at: float | None = None)
 
 def conversation(db: Database, account_id: str, number: str, key: str, at: float | None = None) -> list[Bubble]:
     """The newest messages between ``number`` and the parties ``key`` (comma-separated), oldest first."""
-    at = now() if at is None else at
+    at = now(db) if at is None else at
     rows = [r for r in _window(db, account_id, number) if ",".join(_parties(r)) == key][:MAX_BUBBLES]
     rows.reverse()
     events = _events(db, [r["id"] for r in rows])

@@ -105,7 +105,7 @@ class PhoneHandler(ControlHandler):
         credentials (returns None); else 401/403."""
         token = self.get_argument("t", None)
         if token:
-            models.verify_link(self.ctx.admin_key, account_id, token, models.now())
+            models.verify_link(self.ctx.admin_key, account_id, token, models.now(self.db))
             return token
         if self.is_admin():
             return None
@@ -151,7 +151,7 @@ class PhonePage(PhoneHandler):
         key, parties, problem = _parties(with_)
         if problem and not error:
             error, status = f"with: {problem}", 400
-        at = models.now()
+        at = models.now(self.db)
         threads = models.threads(self.db, account_id, number, at) if number else []
         bubbles = models.conversation(self.db, account_id, number, key, at) if number and key else []
         expires = models.verify_link(self.ctx.admin_key, account_id, token, at) if token else None
@@ -194,7 +194,7 @@ class PhoneState(PhoneHandler):
         if number and number not in {n["number"] for n in models.account_numbers(self.db, account_id)}:
             raise NotYourNumber(number)
         key, _parties_list, _problem = _parties(self.get_argument("with", None))
-        at = models.now()
+        at = models.now(self.db)
         threads = models.threads(self.db, account_id, number, at) if number else []
         bubbles = models.conversation(self.db, account_id, number, key, at) if number and key else []
         body: dict[str, Any] = {"version": models.version([*threads, *bubbles])}
@@ -263,7 +263,7 @@ class PhoneLink(ControlHandler):
             if not isinstance(number, str) or number not in {n["number"] for n in
                                                               models.account_numbers(self.db, account)}:
                 raise NotYourNumber(str(number)[:40])
-        expires = int(models.now()) + ttl
+        expires = int(models.now(self.db)) + ttl
         try:
             token = models.sign_link(self.ctx.admin_key, account, expires)
         except LinkInvalid as unsigned:
