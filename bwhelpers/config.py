@@ -28,7 +28,7 @@ from .masking import mask, register_secret
 from .paths import credentials_path, project_root
 
 __all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "PLATFORM_URL", "ENV_VARS", "credentials_path",
-           "SECRET_FIELDS", "project_root", "decide_target", "default_target"]
+           "SECRET_FIELDS", "project_root", "decide_target", "default_target", "choose_auth"]
 
 log = logging.getLogger("bwhelpers")
 
@@ -87,6 +87,19 @@ def default_target(env: Mapping[str, str] | None = None) -> str:
     values.update({name: env[var] for name, var in ENV_VARS.items() if env.get(var)})
     return decide_target(values)
 
+
+
+def choose_auth(values: Mapping[str, Any]) -> str:
+    """THE authentication rule: ``'oauth'`` or ``'basic'`` for these credential fields (Config fields, or the
+    form's / environment's values under the same names). ``auth`` decides when set; otherwise any part of an
+    API credential (client id or secret) means OAuth, a username or password alone the legacy API user, and
+    nothing at all OAuth (the error then asks for API credentials)."""
+    auth = str(values.get("auth") or "").lower()
+    if auth:
+        return auth
+    if values.get("client_id") or values.get("client_secret"):
+        return "oauth"
+    return "basic" if values.get("username") or values.get("password") else "oauth"
 
 @dataclass(repr=False)
 class Config:
@@ -166,12 +179,10 @@ class Config:
 
     @property
     def auth_method(self) -> str:
-        """'oauth' (API credentials, Bearer tokens) or 'basic' (the legacy API user's username:password).
-
-        ``auth`` decides when set; otherwise a client id + secret mean OAuth (preferred whenever present)."""
-        if self.auth:
-            return self.auth
-        return "oauth" if self.client_id and self.client_secret else "basic"
+        """'oauth' (API credentials, Bearer tokens) or 'basic' (the legacy API user's username:password):
+        :func:`choose_auth` of this Config's fields."""
+        return choose_auth({"auth": self.auth, "client_id": self.client_id, "client_secret": self.client_secret,
+                            "username": self.username, "password": self.password})
 
     @property
     def uses_oauth(self) -> bool:
@@ -297,9 +308,7 @@ class Config:
         missing = [n for n in ("account_id", "site_id") if not values.get(n)]
         if str(values.get("auth") or "").lower() not in ("", *AUTH_METHODS):
             cls(target="real", auth=values["auth"])  # raises the ValidationError naming the field
-        method = str(values.get("auth") or "").lower() or (
-            "basic" if not (values.get("client_id") or values.get("client_secret"))
-            and (values.get("username") or values.get("password")) else "oauth")
+        method = choose_auth(values)
         pair = ("client_id", "client_secret") if method == "oauth" else ("username", "password")
         missing += [n for n in pair if not values.get(n)]
         if missing:

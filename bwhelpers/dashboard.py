@@ -8,6 +8,7 @@ from . import xmlio
 from .exceptions import ValidationError
 from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .checks import check_bool, check_int, check_str, split_url_credentials
+from .criteria import check_criteria
 from .ids import require_id, segment
 from .phone import national_number, normalize_number
 from .polling import poll_until
@@ -45,7 +46,6 @@ SEARCH_PARAMS: dict[str, tuple[str, str]] = {
     "protected": ("protected", "Protected"),
 }
 _CRITERIA = tuple(k for k in SEARCH_PARAMS if k not in ("quantity", "enable_tn_detail", "lca", "order_by", "protected"))
-_DIGITS = {"area_code": 3, "npa_nxx": 6, "npa_nxx_x": 7, "zip": 5, "lata": None}
 
 
 def _collect_numbers(data: Any) -> list[str]:
@@ -529,38 +529,13 @@ def _search_params(criteria: Mapping[str, Any], *, require_criterion: bool) -> d
         raise ValidationError(f"{unknown[0]}: unknown search criterion; valid ones are {', '.join(SEARCH_PARAMS)}",
                               field=unknown[0])
     values = {k: v for k, v in criteria.items() if v is not None}
-    _check_criteria(values)
+    check_criteria(values)
     if require_criterion and not any(k in values for k in _CRITERIA):
         raise ValidationError("search: no criterion given; pass one of " + ", ".join(_CRITERIA), field="area_code")
     params: dict[str, str] = {}
     for key, value in values.items():
         params[SEARCH_PARAMS[key][0]] = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return params
-
-
-def _check_criteria(values: Mapping[str, Any]) -> None:
-    for key, digits in _DIGITS.items():
-        if key in values:
-            text = str(values[key])
-            if not text.isdigit() or (digits and len(text) != digits):
-                want = f"{digits} digits" if digits else "digits"
-                raise ValidationError(f"{key}: {values[key]!r} must be {want}", field=key)
-    if "state" in values and not re.fullmatch(r"[A-Za-z]{2}", str(values["state"])):
-        raise ValidationError(f"state: {values['state']!r} must be a 2-letter state code such as 'NC'", field="state")
-    for needs_state in ("city", "rate_center"):
-        if needs_state in values and "state" not in values:
-            raise ValidationError(f"{needs_state}: needs state= too (e.g. {needs_state}=..., state='NC')", field="state")
-    if "quantity" in values:
-        q = values["quantity"]
-        if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= 5000:
-            raise ValidationError(f"quantity: {q!r} must be a whole number from 1 to 5000", field="quantity")
-    if "toll_free_vanity" in values and not re.fullmatch(r"[A-Za-z0-9]{4,7}", str(values["toll_free_vanity"])):
-        raise ValidationError("toll_free_vanity: must be 4 to 7 letters or digits, e.g. 'NEWCARS'",
-                              field="toll_free_vanity")
-    if "toll_free_wildcard" in values and not re.fullmatch(r"8[0-9*]{1,2}\*?", str(values["toll_free_wildcard"])):
-        raise ValidationError("toll_free_wildcard: must look like '8**' or '80*'", field="toll_free_wildcard")
-    if "ends_in" in values and "local_vanity" not in values:
-        raise ValidationError("ends_in: only works with local_vanity=", field="ends_in")
 
 
 def order_body(site_id: Any, quantity: int = 1, partial_allowed: bool = True, back_order: bool = False,

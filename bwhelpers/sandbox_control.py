@@ -93,8 +93,10 @@ class SandboxControl:
         """``GET /_sandbox/bins/{name}``: what the bin received (your account's bin of that name)."""
         return self._json("GET", f"/bins/{segment(require_id(name, 'name', 'name'))}")
 
-    def inbound(self, to: str, from_: str, text: str, media: list[str] | None = None) -> dict[str, Any]:
-        """``POST /_sandbox/inbound``: pretend ``from_`` texted ``to`` (a message-received event follows)."""
+    def inbound(self, to: str, from_: str, text: str, media: list[Any] | None = None) -> dict[str, Any]:
+        """``POST /_sandbox/inbound``: pretend ``from_`` texted ``to`` (a message-received event follows). ``media``
+        items are URLs or pictures: ``{"sample": "sunset"}``, ``{"mediaId": "photo.png"}`` (a copy of an upload)
+        or ``{"filename", "contentType", "content": base64}``."""
         body: dict[str, Any] = {"to": to, "from": from_, "text": text}
         if media:
             body["media"] = media

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from . import steps
 from .flows.a2p import A2PFlow
 from .flows.context import FlowContext
+from .flows.media import MediaFlow
 from .flows.messages import EVENT_TYPES, Messages, dedupe_events, event_key
 from .flows.preflight import DIAGNOSE_COLUMNS, NEEDED_ROLES, PLACEHOLDER_HOSTS, Preflight
 from .flows.provisioning import DEFAULT, GUIDE, Provisioning
@@ -52,6 +53,7 @@ class Setup:
         self.message_flow = Messages(self.ctx)
         self.preflight = Preflight(self.ctx)
         self.teardown_flow = Teardown(self.ctx)
+        self.media_flow = MediaFlow(self.ctx)
 
     def __repr__(self) -> str:
         return f"<Setup {self.config.target} profile={self.profile!r} state={str(self.state.path)!r}>"
@@ -245,6 +247,43 @@ class Setup:
         (``tables.bulk_frame`` shows them).
         """
         return self.message_flow.bulk_send(rows_or_recipients, text, from_, concurrency, rate, progress)
+
+    # ------------------------------------------------------------------ pictures (MMS)
+    def upload_media(self, source: Any = None, media_id: str | None = None,
+                     content_type: str | None = None) -> Result:
+        """Upload a file with the Media API (a path or bytes; default the project's picture); the type is guessed
+        from the name. ``result.data["url"]`` is the media URL to send."""
+        return _step("pictures", self.media_flow.upload(source, media_id, content_type))
+
+    def list_media(self) -> Result:
+        """The account's media files (every page)."""
+        return self.media_flow.list_media()
+
+    def get_media(self, media_id: str) -> Any:
+        """One media file (``MediaFile``: content, content_type)."""
+        return self.media_flow.get(media_id)
+
+    def delete_media(self, media_id: str) -> Result:
+        """Delete one media file."""
+        return self.media_flow.delete(media_id)
+
+    def download_media(self, url: str) -> Any:
+        """A picture of a message by its URL: credentials only to the messaging host, no redirects followed."""
+        return self.media_flow.download(url)
+
+    def send_picture(self, to: Any, media: Any = None, text: str | None = None, from_: str | None = None) -> Result:
+        """Send an MMS (``media``: URLs, or local files uploaded first; default the last upload or the project's
+        picture)."""
+        return _step("pictures", self.media_flow.send_picture(to, media, text, from_))
+
+    def simulate_picture_reply(self, sample: str = "sunset", text: str = "Here is a picture back!",
+                               from_: str = "+19195550123") -> dict[str, Any]:
+        """Sandbox: a picture message to your number (built-in ``sample``) -> message-received with media URLs."""
+        return self.media_flow.simulate_picture_reply(sample, text, from_)
+
+    def received_pictures(self, message_id: str | None = None) -> list[Any]:
+        """The pictures of the latest message-received event that had some, downloaded."""
+        return self.media_flow.received_pictures(message_id)
 
     def events(self) -> list[dict[str, Any]]:
         """Callback events received so far (sandbox: its request bin for the saved application); show them

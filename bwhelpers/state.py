@@ -36,7 +36,7 @@ from .masking import registered_secrets
 from .paths import default_state_path
 
 __all__ = ["StateStore", "SavedState", "Application", "Location", "Feature", "Assignment", "Order", "A2P",
-           "Message", "default_state_path", "now_iso", "StateFileWarning", "VERSION", "ORDER_DONE",
+           "Message", "MediaItem", "default_state_path", "now_iso", "StateFileWarning", "VERSION", "ORDER_DONE",
            "ORDER_FINAL"]
 
 #: the file format's version; MIGRATIONS[v] turns a version-v profile into a version-(v+1) one
@@ -266,6 +266,19 @@ class Message(_Model):
 
 
 @dataclass
+class MediaItem(_Model):
+    """A file uploaded with the Media API (the pictures step), and what was sent with it."""
+
+    id: str | None = None                   #: the media id (the file's name)
+    url: str | None = None                  #: its media URL, what a message's ``media`` lists
+    content_type: str | None = None
+    size: int | None = None
+    uploaded: str | None = None
+    message_id: str | None = None           #: the MMS that carried it, once sent
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class SavedState(_Model):
     """One profile's saved state, and the facts derived from it.
 
@@ -281,6 +294,8 @@ class SavedState(_Model):
     numbers: list[str] = field(default_factory=list)
     a2p: A2P | None = None
     messages: list[Message] = field(default_factory=list)
+    #: files uploaded with the Media API by the pictures step (oldest first)
+    media: list[MediaItem] = field(default_factory=list)
     #: the values the user last typed in each step's form (never passwords), kept over teardown
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     updated: str | None = None

@@ -121,6 +121,23 @@ def pick_columns(records: Sequence[Mapping[str, Any]], limit: int = 6, preferred
     return cols[:limit]
 
 
+def safe_href(href: str) -> str | None:
+    """``href`` when it is an http(s) URL or a relative path, else None (``javascript:``, ``data:`` and any other
+    scheme never become a link; the text is shown without one)."""
+    from urllib.parse import urlsplit
+
+    cleaned = "".join(ch for ch in str(href) if ch >= " " and ch != "\x7f").strip()
+    try:
+        scheme = urlsplit(cleaned).scheme.lower()
+    except ValueError:
+        return None
+    if scheme in ("http", "https"):
+        return cleaned
+    if scheme or cleaned.startswith(("//", "\\")) or ":" in cleaned.split("/", 1)[0]:
+        return None
+    return cleaned
+
+
 def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None, *,
               detail: Sequence[str] = (), links: Mapping[str, str] | None = None, css: bool = True,
               empty: str = "(no rows)") -> str:
@@ -138,8 +155,9 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
             value = r.get(c)
             text = _cell(value, c)
             if links and c in links and value not in (None, ""):
-                href = links[c].format(value=value)
-                text = f'<a href="{html.escape(href)}">{text}</a>'
+                href = safe_href(links[c].format(value=value))
+                if href:
+                    text = f'<a href="{html.escape(href)}">{text}</a>'
             status = fmt(value).lower() if c == "status" else ""
             cls = f' class="bw-st-{status}"' if status in ("failed", "partial", "done") else ""
             cells.append(f"<td{cls}>{text}</td>")

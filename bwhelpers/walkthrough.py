@@ -265,7 +265,7 @@ class Page:
         finally:
             self._quiet_reuse = False
 
-    def _show(self, call: Callable[[], Result], show_request: bool = True) -> Result | None:
+    def _show(self, call: Callable[[], Result], show_request: bool = True, saves: str | None = None) -> Result | None:
         """Run ``call``; show the request, the response table and the saved ID.
 
         Errors are shown as Bandwidth's code, description and fix, and return None: saved state
@@ -297,12 +297,13 @@ class Page:
             widgets.show_request(result.exchange)
         outcome = self._order_outcome(result)
         widgets.show_response(result)
-        if self.info.saves and outcome != "failed":
+        saves = self.info.saves if saves is None else saves
+        if saves and outcome != "failed":
             if self.info.key == "numbers":
                 value: Any = ", ".join(result.numbers) if result.numbers else None
             else:
                 value = result.id
-            widgets.show_saved(self.info.saves, value)
+            widgets.show_saved(saves, value)
         self.refresh()
         return result
 
@@ -558,14 +559,14 @@ class Page:
         control = self._control()
         if control is None:
             return None
-        numbers = self.setup.saved.get("numbers") or []
+        number = self.setup.current.sending_number
         try:
-            doc = control.phone_link(ttl=ttl, number=numbers[0] if numbers else None)
+            doc = control.phone_link(ttl=ttl, number=number)
         except BandwidthError as exc:
             widgets.show_error(exc)
             return None
         url = str(doc["url"])
-        what = f"the phone of {html.escape(numbers[0])}" if numbers else "your sandbox phone"
+        what = f"the phone of {html.escape(number)}" if number else "your sandbox phone"
         widgets.show_callout("info", "Your sandbox phone",
                              f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
                              f"{what}</a> in a new tab: conversations grouped by the other number, delivery ticks "
@@ -795,6 +796,64 @@ class Page:
             return None
         return explain_events(events_frame(events))
 
+    # -- pictures (MMS) -------------------------------------------------------------------------------------------
+    def upload_picture(self, path: Any = None) -> Result | None:
+        """Upload a picture with the Media API (default the small one that ships with the project) and show it."""
+        result = self._show(lambda: self.setup.upload_media(path))
+        if result is not None:
+            try:
+                shown = self.setup.get_media(str(result.id))  # read back from the service: what it stores
+            except BandwidthError as exc:
+                widgets.show_error(exc)
+                return result
+            _show_pictures([shown], "Stored on the Media API (read back with GET)")
+        return result
+
+    def send_picture(self, to: Any = None, text: str | None = "A picture from the walkthrough") -> Result | None:
+        """Send the uploaded picture as an MMS (``to`` defaults to the recipient of the text message)."""
+        if to is None and self.setup is not None:
+            last = self.setup.current.last_message
+            to = last.to if last is not None else None
+        self._last_refusal = None
+        result = self._show(lambda: self.setup.send_picture(to, text=text), saves="message id")
+        self._nothing_sent = None if result is not None else (
+            f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
+            else "the send did not run (a prerequisite is missing, see above)")
+        return result
+
+    def picture_reply(self, sample: str = "sunset", timeout: float = 30.0) -> Any:
+        """Sandbox: someone texts a picture back (a built-in ``sample``); wait for its message-received. A real
+        account: how to get one (a friend texts a picture to your number)."""
+        if not self.check():
+            return None
+        if self.setup.control is None:
+            return self._received()
+        try:
+            result = self.setup.simulate_picture_reply(sample)
+        except BandwidthError as exc:
+            widgets.show_error(exc)
+            return None
+        message = result.get("message") if isinstance(result.get("message"), dict) else {}
+        return self.wait_for_event("message-received", message_id=message.get("id"), timeout=timeout)
+
+    def show_received_pictures(self) -> list[Any]:
+        """Download the pictures of the latest incoming picture message (credentials only to Bandwidth's messaging
+        host, no redirects) and show them inline."""
+        if not self.check():
+            return []
+        try:
+            pictures = self.setup.received_pictures()
+        except BandwidthError as exc:
+            widgets.show_error(exc)
+            return []
+        if not pictures:
+            widgets.show_callout("info", "No picture has arrived yet",
+                                 "<div>When someone sends a picture to your number, the <code>message-received</code> "
+                                 "event lists its URLs in <code>message.media</code>; run this cell again then.</div>")
+            return []
+        _show_pictures(pictures, "Received (downloaded with the account's credentials from the media URL)")
+        return pictures
+
     def target_table(self, config: Any = None) -> Any:
         """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
         config = config if config is not None else self.config
@@ -813,6 +872,25 @@ class Page:
         return readable(rows, columns=["step", "what", "status", "saved", "notebook"],
                         links={"notebook": "{value}.ipynb"})
 
+
+
+def _show_pictures(pictures: list[Any], title: str) -> None:
+    """Pictures inline (``<img>`` of a data URI, at most 320 px wide), each with its type, size and source."""
+    import base64
+
+    cells = []
+    for p in pictures:
+        caption = html.escape(f"{p.media_id or p.url} · {p.content_type} · {p.size:,} bytes")
+        if p.is_image:
+            data = base64.b64encode(p.content).decode("ascii")
+            img = (f'<img src="data:{html.escape(p.content_type)};base64,{data}" alt="{caption}" '
+                   'style="max-width:320px;max-height:240px;border-radius:8px;display:block">')
+        else:
+            img = "<div>(not a picture)</div>"
+        cells.append(f'<figure class="bw-picture" style="margin:0 12px 8px 0;display:inline-block">{img}'
+                     f'<figcaption style="font-size:12px;opacity:.8;max-width:320px;overflow-wrap:anywhere">'
+                     f"{caption}</figcaption></figure>")
+    widgets.show_callout("ok", title, f"<div>{''.join(cells)}</div>")
 
 def explain_events(df: Any, text: bool = False) -> Any:
     """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each

@@ -20,6 +20,7 @@ import ipywidgets as w
 from IPython.display import HTML, Code, display
 
 from . import phone, steps, views
+from .criteria import QUANTITY_MAX, criterion_problem
 from .exceptions import BandwidthError
 from .masking import mask
 
@@ -411,33 +412,10 @@ def order_form(default_criterion: str = "area_code", default_value: str = "910",
     form = Form("Order numbers", {
         "criterion": criterion,
         "value": value,
-        "quantity": w.BoundedIntText(value=quantity, min=1, max=5000, description="Quantity", style=_STYLE),
+        "quantity": w.BoundedIntText(value=quantity, min=1, max=QUANTITY_MAX, description="Quantity", style=_STYLE),
     }, {"value": lambda v: criterion_problem(criterion.value, v)})
     criterion.observe(lambda _: form._validate(), names="value")
     return form
-
-
-#: what each search criterion's value must look like: (regex, what to type)
-_CRITERION_RULES = {
-    "area_code": (r"[2-9]\d{2}", "three digits, not starting with 0 or 1, e.g. 910"),
-    "zip": (r"\d{5}", "five digits, e.g. 27606"),
-    "state": (r"[A-Za-z]{2}", "a two-letter state code, e.g. NC"),
-    "npa_nxx": (r"[2-9]\d{2}[2-9]\d{2}", "six digits (area code and exchange), e.g. 919555"),
-    "toll_free_wildcard": (r"8[0-9*]{2}", "8 and two digits or *, e.g. 8** or 833"),
-}
-
-
-def criterion_problem(criterion: str, value: Any) -> str | None:
-    """Why ``value`` is not a valid value of the search ``criterion`` (None when it is)."""
-    import re
-
-    text = str(value or "").strip()
-    if not text:
-        return "required: type the value to search for"
-    rule = _CRITERION_RULES.get(criterion)
-    if rule and not re.fullmatch(rule[0], text):
-        return f"{text!r} is not valid here: type {rule[1]}"
-    return None
 
 
 def message_form(default_to: str = "+19195550123", default_text: str = "Good morning, this is a test message") -> Form:
@@ -509,8 +487,9 @@ class CredentialsForm:
                                     placeholder="(from BW_API_TOKEN)" if env.get("BW_API_TOKEN") else "")
         self.api_secret = w.Password(description="Legacy API secret", style=_STYLE, layout=_WIDE,
                                      placeholder="(from BW_API_SECRET)" if env.get("BW_API_SECRET") else "")
-        legacy_env = (str(env.get("BW_AUTH", "")).lower() == "basic"
-                      or bool(env.get("BW_USERNAME") or env.get("BW_PASSWORD")) and not env.get("BW_CLIENT_ID"))
+        from .config import ENV_VARS, choose_auth
+
+        legacy_env = choose_auth({name: env.get(var) for name, var in ENV_VARS.items()}) == "basic"
         self.legacy = w.Checkbox(value=legacy_env, description="Use a legacy API user (username/password) instead "
                                  "of API credentials", style={"description_width": "initial"},
                                  layout=w.Layout(width="48em"))

@@ -144,7 +144,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               admin_users: Sequence[str] = (), authenticator: str | None = "dummy", spawner: str | None = "simple",
               order_delay: float | None = None, notebooks: str | None = None, sandbox_url: str | None = None,
               service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
-              python: str = sys.executable) -> None:
+              allow_callback_hosts: Sequence[str] = (), python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it, and the hub's db and cookie
@@ -157,6 +157,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         sandbox's default (on). Off replays the 2018 guide's eight steps.
     :param service_url: where the proxy reaches the service (default ``http://127.0.0.1:<service_port>``; on
         Kubernetes ``http://hub:<service_port>`` with ``listen="0.0.0.0"``).
+    :param allow_callback_hosts: hosts (names, addresses or networks such as ``10.1.0.0/16``) the sandbox may send
+        callbacks to although they are loopback, private or the hub's own (the workshop's callback URL policy
+        refuses those otherwise; docs/workshop.md).
     :param spawner: ``"simple"`` (everyone as this OS user, homes under state_dir: a trusted room only), ``"local"``
         (one Unix user per participant) or None (keep the distribution's).
     """
@@ -185,6 +188,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         service_cmd += ["--a2p-enforcement", "on" if a2p_enforcement else "off"]
     for host in {h for h in (_host(public_url), _host(sandbox_url)) if h}:
         service_cmd += ["--allow-host", host]
+    for host in allow_callback_hosts or ():
+        service_cmd += ["--allow-callback-host", str(host)]
     c.JupyterHub.services = [s for s in _configured(c.JupyterHub, "services") if s.get("name") != name] + [{
         "name": name,
         "url": service_url or f"http://127.0.0.1:{service_port}",
@@ -282,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--notebooks", default=None, help="folder of notebooks copied into each new home")
     p.add_argument("--a2p-enforcement", choices=["on", "off"], default=None,
                    help="deliver only from numbers registered for A2P, 10DLC/TFV (default: the sandbox's, on)")
+    p.add_argument("--allow-callback-host", action="append", default=[], metavar="HOST",
+                   help="a host the sandbox may send callbacks to although it is loopback, private or the hub's own "
+                        "(a name, an address or a network such as 10.1.0.0/16); repeat for several")
     args = p.parse_args(argv)
     if args.state_dir and not Path(args.state_dir).is_absolute():
         args.state_dir = str(Path(args.state_dir).resolve())
@@ -294,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notebooks=str(Path(args.notebooks).resolve()) if args.notebooks else None,
         sandbox_url="http://127.0.0.1" if args.tljh else None,
         a2p_enforcement=None if args.a2p_enforcement is None else args.a2p_enforcement == "on",
+        allow_callback_hosts=args.allow_callback_host or None,
     )
     if args.tljh:
         options["authenticator"] = None

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_REPORT = ROOT / "reliability-report.md"
 REPORT_PATH = Path(os.environ.get("BW_REPORT_PATH") or ROOT / "artifacts" / "reliability-report.md")
 MODULES = ("test_reliability_badinput", "test_reliability_faults", "test_reliability_concurrency",
-           "test_reliability_secrets", "test_reliability_load", "test_fuzz", "test_reliability_security")
+           "test_reliability_secrets", "test_reliability_load", "test_fuzz", "test_reliability_security",
+           "test_reliability_workshop")
 
 _lock = threading.Lock()
 #: section -> key -> value (numbers are summed by ``add``; anything else is set by ``record``)
@@ -174,6 +175,52 @@ def _security_table() -> list[str]:
     return out
 
 
+WORKSHOP_PROBES = {
+    "outsiders": "outsiders: public demo credentials or none, every API, token endpoint and control route",
+    "health_path": "the public health endpoint names no path of the host's",
+    "callback_save": "callback URLs aimed at the host, when saved (accepted = lost)",
+    "callback_delivery": "a callback name rebound to the host after saving, at delivery (a status logged = lost)",
+    "guessing": "100 wrong passwords from one address (answered 401, then 429)",
+    "quota_messages": "messages beyond the quota",
+    "quota_objects": "Dashboard objects beyond the quota",
+    "quota_bins": "bins and bin requests beyond the quota",
+    "db_cap": "writes over the db size cap (507)",
+    "numbers_greedy": "orders emptying an area code (5000, 500, 11 numbers; a 21st number)",
+    "numbers_others": "another participant's order in that area code (not COMPLETE = lost)",
+    "board_forgery": "requests forging errors onto a participant's board row",
+    "long_url": "over-long URLs (414 answered, not dropped)",
+    "page_size": "list pages over the maximum",
+    "nosniff": "answers without X-Content-Type-Options: nosniff",
+}
+WORKSHOP_FIGURES = {
+    "fanout_callbacks": "callbacks of three messages to 10 recipients each",
+    "fanout_attempts_first_minute": "attempts made in its first minute (cap 10 for the probe; default 120)",
+    "login_fail_p50_ms_few": "a failed legacy login, p50 with a few accounts (ms)",
+    "login_fail_p50_ms_252": "a failed legacy login, p50 with 252 accounts (ms)",
+    "guessing_429": "guesses answered 429 (no key derivation)",
+    "flood_idle_p50_ms": "second tenant, idle: p50 (ms)",
+    "flood_idle_p99_ms": "second tenant, idle: p99 (ms)",
+    "flood_p50_ms": "second tenant while the first floods: p50 (ms)",
+    "flood_p99_ms": "second tenant while the first floods: p99 (ms)",
+    "flood_p99_ratio": "p99 flood / idle (goal: at most 2)",
+    "flood_requests": "requests of the flood answered",
+}
+
+
+def _workshop_table() -> list[str]:
+    data = FIGURES.get("workshop", {})
+    if not data:
+        return ["_(not run)_", ""]
+    out = ["| probe | tried | refused | lost |", "|---|---:|---:|---:|"]
+    for key, label in WORKSHOP_PROBES.items():
+        if f"{key}_tried" in data:
+            out.append(f"| {label} | {_fmt(data.get(f'{key}_tried', 0))} | {_fmt(data.get(f'{key}_refused', 0))} | "
+                       f"{_fmt(data.get(f'{key}_lost', 0))} |")
+    out += ["", "| figure | value |", "|---|---:|"]
+    out += [f"| {label} | {_fmt(data[key])} |" for key, label in WORKSHOP_FIGURES.items() if key in data]
+    return out + [""]
+
+
 def render() -> str:
     total = {k: sum(o.get(k, 0) for o in _outcomes.values()) for k in ("passed", "failed", "skipped", "error")}
     lines = [
@@ -238,6 +285,12 @@ def render() -> str:
               "Target: 0 lost.", ""]
     lines += _security_table()
     lines += _list("security")
+    lines += ["## Workshop room with strangers (issue 23)", "",
+              "Against the workshop service started as JupyterHub starts it (`tests/test_reliability_workshop.py`). "
+              "Each probe: tried, refused (or bounded), lost. Target: 0 lost. The flood figures are measured on the "
+              "machine above, shared with the test client.", ""]
+    lines += _workshop_table()
+    lines += _list("workshop")
     lines += ["## Load", ""]
     lines += _table("load", {
         "messages": "messages sent",

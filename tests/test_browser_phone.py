@@ -92,13 +92,19 @@ def test_the_phone_in_light_and_dark_at_1024(world: dict[str, Any], browser: Any
                   json={"to": a["tn"], "from": "+19195550123", "text": HOSTILE})
     send(url, DEMO, a, "+19195550123", "A longer message to see how the bubbles wrap when a text is more than one "
                                        "line long, as texts often are.\nAnd a second paragraph.")
+    r = requests.post(f"{url}/_sandbox/inbound", auth=(DEMO["username"], DEMO["password"]), timeout=10,
+                      json={"to": a["tn"], "from": "+19195550123", "text": "Look at this!", "media": [{"sample": "sunset"}]})
+    assert r.status_code == 202, r.text
     answer = link(url, DEMO, number=a["tn"])
     for scheme in ("light", "dark"):
         context, page, problems = open_page(browser, answer["url"] + "&with=%2B19195550123", scheme, 1024)
         try:
             page.locator(".msg.out .tick.delivered").first.wait_for()
             page.locator(".msg.in", has_text="onerror=alert(1)").first.wait_for()
-            assert page.locator(".bubble img").count() == 0, "the hostile text stayed text"
+            picture = page.locator(".msg.in img").first
+            picture.wait_for()
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
+            assert page.locator(".bubble img").count() == 1, "the picture is the only image: the hostile text stayed text"
             assert page.locator(".threads li a[aria-current]").inner_text().startswith("+19195550123")
             check_contrast(page, f"{scheme} conversation")
             shot(page, f"phone-1024-{scheme}")
@@ -123,6 +129,14 @@ def test_reply_box_and_live_updates_in_the_browser(world: dict[str, Any], browse
         assert page.locator("#text").input_value() == "", "the box is empty again (the form was posted)"
         wait_for(lambda: [e for e in bin_events(url, DEMO) if e["message"].get("text") == "Typed in Chromium"],
                  what="the message-received callback of the reply")
+        # a built-in picture as the other person: shown inline, loaded (the page's CSP allows its own images)
+        page.select_option("#sample", "mountains")
+        page.click("form.reply button")
+        img = page.locator(".msg.in img[alt*='mountains']").last
+        img.wait_for()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+        wait_for(lambda: [e for e in bin_events(url, DEMO) if e["message"].get("media")],
+                 what="the picture's message-received callback")
         # a message that arrives while the page is open shows up without a click (the page polls)
         send(url, DEMO, a, "+19195550123", "Sent while the page is open")
         page.locator(".msg.out .bubble", has_text="Sent while the page is open").wait_for(timeout=20_000)

@@ -171,3 +171,24 @@ def test_reprs_of_credential_holders_have_no_secrets(offline_config, tmp_path):
         s.dashboard.get_site()
     except TransportError as exc:
         assert_no_secrets(str(exc) + repr(exc) + exc.exchange.as_http())
+
+
+@pytest.mark.parametrize("criterion,value,ok", [
+    ("area_code", "910", True), ("area_code", "110", False), ("area_code", "91", False),
+    ("toll_free_wildcard", "8**", True), ("toll_free_wildcard", "833", True), ("toll_free_wildcard", "8*", False),
+    ("toll_free_wildcard", "8***", False), ("npa_nxx", "919555", True), ("npa_nxx", "019555", False),
+    ("zip", "27606", True), ("zip", "2760", False), ("state", "NC", True), ("state", "N1", False),
+])
+def test_the_order_form_and_the_client_accept_the_same_criteria(criterion: str, value: str, ok: bool) -> None:
+    """One validator (bwhelpers.criteria): what the form refuses, the client refuses before any request."""
+    from bwhelpers.widgets import order_form
+
+    form = order_form(default_criterion=criterion, default_value=value)
+    form_ok = not form.errors
+    try:
+        build_order_type(**{criterion: value})
+        client_ok = True
+    except ValidationError as exc:
+        client_ok = False
+        assert exc.field == criterion
+    assert form_ok == client_ok == ok

@@ -159,6 +159,9 @@ PROBES = {
                        "ev = page.setup.wait_for_event(accept_failure=True, timeout=10); "
                        "print(json.dumps({'id': message.id, 'cols': list(result_frame(message).columns), "
                        "'delivered': ev['type'] == 'message-delivered'}))",
+    "10_send_picture": "import json; print(json.dumps({'sent': bool(mms and mms.id), 'pics': [p.content_type for "
+                       "p in pictures], 'media': page.setup.current.media[-1].id, "
+                       "'carried': page.setup.current.media[-1].message_id == mms.id}))",
     "11_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
                          "'codes': [str(c) for c in df['errorCode'].dropna()], "
                          "'explained': list(df.get('error_name', []))}))",
@@ -188,6 +191,8 @@ def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[st
     assert saved["a2p"]["campaign_id"] == "CSBX001" and saved["a2p"]["numbers"] == saved["numbers"]
     assert probes["09_send_message"]["id"] == saved["messages"][0]["id"]
     assert probes["09_send_message"]["delivered"] is True
+    # notebook 10: the project's picture uploaded and sent as MMS, a picture reply downloaded and shown
+    assert probes["10_send_picture"] == {"sent": True, "pics": ["image/png"], "media": "smile.png", "carried": True}
     events = probes["11_message_events"]
     assert {"message-delivered", "message-failed", "message-received"} <= set(events["types"])
     assert "4720" in events["codes"]

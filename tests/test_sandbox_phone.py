@@ -98,6 +98,22 @@ def test_the_page_needs_the_accounts_credentials_or_its_link(world: dict[str, An
     r = page(url, DEMO["account_id"], DEMO)
     assert r.status_code == 200, r.text
     assert a["tn"] in r.text and "+19195550123" in r.text and "+12015550101" in r.text
+    # the API credential (client id and secret) works in the browser's prompt too, also once API users are retired
+    r = control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "decommissioned"})
+    assert r.status_code == 200
+    try:
+        assert page(url, DEMO["account_id"], DEMO).status_code == 401
+        r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", headers=HTML, timeout=10,
+                         auth=(DEMO["client_id"], DEMO["client_secret"]))
+        assert r.status_code == 200 and "Reply to A" in r.text
+        r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", headers=HTML, timeout=10,
+                         auth=(DEMO_B["client_id"], DEMO_B["client_secret"]))
+        assert r.status_code == 403 and "Reply to A" not in r.text
+        r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", headers=HTML, timeout=10,
+                         auth=(DEMO["client_id"], "wrong"))
+        assert r.status_code == 401 and "Reply to A" not in r.text
+    finally:
+        control(url, "PUT", "/_sandbox/settings", json={"legacy_basic_auth": "allowed"})
     # a script (no text/html) gets the control plane's JSON errors
     r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}", timeout=10)
     assert r.status_code == 401 and "error" in r.json()
@@ -164,7 +180,7 @@ def test_every_answer_is_locked_down(world: dict[str, Any]) -> None:
     r = page(world["url"], DEMO["account_id"], DEMO)
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Cache-Control"] == "no-store"
-    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Referrer-Policy"] == "same-origin"
     csp = r.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
     nonce = re.search(r"script-src 'nonce-([^']+)'", csp).group(1)  # type: ignore[union-attr]
@@ -301,3 +317,115 @@ def test_the_client_gives_the_link(world: dict[str, Any], sandbox: Any) -> None:
     with pytest.raises(ValidationError) as exc:
         control_.phone_link(ttl=5)
     assert exc.value.field == "ttl"
+
+
+@pytest.mark.slow
+def test_the_notebook_cell_shows_a_link_that_opens_the_phone(setup: Any, isolated_env: Any, sandbox: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """``page.phone_link()`` in a real kernel (as the send_message and message_events notebooks run it)."""
+    import nbformat
+
+    from bwhelpers.notebooks import notebook_client
+
+    for call in (setup.create_application, setup.create_location, setup.enable_sms, setup.enable_mms,
+                 setup.assign_application, setup.order_numbers, setup.wait_for_order):
+        call()
+    number = setup.saved["numbers"][0]
+    setup.send_message("+19195550123", "seen on the phone")
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    monkeypatch.setenv("BW_STATE_FILE", str(setup.state.path))
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(f"from bwhelpers.walkthrough import Page\npage = Page({'messages'!r})"),
+        nbformat.v4.new_code_cell("page.phone_link()")])
+    path = isolated_env / "phone.ipynb"
+    nbformat.write(notebook, path)
+    client = notebook_client(notebook, path, timeout=120)
+    client.execute()
+    outputs = notebook.cells[1].outputs
+    assert [o["output_type"] for o in outputs] == ["display_data"], outputs  # the callout only, no repr after it
+    shown = outputs[0]["data"]["text/html"]
+    found = re.search(r'<a href="([^"]+)" target="_blank" rel="noopener noreferrer">', shown)
+    assert found, shown
+    url = html.unescape(found.group(1))
+    assert url.startswith(f"{sandbox.url}/_sandbox/phone/{DEMO['account_id']}?") and "until" in shown
+    assert f"the phone of {number}" in shown
+    view = requests.get(url + "&with=%2B19195550123", headers=HTML, timeout=10)
+    assert view.status_code == 200 and "seen on the phone" in view.text
+
+
+# -- pictures -------------------------------------------------------------------------------------
+
+def test_a_picture_reply_arrives_as_mms_and_shows_inline_only_to_its_account(world: dict[str, Any]) -> None:
+    from bwhelpers.sandbox.media import models as media_models
+
+    url, a = world["url"], world["a"]
+    answer = link(url, DEMO, number=a["tn"])
+    fields = form_fields(requests.get(answer["url"] + "&with=%2B19195550123", headers=HTML, timeout=10).text)
+    reply = f"{url}/_sandbox/phone/{DEMO['account_id']}/reply"
+    own = media_models.sample_bytes("balloons")
+    r = requests.post(reply, data={**fields, "text": "", "sample": "sunset"}, timeout=10, allow_redirects=False,
+                      files={"picture": ("my photo (1).png", own, "image/png")})
+    assert r.status_code == 303, r.text
+    events = wait_for(lambda: [e for e in bin_events(url, DEMO) if e["message"].get("media")],
+                      what="the picture's message-received")
+    media = events[0]["message"]["media"]
+    assert events[0]["type"] == "message-received" and len(media) == 2
+    assert all(m.startswith(f"{url}/api/v2/users/{DEMO['account_id']}/media/") for m in media)
+    assert media[1].endswith("/1/my_photo__1_.png")
+    # the media endpoint needs the account's credentials, as on Bandwidth; the bytes are the ones sent
+    assert requests.get(media[0], timeout=10).status_code == 401
+    got = requests.get(media[1], auth=_auth(DEMO), timeout=10)
+    assert got.status_code == 200 and got.content == own
+    # the page shows both inline through its own route (the link's token, never the API's credentials)
+    view = requests.get(f"{url}{r.headers['Location']}", headers=HTML, timeout=10)
+    images = [html.unescape(src) for src in re.findall(r'<img src="([^"]+)"', view.text)]
+    assert len(images) == 2 and all(src.startswith(f"/_sandbox/phone/{DEMO['account_id']}/media/") for src in images)
+    picture = requests.get(f"{url}{images[1]}", timeout=10)
+    assert picture.status_code == 200 and picture.content == own
+    assert picture.headers["Content-Type"] == "image/png" and picture.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in picture.headers["Content-Security-Policy"]
+    assert requests.get(f"{url}{images[0]}", timeout=10).content == media_models.sample_bytes("sunset")
+    bare = images[1].split("?")[0]
+    assert requests.get(f"{url}{bare}", timeout=10).status_code == 401
+    assert requests.get(f"{url}{bare}", auth=_auth(DEMO_B), timeout=10).status_code == 403
+    # B's account path with A's media id: nothing (B has no such media), and A's link does not open B's path
+    b_path = bare.replace(f"/phone/{DEMO['account_id']}/", f"/phone/{DEMO_B['account_id']}/")
+    assert requests.get(f"{url}{b_path}", auth=_auth(DEMO_B), timeout=10).status_code == 404
+    assert requests.get(f"{url}{b_path}?t={token_of(answer)}", timeout=10).status_code == 401
+    for bad in ("..%2F..%2Fetc", "a/../b", "%2e%2e/x"):
+        r = requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}/media/{bad}", auth=_auth(DEMO), timeout=10)
+        assert r.status_code == 404, bad
+
+
+def test_pictures_that_are_not_shown_inline(world: dict[str, Any]) -> None:
+    url, a = world["url"], world["a"]
+    fields = form_fields(page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": "+19195550123"}).text)
+    reply = f"{url}/_sandbox/phone/{DEMO['account_id']}/reply"
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    r = requests.post(reply, data={**fields, "text": "an svg"}, auth=_auth(DEMO), headers=HTML, timeout=10,
+                      files={"picture": ("x.svg", svg, "image/svg+xml")})
+    assert r.status_code == 200 and "an svg" in r.text  # followed the 303
+    assert "<img" not in r.text.split("an svg")[1].split("</li>")[0], "an SVG is never shown inline"
+    href = html.unescape(re.findall(r'<a class="file" href="([^"]+)"', r.text)[-1])
+    got = requests.get(f"{url}{href}", auth=_auth(DEMO), timeout=10)
+    assert got.headers["Content-Type"] == "application/octet-stream"
+    assert got.headers["Content-Disposition"].startswith("attachment")
+    # a type the Media API does not take, and an upload over 3.5 MB: refused with the reason, nothing sent
+    wait_for(lambda: [e for e in bin_events(url, DEMO) if e["message"].get("text") == "an svg"], what="the svg")
+    before = len(bin_events(url, DEMO))
+    r = requests.post(reply, data={**fields, "text": "exe"}, auth=_auth(DEMO), headers=HTML, timeout=10,
+                      files={"picture": ("x.exe", b"MZ", "application/x-msdownload")})
+    assert r.status_code == 400 and "contentType" in r.text
+    r = requests.post(reply, data={**fields, "text": "big"}, auth=_auth(DEMO), headers=HTML, timeout=30,
+                      files={"picture": ("big.png", b"\0" * (3_670_016 + 70_000), "image/png")})
+    assert r.status_code == 413 and "3.5 MB" in r.text
+    r = requests.post(reply, data={**fields, "sample": "nope"}, auth=_auth(DEMO), headers=HTML, timeout=10)
+    assert r.status_code == 400 and "sample" in r.text
+    assert len(bin_events(url, DEMO)) == before
+    # a sent MMS whose media is elsewhere is linked, never loaded by the page
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", auth=_auth(DEMO), timeout=10,
+                      json={"from": a["tn"], "to": ["+19195550188"], "text": "look",
+                            "media": ["https://example.com/cat.jpg"], "applicationId": a["app"]})
+    assert r.status_code == 202, r.text
+    view = page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": "+19195550188"}).text
+    assert "cat.jpg on another site (not loaded here)" in view and 'src="https://example.com' not in view

@@ -217,6 +217,37 @@ def test_unknown_forged_and_expired_tokens_get_401(hub: Hub, room: dict[str, Any
     assert r.status_code == 404 and "not known" in r.json()["error"]
 
 
+def test_outsiders_get_401_through_the_proxy(hub: Hub, room: dict[str, Any]) -> None:
+    """No hub login and the README's public demo credentials: every emulated API, the token endpoint and the
+    control plane answer 401 through configurable-http-proxy (issue 23); health names no path of the host's."""
+    from bwhelpers.sandbox import DEMO, DEMO_B
+
+    url = hub.service_url
+    for demo in (DEMO, DEMO_B):
+        basic = (demo["username"], demo["password"])
+        probes = [
+            requests.get(f"{url}/api/accounts/{demo['account_id']}/applications", auth=basic, timeout=30),
+            requests.post(f"{url}/api/accounts/{demo['account_id']}/applications", auth=basic, timeout=30,
+                          headers={"Content-Type": "application/xml"}, data="<Application><AppName>x</AppName>"
+                          "<CallbackUrl>https://example.com/cb</CallbackUrl></Application>"),
+            requests.post(f"{url}/api/v1/oauth2/token", auth=(demo["client_id"], demo["client_secret"]),
+                          data={"grant_type": "client_credentials"}, timeout=30),
+            requests.get(f"{url}/v2/users/{demo['user_id']}/messages", auth=(demo["api_token"], demo["api_secret"]),
+                         timeout=30),
+            requests.get(f"{url}/api/v2/users/{demo['account_id']}/messages", auth=basic, timeout=30),
+            requests.get(f"{url}/_sandbox/settings", auth=basic, timeout=30),
+            requests.get(f"{url}/_sandbox/settings", timeout=30),
+            requests.get(f"{url}/_sandbox/magic-numbers", timeout=30),
+            requests.get(f"{url}/_sandbox/callbacks", auth=basic, timeout=30),
+            requests.post(f"{url}/_sandbox/bins/default", json={"type": "message-delivered"}, timeout=30),
+            requests.post(f"{url}/_sandbox/reset", auth=basic, json={}, timeout=30),
+        ]
+        assert [r.status_code for r in probes] == [401] * len(probes), [(r.url, r.status_code) for r in probes]
+    health = requests.get(f"{url}/_sandbox/health", timeout=30)
+    assert health.status_code == 200 and "db" not in health.json() and str(hub.state) not in health.text
+    assert health.headers.get("X-Content-Type-Options") == "nosniff"
+
+
 def test_admin_resets_one_participant(hub: Hub, room: dict[str, Any]) -> None:
     key = {"X-Sandbox-Admin-Key": admin_key(hub)}
     first = svc(hub, "POST", "/participants/carol", headers=key)

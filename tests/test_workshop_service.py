@@ -6,7 +6,6 @@ participant secret is stored. The hub itself (OAuth, spawning, 401/403) is tests
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,49 +15,24 @@ from typing import Any
 
 import pytest
 import requests
+from _workshop_service import ROOT, workshop_service
 
-ROOT = Path(__file__).resolve().parent.parent
-PREFIX = "/services/bw-sandbox"
 XML = {"Content-Type": "application/xml"}
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("workshop-service")
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "JUPYTERHUB_"))}
-    env.update(JUPYTERHUB_SERVICE_URL=base, JUPYTERHUB_SERVICE_PREFIX=PREFIX + "/", JUPYTERHUB_SERVICE_NAME="bw-sandbox",
-               JUPYTERHUB_API_URL="http://127.0.0.1:9/hub/api", JUPYTERHUB_API_TOKEN="x", JUPYTERHUB_CLIENT_ID="svc",
-               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
-    log = (tmp / "service.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "bwhelpers.sandbox.workshop", "--db", str(tmp / "sandbox.db"),
-                             "--public-url", base, "--order-delay", "0", "--a2p-enforcement", "on"],
-                            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = base + PREFIX
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_sandbox/health", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the workshop service did not start:\n" + (tmp / "service.log").read_text())
-    key = (tmp / "sandbox.db.admin-key").read_text().strip()
-    try:
-        yield {"url": url, "base": base, "key": {"X-Sandbox-Admin-Key": key}, "db": tmp / "sandbox.db", "tmp": tmp}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with workshop_service(tmp_path_factory.mktemp("workshop-service"), "--order-delay", "0",
+                          "--a2p-enforcement", "on") as svc:
+        yield svc
+
+
+@pytest.fixture(autouse=True)
+def _as_the_hub_spawns(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The participant's kernel gets the sandbox's instance key from the spawner hook (BW_SANDBOX_INSTANCE_KEY): a
+    workshop's health endpoint shows no path of the host's, so the key is how a kernel checks the sandbox."""
+    key = (service["tmp"] / "sandbox.db.instance-key").read_text().strip()
+    monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", key)
 
 
 def provision(service: dict[str, Any], name: str) -> dict[str, Any]:

@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import tornado.httputil
 import tornado.web
 
 from . import faults, guards, xmlio
-from .auth import AuthError, Principal, authenticate, legacy_user_account, parse_basic
+from .auth import ALL_ROLES, AuthError, Principal, authenticate, legacy_user_account, parse_basic
 from .context import SandboxContext
 from .db import Database
 from .exceptions import ControlError, DashboardError, MessagingError, SandboxError
 from .guards import MAX_BODY_BYTES
+from .auth_throttle import THROTTLE, cached_only
 from .keys import ADMIN_HEADER, same_secret
+from .quotas import REQUEST_RATE, QuotaExceeded, check_db_size, limit
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("bwhelpers.sandbox")
 
@@ -48,16 +53,19 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def set_default_headers(self) -> None:
         self.set_header("Server", "bwhelpers-sandbox")
+        self.set_header("X-Content-Type-Options", "nosniff")
         self.clear_header("Content-Type")
 
     def prepare(self) -> None:
         self.guard()
+        if self.request.method in ("POST", "PUT", "PATCH") and self.api not in ("control", "oauth"):
+            check_db_size(self.db)  # 507 instead of filling the volume (the control plane checks where it stores)
         self.inject_fault()
 
     # -- shared-host guards ----------------------------------------------------------------------
     def guard(self) -> None:
         """Refuse what a shared host must not serve, before any auth or state (:mod:`bwhelpers.sandbox.guards`)."""
-        refusal = guards.check_host(self.request.host, self.ctx.allowed_hosts)
+        refusal = guards.check_host(self.request.host, self.ctx.allowed_hosts) or guards.check_url_length(self.request)
         if refusal is not None:
             raise self.refused(refusal)
         if guards.oversize(self.request, self.max_body_bytes):
@@ -153,13 +161,53 @@ class BaseHandler(tornado.web.RequestHandler):
         """An :class:`AuthError` in this handler's API shape."""
         return self.unauthorized(err) if err.status == 401 else self.forbidden(err)
 
+    def check_credentials(self, check: Callable[[], _T]) -> _T:
+        """Run one credential check under the failure throttle (:mod:`bwhelpers.sandbox.auth_throttle`; workshop
+        mode): while this client address is throttled only recently verified credentials pass and anything else is
+        429 (no key derivation); a 401 counts against the address."""
+        if not self.ctx.workshop:  # a local sandbox has one user, whose tests probe 401s on purpose
+            return check()
+        address = self.request.remote_ip or "?"
+        wait = THROTTLE.blocked(address)
+        token = cached_only.set(wait is not None)
+        try:
+            return check()
+        except Exception as exc:
+            if getattr(exc, "status", None) == 401:
+                if wait is not None:
+                    raise self.throttled(wait) from None
+                THROTTLE.failed(address)
+            raise
+        finally:
+            cached_only.reset(token)
+
+    def throttled(self, retry_after: int) -> SandboxError:
+        err = self.generic_error(429, f"Too many failed authentications from your address: retry in {retry_after} s "
+                                      "with valid credentials")
+        err.headers = {**err.headers, "Retry-After": str(retry_after)}
+        return err
+
     def auth_principal(self, account_id: str | None = None, role: str | None = None) -> Principal:
         """:func:`authenticate` this request; failures become 401/403 in this API's error shape."""
-        try:
-            self.principal = authenticate(self.db, self.request.headers.get("Authorization"), account_id, role)
-        except AuthError as err:
-            raise self.auth_error(err) from None
+        def check() -> Principal:
+            try:
+                return authenticate(self.db, self.request.headers.get("Authorization"), account_id, role)
+            except AuthError as err:
+                raise self.auth_error(err) from None
+        self.principal = self.check_credentials(check)
+        self.check_rate(self.principal.account_id)
         return self.principal
+
+    def check_rate(self, account_id: str) -> None:
+        """Workshop mode: the account's ``requests_per_second`` quota (429 with Retry-After beyond it)."""
+        if not self.ctx.workshop:
+            return
+        wait = REQUEST_RATE.take(self.db, account_id)
+        if wait is not None:
+            err = self.generic_error(429, f"Too many requests from this account: at most {limit(self.db, 'requests_per_second')} "
+                                          f"a second (the requests_per_second quota); retry in {wait} s")
+            err.headers = {**err.headers, "Retry-After": str(wait)}
+            raise err
 
     def auth_account(self, account_id: str, role: str | None = None) -> str:
         """Basic (an API user) or Bearer (an access token) valid (else 401), covering ``account_id`` and
@@ -170,9 +218,16 @@ class BaseHandler(tornado.web.RequestHandler):
         """The account the request's credentials (Basic or Bearer, via :func:`authenticate`) act on, or None
         (no or wrong credentials). Never raises: for guards that only need to know whether a request is
         authenticated."""
+        def check() -> str:
+            try:
+                return authenticate(self.db, self.request.headers.get("Authorization")).account_id
+            except AuthError as err:
+                raise self.auth_error(err) from None
         try:
-            return authenticate(self.db, self.request.headers.get("Authorization")).account_id
-        except AuthError:
+            return self.check_credentials(check)
+        except SandboxError as err:
+            if err.status == 429:
+                raise
             return None
 
     def require_account(self) -> str:
@@ -186,10 +241,16 @@ class BaseHandler(tornado.web.RequestHandler):
     def auth_legacy_user(self, user_id: str) -> str:
         """The guide's era: token:secret of the user in the URL (:func:`~bwhelpers.sandbox.auth.legacy_user_account`).
         Returns the account id."""
-        try:
-            return legacy_user_account(self.db, self.request.headers.get("Authorization"), user_id)
-        except AuthError as err:
-            raise (self.forbidden() if err.status == 403 else self.unauthorized()) from None
+        def check() -> str:
+            try:
+                return legacy_user_account(self.db, self.request.headers.get("Authorization"), user_id)
+            except AuthError as err:
+                raise (self.forbidden() if err.status == 403 else self.unauthorized()) from None
+        account = self.check_credentials(check)
+        self.check_rate(account)
+        creds = self.credentials()
+        self.principal = Principal(account, "legacy", creds[0] if creds else "", ALL_ROLES, (account,))
+        return account
 
     # -- bodies ----------------------------------------------------------------------------------
     def xml_body(self, expected_root: str | tuple[str, ...] | None = None) -> tuple[str, Any]:
@@ -267,6 +328,8 @@ class BaseHandler(tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, SandboxError):
             err = exc
+        elif isinstance(exc, QuotaExceeded):  # a quota or the db size cap (bwhelpers.sandbox.quotas)
+            err = self.generic_error(exc.status, exc.description)
         elif isinstance(exc, tornado.web.HTTPError) and exc.status_code == 405 or status_code == 405:
             err = self.generic_error(405, f"Method {self.request.method} is not allowed on {self.request.path}")
             self.set_header("Allow", ", ".join(m for m in ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -287,7 +350,9 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def generic_error(self, status: int, description: str) -> SandboxError:
         if self.api == "messaging":
-            kind = {404: "not-found", 405: "method-not-allowed", 500: "internal-server-error"}.get(status, "error")
+            kind = {400: "request-validation", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+                    414: "uri-too-long", 429: "too-many-requests", 500: "internal-server-error",
+                    507: "insufficient-storage"}.get(status, "error")
             return MessagingError(kind, description, status=status)
         if self.api == "control":
             return ControlError(description, status=status)

@@ -15,38 +15,41 @@ process's IOLoop with :class:`tornado.httpclient.AsyncHTTPClient`.
 * Non-2xx, connection errors and timeouts are retried with the backoff of the ``callback_retry``
   setting (``max_attempts``, ``backoff`` list of seconds, ``timeout``), then the row gives up.
 * Every attempt is written to ``callback_attempts`` (``GET /_sandbox/callbacks``).
-* A delivery to a sandbox request bin (a URL path under ``/_sandbox/bins/``) carries
-  ``X-Sandbox-Delivery``: the account id signed with a key derived from the admin key, so the bin
-  records it for that account and refuses unsigned forgeries (the header goes nowhere else).
+* Every target is checked by the callback URL policy (:mod:`bwhelpers.sandbox.callback_policy`) on the
+  address the connection uses; a refused target is logged as refused, with no response detail, and
+  the callback gives up at once. Each account may make the ``callback_attempts`` quota of attempts a
+  minute (:mod:`bwhelpers.sandbox.quotas`); more wait for the next minute.
+* A delivery to one of the sandbox's own request bins carries ``X-Sandbox-Delivery``
+  (:mod:`bwhelpers.sandbox.delivery_signature`: signed for that account, that URL and a time window,
+  single use), so the bin records it for that account and refuses forgeries (the header goes nowhere else).
 
 The module also keeps the request bins (``/_sandbox/bins/{name}``), the sandbox's requestb.in.
 """
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import logging
-import secrets
 import time
-import urllib.parse
 import uuid
 from typing import Any
 
-from . import clock
+from . import clock, delivery_signature, quotas
+from .callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
 from .db import Database, register_schema
 
 log = logging.getLogger("bwhelpers.sandbox.callbacks")
 
 USER_AGENT = "BandwidthAPI/v2"
-DELIVERY_HEADER = "X-Sandbox-Delivery"
+DELIVERY_HEADER = delivery_signature.HEADER
 BIN_PATH = "/_sandbox/bins/"
 #: messaging-webhooks.mdx: every example request carries the charset
 CONTENT_TYPE = "application/json; charset=utf-8"
 #: claims older than this (seconds, plus the request timeout) belong to a dead process
 STALE_CLAIM = 30.0
 POLL_INTERVAL_MS = 50
+#: how a target refused by the callback URL policy shows in the log (no status, no response detail)
+REFUSED = "refused by the sandbox's callback URL policy"
 MAX_IN_FLIGHT = 32
 
 SCHEMA = """
@@ -209,35 +212,6 @@ def _filtered(db: Database, table: str, account_id: str | None, message_id: str 
     return list(reversed(db.query(sql, args)))
 
 
-# -- signed deliveries to request bins ------------------------------------------------------------
-
-def _delivery_mac(key: str, account_id: str, nonce: str) -> str:
-    return hmac.new(key.encode("utf-8"), f"bwhelpers-delivery:{account_id}:{nonce}".encode("utf-8"),
-                    hashlib.sha256).hexdigest()
-
-
-def sign_delivery(key: str, account_id: str) -> str:
-    nonce = secrets.token_hex(8)
-    return f"{account_id}.{nonce}.{_delivery_mac(key, account_id, nonce)}"
-
-
-def verify_delivery(key: str | None, header: str | None) -> str | None:
-    """The account a signed ``X-Sandbox-Delivery`` header names, or None (absent or forged)."""
-    if not key or not header or header.count(".") < 2:
-        return None
-    account_id, nonce, mac = header.rsplit(".", 2)
-    expected = _delivery_mac(key, account_id, nonce)
-    return account_id if account_id and hmac.compare_digest(mac.encode(), expected.encode()) else None
-
-
-def is_bin_url(url: str, prefix: str = "") -> bool:
-    """Is ``url`` a request bin of this sandbox (``prefix``: the path it is served under, a hub's /services/x)?"""
-    try:
-        return urllib.parse.urlsplit(url).path.startswith(prefix + BIN_PATH)
-    except ValueError:
-        return False
-
-
 # -- retention ------------------------------------------------------------------------------------
 
 PRUNE_BATCH = 5000
@@ -276,13 +250,16 @@ class Dispatcher:
     """Drains the outbox on the current IOLoop. ``start()`` / ``stop()`` from the server hooks."""
 
     def __init__(self, db: Database, instance: str | None = None, signing_key: str | None = None,
-                 bin_prefix: str = ""):
+                 bin_prefix: str = "", policy: CallbackPolicy | None = None):
         self.db = db
         self.instance = instance or uuid.uuid4().hex
         self.signing_key = signing_key
-        self.bin_prefix = bin_prefix  # the sandbox's own bins live below it (workshop mode: /services/<name>)
+        # where callbacks may go; the sandbox's own bins live below bin_prefix (workshop mode: /services/<name>)
+        self.policy = policy or CallbackPolicy(bin_prefix=bin_prefix)
+        self.budget = quotas.AttemptBudget()
         self._periodic: Any = None
         self._client: Any = None
+        self._own_client: Any = None
         self._in_flight = 0
         self._stopped = False
         self._seq = 0
@@ -293,7 +270,10 @@ class Dispatcher:
         import tornado.httpclient
         import tornado.ioloop
 
-        self._client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=MAX_IN_FLIGHT)
+        # every target but the sandbox's own bins: the policy checks the addresses the connection will use
+        self._client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=MAX_IN_FLIGHT,
+                                                          resolver=PolicyResolver(policy=self.policy))
+        self._own_client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=MAX_IN_FLIGHT)
         self._periodic = tornado.ioloop.PeriodicCallback(self.tick, POLL_INTERVAL_MS)
         self._periodic.start()
 
@@ -308,9 +288,10 @@ class Dispatcher:
                             "WHERE claimed_by LIKE ? AND status='pending'", (self.instance + ":%",))
         except Exception:  # pragma: no cover - db closed underneath us
             log.debug("could not release callback claims", exc_info=True)
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        for client in (self._client, self._own_client):
+            if client is not None:
+                client.close()
+        self._client = self._own_client = None
 
     # one poll
     def tick(self) -> None:
@@ -387,8 +368,9 @@ class Dispatcher:
         import tornado.httpclient
 
         headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
-        if self.signing_key and is_bin_url(row["url"], self.bin_prefix):
-            headers[DELIVERY_HEADER] = sign_delivery(self.signing_key, str(row["account_id"]))
+        own = self.policy.is_own_bin(row["url"])
+        if self.signing_key and own:
+            headers[DELIVERY_HEADER] = delivery_signature.sign(self.signing_key, str(row["account_id"]), row["url"])
         if auth:
             token = base64.b64encode(f"{row['cb_user']}:{row['cb_password'] or ''}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
@@ -400,15 +382,23 @@ class Dispatcher:
         response = None
         error: str | None = None
         try:
-            if self._client is None:
+            client = self._own_client if own else self._client
+            if client is None:
                 raise RuntimeError("the sandbox is stopping")
-            response = await self._client.fetch(request, raise_error=False)
+            if not own:
+                self.policy.check_url(row["url"])
+            response = await client.fetch(request, raise_error=False)
             code = response.code
+            if code == 599 and isinstance(response.error, CallbackRefused):
+                raise response.error
             if code == 599:
                 error = str(response.error or "connection failed")
                 code = None
             elif not 200 <= code < 300:
                 error = f"HTTP {code}"
+        except CallbackRefused as exc:  # no status, no response detail: the log must not map the host's network
+            error = f"{REFUSED}: {exc.reason}"
+            response, code = None, None
         except Exception as exc:  # connection refused, DNS, timeout, client closed
             error = f"{type(exc).__name__}: {exc}"
         elapsed = 1000.0 * (time.monotonic() - started)
@@ -426,9 +416,19 @@ class Dispatcher:
         return code, response, error
 
     async def deliver(self, row: dict[str, Any]) -> None:
+        wait = self.budget.take(self.db, str(row["account_id"]))
+        if wait is not None:  # the account's callback_attempts quota for this minute is spent: later, uncounted
+            self.db.execute("UPDATE callback_outbox SET next_attempt_at=?, claimed_by=NULL, claimed_at=NULL, "
+                            "last_error=? WHERE id=?", (clock.now(self.db) + wait, f"waiting: this account made its "
+                            f"{quotas.limit(self.db, 'callback_attempts')} callback attempts of this minute",
+                            row["id"]))
+            return
         policy = retry_policy(self.db)
         attempt = int(row["attempts"]) + 1
         code, response, error = await self._post(row, attempt, auth=False, timeout=policy["timeout"])
+        if error and error.startswith(REFUSED):  # never retried: the target stays refused
+            self._finish(row, ok=False, error=error, policy={**policy, "max_attempts": 1})
+            return
         if code == 401 and row.get("cb_user") and response is not None and \
                 (response.headers.get("WWW-Authenticate") or "").lower().startswith("basic"):
             code, response, error = await self._post(row, attempt, auth=True, timeout=policy["timeout"])
@@ -485,10 +485,32 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
     return int(cur.lastrowid or 0)
 
 
-def bin_contents(db: Database, name: str) -> dict[str, Any]:
+#: a page of a bin holds at most this many requests, and stops early once its bodies pass BIN_PAGE_BYTES
+BIN_PAGE_MAX = 1000
+BIN_PAGE_BYTES = 256 * 1024
+
+
+def bin_contents(db: Database, name: str, limit: int = BIN_PAGE_MAX, before: int | None = None) -> dict[str, Any]:
+    """The newest ``limit`` requests of a bin (older than ``before``), oldest first, and their callback events;
+    a page stops early once its bodies pass :data:`BIN_PAGE_BYTES`. ``next`` is the ``before`` cursor of the
+    older page (None when there is none); ``count`` is how many the bin holds."""
     requests_ = []
     events: list[Any] = []
-    for r in db.query("SELECT * FROM bin_requests WHERE name=? ORDER BY id", (name,)):
+    rows: list[Any] = []
+    size = 0
+    sql, args = "SELECT * FROM bin_requests WHERE name=?", list[Any]([name])
+    if before is not None:
+        sql += " AND id<?"
+        args.append(before)
+    for r in db.query(sql + " ORDER BY id DESC LIMIT ?", (*args, min(limit, BIN_PAGE_MAX) + 1)):
+        if len(rows) >= min(limit, BIN_PAGE_MAX) or (rows and size + len(r["body"] or "") > BIN_PAGE_BYTES):
+            break
+        rows.append(r)
+        size += len(r["body"] or "") + len(r["headers"] or "")
+    more = bool(rows) and db.query_one("SELECT 1 FROM bin_requests WHERE name=? AND id<?",
+                                       (name, rows[-1]["id"])) is not None
+    total = db.count("SELECT COUNT(*) FROM bin_requests WHERE name=?", (name,))
+    for r in reversed(rows):
         parsed: Any = None
         try:
             parsed = json.loads(r["body"]) if r["body"] else None
@@ -501,8 +523,8 @@ def bin_contents(db: Database, name: str) -> dict[str, Any]:
         })
         if 200 <= r["status"] < 300 and parsed is not None:
             events.extend(parsed if isinstance(parsed, list) else [parsed])
-    return {"name": name, "config": bin_config(db, name), "count": len(requests_), "requests": requests_,
-            "events": events}
+    return {"name": name, "config": bin_config(db, name), "count": total, "requests": requests_,
+            "events": events, "next": rows[-1]["id"] if more else None}
 
 
 def delete_bin(db: Database, name: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from .db import Database
 from .guards import LOCAL_HOSTS
@@ -32,3 +33,10 @@ class SandboxContext:
     #: Host names (no port) requests may carry; "*" allows any (only for a trusted proxy in front)
     allowed_hosts: frozenset[str] = LOCAL_HOSTS
     port: int = 0
+    #: workshop mode (a room of strangers on a hub): no public accounts, the strict callback policy, quotas,
+    #: the authentication failure throttle
+    workshop: bool = False
+    #: where callbacks may go (bwhelpers.sandbox.callback_policy.CallbackPolicy; set by the server at start)
+    callback_policy: Any = None
+    #: may the public health endpoint name the db's path? (a local sandbox: its key file lies beside it)
+    show_db_path: bool = True

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     password_hash TEXT NOT NULL,
     user_id TEXT NOT NULL UNIQUE,
     legacy_hash TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    api_token TEXT
 );
 CREATE TABLE IF NOT EXISTS sites (
     site_id TEXT PRIMARY KEY,
@@ -44,7 +45,9 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 
 _extra_schemas: list[str] = []
-_extra_columns: list[tuple[str, str, str]] = []
+#: the legacy API token (not a secret: the secret is hashed in legacy_hash), so token:secret is checked against one
+#: account's hash, found by the token (O(1) in the number of accounts); dbs from before it get the column
+_extra_columns: list[tuple[str, str, str]] = [("accounts", "api_token", "TEXT")]
 
 
 def register_schema(ddl: str) -> None:
@@ -81,19 +84,25 @@ def hash_secret(secret: str) -> str:
     return f"{salt}${digest}"
 
 
-#: (stored hash, sha256 of the secret) pairs already verified by PBKDF2 in this process. Keyed by the
-#: stored salted hash, so a changed password (a new hash) is verified afresh; only successes are kept,
-#: and only the secret's digest (never the secret) is held. Bounded; cleared wholesale when full.
-_VERIFIED: set[tuple[str, bytes]] = set()
+#: (stored hash, sha256 of the secret) pairs verified by PBKDF2 in this process, with when (monotonic). Keyed by
+#: the stored salted hash, so a changed password (a new hash) is verified afresh; only successes are kept, for
+#: auth_throttle.SUCCESS_TTL seconds, and only the secret's digest (never the secret) is held. Bounded.
+_VERIFIED: dict[tuple[str, bytes], float] = {}
 _VERIFIED_MAX = 4096
 _verified_lock = threading.Lock()
 
 
 def check_secret(secret: str, stored: str) -> bool:
-    """Does ``secret`` match the salted PBKDF2 ``stored`` hash? (Successes are cached per process.)"""
+    """Does ``secret`` match the salted PBKDF2 ``stored`` hash? (Successes are remembered briefly per process;
+    while a client address is throttled, only remembered successes count: bwhelpers.sandbox.auth_throttle.)"""
+    from .auth_throttle import SUCCESS_TTL, cached_only
+
     key = (stored, hashlib.sha256(secret.encode()).digest())
-    if key in _VERIFIED:
+    when = _VERIFIED.get(key)
+    if when is not None and time.monotonic() - when < SUCCESS_TTL:
         return True
+    if cached_only.get():
+        return False
     try:
         salt, digest = stored.split("$", 1)
         salt_bytes = bytes.fromhex(salt)
@@ -104,8 +113,12 @@ def check_secret(secret: str, stored: str) -> bool:
     if ok:
         with _verified_lock:
             if len(_VERIFIED) >= _VERIFIED_MAX:
-                _VERIFIED.clear()
-            _VERIFIED.add(key)
+                now = time.monotonic()
+                for old in [k for k, t in _VERIFIED.items() if now - t >= SUCCESS_TTL]:
+                    del _VERIFIED[old]
+                if len(_VERIFIED) >= _VERIFIED_MAX:
+                    _VERIFIED.clear()
+            _VERIFIED[key] = time.monotonic()
     return ok
 
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import tornado.httputil
 
 MAX_BODY_BYTES = 256 * 1024
+#: longest request target (path and query) answered; longer ones get 414 (the server reads request heads up to
+#: server.MAX_HEAD_BYTES, so a long URL is answered, not dropped)
+MAX_URL_BYTES = 16 * 1024
 #: header set by SandboxApplication (never trusted from the client) when a body is over the limit
 OVERSIZE_HEADER = "X-Bwhelpers-Oversize"
 #: Host names every sandbox serves (plus the interface it binds and --allow-host names)
@@ -61,6 +64,15 @@ def serves(allowed: frozenset[str], name: str) -> bool:
 def check_host(host: str | None, allowed: frozenset[str]) -> Refusal | None:
     """The DNS-rebinding guard: a request must name a host the sandbox serves."""
     return None if serves(allowed, hostname(host)) else MISDIRECTED
+
+
+URL_TOO_LONG = Refusal(414, "uri-too-long", f"The request URL is longer than {MAX_URL_BYTES} bytes: send long "
+                       "values in the body, or fewer query parameters")
+
+
+def check_url_length(request: tornado.httputil.HTTPServerRequest) -> Refusal | None:
+    """An over-long request target is 414 (answered: the server reads heads far beyond it)."""
+    return URL_TOO_LONG if len(request.uri or "") > MAX_URL_BYTES else None
 
 
 def oversize(request: tornado.httputil.HTTPServerRequest, limit: int = MAX_BODY_BYTES) -> bool:

@@ -115,12 +115,30 @@ MAGIC_AREAS: list[dict[str, Any]] = [
         "description": "Rejected when the order is created (OrderResponse/ErrorList).",
     },
     {
-        "input": "any area code not listed above",
+        "input": "Quantity over the numbers_per_order quota (workshop mode: 10)",
+        "field": "*SearchAndOrderType/Quantity",
+        "outcome": "400",
+        "code": 5009,
+        "description": "Rejected when the order is created; a standalone sandbox has no such quota.",
+    },
+    {
+        "input": "an order that would take the account over the numbers_in_service quota (workshop mode: 20)",
+        "field": "Quantity, or the numbers already held",
+        "outcome": "403",
+        "code": 403,
+        "description": "Rejected when the order is created; disconnect numbers or ask the host to reset the account.",
+    },
+    {
+        "input": "any area code not listed above, while the area has numbers left",
         "field": "AreaCode / ZIP / State / City / RateCenter / NpaNxx",
         "outcome": "COMPLETE",
         "code": None,
         "description": "500 numbers per area code (50 per NPA-NXX), valid NANP numbers, deterministic for the "
-                       "number_seed setting, never handed out twice across accounts.",
+                       "number_seed setting, never handed out twice across accounts. With number_inventory "
+                       "'shared' (a standalone sandbox) the 500 are shared by every account: once they are taken, "
+                       "orders there end PARTIAL or FAILED 5018. With 'per-account' (workshop mode) every account "
+                       "has its own 500 in each area code (its own block of each exchange), so no one can empty an "
+                       "area for the others.",
     },
 ]
 

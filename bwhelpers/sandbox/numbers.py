@@ -33,6 +33,10 @@ DEFAULT_SEED = "bwhelpers-sandbox"
 NPA_FEATURED_NXX = 10
 NXX_INVENTORY = 50
 NPA_INVENTORY = NPA_FEATURED_NXX * NXX_INVENTORY
+#: with a per-account inventory (the ``number_inventory`` setting, workshop mode's default) each exchange's 10,000
+#: lines are cut into this many blocks of ``NXX_INVENTORY``: account slot k draws only from block k (mod), so
+#: accounts never take each other's numbers and an area code holds ``NPA_INVENTORY`` numbers for every account
+INVENTORY_SLOTS = 10000 // NXX_INVENTORY
 MAX_QUANTITY = 5000
 TOLL_FREE_NPAS = ("800", "833", "844", "855", "866", "877", "888")
 _RESERVED_NXX = {"555", "950", "958", "959", "976"}
@@ -246,11 +250,25 @@ def describe(tn: str) -> Number:
 
 # -- inventories -------------------------------------------------------------------------------------
 
+def _slot_lines(seed: str, npa: str, nxx: str, slot: int) -> list[str]:
+    """The line numbers of one account slot's block of an exchange, in a stable shuffled order."""
+    base = (slot % INVENTORY_SLOTS) * NXX_INVENTORY
+    return [f"{line:04d}" for line in sorted(range(base, base + NXX_INVENTORY),
+                                             key=lambda line: _h(seed, npa, nxx, "slot", line))]
+
+
 @functools.lru_cache(maxsize=4096)
-def nxx_inventory(seed: str, npa: str, nxx: str) -> tuple[str, ...]:
-    """The numbers of exchange NPA-NXX (``NXX_INVENTORY`` of them, magic areas excepted)."""
+def nxx_inventory(seed: str, npa: str, nxx: str, slot: int | None = None) -> tuple[str, ...]:
+    """The numbers of exchange NPA-NXX (``NXX_INVENTORY`` of them, magic areas excepted); with ``slot``, that
+    account slot's own block of the exchange."""
     if npa == magic.NO_INVENTORY_AREA or not valid_nxx(nxx):
         return ()
+    if slot is not None:
+        mine = tuple(npa + nxx + line for line in _slot_lines(seed, npa, nxx, slot) if is_valid_tn(npa + nxx + line))
+        if npa == magic.PARTIAL_INVENTORY_AREA:
+            allowed = set(npa_inventory(seed, npa, slot))
+            return tuple(tn for tn in mine if tn in allowed)
+        return mine
     out: list[str] = []
     seen: set[str] = set()
     for i in range(NXX_INVENTORY * 6):
@@ -281,15 +299,17 @@ def featured_nxx(seed: str, npa: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1024)
-def npa_inventory(seed: str, npa: str) -> tuple[str, ...]:
-    """All numbers of an area code, in a stable order."""
+def npa_inventory(seed: str, npa: str, slot: int | None = None) -> tuple[str, ...]:
+    """All numbers of an area code, in a stable order (with ``slot``: that account slot's)."""
     if npa == magic.NO_INVENTORY_AREA or not valid_npa(npa):
         return ()
     out: list[str] = []
     if npa == magic.PARTIAL_INVENTORY_AREA:
         for nxx in featured_nxx(seed, npa):
-            for i in range(20):
-                tn = f"{npa}{nxx}{_h(seed, npa, nxx, i) % 10000:04d}"
+            lines = ([f"{_h(seed, npa, nxx, i) % 10000:04d}" for i in range(20)] if slot is None
+                     else _slot_lines(seed, npa, nxx, slot))
+            for line in lines:
+                tn = f"{npa}{nxx}{line}"
                 if is_valid_tn(tn):
                     out.append(tn)
                     break
@@ -297,7 +317,7 @@ def npa_inventory(seed: str, npa: str) -> tuple[str, ...]:
                 return tuple(out)
         return tuple(out)
     for nxx in featured_nxx(seed, npa):
-        out.extend(nxx_inventory(seed, npa, nxx))
+        out.extend(nxx_inventory(seed, npa, nxx, slot))
     return tuple(out)
 
 
@@ -368,8 +388,9 @@ def _state_code(value: str) -> str:
     return st
 
 
-def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED) -> Iterator[Number]:
-    """Numbers matching search criteria, in a stable order (taken numbers are NOT filtered here).
+def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | None = None) -> Iterator[Number]:
+    """Numbers matching search criteria, in a stable order (taken numbers are NOT filtered here); ``slot``: an
+    account's own inventory (see :data:`INVENTORY_SLOTS`).
 
     Keys (the query parameter names of GET availableNumbers): areaCode, npaNxx, zip, city+state,
     rateCenter+state, state, tollFreeVanity, tollFreeWildCardPattern, lata.
@@ -393,13 +414,13 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED) -> Iterator[N
         v = c["npaNxx"]
         if not re.fullmatch(r"\d{6}", v) or not valid_npa(v[:3]) or not valid_nxx(v[3:]):
             raise CriteriaError(4003, f"The NpaNxx '{v}' is invalid: use 6 digits, a valid area code and exchange")
-        yield from (_number(tn) for tn in nxx_inventory(seed, v[:3], v[3:]))
+        yield from (_number(tn) for tn in nxx_inventory(seed, v[:3], v[3:], slot))
         return
     if "areaCode" in c:
         v = c["areaCode"]
         if not re.fullmatch(r"\d{3}", v) or not valid_npa(v):
             raise CriteriaError(4001, f"The AreaCode '{v}' is invalid: use a 3-digit US geographic area code")
-        yield from (_number(tn) for tn in npa_inventory(seed, v))
+        yield from (_number(tn) for tn in npa_inventory(seed, v, slot))
         return
     if "zip" in c:
         v = c["zip"]
@@ -408,10 +429,10 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED) -> Iterator[N
         zip5 = v[:5]
         place = _PLACES_BY_ZIP.get(zip5)
         if place:
-            yield from (n for n in map(_number, npa_inventory(seed, place[3])) if n.city == place[1])
+            yield from (n for n in map(_number, npa_inventory(seed, place[3], slot)) if n.city == place[1])
         else:
             npa = _ZIP_FALLBACK_NPAS[_h(seed, "zip", zip5) % len(_ZIP_FALLBACK_NPAS)]
-            yield from map(_number, npa_inventory(seed, npa))
+            yield from map(_number, npa_inventory(seed, npa, slot))
         return
     if "city" in c or "rateCenter" in c:
         if "state" not in c:
@@ -419,7 +440,7 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED) -> Iterator[N
                                       "city and rateCenter searches need state")
         st = _state_code(c["state"])
         key, want = ("city", c["city"].upper()) if "city" in c else ("rate_center", c["rateCenter"].upper())
-        for tn in _interleave([npa_inventory(seed, n) for n in STATE_NPAS[st]]):
+        for tn in _interleave([npa_inventory(seed, n, slot) for n in STATE_NPAS[st]]):
             num = _number(tn)
             if getattr(num, key).upper() == want:
                 yield num
@@ -429,14 +450,14 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED) -> Iterator[N
         if not re.fullmatch(r"\d{3,5}", v):
             raise CriteriaError(4005, f"The LATA '{v}' is invalid")
         npas = sorted({p[3] for p in PLACES if p[5] == v})
-        for tn in _interleave([npa_inventory(seed, n) for n in npas]):
+        for tn in _interleave([npa_inventory(seed, n, slot) for n in npas]):
             num = _number(tn)
             if num.lata == v:
                 yield num
         return
     if "state" in c:
         st = _state_code(c["state"])
-        yield from map(_number, _interleave([npa_inventory(seed, n) for n in STATE_NPAS[st]]))
+        yield from map(_number, _interleave([npa_inventory(seed, n, slot) for n in STATE_NPAS[st]]))
         return
     raise CriteriaError(4010, "One of more required search parameters are null or empty. Please provide one of "
                               "areaCode, npaNxx, zip, city+state, rateCenter+state, state, lata, tollFreeVanity "
@@ -444,10 +465,10 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED) -> Iterator[N
 
 
 def select(criteria: dict[str, str], quantity: int, taken: set[str] | frozenset[str],
-           seed: str = DEFAULT_SEED) -> list[Number]:
+           seed: str = DEFAULT_SEED, slot: int | None = None) -> list[Number]:
     """Up to ``quantity`` available numbers (not in ``taken``)."""
     out: list[Number] = []
-    for num in candidates(criteria, seed):
+    for num in candidates(criteria, seed, slot):
         if num.tn in taken:
             continue
         out.append(num)
@@ -456,7 +477,7 @@ def select(criteria: dict[str, str], quantity: int, taken: set[str] | frozenset[
     return out
 
 
-def existing_available(tn: str, seed: str = DEFAULT_SEED) -> bool:
+def existing_available(tn: str, seed: str = DEFAULT_SEED, slot: int | None = None) -> bool:
     """May this specific number be ordered (ignoring whether someone already has it)?"""
     if not is_valid_tn(tn):
         return False
@@ -464,5 +485,5 @@ def existing_available(tn: str, seed: str = DEFAULT_SEED) -> bool:
     if npa == magic.NO_INVENTORY_AREA:
         return False
     if npa == magic.PARTIAL_INVENTORY_AREA:
-        return tn in npa_inventory(seed, npa)
+        return tn in npa_inventory(seed, npa, slot)
     return True

@@ -43,6 +43,10 @@ def load_areas() -> list[ModuleType]:
     return [importlib.import_module(f"bwhelpers.sandbox.{name}") for name in AREAS]  # a missing area fails loudly
 
 
+#: the longest request line and headers read: well above guards.MAX_URL_BYTES, so an over-long URL gets its 414
+MAX_HEAD_BYTES = 1024 * 1024
+
+
 class NotFoundHandler(BaseHandler):
     """Anything no route matches: 404 in the shape of the API the path belongs to."""
 
@@ -52,7 +56,7 @@ class NotFoundHandler(BaseHandler):
             self.api = "control"
         elif "/messages" in path or path.startswith(("/v2/", "/api/v2/")):
             self.api = "messaging"
-        refusal = guards.check_host(self.request.host, self.ctx.allowed_hosts)
+        refusal = guards.check_host(self.request.host, self.ctx.allowed_hosts) or guards.check_url_length(self.request)
         if refusal is not None:  # a 404 changes nothing: no CSRF rule, and the body limit is enforced before buffering
             raise self.refused(refusal)
         if self.api == "messaging":
@@ -104,6 +108,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         self.refused = True
         assert self.headers is not None
         self.headers[OVERSIZE_HEADER] = "1"
+        # the partial body is never parsed (a cut multipart form would be tornado's bare 400, not the 413)
+        self.headers.pop("Content-Type", None)
         self.inner.finish()
 
     def data_received(self, chunk: bytes) -> Any:
@@ -122,6 +128,16 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     def on_connection_close(self) -> None:
         if not self.refused:
             self.inner.on_connection_close()
+
+
+class NoSniff(tornado.web.OutputTransform):
+    """``X-Content-Type-Options: nosniff`` on every answer, whichever handler wrote it (the hub's OAuth callback
+    and tornado's own error pages included)."""
+
+    def transform_first_chunk(self, status_code: int, headers: tornado.httputil.HTTPHeaders, chunk: bytes,
+                              finishing: bool) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
+        headers["X-Content-Type-Options"] = "nosniff"
+        return status_code, headers, chunk
 
 
 class SandboxApplication(tornado.web.Application):
@@ -152,7 +168,8 @@ def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = 
         routes.extend(urls.url_paths)
         body_limits.extend((re.compile(p), n) for p, n in getattr(urls, "body_limits", ()))
     options: dict[str, Any] = dict(default_handler_class=NotFoundHandler, sandbox=ctx, compress_response=False,
-                                   xsrf_cookies=False, log_function=log_request, body_limits=body_limits)
+                                   xsrf_cookies=False, log_function=log_request, body_limits=body_limits,
+                                   transforms=[NoSniff])
     options.update(settings)
     return app_class(routes, **options)
 
@@ -170,7 +187,7 @@ def prepare_db(db_path: str, accounts: list[dict[str, str]] | None = None, reset
     db = Database(db_path)
     if reset:
         db.wipe()
-    for creds in accounts or [DEMO, DEMO_B]:
+    for creds in accounts if accounts is not None else [DEMO, DEMO_B]:
         create_account(db, creds)
     ensure_defaults(db, settings)
     return db
@@ -182,7 +199,8 @@ class SandboxServer:
     def __init__(self, db: Database, host: str = "127.0.0.1", port: int = 8765, admin_key: str | None = None,
                  allow_hosts: list[str] | tuple[str, ...] | None = None,
                  idle_timeout: float = IDLE_CONNECTION_TIMEOUT, *, app_factory: Any = None,
-                 public_url: str | None = None, xheaders: bool = False):
+                 public_url: str | None = None, xheaders: bool = False, workshop: bool = False,
+                 allow_callback_hosts: list[str] | tuple[str, ...] | None = None):
         from .keys import ensure_admin_key, ensure_instance_key
 
         self.db, self.host, self.port, self.idle_timeout = db, host, port, idle_timeout
@@ -195,7 +213,9 @@ class SandboxServer:
             hosts.add(host.strip("[]").lower())
         self.ctx = SandboxContext(db=db, admin_key=admin_key or ensure_admin_key(db.path),
                                   instance_key=ensure_instance_key(db.path),
-                                  allowed_hosts=frozenset(hosts))
+                                  allowed_hosts=frozenset(hosts), workshop=workshop,
+                                  show_db_path=not workshop and host in ("127.0.0.1", "localhost", "::1"))
+        self.allow_callback_hosts = tuple(allow_callback_hosts or ())
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -215,10 +235,12 @@ class SandboxServer:
             self.port = sockets[0].getsockname()[1]
             self.ctx.base_url, self.ctx.port = self.public_url or self.url, self.port
             app = self.app_factory(self.ctx, self.areas)
+            self.ctx.callback_policy = self.callback_policy()
             # the limit is enforced by _BodyLimit with the documented 413; tornado's own limits stop anything
             # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
             server = tornado.httpserver.HTTPServer(
-                app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES, xheaders=self.xheaders,
+                app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES + MAX_HEAD_BYTES,
+                max_header_size=MAX_HEAD_BYTES, xheaders=self.xheaders,
                 idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT)
             server.add_sockets(sockets)
             for area in self.areas:
@@ -242,6 +264,27 @@ class SandboxServer:
                         log.exception("on_stop hook failed")
             server.stop()
             await server.close_all_connections()
+
+    def callback_policy(self) -> Any:
+        """The callback URL policy of this server: its own origins (bins), the workshop's strict rules."""
+        from .callback_policy import CallbackPolicy, addresses_of, origin_of
+
+        origins = {("127.0.0.1", self.port), ("localhost", self.port)}
+        for url in (self.ctx.base_url, self.url):
+            origin = origin_of(url)
+            if origin:
+                origins.add(origin)
+        if self.host not in ("0.0.0.0", "::", ""):
+            origins.add((self.host.strip("[]").lower(), self.port))
+        hub: set[Any] = set()
+        if self.ctx.workshop:
+            for url in (self.ctx.base_url, self.public_url or ""):
+                origin = origin_of(url)
+                if origin:
+                    hub |= addresses_of(origin[0])
+        return CallbackPolicy(workshop=self.ctx.workshop, own_origins=frozenset(origins),
+                              bin_prefix=self.ctx.url_prefix, allowed=self.allow_callback_hosts,
+                              hub_addresses=frozenset(hub))
 
     def run(self) -> None:
         asyncio.run(self._main())

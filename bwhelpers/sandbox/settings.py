@@ -37,6 +37,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "a2p_enforcement": True,
     # bytes of media (Media API uploads and inbound pictures) each account may store (sandbox/media)
     "media_quota_bytes": 50 * 1024 * 1024,
+    # the other per-account quotas (bwhelpers.sandbox.quotas; null = unlimited; workshop mode starts with its own)
+    "quotas": {"objects": None, "bins": None, "bin_requests": None, "messages": None, "callback_attempts": None,
+               "requests_per_second": None, "numbers_per_order": None, "numbers_in_service": None},
+    # the db size cap in MB (null = none): over it, requests that store more get 507 (bwhelpers.sandbox.quotas)
+    "max_db_mb": None,
+    # number inventory: "shared" (one per area code for everyone) or "per-account" (each account has its own
+    # block of every exchange, so no account can empty an area for the others; workshop mode's default)
+    "number_inventory": "shared",
 }
 
 LEGACY_BASIC_MODES = ("allowed", "decommissioned")

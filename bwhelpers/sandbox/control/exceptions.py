@@ -132,6 +132,13 @@ class InvalidClockChange(ControlError):
         super().__init__(f"{name} must be {rule}")
 
 
+class InvalidQuota(ControlError):
+    """400: a ``quotas`` value that is not an object of known quotas with whole numbers or null."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+
+
 # -- accounts and API credentials -------------------------------------------------------------------
 
 class AlreadyOwned(ControlError):

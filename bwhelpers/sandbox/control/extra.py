@@ -6,14 +6,14 @@ messages with their delivery state, and request bins.
 * ``POST /_sandbox/inbound`` ``{to, from, text, media?}`` — a text to one of your numbers; the
   application assigned to that number's location gets ``message-received``.
 * ``GET /_sandbox/callbacks[?accountId=&messageId=&type=&limit=&before=&callbacksBefore=]`` — delivery
-  attempts and the outbox, newest ``limit`` (default 1000, at most 10000) of each, oldest first; ``next``
+  attempts and the outbox, newest ``limit`` (default and at most 1000) of each, oldest first; ``next``
   holds the cursors (``before``, ``callbacksBefore``) of the older pages, null when there are none.
 * ``GET /_sandbox/messages[?accountId=&messageId=&limit=&before=]`` — messages and their per-recipient
   state, paged the same way (``next`` is the ``before`` cursor of the older page, or null).
 * ``/_sandbox/bins/{name}`` — POST stores any request (``?require_auth=user:pass`` makes the bin
   answer 401 + ``WWW-Authenticate: Basic`` until the right credentials come; ``?status=500`` makes it
-  answer that status), GET lists them (``requests`` newest last, and the flattened callback
-  ``events``), PUT ``{require_auth, status}`` configures the bin, DELETE empties it.
+  answer that status), GET lists them (the newest ``limit``, default and at most 1000, ``requests`` newest last,
+  and the flattened callback ``events``; ``next`` is the ``before`` cursor of older ones), PUT ``{require_auth, status}`` configures the bin, DELETE empties it.
 
 Tenancy: every endpoint here but magic-numbers needs the account's credentials and shows only that
 account (the admin key sees all). Bins are per account: ``/_sandbox/bins/demo`` of account A and of
@@ -24,7 +24,7 @@ account's credentials, or the admin key with ``?accountId=``. Anything else is r
 """
 from __future__ import annotations
 
-from .. import callbacks, magic
+from .. import callbacks, delivery_signature, magic, quotas
 from ..auth import parse_basic
 from . import exceptions as exc
 from .responses import ControlHandler
@@ -32,7 +32,9 @@ from .responses import ControlHandler
 #: headers a bin never records (credentials, and the delivery signature)
 _UNRECORDED = {"authorization", callbacks.DELIVERY_HEADER.lower()}
 DEFAULT_PAGE = 1000
-MAX_PAGE = 10_000
+#: every list of the control plane is paged; one page is at most this long (a tenant's big list must not hold
+#: the event loop for long: the others' requests wait behind it)
+MAX_PAGE = 1000
 
 
 def _arg(handler: ControlHandler, *names: str) -> str | None:
@@ -45,6 +47,8 @@ def _arg(handler: ControlHandler, *names: str) -> str | None:
 
 class MagicNumbersHandler(ControlHandler):
     def get(self) -> None:
+        if self.ctx.workshop and not self.is_admin():
+            self.require_account()  # workshop mode: nothing for outsiders
         self.send_json({
             "to_numbers": magic.MAGIC_TO_NUMBERS,
             "areas": magic.MAGIC_AREAS,
@@ -60,6 +64,9 @@ class InboundHandler(ControlHandler):
         body = self.body_json()
         if not isinstance(body, dict):
             raise exc.NotAnObject("{to, from, text, media?} (media: URLs or pictures such as {\"sample\": \"sunset\"})")
+        quotas.check_db_size(self.db)
+        if account:
+            quotas.check_messages(self.db, account)
         try:
             result = models.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
                                            body.get("media"), account_id=account, media_base=self.absolute(""))
@@ -129,7 +136,8 @@ class BinsHandler(ControlHandler):
 class BinHandler(ControlHandler):
     def _writer(self, name: str) -> str:
         """The account a request to a bin is recorded for (see the module doc), else 401."""
-        account = callbacks.verify_delivery(self.ctx.admin_key, self.request.headers.get(callbacks.DELIVERY_HEADER))
+        account = delivery_signature.verify(self.ctx.admin_key, self.request.headers.get(callbacks.DELIVERY_HEADER),
+                                            self.request.host or "", self.request.uri or "")
         if account:
             return account
         if self.is_admin():
@@ -149,7 +157,10 @@ class BinHandler(ControlHandler):
         return account
 
     def _record(self, name: str) -> None:
-        key = _scoped(self._writer(name), name)
+        account = self._writer(name)
+        key = _scoped(account, name)
+        quotas.check_db_size(self.db)
+        quotas.check_bins(self.db, account, key)
         config = callbacks.bin_config(self.db, key) or {}
         require = self.get_argument("require_auth", None) or config.get("require_auth")
         status_arg = self.get_argument("status", None)
@@ -188,7 +199,7 @@ class BinHandler(ControlHandler):
         self._record(name)
 
     def get(self, name: str) -> None:
-        doc = callbacks.bin_contents(self.db, _scoped(self._owner(), name))
+        doc = callbacks.bin_contents(self.db, _scoped(self._owner(), name), _limit(self), _cursor(self, "before"))
         doc["name"] = name
         if doc.get("config"):
             doc["config"]["name"] = name

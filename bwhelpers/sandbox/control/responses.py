@@ -14,7 +14,7 @@ import json
 import time
 from typing import Any
 
-from .. import clock, credentials
+from .. import clock, credentials, quotas
 from ..accounts import DEMO, DEMO_B, create_account
 from ..auth import AuthError
 from ..base import BaseHandler
@@ -71,7 +71,9 @@ class HealthHandler(ControlHandler):
             "service": SERVICE_NAME,
             "status": "ok",
             "schema_version": SCHEMA_VERSION,
-            "db": self.db.path,
+            # a local sandbox names its db (its key file lies beside it: bwhelpers.sandbox.expected_key); a shared
+            # one (workshop mode, or listening beyond loopback) shows no path of the host's
+            **({"db": self.db.path} if self.ctx.show_db_path else {}),
             "url": self.ctx.base_url,
             "instance": self.ctx.instance,
             "db_instance": self.db.instance_id,
@@ -92,15 +94,18 @@ class HealthHandler(ControlHandler):
 
 
 class ResetHandler(ControlHandler):
-    """POST: wipe every object, restore the demo accounts and default settings."""
+    """POST: wipe every object, restore the demo accounts and default settings (workshop mode: no demo account,
+    and the workshop's settings)."""
 
     def post(self) -> None:
         self.require_admin()
         accounts = [dict(r) for r in self.db.query("SELECT account_id FROM accounts")]
         self.db.wipe()
-        for creds in (DEMO, DEMO_B):
-            create_account(self.db, creds)
-        ensure_defaults(self.db)
+        if not self.ctx.workshop:
+            for creds in (DEMO, DEMO_B):
+                create_account(self.db, creds)
+        ensure_defaults(self.db, quotas.WORKSHOP_SETTINGS if self.ctx.workshop else None)
+        quotas.invalidate()
         self.send_json({"reset": True, "accounts_before": len(accounts)})
 
 
@@ -125,8 +130,11 @@ class SettingsHandler(ControlHandler):
             if not isinstance(transition, dict) or transition.get("mode") not in ("immediate", "seconds", "polls"):
                 raise exc.InvalidSetting("order_transition.mode", "'immediate', 'seconds' or 'polls'")
         _check_settings(body)
+        if isinstance(body.get("quotas"), dict):  # a partial object changes only the quotas it names
+            body["quotas"] = {**(self.db.get_setting("quotas") or {}), **body["quotas"]}
         for key, value in body.items():
             self.db.set_setting(key, value)
+        quotas.invalidate()
         self.send_json(self.db.all_settings())
 
     post = put
@@ -175,6 +183,15 @@ def _check_settings(body: dict) -> None:
         ttl = body["token_ttl_seconds"]
         if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 86400:
             raise exc.InvalidSetting("token_ttl_seconds", "a whole number of seconds from 1 to 86400")
+    if "quotas" in body:
+        why = quotas.check_setting(body["quotas"])
+        if why:
+            raise exc.InvalidQuota(why)
+    if "max_db_mb" in body and body["max_db_mb"] is not None and (not _number(body["max_db_mb"])
+                                                                 or not body["max_db_mb"]):
+        raise exc.InvalidSetting("max_db_mb", "null (no cap) or a positive number of megabytes")
+    if "number_inventory" in body and body["number_inventory"] not in ("shared", "per-account"):
+        raise exc.InvalidSetting("number_inventory", "'shared' or 'per-account'")
     if "media_quota_bytes" in body:
         quota = body["media_quota_bytes"]
         if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:
@@ -274,6 +291,8 @@ class CredentialsHandler(ControlHandler):
             if extra:
                 raise exc.RoleEscalation(extra, principal.roles)
         _check_client_free(self, fields["client_id"], account)
+        if principal is not None and credentials.credential_owner(self.db, fields["client_id"]) is None:
+            quotas.check_objects(self.db, account)  # a new credential is one more of the account's objects
         with self.db.transaction() as conn:
             credentials.set_credential(conn, account, fields["client_id"], fields["client_secret"], fields["roles"],
                                         description=str(body.get("description") or "")[:200])

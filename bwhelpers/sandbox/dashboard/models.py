@@ -570,10 +570,20 @@ def taken_numbers(conn: sqlite3.Connection) -> set[str]:
     return {r["tn"] for r in conn.execute("SELECT tn FROM dash_tns")}
 
 
-def search(db: Database, criteria: dict[str, str], quantity: int) -> list[numbers.Number]:
+def inventory_slot(db: Database, account_id: str) -> int | None:
+    """The account's own block of the inventory when the ``number_inventory`` setting is ``per-account``
+    (workshop mode), else None (one inventory for everyone)."""
+    if db.get_setting("number_inventory", "shared") != "per-account":
+        return None
+    if account_id.isdigit():
+        return int(account_id) % numbers.INVENTORY_SLOTS
+    return int.from_bytes(account_id.encode()[-4:].rjust(4, b"\0"), "big") % numbers.INVENTORY_SLOTS
+
+
+def search(db: Database, criteria: dict[str, str], quantity: int, account_id: str = "") -> list[numbers.Number]:
     """Available numbers (searching reserves nothing)."""
     taken = {r["tn"] for r in db.query("SELECT tn FROM dash_tns")}
-    return numbers.select(criteria, quantity, taken, seed(db))
+    return numbers.select(criteria, quantity, taken, seed(db), inventory_slot(db, account_id))
 
 
 def in_service_page(db: Database, account_id: str, site_id: str | None, filters: dict[str, str] | None,
@@ -659,6 +669,7 @@ def create_order(db: Database, account_id: str, username: str, req: dict[str, An
             peer_id = row["peer_id"]
         echo = _echo(req, order_id, now, peer_id)
         taken = taken_numbers(conn)
+        slot = inventory_slot(db, account_id)
         completed: list[str] = []
         failed: list[str] = []
         errors: list[list[Any]] = []
@@ -666,7 +677,7 @@ def create_order(db: Database, account_id: str, username: str, req: dict[str, An
         details: dict[str, numbers.Number] = {}
         if req.get("existing") is not None:
             for tn in req["existing"]:
-                if tn in taken or tn in completed or not numbers.existing_available(tn, seed(db)):
+                if tn in taken or tn in completed or not numbers.existing_available(tn, seed(db), slot):
                     failed.append(tn)
                     errors.append([5005, exc.ORDER_TEXT[5005], tn])
                 else:
@@ -681,7 +692,7 @@ def create_order(db: Database, account_id: str, username: str, req: dict[str, An
             else:
                 outcome = "COMPLETE"
         else:
-            got = numbers.select(req["criteria"], qty, taken, seed(db))
+            got = numbers.select(req["criteria"], qty, taken, seed(db), slot)
             for num in got:
                 details[num.tn] = num
             completed = [n.tn for n in got]

@@ -12,8 +12,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import numbers, xmlio
+from .. import numbers, quotas, xmlio
 from ..base import BaseHandler
+from ..callback_policy import CallbackRefused
 from ..exceptions import DashboardError, DashboardErrorList
 from ..credentials import ROLE_NUMBERS
 from . import exceptions as exc
@@ -77,8 +78,12 @@ class DashboardHandler(BaseHandler):
     error_root = "ErrorResponse"
 
     def begin(self, account_id: str) -> str:
-        """Authenticate (Basic API user or Bearer token with the Numbers role) for ``account_id``."""
-        return self.auth_account(account_id, role=ROLE_NUMBERS)
+        """Authenticate (Basic API user or Bearer token with the Numbers role) for ``account_id``; a POST (a new
+        object) must fit the account's ``objects`` quota."""
+        account = self.auth_account(account_id, role=ROLE_NUMBERS)
+        if self.request.method == "POST":
+            quotas.check_objects(self.db, account)
+        return account
 
     @property
     def username(self) -> str:
@@ -95,6 +100,21 @@ class DashboardHandler(BaseHandler):
         text = exc.safe(text, 300)
         log.warning(text)
         self.add_header("X-Sandbox-Warning", text.encode("latin-1", "replace").decode("latin-1"))
+
+    async def check_callback_urls(self, doc: dict[str, Any]) -> None:
+        """Every callback URL of an application against the callback URL policy (and the addresses its host
+        resolves to now): a refused one is 12803 naming the field, why and the fix."""
+        policy = self.ctx.callback_policy
+        if policy is None:
+            return
+        for key in models.APP_URL_FIELDS:
+            url = doc.get(key)
+            if not url:
+                continue
+            try:
+                await policy.check_save(url)
+            except CallbackRefused as e:
+                raise exc.UrlInvalid(key, url, f"{e.reason}. Fix: {e.fix}") from None
 
     def site(self, account_id: str, site_id: str) -> Any:
         return models.require_site(self.db, account_id, site_id, root=self.error_root)
@@ -196,9 +216,10 @@ class ApplicationsHandler(DashboardHandler):
         apps = models.list_applications(self.db, account_id)
         self.send_xml(exc.APP, {"ApplicationList": {"Application": apps} if apps else None})
 
-    def post(self, account_id: str) -> None:
+    async def post(self, account_id: str) -> None:
         self.begin(account_id)
         doc = parse_application(self.body("Application"))
+        await self.check_callback_urls(doc)
         wire = models.create_application(self.db, account_id, doc)
         self.send_xml(exc.APP, {"Application": wire}, status=201,
                       headers={"Location": self.url_for_account(account_id, f"/applications/{wire['ApplicationId']}")})
@@ -211,16 +232,18 @@ class ApplicationHandler(DashboardHandler):
         self.begin(account_id)
         self.send_xml(exc.APP, {"Application": models.get_application_wire(self.db, account_id, app_id)})
 
-    def put(self, account_id: str, app_id: str) -> None:
+    async def put(self, account_id: str, app_id: str) -> None:
         self.begin(account_id)
         old = models.application_doc(self.db, account_id, app_id)
         doc = parse_application(self.body("Application"), base={"ServiceType": old.get("ServiceType")})
+        await self.check_callback_urls(doc)
         self.send_xml(exc.APP, {"Application": models.update_application(self.db, account_id, app_id, doc)})
 
-    def patch(self, account_id: str, app_id: str) -> None:
+    async def patch(self, account_id: str, app_id: str) -> None:
         self.begin(account_id)
         old = models.application_doc(self.db, account_id, app_id)
         doc = parse_application(self.body("Application"), base=old)
+        await self.check_callback_urls(doc)
         self.send_xml(exc.APP, {"Application": models.update_application(self.db, account_id, app_id, doc)})
 
     def delete(self, account_id: str, app_id: str) -> None:
@@ -560,7 +583,7 @@ class AvailableNumbersHandler(DashboardHandler):
             raise exc.SearchFailed(4000, f"orderBy '{order_by}' is invalid: use fullNumber, npaNxxx, npaNxx or "
                                          "areaCode")
         try:
-            found = models.search(self.db, criteria, quantity)
+            found = models.search(self.db, criteria, quantity, account_id)
         except numbers.CriteriaError as e:
             raise exc.SearchFailed(e.code, e.description) from None
         if order_by:
@@ -618,6 +641,11 @@ class OrdersHandler(DashboardHandler):
             raise DashboardErrorList([(e.code, e.description)], status=e.status, root=exc.ORDER) from None
         node = _dict(content)
         req = self._parse(account_id, node)
+        try:
+            quotas.check_numbers(self.db, account_id, int(req["quantity"]))
+        except quotas.QuotaExceeded as e:
+            code = 5009 if e.key == "numbers_per_order" else 403  # 5009: the quantity is invalid
+            raise exc.order_error(code, node or None, e.description, status=e.status) from None
         body = models.create_order(self.db, account_id, self.username, req)
         order_id = body["Order"]["id"]
         self.send_xml(exc.ORDER, body, status=201,

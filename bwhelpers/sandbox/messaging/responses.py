@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from .. import quotas
 from ..base import BaseHandler
 from ..credentials import ROLE_MESSAGING
 from . import models
@@ -29,6 +30,7 @@ class _MessagesHandler(BaseHandler):
         msg, errors = models.validate_request(body)
         if errors:
             raise ValidationError(errors)
+        quotas.check_messages(self.db, account_id)
         per_second = int(self.db.get_setting("rate_limit_per_second", 0) or 0)
         retry_after = models.take_rate_slot(self.db, account_id, per_second)
         if retry_after is not None:

@@ -49,10 +49,15 @@ class TokenHandler(BaseHandler):
         grant = grants[0].decode("utf-8", "replace")
         if grant != "client_credentials":
             raise exc.unsupported_grant_type(grant)
-        credential = credentials.check_client(self.db, creds[0], creds[1])
-        if credential is None:
-            raise exc.invalid_client("Client authentication failed: unknown Client ID or wrong Client Secret; "
-                                     "copy both from your API credential (Account > API Credentials)")
+        def check() -> dict:
+            assert creds is not None
+            found = credentials.check_client(self.db, creds[0], creds[1])  # one credential, by its id: one hash
+            if found is None:
+                raise exc.invalid_client("Client authentication failed: unknown Client ID or wrong Client Secret; "
+                                         "copy both from your API credential (Account > API Credentials)")
+            return found
+
+        credential = self.check_credentials(check)
         ttl = int(self.db.get_setting("token_ttl_seconds", credentials.DEFAULT_TTL) or credentials.DEFAULT_TTL)
         token = credentials.issue_token(self.db, credential, ttl)
         self.send_json({"access_token": token, "token_type": "bearer", "expires_in": ttl},

@@ -68,3 +68,28 @@ class CannotSign(PhoneError):
 
     def __init__(self, description: str):
         super().__init__(description, status=503)
+
+
+class SignInRequired(PhoneError):
+    """No valid credentials and no link (401, with the Basic challenge the browser answers with a prompt)."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(f"sign in{f' ({reason})' if reason else ''}: open the link a notebook printed "
+                         "(page.phone_link()), or give the account's API credentials (client id and secret) or its "
+                         "API user (username and password) when the browser asks", status=401)
+        self.headers = {"WWW-Authenticate": 'Basic realm="bwhelpers sandbox phone", charset="UTF-8"'}
+
+
+class PictureTooLarge(PhoneError):
+    """A reply whose picture is over the Media API's 3.5 MB (413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the picture is too large: a picture may have at most {limit} bytes (3.5 MB), as on "
+                         "Bandwidth; pick a smaller one", status=413)
+
+
+class NoSuchMedia(PhoneError):
+    """A media id the account does not store, or not a safe one (404: another account's media is never served)."""
+
+    def __init__(self, why: str = "no such media on this account") -> None:
+        super().__init__(why, status=404)

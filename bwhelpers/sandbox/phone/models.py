@@ -279,3 +279,48 @@ def meaning(code: Any) -> str:
         _MEANINGS = json.loads(files("bwhelpers").joinpath("data/message_error_codes.json").read_text("utf-8"))
     row = _MEANINGS.get(str(code))
     return row["meaning"] if row else ""
+
+
+# -- pictures ---------------------------------------------------------------------------------------
+
+#: picture types the page shows inline (raster images: an SVG or HTML file is offered as a download instead)
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/pjpeg", "image/gif", "image/webp", "image/bmp"})
+
+
+@dataclass
+class Attachment:
+    """A ``media`` URL of a message, as the page shows it."""
+
+    url: str
+    kind: str                   #: image | file | missing | foreign | external
+    media_id: str = ""
+    name: str = ""
+    content_type: str = ""
+    size: int = 0
+
+
+def attachments(db: Database, account_id: str, urls: list[str], own_hosts: frozenset[str]) -> list[Attachment]:
+    """What each media URL is: one of the account's stored files on this service (``image`` shown inline, else a
+    ``file`` to download; ``missing`` when deleted), another account's (``foreign``: never shown), or a URL
+    elsewhere (``external``: linked, never loaded by the page)."""
+    from ..media import models as media_models
+
+    out = []
+    for url in urls:
+        parsed = media_models.parse_media_url(url)
+        if parsed is None or ("*" not in own_hosts and parsed[0] not in own_hosts
+                              and parsed[0] != media_models.BANDWIDTH_HOST):
+            out.append(Attachment(url, "external", name=url.rsplit("/", 1)[-1][:80]))
+            continue
+        _host, owner, media_id = parsed
+        name = media_id.rsplit("/", 1)[-1][:80]
+        if owner != account_id:
+            out.append(Attachment(url, "foreign", name=name))
+            continue
+        found = media_models.get_media(db, account_id, media_id, content=False)
+        if found is None:
+            out.append(Attachment(url, "missing", media_id, name))
+            continue
+        kind = "image" if media_models.normalize_type(found.content_type) in INLINE_TYPES else "file"
+        out.append(Attachment(url, kind, media_id, name, found.content_type, found.size))
+    return out

@@ -16,25 +16,30 @@ reply box that texts the number as the other person), server-rendered with torna
 
 Who sees a page: the account's credentials (HTTP Basic: the browser asks; or Bearer), or a signed
 link ``?t=`` for that account that has not expired on the sandbox's clock. Nothing of another account
-is ever read. Every answer carries ``nosniff``, ``no-store``, ``no-referrer`` (the link's token never
-leaves in a Referer) and a Content-Security-Policy whose only script is the page's own (nonce).
+is ever read. Every answer carries ``nosniff``, ``no-store``, ``Referrer-Policy: same-origin`` (the link's token never
+leaves in a Referer to another site) and a Content-Security-Policy whose only script is the page's own (nonce).
 """
 from __future__ import annotations
 
+import base64
+import re
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import tornado.template
 
-from .. import guards
-from ..control import exceptions as control_exc
+from .. import credentials, guards
+from ..auth import parse_basic
 from ..control.responses import ControlHandler
+from ..control import exceptions as control_exc
 from ..exceptions import SandboxError
+from ..media import models as media_models
 from . import models
 from .exceptions import (
-    AccountRequired, BadTtl, CannotSign, FormRefused, LinkInvalid, NotYourNumber, UnsupportedContentType,
+    AccountRequired, BadTtl, CannotSign, FormRefused, LinkInvalid, NoSuchMedia, NotYourNumber, PictureTooLarge,
+    SignInRequired, UnsupportedContentType,
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -57,7 +62,7 @@ class PhoneHandler(ControlHandler):
         self.nonce = secrets.token_urlsafe(16)
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-store")
-        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("Referrer-Policy", "same-origin")  # never to another site; Origin stays on our own posts
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Content-Security-Policy",
                         f"default-src 'none'; img-src 'self' data:; style-src 'nonce-{self.nonce}'; "
@@ -109,8 +114,17 @@ class PhoneHandler(ControlHandler):
             return token
         if self.is_admin():
             return None
+        basic = parse_basic(self.request.headers.get("Authorization"))
+        credential = credentials.check_client(self.db, *basic) if basic else None
+        if credential is not None:  # the API credential's client id and secret, typed into the browser's prompt
+            if credential["account_id"] != account_id:
+                raise self.forbidden()
+            return None
         self.auth_principal(account_id)
         return None
+
+    def unauthorized(self, err: Any = None) -> SignInRequired:
+        return SignInRequired(getattr(err, "reason", "") if err is not None else "")
 
     def page_path(self, account_id: str, suffix: str = "") -> str:
         return f"{self.ctx.url_prefix}/_sandbox/phone/{account_id}{suffix}"
@@ -163,6 +177,12 @@ class PhonePage(PhoneHandler):
             return self.page_path(account_id, path) + (f"?{urlencode(query)}" if query else "")
 
         state = link("/state", number=number, **{"with": key})
+
+        def attach(urls: list[str]) -> list[models.Attachment]:
+            return models.attachments(self.db, account_id, urls, self.ctx.allowed_hosts)
+
+        def media_url(media_id: str) -> str:
+            return link("/media/" + "/".join(quote(part, safe="") for part in media_id.split("/")))
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(_render(
@@ -171,7 +191,9 @@ class PhonePage(PhoneHandler):
             state_url=state, version=models.version([*threads, *bubbles]), token=token or "",
             csrf=models.form_token(self.ctx.admin_key, account_id), expires=models.iso(expires) if expires else "",
             reply_url=self.page_path(account_id, "/reply"), nonce=self.nonce, magic=models.magic_name,
-            clock=_clock, short=_short, meaning=models.meaning))
+            clock=_clock, short=_short, meaning=models.meaning, attachments=attach, media_url=media_url,
+            samples=sorted(media_models.SAMPLES), max_picture=media_models.MAX_FILE_BYTES,
+            mms=bool((known.get(number or "") or {}).get("mms"))))
 
 
 def _clock(ts: float) -> str:
@@ -206,6 +228,9 @@ class PhoneState(PhoneHandler):
 class PhoneReply(PhonePage):
     """The reply box: a text to the account's number from the other person, as ``POST /_sandbox/inbound``."""
 
+    #: a picture of up to 3.5 MB (the Media API's limit) plus the form's own fields
+    max_body_bytes = media_models.MAX_FILE_BYTES + 64 * 1024
+
     def post(self, account_id: str) -> None:
         from ..messaging import models as messaging
 
@@ -217,7 +242,8 @@ class PhoneReply(PhonePage):
                 raise control_exc.NotAnObject("{to, from, text}")
             try:
                 result = messaging.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
-                                                  body.get("media"), account_id=account_id)
+                                                  body.get("media"), account_id=account_id,
+                                                  media_base=self.absolute(""))
             except messaging.InboundError as refused:
                 raise control_exc.InboundRefused(refused.description, refused.status) from None
             self.send_json(result, status=202)
@@ -234,8 +260,10 @@ class PhoneReply(PhonePage):
             self.show(account_id, token, number or None, with_, draft=text, status=400,
                       error="from: a reply comes from one person; open a one-to-one conversation to reply")
             return
-        try:
-            messaging.create_inbound(self.db, number, parties[0], text, None, account_id=account_id)
+        media = self.pictures()
+        try:  # the function behind POST /_sandbox/inbound, with the same media base
+            messaging.create_inbound(self.db, number, parties[0], text, media or None, account_id=account_id,
+                                     media_base=self.absolute(""))
         except messaging.InboundError as exc:
             known = {n["number"] for n in models.account_numbers(self.db, account_id)}
             self.show(account_id, token, number if number in known else None, key, draft=text,
@@ -243,6 +271,51 @@ class PhoneReply(PhonePage):
             return
         query = {"number": number, "with": key, **({"t": token} if token else {})}
         self.redirect(f"{self.page_path(account_id)}?{urlencode(query)}#last", status=303)
+
+    def pictures(self) -> list[dict[str, Any]]:
+        """The form's pictures as ``/_sandbox/inbound`` media items: a built-in sample, an uploaded file (base64)."""
+        out: list[dict[str, Any]] = []
+        sample = self.get_body_argument("sample", "")
+        if sample:
+            out.append({"sample": sample})
+        for upload in self.request.files.get("picture", [])[:1]:
+            if not upload.body:
+                continue
+            out.append({"filename": _filename(upload.filename), "contentType": upload.content_type,
+                        "content": base64.b64encode(upload.body).decode("ascii")})
+        return out
+
+    def too_large(self) -> SandboxError:
+        return PictureTooLarge(media_models.MAX_FILE_BYTES)
+
+
+def _filename(raw: str | None) -> str:
+    """A browser's file name as a plain one (``photo.png``): the media id's last segment."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip("._-")[:100]
+    return name or "picture"
+
+
+class PhoneMedia(PhoneHandler):
+    """A picture of the account's media, for the page's ``<img>``: never another account's, never run as a page."""
+
+    def get(self, account_id: str, media_id: str) -> None:
+        self.viewer(account_id)
+        try:
+            media_id = media_models.check_media_id(unquote(media_id))
+        except media_models.MediaIdError as exc:
+            raise NoSuchMedia(f"media id: {exc}") from None
+        found = media_models.get_media(self.db, account_id, media_id)
+        if found is None:
+            raise NoSuchMedia()
+        ctype = media_models.normalize_type(found.content_type)
+        self.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
+        if ctype in models.INLINE_TYPES:
+            self.set_header("Content-Type", ctype)
+        else:
+            self.set_header("Content-Type", "application/octet-stream")
+            self.set_header("Content-Disposition", f'attachment; filename="{_filename(media_id)}"')
+        self.finish(found.content)
 
 
 class PhoneLink(ControlHandler):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import quotas
 from ..auth import AuthError
 from ..base import BaseHandler
 from ..credentials import ROLE_NUMBERS
@@ -65,8 +66,12 @@ class PlatformHandler(BaseHandler):
 
     def begin(self, account_id: str) -> str:
         """Authenticate (Basic API user or Bearer token). Bandwidth asks for a "Campaign Management" role
-        here; the sandbox's one number-management role (``Numbers``) stands in for it."""
-        return self.auth_account(account_id, role=ROLE_NUMBERS)
+        here; the sandbox's one number-management role (``Numbers``) stands in for it. A POST must fit the
+        account's ``objects`` quota."""
+        account = self.auth_account(account_id, role=ROLE_NUMBERS)
+        if self.request.method == "POST":
+            quotas.check_objects(self.db, account)
+        return account
 
     def unauthorized(self, err: AuthError | None = None) -> SandboxError:
         challenge = err.challenge if err is not None else 'Basic realm="Bandwidth"'

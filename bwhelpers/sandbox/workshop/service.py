@@ -73,23 +73,32 @@ def read_key_file(path: Path, nbytes: int = 32) -> str:
     return key
 
 
+def workshop_defaults(db: Any) -> None:
+    """Workshop mode's db: no public account (the README's demo accounts are disabled if an older db has them),
+    and, the first time, the settings of :data:`~bwhelpers.sandbox.quotas.WORKSHOP_SETTINGS` (applied once, so the
+    host's later changes with ``PUT /_sandbox/settings`` survive restarts)."""
+    from ..accounts import disable_public_accounts
+    from ..quotas import WORKSHOP_SETTINGS
+
+    disable_public_accounts(db)
+    with db.transaction() as conn:
+        first = conn.execute("INSERT OR IGNORE INTO meta VALUES ('workshop_defaults', '1')").rowcount == 1
+    if first:
+        for key, value in WORKSHOP_SETTINGS.items():
+            db.set_setting(key, value)
+
+
 def error_recorder(db: Any, previous: Any) -> Any:
-    """An access-log function that also remembers each participant's error answers (for the board)."""
+    """An access-log function that also remembers each participant's error answers (for the board).
+
+    Only requests that authenticated as that participant count (``handler.principal``, set by the sandbox's
+    authentication): a request without valid credentials, or with another account's, is never written on
+    someone's row, whatever URL it names."""
     from . import models
 
     def account_of(handler: Any) -> str | None:
-        creds = handler.credentials() if hasattr(handler, "credentials") else None
-        if creds:
-            row = db.query_one("SELECT account_id FROM accounts WHERE username=?", (creds[0],))
-            if row is not None:
-                return row["account_id"]
-        kwargs = getattr(handler, "path_kwargs", {}) or {}
-        if kwargs.get("account_id"):
-            return kwargs["account_id"]
-        if kwargs.get("user_id"):
-            row = db.query_one("SELECT account_id FROM accounts WHERE user_id=?", (kwargs["user_id"],))
-            return row["account_id"] if row is not None else None
-        return None
+        principal = getattr(handler, "principal", None)
+        return str(principal.account_id) if principal is not None and principal.account_id else None
 
     def log_request(handler: Any) -> None:
         previous(handler)
@@ -147,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="another Host name the service answers to (the --public-url host is always allowed)")
     p.add_argument("--a2p-enforcement", choices=["on", "off"], default=None,
                    help="deliver only from numbers registered for A2P (10DLC/TFV) (default: the sandbox's, on)")
+    p.add_argument("--allow-callback-host", action="append", default=[], metavar="HOST",
+                   help="a host callbacks may go to although it is loopback, private or the hub's own (a name, an "
+                        "address or a network such as 10.1.0.0/16); the sandbox's own bins are always allowed")
     p.add_argument("--refresh", type=int, default=5, help="seconds between board refreshes (default 5)")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -183,7 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      else {"mode": "seconds", "seconds": args.order_delay})
     if args.a2p_enforcement is not None:
         extra["a2p_enforcement"] = args.a2p_enforcement == "on"
-    db = prepare_db(str(db_path), settings=extra)
+    db = prepare_db(str(db_path), accounts=[], settings=extra)
+    workshop_defaults(db)
     public_url = args.public_url.rstrip("/") + prefix
     settings = WorkshopSettings(prefix=prefix, public_url=public_url, admin_key=admin_key,
                                 secret=secret.encode("utf-8"), create_account=create_account, refresh=args.refresh)
@@ -191,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hosts = [h for h in [urlparse(public_url).hostname, *args.allow_host] if h]
     server = SandboxServer(db, host=listen, port=bind.port or 80, admin_key=admin_key, allow_hosts=hosts,
                            app_factory=make_workshop_app(settings, secrets.token_bytes(32)), public_url=public_url,
-                           xheaders=True)
+                           xheaders=True, workshop=True, allow_callback_hosts=args.allow_callback_host)
 
     def _term(signum: int, frame: Any) -> None:  # the hub stops services with SIGINT, then SIGTERM
         if not server.request_stop():

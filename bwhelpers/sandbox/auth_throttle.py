@@ -1,0 +1,71 @@
+"""
+bwhelpers.sandbox.auth_throttle
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+Repeated authentication failures from one client address are throttled, so guessing (or simply
+hammering the sandbox with wrong credentials) cannot take the CPU from everyone else.
+
+Each client address has a bucket of :data:`BURST` failures that refills at :data:`REFILL_PER_SECOND`.
+While it is empty, a request from that address is checked only against credentials this process
+verified recently (a dictionary lookup, no key derivation): a participant whose credentials already
+worked carries on, anything else is answered 429 with ``Retry-After`` before any hash is computed.
+
+Successful checks are remembered for :data:`SUCCESS_TTL` seconds (keyed by the stored salted hash and a
+digest of the secret, never the secret), so a client sending the same credentials on every request
+pays for one key derivation per :data:`SUCCESS_TTL`.
+"""
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+
+BURST = 20
+REFILL_PER_SECOND = 2.0
+SUCCESS_TTL = 300.0
+_MAX_ADDRESSES = 10_000
+
+#: set while a throttled request is authenticated: only remembered successes count (bwhelpers.sandbox.db)
+cached_only: contextvars.ContextVar[bool] = contextvars.ContextVar("bwhelpers_sandbox_cached_only", default=False)
+
+
+class Throttled(Exception):
+    """Too many authentication failures from this client address; ``retry_after`` in seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many failed authentications from this address; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class FailureThrottle:
+    """Per-address token buckets of authentication failures (one per serving process)."""
+
+    def __init__(self, burst: int = BURST, per_second: float = REFILL_PER_SECOND):
+        self.burst, self.per_second = burst, per_second
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def _level(self, address: str, now: float) -> float:
+        tokens, since = self._buckets.get(address, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - since) * self.per_second)
+
+    def blocked(self, address: str, now: float | None = None) -> int | None:
+        """Seconds until ``address`` may fail again, or None when it may be checked normally."""
+        now = time.monotonic() if now is None else now
+        level = self._level(address, now)
+        if level >= 1.0:
+            return None
+        return max(1, int((1.0 - level) / self.per_second + 0.999))
+
+    def failed(self, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._buckets[address] = (max(0.0, self._level(address, now) - 1.0), now)
+            if len(self._buckets) > _MAX_ADDRESSES:  # forget full buckets first
+                self._buckets = {a: v for a, v in self._buckets.items() if self._level(a, now) < self.burst}
+                if len(self._buckets) > _MAX_ADDRESSES:
+                    self._buckets.clear()
+
+
+#: the throttle of this process (the sandbox serves on one IOLoop; tests reset it with ``THROTTLE.__init__()``)
+THROTTLE = FailureThrottle()

@@ -1,0 +1,557 @@
+"""A workshop room with strangers in it (issue 23), against the workshop service started as the hub starts it
+(tests/_workshop_service.py): outsiders get nothing, callbacks cannot be aimed at the host, every share is bounded.
+The hub's own path for outsiders (through configurable-http-proxy) is in tests/test_workshop.py."""
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from _workshop_service import workshop_service
+
+from bwhelpers.sandbox import DEMO, DEMO_B
+
+XML = {"Content-Type": "application/xml"}
+JSON = {"Content-Type": "application/json"}
+ALLOWED = "203.0.113.7"  # TEST-NET-3: not a global address, so refused unless the host allows it
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with workshop_service(tmp_path_factory.mktemp("workshop-safety"), "--order-delay", "0", "--a2p-enforcement",
+                          "off", "--allow-callback-host", ALLOWED) as svc:
+        settings(svc, quotas={"requests_per_second": None})  # the probes here come fast; its own test below
+        yield svc
+
+
+def provision(service: dict[str, Any], name: str) -> dict[str, str]:
+    r = requests.post(f"{service['url']}/participants/{name}", headers=service["key"], timeout=30)
+    assert r.status_code in (200, 201), r.text
+    return dict(r.json()["credentials"])
+
+
+def settings(service: dict[str, Any], **values: Any) -> dict[str, Any]:
+    r = requests.put(f"{service['url']}/_sandbox/settings", headers={**service["key"], **JSON}, json=values,
+                     timeout=30)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def app_xml(**urls: str) -> str:
+    fields = "".join(f"<{k}>{v}</{k}>" for k, v in urls.items())
+    return f"<Application><ServiceType>Messaging-V2</ServiceType><AppName>t</AppName>{fields}</Application>"
+
+
+def dash(service: dict[str, Any], creds: dict[str, str], method: str, path: str, body: str | None = None,
+         **kw: Any) -> requests.Response:
+    return requests.request(method, f"{service['url']}/api/accounts/{creds['account_id']}{path}", data=body,
+                            auth=(creds["username"], creds["password"]), headers=XML, timeout=30, **kw)
+
+
+def setup_messaging(service: dict[str, Any], creds: dict[str, str], callback: str) -> tuple[str, str]:
+    """An application with ``callback``, a location with SMS, one number: (application id, number)."""
+    auth = (creds["username"], creds["password"])
+    app = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl=callback))
+    assert app.status_code == 201, app.text
+    app_id = app.text.split("<ApplicationId>")[1].split("<")[0]
+    site = f"/sites/{creds['site_id']}/sippeers"
+    peer = dash(service, creds, "POST", site, "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer>"
+                                              "</SipPeer>")
+    assert peer.status_code == 201, peer.text
+    peer_id = peer.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    r = dash(service, creds, "POST", f"{site}/{peer_id}/products/messaging/features/sms",
+             "<SipPeerSmsFeature><SipPeerSmsFeatureSettings><TollFree>false</TollFree><ShortCode>false</ShortCode>"
+             "<Protocol>HTTP</Protocol><Zone1>true</Zone1><Zone2>false</Zone2><Zone3>false</Zone3><Zone4>false"
+             "</Zone4><Zone5>false</Zone5></SipPeerSmsFeatureSettings><HttpSettings><ProxyPeerId>539692"
+             "</ProxyPeerId></HttpSettings></SipPeerSmsFeature>")
+    assert r.status_code in (200, 201), r.text
+    r = dash(service, creds, "PUT", f"{site}/{peer_id}/products/messaging/applicationSettings",
+             f"<ApplicationsSettings><HttpMessagingV2AppId>{app_id}</HttpMessagingV2AppId></ApplicationsSettings>")
+    assert r.status_code == 200, r.text
+    order = dash(service, creds, "POST", "/orders", f"<Order><SiteId>{creds['site_id']}</SiteId>"
+                 "<AreaCodeSearchAndOrderType><AreaCode>919</AreaCode><Quantity>1</Quantity>"
+                 "</AreaCodeSearchAndOrderType></Order>")
+    assert order.status_code == 201, order.text
+    tns = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/inserviceNumbers", auth=auth,
+                       timeout=30).text
+    return app_id, "+1" + tns.split("<TelephoneNumber>")[1].split("<")[0]
+
+
+def send(service: dict[str, Any], creds: dict[str, str], app_id: str, number: str, to: list[str]) -> str:
+    r = requests.post(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", json={
+        "from": number, "to": to, "text": "hi", "applicationId": app_id},
+        auth=(creds["username"], creds["password"]), timeout=30)
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+def attempts(service: dict[str, Any], creds: dict[str, str], message_id: str) -> dict[str, Any]:
+    r = requests.get(f"{service['url']}/_sandbox/callbacks", params={"messageId": message_id}, timeout=30,
+                     auth=(creds["username"], creds["password"]))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def wait_for(predicate: Any, timeout: float = 20.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+# -- outsiders ------------------------------------------------------------------------------------------
+
+class Outsiders(requests.Session):
+    """Each request from another address (as the hub's proxy reports it): every probe gets the plain 401, not the
+    429 the failure throttle gives one address after 20 failures (tested on its own below)."""
+
+    n = 0
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kw: Any) -> requests.Response:  # type: ignore[override]
+        Outsiders.n += 1
+        kw["headers"] = {**(kw.get("headers") or {}), "X-Forwarded-For": f"198.51.{Outsiders.n // 250}.{Outsiders.n % 250}"}
+        return super().request(method, url, *args, **kw)
+
+
+def test_the_public_demo_accounts_open_nothing(service: dict[str, Any]) -> None:
+    url = service["url"]
+    s = Outsiders()
+    for demo in (DEMO, DEMO_B):
+        basic = (demo["username"], demo["password"])
+        r = s.get(f"{url}/api/accounts/{demo['account_id']}/applications", auth=basic, timeout=10)
+        assert r.status_code == 401, r.text
+        r = s.post(f"{url}/api/accounts/{demo['account_id']}/applications", auth=basic, headers=XML,
+                          data=app_xml(CallbackUrl="https://example.com/cb"), timeout=10)
+        assert r.status_code == 401, r.text
+        r = s.post(f"{url}/api/v1/oauth2/token", auth=(demo["client_id"], demo["client_secret"]),
+                          data={"grant_type": "client_credentials"}, timeout=10)
+        assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+        r = s.get(f"{url}/v2/users/{demo['user_id']}/messages", timeout=10,
+                         auth=(demo["api_token"], demo["api_secret"]))
+        assert r.status_code == 401, r.text
+        r = s.get(f"{url}/api/v2/users/{demo['account_id']}/messages", auth=basic, timeout=10)
+        assert r.status_code == 401, r.text
+        for path in ("/_sandbox/settings", "/_sandbox/callbacks", "/_sandbox/messages", "/_sandbox/bins",
+                     "/_sandbox/bins/default", "/_sandbox/credentials", "/_sandbox/magic-numbers"):
+            for auth in (basic, None):
+                r = s.get(f"{url}{path}", auth=auth, timeout=10)
+                assert r.status_code == 401, (path, r.status_code, r.text)
+        for method, path in (("PUT", "/_sandbox/settings"), ("POST", "/_sandbox/reset"), ("POST", "/_sandbox/accounts"),
+                             ("POST", "/_sandbox/inbound"), ("POST", "/_sandbox/bins/default"),
+                             ("POST", "/_sandbox/credentials")):
+            r = s.request(method, f"{url}{path}", auth=basic, headers=JSON, data="{}", timeout=10)
+            assert r.status_code == 401, (method, path, r.status_code, r.text)
+    # the public health endpoint: no path of the host's
+    health = s.get(f"{url}/_sandbox/health", timeout=10)
+    assert health.status_code == 200 and "db" not in health.json()
+    assert str(service["tmp"]) not in health.text and "/" + str(service["db"]).lstrip("/") not in health.text
+
+
+def test_a_participants_credentials_do_work(service: dict[str, Any]) -> None:
+    creds = provision(service, "olga")
+    r = dash(service, creds, "GET", "/applications")
+    assert r.status_code == 200, r.text
+    r = requests.get(f"{service['url']}/_sandbox/magic-numbers", auth=(creds["username"], creds["password"]),
+                     timeout=10)
+    assert r.status_code == 200 and r.json()["to_numbers"]
+
+
+# -- the callback URL policy ------------------------------------------------------------------------
+
+REFUSED_URLS = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[fd00:ec2::254]/latest/meta-data/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://100.100.100.200/latest/meta-data/",
+    "http://127.0.0.1:8081/hub/api/users",          # the hub's API
+    "http://127.0.0.1:8001/api/routes",             # the proxy's API
+    "http://localhost:8888/user/other/api/kernels",  # another participant's server
+    "http://10.0.0.5:8888/",
+    "http://192.168.1.10/",
+    "http://[::1]:8081/hub/api",
+    "http://[::ffff:127.0.0.1]:8081/",
+    "http://2130706433:8081/",                       # 127.0.0.1 as one number
+    "http://0x7f.1:8081/",
+    "http://0.0.0.0:8081/",
+]
+
+
+@pytest.mark.parametrize("target", REFUSED_URLS)
+def test_callback_urls_to_the_host_are_refused_when_saved(service: dict[str, Any], target: str) -> None:
+    creds = provision(service, "pat")
+    for field in ("CallbackUrl", "InboundCallbackUrl"):
+        r = dash(service, creds, "POST", "/applications", app_xml(**{field: target}))
+        assert r.status_code == 400, r.text
+        assert "<ErrorCode>12803</ErrorCode>" in r.text and field in r.text and "Fix:" in r.text, r.text
+
+
+def test_the_sandbox_itself_is_refused_but_its_own_bins_and_allowed_hosts_are_not(service: dict[str, Any]) -> None:
+    creds = provision(service, "quinn")
+    control = f"{service['url']}/_sandbox/settings"
+    r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl=control))
+    assert r.status_code == 400 and "loopback" in r.text, r.text
+    trick = f"{service['url']}/_sandbox/bins/../settings"  # a dot segment out of the bins
+    r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl=trick))
+    assert r.status_code == 400, r.text
+    for ok in (f"{service['url']}/_sandbox/bins/mine", f"http://{ALLOWED}/cb", "https://example.com/cb"):
+        r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl=ok))
+        assert r.status_code == 201, (ok, r.text)
+    app_id = r.text.split("<ApplicationId>")[1].split("<")[0]
+    r = dash(service, creds, "PUT", f"/applications/{app_id}", app_xml(CallbackUrl="http://169.254.169.254/"))
+    assert r.status_code == 400 and "<ErrorCode>12803</ErrorCode>" in r.text  # a change is checked too
+
+
+def test_delivery_checks_the_address_again_and_shows_no_detail(service: dict[str, Any]) -> None:
+    """A URL that passed when it was saved and points at the host by the time it is delivered (DNS rebinding)
+    is refused at delivery: logged without status or response, given up at once."""
+    import sqlite3
+
+    creds = provision(service, "rita")
+    bin_url = f"{service['url']}/_sandbox/bins/rebind"
+    app_id, number = setup_messaging(service, creds, bin_url)
+    # the name now resolves to this machine (a hosts-file name, as a rebinding DNS answer would): written straight
+    # into the application, as if the check at save time had seen a public address
+    name = socket.gethostname()
+    try:
+        socket.getaddrinfo(name, None)
+    except OSError:
+        name = "localhost"
+    target = f"http://{name}:{service['port']}/services/bw-sandbox/_sandbox/settings"
+    with sqlite3.connect(service["db"]) as conn:
+        row = conn.execute("SELECT doc FROM dash_applications WHERE application_id=?", (app_id,)).fetchone()
+        conn.execute("UPDATE dash_applications SET doc=? WHERE application_id=?",
+                     (row[0].replace(bin_url, target), app_id))
+    message = send(service, creds, app_id, number, ["+12015550100"])
+    log = wait_for(lambda: [a for a in attempts(service, creds, message)["attempts"]], what="an attempt")
+    wait_for(lambda: attempts(service, creds, message)["callbacks"][0]["status"] == "gave-up", what="gave-up")
+    doc = attempts(service, creds, message)
+    assert len(doc["attempts"]) == 1, doc  # never retried
+    attempt = doc["attempts"][0]
+    assert attempt["statusCode"] is None and attempt["error"].startswith("refused by the sandbox's callback URL policy")
+    assert "HTTP" not in attempt["error"] and "Connection" not in attempt["error"], attempt
+    assert log
+
+
+def test_callback_attempts_are_capped_per_account(service: dict[str, Any]) -> None:
+    creds = provision(service, "sam")
+    app_id, number = setup_messaging(service, creds, f"{service['url']}/_sandbox/bins/capped")
+    settings(service, quotas={"callback_attempts": 3})
+    try:
+        message = send(service, creds, app_id, number, [f"+1201555010{i}" for i in (0,)] +
+                       [f"+1919555{1000 + i}" for i in range(5)])
+        wait_for(lambda: len(attempts(service, creds, message)["attempts"]) >= 3, what="three attempts")
+        time.sleep(1.0)  # the dispatcher polls every 50 ms: a fourth attempt would be there by now
+        doc = attempts(service, creds, message)
+        assert len(doc["attempts"]) == 3, doc["attempts"]
+        waiting = [c for c in doc["callbacks"] if c["status"] == "pending"]
+        assert waiting and all("callback attempts of this minute" in c["lastError"] for c in waiting), waiting
+    finally:
+        settings(service, quotas={"callback_attempts": 120})
+
+
+# -- fair shares --------------------------------------------------------------------------------------
+
+def test_workshop_defaults_quotas_retention_and_db_cap(service: dict[str, Any]) -> None:
+    from bwhelpers.sandbox.quotas import WORKSHOP_QUOTAS
+
+    doc = requests.get(f"{service['url']}/_sandbox/settings", headers=service["key"], timeout=10).json()
+    assert doc["retention"] == 3600 and doc["max_db_mb"] == 800 and doc["number_inventory"] == "per-account"
+    assert {k: doc["quotas"][k] for k in WORKSHOP_QUOTAS} == {**WORKSHOP_QUOTAS, "requests_per_second": None}
+    r = requests.put(f"{service['url']}/_sandbox/settings", headers={**service["key"], **JSON}, timeout=10,
+                     json={"quotas": {"messages": -1}})
+    assert r.status_code == 400 and "quotas.messages" in r.json()["error"]
+
+
+def test_quotas_answer_in_each_apis_shape(service: dict[str, Any]) -> None:
+    creds = provision(service, "tess")
+    app_id, number = setup_messaging(service, creds, f"{service['url']}/_sandbox/bins/q")
+    auth = (creds["username"], creds["password"])
+    settings(service, quotas={"messages": 1, "objects": 8, "bins": 2, "bin_requests": 3})
+    try:
+        send(service, creds, app_id, number, ["+12015550100"])
+        wait_for(lambda: requests.get(f"{service['url']}/_sandbox/bins/q", auth=auth, timeout=10).json()["events"],
+                 what="the callback in bin q")
+        r = requests.post(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", auth=auth, timeout=10,
+                          json={"from": number, "to": ["+12015550100"], "text": "x", "applicationId": app_id})
+        assert r.status_code == 403 and r.json()["type"] == "forbidden", r.text
+        assert "Quota reached" in r.json()["description"] and "messages" in r.json()["description"]
+        # applications, locations, orders, credentials... count as objects: a few more fit, then 403
+        codes = [dash(service, creds, "POST", "/applications", app_xml(CallbackUrl=f"https://example.com/{i}")
+                      ).status_code for i in range(8)]
+        assert 403 in codes and codes[codes.index(403):] == [403] * (8 - codes.index(403)), codes
+        r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl="https://example.com/b"))
+        assert r.status_code == 403 and "Quota reached" in r.text and "objects" in r.text, r.text
+        assert dash(service, creds, "GET", "/applications").status_code == 200  # reading is not a new object
+        # bins: a second bin (the callbacks went to the first) takes requests up to the quota, a third is refused
+        bins = f"{service['url']}/_sandbox/bins"
+        assert requests.post(f"{bins}/one", auth=auth, json={}, timeout=10).status_code in (200, 204)
+        r = requests.post(f"{bins}/two", auth=auth, json={}, timeout=10)
+        assert r.status_code == 403 and "request bins" in r.json()["error"], r.text
+        assert requests.post(f"{bins}/one", auth=auth, json={}, timeout=10).status_code in (200, 204)
+        r = requests.post(f"{bins}/one", auth=auth, json={}, timeout=10)
+        assert r.status_code == 403 and "may hold 3 requests" in r.json()["error"], r.text
+    finally:
+        settings(service, quotas={"messages": 2000, "objects": 500, "bins": 20, "bin_requests": 2000})
+
+
+def test_one_account_cannot_flood_the_event_loop(service: dict[str, Any]) -> None:
+    """The requests_per_second quota (workshop default 20, bursts of 3 s): beyond it, cheap 429s with Retry-After,
+    and another account is not affected."""
+    creds, other = provision(service, "rex"), provision(service, "sue")
+    settings(service, quotas={"requests_per_second": 2})
+    try:
+        codes = [dash(service, creds, "GET", "/applications").status_code for _ in range(10)]
+        assert codes[:6] == [200] * 6 and 429 in codes[6:], codes
+        r = dash(service, creds, "GET", "/applications")
+        assert r.status_code == 429 and "requests_per_second" in r.text and int(r.headers["Retry-After"]) >= 1
+        assert dash(service, other, "GET", "/applications").status_code == 200
+        r = requests.get(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", timeout=10,
+                         auth=(creds["username"], creds["password"]))
+        assert r.status_code == 429 and r.json()["type"] == "too-many-requests", r.text
+    finally:
+        settings(service, quotas={"requests_per_second": None})
+
+
+def test_the_db_size_cap_answers_507_instead_of_filling_the_volume(service: dict[str, Any]) -> None:
+    creds = provision(service, "uma")
+    settings(service, max_db_mb=0.001)
+    try:
+        time.sleep(1.1)  # the size is read at most once a second
+        r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl="https://example.com/a"))
+        assert r.status_code == 507 and "database is full" in r.text and "max_db_mb" in r.text, r.text
+        r = requests.post(f"{service['url']}/_sandbox/bins/full", auth=(creds["username"], creds["password"]),
+                          json={}, timeout=10)
+        assert r.status_code == 507, r.text
+        assert dash(service, creds, "GET", "/applications").status_code == 200  # reading still works
+    finally:
+        settings(service, max_db_mb=800)
+
+
+def test_no_participant_can_empty_an_area_code_for_the_others(service: dict[str, Any]) -> None:
+    greedy, other = provision(service, "vic"), provision(service, "wyn")
+    for creds in (greedy, other):
+        peer = dash(service, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
+                    "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
+        assert peer.status_code == 201, peer.text
+
+    def order(creds: dict[str, str], quantity: int) -> requests.Response:
+        return dash(service, creds, "POST", "/orders", f"<Order><SiteId>{creds['site_id']}</SiteId>"
+                    f"<AreaCodeSearchAndOrderType><AreaCode>910</AreaCode><Quantity>{quantity}</Quantity>"
+                    "</AreaCodeSearchAndOrderType></Order>")
+
+    r = order(greedy, 5000)
+    assert r.status_code == 400 and "<Code>5009</Code>" in r.text and "10 numbers per order" in r.text, r.text
+    assert order(greedy, 10).status_code == 201 and order(greedy, 10).status_code == 201
+    r = order(greedy, 1)
+    assert r.status_code == 403 and "may have 20 numbers" in r.text, r.text
+    # the other participant's area code is whole: their own block of every exchange
+    r = order(other, 10)
+    assert r.status_code == 201, r.text
+    mine = requests.get(f"{service['url']}/api/accounts/{other['account_id']}/orders/"
+                        f"{r.text.split('<id>')[1].split('<')[0]}", auth=(other["username"], other["password"]),
+                        timeout=10).text
+    assert "<OrderStatus>COMPLETE</OrderStatus>" in mine, mine
+    found = requests.get(f"{service['url']}/api/accounts/{other['account_id']}/availableNumbers",
+                         params={"areaCode": "910", "quantity": 5000}, auth=(other["username"], other["password"]),
+                         timeout=10).text
+    assert found.count("<TelephoneNumber>") >= 480  # the greedy participant took none of them
+
+
+# -- the board, pages, the signature, hardening --------------------------------------------------------
+
+def test_the_board_records_only_authenticated_requests(service: dict[str, Any]) -> None:
+    creds = provision(service, "xena")
+    forged = requests.post(f"{service['url']}/api/accounts/{creds['account_id']}/applications", headers=XML,
+                           data="<Application><AppName>pwned</AppName></Application>",
+                           auth=(creds["username"], "wrong"), timeout=10)
+    assert forged.status_code == 401
+    legacy = requests.post(f"{service['url']}/v2/users/{creds['user_id']}/messages", json={"text": "attacker text"},
+                           auth=(creds["api_token"], "wrong"), timeout=10)
+    assert legacy.status_code == 401
+    other = provision(service, "yuri")  # another participant naming xena's URLs
+    r = requests.post(f"{service['url']}/api/accounts/{creds['account_id']}/applications", headers=XML,
+                      data="<Application/>", auth=(other["username"], other["password"]), timeout=10)
+    assert r.status_code == 403
+    row = requests.get(f"{service['url']}/participants/xena", headers=service["key"], timeout=10).json()
+    assert row["last_error"] is None and "failed" not in row["steps"].values(), row
+    # their own mistake is recorded
+    r = dash(service, creds, "POST", "/applications", "<Application><AppName>x</AppName></Application>")
+    assert r.status_code == 400
+    row = requests.get(f"{service['url']}/participants/xena", headers=service["key"], timeout=10).json()
+    assert row["last_error"] and row["steps"]["application"] == "failed"
+
+
+def test_every_control_list_is_paged(service: dict[str, Any]) -> None:
+    creds = provision(service, "zoe")
+    auth = (creds["username"], creds["password"])
+    for path in ("/_sandbox/callbacks", "/_sandbox/messages", "/_sandbox/bins/paged"):
+        r = requests.get(f"{service['url']}{path}", params={"limit": 10000}, auth=auth, timeout=10)
+        assert r.status_code == 400 and "1 to 1000" in r.json()["error"], (path, r.text)
+    for i in range(3):
+        requests.post(f"{service['url']}/_sandbox/bins/paged", auth=auth, json={"n": i}, timeout=10)
+    page = requests.get(f"{service['url']}/_sandbox/bins/paged", params={"limit": 2}, auth=auth, timeout=10).json()
+    assert [e["n"] for e in page["events"]] == [1, 2] and page["count"] == 3 and page["next"]
+    older = requests.get(f"{service['url']}/_sandbox/bins/paged", params={"limit": 2, "before": page["next"]},
+                         auth=auth, timeout=10).json()
+    assert [e["n"] for e in older["events"]] == [0] and older["next"] is None
+
+
+def test_hardening_414_nosniff_and_no_paths(service: dict[str, Any]) -> None:
+    creds = provision(service, "abe")
+    long = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications?x={'a' * 70_000}",
+                        auth=(creds["username"], creds["password"]), timeout=10)
+    assert long.status_code == 414 and "longer than" in long.text, long.status_code
+    long = requests.get(f"{service['url']}/nothing/{'a' * 70_000}", timeout=10)
+    assert long.status_code == 414
+    for path in ("/_sandbox/health", "/api/accounts/1/applications", "/nowhere", "/board", "/me",
+                 "/oauth_callback", "/v2/users/x/messages"):
+        r = requests.get(f"{service['url']}{path}", timeout=10, allow_redirects=False)
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", (path, r.status_code)
+
+
+def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) -> None:
+    creds = provision(service, "bea")
+    good = (creds["username"], creds["password"])
+    assert dash(service, creds, "GET", "/applications").status_code == 200  # verified once: remembered
+    attacker = {"X-Forwarded-For": "198.51.100.9"}  # the service trusts the hub's proxy for the client address
+    codes = [requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications", headers=attacker,
+                          auth=(creds["username"], f"guess-{i}"), timeout=10).status_code for i in range(30)]
+    assert codes[:20] == [401] * 20 and codes.count(429) >= 5, codes  # refilled at 2 a second: a few 401s more
+    r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications", headers=attacker,
+                     auth=(creds["username"], "another-guess"), timeout=10)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    # the participant's own (already verified) credentials still work from that address, and others are untouched
+    r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications", headers=attacker,
+                     auth=good, timeout=10)
+    assert r.status_code == 200, r.text
+    r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications",
+                     headers={"X-Forwarded-For": "198.51.100.10"}, auth=(creds["username"], "x"), timeout=10)
+    assert r.status_code == 401
+
+
+# -- the pieces on their own ----------------------------------------------------------------------------
+
+def test_the_resolver_refuses_a_name_that_rebinds_to_the_host() -> None:
+    """Delivery resolves through PolicyResolver: a name whose answer changed to a private or metadata address is
+    refused before any connection, so what was checked is what is connected to."""
+    import asyncio
+
+    import tornado.netutil
+
+    from bwhelpers.sandbox.callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
+
+    answers = {"rebind.example": "93.184.216.34"}
+
+    class Fake(tornado.netutil.Resolver):
+        async def resolve(self, host: str, port: int, family: Any = socket.AF_UNSPEC) -> list[Any]:
+            return [(socket.AF_INET, (answers[host], port))]
+
+    async def run() -> None:
+        resolver = PolicyResolver(policy=CallbackPolicy(workshop=True), resolver=Fake())
+        assert (await resolver.resolve("rebind.example", 80))[0][1][0] == "93.184.216.34"
+        for now in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "100.64.0.1"):
+            answers["rebind.example"] = now
+            with pytest.raises(CallbackRefused):
+                await resolver.resolve("rebind.example", 80)
+        answers["rebind.example"] = "169.254.169.254"
+        with pytest.raises(CallbackRefused):  # metadata: refused outside workshop mode too
+            await PolicyResolver(policy=CallbackPolicy(workshop=False), resolver=Fake()).resolve("rebind.example", 80)
+        answers["rebind.example"] = "127.0.0.1"  # a local sandbox calls back to this machine
+        assert await PolicyResolver(policy=CallbackPolicy(workshop=False), resolver=Fake()).resolve(
+            "rebind.example", 80)
+
+    asyncio.run(run())
+
+
+def test_the_delivery_signature_is_bound_to_its_url_and_time_and_used_once() -> None:
+    from bwhelpers.sandbox import delivery_signature as sig
+
+    url = "http://127.0.0.1:8000/services/bw-sandbox/_sandbox/bins/default"
+    now = time.time()
+    header = sig.sign("key", "99200001", url, now=now)
+    target = ("127.0.0.1:8000", "/services/bw-sandbox/_sandbox/bins/default")
+    assert sig.verify("key", header, "127.0.0.1:8000", "/services/bw-sandbox/_sandbox/bins/other", now=now) is None
+    assert sig.verify("other-key", header, *target, now=now) is None
+    assert sig.verify("key", header, *target, now=now + sig.WINDOW + 1) is None  # too late
+    assert sig.verify("key", header, *target, now=now) == "99200001"
+    assert sig.verify("key", header, *target, now=now) is None  # a replay
+    forged = header.replace("99200001", "99200002", 1)
+    assert sig.verify("key", forged, *target, now=now) is None
+
+
+def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None:
+    """A host that has a /_sandbox/bins/ path is not the sandbox: it gets the callback without X-Sandbox-Delivery."""
+    import http.server
+    import threading
+
+    from bwhelpers.sandbox import start
+
+    seen: list[dict[str, str]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(dict(self.headers))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    sb = start(port=0, db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
+    try:
+        creds = {**sb.credentials, "site_id": sb.credentials["site_id"]}
+        svc = {"url": sb.url}
+        foreign = f"http://127.0.0.1:{receiver.server_address[1]}/_sandbox/bins/default"
+        app_id, number = setup_messaging(svc, creds, foreign)
+        send(svc, creds, app_id, number, ["+12015550100"])
+        wait_for(lambda: seen, what="the callback at the foreign bins path")
+        assert all("X-Sandbox-Delivery" not in h for h in seen), seen
+        own = f"{sb.url}/_sandbox/bins/own"
+        r = dash(svc, creds, "PUT", f"/applications/{app_id}", app_xml(CallbackUrl=own))
+        assert r.status_code == 200, r.text
+        send(svc, creds, app_id, number, ["+12015550100"])
+        events = wait_for(lambda: requests.get(own, auth=(creds["username"], creds["password"]), timeout=10
+                                               ).json()["events"], what="the signed callback in the own bin")
+        assert events[0]["type"] == "message-delivered"
+    finally:
+        sb.stop()
+        receiver.shutdown()
+
+
+def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(tmp_path: Any,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from bwhelpers.sandbox import auth, start
+
+    sb = start(port=0, db=tmp_path / "many.db")
+    try:
+        for i in range(60):
+            r = requests.post(f"{sb.url}/_sandbox/accounts", headers={**sb.admin_headers(), **JSON}, timeout=10, json={
+                "account_id": f"77{i:05d}", "site_id": f"7{i:04d}", "username": f"user-{i}", "password": f"pw-{i}",
+                "user_id": f"u-{i}", "api_token": f"t-{i}", "api_secret": f"s-{i}"})
+            assert r.status_code == 201, r.text
+        calls: list[str] = []
+        real = auth.check_secret
+
+        def counting(secret: str, stored: str) -> bool:
+            calls.append(stored)
+            return real(secret, stored)
+
+        monkeypatch.setattr(auth, "check_secret", counting)
+        for user, token, secret, expected in (("u-5", "t-5", "wrong", 401), ("u-404", "t-5", "wrong", 401),
+                                              ("u-5", "nobody", "x", 401), ("u-5", "t-6", "s-6", 403),
+                                              ("u-5", "t-5", "s-5", 200)):
+            calls.clear()
+            r = requests.get(f"{sb.url}/v2/users/{user}/messages", auth=(token, secret), timeout=10)
+            assert r.status_code == expected, (user, token, r.status_code, r.text)
+            assert len(calls) <= 1, (user, token, len(calls))  # one account's hash, found by the token
+    finally:
+        sb.stop()
