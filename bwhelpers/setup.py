@@ -308,13 +308,13 @@ class Setup:
     def delivery_status(self, message_id: str | None = None, timeout: float = 30.0,
                         on_poll: Callable[[str, float], None] | None = None) -> Any:
         """The message's outcome by polling listMessages (default the last sent): each recipient's messageStatus
-        and errorCode, until final or ``timeout`` (:func:`bwhelpers.outcome.delivery_status`)."""
+        and errorCode, until final or ``timeout`` (:func:`bwhelpers.flows.delivery.delivery_status`)."""
         from .checks import check_number, check_str
-        from .outcome import delivery_status
+        from .flows.delivery import delivery_status
 
         check_str(message_id, "message_id", optional=True)
         check_number(timeout, "timeout")
-        return delivery_status(self, message_id, timeout=timeout, on_poll=on_poll)
+        return delivery_status(self.ctx, message_id, timeout=timeout, on_poll=on_poll)
 
     # ------------------------------------------------------------------ status, diagnose, teardown
     def status(self) -> list[dict[str, Any]]:

@@ -36,8 +36,8 @@ from .masking import registered_secrets
 from .paths import default_state_path
 
 __all__ = ["StateStore", "SavedState", "Application", "Location", "Feature", "Assignment", "Order", "A2P",
-           "Message", "MediaItem", "default_state_path", "now_iso", "StateFileWarning", "VERSION", "ORDER_DONE",
-           "ORDER_FINAL"]
+           "Message", "MediaItem", "Delivery", "default_state_path", "now_iso", "StateFileWarning", "VERSION",
+           "ORDER_DONE", "ORDER_FINAL"]
 
 #: the file format's version; MIGRATIONS[v] turns a version-v profile into a version-(v+1) one
 VERSION = 2
@@ -252,6 +252,17 @@ class A2P(_Model):
 
 
 @dataclass
+class Delivery(_Model):
+    """A message's outcome read by polling listMessages (bwhelpers.flows.delivery): the recipients' status."""
+
+    status: str | None = None               #: the recipients' messageStatus when they agree, else the least advanced
+    final: bool = False                     #: every recipient in a final status (DELIVERED, FAILED, UNDELIVERED)
+    checked: str | None = None
+    recipients: list[dict[str, Any]] = field(default_factory=list)   #: {"to", "status", "errorCode"} each
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Message(_Model):
     """A message sent by the send step."""
 
@@ -262,6 +273,7 @@ class Message(_Model):
     to: Any = None                          #: one number or a list (group message)
     sent: str | None = None
     time: str | None = None
+    delivery: Delivery | None = None        #: its outcome, once polled (a real account's step 9)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

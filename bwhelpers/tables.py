@@ -155,7 +155,7 @@ def events_frame(events: Iterable[Any]) -> "pd.DataFrame":
     """Callback events: type, time, message id, to/from, description, errorCode, plus flattened extras."""
     import pandas as pd
 
-    from .flows.messages import dedupe_events
+    from .events import dedupe_events
     rows = []
     parsed: list[dict[str, Any]] = []
     for ev in events:

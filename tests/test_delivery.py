@@ -109,9 +109,9 @@ def test_a_poll_meeting_429_waits_as_told(real: Setup, rcv: Any) -> None:
     assert r.status_code == 200
     slept: list[float] = []
     words: list[str] = []
-    from bwhelpers.outcome import delivery_status
+    from bwhelpers.flows.delivery import delivery_status
 
-    outcome = delivery_status(real, timeout=30, on_poll=lambda w, _: words.append(w), sleep=slept.append)
+    outcome = delivery_status(real.ctx, timeout=30, on_poll=lambda w, _: words.append(w), sleep=slept.append)
     assert outcome.rate_limit_waits == [7.0] and slept[0] == 7.0  # exactly what Retry-After said, no more polls
     assert any("waiting 7 s as the Messaging API asks (429 Retry-After)" in w for w in words)
     assert outcome.final and outcome.delivered
@@ -119,7 +119,7 @@ def test_a_poll_meeting_429_waits_as_told(real: Setup, rcv: Any) -> None:
     control(sandbox_settings_url, "PUT", "/_sandbox/settings",
             json={"fail_next": {"status": 429, "count": 1, "retry_after": 300, "methods": ["GET"]}})
     slept.clear()
-    outcome = delivery_status(real, timeout=5, sleep=slept.append)
+    outcome = delivery_status(real.ctx, timeout=5, sleep=slept.append)
     assert outcome.rate_limited == 300 and slept == []
 
 
@@ -184,3 +184,32 @@ def test_sandbox_list_messages_follows_the_callbacks_lifecycle(clean_sandbox: An
         r = requests.get(f"{clean_sandbox.url}/api/v2/users/{c['account_id']}/messages?{query}",
                          headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert r.status_code == 400 and r.json()["fieldErrors"][0]["fieldName"] == field
+
+
+def test_connect_checks_the_receiver_settings_before_any_request(clean_sandbox: Any, isolated_env: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: Any) -> None:
+    import socket
+
+    from bwhelpers.connection import live_config
+
+    c = clean_sandbox.credentials
+    for name, value in {"BW_TARGET": "real", "BW_DASHBOARD_URL": f"{clean_sandbox.url}/api",
+                        "BW_ACCOUNT_ID": c["account_id"], "BW_SITE_ID": c["site_id"],
+                        "BW_CLIENT_ID": c["client_id"], "BW_CLIENT_SECRET": c["client_secret"]}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", "callbacks please")
+    with pytest.raises(ValidationError, match="BW_CALLBACK_BASE_URL"):
+        live_config(quiet=True)
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", "https://abc123.trycloudflare.com")
+    monkeypatch.setenv("BW_RECEIVER_PORT", "eighty")
+    with pytest.raises(ValidationError, match="BW_RECEIVER_PORT='eighty' is not a port number"):
+        live_config(quiet=True)
+    with socket.socket() as squatter:  # another program holds the port: connecting still works, and says so
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        monkeypatch.setenv("BW_RECEIVER_PORT", str(port))
+        assert live_config().target == "real"
+    err = capsys.readouterr().err
+    assert f"port {port}" in err and "BW_RECEIVER_PORT" in err and "polling" in err

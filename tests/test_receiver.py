@@ -226,3 +226,28 @@ def test_receiver_stores_no_secret_and_is_private(rcv: Any, creds: Any) -> None:
     blob = db.read_bytes() + b"".join(p.read_bytes() for p in db.parent.glob(db.name + "-wal"))
     assert creds.password.encode() not in blob and creds.key.encode() not in blob
     assert json.loads(requests.get(f"{rcv.url}/nothing", timeout=5).text)["type"] == "refused"
+
+
+def test_tunnels_name_what_is_missing_and_read_cloudflareds_url(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from bwhelpers.receiver import tunnel
+
+    path = os.environ.get("PATH", "")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no cloudflared on the PATH
+    with pytest.raises(tunnel.TunnelError, match="cloudflared is not installed"):
+        tunnel.open_tunnel("cloudflared", 8766)
+    monkeypatch.delenv("NGROK_AUTHTOKEN", raising=False)
+    with pytest.raises(tunnel.TunnelError, match="NGROK_AUTHTOKEN"):
+        tunnel.open_tunnel("ngrok", 8766)
+    with pytest.raises(tunnel.TunnelError, match="choose one of"):
+        tunnel.open_tunnel("requestbin", 8766)
+    # a stand-in cloudflared prints its quick tunnel's URL in a box on stderr, as the real one does
+    fake = tmp_path / "cloudflared"
+    fake.write_text("#!/bin/sh\necho 'INF |  https://quiet-river-1234.trycloudflare.com  |' >&2\nexec sleep 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{path}")
+    opened = tunnel.open_tunnel("cloudflared", 8766, timeout=20)
+    try:
+        assert opened.public_url == "https://quiet-river-1234.trycloudflare.com"
+    finally:
+        opened.close()

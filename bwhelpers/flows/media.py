@@ -3,12 +3,12 @@ the pictures that arrived. Uploads are saved in the state (``SavedState.media``)
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from ..checks import check_str
 from ..exceptions import MissingPrerequisiteError, ValidationError
 from ..media import MediaClient, MediaFile, check_media_list
+from ..paths import PROJECT_PICTURE
 from ..results import Result
 from ..state import MediaItem, now_iso
 from .context import FlowContext
@@ -16,8 +16,6 @@ from .messages import Messages
 
 __all__ = ["MediaFlow", "PROJECT_PICTURE", "SAMPLE_PICTURES"]
 
-#: the small picture that ships with the project (what the pictures step sends)
-PROJECT_PICTURE = Path(__file__).resolve().parents[1] / "assets" / "smile.png"
 #: the sandbox's built-in pictures a simulated reply can carry (sandbox/media/samples)
 SAMPLE_PICTURES = ("sunset", "mountains", "balloons")
 

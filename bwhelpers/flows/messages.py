@@ -9,38 +9,14 @@ from typing import Any, Callable
 
 from .. import steps
 from ..checks import check_bool, check_int, check_number, check_str
-from ..exceptions import BandwidthError, MissingPrerequisiteError, ValidationError, WaitTimeoutError
+from ..exceptions import (BandwidthError, MissingPrerequisiteError, UnknownMessageError, ValidationError,
+                          WaitTimeoutError)
+from ..events import EVENT_TYPES, dedupe_events, event_key  # THE identity of an event (re-exported)
 from ..results import Result
 from ..state import Message, now_iso
 from .context import FlowContext, prereq
 
 __all__ = ["Messages", "EVENT_TYPES", "event_key", "dedupe_events", "extract_events"]
-
-#: the message events Bandwidth's webhooks carry (messaging-webhooks.mdx)
-EVENT_TYPES = ("message-delivered", "message-failed", "message-received", "message-sending")
-
-
-def event_key(ev: dict[str, Any]) -> str:
-    """What identifies one event across redeliveries: its type, message id, recipient, time and error code
-    (a redelivery repeats the same body; two different events of one message differ in type or time)."""
-    msg: dict[str, Any] = ev["message"] if isinstance(ev.get("message"), dict) else {}
-    if not msg.get("id"):
-        return json.dumps({k: v for k, v in ev.items() if not str(k).startswith("_")}, sort_keys=True, default=str)
-    return json.dumps([ev.get("type"), msg.get("id"), ev.get("to"), ev.get("time"), ev.get("errorCode")],
-                      default=str)
-
-
-def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``events`` with at-least-once redeliveries removed (the first copy kept, order preserved)."""
-    seen: set[str] = set()
-    out = []
-    for ev in events:
-        key = event_key(ev)
-        if key not in seen:
-            seen.add(key)
-            out.append(ev)
-    return out
-
 
 def extract_events(doc: Any) -> list[dict[str, Any]]:
     """Callback events from a request-bin document (list of captured requests, or {'requests': [...]})."""
@@ -129,7 +105,7 @@ class Messages:
         """Callback events received so far (sandbox: the saved application's request bins)."""
         control = self.ctx.control
         if control is None:
-            from ..outcome import receiver, receiver_events
+            from .delivery import receiver, receiver_events
 
             if receiver(self.ctx) is None:
                 warnings.warn("callback events go to the application's callback URL on the real service; bwhelpers "
@@ -168,6 +144,17 @@ class Messages:
             raise MissingPrerequisiteError(
                 f"no message has been sent on this target, so there is no {type} event to wait for",
                 fix=f"send one first ({steps.ref('messages')})")
+        control = self.ctx.control
+        if control is not None and message_id is not None and type != "message-received":
+            try:
+                known = control.messages(message_id)
+            except BandwidthError:
+                known = [{}]  # cannot tell: wait as usual
+            if not known:  # the sandbox answered "no such message": no event can ever come
+                raise UnknownMessageError(
+                    f"not waiting for {type}: the sandbox has no message {message_id} on this account",
+                    description=f"the sandbox has no message {message_id}: it was never sent on this account",
+                    fix=f"send the message again ({steps.ref('messages')}), then wait for its events")
         start = time.monotonic()
         deadline = start + timeout
         while True:
@@ -230,7 +217,7 @@ class Messages:
                 return ("the application is not assigned to the number's location, so the service drops the "
                         "message or reports it elsewhere", f"run {steps.ref('assigned')}")
         if control is None:
-            from ..outcome import receiver
+            from .delivery import receiver
 
             if receiver(self.ctx) is None:
                 return ("events go to the application's callback URL on the real service, and no callback receiver "

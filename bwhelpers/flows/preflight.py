@@ -81,7 +81,7 @@ class Preflight:
                 f"create the application with your server's public https callback URL "
                 f"(step {steps.step('application').number}, new=True)")
         if not cfg.is_sandbox:
-            from ..outcome import receiver_checks
+            from .delivery import receiver_checks
 
             rows.extend(receiver_checks(self.ctx, app_data))
         if not loc_id:

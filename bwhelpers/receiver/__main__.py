@@ -26,6 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", help="sqlite file of the events (default BW_RECEIVER_DB, else the config folder)")
     parser.add_argument("--max-body", type=int, default=MAX_BODY, help="largest callback body in bytes (413 above)")
     parser.add_argument("--rate", type=float, default=RATE, help="callbacks per second accepted (429 above)")
+    parser.add_argument("--tunnel", choices=("cloudflared", "ngrok"),
+                        help="also open a public https URL to the receiver: a cloudflared quick tunnel (the binary, "
+                             "no account) or ngrok (pip install 'bwhelpers[tunnel]', NGROK_AUTHTOKEN)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
@@ -44,6 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = EventStore(db)
     server = ReceiverServer(store, creds, host=args.host, port=port, max_body=args.max_body, rate=args.rate)
     base = os.environ.get(BASE_URL_ENV, "").rstrip("/")
+    tunnel = None
+    if args.tunnel:
+        from .tunnel import TunnelError, open_tunnel
+
+        try:
+            tunnel = open_tunnel(args.tunnel, port)
+        except TunnelError as exc:
+            store.close()
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        base = tunnel.public_url
+        print(f"{args.tunnel} tunnel: {base} -> {url}")
+        print(f"set it for the notebooks (then restart their kernels): export {BASE_URL_ENV}={base}")
     print(f"callback receiver on {url} (events in {db})")
     print(f"credentials: {credentials_path()} (0600; bwhelpers sets them on the application, they are never shown)")
     if base:
@@ -65,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        if tunnel is not None:
+            tunnel.close()
         store.close()
     return 0
 

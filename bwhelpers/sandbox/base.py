@@ -108,8 +108,10 @@ class BaseHandler(tornado.web.RequestHandler):
         status = int(fault.get("status", 503))
         headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {}
         if self.api == "messaging":
-            err: SandboxError = MessagingError("service-unavailable" if status != 429 else "max-message-queue-size-exceeded",
-                                               "Injected fault (sandbox fail_next setting)", status=status,
+            # bandwidth.yml: a 429 of listMessages (GET) is rate_limit_exceeded, one of createMessage the queue's
+            kind = "service-unavailable" if status != 429 else (
+                "rate_limit_exceeded" if self.request.method == "GET" else "max-message-queue-size-exceeded")
+            err: SandboxError = MessagingError(kind, "Injected fault (sandbox fail_next setting)", status=status,
                                                headers=headers)
         else:
             err = DashboardError(status, "Injected fault (sandbox fail_next setting)", status=status,

@@ -336,11 +336,9 @@ class PhoneLink(ControlHandler):
             if not isinstance(number, str) or number not in {n["number"] for n in
                                                               models.account_numbers(self.db, account)}:
                 raise NotYourNumber(str(number)[:40])
-        expires = int(models.now(self.db)) + ttl
         try:
-            token = models.sign_link(self.ctx.admin_key, account, expires)
+            path, expires = models.link_path(self.ctx.admin_key, account, ttl, models.now(self.db), number)
         except LinkInvalid as unsigned:
             raise CannotSign(unsigned.description) from None
-        query = urlencode({**({"number": number} if number else {}), "t": token})
-        self.send_json({"url": self.absolute(f"/_sandbox/phone/{account}?{query}"), "accountId": account,
-                        "expires": expires, "expiresAt": models.iso(expires), "ttl": ttl}, status=201)
+        self.send_json({"url": self.absolute(path), "accountId": account, "expires": expires,
+                        "expiresAt": models.iso(expires), "ttl": ttl}, status=201)

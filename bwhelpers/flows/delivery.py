@@ -1,54 +1,61 @@
 """What happened to a message on a real account: its polled status (listMessages) and the callbacks the local
-receiver stored. Setup's thin methods (``delivery_status``, ``receiver_events``, the receiver checks of
-``diagnose``, the application's callback defaults) delegate here.
+receiver stored. Setup.delivery_status, the messages flow (events from the receiver), the provisioning flow (step
+1's URLs and credentials from BW_CALLBACK_BASE_URL) and the preflight (the receiver's checks) call these with the
+shared FlowContext.
 """
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any, Callable
 
-from . import steps
-from .delivery import DeliveryOutcome, poll_delivery
-from .exceptions import BandwidthError, MissingPrerequisiteError, ValidationError
-from .receiver_client import HTTPS_RULE, CallbackBase, ReceiverClient, callback_base, receiver_credentials
-from .state import now_iso
+from .. import steps
+from ..delivery import DeliveryOutcome, poll_delivery
+from ..exceptions import BandwidthError, MissingPrerequisiteError, ValidationError
+from ..receiver_client import HTTPS_RULE, CallbackBase, ReceiverClient, callback_base, receiver_credentials
+from ..state import Delivery, now_iso
+from .context import FlowContext
 
 __all__ = ["delivery_status", "receiver", "receiver_events", "receiver_checks", "application_callbacks",
            "missing_callback_url"]
 
 
-def _last_message_id(setup: Any, message_id: str | None) -> str:
+def _last_message_id(ctx: FlowContext, message_id: str | None) -> str:
     if message_id:
         return message_id
-    messages = setup.saved.get("messages") or []
-    if not messages or not messages[-1].get("id"):
+    last = ctx.state.last_message
+    if last is None or not last.id:
         p = steps.step("messages")
         raise MissingPrerequisiteError("no message has been sent on this target, so there is no status to read",
                                        fix=f"send one first ({p.ref})")
-    return str(messages[-1]["id"])
+    return last.id
 
 
-def delivery_status(setup: Any, message_id: str | None = None, timeout: float = 30.0,
+#: per context, a Messaging client whose session leaves 429 to the poll (so its wait is reported in words)
+_POLL_CLIENTS: "weakref.WeakKeyDictionary[FlowContext, Any]" = weakref.WeakKeyDictionary()
+
+
+def delivery_status(ctx: FlowContext, message_id: str | None = None, timeout: float = 30.0,
                     on_poll: Callable[[str, float], None] | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> DeliveryOutcome:
     """Poll listMessages for the message (default the last sent) until its recipients are final or ``timeout``;
     the outcome is saved on the message (``delivery``: status, errorCode per recipient, when checked)."""
-    from .http import RETRY_STATUSES, make_session
-    from .messaging import MessagingClient
+    from ..http import RETRY_STATUSES, make_session
+    from ..messaging import MessagingClient
 
-    mid = _last_message_id(setup, message_id)
-    if not hasattr(setup, "_poll_client"):
-        base = setup.messaging
-        session = make_session(setup.config, auth=base.auth, retry_statuses=RETRY_STATUSES - {429})
-        setup._poll_client = MessagingClient(setup.config, session=session)
-    outcome = poll_delivery(setup._poll_client, mid, timeout=timeout, on_poll=on_poll, sleep=sleep)
+    mid = _last_message_id(ctx, message_id)
+    client = _POLL_CLIENTS.get(ctx)
+    if client is None or client.config is not ctx.config:
+        session = make_session(ctx.config, auth=ctx.messaging.auth, retry_statuses=RETRY_STATUSES - {429})
+        client = _POLL_CLIENTS[ctx] = MessagingClient(ctx.config, session=session)
+    outcome = poll_delivery(client, mid, timeout=timeout, on_poll=on_poll, sleep=sleep)
     if outcome.recipients:
-        with setup.state.transaction(setup.profile) as st:
-            for entry in st.get("messages") or []:
-                if entry.get("id") == mid:
-                    entry["delivery"] = {"status": outcome.status, "final": outcome.final, "checked": now_iso(),
-                                         "recipients": [{"to": r.to, "status": r.status, "errorCode": r.error_code}
-                                                        for r in outcome.recipients]}
+        with ctx.edit() as st:
+            for entry in st.messages:
+                if entry.id == mid:
+                    entry.delivery = Delivery(status=outcome.status, final=outcome.final, checked=now_iso(),
+                                              recipients=[{"to": r.to, "status": r.status, "errorCode": r.error_code}
+                                                          for r in outcome.recipients])
     return outcome
 
 
@@ -120,7 +127,7 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
     add("callback base URL", base.warning is None, base.warning or f"BW_CALLBACK_BASE_URL {base.url}",
         f"use an https:// URL ({HTTPS_RULE})")
     client = receiver(setup)
-    from .receiver import PORT_ENV, configured_port
+    from ..receiver import PORT_ENV, configured_port
 
     try:
         port: Any = configured_port()

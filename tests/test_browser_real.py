@@ -1,0 +1,148 @@
+"""The real-account path in a real JupyterLab, in Chromium: notebooks 01, 09 and 11 with ``BW_TARGET=real`` against
+a sandbox standing in for Bandwidth (no /_sandbox from the client), once with the callback receiver and once with
+a callback URL nobody answers (status by polling only). Each is shown in the light and the dark theme at 1024 px;
+screenshots go to artifacts/screenshots/real-{receiver,polling}-{light,dark}-NN.png.
+
+The earlier steps (00-08) run headless first (``run_notebooks``), as a user would have run them.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+from conftest import control, stop_process_group
+
+from bwhelpers import steps
+from bwhelpers.sandbox import start
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Debian's chromium for the browser test (apt-get install -y chromium)")
+    pytest.skip("chromium is not installed (apt-get install chromium); CI always runs this test",
+                allow_module_level=True)
+
+from playwright import sync_api  # noqa: E402
+from test_browser import _free_port, open_and_run_all, wait_idle  # noqa: E402
+
+
+def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
+    c = sb.credentials
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    port = _free_port()
+    env.update({
+        "BW_TARGET": "real", "BW_DASHBOARD_URL": f"{sb.url}/api", "BW_MESSAGING_URL": f"{sb.url}/api/v2",
+        "BW_TOKEN_URL": f"{sb.url}/api/v1/oauth2/token", "BW_PLATFORM_URL": f"{sb.url}/api/v2",
+        "BW_ACCOUNT_ID": c["account_id"], "BW_SITE_ID": c["site_id"], "BW_CLIENT_ID": c["client_id"],
+        "BW_CLIENT_SECRET": c["client_secret"], "BW_STATE_FILE": str(tmp / "state.json"),
+        "BW_CONFIG_DIR": str(tmp / "cfg"), "BW_EXPORT_DIR": str(tmp / "exports"), "BW_RECEIVER_PORT": str(port),
+        "BW_CALLBACK_BASE_URL": f"http://127.0.0.1:{port if mode == 'receiver' else _free_port()}",
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
+    })
+    # every cell rendered (no windowing), so each output can be scrolled to and read
+    tracker = tmp / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    return env
+
+
+@pytest.fixture(params=["receiver", "polling"])
+def real_lab(request: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    mode = request.param
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "notebooks", project / "notebooks")
+    sb = start(port=0, db=tmp_path / "bandwidth.db", reset=True)
+    control(sb.url, "PUT", "/_sandbox/settings", json={
+        "order_transition": {"mode": "immediate"}, "legacy_basic_auth": "decommissioned", "a2p_enforcement": True,
+        "delivery_delay": 0.3, "callback_retry": {"max_attempts": 2, "backoff": [0.5], "timeout": 2}},
+        timeout=10).raise_for_status()
+    env = _env(sb, tmp_path, mode)
+    # steps 00-08 headless, as the user ran them before (with the receiver's URL when there is one)
+    prep = dict(env, BW_NOTEBOOK_DIR=str(project / "notebooks"))
+    if mode == "polling":
+        prep["BW_CALLBACK_BASE_URL"] = f"http://127.0.0.1:{env['BW_RECEIVER_PORT']}"
+    first = [steps.by_number(n).notebook for n in range(steps.page("messages").number)]
+    run = subprocess.run([sys.executable, "-m", "bwhelpers", "run-notebooks", "--out", str(tmp_path / "prep"),
+                          *first], env=prep, capture_output=True, text=True, timeout=900, cwd=project)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    port = _free_port()
+    cmd = [sys.executable, "-m", "bwhelpers", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+           "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={project}",
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.expose_app_in_browser=True"]
+    log = open(tmp_path / "lab.log", "wb")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=project)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/api/status", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
+        time.sleep(0.5)
+    try:
+        yield {"base": base, "mode": mode, "sandbox": sb}
+    finally:
+        stop_process_group(proc)
+        log.close()
+        sb.stop()
+
+
+def set_theme(page: Any, theme: str) -> None:
+    page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+    page.wait_for_function("t => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000)
+    page.wait_for_timeout(800)
+
+
+def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None:
+    mode = real_lab["mode"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--no-first-run", "--disable-quic"])
+        context = browser.new_context(viewport={"width": 1024, "height": 900})
+        page = context.new_page()
+        seen: dict[str, str] = {}
+        try:
+            for key, focus in (("application", "Callback URLs from BW_CALLBACK_BASE_URL"),
+                               ("messages", "From GET /users/"), ("events", "Text your number")):
+                info = steps.page(key)
+                open_and_run_all(page, real_lab["base"], info.filename)
+                wait_idle(page, timeout=180_000)
+                seen[key] = page.locator("#main").inner_text()
+                assert "Traceback" not in seen[key], (key, seen[key][-1500:])
+                target = page.locator(".jp-OutputArea-output", has_text=focus).first
+                target.wait_for(timeout=30_000)
+                for theme in ("JupyterLab Dark", "JupyterLab Light"):
+                    set_theme(page, theme)
+                    tag = "dark" if "Dark" in theme else "light"
+                    target.scroll_into_view_if_needed()
+                    page.screenshot(path=str(ARTIFACTS / f"real-{mode}-{tag}-{info.notebook}.png"))
+        finally:
+            context.close()
+            browser.close()
+    assert "Callback URLs from BW_CALLBACK_BASE_URL" in seen["application"]
+    assert "DELIVERED" in seen["messages"]
+    if mode == "receiver":
+        assert "the receiver stored message-delivered" in seen["messages"]
+        assert "message-delivered" in seen["events"]
+    else:
+        assert "the receiver has stored none for this message yet" in seen["messages"]
+    assert "Text your number to see a message-received" in seen["events"]

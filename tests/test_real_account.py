@@ -1,0 +1,169 @@
+"""The real-account path rehearsed end to end: ``python -m bwhelpers run-notebooks`` with ``BW_TARGET=real`` and
+every URL (token, Dashboard, Messaging, platform) pointed at a sandbox standing in for Bandwidth, with Basic
+decommissioned and A2P enforced. The client uses only what a real account offers: the sandbox's access log must
+show no ``/_sandbox`` request from the walkthrough.
+
+* with the callback receiver (``BW_RECEIVER_PORT=P``, ``BW_CALLBACK_BASE_URL=http://127.0.0.1:P``): the message
+  is DELIVERED by polling, and its message-delivered callback is stored by the receiver and shown;
+* with a callback URL nobody answers (the tunnel is down): the outcome comes from polling alone, and the
+  diagnose step says the receiver has stored nothing;
+* with no callback URL at all: the run stops at the application step, naming it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+from pathlib import Path
+from typing import Any, Iterator
+
+import nbformat
+import pytest
+
+from bwhelpers import steps
+from bwhelpers.notebooks import run_notebooks
+from bwhelpers.sandbox import start
+from conftest import control
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def stand_in(tmp_path: Path) -> Iterator[Any]:
+    """A sandbox playing Bandwidth: API users decommissioned, carriers' A2P rules enforced, quick orders."""
+    handle = start(port=0, db=tmp_path / "bandwidth.db", reset=True)
+    r = control(handle.url, "PUT", "/_sandbox/settings",
+                json={"order_transition": {"mode": "seconds", "seconds": 0.3}, "legacy_basic_auth": "decommissioned",
+                      "a2p_enforcement": True, "delivery_delay": 0.3,
+                      "callback_retry": {"max_attempts": 3, "backoff": [0.5], "timeout": 2}})
+    assert r.status_code == 200, r.text
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def real_env(stand_in: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    c = stand_in.credentials
+    for name, value in {"BW_TARGET": "real", "BW_DASHBOARD_URL": f"{stand_in.url}/api",
+                        "BW_MESSAGING_URL": f"{stand_in.url}/api/v2",
+                        "BW_TOKEN_URL": f"{stand_in.url}/api/v1/oauth2/token",
+                        "BW_PLATFORM_URL": f"{stand_in.url}/api/v2", "BW_ACCOUNT_ID": c["account_id"],
+                        "BW_SITE_ID": c["site_id"], "BW_CLIENT_ID": c["client_id"],
+                        "BW_CLIENT_SECRET": c["client_secret"], "BW_STATE_FILE": str(tmp_path / "state.json"),
+                        "BW_EXPORT_DIR": str(tmp_path / "exports"), "TQDM_MININTERVAL": "0.05"}.items():
+        monkeypatch.setenv(name, value)
+    return {"url": stand_in.url, "state": tmp_path / "state.json", "out": tmp_path / "out", "creds": c}
+
+
+class _Paths(logging.Handler):
+    """The sandbox's access log (it runs in this process): every path the walkthrough asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.paths: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.paths.append(record.getMessage())
+
+
+@pytest.fixture
+def access_log(stand_in: Any) -> Iterator[_Paths]:
+    handler = _Paths()
+    logger = logging.getLogger("bwhelpers.sandbox.access")
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    # the sandbox logs a request after answering it, in order: once this marker is logged, the set-up's own
+    # /_sandbox calls are in the log too, and clearing it leaves only the walkthrough's
+    import time
+
+    import requests
+
+    requests.get(f"{stand_in.url}/_sandbox/health?marker=1", timeout=5)
+    deadline = time.monotonic() + 10
+    while not any("/_sandbox/health" in p for p in handler.paths) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    handler.paths.clear()
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(old)
+
+
+def _text(path: Path) -> str:
+    """What a person reads in an executed notebook: its outputs' text, tags stripped."""
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            data = out.get("data") or {}
+            parts.append(str(data.get("text/html") or data.get("text/plain") or ""))
+    text = re.sub(r"<style.*?</style>", " ", "\n".join(parts), flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).replace("&#x27;", "'")
+
+
+def _out(env: dict[str, Any], key: str) -> Path:
+    return env["out"] / steps.page(key).filename
+
+
+def _saved(env: dict[str, Any]) -> dict[str, Any]:
+    state = json.loads(env["state"].read_text())
+    return state["profiles"][f"real-{env['creds']['account_id']}"]
+
+
+def test_the_walkthrough_on_a_real_account_with_the_receiver(real_env: dict[str, Any], access_log: _Paths,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    port = _free_port()
+    monkeypatch.setenv("BW_RECEIVER_PORT", str(port))
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", f"http://127.0.0.1:{port}")
+    assert run_notebooks(out=real_env["out"], quiet=True) == 0
+    assert not [p for p in access_log.paths if "/_sandbox" in p], "the real path used the sandbox's control plane"
+    saved = _saved(real_env)
+    app = saved["application"]
+    assert app["callback_url"] == f"http://127.0.0.1:{port}/callbacks/inbound"
+    assert app["outbound_callback_url"] == f"http://127.0.0.1:{port}/callbacks/outbound"
+    message = saved["messages"][-1]
+    assert message["delivery"]["status"] == "DELIVERED" and message["delivery"]["final"] is True
+    sent = _text(_out(real_env, "messages"))
+    assert "DELIVERED" in sent and f"messageId={message['id']}" in sent
+    assert "Callback: the receiver stored message-delivered" in sent
+    events = _text(_out(real_env, "events"))
+    assert "message-delivered" in events and message["from"] in events  # the receiver's events, with from
+    assert "Text your number to see a message-received" in events and message["from"] in events
+    diagnosed = _text(_out(real_env, "teardown"))
+    for check in ("callback receiver running", "application URLs match", "callback credentials set",
+                  "last callback"):
+        assert check in diagnosed
+    assert "event(s) stored; the last" in diagnosed
+
+
+def test_the_walkthrough_on_a_real_account_with_a_callback_url_nobody_answers(
+        real_env: dict[str, Any], access_log: _Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    dead = _free_port()
+    monkeypatch.setenv("BW_RECEIVER_PORT", str(_free_port()))  # the receiver runs; the tunnel to it is down
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", f"http://127.0.0.1:{dead}")
+    assert run_notebooks(out=real_env["out"], quiet=True) == 0
+    assert not [p for p in access_log.paths if "/_sandbox" in p]
+    message = _saved(real_env)["messages"][-1]
+    assert message["delivery"]["status"] == "DELIVERED"
+    sent = _text(_out(real_env, "messages"))
+    assert "DELIVERED" in sent and "the receiver has stored none for this message yet" in sent
+    diagnosed = _text(_out(real_env, "teardown"))
+    assert "the receiver has stored no callback yet" in diagnosed
+
+
+def test_no_callback_url_stops_the_run_at_the_application_step(real_env: dict[str, Any], capsys: Any) -> None:
+    assert run_notebooks(out=real_env["out"], quiet=True) == 1
+    err = capsys.readouterr().err
+    assert steps.page("application").filename in err, err
+    created = _text(_out(real_env, "application"))
+    assert "Set BW_CALLBACK_BASE_URL before creating the application" in created
+    assert "BW_CALLBACK_BASE_URL" in created and "InboundCallbackUrl" in created
+    assert not (real_env["out"] / steps.page("location").filename).exists()  # it stopped there
