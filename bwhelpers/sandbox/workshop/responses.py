@@ -174,7 +174,7 @@ class MyPhoneHandler(WorkshopHandler):
         if row is None:
             raise exc.NoAccountYet(user["name"])
         path, _expires = phone_models.link_path(self.ctx.admin_key, row["account_id"], phone_models.LINK_TTL,
-                                                phone_models.now())
+                                                phone_models.now(self.db))
         self.redirect(f"{workshop(self).prefix}{path}", status=303)
 
 
