@@ -555,3 +555,18 @@ def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(t
             assert len(calls) <= 1, (user, token, len(calls))  # one account's hash, found by the token
     finally:
         sb.stop()
+
+
+def test_table_links_are_limited_to_http_and_relative_paths() -> None:
+    from bwhelpers.tables import readable
+
+    rows = [{"name": n, "url": u} for n, u in (
+        ("web", "https://example.com/x"), ("page", "10_send_picture.ipynb"), ("js", "javascript:alert(1)"),
+        ("js2", " JaVa\tScRiPt:alert(1)"), ("data", "data:text/html,<b>x</b>"), ("proto", "//evil.example/x"),
+        ("vb", "vbscript:x"))]
+    frame = readable(rows, columns=["name", "url"], links={"url": "{value}"})
+    html = frame._repr_html_()
+    assert 'href="https://example.com/x"' in html and 'href="10_send_picture.ipynb"' in html
+    for bad in ("javascript", "JaVa", "data:text", "//evil", "vbscript"):
+        assert f'href="{bad}' not in html and f'href=" {bad}' not in html, bad
+    assert html.count("<a href=") == 2
