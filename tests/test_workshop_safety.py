@@ -433,6 +433,11 @@ def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) ->
     r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications",
                      headers={"X-Forwarded-For": "198.51.100.10"}, auth=(creds["username"], "x"), timeout=10)
     assert r.status_code == 401
+    # someone else behind the same address (a NAT, the hub's machine), never seen before, is not locked out
+    fresh = provision(service, "bea-neighbour")
+    r = requests.get(f"{service['url']}/api/accounts/{fresh['account_id']}/applications", headers=attacker,
+                     auth=(fresh["username"], fresh["password"]), timeout=10)
+    assert r.status_code == 200, r.text
 
 
 # -- the pieces on their own ----------------------------------------------------------------------------
