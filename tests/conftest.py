@@ -26,6 +26,12 @@ os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.enviro
 
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
+from hypothesis import HealthCheck, settings
+
+# Hypothesis's "too slow" health check times input generation against the wall clock: on a shared 2-core machine
+# it fails on load, not on behaviour. Every property still runs its examples; nothing else is suppressed.
+settings.register_profile("bwhelpers", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("bwhelpers")
 
 #: list container -> its repeatable child (parsed as a list even when there is one)
 LISTS = {"ApplicationList": "Application", "Sites": "Site", "SipPeers": "SipPeer",

@@ -41,8 +41,8 @@ _LINK_PURPOSE = b"bwhelpers sandbox phone link v1"
 _FORM_PURPOSE = b"bwhelpers sandbox phone form v1"
 
 
-def now() -> float:
-    """The sandbox's clock (wall time)."""
+def now(db: Database) -> float:
+    """The sandbox's clock: link lifetimes and delivery ticks follow it (wall time until the injectable clock lands)."""
     return time.time()
 
 
@@ -62,6 +62,16 @@ def _mac(key: bytes, text: str) -> str:
 def sign_link(secret: str | None, account_id: str, expires: int) -> str:
     """The token of a link to ``account_id``'s phone valid until ``expires`` (epoch seconds): ``{expires}.{mac}``."""
     return f"{int(expires)}.{_mac(_key(secret, _LINK_PURPOSE), f'{account_id}|{int(expires)}')}"
+
+
+def link_path(secret: str | None, account_id: str, ttl: int, at: float, number: str | None = None) -> tuple[str, int]:
+    """(``/_sandbox/phone/{accountId}?[number=&]t=…``, its expiry): a signed link valid ``ttl`` seconds from ``at``
+    (LinkInvalid when the sandbox has no key to sign with)."""
+    from urllib.parse import urlencode
+
+    expires = int(at) + int(ttl)
+    query = urlencode({**({"number": number} if number else {}), "t": sign_link(secret, account_id, expires)})
+    return f"/_sandbox/phone/{account_id}?{query}", expires
 
 
 def verify_link(secret: str | None, account_id: str, token: str, at: float) -> int:
@@ -219,7 +229,7 @@ def tick(ev: Any, at: float) -> Tick:
 
 def threads(db: Database, account_id: str, number: str, at: float | None = None) -> list[Thread]:
     """The threads of ``number`` (one of ``account_id``'s), newest first."""
-    at = now() if at is None else at
+    at = now(db) if at is None else at
     rows = _window(db, account_id, number)
     found: dict[str, Thread] = {}
     for row in rows:  # newest first
@@ -244,7 +254,7 @@ def threads(db: Database, account_id: str, number: str, at: float | None = None)
 
 def conversation(db: Database, account_id: str, number: str, key: str, at: float | None = None) -> list[Bubble]:
     """The newest messages between ``number`` and the parties ``key`` (comma-separated), oldest first."""
-    at = now() if at is None else at
+    at = now(db) if at is None else at
     rows = [r for r in _window(db, account_id, number) if ",".join(_parties(r)) == key][:MAX_BUBBLES]
     rows.reverse()
     events = _events(db, [r["id"] for r in rows])
