@@ -166,8 +166,7 @@ class PhonePage(PhoneHandler):
         if problem and not error:
             error, status = f"with: {problem}", 400
         at = models.now(self.db)
-        threads = models.threads(self.db, account_id, number, at) if number else []
-        bubbles = models.conversation(self.db, account_id, number, key, at) if number and key else []
+        threads, bubbles = models.view(self.db, account_id, number, key, at) if number else ([], [])
         expires = models.verify_link(self.ctx.admin_key, account_id, token, at) if token else None
 
         def link(path: str = "", **params: Any) -> str:
@@ -217,8 +216,7 @@ class PhoneState(PhoneHandler):
             raise NotYourNumber(number)
         key, _parties_list, _problem = _parties(self.get_argument("with", None))
         at = models.now(self.db)
-        threads = models.threads(self.db, account_id, number, at) if number else []
-        bubbles = models.conversation(self.db, account_id, number, key, at) if number and key else []
+        threads, bubbles = models.view(self.db, account_id, number, key, at) if number else ([], [])
         body: dict[str, Any] = {"version": models.version([*threads, *bubbles])}
         if token:
             body["expires"] = models.verify_link(self.ctx.admin_key, account_id, token, at)
