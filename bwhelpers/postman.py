@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from . import guide
 from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, TOKEN_URL, Config, sandbox_urls
 from .files import atomic_write
 from .masking import mask
@@ -61,7 +62,7 @@ DEFAULT_OUT_DIR = "exports"
 #: The guide's callback URL (a long-gone requestb.in bin); the sandbox gets one of its own bins instead.
 GUIDE_CALLBACK_URL = "https://requestb.in/zuaqjbzu"
 #: A destination the sandbox accepts and reports as delivered.
-SANDBOX_TO = "+19195550123"
+SANDBOX_TO = guide.SANDBOX_PHONE
 #: The sandbox demo account's pre-registered 10DLC campaign (bwhelpers.sandbox.magic).
 SANDBOX_CAMPAIGN = "CSBX001"
 

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from . import steps
+from . import guide, steps
 
 __all__ = ["COLLECTION_NAME", "COLLECTION_SCHEMA", "TOKEN_FOLDER", "TOKEN_REQUEST", "TN_OPTION_CHECK", "STEPS",
            "ROWS", "Row", "PICTURE_FILE", "ORDER_POLL_MAX", "ORDER_POLL_DELAY_MS", "build_collection", "step_refs"]
@@ -107,24 +107,24 @@ def _saves(variable: str, js_value: str, what: str, check: str, stop_why: str, c
 
 
 # --------------------------------------------------------------------------- the bodies
-#: Step 1 with today's application fields (numbers.yml CreateApplication, messaging example)
+#: The application step with today's application fields (numbers.yml CreateApplication, messaging example)
 BODY_APPLICATION = """<Application>
   <ServiceType>Messaging-V2</ServiceType>
-  <AppName>Demo Server {{$timestamp}}</AppName>
+  <AppName>%s {{$timestamp}}</AppName>
   <InboundCallbackUrl>{{inboundCallbackUrl}}</InboundCallbackUrl>
   <OutboundCallbackUrl>{{outboundCallbackUrl}}</OutboundCallbackUrl>
   <RequestedCallbackTypes>
     <CallbackType>message-delivered</CallbackType>
     <CallbackType>message-failed</CallbackType>
   </RequestedCallbackTypes>
-</Application>"""
+</Application>""" % guide.APPLICATION_NAME
 
 # The guide's bodies (Bandwidth/v2-messaging apisetup.md), with {{variables}} for the values a user changes.
 BODY_APPLICATION_LEGACY = """<Application>
-  <AppName>Demo Server {{$timestamp}}</AppName>
+  <AppName>%s {{$timestamp}}</AppName>
   <CallbackUrl>{{callbackUrl}}</CallbackUrl>
   <CallbackCreds/>
-</Application>"""
+</Application>""" % guide.APPLICATION_NAME
 
 BODY_LOCATION = """<SipPeer>
   <PeerName>Bandwidth Messaging 2 test2 {{$timestamp}}</PeerName>
@@ -143,9 +143,9 @@ BODY_SMS = """<SipPeerSmsFeature>
     <Zone5>false</Zone5>
   </SipPeerSmsFeatureSettings>
   <HttpSettings>
-    <ProxyPeerId>539692</ProxyPeerId>
+    <ProxyPeerId>%s</ProxyPeerId>
   </HttpSettings>
-</SipPeerSmsFeature>"""
+</SipPeerSmsFeature>""" % guide.PROXY_PEER_ID
 
 BODY_MMS = """<MmsFeature>
   <MmsSettings>
@@ -154,11 +154,11 @@ BODY_MMS = """<MmsFeature>
   <Protocols>
     <HTTP>
       <HttpSettings>
-        <ProxyPeerId>539692</ProxyPeerId>
+        <ProxyPeerId>%s</ProxyPeerId>
       </HttpSettings>
     </HTTP>
   </Protocols>
-</MmsFeature>"""
+</MmsFeature>""" % guide.PROXY_PEER_ID
 
 BODY_ASSIGN = """<ApplicationsSettings>
   <HttpMessagingV2AppId>{{applicationId}}</HttpMessagingV2AppId>
@@ -166,12 +166,12 @@ BODY_ASSIGN = """<ApplicationsSettings>
 
 BODY_ORDER = """<Order>
   <AreaCodeSearchAndOrderType>
-    <AreaCode>910</AreaCode>
+    <AreaCode>%s</AreaCode>
     <Quantity>1</Quantity>
   </AreaCodeSearchAndOrderType>
   <SiteId>{{subaccount}}</SiteId>
   <PeerId>{{location}}</PeerId>
-</Order>"""
+</Order>""" % guide.AREA_CODE
 
 BODY_TN_OPTION = """<TnOptionOrder>
   <TnOptionGroups>
@@ -203,9 +203,9 @@ PICTURE_FILE = "smile.png"
 BODY_MESSAGE = """{
   "from"          : "{{from}}",
   "to"            : "{{to}}",
-  "text"          : "Good morning, this is a test message",
+  "text"          : "%s",
   "applicationId" : "{{applicationId}}"
-}"""
+}""" % guide.MESSAGE_TEXT
 
 
 # --------------------------------------------------------------------------- the table
@@ -283,7 +283,7 @@ ROWS: tuple[Row, ...] = (
             "    pm.expect(xmlText(pm.response.text(), \"Protocol\")).to.eql(\"HTTP\");",
             "});",
             "if (pm.response.code !== 201) { stop(\"SMS not enabled\"); }"),
-        body=BODY_SMS, about="Enable SMS on the location: Protocol HTTP, Zone1 true, Zone2-5 false, ProxyPeerId 539692.",
+        body=BODY_SMS, about="Enable SMS on the location: Protocol HTTP, Zone1 true, Zone2-5 false, ProxyPeerId " + guide.PROXY_PEER_ID + ".",
         description="The body exactly as in the guide."),
     Row("mms", "Enable MMS on location", "Enable MMS on location", "POST",
         (*_LOC, "products", "messaging", "features", "mms"), (201, "Created"), (
@@ -307,7 +307,7 @@ ROWS: tuple[Row, ...] = (
             *_saves("order", "xmlText(pm.response.text(), \"id\")", "order id in the response body", "<id>",
                     "no order")),
         body=BODY_ORDER,
-        about="Order one number in area code 910 for the sub-account and location. Save the Order Id.",
+        about="Order one number in area code " + guide.AREA_CODE + " for the sub-account and location. Save the Order Id.",
         description="The test saves `order` from the response's `<id>` and resets the order-status poll counter."),
     Row("numbers", "Check order status", "Check order status", "GET", (*_ACCOUNT, "orders", "{{order}}"),
         (200, "OK"), _poll("Check order status", "OrderStatus", "order", (

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -167,6 +168,21 @@ def test_board_as_admin_shows_both_done(hub: Hub, room: dict[str, Any]) -> None:
     rows = {r["participant"]: r for r in data.json()["participants"]}
     assert rows["alice"]["done"] and rows["bob"]["done"]
     assert rows["alice"]["account_id"] != rows["bob"]["account_id"]
+
+
+def test_each_participant_opens_only_their_own_phone(hub: Hub, room: dict[str, Any]) -> None:
+    """``/me/phone`` through the hub: a fresh signed link to the caller's own account, below the service prefix."""
+    prefix = urlparse(hub.service_url).path
+    accounts = {u: svc(hub, "GET", "/me", room["tokens"][u]).json()["account_id"] for u in ("alice", "bob")}
+    for user, account in accounts.items():
+        r = svc(hub, "GET", "/me/phone", room["tokens"][user], allow_redirects=False)
+        assert r.status_code == 303, r.text
+        assert r.headers["Location"].startswith(f"{prefix}/_sandbox/phone/{account}?t="), r.headers["Location"]
+    page = hub.login("alice").get(f"{hub.service_url}/me/phone", headers=HTML, timeout=30)  # the browser's way
+    assert page.status_code == 200 and "Sandbox phone" in page.text, page.text[:300]
+    assert f"account {accounts['alice']}" in page.text and accounts["bob"] not in page.text
+    assert "✓✓ delivered" in page.text or "Conversations of" in page.text
+    assert svc(hub, "GET", "/me/phone", allow_redirects=False).status_code == 401
 
 
 def test_non_admin_gets_403_from_the_board_and_others_data(hub: Hub, room: dict[str, Any]) -> None:

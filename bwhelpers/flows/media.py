@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .. import guide
 from ..checks import check_str
 from ..exceptions import MissingPrerequisiteError, ValidationError
 from ..media import MediaClient, MediaFile, check_media_list
@@ -91,7 +92,7 @@ class MediaFlow:
         return result
 
     def simulate_picture_reply(self, sample: str = "sunset", text: str = "Here is a picture back!",
-                               from_: str = "+19195550123", to: str | None = None) -> dict[str, Any]:
+                               from_: str = guide.SANDBOX_PHONE, to: str | None = None) -> dict[str, Any]:
         """Sandbox: someone sends a picture to your number (a built-in sample) -> a message-received event whose
         media URL is on the sandbox's Media API."""
         control = self.ctx.control
