@@ -258,7 +258,9 @@ def test_outsiders_get_401_through_the_proxy(hub: Hub, room: dict[str, Any]) -> 
             requests.post(f"{url}/_sandbox/bins/default", json={"type": "message-delivered"}, timeout=30),
             requests.post(f"{url}/_sandbox/reset", auth=basic, json={}, timeout=30),
         ]
-        assert [r.status_code for r in probes] == [401] * len(probes), [(r.url, r.status_code) for r in probes]
+        # 401, or 429 once this address has failed 20 times with credentials that failed before (the throttle)
+        assert {r.status_code for r in probes} <= {401, 429} and probes[0].status_code == 401, \
+            [(r.url, r.status_code) for r in probes]
     health = requests.get(f"{url}/_sandbox/health", timeout=30)
     assert health.status_code == 200 and "db" not in health.json() and str(hub.state) not in health.text
     assert health.headers.get("X-Content-Type-Options") == "nosniff"
