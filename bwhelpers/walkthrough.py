@@ -535,7 +535,7 @@ class Page:
         return CredentialsForm(on_connect=_use, on_error=_failed)
 
     def application_form(self) -> forms.Form:
-        """Step 1's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
+        """The application step's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
         (and says the receiver's credentials will be set); with none it says exactly what to set, and why."""
         form = self._persist("application", forms.application_form())
         if self.setup is None or self.setup.config.is_sandbox:

@@ -629,12 +629,30 @@ WRAPPED_TOKENS_JS = """() => [...document.querySelectorAll('.jp-OutputArea-outpu
   .filter(e => e.getClientRects().length > 1).map(e => e.textContent)"""
 
 
+def shots_through(page: Any, name: str, limit: int = 4) -> None:
+    """Screenshots down the open notebook (JupyterLab scrolls the notebook inside the page): ``name-1.png``, ..."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
+    height = page.evaluate(f"() => document.querySelector('{scroller}').clientHeight")
+    for i in range(limit):
+        top = page.evaluate(f"y => {{ const e = document.querySelector('{scroller}'); e.scrollTop = y; "
+                            "return e.scrollTop; }", i * (height - 120))
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{i + 1}.png"))
+        at_end = page.evaluate(f"() => {{ const e = document.querySelector('{scroller}'); "
+                               "return e.scrollTop + e.clientHeight >= e.scrollHeight - 2; }")
+        if at_end or (i and top == 0):
+            break
+    page.evaluate(f"() => {{ document.querySelector('{scroller}').scrollTop = 0; }}")
+
+
 def set_theme(page: Any, theme: str) -> None:
     page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
     page.wait_for_function("t => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000)
     page.wait_for_timeout(800)
 
 
+@pytest.mark.timeout(3000)  # the whole walkthrough, Run All in each notebook, twice themed
 def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], browser: Any) -> None:
     """The whole walkthrough in order, as a participant runs it (Run All in each notebook, one after the other), at
     1024 px: in the light and the dark theme every text the walkthrough renders has a contrast of at least 4.5:1
@@ -643,7 +661,7 @@ def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], browser: 
     fresh(lab)
     url = lab["sandbox"].url
     control(url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True}, timeout=10).raise_for_status()
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    context = browser.new_context(viewport={"width": 1024, "height": 1400})
     page = context.new_page()
     worst: dict[str, float] = {}
     try:
@@ -658,7 +676,7 @@ def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], browser: 
             for theme in ("JupyterLab Dark", "JupyterLab Light"):
                 set_theme(page, theme)
                 tag = "dark" if "Dark" in theme else "light"
-                shot(page, f"theme-{tag}-{info.notebook}")
+                shots_through(page, f"theme-{tag}-{info.notebook}")
                 measured = page.evaluate(CONTRAST_JS)
                 assert measured, f"{name}: nothing measured"
                 low = [m for m in measured if m["ratio"] < 4.5]
