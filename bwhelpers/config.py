@@ -28,7 +28,8 @@ from .masking import mask, register_secret
 from .paths import credentials_path, project_root
 
 __all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "PLATFORM_URL", "ENV_VARS", "credentials_path",
-           "SECRET_FIELDS", "project_root", "decide_target", "default_target", "choose_auth"]
+           "SECRET_FIELDS", "project_root", "decide_target", "default_target", "choose_auth",
+           "sandbox_urls", "SANDBOX_LAYOUT"]
 
 log = logging.getLogger("bwhelpers")
 
@@ -39,6 +40,9 @@ LEGACY_MESSAGING_URL = "https://api.catapult.inetwork.com/v2"
 TOKEN_URL = "https://api.bandwidth.com/api/v1/oauth2/token"
 #: the sandbox's token endpoint, relative to its root URL
 SANDBOX_TOKEN_PATH = "/api/v1/oauth2/token"
+#: THE sandbox URL layout below its root (Config field -> path); the control plane's /_sandbox is SandboxControl's
+SANDBOX_LAYOUT: dict[str, str] = {"dashboard_url": "/api", "messaging_url": "/api/v2", "legacy_messaging_url": "/v2",
+                                  "token_url": SANDBOX_TOKEN_PATH, "platform_url": "/api/v2"}
 AUTH_METHODS = ("oauth", "basic")
 #: what the legacy path warns (the date is Bandwidth's; the words are ours)
 BASIC_AUTH_WARNING = ("legacy API user (username/password, HTTP Basic) selected: the real Bandwidth service no "
@@ -88,6 +92,11 @@ def default_target(env: Mapping[str, str] | None = None) -> str:
     return decide_target(values)
 
 
+def sandbox_urls(root: str) -> dict[str, str]:
+    """The sandbox's API bases under ``root`` (:data:`SANDBOX_LAYOUT`): dashboard_url, messaging_url, ..."""
+    root = root.rstrip("/")
+    return {name: f"{root}{path}" for name, path in SANDBOX_LAYOUT.items()}
+
 
 def choose_auth(values: Mapping[str, Any]) -> str:
     """THE authentication rule: ``'oauth'`` or ``'basic'`` for these credential fields (Config fields, or the
@@ -100,6 +109,7 @@ def choose_auth(values: Mapping[str, Any]) -> str:
     if values.get("client_id") or values.get("client_secret"):
         return "oauth"
     return "basic" if values.get("username") or values.get("password") else "oauth"
+
 
 @dataclass(repr=False)
 class Config:
@@ -221,7 +231,7 @@ class Config:
         if self.platform_url:
             return self.platform_url.rstrip("/")
         base = self.sandbox_base
-        return f"{base}/api/v2" if base else PLATFORM_URL
+        return sandbox_urls(base)["platform_url"] if base else PLATFORM_URL
 
     @property
     def sandbox_base(self) -> str | None:
@@ -230,7 +240,7 @@ class Config:
             return None
         if self.sandbox_url:
             return self.sandbox_url
-        return self.dashboard_url[:-4] if self.dashboard_url.endswith("/api") else self.dashboard_url
+        return self.dashboard_url.removesuffix(SANDBOX_LAYOUT["dashboard_url"])
 
     # ------------------------------------------------------------------ display
     def masked(self) -> dict[str, Any]:
@@ -301,9 +311,9 @@ class Config:
         source = ", ".join(sorted(set(sources.values()))) or "defaults"
         if target == "sandbox":
             url = str(values.get("sandbox_url") or "").rstrip("/")
-            values.setdefault("dashboard_url", f"{url}/api" if url else "")
-            values.setdefault("messaging_url", f"{url}/api/v2" if url else "")
-            values.setdefault("token_url", f"{url}{SANDBOX_TOKEN_PATH}" if url else "")
+            urls = sandbox_urls(url) if url else {}
+            for name in ("dashboard_url", "messaging_url", "token_url"):
+                values.setdefault(name, urls.get(name, ""))
             return cls(**values, source=source if source != "defaults" else "sandbox")
         missing = [n for n in ("account_id", "site_id") if not values.get(n)]
         if str(values.get("auth") or "").lower() not in ("", *AUTH_METHODS):
@@ -335,13 +345,11 @@ class Config:
             changes.pop("client_id", None)
             changes.pop("client_secret", None)
         changes["sandbox_url"] = url
-        if not self.token_url or self.token_url == TOKEN_URL or (
-                self.sandbox_url and self.token_url == f"{self.sandbox_url}{SANDBOX_TOKEN_PATH}"):
-            changes["token_url"] = f"{url}{SANDBOX_TOKEN_PATH}"
-        if not self.dashboard_url or (self.sandbox_url and self.dashboard_url == f"{self.sandbox_url}/api"):
-            changes["dashboard_url"] = f"{url}/api"
-        if not self.messaging_url or (self.sandbox_url and self.messaging_url == f"{self.sandbox_url}/api/v2"):
-            changes["messaging_url"] = f"{url}/api/v2"
+        new, old = sandbox_urls(url), sandbox_urls(self.sandbox_url) if self.sandbox_url else {}
+        for name, default in (("token_url", TOKEN_URL), ("dashboard_url", None), ("messaging_url", None)):
+            current = getattr(self, name)
+            if not current or current == default or current == old.get(name):  # not chosen by the user
+                changes[name] = new[name]
         return replace(self, **changes)
 
     # ------------------------------------------------------------------ file

@@ -5,8 +5,11 @@ This is the only client module that starts the sandbox; :class:`~bwhelpers.confi
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .config import Config
 from .exceptions import TransportError
@@ -14,7 +17,7 @@ from .exceptions import TransportError
 if TYPE_CHECKING:
     from .setup import Setup
 
-__all__ = ["live_config", "connect"]
+__all__ = ["live_config", "connect", "connect_form", "Connected", "share_sandbox", "revive_sandbox"]
 
 log = logging.getLogger("bwhelpers")
 _ANNOUNCED: set[str] = set()
@@ -45,6 +48,37 @@ def live_config(*, quiet: bool = False, **explicit: Any) -> Config:
         log.info(line)
         print(line, file=sys.stdout)
     return config
+
+
+def share_sandbox() -> Any:
+    """With no real credentials: start (or reuse) one sandbox and point every child process at it
+    (``BW_SANDBOX_URL`` in this process's environment). The handle to stop when this process started it, else None."""
+    import os
+
+    from .config import default_target
+
+    if default_target() == "real":
+        return None
+    from . import sandbox
+
+    handle = sandbox.ensure_running()
+    os.environ["BW_SANDBOX_URL"] = handle.url
+    return handle if not handle.reused else None
+
+
+def revive_sandbox(config: Config | None) -> bool:
+    """Restart the shared default sandbox in this process when ``config`` used it and it is gone (its kernel was
+    shut down); True when it runs again at the same address."""
+    import os
+
+    if config is None or not config.is_sandbox or os.environ.get("BW_SANDBOX_URL"):
+        return False
+    from . import sandbox
+
+    base = config.sandbox_base or ""
+    if not base.endswith(f":{sandbox.DEFAULT_PORT}") or sandbox.probe(base, timeout=0.5):
+        return False
+    return bool(sandbox.ensure_running().url == base)
 
 
 _WARNED: set[str] = set()
@@ -104,3 +138,53 @@ def connect(*, quiet: bool = False, **explicit: Any) -> "Setup":
     from .setup import Setup
 
     return Setup(live_config(quiet=quiet, **explicit))
+
+
+#: the credentials form's fields each way of signing in uses (the form shows them; this module decides)
+FORM_TEXTS = ("account_id", "site_id", "client_id")
+FORM_SECRETS = ("client_secret",)
+LEGACY_TEXTS = ("username", "user_id")
+LEGACY_SECRETS = ("password", "api_token", "api_secret")
+
+
+@dataclass(frozen=True)
+class Connected:
+    """A checked connection: the Config, where it was remembered (or None), and whether only this process knows
+    the credentials (typed into the form, neither remembered nor in the environment)."""
+
+    config: Config
+    remembered: Path | None = None
+    only_here: bool = False
+
+
+def connect_form(target: str, fields: Mapping[str, str], *, legacy: bool = False, remember: bool = False,
+                 env: Mapping[str, str] | None = None) -> Connected:
+    """What the credentials form's Connect does: resolve a Config from its fields (the sandbox needs none), check
+    it with one cheap authenticated GET (a token is fetched first), and remember it when asked.
+
+    Raises the :class:`~bwhelpers.exceptions.BandwidthError` that names the problem (wrong secret, unreachable URL)."""
+    from .dashboard import DashboardClient
+
+    if target == "sandbox":
+        config = live_config(target="sandbox")
+    else:
+        explicit: dict[str, Any] = {"target": "real"}
+        texts, secrets = list(FORM_TEXTS), list(FORM_SECRETS)
+        if legacy:
+            explicit["auth"] = "basic"
+            texts += LEGACY_TEXTS
+            secrets += LEGACY_SECRETS
+        for name in texts:
+            value = str(fields.get(name) or "").strip()
+            if value:
+                explicit[name] = value
+        for name in secrets:
+            value = str(fields.get(name) or "")
+            if value:
+                explicit[name] = value
+        config = live_config(**explicit)
+    DashboardClient(config).get_site()
+    remembered = config.remember() if remember and target == "real" else None
+    env = os.environ if env is None else env
+    only_here = target == "real" and remembered is None and not (env.get("BW_CLIENT_SECRET") or env.get("BW_PASSWORD"))
+    return Connected(config, remembered, only_here)

@@ -160,6 +160,22 @@ class DashboardClient:
         app = _app_record(data)
         return Result(data=app, id=app.get("ApplicationId"), exchange=ex, title="Application created")
 
+    def repoint_application(self, application_id: str, *, callback_url: str | None = None,
+                            inbound_callback_url: str | None = None,
+                            outbound_callback_url: str | None = None) -> Result:
+        """PATCH /applications/{id} with new callback URLs only (the other fields stay): the guide's
+        ``callback_url``, or today's ``inbound_callback_url`` / ``outbound_callback_url``."""
+        application_id = require_id(application_id, "application_id", "uuid")
+        fields: dict[str, Any] = {}
+        for key, value in (("CallbackUrl", callback_url), ("InboundCallbackUrl", inbound_callback_url),
+                           ("OutboundCallbackUrl", outbound_callback_url)):
+            if value is not None:
+                fields[key] = check_str(value, key)
+        _, data, ex = self._call("PATCH", f"{self.account_url}/applications/{segment(application_id)}",
+                                 {"Application": fields})
+        app = _app_record(data)
+        return Result(data=app, id=app.get("ApplicationId") or application_id, exchange=ex)
+
     def list_applications(self) -> Result:
         """GET /applications: every application on the account."""
         _, data, ex = self._call("GET", f"{self.account_url}/applications")

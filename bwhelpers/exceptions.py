@@ -13,6 +13,7 @@ from .masking import scrub
 __all__ = [
     "BandwidthError", "AuthError", "TokenError", "NotFoundError", "ValidationError", "ConflictError", "RateLimitError",
     "ServerError", "TransportError", "MissingPrerequisiteError", "StateFileError", "WaitTimeoutError",
+    "UnknownMessageError",
 ]
 
 
@@ -107,3 +108,5 @@ class WaitTimeoutError(BandwidthError, TimeoutError):
     """Something waited for (an order's final status, a callback event) did not happen in time."""
 
 
+class UnknownMessageError(WaitTimeoutError):
+    """A wait for the events of a message the sandbox does not know: it ends at once, since none can come."""

@@ -3,8 +3,11 @@
 * as root (common in containers) it adds ``--allow-root``, which ``jupyter lab`` otherwise refuses to start without;
 * it installs :func:`strip_walkthrough_outputs` as the contents manager's ``pre_save_hook``: when JupyterLab
   (auto)saves one of the walkthrough's notebooks, its outputs, execution counts and widget state are left out of
-  the file. A reopened notebook is then clean (re-run its cells), never a page of "Error displaying widget: model
-  not found" for forms whose kernel is gone, and the tracked notebooks stay free of outputs.
+  the file, and the metadata JupyterLab fills in (the kernel's full ``language_info``, its kernelspec's display
+  name, per-cell ``execution``/``scrolled``/``collapsed`` marks) goes back to the committed form. A reopened
+  notebook is then clean (re-run its cells), never a page of "Error displaying widget: model not found" for forms
+  whose kernel is gone, and opening and saving an unchanged notebook leaves the committed file byte-identical, so
+  a participant's later ``git pull`` never fails on it.
 
 Any other arguments are passed to ``jupyter lab`` as they are (``python -m bwhelpers lab --port 8899``).
 """
@@ -28,13 +31,15 @@ def _is_root() -> bool:
 
 
 def lab_command(args: Sequence[str] = (), *, root: bool | None = None) -> list[str]:
-    """The ``jupyter lab`` command line for ``args`` (default: open 00_start_here)."""
+    """The ``jupyter lab`` command line for ``args`` (default: the project as the root, opening 00_start_here)."""
     args = list(args)
     cmd = [sys.executable, "-m", "jupyter", "lab"]
-    if not any(not a.startswith("-") for a in args):
+    if not any(not a.startswith("-") for a in args) and not any("default_url" in a for a in args):
         folder = Path.cwd()
         if (folder / DEFAULT_NOTEBOOK).is_file():
-            cmd.append(DEFAULT_NOTEBOOK)
+            # the project stays the server's root (the Postman downloads in ../exports are served), and the URL
+            # the server prints and opens lands on 00_start_here, not on the Launcher
+            cmd.append(f"--ServerApp.default_url=/lab/tree/{DEFAULT_NOTEBOOK}")
     cmd += args
     if (_is_root() if root is None else root) and not any(a.startswith("--allow-root") or "allow_root" in a
                                                            for a in args):
@@ -66,10 +71,32 @@ def strip_walkthrough_outputs(model: dict[str, Any], path: str = "", contents_ma
     metadata = nb.get("metadata")
     if isinstance(metadata, dict):
         metadata.pop("widgets", None)
+        _committed_metadata(metadata)
     for cell in nb.get("cells") or []:
+        meta = cell.get("metadata")
+        if isinstance(meta, dict):
+            for key in _LAB_CELL_KEYS:
+                meta.pop(key, None)
         if cell.get("cell_type") == "code":
             cell["outputs"] = []
             cell["execution_count"] = None
+
+
+#: what the walkthrough's notebooks are committed with (JupyterLab fills in more when a kernel starts)
+COMMITTED_KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+COMMITTED_LANGUAGE_INFO = {"name": "python"}
+#: per-cell metadata JupyterLab adds while you work (timing, scrolling, collapsing); tags and the rest are kept
+_LAB_CELL_KEYS = ("execution", "scrolled", "collapsed", "jupyter", "trusted")
+
+
+def _committed_metadata(metadata: dict[str, Any]) -> None:
+    """The notebook's metadata as committed: the python3 kernelspec and ``language_info`` naming only the language."""
+    spec = metadata.get("kernelspec")
+    if not isinstance(spec, dict) or spec.get("language", "python") == "python":
+        metadata["kernelspec"] = dict(COMMITTED_KERNELSPEC)
+    info = metadata.get("language_info")
+    if not isinstance(info, dict) or info.get("name", "python") == "python":
+        metadata["language_info"] = dict(COMMITTED_LANGUAGE_INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,7 @@ import re
 import threading
 from typing import Any
 
-__all__ = ["MASK", "mask", "register_secret", "registered_secrets", "scrub"]
+__all__ = ["MASK", "mask", "register_secret", "registered_secrets", "scrub", "learn_secrets"]
 
 _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
@@ -30,6 +30,16 @@ def register_secret(value: str | None) -> None:
     if value and len(value) >= 3:
         with _SECRETS_LOCK:
             _SECRETS.add(value)
+
+
+def learn_secrets(body: str) -> None:
+    """Register the values of an XML or JSON body's credential fields (``<Password>``, ``"client_secret"``...), so
+    they are masked wherever they are shown later: displays mask by value, never by a field's name."""
+    for pattern in (_SECRET_XML, _SECRET_JSON):
+        for m in pattern.finditer(body):
+            value = m.group(2).strip()
+            if value and value != MASK:
+                register_secret(value)
 
 
 def registered_secrets() -> frozenset[str]:

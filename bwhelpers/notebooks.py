@@ -5,11 +5,17 @@ bwhelpers.notebooks
 The headless runner behind ``python -m bwhelpers run-notebooks``: execute every walkthrough
 notebook in order against the configured target (the sandbox by default), write the executed
 copies and an HTML rendering, print a summary of the steps and saved IDs, and stop at the first
-failure naming the notebook and the cell.
+failure naming the notebook, the cell and the cause.
+
+A notebook fails when a cell raises, and also when a step did not complete although nothing raised: the
+walkthrough shows that as a box marked ``bw-incomplete`` (an error, a missing prerequisite, a timed-out wait, a
+send that sent nothing). A cell tagged ``expected-failure`` (a deliberate failure, such as the events notebook's
+failing destination) does not count.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -97,6 +103,11 @@ def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300
         run.ok = False
         run.failed_cell = _failed_cell(nb)
         run.error = _first_line(str(exc))
+    else:
+        incomplete = incomplete_step(nb)
+        if incomplete is not None:
+            run.ok = False
+            run.failed_cell, run.error = incomplete
     run.seconds = time.perf_counter() - started
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +122,32 @@ def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300
             except Exception as exc:  # pragma: no cover - rendering is best effort
                 print(f"warning: could not render {path.name} to HTML: {exc}", file=sys.stderr)
     return run
+
+
+EXPECTED_FAILURE_TAG = "expected-failure"
+_CAUSE = re.compile(r'class="[^"]*\bbw-incomplete\b[^"]*"\s+data-cause="([^"]*)"')
+
+
+def incomplete_step(nb) -> tuple[int, str] | None:
+    """The first code cell (1-based among code cells) that shows a "step did not complete" box, with its cause;
+    cells tagged ``expected-failure`` are skipped. None when every step completed."""
+    import html
+
+    code_index = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code_index += 1
+        if EXPECTED_FAILURE_TAG in (cell.get("metadata", {}).get("tags") or []):
+            continue
+        for output in cell.get("outputs", []):
+            body = (output.get("data") or {}).get("text/html")
+            if isinstance(body, list):
+                body = "".join(body)
+            if isinstance(body, str) and "bw-incomplete" in body:
+                m = _CAUSE.search(body)
+                return code_index, html.unescape(m.group(1)) if m else "a step did not complete"
+    return None
 
 
 def _failed_cell(nb) -> int | None:
@@ -142,7 +179,9 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
     if not books:
         print("no notebooks found", file=sys.stderr)
         return 1
-    handle = _share_sandbox()
+    from .connection import share_sandbox
+
+    handle = share_sandbox()
     receiver = _share_receiver()
     runs: list[NotebookRun] = []
     try:
@@ -161,19 +200,6 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
         if receiver is not None:
             receiver.stop()
     return 0 if runs and all(r.ok for r in runs) and len(runs) == len(books) else 1
-
-
-def _share_sandbox():
-    """With no real credentials, start (or reuse) one sandbox and point every kernel at it."""
-    from .config import default_target
-
-    if default_target() == "real":
-        return None
-    from .sandbox import ensure_running
-
-    handle = ensure_running()
-    os.environ["BW_SANDBOX_URL"] = handle.url
-    return handle if not handle.reused else None
 
 
 def _share_receiver():

@@ -34,10 +34,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, SANDBOX_TOKEN_PATH, TOKEN_URL, Config
+from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, TOKEN_URL, Config, sandbox_urls
 from .files import atomic_write
 from .masking import mask
 from .phone import loose_e164
+from .sandbox_control import SandboxControl
 from .postman_collection import (COLLECTION_NAME, COLLECTION_SCHEMA, ORDER_POLL_DELAY_MS, ORDER_POLL_MAX,  # noqa: F401
                                  ROWS, STEPS, TN_OPTION_CHECK, TOKEN_FOLDER, TOKEN_REQUEST, _NAMESPACE, _version,
                                  build_collection, step_refs)
@@ -144,8 +145,8 @@ def _saved_ids(state: SavedState) -> dict[str, Any]:
 def _urls(config: "Config") -> dict[str, str]:
     """dashboardUrl, messagingUrl (current, .../api/v2), legacyMessagingUrl (.../v2) for this config."""
     if config.is_sandbox and config.sandbox_base:
-        root = config.sandbox_base
-        current, legacy = f"{root}/api/v2", f"{root}/v2"
+        urls = sandbox_urls(config.sandbox_base)
+        current, legacy = urls["messaging_url"], urls["legacy_messaging_url"]
     else:
         current, legacy = MESSAGING_URL, LEGACY_MESSAGING_URL
     if config.legacy_messaging:   # the config targets the guide's legacy API
@@ -154,7 +155,7 @@ def _urls(config: "Config") -> dict[str, str]:
         current = config.messaging_url
     token = config.token_url
     if config.is_sandbox and config.sandbox_base and token in ("", TOKEN_URL):
-        token = f"{config.sandbox_base}{SANDBOX_TOKEN_PATH}"
+        token = sandbox_urls(config.sandbox_base)["token_url"]
     return {"dashboardUrl": config.dashboard_url or DASHBOARD_URL, "messagingUrl": current,
             "legacyMessagingUrl": legacy, "tokenUrl": token or TOKEN_URL}
 
@@ -191,8 +192,8 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
     account = _str(config.account_id)
     numbers: list[str] = ids["numbers"]
     if callback_url is None:
-        root = urls["dashboardUrl"][:-4] if urls["dashboardUrl"].endswith("/api") else urls["dashboardUrl"]
-        callback_url = ids["callbackUrl"] or (f"{root}/_sandbox/bins/postman" if sandbox else GUIDE_CALLBACK_URL)
+        callback_url = ids["callbackUrl"] or (SandboxControl(config).bin_url("postman") if sandbox and config.sandbox_base
+                                              else GUIDE_CALLBACK_URL)
     if to is None:
         to = SANDBOX_TO if sandbox else ""
     rows: list[tuple[str, Any, str]] = [
@@ -354,15 +355,15 @@ def cli(argv: Sequence[str] | None = None) -> int:
     if args.no_environment:
         return 0
     try:
-        environment = export_environment(out_dir=args.out, name=args.name, include_secrets=args.include_secrets,
-                                         to=args.to)
+        config = _resolve_config(None)
+        environment = export_environment(config, out_dir=args.out, name=args.name,
+                                         include_secrets=args.include_secrets, to=args.to)
     except Exception as exc:  # configuration problems: say what and how to fix, no traceback
         print(f"error: cannot export the environment: {exc}", file=sys.stderr)
         return 1
     print(f"environment: {environment}")
-    values = {v["key"]: v["value"] for v in json.loads(environment.read_text(encoding="utf-8"))["values"]}
-    if "127.0.0.1" in values.get("dashboardUrl", "") or "localhost" in values.get("dashboardUrl", ""):
-        print(f"target: the local sandbox at {values['dashboardUrl'][:-4]} - keep it running "
+    if config.is_sandbox:
+        print(f"target: the local sandbox at {config.sandbox_base} - keep it running "
               "(python -m bwhelpers sandbox) while Postman/newman use this environment")
     if args.include_secrets:
         print("warning: the environment contains your client secret, password, token and secret - do not commit "

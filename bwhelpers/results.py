@@ -10,19 +10,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from . import steps
-from .masking import mask, scrub
+from .masking import scrub
 
 if TYPE_CHECKING:
     from .http import Exchange
 
 __all__ = ["Result", "flatten", "flat_rows"]
 
-_SECRET_WORDS = ("password", "secret", "token")
-
-
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     """Nested dicts -> dotted keys (``SipPeerSmsFeatureSettings.Zone1``); lists of scalars -> ``'a, b'``;
-    lists of dicts -> ``key[0].field``; XML attributes ``@x`` -> ``x``; secrets masked."""
+    lists of dicts -> ``key[0].field``; XML attributes ``@x`` -> ``x``; secrets masked by value (the registry in
+    :mod:`bwhelpers.masking`), never by the field's name (``token_url`` is shown)."""
     out: dict[str, Any] = {}
     if isinstance(obj, Mapping):
         if not obj and prefix:
@@ -30,10 +28,7 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
         for k, v in obj.items():
             name = str(k).lstrip("@").replace("#text", "text")
             key = f"{prefix}.{name}" if prefix else name
-            if any(w in name.lower() for w in _SECRET_WORDS) and isinstance(v, str):
-                out[key] = mask(v)
-            else:
-                out.update(flatten(v, key))
+            out.update(flatten(v, key))
     elif isinstance(obj, list):
         if all(not isinstance(v, (Mapping, list)) for v in obj):
             out[prefix or "value"] = ", ".join("" if v is None else str(v) for v in obj)

@@ -6,39 +6,54 @@
   object) -> an amber callout (:func:`callout`).
 
 Plain HTML strings (no pandas, no widgets): JupyterLab renders them as they are, the tests read them as text.
-Every table has ``table-layout: fixed; width: 100%`` and wraps long values, so nothing scrolls sideways.
+Every table fits its cell (``width: 100%``): texts wrap between words, but a token (a phone number, an id, a date, a
+status, a boolean) never wraps inside itself; a long id in a list is shortened, its whole value in its
+tooltip. Colours are JupyterLab's theme variables (:mod:`bwhelpers.theme`), readable in light and dark.
 """
 from __future__ import annotations
 
 import html
+import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from .masking import mask, scrub
+from . import theme
+from .masking import scrub
 
-__all__ = ["object_html", "rows_html", "callout", "fmt", "pick_columns", "CSS", "KINDS"]
+__all__ = ["object_html", "rows_html", "callout", "fmt", "pick_columns", "token_html", "CSS", "KINDS", "INCOMPLETE"]
 
-_SECRET_WORDS = ("password", "secret", "token")
+#: the class of every box that says a step did not complete (``python -m bwhelpers run-notebooks`` fails on it)
+INCOMPLETE = "bw-incomplete"
 
-#: callout kinds -> (border colour, background, icon)
-KINDS = {"error": ("#c62828", "#fdecea", "✗"), "warn": ("#b26a00", "#fff4e5", "⚠"),
-         "ok": ("#1b7f3b", "#edf7ed", "✓"), "info": ("#2962ff", "#eef3ff", "ℹ")}
+#: callout kinds -> (line colour, background, icon); colours are theme expressions (``--jp-*``)
+KINDS = {kind: (theme.line(kind), theme.tint(kind), theme.ICONS[kind]) for kind in ("error", "warn", "ok", "info")}
 
+_CELL = "table.bw-table th,.bw-wrap table.bw-table td"
 CSS = ("<style>"
        ".bw-wrap table.bw-table{table-layout:fixed;width:100%;max-width:100%;border-collapse:collapse;margin:4px 0;"
-       "font-size:13px}"
-       ".bw-wrap table.bw-table th,.bw-wrap table.bw-table td{border:1px solid #e0e0e0;padding:3px 6px;"
-       "text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word;white-space:normal}"
-       ".bw-wrap table.bw-table th{background:#f5f5f5;font-weight:600;overflow-wrap:normal;word-break:normal}"
+       f"font-size:13px;color:{theme.TEXT};background:{theme.PAGE}}}"
+       f".bw-wrap {_CELL}{{border:1px solid {theme.BORDER};padding:3px 6px;color:{theme.TEXT};"
+       "text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:normal;white-space:normal}"
+       f".bw-wrap table.bw-table th{{background:{theme.SURFACE};font-weight:600;overflow-wrap:normal}}"
        ".bw-wrap table.bw-rows th{white-space:nowrap}"
-       ".bw-wrap table.bw-table td.bw-key{width:32%;color:#444;font-weight:600;background:#fafafa}"
+       f".bw-wrap table.bw-table td.bw-key{{width:32%;font-weight:600;background:{theme.SURFACE}}}"
        ".bw-wrap table.bw-table table.bw-table{margin:0;font-size:12px}"
-       ".bw-wrap table.bw-table tr.bw-detail td{background:#fbfbfb;color:#333;font-size:12px}"
-       ".bw-wrap table.bw-table td.bw-st-failed{color:#c62828;font-weight:700}"
-       ".bw-wrap table.bw-table td.bw-st-partial{color:#b26a00;font-weight:700}"
-       ".bw-wrap table.bw-table td.bw-st-done{color:#1b7f3b}"
-       ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; anywhere-wrapping keeps it in 100%
+       f".bw-wrap table.bw-table tr.bw-detail td{{background:{theme.PAGE};color:{theme.MUTED};font-size:12px}}"
+       f".bw-wrap table.bw-table td.bw-st-failed{{color:{theme.accent('failed')};font-weight:700}}"
+       f".bw-wrap table.bw-table td.bw-st-partial{{color:{theme.accent('partial')};font-weight:700}}"
+       f".bw-wrap table.bw-table td.bw-st-done{{color:{theme.accent('done')};font-weight:600}}"
+       ".bw-wrap .bw-tok{white-space:nowrap;overflow-wrap:normal}"  # a token never wraps inside itself
+       f".bw-wrap .bw-short{{border-bottom:1px dotted {theme.BORDER_STRONG};cursor:help}}"
+       ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; texts wrap between words
        ".bw-wrap{max-width:100%;overflow-x:hidden}"
+       f".bw-wrap .bw-caption{{color:{theme.MUTED};font-size:12px}}"
+       f".bw-wrap a{{color:{theme.accent('info')}}}"
        "</style>")
+
+#: values that are one token: numbers and phone numbers, ids, dates, statuses, booleans (no spaces, not too long)
+_TOKEN = re.compile(r"[^\s]{1,40}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+_LONG_ID = re.compile(r"[A-Za-z0-9_-]{21,}")
 
 
 def fmt(value: Any) -> str:
@@ -59,18 +74,32 @@ def fmt(value: Any) -> str:
     return scrub(text)
 
 
-def _secret_key(key: Any) -> bool:
-    return any(w in str(key).lower() for w in _SECRET_WORDS)
+def token_html(text: str, short: bool = False) -> str:
+    """One shown value, escaped: a token (no spaces) never wraps inside itself; with ``short`` a long id is shortened
+    to its first 8 characters and a date to the second, the whole value in the tooltip (``title``)."""
+    if not text or not _TOKEN.fullmatch(text):
+        return html.escape(text)
+    if short:
+        shown = None
+        if _UUID.fullmatch(text) or _LONG_ID.fullmatch(text):
+            shown = text[:8] + "…"
+        else:
+            m = _ISO.fullmatch(text)
+            if m and (m.group(3) or m.group(4)):
+                shown = f"{m.group(1)} {m.group(2)}"
+        if shown is not None:
+            full = html.escape(text)
+            return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(shown)}</span>'
+    return f'<span class="bw-tok">{html.escape(text)}</span>'
 
 
 def _label(key: Any) -> str:
     return str(key).lstrip("@").replace("#text", "text")
 
 
-def _cell(value: Any, key: Any = "") -> str:
-    """A value cell: nested dicts as nested tables, lists of dicts as nested rows, scalars escaped."""
-    if _secret_key(key) and isinstance(value, str):
-        return html.escape(mask(value))
+def _cell(value: Any, short: bool = False) -> str:
+    """A value cell: nested dicts as nested tables, lists of dicts as nested rows, scalars escaped (tokens kept
+    whole). Secrets are masked by value (the registry in :mod:`bwhelpers.masking`), never by the field's name."""
     if isinstance(value, Mapping):
         return _object_table(value) if value else ""
     if isinstance(value, (list, tuple)):
@@ -79,11 +108,11 @@ def _cell(value: Any, key: Any = "") -> str:
                 return _object_table(value[0])
             return rows_html(list(value), css=False)
         return html.escape(fmt(value))
-    return html.escape(fmt(value))
+    return token_html(fmt(value), short)
 
 
 def _object_table(obj: Mapping[str, Any]) -> str:
-    rows = "".join(f'<tr><td class="bw-key">{html.escape(_label(k))}</td><td>{_cell(v, k)}</td></tr>'
+    rows = "".join(f'<tr><td class="bw-key">{html.escape(_label(k))}</td><td>{_cell(v)}</td></tr>'
                    for k, v in obj.items())
     return f'<table class="bw-table bw-object"><tbody>{rows}</tbody></table>'
 
@@ -100,7 +129,7 @@ def object_html(obj: Any, css: bool = True) -> str:
         body = f'<table class="bw-table"><tbody><tr><td>{_cell(obj)}</td></tr></tbody></table>'
     else:
         body = _object_table(obj) if obj else '<div class="bw-empty"><i>(empty body)</i></div>'
-    cap = f'<div class="bw-caption" style="color:#666;font-size:12px">{html.escape(caption)}</div>' if caption else ""
+    cap = f'<div class="bw-caption">{html.escape(caption)}</div>' if caption else ""
     return (CSS if css else "") + f'<div class="bw-wrap bw-view">{cap}{body}</div>'
 
 
@@ -153,7 +182,7 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
         cells = []
         for c in cols:
             value = r.get(c)
-            text = _cell(value, c)
+            text = _cell(value, short=True)
             if links and c in links and value not in (None, ""):
                 href = safe_href(links[c].format(value=value))
                 if href:
@@ -170,12 +199,18 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
             f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
-def callout(kind: str, title: str, body_html: str = "", css_class: str = "") -> str:
+def callout(kind: str, title: str, body_html: str = "", css_class: str = "", incomplete: bool | None = None) -> str:
     """A coloured box: ``error`` red, ``warn`` amber, ``ok`` green, ``info`` blue. ``title`` is escaped,
-    ``body_html`` is trusted HTML."""
+    ``body_html`` is trusted HTML.
+
+    ``incomplete`` (default: an error) marks the box as "a step did not complete" (class ``bw-incomplete``, the
+    title in ``data-cause``): the headless run fails on it, naming the notebook, the cell and the cause."""
     border, background, icon = KINDS.get(kind, KINDS["info"])
-    cls = f"bw-callout bw-callout-{kind} {css_class}".strip()
-    return (f'<div class="{cls}" style="border-left:5px solid {border};background:{background};padding:6px 10px;'
-            f'margin:6px 0;max-width:100%;box-sizing:border-box;overflow-wrap:anywhere">'
-            f'<div class="bw-callout-title" style="color:{border};font-weight:700">{icon} {html.escape(title)}</div>'
-            f'{body_html}</div>')
+    if incomplete is None:
+        incomplete = kind == "error"
+    cls = f"bw-callout bw-callout-{kind} {css_class}{' ' + INCOMPLETE if incomplete else ''}".strip()
+    cause = f' data-cause="{html.escape(title)}"' if incomplete else ""
+    return (f'<div class="{cls}"{cause} style="border-left:5px solid {border};background:{background};color:{theme.TEXT};'
+            f'padding:6px 10px;margin:6px 0;max-width:100%;box-sizing:border-box;overflow-wrap:anywhere">'
+            f'<div class="bw-callout-title" style="font-weight:700"><span style="color:{theme.accent(kind)}">{icon}'
+            f'</span> {html.escape(title)}</div>{body_html}</div>')

@@ -14,14 +14,61 @@ notebook to run first, and every later cell repeats that instead of failing with
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import ipywidgets as w
-from IPython.display import HTML, display
 
-from . import steps, widgets
-from .exceptions import BandwidthError, TransportError
+from . import steps, theme, views
+from .exceptions import BandwidthError, TransportError, UnknownMessageError
 from .results import Result
+from .ui import display as show
+from .ui import forms, progress
+from .ui.credentials import CredentialsForm
+from .ui.export import ExportForm
+from .ui.output import emit
+
+def _int(v: Any) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return 0
+
+
+@dataclass(frozen=True)
+class OrderKind:
+    """How an order's outcome is counted and named: number orders put numbers in service, TN Option Orders put
+    numbers on a 10DLC campaign (their numbers, less those with an error)."""
+
+    noun: str
+    count: Callable[[Result, dict[str, Any]], tuple[int, int]]
+
+
+NUMBER_ORDER = OrderKind("number(s) in service", lambda r, d: (
+    _int(d.get("CompletedQuantity")) or len(r.numbers), _int(d.get("FailedQuantity"))))
+TN_OPTION_ORDER = OrderKind("number(s) on the 10DLC campaign", lambda r, d: (
+    max(len(r.numbers) - len(d.get("Errors") or []), 0), len(d.get("Errors") or [])))
+
+
+def _numbers(result: Result) -> Any:
+    return ", ".join(result.numbers) if result.numbers else None
+
+
+def _typename(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def _closure(info: steps.Step) -> tuple[int, ...]:
+    """Every step ``info`` needs, directly or through the steps it needs, in order."""
+    seen: set[int] = set()
+    todo = list(info.needs)
+    while todo:
+        p = steps.page(todo.pop())
+        if p.number not in seen:
+            seen.add(p.number)
+            todo += p.needs
+    return tuple(sorted(seen))
+
 
 def _link(p: steps.Step) -> str:
     """A link to a page's notebook (JupyterLab opens it in a tab)."""
@@ -45,7 +92,7 @@ class Page:
         self.info = steps.by_number(page) if isinstance(page, int) else steps.page(page)
         self.step = self.info.number
         self.title, self.notebook = self.info.heading, self.info.notebook
-        self.needs = tuple(steps.page(k).number for k in self.info.needs)
+        self.needs = _closure(self.info)
         self.setup = setup
         self.missing: list[int] = []
         self.error: BaseException | None = None
@@ -56,15 +103,17 @@ class Page:
                 self.setup = connect()
             except BandwidthError as exc:
                 self.error = exc
-        self.progress = widgets.progress_widget(self.setup, current=self._current) \
+        self.progress = progress.progress_widget(self.setup, current=self._current) \
             if self.setup is not None else None
         self._warned_in: int | None = None
         self._nothing_sent: str | None = None   # why the last send/inbound of this page sent nothing
         self._last_refusal: str | None = None
         self._statuses: dict[int, str] = {}
+        self.outcomes: list[tuple[str, str]] = []   # (done/partial/failed, what) of the steps run in this kernel
+        self._prereq_shown = False
         if self.setup is not None:
-            done = widgets._done(self.setup)
-            self._statuses = widgets._statuses(self.setup)
+            done = progress.done_steps(self.setup)
+            self._statuses = progress.statuses(self.setup)
             self.missing = [n for n in self.needs if not done.get(n)]
         if show:
             self.header()
@@ -87,45 +136,77 @@ class Page:
     def header(self) -> None:
         """The target in use, the progress strip, and the prerequisite verdict."""
         if self.setup is None:
-            widgets.show_error(self.error or RuntimeError("not connected"))
-            widgets.show_note("Could not connect. Open <b>00_start_here</b> and use the credentials form, "
-                              "or unset the BW_* variables to use the sandbox.", "warn")
+            exc = self.error or RuntimeError("not connected")
+            self._outcome("failed", f"could not connect: {type(exc).__name__}: {getattr(exc, 'description', '') or exc}")
+            show.show_error(exc)
+            show.show_note("Could not connect. Open <b>00_start_here</b> and use the credentials form, "
+                           "or unset the BW_* variables to use the sandbox.", "warn", incomplete=True)
             return
         cfg = self.setup.config
         target = ("the local <b>sandbox</b> (no account needed)" if cfg.is_sandbox
                   else f"the <b>real</b> Bandwidth account <code>{html.escape(str(cfg.account_id))}</code>")
-        display(HTML(f'<div class="bw-target">Target: {target} — Dashboard <code>{html.escape(cfg.dashboard_url)}'
-                     f'</code>, profile <code>{html.escape(cfg.profile)}</code></div>'))
+        show.show_html(f'<div class="bw-target">Target: {target} — Dashboard <code>{html.escape(cfg.dashboard_url)}'
+                       f'</code>, profile <code>{html.escape(cfg.profile)}</code></div>')
         if self.progress is not None:
             self.progress.show()
-        self.check()
+        if self.check():
+            self._recommend()
 
     def check(self) -> bool:
-        """Say which notebook to run first if a prerequisite is missing (once per cell). Returns ``ready``."""
+        """Say which notebooks to run first if prerequisites are missing: every missing one, in full once, then a
+        one-line reminder in each later cell that skips its work. Returns ``ready``."""
         if self.setup is None:
             self._warn_once("Not connected: run <b>00_start_here</b> first.")
             return False
         if self.missing:
             first = steps.by_number(self.missing[0])
-            failed = self._statuses.get(first.number) == "failed"
-            what = ("ended <b>FAILED</b>" if failed else "has not been done")
+            if self._prereq_shown:
+                self._warn_once(f"Skipped: a prerequisite is missing (see the top of this notebook); run "
+                                f"{_link(first)} first.", short=True)
+                return False
+            self._prereq_shown = True
+            items = []
+            for number in self.missing:
+                p = steps.by_number(number)
+                what = "ended <b>FAILED</b>" if self._statuses.get(number) == "failed" else "has not been done"
+                items.append(f"<li>step {number} ({html.escape(p.heading.lower())}) {what}: notebook {_link(p)}</li>")
+            others = " (then the others listed)" if len(items) > 1 else ""
             self._warn_once(
-                f"⚠ Prerequisite missing: step {first.number} ({html.escape(first.heading.lower())}) {what} for "
-                f"this target. <b>Run notebook {_link(first)} first</b>, then re-run this one.")
+                f"Prerequisite missing for this target:<ul>{''.join(items)}</ul><b>Run notebook {_link(first)} "
+                f"first</b>{others}, then re-run this one. The cells below do nothing until then.")
             return False
         return True
 
-    def _warn_once(self, text: str) -> None:
+    def _recommend(self) -> None:
+        """Earlier guide steps this one does not strictly need but the walkthrough expects (ordering numbers onto
+        a location with no SMS and no application): a quiet amber note, so nothing proceeds silently."""
+        if not self.info.guide or self.setup is None:
+            return
+        done = progress.done_steps(self.setup)
+        skipped = [p for p in steps.STEPS if p.number < self.step and p.number not in self.needs
+                   and not done.get(p.number)]
+        if skipped:
+            names = ", ".join(f"step {p.number} ({_link(p)})" for p in skipped)
+            show.show_note(f"Not done yet for this target: {names}. This step works without them, but the "
+                           "walkthrough's message cannot be sent until they are.", "warn")
+
+    def _warn_once(self, text: str, short: bool = False) -> None:
         """The prerequisite note, at most once per executed cell (later calls in the same cell stay quiet)."""
         cell = _execution_count()
         if cell is not None and cell == self._warned_in:
             return
         self._warned_in = cell
-        widgets.show_note(text, "warn")
+        if not short:
+            self._outcome("not run", "a prerequisite is missing")
+        show.show_note(f"{theme.ICONS['warn']} {text}", "warn", incomplete=not short)
+
+    def _outcome(self, kind: str, text: str) -> None:
+        """Remember what a step of this page did in this kernel (the summary is computed from it)."""
+        self.outcomes.append((kind, text))
 
     def refresh(self) -> None:
         if self.progress is not None and self.setup is not None:
-            widgets.refresh_progress(self.progress, self.setup, self._current)
+            progress.refresh_progress(self.progress, self.setup, self._current)
 
     # -- running a step ----------------------------------------------------------------------------
     # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
@@ -160,22 +241,23 @@ class Page:
 
     def enable_sms(self, **overrides: Any) -> Result | None:
         """Step: enable SMS on the saved location."""
-        return self._show(lambda: self.setup.enable_sms(**overrides))
+        return self._show(lambda: self.setup.enable_sms(**overrides), setting="Enabling SMS on the saved location")
 
     def enable_mms(self, **overrides: Any) -> Result | None:
         """Step: enable MMS on the saved location."""
-        return self._show(lambda: self.setup.enable_mms(**overrides))
+        return self._show(lambda: self.setup.enable_mms(**overrides), setting="Enabling MMS on the saved location")
 
     def assign_application(self) -> Result | None:
         """Step: assign the saved application to the saved location."""
-        return self._show(lambda: self.setup.assign_application())
+        return self._show(lambda: self.setup.assign_application(),
+                          setting="Assigning the saved application to the saved location")
 
     def search_numbers(self, **criteria: Any) -> Result | None:
         """Search available numbers (nothing is saved); an empty result is an amber warning before any order."""
         result = self._show(lambda: self.setup.search_numbers(**criteria))
         if result is not None and not result.numbers:
             shown = ", ".join(f"{k}={v}" for k, v in criteria.items() if k != "quantity")
-            widgets.show_callout("warn", "No numbers found", f"<div>Nothing is available for "
+            show.show_callout("warn", "No numbers found", f"<div>Nothing is available for "
                                  f"<code>{html.escape(shown)}</code>: an order with these criteria will fail (5018)."
                                  " Choose another value in the form above before you order.</div>")
         return result
@@ -188,18 +270,20 @@ class Page:
                 return ", ".join(f"{k}={v}" for k, v in (c or {}).items())
             return self._ask_second("order", other, _fmt(other.get("criteria")), _fmt(other.get("new_criteria")),
                                     lambda: self.setup.get_order(other["id"]),
-                                    lambda: self.setup.order_numbers(quantity=quantity, new=True, **criteria))
-        return self._show(lambda: self.setup.order_numbers(quantity=quantity, new=new, **criteria))
+                                    lambda: self.setup.order_numbers(quantity=quantity, new=True, **criteria),
+                                    order=NUMBER_ORDER)
+        return self._show(lambda: self.setup.order_numbers(quantity=quantity, new=new, **criteria), order=NUMBER_ORDER)
 
     def wait_for_order(self, timeout: float = 60.0) -> Result | None:
         """Step: wait for the last order's final status, with progress in words; saves its numbers."""
-        waiting = widgets.Waiting("the order to settle", timeout)
+        waiting = progress.Waiting("the order to settle", timeout)
 
         def _poll(result: Result, elapsed: float) -> None:
             waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
 
         try:
-            return self._show(lambda: self.setup.wait_for_order(timeout=timeout, progress=False, on_poll=_poll))
+            return self._show(lambda: self.setup.wait_for_order(timeout=timeout, progress=False, on_poll=_poll),
+                              order=NUMBER_ORDER, saved=_numbers)
         finally:
             waiting.finish()
 
@@ -207,22 +291,26 @@ class Page:
         """Step: assign the saved numbers to a REGISTERED 10DLC campaign (a TN Option Order, polled)."""
         def _placed(placed: Result) -> None:  # the TN Option Order itself (XML body), then the final status
             if placed.exchange is not None:
-                widgets.show_request(placed.exchange)
+                show.show_request(placed.exchange)
 
-        waiting = widgets.Waiting("the TN Option Order to finish", timeout)
+        waiting = progress.Waiting("the TN Option Order to finish", timeout)
 
         def _poll(result: Result, elapsed: float) -> None:
             waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
 
         try:
             return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
-                                                              on_placed=_placed, progress=False, on_poll=_poll))
+                                                              on_placed=_placed, progress=False, on_poll=_poll),
+                              order=TN_OPTION_ORDER)
         finally:
             waiting.finish()
 
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
-        """Step: send a message from the first saved number."""
+        """Step: send a message from the first saved number (on a real account: a real, billed text each run)."""
         self._last_refusal = None
+        if self.config is not None and not self.config.is_sandbox and self.ready:
+            show.show_note("This is your <b>real</b> account: each run of this cell (and each Run All of this "
+                           "notebook) sends another real text message, billed as usual.", "info")
         result = self._show(lambda: self.setup.send_message(to, text, from_=from_, save=save))
         self._nothing_sent = None if result is not None else (
             f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
@@ -238,7 +326,8 @@ class Page:
             return None
 
     def _ask_second(self, what: str, other: dict[str, Any], saved_desc: str, new_desc: str,
-                    keep: Callable[[], Result], create: Callable[[], Result]) -> Result | None:
+                    keep: Callable[[], Result], create: Callable[[], Result],
+                    order: OrderKind | None = None) -> Result | None:
         """A saved object differs from the form: keep (and show) it, and offer a button that creates the second."""
         article = "an" if what[0] in "aeiou" else "a"
         button = w.Button(description=f"Create a second {what}", button_style="warning", icon="plus",
@@ -249,25 +338,30 @@ class Page:
         def _click(_: Any) -> None:
             button.disabled = True
             with out:
-                self._show(create)
+                self._show(create, order=order)
 
         button.on_click(_click)
-        widgets.show_callout(
+        show.show_callout(
             "warn", f"You already have {article} {what} ({other['id']})",
             f"<div>The saved {what} has {html.escape(saved_desc)}; the form now says {html.escape(new_desc)}. "
             f"Running this cell again does <b>not</b> create a second {what}: the saved one is kept and shown below. "
             f"A second one would be a new object on the server (teardown removes only the saved one). "
             f"Press the button to create it anyway, or change the form back.</div>")
-        display(w.VBox([button, out], layout=w.Layout(align_items="flex-start")))
+        emit(w.VBox([button, out], layout=w.Layout(align_items="flex-start")))
         self._quiet_reuse = True
         try:
-            return self._show(keep)
+            return self._show(keep, order=order)
         finally:
             self._quiet_reuse = False
 
-    def _show(self, call: Callable[[], Result], show_request: bool = True, saves: str | None = None) -> Result | None:
+    def _show(self, call: Callable[[], Result], show_request: bool = True, *, order: OrderKind | None = None,
+              saved: Callable[[Result], Any] = lambda r: r.id, setting: str = "",
+              saves: str | None = None) -> Result | None:
         """Run ``call``; show the request, the response table and the saved ID.
 
+        ``order`` says how an order's outcome is counted and named (numbers in service, or numbers on a campaign);
+        ``saved`` gives the value announced as saved (``saves`` its label, default the step's); ``setting`` names what a step turns on (SMS, MMS, the
+        assignment), so its reuse notice says it is already on instead of offering a second one.
         Errors are shown as Bandwidth's code, description and fix, and return None: saved state
         is never touched by a failure.
         """
@@ -283,50 +377,47 @@ class Page:
                 result = call()
         except BandwidthError as exc:
             self._last_refusal = f"{type(exc).__name__}: {exc.description or exc}"
-            widgets.show_error(exc)
+            self._outcome("failed", f"{type(exc).__name__}: {exc.description or exc}")
+            show.show_error(exc)
             self.refresh()
             return None
         if result is None:
             return None
         if getattr(result, "reused", False) and not getattr(self, "_quiet_reuse", False):
-            widgets.show_callout("warn", "Reusing the saved object",
-                                 f"<div>Already done for this target: <code>{html.escape(str(result.id))}</code> "
-                                 "(checked against the server) is reused, nothing new was created. Pass "
-                                 "<code>new=True</code> to create another.</div>")
-        if show_request and getattr(result, "exchange", None) is not None:
-            widgets.show_request(result.exchange)
-        outcome = self._order_outcome(result)
-        widgets.show_response(result)
-        saves = self.info.saves if saves is None else saves
-        if saves and outcome != "failed":
-            if self.info.key == "numbers":
-                value: Any = ", ".join(result.numbers) if result.numbers else None
+            if setting:
+                show.show_callout("info", f"{setting} is already done",
+                                  f"<div>{html.escape(setting)} was already done for this target (checked against "
+                                  "the server): nothing was changed.</div>")
             else:
-                value = result.id
-            widgets.show_saved(saves, value)
+                show.show_callout("warn", "Reusing the saved object",
+                                  f"<div>Already done for this target: <code>{html.escape(str(result.id))}</code> "
+                                  "(checked against the server) is reused, nothing new was created. Pass "
+                                  "<code>new=True</code> to create another.</div>")
+        if show_request and getattr(result, "exchange", None) is not None:
+            show.show_request(result.exchange)
+        outcome = self._order_outcome(result, order) if order is not None else None
+        show.show_response(result)
+        if outcome == "failed":
+            self._outcome("failed", f"order {result.id} FAILED")
+        elif outcome == "partial":
+            self._outcome("partial", f"order {result.id} is {result.status}: only part of it was filled")
+        else:
+            self._outcome("done", "")
+        label = self.info.saves if saves is None else saves
+        if label and outcome != "failed":
+            show.show_saved(label, saved(result))
         self.refresh()
         return result
 
-    def _order_outcome(self, result: Result) -> str | None:
+    def _order_outcome(self, result: Result, kind: OrderKind) -> str | None:
         """An order's outcome, shown above its response: a coloured bar, and a red (FAILED) or amber (PARTIAL,
         BACKORDERED) callout with each error's code, meaning and fix. Returns failed/partial/ok/None."""
         status = getattr(result, "status", None)
         if status not in ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"):
             return None
         data = result.data if isinstance(result.data, dict) else {}
-
-        def _int(v: Any) -> int:
-            try:
-                return int(v)
-            except (TypeError, ValueError):
-                return 0
-
-        completed, failed = _int(data.get("CompletedQuantity")) or len(result.numbers), _int(data.get("FailedQuantity"))
-        noun = "number(s) on the 10DLC campaign" if self.info.key == "a2p" else "number(s) in service"
-        if self.info.key == "a2p":  # a TN Option Order: its numbers, less those with an error
-            failed = len(data.get("Errors") or [])
-            completed = max(len(result.numbers) - failed, 0)
-        display(HTML(widgets.order_bar_html(status, completed, failed, (completed + failed) or None, noun=noun)))
+        completed, failed = kind.count(result, data)
+        show.show_html(show.order_bar_html(status, completed, failed, (completed + failed) or None, noun=kind.noun))
         if status == "COMPLETE":
             return "ok"
         from .codes import fix_for
@@ -339,31 +430,22 @@ class Page:
                          + (f"<br><b>How to fix:</b> {html.escape(fix)}" if fix else "") + "</li>")
         errors = f"<ul>{''.join(items)}</ul>" if items else ""
         if status == "FAILED":
-            widgets.show_callout("error", f"Order {result.id} FAILED: no number was allocated",
+            show.show_callout("error", f"Order {result.id} FAILED: no number was allocated",
                                  f"{errors}<div>Nothing was saved as a phone number. Place a new order with other "
                                  f"criteria in notebook {_link(steps.page('orders'))}.</div>")
             return "failed"
         got = ", ".join(result.numbers) or "none yet"
-        widgets.show_callout("warn", f"Order {result.id} is {status}: only part of it was filled",
+        show.show_callout("warn", f"Order {result.id} is {status}: only part of it was filled",
                              f"{errors}<div>In service: {html.escape(got)}. Only these numbers are saved.</div>")
         return "partial"
 
     def _revive_sandbox(self) -> bool:
         """Restart the shared sandbox in this kernel when it was the default one and is gone."""
-        import os
+        from .connection import revive_sandbox
 
-        cfg = self.config
-        if cfg is None or not cfg.is_sandbox or os.environ.get("BW_SANDBOX_URL"):
+        if not revive_sandbox(self.config):
             return False
-        from .sandbox import DEFAULT_PORT, ensure_running, probe
-
-        base = cfg.sandbox_base or ""
-        if not base.endswith(f":{DEFAULT_PORT}") or probe(base, timeout=0.5):
-            return False
-        handle = ensure_running()
-        if handle.url != base:
-            return False
-        widgets.show_note("The sandbox had stopped (its kernel was shut down); it is running again in this kernel, "
+        show.show_note("The sandbox had stopped (its kernel was shut down); it is running again in this kernel, "
                           "with the same saved state.", "info")
         return True
 
@@ -376,7 +458,8 @@ class Page:
         try:
             return call()
         except BandwidthError as exc:
-            widgets.show_error(exc)
+            self._outcome("failed", f"{type(exc).__name__}: {exc.description or exc}")
+            show.show_error(exc)
             return None
 
     def applications(self) -> Any:
@@ -416,30 +499,45 @@ class Page:
         """Preflight checks with their fixes, as a table."""
         from .tables import diagnose_frame, readable
 
-        return self._table(lambda: readable(diagnose_frame(self.setup.diagnose()), ["check", "ok", "finding"],
-                                            detail=["fix"]))
+        def _run() -> Any:
+            df = diagnose_frame(self.setup.diagnose())
+            self._outcome("done", f"the preflight ran ({int((~df['ok'].astype(bool)).sum())} check(s) failing)")
+            return readable(df, ["check", "ok", "finding"], detail=["fix"])
+
+        return self._table(_run)
 
     def teardown(self) -> Any:
         """Undo everything saved (in the service's order), as a table of what was done."""
         from .tables import readable, teardown_frame
 
-        return self._table(lambda: readable(teardown_frame(self.setup.teardown())))
+        def _run() -> Any:
+            df = teardown_frame(self.setup.teardown())
+            self._outcome("done", "the teardown ran")
+            return readable(df)
+
+        return self._table(_run)
 
     # -- forms -------------------------------------------------------------------------------------
-    def credentials_form(self) -> widgets.CredentialsForm:
+    def credentials_form(self) -> CredentialsForm:
         def _use(config: Any) -> None:
             from .setup import Setup
 
             self.setup = Setup(config)
             self.missing = []
+            self.outcomes = [o for o in self.outcomes if o[0] != "failed"]
+            where = "the local sandbox" if config.is_sandbox else f"account {config.account_id}"
+            self._outcome("done", f"connected to {where}")
             self.refresh()
 
-        return widgets.CredentialsForm(on_connect=_use)
+        def _failed(text: str) -> None:
+            self._outcome("failed", text)
 
-    def application_form(self) -> widgets.Form:
+        return CredentialsForm(on_connect=_use, on_error=_failed)
+
+    def application_form(self) -> forms.Form:
         """Step 1's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
         (and says the receiver's credentials will be set); with none it says exactly what to set, and why."""
-        form = self._persist("application", widgets.application_form())
+        form = self._persist("application", forms.application_form())
         if self.setup is None or self.setup.config.is_sandbox:
             return form
         from .exceptions import ValidationError
@@ -448,7 +546,7 @@ class Page:
         try:
             proposed = application_callbacks(self.setup)
         except ValidationError as exc:
-            widgets.show_error(exc)
+            show.show_error(exc)
             return form
         if proposed is None:
             self._callback_note()
@@ -459,7 +557,7 @@ class Page:
                 widget.value = proposed[name]
         from .receiver.credentials import credentials_path
 
-        widgets.show_callout(
+        show.show_callout(
             "info", "Callback URLs from BW_CALLBACK_BASE_URL",
             f"<div>The form proposes the callback receiver's URLs under <code>{html.escape(proposed['base'].url)}"
             "</code>. With them, bwhelpers also sets the receiver's callback credentials on the application "
@@ -471,7 +569,7 @@ class Page:
 
     def _callback_note(self) -> None:
         """Real account, no BW_CALLBACK_BASE_URL: what to set and why (the create cell then fails, naming 01)."""
-        widgets.show_callout(
+        show.show_callout(
             "warn", "Set BW_CALLBACK_BASE_URL before creating the application",
             "<div>A real account requires the application's <code>InboundCallbackUrl</code>: Bandwidth POSTs "
             "incoming texts and delivery receipts there, from the internet. Start the callback receiver and a "
@@ -480,16 +578,22 @@ class Page:
             "<code>https://abc123.trycloudflare.com</code>), restart the kernel and run this notebook again. "
             "Or type your own server's https URLs in the form. Without any, the create cell below stops here.</div>")
 
-    def location_form(self) -> widgets.Form:
-        return self._persist("location", widgets.location_form())
+    def export_form(self, out_dir: str | None = None) -> ExportForm:
+        """The Postman export form for this page's target and saved IDs."""
+        form = ExportForm(self.setup, out_dir)
+        form.on_export = lambda files: self._outcome("done", "the Postman files are written")
+        return form
 
-    def order_form(self) -> widgets.Form:
-        return self._persist("orders", widgets.order_form())
+    def location_form(self) -> forms.Form:
+        return self._persist("location", forms.location_form())
 
-    def message_form(self) -> widgets.Form:
-        return self._persist("messages", widgets.message_form())
+    def order_form(self) -> forms.Form:
+        return self._persist("orders", forms.order_form())
 
-    def _persist(self, key: str, form: widgets.Form) -> widgets.Form:
+    def message_form(self) -> forms.Form:
+        return self._persist("messages", forms.message_form())
+
+    def _persist(self, key: str, form: forms.Form) -> forms.Form:
         """The form starts from the values the user last typed for this target (kept in the saved state, never a
         secret), and keeps them as they change: Run All and kernel restarts do not reset it."""
         if self.setup is None:
@@ -508,14 +612,14 @@ class Page:
 
         return form.bind(saved, _save)
 
-    def form_errors(self, form: widgets.Form) -> bool:
+    def form_errors(self, form: forms.Form) -> bool:
         """Show the form's validation problems; True when there are some (then don't send)."""
         errs = form.errors
         if errs:  # a wait in a later cell then says nothing was sent, at once
             self._nothing_sent = "the form has a problem (" + "; ".join(f"{n}: {m}" for n, m in errs.items()) + ")"
         for name, problem in errs.items():
-            widgets.show_note(f"<b>{html.escape(name)}</b>: {html.escape(problem)} — fix it in the form above "
-                              f"and re-run this cell.", "warn")
+            show.show_note(f"<b>{html.escape(name)}</b>: {html.escape(problem)} — fix it in the form above "
+                           "and re-run this cell.", "warn", incomplete=True)
         return bool(errs)
 
     # -- sandbox-only simulations (notebook 10) ------------------------------------------------------
@@ -523,7 +627,7 @@ class Page:
         """The sandbox's control-plane client, or None (with a note) on a real account."""
         control = self.setup.control if self.setup is not None else None
         if control is None:
-            widgets.show_note("This simulation needs the sandbox: on a real account, text your Bandwidth number "
+            show.show_note("This simulation needs the sandbox: on a real account, text your Bandwidth number "
                               "from a phone instead.", "info")
         return control
 
@@ -533,7 +637,8 @@ class Page:
             return None
         number = self.setup.current.sending_number
         if not number:
-            widgets.show_note(f"No number saved: run notebook {steps.page('numbers').notebook} first.", "warn")
+            show.show_note(f"No number saved: run notebook {steps.page('numbers').notebook} first.", "warn",
+                           incomplete=True)
             return None
         control = self._control()
         if control is None:
@@ -543,7 +648,7 @@ class Page:
             result = control.inbound(number, from_, text)
         except BandwidthError as exc:
             self._nothing_sent = f"the simulated text was refused ({exc.description or exc})"
-            widgets.show_error(exc)
+            show.show_error(exc)
             return None
         self._nothing_sent = None
         if isinstance(result.get("message"), dict):
@@ -563,14 +668,15 @@ class Page:
         try:
             doc = control.phone_link(ttl=ttl, number=number)
         except BandwidthError as exc:
-            widgets.show_error(exc)
+            show.show_error(exc)
             return None
         url = str(doc["url"])
         what = f"the phone of {html.escape(number)}" if number else "your sandbox phone"
-        widgets.show_callout("info", "Your sandbox phone",
+        show.show_callout("info", "Your sandbox phone",
                              f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
-                             f"{what}</a> in a new tab: conversations grouped by the other number, delivery ticks "
-                             "from the callback events, and a reply box that texts your number as the other person. "
+                             f"{what}</a> in a new tab: conversations grouped by the other number, pictures, "
+                             "delivery ticks from the callback events, and a reply box that texts your number as the "
+                             "other person. "
                              f"The link works until {html.escape(str(doc.get('expiresAt') or ''))}; run this cell "
                              "again for a fresh one.</div>")
         return None
@@ -585,11 +691,11 @@ class Page:
         try:
             number = control.failing_number(code)
             if number is None:
-                widgets.show_note(f"No magic number fails with {code}; choose one of {control.failure_codes()}.",
-                                  "warn")
+                show.show_note(f"No magic number fails with {code}; choose one of {control.failure_codes()}.",
+                               "warn", incomplete=True)
                 return None
         except BandwidthError as exc:
-            widgets.show_error(exc)
+            show.show_error(exc)
             return None
         # not saved as step 9's message: notebook 10 waits for this one by its id
         return self.send_message(to=number, text=text, save=False)
@@ -602,29 +708,40 @@ class Page:
         if not self.check():
             return None
         if message_id is None and self._nothing_sent:
-            widgets.show_callout("warn", f"Not waiting for {type}: nothing was sent",
-                                 f"<div>{html.escape(self._nothing_sent)}: nothing was sent, so no event can "
-                                 "arrive. Fix the input named above, then re-run the send cell and this one.</div>")
+            self._outcome("failed", f"nothing was sent: {self._nothing_sent}")
+            show.show_callout("warn", f"Not waiting for {type}: nothing was sent",
+                              f"<div>{html.escape(self._nothing_sent)}: nothing was sent, so no event can "
+                              "arrive. Fix the input named above, then re-run the send cell and this one.</div>",
+                              incomplete=True)
             return None
         if self.setup.control is None:
             return self._real_outcome(type, message_id, timeout)
         last = self.setup.current.last_message
         target = message_id or (last.id if last is not None else None)
         what = f"{type} for message {str(target)[:12]}…" if target else type
-        waiting = widgets.Waiting(what, timeout)
+        waiting = progress.Waiting(what, timeout)
         try:
             event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout,
                                               on_poll=lambda elapsed: waiting.update(),
                                               accept_failure=type == "message-delivered")
+        except UnknownMessageError as exc:
+            waiting.finish()
+            self._outcome("failed", f"no such message: {exc.description}")
+            show.show_callout("error", f"Not waiting for {type}: the sandbox has no such message",
+                              f"<div>{html.escape(exc.description or str(exc))}</div>"
+                              f"<div><b>How to fix:</b> {html.escape(exc.fix or '')}</div>")
+            return None
         except TimeoutError as exc:
             waiting.finish()
-            widgets.show_callout("error", f"No {type} within {timeout:g} s",
+            self._outcome("failed", f"no {type} within {timeout:g} s")
+            show.show_callout("error", f"No {type} within {timeout:g} s",
                                  f"<div><b>Likely cause:</b> {html.escape(getattr(exc, 'description', '') or str(exc))}"
                                  f"</div><div><b>How to fix:</b> {html.escape(getattr(exc, 'fix', '') or '')}</div>")
             return None
         except BandwidthError as exc:
             waiting.finish()
-            widgets.show_error(exc)
+            self._outcome("failed", f"{_typename(exc)}: {getattr(exc, 'description', '') or exc}")
+            show.show_error(exc)
             return None
         waiting.finish()
         from .tables import events_frame
@@ -633,12 +750,13 @@ class Page:
             from .codes import explain
 
             info = explain(event.get("errorCode"))
-            widgets.show_callout(
+            show.show_callout(
                 "error", f"message-failed {info['code']} ({info['name'] or event.get('description') or ''})",
                 f"<div>{html.escape(info['meaning'])}</div><div><b>How to fix:</b> {html.escape(info['fix'])}</div>")
             return explain_events(events_frame([event]))
         kind = "ok" if type != "message-failed" else "info"
-        widgets.show_callout(kind, f"Received {type}", "<div>at the application's callback URL.</div>")
+        self._outcome("done", f"received {type}")
+        show.show_callout(kind, f"Received {type}", "<div>at the application's callback URL.</div>")
         return explain_events(events_frame([event]))
 
     # -- a real account: polled status and the receiver's events ------------------------------------------------
@@ -650,7 +768,7 @@ class Page:
         if type == "message-received":
             return self._received()
         if type == "message-failed" and message_id is None:
-            widgets.show_callout("info", "No deliberate failure on a real account",
+            show.show_callout("info", "No deliberate failure on a real account",
                                  "<div>The failing magic numbers exist only in the sandbox. On a real account a "
                                  "<code>message-failed</code> arrives when a send fails; the table of events below "
                                  "explains its <code>errorCode</code>.</div>")
@@ -659,15 +777,15 @@ class Page:
         target = message_id or (last.id if last is not None else None)
         if not target:
             p = steps.page("messages")
-            widgets.show_callout("warn", "No message sent yet",
+            show.show_callout("warn", "No message sent yet",
                                  f"<div>Send one in notebook {_link(p)} first.</div>")
             return None
-        waiting = widgets.Waiting(f"the outcome of message {str(target)[:12]}…", timeout)
+        waiting = progress.Waiting(f"the outcome of message {str(target)[:12]}…", timeout)
         try:
             outcome = self.setup.delivery_status(target, timeout=timeout, on_poll=lambda words, _: waiting.update(words))
         except BandwidthError as exc:
             waiting.finish()
-            widgets.show_error(exc)
+            show.show_error(exc)
             return None
         waiting.finish()
         client = receiver(self.setup)
@@ -732,7 +850,7 @@ class Page:
         else:
             kind, title = "warn", f"Still {outcome.status} after {timeout:g} s"
             body += "<div>Run this cell again later; some carriers never send a delivery receipt.</div>"
-        widgets.show_callout(kind, title, body)
+        show.show_callout(kind, title, body)
 
     def _received(self) -> Any:
         """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
@@ -746,10 +864,10 @@ class Page:
             try:
                 got = [e for e in client.events() if e.get("type") == "message-received"]
             except BandwidthError as exc:
-                widgets.show_error(exc)
+                show.show_error(exc)
                 return None
         if got:
-            widgets.show_callout("ok", f"Received {len(got)} incoming message(s)",
+            show.show_callout("ok", f"Received {len(got)} incoming message(s)",
                                  "<div>The receiver stored these <code>message-received</code> events (newest "
                                  "last).</div>")
             from .tables import events_frame
@@ -758,7 +876,7 @@ class Page:
         where = ("the callback receiver stores it and this cell shows it" if client is not None else
                  "it goes to the application's inbound URL (set BW_CALLBACK_BASE_URL to have the receiver keep it "
                  "for this notebook)")
-        widgets.show_callout("info", "Text your number to see a message-received",
+        show.show_callout("info", "Text your number to see a message-received",
                              f"<div>From your own phone, send a text to {yours}. Bandwidth POSTs a "
                              f"<code>message-received</code> to the application's inbound URL: {where}. Then run "
                              "this cell again. (Nothing is waited for here.)</div>")
@@ -776,7 +894,7 @@ class Page:
 
             client = receiver(self.setup)
             if client is None:
-                widgets.show_callout(
+                show.show_callout(
                     "info", "No callback receiver runs here",
                     "<div>On a real account Bandwidth POSTs events to the application's callback URLs. To see them "
                     "here, run the callback receiver behind a public URL and set <code>BW_CALLBACK_BASE_URL</code> "
@@ -786,13 +904,13 @@ class Page:
             try:
                 return explain_events(events_frame(client.events()), text=True)
             except BandwidthError as exc:
-                widgets.show_error(exc)
+                show.show_error(exc)
                 return None
 
         try:
             events = self.setup.events()
         except BandwidthError as exc:
-            widgets.show_error(exc)
+            show.show_error(exc)
             return None
         return explain_events(events_frame(events))
 
@@ -804,7 +922,7 @@ class Page:
             try:
                 shown = self.setup.get_media(str(result.id))  # read back from the service: what it stores
             except BandwidthError as exc:
-                widgets.show_error(exc)
+                show.show_error(exc)
                 return result
             _show_pictures([shown], "Stored on the Media API (read back with GET)")
         return result
@@ -831,7 +949,7 @@ class Page:
         try:
             result = self.setup.simulate_picture_reply(sample)
         except BandwidthError as exc:
-            widgets.show_error(exc)
+            show.show_error(exc)
             return None
         message = result.get("message") if isinstance(result.get("message"), dict) else {}
         return self.wait_for_event("message-received", message_id=message.get("id"), timeout=timeout)
@@ -844,10 +962,10 @@ class Page:
         try:
             pictures = self.setup.received_pictures()
         except BandwidthError as exc:
-            widgets.show_error(exc)
+            show.show_error(exc)
             return []
         if not pictures:
-            widgets.show_callout("info", "No picture has arrived yet",
+            show.show_callout("info", "No picture has arrived yet",
                                  "<div>When someone sends a picture to your number, the <code>message-received</code> "
                                  "event lists its URLs in <code>message.media</code>; run this cell again then.</div>")
             return []
@@ -857,13 +975,65 @@ class Page:
     def target_table(self, config: Any = None) -> Any:
         """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
         config = config if config is not None else self.config
-        return widgets.ObjectView(config.masked() if config is not None else {})
+        if config is None:
+            return show.ObjectView({})
+        m = config.masked()
+        keys = ["target", "auth_method", "account_id", "site_id"]
+        keys += ["client_id", "client_secret", "token_url"] if m.get("auth_method") == "oauth" else ["username",
+                                                                                                   "password"]
+        keys += ["dashboard_url", "messaging_url", "platform_url"]
+        if m.get("legacy_messaging"):
+            keys += ["user_id", "api_token", "api_secret"]
+        keys += ["sandbox_url", "profile"]
+        shown = {k: m[k] for k in keys if m.get(k) not in (None, "")}
+        shown["values from"] = "the local sandbox (its demo account)" if config.is_sandbox else m.get("source")
+        return show.ObjectView(shown)
 
     # -- summary -----------------------------------------------------------------------------------
+    def verdict(self) -> tuple[str, str, str]:
+        """What this notebook achieved, computed from what happened: (``done`` / ``partial`` / ``failed`` /
+        ``not run``, what, the next step in words — trusted HTML)."""
+        again = "fix what the red box above names, then re-run this notebook (Run All)"
+        nxt = steps.PAGES[self.step + 1] if self.step + 1 < len(steps.PAGES) else None
+        onward = f"continue with {_link(nxt)}" if nxt is not None else "you are at the end of the walkthrough"
+        failures = [t for k, t in self.outcomes if k == "failed"]
+        if self.setup is None:
+            return "failed", failures[0] if failures else "not connected", (
+                f"open {_link(steps.page('start'))}, fix the credentials (or unset the BW_* variables to use the "
+                "sandbox), then re-run this notebook")
+        if self.missing:
+            first = steps.by_number(self.missing[0])
+            return "not run", f"step {first.number} ({first.title.lower()}) has not been done for this target", (
+                f"Run notebook {_link(first)} first, then re-run this notebook")
+        if self.info.guide:
+            status = progress.statuses(self.setup).get(self.step, "pending")
+            partials = [t for k, t in self.outcomes if k == "partial"]
+            if status == "done" and not failures:
+                return "done", f"{self.info.heading} (for this target)", onward
+            if status == "done":
+                return "partial", f"{self.info.title} was done before, but this run failed: {failures[-1]}", again
+            if status == "partial" or partials:
+                return "partial", partials[-1] if partials else f"{self.info.title}: only partly done", (
+                    f"the numbers in service are saved; for more, place another order in "
+                    f"{_link(steps.page('orders'))}, or {onward}")
+            if status == "failed" or failures:
+                return "failed", failures[-1] if failures else f"{self.info.title} failed", again
+            return "not run", f"{self.info.title} has not run yet", "run the cells above (Run All)"
+        if failures:
+            return "failed", failures[-1], again
+        done = [t for k, t in self.outcomes if k == "done"]
+        if done:
+            return "done", done[-1], onward
+        return "not run", f"{self.info.title}: nothing ran yet", "run the cells above (Run All)"
+
     def summary(self) -> Any:
-        """The guide's steps with their status (done, partial, failed, pending), saved IDs and notebook links."""
-        if self.setup is None or self.missing:
-            self.check()
+        """What this notebook achieved (computed, with the next step), then the guide's steps with their status
+        (done, partial, failed, pending), saved IDs and notebook links."""
+        kind, what, nxt = self.verdict()
+        style = {"done": "ok", "partial": "warn", "failed": "error", "not run": "info"}[kind]
+        show.show_html(views.callout(style, f"{kind.capitalize()}: {what}", f"<div><b>Next:</b> {nxt}.</div>",
+                                     f"bw-summary bw-summary-{kind.replace(' ', '-')}", incomplete=False))
+        if self.setup is None or self.missing:  # the verdict names the notebook to run first
             return None
         from .tables import readable
 
@@ -888,9 +1058,9 @@ def _show_pictures(pictures: list[Any], title: str) -> None:
         else:
             img = "<div>(not a picture)</div>"
         cells.append(f'<figure class="bw-picture" style="margin:0 12px 8px 0;display:inline-block">{img}'
-                     f'<figcaption style="font-size:12px;opacity:.8;max-width:320px;overflow-wrap:anywhere">'
+                     f'<figcaption style="font-size:12px;color:{theme.MUTED};max-width:320px;overflow-wrap:anywhere">'
                      f"{caption}</figcaption></figure>")
-    widgets.show_callout("ok", title, f"<div>{''.join(cells)}</div>")
+    show.show_callout("ok", title, f"<div>{''.join(cells)}</div>")
 
 def explain_events(df: Any, text: bool = False) -> Any:
     """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each

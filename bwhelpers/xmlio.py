@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-import xmltodict
 from xml.parsers.expat import ExpatError
+
+import xmltodict
+
+from .masking import learn_secrets
 
 __all__ = ["FORCE_LIST", "XmlParseError", "build", "parse", "ci_get", "ci_find_all", "as_list", "first"]
 
@@ -55,6 +58,7 @@ def parse(text: str | bytes | None, force_list: Iterable[str] = FORCE_LIST) -> d
             text = text.decode("utf-8")
         if not text.strip():
             return {}
+        learn_secrets(text)  # a credential in a body (callback creds) is masked wherever its value is shown
         return xmltodict.parse(text, disable_entities=True, force_list=tuple(force_list)) or {}
     except (ExpatError, ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise XmlParseError(f"not well-formed XML: {exc}") from None

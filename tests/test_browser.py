@@ -32,15 +32,16 @@ from bwhelpers.sandbox import start
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = os.environ.get("BW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError("CI needs Debian's chromium for the browser test (apt-get install -y chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium); CI always runs this test",
-                allow_module_level=True)
+    pytest.skip("no Chromium for the browser test: on Debian `apt-get install chromium`; on Ubuntu (whose apt "
+                "chromium is a snap) install Google Chrome's .deb and set BW_CHROMIUM=/usr/bin/google-chrome. "
+                "CI always runs this test", allow_module_level=True)
 
 from playwright import sync_api  # noqa: E402  (a test dependency: missing fails loudly)
 
@@ -67,7 +68,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
            "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={project}",
            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           f"--LabApp.workspaces_dir={tmp / 'workspaces'}"]
+           f"--LabApp.workspaces_dir={tmp / 'workspaces'}", "--LabApp.expose_app_in_browser=True"]
     log = open(tmp / "lab.log", "wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=project)
     base = f"http://127.0.0.1:{port}"
@@ -530,6 +531,118 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: An
         shot(page, "13_teardown_checkbox", label)
     except Exception:
         shot(page, "failure-export-teardown")
+        raise
+    finally:
+        context.close()
+
+
+# -- every notebook, light and dark, at 1024 px: contrast measured, tokens whole, the file unchanged by a save ------
+
+#: the text of every element the walkthrough renders (its boxes, tables, forms), with the colour it is painted in
+#: and the background under it (ancestors' backgrounds composited), as WCAG contrast ratios
+CONTRAST_JS = """() => {
+  const parse = (c) => {
+    let m = c.match(/^rgba?\\(([^)]+)\\)/);
+    if (m) { const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+             return [p[0] / 255, p[1] / 255, p[2] / 255, p.length > 3 ? p[3] : 1]; }
+    m = c.match(/^color\\(srgb ([^)]+)\\)/);
+    if (m) { const p = m[1].split(/[ \\/]+/).filter(Boolean).map(Number);
+             return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    return null;
+  };
+  const over = (top, under) => [0, 1, 2].map(i => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+  const lum = (c) => { const f = (v) => v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+                       return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const page = parse(getComputedStyle(document.querySelector('.jp-Notebook') || document.body).backgroundColor);
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+    }
+    let bg = (page && page[3] >= 1) ? page : [1, 1, 1, 1];
+    for (const c of layers.reverse()) bg = over(c, bg);
+    return bg;
+  };
+  const roots = '.jp-OutputArea-output [class*="bw-"], .jp-OutputArea-output .widget-html-content';
+  const out = [];
+  for (const el of document.querySelectorAll(roots + ', ' + roots.split(', ').map(r => r + ' *').join(', '))) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+    const fg = parse(getComputedStyle(el).color);
+    if (!fg) continue;
+    const bg = background(el);
+    const text = over(fg, bg);
+    const [a, b] = [lum(text) + 0.05, lum(bg) + 0.05];
+    out.push({ratio: Math.max(a, b) / Math.min(a, b), text: el.textContent.trim().slice(0, 60),
+              cls: el.className && el.className.baseVal === undefined ? String(el.className) : el.tagName,
+              color: getComputedStyle(el).color});
+  }
+  return out;
+}"""
+
+#: a token (phone number, id, date, status, boolean) laid out on more than one line
+WRAPPED_TOKENS_JS = """() => [...document.querySelectorAll('.jp-OutputArea-output .bw-tok')]
+  .filter(e => e.getClientRects().length > 1).map(e => e.textContent)"""
+
+
+def set_theme(page: Any, theme: str) -> None:
+    page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+    page.wait_for_function("t => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000)
+    page.wait_for_timeout(800)
+
+
+def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], browser: Any) -> None:
+    """The whole walkthrough in order, as a participant runs it (Run All in each notebook, one after the other), at
+    1024 px: in the light and the dark theme every text the walkthrough renders has a contrast of at least 4.5:1
+    (measured from the computed colours), no token wraps inside itself, no view scrolls sideways; saving the
+    notebook afterwards leaves its file byte-identical to the committed one. Screenshots: theme-{light,dark}-NN."""
+    fresh(lab)
+    url = lab["sandbox"].url
+    control(url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True}, timeout=10).raise_for_status()
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    worst: dict[str, float] = {}
+    try:
+        for info in steps.PAGES:
+            name = info.filename
+            open_and_run_all(page, lab["base"], name)
+            wait_idle(page, timeout=180_000)
+            page.locator(".bw-summary").first.wait_for(timeout=60_000)
+            assert_widgets_healthy(page)
+            text = page.locator("#main").inner_text()
+            assert "Traceback" not in text, name
+            for theme in ("JupyterLab Dark", "JupyterLab Light"):
+                set_theme(page, theme)
+                tag = "dark" if "Dark" in theme else "light"
+                shot(page, f"theme-{tag}-{info.notebook}")
+                measured = page.evaluate(CONTRAST_JS)
+                assert measured, f"{name}: nothing measured"
+                low = [m for m in measured if m["ratio"] < 4.5]
+                assert not low, f"{name} ({tag}): text below 4.5:1: {low[:5]}"
+                worst[f"{info.notebook} {tag}"] = round(min(m["ratio"] for m in measured), 2)
+                wrapped = page.evaluate(WRAPPED_TOKENS_JS)
+                assert not wrapped, f"{name} ({tag}): tokens wrapped inside: {wrapped[:5]}"
+                if page.locator(".bw-view").count():
+                    assert_fits(page)
+            if info.key == "postman":
+                link = page.locator(".bw-downloads a[download]").first
+                assert link.count() and link.get_attribute("href"), "a real download link"
+                with page.expect_download(timeout=30_000) as dl:
+                    link.click()
+                assert dl.value.suggested_filename.endswith(".json")
+                assert page.locator(".bw-view .bw-rows").count() or page.locator("table.bw-rows").count()
+            # save, then compare with the committed file: the save hook restores the committed form
+            page.keyboard.press("Control+s")
+            saved = lab["project"] / "notebooks" / name
+            committed = (ROOT / "notebooks" / name).read_bytes()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and saved.read_bytes() != committed:
+                time.sleep(0.5)
+            assert saved.read_bytes() == committed, f"{name}: saving changed the committed file"
+        print("lowest contrast per notebook and theme:", worst)
+    except Exception:
+        shot(page, "failure-themes")
         raise
     finally:
         context.close()

@@ -51,7 +51,7 @@ def test_setup_status_and_the_progress_strip_follow_the_table(offline_config: Co
     status = setup.status()
     assert [(s["step"], s["key"], s["notebook"]) for s in status] == \
         [(p.number, p.key, p.filename) for p in steps.STEPS]
-    html = widgets.progress_html(widgets._done(setup))
+    html = widgets.progress_html(widgets.done_steps(setup))
     assert html.count("○") == len(steps.STEPS) and all(p.title in html for p in steps.STEPS)
 
 

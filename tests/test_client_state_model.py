@@ -26,7 +26,7 @@ FULL = {
             "numbers": ["+19105550100", "+19105550101"]},
     "messages": [{"id": "m-1", "from": "+19105550100", "to": ["+12015550100"]}, {"id": "m-2"}],
     "forms": {"application": {"name": "Demo Server"}},
-    "media": {"future": "field of a later step"},
+    "future_step": {"future": "field of a later step"},
 }
 
 
@@ -37,7 +37,7 @@ def test_attributes_and_derived_facts() -> None:
     assert st.last_order is not None and st.last_order.id == "o-1" and st.last_message.id == "m-2"
     assert st.messages[0].from_ == "+19105550100" and st.forms["application"] == {"name": "Demo Server"}
     assert all(st.is_done(p.key) for p in steps.STEPS)
-    assert st.extra == {"media": {"future": "field of a later step"}}  # a key this version does not know is kept
+    assert st.extra == {"future_step": {"future": "field of a later step"}}  # a key this version does not know is kept
     assert SavedState.from_dict(st.to_dict()) == st and st.to_dict()["messages"][0]["from"] == "+19105550100"
     empty = SavedState()
     assert not any(empty.is_done(p.key) for p in steps.STEPS) and empty.sending_number is None

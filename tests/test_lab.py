@@ -51,6 +51,30 @@ def test_a_walkthrough_notebook_is_saved_without_outputs_or_widget_state(tmp_pat
     assert nb.cells[0].outputs == [] and nb.cells[0].execution_count is None
 
 
+def test_opening_and_saving_an_unchanged_notebook_leaves_the_committed_file_byte_identical(tmp_path: Path) -> None:
+    """What JupyterLab sends when it saves a walkthrough notebook it ran: outputs, counts, widget state, the kernel's
+    full language_info, its kernelspec's display name, per-cell timing and scroll marks. The hook writes back the
+    committed bytes (nbformat's own serialisation, as the server's save does)."""
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        committed = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(committed, as_version=4)
+        nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+        nb.metadata["language_info"] = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                                        "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                                        "pygments_lexer": "ipython3", "version": "3.11.7"}
+        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+        for cell in nb.cells:
+            cell.metadata["scrolled"] = True
+            cell.metadata["jupyter"] = {"source_hidden": False}
+            if cell.cell_type == "code":
+                cell.metadata["execution"] = {"iopub.execute_input": "2026-12-06T10:00:00.000Z"}
+                cell.execution_count = 4
+                cell.outputs = [nbformat.v4.new_output("stream", text="x")]
+        model = {"type": "notebook", "content": nb}
+        strip_walkthrough_outputs(model=model, path=f"notebooks/{path.name}", contents_manager=_CM(ROOT))
+        assert nbformat.writes(model["content"]) + "\n" == committed, path.name
+
+
 def test_other_notebooks_are_left_alone(tmp_path: Path) -> None:
     model = _executed(tmp_path)
     strip_walkthrough_outputs(model=model, path="mine/analysis.ipynb", contents_manager=_CM(tmp_path))

@@ -7,7 +7,7 @@ cause judged from the state; a changed input asks before a second object. The HT
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -31,13 +31,11 @@ class Shown(list):
 
 
 @pytest.fixture
-def shown(monkeypatch: pytest.MonkeyPatch) -> Shown:
-    from bwhelpers import walkthrough
+def shown() -> Iterator[Shown]:
+    from bwhelpers.ui import output
 
-    seen = Shown()
-    monkeypatch.setattr(widgets, "display", lambda *objs, **kw: seen.extend(objs))
-    monkeypatch.setattr(walkthrough, "display", lambda *objs, **kw: seen.extend(objs))
-    return seen
+    with output.capture(Shown()) as seen:  # the one output sink
+        yield seen
 
 
 # -- the views ------------------------------------------------------------------------------------
@@ -65,9 +63,21 @@ def test_a_list_shows_the_compared_columns_and_long_texts_under_the_row() -> Non
     assert views.pick_columns([{f"c{i}": i for i in range(20)}]) == [f"c{i}" for i in range(6)]
 
 
-def test_secrets_are_masked_in_the_object_view() -> None:
-    out = views.object_html({"Application": {"CallbackCreds": {"UserId": "u", "Password": "Hunter2-secret"}}})
-    assert "Hunter2-secret" not in out
+def test_secrets_are_masked_by_value_never_by_the_fields_name() -> None:
+    """A credential that came in a body (parsed) or was registered is masked wherever it shows; a field whose
+    name merely contains "token" (token_url) shows its value, which the TransportError asks you to check."""
+    from bwhelpers import xmlio
+    from bwhelpers.masking import register_secret
+
+    data = xmlio.parse("<Application><CallbackCreds><UserId>u</UserId><Password>Hunter2-secret</Password>"
+                       "</CallbackCreds></Application>")
+    out = views.object_html(data)
+    assert "Hunter2-secret" not in out and "********" in out
+    register_secret("Registered-Value-123")
+    out = views.object_html({"token_url": "https://api.example.test/api/v1/oauth2/token", "client_secret":
+                             "Registered-Value-123", "note": "uses Registered-Value-123 here"})
+    assert "https://api.example.test/api/v1/oauth2/token" in out
+    assert "Registered-Value-123" not in out
 
 
 def test_the_order_form_marks_a_bad_value_for_its_criterion() -> None:

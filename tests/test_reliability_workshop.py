@@ -224,7 +224,7 @@ def test_quotas_bound_every_share(service: dict[str, Any]) -> None:
             elif code in (200, 204):
                 stored[name] = stored.get(name, 0) + 1
     finally:
-        settings(service, quotas={"messages": 2000, "objects": 500, "bins": 20, "bin_requests": 2000})
+        settings(service, quotas={"messages": 2000, "objects": 500, "bins": 20, "bin_requests": 500})
     settings(service, max_db_mb=0.001)
     try:
         time.sleep(1.1)

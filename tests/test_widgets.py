@@ -55,7 +55,7 @@ def test_progress_strip_reflects_saved_steps() -> None:
         def status(self) -> list[dict[str, Any]]:
             return [{"step": n, "done": n <= 2} for n in range(1, 10)]
 
-    html = widgets.progress_html(widgets._done(FakeSetup()), current=3)
+    html = widgets.progress_html(widgets.done_steps(FakeSetup()), current=3)
     assert html.count("✓") == 2 and html.count("○") == 7
     assert "8. Register for A2P" in html
 

@@ -297,7 +297,7 @@ def test_quotas_answer_in_each_apis_shape(service: dict[str, Any]) -> None:
         r = requests.post(f"{bins}/one", auth=auth, json={}, timeout=10)
         assert r.status_code == 403 and "may hold 3 requests" in r.json()["error"], r.text
     finally:
-        settings(service, quotas={"messages": 2000, "objects": 500, "bins": 20, "bin_requests": 2000})
+        settings(service, quotas={"messages": 2000, "objects": 500, "bins": 20, "bin_requests": 500})
 
 
 def test_one_account_cannot_flood_the_event_loop(service: dict[str, Any]) -> None:

@@ -22,17 +22,13 @@ XML = {"Content-Type": "application/xml"}
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The service, and the participant's kernel environment: the spawner hook gives kernels the sandbox's instance
+    key (BW_SANDBOX_INSTANCE_KEY); a workshop's health endpoint shows no path of the host's, so the key is how a
+    kernel checks the sandbox."""
     with workshop_service(tmp_path_factory.mktemp("workshop-service"), "--order-delay", "0",
-                          "--a2p-enforcement", "on") as svc:
+                          "--a2p-enforcement", "on") as svc, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BW_SANDBOX_INSTANCE_KEY", (svc["tmp"] / "sandbox.db.instance-key").read_text().strip())
         yield svc
-
-
-@pytest.fixture(autouse=True)
-def _as_the_hub_spawns(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The participant's kernel gets the sandbox's instance key from the spawner hook (BW_SANDBOX_INSTANCE_KEY): a
-    workshop's health endpoint shows no path of the host's, so the key is how a kernel checks the sandbox."""
-    key = (service["tmp"] / "sandbox.db.instance-key").read_text().strip()
-    monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", key)
 
 
 def provision(service: dict[str, Any], name: str) -> dict[str, Any]:
@@ -204,8 +200,8 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
 
     out = tmp_path / "bwhelpers.py"
     r = subprocess.run([sys.executable, "-m", "bwhelpers", "workshop-config", "--tljh", "--admin", "host",
-                        "--state-dir", str(tmp_path / "state"), "-o", str(out)], capture_output=True, text=True,
-                       timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                        "--state-dir", str(tmp_path / "state"), "-o", str(out), "--allow-callback-host", "10.1.0.0/16"],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 0, r.stderr
     c = Config()
     c.JupyterHub.services = [{"name": "other", "url": "http://127.0.0.1:9999"}]  # set by an earlier config file
@@ -215,6 +211,7 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
     service = c.JupyterHub.services[1]
     assert service["command"][1:3] == ["-m", "bwhelpers.sandbox.workshop"]
     assert service["command"][service["command"].index("--public-url") + 1] == "http://127.0.0.1"
+    assert service["command"][service["command"].index("--allow-callback-host") + 1] == "10.1.0.0/16"
     assert "authenticator_class" not in c.JupyterHub and "spawner_class" not in c.JupyterHub
     assert "bind_url" not in c.JupyterHub  # TLJH's own
     assert {"name": "user", "description": "participants: their own server, and the workshop sandbox",

@@ -9,7 +9,8 @@ from typing import Any, Callable
 
 from .. import steps
 from ..checks import check_bool, check_int, check_number, check_str
-from ..exceptions import BandwidthError, MissingPrerequisiteError, ValidationError, WaitTimeoutError
+from ..exceptions import (BandwidthError, MissingPrerequisiteError, UnknownMessageError, ValidationError,
+                          WaitTimeoutError)
 from ..events import EVENT_TYPES, dedupe_events, event_key  # THE identity of an event (re-exported)
 from ..results import Result
 from ..state import Message, now_iso
@@ -143,6 +144,17 @@ class Messages:
             raise MissingPrerequisiteError(
                 f"no message has been sent on this target, so there is no {type} event to wait for",
                 fix=f"send one first ({steps.ref('messages')})")
+        control = self.ctx.control
+        if control is not None and message_id is not None and type != "message-received":
+            try:
+                known = control.messages(message_id)
+            except BandwidthError:
+                known = [{}]  # cannot tell: wait as usual
+            if not known:  # the sandbox answered "no such message": no event can ever come
+                raise UnknownMessageError(
+                    f"not waiting for {type}: the sandbox has no message {message_id} on this account",
+                    description=f"the sandbox has no message {message_id}: it was never sent on this account",
+                    fix=f"send the message again ({steps.ref('messages')}), then wait for its events")
         start = time.monotonic()
         deadline = start + timeout
         while True:

@@ -110,7 +110,7 @@ class Provisioning:
                     if wanted and wanted != saved.callback_url:
                         warnings.warn(f"the saved application {saved.id} uses {saved.callback_url}; "
                                       "pass new=True to create one with the new callback URL", stacklevel=3)
-                    return _reused(result, "Application (saved)")
+                    return _reused(self._follow_sandbox(saved, result), "Application (saved)")
             control = self.ctx.control
             if control is None:  # a real account: the receiver's URLs and credentials (bwhelpers.flows.delivery)
                 from .delivery import application_callbacks, attach_receiver_credentials, missing_callback_url
@@ -155,6 +155,27 @@ class Provisioning:
                     outbound_bin=None if legacy or control is None else control.bin_name(outbound_callback_url),
                     created=now_iso())
             return result
+
+    def _follow_sandbox(self, saved: SavedApplication, result: Result) -> Result:
+        """A sandbox application's callback URLs are its request bins in *this* sandbox: when the sandbox moved
+        (another port on a shared machine, a restart), the saved URLs still name the old one and no event would
+        arrive, so they are pointed at this sandbox's bins (same names) on the server and in the saved state."""
+        control = self.ctx.control
+        if control is None or not saved.bin:
+            return result
+        inbound = control.bin_url(saved.bin)
+        outbound = control.bin_url(saved.outbound_bin) if saved.outbound_bin else None
+        if inbound == saved.callback_url and outbound == saved.outbound_callback_url:
+            return result
+        if saved.fields == "legacy":
+            result = self.ctx.dashboard.repoint_application(str(saved.id), callback_url=inbound)
+        else:
+            result = self.ctx.dashboard.repoint_application(str(saved.id), inbound_callback_url=inbound,
+                                                            outbound_callback_url=outbound)
+        with self.ctx.edit() as st:
+            if st.application is not None:
+                st.application.callback_url, st.application.outbound_callback_url = inbound, outbound
+        return result
 
     # ------------------------------------------------------------------ location
     def create_location(self, name: str = GUIDE.location_name, new: bool = False, default: bool = True) -> Result:

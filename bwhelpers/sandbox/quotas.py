@@ -14,7 +14,7 @@ key                     what one account may hold                               
 ======================  ===================================================================  ===========
 objects                 Dashboard and A2P objects (applications, locations, orders, ...)     500
 bins                    request bins                                                          20
-bin_requests            requests stored in its bins                                           2,000
+bin_requests            requests stored in its bins                                           500
 messages                messages sent and received                                            2,000
 callback_attempts       callback attempts per minute (more wait for the next minute)          120
 requests_per_second     authenticated requests a second, bursts of 3 s allowed (more: 429)   20
@@ -49,7 +49,7 @@ KEYS = ("objects", "bins", "bin_requests", "messages", "callback_attempts", "req
 DEFAULT_QUOTAS: dict[str, int | None] = {key: None for key in KEYS}
 #: workshop mode's defaults (docs/workshop.md, Fair shares)
 WORKSHOP_QUOTAS: dict[str, int | None] = {
-    "objects": 500, "bins": 20, "bin_requests": 2000, "messages": 2000, "callback_attempts": 120,
+    "objects": 500, "bins": 20, "bin_requests": 500, "messages": 2000, "callback_attempts": 120,
     "requests_per_second": 20, "numbers_per_order": 10, "numbers_in_service": 20,
 }
 WORKSHOP_DB_MB = 800

@@ -9,4 +9,4 @@ may see what.
 """
 from __future__ import annotations
 
-from . import models  # noqa: F401  (registers the index)
+from . import models  # noqa: F401  (the page's model, loaded with the area)

@@ -8,9 +8,9 @@ delivery ticks decided by its per-recipient events (sent until the event is due,
 or failed with the error code). Also the short-lived signed links (HMAC with a key derived from
 the sandbox's admin key; the expiry is checked against the sandbox's clock) and the form token.
 
-Bounds: a page reads at most :data:`WINDOW` newest messages of a number (index
-``phone_messages_owner``), lists at most :data:`MAX_THREADS` threads and shows the newest
-:data:`MAX_BUBBLES` messages of a conversation.
+Bounds: a page reads at most :data:`WINDOW` newest messages of a number (through the messaging
+area's indexes), lists at most :data:`MAX_THREADS` threads and shows the newest :data:`MAX_BUBBLES`
+messages of a conversation.
 """
 from __future__ import annotations
 
@@ -22,12 +22,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..db import Database, register_schema
+from ..db import Database
 from ..magic import MAGIC_TO_BY_NUMBER
-from ..messaging import models as _messaging  # noqa: F401  (its tables are registered before the index below)
 from .exceptions import LinkExpired, LinkInvalid
 
-register_schema("CREATE INDEX IF NOT EXISTS phone_messages_owner ON messages (account_id, owner)")
 
 #: newest messages of one number a page reads
 WINDOW = 2000
@@ -170,10 +168,18 @@ def _parties(row: Any) -> list[str]:
     return sorted(set(to))
 
 
+_COLUMNS = "m.rowid AS seq, m.id, m.direction, m.owner, m.from_tn, m.to_json, m.text, m.media_json, m.time, m.created"
+
+
 def _window(db: Database, account_id: str, number: str) -> list[Any]:
-    return db.query("SELECT rowid AS seq, id, direction, owner, from_tn, to_json, text, media_json, time, created "
-                    "FROM messages WHERE account_id=? AND owner=? ORDER BY rowid DESC LIMIT ?",
-                    (account_id, number, WINDOW))
+    """The newest :data:`WINDOW` messages of ``number``, newest first, through the messaging area's own indexes
+    (sent: ``messages_from``; received: ``message_events_recipient``), so the send path carries no extra index."""
+    sent = db.query(f"SELECT {_COLUMNS} FROM messages m WHERE m.account_id=? AND m.from_tn=? AND m.direction<>'in' "
+                    "ORDER BY m.rowid DESC LIMIT ?", (account_id, number, WINDOW))
+    received = db.query(f"SELECT {_COLUMNS} FROM message_events e JOIN messages m ON m.id=e.message_id "
+                        "WHERE e.account_id=? AND e.recipient=? AND e.type='message-received' "
+                        "ORDER BY e.id DESC LIMIT ?", (account_id, number, WINDOW))
+    return sorted([*sent, *received], key=lambda r: r["seq"], reverse=True)[:WINDOW]
 
 
 def _events(db: Database, ids: list[str]) -> dict[str, list[Any]]:

@@ -1,0 +1,196 @@
+"""The credentials form: target, ids and API credentials (Client ID / Client Secret), a Connect button, a status.
+
+The form only collects and shows; connecting (resolving a Config, the cheap authenticated GET, remembering) is
+:func:`bwhelpers.connection.connect_form`. Secrets typed into the form are used once and cleared; they are never put
+into widget state, and a secret already in the environment shows as a placeholder and is never copied in.
+"""
+from __future__ import annotations
+
+import html
+import os
+import time
+from typing import Any, Callable
+
+import ipywidgets as w
+
+from .. import theme
+from ..exceptions import BandwidthError
+from ..masking import mask
+from .forms import STYLE, WIDE, text_field
+from .display import show_error
+from .output import emit
+
+__all__ = ["CredentialsForm"]
+
+
+def _status(kind: str, text: str, attempt: int) -> str:
+    """The status line: its kind's icon and colour, the attempt number and the clock time, so every result of
+    a click is visibly new (an identical outcome too)."""
+    css = {"ok": "bw-ok", "error": "bw-fail", "info": "bw-busy"}[kind]
+    stamp = time.strftime("%H:%M:%S")
+    return (f'<div class="{css}" style="border-left:4px solid {theme.line(kind)};background:{theme.tint(kind)};'
+            f'color:{theme.TEXT};padding:4px 8px;margin:4px 0;max-width:48em">'
+            f'<span style="color:{theme.accent(kind)};font-weight:700">{theme.ICONS[kind]}</span> {text} '
+            f'<span class="bw-attempt" style="color:{theme.MUTED};font-size:90%">(#{attempt}, {stamp})</span></div>')
+
+
+class CredentialsForm:
+    """Target, ids and API credentials (Client ID / Client Secret); Connect checks them with a cheap
+    authenticated GET (which fetches a token first).
+
+    The legacy API user (username/password) and the guide's token:secret fields sit behind the "Use a legacy
+    API user" toggle: the real service refuses API users after 2026-12-02. While connecting, the button is
+    disabled and reads "Connecting…", and the previous status is replaced at once.
+    """
+
+    SECRET_FIELDS = ("client_secret", "password", "api_token", "api_secret")
+    TEXT_FIELDS = ("account_id", "site_id", "client_id", "username", "user_id")
+
+    def __init__(self, env: dict[str, str] | None = None, on_connect: Callable[[Any], None] | None = None,
+                 on_error: Callable[[str], None] | None = None):
+        env = dict(os.environ if env is None else env)
+        self.env = env
+        self.on_connect, self.on_error = on_connect, on_error
+        self.config: Any = None
+        self.attempts = 0
+        from ..config import default_target
+
+        try:
+            real = default_target(env) == "real"
+        except BandwidthError:  # a bad BW_TARGET: the form starts on the sandbox, Connect names the problem
+            real = False
+        self.target = w.ToggleButtons(options=[("Sandbox", "sandbox"), ("Real account", "real")],
+                                      value="real" if real else "sandbox", description="Target",
+                                      tooltips=["The local sandbox: no account needed", "Your Bandwidth account"],
+                                      style={"description_width": "11em", "button_width": "9em"})
+        self.account_id = text_field("Account id", env.get("BW_ACCOUNT_ID", ""), "e.g. 9900000")
+        self.site_id = text_field("Subaccount (site) id", env.get("BW_SITE_ID", ""), "e.g. 9901")
+        self.client_id = text_field("Client ID", env.get("BW_CLIENT_ID", ""), "from Account > API Credentials")
+        self.client_secret = w.Password(description="Client Secret", style=STYLE, layout=WIDE,
+                                        placeholder="(from BW_CLIENT_SECRET)" if env.get("BW_CLIENT_SECRET") else "")
+        self.username = text_field("API username", env.get("BW_USERNAME", ""))
+        self.password = w.Password(description="API password", style=STYLE, layout=WIDE,
+                                   placeholder="(from BW_PASSWORD)" if env.get("BW_PASSWORD") else "")
+        self.user_id = text_field("Legacy user id", env.get("BW_USER_ID", ""), "only for the guide's v2 endpoint")
+        self.api_token = w.Password(description="Legacy API token", style=STYLE, layout=WIDE,
+                                    placeholder="(from BW_API_TOKEN)" if env.get("BW_API_TOKEN") else "")
+        self.api_secret = w.Password(description="Legacy API secret", style=STYLE, layout=WIDE,
+                                     placeholder="(from BW_API_SECRET)" if env.get("BW_API_SECRET") else "")
+        from ..config import ENV_VARS, choose_auth
+
+        legacy_env = choose_auth({name: env.get(var) for name, var in ENV_VARS.items()}) == "basic"
+        self.legacy = w.Checkbox(value=legacy_env, description="Use a legacy API user (username/password) instead "
+                                 "of API credentials", style={"description_width": "initial"},
+                                 layout=w.Layout(width="48em"))
+        self.legacy.add_class("bw-legacy-toggle")
+        self.remember = w.Checkbox(value=False, description="Remember on this computer (0600 file in your user "
+                                   "config folder, never in the project)", style={"description_width": "initial"},
+                                   layout=w.Layout(width="48em"))
+        self.button = w.Button(description="Connect", button_style="primary", icon="plug")
+        self.button.add_class("bw-connect")
+        self.status = w.HTML()
+        self.status.add_class("bw-status")
+        self.legacy_box = w.VBox([
+            w.HTML(f'<div style="color:{theme.TEXT}"><span style="color:{theme.accent("warn")}">'
+                   f'{theme.ICONS["warn"]}</span> Legacy API users (HTTP Basic) were retired by Bandwidth on '
+                   '2026-12-02: the real service refuses them. Use them only for old accounts in the sandbox or '
+                   'to replay the guide\'s requests.</div>'),
+            self.username, self.password,
+            w.HTML("<i>The guide's original messaging endpoint (api.catapult.inetwork.com), token:secret:</i>"),
+            self.user_id, self.api_token, self.api_secret])
+        self.legacy_box.add_class("bw-legacy")
+        self.real_box = w.VBox([
+            self.account_id, self.site_id,
+            w.HTML("<i>API credentials: Bandwidth App &gt; Account &gt; API Credentials (roles Messaging and "
+                   "Numbers). The Client Secret is shown only once, when it is created.</i>"),
+            self.client_id, self.client_secret, self.legacy, self.legacy_box, self.remember])
+        self.target.observe(self._toggle, names="value")
+        self.legacy.observe(self._toggle_legacy, names="value")
+        self.button.on_click(lambda _: self.connect(clicked=True))
+        self._toggle({"new": self.target.value})
+        self._toggle_legacy({"new": self.legacy.value})
+        self.widget = w.VBox([w.HTML("<b>Credentials</b>"), self.target, self.real_box, self.button, self.status])
+        self.widget.add_class("bw-credentials")
+
+    def _toggle(self, change: dict[str, Any]) -> None:
+        self.real_box.layout.display = None if change["new"] == "real" else "none"
+        if self.status.value:  # the shown status was about the other target: it no longer says anything true
+            self.status.value = _status("info", "Target changed: press <b>Connect</b> to check it.",
+                                        self.attempts)
+
+    def _toggle_legacy(self, change: dict[str, Any]) -> None:
+        self.legacy_box.layout.display = None if change["new"] else "none"
+
+    def _ipython_display_(self) -> None:
+        emit(self.widget)
+
+    def _clear_secrets(self) -> None:
+        for name in self.SECRET_FIELDS:
+            getattr(self, name).value = ""
+
+    def _busy(self, busy: bool) -> None:
+        self.button.disabled = busy
+        self.button.description = "Connecting…" if busy else "Connect"
+        self.button.icon = "spinner" if busy else "plug"
+
+    def connect(self, clicked: bool = False) -> Any:
+        """Check the form's values (:func:`bwhelpers.connection.connect_form`) and show OK or the exact error.
+
+        Called from a cell (not the button), a failure is also shown as a red box in that cell's output, so a
+        headless run sees that the notebook did not reach its goal."""
+        from ..connection import connect_form
+
+        self.attempts += 1
+        where_to = "the local sandbox" if self.target.value == "sandbox" else "your account"
+        self._busy(True)
+        self.status.value = _status("info", f"Connecting to {where_to}…", self.attempts)
+        fields = {name: getattr(self, name).value for name in self.TEXT_FIELDS + self.SECRET_FIELDS}
+        try:
+            done = connect_form(self.target.value, fields, legacy=bool(self.legacy.value),
+                                remember=bool(self.remember.value), env=self.env)
+        except BandwidthError as exc:
+            fix = f" — {html.escape(exc.fix)}" if exc.fix and exc.fix not in str(exc) else ""
+            self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
+                                        f"{html.escape(str(exc))}{fix}", self.attempts)
+            self._failed(exc, clicked)
+            return None
+        except Exception as exc:  # never leave the user with a traceback in a callback
+            self.status.value = _status("error", f"<b>Error</b>: {html.escape(str(exc))}", self.attempts)
+            self._failed(exc, clicked)
+            return None
+        finally:
+            fields.clear()
+            self._clear_secrets()
+            self._busy(False)
+        config = done.config
+        extra = ""
+        if done.remembered is not None:
+            extra = f" Saved to {html.escape(str(done.remembered))} (mode 0600)."
+        elif done.only_here:
+            extra = (" <b>Note:</b> only this notebook knows these credentials; tick <i>Remember</i> (or set "
+                     "the BW_* variables) so the other notebooks use this account too.")
+        if config.auth_warning:
+            extra += f' {theme.ICONS["warn"]} {html.escape(config.auth_warning)}'
+        self.config = config
+        where = "the local sandbox" if config.is_sandbox else f"account {html.escape(str(config.account_id))}"
+        how = "API credentials (OAuth 2.0)" if config.uses_oauth else "a legacy API user (Basic)"
+        self.status.value = _status("ok", f"<b>OK</b> — connected to {where} ({html.escape(config.dashboard_url)}) "
+                                    f"with {how}.{extra}", self.attempts)
+        if self.on_connect:
+            self.on_connect(config)
+        return config
+
+    def _failed(self, exc: BaseException, clicked: bool) -> None:
+        self.config = None
+        if self.on_error:
+            self.on_error(f"could not connect: {type(exc).__name__}: {getattr(exc, 'description', '') or exc}")
+        if not clicked:
+            show_error(exc)
+
+    def summary(self) -> dict[str, Any]:
+        """The non-secret values currently in the form (secrets shown masked)."""
+        return {"target": self.target.value, "account_id": self.account_id.value, "site_id": self.site_id.value,
+                "client_id": self.client_id.value,
+                "client_secret": mask(self.client_secret.value) if self.client_secret.value else "",
+                "legacy": self.legacy.value, "username": self.username.value,
+                "password": mask(self.password.value) if self.password.value else ""}

@@ -1,0 +1,117 @@
+"""The Postman export page's form: environment name, include-secrets (off, with a warning when on), the output
+folder; a preview table like every other table of the walkthrough; and real downloads of the two files (a link with
+the ``download`` attribute: JupyterLab, Binder and JupyterHub then hand the file to the browser instead of opening
+it in a viewer), with the next step in words."""
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import ipywidgets as w
+
+from .. import theme
+from .display import show_html
+from .forms import text_field
+from .output import emit
+
+__all__ = ["ExportForm", "export_form", "default_exports", "downloads_html"]
+
+
+def default_exports() -> str:
+    """Where the export goes: ``$BW_EXPORT_DIR`` (the tests and the headless run point it at a temporary folder),
+    else ``exports`` in the project folder (gitignored; where the README's newman command reads), relative to the
+    cwd when that is inside the project (so JupyterLab can serve the downloads), else absolute."""
+    from ..paths import project_root
+
+    env = os.environ.get("BW_EXPORT_DIR")
+    folder = Path(env).expanduser() if env else project_root() / "exports"
+    try:
+        rel = os.path.relpath(folder)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(folder)
+    return str(folder) if env and rel.startswith(".." + os.sep + "..") else rel
+
+
+def downloads_html(files: dict[str, Path]) -> str:
+    """Download links for the exported files and what to do with them."""
+    items = []
+    for kind, path in files.items():
+        try:
+            rel = os.path.relpath(path)
+        except ValueError:  # pragma: no cover
+            rel = str(path)
+        href = rel.replace(os.sep, "/")
+        name = Path(path).name
+        items.append(f'<li>{html.escape(kind)}: <a class="bw-download" href="{html.escape(href)}" '
+                     f'download="{html.escape(name)}" style="color:{theme.accent("info")}">'
+                     f'{html.escape(name)}</a> <span style="color:{theme.MUTED}">(saved in '
+                     f'<code>{html.escape(str(Path(path).parent))}</code>)</span></li>')
+    return (f'<div class="bw-downloads" style="color:{theme.TEXT}"><b>Download</b> (click each link: your browser '
+            f'saves the file to its Downloads folder, also on Binder and JupyterHub):<ul>{"".join(items)}</ul>'
+            "<b>Next:</b> in Postman choose <i>Import</i>, drop both files, pick the environment in the top-right "
+            "menu, and run the collection (<i>Run collection</i>). Without secrets in the file, first type your "
+            "Client Secret into the environment's <code>clientSecret</code> (current value). From a terminal on "
+            "this machine, the README's <code>npx newman run …</code> line runs the same collection.</div>")
+
+
+class ExportForm:
+    """Environment name, include-secrets (off, with a warning when on) and the output folder."""
+
+    def __init__(self, setup: Any, out_dir: str | None = None):
+        self.setup = setup
+        self.on_export: Callable[[dict[str, Path]], None] | None = None
+        default_out = out_dir or default_exports()
+        self.name = text_field("Environment name", "Bandwidth API Keys")
+        self.include_secrets = w.Checkbox(value=False, description="Include secrets (client secret, password, token, "
+                                          "secret)", style={"description_width": "initial"},
+                                          layout=w.Layout(width="auto"))
+        self.warning = w.HTML()
+        self.out_dir = text_field("Output folder", default_out)
+        self.include_secrets.observe(self._warn, names="value")
+        self.widget = w.VBox([w.HTML("<b>Postman export</b>"), self.name, self.include_secrets, self.warning,
+                              self.out_dir])
+        self.widget.add_class("bw-export")
+
+    def _warn(self, change: dict[str, Any]) -> None:
+        self.warning.value = (f'<div style="color:{theme.TEXT}"><span style="color:{theme.accent("warn")}">'
+                              f'{theme.ICONS["warn"]}</span> The environment file will contain your secrets in '
+                              'plain text. Do not commit or share it.</div>' if change["new"] else "")
+
+    def _ipython_display_(self) -> None:
+        emit(self.widget)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {"name": self.name.value.strip() or "Bandwidth API Keys",
+                "include_secrets": bool(self.include_secrets.value), "out_dir": self.out_dir.value.strip()}
+
+    def preview(self) -> Any:
+        """The environment's variables as a table like the walkthrough's others; secrets always masked here."""
+        from ..postman import environment_frame
+        from ..tables import readable
+
+        config = getattr(self.setup, "config", None)
+        state = self.setup.saved if self.setup is not None else None
+        df = environment_frame(config, state, include_secrets=self.values["include_secrets"], masked=True)
+        return readable(df, ["key", "value", "type", "set", "source"], detail=["description"],
+                        empty="(no variables)")
+
+    def export(self) -> dict[str, str]:
+        """Write both files and show their download links and the next step."""
+        from ..postman import export
+
+        v = self.values
+        config = getattr(self.setup, "config", None)
+        state = self.setup.saved if self.setup is not None else None
+        files = export(config, state, out_dir=v["out_dir"], name=v["name"], include_secrets=v["include_secrets"])
+        show_html(downloads_html(files))
+        if self.on_export is not None:
+            self.on_export(files)
+        return {k: str(p) for k, p in files.items()}
+
+
+def export_form(setup: Any, out_dir: str | None = None) -> ExportForm:
+    """The Postman export form for ``setup``'s target and saved IDs."""
+    return ExportForm(setup, out_dir)
