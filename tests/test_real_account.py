@@ -168,7 +168,7 @@ def test_the_walkthrough_on_a_real_account_with_the_receiver(real_env: dict[str,
     app = saved["application"]
     assert app["callback_url"] == f"http://127.0.0.1:{port}/callbacks/inbound"
     assert app["outbound_callback_url"] == f"http://127.0.0.1:{port}/callbacks/outbound"
-    message = saved["messages"][-1]
+    message = saved["messages"][0]  # the send step's (the pictures step sends the next one)
     assert message["delivery"]["status"] == "DELIVERED" and message["delivery"]["final"] is True
     sent = _text(_out(real_env, "messages"))
     assert "DELIVERED" in sent and f"messageId={message['id']}" in sent
@@ -191,7 +191,7 @@ def test_the_walkthrough_on_a_real_account_with_a_callback_url_nobody_answers(
     monkeypatch.setenv("BW_CALLBACK_BASE_URL", f"http://127.0.0.1:{dead}")
     assert run_notebooks(out=real_env["out"], quiet=True) == 0
     assert not [p for p in access_log.paths if "/_sandbox" in p]
-    message = _saved(real_env)["messages"][-1]
+    message = _saved(real_env)["messages"][0]
     assert message["delivery"]["status"] == "DELIVERED"
     sent = _text(_out(real_env, "messages"))
     assert "DELIVERED" in sent and "the receiver has stored none for this message yet" in sent
