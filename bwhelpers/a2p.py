@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from . import xmlio
+from . import statuses, xmlio
 from .exceptions import ValidationError
 from .ids import require_id, segment
 from .http import Exchange, auth_for, make_session, request, unreadable_response
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["A2PClient", "TOLL_FREE_NPAS", "TERMINAL_TN_OPTION_STATUSES", "is_toll_free", "check_campaign_id"]
 
 TOLL_FREE_NPAS = ("800", "833", "844", "855", "866", "877", "888")
-TERMINAL_TN_OPTION_STATUSES = frozenset({"COMPLETE", "PARTIAL", "FAILED"})
+TERMINAL_TN_OPTION_STATUSES = statuses.TN_OPTION_FINAL
 _CAMPAIGN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _XML = {"Content-Type": "application/xml; charset=utf-8", "Accept": "application/xml"}
 _JSON = {"Accept": "application/json"}

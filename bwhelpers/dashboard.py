@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from . import xmlio
+from . import guide, statuses, xmlio
 from .exceptions import ValidationError
 from .http import Exchange, auth_for, make_session, request, unreadable_response
 from .checks import check_bool, check_int, check_str, split_url_credentials
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["DashboardClient", "SEARCH_PARAMS", "TERMINAL_ORDER_STATUSES",
            "GUIDE_PROXY_PEER_ID"]
 
-GUIDE_PROXY_PEER_ID = "539692"
-TERMINAL_ORDER_STATUSES = frozenset({"COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"})
+GUIDE_PROXY_PEER_ID = guide.PROXY_PEER_ID
+TERMINAL_ORDER_STATUSES = statuses.FINAL
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8", "Accept": "application/xml"}
 
 # python kwarg -> (query parameter, order-type element)

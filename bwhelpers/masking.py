@@ -5,14 +5,25 @@ import re
 import threading
 from typing import Any
 
-__all__ = ["MASK", "mask", "register_secret", "registered_secrets", "scrub", "learn_secrets"]
+__all__ = ["MASK", "SECRET_WORDS", "is_secret_name", "mask", "register_secret", "registered_secrets", "scrub",
+           "learn_secrets"]
 
 _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
 MASK = "********"
-_SECRET_XML = re.compile(r"(<(?:[A-Za-z]*Password|[A-Za-z]*Secret|[A-Za-z]*Token)\s*>)(.*?)(</)", re.I | re.S)
-_SECRET_JSON = re.compile(r'("(?:password|secret|token|api_?secret|api_?token|authorization|client_?secret|'
-                          r'access_?token)"\s*:\s*")([^"]*)(")', re.I)
+#: THE words that make a field's name a secret's: its value is masked wherever it is shown (results, views,
+#: exchanges' XML and JSON) and the state file refuses to hold it
+SECRET_WORDS = ("password", "passphrase", "secret", "token", "credential", "authorization", "authorisation",
+                "api_key", "apikey", "private_key", "privatekey")
+_WORDS = "|".join(re.escape(w).replace("_", "_?") for w in SECRET_WORDS)
+_SECRET_NAME = re.compile(_WORDS, re.I)
+_SECRET_XML = re.compile(rf"(<(?:[A-Za-z_]*(?:{_WORDS}))\s*>)(.*?)(</)", re.I | re.S)
+_SECRET_JSON = re.compile(rf'("(?:[A-Za-z_]*(?:{_WORDS}))"\s*:\s*")([^"]*)(")', re.I)
+
+
+def is_secret_name(name: Any) -> bool:
+    """Does a field called ``name`` hold a secret (``password``, ``clientSecret``, ``api_token``, ...)?"""
+    return bool(_SECRET_NAME.search(str(name)))
 
 
 def mask(value: str | None) -> str:

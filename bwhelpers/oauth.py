@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -49,8 +50,11 @@ class TokenSource:
     """Access tokens for one API credential. ``access_token()`` returns a valid one, fetching when needed."""
 
     def __init__(self, client_id: str, client_secret: str, token_url: str = TOKEN_URL, *,
-                 timeout: tuple[float, float] | float = (5.0, 30.0), margin: float = 60.0):
+                 timeout: tuple[float, float] | float = (5.0, 30.0), margin: float = 60.0,
+                 clock: Callable[[], float] = time.time):
         register_secret(client_secret)
+        #: what "now" is for token lifetimes (tests give the sandbox's clock: bwhelpers.sandbox.clock)
+        self.clock = clock
         self.client_id = client_id
         self.token_url = token_url
         self.timeout = timeout
@@ -68,13 +72,13 @@ class TokenSource:
         self._session.register_compliance_hook("access_token_response", self._check_response)
 
     def __repr__(self) -> str:
-        state = "no token yet" if self._token is None else f"token valid {max(0, self._expires_at - time.time()):.0f} s"
+        state = "no token yet" if self._token is None else f"token valid {max(0, self._expires_at - self.clock()):.0f} s"
         return f"<TokenSource client_id={self.client_id!r} token_url={self.token_url!r} ({state})>"
 
     # -- tokens ----------------------------------------------------------------------------------
     def _fresh(self) -> bool:
         margin = min(self.margin, self._lifetime / 4)
-        return self._token is not None and time.time() < self._expires_at - margin
+        return self._token is not None and self.clock() < self._expires_at - margin
 
     def access_token(self) -> str:
         """A token with more than the margin left; fetched on first use and again near expiry."""
@@ -94,7 +98,7 @@ class TokenSource:
 
     def seconds_left(self) -> float:
         """Seconds until the current token expires (0 without one)."""
-        return max(0.0, self._expires_at - time.time()) if self._token else 0.0
+        return max(0.0, self._expires_at - self.clock()) if self._token else 0.0
 
     def claims(self) -> dict[str, Any]:
         """The current token's claims (``accounts``, ``roles``, ``exp`` ...), read without verifying it."""
@@ -124,7 +128,7 @@ class TokenSource:
         if lifetime <= 0:
             lifetime = FALLBACK_EXPIRES_IN
         self._token, self._lifetime = access, lifetime
-        self._expires_at = time.time() + lifetime
+        self._expires_at = self.clock() + lifetime
         self.fetches += 1
 
     def _oauth_error(self, error: str | None, description: str | None) -> TokenError:

@@ -4,7 +4,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["project_root", "config_dir", "credentials_path", "default_state_path"]
+__all__ = ["project_root", "config_dir", "credentials_path", "default_state_path", "PROJECT_PICTURE"]
+
+#: the small picture that ships with the project: what the pictures step uploads and sends, and the Postman
+#: collection's media upload (package data, ``bwhelpers/assets``)
+PROJECT_PICTURE = Path(__file__).resolve().parent / "assets" / "smile.png"
 
 
 def project_root(start: Path | None = None) -> Path:

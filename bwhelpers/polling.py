@@ -11,9 +11,33 @@ from typing import Any, Callable, Collection, TypeVar
 from .checks import check_bool, check_number
 from .exceptions import WaitTimeoutError
 
-__all__ = ["poll_until"]
+__all__ = ["poll_until", "poll"]
 
 R = TypeVar("R")
+
+
+def poll(get: Callable[[], R], done: Callable[[R], bool], *, timeout: float, interval: float,
+         max_interval: float | None = None, on_poll: Callable[[R, float], None] | None = None,
+         sleep: Callable[[float], None] = time.sleep) -> tuple[R, bool]:
+    """THE polling loop: call ``get()`` until ``done(value)`` or ``timeout`` seconds; returns ``(value, done)``.
+
+    The first call is immediate; then waits ``interval`` (growing by 1.5 up to ``max_interval`` when given);
+    ``on_poll(value, elapsed)`` after every call; ``sleep`` is injectable (tests)."""
+    start = time.monotonic()
+    deadline = start + timeout
+    delay = interval
+    while True:
+        value = get()
+        if on_poll is not None:
+            on_poll(value, time.monotonic() - start)
+        if done(value):
+            return value, True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return value, False
+        sleep(min(delay, remaining))
+        if max_interval is not None:
+            delay = min(delay * 1.5, max_interval)
 
 
 def poll_until(get: Callable[[], R], terminal: Collection[str | None], *, label: str, timeout: float, progress: bool,

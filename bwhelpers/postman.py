@@ -5,9 +5,12 @@ with your credentials and pointed at a hosted collection that no longer exists. 
 files locally::
 
     >>> from bwhelpers import postman
-    >>> postman.export_environment()                  # exports/Bandwidth API Keys.postman_environment.json
-    >>> postman.export_collection()                   # exports/Bandwidth Messaging 2.0 setup.postman_collection.json
-    >>> postman.environment_frame()                   # the variables as a table, secrets masked
+    >>> postman.export_environment().relative_to(Path.cwd()).as_posix()
+    'exports/Bandwidth API Keys.postman_environment.json'
+    >>> postman.export_collection().name
+    'Bandwidth Messaging 2.0 setup.postman_collection.json'
+    >>> list(postman.environment_frame().columns)[:3]   # the variables as a table, secrets masked
+    ['key', 'value', 'type']
 
 Then ``newman run <collection> -e <environment>`` (or Postman's Runner) performs the guide's eight steps
 (plus today's A2P registration, a TN Option Order) in one run. The collection starts with a "Get access token"
@@ -34,13 +37,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from . import guide
 from .config import DASHBOARD_URL, LEGACY_MESSAGING_URL, MESSAGING_URL, TOKEN_URL, Config, sandbox_urls
 from .files import atomic_write
 from .masking import mask
 from .phone import loose_e164
+from .paths import PROJECT_PICTURE
 from .sandbox_control import SandboxControl
 from .postman_collection import (COLLECTION_NAME, COLLECTION_SCHEMA, ORDER_POLL_DELAY_MS, ORDER_POLL_MAX,  # noqa: F401
-                                 ROWS, STEPS, TN_OPTION_CHECK, TOKEN_FOLDER, TOKEN_REQUEST, _NAMESPACE, _version,
+                                 PICTURE_FILE, ROWS, STEPS, TN_OPTION_CHECK, TOKEN_FOLDER, TOKEN_REQUEST, _NAMESPACE, _version,
                                  build_collection, step_refs)
 from .state import SavedState, StateStore
 
@@ -60,7 +65,7 @@ DEFAULT_OUT_DIR = "exports"
 #: The guide's callback URL (a long-gone requestb.in bin); the sandbox gets one of its own bins instead.
 GUIDE_CALLBACK_URL = "https://requestb.in/zuaqjbzu"
 #: A destination the sandbox accepts and reports as delivered.
-SANDBOX_TO = "+19195550123"
+SANDBOX_TO = guide.SANDBOX_PHONE
 #: The sandbox demo account's pre-registered 10DLC campaign (bwhelpers.sandbox.magic).
 SANDBOX_CAMPAIGN = "CSBX001"
 
@@ -302,8 +307,11 @@ def export_environment(config: Any = None, state: Any = None, out_dir: str | os.
 
 def export_collection(out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR, name: str = COLLECTION_NAME,
                       auth: str = "oauth") -> Path:
-    """Write ``<out_dir>/<name>.postman_collection.json`` (Collection v2.1.0) and return its path."""
-    return _write_json(Path(out_dir) / f"{_filename(name)}.postman_collection.json", build_collection(name, auth))
+    """Write ``<out_dir>/<name>.postman_collection.json`` (Collection v2.1.0) and return its path, and beside it the
+    picture its media upload sends (``smile.png``: run newman with ``--working-dir <out_dir>``)."""
+    path = _write_json(Path(out_dir) / f"{_filename(name)}.postman_collection.json", build_collection(name, auth))
+    (Path(out_dir) / PICTURE_FILE).write_bytes(PROJECT_PICTURE.read_bytes())
+    return path
 
 
 def export(config: Any = None, state: Any = None, out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,

@@ -12,10 +12,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from . import steps
+from . import guide, steps
 
 __all__ = ["COLLECTION_NAME", "COLLECTION_SCHEMA", "TOKEN_FOLDER", "TOKEN_REQUEST", "TN_OPTION_CHECK", "STEPS",
-           "ROWS", "Row", "ORDER_POLL_MAX", "ORDER_POLL_DELAY_MS", "build_collection", "step_refs"]
+           "ROWS", "Row", "PICTURE_FILE", "ORDER_POLL_MAX", "ORDER_POLL_DELAY_MS", "build_collection", "step_refs"]
 
 COLLECTION_NAME = "Bandwidth Messaging 2.0 setup"
 COLLECTION_SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
@@ -107,24 +107,24 @@ def _saves(variable: str, js_value: str, what: str, check: str, stop_why: str, c
 
 
 # --------------------------------------------------------------------------- the bodies
-#: Step 1 with today's application fields (numbers.yml CreateApplication, messaging example)
+#: The application step with today's application fields (numbers.yml CreateApplication, messaging example)
 BODY_APPLICATION = """<Application>
   <ServiceType>Messaging-V2</ServiceType>
-  <AppName>Demo Server {{$timestamp}}</AppName>
+  <AppName>%s {{$timestamp}}</AppName>
   <InboundCallbackUrl>{{inboundCallbackUrl}}</InboundCallbackUrl>
   <OutboundCallbackUrl>{{outboundCallbackUrl}}</OutboundCallbackUrl>
   <RequestedCallbackTypes>
     <CallbackType>message-delivered</CallbackType>
     <CallbackType>message-failed</CallbackType>
   </RequestedCallbackTypes>
-</Application>"""
+</Application>""" % guide.APPLICATION_NAME
 
 # The guide's bodies (Bandwidth/v2-messaging apisetup.md), with {{variables}} for the values a user changes.
 BODY_APPLICATION_LEGACY = """<Application>
-  <AppName>Demo Server {{$timestamp}}</AppName>
+  <AppName>%s {{$timestamp}}</AppName>
   <CallbackUrl>{{callbackUrl}}</CallbackUrl>
   <CallbackCreds/>
-</Application>"""
+</Application>""" % guide.APPLICATION_NAME
 
 BODY_LOCATION = """<SipPeer>
   <PeerName>Bandwidth Messaging 2 test2 {{$timestamp}}</PeerName>
@@ -143,9 +143,9 @@ BODY_SMS = """<SipPeerSmsFeature>
     <Zone5>false</Zone5>
   </SipPeerSmsFeatureSettings>
   <HttpSettings>
-    <ProxyPeerId>539692</ProxyPeerId>
+    <ProxyPeerId>%s</ProxyPeerId>
   </HttpSettings>
-</SipPeerSmsFeature>"""
+</SipPeerSmsFeature>""" % guide.PROXY_PEER_ID
 
 BODY_MMS = """<MmsFeature>
   <MmsSettings>
@@ -154,11 +154,11 @@ BODY_MMS = """<MmsFeature>
   <Protocols>
     <HTTP>
       <HttpSettings>
-        <ProxyPeerId>539692</ProxyPeerId>
+        <ProxyPeerId>%s</ProxyPeerId>
       </HttpSettings>
     </HTTP>
   </Protocols>
-</MmsFeature>"""
+</MmsFeature>""" % guide.PROXY_PEER_ID
 
 BODY_ASSIGN = """<ApplicationsSettings>
   <HttpMessagingV2AppId>{{applicationId}}</HttpMessagingV2AppId>
@@ -166,12 +166,12 @@ BODY_ASSIGN = """<ApplicationsSettings>
 
 BODY_ORDER = """<Order>
   <AreaCodeSearchAndOrderType>
-    <AreaCode>910</AreaCode>
+    <AreaCode>%s</AreaCode>
     <Quantity>1</Quantity>
   </AreaCodeSearchAndOrderType>
   <SiteId>{{subaccount}}</SiteId>
   <PeerId>{{location}}</PeerId>
-</Order>"""
+</Order>""" % guide.AREA_CODE
 
 BODY_TN_OPTION = """<TnOptionOrder>
   <TnOptionGroups>
@@ -189,12 +189,23 @@ BODY_TN_OPTION = """<TnOptionOrder>
   </TnOptionGroups>
 </TnOptionOrder>"""
 
+BODY_PICTURE_MESSAGE = """{
+  "from"          : "{{from}}",
+  "to"            : "{{to}}",
+  "text"          : "A picture from the Postman collection",
+  "media"         : ["{{mediaUrl}}"],
+  "applicationId" : "{{applicationId}}"
+}"""
+#: the file the media upload sends (export_collection writes it beside the collection; newman reads it from its
+#: --working-dir, Postman asks for it)
+PICTURE_FILE = "smile.png"
+
 BODY_MESSAGE = """{
   "from"          : "{{from}}",
   "to"            : "{{to}}",
-  "text"          : "Good morning, this is a test message",
+  "text"          : "%s",
   "applicationId" : "{{applicationId}}"
-}"""
+}""" % guide.MESSAGE_TEXT
 
 
 # --------------------------------------------------------------------------- the table
@@ -216,6 +227,8 @@ class Row:
     prerequest: tuple[str, ...] = ()
     variant: str = ""                 #: "" for the step's folder, "b" for the guide's alternative
     legacy_auth: bool = False         #: the guide's token:secret endpoint (never OAuth)
+    body_file: str | None = None      #: a binary body: this file (Postman body mode "file")
+    content_type: str | None = None   #: the Content-Type of a binary body
 
     @property
     def folder_name(self) -> str:
@@ -270,7 +283,7 @@ ROWS: tuple[Row, ...] = (
             "    pm.expect(xmlText(pm.response.text(), \"Protocol\")).to.eql(\"HTTP\");",
             "});",
             "if (pm.response.code !== 201) { stop(\"SMS not enabled\"); }"),
-        body=BODY_SMS, about="Enable SMS on the location: Protocol HTTP, Zone1 true, Zone2-5 false, ProxyPeerId 539692.",
+        body=BODY_SMS, about="Enable SMS on the location: Protocol HTTP, Zone1 true, Zone2-5 false, ProxyPeerId " + guide.PROXY_PEER_ID + ".",
         description="The body exactly as in the guide."),
     Row("mms", "Enable MMS on location", "Enable MMS on location", "POST",
         (*_LOC, "products", "messaging", "features", "mms"), (201, "Created"), (
@@ -294,7 +307,7 @@ ROWS: tuple[Row, ...] = (
             *_saves("order", "xmlText(pm.response.text(), \"id\")", "order id in the response body", "<id>",
                     "no order")),
         body=BODY_ORDER,
-        about="Order one number in area code 910 for the sub-account and location. Save the Order Id.",
+        about="Order one number in area code " + guide.AREA_CODE + " for the sub-account and location. Save the Order Id.",
         description="The test saves `order` from the response's `<id>` and resets the order-status poll counter."),
     Row("numbers", "Check order status", "Check order status", "GET", (*_ACCOUNT, "orders", "{{order}}"),
         (200, "OK"), _poll("Check order status", "OrderStatus", "order", (
@@ -354,6 +367,29 @@ ROWS: tuple[Row, ...] = (
         about="The guide's original send request: `{{legacyMessagingUrl}}/users/{{userId}}/messages` with "
               "token:secret (Catapult-era API). It is skipped when `token` or `userId` is empty.",
         description="The guide's send exactly as written in 2018 (token:secret)."),
+    Row("pictures", "Send picture message", "Upload picture", "PUT",
+        ("messagingUrl", "users", "{{accountId}}", "media", "{{mediaName}}"), (204, "No Content"), (
+            "var url = pm.environment.get(\"messagingUrl\") + \"/users/\" + pm.environment.get(\"accountId\") + "
+            "\"/media/\" + encodeURIComponent(pm.variables.get(\"mediaName\"));",
+            "if (pm.response.code === 204) { pm.environment.set(\"mediaUrl\", url); }",
+            "else { stop(\"picture not uploaded\"); }"),
+        body_file=PICTURE_FILE, content_type="image/png", language="binary",
+        about="Send a picture (MMS). First upload it with the Media API: `PUT "
+              "{{messagingUrl}}/users/{{accountId}}/media/{{mediaName}}` with the file's bytes as the body and its "
+              "`Content-Type` (3.5 MB at most); the answer is 204 and the file's URL is its media URL, readable only "
+              "with your credentials. Then send a message whose `media` lists that URL (at most 10; from a toll-free "
+              "number 525 KB in total).",
+        description="A binary body: the file `smile.png` (exported beside the collection; in Postman choose it "
+                    "under Body > binary; newman reads it from its `--working-dir`). The test saves `mediaUrl`."),
+    Row("pictures", "Send picture message", "Send picture message", "POST",
+        ("messagingUrl", "users", "{{accountId}}", "messages"), (202, "Accepted"), (
+            *_SEND_TESTS,
+            'pm.test("the message lists the uploaded picture", function () {',
+            "    pm.expect(json.media).to.eql([pm.environment.get(\"mediaUrl\")]);",
+            "});"),
+        body=BODY_PICTURE_MESSAGE, language="json",
+        description="The same send as step <step:messages> with `media`: [`{{mediaUrl}}`]; the delivery "
+                    "receipt carries it in `message.media`."),
     Row("application", "legacy CallbackUrl", "Create application (legacy CallbackUrl)", "POST",
         (_DASH, "accounts", "{{accountId}}", "applications"), (201, "Created"), _APP_TESTS,
         body=BODY_APPLICATION_LEGACY, variant="b",
@@ -410,11 +446,15 @@ def _item(name: str, request: dict[str, Any], tests: list[str], prerequest: tupl
 
 def _row_item(row: Row, auth: dict[str, Any]) -> dict[str, Any]:
     base, *path = row.url
+    headers = ({"key": "Content-Type", "value": row.content_type},) if row.content_type else \
+        (_JSON if row.language == "json" else _XML)
     request: dict[str, Any] = {
-        "method": row.method, "header": [dict(h) for h in (_JSON if row.language == "json" else _XML)],
+        "method": row.method, "header": [dict(h) for h in headers],
         "url": {"raw": "{{%s}}/%s" % (base, "/".join(path)), "host": ["{{%s}}" % base], "path": list(path)},
         "auth": _basic("token", "secret") if row.legacy_auth else auth, "description": step_refs(row.description)}
-    if row.body is not None:
+    if row.body_file is not None:
+        request["body"] = {"mode": "file", "file": {"src": row.body_file}}
+    elif row.body is not None:
         request["body"] = {"mode": "raw", "raw": row.body, "options": {"raw": {"language": row.language}}}
     return _item(row.name, request, _tests(row.expect, row.tests), row.prerequest)
 
@@ -501,5 +541,6 @@ def build_collection(name: str = COLLECTION_NAME, auth: str = "oauth") -> dict[s
             {"key": "orderPollMax", "value": str(ORDER_POLL_MAX), "type": "string"},
             {"key": "orderPollDelayMs", "value": str(ORDER_POLL_DELAY_MS), "type": "string"},
             {"key": "orderPollCount", "value": "0", "type": "string"},
+            {"key": "mediaName", "value": PICTURE_FILE, "type": "string"},
         ],
     }

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from . import steps
+from . import guide, steps
 from .flows.a2p import A2PFlow
 from .flows.context import FlowContext
 from .flows.media import MediaFlow
 from .flows.messages import EVENT_TYPES, Messages, dedupe_events, event_key
 from .flows.preflight import DIAGNOSE_COLUMNS, NEEDED_ROLES, PLACEHOLDER_HOSTS, Preflight
-from .flows.provisioning import DEFAULT, GUIDE, Provisioning
+from .flows.provisioning import DEFAULT, Provisioning
 from .flows.teardown import TEARDOWN_COLUMNS, Teardown
 from .results import Result
 from .state import SavedState, StateStore
@@ -114,7 +114,7 @@ class Setup:
         return self.state.get(self.profile)
 
     # ------------------------------------------------------------------ steps 1-7
-    def create_application(self, name: str = GUIDE.application_name, callback_url: str | None = None,
+    def create_application(self, name: str = guide.APPLICATION_NAME, callback_url: str | None = None,
                            new: bool = False, callback_user: str | None = None,
                            callback_password: str | None = None, *, inbound_callback_url: str | None = None,
                            outbound_callback_url: str | None = None, inbound_user: str | None = None,
@@ -137,7 +137,7 @@ class Setup:
             inbound_password=inbound_password, outbound_user=outbound_user, outbound_password=outbound_password,
             callback_types=callback_types))
 
-    def create_location(self, name: str = GUIDE.location_name, new: bool = False, default: bool = True) -> Result:
+    def create_location(self, name: str = guide.LOCATION_NAME, new: bool = False, default: bool = True) -> Result:
         """Create (or reuse the saved) location (sippeer); saves its id from the Location header.
         Runs under the profile's cross-process step lock (concurrent runs create one location)."""
         return _step("location", self.provisioning.create_location(name, new, default))
@@ -277,7 +277,7 @@ class Setup:
         return _step("pictures", self.media_flow.send_picture(to, media, text, from_))
 
     def simulate_picture_reply(self, sample: str = "sunset", text: str = "Here is a picture back!",
-                               from_: str = "+19195550123") -> dict[str, Any]:
+                               from_: str = guide.SANDBOX_PHONE) -> dict[str, Any]:
         """Sandbox: a picture message to your number (built-in ``sample``) -> message-received with media URLs."""
         return self.media_flow.simulate_picture_reply(sample, text, from_)
 
@@ -339,7 +339,7 @@ class Setup:
         return self.teardown_flow.teardown(disconnect_timeout)
 
     # ------------------------------------------------------------------ all steps
-    def run_all(self, to: str = "+12015550100", text: str = "Hello from the sandbox") -> Iterator[Result]:
+    def run_all(self, to: str = guide.DELIVERED_TO, text: str = guide.HELLO_TEXT) -> Iterator[Result]:
         """All the steps in order (the guide's eight and today's A2P registration), yielding each step's Result
         (saved objects are reused)."""
         yield self.create_application()

@@ -29,10 +29,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, TypeVar
 
-from . import steps
+from . import statuses, steps
 from .exceptions import StateFileError, ValidationError
 from .files import atomic_write
-from .masking import registered_secrets
+from .masking import is_secret_name, registered_secrets
 from .paths import default_state_path
 
 __all__ = ["StateStore", "SavedState", "Application", "Location", "Feature", "Assignment", "Order", "A2P",
@@ -43,11 +43,10 @@ __all__ = ["StateStore", "SavedState", "Application", "Location", "Feature", "As
 VERSION = 2
 #: free-form values (forms, criteria, unknown keys) nested deeper than this are dropped as corrupt
 MAX_DEPTH = 24
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential|authori[sz]ation|api_?key|private", re.I)
 
-#: an order's statuses that put numbers in service / that end the polling (numbers.yml OrderStatus)
-ORDER_DONE = ("COMPLETE", "PARTIAL")
-ORDER_FINAL = ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED")
+#: an order's statuses that put numbers in service / that end the polling (bwhelpers.statuses)
+ORDER_DONE = statuses.DONE
+ORDER_FINAL = statuses.FINAL
 
 
 class StateFileWarning(UserWarning):
@@ -373,9 +372,9 @@ class SavedState(_Model):
             "mms": lambda: self._feature_on(self.mms),
             "assigned": lambda: bool(self.application_id) and assigned is not None
             and assigned.application_id == self.application_id and assigned.location_id == self.location_id,
-            "orders": lambda: last is not None and last.status != "FAILED",
+            "orders": lambda: last is not None and last.status != statuses.FAILED,
             "numbers": lambda: bool(self.numbers),
-            "a2p": lambda: a2p is not None and a2p.status == "COMPLETE" and bool(self.numbers)
+            "a2p": lambda: a2p is not None and a2p.status == statuses.COMPLETE and bool(self.numbers)
             and set(self.numbers) <= set(a2p.numbers),
             "messages": lambda: bool(self.messages),
         }
@@ -386,16 +385,16 @@ class SavedState(_Model):
         """``done``, ``pending``, ``failed`` (the last order FAILED) or ``partial`` (PARTIAL / BACKORDERED)."""
         last = self.last_order
         if key in ("orders", "numbers") and last is not None:
-            if last.status == "FAILED" and (key == "orders" or not self.numbers):
+            if last.status == statuses.FAILED and (key == "orders" or not self.numbers):
                 return "failed"
-            if last.status in ("PARTIAL", "BACKORDERED"):
+            if last.status in statuses.SHORT:
                 return "partial"
         return "done" if self.is_done(key) else "pending"
 
     def detail(self, key: str) -> str:
         """What the step saved, in a few words (its id; the numbers; the campaign and order)."""
         last = self.last_order
-        if key == "orders" and last is not None and last.status in ("FAILED", "PARTIAL", "BACKORDERED"):
+        if key == "orders" and last is not None and last.status in statuses.SHORT | {statuses.FAILED}:
             return f"{last.id} ({last.status})"
         values = {"application": self.application_id, "location": self.location_id,
                   "orders": last.id if last else None, "numbers": ", ".join(self.numbers),
@@ -441,7 +440,7 @@ def _check_no_secrets(obj: Any, where: str = "state") -> None:
         item, at = todo.pop()
         if isinstance(item, dict):
             for k, v in item.items():
-                if isinstance(k, str) and _SECRET_KEY.search(k):
+                if isinstance(k, str) and is_secret_name(k):
                     raise StateFileError(f"refusing to save {at}.{k}: it looks like a secret and the state file "
                                          "must never hold credentials")
                 todo.append((v, f"{at}.{k}"))

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
-from . import steps, theme, views
+from . import guide, statuses, steps, theme, views
 from .exceptions import BandwidthError, TransportError, UnknownMessageError
 from .results import Result
 from .ui import display as show
@@ -210,7 +210,7 @@ class Page:
 
     # -- running a step ----------------------------------------------------------------------------
     # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
-    def create_application(self, name: str = "Demo Server", inbound_callback_url: str | None = None,
+    def create_application(self, name: str = guide.APPLICATION_NAME, inbound_callback_url: str | None = None,
                            outbound_callback_url: str | None = None, callback_types: list[str] | None = None,
                            new: bool = False, callback_url: str | None = None) -> Result | None:
         """Step: create (or reuse) the application with today's fields (``callback_url`` = the guide's legacy
@@ -229,7 +229,7 @@ class Page:
                                     lambda: create(True))
         return self._show(lambda: create(new))
 
-    def create_location(self, name: str = "Bandwidth Messaging 2 test", default: bool = True,
+    def create_location(self, name: str = guide.LOCATION_NAME, default: bool = True,
                         new: bool = False) -> Result | None:
         """Step: create (or reuse) the location (sippeer); asks before creating a second one."""
         other = self._another("location", new, name=name)
@@ -413,12 +413,12 @@ class Page:
         """An order's outcome, shown above its response: a coloured bar, and a red (FAILED) or amber (PARTIAL,
         BACKORDERED) callout with each error's code, meaning and fix. Returns failed/partial/ok/None."""
         status = getattr(result, "status", None)
-        if status not in ("COMPLETE", "PARTIAL", "FAILED", "BACKORDERED"):
+        if status not in statuses.FINAL:
             return None
         data = result.data if isinstance(result.data, dict) else {}
         completed, failed = kind.count(result, data)
         show.show_html(show.order_bar_html(status, completed, failed, (completed + failed) or None, noun=kind.noun))
-        if status == "COMPLETE":
+        if status == statuses.COMPLETE:
             return "ok"
         from .codes import fix_for
 
@@ -429,7 +429,7 @@ class Page:
             items.append(f"<li><b>{html.escape(code)}</b> {html.escape(desc)}"
                          + (f"<br><b>How to fix:</b> {html.escape(fix)}" if fix else "") + "</li>")
         errors = f"<ul>{''.join(items)}</ul>" if items else ""
-        if status == "FAILED":
+        if status == statuses.FAILED:
             show.show_callout("error", f"Order {result.id} FAILED: no number was allocated",
                                  f"{errors}<div>Nothing was saved as a phone number. Place a new order with other "
                                  f"criteria in notebook {_link(steps.page('orders'))}.</div>")
@@ -535,7 +535,7 @@ class Page:
         return CredentialsForm(on_connect=_use, on_error=_failed)
 
     def application_form(self) -> forms.Form:
-        """Step 1's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
+        """The application step's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
         (and says the receiver's credentials will be set); with none it says exactly what to set, and why."""
         form = self._persist("application", forms.application_form())
         if self.setup is None or self.setup.config.is_sandbox:
@@ -631,7 +631,7 @@ class Page:
                               "from a phone instead.", "info")
         return control
 
-    def simulate_inbound(self, text: str = "Hi! This is a reply.", from_: str = "+19195550123") -> Any:
+    def simulate_inbound(self, text: str = guide.REPLY_TEXT, from_: str = guide.SANDBOX_PHONE) -> Any:
         """Sandbox: pretend ``from_`` texted your first number; a message-received event follows."""
         if not self.check():
             return None
@@ -791,17 +791,16 @@ class Page:
         client = receiver(self.setup)
         events: list[dict[str, Any]] = []
         if client is not None:
-            import time
+            from .polling import poll
 
-            deadline = time.monotonic() + (5.0 if outcome.final else 0.0)
-            while True:  # the receipt reaches the receiver about when the status turns final
+            def stored() -> list[dict[str, Any]]:
                 try:
-                    events = [e for e in client.events(message_id=str(target)) if e.get("type") != "message-sending"]
+                    return [e for e in client.events(message_id=str(target)) if e.get("type") != "message-sending"]
                 except BandwidthError:
-                    events = []
-                if events or time.monotonic() >= deadline:
-                    break
-                time.sleep(0.25)
+                    return []
+
+            # the receipt reaches the receiver about when the status turns final
+            events, _ = poll(stored, bool, timeout=5.0 if outcome.final else 0.0, interval=0.25)
         self._outcome_callout(outcome, events, client is not None, timeout)
         from .tables import events_frame, readable
 

@@ -7,6 +7,9 @@
 * ``dash`` / ``dash_b``: XmlSessions of account A / B on a clean sandbox.
 * ``fresh_sandbox``: a factory of extra sandboxes with their own database and start settings (stopped after the test).
 * ``cfg`` / ``store`` / ``setup``: the client's Config, StateStore and Setup for the clean sandbox's demo account.
+* ``sandbox_clock``: the session sandbox's clock, frozen (``advance(s)``, ``now()``; back to the wall clock after).
+  ``SandboxClock(url)`` drives the clock of any sandbox (a ``fresh_sandbox``). Tests of timing logic (token
+  lifetimes, order transitions, rate windows, retention, delivery delays and retries) move it instead of sleeping.
 * ``offline_config``: a sandbox-shaped Config pointing at a closed port.
 * ``isolated_env``: no BW_* variables; config dir and state file under tmp_path.
 """
@@ -26,6 +29,12 @@ os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.enviro
 
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
+from hypothesis import HealthCheck, settings
+
+# Hypothesis's "too slow" health check times input generation against the wall clock: on a shared 2-core machine
+# it fails on load, not on behaviour. Every property still runs its examples; nothing else is suppressed.
+settings.register_profile("bwhelpers", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("bwhelpers")
 
 #: list container -> its repeatable child (parsed as a list even when there is one)
 LISTS = {"ApplicationList": "Application", "Sites": "Site", "SipPeers": "SipPeer",
@@ -80,6 +89,49 @@ def reset(url: str, transition: dict[str, Any] | None = None, a2p_enforcement: b
 def clean_sandbox(sandbox: Any) -> Any:
     reset(sandbox.url)
     return sandbox
+
+
+class SandboxClock:
+    """The clock of the sandbox at ``url`` (``/_sandbox/clock``, admin key): every lifetime and delay follows it."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def _change(self, **body: Any) -> float:
+        r = control(self.url, "PUT", "/_sandbox/clock", json=body)
+        assert r.status_code == 200, r.text
+        return float(r.json()["now"])
+
+    def now(self) -> float:
+        r = control(self.url, "GET", "/_sandbox/clock")
+        assert r.status_code == 200, r.text
+        return float(r.json()["now"])
+
+    def freeze(self, at: float | None = None) -> float:
+        """Stop the clock (at ``at``, epoch seconds, if given); returns the time it shows."""
+        return self._change(freeze=True, **({"at": at} if at is not None else {}))
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward; returns the time it shows."""
+        return self._change(advance=seconds)
+
+    def resume(self) -> float:
+        """Let the clock run on from the time it shows."""
+        return self._change(freeze=False)
+
+    def wall(self) -> float:
+        """Back to the wall clock."""
+        return self._change(wall=True)
+
+
+@pytest.fixture
+def sandbox_clock(sandbox: Any) -> Iterator[SandboxClock]:
+    """The session sandbox's clock, frozen at the wall-clock time; back to the wall clock after the test (a reset
+    leaves the clock alone, so this fixture goes with ``clean_sandbox`` or without it, in any order)."""
+    clock = SandboxClock(sandbox.url)
+    clock.freeze()
+    yield clock
+    clock.wall()
 
 
 @pytest.fixture

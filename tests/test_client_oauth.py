@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from _client_helpers import closed_port, sandbox_settings
-from conftest import control, reset
+from conftest import SandboxClock, control, reset
 from bwhelpers.config import BASIC_AUTH_WARNING, TOKEN_URL, Config
 from bwhelpers.dashboard import DashboardClient
 from bwhelpers.exceptions import AuthError, TokenError, TransportError, ValidationError
@@ -161,32 +161,37 @@ def test_tokens_are_fetched_lazily_once_and_sent_as_bearer(sandbox: Any) -> None
         assert token not in text and SECRET not in text
 
 
-def test_a_run_longer_than_the_token_lifetime_keeps_working(sandbox: Any) -> None:
+def test_a_run_longer_than_the_token_lifetime_keeps_working(sandbox: Any, sandbox_clock: SandboxClock) -> None:
     credential(sandbox, "short-ttl-client")
     sandbox_settings(sandbox, token_ttl_seconds=2, legacy_basic_auth="decommissioned")
     cfg = oauth_config(sandbox, client_id="short-ttl-client", client_secret=SECRET)
     d, m = DashboardClient(cfg), MessagingClient(cfg)
-    deadline = time.monotonic() + 7
-    calls = 0
-    while time.monotonic() < deadline:
-        assert d.get_site().id == cfg.site_id
-        m.list_messages()
-        calls += 2
-        time.sleep(0.25)
     source = d.auth.source
+    assert m.auth.source is source  # one token source per credential in the process
+    now = [sandbox_clock.now()]
+    source.clock = lambda: now[0]  # the client's idea of "now" follows the sandbox's frozen clock
+    calls = 0
+    try:
+        for _ in range(28):  # 7 s of the sandbox's time in quarter seconds: several 2 s lifetimes
+            assert d.get_site().id == cfg.site_id
+            m.list_messages()
+            calls += 2
+            now[0] = sandbox_clock.advance(0.25)
+    finally:
+        source.clock = time.time
     # several lifetimes passed: new tokens were fetched before expiry, never one per call
     assert 3 <= source.fetches < calls
     assert issued(sandbox, "short-ttl-client") == source.fetches
 
 
-def test_a_401_gets_one_new_token_and_one_retry(sandbox: Any) -> None:
+def test_a_401_gets_one_new_token_and_one_retry(sandbox: Any, sandbox_clock: SandboxClock) -> None:
     credential(sandbox, "retry-client")
     cfg = oauth_config(sandbox, client_id="retry-client", client_secret=SECRET)
     d = DashboardClient(cfg)
     d.get_site()
     assert d.auth.source.fetches == 1
     # the credential is replaced (same id and secret): the token held by the client is retired
-    time.sleep(1.1)
+    sandbox_clock.advance(1.1)  # token times are whole seconds
     credential(sandbox, "retry-client")
     app = d.create_application("After rotation", "https://example.org/cb")  # a POST, sent again once
     assert app.id and d.auth.source.fetches == 2

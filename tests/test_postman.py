@@ -152,20 +152,28 @@ def test_collection_file_validates_and_has_one_folder_per_guide_step(tmp_path: P
         "0 Get access token", "1 Create application", "2 Create location (sippeer)", "3 Enable SMS on location",
         "4 Enable MMS on location", "5 Assign application to location", "6 Order numbers",
         "7 Check order status", "8 Register for A2P (10DLC campaign)", "9 Send text message", "9b legacy endpoint",
-        "1b legacy CallbackUrl"]
-    assert [len(f["item"]) for f in doc["item"]] == [1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1]  # token; A2P: assign, then poll
+        "10 Send picture message", "1b legacy CallbackUrl"]
+    # token; A2P: assign, then poll; pictures: upload, then send
+    assert [len(f["item"]) for f in doc["item"]] == [1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 2, 1]
     assert "{{legacyMessagingUrl}}/users/{{userId}}/messages" in info["description"]
 
 
 def test_each_request_checks_its_status_and_saves_what_the_next_needs():
     items = _requests(postman.build_collection())
     expected = [("POST", 201), ("POST", 201), ("POST", 201), ("POST", 201), ("PUT", 200), ("POST", 201),
-                ("GET", 200), ("POST", 201), ("GET", 200), ("POST", 202), ("POST", 202), ("POST", 201)]
+                ("GET", 200), ("POST", 201), ("GET", 200), ("POST", 202), ("POST", 202), ("PUT", 204), ("POST", 202),
+                ("POST", 201)]
     assert len(items) == len(expected)
     for item, (method, code) in zip(items, expected):
         assert item["request"]["method"] == method, item["name"]
         assert f"pm.response.to.have.status({code})" in _exec(item), item["name"]
-    app, loc, _sms, _mms, _assign, order, status, tn_option, tn_check, send, legacy, legacy_app = items
+    app, loc, _sms, _mms, _assign, order, status, tn_option, tn_check, send, legacy, upload, mms, legacy_app = items
+    # the pictures step: a binary upload with its Content-Type, then an MMS listing the uploaded file's URL
+    assert upload["request"]["body"] == {"mode": "file", "file": {"src": postman.PICTURE_FILE}}
+    assert upload["request"]["header"] == [{"key": "Content-Type", "value": "image/png"}]
+    assert upload["request"]["url"]["raw"] == "{{messagingUrl}}/users/{{accountId}}/media/{{mediaName}}"
+    assert 'pm.environment.set("mediaUrl"' in _exec(upload)
+    assert json.loads(mms["request"]["body"]["raw"])["media"] == ["{{mediaUrl}}"]
     assert "pm.execution.skipRequest()" in _exec(legacy_app, "prerequest") and "legacyApplication" in \
         _exec(legacy_app, "prerequest")
     assert 'pm.environment.set("applicationId"' in _exec(legacy_app)
@@ -236,13 +244,16 @@ def test_auth_headers_and_urls_come_from_variables():
         ctype = {h["key"]: h["value"] for h in req["header"]}["Content-Type"]
         if "messages" in req["url"]["raw"]:
             assert ctype == "application/json; charset=utf-8"
+        elif "/media/" in req["url"]["raw"]:
+            assert ctype == "image/png"  # the picture's own type (a binary body)
         else:
             assert ctype == "application/xml; charset=utf-8"
         assert req["url"]["raw"] == req["url"]["host"][0] + "/" + "/".join(req["url"]["path"])
         assert not re.search(r"https?://", req["url"]["raw"]), "no hard-coded host"
     raws = [i["request"]["url"]["raw"] for i in items]
-    assert raws[-3] == "{{messagingUrl}}/users/{{accountId}}/messages"
-    assert raws[-2] == "{{legacyMessagingUrl}}/users/{{userId}}/messages"
+    assert raws[-5] == raws[-2] == "{{messagingUrl}}/users/{{accountId}}/messages"  # the text, the picture
+    assert raws[-4] == "{{legacyMessagingUrl}}/users/{{userId}}/messages"
+    assert raws[-3] == "{{messagingUrl}}/users/{{accountId}}/media/{{mediaName}}"
     assert raws[0] == raws[-1] == "{{dashboardUrl}}/accounts/{{accountId}}/applications"
 
 
@@ -284,7 +295,7 @@ def test_step_1_sends_todays_application_fields_in_the_specs_order():
 def test_requests_are_the_guides_with_variables():
     items = _requests(postman.build_collection())
     # step 1 as written in the guide is folder 1b (legacy CallbackUrl); step 8 the legacy send (ours: 9b)
-    ours = [items[11], *items[1:7], items[10]]
+    ours = [items[13], *items[1:7], items[10]]
     assert len(ours) == len(GUIDE)
     for item, (url, body) in zip(ours, GUIDE):
         req = item["request"]
@@ -329,7 +340,7 @@ def test_environment_has_the_guides_variables_saved_ids_and_numbers(tmp_path: Pa
     }
     # every {{variable}} the collection uses (other than those its scripts set) is in the environment
     used = set(re.findall(r"\{\{([A-Za-z][\w-]*)\}\}", json.dumps(postman.build_collection())))
-    set_by_scripts = {"orderPollMax", "orderPollDelayMs", "orderPollCount"}
+    set_by_scripts = {"orderPollMax", "orderPollDelayMs", "orderPollCount", "mediaName", "mediaUrl"}
     assert used - set_by_scripts <= set(values), used - set(values)
 
 
@@ -428,7 +439,8 @@ def test_python_m_bwhelpers_postman(isolated_env: Path, clean_sandbox: Any):
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["Bandwidth API Keys.postman_environment.json",
-                                                     "Bandwidth Messaging 2.0 setup.postman_collection.json"]
+                                                     "Bandwidth Messaging 2.0 setup.postman_collection.json",
+                                                     "smile.png"]  # the picture the media upload sends
     assert not any(s in proc.stdout + proc.stderr for s in SECRET_VALUES)
 
 
@@ -438,7 +450,7 @@ def _run_newman(collection: Path, environment: Path, report: str, env_vars: dict
     ARTIFACTS.mkdir(exist_ok=True)
     junit = ARTIFACTS / f"{report}.xml"
     json_report = ARTIFACTS / f"{report}.json"
-    cmd = [str(_newman()), "run", str(collection), "-e", str(environment),
+    cmd = [str(_newman()), "run", str(collection), "-e", str(environment), "--working-dir", str(collection.parent),
            "-r", "cli,junit,json", "--reporter-junit-export", str(junit),
            "--reporter-json-export", str(json_report), "--timeout-request", "10000", "--color", "off"]
     for key, value in (env_vars or {}).items():
@@ -522,9 +534,12 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         assert (ARTIFACTS / "newman-junit.xml").exists()
         junit = (ARTIFACTS / "newman-junit.xml").read_text(encoding="utf-8")
         assert 'failures="0"' in junit and "<failure" not in junit
-        # the sandbox saw the guide's flow: two messages (current + legacy endpoint) from the ordered number
+        # the sandbox saw the guide's flow: three messages (text, picture, legacy text) from the ordered number
         sent = _sandbox_messages(handle)
-        assert len(sent) == 2, sent
+        assert len(sent) == 3, sent
+        pictures = [m for m in sent if m.get("media")]
+        assert len(pictures) == 1 and pictures[0]["media"][0].endswith(f"/users/{handle.credentials['account_id']}"
+                                                                        "/media/smile.png"), sent
         assert len({m.get("from") for m in sent}) == 1 and sent[0]["from"].startswith("+1910"), sent
         # ... and the application's {{callbackUrl}} (a sandbox bin) gets a message-delivered event for each
         events: list[dict[str, Any]] = []
@@ -536,7 +551,7 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         while time.monotonic() < deadline:
             # (API users are decommissioned here, so the account reads its bin with a Bearer token)
             events = requests.get(f"{handle.url}/_sandbox/bins/postman", headers=bearer, timeout=5).json()["events"]
-            if sum(e.get("type") == "message-delivered" for e in events) >= 2:
+            if sum(e.get("type") == "message-delivered" for e in events) >= 3:
                 break
             time.sleep(0.2)
         delivered = [e for e in events if e.get("type") == "message-delivered"]
@@ -567,7 +582,7 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
                                       env_vars={"legacyApplication": "true"}), skipped=())
     assert postman.TOKEN_REQUEST not in [e["item"]["name"] for e in rerun]
     assert next(e for e in rerun if e["item"]["name"] == LEGACY_APP)["response"]["code"] == 201
-    assert len(_sandbox_messages(clean_sandbox)) == 4
+    assert len(_sandbox_messages(clean_sandbox)) == 6  # per run: the text, the picture, the legacy text
 
 
 @pytest.mark.slow

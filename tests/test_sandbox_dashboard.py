@@ -19,7 +19,7 @@ from bwhelpers.sandbox import magic, numbers
 from bwhelpers.sandbox.db import Database
 from bwhelpers.sandbox.dashboard import models
 
-from conftest import control, MMS_BODY, SMS_BODY, XmlSession
+from conftest import control, MMS_BODY, SMS_BODY, SandboxClock, XmlSession
 
 
 def err(s: XmlSession, r: requests.Response, root: str) -> tuple[str, str]:
@@ -912,7 +912,7 @@ def set_transition(url: str, transition: dict[str, Any]) -> None:
     assert control(url, "PUT", "/_sandbox/settings", json={"order_transition": transition}, timeout=10).status_code == 200
 
 
-def test_lifecycle_seconds(dash: XmlSession, sandbox: Any) -> None:
+def test_lifecycle_seconds(dash: XmlSession, sandbox: Any, sandbox_clock: SandboxClock) -> None:
     set_transition(sandbox.url, {"mode": "seconds", "seconds": 0.6})
     peer = dash.create_peer()
     r = dash.order(peer, "919")
@@ -923,7 +923,9 @@ def test_lifecycle_seconds(dash: XmlSession, sandbox: Any) -> None:
     db = Database(sandbox.db_path)
     # reserved, not in service yet: not usable for messaging, not listed
     assert dash.get("/inserviceNumbers").status_code == 204
-    time.sleep(0.8)
+    sandbox_clock.advance(0.5)
+    assert dash.xml(dash.get(f"/orders/{oid}"))["OrderResponse"]["OrderStatus"] == "RECEIVED"
+    sandbox_clock.advance(0.2)
     # settles on any read, even without polling the order
     assert dash.get("/inserviceNumbers").status_code == 200
     body = dash.xml(dash.get(f"/orders/{oid}"))["OrderResponse"]
@@ -952,22 +954,18 @@ def test_lifecycle_polls_failed_order(dash: XmlSession, sandbox: Any) -> None:
     assert dash.xml(dash.get(f"/orders/{oid}"))["OrderResponse"]["OrderStatus"] == "FAILED"
 
 
-@pytest.mark.slow
-def test_lifecycle_default_is_about_two_seconds(tmp_path: Any) -> None:
-    sb = start(port=0, db=tmp_path / "default.db")
-    try:
-        s = XmlSession(sb.url, DEMO)
-        peer = s.create_peer()
-        oid = s.xml(s.order(peer, "919"))["OrderResponse"]["Order"]["id"]
-        assert s.xml(s.get(f"/orders/{oid}"))["OrderResponse"]["OrderStatus"] == "RECEIVED"
-        deadline = time.time() + 6
-        status = "RECEIVED"
-        while time.time() < deadline and status == "RECEIVED":
-            time.sleep(0.25)
-            status = s.xml(s.get(f"/orders/{oid}"))["OrderResponse"]["OrderStatus"]
-        assert status == "COMPLETE"
-    finally:
-        sb.stop()
+def test_lifecycle_default_is_two_seconds(fresh_sandbox: Any) -> None:
+    sb = fresh_sandbox(settings={})  # the default settings, not the 2018 guide's immediate orders
+    clock = SandboxClock(sb.url)
+    clock.freeze()
+    s = XmlSession(sb.url, DEMO)
+    peer = s.create_peer()
+    oid = s.xml(s.order(peer, "919"))["OrderResponse"]["Order"]["id"]
+    assert s.xml(s.get(f"/orders/{oid}"))["OrderResponse"]["OrderStatus"] == "RECEIVED"
+    clock.advance(1.9)
+    assert s.xml(s.get(f"/orders/{oid}"))["OrderResponse"]["OrderStatus"] == "RECEIVED"
+    clock.advance(0.2)
+    assert s.xml(s.get(f"/orders/{oid}"))["OrderResponse"]["OrderStatus"] == "COMPLETE"
 
 
 # == in service numbers and disconnects ==========================================================

@@ -26,7 +26,7 @@ from bwhelpers.sandbox import DEMO
 from bwhelpers.sandbox.dashboard import exceptions as dexc
 from bwhelpers.sandbox.db import Database
 from bwhelpers.sandbox.messaging import models as mmodels
-from conftest import control
+from conftest import SandboxClock, control
 
 A_AUTH = (DEMO["username"], DEMO["password"])
 
@@ -393,28 +393,39 @@ def test_sandbox_messages_and_callbacks_are_paged_not_cut(dash: Any) -> None:
     assert control(url, "GET", "/_sandbox/messages", params={"limit": "0"}, timeout=5).status_code == 400
 
 
-@pytest.mark.slow
-def test_retention_prunes_delivered_callbacks_and_bin_requests(dash: Any) -> None:
+def test_retention_prunes_delivered_callbacks_and_bin_requests(dash: Any, sandbox_clock: SandboxClock) -> None:
     url = dash.url
     assert control(url, "GET", "/_sandbox/settings", timeout=5).json()["retention"] is None  # off by default
     w = messaging_world(dash, f"<Application><AppName>Ret</AppName><CallbackUrl>{bin_url(url, 'fid-ret')}"
                               "</CallbackUrl></Application>")
-    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", auth=A_AUTH, timeout=10,
-                      json={"to": ["+19195550100"], "from": "+1" + w["tns"][0], "text": "hi", "applicationId": w["app"]})
-    mid = r.json()["id"]
-    wait_for(lambda: bin_events(url, "fid-ret"), what="the callback")
-    delivered = wait_for(lambda: [c for c in control(url, "GET", "/_sandbox/callbacks", params={"messageId": mid},
-                                                          timeout=5).json()["callbacks"] if c["status"] == "delivered"],
-                         what="the delivered outbox row")
-    assert delivered
+
+    def send_delivered() -> str:
+        r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", auth=A_AUTH, timeout=10,
+                          json={"to": ["+19195550100"], "from": "+1" + w["tns"][0], "text": "hi",
+                                "applicationId": w["app"]})
+        mid = r.json()["id"]
+        sandbox_clock.advance(1)  # past the delivery delay (0.2 s)
+        wait_for(lambda: [c for c in callbacks_of(mid) if c["status"] == "delivered"], what="the delivered callback")
+        return str(mid)
+
+    def callbacks_of(mid: str) -> list[dict[str, Any]]:
+        return control(url, "GET", "/_sandbox/callbacks", params={"messageId": mid}, timeout=5).json()["callbacks"]
+
+    first = send_delivered()
     assert control(url, "PUT", "/_sandbox/settings", json={"retention": -1}, timeout=5).status_code == 400
-    assert control(url, "PUT", "/_sandbox/settings", json={"retention": 1}, timeout=5).status_code == 200
+    assert control(url, "PUT", "/_sandbox/settings", json={"retention": 3600}, timeout=5).status_code == 200
     try:
-        wait_for(lambda: not control(url, "GET", "/_sandbox/callbacks", params={"messageId": mid},
-                                          timeout=5).json()["callbacks"], timeout=10, what="pruning")
-        wait_for(lambda: requests.get(bin_url(url, "fid-ret"), auth=A_AUTH, timeout=5).json()["count"] == 0, timeout=10,
+        sandbox_clock.advance(3000)
+        # the dispatcher prunes before it delivers, at once after a clock move: once a later callback was
+        # delivered, the 3001 s old one was looked at and kept
+        second = send_delivered()
+        assert callbacks_of(first) and requests.get(bin_url(url, "fid-ret"), auth=A_AUTH, timeout=5).json()["count"] == 2
+        sandbox_clock.advance(700)  # the first is 3702 s old, the second 701 s
+        wait_for(lambda: not callbacks_of(first), timeout=10, what="pruning")
+        wait_for(lambda: requests.get(bin_url(url, "fid-ret"), auth=A_AUTH, timeout=5).json()["count"] == 1, timeout=10,
                  what="bin pruning")
-        state = control(url, "GET", "/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"]
+        assert callbacks_of(second), "younger than the retention: kept"
+        state = control(url, "GET", "/_sandbox/messages", params={"messageId": first}, timeout=5).json()["messages"]
         assert state[0]["recipients"][0]["state"] == "delivered"  # the message itself is kept
     finally:
         control(url, "PUT", "/_sandbox/settings", json={"retention": None}, timeout=5)

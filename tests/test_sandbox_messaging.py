@@ -13,7 +13,7 @@ from bwhelpers.sandbox import start
 from bwhelpers.sandbox.magic import MAGIC_TO_NUMBERS
 
 from _messaging_helpers import DEMO, DEMO_B, FAST, Receiver, World, free_port, send, wait_for
-from conftest import control
+from conftest import SandboxClock, control
 
 ID_RE = re.compile(r"^\d{13}[a-z0-9]{16}$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -281,28 +281,24 @@ def test_405(url: str) -> None:
     assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
 
 
-def test_429_rate_limit_with_retry_after(url: str) -> None:
-    # 1 per second: two sends within one second are enough to see the 429, even on a loaded machine
-    control(url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
-    statuses = []
-    limited = None
-    for _ in range(40):
-        r = send(url, msg())
-        statuses.append(r.status_code)
-        if r.status_code == 429:
-            limited = r
-            break
-    assert limited is not None, statuses
-    assert statuses.count(202) >= 1
+def test_429_rate_limit_with_retry_after(url: str, sandbox_clock: SandboxClock) -> None:
+    # 3 per second of the sandbox's (frozen) clock: the fourth send in the same second is refused
+    control(url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 3}, timeout=5)
+    sandbox_clock.freeze(at=float(int(sandbox_clock.now())) + 0.1)
+    statuses = [send(url, msg()).status_code for _ in range(3)]
+    limited = send(url, msg())
+    assert statuses == [202, 202, 202] and limited.status_code == 429, (statuses, limited.text)
     body = limited.json()
     assert body["type"] == "max-message-queue-size-exceeded"
     assert body["description"].startswith("The SMS queue for your account is full")
-    assert "60 messages per minute" in body["description"]
+    assert "180 messages per minute" in body["description"]
     assert int(limited.headers["Retry-After"]) >= 1
     # the other account has its own budget, and the window reopens
     assert send(url, msg(), creds=DEMO_B).status_code == 202
-    time.sleep(1.1)
-    assert send(url, msg()).status_code == 202
+    sandbox_clock.advance(0.8)
+    assert send(url, msg()).status_code == 429, "the same one-second window"
+    sandbox_clock.advance(0.2)
+    assert send(url, msg()).status_code == 202, "the next window"
 
 
 def test_rate_limit_zero_is_unlimited(url: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import jwt
 import pytest
 import requests
-from conftest import SMS_BODY, XmlSession, reset
+from conftest import SMS_BODY, SandboxClock, XmlSession, reset
 
 from bwhelpers.sandbox import DEMO, DEMO_B
 from conftest import control
@@ -144,14 +144,20 @@ def test_token_endpoint_refuses_other_methods_in_its_own_shape(clean_sandbox: An
     assert r.json()["error"] == "invalid_request"
 
 
-@pytest.mark.slow
-def test_token_ttl_setting_sets_expires_in_and_expired_tokens_get_401(clean_sandbox: Any) -> None:
-    settings(clean_sandbox, token_ttl_seconds=1)
+def test_token_ttl_setting_sets_expires_in_and_expired_tokens_get_401(clean_sandbox: Any,
+                                                                     sandbox_clock: SandboxClock) -> None:
+    settings(clean_sandbox, token_ttl_seconds=60)
+    sandbox_clock.freeze(at=float(int(sandbox_clock.now())))  # token times are whole seconds
     token = get_token(clean_sandbox)
-    assert token["expires_in"] == 1
+    assert token["expires_in"] == 60
     claims = jwt.decode(token["access_token"], options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] == 1
-    time.sleep(2.2)
+    assert claims["exp"] - claims["iat"] == 60
+    assert claims["iat"] == int(sandbox_clock.now())  # issued on the sandbox's clock
+    sandbox_clock.advance(59.5)
+    r = requests.get(f"{clean_sandbox.url}/api/accounts/{DEMO['account_id']}/sites",
+                     headers=bearer(token["access_token"]), timeout=TIMEOUT)
+    assert r.status_code == 200, "a token is valid until its exp"
+    sandbox_clock.advance(1)
     r = requests.get(f"{clean_sandbox.url}/api/accounts/{DEMO['account_id']}/sites",
                      headers=bearer(token["access_token"]), timeout=TIMEOUT)
     assert r.status_code == 401
@@ -384,12 +390,13 @@ def test_legacy_basic_auth_setting_refuses_unknown_modes(clean_sandbox: Any) -> 
     assert r.status_code == 400 and "decommissioned" in r.json()["error"]
 
 
-def test_reset_restores_demo_credentials_and_retires_earlier_tokens(clean_sandbox: Any) -> None:
+def test_reset_restores_demo_credentials_and_retires_earlier_tokens(clean_sandbox: Any,
+                                                                    sandbox_clock: SandboxClock) -> None:
     add_credential(clean_sandbox, "temp", "temp-secret", ["Numbers"])
     token = get_token(clean_sandbox)["access_token"]
     dash = f"{clean_sandbox.url}/api/accounts/{DEMO['account_id']}/sites"
     assert requests.get(dash, headers=bearer(token), timeout=TIMEOUT).status_code == 200
-    time.sleep(1.1)  # token times are whole seconds
+    sandbox_clock.advance(1.1)  # token times are whole seconds; a reset does not turn the clock back
     assert control(clean_sandbox.url, "POST", "/_sandbox/reset", timeout=TIMEOUT).status_code == 200
     r = requests.post(token_url(clean_sandbox), auth=("temp", "temp-secret"),
                       data={"grant_type": "client_credentials"}, timeout=TIMEOUT)

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from _messaging_helpers import FAST, wait_for
-from conftest import XmlSession, control, reset
+from conftest import SandboxClock, XmlSession, control, reset
 
 from bwhelpers.codes import explain
 from bwhelpers.sandbox import DEMO, DEMO_B
@@ -148,25 +148,31 @@ def test_accounts_never_see_each_other(world: dict[str, Any]) -> None:
     assert r.status_code == 404
 
 
-def test_a_signed_link_works_until_it_expires(world: dict[str, Any], sandbox: Any) -> None:
+def test_a_signed_link_works_until_it_expires(world: dict[str, Any], sandbox: Any,
+                                              sandbox_clock: SandboxClock) -> None:
     url, a = world["url"], world["a"]
+    now = sandbox_clock.now()  # frozen
     answer = link(url, DEMO, ttl=120, number=a["tn"])
     assert answer["url"].startswith(f"{url}/_sandbox/phone/{DEMO['account_id']}?")
-    assert answer["ttl"] == 120 and answer["expires"] - models.now() <= 120
+    assert answer["ttl"] == 120 and answer["expires"] == int(now) + 120
     r = requests.get(answer["url"], headers=HTML, timeout=10)
     assert r.status_code == 200 and "Reply to A" in r.text and "link valid until" in r.text
     assert "WWW-Authenticate" not in r.headers
+    now = sandbox_clock.advance(119)
+    assert requests.get(answer["url"], headers=HTML, timeout=10).status_code == 200, "valid until it expires"
+    now = sandbox_clock.advance(1.1)
+    r = requests.get(answer["url"], headers=HTML, timeout=10)
+    assert r.status_code == 401 and "expired" in r.text, "expired on the sandbox's clock"
     # the same account and key, an expiry already past on the sandbox's clock: refused as expired
     key = sandbox.admin_key
-    expired = models.sign_link(key, DEMO["account_id"], int(models.now()) - 1)
+    expired = models.sign_link(key, DEMO["account_id"], int(now) - 1)
     r = page(url, DEMO["account_id"], t=expired)
     assert r.status_code == 401 and "expired" in r.text and "Reply to A" not in r.text
     assert requests.get(f"{url}/_sandbox/phone/{DEMO['account_id']}/state", params={"t": expired},
                         timeout=10).status_code == 401, "the page's polling stops too"
     # a forged expiry (the signature no longer matches), another sandbox's key, garbage: refused
     later = token_of(answer).split(".")[1]
-    for bad in (f"{int(models.now()) + 10_000}.{later}", models.sign_link("another-key", DEMO["account_id"],
-                                                                          int(models.now()) + 60),
+    for bad in (f"{int(now) + 10_000}.{later}", models.sign_link("another-key", DEMO["account_id"], int(now) + 60),
                 "garbage", "9" * 40 + ".x"):
         r = page(url, DEMO["account_id"], t=bad)
         assert r.status_code == 401 and "Reply to A" not in r.text, bad

@@ -433,6 +433,11 @@ def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) ->
     r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications",
                      headers={"X-Forwarded-For": "198.51.100.10"}, auth=(creds["username"], "x"), timeout=10)
     assert r.status_code == 401
+    # someone else behind the same address (a NAT, the hub's machine), never seen before, is not locked out
+    fresh = provision(service, "bea-neighbour")
+    r = requests.get(f"{service['url']}/api/accounts/{fresh['account_id']}/applications", headers=attacker,
+                     auth=(fresh["username"], fresh["password"]), timeout=10)
+    assert r.status_code == 200, r.text
 
 
 # -- the pieces on their own ----------------------------------------------------------------------------
@@ -555,3 +560,18 @@ def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(t
             assert len(calls) <= 1, (user, token, len(calls))  # one account's hash, found by the token
     finally:
         sb.stop()
+
+
+def test_table_links_are_limited_to_http_and_relative_paths() -> None:
+    from bwhelpers.tables import readable
+
+    rows = [{"name": n, "url": u} for n, u in (
+        ("web", "https://example.com/x"), ("page", "10_send_picture.ipynb"), ("js", "javascript:alert(1)"),
+        ("js2", " JaVa\tScRiPt:alert(1)"), ("data", "data:text/html,<b>x</b>"), ("proto", "//evil.example/x"),
+        ("vb", "vbscript:x"))]
+    frame = readable(rows, columns=["name", "url"], links={"url": "{value}"})
+    html = frame._repr_html_()
+    assert 'href="https://example.com/x"' in html and 'href="10_send_picture.ipynb"' in html
+    for bad in ("javascript", "JaVa", "data:text", "//evil", "vbscript"):
+        assert f'href="{bad}' not in html and f'href=" {bad}' not in html, bad
+    assert html.count("<a href=") == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .. import statuses
 from ..a2p import check_campaign_id, is_toll_free
 from ..exceptions import BandwidthError, NotFoundError, ValidationError
 from ..phone import loose_e164, normalize_number
@@ -88,10 +89,10 @@ class A2PFlow:
         local = [n for n in tns if not is_toll_free(n)]
         toll_free = [n for n in tns if is_toll_free(n)]
         if not local:
-            statuses = {n: a2p.tfv_status(n).status for n in toll_free}
+            tfv = {n: a2p.tfv_status(n).status for n in toll_free}
             raise ValidationError(
                 f"numbers: {', '.join(toll_free)} is toll-free: a 10DLC campaign is for local numbers. Its toll-free "
-                f"verification is {', '.join(f'{s}' for s in statuses.values())}. Fix: request_tfv(...) and wait for "
+                f"verification is {', '.join(f'{s}' for s in tfv.values())}. Fix: request_tfv(...) and wait for "
                 f"{TFV_DONE}", field="numbers")
         campaign = self.registered_campaign(campaign_id)
         pending = []
@@ -101,7 +102,7 @@ class A2PFlow:
             except NotFoundError:
                 pending.append(n)
                 continue
-            if reg.id != campaign or reg.status not in (A2P_DONE, "PROCESSING"):
+            if reg.id != campaign or reg.status not in (A2P_DONE, statuses.PROCESSING):
                 pending.append(n)
         saved = self.ctx.state.a2p
         if not pending:
@@ -121,8 +122,8 @@ class A2PFlow:
                     result.reused = True
                     self._save(campaign, result, local)
                     return result
-            result = Result(data={"CampaignId": campaign, "TelephoneNumbers": local, "ProcessingStatus": "COMPLETE"},
-                            id=order_id, status="COMPLETE", numbers=local,
+            result = Result(data={"CampaignId": campaign, "TelephoneNumbers": local, "ProcessingStatus": statuses.COMPLETE},
+                            id=order_id, status=statuses.COMPLETE, numbers=local,
                             title=f"Numbers already on campaign {campaign}", reused=True)
             self._save(campaign, result, local)
             return result

@@ -3,12 +3,13 @@ the pictures that arrived. Uploads are saved in the state (``SavedState.media``)
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
+from .. import guide
 from ..checks import check_str
 from ..exceptions import MissingPrerequisiteError, ValidationError
 from ..media import MediaClient, MediaFile, check_media_list
+from ..paths import PROJECT_PICTURE
 from ..results import Result
 from ..state import MediaItem, now_iso
 from .context import FlowContext
@@ -16,8 +17,6 @@ from .messages import Messages
 
 __all__ = ["MediaFlow", "PROJECT_PICTURE", "SAMPLE_PICTURES"]
 
-#: the small picture that ships with the project (what the pictures step sends)
-PROJECT_PICTURE = Path(__file__).resolve().parents[1] / "assets" / "smile.png"
 #: the sandbox's built-in pictures a simulated reply can carry (sandbox/media/samples)
 SAMPLE_PICTURES = ("sunset", "mountains", "balloons")
 
@@ -93,7 +92,7 @@ class MediaFlow:
         return result
 
     def simulate_picture_reply(self, sample: str = "sunset", text: str = "Here is a picture back!",
-                               from_: str = "+19195550123", to: str | None = None) -> dict[str, Any]:
+                               from_: str = guide.SANDBOX_PHONE, to: str | None = None) -> dict[str, Any]:
         """Sandbox: someone sends a picture to your number (a built-in sample) -> a message-received event whose
         media URL is on the sandbox's Media API."""
         control = self.ctx.control

@@ -3,7 +3,6 @@ wait for one, and judge why one did not come."""
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from typing import Any, Callable
 
@@ -12,6 +11,7 @@ from ..checks import check_bool, check_int, check_number, check_str
 from ..exceptions import (BandwidthError, MissingPrerequisiteError, UnknownMessageError, ValidationError,
                           WaitTimeoutError)
 from ..events import EVENT_TYPES, dedupe_events, event_key  # THE identity of an event (re-exported)
+from ..polling import poll
 from ..results import Result
 from ..state import Message, now_iso
 from .context import FlowContext, prereq
@@ -155,21 +155,25 @@ class Messages:
                     f"not waiting for {type}: the sandbox has no message {message_id} on this account",
                     description=f"the sandbox has no message {message_id}: it was never sent on this account",
                     fix=f"send the message again ({steps.ref('messages')}), then wait for its events")
-        start = time.monotonic()
-        deadline = start + timeout
-        while True:
+        def wanted() -> dict[str, Any] | None:
             for ev in self.events():
                 msg = ev.get("message") or {}
                 mine = message_id is None or msg.get("id") == message_id
                 if mine and (ev.get("type") == type or accept_failure and ev.get("type") == "message-failed"):
                     return ev
-            if on_poll is not None:
-                on_poll(time.monotonic() - start)
-            if time.monotonic() >= deadline:
-                cause, fix = self.why_no_event(type, message_id)
-                raise WaitTimeoutError(f"no {type} event for message {message_id} within {timeout:g} s: {cause}",
-                                       description=cause, fix=fix)
-            time.sleep(interval)
+            return None
+
+        def report(found: dict[str, Any] | None, elapsed: float) -> None:
+            if found is None and on_poll is not None:
+                on_poll(elapsed)
+
+        event, arrived = poll(wanted, lambda found: found is not None, timeout=timeout, interval=interval,
+                              on_poll=report)
+        if event is None or not arrived:
+            cause, fix = self.why_no_event(type, message_id)
+            raise WaitTimeoutError(f"no {type} event for message {message_id} within {timeout:g} s: {cause}",
+                                   description=cause, fix=fix)
+        return event
 
     def why_no_event(self, type: str, message_id: str | None) -> tuple[str, str]:
         """The likely reason an event did not arrive, judged from the state, and its fix."""

@@ -13,6 +13,7 @@ import re
 import warnings
 from typing import Any, Callable
 
+from .. import guide, statuses
 from ..checks import check_bool, check_int, check_number, check_str, split_url_credentials
 from ..exceptions import BandwidthError, NotFoundError, ValidationError
 from ..results import Result
@@ -20,18 +21,9 @@ from ..state import ORDER_DONE, Assignment, Feature, Location, Order, now_iso
 from ..state import Application as SavedApplication
 from .context import FlowContext, prereq
 
-__all__ = ["Provisioning", "customer_order_id", "is_phone_number", "order_key", "DEFAULT", "GUIDE"]
+__all__ = ["Provisioning", "customer_order_id", "is_phone_number", "order_key", "DEFAULT"]
 
 DEFAULT: Any = object()
-
-
-class GUIDE:
-    """The guide's defaults for the provisioning steps (the one place they are written)."""
-
-    application_name = "Demo Server"
-    location_name = "Bandwidth Messaging 2 test"
-    area_code = "910"
-    search = {"area_code": "910", "quantity": 5}
 
 
 def customer_order_id(profile: str, location_id: str, criteria: dict[str, Any], earlier: int) -> str:
@@ -69,7 +61,7 @@ class Provisioning:
         self.ctx = ctx
 
     # ------------------------------------------------------------------ application
-    def create_application(self, name: str = GUIDE.application_name, callback_url: str | None = None,
+    def create_application(self, name: str = guide.APPLICATION_NAME, callback_url: str | None = None,
                            new: bool = False, callback_user: str | None = None,
                            callback_password: str | None = None, *, inbound_callback_url: str | None = None,
                            outbound_callback_url: str | None = None, inbound_user: str | None = None,
@@ -134,7 +126,7 @@ class Provisioning:
             if wanted is None:
                 assert control is not None
                 profile = self.ctx.profile
-                wanted = control.bin_url(_slug(profile) if name == GUIDE.application_name
+                wanted = control.bin_url(_slug(profile) if name == guide.APPLICATION_NAME
                                          else _slug(f"{profile}-{name}"))
                 if not legacy and outbound_callback_url is None:
                     outbound_callback_url = wanted
@@ -178,7 +170,7 @@ class Provisioning:
         return result
 
     # ------------------------------------------------------------------ location
-    def create_location(self, name: str = GUIDE.location_name, new: bool = False, default: bool = True) -> Result:
+    def create_location(self, name: str = guide.LOCATION_NAME, new: bool = False, default: bool = True) -> Result:
         """Create (or reuse the saved) location (sippeer); saves its id from the Location header."""
         check_str(name, "name")
         check_bool(new, "new")
@@ -230,7 +222,7 @@ class Provisioning:
     # ------------------------------------------------------------------ numbers
     def search_numbers(self, **criteria: Any) -> Result:
         """Search available numbers (area_code=, zip=, city=+state=, ...); nothing is saved."""
-        return self.ctx.dashboard.search_numbers(**(criteria or dict(GUIDE.search)))
+        return self.ctx.dashboard.search_numbers(**(criteria or {"area_code": guide.AREA_CODE, "quantity": guide.SEARCH_QUANTITY}))
 
     def order_numbers(self, area_code: Any = DEFAULT, quantity: int = 1, new: bool = False,
                       partial_allowed: bool = True, back_order: bool = False, name: str | None = None,
@@ -249,14 +241,14 @@ class Provisioning:
         assert loc.id
         if area_code is DEFAULT:
             area_code = None if (criteria.get("numbers") or any(v is not None for v in criteria.values())) \
-                else GUIDE.area_code
+                else guide.AREA_CODE
         if area_code is not None:
             criteria["area_code"] = area_code
         key = order_key(criteria, quantity)
         orders = self.ctx.state.orders
         if not new and orders:
             last = orders[-1]
-            if last.criteria == key and last.location_id == loc.id and last.status != "FAILED" and last.id:
+            if last.criteria == key and last.location_id == loc.id and last.status != statuses.FAILED and last.id:
                 try:
                     return _reused(self.get_order(last.id), "Order (saved)")
                 except NotFoundError:
@@ -357,7 +349,7 @@ class Provisioning:
             return None
         if key == "orders":
             last = st.last_order
-            if last is None or last.status == "FAILED":
+            if last is None or last.status == statuses.FAILED:
                 return None
             wanted = order_key({k: v for k, v in inputs.items() if k != "quantity"}, inputs.get("quantity", 1))
             if last.criteria not in (None, wanted):

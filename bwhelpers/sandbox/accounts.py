@@ -6,10 +6,8 @@ The sandbox's accounts: the two documented demo accounts and :func:`create_accou
 """
 from __future__ import annotations
 
-import time
-
 from .db import Database, hash_secret
-from . import credentials
+from . import clock, credentials
 
 #: The documented demo account (README, docs/ARCHITECTURE.md). Public and fake.
 DEMO = {
@@ -43,7 +41,7 @@ def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbo
     With ``client_id``/``client_secret`` in ``creds`` the account also gets that API credential
     (roles ``creds["roles"]``, default Messaging + Numbers).
     """
-    now = time.time()
+    now = clock.now(db)
     with db.transaction() as conn:
         row = conn.execute("SELECT account_id FROM accounts WHERE account_id=?", (creds["account_id"],)).fetchone()
         legacy = hash_secret(f"{creds['api_token']}:{creds['api_secret']}")

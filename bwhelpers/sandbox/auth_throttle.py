@@ -6,9 +6,12 @@ Repeated authentication failures from one client address are throttled, so guess
 hammering the sandbox with wrong credentials) cannot take the CPU from everyone else.
 
 Each client address has a bucket of :data:`BURST` failures that refills at :data:`REFILL_PER_SECOND`.
-While it is empty, a request from that address is checked only against credentials this process
+While it is empty, a request from that address naming a credential id (user name, client id, API token)
+that failed in the last :data:`FAILED_ID_SECONDS` is checked only against credentials this process
 verified recently (a dictionary lookup, no key derivation): a participant whose credentials already
-worked carries on, anything else is answered 429 with ``Retry-After`` before any hash is computed.
+worked carries on, guessing is answered 429 with ``Retry-After`` before any hash is computed. A credential
+id that has not failed is still checked (one hash): participants behind the same address (a NAT, or the
+hub's own machine) are not locked out by someone else's guessing.
 
 Successful checks are remembered for :data:`SUCCESS_TTL` seconds (keyed by the stored salted hash and a
 digest of the secret, never the secret), so a client sending the same credentials on every request
@@ -23,6 +26,7 @@ import time
 BURST = 20
 REFILL_PER_SECOND = 2.0
 SUCCESS_TTL = 300.0
+FAILED_ID_SECONDS = 60.0
 _MAX_ADDRESSES = 10_000
 
 #: set while a throttled request is authenticated: only remembered successes count (bwhelpers.sandbox.db)
@@ -43,23 +47,31 @@ class FailureThrottle:
     def __init__(self, burst: int = BURST, per_second: float = REFILL_PER_SECOND):
         self.burst, self.per_second = burst, per_second
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._failed_ids: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def _level(self, address: str, now: float) -> float:
         tokens, since = self._buckets.get(address, (float(self.burst), now))
         return min(float(self.burst), tokens + (now - since) * self.per_second)
 
-    def blocked(self, address: str, now: float | None = None) -> int | None:
-        """Seconds until ``address`` may fail again, or None when it may be checked normally."""
+    def blocked(self, address: str, ident: str | None = None, now: float | None = None) -> int | None:
+        """Seconds until ``address`` may fail again with credential id ``ident``, or None when the request may be
+        checked normally."""
         now = time.monotonic() if now is None else now
         level = self._level(address, now)
         if level >= 1.0:
             return None
+        if ident is not None and now - self._failed_ids.get(ident, -FAILED_ID_SECONDS) >= FAILED_ID_SECONDS:
+            return None
         return max(1, int((1.0 - level) / self.per_second + 0.999))
 
-    def failed(self, address: str, now: float | None = None) -> None:
+    def failed(self, address: str, ident: str | None = None, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
+            if ident is not None:
+                if len(self._failed_ids) > _MAX_ADDRESSES:
+                    self._failed_ids = {i: t for i, t in self._failed_ids.items() if now - t < FAILED_ID_SECONDS}
+                self._failed_ids[ident] = now
             self._buckets[address] = (max(0.0, self._level(address, now) - 1.0), now)
             if len(self._buckets) > _MAX_ADDRESSES:  # forget full buckets first
                 self._buckets = {a: v for a, v in self._buckets.items() if self._level(a, now) < self.burst}

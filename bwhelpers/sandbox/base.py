@@ -170,7 +170,9 @@ class BaseHandler(tornado.web.RequestHandler):
         if not self.ctx.workshop:  # a local sandbox has one user, whose tests probe 401s on purpose
             return check()
         address = self.request.remote_ip or "?"
-        wait = THROTTLE.blocked(address)
+        basic = self.credentials()
+        ident = basic[0] if basic else None  # Bearer tokens are checked by an HMAC, no key derivation
+        wait = THROTTLE.blocked(address, ident)
         token = cached_only.set(wait is not None)
         try:
             return check()
@@ -178,7 +180,7 @@ class BaseHandler(tornado.web.RequestHandler):
             if getattr(exc, "status", None) == 401:
                 if wait is not None:
                     raise self.throttled(wait) from None
-                THROTTLE.failed(address)
+                THROTTLE.failed(address, ident)
             raise
         finally:
             cached_only.reset(token)

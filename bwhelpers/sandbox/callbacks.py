@@ -34,7 +34,7 @@ import time
 import uuid
 from typing import Any
 
-from . import delivery_signature, quotas
+from . import clock, delivery_signature, quotas
 from .callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
 from .db import Database, register_schema
 
@@ -135,7 +135,7 @@ def enqueue(conn: Any, *, account_id: str, url: str, body: Any, due: float, mess
         "INSERT INTO callback_outbox (account_id, message_id, event_type, recipient, url, body, cb_user, "
         "cb_password, next_attempt_at, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (account_id, message_id, event_type, recipient, url, body if isinstance(body, str) else json.dumps(body),
-         user, password, due, time.time()),
+         user, password, due, clock.now(conn)),
     )
     return int(cur.lastrowid or 0)
 
@@ -147,7 +147,7 @@ def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | N
     conn_or_db.execute(
         "INSERT INTO callback_attempts (callback_id, account_id, message_id, event_type, recipient, attempt, time, "
         "url, status_code, error, auth_used, elapsed_ms, instance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (callback_id, account_id, message_id, event_type, recipient, attempt, time.time(), url, status_code, error,
+        (callback_id, account_id, message_id, event_type, recipient, attempt, clock.now(conn_or_db), url, status_code, error,
          1 if auth_used else 0, None if elapsed_ms is None else round(elapsed_ms, 1), instance),
     )
 
@@ -226,7 +226,7 @@ def prune(db: Database, older_than: float, now: float | None = None) -> dict[str
     """Delete delivered callbacks (outbox rows and their attempts) and bin requests older than
     ``older_than`` seconds, in bounded batches so one call never holds the write lock for long.
     Pending and given-up callbacks are kept: they are what a user still needs to look at."""
-    cutoff = (time.time() if now is None else now) - older_than
+    cutoff = (clock.now(db) if now is None else now) - older_than
     counts = {"callbacks": 0, "attempts": 0, "bin_requests": 0}
     with db.transaction() as conn:
         ids = [r["id"] for r in conn.execute(
@@ -264,6 +264,7 @@ class Dispatcher:
         self._stopped = False
         self._seq = 0
         self._next_prune = 0.0
+        self._clock_state: Any = None
 
     def start(self) -> None:
         import tornado.httpclient
@@ -311,9 +312,11 @@ class Dispatcher:
             tornado.ioloop.IOLoop.current().spawn_callback(self._run, dict(row))
 
     def _maybe_prune(self) -> None:
-        """Apply the ``retention`` setting (seconds, off when null) every quarter of it (0.25 s to 60 s)."""
+        """Apply the ``retention`` setting (seconds, off when null) every quarter of it (0.25 s to 60 s), and at
+        once when the sandbox's clock was moved (``/_sandbox/clock``)."""
         now = time.monotonic()
-        if now < self._next_prune:
+        moved = self._clock_moved()
+        if now < self._next_prune and not moved:
             return
         try:
             retention = retention_seconds(self.db)
@@ -324,9 +327,15 @@ class Dispatcher:
             log.exception("callback retention pruning failed")
             self._next_prune = now + 5.0
 
+    def _clock_moved(self) -> bool:
+        state = clock.state(self.db)
+        moved, self._clock_state = state != self._clock_state, state
+        return moved
+
     def claim(self, limit: int) -> list[Any]:
-        now = time.time()
-        stale_before = now - STALE_CLAIM - retry_policy(self.db)["timeout"]
+        # due times are on the sandbox's clock; claims coordinate processes, so they are on the wall clock
+        now, wall = clock.now(self.db), time.time()
+        stale_before = wall - STALE_CLAIM - retry_policy(self.db)["timeout"]
         # cheap read first, so idle polls never take the write lock
         if self.db.query_one(
                 "SELECT 1 FROM callback_outbox WHERE status='pending' AND next_attempt_at<=? "
@@ -339,7 +348,7 @@ class Dispatcher:
                 "UPDATE callback_outbox SET claimed_by=?, claimed_at=? WHERE id IN ("
                 " SELECT id FROM callback_outbox WHERE status='pending' AND next_attempt_at<=? "
                 " AND (claimed_by IS NULL OR claimed_at<?) ORDER BY next_attempt_at, id LIMIT ?)",
-                (token, now, now, stale_before, limit))
+                (token, wall, now, stale_before, limit))
             return conn.execute("SELECT * FROM callback_outbox WHERE claimed_by=? AND status='pending' ORDER BY id",
                                 (token,)).fetchall()
 
@@ -410,7 +419,7 @@ class Dispatcher:
         wait = self.budget.take(self.db, str(row["account_id"]))
         if wait is not None:  # the account's callback_attempts quota for this minute is spent: later, uncounted
             self.db.execute("UPDATE callback_outbox SET next_attempt_at=?, claimed_by=NULL, claimed_at=NULL, "
-                            "last_error=? WHERE id=?", (time.time() + wait, f"waiting: this account made its "
+                            "last_error=? WHERE id=?", (clock.now(self.db) + wait, f"waiting: this account made its "
                             f"{quotas.limit(self.db, 'callback_attempts')} callback attempts of this minute",
                             row["id"]))
             return
@@ -428,7 +437,7 @@ class Dispatcher:
 
     def _finish(self, row: dict[str, Any], ok: bool, error: str | None = None,
                 policy: dict[str, Any] | None = None) -> None:
-        now = time.time()
+        now = clock.now(self.db)
         attempts = int(row["attempts"]) + 1
         if ok:
             self.db.execute("UPDATE callback_outbox SET status='delivered', attempts=?, delivered_at=?, "
@@ -460,18 +469,19 @@ def configure_bin(db: Database, name: str, require_auth: str | None = None, stat
     with db.transaction() as conn:
         conn.execute("INSERT INTO request_bins (name, require_auth, status, created) VALUES (?,?,?,?) "
                      "ON CONFLICT(name) DO UPDATE SET require_auth=excluded.require_auth, status=excluded.status",
-                     (name, require_auth, status, time.time()))
+                     (name, require_auth, status, clock.now(conn)))
     return bin_config(db, name) or {}
 
 
 def record_bin_request(db: Database, name: str, *, method: str, path: str, query: str, headers: dict[str, str],
                        authorized: bool, status: int, body: str) -> int:
     with db.transaction() as conn:
-        conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, time.time()))
+        now = clock.now(conn)
+        conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, now))
         cur = conn.execute(
             "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
-            (name, time.time(), method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
+            (name, now, method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
     return int(cur.lastrowid or 0)
 
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 import jwt
 
+from . import clock
 from .db import Database, check_secret, hash_secret, register_schema
 
 #: The role every send and message listing needs (Bandwidth's name for it).
@@ -91,7 +91,7 @@ def set_credential(conn: sqlite3.Connection | Database, account_id: str, client_
         "INSERT OR REPLACE INTO api_credentials (client_id, account_id, secret_hash, roles, description, created) "
         "VALUES (?,?,?,?,?,?)",
         (client_id, account_id, hash_secret(client_secret), json.dumps(list(roles or DEFAULT_ROLES)), description,
-         time.time()),
+         clock.now(conn)),
     )
 
 
@@ -133,7 +133,7 @@ def check_client(db: Database, client_id: str, client_secret: str) -> dict[str, 
 def issue_token(db: Database, credential: dict[str, Any], ttl: int) -> str:
     """A signed access token for ``credential``; counted per client id (``tokens_issued`` in the list)."""
     db.next_counter(f"tokens:{credential['client_id']}", 1)
-    now = int(time.time())
+    now = int(clock.now(db))
     claims = {
         "iss": ISSUER,
         "sub": credential["client_id"],
@@ -152,17 +152,20 @@ def verify_token(db: Database, token: str) -> dict[str, Any]:
     since the token was issued (so ``/_sandbox/reset`` and replacing a credential retire its tokens); else
     TokenInvalid."""
     try:
+        # lifetimes are checked against the sandbox's clock (bwhelpers.sandbox.clock), not PyJWT's wall clock
         claims = jwt.decode(token, signing_key(db), algorithms=[ALGORITHM], issuer=ISSUER,
-                            options={"require": ["exp", "iat", "sub", "iss"]})
-    except jwt.ExpiredSignatureError:
-        raise TokenInvalid("The access token expired") from None
+                            options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False,
+                                     "verify_iat": False, "verify_nbf": False})
     except jwt.InvalidSignatureError:
         raise TokenInvalid("The access token was not issued by this service (bad signature)") from None
     except jwt.PyJWTError:
         raise TokenInvalid("The access token is malformed") from None
     accounts, roles = claims.get("accounts"), claims.get("roles")
-    if not isinstance(accounts, list) or not isinstance(roles, list):
+    if not isinstance(accounts, list) or not isinstance(roles, list) or not isinstance(claims["exp"], int) \
+            or not isinstance(claims["iat"], int):
         raise TokenInvalid("The access token is malformed")
+    if claims["exp"] <= clock.now(db):
+        raise TokenInvalid("The access token expired")
     created = credential_created(db, str(claims["sub"]))
     if created is None:
         raise TokenInvalid("The API credential of this token no longer exists")

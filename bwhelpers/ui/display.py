@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any
 
-from .. import theme, views
+from .. import statuses, theme, views
 from .output import emit
 
 __all__ = ["show_request", "show_response", "result_html", "ObjectView", "show_saved", "error_html", "show_error",
@@ -168,9 +168,10 @@ def show_callout(kind: str, title: str, body_html: str = "", incomplete: bool | 
 def order_bar_html(status: str | None, completed: int, failed: int, quantity: int | None = None,
                    noun: str = "number(s) in service") -> str:
     """A bar for an order's outcome: green COMPLETE, amber PARTIAL/BACKORDERED, red FAILED."""
-    kind = {"COMPLETE": "ok", "PARTIAL": "warn", "BACKORDERED": "warn", "FAILED": "error"}.get(status or "", "info")
+    kind = ("ok" if status == statuses.COMPLETE else "warn" if status in statuses.SHORT
+            else "error" if status == statuses.FAILED else "info")
     total = quantity or (completed + failed) or 1
-    share = 100 if status in ("FAILED", "COMPLETE") else max(0, min(100, round(100 * completed / total)))
+    share = 100 if status in (statuses.FAILED, statuses.COMPLETE) else max(0, min(100, round(100 * completed / total)))
     label = f"{status or 'unknown'}: {completed} of {total} {noun}"
     return (f'<div class="bw-order-bar bw-order-{kind}" style="margin:4px 0;max-width:36em">'
             f'<div style="background:{theme.SURFACE};border-radius:4px;height:12px"><div style="width:{share}%;'

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import ipywidgets as w
 
-from .. import phone, theme
+from .. import guide, phone, theme
 from ..criteria import QUANTITY_MAX, criterion_problem
 from .output import emit
 
@@ -100,8 +100,8 @@ def _callback_types(value: Any) -> str | None:
     return None if value else "tick at least one, or Bandwidth sends no delivery receipts"
 
 
-def application_form(default_name: str = "Demo Server", default_url: str = "") -> Form:
-    """Step 1: the application's name and today's callback fields: the inbound URL (incoming messages), the
+def application_form(default_name: str = guide.APPLICATION_NAME, default_url: str = "") -> Form:
+    """The application step's form: the application's name and today's callback fields: the inbound URL (incoming messages), the
     outbound URL (delivery receipts) and the status events to receive (``RequestedCallbackTypes``)."""
     from ..dashboard import CALLBACK_TYPES
 
@@ -120,8 +120,8 @@ def application_form(default_name: str = "Demo Server", default_url: str = "") -
         "callback_types": _callback_types})
 
 
-def location_form(default_name: str = "Bandwidth Messaging 2 test") -> Form:
-    """Step 2: the location (sippeer) name and whether it is the site's default."""
+def location_form(default_name: str = guide.LOCATION_NAME) -> Form:
+    """The location step's form: the location (sippeer) name and whether it is the site's default."""
     return Form("Location (sippeer)", {
         "name": text_field("PeerName", default_name),
         "default": w.Checkbox(value=True, description="IsDefaultPeer", style=STYLE),
@@ -129,7 +129,7 @@ def location_form(default_name: str = "Bandwidth Messaging 2 test") -> Form:
 
 
 SEARCH_CRITERIA = {
-    "area_code": ("Area code", "910"),
+    "area_code": ("Area code", guide.AREA_CODE),
     "zip": ("ZIP code", "27606"),
     "state": ("State", "NC"),
     "npa_nxx": ("NPA-NXX", "919555"),
@@ -137,8 +137,8 @@ SEARCH_CRITERIA = {
 }
 
 
-def order_form(default_criterion: str = "area_code", default_value: str = "910", quantity: int = 1) -> Form:
-    """Step 6: one search criterion and the quantity."""
+def order_form(default_criterion: str = "area_code", default_value: str = guide.AREA_CODE, quantity: int = 1) -> Form:
+    """The order step's form: one search criterion and the quantity."""
     criterion = w.Dropdown(options=[(label, key) for key, (label, _) in SEARCH_CRITERIA.items()],
                            value=default_criterion, description="Search by", style=STYLE)
     value = text_field("Value", default_value)
@@ -156,8 +156,8 @@ def order_form(default_criterion: str = "area_code", default_value: str = "910",
     return form
 
 
-def message_form(default_to: str = "+19195550123", default_text: str = "Good morning, this is a test message") -> Form:
-    """Step 9: the destination number and the text (≤ 2048 characters)."""
+def message_form(default_to: str = guide.SANDBOX_PHONE, default_text: str = guide.MESSAGE_TEXT) -> Form:
+    """The send step's form: the destination number and the text (≤ 2048 characters)."""
     return Form("Message", {
         "to": text_field("to", default_to, placeholder="+1 919 555 0123"),
         "text": w.Textarea(value=default_text, description="text", style=STYLE, layout=WIDE),

@@ -118,6 +118,20 @@ class InvalidSetting(ControlError):
         super().__init__(f"{name} must be {rule}")
 
 
+class UnknownClockFields(ControlError):
+    """400: a clock change with fields the clock does not take."""
+
+    def __init__(self, unknown: Sequence[str], known: Sequence[str]):
+        super().__init__(f"unknown field(s) {list(unknown)} for /_sandbox/clock; known: {list(known)}")
+
+
+class InvalidClockChange(ControlError):
+    """400: a clock change with a value out of range."""
+
+    def __init__(self, name: str, rule: str):
+        super().__init__(f"{name} must be {rule}")
+
+
 class InvalidQuota(ControlError):
     """400: a ``quotas`` value that is not an object of known quotas with whole numbers or null."""
 

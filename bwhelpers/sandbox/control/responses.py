@@ -14,7 +14,7 @@ import json
 import time
 from typing import Any
 
-from .. import credentials, quotas
+from .. import clock, credentials, quotas
 from ..accounts import DEMO, DEMO_B, create_account
 from ..auth import AuthError
 from ..base import BaseHandler
@@ -310,3 +310,43 @@ class CredentialsHandler(ControlHandler):
         if not credentials.delete_credential(self.db, client_id):
             raise exc.NoSuchCredential(client_id)
         self.send_json({"client_id": client_id, "deleted": True})
+
+
+class ClockHandler(ControlHandler):
+    """The sandbox's clock (:mod:`bwhelpers.sandbox.clock`), which every lifetime and delay follows.
+
+    * ``GET /_sandbox/clock``: ``{now, iso, frozen, offset}`` (any account, or the admin key).
+    * ``PUT`` or ``POST`` (admin key) ``{freeze?: bool, at?: epoch seconds, advance?: seconds, wall?: true}``:
+      ``wall`` goes back to the wall clock first; ``at`` sets the time; ``advance`` moves it forward; ``freeze``
+      stops (true) or restarts (false) it. Answers the new state. ``POST /_sandbox/reset`` leaves the clock as it
+      is (time does not go back).
+    """
+
+    FIELDS = ("freeze", "at", "advance", "wall")
+
+    def get(self) -> None:
+        if not self.is_admin():
+            self.require_account()
+        self.send_json(clock.describe(clock.state(self.db)))
+
+    def put(self) -> None:
+        self.require_admin()
+        body = self.body_json()
+        if not isinstance(body, dict):
+            raise exc.NotAnObject("{freeze?: true|false, at?: epoch seconds, advance?: seconds, wall?: true}")
+        unknown = sorted(set(body) - set(self.FIELDS))
+        if unknown:
+            raise exc.UnknownClockFields(unknown, self.FIELDS)
+        freeze, at, advance, wall = (body.get(k) for k in self.FIELDS)
+        if freeze is not None and not isinstance(freeze, bool):
+            raise exc.InvalidClockChange("freeze", "true (stop the clock) or false (let it run)")
+        if at is not None and not (_number(at) and at >= 0):
+            raise exc.InvalidClockChange("at", "a time in epoch seconds (from 0)")
+        if advance is not None and not (_number(advance) and 0 <= advance <= 10 * 365 * 86400):
+            raise exc.InvalidClockChange("advance", "a number of seconds from 0 to ten years (time never goes back: "
+                                         "use 'at' to set it)")
+        if wall is not None and wall is not True:
+            raise exc.InvalidClockChange("wall", "true (back to the wall clock) or left out")
+        self.send_json(clock.change(self.db, freeze=freeze, at=at, advance=float(advance or 0), wall=bool(wall)))
+
+    post = put

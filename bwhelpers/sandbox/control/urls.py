@@ -1,11 +1,14 @@
 """Route table of the control plane (data only)."""
-from .responses import AccountsHandler, CredentialsHandler, HealthHandler, ResetHandler, SettingsHandler
+from .responses import (
+    AccountsHandler, ClockHandler, CredentialsHandler, HealthHandler, ResetHandler, SettingsHandler,
+)
 
 url_paths = [
     (r"/_sandbox/?", HealthHandler),
     (r"/_sandbox/health", HealthHandler),
     (r"/_sandbox/reset", ResetHandler),
     (r"/_sandbox/settings", SettingsHandler),
+    (r"/_sandbox/clock", ClockHandler),
     (r"/_sandbox/accounts", AccountsHandler),
     (r"/_sandbox/credentials/?", CredentialsHandler),
     (r"/_sandbox/credentials/(?P<client_id>[^/]{1,200})", CredentialsHandler),

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import uuid
 from typing import Any
 
 from .. import db as dbmod
 from .. import numbers
+from .. import clock
 from ..clock import iso
 from ..db import Database
 from . import exceptions as exc
@@ -194,7 +194,7 @@ def create_application(db: Database, account_id: str, doc: dict[str, Any]) -> di
     app_id = str(uuid.uuid4())
     with db.transaction() as conn:
         conn.execute("INSERT INTO dash_applications VALUES (?,?,?,?,?)",
-                     (app_id, account_id, doc["AppName"], json.dumps(doc), time.time()))
+                     (app_id, account_id, doc["AppName"], json.dumps(doc), clock.now(db)))
     return app_wire(app_id, doc)
 
 
@@ -340,7 +340,7 @@ def create_site(db: Database, account_id: str, name: str, description: str | Non
                 address: dict[str, Any] | None) -> dict[str, Any]:
     with db.transaction() as conn:
         site_id = _next_id(conn, "dash_site_id", 10001, "SELECT 1 FROM sites WHERE site_id=?")
-        now = time.time()
+        now = clock.now(db)
         conn.execute("INSERT INTO sites VALUES (?,?,?,?,?)", (site_id, account_id, name, description, now))
         conn.execute("INSERT INTO dash_site_ext VALUES (?,?,?,?)",
                      (site_id, account_id, customer_name, json.dumps(address) if address else None))
@@ -388,7 +388,7 @@ def create_peer(db: Database, account_id: str, site_id: str, name: str, descript
             conn.execute("UPDATE dash_sippeers SET is_default=0 WHERE account_id=? AND site_id=?", (account_id, site_id))
         conn.execute("INSERT INTO dash_sippeers VALUES (?,?,?,?,?,?,?,?)",
                      (peer_id, account_id, site_id, name, description, int(is_default), json.dumps(extra),
-                      time.time()))
+                      clock.now(db)))
     return peer_id
 
 
@@ -461,7 +461,7 @@ def put_sms(db: Database, account_id: str, site_id: str, peer_id: str, settings:
         if not create and not exists:
             raise exc.SmsNotFound(peer_id)
         conn.execute("INSERT OR REPLACE INTO dash_sms VALUES (?,?,?,?,?,?)",
-                     (peer_id, account_id, site_id, json.dumps(settings), json.dumps(http), time.time()))
+                     (peer_id, account_id, site_id, json.dumps(settings), json.dumps(http), clock.now(db)))
     return sms_wire(settings, http)
 
 
@@ -501,7 +501,7 @@ def put_mms(db: Database, account_id: str, site_id: str, peer_id: str, protocol:
         if not create and not exists:
             raise exc.MmsNotFound(peer_id)
         conn.execute("INSERT OR REPLACE INTO dash_mms VALUES (?,?,?,?,?,?)",
-                     (peer_id, account_id, site_id, protocol, proxy, time.time()))
+                     (peer_id, account_id, site_id, protocol, proxy, clock.now(db)))
     return mms_wire(protocol, proxy)
 
 
@@ -643,7 +643,7 @@ def settle(db: Database) -> None:
     pending = db.query("SELECT order_id FROM dash_orders WHERE finalized=0 LIMIT 1")
     if not pending:
         return
-    transition, now = _transition(db), time.time()
+    transition, now = _transition(db), clock.now(db)
     with db.transaction() as conn:
         for row in conn.execute("SELECT * FROM dash_orders WHERE finalized=0").fetchall():
             if _is_due(row, transition, now):
@@ -657,7 +657,7 @@ def create_order(db: Database, account_id: str, username: str, req: dict[str, An
     existing (list of TNs or None), quantity, partial_allowed, back_order, site_id, peer_id,
     customer_order_id, name, echo_extra (dict of other Order children to echo).
     """
-    now = time.time()
+    now = clock.now(db)
     order_id = str(uuid.uuid4())
     with db.transaction() as conn:
         peer_id = req["peer_id"]
@@ -781,7 +781,7 @@ def _summary(status: str, completed: list[str], quantity: int) -> str:
 
 def order_view(db: Database, account_id: str, order_id: str, count_poll: bool = True) -> dict[str, Any]:
     """The body of GET /orders/{id}; a read may move the order to its terminal status."""
-    transition, now = _transition(db), time.time()
+    transition, now = _transition(db), clock.now(db)
     with db.transaction() as conn:
         row = _order_row(conn, account_id, order_id)
         due = _is_due(row, transition, now)
@@ -823,7 +823,7 @@ def _view(row: sqlite3.Row, due: bool) -> dict[str, Any]:
 
 
 def close_order(db: Database, account_id: str, order_id: str) -> None:
-    transition, now = _transition(db), time.time()
+    transition, now = _transition(db), clock.now(db)
     with db.transaction() as conn:
         row = _order_row(conn, account_id, order_id)
         due = _is_due(row, transition, now)
@@ -934,7 +934,7 @@ def create_disconnect(db: Database, account_id: str, username: str, tns: list[st
     account fail it later with 5006 (the SDK fixture's FAILED order). The others are disconnected now."""
     settle(db)
     order_id = str(uuid.uuid4())
-    now = time.time()
+    now = clock.now(db)
     with db.transaction() as conn:
         failed = [tn for tn in tns if conn.execute(
             "SELECT 1 FROM dash_tns WHERE tn=? AND account_id=? AND status='inservice'",

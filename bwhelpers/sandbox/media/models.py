@@ -23,12 +23,12 @@ import base64
 import binascii
 import json
 import re
-import time
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from .. import clock
 from ..db import Database, register_schema
 
 SCHEMA = """
@@ -185,7 +185,7 @@ def put_media(db: Database, account_id: str, media_id: str, content: bytes, cont
               cache_control: str | None = None, quota: int | None = None) -> MediaFile:
     """Store (or overwrite) a file; :class:`QuotaExceeded` when the account would go over ``quota`` bytes."""
     check_media_id(media_id)
-    now = time.time()
+    now = clock.now(db)
     with db.transaction() as conn:
         _put(conn, account_id, media_id, content, content_type, cache_control, quota, now)
     return MediaFile(account_id, media_id, content_type, cache_control, len(content), now)
@@ -224,7 +224,7 @@ def store_inbound(conn: Any, account_id: str, media_id: str, content: bytes, con
                   quota: int | None = None) -> None:
     """Store a picture that arrived in an inbound message, inside the caller's transaction (it counts against the
     account's quota like an upload: :class:`QuotaExceeded`)."""
-    _put(conn, account_id, check_media_id(media_id), content, content_type, None, quota, time.time())
+    _put(conn, account_id, check_media_id(media_id), content, content_type, None, quota, clock.now(conn))
 
 
 # -- MMS: what a send's media URLs point at -------------------------------------------------------

@@ -42,7 +42,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from .. import callbacks
+from .. import callbacks, clock
 from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
@@ -317,7 +317,7 @@ def take_rate_slot(db: Database, account_id: str, per_second: int) -> int | None
     """
     if not per_second or per_second <= 0:
         return None
-    now = time.time()
+    now = clock.now(db)
     window = int(now)
     with db.transaction() as conn:
         row = conn.execute("SELECT count FROM rate_windows WHERE account_id=? AND window=?",
@@ -432,7 +432,7 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
 
     Returns the 202 body.
     """
-    now = time.time()
+    now = clock.now(db)
     row = {
         "id": new_message_id(now), "account_id": account_id, "direction": "out", "owner": msg["from"],
         "application_id": msg["applicationId"], "from_tn": msg["from"], "to_json": json.dumps(msg["to"]),
@@ -535,7 +535,7 @@ def _auto_reply(conn: Any, db: Database, account_id: str, original: dict[str, An
 def _create_inbound(conn: Any, *, account_id: str, to_tn: str, from_tn: str, text: str, media: list[str] | None,
                     app_id: str | None, app: dict[str, Any] | None, due: float,
                     message_id: str | None = None) -> dict[str, Any]:
-    now = time.time()
+    now = clock.now(conn)
     row = {
         "id": message_id or new_message_id(now), "account_id": account_id, "direction": "in", "owner": to_tn,
         "application_id": app_id, "from_tn": from_tn, "to_json": json.dumps([to_tn]), "text": text,
@@ -628,7 +628,7 @@ def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None
                 media_models.store_inbound(conn, account_id, media_id, picture.content, picture.content_type,
                                            quota=quota if isinstance(quota, int) else None)
             result = _create_inbound(conn, account_id=account_id, to_tn=to_tn, from_tn=from_tn, text=text or "",
-                                     media=urls or None, app_id=app_id, app=app, due=time.time() + delay,
+                                     media=urls or None, app_id=app_id, app=app, due=clock.now(db) + delay,
                                      message_id=message_id)
     except media_models.QuotaExceeded as exc:
         raise InboundError(f"the pictures would take account {account_id} over its media quota ({exc.quota} "
@@ -783,7 +783,7 @@ def list_messages(db: Database, account_id: str, filters: dict[str, str], limit:
     there is no filter, else from a COUNT over the indexed filters (capped at 10,000 with
     ``limitTotalCount=true``). Returns ``{"totalCount", "messages", "next", "prev"}`` (tokens or None).
     """
-    now = time.time()
+    now = clock.now(db)
     where, args = _list_where(account_id, filters, now)
     direction, anchor = decode_token(page_token) if page_token else ("a", None)
     page_where, page_args = where, list(args)
@@ -828,7 +828,7 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
     The newest ``limit`` messages older than the cursor ``before``, oldest first; ``next`` is the cursor of
     the page of older messages, or None when there is none (nothing is ever cut silently).
     """
-    now = time.time()
+    now = clock.now(db)
     sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", list[Any]()
     if account_id:
         sql += " AND account_id=?"
@@ -874,7 +874,7 @@ def seed_delivered(db: Database, account_id: str, application_id: str, from_tn: 
     Recipients cycle over ordinary 919-555 numbers; times are spread one millisecond apart from ``start``.
     Returns the number stored."""
     from_tn = normalize_tn(from_tn) or from_tn
-    t0 = time.time() - count / 1000.0 if start is None else start
+    t0 = clock.now(db) - count / 1000.0 if start is None else start
     done = 0
     while done < count:
         n = min(batch, count - done)

@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import clock
 from ..db import Database
 from ..magic import MAGIC_TO_BY_NUMBER
 from .exceptions import LinkExpired, LinkInvalid
@@ -41,9 +42,9 @@ _LINK_PURPOSE = b"bwhelpers sandbox phone link v1"
 _FORM_PURPOSE = b"bwhelpers sandbox phone form v1"
 
 
-def now() -> float:
-    """The sandbox's clock (wall time)."""
-    return time.time()
+def now(db: Database) -> float:
+    """The sandbox's clock (:mod:`bwhelpers.sandbox.clock`): link lifetimes and delivery ticks follow it."""
+    return clock.now(db)
 
 
 # -- signed links ---------------------------------------------------------------------------------
@@ -62,6 +63,16 @@ def _mac(key: bytes, text: str) -> str:
 def sign_link(secret: str | None, account_id: str, expires: int) -> str:
     """The token of a link to ``account_id``'s phone valid until ``expires`` (epoch seconds): ``{expires}.{mac}``."""
     return f"{int(expires)}.{_mac(_key(secret, _LINK_PURPOSE), f'{account_id}|{int(expires)}')}"
+
+
+def link_path(secret: str | None, account_id: str, ttl: int, at: float, number: str | None = None) -> tuple[str, int]:
+    """(``/_sandbox/phone/{accountId}?[number=&]t=…``, its expiry): a signed link valid ``ttl`` seconds from ``at``
+    (LinkInvalid when the sandbox has no key to sign with)."""
+    from urllib.parse import urlencode
+
+    expires = int(at) + int(ttl)
+    query = urlencode({**({"number": number} if number else {}), "t": sign_link(secret, account_id, expires)})
+    return f"/_sandbox/phone/{account_id}?{query}", expires
 
 
 def verify_link(secret: str | None, account_id: str, token: str, at: float) -> int:
@@ -217,44 +228,38 @@ def tick(ev: Any, at: float) -> Tick:
                 callback=_callback_state(ev, at))
 
 
-def threads(db: Database, account_id: str, number: str, at: float | None = None) -> list[Thread]:
-    """The threads of ``number`` (one of ``account_id``'s), newest first."""
-    at = now() if at is None else at
-    rows = _window(db, account_id, number)
+def view(db: Database, account_id: str, number: str, key: str = "",
+         at: float | None = None) -> tuple[list[Thread], list[Bubble]]:
+    """The threads of ``number`` (one of ``account_id``'s), newest first, and the conversation with the parties
+    ``key`` (comma-separated; "" for none), oldest first: one read of the number's newest messages."""
+    at = now(db) if at is None else at
     found: dict[str, Thread] = {}
-    for row in rows:  # newest first
+    newest: dict[str, str] = {}  # thread -> its newest message id
+    chosen: list[Any] = []
+    for row in _window(db, account_id, number):  # newest first
         parties = _parties(row)
-        key = ",".join(parties)
-        thread = found.get(key)
-        if thread is None:
-            if len(found) >= MAX_THREADS:
-                continue
-            text = row["text"] or ("(picture)" if row["media_json"] else "")
-            found[key] = Thread(key=key, parties=parties, last_text=text, last_direction=row["direction"],
-                                last_time=row["created"], count=1, last_seq=row["seq"])
-        else:
+        here = ",".join(parties)
+        if here == key and len(chosen) < MAX_BUBBLES:
+            chosen.append(row)
+        thread = found.get(here)
+        if thread is not None:
             thread.count += 1
-    newest = {",".join(_parties(r)): r["id"] for r in reversed(rows)}  # the newest message of each thread
-    events = _events(db, [newest[k] for k in found])
-    for key, thread in found.items():
-        evs = events.get(newest.get(key, ""), [])
-        thread.failed = any(tick(ev, at).state == "failed" for ev in evs)
-    return list(found.values())
-
-
-def conversation(db: Database, account_id: str, number: str, key: str, at: float | None = None) -> list[Bubble]:
-    """The newest messages between ``number`` and the parties ``key`` (comma-separated), oldest first."""
-    at = now() if at is None else at
-    rows = [r for r in _window(db, account_id, number) if ",".join(_parties(r)) == key][:MAX_BUBBLES]
-    rows.reverse()
-    events = _events(db, [r["id"] for r in rows])
-    out = []
-    for r in rows:
+        elif len(found) < MAX_THREADS:
+            text = row["text"] or ("(picture)" if row["media_json"] else "")
+            found[here] = Thread(key=here, parties=parties, last_text=text, last_direction=row["direction"],
+                                 last_time=row["created"], count=1, last_seq=row["seq"])
+            newest[here] = row["id"]
+    chosen.reverse()
+    events = _events(db, [*newest.values(), *(r["id"] for r in chosen)])
+    for here, thread in found.items():
+        thread.failed = any(tick(ev, at).state == "failed" for ev in events.get(newest[here], []))
+    bubbles = []
+    for r in chosen:
         media = json.loads(r["media_json"]) if r["media_json"] else []
-        out.append(Bubble(id=r["id"], seq=r["seq"], direction=r["direction"], text=r["text"] or "",
-                          media=[m for m in media if isinstance(m, str)], time=r["time"], created=r["created"],
-                          ticks=[tick(ev, at) for ev in events.get(r["id"], [])]))
-    return out
+        bubbles.append(Bubble(id=r["id"], seq=r["seq"], direction=r["direction"], text=r["text"] or "",
+                              media=[m for m in media if isinstance(m, str)], time=r["time"], created=r["created"],
+                              ticks=[tick(ev, at) for ev in events.get(r["id"], [])]))
+    return list(found.values()), bubbles
 
 
 def version(items: list[Any]) -> str:

@@ -110,7 +110,7 @@ class PhoneHandler(ControlHandler):
         credentials (returns None); else 401/403."""
         token = self.get_argument("t", None)
         if token:
-            models.verify_link(self.ctx.admin_key, account_id, token, models.now())
+            models.verify_link(self.ctx.admin_key, account_id, token, models.now(self.db))
             return token
         if self.is_admin():
             return None
@@ -165,9 +165,8 @@ class PhonePage(PhoneHandler):
         key, parties, problem = _parties(with_)
         if problem and not error:
             error, status = f"with: {problem}", 400
-        at = models.now()
-        threads = models.threads(self.db, account_id, number, at) if number else []
-        bubbles = models.conversation(self.db, account_id, number, key, at) if number and key else []
+        at = models.now(self.db)
+        threads, bubbles = models.view(self.db, account_id, number, key, at) if number else ([], [])
         expires = models.verify_link(self.ctx.admin_key, account_id, token, at) if token else None
 
         def link(path: str = "", **params: Any) -> str:
@@ -216,9 +215,8 @@ class PhoneState(PhoneHandler):
         if number and number not in {n["number"] for n in models.account_numbers(self.db, account_id)}:
             raise NotYourNumber(number)
         key, _parties_list, _problem = _parties(self.get_argument("with", None))
-        at = models.now()
-        threads = models.threads(self.db, account_id, number, at) if number else []
-        bubbles = models.conversation(self.db, account_id, number, key, at) if number and key else []
+        at = models.now(self.db)
+        threads, bubbles = models.view(self.db, account_id, number, key, at) if number else ([], [])
         body: dict[str, Any] = {"version": models.version([*threads, *bubbles])}
         if token:
             body["expires"] = models.verify_link(self.ctx.admin_key, account_id, token, at)
@@ -336,11 +334,9 @@ class PhoneLink(ControlHandler):
             if not isinstance(number, str) or number not in {n["number"] for n in
                                                               models.account_numbers(self.db, account)}:
                 raise NotYourNumber(str(number)[:40])
-        expires = int(models.now()) + ttl
         try:
-            token = models.sign_link(self.ctx.admin_key, account, expires)
+            path, expires = models.link_path(self.ctx.admin_key, account, ttl, models.now(self.db), number)
         except LinkInvalid as unsigned:
             raise CannotSign(unsigned.description) from None
-        query = urlencode({**({"number": number} if number else {}), "t": token})
-        self.send_json({"url": self.absolute(f"/_sandbox/phone/{account}?{query}"), "accountId": account,
-                        "expires": expires, "expiresAt": models.iso(expires), "ttl": ttl}, status=201)
+        self.send_json({"url": self.absolute(path), "accountId": account, "expires": expires,
+                        "expiresAt": models.iso(expires), "ttl": ttl}, status=201)

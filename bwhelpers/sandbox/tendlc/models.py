@@ -30,12 +30,12 @@ import hashlib
 import json
 import re
 import sqlite3
-import time
 import uuid
 from typing import Any
 
 from .. import db as dbmod
 from .. import magic
+from .. import clock
 from ..clock import iso
 from ..db import Database
 from ..numbers import TOLL_FREE_NPAS, normalize_tn
@@ -132,7 +132,7 @@ def _seed(conn: sqlite3.Connection, account_id: str) -> None:
         return
     registered, pending = campaign_ids(account_id)
     brand = "B" + registered[1:]
-    now = time.time()
+    now = clock.now(conn)
     conn.execute("INSERT OR IGNORE INTO tendlc_campaigns VALUES (?,?,?,?,?,?,?)",
                  (account_id, registered, brand, REGISTERED, "MIXED",
                   "Sandbox pre-registered campaign: the brand and campaign registration a real account does "
@@ -193,7 +193,7 @@ def phase(created: float, polls: int, transition: dict[str, Any], now: float) ->
 def _order_phases(db: Database, order_ids: set[str]) -> dict[str, str]:
     if not order_ids:
         return {}
-    transition, now = _transition(db), time.time()
+    transition, now = _transition(db), clock.now(db)
     marks = ",".join("?" * len(order_ids))
     rows = db.query(f"SELECT order_id, created, polls FROM tnoption_orders WHERE order_id IN ({marks})",
                     list(order_ids))
@@ -372,7 +372,7 @@ def create_order(db: Database, account_id: str, username: str, req: dict[str, An
 
     _settle_numbers(db)
     seed(db, account_id)
-    now = time.time()
+    now = clock.now(db)
     order_id = str(uuid.uuid4())
     errors: list[list[Any]] = []
     warnings: list[list[Any]] = []
@@ -475,7 +475,7 @@ def _wire(row: sqlite3.Row, status: str, modified: float) -> dict[str, Any]:
 
 def order_wire(db: Database, account_id: str, order_id: str, count_poll: bool = True) -> dict[str, Any]:
     """``GET /tnoptions/{id}``: the order, its status computed now (a GET counts as a poll)."""
-    transition, now = _transition(db), time.time()
+    transition, now = _transition(db), clock.now(db)
     row = _order_row(db, account_id, order_id)
     status = _status(row, transition, now)
     if count_poll:
@@ -487,7 +487,7 @@ def order_wire(db: Database, account_id: str, order_id: str, count_poll: bool = 
 
 def list_orders(db: Database, account_id: str, statuses: list[str] | None = None, tn: str | None = None,
                 customer_order_id: str | None = None, details: bool = False) -> dict[str, Any]:
-    transition, now = _transition(db), time.time()
+    transition, now = _transition(db), clock.now(db)
     ten = normalize_tn(tn) if tn else None
     wanted = {s.strip().upper() for st in (statuses or []) for s in st.split(",") if s.strip()}
     rows = db.query("SELECT * FROM tnoption_orders WHERE account_id=? ORDER BY created, rowid", (account_id,))
@@ -616,13 +616,13 @@ def tfv_status(db: Database, account_id: str, number: str) -> str:
     ten = normalize_tn(number)
     if ten is None:
         return "UNVERIFIED"
-    return _tfv_status(_tfv_row(db, account_id, ten), _transition(db), time.time())
+    return _tfv_status(_tfv_row(db, account_id, ten), _transition(db), clock.now(db))
 
 
 def submit_tfv(db: Database, account_id: str, numbers: list[str], submission: dict[str, Any],
                update: bool = False) -> None:
     """Store a verification request for each number (``update``: resubmit a declined one)."""
-    transition, now = _transition(db), time.time()
+    transition, now = _transition(db), clock.now(db)
     problems: list[str] = []
     for n in numbers:
         ten = normalize_tn(n) or ""
@@ -657,7 +657,7 @@ def submit_tfv(db: Database, account_id: str, numbers: list[str], submission: di
 def tfv_wire(db: Database, account_id: str, number: str, count_poll: bool = True) -> dict[str, Any]:
     """``GET .../phoneNumbers/{n}/tollFreeVerification`` (tfvStatus). The number must be the account's."""
     ten = normalize_tn(number) or ""
-    transition, now = _transition(db), time.time()
+    transition, now = _transition(db), clock.now(db)
     row = _tfv_row(db, account_id, ten)
     status = _tfv_status(row, transition, now)
     body: dict[str, Any] = {"phoneNumber": e164(ten), "status": status}

@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import time
 from typing import Any
 
+from .. import clock
 from ..db import Database, register_schema
 
 SCHEMA = """
@@ -152,7 +152,7 @@ def provision(db: Database, username: str, key: bytes, create_account: Any) -> t
     Returns (credentials, created). Idempotent: a re-spawn gets the same account and secrets.
     """
     check_username(username)
-    now = time.time()
+    now = clock.now(db)
     created = False
     row = participant(db, username)
     if row is None:
@@ -209,7 +209,7 @@ def record_error(db: Database, account_id: str, status: int, code: str | None, d
     """Remember an error answer of the emulated APIs (the board shows the last one; 20 kept per account)."""
     with db.transaction() as conn:
         conn.execute("INSERT INTO workshop_errors (account_id, time, status, code, description, method, path, step) "
-                     "VALUES (?,?,?,?,?,?,?,?)", (account_id, time.time(), status, code,
+                     "VALUES (?,?,?,?,?,?,?,?)", (account_id, clock.now(conn), status, code,
                                                   (description or "")[:300], method, path[:300], step_of(path)))
         conn.execute("DELETE FROM workshop_errors WHERE account_id=? AND id NOT IN (SELECT id FROM workshop_errors "
                      "WHERE account_id=? ORDER BY id DESC LIMIT 20)", (account_id, account_id))
@@ -226,7 +226,7 @@ def progress(db: Database, account_id: str) -> dict[str, Any]:
     """One participant's row of the board: each step done/pending/failed, last error, messages."""
     from ..dashboard import models as dash
 
-    now = time.time()
+    now = clock.now(db)
     done = {
         "application": _count(db, "SELECT COUNT(*) FROM dash_applications WHERE account_id=?", account_id) > 0,
         "location": _count(db, "SELECT COUNT(*) FROM dash_sippeers WHERE account_id=?", account_id) > 0,

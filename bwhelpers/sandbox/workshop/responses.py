@@ -14,6 +14,7 @@ Handlers of workshop mode (served under the hub's ``/services/<name>/`` prefix):
 The sandbox's admin key (``X-Sandbox-Admin-Key``) stands for the operator: it may provision, read any
 participant or the board, and reset.
 * ``GET /me`` — the calling hub user's own progress; ``GET /`` redirects there (or to the board).
+* ``GET /me/phone`` — redirects to the calling hub user's phone page (a fresh signed link to their own account).
 * ``GET /oauth_callback`` — the hub's OAuth redirect (``HubOAuthCallbackHandler``).
 
 Identity comes only from the hub (``jupyterhub.services.auth.HubOAuth``); the service has no login
@@ -31,6 +32,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 
 from ..control.responses import ControlHandler
 from ..keys import ADMIN_HEADER, same_secret
+from ..phone import models as phone_models
 from . import exceptions as exc
 from . import models
 from .board import render_board
@@ -159,6 +161,21 @@ class MeHandler(WorkshopHandler):
         if row is None:
             raise exc.NoAccountYet(user["name"])
         self.send_json(participant_view(self.db, row))
+
+
+class MyPhoneHandler(WorkshopHandler):
+    """``GET /me/phone``: the calling hub user's phone page (a fresh signed link to their own account)."""
+
+    def get(self) -> None:
+        user = self.hub_user(browser_login=True)
+        if user is None:
+            return
+        row = models.participant(self.db, user["name"])
+        if row is None:
+            raise exc.NoAccountYet(user["name"])
+        path, _expires = phone_models.link_path(self.ctx.admin_key, row["account_id"], phone_models.LINK_TTL,
+                                                phone_models.now(self.db))
+        self.redirect(f"{workshop(self).prefix}{path}", status=303)
 
 
 class RootHandler(WorkshopHandler):

@@ -2,6 +2,7 @@
 from .responses import (
     BoardHandler,
     MeHandler,
+    MyPhoneHandler,
     OAuthCallbackHandler,
     ParticipantHandler,
     ResetHandler,
@@ -14,6 +15,7 @@ url_paths = [
     (r"/", RootHandler),
     (r"/board(?:\.json)?/?", BoardHandler),
     (r"/me/?", MeHandler),
+    (r"/me/phone/?", MyPhoneHandler),
     (r"/participants/" + NAME + r"/?", ParticipantHandler),
     (r"/participants/" + NAME + r"/reset/?", ResetHandler),
     (r"/oauth_callback", OAuthCallbackHandler),
