@@ -7,9 +7,14 @@ between notebooks, a table of every response, and a local sandbox used whenever 
 credentials are given::
 
     >>> import bwhelpers as bw
-    >>> s = bw.connect()                  # no credentials: the embedded sandbox
-    >>> s.create_application().id
-    >>> bw.tables.result_frame(s.create_location())   # presentation (pandas) lives in bwhelpers.tables
+    >>> s = bw.connect(quiet=True)        # no credentials: the embedded sandbox
+    >>> s.create_application().heading   # the step's title comes from bwhelpers.steps
+    'Step 1: Application created'
+    >>> s.current.application_id == s.create_application().id   # saved, and reused when run again
+    True
+    >>> from bwhelpers import tables      # presentation (pandas) lives in bwhelpers.tables
+    >>> tables.result_frame(s.create_location()).empty
+    False
 
 Importing this package is cheap: pandas, ipywidgets and tornado load only when used.
 """
