@@ -849,7 +849,8 @@ class Page:
         else:
             kind, title = "warn", f"Still {outcome.status} after {timeout:g} s"
             body += "<div>Run this cell again later; some carriers never send a delivery receipt.</div>"
-        show.show_callout(kind, title, body)
+        # anything but DELIVERED is a step that did not reach its goal: a headless run stops here, naming it
+        show.show_callout(kind, title, body, incomplete=kind != "ok")
 
     def _received(self) -> Any:
         """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
