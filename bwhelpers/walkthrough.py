@@ -535,7 +535,7 @@ class Page:
         return CredentialsForm(on_connect=_use, on_error=_failed)
 
     def application_form(self) -> forms.Form:
-        """Step 1's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
+        """The application step's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
         (and says the receiver's credentials will be set); with none it says exactly what to set, and why."""
         form = self._persist("application", forms.application_form())
         if self.setup is None or self.setup.config.is_sandbox:
@@ -849,7 +849,8 @@ class Page:
         else:
             kind, title = "warn", f"Still {outcome.status} after {timeout:g} s"
             body += "<div>Run this cell again later; some carriers never send a delivery receipt.</div>"
-        show.show_callout(kind, title, body)
+        # anything but DELIVERED is a step that did not reach its goal: a headless run stops here, naming it
+        show.show_callout(kind, title, body, incomplete=kind != "ok")
 
     def _received(self) -> Any:
         """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
