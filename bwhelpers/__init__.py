@@ -8,11 +8,12 @@ credentials are given::
 
     >>> import bwhelpers as bw
     >>> s = bw.connect(quiet=True)        # no credentials: the embedded sandbox
-    >>> s.create_application().heading   # the step's title comes from bwhelpers.steps
-    'Step 1: Application created'
-    >>> s.current.application_id == s.create_application().id   # saved, and reused when run again
+    >>> result = s.create_application()  # step 1: saved, and reused when run again
+    >>> from bwhelpers import steps, tables
+    >>> result.heading == steps.label("application") + ": Application created"   # titles come from the step table
     True
-    >>> from bwhelpers import tables      # presentation (pandas) lives in bwhelpers.tables
+    >>> s.current.application_id == result.id == s.create_application().id
+    True
     >>> tables.result_frame(s.create_location()).empty
     False
 
