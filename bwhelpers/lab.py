@@ -39,7 +39,7 @@ def lab_command(args: Sequence[str] = (), *, root: bool | None = None) -> list[s
         if (folder / DEFAULT_NOTEBOOK).is_file():
             # the project stays the server's root (the Postman downloads in ../exports are served), and the URL
             # the server prints and opens lands on 00_start_here, not on the Launcher
-            cmd.append(f"--ServerApp.default_url=/lab/tree/{DEFAULT_NOTEBOOK}")
+            cmd.append(f"--LabApp.default_url=/lab/tree/{DEFAULT_NOTEBOOK}")
     cmd += args
     if (_is_root() if root is None else root) and not any(a.startswith("--allow-root") or "allow_root" in a
                                                            for a in args):

@@ -34,7 +34,7 @@ CSS = ("<style>"
        f".bw-wrap {_CELL}{{border:1px solid {theme.BORDER};padding:3px 6px;color:{theme.TEXT};"
        "text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:normal;white-space:normal}"
        f".bw-wrap table.bw-table th{{background:{theme.SURFACE};font-weight:600;overflow-wrap:normal}}"
-       ".bw-wrap table.bw-rows th{white-space:nowrap}"
+       ".bw-wrap table.bw-rows th{white-space:normal;overflow-wrap:normal}"
        f".bw-wrap table.bw-table td.bw-key{{width:32%;font-weight:600;background:{theme.SURFACE}}}"
        ".bw-wrap table.bw-table table.bw-table{margin:0;font-size:12px}"
        f".bw-wrap table.bw-table tr.bw-detail td{{background:{theme.PAGE};color:{theme.MUTED};font-size:12px}}"
@@ -53,7 +53,7 @@ CSS = ("<style>"
 _TOKEN = re.compile(r"[^\s]{1,40}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
-_LONG_ID = re.compile(r"[A-Za-z0-9_-]{21,}")
+_LONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{21,}")  # a message id; not a name like 01_create_app…
 
 
 def fmt(value: Any) -> str:
@@ -97,6 +97,13 @@ def _label(key: Any) -> str:
     return str(key).lstrip("@").replace("#text", "text")
 
 
+def _header(key: Any) -> str:
+    """A column header, escaped, that may break between the words of a camelCase or snake_case name
+    (``Inbound<wbr>Callback<wbr>Url``) so a narrow column never pushes the table wider than its cell."""
+    parts = re.split(r"(?<=[a-z0-9])(?=[A-Z])|(?<=_)", _label(key))
+    return "<wbr>".join(html.escape(p) for p in parts)
+
+
 def _cell(value: Any, short: bool = False) -> str:
     """A value cell: nested dicts as nested tables, lists of dicts as nested rows, scalars escaped (tokens kept
     whole). Secrets are masked by value (the registry in :mod:`bwhelpers.masking`), never by the field's name."""
@@ -112,7 +119,7 @@ def _cell(value: Any, short: bool = False) -> str:
 
 
 def _object_table(obj: Mapping[str, Any]) -> str:
-    rows = "".join(f'<tr><td class="bw-key">{html.escape(_label(k))}</td><td>{_cell(v)}</td></tr>'
+    rows = "".join(f'<tr><td class="bw-key">{_header(k)}</td><td>{_cell(v)}</td></tr>'
                    for k, v in obj.items())
     return f'<table class="bw-table bw-object"><tbody>{rows}</tbody></table>'
 
@@ -176,14 +183,15 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
     if not records:
         return (CSS if css else "") + f'<div class="bw-empty"><i>{html.escape(empty)}</i></div>'
     cols = list(columns) if columns else pick_columns(records)
-    head = "".join(f"<th>{html.escape(_label(c))}</th>" for c in cols)
+    head = "".join(f"<th>{_header(c)}</th>" for c in cols)
     body = []
     for r in records:
         cells = []
         for c in cols:
             value = r.get(c)
-            text = _cell(value, short=True)
-            if links and c in links and value not in (None, ""):
+            linked = bool(links and c in links and value not in (None, ""))
+            text = _cell(value, short=not linked)
+            if links and linked:
                 href = safe_href(links[c].format(value=value))
                 if href:
                     text = f'<a href="{html.escape(href)}">{text}</a>'

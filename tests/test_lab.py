@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from bwhelpers.lab import lab_command, strip_walkthrough_outputs
 
@@ -18,6 +19,15 @@ def test_root_gets_allow_root_and_others_do_not() -> None:
     assert "--allow-root" not in lab_command(["notebooks/00_start_here.ipynb"], root=False)
     assert lab_command(["--ServerApp.allow_root=True"], root=True).count("--allow-root") == 0
     assert any(a.endswith("pre_save_hook=bwhelpers.lab.strip_walkthrough_outputs") for a in as_root)
+
+
+def test_the_launcher_opens_00_with_the_project_as_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the project folder: no notebook path (the project stays the root, so the Postman downloads in
+    exports/ are served) and the URL JupyterLab prints and opens is 00_start_here's, not the Launcher's."""
+    monkeypatch.chdir(ROOT)
+    cmd = lab_command([], root=False)
+    assert "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb" in cmd
+    assert not any(a.endswith(".ipynb") and not a.startswith("--") for a in cmd)
 
 
 def test_the_launcher_runs_jupyter_lab() -> None:
