@@ -232,3 +232,10 @@ def test_search_criteria_have_one_validator() -> None:
     assert _defined("criterion_problem") == _defined("check_criteria") == {"criteria.py"}
     assert "criterion_problem" in (PKG / "ui" / "forms.py").read_text(encoding="utf-8")
     assert "check_criteria" in (PKG / "dashboard.py").read_text(encoding="utf-8")
+
+
+def test_client_modules_stay_small() -> None:
+    """No client module over 700 lines; Setup a facade of at most 500 (its work is in bwhelpers/flows)."""
+    sizes = {rel: len((PKG / rel).read_text(encoding="utf-8").splitlines()) for rel, _ in _modules()}
+    assert {rel: n for rel, n in sizes.items() if n > 700} == {}
+    assert sizes["setup.py"] <= 500
