@@ -190,7 +190,8 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
         for c in cols:
             value = r.get(c)
             linked = bool(links and c in links and value not in (None, ""))
-            text = _cell(value, short=not linked)
+            # a link (a notebook name) may break after its underscores; values stay whole tokens
+            text = _header(fmt(value)) if linked else _cell(value, short=True)
             if links and linked:
                 href = safe_href(links[c].format(value=value))
                 if href:
