@@ -145,3 +145,20 @@ def test_credentials_form_sandbox_connects(sandbox: Any, isolated_env: Any, monk
     form.button.click()
     assert "bw-ok" in form.status.value and "sandbox" in form.status.value
     assert seen and seen[0].is_sandbox and seen[0].dashboard_url == f"{sandbox.url}/api"
+
+
+def test_colours_have_one_home_the_theme() -> None:
+    """No colour literal in the client's presentation outside bwhelpers/theme.py: every view takes JupyterLab's
+    --jp-* variables from the theme, so the dark theme cannot be forgotten in one place."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "bwhelpers"
+    literal = re.compile(r"(?:color|background|border)[^;\"'\n]*(?:#[0-9a-fA-F]{3,8}\b|rgba?\()")
+    offenders = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py") if "sandbox" not in p.parts
+                 and p.name != "theme.py" for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if literal.search(line)]
+    assert offenders == [], offenders
+    from bwhelpers import theme, views
+
+    assert "var(--jp-" in views.CSS and "var(--jp-" in theme.accent("error") and "var(--jp-" in theme.tint("ok")
