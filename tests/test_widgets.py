@@ -162,3 +162,32 @@ def test_colours_have_one_home_the_theme() -> None:
     from bwhelpers import theme, views
 
     assert "var(--jp-" in views.CSS and "var(--jp-" in theme.accent("error") and "var(--jp-" in theme.tint("ok")
+
+
+def test_connect_shows_a_busy_state_clears_the_old_status_and_every_result_is_new(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While Connect runs the button is disabled and reads "Connecting…" and the previous status is already
+    replaced; each result carries its attempt number, so an identical outcome still looks new; switching the target
+    clears a status that was about the other one."""
+    from bwhelpers import connection
+    from bwhelpers.exceptions import TransportError
+
+    form = widgets.CredentialsForm(env={})
+    seen: list[tuple[bool, str, str]] = []
+
+    def _slow_fail(*args: Any, **kwargs: Any) -> Any:
+        seen.append((form.button.disabled, form.button.description, form.status.value))
+        raise TransportError("token URL unreachable", fix="check BW_TOKEN_URL")
+
+    monkeypatch.setattr(connection, "connect_form", _slow_fail)
+    form.status.value = "<span>✓ OK — connected to the local sandbox</span>"
+    assert form.connect() is None
+    busy, label, status = seen[0]
+    assert busy and label == "Connecting…" and "Connecting to" in status and "connected to the local" not in status
+    assert not form.button.disabled and form.button.description == "Connect"
+    first = form.status.value
+    assert "TransportError" in first and "#1" in first
+    form.connect()
+    assert "#2" in form.status.value and form.status.value != first, "an identical result is visibly new"
+    form.target.value = "real"
+    assert "Target changed" in form.status.value
