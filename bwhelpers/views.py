@@ -108,18 +108,19 @@ def _cell(value: Any, short: bool = False) -> str:
     """A value cell: nested dicts as nested tables, lists of dicts as nested rows, scalars escaped (tokens kept
     whole). Secrets are masked by value (the registry in :mod:`bwhelpers.masking`), never by the field's name."""
     if isinstance(value, Mapping):
-        return _object_table(value) if value else ""
+        return _object_table(value, nested=True) if value else ""
     if isinstance(value, (list, tuple)):
         if value and all(isinstance(v, Mapping) for v in value):
             if len(value) == 1:
-                return _object_table(value[0])
+                return _object_table(value[0], nested=True)
             return rows_html(list(value), css=False)
         return html.escape(fmt(value))
     return token_html(fmt(value), short)
 
 
-def _object_table(obj: Mapping[str, Any]) -> str:
-    rows = "".join(f'<tr><td class="bw-key">{_header(k)}</td><td>{_cell(v)}</td></tr>'
+def _object_table(obj: Mapping[str, Any], nested: bool = False) -> str:
+    """Field/value rows; in a nested table (narrower) long ids and dates are shortened, as in lists."""
+    rows = "".join(f'<tr><td class="bw-key">{_header(k)}</td><td>{_cell(v, short=nested)}</td></tr>'
                    for k, v in obj.items())
     return f'<table class="bw-table bw-object"><tbody>{rows}</tbody></table>'
 
