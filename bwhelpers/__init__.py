@@ -7,9 +7,15 @@ between notebooks, a table of every response, and a local sandbox used whenever 
 credentials are given::
 
     >>> import bwhelpers as bw
-    >>> s = bw.connect()                  # no credentials: the embedded sandbox
-    >>> s.create_application().id
-    >>> bw.tables.result_frame(s.create_location())   # presentation (pandas) lives in bwhelpers.tables
+    >>> s = bw.connect(quiet=True)        # no credentials: the embedded sandbox
+    >>> result = s.create_application()  # step 1: saved, and reused when run again
+    >>> from bwhelpers import steps, tables
+    >>> result.heading == steps.label("application") + ": Application created"   # titles come from the step table
+    True
+    >>> s.current.application_id == result.id == s.create_application().id
+    True
+    >>> tables.result_frame(s.create_location()).empty
+    False
 
 Importing this package is cheap: pandas, ipywidgets and tornado load only when used.
 """

@@ -5,9 +5,12 @@ with your credentials and pointed at a hosted collection that no longer exists. 
 files locally::
 
     >>> from bwhelpers import postman
-    >>> postman.export_environment()                  # exports/Bandwidth API Keys.postman_environment.json
-    >>> postman.export_collection()                   # exports/Bandwidth Messaging 2.0 setup.postman_collection.json
-    >>> postman.environment_frame()                   # the variables as a table, secrets masked
+    >>> postman.export_environment().relative_to(Path.cwd()).as_posix()
+    'exports/Bandwidth API Keys.postman_environment.json'
+    >>> postman.export_collection().name
+    'Bandwidth Messaging 2.0 setup.postman_collection.json'
+    >>> list(postman.environment_frame().columns)[:3]   # the variables as a table, secrets masked
+    ['key', 'value', 'type']
 
 Then ``newman run <collection> -e <environment>`` (or Postman's Runner) performs the guide's eight steps
 (plus today's A2P registration, a TN Option Order) in one run. The collection starts with a "Get access token"

@@ -64,7 +64,7 @@ class Result:
 
     @property
     def heading(self) -> str:
-        """The title as shown: ``Step 1: Application created`` (number and order from ``steps``)."""
+        """The title as shown: the step's label from ``steps.label`` (its number), a colon, then :attr:`title`."""
         title = self.title or "Result"
         if self.step is None:
             return title

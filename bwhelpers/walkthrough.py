@@ -20,13 +20,17 @@ from typing import Any, Callable
 import ipywidgets as w
 
 from . import guide, statuses, steps, theme, views
-from .exceptions import BandwidthError, TransportError, UnknownMessageError
+from .exceptions import BandwidthError, TransportError
 from .results import Result
 from .ui import display as show
 from .ui import forms, progress
 from .ui.credentials import CredentialsForm
 from .ui.export import ExportForm
 from .ui.output import emit
+from .pages.base import link as _link
+from .pages.events import EventsMixin, explain_events  # noqa: F401  (explain_events: public here too)
+from .pages.pictures import PicturesMixin
+from .pages.readbacks import ReadbacksMixin
 
 def _int(v: Any) -> int:
     try:
@@ -54,10 +58,6 @@ def _numbers(result: Result) -> Any:
     return ", ".join(result.numbers) if result.numbers else None
 
 
-def _typename(exc: BaseException) -> str:
-    return type(exc).__name__
-
-
 def _closure(info: steps.Step) -> tuple[int, ...]:
     """Every step ``info`` needs, directly or through the steps it needs, in order."""
     seen: set[int] = set()
@@ -70,11 +70,6 @@ def _closure(info: steps.Step) -> tuple[int, ...]:
     return tuple(sorted(seen))
 
 
-def _link(p: steps.Step) -> str:
-    """A link to a page's notebook (JupyterLab opens it in a tab)."""
-    return f'<a href="{html.escape(p.filename)}">{html.escape(p.notebook)}</a>'
-
-
 def _execution_count() -> int | None:
     try:
         from IPython import get_ipython
@@ -85,7 +80,7 @@ def _execution_count() -> int | None:
         return None
 
 
-class Page:
+class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
     """One notebook's connection, prerequisite check and display helpers."""
 
     def __init__(self, page: int | str, setup: Any = None, show: bool = True):
@@ -449,74 +444,6 @@ class Page:
                           "with the same saved state.", "info")
         return True
 
-    # -- tables (errors shown, never raised) ------------------------------------------------------------
-    def _table(self, call: Callable[[], Any]) -> Any:
-        if self.setup is None:
-            return self.check()
-        if self.missing:  # the header already said which notebook to run first
-            return None
-        try:
-            return call()
-        except BandwidthError as exc:
-            self._outcome("failed", f"{type(exc).__name__}: {exc.description or exc}")
-            show.show_error(exc)
-            return None
-
-    def applications(self) -> Any:
-        """The account's applications as a table."""
-        from .tables import applications_frame, readable
-
-        return self._table(lambda: readable(applications_frame(self.setup.dashboard.list_applications()),
-                                            ["ApplicationId", "AppName", "ServiceType", "InboundCallbackUrl",
-                                             "MsgCallbackUrl", "CallbackUrl"]))
-
-    def locations(self) -> Any:
-        """The site's locations with their SMS/MMS/application status as a table."""
-        from .tables import locations_frame, readable
-
-        return self._table(lambda: readable(locations_frame(self.setup.locations())))
-
-    def numbers(self) -> Any:
-        """The saved phone numbers as a table."""
-        from .tables import numbers_frame, readable
-
-        return self._table(lambda: readable(numbers_frame(self.setup.current.numbers),
-                                            empty="(no numbers saved)"))
-
-    def campaigns(self) -> Any:
-        """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
-        from .tables import campaigns_frame, readable
-
-        return self._table(lambda: readable(campaigns_frame(self.setup.list_campaigns()), empty="(no campaigns)"))
-
-    def registration(self, number: str | None = None) -> Any:
-        """The sending number's A2P status (10DLC registration or toll-free verification) as a one-row table."""
-        from .tables import readable, result_frame
-
-        return self._table(lambda: readable(result_frame(self.setup.registration(number))))
-
-    def diagnose(self) -> Any:
-        """Preflight checks with their fixes, as a table."""
-        from .tables import diagnose_frame, readable
-
-        def _run() -> Any:
-            df = diagnose_frame(self.setup.diagnose())
-            self._outcome("done", f"the preflight ran ({int((~df['ok'].astype(bool)).sum())} check(s) failing)")
-            return readable(df, ["check", "ok", "finding"], detail=["fix"])
-
-        return self._table(_run)
-
-    def teardown(self) -> Any:
-        """Undo everything saved (in the service's order), as a table of what was done."""
-        from .tables import readable, teardown_frame
-
-        def _run() -> Any:
-            df = teardown_frame(self.setup.teardown())
-            self._outcome("done", "the teardown ran")
-            return readable(df)
-
-        return self._table(_run)
-
     # -- forms -------------------------------------------------------------------------------------
     def credentials_form(self) -> CredentialsForm:
         def _use(config: Any) -> None:
@@ -535,7 +462,7 @@ class Page:
         return CredentialsForm(on_connect=_use, on_error=_failed)
 
     def application_form(self) -> forms.Form:
-        """Step 1's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
+        """The application step's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
         (and says the receiver's credentials will be set); with none it says exactly what to set, and why."""
         form = self._persist("application", forms.application_form())
         if self.setup is None or self.setup.config.is_sandbox:
@@ -622,355 +549,6 @@ class Page:
                            "and re-run this cell.", "warn", incomplete=True)
         return bool(errs)
 
-    # -- sandbox-only simulations (notebook 10) ------------------------------------------------------
-    def _control(self) -> Any:
-        """The sandbox's control-plane client, or None (with a note) on a real account."""
-        control = self.setup.control if self.setup is not None else None
-        if control is None:
-            show.show_note("This simulation needs the sandbox: on a real account, text your Bandwidth number "
-                              "from a phone instead.", "info")
-        return control
-
-    def simulate_inbound(self, text: str = guide.REPLY_TEXT, from_: str = guide.SANDBOX_PHONE) -> Any:
-        """Sandbox: pretend ``from_`` texted your first number; a message-received event follows."""
-        if not self.check():
-            return None
-        number = self.setup.current.sending_number
-        if not number:
-            show.show_note(f"No number saved: run notebook {steps.page('numbers').notebook} first.", "warn",
-                           incomplete=True)
-            return None
-        control = self._control()
-        if control is None:
-            return None
-        self._nothing_sent = "the simulated text was not sent"
-        try:
-            result = control.inbound(number, from_, text)
-        except BandwidthError as exc:
-            self._nothing_sent = f"the simulated text was refused ({exc.description or exc})"
-            show.show_error(exc)
-            return None
-        self._nothing_sent = None
-        if isinstance(result.get("message"), dict):
-            result.setdefault("id", result["message"].get("id"))  # so wait_for_event(message_id=...) finds it
-        return result
-
-    def phone_link(self, ttl: int = 3600) -> None:
-        """Sandbox: show a link to the phone page of your saved number (its conversations, delivery ticks, pictures
-        and a reply box that texts it as the other person), valid ``ttl`` seconds (``SandboxControl.phone_link``
-        gives the URL itself)."""
-        if not self.check():
-            return None
-        control = self._control()
-        if control is None:
-            return None
-        number = self.setup.current.sending_number
-        try:
-            doc = control.phone_link(ttl=ttl, number=number)
-        except BandwidthError as exc:
-            show.show_error(exc)
-            return None
-        url = str(doc["url"])
-        what = f"the phone of {html.escape(number)}" if number else "your sandbox phone"
-        show.show_callout("info", "Your sandbox phone",
-                             f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
-                             f"{what}</a> in a new tab: conversations grouped by the other number, pictures, "
-                             "delivery ticks from the callback events, and a reply box that texts your number as the "
-                             "other person. "
-                             f"The link works until {html.escape(str(doc.get('expiresAt') or ''))}; run this cell "
-                             "again for a fresh one.</div>")
-        return None
-
-    def send_failing(self, code: int = 4720, text: str = "This one will fail") -> Any:
-        """Sandbox: send to the magic number that fails with ``code`` (from GET /_sandbox/magic-numbers)."""
-        if not self.check():
-            return None
-        control = self._control()
-        if control is None:
-            return None
-        try:
-            number = control.failing_number(code)
-            if number is None:
-                show.show_note(f"No magic number fails with {code}; choose one of {control.failure_codes()}.",
-                               "warn", incomplete=True)
-                return None
-        except BandwidthError as exc:
-            show.show_error(exc)
-            return None
-        # not saved as step 9's message: notebook 10 waits for this one by its id
-        return self.send_message(to=number, text=text, save=False)
-
-    def wait_for_event(self, type: str, message_id: str | None = None, timeout: float = 30.0) -> Any:
-        """Wait for a callback event, with progress in words, and show it as a table.
-
-        Returns at once, saying why, when the send this page just tried sent nothing; a timeout names the
-        likely cause judged from the state (sent? assigned? callback URL answering?)."""
-        if not self.check():
-            return None
-        if message_id is None and self._nothing_sent:
-            self._outcome("failed", f"nothing was sent: {self._nothing_sent}")
-            show.show_callout("warn", f"Not waiting for {type}: nothing was sent",
-                              f"<div>{html.escape(self._nothing_sent)}: nothing was sent, so no event can "
-                              "arrive. Fix the input named above, then re-run the send cell and this one.</div>",
-                              incomplete=True)
-            return None
-        if self.setup.control is None:
-            return self._real_outcome(type, message_id, timeout)
-        last = self.setup.current.last_message
-        target = message_id or (last.id if last is not None else None)
-        what = f"{type} for message {str(target)[:12]}…" if target else type
-        waiting = progress.Waiting(what, timeout)
-        try:
-            event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout,
-                                              on_poll=lambda elapsed: waiting.update(),
-                                              accept_failure=type == "message-delivered")
-        except UnknownMessageError as exc:
-            waiting.finish()
-            self._outcome("failed", f"no such message: {exc.description}")
-            show.show_callout("error", f"Not waiting for {type}: the sandbox has no such message",
-                              f"<div>{html.escape(exc.description or str(exc))}</div>"
-                              f"<div><b>How to fix:</b> {html.escape(exc.fix or '')}</div>")
-            return None
-        except TimeoutError as exc:
-            waiting.finish()
-            self._outcome("failed", f"no {type} within {timeout:g} s")
-            show.show_callout("error", f"No {type} within {timeout:g} s",
-                                 f"<div><b>Likely cause:</b> {html.escape(getattr(exc, 'description', '') or str(exc))}"
-                                 f"</div><div><b>How to fix:</b> {html.escape(getattr(exc, 'fix', '') or '')}</div>")
-            return None
-        except BandwidthError as exc:
-            waiting.finish()
-            self._outcome("failed", f"{_typename(exc)}: {getattr(exc, 'description', '') or exc}")
-            show.show_error(exc)
-            return None
-        waiting.finish()
-        from .tables import events_frame
-
-        if event.get("type") != type:  # message-failed instead of the delivery receipt: say why, and the fix
-            from .codes import explain
-
-            info = explain(event.get("errorCode"))
-            show.show_callout(
-                "error", f"message-failed {info['code']} ({info['name'] or event.get('description') or ''})",
-                f"<div>{html.escape(info['meaning'])}</div><div><b>How to fix:</b> {html.escape(info['fix'])}</div>")
-            return explain_events(events_frame([event]))
-        kind = "ok" if type != "message-failed" else "info"
-        self._outcome("done", f"received {type}")
-        show.show_callout(kind, f"Received {type}", "<div>at the application's callback URL.</div>")
-        return explain_events(events_frame([event]))
-
-    # -- a real account: polled status and the receiver's events ------------------------------------------------
-    def _real_outcome(self, type: str, message_id: str | None, timeout: float) -> Any:
-        """A real account: the message's status by polling listMessages and the callback the receiver stored for
-        it, in one callout (meaning and fix); message-received is looked up once, never waited for."""
-        from .flows.delivery import receiver
-
-        if type == "message-received":
-            return self._received()
-        if type == "message-failed" and message_id is None:
-            show.show_callout("info", "No deliberate failure on a real account",
-                                 "<div>The failing magic numbers exist only in the sandbox. On a real account a "
-                                 "<code>message-failed</code> arrives when a send fails; the table of events below "
-                                 "explains its <code>errorCode</code>.</div>")
-            return None
-        last = self.setup.current.last_message
-        target = message_id or (last.id if last is not None else None)
-        if not target:
-            p = steps.page("messages")
-            show.show_callout("warn", "No message sent yet",
-                                 f"<div>Send one in notebook {_link(p)} first.</div>")
-            return None
-        waiting = progress.Waiting(f"the outcome of message {str(target)[:12]}…", timeout)
-        try:
-            outcome = self.setup.delivery_status(target, timeout=timeout, on_poll=lambda words, _: waiting.update(words))
-        except BandwidthError as exc:
-            waiting.finish()
-            show.show_error(exc)
-            return None
-        waiting.finish()
-        client = receiver(self.setup)
-        events: list[dict[str, Any]] = []
-        if client is not None:
-            from .polling import poll
-
-            def stored() -> list[dict[str, Any]]:
-                try:
-                    return [e for e in client.events(message_id=str(target)) if e.get("type") != "message-sending"]
-                except BandwidthError:
-                    return []
-
-            # the receipt reaches the receiver about when the status turns final
-            events, _ = poll(stored, bool, timeout=5.0 if outcome.final else 0.0, interval=0.25)
-        self._outcome_callout(outcome, events, client is not None, timeout)
-        from .tables import events_frame, readable
-
-        if events:
-            return explain_events(events_frame(events))
-        return readable(outcome.records(), ["to", "status", "code", "name"], detail=["meaning", "fix"],
-                        empty="(the message is not listed yet)")
-
-    def _outcome_callout(self, outcome: Any, events: list[dict[str, Any]], has_receiver: bool,
-                         timeout: float) -> None:
-        esc = html.escape
-        lines = []
-        for r in outcome.records():
-            code = f" {r['code']} {r['name']}" if r["code"] else ""
-            fix = f" <b>How to fix:</b> {esc(r['fix'])}" if r["fix"] and r["status"] != "DELIVERED" else ""
-            lines.append(f"<li><code>{esc(r['to'])}</code>: <b>{esc(r['status'])}{esc(code)}</b> — "
-                         f"{esc(r['meaning'])}{fix}</li>")
-        body = f"<ul>{''.join(lines)}</ul>" if lines else ""
-        body += (f"<div>From <code>GET /users/{{accountId}}/messages?messageId={esc(outcome.message_id)}</code> "
-                 f"({outcome.polls} poll{'s' if outcome.polls != 1 else ''}, {outcome.seconds:.0f} s"
-                 + (f", waited {sum(outcome.rate_limit_waits):g} s for 429 Retry-After" if outcome.rate_limit_waits
-                    else "") + ").</div>")
-        if events:
-            got = ", ".join(f"{e.get('type')} at {e.get('_received_at')}" for e in events)
-            body += f"<div><b>Callback:</b> the receiver stored {esc(got)}.</div>"
-        elif has_receiver:
-            body += ("<div><b>Callback:</b> the receiver has stored none for this message yet. Bandwidth retries a "
-                     "callback it could not deliver; if none arrives, run the checks in notebook "
-                     f"{_link(steps.page('teardown'))} (does the public URL reach the receiver?).</div>")
-        else:
-            body += ("<div><b>Callback:</b> no callback receiver runs here (BW_CALLBACK_BASE_URL is not set), so the "
-                     "status above comes from polling alone; the receipt went to the application's own URL.</div>")
-        if outcome.error is not None:
-            kind, title = "error", f"The status could not be read: {outcome.error.description or outcome.error}"
-            body += f"<div><b>How to fix:</b> {esc(outcome.error.fix or 'check the credentials and the URL')}</div>"
-        elif outcome.rate_limited is not None:
-            kind, title = "warn", f"Rate limited: the Messaging API asks to wait {outcome.rate_limited:g} s"
-            body += "<div>Run this cell again after that; the status is kept by Bandwidth.</div>"
-        elif outcome.delivered:
-            kind, title = "ok", "DELIVERED"
-        elif outcome.final:
-            kind, title = "error", f"{outcome.status}: the message did not reach the phone"
-        elif not outcome.recipients:
-            kind, title = "warn", f"The message is not listed after {timeout:g} s"
-            body += "<div>listMessages can lag behind a send; run this cell again in a minute.</div>"
-        else:
-            kind, title = "warn", f"Still {outcome.status} after {timeout:g} s"
-            body += "<div>Run this cell again later; some carriers never send a delivery receipt.</div>"
-        show.show_callout(kind, title, body)
-
-    def _received(self) -> Any:
-        """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
-        from .flows.delivery import receiver
-
-        number = self.setup.current.sending_number
-        yours = f"<code>{html.escape(number)}</code>" if number else "your Bandwidth number"
-        client = receiver(self.setup)
-        got = []
-        if client is not None:
-            try:
-                got = [e for e in client.events() if e.get("type") == "message-received"]
-            except BandwidthError as exc:
-                show.show_error(exc)
-                return None
-        if got:
-            show.show_callout("ok", f"Received {len(got)} incoming message(s)",
-                                 "<div>The receiver stored these <code>message-received</code> events (newest "
-                                 "last).</div>")
-            from .tables import events_frame
-
-            return explain_events(events_frame(got), text=True)
-        where = ("the callback receiver stores it and this cell shows it" if client is not None else
-                 "it goes to the application's inbound URL (set BW_CALLBACK_BASE_URL to have the receiver keep it "
-                 "for this notebook)")
-        show.show_callout("info", "Text your number to see a message-received",
-                             f"<div>From your own phone, send a text to {yours}. Bandwidth POSTs a "
-                             f"<code>message-received</code> to the application's inbound URL: {where}. Then run "
-                             "this cell again. (Nothing is waited for here.)</div>")
-        return None
-
-    def events(self) -> Any:
-        """The callback events received so far, with failed ones' error codes explained (a real account: the
-        receiver's events, with each text and sender)."""
-        if self.setup is None:
-            return self.check()
-        from .tables import events_frame
-
-        if self.setup.control is None:
-            from .flows.delivery import receiver
-
-            client = receiver(self.setup)
-            if client is None:
-                show.show_callout(
-                    "info", "No callback receiver runs here",
-                    "<div>On a real account Bandwidth POSTs events to the application's callback URLs. To see them "
-                    "here, run the callback receiver behind a public URL and set <code>BW_CALLBACK_BASE_URL</code> "
-                    "(README, <i>Using a real Bandwidth account</i>). Meanwhile, the message's status is read by "
-                    f"polling (notebook {_link(steps.page('messages'))}).</div>")
-                return explain_events(events_frame([]), text=True)
-            try:
-                return explain_events(events_frame(client.events()), text=True)
-            except BandwidthError as exc:
-                show.show_error(exc)
-                return None
-
-        try:
-            events = self.setup.events()
-        except BandwidthError as exc:
-            show.show_error(exc)
-            return None
-        return explain_events(events_frame(events))
-
-    # -- pictures (MMS) -------------------------------------------------------------------------------------------
-    def upload_picture(self, path: Any = None) -> Result | None:
-        """Upload a picture with the Media API (default the small one that ships with the project) and show it."""
-        result = self._show(lambda: self.setup.upload_media(path))
-        if result is not None:
-            try:
-                shown = self.setup.get_media(str(result.id))  # read back from the service: what it stores
-            except BandwidthError as exc:
-                show.show_error(exc)
-                return result
-            _show_pictures([shown], "Stored on the Media API (read back with GET)")
-        return result
-
-    def send_picture(self, to: Any = None, text: str | None = "A picture from the walkthrough") -> Result | None:
-        """Send the uploaded picture as an MMS (``to`` defaults to the recipient of the text message)."""
-        if to is None and self.setup is not None:
-            last = self.setup.current.last_message
-            to = last.to if last is not None else None
-        self._last_refusal = None
-        result = self._show(lambda: self.setup.send_picture(to, text=text), saves="message id")
-        self._nothing_sent = None if result is not None else (
-            f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
-            else "the send did not run (a prerequisite is missing, see above)")
-        return result
-
-    def picture_reply(self, sample: str = "sunset", timeout: float = 30.0) -> Any:
-        """Sandbox: someone texts a picture back (a built-in ``sample``); wait for its message-received. A real
-        account: how to get one (a friend texts a picture to your number)."""
-        if not self.check():
-            return None
-        if self.setup.control is None:
-            return self._received()
-        try:
-            result = self.setup.simulate_picture_reply(sample)
-        except BandwidthError as exc:
-            show.show_error(exc)
-            return None
-        message = result.get("message") if isinstance(result.get("message"), dict) else {}
-        return self.wait_for_event("message-received", message_id=message.get("id"), timeout=timeout)
-
-    def show_received_pictures(self) -> list[Any]:
-        """Download the pictures of the latest incoming picture message (credentials only to Bandwidth's messaging
-        host, no redirects) and show them inline."""
-        if not self.check():
-            return []
-        try:
-            pictures = self.setup.received_pictures()
-        except BandwidthError as exc:
-            show.show_error(exc)
-            return []
-        if not pictures:
-            show.show_callout("info", "No picture has arrived yet",
-                                 "<div>When someone sends a picture to your number, the <code>message-received</code> "
-                                 "event lists its URLs in <code>message.media</code>; run this cell again then.</div>")
-            return []
-        _show_pictures(pictures, "Received (downloaded with the account's credentials from the media URL)")
-        return pictures
-
     def target_table(self, config: Any = None) -> Any:
         """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
         config = config if config is not None else self.config
@@ -1042,50 +620,3 @@ class Page:
                         links={"notebook": "{value}.ipynb"})
 
 
-
-def _show_pictures(pictures: list[Any], title: str) -> None:
-    """Pictures inline (``<img>`` of a data URI, at most 320 px wide), each with its type, size and source."""
-    import base64
-
-    cells = []
-    for p in pictures:
-        caption = html.escape(f"{p.media_id or p.url} · {p.content_type} · {p.size:,} bytes")
-        if p.is_image:
-            data = base64.b64encode(p.content).decode("ascii")
-            img = (f'<img src="data:{html.escape(p.content_type)};base64,{data}" alt="{caption}" '
-                   'style="max-width:320px;max-height:240px;border-radius:8px;display:block">')
-        else:
-            img = "<div>(not a picture)</div>"
-        cells.append(f'<figure class="bw-picture" style="margin:0 12px 8px 0;display:inline-block">{img}'
-                     f'<figcaption style="font-size:12px;color:{theme.MUTED};max-width:320px;overflow-wrap:anywhere">'
-                     f"{caption}</figcaption></figure>")
-    show.show_callout("ok", title, f"<div>{''.join(cells)}</div>")
-
-def explain_events(df: Any, text: bool = False) -> Any:
-    """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each
-    event's sender and text too)."""
-    from .codes import explain
-
-    col = next((c for c in ("errorCode", "error_code") if c in getattr(df, "columns", [])), None)
-    if col is None or not len(df):
-        return _events_view(df, text) if hasattr(df, "columns") else df
-    import pandas as pd
-
-    df = df.copy()
-    df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
-    info = [explain(v) if not pd.isna(v) else {"name": "", "meaning": "", "fix": ""} for v in df[col]]
-    df["error_name"] = [i["name"] for i in info]
-    df["meaning"] = [i["meaning"] for i in info]
-    df["fix"] = [i["fix"] for i in info]
-    return _events_view(df, text)
-
-
-def _events_view(df: Any, text: bool = False) -> Any:
-    """Events as a narrow table: the columns a person compares; description, meaning and fix under the row
-    (``text``: the sender in a column and the text under the row)."""
-    from .tables import readable
-
-    columns = ["type", "time", "from", "to", "errorCode", "error_name"] if text else \
-        ["type", "time", "message_id", "to", "errorCode", "error_name"]
-    detail = ["text", "description", "meaning", "fix"] if text else ["description", "meaning", "fix"]
-    return readable(df, columns, detail=detail, empty="(no events yet)")

@@ -511,6 +511,49 @@ def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], brow
         context.close()
 
 
+def test_the_pictures_page_shows_the_sent_and_the_received_picture(lab: dict[str, Any], browser: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Notebook 10 at 1024 px in light and dark: the uploaded picture (read back) and the picture reply are really
+    drawn (decoded images, not broken icons), every text readable (4.5:1), nothing scrolls sideways."""
+    fresh(lab)
+    setup = prepared(lab, monkeypatch, "numbers")
+    setup.send_message("+19195550100", "hello")
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("pictures").filename)
+        page.locator(".bw-summary").first.wait_for(timeout=90_000)
+        wait_idle(page)
+        text = page.locator("#main").inner_text()
+        assert "Traceback" not in text and "Received message-delivered" in text, text[-2000:]
+        figures = page.locator("figure.bw-picture img")
+        assert figures.count() == 2, "the upload read back and the received reply"
+        for i in range(2):
+            size = figures.nth(i).evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]")
+            assert size == [True, 320, 240], size
+        captions = page.locator("figure.bw-picture figcaption").all_text_contents()
+        assert "smile.png" in captions[0] and "sunset.png" in captions[1], captions
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            tag = "dark" if "Dark" in theme else "light"
+            low = [m for m in page.evaluate(CONTRAST_JS) if m["ratio"] < 4.5]
+            assert not low, f"{tag}: text below 4.5:1: {low[:5]}"
+            shot(page, f"10_pictures_sent_{tag}", figures.first)
+            shot(page, f"10_pictures_received_{tag}", figures.last)
+        # the pictures and their captions stay inside their output area (no sideways scrolling)
+        overflow = page.evaluate("""() => [...document.querySelectorAll('figure.bw-picture')].map(f => {
+            const out = f.closest('.jp-OutputArea-output');
+            return {right: f.getBoundingClientRect().right, limit: out.getBoundingClientRect().right,
+                    scroll: out.scrollWidth, width: out.clientWidth};
+        }).filter(m => m.right > m.limit + 1 || m.scroll > m.width + 1)""")
+        assert not overflow, overflow
+    except Exception:
+        shot(page, "failure-pictures")
+        raise
+    finally:
+        context.close()
+
+
 def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: Any,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """11 shows its download links without a raw dict after them; 12's diagnose table fits and its checkbox label

@@ -42,7 +42,7 @@ CONTRAST_JS = """() => {
     if (c[3] > 0.5) return c; } return [255, 255, 255, 1]; }
   const out = [];
   const sel = '.bubble, .meta time, .meta span, .why, .threads .who, .threads .last, .numbers a, h1, h2, label, '
-            + 'button, .empty, .err, textarea, input:not([type=hidden])';
+            + 'button, .empty, .err, .banner, textarea, input:not([type=hidden])';
   for (const el of document.querySelectorAll(sel)) {
     if (!el.offsetParent) continue;
     const fg = rgb(getComputedStyle(el).color), b = bg(el);
@@ -153,6 +153,23 @@ def test_reply_box_and_live_updates_in_the_browser(world: dict[str, Any], browse
         page.click("form.reply button")
         page.locator(".threads .who", has_text="+19195550177").wait_for()
         assert not problems, problems
+    finally:
+        context.close()
+
+
+def test_an_expired_link_stops_the_page_and_says_so(world: dict[str, Any], browser: Any,  # noqa: F811
+                                                    sandbox_clock: Any) -> None:
+    url, a = world["url"], world["a"]
+    answer = link(url, DEMO, ttl=30, number=a["tn"])
+    context, page, problems = open_page(browser, answer["url"], "light", 1024)
+    try:
+        assert not page.locator("#expired").is_visible()
+        sandbox_clock.advance(31)  # the sandbox's clock, not a sleep: the next poll gets 401
+        page.locator("#expired.on").wait_for(timeout=15_000)
+        assert "page.phone_link()" in page.locator("#expired").inner_text()
+        check_contrast(page, "expired banner")
+        shot(page, "phone-1024-light-expired")
+        assert [p for p in problems if "401" not in p] == [], problems
     finally:
         context.close()
 

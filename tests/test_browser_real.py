@@ -97,7 +97,9 @@ def real_lab(request: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
         assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
         time.sleep(0.5)
     try:
-        yield {"base": base, "mode": mode, "sandbox": sb}
+        yield {"base": base, "mode": mode, "sandbox": sb, "state": tmp_path / "state.json",
+               "profile": f"real-{sb.credentials['account_id']}", "cfg": tmp_path / "cfg",
+               "receiver_port": env["BW_RECEIVER_PORT"]}
     finally:
         stop_process_group(proc)
         log.close()
@@ -121,15 +123,21 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
         page = context.new_page()
         seen: dict[str, str] = {}
         try:
+            focus_events = "Received 1 incoming message" if mode == "receiver" else "Text your number"
             for key, focus in (("application", "Callback URLs from BW_CALLBACK_BASE_URL"),
-                               ("messages", "From GET /users/"), ("events", "Text your number")):
+                               ("messages", "From GET /users/"), ("events", focus_events)):
                 info = steps.page(key)
+                if key == "events" and mode == "receiver":
+                    _someone_texts(real_lab)
                 open_and_run_all(page, real_lab["base"], info.filename)
                 wait_idle(page, timeout=180_000)
                 seen[key] = page.locator("#main").inner_text()
                 assert "Traceback" not in seen[key], (key, seen[key][-1500:])
                 target = page.locator(".jp-OutputArea-output", has_text=focus).first
                 target.wait_for(timeout=30_000)
+                no = page.get_by_role("button", name="No", exact=True)  # JupyterLab's news pop-up
+                if no.count():
+                    no.first.click()
                 for theme in ("JupyterLab Dark", "JupyterLab Light"):
                     set_theme(page, theme)
                     tag = "dark" if "Dark" in theme else "light"
@@ -142,7 +150,28 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
     assert "DELIVERED" in seen["messages"]
     if mode == "receiver":
         assert "the receiver stored message-delivered" in seen["messages"]
-        assert "message-delivered" in seen["events"]
+        assert "message-delivered" in seen["events"] and "Got it, thanks!" in seen["events"]
+        assert "+19195550142" in seen["events"]
     else:
         assert "the receiver has stored none for this message yet" in seen["messages"]
-    assert "Text your number to see a message-received" in seen["events"]
+        assert "Text your number to see a message-received" in seen["events"]
+
+
+def _someone_texts(real_lab: dict[str, Any]) -> None:
+    """A person texts the account's number (the stand-in's inbound; the client never calls /_sandbox)."""
+    import json
+
+    number = json.loads(Path(real_lab["state"]).read_text())["profiles"][real_lab["profile"]]["numbers"][0]
+    r = control(real_lab["sandbox"].url, "POST", "/_sandbox/inbound",
+                json={"to": number, "from": "+19195550142", "text": "Got it, thanks!"}, timeout=10)
+    assert r.status_code == 202, r.text
+    from bwhelpers.receiver.credentials import load
+    from bwhelpers.receiver_client import ReceiverClient
+
+    creds = load(real_lab["cfg"] / "receiver.json")
+    assert creds is not None
+    client = ReceiverClient(f"http://127.0.0.1:{real_lab['receiver_port']}", creds)
+    deadline = time.monotonic() + 30  # the stand-in delivers the callback after its delivery delay
+    while not any(e.get("type") == "message-received" for e in client.events()):
+        assert time.monotonic() < deadline, "the text never reached the receiver"
+        time.sleep(0.2)

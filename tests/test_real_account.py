@@ -118,25 +118,65 @@ def _saved(env: dict[str, Any]) -> dict[str, Any]:
     return state["profiles"][f"real-{env['creds']['account_id']}"]
 
 
+def _run_with_a_text_between(real_env: dict[str, Any], access_log: _Paths, port: int) -> None:
+    """The notebooks before the events page, someone texting the number, then the rest."""
+    events_page = steps.page("events").number
+    first = [steps.by_number(n).notebook for n in range(events_page)]
+    rest = [p.notebook for p in steps.PAGES[events_page:]]
+    assert run_notebooks(out=real_env["out"], only=first, quiet=True) == 0
+    assert not [p for p in access_log.paths if "/_sandbox" in p], "the real path used the sandbox's control plane"
+    # someone texts the number from a phone (the stand-in's inbound: the test plays that person)
+    number = _saved(real_env)["numbers"][0]
+    r = control(real_env["url"], "POST", "/_sandbox/inbound",
+                json={"to": number, "from": "+19195550142", "text": "Got it, thanks!"}, timeout=10)
+    assert r.status_code == 202, r.text
+    _wait_for_callback(real_env, port)
+    access_log.paths.clear()
+    assert run_notebooks(out=real_env["out"], only=rest, quiet=True) == 0
+    assert not [p for p in access_log.paths if "/_sandbox" in p], "the real path used the sandbox's control plane"
+
+
+def _wait_for_callback(env: dict[str, Any], port: int) -> None:
+    """Until the receiver has stored the message-received (the stand-in delivers it after its delay)."""
+    import time
+
+    from bwhelpers.receiver.credentials import load
+    from bwhelpers.receiver_client import ReceiverClient
+
+    creds = load()
+    assert creds is not None
+    client = ReceiverClient(f"http://127.0.0.1:{port}", creds)
+    deadline = time.monotonic() + 30
+    while not any(e.get("type") == "message-received" for e in client.events()):
+        assert time.monotonic() < deadline, "the stand-in's message-received never reached the receiver"
+        time.sleep(0.2)
+
+
 def test_the_walkthrough_on_a_real_account_with_the_receiver(real_env: dict[str, Any], access_log: _Paths,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     port = _free_port()
     monkeypatch.setenv("BW_RECEIVER_PORT", str(port))
     monkeypatch.setenv("BW_CALLBACK_BASE_URL", f"http://127.0.0.1:{port}")
-    assert run_notebooks(out=real_env["out"], quiet=True) == 0
-    assert not [p for p in access_log.paths if "/_sandbox" in p], "the real path used the sandbox's control plane"
+    from bwhelpers import receiver
+
+    shared = receiver.start(port=port)  # running across both halves of the run (as in a user's session)
+    try:
+        _run_with_a_text_between(real_env, access_log, port)
+    finally:
+        shared.stop()
     saved = _saved(real_env)
     app = saved["application"]
     assert app["callback_url"] == f"http://127.0.0.1:{port}/callbacks/inbound"
     assert app["outbound_callback_url"] == f"http://127.0.0.1:{port}/callbacks/outbound"
-    message = saved["messages"][-1]
+    message = saved["messages"][0]  # the send step's (the pictures step sends the next one)
     assert message["delivery"]["status"] == "DELIVERED" and message["delivery"]["final"] is True
     sent = _text(_out(real_env, "messages"))
     assert "DELIVERED" in sent and f"messageId={message['id']}" in sent
     assert "Callback: the receiver stored message-delivered" in sent
     events = _text(_out(real_env, "events"))
     assert "message-delivered" in events and message["from"] in events  # the receiver's events, with from
-    assert "Text your number to see a message-received" in events and message["from"] in events
+    assert "Received 1 incoming message" in events  # and the text someone sent, with its sender
+    assert "Got it, thanks!" in events and "+19195550142" in events
     diagnosed = _text(_out(real_env, "teardown"))
     for check in ("callback receiver running", "application URLs match", "callback credentials set",
                   "last callback"):
@@ -151,7 +191,7 @@ def test_the_walkthrough_on_a_real_account_with_a_callback_url_nobody_answers(
     monkeypatch.setenv("BW_CALLBACK_BASE_URL", f"http://127.0.0.1:{dead}")
     assert run_notebooks(out=real_env["out"], quiet=True) == 0
     assert not [p for p in access_log.paths if "/_sandbox" in p]
-    message = _saved(real_env)["messages"][-1]
+    message = _saved(real_env)["messages"][0]
     assert message["delivery"]["status"] == "DELIVERED"
     sent = _text(_out(real_env, "messages"))
     assert "DELIVERED" in sent and "the receiver has stored none for this message yet" in sent

@@ -251,3 +251,16 @@ def test_tunnels_name_what_is_missing_and_read_cloudflareds_url(tmp_path: Path,
         assert opened.public_url == "https://quiet-river-1234.trycloudflare.com"
     finally:
         opened.close()
+
+
+def test_a_receiver_started_here_is_shared_and_stopped_only_by_its_starter(isolated_env: Path) -> None:
+    port = _free_port()
+    first = receiver.start(port=port, db=isolated_env / "shared.db")
+    try:
+        again = receiver.ensure_running(port=port)
+        assert again.reused and again.url == first.url
+        again.stop()  # a user of the shared receiver does not stop it
+        assert receiver.probe(first.url) is not None
+    finally:
+        first.stop()
+    assert receiver.probe(first.url, timeout=0.5) is None

@@ -182,6 +182,30 @@ def test_a_signed_link_works_until_it_expires(world: dict[str, Any], sandbox: An
         assert r.status_code == 400 and "ttl" in r.json()["error"], ttl
 
 
+def test_the_ticks_move_and_the_polling_stops_on_the_sandbox_clock(world: dict[str, Any],
+                                                                  sandbox_clock: SandboxClock) -> None:
+    url, a = world["url"], world["a"]
+    answer = link(url, DEMO, ttl=60, number=a["tn"])
+    assert answer["expires"] == int(sandbox_clock.now()) + 60
+    state = f"{url}/_sandbox/phone/{DEMO['account_id']}/state"
+    params = {"t": token_of(answer), "number": a["tn"], "with": "+19195550177"}
+    # a text sent now shows "sent" until its event's time comes on the clock, then "delivered"
+    send(url, DEMO, a, "+19195550177", "tick tock")
+    first = requests.get(answer["url"] + "&with=%2B19195550177", headers=HTML, timeout=10)
+    assert first.status_code == 200 and "✓ sent" in first.text and "✓✓ delivered" not in first.text
+    version = requests.get(state, params=params, timeout=10).json()["version"]
+    sandbox_clock.advance(59)
+    later = requests.get(answer["url"] + "&with=%2B19195550177", headers=HTML, timeout=10)
+    assert later.status_code == 200 and "✓✓ delivered" in later.text
+    assert requests.get(state, params=params, timeout=10).json()["version"] != version, "the page reloads for it"
+    sandbox_clock.advance(1.5)  # past the link's 60 s
+    r = requests.get(answer["url"], headers=HTML, timeout=10)
+    assert r.status_code == 401 and "expired" in r.text and "tick tock" not in r.text
+    assert requests.get(state, params=params, timeout=10).status_code == 401
+    # credentials still open it
+    assert page(url, DEMO["account_id"], DEMO).status_code == 200
+
+
 def test_every_answer_is_locked_down(world: dict[str, Any]) -> None:
     r = page(world["url"], DEMO["account_id"], DEMO)
     assert r.headers["X-Content-Type-Options"] == "nosniff"

@@ -102,7 +102,7 @@ class A2PFlow:
             except NotFoundError:
                 pending.append(n)
                 continue
-            if reg.id != campaign or reg.status not in (A2P_DONE, "PROCESSING"):
+            if reg.id != campaign or reg.status not in (A2P_DONE, statuses.PROCESSING):
                 pending.append(n)
         saved = self.ctx.state.a2p
         if not pending:

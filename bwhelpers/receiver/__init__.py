@@ -124,8 +124,9 @@ def start(port: int | None = None, db: str | os.PathLike[str] | None = None, hos
     creds = load_or_create()
     url = f"http://127.0.0.1:{port}"
     if port and reuse:
-        if port in _running:
-            return _running[port]
+        if port in _running:  # ours, in this process: shared, and stopped only by whoever started it
+            running = _running[port]
+            return ReceiverHandle(url=running.url, port=port, db_path=running.db_path, reused=True)
         if probe(url, timeout=0.5) is not None:
             if verify(url, creds.key):
                 return ReceiverHandle(url=url, port=port, reused=True)

@@ -101,7 +101,7 @@ def _callback_types(value: Any) -> str | None:
 
 
 def application_form(default_name: str = guide.APPLICATION_NAME, default_url: str = "") -> Form:
-    """Step 1: the application's name and today's callback fields: the inbound URL (incoming messages), the
+    """The application step's form: the application's name and today's callback fields: the inbound URL (incoming messages), the
     outbound URL (delivery receipts) and the status events to receive (``RequestedCallbackTypes``)."""
     from ..dashboard import CALLBACK_TYPES
 
@@ -121,7 +121,7 @@ def application_form(default_name: str = guide.APPLICATION_NAME, default_url: st
 
 
 def location_form(default_name: str = guide.LOCATION_NAME) -> Form:
-    """Step 2: the location (sippeer) name and whether it is the site's default."""
+    """The location step's form: the location (sippeer) name and whether it is the site's default."""
     return Form("Location (sippeer)", {
         "name": text_field("PeerName", default_name),
         "default": w.Checkbox(value=True, description="IsDefaultPeer", style=STYLE),
@@ -138,7 +138,7 @@ SEARCH_CRITERIA = {
 
 
 def order_form(default_criterion: str = "area_code", default_value: str = guide.AREA_CODE, quantity: int = 1) -> Form:
-    """Step 6: one search criterion and the quantity."""
+    """The order step's form: one search criterion and the quantity."""
     criterion = w.Dropdown(options=[(label, key) for key, (label, _) in SEARCH_CRITERIA.items()],
                            value=default_criterion, description="Search by", style=STYLE)
     value = text_field("Value", default_value)
@@ -157,7 +157,7 @@ def order_form(default_criterion: str = "area_code", default_value: str = guide.
 
 
 def message_form(default_to: str = guide.SANDBOX_PHONE, default_text: str = guide.MESSAGE_TEXT) -> Form:
-    """Step 9: the destination number and the text (≤ 2048 characters)."""
+    """The send step's form: the destination number and the text (≤ 2048 characters)."""
     return Form("Message", {
         "to": text_field("to", default_to, placeholder="+1 919 555 0123"),
         "text": w.Textarea(value=default_text, description="text", style=STYLE, layout=WIDE),

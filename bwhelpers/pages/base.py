@@ -1,0 +1,38 @@
+"""What the page's parts use of :class:`~bwhelpers.walkthrough.Page` (declared here so each part type-checks on
+its own), and the small helpers they share."""
+from __future__ import annotations
+
+import html
+from typing import Any, Callable
+
+from .. import steps
+
+__all__ = ["PageBase", "link", "typename"]
+
+
+def link(p: steps.Step) -> str:
+    """A link to a page's notebook (JupyterLab opens it in a tab)."""
+    return f'<a href="{html.escape(p.filename)}">{html.escape(p.notebook)}</a>'
+
+
+def typename(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+class PageBase:
+    """The page's state and the methods its parts call (Page defines them)."""
+
+    info: steps.Step
+    step: int
+    setup: Any
+    missing: list[int]
+    outcomes: list[tuple[str, str]]
+    _nothing_sent: str | None
+    _last_refusal: str | None
+    check: Callable[[], bool]
+    _show: Callable[..., Any]
+    _outcome: Callable[[str, str], None]
+    send_message: Callable[..., Any]
+    verdict: Callable[[], tuple[str, str, str]]
+    wait_for_event: Callable[..., Any]
+    _received: Callable[..., Any]
