@@ -80,13 +80,16 @@ def token_html(text: str, short: bool = False) -> str:
     if not text or not _TOKEN.fullmatch(text):
         return html.escape(text)
     if short:
-        full = html.escape(text)
+        shown = None
         if _UUID.fullmatch(text) or _LONG_ID.fullmatch(text):
-            return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(text[:8])}…</span>'
-        m = _ISO.fullmatch(text)
-        if m and (m.group(3) or m.group(4)):  # the date and the time, each whole; the line may break between them
-            return (f'<span class="bw-short" title="{full}" data-value="{full}"><span class="bw-tok">{m.group(1)}'
-                    f'</span> <span class="bw-tok">{m.group(2)}</span></span>')
+            shown = text[:8] + "…"
+        else:
+            m = _ISO.fullmatch(text)
+            if m and (m.group(3) or m.group(4)):
+                shown = f"{m.group(1)} {m.group(2)}"
+        if shown is not None:
+            full = html.escape(text)
+            return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(shown)}</span>'
     return f'<span class="bw-tok">{html.escape(text)}</span>'
 
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1500)]  # 00-08 headless first
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -35,7 +35,7 @@ if not Path(CHROMIUM).exists():
                 allow_module_level=True)
 
 from playwright import sync_api  # noqa: E402
-from test_browser import _free_port, open_and_run_all, wait_idle  # noqa: E402
+from test_browser import _free_port, assert_fits, open_and_run_all, wait_idle  # noqa: E402
 
 
 def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
@@ -135,6 +135,8 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
                 assert "Traceback" not in seen[key], (key, seen[key][-1500:])
                 target = page.locator(".jp-OutputArea-output", has_text=focus).first
                 target.wait_for(timeout=30_000)
+                if key != "application":  # the outcome's and the receiver's tables (01's are the guide step's)
+                    assert_fits(page)
                 no = page.get_by_role("button", name="No", exact=True)  # JupyterLab's news pop-up
                 if no.count():
                     no.first.click()

@@ -200,7 +200,7 @@ class EventsMixin(PageBase):
         from ..tables import events_frame, readable
 
         if events:
-            return explain_events(events_frame(events))
+            return explain_events(events_frame(events), one_message=True)  # its id is in the box above
         return readable(outcome.records(), ["to", "status", "code", "name"], detail=["meaning", "fix"],
                         empty="(the message is not listed yet)")
 
@@ -310,14 +310,14 @@ class EventsMixin(PageBase):
         return explain_events(events_frame(events))
 
 
-def explain_events(df: Any, text: bool = False) -> Any:
+def explain_events(df: Any, text: bool = False, one_message: bool = False) -> Any:
     """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each
-    event's sender and text too)."""
+    event's sender and text too; ``one_message``: the events of one message, whose id is shown elsewhere)."""
     from ..codes import explain
 
     col = next((c for c in ("errorCode", "error_code") if c in getattr(df, "columns", [])), None)
     if col is None or not len(df):
-        return _events_view(df, text) if hasattr(df, "columns") else df
+        return _events_view(df, text, one_message) if hasattr(df, "columns") else df
     import pandas as pd
 
     df = df.copy()
@@ -326,15 +326,21 @@ def explain_events(df: Any, text: bool = False) -> Any:
     df["error_name"] = [i["name"] for i in info]
     df["meaning"] = [i["meaning"] for i in info]
     df["fix"] = [i["fix"] for i in info]
-    return _events_view(df, text)
+    return _events_view(df, text, one_message)
 
 
-def _events_view(df: Any, text: bool = False) -> Any:
-    """Events as a narrow table: the columns a person compares; description, meaning and fix under the row
-    (``text``: the sender in a column and the text under the row)."""
+def _events_view(df: Any, text: bool = False, one_message: bool = False) -> Any:
+    """Events as a narrow table (five columns fit 1024 px): the columns a person compares; description, meaning and
+    fix under the row (``text``: the sender in a column, the text and the error's name under the row;
+    ``one_message``: no message id column)."""
     from ..tables import readable
 
-    columns = ["type", "time", "from", "to", "errorCode", "error_name"] if text else \
-        ["type", "time", "message_id", "to", "errorCode", "error_name"]
-    detail = ["text", "description", "meaning", "fix"] if text else ["description", "meaning", "fix"]
+    if text:
+        columns, detail = ["type", "time", "from", "to", "errorCode"], ["text", "error_name", "description",
+                                                                       "meaning", "fix"]
+    elif one_message:
+        columns, detail = ["type", "time", "to", "errorCode", "error_name"], ["description", "meaning", "fix"]
+    else:
+        columns, detail = ["type", "time", "message_id", "to", "errorCode", "error_name"], \
+            ["description", "meaning", "fix"]
     return readable(df, columns, detail=detail, empty="(no events yet)")
