@@ -144,6 +144,7 @@ def test_setup_bulk_send_one_text_many_recipients_with_invalid_rows(provisioned:
         provisioned.bulk_send(["+19195550100"], text="x", rate="fast")
 
 
+@pytest.mark.slow
 def test_smoke_scale_rows_compare_with_the_empty_db(smoke: dict[str, Any]) -> None:
     by_key = {r["key"]: r for r in smoke["rows"]}
     scale = {k: r for k, r in by_key.items() if k.startswith("7")}
