@@ -162,11 +162,11 @@ def test_a_run_longer_than_the_token_lifetime_keeps_working(clean_sandbox: Any, 
     source.clock = lambda: now[0]  # the client's idea of "now" follows the sandbox's frozen clock
     calls = 0
     try:
-        for _ in range(28):  # 7 s of the sandbox's time in quarter seconds: several 2 s lifetimes
+        for _ in range(14):  # 7 s of the sandbox's time in half seconds: several 2 s lifetimes
             assert d.get_site().id == cfg.site_id
             m.list_messages()
             calls += 2
-            now[0] = sandbox_clock.advance(0.25)
+            now[0] = sandbox_clock.advance(0.5)
     finally:
         source.clock = time.time
     # several lifetimes passed: new tokens were fetched before expiry, never one per call
