@@ -93,6 +93,14 @@ def run(smoke: bool = False, repeat: int = 3) -> list[Row]:
             settings=settings, goal=(">=", 1.5),
             values={"ours_s": o.median, "sdk_s": s.median, "ours_cpu_ms": cpu_o.median,
                     "sdk_cpu_ms": cpu_s.median}),
+        Row(key="3c", measure="Client CPU per send, bwhelpers vs bandwidth-sdk (same checks as today)",
+            ours=f"bwhelpers MessagingClient.send_message: {cpu_o.fmt('ms/send')}",
+            peer=f"bandwidth-sdk MessagesApi.create_message: {cpu_s.fmt('ms/send')}",
+            ratio=Stat([a / b_ for a, b_ in zip(cpu_o.samples, cpu_s.samples)]),
+            ratio_note="× (ours/sdk CPU per send; lower is better)",
+            settings=f"{settings}; ours validates the message (E.164 parsing, owner id and URL checks), builds the "
+                     f"Result and its masked Exchange, and sends an OAuth Bearer token; ratio per repeat pair",
+            goal=("<=", 0.67), values={"ours_cpu_ms": cpu_o.median, "sdk_cpu_ms": cpu_s.median}),
         Row(key="3b", measure=f"Client: {n} sends with bulk_send (concurrency {concurrency}) vs sequential",
             ours=f"bwhelpers bulk_send: {b.fmt('s')} ({n / b.median:,.0f} msg/s)"
                  + ("" if bulk_ok else "; NOT all accepted/distinct"),

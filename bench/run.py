@@ -85,6 +85,16 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
+LOAD: dict[str, str] = {}
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def document(rows: list[Row], extras: list[str], args: argparse.Namespace, seconds: float) -> str:
     head = [
         "# bwhelpers benchmarks",
@@ -93,11 +103,12 @@ def document(rows: list[Row], extras: list[str], args: argparse.Namespace, secon
         f"{f' --repeat {args.repeat}' if args.repeat != 3 else ''}` on "
         f"{_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, commit {_git_commit()}, "
         f"{os.cpu_count()} CPUs ({platform.machine()}, {platform.system()}), {_versions()}; "
-        f"total {seconds:.0f} s.",
+        f"total {seconds:.0f} s; load average (1/5/15 min) {LOAD.get('start', '?')} at the start, "
+        f"{_load()} at the end (the machine is shared: other processes run during the measures).",
         "",
         "Each measure is compared with its baseline or peer **in the same run**; values are the median with "
         "[min–max] over the repeats. The machine is shared and noisy, so read the ratios, not the absolute "
-        "times. The benchmark asserts nothing; goals are the targets of issue 7.",
+        "times. The benchmark asserts nothing; goals are the targets of issues 7, 14 and 25.",
         "",
     ]
     return "\n".join(head + [render_table(rows), "", NOTES] + [e + "\n" for e in extras if e])
@@ -169,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import importlib
 
     started = time.perf_counter()
+    LOAD["start"] = _load()
     rows: list[Row] = []
     extras: dict[str, str] = {}
     for name in names:

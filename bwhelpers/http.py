@@ -1,8 +1,14 @@
 """HTTP plumbing: a ``requests.Session`` with keep-alive, timeouts and safe retries, and the Exchange record."""
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import socket
+import ssl
+import threading
 import time
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlsplit
@@ -20,7 +26,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 __all__ = ["DEFAULT_TIMEOUT", "RETRY_STATUSES", "IDEMPOTENT_METHODS", "Exchange", "make_session", "request", "auth_for",
-           "USER_AGENT", "unreadable_response"]
+           "USER_AGENT", "unreadable_response", "post_json"]
 
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -48,8 +54,73 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
         self._env_settings: dict[Any, dict[str, Any]] = {}
+        #: (url, environment, settings) -> its route or None, and per thread the kept-alive connections of
+        #: :func:`post_json`
+        self._fast_routes: dict[Any, Any] = {}
+        self._fast_local = threading.local()
+        self._fast_all: list[http.client.HTTPConnection] = []
+        self._fast_lock = threading.Lock()
 
-    def request(self, method, url, **kwargs):  # type: ignore[override]
+    def _post(self, route: Any, payload: bytes, headers: dict[str, str]) -> tuple[int, str, Any, bytes] | None:
+        """One POST on this thread's connection to the route's origin: (status, reason, headers, body), or
+        None when no connection could be opened (nothing was sent). Errors after that raise."""
+        scheme, host, port, target, verify = route
+        conns = getattr(self._fast_local, "conns", None)
+        if conns is None:
+            conns = self._fast_local.conns = {}
+        origin = (scheme, host, port, verify if isinstance(verify, (bool, str)) else repr(verify))
+        conn = conns.get(origin)
+        if conn is not None and (conn.sock is None or _dropped(conn.sock)):
+            conn.close()
+            conn = None
+        if conn is None:
+            conn = self._connect(scheme, host, port, verify)
+            if conn is None:
+                return None
+            conns[origin] = conn
+        try:
+            conn.request("POST", target, body=payload, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except BaseException:
+            conn.close()
+            conns.pop(origin, None)
+            raise
+        if resp.will_close:
+            conn.close()
+            conns.pop(origin, None)
+        return resp.status, resp.reason, resp.msg, data
+
+    def _connect(self, scheme: str, host: str, port: int, verify: Any) -> http.client.HTTPConnection | None:
+        timeout = self.default_timeout
+        connect_timeout, read_timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        conn: http.client.HTTPConnection
+        if scheme == "https":
+            conn = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=_tls_context(verify))
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+        try:
+            conn.connect()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            return None
+        assert conn.sock is not None
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sock.settimeout(read_timeout)
+        with self._fast_lock:
+            self._fast_all = [c for c in self._fast_all if c.sock is not None]
+            self._fast_all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._fast_lock:
+            for conn in self._fast_all:
+                conn.close()
+            self._fast_all = []
+        super().close()
+
+    # unused-ignore: requests 2.34 ships its own types (the override differs); 2.32 is untyped (constraints.txt pins)
+    def request(self, method, url, **kwargs):  # type: ignore[override, unused-ignore]
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
 
@@ -60,10 +131,9 @@ class _TimeoutSession(requests.Session):
         the proxy/CA variables (changing any of those recomputes it)."""
         if not self.trust_env or proxies:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        env = os.environ
         try:
             key = (urlsplit(url)[:2], stream, verify, cert, self.stream, self.verify, self.cert,
-                   tuple(sorted(self.proxies.items())), len(env), tuple(env.get(k) for k in _ENV_KEYS))
+                   tuple(sorted(self.proxies.items())), _env_key())
             hash(key)
         except TypeError:
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
@@ -77,6 +147,52 @@ class _TimeoutSession(requests.Session):
 
     def __repr__(self) -> str:
         return f"<bwhelpers session timeout={self.default_timeout}>"
+
+
+_ENV_DATA = getattr(os.environ, "_data", None)  # os.environ's own store (bytes on POSIX): read without decoding
+_ENV_DATA_KEYS = tuple(os.environ.encodekey(k) for k in _ENV_KEYS) if hasattr(os.environ, "encodekey") else ()
+
+
+def _env_key() -> tuple[Any, ...]:
+    """The size of the environment and the values of the proxy/CA variables (what requests' proxy and CA
+    look-up reads), cheaply: ``os.environ.get`` encodes and decodes every name and value."""
+    data = _ENV_DATA
+    if isinstance(data, dict) and _ENV_DATA_KEYS:
+        return (len(data), *(data.get(k) for k in _ENV_DATA_KEYS))
+    env = os.environ
+    return (len(env), *(env.get(k) for k in _ENV_KEYS))
+
+
+def _dropped(sock: socket.socket) -> bool:
+    """An idle kept-alive socket the server closed (readable with nothing to read: EOF) or that failed."""
+    from urllib3.util.wait import wait_for_read
+
+    try:
+        return wait_for_read(sock, timeout=0.0)
+    except OSError:
+        return True
+
+
+_TLS: dict[Any, ssl.SSLContext] = {}
+
+
+def _tls_context(verify: Any) -> ssl.SSLContext:
+    """Certificate checks as requests does them: ``verify`` True (certifi's bundle), a CA file or folder, or
+    False (no check)."""
+    key = verify if isinstance(verify, (bool, str)) else repr(verify)
+    ctx = _TLS.get(key)
+    if ctx is None:
+        if verify is False:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif isinstance(verify, str) and os.path.isdir(verify):
+            ctx = ssl.create_default_context(capath=verify)
+        else:
+            ctx = ssl.create_default_context(
+                cafile=verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH)
+        _TLS[key] = ctx
+    return ctx
 
 
 Auth = Any  # a (user, password) tuple for Basic, or a requests AuthBase (oauth.BearerAuth)
@@ -221,8 +337,6 @@ def request(session: requests.Session, method: str, url: str, *, data: str | byt
         req_url = url
         if params:
             req_url = requests.Request(method, url, params=params).prepare().url or url
-        ex = Exchange(method, req_url, _clean_headers(kwargs["headers"]), scrub(_text(data)) if data else
-                      (scrub(_json_text(json_body)) if json_body is not None else None), None, {}, None, elapsed)
         # after the last retry of a read timeout, requests reports ConnectionError(MaxRetryError(ReadTimeoutError))
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         timed_out = isinstance(reason, urllib3_exceptions.TimeoutError) and \
@@ -233,10 +347,8 @@ def request(session: requests.Session, method: str, url: str, *, data: str | byt
             kind = "could not connect"
         else:
             kind = "failed"
-        raise TransportError(
-            f"{method} {req_url}: {kind} ({type(exc).__name__}). Fix: check that the service is running and "
-            f"the base URL is right (BW_DASHBOARD_URL / BW_MESSAGING_URL / BW_SANDBOX_URL)",
-            request=ex.request, exchange=ex) from None
+        raise _transport_error(method, req_url, kwargs["headers"], data, json_body, elapsed, kind,
+                               type(exc).__name__) from None
     elapsed = time.perf_counter() - started
     prepared = resp.request
     ex = Exchange(
@@ -254,6 +366,187 @@ def request(session: requests.Session, method: str, url: str, *, data: str | byt
     return resp, ex
 
 
+def _transport_error(method: str, url: str, headers: Mapping[str, Any], data: Any, json_body: Any, elapsed: float,
+                     kind: str, name: str) -> TransportError:
+    ex = Exchange(method, url, _clean_headers(headers), scrub(_text(data)) if data else
+                  (scrub(_json_text(json_body)) if json_body is not None else None), None, {}, None, elapsed)
+    return TransportError(
+        f"{method} {url}: {kind} ({name}). Fix: check that the service is running and "
+        f"the base URL is right (BW_DASHBOARD_URL / BW_MESSAGING_URL / BW_SANDBOX_URL)",
+        request=ex.request, exchange=ex)
+
+
+# -- the send path: one JSON POST on a kept-alive http.client connection --------------------------------
+
+def post_json(session: requests.Session, url: str, body: Any, *, headers: Mapping[str, str],
+              auth: Auth | None = None) -> "tuple[requests.Response | Reply | None, Exchange]":
+    """POST ``body`` as JSON, as :func:`request` does (the session's headers, Basic or Bearer auth with one new
+    token after a 401, its timeouts, the same errors and :class:`Exchange`), on a kept-alive ``http.client``
+    connection of the session (one per thread and origin) instead of requests' and urllib3's per-call
+    machinery: that machinery is most of a send's client CPU.
+
+    A connection that cannot be opened (the POST was never sent) and anything unusual (another Session or
+    adapter class, cookies, hooks, a proxy for the URL, a client certificate, an auth that is neither Basic nor
+    :class:`~bwhelpers.oauth.BearerAuth`) take the ordinary :func:`request` path, with its connect retries.
+    A POST is never sent twice after it may have reached the service.
+    """
+    route = _fast_route(session, url, auth) if isinstance(session, _TimeoutSession) else None
+    if route is None or not isinstance(session, _TimeoutSession):
+        return request(session, "POST", url, json_body=body, headers=headers, auth=auth)
+    payload = _json_bytes(body)
+    merged = {k.lower(): (k, v) for k, v in session.headers.items()}
+    merged.update((k.lower(), (k, v)) for k, v in headers.items())
+    merged["accept-encoding"] = ("Accept-Encoding", "identity")
+    merged.pop("connection", None)  # keep-alive is HTTP/1.1's default
+    merged["content-length"] = ("Content-Length", str(len(payload)))
+    bearer = getattr(auth, "source", None)
+    merged["authorization"] = ("Authorization", f"Bearer {bearer.access_token()}" if bearer is not None else
+                               _basic_header(auth if auth is not None else session.auth))
+    sent = dict(merged.values())
+    started = time.perf_counter()
+    try:
+        raw = session._post(route, payload, sent)
+        if raw is None:  # no connection could be opened: nothing was sent
+            return request(session, "POST", url, json_body=body, headers=headers, auth=auth)
+        if raw[0] == 401 and bearer is not None:  # one new token, sent once more (as BearerAuth does)
+            sent["Authorization"] = f"Bearer {bearer.renew(sent['Authorization'][7:])}"
+            raw = session._post(route, payload, sent)
+            if raw is None:
+                return request(session, "POST", url, json_body=body, headers=headers, auth=auth)
+    except (OSError, http.client.HTTPException) as exc:
+        timed_out = isinstance(exc, TimeoutError)
+        raise _transport_error("POST", url, sent, None, body, time.perf_counter() - started,
+                               "timed out" if timed_out else "could not connect",
+                               "ReadTimeout" if timed_out else "ConnectionError") from None
+    elapsed = time.perf_counter() - started
+    status, reason, message, data = raw
+    resp = Reply(status, reason, message, _decoded(data, message.get("Content-Encoding")), url, elapsed)
+    if "Set-Cookie" in message:  # keep what the service sets, as the session would
+        from types import SimpleNamespace
+
+        from requests.cookies import extract_cookies_to_jar
+        extract_cookies_to_jar(session.cookies, requests.Request("POST", url, headers=sent).prepare(),
+                               SimpleNamespace(_original_response=SimpleNamespace(msg=message)))
+    text = resp.text
+    pairs = dict(message.items())
+    ex = Exchange(method="POST", url=url, request_headers=_clean_headers(sent),
+                  request_body=scrub(payload.decode("utf-8")), status=status,
+                  response_headers=_clean_headers(pairs), response_body=scrub(text), elapsed=elapsed)
+    if status >= 400:
+        raise error_from_response(status, text, headers=pairs, request=ex.request, exchange=ex)
+    return resp, ex
+
+
+class Reply:
+    """The answer :func:`post_json` returns: what callers read of a ``requests.Response`` (``status_code``,
+    ``reason``, ``headers`` (case-insensitive), ``content``, ``encoding``, ``text``, ``json()``, ``url``,
+    ``elapsed``, ``ok``), without building one."""
+
+    __slots__ = ("status_code", "reason", "headers", "content", "url", "elapsed", "encoding")
+
+    def __init__(self, status: int, reason: str, headers: Any, content: bytes, url: str, elapsed: float):
+        self.status_code, self.reason, self.headers, self.content = status, reason, headers, content
+        self.url, self.elapsed = url, timedelta(seconds=elapsed)
+        ctype = headers.get("Content-Type")
+        self.encoding = requests.utils.get_encoding_from_headers(
+            requests.structures.CaseInsensitiveDict({"content-type": ctype})) if ctype else None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code < 400
+
+    @property
+    def text(self) -> str:
+        """The body as text: the declared charset, else UTF-8 (as :func:`_response_text` reads it)."""
+        try:
+            return self.content.decode(self.encoding or "utf-8", "replace")
+        except LookupError:  # an unknown charset name
+            return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        import json
+        return json.loads(self.content)
+
+    def __repr__(self) -> str:
+        return f"<Reply [{self.status_code}]>"
+
+
+class _Route(tuple):
+    """(scheme, host, port, request target, verify) of one URL."""
+
+
+def _fast_route(session: "_TimeoutSession", url: str, auth: Auth | None) -> _Route | None:
+    from .oauth import BearerAuth
+
+    if type(session) is not _TimeoutSession or len(session.cookies) or any(session.hooks.values()):
+        return None
+    effective = auth if auth is not None else session.auth
+    if not (isinstance(effective, BearerAuth) or (isinstance(effective, tuple) and len(effective) == 2)):
+        return None
+    if type(session.get_adapter(url)) is not HTTPAdapter:
+        return None
+    # what decides the route: the URL, the proxy/CA environment and the session's own settings
+    key = (url, _env_key(), session.trust_env, _hashable(session.verify), _hashable(session.cert),
+           _hashable(session.proxies))
+    route = session._fast_routes.get(key, False)
+    if route is False:
+        route = session._fast_routes[key] = _new_route(session, url)
+        if len(session._fast_routes) > 64:
+            session._fast_routes.clear()
+    return route
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+    return value if isinstance(value, (str, bool, type(None))) else repr(value)
+
+
+def _new_route(session: "_TimeoutSession", url: str) -> _Route | None:
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    if settings["cert"] or requests.utils.select_proxy(url, settings["proxies"]):
+        return None
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, None)
+    parts = urlsplit(prepared.url or url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return _Route((parts.scheme, parts.hostname, port, target, settings["verify"]))
+
+
+def _decoded(data: bytes, encoding: str | None) -> bytes:
+    """The body without its Content-Encoding (the request asked for identity; a server may still compress)."""
+    if not encoding or encoding.strip().lower() == "identity" or not data:
+        return data
+    import zlib
+
+    kind = encoding.strip().lower()
+    if kind in ("gzip", "x-gzip"):
+        return zlib.decompress(data, 16 + zlib.MAX_WBITS)
+    if kind == "deflate":
+        try:
+            return zlib.decompress(data)
+        except zlib.error:
+            return zlib.decompress(data, -zlib.MAX_WBITS)
+    return data
+
+
+def _basic_header(auth: Any) -> str:
+    from requests.auth import _basic_auth_str
+
+    return _basic_auth_str(*auth)
+
+
+def _json_bytes(body: Any) -> bytes:
+    """``body`` as requests' ``json=`` sends it (no NaN/Infinity), with one encoder for the process."""
+    return _ENCODER.encode(body).encode("utf-8")
+
+
+_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
 def _response_text(resp: requests.Response) -> str:
     """The body as text: the declared charset, else UTF-8 (the XML and JSON default). ``resp.text`` would
     run charset detection (chardet) on every charset-less ``application/xml`` answer: slow, and a guess."""
@@ -263,7 +556,6 @@ def _response_text(resp: requests.Response) -> str:
 
 
 def _json_text(body: Any) -> str:
-    import json
     return json.dumps(body)
 
 

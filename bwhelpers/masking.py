@@ -10,6 +10,8 @@ __all__ = ["MASK", "SECRET_WORDS", "is_secret_name", "mask", "register_secret", 
 
 _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
+#: the registered secrets, longest first (what scrub replaces), rebuilt when one is added
+_LONGEST_FIRST: tuple[str, ...] = ()
 MASK = "********"
 #: THE words that make a field's name a secret's: its value is masked wherever it is shown (results, views,
 #: exchanges' XML and JSON) and the state file refuses to hold it
@@ -38,9 +40,12 @@ def mask(value: str | None) -> str:
 
 def register_secret(value: str | None) -> None:
     """Remember a secret value so :func:`scrub` removes it from any text shown to the user."""
+    global _LONGEST_FIRST
     if value and len(value) >= 3:
         with _SECRETS_LOCK:
-            _SECRETS.add(value)
+            if value not in _SECRETS:
+                _SECRETS.add(value)
+                _LONGEST_FIRST = tuple(sorted(_SECRETS, key=len, reverse=True))
 
 
 def learn_secrets(body: str) -> None:
@@ -72,7 +77,7 @@ def scrub(text: Any) -> Any:
         return text
     text = _SECRET_XML.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     text = _SECRET_JSON.sub(lambda m: m.group(1) + MASK + m.group(3), text)
-    for s in sorted(registered_secrets(), key=len, reverse=True):
+    for s in _LONGEST_FIRST:
         if s in text:
             text = text.replace(s, MASK)
     return text

@@ -10,7 +10,7 @@ from .checks import check_int, check_number
 from .ids import require_id
 from .limits import MAX_ATTACHMENTS
 from .exceptions import BandwidthError, RateLimitError, ValidationError
-from .http import auth_for, make_session, request, unreadable_response
+from .http import auth_for, make_session, post_json, request, unreadable_response
 from .phone import e164_cached as _e164
 from .results import Result
 
@@ -130,8 +130,7 @@ class MessagingClient:
         """The send step: POST a message; 202 means accepted (delivery arrives later as a callback event)."""
         body = validate_message(to, text, from_, application_id, media, tag)
         self._check_owner()
-        resp, ex = request(self.session, "POST", self.config.messages_url, json_body=body, headers=JSON_HEADERS,
-                           auth=self.auth)
+        resp, ex = post_json(self.session, self.config.messages_url, body, headers=JSON_HEADERS, auth=self.auth)
         data = _json(resp, ex)
         return Result(data=data, id=data.get("id"), exchange=ex, status="accepted",
                       title="Message sent")
@@ -195,8 +194,8 @@ class MessagingClient:
                 limiter.acquire()
                 row["attempts"] = attempt
                 try:
-                    resp, _ = request(self.session, "POST", self.config.messages_url, json_body=body,
-                                      headers=JSON_HEADERS, auth=self.auth)
+                    resp, _ = post_json(self.session, self.config.messages_url, body, headers=JSON_HEADERS,
+                                        auth=self.auth)
                 except RateLimitError as exc:  # not accepted: re-sending is safe
                     wait = exc.retry_after if exc.retry_after is not None else min(2.0 ** attempt * 0.25, 10.0)
                     limiter.pause(wait)

@@ -1,0 +1,106 @@
+"""The send path (``bwhelpers.http.post_json``): a message POST on a kept-alive http.client connection behaves as
+the ordinary requests path does: headers, Basic auth, cookies the service sets, compressed answers, a closed
+keep-alive connection, proxies (which take the ordinary path), and nothing sent twice."""
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+import pytest
+
+from bwhelpers.config import Config
+from bwhelpers.http import _fast_route, make_session
+from bwhelpers.messaging import MessagingClient
+
+
+class _Service(BaseHTTPRequestHandler):
+    """A stand-in messaging endpoint that records every request and answers 202 JSON (gzip when asked to)."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[dict[str, Any]] = []
+    mode: dict[str, Any] = {}
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.seen.append({"headers": dict(self.headers), "body": json.loads(body), "port": self.client_address[1]})
+        answer = json.dumps({"id": f"m{len(self.seen)}", "to": ["+19195550100"], "from": "+19195550101"}).encode()
+        self.send_response(202)
+        self.send_header("Content-Type", "application/json")
+        if self.mode.get("gzip"):
+            answer = gzip.compress(answer)
+            self.send_header("Content-Encoding", "gzip")
+        if self.mode.get("cookie"):
+            self.send_header("Set-Cookie", "lb=node7; Path=/")
+        if self.mode.get("close"):
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def service() -> Iterator[str]:
+    _Service.seen, _Service.mode = [], {}
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Service)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _client(url: str) -> MessagingClient:
+    cfg = Config(target="real", dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2", account_id="9900000",
+                 username="api-user", password="a-long-api-password")
+    return MessagingClient(cfg)
+
+
+def _send(client: MessagingClient, n: int = 1) -> Any:
+    return client.send_message(f"+1919555{n:04d}", f"hello {n}", "+19195550101", "app-1")
+
+
+def test_send_keeps_the_connection_and_sends_the_session_headers(service: str) -> None:
+    client = _client(service)
+    first, second = _send(client, 1), _send(client, 2)
+    assert (first.id, second.id) == ("m1", "m2")
+    seen = _Service.seen
+    assert len(seen) == 2 and seen[0]["port"] == seen[1]["port"]  # one kept-alive connection
+    headers = seen[0]["headers"]
+    assert headers["Authorization"].startswith("Basic ") and headers["User-Agent"].startswith("bwhelpers/")
+    assert headers["Content-Type"].startswith("application/json") and headers["Accept"] == "application/json"
+    assert seen[0]["body"] == {"from": "+19195550101", "to": ["+19195550001"], "text": "hello 1",
+                               "applicationId": "app-1"}
+    shown = first.exchange.as_http()
+    assert "a-long-api-password" not in shown and "Authorization: Basic ********" in shown
+    assert first.exchange.status == 202 and '"id": "m1"' in first.exchange.response_body
+
+
+def test_send_reads_compressed_answers_keeps_cookies_and_reconnects_after_close(service: str) -> None:
+    client = _client(service)
+    _Service.mode.update(gzip=True, close=True, cookie=True)
+    assert _send(client, 1).id == "m1"
+    assert client.session.cookies.get("lb") == "node7"
+    _Service.mode.clear()
+    assert _send(client, 2).id == "m2"  # a new connection; the cookie goes back, as requests would send it
+    assert _Service.seen[1]["headers"].get("Cookie") == "lb=node7"
+    assert len(_Service.seen) == 2  # nothing sent twice
+
+
+def test_a_proxy_for_the_url_takes_the_ordinary_path(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = make_session(auth=("u", "p"))
+    url = f"{service}/api/v2/users/9900000/messages"
+    assert _fast_route(session, url, None) is not None
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert _fast_route(session, url, None) is None  # requests (with the proxy) sends it
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert _fast_route(session, url, None) is not None
