@@ -119,7 +119,8 @@ class _TimeoutSession(requests.Session):
             self._fast_all = []
         super().close()
 
-    def request(self, method, url, **kwargs):  # type: ignore[override]
+    # unused-ignore: requests 2.34 ships its own types (the override differs); 2.32 is untyped (constraints.txt pins)
+    def request(self, method, url, **kwargs):  # type: ignore[override, unused-ignore]
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
 

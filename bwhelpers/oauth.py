@@ -202,7 +202,8 @@ class BearerAuth(requests.auth.AuthBase):
         response.close()
         again = prepared.copy()
         again.headers["Authorization"] = f"Bearer {token}"
-        again._bw_token_retried = True  # type: ignore[attr-defined]
+        # unused-ignore: typed requests (2.34) has no such attribute; untyped (2.32) it is Any
+        again._bw_token_retried = True  # type: ignore[attr-defined, unused-ignore]
         again.hooks = {"response": []}
         retried = response.connection.send(again, **kwargs)
         retried.history.append(response)

@@ -108,18 +108,19 @@ def _cell(value: Any, short: bool = False) -> str:
     """A value cell: nested dicts as nested tables, lists of dicts as nested rows, scalars escaped (tokens kept
     whole). Secrets are masked by value (the registry in :mod:`bwhelpers.masking`), never by the field's name."""
     if isinstance(value, Mapping):
-        return _object_table(value) if value else ""
+        return _object_table(value, nested=True) if value else ""
     if isinstance(value, (list, tuple)):
         if value and all(isinstance(v, Mapping) for v in value):
             if len(value) == 1:
-                return _object_table(value[0])
+                return _object_table(value[0], nested=True)
             return rows_html(list(value), css=False)
         return html.escape(fmt(value))
     return token_html(fmt(value), short)
 
 
-def _object_table(obj: Mapping[str, Any]) -> str:
-    rows = "".join(f'<tr><td class="bw-key">{_header(k)}</td><td>{_cell(v)}</td></tr>'
+def _object_table(obj: Mapping[str, Any], nested: bool = False) -> str:
+    """Field/value rows; in a nested table (narrower) long ids and dates are shortened, as in lists."""
+    rows = "".join(f'<tr><td class="bw-key">{_header(k)}</td><td>{_cell(v, short=nested)}</td></tr>'
                    for k, v in obj.items())
     return f'<table class="bw-table bw-object"><tbody>{rows}</tbody></table>'
 
@@ -190,7 +191,8 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
         for c in cols:
             value = r.get(c)
             linked = bool(links and c in links and value not in (None, ""))
-            text = _cell(value, short=not linked)
+            # a link (a notebook name) may break after its underscores; values stay whole tokens
+            text = _header(fmt(value)) if linked else _cell(value, short=True)
             if links and linked:
                 href = safe_href(links[c].format(value=value))
                 if href:

@@ -318,7 +318,9 @@ def main() -> int:
 
     env = {**os.environ, "BW_WRITE_REPORT": "1", "BW_REPORT_PATH": str(COMMITTED_REPORT)}
     tests = [str(ROOT / "tests" / f"{m}.py") for m in MODULES]
-    return subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=ROOT, env=env)
+    # one process (-n 0): the report is written from every module's figures
+    return subprocess.call([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *tests],
+                           cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":

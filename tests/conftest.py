@@ -36,6 +36,25 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("bwhelpers", suppress_health_check=[HealthCheck.too_slow], deadline=None)
 settings.load_profile("bwhelpers")
 
+#: test modules that run in one xdist worker (pyproject's addopts: -n auto --dist loadgroup), and why
+XDIST_GROUPS = {
+    # tests/_reliability_report.py writes its report from the figures of every reliability module: one process
+    **{m: "reliability" for m in ("test_reliability_badinput", "test_reliability_faults",
+                                  "test_reliability_concurrency", "test_reliability_secrets", "test_reliability_load",
+                                  "test_fuzz", "test_reliability_security", "test_reliability_workshop")},
+    # one JupyterLab + Chromium at a time (each takes a core and ~1 GB)
+    **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = XDIST_GROUPS.get(item.path.stem)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 #: list container -> its repeatable child (parsed as a list even when there is one)
 LISTS = {"ApplicationList": "Application", "Sites": "Site", "SipPeers": "SipPeer",
          "AssociatedSipPeers": "AssociatedSipPeer", "ListOrderIdUserIdDate": "OrderIdUserIdDate",

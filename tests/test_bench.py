@@ -83,6 +83,7 @@ def test_smoke_never_writes_the_committed_results(smoke: dict[str, Any]) -> None
     assert proc.returncode != 0 and "never overwrites" in proc.stderr
 
 
+@pytest.mark.slow
 def test_bench_run_py_entry_point_parses_arguments() -> None:
     proc = subprocess.run([sys.executable, "bench/run.py", "--help"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
@@ -135,6 +136,7 @@ def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sa
     assert {m["from"] for m in stored["messages"] if m["text"].startswith("bulk ")} == {saved["numbers"][0]}
 
 
+@pytest.mark.slow
 def test_setup_bulk_send_one_text_many_recipients_with_invalid_rows(provisioned: Any) -> None:
     from bwhelpers.tables import bulk_frame
     df = bulk_frame(provisioned.bulk_send(["+19195550100", "not a number", "+19195550101"], text="hello", rate=None))
@@ -144,6 +146,7 @@ def test_setup_bulk_send_one_text_many_recipients_with_invalid_rows(provisioned:
         provisioned.bulk_send(["+19195550100"], text="x", rate="fast")
 
 
+@pytest.mark.slow
 def test_smoke_scale_rows_compare_with_the_empty_db(smoke: dict[str, Any]) -> None:
     by_key = {r["key"]: r for r in smoke["rows"]}
     scale = {k: r for k, r in by_key.items() if k.startswith("7")}

@@ -178,12 +178,19 @@ def prepared(lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch, upto: str, fo
 
 
 def assert_fits(page: Any) -> None:
-    """Every result view is no wider than its cell, and neither it nor its output area scrolls sideways."""
-    widths = page.evaluate("""() => [...document.querySelectorAll('.bw-view')].map(v => {
+    """Every result view is no wider than its cell, and neither it nor its output area scrolls sideways (measured
+    once the layout has settled: a theme switch reflows the page for a moment)."""
+    measure = """() => [...document.querySelectorAll('.bw-view')].map(v => {
         const cell = v.closest('.jp-Cell'), out = v.closest('.jp-OutputArea-output');
         return {view: v.getBoundingClientRect().width, scroll: v.scrollWidth, cell: cell.clientWidth,
-                out: out.clientWidth, outScroll: out.scrollWidth};
-    })""")
+                out: out.clientWidth, outScroll: out.scrollWidth, text: v.innerText.slice(0, 120)};
+    })"""
+    widths = page.evaluate(measure)
+    for _ in range(10):
+        if all(w["scroll"] <= w["view"] + 1 and w["outScroll"] <= w["out"] + 1 for w in widths):
+            break
+        page.wait_for_timeout(500)
+        widths = page.evaluate(measure)
     assert widths, "no result view found"
     for w in widths:
         assert w["view"] <= w["cell"], w

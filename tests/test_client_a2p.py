@@ -37,6 +37,7 @@ def _last_event(s: Setup) -> dict[str, Any]:
     return s.wait_for_event("message-delivered", timeout=15, accept_failure=True)
 
 
+@pytest.mark.slow
 def test_register_a2p_assigns_the_saved_number_and_the_send_is_delivered(setup: Setup) -> None:
     _until_numbers(setup)
     frame = campaigns_frame(setup.list_campaigns())
@@ -93,6 +94,7 @@ def test_register_a2p_refuses_a_wrong_campaign_before_ordering(setup: Setup, cam
     assert "a2p" not in setup.saved
 
 
+@pytest.mark.slow
 def test_register_a2p_refuses_numbers_that_are_not_yours(setup: Setup, sandbox: Any) -> None:
     _until_numbers(setup)
     other = Setup(config_for(sandbox, **{k: DEMO_B[k] for k in ("account_id", "site_id", "username", "password")}),
@@ -148,6 +150,7 @@ TFV = {
 }
 
 
+@pytest.mark.slow
 def test_toll_free_path(setup: Setup, sandbox: Any) -> None:
     sandbox_settings(sandbox, order_transition={"mode": "polls", "polls": 1})
     setup.create_application()

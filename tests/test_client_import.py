@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "ipywidgets", "tornado", "numpy")
 CODE = """
@@ -16,6 +18,7 @@ print(",".join(m for m in {heavy!r} if m in sys.modules))
 """
 
 
+@pytest.mark.slow
 def test_client_modules_import_lightly():
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", CODE.format(heavy=HEAVY)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)

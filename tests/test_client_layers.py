@@ -101,6 +101,7 @@ def test_resolve_is_pure(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, ca
         Config(target="real").attach_sandbox("http://127.0.0.1:9", {})
 
 
+@pytest.mark.slow
 def test_reset_state_and_postman_need_no_sandbox(isolated_env: Path, tmp_path: Path) -> None:
     """``reset-state`` and the Postman export read the profile without starting a server."""
     code = ("import bwhelpers.sandbox as sb, sys\n"
@@ -154,6 +155,7 @@ def test_setup_returns_records_and_tables_make_the_frames(setup: Any) -> None:
     assert rows and "ApplicationId" in rows[0]
 
 
+@pytest.mark.slow
 def test_only_presentation_loads_pandas() -> None:
     code = ("import sys, bwhelpers.setup, bwhelpers.sandbox_control, bwhelpers.connection\n"
             "print(sorted(m for m in ('pandas', 'ipywidgets', 'IPython') if m in sys.modules))")

@@ -4,7 +4,6 @@ clear errors for a bad secret or an unreachable token URL, the legacy Basic path
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,11 +24,12 @@ pytestmark = pytest.mark.timeout(120)
 SECRET = "cs-Oauth-7f1e-leak-SECRET"
 
 
-@pytest.fixture
-def sandbox(clean_sandbox: Any) -> Iterator[Any]:
-    """The session sandbox, reset before and after (these tests change its settings and credentials)."""
-    yield clean_sandbox
-    reset(clean_sandbox.url)
+@pytest.fixture(scope="module", autouse=True)
+def _reset_after(sandbox: Any) -> Iterator[None]:
+    """These tests change the session sandbox's settings and credentials (each starts from ``clean_sandbox``):
+    reset it once they are done."""
+    yield
+    reset(sandbox.url)
 
 
 def oauth_config(handle: Any, **changes: Any) -> Config:
@@ -55,19 +55,9 @@ def issued(handle: Any, client_id: str) -> int:
     return next(c["tokens_issued"] for c in creds if c["client_id"] == client_id)
 
 
-@pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in list(os.environ):
-        if name.startswith("BW_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("BW_CONFIG_DIR", str(tmp_path / "userconfig"))
-    monkeypatch.setenv("BW_STATE_FILE", str(tmp_path / "proj" / ".bwhelpers" / "state.json"))
-    return tmp_path
-
-
 # -- Config ----------------------------------------------------------------------------------------
 
-def test_client_credentials_from_env_mean_oauth_on_the_real_service(isolated: Path,
+def test_client_credentials_from_env_mean_oauth_on_the_real_service(isolated_env: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BW_ACCOUNT_ID", "123")
     monkeypatch.setenv("BW_SITE_ID", "45")
@@ -91,7 +81,7 @@ def test_client_credentials_from_env_mean_oauth_on_the_real_service(isolated: Pa
     assert "2026-12-02" in BASIC_AUTH_WARNING
 
 
-def test_username_password_alone_is_the_legacy_path_with_a_warning(isolated: Path,
+def test_username_password_alone_is_the_legacy_path_with_a_warning(isolated_env: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BW_ACCOUNT_ID", "123")
     monkeypatch.setenv("BW_SITE_ID", "45")
@@ -107,7 +97,7 @@ def test_username_password_alone_is_the_legacy_path_with_a_warning(isolated: Pat
     ({"BW_CLIENT_ID": "x", "BW_AUTH": "basic"}, "username", "BW_USERNAME"),
     ({"BW_CLIENT_ID": "x", "BW_CLIENT_SECRET": SECRET, "BW_AUTH": "token"}, "auth", "'oauth'"),
 ])
-def test_incomplete_or_wrong_auth_settings_fail_before_any_request(isolated: Path, monkeypatch: pytest.MonkeyPatch,
+def test_incomplete_or_wrong_auth_settings_fail_before_any_request(isolated_env: Path, monkeypatch: pytest.MonkeyPatch,
                                                                   env: dict[str, str], field: str, words: str) -> None:
     monkeypatch.setenv("BW_ACCOUNT_ID", "123")
     monkeypatch.setenv("BW_SITE_ID", "45")
@@ -119,7 +109,7 @@ def test_incomplete_or_wrong_auth_settings_fail_before_any_request(isolated: Pat
     assert SECRET not in str(info.value)
 
 
-def test_credentials_file_carries_client_credentials(isolated: Path) -> None:
+def test_credentials_file_carries_client_credentials(isolated_env: Path) -> None:
     cfg = Config(target="real", account_id="123", site_id="45", client_id="file-client", client_secret=SECRET)
     path = cfg.remember()
     assert oct(path.stat().st_mode & 0o777) == "0o600"
@@ -129,27 +119,27 @@ def test_credentials_file_carries_client_credentials(isolated: Path) -> None:
     assert back.source == "credentials file"
 
 
-def test_sandbox_config_derives_its_token_url(isolated: Path, sandbox: Any) -> None:
+def test_sandbox_config_derives_its_token_url(isolated_env: Path, clean_sandbox: Any) -> None:
     from bwhelpers.connection import live_config
 
-    cfg = live_config(quiet=True, sandbox_url=sandbox.url)
+    cfg = live_config(quiet=True, sandbox_url=clean_sandbox.url)
     assert cfg.uses_oauth and cfg.client_id == "sandbox-client-id"
-    assert cfg.token_url == f"{sandbox.url}/api/v1/oauth2/token"
+    assert cfg.token_url == f"{clean_sandbox.url}/api/v1/oauth2/token"
 
 
 # -- token handling --------------------------------------------------------------------------------
 
-def test_tokens_are_fetched_lazily_once_and_sent_as_bearer(sandbox: Any) -> None:
-    credential(sandbox, "lazy-client")
-    cfg = oauth_config(sandbox, client_id="lazy-client", client_secret=SECRET)
-    sandbox_settings(sandbox, legacy_basic_auth="decommissioned")
+def test_tokens_are_fetched_lazily_once_and_sent_as_bearer(clean_sandbox: Any) -> None:
+    credential(clean_sandbox, "lazy-client")
+    cfg = oauth_config(clean_sandbox, client_id="lazy-client", client_secret=SECRET)
+    sandbox_settings(clean_sandbox, legacy_basic_auth="decommissioned")
     d, m = DashboardClient(cfg), MessagingClient(cfg)
     assert isinstance(d.auth, BearerAuth) and d.auth.source is m.auth.source
-    assert issued(sandbox, "lazy-client") == 0, "no token before the first request"
+    assert issued(clean_sandbox, "lazy-client") == 0, "no token before the first request"
     site = d.get_site()
     assert site.id == cfg.site_id
     listed = m.list_messages()
-    assert issued(sandbox, "lazy-client") == 1 and d.auth.source.fetches == 1
+    assert issued(clean_sandbox, "lazy-client") == 1 and d.auth.source.fetches == 1
     # the display shows the scheme and hides the token
     for ex in (site.exchange, listed.exchange):
         assert ex.request_headers["Authorization"] == "Bearer ********"
@@ -161,10 +151,10 @@ def test_tokens_are_fetched_lazily_once_and_sent_as_bearer(sandbox: Any) -> None
         assert token not in text and SECRET not in text
 
 
-def test_a_run_longer_than_the_token_lifetime_keeps_working(sandbox: Any, sandbox_clock: SandboxClock) -> None:
-    credential(sandbox, "short-ttl-client")
-    sandbox_settings(sandbox, token_ttl_seconds=2, legacy_basic_auth="decommissioned")
-    cfg = oauth_config(sandbox, client_id="short-ttl-client", client_secret=SECRET)
+def test_a_run_longer_than_the_token_lifetime_keeps_working(clean_sandbox: Any, sandbox_clock: SandboxClock) -> None:
+    credential(clean_sandbox, "short-ttl-client")
+    sandbox_settings(clean_sandbox, token_ttl_seconds=2, legacy_basic_auth="decommissioned")
+    cfg = oauth_config(clean_sandbox, client_id="short-ttl-client", client_secret=SECRET)
     d, m = DashboardClient(cfg), MessagingClient(cfg)
     source = d.auth.source
     assert m.auth.source is source  # one token source per credential in the process
@@ -172,37 +162,37 @@ def test_a_run_longer_than_the_token_lifetime_keeps_working(sandbox: Any, sandbo
     source.clock = lambda: now[0]  # the client's idea of "now" follows the sandbox's frozen clock
     calls = 0
     try:
-        for _ in range(28):  # 7 s of the sandbox's time in quarter seconds: several 2 s lifetimes
+        for _ in range(14):  # 7 s of the sandbox's time in half seconds: several 2 s lifetimes
             assert d.get_site().id == cfg.site_id
             m.list_messages()
             calls += 2
-            now[0] = sandbox_clock.advance(0.25)
+            now[0] = sandbox_clock.advance(0.5)
     finally:
         source.clock = time.time
     # several lifetimes passed: new tokens were fetched before expiry, never one per call
     assert 3 <= source.fetches < calls
-    assert issued(sandbox, "short-ttl-client") == source.fetches
+    assert issued(clean_sandbox, "short-ttl-client") == source.fetches
 
 
-def test_a_401_gets_one_new_token_and_one_retry(sandbox: Any, sandbox_clock: SandboxClock) -> None:
-    credential(sandbox, "retry-client")
-    cfg = oauth_config(sandbox, client_id="retry-client", client_secret=SECRET)
+def test_a_401_gets_one_new_token_and_one_retry(clean_sandbox: Any, sandbox_clock: SandboxClock) -> None:
+    credential(clean_sandbox, "retry-client")
+    cfg = oauth_config(clean_sandbox, client_id="retry-client", client_secret=SECRET)
     d = DashboardClient(cfg)
     d.get_site()
     assert d.auth.source.fetches == 1
     # the credential is replaced (same id and secret): the token held by the client is retired
     sandbox_clock.advance(1.1)  # token times are whole seconds
-    credential(sandbox, "retry-client")
+    credential(clean_sandbox, "retry-client")
     app = d.create_application("After rotation", "https://example.org/cb")  # a POST, sent again once
     assert app.id and d.auth.source.fetches == 2
-    names = [a.get("AppName") for a in _apps(sandbox)]
+    names = [a.get("AppName") for a in _apps(clean_sandbox)]
     assert names.count("After rotation") == 1, "the retried POST created exactly one application"
     # a 401 that persists is retried once only, then raised
-    sandbox_settings(sandbox, fail_next={"status": 401, "count": 2, "methods": ["GET"]})
+    sandbox_settings(clean_sandbox, fail_next={"status": 401, "count": 2, "methods": ["GET"]})
     with pytest.raises(AuthError) as info:
         d.get_site()
     assert info.value.status == 401 and d.auth.source.fetches == 3
-    assert control(sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()["fail_next"]["count"] == 0
+    assert control(clean_sandbox.url, "GET", "/_sandbox/settings", timeout=5).json()["fail_next"]["count"] == 0
 
 
 def _apps(handle: Any) -> list[dict[str, Any]]:
@@ -214,8 +204,8 @@ def _apps(handle: Any) -> list[dict[str, Any]]:
     return apps if isinstance(apps, list) else [apps]
 
 
-def test_a_wrong_client_secret_is_a_clear_token_error(sandbox: Any) -> None:
-    cfg = oauth_config(sandbox, client_id="sandbox-client-id", client_secret="Wrong-Secret-9d2c")
+def test_a_wrong_client_secret_is_a_clear_token_error(clean_sandbox: Any) -> None:
+    cfg = oauth_config(clean_sandbox, client_id="sandbox-client-id", client_secret="Wrong-Secret-9d2c")
     with pytest.raises(TokenError) as info:
         DashboardClient(cfg).get_site()
     err = info.value
@@ -224,16 +214,16 @@ def test_a_wrong_client_secret_is_a_clear_token_error(sandbox: Any) -> None:
     assert "Wrong-Secret-9d2c" not in str(err) + repr(err) + str(err.request) + str(err.response)
 
 
-def test_an_unknown_client_id_is_a_clear_token_error(sandbox: Any) -> None:
-    cfg = oauth_config(sandbox, client_id="nobody", client_secret=SECRET)
+def test_an_unknown_client_id_is_a_clear_token_error(clean_sandbox: Any) -> None:
+    cfg = oauth_config(clean_sandbox, client_id="nobody", client_secret=SECRET)
     with pytest.raises(TokenError) as info:
         MessagingClient(cfg).list_messages()
     assert info.value.code == "invalid_client" and "BW_CLIENT_ID" in str(info.value)
 
 
-def test_an_unreachable_token_url_is_a_transport_error_naming_it(sandbox: Any) -> None:
+def test_an_unreachable_token_url_is_a_transport_error_naming_it(clean_sandbox: Any) -> None:
     url = f"http://127.0.0.1:{closed_port()}/api/v1/oauth2/token"
-    cfg = oauth_config(sandbox, token_url=url)
+    cfg = oauth_config(clean_sandbox, token_url=url)
     with pytest.raises(TransportError) as info:
         DashboardClient(cfg).get_site()
     assert url in str(info.value) and "BW_TOKEN_URL" in str(info.value)
@@ -241,16 +231,16 @@ def test_an_unreachable_token_url_is_a_transport_error_naming_it(sandbox: Any) -
 
 
 @pytest.mark.parametrize("path", ["/api/accounts", "/_sandbox/health", "/api/v1/oauth2/nope"])
-def test_a_token_url_that_is_no_token_endpoint_is_a_clear_error(sandbox: Any, path: str) -> None:
-    cfg = oauth_config(sandbox, token_url=f"{sandbox.url}{path}")
+def test_a_token_url_that_is_no_token_endpoint_is_a_clear_error(clean_sandbox: Any, path: str) -> None:
+    cfg = oauth_config(clean_sandbox, token_url=f"{clean_sandbox.url}{path}")
     with pytest.raises(TokenError) as info:
         DashboardClient(cfg).get_site()
     assert "BW_TOKEN_URL" in str(info.value), str(info.value)
     assert SECRET not in str(info.value)
 
 
-def test_token_source_reports_its_state_without_the_token(sandbox: Any) -> None:
-    source = TokenSource("sandbox-client-id", "sandbox-client-secret", f"{sandbox.url}/api/v1/oauth2/token")
+def test_token_source_reports_its_state_without_the_token(clean_sandbox: Any) -> None:
+    source = TokenSource("sandbox-client-id", "sandbox-client-secret", f"{clean_sandbox.url}/api/v1/oauth2/token")
     assert "no token yet" in repr(source) and source.seconds_left() == 0
     token = source.access_token()
     assert token not in repr(source) and 3500 < source.seconds_left() <= 3600
@@ -259,51 +249,51 @@ def test_token_source_reports_its_state_without_the_token(sandbox: Any) -> None:
 
 # -- the legacy Basic path -------------------------------------------------------------------------
 
-def test_legacy_basic_is_selectable_and_warns(isolated: Path, sandbox: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_legacy_basic_is_selectable_and_warns(isolated_env: Path, clean_sandbox: Any, capsys: pytest.CaptureFixture[str]) -> None:
     import bwhelpers
 
-    setup = bwhelpers.connect(sandbox_url=sandbox.url, auth="basic")
+    setup = bwhelpers.connect(sandbox_url=clean_sandbox.url, auth="basic")
     assert setup.config.auth_method == "basic"
     assert "2026-12-02" in capsys.readouterr().err
     assert setup.dashboard.get_site().exchange.request_headers["Authorization"] == "Basic ********"
-    sandbox_settings(sandbox, legacy_basic_auth="decommissioned")
+    sandbox_settings(clean_sandbox, legacy_basic_auth="decommissioned")
     with pytest.raises(AuthError) as info:
         setup.dashboard.get_site()
     assert info.value.status == 401 and "2026-12-02" in str(info.value)
     # the same account with its API credentials works
-    assert bwhelpers.connect(sandbox_url=sandbox.url, quiet=True).dashboard.get_site().id == setup.config.site_id
+    assert bwhelpers.connect(sandbox_url=clean_sandbox.url, quiet=True).dashboard.get_site().id == setup.config.site_id
 
 
 # -- diagnose --------------------------------------------------------------------------------------
 
-def test_diagnose_checks_the_token_and_its_roles(sandbox: Any, store: Any) -> None:
+def test_diagnose_checks_the_token_and_its_roles(clean_sandbox: Any, store: Any) -> None:
     from bwhelpers.setup import Setup
 
-    rows = {r["check"]: r for r in Setup(oauth_config(sandbox), store, progress=False).diagnose()}
+    rows = {r["check"]: r for r in Setup(oauth_config(clean_sandbox), store, progress=False).diagnose()}
     assert rows["API credentials"]["ok"] and "token from" in rows["API credentials"]["finding"]
     assert rows["credential roles"]["ok"] and "Messaging" in rows["credential roles"]["finding"]
-    credential(sandbox, "numbers-only", roles=["Numbers"])
-    rows = {r["check"]: r for r in Setup(oauth_config(sandbox, client_id="numbers-only", client_secret=SECRET),
+    credential(clean_sandbox, "numbers-only", roles=["Numbers"])
+    rows = {r["check"]: r for r in Setup(oauth_config(clean_sandbox, client_id="numbers-only", client_secret=SECRET),
                                          store, progress=False).diagnose()}
     assert not rows["credential roles"]["ok"] and "Messaging role" in rows["credential roles"]["fix"]
-    bad = Setup(oauth_config(sandbox, client_secret="Wrong-Secret-9d2c"), store, progress=False).diagnose()
+    bad = Setup(oauth_config(clean_sandbox, client_secret="Wrong-Secret-9d2c"), store, progress=False).diagnose()
     assert bad[0]["check"] == "API credentials" and not bad[0]["ok"] and "BW_CLIENT_SECRET" in bad[0]["fix"]
     assert len(bad) == 1 and "Wrong-Secret-9d2c" not in str(bad)
 
 
-def test_threads_share_one_token_and_nothing_is_logged(sandbox: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_threads_share_one_token_and_nothing_is_logged(clean_sandbox: Any, caplog: pytest.LogCaptureFixture) -> None:
     """Eight threads start at once on a new credential: one token fetch; DEBUG logs hold no token or secret."""
     import logging
     from concurrent.futures import ThreadPoolExecutor
 
-    credential(sandbox, "threaded-client")
-    cfg = oauth_config(sandbox, client_id="threaded-client", client_secret=SECRET)
+    credential(clean_sandbox, "threaded-client")
+    cfg = oauth_config(clean_sandbox, client_id="threaded-client", client_secret=SECRET)
     d = DashboardClient(cfg)
     with caplog.at_level(logging.DEBUG):
         with ThreadPoolExecutor(8) as pool:
             sites = list(pool.map(lambda _: d.get_site().id, range(16)))
     assert sites == [cfg.site_id] * 16
-    assert d.auth.source.fetches == 1 and issued(sandbox, "threaded-client") == 1
+    assert d.auth.source.fetches == 1 and issued(clean_sandbox, "threaded-client") == 1
     token = d.auth.source.access_token()
     assert caplog.records, "DEBUG logging was captured"
     assert token not in caplog.text and SECRET not in caplog.text

@@ -122,6 +122,7 @@ def test_orders_carry_a_customer_order_id_and_are_found_again(setup: Any) -> Non
 
 # -- events shown once --------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_redelivered_events_are_shown_once(setup: Any) -> None:
     from bwhelpers.tables import events_frame
 

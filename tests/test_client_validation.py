@@ -41,6 +41,7 @@ def test_plus_one_optional():
 
 @settings(max_examples=50)
 @given(st.from_regex(r"[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True))
+@pytest.mark.slow
 def test_any_nanp_number_normalizes(digits):
     assert normalize_number(digits) == "+1" + digits == normalize_number("+1" + digits)
 

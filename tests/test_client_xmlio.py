@@ -56,6 +56,7 @@ def test_empty_inputs():
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=40))
+@pytest.mark.slow
 def test_roundtrip_text(value):
     text = xmlio.build({"Application": {"AppName": value}})
     parsed = xmlio.first(xmlio.parse(text)["Application"])

@@ -100,6 +100,7 @@ def test_a_failed_message_per_recipient_with_its_code_explained(real: Setup, rcv
     assert failed["name"] == "invalid-destination-address" and "to number" in failed["fix"]
 
 
+@pytest.mark.slow
 def test_a_poll_meeting_429_waits_as_told(real: Setup, rcv: Any) -> None:
     _ready(real)
     real.send_message("+19195550123", "rate limited")
@@ -155,6 +156,7 @@ def test_http_where_the_real_service_needs_https_warns_naming_the_rule() -> None
     assert callback_base(real=True, value="http://127.0.0.1:8766").warning is None  # local rehearsal
 
 
+@pytest.mark.slow
 def test_sandbox_list_messages_follows_the_callbacks_lifecycle(clean_sandbox: Any, isolated_env: Path,
                                                                rcv: Any) -> None:
     """SENDING (errorCode 0) until the event is due and its callback goes out, then DELIVERED / FAILED with the

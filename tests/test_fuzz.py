@@ -94,6 +94,7 @@ documents = st.tuples(st.sampled_from(NAMES), elements).map(lambda t: f"<{t[0]}>
 
 @FUZZ
 @given(path=st.sampled_from(XML_PATHS), body=st.binary(max_size=2000))
+@pytest.mark.slow
 def test_arbitrary_bytes_to_xml_endpoints_never_5xx(fz: dict[str, Any], path: tuple[str, str], body: bytes) -> None:
     method, p = path
     check(fz, method, p.format(**fz), body, "application/xml", "XML endpoints, arbitrary bytes")
@@ -129,6 +130,7 @@ def test_arbitrary_json_to_messages_never_5xx(fz: dict[str, Any], body: Any) -> 
 
 @FUZZ
 @given(body=st.binary(max_size=2000), ctype=st.sampled_from(["application/json", "application/json; charset=utf-8"]))
+@pytest.mark.slow
 def test_arbitrary_bytes_to_messages_never_5xx(fz: dict[str, Any], body: bytes, ctype: str) -> None:
     check(fz, "POST", "/api/v2/users/9900000/messages", body, ctype, "Messaging JSON, arbitrary bytes")
 

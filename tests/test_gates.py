@@ -36,6 +36,7 @@ def test_ruff_is_clean() -> None:
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_mypy_is_clean() -> None:
     proc = _run(_tool("mypy"))
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]

@@ -30,6 +30,7 @@ def test_the_launcher_opens_00_with_the_project_as_root(monkeypatch: pytest.Monk
     assert not any(a.endswith(".ipynb") and not a.startswith("--") for a in cmd)
 
 
+@pytest.mark.slow
 def test_the_launcher_runs_jupyter_lab() -> None:
     out = subprocess.run([sys.executable, "-m", "bwhelpers", "lab", "--version"], capture_output=True, text=True,
                          timeout=120, cwd=ROOT)

@@ -214,6 +214,7 @@ def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[st
     assert (nb_env["out"] / "01_create_application.html").exists()
 
 
+@pytest.mark.slow
 def test_skipping_the_a2p_step_ends_in_4476_explained_and_diagnosed(nb_env: dict[str, Any]) -> None:
     """Notebooks 00-07, then 09 without 08: carriers (the sandbox) reject the unregistered number."""
     for path in NOTEBOOKS:

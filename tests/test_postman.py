@@ -432,6 +432,7 @@ def test_cli_exports_both_files(isolated_env: Path, clean_sandbox: Any, monkeypa
     assert values["password"] == {"key": "password", "value": "sandbox-password", "type": "secret", "enabled": True}
 
 
+@pytest.mark.slow
 def test_python_m_bwhelpers_postman(isolated_env: Path, clean_sandbox: Any):
     env = {**os.environ, "BW_SANDBOX_URL": clean_sandbox.url, "PYTHONPATH": str(ROOT)}
     out = isolated_env / "cli-out"

@@ -167,6 +167,7 @@ def test_the_wait_after_a_refused_send_returns_with_the_reason(setup: Any, shown
     assert "12345" in shown.text or "to" in shown.text
 
 
+@pytest.mark.slow
 def test_a_timeout_names_the_cause_from_the_state(setup: Any) -> None:
     _ready_to_send(setup)
     failing = setup.send_message("+12015550101", "fails with 4720", save=False)
@@ -184,6 +185,7 @@ def test_the_failing_send_of_notebook_09_keeps_step_8s_message(setup: Any) -> No
     assert setup.saved["messages"][-1]["id"] == first
 
 
+@pytest.mark.slow
 def test_the_event_wait_shows_progress_in_words(setup: Any, shown: Shown) -> None:
     _ready_to_send(setup)
     page = Page("messages", setup=setup, show=False)
@@ -242,6 +244,7 @@ def test_no_password_field_is_ever_saved(setup: Any) -> None:
     assert saved and all("password" not in s for s in saved)
 
 
+@pytest.mark.slow
 def test_a_timeout_blames_a_callback_url_that_refuses_the_events(setup: Any) -> None:
     import requests
 

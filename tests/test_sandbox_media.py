@@ -218,3 +218,15 @@ def test_lists_are_pages_of_1000_with_a_continuation_token(sb: Any) -> None:
         assert len(set(names)) == 1001
         assert 400 in documented(many, "get")
         error_shape(s.get(base(sb), headers={"Continuation-Token": "%%%"}, timeout=10), 400, "request-validation")
+
+
+def test_a_full_shared_db_stores_no_more_media(sb: Any) -> None:
+    """The workshop's db size cap (max_db_mb, bwhelpers.sandbox.quotas) covers uploads too: 507, nothing stored."""
+    saved = control(sb.url, "GET", "/_sandbox/settings", timeout=5).json().get("max_db_mb")
+    control(sb.url, "PUT", "/_sandbox/settings", json={"max_db_mb": 0.001}, timeout=5).raise_for_status()
+    try:
+        r = put(sb, "full.png")
+        assert r.status_code == 507 and "max_db_mb" in r.json()["description"], r.text
+    finally:
+        control(sb.url, "PUT", "/_sandbox/settings", json={"max_db_mb": saved}, timeout=5).raise_for_status()
+    assert requests.get(base(sb), auth=A, timeout=10).json() == []

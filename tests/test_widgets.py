@@ -145,3 +145,49 @@ def test_credentials_form_sandbox_connects(sandbox: Any, isolated_env: Any, monk
     form.button.click()
     assert "bw-ok" in form.status.value and "sandbox" in form.status.value
     assert seen and seen[0].is_sandbox and seen[0].dashboard_url == f"{sandbox.url}/api"
+
+
+def test_colours_have_one_home_the_theme() -> None:
+    """No colour literal in the client's presentation outside bwhelpers/theme.py: every view takes JupyterLab's
+    --jp-* variables from the theme, so the dark theme cannot be forgotten in one place."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "bwhelpers"
+    literal = re.compile(r"(?:color|background|border)[^;\"'\n]*(?:#[0-9a-fA-F]{3,8}\b|rgba?\()")
+    offenders = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py") if "sandbox" not in p.parts
+                 and p.name != "theme.py" for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if literal.search(line)]
+    assert offenders == [], offenders
+    from bwhelpers import theme, views
+
+    assert "var(--jp-" in views.CSS and "var(--jp-" in theme.accent("error") and "var(--jp-" in theme.tint("ok")
+
+
+def test_connect_shows_a_busy_state_clears_the_old_status_and_every_result_is_new(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While Connect runs the button is disabled and reads "Connecting…" and the previous status is already
+    replaced; each result carries its attempt number, so an identical outcome still looks new; switching the target
+    clears a status that was about the other one."""
+    from bwhelpers import connection
+    from bwhelpers.exceptions import TransportError
+
+    form = widgets.CredentialsForm(env={})
+    seen: list[tuple[bool, str, str]] = []
+
+    def _slow_fail(*args: Any, **kwargs: Any) -> Any:
+        seen.append((form.button.disabled, form.button.description, form.status.value))
+        raise TransportError("token URL unreachable", fix="check BW_TOKEN_URL")
+
+    monkeypatch.setattr(connection, "connect_form", _slow_fail)
+    form.status.value = "<span>✓ OK — connected to the local sandbox</span>"
+    assert form.connect() is None
+    busy, label, status = seen[0]
+    assert busy and label == "Connecting…" and "Connecting to" in status and "connected to the local" not in status
+    assert not form.button.disabled and form.button.description == "Connect"
+    first = form.status.value
+    assert "TransportError" in first and "#1" in first
+    form.connect()
+    assert "#2" in form.status.value and form.status.value != first, "an identical result is visibly new"
+    form.target.value = "real"
+    assert "Target changed" in form.status.value

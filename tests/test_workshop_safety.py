@@ -402,6 +402,21 @@ def test_every_control_list_is_paged(service: dict[str, Any]) -> None:
     assert [e["n"] for e in older["events"]] == [0] and older["next"] is None
 
 
+def test_a_bin_does_not_store_a_megabyte_of_headers(service: dict[str, Any]) -> None:
+    """The server reads request heads up to 1 MB (so a long URL gets its 414); a bin must not store them, or one
+    participant's 500 bin requests would hold ~600 MB of the room's db cap."""
+    creds = provision(service, "hedy")
+    auth = (creds["username"], creds["password"])
+    fat = {f"X-Pad-{i}": "y" * 7900 for i in range(120)}  # ~950 KB of headers
+    r = requests.post(f"{service['url']}/_sandbox/bins/fat", auth=auth, json={"n": 1}, headers=fat, timeout=30)
+    assert r.status_code == 431 and "16384" in r.json()["error"] and "body" in r.json()["error"], r.text
+    ok = requests.post(f"{service['url']}/_sandbox/bins/fat", auth=auth, json={"n": 2}, timeout=10,
+                       headers={"X-Pad": "y" * 8000})
+    assert ok.status_code == 204, ok.text
+    page = requests.get(f"{service['url']}/_sandbox/bins/fat", auth=auth, timeout=10).json()
+    assert page["count"] == 1 and [e["n"] for e in page["events"]] == [2]
+
+
 def test_hardening_414_nosniff_and_no_paths(service: dict[str, Any]) -> None:
     creds = provision(service, "abe")
     long = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications?x={'a' * 70_000}",

@@ -224,6 +224,16 @@ class BinWriteRefused(ControlError):
                          "a bin)")
 
 
+class BinHeadersTooLarge(ControlError):
+    """431: a request to a bin whose headers are larger than a bin stores."""
+
+    status = 431
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"the request's headers are {size} bytes; a request bin stores at most {limit} bytes of "
+                         "headers (a callback's are well under 1 KB): send the data in the body instead")
+
+
 class BadBinStatus(ControlError):
     """400: a bin's answer status that is not an HTTP status code."""
 

@@ -31,6 +31,9 @@ from .responses import ControlHandler
 
 #: headers a bin never records (credentials, and the delivery signature)
 _UNRECORDED = {"authorization", callbacks.DELIVERY_HEADER.lower()}
+#: the most header bytes a bin stores for one request (the server reads heads up to 1 MB, so an over-long URL
+#: gets its 414; without this a participant's 500 bin requests could hold ~600 MB of the db's cap)
+MAX_BIN_HEADER_BYTES = 16 * 1024
 DEFAULT_PAGE = 1000
 #: every list of the control plane is paged; one page is at most this long (a tenant's big list must not hold
 #: the event loop for long: the others' requests wait behind it)
@@ -178,6 +181,9 @@ class BinHandler(ControlHandler):
         else:
             authorized = "Authorization" in self.request.headers
         headers = {k: v for k, v in self.request.headers.get_all() if k.lower() not in _UNRECORDED}
+        size = sum(len(k) + len(v) + 4 for k, v in headers.items())
+        if size > MAX_BIN_HEADER_BYTES:
+            raise exc.BinHeadersTooLarge(size, MAX_BIN_HEADER_BYTES)
         try:
             body = self.request.body.decode("utf-8")
         except UnicodeDecodeError:

@@ -8,6 +8,7 @@ Bearer token with the Messaging role, covering the account in the path: another 
 """
 from __future__ import annotations
 
+from .. import quotas
 from ..base import BaseHandler
 from ..exceptions import SandboxError
 from ..credentials import ROLE_MESSAGING
@@ -94,6 +95,7 @@ class MediaFileHandler(_MediaHandler):
         if len(body) > models.MAX_FILE_BYTES:
             raise self.too_large()
         cache_control = self.request.headers.get("Cache-Control") or None
+        quotas.check_db_size(self.db)  # a full shared db stores nothing more (507, bwhelpers.sandbox.quotas)
         try:
             models.put_media(self.db, account, name, body, content_type,
                              cache_control=cache_control[:1024] if cache_control else None, quota=quota(self))
