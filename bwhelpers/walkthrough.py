@@ -478,9 +478,12 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
         if proposed is None:
             self._callback_note()
             return form
-        for name in ("inbound", "outbound"):
+        from .receiver import INBOUND_PATH, OUTBOUND_PATH
+
+        for name, path in (("inbound", INBOUND_PATH), ("outbound", OUTBOUND_PATH)):
             widget = form.fields[f"{name}_callback_url"]
-            if not widget.value:
+            # blank, or the receiver's URL under an earlier base (a quick tunnel's URL changes at each start)
+            if not widget.value or str(widget.value).rstrip("/").endswith(path):
                 widget.value = proposed[name]
         from .receiver.credentials import credentials_path
 

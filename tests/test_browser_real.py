@@ -72,8 +72,6 @@ def real_lab(request: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
     env = _env(sb, tmp_path, mode)
     # steps 00-08 headless, as the user ran them before (with the receiver's URL when there is one)
     prep = dict(env, BW_NOTEBOOK_DIR=str(project / "notebooks"))
-    if mode == "polling":
-        prep["BW_CALLBACK_BASE_URL"] = f"http://127.0.0.1:{env['BW_RECEIVER_PORT']}"
     first = [steps.by_number(n).notebook for n in range(steps.page("messages").number)]
     run = subprocess.run([sys.executable, "-m", "bwhelpers", "run-notebooks", "--out", str(tmp_path / "prep"),
                           *first], env=prep, capture_output=True, text=True, timeout=900, cwd=project)
@@ -145,6 +143,9 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
                     tag = "dark" if "Dark" in theme else "light"
                     target.scroll_into_view_if_needed()
                     page.screenshot(path=str(ARTIFACTS / f"real-{mode}-{tag}-{info.notebook}.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"failure-real-{mode}.png"))
+            raise
         finally:
             context.close()
             browser.close()

@@ -23,10 +23,15 @@ PICTURE = Path(__file__).resolve().parents[1] / "bwhelpers" / "assets" / "smile.
 
 @pytest.fixture
 def media(sandbox: Any) -> Iterator[MediaClient]:
+    """The demo account's Media API, empty before and after (other tests of the session upload to it too)."""
     client = MediaClient(config_for(sandbox))
+
+    def clean() -> None:
+        for item in client.list().records or []:
+            client.delete(item["mediaName"])
+    clean()
     yield client
-    for item in client.list().records or []:
-        client.delete(item["mediaName"])
+    clean()
 
 
 @pytest.fixture

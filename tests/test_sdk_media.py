@@ -37,9 +37,13 @@ def api(sb: Any, creds: dict[str, str] = DEMO, oauth: bool = False) -> MediaApi:
 @pytest.fixture
 def media(sandbox: Any) -> Iterator[MediaApi]:
     client = api(sandbox)
+
+    def clean() -> None:  # other tests of the session upload to the demo account too
+        for item in client.list_media(DEMO["account_id"]):
+            client.delete_media(DEMO["account_id"], item.media_name)
+    clean()
     yield client
-    for item in client.list_media(DEMO["account_id"]):
-        client.delete_media(DEMO["account_id"], item.media_name)
+    clean()
 
 
 def test_upload_list_get_delete_with_the_sdk(media: MediaApi) -> None:

@@ -318,6 +318,22 @@ def test_one_account_cannot_flood_the_event_loop(service: dict[str, Any]) -> Non
         settings(service, quotas={"requests_per_second": None})
 
 
+def test_bin_posts_count_against_the_request_rate(service: dict[str, Any]) -> None:
+    """A participant's own POSTs into their bins (256 KB bodies, each a db write) are authenticated requests too:
+    the requests_per_second quota applies to them as to every other."""
+    creds = provision(service, "ria")
+    auth = (creds["username"], creds["password"])
+    settings(service, quotas={"requests_per_second": 2})
+    try:
+        codes = [requests.post(f"{service['url']}/_sandbox/bins/rate", auth=auth, json={"i": i}, timeout=10).status_code
+                 for i in range(10)]
+        assert codes[:6] == [204] * 6 and 429 in codes[6:], codes
+    finally:
+        settings(service, quotas={"requests_per_second": None})
+    page = requests.get(f"{service['url']}/_sandbox/bins/rate", auth=auth, timeout=10).json()
+    assert page["count"] == codes.count(204)
+
+
 def test_the_db_size_cap_answers_507_instead_of_filling_the_volume(service: dict[str, Any]) -> None:
     creds = provision(service, "uma")
     settings(service, max_db_mb=0.001)

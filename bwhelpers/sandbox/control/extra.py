@@ -150,6 +150,7 @@ class BinHandler(ControlHandler):
             return wanted
         account = self.request_account()
         if account:
+            self.check_rate(account)  # the requests_per_second quota, as on every authenticated request
             return account
         raise exc.BinWriteRefused(self.request.method)
 
