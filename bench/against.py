@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,21 +33,28 @@ def _git(*args: str, cwd: Path = ROOT, timeout: float = 120) -> str:
     return proc.stdout.strip()
 
 
+def resolve(rev: str) -> tuple[str, str]:
+    """(full, short) commit id of ``rev``; exits naming --against when there is no such commit."""
+    commit = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    return commit, _git("rev-parse", "--short", commit)
+
+
 @contextlib.contextmanager
 def checkout(rev: str) -> Iterator[tuple[Path, str]]:
-    """``rev`` in a temporary detached worktree; yields (its root, its short commit id)."""
-    commit = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    short = _git("rev-parse", "--short", commit)
+    """``rev`` in a temporary detached worktree; yields (its root, its short commit id). The worktree is removed
+    however the block ends (also when it is interrupted while the worktree is being added)."""
+    commit, short = resolve(rev)
     tmp = Path(tempfile.mkdtemp(prefix="bwbench-against-"))
     tree = tmp / f"rev-{short}"
-    _git("worktree", "add", "--detach", str(tree), commit, timeout=300)
     try:
+        _git("worktree", "add", "--detach", str(tree), commit, timeout=300)
         modules = ROOT / "node_modules"
         if modules.exists() and not (tree / "node_modules").exists():
             (tree / "node_modules").symlink_to(modules.resolve())  # Prism for that side too
         yield tree, short
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True,
+    finally:  # an add cut short leaves the worktree locked: unlock, remove, prune
+        subprocess.run(["git", "worktree", "unlock", str(tree)], cwd=ROOT, capture_output=True, timeout=60)
+        subprocess.run(["git", "worktree", "remove", "--force", "--force", str(tree)], cwd=ROOT, capture_output=True,
                        timeout=120)
         shutil.rmtree(tmp, ignore_errors=True)
         subprocess.run(["git", "worktree", "prune"], cwd=ROOT, capture_output=True, timeout=60)
@@ -87,7 +95,32 @@ def run(rev: str, names: Sequence[str], repeat: int, smoke: bool, extra: Sequenc
     samples: dict[str, dict[str, list[tuple[float, float]]]] = {}
     measures: dict[str, str] = {}
     errors: list[str] = []
-    with checkout(rev) as (tree, short), tempfile.TemporaryDirectory(prefix="bwbench-json-") as jdir:
+    interrupted = ""
+    short = resolve(rev)[1]
+    previous = signal.signal(signal.SIGTERM, _terminate)  # a SIGTERM still removes the temporary worktree
+    try:
+        with checkout(rev) as (tree, short), tempfile.TemporaryDirectory(prefix="bwbench-json-") as jdir:
+            interrupted = _measure(tree, short, names, repeat, smoke, extra, timeout, jdir, samples, measures, errors)
+    except (KeyboardInterrupt, _Stop):
+        interrupted = "interrupted while the other commit was being checked out"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return _table(rev, short, here_label, names, repeat, started, samples, measures, errors, interrupted)
+
+
+class _Stop(Exception):
+    """SIGTERM during a comparison."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Stop()
+
+
+def _measure(tree: Path, short: str, names: Sequence[str], repeat: int, smoke: bool, extra: Sequence[str],
+             timeout: float, jdir: str, samples: dict[str, dict[str, list[tuple[float, float]]]],
+             measures: dict[str, str], errors: list[str]) -> str:
+    """Alternate the two sides ``repeat`` times, collecting pairs; returns why it stopped early, or ''."""
+    try:
         for i in range(repeat):
             order = [("here", ROOT), ("rev", tree)]
             if i % 2:
@@ -112,6 +145,14 @@ def run(rev: str, names: Sequence[str], repeat: int, smoke: bool, extra: Sequenc
                     x, y = va[name], vb[name]
                     if isinstance(x, (int, float)) and isinstance(y, (int, float)):
                         samples.setdefault(key, {}).setdefault(name, []).append((float(x), float(y)))
+    except (KeyboardInterrupt, _Stop):
+        return "interrupted: the pairs measured so far are shown"
+    return ""
+
+
+def _table(rev: str, short: str, here_label: str, names: Sequence[str], repeat: int, started: float,
+           samples: dict[str, dict[str, list[tuple[float, float]]]], measures: dict[str, str], errors: list[str],
+           interrupted: str) -> str:
     lines = [f"## `python -m bench --against {rev}`: {here_label} vs {short}", "",
              f"Measures {', '.join(names)}; {repeat} repeat(s) per side, sides alternating (A B, B A, ...), each "
              f"side measured by its own code (a temporary git worktree for {short}); "
@@ -131,6 +172,8 @@ def run(rev: str, names: Sequence[str], repeat: int, smoke: bool, extra: Sequenc
         lines.append("| – | – | – | – | no row was measured on both sides | – |")
     if errors:
         lines += ["", "Errors: " + "; ".join(errors)]
+    if interrupted:
+        lines += ["", f"Stopped early ({interrupted})."]
     return "\n".join(lines)
 
 

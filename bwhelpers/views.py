@@ -51,6 +51,7 @@ CSS = ("<style>"
 
 #: values that are one token: numbers and phone numbers, ids, dates, statuses, booleans (no spaces, not too long)
 _TOKEN = re.compile(r"[^\s]{1,40}")
+_KEBAB = re.compile(r"[a-z]+(?:-[a-z]+){2,}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 _LONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{21,}")  # a message id; not a name like 01_create_app…
@@ -79,17 +80,16 @@ def token_html(text: str, short: bool = False) -> str:
     to its first 8 characters and a date to the second, the whole value in the tooltip (``title``)."""
     if not text or not _TOKEN.fullmatch(text):
         return html.escape(text)
+    if _KEBAB.fullmatch(text):  # a long name (invalid-destination-address): it may break after its hyphens
+        return "-<wbr>".join(html.escape(part) for part in text.split("-"))
     if short:
-        shown = None
+        full = html.escape(text)
         if _UUID.fullmatch(text) or _LONG_ID.fullmatch(text):
-            shown = text[:8] + "…"
-        else:
-            m = _ISO.fullmatch(text)
-            if m and (m.group(3) or m.group(4)):
-                shown = f"{m.group(1)} {m.group(2)}"
-        if shown is not None:
-            full = html.escape(text)
-            return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(shown)}</span>'
+            return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(text[:8])}…</span>'
+        m = _ISO.fullmatch(text)
+        if m and (m.group(3) or m.group(4)):  # the date and the time, each whole; the line may break between them
+            return (f'<span class="bw-short" title="{full}" data-value="{full}"><span class="bw-tok">{m.group(1)}'
+                    f'</span> <span class="bw-tok">{m.group(2)}</span></span>')
     return f'<span class="bw-tok">{html.escape(text)}</span>'
 
 

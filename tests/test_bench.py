@@ -163,7 +163,11 @@ def test_smoke_scale_rows_compare_with_the_empty_db(smoke: dict[str, Any]) -> No
 def test_against_compares_this_tree_with_another_commit_in_one_run(tmp_path: Path) -> None:
     """``--against REV`` measures both trees (REV in a temporary git worktree, removed afterwards) and prints
     one ratio per value; it never writes bench/results.md."""
-    before = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+    def ours() -> list[str]:  # only this benchmark's temporary worktrees (others come and go on a shared repo)
+        out = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+        return [ln for ln in out.splitlines() if "bwbench-against-" in ln]
+
+    before = ours()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
     out = tmp_path / "against.md"
     proc = subprocess.run([sys.executable, "-m", "bench", "--against", "HEAD", "--only", "import", "--smoke",
@@ -173,8 +177,7 @@ def test_against_compares_this_tree_with_another_commit_in_one_run(tmp_path: Pat
     assert "--against HEAD" in text and "| 4a Import" in text and "ours_ms" in text and "Errors" not in text
     ratios = [ln.split(" | ")[4] for ln in text.splitlines() if ln.startswith("| 4a") and "ours_ms" in ln]
     assert ratios and float(ratios[0].split()[0]) > 0
-    after = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
-    assert after == before  # the temporary worktree is gone
+    assert ours() == before  # the temporary worktree is gone
     bad = subprocess.run([sys.executable, "-m", "bench", "--against", "no-such-rev-xyz", "--only", "import"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "--against" in bad.stderr
@@ -188,3 +191,31 @@ def test_prism_missing_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert throughput.prism_command() is None
     with pytest.raises(RuntimeError, match="npm ci"):
         throughput.PrismProcess()
+
+
+@pytest.mark.slow
+def test_against_interrupted_by_sigterm_removes_its_worktree_and_shows_what_it_has() -> None:
+    import signal
+    import time
+
+    def worktrees() -> list[str]:
+        out = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+        return [ln for ln in out.splitlines() if "bwbench-against-" in ln]
+
+    before = worktrees()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "--against", "HEAD", "--only", "import", "--smoke",
+                             "--repeat", "50"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(worktrees()) == len(before) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert len(worktrees()) == len(before) + 1, "the temporary worktree never appeared"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Stopped early" in out, err[-2000:]
+    assert worktrees() == before

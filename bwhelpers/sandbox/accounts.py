@@ -6,7 +6,7 @@ The sandbox's accounts: the two documented demo accounts and :func:`create_accou
 """
 from __future__ import annotations
 
-from .db import Database, hash_secret
+from .db import Database, hash_secret, token_digest
 from . import clock, credentials
 
 #: The documented demo account (README, docs/ARCHITECTURE.md). Public and fake.
@@ -50,13 +50,13 @@ def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbo
                 "INSERT INTO accounts (account_id, username, password_hash, user_id, legacy_hash, created, api_token) "
                 "VALUES (?,?,?,?,?,?,?)",
                 (creds["account_id"], creds["username"], hash_secret(creds["password"]), creds["user_id"],
-                 legacy, now, creds["api_token"]),
+                 legacy, now, token_digest(creds["api_token"])),
             )
         else:
             conn.execute(
                 "UPDATE accounts SET username=?, password_hash=?, user_id=?, legacy_hash=?, api_token=? "
                 "WHERE account_id=?",
-                (creds["username"], hash_secret(creds["password"]), creds["user_id"], legacy, creds["api_token"],
+                (creds["username"], hash_secret(creds["password"]), creds["user_id"], legacy, token_digest(creds["api_token"]),
                  creds["account_id"]),
             )
         if creds.get("site_id") and conn.execute(

@@ -12,7 +12,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from .db import Database, check_secret
+from .db import Database, check_secret, token_digest
 from . import credentials
 
 #: The 401 description for an API user's username:password under legacy_basic_auth=decommissioned.
@@ -123,17 +123,18 @@ def legacy_user_account(db: Database, authorization: str | None, user_id: str) -
     """The guide's era: HTTP Basic token:secret of the user in the URL. Returns the account id; raises
     :class:`AuthError` 401 (no or wrong credentials) or 403 (the token:secret of another user).
 
-    O(1) in the number of accounts: the account is found by its API token (``accounts.api_token``) and one hash
+    O(1) in the number of accounts: the account is found by its API token's digest (``accounts.api_token``) and one hash
     is checked; an account from before that column was filled is checked against its own hash only."""
     creds = parse_basic(authorization)
     if creds is None:
         raise AuthError(401, "Missing or malformed Authorization header")
     given = f"{creds[0]}:{creds[1]}"
+    digest = token_digest(creds[0])
     row = db.query_one("SELECT account_id, legacy_hash, api_token FROM accounts WHERE user_id=?", (user_id,))
-    if row is not None and (row["api_token"] is None or row["api_token"] == creds[0]):
-        candidates = [row]  # the URL's user holds this token (or is from before api_token was stored)
+    if row is not None and (not str(row["api_token"] or "").startswith("sha256:") or row["api_token"] == digest):
+        candidates = [row]  # the URL's user holds this token (or is from before the token's digest was stored)
     else:  # another user's token? (a token is one account's; a few duplicates at most, each one hash)
-        candidates = db.query("SELECT account_id, legacy_hash FROM accounts WHERE api_token=? LIMIT 3", (creds[0],))
+        candidates = db.query("SELECT account_id, legacy_hash FROM accounts WHERE api_token=? LIMIT 3", (digest,))
     owner = next((c for c in candidates if check_secret(given, c["legacy_hash"])), None)
     if owner is None:
         raise AuthError(401, "Invalid token or secret")

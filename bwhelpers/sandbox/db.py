@@ -45,8 +45,8 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 """
 
 _extra_schemas: list[str] = []
-#: the legacy API token (not a secret: the secret is hashed in legacy_hash), so token:secret is checked against one
-#: account's hash, found by the token (O(1) in the number of accounts); dbs from before it get the column
+#: a digest of the legacy API token (token_digest: the token itself is never stored), so token:secret is checked
+#: against one account's hash, found by the token's digest (O(1) in the number of accounts); older dbs get the column
 _extra_columns: list[tuple[str, str, str]] = [("accounts", "api_token", "TEXT")]
 
 
@@ -75,6 +75,12 @@ def default_db_path() -> Path:
     if (pkg_root / "pyproject.toml").exists():
         return pkg_root / ".bwhelpers" / "sandbox.db"
     return Path.home() / ".bwhelpers" / "sandbox.db"
+
+
+def token_digest(token: str) -> str:
+    """An unsalted SHA-256 of a legacy API token: a lookup key that does not hold the token (the secret half of
+    token:secret is checked against the salted ``legacy_hash``)."""
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 def hash_secret(secret: str) -> str:
