@@ -77,7 +77,7 @@ def fmt(value: Any) -> str:
 
 def token_html(text: str, short: bool = False) -> str:
     """One shown value, escaped: a token (no spaces) never wraps inside itself; with ``short`` a long id is shortened
-    to its first 8 characters and a date to the second, the whole value in the tooltip (``title``)."""
+    to its first 8 characters (a message id to its first 4 and last 5: its head is a timestamp) and a date to the second, the whole value in the tooltip (``title``)."""
     if not text or not _TOKEN.fullmatch(text):
         return html.escape(text)
     if _KEBAB.fullmatch(text):  # a long name (invalid-destination-address): it may break after its hyphens
@@ -85,7 +85,9 @@ def token_html(text: str, short: bool = False) -> str:
     if short:
         full = html.escape(text)
         if _UUID.fullmatch(text) or _LONG_ID.fullmatch(text):
-            return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(text[:8])}…</span>'
+            # a message id starts with its millisecond timestamp (one session's ids share it): keep its random tail
+            shown = text[:8] + "…" if _UUID.fullmatch(text) else text[:4] + "…" + text[-5:]
+            return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(shown)}</span>'
         m = _ISO.fullmatch(text)
         if m and (m.group(3) or m.group(4)):  # the date and the time, each whole; the line may break between them
             return (f'<span class="bw-short" title="{full}" data-value="{full}"><span class="bw-tok">{m.group(1)}'

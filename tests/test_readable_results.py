@@ -63,6 +63,17 @@ def test_a_list_shows_the_compared_columns_and_long_texts_under_the_row() -> Non
     assert views.pick_columns([{f"c{i}": i for i in range(20)}]) == [f"c{i}" for i in range(6)]
 
 
+def test_message_ids_of_one_session_stay_told_apart_when_shortened() -> None:
+    """Message ids open with their millisecond timestamp, so one session's ids share a long head: the short form keeps
+    the random tail (the whole id in the tooltip); a UUID keeps its first 8 characters."""
+    ids = ["17965659153759xccbyl8k5jn9kzy", "1796565943325pcfnd91c3h2yv8fq"]
+    shown = [re.search(r">([^<]*)</span>", views.token_html(i, short=True)).group(1) for i in ids]  # type: ignore[union-attr]
+    assert shown[0] != shown[1] and all(s.endswith(i[-5:]) and "…" in s for s, i in zip(shown, ids)), shown
+    assert f'title="{ids[0]}"' in views.token_html(ids[0], short=True)
+    uuid = "712af2f5-3427-45b6-a722-2a9cca694360"
+    assert ">712af2f5…</span>" in views.token_html(uuid, short=True)
+
+
 def test_secrets_are_masked_by_value_never_by_the_fields_name() -> None:
     """A credential that came in a body (parsed) or was registered is masked wherever it shows; a field whose
     name merely contains "token" (token_url) shows its value, which the TransportError asks you to check."""
