@@ -118,6 +118,24 @@ def test_rate_is_bounded_with_retry_after(isolated_env: Path) -> None:
     assert all(int(a.headers["Retry-After"]) >= 1 for a in answers if a.status_code == 429)
 
 
+def test_a_flood_of_refused_requests_does_not_grow_the_store(isolated_env: Path) -> None:
+    """A stranger who finds the tunnel URL and POSTs without credentials: each refusal is counted, but the store
+    keeps only the newest MAX_REJECTIONS of them (the file must not grow without end)."""
+    from bwhelpers.receiver.store import MAX_REJECTIONS
+
+    db = isolated_env / "flood.db"
+    handle = receiver.start(port=0, db=db, reuse=False)
+    creds = load_or_create()
+    try:
+        codes = {requests.post(f"{handle.url}/callbacks/inbound", data=b"[]", timeout=5).status_code
+                 for _ in range(MAX_REJECTIONS + 150)}
+        assert codes <= {401, 429}, codes
+        status = ReceiverClient(handle.url, creds).status()
+    finally:
+        handle.stop()
+    assert sum(status["rejected"].values()) == MAX_REJECTIONS, status["rejected"]
+
+
 def test_events_are_served_to_this_machine_only_with_the_key(rcv: Any, creds: Any) -> None:
     url = f"{rcv.url}/_receiver/events"
     assert requests.get(url, timeout=5).status_code == 401

@@ -471,6 +471,17 @@ def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) ->
     assert r.status_code == 200, r.text
 
 
+
+def test_a_forged_x_real_ip_does_not_escape_the_failure_throttle(service: dict[str, Any]) -> None:
+    """Tornado prefers X-Real-Ip to X-Forwarded-For, and the hub's proxy passes it on from the client unchanged
+    (it appends the real address to X-Forwarded-For): a new X-Real-Ip on every guess must not reset the count."""
+    creds = provision(service, "bart")
+    url = f"{service['url']}/api/accounts/{creds['account_id']}/applications"
+    codes = [requests.get(url, auth=(creds["username"], f"guess-{i}"), timeout=10, headers={
+        "X-Real-Ip": f"203.0.113.{i}", "X-Forwarded-For": f"192.0.2.{i}, 198.51.100.77"}).status_code
+        for i in range(30)]
+    assert codes[:20] == [401] * 20 and codes.count(429) >= 5, codes
+
 # -- the pieces on their own ----------------------------------------------------------------------------
 
 def test_the_resolver_refuses_a_name_that_rebinds_to_the_host() -> None:

@@ -20,6 +20,8 @@ __all__ = ["EventStore", "default_db_path", "MAX_EVENTS"]
 
 #: events kept; the oldest are pruned beyond this (callbacks are personal data: the store stays bounded)
 MAX_EVENTS = 100_000
+#: refused requests kept (the newest), for the status counts
+MAX_REJECTIONS = 1000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -111,13 +113,16 @@ class EventStore:
         top = int(row[0] or 0)
         if top > self.max_events:
             self._conn.execute("DELETE FROM events WHERE id <= ?", (top - self.max_events,))
-        self._conn.execute("DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - 1000")
+        self._conn.execute("DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - ?", (MAX_REJECTIONS,))
         self._conn.execute("DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - 1000")
 
     def reject(self, status: int, reason: str, path: str) -> None:
+        """Count a refused request; only the newest :data:`MAX_REJECTIONS` are kept (a stranger flooding a public
+        tunnel URL with refused POSTs must not grow the file without end)."""
         with self._lock:
-            self._conn.execute("INSERT INTO rejections (time, status, reason, path) VALUES (?,?,?,?)",
-                               (time.time(), status, reason, path))
+            cur = self._conn.execute("INSERT INTO rejections (time, status, reason, path) VALUES (?,?,?,?)",
+                                     (time.time(), status, reason, path))
+            self._conn.execute("DELETE FROM rejections WHERE id <= ?", (int(cur.lastrowid or 0) - MAX_REJECTIONS,))
 
     def events(self, after: int = 0, limit: int = 500, message_id: str | None = None) -> list[dict[str, Any]]:
         """Stored events with ``id > after``, oldest first; each is Bandwidth's event plus ``_id``,

@@ -169,7 +169,7 @@ class BaseHandler(tornado.web.RequestHandler):
         429 (no key derivation); a 401 counts against the address."""
         if not self.ctx.workshop:  # a local sandbox has one user, whose tests probe 401s on purpose
             return check()
-        address = self.request.remote_ip or "?"
+        address = self.client_address()
         basic = self.credentials()
         ident = basic[0] if basic else None  # Bearer tokens are checked by an HMAC, no key derivation
         wait = THROTTLE.blocked(address, ident)
@@ -184,6 +184,22 @@ class BaseHandler(tornado.web.RequestHandler):
             raise
         finally:
             cached_only.reset(token)
+
+    def client_address(self) -> str:
+        """The client's address as the hub's proxy reports it (the last ``X-Forwarded-For`` entry, which
+        configurable-http-proxy appends). Tornado's ``remote_ip`` prefers ``X-Real-Ip``, which the proxy passes on
+        from the client unchanged: one per request would escape the failure throttle."""
+        if "X-Real-Ip" not in self.request.headers:
+            return self.request.remote_ip or "?"
+        forwarded = (self.request.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+        stream = getattr(self.request.connection, "stream", None)
+        try:
+            peer = stream.socket.getpeername() if stream is not None and stream.socket is not None else None
+        except OSError:
+            peer = None
+        return str(peer[0]) if peer else "?"
 
     def throttled(self, retry_after: int) -> SandboxError:
         err = self.generic_error(429, f"Too many failed authentications from your address: retry in {retry_after} s "
