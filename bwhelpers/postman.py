@@ -381,7 +381,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
         print("secrets are empty (type secret): fill them in Postman, or run newman with "
               f"--env-var {first} [--env-var token=... --env-var secret=...]")
     fill = "" if args.include_secrets else (" --env-var password=..." if args.legacy_basic else " --env-var clientSecret=...")
-    print(f'run: npx newman run "{collection}" -e "{environment}"{fill}')
+    # --working-dir: the media upload's file (the project's picture) is written beside the collection
+    print(f'run: npx newman run "{collection}" -e "{environment}" --working-dir "{Path(collection).parent}"{fill}')
     return 0
 
 

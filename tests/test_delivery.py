@@ -100,6 +100,32 @@ def test_a_failed_message_per_recipient_with_its_code_explained(real: Setup, rcv
     assert failed["name"] == "invalid-destination-address" and "to number" in failed["fix"]
 
 
+def test_the_pages_summaries_follow_the_real_outcome(real: Setup, rcv: Any) -> None:
+    """09's and 11's summaries are computed from the polled outcome and the receiver's events on a real account
+    too (11 said "nothing ran yet" under a table of events; 09 said done under an UNDELIVERED box)."""
+    from bwhelpers.walkthrough import Page
+
+    _ready(real)
+    page = Page("messages", setup=real, show=False)
+    real.send_message("+19195550123", "hello")
+    page.wait_for_event("message-delivered", timeout=10)
+    sent_id = real.saved["messages"][-1]["id"]
+    assert page.verdict()[0] == "done" and page.outcomes == [("done", f"message {sent_id} DELIVERED")]
+    events = Page("events", setup=real, show=False)
+    assert events.verdict()[0] == "not run"
+    events.events()
+    kind, what, _ = events.verdict()
+    assert kind == "done" and "receiver holds 1 event(s)" in what, what
+    failing = Page("messages", setup=real, show=False)
+    sent = real.send_message("+12015550101", "fails")  # 0101: the 4720 magic number
+    failing.wait_for_event("message-delivered", message_id=sent.id, timeout=10)
+    kind, what, _ = failing.verdict()
+    assert kind != "done" and "FAILED" in what, (kind, what)
+    # the receiver's loopback URL is named for what it is, not as a "placeholder"
+    finding = {r["check"]: r for r in real.diagnose()}["callback URL"]["finding"]
+    assert "loopback" in finding and "BW_CALLBACK_BASE_URL" in finding and "placeholder" not in finding
+
+
 @pytest.mark.slow
 def test_a_poll_meeting_429_waits_as_told(real: Setup, rcv: Any) -> None:
     _ready(real)

@@ -30,6 +30,9 @@ def callback_problem(url: str | None, *, real: bool) -> str | None:
     if not real:
         return None
     host = (urlparse(url).hostname or "").lower()
+    if host in ("localhost", "127.0.0.1", "0.0.0.0", "::1") or host.endswith(".localhost"):
+        return (f"the callback URL {url} is on this machine (loopback): Bandwidth, on the internet, cannot reach it; "
+                "the receiver needs a public https URL (a tunnel or your server) in BW_CALLBACK_BASE_URL")
     if any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS):
         return f"the callback URL {url} is a placeholder: Bandwidth cannot deliver events there"
     return None

@@ -244,6 +244,8 @@ class EventsMixin(PageBase):
         else:
             kind, title = "warn", f"Still {outcome.status} after {timeout:g} s"
             body += "<div>Run this cell again later; some carriers never send a delivery receipt.</div>"
+        # the summary is computed from it, as on the sandbox: DELIVERED is done, anything else did not reach the goal
+        self._outcome("done" if kind == "ok" else "failed", f"message {outcome.message_id} {title}")
         # anything but DELIVERED is a step that did not reach its goal: a headless run stops here, naming it
         show.show_callout(kind, title, body, incomplete=kind != "ok")
 
@@ -295,12 +297,16 @@ class EventsMixin(PageBase):
                     "here, run the callback receiver behind a public URL and set <code>BW_CALLBACK_BASE_URL</code> "
                     "(README, <i>Using a real Bandwidth account</i>). Meanwhile, the message's status is read by "
                     f"polling (notebook {link(steps.page('messages'))}).</div>")
+                self._outcome("done", "no callback receiver runs here: the outcome is read by polling")
                 return explain_events(events_frame([]), text=True)
             try:
-                return explain_events(events_frame(client.events()), text=True)
+                stored = client.events()
             except BandwidthError as exc:
+                self._outcome("failed", f"{typename(exc)}: {getattr(exc, 'description', '') or exc}")
                 show.show_error(exc)
                 return None
+            self._outcome("done", f"the callback receiver holds {len(stored)} event(s)")
+            return explain_events(events_frame(stored), text=True)
 
         try:
             events = self.setup.events()

@@ -53,7 +53,7 @@ def downloads_html(files: dict[str, Path]) -> str:
             "<b>Next:</b> in Postman choose <i>Import</i>, drop both files, pick the environment in the top-right "
             "menu, and run the collection (<i>Run collection</i>). Without secrets in the file, first type your "
             "Client Secret into the environment's <code>clientSecret</code> (current value). From a terminal on "
-            "this machine, the README's <code>npx newman run …</code> line runs the same collection.</div>")
+            "this machine, the README's newman lines (section “Postman”: start a sandbox, export, <code>newman run</code>) run the same collection.</div>")
 
 
 class ExportForm:
