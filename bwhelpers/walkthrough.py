@@ -14,6 +14,7 @@ notebook to run first, and every later cell repeats that instead of failing with
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -521,6 +522,10 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
         return self._persist("orders", forms.order_form())
 
     def message_form(self) -> forms.Form:
+        """On a real account the destination is your own phone: ``BW_TO_NUMBER`` fills it in (headless runs)."""
+        own = os.environ.get(guide.TO_NUMBER_ENV, "").strip()
+        if own and self.config is not None and not self.config.is_sandbox:
+            return self._persist("messages", forms.message_form(default_to=own))
         return self._persist("messages", forms.message_form())
 
     def _persist(self, key: str, form: forms.Form) -> forms.Form:
