@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bwhelpers.sandbox.keys import INSTANCE_KEY_ENV
+
 from .common import ROOT, Row, Stat, percentile, workdir
 
 PREFIX = "/services/bw-sandbox"
@@ -130,8 +132,13 @@ def delivered_accounts(db: Path, accounts: list[str]) -> int:
 
 def cohort(n: int, folder: Path) -> dict[str, Any]:
     svc = WorkshopService(folder)
+    # as the spawner hook does for a participant's kernel: the instance key lets the client check that the URL it
+    # was given is the room's sandbox (a workshop's health endpoint shows no path, so there is no admin key to read);
+    # put back afterwards, so the next measure's own sandbox is proved with its admin key again
+    before = os.environ.get(INSTANCE_KEY_ENV)
     try:
         answers = [svc.provision(f"p{i:03d}") for i in range(n)]
+        os.environ[INSTANCE_KEY_ENV] = answers[0]["sandbox_key"] if answers else svc.provision("key")["sandbox_key"]
         participant(svc.provision("warm-up"), folder / "state-warm-up.json")  # imports and caches, not measured
         before_log = len(svc.access_log())
         cpu0 = svc.cpu_seconds()
@@ -160,6 +167,10 @@ def cohort(n: int, folder: Path) -> dict[str, Any]:
                 "errors": len(errors) + server_errors, "error_list": errors[:5], "cpu": cpu, "done": done}
     finally:
         svc.stop()
+        if before is None:
+            os.environ.pop(INSTANCE_KEY_ENV, None)
+        else:
+            os.environ[INSTANCE_KEY_ENV] = before
 
 
 def run(smoke: bool = False, repeat: int = 1) -> tuple[list[Row], str]:

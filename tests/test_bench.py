@@ -124,7 +124,7 @@ def test_setup_bulk_send_uses_saved_number_and_sandbox_rate(provisioned: Any, sa
 
     control(sandbox.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 20},
                  timeout=10).raise_for_status()
-    assert provisioned._sandbox_rate_limit() == 20
+    assert provisioned.message_flow.sandbox_rate_limit() == 20
     rows = pd.DataFrame({"to": [f"+1919555{i:04d}" for i in range(30)], "text": [f"bulk {i}" for i in range(30)]})
     df = bulk_frame(provisioned.bulk_send(rows))
     assert list(df.columns) == ["to", "text", "id", "status", "error", "attempts"]
