@@ -68,9 +68,16 @@ class _Paths(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.paths: list[str] = []
+        #: the stand-in's IOLoop thread (from the marker request): other sandboxes of this test process (other
+        #: tests' fixtures, on other threads) log to the same logger and are not the stand-in
+        self.thread: int | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.paths.append(record.getMessage())
+        message = record.getMessage()
+        if self.thread is None and "/_sandbox/health" in message:
+            self.thread = record.thread
+        if record.thread == self.thread:
+            self.paths.append(message)
 
 
 @pytest.fixture
