@@ -191,10 +191,12 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             items = []
             for number in todo:
                 p = steps.by_number(number)
-                what = "ended <b>FAILED</b>" if self._statuses.get(number) == "failed" else "has not been done"
-                why = "" if number in self.missing else " (not needed by this step, but by the message it leads to)"
-                items.append(f"<li>step {number} ({html.escape(p.heading.lower())}) {what}: notebook "
-                             f"{_link(p)}{why}</li>")
+                what = " — it ended <b>FAILED</b>" if self._statuses.get(number) == "failed" else ""
+                why = " <b>(needed by this step)</b>" if number in self.missing else ""
+                items.append(f"<li>{_link(p)}: {html.escape(p.heading)}{what}{why}</li>")
+            if len(todo) > len(self.missing):
+                items.append("<li style=\"list-style:none\"><i>The others are needed by the message this walkthrough "
+                             "sends.</i></li>")
             self._warn_once(
                 f"Prerequisite missing for this target: {len(todo)} earlier step{'s' * (len(todo) > 1)} to run"
                 f"<ul>{''.join(items)}</ul><b>{_run_first(todo)}</b>, then re-run this one. The cells below do "

@@ -72,7 +72,7 @@ class CredentialsForm:
         self.target = w.ToggleButtons(options=[("Sandbox", "sandbox"), ("Real account", "real")],
                                       value="real" if real else "sandbox", description="Target",
                                       tooltips=["The local sandbox: no account needed", "Your Bandwidth account"],
-                                      style={"description_width": "11em", "button_width": "9em"})
+                                      style={"description_width": "11em", "button_width": "11em"})
         self.account_id = text_field("Account id", env.get("BW_ACCOUNT_ID", ""), "e.g. 9900000")
         self.site_id = text_field("Subaccount (site) id", env.get("BW_SITE_ID", ""), "e.g. 9901")
         self.client_id = text_field("Client ID", env.get("BW_CLIENT_ID", ""), "from Account > API Credentials")
@@ -111,8 +111,8 @@ class CredentialsForm:
         self.legacy_box.add_class("bw-legacy")
         self.real_box = w.VBox([
             self.account_id, self.site_id,
-            w.HTML("<i>API credentials: Bandwidth App &gt; Account &gt; API Credentials (roles Messaging and "
-                   "Numbers). The Client Secret is shown only once, when it is created.</i>"),
+            w.HTML("<div style=\"line-height:1.4\"><i>API credentials: Bandwidth App &gt; Account &gt; API Credentials "
+                   "(roles Messaging and Numbers). The Client Secret is shown only once, when it is created.</i></div>"),
             self.client_id, self.client_secret, self.legacy, self.legacy_box, self.remember])
         self.target.observe(self._toggle, names="value")
         self.legacy.observe(self._toggle_legacy, names="value")
