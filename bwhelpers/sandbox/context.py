@@ -40,3 +40,6 @@ class SandboxContext:
     callback_policy: Any = None
     #: may the public health endpoint name the db's path? (a local sandbox: its key file lies beside it)
     show_db_path: bool = True
+    #: the proxies whose X-Forwarded-For / -Proto are believed (bwhelpers.sandbox.forwarded); none: every
+    #: connection's own address is the client
+    trusted_proxies: tuple[Any, ...] = ()
