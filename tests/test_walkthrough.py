@@ -81,7 +81,8 @@ def test_sandbox_restarts_when_its_kernel_is_gone(isolated: Path, monkeypatch: p
     db = isolated / "sandbox.db"
     monkeypatch.setenv("BW_SANDBOX_DB", str(db))
     monkeypatch.setattr(sb, "_running", {})  # this process hosts no other sandbox (as in a fresh kernel)
-    first = start(port=port, db=db, order_delay=0)  # "kernel A" hosts the shared sandbox
+    # start() itself, not the fixture family: "kernel A" hosts the shared sandbox on the well-known port
+    first = start(port=port, db=db, order_delay=0)
     assert first.url == f"http://127.0.0.1:{port}"
     try:
         page = Page("application")  # "kernel B" reuses it
