@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+import requests.adapters
 from _workshop_service import workshop_service
 
 from bwhelpers.sandbox import DEMO, DEMO_B
@@ -235,7 +236,27 @@ def test_delivery_checks_the_address_again_and_shows_no_detail(service: dict[str
     attempt = doc["attempts"][0]
     assert attempt["statusCode"] is None and attempt["error"].startswith("refused by the sandbox's callback URL policy")
     assert "HTTP" not in attempt["error"] and "Connection" not in attempt["error"], attempt
+    assert "127.0.0.1" not in attempt["error"] and "a loopback address" not in attempt["error"], attempt  # not resolved
     assert log
+
+
+def test_a_refused_name_names_the_field_the_rule_and_the_fix_but_not_its_address(service: dict[str, Any]) -> None:
+    """A host name that resolves to this machine is refused when saved without saying what it resolved to (the
+    answer would map the host's network): the field, the rule and the fix only."""
+    creds = provision(service, "rhea")
+    name = socket.gethostname()
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        pytest.skip("this machine's own name does not resolve")
+    for field in ("CallbackUrl", "InboundCallbackUrl"):
+        r = dash(service, creds, "POST", "/applications", app_xml(**{field: f"http://{name}:8081/hub/api/users"}))
+        assert r.status_code == 400 and "<ErrorCode>12803</ErrorCode>" in r.text, r.text
+        description = r.text.split("<Description>")[1].split("</Description>")[0]
+        assert field in description and name in description and "Fix:" in description, description
+        assert "only to public hosts" in description and "--allow-callback-host" in description, description
+        for address in resolved | {"a loopback address", "a private network address", "resolves to a "}:
+            assert address not in description, (address, description)  # neither the address nor its kind
 
 
 def test_callback_attempts_are_capped_per_account(service: dict[str, Any]) -> None:
@@ -482,6 +503,46 @@ def test_a_forged_x_real_ip_does_not_escape_the_failure_throttle(service: dict[s
         for i in range(30)]
     assert codes[:20] == [401] * 20 and codes.count(429) >= 5, codes
 
+class FromAddress(requests.Session):
+    """A client whose connections come from ``source`` (another loopback address of this machine)."""
+
+    def __init__(self, source: str):
+        super().__init__()
+
+        class Adapter(requests.adapters.HTTPAdapter):
+            def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+                kw["source_address"] = (source, 0)
+                super().init_poolmanager(*args, **kw)
+
+        self.mount("http://", Adapter())
+
+
+def test_x_forwarded_for_is_believed_only_from_the_trusted_proxy(tmp_path: Any) -> None:
+    """The service started with ``--trusted-proxy 127.0.0.2`` (the hub's proxy connects from there): its
+    X-Forwarded-For names the client; a client reaching the port directly (from 127.0.0.1) can neither dodge the
+    failure throttle with a new X-Forwarded-For on every guess nor pin it on someone else's address."""
+    with workshop_service(tmp_path, "--trusted-proxy", "127.0.0.2") as svc:
+        creds = provision(svc, "ida")
+        url = f"{svc['url']}/api/accounts/{creds['account_id']}/applications"
+        proxy, direct = FromAddress("127.0.0.2"), FromAddress("127.0.0.1")
+        # through the proxy: each forwarded address has its own bucket (30 guesses from 30 clients: all 401)
+        codes = [proxy.get(url, auth=(creds["username"], f"g{i}"), timeout=10,
+                           headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(30)]
+        assert codes == [401] * 30, codes
+        # directly on the port: a new X-Forwarded-For on every guess is ignored, the throttle sees one client
+        codes = [direct.get(url, auth=(creds["username"], f"d{i}"), timeout=10,
+                            headers={"X-Forwarded-For": f"203.0.113.{i}", "X-Real-Ip": f"192.0.2.{i}"}).status_code
+                 for i in range(30)]
+        assert codes[:20] == [401] * 20 and codes.count(429) >= 5, codes
+        # ... and naming a victim's address pinned nothing on it: the victim, through the proxy, is answered 401,
+        # not the 429 of an emptied bucket (the direct guesses above named the same user, so its id is "failing")
+        victim = {"X-Forwarded-For": "203.0.113.5"}
+        r = proxy.get(url, auth=(creds["username"], "typo"), headers=victim, timeout=10)
+        assert r.status_code == 401, r.text
+        r = proxy.get(url, auth=(creds["username"], creds["password"]), headers=victim, timeout=10)
+        assert r.status_code == 200, r.text
+
+
 # -- the pieces on their own ----------------------------------------------------------------------------
 
 def test_the_resolver_refuses_a_name_that_rebinds_to_the_host() -> None:
@@ -506,6 +567,12 @@ def test_the_resolver_refuses_a_name_that_rebinds_to_the_host() -> None:
             answers["rebind.example"] = now
             with pytest.raises(CallbackRefused):
                 await resolver.resolve("rebind.example", 80)
+        for now in ("10.1.2.3", "169.254.169.254"):  # the refusal does not say what the name resolved to
+            answers["rebind.example"] = now
+            with pytest.raises(CallbackRefused) as refused:
+                await resolver.resolve("rebind.example", 80)
+            assert now not in str(refused.value) and "rebind.example" in str(refused.value)
+            assert "resolves to a " not in str(refused.value), str(refused.value)
         answers["rebind.example"] = "169.254.169.254"
         with pytest.raises(CallbackRefused):  # metadata: refused outside workshop mode too
             await PolicyResolver(policy=CallbackPolicy(workshop=False), resolver=Fake()).resolve("rebind.example", 80)

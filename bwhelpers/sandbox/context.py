@@ -43,3 +43,6 @@ class SandboxContext:
     local_bin_origins: frozenset[tuple[str, int]] = frozenset()
     #: may the public health endpoint name the db's path? (a local sandbox: its key file lies beside it)
     show_db_path: bool = True
+    #: the proxies whose X-Forwarded-For / -Proto are believed (bwhelpers.sandbox.forwarded); none: every
+    #: connection's own address is the client
+    trusted_proxies: tuple[Any, ...] = ()

@@ -200,7 +200,11 @@ class SandboxServer:
                  allow_hosts: list[str] | tuple[str, ...] | None = None,
                  idle_timeout: float = IDLE_CONNECTION_TIMEOUT, *, app_factory: Any = None,
                  public_url: str | None = None, xheaders: bool = False, workshop: bool = False,
-                 allow_callback_hosts: list[str] | tuple[str, ...] | None = None):
+                 allow_callback_hosts: list[str] | tuple[str, ...] | None = None,
+                 trusted_proxies: list[str] | tuple[str, ...] | None = None):
+        """``xheaders``: believe ``X-Forwarded-For`` / ``-Proto`` from ``trusted_proxies`` (addresses or networks;
+        default loopback: the hub's proxy on the same machine), never from anyone else (:mod:`.forwarded`)."""
+        from .forwarded import LOOPBACK, networks
         from .keys import ensure_admin_key, ensure_instance_key
 
         self.db, self.host, self.port, self.idle_timeout = db, host, port, idle_timeout
@@ -214,7 +218,8 @@ class SandboxServer:
         self.ctx = SandboxContext(db=db, admin_key=admin_key or ensure_admin_key(db.path),
                                   instance_key=ensure_instance_key(db.path),
                                   allowed_hosts=frozenset(hosts), workshop=workshop,
-                                  show_db_path=not workshop and host in ("127.0.0.1", "localhost", "::1"))
+                                  show_db_path=not workshop and host in ("127.0.0.1", "localhost", "::1"),
+                                  trusted_proxies=networks(trusted_proxies or LOOPBACK) if xheaders else ())
         self.allow_callback_hosts = tuple(allow_callback_hosts or ())
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -242,7 +247,7 @@ class SandboxServer:
             # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
             server = tornado.httpserver.HTTPServer(
                 app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES + MAX_HEAD_BYTES,
-                max_header_size=MAX_HEAD_BYTES, xheaders=self.xheaders,
+                max_header_size=MAX_HEAD_BYTES, xheaders=False,  # believed only from trusted proxies (base.py)
                 idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT)
             server.add_sockets(sockets)
             for area in self.areas:
