@@ -96,18 +96,17 @@ class Teardown:
         media = [m.id for m in self.ctx.state.media if m.id]
         if not media:  # nothing uploaded (the pictures page not run): no row
             return
-        from .media import MediaFlow
+        from ..media import MediaClient
 
-        flow = MediaFlow(self.ctx)
+        client = MediaClient(self.ctx.config, session=self.ctx.messaging.session)
         for media_id in media:
             try:
-                flow.delete(media_id)
+                client.delete(media_id)
+                rows.append({"step": "delete media", "outcome": "done", "detail": media_id})
             except NotFoundError:
                 rows.append({"step": "delete media", "outcome": "already gone", "detail": media_id})
-                with self.ctx.edit() as s:
-                    s.media = [m for m in s.media if m.id != media_id]
-                continue
-            rows.append({"step": "delete media", "outcome": "done", "detail": media_id})
+            with self.ctx.edit() as s:
+                s.media = [m for m in s.media if m.id != media_id]
 
     def wait_disconnect(self, order_id: str, timeout: float) -> None:
         """Wait (bounded) for the disconnect order to finish; an unreadable order or the timeout ends the wait."""
