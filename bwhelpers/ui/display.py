@@ -152,7 +152,7 @@ def note_html(text: str, kind: str = "info", incomplete: bool = False) -> str:
         mark = f' {views.INCOMPLETE}" data-cause="{cause}'
     return (f'<div class="bw-note bw-note-{kind}{mark}" style="border-left:5px solid {theme.line(kind)};'
             f'background:{theme.tint(kind)};color:{theme.TEXT};padding:6px 10px;margin:6px 0;max-width:100%;'
-            f'box-sizing:border-box;overflow-wrap:anywhere">{text}</div>')
+            f'box-sizing:border-box;overflow-wrap:break-word;{views.TIGHT}">{text}</div>{views.CALLOUT_CSS}')
 
 
 def show_note(text: str, kind: str = "info", incomplete: bool = False) -> None:
