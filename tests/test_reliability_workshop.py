@@ -333,12 +333,12 @@ def test_one_participant_holds_at_most_its_byte_budget(service: dict[str, Any]) 
     body = b'{"pad": "' + b"x" * (256 * 1024 - 20) + b'"}'
     picture = b"\x89PNG" + b"0" * (3 * 1024 * 1024)
     for i in range(40):  # more than the budget holds, 256 KB at a time
-        if not write("bins", lambda: requests.post(f"{service['url']}/_sandbox/bins/fill{i % 10}", auth=auth,
+        if not write("bins", lambda i=i: requests.post(f"{service['url']}/_sandbox/bins/fill{i % 10}", auth=auth,
                                                    data=body, headers={"Content-Type": "application/json"},
                                                    timeout=30)):
             break
     for i in range(3):
-        write("media", lambda: requests.put(f"{service['url']}/api/v2/users/{creds['account_id']}/media/p{i}.png",
+        write("media", lambda i=i: requests.put(f"{service['url']}/api/v2/users/{creds['account_id']}/media/p{i}.png",
                                             auth=auth, data=picture, headers={"Content-Type": "image/png"},
                                             timeout=60))
     for _ in range(50):
