@@ -202,7 +202,7 @@ WORKSHOP_PROBES = {
     "page_size": "list pages over the maximum",
     "nosniff": "answers without X-Content-Type-Options: nosniff",
     "stored_bytes": "writes beyond one account's stored-bytes budget (over it by more than one request = lost)",
-    "forwarded_dodge": "guesses sent straight to the service's port with a new X-Forwarded-For each (not throttled = lost)",
+    "forwarded_dodge": "guesses sent straight to the service's port with a new X-Forwarded-For each (beyond one client's allowance = lost)",
     "forwarded_pin": "victims' addresses named in those headers (their next login throttled = lost)",
     "refusal_address": "refused callback URLs whose answer names the address their host resolved to (named = lost)",
 }
