@@ -154,7 +154,8 @@ def error_html(exc: BaseException) -> str:
     body = f"<div>{html.escape(str(desc))}</div>"
     if fix:
         body += f"<div><b>How to fix:</b> {html.escape(str(fix))}</div>"
-    return views.callout("error", " · ".join(parts), body, "bw-error")
+    # the headless run's failure line names the cause, not only the kind of error
+    return views.callout("error", " · ".join(parts), body, "bw-error", cause=f"{' · '.join(parts)}: {desc}")
 
 
 def show_error(exc: BaseException) -> None:
