@@ -129,7 +129,9 @@ def run_all(page: Any) -> None:
                ".test(p.textContent))")
     for _ in range(3):
         dismiss_dialogs(page)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # not awaited: the command's promise settles only when every cell has run (or never, when a kernel still
+        # settling dropped the request); the prompts below say whether cells started
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         try:
             page.wait_for_function(started, timeout=20_000)
             return
