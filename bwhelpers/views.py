@@ -92,12 +92,19 @@ def _tok(text: str) -> str:
 
 
 def url_html(text: str) -> str:
-    """A URL, escaped, that may break only after its slashes and before its query (``http://host/a/<wbr>b``),
-    never inside a word (``htt/p://``)."""
-    m = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/]*)(.*)", text, re.S)
-    head, rest = (m.group(1), m.group(2)) if m else ("", text)
-    parts = re.split(r"(?<=/)|(?=[?&#])", rest)
-    return '<span class="bw-url">' + _tok(head) * bool(head) + "<wbr>".join(_tok(p) for p in parts if p) + "</span>"
+    """A URL, escaped, that may break only after its scheme (``http://``), before its port, after its slashes and
+    before its query (``http://<wbr>host<wbr>:8765/<wbr>a/<wbr>b``), never inside a word (``htt/p://``)."""
+    m = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/:]*)(:[0-9]*)?(.*)", text, re.S)
+    head = [m.group(1), m.group(2), m.group(3) or ""] if m else []
+    rest = m.group(4) if m else text
+    # after the scheme's //, before the port, after each slash, before the query: never inside a word
+    parts: list[str] = []
+    for part in [*head, *re.split(r"(?<=/)|(?=[?&#])", rest)]:
+        if part == "/" and parts:  # the host's (or the port's) slash stays with it
+            parts[-1] += part
+        elif part:
+            parts.append(part)
+    return '<span class="bw-url">' + "<wbr>".join(_tok(p) for p in parts) + "</span>"
 
 
 def text_html(text: str) -> str:

@@ -670,8 +670,11 @@ def shots_through(page: Any, name: str, limit: int = 4) -> None:
                             "return e.scrollTop; }", i * (height - 120))
         page.wait_for_timeout(400)
         page.screenshot(path=str(ARTIFACTS / f"{name}-{i + 1}.png"))
+        # the end: the last cell is in view (JupyterLab pads the notebook below it; a shot of the padding is empty)
         at_end = page.evaluate(f"() => {{ const e = document.querySelector('{scroller}'); "
-                               "return e.scrollTop + e.clientHeight >= e.scrollHeight - 2; }")
+                               "const cells = e.querySelectorAll('.jp-Cell'); const last = cells[cells.length - 1]; "
+                               "return e.scrollTop + e.clientHeight >= e.scrollHeight - 2 || (last && "
+                               "last.getBoundingClientRect().bottom <= e.getBoundingClientRect().bottom); }")
         if at_end or (i and top == 0):
             break
     page.evaluate(f"() => {{ document.querySelector('{scroller}').scrollTop = 0; }}")
