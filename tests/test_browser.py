@@ -29,7 +29,6 @@ from conftest import control, stop_process_group
 from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
 
 from bwhelpers import steps
-from bwhelpers.sandbox import start
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -48,11 +47,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_factory: Any) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("lab")
     project = tmp / "project"
     shutil.copytree(ROOT / "notebooks", project / "notebooks")
-    sandbox = start(port=0, db=tmp / "sandbox.db", order_delay=0, reset=True, settings=GUIDE_2018)
+    sandbox = sandbox_factory(order_delay=0, reset=True)  # the 2018 guide's rules
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
     env.update({

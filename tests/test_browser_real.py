@@ -21,7 +21,6 @@ import requests
 from conftest import control, stop_process_group
 
 from bwhelpers import steps
-from bwhelpers.sandbox import start
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -56,11 +55,11 @@ def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
 
 
 @pytest.fixture(params=["receiver", "polling"])
-def real_lab(request: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def real_lab(request: Any, tmp_path: Path, fresh_sandbox: Any) -> Iterator[dict[str, Any]]:
     mode = request.param
     project = tmp_path / "project"
     shutil.copytree(ROOT / "notebooks", project / "notebooks")
-    sb = start(port=0, db=tmp_path / "bandwidth.db", reset=True)
+    sb = fresh_sandbox(reset=True, settings={})  # today's default rules, then the stand-in's below
     control(sb.url, "PUT", "/_sandbox/settings", json={
         "order_transition": {"mode": "immediate"}, "legacy_basic_auth": "decommissioned", "a2p_enforcement": True,
         "delivery_delay": 0.3, "callback_retry": {"max_attempts": 2, "backoff": [0.5], "timeout": 2}},

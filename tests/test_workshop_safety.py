@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
@@ -599,12 +599,11 @@ def test_the_delivery_signature_is_bound_to_its_url_and_time_and_used_once() -> 
     assert sig.verify("key", forged, *target, now=now) is None
 
 
-def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None:
+def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     """A host that has a /_sandbox/bins/ path is not the sandbox: it gets the callback without X-Sandbox-Delivery."""
     import http.server
     import threading
 
-    from bwhelpers.sandbox import start
 
     seen: list[dict[str, str]] = []
 
@@ -620,7 +619,7 @@ def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None
 
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    sb = start(port=0, db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
+    sb = sandbox_factory(db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
     try:
         creds = {**sb.credentials, "site_id": sb.credentials["site_id"]}
         svc = {"url": sb.url}
@@ -641,11 +640,11 @@ def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None
         receiver.shutdown()
 
 
-def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(tmp_path: Any,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from bwhelpers.sandbox import auth, start
+def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, sandbox_factory: Callable[..., Any]) -> None:
+    from bwhelpers.sandbox import auth
 
-    sb = start(port=0, db=tmp_path / "many.db")
+    sb = sandbox_factory(db=tmp_path / "many.db")
     try:
         for i in range(60):
             r = requests.post(f"{sb.url}/_sandbox/accounts", headers={**sb.admin_headers(), **JSON}, timeout=10, json={
