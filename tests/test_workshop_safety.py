@@ -355,6 +355,58 @@ def test_bin_posts_count_against_the_request_rate(service: dict[str, Any]) -> No
     assert page["count"] == codes.count(204)
 
 
+def test_each_account_has_a_stored_bytes_budget(service: dict[str, Any]) -> None:
+    """The stored_bytes quota (workshop default 6 MB) bounds what one account holds in all: bins, media, messages.
+    Beyond it every API answers 403 in its own shape naming the quota and the fix; deleting a bin frees its bytes."""
+    import sqlite3
+
+    creds = provision(service, "bytes")
+    auth = (creds["username"], creds["password"])
+    app_id, number = setup_messaging(service, creds, f"{service['url']}/_sandbox/bins/bytes-cb")
+    budget = 1024 * 1024
+    settings(service, quotas={"stored_bytes": budget})
+    try:
+        codes = [requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, timeout=30,
+                               data=b'{"pad": "' + b"x" * 200_000 + b'"}', headers=JSON).status_code
+                 for _ in range(8)]
+        assert codes[:4] == [204] * 4 and codes[-1] == 403, codes  # 5 x 200 KB fit 1 MB with what it held already
+        r = requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * 200_000}, timeout=30)
+        assert r.status_code == 403 and "stored_bytes" in r.json()["error"] and "1.0 MB" in r.json()["error"], r.text
+        with sqlite3.connect(service["db"]) as conn:
+            counted = conn.execute("SELECT bytes FROM account_bytes WHERE account_id=?", (creds["account_id"],)
+                                   ).fetchone()[0]
+            held = conn.execute("SELECT SUM(length(CAST(body AS BLOB)) + length(headers)) FROM bin_requests WHERE name "
+                                "LIKE ?", (creds["account_id"] + "/%",)).fetchone()[0]
+        assert held <= counted <= budget, (held, counted)
+        for pad in (10_000, 1_000):  # fill what is left, down to the last kilobyte
+            while requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * pad},
+                                timeout=30).status_code == 204:
+                pass
+        # every API that stores answers in its own shape
+        r = requests.post(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", auth=auth, timeout=10,
+                          json={"from": number, "to": ["+12015550100"], "text": "x" * 2000, "applicationId": app_id})
+        assert r.status_code == 403 and r.json()["type"] == "forbidden" and "stored_bytes" in r.json()["description"]
+        r = requests.put(f"{service['url']}/api/v2/users/{creds['account_id']}/media/big.png", auth=auth, timeout=30,
+                         data=b"\x89PNG" + b"0" * 300_000, headers={"Content-Type": "image/png"})
+        assert r.status_code == 403 and "stored_bytes" in r.text, r.text
+        r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl="https://example.com/" + "p" * 3000))
+        assert r.status_code == 403 and "stored_bytes" in r.text and "<ErrorCode>" in r.text, r.text
+        assert dash(service, creds, "GET", "/applications").status_code == 200  # reading still works
+        # the other participants are not affected, and deleting a bin gives the bytes back
+        other = provision(service, "bytes-neighbour")
+        assert requests.post(f"{service['url']}/_sandbox/bins/x", auth=(other["username"], other["password"]),
+                             json={"pad": "x" * 200_000}, timeout=30).status_code == 204
+        assert requests.delete(f"{service['url']}/_sandbox/bins/fill", auth=auth, timeout=10).status_code in (200, 204)
+        assert requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * 200_000},
+                             timeout=30).status_code == 204
+        with sqlite3.connect(service["db"]) as conn:
+            counted = conn.execute("SELECT bytes FROM account_bytes WHERE account_id=?", (creds["account_id"],)
+                                   ).fetchone()[0]
+        assert 200_000 < counted < budget, counted  # the deleted bin's bytes were given back
+    finally:
+        settings(service, quotas={"stored_bytes": 6 * 1024 * 1024})
+
+
 def test_the_db_size_cap_answers_507_instead_of_filling_the_volume(service: dict[str, Any]) -> None:
     creds = provision(service, "uma")
     settings(service, max_db_mb=0.001)
