@@ -29,13 +29,9 @@ def is_secret_name(name: Any) -> bool:
 
 
 def mask(value: str | None) -> str:
-    """Mask a secret for display: ``sandbox-password`` -> ``********rd`` (only the last two characters of a
-    long value, enough to tell two secrets apart); values under 12 characters -> ``********``."""
-    if not value:
-        return ""
-    if len(value) < 12:
-        return MASK
-    return f"{MASK}{value[-2:]}"
+    """Mask a secret for display: any value -> ``********`` (nothing of it is shown, not even its last characters);
+    no value -> ``""`` (so "not set" still reads as not set)."""
+    return MASK if value else ""
 
 
 def register_secret(value: str | None) -> None:

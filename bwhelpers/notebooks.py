@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -35,6 +35,7 @@ class NotebookRun:
     failed_cell: int | None = None
     error: str | None = None
     output: Path | None = None
+    expected: list[tuple[int, str]] = field(default_factory=list)   #: deliberate failures shown, (cell, cause)
 
 
 def find_notebooks(folder: Path | None = None, only: Iterable[str] | None = None) -> list[Path]:
@@ -102,12 +103,13 @@ def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         run.ok = False
         run.failed_cell = _failed_cell(nb)
-        run.error = _first_line(str(exc))
+        run.error = _cause(exc)
     else:
         incomplete = incomplete_step(nb)
         if incomplete is not None:
             run.ok = False
             run.failed_cell, run.error = incomplete
+        run.expected = expected_failures(nb)
     run.seconds = time.perf_counter() - started
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -125,12 +127,15 @@ def execute_notebook(path: Path, out_dir: Path | None = None, timeout: int = 300
 
 
 EXPECTED_FAILURE_TAG = "expected-failure"
-_CAUSE = re.compile(r'class="[^"]*\bbw-incomplete\b[^"]*"\s+data-cause="([^"]*)"')
+_BOX = re.compile(r'<[^>]*class="([^"]*\bbw-incomplete\b[^"]*)"[^>]*?data-cause="([^"]*)"')
 
 
 def incomplete_step(nb) -> tuple[int, str] | None:
-    """The first code cell (1-based among code cells) that shows a "step did not complete" box, with its cause;
-    cells tagged ``expected-failure`` are skipped. None when every step completed."""
+    """The first code cell (1-based among code cells) that shows a "step did not complete" box, with its cause.
+
+    A deliberate failure (a box marked ``bw-expected``) is not counted in a cell tagged ``expected-failure``; in
+    any other cell it counts like every failure. Any other failure counts in a tagged cell too (a wait for the
+    deliberate failure that timed out is not the failure the tag expects)."""
     import html
 
     code_index = 0
@@ -138,16 +143,38 @@ def incomplete_step(nb) -> tuple[int, str] | None:
         if cell.cell_type != "code":
             continue
         code_index += 1
-        if EXPECTED_FAILURE_TAG in (cell.get("metadata", {}).get("tags") or []):
-            continue
+        expected = EXPECTED_FAILURE_TAG in (cell.get("metadata", {}).get("tags") or [])
         for output in cell.get("outputs", []):
             body = (output.get("data") or {}).get("text/html")
             if isinstance(body, list):
                 body = "".join(body)
-            if isinstance(body, str) and "bw-incomplete" in body:
-                m = _CAUSE.search(body)
-                return code_index, html.unescape(m.group(1)) if m else "a step did not complete"
+            if not isinstance(body, str) or "bw-incomplete" not in body:
+                continue
+            for classes, cause in _BOX.findall(body):
+                if expected and "bw-expected" in classes.split():
+                    continue
+                return code_index, html.unescape(cause) or "a step did not complete"
     return None
+
+
+def expected_failures(nb) -> list[tuple[int, str]]:
+    """The deliberate failures the notebook showed in its ``expected-failure`` cells: (code cell, cause)."""
+    import html
+
+    found = []
+    code_index = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code_index += 1
+        if EXPECTED_FAILURE_TAG not in (cell.get("metadata", {}).get("tags") or []):
+            continue
+        for output in cell.get("outputs", []):
+            body = (output.get("data") or {}).get("text/html")
+            body = "".join(body) if isinstance(body, list) else body
+            if isinstance(body, str):
+                found += [(code_index, html.unescape(c)) for k, c in _BOX.findall(body) if "bw-expected" in k.split()]
+    return found
 
 
 def _failed_cell(nb) -> int | None:
@@ -160,6 +187,17 @@ def _failed_cell(nb) -> int | None:
             if output.get("output_type") == "error":
                 return code_index
     return None
+
+
+def _cause(exc: BaseException) -> str:
+    """The failure's type and cause in one line (``TransportError: cannot reach ...``), without colour codes."""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if ename:
+        text = f"{ename}: {evalue}" if evalue else str(ename)
+    else:
+        text = _first_line(str(exc)) or type(exc).__name__
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    return " ".join(text.split())[:400]
 
 
 def _first_line(text: str) -> str:
@@ -190,6 +228,9 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
                 print(f"running {path.name} ...", flush=True)
             run = execute_notebook(path, out_dir=out_dir, timeout=timeout)
             runs.append(run)
+            for cell, cause in run.expected:
+                print(f"expected failure (tagged {EXPECTED_FAILURE_TAG}): {path.name}, code cell {cell}: {cause}",
+                      flush=True)
             if not run.ok:
                 print(f"FAILED: {path.name}, code cell {run.failed_cell}: {run.error}", file=sys.stderr)
                 break

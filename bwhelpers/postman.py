@@ -242,7 +242,7 @@ def environment_variables(config: Any = None, state: Any = None, *, include_secr
                           callback_url: str | None = None) -> list[dict[str, Any]]:
     """The environment's variables as rows ``{key, value, type, enabled, description, source}`` for previews.
 
-    Secret values are masked (``********rd``) unless ``masked=False``; with ``include_secrets=False`` (the
+    Secret values are masked (``********``) unless ``masked=False``; with ``include_secrets=False`` (the
     default, matching :func:`export_environment`) the ``value`` column shows what the file will contain, i.e.
     an empty string, and ``masked=False`` never reveals more than the file would.
     """

@@ -19,7 +19,18 @@ from typing import Any, Iterable, Mapping, Sequence
 from . import theme
 from .masking import scrub
 
-__all__ = ["object_html", "rows_html", "callout", "fmt", "pick_columns", "token_html", "CSS", "KINDS", "INCOMPLETE"]
+__all__ = ["object_html", "rows_html", "callout", "fmt", "pick_columns", "token_html", "url_html", "text_html", "date_text", "CSS",
+           "KINDS", "INCOMPLETE", "EXPECTED"]
+
+#: the class of a box showing a deliberate failure (11's failing destination): it counts as a failure of the
+#: headless run unless its cell is tagged ``expected-failure`` in the notebook
+EXPECTED = "bw-expected"
+
+#: a callout's line spacing and its lists' margins (JupyterLab's rendered-HTML spacing is for prose)
+TIGHT = "line-height:1.4"
+CALLOUT_CSS = ("<style>.bw-callout ul,.bw-note ul{margin:2px 0;padding-left:1.4em}.bw-callout li,.bw-note li"
+               "{margin:1px 0}.bw-callout p,.bw-note p,.bw-callout div,.bw-note div{margin:0}"
+               ".bw-callout .bw-tok,.bw-note .bw-tok{white-space:nowrap}</style>")
 
 #: the class of every box that says a step did not complete (``python -m bwhelpers run-notebooks`` fails on it)
 INCOMPLETE = "bw-incomplete"
@@ -32,7 +43,7 @@ CSS = ("<style>"
        ".bw-wrap table.bw-table{table-layout:fixed;width:100%;max-width:100%;border-collapse:collapse;margin:4px 0;"
        f"font-size:13px;color:{theme.TEXT};background:{theme.PAGE}}}"
        f".bw-wrap {_CELL}{{border:1px solid {theme.BORDER};padding:3px 6px;color:{theme.TEXT};"
-       "text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:normal;white-space:normal}"
+       "text-align:left;vertical-align:top;overflow-wrap:break-word;word-break:normal;white-space:normal}"
        f".bw-wrap table.bw-table th{{background:{theme.SURFACE};font-weight:600;overflow-wrap:normal}}"
        ".bw-wrap table.bw-rows th{white-space:normal;overflow-wrap:normal}"
        f".bw-wrap table.bw-table td.bw-key{{width:32%;font-weight:600;background:{theme.SURFACE}}}"
@@ -41,10 +52,11 @@ CSS = ("<style>"
        f".bw-wrap table.bw-table td.bw-st-failed{{color:{theme.accent('failed')};font-weight:700}}"
        f".bw-wrap table.bw-table td.bw-st-partial{{color:{theme.accent('partial')};font-weight:700}}"
        f".bw-wrap table.bw-table td.bw-st-done{{color:{theme.accent('done')};font-weight:600}}"
-       ".bw-wrap .bw-tok{white-space:nowrap;overflow-wrap:normal}"  # a token never wraps inside itself
+       ".bw-wrap .bw-tok{white-space:nowrap;overflow-wrap:normal;word-break:normal}"  # never wraps inside itself
        f".bw-wrap .bw-short{{border-bottom:1px dotted {theme.BORDER_STRONG};cursor:help}}"
        ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; texts wrap between words
        ".bw-wrap{max-width:100%;overflow-x:hidden}"
+       ".bw-wrap a.bw-url,.bw-wrap .bw-url{overflow-wrap:normal;word-break:normal}"  # breaks only at its <wbr>
        f".bw-wrap .bw-caption{{color:{theme.MUTED};font-size:12px}}"
        f".bw-wrap a{{color:{theme.accent('info')}}}"
        "</style>")
@@ -75,24 +87,72 @@ def fmt(value: Any) -> str:
     return scrub(text)
 
 
-def token_html(text: str, short: bool = False) -> str:
-    """One shown value, escaped: a token (no spaces) never wraps inside itself; with ``short`` a long id is shortened
-    to its first 8 characters (a message id to its first 4 and last 5: its head is a timestamp) and a date to the second, the whole value in the tooltip (``title``)."""
-    if not text or not _TOKEN.fullmatch(text):
-        return html.escape(text)
-    if _KEBAB.fullmatch(text):  # a long name (invalid-destination-address): it may break after its hyphens
-        return "-<wbr>".join(html.escape(part) for part in text.split("-"))
-    if short:
-        full = html.escape(text)
-        if _UUID.fullmatch(text) or _LONG_ID.fullmatch(text):
-            # a message id starts with its millisecond timestamp (one session's ids share it): keep its random tail
-            shown = text[:8] + "…" if _UUID.fullmatch(text) else text[:4] + "…" + text[-5:]
-            return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(shown)}</span>'
-        m = _ISO.fullmatch(text)
-        if m and (m.group(3) or m.group(4)):  # the date and the time, each whole; the line may break between them
-            return (f'<span class="bw-short" title="{full}" data-value="{full}"><span class="bw-tok">{m.group(1)}'
-                    f'</span> <span class="bw-tok">{m.group(2)}</span></span>')
+def _tok(text: str) -> str:
     return f'<span class="bw-tok">{html.escape(text)}</span>'
+
+
+def url_html(text: str) -> str:
+    """A URL, escaped, that may break only after its slashes and before its query (``http://host/a/<wbr>b``),
+    never inside a word (``htt/p://``)."""
+    m = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/]*)(.*)", text, re.S)
+    head, rest = (m.group(1), m.group(2)) if m else ("", text)
+    parts = re.split(r"(?<=/)|(?=[?&#])", rest)
+    return '<span class="bw-url">' + _tok(head) * bool(head) + "<wbr>".join(_tok(p) for p in parts if p) + "</span>"
+
+
+def text_html(text: str) -> str:
+    """Prose, escaped, whose URLs break only after their slashes (:func:`url_html`), never inside a word."""
+    parts = re.split(r"(https?://[^\s)\]>\"']+)", text)
+    return "".join(url_html(p) if i % 2 else html.escape(p) for i, p in enumerate(parts))
+
+
+def date_text(text: str) -> str | None:
+    """An ISO date-time in the walkthrough's one format, ``2026-12-06 15:01:02`` (UTC; seconds, no fraction), or
+    None when ``text`` is not one."""
+    m = _ISO.fullmatch(text)
+    if not m:
+        return None
+    from datetime import datetime, timezone
+
+    zone = m.group(4)
+    if zone and zone != "Z" and zone.replace(":", "") not in ("+0000", "-0000"):
+        try:
+            when = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{zone if ':' in zone else zone[:3] + ':' + zone[3:]}")
+            return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return None
+    return f"{m.group(1)} {m.group(2)}"
+
+
+def token_html(text: str, short: bool = False) -> str:
+    """One shown value, escaped: a token (no spaces) never wraps inside itself. A date-time is shown in one format
+    (:func:`date_text`, the original in the tooltip); a URL may break after its slashes; a long hyphenated name after
+    its hyphens. With ``short`` a long id is shortened (a UUID to its first 8 characters, a message id to its first
+    4 and last 5: its head is a timestamp), the whole value in the tooltip (``title``) and ``data-value``; a value of
+    several tokens (``CSBX001 <order id>``) has each of them shortened."""
+    if not text:
+        return ""
+    if not _TOKEN.fullmatch(text):
+        words = text.split(" ")
+        if short and 1 < len(words) <= 4 and all(_TOKEN.fullmatch(w) for w in words):
+            return " ".join(token_html(w, short) for w in words)
+        if re.fullmatch(r"https?://\S+", text):
+            return url_html(text)
+        return html.escape(text)
+    full = html.escape(text)
+    when = date_text(text)
+    if when is not None:
+        return f'<span class="bw-tok bw-date" title="{full}" data-value="{full}">{when}</span>'
+    if re.match(r"https?://", text):
+        return url_html(text)
+    if _KEBAB.fullmatch(text):  # a long name (invalid-destination-address): it may break after its hyphens only
+        parts = text.split("-")
+        return "<wbr>".join(_tok(p + "-") for p in parts[:-1]) + "<wbr>" + _tok(parts[-1])
+    if short and (_UUID.fullmatch(text) or _LONG_ID.fullmatch(text)):
+        # a message id starts with its millisecond timestamp (one session's ids share it): keep its random tail
+        shown = text[:8] + "…" if _UUID.fullmatch(text) else text[:4] + "…" + text[-5:]
+        return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(shown)}</span>'
+    return _tok(text)
 
 
 def _label(key: Any) -> str:
@@ -100,10 +160,14 @@ def _label(key: Any) -> str:
 
 
 def _header(key: Any) -> str:
-    """A column header, escaped, that may break between the words of a camelCase or snake_case name
-    (``Inbound<wbr>Callback<wbr>Url``) so a narrow column never pushes the table wider than its cell."""
-    parts = re.split(r"(?<=[a-z0-9])(?=[A-Z])|(?<=_)", _label(key))
-    return "<wbr>".join(html.escape(p) for p in parts)
+    """A column header or field name, escaped. A short one (``message_id``) stays whole; a long camelCase or
+    snake_case one may break between its words (``Inbound<wbr>Callback<wbr>Url``), so a narrow column never pushes
+    the table wider than its cell."""
+    label = _label(key)
+    if len(label) <= 16:
+        return _tok(label)
+    parts = re.split(r"(?<=[a-z0-9])(?=[A-Z])|(?<=_)", label)
+    return "<wbr>".join(_tok(p) for p in parts)
 
 
 def _cell(value: Any, short: bool = False) -> str:
@@ -193,8 +257,8 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
         for c in cols:
             value = r.get(c)
             linked = bool(links and c in links and value not in (None, ""))
-            # a link (a notebook name) may break after its underscores; values stay whole tokens
-            text = _header(fmt(value)) if linked else _cell(value, short=True)
+            # a link (a notebook name) and every value stay whole tokens
+            text = _tok(fmt(value)) if linked else _cell(value, short=True)
             if links and linked:
                 href = safe_href(links[c].format(value=value))
                 if href:
@@ -223,6 +287,6 @@ def callout(kind: str, title: str, body_html: str = "", css_class: str = "", inc
     cls = f"bw-callout bw-callout-{kind} {css_class}{' ' + INCOMPLETE if incomplete else ''}".strip()
     cause = f' data-cause="{html.escape(title)}"' if incomplete else ""
     return (f'<div class="{cls}"{cause} style="border-left:5px solid {border};background:{background};color:{theme.TEXT};'
-            f'padding:6px 10px;margin:6px 0;max-width:100%;box-sizing:border-box;overflow-wrap:anywhere">'
+            f'padding:6px 10px;margin:6px 0;max-width:100%;box-sizing:border-box;overflow-wrap:break-word;{TIGHT}">'
             f'<div class="bw-callout-title" style="font-weight:700"><span style="color:{theme.accent(kind)}">{icon}'
-            f'</span> {html.escape(title)}</div>{body_html}</div>')
+            f'</span> {html.escape(title)}</div>{body_html}</div>{CALLOUT_CSS}')

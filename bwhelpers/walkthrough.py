@@ -72,6 +72,13 @@ def _closure(info: steps.Step) -> tuple[int, ...]:
     return tuple(sorted(seen))
 
 
+def _run_first(numbers: list[int]) -> str:
+    """``Run notebook 01_x first (then 02_y, 03_z)``: every missing step, the first one named as the next to run."""
+    pages = [steps.by_number(n) for n in numbers]
+    rest = f" (then {', '.join(_link(p) for p in pages[1:])})" if len(pages) > 1 else ""
+    return f"Run notebook {_link(pages[0])} first{rest}"
+
+
 def _execution_count() -> int | None:
     try:
         from IPython import get_ipython
@@ -93,13 +100,9 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
         self.setup = setup
         self.missing: list[int] = []
         self.error: BaseException | None = None
+        self._printed: list[tuple[str, str]] = []   # what connecting printed (kind, line), shown in the header
         if self.setup is None:
-            try:
-                from .connection import connect
-
-                self.setup = connect()
-            except BandwidthError as exc:
-                self.error = exc
+            self._connect()
         self.progress = progress.progress_widget(self.setup, current=self._current) \
             if self.setup is not None else None
         self._warned_in: int | None = None
@@ -114,6 +117,26 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             self.missing = [n for n in self.needs if not done.get(n)]
         if show:
             self.header()
+
+    def _connect(self) -> None:
+        """Connect, keeping what connecting prints (the sandbox in use, a warning, the receiver's URL) for the
+        header, which shows it as part of the page (a printed URL would break anywhere, ``htt/p://``)."""
+        import contextlib
+        import io
+
+        from .connection import connect
+
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                self.setup = connect()
+        except BandwidthError as exc:
+            self.error = exc
+        for kind, stream in (("info", out), ("warn", err)):
+            for line in stream.getvalue().splitlines():
+                text = line.strip().removeprefix("bwhelpers: ").removeprefix("warning: ")
+                if text and not text.startswith("no Bandwidth credentials found"):  # the target line says it
+                    self._printed.append((kind, text))
 
     # -- state -------------------------------------------------------------------------------------
     @property
@@ -132,6 +155,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
 
     def header(self) -> None:
         """The target in use, the progress strip, and the prerequisite verdict."""
+        for kind, text in self._printed:
+            show.show_note(f"{theme.ICONS[kind]} {views.text_html(text)}", kind)
         if self.setup is None:
             exc = self.error or RuntimeError("not connected")
             self._outcome("failed", f"could not connect: {type(exc).__name__}: {getattr(exc, 'description', '') or exc}")
@@ -150,42 +175,57 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             self._recommend()
 
     def check(self) -> bool:
-        """Say which notebooks to run first if prerequisites are missing: every missing one, in full once, then a
-        one-line reminder in each later cell that skips its work. Returns ``ready``."""
+        """Say which notebooks to run first if prerequisites are missing: every missing one (and the earlier steps
+        the walkthrough expects), in full once, then a one-line reminder in each later cell that skips its work.
+        Returns ``ready``."""
         if self.setup is None:
             self._warn_once("Not connected: run <b>00_start_here</b> first.")
             return False
         if self.missing:
-            first = steps.by_number(self.missing[0])
+            todo = self._todo()
+            first = steps.by_number(todo[0])
             if self._prereq_shown:
                 self._warn_once(f"Skipped: a prerequisite is missing (see the top of this notebook); run "
                                 f"{_link(first)} first.", short=True)
                 return False
             self._prereq_shown = True
             items = []
-            for number in self.missing:
+            for number in todo:
                 p = steps.by_number(number)
-                what = "ended <b>FAILED</b>" if self._statuses.get(number) == "failed" else "has not been done"
-                items.append(f"<li>step {number} ({html.escape(p.heading.lower())}) {what}: notebook {_link(p)}</li>")
-            others = " (then the others listed)" if len(items) > 1 else ""
+                what = " — it ended <b>FAILED</b>" if self._statuses.get(number) == "failed" else ""
+                why = " <b>(needed by this step)</b>" if number in self.missing else ""
+                items.append(f"<li>{_link(p)}: {html.escape(p.heading)}{what}{why}</li>")
+            if len(todo) > len(self.missing):
+                items.append("<li style=\"list-style:none\"><i>The others are needed by the message this walkthrough "
+                             "sends.</i></li>")
             self._warn_once(
-                f"Prerequisite missing for this target:<ul>{''.join(items)}</ul><b>Run notebook {_link(first)} "
-                f"first</b>{others}, then re-run this one. The cells below do nothing until then.")
+                f"Prerequisite missing for this target: {len(todo)} earlier step{'s' * (len(todo) > 1)} to run"
+                f"<ul>{''.join(items)}</ul><b>{_run_first(todo)}</b>, then re-run this one. The cells below do "
+                "nothing until then.")
             return False
         return True
 
+    def _skipped(self) -> list[int]:
+        """Earlier guide steps not done that this page does not strictly need (numbers can be ordered onto a
+        location with no SMS and no application, but the walkthrough's message cannot be sent from them)."""
+        if not self.info.guide or self.setup is None:
+            return []
+        done = progress.done_steps(self.setup)
+        return [p.number for p in steps.STEPS if p.number < self.step and p.number not in self.needs
+                and not done.get(p.number)]
+
+    def _todo(self) -> list[int]:
+        """Every earlier step still to run, needed or expected, in order."""
+        return sorted(set(self.missing) | set(self._skipped()))
+
     def _recommend(self) -> None:
         """Earlier guide steps this one does not strictly need but the walkthrough expects (ordering numbers onto
-        a location with no SMS and no application): a quiet amber note, so nothing proceeds silently."""
-        if not self.info.guide or self.setup is None:
-            return
-        done = progress.done_steps(self.setup)
-        skipped = [p for p in steps.STEPS if p.number < self.step and p.number not in self.needs
-                   and not done.get(p.number)]
+        a location with no SMS and no application): an amber note naming each, so nothing proceeds silently."""
+        skipped = [steps.by_number(n) for n in self._skipped()]
         if skipped:
             names = ", ".join(f"step {p.number} ({_link(p)})" for p in skipped)
-            show.show_note(f"Not done yet for this target: {names}. This step works without them, but the "
-                           "walkthrough's message cannot be sent until they are.", "warn")
+            show.show_note(f"{theme.ICONS['warn']} Not done yet for this target: {names}. This step works without "
+                           "them, but the walkthrough's message cannot be sent until they are.", "warn")
 
     def _warn_once(self, text: str, short: bool = False) -> None:
         """The prerequisite note, at most once per executed cell (later calls in the same cell stay quiet)."""
@@ -602,14 +642,15 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
                 f"open {_link(steps.page('start'))}, fix the credentials (or unset the BW_* variables to use the "
                 "sandbox), then re-run this notebook")
         if self.missing:
-            first = steps.by_number(self.missing[0])
-            return "not run", f"step {first.number} ({first.title.lower()}) has not been done for this target", (
-                f"Run notebook {_link(first)} first, then re-run this notebook")
+            todo = [steps.by_number(n) for n in self._todo()]
+            names = ", ".join(f"{p.number} ({p.title.lower()})" for p in todo)
+            return "not run", f"step{'s' * (len(todo) > 1)} {names} not done yet", (
+                f"{_run_first([p.number for p in todo])}, then re-run this notebook")
         if self.info.guide:
             status = progress.statuses(self.setup).get(self.step, "pending")
             partials = [t for k, t in self.outcomes if k == "partial"]
             if status == "done" and not failures:
-                return "done", f"{self.info.heading} (for this target)", onward
+                return "done", self.info.heading, onward
             if status == "done":
                 return "partial", f"{self.info.title} was done before, but this run failed: {failures[-1]}", again
             if status == "partial" or partials:
@@ -622,8 +663,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
         if failures:
             return "failed", failures[-1], again
         done = [t for k, t in self.outcomes if k == "done"]
-        if done:
-            return "done", done[-1], onward
+        if done:  # the last step that said what it did (a shown response says nothing by itself)
+            return "done", next((t for t in reversed(done) if t), self.info.heading), onward
         return "not run", f"{self.info.title}: nothing ran yet", "run the cells above (Run All)"
 
     def summary(self) -> Any:

@@ -144,7 +144,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               admin_users: Sequence[str] = (), authenticator: str | None = "dummy", spawner: str | None = "simple",
               order_delay: float | None = None, notebooks: str | None = None, sandbox_url: str | None = None,
               service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
-              allow_callback_hosts: Sequence[str] = (), python: str = sys.executable) -> None:
+              allow_callback_hosts: Sequence[str] = (), trusted_proxies: Sequence[str] = (),
+              python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it, and the hub's db and cookie
@@ -160,6 +161,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param allow_callback_hosts: hosts (names, addresses or networks such as ``10.1.0.0/16``) the sandbox may send
         callbacks to although they are loopback, private or the hub's own (the workshop's callback URL policy
         refuses those otherwise; docs/workshop.md).
+    :param trusted_proxies: addresses or networks the hub's proxy connects to the service from: its
+        ``X-Forwarded-For`` (the client's address, for the per-address throttle) is believed only from there.
+        Default loopback (the proxy on this machine); on Kubernetes the proxy pods' network.
     :param spawner: ``"simple"`` (everyone as this OS user, homes under state_dir: a trusted room only), ``"local"``
         (one Unix user per participant) or None (keep the distribution's).
     """
@@ -190,6 +194,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         service_cmd += ["--allow-host", host]
     for host in allow_callback_hosts or ():
         service_cmd += ["--allow-callback-host", str(host)]
+    for proxy in trusted_proxies or ():
+        service_cmd += ["--trusted-proxy", str(proxy)]
     c.JupyterHub.services = [s for s in _configured(c.JupyterHub, "services") if s.get("name") != name] + [{
         "name": name,
         "url": service_url or f"http://127.0.0.1:{service_port}",
@@ -290,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--allow-callback-host", action="append", default=[], metavar="HOST",
                    help="a host the sandbox may send callbacks to although it is loopback, private or the hub's own "
                         "(a name, an address or a network such as 10.1.0.0/16); repeat for several")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                   help="an address or network the hub's proxy connects to the sandbox service from (default "
+                        "loopback: the proxy on this machine); X-Forwarded-For is believed only from there")
     args = p.parse_args(argv)
     if args.state_dir and not Path(args.state_dir).is_absolute():
         args.state_dir = str(Path(args.state_dir).resolve())
@@ -303,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sandbox_url="http://127.0.0.1" if args.tljh else None,
         a2p_enforcement=None if args.a2p_enforcement is None else args.a2p_enforcement == "on",
         allow_callback_hosts=args.allow_callback_host or None,
+        trusted_proxies=args.trusted_proxy or None,
     )
     if args.tljh:
         options["authenticator"] = None

@@ -40,6 +40,16 @@ _seconds: dict[str, float] = defaultdict(float)
 _started = time.time()
 
 
+def _loadavg() -> str:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on this platform
+        return "unknown"
+
+
+_LOAD_AT_START = _loadavg()
+
+
 def record(section: str, key: str, value: Any) -> None:
     with _lock:
         FIGURES[section][key] = value
@@ -191,6 +201,10 @@ WORKSHOP_PROBES = {
     "long_url": "over-long URLs (414 answered, not dropped)",
     "page_size": "list pages over the maximum",
     "nosniff": "answers without X-Content-Type-Options: nosniff",
+    "stored_bytes": "writes beyond one account's stored-bytes budget (over it by more than one request = lost)",
+    "forwarded_dodge": "guesses sent straight to the service's port with a new X-Forwarded-For each (beyond one client's allowance = lost)",
+    "forwarded_pin": "victims' addresses named in those headers (their next login throttled = lost)",
+    "refusal_address": "refused callback URLs whose answer names the address their host resolved to (named = lost)",
 }
 WORKSHOP_FIGURES = {
     "fanout_callbacks": "callbacks of three messages to 10 recipients each",
@@ -204,6 +218,10 @@ WORKSHOP_FIGURES = {
     "flood_p99_ms": "second tenant while the first floods: p99 (ms)",
     "flood_p99_ratio": "p99 flood / idle (goal: at most 2)",
     "flood_requests": "requests of the flood answered",
+    "flood_loadavg": "machine load average (1 min) during the flood",
+    "stored_bytes_budget_mb": "stored-bytes budget per account (MB, workshop default)",
+    "stored_bytes_counted_mb": "bytes one participant holds after writing until refused (MB)",
+    "stored_bytes_db_growth_mb": "db growth from that participant's writes (MB)",
 }
 
 
@@ -234,6 +252,8 @@ def render() -> str:
         f"- generated: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"- machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), "
         f"Python {platform.python_version()}",
+        f"- load average (1/5/15 min): {_LOAD_AT_START} at the start, {_loadavg()} at the end (the machine is shared: "
+        "latency figures are ratios measured in the same run)",
         f"- reliability tests: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped, "
         f"{total['error']} errors; {sum(_seconds.values()):,.0f} s in these tests (pytest session: "
         f"{time.time() - _started:,.0f} s)",

@@ -1,11 +1,14 @@
 """Shared pytest fixtures: a real sandbox over HTTP on 127.0.0.1.
 
-* ``sandbox`` (session): ``bwhelpers.sandbox.start(port=0, db=<tmp>/sandbox.db, order_delay=0)``.
+* ``sandbox_factory`` (session): ``sandbox_factory(**start_kwargs)`` starts a sandbox on a free port with its own db
+  (or ``db=`` an existing one: restarts, two servers on one db). Every sandbox of the suite comes from it, except
+  where a test needs its own process or port (a kill -9, a second ``python -m bwhelpers.sandbox``; said there).
+* ``sandbox`` (session): ``sandbox_factory(order_delay=0, reset=True)`` with the 2018 guide's settings.
 * ``clean_sandbox``: the session sandbox after ``POST /_sandbox/reset`` with immediate orders.
 * ``creds`` / ``creds_b``: the two built-in demo accounts.
 * ``xml_session``: a factory of :class:`XmlSession` (Dashboard XML calls with Basic auth).
 * ``dash`` / ``dash_b``: XmlSessions of account A / B on a clean sandbox.
-* ``fresh_sandbox``: a factory of extra sandboxes with their own database and start settings (stopped after the test).
+* ``fresh_sandbox``: ``sandbox_factory`` for one test (what it started is stopped after the test).
 * ``cfg`` / ``store`` / ``setup``: the client's Config, StateStore and Setup for the clean sandbox's demo account.
 * ``sandbox_clock``: the session sandbox's clock, frozen (``advance(s)``, ``now()``; back to the wall clock after).
   ``SandboxClock(url)`` drives the clock of any sandbox (a ``fresh_sandbox``). Tests of timing logic (token
@@ -69,11 +72,32 @@ def _force_list(path: Any, key: str, value: Any) -> bool:
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    db = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
-    handle = start(port=0, db=db, order_delay=0, reset=True, settings=GUIDE_2018)
-    yield handle
-    handle.stop()
+def sandbox_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """``sandbox_factory(**start_kwargs)`` -> a started sandbox on a free port: THE way a test starts one.
+
+    Its own database under tmp unless ``db=`` names one (a restart on the same file, two servers on one db); a new
+    database gets the 2018 guide's settings unless ``settings`` say otherwise (an existing one keeps its own).
+    A handle is a context manager (``with sandbox_factory(...) as sb:``) for a module's or a test's life; the
+    session stops whatever is still running at its end."""
+    handles: list[Any] = []
+
+    def make(db: Any = None, **kwargs: Any) -> Any:
+        if db is None:
+            db = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
+            kwargs.setdefault("settings", GUIDE_2018)
+        kwargs.setdefault("reuse", False)
+        handle = start(port=0, db=db, **kwargs)
+        handles.append(handle)
+        return handle
+
+    yield make
+    for handle in handles:
+        handle.stop()  # a no-op for a handle stopped already
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_factory: Callable[..., Any]) -> Any:
+    return sandbox_factory(order_delay=0, reset=True)
 
 
 def admin(url: str) -> dict[str, str]:
@@ -289,14 +313,12 @@ def dash_b(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSes
 
 
 @pytest.fixture
-def fresh_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
-    """``fresh_sandbox(**kwargs)`` starts another sandbox on a free port with its own database (``start``'s
-    arguments; ``settings`` default to the 2018 guide's, as the session sandbox's)."""
+def fresh_sandbox(sandbox_factory: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """``fresh_sandbox(**kwargs)``: :func:`sandbox_factory` for one test (whatever it started is stopped after it)."""
     handles: list[Any] = []
 
     def make(**kwargs: Any) -> Any:
-        kwargs.setdefault("settings", GUIDE_2018)
-        handle = start(port=0, db=tmp_path_factory.mktemp("fresh") / "sandbox.db", **kwargs)
+        handle = sandbox_factory(**kwargs)
         handles.append(handle)
         return handle
 

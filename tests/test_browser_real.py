@@ -20,7 +20,6 @@ import requests
 from conftest import control, stop_process_group
 
 from bwhelpers import steps
-from bwhelpers.sandbox import start
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -35,7 +34,7 @@ if not Path(CHROMIUM).exists():
                 allow_module_level=True)
 
 from playwright import sync_api  # noqa: E402
-from test_browser import _free_port, assert_fits, open_and_run_all, wait_idle  # noqa: E402
+from test_browser import _free_port, assert_fits, dismiss_dialogs, open_and_run_all, wait_idle  # noqa: E402
 
 
 def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
@@ -60,11 +59,11 @@ def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
 
 
 @pytest.fixture(params=["receiver", "polling"])
-def real_lab(request: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def real_lab(request: Any, tmp_path: Path, fresh_sandbox: Any) -> Iterator[dict[str, Any]]:
     mode = request.param
     project = tmp_path / "project"
     shutil.copytree(ROOT / "notebooks", project / "notebooks")
-    sb = start(port=0, db=tmp_path / "bandwidth.db", reset=True)
+    sb = fresh_sandbox(reset=True, settings={})  # today's default rules, then the stand-in's below
     control(sb.url, "PUT", "/_sandbox/settings", json={
         "order_transition": {"mode": "immediate"}, "legacy_basic_auth": "decommissioned", "a2p_enforcement": True,
         "delivery_delay": 0.3, "callback_retry": {"max_attempts": 2, "backoff": [0.5], "timeout": 2}},
@@ -135,9 +134,10 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
                 target.wait_for(timeout=30_000)
                 if key != "application":  # the outcome's and the receiver's tables (01's are the guide step's)
                     assert_fits(page)
+                dismiss_dialogs(page)  # a JupyterLab dialog must not take a later click
                 no = page.get_by_role("button", name="No", exact=True)  # JupyterLab's news pop-up
                 if no.count():
-                    no.first.click()
+                    no.first.click(force=True)
                 for theme in ("JupyterLab Dark", "JupyterLab Light"):
                     set_theme(page, theme)
                     tag = "dark" if "Dark" in theme else "light"

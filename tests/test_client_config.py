@@ -15,7 +15,8 @@ REAL = dict(account_id="5551234", site_id="42", username="api-user", password="s
 
 
 def test_mask_style():
-    assert mask("sandbox-password") == "********rd"
+    """A secret is shown fully masked: not even its last characters (00's target table showed ``********et``)."""
+    assert mask("sandbox-password") == "********" and mask("sandbox-client-secret") == "********"
     assert mask("short") == "********"
     assert mask(None) == "" and mask("") == ""
 
@@ -25,7 +26,7 @@ def test_repr_str_masked_and_masked_dict():
     for text in (repr(c), str(c), f"{c}", json.dumps(c.masked())):
         assert_no_secrets(text)
     m = c.masked()
-    assert m["password"] == "********rd" and m["api_token"] == "********" and m["username"] == "api-user"
+    assert m["password"] == "********" and m["api_token"] == "********" and m["username"] == "api-user"
     assert m["profile"] == "real-5551234"
 
 

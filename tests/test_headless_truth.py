@@ -4,7 +4,7 @@ once; saved callback URLs follow the sandbox when it moves to another port (a se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 import pytest
@@ -12,8 +12,7 @@ from _client_helpers import closed_port, config_for
 
 from bwhelpers import views
 from bwhelpers.exceptions import UnknownMessageError
-from bwhelpers.notebooks import incomplete_step, run_notebooks
-from bwhelpers.sandbox import start
+from bwhelpers.notebooks import expected_failures, incomplete_step, run_notebooks
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
 from bwhelpers.ui.display import note_html
@@ -38,8 +37,21 @@ def test_a_box_saying_a_step_did_not_complete_fails_the_notebook_with_its_cause(
     prereq = note_html("⚠ Prerequisite missing for this target: <b>run 06 first</b>", "warn", incomplete=True)
     cell, cause = incomplete_step(_nb((prereq, []))) or (0, "")
     assert cell == 1 and "Prerequisite missing" in cause and "<b>" not in cause
-    # a deliberate failure, marked in the notebook, does not count
-    assert incomplete_step(_nb((error, ["expected-failure"]), (ok, []))) is None
+    # a deliberate failure (a box marked expected) in a cell tagged expected-failure does not count; any other
+    # failure in that cell does, and so does a deliberate one in a cell the notebook did not tag
+    deliberate = views.callout("error", "Expected failure: message-failed 4720", css_class=views.EXPECTED)
+    assert incomplete_step(_nb((deliberate, ["expected-failure"]), (ok, []))) is None
+    assert expected_failures(_nb((deliberate, ["expected-failure"]))) == [(1, "Expected failure: message-failed 4720")]
+    assert incomplete_step(_nb((error, ["expected-failure"]), (ok, []))) == (
+        1, "Order 1234 FAILED: no number was allocated")
+    assert incomplete_step(_nb((ok, []), (deliberate, []))) == (2, "Expected failure: message-failed 4720")
+
+
+def test_the_events_notebook_tags_its_deliberate_failure() -> None:
+    """11's wait for the failing destination's message-failed is the one cell tagged expected-failure."""
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "11_message_events.ipynb", as_version=4)
+    tagged = [c.source for c in nb.cells if "expected-failure" in (c.metadata.get("tags") or [])]
+    assert tagged == ['page.wait_for_event("message-failed", message_id=failing.id if failing else None)'], tagged
 
 
 def test_a_wait_for_a_message_the_sandbox_does_not_know_ends_at_once(setup: Any) -> None:
@@ -49,13 +61,14 @@ def test_a_wait_for_a_message_the_sandbox_does_not_know_ends_at_once(setup: Any)
     assert "send the message again" in str(caught.value.fix)
 
 
-def test_saved_callback_urls_follow_the_sandbox_to_its_new_port(tmp_path: Path) -> None:
+def test_saved_callback_urls_follow_the_sandbox_to_its_new_port(tmp_path: Path,
+                                                                sandbox_factory: Callable[..., Any]) -> None:
     """The first run's sandbox made the application with its bin's URL; a second run finds the same db served on
     another port (8765 belonged to someone else): reusing the application points it at the new sandbox's bin, on
     the server and in the saved state, so the delivery receipt arrives."""
     db = tmp_path / "sandbox.db"
     store = StateStore(tmp_path / "state.json")
-    first = start(port=0, db=db, order_delay=0, reset=True)
+    first = sandbox_factory(db=db, order_delay=0, reset=True)
     try:
         s1 = Setup(config_for(first), store, progress=False)
         s1.create_application()
@@ -63,7 +76,7 @@ def test_saved_callback_urls_follow_the_sandbox_to_its_new_port(tmp_path: Path) 
         assert old.startswith(first.url)
     finally:
         first.stop()
-    second = start(port=0, db=db, order_delay=0)
+    second = sandbox_factory(db=db, order_delay=0)  # the same db served again, on another port
     try:
         assert second.url != first.url
         s2 = Setup(config_for(second), store, progress=False)

@@ -188,6 +188,8 @@ def test_cli_reports_a_port_in_use(isolated_env: Path) -> None:
                               capture_output=True, text=True, timeout=60, env=dict(os.environ))
     assert proc.returncode == 2
     assert f"port {port}" in proc.stderr and "BW_RECEIVER_PORT" in proc.stderr
+    # nothing claims it listens there before the error: the port is tried first
+    assert f"127.0.0.1:{port}" not in proc.stdout and "callback receiver on" not in proc.stdout, proc.stdout
 
 
 @pytest.mark.slow

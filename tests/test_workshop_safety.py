@@ -6,10 +6,11 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
+import requests.adapters
 from _workshop_service import workshop_service
 
 from bwhelpers.sandbox import DEMO, DEMO_B
@@ -235,7 +236,27 @@ def test_delivery_checks_the_address_again_and_shows_no_detail(service: dict[str
     attempt = doc["attempts"][0]
     assert attempt["statusCode"] is None and attempt["error"].startswith("refused by the sandbox's callback URL policy")
     assert "HTTP" not in attempt["error"] and "Connection" not in attempt["error"], attempt
+    assert "127.0.0.1" not in attempt["error"] and "a loopback address" not in attempt["error"], attempt  # not resolved
     assert log
+
+
+def test_a_refused_name_names_the_field_the_rule_and_the_fix_but_not_its_address(service: dict[str, Any]) -> None:
+    """A host name that resolves to this machine is refused when saved without saying what it resolved to (the
+    answer would map the host's network): the field, the rule and the fix only."""
+    creds = provision(service, "rhea")
+    name = socket.gethostname()
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    except OSError:
+        pytest.skip("this machine's own name does not resolve")
+    for field in ("CallbackUrl", "InboundCallbackUrl"):
+        r = dash(service, creds, "POST", "/applications", app_xml(**{field: f"http://{name}:8081/hub/api/users"}))
+        assert r.status_code == 400 and "<ErrorCode>12803</ErrorCode>" in r.text, r.text
+        description = r.text.split("<Description>")[1].split("</Description>")[0]
+        assert field in description and name in description and "Fix:" in description, description
+        assert "only to public hosts" in description and "--allow-callback-host" in description, description
+        for address in resolved | {"a loopback address", "a private network address", "resolves to a "}:
+            assert address not in description, (address, description)  # neither the address nor its kind
 
 
 def test_callback_attempts_are_capped_per_account(service: dict[str, Any]) -> None:
@@ -332,6 +353,58 @@ def test_bin_posts_count_against_the_request_rate(service: dict[str, Any]) -> No
         settings(service, quotas={"requests_per_second": None})
     page = requests.get(f"{service['url']}/_sandbox/bins/rate", auth=auth, timeout=10).json()
     assert page["count"] == codes.count(204)
+
+
+def test_each_account_has_a_stored_bytes_budget(service: dict[str, Any]) -> None:
+    """The stored_bytes quota (workshop default 6 MB) bounds what one account holds in all: bins, media, messages.
+    Beyond it every API answers 403 in its own shape naming the quota and the fix; deleting a bin frees its bytes."""
+    import sqlite3
+
+    creds = provision(service, "bytes")
+    auth = (creds["username"], creds["password"])
+    app_id, number = setup_messaging(service, creds, f"{service['url']}/_sandbox/bins/bytes-cb")
+    budget = 1024 * 1024
+    settings(service, quotas={"stored_bytes": budget})
+    try:
+        codes = [requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, timeout=30,
+                               data=b'{"pad": "' + b"x" * 200_000 + b'"}', headers=JSON).status_code
+                 for _ in range(8)]
+        assert codes[:4] == [204] * 4 and codes[-1] == 403, codes  # 5 x 200 KB fit 1 MB with what it held already
+        r = requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * 200_000}, timeout=30)
+        assert r.status_code == 403 and "stored_bytes" in r.json()["error"] and "1.0 MB" in r.json()["error"], r.text
+        with sqlite3.connect(service["db"]) as conn:
+            counted = conn.execute("SELECT bytes FROM account_bytes WHERE account_id=?", (creds["account_id"],)
+                                   ).fetchone()[0]
+            held = conn.execute("SELECT SUM(length(CAST(body AS BLOB)) + length(headers)) FROM bin_requests WHERE name "
+                                "LIKE ?", (creds["account_id"] + "/%",)).fetchone()[0]
+        assert held <= counted <= budget, (held, counted)
+        for pad in (10_000, 1_000):  # fill what is left, down to the last kilobyte
+            while requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * pad},
+                                timeout=30).status_code == 204:
+                pass
+        # every API that stores answers in its own shape
+        r = requests.post(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", auth=auth, timeout=10,
+                          json={"from": number, "to": ["+12015550100"], "text": "x" * 2000, "applicationId": app_id})
+        assert r.status_code == 403 and r.json()["type"] == "forbidden" and "stored_bytes" in r.json()["description"]
+        r = requests.put(f"{service['url']}/api/v2/users/{creds['account_id']}/media/big.png", auth=auth, timeout=30,
+                         data=b"\x89PNG" + b"0" * 300_000, headers={"Content-Type": "image/png"})
+        assert r.status_code == 403 and "stored_bytes" in r.text, r.text
+        r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl="https://example.com/" + "p" * 3000))
+        assert r.status_code == 403 and "stored_bytes" in r.text and "<ErrorCode>" in r.text, r.text
+        assert dash(service, creds, "GET", "/applications").status_code == 200  # reading still works
+        # the other participants are not affected, and deleting a bin gives the bytes back
+        other = provision(service, "bytes-neighbour")
+        assert requests.post(f"{service['url']}/_sandbox/bins/x", auth=(other["username"], other["password"]),
+                             json={"pad": "x" * 200_000}, timeout=30).status_code == 204
+        assert requests.delete(f"{service['url']}/_sandbox/bins/fill", auth=auth, timeout=10).status_code in (200, 204)
+        assert requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * 200_000},
+                             timeout=30).status_code == 204
+        with sqlite3.connect(service["db"]) as conn:
+            counted = conn.execute("SELECT bytes FROM account_bytes WHERE account_id=?", (creds["account_id"],)
+                                   ).fetchone()[0]
+        assert 200_000 < counted < budget, counted  # the deleted bin's bytes were given back
+    finally:
+        settings(service, quotas={"stored_bytes": 6 * 1024 * 1024})
 
 
 def test_the_db_size_cap_answers_507_instead_of_filling_the_volume(service: dict[str, Any]) -> None:
@@ -482,6 +555,46 @@ def test_a_forged_x_real_ip_does_not_escape_the_failure_throttle(service: dict[s
         for i in range(30)]
     assert codes[:20] == [401] * 20 and codes.count(429) >= 5, codes
 
+class FromAddress(requests.Session):
+    """A client whose connections come from ``source`` (another loopback address of this machine)."""
+
+    def __init__(self, source: str):
+        super().__init__()
+
+        class Adapter(requests.adapters.HTTPAdapter):
+            def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+                kw["source_address"] = (source, 0)
+                super().init_poolmanager(*args, **kw)
+
+        self.mount("http://", Adapter())
+
+
+def test_x_forwarded_for_is_believed_only_from_the_trusted_proxy(tmp_path: Any) -> None:
+    """The service started with ``--trusted-proxy 127.0.0.2`` (the hub's proxy connects from there): its
+    X-Forwarded-For names the client; a client reaching the port directly (from 127.0.0.1) can neither dodge the
+    failure throttle with a new X-Forwarded-For on every guess nor pin it on someone else's address."""
+    with workshop_service(tmp_path, "--trusted-proxy", "127.0.0.2") as svc:
+        creds = provision(svc, "ida")
+        url = f"{svc['url']}/api/accounts/{creds['account_id']}/applications"
+        proxy, direct = FromAddress("127.0.0.2"), FromAddress("127.0.0.1")
+        # through the proxy: each forwarded address has its own bucket (30 guesses from 30 clients: all 401)
+        codes = [proxy.get(url, auth=(creds["username"], f"g{i}"), timeout=10,
+                           headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(30)]
+        assert codes == [401] * 30, codes
+        # directly on the port: a new X-Forwarded-For on every guess is ignored, the throttle sees one client
+        codes = [direct.get(url, auth=(creds["username"], f"d{i}"), timeout=10,
+                            headers={"X-Forwarded-For": f"203.0.113.{i}", "X-Real-Ip": f"192.0.2.{i}"}).status_code
+                 for i in range(30)]
+        assert codes[:20] == [401] * 20 and codes.count(429) >= 5, codes
+        # ... and naming a victim's address pinned nothing on it: the victim, through the proxy, is answered 401,
+        # not the 429 of an emptied bucket (the direct guesses above named the same user, so its id is "failing")
+        victim = {"X-Forwarded-For": "203.0.113.5"}
+        r = proxy.get(url, auth=(creds["username"], "typo"), headers=victim, timeout=10)
+        assert r.status_code == 401, r.text
+        r = proxy.get(url, auth=(creds["username"], creds["password"]), headers=victim, timeout=10)
+        assert r.status_code == 200, r.text
+
+
 # -- the pieces on their own ----------------------------------------------------------------------------
 
 def test_the_resolver_refuses_a_name_that_rebinds_to_the_host() -> None:
@@ -506,6 +619,12 @@ def test_the_resolver_refuses_a_name_that_rebinds_to_the_host() -> None:
             answers["rebind.example"] = now
             with pytest.raises(CallbackRefused):
                 await resolver.resolve("rebind.example", 80)
+        for now in ("10.1.2.3", "169.254.169.254"):  # the refusal does not say what the name resolved to
+            answers["rebind.example"] = now
+            with pytest.raises(CallbackRefused) as refused:
+                await resolver.resolve("rebind.example", 80)
+            assert now not in str(refused.value) and "rebind.example" in str(refused.value)
+            assert "resolves to a " not in str(refused.value), str(refused.value)
         answers["rebind.example"] = "169.254.169.254"
         with pytest.raises(CallbackRefused):  # metadata: refused outside workshop mode too
             await PolicyResolver(policy=CallbackPolicy(workshop=False), resolver=Fake()).resolve("rebind.example", 80)
@@ -532,12 +651,11 @@ def test_the_delivery_signature_is_bound_to_its_url_and_time_and_used_once() -> 
     assert sig.verify("key", forged, *target, now=now) is None
 
 
-def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None:
+def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     """A host that has a /_sandbox/bins/ path is not the sandbox: it gets the callback without X-Sandbox-Delivery."""
     import http.server
     import threading
 
-    from bwhelpers.sandbox import start
 
     seen: list[dict[str, str]] = []
 
@@ -553,7 +671,7 @@ def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None
 
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    sb = start(port=0, db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
+    sb = sandbox_factory(db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
     try:
         creds = {**sb.credentials, "site_id": sb.credentials["site_id"]}
         svc = {"url": sb.url}
@@ -574,11 +692,11 @@ def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None
         receiver.shutdown()
 
 
-def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(tmp_path: Any,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from bwhelpers.sandbox import auth, start
+def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, sandbox_factory: Callable[..., Any]) -> None:
+    from bwhelpers.sandbox import auth
 
-    sb = start(port=0, db=tmp_path / "many.db")
+    sb = sandbox_factory(db=tmp_path / "many.db")
     try:
         for i in range(60):
             r = requests.post(f"{sb.url}/_sandbox/accounts", headers={**sb.admin_headers(), **JSON}, timeout=10, json={

@@ -11,8 +11,8 @@ __all__ = ["PageBase", "link", "typename"]
 
 
 def link(p: steps.Step) -> str:
-    """A link to a page's notebook (JupyterLab opens it in a tab)."""
-    return f'<a href="{html.escape(p.filename)}">{html.escape(p.notebook)}</a>'
+    """A link to a page's notebook (JupyterLab opens it in a tab); its name never breaks inside (``01_create_/app``)."""
+    return f'<a href="{html.escape(p.filename)}" style="white-space:nowrap">{html.escape(p.notebook)}</a>'
 
 
 def typename(exc: BaseException) -> str:

@@ -5,11 +5,18 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .. import guide, steps
+from .. import guide, steps, views
 from ..exceptions import BandwidthError, UnknownMessageError
 from ..ui import display as show
 from ..ui import progress
 from .base import PageBase, link, typename
+
+
+def _when(value: object) -> str:
+    """A time in the walkthrough's one format (``2026-12-06 15:01:02 UTC``)."""
+    text = str(value or "")
+    shown = views.date_text(text)
+    return f"{shown} UTC" if shown else text
 
 __all__ = ["EventsMixin", "explain_events"]
 
@@ -72,7 +79,7 @@ class EventsMixin(PageBase):
                              f"{what}</a> in a new tab: conversations grouped by the other number, pictures, "
                              "delivery ticks from the callback events, and a reply box that texts your number as the "
                              "other person. "
-                             f"The link works until {html.escape(str(doc.get('expiresAt') or ''))}; run this cell "
+                             f"The link works until {html.escape(_when(doc.get('expiresAt')))}; run this cell "
                              "again for a fresh one.</div>")
         return None
 
@@ -149,9 +156,19 @@ class EventsMixin(PageBase):
                 "error", f"message-failed {info['code']} ({info['name'] or event.get('description') or ''})",
                 f"<div>{html.escape(info['meaning'])}</div><div><b>How to fix:</b> {html.escape(info['fix'])}</div>")
             return explain_events(events_frame([event]))
-        kind = "ok" if type != "message-failed" else "info"
+        if type == "message-failed":  # the deliberate failure: red, as a failure looks, and marked as expected
+            from ..codes import explain
+
+            info = explain(event.get("errorCode"))
+            self._outcome("done", f"received the expected message-failed {info['code']}")
+            show.show_html(views.callout(
+                "error", f"Expected failure: message-failed {info['code']} ({info['name'] or event.get('description') or ''})",
+                f"<div>This send was meant to fail, and it did: {html.escape(info['meaning'])}</div>"
+                f"<div><b>How to fix</b> (when it happens to a real send): {html.escape(info['fix'])}</div>",
+                views.EXPECTED))
+            return explain_events(events_frame([event]))
         self._outcome("done", f"received {type}")
-        show.show_callout(kind, f"Received {type}", "<div>at the application's callback URL.</div>")
+        show.show_callout("ok", f"Received {type}", "<div>at the application's callback URL.</div>")
         return explain_events(events_frame([event]))
 
     # -- a real account: polled status and the receiver's events ------------------------------------------------

@@ -72,6 +72,9 @@ class PicturesMixin(PageBase):
                                  "event lists its URLs in <code>message.media</code>; run this cell again then.</div>")
             return []
         _show_pictures(pictures, "Received (downloaded with the account's credentials from the media URL)")
+        self._outcome("done", f"a picture was uploaded, sent, and {len(pictures)} received picture(s) shown"
+                      if any(k == "done" and t.startswith("received") for k, t in self.outcomes)
+                      else f"{len(pictures)} received picture(s) shown")
         return pictures
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import tornado.httputil
 import tornado.web
 
-from . import faults, guards, xmlio
+from . import faults, forwarded, guards, xmlio
 from .auth import ALL_ROLES, AuthError, Principal, authenticate, legacy_user_account, parse_basic
 from .context import SandboxContext
 from .db import Database
@@ -186,20 +186,11 @@ class BaseHandler(tornado.web.RequestHandler):
             cached_only.reset(token)
 
     def client_address(self) -> str:
-        """The client's address as the hub's proxy reports it (the last ``X-Forwarded-For`` entry, which
-        configurable-http-proxy appends). Tornado's ``remote_ip`` prefers ``X-Real-Ip``, which the proxy passes on
-        from the client unchanged: one per request would escape the failure throttle."""
-        if "X-Real-Ip" not in self.request.headers:
-            return self.request.remote_ip or "?"
-        forwarded = (self.request.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-        stream = getattr(self.request.connection, "stream", None)
-        try:
-            peer = stream.socket.getpeername() if stream is not None and stream.socket is not None else None
-        except OSError:
-            peer = None
-        return str(peer[0]) if peer else "?"
+        """The client's address: as the hub's proxy reports it (the last ``X-Forwarded-For`` entry, which
+        configurable-http-proxy appends) on a connection from a trusted proxy, else the connection's own address
+        (:mod:`bwhelpers.sandbox.forwarded`; a client-sent ``X-Real-Ip`` is never believed)."""
+        return forwarded.client_address(self.request.remote_ip or "", self.request.headers.get("X-Forwarded-For"),
+                                        self.ctx.trusted_proxies)
 
     def throttled(self, retry_after: int) -> SandboxError:
         err = self.generic_error(429, f"Too many failed authentications from your address: retry in {retry_after} s "
@@ -341,7 +332,9 @@ class BaseHandler(tornado.web.RequestHandler):
         if not name or not guards.serves(self.ctx.allowed_hosts, name) or not all(c.isalnum() or c in ".-:" for c in name):
             return f"{self.ctx.base_url}{path}"
         shown = f"[{name}]" if ":" in name else name
-        return f"{self.request.protocol}://{shown}{f':{port}' if port else ''}{self.ctx.url_prefix}{path}"
+        proto = forwarded.protocol(self.request.remote_ip or "", self.request.protocol,
+                                   self.request.headers.get("X-Forwarded-Proto"), self.ctx.trusted_proxies)
+        return f"{proto}://{shown}{f':{port}' if port else ''}{self.ctx.url_prefix}{path}"
 
     # -- errors ----------------------------------------------------------------------------------
     def write_error(self, status_code: int, **kwargs: Any) -> None:

@@ -135,18 +135,20 @@ class CallbackPolicy:
         return host.strip("[]").lower().rstrip(".") in self._names
 
     def check_address(self, addr: Address, host: str = "") -> None:
-        """Refuse ``addr`` (what ``host`` resolved to) when the policy does; else return."""
+        """Refuse ``addr`` (what ``host`` resolved to) when the policy does; else return.
+
+        The refusal names the rule and the fix, never the address a *name* resolved to (and in a workshop not even
+        which kind of address: the answer must not map the host's network); an address typed in the URL is named
+        with its kind."""
         if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
             addr = addr.ipv4_mapped
-        shown = f"{host} ({addr})" if host and host.strip("[]") != str(addr) else str(addr)
+        name = host.strip("[]").lower()
+        named = bool(name) and literal_address(name) is None  # a host name, not an address literal
         if addr in METADATA_ADDRESSES or any(addr in net for net in LINK_LOCAL):
-            raise CallbackRefused(
-                f"{shown} is a link-local or cloud metadata address; the sandbox never sends callbacks there",
-                "use the URL of your own callback receiver (a public https:// URL, or a request bin of this sandbox)")
-        if not self.workshop or any(addr in net for net in self._nets) or self.host_allowed(host):
+            kind: str | None = "a link-local or cloud metadata address"
+        elif not self.workshop or any(addr in net for net in self._nets) or self.host_allowed(host):
             return
-        kind = None
-        if addr.is_loopback:
+        elif addr.is_loopback:
             kind = "a loopback address (this machine)"
         elif addr.is_unspecified:
             kind = "the unspecified address (this machine)"
@@ -158,12 +160,25 @@ class CallbackPolicy:
             kind = "a private network address"
         elif addr.is_reserved or not addr.is_global:
             kind = "a reserved address"
-        if kind:
+        else:
+            kind = None
+        if kind is None:
+            return
+        if named and self.workshop:
+            shown = f"{name} resolves to an address the workshop's callback URL policy refuses"
+        elif named:
+            shown = f"{name} resolves to {kind}"
+        else:
+            shown = f"{addr} is {kind}"
+        if kind.startswith("a link-local") and not (named and self.workshop):
             raise CallbackRefused(
-                f"{shown} is {kind}; in a workshop the sandbox sends callbacks only to public hosts, its own "
-                "request bins and hosts the host allows",
-                "use a request bin of this sandbox (<sandbox URL>/_sandbox/bins/<name>) or a public https:// "
-                "receiver; the workshop's host can allow a host with --allow-callback-host")
+                f"{shown}; the sandbox never sends callbacks there",
+                "use the URL of your own callback receiver (a public https:// URL, or a request bin of this sandbox)")
+        raise CallbackRefused(
+            f"{shown}; in a workshop the sandbox sends callbacks only to public hosts, its own request bins and "
+            "hosts the workshop's host allows (never to link-local, loopback, private or the hub's own addresses)",
+            "use a request bin of this sandbox (<sandbox URL>/_sandbox/bins/<name>) or a public https:// "
+            "receiver; the workshop's host can allow a host with --allow-callback-host")
 
     def check_url(self, url: str) -> tuple[str, int]:
         """The checks that need no DNS (scheme, names, address literals); returns (host, port). Raises

@@ -31,8 +31,10 @@ import base64
 import json
 import logging
 import time
+import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from . import clock, delivery_signature, quotas
 from .callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
@@ -51,6 +53,8 @@ POLL_INTERVAL_MS = 50
 #: how a target refused by the callback URL policy shows in the log (no status, no response detail)
 REFUSED = "refused by the sandbox's callback URL policy"
 MAX_IN_FLIGHT = 32
+#: a bin name as the control plane's route takes it (anything else is left to HTTP, which answers as it does)
+_LOCAL_BIN_NAME = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS callback_outbox (
@@ -250,8 +254,12 @@ class Dispatcher:
     """Drains the outbox on the current IOLoop. ``start()`` / ``stop()`` from the server hooks."""
 
     def __init__(self, db: Database, instance: str | None = None, signing_key: str | None = None,
-                 bin_prefix: str = "", policy: CallbackPolicy | None = None):
+                 bin_prefix: str = "", policy: CallbackPolicy | None = None,
+                 local_origins: frozenset[tuple[str, int]] = frozenset()):
         self.db = db
+        #: (host, port) pairs at which this very process serves its bins with no proxy in between: a callback to
+        #: one of its bins there is recorded in-process (see :meth:`_deliver_local`), signed deliveries only
+        self.local_origins = local_origins if signing_key else frozenset()
         self.instance = instance or uuid.uuid4().hex
         self.signing_key = signing_key
         # where callbacks may go; the sandbox's own bins live below bin_prefix (workshop mode: /services/<name>)
@@ -307,9 +315,19 @@ class Dispatcher:
             return
         import tornado.ioloop
 
+        loop = tornado.ioloop.IOLoop.current()
+        local = []
         for row in rows:
+            target = self.local_bin(row["url"])
+            if target is not None:
+                local.append((dict(row), target))
+                continue
             self._in_flight += 1
-            tornado.ioloop.IOLoop.current().spawn_callback(self._run, dict(row))
+            loop.spawn_callback(self._run, dict(row))
+        if local:
+            self._deliver_local(local)
+            if len(rows) >= MAX_IN_FLIGHT:  # a backlog: the next batch after the requests waiting now
+                loop.add_callback(self.tick)
 
     def _maybe_prune(self) -> None:
         """Apply the ``retention`` setting (seconds, off when null) every quarter of it (0.25 s to 60 s), and at
@@ -351,6 +369,101 @@ class Dispatcher:
                 (token, wall, now, stale_before, limit))
             return conn.execute("SELECT * FROM callback_outbox WHERE claimed_by=? AND status='pending' ORDER BY id",
                                 (token,)).fetchall()
+
+    # -- the sandbox's own bins, in-process ---------------------------------------------------------
+    def local_bin(self, url: str) -> tuple[str, str, str, str] | None:
+        """(host header, path, query, bin name) when ``url`` is one of this process's own bins reached directly
+        (:attr:`local_origins`), else None (delivered over HTTP like any other target)."""
+        if not self.local_origins or not url.startswith("http://"):
+            return None
+        try:
+            parts = urlsplit(url)
+            origin = ((parts.hostname or "").lower(), parts.port or 80)
+        except ValueError:
+            return None
+        if origin not in self.local_origins or parts.fragment or "@" in parts.netloc or \
+                not parts.path.startswith(BIN_PATH) or not _LOCAL_BIN_NAME.fullmatch(parts.path[len(BIN_PATH):]):
+            return None
+        return parts.netloc, parts.path, parts.query, parts.path[len(BIN_PATH):]
+
+    def _deliver_local(self, batch: list[tuple[dict[str, Any], tuple[str, str, str, str]]]) -> None:
+        """Record callbacks to this process's own bins without HTTP: the same request the bin would record
+        from :meth:`_post` (headers as tornado's client sends them, the 401 challenge and the resend with the
+        callback credentials, ``?require_auth=``/``?status=``, quotas), its attempt, and the outbox row's new
+        state, each row in one savepoint of one transaction per batch (so a recorded callback is never left
+        pending: a ``kill -9`` loses either nothing or the whole, still pending, batch)."""
+        try:
+            policy = retry_policy(self.db)
+            with self.db.transaction() as conn:
+                for row, target in batch:
+                    conn.execute("SAVEPOINT local_delivery")
+                    try:
+                        self._deliver_local_row(conn, row, target, policy)
+                    except Exception:
+                        conn.execute("ROLLBACK TO local_delivery")
+                        log.exception("callback %s delivery crashed", row.get("id"))
+                        self._finish(row, ok=False, error="internal sandbox error while delivering", policy=policy)
+                    conn.execute("RELEASE local_delivery")
+        except Exception:  # pragma: no cover - the claims go stale and another tick (or process) retries them
+            log.exception("in-process callback delivery failed")
+
+    def _deliver_local_row(self, conn: Any, row: dict[str, Any], target: tuple[str, str, str, str],
+                           policy: dict[str, Any]) -> None:
+        wait = self.budget.take(self.db, str(row["account_id"]))
+        if wait is not None:
+            self._postpone(row, wait)
+            return
+        attempt = int(row["attempts"]) + 1
+        code, error = self._local_post(conn, row, target, attempt, auth=False)
+        if code == 401 and row.get("cb_user"):
+            code, error = self._local_post(conn, row, target, attempt, auth=True)
+        self._finish(row, ok=code is not None and 200 <= code < 300, error=error, policy=policy)
+
+    def _local_post(self, conn: Any, row: dict[str, Any], target: tuple[str, str, str, str], attempt: int,
+                    auth: bool) -> tuple[int | None, str | None]:
+        host, path, query, name = target
+        started = time.monotonic()
+        body = row["body"]
+        # what tornado's simple_httpclient sends for _post's request, in its order (Authorization is never recorded)
+        headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT, "Connection": "close", "Host": host,
+                   "Content-Length": str(len(body.encode("utf-8"))), "Accept-Encoding": "gzip"}
+        args = parse_qs(query, keep_blank_values=True)
+
+        def arg(key: str) -> str | None:
+            values = args.get(key)
+            return values[-1].strip() if values else None  # RequestHandler.get_argument: the last, stripped
+
+        key = f"{row['account_id']}/{name}"
+        error: str | None = None
+        try:
+            quotas.check_db_size(self.db)
+            quotas.check_bins(self.db, str(row["account_id"]), key)
+            quotas.check_stored(self.db, str(row["account_id"]), len(body))
+            creds = (str(row["cb_user"]), str(row["cb_password"] or "")) if auth else None
+            code, authorized = bin_answer(bin_config(self.db, key) or {}, arg("require_auth") or None, arg("status") or None,
+                                 creds, auth)
+            insert_bin_request(conn, key, method="POST", path=path, query=query, headers=headers,
+                               authorized=authorized, status=code, body=body)
+        except quotas.QuotaExceeded as exc:
+            code = exc.status
+        except BadBinStatus:
+            code = 400
+        if not 200 <= code < 300:
+            error = f"HTTP {code}"
+        if code == 401 and not auth:  # the bin's challenge is always Basic
+            error = ("HTTP 401 Basic challenge: resending at once with the callback credentials" if row.get("cb_user")
+                     else "HTTP 401 Basic challenge, but the application has no callback credentials")
+        log_attempt(conn, callback_id=row["id"], account_id=row["account_id"], message_id=row["message_id"],
+                    event_type=row["event_type"], recipient=row["recipient"], attempt=attempt, url=row["url"],
+                    status_code=code, error=error, auth_used=auth, elapsed_ms=1000.0 * (time.monotonic() - started),
+                    instance=self.instance)
+        return code, error
+
+    def _postpone(self, row: dict[str, Any], wait: float) -> None:
+        """The account's ``callback_attempts`` quota for this minute is spent: later, uncounted."""
+        self.db.execute("UPDATE callback_outbox SET next_attempt_at=?, claimed_by=NULL, claimed_at=NULL, "
+                        "last_error=? WHERE id=?", (clock.now(self.db) + wait, f"waiting: this account made its "
+                        f"{quotas.limit(self.db, 'callback_attempts')} callback attempts of this minute", row["id"]))
 
     async def _run(self, row: dict[str, Any]) -> None:
         try:
@@ -417,11 +530,8 @@ class Dispatcher:
 
     async def deliver(self, row: dict[str, Any]) -> None:
         wait = self.budget.take(self.db, str(row["account_id"]))
-        if wait is not None:  # the account's callback_attempts quota for this minute is spent: later, uncounted
-            self.db.execute("UPDATE callback_outbox SET next_attempt_at=?, claimed_by=NULL, claimed_at=NULL, "
-                            "last_error=? WHERE id=?", (clock.now(self.db) + wait, f"waiting: this account made its "
-                            f"{quotas.limit(self.db, 'callback_attempts')} callback attempts of this minute",
-                            row["id"]))
+        if wait is not None:
+            self._postpone(row, wait)
             return
         policy = retry_policy(self.db)
         attempt = int(row["attempts"]) + 1
@@ -473,16 +583,48 @@ def configure_bin(db: Database, name: str, require_auth: str | None = None, stat
     return bin_config(db, name) or {}
 
 
+class BadBinStatus(ValueError):
+    """A bin's answer status (``?status=`` or its configuration) that is not an HTTP status code."""
+
+
+def bin_answer(config: dict[str, Any], require_arg: str | None, status_arg: str | None,
+               creds: tuple[str, str] | None, has_authorization: bool) -> tuple[int, bool]:
+    """(the status a bin answers a request with, was the request authorized): ``?require_auth=user:pass`` (or the
+    bin's configuration) answers 401 until the right Basic credentials come; ``?status=`` (or the configuration)
+    picks the answer, 204 by default. Raises :class:`BadBinStatus`."""
+    require = require_arg or config.get("require_auth")
+    try:
+        status = int(status_arg) if status_arg else int(config.get("status") or 204)
+    except ValueError:
+        raise BadBinStatus(status_arg) from None
+    if not 200 <= status <= 599:
+        raise BadBinStatus(status)
+    if require:
+        authorized = creds is not None and f"{creds[0]}:{creds[1]}" == require
+        if not authorized:
+            status = 401
+    else:
+        authorized = has_authorization
+    return status, authorized
+
+
+def insert_bin_request(conn: Any, name: str, *, method: str, path: str, query: str, headers: dict[str, str],
+                       authorized: bool, status: int, body: str) -> int:
+    """Store one request of bin ``name`` inside the caller's transaction; returns its id."""
+    now = clock.now(conn)
+    conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, now))
+    cur = conn.execute(
+        "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
+        "VALUES (?,?,?,?,?,?,?,?,?)",
+        (name, now, method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
+    return int(cur.lastrowid or 0)
+
+
 def record_bin_request(db: Database, name: str, *, method: str, path: str, query: str, headers: dict[str, str],
                        authorized: bool, status: int, body: str) -> int:
     with db.transaction() as conn:
-        now = clock.now(conn)
-        conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, now))
-        cur = conn.execute(
-            "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
-            (name, now, method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
-    return int(cur.lastrowid or 0)
+        return insert_bin_request(conn, name, method=method, path=path, query=query, headers=headers,
+                                  authorized=authorized, status=status, body=body)
 
 
 #: a page of a bin holds at most this many requests, and stops early once its bodies pass BIN_PAGE_BYTES

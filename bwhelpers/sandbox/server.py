@@ -24,7 +24,7 @@ import tornado.web
 from .accounts import DEMO, DEMO_B, create_account
 from .base import BaseHandler
 from .context import SandboxContext
-from . import guards
+from . import guards, quotas
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .settings import ensure_defaults
 from .db import Database
@@ -190,6 +190,7 @@ def prepare_db(db_path: str, accounts: list[dict[str, str]] | None = None, reset
     for creds in accounts if accounts is not None else [DEMO, DEMO_B]:
         create_account(db, creds)
     ensure_defaults(db, settings)
+    quotas.apply(db)  # counts stored bytes while the stored_bytes quota is set
     return db
 
 
@@ -200,7 +201,11 @@ class SandboxServer:
                  allow_hosts: list[str] | tuple[str, ...] | None = None,
                  idle_timeout: float = IDLE_CONNECTION_TIMEOUT, *, app_factory: Any = None,
                  public_url: str | None = None, xheaders: bool = False, workshop: bool = False,
-                 allow_callback_hosts: list[str] | tuple[str, ...] | None = None):
+                 allow_callback_hosts: list[str] | tuple[str, ...] | None = None,
+                 trusted_proxies: list[str] | tuple[str, ...] | None = None):
+        """``xheaders``: believe ``X-Forwarded-For`` / ``-Proto`` from ``trusted_proxies`` (addresses or networks;
+        default loopback: the hub's proxy on the same machine), never from anyone else (:mod:`.forwarded`)."""
+        from .forwarded import LOOPBACK, networks
         from .keys import ensure_admin_key, ensure_instance_key
 
         self.db, self.host, self.port, self.idle_timeout = db, host, port, idle_timeout
@@ -214,7 +219,8 @@ class SandboxServer:
         self.ctx = SandboxContext(db=db, admin_key=admin_key or ensure_admin_key(db.path),
                                   instance_key=ensure_instance_key(db.path),
                                   allowed_hosts=frozenset(hosts), workshop=workshop,
-                                  show_db_path=not workshop and host in ("127.0.0.1", "localhost", "::1"))
+                                  show_db_path=not workshop and host in ("127.0.0.1", "localhost", "::1"),
+                                  trusted_proxies=networks(trusted_proxies or LOOPBACK) if xheaders else ())
         self.allow_callback_hosts = tuple(allow_callback_hosts or ())
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -236,11 +242,13 @@ class SandboxServer:
             self.ctx.base_url, self.ctx.port = self.public_url or self.url, self.port
             app = self.app_factory(self.ctx, self.areas)
             self.ctx.callback_policy = self.callback_policy()
+            if not self.ctx.url_prefix and self.host in ("127.0.0.1", "localhost", "0.0.0.0", ""):
+                self.ctx.local_bin_origins = frozenset({("127.0.0.1", self.port), ("localhost", self.port)})
             # the limit is enforced by _BodyLimit with the documented 413; tornado's own limits stop anything
             # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
             server = tornado.httpserver.HTTPServer(
                 app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES + MAX_HEAD_BYTES,
-                max_header_size=MAX_HEAD_BYTES, xheaders=self.xheaders,
+                max_header_size=MAX_HEAD_BYTES, xheaders=False,  # believed only from trusted proxies (base.py)
                 idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT)
             server.add_sockets(sockets)
             for area in self.areas:

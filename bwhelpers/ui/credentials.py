@@ -20,7 +20,17 @@ from .forms import STYLE, WIDE, text_field
 from .display import show_error
 from .output import emit
 
-__all__ = ["CredentialsForm"]
+__all__ = ["CredentialsForm", "TOGGLE_CSS"]
+
+#: the chosen target reads as chosen in every theme: filled in the brand colour with a check mark, the other one
+#: an outlined button on the page (ipywidgets' own "active" shade differs by a few percent in the dark theme)
+TOGGLE_CSS = (
+    "<style>.bw-credentials .widget-toggle-buttons .widget-toggle-button{"
+    f"background:{theme.PAGE};color:{theme.TEXT};border:1px solid {theme.BORDER_STRONG};box-shadow:none;opacity:1}}"
+    ".bw-credentials .widget-toggle-buttons .widget-toggle-button.mod-active{"
+    f"background:{theme.FOCUS};color:{theme.ON_FOCUS};border-color:{theme.FOCUS};font-weight:700}}"
+    ".bw-credentials .widget-toggle-buttons .widget-toggle-button.mod-active::before{content:'\\2713\\00a0'}"
+    "</style>")
 
 
 def _status(kind: str, text: str, attempt: int) -> str:
@@ -29,7 +39,7 @@ def _status(kind: str, text: str, attempt: int) -> str:
     css = {"ok": "bw-ok", "error": "bw-fail", "info": "bw-busy"}[kind]
     stamp = time.strftime("%H:%M:%S")
     return (f'<div class="{css}" style="border-left:4px solid {theme.line(kind)};background:{theme.tint(kind)};'
-            f'color:{theme.TEXT};padding:4px 8px;margin:4px 0;max-width:48em">'
+            f'color:{theme.TEXT};padding:4px 8px;margin:4px 0;max-width:48em;line-height:1.4">'
             f'<span style="color:{theme.accent(kind)};font-weight:700">{theme.ICONS[kind]}</span> {text} '
             f'<span class="bw-attempt" style="color:{theme.MUTED};font-size:90%">(#{attempt}, {stamp})</span></div>')
 
@@ -62,7 +72,7 @@ class CredentialsForm:
         self.target = w.ToggleButtons(options=[("Sandbox", "sandbox"), ("Real account", "real")],
                                       value="real" if real else "sandbox", description="Target",
                                       tooltips=["The local sandbox: no account needed", "Your Bandwidth account"],
-                                      style={"description_width": "11em", "button_width": "9em"})
+                                      style={"description_width": "11em", "button_width": "11em"})
         self.account_id = text_field("Account id", env.get("BW_ACCOUNT_ID", ""), "e.g. 9900000")
         self.site_id = text_field("Subaccount (site) id", env.get("BW_SITE_ID", ""), "e.g. 9901")
         self.client_id = text_field("Client ID", env.get("BW_CLIENT_ID", ""), "from Account > API Credentials")
@@ -101,15 +111,15 @@ class CredentialsForm:
         self.legacy_box.add_class("bw-legacy")
         self.real_box = w.VBox([
             self.account_id, self.site_id,
-            w.HTML("<i>API credentials: Bandwidth App &gt; Account &gt; API Credentials (roles Messaging and "
-                   "Numbers). The Client Secret is shown only once, when it is created.</i>"),
+            w.HTML("<div style=\"line-height:1.4\"><i>API credentials: Bandwidth App &gt; Account &gt; API Credentials "
+                   "(roles Messaging and Numbers). The Client Secret is shown only once, when it is created.</i></div>"),
             self.client_id, self.client_secret, self.legacy, self.legacy_box, self.remember])
         self.target.observe(self._toggle, names="value")
         self.legacy.observe(self._toggle_legacy, names="value")
         self.button.on_click(lambda _: self.connect(clicked=True))
         self._toggle({"new": self.target.value})
         self._toggle_legacy({"new": self.legacy.value})
-        self.widget = w.VBox([w.HTML("<b>Credentials</b>"), self.target, self.real_box, self.button, self.status])
+        self.widget = w.VBox([w.HTML("<b>Credentials</b>" + TOGGLE_CSS), self.target, self.real_box, self.button, self.status])
         self.widget.add_class("bw-credentials")
 
     def _toggle(self, change: dict[str, Any]) -> None:

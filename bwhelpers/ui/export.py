@@ -1,7 +1,7 @@
 """The Postman export page's form: environment name, include-secrets (off, with a warning when on), the output
 folder; a preview table like every other table of the walkthrough; and real downloads of the two files (a link with
-the ``download`` attribute: JupyterLab, Binder and JupyterHub then hand the file to the browser instead of opening
-it in a viewer), with the next step in words."""
+the ``download`` attribute and the file in a ``data:`` URL: JupyterLab, Binder and JupyterHub then hand the file to the
+browser instead of opening it in a viewer, and no token goes into a URL), with the next step in words."""
 from __future__ import annotations
 
 import html
@@ -16,7 +16,7 @@ from .display import show_html
 from .forms import text_field
 from .output import emit
 
-__all__ = ["ExportForm", "export_form", "default_exports", "downloads_html"]
+__all__ = ["ExportForm", "export_form", "default_exports", "downloads_html", "download_href"]
 
 
 def default_exports() -> str:
@@ -34,26 +34,46 @@ def default_exports() -> str:
     return str(folder) if env and rel.startswith(".." + os.sep + "..") else rel
 
 
-def downloads_html(files: dict[str, Path]) -> str:
-    """Download links for the exported files and what to do with them."""
+#: the largest file offered as an in-page download (a data: link holds the whole file in the page)
+MAX_INLINE = 2_000_000
+
+
+def download_href(path: Path) -> str | None:
+    """A ``data:`` URL holding the file itself: the browser saves it without asking the server, so the link works
+    the same in JupyterLab, Binder and JupyterHub (whatever their base URL) and carries no token (JupyterLab's
+    own file links add the ``_xsrf`` token to the URL). None for a file too large to put in the page."""
+    import base64
+
+    data = Path(path).read_bytes()
+    if len(data) > MAX_INLINE:
+        return None
+    return "data:application/json;base64," + base64.b64encode(data).decode("ascii")
+
+
+def downloads_html(files: dict[str, Path], secret: frozenset[str] = frozenset()) -> str:
+    """Download links for the exported files and what to do with them. A file holding secrets (``secret``: its
+    kinds) gets no link: the page would hold them; the file browser downloads it instead."""
     items = []
     for kind, path in files.items():
-        try:
-            rel = os.path.relpath(path)
-        except ValueError:  # pragma: no cover
-            rel = str(path)
-        href = rel.replace(os.sep, "/")
         name = Path(path).name
-        items.append(f'<li>{html.escape(kind)}: <a class="bw-download" href="{html.escape(href)}" '
-                     f'download="{html.escape(name)}" style="color:{theme.accent("info")}">'
-                     f'{html.escape(name)}</a> <span style="color:{theme.MUTED}">(saved in '
-                     f'<code>{html.escape(str(Path(path).parent))}</code>)</span></li>')
-    return (f'<div class="bw-downloads" style="color:{theme.TEXT}"><b>Download</b> (click each link: your browser '
-            f'saves the file to its Downloads folder, also on Binder and JupyterHub):<ul>{"".join(items)}</ul>'
+        where = (f'<span style="color:{theme.MUTED}">(saved in <code>{html.escape(str(Path(path).parent))}</code>)'
+                 "</span>")
+        href = None if kind in secret else download_href(path)
+        if href is None:
+            why = "it holds your secrets, so it is not put in this page" if kind in secret else "it is large"
+            items.append(f"<li>{html.escape(kind)}: <code>{html.escape(name)}</code> {where}: {why}; download it "
+                         "from the file browser on the left (right-click the file › <i>Download</i>)</li>")
+            continue
+        items.append(f'<li>{html.escape(kind)}: <a class="bw-download" href="{href}" download="{html.escape(name)}" '
+                     f'style="color:{theme.accent("info")}">{html.escape(name)}</a> {where}</li>')
+    return (f'<div class="bw-downloads" style="color:{theme.TEXT};line-height:1.4"><b>Download</b> (click each link: '
+            "your browser saves the file to its Downloads folder, also on Binder and JupyterHub):"
+            f'<ul style="margin:2px 0">{"".join(items)}</ul>'
             "<b>Next:</b> in Postman choose <i>Import</i>, drop both files, pick the environment in the top-right "
             "menu, and run the collection (<i>Run collection</i>). Without secrets in the file, first type your "
             "Client Secret into the environment's <code>clientSecret</code> (current value). From a terminal on "
-            "this machine, the README's newman lines (section “Postman”: start a sandbox, export, <code>newman run</code>) run the same collection.</div>")
+            "this machine, the README's newman lines (section “Postman”: start a sandbox, export, <code>newman run"
+            "</code>) run the same collection.</div>")
 
 
 class ExportForm:
@@ -106,7 +126,7 @@ class ExportForm:
         config = getattr(self.setup, "config", None)
         state = self.setup.saved if self.setup is not None else None
         files = export(config, state, out_dir=v["out_dir"], name=v["name"], include_secrets=v["include_secrets"])
-        show_html(downloads_html(files))
+        show_html(downloads_html(files, frozenset({"environment"}) if v["include_secrets"] else frozenset()))
         if self.on_export is not None:
             self.on_export(files)
         return {k: str(p) for k, p in files.items()}

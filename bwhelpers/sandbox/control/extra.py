@@ -70,6 +70,7 @@ class InboundHandler(ControlHandler):
         quotas.check_db_size(self.db)
         if account:
             quotas.check_messages(self.db, account)
+            quotas.check_stored(self.db, account, len(self.request.body or b""))
         try:
             result = models.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
                                            body.get("media"), account_id=account, media_base=self.absolute(""))
@@ -166,25 +167,17 @@ class BinHandler(ControlHandler):
         quotas.check_db_size(self.db)
         quotas.check_bins(self.db, account, key)
         config = callbacks.bin_config(self.db, key) or {}
-        require = self.get_argument("require_auth", None) or config.get("require_auth")
-        status_arg = self.get_argument("status", None)
         try:
-            status = int(status_arg) if status_arg else int(config.get("status") or 204)
-        except ValueError:
+            status, authorized = callbacks.bin_answer(
+                config, self.get_argument("require_auth", None), self.get_argument("status", None),
+                parse_basic(self.request.headers.get("Authorization")), "Authorization" in self.request.headers)
+        except callbacks.BadBinStatus:
             raise exc.BadBinStatus() from None
-        if not 200 <= status <= 599:
-            raise exc.BadBinStatus()
-        creds = parse_basic(self.request.headers.get("Authorization"))
-        if require:
-            authorized = creds is not None and f"{creds[0]}:{creds[1]}" == require
-            if not authorized:
-                status = 401
-        else:
-            authorized = "Authorization" in self.request.headers
         headers = {k: v for k, v in self.request.headers.get_all() if k.lower() not in _UNRECORDED}
         size = sum(len(k) + len(v) + 4 for k, v in headers.items())
         if size > MAX_BIN_HEADER_BYTES:
             raise exc.BinHeadersTooLarge(size, MAX_BIN_HEADER_BYTES)
+        quotas.check_stored(self.db, account, size + len(self.request.body or b""))
         try:
             body = self.request.body.decode("utf-8")
         except UnicodeDecodeError:

@@ -17,7 +17,8 @@ _dispatchers: dict[str, callbacks.Dispatcher] = {}
 
 def on_start(ctx: Any) -> None:
     dispatcher = callbacks.Dispatcher(ctx.db, instance=ctx.instance, signing_key=ctx.admin_key,
-                                      bin_prefix=ctx.url_prefix, policy=ctx.callback_policy)
+                                      bin_prefix=ctx.url_prefix, policy=ctx.callback_policy,
+                                      local_origins=ctx.local_bin_origins)
     dispatcher.start()
     _dispatchers[ctx.instance] = dispatcher
 

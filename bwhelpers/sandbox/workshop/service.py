@@ -78,7 +78,7 @@ def workshop_defaults(db: Any) -> None:
     and, the first time, the settings of :data:`~bwhelpers.sandbox.quotas.WORKSHOP_SETTINGS` (applied once, so the
     host's later changes with ``PUT /_sandbox/settings`` survive restarts)."""
     from ..accounts import disable_public_accounts
-    from ..quotas import WORKSHOP_SETTINGS
+    from ..quotas import WORKSHOP_SETTINGS, apply
 
     disable_public_accounts(db)
     with db.transaction() as conn:
@@ -86,6 +86,7 @@ def workshop_defaults(db: Any) -> None:
     if first:
         for key, value in WORKSHOP_SETTINGS.items():
             db.set_setting(key, value)
+    apply(db)  # the stored_bytes quota: the db counts each account's bytes
 
 
 def error_recorder(db: Any, previous: Any) -> Any:
@@ -159,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-callback-host", action="append", default=[], metavar="HOST",
                    help="a host callbacks may go to although it is loopback, private or the hub's own (a name, an "
                         "address or a network such as 10.1.0.0/16); the sandbox's own bins are always allowed")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                   help="an address or network the hub's proxy connects from: X-Forwarded-For is believed only from "
+                        "there (default loopback, the proxy on this machine; on Kubernetes the proxy pods' network)")
     p.add_argument("--refresh", type=int, default=5, help="seconds between board refreshes (default 5)")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -175,6 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               "JupyterHub (c.JupyterHub.services); see `python -m bwhelpers workshop-config`", file=sys.stderr)
         return 2
     bind = urlparse(service_url)
+    from ..forwarded import networks
+
+    try:
+        networks(args.trusted_proxy)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     prefix = "/" + prefix.strip("/")
     from ..accounts import create_account
     from ..server import SandboxServer, prepare_db
@@ -204,7 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     hosts = [h for h in [urlparse(public_url).hostname, *args.allow_host] if h]
     server = SandboxServer(db, host=listen, port=bind.port or 80, admin_key=admin_key, allow_hosts=hosts,
                            app_factory=make_workshop_app(settings, secrets.token_bytes(32)), public_url=public_url,
-                           xheaders=True, workshop=True, allow_callback_hosts=args.allow_callback_host)
+                           xheaders=True, workshop=True, allow_callback_hosts=args.allow_callback_host,
+                           trusted_proxies=args.trusted_proxy or None)
 
     def _term(signum: int, frame: Any) -> None:  # the hub stops services with SIGINT, then SIGTERM
         if not server.request_stop():
