@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from _chromium import CHROMIUM, require
 import requests
 from conftest import control, stop_process_group
 from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
@@ -31,16 +32,10 @@ from bwhelpers import steps
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("BW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser test (apt-get install -y chromium)")
-    pytest.skip("no Chromium for the browser test: on Debian `apt-get install chromium`; on Ubuntu (whose apt "
-                "chromium is a snap) install Google Chrome's .deb and set BW_CHROMIUM=/usr/bin/google-chrome. "
-                "CI always runs this test", allow_module_level=True)
+require()
 
 from playwright import sync_api  # noqa: E402  (a test dependency: missing fails loudly)
 
