@@ -1,8 +1,9 @@
 """Figures of the reliability suite, collected while the tests run, written to ``artifacts/reliability-report.md``.
 
-The test modules ``tests/test_reliability_*.py`` and ``tests/test_fuzz.py`` register this module as a pytest
-plugin from a session-scoped autouse fixture (``plugin = report.fixture()``; conftest.py stays untouched) and
-record figures with :func:`record`/:func:`add`/:func:`item`.
+conftest.py registers this module as a pytest plugin in every process (an xdist worker sends its figures to the
+controller, which writes the report); the test modules ``tests/test_reliability_*.py`` and ``tests/test_fuzz.py``
+also register it from a session-scoped autouse fixture (``plugin = report.fixture()``, for a run without conftest)
+and record figures with :func:`record`/:func:`add`/:func:`item`. Each module runs in one worker.
 At the end of the session the report is written under ``artifacts/`` (never a tracked file), but only when
 it reflects a whole run: every reliability module had tests that ran (as in CI's full ``python -m pytest``),
 or ``BW_WRITE_REPORT=1`` is set; ``BW_WRITE_REPORT=0`` never writes.
@@ -38,6 +39,16 @@ ITEMS: dict[str, list[str]] = defaultdict(list)
 _outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 _seconds: dict[str, float] = defaultdict(float)
 _started = time.time()
+
+
+def _loadavg() -> str:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on this platform
+        return "unknown"
+
+
+_LOAD_AT_START = _loadavg()
 
 
 def record(section: str, key: str, value: Any) -> None:
@@ -96,6 +107,10 @@ def _should_write() -> bool:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its figures go to the controller, which writes the report
+        workeroutput["reliability_report"] = {"figures": dict(FIGURES), "items": dict(ITEMS)}
+        return
     if not _should_write():
         return
     try:
@@ -103,6 +118,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         REPORT_PATH.write_text(render(), encoding="utf-8")
     except OSError as exc:  # pragma: no cover - read-only checkout
         print(f"could not write {REPORT_PATH}: {exc}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller (pytest-xdist) gathers each worker's figures: every module records its own section, and a
+    module runs in one worker (conftest.XDIST_GROUPS), so the sections only add up."""
+    data = getattr(node, "workeroutput", {}).get("reliability_report")
+    if not data:
+        return
+    with _lock:
+        for section, figures in data["figures"].items():
+            FIGURES[section].update(figures)
+        for section, lines in data["items"].items():
+            ITEMS[section].extend(line for line in lines if line not in ITEMS[section])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -191,6 +220,10 @@ WORKSHOP_PROBES = {
     "long_url": "over-long URLs (414 answered, not dropped)",
     "page_size": "list pages over the maximum",
     "nosniff": "answers without X-Content-Type-Options: nosniff",
+    "stored_bytes": "writes beyond one account's stored-bytes budget (over it by more than one request = lost)",
+    "forwarded_dodge": "guesses sent straight to the service's port with a new X-Forwarded-For each (beyond one client's allowance = lost)",
+    "forwarded_pin": "victims' addresses named in those headers (their next login throttled = lost)",
+    "refusal_address": "refused callback URLs whose answer names the address their host resolved to (named = lost)",
 }
 WORKSHOP_FIGURES = {
     "fanout_callbacks": "callbacks of three messages to 10 recipients each",
@@ -204,6 +237,10 @@ WORKSHOP_FIGURES = {
     "flood_p99_ms": "second tenant while the first floods: p99 (ms)",
     "flood_p99_ratio": "p99 flood / idle (goal: at most 2)",
     "flood_requests": "requests of the flood answered",
+    "flood_loadavg": "machine load average (1 min) during the flood",
+    "stored_bytes_budget_mb": "stored-bytes budget per account (MB, workshop default)",
+    "stored_bytes_counted_mb": "bytes one participant holds after writing until refused (MB)",
+    "stored_bytes_db_growth_mb": "db growth from that participant's writes (MB)",
 }
 
 
@@ -234,6 +271,8 @@ def render() -> str:
         f"- generated: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"- machine: {platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), "
         f"Python {platform.python_version()}",
+        f"- load average (1/5/15 min): {_LOAD_AT_START} at the start, {_loadavg()} at the end (the machine is shared: "
+        "latency figures are ratios measured in the same run)",
         f"- reliability tests: {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped, "
         f"{total['error']} errors; {sum(_seconds.values()):,.0f} s in these tests (pytest session: "
         f"{time.time() - _started:,.0f} s)",
@@ -318,7 +357,7 @@ def main() -> int:
 
     env = {**os.environ, "BW_WRITE_REPORT": "1", "BW_REPORT_PATH": str(COMMITTED_REPORT)}
     tests = [str(ROOT / "tests" / f"{m}.py") for m in MODULES]
-    # one process (-n 0): the report is written from every module's figures
+    # one process (-n 0): the load and latency measures run alone, not beside the other modules
     return subprocess.call([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *tests],
                            cwd=ROOT, env=env)
 

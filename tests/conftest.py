@@ -1,11 +1,14 @@
 """Shared pytest fixtures: a real sandbox over HTTP on 127.0.0.1.
 
-* ``sandbox`` (session): ``bwhelpers.sandbox.start(port=0, db=<tmp>/sandbox.db, order_delay=0)``.
+* ``sandbox_factory`` (session): ``sandbox_factory(**start_kwargs)`` starts a sandbox on a free port with its own db
+  (or ``db=`` an existing one: restarts, two servers on one db). Every sandbox of the suite comes from it, except
+  where a test needs its own process or port (a kill -9, a second ``python -m bwhelpers.sandbox``; said there).
+* ``sandbox`` (session): ``sandbox_factory(order_delay=0, reset=True)`` with the 2018 guide's settings.
 * ``clean_sandbox``: the session sandbox after ``POST /_sandbox/reset`` with immediate orders.
 * ``creds`` / ``creds_b``: the two built-in demo accounts.
 * ``xml_session``: a factory of :class:`XmlSession` (Dashboard XML calls with Basic auth).
 * ``dash`` / ``dash_b``: XmlSessions of account A / B on a clean sandbox.
-* ``fresh_sandbox``: a factory of extra sandboxes with their own database and start settings (stopped after the test).
+* ``fresh_sandbox``: ``sandbox_factory`` for one test (what it started is stopped after the test).
 * ``cfg`` / ``store`` / ``setup``: the client's Config, StateStore and Setup for the clean sandbox's demo account.
 * ``sandbox_clock``: the session sandbox's clock, frozen (``advance(s)``, ``now()``; back to the wall clock after).
   ``SandboxClock(url)`` drives the clock of any sandbox (a ``fresh_sandbox``). Tests of timing logic (token
@@ -27,6 +30,7 @@ import xmltodict
 # (their scripts start with `#!/usr/bin/env node`) when the tests run as `.venv/bin/python -m pytest`, unactivated
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
+import _reliability_report
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
 from hypothesis import HealthCheck, settings
@@ -38,13 +42,17 @@ settings.load_profile("bwhelpers")
 
 #: test modules that run in one xdist worker (pyproject's addopts: -n auto --dist loadgroup), and why
 XDIST_GROUPS = {
-    # tests/_reliability_report.py writes its report from the figures of every reliability module: one process
-    **{m: "reliability" for m in ("test_reliability_badinput", "test_reliability_faults",
-                                  "test_reliability_concurrency", "test_reliability_secrets", "test_reliability_load",
-                                  "test_fuzz", "test_reliability_security", "test_reliability_workshop")},
+    # each reliability module in one worker (its figures are one section of the report, which its tests check, and
+    # its module fixtures start sandboxes and services once); the controller merges the sections (_reliability_report)
+    **{m: m for m in _reliability_report.MODULES},
     # one JupyterLab + Chromium at a time (each takes a core and ~1 GB)
     **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.get_plugin("reliability-report") is None:
+        config.pluginmanager.register(_reliability_report, "reliability-report")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups
@@ -69,15 +77,42 @@ def _force_list(path: Any, key: str, value: Any) -> bool:
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    db = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
-    handle = start(port=0, db=db, order_delay=0, reset=True, settings=GUIDE_2018)
-    yield handle
-    handle.stop()
+def sandbox_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """``sandbox_factory(**start_kwargs)`` -> a started sandbox on a free port: THE way a test starts one.
+
+    Its own database under tmp unless ``db=`` names one (a restart on the same file, two servers on one db); a new
+    database gets the 2018 guide's settings unless ``settings`` say otherwise (an existing one keeps its own).
+    A handle is a context manager (``with sandbox_factory(...) as sb:``) for a module's or a test's life; the
+    session stops whatever is still running at its end."""
+    handles: list[Any] = []
+
+    def make(db: Any = None, **kwargs: Any) -> Any:
+        if db is None:
+            db = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
+            kwargs.setdefault("settings", GUIDE_2018)
+        kwargs.setdefault("reuse", False)
+        handle = start(port=0, db=db, **kwargs)
+        handles.append(handle)
+        return handle
+
+    yield make
+    for handle in handles:
+        handle.stop()  # a no-op for a handle stopped already
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_factory: Callable[..., Any]) -> Any:
+    return sandbox_factory(order_delay=0, reset=True)
 
 
 def admin(url: str) -> dict[str, str]:
-    """The admin-key header of the sandbox at ``url`` (read from the key file beside its db)."""
+    """The admin-key header of the sandbox at ``url``: the key of a sandbox this process started, else read from
+    the key file beside its db once the sandbox proves it holds it (``admin_headers``: two more requests)."""
+    from bwhelpers.sandbox import ADMIN_HEADER, _running
+
+    mine = _running.get(url.rstrip("/"))
+    if mine is not None and mine.admin_key:
+        return {ADMIN_HEADER: mine.admin_key}
     headers = admin_headers(url)
     assert headers, f"cannot read the admin key of the sandbox at {url}"
     return headers
@@ -289,14 +324,12 @@ def dash_b(clean_sandbox: Any, xml_session: Callable[..., XmlSession]) -> XmlSes
 
 
 @pytest.fixture
-def fresh_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
-    """``fresh_sandbox(**kwargs)`` starts another sandbox on a free port with its own database (``start``'s
-    arguments; ``settings`` default to the 2018 guide's, as the session sandbox's)."""
+def fresh_sandbox(sandbox_factory: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """``fresh_sandbox(**kwargs)``: :func:`sandbox_factory` for one test (whatever it started is stopped after it)."""
     handles: list[Any] = []
 
     def make(**kwargs: Any) -> Any:
-        kwargs.setdefault("settings", GUIDE_2018)
-        handle = start(port=0, db=tmp_path_factory.mktemp("fresh") / "sandbox.db", **kwargs)
+        handle = sandbox_factory(**kwargs)
         handles.append(handle)
         return handle
 

@@ -173,3 +173,20 @@ def test_no_redirect_is_followed(sandbox: Any, stranger: ThreadingHTTPServer) ->
     assert "redirect" in str(info.value) and "not followed" in str(info.value) and info.value.status == 302
     assert [s["path"] for s in _Recorder.seen] == ["/redirect/users/9900000/media/x.png"]
     assert _Recorder.seen[0]["authorization"]  # the messaging host got the credentials, nobody else
+
+
+def test_teardown_deletes_the_uploaded_media(sandbox: Any, tmp_path: Path) -> None:
+    """The teardown deletes what the walkthrough uploaded from the Media API (the account's storage), and says so;
+    a file already deleted elsewhere is only forgotten."""
+    from bwhelpers.setup import Setup
+    from bwhelpers.state import StateStore
+
+    setup = Setup(config_for(sandbox), StateStore(tmp_path / "state.json"), progress=False)
+    client = MediaClient(config_for(sandbox))
+    kept = setup.upload_media(PICTURE)
+    gone = setup.upload_media(b"\x89PNG\r\n\x1a\n" + b"0" * 64, media_id="gone-elsewhere.png")
+    client.delete("gone-elsewhere.png")
+    rows = [r for r in setup.teardown() if r["step"] == "delete media"]
+    assert {(r["outcome"], r["detail"]) for r in rows} == {("done", kept.id), ("already gone", gone.id)}, rows
+    names = [m["mediaName"] for m in client.list().records or []]
+    assert kept.id not in names and setup.saved.get("media") in (None, [])

@@ -279,6 +279,9 @@ def test_diagnose_checks_the_token_and_its_roles(clean_sandbox: Any, store: Any)
     bad = Setup(oauth_config(clean_sandbox, client_secret="Wrong-Secret-9d2c"), store, progress=False).diagnose()
     assert bad[0]["check"] == "API credentials" and not bad[0]["ok"] and "BW_CLIENT_SECRET" in bad[0]["fix"]
     assert len(bad) == 1 and "Wrong-Secret-9d2c" not in str(bad)
+    # the finding says what happened, the fix says it once (not the finding repeating the fix)
+    assert bad[0]["fix"] not in bad[0]["finding"] and "Fix:" not in bad[0]["finding"], bad[0]
+    assert "HTTP 401" in bad[0]["finding"] or "401" in bad[0]["finding"], bad[0]
 
 
 def test_threads_share_one_token_and_nothing_is_logged(clean_sandbox: Any, caplog: pytest.LogCaptureFixture) -> None:

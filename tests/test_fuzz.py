@@ -4,7 +4,7 @@ raises only its own documented exceptions (``BandwidthError`` subclasses; ``xmli
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -16,7 +16,7 @@ from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_
 import _reliability_report as report
 from _reliability_report import add
 from _reliability_support import TIMEOUT
-from bwhelpers.sandbox import DEMO, start
+from bwhelpers.sandbox import DEMO
 
 plugin = report.fixture()
 
@@ -28,11 +28,10 @@ AUTH = (DEMO["username"], DEMO["password"])
 
 
 @pytest.fixture(scope="module")
-def fz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def fz(sandbox_factory: Callable[..., Any]) -> Iterator[dict[str, Any]]:
     from conftest import XmlSession
 
-    handle = start(port=0, db=tmp_path_factory.mktemp("fuzz") / "sandbox.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0, **GUIDE_2018})
+    handle = sandbox_factory(order_delay=0, reset=True, settings={"delivery_delay": 0, **GUIDE_2018})
     s = XmlSession(handle.url, DEMO)
     w = s.world()
     w["url"], w["http"] = handle.url, requests.Session()

@@ -4,7 +4,7 @@ once; saved callback URLs follow the sandbox when it moves to another port (a se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 import pytest
@@ -13,7 +13,6 @@ from _client_helpers import closed_port, config_for
 from bwhelpers import views
 from bwhelpers.exceptions import UnknownMessageError
 from bwhelpers.notebooks import expected_failures, incomplete_step, run_notebooks
-from bwhelpers.sandbox import start
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
 from bwhelpers.ui.display import note_html
@@ -62,13 +61,14 @@ def test_a_wait_for_a_message_the_sandbox_does_not_know_ends_at_once(setup: Any)
     assert "send the message again" in str(caught.value.fix)
 
 
-def test_saved_callback_urls_follow_the_sandbox_to_its_new_port(tmp_path: Path) -> None:
+def test_saved_callback_urls_follow_the_sandbox_to_its_new_port(tmp_path: Path,
+                                                                sandbox_factory: Callable[..., Any]) -> None:
     """The first run's sandbox made the application with its bin's URL; a second run finds the same db served on
     another port (8765 belonged to someone else): reusing the application points it at the new sandbox's bin, on
     the server and in the saved state, so the delivery receipt arrives."""
     db = tmp_path / "sandbox.db"
     store = StateStore(tmp_path / "state.json")
-    first = start(port=0, db=db, order_delay=0, reset=True)
+    first = sandbox_factory(db=db, order_delay=0, reset=True)
     try:
         s1 = Setup(config_for(first), store, progress=False)
         s1.create_application()
@@ -76,7 +76,7 @@ def test_saved_callback_urls_follow_the_sandbox_to_its_new_port(tmp_path: Path) 
         assert old.startswith(first.url)
     finally:
         first.stop()
-    second = start(port=0, db=db, order_delay=0)
+    second = sandbox_factory(db=db, order_delay=0)  # the same db served again, on another port
     try:
         assert second.url != first.url
         s2 = Setup(config_for(second), store, progress=False)

@@ -23,7 +23,6 @@ import pytest
 import requests
 
 from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
-from bwhelpers.sandbox import start
 from conftest import control
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
@@ -64,8 +63,9 @@ def test_notebooks_have_the_same_sections(path: Path) -> None:
 # -- executing ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def nb_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    handle = start(port=0, db=tmp_path_factory.mktemp("nbsandbox") / "sandbox.db", order_delay=0.3, reset=True)
+def nb_sandbox(sandbox_factory: Any) -> Iterator[Any]:
+    """Today's rules (a2p_enforcement on, the default), not the session sandbox's 2018 guide; nb_env resets it."""
+    handle = sandbox_factory(order_delay=0.3, reset=True, settings={})
     yield handle
     handle.stop()
 

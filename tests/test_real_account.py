@@ -16,14 +16,13 @@ import logging
 import re
 import socket
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import nbformat
 import pytest
 
 from bwhelpers import steps
 from bwhelpers.notebooks import run_notebooks
-from bwhelpers.sandbox import start
 from conftest import control
 
 pytestmark = pytest.mark.slow
@@ -36,9 +35,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def stand_in(tmp_path: Path) -> Iterator[Any]:
+def stand_in(fresh_sandbox: Callable[..., Any]) -> Iterator[Any]:
     """A sandbox playing Bandwidth: API users decommissioned, carriers' A2P rules enforced, quick orders."""
-    handle = start(port=0, db=tmp_path / "bandwidth.db", reset=True)
+    handle = fresh_sandbox(reset=True, settings={})  # today's default rules, then the stand-in's below
     r = control(handle.url, "PUT", "/_sandbox/settings",
                 json={"order_transition": {"mode": "seconds", "seconds": 0.3}, "legacy_basic_auth": "decommissioned",
                       "a2p_enforcement": True, "delivery_delay": 0.3,

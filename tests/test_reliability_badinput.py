@@ -27,7 +27,7 @@ from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_
 import _reliability_report as report
 from _reliability_report import add
 from _reliability_support import TIMEOUT, free_port, snapshot
-from bwhelpers.sandbox import DEMO, DEMO_B, start
+from bwhelpers.sandbox import DEMO, DEMO_B
 
 plugin = report.fixture()
 JSON_TYPES = {"request-validation", "unauthorized", "forbidden", "unsupported-content-type", "method-not-allowed",
@@ -202,12 +202,11 @@ assert len(CASES) >= 50 and len(set(IDS)) == len(IDS)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(sandbox_factory: Callable[..., Any]) -> Iterator[dict[str, Any]]:
     """Its own sandbox: account A with the guide's objects (and a bare location), account B with an app."""
     from conftest import XmlSession
 
-    handle = start(port=0, db=tmp_path_factory.mktemp("badinput") / "sandbox.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0, **GUIDE_2018})
+    handle = sandbox_factory(order_delay=0, reset=True, settings={"delivery_delay": 0, **GUIDE_2018})
     a, b = XmlSession(handle.url, DEMO), XmlSession(handle.url, DEMO_B)
     w = a.world()
     w["peer2"] = a.create_peer(name="Bare", default=False)

@@ -14,7 +14,7 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -24,7 +24,7 @@ import _reliability_report as report
 from _reliability_report import add, item, record
 from _reliability_support import ROOT, TIMEOUT
 from bwhelpers.config import Config
-from bwhelpers.sandbox import DEMO, DEMO_B, start
+from bwhelpers.sandbox import DEMO, DEMO_B
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
 from conftest import control
@@ -33,9 +33,8 @@ plugin = report.fixture()
 
 
 @pytest.fixture(scope="module")
-def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    handle = start(port=0, db=tmp_path_factory.mktemp("concurrency") / "sandbox.db", order_delay=0.2, reset=True,
-                   settings={"delivery_delay": 0, **GUIDE_2018})
+def sb(sandbox_factory: Callable[..., Any]) -> Iterator[Any]:
+    handle = sandbox_factory(order_delay=0.2, reset=True, settings={"delivery_delay": 0, **GUIDE_2018})
     yield handle
     handle.stop()
 

@@ -19,7 +19,7 @@ import textwrap
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -30,7 +30,7 @@ from _reliability_report import add, item
 from _reliability_support import TIMEOUT, BlackHole, Receiver, SandboxProcess, free_port
 from bwhelpers.config import Config
 from bwhelpers.errors import (BandwidthError, RateLimitError, ServerError, TransportError)
-from bwhelpers.sandbox import DEMO, start
+from bwhelpers.sandbox import DEMO
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
 from conftest import control
@@ -117,11 +117,10 @@ def test_sandbox_killed_mid_walkthrough_and_restarted(tmp_path: Path) -> None:
 # -- network and server faults: retries, no duplicate creates, clear errors ---------------------------
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def live(sandbox_factory: Callable[..., Any]) -> Iterator[dict[str, Any]]:
     from conftest import XmlSession
 
-    handle = start(port=0, db=tmp_path_factory.mktemp("faults") / "sandbox.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0, **GUIDE_2018})
+    handle = sandbox_factory(order_delay=0, reset=True, settings={"delivery_delay": 0, **GUIDE_2018})
     w = XmlSession(handle.url, DEMO).world()
     w["url"] = handle.url
     yield w
@@ -301,12 +300,12 @@ def test_garbage_success_body_is_a_clear_error(tmp_path: Path) -> None:
 # -- callbacks: receiver down, slow, failing; exactly once after recovery ------------------------------
 
 @pytest.fixture
-def cb_world(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def cb_world(fresh_sandbox: Callable[..., Any]) -> Iterator[dict[str, Any]]:
     from conftest import XmlSession
 
     receiver = Receiver(slow_seconds=1.6)
-    handle = start(port=0, db=tmp_path / "cb.db", order_delay=0, reset=True,
-                   settings={"delivery_delay": 0, **GUIDE_2018, "callback_retry": {"max_attempts": 12, "backoff": [0.3, 0.6, 1.0],
+    handle = fresh_sandbox(order_delay=0, reset=True,
+                           settings={"delivery_delay": 0, **GUIDE_2018, "callback_retry": {"max_attempts": 12, "backoff": [0.3, 0.6, 1.0],
                                                                      "timeout": 1.0}})
     s = XmlSession(handle.url, DEMO)
     world = s.world(url=receiver.url)
@@ -436,10 +435,11 @@ KERNEL_CODE = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_kernel_killed_mid_write_leaves_a_valid_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernel_killed_mid_write_leaves_a_valid_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           fresh_sandbox: Callable[..., Any]) -> None:
     from jupyter_client.manager import start_new_kernel
 
-    handle = start(port=0, db=tmp_path / "k.db", order_delay=0, reset=True, settings=GUIDE_2018)
+    handle = fresh_sandbox(order_delay=0, reset=True)
     state = tmp_path / "state.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
     env.update(BW_SANDBOX_URL=handle.url, BW_STATE_FILE=str(state), BW_CONFIG_DIR=str(tmp_path / "cfg"),

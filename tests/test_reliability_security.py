@@ -48,12 +48,10 @@ def tally(probe: str, refused: bool, lost: bool = False) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(sandbox_factory: Callable[..., Any]) -> Iterator[dict[str, Any]]:
     """A sandbox where A and B each have an application (callback: their bin ``default``), a location and a
     number, and one delivered message."""
-    from bwhelpers.sandbox import start
-
-    handle = start(port=0, db=tmp_path_factory.mktemp("sec") / "sandbox.db", settings={
+    handle = sandbox_factory(settings={
         **GUIDE_2018, "order_transition": {"mode": "immediate"}, "delivery_delay": 0.05})
     url = handle.url
     out: dict[str, Any] = {"url": url, "handle": handle}

@@ -3,6 +3,7 @@ counts what was tried, refused (or bounded) and lost, against the workshop servi
 Figures only: nothing here asserts a timing (the second tenant's latency under a flood is measured and reported)."""
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from _workshop_service import workshop_service
 from test_workshop_safety import (
     REFUSED_URLS,
     XML,
+    FromAddress,
     Outsiders,
     app_xml,
     attempts,
@@ -29,6 +31,9 @@ from test_workshop_safety import (
 )
 
 from bwhelpers.sandbox import DEMO, DEMO_B
+from bwhelpers.sandbox.auth_throttle import BURST, REFILL_PER_SECOND
+from bwhelpers.sandbox.callback_policy import literal_address
+from bwhelpers.sandbox.guards import MAX_BODY_BYTES
 
 _report_plugin = report.fixture()
 
@@ -113,9 +118,20 @@ def test_callbacks_cannot_be_aimed_at_the_host(service: dict[str, Any]) -> None:
     import sqlite3
 
     creds = provision(service, "mallory")
-    for target in REFUSED_URLS + [f"{service['url']}/_sandbox/settings", f"{service['url']}/_sandbox/bins/../reset"]:
+    own_name = f"http://{socket.gethostname()}:8081/hub/api/users"  # a name resolving to this machine
+    for target in REFUSED_URLS + [f"{service['url']}/_sandbox/settings", f"{service['url']}/_sandbox/bins/../reset",
+                                  own_name, f"http://localhost:{service['port']}/services/bw-sandbox/_sandbox/reset"]:
         r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl=target))
         probe("callback_save", r.status_code == 400 and "12803" in r.text)
+        host = target.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+        try:
+            resolved = {str(i[4][0]) for i in socket.getaddrinfo(host, None)}
+        except OSError:
+            resolved = set()
+        if literal_address(host) is not None:
+            continue  # an address literal (in any spelling): the refusal may name what was typed
+        description = r.text.split("<Description>")[-1].split("</Description>")[0]
+        probe("refusal_address", not any(a in description for a in resolved))
     # DNS rebinding: a URL that pointed elsewhere when it was saved and at this machine when it is delivered
     bin_url = f"{service['url']}/_sandbox/bins/rb"
     app_id, number = setup_messaging(service, creds, bin_url)
@@ -133,9 +149,10 @@ def test_callbacks_cannot_be_aimed_at_the_host(service: dict[str, Any]) -> None:
              what="every callback given up")
     for a in attempts(service, creds, message)["attempts"]:
         probe("callback_delivery", a["statusCode"] is None and a["error"].startswith("refused by the sandbox"))
-    report.item(SECTION, f"callback URLs at the host ({len(REFUSED_URLS) + 2} targets: metadata addresses and names, "
+    report.item(SECTION, f"callback URLs at the host ({len(REFUSED_URLS) + 4} targets: metadata addresses and names, "
                          "the hub and proxy APIs, other servers, private and loopback addresses in 6 spellings, the "
-                         "sandbox's own control plane): refused when saved with 12803 naming the field and the fix; "
+                         "sandbox's own control plane, this machine's own name): refused when saved with 12803 naming "
+                         "the field, the rule and the fix, never the address a name resolved to; "
                          "a name rebound to this machine after saving: refused at delivery, logged with no status "
                          "or response detail, never retried")
     data = report.FIGURES[SECTION]
@@ -194,6 +211,36 @@ def test_failed_logins_cost_one_hash_and_are_throttled(service: dict[str, Any]) 
                          f"{statistics.median(large):.1f} ms with 252 (one hash, the account found by its token); "
                          f"100 guesses from one address: {codes.count(401)} answered 401, {codes.count(429)} 429 "
                          "without any key derivation")
+
+
+def test_x_forwarded_for_from_anyone_but_the_proxy_is_ignored(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The service started with --trusted-proxy 127.0.0.2 (the proxy's address): 40 guesses sent straight to its
+    port from 127.0.0.1, each with a new X-Forwarded-For, are throttled as one client; the addresses they named
+    are not throttled when they really come through the proxy."""
+    with workshop_service(tmp_path_factory.mktemp("workshop-forwarded"), "--trusted-proxy", "127.0.0.2") as svc:
+        creds = provision(svc, "ivy")
+        url = f"{svc['url']}/api/accounts/{creds['account_id']}/applications"
+        direct, proxy = FromAddress("127.0.0.1"), FromAddress("127.0.0.2")
+        started = time.monotonic()
+        codes = [direct.get(url, auth=(creds["username"], f"guess{i}"), timeout=10,
+                            headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(40)]
+        # one client may fail BURST times, then REFILL_PER_SECOND more a second: any 401 beyond that dodged it
+        allowed = BURST + int(REFILL_PER_SECOND * (time.monotonic() - started)) + 1
+        failures = 0
+        for code in codes:
+            failures += code == 401
+            probe("forwarded_dodge", code == 429 or failures <= allowed)
+        for i in range(0, 40, 8):
+            r = proxy.get(url, auth=(creds["username"], "typo"), headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                          timeout=10)
+            probe("forwarded_pin", r.status_code == 401)
+    report.item(SECTION, f"X-Forwarded-For from anyone but the trusted proxy: 40 guesses straight to the service's "
+                         f"port, each naming a new client address, answered {codes.count(401)} x 401 and "
+                         f"{codes.count(429)} x 429 (one client, the connection's own address: {BURST} failures, then "
+                         f"{REFILL_PER_SECOND:g} a second); 5 of the addresses "
+                         "they named, coming through the proxy, got their plain 401 (nothing pinned on them)")
+    data = report.FIGURES[SECTION]
+    assert data["forwarded_dodge_lost"] == 0 and data["forwarded_pin_lost"] == 0
 
 
 def test_quotas_bound_every_share(service: dict[str, Any]) -> None:
@@ -259,6 +306,75 @@ def test_quotas_bound_every_share(service: dict[str, Any]) -> None:
                                                    "numbers_greedy", "numbers_others"))
 
 
+def test_one_participant_holds_at_most_its_byte_budget(service: dict[str, Any]) -> None:
+    """With the workshop's default stored_bytes quota (6 MB), one participant writes as much as each API takes: bin
+    requests of 256 KB, 3 MB pictures, 2,048-character messages to 10 recipients, until refused. The db grows by
+    about the budget (before the quota: ~220 MB per participant)."""
+    import sqlite3
+
+    from bwhelpers.sandbox.quotas import WORKSHOP_QUOTAS
+
+    creds = provision(service, "filler")
+    auth = (creds["username"], creds["password"])
+    app_id, number = setup_messaging(service, creds, f"{service['url']}/_sandbox/bins/filler-cb")
+    budget = int(WORKSHOP_QUOTAS["stored_bytes"] or 0)
+    settings(service, quotas={"stored_bytes": budget})
+
+    def db_bytes() -> int:
+        return sum(f.stat().st_size for f in (service["db"], service["db"].with_name("sandbox.db-wal")) if f.exists())
+
+    before = db_bytes()
+    tried: dict[str, int] = {}
+    refused: dict[str, int] = {}
+
+    def write(kind: str, send: Any) -> bool:
+        code = send().status_code
+        tried[kind] = tried.get(kind, 0) + 1
+        if code == 403:
+            refused[kind] = refused.get(kind, 0) + 1
+            probe("stored_bytes", True)
+            return False
+        assert code in (200, 201, 202, 204), (kind, code)
+        return True
+
+    body = b'{"pad": "' + b"x" * (256 * 1024 - 20) + b'"}'
+    picture = b"\x89PNG" + b"0" * (3 * 1024 * 1024)
+    for i in range(40):  # more than the budget holds, 256 KB at a time
+        if not write("bins", lambda i=i: requests.post(f"{service['url']}/_sandbox/bins/fill{i % 10}", auth=auth,
+                                                   data=body, headers={"Content-Type": "application/json"},
+                                                   timeout=30)):
+            break
+    for i in range(3):
+        write("media", lambda i=i: requests.put(f"{service['url']}/api/v2/users/{creds['account_id']}/media/p{i}.png",
+                                            auth=auth, data=picture, headers={"Content-Type": "image/png"},
+                                            timeout=60))
+    for _ in range(50):
+        if not write("messages", lambda: requests.post(
+            f"{service['url']}/api/v2/users/{creds['account_id']}/messages", auth=auth, timeout=30,
+            json={"from": number, "to": [f"+1201555{1000 + n}" for n in range(10)], "text": "x" * 2048,
+                  "applicationId": app_id})):
+            break
+    held = requests.get(f"{service['url']}/_sandbox/bins", auth=auth, timeout=10).json()
+    grown = db_bytes() - before
+    with sqlite3.connect(service["db"]) as conn:
+        counted = conn.execute("SELECT bytes FROM account_bytes WHERE account_id=?", (creds["account_id"],)
+                               ).fetchone()[0]
+    lost = counted > budget + MAX_BODY_BYTES  # at most one request (and what it fans out to) past the budget
+    probe("stored_bytes", not lost)
+    report.record(SECTION, "stored_bytes_budget_mb", round(budget / 2**20, 1))
+    report.record(SECTION, "stored_bytes_counted_mb", round(counted / 2**20, 2))
+    report.record(SECTION, "stored_bytes_db_growth_mb", round(grown / 2**20, 2))
+    report.item(SECTION, f"one participant writing as much as each API takes (bin requests of 256 KB, 3 MB pictures, "
+                         f"2,048-character messages to 10 recipients): {sum(tried.values())} writes tried, "
+                         f"{sum(refused.values())} refused with 403 naming stored_bytes "
+                         f"({', '.join(f'{k} {refused.get(k, 0)} of {v}' for k, v in tried.items())}); the account "
+                         f"holds {counted / 2**20:.2f} MB of its {budget / 2**20:.0f} MB budget (one request and what "
+                         "it fans out to may pass it) "
+                         f"({sum(b['count'] for b in held['bins'])} bin requests and the rest), and the db grew "
+                         f"{grown / 2**20:.2f} MB (before the quota one participant could hold ~220 MB)")
+    assert not lost and refused
+
+
 def test_the_board_cannot_be_forged(service: dict[str, Any]) -> None:
     creds, other = provision(service, "victim"), provision(service, "forger")
     url = f"{service['url']}/api/accounts/{creds['account_id']}/applications"
@@ -294,6 +410,7 @@ def test_hardening(service: dict[str, Any]) -> None:
     assert data["long_url_lost"] == data["page_size_lost"] == data["nosniff_lost"] == 0
 
 
+@pytest.mark.slow  # 400 paced requests and a 4-process flood: about 20 s on an idle machine
 def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]) -> None:
     """Tenant B reads its applications one request at a time; tenant A floods from 4 threads (its biggest list
     pages, message sends, and wrong passwords). B's p50/p99 idle and under the flood are reported."""
@@ -327,6 +444,7 @@ def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]
     time.sleep(2.0)
     try:
         flooded = measure(200)
+        load = os.getloadavg()[0]
     finally:
         for f in flooders:
             f.terminate()
@@ -342,6 +460,7 @@ def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]
     report.record(SECTION, "flood_p99_ms", round(p(flooded, 0.99), 1))
     report.record(SECTION, "flood_p99_ratio", round(p(flooded, 0.99) / max(p(idle, 0.99), 0.001), 2))
     report.record(SECTION, "flood_requests", sum(counts.values()))
+    report.record(SECTION, "flood_loadavg", round(load, 2))
     report.item(SECTION, "flood by tenant A from 4 threads (2 reading its biggest bin page, 1 sending messages, 1 "
                          f"guessing passwords): {sum(counts.values())} requests answered "
                          f"({', '.join(f'{k} x{v}' for k, v in sorted(counts.items()))}); tenant B's p99 "

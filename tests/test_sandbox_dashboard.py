@@ -9,12 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
 
-from bwhelpers.sandbox import DEMO, DEMO_B, start
+from bwhelpers.sandbox import DEMO, DEMO_B
 from bwhelpers.sandbox import magic, numbers
 from bwhelpers.sandbox.db import Database
 from bwhelpers.sandbox.dashboard import models
@@ -1218,16 +1218,16 @@ def test_unknown_dashboard_path_is_404(dash: XmlSession) -> None:
 
 # == persistence and sharing =====================================================================
 
-def test_persistence_across_restart(tmp_path: Any) -> None:
+def test_persistence_across_restart(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     db = tmp_path / "persist.db"
-    sb = start(port=0, db=db, order_delay=0)
+    sb = sandbox_factory(db=db, order_delay=0)
     try:
         s = XmlSession(sb.url, DEMO)
         w = s.world()
         site = s.xml(s.post("/sites", "<Site><Name>Kept</Name></Site>"))["SiteResponse"]["Site"]["Id"]
     finally:
         sb.stop()
-    sb2 = start(port=0, db=db)
+    sb2 = sandbox_factory(db=db)
     try:
         s2 = XmlSession(sb2.url, DEMO)
         assert s2.get(f"/applications/{w['app']}").status_code == 200
@@ -1246,9 +1246,10 @@ def test_persistence_across_restart(tmp_path: Any) -> None:
 
 
 @pytest.mark.slow
-def test_two_processes_share_one_db(tmp_path: Any) -> None:
+def test_two_processes_share_one_db(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     db = tmp_path / "shared.db"
-    sb = start(port=0, db=db, order_delay=0)
+    sb = sandbox_factory(db=db, order_delay=0)
+    # a second process on purpose (not a fixture): two processes sharing one sqlite file is what is tested
     proc = subprocess.Popen([sys.executable, "-m", "bwhelpers.sandbox", "--port", "0", "--db", str(db)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

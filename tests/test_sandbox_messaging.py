@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
 
-from bwhelpers.sandbox import start
 from bwhelpers.sandbox.magic import MAGIC_TO_NUMBERS
 
 from _messaging_helpers import DEMO, DEMO_B, FAST, Receiver, World, free_port, send, wait_for
@@ -305,10 +304,10 @@ def test_rate_limit_zero_is_unlimited(url: str) -> None:
     assert all(send(url, msg()).status_code == 202 for _ in range(15))
 
 
-def test_rate_limit_shared_by_two_servers_on_one_db(tmp_path: Any) -> None:
+def test_rate_limit_shared_by_two_servers_on_one_db(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     db = tmp_path / "shared.db"
-    a = start(port=0, db=db, settings={**FAST, "rate_limit_per_second": 3}, reuse=False)
-    b = start(port=0, db=db, reuse=False)
+    a = sandbox_factory(db=db, settings={**FAST, "rate_limit_per_second": 3})
+    b = sandbox_factory(db=db)
     try:
         codes = []
         for i in range(12):
@@ -749,12 +748,12 @@ def test_callbacks_into_a_bin_with_challenge(url: str, world: World) -> None:
 
 # -- persistence and several serving processes -------------------------------------------------------
 
-def test_bins_survive_restart(tmp_path: Any) -> None:
+def test_bins_survive_restart(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     db = tmp_path / "bins.db"
-    first = start(port=0, db=db, settings=FAST, reuse=False)
+    first = sandbox_factory(db=db, settings=FAST)
     control(first.url, "POST", "/_sandbox/bins/keep", DEMO, json=[{"type": "message-received"}])
     first.stop()
-    second = start(port=0, db=db, reuse=False)
+    second = sandbox_factory(db=db)
     try:
         doc = control(second.url, "GET", "/_sandbox/bins/keep", DEMO).json()
         assert doc["events"] == [{"type": "message-received"}]
@@ -763,9 +762,9 @@ def test_bins_survive_restart(tmp_path: Any) -> None:
 
 
 @pytest.mark.slow
-def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
+def test_pending_callbacks_survive_restart(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     db = tmp_path / "restart.db"
-    first = start(port=0, db=db, settings={**FAST, "delivery_delay": 1.0}, reuse=False)
+    first = sandbox_factory(db=db, settings={**FAST, "delivery_delay": 1.0})
     rec = Receiver(port=free_port())
     try:
         w = World(first.url).provision(rec.url)
@@ -774,7 +773,7 @@ def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
         rec.start()
         time.sleep(1.3)
         assert rec.requests == []  # nobody serves the db: nothing is sent
-        second = start(port=0, db=db, reuse=False)
+        second = sandbox_factory(db=db)
         try:
             [event] = _one(rec, sent["id"])
             assert event["type"] == "message-delivered"
@@ -788,10 +787,10 @@ def test_pending_callbacks_survive_restart(tmp_path: Any) -> None:
 
 
 @pytest.mark.slow
-def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any) -> None:
+def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     db = tmp_path / "two.db"
-    a = start(port=0, db=db, settings={**FAST, "delivery_delay": 0.3}, reuse=False)
-    b = start(port=0, db=db, reuse=False)
+    a = sandbox_factory(db=db, settings={**FAST, "delivery_delay": 0.3})
+    b = sandbox_factory(db=db)
     rec = Receiver().start()
     try:
         w = World(a.url).provision(rec.url)

@@ -17,12 +17,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
 
-from bwhelpers.sandbox import ADMIN_HEADER, DEMO, DEMO_B, admin_key, admin_key_path, instance_proof, start
+from bwhelpers.sandbox import ADMIN_HEADER, DEMO, DEMO_B, admin_key, admin_key_path, instance_proof
 
 from _messaging_helpers import FAST, World, send, wait_for
 from conftest import admin, control, stop_process_group
@@ -145,9 +145,9 @@ def test_inbound_only_to_your_own_numbers(url: str, two_tenants: dict[str, Any])
     assert r.status_code == 202, r.text
 
 
-def test_admin_key_file_is_private_and_stable(tmp_path: Path) -> None:
+def test_admin_key_file_is_private_and_stable(tmp_path: Path, sandbox_factory: Callable[..., Any]) -> None:
     db = tmp_path / "new" / "sandbox.db"
-    first = start(port=0, db=db, reuse=False)
+    first = sandbox_factory(db=db)
     try:
         key_file = admin_key_path(db)
         assert key_file == tmp_path / "new" / "sandbox.db.admin-key"
@@ -161,7 +161,7 @@ def test_admin_key_file_is_private_and_stable(tmp_path: Path) -> None:
         assert r.status_code == 200
     finally:
         first.stop()
-    second = start(port=0, db=db, reuse=False)
+    second = sandbox_factory(db=db)
     try:
         assert second.admin_key == key  # the key survives restarts
         for suffix in ("-wal", "-shm"):
@@ -172,12 +172,12 @@ def test_admin_key_file_is_private_and_stable(tmp_path: Path) -> None:
         second.stop()
 
 
-def test_admin_key_file_option_for_shared_setups(tmp_path: Path) -> None:
+def test_admin_key_file_option_for_shared_setups(tmp_path: Path, sandbox_factory: Callable[..., Any]) -> None:
     key_file = tmp_path / "operator" / "admin.key"
     key_file.parent.mkdir(mode=0o700)
     key_file.write_text("operator-chosen-key-0123456789abcdef\n")
     db = tmp_path / "shared.db"
-    sb = start(port=0, db=db, reuse=False, admin_key_file=key_file)
+    sb = sandbox_factory(db=db, admin_key_file=key_file)
     try:
         assert not admin_key_path(db).exists()  # no second key beside the db
         assert requests.post(f"{sb.url}/_sandbox/reset", json={}, headers={ADMIN_HEADER: "operator-chosen-key-"
@@ -218,8 +218,8 @@ def test_location_never_echoes_a_foreign_host(url: str) -> None:
     assert r.status_code == 201 and r.headers["Location"].startswith(f"http://localhost:{port}/api/")
 
 
-def test_allow_host_adds_a_name(tmp_path: Path) -> None:
-    sb = start(port=0, db=tmp_path / "hosts.db", reuse=False, allow_hosts=["sandbox.internal"])
+def test_allow_host_adds_a_name(tmp_path: Path, sandbox_factory: Callable[..., Any]) -> None:
+    sb = sandbox_factory(db=tmp_path / "hosts.db", allow_hosts=["sandbox.internal"])
     try:
         assert requests.get(f"{sb.url}/_sandbox/health", headers={"Host": "sandbox.internal"},
                             timeout=10).status_code == 200
@@ -293,8 +293,8 @@ def test_chunked_oversize_body_gets_413(url: str) -> None:
     assert requests.get(f"{url}/_sandbox/health", timeout=10).status_code == 200
 
 
-def test_idle_connections_are_closed(tmp_path: Path) -> None:
-    sb = start(port=0, db=tmp_path / "idle.db", reuse=False, idle_timeout=0.5)
+def test_idle_connections_are_closed(tmp_path: Path, sandbox_factory: Callable[..., Any]) -> None:
+    sb = sandbox_factory(db=tmp_path / "idle.db", idle_timeout=0.5)
     try:
         port = int(sb.url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:

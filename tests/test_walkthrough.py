@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from bwhelpers.sandbox import DEFAULT_PORT, probe, start
+from bwhelpers.sandbox import probe, start
 from bwhelpers.walkthrough import Page
 
 
@@ -63,26 +63,27 @@ def test_service_errors_are_shown_with_their_fix(isolated: Path, clean_sandbox: 
     assert after["location"] == saved_before["location"] and after["application"] == saved_before["application"]
 
 
-def _port_free(port: int) -> bool:
+def _free_port() -> int:
     with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
 def test_sandbox_restarts_when_its_kernel_is_gone(isolated: Path, monkeypatch: pytest.MonkeyPatch,
                                                   shown: Shown) -> None:
-    if not _port_free(DEFAULT_PORT):
-        pytest.skip(f"port {DEFAULT_PORT} is in use on this machine")
+    """The shared sandbox's well-known port (DEFAULT_PORT, 8765) may be taken on a shared machine: the test moves
+    the well-known port to a free one, so it runs everywhere (a busy 8765 cannot turn it into a skip)."""
     from bwhelpers import sandbox as sb
 
+    port = _free_port()
+    monkeypatch.setattr(sb, "DEFAULT_PORT", port)  # read at call time by ensure_running and revive_sandbox
     db = isolated / "sandbox.db"
     monkeypatch.setenv("BW_SANDBOX_DB", str(db))
     monkeypatch.setattr(sb, "_running", {})  # this process hosts no other sandbox (as in a fresh kernel)
-    first = start(port=DEFAULT_PORT, db=db, order_delay=0)  # "kernel A" hosts the shared sandbox
+    # start() itself, not the fixture family: "kernel A" hosts the shared sandbox on the well-known port
+    first = start(port=port, db=db, order_delay=0)
+    assert first.url == f"http://127.0.0.1:{port}"
     try:
         page = Page("application")  # "kernel B" reuses it
         assert page.setup.config.sandbox_base == first.url

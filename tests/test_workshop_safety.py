@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import requests
@@ -355,6 +355,58 @@ def test_bin_posts_count_against_the_request_rate(service: dict[str, Any]) -> No
     assert page["count"] == codes.count(204)
 
 
+def test_each_account_has_a_stored_bytes_budget(service: dict[str, Any]) -> None:
+    """The stored_bytes quota (workshop default 6 MB) bounds what one account holds in all: bins, media, messages.
+    Beyond it every API answers 403 in its own shape naming the quota and the fix; deleting a bin frees its bytes."""
+    import sqlite3
+
+    creds = provision(service, "bytes")
+    auth = (creds["username"], creds["password"])
+    app_id, number = setup_messaging(service, creds, f"{service['url']}/_sandbox/bins/bytes-cb")
+    budget = 1024 * 1024
+    settings(service, quotas={"stored_bytes": budget})
+    try:
+        codes = [requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, timeout=30,
+                               data=b'{"pad": "' + b"x" * 200_000 + b'"}', headers=JSON).status_code
+                 for _ in range(8)]
+        assert codes[:4] == [204] * 4 and codes[-1] == 403, codes  # 5 x 200 KB fit 1 MB with what it held already
+        r = requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * 200_000}, timeout=30)
+        assert r.status_code == 403 and "stored_bytes" in r.json()["error"] and "1.0 MB" in r.json()["error"], r.text
+        with sqlite3.connect(service["db"]) as conn:
+            counted = conn.execute("SELECT bytes FROM account_bytes WHERE account_id=?", (creds["account_id"],)
+                                   ).fetchone()[0]
+            held = conn.execute("SELECT SUM(length(CAST(body AS BLOB)) + length(headers)) FROM bin_requests WHERE name "
+                                "LIKE ?", (creds["account_id"] + "/%",)).fetchone()[0]
+        assert held <= counted <= budget, (held, counted)
+        for pad in (10_000, 1_000):  # fill what is left, down to the last kilobyte
+            while requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * pad},
+                                timeout=30).status_code == 204:
+                pass
+        # every API that stores answers in its own shape
+        r = requests.post(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", auth=auth, timeout=10,
+                          json={"from": number, "to": ["+12015550100"], "text": "x" * 2000, "applicationId": app_id})
+        assert r.status_code == 403 and r.json()["type"] == "forbidden" and "stored_bytes" in r.json()["description"]
+        r = requests.put(f"{service['url']}/api/v2/users/{creds['account_id']}/media/big.png", auth=auth, timeout=30,
+                         data=b"\x89PNG" + b"0" * 300_000, headers={"Content-Type": "image/png"})
+        assert r.status_code == 403 and "stored_bytes" in r.text, r.text
+        r = dash(service, creds, "POST", "/applications", app_xml(CallbackUrl="https://example.com/" + "p" * 3000))
+        assert r.status_code == 403 and "stored_bytes" in r.text and "<ErrorCode>" in r.text, r.text
+        assert dash(service, creds, "GET", "/applications").status_code == 200  # reading still works
+        # the other participants are not affected, and deleting a bin gives the bytes back
+        other = provision(service, "bytes-neighbour")
+        assert requests.post(f"{service['url']}/_sandbox/bins/x", auth=(other["username"], other["password"]),
+                             json={"pad": "x" * 200_000}, timeout=30).status_code == 204
+        assert requests.delete(f"{service['url']}/_sandbox/bins/fill", auth=auth, timeout=10).status_code in (200, 204)
+        assert requests.post(f"{service['url']}/_sandbox/bins/fill", auth=auth, json={"pad": "x" * 200_000},
+                             timeout=30).status_code == 204
+        with sqlite3.connect(service["db"]) as conn:
+            counted = conn.execute("SELECT bytes FROM account_bytes WHERE account_id=?", (creds["account_id"],)
+                                   ).fetchone()[0]
+        assert 200_000 < counted < budget, counted  # the deleted bin's bytes were given back
+    finally:
+        settings(service, quotas={"stored_bytes": 6 * 1024 * 1024})
+
+
 def test_the_db_size_cap_answers_507_instead_of_filling_the_volume(service: dict[str, Any]) -> None:
     creds = provision(service, "uma")
     settings(service, max_db_mb=0.001)
@@ -599,12 +651,11 @@ def test_the_delivery_signature_is_bound_to_its_url_and_time_and_used_once() -> 
     assert sig.verify("key", forged, *target, now=now) is None
 
 
-def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None:
+def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     """A host that has a /_sandbox/bins/ path is not the sandbox: it gets the callback without X-Sandbox-Delivery."""
     import http.server
     import threading
 
-    from bwhelpers.sandbox import start
 
     seen: list[dict[str, str]] = []
 
@@ -620,7 +671,7 @@ def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None
 
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    sb = start(port=0, db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
+    sb = sandbox_factory(db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
     try:
         creds = {**sb.credentials, "site_id": sb.credentials["site_id"]}
         svc = {"url": sb.url}
@@ -641,11 +692,11 @@ def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any) -> None
         receiver.shutdown()
 
 
-def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(tmp_path: Any,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from bwhelpers.sandbox import auth, start
+def test_a_failed_legacy_login_checks_one_hash_whatever_the_number_of_accounts(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, sandbox_factory: Callable[..., Any]) -> None:
+    from bwhelpers.sandbox import auth
 
-    sb = start(port=0, db=tmp_path / "many.db")
+    sb = sandbox_factory(db=tmp_path / "many.db")
     try:
         for i in range(60):
             r = requests.post(f"{sb.url}/_sandbox/accounts", headers={**sb.admin_headers(), **JSON}, timeout=10, json={

@@ -15,6 +15,18 @@ from .provisioning import Provisioning, existing_feature
 __all__ = ["Preflight", "DIAGNOSE_COLUMNS", "PLACEHOLDER_HOSTS", "NEEDED_ROLES", "callback_problem"]
 
 DIAGNOSE_COLUMNS = ("check", "ok", "finding", "fix")
+
+
+def finding_of(exc: BandwidthError) -> str:
+    """What an error found, without its fix (the row's ``fix`` column says it once): its kind, HTTP status and
+    description."""
+    status = f" (HTTP {exc.status})" if getattr(exc, "status", None) else ""
+    text = exc.description or str(exc)
+    if exc.fix and text.endswith(f". Fix: {exc.fix}"):
+        text = text[: -len(f". Fix: {exc.fix}")]
+    if exc.fix and "; " in text:  # the service's own advice after the cause ("...; copy both from ..."): the fix
+        text = text.split("; ", 1)[0]
+    return f"{type(exc).__name__}{status}: {text}"
 PLACEHOLDER_HOSTS = ("example.com", "example.org", "example.net", "localhost", "127.0.0.1", "0.0.0.0",
                      "google.com", "bandwidth.com", "requestb.in")
 #: roles an API credential needs for the walkthrough: sends, and the Dashboard (number management) calls
@@ -63,7 +75,7 @@ class Preflight:
             d.get_site()
             add("credentials", True, f"{cfg.target}: account {cfg.account_id}, site {cfg.site_id} reachable")
         except BandwidthError as exc:
-            add("credentials", False, str(exc), exc.fix or "check the credentials and base URL")
+            add("credentials", False, finding_of(exc), exc.fix or "check the credentials and base URL")
             return rows
         st = self.ctx.state
         app_id, loc_id = st.application_id, st.location_id
@@ -167,7 +179,7 @@ class Preflight:
         try:
             claims = source.claims()
         except BandwidthError as exc:
-            add("API credentials", False, str(exc), exc.fix or "check BW_CLIENT_ID / BW_CLIENT_SECRET and BW_TOKEN_URL")
+            add("API credentials", False, finding_of(exc), exc.fix or "check BW_CLIENT_ID / BW_CLIENT_SECRET and BW_TOKEN_URL")
             return False
         add("API credentials", True, f"client id {cfg.client_id}: token from {cfg.token_url} "
                                      f"(valid {source.seconds_left():.0f} s)")

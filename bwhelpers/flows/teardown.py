@@ -1,5 +1,6 @@
-"""Teardown: undo everything saved, in the service's order (unassign -> disconnect numbers -> delete MMS ->
-delete SMS -> delete location -> delete application), then forget the saved IDs (the form values stay).
+"""Teardown: undo everything saved, in the service's order (delete the uploaded media -> unassign -> disconnect
+numbers -> delete MMS -> delete SMS -> delete location -> delete application), then forget the saved IDs (the form
+values stay).
 
 The state is updated after each action, so a failure keeps what still exists saved."""
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Teardown:
             rows.append({"step": step, "outcome": "done", "detail": result.id or ""})
             return result
 
+        self.delete_media(rows)
         if loc_id:
             try:
                 assigned = d.get_application_settings(loc_id).data.get("HttpMessagingV2AppId")
@@ -87,6 +89,24 @@ class Teardown:
         # the disconnected numbers left their campaign with them; the form values outlive the objects
         self.ctx.store.reset(self.ctx.profile, keep_forms=True)
         return rows
+
+    def delete_media(self, rows: list[dict[str, Any]]) -> None:
+        """Delete each uploaded file saved in the state from the Media API (the account's storage), forgetting
+        each as it goes; one already gone is only forgotten."""
+        media = [m.id for m in self.ctx.state.media if m.id]
+        if not media:  # nothing uploaded (the pictures page not run): no row
+            return
+        from ..media import MediaClient
+
+        client = MediaClient(self.ctx.config, session=self.ctx.messaging.session)
+        for media_id in media:
+            try:
+                client.delete(media_id)
+                rows.append({"step": "delete media", "outcome": "done", "detail": media_id})
+            except NotFoundError:
+                rows.append({"step": "delete media", "outcome": "already gone", "detail": media_id})
+            with self.ctx.edit() as s:
+                s.media = [m for m in s.media if m.id != media_id]
 
     def wait_disconnect(self, order_id: str, timeout: float) -> None:
         """Wait (bounded) for the disconnect order to finish; an unreadable order or the timeout ends the wait."""

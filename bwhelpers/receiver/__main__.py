@@ -43,6 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if verify(url, creds.key):
             print(f"a receiver of yours is already running at {url}; nothing to do")
             return 0
+    try:  # the port first: nothing is announced for a port another program holds
+        _try_port(args.host, port)
+    except OSError as exc:
+        from . import _port_taken
+
+        print(f"error: {_port_taken(port, exc.strerror or str(exc))}", file=sys.stderr)
+        return 2
     db = args.db or str(default_db_path())
     store = EventStore(db)
     server = ReceiverServer(store, creds, host=args.host, port=port, max_body=args.max_body, rate=args.rate)
@@ -87,5 +94,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _try_port(host: str, port: int) -> None:
+    """Bind and release ``host:port`` as the server will (OSError when another program holds it)."""
+    import socket
+
+    import tornado.netutil
+
+    for sock in tornado.netutil.bind_sockets(port, host, family=socket.AF_INET):
+        sock.close()
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

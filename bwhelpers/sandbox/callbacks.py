@@ -438,6 +438,7 @@ class Dispatcher:
         try:
             quotas.check_db_size(self.db)
             quotas.check_bins(self.db, str(row["account_id"]), key)
+            quotas.check_stored(self.db, str(row["account_id"]), len(body))
             creds = (str(row["cb_user"]), str(row["cb_password"] or "")) if auth else None
             code, authorized = bin_answer(bin_config(self.db, key) or {}, arg("require_auth") or None, arg("status") or None,
                                  creds, auth)

@@ -131,6 +131,11 @@ def check_secret(secret: str, stored: str) -> bool:
     return ok
 
 
+#: a reset rewrites the file (``VACUUM``) only when the deleted rows left at least this many free pages (4 MB at
+#: sqlite's 4 KB pages): a workshop's or a load test's db shrinks back; a small one is not rewritten every time
+VACUUM_MIN_FREE_PAGES = 1024
+
+
 class Database:
     """A path plus one sqlite3 connection per thread."""
 
@@ -293,8 +298,9 @@ class Database:
 
     # -- reset ---------------------------------------------------------------------------------
     def wipe(self, vacuum: bool = True) -> None:
-        """Delete every row of every table except the schema version, then ``VACUUM`` so the file
-        shrinks back (skipped, with a log line, while another process holds the db busy)."""
+        """Delete every row of every table except the schema version, then ``VACUUM`` so the file shrinks back
+        when the rows freed at least :data:`VACUUM_MIN_FREE_PAGES` pages (rewriting a small file on every reset
+        costs more than it gives back; skipped, with a log line, while another process holds the db busy)."""
         with self.transaction() as conn:
             conn.execute("PRAGMA defer_foreign_keys=ON")
             tables = [r["name"] for r in conn.execute(
@@ -302,8 +308,12 @@ class Database:
             for t in tables:
                 if t != "meta":
                     conn.execute(f'DELETE FROM "{t}"')
-        if vacuum and self.path != ":memory:":
+        if vacuum and self.path != ":memory:" and self.free_pages() >= VACUUM_MIN_FREE_PAGES:
             self.vacuum()
+
+    def free_pages(self) -> int:
+        """Pages of the file that hold no data (``PRAGMA freelist_count``)."""
+        return int(self.connect().execute("PRAGMA freelist_count").fetchone()[0])
 
     def vacuum(self) -> bool:
         """``VACUUM`` and truncate the WAL; False when the db was busy."""

@@ -20,7 +20,12 @@ callback_attempts       callback attempts per minute (more wait for the next min
 requests_per_second     authenticated requests a second, bursts of 3 s allowed (more: 429)   20
 numbers_per_order       numbers one order may ask for                                         10
 numbers_in_service      numbers the account may have (reserved or in service)                 20
+stored_bytes            bytes the account stores in all (bins, media, messages, callbacks,   6 MB
+                        objects: :mod:`bwhelpers.sandbox.stored_bytes`)
 ======================  ===================================================================  ===========
+
+``stored_bytes`` is sized so that a room of 100 participants at their full budget (600 MB) fits the db cap
+with room for the indexes and logs; for a bigger room lower it (or give the db a bigger volume and cap).
 
 Media has its own setting of the same kind, ``media_quota_bytes`` (bytes of media an account may store, 50 MB
 by default everywhere; :mod:`bwhelpers.sandbox.media`).
@@ -39,18 +44,20 @@ import threading
 import time
 from typing import Any
 
+from . import stored_bytes
 from .db import Database
 
 SETTING = "quotas"
 DB_CAP_SETTING = "max_db_mb"
 KEYS = ("objects", "bins", "bin_requests", "messages", "callback_attempts", "requests_per_second", "numbers_per_order",
-        "numbers_in_service")
+        "numbers_in_service", "stored_bytes")
 #: a standalone sandbox: no limit
 DEFAULT_QUOTAS: dict[str, int | None] = {key: None for key in KEYS}
 #: workshop mode's defaults (docs/workshop.md, Fair shares)
 WORKSHOP_QUOTAS: dict[str, int | None] = {
     "objects": 500, "bins": 20, "bin_requests": 500, "messages": 2000, "callback_attempts": 120,
     "requests_per_second": 20, "numbers_per_order": 10, "numbers_in_service": 20,
+    "stored_bytes": 6 * 1024 * 1024,     # a room of 100 at its full budget: 600 MB of the 800 MB cap
 }
 WORKSHOP_DB_MB = 800
 #: the settings a workshop's db starts with (docs/workshop.md, "Fair shares")
@@ -95,6 +102,13 @@ def invalidate() -> None:
     """Forget cached limits and sizes (after ``PUT /_sandbox/settings``)."""
     with _lock:
         _cache.clear()
+
+
+def apply(db: Database) -> None:
+    """After the settings changed (or at start): forget cached limits, and count stored bytes (the db's
+    triggers, :mod:`bwhelpers.sandbox.stored_bytes`) exactly while the ``stored_bytes`` quota is set."""
+    invalidate()
+    stored_bytes.sync(db, limit(db, "stored_bytes") is not None)
 
 
 def limits(db: Database) -> dict[str, int | None]:
@@ -175,6 +189,23 @@ def check_bins(db: Database, account_id: str, bin_key: str) -> None:
         if have >= stored:
             raise QuotaExceeded("bin_requests", stored, f"Quota reached: this account's bins may hold {stored} "
                                 f"requests; {_fix('bin_requests')} (DELETE /_sandbox/bins/<name> empties one)")
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def check_stored(db: Database, account_id: str, adding: int = 0) -> None:
+    """Before the account stores ``adding`` more bytes (a request's body): its ``stored_bytes`` quota."""
+    cap = limit(db, "stored_bytes")
+    if cap is None:
+        return
+    have = stored_bytes.of(db, account_id)
+    if have + max(0, adding) > cap:
+        raise QuotaExceeded("stored_bytes", cap, f"Quota reached: this account may store {_mb(cap)} in all (request "
+                            f"bins, media, messages, callbacks, objects) and holds {_mb(have)}; this request would "
+                            f"add {_mb(max(0, adding))}; {_fix('stored_bytes')} (DELETE /_sandbox/bins/<name> empties "
+                            "a bin)")
 
 
 def check_numbers(db: Database, account_id: str, quantity: int) -> None:

@@ -24,7 +24,7 @@ import tornado.web
 from .accounts import DEMO, DEMO_B, create_account
 from .base import BaseHandler
 from .context import SandboxContext
-from . import guards
+from . import guards, quotas
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .settings import ensure_defaults
 from .db import Database
@@ -190,6 +190,7 @@ def prepare_db(db_path: str, accounts: list[dict[str, str]] | None = None, reset
     for creds in accounts if accounts is not None else [DEMO, DEMO_B]:
         create_account(db, creds)
     ensure_defaults(db, settings)
+    quotas.apply(db)  # counts stored bytes while the stored_bytes quota is set
     return db
 
 

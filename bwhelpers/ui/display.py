@@ -10,7 +10,7 @@ from .. import statuses, theme, views
 from .output import emit
 
 __all__ = ["show_request", "show_response", "result_html", "ObjectView", "show_saved", "error_html", "show_error",
-           "show_note", "note_html", "show_callout", "order_bar_html", "show_html", "REASONS"]
+           "show_note", "note_html", "show_callout", "order_bar_html", "show_html", "REASONS", "RequestView"]
 
 REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
@@ -52,8 +52,6 @@ def show_request(exchange: Any) -> None:
     """The request as sent (method, URL, content type, syntax-highlighted body). No credentials."""
     if exchange is None:
         return
-    from IPython.display import Code
-
     body, _ = _pretty(exchange.request_body)
     ctype = exchange.request_headers.get("Content-Type", "")
     text = f"{exchange.method} {exchange.url} HTTP/1.1"
@@ -64,8 +62,31 @@ def show_request(exchange: Any) -> None:
         text += f"\nAuthorization: {auth.split(' ', 1)[0]} ******** (from your credentials)"
     if body:
         text += "\n\n" + body
-    # Pygments' http lexer highlights the request line and headers, and the body by its Content-Type
-    emit(Code(text, language="http"))
+    emit(RequestView(text))
+
+
+class RequestView:
+    """A request as sent: Pygments' http lexer highlights the request line and headers, and the body by its
+    Content-Type; lines wrap between words and URLs only after their slashes (never ``htt/p://`` or
+    ``HTTP/1./1``, as JupyterLab's own ``pre`` does with its break-anywhere rule). ``.data`` is the plain text."""
+
+    def __init__(self, text: str):
+        self.data = text
+
+    def _repr_html_(self) -> str:
+        import re
+
+        from IPython.display import Code
+
+        head, pre, body = Code(self.data, language="http")._repr_html_().partition("<pre>")
+        # in the text between the tags of the code (not the lexer's style sheet): URLs break after their slashes only
+        body = head + pre + re.sub(r">([^<]+)<", lambda m: ">" + views.text_html(html.unescape(m.group(1))) + "<",
+                                   body)
+        return ('<div class="bw-request"><style>.bw-request pre{white-space:pre-wrap;word-break:normal;'
+                "overflow-wrap:break-word}.bw-request .bw-tok{white-space:nowrap}</style>" + body + "</div>")
+
+    def __repr__(self) -> str:
+        return self.data
 
 
 def result_html(result: Any) -> str:
@@ -84,7 +105,7 @@ def show_response(result: Any, title: str = "Response") -> None:
         loc = ex.response_headers.get("Location") or ex.response_headers.get("location")
         line = f"<b>{html.escape(title)}: HTTP {ex.status}</b> in {ex.elapsed * 1000:.0f} ms"
         if loc:
-            line += f" &nbsp; <code style=\"overflow-wrap:anywhere\">Location: {html.escape(loc)}</code>"
+            line += f" &nbsp; <code>Location: {views.text_html(loc)}</code>"
         show_html(f'<div class="bw-status-line" style="color:{theme.TEXT}">{line}</div>')
     try:
         show_html(result_html(result))
@@ -96,8 +117,8 @@ def show_response(result: Any, title: str = "Response") -> None:
         text = f"HTTP/1.1 {ex.status} {REASONS.get(ex.status, '')}\n{headers}\n\n{raw}"
         # a <details> element, not a widget: it needs no kernel, so it still opens in a reopened notebook
         show_html(f'<details class="bw-raw" style="color:{theme.TEXT}"><summary>Raw response</summary>'
-                  '<pre style="white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%">'
-                  f'{html.escape(text)}</pre></details>')
+                  '<pre style="white-space:pre-wrap;word-break:normal;overflow-wrap:break-word;max-width:100%">'
+                  f'{views.text_html(text)}</pre></details><style>.bw-raw .bw-tok{{white-space:nowrap}}</style>')
 
 
 class ObjectView:

@@ -70,6 +70,7 @@ class InboundHandler(ControlHandler):
         quotas.check_db_size(self.db)
         if account:
             quotas.check_messages(self.db, account)
+            quotas.check_stored(self.db, account, len(self.request.body or b""))
         try:
             result = models.create_inbound(self.db, body.get("to"), body.get("from"), body.get("text"),
                                            body.get("media"), account_id=account, media_base=self.absolute(""))
@@ -176,6 +177,7 @@ class BinHandler(ControlHandler):
         size = sum(len(k) + len(v) + 4 for k, v in headers.items())
         if size > MAX_BIN_HEADER_BYTES:
             raise exc.BinHeadersTooLarge(size, MAX_BIN_HEADER_BYTES)
+        quotas.check_stored(self.db, account, size + len(self.request.body or b""))
         try:
             body = self.request.body.decode("utf-8")
         except UnicodeDecodeError:

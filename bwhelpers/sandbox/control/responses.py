@@ -105,7 +105,7 @@ class ResetHandler(ControlHandler):
             for creds in (DEMO, DEMO_B):
                 create_account(self.db, creds)
         ensure_defaults(self.db, quotas.WORKSHOP_SETTINGS if self.ctx.workshop else None)
-        quotas.invalidate()
+        quotas.apply(self.db)
         self.send_json({"reset": True, "accounts_before": len(accounts)})
 
 
@@ -134,7 +134,7 @@ class SettingsHandler(ControlHandler):
             body["quotas"] = {**(self.db.get_setting("quotas") or {}), **body["quotas"]}
         for key, value in body.items():
             self.db.set_setting(key, value)
-        quotas.invalidate()
+        quotas.apply(self.db)  # the stored_bytes quota switches the db's byte counting on or off
         self.send_json(self.db.all_settings())
 
     post = put

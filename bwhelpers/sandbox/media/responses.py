@@ -96,6 +96,7 @@ class MediaFileHandler(_MediaHandler):
             raise self.too_large()
         cache_control = self.request.headers.get("Cache-Control") or None
         quotas.check_db_size(self.db)  # a full shared db stores nothing more (507, bwhelpers.sandbox.quotas)
+        quotas.check_stored(self.db, account, len(body))  # the account's stored_bytes quota (bins, media, ...)
         try:
             models.put_media(self.db, account, name, body, content_type,
                              cache_control=cache_control[:1024] if cache_control else None, quota=quota(self))

@@ -71,6 +71,8 @@ class PlatformHandler(BaseHandler):
         account = self.auth_account(account_id, role=ROLE_NUMBERS)
         if self.request.method == "POST":
             quotas.check_objects(self.db, account)
+        if self.request.method in ("POST", "PUT", "PATCH"):
+            quotas.check_stored(self.db, account, len(self.request.body or b""))
         return account
 
     def unauthorized(self, err: AuthError | None = None) -> SandboxError:

@@ -78,7 +78,7 @@ def workshop_defaults(db: Any) -> None:
     and, the first time, the settings of :data:`~bwhelpers.sandbox.quotas.WORKSHOP_SETTINGS` (applied once, so the
     host's later changes with ``PUT /_sandbox/settings`` survive restarts)."""
     from ..accounts import disable_public_accounts
-    from ..quotas import WORKSHOP_SETTINGS
+    from ..quotas import WORKSHOP_SETTINGS, apply
 
     disable_public_accounts(db)
     with db.transaction() as conn:
@@ -86,6 +86,7 @@ def workshop_defaults(db: Any) -> None:
     if first:
         for key, value in WORKSHOP_SETTINGS.items():
             db.set_setting(key, value)
+    apply(db)  # the stored_bytes quota: the db counts each account's bytes
 
 
 def error_recorder(db: Any, previous: Any) -> Any:
