@@ -108,9 +108,14 @@ def url_html(text: str) -> str:
 
 
 def text_html(text: str) -> str:
-    """Prose, escaped, whose URLs break only after their slashes (:func:`url_html`), never inside a word."""
-    parts = re.split(r"(https?://[^\s)\]>\"']+)", text)
-    return "".join(url_html(p) if i % 2 else html.escape(p) for i, p in enumerate(parts))
+    """Prose, escaped, whose URLs break only after their slashes (:func:`url_html`) and whose hyphenated words (ids,
+    ``bwh-8f8d…-0``) never break after a hyphen: never inside a word."""
+    parts = re.split(r"(https?://[^\s)\]<>\"']+)", text)
+    return "".join(url_html(p) if i % 2 else _words_html(p) for i, p in enumerate(parts))
+
+
+def _words_html(text: str) -> str:
+    return "".join(_tok(w) if "-" in w and len(w) <= 60 else html.escape(w) for w in re.split(r"(\s+)", text))
 
 
 def date_text(text: str) -> str | None:
