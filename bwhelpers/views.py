@@ -63,7 +63,7 @@ CSS = ("<style>"
 
 #: values that are one token: numbers and phone numbers, ids, dates, statuses, booleans (no spaces, not too long)
 _TOKEN = re.compile(r"[^\s]{1,40}")
-_KEBAB = re.compile(r"[a-z]+(?:-[a-z]+){2,}")
+_KEBAB = re.compile(r"[a-z]+(?:-[a-z]+)+")  # message-delivered, invalid-destination-address: break after a hyphen
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 _LONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{21,}")  # a message id; not a name like 01_create_app…
