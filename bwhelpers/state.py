@@ -131,7 +131,13 @@ class _Model:
 
     @classmethod
     def _hints(cls) -> dict[str, Any]:
-        return typing.get_type_hints(cls)
+        """The fields' types, resolved once per class (``typing.get_type_hints`` is slow, and the state is read
+        many times per notebook cell)."""
+        hints = cls.__dict__.get("_resolved_hints")
+        if hints is None:
+            hints = typing.get_type_hints(cls)
+            cls._resolved_hints = hints  # type: ignore[attr-defined]
+        return hints
 
     @classmethod
     def _from(cls: type[M], data: dict[str, Any], where: str, problems: list[str]) -> M:

@@ -16,22 +16,23 @@ from __future__ import annotations
 import html
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
-
-import ipywidgets as w
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import guide, statuses, steps, theme, views
 from .exceptions import BandwidthError, TransportError
 from .results import Result
 from .ui import display as show
-from .ui import forms, progress
-from .ui.credentials import CredentialsForm
-from .ui.export import ExportForm
+from .ui import progress
 from .ui.output import emit
 from .pages.base import link as _link
 from .pages.events import EventsMixin, explain_events  # noqa: F401  (explain_events: public here too)
 from .pages.pictures import PicturesMixin
 from .pages.readbacks import ReadbacksMixin
+
+if TYPE_CHECKING:  # the forms (ipywidgets, phonenumbers) are imported by the cells that show one
+    from .ui import forms
+    from .ui.credentials import CredentialsForm
+    from .ui.export import ExportForm
 
 def _int(v: Any) -> int:
     try:
@@ -365,6 +366,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
                     keep: Callable[[], Result], create: Callable[[], Result],
                     order: OrderKind | None = None) -> Result | None:
         """A saved object differs from the form: keep (and show) it, and offer a button that creates the second."""
+        import ipywidgets as w
+
         article = "an" if what[0] in "aeiou" else "a"
         button = w.Button(description=f"Create a second {what}", button_style="warning", icon="plus",
                           layout=w.Layout(width="auto"))
@@ -486,7 +489,9 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
         return True
 
     # -- forms -------------------------------------------------------------------------------------
-    def credentials_form(self) -> CredentialsForm:
+    def credentials_form(self) -> "CredentialsForm":
+        from .ui.credentials import CredentialsForm
+
         def _use(config: Any) -> None:
             from .setup import Setup
 
@@ -502,9 +507,11 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
 
         return CredentialsForm(on_connect=_use, on_error=_failed)
 
-    def application_form(self) -> forms.Form:
+    def application_form(self) -> "forms.Form":
         """The application step's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
         (and says the receiver's credentials will be set); with none it says exactly what to set, and why."""
+        from .ui import forms
+
         form = self._persist("application", forms.application_form())
         if self.setup is None or self.setup.config.is_sandbox:
             return form
@@ -549,26 +556,34 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             "<code>https://abc123.trycloudflare.com</code>), restart the kernel and run this notebook again. "
             "Or type your own server's https URLs in the form. Without any, the create cell below stops here.</div>")
 
-    def export_form(self, out_dir: str | None = None) -> ExportForm:
+    def export_form(self, out_dir: str | None = None) -> "ExportForm":
         """The Postman export form for this page's target and saved IDs."""
+        from .ui.export import ExportForm
+
         form = ExportForm(self.setup, out_dir)
         form.on_export = lambda files: self._outcome("done", "the Postman files are written")
         return form
 
-    def location_form(self) -> forms.Form:
+    def location_form(self) -> "forms.Form":
+        from .ui import forms
+
         return self._persist("location", forms.location_form())
 
-    def order_form(self) -> forms.Form:
+    def order_form(self) -> "forms.Form":
+        from .ui import forms
+
         return self._persist("orders", forms.order_form())
 
-    def message_form(self) -> forms.Form:
+    def message_form(self) -> "forms.Form":
         """On a real account the destination is your own phone: ``BW_TO_NUMBER`` fills it in (headless runs)."""
+        from .ui import forms
+
         own = os.environ.get(guide.TO_NUMBER_ENV, "").strip()
         if own and self.config is not None and not self.config.is_sandbox:
             return self._persist("messages", forms.message_form(default_to=own))
         return self._persist("messages", forms.message_form())
 
-    def _persist(self, key: str, form: forms.Form) -> forms.Form:
+    def _persist(self, key: str, form: "forms.Form") -> "forms.Form":
         """The form starts from the values the user last typed for this target (kept in the saved state, never a
         secret), and keeps them as they change: Run All and kernel restarts do not reset it."""
         if self.setup is None:
@@ -587,7 +602,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
 
         return form.bind(saved, _save)
 
-    def form_errors(self, form: forms.Form) -> bool:
+    def form_errors(self, form: "forms.Form") -> bool:
         """Show the form's validation problems; True when there are some (then don't send)."""
         errs = form.errors
         if errs:  # a wait in a later cell then says nothing was sent, at once

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from _chromium import CHROMIUM, require
 import requests
 from conftest import control, stop_process_group
 
@@ -23,18 +24,13 @@ from bwhelpers import steps
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1500)]  # 00-08 headless first
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser test (apt-get install -y chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium); CI always runs this test",
-                allow_module_level=True)
+require()
 
 from playwright import sync_api  # noqa: E402
-from test_browser import _free_port, assert_fits, open_and_run_all, wait_idle  # noqa: E402
+from test_browser import _free_port, assert_fits, dismiss_dialogs, open_and_run_all, wait_idle  # noqa: E402
 
 
 def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
@@ -134,9 +130,10 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
                 target.wait_for(timeout=30_000)
                 if key != "application":  # the outcome's and the receiver's tables (01's are the guide step's)
                     assert_fits(page)
+                dismiss_dialogs(page)  # a JupyterLab dialog must not take a later click
                 no = page.get_by_role("button", name="No", exact=True)  # JupyterLab's news pop-up
                 if no.count():
-                    no.first.click()
+                    no.first.click(force=True)
                 for theme in ("JupyterLab Dark", "JupyterLab Light"):
                     set_theme(page, theme)
                     tag = "dark" if "Dark" in theme else "light"

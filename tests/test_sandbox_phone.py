@@ -287,6 +287,34 @@ def test_a_reply_from_the_page_is_a_message_received_with_its_callback(world: di
     assert state2["version"] != state["version"], "the polling script sees the change"
 
 
+def test_a_group_thread_has_a_reply_box_that_answers_in_the_group(world: dict[str, Any]) -> None:
+    """A group conversation (a text to two people) offers a reply box that names who writes: the reply is a group
+    message-received (``message.to`` the account's number and the other person) and lands in the same thread."""
+    url, a = world["url"], world["a"]
+    group = ["+19195550123", "+19195550124"]
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", auth=_auth(DEMO), timeout=10,
+                      json={"from": a["tn"], "to": group, "text": "Hello both", "applicationId": a["app"]})
+    assert r.status_code == 202, r.text
+    view = page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": ",".join(group)})
+    fields = form_fields(view.text)
+    assert fields["with"] == ",".join(group)
+    assert re.search(r'<select id="as" name="as">.*\+19195550124.*</select>', view.text, re.S), "who writes"
+    reply = f"{url}/_sandbox/phone/{DEMO['account_id']}/reply"
+    r = requests.post(reply, data={**fields, "as": "+19195550999", "text": "not in the group"}, auth=_auth(DEMO),
+                      headers=HTML, timeout=10)
+    assert r.status_code == 400 and "as:" in r.text
+    r = requests.post(reply, data={**fields, "as": "+19195550124", "text": "Hi from the group"}, auth=_auth(DEMO),
+                      headers=HTML, timeout=10, allow_redirects=False)
+    assert r.status_code == 303, r.text
+    events = wait_for(lambda: [e for e in bin_events(url, DEMO) if e["message"].get("text") == "Hi from the group"],
+                      what="the group reply's message-received")
+    message = events[0]["message"]
+    assert events[0]["type"] == "message-received" and events[0]["to"] == a["tn"]
+    assert message["from"] == "+19195550124" and sorted(message["to"]) == sorted([a["tn"], "+19195550123"])
+    after = requests.get(f"{url}{r.headers['Location']}", headers=HTML, timeout=10, auth=_auth(DEMO))
+    assert "Hi from the group" in after.text and "Hello both" in after.text, "one thread for the group"
+
+
 def test_the_reply_box_refuses_forged_and_bad_posts(world: dict[str, Any]) -> None:
     url, a = world["url"], world["a"]
     fields = form_fields(page(url, DEMO["account_id"], DEMO, number=a["tn"], **{"with": "+19195550123"}).text)

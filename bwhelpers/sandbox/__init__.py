@@ -26,7 +26,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from .accounts import DEMO, DEMO_B
+from .demo import DEMO, DEMO_B
 from .keys import ADMIN_HEADER, admin_key, admin_key_path, instance_proof
 
 __all__ = ["DEMO", "DEMO_B", "DEFAULT_PORT", "SandboxHandle", "start", "ensure_running", "probe", "verify",

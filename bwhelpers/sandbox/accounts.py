@@ -8,31 +8,9 @@ from __future__ import annotations
 
 from .db import Database, hash_secret, token_digest
 from . import clock, credentials
+from .demo import DEMO, DEMO_B
 
-#: The documented demo account (README, docs/ARCHITECTURE.md). Public and fake.
-DEMO = {
-    "account_id": "9900000",
-    "site_id": "9901",
-    "username": "sandbox-user",
-    "password": "sandbox-password",
-    "user_id": "u-sandbox",
-    "api_token": "t-sandbox",
-    "api_secret": "s-sandbox",
-    "client_id": "sandbox-client-id",
-    "client_secret": "sandbox-client-secret",
-}
-#: A second account, for tenant-isolation tests and demos.
-DEMO_B = {
-    "account_id": "9900001",
-    "site_id": "9911",
-    "username": "sandbox-user-b",
-    "password": "sandbox-password-b",
-    "user_id": "u-sandbox-b",
-    "api_token": "t-sandbox-b",
-    "api_secret": "s-sandbox-b",
-    "client_id": "sandbox-client-id-b",
-    "client_secret": "sandbox-client-secret-b",
-}
+__all__ = ["DEMO", "DEMO_B", "create_account", "disable_public_accounts"]
 
 
 def create_account(db: Database, creds: dict[str, str], site_name: str = "Sandbox Site") -> None:

@@ -40,9 +40,10 @@ import re
 import string
 import time
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
-from .. import callbacks, clock
+from .. import callbacks, clock, quotas
 from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
@@ -364,15 +365,15 @@ def _inbound_target(app: dict[str, Any] | None) -> tuple[str | None, str | None,
 
 # -- sending --------------------------------------------------------------------------------------
 
-def _outcome(db: Database, account_id: str, msg: dict[str, Any],
-             own_hosts: frozenset[str] = frozenset()) -> tuple[int | None, str | None]:
-    """The failure that applies to every recipient (error code, description), or (None, None)."""
+def _outcome(db: Database, account_id: str, msg: dict[str, Any], own_hosts: frozenset[str],
+             app: dict[str, Any] | None) -> tuple[int | None, str | None]:
+    """The failure that applies to every recipient (error code, description), or (None, None); ``app`` is the
+    requested application on the account (None when it is not there)."""
     owner = number_owner(db, msg["from"])
     if owner is None:
         return 4405, DESCRIPTIONS[4405]
     if str(owner.get("account_id")) != str(account_id):
         return 4407, DESCRIPTIONS[4407]
-    app = get_application(db, account_id, msg["applicationId"])
     loc = location_messaging(db, account_id, str(owner.get("location_id")))
     if app is None or not loc.get("application_id") or loc.get("application_id") != msg["applicationId"]:
         return 4452, DESCRIPTIONS[4452]
@@ -432,6 +433,18 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
 
     Returns the 202 body.
     """
+    write, body = plan_outbound(db, account_id, msg, endpoint=endpoint, own_hosts=own_hosts)
+    with db.transaction() as conn:
+        write(conn)
+    return body
+
+
+def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: str = "current",
+                  own_hosts: frozenset[str] = frozenset()) -> tuple[Callable[[Any], None], dict[str, Any]]:
+    """What :func:`create_outbound` does, in two parts: (the writes, a function of a connection inside a
+    transaction, which also re-checks the account's ``messages`` quota there; the 202 body). The outcome, the
+    callback target and the settings are read now; the handler applies the writes through
+    :mod:`bwhelpers.sandbox.group_commit` and answers the body once they are committed."""
     now = clock.now(db)
     row = {
         "id": new_message_id(now), "account_id": account_id, "direction": "out", "owner": msg["from"],
@@ -441,13 +454,15 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
         "segment_count": segment_count(msg.get("text"), msg.get("media")), "time": iso_time(now),
         "created": now, "endpoint": endpoint,
     }
-    code, description = _outcome(db, account_id, msg, own_hosts)
     app = get_application(db, account_id, msg["applicationId"])
+    code, description = _outcome(db, account_id, msg, own_hosts, app)
     url, user, password = _status_target(app)
     requested = list((app or {}).get("requested_callback_types") or [])
     delay = float(db.get_setting("delivery_delay", 0.2) or 0)
     slow = float(db.get_setting("slow_delivery_delay", 5.0) or 0)
-    with db.transaction() as conn:
+
+    def write(conn: Any) -> None:
+        quotas.check_messages(db, account_id)  # again, inside the transaction: a group must not overshoot it
         _insert_message(conn, row)
         for recipient in msg["to"]:
             r_code, r_desc, due, magic = code, description, now + delay, None
@@ -473,7 +488,8 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
                                                f"{requested}: no callback is sent")
             if kind == "message-delivered" and magic and magic["outcome"] == "auto-reply":
                 _auto_reply(conn, db, account_id, row, recipient, app, due + max(delay, 0.05))
-    return message_body(row)
+
+    return write, message_body(row)
 
 
 MESSAGE_COLUMNS = ("id", "account_id", "direction", "owner", "application_id", "from_tn", "to_json", "text",
@@ -534,11 +550,11 @@ def _auto_reply(conn: Any, db: Database, account_id: str, original: dict[str, An
 
 def _create_inbound(conn: Any, *, account_id: str, to_tn: str, from_tn: str, text: str, media: list[str] | None,
                     app_id: str | None, app: dict[str, Any] | None, due: float,
-                    message_id: str | None = None) -> dict[str, Any]:
+                    message_id: str | None = None, cc: list[str] | None = None) -> dict[str, Any]:
     now = clock.now(conn)
     row = {
         "id": message_id or new_message_id(now), "account_id": account_id, "direction": "in", "owner": to_tn,
-        "application_id": app_id, "from_tn": from_tn, "to_json": json.dumps([to_tn]), "text": text,
+        "application_id": app_id, "from_tn": from_tn, "to_json": json.dumps([to_tn, *(cc or [])]), "text": text,
         "media_json": json.dumps(media) if media else None, "tag": None, "priority": None, "expiration": None,
         "segment_count": segment_count(text, media), "time": iso_time(now), "created": now, "endpoint": "inbound",
     }
@@ -563,9 +579,11 @@ class InboundError(Exception):
 
 
 def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None,
-                   account_id: str | None = None, media_base: str = "") -> dict[str, Any]:
+                   account_id: str | None = None, media_base: str = "", cc: Any = None) -> dict[str, Any]:
     """Simulate a text from ``frm`` to one of the accounts' numbers: a message-received callback.
-    ``account_id`` (the caller's account) limits ``to`` to that account's numbers.
+    ``account_id`` (the caller's account) limits ``to`` to that account's numbers. ``cc`` (the other people of a
+    group conversation) makes it a group message: ``message.to`` lists the account's number and them, as Bandwidth's
+    message-received for a group MMS does (group messages are MMS: the location needs MMS).
 
     ``media`` items are http(s) URLs (passed on as they are) or pictures: ``{"sample": name}`` (a built-in one),
     ``{"mediaId": id}`` (a copy of an upload) or ``{"filename", "contentType", "content"}`` (base64). A picture is
@@ -578,6 +596,15 @@ def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None
         raise InboundError("'to' must be one of your telephone numbers, in E.164 format")
     if from_tn is None:
         raise InboundError("'from' must be a telephone number in E.164 format, like +19195551212")
+    others: list[str] = []
+    for item in cc or []:
+        tn = normalize_tn(item)
+        if tn is None:
+            raise InboundError("each other recipient of a group must be a telephone number in E.164 format")
+        if tn not in (to_tn, from_tn) and tn not in others:
+            others.append(tn)
+    if len(others) + 1 > MAX_RECIPIENTS:
+        raise InboundError(f"a group message has at most {MAX_RECIPIENTS} recipients")
     if media is not None and (not isinstance(media, list) or not all(isinstance(m, (str, dict)) for m in media)):
         raise InboundError("'media' must be a list of URLs or pictures ({\"sample\": name}, {\"mediaId\": id} or "
                            "{\"filename\", \"contentType\", \"content\": base64})")
@@ -597,8 +624,9 @@ def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None
     loc = location_messaging(db, account_id, str(owner.get("location_id")))
     if not loc.get("sms"):
         raise InboundError(f"the location of {to_tn} has no SMS feature: the message would not be delivered")
-    if media and not loc.get("mms"):
-        raise InboundError(f"the location of {to_tn} has no MMS feature: the picture message would not be delivered")
+    if (media or others) and not loc.get("mms"):
+        what = "picture" if media else "group"
+        raise InboundError(f"the location of {to_tn} has no MMS feature: the {what} message would not be delivered")
     app_id = loc.get("application_id")
     if not app_id:
         raise InboundError(f"no application is assigned to the location of {to_tn}: Bandwidth would drop the "
@@ -629,7 +657,7 @@ def create_inbound(db: Database, to: Any, frm: Any, text: Any, media: Any = None
                                            quota=quota if isinstance(quota, int) else None)
             result = _create_inbound(conn, account_id=account_id, to_tn=to_tn, from_tn=from_tn, text=text or "",
                                      media=urls or None, app_id=app_id, app=app, due=clock.now(db) + delay,
-                                     message_id=message_id)
+                                     message_id=message_id, cc=others)
     except media_models.QuotaExceeded as exc:
         raise InboundError(f"the pictures would take account {account_id} over its media quota ({exc.quota} "
                            f"bytes): delete some media first") from None

@@ -224,7 +224,8 @@ class PhoneState(PhoneHandler):
 
 
 class PhoneReply(PhonePage):
-    """The reply box: a text to the account's number from the other person, as ``POST /_sandbox/inbound``."""
+    """The reply box: a text to the account's number from the other person, as ``POST /_sandbox/inbound``; in a
+    group thread, from the member chosen in ``as``, to the number and the rest of the group."""
 
     #: a picture of up to 3.5 MB (the Media API's limit) plus the form's own fields
     max_body_bytes = media_models.MAX_FILE_BYTES + 64 * 1024
@@ -254,14 +255,17 @@ class PhoneReply(PhonePage):
             self.show(account_id, token, number or None, None, draft=text, status=400,
                       error=f"from: {problem or 'write the number the text comes from'}")
             return
-        if len(parties) > 1:
-            self.show(account_id, token, number or None, with_, draft=text, status=400,
-                      error="from: a reply comes from one person; open a one-to-one conversation to reply")
-            return
+        sender = parties[0]
+        if len(parties) > 1:  # a group: the reply comes from the person chosen in "as", to the number and the rest
+            sender = self.get_body_argument("as", "")
+            if sender not in parties:
+                self.show(account_id, token, number or None, key, draft=text, status=400,
+                          error="as: choose who in the group writes (one of " + ", ".join(parties) + ")")
+                return
         media = self.pictures()
         try:  # the function behind POST /_sandbox/inbound, with the same media base
-            messaging.create_inbound(self.db, number, parties[0], text, media or None, account_id=account_id,
-                                     media_base=self.absolute(""))
+            messaging.create_inbound(self.db, number, sender, text, media or None, account_id=account_id,
+                                     media_base=self.absolute(""), cc=[p for p in parties if p != sender])
         except messaging.InboundError as exc:
             known = {n["number"] for n in models.account_numbers(self.db, account_id)}
             self.show(account_id, token, number if number in known else None, key, draft=text,
