@@ -174,6 +174,37 @@ def test_a_setting_changed_anywhere_counts_on_the_next_request(sb: Any, world: d
         clock.wall()
 
 
+def test_a_fault_countdown_is_shared_by_two_servers_on_one_db(sb: Any, world: dict[str, str],
+                                                              sandbox_factory: Any) -> None:
+    """``fail_next`` is read through each server's cache and counted down by whichever server takes a fault:
+    each count is spent once across both servers, and the next request after the last one succeeds."""
+    other = sandbox_factory(db=sb.db_path)
+    try:
+        assert send(other.url, message(world, "warm")).status_code == 202  # both caches hold the settings
+        assert send(sb.url, message(world, "warm")).status_code == 202
+        settings(other.url, fail_next={"status": 503, "count": 3, "methods": ["POST"]})
+        codes = [send(url, message(world, "fault")).status_code for url in (sb.url, other.url, sb.url, other.url,
+                                                                              sb.url)]
+        assert codes == [503, 503, 503, 202, 202]
+    finally:
+        other.stop()
+        settings(sb.url, fail_next=None)
+
+
+def test_a_quota_changed_by_another_connection_counts_on_the_next_request(sb: Any, world: dict[str, str]) -> None:
+    """The ``quotas`` setting written by another program on the db binds the very next request (no stale
+    per-process copy of the limits)."""
+    assert send(sb.url, message(world, "first")).status_code == 202  # the limits are read now
+    with sqlite3.connect(sb.db_path, timeout=30) as conn:
+        conn.execute("INSERT OR REPLACE INTO settings VALUES ('quotas', ?)", (json.dumps({"messages": 1}),))
+    try:
+        r = send(sb.url, message(world, "second"))
+        assert r.status_code == 403 and "Quota reached" in r.text, r.text
+        assert len(stored_ids(sb.db_path)) == 1
+    finally:
+        settings(sb.url, quotas={"messages": None})
+
+
 def _token(url: str, client_id: str = DEMO["client_id"], secret: str = DEMO["client_secret"]) -> str:
     r = requests.post(f"{url}/api/v1/oauth2/token", auth=(client_id, secret),
                       data={"grant_type": "client_credentials"}, timeout=TIMEOUT)
