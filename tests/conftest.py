@@ -80,6 +80,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets_learned_by_the_test() -> Iterator[None]:
+    """The client's secret registry (bwhelpers.masking) is process-wide: what one test taught it (a fuzzed
+    ``<Password>HTTP</Password>``) would be masked in the next tests' texts ("******** 400"). Each test starts
+    with what the session's and module's fixtures registered, and its own additions are forgotten after it."""
+    from bwhelpers import masking
+
+    with masking._SECRETS_LOCK:
+        before, longest = set(masking._SECRETS), masking._LONGEST_FIRST
+    yield
+    with masking._SECRETS_LOCK:
+        masking._SECRETS.clear()
+        masking._SECRETS.update(before)
+        masking._LONGEST_FIRST = longest
+
+
 #: list container -> its repeatable child (parsed as a list even when there is one)
 LISTS = {"ApplicationList": "Application", "Sites": "Site", "SipPeers": "SipPeer",
          "AssociatedSipPeers": "AssociatedSipPeer", "ListOrderIdUserIdDate": "OrderIdUserIdDate",

@@ -51,7 +51,12 @@ class ReadbacksMixin(PageBase):
         """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
         from ..tables import campaigns_frame, readable
 
-        return self._table(lambda: readable(campaigns_frame(self.setup.list_campaigns()), empty="(no campaigns)"))
+        def _frame() -> Any:  # the description on a line under its row: the ids, statuses and dates stay whole
+            df = campaigns_frame(self.setup.list_campaigns())
+            return readable(df, [c for c in df.columns if c != "description"] or None, detail=["description"],
+                            empty="(no campaigns)")
+
+        return self._table(_frame)
 
     def registration(self, number: str | None = None) -> Any:
         """The sending number's A2P status (10DLC registration or toll-free verification) as a one-row table."""
