@@ -346,23 +346,23 @@ def explain_events(df: Any, text: bool = False, one_message: bool = False) -> An
     df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
     info = [explain(v) if not pd.isna(v) else {"name": "", "meaning": "", "fix": ""} for v in df[col]]
     df["error_name"] = [i["name"] for i in info]
+    # the code and its name in one shown column ("4720 invalid-destination-address"): six columns fit 1024 px
+    df["error"] = [f"{c} {i['name']}".strip() if not pd.isna(c) else "" for c, i in zip(df[col], info)]
     df["meaning"] = [i["meaning"] for i in info]
     df["fix"] = [i["fix"] for i in info]
     return _events_view(df, text, one_message)
 
 
 def _events_view(df: Any, text: bool = False, one_message: bool = False) -> Any:
-    """Events as a narrow table (five columns fit 1024 px): the columns a person compares; description, meaning and
-    fix under the row (``text``: the sender in a column, the text and the error's name under the row;
+    """Events as a narrow table (five columns fit 1024 px): the columns a person compares (``error``: the code and
+    its name); description, meaning and fix under the row (``text``: the sender in a column, the text under the row;
     ``one_message``: no message id column)."""
     from ..tables import readable
 
     if text:
-        columns, detail = ["type", "time", "from", "to", "errorCode"], ["text", "error_name", "description",
-                                                                       "meaning", "fix"]
+        columns, detail = ["type", "time", "from", "to", "error"], ["text", "description", "meaning", "fix"]
     elif one_message:
-        columns, detail = ["type", "time", "to", "errorCode", "error_name"], ["description", "meaning", "fix"]
+        columns, detail = ["type", "time", "to", "error"], ["description", "meaning", "fix"]
     else:
-        columns, detail = ["type", "time", "message_id", "to", "errorCode", "error_name"], \
-            ["description", "meaning", "fix"]
+        columns, detail = ["type", "time", "message_id", "to", "error"], ["description", "meaning", "fix"]
     return readable(df, columns, detail=detail, empty="(no events yet)")
