@@ -171,7 +171,8 @@ def _wrk_rows(sb: SandboxProcess, cfg: Any, body: dict[str, Any], prism: "PrismP
                 + (f"; {sum(r.non_2xx for r in o)} non-2xx" if sum(r.non_2xx for r in o) else ""))
     settings = (f"wrk -t1 -c{conns} -d{seconds:g}s, {repeat} runs each after a 1 s warm-up, the three servers taking "
                 f"turns; same POST body and headers ({scheme}); ours stateful+persistent (auth, A2P check, sqlite "
-                f"WAL commit per message, callback scheduled and delivered)")
+                f"WAL commit before each 202, concurrent requests grouped in one transaction; callback scheduled "
+                f"and delivered)")
     rows = []
     e = got["echo"]
     rows.append(Row(

@@ -92,12 +92,19 @@ def _tok(text: str) -> str:
 
 
 def url_html(text: str) -> str:
-    """A URL, escaped, that may break only after its slashes and before its query (``http://host/a/<wbr>b``),
-    never inside a word (``htt/p://``)."""
-    m = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/]*)(.*)", text, re.S)
-    head, rest = (m.group(1), m.group(2)) if m else ("", text)
-    parts = re.split(r"(?<=/)|(?=[?&#])", rest)
-    return '<span class="bw-url">' + _tok(head) * bool(head) + "<wbr>".join(_tok(p) for p in parts if p) + "</span>"
+    """A URL, escaped, that may break only after its scheme (``http://``), before its port, after its slashes and
+    before its query (``http://<wbr>host<wbr>:8765/<wbr>a/<wbr>b``), never inside a word (``htt/p://``)."""
+    m = re.match(r"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/:]*)(:[0-9]*)?(.*)", text, re.S)
+    head = [m.group(1), m.group(2), m.group(3) or ""] if m else []
+    rest = m.group(4) if m else text
+    # after the scheme's //, before the port, after each slash, before the query: never inside a word
+    parts: list[str] = []
+    for part in [*head, *re.split(r"(?<=/)|(?=[?&#])", rest)]:
+        if part == "/" and parts:  # the host's (or the port's) slash stays with it
+            parts[-1] += part
+        elif part:
+            parts.append(part)
+    return '<span class="bw-url">' + "<wbr>".join(_tok(p) for p in parts) + "</span>"
 
 
 def text_html(text: str) -> str:
@@ -142,7 +149,7 @@ def token_html(text: str, short: bool = False) -> str:
     full = html.escape(text)
     when = date_text(text)
     if when is not None:
-        return f'<span class="bw-tok bw-date" title="{full}" data-value="{full}">{when}</span>'
+        return f'<span class="bw-tok bw-date" title="{full} (shown in UTC)" data-value="{full}">{when}</span>'
     if re.match(r"https?://", text):
         return url_html(text)
     if _KEBAB.fullmatch(text):  # a long name (invalid-destination-address): it may break after its hyphens only
@@ -275,18 +282,20 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
             f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
 
 
-def callout(kind: str, title: str, body_html: str = "", css_class: str = "", incomplete: bool | None = None) -> str:
+def callout(kind: str, title: str, body_html: str = "", css_class: str = "", incomplete: bool | None = None,
+            cause: str | None = None) -> str:
     """A coloured box: ``error`` red, ``warn`` amber, ``ok`` green, ``info`` blue. ``title`` is escaped,
     ``body_html`` is trusted HTML.
 
     ``incomplete`` (default: an error) marks the box as "a step did not complete" (class ``bw-incomplete``, the
-    title in ``data-cause``): the headless run fails on it, naming the notebook, the cell and the cause."""
+    ``cause`` (default the title) in ``data-cause``): the headless run fails on it, naming the notebook, the cell
+    and the cause."""
     border, background, icon = KINDS.get(kind, KINDS["info"])
     if incomplete is None:
         incomplete = kind == "error"
     cls = f"bw-callout bw-callout-{kind} {css_class}{' ' + INCOMPLETE if incomplete else ''}".strip()
-    cause = f' data-cause="{html.escape(title)}"' if incomplete else ""
-    return (f'<div class="{cls}"{cause} style="border-left:5px solid {border};background:{background};color:{theme.TEXT};'
+    because = f' data-cause="{html.escape(" ".join((cause or title).split())[:500])}"' if incomplete else ""
+    return (f'<div class="{cls}"{because} style="border-left:5px solid {border};background:{background};color:{theme.TEXT};'
             f'padding:6px 10px;margin:6px 0;max-width:100%;box-sizing:border-box;overflow-wrap:break-word;{TIGHT}">'
             f'<div class="bw-callout-title" style="font-weight:700"><span style="color:{theme.accent(kind)}">{icon}'
             f'</span> {html.escape(title)}</div>{body_html}</div>{CALLOUT_CSS}')

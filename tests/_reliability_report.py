@@ -1,8 +1,9 @@
 """Figures of the reliability suite, collected while the tests run, written to ``artifacts/reliability-report.md``.
 
-The test modules ``tests/test_reliability_*.py`` and ``tests/test_fuzz.py`` register this module as a pytest
-plugin from a session-scoped autouse fixture (``plugin = report.fixture()``; conftest.py stays untouched) and
-record figures with :func:`record`/:func:`add`/:func:`item`.
+conftest.py registers this module as a pytest plugin in every process (an xdist worker sends its figures to the
+controller, which writes the report); the test modules ``tests/test_reliability_*.py`` and ``tests/test_fuzz.py``
+also register it from a session-scoped autouse fixture (``plugin = report.fixture()``, for a run without conftest)
+and record figures with :func:`record`/:func:`add`/:func:`item`. Each module runs in one worker.
 At the end of the session the report is written under ``artifacts/`` (never a tracked file), but only when
 it reflects a whole run: every reliability module had tests that ran (as in CI's full ``python -m pytest``),
 or ``BW_WRITE_REPORT=1`` is set; ``BW_WRITE_REPORT=0`` never writes.
@@ -106,6 +107,10 @@ def _should_write() -> bool:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its figures go to the controller, which writes the report
+        workeroutput["reliability_report"] = {"figures": dict(FIGURES), "items": dict(ITEMS)}
+        return
     if not _should_write():
         return
     try:
@@ -113,6 +118,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         REPORT_PATH.write_text(render(), encoding="utf-8")
     except OSError as exc:  # pragma: no cover - read-only checkout
         print(f"could not write {REPORT_PATH}: {exc}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller (pytest-xdist) gathers each worker's figures: every module records its own section, and a
+    module runs in one worker (conftest.XDIST_GROUPS), so the sections only add up."""
+    data = getattr(node, "workeroutput", {}).get("reliability_report")
+    if not data:
+        return
+    with _lock:
+        for section, figures in data["figures"].items():
+            FIGURES[section].update(figures)
+        for section, lines in data["items"].items():
+            ITEMS[section].extend(line for line in lines if line not in ITEMS[section])
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -338,7 +357,7 @@ def main() -> int:
 
     env = {**os.environ, "BW_WRITE_REPORT": "1", "BW_REPORT_PATH": str(COMMITTED_REPORT)}
     tests = [str(ROOT / "tests" / f"{m}.py") for m in MODULES]
-    # one process (-n 0): the report is written from every module's figures
+    # one process (-n 0): the load and latency measures run alone, not beside the other modules
     return subprocess.call([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *tests],
                            cwd=ROOT, env=env)
 

@@ -30,6 +30,7 @@ import xmltodict
 # (their scripts start with `#!/usr/bin/env node`) when the tests run as `.venv/bin/python -m pytest`, unactivated
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
+import _reliability_report
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
 from hypothesis import HealthCheck, settings
@@ -41,13 +42,17 @@ settings.load_profile("bwhelpers")
 
 #: test modules that run in one xdist worker (pyproject's addopts: -n auto --dist loadgroup), and why
 XDIST_GROUPS = {
-    # tests/_reliability_report.py writes its report from the figures of every reliability module: one process
-    **{m: "reliability" for m in ("test_reliability_badinput", "test_reliability_faults",
-                                  "test_reliability_concurrency", "test_reliability_secrets", "test_reliability_load",
-                                  "test_fuzz", "test_reliability_security", "test_reliability_workshop")},
+    # each reliability module in one worker (its figures are one section of the report, which its tests check, and
+    # its module fixtures start sandboxes and services once); the controller merges the sections (_reliability_report)
+    **{m: m for m in _reliability_report.MODULES},
     # one JupyterLab + Chromium at a time (each takes a core and ~1 GB)
     **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.get_plugin("reliability-report") is None:
+        config.pluginmanager.register(_reliability_report, "reliability-report")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups
@@ -56,6 +61,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = XDIST_GROUPS.get(item.path.stem)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets_learned_by_the_test() -> Iterator[None]:
+    """The client's secret registry (bwhelpers.masking) is process-wide: what one test taught it (a fuzzed
+    ``<Password>HTTP</Password>``) would be masked in the next tests' texts ("******** 400"). Each test starts
+    with what the session's and module's fixtures registered, and its own additions are forgotten after it."""
+    from bwhelpers import masking
+
+    with masking._SECRETS_LOCK:
+        before, longest = set(masking._SECRETS), masking._LONGEST_FIRST
+    yield
+    with masking._SECRETS_LOCK:
+        masking._SECRETS.clear()
+        masking._SECRETS.update(before)
+        masking._LONGEST_FIRST = longest
 
 
 #: list container -> its repeatable child (parsed as a list even when there is one)
@@ -101,7 +122,13 @@ def sandbox(sandbox_factory: Callable[..., Any]) -> Any:
 
 
 def admin(url: str) -> dict[str, str]:
-    """The admin-key header of the sandbox at ``url`` (read from the key file beside its db)."""
+    """The admin-key header of the sandbox at ``url``: the key of a sandbox this process started, else read from
+    the key file beside its db once the sandbox proves it holds it (``admin_headers``: two more requests)."""
+    from bwhelpers.sandbox import ADMIN_HEADER, _running
+
+    mine = _running.get(url.rstrip("/"))
+    if mine is not None and mine.admin_key:
+        return {ADMIN_HEADER: mine.admin_key}
     headers = admin_headers(url)
     assert headers, f"cannot read the admin key of the sandbox at {url}"
     return headers

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from _chromium import CHROMIUM, require
 import requests
 from conftest import control, stop_process_group
 from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
@@ -31,16 +32,10 @@ from bwhelpers import steps
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("BW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser test (apt-get install -y chromium)")
-    pytest.skip("no Chromium for the browser test: on Debian `apt-get install chromium`; on Ubuntu (whose apt "
-                "chromium is a snap) install Google Chrome's .deb and set BW_CHROMIUM=/usr/bin/google-chrome. "
-                "CI always runs this test", allow_module_level=True)
+require()
 
 from playwright import sync_api  # noqa: E402  (a test dependency: missing fails loudly)
 
@@ -122,21 +117,45 @@ def dismiss_dialogs(page: Any) -> None:
         page.wait_for_timeout(300)
 
 
+#: wait (up to 20 s) until the open notebook's kernel is connected and idle; its first request is not dropped then
+KERNEL_READY_JS = """async () => {
+  const ctx = window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.sessionContext;
+  if (!ctx) return false;
+  await ctx.ready;
+  for (let i = 0; i < 100; i++) {
+    const k = ctx.session && ctx.session.kernel;
+    if (k && k.connectionStatus === 'connected' && k.status === 'idle') return true;
+    await new Promise(r => setTimeout(r, 200));
+  }
+  return false;
+}"""
+#: code cells of the open notebook that never ran (``[ ]:``)
+UNRUN_JS = """() => [...document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')].filter(p => /\\[ \\]/.test(p.textContent)).length"""
+
+
 def run_all(page: Any) -> None:
-    """Run All Cells through JupyterLab's command registry (no menu clicks a dialog could intercept); again if no
-    cell started (a kernel still settling can drop the first request)."""
+    """Run All Cells through JupyterLab's command registry (no menu clicks a dialog could intercept), once the
+    kernel is connected and idle, and until every code cell has run: a kernel still settling can drop the first
+    request, or the queue after the first cell."""
     started = ("() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => /\\[(\\*|\\d+)\\]/"
                ".test(p.textContent))")
     for _ in range(3):
         dismiss_dialogs(page)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.evaluate(KERNEL_READY_JS)
+        # not awaited: the command's promise settles only when every cell has run (or never, when the request was
+        # dropped); the prompts say what ran
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         try:
             page.wait_for_function(started, timeout=20_000)
-            return
         except sync_api.TimeoutError:
             dismiss_dialogs(page)
             page.wait_for_timeout(2000)
-    raise AssertionError("Run All Cells started no cell")
+            continue
+        wait_idle(page, timeout=240_000)
+        if not page.evaluate(UNRUN_JS):
+            return
+    raise AssertionError("Run All Cells did not run every cell")
 
 
 def wait_idle(page: Any, timeout: int = 120_000) -> None:
@@ -668,8 +687,11 @@ def shots_through(page: Any, name: str, limit: int = 4) -> None:
                             "return e.scrollTop; }", i * (height - 120))
         page.wait_for_timeout(400)
         page.screenshot(path=str(ARTIFACTS / f"{name}-{i + 1}.png"))
+        # the end: the last cell is in view (JupyterLab pads the notebook below it; a shot of the padding is empty)
         at_end = page.evaluate(f"() => {{ const e = document.querySelector('{scroller}'); "
-                               "return e.scrollTop + e.clientHeight >= e.scrollHeight - 2; }")
+                               "const cells = e.querySelectorAll('.jp-Cell'); const last = cells[cells.length - 1]; "
+                               "return e.scrollTop + e.clientHeight >= e.scrollHeight - 2 || (last && "
+                               "last.getBoundingClientRect().bottom <= e.getBoundingClientRect().bottom); }")
         if at_end or (i and top == 0):
             break
     page.evaluate(f"() => {{ document.querySelector('{scroller}').scrollTop = 0; }}")

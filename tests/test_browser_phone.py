@@ -4,12 +4,11 @@ Policy violation and no script from a hostile text, the reply box sending a mess
 showing a message that arrives while it is open."""
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _chromium import CHROMIUM, require
 import requests
 from _messaging_helpers import wait_for
 from test_browser import lab  # noqa: F401  (JupyterLab on copies of the notebooks, for the notebook's link)
@@ -21,15 +20,10 @@ from bwhelpers.sandbox import DEMO
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser test (apt-get install -y chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium); CI always runs this test",
-                allow_module_level=True)
+require()
 
 from playwright import sync_api  # noqa: E402  (a test dependency: missing fails loudly)
 

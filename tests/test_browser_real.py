@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from _chromium import CHROMIUM, require
 import requests
 from conftest import control, stop_process_group
 
@@ -23,15 +24,10 @@ from bwhelpers import steps
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1500)]  # 00-08 headless first
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser test (apt-get install -y chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium); CI always runs this test",
-                allow_module_level=True)
+require()
 
 from playwright import sync_api  # noqa: E402
 from test_browser import _free_port, assert_fits, dismiss_dialogs, open_and_run_all, wait_idle  # noqa: E402

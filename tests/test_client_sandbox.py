@@ -395,8 +395,10 @@ FIVE_LINES = _readme_script()
 
 
 @pytest.mark.slow
-def test_five_line_script_without_credentials(sandbox, tmp_path):
-    """The README's script: no credentials -> the sandbox; all eight steps; a delivered event."""
+def test_five_line_script_without_credentials(clean_sandbox, tmp_path):
+    """The README's script: no credentials -> the sandbox; all eight steps; a delivered event. (A reset first: a
+    fault another test of this worker injected, fail_next, must not answer the script's first request.)"""
+    sandbox = clean_sandbox
     import os
     import subprocess
     import sys

@@ -19,7 +19,7 @@ from bwhelpers.exceptions import ValidationError
 from bwhelpers.receiver_client import callback_base
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
-from conftest import control
+from conftest import control, reset
 
 
 def _spec_enum(name: str) -> list[str]:
@@ -27,6 +27,14 @@ def _spec_enum(name: str) -> list[str]:
 
     spec = yaml.safe_load((Path(__file__).parent / "data" / "specs" / "bandwidth.yml").read_text())
     return spec["components"]["schemas"][name]["enum"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _reset_after(sandbox: Any) -> Iterator[None]:
+    """``real`` decommissions Basic on the worker's session sandbox: reset it once these tests are done (the
+    modules that share that sandbox next, e.g. test_sandbox_messaging, send with Basic)."""
+    yield
+    reset(sandbox.url)
 
 
 @pytest.fixture

@@ -54,6 +54,38 @@ def test_readme_quickstart_is_exactly_two_self_contained_commands() -> None:
     assert json.loads((ROOT / "package.json").read_text())["engines"]["node"] == ">=22.12"
 
 
+def test_the_browser_tests_find_a_chromium_playwright_can_drive(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """BW_CHROMIUM first, then a chromium or Google Chrome on PATH (never Ubuntu's snap), then the Chromium that
+    `python -m playwright install chromium` downloads; with none the browser tests skip, naming how to get one."""
+    import _chromium
+
+    def executable(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+        return path
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.delenv("BW_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "ms-playwright"))
+    assert _chromium.find() is None
+    (bin_dir / "chromium").symlink_to(executable(tmp_path / "snap" / "bin" / "chromium"))
+    assert _chromium.find() is None, "Ubuntu's snap chromium is not a browser Playwright can drive"
+    downloaded = executable(tmp_path / "ms-playwright" / "chromium-1200" / "chrome-linux64" / "chrome")
+    assert _chromium.find() == str(downloaded)
+    chrome = executable(bin_dir / "google-chrome")
+    assert _chromium.find() == str(chrome)
+    monkeypatch.setenv("BW_CHROMIUM", "/opt/any/chromium")
+    assert _chromium.find() == "/opt/any/chromium"
+    for how in ("apt-get install chromium", "playwright install --with-deps chromium", "BW_CHROMIUM"):
+        assert how in _chromium.HOW_TO_GET_IT
+    words = " ".join(README.split())
+    assert "apt-get install chromium" in words and "playwright install --with-deps chromium" in words
+
+
 def test_readme_sections_in_the_front_door_order() -> None:
     headings = [h.strip() for h in re.findall(r"^## (.+)$", README, re.M)]
     expected = ["Quickstart", "Using a real Bandwidth account", "The sandbox", "Postman", "Headless run",

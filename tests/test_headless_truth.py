@@ -107,4 +107,6 @@ def test_the_headless_run_fails_naming_the_notebook_when_nothing_answers(
     assert run_notebooks(out=tmp_path / "out", only=["00_start_here", "01_create_application"], quiet=True) == 1
     err = capsys.readouterr().err
     assert "FAILED: 00_start_here.ipynb, code cell" in err, err
-    assert "TransportError" in err or "connect" in err, err
+    # the cause, not only the kind of error: what could not be reached, and how to fix it
+    line = next(ln for ln in err.splitlines() if ln.startswith("FAILED: 00_start_here.ipynb"))
+    assert "TransportError: " in line and "could not connect" in line and f"127.0.0.1:{port}" in line, line

@@ -410,6 +410,7 @@ def test_hardening(service: dict[str, Any]) -> None:
     assert data["long_url_lost"] == data["page_size_lost"] == data["nosniff_lost"] == 0
 
 
+@pytest.mark.slow  # 400 paced requests and a 4-process flood: about 20 s on an idle machine
 def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]) -> None:
     """Tenant B reads its applications one request at a time; tenant A floods from 4 threads (its biggest list
     pages, message sends, and wrong passwords). B's p50/p99 idle and under the flood are reported."""

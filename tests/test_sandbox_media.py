@@ -200,6 +200,7 @@ def test_the_per_account_quota_is_a_setting(sb: Any) -> None:
         control(sb.url, "PUT", "/_sandbox/settings", json={"media_quota_bytes": saved}, timeout=5)
 
 
+@pytest.mark.slow  # 1,001 real uploads (a page is 1,000 files, as Bandwidth's)
 def test_lists_are_pages_of_1000_with_a_continuation_token(sb: Any) -> None:
     many = "/users/{accountId}/media"
     header = spec()["components"]["responses"]["listMediaResponse"]["headers"]

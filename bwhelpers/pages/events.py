@@ -13,10 +13,9 @@ from .base import PageBase, link, typename
 
 
 def _when(value: object) -> str:
-    """A time in the walkthrough's one format (``2026-12-06 15:01:02 UTC``)."""
+    """A time in the walkthrough's one format, as its tables show it (``2026-12-06 15:01:02``, UTC)."""
     text = str(value or "")
-    shown = views.date_text(text)
-    return f"{shown} UTC" if shown else text
+    return views.date_text(text) or text
 
 __all__ = ["EventsMixin", "explain_events"]
 

@@ -56,9 +56,10 @@ class ReadbacksMixin(PageBase):
         """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
         from ..tables import campaigns_rows, readable
 
-        def _run() -> Any:
+        def _run() -> Any:  # the description on a line under its row: the ids, statuses and dates stay whole
             rows, columns = campaigns_rows(self.setup.list_campaigns())
-            return readable(rows, empty="(no campaigns)", all_columns=columns)
+            return readable(rows, [c for c in columns if c != "description"] or None, detail=["description"],
+                            empty="(no campaigns)", all_columns=columns)
 
         return self._table(_run)
 

@@ -56,6 +56,9 @@ def read(state: Any) -> float:
 
 def state(db: Database | sqlite3.Connection) -> Any:
     """The clock's stored state (None: the wall clock); ``db`` may be a connection inside a transaction."""
+    if isinstance(db, Database):
+        raw = db.meta_value(KEY)  # cached until the meta table changes
+        return json.loads(raw) if raw is not None else None
     row = db.execute("SELECT value FROM meta WHERE key=?", (KEY,)).fetchone()
     return json.loads(row[0]) if row is not None else None
 

@@ -62,9 +62,9 @@ class TokenInvalid(Exception):
 
 def signing_key(db: Database) -> str:
     """This sandbox's HS256 key: created once (random, 256 bits), shared by every process on the db."""
-    row = db.query_one("SELECT value FROM meta WHERE key='jwt_signing_key'")
-    if row is not None:
-        return str(row["value"])
+    cached = db.meta_value("jwt_signing_key")
+    if cached is not None:
+        return cached
     db.execute("INSERT OR IGNORE INTO meta VALUES ('jwt_signing_key', ?)", (secrets.token_hex(32),))
     row = db.query_one("SELECT value FROM meta WHERE key='jwt_signing_key'")
     assert row is not None
@@ -147,19 +147,38 @@ def issue_token(db: Database, credential: dict[str, Any], ttl: int) -> str:
     return jwt.encode(claims, signing_key(db), algorithm=ALGORITHM)
 
 
-def verify_token(db: Database, token: str) -> dict[str, Any]:
-    """The claims of a valid token from this sandbox whose credential still exists and has not been re-created
-    since the token was issued (so ``/_sandbox/reset`` and replacing a credential retire its tokens); else
-    TokenInvalid."""
+#: tokens whose signature and shape this process checked, by (signing key, token): the claims. The signature is a
+#: pure function of both, so a hit is what jwt.decode would answer; the lifetime and the credential are checked on
+#: every request all the same (verify_token). Bounded; only valid signatures are kept.
+_DECODED: dict[tuple[str, str], dict[str, Any]] = {}
+_DECODED_MAX = 4096
+
+
+def _decoded(token: str, key: str) -> dict[str, Any]:
+    """The claims of ``token`` signed with ``key`` (TokenInvalid when the signature or the shape is wrong)."""
+    hit = _DECODED.get((key, token))
+    if hit is not None:
+        return dict(hit)
     try:
         # lifetimes are checked against the sandbox's clock (bwhelpers.sandbox.clock), not PyJWT's wall clock
-        claims = jwt.decode(token, signing_key(db), algorithms=[ALGORITHM], issuer=ISSUER,
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER,
                             options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False,
                                      "verify_iat": False, "verify_nbf": False})
     except jwt.InvalidSignatureError:
         raise TokenInvalid("The access token was not issued by this service (bad signature)") from None
     except jwt.PyJWTError:
         raise TokenInvalid("The access token is malformed") from None
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.clear()
+    _DECODED[(key, token)] = claims
+    return dict(claims)
+
+
+def verify_token(db: Database, token: str) -> dict[str, Any]:
+    """The claims of a valid token from this sandbox whose credential still exists and has not been re-created
+    since the token was issued (so ``/_sandbox/reset`` and replacing a credential retire its tokens); else
+    TokenInvalid."""
+    claims = _decoded(token, signing_key(db))
     accounts, roles = claims.get("accounts"), claims.get("roles")
     if not isinstance(accounts, list) or not isinstance(roles, list) or not isinstance(claims["exp"], int) \
             or not isinstance(claims["iat"], int):

@@ -17,7 +17,10 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable
+from collections.abc import Callable
+from typing import Any, Iterable, TypeVar
+
+_S = TypeVar("_S")
 
 SCHEMA_VERSION = 1
 log = logging.getLogger("bwhelpers.sandbox.db")
@@ -128,6 +131,11 @@ def check_secret(secret: str, stored: str) -> bool:
     return ok
 
 
+#: a reset rewrites the file (``VACUUM``) only when the deleted rows left at least this many free pages (4 MB at
+#: sqlite's 4 KB pages): a workshop's or a load test's db shrinks back; a small one is not rewritten every time
+VACUUM_MIN_FREE_PAGES = 1024
+
+
 class Database:
     """A path plus one sqlite3 connection per thread."""
 
@@ -170,6 +178,56 @@ class Database:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            self._local.cache = None
+            self._local.watched = False
+
+    # -- a per-connection cache of the settings and meta tables ----------------------------------
+    def _cached_table(self, table: str) -> dict[str, str]:
+        """The rows of ``settings`` or ``meta`` as {key: raw value}, read once and reused while nothing changed
+        them: ``PRAGMA data_version`` moves when another connection (thread or process) commits, and temporary
+        triggers on this connection drop the cache when it writes either table itself (set_setting, fault
+        countdowns, the clock, a wipe; also rolled-back writes)."""
+        conn = self.connect()
+        local = self._local
+        if not getattr(local, "watched", False):
+            self._watch(conn)
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        cache = getattr(local, "cache", None)
+        if cache is None or cache[0] != version:
+            cache = local.cache = (version, {})
+        tables: dict[str, dict[str, str]] = cache[1]
+        rows = tables.get(table)
+        if rows is None:
+            rows = tables[table] = {str(r[0]): str(r[1]) for r in conn.execute(f"SELECT key, value FROM {table}")}
+        return rows
+
+    def _watch(self, conn: sqlite3.Connection) -> None:
+        local = self._local
+
+        def changed() -> None:
+            local.cache = None
+
+        conn.create_function("bwhelpers_cache_changed", 0, changed, deterministic=False)
+        for table in ("settings", "meta"):
+            for event in ("INSERT", "UPDATE", "DELETE"):
+                conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS bwhelpers_{table}_{event.lower()} AFTER {event} ON "
+                             f"main.{table} BEGIN SELECT bwhelpers_cache_changed(); END")
+        local.cache = None
+        local.watched = True
+
+    def thread_state(self, name: str, factory: Callable[[], _S]) -> _S:
+        """A per-thread object of this db (made by ``factory`` on first use), beside the thread's connection."""
+        states = getattr(self._local, "states", None)
+        if states is None:
+            states = self._local.states = {}
+        value = states.get(name)
+        if value is None:
+            value = states[name] = factory()
+        return value
+
+    def meta_value(self, key: str) -> str | None:
+        """A value of the ``meta`` table (cached, see :meth:`_cached_table`)."""
+        return self._cached_table("meta").get(key)
 
     def migrate(self) -> None:
         with self._init_lock:
@@ -229,8 +287,8 @@ class Database:
 
     # -- settings ------------------------------------------------------------------------------
     def get_setting(self, key: str, default: Any = None) -> Any:
-        row = self.query_one("SELECT value FROM settings WHERE key=?", (key,))
-        return default if row is None else json.loads(row["value"])
+        raw = self._cached_table("settings").get(key)
+        return default if raw is None else json.loads(raw)
 
     def set_setting(self, key: str, value: Any) -> None:
         self.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
@@ -240,8 +298,9 @@ class Database:
 
     # -- reset ---------------------------------------------------------------------------------
     def wipe(self, vacuum: bool = True) -> None:
-        """Delete every row of every table except the schema version, then ``VACUUM`` so the file
-        shrinks back (skipped, with a log line, while another process holds the db busy)."""
+        """Delete every row of every table except the schema version, then ``VACUUM`` so the file shrinks back
+        when the rows freed at least :data:`VACUUM_MIN_FREE_PAGES` pages (rewriting a small file on every reset
+        costs more than it gives back; skipped, with a log line, while another process holds the db busy)."""
         with self.transaction() as conn:
             conn.execute("PRAGMA defer_foreign_keys=ON")
             tables = [r["name"] for r in conn.execute(
@@ -249,8 +308,12 @@ class Database:
             for t in tables:
                 if t != "meta":
                     conn.execute(f'DELETE FROM "{t}"')
-        if vacuum and self.path != ":memory:":
+        if vacuum and self.path != ":memory:" and self.free_pages() >= VACUUM_MIN_FREE_PAGES:
             self.vacuum()
+
+    def free_pages(self) -> int:
+        """Pages of the file that hold no data (``PRAGMA freelist_count``)."""
+        return int(self.connect().execute("PRAGMA freelist_count").fetchone()[0])
 
     def vacuum(self) -> bool:
         """``VACUUM`` and truncate the WAL; False when the db was busy."""

@@ -66,9 +66,10 @@ def show_request(exchange: Any) -> None:
 
 
 class RequestView:
-    """A request as sent: Pygments' http lexer highlights the request line and headers, and the body by its
-    Content-Type; lines wrap between words and URLs only after their slashes (never ``htt/p://`` or
-    ``HTTP/1./1``, as JupyterLab's own ``pre`` does with its break-anywhere rule). ``.data`` is the plain text."""
+    """A request as sent, in the theme's text colour (readable in light and dark): the request line and the header
+    names in bold, the body as sent. Lines wrap between words and URLs only after their slashes (never
+    ``htt/p://`` or ``HTTP/1./1``, as JupyterLab's own ``pre`` does with its break-anywhere rule). ``.data`` is the
+    plain text."""
 
     def __init__(self, text: str):
         self.data = text
@@ -76,14 +77,17 @@ class RequestView:
     def _repr_html_(self) -> str:
         import re
 
-        from IPython.display import Code
-
-        head, pre, body = Code(self.data, language="http")._repr_html_().partition("<pre>")
-        # in the text between the tags of the code (not the lexer's style sheet): URLs break after their slashes only
-        body = head + pre + re.sub(r">([^<]+)<", lambda m: ">" + views.text_html(html.unescape(m.group(1))) + "<",
-                                   body)
-        return ('<div class="bw-request"><style>.bw-request pre{white-space:pre-wrap;word-break:normal;'
-                "overflow-wrap:break-word}.bw-request .bw-tok{white-space:nowrap}</style>" + body + "</div>")
+        head, _, body = self.data.partition("\n\n")
+        lines = head.splitlines()
+        shown = [f"<b>{views.text_html(lines[0])}</b>"] if lines else []
+        for line in lines[1:]:
+            m = re.match(r"([A-Za-z0-9-]+):(.*)", line)
+            shown.append(f"<b>{html.escape(m.group(1))}</b>:{views.text_html(m.group(2))}" if m
+                         else views.text_html(line))
+        text = "\n".join(shown) + (f"\n\n{views.text_html(body)}" if body else "")
+        return (f'<pre class="bw-request" style="color:{theme.TEXT};background:{theme.SURFACE};padding:6px 8px;'
+                "margin:4px 0;white-space:pre-wrap;word-break:normal;overflow-wrap:break-word;max-width:100%;"
+                f'box-sizing:border-box">{text}</pre><style>.bw-request .bw-tok{{white-space:nowrap}}</style>')
 
     def __repr__(self) -> str:
         return self.data
@@ -154,7 +158,8 @@ def error_html(exc: BaseException) -> str:
     body = f"<div>{html.escape(str(desc))}</div>"
     if fix:
         body += f"<div><b>How to fix:</b> {html.escape(str(fix))}</div>"
-    return views.callout("error", " · ".join(parts), body, "bw-error")
+    # the headless run's failure line names the cause, not only the kind of error
+    return views.callout("error", " · ".join(parts), body, "bw-error", cause=f"{' · '.join(parts)}: {desc}")
 
 
 def show_error(exc: BaseException) -> None:

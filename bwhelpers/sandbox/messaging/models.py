@@ -40,9 +40,10 @@ import re
 import string
 import time
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
-from .. import callbacks, clock
+from .. import callbacks, clock, quotas
 from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
@@ -364,15 +365,15 @@ def _inbound_target(app: dict[str, Any] | None) -> tuple[str | None, str | None,
 
 # -- sending --------------------------------------------------------------------------------------
 
-def _outcome(db: Database, account_id: str, msg: dict[str, Any],
-             own_hosts: frozenset[str] = frozenset()) -> tuple[int | None, str | None]:
-    """The failure that applies to every recipient (error code, description), or (None, None)."""
+def _outcome(db: Database, account_id: str, msg: dict[str, Any], own_hosts: frozenset[str],
+             app: dict[str, Any] | None) -> tuple[int | None, str | None]:
+    """The failure that applies to every recipient (error code, description), or (None, None); ``app`` is the
+    requested application on the account (None when it is not there)."""
     owner = number_owner(db, msg["from"])
     if owner is None:
         return 4405, DESCRIPTIONS[4405]
     if str(owner.get("account_id")) != str(account_id):
         return 4407, DESCRIPTIONS[4407]
-    app = get_application(db, account_id, msg["applicationId"])
     loc = location_messaging(db, account_id, str(owner.get("location_id")))
     if app is None or not loc.get("application_id") or loc.get("application_id") != msg["applicationId"]:
         return 4452, DESCRIPTIONS[4452]
@@ -432,6 +433,18 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
 
     Returns the 202 body.
     """
+    write, body = plan_outbound(db, account_id, msg, endpoint=endpoint, own_hosts=own_hosts)
+    with db.transaction() as conn:
+        write(conn)
+    return body
+
+
+def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: str = "current",
+                  own_hosts: frozenset[str] = frozenset()) -> tuple[Callable[[Any], None], dict[str, Any]]:
+    """What :func:`create_outbound` does, in two parts: (the writes, a function of a connection inside a
+    transaction, which also re-checks the account's ``messages`` quota there; the 202 body). The outcome, the
+    callback target and the settings are read now; the handler applies the writes through
+    :mod:`bwhelpers.sandbox.group_commit` and answers the body once they are committed."""
     now = clock.now(db)
     row = {
         "id": new_message_id(now), "account_id": account_id, "direction": "out", "owner": msg["from"],
@@ -441,13 +454,15 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
         "segment_count": segment_count(msg.get("text"), msg.get("media")), "time": iso_time(now),
         "created": now, "endpoint": endpoint,
     }
-    code, description = _outcome(db, account_id, msg, own_hosts)
     app = get_application(db, account_id, msg["applicationId"])
+    code, description = _outcome(db, account_id, msg, own_hosts, app)
     url, user, password = _status_target(app)
     requested = list((app or {}).get("requested_callback_types") or [])
     delay = float(db.get_setting("delivery_delay", 0.2) or 0)
     slow = float(db.get_setting("slow_delivery_delay", 5.0) or 0)
-    with db.transaction() as conn:
+
+    def write(conn: Any) -> None:
+        quotas.check_messages(db, account_id)  # again, inside the transaction: a group must not overshoot it
         _insert_message(conn, row)
         for recipient in msg["to"]:
             r_code, r_desc, due, magic = code, description, now + delay, None
@@ -473,7 +488,8 @@ def create_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint
                                                f"{requested}: no callback is sent")
             if kind == "message-delivered" and magic and magic["outcome"] == "auto-reply":
                 _auto_reply(conn, db, account_id, row, recipient, app, due + max(delay, 0.05))
-    return message_body(row)
+
+    return write, message_body(row)
 
 
 MESSAGE_COLUMNS = ("id", "account_id", "direction", "owner", "application_id", "from_tn", "to_json", "text",

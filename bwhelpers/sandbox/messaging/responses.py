@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from .. import quotas
+from .. import group_commit, quotas
 from ..base import BaseHandler
 from ..credentials import ROLE_MESSAGING
 from . import models
@@ -24,7 +24,7 @@ class _MessagesHandler(BaseHandler):
     def account(self, path: dict[str, str]) -> str:
         raise NotImplementedError
 
-    def post(self, **path: str) -> None:
+    async def post(self, **path: str) -> None:
         account_id = self.account(path)
         body = self.json_body()
         msg, errors = models.validate_request(body)
@@ -36,8 +36,10 @@ class _MessagesHandler(BaseHandler):
         retry_after = models.take_rate_slot(self.db, account_id, per_second)
         if retry_after is not None:
             raise RateLimited(per_second, retry_after)
-        self.send_json(models.create_outbound(self.db, account_id, msg, endpoint=self.endpoint,
-                                               own_hosts=self.ctx.allowed_hosts), status=202)
+        write, accepted = models.plan_outbound(self.db, account_id, msg, endpoint=self.endpoint,
+                                               own_hosts=self.ctx.allowed_hosts)
+        await group_commit.submit(self.db, write)  # the 202 only once the message is committed
+        self.send_json(accepted, status=202)
 
     def get(self, **path: str) -> None:
         account_id = self.account(path)
