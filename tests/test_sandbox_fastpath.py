@@ -1,0 +1,308 @@
+"""The sandbox's fast POST /messages path (issue 25), over HTTP against real sandboxes on 127.0.0.1.
+
+* Group commit (``bwhelpers.sandbox.group_commit``): a concurrent burst is answered 202 and every 202 is stored
+  with its own id; requests refused inside a group (the ``messages`` quota, re-checked in the transaction) roll
+  back alone and the quota is never overshot; a ``kill -9`` right after the 202s loses none of them.
+* The settings/meta cache (``Database.get_setting``, ``clock.now``, ``credentials.signing_key``): a setting changed
+  through the control plane, through a second server on the same db, or by another sqlite connection, counts on
+  the next request; the sandbox clock expires a token whose signature is cached; a revoked credential or a new
+  signing key refuses the token at once.
+* In-process delivery to the sandbox's own bins (``Dispatcher._deliver_local``): the bin records what an HTTP
+  delivery records (headers, body, the 401 challenge and the Basic resend), field by field.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from _messaging_helpers import FAST, World, send, wait_for
+from _reliability_support import SandboxProcess
+from conftest import SandboxClock, control, reset
+
+from bwhelpers.sandbox import DEMO
+
+TIMEOUT = 15
+BURST = 50
+
+
+@pytest.fixture(scope="module")
+def sb(sandbox_factory: Any) -> Iterator[Any]:
+    with sandbox_factory(order_delay=0, settings=FAST) as handle:
+        yield handle
+
+
+@pytest.fixture
+def world(sb: Any) -> dict[str, str]:
+    """A clean account with an application (callbacks to a bin of this sandbox), a location and one number."""
+    reset(sb.url)
+    settings(sb.url, **{k: v for k, v in FAST.items() if k != "order_transition"}, quotas={"messages": None})
+    return World(sb.url).provision(f"{sb.url}/_sandbox/bins/fastpath")
+
+
+def settings(url: str, **values: Any) -> None:
+    r = control(url, "PUT", "/_sandbox/settings", json=values, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+
+
+def message(world: dict[str, str], text: str) -> dict[str, Any]:
+    return {"from": world["number"], "to": ["+12025550142"], "text": text, "applicationId": world["app_id"]}
+
+
+def stored_ids(db_path: str, account_id: str = DEMO["account_id"]) -> set[str]:
+    """The outbound message ids in the db, read by a connection of this test (not the server's)."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as conn:
+        rows = conn.execute("SELECT id FROM messages WHERE account_id=? AND direction='out'", (account_id,))
+        return {str(r[0]) for r in rows}
+
+
+def burst(url: str, bodies: list[Any], headers: dict[str, str] | None = None) -> list[requests.Response]:
+    """POST every body at once (one thread and connection each)."""
+    auth = None if headers else (DEMO["username"], DEMO["password"])
+
+    def post(body: Any) -> requests.Response:
+        return requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", json=body, headers=headers,
+                             auth=auth, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(post, bodies))
+
+
+# -- group commit -----------------------------------------------------------------------------------
+
+def test_a_concurrent_burst_is_all_accepted_and_all_stored(sb: Any, world: dict[str, str]) -> None:
+    responses = burst(sb.url, [message(world, f"burst {i}") for i in range(BURST)])
+    assert [r.status_code for r in responses] == [202] * BURST, [r.text for r in responses if r.status_code != 202]
+    ids = [r.json()["id"] for r in responses]
+    assert len(set(ids)) == BURST, "every 202 carries its own message id"
+    assert [r.json()["text"] for r in responses] == [f"burst {i}" for i in range(BURST)]
+    assert set(ids) <= stored_ids(sb.db_path), "a 202 is answered only once its message is committed"
+    for mid in ids[:5]:  # and the API reads them back as sent
+        got = requests.get(f"{sb.url}/api/v2/users/{DEMO['account_id']}/messages", params={"messageId": mid},
+                           auth=(DEMO["username"], DEMO["password"]), timeout=TIMEOUT)
+        assert got.status_code == 200, got.text
+        assert [m["messageId"] for m in got.json()["messages"]] == [mid]
+
+
+def test_refused_requests_in_a_burst_leave_their_neighbours_stored(sb: Any, world: dict[str, str]) -> None:
+    good = [message(world, f"good {i}") for i in range(20)]
+    bad: list[Any] = [{**message(world, "no to"), "to": []}, {**message(world, "x"), "applicationId": ""},
+                      {"from": world["number"]}, {**message(world, "bad to"), "to": ["not a number"]}] * 5
+    bodies = [b for pair in zip(good, bad) for b in pair]
+    responses = burst(sb.url, bodies)
+    codes = [r.status_code for r in responses]
+    assert codes[0::2] == [202] * 20, [r.text for r in responses[0::2] if r.status_code != 202]
+    assert codes[1::2] == [400] * 20, [r.text for r in responses[1::2]]
+    ids = {r.json()["id"] for r in responses[0::2]}
+    assert len(ids) == 20 and stored_ids(sb.db_path) == ids
+
+
+def test_a_burst_cannot_overshoot_the_messages_quota(sb: Any, world: dict[str, str]) -> None:
+    """Writes refused by the quota check inside the group transaction roll back alone: exactly the quota is
+    stored, each accepted message is one of them, every other request gets the quota's 403."""
+    quota = 12
+    settings(sb.url, quotas={"messages": quota})
+    try:
+        responses = burst(sb.url, [message(world, f"quota {i}") for i in range(BURST)])
+        accepted = [r for r in responses if r.status_code == 202]
+        refused = [r for r in responses if r.status_code != 202]
+        assert len(accepted) == quota, [r.status_code for r in responses]
+        assert {r.status_code for r in refused} == {403}, [r.text for r in refused]
+        assert all("Quota reached" in r.text and str(quota) in r.text for r in refused)
+        assert stored_ids(sb.db_path) == {r.json()["id"] for r in accepted}
+        # the quota holds for the next request too
+        r = send(sb.url, message(world, "one more"))
+        assert r.status_code == 403 and len(stored_ids(sb.db_path)) == quota
+    finally:
+        settings(sb.url, quotas={"messages": None})
+
+
+@pytest.mark.slow
+def test_kill_9_right_after_a_burst_of_202s_loses_none(tmp_path: Path) -> None:
+    """Every 202 of a concurrent burst is in the db when the sandbox is killed with SIGKILL the moment the last
+    answer arrived, and a restart on that db lists them all."""
+    proc = SandboxProcess(tmp_path / "sandbox.db", order_delay=0).start(reset=True)
+    try:
+        settings(proc.url, rate_limit_per_second=0, delivery_delay=3600)  # the callbacks stay pending
+        world = World(proc.url).provision(f"{proc.url}/_sandbox/bins/kill9")
+        responses = burst(proc.url, [message(world, f"kill {i}") for i in range(BURST)])
+        proc.kill9()
+        assert [r.status_code for r in responses] == [202] * BURST
+        ids = {r.json()["id"] for r in responses}
+        assert len(ids) == BURST and ids <= stored_ids(str(proc.db))
+        proc.start()
+        for mid in sorted(ids)[:3]:
+            got = requests.get(f"{proc.url}/api/v2/users/{DEMO['account_id']}/messages",
+                               params={"messageId": mid}, auth=(DEMO["username"], DEMO["password"]), timeout=TIMEOUT)
+            assert got.status_code == 200 and [m["messageId"] for m in got.json()["messages"]] == [mid]
+    finally:
+        proc.stop()
+
+
+# -- the settings and meta cache --------------------------------------------------------------------
+
+def _two_in_one_second(url: str, world: dict[str, str]) -> list[int]:
+    return [send(url, message(world, f"rate {i}")).status_code for i in range(2)]
+
+
+def test_a_setting_changed_anywhere_counts_on_the_next_request(sb: Any, world: dict[str, str],
+                                                              sandbox_factory: Any) -> None:
+    """``rate_limit_per_second`` read through the cache: changed by this server's control plane, by a second
+    server on the same db, and by a plain sqlite connection of another program, each counts at once."""
+    clock = SandboxClock(sb.url)
+    clock.freeze()  # both requests fall in one rate window
+    other = sandbox_factory(db=sb.db_path)
+    try:
+        assert _two_in_one_second(sb.url, world) == [202, 202]  # the settings are cached now
+        settings(sb.url, rate_limit_per_second=1)
+        clock.advance(1)
+        assert _two_in_one_second(sb.url, world) == [202, 429]
+        settings(other.url, rate_limit_per_second=0)  # another server (its own connection) on the same db
+        assert _two_in_one_second(sb.url, world) == [202, 202]
+        with sqlite3.connect(sb.db_path, timeout=30) as conn:  # another program
+            conn.execute("UPDATE settings SET value=? WHERE key='rate_limit_per_second'", (json.dumps(1),))
+        clock.advance(1)
+        assert _two_in_one_second(sb.url, world) == [202, 429]
+    finally:
+        other.stop()
+        settings(sb.url, rate_limit_per_second=0)
+        clock.wall()
+
+
+def _token(url: str, client_id: str = DEMO["client_id"], secret: str = DEMO["client_secret"]) -> str:
+    r = requests.post(f"{url}/api/v1/oauth2/token", auth=(client_id, secret),
+                      data={"grant_type": "client_credentials"}, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+def _bearer_send(url: str, world: dict[str, str], token: str) -> requests.Response:
+    return requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", json=message(world, "bearer"),
+                         headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
+
+
+def test_the_sandbox_clock_expires_a_cached_token(sb: Any, world: dict[str, str], sandbox_factory: Any) -> None:
+    """A token verified (and its signature cached) by earlier requests expires when the clock passes its exp,
+    whether the clock is moved through this server or through another server on the same db."""
+    settings(sb.url, token_ttl_seconds=60)
+    clock = SandboxClock(sb.url)
+    clock.freeze(at=float(int(clock.now())))
+    other = sandbox_factory(db=sb.db_path)
+    try:
+        for mover in (sb.url, other.url):
+            token = _token(sb.url)
+            assert [_bearer_send(sb.url, world, token).status_code for _ in range(2)] == [202, 202]
+            SandboxClock(mover).advance(59)
+            assert _bearer_send(sb.url, world, token).status_code == 202
+            SandboxClock(mover).advance(1)
+            r = _bearer_send(sb.url, world, token)
+            assert r.status_code == 401 and "expired" in r.headers.get("WWW-Authenticate", ""), r.text
+    finally:
+        other.stop()
+        clock.wall()
+        settings(sb.url, token_ttl_seconds=3600)
+
+
+def test_a_revoked_credential_or_a_new_signing_key_refuses_a_cached_token_at_once(
+        sb: Any, world: dict[str, str]) -> None:
+    r = control(sb.url, "POST", "/_sandbox/credentials", json={
+        "account_id": DEMO["account_id"], "client_id": "fastpath-client", "client_secret": "fastpath-secret-1",
+        "roles": ["Messaging", "Numbers"]}, timeout=TIMEOUT)
+    assert r.status_code == 201, r.text
+    token = _token(sb.url, "fastpath-client", "fastpath-secret-1")
+    assert _bearer_send(sb.url, world, token).status_code == 202
+    r = control(sb.url, "DELETE", "/_sandbox/credentials/fastpath-client", timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    assert _bearer_send(sb.url, world, token).status_code == 401, "a revoked credential's token works no more"
+
+    token = _token(sb.url)
+    assert _bearer_send(sb.url, world, token).status_code == 202
+    with sqlite3.connect(sb.db_path, timeout=30) as conn:  # the key changed by another connection
+        old = conn.execute("SELECT value FROM meta WHERE key='jwt_signing_key'").fetchone()[0]
+        conn.execute("UPDATE meta SET value=? WHERE key='jwt_signing_key'", ("0" * 64,))
+    try:
+        r = _bearer_send(sb.url, world, token)
+        assert r.status_code == 401, "a token signed with the old key is refused at once"
+        assert _bearer_send(sb.url, world, _token(sb.url)).status_code == 202, "a token of the new key works"
+    finally:
+        with sqlite3.connect(sb.db_path, timeout=30) as conn:
+            conn.execute("UPDATE meta SET value=? WHERE key='jwt_signing_key'", (old,))
+
+
+# -- in-process delivery to the sandbox's own bins ----------------------------------------------------
+
+def _dispatcher(sb: Any) -> Any:
+    from bwhelpers.sandbox.messaging import _dispatchers
+
+    mine = [d for d in _dispatchers.values() if d.db.path == sb.db_path and d.local_origins]
+    assert len(mine) == 1, "one dispatcher of this sandbox delivers its own bins in-process"
+    return mine[0]
+
+
+def _bin(sb: Any, name: str) -> dict[str, Any]:
+    r = control(sb.url, "GET", f"/_sandbox/bins/{name}", creds=DEMO, timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _deliveries(sb: Any, world: dict[str, str], bin_name: str, seen: int) -> tuple[str, list[dict[str, Any]]]:
+    """Send one message: (its id, the bin's requests for its callback: the challenge and the resend)."""
+    r = send(sb.url, message(world, f"to {bin_name}"))
+    assert r.status_code == 202, r.text
+    wait_for(lambda: _bin(sb, bin_name)["count"] >= seen + 2, timeout=20, what="the challenge and the resend")
+    got = [q for q in _bin(sb, bin_name)["requests"] if q["json"] and q["json"][0]["message"]["id"] == r.json()["id"]]
+    assert len(got) == 2, got
+    return str(r.json()["id"]), got
+
+
+def _attempts(sb: Any, message_id: str) -> list[tuple[Any, ...]]:
+    """The callback attempt log of one message, oldest first, without times and ids."""
+    def read() -> list[dict[str, Any]]:
+        r = control(sb.url, "GET", "/_sandbox/callbacks", creds=DEMO, params={"messageId": message_id},
+                    timeout=TIMEOUT)
+        assert r.status_code == 200, r.text
+        done = [c for c in r.json()["callbacks"] if c.get("status") == "delivered"]
+        return list(r.json()["attempts"]) if done else []
+
+    rows = wait_for(read, timeout=20, what="the callback marked delivered")
+    keys = ("attempt", "status_code", "statusCode", "error", "auth_used", "authUsed", "event_type", "type")
+    return sorted(tuple((k, row.get(k)) for k in keys if k in row) for row in rows)
+
+
+def _shape(request: dict[str, Any]) -> dict[str, Any]:
+    """A bin request without what differs between two callbacks (ids, times, lengths), checked here."""
+    headers = dict(request["headers"])
+    assert int(headers.pop("Content-Length")) == len(request["body"].encode("utf-8"))
+    event = dict(request["json"][0])
+    event["message"] = sorted(event["message"])
+    return {"method": request["method"], "path": request["path"], "query": request["query"],
+            "headers": list(headers.items()), "authorized": request["authorized"], "status": request["status"],
+            "event": sorted((k, v if k not in ("time", "message") else "?") for k, v in event.items()
+                            if k != "message") + [("message", event["message"])]}
+
+
+def test_an_in_process_delivery_records_what_an_http_delivery_records(sb: Any, world: dict[str, str]) -> None:
+    """The same callback (a bin that requires Basic, an application with callback credentials) delivered
+    in-process and over HTTP: the bin stores the same challenge and resend, header by header."""
+    bin_url = f"{sb.url}/_sandbox/bins/compare?require_auth=cbuser:cbpass"
+    app = World(sb.url).create_app(bin_url, ("cbuser", "cbpass"), name="compare")
+    w = World(sb.url)
+    w.assign(world["location"], app)
+    pinned = {**world, "app_id": app}
+    dispatcher = _dispatcher(sb)
+    local_id, local = _deliveries(sb, pinned, "compare", 0)
+    origins = dispatcher.local_origins
+    dispatcher.local_origins = frozenset()  # the same URL, now over HTTP (as to any other receiver)
+    try:
+        http_id, over_http = _deliveries(sb, pinned, "compare", 2)
+    finally:
+        dispatcher.local_origins = origins
+    assert [(q["status"], q["authorized"]) for q in local] == [(401, False), (204, True)]
+    assert [_shape(q) for q in local] == [_shape(q) for q in over_http]
+    local_log, http_log = _attempts(sb, local_id), _attempts(sb, http_id)
+    assert len(local_log) == 2 and local_log == http_log
