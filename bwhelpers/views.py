@@ -63,7 +63,7 @@ CSS = ("<style>"
 
 #: values that are one token: numbers and phone numbers, ids, dates, statuses, booleans (no spaces, not too long)
 _TOKEN = re.compile(r"[^\s]{1,40}")
-_KEBAB = re.compile(r"[a-z]+(?:-[a-z]+){2,}")
+_KEBAB = re.compile(r"[a-z]+(?:-[a-z]+)+")  # message-delivered, invalid-destination-address: break after a hyphen
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 _LONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{21,}")  # a message id; not a name like 01_create_app…
@@ -108,9 +108,14 @@ def url_html(text: str) -> str:
 
 
 def text_html(text: str) -> str:
-    """Prose, escaped, whose URLs break only after their slashes (:func:`url_html`), never inside a word."""
-    parts = re.split(r"(https?://[^\s)\]>\"']+)", text)
-    return "".join(url_html(p) if i % 2 else html.escape(p) for i, p in enumerate(parts))
+    """Prose, escaped, whose URLs break only after their slashes (:func:`url_html`) and whose hyphenated words (ids,
+    ``bwh-8f8d…-0``) never break after a hyphen: never inside a word."""
+    parts = re.split(r"(https?://[^\s)\]<>\"']+)", text)
+    return "".join(url_html(p) if i % 2 else _words_html(p) for i, p in enumerate(parts))
+
+
+def _words_html(text: str) -> str:
+    return "".join(_tok(w) if "-" in w and len(w) <= 60 else html.escape(w) for w in re.split(r"(\s+)", text))
 
 
 def date_text(text: str) -> str | None:

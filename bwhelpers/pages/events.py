@@ -333,7 +333,7 @@ class EventsMixin(PageBase):
 
 
 def explain_events(events: Any, text: bool = False, one_message: bool = False) -> Any:
-    """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each
+    """Add ``error_name``/``error``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each
     event's sender and text too; ``one_message``: the events of one message, whose id is shown elsewhere).
 
     ``events`` is :func:`~bwhelpers.tables.events_rows` (a :class:`~bwhelpers.tables.Table` comes back: no pandas until
@@ -348,9 +348,12 @@ def explain_events(events: Any, text: bool = False, one_message: bool = False) -
         from ..codes import explain
 
         for r in rows:
-            info = explain(r["errorCode"]) if r.get("errorCode") is not None else {"name": "", "meaning": "", "fix": ""}
-            r.update(error_name=info["name"], meaning=info["meaning"], fix=info["fix"])
-        columns += ["error_name", "meaning", "fix"]
+            code = r.get("errorCode")
+            info = explain(code) if code is not None else {"name": "", "meaning": "", "fix": ""}
+            # the code and its name in one shown column ("4720 invalid-destination-address"): six columns fit 1024 px
+            r.update(error_name=info["name"], error=f"{code} {info['name']}".strip() if code is not None else "",
+                     meaning=info["meaning"], fix=info["fix"])
+        columns += ["error_name", "error", "meaning", "fix"]
     return _events_view(rows, text, one_message, all_columns=columns)
 
 
@@ -366,24 +369,23 @@ def _explain_frame(df: Any, text: bool, one_message: bool) -> Any:
     df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
     info = [explain(v) if not pd.isna(v) else {"name": "", "meaning": "", "fix": ""} for v in df[col]]
     df["error_name"] = [i["name"] for i in info]
+    df["error"] = [f"{c} {i['name']}".strip() if not pd.isna(c) else "" for c, i in zip(df[col], info)]
     df["meaning"] = [i["meaning"] for i in info]
     df["fix"] = [i["fix"] for i in info]
     return _events_view(df, text, one_message)
 
 
 def _events_view(data: Any, text: bool = False, one_message: bool = False, all_columns: list[str] | None = None) -> Any:
-    """Events as a narrow table (five columns fit 1024 px): the columns a person compares; description, meaning and
-    fix under the row (``text``: the sender in a column, the text and the error's name under the row;
+    """Events as a narrow table (five columns fit 1024 px): the columns a person compares (``error``: the code and
+    its name); description, meaning and fix under the row (``text``: the sender in a column, the text under the row;
     ``one_message``: no message id column)."""
     from ..tables import readable
 
     if text:
-        columns, detail = ["type", "time", "from", "to", "errorCode"], ["text", "error_name", "description",
-                                                                       "meaning", "fix"]
+        columns, detail = ["type", "time", "from", "to", "error"], ["text", "description", "meaning", "fix"]
     elif one_message:
-        columns, detail = ["type", "time", "to", "errorCode", "error_name"], ["description", "meaning", "fix"]
+        columns, detail = ["type", "time", "to", "error"], ["description", "meaning", "fix"]
     else:
-        columns, detail = ["type", "time", "message_id", "to", "errorCode", "error_name"], \
-            ["description", "meaning", "fix"]
+        columns, detail = ["type", "time", "message_id", "to", "error"], ["description", "meaning", "fix"]
     return readable(data, columns, detail=detail, empty="(no events yet)", all_columns=all_columns,
                     dtypes={"errorCode": "Int64"})
