@@ -53,9 +53,11 @@ def sign(key: str, account_id: str, url: str, now: float | None = None) -> str:
     return f"{account_id}.{stamp}.{nonce}.{_mac(key, account_id, stamp, nonce, target_of_url(url))}"
 
 
-def verify(key: str | None, header: str | None, host: str, uri: str, now: float | None = None) -> str | None:
+def verify(key: str | None, header: str | None, host: str, uri: str, now: float | None = None,
+           use: bool = True) -> str | None:
     """The account a valid header names for this request (``host``: its Host header, ``uri``: its request
-    target), or None: absent, forged, made for another URL, outside the window, or replayed."""
+    target), or None: absent, forged, made for another URL, outside the window, or replayed. ``use=False`` checks
+    without using the header up (the request's tenant for :mod:`.fair_share`, before the bin verifies it)."""
     if not key or not header or header.count(".") < 3:
         return None
     account_id, stamp, nonce, mac = header.rsplit(".", 3)
@@ -67,6 +69,8 @@ def verify(key: str | None, header: str | None, host: str, uri: str, now: float 
     expected = _mac(key, account_id, stamp, nonce, host.lower() + uri)
     if not hmac.compare_digest(mac.encode(), expected.encode()):
         return None
+    if not use:
+        return None if nonce in _seen else account_id
     with _seen_lock:
         if nonce in _seen:
             return None

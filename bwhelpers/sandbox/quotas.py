@@ -34,8 +34,9 @@ by default everywhere; :mod:`bwhelpers.sandbox.media`).
 that would store more are answered with 507 and a description naming the fix, instead of filling the
 volume. Workshop mode defaults to 800 MB (the documented Kubernetes volume is 1 GiB).
 
-Checks are cheap: limits are cached for a second (``invalidate()`` after a settings change), counts
-stop at the limit (``LIMIT``), the db size is read at most once a second.
+Checks are cheap: limits come from the db's settings cache (``Database.get_setting``: a change by any
+connection or process binds the next request), counts stop at the limit (``LIMIT``), the db size is read
+at most once a second.
 """
 from __future__ import annotations
 
@@ -68,9 +69,9 @@ WORKSHOP_SETTINGS: dict[str, Any] = {
     "number_inventory": "per-account",   # no participant can empty an area code for the others
 }
 #: the tables whose rows count as an account's "objects"
-OBJECT_TABLES = ("dash_applications", "dash_sippeers", "dash_orders", "dash_disconnects", "tnoption_orders",
+OBJECT_TABLES = ("sites", "dash_applications", "dash_sippeers", "dash_orders", "dash_disconnects", "tnoption_orders",
                  "tendlc_campaigns", "tfv_requests", "api_credentials")
-#: seconds a read limit or db size is reused
+#: seconds a measured db size is reused (limits are read through the settings cache, never stale)
 CACHE_SECONDS = 1.0
 
 
@@ -112,14 +113,13 @@ def apply(db: Database) -> None:
 
 
 def limits(db: Database) -> dict[str, int | None]:
-    """Every quota (``None`` = unlimited)."""
-    def read() -> dict[str, int | None]:
-        stored = db.get_setting(SETTING) or {}
-        out = dict(DEFAULT_QUOTAS)
-        if isinstance(stored, dict):
-            out.update({k: v for k, v in stored.items() if k in out})
-        return out
-    return dict(_cached(db, "limits", read))
+    """Every quota (``None`` = unlimited). Read through the db's settings cache, which every commit of another
+    connection or process invalidates: a quota changed anywhere binds the next request."""
+    stored = db.get_setting(SETTING) or {}
+    out = dict(DEFAULT_QUOTAS)
+    if isinstance(stored, dict):
+        out.update({k: v for k, v in stored.items() if k in out})
+    return out
 
 
 def limit(db: Database, key: str) -> int | None:
@@ -175,9 +175,12 @@ def check_messages(db: Database, account_id: str, adding: int = 1) -> None:
                             f"{_fix('messages')}")
 
 
-def check_bins(db: Database, account_id: str, bin_key: str) -> None:
-    """Before a request is stored in bin ``bin_key`` (``<account>/<name>``)."""
+def check_bins(db: Database, account_id: str, bin_key: str, storing: bool = True) -> None:
+    """Before a request is stored in bin ``bin_key`` (``<account>/<name>``), or (``storing=False``) before the bin
+    is configured: a new bin must fit the ``bins`` quota either way."""
     lim = limits(db)
+    if not storing:
+        lim["bin_requests"] = None
     bins, stored = lim.get("bins"), lim.get("bin_requests")
     if bins is not None and db.query_one("SELECT 1 FROM request_bins WHERE name=?", (bin_key,)) is None:
         have = bounded_count(db, "SELECT 1 FROM request_bins WHERE name LIKE ?", (f"{account_id}/%",), bins + 1)
@@ -241,7 +244,7 @@ def db_bytes(db: Database) -> int:
 
 def check_db_size(db: Database) -> None:
     """507 when the db is over the ``max_db_mb`` setting (nothing more is stored until it shrinks)."""
-    cap = _cached(db, "db_cap", lambda: db.get_setting(DB_CAP_SETTING))
+    cap = db.get_setting(DB_CAP_SETTING)  # the settings cache: a change binds the next request
     if not isinstance(cap, (int, float)) or isinstance(cap, bool) or cap <= 0:
         return
     size = db_bytes(db)

@@ -24,7 +24,8 @@ import tornado.web
 from .accounts import DEMO, DEMO_B, create_account
 from .base import BaseHandler
 from .context import SandboxContext
-from . import guards, quotas
+from . import delivery_signature, forwarded, guards, quotas
+from .fair_share import FairShare, Turn, tenant_of
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .settings import ensure_defaults
 from .db import Database
@@ -77,16 +78,20 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     rest of the body is discarded by tornado, which closes the connection after the answer."""
 
     def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int,
-                 larger: Any = None):
+                 larger: Any = None, turn: Any = None):
         self.inner, self.conn, self.limit = inner, conn, limit
         #: ``larger(path)``: the limit of a path that may carry more (media uploads), or None
         self.larger = larger
         self.received, self.refused = 0, False
         self.headers: tornado.httputil.HTTPHeaders | None = None
+        self.uri = ""
+        #: ``turn(headers)``: the request's place among its tenant's (workshop mode, :mod:`.fair_share`), or None
+        self.turn = turn
 
     def headers_received(self, start_line: Any, headers: tornado.httputil.HTTPHeaders) -> Any:
         headers.pop(OVERSIZE_HEADER, None)  # only this class sets it
         self.headers = headers
+        self.uri = str(getattr(start_line, "path", "") or "")
         bigger = self.larger(getattr(start_line, "path", "")) if self.larger else None
         if bigger:
             self.limit = bigger
@@ -122,10 +127,19 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         return self.inner.data_received(chunk)
 
     def finish(self) -> None:
-        if not self.refused:
+        if self.refused:
+            return
+        turn = self.turn(self.headers, self.uri) if self.turn is not None and self.headers is not None else None
+        if turn is None:
             self.inner.finish()
+            return
+        self.conn.bw_turn = turn  # released by SandboxApplication.log_request when the answer is written
+        turn.start(self.inner.finish)
 
     def on_connection_close(self) -> None:
+        turn = getattr(self.conn, "bw_turn", None)
+        if turn is not None:
+            turn.finished()
         if not self.refused:
             self.inner.on_connection_close()
 
@@ -141,9 +155,35 @@ class NoSniff(tornado.web.OutputTransform):
 
 
 class SandboxApplication(tornado.web.Application):
+    #: workshop mode: one request of each tenant in the loop at a time (:mod:`.fair_share`)
+    fair_share: FairShare | None = None
+
     def start_request(self, server_conn: object, request_conn: Any) -> tornado.httputil.HTTPMessageDelegate:
+        ctx = self.settings["sandbox"]
+        if ctx.workshop and self.fair_share is None:
+            self.fair_share = FairShare()
+        turn = None
+        if self.fair_share is not None:
+            share = self.fair_share
+
+            def turn(headers: tornado.httputil.HTTPHeaders, uri: str) -> Turn:
+                peer = str(getattr(getattr(request_conn, "context", None), "remote_ip", "") or "")
+                address = forwarded.client_address(peer, headers.get("X-Forwarded-For"), ctx.trusted_proxies)
+                signed = headers.get(delivery_signature.HEADER)
+                delivery = delivery_signature.verify(ctx.admin_key, signed, headers.get("Host") or "", uri,
+                                                     use=False) if signed else None
+                return Turn(share, tenant_of(ctx.db, headers.get("Authorization"), address, delivery))
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
-                          self.larger_body_limit)
+                          self.larger_body_limit, turn)
+
+    def log_request(self, handler: tornado.web.RequestHandler) -> None:
+        """The answer is written: the tenant's next request may go (:mod:`.fair_share`), then the access log."""
+        connection = handler.request.connection
+        turn = getattr(connection, "bw_turn", None)
+        if turn is not None:
+            connection.bw_turn = None  # type: ignore[union-attr]
+            turn.finished(handler.get_status())
+        super().log_request(handler)
 
     def larger_body_limit(self, path: str) -> int | None:
         """The body limit of a path an area declared (``urls.body_limits``: media uploads), else None."""

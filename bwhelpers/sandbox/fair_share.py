@@ -1,0 +1,135 @@
+"""
+bwhelpers.sandbox.fair_share
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+One tenant's flood cannot queue in front of another tenant's request (workshop mode).
+
+The sandbox serves every request on one event loop, and a handler runs to its end once started. A tenant
+with four connections could keep four requests (each a big page, a message with its fan-out) ready in the
+loop at every turn, and another tenant's request would wait behind all of them. So each **tenant** has at most
+one request in the loop at a time: a tenant's next request is admitted when its previous one has answered,
+and meanwhile every other tenant's requests go by. Another tenant's request waits for at most one request of
+the flooder's, however many connections the flooder opens.
+
+Who the tenant is is decided before the handler runs, cheaply and without trusting claims:
+
+* a request whose credentials this process verified recently (Basic or Bearer: :func:`~.auth.authenticate`
+  with only remembered successes, no key derivation) is its **account**;
+* a callback delivered into one of the sandbox's own bins with a valid ``X-Sandbox-Delivery`` signature is the
+  account it was sent for (a tenant's callbacks take the tenant's turns, not someone else's);
+* anything else (no, wrong or not yet verified credentials) is its **client address** (:mod:`.forwarded`: the
+  proxy's word only from a trusted proxy).
+
+Naming someone else's user in a request with the wrong password therefore never takes their turn.
+
+A tenant answered 429 (over its ``requests_per_second`` quota, or throttled for failed logins) waits
+:data:`PAUSE_AFTER_429` before its next request is admitted: a flood that ignores ``Retry-After`` is slowed
+down to a couple of requests a second instead of costing the loop a turn (and the machine a client busy loop)
+for every answer.
+"""
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+
+import tornado.ioloop
+
+from .auth import AuthError, authenticate
+from .auth_throttle import cached_only
+from .db import Database
+
+
+def tenant_of(db: Database, authorization: str | None, address: str, delivery: str | None = None) -> str:
+    """The fairness key of a request: ``account:<id>`` for recently verified credentials or a valid delivery
+    signature (``delivery``: the account it names, checked by the caller), else ``address:<ip>``."""
+    if delivery:
+        return "account:" + delivery
+    if authorization:
+        token = cached_only.set(True)  # remembered successes only: no key derivation before the throttle
+        try:
+            return "account:" + authenticate(db, authorization).account_id
+        except (AuthError, Exception):
+            pass
+        finally:
+            cached_only.reset(token)
+    return "address:" + address
+
+
+#: seconds a tenant's next request waits after one of its requests was answered 429 (a flood's turns are spaced out,
+#: whatever the flooder does with Retry-After)
+PAUSE_AFTER_429 = 0.5
+
+
+class FairShare:
+    """Per-tenant admission: one request of each tenant in the loop at a time, the rest wait their turn (FIFO)."""
+
+    #: at most this many requests of one tenant wait; beyond, they are admitted at once (nothing is ever refused
+    #: here: the request rate quota answers floods with 429 before they get this far)
+    MAX_WAITING = 256
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, collections.deque[Callable[[], None]]] = {}
+
+    def admit(self, tenant: str, run: Callable[[], None]) -> bool:
+        """Run ``run`` now if ``tenant`` has no request in the loop, else when its turn comes. True when it ran now
+        (the caller must :meth:`done` it)."""
+        queue = self._waiting.get(tenant)
+        if queue is None:
+            self._waiting[tenant] = collections.deque()
+            run()
+            return True
+        if len(queue) >= self.MAX_WAITING:
+            run()
+            return True
+        queue.append(run)
+        return False
+
+    def done(self, tenant: str) -> None:
+        """The tenant's request in the loop has answered: admit its next one (on a later turn of the loop, after
+        what is ready now)."""
+        queue = self._waiting.get(tenant)
+        if queue is None:
+            return
+        if not queue:
+            del self._waiting[tenant]
+            return
+        nxt = queue.popleft()
+        tornado.ioloop.IOLoop.current().add_callback(nxt)
+
+    def waiting(self) -> int:
+        return sum(len(q) for q in self._waiting.values())
+
+
+class Turn:
+    """One request's place in a :class:`FairShare` (held by the server's message delegate)."""
+
+    __slots__ = ("share", "tenant", "state")
+
+    def __init__(self, share: FairShare, tenant: str):
+        self.share, self.tenant, self.state = share, tenant, "waiting"
+
+    def start(self, run: Callable[[], None]) -> None:
+        def go() -> None:
+            if self.state == "cancelled":  # the client went away while it waited: its turn passes on
+                self.state = "done"
+                self.share.done(self.tenant)
+                return
+            self.state = "running"
+            run()
+
+        self.share.admit(self.tenant, go)
+
+    def finished(self, status: int = 200) -> None:
+        """The answer is written (or the connection closed): the tenant's next request may go, after
+        :data:`PAUSE_AFTER_429` when the answer was a 429 (the tenant is over its request rate or guessing
+        passwords: its next requests wait instead of taking turns of the loop that others need)."""
+        if self.state == "running" and status == 429:
+            self.state = "pausing"
+            tornado.ioloop.IOLoop.current().call_later(PAUSE_AFTER_429, self.finished)
+            return
+        if self.state in ("running", "pausing"):
+            self.state = "done"
+            self.share.done(self.tenant)
+        elif self.state == "waiting":
+            self.state = "cancelled"
+
