@@ -40,7 +40,8 @@ def run(smoke: bool = False, repeat: int = 3) -> tuple[list[Row], str]:
             run_dir.mkdir()
             with SandboxProcess(run_dir / "sandbox.db", order_delay=0) as sb, isolated_env(
                     BW_SANDBOX_URL=sb.url, BW_STATE_FILE=str(run_dir / "state.json"),
-                    BW_CONFIG_DIR=str(run_dir / "config"), TQDM_MININTERVAL="0.05"):
+                    BW_CONFIG_DIR=str(run_dir / "config"), BW_EXPORT_DIR=str(run_dir / "exports"),
+                    TQDM_MININTERVAL="0.05"):
                 # the floor runs before every notebook (paired), so a slow spell of the shared machine
                 # raises both; the repeat's floor is the median of its floor runs
                 floor_runs = []
