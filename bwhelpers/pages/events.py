@@ -15,7 +15,7 @@ from .base import PageBase, link, typename
 def _when(value: object) -> str:
     """A time in the walkthrough's one format, as its tables show it (``2026-12-06 15:01:02``, UTC)."""
     text = str(value or "")
-    return views.date_text(text) or text
+    return views.date_text(text.removesuffix(" UTC")) or text  # the phone link's expiresAt says " UTC"
 
 __all__ = ["EventsMixin", "explain_events"]
 
