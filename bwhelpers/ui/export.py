@@ -109,14 +109,14 @@ class ExportForm:
 
     def preview(self) -> Any:
         """The environment's variables as a table like the walkthrough's others; secrets always masked here."""
-        from ..postman import environment_frame
+        from ..postman import ENVIRONMENT_COLUMNS, environment_variables
         from ..tables import readable
 
         config = getattr(self.setup, "config", None)
         state = self.setup.saved if self.setup is not None else None
-        df = environment_frame(config, state, include_secrets=self.values["include_secrets"], masked=True)
-        return readable(df, ["key", "value", "type", "set", "source"], detail=["description"],
-                        empty="(no variables)")
+        rows = environment_variables(config, state, include_secrets=self.values["include_secrets"], masked=True)
+        return readable(rows, ["key", "value", "type", "set", "source"], detail=["description"],
+                        empty="(no variables)", all_columns=ENVIRONMENT_COLUMNS)
 
     def export(self) -> dict[str, str]:
         """Write both files and show their download links and the next step."""
