@@ -286,11 +286,11 @@ def test_postman_preview_shows_set_secrets_as_hidden_never_blank(sandbox: Any, i
 
     monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
     form = export_form(Setup(live_config(quiet=True), progress=False))
-    df = form.preview()
+    df = getattr(form.preview(), "frame", None)
     secrets = df[(df["type"] == "secret") & df["set"].astype(bool)]
     assert len(secrets) >= 2 and set(secrets["value"]) == {SECRET_NOT_IN_FILE}, secrets
     assert "sandbox-client-secret" not in df.to_string()
     form.include_secrets.value = True
-    shown = form.preview()
+    shown = getattr(form.preview(), "frame", None)
     values = set(shown[(shown["type"] == "secret") & shown["set"].astype(bool)]["value"])
     assert SECRET_NOT_IN_FILE not in values and "" not in values and "sandbox-client-secret" not in values

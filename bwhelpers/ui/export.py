@@ -114,17 +114,18 @@ class ExportForm:
 
     def preview(self) -> Any:
         """The environment's variables as a table like the walkthrough's others; secrets always masked here."""
-        from ..postman import environment_frame
+        from ..postman import ENVIRONMENT_COLUMNS, environment_variables
         from ..tables import readable
 
         config = getattr(self.setup, "config", None)
         state = self.setup.saved if self.setup is not None else None
         include = self.values["include_secrets"]
-        df = environment_frame(config, state, include_secrets=include, masked=True)
-        hidden = (df["type"] == "secret") & df["set"].astype(bool) & (df["value"].fillna("") == "")
-        df.loc[hidden, "value"] = (SECRET_IN_FILE if include else SECRET_NOT_IN_FILE)
-        return readable(df, ["key", "value", "type", "set", "source"], detail=["description"],
-                        empty="(no variables)")
+        rows = environment_variables(config, state, include_secrets=include, masked=True)
+        for row in rows:  # a set secret is never a blank cell (that reads as "the secret is empty")
+            if row["type"] == "secret" and row["set"] and not row["value"]:
+                row["value"] = SECRET_IN_FILE if include else SECRET_NOT_IN_FILE
+        return readable(rows, ["key", "value", "type", "set", "source"], detail=["description"],
+                        empty="(no variables)", all_columns=ENVIRONMENT_COLUMNS)
 
     def export(self) -> dict[str, str]:
         """Write both files and show their download links and the next step."""
