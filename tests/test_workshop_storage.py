@@ -1,6 +1,7 @@
 """What one participant can store on the shared workshop sandbox (issue 23, review F5/F7/F10): every table of tenant
 data is counted in its stored_bytes quota, new bins count against ``bins`` however they are made, sites are objects,
-and a host's reset empties everything a participant stored. Against the workshop service as the hub starts it."""
+and a host's reset empties everything a participant stored; and the review's hardening items (F1, F2, F8, F13, F14).
+Against the workshop service as the hub starts it."""
 from __future__ import annotations
 
 import sqlite3
@@ -155,3 +156,53 @@ def test_a_reset_empties_the_participants_bins_too(service: dict[str, Any]) -> N
     assert (bins, reqs, sites) == (0, 0, 1)  # its own site stays
     assert counted(service, creds["account_id"]) < 2_000  # what is left: the account's own site and credentials
     assert requests.get(f"{service['url']}/_sandbox/bins/c0", auth=auth, timeout=30).json()["count"] == 0
+
+
+def test_one_credential_is_read_by_its_owner_only(service: dict[str, Any]) -> None:
+    mine, other = provision(service, "cred-a"), provision(service, "cred-b")
+    auth = (mine["username"], mine["password"])
+    listed = requests.get(f"{service['url']}/_sandbox/credentials", auth=auth, timeout=30).json()["credentials"]
+    client_id = listed[0]["client_id"]
+    r = requests.get(f"{service['url']}/_sandbox/credentials/{client_id}", auth=auth, timeout=30)
+    assert r.status_code == 200 and r.json()["client_id"] == client_id and "secret" not in r.text, r.text
+    r = requests.get(f"{service['url']}/_sandbox/credentials/{client_id}", timeout=30,
+                     auth=(other["username"], other["password"]))
+    assert r.status_code == 404, r.text  # another participant's: not shown
+    assert requests.get(f"{service['url']}/_sandbox/credentials/{client_id}", timeout=30).status_code == 401
+
+
+def test_deeply_nested_json_is_a_400_on_every_route(service: dict[str, Any]) -> None:
+    creds = provision(service, "deep")
+    auth = (creds["username"], creds["password"])
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for method, path in (("POST", "/_sandbox/inbound"), ("PUT", "/_sandbox/bins/deep"),
+                         ("POST", f"/_sandbox/phone/{creds['account_id']}/reply"),
+                         ("POST", f"/api/v2/users/{creds['account_id']}/messages")):
+        r = requests.request(method, f"{service['url']}{path}", auth=auth, data=deep, headers=JSON, timeout=60)
+        assert r.status_code == 400 and "nested too deeply" in r.text, (path, r.status_code, r.text[:300])
+
+
+@pytest.mark.parametrize("target", ["http://[2002:a9fe:a9fe::]/latest/meta-data/", "http://[2002:7f00:1::]/",
+                                    "http://[fec0::1]/", "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/"])
+def test_ipv6_forms_of_refused_addresses_are_refused(service: dict[str, Any], target: str) -> None:
+    creds = provision(service, "sixtofour")
+    r = dash(service, creds, "POST", "/applications", "<Application><ServiceType>Messaging-V2</ServiceType><AppName>t"
+             f"</AppName><CallbackUrl>{target}</CallbackUrl></Application>")
+    assert r.status_code in (400, 409) and "12803" in r.text and "CallbackUrl" in r.text, r.text
+
+
+def test_the_workshop_pages_cannot_be_framed(service: dict[str, Any]) -> None:
+    for path in ("/board", "/me", "/"):
+        r = requests.get(f"{service['url']}{path}", headers={**service["key"], "Accept": "text/html"}, timeout=30,
+                         allow_redirects=False)
+        assert r.headers.get("X-Frame-Options") == "DENY", (path, r.status_code, dict(r.headers))
+        assert "frame-ancestors 'none'" in r.headers.get("Content-Security-Policy", ""), path
+
+
+def test_a_backslash_cannot_make_a_relative_link_leave_the_site() -> None:
+    from bwhelpers.views import safe_href
+
+    for bad in ("/\\evil.com", "/\\/evil.com", "\\/evil.com", "https:evil.com", "http:///evil.com", "//evil.com"):
+        assert safe_href(bad) is None, bad
+    for good in ("/services/bw-sandbox/board", "10_send_picture.ipynb", "https://example.com/x?a=b"):
+        assert safe_href(good) == good
