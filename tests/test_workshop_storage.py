@@ -216,7 +216,7 @@ def test_a_backslash_cannot_make_a_relative_link_leave_the_site() -> None:
      "<CallbackUrl>https://example.com/</CallbackUrl></Application>", "AppName"),
     ("/applications", "<Application><ServiceType>Messaging-V2</ServiceType><AppName>a</AppName><CallbackUrl>"
      "https://example.com/" + "p" * 3000 + "</CallbackUrl></Application>", "CallbackUrl"),
-])
+], ids=["site-Description", "site-CustomerName", "application-AppName", "application-CallbackUrl"])
 def test_free_text_fields_are_bounded_so_lists_stay_small(service: dict[str, Any], path: str, body: str,
                                                           field: str) -> None:
     """Applications, sites and SIP peers have no paging in Bandwidth's API: their lists stay small because each
