@@ -656,6 +656,15 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: An
         assert "{'" not in text and "Traceback" not in text, "no raw dict printed"
         assert (lab["project"] / "exports").is_dir(), "exports/ in the project folder, where newman reads"
         shot(page, "12_export_links", page.locator(".jp-OutputArea-output a", has_text="postman_collection").first)
+        # a set secret reads as hidden, never as a blank cell next to "set: True" ("the secret is empty")
+        from bwhelpers.ui.export import SECRET_NOT_IN_FILE
+
+        row = page.locator(".jp-OutputArea-output tr", has_text="clientSecret").first
+        assert SECRET_NOT_IN_FILE in row.inner_text(), row.inner_text()
+        assert "sandbox-client-secret" not in text
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"12_preview_secret_hidden_{'dark' if 'Dark' in theme else 'light'}", row)
         open_and_run_all(page, lab["base"], steps.page("teardown").filename)
         page.locator(".bw-rows", has_text="numbers in service").first.wait_for(timeout=90_000)
         wait_idle(page)
