@@ -71,6 +71,28 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[k]
 
 
+# -- the time budget of a full run ----------------------------------------------------------------------------
+
+#: the wall-clock time (``time.time()``) by which the running measure should end (``python -m bench --budget``
+#: sets it for each measure from its share of what is left); unset: no limit
+DEADLINE_ENV = "BENCH_MEASURE_DEADLINE"
+
+
+def out_of_time() -> bool:
+    """True when the running measure has used its share of the run's time budget: a measure with repeats then
+    stops after its minimum number (and says how many it made)."""
+    raw = os.environ.get(DEADLINE_ENV, "").strip()
+    try:
+        return bool(raw) and time.time() >= float(raw)
+    except ValueError:
+        return False
+
+
+def repeats_note(done: int, asked: int) -> str:
+    """``repeat 3``, or ``repeat 2 of 3 asked (time budget)`` when the budget stopped it early."""
+    return f"repeat {done}" if done >= asked else f"repeat {done} of {asked} asked (time budget)"
+
+
 # -- rows and the table -----------------------------------------------------------------------------
 
 @dataclass

@@ -1,6 +1,6 @@
 """Run the benchmarks and print the Markdown table (``python -m bench`` or ``python bench/run.py``).
 
-    python -m bench                 # full run (~5-10 min), writes bench/results.md
+    python -m bench                 # full run (at most ~20 min: --budget), writes bench/results.md
     python -m bench --smoke         # tiny counts, seconds; writes nothing unless --out is given
     python -m bench --only client --repeat 5
     python -m bench --only scale --scale-sizes 0,100000,1000000
@@ -38,6 +38,12 @@ MEASURES = {
     "workshop": ("6", "bench.workshop"),
     "scale": ("7", "bench.scale"),
 }
+#: each measure's share of a full run's time budget (``--budget``), from how long it takes: measures with repeats
+#: (walkthrough, workshop) stop after their minimum repeats once their share is used; the others fit in theirs
+WEIGHTS = {"import": 1, "client": 3, "throughput": 6, "ratelimit": 4, "walkthrough": 12, "workshop": 6, "scale": 14}
+#: a full run's default time budget, in minutes
+DEFAULT_BUDGET = 20.0
+
 ALIASES = {"1": "walkthrough", "2": "throughput", "sandbox": "throughput", "3": "client", "4": "import",
            "importtime": "import", "5": "ratelimit", "bulk": "ratelimit", "rate": "ratelimit",
            "6": "workshop", "hub": "workshop", "7": "scale"}
@@ -86,6 +92,7 @@ def _versions() -> str:
 
 
 LOAD: dict[str, str] = {}
+BUDGET: dict[str, float | None] = {}
 
 
 def _load() -> str:
@@ -93,6 +100,11 @@ def _load() -> str:
         return " / ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:
         return "?"
+
+
+def _budget_note() -> str:
+    minutes = BUDGET.get("minutes")
+    return f" (time budget {minutes:g} min: `--budget`)" if minutes is not None else ""
 
 
 def document(rows: list[Row], extras: list[str], args: argparse.Namespace, seconds: float) -> str:
@@ -103,7 +115,7 @@ def document(rows: list[Row], extras: list[str], args: argparse.Namespace, secon
         f"{f' --repeat {args.repeat}' if args.repeat != 3 else ''}` on "
         f"{_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, commit {_git_commit()}, "
         f"{os.cpu_count()} CPUs ({platform.machine()}, {platform.system()}), {_versions()}; "
-        f"total {seconds:.0f} s; load average (1/5/15 min) {LOAD.get('start', '?')} at the start, "
+        f"total {seconds:.0f} s{_budget_note()}; load average (1/5/15 min) {LOAD.get('start', '?')} at the start, "
         f"{_load()} at the end (the machine is shared: other processes run during the measures).",
         "",
         "Each measure is compared with its baseline or peer **in the same run**; values are the median with "
@@ -150,6 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--scale-sizes", default=None, metavar="N,N,...",
                    help="stored-message counts of measure 7 (default 0,100000,1000000; smoke 0,2000); the first "
                         "is the baseline")
+    p.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+                   help=f"time budget of the run (default {DEFAULT_BUDGET:g} min for a full run, none for --only): each "
+                        "measure gets a share of what is left; the walkthrough (2 repeats at least) and the workshop (1 "
+                        "at least) stop repeating when theirs is used, and the table says how many repeats were made")
     p.add_argument("--against", default=None, metavar="REV",
                    help="also run the chosen measures (default: throughput,client) on commit REV, checked out in "
                         "a temporary git worktree, alternating with this tree in the same run, and print the "
@@ -181,13 +197,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     LOAD["start"] = _load()
+    budget = args.budget if args.budget is not None else (DEFAULT_BUDGET if not args.only and not args.smoke else None)
+    BUDGET["minutes"] = budget
     rows: list[Row] = []
     extras: dict[str, str] = {}
-    for name in names:
+    from bench.common import DEADLINE_ENV
+
+    for k, name in enumerate(names):
         number, module = MEASURES[name]
+        if budget is not None:  # this measure's share of the time left
+            left = budget * 60 - (time.perf_counter() - started)
+            share = WEIGHTS[name] / sum(WEIGHTS[n] for n in names[k:])
+            os.environ[DEADLINE_ENV] = str(time.time() + max(0.0, left) * share)
         print(f"bench: {number} {name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        result = importlib.import_module(module).run(smoke=args.smoke, repeat=args.repeat)
+        try:
+            result = importlib.import_module(module).run(smoke=args.smoke, repeat=args.repeat)
+        finally:
+            os.environ.pop(DEADLINE_ENV, None)
         got, extra = result if isinstance(result, tuple) else (result, "")
         rows.extend(got)
         if extra:

@@ -23,7 +23,7 @@ from typing import Any
 
 from bwhelpers.sandbox.keys import INSTANCE_KEY_ENV
 
-from .common import ROOT, Row, Stat, percentile, workdir
+from .common import ROOT, Row, Stat, out_of_time, percentile, repeats_note, workdir
 
 PREFIX = "/services/bw-sandbox"
 #: the sandbox's default: a number must be registered for A2P (Setup.run_all() does it: step "a2p")
@@ -178,8 +178,12 @@ def run(smoke: bool = False, repeat: int = 1) -> tuple[list[Row], str]:
     if smoke:
         repeat = 1
     results: dict[int, list[dict[str, Any]]] = {n: [] for n in sizes}
+    done = 0
     with workdir("bwbench-workshop-") as tmp:
         for r in range(max(1, repeat)):
+            if r >= 1 and out_of_time():  # the run's time budget: one full repeat at least
+                break
+            done += 1
             for n in sizes:
                 folder = tmp / f"n{n}-r{r}"
                 folder.mkdir()
@@ -206,7 +210,8 @@ def run(smoke: bool = False, repeat: int = 1) -> tuple[list[Row], str]:
             settings=(f"{n} threads in one client process, each Setup.run_all() + wait_for_event('message-delivered') "
                       f"in its own provisioned account, against one `python -m bwhelpers.sandbox.workshop` process "
                       f"(below {PREFIX}, order delay 0, a2p_enforcement {A2P}, fresh db per cohort, one unmeasured warm-up participant first); latency = the sandbox's own request "
-                      f"time from its access log; CPU = the service process's user+system time; repeat {repeat}"),
+                      f"time from its access log; CPU = the service process's user+system time; "
+                      f"{repeats_note(done, max(1, repeat))}"),
             goal=None,
             values={"wall_s": wall.median, "ratio": ratio.median, "p50_ms": p50.median, "p99_ms": p99.median,
                     "cpu_s_per_participant": cpu.median, "requests_per_participant": reqs.median,

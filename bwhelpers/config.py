@@ -327,7 +327,7 @@ class Config:
             raise ValidationError(
                 "real target: missing " + ", ".join(missing) + hint + ". Fix: pass them to Config.resolve(...) or "
                 "set " + ", ".join(ENV_VARS[n] for n in missing) + " (or unset BW_TARGET to use the sandbox)",
-                field=missing[0])
+                field=missing[0], details=[{"field": n, "problem": "missing"} for n in missing])
         values.pop("sandbox_url", None)
         return cls(**values, source=source)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from urllib.parse import urlsplit
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,17 @@ _CREDENTIALS_FIX = ("check BW_CLIENT_ID / BW_CLIENT_SECRET (or the Client ID / C
 def _url_fix(url: str) -> str:
     return (f"check the token URL {url} (BW_TOKEN_URL; Bandwidth's is {TOKEN_URL}); it must be the OAuth 2.0 "
             "token endpoint")
+
+
+def _reach_fix(url: str) -> str:
+    """The fix for an unreachable token URL: the likely cause first (this machine's network or proxy), the URL
+    only when it is not Bandwidth's own."""
+    host = urlsplit(url).hostname or url
+    text = (f"check that this machine can reach {host} (network, firewall, or a proxy: set HTTPS_PROXY), then "
+            "try again; or use the sandbox instead (Target: Sandbox, or unset BW_TARGET)")
+    if url.rstrip("/") != TOKEN_URL:
+        text += f"; also check the token URL {url} (BW_TOKEN_URL; Bandwidth's is {TOKEN_URL})"
+    return text
 
 
 class _ClientAuth(requests.auth.AuthBase, ClientAuth):
@@ -132,8 +144,8 @@ class TokenSource:
             kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "could not connect"
             raise TransportError(
                 f"OAuth token request to {self.token_url}: {kind} ({type(exc).__name__}). Fix: "
-                + _url_fix(self.token_url) + ", and that this machine can reach it",
-                request={"method": "POST", "url": self.token_url}) from None
+                + _reach_fix(self.token_url), request={"method": "POST", "url": self.token_url},
+                fix=_reach_fix(self.token_url)) from None
         access = token.get("access_token") if isinstance(token, dict) else None
         if not isinstance(access, str) or not access:
             raise TokenError(f"the token endpoint {self.token_url} answered without an access_token. Fix: "

@@ -51,7 +51,8 @@ from .state import SavedState, StateStore
 
 __all__ = [
     "ENVIRONMENT_NAME", "COLLECTION_NAME", "COLLECTION_SCHEMA", "SECRET_KEYS", "STEPS",
-    "Variable", "environment_variables", "environment_frame", "build_environment", "export_environment",
+    "Variable", "environment_variables", "environment_frame", "ENVIRONMENT_COLUMNS", "build_environment",
+    "export_environment",
     "build_collection", "export_collection", "export", "cli",
 ]
 
@@ -260,12 +261,15 @@ def environment_variables(config: Any = None, state: Any = None, *, include_secr
     return rows
 
 
+#: the columns of :func:`environment_frame` (and of the export form's preview table)
+ENVIRONMENT_COLUMNS = ("key", "value", "type", "enabled", "set", "source", "description")
+
+
 def environment_frame(config: Any = None, state: Any = None, **kwargs: Any) -> Any:
     """:func:`environment_variables` as a pandas DataFrame (secrets masked) for notebooks."""
     import pandas as pd
 
-    return pd.DataFrame(environment_variables(config, state, **kwargs),
-                        columns=["key", "value", "type", "enabled", "set", "source", "description"])
+    return pd.DataFrame(environment_variables(config, state, **kwargs), columns=list(ENVIRONMENT_COLUMNS))
 
 
 def build_environment(config: Any = None, state: Any = None, name: str = ENVIRONMENT_NAME,

@@ -242,13 +242,15 @@ def safe_href(href: str) -> str | None:
     from urllib.parse import urlsplit
 
     cleaned = "".join(ch for ch in str(href) if ch >= " " and ch != "\x7f").strip()
+    probe = cleaned.replace("\\", "/")  # browsers read a backslash as a slash in http(s) URLs: /\evil.com is //evil.com
     try:
-        scheme = urlsplit(cleaned).scheme.lower()
+        parts = urlsplit(probe)
     except ValueError:
         return None
-    if scheme in ("http", "https"):
-        return cleaned
-    if scheme or cleaned.startswith(("//", "\\")) or ":" in cleaned.split("/", 1)[0]:
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):  # absolute, with a host: not "https:evil.com" or "http:///x"
+        return cleaned if probe[len(scheme) + 1:].startswith("//") and parts.netloc else None
+    if scheme or probe.startswith("//") or ":" in probe.split("/", 1)[0]:
         return None
     return cleaned
 

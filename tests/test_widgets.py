@@ -2,6 +2,7 @@
 credentials form against a real sandbox over HTTP, and no secret left in widget state."""
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -191,3 +192,105 @@ def test_connect_shows_a_busy_state_clears_the_old_status_and_every_result_is_ne
     assert "#2" in form.status.value and form.status.value != first, "an identical result is visibly new"
     form.target.value = "real"
     assert "Target changed" in form.status.value
+
+
+def _marked(form: Any) -> set[str]:
+    from bwhelpers.ui.credentials import LABELS
+
+    return {name for name in LABELS if "bw-invalid" in getattr(form, name)._dom_classes}
+
+
+def test_credentials_form_errors_speak_the_forms_labels_and_mark_the_fields(
+        isolated_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real account with empty fields: the error names the form's labels and says what to do in the form (not
+    env variables or Config.resolve), marks exactly the empty fields, and comes before any request (the URLs
+    point at a closed port, so a request would be a TransportError). A bad id names its label, the problem
+    and the fix; a typed secret that was cleared is asked for again; no secret reaches the status or the widgets."""
+    monkeypatch.setenv("BW_DASHBOARD_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("BW_TOKEN_URL", "http://127.0.0.1:9/api/v1/oauth2/token")
+    form = widgets.CredentialsForm(env={})
+    form.target.value = "real"
+    assert form.connect(clicked=True) is None
+    status = html.unescape(form.status.value)
+    for label in ("Account id", "Subaccount (site) id", "Client ID", "Client Secret", "choose Sandbox",
+                  "API Credentials"):
+        assert label in status, (label, status)
+    for internal in ("account_id", "site_id", "client_id", "client_secret", "BW_", "Config.resolve", "Transport"):
+        assert internal not in status, (internal, status)
+    assert _marked(form) == {"account_id", "site_id", "client_id", "client_secret"}
+    assert ".bw-invalid input" in form.widget.children[0].value
+
+    form.account_id.value, form.site_id.value, form.client_id.value = "9900000", "99/01", "my-client"
+    form.client_secret.value = "Typed-Secret-55"
+    assert form.connect(clicked=True) is None
+    status = html.unescape(form.status.value)
+    assert "Subaccount (site) id: '99/01' is not an id" in status and "correct Subaccount (site) id above" in status
+    assert "site_id" not in status and _marked(form) == {"site_id"}
+    assert "paste it again" in status and form.client_secret.value == ""
+    assert "Typed-Secret-55" not in status + manager_state()
+
+    form.site_id.value = "9901"
+    form.client_secret.value = "Typed-Secret-55"
+    assert form.connect(clicked=True) is None
+    status = html.unescape(form.status.value)
+    assert "TransportError" in status and _marked(form) == set(), status
+    assert status.index("reach 127.0.0.1") < status.index("check the token URL"), "the likely cause comes first"
+    assert "paste it again" in status and "Typed-Secret-55" not in status + manager_state()
+
+
+def test_credentials_form_keeps_the_choice_and_non_secret_fields_over_a_rerun(isolated_env: Any) -> None:
+    """Run All builds the form again: the target and the typed ids come back from what was kept, the secret
+    never is (not kept, not in widget state), and Connect then asks for the secret instead of silently
+    connecting to the sandbox."""
+    kept: dict[str, Any] = {}
+    first = widgets.CredentialsForm(env={}).bind(None, kept.update)
+    first.target.value = "real"
+    first.account_id.value, first.client_id.value = "9900000", "my-client-id"
+    first.client_secret.value = "Never-Kept-77"
+    assert kept["target"] == "real" and kept["account_id"] == "9900000" and kept["client_id"] == "my-client-id"
+    assert "Never-Kept-77" not in json.dumps(kept) and "client_secret" not in kept
+    assert first.connect(clicked=True) is None and first.client_secret.value == ""  # used once, then cleared
+
+    seen: list[Any] = []
+    again = widgets.CredentialsForm(env={}, on_connect=seen.append).bind(dict(kept), kept.update)
+    assert again.target.value == "real" and again.real_box.layout.display is None
+    assert again.account_id.value == "9900000" and again.client_id.value == "my-client-id"
+    assert again.client_secret.value == "" and "Never-Kept-77" not in manager_state()
+    assert again.connect(clicked=True) is None and not seen, "never a silent switch to the sandbox"
+    assert "Missing Subaccount (site) id and Client Secret" in again.status.value
+    # a BW_* variable set in the environment wins over what was kept
+    env_wins = widgets.CredentialsForm(env={"BW_ACCOUNT_ID": "9911111"}).bind(dict(kept), kept.update)
+    assert env_wins.account_id.value == "9911111" and env_wins.target.value == "real"
+
+
+def test_token_url_unreachable_fix_leads_with_the_network() -> None:
+    """An unreachable token URL: the fix starts with the network/proxy (or the sandbox); the URL is questioned
+    only when it is not Bandwidth's own."""
+    from bwhelpers.oauth import TOKEN_URL, _reach_fix
+
+    default = _reach_fix(TOKEN_URL)
+    assert default.startswith("check that this machine can reach api.bandwidth.com") and "HTTPS_PROXY" in default
+    assert "sandbox" in default and "check the token URL" not in default
+    other = _reach_fix("https://tokens.example.test/oauth2/token")
+    assert other.startswith("check that this machine can reach tokens.example.test")
+    assert "check the token URL https://tokens.example.test/oauth2/token" in other
+
+
+def test_postman_preview_shows_set_secrets_as_hidden_never_blank(sandbox: Any, isolated_env: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """12's preview: a secret that is set is never a blank cell next to ``set: True`` (which reads as "the
+    secret is empty"); it says it is hidden, and whether the file carries it. No secret value is shown."""
+    from bwhelpers.connection import live_config
+    from bwhelpers.setup import Setup
+    from bwhelpers.ui.export import SECRET_NOT_IN_FILE, export_form
+
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    form = export_form(Setup(live_config(quiet=True), progress=False))
+    df = getattr(form.preview(), "frame", None)
+    secrets = df[(df["type"] == "secret") & df["set"].astype(bool)]
+    assert len(secrets) >= 2 and set(secrets["value"]) == {SECRET_NOT_IN_FILE}, secrets
+    assert "sandbox-client-secret" not in df.to_string()
+    form.include_secrets.value = True
+    shown = getattr(form.preview(), "frame", None)
+    values = set(shown[(shown["type"] == "secret") & shown["set"].astype(bool)]["value"])
+    assert SECRET_NOT_IN_FILE not in values and "" not in values and "sandbox-client-secret" not in values

@@ -15,7 +15,7 @@ from .base import PageBase, link, typename
 def _when(value: object) -> str:
     """A time in the walkthrough's one format, as its tables show it (``2026-12-06 15:01:02``, UTC)."""
     text = str(value or "")
-    return views.date_text(text) or text
+    return views.date_text(text.removesuffix(" UTC")) or text  # the phone link's expiresAt says " UTC"
 
 __all__ = ["EventsMixin", "explain_events"]
 
@@ -145,7 +145,7 @@ class EventsMixin(PageBase):
             show.show_error(exc)
             return None
         waiting.finish()
-        from ..tables import events_frame
+        from ..tables import events_rows
 
         if event.get("type") != type:  # message-failed instead of the delivery receipt: say why, and the fix
             from ..codes import explain
@@ -154,7 +154,7 @@ class EventsMixin(PageBase):
             show.show_callout(
                 "error", f"message-failed {info['code']} ({info['name'] or event.get('description') or ''})",
                 f"<div>{html.escape(info['meaning'])}</div><div><b>How to fix:</b> {html.escape(info['fix'])}</div>")
-            return explain_events(events_frame([event]))
+            return explain_events(events_rows([event]))
         if type == "message-failed":  # the deliberate failure: red, as a failure looks, and marked as expected
             from ..codes import explain
 
@@ -165,10 +165,10 @@ class EventsMixin(PageBase):
                 f"<div>This send was meant to fail, and it did: {html.escape(info['meaning'])}</div>"
                 f"<div><b>How to fix</b> (when it happens to a real send): {html.escape(info['fix'])}</div>",
                 views.EXPECTED))
-            return explain_events(events_frame([event]))
+            return explain_events(events_rows([event]))
         self._outcome("done", f"received {type}")
         show.show_callout("ok", f"Received {type}", "<div>at the application's callback URL.</div>")
-        return explain_events(events_frame([event]))
+        return explain_events(events_rows([event]))
 
     # -- a real account: polled status and the receiver's events ------------------------------------------------
     def _real_outcome(self, type: str, message_id: str | None, timeout: float) -> Any:
@@ -213,10 +213,10 @@ class EventsMixin(PageBase):
             # the receipt reaches the receiver about when the status turns final
             events, _ = poll(stored, bool, timeout=5.0 if outcome.final else 0.0, interval=0.25)
         self._outcome_callout(outcome, events, client is not None, timeout)
-        from ..tables import events_frame, readable
+        from ..tables import events_rows, readable
 
         if events:
-            return explain_events(events_frame(events), one_message=True)  # its id is in the box above
+            return explain_events(events_rows(events), one_message=True)  # its id is in the box above
         return readable(outcome.records(), ["to", "status", "code", "name"], detail=["meaning", "fix"],
                         empty="(the message is not listed yet)")
 
@@ -283,9 +283,9 @@ class EventsMixin(PageBase):
             show.show_callout("ok", f"Received {len(got)} incoming message(s)",
                                  "<div>The receiver stored these <code>message-received</code> events (newest "
                                  "last).</div>")
-            from ..tables import events_frame
+            from ..tables import events_rows
 
-            return explain_events(events_frame(got), text=True)
+            return explain_events(events_rows(got), text=True)
         where = ("the callback receiver stores it and this cell shows it" if client is not None else
                  "it goes to the application's inbound URL (set BW_CALLBACK_BASE_URL to have the receiver keep it "
                  "for this notebook)")
@@ -300,7 +300,7 @@ class EventsMixin(PageBase):
         receiver's events, with each text and sender)."""
         if self.setup is None:
             return self.check()
-        from ..tables import events_frame
+        from ..tables import events_rows
 
         if self.setup.control is None:
             from ..flows.delivery import receiver
@@ -314,7 +314,7 @@ class EventsMixin(PageBase):
                     "(README, <i>Using a real Bandwidth account</i>). Meanwhile, the message's status is read by "
                     f"polling (notebook {link(steps.page('messages'))}).</div>")
                 self._outcome("done", "no callback receiver runs here: the outcome is read by polling")
-                return explain_events(events_frame([]), text=True)
+                return explain_events(events_rows([]), text=True)
             try:
                 stored = client.events()
             except BandwidthError as exc:
@@ -322,38 +322,60 @@ class EventsMixin(PageBase):
                 show.show_error(exc)
                 return None
             self._outcome("done", f"the callback receiver holds {len(stored)} event(s)")
-            return explain_events(events_frame(stored), text=True)
+            return explain_events(events_rows(stored), text=True)
 
         try:
             events = self.setup.events()
         except BandwidthError as exc:
             show.show_error(exc)
             return None
-        return explain_events(events_frame(events))
+        return explain_events(events_rows(events))
 
 
-def explain_events(df: Any, text: bool = False, one_message: bool = False) -> Any:
-    """Add ``error_name``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each
-    event's sender and text too; ``one_message``: the events of one message, whose id is shown elsewhere)."""
+def explain_events(events: Any, text: bool = False, one_message: bool = False) -> Any:
+    """Add ``error_name``/``error``/``meaning``/``fix`` columns for rows that carry an errorCode (``text``: show each
+    event's sender and text too; ``one_message``: the events of one message, whose id is shown elsewhere).
+
+    ``events`` is :func:`~bwhelpers.tables.events_rows` (a :class:`~bwhelpers.tables.Table` comes back: no pandas until
+    it is used as a DataFrame) or a DataFrame such as :func:`~bwhelpers.tables.events_frame` (a DataFrame comes back)."""
+    from ..tables import EVENT_COLUMNS, is_frame
+
+    if is_frame(events):
+        return _explain_frame(events, text, one_message)
+    rows = [dict(r) for r in events]
+    columns = list(EVENT_COLUMNS)
+    if rows and any("errorCode" in r for r in rows):
+        from ..codes import explain
+
+        for r in rows:
+            code = r.get("errorCode")
+            info = explain(code) if code is not None else {"name": "", "meaning": "", "fix": ""}
+            # the code and its name in one shown column ("4720 invalid-destination-address"): six columns fit 1024 px
+            r.update(error_name=info["name"], error=f"{code} {info['name']}".strip() if code is not None else "",
+                     meaning=info["meaning"], fix=info["fix"])
+        columns += ["error_name", "error", "meaning", "fix"]
+    return _events_view(rows, text, one_message, all_columns=columns)
+
+
+def _explain_frame(df: Any, text: bool, one_message: bool) -> Any:
     from ..codes import explain
 
     col = next((c for c in ("errorCode", "error_code") if c in getattr(df, "columns", [])), None)
     if col is None or not len(df):
-        return _events_view(df, text, one_message) if hasattr(df, "columns") else df
+        return _events_view(df, text, one_message)
     import pandas as pd
 
     df = df.copy()
     df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
     info = [explain(v) if not pd.isna(v) else {"name": "", "meaning": "", "fix": ""} for v in df[col]]
     df["error_name"] = [i["name"] for i in info]
-    # the code and its name in one shown column ("4720 invalid-destination-address"): six columns fit 1024 px
     df["error"] = [f"{c} {i['name']}".strip() if not pd.isna(c) else "" for c, i in zip(df[col], info)]
     df["meaning"] = [i["meaning"] for i in info]
     df["fix"] = [i["fix"] for i in info]
     return _events_view(df, text, one_message)
 
 
-def _events_view(df: Any, text: bool = False, one_message: bool = False) -> Any:
+def _events_view(data: Any, text: bool = False, one_message: bool = False, all_columns: list[str] | None = None) -> Any:
     """Events as a narrow table (five columns fit 1024 px): the columns a person compares (``error``: the code and
     its name); description, meaning and fix under the row (``text``: the sender in a column, the text under the row;
     ``one_message``: no message id column)."""
@@ -365,4 +387,5 @@ def _events_view(df: Any, text: bool = False, one_message: bool = False) -> Any:
         columns, detail = ["type", "time", "to", "error"], ["description", "meaning", "fix"]
     else:
         columns, detail = ["type", "time", "message_id", "to", "error"], ["description", "meaning", "fix"]
-    return readable(df, columns, detail=detail, empty="(no events yet)")
+    return readable(data, columns, detail=detail, empty="(no events yet)", all_columns=all_columns,
+                    dtypes={"errorCode": "Int64"})

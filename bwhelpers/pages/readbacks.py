@@ -26,62 +26,69 @@ class ReadbacksMixin(PageBase):
             show.show_error(exc)
             return None
 
+    # Each returns a tables.Table: shown without pandas, a DataFrame (same columns as the *_frame twin) when used
+    # as one.
     def applications(self) -> Any:
         """The account's applications as a table."""
-        from ..tables import applications_frame, readable
+        from ..tables import applications_rows, readable
 
-        return self._table(lambda: readable(applications_frame(self.setup.dashboard.list_applications()),
-                                            ["ApplicationId", "AppName", "ServiceType", "InboundCallbackUrl",
-                                             "MsgCallbackUrl", "CallbackUrl"]))
+        def _run() -> Any:
+            rows, columns = applications_rows(self.setup.dashboard.list_applications())
+            return readable(rows, ["ApplicationId", "AppName", "ServiceType", "InboundCallbackUrl", "MsgCallbackUrl",
+                                   "CallbackUrl"], all_columns=columns)
+
+        return self._table(_run)
 
     def locations(self) -> Any:
         """The site's locations with their SMS/MMS/application status as a table."""
-        from ..tables import locations_frame, readable
+        from ..tables import LOCATION_COLUMNS, readable
 
-        return self._table(lambda: readable(locations_frame(self.setup.locations())))
+        return self._table(lambda: readable(self.setup.locations(), all_columns=LOCATION_COLUMNS))
 
     def numbers(self) -> Any:
         """The saved phone numbers as a table."""
-        from ..tables import numbers_frame, readable
+        from ..tables import NUMBER_COLUMNS, numbers_rows, readable
 
-        return self._table(lambda: readable(numbers_frame(self.setup.current.numbers),
-                                            empty="(no numbers saved)"))
+        return self._table(lambda: readable(numbers_rows(self.setup.current.numbers), empty="(no numbers saved)",
+                                            all_columns=NUMBER_COLUMNS))
 
     def campaigns(self) -> Any:
         """The account's 10DLC campaigns as a table (only REGISTERED ones can take numbers)."""
-        from ..tables import campaigns_frame, readable
+        from ..tables import campaigns_rows, readable
 
-        def _frame() -> Any:  # the description on a line under its row: the ids, statuses and dates stay whole
-            df = campaigns_frame(self.setup.list_campaigns())
-            return readable(df, [c for c in df.columns if c != "description"] or None, detail=["description"],
-                            empty="(no campaigns)")
+        def _run() -> Any:  # the description on a line under its row: the ids, statuses and dates stay whole
+            rows, columns = campaigns_rows(self.setup.list_campaigns())
+            return readable(rows, [c for c in columns if c != "description"] or None, detail=["description"],
+                            empty="(no campaigns)", all_columns=columns)
 
-        return self._table(_frame)
+        return self._table(_run)
 
     def registration(self, number: str | None = None) -> Any:
         """The sending number's A2P status (10DLC registration or toll-free verification) as a one-row table."""
-        from ..tables import readable, result_frame
+        from ..tables import readable
 
-        return self._table(lambda: readable(result_frame(self.setup.registration(number))))
+        return self._table(lambda: readable(self.setup.registration(number).rows()))
 
     def diagnose(self) -> Any:
         """Preflight checks with their fixes, as a table."""
-        from ..tables import diagnose_frame, readable
+        from ..flows.preflight import DIAGNOSE_COLUMNS
+        from ..tables import readable
 
         def _run() -> Any:
-            df = diagnose_frame(self.setup.diagnose())
-            self._outcome("done", f"the preflight ran ({int((~df['ok'].astype(bool)).sum())} check(s) failing)")
-            return readable(df, ["check", "ok", "finding"], detail=["fix"])
+            rows = list(self.setup.diagnose())
+            self._outcome("done", f"the preflight ran ({sum(1 for r in rows if not r.get('ok'))} check(s) failing)")
+            return readable(rows, ["check", "ok", "finding"], detail=["fix"], all_columns=DIAGNOSE_COLUMNS)
 
         return self._table(_run)
 
     def teardown(self) -> Any:
         """Undo everything saved (in the service's order), as a table of what was done."""
-        from ..tables import readable, teardown_frame
+        from ..flows.teardown import TEARDOWN_COLUMNS
+        from ..tables import readable
 
         def _run() -> Any:
-            df = teardown_frame(self.setup.teardown())
+            rows = list(self.setup.teardown())
             self._outcome("done", "the teardown ran")
-            return readable(df)
+            return readable(rows, all_columns=TEARDOWN_COLUMNS)
 
         return self._table(_run)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import tornado.httputil
 import tornado.web
 
-from . import faults, forwarded, guards, xmlio
+from . import faults, forwarded, guards, jsonio, xmlio
 from .auth import ALL_ROLES, AuthError, Principal, authenticate, legacy_user_account, parse_basic
 from .context import SandboxContext
 from .db import Database
@@ -275,6 +275,11 @@ class BaseHandler(tornado.web.RequestHandler):
         except xmlio.XmlBodyError as exc:
             raise DashboardError(400, f"Invalid XML: {exc}", root=self.error_root) from None
         root = next(iter(doc))
+        too_long = xmlio.overlong(doc)
+        if too_long:
+            field, length, cap = too_long
+            raise DashboardError(1003, f"{field} is {length} characters long; the sandbox takes at most {cap} "
+                                 f"characters in {field}: shorten it", root=self.error_root)
         roots = (expected_root,) if isinstance(expected_root, str) else expected_root
         if roots and root not in roots:
             raise DashboardError(
@@ -288,18 +293,10 @@ class BaseHandler(tornado.web.RequestHandler):
             raise MessagingError("unsupported-content-type",
                                  "Content-Type must be application/json", status=415)
         try:
-            body = json.loads(self.request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            body = jsonio.parse(self.request.body)
+        except jsonio.JsonBodyError as exc:
             raise MessagingError("request-validation", f"Your request could not be parsed: {exc}",
                                  field_errors=[]) from None
-        except RecursionError:  # [[[[... nested deeper than the parser's stack
-            raise MessagingError("request-validation", "Your request could not be parsed: the JSON document is "
-                                 "nested too deeply", field_errors=[]) from None
-        try:  # "\ud800" parses to a lone surrogate, which no store or encoder accepts
-            json.dumps(body, ensure_ascii=False).encode("utf-8")
-        except (UnicodeEncodeError, RecursionError):
-            raise MessagingError("request-validation", "Your request could not be parsed: it contains an invalid "
-                                 "Unicode escape (a lone surrogate such as \\ud800)", field_errors=[]) from None
         return body
 
     # -- output ----------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
 LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
 #: refused in workshop mode on top of the always-refused ones (``is_private`` covers RFC 1918, fc00::/7 ...)
 SHARED = ipaddress.ip_network("100.64.0.0/10")
+#: deprecated IPv6 site-local addresses (RFC 3879): a private network where they still route
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
 _BIN_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}/?$")
 
@@ -61,9 +63,19 @@ class CallbackRefused(Exception):
         self.reason, self.fix = reason, fix
 
 
+def unwrap(addr: Address) -> Address:
+    """The IPv4 address an IPv6 form carries (IPv4-mapped, 6to4 ``2002::/16``, Teredo's client), else ``addr``:
+    each is judged as the IPv4 address it reaches."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = addr.ipv4_mapped or addr.sixtofour or (addr.teredo[1] if addr.teredo else None)
+        if inner is not None:
+            return inner
+    return addr
+
+
 def literal_address(host: str) -> Address | None:
     """``host`` as an address when it is one, in any form a resolver accepts (``127.1``, ``2130706433``,
-    ``0x7f.0.0.1``, ``[::ffff:127.0.0.1]``); IPv4-mapped IPv6 addresses are unwrapped."""
+    ``0x7f.0.0.1``, ``[::ffff:127.0.0.1]``); IPv4-mapped, 6to4 and Teredo IPv6 addresses are unwrapped."""
     host = host.strip("[]").lower()
     try:
         addr: Address = ipaddress.ip_address(host.split("%", 1)[0])
@@ -74,9 +86,7 @@ def literal_address(host: str) -> Address | None:
             addr = ipaddress.ip_address(socket.inet_aton(host))
         except OSError:
             return None
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
-    return addr
+    return unwrap(addr)
 
 
 def _parse_allowed(entries: Any) -> tuple[frozenset[str], tuple[Network, ...]]:
@@ -140,8 +150,7 @@ class CallbackPolicy:
         The refusal names the rule and the fix, never the address a *name* resolved to (and in a workshop not even
         which kind of address: the answer must not map the host's network); an address typed in the URL is named
         with its kind."""
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
+        addr = unwrap(addr)
         name = host.strip("[]").lower()
         named = bool(name) and literal_address(name) is None  # a host name, not an address literal
         if addr in METADATA_ADDRESSES or any(addr in net for net in LINK_LOCAL):
@@ -156,7 +165,7 @@ class CallbackPolicy:
             kind = "the hub's own address"
         elif addr.is_multicast:
             kind = "a multicast address"
-        elif addr.is_private or (isinstance(addr, ipaddress.IPv4Address) and addr in SHARED):
+        elif addr.is_private or addr in SHARED or addr in SITE_LOCAL:
             kind = "a private network address"
         elif addr.is_reserved or not addr.is_global:
             kind = "a reserved address"

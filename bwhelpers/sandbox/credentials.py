@@ -13,6 +13,7 @@ documents ``accounts``/``roles``/``express`` (read by its CLI); the signing algo
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
@@ -100,9 +101,16 @@ def credential_owner(db: Database, client_id: str) -> str | None:
     return None if row is None else str(row["account_id"])
 
 
-def credential_created(db: Database, client_id: str) -> float | None:
-    row = db.query_one("SELECT created FROM api_credentials WHERE client_id=?", (client_id,))
-    return None if row is None else float(row["created"])
+def _version(secret_hash: str) -> str:
+    """Which setting of a credential a token was issued for: a digest of its salted secret hash (a new salt on
+    every replacement, so it changes even when the sandbox clock shows the same second)."""
+    return hashlib.sha256(secret_hash.encode()).hexdigest()[:16]
+
+
+def credential_state(db: Database, client_id: str) -> tuple[float, str] | None:
+    """(created, version) of a credential, or None when it does not exist."""
+    row = db.query_one("SELECT created, secret_hash FROM api_credentials WHERE client_id=?", (client_id,))
+    return None if row is None else (float(row["created"]), _version(str(row["secret_hash"])))
 
 
 def list_credentials(db: Database, account_id: str | None = None) -> list[dict[str, Any]]:
@@ -134,6 +142,7 @@ def issue_token(db: Database, credential: dict[str, Any], ttl: int) -> str:
     """A signed access token for ``credential``; counted per client id (``tokens_issued`` in the list)."""
     db.next_counter(f"tokens:{credential['client_id']}", 1)
     now = int(clock.now(db))
+    state = credential_state(db, str(credential["client_id"]))
     claims = {
         "iss": ISSUER,
         "sub": credential["client_id"],
@@ -144,6 +153,8 @@ def issue_token(db: Database, credential: dict[str, Any], ttl: int) -> str:
         "exp": now + int(ttl),
         "jti": uuid.uuid4().hex,
     }
+    if state is not None:
+        claims["cver"] = state[1]  # the credential's version: replacing it retires this token at once
     return jwt.encode(claims, signing_key(db), algorithm=ALGORITHM)
 
 
@@ -185,9 +196,12 @@ def verify_token(db: Database, token: str) -> dict[str, Any]:
         raise TokenInvalid("The access token is malformed")
     if claims["exp"] <= clock.now(db):
         raise TokenInvalid("The access token expired")
-    created = credential_created(db, str(claims["sub"]))
-    if created is None:
+    state = credential_state(db, str(claims["sub"]))
+    if state is None:
         raise TokenInvalid("The API credential of this token no longer exists")
-    if int(claims["iat"]) < int(created):  # the credential was re-created (or the sandbox reset) since
+    created, version = state
+    # the credential was re-created (or the sandbox reset) since: by its version (even within the same second of
+    # the sandbox clock), or by the time for a token without one
+    if claims.get("cver", version) != version or int(claims["iat"]) < int(created):
         raise TokenInvalid("The access token was issued before its API credential was last changed")
     return claims

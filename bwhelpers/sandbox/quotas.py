@@ -69,7 +69,7 @@ WORKSHOP_SETTINGS: dict[str, Any] = {
     "number_inventory": "per-account",   # no participant can empty an area code for the others
 }
 #: the tables whose rows count as an account's "objects"
-OBJECT_TABLES = ("dash_applications", "dash_sippeers", "dash_orders", "dash_disconnects", "tnoption_orders",
+OBJECT_TABLES = ("sites", "dash_applications", "dash_sippeers", "dash_orders", "dash_disconnects", "tnoption_orders",
                  "tendlc_campaigns", "tfv_requests", "api_credentials")
 #: seconds a measured db size is reused (limits are read through the settings cache, never stale)
 CACHE_SECONDS = 1.0
@@ -175,9 +175,12 @@ def check_messages(db: Database, account_id: str, adding: int = 1) -> None:
                             f"{_fix('messages')}")
 
 
-def check_bins(db: Database, account_id: str, bin_key: str) -> None:
-    """Before a request is stored in bin ``bin_key`` (``<account>/<name>``)."""
+def check_bins(db: Database, account_id: str, bin_key: str, storing: bool = True) -> None:
+    """Before a request is stored in bin ``bin_key`` (``<account>/<name>``), or (``storing=False``) before the bin
+    is configured: a new bin must fit the ``bins`` quota either way."""
     lim = limits(db)
+    if not storing:
+        lim["bin_requests"] = None
     bins, stored = lim.get("bins"), lim.get("bin_requests")
     if bins is not None and db.query_one("SELECT 1 FROM request_bins WHERE name=?", (bin_key,)) is None:
         have = bounded_count(db, "SELECT 1 FROM request_bins WHERE name LIKE ?", (f"{account_id}/%",), bins + 1)

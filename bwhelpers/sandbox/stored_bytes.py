@@ -5,8 +5,8 @@ bwhelpers.sandbox.stored_bytes
 How many bytes each account stores, kept by the db itself, so the ``stored_bytes`` quota
 (:mod:`bwhelpers.sandbox.quotas`) is one primary-key read whatever the account holds.
 
-SQLite triggers on every table of an account's data (bins, media, messages and their events, callbacks
-and their attempts, Dashboard and A2P objects, API credentials) add a row's size to
+SQLite triggers on every table of an account's data (:func:`owned`: each table with an ``account_id`` column
+but the sandbox's own bookkeeping of :data:`NOT_COUNTED`, and the bins, keyed by name) add a row's size to
 ``account_bytes.bytes`` when it is inserted, and take it off when it is deleted or replaced: every
 writer (each API, the callback dispatcher, retention pruning, a reset, another process on the same db)
 is counted, and nothing else has to remember to. A row's size is the bytes of its text and blob columns
@@ -33,23 +33,21 @@ register_schema(SCHEMA)
 
 #: bytes counted per row on top of its text and blob columns (ids, numbers, the row's own bookkeeping)
 ROW_OVERHEAD = 64
-#: the counted tables and the SQL of the account a row belongs to (``{row}`` is NEW or OLD)
-COUNTED: dict[str, str] = {
-    "bin_requests": "substr({row}.name, 1, instr({row}.name, '/') - 1)",  # "<account>/<bin>"
-    "media": "{row}.account_id",
-    "messages": "{row}.account_id",
-    "message_events": "{row}.account_id",
-    "callback_outbox": "{row}.account_id",
-    "callback_attempts": "{row}.account_id",
-    "dash_applications": "{row}.account_id",
-    "dash_sippeers": "{row}.account_id",
-    "dash_sms": "{row}.account_id",
-    "dash_orders": "{row}.account_id",
-    "dash_disconnects": "{row}.account_id",
-    "tendlc_campaigns": "{row}.account_id",
-    "tnoption_orders": "{row}.account_id",
-    "tfv_requests": "{row}.account_id",
-    "api_credentials": "{row}.account_id",
+#: the tables whose rows belong to an account by their ``name`` (``"<account>/<bin>"``), not an ``account_id``
+#: column, and the SQL of that account (``{row}`` is NEW, OLD or the table)
+BY_NAME: dict[str, str] = {
+    "bin_requests": "substr({row}.name, 1, instr({row}.name, '/') - 1)",
+    "request_bins": "substr({row}.name, 1, instr({row}.name, '/') - 1)",
+}
+#: the tables with an ``account_id`` column that are NOT counted, and why: the sandbox writes them, a fixed size
+#: per account (the account itself, its counters, its bounded error log), never what a tenant sends
+NOT_COUNTED: dict[str, str] = {
+    "accounts": "the account itself: one row, made by the sandbox",
+    "account_bytes": "this count",
+    "message_counts": "a counter row",
+    "rate_windows": "a counter row",
+    "workshop_participants": "the workshop's own row of the participant",
+    "workshop_errors": "the board's error log, 20 rows per account of at most 300 characters",
 }
 PREFIX = "bytes_"
 META_KEY = "account_bytes_triggers"
@@ -69,13 +67,25 @@ def _take(account: str, size: str) -> str:
     return f"UPDATE account_bytes SET bytes = bytes - {size} WHERE account_id = {account};"
 
 
+def owned(conn: Any) -> dict[str, str]:
+    """Every table of this db holding an account's data, and the SQL of the account a row belongs to (``{row}``):
+    each table with an ``account_id`` column (except :data:`NOT_COUNTED`) and the :data:`BY_NAME` ones. Found in
+    the db itself, so a new table of tenant data is counted (and emptied by a reset) without a list to extend."""
+    out: dict[str, str] = {}
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+                                 "ORDER BY name"):
+        if table in BY_NAME:
+            out[table] = BY_NAME[table]
+        elif table not in NOT_COUNTED and "account_id" in {r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')}:
+            out[table] = "{row}.account_id"
+    return out
+
+
 def _triggers(conn: Any) -> dict[str, tuple[str, str]]:
     """name -> (trigger DDL, the backfill statement of its table) for the tables this db has."""
     out: dict[str, tuple[str, str]] = {}
-    for table, account in COUNTED.items():
+    for table, account in owned(conn).items():
         cols = [(r[1], str(r[2] or "").upper()) for r in conn.execute(f'PRAGMA table_info("{table}")')]
-        if not cols:
-            continue  # an area that is not installed
         sized = [name for name, kind in cols if kind in ("TEXT", "BLOB", "")]
         new, old = account.format(row="NEW"), account.format(row="OLD")
         size_new, size_old = _size(sized, "NEW"), _size(sized, "OLD")

@@ -20,7 +20,14 @@ from .forms import STYLE, WIDE, text_field
 from .display import show_error
 from .output import emit
 
-__all__ = ["CredentialsForm", "TOGGLE_CSS"]
+__all__ = ["CredentialsForm", "TOGGLE_CSS", "LABELS"]
+
+#: each field's label in the form: errors about a field speak the label the user sees, never the internal key
+LABELS = {"account_id": "Account id", "site_id": "Subaccount (site) id", "client_id": "Client ID",
+          "client_secret": "Client Secret", "username": "API username", "password": "API password",
+          "user_id": "Legacy user id", "api_token": "Legacy API token", "api_secret": "Legacy API secret"}
+#: what the form keeps over Run All and kernel restarts (in the saved state): the choice and the non-secret fields
+KEPT = ("target", "account_id", "site_id", "client_id", "legacy", "username", "user_id")
 
 #: the chosen target reads as chosen in every theme: filled in the brand colour with a check mark, the other one
 #: an outlined button on the page (ipywidgets' own "active" shade differs by a few percent in the dark theme)
@@ -30,6 +37,8 @@ TOGGLE_CSS = (
     ".bw-credentials .widget-toggle-buttons .widget-toggle-button.mod-active{"
     f"background:{theme.FOCUS};color:{theme.ON_FOCUS};border-color:{theme.FOCUS};font-weight:700}}"
     ".bw-credentials .widget-toggle-buttons .widget-toggle-button.mod-active::before{content:'\\2713\\00a0'}"
+    f".bw-credentials .bw-invalid input{{border:2px solid {theme.line('error')};background:{theme.tint('error')}}}"
+    f".bw-credentials .bw-invalid .widget-label{{color:{theme.accent('error')};font-weight:700}}"
     "</style>")
 
 
@@ -134,9 +143,72 @@ class CredentialsForm:
     def _ipython_display_(self) -> None:
         emit(self.widget)
 
-    def _clear_secrets(self) -> None:
+    def _clear_secrets(self) -> bool:
+        """Empty the secret fields; True when one held a typed secret (then a retry needs it pasted again)."""
+        typed = any(getattr(self, name).value for name in self.SECRET_FIELDS)
         for name in self.SECRET_FIELDS:
             getattr(self, name).value = ""
+        return typed
+
+    def _mark(self, names: list[str]) -> None:
+        """Highlight exactly these fields (the ones an error is about); the others lose their highlight."""
+        for name in LABELS:
+            widget = getattr(self, name)
+            if name in names:
+                widget.add_class("bw-invalid")
+            else:
+                widget.remove_class("bw-invalid")
+
+    def bind(self, saved: dict[str, Any] | None, save: Callable[[dict[str, Any]], None]) -> "CredentialsForm":
+        """Start from the choice and non-secret fields the user last made (``saved``; a ``BW_*`` variable set in
+        the environment wins), and call ``save`` with them whenever they change. Secrets are never passed on."""
+        from ..config import ENV_VARS
+
+        for name, value in (saved or {}).items():
+            if name not in KEPT or self.env.get(ENV_VARS.get(name, "")):
+                continue
+            if name == "target" and value in ("sandbox", "real"):
+                self.target.value = value
+            elif name == "legacy" and isinstance(value, bool):
+                self.legacy.value = value
+            elif name not in ("target", "legacy") and isinstance(value, str):
+                getattr(self, name).value = value
+
+        def _changed(_: Any) -> None:
+            save(self.kept())
+
+        for name in KEPT:
+            getattr(self, name).observe(_changed, names="value")
+        return self
+
+    def kept(self) -> dict[str, Any]:
+        """The values kept over re-runs: the target, the legacy toggle and the non-secret text fields."""
+        return {name: getattr(self, name).value for name in KEPT}
+
+    def _explain(self, exc: BandwidthError) -> tuple[str, list[str]] | None:
+        """A form-side error in the form's words (labels, what to do here) and the fields it is about; None when
+        the error is not about a field of this form."""
+        from ..exceptions import ValidationError
+
+        if not isinstance(exc, ValidationError):
+            return None
+        missing = [d.get("field") for d in exc.details if d.get("problem") == "missing"]
+        if missing and all(name in LABELS for name in missing):
+            names = [str(name) for name in missing]
+            labels = [LABELS[n] for n in names]
+            listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+            where = (" (Bandwidth App > Account > API Credentials)"
+                     if {"client_id", "client_secret"} & set(names) else "")
+            return (f"Missing {listed}. Fix: fill in {listed} above{where}, then press Connect — or choose "
+                    "Sandbox to use the local sandbox.", names)
+        if exc.field in LABELS:
+            text = str(exc)
+            prefix = f"{exc.field}: "
+            if text.startswith(prefix):
+                text = text[len(prefix):]
+            return (f"{LABELS[exc.field]}: {text}. Fix: correct {LABELS[exc.field]} above, then press Connect.",
+                    [exc.field])
+        return None
 
     def _busy(self, busy: bool) -> None:
         self.button.disabled = busy
@@ -155,14 +227,28 @@ class CredentialsForm:
         self._busy(True)
         self.status.value = _status("info", f"Connecting to {where_to}…", self.attempts)
         fields = {name: getattr(self, name).value for name in self.TEXT_FIELDS + self.SECRET_FIELDS}
+        self._mark([])
+        typed = False
         try:
             done = connect_form(self.target.value, fields, legacy=bool(self.legacy.value),
                                 remember=bool(self.remember.value), env=self.env)
         except BandwidthError as exc:
-            fix = f" — {html.escape(exc.fix)}" if exc.fix and exc.fix not in str(exc) else ""
-            self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
-                                        f"{html.escape(str(exc))}{fix}", self.attempts)
-            self._failed(exc, clicked)
+            typed = self._clear_secrets()
+            again = (" The secret you typed was cleared from the form (it is never kept): paste it again before "
+                     "you press Connect." if typed else "")
+            explained = self._explain(exc)
+            if explained is not None:
+                text, names = explained
+                self._mark(names)
+                shown: BaseException = type(exc)(text + again, field=names[0])
+                self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
+                                            f"{html.escape(text + again)}", self.attempts)
+            else:
+                fix = f" — {html.escape(exc.fix)}" if exc.fix and exc.fix not in str(exc) else ""
+                self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
+                                            f"{html.escape(str(exc))}{fix}{html.escape(again)}", self.attempts)
+                shown = exc
+            self._failed(shown, clicked)
             return None
         except Exception as exc:  # never leave the user with a traceback in a callback
             self.status.value = _status("error", f"<b>Error</b>: {html.escape(str(exc))}", self.attempts)
@@ -170,7 +256,8 @@ class CredentialsForm:
             return None
         finally:
             fields.clear()
-            self._clear_secrets()
+            if not typed:
+                self._clear_secrets()
             self._busy(False)
         config = done.config
         extra = ""

@@ -50,6 +50,11 @@ def download_href(path: Path) -> str | None:
     return "data:application/json;base64," + base64.b64encode(data).decode("ascii")
 
 
+#: the preview's value for a secret that is set but not shown: never blank, which would read as "the secret is empty"
+SECRET_NOT_IN_FILE = "(hidden — set; not in the file: type it in Postman)"
+SECRET_IN_FILE = "(hidden — set; in the file)"
+
+
 def downloads_html(files: dict[str, Path], secret: frozenset[str] = frozenset()) -> str:
     """Download links for the exported files and what to do with them. A file holding secrets (``secret``: its
     kinds) gets no link: the page would hold them; the file browser downloads it instead."""
@@ -109,14 +114,18 @@ class ExportForm:
 
     def preview(self) -> Any:
         """The environment's variables as a table like the walkthrough's others; secrets always masked here."""
-        from ..postman import environment_frame
+        from ..postman import ENVIRONMENT_COLUMNS, environment_variables
         from ..tables import readable
 
         config = getattr(self.setup, "config", None)
         state = self.setup.saved if self.setup is not None else None
-        df = environment_frame(config, state, include_secrets=self.values["include_secrets"], masked=True)
-        return readable(df, ["key", "value", "type", "set", "source"], detail=["description"],
-                        empty="(no variables)")
+        include = self.values["include_secrets"]
+        rows = environment_variables(config, state, include_secrets=include, masked=True)
+        for row in rows:  # a set secret is never a blank cell (that reads as "the secret is empty")
+            if row["type"] == "secret" and row["set"] and not row["value"]:
+                row["value"] = SECRET_IN_FILE if include else SECRET_NOT_IN_FILE
+        return readable(rows, ["key", "value", "type", "set", "source"], detail=["description"],
+                        empty="(no variables)", all_columns=ENVIRONMENT_COLUMNS)
 
     def export(self) -> dict[str, str]:
         """Write both files and show their download links and the next step."""

@@ -243,4 +243,4 @@ class BadBinStatus(ControlError):
 class BadRequireAuth(ControlError):
     """400: a bin's ``require_auth`` that is not ``user:password``."""
 
-    description = "require_auth must be 'user:password' or null"
+    description = "require_auth must be 'user:password' (at most 200 characters) or null"

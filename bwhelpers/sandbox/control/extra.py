@@ -34,6 +34,8 @@ _UNRECORDED = {"authorization", callbacks.DELIVERY_HEADER.lower()}
 #: the most header bytes a bin stores for one request (the server reads heads up to 1 MB, so an over-long URL
 #: gets its 414; without this a participant's 500 bin requests could hold ~600 MB of the db's cap)
 MAX_BIN_HEADER_BYTES = 16 * 1024
+#: longest ``require_auth`` (``user:password``) a bin's configuration takes
+MAX_REQUIRE_AUTH = 200
 DEFAULT_PAGE = 1000
 #: every list of the control plane is paged; one page is at most this long (a tenant's big list must not hold
 #: the event loop for long: the others' requests wait behind it)
@@ -206,13 +208,18 @@ class BinHandler(ControlHandler):
         self.send_json(doc)
 
     def put(self, name: str) -> None:
-        key = _scoped(self._owner(), name)
+        account = self._owner()
+        key = _scoped(account, name)
         body = self.body_json()
         if not isinstance(body, dict):
             raise exc.NotAnObject("{require_auth: 'user:pass' | null, status: 204}")
         require = body.get("require_auth")
-        if require is not None and (not isinstance(require, str) or ":" not in require):
+        if require is not None and (not isinstance(require, str) or ":" not in require
+                                    or len(require) > MAX_REQUIRE_AUTH):
             raise exc.BadRequireAuth()
+        quotas.check_db_size(self.db)  # a bin's configuration is stored like its requests: the same quotas
+        quotas.check_bins(self.db, account, key, storing=False)
+        quotas.check_stored(self.db, account, len(self.request.body or b""))
         status = body.get("status")
         if status is not None and (not isinstance(status, int) or not 200 <= status <= 599):
             raise exc.BadBinStatus()

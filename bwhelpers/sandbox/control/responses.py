@@ -10,11 +10,10 @@ Who may call what (a shared host is normal):
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
-from .. import clock, credentials, quotas
+from .. import clock, credentials, jsonio, quotas
 from ..accounts import DEMO, DEMO_B, create_account
 from ..auth import AuthError
 from ..base import BaseHandler
@@ -58,8 +57,8 @@ class ControlHandler(BaseHandler):
         if not self.request.body:
             return {}
         try:
-            return json.loads(self.request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as problem:
+            return jsonio.parse(self.request.body)
+        except jsonio.JsonBodyError as problem:
             raise exc.NotJson(problem) from None
 
 
@@ -263,11 +262,20 @@ class CredentialsHandler(ControlHandler):
     * ``GET /_sandbox/credentials[?accountId=]``: client ids, accounts and roles (never a secret).
     * ``POST {account_id, client_id, client_secret, roles?}``: add or replace one (roles default
       ``["Messaging", "Numbers"]``; give fewer to see the 403 a missing role gets).
+    * ``GET /_sandbox/credentials/{client_id}``: one of them (404 when it is not the caller's).
     * ``DELETE /_sandbox/credentials/{client_id}``: revoke it; its tokens stop working at once.
     """
 
-    def get(self) -> None:
-        self.send_json({"credentials": credentials.list_credentials(self.db, self.tenant())})
+    def get(self, client_id: str | None = None) -> None:
+        listed = credentials.list_credentials(self.db, self.tenant())
+        if client_id is None:
+            self.send_json({"credentials": listed})
+            return
+        for one in listed:
+            if one.get("client_id") == client_id:
+                self.send_json(one)
+                return
+        raise exc.NoSuchCredential(client_id)  # none, or not yours: not shown
 
     def post(self) -> None:
         admin = self.is_admin()

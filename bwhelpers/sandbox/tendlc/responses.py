@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import quotas
+from .. import jsonio, quotas
 from ..auth import AuthError
 from ..base import BaseHandler
 from ..credentials import ROLE_NUMBERS
@@ -183,14 +183,12 @@ class TfvRequestHandler(PlatformHandler):
         self.send_empty(202)
 
     def json_body_tfv(self) -> Any:
-        import json
-
         ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise exc.TfvError("unsupported-media-type", "Content-Type must be application/json", status=415)
         try:
-            return json.loads(self.request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            return jsonio.parse(self.request.body)
+        except jsonio.JsonBodyError as e:
             raise exc.TfvError("bad request", f"The request body is not valid JSON: {exc.safe(e, 200)}",
                                status=400) from None
 

@@ -18,7 +18,7 @@ import hmac
 import re
 from typing import Any
 
-from .. import clock
+from .. import clock, stored_bytes
 from ..db import Database, register_schema
 
 SCHEMA = """
@@ -187,16 +187,15 @@ def reset(db: Database, username: str, key: bytes, create_account: Any) -> dict[
     account_id = row["account_id"]
     removed = 0
     with db.transaction() as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
-        for table in tables:
-            if table in ("accounts", "workshop_participants", "sites"):
-                continue
-            columns = {c[1] for c in conn.execute(f'PRAGMA table_info("{table}")')}
-            if "account_id" in columns:
-                removed += conn.execute(f'DELETE FROM "{table}" WHERE account_id=?', (account_id,)).rowcount
-        removed += conn.execute("DELETE FROM sites WHERE account_id=? AND site_id<>?",
-                                (account_id, row["site_id"])).rowcount
+        # the account's data (stored_bytes.owned: every table of tenant data, its bins too) and its bookkeeping
+        for table, owner in stored_bytes.owned(conn).items():
+            keep = " AND site_id<>?" if table == "sites" else ""  # its own site stays, so its server keeps working
+            args = (account_id, row["site_id"]) if keep else (account_id,)
+            removed += conn.execute(f'DELETE FROM "{table}" WHERE {owner.format(row=table)}=?{keep}', args).rowcount
+        for table in stored_bytes.NOT_COUNTED:
+            if table not in ("accounts", "workshop_participants", "account_bytes") and conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone():
+                conn.execute(f'DELETE FROM "{table}" WHERE account_id=?', (account_id,))
         conn.execute("UPDATE workshop_participants SET resets=resets+1 WHERE username=?", (username,))
     create_account(db, credentials(row, key))
     return {"participant": username, "account_id": account_id, "removed": removed}

@@ -46,6 +46,12 @@ def workshop(handler: Any) -> Any:
 class WorkshopHandler(HubOAuthenticated, ControlHandler):
     """JSON errors in the control plane's shape; the hub user from HubOAuth."""
 
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        # the board and the participant pages carry forms (a reset): no other page may frame them (clickjacking)
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
+
     def prepare(self) -> None:
         super().prepare()
         self.set_header("Cache-Control", "no-store")

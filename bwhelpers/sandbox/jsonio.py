@@ -1,0 +1,34 @@
+"""
+bwhelpers.sandbox.jsonio
+~~~~~~~~~~~~~~~~~~~~~~~~
+
+The one reader of JSON request bodies (every API and the control plane), as :mod:`~bwhelpers.sandbox.xmlio` is of
+XML ones: a body that is not UTF-8, not JSON, nested deeper than the parser's stack (``[[[[...``, which would raise
+RecursionError and answer 500) or holding a lone surrogate (``"\\ud800"``, which no store or encoder accepts) is a
+:class:`JsonBodyError` with a message safe to show; each API renders it in its own error shape.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class JsonBodyError(ValueError):
+    """A request body that is not usable JSON (the message says why)."""
+
+
+def parse(body: bytes) -> Any:
+    """``body`` parsed, or :class:`JsonBodyError`."""
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise JsonBodyError(str(exc)[:200]) from None
+    except RecursionError:  # [[[[... nested deeper than the parser's stack
+        raise JsonBodyError("the JSON document is nested too deeply") from None
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JsonBodyError("it contains an invalid Unicode escape (a lone surrogate such as \\ud800)") from None
+    except RecursionError:
+        raise JsonBodyError("the JSON document is nested too deeply") from None
+    return doc
