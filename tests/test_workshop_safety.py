@@ -547,6 +547,24 @@ def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) ->
 
 
 
+def test_guessing_at_a_participants_name_does_not_lock_them_out(service: dict[str, Any]) -> None:
+    """F4: every kernel reaches the service from the proxy's address. Wrong passwords sent for the victim's user
+    name empty that address's bucket, yet the victim's right password, never verified before in this process,
+    is answered 200 from the same address; the guesser gets 429s, and a repeated wrong guess no key derivation."""
+    victim = provision(service, "vic")
+    url = f"{service['url']}/api/accounts/{victim['account_id']}/applications"
+    room = {"X-Forwarded-For": "198.51.100.44"}  # the proxy's client address: the whole room's
+    codes = [requests.get(url, headers=room, auth=(victim["username"], f"guess-{i}"), timeout=10).status_code
+             for i in range(20)]
+    assert codes == [401] * 20, codes
+    for i in range(3):  # each time just after a 429 (the bucket is empty; it refills at 2 a second)
+        wrong = [requests.get(url, headers=room, auth=(victim["username"], g), timeout=10).status_code
+                 for g in ("guess-0", f"new-{i}")]
+        assert 429 in wrong, wrong  # a repeated and a new wrong guess: the guesser is throttled
+        r = requests.get(url, headers=room, auth=(victim["username"], victim["password"]), timeout=10)
+        assert r.status_code == 200, r.text  # the right password was never verified before: one hash, 200
+
+
 def test_a_forged_x_real_ip_does_not_escape_the_failure_throttle(service: dict[str, Any]) -> None:
     """Tornado prefers X-Real-Ip to X-Forwarded-For, and the hub's proxy passes it on from the client unchanged
     (it appends the real address to X-Forwarded-For): a new X-Real-Ip on every guess must not reset the count."""

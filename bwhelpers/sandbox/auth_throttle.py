@@ -6,12 +6,14 @@ Repeated authentication failures from one client address are throttled, so guess
 hammering the sandbox with wrong credentials) cannot take the CPU from everyone else.
 
 Each client address has a bucket of :data:`BURST` failures that refills at :data:`REFILL_PER_SECOND`.
-While it is empty, a request from that address naming a credential id (user name, client id, API token)
-that failed in the last :data:`FAILED_ID_SECONDS` is checked only against credentials this process
-verified recently (a dictionary lookup, no key derivation): a participant whose credentials already
-worked carries on, guessing is answered 429 with ``Retry-After`` before any hash is computed. A credential
-id that has not failed is still checked (one hash): participants behind the same address (a NAT, or the
-hub's own machine) are not locked out by someone else's guessing.
+While it is empty, a credential (a user name or client id *and* a keyed digest of the secret presented:
+:func:`credential_key`) that failed in the last :data:`FAILED_ID_SECONDS` is checked only against credentials
+this process verified recently (a dictionary lookup, no key derivation), so repeating a wrong credential is
+answered 429 with ``Retry-After`` before any hash is computed. A credential that has not failed is still checked
+(one hash) and, when wrong, answered 429 as well: participants behind the same address (a NAT, or the hub's own
+machine, where every kernel connects from) are never locked out by someone else's guessing at their user name
+(issue 23, F4). The price: a guesser sending a new secret each time pays one key derivation per guess and learns
+only that it was wrong (guessing a generated secret is hopeless; the address still gets its 429s).
 
 Successful checks are remembered for :data:`SUCCESS_TTL` seconds (keyed by the stored salted hash and a
 digest of the secret, never the secret), so a client sending the same credentials on every request
@@ -20,6 +22,9 @@ pays for one key derivation per :data:`SUCCESS_TTL`.
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import hmac
+import os
 import threading
 import time
 
@@ -31,6 +36,14 @@ _MAX_ADDRESSES = 10_000
 
 #: set while a throttled request is authenticated: only remembered successes count (bwhelpers.sandbox.db)
 cached_only: contextvars.ContextVar[bool] = contextvars.ContextVar("bwhelpers_sandbox_cached_only", default=False)
+
+
+_KEY = os.urandom(16)  # per process: the failed-credential marks hold no digest that means anything elsewhere
+
+
+def credential_key(ident: str, secret: str) -> str:
+    """The throttle's name for one presented credential: the id and a keyed digest of the secret."""
+    return f"{ident}\0{hmac.new(_KEY, secret.encode(), hashlib.sha256).hexdigest()[:32]}"
 
 
 class Throttled(Exception):

@@ -23,7 +23,7 @@ from .context import SandboxContext
 from .db import Database
 from .exceptions import ControlError, DashboardError, MessagingError, SandboxError
 from .guards import MAX_BODY_BYTES
-from .auth_throttle import THROTTLE, cached_only
+from .auth_throttle import THROTTLE, cached_only, credential_key
 from .keys import ADMIN_HEADER, same_secret
 from .quotas import REQUEST_RATE, QuotaExceeded, check_db_size, limit
 
@@ -165,14 +165,17 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def check_credentials(self, check: Callable[[], _T]) -> _T:
         """Run one credential check under the failure throttle (:mod:`bwhelpers.sandbox.auth_throttle`; workshop
-        mode): while this client address is throttled only recently verified credentials pass and anything else is
-        429 (no key derivation); a 401 counts against the address."""
+        mode): while this client address is throttled, a credential (user name and secret) that already failed is
+        429 without a key derivation; any other is checked once, so a participant's right password passes however
+        much someone behind the same address guessed at their user name (a wrong one is 429 too); a 401 counts
+        against the address."""
         if not self.ctx.workshop:  # a local sandbox has one user, whose tests probe 401s on purpose
             return check()
         address = self.client_address()
         basic = self.credentials()
-        ident = basic[0] if basic else None  # Bearer tokens are checked by an HMAC, no key derivation
-        wait = THROTTLE.blocked(address, ident)
+        ident = credential_key(*basic) if basic else None  # Bearer tokens are checked by an HMAC, no derivation
+        wait = THROTTLE.blocked(address, ident)  # this very credential failed lately from an emptied bucket
+        empty = THROTTLE.blocked(address)  # the address's bucket is empty, whatever the credential
         token = cached_only.set(wait is not None)
         try:
             return check()
@@ -181,6 +184,8 @@ class BaseHandler(tornado.web.RequestHandler):
                 if wait is not None:
                     raise self.throttled(wait) from None
                 THROTTLE.failed(address, ident)
+                if empty is not None:  # a new credential was checked (it may be someone's right one): still 429
+                    raise self.throttled(empty) from None
             raise
         finally:
             cached_only.reset(token)
