@@ -354,6 +354,11 @@ class SavedState(_Model):
         return self.messages[-1] if self.messages else None
 
     @property
+    def last_text(self) -> Message | None:
+        """The most recent message sent without media (the send step's text; the pictures step's MMS is not it)."""
+        return next((m for m in reversed(self.messages) if not m.extra.get("media")), self.last_message)
+
+    @property
     def application_id(self) -> str | None:
         """The saved application's id."""
         return self.application.id if self.application else None
@@ -405,7 +410,7 @@ class SavedState(_Model):
         values = {"application": self.application_id, "location": self.location_id,
                   "orders": last.id if last else None, "numbers": ", ".join(self.numbers),
                   "a2p": " ".join(x for x in (self.a2p.campaign_id, self.a2p.order_id) if x) if self.a2p else None,
-                  "messages": self.last_message.id if self.last_message else None}
+                  "messages": self.last_text.id if self.last_text else None}
         return values.get(key) or ""
 
 

@@ -55,7 +55,7 @@ CSS = ("<style>"
        ".bw-wrap .bw-tok{white-space:nowrap;overflow-wrap:normal;word-break:normal}"  # never wraps inside itself
        f".bw-wrap .bw-short{{border-bottom:1px dotted {theme.BORDER_STRONG};cursor:help}}"
        ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; texts wrap between words
-       ".bw-wrap{max-width:100%;overflow-x:hidden}"
+       ".bw-wrap{max-width:100%;overflow-x:auto}"  # a table too wide scrolls sideways, never hides columns
        ".bw-wrap a.bw-url,.bw-wrap .bw-url{overflow-wrap:normal;word-break:normal}"  # breaks only at its <wbr>
        f".bw-wrap .bw-caption{{color:{theme.MUTED};font-size:12px}}"
        f".bw-wrap a{{color:{theme.accent('info')}}}"
@@ -257,9 +257,10 @@ def safe_href(href: str) -> str | None:
 
 def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None, *,
               detail: Sequence[str] = (), links: Mapping[str, str] | None = None, css: bool = True,
-              empty: str = "(no rows)") -> str:
+              empty: str = "(no rows)", clip: Mapping[str, int] | None = None) -> str:
     """Rows with ``columns``; ``detail`` columns go on a full-width line under their row (long texts such as a
-    fix), so the table stays narrow. ``links`` maps a column to an href template (``{value}``)."""
+    fix), so the table stays narrow. ``links`` maps a column to an href template (``{value}``); ``clip`` maps a
+    column to the characters shown of a longer text (the whole text in its tooltip)."""
     records = [dict(r) for r in records]
     if not records:
         return (CSS if css else "") + f'<div class="bw-empty"><i>{html.escape(empty)}</i></div>'
@@ -273,6 +274,10 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
             linked = bool(links and c in links and value not in (None, ""))
             # a link (a notebook name) and every value stay whole tokens
             text = _tok(fmt(value)) if linked else _cell(value, short=True)
+            if clip and c in clip and len(fmt(value)) > clip[c]:
+                full = html.escape(fmt(value))
+                text = (f'<span class="bw-short" title="{full}" data-value="{full}">'
+                        f'{html.escape(fmt(value)[:clip[c]].rstrip())}…</span>')
             if links and linked:
                 href = safe_href(links[c].format(value=value))
                 if href:

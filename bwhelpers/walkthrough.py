@@ -23,7 +23,7 @@ from .exceptions import BandwidthError, TransportError
 from .results import Result
 from .ui import display as show
 from .ui import progress
-from .ui.output import emit
+from .ui.output import Live, emit
 from .pages.base import link as _link
 from .pages.events import EventsMixin, explain_events  # noqa: F401  (explain_events: public here too)
 from .pages.pictures import PicturesMixin
@@ -108,6 +108,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
         self._warned_in: int | None = None
         self._nothing_sent: str | None = None   # why the last send/inbound of this page sent nothing
         self._last_refusal: str | None = None
+        self._torn_down: str | None = None        # what the teardown did, once it ran in this kernel
+        self._summary_live: Live | None = None    # the summary shown, re-computed after the teardown
         self._statuses: dict[int, str] = {}
         self.outcomes: list[tuple[str, str]] = []   # (done/partial/failed, what) of the steps run in this kernel
         self._prereq_shown = False
@@ -506,7 +508,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             self._outcome("failed", text)
 
         form = CredentialsForm(on_connect=_use, on_error=_failed)
-        keeper = self._form_keeper("credentials")
+        keeper = self._form_keeper("start")  # the page's key: "credentials" would read as a secret
         return form if keeper is None else form.bind(*keeper)
 
     def application_form(self) -> "forms.Form":
@@ -649,6 +651,10 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             return "failed", failures[0] if failures else "not connected", (
                 f"open {_link(steps.page('start'))}, fix the credentials (or unset the BW_* variables to use the "
                 "sandbox), then re-run this notebook")
+        if self._torn_down is not None:  # what the account holds now, not what the page did before the button
+            return "done", self._torn_down, (
+                "nothing the walkthrough created is left and nothing is saved: every step is pending. To start "
+                f"again, run {_link(steps.by_number(1))}")
         if self.missing:
             todo = [steps.by_number(n) for n in self._todo()]
             names = ", ".join(f"{p.number} ({p.title.lower()})" for p in todo)
@@ -675,20 +681,42 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin):
             return "done", next((t for t in reversed(done) if t), self.info.heading), onward
         return "not run", f"{self.info.title}: nothing ran yet", "run the cells above (Run All)"
 
-    def summary(self) -> Any:
-        """What this notebook achieved (computed, with the next step), then the guide's steps with their status
-        (done, partial, failed, pending), saved IDs and notebook links."""
+    def _summary_box(self) -> str:
         kind, what, nxt = self.verdict()
         style = {"done": "ok", "partial": "warn", "failed": "error", "not run": "info"}[kind]
-        show.show_html(views.callout(style, f"{kind.capitalize()}: {what}", f"<div><b>Next:</b> {nxt}.</div>",
-                                     f"bw-summary bw-summary-{kind.replace(' ', '-')}", incomplete=False))
-        if self.setup is None or self.missing:  # the verdict names the notebook to run first
-            return None
+        return views.callout(style, f"{kind.capitalize()}: {what}", f"<div><b>Next:</b> {nxt}.</div>",
+                             f"bw-summary bw-summary-{kind.replace(' ', '-')}", incomplete=False)
+
+    def _status_table(self) -> Any:
         from .tables import readable
 
         rows = [{"step": item["step"], "what": item["name"], "status": item["status"], "saved": item["detail"],
                  "notebook": str(item["notebook"]).removesuffix(".ipynb")} for item in self.setup.status()]
         return readable(rows, columns=["step", "what", "status", "saved", "notebook"],
                         links={"notebook": "{value}.ipynb"})
+
+    def _summary_html(self) -> str:
+        box = self._summary_box()
+        if self.setup is None or self.missing:  # the verdict names the notebook to run first
+            return box
+        return box + self._status_table()._repr_html_()
+
+    def summary(self) -> None:
+        """What this notebook achieved (computed, with the next step), then the guide's steps with their status
+        (done, partial, failed, pending), saved IDs and notebook links. Shown live: an action run after it (the
+        teardown's button) re-computes it in place (:meth:`resummarize`)."""
+        from IPython.display import HTML
+
+        self._summary_live = Live()
+        self._summary_live.update(HTML(self._summary_html()))
+
+    def resummarize(self) -> None:
+        """Re-compute the summary box shown above (if any) and the progress chips from what happened since."""
+        self.refresh()
+        live = self._summary_live
+        if live is not None and live.shown:
+            from IPython.display import HTML
+
+            live.update(HTML(self._summary_html()))
 
 

@@ -213,14 +213,18 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     }]
     if admin_users:
         c.Authenticator.admin_users = set(admin_users)
-    if authenticator == "dummy":
-        c.JupyterHub.authenticator_class = "dummy"
+    if authenticator == "dummy":  # the room password for participants; admins need their own (bwhelpers.workshop_auth)
+        c.JupyterHub.authenticator_class = "bwhelpers.workshop_auth.WorkshopAuthenticator"
         c.Authenticator.allow_all = True
         if os.environ.get("WORKSHOP_PASSWORD"):
             c.DummyAuthenticator.password = os.environ["WORKSHOP_PASSWORD"]
         else:
             print("bwhelpers.workshop: WORKSHOP_PASSWORD is not set: anyone who reaches the hub can log in under any "
-                  "name, the admins' included. Set it (one password for the room) or use authenticator='pam'",
+                  "name but the admins'. Set it (one password for the room) or use authenticator='pam'",
+                  file=sys.stderr)
+        if admin_users and not os.environ.get("WORKSHOP_HOST_PASSWORD"):
+            print("bwhelpers.workshop: WORKSHOP_HOST_PASSWORD is not set: nobody can log in as an admin "
+                  f"({', '.join(admin_users)}); set it (not the room password) for the host",
                   file=sys.stderr)
     elif authenticator == "pam":
         c.JupyterHub.authenticator_class = "pam"
@@ -240,7 +244,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
 _TEMPLATE = '''\
 """JupyterHub config for a Bandwidth workshop (written by `python -m bwhelpers workshop-config`).
 
-Run it with `jupyterhub -f {filename}` (set WORKSHOP_PASSWORD first with the dummy authenticator).
+Run it with `jupyterhub -f {filename}` (set WORKSHOP_PASSWORD, the room's, and
+WORKSHOP_HOST_PASSWORD, the admins' own, first with the dummy authenticator).
 The host's board: {public}/services/{name}/board   (hub admins: {admins})
 See docs/workshop.md ("Running a workshop").
 """

@@ -56,6 +56,8 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.service_url = f"{self.url}/services/{SERVICE}"
         self.driver_token = secrets.token_hex(16)
+        self.room_password = secrets.token_hex(8)  # $WORKSHOP_PASSWORD: every participant's
+        self.host_password = secrets.token_hex(12)  # $WORKSHOP_HOST_PASSWORD: the admin's own (F11)
         self.config = self.tmp / "jupyterhub_config.py"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.tmp / "hub.log"
@@ -86,6 +88,7 @@ c.JupyterHub.log_level = "INFO"
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "JUPYTERHUB_", "JPY_"))}
         env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["WORKSHOP_PASSWORD"], env["WORKSHOP_HOST_PASSWORD"] = self.room_password, self.host_password
         return env
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -148,8 +151,12 @@ c.JupyterHub.log_level = "INFO"
         return requests.request(method, f"{self.url}/hub/api{path}",
                                 headers={"Authorization": f"token {self.driver_token}"}, **kw)
 
-    def login(self, user: str, password: str = "any") -> requests.Session:
-        """Log in through the hub's login form, then open the service once (the hub's OAuth dance)."""
+    def login(self, user: str, password: str | None = None) -> requests.Session:
+        """Log in through the hub's login form, then open the service once (the hub's OAuth dance).
+
+        The password defaults to the host's for the admin and the room's for everyone else."""
+        if password is None:
+            password = self.host_password if user == self.admin else self.room_password
         s = requests.Session()
         s.get(f"{self.url}/hub/login", timeout=30)
         r = s.post(f"{self.url}/hub/login?next=", data={"username": user, "password": password,

@@ -316,6 +316,60 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
         context.close()
 
 
+def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[str, Any], browser: Any) -> None:
+    """00 at 1024 px: Real account with empty fields says what to fill in, by the form's labels, and marks exactly
+    those fields (light and dark); after typing the ids, Run All keeps Real account and the ids, asks for the
+    Client Secret and does not connect to the sandbox. Screenshots: browser-00_real_{missing,rerun}_{light,dark}."""
+    fresh(lab)
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], "00_start_here.ipynb")
+        form = page.locator(".bw-credentials").first
+        page.locator(".bw-status .bw-ok").first.wait_for(timeout=60_000)
+        form.locator(".widget-toggle-button", has_text="Real account").click()
+        form.locator(".widget-text", has_text="Client ID").first.wait_for(state="visible", timeout=10_000)
+        form.locator("button.bw-connect").click()
+        fail = form.locator(".bw-status .bw-fail")
+        fail.wait_for(timeout=30_000)
+        text = fail.inner_text()
+        for label in ("Account id", "Subaccount (site) id", "Client ID", "Client Secret", "choose Sandbox"):
+            assert label in text, (label, text)
+        for internal in ("account_id", "client_secret", "BW_", "Config.resolve"):
+            assert internal not in text, (internal, text)
+        marked = form.locator(".bw-invalid input")
+        assert marked.count() == 4 and all(marked.nth(i).is_visible() for i in range(4))
+        border = page.evaluate("() => getComputedStyle(document.querySelector('.bw-invalid input')).borderTopWidth")
+        assert border == "2px", border
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"browser-00_real_missing_{'dark' if 'Dark' in theme else 'light'}", form)
+
+        form.locator(".widget-text", has_text="Account id").first.locator("input").fill("9900000")
+        form.locator(".widget-text", has_text="Client ID").first.locator("input").fill("my-client-id")
+        page.wait_for_timeout(1000)  # the kept values are saved as they change
+        run_all(page)
+        form = page.locator(".bw-credentials").first
+        form.wait_for(state="visible", timeout=60_000)
+        active = form.locator(".widget-toggle-button.mod-active")
+        assert "Real account" in active.inner_text(), "Run All kept the chosen target"
+        assert form.locator(".widget-text", has_text="Account id").first.locator("input").input_value() == "9900000"
+        assert form.locator(".widget-text", has_text="Client ID").first.locator("input").input_value() == "my-client-id"
+        main = page.locator("#main").inner_text()
+        assert "Missing Subaccount (site) id and Client Secret" in main
+        assert "connected to the local sandbox" not in main, "never a silent switch to the sandbox"
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"browser-00_real_rerun_{'dark' if 'Dark' in theme else 'light'}", form)
+        assert_widgets_healthy(page)
+    except Exception:
+        shot(page, "browser-failure-00-real")
+        raise
+    finally:
+        context.close()
+        lab["state"].unlink(missing_ok=True)
+
+
 def test_a_907_order_fails_visibly_and_saves_no_number(lab: dict[str, Any], browser: Any,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     fresh(lab, transition={"mode": "seconds", "seconds": 2})
@@ -602,6 +656,15 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: An
         assert "{'" not in text and "Traceback" not in text, "no raw dict printed"
         assert (lab["project"] / "exports").is_dir(), "exports/ in the project folder, where newman reads"
         shot(page, "12_export_links", page.locator(".jp-OutputArea-output a", has_text="postman_collection").first)
+        # a set secret reads as hidden, never as a blank cell next to "set: True" ("the secret is empty")
+        from bwhelpers.ui.export import SECRET_NOT_IN_FILE
+
+        row = page.locator(".jp-OutputArea-output tr", has_text="clientSecret").first
+        assert SECRET_NOT_IN_FILE in row.inner_text(), row.inner_text()
+        assert "sandbox-client-secret" not in text
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"12_preview_secret_hidden_{'dark' if 'Dark' in theme else 'light'}", row)
         open_and_run_all(page, lab["base"], steps.page("teardown").filename)
         page.locator(".bw-rows", has_text="numbers in service").first.wait_for(timeout=90_000)
         wait_idle(page)

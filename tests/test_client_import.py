@@ -39,7 +39,10 @@ from bwhelpers.walkthrough import Page
 page = Page("application")
 app = page.create_application()
 table = page.applications()
-shown = [DisplayFormatter().format(t)[0] for t in (table, page.summary())]
+from bwhelpers.ui.output import capture
+with capture() as summary:  # the summary is shown live (the teardown re-computes it in place)
+    page.summary()
+shown = [DisplayFormatter().format(t)[0] for t in (table, *summary)]
 heavy = [m for m in {heavy!r} if m in sys.modules]
 from bwhelpers.tables import applications_frame
 twin = applications_frame(page.setup.dashboard.list_applications())

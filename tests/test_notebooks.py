@@ -55,6 +55,9 @@ def test_notebooks_have_the_same_sections(path: Path) -> None:
     for section in ("## Overview", "## Prerequisites", "## Summary", "## What's next"):
         assert section in text, f"{path.name} lacks {section}"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "opens with a title"
+    # the fixed text under the computed summary cannot contradict it (after a teardown the summary says "Run 01")
+    nxt = next(c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## What's next"))
+    assert nxt.split("\n", 2)[2].startswith("When this step is done"), f"{path.name}: {nxt!r}"
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert len(cell.source.strip().splitlines()) <= 5, f"{path.name}: a code cell over 5 lines"

@@ -63,6 +63,49 @@ def test_a_list_shows_the_compared_columns_and_long_texts_under_the_row() -> Non
     assert views.pick_columns([{f"c{i}": i for i in range(20)}]) == [f"c{i}" for i in range(6)]
 
 
+def test_a_table_too_wide_scrolls_sideways_never_hides_columns() -> None:
+    assert ".bw-wrap{max-width:100%;overflow-x:auto}" in views.CSS
+    assert "overflow-x:hidden" not in views.CSS
+
+
+def test_the_events_table_has_from_and_the_text_shortened_with_the_whole_in_a_tooltip() -> None:
+    from bwhelpers.tables import events_rows
+    from bwhelpers.walkthrough import explain_events
+
+    text = "Hello from the walkthrough, a text long enough to be shortened"
+    ev = {"type": "message-failed", "time": "2026-12-06T16:09:30.123Z", "to": "+12015550101",
+          "description": "invalid-destination-address", "errorCode": 4720,
+          "message": {"id": "17965659153759xccbyl8k5jn9kzy", "from": "+19195550100", "text": text}}
+    out = explain_events(events_rows([ev]))._repr_html_()
+    heads = re.findall(r"<th>(.*?)</th>", out)
+    assert [text_of(h) for h in heads] == ["type", "time", "message_id", "from", "to", "text", "error"], heads
+    assert "+19195550100" in out and f'title="{text}"' in out
+    assert ">Hello from the…</span>" in out and text not in text_of(out)
+    assert "4720 invalid-" in text_of(out)
+    received = explain_events(events_rows([ev]), text=True)._repr_html_()
+    assert [text_of(h) for h in re.findall(r"<th>(.*?)</th>", received)] == ["type", "time", "from", "to", "text",
+                                                                              "error"]
+
+
+def test_the_send_steps_saved_id_stays_the_texts_after_a_picture() -> None:
+    """10's MMS is saved as a message (its waits follow it), but step 9's id in the progress table stays the text's."""
+    from bwhelpers.state import Message, SavedState
+
+    st = SavedState(messages=[Message(id="sms-1"), Message(id="mms-1", extra={"media": ["https://x/m.png"]})])
+    assert st.last_message is not None and st.last_message.id == "mms-1"
+    assert st.detail("messages") == "sms-1"
+
+
+def test_the_teardown_words_say_what_it_did() -> None:
+    from bwhelpers.pages.readbacks import teardown_words
+
+    rows = [{"step": "delete media", "outcome": "done"}, {"step": "delete media", "outcome": "done"},
+            {"step": "disconnect numbers", "outcome": "no numbers"}, {"step": "delete application", "outcome": "done"}]
+    assert teardown_words(rows) == ("the teardown did: delete media, delete application; nothing to do for "
+                                    "disconnect numbers (no numbers)")
+    assert teardown_words([]) == "the teardown found nothing to delete"
+
+
 def test_message_ids_of_one_session_stay_told_apart_when_shortened() -> None:
     """Message ids open with their millisecond timestamp, so one session's ids share a long head: the short form keeps
     the random tail (the whole id in the tooltip); a UUID keeps its first 8 characters."""
@@ -187,6 +230,26 @@ def test_a_timeout_names_the_cause_from_the_state(setup: Any) -> None:
     assert "message-failed" in caught.value.description and "4720" in caught.value.description
     cause, _ = setup.why_no_event("message-delivered", "no-such-message-id")
     assert "never sent" in cause
+
+
+def test_after_the_teardown_the_summary_and_chips_say_what_is_left(setup: Any, shown: Shown) -> None:
+    """13's summary is shown before the Tear down button is clicked: the teardown re-computes it in place (what it
+    did, every step pending, start again at 01) and the progress chips."""
+    _ready_to_send(setup)
+    page = Page("teardown", setup=setup)
+    page.diagnose()
+    page.summary()
+    assert "Done:" in shown.text and "end of the walkthrough" in shown.text
+    before = len(shown)
+    page.teardown()
+    after = Shown(shown[before:])
+    box = next(o for o in reversed(after) if "bw-summary" in str(getattr(o, "data", "")))
+    said = text_of(str(box.data))
+    assert "the teardown did:" in said and "delete application" in said and "every step is pending" in said, said
+    assert "01_create_application" in said and "end of the walkthrough" not in said
+    assert said.count("pending") >= 9 and " done " not in f" {said} ", said  # the live table is re-read too
+    chips = [str(getattr(o, "data", "")) for o in after if "bw-progress" in str(getattr(o, "data", ""))]
+    assert chips and "✓" not in chips[-1], chips
 
 
 def test_the_failing_send_of_notebook_09_keeps_step_8s_message(setup: Any) -> None:

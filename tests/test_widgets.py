@@ -294,3 +294,23 @@ def test_postman_preview_shows_set_secrets_as_hidden_never_blank(sandbox: Any, i
     shown = getattr(form.preview(), "frame", None)
     values = set(shown[(shown["type"] == "secret") & shown["set"].astype(bool)]["value"])
     assert SECRET_NOT_IN_FILE not in values and "" not in values and "sandbox-client-secret" not in values
+
+
+def test_start_page_keeps_the_target_choice_in_the_state_file(sandbox: Any, isolated_env: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the page as 00 uses it: the choice and ids land in the saved state (never the secret) and a new
+    page (Run All, a restarted kernel) starts from them."""
+    import os
+    from pathlib import Path
+
+    from bwhelpers.walkthrough import Page
+
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    form = Page("start").credentials_form()
+    form.target.value = "real"
+    form.account_id.value = "9900000"
+    form.client_secret.value = "Not-In-State-31"
+    text = Path(os.environ["BW_STATE_FILE"]).read_text()
+    assert '"target": "real"' in text and "9900000" in text and "Not-In-State-31" not in text
+    again = Page("start").credentials_form()
+    assert again.target.value == "real" and again.account_id.value == "9900000" and again.client_secret.value == ""

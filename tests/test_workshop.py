@@ -67,6 +67,27 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         h.stop()
 
 
+def _login_status(hub: Hub, user: str, password: str) -> int:
+    s = requests.Session()
+    s.get(f"{hub.url}/hub/login", timeout=30)
+    r = s.post(f"{hub.url}/hub/login?next=", data={"username": user, "password": password,
+                                                   "_xsrf": s.cookies.get("_xsrf")}, timeout=60, allow_redirects=False)
+    return r.status_code
+
+
+def test_the_room_password_does_not_log_in_as_the_admin(hub: Hub) -> None:
+    """F11: with the generated config the room password logs in participants, never the admin (whose token
+    would reach everyone); the host's own password ($WORKSHOP_HOST_PASSWORD) does."""
+    for name in (hub.admin, hub.admin.upper(), f" {hub.admin}"):  # the hub normalises names: no way round it
+        assert _login_status(hub, name, hub.room_password) == 403, name
+    assert _login_status(hub, hub.admin, "wrong") == 403
+    assert _login_status(hub, "zed", "wrong") == 403
+    assert _login_status(hub, "zed", hub.host_password) == 403  # the host's password is not a second room password
+    assert _login_status(hub, "zed", hub.room_password) == 302  # a participant: the room password
+    assert _login_status(hub, hub.admin, hub.host_password) == 302
+    assert hub.api("GET", f"/users/{hub.admin}").json()["admin"] is True
+
+
 @pytest.fixture(scope="module")
 def room(hub: Hub) -> dict[str, Any]:
     """alice and bob log in, their servers spawn, each runs the walkthrough in their own server."""

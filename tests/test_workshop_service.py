@@ -200,7 +200,8 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
 
     out = tmp_path / "bwhelpers.py"
     r = subprocess.run([sys.executable, "-m", "bwhelpers", "workshop-config", "--tljh", "--admin", "host",
-                        "--state-dir", str(tmp_path / "state"), "-o", str(out), "--allow-callback-host", "10.1.0.0/16"],
+                        "--state-dir", str(tmp_path / "state"), "-o", str(out), "--allow-callback-host", "10.1.0.0/16",
+                        "--trusted-proxy", "10.2.0.0/16"],
                        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 0, r.stderr
     c = Config()
@@ -212,6 +213,7 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
     assert service["command"][1:3] == ["-m", "bwhelpers.sandbox.workshop"]
     assert service["command"][service["command"].index("--public-url") + 1] == "http://127.0.0.1"
     assert service["command"][service["command"].index("--allow-callback-host") + 1] == "10.1.0.0/16"
+    assert service["command"][service["command"].index("--trusted-proxy") + 1] == "10.2.0.0/16"
     assert "authenticator_class" not in c.JupyterHub and "spawner_class" not in c.JupyterHub
     assert "bind_url" not in c.JupyterHub  # TLJH's own
     assert {"name": "user", "description": "participants: their own server, and the workshop sandbox",
@@ -223,10 +225,20 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
 
     k = Config()
     configure(k, public_url=None, authenticator=None, spawner=None, state_dir=tmp_path / "k8s",
-              service_url="http://hub:10101", listen="0.0.0.0", sandbox_url="http://proxy-public")
+              service_url="http://hub:10101", listen="0.0.0.0", sandbox_url="http://proxy-public",
+              trusted_proxies=["10.0.0.0/8"])
     svc = k.JupyterHub.services[0]
+    assert svc["command"][svc["command"].index("--trusted-proxy") + 1] == "10.0.0.0/8"
     assert svc["url"] == "http://hub:10101"
     assert svc["command"][svc["command"].index("--listen") + 1] == "0.0.0.0"
     assert "proxy-public" in svc["command"]
     assert "db_url" not in k.JupyterHub and "cookie_secret_file" not in k.JupyterHub  # z2jh's hub db stays put
     assert "db_url" not in c.JupyterHub  # and TLJH's
+
+
+def test_a_trusted_proxy_that_is_no_address_is_refused_at_start(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:9",
+           "JUPYTERHUB_SERVICE_PREFIX": "/services/bw-sandbox/"}
+    r = subprocess.run([sys.executable, "-m", "bwhelpers.sandbox.workshop", "--db", str(tmp_path / "s.db"),
+                        "--trusted-proxy", "the-proxy"], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 2 and "--trusted-proxy 'the-proxy' is not an address or a network" in r.stderr, r.stderr

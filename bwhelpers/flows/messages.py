@@ -69,7 +69,8 @@ class Messages:
             data = result.data
             with self.ctx.edit() as st:
                 st.messages.append(Message(id=result.id, from_=data.get("from"), to=data.get("to"), sent=now_iso(),
-                                           time=data.get("time")))
+                                           time=data.get("time"),
+                                           extra={"media": media if isinstance(media, list) else [media]} if media else {}))
         return result
 
     def bulk_send(self, rows_or_recipients: Any, text: str | None = None, from_: str | None = None,

@@ -29,10 +29,12 @@ class PageBase:
     outcomes: list[tuple[str, str]]
     _nothing_sent: str | None
     _last_refusal: str | None
+    _torn_down: str | None
     check: Callable[[], bool]
     _show: Callable[..., Any]
     _outcome: Callable[[str, str], None]
     send_message: Callable[..., Any]
     verdict: Callable[[], tuple[str, str, str]]
+    resummarize: Callable[[], None]
     wait_for_event: Callable[..., Any]
     _received: Callable[..., Any]

@@ -376,16 +376,19 @@ def _explain_frame(df: Any, text: bool, one_message: bool) -> Any:
 
 
 def _events_view(data: Any, text: bool = False, one_message: bool = False, all_columns: list[str] | None = None) -> Any:
-    """Events as a narrow table (five columns fit 1024 px): the columns a person compares (``error``: the code and
-    its name); description, meaning and fix under the row (``text``: the sender in a column, the text under the row;
-    ``one_message``: no message id column)."""
+    """Events as a narrow table: the columns a person compares (``from``, ``to``, the ``text`` shortened with the
+    whole in its tooltip, ``error``: the code and its name); description, meaning and fix under the row (``text``:
+    no message id column; ``one_message``: the events of one message, whose id, sender and text are shown
+    elsewhere)."""
     from ..tables import readable
 
     if text:
-        columns, detail = ["type", "time", "from", "to", "error"], ["text", "description", "meaning", "fix"]
+        columns, detail = ["type", "time", "from", "to", "text", "error"], ["description", "meaning", "fix"]
     elif one_message:
         columns, detail = ["type", "time", "to", "error"], ["description", "meaning", "fix"]
     else:
-        columns, detail = ["type", "time", "message_id", "to", "error"], ["description", "meaning", "fix"]
+        columns, detail = ["type", "time", "message_id", "from", "to", "text", "error"], ["description", "meaning",
+                                                                                         "fix"]
+    # the text in a column, shortened (whole in its tooltip); a table still too wide scrolls sideways
     return readable(data, columns, detail=detail, empty="(no events yet)", all_columns=all_columns,
-                    dtypes={"errorCode": "Int64"})
+                    dtypes={"errorCode": "Int64"}, clip={"text": 14})

@@ -89,6 +89,20 @@ class ReadbacksMixin(PageBase):
         def _run() -> Any:
             rows = list(self.setup.teardown())
             self._outcome("done", "the teardown ran")
+            self._torn_down = teardown_words(rows)
             return readable(rows, all_columns=TEARDOWN_COLUMNS)
 
-        return self._table(_run)
+        try:
+            return self._table(_run)
+        finally:  # done or failed half-way: the summary above and the progress chips say what is saved now
+            if self.setup is not None:
+                self.resummarize()
+
+
+def teardown_words(rows: list[dict[str, Any]]) -> str:
+    """What a teardown did, in a few words: ``the teardown did: disconnect numbers, delete SMS, …`` (its ``done``
+    rows, each kind once), and what it found nothing to do for."""
+    done = list(dict.fromkeys(str(r.get("step")) for r in rows if r.get("outcome") == "done"))
+    other = list(dict.fromkeys(f"{r.get('step')} ({r.get('outcome')})" for r in rows if r.get("outcome") != "done"))
+    said = f"the teardown did: {', '.join(done)}" if done else "the teardown found nothing to delete"
+    return said + (f"; nothing to do for {', '.join(other)}" if other else "")

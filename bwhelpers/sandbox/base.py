@@ -275,6 +275,11 @@ class BaseHandler(tornado.web.RequestHandler):
         except xmlio.XmlBodyError as exc:
             raise DashboardError(400, f"Invalid XML: {exc}", root=self.error_root) from None
         root = next(iter(doc))
+        too_long = xmlio.overlong(doc)
+        if too_long:
+            field, length, cap = too_long
+            raise DashboardError(1003, f"{field} is {length} characters long; the sandbox takes at most {cap} "
+                                 f"characters in {field}: shorten it", root=self.error_root)
         roots = (expected_root,) if isinstance(expected_root, str) else expected_root
         if roots and root not in roots:
             raise DashboardError(

@@ -72,6 +72,32 @@ def parse(body: bytes | str, max_depth: int = 32) -> dict[str, Any]:
     return doc
 
 
+#: longest text the sandbox stores in one element of a request (a URL: MAX_URL_CHARS), so that no list of an account's
+#: objects (applications, sites, SIP peers: unpaged in Bandwidth's API) grows past what the objects quota times
+#: these allows
+MAX_TEXT_CHARS = 512
+MAX_URL_CHARS = 2048
+
+
+def overlong(value: Any, tag: str = "") -> tuple[str, int, int] | None:
+    """The first element of a parsed request whose text is over its limit: (its name, its length, the limit)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = overlong(item, str(key).lstrip("@"))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = overlong(item, tag)
+            if found:
+                return found
+    elif isinstance(value, str):
+        limit = MAX_URL_CHARS if tag.lower().endswith(("url", "uri")) else MAX_TEXT_CHARS
+        if len(value) > limit:
+            return tag, len(value), limit
+    return None
+
+
 def _depth(value: Any, level: int = 0) -> int:
     if level > 64:
         return level

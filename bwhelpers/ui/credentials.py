@@ -38,7 +38,7 @@ TOGGLE_CSS = (
     f"background:{theme.FOCUS};color:{theme.ON_FOCUS};border-color:{theme.FOCUS};font-weight:700}}"
     ".bw-credentials .widget-toggle-buttons .widget-toggle-button.mod-active::before{content:'\\2713\\00a0'}"
     f".bw-credentials .bw-invalid input{{border:2px solid {theme.line('error')};background:{theme.tint('error')}}}"
-    f".bw-credentials .bw-invalid .widget-label{{color:{theme.accent('error')};font-weight:700}}"
+    f".bw-credentials .bw-invalid .widget-label{{color:{theme.accent('error')}}}"
     "</style>")
 
 
