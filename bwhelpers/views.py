@@ -260,7 +260,8 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
               empty: str = "(no rows)", clip: Mapping[str, int] | None = None) -> str:
     """Rows with ``columns``; ``detail`` columns go on a full-width line under their row (long texts such as a
     fix), so the table stays narrow. ``links`` maps a column to an href template (``{value}``); ``clip`` maps a
-    column to the characters shown of a longer text (the whole text in its tooltip)."""
+    column to the characters shown of a longer text (the whole text in its tooltip; 0: a date-time shown as its
+    time of day)."""
     records = [dict(r) for r in records]
     if not records:
         return (CSS if css else "") + f'<div class="bw-empty"><i>{html.escape(empty)}</i></div>'
@@ -274,7 +275,11 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
             linked = bool(links and c in links and value not in (None, ""))
             # a link (a notebook name) and every value stay whole tokens
             text = _tok(fmt(value)) if linked else _cell(value, short=True)
-            if clip and c in clip and len(fmt(value)) > clip[c]:
+            if clip and c in clip and clip[c] == 0 and date_text(fmt(value)):  # 0: a date-time as its time of day
+                full = html.escape(fmt(value))
+                text = (f'<span class="bw-tok bw-short" title="{full} (shown in UTC)" data-value="{full}">'
+                        f'{html.escape(str(date_text(fmt(value)))[11:])}</span>')
+            elif clip and c in clip and clip[c] and len(fmt(value)) > clip[c]:
                 full = html.escape(fmt(value))
                 text = (f'<span class="bw-short" title="{full}" data-value="{full}">'
                         f'{html.escape(fmt(value)[:clip[c]].rstrip())}…</span>')

@@ -387,8 +387,10 @@ def _events_view(data: Any, text: bool = False, one_message: bool = False, all_c
     elif one_message:
         columns, detail = ["type", "time", "to", "error"], ["description", "meaning", "fix"]
     else:
-        columns, detail = ["type", "time", "message_id", "from", "to", "text", "error"], ["description", "meaning",
-                                                                                         "fix"]
-    # the text in a column, shortened (whole in its tooltip); a table still too wide scrolls sideways
+        # the message id (long) under the row: from, to and the text tell the messages apart in the columns
+        columns, detail = ["type", "time", "from", "to", "text", "error"], ["message_id", "description", "meaning",
+                                                                            "fix"]
+    # the text shortened and the time as its time of day (each whole in its tooltip) so 6 columns fit 1024 px;
+    # a table still too wide scrolls sideways
     return readable(data, columns, detail=detail, empty="(no events yet)", all_columns=all_columns,
-                    dtypes={"errorCode": "Int64"}, clip={"text": 14})
+                    dtypes={"errorCode": "Int64"}, clip={"text": 12, "time": 0})
