@@ -213,7 +213,8 @@ def test_failed_logins_cost_one_hash_and_are_throttled(service: dict[str, Any]) 
     report.item(SECTION, f"a failed legacy login: p50 {statistics.median(small):.1f} ms with a few accounts, "
                          f"{statistics.median(large):.1f} ms with 252 (one hash, the account found by its token); "
                          f"100 guesses from one address: {codes.count(401)} answered 401, {codes.count(429)} 429 "
-                         "without any key derivation")
+                         "(a repeated wrong credential without any key derivation, a new one after its one hash, "
+                         "so a participant's right password behind the same address still passes)")
 
 
 def test_x_forwarded_for_from_anyone_but_the_proxy_is_ignored(tmp_path_factory: pytest.TempPathFactory) -> None:
