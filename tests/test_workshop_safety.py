@@ -563,6 +563,13 @@ def test_guessing_at_a_participants_name_does_not_lock_them_out(service: dict[st
         assert 429 in wrong, wrong  # a repeated and a new wrong guess: the guesser is throttled
         r = requests.get(url, headers=room, auth=(victim["username"], victim["password"]), timeout=10)
         assert r.status_code == 200, r.text  # the right password was never verified before: one hash, 200
+    # the same for the OAuth token endpoint (the victim's client id, from the same address)
+    token, grant = f"{service['url']}/api/v1/oauth2/token", {"grant_type": "client_credentials"}
+    codes = [requests.post(token, headers=room, data=grant, auth=(victim["client_id"], f"guess-{i}"),
+                           timeout=10).status_code for i in range(25)]
+    assert 429 in codes, codes
+    r = requests.post(token, headers=room, data=grant, auth=(victim["client_id"], victim["client_secret"]), timeout=10)
+    assert r.status_code == 200 and r.json()["access_token"], r.text
 
 
 def test_a_forged_x_real_ip_does_not_escape_the_failure_throttle(service: dict[str, Any]) -> None:
