@@ -33,6 +33,7 @@ class PageBase:
     check: Callable[[], bool]
     _show: Callable[..., Any]
     _outcome: Callable[[str, str], None]
+    refresh: Callable[[], None]
     send_message: Callable[..., Any]
     verdict: Callable[[], tuple[str, str, str]]
     resummarize: Callable[[], None]

@@ -1,0 +1,150 @@
+"""The page's forms: the credentials form (connect), the step forms that keep what was typed in the saved state
+(never a secret), the Postman export form, and the form-problem notes."""
+from __future__ import annotations
+
+import html
+import os
+from typing import TYPE_CHECKING, Any, Callable
+
+from .. import guide
+from ..ui import display as show
+from .base import PageBase
+
+if TYPE_CHECKING:  # the forms (ipywidgets, phonenumbers) are imported by the cells that show one
+    from ..ui import forms
+    from ..ui.credentials import CredentialsForm
+    from ..ui.export import ExportForm
+
+
+class FormsMixin(PageBase):
+    # -- forms (moved from walkthrough.Page) -------------------------------------------------------------------------------------
+    def credentials_form(self) -> "CredentialsForm":
+        from ..ui.credentials import CredentialsForm
+
+        def _use(config: Any) -> None:
+            from ..setup import Setup
+
+            self.setup = Setup(config)
+            self.missing = []
+            self.outcomes = [o for o in self.outcomes if o[0] != "failed"]
+            where = "the local sandbox" if config.is_sandbox else f"account {config.account_id}"
+            self._outcome("done", f"connected to {where}")
+            self.refresh()
+
+        def _failed(text: str) -> None:
+            self._outcome("failed", text)
+
+        form = CredentialsForm(on_connect=_use, on_error=_failed)
+        keeper = self._form_keeper("start")  # the page's key: "credentials" would read as a secret
+        return form if keeper is None else form.bind(*keeper)
+
+    def application_form(self) -> "forms.Form":
+        """The application step's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL
+        (and says the receiver's credentials will be set); with none it says exactly what to set, and why."""
+        from ..ui import forms
+
+        form = self._persist("application", forms.application_form())
+        if self.setup is None or self.setup.config.is_sandbox:
+            return form
+        from ..exceptions import ValidationError
+        from ..flows.delivery import application_callbacks
+
+        try:
+            proposed = application_callbacks(self.setup)
+        except ValidationError as exc:
+            show.show_error(exc)
+            return form
+        if proposed is None:
+            self._callback_note()
+            return form
+        from ..receiver import INBOUND_PATH, OUTBOUND_PATH
+
+        for name, path in (("inbound", INBOUND_PATH), ("outbound", OUTBOUND_PATH)):
+            widget = form.fields[f"{name}_callback_url"]
+            # blank, or the receiver's URL under an earlier base (a quick tunnel's URL changes at each start)
+            if not widget.value or str(widget.value).rstrip("/").endswith(path):
+                widget.value = proposed[name]
+        from ..receiver.credentials import credentials_path
+
+        show.show_callout(
+            "info", "Callback URLs from BW_CALLBACK_BASE_URL",
+            f"<div>The form proposes the callback receiver's URLs under <code>{html.escape(proposed['base'].url)}"
+            "</code>. With them, bwhelpers also sets the receiver's callback credentials on the application "
+            f"(generated once, kept in <code>{html.escape(str(credentials_path()))}</code>, mode 0600, never "
+            "shown): Bandwidth sends them after the receiver's 401 challenge, and the receiver stores only "
+            "callbacks that carry them.</div>"
+            + (f"<div><b>Warning:</b> {html.escape(proposed['warning'])}</div>" if proposed["warning"] else ""))
+        return form
+
+    def _callback_note(self) -> None:
+        """Real account, no BW_CALLBACK_BASE_URL: what to set and why (the create cell then fails, naming 01)."""
+        show.show_callout(
+            "warn", "Set BW_CALLBACK_BASE_URL before creating the application",
+            "<div>A real account requires the application's <code>InboundCallbackUrl</code>: Bandwidth POSTs "
+            "incoming texts and delivery receipts there, from the internet. Start the callback receiver and a "
+            "public URL for it (README, <i>Using a real Bandwidth account</i>: a cloudflared quick tunnel, ngrok, "
+            "or your own server), then set <code>BW_CALLBACK_BASE_URL</code> to that URL (e.g. "
+            "<code>https://abc123.trycloudflare.com</code>), restart the kernel and run this notebook again. "
+            "Or type your own server's https URLs in the form. Without any, the create cell below stops here.</div>")
+
+    def export_form(self, out_dir: str | None = None) -> "ExportForm":
+        """The Postman export form for this page's target and saved IDs."""
+        from ..ui.export import ExportForm
+
+        form = ExportForm(self.setup, out_dir)
+        form.on_export = lambda files: self._outcome("done", "the Postman files are written")
+        return form
+
+    def location_form(self) -> "forms.Form":
+        from ..ui import forms
+
+        return self._persist("location", forms.location_form())
+
+    def order_form(self) -> "forms.Form":
+        from ..ui import forms
+
+        return self._persist("orders", forms.order_form())
+
+    def message_form(self) -> "forms.Form":
+        """On a real account the destination is your own phone: ``BW_TO_NUMBER`` fills it in (headless runs)."""
+        from ..ui import forms
+
+        own = os.environ.get(guide.TO_NUMBER_ENV, "").strip()
+        if own and self.setup is not None and not self.setup.config.is_sandbox:
+            return self._persist("messages", forms.message_form(default_to=own))
+        return self._persist("messages", forms.message_form())
+
+    def _persist(self, key: str, form: "forms.Form") -> "forms.Form":
+        """The form starts from the values the user last typed for this target (kept in the saved state, never a
+        secret), and keeps them as they change: Run All and kernel restarts do not reset it."""
+        keeper = self._form_keeper(key)
+        return form if keeper is None else form.bind(*keeper)
+
+    def _form_keeper(self, key: str) -> "tuple[dict[str, Any] | None, Callable[[dict[str, Any]], None]] | None":
+        """The values last kept for form ``key`` in this target's saved state, and the function that keeps new
+        ones (never failing the cell); None without a target."""
+        if self.setup is None:
+            return None
+        setup = self.setup
+        saved = setup.current.forms.get(key)
+
+        def _save(values: dict[str, Any]) -> None:
+            from ..exceptions import StateFileError
+
+            try:
+                with setup.state.edit(setup.profile) as st:
+                    st.forms[key] = values
+            except (StateFileError, OSError, TypeError, ValueError):
+                pass  # keeping the form's values is a convenience: never fail the cell for it
+
+        return saved, _save
+
+    def form_errors(self, form: "forms.Form") -> bool:
+        """Show the form's validation problems; True when there are some (then don't send)."""
+        errs = form.errors
+        if errs:  # a wait in a later cell then says nothing was sent, at once
+            self._nothing_sent = "the form has a problem (" + "; ".join(f"{n}: {m}" for n, m in errs.items()) + ")"
+        for name, problem in errs.items():
+            show.show_note(f"<b>{html.escape(name)}</b>: {html.escape(problem)} — fix it in the form above "
+                           "and re-run this cell.", "warn", incomplete=True)
+        return bool(errs)
