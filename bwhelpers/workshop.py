@@ -133,6 +133,25 @@ def _host(url: str | None) -> str | None:
     return urlparse(url).hostname if url else None
 
 
+#: bind addresses that mean "every interface": no browser sends them as a Host
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})
+
+
+def machine_names() -> set[str]:
+    """This machine's host names and the addresses they resolve to (what a browser in the room types for a hub
+    bound to every interface), lower case; loopback is always served anyway."""
+    import socket
+
+    names = {socket.gethostname(), socket.getfqdn()}
+    found = set(names)
+    for name in names:
+        try:
+            found |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+        except OSError:  # a name that does not resolve here is still a name browsers may use
+            pass
+    return {n.strip().strip("[]").split("%")[0].lower() for n in found if n and n.strip()}
+
+
 def _configured(section: Any, key: str) -> list[Any]:
     """A list already set in the config (e.g. by TLJH or an earlier file), else []."""
     return list(section[key]) if key in section and isinstance(section[key], (list, tuple)) else []
@@ -145,7 +164,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               order_delay: float | None = None, notebooks: str | None = None, sandbox_url: str | None = None,
               service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
               allow_callback_hosts: Sequence[str] = (), trusted_proxies: Sequence[str] = (),
-              python: str = sys.executable) -> None:
+              allow_hosts: Sequence[str] = (), python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it, and the hub's db and cookie
@@ -161,6 +180,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param allow_callback_hosts: hosts (names, addresses or networks such as ``10.1.0.0/16``) the sandbox may send
         callbacks to although they are loopback, private or the hub's own (the workshop's callback URL policy
         refuses those otherwise; docs/workshop.md).
+    :param allow_hosts: more host names browsers may use for the hub (the service's DNS-rebinding guard answers
+        421 to others). The public and sandbox URLs' hosts are always allowed; a wildcard one (``0.0.0.0``, ``::``)
+        allows this machine's names and addresses instead (:func:`machine_names`), read when the hub starts.
     :param trusted_proxies: addresses or networks the hub's proxy connects to the service from: its
         ``X-Forwarded-For`` (the client's address, for the per-address throttle) is believed only from there.
         Default loopback (the proxy on this machine); on Kubernetes the proxy pods' network.
@@ -190,7 +212,10 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         service_cmd += ["--listen", listen]
     if a2p_enforcement is not None:
         service_cmd += ["--a2p-enforcement", "on" if a2p_enforcement else "off"]
-    for host in {h for h in (_host(public_url), _host(sandbox_url)) if h}:
+    hosts = {h for h in (_host(public_url), _host(sandbox_url)) if h}
+    if hosts & WILDCARD_HOSTS:  # a hub on every interface: browsers name the machine, never 0.0.0.0
+        hosts = (hosts - WILDCARD_HOSTS) | machine_names()
+    for host in sorted(hosts | {h.strip().lower() for h in allow_hosts or () if h.strip()}):
         service_cmd += ["--allow-host", host]
     for host in allow_callback_hosts or ():
         service_cmd += ["--allow-callback-host", str(host)]
@@ -301,6 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--allow-callback-host", action="append", default=[], metavar="HOST",
                    help="a host the sandbox may send callbacks to although it is loopback, private or the hub's own "
                         "(a name, an address or a network such as 10.1.0.0/16); repeat for several")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another host name browsers use for the hub (its public URL's host is always allowed; with "
+                        "--public-url http://0.0.0.0:PORT, this machine's names and addresses are); repeat for several")
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
                    help="an address or network the hub's proxy connects to the sandbox service from (default "
                         "loopback: the proxy on this machine); X-Forwarded-For is believed only from there")
@@ -318,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         a2p_enforcement=None if args.a2p_enforcement is None else args.a2p_enforcement == "on",
         allow_callback_hosts=args.allow_callback_host or None,
         trusted_proxies=args.trusted_proxy or None,
+        allow_hosts=args.allow_host or None,
     )
     if args.tljh:
         options["authenticator"] = None

@@ -242,3 +242,31 @@ def test_a_trusted_proxy_that_is_no_address_is_refused_at_start(tmp_path: Path) 
     r = subprocess.run([sys.executable, "-m", "bwhelpers.sandbox.workshop", "--db", str(tmp_path / "s.db"),
                         "--trusted-proxy", "the-proxy"], capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 2 and "--trusted-proxy 'the-proxy' is not an address or a network" in r.stderr, r.stderr
+
+
+@pytest.mark.slow
+def test_a_hub_on_every_interface_answers_browsers_that_name_the_machine(tmp_path: Path) -> None:
+    """docs/workshop.md's one-machine hub binds http://0.0.0.0:8000: browsers then send Host: <machine>, which the
+    service's DNS-rebinding guard must serve (it answered 421 to the board, /me and the phone page); other names
+    still get 421, and --allow-host adds a name (e.g. the DNS name in front of a NAT)."""
+    import socket
+
+    from traitlets.config import Config
+
+    out = tmp_path / "jupyterhub_config.py"
+    r = subprocess.run([sys.executable, "-m", "bwhelpers", "workshop-config", "--public-url", "http://0.0.0.0:8000",
+                        "--admin", "host", "--state-dir", str(tmp_path / "state"), "-o", str(out),
+                        "--allow-host", "Workshop.Example.org"],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    c = Config()
+    exec(compile(out.read_text(), str(out), "exec"), {"c": c})  # the file JupyterHub would load
+    command = c.JupyterHub.services[0]["command"]
+    allowed = [command[i + 1] for i, arg in enumerate(command) if arg == "--allow-host"]
+    machine = socket.gethostname().lower()
+    assert machine in allowed and "workshop.example.org" in allowed and "0.0.0.0" not in allowed, allowed
+    (tmp_path / "svc").mkdir()
+    with workshop_service(tmp_path / "svc", *[a for h in allowed for a in ("--allow-host", h)]) as svc:
+        for host, served in ((machine, True), ("workshop.example.org", True), ("evil.example", False)):
+            got = requests.get(f"{svc['url']}/board", headers={"Host": f"{host}:8000"}, timeout=30)
+            assert (got.status_code != 421) == served, (host, got.status_code, got.text[:200])
