@@ -112,6 +112,9 @@ def _text(path: Path) -> str:
             data = out.get("data") or {}
             parts.append(str(data.get("text/html") or data.get("text/plain") or ""))
     text = re.sub(r"<style.*?</style>", " ", "\n".join(parts), flags=re.S)
+    # a shortened value's whole text is its tooltip (title): what a person hovering reads, kept after the value
+    text = re.sub(r'<span class="[^"]*bw-short[^"]*" title="([^"]*)"[^>]*>([^<]*)</span>', r"\2 (\1)", text)
+    text = re.sub(r"</span><wbr><span[^>]*>", "", text).replace("<wbr>", "")  # break opportunities are no text
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).replace("&#x27;", "'")
 
 
