@@ -131,10 +131,16 @@ def test_a_flood_of_refused_requests_does_not_grow_the_store(isolated_env: Path,
     handle = receiver.start(port=0, db=db, reuse=False)
     creds = load_or_create()
     try:
+        codes: set[int | str] = set()
         with requests.Session() as stranger:
-            codes = {stranger.post(f"{handle.url}/callbacks/inbound", data=b"[]", timeout=5).status_code
-                     for _ in range(store.MAX_REJECTIONS + 150)}
-        assert codes <= {401, 429}, codes
+            for _ in range(store.MAX_REJECTIONS + 150):
+                try:
+                    codes.add(stranger.post(f"{handle.url}/callbacks/inbound", data=b"[]", timeout=5).status_code)
+                except requests.ConnectionError:
+                    # a 429 is sent from the headers, before the body is read, and then the receiver hangs up: a
+                    # request already on that kept-alive connection is reset (the session reconnects for the next)
+                    codes.add("reset")
+        assert 401 in codes and codes <= {401, 429, "reset"}, codes
         status = ReceiverClient(handle.url, creds).status()
     finally:
         handle.stop()
