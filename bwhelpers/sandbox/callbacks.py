@@ -649,14 +649,17 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
                                   authorized=authorized, status=status, body=body)
 
 
-#: a page of a bin holds at most this many requests, and stops early once its bodies pass BIN_PAGE_BYTES
+#: a page of a bin holds at most this many requests, and stops early once its answer would pass BIN_PAGE_BYTES
 BIN_PAGE_MAX = 1000
-BIN_PAGE_BYTES = 256 * 1024
+#: an answer is built and JSON-encoded on the event loop while every other tenant's requests wait, so a page is
+#: small (about 2 ms of work); clients follow ``next`` for the older pages (SandboxControl.bin does)
+BIN_PAGE_BYTES = 64 * 1024
 
 
 def bin_contents(db: Database, name: str, limit: int = BIN_PAGE_MAX, before: int | None = None) -> dict[str, Any]:
     """The newest ``limit`` requests of a bin (older than ``before``), oldest first, and their callback events;
-    a page stops early once its bodies pass :data:`BIN_PAGE_BYTES`. ``next`` is the ``before`` cursor of the
+    a page stops early once its answer (each body three times: as sent, parsed, among the events) would pass
+    :data:`BIN_PAGE_BYTES`, but always holds at least one request. ``next`` is the ``before`` cursor of the
     older page (None when there is none); ``count`` is how many the bin holds."""
     requests_ = []
     events: list[Any] = []
@@ -669,10 +672,11 @@ def bin_contents(db: Database, name: str, limit: int = BIN_PAGE_MAX, before: int
     # a cursor, not a list: only the rows the page takes are read (a page of small requests, not 1,001 big ones)
     cursor = db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, min(limit, BIN_PAGE_MAX) + 1))
     for r in cursor:
-        if len(rows) >= min(limit, BIN_PAGE_MAX) or (rows and size + len(r["body"] or "") > BIN_PAGE_BYTES):
+        cost = 3 * len(r["body"] or "") + len(r["headers"] or "")
+        if len(rows) >= min(limit, BIN_PAGE_MAX) or (rows and size + cost > BIN_PAGE_BYTES):
             break
         rows.append(r)
-        size += len(r["body"] or "") + len(r["headers"] or "")
+        size += cost
     cursor.close()
     more = bool(rows) and db.query_one("SELECT 1 FROM bin_requests WHERE name=? AND id<?",
                                        (name, rows[-1]["id"])) is not None
