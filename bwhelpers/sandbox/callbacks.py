@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import clock, delivery_signature, quotas
 from .callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
-from .db import Database, register_schema
+from .db import Database, begin_scope, end_scope, register_cached_table, register_schema
 
 log = logging.getLogger("bwhelpers.sandbox.callbacks")
 
@@ -135,6 +135,7 @@ CREATE INDEX IF NOT EXISTS callback_outbox_delivered ON callback_outbox (status,
 CREATE INDEX IF NOT EXISTS callback_attempts_callback ON callback_attempts (callback_id)
 """
 register_schema(SCHEMA)
+register_cached_table("request_bins")  # bin_config
 
 
 def iso(ts: float) -> str:
@@ -171,6 +172,11 @@ def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | N
 
 
 def retry_policy(db: Database) -> dict[str, Any]:
+    """The ``callback_retry`` setting with its defaults (cached with the settings: the caller must not change it)."""
+    return db.derived(("retry_policy",), lambda: _retry_policy(db))
+
+
+def _retry_policy(db: Database) -> dict[str, Any]:
     policy = dict(db.get_setting("callback_retry") or {})
     attempts = int(policy.get("max_attempts", 6) or 1)
     backoff = policy.get("backoff") or [1, 2, 4, 8, 16]
@@ -324,6 +330,13 @@ class Dispatcher:
     def tick(self) -> None:
         if self._stopped:
             return
+        scope = begin_scope()  # the settings read once per tick (bwhelpers.sandbox.db.begin_scope)
+        try:
+            self._tick()
+        finally:
+            end_scope(scope)
+
+    def _tick(self) -> None:
         self._maybe_prune()
         try:
             rows = self.claim()
@@ -501,10 +514,11 @@ class Dispatcher:
             quotas.check_bins(self.db, str(row["account_id"]), key)
             quotas.check_stored(self.db, str(row["account_id"]), len(body))
             creds = (str(row["cb_user"]), str(row["cb_password"] or "")) if auth else None
-            code, authorized = bin_answer(bin_config(self.db, key) or {}, arg("require_auth") or None, arg("status") or None,
-                                 creds, auth)
+            config = bin_config(self.db, key)
+            code, authorized = bin_answer(config or {}, arg("require_auth") or None, arg("status") or None,
+                                          creds, auth)
             insert_bin_request(conn, key, method="POST", path=path, query=query, headers=headers,
-                               authorized=authorized, status=code, body=body)
+                               authorized=authorized, status=code, body=body, exists=config is not None)
         except quotas.QuotaExceeded as exc:
             code = exc.status
         except BadBinStatus:
@@ -633,6 +647,12 @@ class Dispatcher:
 # -- request bins ---------------------------------------------------------------------------------
 
 def bin_config(db: Database, name: str) -> dict[str, Any] | None:
+    """A bin's configuration (None when the bin does not exist yet; cached with the table)."""
+    found = db.derived(("bin", name), lambda: _bin_config(db, name))
+    return None if found is None else dict(found)
+
+
+def _bin_config(db: Database, name: str) -> dict[str, Any] | None:
     row = db.query_one("SELECT * FROM request_bins WHERE name=?", (name,))
     if row is None:
         return None
@@ -674,10 +694,12 @@ def bin_answer(config: dict[str, Any], require_arg: str | None, status_arg: str 
 
 
 def insert_bin_request(conn: Any, name: str, *, method: str, path: str, query: str, headers: dict[str, str],
-                       authorized: bool, status: int, body: str) -> int:
-    """Store one request of bin ``name`` inside the caller's transaction; returns its id."""
+                       authorized: bool, status: int, body: str, exists: bool = False) -> int:
+    """Store one request of bin ``name`` inside the caller's transaction (creating the bin unless it ``exists``);
+    returns its id."""
     now = clock.now(conn)
-    conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, now))
+    if not exists:
+        conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, now))
     cur = conn.execute(
         "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
         "VALUES (?,?,?,?,?,?,?,?,?)",
