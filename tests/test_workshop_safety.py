@@ -533,6 +533,90 @@ def test_bin_pages_are_small_and_the_client_reads_every_one(service: dict[str, A
     assert part["events"][-1]["message"]["id"] == "m-59"  # the newest pages come first
 
 
+class Tarpit:
+    """A callback receiver that accepts every connection and never answers (what any stranger can run on a VPS):
+    each delivery to it holds the sandbox's connection for the whole attempt timeout."""
+
+    def __init__(self, host: str):
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(256)
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}/cb"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_one_accounts_slow_receiver_never_starves_anothers_callbacks(tmp_path: Any) -> None:
+    """F15: the room's callback deliveries share one pool of connections. A participant whose receiver accepts and
+    never answers holds at most its share of it (ACCOUNT_SHARE), however many callbacks it has due; another
+    participant's delivery receipt arrives while every one of those deliveries still hangs (the attempt timeout is
+    120 s, so nothing here depends on how fast the machine is: the order of events is what is checked)."""
+    from bwhelpers.sandbox.callbacks import ACCOUNT_SHARE, MAX_IN_FLIGHT
+
+    tarpit = Tarpit("127.0.0.2")
+    try:
+        with workshop_service(tmp_path, "--order-delay", "0", "--a2p-enforcement", "off",
+                              "--allow-callback-host", "127.0.0.2") as svc:
+            settings(svc, quotas={"requests_per_second": None}, delivery_delay=0,
+                     callback_retry={"max_attempts": 1, "backoff": [1], "timeout": 120})
+            slow, fine = provision(svc, "tarpitter"), provision(svc, "bystander")
+            slow_app, slow_number = setup_messaging(svc, slow, tarpit.url)
+            fine_app, fine_number = setup_messaging(svc, fine, f"{svc['url']}/_sandbox/bins/receipts")
+            many = [f"+1201555{i:04d}" for i in range(10)]
+            slow_ids = [send(svc, slow, slow_app, slow_number, many) for _ in range(MAX_IN_FLIGHT // 10 + 2)]
+            wait_for(lambda: len(tarpit.held) >= ACCOUNT_SHARE, what="the tarpit holding its share")
+            message = send(svc, fine, fine_app, fine_number, ["+12015550100"])
+            auth = (fine["username"], fine["password"])
+
+            def receipt() -> bool:
+                doc = requests.get(f"{svc['url']}/_sandbox/bins/receipts", auth=auth, timeout=10).json()
+                return any(e.get("message", {}).get("id") == message for e in doc["events"])
+
+            wait_for(receipt, timeout=60, what="the bystander's delivery receipt")
+            # meanwhile every delivery to the tarpit still hangs (none finished, so none is logged), and it never
+            # held more than the account's share of the pool, with the rest of its callbacks waiting their turn
+            log = requests.get(f"{svc['url']}/_sandbox/callbacks", auth=(slow["username"], slow["password"]),
+                               timeout=10).json()
+            assert log["attempts"] == [], log["attempts"]
+            pending = [c for c in log["callbacks"] if c["status"] == "pending"]
+            assert len(pending) == 10 * len(slow_ids) > MAX_IN_FLIGHT, len(pending)
+            assert len(tarpit.held) == ACCOUNT_SHARE, len(tarpit.held)
+    finally:
+        tarpit.close()
+
+
+def test_a_claim_takes_every_accounts_rows_in_turns() -> None:
+    """The dispatcher's choice among due rows (F15): round-robin across accounts, each account within its share,
+    the pool's limit, and one delivery for an account with none in flight even when the pool is full."""
+    from bwhelpers.sandbox.callbacks import MAX_IN_FLIGHT, Dispatcher
+    from bwhelpers.sandbox.db import Database
+
+    d = Dispatcher(Database(":memory:"), account_share=4)
+    rows = [{"id": i, "account_id": "flood", "url": "https://flood.example/cb"} for i in range(1, 101)]
+    rows += [{"id": 200, "account_id": "b", "url": "https://b.example/cb"},
+             {"id": 201, "account_id": "c", "url": "https://c.example/cb"}]
+    taken = d.choose(rows)
+    assert taken[:3] == [1, 200, 201] and sorted(taken) == [1, 2, 3, 4, 200, 201], taken
+    d._in_flight = MAX_IN_FLIGHT  # the pool is full, "flood" and "b" hold some of it, "c" none
+    d.in_flight_by_account.update({"flood": 1, "b": 1})
+    assert d.choose(rows) == [201]
+
+
 def test_a_bin_does_not_store_a_megabyte_of_headers(service: dict[str, Any]) -> None:
     """The server reads request heads up to 1 MB (so a long URL gets its 414); a bin must not store them, or one
     participant's 500 bin requests would hold ~600 MB of the room's db cap."""
