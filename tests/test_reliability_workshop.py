@@ -185,6 +185,7 @@ def test_one_call_cannot_fan_out_without_bound(service: dict[str, Any]) -> None:
     assert made == 10
 
 
+@pytest.mark.slow  # 252 participants provisioned (a key derivation each) and 220 failed logins: about 20 s
 def test_failed_logins_cost_one_hash_and_are_throttled(service: dict[str, Any]) -> None:
     def failed_logins(n: int) -> list[float]:
         out = []
@@ -217,6 +218,7 @@ def test_failed_logins_cost_one_hash_and_are_throttled(service: dict[str, Any]) 
                          "so a participant's right password behind the same address still passes)")
 
 
+@pytest.mark.slow  # a workshop service of its own and 45 failed logins (a key derivation each)
 def test_x_forwarded_for_from_anyone_but_the_proxy_is_ignored(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The service started with --trusted-proxy 127.0.0.2 (the proxy's address): 40 guesses sent straight to its
     port from 127.0.0.1, each with a new X-Forwarded-For, are throttled as one client; the addresses they named

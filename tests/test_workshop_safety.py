@@ -521,6 +521,7 @@ def test_hardening_414_nosniff_and_no_paths(service: dict[str, Any]) -> None:
         assert r.headers.get("X-Content-Type-Options") == "nosniff", (path, r.status_code)
 
 
+@pytest.mark.slow  # two participants and 30 failed logins, a key derivation each
 def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) -> None:
     creds = provision(service, "bea")
     good = (creds["username"], creds["password"])
@@ -547,6 +548,7 @@ def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) ->
 
 
 
+@pytest.mark.slow  # about 50 failed logins, a key derivation each
 def test_guessing_at_a_participants_name_does_not_lock_them_out(service: dict[str, Any]) -> None:
     """F4: every kernel reaches the service from the proxy's address. Wrong passwords sent for the victim's user
     name empty that address's bucket, yet the victim's right password, never verified before in this process,
@@ -572,6 +574,7 @@ def test_guessing_at_a_participants_name_does_not_lock_them_out(service: dict[st
     assert r.status_code == 200 and r.json()["access_token"], r.text
 
 
+@pytest.mark.slow  # 30 failed logins, a key derivation each
 def test_a_forged_x_real_ip_does_not_escape_the_failure_throttle(service: dict[str, Any]) -> None:
     """Tornado prefers X-Real-Ip to X-Forwarded-For, and the hub's proxy passes it on from the client unchanged
     (it appends the real address to X-Forwarded-For): a new X-Real-Ip on every guess must not reset the count."""
@@ -596,6 +599,7 @@ class FromAddress(requests.Session):
         self.mount("http://", Adapter())
 
 
+@pytest.mark.slow  # a workshop service of its own and 60 failed logins
 def test_x_forwarded_for_is_believed_only_from_the_trusted_proxy(tmp_path: Any) -> None:
     """The service started with ``--trusted-proxy 127.0.0.2`` (the hub's proxy connects from there): its
     X-Forwarded-For names the client; a client reaching the port directly (from 127.0.0.1) can neither dodge the
