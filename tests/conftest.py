@@ -66,8 +66,8 @@ XDIST_GROUPS = {
     **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
     # a module whose module fixture starts something expensive (a JupyterHub, a workshop service process, the bench's
     # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach
-    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_safety", "test_workshop_service",
-                      "test_workshop_storage")},
+    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_phone", "test_workshop_safety",
+                      "test_workshop_service", "test_workshop_storage")},
 }
 
 
