@@ -3,19 +3,21 @@
 Folder names and numbers come from :mod:`bwhelpers.steps` (``"<number> <label>"``, a variant adds ``b``); texts
 name steps as ``<step:key>``, replaced by the step's number. The JavaScript every request shares (stop the run,
 read an XML element, poll until a final status) is written once below and added to a request's tests only when
-they use it. A new step adds one row (or two) here.
+they use it. These are the guide's rows; a new step's flow declares its own (``StepFlow.postman``,
+:mod:`bwhelpers.postman_rows`) and :func:`rows` puts them in the step table's order.
 """
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from . import guide, steps
+from .postman_rows import (ORDER_POLL_DELAY_MS, ORDER_POLL_MAX, POLL_DELAY as _POLL_DELAY, POLL_RESET as _POLL_RESET,
+                           STOP_IF_FAILED as _STOP_IF_FAILED, XML_TEXT as _XML_TEXT, Row, poll as _poll,
+                           saves as _saves, skip_unless as _skip_unless, step_refs)
 
 __all__ = ["COLLECTION_NAME", "COLLECTION_SCHEMA", "TOKEN_FOLDER", "TOKEN_REQUEST", "TN_OPTION_CHECK", "STEPS",
-           "ROWS", "Row", "PICTURE_FILE", "ORDER_POLL_MAX", "ORDER_POLL_DELAY_MS", "build_collection", "step_refs"]
+           "ROWS", "Row", "rows", "step_folders", "PICTURE_FILE", "ORDER_POLL_MAX", "ORDER_POLL_DELAY_MS", "build_collection", "step_refs"]
 
 COLLECTION_NAME = "Bandwidth Messaging 2.0 setup"
 COLLECTION_SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
@@ -24,86 +26,15 @@ TOKEN_FOLDER = "0 Get access token"
 TOKEN_REQUEST = "Get access token"
 #: the second request of the A2P folder (polls the TN Option Order)
 TN_OPTION_CHECK = "Check TN Option Order"
-#: Order-status polling in the collection: at most this many checks, this many ms apart.
-ORDER_POLL_MAX = 30
-ORDER_POLL_DELAY_MS = 1000
 
 _NAMESPACE = uuid.UUID("6f1c2f0e-4b7a-5d2e-9c1a-b3a7d0e1f2a4")   # bwhelpers' uuid5 namespace (fixed forever)
 
-
-def step_refs(text: str) -> str:
-    """``text`` with each ``<step:key>`` replaced by that step's number (renumbering renumbers the texts)."""
-    return re.sub(r"<step:([a-z0-9_]+)>", lambda m: str(steps.page(m.group(1)).number), text)
 
 
 def _version() -> str:
     from . import __version__
     return str(__version__)
 
-
-# --------------------------------------------------------------------------- the JavaScript, written once
-_STOP_IF_FAILED = (
-    "// pm.execution.setNextRequest (Postman 10.x+, newman 6) with a fallback to the older postman.setNextRequest",
-    "function next(name) {",
-    "    if (pm.execution && typeof pm.execution.setNextRequest === \"function\") { pm.execution.setNextRequest(name); }",
-    "    else { postman.setNextRequest(name); }",
-    "}",
-    "// stop the run here if this step failed: every later step needs what it saves",
-    "function stop(why) { console.log(\"stopping: \" + why); next(null); }",
-)
-
-_XML_TEXT = (
-    "function xmlText(body, tag) {",
-    "    var m = new RegExp(\"<\" + tag + \">\\\\s*([^<]*?)\\\\s*</\" + tag + \">\", \"i\").exec(body);",
-    "    return m ? m[1] : null;",
-    "}",
-)
-
-#: before a polling request: wait between checks (not before the first one)
-_POLL_DELAY = (
-    "// wait between checks (not before the first one)",
-    "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10);",
-    "var delay = parseInt(pm.variables.get(\"orderPollDelayMs\") || \"%d\", 10);" % ORDER_POLL_DELAY_MS,
-    "if (count > 0 && delay > 0) { setTimeout(function () {}, delay); }",
-)
-#: in the request that creates what is polled next
-_POLL_RESET = "pm.collectionVariables.set(\"orderPollCount\", \"0\");"
-
-
-def _poll(request: str, tag: str, what: str, done: Iterable[str]) -> tuple[str, ...]:
-    """Tests of a request that repeats itself while ``<tag>`` is RECEIVED or PROCESSING (at most orderPollMax
-    times), then checks for COMPLETE and runs ``done`` (indented into the final branch)."""
-    return (
-        "var body = pm.response.text();",
-        f"var status = xmlText(body, \"{tag}\");",
-        "var count = parseInt(pm.collectionVariables.get(\"orderPollCount\") || \"0\", 10) + 1;",
-        "var max = parseInt(pm.variables.get(\"orderPollMax\") || \"%d\", 10);" % ORDER_POLL_MAX,
-        "pm.collectionVariables.set(\"orderPollCount\", String(count));",
-        "if (pm.response.code === 200 && (status === \"RECEIVED\" || status === \"PROCESSING\") && count < max) {",
-        f"    console.log(\"{what} is \" + status + \" (check \" + count + \" of \" + max + \"), checking again\");",
-        f"    next(\"{request}\");",
-        "} else {",
-        f"    pm.test(\"{what} is COMPLETE (after \" + count + \" check(s))\", function () {{",
-        f"        pm.expect(status, \"{tag}\").to.eql(\"COMPLETE\");",
-        "    });",
-        *("    " + line for line in done),
-        "}",
-    )
-
-
-def _skip_unless(condition: str, why: str) -> tuple[str, ...]:
-    return (f"if ({condition}) {{", f"    console.log(\"{why}\");", "    pm.execution.skipRequest();", "}")
-
-
-def _saves(variable: str, js_value: str, what: str, check: str, stop_why: str, code: int = 201) -> tuple[str, ...]:
-    """Tests that read ``js_value``, check it is a non-empty string and save it as ``{{variable}}``."""
-    return (f"var {variable} = {js_value};",
-            f"pm.test(\"{what}\", function () {{",
-            f"    pm.expect({variable}, \"{check}\").to.be.a(\"string\").and.not.be.empty;",
-            "});",
-            f"if (pm.response.code === {code} && {variable}) {{",
-            f"    pm.environment.set(\"{variable}\", {variable});",
-            f"}} else {{ stop(\"{stop_why}\"); }}")
 
 
 # --------------------------------------------------------------------------- the bodies
@@ -208,32 +139,6 @@ BODY_MESSAGE = """{
 }""" % guide.MESSAGE_TEXT
 
 
-# --------------------------------------------------------------------------- the table
-@dataclass(frozen=True)
-class Row:
-    """One request of the collection. Rows of one ``(step, variant)`` form one folder, in table order."""
-
-    step: str                         #: the steps key: the folder's number
-    folder: str                       #: the folder's label (after its number)
-    name: str                         #: the request's name (what setNextRequest names)
-    method: str
-    url: tuple[str, ...]              #: (base variable, *path segments)
-    expect: tuple[int, str]           #: the status the tests check
-    tests: tuple[str, ...]            #: the request's own tests (the shared helpers are added when used)
-    description: str                  #: the request's description (``<step:key>`` allowed)
-    about: str = ""                   #: the folder's description (the folder's first row)
-    body: str | None = None
-    language: str = "xml"             #: xml | json (the body's and the Content-Type's)
-    prerequest: tuple[str, ...] = ()
-    variant: str = ""                 #: "" for the step's folder, "b" for the guide's alternative
-    legacy_auth: bool = False         #: the guide's token:secret endpoint (never OAuth)
-    body_file: str | None = None      #: a binary body: this file (Postman body mode "file")
-    content_type: str | None = None   #: the Content-Type of a binary body
-
-    @property
-    def folder_name(self) -> str:
-        """``9 Send text message``, ``9b legacy endpoint``."""
-        return f"{steps.page(self.step).number}{self.variant} {self.folder}"
 
 
 _DASH = "dashboardUrl"
@@ -402,7 +307,27 @@ ROWS: tuple[Row, ...] = (
         description="The guide's first step exactly as written (legacy CallbackUrl)."),
 )
 
-#: (folder name, request name) per collection folder, in order (the first request of each folder)
+def rows() -> tuple[Row, ...]:
+    """The collection's rows: :data:`ROWS` with the rows each step's flow declares, each placed before the first row
+    of a later step (so a new step's folder sits at its number)."""
+    from .flows.registry import declared
+
+    out = list(ROWS)
+    for decl in declared():
+        number = steps.page(decl.key).number
+        at = next((i for i, r in enumerate(out) if steps.page(r.step).number > number), len(out))
+        out[at:at] = decl.postman
+    return tuple(out)
+
+
+def step_folders() -> tuple[tuple[str, str], ...]:
+    """(folder name, request name) per collection folder, in order (the first request of each folder)."""
+    all_rows = rows()
+    return tuple((row.folder_name, row.name) for i, row in enumerate(all_rows)
+                 if i == 0 or (all_rows[i - 1].step, all_rows[i - 1].variant) != (row.step, row.variant))
+
+
+#: (folder name, request name) per folder of the guide's rows (:func:`step_folders` has a new step's too)
 STEPS: tuple[tuple[str, str], ...] = tuple(
     (row.folder_name, row.name) for i, row in enumerate(ROWS)
     if i == 0 or (ROWS[i - 1].step, ROWS[i - 1].variant) != (row.step, row.variant))
@@ -487,7 +412,7 @@ def _token_folder() -> dict[str, Any]:
 def _folders(auth: str) -> list[dict[str, Any]]:
     dash = _bearer() if auth == "oauth" else _basic("user", "password")
     folders: list[dict[str, Any]] = [_token_folder()] if auth == "oauth" else []
-    for row in ROWS:
+    for row in rows():
         if folders and folders[-1]["name"] == row.folder_name:
             folders[-1]["item"].append(_row_item(row, dash))
             continue

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["SandboxControl"]
 
 _JSON = {"Accept": "application/json"}
+#: the most pages of one bin :meth:`SandboxControl.bin` reads (a page is at most 1,000 requests or about 64 KB)
+MAX_BIN_PAGES = 200
 
 
 class SandboxControl:
@@ -89,9 +91,29 @@ class SandboxControl:
         """The error codes the magic numbers can produce."""
         return sorted(r["errorCode"] for r in self.magic_numbers().get("to_numbers", []) if r.get("errorCode"))
 
-    def bin(self, name: str) -> Any:
-        """``GET /_sandbox/bins/{name}``: what the bin received (your account's bin of that name)."""
-        return self._json("GET", f"/bins/{segment(require_id(name, 'name', 'name'))}")
+    def bin(self, name: str, max_pages: int = MAX_BIN_PAGES) -> Any:
+        """``GET /_sandbox/bins/{name}``: what the bin received (your account's bin of that name), every page of it:
+        the sandbox answers a bin a small page at a time (newest first), so this follows each page's ``next`` (the
+        ``before`` cursor of the older page) until there is none, or ``max_pages`` pages were read. The answer is
+        one document like a page's: ``requests`` and ``events`` oldest first, ``next`` the cursor of what was left
+        unread (None when the whole bin was read)."""
+        path = f"/bins/{segment(require_id(name, 'name', 'name'))}"
+        doc = self._json("GET", path)
+        if not isinstance(doc, dict):
+            return doc
+        pages = [doc]
+        cursor = doc.get("next")
+        while isinstance(cursor, int) and not isinstance(cursor, bool) and len(pages) < max_pages:
+            older = self._json("GET", f"{path}?before={cursor}")
+            if not isinstance(older, dict) or older.get("next") == cursor:
+                break  # an answer that does not move on: never loop on it
+            pages.append(older)
+            cursor = older.get("next")
+        merged = dict(doc)
+        for key in ("requests", "events"):
+            merged[key] = [item for page in reversed(pages) for item in (page.get(key) or [])]
+        merged["next"] = cursor if isinstance(cursor, int) and not isinstance(cursor, bool) else None
+        return merged
 
     def inbound(self, to: str, from_: str, text: str, media: list[Any] | None = None) -> dict[str, Any]:
         """``POST /_sandbox/inbound``: pretend ``from_`` texted ``to`` (a message-received event follows). ``media``

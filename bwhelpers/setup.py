@@ -19,6 +19,7 @@ from .flows.media import MediaFlow
 from .flows.messages import EVENT_TYPES, Messages, dedupe_events, event_key
 from .flows.preflight import DIAGNOSE_COLUMNS, NEEDED_ROLES, PLACEHOLDER_HOSTS, Preflight
 from .flows.provisioning import DEFAULT, Provisioning
+from .flows.registry import calls as declared_calls, declared
 from .flows.teardown import TEARDOWN_COLUMNS, Teardown
 from .results import Result
 from .state import SavedState, StateStore
@@ -54,6 +55,32 @@ class Setup:
         self.preflight = Preflight(self.ctx)
         self.teardown_flow = Teardown(self.ctx)
         self.media_flow = MediaFlow(self.ctx)
+        self._flows: dict[type, Any] = {type(f): f for f in (self.provisioning, self.a2p_flow, self.message_flow,
+                                                             self.preflight, self.teardown_flow, self.media_flow)}
+
+    def __getattr__(self, name: str) -> Any:
+        """The calls a flow declares (bwhelpers.flows.registry): ``setup.<call>(...)`` runs the flow's method of that
+        name, its Result marked as the step's; a new step needs no method here."""
+        found = declared_calls().get(name) if not name.startswith("_") else None
+        if found is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        decl, marks = found
+        flow = self._flows.get(decl.flow)
+        if flow is None:
+            flow = self._flows[decl.flow] = decl.flow(self.ctx)
+        method = getattr(flow, name)
+        if not marks:
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = method(*args, **kwargs)
+            return _step(decl.key, result) if isinstance(result, Result) else result
+
+        call.__name__, call.__doc__ = name, method.__doc__
+        return call
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(declared_calls()))
 
     def __repr__(self) -> str:
         return f"<Setup {self.config.target} profile={self.profile!r} state={str(self.state.path)!r}>"
@@ -340,14 +367,10 @@ class Setup:
 
     # ------------------------------------------------------------------ all steps
     def run_all(self, to: str = guide.DELIVERED_TO, text: str = guide.HELLO_TEXT) -> Iterator[Result]:
-        """All the steps in order (the guide's eight and today's A2P registration), yielding each step's Result
-        (saved objects are reused)."""
-        yield self.create_application()
-        yield self.create_location()
-        yield self.enable_sms()
-        yield self.enable_mms()
-        yield self.assign_application()
-        yield self.order_numbers()
-        yield self.wait_for_order()
-        yield self.register_a2p()
-        yield self.send_message(to, text)
+        """All the guide's steps in the step table's order (the guide's eight and today's A2P registration), each
+        run as its flow declares, yielding each step's Result (saved objects are reused)."""
+        runs = {d.key: d.run for d in declared() if d.run is not None}
+        for p in steps.STEPS:
+            run = runs.get(p.key)
+            if run is not None:
+                yield _step(p.key, run(self, {"to": to, "text": text}))

@@ -21,28 +21,25 @@ import fcntl
 import json
 import os
 import re
-import types
-import typing
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator, TypeVar
+from typing import Any, Callable, ClassVar, Iterator
 
 from . import statuses, steps
 from .exceptions import StateFileError, ValidationError
 from .files import atomic_write
+from .jsonmodel import Model as _Model, Wrong as _Wrong, dump as _dump, parse as _parse
 from .masking import is_secret_name, registered_secrets
 from .paths import default_state_path
 
 __all__ = ["StateStore", "SavedState", "Application", "Location", "Feature", "Assignment", "Order", "A2P",
            "Message", "MediaItem", "Delivery", "default_state_path", "now_iso", "StateFileWarning", "VERSION",
-           "ORDER_DONE", "ORDER_FINAL"]
+           "ORDER_DONE", "ORDER_FINAL", "StepState", "declare_step", "declared_steps"]
 
 #: the file format's version; MIGRATIONS[v] turns a version-v profile into a version-(v+1) one
 VERSION = 2
-#: free-form values (forms, criteria, unknown keys) nested deeper than this are dropped as corrupt
-MAX_DEPTH = 24
 
 #: an order's statuses that put numbers in service / that end the polling (bwhelpers.statuses)
 ORDER_DONE = statuses.DONE
@@ -56,132 +53,6 @@ class StateFileWarning(UserWarning):
 def now_iso() -> str:
     """The current UTC time as ISO-8601 with seconds."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-# ---------------------------------------------------------------------------------------------- the model
-class _Wrong(ValueError):
-    """A value of the wrong type for its field."""
-
-
-def _depth(value: Any) -> int:
-    """How deeply ``value`` nests lists and dicts (iterative: safe for any depth json accepted)."""
-    deepest, todo = 0, [(value, 1)]
-    while todo:
-        item, level = todo.pop()
-        if isinstance(item, dict):
-            items: Any = item.values()
-        elif isinstance(item, list):
-            items = item
-        else:
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        todo.extend((v, level + 1) for v in items)
-    return deepest
-
-
-def _parse(tp: Any, value: Any, where: str, problems: list[str]) -> Any:
-    """``value`` as type ``tp`` (str, int, bool, Any, list[X], dict[...], a model, X | None); _Wrong if it isn't."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        return _parse(next(a for a in args if a is not type(None)), value, where, problems)
-    if tp is Any or origin is dict or tp is dict:
-        if (origin is dict or tp is dict) and not isinstance(value, dict):
-            raise _Wrong(f"expected an object, got {type(value).__name__}")
-        if _depth(value) > MAX_DEPTH:
-            raise _Wrong(f"nested more than {MAX_DEPTH} levels deep")
-        return value
-    if isinstance(tp, type) and issubclass(tp, _Model):
-        if not isinstance(value, dict):
-            raise _Wrong(f"expected an object, got {type(value).__name__}")
-        return tp._from(value, where, problems)
-    if origin is list:
-        if not isinstance(value, list):
-            raise _Wrong(f"expected a list, got {type(value).__name__}")
-        out = []
-        for i, item in enumerate(value):
-            try:
-                out.append(_parse(args[0], item, f"{where}[{i}]", problems))
-            except _Wrong as exc:
-                problems.append(f"{where}[{i}]: {exc}")
-        return out
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):  # an id typed by hand without quotes
-            return str(value)
-        raise _Wrong(f"expected a string, got {type(value).__name__}")
-    if tp is bool and isinstance(value, bool) or tp is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise _Wrong(f"expected {getattr(tp, '__name__', tp)}, got {type(value).__name__}")
-
-
-M = TypeVar("M", bound="_Model")
-
-
-class _Model:
-    """A saved object: known keys are typed fields, unknown ones kept in ``extra`` (so nothing is lost)."""
-
-    #: field name -> key in the file, where they differ
-    _ALIASES: ClassVar[dict[str, str]] = {}
-    extra: dict[str, Any]
-
-    @classmethod
-    def _hints(cls) -> dict[str, Any]:
-        """The fields' types, resolved once per class (``typing.get_type_hints`` is slow, and the state is read
-        many times per notebook cell)."""
-        hints = cls.__dict__.get("_resolved_hints")
-        if hints is None:
-            hints = typing.get_type_hints(cls)
-            cls._resolved_hints = hints  # type: ignore[attr-defined]
-        return hints
-
-    @classmethod
-    def _from(cls: type[M], data: dict[str, Any], where: str, problems: list[str]) -> M:
-        hints = cls._hints()
-        kwargs: dict[str, Any] = {}
-        known = set()
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name == "extra":
-                continue
-            key = cls._ALIASES.get(f.name, f.name)
-            known.add(key)
-            if key not in data:
-                continue
-            try:
-                kwargs[f.name] = _parse(hints[f.name], data[key], f"{where}.{key}", problems)
-            except _Wrong as exc:
-                problems.append(f"{where}.{key}: {exc}")
-        extra = {}
-        for key, value in data.items():
-            if key in known:
-                continue
-            if _depth(value) > MAX_DEPTH:
-                problems.append(f"{where}.{key}: nested more than {MAX_DEPTH} levels deep")
-            else:
-                extra[key] = value
-        return cls(**kwargs, extra=extra)  # type: ignore[call-arg]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The object in the file's shape (aliases, nested models as dicts, unknown keys kept)."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            if f.name == "extra":
-                continue
-            out[self._ALIASES.get(f.name, f.name)] = _dump(getattr(self, f.name))
-        out.update(copy.deepcopy(self.extra))
-        return out
-
-
-def _dump(value: Any) -> Any:
-    if isinstance(value, _Model):
-        return value.to_dict()
-    if isinstance(value, list):
-        return [_dump(v) for v in value]
-    return copy.deepcopy(value)
 
 
 @dataclass
@@ -295,6 +166,41 @@ class MediaItem(_Model):
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StepState:
+    """What a step's flow declares about the saved state (:func:`declare_step`): the model its object is saved as
+    (a list of them with ``many``), when the step counts as done, and the few words the status table shows."""
+
+    key: str
+    model: type[_Model] | None = None
+    many: bool = False
+    done: Callable[["SavedState"], bool] | None = None
+    detail: Callable[["SavedState"], str | None] | None = None
+
+
+_DECLARED: dict[str, StepState] = {}
+
+
+def declare_step(key: str, model: type[_Model] | None = None, *, many: bool = False,
+                 done: Callable[["SavedState"], bool] | None = None,
+                 detail: Callable[["SavedState"], str | None] | None = None) -> StepState:
+    """Declare a step's saved object (kept under the step's key; :meth:`SavedState.part` reads it typed,
+    :meth:`SavedState.set_part` writes it), its ``done`` rule and its ``detail``. A flow module calls this for its
+    step, so the state module needs no edit for a new step; files written before the step load unchanged (the key
+    is simply absent)."""
+    steps.page(key)  # KeyError naming the valid keys
+    if key in {f.name for f in dataclasses.fields(SavedState)}:
+        raise ValueError(f"{key!r} is a field of SavedState already; declare only new steps' objects")
+    declared = StepState(key, model, many, done, detail)
+    _DECLARED[key] = declared
+    return declared
+
+
+def declared_steps() -> dict[str, StepState]:
+    """The steps whose saved object, done rule or detail a flow declared (key -> :class:`StepState`)."""
+    return dict(_DECLARED)
+
+
 @dataclass
 class SavedState(_Model):
     """One profile's saved state, and the facts derived from it.
@@ -336,6 +242,32 @@ class SavedState(_Model):
     def to_dict(self) -> dict[str, Any]:
         """The profile in the file's shape; unset objects and empty lists are left out."""
         return {k: v for k, v in super().to_dict().items() if v not in (None, [], {})}
+
+    # ------------------------------------------------------------------ the objects of declared steps
+    def part(self, key: str) -> Any:
+        """The saved object of a declared step (:func:`declare_step`), typed: its model (None when not saved), or a
+        list of them with ``many``. A wrong-typed value reads as not saved (the file keeps it as it is)."""
+        declared = _DECLARED.get(key)
+        if declared is None:
+            raise KeyError(f"no step {key!r} declared its saved object; declared: {sorted(_DECLARED)}")
+        raw = self.extra.get(key)
+        tp: Any = declared.model if declared.model is not None else Any
+        tp = list[tp] if declared.many else tp
+        if raw is None:
+            return [] if declared.many else None
+        try:
+            return _parse(tp, raw, key, [])
+        except _Wrong:
+            return [] if declared.many else None
+
+    def set_part(self, key: str, value: Any) -> None:
+        """Save (or with None / [] forget) a declared step's object."""
+        if key not in _DECLARED:
+            raise KeyError(f"no step {key!r} declared its saved object; declared: {sorted(_DECLARED)}")
+        if value is None or value == []:
+            self.extra.pop(key, None)
+        else:
+            self.extra[key] = _dump(value)
 
     # ------------------------------------------------------------------ derived facts
     @property
@@ -390,7 +322,10 @@ class SavedState(_Model):
             "messages": lambda: bool(self.messages),
         }
         steps.step(key)  # KeyError naming the valid keys
-        return done[key]() if key in done else False
+        if key in done:
+            return done[key]()
+        declared = _DECLARED.get(key)
+        return bool(declared.done(self)) if declared is not None and declared.done is not None else False
 
     def step_status(self, key: str) -> str:
         """``done``, ``pending``, ``failed`` (the last order FAILED) or ``partial`` (PARTIAL / BACKORDERED)."""
@@ -411,6 +346,9 @@ class SavedState(_Model):
                   "orders": last.id if last else None, "numbers": ", ".join(self.numbers),
                   "a2p": " ".join(x for x in (self.a2p.campaign_id, self.a2p.order_id) if x) if self.a2p else None,
                   "messages": self.last_text.id if self.last_text else None}
+        declared = _DECLARED.get(key)
+        if key not in values and declared is not None and declared.detail is not None:
+            return declared.detail(self) or ""
         return values.get(key) or ""
 
 

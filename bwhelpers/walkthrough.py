@@ -246,6 +246,21 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             progress.refresh_progress(self.progress, self.setup, self._current)
 
     # -- running a step ----------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        """A call a step's flow declares (bwhelpers.flows.registry) and no method below shows: ``page.<call>(...)``
+        runs ``setup.<call>(...)`` and shows it as every step is shown (request, response, saved value, or the
+        error), so a new step needs no method here."""
+        from .flows.registry import calls
+
+        if name.startswith("_") or name not in calls():
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+        def call(*args: Any, **kwargs: Any) -> Result | None:
+            return self._show(lambda: getattr(self.setup, name)(*args, **kwargs))
+
+        call.__name__ = name
+        return call
+
     # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
     def create_application(self, name: str = guide.APPLICATION_NAME, inbound_callback_url: str | None = None,
                            outbound_callback_url: str | None = None, callback_types: list[str] | None = None,
@@ -511,7 +526,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         ``not run``, what, the next step in words — trusted HTML)."""
         again = "fix what the red box above names, then re-run this notebook (Run All)"
         nxt = steps.PAGES[self.step + 1] if self.step + 1 < len(steps.PAGES) else None
-        onward = f"continue with {_link(nxt)}" if nxt is not None else "you are at the end of the walkthrough"
+        onward = (f"continue with {_link(nxt)} ({html.escape(nxt.heading[:1].lower() + nxt.heading[1:])})"
+                  if nxt is not None else "you are at the end of the walkthrough")
         failures = [t for k, t in self.outcomes if k == "failed"]
         if self.setup is None:
             return "failed", failures[0] if failures else "not connected", (

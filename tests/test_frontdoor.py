@@ -101,6 +101,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "readme_command.py test" in ci and 'bash -c "$cmd"' in ci
     assert "apt-get install -y" in ci and "chromium" in ci
+    assert "playwright install --with-deps chromium" in ci, "on Ubuntu apt's chromium is the snap: Playwright's instead"
     out = subprocess.run([sys.executable, str(ROOT / ".ci" / "readme_command.py"), "test"], capture_output=True,
                          text=True, check=True).stdout.strip()
     assert out == command("test")

@@ -493,6 +493,130 @@ def test_every_control_list_is_paged(service: dict[str, Any]) -> None:
     assert [e["n"] for e in older["events"]] == [0] and older["next"] is None
 
 
+def test_bin_pages_are_small_and_the_client_reads_every_one(service: dict[str, Any]) -> None:
+    """A bin page is built and encoded on the event loop every tenant shares, so it stops at about 64 KB of answer
+    (issue 23, F3); the client follows each page's ``next`` and sees every event the bin holds, once, in order."""
+    from bwhelpers.config import Config
+    from bwhelpers.sandbox.callbacks import BIN_PAGE_BYTES
+    from bwhelpers.sandbox_control import SandboxControl
+
+    creds = provision(service, "pagina")
+    auth = (creds["username"], creds["password"])
+    pad = "p" * 3000
+    for i in range(60):  # ~540 KB of answer: nine pages or so
+        r = requests.post(f"{service['url']}/_sandbox/bins/many", auth=auth, timeout=10,
+                          json={"type": "message-delivered", "message": {"id": f"m-{i}"}, "pad": pad})
+        assert r.status_code == 204, r.text
+    sizes, cursor, seen = [], None, 0
+    while True:
+        r = requests.get(f"{service['url']}/_sandbox/bins/many", params={"before": cursor} if cursor else {},
+                         auth=auth, timeout=10)
+        assert r.status_code == 200
+        sizes.append(len(r.content))
+        seen += len(r.json()["requests"])
+        cursor = r.json()["next"]
+        if cursor is None:
+            break
+    assert seen == 60 and len(sizes) > 3, sizes
+    one_row = 3 * (len(pad) + 80) + 1000  # a page may pass the budget by one request (it always holds one)
+    assert max(sizes) <= BIN_PAGE_BYTES + one_row, sizes
+    url = service["url"]
+    cfg = Config(target="sandbox", dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2",
+                 account_id=creds["account_id"], site_id=creds["site_id"], username=creds["username"],
+                 password=creds["password"], sandbox_url=url)
+    doc = SandboxControl(cfg).bin("many")
+    assert [e["message"]["id"] for e in doc["events"]] == [f"m-{i}" for i in range(60)]
+    assert len(doc["requests"]) == doc["count"] == 60 and doc["next"] is None
+    # a reader that stops early says where it stopped
+    part = SandboxControl(cfg).bin("many", max_pages=2)
+    assert 0 < len(part["events"]) < 60 and part["next"] is not None
+    assert part["events"][-1]["message"]["id"] == "m-59"  # the newest pages come first
+
+
+class Tarpit:
+    """A callback receiver that accepts every connection and never answers (what any stranger can run on a VPS):
+    each delivery to it holds the sandbox's connection for the whole attempt timeout."""
+
+    def __init__(self, host: str):
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(256)
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}/cb"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_one_accounts_slow_receiver_never_starves_anothers_callbacks(tmp_path: Any) -> None:
+    """F15: the room's callback deliveries share one pool of connections. A participant whose receiver accepts and
+    never answers holds at most its share of it (ACCOUNT_SHARE), however many callbacks it has due; another
+    participant's delivery receipt arrives while every one of those deliveries still hangs (the attempt timeout is
+    120 s, so nothing here depends on how fast the machine is: the order of events is what is checked)."""
+    from bwhelpers.sandbox.callbacks import ACCOUNT_SHARE, MAX_IN_FLIGHT
+
+    tarpit = Tarpit("127.0.0.2")
+    try:
+        with workshop_service(tmp_path, "--order-delay", "0", "--a2p-enforcement", "off",
+                              "--allow-callback-host", "127.0.0.2") as svc:
+            settings(svc, quotas={"requests_per_second": None}, delivery_delay=0,
+                     callback_retry={"max_attempts": 1, "backoff": [1], "timeout": 120})
+            slow, fine = provision(svc, "tarpitter"), provision(svc, "bystander")
+            slow_app, slow_number = setup_messaging(svc, slow, tarpit.url)
+            fine_app, fine_number = setup_messaging(svc, fine, f"{svc['url']}/_sandbox/bins/receipts")
+            many = [f"+1201555{i:04d}" for i in range(10)]
+            slow_ids = [send(svc, slow, slow_app, slow_number, many) for _ in range(MAX_IN_FLIGHT // 10 + 2)]
+            wait_for(lambda: len(tarpit.held) >= ACCOUNT_SHARE, what="the tarpit holding its share")
+            message = send(svc, fine, fine_app, fine_number, ["+12015550100"])
+            auth = (fine["username"], fine["password"])
+
+            def receipt() -> bool:
+                doc = requests.get(f"{svc['url']}/_sandbox/bins/receipts", auth=auth, timeout=10).json()
+                return any(e.get("message", {}).get("id") == message for e in doc["events"])
+
+            wait_for(receipt, timeout=60, what="the bystander's delivery receipt")
+            # meanwhile every delivery to the tarpit still hangs (none finished, so none is logged), and it never
+            # held more than the account's share of the pool, with the rest of its callbacks waiting their turn
+            log = requests.get(f"{svc['url']}/_sandbox/callbacks", auth=(slow["username"], slow["password"]),
+                               timeout=10).json()
+            assert log["attempts"] == [], log["attempts"]
+            pending = [c for c in log["callbacks"] if c["status"] == "pending"]
+            assert len(pending) == 10 * len(slow_ids) > MAX_IN_FLIGHT, len(pending)
+            assert len(tarpit.held) == ACCOUNT_SHARE, len(tarpit.held)
+    finally:
+        tarpit.close()
+
+
+def test_a_claim_takes_every_accounts_rows_in_turns() -> None:
+    """The dispatcher's choice among due rows (F15): round-robin across accounts, each account within its share,
+    the pool's limit, and one delivery for an account with none in flight even when the pool is full."""
+    from bwhelpers.sandbox.callbacks import MAX_IN_FLIGHT, Dispatcher
+    from bwhelpers.sandbox.db import Database
+
+    d = Dispatcher(Database(":memory:"), account_share=4)
+    rows = [{"id": i, "account_id": "flood", "url": "https://flood.example/cb"} for i in range(1, 101)]
+    rows += [{"id": 200, "account_id": "b", "url": "https://b.example/cb"},
+             {"id": 201, "account_id": "c", "url": "https://c.example/cb"}]
+    taken = d.choose(rows)
+    assert taken[:3] == [1, 200, 201] and sorted(taken) == [1, 2, 3, 4, 200, 201], taken
+    d._in_flight = MAX_IN_FLIGHT  # the pool is full, "flood" and "b" hold some of it, "c" none
+    d.in_flight_by_account.update({"flood": 1, "b": 1})
+    assert d.choose(rows) == [201]
+
+
 def test_a_bin_does_not_store_a_megabyte_of_headers(service: dict[str, Any]) -> None:
     """The server reads request heads up to 1 MB (so a long URL gets its 414); a bin must not store them, or one
     participant's 500 bin requests would hold ~600 MB of the room's db cap."""

@@ -149,8 +149,10 @@ def test_board_steps_follow_the_account_including_10dlc(service: dict[str, Any],
     board = requests.get(f"{service['url']}/board.json", headers=service["key"], timeout=30).json()
     from bwhelpers import steps
 
-    # the board's columns are the walkthrough's steps, in order (column n = notebook n)
-    assert [s["key"] for s in board["steps"]] == [s.key for s in steps.STEPS]
+    # the board's columns are the walkthrough's first steps, in order (column n = notebook n): the guide's up to the
+    # message, which the sandbox judges from its own tables; a step added after them needs no column
+    shown = [s["key"] for s in board["steps"]]
+    assert shown == [s.key for s in steps.STEPS][:len(shown)] and shown[-1] == "messages"
     assert {r["participant"]: r["done"] for r in board["participants"]}["gwen"] is True
 
 

@@ -10,6 +10,7 @@ from ..exceptions import BandwidthError, NotFoundError, ValidationError
 from ..phone import loose_e164, normalize_number
 from ..results import Result
 from ..state import A2P, now_iso
+from .registry import StepFlow, declare
 from .context import FlowContext, prereq
 
 __all__ = ["A2PFlow", "A2P_DONE", "TFV_DONE"]
@@ -211,3 +212,6 @@ class A2PFlow:
                    f"{number} is not registered to a 10DLC campaign: texts from it fail with 4476" if not campaign else
                    f"{number} is {reg.status} on campaign {campaign}: texts fail with 4476 until it is {A2P_DONE}")
         return {"check": "10DLC registration", "ok": ok, "finding": finding, "fix": "" if ok else explain(4476)["fix"]}
+
+
+declare(StepFlow("a2p", A2PFlow, run=lambda setup, _: setup.register_a2p()))

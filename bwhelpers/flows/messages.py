@@ -14,6 +14,7 @@ from ..events import EVENT_TYPES, dedupe_events, event_key  # THE identity of an
 from ..polling import poll
 from ..results import Result
 from ..state import Message, now_iso
+from .registry import StepFlow, declare
 from .context import FlowContext, prereq
 
 __all__ = ["Messages", "EVENT_TYPES", "event_key", "dedupe_events", "extract_events"]
@@ -241,3 +242,6 @@ class Messages:
                     "(delivery_status())")
         return ("the event has not reached the application's callback URL yet",
                 f"wait longer (timeout=...), or run diagnose() in notebook {steps.page('teardown').notebook[:2]}")
+
+
+declare(StepFlow("messages", Messages, run=lambda setup, inputs: setup.send_message(inputs["to"], inputs["text"])))

@@ -10,6 +10,7 @@ from ..exceptions import BandwidthError
 from ..phone import loose_e164
 from .a2p import A2PFlow
 from .context import FlowContext
+from .registry import declared
 from .provisioning import Provisioning, existing_feature
 
 __all__ = ["Preflight", "DIAGNOSE_COLUMNS", "PLACEHOLDER_HOSTS", "NEEDED_ROLES", "callback_problem"]
@@ -62,21 +63,32 @@ class Preflight:
         return [r for r in rows if not r["ok"]] + [r for r in rows if r["ok"]]
 
     def checks(self) -> list[dict[str, Any]]:
-        """The checks in the order they are made; a failure that makes the later checks meaningless ends them."""
+        """The checks in the order they are made: the guide's, then those each step's flow declares
+        (``StepFlow.checks``), in the step table's order, once the credentials work."""
         rows: list[dict[str, Any]] = []
+        if self.guide_checks(rows):
+            for decl in declared():
+                if decl.checks:
+                    rows.extend({**r, "fix": "" if r["ok"] else r.get("fix", "")}
+                                for r in getattr(decl.flow(self.ctx), decl.checks)())
+        return rows
+
+    def guide_checks(self, rows: list[dict[str, Any]]) -> bool:
+        """The guide's checks, appended to ``rows``; a failure that makes the later checks meaningless ends them.
+        False when the credentials do not work (nothing else can be checked)."""
 
         def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
             rows.append({"check": check, "ok": ok, "finding": finding, "fix": "" if ok else fix})
 
         if not self.auth_checks(add):
-            return rows
+            return False
         cfg, d = self.ctx.config, self.ctx.dashboard
         try:
             d.get_site()
             add("credentials", True, f"{cfg.target}: account {cfg.account_id}, site {cfg.site_id} reachable")
         except BandwidthError as exc:
             add("credentials", False, finding_of(exc), exc.fix or "check the credentials and base URL")
-            return rows
+            return False
         st = self.ctx.state
         app_id, loc_id = st.application_id, st.location_id
         app_data: dict[str, Any] = {}
@@ -101,13 +113,13 @@ class Preflight:
             rows.extend(receiver_checks(self.ctx, app_data))
         if not loc_id:
             add("location", False, "no location saved", f"run {steps.ref('location')}")
-            return rows
+            return True
         try:
             d.get_location(loc_id)
             add("location", True, f"location {loc_id} exists")
         except BandwidthError as exc:
             add("location", False, str(exc), again.format("location", steps.step("location").number))
-            return rows
+            return True
         for label, getter, key in (("SMS", d.get_sms, "sms"), ("MMS", d.get_mms, "mms")):
             enabled = existing_feature(getter, loc_id) is not None
             add(f"{label} enabled", enabled, f"{label} is {'enabled' if enabled else 'not enabled'} on the location",
@@ -141,7 +153,7 @@ class Preflight:
         sending = st.sending_number or (loose_e164(numbers[0]) if numbers else None)
         if sending:
             rows.append(A2PFlow(self.ctx).check(sending))
-        return rows
+        return True
 
     def application_linked(self, app_id: str) -> tuple[bool, str]:
         """Is the application linked to a location? Its associatedsippeers, else each location's

@@ -19,6 +19,7 @@ from ..exceptions import BandwidthError, NotFoundError, ValidationError
 from ..results import Result
 from ..state import ORDER_DONE, Assignment, Feature, Location, Order, now_iso
 from ..state import Application as SavedApplication
+from .registry import StepFlow, declare
 from .context import FlowContext, prereq
 
 __all__ = ["Provisioning", "customer_order_id", "is_phone_number", "order_key", "DEFAULT"]
@@ -365,3 +366,13 @@ def existing_feature(getter: Callable[[str], Result], location_id: str) -> Resul
     except (NotFoundError, ValidationError):
         return None
     return result if result.data else None
+
+
+# the steps this flow does (bwhelpers.flows.registry): what run_all runs for each
+declare(StepFlow("application", Provisioning, run=lambda setup, _: setup.create_application()))
+declare(StepFlow("location", Provisioning, run=lambda setup, _: setup.create_location()))
+declare(StepFlow("sms", Provisioning, run=lambda setup, _: setup.enable_sms()))
+declare(StepFlow("mms", Provisioning, run=lambda setup, _: setup.enable_mms()))
+declare(StepFlow("assigned", Provisioning, run=lambda setup, _: setup.assign_application()))
+declare(StepFlow("orders", Provisioning, run=lambda setup, _: setup.order_numbers()))
+declare(StepFlow("numbers", Provisioning, run=lambda setup, _: setup.wait_for_order()))

@@ -14,6 +14,7 @@ from ..polling import poll_until
 from ..results import Result
 from ..state import ORDER_FINAL
 from .context import FlowContext
+from .registry import declared
 
 __all__ = ["Teardown", "TEARDOWN_COLUMNS"]
 
@@ -44,6 +45,9 @@ class Teardown:
             return result
 
         self.delete_media(rows)
+        for decl in reversed(declared()):  # what later steps' flows declare, undone first
+            if decl.undo:
+                rows.extend(getattr(decl.flow(self.ctx), decl.undo)())
         if loc_id:
             try:
                 assigned = d.get_application_settings(loc_id).data.get("HttpMessagingV2AppId")

@@ -20,7 +20,7 @@ import tornado.web
 from . import faults, forwarded, guards, jsonio, xmlio
 from .auth import ALL_ROLES, AuthError, Principal, authenticate, legacy_user_account, parse_basic
 from .context import SandboxContext
-from .db import Database
+from .db import Database, begin_scope
 from .exceptions import ControlError, DashboardError, MessagingError, SandboxError
 from .guards import MAX_BODY_BYTES
 from .auth_throttle import THROTTLE, cached_only, credential_key
@@ -57,6 +57,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self.clear_header("Content-Type")
 
     def prepare(self) -> None:
+        begin_scope()  # the settings cache checks for other connections' commits once in this request (its task)
         self.guard()
         if self.request.method in ("POST", "PUT", "PATCH") and self.api not in ("control", "oauth"):
             check_db_size(self.db)  # 507 instead of filling the volume (the control plane checks where it stores)

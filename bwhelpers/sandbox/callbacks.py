@@ -15,6 +15,10 @@ process's IOLoop with :class:`tornado.httpclient.AsyncHTTPClient`.
 * Non-2xx, connection errors and timeouts are retried with the backoff of the ``callback_retry``
   setting (``max_attempts``, ``backoff`` list of seconds, ``timeout``), then the row gives up.
 * Every attempt is written to ``callback_attempts`` (``GET /_sandbox/callbacks``).
+* Fair turns: at most :data:`MAX_IN_FLIGHT` deliveries are in flight over HTTP; in workshop mode one account
+  holds at most :data:`ACCOUNT_SHARE` of them, and in every mode an account with none in flight is always given
+  one, even when the pool is full, and each claim takes the accounts' rows in turns (every account's first due
+  row, then every account's second, ...): one account's slow receiver or backlog never starves another's.
 * Every target is checked by the callback URL policy (:mod:`bwhelpers.sandbox.callback_policy`) on the
   address the connection uses; a refused target is logged as refused, with no response detail, and
   the callback gives up at once. Each account may make the ``callback_attempts`` quota of attempts a
@@ -28,6 +32,7 @@ The module also keeps the request bins (``/_sandbox/bins/{name}``), the sandbox'
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import logging
 import time
@@ -38,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import clock, delivery_signature, quotas
 from .callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
-from .db import Database, register_schema
+from .db import Database, begin_scope, end_scope, register_cached_table, register_schema
 
 log = logging.getLogger("bwhelpers.sandbox.callbacks")
 
@@ -52,7 +57,16 @@ STALE_CLAIM = 30.0
 POLL_INTERVAL_MS = 50
 #: how a target refused by the callback URL policy shows in the log (no status, no response detail)
 REFUSED = "refused by the sandbox's callback URL policy"
+#: deliveries over HTTP in flight at once (the room's pool)
 MAX_IN_FLIGHT = 32
+#: workshop mode: the most of the pool one account may hold. A receiver that accepts and never answers holds a
+#: slot for the whole attempt timeout; without a share, two participants' tarpits would hold every slot and
+#: everyone's delivery receipts would wait behind them
+ACCOUNT_SHARE = 4
+#: candidates one claim reads (the due rows of accounts that may take more, oldest first)
+CLAIM_WINDOW = 4 * MAX_IN_FLIGHT
+#: connections each HTTP client may open (more than the dispatcher ever has in flight, so none waits in its queue)
+_CLIENT_CONNECTIONS = 1024
 #: a bin name as the control plane's route takes it (anything else is left to HTTP, which answers as it does)
 _LOCAL_BIN_NAME = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 
@@ -121,6 +135,7 @@ CREATE INDEX IF NOT EXISTS callback_outbox_delivered ON callback_outbox (status,
 CREATE INDEX IF NOT EXISTS callback_attempts_callback ON callback_attempts (callback_id)
 """
 register_schema(SCHEMA)
+register_cached_table("request_bins")  # bin_config
 
 
 def iso(ts: float) -> str:
@@ -157,6 +172,11 @@ def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | N
 
 
 def retry_policy(db: Database) -> dict[str, Any]:
+    """The ``callback_retry`` setting with its defaults (cached with the settings: the caller must not change it)."""
+    return db.derived(("retry_policy",), lambda: _retry_policy(db))
+
+
+def _retry_policy(db: Database) -> dict[str, Any]:
     policy = dict(db.get_setting("callback_retry") or {})
     attempts = int(policy.get("max_attempts", 6) or 1)
     backoff = policy.get("backoff") or [1, 2, 4, 8, 16]
@@ -255,8 +275,12 @@ class Dispatcher:
 
     def __init__(self, db: Database, instance: str | None = None, signing_key: str | None = None,
                  bin_prefix: str = "", policy: CallbackPolicy | None = None,
-                 local_origins: frozenset[tuple[str, int]] = frozenset()):
+                 local_origins: frozenset[tuple[str, int]] = frozenset(), account_share: int | None = None):
         self.db = db
+        #: the most HTTP deliveries one account may have in flight (None: the whole pool; workshop: ACCOUNT_SHARE)
+        self.account_share = account_share
+        #: HTTP deliveries in flight, by account
+        self.in_flight_by_account: collections.Counter[str] = collections.Counter()
         #: (host, port) pairs at which this very process serves its bins with no proxy in between: a callback to
         #: one of its bins there is recorded in-process (see :meth:`_deliver_local`), signed deliveries only
         self.local_origins = local_origins if signing_key else frozenset()
@@ -278,10 +302,11 @@ class Dispatcher:
         import tornado.httpclient
         import tornado.ioloop
 
-        # every target but the sandbox's own bins: the policy checks the addresses the connection will use
-        self._client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=MAX_IN_FLIGHT,
+        # every target but the sandbox's own bins: the policy checks the addresses the connection will use. The
+        # clients never queue: the dispatcher bounds what is in flight (the pool, plus one per account beyond it)
+        self._client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=_CLIENT_CONNECTIONS,
                                                           resolver=PolicyResolver(policy=self.policy))
-        self._own_client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=MAX_IN_FLIGHT)
+        self._own_client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=_CLIENT_CONNECTIONS)
         self._periodic = tornado.ioloop.PeriodicCallback(self.tick, POLL_INTERVAL_MS)
         self._periodic.start()
 
@@ -305,11 +330,16 @@ class Dispatcher:
     def tick(self) -> None:
         if self._stopped:
             return
-        self._maybe_prune()
-        if self._in_flight >= MAX_IN_FLIGHT:
-            return
+        scope = begin_scope()  # the settings read once per tick (bwhelpers.sandbox.db.begin_scope)
         try:
-            rows = self.claim(MAX_IN_FLIGHT - self._in_flight)
+            self._tick()
+        finally:
+            end_scope(scope)
+
+    def _tick(self) -> None:
+        self._maybe_prune()
+        try:
+            rows = self.claim()
         except Exception:
             log.exception("callback outbox claim failed")
             return
@@ -323,10 +353,11 @@ class Dispatcher:
                 local.append((dict(row), target))
                 continue
             self._in_flight += 1
+            self.in_flight_by_account[str(row["account_id"])] += 1
             loop.spawn_callback(self._run, dict(row))
         if local:
             self._deliver_local(local)
-            if len(rows) >= MAX_IN_FLIGHT:  # a backlog: the next batch after the requests waiting now
+            if len(local) >= MAX_IN_FLIGHT:  # a backlog: the next batch after the requests waiting now
                 loop.add_callback(self.tick)
 
     def _maybe_prune(self) -> None:
@@ -350,23 +381,66 @@ class Dispatcher:
         moved, self._clock_state = state != self._clock_state, state
         return moved
 
-    def claim(self, limit: int) -> list[Any]:
+    def _full_accounts(self) -> list[str]:
+        """Accounts that may not start another HTTP delivery now: those at their share, and, while the pool is
+        full, every account that has one in flight (an account with none is always given one)."""
+        pool_full = self._in_flight >= MAX_IN_FLIGHT
+        return sorted(a for a, n in self.in_flight_by_account.items()
+                      if n > 0 and (pool_full or (self.account_share is not None and n >= self.account_share)))
+
+    def choose(self, candidates: list[Any]) -> list[int]:
+        """The ids one claim takes from ``candidates`` (due rows, oldest first): in turns, every account's first,
+        then every account's second, ...; in-process bin deliveries (they hold no slot) up to a batch of
+        :data:`MAX_IN_FLIGHT`; HTTP deliveries within the pool and each account's share, and one for an account
+        with none in flight even when the pool is full."""
+        turns: collections.Counter[str] = collections.Counter()
+        ranked = []
+        for order, row in enumerate(candidates):
+            account = str(row["account_id"])
+            ranked.append((turns[account], order, row))
+            turns[account] += 1
+        taken: list[int] = []
+        local = 0
+        in_flight = self._in_flight
+        by_account = collections.Counter(self.in_flight_by_account)
+        for _, _, row in sorted(ranked, key=lambda t: (t[0], t[1])):
+            account = str(row["account_id"])
+            if self.local_bin(row["url"]) is not None:
+                if local < MAX_IN_FLIGHT:
+                    local += 1
+                    taken.append(int(row["id"]))
+                continue
+            if self.account_share is not None and by_account[account] >= self.account_share:
+                continue
+            if in_flight >= MAX_IN_FLIGHT and by_account[account] > 0:
+                continue
+            in_flight += 1
+            by_account[account] += 1
+            taken.append(int(row["id"]))
+        return taken
+
+    def claim(self) -> list[Any]:
+        """Claim the due rows this process delivers now (:meth:`choose`); other processes never get them."""
         # due times are on the sandbox's clock; claims coordinate processes, so they are on the wall clock
         now, wall = clock.now(self.db), time.time()
         stale_before = wall - STALE_CLAIM - retry_policy(self.db)["timeout"]
+        due = ("status='pending' AND next_attempt_at<=? AND (claimed_by IS NULL OR claimed_at<?)")
         # cheap read first, so idle polls never take the write lock
-        if self.db.query_one(
-                "SELECT 1 FROM callback_outbox WHERE status='pending' AND next_attempt_at<=? "
-                "AND (claimed_by IS NULL OR claimed_at<?) LIMIT 1", (now, stale_before)) is None:
+        if self.db.query_one(f"SELECT 1 FROM callback_outbox WHERE {due} LIMIT 1", (now, stale_before)) is None:
+            return []
+        full = self._full_accounts()
+        skip = f" AND account_id NOT IN ({','.join('?' * len(full))})" if full else ""
+        candidates = self.db.query(
+            f"SELECT id, account_id, url FROM callback_outbox WHERE {due}{skip} ORDER BY next_attempt_at, id LIMIT ?",
+            (now, stale_before, *full, CLAIM_WINDOW))
+        ids = self.choose(candidates)
+        if not ids:
             return []
         self._seq += 1
         token = f"{self.instance}:{self._seq}"
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE callback_outbox SET claimed_by=?, claimed_at=? WHERE id IN ("
-                " SELECT id FROM callback_outbox WHERE status='pending' AND next_attempt_at<=? "
-                " AND (claimed_by IS NULL OR claimed_at<?) ORDER BY next_attempt_at, id LIMIT ?)",
-                (token, wall, now, stale_before, limit))
+            conn.execute(f"UPDATE callback_outbox SET claimed_by=?, claimed_at=? WHERE {due} "
+                         f"AND id IN ({','.join('?' * len(ids))})", (token, wall, now, stale_before, *ids))
             return conn.execute("SELECT * FROM callback_outbox WHERE claimed_by=? AND status='pending' ORDER BY id",
                                 (token,)).fetchall()
 
@@ -440,10 +514,11 @@ class Dispatcher:
             quotas.check_bins(self.db, str(row["account_id"]), key)
             quotas.check_stored(self.db, str(row["account_id"]), len(body))
             creds = (str(row["cb_user"]), str(row["cb_password"] or "")) if auth else None
-            code, authorized = bin_answer(bin_config(self.db, key) or {}, arg("require_auth") or None, arg("status") or None,
-                                 creds, auth)
+            config = bin_config(self.db, key)
+            code, authorized = bin_answer(config or {}, arg("require_auth") or None, arg("status") or None,
+                                          creds, auth)
             insert_bin_request(conn, key, method="POST", path=path, query=query, headers=headers,
-                               authorized=authorized, status=code, body=body)
+                               authorized=authorized, status=code, body=body, exists=config is not None)
         except quotas.QuotaExceeded as exc:
             code = exc.status
         except BadBinStatus:
@@ -476,6 +551,10 @@ class Dispatcher:
                 log.exception("callback %s could not be rescheduled", row.get("id"))
         finally:
             self._in_flight -= 1
+            account = str(row["account_id"])
+            self.in_flight_by_account[account] -= 1
+            if self.in_flight_by_account[account] <= 0:
+                del self.in_flight_by_account[account]
 
     async def _post(self, row: dict[str, Any], attempt: int, auth: bool, timeout: float) -> tuple[int | None, Any, str | None]:
         import tornado.httpclient
@@ -568,6 +647,12 @@ class Dispatcher:
 # -- request bins ---------------------------------------------------------------------------------
 
 def bin_config(db: Database, name: str) -> dict[str, Any] | None:
+    """A bin's configuration (None when the bin does not exist yet; cached with the table)."""
+    found = db.derived(("bin", name), lambda: _bin_config(db, name))
+    return None if found is None else dict(found)
+
+
+def _bin_config(db: Database, name: str) -> dict[str, Any] | None:
     row = db.query_one("SELECT * FROM request_bins WHERE name=?", (name,))
     if row is None:
         return None
@@ -609,10 +694,12 @@ def bin_answer(config: dict[str, Any], require_arg: str | None, status_arg: str 
 
 
 def insert_bin_request(conn: Any, name: str, *, method: str, path: str, query: str, headers: dict[str, str],
-                       authorized: bool, status: int, body: str) -> int:
-    """Store one request of bin ``name`` inside the caller's transaction; returns its id."""
+                       authorized: bool, status: int, body: str, exists: bool = False) -> int:
+    """Store one request of bin ``name`` inside the caller's transaction (creating the bin unless it ``exists``);
+    returns its id."""
     now = clock.now(conn)
-    conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, now))
+    if not exists:
+        conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, now))
     cur = conn.execute(
         "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
         "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -627,14 +714,17 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
                                   authorized=authorized, status=status, body=body)
 
 
-#: a page of a bin holds at most this many requests, and stops early once its bodies pass BIN_PAGE_BYTES
+#: a page of a bin holds at most this many requests, and stops early once its answer would pass BIN_PAGE_BYTES
 BIN_PAGE_MAX = 1000
-BIN_PAGE_BYTES = 256 * 1024
+#: an answer is built and JSON-encoded on the event loop while every other tenant's requests wait, so a page is
+#: small (about 2 ms of work); clients follow ``next`` for the older pages (SandboxControl.bin does)
+BIN_PAGE_BYTES = 64 * 1024
 
 
 def bin_contents(db: Database, name: str, limit: int = BIN_PAGE_MAX, before: int | None = None) -> dict[str, Any]:
     """The newest ``limit`` requests of a bin (older than ``before``), oldest first, and their callback events;
-    a page stops early once its bodies pass :data:`BIN_PAGE_BYTES`. ``next`` is the ``before`` cursor of the
+    a page stops early once its answer (each body three times: as sent, parsed, among the events) would pass
+    :data:`BIN_PAGE_BYTES`, but always holds at least one request. ``next`` is the ``before`` cursor of the
     older page (None when there is none); ``count`` is how many the bin holds."""
     requests_ = []
     events: list[Any] = []
@@ -647,10 +737,11 @@ def bin_contents(db: Database, name: str, limit: int = BIN_PAGE_MAX, before: int
     # a cursor, not a list: only the rows the page takes are read (a page of small requests, not 1,001 big ones)
     cursor = db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, min(limit, BIN_PAGE_MAX) + 1))
     for r in cursor:
-        if len(rows) >= min(limit, BIN_PAGE_MAX) or (rows and size + len(r["body"] or "") > BIN_PAGE_BYTES):
+        cost = 3 * len(r["body"] or "") + len(r["headers"] or "")
+        if len(rows) >= min(limit, BIN_PAGE_MAX) or (rows and size + cost > BIN_PAGE_BYTES):
             break
         rows.append(r)
-        size += len(r["body"] or "") + len(r["headers"] or "")
+        size += cost
     cursor.close()
     more = bool(rows) and db.query_one("SELECT 1 FROM bin_requests WHERE name=? AND id<?",
                                        (name, rows[-1]["id"])) is not None

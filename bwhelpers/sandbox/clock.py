@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from .db import Database
+from .db import Database, owner
 
 #: the key of the clock's state in the ``meta`` table
 KEY = "clock"
@@ -56,11 +56,25 @@ def read(state: Any) -> float:
 
 def state(db: Database | sqlite3.Connection) -> Any:
     """The clock's stored state (None: the wall clock); ``db`` may be a connection inside a transaction."""
-    if isinstance(db, Database):
-        raw = db.meta_value(KEY)  # cached until the meta table changes
-        return json.loads(raw) if raw is not None else None
+    if not isinstance(db, Database):
+        # a connection inside a transaction: its Database's cache when it has one (a write to meta in this
+        # transaction drops it, and what it reads after is not kept)
+        found = owner(db)
+        if found is None or found.connect() is not db:
+            return _read_row(db)
+        db = found
+    # parsed once, cached until the meta table changes (the caller must not change it)
+    return db.derived(("clock",), lambda: _parse(db.meta_value(KEY)))
+
+
+def _read_row(db: sqlite3.Connection) -> Any:
+    """The stored state read from the table itself (a read-modify-write in a transaction)."""
     row = db.execute("SELECT value FROM meta WHERE key=?", (KEY,)).fetchone()
     return json.loads(row[0]) if row is not None else None
+
+
+def _parse(raw: str | None) -> Any:
+    return json.loads(raw) if raw is not None else None
 
 
 def now(db: Database | sqlite3.Connection) -> float:
@@ -86,7 +100,7 @@ def change(db: Database, *, freeze: bool | None = None, advance: float = 0.0, at
     from the time it shows. Unchanged parts keep their state (a frozen clock advanced stays frozen).
     """
     with db.transaction() as conn:
-        current = state(conn)
+        current = _read_row(conn)
         if wall or not valid(current):
             current = dict(WALL)
         if freeze is not None or at is not None or advance:

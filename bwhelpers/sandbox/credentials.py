@@ -24,7 +24,7 @@ from typing import Any
 import jwt
 
 from . import clock
-from .db import Database, check_secret, hash_secret, register_schema
+from .db import Database, check_secret, hash_secret, register_cached_table, register_schema
 
 #: The role every send and message listing needs (Bandwidth's name for it).
 ROLE_MESSAGING = "Messaging"
@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS api_credentials (
 CREATE INDEX IF NOT EXISTS api_credentials_account ON api_credentials(account_id);
 """
 register_schema(SCHEMA)
+register_cached_table("api_credentials")  # credential_state: a change refuses earlier tokens at once
 
 
 class TokenInvalid(Exception):
@@ -108,7 +109,11 @@ def _version(secret_hash: str) -> str:
 
 
 def credential_state(db: Database, client_id: str) -> tuple[float, str] | None:
-    """(created, version) of a credential, or None when it does not exist."""
+    """(created, version) of a credential, or None when it does not exist (cached with the table)."""
+    return db.derived(("credential", client_id), lambda: _credential_state(db, client_id))
+
+
+def _credential_state(db: Database, client_id: str) -> tuple[float, str] | None:
     row = db.query_one("SELECT created, secret_hash FROM api_credentials WHERE client_id=?", (client_id,))
     return None if row is None else (float(row["created"]), _version(str(row["secret_hash"])))
 

@@ -8,6 +8,7 @@ core tables (schema version, accounts, sites, settings) and the connection handl
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
@@ -46,6 +47,45 @@ CREATE TABLE IF NOT EXISTS sites (
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+#: how long one read scope (a request, a dispatcher tick) trusts the ``PRAGMA data_version`` it checked first
+SCOPE_SECONDS = 0.05
+#: the read scope of the running request (task) or tick: {id(connection): (data_version, when checked)}
+_scope: contextvars.ContextVar[dict[int, tuple[int, float]] | None] = contextvars.ContextVar(
+    "bwhelpers_sandbox_read_scope", default=None)
+_MISSING = object()
+
+
+def begin_scope() -> contextvars.Token[dict[int, tuple[int, float]] | None]:
+    """Start a read scope in the running context (a request's task: ``BaseHandler.prepare``; a tick: with
+    :func:`end_scope`): the settings/meta cache checks ``PRAGMA data_version`` once per connection in it (again
+    after :data:`SCOPE_SECONDS`) instead of at every read, so a change committed by another connection or process
+    binds the next request, not the middle of one. Writes through this connection drop the cache at once."""
+    return _scope.set({})
+
+
+def end_scope(token: contextvars.Token[dict[int, tuple[int, float]] | None]) -> None:
+    _scope.reset(token)
+
+
+#: tables whose rows feed :meth:`Database.derived` values: a write to one through a connection drops its cache
+#: (temporary triggers), a commit by another connection moves ``PRAGMA data_version`` (areas add theirs with
+#: :func:`register_cached_table`; tables written by every request must not be here)
+_cached_tables: list[str] = ["settings", "meta"]
+#: the Database of each open connection (so code handed a connection inside a transaction reads the same cache)
+_owners: dict[int, "Database"] = {}
+
+
+def register_cached_table(table: str) -> None:
+    """Let :meth:`Database.derived` values read ``table``: its writes drop the cache."""
+    if table not in _cached_tables:
+        _cached_tables.append(table)
+
+
+def owner(conn: Any) -> "Database | None":
+    """The :class:`Database` whose connection ``conn`` is (None for a connection made elsewhere)."""
+    return _owners.get(id(conn))
+
 
 _extra_schemas: list[str] = []
 #: a digest of the legacy API token (token_digest: the token itself is never stored), so token:secret is checked
@@ -171,49 +211,106 @@ class Database:
             conn.execute("PRAGMA cache_size=-32768")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
+            self._local.conn_id = id(conn)
+            _owners[id(conn)] = self
         return conn
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
+            _owners.pop(id(conn), None)
             conn.close()
             self._local.conn = None
             self._local.cache = None
-            self._local.watched = False
+            self._local.watched = 0
 
-    # -- a per-connection cache of the settings and meta tables ----------------------------------
-    def _cached_table(self, table: str) -> dict[str, str]:
-        """The rows of ``settings`` or ``meta`` as {key: raw value}, read once and reused while nothing changed
-        them: ``PRAGMA data_version`` moves when another connection (thread or process) commits, and temporary
-        triggers on this connection drop the cache when it writes either table itself (set_setting, fault
-        countdowns, the clock, a wipe; also rolled-back writes)."""
-        conn = self.connect()
+    # -- a per-connection cache of the settings and meta tables and of values derived from cached tables ------
+    def _cache(self) -> dict[Any, Any]:
+        """This connection's cache of the ``settings`` and ``meta`` tables and of values derived from the cached
+        tables (:func:`register_cached_table`), kept while nothing changed them: ``PRAGMA data_version`` moves when
+        another connection (thread or process) commits (checked once per read scope, :func:`begin_scope`, else at
+        every read), and temporary triggers on this connection drop the cache when it writes one of the tables
+        itself (set_setting, fault countdowns, the clock, a wipe, a new application...; also rolled-back
+        writes: what a transaction reads after its own write to a cached table is not kept)."""
         local = self._local
-        if not getattr(local, "watched", False):
-            self._watch(conn)
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
         cache = getattr(local, "cache", None)
+        scope = _scope.get()
+        if cache is not None and scope is not None:  # the fast path: this scope already checked data_version
+            checked = scope.get(local.conn_id)
+            if checked is not None and checked[0] == cache[0] and time.monotonic() - checked[1] <= SCOPE_SECONDS:
+                return cache[1]
+        conn = self.connect()
+        if getattr(local, "watched", 0) != len(_cached_tables):
+            self._watch(conn)
+        if scope is None:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+        else:
+            checked = scope.get(id(conn))
+            now = time.monotonic()
+            if checked is None or now - checked[1] > SCOPE_SECONDS:
+                checked = scope[id(conn)] = (conn.execute("PRAGMA data_version").fetchone()[0], now)
+            version = checked[0]
+        cache = local.cache
         if cache is None or cache[0] != version:
             cache = local.cache = (version, {})
-        tables: dict[str, dict[str, str]] = cache[1]
+        return cache[1]
+
+    def _keep(self, tables: dict[Any, Any], key: Any, value: Any) -> None:
+        """Cache ``value`` unless this connection's open transaction wrote a cached table (it may roll back)."""
+        local = self._local
+        if local.tx_wrote:
+            if self.connect().in_transaction:
+                return
+            local.tx_wrote = False
+        tables[key] = value
+
+    def _cached_table(self, table: str) -> dict[str, str]:
+        """The rows of ``settings`` or ``meta`` as {key: raw value} (cached, see :meth:`_cache`)."""
+        tables = self._cache()
         rows = tables.get(table)
         if rows is None:
-            rows = tables[table] = {str(r[0]): str(r[1]) for r in conn.execute(f"SELECT key, value FROM {table}")}
+            rows = {str(r[0]): str(r[1]) for r in self.connect().execute(f"SELECT key, value FROM {table}")}
+            self._keep(tables, table, rows)
         return rows
+
+    def derived(self, key: tuple[Any, ...], compute: Callable[[], _S]) -> _S:
+        """``compute()``, a value made only of rows of cached tables (:func:`register_cached_table`; settings and
+        meta are) and not of the time, cached with them (:meth:`_cache`). The caller must not change it."""
+        hit = self._cache().get(key, _MISSING)
+        if hit is not _MISSING:
+            return hit
+        value = compute()
+        self._keep(self._cache(), key, value)
+        return value
+
+    def recall(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """What :meth:`remember` kept under ``key`` while the cached tables did not change (None: nothing)."""
+        hit = self._cache().get(key)
+        return hit if isinstance(hit, tuple) else None
+
+    def remember(self, key: tuple[Any, ...], value: tuple[Any, ...]) -> None:
+        """Keep ``value`` (a tuple made only of cached tables' rows) under ``key``, like :meth:`derived`, for a
+        value that is worth keeping only sometimes (a final registration, not one still in progress)."""
+        self._keep(self._cache(), key, value)
 
     def _watch(self, conn: sqlite3.Connection) -> None:
         local = self._local
 
         def changed() -> None:
             local.cache = None
+            local.tx_wrote = True
 
         conn.create_function("bwhelpers_cache_changed", 0, changed, deterministic=False)
-        for table in ("settings", "meta"):
+        have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for table in _cached_tables:
+            if table not in have:
+                continue
             for event in ("INSERT", "UPDATE", "DELETE"):
                 conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS bwhelpers_{table}_{event.lower()} AFTER {event} ON "
                              f"main.{table} BEGIN SELECT bwhelpers_cache_changed(); END")
         local.cache = None
-        local.watched = True
+        local.tx_wrote = False
+        local.watched = len(_cached_tables)
 
     def thread_state(self, name: str, factory: Callable[[], _S]) -> _S:
         """A per-thread object of this db (made by ``factory`` on first use), beside the thread's connection."""
@@ -287,8 +384,13 @@ class Database:
 
     # -- settings ------------------------------------------------------------------------------
     def get_setting(self, key: str, default: Any = None) -> Any:
-        raw = self._cached_table("settings").get(key)
-        return default if raw is None else json.loads(raw)
+        """A setting's value (``default`` when unset); a list or object is the caller's own copy."""
+        value = self.derived(("setting", key), lambda: _parsed(self._cached_table("settings").get(key)))
+        if value is _MISSING:
+            return default
+        if isinstance(value, (dict, list)):
+            return json.loads(self._cached_table("settings")[key])
+        return value
 
     def set_setting(self, key: str, value: Any) -> None:
         self.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
@@ -350,6 +452,10 @@ class _Tx:
             self.conn.execute("COMMIT")
         else:
             self.conn.execute("ROLLBACK")
+
+
+def _parsed(raw: str | None) -> Any:
+    return _MISSING if raw is None else json.loads(raw)
 
 
 def _private_file(path: Path) -> None:

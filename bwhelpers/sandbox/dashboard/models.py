@@ -124,6 +124,9 @@ CREATE INDEX IF NOT EXISTS dash_disconnects_account ON dash_disconnects(account_
 CREATE INDEX IF NOT EXISTS dash_orders_pending ON dash_orders(finalized)
 """
 dbmod.register_schema(SCHEMA)
+# the messaging area's look-ups (number owner, location features, application callbacks) are cached with these
+for _table in ("dash_orders", "dash_tns", "dash_sms", "dash_mms", "dash_app_settings", "dash_applications"):
+    dbmod.register_cached_table(_table)
 dbmod.register_column("dash_disconnects", "failed", "TEXT")
 dbmod.register_column("dash_disconnects", "mode", "TEXT")
 
@@ -261,6 +264,11 @@ def get_application(db: Database, account_id: str, app_id: str) -> dict[str, Any
     """
     if not app_id:
         return None
+    found = db.derived(("application", str(account_id), str(app_id)), lambda: _application(db, account_id, app_id))
+    return None if found is None else {**found, "requested_callback_types": list(found["requested_callback_types"])}
+
+
+def _application(db: Database, account_id: str, app_id: str) -> dict[str, Any] | None:
     row = db.query_one("SELECT doc FROM dash_applications WHERE application_id=? AND account_id=?",
                        (str(app_id), str(account_id)))
     if row is None:
@@ -538,6 +546,11 @@ def location_messaging(db: Database, account_id: str, location_id: str) -> dict[
 
     ``sms``/``mms`` are True only when the feature exists with the HTTP protocol (Messaging 2.0).
     """
+    return dict(db.derived(("location_messaging", str(account_id), str(location_id)),
+                           lambda: _location_messaging(db, account_id, location_id)))
+
+
+def _location_messaging(db: Database, account_id: str, location_id: str) -> dict[str, Any]:
     sms = db.query_one("SELECT settings FROM dash_sms WHERE peer_id=? AND account_id=?",
                        (str(location_id), str(account_id)))
     mms = db.query_one("SELECT protocol FROM dash_mms WHERE peer_id=? AND account_id=?",
@@ -560,6 +573,11 @@ def number_owner(db: Database, tn: str) -> dict[str, Any] | None:
     if ten is None:
         return None
     settle(db)
+    found = db.derived(("number_owner", ten), lambda: _number_owner(db, ten))
+    return None if found is None else dict(found)
+
+
+def _number_owner(db: Database, ten: str) -> dict[str, Any] | None:
     row = db.query_one("SELECT account_id, site_id, peer_id FROM dash_tns WHERE tn=? AND status='inservice'", (ten,))
     if row is None:
         return None
@@ -640,8 +658,8 @@ def _finalize(conn: sqlite3.Connection, row: sqlite3.Row, transition: dict[str, 
 
 def settle(db: Database) -> None:
     """Finalize every order whose time has come (time-based modes; poll counts as stored)."""
-    pending = db.query("SELECT order_id FROM dash_orders WHERE finalized=0 LIMIT 1")
-    if not pending:
+    if not db.derived(("orders pending",), lambda: bool(
+            db.query("SELECT order_id FROM dash_orders WHERE finalized=0 LIMIT 1"))):
         return
     transition, now = _transition(db), clock.now(db)
     with db.transaction() as conn:

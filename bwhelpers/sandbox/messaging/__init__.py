@@ -18,7 +18,8 @@ _dispatchers: dict[str, callbacks.Dispatcher] = {}
 def on_start(ctx: Any) -> None:
     dispatcher = callbacks.Dispatcher(ctx.db, instance=ctx.instance, signing_key=ctx.admin_key,
                                       bin_prefix=ctx.url_prefix, policy=ctx.callback_policy,
-                                      local_origins=ctx.local_bin_origins)
+                                      local_origins=ctx.local_bin_origins,
+                                      account_share=callbacks.ACCOUNT_SHARE if ctx.workshop else None)
     dispatcher.start()
     _dispatchers[ctx.instance] = dispatcher
 

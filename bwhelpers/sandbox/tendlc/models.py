@@ -88,6 +88,9 @@ CREATE TABLE IF NOT EXISTS tfv_requests (
 )
 """
 dbmod.register_schema(SCHEMA)
+# a final registration is cached with the tables it is read from (bwhelpers.sandbox.db.Database.derived)
+for _table in ("tendlc_numbers", "tnoption_orders"):
+    dbmod.register_cached_table(_table)
 
 #: the documented pre-registered (REGISTERED) and pending campaigns of the demo accounts
 DEMO_CAMPAIGNS = {"9900000": (magic.DEMO_REGISTERED_CAMPAIGN, magic.DEMO_PENDING_CAMPAIGN),
@@ -205,6 +208,12 @@ def _order_phases(db: Database, order_ids: set[str]) -> dict[str, str]:
 def _registrations(db: Database, account_id: str, campaign_id: str | None = None,
                    tn: str | None = None) -> list[dict[str, Any]]:
     _settle_numbers(db)
+    return _registrations_final(db, account_id, campaign_id, tn)[0]
+
+
+def _registrations_final(db: Database, account_id: str, campaign_id: str | None = None,
+                         tn: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """(the registrations, are they final: every order behind them DONE); orders settled by the caller."""
     # a disconnected number leaves its campaign with it
     sql = ("SELECT n.* FROM tendlc_numbers n JOIN dash_tns t ON t.tn=n.tn AND t.account_id=n.account_id "
            "AND t.status='inservice' WHERE n.account_id=?")
@@ -227,7 +236,7 @@ def _registrations(db: Database, account_id: str, campaign_id: str | None = None
         else:
             status = r["outcome"] if done else "PROCESSING"
         out.append({"phoneNumber": e164(r["tn"]), "campaignId": r["campaign_id"], "status": status})
-    return out
+    return out, all(p == "DONE" for p in phases.values())
 
 
 def campaign_numbers(db: Database, account_id: str, campaign_id: str, phone_number: str | None = None
@@ -246,11 +255,20 @@ def account_numbers(db: Database, account_id: str) -> list[dict[str, Any]]:
 
 
 def registration(db: Database, account_id: str, tn: str) -> dict[str, Any] | None:
+    """The number's registration on a campaign (None when it has none). Cached once final (every TN Option Order
+    behind it DONE: only a write, or the clock set back, changes it then)."""
     ten = normalize_tn(tn)
     if ten is None:
         return None
-    found = _registrations(db, account_id, tn=ten)
-    return found[0] if found else None
+    _settle_numbers(db)
+    key = ("registration", account_id, ten)
+    cached = db.recall(key)
+    if cached is not None:
+        return dict(cached[0]) if cached[0] else None
+    found, final = _registrations_final(db, account_id, tn=ten)
+    if final:
+        db.remember(key, (found[0] if found else None,))
+    return dict(found[0]) if found else None
 
 
 def _in_service(conn: sqlite3.Connection, account_id: str, ten: str) -> sqlite3.Row | None:
