@@ -235,3 +235,20 @@ def test_texts_name_the_notebooks_the_table_has() -> None:
         nxt = text[text.index("## What's next"):]
         nxt = nxt[:nxt.index("]")]
         assert not NOTEBOOK_NAME.search(nxt), f"{path.name}'s What's next names a neighbour"
+
+
+def test_texts_name_the_pages_after_the_guide_by_slug() -> None:
+    """The pages after the guide's last step (pictures, events, Postman, teardown) move up when a guide step is added:
+    texts name them by slug (the `message_events` notebook), never by number, so adding a step edits none of them."""
+    root = PKG.parent
+    last = steps.STEPS[-1].number
+    later = {p.notebook for p in steps.PAGES if p.number > last}
+    by_number = re.compile(r"(?i)\b(?:notebooks?|step)\s+(\d{1,2})\b|\b(\d{1,2})'s\b")
+    found = {}
+    for path in [*sorted((root / "notebooks").glob("*.ipynb")), root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        hits = sorted({n for n in NOTEBOOK_NAME.findall(text) if n in later}
+                      | {m.group(0) for m in by_number.finditer(text) if int(m.group(1) or m.group(2)) > last})
+        if hits:
+            found[path.name] = hits
+    assert found == {}
