@@ -211,6 +211,7 @@ class Database:
             conn.execute("PRAGMA cache_size=-32768")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
+            self._local.conn_id = id(conn)
             _owners[id(conn)] = self
         return conn
 
@@ -231,11 +232,16 @@ class Database:
         every read), and temporary triggers on this connection drop the cache when it writes one of the tables
         itself (set_setting, fault countdowns, the clock, a wipe, a new application...; also rolled-back
         writes: what a transaction reads after its own write to a cached table is not kept)."""
-        conn = self.connect()
         local = self._local
+        cache = getattr(local, "cache", None)
+        scope = _scope.get()
+        if cache is not None and scope is not None:  # the fast path: this scope already checked data_version
+            checked = scope.get(local.conn_id)
+            if checked is not None and checked[0] == cache[0] and time.monotonic() - checked[1] <= SCOPE_SECONDS:
+                return cache[1]
+        conn = self.connect()
         if getattr(local, "watched", 0) != len(_cached_tables):
             self._watch(conn)
-        scope = _scope.get()
         if scope is None:
             version = conn.execute("PRAGMA data_version").fetchone()[0]
         else:
@@ -247,15 +253,16 @@ class Database:
         cache = local.cache
         if cache is None or cache[0] != version:
             cache = local.cache = (version, {})
-        if local.tx_wrote and not conn.in_transaction:
-            local.tx_wrote = False
         return cache[1]
 
     def _keep(self, tables: dict[Any, Any], key: Any, value: Any) -> None:
         """Cache ``value`` unless this connection's open transaction wrote a cached table (it may roll back)."""
         local = self._local
-        if not local.tx_wrote:
-            tables[key] = value
+        if local.tx_wrote:
+            if self.connect().in_transaction:
+                return
+            local.tx_wrote = False
+        tables[key] = value
 
     def _cached_table(self, table: str) -> dict[str, str]:
         """The rows of ``settings`` or ``meta`` as {key: raw value} (cached, see :meth:`_cache`)."""

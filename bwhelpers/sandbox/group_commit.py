@@ -6,9 +6,9 @@ Group commit: the writes of concurrent requests in one SQLite transaction.
 
 A handler that must answer only once its writes are durable (``POST /messages``: every 202 is in the db)
 ``await``\\s :func:`submit` with a function of the connection. The writes submitted while the event loop runs one
-round of callbacks are applied in one ``BEGIN IMMEDIATE … COMMIT`` on the loop's thread, each in a savepoint of its
-own (a write that raises is rolled back alone and its caller gets the exception; the others commit). Each caller
-resumes after the ``COMMIT`` returned, so nothing is answered before it is stored: a ``kill -9`` loses only writes
+round of callbacks are applied in one ``BEGIN IMMEDIATE … COMMIT`` on the loop's thread; when one of them raises,
+the group is rolled back and applied again with each write in a savepoint of its own (the one that raises is rolled
+back alone and its caller gets the exception; the others commit). Each caller resumes after the ``COMMIT`` returned, so nothing is answered before it is stored: a ``kill -9`` loses only writes
 whose requests were never answered. One commit (and one copy of each touched page in the WAL) serves the whole
 group instead of one per request.
 """
@@ -50,24 +50,16 @@ class _Group:
         self.scheduled = bool(self.pending)
         if self.pending:
             self.loop.call_soon(self.flush)
-        results: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
         try:
-            with self.db.transaction() as conn:
-                for write, future in batch:
-                    conn.execute("SAVEPOINT group_write")
-                    try:
-                        value = write(conn)
-                    except Exception as exc:
-                        conn.execute("ROLLBACK TO group_write")
-                        results.append((future, exc, None))
-                    else:
-                        results.append((future, None, value))
-                    conn.execute("RELEASE group_write")
-        except Exception as exc:  # BEGIN or COMMIT failed: nothing of the group is stored, every caller hears it
-            log.exception("group commit of %d writes failed", len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            results = self._apply(batch, isolate=False)
+        except _WriteFailed:  # one write raised: the group again, each write in a savepoint of its own
+            try:
+                results = self._apply(batch, isolate=True)
+            except Exception as exc:
+                self._fail(batch, exc)
+                return
+        except Exception as exc:
+            self._fail(batch, exc)
             return
         for future, error, value in results:
             if future.done():  # the caller went away (cancelled): its write is stored all the same
@@ -76,6 +68,43 @@ class _Group:
                 future.set_exception(error)
             else:
                 future.set_result(value)
+
+    def _apply(self, batch: list[tuple[Callable[[Any], Any], asyncio.Future[Any]]], isolate: bool
+               ) -> list[tuple[asyncio.Future[Any], BaseException | None, Any]]:
+        """The writes in one transaction. Without ``isolate`` the first write that raises rolls the whole group back
+        (:class:`_WriteFailed`); with it, each write is in a savepoint of its own and one that raises is rolled
+        back alone."""
+        results: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        with self.db.transaction() as conn:
+            for write, future in batch:
+                if not isolate:
+                    try:
+                        results.append((future, None, write(conn)))
+                    except Exception as exc:
+                        raise _WriteFailed() from exc
+                    continue
+                conn.execute("SAVEPOINT group_write")
+                try:
+                    value = write(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO group_write")
+                    results.append((future, exc, None))
+                else:
+                    results.append((future, None, value))
+                conn.execute("RELEASE group_write")
+        return results
+
+    @staticmethod
+    def _fail(batch: list[tuple[Callable[[Any], Any], asyncio.Future[Any]]], exc: BaseException) -> None:
+        """BEGIN or COMMIT failed: nothing of the group is stored, every caller hears it."""
+        log.error("group commit of %d writes failed", len(batch), exc_info=exc)
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(exc)
+
+
+class _WriteFailed(Exception):
+    """A write of a group raised: the group is rolled back and applied again with a savepoint per write."""
 
 
 def submit(db: Database, write: Callable[[Any], T]) -> asyncio.Future[T]:

@@ -463,7 +463,7 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
 
     def write(conn: Any) -> None:
         quotas.check_messages(db, account_id)  # again, inside the transaction: a group must not overshoot it
-        _insert_message(conn, row)
+        _insert_message(conn, row, items=len(msg["to"]))  # one count for the message and its events
         for recipient in msg["to"]:
             r_code, r_desc, due, magic = code, description, now + delay, None
             if code is None:
@@ -485,7 +485,7 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
                       error_code=r_code, description=event["description"], due=due, event=event,
                       url=url if wanted else None, user=user, password=password, app_id=msg["applicationId"],
                       note=None if wanted else f"{kind} is not in the application's RequestedCallbackTypes "
-                                               f"{requested}: no callback is sent")
+                                               f"{requested}: no callback is sent", counted=True)
             if kind == "message-delivered" and magic and magic["outcome"] == "auto-reply":
                 _auto_reply(conn, db, account_id, row, recipient, app, due + max(delay, 0.05))
 
@@ -498,14 +498,15 @@ MESSAGE_SQL = (f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
                f"VALUES ({','.join('?' * len(MESSAGE_COLUMNS))})")
 
 
-def _insert_message(conn: Any, row: dict[str, Any]) -> None:
+def _insert_message(conn: Any, row: dict[str, Any], items: int = 0) -> None:
+    """The message row, counted with ``items`` of its events (those the caller stores with ``counted=True``)."""
     conn.execute(MESSAGE_SQL, tuple(row[c] for c in MESSAGE_COLUMNS))
-    count_items(conn, row["account_id"], 0, 1)
+    count_items(conn, row["account_id"], items, 1)
 
 
 def _schedule(conn: Any, *, account_id: str, message_id: str, recipient: str, kind: str, error_code: int | None,
               description: str, due: float, event: dict[str, Any], url: str | None, user: str | None,
-              password: str | None, app_id: str | None, note: str | None = None) -> None:
+              password: str | None, app_id: str | None, note: str | None = None, counted: bool = False) -> None:
     callback_id = None
     if url:
         callback_id = callbacks.enqueue(conn, account_id=account_id, url=url, body=[event], due=due,
@@ -520,7 +521,8 @@ def _schedule(conn: Any, *, account_id: str, message_id: str, recipient: str, ki
         import logging
 
         logging.getLogger("bwhelpers.sandbox.messaging").info(note)
-    insert_event(conn, (message_id, account_id, recipient, kind, error_code, description, due, callback_id, note))
+    insert_event(conn, (message_id, account_id, recipient, kind, error_code, description, due, callback_id, note),
+                 counted=counted)
 
 
 EVENT_SQL = ("INSERT INTO message_events (message_id, account_id, recipient, type, error_code, description, due_at, "
@@ -534,10 +536,11 @@ def count_items(conn: Any, account_id: str, items: int, messages: int = 0) -> No
                  (account_id, items, messages))
 
 
-def insert_event(conn: Any, values: tuple[Any, ...]) -> None:
-    """One per-recipient outcome row (one ``listMessages`` item)."""
+def insert_event(conn: Any, values: tuple[Any, ...], counted: bool = False) -> None:
+    """One per-recipient outcome row (one ``listMessages`` item); ``counted``: the caller counted it already."""
     conn.execute(EVENT_SQL, values)
-    count_items(conn, values[1], 1)
+    if not counted:
+        count_items(conn, values[1], 1)
 
 
 def _auto_reply(conn: Any, db: Database, account_id: str, original: dict[str, Any], magic_tn: str,
