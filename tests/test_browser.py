@@ -480,6 +480,37 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
         context.close()
 
 
+def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], browser: Any) -> None:
+    """``page.step_form(...)``, the form a new step gets without writing one: a text field, a checkbox and a number,
+    the required blank field named in red (light and dark, 1024 px: step-form-{light,dark})."""
+    import nbformat
+
+    fresh(lab)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        'from bwhelpers.walkthrough import Page\npage = Page("sms", show=False)\n'
+        'page.step_form(required=("site",), site="", verbose=True, tries=2)')])
+    nbformat.write(nb, lab["project"] / "notebooks" / "step_form_probe.ipynb")
+    context = browser.new_context(viewport={"width": 1024, "height": 700})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], "step_form_probe.ipynb")
+        form = page.locator(".bw-form").first
+        form.wait_for(timeout=60_000)
+        wait_idle(page)
+        text = form.inner_text()
+        assert "Enable SMS" in text and "site: required: type the site" in text, text
+        assert form.locator("input[type=checkbox]").count() == 1 and form.locator("input[type=number]").count() == 1
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"step-form-{'dark' if 'Dark' in theme else 'light'}", form)
+    except Exception:
+        shot(page, "failure-step-form")
+        raise
+    finally:
+        context.close()
+        (lab["project"] / "notebooks" / "step_form_probe.ipynb").unlink(missing_ok=True)
+
+
 def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any], browser: Any,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import json
