@@ -470,9 +470,7 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
         assert link.count() == 1 and nxt.filename in (link.get_attribute("href") or "")
         whats_next = page.locator(".jp-MarkdownCell", has_text="What's next").last
         assert whats_next.locator("a:not(.jp-InternalAnchorLink)").count() == 0 and "its Next names the notebook" in whats_next.inner_text()
-        for theme in ("JupyterLab Dark", "JupyterLab Light"):
-            set_theme(page, theme)
-            shot(page, f"summary-next-{'dark' if 'Dark' in theme else 'light'}", whats_next)
+        themed_shots(page, "summary-next", whats_next)
     except Exception:
         shot(page, "failure-summary-next")
         raise
@@ -500,9 +498,7 @@ def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], browser: A
         text = form.inner_text()
         assert "Enable SMS" in text and "site: required: type the site" in text, text
         assert form.locator("input[type=checkbox]").count() == 1 and form.locator("input[type=number]").count() == 1
-        for theme in ("JupyterLab Dark", "JupyterLab Light"):
-            set_theme(page, theme)
-            shot(page, f"step-form-{'dark' if 'Dark' in theme else 'light'}", form)
+        themed_shots(page, "step-form", form)
     except Exception:
         shot(page, "failure-step-form")
         raise
@@ -819,6 +815,13 @@ def shots_through(page: Any, name: str, limit: int = 4) -> None:
         if at_end or (i and top == 0):
             break
     page.evaluate(f"() => {{ document.querySelector('{scroller}').scrollTop = 0; }}")
+
+
+def themed_shots(page: Any, name: str, at: Any) -> None:
+    """``name-dark.png`` and ``name-light.png``, scrolled to ``at``."""
+    for theme in ("JupyterLab Dark", "JupyterLab Light"):
+        set_theme(page, theme)
+        shot(page, f"{name}-{'dark' if 'Dark' in theme else 'light'}", at)
 
 
 def set_theme(page: Any, theme: str) -> None:
