@@ -2,7 +2,8 @@
 
 Each notebook is one :class:`Step` (a row of :data:`PAGES`); the guide's steps are those with ``guide=True``. A page's
 number is its position in :data:`PAGES` and its notebook file is ``f"{number:02d}_{slug}.ipynb"``, so
-adding a step (or renumbering the notebooks) is one line here plus renaming the notebook files.
+adding a step is one line here, its flow module (which declares itself: :mod:`bwhelpers.flows.registry`), its
+notebook and its tests (docs/ARCHITECTURE.md, "Adding a walkthrough step").
 Setup, the progress strip, the walkthrough pages, the Postman export, the summaries, the fix texts and
 the docs all read this table.
 """

@@ -526,7 +526,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         ``not run``, what, the next step in words — trusted HTML)."""
         again = "fix what the red box above names, then re-run this notebook (Run All)"
         nxt = steps.PAGES[self.step + 1] if self.step + 1 < len(steps.PAGES) else None
-        onward = f"continue with {_link(nxt)}" if nxt is not None else "you are at the end of the walkthrough"
+        onward = (f"continue with {_link(nxt)} ({html.escape(nxt.heading[:1].lower() + nxt.heading[1:])})"
+                  if nxt is not None else "you are at the end of the walkthrough")
         failures = [t for k, t in self.outcomes if k == "failed"]
         if self.setup is None:
             return "failed", failures[0] if failures else "not connected", (

@@ -9,7 +9,8 @@ provisions each participant's sandbox account and puts it into their server's en
 
     # jupyterhub_config.py
     from bwhelpers.workshop import configure
-    configure(c, public_url="http://127.0.0.1:8000", state_dir="/srv/workshop", admin_users=["host"])
+    configure(c, public_url="http://127.0.0.1:8000", state_dir="/srv/workshop", admin_users=["host"],
+              spawner="local", authenticator="pam")     # or The Littlest JupyterHub; "simple" needs trusted_room=True
 
 The sandbox side (service, board) is :mod:`bwhelpers.sandbox.workshop`. See docs/workshop.md.
 """
@@ -152,6 +153,45 @@ def machine_names() -> set[str]:
     return {n.strip().strip("[]").split("%")[0].lower() for n in found if n and n.strip()}
 
 
+class UnsafeSpawner(ValueError):
+    """The simple spawner (every participant as the hub's OS user) chosen without saying the room is trusted."""
+
+
+def _os_user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, AttributeError):  # pragma: no cover - not POSIX
+        return os.environ.get("USER") or "this user"
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def check_spawner(spawner: str | None, trusted_room: bool) -> str | None:
+    """Refuse the simple spawner unless the room is trusted (:class:`UnsafeSpawner`, naming what to do instead);
+    for a trusted room run as root, the warning to print."""
+    if spawner != "simple":
+        return None
+    user = _os_user()
+    if not trusted_room:
+        raise UnsafeSpawner(
+            f"spawner 'simple' runs every participant's server as this hub's OS user ({user}"
+            f"{': every participant gets a root shell on this machine' if _is_root() else ''}): "
+            "a participant can read the others' files and credentials, the sandbox's admin key and the secret "
+            "that derives every participant's password. For a room of strangers give each participant their own "
+            "Unix user: The Littlest JupyterHub (python -m bwhelpers workshop-config --tljh, docs/workshop.md), or "
+            "--authenticator pam --spawner local with a Unix user per participant. Only for a room you trust "
+            "(colleagues, a demo on a throwaway machine), say so: --trusted-room (configure(..., trusted_room=True))")
+    if _is_root():
+        return ("bwhelpers.workshop: WARNING: --trusted-room with spawner 'simple' as root: every participant's "
+                "JupyterLab runs as root (--allow-root), so everyone in the room has a root shell on this machine. "
+                "Run the hub as an unprivileged user, or use The Littlest JupyterHub (--tljh) for strangers")
+    return None
+
+
 def _configured(section: Any, key: str) -> list[Any]:
     """A list already set in the config (e.g. by TLJH or an earlier file), else []."""
     return list(section[key]) if key in section and isinstance(section[key], (list, tuple)) else []
@@ -164,7 +204,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               order_delay: float | None = None, notebooks: str | None = None, sandbox_url: str | None = None,
               service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
               allow_callback_hosts: Sequence[str] = (), trusted_proxies: Sequence[str] = (),
-              allow_hosts: Sequence[str] = (), python: str = sys.executable) -> None:
+              allow_hosts: Sequence[str] = (), trusted_room: bool = False, python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it, and the hub's db and cookie
@@ -188,7 +228,13 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         Default loopback (the proxy on this machine); on Kubernetes the proxy pods' network.
     :param spawner: ``"simple"`` (everyone as this OS user, homes under state_dir: a trusted room only), ``"local"``
         (one Unix user per participant) or None (keep the distribution's).
+    :param trusted_room: required with ``spawner="simple"``, which is no isolation (a participant can read the
+        others' credentials and the sandbox's keys; as root, everything): without it the hub refuses to start
+        (:class:`UnsafeSpawner`, naming The Littlest JupyterHub and ``--spawner local`` instead).
     """
+    warning = check_spawner(spawner, trusted_room)
+    if warning:
+        print(warning, file=sys.stderr)
     state = Path(state_dir).expanduser().resolve()
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = state / "sandbox.db"
@@ -316,7 +362,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--authenticator", choices=["dummy", "pam", "keep"], default="dummy",
                    help="dummy: one shared password ($WORKSHOP_PASSWORD); pam: system users; keep: leave as is")
     p.add_argument("--spawner", choices=["simple", "local", "keep"], default="simple",
-                   help="simple: all as this OS user (a trusted room); local: one Unix user each; keep")
+                   help="simple: all as this OS user (needs --trusted-room); local: one Unix user each; keep")
+    p.add_argument("--trusted-room", action="store_true",
+                   help="the room is trusted: allow the simple spawner, which is no isolation (participants can read "
+                        "each other's credentials and the sandbox's keys; as root, everything). Without it, "
+                        "--spawner simple is refused: use --tljh or --authenticator pam --spawner local")
     p.add_argument("--tljh", action="store_true",
                    help="for The Littlest JupyterHub's jupyterhub_config.d/: keep its URL, authenticator and spawner")
     p.add_argument("--order-delay", type=float, default=None, help="seconds an order stays RECEIVED (default 2)")
@@ -347,10 +397,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         allow_callback_hosts=args.allow_callback_host or None,
         trusted_proxies=args.trusted_proxy or None,
         allow_hosts=args.allow_host or None,
+        trusted_room=True if args.trusted_room else None,
     )
     if args.tljh:
         options["authenticator"] = None
         options["spawner"] = None
+    try:
+        warning = check_spawner(options["spawner"], bool(args.trusted_room))
+    except UnsafeSpawner as refused:
+        print(f"python -m bwhelpers workshop-config: refused: {refused}", file=sys.stderr)
+        return 2
+    if warning:
+        print(warning, file=sys.stderr)
     text = render_config(filename=args.out if args.out != "-" else "jupyterhub_config.py", **options)
     if args.tljh:  # None means "keep" for these: say so explicitly in the file
         text = text.replace("    state_dir=", "    public_url=None,\n    authenticator=None,\n    spawner=None,\n"

@@ -5,8 +5,9 @@
 - :mod:`.a2p`: 10DLC campaigns, TN Option Orders, toll-free verification;
 - :mod:`.messages`: sending and the callback events (waits, "why no event", de-duplication);
 - :mod:`.preflight`: diagnose (what would make messages fail);
-- :mod:`.teardown`: undo everything saved.
+- :mod:`.teardown`: undo everything saved;
+- :mod:`.registry`: what each flow declares for its steps (:class:`~.registry.StepFlow`), found by discovery.
 
-A new step adds its flow module here, its row to ``steps``, its fields to ``state.SavedState`` and a thin
-delegating method on ``Setup``.
+A new step adds its flow module here, declaring its saved object (``state.declare_step``) and its step
+(``registry.declare``), and its row to ``steps``: Setup, run_all, status, diagnose, teardown, Postman and Page follow.
 """
