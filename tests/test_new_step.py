@@ -3,7 +3,7 @@
 The first test adds a throwaway step the way docs/ARCHITECTURE.md ("Adding a walkthrough step") says, a row in
 ``steps`` and a flow that declares itself, and checks that everything else follows from those two: Setup's call,
 ``run_all``, ``status``, the saved state (typed, old files loading), ``diagnose``, ``teardown``, the Postman
-collection and the walkthrough's Page. The others fail when a new central list of steps appears: a literal naming
+collection and the walkthrough's Page (its call and its form). The others fail when a new central list of steps appears: a literal naming
 three or more step keys outside the step table (beyond the legacy lists, frozen as they are), or a new hand-written
 method on Setup."""
 from __future__ import annotations
@@ -122,6 +122,13 @@ def test_a_new_step_derives_from_its_row_and_its_flow(probe_step: str, setup: An
     with capture() as seen:
         shown = page.probe_site()
     assert isinstance(shown, Result) and shown.step == "probe" and seen
+    # a form from default values, kept in the saved state like every step's form (no form written for it)
+    form = page.step_form(required=("site",), site="", verbose=True, tries=2)
+    assert form.title == "Probe the site" and form.errors == {"site": "required: type the site"}
+    form.fields["site"].value = "9901"
+    assert form.errors == {} and form.values == {"site": "9901", "verbose": True, "tries": 2}
+    assert setup.current.forms["probe"] == {"site": "9901", "verbose": True, "tries": 2}
+    assert Page("probe", setup=setup, show=False).step_form(site="").values["site"] == "9901"
     # teardown undoes it (later steps first) and the state forgets it
     rows = setup.teardown()
     assert {"step": "forget the probe", "outcome": "done", "detail": ""} in rows
