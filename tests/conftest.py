@@ -64,7 +64,20 @@ XDIST_GROUPS = {
     **{m: m for m in _reliability_report.MODULES},
     # one JupyterLab + Chromium at a time (each takes a core and ~1 GB)
     **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
+    # a module whose module fixture starts something expensive (a JupyterHub, a workshop service process, the bench's
+    # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach
+    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_phone", "test_workshop_safety",
+                      "test_workshop_service", "test_workshop_storage")},
 }
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: the quick loop (``-m "not slow"``) computes (its sandboxes are threads of the worker), so one
+    worker a core; the whole suite mostly waits (kernels, JupyterLab and Chromium, JupyterHub, subprocesses), so
+    two workers a core keep the cores busy."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quick = "not slow" in (config.option.markexpr or "")
+    return cores if quick else 2 * cores
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -238,6 +238,7 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
     assert "db_url" not in c.JupyterHub  # and TLJH's
 
 
+@pytest.mark.slow  # a Python process of its own starting the service
 def test_a_trusted_proxy_that_is_no_address_is_refused_at_start(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:9",
            "JUPYTERHUB_SERVICE_PREFIX": "/services/bw-sandbox/"}
