@@ -258,4 +258,10 @@ def test_texts_name_the_pages_after_the_guide_by_slug() -> None:
                       | {m.group(0) for m in by_number.finditer(text) if int(m.group(1) or m.group(2)) > last})
         if hits:
             found[path.name] = hits
+    examples = {"test_workshop_safety.py", "test_workshop_storage.py"}  # a notebook name as an example href only
+    for path in sorted(p for p in (root / "tests").glob("*.py") if p.name not in examples):
+        # tests name those pages by key: steps.page("events").filename
+        hits = sorted(n for n in NOTEBOOK_NAME.findall(path.read_text(encoding="utf-8")) if n in later)
+        if hits:
+            found[path.name] = hits
     assert found == {}
