@@ -367,7 +367,7 @@ class Setup:
 
     # ------------------------------------------------------------------ all steps
     def run_all(self, to: str = guide.DELIVERED_TO, text: str = guide.HELLO_TEXT) -> Iterator[Result]:
-        """All the guide's steps in the step table's order (the guide's eight and today's A2P registration), each
+        """All the guide's steps in the step table's order (the 2018 guide's and today's A2P registration), each
         run as its flow declares, yielding each step's Result (saved objects are reused)."""
         runs = {d.key: d.run for d in declared() if d.run is not None}
         for p in steps.STEPS:

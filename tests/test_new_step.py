@@ -3,7 +3,7 @@
 The first test adds a throwaway step the way docs/ARCHITECTURE.md ("Adding a walkthrough step") says, a row in
 ``steps`` and a flow that declares itself, and checks that everything else follows from those two: Setup's call,
 ``run_all``, ``status``, the saved state (typed, old files loading), ``diagnose``, ``teardown``, the Postman
-collection and the walkthrough's Page. The others fail when a new central list of steps appears: a literal naming
+collection and the walkthrough's Page (its call and its form). The others fail when a new central list of steps appears: a literal naming
 three or more step keys outside the step table (beyond the legacy lists, frozen as they are), or a new hand-written
 method on Setup."""
 from __future__ import annotations
@@ -122,6 +122,13 @@ def test_a_new_step_derives_from_its_row_and_its_flow(probe_step: str, setup: An
     with capture() as seen:
         shown = page.probe_site()
     assert isinstance(shown, Result) and shown.step == "probe" and seen
+    # a form from default values, kept in the saved state like every step's form (no form written for it)
+    form = page.step_form(required=("site",), site="", verbose=True, tries=2)
+    assert form.title == "Probe the site" and form.errors == {"site": "required: type the site"}
+    form.fields["site"].value = "9901"
+    assert form.errors == {} and form.values == {"site": "9901", "verbose": True, "tries": 2}
+    assert setup.current.forms["probe"] == {"site": "9901", "verbose": True, "tries": 2}
+    assert Page("probe", setup=setup, show=False).step_form(site="").values["site"] == "9901"
     # teardown undoes it (later steps first) and the state forgets it
     rows = setup.teardown()
     assert {"step": "forget the probe", "outcome": "done", "detail": ""} in rows
@@ -235,3 +242,26 @@ def test_texts_name_the_notebooks_the_table_has() -> None:
         nxt = text[text.index("## What's next"):]
         nxt = nxt[:nxt.index("]")]
         assert not NOTEBOOK_NAME.search(nxt), f"{path.name}'s What's next names a neighbour"
+
+
+def test_texts_name_the_pages_after_the_guide_by_slug() -> None:
+    """The pages after the guide's last step (pictures, events, Postman, teardown) move up when a guide step is added:
+    texts name them by slug (the `message_events` notebook), never by number, so adding a step edits none of them."""
+    root = PKG.parent
+    last = steps.STEPS[-1].number
+    later = {p.notebook for p in steps.PAGES if p.number > last}
+    by_number = re.compile(r"(?i)\b(?:notebooks?|step)\s+(\d{1,2})\b|\b(\d{1,2})'s\b")
+    found = {}
+    for path in [*sorted((root / "notebooks").glob("*.ipynb")), root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        hits = sorted({n for n in NOTEBOOK_NAME.findall(text) if n in later}
+                      | {m.group(0) for m in by_number.finditer(text) if int(m.group(1) or m.group(2)) > last})
+        if hits:
+            found[path.name] = hits
+    examples = {"test_workshop_safety.py", "test_workshop_storage.py"}  # a notebook name as an example href only
+    for path in sorted(p for p in (root / "tests").glob("*.py") if p.name not in examples):
+        # tests name those pages by key: steps.page("events").filename
+        hits = sorted(n for n in NOTEBOOK_NAME.findall(path.read_text(encoding="utf-8")) if n in later)
+        if hits:
+            found[path.name] = hits
+    assert found == {}

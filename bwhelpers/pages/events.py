@@ -98,7 +98,7 @@ class EventsMixin(PageBase):
         except BandwidthError as exc:
             show.show_error(exc)
             return None
-        # not saved as step 9's message: notebook 10 waits for this one by its id
+        # not saved as step 9's message: the pictures page waits for this one by its id
         return self.send_message(to=number, text=text, save=False)
 
     def wait_for_event(self, type: str, message_id: str | None = None, timeout: float = 30.0) -> Any:

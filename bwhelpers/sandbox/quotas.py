@@ -45,7 +45,7 @@ import threading
 import time
 from typing import Any
 
-from . import stored_bytes
+from . import clock, stored_bytes
 from .db import Database
 
 SETTING = "quotas"
@@ -264,7 +264,8 @@ def check_db_size(db: Database) -> None:
 
 
 class AttemptBudget:
-    """The per-account cap on callback attempts (``callback_attempts`` per minute), kept by the dispatcher."""
+    """The per-account cap on callback attempts (``callback_attempts`` per minute), kept by the dispatcher. The
+    minute is on the sandbox's clock (:mod:`bwhelpers.sandbox.clock`), as the postponed attempts' due times are."""
 
     WINDOW = 60.0
 
@@ -276,9 +277,9 @@ class AttemptBudget:
         cap = limit(db, "callback_attempts")
         if cap is None:
             return None
-        now = time.monotonic() if now is None else now
+        now = clock.now(db) if now is None else now
         start, used = self._windows.get(account_id, (now, 0))
-        if now - start >= self.WINDOW:
+        if not 0 <= now - start < self.WINDOW:  # a new minute, or the clock was set back before this one began
             start, used = now, 0
         if used >= cap:
             return max(0.5, self.WINDOW - (now - start))
