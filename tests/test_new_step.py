@@ -156,7 +156,7 @@ def test_a_new_step_derives_from_its_row_and_its_flow(probe_step: types.ModuleTy
         f"After step {number - 1}."
     # the notebook's Page runs the call and shows it like every step (no Page method written for it)
     page = Page("probe", setup=setup, show=False)
-    assert page.ready
+    assert page.ready and "probe_site" in dir(page) and "probe_site" in dir(setup)
     with capture() as seen:
         shown = page.probe_site()
     assert isinstance(shown, Result) and shown.step == "probe" and seen
