@@ -392,3 +392,7 @@ def test_a_new_step_in_a_copy_touches_only_its_files(clean_sandbox: Any, tmp_pat
     assert "'messages', 'probe']" in ran.stdout and "FAILED" not in ran.stdout + ran.stderr, ran.stdout[-2000:]
     saved = json.loads((tmp_path / "state.json").read_text())["profiles"]["sandbox"]
     assert saved["probe"]["name"]
+    # a fresh process (a kernel) that has not run the step reads it done from the state, as every step
+    status = run(sys.executable, "-c", "from bwhelpers.connection import connect; "
+                 "print({r['key']: r['status'] for r in connect().status()}['probe'])")
+    assert status.stdout.strip().endswith("done"), status.stdout
