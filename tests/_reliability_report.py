@@ -238,6 +238,8 @@ WORKSHOP_FIGURES = {
     "flood_p99_ratio": "p99 flood / idle (goal: at most 2)",
     "flood_requests": "requests of the flood answered",
     "flood_loadavg": "machine load average (1 min) during the flood",
+    "flood_bin_page_kb": "the flooder's biggest bin page (KB)",
+    "flood_app_list_kb": "the flooder's biggest application list (KB; list_objects x object_bytes caps)",
     "stored_bytes_budget_mb": "stored-bytes budget per account (MB, workshop default)",
     "stored_bytes_counted_mb": "bytes one participant holds after writing until refused (MB)",
     "stored_bytes_db_growth_mb": "db growth from that participant's writes (MB)",
