@@ -450,6 +450,36 @@ def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], browser: 
         context.close()
 
 
+def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, Any], browser: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook's What's next names no neighbour: the summary's Next, computed from the step table, links the next
+    notebook and says what it does (light and dark, 1024 px: summary-next-{light,dark})."""
+    fresh(lab)
+    prepared(lab, monkeypatch, "location")
+    nxt = steps.PAGES[steps.page("sms").number + 1]
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("sms").filename)
+        box = page.locator(".bw-summary").first
+        box.wait_for(timeout=90_000)
+        wait_idle(page)
+        text = " ".join(box.inner_text().split())
+        assert f"Next: continue with {nxt.notebook} (enable MMS on the location)" in text, text
+        link = box.locator("a", has_text=nxt.notebook)
+        assert link.count() == 1 and nxt.filename in (link.get_attribute("href") or "")
+        whats_next = page.locator(".jp-MarkdownCell", has_text="What's next").last
+        assert whats_next.locator("a:not(.jp-InternalAnchorLink)").count() == 0 and "its Next names the notebook" in whats_next.inner_text()
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"summary-next-{'dark' if 'Dark' in theme else 'light'}", whats_next)
+    except Exception:
+        shot(page, "failure-summary-next")
+        raise
+    finally:
+        context.close()
+
+
 def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any], browser: Any,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import json

@@ -86,6 +86,21 @@ def test_the_browser_tests_find_a_chromium_playwright_can_drive(tmp_path: Path,
     assert "apt-get install chromium" in words and "playwright install --with-deps chromium" in words
 
 
+@pytest.mark.slow
+def test_without_chromium_the_run_says_why_the_browser_tests_skip_and_how_to_get_one(tmp_path: Path) -> None:
+    """The README promises a message, not a bare `s`: pytest's own summary (-rs in addopts) names the missing
+    browser and how to get it on Debian and Ubuntu."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "BW_CHROMIUM", "PLAYWRIGHT_NODEJS_PATH")}
+    env.update({"PATH": str(tmp_path), "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "none")})
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/test_browser_phone.py", "-n", "0", "-q",
+                          "tests/test_frontdoor.py::test_readme_sections_in_the_front_door_order"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = " ".join(run.stdout.split())
+    assert run.returncode == 0 and "1 passed, 1 skipped" in out, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "SKIPPED" in out and "no Chromium" in out, out[-2000:]
+    assert "apt-get install chromium" in out and "playwright install --with-deps chromium" in out, out[-2000:]
+
+
 def test_readme_sections_in_the_front_door_order() -> None:
     headings = [h.strip() for h in re.findall(r"^## (.+)$", README, re.M)]
     expected = ["Quickstart", "Using a real Bandwidth account", "The sandbox", "Postman", "Headless run",
