@@ -262,6 +262,11 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         call.__name__ = name
         return call
 
+    def __dir__(self) -> list[str]:
+        from .flows.registry import calls
+
+        return sorted(set(super().__dir__()) | set(calls()))
+
     # -- the steps (typed: a typo is an AttributeError at once, not a string looked up later) ----------
     def create_application(self, name: str = guide.APPLICATION_NAME, inbound_callback_url: str | None = None,
                            outbound_callback_url: str | None = None, callback_types: list[str] | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,16 @@ def find() -> str | None:
 
 
 CHROMIUM = find() or "chromium"
+
+
+def launch_env() -> dict[str, str]:
+    """The browser's environment: its home, config and cache folders (crash-report settings, dconf, NSS) in the
+    run's temporary folder (tests/conftest.py's BW_TEST_HOME_OUT), so the test run writes nothing in the home folder."""
+    home = Path(os.environ.get("BW_TEST_HOME_OUT") or tempfile.mkdtemp(prefix="bwhelpers-tests-")) / "chromium-home"
+    (home / ".config").mkdir(parents=True, exist_ok=True)
+    (home / ".cache").mkdir(exist_ok=True)
+    return {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache")}
 
 
 def _runs(node: str) -> bool:

@@ -34,27 +34,30 @@ import _reliability_report
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 # the run writes nothing into the home folder (checked on a fresh Debian, as root and as a user): the kernels'
-# IPython history, Jupyter's config migration marker and runtime files go to one temporary folder per run (the
+# IPython history, Jupyter's config migration marker, runtime files and notebook-signing key and database (data
+# dir), and Chromium's home (tests/_chromium.py) go to one temporary folder per run (the
 # xdist workers inherit the controller's), and npm (which JupyterLab asks for its prefix) keeps no log files
 if "BW_TEST_HOME_OUT" not in os.environ:
     import tempfile
 
     os.environ["BW_TEST_HOME_OUT"] = tempfile.mkdtemp(prefix="bwhelpers-tests-")
 for _name, _sub in (("IPYTHONDIR", "ipython"), ("JUPYTER_CONFIG_DIR", "jupyter-config"),
-                    ("JUPYTER_RUNTIME_DIR", "jupyter-runtime")):
+                    ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("JUPYTER_DATA_DIR", "jupyter-data")):
     os.environ.setdefault(_name, os.path.join(os.environ["BW_TEST_HOME_OUT"], _sub))
 os.environ.setdefault("npm_config_logs_max", "0")
 
 # Hypothesis's "too slow" health check times input generation against the wall clock: on a shared 2-core machine
 # it fails on load, not on behaviour. Every property still runs its examples; nothing else is suppressed.
-# Its example database goes to artifacts/ (the run writes nothing else into the project).
+# Its folder (the example database, and the constants it caches) goes to artifacts/ (the run writes nothing else
+# into the project; by default Hypothesis writes .hypothesis/ in the current folder).
+_HYPOTHESIS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "artifacts", ".hypothesis")
+set_hypothesis_home_dir(_HYPOTHESIS_DIR)
 settings.register_profile("bwhelpers", suppress_health_check=[HealthCheck.too_slow], deadline=None,
-                          database=DirectoryBasedExampleDatabase(
-                              os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                           "artifacts", ".hypothesis")))
+                          database=DirectoryBasedExampleDatabase(_HYPOTHESIS_DIR))
 settings.load_profile("bwhelpers")
 
 #: test modules that run in one xdist worker (pyproject's addopts: -n auto --dist loadgroup), and why
@@ -64,7 +67,20 @@ XDIST_GROUPS = {
     **{m: m for m in _reliability_report.MODULES},
     # one JupyterLab + Chromium at a time (each takes a core and ~1 GB)
     **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
+    # a module whose module fixture starts something expensive (a JupyterHub, a workshop service process, the bench's
+    # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach
+    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_phone", "test_workshop_safety",
+                      "test_workshop_service", "test_workshop_storage")},
 }
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: the quick loop (``-m "not slow"``) computes (its sandboxes are threads of the worker), so one
+    worker a core; the whole suite mostly waits (kernels, JupyterLab and Chromium, JupyterHub, subprocesses), so
+    two workers a core keep the cores busy."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quick = "not slow" in (config.option.markexpr or "")
+    return cores if quick else 2 * cores
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from _chromium import CHROMIUM, require
+from _chromium import CHROMIUM, launch_env, require
 import requests
 from conftest import control, stop_process_group
 from guide import GUIDE_2018  # the guide's steps as in 2018 (no A2P step): a2p_enforcement off
@@ -89,7 +89,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_factory: Any) -> Itera
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
             "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
         yield b
@@ -547,14 +547,41 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
         assert link.count() == 1 and nxt.filename in (link.get_attribute("href") or "")
         whats_next = page.locator(".jp-MarkdownCell", has_text="What's next").last
         assert whats_next.locator("a:not(.jp-InternalAnchorLink)").count() == 0 and "its Next names the notebook" in whats_next.inner_text()
-        for theme in ("JupyterLab Dark", "JupyterLab Light"):
-            set_theme(page, theme)
-            shot(page, f"summary-next-{'dark' if 'Dark' in theme else 'light'}", whats_next)
+        themed_shots(page, "summary-next", whats_next)
     except Exception:
         shot(page, "failure-summary-next")
         raise
     finally:
         context.close()
+
+
+def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], browser: Any) -> None:
+    """``page.step_form(...)``, the form a new step gets without writing one: a text field, a checkbox and a number,
+    the required blank field named in red (light and dark, 1024 px: step-form-{light,dark})."""
+    import nbformat
+
+    fresh(lab)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        'from bwhelpers.walkthrough import Page\npage = Page("sms", show=False)\n'
+        'page.step_form(required=("site",), site="", verbose=True, tries=2)')])
+    nbformat.write(nb, lab["project"] / "notebooks" / "step_form_probe.ipynb")
+    context = browser.new_context(viewport={"width": 1024, "height": 700})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], "step_form_probe.ipynb")
+        form = page.locator(".bw-form").first
+        form.wait_for(timeout=60_000)
+        wait_idle(page)
+        text = form.inner_text()
+        assert "Enable SMS" in text and "site: required: type the site" in text, text
+        assert form.locator("input[type=checkbox]").count() == 1 and form.locator("input[type=number]").count() == 1
+        themed_shots(page, "step-form", form)
+    except Exception:
+        shot(page, "failure-step-form")
+        raise
+    finally:
+        context.close()
+        (lab["project"] / "notebooks" / "step_form_probe.ipynb").unlink(missing_ok=True)
 
 
 def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any], browser: Any,
@@ -865,6 +892,13 @@ def shots_through(page: Any, name: str, limit: int = 4) -> None:
         if at_end or (i and top == 0):
             break
     page.evaluate(f"() => {{ document.querySelector('{scroller}').scrollTop = 0; }}")
+
+
+def themed_shots(page: Any, name: str, at: Any) -> None:
+    """``name-dark.png`` and ``name-light.png``, scrolled to ``at``."""
+    for theme in ("JupyterLab Dark", "JupyterLab Light"):
+        set_theme(page, theme)
+        shot(page, f"{name}-{'dark' if 'Dark' in theme else 'light'}", at)
 
 
 def set_theme(page: Any, theme: str) -> None:

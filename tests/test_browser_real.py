@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from _chromium import CHROMIUM, require
+from _chromium import CHROMIUM, launch_env, require
 import requests
 from conftest import control, stop_process_group
 
@@ -110,7 +110,7 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
     mode = real_lab["mode"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
             "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
             "--no-first-run", "--disable-quic"])
         context = browser.new_context(viewport={"width": 1024, "height": 900})

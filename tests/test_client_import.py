@@ -52,6 +52,7 @@ print(json.dumps({{"heavy": heavy, "html": [("bw-rows" in s.get("text/html", "")
 """
 
 
+@pytest.mark.slow  # a Python process of its own importing the walkthrough
 def test_a_walkthrough_step_shows_its_tables_without_pandas_and_they_work_as_dataframes(
         clean_sandbox: Any, isolated_env: Path) -> None:
     import json

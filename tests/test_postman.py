@@ -499,6 +499,17 @@ def _sandbox_messages(handle: Any) -> list[dict[str, Any]]:
     return resp.json()["messages"]
 
 
+def _name_stamps(handle: Any) -> list[int]:
+    """The ``{{$timestamp}}`` suffixes of the account's application and location names."""
+    creds = handle.credentials
+    base = f"{handle.url}/api/accounts/{creds['account_id']}"
+    texts = [requests.get(f"{base}{path}", auth=(creds["username"], creds["password"]), timeout=10).text
+             for path in ("/applications", f"/sites/{creds['site_id']}/sippeers")]
+    stamps = [int(n) for text in texts for n in re.findall(r" (\d{10})</(?:AppName|PeerName)>", text)]
+    assert stamps, texts
+    return stamps
+
+
 @pytest.mark.slow
 def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(isolated_env: Path, tmp_path: Path,
                                                                              fresh_sandbox: Any):
@@ -575,7 +586,9 @@ def test_newman_green_with_immediate_orders_and_a_secrets_export_and_rerunnable(
     collection = postman.export_collection(out_dir=out)
     first = _check_green(*_run_newman(collection, environment, "newman-junit-immediate"))
     assert len([e for e in first if e["item"]["name"] == "Check order status"]) == 1
-    time.sleep(1.1)  # {{$timestamp}} has 1 s resolution: the rerun gets new AppName/PeerName
+    # {{$timestamp}} (whole seconds) makes the rerun's AppName/PeerName new: it must run in a later second than the
+    # first run's names (it always has so far, a newman run takes seconds; otherwise wait out what is left of it)
+    time.sleep(max(0.0, max(_name_stamps(clean_sandbox)) + 1 - time.time()))
     # the rerun uses the optional legacy collection: the guide's Basic username:password, accepted by default
     legacy = postman.export_collection(out_dir=out / "legacy", auth="basic")
     # ... and also walks folder 1b: the guide's CallbackUrl application is accepted (201)

@@ -118,6 +118,7 @@ def test_rate_is_bounded_with_retry_after(isolated_env: Path) -> None:
     assert all(int(a.headers["Retry-After"]) >= 1 for a in answers if a.status_code == 429)
 
 
+@pytest.mark.slow  # 250 requests to a receiver of its own
 def test_a_flood_of_refused_requests_does_not_grow_the_store(isolated_env: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A stranger who finds the tunnel URL and POSTs without credentials: each refusal is counted, but the store

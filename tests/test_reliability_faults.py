@@ -208,6 +208,7 @@ def test_creates_are_never_retried_or_duplicated(live: dict[str, Any], setup_liv
                    "no object left behind")
 
 
+@pytest.mark.slow  # four 429s answered with Retry-After back-offs
 def test_bulk_send_resends_only_what_was_not_accepted(live: dict[str, Any], setup_live: Setup) -> None:
     url = live["url"]
     before = message_count(url)

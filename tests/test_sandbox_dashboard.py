@@ -1313,6 +1313,7 @@ _NPAS = sorted({npa for npas in numbers.STATE_NPAS.values() for npa in npas})
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(["areaCode", "state", "zip", "npaNxx"]), index=st.integers(0, 10_000),
        quantity=st.integers(1, 25))
+@pytest.mark.slow  # 40 Hypothesis examples, two searches each
 def test_property_search_results_are_valid(sandbox: Any, key: str, index: int, quantity: int) -> None:
     s = XmlSession(sandbox.url, DEMO)
     npa = _NPAS[index % len(_NPAS)]

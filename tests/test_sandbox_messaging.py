@@ -62,6 +62,16 @@ def outbox(url: str, **filters: str) -> list[dict[str, Any]]:
     return control(url, "GET", "/_sandbox/callbacks", params=filters, timeout=5).json()["callbacks"]
 
 
+def settled(url: str, message_id: str, n: int = 1, timeout: float = 8) -> list[dict[str, Any]]:
+    """The message's ``n`` callbacks once none is pending any more (delivered or given up): the sandbox sends a
+    settled callback never again, so what a receiver holds then is all it will ever get (no waiting to see)."""
+    def done() -> list[dict[str, Any]]:
+        rows = outbox(url, messageId=message_id)
+        return rows if len(rows) >= n and all(r["status"] != "pending" for r in rows) else []
+
+    return wait_for(done, timeout=timeout, what=f"{n} settled callback(s) for {message_id}")
+
+
 # -- 202 --------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
@@ -381,7 +391,8 @@ def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receive
     assert req["headers"]["User-Agent"] == "BandwidthAPI/v2"
     assert req["headers"]["Content-Type"] == "application/json; charset=utf-8"  # messaging-webhooks.mdx
     assert isinstance(req["json"], list) and req["auth"] is None
-    time.sleep(0.3)
+    [callback] = settled(url, sent["id"])
+    assert callback["status"] == "delivered" and callback["attempts"] == 1
     assert len(receiver.events_for(sent["id"])) == 1  # exactly once
 
 
@@ -434,7 +445,7 @@ def test_4407_from_number_of_another_account(url: str, world: World, receiver: R
         [event] = _one(receiver, sent["id"])
         assert event["errorCode"] == 4407
         assert event["description"] == "rejected-account-not-defined-from-number"
-        time.sleep(0.3)
+        assert [c["url"] for c in settled(url, sent["id"])] == [receiver.url]  # every callback it will ever send
         assert other.events() == []  # account B's application hears nothing of account A's message
     finally:
         other.stop()
@@ -470,7 +481,7 @@ def test_unknown_application_202_then_nothing_delivered_but_logged(url: str, wor
     assert log[0]["url"] is None and "does not exist" in log[0]["error"]
     state = control(url, "GET", "/_sandbox/messages", params={"messageId": mid}, timeout=5).json()["messages"][0]
     assert state["recipients"][0]["errorCode"] == 4452
-    time.sleep(0.3)
+    assert outbox(url, messageId=mid) == []  # no callback queued (in the same transaction as the log): none will come
     assert receiver.events_for(mid) == []
 
 
@@ -481,7 +492,7 @@ def test_application_of_another_account_is_unknown(url: str, world: World, recei
         wa = world.provision(receiver.url)
         sent = send(url, msg(frm=wa["number"], applicationId=wb["app_id"])).json()
         wait_for(lambda: attempts(url, messageId=sent["id"]), what="attempt log entry")
-        time.sleep(0.3)
+        assert outbox(url, messageId=sent["id"]) == []  # no callback queued: none will come
         assert other.events() == [] and receiver.events_for(sent["id"]) == []
     finally:
         other.stop()
@@ -634,7 +645,8 @@ def test_retries_until_receiver_recovers_exactly_once(url: str, world: World) ->
         rec.start()
         [event] = _one(rec, sent["id"])
         assert event["type"] == "message-delivered"
-        time.sleep(0.5)
+        [callback] = settled(url, sent["id"])
+        assert callback["status"] == "delivered"
         assert len(rec.requests) == 1
         log = attempts(url, messageId=sent["id"])
         assert all(a["statusCode"] is None and a["error"] for a in log[:-1])
@@ -765,19 +777,21 @@ def test_bins_survive_restart(tmp_path: Any, sandbox_factory: Callable[..., Any]
 def test_pending_callbacks_survive_restart(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     db = tmp_path / "restart.db"
     first = sandbox_factory(db=db, settings={**FAST, "delivery_delay": 1.0})
+    SandboxClock(first.url).freeze()  # the clock lives in the db: the second server reads the same time
     rec = Receiver(port=free_port())
     try:
         w = World(first.url).provision(rec.url)
         sent = send(first.url, msg(frm=w["number"], applicationId=w["app_id"])).json()
         first.stop()  # before the event is due
         rec.start()
-        time.sleep(1.3)
-        assert rec.requests == []  # nobody serves the db: nothing is sent
         second = sandbox_factory(db=db)
         try:
+            [pending] = outbox(second.url, messageId=sent["id"])
+            assert pending["status"] == "pending" and rec.requests == []  # kept, and not sent before it is due
+            SandboxClock(second.url).advance(1.3)
             [event] = _one(rec, sent["id"])
             assert event["type"] == "message-delivered"
-            time.sleep(0.4)
+            assert [c["status"] for c in settled(second.url, sent["id"])] == ["delivered"]
             assert len(rec.requests) == 1
         finally:
             second.stop()
@@ -797,7 +811,8 @@ def test_two_servers_one_db_deliver_each_event_once(tmp_path: Any, sandbox_facto
         ids = [send((a, b)[i % 2].url, msg(frm=w["number"], to=f"+1919666{i:04d}",
                                            applicationId=w["app_id"])).json()["id"] for i in range(30)]
         wait_for(lambda: len(rec.events()) >= 30, timeout=15, what="30 callbacks")
-        time.sleep(0.5)
+        for message_id in ids:
+            settled(a.url, message_id)  # none pending: nothing more will be sent
         got = [e["message"]["id"] for e in rec.events()]
         assert sorted(got) == sorted(ids)
         senders = {x["id"]: x for x in control(a.url, "GET", "/_sandbox/callbacks", timeout=5).json()["callbacks"]}

@@ -33,7 +33,7 @@ def pins() -> dict[str, Version]:
 def test_the_gate_tools_and_the_typing_libraries_are_pinned() -> None:
     pinned = pins()
     for name in ("mypy", "ruff", "import-linter", "grimp", "requests", "pytest", "pytest-xdist", "pytest-timeout",
-                 "hypothesis", "nbmake"):
+                 "hypothesis"):
         assert name in pinned, name
 
 

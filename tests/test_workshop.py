@@ -237,8 +237,13 @@ def test_unknown_forged_and_expired_tokens_get_401(hub: Hub, room: dict[str, Any
         assert r.status_code == 401 and "not valid" in r.json()["error"], r.text
         r = svc(hub, "GET", path)
         assert r.status_code == 401 and "not logged in" in r.json()["error"]
+    # a token's lifetime is on JupyterHub's own clock, which nothing outside the hub moves: wait (polling the hub,
+    # about 1 s) until the hub itself refuses the token, then show it to the service for the first time
     expiring = hub.user_token("alice", expires_in=1)
-    time.sleep(2.5)
+    deadline = time.monotonic() + 30
+    while requests.get(f"{hub.url}/hub/api/user", headers={"Authorization": f"token {expiring}"},
+                       timeout=30).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
     r = svc(hub, "GET", "/me", expiring)
     assert r.status_code == 401, r.text
     # provisioning needs the service's admin key

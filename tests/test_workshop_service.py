@@ -238,6 +238,7 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
     assert "db_url" not in c.JupyterHub  # and TLJH's
 
 
+@pytest.mark.slow  # a Python process of its own starting the service
 def test_a_trusted_proxy_that_is_no_address_is_refused_at_start(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:9",
            "JUPYTERHUB_SERVICE_PREFIX": "/services/bw-sandbox/"}
@@ -274,6 +275,7 @@ def test_a_hub_on_every_interface_answers_browsers_that_name_the_machine(tmp_pat
             assert (got.status_code != 421) == served, (host, got.status_code, got.text[:200])
 
 
+@pytest.mark.slow  # five workshop-config processes
 def test_the_simple_spawner_needs_a_trusted_room(tmp_path: Path) -> None:
     """F12: the simple spawner runs every participant's server as the hub's OS user (root when the hub is root), so
     any participant could read the others' credentials and the sandbox's keys. workshop-config refuses it unless

@@ -125,6 +125,13 @@ class FormsMixin(PageBase):
             return self._persist("messages", forms.message_form(default_to=own, real=True))
         return self._persist("messages", forms.message_form(real=real))
 
+    def step_form(self, required: tuple[str, ...] = (), **defaults: Any) -> "forms.Form":
+        """A form for this page's step from default values (``page.step_form(name="x", default=True)``), kept like
+        every step's form: a new step's notebook needs no form written for it."""
+        from ..ui import forms
+
+        return self._persist(self.info.key, forms.plain_form(self.info.title, defaults, required))
+
     def _persist(self, key: str, form: "forms.Form") -> "forms.Form":
         """The form starts from the values the user last typed for this target (kept in the saved state, never a
         secret), and keeps them as they change: Run All and kernel restarts do not reset it."""

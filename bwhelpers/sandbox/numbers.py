@@ -27,7 +27,6 @@ from typing import Iterator
 from . import magic
 
 import phonenumbers  # a declared dependency: every generated number is validated with it
-from phonenumbers import geocoder as _geocoder
 
 DEFAULT_SEED = "bwhelpers-sandbox"
 NPA_FEATURED_NXX = 10
@@ -211,17 +210,18 @@ def normalize_tn(value: str | None) -> str | None:
 @functools.lru_cache(maxsize=4096)
 def _npa_geo(npa: str) -> tuple[str, str, str]:
     """(city, state, lata) for numbers of an NPA without a known place."""
+    from phonenumbers import geocoder  # its data costs 0.7 s of CPU: loaded at the first place asked for
+
     state, city = NPA_STATE.get(npa, ""), ""
-    if _geocoder is not None:
-        try:
-            desc = _geocoder.description_for_number(phonenumbers.parse(f"+1{npa}2345678"), "en")
-        except Exception:  # pragma: no cover
-            desc = ""
-        if "," in desc:
-            city, st = (s.strip() for s in desc.rsplit(",", 1))
-            state = state or st
-        elif desc in STATE_NAMES:
-            state = state or STATE_NAMES[desc]
+    try:
+        desc = geocoder.description_for_number(phonenumbers.parse(f"+1{npa}2345678"), "en")
+    except Exception:  # pragma: no cover
+        desc = ""
+    if "," in desc:
+        city, st = (s.strip() for s in desc.rsplit(",", 1))
+        state = state or st
+    elif desc in STATE_NAMES:
+        state = state or STATE_NAMES[desc]
     if not city:
         city = {v: k for k, v in STATE_NAMES.items()}.get(state, "Area " + npa)
     return city, state, str(100 + _h("lata", npa) % 900)

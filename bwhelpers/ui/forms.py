@@ -12,7 +12,7 @@ from ..criteria import QUANTITY_MAX, criterion_problem
 from .output import emit
 
 __all__ = ["Form", "application_form", "location_form", "order_form", "message_form", "SEARCH_CRITERIA",
-           "criterion_problem", "confirm_button", "text_field", "WIDE", "STYLE"]
+           "criterion_problem", "confirm_button", "plain_form", "text_field", "WIDE", "STYLE"]
 
 WIDE = w.Layout(width="36em")
 STYLE = {"description_width": "11em"}
@@ -171,6 +171,27 @@ def message_form(default_to: str = guide.SANDBOX_PHONE, default_text: str = guid
     }, {"to": phone.real_destination_problem if real else _check_number,
         "text": lambda v: None if 0 < len(v) <= 2048 else
         f"must be 1 to 2048 characters (it has {len(v)})"})
+
+
+def plain_form(title: str, defaults: dict[str, Any], required: tuple[str, ...] = ()) -> Form:
+    """A form built from default values, for a step without a form of its own: a checkbox for a bool, a whole-number
+    box for an int, a text field otherwise (labelled with the field's name); ``required`` fields may not be blank."""
+    fields: dict[str, w.ValueWidget] = {}
+    for name, value in defaults.items():
+        if isinstance(value, bool):
+            fields[name] = w.Checkbox(value=value, description=name, style=STYLE)
+        elif isinstance(value, int):
+            fields[name] = w.IntText(value=value, description=name, style=STYLE, layout=WIDE)
+        else:
+            fields[name] = text_field(name, "" if value is None else str(value))
+    unknown = [n for n in required if n not in fields]
+    if unknown:
+        raise ValueError(f"required: {unknown} are not fields of the form ({sorted(fields)})")
+
+    def needed(name: str) -> Callable[[Any], str | None]:
+        return lambda v: None if str(v).strip() else f"required: type the {name}"
+
+    return Form(title, fields, {n: needed(n) for n in required})
 
 
 def confirm_button(label: str, on_confirm: Callable[[], None]) -> w.VBox:
