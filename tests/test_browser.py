@@ -463,7 +463,7 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], br
         assert "replaces this line" not in text
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
-            shot(page, f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}", line)
+            shot(page, f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}", line.locator(".bw-stale"))
     except Exception:
         shot(page, "failure-restart-mid-wait")
         raise
