@@ -129,7 +129,9 @@ def document(rows: list[Row], extras: list[str], args: argparse.Namespace, secon
 NOTES = """Reading the rows:
 
 - **1** counts every notebook's kernel start, cells and shutdown; the floor is the same for a notebook with
-  one cell (`1 + 1`), run before each notebook so both see the same machine.
+  one cell (`1 + 1`), run before each notebook so both see the same machine. bwhelpers' bytecode is compiled
+  before the runs, as its first import does on a user's machine (where `PYTHONDONTWRITEBYTECODE` is set, no
+  kernel writes it, and each would otherwise compile bwhelpers from source: about 0.1 s of CPU a notebook).
 - **2** Prism is stateless: it validates the request against `bench/prism-messaging.yaml` and returns the
   static example. Ours is stateful and persistent: it authenticates, validates, stores the message and its
   delivery event in SQLite (WAL), and queues and delivers a callback per message to its own request bin on the

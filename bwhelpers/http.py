@@ -20,6 +20,7 @@ from urllib3.util.retry import Retry
 
 from .errors import error_from_response
 from .exceptions import BandwidthError, TransportError
+from .lean_http import LeanConnection, LeanHTTPSConnection
 from .masking import scrub
 
 if TYPE_CHECKING:
@@ -95,10 +96,11 @@ class _TimeoutSession(requests.Session):
         timeout = self.default_timeout
         connect_timeout, read_timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         conn: http.client.HTTPConnection
+        # one write per request, the response head without the email package (bwhelpers.lean_http)
         if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=connect_timeout, context=_tls_context(verify))
+            conn = LeanHTTPSConnection(host, port, timeout=connect_timeout, context=_tls_context(verify))
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=connect_timeout)
+            conn = LeanConnection(host, port, timeout=connect_timeout)
         try:
             conn.connect()
         except (OSError, http.client.HTTPException):

@@ -19,7 +19,7 @@ from .flows.media import MediaFlow
 from .flows.messages import EVENT_TYPES, Messages, dedupe_events, event_key
 from .flows.preflight import DIAGNOSE_COLUMNS, NEEDED_ROLES, PLACEHOLDER_HOSTS, Preflight
 from .flows.provisioning import DEFAULT, Provisioning
-from .flows.registry import calls as declared_calls, declared
+from .flows.registry import calls as declared_calls, declared, discover
 from .flows.teardown import TEARDOWN_COLUMNS, Teardown
 from .results import Result
 from .state import SavedState, StateStore
@@ -49,6 +49,7 @@ class Setup:
 
     def __init__(self, config: "Config", state: StateStore | None = None, *, progress: bool = True):
         self.ctx = FlowContext(config, state, progress=progress)
+        discover()  # every flow module declares its steps (their done rules, calls, checks) before any is read
         self.provisioning = Provisioning(self.ctx)
         self.a2p_flow = A2PFlow(self.ctx)
         self.message_flow = Messages(self.ctx)

@@ -424,6 +424,8 @@ def _decode(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
         raise _Corrupt("top level must be an object with a 'profiles' object", _empty())
     data = migrate(data)
+    if raw in _CHECKED:  # these very bytes were read and found well-typed in this process: not checked again
+        return data
     problems: list[str] = []
     profiles: dict[str, Any] = {}
     for name, profile in data["profiles"].items():
@@ -433,7 +435,14 @@ def _decode(raw: bytes) -> dict[str, Any]:
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise _Corrupt(f"wrong-typed values: {shown}", dict(data, profiles=profiles))
+    if len(_CHECKED) >= 8:
+        _CHECKED.clear()
+    _CHECKED.add(raw)
     return data
+
+
+#: state files' bytes this process decoded and type-checked (a notebook reads the same file a dozen times)
+_CHECKED: set[bytes] = set()
 
 
 def _kept_summary(data: dict[str, Any]) -> str:

@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 HOW_TO_GET_IT = (
     "Debian: `apt-get install chromium`. Ubuntu (whose apt `chromium` is the snap, which Playwright cannot drive): "
-    "`.venv/bin/python -m playwright install --with-deps chromium` as root (or Google Chrome's .deb). "
+    "`apt-get install libatomic1 && .venv/bin/python -m playwright install --with-deps chromium` as root (or "
+    "Google Chrome's .deb). "
     "Any Chromium-based browser: BW_CHROMIUM=/path/to/it.")
 
 
@@ -43,6 +45,16 @@ def find() -> str | None:
 
 
 CHROMIUM = find() or "chromium"
+
+
+def launch_env() -> dict[str, str]:
+    """The browser's environment: its home, config and cache folders (crash-report settings, dconf, NSS) in the
+    run's temporary folder (tests/conftest.py's BW_TEST_HOME_OUT), so the test run writes nothing in the home folder."""
+    home = Path(os.environ.get("BW_TEST_HOME_OUT") or tempfile.mkdtemp(prefix="bwhelpers-tests-")) / "chromium-home"
+    (home / ".config").mkdir(parents=True, exist_ok=True)
+    (home / ".cache").mkdir(exist_ok=True)
+    return {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache")}
 
 
 def _runs(node: str) -> bool:

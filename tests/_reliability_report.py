@@ -224,6 +224,10 @@ WORKSHOP_PROBES = {
     "forwarded_dodge": "guesses sent straight to the service's port with a new X-Forwarded-For each (beyond one client's allowance = lost)",
     "forwarded_pin": "victims' addresses named in those headers (their next login throttled = lost)",
     "refusal_address": "refused callback URLs whose answer names the address their host resolved to (named = lost)",
+    "list_objects": "applications beyond list_objects (an unpaged list; created = lost)",
+    "object_bytes": "a site and a SIP peer of 20 KB (over object_bytes; created = lost)",
+    "callback_pool": "a tarpit receiver with 50 callbacks due, holding the room's delivery pool (more than its share = lost)",
+    "xff_other_user": "60 guesses with forged X-Forwarded-For from another OS user on loopback (never throttled = lost)",
 }
 WORKSHOP_FIGURES = {
     "fanout_callbacks": "callbacks of three messages to 10 recipients each",
@@ -238,6 +242,9 @@ WORKSHOP_FIGURES = {
     "flood_p99_ratio": "p99 flood / idle (goal: at most 2)",
     "flood_requests": "requests of the flood answered",
     "flood_loadavg": "machine load average (1 min) during the flood",
+    "flood_bin_page_kb": "the flooder's biggest bin page (KB)",
+    "flood_app_list_kb": "the flooder's biggest application list (KB; list_objects x object_bytes caps)",
+    "list_objects_app_list_kb": "the biggest application list a participant can build (KB)",
     "stored_bytes_budget_mb": "stored-bytes budget per account (MB, workshop default)",
     "stored_bytes_counted_mb": "bytes one participant holds after writing until refused (MB)",
     "stored_bytes_db_growth_mb": "db growth from that participant's writes (MB)",

@@ -34,27 +34,30 @@ import _reliability_report
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 # the run writes nothing into the home folder (checked on a fresh Debian, as root and as a user): the kernels'
-# IPython history, Jupyter's config migration marker and runtime files go to one temporary folder per run (the
+# IPython history, Jupyter's config migration marker, runtime files and notebook-signing key and database (data
+# dir), and Chromium's home (tests/_chromium.py) go to one temporary folder per run (the
 # xdist workers inherit the controller's), and npm (which JupyterLab asks for its prefix) keeps no log files
 if "BW_TEST_HOME_OUT" not in os.environ:
     import tempfile
 
     os.environ["BW_TEST_HOME_OUT"] = tempfile.mkdtemp(prefix="bwhelpers-tests-")
 for _name, _sub in (("IPYTHONDIR", "ipython"), ("JUPYTER_CONFIG_DIR", "jupyter-config"),
-                    ("JUPYTER_RUNTIME_DIR", "jupyter-runtime")):
+                    ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("JUPYTER_DATA_DIR", "jupyter-data")):
     os.environ.setdefault(_name, os.path.join(os.environ["BW_TEST_HOME_OUT"], _sub))
 os.environ.setdefault("npm_config_logs_max", "0")
 
 # Hypothesis's "too slow" health check times input generation against the wall clock: on a shared 2-core machine
 # it fails on load, not on behaviour. Every property still runs its examples; nothing else is suppressed.
-# Its example database goes to artifacts/ (the run writes nothing else into the project).
+# Its folder (the example database, and the constants it caches) goes to artifacts/ (the run writes nothing else
+# into the project; by default Hypothesis writes .hypothesis/ in the current folder).
+_HYPOTHESIS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "artifacts", ".hypothesis")
+set_hypothesis_home_dir(_HYPOTHESIS_DIR)
 settings.register_profile("bwhelpers", suppress_health_check=[HealthCheck.too_slow], deadline=None,
-                          database=DirectoryBasedExampleDatabase(
-                              os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                           "artifacts", ".hypothesis")))
+                          database=DirectoryBasedExampleDatabase(_HYPOTHESIS_DIR))
 settings.load_profile("bwhelpers")
 
 #: test modules that run in one xdist worker (pyproject's addopts: -n auto --dist loadgroup), and why

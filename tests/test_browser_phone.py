@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _chromium import CHROMIUM, require
+from _chromium import CHROMIUM, launch_env, require
 import requests
 from _messaging_helpers import wait_for
 from test_browser import lab  # noqa: F401  (JupyterLab on copies of the notebooks, for the notebook's link)
@@ -51,7 +51,7 @@ CONTRAST_JS = """() => {
 @pytest.fixture(scope="module")
 def browser() -> Any:
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
             "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
         yield b

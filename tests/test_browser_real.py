@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from _chromium import CHROMIUM, require
+from _chromium import CHROMIUM, launch_env, require
 import requests
 from conftest import control, stop_process_group
 
@@ -43,6 +43,7 @@ def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
         "BW_ACCOUNT_ID": c["account_id"], "BW_SITE_ID": c["site_id"], "BW_CLIENT_ID": c["client_id"],
         "BW_CLIENT_SECRET": c["client_secret"], "BW_STATE_FILE": str(tmp / "state.json"),
         "BW_CONFIG_DIR": str(tmp / "cfg"), "BW_EXPORT_DIR": str(tmp / "exports"), "BW_RECEIVER_PORT": str(port),
+        "BW_TO_NUMBER": "+19192381234",  # your own phone: a real account refuses the fictional 555-01xx default
         "BW_CALLBACK_BASE_URL": f"http://127.0.0.1:{port if mode == 'receiver' else _free_port()}",
         "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
         "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
@@ -109,7 +110,7 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
     mode = real_lab["mode"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
             "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
             "--no-first-run", "--disable-quic"])
         context = browser.new_context(viewport={"width": 1024, "height": 900})

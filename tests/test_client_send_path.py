@@ -104,3 +104,71 @@ def test_a_proxy_for_the_url_takes_the_ordinary_path(service: str, monkeypatch: 
     assert _fast_route(session, url, None) is None  # requests (with the proxy) sends it
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert _fast_route(session, url, None) is not None
+
+
+# -- bwhelpers.lean_http: the send path's connection and response head ------------------------------------------
+
+class _Wire:
+    """A socket stand-in: records what is written, and reads ``answer``."""
+
+    def __init__(self, answer: bytes = b"") -> None:
+        self.writes: list[bytes] = []
+        self.answer = answer
+
+    def sendall(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def makefile(self, mode: str) -> Any:
+        import io
+        return io.BytesIO(self.answer)
+
+    def close(self) -> None:
+        pass
+
+
+def _answer(raw: bytes, method: str = "POST") -> Any:
+    from bwhelpers.lean_http import LeanResponse
+
+    resp = LeanResponse(_Wire(raw), method=method)  # type: ignore[arg-type]
+    resp.begin()
+    return resp
+
+
+def test_a_request_goes_out_in_one_write_head_and_body() -> None:
+    from bwhelpers.lean_http import LeanConnection
+
+    conn = LeanConnection("127.0.0.1", 9)
+    wire = _Wire()
+    conn.sock = wire  # type: ignore[assignment]
+    conn.request("POST", "/api/v2/users/1/messages", body=b'{"to": ["+19195550100"]}',
+                 headers={"Content-Type": "application/json", "Authorization": "Bearer x"})
+    assert len(wire.writes) == 1  # http.client writes the head and the body separately
+    head, _, body = wire.writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /api/v2/users/1/messages HTTP/1.1\r\n") and b"Content-Length: 24" in head
+    assert body == b'{"to": ["+19195550100"]}'
+
+
+def test_the_lean_response_head_reads_what_http_client_reads() -> None:
+    import http.client
+
+    resp = _answer(b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\nSet-Cookie: a=1\r\n"
+                   b"X-Folded: one\r\n two\r\nSet-Cookie: b=2\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n")
+    assert (resp.status, resp.reason, resp.version, resp.chunked, resp.will_close) == (202, "Accepted", 11, True, False)
+    assert resp.headers.get("Content-Type") == "application/json" and "CONTENT-TYPE" in resp.msg
+    assert resp.headers.get_all("set-cookie") == ["a=1", "b=2"] and resp.getheader("x-folded") == "one two"
+    assert resp.read() == b'{"a":1}'
+    closing = _answer(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+    assert closing.will_close and closing.length == 2 and closing.read() == b"ok"
+    old = _answer(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    assert old.version == 10 and old.will_close  # HTTP/1.0 without keep-alive
+    unframed = _answer(b"HTTP/1.1 200 OK\r\n\r\nto the end")
+    assert unframed.will_close and unframed.read() == b"to the end"
+    assert _answer(b"HTTP/1.1 204 No Content\r\n\r\n").length == 0
+    assert _answer(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n").status == 201
+    with pytest.raises(http.client.HTTPException, match="more than 100 headers"):
+        _answer(b"HTTP/1.1 200 OK\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n")
+    with pytest.raises(http.client.LineTooLong):
+        _answer(b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n")
+    with pytest.raises(http.client.UnknownProtocol):
+        _answer(b"HTTP/2.0 200 OK\r\n\r\n")

@@ -166,6 +166,42 @@ def test_state_and_sandbox_files_are_private(tmp_path: Path, fresh_sandbox: Any)
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
 
 
+def test_a_kernel_identifies_its_sandbox_with_one_health_request(fresh_sandbox: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """ensure_running (each kernel's connect) and admin_key_for prove the sandbox with one /_sandbox/health request
+    each (it names the db, whose key file is the key, and proves it for a fresh nonce), and still refuse a sandbox
+    whose key file is not private, or a wrong key."""
+    import urllib.request
+
+    import bwhelpers.sandbox as sb
+
+    handle = fresh_sandbox()
+    monkeypatch.setattr(sb, "_running", {})
+    asked: list[str] = []
+    real = urllib.request.urlopen
+
+    def counting(url: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(str(url))
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", counting)
+    found = sb.ensure_running(handle.url)
+    assert found.reused and found.admin_key == handle.admin_key
+    assert len(asked) == 1 and "/_sandbox/health?nonce=" in asked[0]
+    asked.clear()
+    assert sb.admin_key_for(handle.url) == handle.admin_key and len(asked) == 1
+    admin_key_path(handle.db_path).chmod(0o644)
+    try:
+        with pytest.raises(sb.SandboxIdentityError):
+            sb.ensure_running(handle.url)
+        assert sb.admin_key_for(handle.url) is None
+    finally:
+        admin_key_path(handle.db_path).chmod(0o600)
+    monkeypatch.setenv("BW_SANDBOX_ADMIN_KEY", "not-this-sandboxs-key")
+    with pytest.raises(sb.SandboxIdentityError):
+        sb.ensure_running(handle.url)
+
+
 def test_tenant_instance_key_proves_a_shared_sandbox(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """JupyterHub: kernels hold the sandbox's instance key (not the admin key) and check the proxied URL with it."""
     import bwhelpers.sandbox as sb

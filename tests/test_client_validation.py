@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from _client_helpers import assert_no_secrets
+from bwhelpers import steps
 from bwhelpers.dashboard import DashboardClient, build_order_type, normalize_number
 from bwhelpers.errors import MissingPrerequisiteError, TransportError, ValidationError
 from bwhelpers.messaging import MessagingClient
@@ -139,12 +140,12 @@ def test_setup_prerequisites_named(offline_config, tmp_path):
         s.get_order()
     with pytest.raises(MissingPrerequisiteError, match="step 1"):
         s.send_message("9195550100", "hi")
-    assert [x["done"] for x in s.status()] == [False] * 9
+    assert [x["done"] for x in s.status()] == [False] * len(steps.STEPS)
     with pytest.raises(MissingPrerequisiteError, match="step 7"):
         s.register_a2p()
     with pytest.raises(MissingPrerequisiteError, match="step 8"):
         s.get_a2p_order()
-    assert len(s.status()) == 9 and s.status()[6]["notebook"] == "07_check_order_status.ipynb"
+    assert len(s.status()) == len(steps.STEPS) and s.status()[6]["notebook"] == "07_check_order_status.ipynb"
     assert s.status()[7]["notebook"] == "08_register_a2p.ipynb" and s.status()[8]["notebook"] == "09_send_message.ipynb"
 
 

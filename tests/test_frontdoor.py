@@ -5,6 +5,7 @@ README, CI and these tests cannot drift apart.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import time
 import venv
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 from conftest import stop_process_group
@@ -234,7 +236,8 @@ def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path
     env.update({"PATH": f"{bindir}{os.pathsep}{env['PATH']}", "VIRTUAL_ENV": str(env_dir), "HOME": str(home),
                 "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
                 "PIP_DISABLE_PIP_VERSION_CHECK": "1", "BW_SANDBOX_PORT": str(port),
-                "BW_STATE_FILE": str(tmp_path / "state.json"), "BW_CONFIG_DIR": str(tmp_path / "cfg")})
+                "BW_STATE_FILE": str(tmp_path / "state.json"), "BW_CONFIG_DIR": str(tmp_path / "cfg"),
+                "BW_EXPORT_DIR": str(tmp_path / "exports")})  # 12's Postman files: not the project's exports/
     pip = subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     assert pip.returncode == 0, pip.stderr[-3000:]
@@ -249,6 +252,7 @@ def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path
     try:
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES)  # every notebook of the step table
+        assert (tmp_path / "exports" / "Bandwidth Messaging 2.0 setup.postman_collection.json").exists()
         state = json.loads((tmp_path / "state.json").read_text())
         app = state["profiles"]["sandbox"]["application"]
         assert app["callback_url"].startswith(f"http://127.0.0.1:{port}/"), app
@@ -258,5 +262,9 @@ def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             app_table = next(t for t in tables if "application" in t.lower())
             assert conn.execute(f'SELECT COUNT(*) FROM "{app_table}"').fetchone()[0] >= 1
-    finally:
-        subprocess.run(["pkill", "-f", f"bwhelpers.sandbox --port {port}"], check=False)
+    finally:  # stop the sandbox binder/start left running (psutil: a minimal Debian or Ubuntu has no pkill)
+        for proc in psutil.process_iter(["cmdline"]):
+            line = " ".join(proc.info["cmdline"] or [])
+            if "bwhelpers.sandbox" in line and f"--port {port} " in f"{line} ":
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()

@@ -48,8 +48,11 @@ def test_a_box_saying_a_step_did_not_complete_fails_the_notebook_with_its_cause(
 
 
 def test_the_events_notebook_tags_its_deliberate_failure() -> None:
-    """11's wait for the failing destination's message-failed is the one cell tagged expected-failure."""
-    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "11_message_events.ipynb", as_version=4)
+    """The events page's wait for the failing destination's message-failed is the one cell tagged expected-failure."""
+    from bwhelpers import steps
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / steps.page("events").filename,
+                       as_version=4)
     tagged = [c.source for c in nb.cells if "expected-failure" in (c.metadata.get("tags") or [])]
     assert tagged == ['page.wait_for_event("message-failed", message_id=failing.id if failing else None)'], tagged
 

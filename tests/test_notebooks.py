@@ -22,16 +22,17 @@ import nbformat
 import pytest
 import requests
 
+from bwhelpers import steps
 from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
 from conftest import control
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
 NAMES = [p.stem for p in NOTEBOOKS]
+#: notebook name -> its page's key (PROBES and the probes are keyed by page)
+PAGE_KEYS = {p.notebook: p.key for p in steps.PAGES}
 
 
 def test_the_walkthrough_has_every_step() -> None:
-    from bwhelpers import steps
-
     assert NAMES == [p.notebook for p in steps.PAGES] and len(NAMES) >= 14
 
 
@@ -145,29 +146,29 @@ def count(env: dict[str, Any], path: str, element: str) -> int:
 
 
 PROBES = {
-    "01_create_application": "import json; from bwhelpers.tables import result_frame; df = result_frame(app); "
+    "application": "import json; from bwhelpers.tables import result_frame; df = result_frame(app); "
                              "print(json.dumps({'cols': list(df.columns), 'id': app.id, 'rows': len(df)}))",
-    "02_create_location": "import json; from bwhelpers.tables import result_frame; "
+    "location": "import json; from bwhelpers.tables import result_frame; "
                           "print(json.dumps({'id': location.id, 'cols': list(result_frame(location).columns)}))",
-    "06_order_numbers": "import json; from bwhelpers.tables import result_frame; "
+    "orders": "import json; from bwhelpers.tables import result_frame; "
                         "print(json.dumps({'status': order.status, 'found': len(result_frame(found))}))",
-    "07_check_order_status": "import json; from bwhelpers.tables import result_frame; "
+    "numbers": "import json; from bwhelpers.tables import result_frame; "
                              "print(json.dumps({'status': order.status, 'numbers': order.numbers, "
                              "'cols': list(result_frame(order).columns)}))",
-    "08_register_a2p": "import json; from bwhelpers.tables import result_frame; r = page.registration(); "
+    "a2p": "import json; from bwhelpers.tables import result_frame; r = page.registration(); "
                        "print(json.dumps({'status': a2p.status, 'id': a2p.id, 'reg': r['status'].tolist(), "
                        "'campaigns': page.campaigns()['campaignId'].tolist()}))",
-    "09_send_message": "import json; from bwhelpers.tables import result_frame; "
+    "messages": "import json; from bwhelpers.tables import result_frame; "
                        "ev = page.setup.wait_for_event(accept_failure=True, timeout=10); "
                        "print(json.dumps({'id': message.id, 'cols': list(result_frame(message).columns), "
                        "'delivered': ev['type'] == 'message-delivered'}))",
-    "10_send_picture": "import json; print(json.dumps({'sent': bool(mms and mms.id), 'pics': [p.content_type for "
+    "pictures": "import json; print(json.dumps({'sent': bool(mms and mms.id), 'pics': [p.content_type for "
                        "p in pictures], 'media': page.setup.current.media[-1].id, "
                        "'carried': page.setup.current.media[-1].message_id == mms.id}))",
-    "11_message_events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
+    "events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
                          "'codes': [str(c) for c in df['errorCode'].dropna()], "
                          "'explained': list(df.get('error_name', []))}))",
-    "13_diagnose_and_teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
+    "teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
                                 "'rows': len(df)}))",
 }
 
@@ -175,31 +176,32 @@ PROBES = {
 @pytest.mark.slow
 def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[str, Any]) -> None:
     probes: dict[str, Any] = {}
-    for path in NOTEBOOKS:
-        nb, probes[path.stem] = execute(path, PROBES.get(path.stem))
+    for path in NOTEBOOKS:  # probes by page key: the pages after the guide's steps move when a step is added
+        key = PAGE_KEYS[path.stem]
+        nb, probes[key] = execute(path, PROBES.get(key))
         assert not errors(nb), (path.name, errors(nb))
     state = json.loads(nb_env["state"].read_text())
     saved = state["profiles"]["sandbox"]
     # the saved IDs carried from notebook to notebook, each in a fresh kernel
-    assert probes["01_create_application"]["id"] == saved["application"]["id"]
-    assert "ApplicationId" in probes["01_create_application"]["cols"]
-    assert probes["02_create_location"]["id"] == saved["location"]["id"]
-    assert probes["06_order_numbers"]["found"] >= 1
-    assert probes["07_check_order_status"]["status"] == "COMPLETE"
-    assert probes["07_check_order_status"]["numbers"] == saved["numbers"]
-    assert "CompletedQuantity" in probes["07_check_order_status"]["cols"]
-    assert probes["08_register_a2p"] == {"status": "COMPLETE", "id": saved["a2p"]["order_id"], "reg": ["SUCCESS"],
+    assert probes["application"]["id"] == saved["application"]["id"]
+    assert "ApplicationId" in probes["application"]["cols"]
+    assert probes["location"]["id"] == saved["location"]["id"]
+    assert probes["orders"]["found"] >= 1
+    assert probes["numbers"]["status"] == "COMPLETE"
+    assert probes["numbers"]["numbers"] == saved["numbers"]
+    assert "CompletedQuantity" in probes["numbers"]["cols"]
+    assert probes["a2p"] == {"status": "COMPLETE", "id": saved["a2p"]["order_id"], "reg": ["SUCCESS"],
                                          "campaigns": ["CSBX001", "CPND001"]}
     assert saved["a2p"]["campaign_id"] == "CSBX001" and saved["a2p"]["numbers"] == saved["numbers"]
-    assert probes["09_send_message"]["id"] == saved["messages"][0]["id"]
-    assert probes["09_send_message"]["delivered"] is True
-    # notebook 10: the project's picture uploaded and sent as MMS, a picture reply downloaded and shown
-    assert probes["10_send_picture"] == {"sent": True, "pics": ["image/png"], "media": "smile.png", "carried": True}
-    events = probes["11_message_events"]
+    assert probes["messages"]["id"] == saved["messages"][0]["id"]
+    assert probes["messages"]["delivered"] is True
+    # the pictures page: the project's picture uploaded and sent as MMS, a picture reply downloaded and shown
+    assert probes["pictures"] == {"sent": True, "pics": ["image/png"], "media": "smile.png", "carried": True}
+    events = probes["events"]
     assert {"message-delivered", "message-failed", "message-received"} <= set(events["types"])
     assert "4720" in events["codes"]
     assert "invalid-destination-address" in events["explained"]
-    assert probes["13_diagnose_and_teardown"]["rows"] >= 4
+    assert probes["teardown"]["rows"] >= 4
     # the objects on the (real, HTTP) sandbox
     assert count(nb_env, "/applications", "ApplicationId") == 1
     assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
@@ -254,11 +256,10 @@ def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_en
             assert said <= 1, f"cell {index} repeats the prerequisite warning {said} times"
 
 
-@pytest.mark.parametrize("name", ["01_create_application", "02_create_location", "12_export_postman",
-                                  "13_diagnose_and_teardown"])
+@pytest.mark.parametrize("key", ["application", "location", "postman", "teardown"])
 @pytest.mark.slow
-def test_steps_without_prerequisites_run_alone(name: str, nb_env: dict[str, Any]) -> None:
-    nb, _ = execute(NOTEBOOK_DIR / f"{name}.ipynb")
+def test_steps_without_prerequisites_run_alone(key: str, nb_env: dict[str, Any]) -> None:
+    nb, _ = execute(NOTEBOOK_DIR / steps.page(key).filename)
     assert not errors(nb), errors(nb)
 
 

@@ -49,6 +49,8 @@ while not stop:
     try:
         if kind == "list":
             r = s.get(f"{url}/_sandbox/bins/big?limit=1000", auth=(user, password), timeout=30)
+        elif kind == "apps":
+            r = s.get(f"{url}/api/accounts/{account}/applications", auth=(user, password), timeout=30)
         elif kind == "send":
             r = s.post(f"{url}/api/v2/users/{account}/messages", auth=(user, password), timeout=30,
                        json={"from": number, "to": ["+12015550100"], "text": "flood", "applicationId": app})
@@ -414,9 +416,14 @@ def test_hardening(service: dict[str, Any]) -> None:
 
 @pytest.mark.slow  # 400 paced requests and a 4-process flood: about 20 s on an idle machine
 def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]) -> None:
-    """Tenant B reads its applications one request at a time; tenant A floods from 4 processes (its biggest list
-    pages, message sends, and wrong passwords). B's p50/p99 idle and under the flood are reported, measured in
-    alternating phases of the same run."""
+    """Tenant B reads its applications one request at a time; tenant A floods from 4 processes (its biggest bin
+    page, its biggest application list: list_objects applications with every field at its cap, message sends, and
+    wrong passwords). B's p50/p99 idle and under the flood are reported, measured in alternating phases of the
+    same run."""
+    from test_workshop_storage import big_application
+
+    from bwhelpers.sandbox.quotas import WORKSHOP_QUOTAS
+
     a, b = provision(service, "flooder"), provision(service, "bystander")
     a_auth, b_auth = (a["username"], a["password"]), (b["username"], b["password"])
     app_id, number = setup_messaging(service, a, f"{service['url']}/_sandbox/bins/flood")
@@ -424,6 +431,10 @@ def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]
     settings(service, quotas={"requests_per_second": None})
     for i in range(300):  # filling the bin is not the flood
         requests.post(f"{service['url']}/_sandbox/bins/big", auth=a_auth, json={"i": i, "pad": big}, timeout=10)
+    for i in range(int(WORKSHOP_QUOTAS["list_objects"] or 0) - 1):  # with setup_messaging's: the most it may hold
+        assert dash(service, a, "POST", "/applications", big_application(i)).status_code == 201
+    a_apps = len(dash(service, a, "GET", "/applications").content)
+    bin_page = len(requests.get(f"{service['url']}/_sandbox/bins/big", auth=a_auth, timeout=30).content)
     settings(service, quotas={"requests_per_second": 20})
     dash(service, b, "POST", "/applications", app_xml(CallbackUrl="https://example.com/b"))
     b_url = f"{service['url']}/api/accounts/{b['account_id']}/applications"
@@ -443,7 +454,7 @@ def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]
     # load falls on both alike: ROUNDS x 50 requests of B each way
     flooders = [subprocess.Popen([sys.executable, "-c", FLOOD, kind, service["url"], a["account_id"], a["username"],
                                   a["password"], app_id, number], stdout=subprocess.PIPE, text=True)
-                for kind in ("list", "list", "send", "login")]
+                for kind in ("list", "apps", "send", "login")]
     idle: list[float] = []
     flooded: list[float] = []
     loads: list[float] = []
@@ -479,10 +490,82 @@ def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]
     report.record(SECTION, "flood_p99_ratio", round(p(flooded, 0.99) / max(p(idle, 0.99), 0.001), 2))
     report.record(SECTION, "flood_requests", sum(counts.values()))
     report.record(SECTION, "flood_loadavg", round(load, 2))
-    report.item(SECTION, "flood by tenant A from 4 processes (2 reading its biggest bin page, 1 sending messages, 1 "
+    report.record(SECTION, "flood_bin_page_kb", round(bin_page / 1024, 1))
+    report.record(SECTION, "flood_app_list_kb", round(a_apps / 1024, 1))
+    report.item(SECTION, f"flood by tenant A from 4 processes (1 reading its biggest bin page, {bin_page / 1024:.0f} "
+                         f"KB, 1 its biggest application list, {a_apps / 1024:.0f} KB, 1 sending messages, 1 "
                          f"guessing passwords), in {ROUNDS} phases alternating with idle ones of the same length (50 "
                          f"requests of B each; load average {load:.1f} during the flood phases): "
                          f"{sum(counts.values())} requests answered "
                          f"({', '.join(f'{k} x{v}' for k, v in sorted(counts.items()))}); tenant B's p99 "
                          f"{p(idle, 0.99):.1f} ms idle, {p(flooded, 0.99):.1f} ms during the flood "
                          f"({p(flooded, 0.99) / max(p(idle, 0.99), 0.001):.2f}x; goal 2x)")
+
+
+@pytest.mark.slow  # a workshop service of its own, 25 applications, a tarpit and 60 failed logins
+def test_review23_open_items_are_closed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The review's last open items, probed as a participant would: F6 the unpaged lists (list_objects,
+    object_bytes), F15 the callback pool with a tarpit receiver, F9 forged X-Forwarded-For from another OS user's
+    process on loopback (when the suite runs as root: only root can make one here)."""
+    from test_workshop_safety import Tarpit, _guesses_as
+    from test_workshop_storage import big_application
+
+    from bwhelpers.sandbox.callbacks import ACCOUNT_SHARE, MAX_IN_FLIGHT
+    from bwhelpers.sandbox.quotas import WORKSHOP_QUOTAS
+
+    cap = int(WORKSHOP_QUOTAS["list_objects"] or 0)
+    tarpit = Tarpit("127.0.0.2")
+    try:
+        with workshop_service(tmp_path_factory.mktemp("workshop-review23"), "--order-delay", "0", "--a2p-enforcement",
+                              "off", "--allow-callback-host", "127.0.0.2") as svc:
+            settings(svc, quotas={"requests_per_second": None}, delivery_delay=0,
+                     callback_retry={"max_attempts": 1, "backoff": [1], "timeout": 120})
+            # F6: a participant making their application list as big as it goes
+            lister = provision(svc, "lister")
+            codes = [dash(svc, lister, "POST", "/applications", big_application(i)).status_code
+                     for i in range(cap + 5)]
+            for code in codes[cap:]:
+                probe("list_objects", code == 403)
+            listed = len(dash(svc, lister, "GET", "/applications").content)
+            address = "".join(f"<Line{i}>{'a' * 500}</Line{i}>" for i in range(40))
+            for path, body in (("/sites", f"<Site><Name>b</Name><Address>{address}</Address></Site>"),
+                               (f"/sites/{lister['site_id']}/sippeers", f"<SipPeer><PeerName>p</PeerName>{address}"
+                                                                        "</SipPeer>")):
+                probe("object_bytes", dash(svc, lister, "POST", path, body).status_code == 403)
+            # F15: one participant's receiver accepts and never answers; another's delivery receipt must arrive
+            slow, fine = provision(svc, "tarpitter"), provision(svc, "bystander")
+            slow_app, slow_number = setup_messaging(svc, slow, tarpit.url)
+            fine_app, fine_number = setup_messaging(svc, fine, f"{svc['url']}/_sandbox/bins/receipts")
+            for _ in range(MAX_IN_FLIGHT // 10 + 2):
+                send(svc, slow, slow_app, slow_number, [f"+1201555{i:04d}" for i in range(10)])
+            wait_for(lambda: len(tarpit.held) >= ACCOUNT_SHARE, what="the tarpit holding its share")
+            message = send(svc, fine, fine_app, fine_number, ["+12015550100"])
+            fine_auth = (fine["username"], fine["password"])
+            wait_for(lambda: any(e.get("message", {}).get("id") == message for e in requests.get(
+                f"{svc['url']}/_sandbox/bins/receipts", auth=fine_auth, timeout=10).json()["events"]),
+                timeout=60, what="the bystander's receipt")
+            held = len(tarpit.held)
+            probe("callback_pool", held <= ACCOUNT_SHARE)
+            # F9: guesses from another OS user's process, each claiming a new address
+            other = None
+            if os.geteuid() == 0:
+                victim = provision(svc, "xff-victim")
+                other = _guesses_as(65534, svc["port"], victim["account_id"], victim["username"], 60)
+                probe("xff_other_user", 429 in other and other.index(429) <= BURST)
+    finally:
+        tarpit.close()
+    report.record(SECTION, "list_objects_app_list_kb", round(listed / 1024, 1))
+    report.item(SECTION, f"F6 unpaged lists: {cap + 5} maximal applications posted, {codes.count(201)} created, "
+                         f"{codes.count(403)} refused (list_objects {cap}); the list answered {listed / 1024:.0f} KB "
+                         "(the objects quota alone allowed ~6 MB); a 20 KB site and SIP peer refused (object_bytes)")
+    report.item(SECTION, f"F15 callback pool: a tarpit receiver (accepts, never answers) with "
+                         f"{10 * (MAX_IN_FLIGHT // 10 + 2)} callbacks due held {held} connections (share "
+                         f"{ACCOUNT_SHARE} of {MAX_IN_FLIGHT}); another participant's delivery receipt arrived while "
+                         "all of them still hung")
+    if other is not None:
+        report.item(SECTION, f"F9 forged X-Forwarded-For from another OS user's process on loopback: 60 guesses, "
+                             f"{other.count(401)} x 401, {other.count(429)} x 429 (its own address's bucket; from the "
+                             "proxy's user the same headers are believed)")
+    data = report.FIGURES[SECTION]
+    assert all(data.get(f"{k}_lost", 0) == 0 for k in ("list_objects", "object_bytes", "callback_pool",
+                                                         "xff_other_user"))

@@ -519,6 +519,7 @@ def test_every_control_list_is_paged(service: dict[str, Any]) -> None:
     assert [e["n"] for e in older["events"]] == [0] and older["next"] is None
 
 
+@pytest.mark.slow  # 60 bin requests and every page read
 def test_bin_pages_are_small_and_the_client_reads_every_one(service: dict[str, Any]) -> None:
     """A bin page is built and encoded on the event loop every tenant shares, so it stops at about 64 KB of answer
     (issue 23, F3); the client follows each page's ``next`` and sees every event the bin holds, once, in order."""
@@ -587,6 +588,7 @@ class Tarpit:
             conn.close()
 
 
+@pytest.mark.slow  # a workshop service of its own, 40 callbacks
 def test_one_accounts_slow_receiver_never_starves_anothers_callbacks(tmp_path: Any) -> None:
     """F15: the room's callback deliveries share one pool of connections. A participant whose receiver accepts and
     never answers holds at most its share of it (ACCOUNT_SHARE), however many callbacks it has due; another
@@ -669,6 +671,76 @@ def test_hardening_414_nosniff_and_no_paths(service: dict[str, Any]) -> None:
                  "/oauth_callback", "/v2/users/x/messages"):
         r = requests.get(f"{service['url']}{path}", timeout=10, allow_redirects=False)
         assert r.headers.get("X-Content-Type-Options") == "nosniff", (path, r.status_code)
+
+
+def _guesses_as(uid: int | None, port: int, account: str, user: str, n: int) -> list[int]:
+    """``n`` wrong-password requests straight to the service's port, each claiming another X-Forwarded-For, from a
+    process of OS user ``uid`` (None: this one's). Raw sockets: the child imports nothing after it drops to ``uid``
+    (this interpreter's files may be unreadable to that user). The answers' statuses."""
+    import base64
+    import os
+
+    heads = [(f"GET /services/bw-sandbox/api/accounts/{account}/applications HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+              f"Authorization: Basic {base64.b64encode(f'{user}:guess-{i}'.encode()).decode()}\r\n"
+              f"X-Forwarded-For: 203.0.113.{i % 250}\r\nConnection: close\r\n\r\n").encode() for i in range(n)]
+
+    def run() -> list[int]:
+        codes = []
+        for head in heads:
+            with socket.socket() as c:
+                c.connect(("127.0.0.1", port))
+                c.sendall(head)
+                codes.append(int(c.recv(64).split(b" ")[1]))
+        return codes
+
+    if uid is None:
+        return run()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: another OS user, as a participant's kernel is with one Unix user per participant
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.write(write, ",".join(map(str, run())).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    out = b""
+    while chunk := os.read(read, 4096):
+        out += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    return [int(x) for x in out.decode().split(",") if x]
+
+
+@pytest.mark.slow  # 60 failed logins, a key derivation each
+def test_a_kernel_on_loopback_cannot_claim_another_address(service: dict[str, Any]) -> None:
+    """F9: every process of the hub's machine connects from loopback, the participants' kernels too. X-Forwarded-For
+    is believed only on a connection whose socket belongs to the service's own OS user (the proxy's, started by
+    the hub) or root: from another user's process (a participant's kernel with one Unix user per participant) a
+    new address on every guess gains nothing, the guesses empty the throttle's bucket of its real address."""
+    import os
+
+    from bwhelpers.sandbox.auth_throttle import BURST
+    from bwhelpers.sandbox.forwarded import socket_owner
+
+    creds = provision(service, "xff-victim")
+    # the kernel's socket table says whose a connection is (this process's own here)
+    with socket.create_connection(("127.0.0.1", service["port"])) as c:
+        assert socket_owner(c.getpeername()[:2], c.getsockname()[:2]) == os.geteuid()
+    # the proxy's own user: its X-Forwarded-For is believed, so 40 guesses from 40 "addresses" are 40 plain 401s
+    assert _guesses_as(None, service["port"], creds["account_id"], creds["username"], 40) == [401] * 40
+    if os.geteuid() != 0:
+        return  # only root can make a connection of another user here; the rest runs where the suite runs as root
+    codes = _guesses_as(65534, service["port"], creds["account_id"], creds["username"], 60)
+    # at most BURST guesses (fewer when other tests of this module already failed from 127.0.0.1) empty its
+    # address's bucket; after that it gets 429s (a few 401s more as the bucket refills at REFILL_PER_SECOND: how
+    # many depends on the machine's speed, that there are 429s at all does not; believed, there were none above)
+    assert 429 in codes and codes.index(429) <= BURST, codes
+    # the participant's own credentials still work through the proxy's connection
+    assert dash(service, creds, "GET", "/applications").status_code == 200
 
 
 @pytest.mark.slow  # two participants and 30 failed logins, a key derivation each

@@ -275,6 +275,7 @@ def test_a_hub_on_every_interface_answers_browsers_that_name_the_machine(tmp_pat
             assert (got.status_code != 421) == served, (host, got.status_code, got.text[:200])
 
 
+@pytest.mark.slow  # five workshop-config processes
 def test_the_simple_spawner_needs_a_trusted_room(tmp_path: Path) -> None:
     """F12: the simple spawner runs every participant's server as the hub's OS user (root when the hub is root), so
     any participant could read the others' credentials and the sandbox's keys. workshop-config refuses it unless

@@ -102,10 +102,8 @@ def admin_key_for(url: str, timeout: float = 2.0) -> str | None:
     """The admin key of the sandbox at ``url`` if this process can read it (``BW_SANDBOX_ADMIN_KEY``/``_FILE``,
     or this user's private key file beside the db that sandbox reports) and the sandbox proves it holds that key
     (:func:`verify`): a server squatting the port never gets it. None otherwise."""
-    key = expected_key(url, timeout=timeout)
-    if not key:
-        return None
-    return key if verify(url, timeout=timeout, tenant=False) else None  # the admin key itself is proved
+    found = identify(url, timeout=timeout, tenant=False)  # the admin key itself is proved (one health request)
+    return found.key if found.verified else None
 
 
 class SandboxIdentityError(ConnectionError):
@@ -127,6 +125,53 @@ def expected_key(url: str, timeout: float = 2.0) -> str | None:
     if not doc or not isinstance(doc.get("db"), str):
         return None
     return trusted_key_file(admin_key_path(doc["db"]))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What one ``GET /_sandbox/health?nonce=…`` tells of the server at a URL (:func:`identify`)."""
+
+    #: the health document when a sandbox answered, else None (nothing, or something else, answers)
+    doc: dict[str, Any] | None
+    #: the key it had to prove it holds (None: none to check against)
+    key: str | None
+    #: did it prove it (the instance key's tenant proof with ``BW_SANDBOX_INSTANCE_KEY``)
+    verified: bool
+
+
+def identify(url: str, timeout: float = 2.0, tenant: bool = True) -> Identity:
+    """:func:`probe`, :func:`expected_key` and :func:`verify` in one request: the health document answered to a
+    fresh nonce names the db (whose key file is the key to check) and carries the proof. Sends no credential."""
+    import hmac
+    import secrets
+    import urllib.parse
+
+    from .keys import ADMIN_KEY_ENV, ADMIN_KEY_FILE_ENV, INSTANCE_KEY_ENV, admin_key_path, tenant_proof, \
+        trusted_key_file
+
+    nonce = secrets.token_hex(16)
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_sandbox/health?nonce={nonce}", timeout=timeout) as resp:
+            doc = json.loads(resp.read().decode("utf-8"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return Identity(None, None, False)
+    if not isinstance(doc, dict) or doc.get("service") != SERVICE_NAME:
+        return Identity(None, None, False)
+    running = _running.get(url.rstrip("/"))
+    if os.environ.get(ADMIN_KEY_ENV) or os.environ.get(ADMIN_KEY_FILE_ENV):
+        key = admin_key()
+    elif running is not None and running.admin_key:
+        key = running.admin_key
+    else:
+        key = trusted_key_file(admin_key_path(doc["db"])) if isinstance(doc.get("db"), str) else None
+    tenant_key = os.environ.get(INSTANCE_KEY_ENV, "").strip() if tenant else ""
+    if tenant_key:  # a shared setup (JupyterHub): the operator gave this kernel the sandbox's instance key
+        proof = doc.get("tenant_proof")
+        return Identity(doc, key, isinstance(proof, str) and hmac.compare_digest(proof, tenant_proof(tenant_key, nonce)))
+    proof = doc.get("proof")
+    port = urllib.parse.urlsplit(url).port or 80
+    return Identity(doc, key, isinstance(proof, str) and key is not None
+                    and hmac.compare_digest(proof, instance_proof(key, nonce, port)))
 
 
 def verify(url: str, timeout: float = 2.0, tenant: bool = True) -> bool:
@@ -246,22 +291,24 @@ def ensure_running(url: str | None = None) -> SandboxHandle:
     url = url or os.environ.get("BW_SANDBOX_URL")
     if url:
         url = url.rstrip("/")
-        if probe(url, timeout=2.0):
-            if not verify(url):
+        found = identify(url, timeout=2.0)  # one health request: a sandbox, its key, its proof
+        if found.doc is not None:
+            if not found.verified:
                 raise SandboxIdentityError(
                     f"the server at {url} (BW_SANDBOX_URL) answers like a sandbox but cannot prove it is yours: "
                     f"no key to check it against, or a wrong proof (another program may be squatting the port). "
                     f"No credential was sent. Fix: start your sandbox (`python -m bwhelpers.sandbox`), or give its "
                     f"admin key file with BW_SANDBOX_ADMIN_KEY_FILE")
-            return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=expected_key(url))
+            return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=found.key)
         raise ConnectionError(f"no sandbox answers at {url} (BW_SANDBOX_URL); start one with "
                               f"`python -m bwhelpers.sandbox` or unset BW_SANDBOX_URL")
     for handle in _running.values():
         return handle
     default = f"http://127.0.0.1:{DEFAULT_PORT}"
-    if probe(default, timeout=0.5):
-        if verify(default):
-            return SandboxHandle(url=default, credentials=creds, reused=True, admin_key=expected_key(default))
+    found = identify(default, timeout=0.5)
+    if found.doc is not None:
+        if found.verified:
+            return SandboxHandle(url=default, credentials=creds, reused=True, admin_key=found.key)
         import logging
 
         logging.getLogger("bwhelpers").warning(

@@ -196,7 +196,7 @@ class BaseHandler(tornado.web.RequestHandler):
         configurable-http-proxy appends) on a connection from a trusted proxy, else the connection's own address
         (:mod:`bwhelpers.sandbox.forwarded`; a client-sent ``X-Real-Ip`` is never believed)."""
         return forwarded.client_address(self.request.remote_ip or "", self.request.headers.get("X-Forwarded-For"),
-                                        self.ctx.trusted_proxies)
+                                        self.ctx.trusted_proxies, self.request.connection)
 
     def throttled(self, retry_after: int) -> SandboxError:
         err = self.generic_error(429, f"Too many failed authentications from your address: retry in {retry_after} s "
@@ -336,7 +336,8 @@ class BaseHandler(tornado.web.RequestHandler):
             return f"{self.ctx.base_url}{path}"
         shown = f"[{name}]" if ":" in name else name
         proto = forwarded.protocol(self.request.remote_ip or "", self.request.protocol,
-                                   self.request.headers.get("X-Forwarded-Proto"), self.ctx.trusted_proxies)
+                                   self.request.headers.get("X-Forwarded-Proto"), self.ctx.trusted_proxies,
+                                   self.request.connection)
         return f"{proto}://{shown}{f':{port}' if port else ''}{self.ctx.url_prefix}{path}"
 
     # -- errors ----------------------------------------------------------------------------------

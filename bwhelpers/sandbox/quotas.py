@@ -22,7 +22,14 @@ numbers_per_order       numbers one order may ask for                           
 numbers_in_service      numbers the account may have (reserved or in service)                 20
 stored_bytes            bytes the account stores in all (bins, media, messages, callbacks,   6 MB
                         objects: :mod:`bwhelpers.sandbox.stored_bytes`)
+list_objects            applications, locations (sites) or SIP peers: how many of each       20
+object_bytes            bytes of one application, location or SIP peer request              16 KB
 ======================  ===================================================================  ===========
+
+``list_objects`` and ``object_bytes`` keep the lists Bandwidth answers whole (no paging in its API:
+applications, sites, a site's SIP peers) small: one is at most 20 x 16 KB of requests, about 0.4 MB of XML and
+some 20 ms of the event loop every tenant shares, where the objects quota alone allowed 500 (a 6 MB list that
+stalled the others for a quarter of a second each time it was read; review23 F6).
 
 ``stored_bytes`` is sized so that a room of 100 participants at their full budget (600 MB) fits the db cap
 with room for the indexes and logs; for a bigger room lower it (or give the db a bigger volume and cap).
@@ -51,7 +58,7 @@ from .db import Database
 SETTING = "quotas"
 DB_CAP_SETTING = "max_db_mb"
 KEYS = ("objects", "bins", "bin_requests", "messages", "callback_attempts", "requests_per_second", "numbers_per_order",
-        "numbers_in_service", "stored_bytes")
+        "numbers_in_service", "stored_bytes", "list_objects", "object_bytes")
 #: a standalone sandbox: no limit
 DEFAULT_QUOTAS: dict[str, int | None] = {key: None for key in KEYS}
 #: workshop mode's defaults (docs/workshop.md, Fair shares)
@@ -59,6 +66,7 @@ WORKSHOP_QUOTAS: dict[str, int | None] = {
     "objects": 500, "bins": 20, "bin_requests": 500, "messages": 2000, "callback_attempts": 120,
     "requests_per_second": 20, "numbers_per_order": 10, "numbers_in_service": 20,
     "stored_bytes": 6 * 1024 * 1024,     # a room of 100 at its full budget: 600 MB of the 800 MB cap
+    "list_objects": 20, "object_bytes": 16 * 1024,  # the unpaged lists stay small (see the table above)
 }
 WORKSHOP_DB_MB = 800
 #: the settings a workshop's db starts with (docs/workshop.md, "Fair shares")
@@ -171,6 +179,31 @@ def check_objects(db: Database, account_id: str, adding: int = 1) -> None:
         if have + adding > cap:
             raise QuotaExceeded("objects", cap, f"Quota reached: this account may hold {cap} objects "
                                 f"(applications, locations, orders, registrations...); {_fix('objects')}")
+
+
+#: the lists Bandwidth's API answers whole (no paging), by the table that holds their objects
+UNPAGED_LISTS = {"dash_applications": "applications", "sites": "locations (sites)", "dash_sippeers": "SIP peers"}
+
+
+def check_list(db: Database, account_id: str, table: str) -> None:
+    """One more object in an unpaged list (``table``, a key of :data:`UNPAGED_LISTS`) fits ``list_objects``."""
+    cap = limit(db, "list_objects")
+    if cap is None:
+        return
+    if bounded_count(db, f"SELECT 1 FROM {table} WHERE account_id=?", (account_id,), cap + 1) + 1 > cap:
+        what = UNPAGED_LISTS[table]
+        raise QuotaExceeded("list_objects", cap, f"Quota reached: this account may hold {cap} {what} (their list "
+                            f"is answered whole, so it is kept short); {_fix('list_objects')}")
+
+
+def check_object_bytes(db: Database, table: str, size: int) -> None:
+    """A request of ``size`` bytes for one object of an unpaged list fits ``object_bytes``."""
+    cap = limit(db, "object_bytes")
+    if cap is not None and size > cap:
+        what = UNPAGED_LISTS[table]
+        raise QuotaExceeded("object_bytes", cap, f"Quota reached: a request for one of the {what} may be at most "
+                            f"{cap:,} bytes and this one is {size:,} (their list is answered whole, so each is kept "
+                            f"small): leave out what the object does not need; {_fix('object_bytes')}")
 
 
 def check_messages(db: Database, account_id: str, adding: int = 1) -> None:

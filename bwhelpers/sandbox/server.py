@@ -168,7 +168,8 @@ class SandboxApplication(tornado.web.Application):
 
             def turn(headers: tornado.httputil.HTTPHeaders, uri: str) -> Turn:
                 peer = str(getattr(getattr(request_conn, "context", None), "remote_ip", "") or "")
-                address = forwarded.client_address(peer, headers.get("X-Forwarded-For"), ctx.trusted_proxies)
+                address = forwarded.client_address(peer, headers.get("X-Forwarded-For"), ctx.trusted_proxies,
+                                                   request_conn)
                 signed = headers.get(delivery_signature.HEADER)
                 delivery = delivery_signature.verify(ctx.admin_key, signed, headers.get("Host") or "", uri,
                                                      use=False) if signed else None

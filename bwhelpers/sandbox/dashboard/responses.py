@@ -76,14 +76,22 @@ def _is_local(host: str | None) -> bool:
 class DashboardHandler(BaseHandler):
     api = "dashboard"
     error_root = "ErrorResponse"
+    #: the table of an unpaged list whose objects this handler writes (quotas.UNPAGED_LISTS), or None
+    unpaged_list: str | None = None
 
     def begin(self, account_id: str) -> str:
         """Authenticate (Basic API user or Bearer token with the Numbers role) for ``account_id``; a POST (a new
-        object) must fit the account's ``objects`` quota."""
+        object) must fit the account's ``objects`` quota, and an object of an unpaged list (applications, sites,
+        SIP peers) the ``list_objects`` and ``object_bytes`` quotas."""
         account = self.auth_account(account_id, role=ROLE_NUMBERS)
+        writing = self.request.method in ("POST", "PUT", "PATCH")
+        if writing and self.unpaged_list:
+            quotas.check_object_bytes(self.db, self.unpaged_list, len(self.request.body or b""))
         if self.request.method == "POST":
             quotas.check_objects(self.db, account)
-        if self.request.method in ("POST", "PUT", "PATCH"):
+            if self.unpaged_list:
+                quotas.check_list(self.db, account, self.unpaged_list)
+        if writing:
             quotas.check_stored(self.db, account, len(self.request.body or b""))
         return account
 
@@ -211,6 +219,7 @@ def parse_application(content: Any, base: dict[str, Any] | None = None) -> dict[
 
 
 class ApplicationsHandler(DashboardHandler):
+    unpaged_list = "dash_applications"
     error_root = exc.APP
 
     def get(self, account_id: str) -> None:
@@ -228,6 +237,7 @@ class ApplicationsHandler(DashboardHandler):
 
 
 class ApplicationHandler(DashboardHandler):
+    unpaged_list = "dash_applications"
     error_root = exc.APP
 
     def get(self, account_id: str, app_id: str) -> None:
@@ -286,6 +296,7 @@ class AccountHandler(DashboardHandler):
 
 
 class SitesHandler(DashboardHandler):
+    unpaged_list = "sites"
     error_root = exc.SITE
 
     def get(self, account_id: str) -> None:
@@ -309,6 +320,7 @@ class SitesHandler(DashboardHandler):
 
 
 class SiteHandler(DashboardHandler):
+    unpaged_list = "sites"
     error_root = exc.SITE
 
     def get(self, account_id: str, site_id: str) -> None:
@@ -320,6 +332,7 @@ class SiteHandler(DashboardHandler):
 # == SIP peers =====================================================================================
 
 class SipPeersHandler(DashboardHandler):
+    unpaged_list = "dash_sippeers"
     error_root = exc.PEER
 
     def get(self, account_id: str, site_id: str) -> None:
@@ -346,6 +359,7 @@ class SipPeersHandler(DashboardHandler):
 
 
 class SipPeerHandler(DashboardHandler):
+    unpaged_list = "dash_sippeers"
     error_root = exc.PEER
 
     def get(self, account_id: str, site_id: str, peer_id: str) -> None:

@@ -78,7 +78,7 @@ def workshop_defaults(db: Any) -> None:
     and, the first time, the settings of :data:`~bwhelpers.sandbox.quotas.WORKSHOP_SETTINGS` (applied once, so the
     host's later changes with ``PUT /_sandbox/settings`` survive restarts)."""
     from ..accounts import disable_public_accounts
-    from ..quotas import WORKSHOP_SETTINGS, apply
+    from ..quotas import WORKSHOP_QUOTAS, WORKSHOP_SETTINGS, apply
 
     disable_public_accounts(db)
     with db.transaction() as conn:
@@ -86,6 +86,10 @@ def workshop_defaults(db: Any) -> None:
     if first:
         for key, value in WORKSHOP_SETTINGS.items():
             db.set_setting(key, value)
+    else:  # quotas that came after this db was made start at the workshop's defaults (the host's own are kept)
+        stored = db.get_setting("quotas")
+        if isinstance(stored, dict) and any(key not in stored for key in WORKSHOP_QUOTAS):
+            db.set_setting("quotas", {**{k: v for k, v in WORKSHOP_QUOTAS.items() if k not in stored}, **stored})
     apply(db)  # the stored_bytes quota: the db counts each account's bytes
 
 
