@@ -9,7 +9,8 @@ import phonenumbers
 
 from .exceptions import ValidationError
 
-__all__ = ["problem", "normalize_number", "national_number", "e164_cached", "loose_e164"]
+__all__ = ["problem", "normalize_number", "national_number", "e164_cached", "loose_e164", "fictional",
+           "real_destination_problem"]
 
 
 def _parse(value: Any) -> tuple[str | None, str | None]:
@@ -75,3 +76,23 @@ def loose_e164(number: Any) -> str:
     displaying and exporting numbers the service returned, which must never fail)."""
     e164, _ = _parse(number)
     return e164 if e164 is not None else ("" if number is None else str(number).strip())
+
+
+def fictional(value: Any) -> bool:
+    """True for a NANP number in 555-0100..555-0199 (``+1 919 555 0123``): reserved for fiction in every area code,
+    it never reaches a phone (the sandbox's well-known and magic numbers are all in it)."""
+    e164, _ = _parse(value)
+    return bool(e164) and len(str(e164)) == 12 and str(e164).startswith("+1") and str(e164)[5:10] == "55501"
+
+
+def real_destination_problem(value: Any) -> str | None:
+    """What is wrong with ``value`` as the destination of a real, billed text: not a phone number, or a fictional
+    555-01xx one (billed, and received by nobody); None when it can be sent to."""
+    why = problem(value)
+    if why:
+        return why
+    if fictional(value):
+        return (f"{str(value).strip()!r} is a fictional number (555-0100 to 555-0199 are reserved for examples): on "
+                "your real account the text would be billed and reach nobody; type your own mobile number "
+                "(for a headless run, set BW_TO_NUMBER)")
+    return None

@@ -279,7 +279,7 @@ def _view_html(records: Sequence[Mapping[str, Any]], present: Sequence[str], vie
     cols = [c for c in (view.get("columns") or present) if c in present]
     detail = [c for c in view.get("detail", ()) if c in present]
     return rows_html(records, cols, detail=detail, links=view.get("links"), empty=view.get("empty", "(none)"),
-                     clip=view.get("clip"))
+                     clip=view.get("clip"), marks=view.get("marks", ()))
 
 
 def is_frame(data: Any) -> bool:
@@ -359,16 +359,18 @@ class Table:
 
 def readable(data: Any, columns: Sequence[str] | None = None, *, detail: Sequence[str] = (),
              links: Mapping[str, str] | None = None, empty: str = "(none)", all_columns: Sequence[str] | None = None,
-             dtypes: Mapping[str, str] | None = None, clip: Mapping[str, int] | None = None) -> Any:
+             dtypes: Mapping[str, str] | None = None, clip: Mapping[str, int] | None = None,
+             marks: Sequence[str] = ()) -> Any:
     """``data`` (a DataFrame, or rows) as a table that displays as a narrow HTML table: ``columns`` shown,
     ``detail`` columns (long texts) on a line under each row, ``links`` columns as links (href template), ``clip``
-    columns (column -> characters) shortened with the whole value in a tooltip.
+    columns (column -> characters) shortened with the whole value in a tooltip, ``marks`` (pass/fail columns) as a
+    coloured ✓ ok / ✗ failing (the frame keeps the booleans).
 
     A DataFrame gives a DataFrame. Rows give a :class:`Table` (no pandas until it is used as a DataFrame) whose
     frame has ``all_columns`` (default: every key, in order of appearance) with ``dtypes`` (column -> a pandas
     numeric dtype such as ``"Int64"``)."""
     view = {"columns": list(columns) if columns else None, "detail": list(detail), "links": dict(links or {}),
-            "empty": empty, "clip": dict(clip or {})}
+            "empty": empty, "clip": dict(clip or {}), "marks": list(marks)}
     if is_frame(data):
         out = _readable_class()(data)
         out._bw_view = view

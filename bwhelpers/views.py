@@ -20,7 +20,7 @@ from . import theme
 from .masking import scrub
 
 __all__ = ["object_html", "rows_html", "callout", "fmt", "pick_columns", "token_html", "url_html", "text_html", "date_text", "CSS",
-           "KINDS", "INCOMPLETE", "EXPECTED"]
+           "KINDS", "INCOMPLETE", "EXPECTED", "mark_html"]
 
 #: the class of a box showing a deliberate failure (11's failing destination): it counts as a failure of the
 #: headless run unless its cell is tagged ``expected-failure`` in the notebook
@@ -52,6 +52,11 @@ CSS = ("<style>"
        f".bw-wrap table.bw-table td.bw-st-failed{{color:{theme.accent('failed')};font-weight:700}}"
        f".bw-wrap table.bw-table td.bw-st-partial{{color:{theme.accent('partial')};font-weight:700}}"
        f".bw-wrap table.bw-table td.bw-st-done{{color:{theme.accent('done')};font-weight:600}}"
+       # a failing check: a red edge along the row and its fix line, the fix's label in the error colour
+       f".bw-wrap table.bw-table tr.bw-fail>td:first-child{{box-shadow:inset 4px 0 0 {theme.line('error')}}}"
+       f".bw-wrap table.bw-table tr.bw-fail td{{background:{theme.tint('error')}}}"
+       f".bw-wrap table.bw-table tr.bw-detail.bw-fail td{{color:{theme.TEXT}}}"
+       f".bw-wrap table.bw-table tr.bw-detail.bw-fail b{{color:{theme.accent('error')}}}"
        ".bw-wrap .bw-tok{white-space:nowrap;overflow-wrap:normal;word-break:normal}"  # never wraps inside itself
        f".bw-wrap .bw-short{{border-bottom:1px dotted {theme.BORDER_STRONG};cursor:help}}"
        ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; texts wrap between words
@@ -257,9 +262,10 @@ def safe_href(href: str) -> str | None:
 
 def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = None, *,
               detail: Sequence[str] = (), links: Mapping[str, str] | None = None, css: bool = True,
-              empty: str = "(no rows)", clip: Mapping[str, int] | None = None) -> str:
+              empty: str = "(no rows)", clip: Mapping[str, int] | None = None, marks: Sequence[str] = ()) -> str:
     """Rows with ``columns``; ``detail`` columns go on a full-width line under their row (long texts such as a
-    fix), so the table stays narrow. ``links`` maps a column to an href template (``{value}``); ``clip`` maps a
+    fix), so the table stays narrow. ``marks`` are pass/fail columns (a check's ``ok``): shown as a coloured
+    ``✓ ok`` or ``✗ failing`` (:func:`mark_html`), a failing row marked along its left edge, its detail line too. ``links`` maps a column to an href template (``{value}``); ``clip`` maps a
     column to the characters shown of a longer text (the whole text in its tooltip; 0: a date-time shown as its
     time of day)."""
     records = [dict(r) for r in records]
@@ -288,15 +294,31 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
                 if href:
                     text = f'<a href="{html.escape(href)}">{text}</a>'
             status = fmt(value).lower() if c == "status" else ""
+            if c in marks:
+                text, status = mark_html(value), ("done" if _passed(value) else "failed")
             cls = f' class="bw-st-{status}"' if status in ("failed", "partial", "done") else ""
             cells.append(f"<td{cls}>{text}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        failing = any(not _passed(r.get(m)) for m in marks if m in cols)
+        row_cls = ' class="bw-fail"' if failing else ""
+        body.append(f"<tr{row_cls}>" + "".join(cells) + "</tr>")
         extra = [(d, r.get(d)) for d in detail if fmt(r.get(d))]
         if extra:
             lines = "<br>".join(f"<b>{html.escape(_label(d))}:</b> {html.escape(fmt(v))}" for d, v in extra)
-            body.append(f'<tr class="bw-detail"><td colspan="{len(cols)}">{lines}</td></tr>')
+            cls = "bw-detail bw-fail" if failing else "bw-detail"
+            body.append(f'<tr class="{cls}"><td colspan="{len(cols)}">{lines}</td></tr>')
     return ((CSS if css else "") + f'<div class="bw-wrap bw-view"><table class="bw-table bw-rows"><thead><tr>{head}'
             f'</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _passed(value: Any) -> bool:
+    """A pass/fail value read as passed: True (or ``"true"``); anything else (False, None, "false") failed."""
+    return value is True or fmt(value).lower() == "true"
+
+
+def mark_html(value: Any) -> str:
+    """A pass/fail value as people read it: ``✓ ok`` in the theme's success colour, ``✗ failing`` in its error
+    colour (the cell's class ``bw-st-done`` / ``bw-st-failed`` gives the colour); never a raw true/false."""
+    return _tok(f"{theme.ICONS['ok']} ok") if _passed(value) else _tok(f"{theme.ICONS['error']} failing")
 
 
 def callout(kind: str, title: str, body_html: str = "", css_class: str = "", incomplete: bool | None = None,

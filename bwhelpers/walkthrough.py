@@ -107,6 +107,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         self._nothing_sent: str | None = None   # why the last send/inbound of this page sent nothing
         self._last_refusal: str | None = None
         self._torn_down: str | None = None        # what the teardown did, once it ran in this kernel
+        self._partial_next: str | None = None     # the next step after a partial outcome (trusted HTML)
         self._summary_live: Live | None = None    # the summary shown, re-computed after the teardown
         self._statuses: dict[int, str] = {}
         self.outcomes: list[tuple[str, str]] = []   # (done/partial/failed, what) of the steps run in this kernel
@@ -333,7 +334,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
 
     def wait_for_order(self, timeout: float = 60.0) -> Result | None:
         """Step: wait for the last order's final status, with progress in words; saves its numbers."""
-        waiting = progress.Waiting("the order to settle", timeout)
+        waiting = progress.Waiting("the order to settle", timeout, resume="run this cell again: the order is saved, "
+                                   "the wait picks it up and no second order is placed")
 
         def _poll(result: Result, elapsed: float) -> None:
             waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
@@ -350,7 +352,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             if placed.exchange is not None:
                 show.show_request(placed.exchange)
 
-        waiting = progress.Waiting("the TN Option Order to finish", timeout)
+        waiting = progress.Waiting("the TN Option Order to finish", timeout, resume="run this cell again (what was saved "
+                                   "stays)")
 
         def _poll(result: Result, elapsed: float) -> None:
             waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
@@ -368,11 +371,25 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         if self.config is not None and not self.config.is_sandbox and self.ready:
             show.show_note("This is your <b>real</b> account: each run of this cell (and each Run All of this "
                            "notebook) sends another real text message, billed as usual.", "info")
-        result = self._show(lambda: self.setup.send_message(to, text, from_=from_, save=save))
+        result = self._show(lambda: self.setup.send_message(self._billed_to(to), text, from_=from_, save=save))
         self._nothing_sent = None if result is not None else (
             f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
             else "the send did not run (a prerequisite is missing, see above)")
         return result
+
+    def _billed_to(self, to: Any) -> Any:
+        """``to``, checked for a real (billed) account before any request: a fictional 555-01xx destination (the
+        sandbox's default) is refused with a ValidationError naming the field and the fix."""
+        if self.config is None or self.config.is_sandbox:
+            return to
+        from .exceptions import ValidationError
+        from .phone import fictional, real_destination_problem
+
+        for number in (to if isinstance(to, (list, tuple)) else [to]):
+            if fictional(number):
+                raise ValidationError(f"to: {real_destination_problem(number)}. Fix: type your own mobile number in "
+                                      "the form's to field above and re-run the cell", field="to")
+        return to
 
     def _another(self, key: str, new: bool, **inputs: Any) -> dict[str, Any] | None:
         if new or self.setup is None or self.missing:
@@ -547,6 +564,9 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             names = ", ".join(f"{p.number} ({p.title.lower()})" for p in todo)
             return "not run", f"step{'s' * (len(todo) > 1)} {names} not done yet", (
                 f"{_run_first([p.number for p in todo])}, then re-run this notebook")
+        if self.outcomes and self.outcomes[-1][0] == "form":  # the form stopped the step: the same words as its note
+            return "not run", f"nothing was sent or saved: the form has a problem ({self.outcomes[-1][1]})", (
+                "fix it in the form above, then re-run this notebook (Run All)")
         if self.info.guide:
             status = progress.statuses(self.setup).get(self.step, "pending")
             partials = [t for k, t in self.outcomes if k == "partial"]
@@ -563,6 +583,9 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             return "not run", f"{self.info.title} has not run yet", "run the cells above (Run All)"
         if failures:
             return "failed", failures[-1], again
+        partials = [t for k, t in self.outcomes if k == "partial"]
+        if partials:  # e.g. the preflight ran but found failing checks: not a green Done
+            return "partial", partials[-1], self._partial_next or again
         done = [t for k, t in self.outcomes if k == "done"]
         if done:  # the last step that said what it did (a shown response says nothing by itself)
             return "done", next((t for t in reversed(done) if t), self.info.heading), onward
@@ -571,6 +594,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
     def _summary_box(self) -> str:
         kind, what, nxt = self.verdict()
         style = {"done": "ok", "partial": "warn", "failed": "error", "not run": "info"}[kind]
+        if self.outcomes and self.outcomes[-1][0] == "form":  # stopped by the form: amber, as the form's note
+            style = "warn"
         return views.callout(style, f"{kind.capitalize()}: {what}", f"<div><b>Next:</b> {nxt}.</div>",
                              f"bw-summary bw-summary-{kind.replace(' ', '-')}", incomplete=False)
 

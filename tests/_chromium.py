@@ -22,7 +22,8 @@ import pytest
 
 HOW_TO_GET_IT = (
     "Debian: `apt-get install chromium`. Ubuntu (whose apt `chromium` is the snap, which Playwright cannot drive): "
-    "`.venv/bin/python -m playwright install --with-deps chromium` as root (or Google Chrome's .deb). "
+    "`apt-get install libatomic1 && .venv/bin/python -m playwright install --with-deps chromium` as root (or "
+    "Google Chrome's .deb). "
     "Any Chromium-based browser: BW_CHROMIUM=/path/to/it.")
 
 

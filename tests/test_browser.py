@@ -428,6 +428,83 @@ def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict
         context.close()
 
 
+#: the wait line's "stopped?" part: its height (0 while folded) and its text
+STALE_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .bw-waiting .bw-stale')]
+  .map(e => ({height: e.getBoundingClientRect().height, text: e.innerText}))"""
+
+
+def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], browser: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """07 waits for a slow order; the kernel is restarted mid-wait. While the kernel updates the line, its
+    'stopped?' part stays folded; once nothing updates it, the page itself unfolds 'No update since …: if the
+    kernel was restarted or interrupted, this wait has stopped; run this cell again' (light and dark, 1024 px)."""
+    fresh(lab, transition={"mode": "seconds", "seconds": 300})
+    prepared(lab, monkeypatch, "orders")
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        _run_all_started(page, lab["base"], steps.page("numbers").filename)
+        line = page.locator(".bw-waiting", has_text="waiting for the order to settle").first
+        line.wait_for(timeout=90_000)
+        page.wait_for_timeout(4000)  # the kernel keeps drawing the line: its stopped? part stays folded
+        live = page.evaluate(STALE_JS)
+        assert live and all(s["height"] == 0 for s in live), live
+        # not awaited: the command settles only once its "Restart Kernel?" dialog is answered
+        page.evaluate("() => { window.jupyterapp.commands.execute('kernelmenu:restart'); }")
+        page.wait_for_timeout(1500)
+        dismiss_dialogs(page)  # "Restart Kernel?" -> Restart
+        page.wait_for_function("() => { const e = document.querySelector("
+                               "'.jp-NotebookPanel:not(.lm-mod-hidden) .bw-waiting .bw-stale');"
+                               " return e && e.getBoundingClientRect().height > 0; }", timeout=60_000)
+        stale = page.evaluate(STALE_JS)[-1]
+        assert "No update since" in stale["text"] and "this wait has stopped" in stale["text"], stale
+        assert "run this cell again: the order is saved" in stale["text"], stale
+        text = line.inner_text()
+        assert "replaces this line" not in text
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}", line.locator(".bw-stale"))
+    except Exception:
+        shot(page, "failure-restart-mid-wait")
+        raise
+    finally:
+        context.close()
+
+
+def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], browser: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """06 with area code 099: the form, the Search cell and the summary call it by the form's label (Value) with
+    the fix; the Order cell refers to it in one line; no internal key or exception class (light and dark)."""
+    fresh(lab)
+    prepared(lab, monkeypatch, "assigned", forms={"orders": {"criterion": "area_code", "value": "099",
+                                                             "quantity": 1}})
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("orders").filename)
+        summary = page.locator(".bw-summary").first
+        summary.wait_for(timeout=90_000)
+        wait_idle(page)
+        outputs = page.locator(".jp-OutputArea-output")
+        text = " ".join(" ".join(outputs.all_inner_texts()).split())
+        assert "Value: '099'" in text and "Fix it in the form above and re-run this cell" in text, text
+        assert "area_code" not in text and "ValidationError" not in text, text
+        assert "Skipped: fix Value in the form above first" in text
+        notes = page.locator(".bw-note", has_text="'099'")
+        assert notes.count() == 1, notes.all_inner_texts()
+        said = " ".join(summary.inner_text().split())
+        assert "Not run" in said and "Value: '099'" in said and "fix it in the form above" in said, said
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            tag = "dark" if "Dark" in theme else "light"
+            shot(page, f"06_bad_area_code-{tag}", page.locator(".bw-note", has_text="'099'").first)
+    except Exception:
+        shot(page, "failure-bad-area-code")
+        raise
+    finally:
+        context.close()
+
+
 def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], browser: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     fresh(lab)

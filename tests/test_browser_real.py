@@ -43,6 +43,7 @@ def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
         "BW_ACCOUNT_ID": c["account_id"], "BW_SITE_ID": c["site_id"], "BW_CLIENT_ID": c["client_id"],
         "BW_CLIENT_SECRET": c["client_secret"], "BW_STATE_FILE": str(tmp / "state.json"),
         "BW_CONFIG_DIR": str(tmp / "cfg"), "BW_EXPORT_DIR": str(tmp / "exports"), "BW_RECEIVER_PORT": str(port),
+        "BW_TO_NUMBER": "+19192381234",  # your own phone: a real account refuses the fictional 555-01xx default
         "BW_CALLBACK_BASE_URL": f"http://127.0.0.1:{port if mode == 'receiver' else _free_port()}",
         "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
         "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),

@@ -5,6 +5,7 @@ README, CI and these tests cannot drift apart.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import time
 import venv
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 from conftest import stop_process_group
@@ -260,5 +262,9 @@ def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             app_table = next(t for t in tables if "application" in t.lower())
             assert conn.execute(f'SELECT COUNT(*) FROM "{app_table}"').fetchone()[0] >= 1
-    finally:
-        subprocess.run(["pkill", "-f", f"bwhelpers.sandbox --port {port}"], check=False)
+    finally:  # stop the sandbox binder/start left running (psutil: a minimal Debian or Ubuntu has no pkill)
+        for proc in psutil.process_iter(["cmdline"]):
+            line = " ".join(proc.info["cmdline"] or [])
+            if "bwhelpers.sandbox" in line and f"--port {port} " in f"{line} ":
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()

@@ -56,7 +56,9 @@ def real_env(stand_in: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pyt
                         "BW_PLATFORM_URL": f"{stand_in.url}/api/v2", "BW_ACCOUNT_ID": c["account_id"],
                         "BW_SITE_ID": c["site_id"], "BW_CLIENT_ID": c["client_id"],
                         "BW_CLIENT_SECRET": c["client_secret"], "BW_STATE_FILE": str(tmp_path / "state.json"),
-                        "BW_EXPORT_DIR": str(tmp_path / "exports"), "TQDM_MININTERVAL": "0.05"}.items():
+                        "BW_EXPORT_DIR": str(tmp_path / "exports"), "TQDM_MININTERVAL": "0.05",
+                        # your own phone: a real account refuses the form's fictional 555-01xx default
+                        "BW_TO_NUMBER": "+19192381234"}.items():
         monkeypatch.setenv(name, value)
     return {"url": stand_in.url, "state": tmp_path / "state.json", "out": tmp_path / "out", "creds": c}
 

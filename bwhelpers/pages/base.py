@@ -30,11 +30,13 @@ class PageBase:
     _nothing_sent: str | None
     _last_refusal: str | None
     _torn_down: str | None
+    _partial_next: str | None
     check: Callable[[], bool]
     _show: Callable[..., Any]
     _outcome: Callable[[str, str], None]
     refresh: Callable[[], None]
     send_message: Callable[..., Any]
+    _billed_to: Callable[[Any], Any]
     verdict: Callable[[], tuple[str, str, str]]
     resummarize: Callable[[], None]
     wait_for_event: Callable[..., Any]

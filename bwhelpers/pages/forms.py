@@ -6,7 +6,7 @@ import html
 import os
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import guide
+from .. import guide, theme
 from ..ui import display as show
 from .base import PageBase
 
@@ -64,8 +64,18 @@ class FormsMixin(PageBase):
             # blank, or the receiver's URL under an earlier base (a quick tunnel's URL changes at each start)
             if not widget.value or str(widget.value).rstrip("/").endswith(path):
                 widget.value = proposed[name]
+        from ..flows.preflight import callback_problem
         from ..receiver.credentials import credentials_path
 
+        unreachable = callback_problem(proposed["inbound"], real=True)
+        if unreachable:  # the preflight (diagnose) fails this check too: say it here, before the application exists
+            show.show_callout(
+                "warn", "Bandwidth cannot reach these callback URLs",
+                f"<div>{html.escape(unreachable[:1].upper() + unreachable[1:])}.</div><div><b>Fix:</b> start a tunnel "
+                "to the receiver (README, <i>Using a real Bandwidth account</i>), set <code>BW_CALLBACK_BASE_URL"
+                "</code> to its public https URL, restart the kernel and run this notebook again. Creating the "
+                "application with these URLs works, but on Bandwidth no incoming text and no delivery receipt will "
+                "reach you (only a stand-in service on this machine can call them).</div>")
         show.show_callout(
             "info", "Callback URLs from BW_CALLBACK_BASE_URL",
             f"<div>The form proposes the callback receiver's URLs under <code>{html.escape(proposed['base'].url)}"
@@ -110,9 +120,10 @@ class FormsMixin(PageBase):
         from ..ui import forms
 
         own = os.environ.get(guide.TO_NUMBER_ENV, "").strip()
-        if own and self.setup is not None and not self.setup.config.is_sandbox:
-            return self._persist("messages", forms.message_form(default_to=own))
-        return self._persist("messages", forms.message_form())
+        real = self.setup is not None and not self.setup.config.is_sandbox
+        if own and real:
+            return self._persist("messages", forms.message_form(default_to=own, real=True))
+        return self._persist("messages", forms.message_form(real=real))
 
     def step_form(self, required: tuple[str, ...] = (), **defaults: Any) -> "forms.Form":
         """A form for this page's step from default values (``page.step_form(name="x", default=True)``), kept like
@@ -147,11 +158,22 @@ class FormsMixin(PageBase):
         return saved, _save
 
     def form_errors(self, form: "forms.Form") -> bool:
-        """Show the form's validation problems; True when there are some (then don't send)."""
-        errs = form.errors
-        if errs:  # a wait in a later cell then says nothing was sent, at once
-            self._nothing_sent = "the form has a problem (" + "; ".join(f"{n}: {m}" for n, m in errs.items()) + ")"
-        for name, problem in errs.items():
-            show.show_note(f"<b>{html.escape(name)}</b>: {html.escape(problem)} — fix it in the form above "
-                           "and re-run this cell.", "warn", incomplete=True)
-        return bool(errs)
+        """Show the form's validation problems, each named by the form's own label (``Value``, ``to``); True when
+        there are some (then the cell sends nothing). The first cell that finds them says it in full, a later cell
+        of the same run refers to it in one line; the summary says the same."""
+        errs = {form.label(name): problem.rstrip(". ") for name, problem in form.errors.items()}
+        if not errs:
+            return False
+        said = "; ".join(f"{label}: {problem}" for label, problem in errs.items())
+        # a wait in a later cell then says nothing was sent, at once; the summary names the form's problem
+        self._nothing_sent = f"the form has a problem ({said})"
+        self._outcome("form", said)
+        if getattr(form, "_bw_shown", None) == said:
+            show.show_note(f"{theme.ICONS['warn']} Skipped: fix <b>{html.escape(', '.join(errs))}</b> in the form above first (see the "
+                           "note above).", "warn")
+            return True
+        form._bw_shown = said  # type: ignore[attr-defined]
+        for label, problem in errs.items():
+            show.show_note(f"{theme.ICONS['warn']} <b>{html.escape(label)}</b>: {html.escape(problem)}. Fix it in the form above and "
+                           "re-run this cell.", "warn", incomplete=True)
+        return True

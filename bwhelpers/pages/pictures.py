@@ -35,7 +35,7 @@ class PicturesMixin(PageBase):
             last = self.setup.current.last_message
             to = last.to if last is not None else None
         self._last_refusal = None
-        result = self._show(lambda: self.setup.send_picture(to, text=text), saves="message id")
+        result = self._show(lambda: self.setup.send_picture(self._billed_to(to), text=text), saves="message id")
         self._nothing_sent = None if result is not None else (
             f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
             else "the send did not run (a prerequisite is missing, see above)")

@@ -1,6 +1,7 @@
 """The page's read-back tables: what exists on the account, diagnose and teardown (errors shown, never raised)."""
 from __future__ import annotations
 
+import html
 from typing import Any, Callable
 
 from ..exceptions import BandwidthError
@@ -76,8 +77,18 @@ class ReadbacksMixin(PageBase):
 
         def _run() -> Any:
             rows = list(self.setup.diagnose())
-            self._outcome("done", f"the preflight ran ({sum(1 for r in rows if not r.get('ok'))} check(s) failing)")
-            return readable(rows, ["check", "ok", "finding"], detail=["fix"], all_columns=DIAGNOSE_COLUMNS)
+            failing = [r for r in rows if not r.get("ok")]
+            if failing:  # a finding to act on: the summary says partial, names the checks and the first fix
+                names = ", ".join(str(r.get("check")) for r in failing)
+                self._outcome("partial", f"the preflight found {len(failing)} failing check"
+                                         f"{'s' * (len(failing) > 1)}: {names}")
+                first = next((str(r.get("fix")) for r in failing if r.get("fix")), "")
+                self._partial_next = (f"fix the ✗ rows of the preflight above{' (first: ' + html.escape(first) + ')' if first else ''}"
+                                      ", then re-run this notebook")
+            else:
+                self._outcome("done", f"the preflight ran: all {len(rows)} checks pass")
+            return readable(rows, ["check", "ok", "finding"], detail=["fix"], all_columns=DIAGNOSE_COLUMNS,
+                            marks=["ok"])
 
         return self._table(_run)
 

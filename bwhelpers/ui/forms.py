@@ -37,6 +37,11 @@ class Form:
     def values(self) -> dict[str, Any]:
         return {name: f.value for name, f in self.fields.items()}
 
+    def label(self, name: str) -> str:
+        """The label the form shows for field ``name`` (``Value`` for ``value``): what messages call it."""
+        field = self.fields.get(name)
+        return str(getattr(field, "description", "") or name)
+
     @property
     def errors(self) -> dict[str, str]:
         out = {}
@@ -69,7 +74,7 @@ class Form:
         errs = self.errors
         self.messages.value = "".join(
             f'<div style="color:{theme.accent("error")}">{theme.ICONS["warn"]} '
-            f'{html.escape(self.fields[n].description or n)}: {html.escape(m)}</div>'
+            f'{html.escape(self.label(n))}: {html.escape(m)}</div>'
             for n, m in errs.items())
 
     def _ipython_display_(self) -> None:
@@ -156,12 +161,14 @@ def order_form(default_criterion: str = "area_code", default_value: str = guide.
     return form
 
 
-def message_form(default_to: str = guide.SANDBOX_PHONE, default_text: str = guide.MESSAGE_TEXT) -> Form:
-    """The send step's form: the destination number and the text (≤ 2048 characters)."""
+def message_form(default_to: str = guide.SANDBOX_PHONE, default_text: str = guide.MESSAGE_TEXT,
+                 real: bool = False) -> Form:
+    """The send step's form: the destination number and the text (≤ 2048 characters). With ``real`` (a real,
+    billed account) a fictional 555-01xx destination is refused too, before any request."""
     return Form("Message", {
-        "to": text_field("to", default_to, placeholder="+1 919 555 0123"),
+        "to": text_field("to", default_to, placeholder="your own mobile number" if real else "+1 919 555 0123"),
         "text": w.Textarea(value=default_text, description="text", style=STYLE, layout=WIDE),
-    }, {"to": _check_number,
+    }, {"to": phone.real_destination_problem if real else _check_number,
         "text": lambda v: None if 0 < len(v) <= 2048 else
         f"must be 1 to 2048 characters (it has {len(v)})"})
 

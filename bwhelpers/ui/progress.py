@@ -89,15 +89,29 @@ def refresh_progress(widget: Progress, setup: Any, current: int | None = None) -
     widget.refresh()
 
 
+#: seconds without a new progress line after which the line says the wait may have stopped (polls come every 2 s
+#: at most; a request takes at most its timeout)
+STALE_AFTER = 12
+
+#: the line's "stopped?" part stays folded (no height) until the line is STALE_AFTER seconds old: each update
+#: draws a new line (a new animation), so only a line no kernel updates any more unfolds it (a restart, an interrupt)
+STALE_CSS = ("<style>@keyframes bw-unfold{from{max-height:0}to{max-height:12em}}"
+             ".bw-waiting .bw-stale{display:block;overflow:hidden;max-height:0;"
+             f"animation:bw-unfold 0s linear {STALE_AFTER}s forwards}}</style>")
+
+
 class Waiting:
     """A line of live progress in words for a wait ("waiting for …, 3 s of 20 s, as of 12:03:04"), shown only once
     the wait has taken longer than ``after`` seconds; ``finish`` replaces it with the outcome (or nothing).
 
-    The line carries the clock time of its last update, so a line left behind by a stopped kernel reads as the
-    past ("as of 12:03:04"), not as a wait still running."""
+    The line carries the clock time of its last update, and a line no kernel has updated for :data:`STALE_AFTER`
+    seconds (the kernel was restarted or interrupted mid-wait) unfolds a second line saying the wait stopped and
+    what to do (``resume``: run the cell again; what is saved stays) — drawn by the browser, so it appears even
+    though no kernel is left to say it."""
 
-    def __init__(self, what: str, timeout: float, after: float = 0.5):
-        self.what, self.timeout, self.after = what, timeout, after
+    def __init__(self, what: str, timeout: float, after: float = 0.5,
+                 resume: str = "run this cell again: what was saved stays, and the wait resumes"):
+        self.what, self.timeout, self.after, self.resume = what, timeout, after, resume
         self.live = Live()
         self.start = time.monotonic()
 
@@ -112,9 +126,12 @@ class Waiting:
             return
         extra = f" — {html.escape(status)}" if status else ""
         stamp = time.strftime("%H:%M:%S")
+        stale = (f'<span class="bw-stale" style="color:{theme.accent("warn")}">{theme.ICONS["warn"]} No update since '
+                 f"{stamp}: if the kernel was restarted or interrupted, this wait has stopped; "
+                 f"{html.escape(self.resume)}.</span>")
         self.live.update(self._line(
-            f'<span aria-hidden="true">{theme.ICONS["wait"]}</span> waiting for {html.escape(self.what)}{extra}, '
-            f"{elapsed:.0f} s of {self.timeout:g} s (as of {stamp}; the cell's outcome replaces this line)"))
+            f'{STALE_CSS}<span aria-hidden="true">{theme.ICONS["wait"]}</span> waiting for {html.escape(self.what)}'
+            f"{extra}, {elapsed:.0f} s of {self.timeout:g} s (as of {stamp}){stale}"))
 
     def finish(self, text: str = "", kind: str = "ok") -> None:
         if not self.live.shown:

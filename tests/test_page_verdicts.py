@@ -1,0 +1,202 @@
+"""What the pages say when something is wrong (the independent browser review 24b): a failing preflight check looks
+like a failure and makes the summary partial; a real account refuses a fictional destination before any request; a
+form's problem is named once, by the form's label, in the cells and the summary; a wait left behind by a stopped
+kernel unfolds a line saying it stopped; an unreachable callback URL is warned about in step 1 on a real account.
+
+The pages are called directly against a sandbox on 127.0.0.1 (a real account: the sandbox standing in for
+Bandwidth), their output captured through the one sink (``ui.output.capture``).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from _client_helpers import sandbox_settings
+from bwhelpers import guide
+from bwhelpers.config import Config
+from bwhelpers.setup import Setup
+from bwhelpers.state import StateStore
+from bwhelpers.ui.output import capture
+from conftest import reset
+
+
+def _html(seen: list[Any]) -> str:
+    out = []
+    for obj in seen:
+        for attr in ("data", "_repr_html_"):
+            value = getattr(obj, attr, None)
+            if callable(value):
+                value = value()
+            if isinstance(value, str):
+                out.append(value)
+                break
+    return "\n".join(out)
+
+
+def _text(html_: str) -> str:
+    import html
+
+    no_css = re.sub(r"<style>.*?</style>", "", html_, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", no_css.replace("<wbr>", "")))).strip()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _reset_after(sandbox: Any) -> Iterator[None]:
+    yield
+    reset(sandbox.url)  # ``real`` decommissions Basic on the worker's sandbox
+
+
+@pytest.fixture
+def real(clean_sandbox: Any, isolated_env: Path) -> Setup:
+    sandbox_settings(clean_sandbox, delivery_delay=0.05, legacy_basic_auth="decommissioned")
+    c = clean_sandbox.credentials
+    url = clean_sandbox.url
+    cfg = Config(target="real", dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2",
+                 token_url=f"{url}/api/v1/oauth2/token", platform_url=f"{url}/api/v2", account_id=c["account_id"],
+                 site_id=c["site_id"], client_id=c["client_id"], client_secret=c["client_secret"])
+    return Setup(cfg, StateStore(isolated_env / "state.json"), progress=False)
+
+
+def _ready(setup: Setup) -> None:
+    for call in (setup.create_application, setup.create_location, setup.enable_sms, setup.enable_mms,
+                 setup.assign_application, setup.order_numbers):
+        call()
+    setup.wait_for_order(timeout=10)
+
+
+def test_a_failing_preflight_check_is_marked_and_the_summary_is_partial(real: Setup, monkeypatch: pytest.MonkeyPatch
+                                                                       ) -> None:
+    """A loopback callback URL on a real account: its row shows a coloured ✗ (not a raw false) with its fix, the
+    passing rows ✓, and the summary is a Partial naming the check, never a green Done."""
+    from bwhelpers.walkthrough import Page
+
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", "http://127.0.0.1:9999")  # on this machine: Bandwidth cannot reach it
+    _ready(real)
+    page = Page("teardown", setup=real, show=False)
+    with capture() as seen:
+        table = page.diagnose()
+    shown = table._repr_html_()
+    text = _text(shown)
+    assert "✗ failing" in text and "✓ ok" in text
+    assert not re.search(r"<td[^>]*>\s*(<span[^>]*>)?(true|false)(</span>)?\s*</td>", shown), "a raw true/false"
+    failing = re.search(r'<tr class="bw-fail"><td>.*?</tr>', shown)
+    assert failing and "callback URL" in failing.group(0) and "bw-st-failed" in failing.group(0)
+    assert re.search(r'<tr class="bw-detail bw-fail">.*?fix:', shown)
+    assert "tr.bw-fail" in shown and "var(--jp-error-color1" in shown  # the theme's colours, not literals
+    assert table.frame["ok"].tolist()[0] is False or table.frame["ok"].tolist()[0] == False  # noqa: E712
+    del seen
+    kind, what, nxt = page.verdict()
+    assert kind == "partial" and "callback URL" in what and "failing" in what, (kind, what)
+    assert "✗" in nxt and "re-run" in nxt
+    box = page._summary_box()
+    assert "bw-summary-partial" in box and "Done" not in _text(box)
+
+
+def test_the_preflight_with_every_check_passing_is_done(setup: Setup) -> None:
+    from bwhelpers.walkthrough import Page
+
+    _ready(setup)
+    setup.register_a2p(timeout=10)
+    page = Page("teardown", setup=setup, show=False)
+    with capture():
+        page.diagnose()
+    kind, what, _ = page.verdict()
+    assert kind == "done" and "all" in what and "pass" in what, (kind, what)
+
+
+def test_step_one_warns_on_a_real_account_when_bandwidth_cannot_reach_the_callback_url(
+        real: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bwhelpers.walkthrough import Page
+
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", "http://127.0.0.1:9999")
+    with capture() as seen:
+        Page("application", setup=real, show=False).application_form()
+    shown = _html(seen)
+    assert "bw-callout-warn" in shown and "Bandwidth cannot reach these callback URLs" in shown
+    assert "loopback" in shown and "BW_CALLBACK_BASE_URL" in shown
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", "https://abc123.trycloudflare.com")
+    with capture() as seen:
+        Page("application", setup=real, show=False).application_form()
+    assert "Bandwidth cannot reach" not in _html(seen)
+
+
+def test_a_real_account_refuses_a_fictional_destination_before_any_request(real: Setup,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The form's default (+1 919 555 0123) is fictional: on a real account the form names the field and the fix,
+    the send cell sends nothing, and a direct page.send_message to a 555-01xx number is refused before the
+    request; BW_TO_NUMBER (your own phone) is sent to."""
+    from bwhelpers.walkthrough import Page
+
+    monkeypatch.delenv(guide.TO_NUMBER_ENV, raising=False)
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", "https://abc123.trycloudflare.com")
+    _ready(real)
+    page = Page("messages", setup=real, show=False)
+    form = page.message_form()
+    assert form.values["to"] == guide.SANDBOX_PHONE and "to" in form.errors
+    assert "fictional" in form.errors["to"] and "your own mobile number" in form.errors["to"]
+    with capture() as seen:
+        assert page.form_errors(form) is True
+    assert "<b>to</b>" in _html(seen) and "Fix it in the form above" in _html(seen)
+    before = len(real.current.messages)
+    with capture() as seen:
+        assert page.send_message(to="+12015550123", text="hi") is None
+    shown = _text(_html(seen))
+    assert "ValidationError" in shown and "to:" in shown and "fictional" in shown, shown
+    assert len(real.current.messages) == before  # nothing sent, nothing saved
+    monkeypatch.setenv(guide.TO_NUMBER_ENV, "+19192381234")
+    own = Page("messages", setup=real, show=False).message_form()
+    assert own.values["to"] == "+19192381234" and not own.errors
+    with capture():
+        assert page.send_message(to="+19192381234", text="hi") is not None
+
+
+def test_the_sandbox_still_sends_to_its_fictional_numbers(setup: Setup) -> None:
+    from bwhelpers.walkthrough import Page
+
+    _ready(setup)
+    page = Page("messages", setup=setup, show=False)
+    assert not page.message_form().errors
+    with capture():
+        assert page.send_message(to=guide.SANDBOX_PHONE, text="hi") is not None
+
+
+def test_a_form_problem_is_named_once_by_its_label_in_cells_and_summary(setup: Setup) -> None:
+    """06 with area code 099: the first cell names the form's label (Value) with the fix, the next cell refers to
+    it in one line, and the summary says the same words; no internal key (area_code), no exception class."""
+    from bwhelpers.walkthrough import Page
+
+    for call in (setup.create_application, setup.create_location, setup.enable_sms, setup.enable_mms,
+                 setup.assign_application):
+        call()
+    page = Page("orders", setup=setup, show=False)
+    form = page.order_form()
+    form.fields["value"].value = "099"
+    with capture() as search_cell:
+        assert page.form_errors(form)
+    with capture() as order_cell:
+        assert page.form_errors(form)
+    first, second = _text(_html(search_cell)), _text(_html(order_cell))
+    assert first.startswith("⚠ Value: '099'") and "Fix it in the form above and re-run this cell." in first, first
+    assert "area_code" not in first and "Error" not in first
+    assert "Skipped" in second and "Value" in second and "'099'" not in second, second
+    kind, what, nxt = page.verdict()
+    assert kind == "not run" and "Value: '099'" in what and "fix it in the form above" in nxt, (kind, what, nxt)
+    assert "bw-callout-warn" in page._summary_box()
+
+
+def test_a_wait_line_unfolds_that_it_stopped_when_no_kernel_updates_it() -> None:
+    """The wait's line carries a folded 'No update since …: … run this cell again' part that the browser unfolds
+    after STALE_AFTER seconds without a new line (checked in Chromium by test_browser's restart test); it never
+    promises that an outcome will replace it."""
+    from bwhelpers.ui import progress
+
+    waiting = progress.Waiting("the order to settle", 60, after=0, resume="run this cell again: the order is saved")
+    with capture() as seen:
+        waiting.update("order 1234 is RECEIVED")
+    line = _html(seen)
+    assert "replaces this line" not in line
+    assert 'class="bw-stale"' in line and f"{progress.STALE_AFTER}s forwards" in line
+    assert "run this cell again: the order is saved" in _text(line)
