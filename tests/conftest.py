@@ -71,6 +71,8 @@ XDIST_GROUPS = {
     # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach
     **{m: m for m in ("test_bench", "test_workshop", "test_workshop_phone", "test_workshop_safety",
                       "test_workshop_service", "test_workshop_storage")},
+    # the one-home checks share one parse of the client's modules (a few seconds): parsed once, not once a worker
+    "test_one_home": "test_one_home",
 }
 
 
@@ -88,12 +90,21 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_reliability_report, "reliability-report")
 
 
+#: the groups that take longest (minutes: a browser, a hub, the bench, kernels and concurrent runs), handed to the
+#: workers first (addopts: --no-loadscope-reorder keeps this order), so that none of them starts late and runs alone
+#: at the end while the other workers idle; the rest follow in collection order
+LONGEST_FIRST = ("browser", "test_workshop", "test_bench", "test_reliability_security", "test_reliability_faults",
+                 "test_reliability_workshop", "test_reliability_concurrency")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         group = XDIST_GROUPS.get(item.path.stem)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(XDIST_GROUPS.get(item.path.stem, ""), len(rank)))  # stable: in-module order kept
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -1099,10 +1099,18 @@ def _fill(template: str, w: dict[str, Any], site: str) -> str:
             .replace("{site}", site).replace("{order}", w["order"]).replace("{disc}", w["disc"]))
 
 
-@pytest.fixture
-def iso_world(clean_sandbox: Any) -> dict[str, Any]:
-    """Account A with one of everything."""
-    s = XmlSession(clean_sandbox.url, DEMO)
+@pytest.fixture(scope="module")
+def iso_sandbox(sandbox_factory: Callable[..., Any]) -> Iterator[Any]:
+    """The isolation tests' own sandbox, so that no other test's reset touches their world."""
+    with sandbox_factory(order_delay=0, reset=True) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def iso_world(iso_sandbox: Any) -> dict[str, Any]:
+    """Account A with one of everything, built once: every request of these tests is refused (403, 401, 404, 405),
+    and those that could change anything check A's world against its snapshot afterwards."""
+    s = XmlSession(iso_sandbox.url, DEMO)
     w = s.world()
     extra = s.order_numbers(w["peer"], "704", 1)
     r = s.post("/disconnects", "<DisconnectTelephoneNumberOrder><DisconnectTelephoneNumberOrderType>"
@@ -1125,9 +1133,9 @@ def snapshot(s: XmlSession, w: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("method,template", ENDPOINTS)
-def test_isolation_other_accounts_credentials_get_403(sandbox: Any, iso_world: dict[str, Any], method: str,
+def test_isolation_other_accounts_credentials_get_403(iso_sandbox: Any, iso_world: dict[str, Any], method: str,
                                                        template: str) -> None:
-    b = XmlSession(sandbox.url, DEMO_B, account_id=DEMO["account_id"])
+    b = XmlSession(iso_sandbox.url, DEMO_B, account_id=DEMO["account_id"])
     path = _fill(template, iso_world, DEMO["site_id"])
     body = _body_for(path) if method in ("POST", "PUT", "PATCH") else None
     r = b.request(method, path, body)
@@ -1136,12 +1144,14 @@ def test_isolation_other_accounts_credentials_get_403(sandbox: Any, iso_world: d
     # no credentials at all: 401
     anon = requests.request(method, b.full(path), data=body, headers={"Content-Type": "application/xml"}, timeout=10)
     assert anon.status_code == 401
+    if method != "GET":
+        assert snapshot(XmlSession(iso_sandbox.url, DEMO), iso_world) == iso_world["snapshot"]
 
 
 @pytest.mark.parametrize("method,template", ENDPOINTS)
-def test_isolation_own_url_with_other_accounts_ids(sandbox: Any, iso_world: dict[str, Any], method: str,
+def test_isolation_own_url_with_other_accounts_ids(iso_sandbox: Any, iso_world: dict[str, Any], method: str,
                                                    template: str) -> None:
-    b = XmlSession(sandbox.url, DEMO_B)
+    b = XmlSession(iso_sandbox.url, DEMO_B)
     path = _fill(template, iso_world, DEMO["site_id"])  # A's site, peer, app, order ids under B's account URL
     body = _body_for(path) if method in ("POST", "PUT", "PATCH") else None
     r = b.request(method, path, body)
@@ -1153,7 +1163,7 @@ def test_isolation_own_url_with_other_accounts_ids(sandbox: Any, iso_world: dict
         assert r.status_code in (200, 201, 204, 400), r.text
         for secret in (iso_world["app"], iso_world["peer"], iso_world["order"], *iso_world["tns"]):
             assert secret not in r.text
-    a = XmlSession(sandbox.url, DEMO)
+    a = XmlSession(iso_sandbox.url, DEMO)
     assert snapshot(a, iso_world) == iso_world["snapshot"]
 
 
@@ -1166,8 +1176,8 @@ def test_isolation_own_url_with_other_accounts_ids(sandbox: Any, iso_world: dict
     ("DELETE", "/orders"), ("DELETE", "/orders/{order}"), ("POST", "/inserviceNumbers"),
     ("DELETE", "/disconnects/{disc}"), ("POST", "/applications/{app}/associatedsippeers"),
 ])
-def test_wrong_method_is_405(sandbox: Any, iso_world: dict[str, Any], method: str, path: str) -> None:
-    a = XmlSession(sandbox.url, DEMO)
+def test_wrong_method_is_405(iso_sandbox: Any, iso_world: dict[str, Any], method: str, path: str) -> None:
+    a = XmlSession(iso_sandbox.url, DEMO)
     r = a.request(method, _fill(path, iso_world, DEMO["site_id"]), "<x/>" if method != "DELETE" else None)
     assert r.status_code == 405, r.text
     assert "ResponseStatus" in r.text and r.headers.get("Allow")

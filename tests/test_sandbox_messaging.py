@@ -679,6 +679,8 @@ def test_attempt_log_filters(url: str, world: World, receiver: Receiver) -> None
     b = send(url, msg(frm=w["number"], to="+12015550103", applicationId=w["app_id"])).json()
     _one(receiver, a["id"])
     _one(receiver, b["id"])
+    settled(url, a["id"])  # the receiver holds a callback before the sandbox has logged its attempt
+    settled(url, b["id"])
     assert {x["messageId"] for x in attempts(url, messageId=a["id"])} == {a["id"]}
     failed = attempts(url, type="message-failed", accountId=DEMO["account_id"])
     assert b["id"] in {x["messageId"] for x in failed} and a["id"] not in {x["messageId"] for x in failed}

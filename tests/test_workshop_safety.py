@@ -645,6 +645,29 @@ def test_a_claim_takes_every_accounts_rows_in_turns() -> None:
     assert d.choose(rows) == [201]
 
 
+def test_a_claim_blocked_by_full_shares_is_not_read_again_at_once(tmp_path: Any) -> None:
+    """While a tarpit holds its account's share, every due row left is that account's: the read that finds none
+    else scans all of them, so it is not repeated for BLOCKED_RECHECK (then another account's row is claimed)."""
+    from bwhelpers.sandbox import callbacks, clock
+    from bwhelpers.sandbox.callbacks import ACCOUNT_SHARE, Dispatcher
+    from bwhelpers.sandbox.db import Database
+
+    db = Database(tmp_path / "outbox.db")
+    d = Dispatcher(db, account_share=ACCOUNT_SHARE)
+    with db.transaction() as conn:
+        for i in range(50):
+            callbacks.enqueue(conn, account_id="tarpit", url="https://tarpit.example/cb", body={"i": i},
+                              due=clock.now(conn))
+    d.in_flight_by_account["tarpit"] = ACCOUNT_SHARE  # its share is in flight
+    d._in_flight = ACCOUNT_SHARE
+    assert d.claim() == [] and d._blocked is not None
+    with db.transaction() as conn:
+        callbacks.enqueue(conn, account_id="b", url="https://b.example/cb", body={}, due=clock.now(conn))
+    assert d.claim() == []  # within BLOCKED_RECHECK: not read again
+    d._blocked = (d._blocked[0], d._blocked[1] - callbacks.BLOCKED_RECHECK)  # that long later
+    assert [r["account_id"] for r in d.claim()] == ["b"]
+
+
 def test_a_bin_does_not_store_a_megabyte_of_headers(service: dict[str, Any]) -> None:
     """The server reads request heads up to 1 MB (so a long URL gets its 414); a bin must not store them, or one
     participant's 500 bin requests would hold ~600 MB of the room's db cap."""

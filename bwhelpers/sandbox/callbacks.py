@@ -65,6 +65,9 @@ MAX_IN_FLIGHT = 32
 ACCOUNT_SHARE = 4
 #: candidates one claim reads (the due rows of accounts that may take more, oldest first)
 CLAIM_WINDOW = 4 * MAX_IN_FLIGHT
+#: seconds a claim that found only the rows of accounts at their share is trusted (that read scans all of their due
+#: rows: ~5 ms for a backlog of 10,000, which every tick would cost the loop while a tarpit holds its share)
+BLOCKED_RECHECK = 0.5
 #: connections each HTTP client may open (more than the dispatcher ever has in flight, so none waits in its queue)
 _CLIENT_CONNECTIONS = 1024
 #: a bin name as the control plane's route takes it (anything else is left to HTTP, which answers as it does)
@@ -297,6 +300,9 @@ class Dispatcher:
         self._seq = 0
         self._next_prune = 0.0
         self._clock_state: Any = None
+        #: (the accounts left out, when) of a claim that found nothing else due: while the same accounts are left
+        #: out, the next claims skip the read (it scans every due row of theirs) for BLOCKED_RECHECK seconds
+        self._blocked: tuple[tuple[str, ...], float] | None = None
 
     def start(self) -> None:
         import tornado.httpclient
@@ -428,11 +434,15 @@ class Dispatcher:
         # cheap read first, so idle polls never take the write lock
         if self.db.query_one(f"SELECT 1 FROM callback_outbox WHERE {due} LIMIT 1", (now, stale_before)) is None:
             return []
-        full = self._full_accounts()
+        full = tuple(self._full_accounts())
+        if full and self._blocked is not None and self._blocked[0] == full and \
+                time.monotonic() - self._blocked[1] < BLOCKED_RECHECK:
+            return []  # the same accounts hold their shares: nothing of anyone else's was due a moment ago
         skip = f" AND account_id NOT IN ({','.join('?' * len(full))})" if full else ""
         candidates = self.db.query(
             f"SELECT id, account_id, url FROM callback_outbox WHERE {due}{skip} ORDER BY next_attempt_at, id LIMIT ?",
             (now, stale_before, *full, CLAIM_WINDOW))
+        self._blocked = (full, time.monotonic()) if full and not candidates else None
         ids = self.choose(candidates)
         if not ids:
             return []

@@ -189,6 +189,17 @@ class ClientIdRequired(ControlError):
     description = "DELETE /_sandbox/credentials/{client_id}"
 
 
+class ClientIdInPostPath(ControlError):
+    """405: ``POST /_sandbox/credentials/{client_id}``; a credential is created by a POST to the collection."""
+
+    status = 405
+
+    def __init__(self, client_id: str):
+        super().__init__(f"POST is not allowed on /_sandbox/credentials/{client_id}: POST /_sandbox/credentials "
+                         "with {account_id, client_id, client_secret, roles?} in the body to add or replace one",
+                         headers={"Allow": "GET, DELETE"})
+
+
 class NoSuchCredential(ControlError):
     """404: no API credential with that client id (or not the caller's)."""
 

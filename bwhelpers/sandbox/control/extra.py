@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from .. import callbacks, delivery_signature, magic, quotas
 from ..auth import parse_basic
+from ..query_numbers import whole_number
 from . import exceptions as exc
 from .responses import ControlHandler
 
@@ -83,18 +84,20 @@ class InboundHandler(ControlHandler):
 
 def _limit(handler: ControlHandler) -> int:
     raw = handler.get_argument("limit", "") or str(DEFAULT_PAGE)
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    limit = whole_number(raw, 1, MAX_PAGE)
+    if limit is None:
         raise exc.BadLimit(MAX_PAGE, DEFAULT_PAGE)
-    return int(raw)
+    return limit
 
 
 def _cursor(handler: ControlHandler, name: str) -> int | None:
     raw = handler.get_argument(name, "")
     if not raw:
         return None
-    if not raw.isdigit():
+    cursor = whole_number(raw)
+    if cursor is None:
         raise exc.BadCursor(name)
-    return int(raw)
+    return cursor
 
 
 class CallbacksLogHandler(ControlHandler):

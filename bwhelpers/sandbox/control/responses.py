@@ -264,6 +264,7 @@ class CredentialsHandler(ControlHandler):
       ``["Messaging", "Numbers"]``; give fewer to see the 403 a missing role gets).
     * ``GET /_sandbox/credentials/{client_id}``: one of them (404 when it is not the caller's).
     * ``DELETE /_sandbox/credentials/{client_id}``: revoke it; its tokens stop working at once.
+    * ``POST /_sandbox/credentials/{client_id}``: 401 without credentials, else 405 naming the collection.
     """
 
     def get(self, client_id: str | None = None) -> None:
@@ -277,7 +278,11 @@ class CredentialsHandler(ControlHandler):
                 return
         raise exc.NoSuchCredential(client_id)  # none, or not yours: not shown
 
-    def post(self) -> None:
+    def post(self, client_id: str | None = None) -> None:
+        if client_id is not None:  # outsiders learn nothing, not even that the path exists (issue 23, N5)
+            if not self.is_admin():
+                self.require_account()
+            raise exc.ClientIdInPostPath(client_id)
         admin = self.is_admin()
         principal = None if admin else self.auth_principal()
         caller = principal.account_id if principal else None

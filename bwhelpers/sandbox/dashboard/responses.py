@@ -16,6 +16,7 @@ from .. import numbers, quotas, xmlio
 from ..base import BaseHandler
 from ..callback_policy import CallbackRefused
 from ..exceptions import DashboardError, DashboardErrorList
+from ..query_numbers import page_number, whole_number
 from ..credentials import ROLE_NUMBERS
 from . import exceptions as exc
 from . import models
@@ -588,9 +589,10 @@ class AvailableNumbersHandler(DashboardHandler):
         raw_q = self.get_query_argument("quantity", None)
         quantity = numbers.MAX_QUANTITY
         if raw_q not in (None, ""):
-            if not raw_q.isdigit() or not 1 <= int(raw_q) <= numbers.MAX_QUANTITY:
+            asked = whole_number(raw_q, 1, numbers.MAX_QUANTITY)
+            if asked is None:
                 raise exc.SearchFailed(4000, f"The quantity '{raw_q}' is invalid: use a number from 1 to 5000")
-            quantity = int(raw_q)
+            quantity = asked
         detail_raw = (self.get_query_argument("enableTNDetail", "false") or "false").lower()
         if detail_raw not in ("true", "false"):
             raise exc.SearchFailed(4000, f"enableTNDetail must be true or false, not '{detail_raw}'")
@@ -714,7 +716,7 @@ class OrdersHandler(DashboardHandler):
             raw_q = _t(tnode.get("Quantity"))
             if raw_q is None or raw_q == "":
                 quantity = 1
-            elif raw_q.isdigit() and 1 <= int(raw_q) <= numbers.MAX_QUANTITY:
+            elif whole_number(raw_q, 1, numbers.MAX_QUANTITY) is not None:
                 quantity = int(raw_q)
             else:
                 raise fail(5009)
@@ -760,12 +762,14 @@ def _paging(handler: DashboardHandler, default_size: int, keyset: bool = False) 
     for /orders and /disconnects) and ``size`` (1-5000)."""
     page_raw = handler.get_query_argument("page", "1") or "1"
     size_raw = handler.get_query_argument("size", str(default_size)) or str(default_size)
-    if not size_raw.isdigit() or not 1 <= int(size_raw) <= 5000:
+    size = whole_number(size_raw, 1, 5000)
+    if size is None:
         raise exc.BadPaging(handler.error_root)
-    if page_raw.isdigit() and int(page_raw) >= 1:
-        return int(page_raw), int(size_raw)
-    if keyset and len(page_raw) <= 64:
-        return page_raw, int(size_raw)
+    page = page_number(page_raw, size)  # beyond SQLite's integers: 400, not an OverflowError (issue 23, N7)
+    if page is not None:
+        return page, size
+    if keyset and len(page_raw) <= 64:  # an order id (a huge number is not one: BadPage names it)
+        return page_raw, size
     raise exc.BadPaging(handler.error_root)
 
 

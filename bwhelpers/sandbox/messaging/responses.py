@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from .. import group_commit, quotas
 from ..base import BaseHandler
 from ..credentials import ROLE_MESSAGING
+from ..query_numbers import whole_number
 from . import models
 from .exceptions import RateLimited, ValidationError
 
@@ -49,7 +50,7 @@ class _MessagesHandler(BaseHandler):
         if problems:
             raise ValidationError(problems)
         raw_limit = self.get_argument("limit", "100") or "100"
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+        if whole_number(raw_limit, 1, 1000) is None:
             raise ValidationError([{"fieldName": "limit", "description": "'limit' must be a whole number from 1 to "
                                                                          "1000 (default 100)"}])
         limit = int(raw_limit)

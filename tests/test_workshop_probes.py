@@ -1,0 +1,84 @@
+"""The second stranger's check of the workshop room (issue 23, review 23b), against the workshop service started as
+the hub starts it (tests/_workshop_service.py): odd requests from anyone get a clean 4xx, never a 500 with a
+traceback in the hub's log."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from _workshop_service import workshop_service
+
+from bwhelpers.sandbox.query_numbers import SQLITE_MAX, page_number, whole_number
+
+JSON = {"Content-Type": "application/json"}
+HUGE = "99999999999999999999"  # beyond SQLite's integers
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with workshop_service(tmp_path_factory.mktemp("workshop-probes"), "--order-delay", "0") as svc:
+        yield svc
+
+
+def provision(service: dict[str, Any], name: str) -> dict[str, str]:
+    r = requests.post(f"{service['url']}/participants/{name}", headers=service["key"], timeout=30)
+    assert r.status_code in (200, 201), r.text
+    return dict(r.json()["credentials"])
+
+
+def no_tracebacks(service: dict[str, Any]) -> None:
+    log = (service["tmp"] / "service.log").read_text(errors="replace")
+    assert "Traceback" not in log and "Internal sandbox error" not in log, log[-3000:]
+
+
+def test_post_to_one_credential_is_401_for_outsiders_and_405_for_participants(service: dict[str, Any]) -> None:
+    """N5: the route with a client id passed it to POST too, which did not take it: 500 and two tracebacks."""
+    creds = provision(service, "nina")
+    path = f"{service['url']}/_sandbox/credentials/{creds['username']}-client"
+    r = requests.post(path, headers=JSON, data="{}", timeout=10)
+    assert r.status_code == 401 and "authentication required" in r.json()["error"], r.text
+    r = requests.post(path, headers=JSON, data="{}", auth=(creds["username"], creds["password"]), timeout=10)
+    assert r.status_code == 405, r.text
+    assert "POST /_sandbox/credentials" in r.json()["error"] and r.headers["Allow"] == "GET, DELETE"
+    r = requests.post(path, headers={**JSON, **service["key"]}, data="{}", timeout=10)
+    assert r.status_code == 405, r.text
+    no_tracebacks(service)
+
+
+@pytest.mark.parametrize("path", ["/orders", "/inserviceNumbers", "/disconnects"])
+@pytest.mark.parametrize("query", [{"page": HUGE}, {"page": "9" * 5000}, {"page": "²"}, {"size": "²"},
+                                   {"size": "9" * 5000}, {"page": str(SQLITE_MAX), "size": "2"}])
+def test_page_numbers_sqlite_cannot_hold_are_400_naming_page(service: dict[str, Any], path: str,
+                                                              query: dict[str, str]) -> None:
+    """N7: numbers.yml's ``page`` is an integer (or, for /orders and /disconnects, the order id that starts a page);
+    one beyond SQLite's integers was bound as is and answered 500."""
+    creds = provision(service, "pavel")
+    r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}{path}", params=query,
+                     auth=(creds["username"], creds["password"]), timeout=10)
+    assert r.status_code == 400, (path, query, r.status_code, r.text[:300])
+    assert "<ErrorCode>1003</ErrorCode>" in r.text and "page" in r.text, r.text[:300]
+    no_tracebacks(service)
+
+
+def test_control_cursors_and_limits_beyond_sqlite_are_400(service: dict[str, Any]) -> None:
+    creds = provision(service, "quinn")
+    auth = (creds["username"], creds["password"])
+    for path, name in (("/_sandbox/callbacks", "before"), ("/_sandbox/bins/x", "before"),
+                       ("/_sandbox/messages", "limit"), ("/_sandbox/callbacks", "limit")):
+        r = requests.get(f"{service['url']}{path}", params={name: HUGE}, auth=auth, timeout=10)
+        assert r.status_code == 400 and name in r.json()["error"], (path, name, r.status_code, r.text)
+    r = requests.get(f"{service['url']}/api/v2/users/{creds['account_id']}/messages", params={"limit": "²"},
+                     auth=auth, timeout=10)
+    assert r.status_code == 400 and "limit" in r.text, r.text
+    no_tracebacks(service)
+
+
+def test_whole_numbers_are_ascii_digits_sqlite_can_hold() -> None:
+    assert whole_number("42", 1, 100) == 42 and whole_number("0") == 0
+    for bad in ("", "-1", "1e3", "²", "١", " 1", "1.0", "9" * 20, str(SQLITE_MAX + 1)):
+        assert whole_number(bad) is None, bad
+    assert whole_number("101", 1, 100) is None and whole_number(None) is None
+    assert page_number("1", 5000) == 1 and page_number("0", 10) is None
+    assert page_number(str(SQLITE_MAX // 10 + 1), 10) is not None and page_number(str(SQLITE_MAX // 10 + 2), 10) is None
