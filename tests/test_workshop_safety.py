@@ -774,7 +774,9 @@ def test_repeated_failures_are_throttled_per_address(service: dict[str, Any]) ->
     attacker = {"X-Forwarded-For": "198.51.100.9"}  # the service trusts the hub's proxy for the client address
     codes = [requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications", headers=attacker,
                           auth=(creds["username"], f"guess-{i}"), timeout=10).status_code for i in range(30)]
-    assert codes[:20] == [401] * 20 and codes.count(429) >= 5, codes  # refilled at 2 a second: a few 401s more
+    # refilled at 2 a second: a few 401s more, how many depends on the machine's speed (at load 24 fewer than 5 of
+    # the last 10 were 429s); that the bucket emptied does not
+    assert codes[:20] == [401] * 20 and 429 in codes[20:], codes
     r = requests.get(f"{service['url']}/api/accounts/{creds['account_id']}/applications", headers=attacker,
                      auth=(creds["username"], "another-guess"), timeout=10)
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
