@@ -138,13 +138,29 @@ def _host(url: str | None) -> str | None:
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})
 
 
+def interface_addresses() -> set[str]:
+    """Every IPv4 and IPv6 address of this machine's network interfaces (psutil, the ``workshop`` extra). The host
+    name alone is not enough: Debian and Ubuntu map it to 127.0.1.1 in /etc/hosts, so the address a room types,
+    ``http://<the machine's IP>:8000``, is found only here (issue 23, N8). Empty without psutil."""
+    import socket
+
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - the workshop extra installs it
+        print("workshop: psutil is missing (pip install 'bwhelpers[workshop]'): browsers that open the hub by this "
+              "machine's IP address will get 421; add it with --allow-host", file=sys.stderr)
+        return set()
+    families = (socket.AF_INET, socket.AF_INET6)
+    return {str(a.address) for addrs in psutil.net_if_addrs().values() for a in addrs if a.family in families}
+
+
 def machine_names() -> set[str]:
-    """This machine's host names and the addresses they resolve to (what a browser in the room types for a hub
-    bound to every interface), lower case; loopback is always served anyway."""
+    """This machine's host names, the addresses they resolve to and its interfaces' addresses (what a browser in
+    the room types for a hub bound to every interface), lower case; loopback is always served anyway."""
     import socket
 
     names = {socket.gethostname(), socket.getfqdn()}
-    found = set(names)
+    found = set(names) | interface_addresses()
     for name in names:
         try:
             found |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}

@@ -82,3 +82,47 @@ def test_whole_numbers_are_ascii_digits_sqlite_can_hold() -> None:
     assert whole_number("101", 1, 100) is None and whole_number(None) is None
     assert page_number("1", 5000) == 1 and page_number("0", 10) is None
     assert page_number(str(SQLITE_MAX // 10 + 1), 10) is not None and page_number(str(SQLITE_MAX // 10 + 2), 10) is None
+
+
+# -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
+
+def _login(auth: Any, address: str, name: str, password: str) -> str | None:
+    import asyncio
+    from types import SimpleNamespace
+
+    handler = SimpleNamespace(request=SimpleNamespace(remote_ip=address), find_user=lambda _name: None)
+    return asyncio.run(auth.authenticate(handler, {"username": name, "password": password}))
+
+
+def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
+    """N3: JupyterHub's login form has no throttle; guessing ran at 60 passwords/s. Each address gets
+    ``failed_logins_burst`` failures, refilled at ``failed_logins_per_minute``; each admin name
+    ``admin_failed_logins_burst`` from all addresses together; the hub answers 429 with Retry-After meanwhile.
+    The clock is the authenticator's own, moved here, never slept on."""
+    from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
+
+    now = [1000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    auth.clock = lambda: now[0]
+    for _ in range(10):
+        assert _login(auth, "198.51.100.7", "zed", "guess") is None
+    with pytest.raises(TooManyLogins) as refused:  # even the right password: no more comparisons from there
+        _login(auth, "198.51.100.7", "zed", "room-pw")
+    assert refused.value.status_code == 429 and refused.value.headers["Retry-After"] == "6"
+    assert _login(auth, "198.51.100.8", "amy", "room-pw") == "amy"  # another address is not held up
+    now[0] += 6  # one more try a 6 s (10 a minute)
+    assert _login(auth, "198.51.100.7", "zed", "room-pw") == "zed"
+    # IPv6: the /64 is one client, whatever its last 64 bits
+    for i in range(10):
+        assert _login(auth, f"2001:db8::{i + 1:x}", "zed", "guess") is None
+    with pytest.raises(TooManyLogins):
+        _login(auth, "2001:db8::ffff", "zed", "room-pw")
+    # the admin name: 30 failures from any number of addresses (a kernel reaching the hub directly can claim any
+    # X-Forwarded-For) stop every login as the admin, the right host password included, and only that
+    for i in range(30):
+        assert _login(auth, f"203.0.113.{i}", "host", "guess") is None
+    with pytest.raises(TooManyLogins):
+        _login(auth, "192.0.2.99", "host", "host-pw-long")
+    assert _login(auth, "192.0.2.99", "bea", "room-pw") == "bea"
+    now[0] += 6
+    assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
