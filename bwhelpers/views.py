@@ -20,7 +20,7 @@ from . import theme
 from .masking import scrub
 
 __all__ = ["object_html", "rows_html", "callout", "fmt", "pick_columns", "token_html", "url_html", "text_html", "date_text", "CSS",
-           "KINDS", "INCOMPLETE", "EXPECTED", "mark_html"]
+           "KINDS", "INCOMPLETE", "EXPECTED", "mark_html", "esc"]
 
 #: the class of a box showing a deliberate failure (11's failing destination): it counts as a failure of the
 #: headless run unless its cell is tagged ``expected-failure`` in the notebook
@@ -74,6 +74,17 @@ _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{
 _LONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{21,}")  # a message id; not a name like 01_create_app…
 
 
+#: bidi controls (embeddings, overrides, isolates, marks): shown as text they reorder what follows (U+202E turns
+#: "evil" into "live"), so every shown value names them instead (``⟨U+202E⟩``)
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def esc(text: Any) -> str:
+    """THE escaping of text shown in a view: HTML-escaped, and bidi controls made visible (``⟨U+202E⟩``) so a
+    value never reorders what the page shows."""
+    return html.escape(_BIDI.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", str(text)))
+
+
 def fmt(value: Any) -> str:
     """One value as text: booleans lower-case as in the APIs' XML/JSON (``true``), None blank, lists joined."""
     if value is None:
@@ -93,7 +104,7 @@ def fmt(value: Any) -> str:
 
 
 def _tok(text: str) -> str:
-    return f'<span class="bw-tok">{html.escape(text)}</span>'
+    return f'<span class="bw-tok">{esc(text)}</span>'
 
 
 def url_html(text: str) -> str:
@@ -120,7 +131,7 @@ def text_html(text: str) -> str:
 
 
 def _words_html(text: str) -> str:
-    return "".join(_tok(w) if "-" in w and len(w) <= 60 else html.escape(w) for w in re.split(r"(\s+)", text))
+    return "".join(_tok(w) if "-" in w and len(w) <= 60 else esc(w) for w in re.split(r"(\s+)", text))
 
 
 def date_text(text: str) -> str | None:
@@ -155,8 +166,8 @@ def token_html(text: str, short: bool = False) -> str:
             return " ".join(token_html(w, short) for w in words)
         if re.fullmatch(r"https?://\S+", text):
             return url_html(text)
-        return html.escape(text)
-    full = html.escape(text)
+        return esc(text)
+    full = esc(text)
     when = date_text(text)
     if when is not None:
         return f'<span class="bw-tok bw-date" title="{full} (shown in UTC)" data-value="{full}">{when}</span>'
@@ -168,7 +179,7 @@ def token_html(text: str, short: bool = False) -> str:
     if short and (_UUID.fullmatch(text) or _LONG_ID.fullmatch(text)):
         # a message id starts with its millisecond timestamp (one session's ids share it): keep its random tail
         shown = text[:8] + "…" if _UUID.fullmatch(text) else text[:4] + "…" + text[-5:]
-        return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{html.escape(shown)}</span>'
+        return f'<span class="bw-tok bw-short" title="{full}" data-value="{full}">{esc(shown)}</span>'
     return _tok(text)
 
 
@@ -197,7 +208,7 @@ def _cell(value: Any, short: bool = False) -> str:
             if len(value) == 1:
                 return _object_table(value[0], nested=True)
             return rows_html(list(value), css=False)
-        return html.escape(fmt(value))
+        return esc(fmt(value))
     return token_html(fmt(value), short)
 
 
@@ -220,7 +231,7 @@ def object_html(obj: Any, css: bool = True) -> str:
         body = f'<table class="bw-table"><tbody><tr><td>{_cell(obj)}</td></tr></tbody></table>'
     else:
         body = _object_table(obj) if obj else '<div class="bw-empty"><i>(empty body)</i></div>'
-    cap = f'<div class="bw-caption">{html.escape(caption)}</div>' if caption else ""
+    cap = f'<div class="bw-caption">{esc(caption)}</div>' if caption else ""
     return (CSS if css else "") + f'<div class="bw-wrap bw-view">{cap}{body}</div>'
 
 
@@ -270,7 +281,7 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
     time of day)."""
     records = [dict(r) for r in records]
     if not records:
-        return (CSS if css else "") + f'<div class="bw-empty"><i>{html.escape(empty)}</i></div>'
+        return (CSS if css else "") + f'<div class="bw-empty"><i>{esc(empty)}</i></div>'
     cols = list(columns) if columns else pick_columns(records)
     head = "".join(f"<th>{_header(c)}</th>" for c in cols)
     body = []
@@ -282,17 +293,17 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
             # a link (a notebook name) and every value stay whole tokens
             text = _tok(fmt(value)) if linked else _cell(value, short=True)
             if clip and c in clip and clip[c] == 0 and date_text(fmt(value)):  # 0: a date-time as its time of day
-                full = html.escape(fmt(value))
+                full = esc(fmt(value))
                 text = (f'<span class="bw-tok bw-short" title="{full} (shown in UTC)" data-value="{full}">'
-                        f'{html.escape(str(date_text(fmt(value)))[11:])}</span>')
+                        f'{esc(str(date_text(fmt(value)))[11:])}</span>')
             elif clip and c in clip and clip[c] and len(fmt(value)) > clip[c]:
-                full = html.escape(fmt(value))
+                full = esc(fmt(value))
                 text = (f'<span class="bw-short" title="{full}" data-value="{full}">'
-                        f'{html.escape(fmt(value)[:clip[c]].rstrip())}…</span>')
+                        f'{esc(fmt(value)[:clip[c]].rstrip())}…</span>')
             if links and linked:
                 href = safe_href(links[c].format(value=value))
                 if href:
-                    text = f'<a href="{html.escape(href)}">{text}</a>'
+                    text = f'<a href="{esc(href)}">{text}</a>'
             status = fmt(value).lower() if c == "status" else ""
             if c in marks:
                 text, status = mark_html(value), ("done" if _passed(value) else "failed")
@@ -303,7 +314,7 @@ def rows_html(records: Iterable[Mapping[str, Any]], columns: Sequence[str] | Non
         body.append(f"<tr{row_cls}>" + "".join(cells) + "</tr>")
         extra = [(d, r.get(d)) for d in detail if fmt(r.get(d))]
         if extra:
-            lines = "<br>".join(f"<b>{html.escape(_label(d))}:</b> {html.escape(fmt(v))}" for d, v in extra)
+            lines = "<br>".join(f"<b>{esc(_label(d))}:</b> {text_html(fmt(v))}" for d, v in extra)
             cls = "bw-detail bw-fail" if failing else "bw-detail"
             body.append(f'<tr class="{cls}"><td colspan="{len(cols)}">{lines}</td></tr>')
     return ((CSS if css else "") + f'<div class="bw-wrap bw-view"><table class="bw-table bw-rows"><thead><tr>{head}'
@@ -333,8 +344,8 @@ def callout(kind: str, title: str, body_html: str = "", css_class: str = "", inc
     if incomplete is None:
         incomplete = kind == "error"
     cls = f"bw-callout bw-callout-{kind} {css_class}{' ' + INCOMPLETE if incomplete else ''}".strip()
-    because = f' data-cause="{html.escape(" ".join((cause or title).split())[:500])}"' if incomplete else ""
+    because = f' data-cause="{esc(" ".join((cause or title).split())[:500])}"' if incomplete else ""
     return (f'<div class="{cls}"{because} style="border-left:5px solid {border};background:{background};color:{theme.TEXT};'
             f'padding:6px 10px;margin:6px 0;max-width:100%;box-sizing:border-box;overflow-wrap:break-word;{TIGHT}">'
             f'<div class="bw-callout-title" style="font-weight:700"><span style="color:{theme.accent(kind)}">{icon}'
-            f'</span> {html.escape(title)}</div>{body_html}</div>{CALLOUT_CSS}')
+            f'</span> {esc(title)}</div>{body_html}</div>{CALLOUT_CSS}')

@@ -108,6 +108,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         self._last_refusal: str | None = None
         self._torn_down: str | None = None        # what the teardown did, once it ran in this kernel
         self._partial_next: str | None = None     # the next step after a partial outcome (trusted HTML)
+        self._target_view: Any = None             # 00's target table, redrawn by a later Connect
         self._summary_live: Live | None = None    # the summary shown, re-computed after the teardown
         self._statuses: dict[int, str] = {}
         self.outcomes: list[tuple[str, str]] = []   # (done/partial/failed, what) of the steps run in this kernel
@@ -528,8 +529,14 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
     def target_table(self, config: Any = None) -> Any:
         """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
         config = config if config is not None else self.config
+        view = show.LiveObjectView(self._target_fields(config))
+        self._target_view = view  # a later Connect redraws it in place (pages/forms.py)
+        return view
+
+    def _target_fields(self, config: Any) -> dict[str, Any]:
+        """The target's fields as the target table shows them (secrets masked)."""
         if config is None:
-            return show.ObjectView({})
+            return {}
         m = config.masked()
         keys = ["target", "auth_method", "account_id", "site_id"]
         keys += ["client_id", "client_secret", "token_url"] if m.get("auth_method") == "oauth" else ["username",
@@ -540,7 +547,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         keys += ["sandbox_url", "profile"]
         shown = {k: m[k] for k in keys if m.get(k) not in (None, "")}
         shown["values from"] = "the local sandbox (its demo account)" if config.is_sandbox else m.get("source")
-        return show.ObjectView(shown)
+        return shown
 
     # -- summary -----------------------------------------------------------------------------------
     def verdict(self) -> tuple[str, str, str]:

@@ -119,9 +119,13 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
         tooltips: dict[str, list[str]] = {}  # a shortened value's whole text (title), as a person hovering reads it
         try:
             focus_events = "Received 1 incoming message" if mode == "receiver" else "Text your number"
-            for key, focus in (("application", "Callback URLs from BW_CALLBACK_BASE_URL"),
-                               ("messages", "From GET /users/"), ("events", focus_events)):
-                info = steps.page(key)
+            for key, focus in (("application", "Bandwidth cannot reach these callback URLs"),
+                               ("fictional", "fictional number"),
+                               ("messages", "From GET /users/"), ("events", focus_events),
+                               ("teardown", "✗ failing")):
+                info = steps.page("messages" if key == "fictional" else key)
+                # the form's fictional default, as a user who did not type their number would send it
+                _form_to(real_lab, "+19195550123" if key == "fictional" else "+19192381234")
                 if key == "events" and mode == "receiver":
                     _someone_texts(real_lab)
                 open_and_run_all(page, real_lab["base"], info.filename)
@@ -141,7 +145,16 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
                     set_theme(page, theme)
                     tag = "dark" if "Dark" in theme else "light"
                     target.scroll_into_view_if_needed()
-                    page.screenshot(path=str(ARTIFACTS / f"real-{mode}-{tag}-{info.notebook}.png"))
+                    name = "09_fictional_to" if key == "fictional" else info.notebook
+                    page.screenshot(path=str(ARTIFACTS / f"real-{mode}-{tag}-{name}.png"))
+                if key == "teardown":  # the summary below the preflight: partial, never a green Done
+                    summary = page.locator(".bw-summary").first
+                    seen["teardown-summary"] = summary.inner_text()
+                    for theme in ("JupyterLab Dark", "JupyterLab Light"):
+                        set_theme(page, theme)
+                        summary.scroll_into_view_if_needed()
+                        tag = "dark" if "Dark" in theme else "light"
+                        page.screenshot(path=str(ARTIFACTS / f"real-{mode}-{tag}-13_summary.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / f"failure-real-{mode}.png"))
             raise
@@ -149,6 +162,15 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
             context.close()
             browser.close()
     assert "Callback URLs from BW_CALLBACK_BASE_URL" in seen["application"]
+    # a loopback callback URL on a real account: step 1 warns, the preflight marks the check ✗ and the summary says
+    # partial with the fix (review 24b, finding 1)
+    assert "Bandwidth cannot reach these callback URLs" in seen["application"]
+    assert "✗ failing" in seen["teardown"] and "✓ ok" in seen["teardown"]
+    assert "Partial" in seen["teardown-summary"] and "callback URL" in seen["teardown-summary"], seen["teardown-summary"]
+    assert "Done" not in seen["teardown-summary"]
+    # the fictional default is refused before any request, naming the field and the fix (finding 3)
+    assert "fictional number" in seen["fictional"] and "your own mobile number" in seen["fictional"]
+    assert "Not waiting" in seen["fictional"] or "nothing was sent" in seen["fictional"]
     assert "DELIVERED" in seen["messages"]
     if mode == "receiver":
         assert "the receiver stored message-delivered" in seen["messages"]
@@ -159,6 +181,14 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
     else:
         assert "the receiver has stored none for this message yet" in seen["messages"]
         assert "Text your number to see a message-received" in seen["events"]
+
+
+def _form_to(real_lab: dict[str, Any], to: str) -> None:
+    """The send form's ``to`` as the user left it (kept in the saved state, as the form keeps what was typed)."""
+    from bwhelpers.state import StateStore
+
+    with StateStore(real_lab["state"]).transaction(real_lab["profile"]) as st:
+        st.setdefault("forms", {})["messages"] = {"to": to, "text": "Good morning, this is a test message"}
 
 
 def _someone_texts(real_lab: dict[str, Any]) -> None:

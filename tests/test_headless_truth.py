@@ -54,7 +54,8 @@ def test_the_events_notebook_tags_its_deliberate_failure() -> None:
     nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / steps.page("events").filename,
                        as_version=4)
     tagged = [c.source for c in nb.cells if "expected-failure" in (c.metadata.get("tags") or [])]
-    assert tagged == ['page.wait_for_event("message-failed", message_id=failing.id if failing else None)'], tagged
+    assert tagged == ['failed_id = failing.id if failing else None\n'
+                      'page.wait_for_event("message-failed", message_id=failed_id)'], tagged
 
 
 def test_a_wait_for_a_message_the_sandbox_does_not_know_ends_at_once(setup: Any) -> None:

@@ -200,3 +200,94 @@ def test_a_wait_line_unfolds_that_it_stopped_when_no_kernel_updates_it() -> None
     assert "replaces this line" not in line
     assert 'class="bw-stale"' in line and f"{progress.STALE_AFTER}s forwards" in line
     assert "run this cell again: the order is saved" in _text(line)
+
+
+def test_bidi_controls_are_shown_by_name_in_every_view() -> None:
+    """A text with U+202E (right-to-left override) would show reversed ("evil" as "live"): the one escaping helper
+    names it instead, in tables, detail lines and callouts."""
+    from bwhelpers import views
+
+    table = views.rows_html([{"text": "\u202eevil", "fix": "a \u2066b\u2069"}], ["text"], detail=["fix"])
+    assert "\u202e" not in table and "\u2066" not in table and "\u2069" not in table
+    assert "⟨U+202E⟩evil" in table and "⟨U+2066⟩b⟨U+2069⟩" in table
+    box = views.callout("info", "\u202etitle", "")
+    assert "\u202e" not in box and "⟨U+202E⟩title" in box
+    assert views.esc("<b>\u200f") == "&lt;b&gt;⟨U+200F⟩"
+
+
+def test_the_applications_table_keeps_each_url_whole_on_a_line_under_its_row(setup: Setup) -> None:
+    from bwhelpers.walkthrough import Page
+
+    setup.create_application()
+    shown = Page("application", setup=setup, show=False).applications()._repr_html_()
+    head = re.search(r"<thead>(.*?)</thead>", shown, re.S)
+    assert head and "Url" not in head.group(1)  # no URL column to break after every slash
+    assert re.search(r'<tr class="bw-detail"><td colspan="3"><b>InboundCallbackUrl:</b> <span class="bw-url">', shown)
+
+
+def test_the_notebooks_code_lines_fit_a_1024_px_cell() -> None:
+    """No code line of a committed notebook is cut at the cell's right edge at 1024 px with the file browser open
+    (about 74 characters of JupyterLab's code font)."""
+    import json
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    long = [(nb.name, line) for nb in sorted(root.glob("*.ipynb"))
+            for cell in json.loads(nb.read_text())["cells"] if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).splitlines() if len(line) > 74]
+    assert not long, long
+
+
+def test_real_account_cells_that_only_the_sandbox_can_do_say_one_thing_each(real: Setup,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a real account: the simulated inbound and the failing send are quiet (the wait after each says what to do,
+    once); the phone link says your own phone is the phone page; the pictures page asks for a picture."""
+    from bwhelpers.walkthrough import Page
+
+    monkeypatch.setenv("BW_CALLBACK_BASE_URL", "https://abc123.trycloudflare.com")
+    _ready(real)
+    real.send_message("+19192381234", "hello")  # the send step, done
+    page = Page("events", setup=real, show=False)
+    with capture() as seen:
+        page.simulate_inbound("hi")
+        page.send_failing(4720)
+    assert _html(seen) == ""
+    with capture() as seen:
+        page.wait_for_event("message-received")
+    assert len(seen) == 1 and "Text your number to see a message-received" in _html(seen)
+    with capture() as seen:
+        page.phone_link()
+    shown = _text(_html(seen))
+    assert "Your own phone is the phone page here" in shown and "simulation" not in shown
+    pictures = Page("pictures", setup=real, show=False)
+    with capture() as seen:
+        pictures.picture_reply()
+    shown = _text(_html(seen))
+    assert "Text a picture to your number to see it here" in shown and "picture (MMS)" in shown
+
+
+def test_a_failed_connect_redraws_the_target_table_and_the_summary_below(setup: Setup) -> None:
+    """00: a Connect that fails marks the target table below as the connection before it and turns the summary
+    into the failure (no stale 'Done: connected'); its error reads as sentences, each ending with a period."""
+    from bwhelpers.ui import credentials
+    from bwhelpers.walkthrough import Page
+
+    page = Page("start", setup=setup, show=False)
+    with capture() as seen:
+        form = page.credentials_form()
+        form.target.value = "real"
+        form.account_id.value, form.site_id.value = "9900000", "9901"
+        form.client_id.value, form.client_secret.value = "cid", "wrong-secret-123456"
+        form.env = {"BW_TOKEN_URL": "http://127.0.0.1:9/token", "BW_DASHBOARD_URL": "http://127.0.0.1:9/api"}
+        view = page.target_table()
+        view._ipython_display_()
+        page.summary()
+        form.connect(clicked=True)
+    kind, what, _ = page.verdict()
+    assert kind == "failed" and "could not connect" in what
+    assert "The last Connect failed" in view._repr_html_()
+    status = _text(form.status.value)
+    assert re.search(r"\w Fix: ", status) is None or ". Fix: " in status, status
+    assert "there The" not in status and ") The" not in status, status
+    exc = type("E", (Exception,), {"fix": "generate a new one there"})("HTTP 401: bad; copy both from X")
+    assert credentials.said(exc) == "HTTP 401: bad. Fix: generate a new one there."
+    del seen

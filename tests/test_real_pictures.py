@@ -39,7 +39,7 @@ def test_pictures_on_a_real_account_then_a_friends_picture(real_env: dict[str, A
     page = _text(_out(real_env, "pictures"))
     assert "Stored on the Media API" in page and "smile.png · image/png" in page
     assert "DELIVERED" in page and "Callback: the receiver stored message-delivered" in page
-    assert "Text your number to see a message-received" in page and "No picture has arrived yet" in page
+    assert "Text a picture to your number to see it here" in page and "No picture has arrived yet" in page
 
     # a friend texts a picture to the number (the stand-in's inbound: Bandwidth's side, not the walkthrough's)
     number = saved["numbers"][0]

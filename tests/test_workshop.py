@@ -88,6 +88,28 @@ def test_the_room_password_does_not_log_in_as_the_admin(hub: Hub) -> None:
     assert hub.api("GET", f"/users/{hub.admin}").json()["admin"] is True
 
 
+def test_guessing_at_the_login_form_is_throttled_per_address(hub: Hub) -> None:
+    """N3 on the real hub: ten wrong passwords from one address, then that address gets 429 with Retry-After, even
+    with the right password, while another address logs in. The addresses are claimed with X-Forwarded-For on the
+    hub's own port (what the proxy sends it), so this module's other logins from 127.0.0.1 are not held up."""
+    direct = f"http://127.0.0.1:{hub.hub_port}"
+
+    def attempt(address: str, password: str) -> requests.Response:
+        s = requests.Session()
+        s.headers["X-Forwarded-For"] = address
+        s.get(f"{direct}/hub/login", timeout=30)
+        return s.post(f"{direct}/hub/login?next=", data={"username": "guesser", "password": password,
+                                                         "_xsrf": s.cookies.get("_xsrf")},
+                      timeout=60, allow_redirects=False)
+
+    for _ in range(10):
+        assert attempt("198.51.100.20", "wrong").status_code == 403
+    r = attempt("198.51.100.20", hub.room_password)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1, (r.status_code, r.text[-500:])
+    assert "Too many failed logins" in r.text
+    assert attempt("198.51.100.21", hub.room_password).status_code == 302
+
+
 @pytest.fixture(scope="module")
 def room(hub: Hub) -> dict[str, Any]:
     """alice and bob log in, their servers spawn, each runs the walkthrough in their own server."""

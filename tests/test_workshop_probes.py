@@ -82,3 +82,109 @@ def test_whole_numbers_are_ascii_digits_sqlite_can_hold() -> None:
     assert whole_number("101", 1, 100) is None and whole_number(None) is None
     assert page_number("1", 5000) == 1 and page_number("0", 10) is None
     assert page_number(str(SQLITE_MAX // 10 + 1), 10) is not None and page_number(str(SQLITE_MAX // 10 + 2), 10) is None
+
+
+# -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
+
+def _login(auth: Any, address: str, name: str, password: str) -> str | None:
+    import asyncio
+    from types import SimpleNamespace
+
+    handler = SimpleNamespace(request=SimpleNamespace(remote_ip=address), find_user=lambda _name: None)
+    return asyncio.run(auth.authenticate(handler, {"username": name, "password": password}))
+
+
+def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
+    """N3: JupyterHub's login form has no throttle; guessing ran at 60 passwords/s. Each address gets
+    ``failed_logins_burst`` failures, refilled at ``failed_logins_per_minute``; each admin name
+    ``admin_failed_logins_burst`` from all addresses together; the hub answers 429 with Retry-After meanwhile.
+    The clock is the authenticator's own, moved here, never slept on."""
+    from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
+
+    now = [1000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    auth.clock = lambda: now[0]
+    for _ in range(10):
+        assert _login(auth, "198.51.100.7", "zed", "guess") is None
+    with pytest.raises(TooManyLogins) as refused:  # even the right password: no more comparisons from there
+        _login(auth, "198.51.100.7", "zed", "room-pw")
+    assert refused.value.status_code == 429 and refused.value.headers["Retry-After"] == "6"
+    assert _login(auth, "198.51.100.8", "amy", "room-pw") == "amy"  # another address is not held up
+    now[0] += 6  # one more try a 6 s (10 a minute)
+    assert _login(auth, "198.51.100.7", "zed", "room-pw") == "zed"
+    # IPv6: the /64 is one client, whatever its last 64 bits
+    for i in range(10):
+        assert _login(auth, f"2001:db8::{i + 1:x}", "zed", "guess") is None
+    with pytest.raises(TooManyLogins):
+        _login(auth, "2001:db8::ffff", "zed", "room-pw")
+    # the admin name: 30 failures from any number of addresses (a kernel reaching the hub directly can claim any
+    # X-Forwarded-For) stop every login as the admin, the right host password included, and only that
+    for i in range(30):
+        assert _login(auth, f"203.0.113.{i}", "host", "guess") is None
+    with pytest.raises(TooManyLogins):
+        _login(auth, "192.0.2.99", "host", "host-pw-long")
+    assert _login(auth, "192.0.2.99", "bea", "room-pw") == "bea"
+    now[0] += 6
+    assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
+
+
+# -- the strangers' set-up (N9): --authenticator pam --spawner local, the hub as root ----------------------------
+
+def test_a_local_spawners_participant_gets_notebooks_of_their_own(tmp_path: Any) -> None:
+    """N9: the spawn hook runs in the hub (root) and copied the notebooks as root: a read-only folder in the
+    participant's home, and a root write that followed any link the participant placed there. Now the copy belongs to
+    the participant's Unix user (``owner``) and a link in the way is left alone. As root the participant is
+    ``nobody`` (65534); as another user the test hands the copy to itself (the same code path)."""
+    import os
+    import stat as st
+    from pathlib import Path
+
+    from bwhelpers.workshop import copy_notebooks
+
+    root = os.geteuid() == 0
+    owner = (65534, 65534) if root else (os.getuid(), os.getgid())
+    source = Path(__file__).resolve().parent.parent / "notebooks"
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, *owner)
+    copy_notebooks(source, home, owner)
+    copied = home / "notebooks"
+    names = sorted(p.name for p in copied.iterdir())
+    assert names == sorted(p.name for p in source.glob("*.ipynb")) and names, names
+    for path in (copied, *copied.iterdir()):
+        info = path.lstat()
+        assert (info.st_uid, info.st_gid) == owner, (path, info.st_uid, info.st_gid)
+        assert info.st_mode & st.S_IWUSR, path  # the participant can save their notebooks and make .bwhelpers/
+    assert (copied / "00_start_here.ipynb").read_bytes() == (source / "00_start_here.ipynb").read_bytes()
+    # a second spawn keeps the participant's edits
+    (copied / "00_start_here.ipynb").write_text("edited")
+    copy_notebooks(source, home, owner)
+    assert (copied / "00_start_here.ipynb").read_text() == "edited"
+    # ~/notebooks made a link to somewhere else: nothing is written there
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = tmp_path / "home2"
+    other.mkdir()
+    (other / "notebooks").symlink_to(elsewhere)
+    copy_notebooks(source, other, owner)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_hook_finds_a_local_spawners_unix_user() -> None:
+    """The hook hands the copy to the participant's Unix user only for LocalProcessSpawner (servers run as that
+    user); the simple spawner's homes stay the hub's own; other spawners have no home here."""
+    import pwd
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
+
+    from bwhelpers.workshop import participant_home
+
+    user = pwd.getpwuid(65534)
+    local = LocalProcessSpawner(user=SimpleNamespace(name=user.pw_name, url="/user/x/", escaped_name=user.pw_name))
+    assert participant_home(local) == (Path(user.pw_dir), (65534, user.pw_gid))
+    simple = SimpleLocalProcessSpawner(user=SimpleNamespace(name="amy", url="/user/amy/", escaped_name="amy"),
+                                       home_dir_template="/srv/homes/{username}")
+    assert participant_home(simple) == (Path("/srv/homes/amy"), None)
+    assert participant_home(SimpleNamespace(user=SimpleNamespace(name=user.pw_name))) is None

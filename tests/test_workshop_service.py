@@ -251,9 +251,12 @@ def test_a_trusted_proxy_that_is_no_address_is_refused_at_start(tmp_path: Path) 
 def test_a_hub_on_every_interface_answers_browsers_that_name_the_machine(tmp_path: Path) -> None:
     """docs/workshop.md's one-machine hub binds http://0.0.0.0:8000: browsers then send Host: <machine>, which the
     service's DNS-rebinding guard must serve (it answered 421 to the board, /me and the phone page); other names
-    still get 421, and --allow-host adds a name (e.g. the DNS name in front of a NAT)."""
+    still get 421, and --allow-host adds a name (e.g. the DNS name in front of a NAT). A room types the machine's
+    IP address, and the host name may resolve to loopback only (/etc/hosts on Debian and Ubuntu; here too): every
+    interface address is served, IPv6 in brackets included (N8)."""
     import socket
 
+    import psutil
     from traitlets.config import Config
 
     out = tmp_path / "jupyterhub_config.py"
@@ -268,9 +271,14 @@ def test_a_hub_on_every_interface_answers_browsers_that_name_the_machine(tmp_pat
     allowed = [command[i + 1] for i, arg in enumerate(command) if arg == "--allow-host"]
     machine = socket.gethostname().lower()
     assert machine in allowed and "workshop.example.org" in allowed and "0.0.0.0" not in allowed, allowed
+    interfaces = {a.address.split("%")[0].lower() for addrs in psutil.net_if_addrs().values() for a in addrs
+                  if a.family in (socket.AF_INET, socket.AF_INET6)} - {"127.0.0.1", "::1"}
+    assert interfaces and interfaces <= set(allowed), (interfaces, allowed)
+    ip_hosts = [(f"[{ip}]" if ":" in ip else ip, True) for ip in sorted(interfaces)]
     (tmp_path / "svc").mkdir()
     with workshop_service(tmp_path / "svc", *[a for h in allowed for a in ("--allow-host", h)]) as svc:
-        for host, served in ((machine, True), ("workshop.example.org", True), ("evil.example", False)):
+        for host, served in ((machine, True), ("workshop.example.org", True), ("evil.example", False),
+                             ("192.0.2.254", False), *ip_hosts):
             got = requests.get(f"{svc['url']}/board", headers={"Host": f"{host}:8000"}, timeout=30)
             assert (got.status_code != 421) == served, (host, got.status_code, got.text[:200])
 

@@ -31,6 +31,8 @@ class PageBase:
     _last_refusal: str | None
     _torn_down: str | None
     _partial_next: str | None
+    _target_view: Any
+    _target_fields: Callable[[Any], dict[str, Any]]
     check: Callable[[], bool]
     _show: Callable[..., Any]
     _outcome: Callable[[str, str], None]

@@ -25,12 +25,9 @@ class EventsMixin(PageBase):
 
     # -- sandbox-only simulations (notebook 10) ------------------------------------------------------
     def _control(self) -> Any:
-        """The sandbox's control-plane client, or None (with a note) on a real account."""
-        control = self.setup.control if self.setup is not None else None
-        if control is None:
-            show.show_note("This simulation needs the sandbox: on a real account, text your Bandwidth number "
-                              "from a phone instead.", "info")
-        return control
+        """The sandbox's control-plane client, or None on a real account (quietly: each cell says in its own words
+        what to do instead, once)."""
+        return self.setup.control if self.setup is not None else None
 
     def simulate_inbound(self, text: str = guide.REPLY_TEXT, from_: str = guide.SANDBOX_PHONE) -> Any:
         """Sandbox: pretend ``from_`` texted your first number; a message-received event follows."""
@@ -63,9 +60,15 @@ class EventsMixin(PageBase):
         if not self.check():
             return None
         control = self._control()
-        if control is None:
-            return None
         number = self.setup.current.sending_number
+        if control is None:  # a real account: your own phone is the phone page
+            yours = f"<code>{html.escape(number)}</code>" if number else "your Bandwidth number"
+            show.show_callout("info", "Your own phone is the phone page here",
+                              f"<div>The sandbox's phone page shows the conversations of {yours}; on a real account "
+                              "your own phone does: the texts sent to it arrive there, and what you text to "
+                              f"{yours} from it reaches the application's inbound URL (the events table lists "
+                              "what the receiver stored).</div>")
+            return None
         try:
             doc = control.phone_link(ttl=ttl, number=number)
         except BandwidthError as exc:
@@ -265,8 +268,9 @@ class EventsMixin(PageBase):
         # anything but DELIVERED is a step that did not reach its goal: a headless run stops here, naming it
         show.show_callout(kind, title, body, incomplete=kind != "ok")
 
-    def _received(self) -> Any:
-        """message-received on a real account: the receiver's, if any; how to produce one (never a wait)."""
+    def _received(self, picture: bool = False) -> Any:
+        """message-received on a real account: the receiver's, if any; how to produce one (never a wait). With
+        ``picture`` the prompt asks for a picture (MMS), as the pictures page needs."""
         from ..flows.delivery import receiver
 
         number = self.setup.current.sending_number
@@ -289,6 +293,13 @@ class EventsMixin(PageBase):
         where = ("the callback receiver stores it and this cell shows it" if client is not None else
                  "it goes to the application's inbound URL (set BW_CALLBACK_BASE_URL to have the receiver keep it "
                  "for this notebook)")
+        if picture:
+            show.show_callout("info", "Text a picture to your number to see it here",
+                              f"<div>From your own phone (or a friend's), send a picture (MMS) to {yours}. Bandwidth "
+                              "POSTs a <code>message-received</code> listing its media URLs to the application's "
+                              f"inbound URL: {where}. Then run this cell and the next one again. (Nothing is "
+                              "waited for here.)</div>")
+            return None
         show.show_callout("info", "Text your number to see a message-received",
                              f"<div>From your own phone, send a text to {yours}. Bandwidth POSTs a "
                              f"<code>message-received</code> to the application's inbound URL: {where}. Then run "

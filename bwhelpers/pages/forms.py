@@ -6,7 +6,7 @@ import html
 import os
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import guide, theme
+from .. import guide, theme, views
 from ..ui import display as show
 from .base import PageBase
 
@@ -29,10 +29,18 @@ class FormsMixin(PageBase):
             self.outcomes = [o for o in self.outcomes if o[0] != "failed"]
             where = "the local sandbox" if config.is_sandbox else f"account {config.account_id}"
             self._outcome("done", f"connected to {where}")
-            self.refresh()
+            if self._target_view is not None:  # the cells below say what this Connect did, not the last one
+                self._target_view.replace(self._target_fields(config))
+            self.resummarize()
 
         def _failed(text: str) -> None:
             self._outcome("failed", text)
+            if self._target_view is not None:
+                self._target_view.replace(self._target_view.data, views.callout(
+                    "warn", "The last Connect failed",
+                    "<div>See the red box in the form above. This table is the connection in use before it; fix "
+                    "the form and press Connect again.</div>"))
+            self.resummarize()
 
         form = CredentialsForm(on_connect=_use, on_error=_failed)
         keeper = self._form_keeper("start")  # the page's key: "credentials" would read as a secret

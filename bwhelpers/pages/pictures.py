@@ -47,7 +47,7 @@ class PicturesMixin(PageBase):
         if not self.check():
             return None
         if self.setup.control is None:
-            return self._received()
+            return self._received(picture=True)
         try:
             result = self.setup.simulate_picture_reply(sample)
         except BandwidthError as exc:

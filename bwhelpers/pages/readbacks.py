@@ -35,8 +35,9 @@ class ReadbacksMixin(PageBase):
 
         def _run() -> Any:
             rows, columns = applications_rows(self.setup.dashboard.list_applications())
-            return readable(rows, ["ApplicationId", "AppName", "ServiceType", "InboundCallbackUrl", "MsgCallbackUrl",
-                                   "CallbackUrl"], all_columns=columns)
+            # the URLs on a line under their row: whole at 1024 px (in a column they break after every slash)
+            return readable(rows, ["ApplicationId", "AppName", "ServiceType"],
+                            detail=["InboundCallbackUrl", "OutboundCallbackUrl", "CallbackUrl"], all_columns=columns)
 
         return self._table(_run)
 

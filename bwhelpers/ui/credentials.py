@@ -53,6 +53,24 @@ def _status(kind: str, text: str, attempt: int) -> str:
             f'<span class="bw-attempt" style="color:{theme.MUTED};font-size:90%">(#{attempt}, {stamp})</span></div>')
 
 
+def sentence(text: str) -> str:
+    """``text`` ending as a sentence (a period added unless it ends with one, ``!`` or ``?``), so the next one
+    never runs on ("…generate a new one there The secret…")."""
+    text = text.rstrip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
+def said(exc: BaseException) -> str:
+    """An error in sentences: what happened, then ``Fix: …`` once. The service's own advice after the cause
+    ("…; copy both from your API credential…") is left out when the error carries its fix (it says the same)."""
+    text = str(exc)
+    fix = getattr(exc, "fix", None) or ""
+    if fix:
+        text = text.replace(f". Fix: {fix}", "").replace(f" Fix: {fix}", "")
+        text = text.partition("; ")[0]
+    return sentence(text) + (f" Fix: {sentence(fix)}" if fix else "")
+
+
 class CredentialsForm:
     """Target, ids and API credentials (Client ID / Client Secret); Connect checks them with a cheap
     authenticated GET (which fetches a token first).
@@ -244,9 +262,8 @@ class CredentialsForm:
                 self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
                                             f"{html.escape(text + again)}", self.attempts)
             else:
-                fix = f" — {html.escape(exc.fix)}" if exc.fix and exc.fix not in str(exc) else ""
                 self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
-                                            f"{html.escape(str(exc))}{fix}{html.escape(again)}", self.attempts)
+                                            f"{html.escape(said(exc) + again)}", self.attempts)
                 shown = exc
             self._failed(shown, clicked)
             return None

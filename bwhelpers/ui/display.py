@@ -82,7 +82,7 @@ class RequestView:
         shown = [f"<b>{views.text_html(lines[0])}</b>"] if lines else []
         for line in lines[1:]:
             m = re.match(r"([A-Za-z0-9-]+):(.*)", line)
-            shown.append(f"<b>{html.escape(m.group(1))}</b>:{views.text_html(m.group(2))}" if m
+            shown.append(f"<b>{views.esc(m.group(1))}</b>:{views.text_html(m.group(2))}" if m
                          else views.text_html(line))
         text = "\n".join(shown) + (f"\n\n{views.text_html(body)}" if body else "")
         return (f'<pre class="bw-request" style="color:{theme.TEXT};background:{theme.SURFACE};padding:6px 8px;'
@@ -107,14 +107,14 @@ def show_response(result: Any, title: str = "Response") -> None:
     ex = getattr(result, "exchange", None)
     if ex is not None:
         loc = ex.response_headers.get("Location") or ex.response_headers.get("location")
-        line = f"<b>{html.escape(title)}: HTTP {ex.status}</b> in {ex.elapsed * 1000:.0f} ms"
+        line = f"<b>{views.esc(title)}: HTTP {ex.status}</b> in {ex.elapsed * 1000:.0f} ms"
         if loc:
             line += f" &nbsp; <code>Location: {views.text_html(loc)}</code>"
         show_html(f'<div class="bw-status-line" style="color:{theme.TEXT}">{line}</div>')
     try:
         show_html(result_html(result))
     except Exception as exc:  # pragma: no cover - display never fails the cell
-        show_html(f"<pre>{html.escape(str(exc))}</pre>")
+        show_html(f"<pre>{views.esc(str(exc))}</pre>")
     if ex is not None:
         raw, _ = _pretty(ex.response_body)
         headers = "\n".join(f"{k}: {v}" for k, v in ex.response_headers.items())
@@ -138,10 +138,39 @@ class ObjectView:
         return f"ObjectView({self.data!r})"
 
 
+class LiveObjectView(ObjectView):
+    """An :class:`ObjectView` shown in place (a display id): :meth:`replace` redraws it where it is, with an
+    optional note above (00's target table after a later Connect)."""
+
+    def __init__(self, data: Any):
+        super().__init__(data)
+        self.note = ""
+        self.live: Any = None
+
+    def _repr_html_(self) -> str:
+        return self.note + views.object_html(self.data)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML
+
+        from .output import Live
+
+        self.live = Live()
+        self.live.update(HTML(self._repr_html_()))
+
+    def replace(self, data: Any, note: str = "") -> None:
+        """New data (and note, trusted HTML) drawn where the table is shown (nothing when it is not shown)."""
+        self.data, self.note = data, note
+        if self.live is not None and self.live.shown:
+            from IPython.display import HTML
+
+            self.live.update(HTML(self._repr_html_()))
+
+
 def show_saved(label: str, value: Any) -> None:
     if value:
-        show_html(f'<div class="bw-saved" style="color:{theme.TEXT}">Saved <b>{html.escape(label)}</b>: '
-                  f'<code>{html.escape(str(value))}</code> — the next steps read it from the saved state.</div>')
+        show_html(f'<div class="bw-saved" style="color:{theme.TEXT}">Saved <b>{views.esc(label)}</b>: '
+                  f'<code>{views.esc(str(value))}</code> — the next steps read it from the saved state.</div>')
 
 
 def error_html(exc: BaseException) -> str:
@@ -155,9 +184,9 @@ def error_html(exc: BaseException) -> str:
         parts.append(f"HTTP {status}")
     if code:
         parts.append(f"code {code}")
-    body = f"<div>{html.escape(str(desc))}</div>"
+    body = f"<div>{views.esc(str(desc))}</div>"
     if fix:
-        body += f"<div><b>How to fix:</b> {html.escape(str(fix))}</div>"
+        body += f"<div><b>How to fix:</b> {views.esc(str(fix))}</div>"
     # the headless run's failure line names the cause, not only the kind of error
     return views.callout("error", " · ".join(parts), body, "bw-error", cause=f"{' · '.join(parts)}: {desc}")
 
@@ -174,7 +203,7 @@ def note_html(text: str, kind: str = "info", incomplete: bool = False) -> str:
     if incomplete:
         import re
 
-        cause = html.escape(html.unescape(re.sub(r"<[^>]+>", "", text)).strip()[:200])
+        cause = views.esc(html.unescape(re.sub(r"<[^>]+>", "", text)).strip()[:200])
         mark = f' {views.INCOMPLETE}" data-cause="{cause}'
     return (f'<div class="bw-note bw-note-{kind}{mark}" style="border-left:5px solid {theme.line(kind)};'
             f'background:{theme.tint(kind)};color:{theme.TEXT};padding:6px 10px;margin:6px 0;max-width:100%;'
@@ -202,4 +231,4 @@ def order_bar_html(status: str | None, completed: int, failed: int, quantity: in
     return (f'<div class="bw-order-bar bw-order-{kind}" style="margin:4px 0;max-width:36em">'
             f'<div style="background:{theme.SURFACE};border-radius:4px;height:12px"><div style="width:{share}%;'
             f'height:12px;border-radius:4px;background:{theme.line(kind)}"></div></div>'
-            f'<div style="color:{theme.accent(kind)};font-weight:600">{html.escape(label)}</div></div>')
+            f'<div style="color:{theme.accent(kind)};font-weight:600">{views.esc(label)}</div></div>')
