@@ -225,6 +225,43 @@ def interface_addresses() -> set[str]:
     return {str(a.address) for addrs in psutil.net_if_addrs().values() for a in addrs if a.family in families}
 
 
+def primary_address() -> str | None:
+    """The IPv4 address this machine reaches other networks from (the one a room's browsers can open), else its
+    first non-loopback interface address, else None. No packet is sent: a UDP socket's ``connect`` picks the route."""
+    import ipaddress
+    import socket
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: any address off this machine selects the default route
+        found = str(probe.getsockname()[0])
+        if not ipaddress.ip_address(found).is_loopback and found != "0.0.0.0":
+            return found
+    except OSError:  # no route: a laptop offline
+        pass
+    finally:
+        probe.close()
+    others = sorted(a for a in interface_addresses() if ":" not in a and not ipaddress.ip_address(a).is_loopback)
+    return others[0] if others else None
+
+
+def browser_url(public_url: str) -> str:
+    """``public_url`` with a wildcard host (``0.0.0.0``, ``::``: where the hub binds, never a place a browser can
+    open) replaced by :func:`primary_address` (``127.0.0.1`` when there is none), for the links the service makes
+    and the kernels' ``BW_SANDBOX_URL`` (issue 23, N8: the phone link read ``http://0.0.0.0:8000/...``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(public_url)
+    if parts.hostname not in WILDCARD_HOSTS:
+        return public_url
+    host = primary_address()
+    if host is None:
+        print("workshop: this machine has no network address besides loopback: the links the sandbox makes open only "
+              "here; give --public-url the name or address browsers use", file=sys.stderr)
+        host = "127.0.0.1"
+    return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
+
+
 def machine_names() -> set[str]:
     """This machine's host names, the addresses they resolve to and its interfaces' addresses (what a browser in
     the room types for a hub bound to every interface), lower case; loopback is always served anyway."""
@@ -298,7 +335,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         secret, to the distribution (TLJH, zero-to-jupyterhub).
     :param state_dir: the sandbox db and its key files (and, with ``public_url``, the hub db and cookie secret);
         keep it on persistent storage.
-    :param sandbox_url: how kernels reach the proxy (default ``public_url``); ``BW_SANDBOX_URL`` is this + the prefix.
+    :param sandbox_url: how kernels reach the proxy (default ``public_url``, a wildcard one with this machine's
+        address: :func:`browser_url`); ``BW_SANDBOX_URL`` and the links the service makes start with this + the prefix.
     :param authenticator: ``"dummy"`` (one shared password from ``$WORKSHOP_PASSWORD``), ``"pam"`` or None (keep).
     :param a2p_enforcement: deliver only from numbers registered for A2P (10DLC / toll-free); None keeps the
         sandbox's default (on). Off replays the 2018 guide's eight steps.
@@ -325,7 +363,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     state = Path(state_dir).expanduser().resolve()
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = state / "sandbox.db"
-    reach = (sandbox_url or public_url or "http://127.0.0.1:8000").rstrip("/")
+    reach = (sandbox_url or (browser_url(public_url) if public_url else None) or "http://127.0.0.1:8000").rstrip("/")
     if public_url:
         c.JupyterHub.bind_url = public_url
     if hub_bind_url:
