@@ -407,14 +407,15 @@ def _events_view(data: Any, text: bool = False, one_message: bool = False, all_c
     elsewhere)."""
     from ..tables import readable
 
+    # kind (SMS or MMS) on the line under the row, with the long texts: six columns fit 1024 px, a seventh does not
     if text:
-        columns, detail = ["type", "kind", "time", "from", "to", "text", "error"], ["description", "meaning", "fix"]
+        columns, detail = ["type", "time", "from", "to", "text", "error"], ["kind", "description", "meaning", "fix"]
     elif one_message:
         columns, detail = ["type", "time", "to", "error"], ["description", "meaning", "fix"]
     else:
-        # the message id (long) under the row: kind (SMS/MMS), from, to and the text tell the messages apart
-        columns, detail = ["type", "kind", "time", "from", "to", "text", "error"], ["message_id", "description",
-                                                                                    "meaning", "fix"]
+        # the message id (long) under the row: from, to and the text tell the messages apart in the columns
+        columns, detail = ["type", "time", "from", "to", "text", "error"], ["kind", "message_id", "description",
+                                                                            "meaning", "fix"]
     # the text shortened and the time as its time of day (each whole in its tooltip) so 6 columns fit 1024 px;
     # a table still too wide scrolls sideways
     return readable(data, columns, detail=detail, empty="(no events yet)", all_columns=all_columns,
