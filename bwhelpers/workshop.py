@@ -45,7 +45,8 @@ class SpawnHook:
     :param service_url: where the hub reaches the service, with its prefix
         (``http://127.0.0.1:10101/services/bw-sandbox``).
     :param admin_key_file: the service's admin key (created by the service next to its db).
-    :param notebooks: a folder of notebooks copied into a new participant's home (spawners with ``home_dir``).
+    :param notebooks: a folder of notebooks copied into a new participant's home (spawners with ``home_dir``, and
+        LocalProcessSpawner: the copy is the participant's Unix user's, :func:`copy_notebooks`).
     """
 
     def __init__(self, service_url: str, admin_key_file: str | os.PathLike[str], *, notebooks: str | None = None,
@@ -92,10 +93,15 @@ class SpawnHook:
         answer = await self.provision(spawner.user.name)
         env = environment(answer)
         spawner.environment.update(env)
-        home = getattr(spawner, "home_dir", None)
-        if self.notebooks and home:
-            copy_notebooks(self.notebooks, Path(home))
-            spawner.environment["BW_NOTEBOOK_DIR"] = str(Path(home) / "notebooks")  # the headless runner's folder
+        found = participant_home(spawner) if self.notebooks else None
+        if self.notebooks and found:
+            home, owner = found
+            try:
+                copy_notebooks(self.notebooks, home, owner)
+            except OSError as exc:  # no home yet, or a link in the way: the server starts without the copy
+                spawner.log.warning("workshop: notebooks not copied for %s: %s", spawner.user.name, exc)
+            if (home / "notebooks").is_dir():
+                spawner.environment["BW_NOTEBOOK_DIR"] = str(home / "notebooks")  # the headless runner's folder
         spawner.log.info("workshop: %s uses sandbox account %s (%s)", spawner.user.name, env["BW_ACCOUNT_ID"],
                          "new" if answer.get("created") else "existing")
 
@@ -110,14 +116,79 @@ def environment(answer: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def copy_notebooks(source: str | os.PathLike[str], home: Path) -> None:
-    """Copy the walkthrough's notebooks into ``home/notebooks`` once (a participant's edits are kept)."""
+_NOT_COPIED = shutil.ignore_patterns(".ipynb_checkpoints", "*.nbconvert.ipynb", ".bwhelpers", "exports")
+
+
+def copy_notebooks(source: str | os.PathLike[str], home: Path, owner: tuple[int, int] | None = None) -> None:
+    """Copy the walkthrough's notebooks into ``home/notebooks`` once (a participant's edits are kept).
+
+    ``owner`` (uid, gid): the participant is another Unix user than the hub (``--spawner local``, the hub as root).
+    The copy is then theirs (it was root's, read-only to them: issue 23, N9) and follows no link they may place in
+    their home meanwhile: the folder is made and opened by descriptor (``O_NOFOLLOW``), each file created in it with
+    ``O_EXCL | O_NOFOLLOW`` while it is still the hub's, and handed over (``fchown``) when it is complete."""
     target = home / "notebooks"
-    if target.exists() or not Path(source).is_dir():
+    if os.path.lexists(target) or not Path(source).is_dir():
         return
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.nbconvert.ipynb",
-                                                                   ".bwhelpers", "exports"))
+    if owner is None:
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(source, target, ignore=_NOT_COPIED)
+        return
+    home_fd = os.open(home, _DIR_FLAGS)
+    try:
+        try:
+            os.mkdir(target.name, 0o755, dir_fd=home_fd)
+        except FileExistsError:  # made meanwhile (by the participant, or a link): theirs, left alone
+            return
+        _copy_into(Path(source), home_fd, target.name, owner)
+    finally:
+        os.close(home_fd)
+
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _copy_into(source: Path, parent_fd: int, name: str, owner: tuple[int, int]) -> None:
+    """Fill the folder ``name`` this process just made in ``parent_fd`` from ``source``, then give it to ``owner``."""
+    fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        if os.fstat(fd).st_uid != os.geteuid():  # swapped for someone else's folder between mkdir and open
+            raise PermissionError(f"{name}: not the folder this hub made; notebooks not copied")
+        names = os.listdir(source)
+        for entry in sorted(set(names) - set(_NOT_COPIED(str(source), names))):
+            src = source / entry
+            if src.is_dir() and not src.is_symlink():
+                os.mkdir(entry, 0o755, dir_fd=fd)
+                _copy_into(src, fd, entry, owner)
+            elif src.is_file():
+                out = os.open(entry, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644,
+                              dir_fd=fd)
+                with os.fdopen(out, "wb") as fh, src.open("rb") as data:
+                    shutil.copyfileobj(data, fh)
+                    os.fchown(fh.fileno(), *owner)
+        os.fchown(fd, *owner)
+    finally:
+        os.close(fd)
+
+
+def participant_home(spawner: Any) -> tuple[Path, tuple[int, int] | None] | None:
+    """Where a participant's notebooks go and, when their server runs as their own Unix user (JupyterHub's
+    LocalProcessSpawner), that user's (uid, gid); None when the spawner has no home on this machine."""
+    home = getattr(spawner, "home_dir", None)
+    if home:  # SimpleLocalProcessSpawner: every server as the hub's own user
+        return Path(home), None
+    try:
+        import pwd
+
+        from jupyterhub.spawner import LocalProcessSpawner
+    except ImportError:  # pragma: no cover - not POSIX, or no JupyterHub
+        return None
+    if not isinstance(spawner, LocalProcessSpawner):
+        return None
+    try:
+        user = pwd.getpwnam(spawner.user.name)
+    except KeyError:  # the spawner itself will say that the user does not exist
+        return None
+    return Path(user.pw_dir), (user.pw_uid, user.pw_gid)
 
 
 def _proxy_command() -> list[str] | None:
@@ -152,6 +223,43 @@ def interface_addresses() -> set[str]:
         return set()
     families = (socket.AF_INET, socket.AF_INET6)
     return {str(a.address) for addrs in psutil.net_if_addrs().values() for a in addrs if a.family in families}
+
+
+def primary_address() -> str | None:
+    """The IPv4 address this machine reaches other networks from (the one a room's browsers can open), else its
+    first non-loopback interface address, else None. No packet is sent: a UDP socket's ``connect`` picks the route."""
+    import ipaddress
+    import socket
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: any address off this machine selects the default route
+        found = str(probe.getsockname()[0])
+        if not ipaddress.ip_address(found).is_loopback and found != "0.0.0.0":
+            return found
+    except OSError:  # no route: a laptop offline
+        pass
+    finally:
+        probe.close()
+    others = sorted(a for a in interface_addresses() if ":" not in a and not ipaddress.ip_address(a).is_loopback)
+    return others[0] if others else None
+
+
+def browser_url(public_url: str) -> str:
+    """``public_url`` with a wildcard host (``0.0.0.0``, ``::``: where the hub binds, never a place a browser can
+    open) replaced by :func:`primary_address` (``127.0.0.1`` when there is none), for the links the service makes
+    and the kernels' ``BW_SANDBOX_URL`` (issue 23, N8: the phone link read ``http://0.0.0.0:8000/...``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(public_url)
+    if parts.hostname not in WILDCARD_HOSTS:
+        return public_url
+    host = primary_address()
+    if host is None:
+        print("workshop: this machine has no network address besides loopback: the links the sandbox makes open only "
+              "here; give --public-url the name or address browsers use", file=sys.stderr)
+        host = "127.0.0.1"
+    return parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host).geturl()
 
 
 def machine_names() -> set[str]:
@@ -227,7 +335,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         secret, to the distribution (TLJH, zero-to-jupyterhub).
     :param state_dir: the sandbox db and its key files (and, with ``public_url``, the hub db and cookie secret);
         keep it on persistent storage.
-    :param sandbox_url: how kernels reach the proxy (default ``public_url``); ``BW_SANDBOX_URL`` is this + the prefix.
+    :param sandbox_url: how kernels reach the proxy (default ``public_url``, a wildcard one with this machine's
+        address: :func:`browser_url`); ``BW_SANDBOX_URL`` and the links the service makes start with this + the prefix.
     :param authenticator: ``"dummy"`` (one shared password from ``$WORKSHOP_PASSWORD``), ``"pam"`` or None (keep).
     :param a2p_enforcement: deliver only from numbers registered for A2P (10DLC / toll-free); None keeps the
         sandbox's default (on). Off replays the 2018 guide's eight steps.
@@ -254,7 +363,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     state = Path(state_dir).expanduser().resolve()
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = state / "sandbox.db"
-    reach = (sandbox_url or public_url or "http://127.0.0.1:8000").rstrip("/")
+    reach = (sandbox_url or (browser_url(public_url) if public_url else None) or "http://127.0.0.1:8000").rstrip("/")
     if public_url:
         c.JupyterHub.bind_url = public_url
     if hub_bind_url:

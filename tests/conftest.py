@@ -69,8 +69,8 @@ XDIST_GROUPS = {
     **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
     # a module whose module fixture starts something expensive (a JupyterHub, a workshop service process, the bench's
     # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach
-    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_phone", "test_workshop_safety",
-                      "test_workshop_service", "test_workshop_storage")},
+    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_phone", "test_workshop_probes",
+                      "test_workshop_safety", "test_workshop_service", "test_workshop_storage")},
     # the one-home checks share one parse of the client's modules (a few seconds): parsed once, not once a worker
     "test_one_home": "test_one_home",
 }
@@ -91,8 +91,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 #: the groups that take longest (minutes: a browser, a hub, the bench, kernels and concurrent runs), handed to the
-#: workers first (addopts: --no-loadscope-reorder keeps this order), so that none of them starts late and runs alone
-#: at the end while the other workers idle; the rest follow in collection order
+#: workers first (addopts: --no-loadscope-reorder keeps this order), then the other groups, then the single tests in
+#: collection order: no group starts late and runs alone at the end while the other workers idle
 LONGEST_FIRST = ("browser", "test_workshop", "test_bench", "test_reliability_security", "test_reliability_faults",
                  "test_reliability_workshop", "test_reliability_concurrency")
 
@@ -104,7 +104,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
     rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(XDIST_GROUPS.get(item.path.stem, ""), len(rank)))  # stable: in-module order kept
+
+    def order(item: pytest.Item) -> int:
+        group = XDIST_GROUPS.get(item.path.stem)
+        return len(rank) + 1 if group is None else rank.get(group, len(rank))
+
+    items.sort(key=order)  # stable: the order within a module is kept
 
 
 @pytest.fixture(autouse=True)

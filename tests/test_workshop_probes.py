@@ -126,3 +126,65 @@ def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
     assert _login(auth, "192.0.2.99", "bea", "room-pw") == "bea"
     now[0] += 6
     assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
+
+
+# -- the strangers' set-up (N9): --authenticator pam --spawner local, the hub as root ----------------------------
+
+def test_a_local_spawners_participant_gets_notebooks_of_their_own(tmp_path: Any) -> None:
+    """N9: the spawn hook runs in the hub (root) and copied the notebooks as root: a read-only folder in the
+    participant's home, and a root write that followed any link the participant placed there. Now the copy belongs to
+    the participant's Unix user (``owner``) and a link in the way is left alone. As root the participant is
+    ``nobody`` (65534); as another user the test hands the copy to itself (the same code path)."""
+    import os
+    import stat as st
+    from pathlib import Path
+
+    from bwhelpers.workshop import copy_notebooks
+
+    root = os.geteuid() == 0
+    owner = (65534, 65534) if root else (os.getuid(), os.getgid())
+    source = Path(__file__).resolve().parent.parent / "notebooks"
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, *owner)
+    copy_notebooks(source, home, owner)
+    copied = home / "notebooks"
+    names = sorted(p.name for p in copied.iterdir())
+    assert names == sorted(p.name for p in source.glob("*.ipynb")) and names, names
+    for path in (copied, *copied.iterdir()):
+        info = path.lstat()
+        assert (info.st_uid, info.st_gid) == owner, (path, info.st_uid, info.st_gid)
+        assert info.st_mode & st.S_IWUSR, path  # the participant can save their notebooks and make .bwhelpers/
+    assert (copied / "00_start_here.ipynb").read_bytes() == (source / "00_start_here.ipynb").read_bytes()
+    # a second spawn keeps the participant's edits
+    (copied / "00_start_here.ipynb").write_text("edited")
+    copy_notebooks(source, home, owner)
+    assert (copied / "00_start_here.ipynb").read_text() == "edited"
+    # ~/notebooks made a link to somewhere else: nothing is written there
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = tmp_path / "home2"
+    other.mkdir()
+    (other / "notebooks").symlink_to(elsewhere)
+    copy_notebooks(source, other, owner)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_hook_finds_a_local_spawners_unix_user() -> None:
+    """The hook hands the copy to the participant's Unix user only for LocalProcessSpawner (servers run as that
+    user); the simple spawner's homes stay the hub's own; other spawners have no home here."""
+    import pwd
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
+
+    from bwhelpers.workshop import participant_home
+
+    user = pwd.getpwuid(65534)
+    local = LocalProcessSpawner(user=SimpleNamespace(name=user.pw_name, url="/user/x/", escaped_name=user.pw_name))
+    assert participant_home(local) == (Path(user.pw_dir), (65534, user.pw_gid))
+    simple = SimpleLocalProcessSpawner(user=SimpleNamespace(name="amy", url="/user/amy/", escaped_name="amy"),
+                                       home_dir_template="/srv/homes/{username}")
+    assert participant_home(simple) == (Path("/srv/homes/amy"), None)
+    assert participant_home(SimpleNamespace(user=SimpleNamespace(name=user.pw_name))) is None

@@ -283,6 +283,45 @@ def test_a_hub_on_every_interface_answers_browsers_that_name_the_machine(tmp_pat
             assert (got.status_code != 421) == served, (host, got.status_code, got.text[:200])
 
 
+@pytest.mark.slow  # workshop-config and the service
+def test_a_hub_on_every_interface_gives_links_a_browser_can_open(tmp_path: Path) -> None:
+    """N8: with the docs' --public-url http://0.0.0.0:8000 the kernels' BW_SANDBOX_URL and the phone link the
+    notebooks print read http://0.0.0.0:8000/..., which no browser in the room can open. A wildcard host is where the
+    hub binds, not a URL: the service is given this machine's address instead (the route's source address)."""
+    import ipaddress
+    from urllib.parse import urlparse
+
+    from traitlets.config import Config
+
+    from bwhelpers.workshop import primary_address
+
+    out = tmp_path / "jupyterhub_config.py"
+    r = subprocess.run([sys.executable, "-m", "bwhelpers", "workshop-config", "--public-url", "http://0.0.0.0:8000",
+                        "--admin", "host", "--state-dir", str(tmp_path / "state"), "-o", str(out), "--trusted-room"],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    c = Config()
+    exec(compile(out.read_text(), str(out), "exec"), {"c": c})
+    command = c.JupyterHub.services[0]["command"]
+    public = command[command.index("--public-url") + 1]
+    host = urlparse(public).hostname or ""
+    assert public.startswith("http://") and urlparse(public).port == 8000, public
+    assert not ipaddress.ip_address(host).is_unspecified, public
+    assert host == (primary_address() or "127.0.0.1"), (host, public)  # the route's source, else an interface's
+    assert c.JupyterHub.bind_url == "http://0.0.0.0:8000"  # the hub still listens on every interface
+    (tmp_path / "svc").mkdir()
+    hosts = [a for i, arg in enumerate(command) if arg == "--allow-host" for a in (arg, command[i + 1])]
+    with workshop_service(tmp_path / "svc", "--public-url", public, *hosts) as svc:
+        answer = requests.post(f"{svc['url']}/participants/lena", headers=svc["key"], timeout=30).json()
+        assert answer["sandbox_url"] == f"{public}/services/bw-sandbox", answer["sandbox_url"]
+        creds = answer["credentials"]
+        # as a kernel asks: through the proxy at its BW_SANDBOX_URL, which sends that Host
+        link = requests.post(f"{svc['url']}/_sandbox/phone/link", json={}, timeout=10,
+                             headers={"Host": urlparse(public).netloc}, auth=(creds["username"], creds["password"]))
+        assert link.status_code == 201, link.text
+        assert link.json()["url"].startswith(f"{public}/services/bw-sandbox/_sandbox/phone/"), link.json()
+
+
 @pytest.mark.slow  # five workshop-config processes
 def test_the_simple_spawner_needs_a_trusted_room(tmp_path: Path) -> None:
     """F12: the simple spawner runs every participant's server as the hub's OS user (root when the hub is root), so

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
 from .db import Database, check_secret, token_digest
 from . import credentials
@@ -134,10 +135,27 @@ def legacy_user_account(db: Database, authorization: str | None, user_id: str) -
     if row is not None and (not str(row["api_token"] or "").startswith("sha256:") or row["api_token"] == digest):
         candidates = [row]  # the URL's user holds this token (or is from before the token's digest was stored)
     else:  # another user's token? (a token is one account's; a few duplicates at most, each one hash)
-        candidates = db.query("SELECT account_id, legacy_hash FROM accounts WHERE api_token=? LIMIT 3", (digest,))
+        candidates = _token_holders(db, digest)
     owner = next((c for c in candidates if check_secret(given, c["legacy_hash"])), None)
     if owner is None:
         raise AuthError(401, "Invalid token or secret")
     if row is None or owner["account_id"] != row["account_id"]:
         raise AuthError(403, "The credentials belong to another user")
     return str(row["account_id"])
+
+
+def _token_holders(db: Database, digest: str) -> list[Any]:
+    """The accounts holding the API token of ``digest`` (a token is one account's: a few duplicates at most)."""
+    return db.query("SELECT account_id, legacy_hash FROM accounts WHERE api_token=? LIMIT 3", (digest,))
+
+
+def legacy_token_account(db: Database, authorization: str | None) -> str | None:
+    """The account of the guide's token:secret in ``authorization`` (found by the token, whatever user the URL
+    names), else None: one hash per holder of the token."""
+    creds = parse_basic(authorization)
+    if creds is None:
+        return None
+    given = f"{creds[0]}:{creds[1]}"
+    owner = next((c for c in _token_holders(db, token_digest(creds[0])) if check_secret(given, c["legacy_hash"])),
+                 None)
+    return None if owner is None else str(owner["account_id"])

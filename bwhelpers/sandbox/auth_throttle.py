@@ -5,7 +5,8 @@ bwhelpers.sandbox.auth_throttle
 Repeated authentication failures from one client address are throttled, so guessing (or simply
 hammering the sandbox with wrong credentials) cannot take the CPU from everyone else.
 
-Each client address has a bucket of :data:`BURST` failures that refills at :data:`REFILL_PER_SECOND`.
+Each client address has a bucket of :data:`BURST` failures that refills at :data:`REFILL_PER_SECOND`, on the
+sandbox's clock (:mod:`bwhelpers.sandbox.clock`: callers pass ``now``), so tests freeze it instead of racing it.
 While it is empty, a credential (a user name or client id *and* a keyed digest of the secret presented:
 :func:`credential_key`) that failed in the last :data:`FAILED_ID_SECONDS` is checked only against credentials
 this process verified recently (a dictionary lookup, no key derivation), so repeating a wrong credential is
@@ -65,6 +66,8 @@ class FailureThrottle:
 
     def _level(self, address: str, now: float) -> float:
         tokens, since = self._buckets.get(address, (float(self.burst), now))
+        if now < since:  # the sandbox's clock was set back (/_sandbox/clock): the bucket starts full again
+            return float(self.burst)
         return min(float(self.burst), tokens + (now - since) * self.per_second)
 
     def blocked(self, address: str, ident: str | None = None, now: float | None = None) -> int | None:
@@ -74,7 +77,7 @@ class FailureThrottle:
         level = self._level(address, now)
         if level >= 1.0:
             return None
-        if ident is not None and now - self._failed_ids.get(ident, -FAILED_ID_SECONDS) >= FAILED_ID_SECONDS:
+        if ident is not None and not 0 <= now - self._failed_ids.get(ident, -FAILED_ID_SECONDS) < FAILED_ID_SECONDS:
             return None
         return max(1, int((1.0 - level) / self.per_second + 0.999))
 

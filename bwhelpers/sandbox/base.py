@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import tornado.httputil
 import tornado.web
 
-from . import faults, forwarded, guards, jsonio, xmlio
+from . import clock, faults, forwarded, guards, jsonio, xmlio
 from .auth import ALL_ROLES, AuthError, Principal, authenticate, legacy_user_account, parse_basic
 from .context import SandboxContext
 from .db import Database, begin_scope
@@ -175,8 +175,9 @@ class BaseHandler(tornado.web.RequestHandler):
         address = self.client_address()
         basic = self.credentials()
         ident = credential_key(*basic) if basic else None  # Bearer tokens are checked by an HMAC, no derivation
-        wait = THROTTLE.blocked(address, ident)  # this very credential failed lately from an emptied bucket
-        empty = THROTTLE.blocked(address)  # the address's bucket is empty, whatever the credential
+        now = clock.now(self.db)  # the buckets refill on the sandbox's clock (tests freeze it instead of racing it)
+        wait = THROTTLE.blocked(address, ident, now=now)  # this very credential failed lately from an emptied bucket
+        empty = THROTTLE.blocked(address, now=now)  # the address's bucket is empty, whatever the credential
         token = cached_only.set(wait is not None)
         try:
             return check()
@@ -184,7 +185,7 @@ class BaseHandler(tornado.web.RequestHandler):
             if getattr(exc, "status", None) == 401:
                 if wait is not None:
                     raise self.throttled(wait) from None
-                THROTTLE.failed(address, ident)
+                THROTTLE.failed(address, ident, now=now)
                 if empty is not None:  # a new credential was checked (it may be someone's right one): still 429
                     raise self.throttled(empty) from None
             raise

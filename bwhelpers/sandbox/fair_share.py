@@ -11,14 +11,20 @@ one request in the loop at a time: a tenant's next request is admitted when its 
 and meanwhile every other tenant's requests go by. Another tenant's request waits for at most one request of
 the flooder's, however many connections the flooder opens.
 
-Who the tenant is is decided before the handler runs, cheaply and without trusting claims:
+Who the tenant is is decided before the handler runs, without trusting claims:
 
-* a request whose credentials this process verified recently (Basic or Bearer: :func:`~.auth.authenticate`
-  with only remembered successes, no key derivation) is its **account**;
+* a request with right credentials is its **account**: Basic (an API user, the token endpoint's client id and
+  secret, the guide's token:secret) or Bearer. Credentials verified recently cost a dictionary lookup; others
+  cost one key derivation (PBKDF2, 1,000 rounds: well under a millisecond), unless the failure throttle
+  (:mod:`.auth_throttle`) would refuse this very credential, which is then never derived here. So a
+  participant's *first* request (after a spawn, a restart or 5 idle minutes) and every OAuth token fetch never
+  wait behind the failures of others who share its client address: on the hub's machine every kernel reaches
+  the service from 127.0.0.1 through the proxy (issue 23, review 23b N1);
+* a request with the sandbox's admin key (the hub's spawn hook provisioning a participant) is the **admin**;
 * a callback delivered into one of the sandbox's own bins with a valid ``X-Sandbox-Delivery`` signature is the
   account it was sent for (a tenant's callbacks take the tenant's turns, not someone else's);
-* anything else (no, wrong or not yet verified credentials) is its **client address** (:mod:`.forwarded`: the
-  proxy's word only from a trusted proxy).
+* anything else (no or wrong credentials) is its **client address** (:mod:`.forwarded`: the proxy's word only
+  from a trusted proxy), so one address's flood of wrong passwords is one tenant, paced by its 429s.
 
 Naming someone else's user in a request with the wrong password therefore never takes their turn.
 
@@ -34,24 +40,46 @@ from collections.abc import Callable
 
 import tornado.ioloop
 
-from .auth import AuthError, authenticate
-from .auth_throttle import cached_only
+from . import credentials
+from .auth import authenticate, legacy_token_account, parse_basic
+from .auth_throttle import THROTTLE, cached_only, credential_key
 from .db import Database
 
 
-def tenant_of(db: Database, authorization: str | None, address: str, delivery: str | None = None) -> str:
-    """The fairness key of a request: ``account:<id>`` for recently verified credentials or a valid delivery
-    signature (``delivery``: the account it names, checked by the caller), else ``address:<ip>``."""
+def verified_account(db: Database, authorization: str, address: str) -> str | None:
+    """The account of right credentials in ``authorization`` (Basic: API user, API client, token:secret; or Bearer),
+    else None. At most one key derivation per stored credential found by the claimed id, none when the throttle
+    would refuse this credential from ``address`` (then only remembered successes count)."""
+    basic = parse_basic(authorization)
+    refused = basic is not None and THROTTLE.blocked(address, credential_key(*basic)) is not None
+    token = cached_only.set(refused)
+    try:
+        try:
+            return authenticate(db, authorization).account_id
+        except Exception:
+            if basic is None:
+                return None
+        client = credentials.check_client(db, *basic)  # POST /api/v1/oauth2/token: Basic client_id:client_secret
+        if client is not None:
+            return str(client["account_id"])
+        return legacy_token_account(db, authorization)  # the guide's token:secret
+    finally:
+        cached_only.reset(token)
+
+
+def tenant_of(db: Database, authorization: str | None, address: str, delivery: str | None = None,
+              admin: bool = False) -> str:
+    """The fairness key of a request: ``account:<id>`` for right credentials or a valid delivery signature
+    (``delivery``: the account it names, checked by the caller), ``admin`` for the admin key (``admin``: checked by
+    the caller), else ``address:<ip>``."""
     if delivery:
         return "account:" + delivery
+    if admin:
+        return "admin"
     if authorization:
-        token = cached_only.set(True)  # remembered successes only: no key derivation before the throttle
-        try:
-            return "account:" + authenticate(db, authorization).account_id
-        except (AuthError, Exception):
-            pass
-        finally:
-            cached_only.reset(token)
+        account = verified_account(db, authorization, address)
+        if account:
+            return "account:" + account
     return "address:" + address
 
 

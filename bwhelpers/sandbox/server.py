@@ -27,6 +27,7 @@ from .context import SandboxContext
 from . import delivery_signature, forwarded, guards, quotas
 from .fair_share import FairShare, Turn, tenant_of
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
+from .keys import ADMIN_HEADER, same_secret
 from .settings import ensure_defaults
 from .db import Database
 from .control.exceptions import NoControlEndpoint
@@ -173,7 +174,8 @@ class SandboxApplication(tornado.web.Application):
                 signed = headers.get(delivery_signature.HEADER)
                 delivery = delivery_signature.verify(ctx.admin_key, signed, headers.get("Host") or "", uri,
                                                      use=False) if signed else None
-                return Turn(share, tenant_of(ctx.db, headers.get("Authorization"), address, delivery))
+                admin = same_secret(headers.get(ADMIN_HEADER), ctx.admin_key)
+                return Turn(share, tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin))
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
                           self.larger_body_limit, turn)
 
