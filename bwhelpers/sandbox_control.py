@@ -142,13 +142,39 @@ class SandboxControl:
         return doc
 
     def messages(self, message_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """``GET /_sandbox/messages``: your messages with each recipient's delivery state (newest ``limit``)."""
+        """``GET /_sandbox/messages``: your messages with each recipient's delivery state (newest ``limit``, oldest
+        first). A page stops at about 64 KB of answer, so this follows its ``next`` until ``limit`` are read."""
         query = f"?limit={int(limit)}" + (f"&messageId={quote(str(message_id))}" if message_id else "")
-        doc = self._json("GET", f"/messages{query}")
-        return list(doc.get("messages") or []) if isinstance(doc, dict) else []
+        return self._follow("/messages" + query, {"messages": ("before", lambda doc: doc.get("next"))},
+                            limit)["messages"]
 
     def callback_attempts(self, message_id: str | None = None, limit: int = 100) -> dict[str, Any]:
-        """``GET /_sandbox/callbacks``: ``{"attempts": [...], "callbacks": [...]}`` (delivery log and outbox)."""
+        """``GET /_sandbox/callbacks``: ``{"attempts": [...], "callbacks": [...]}`` (delivery log and outbox, the
+        newest ``limit`` of each, oldest first), following each list's ``next`` cursor as :meth:`messages` does."""
         query = f"?limit={int(limit)}" + (f"&messageId={quote(str(message_id))}" if message_id else "")
-        doc = self._json("GET", f"/callbacks{query}")
-        return doc if isinstance(doc, dict) else {}
+        return self._follow("/callbacks" + query, {
+            "attempts": ("before", lambda doc: (doc.get("next") or {}).get("before")),
+            "callbacks": ("callbacksBefore", lambda doc: (doc.get("next") or {}).get("callbacksBefore"))}, limit)
+
+    def _follow(self, path: str, lists: dict[str, tuple[str, Any]], limit: int,
+                max_pages: int = MAX_BIN_PAGES) -> dict[str, Any]:
+        """GET a paged control-plane list and the older pages while a list has fewer than ``limit`` items and a
+        cursor: ``lists`` maps each list's key to (its cursor's query parameter, the cursor read from a page). A
+        list's items come oldest first; an answer that does not move a cursor on ends the reading."""
+        doc = self._json("GET", path)
+        merged = {key: list(doc.get(key) or []) if isinstance(doc, dict) else [] for key in lists}
+        cursors = {key: read(doc) if isinstance(doc, dict) else None for key, (_, read) in lists.items()}
+        for _ in range(max_pages - 1):
+            due = {key: c for key, c in cursors.items()
+                   if isinstance(c, int) and not isinstance(c, bool) and len(merged[key]) < limit}
+            if not due:
+                break
+            older = self._json("GET", path + "".join(f"&{lists[key][0]}={c}" for key, c in due.items()))
+            if not isinstance(older, dict):
+                break
+            cursors = {key: None for key in lists}
+            for key, c in due.items():
+                merged[key] = list(older.get(key) or []) + merged[key]
+                moved = lists[key][1](older)
+                cursors[key] = moved if moved != c else None
+        return {key: items[-limit:] for key, items in merged.items()}

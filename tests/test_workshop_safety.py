@@ -524,7 +524,7 @@ def test_bin_pages_are_small_and_the_client_reads_every_one(service: dict[str, A
     """A bin page is built and encoded on the event loop every tenant shares, so it stops at about 64 KB of answer
     (issue 23, F3); the client follows each page's ``next`` and sees every event the bin holds, once, in order."""
     from bwhelpers.config import Config
-    from bwhelpers.sandbox.callbacks import BIN_PAGE_BYTES
+    from bwhelpers.sandbox.paging import PAGE_BYTES as BIN_PAGE_BYTES
     from bwhelpers.sandbox_control import SandboxControl
 
     creds = provision(service, "pagina")
@@ -1077,7 +1077,7 @@ def test_a_requests_tenant_is_a_verified_account_or_its_address(tmp_path: Any) -
     refuses from that address is never derived here (only remembered successes count)."""
     import base64
 
-    from bwhelpers.sandbox import auth, credentials
+    from bwhelpers.sandbox import auth, clock, credentials
     from bwhelpers.sandbox.auth_throttle import BURST, THROTTLE, credential_key
     from bwhelpers.sandbox.fair_share import tenant_of
     from bwhelpers.sandbox.server import prepare_db
@@ -1089,8 +1089,8 @@ def test_a_requests_tenant_is_a_verified_account_or_its_address(tmp_path: Any) -
 
         # the right password of B, never verified, is throttled from 203.0.113.50: not derived, the address's turn
         flooded = "203.0.113.50"
-        for _ in range(BURST + 1):
-            THROTTLE.failed(flooded, credential_key(DEMO_B["username"], DEMO_B["password"]))
+        for _ in range(BURST + 1):  # on the sandbox's clock, as the handlers count failures
+            THROTTLE.failed(flooded, credential_key(DEMO_B["username"], DEMO_B["password"]), now=clock.now(db))
         b_good = basic(DEMO_B["username"], DEMO_B["password"])
         assert tenant_of(db, b_good, flooded) == f"address:{flooded}"
         assert tenant_of(db, b_good, "198.51.100.2") == f"account:{DEMO_B['account_id']}"  # elsewhere: derived
@@ -1163,3 +1163,47 @@ def test_a_first_request_never_waits_behind_another_participants_flood(tmp_path:
             stop.set()
             for t in threads:
                 t.join(timeout=70)
+
+
+@pytest.mark.slow  # 40 inbound messages of 2 KB and their callbacks, every page read
+def test_message_and_callback_pages_are_small_and_the_client_reads_every_one(service: dict[str, Any]) -> None:
+    """Review 23b N2: ``/_sandbox/messages?limit=1000`` of big messages was one 2.7 MB answer built on the shared
+    event loop. Every control-plane list page stops at about 64 KB (as a bin page does), and SandboxControl follows
+    ``next`` so ``messages()`` and ``callback_attempts()`` still see every item, once, oldest first."""
+    from bwhelpers.config import Config
+    from bwhelpers.sandbox.paging import PAGE_BYTES
+    from bwhelpers.sandbox_control import SandboxControl
+
+    creds = provision(service, "paula")
+    auth = (creds["username"], creds["password"])
+    _, number = setup_messaging(service, creds, f"{service['url']}/_sandbox/bins/paula")
+    text = "t" * 2000
+    for i in range(40):  # ~100 KB of messages, and as much of callbacks
+        r = requests.post(f"{service['url']}/_sandbox/inbound", auth=auth, timeout=10,
+                          json={"to": number, "from": "+19195550100", "text": f"{i:03d}{text}"})
+        assert r.status_code == 202, r.text
+    one_row = 3 * len(text)  # a page may pass the budget by one item (it always holds one)
+    for path, cursor_of in (("/_sandbox/messages", lambda doc: doc["next"]),
+                            ("/_sandbox/callbacks", lambda doc: doc["next"]["callbacksBefore"])):
+        sizes, params, seen = [], {"limit": 1000}, 0
+        while True:
+            r = requests.get(f"{service['url']}{path}", params=params, auth=auth, timeout=10)
+            assert r.status_code == 200, r.text
+            sizes.append(len(r.content))
+            seen += len(r.json()["messages" if path.endswith("messages") else "callbacks"])
+            cursor = cursor_of(r.json())
+            if cursor is None:
+                break
+            params = {"limit": 1000, "callbacksBefore" if path.endswith("callbacks") else "before": cursor}
+        assert seen == 40 and len(sizes) > 1 and max(sizes) <= PAGE_BYTES + one_row, (path, sizes)
+    url = service["url"]
+    cfg = Config(target="sandbox", dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2",
+                 account_id=creds["account_id"], site_id=creds["site_id"], username=creds["username"],
+                 password=creds["password"], sandbox_url=url)
+    control = SandboxControl(cfg)
+    texts = [m["text"][:3] for m in control.messages(limit=1000)]
+    assert texts == [f"{i:03d}" for i in range(40)], texts
+    assert [m["text"][:3] for m in control.messages(limit=5)] == [f"{i:03d}" for i in range(35, 40)]
+    log = control.callback_attempts(limit=1000)
+    assert len(log["callbacks"]) == 40 and len({c["id"] for c in log["callbacks"]}) == 40
+    assert [c["id"] for c in log["callbacks"]] == sorted(c["id"] for c in log["callbacks"])

@@ -41,7 +41,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import clock, delivery_signature, quotas
+from . import clock, delivery_signature, paging, quotas
 from .callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
 from .db import Database, begin_scope, end_scope, register_cached_table, register_schema
 
@@ -190,14 +190,16 @@ def _retry_policy(db: Database) -> dict[str, Any]:
 
 
 def attempts_log(db: Database, account_id: str | None = None, message_id: str | None = None,
-                 event_type: str | None = None, limit: int = 1000, before: int | None = None) -> list[dict[str, Any]]:
-    rows = _filtered(db, "callback_attempts", account_id, message_id, event_type, limit, before)
+                 event_type: str | None = None, limit: int = 1000,
+                 before: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the delivery log (oldest first) and the ``before`` cursor of the older page."""
+    rows, older = _filtered(db, "callback_attempts", account_id, message_id, event_type, limit, before)
     return [{
         "id": r["id"], "time": iso(r["time"]), "callbackId": r["callback_id"], "accountId": r["account_id"],
         "messageId": r["message_id"], "type": r["event_type"], "to": r["recipient"], "attempt": r["attempt"],
         "url": r["url"], "statusCode": r["status_code"], "error": r["error"], "authUsed": bool(r["auth_used"]),
         "elapsedMs": r["elapsed_ms"],
-    } for r in rows]
+    } for r in rows], older
 
 
 def outbox_view(row: Any) -> dict[str, Any]:
@@ -212,20 +214,17 @@ def outbox_view(row: Any) -> dict[str, Any]:
 
 
 def outbox_list(db: Database, account_id: str | None = None, message_id: str | None = None,
-                event_type: str | None = None, limit: int = 1000, before: int | None = None) -> list[dict[str, Any]]:
-    return [outbox_view(r) for r in _filtered(db, "callback_outbox", account_id, message_id, event_type, limit, before)]
-
-
-def page(items: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], int | None]:
-    """(the page, the ``before`` cursor of the next older page or None): callers ask for ``limit + 1``."""
-    if len(items) > limit:
-        return items[1:], items[1]["id"]
-    return items, None
+                event_type: str | None = None, limit: int = 1000,
+                before: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the outbox (oldest first) and the ``before`` cursor of the older page."""
+    rows, older = _filtered(db, "callback_outbox", account_id, message_id, event_type, limit, before)
+    return [outbox_view(r) for r in rows], older
 
 
 def _filtered(db: Database, table: str, account_id: str | None, message_id: str | None, event_type: str | None,
-              limit: int, before: int | None = None) -> list[Any]:
-    """The newest ``limit`` rows of ``table`` matching the filters (and older than ``before``), oldest first."""
+              limit: int, before: int | None = None) -> tuple[list[Any], int | None]:
+    """The newest ``limit`` rows of ``table`` matching the filters (and older than ``before``), oldest first, as
+    a page bounded in bytes (:mod:`.paging`), and the ``before`` cursor of the older page (None when none)."""
     sql, args = f"SELECT * FROM {table} WHERE 1=1", list[Any]()
     for col, value in (("account_id", account_id), ("message_id", message_id), ("event_type", event_type)):
         if value:
@@ -235,8 +234,11 @@ def _filtered(db: Database, table: str, account_id: str | None, message_id: str 
         sql += " AND id<?"
         args.append(before)
     sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    return list(reversed(db.query(sql, args)))
+    args.append(limit + 1)
+    cursor = db.execute(sql, args)
+    rows, more = paging.newest(cursor, limit, budget=paging.PAGE_BYTES // 2)  # the log and the outbox: one answer
+    cursor.close()
+    return list(reversed(rows)), rows[-1]["id"] if more else None
 
 
 # -- retention ------------------------------------------------------------------------------------
@@ -724,37 +726,27 @@ def record_bin_request(db: Database, name: str, *, method: str, path: str, query
                                   authorized=authorized, status=status, body=body)
 
 
-#: a page of a bin holds at most this many requests, and stops early once its answer would pass BIN_PAGE_BYTES
+#: a page of a bin holds at most this many requests, and stops early once its answer would pass paging.PAGE_BYTES
+#: (clients follow ``next`` for the older pages: SandboxControl.bin does)
 BIN_PAGE_MAX = 1000
-#: an answer is built and JSON-encoded on the event loop while every other tenant's requests wait, so a page is
-#: small (about 2 ms of work); clients follow ``next`` for the older pages (SandboxControl.bin does)
-BIN_PAGE_BYTES = 64 * 1024
 
 
 def bin_contents(db: Database, name: str, limit: int = BIN_PAGE_MAX, before: int | None = None) -> dict[str, Any]:
     """The newest ``limit`` requests of a bin (older than ``before``), oldest first, and their callback events;
     a page stops early once its answer (each body three times: as sent, parsed, among the events) would pass
-    :data:`BIN_PAGE_BYTES`, but always holds at least one request. ``next`` is the ``before`` cursor of the
+    :data:`~.paging.PAGE_BYTES`, but always holds at least one request. ``next`` is the ``before`` cursor of the
     older page (None when there is none); ``count`` is how many the bin holds."""
     requests_ = []
     events: list[Any] = []
-    rows: list[Any] = []
-    size = 0
     sql, args = "SELECT * FROM bin_requests WHERE name=?", list[Any]([name])
     if before is not None:
         sql += " AND id<?"
         args.append(before)
     # a cursor, not a list: only the rows the page takes are read (a page of small requests, not 1,001 big ones)
     cursor = db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, min(limit, BIN_PAGE_MAX) + 1))
-    for r in cursor:
-        cost = 3 * len(r["body"] or "") + len(r["headers"] or "")
-        if len(rows) >= min(limit, BIN_PAGE_MAX) or (rows and size + cost > BIN_PAGE_BYTES):
-            break
-        rows.append(r)
-        size += cost
+    rows, more = paging.newest(cursor, min(limit, BIN_PAGE_MAX),
+                               lambda r: 3 * len(r["body"] or "") + len(r["headers"] or ""))
     cursor.close()
-    more = bool(rows) and db.query_one("SELECT 1 FROM bin_requests WHERE name=? AND id<?",
-                                       (name, rows[-1]["id"])) is not None
     total = db.count("SELECT COUNT(*) FROM bin_requests WHERE name=?", (name,))
     for r in reversed(rows):
         parsed: Any = None

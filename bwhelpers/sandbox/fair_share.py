@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 import tornado.ioloop
 
-from . import credentials
+from . import clock, credentials
 from .auth import authenticate, legacy_token_account, parse_basic
 from .auth_throttle import THROTTLE, cached_only, credential_key
 from .db import Database
@@ -51,7 +51,7 @@ def verified_account(db: Database, authorization: str, address: str) -> str | No
     else None. At most one key derivation per stored credential found by the claimed id, none when the throttle
     would refuse this credential from ``address`` (then only remembered successes count)."""
     basic = parse_basic(authorization)
-    refused = basic is not None and THROTTLE.blocked(address, credential_key(*basic)) is not None
+    refused = basic is not None and THROTTLE.blocked(address, credential_key(*basic), now=clock.now(db)) is not None
     token = cached_only.set(refused)
     try:
         try:

@@ -38,8 +38,8 @@ MAX_BIN_HEADER_BYTES = 16 * 1024
 #: longest ``require_auth`` (``user:password``) a bin's configuration takes
 MAX_REQUIRE_AUTH = 200
 DEFAULT_PAGE = 1000
-#: every list of the control plane is paged; one page is at most this long (a tenant's big list must not hold
-#: the event loop for long: the others' requests wait behind it)
+#: every list of the control plane is paged; one page is at most this long, and stops at about paging.PAGE_BYTES
+#: of answer (a tenant's big list must not hold the event loop for long: the others' requests wait behind it)
 MAX_PAGE = 1000
 
 
@@ -106,10 +106,10 @@ class CallbacksLogHandler(ControlHandler):
         message = _arg(self, "messageId", "message_id")
         kind = _arg(self, "type")
         limit = _limit(self)
-        attempts, next_attempts = callbacks.page(
-            callbacks.attempts_log(self.db, account, message, kind, limit + 1, _cursor(self, "before")), limit)
-        outbox, next_outbox = callbacks.page(
-            callbacks.outbox_list(self.db, account, message, kind, limit + 1, _cursor(self, "callbacksBefore")), limit)
+        attempts, next_attempts = callbacks.attempts_log(self.db, account, message, kind, limit,
+                                                         _cursor(self, "before"))
+        outbox, next_outbox = callbacks.outbox_list(self.db, account, message, kind, limit,
+                                                    _cursor(self, "callbacksBefore"))
         self.send_json({"attempts": attempts, "callbacks": outbox,
                         "next": {"before": next_attempts, "callbacksBefore": next_outbox}})
 

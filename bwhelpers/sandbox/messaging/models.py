@@ -43,7 +43,7 @@ from datetime import datetime, timezone
 from collections.abc import Callable
 from typing import Any
 
-from .. import callbacks, clock, quotas
+from .. import callbacks, clock, paging, quotas
 from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
@@ -856,8 +856,8 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
                      limit: int = 1000, before: int | None = None) -> dict[str, Any]:
     """One page of messages with their per-recipient delivery state (control plane).
 
-    The newest ``limit`` messages older than the cursor ``before``, oldest first; ``next`` is the cursor of
-    the page of older messages, or None when there is none (nothing is ever cut silently).
+    The newest ``limit`` messages older than the cursor ``before``, oldest first, stopping at about
+    :data:`~bwhelpers.sandbox.paging.PAGE_BYTES` of answer; ``next`` is the cursor of the page of older messages, or None when there is none (nothing is ever cut silently).
     """
     now = clock.now(db)
     sql, args = "SELECT rowid AS seq, * FROM messages WHERE 1=1", list[Any]()
@@ -872,9 +872,11 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
         args.append(before)
     sql += " ORDER BY rowid DESC LIMIT ?"
     args.append(limit + 1)
-    rows = db.query(sql, args)
-    nxt = rows[limit - 1]["seq"] if len(rows) > limit else None
-    rows = list(reversed(rows[:limit]))
+    cursor = db.execute(sql, args)
+    rows, more = paging.newest(cursor, limit)  # bounded in bytes too: big texts make short pages
+    cursor.close()
+    nxt = rows[-1]["seq"] if more else None
+    rows.reverse()
     events = _events_by_message(db, [r["id"] for r in rows])
     out = []
     for r in rows:
