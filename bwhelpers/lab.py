@@ -7,7 +7,9 @@
   name, per-cell ``execution``/``scrolled``/``collapsed`` marks) goes back to the committed form. A reopened
   notebook is then clean (re-run its cells), never a page of "Error displaying widget: model not found" for forms
   whose kernel is gone, and opening and saving an unchanged notebook leaves the committed file byte-identical, so
-  a participant's later ``git pull`` never fails on it.
+  a participant's later ``git pull`` never fails on it;
+* it shuts down the kernels of closed notebooks after 20 idle minutes (:data:`KERNEL_CULLING`), so a sitting through
+  the 14 notebooks does not leave 14 kernels running (on a shared workshop host, the main cost of a sitting).
 
 Any other arguments are passed to ``jupyter lab`` as they are (``python -m bwhelpers lab --port 8899``).
 """
@@ -18,11 +20,16 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["lab_command", "main", "strip_walkthrough_outputs", "WIDGET_VIEW"]
+__all__ = ["lab_command", "main", "strip_walkthrough_outputs", "WIDGET_VIEW", "KERNEL_CULLING"]
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 DEFAULT_NOTEBOOK = "notebooks/00_start_here.ipynb"
+#: a notebook closed without shutting its kernel down (each of the 14 starts one) holds memory until the server
+#: stops: a kernel with no open tab, idle for 20 minutes, is shut down (checked every 5). An open notebook's kernel
+#: is never culled, and what a notebook saved stays saved. The same values are in
+#: jupyter-config/jupyter_server_config.d/bwhelpers.json (installed labs, Binder, a workshop's JupyterHub)
+KERNEL_CULLING = {"cull_idle_timeout": 1200, "cull_interval": 300, "cull_connected": False}
 
 
 def _is_root() -> bool:
@@ -46,6 +53,8 @@ def lab_command(args: Sequence[str] = (), *, root: bool | None = None) -> list[s
         cmd.append("--allow-root")
     if not any("pre_save_hook" in a for a in args):
         cmd.append("--ContentsManager.pre_save_hook=bwhelpers.lab.strip_walkthrough_outputs")
+    if not any("cull_" in a for a in args):
+        cmd += [f"--MappingKernelManager.{k}={v}" for k, v in KERNEL_CULLING.items()]
     return cmd
 
 

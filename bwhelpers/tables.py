@@ -195,7 +195,7 @@ def messages_frame(messages: Iterable[Any]) -> "pd.DataFrame":
 
 
 EVENT_COLUMNS = ["type", "time", "message_id", "to", "from", "direction", "description", "errorCode", "text",
-                 "received_at"]
+                 "received_at", "kind"]
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -229,6 +229,7 @@ def events_rows(events: Iterable[Any]) -> Rows:
             "to": ev.get("to"), "from": msg.get("from"), "direction": msg.get("direction"),
             "description": ev.get("description"), "errorCode": ev.get("errorCode"),
             "text": msg.get("text"), "received_at": ev.get("_received_at"),
+            "kind": "MMS" if msg.get("media") else "SMS",  # a picture message lists its media URLs
         })
     for row in rows:
         row["errorCode"] = _int_or_none(row["errorCode"])

@@ -594,8 +594,9 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         if partials:  # e.g. the preflight ran but found failing checks: not a green Done
             return "partial", partials[-1], self._partial_next or again
         done = [t for k, t in self.outcomes if k == "done"]
-        if done:  # the last step that said what it did (a shown response says nothing by itself)
-            return "done", next((t for t in reversed(done) if t), self.info.heading), onward
+        if done:  # what the steps said they did, each once (a shown response says nothing by itself)
+            said = list(dict.fromkeys(t for t in done if t))[-3:]
+            return "done", "; ".join(said) or self.info.heading, onward
         return "not run", f"{self.info.title}: nothing ran yet", "run the cells above (Run All)"
 
     def _summary_box(self) -> str:

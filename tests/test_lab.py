@@ -102,3 +102,18 @@ def test_the_server_config_names_the_hook_and_is_installed_with_the_package() ->
     assert "[tool.setuptools.data-files]" in pyproject
     assert f'"etc/jupyter/jupyter_server_config.d" = ["{config.relative_to(ROOT).as_posix()}"]' in pyproject
     assert "jupyter_server_config.d" in (ROOT / "binder" / "postBuild").read_text()
+
+
+def test_kernels_of_closed_notebooks_are_culled_in_every_lab() -> None:
+    """Review 24b finding 10: kernels pile up over a sitting. The launcher and the installed server config shut down
+    a kernel with no open tab after 20 idle minutes (never an open notebook's kernel); an explicit setting wins."""
+    import json
+
+    from bwhelpers.lab import KERNEL_CULLING
+
+    cmd = lab_command([], root=False)
+    assert "--MappingKernelManager.cull_idle_timeout=1200" in cmd and "--MappingKernelManager.cull_connected=False" in cmd
+    assert not [a for a in lab_command(["--MappingKernelManager.cull_idle_timeout=60"], root=False)
+                if a.endswith("=1200")]
+    config = json.loads((ROOT / "jupyter-config" / "jupyter_server_config.d" / "bwhelpers.json").read_text())
+    assert config["MappingKernelManager"] == KERNEL_CULLING and KERNEL_CULLING["cull_connected"] is False

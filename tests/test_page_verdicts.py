@@ -291,3 +291,36 @@ def test_a_failed_connect_redraws_the_target_table_and_the_summary_below(setup: 
     exc = type("E", (Exception,), {"fix": "generate a new one there"})("HTTP 401: bad; copy both from X")
     assert credentials.said(exc) == "HTTP 401: bad. Fix: generate a new one there."
     del seen
+
+
+def test_the_events_table_tells_sms_from_mms_and_stays_one_screen() -> None:
+    """11: a picture message's events say MMS, a text's SMS; re-runs add events but the table shows the 10 newest,
+    newest first, saying how many there are."""
+    from bwhelpers.pages.events import EVENTS_SHOWN, _newest, explain_events
+    from bwhelpers.tables import events_rows
+
+    raw = [{"type": "message-delivered", "time": f"2026-12-06T10:00:{i:02d}Z", "to": "+19195550100",
+            "message": {"id": f"m{i}", "from": "+19195550101", "media": ["https://x/p.png"] if i % 2 else []}}
+           for i in range(14)]
+    rows = events_rows(raw)
+    assert [r["kind"] for r in rows[:2]] == ["SMS", "MMS"]
+    with capture() as seen:
+        shown = _newest(rows)
+    assert len(shown) == EVENTS_SHOWN and shown[0]["message_id"] == "m13" and shown[-1]["message_id"] == "m4"
+    assert "The 10 newest of 14 events, newest first" in _text(_html(seen))
+    table = explain_events(shown)._repr_html_()
+    assert "<b>kind:</b> MMS" in table and "<b>kind:</b> SMS" in table  # on the line under each row
+
+
+def test_a_pages_summary_names_each_thing_it_did(setup: Setup) -> None:
+    """11's summary says it received the expected failure and the reply, not only the last event."""
+    from bwhelpers.walkthrough import Page
+
+    _ready(setup)
+    setup.register_a2p(timeout=10)
+    setup.send_message(guide.SANDBOX_PHONE, "hello")
+    page = Page("events", setup=setup, show=False)
+    page._outcome("done", "received the expected message-failed 4720")
+    page._outcome("done", "received message-received")
+    kind, what, _ = page.verdict()
+    assert kind == "done" and "expected message-failed 4720" in what and "message-received" in what, what

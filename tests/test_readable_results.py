@@ -79,7 +79,7 @@ def test_the_events_table_has_from_and_the_text_shortened_with_the_whole_in_a_to
     out = explain_events(events_rows([ev]))._repr_html_()
     heads = re.findall(r"<th>(.*?)</th>", out)
     assert [text_of(h) for h in heads] == ["type", "time", "from", "to", "text", "error"], heads
-    assert "message_id: 17965659153759xccbyl8k5jn9kzy" in text_of(out)  # whole, on the line under the row
+    assert "message_id: 17965659153759xccbyl8k5jn9kzy" in text_of(out) and "kind: SMS" in text_of(out)  # whole, on the line under the row
     assert "+19195550100" in out and f'title="{text}"' in out
     assert ">Hello from t…</span>" in out and text not in text_of(out)
     assert ">16:09:30</span>" in out and 'title="2026-12-06T16:09:30.123Z (shown in UTC)"' in out

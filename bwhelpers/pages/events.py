@@ -333,14 +333,28 @@ class EventsMixin(PageBase):
                 show.show_error(exc)
                 return None
             self._outcome("done", f"the callback receiver holds {len(stored)} event(s)")
-            return explain_events(events_rows(stored), text=True)
+            return explain_events(_newest(events_rows(stored)), text=True)
 
         try:
             events = self.setup.events()
         except BandwidthError as exc:
             show.show_error(exc)
             return None
-        return explain_events(events_rows(events))
+        return explain_events(_newest(events_rows(events)))
+
+
+#: the events table shows at most this many rows, newest first (re-runs add events: the table stays one screen)
+EVENTS_SHOWN = 10
+
+
+def _newest(rows: list[dict[str, Any]], limit: int = EVENTS_SHOWN) -> list[dict[str, Any]]:
+    """The ``limit`` newest events, newest first, with a line saying so when some are left out (all of them are in
+    ``page.setup.events()``)."""
+    ordered = sorted(rows, key=lambda r: str(r.get("time") or r.get("received_at") or ""), reverse=True)
+    if len(ordered) > limit:
+        show.show_note(f"The {limit} newest of {len(ordered)} events, newest first (<code>page.setup.events()</code> "
+                       "returns them all).", "info")
+    return ordered[:limit]
 
 
 def explain_events(events: Any, text: bool = False, one_message: bool = False) -> Any:
@@ -393,14 +407,15 @@ def _events_view(data: Any, text: bool = False, one_message: bool = False, all_c
     elsewhere)."""
     from ..tables import readable
 
+    # kind (SMS or MMS) on the line under the row, with the long texts: six columns fit 1024 px, a seventh does not
     if text:
-        columns, detail = ["type", "time", "from", "to", "text", "error"], ["description", "meaning", "fix"]
+        columns, detail = ["type", "time", "from", "to", "text", "error"], ["kind", "description", "meaning", "fix"]
     elif one_message:
         columns, detail = ["type", "time", "to", "error"], ["description", "meaning", "fix"]
     else:
         # the message id (long) under the row: from, to and the text tell the messages apart in the columns
-        columns, detail = ["type", "time", "from", "to", "text", "error"], ["message_id", "description", "meaning",
-                                                                            "fix"]
+        columns, detail = ["type", "time", "from", "to", "text", "error"], ["kind", "message_id", "description",
+                                                                            "meaning", "fix"]
     # the text shortened and the time as its time of day (each whole in its tooltip) so 6 columns fit 1024 px;
     # a table still too wide scrolls sideways
     return readable(data, columns, detail=detail, empty="(no events yet)", all_columns=all_columns,
