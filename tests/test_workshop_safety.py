@@ -1240,3 +1240,32 @@ def test_the_callback_policy_refuses_every_address_of_the_hubs_machine(tmp_path:
         assert not SandboxServer(db, public_url="http://0.0.0.0:8000").callback_policy().hub_addresses
     finally:
         db.close()
+
+
+def test_the_room_has_a_cap_on_participants(service: dict[str, Any]) -> None:
+    """Review 23b N4: names are free to whoever has the room password and each new name is a new account with its
+    own quotas, so the room caps participants (``max_participants``, 120 by default: 120 full stored_bytes budgets
+    fit the db cap). Past it a new name is refused (403 naming the setting and the fix); those provisioned before
+    are not."""
+    from bwhelpers.sandbox.quotas import WORKSHOP_PARTICIPANTS, WORKSHOP_QUOTAS
+
+    assert WORKSHOP_PARTICIPANTS * (WORKSHOP_QUOTAS["stored_bytes"] or 0) <= 800 * 1024 * 1024
+    current = requests.get(f"{service['url']}/_sandbox/settings", headers=service["key"], timeout=10).json()
+    assert current["max_participants"] == WORKSHOP_PARTICIPANTS
+    r = requests.put(f"{service['url']}/_sandbox/settings", headers={**service["key"], **JSON},
+                     json={"max_participants": 0}, timeout=10)
+    assert r.status_code == 400 and "max_participants" in r.text
+    provision(service, "capped-first")
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{service['db']}?mode=ro", uri=True)) as con:
+        count = int(con.execute("SELECT COUNT(*) FROM workshop_participants").fetchone()[0])
+    settings(service, max_participants=count + 1)
+    try:
+        provision(service, "capped-second")
+        r = requests.post(f"{service['url']}/participants/capped-third", headers=service["key"], timeout=10)
+        assert r.status_code == 403 and "max_participants" in r.json()["error"], r.text
+        provision(service, "capped-first")  # a re-spawn of someone who has an account
+    finally:
+        settings(service, max_participants=WORKSHOP_PARTICIPANTS)

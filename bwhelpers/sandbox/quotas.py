@@ -69,10 +69,14 @@ WORKSHOP_QUOTAS: dict[str, int | None] = {
     "list_objects": 20, "object_bytes": 16 * 1024,  # the unpaged lists stay small (see the table above)
 }
 WORKSHOP_DB_MB = 800
+#: participants (hub user names) a workshop provisions: 120 full ``stored_bytes`` budgets (720 MB) fit the db cap, so
+#: nobody can fill the cap for the room by logging in under new names (review 23b N4)
+WORKSHOP_PARTICIPANTS = 120
 #: the settings a workshop's db starts with (docs/workshop.md, "Fair shares")
 WORKSHOP_SETTINGS: dict[str, Any] = {
     "quotas": dict(WORKSHOP_QUOTAS),
     "max_db_mb": WORKSHOP_DB_MB,         # the documented Kubernetes volume is 1 GiB
+    "max_participants": WORKSHOP_PARTICIPANTS,
     "retention": 3600,                   # delivered callbacks and bin requests are kept one hour
     "number_inventory": "per-account",   # no participant can empty an area code for the others
 }

@@ -42,6 +42,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
                "requests_per_second": None, "numbers_per_order": None, "numbers_in_service": None},
     # the db size cap in MB (null = none): over it, requests that store more get 507 (bwhelpers.sandbox.quotas)
     "max_db_mb": None,
+    # workshop mode: how many participants (hub user names) may get a sandbox account (null = no cap); names are
+    # free to whoever has the room password, so the room has a cap (bwhelpers.sandbox.workshop.models.provision)
+    "max_participants": None,
     # number inventory: "shared" (one per area code for everyone) or "per-account" (each account has its own
     # block of every exchange, so no account can empty an area for the others; workshop mode's default)
     "number_inventory": "shared",

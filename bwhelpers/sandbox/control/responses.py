@@ -189,6 +189,10 @@ def _check_settings(body: dict) -> None:
     if "max_db_mb" in body and body["max_db_mb"] is not None and (not _number(body["max_db_mb"])
                                                                  or not body["max_db_mb"]):
         raise exc.InvalidSetting("max_db_mb", "null (no cap) or a positive number of megabytes")
+    if "max_participants" in body and body["max_participants"] is not None and (
+            not isinstance(body["max_participants"], int) or isinstance(body["max_participants"], bool)
+            or body["max_participants"] < 1):
+        raise exc.InvalidSetting("max_participants", "null (no cap) or a whole number of participants from 1")
     if "number_inventory" in body and body["number_inventory"] not in ("shared", "per-account"):
         raise exc.InvalidSetting("number_inventory", "'shared' or 'per-account'")
     if "media_quota_bytes" in body:

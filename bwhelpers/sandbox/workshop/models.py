@@ -145,6 +145,17 @@ def participants(db: Database) -> list[Any]:
     return db.query("SELECT * FROM workshop_participants ORDER BY serial")
 
 
+def room_full(db: Database, count: int) -> None:
+    """403 when ``count`` participants already reach the ``max_participants`` setting (names are free to whoever
+    has the room password; each new one is a new account with its own quotas, review 23b N4)."""
+    cap = db.get_setting("max_participants", None)
+    if isinstance(cap, int) and not isinstance(cap, bool) and count >= cap:
+        raise WorkshopError(f"the room is full: {count} participants have a sandbox account and max_participants is "
+                            f"{cap}; the host can raise it (PUT /_sandbox/settings {{\"max_participants\": N}} with "
+                            "the admin key; each participant may store up to the stored_bytes quota of the "
+                            "max_db_mb cap)", status=403)
+
+
 def provision(db: Database, username: str, key: bytes, create_account: Any) -> tuple[dict[str, str], bool]:
     """The participant's credentials, creating the account (with its site) on first use.
 
@@ -159,6 +170,7 @@ def provision(db: Database, username: str, key: bytes, create_account: Any) -> t
         with db.transaction() as conn:
             row = conn.execute("SELECT * FROM workshop_participants WHERE username=?", (username,)).fetchone()
             if row is None:
+                room_full(db, int(conn.execute("SELECT COUNT(*) FROM workshop_participants").fetchone()[0]))
                 serial = int(conn.execute("SELECT COALESCE(MAX(serial), 0) + 1 FROM workshop_participants")
                              .fetchone()[0])
                 account_id, site_id = str(ACCOUNT_BASE + serial), str(SITE_BASE + serial)
