@@ -433,6 +433,10 @@ STALE_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod
   .map(e => ({height: e.getBoundingClientRect().height, text: e.innerText}))"""
 
 
+UNFOLDED_JS = ("() => { const e = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .bw-waiting "
+               ".bw-stale'); return e && e.getBoundingClientRect().height > 0; }")
+
+
 def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], browser: Any,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """07 waits for a slow order; the kernel is restarted mid-wait. While the kernel updates the line, its
@@ -453,9 +457,7 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], br
         page.evaluate("() => { window.jupyterapp.commands.execute('kernelmenu:restart'); }")
         page.wait_for_timeout(1500)
         dismiss_dialogs(page)  # "Restart Kernel?" -> Restart
-        page.wait_for_function("() => { const e = document.querySelector("
-                               "'.jp-NotebookPanel:not(.lm-mod-hidden) .bw-waiting .bw-stale');"
-                               " return e && e.getBoundingClientRect().height > 0; }", timeout=60_000)
+        page.wait_for_function(UNFOLDED_JS, timeout=60_000)
         stale = page.evaluate(STALE_JS)[-1]
         assert "No update since" in stale["text"] and "this wait has stopped" in stale["text"], stale
         assert "run this cell again: the order is saved" in stale["text"], stale
@@ -463,7 +465,14 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], br
         assert "replaces this line" not in text
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
-            shot(page, f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}", line.locator(".bw-stale"))
+            # a re-drawn output (the theme switch, scrolling) folds the line again until it is STALE_AFTER s old
+            page.wait_for_function(UNFOLDED_JS, timeout=60_000)
+            line.scroll_into_view_if_needed()
+            page.evaluate("() => { const e = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) "
+                          ".jp-WindowedPanel-outer'); e.scrollTop += 200; }")
+            page.wait_for_timeout(500)
+            page.wait_for_function(UNFOLDED_JS, timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}.png"))
     except Exception:
         shot(page, "failure-restart-mid-wait")
         raise
