@@ -210,19 +210,17 @@ WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})
 
 
 def interface_addresses() -> set[str]:
-    """Every IPv4 and IPv6 address of this machine's network interfaces (psutil, the ``workshop`` extra). The host
-    name alone is not enough: Debian and Ubuntu map it to 127.0.1.1 in /etc/hosts, so the address a room types,
-    ``http://<the machine's IP>:8000``, is found only here (issue 23, N8). Empty without psutil."""
-    import socket
+    """Every IPv4 and IPv6 address of this machine's network interfaces (:mod:`bwhelpers.sandbox.machine`, with
+    psutil from the ``workshop`` extra): the address a room types, ``http://<the machine's IP>:8000``, is found
+    only there (issue 23, N8). Empty without psutil (and says so)."""
+    from .sandbox.machine import interface_addresses as found
 
-    try:
-        import psutil
-    except ImportError:  # pragma: no cover - the workshop extra installs it
+    addresses = found()
+    if addresses is None:  # pragma: no cover - the workshop extra installs psutil
         print("workshop: psutil is missing (pip install 'bwhelpers[workshop]'): browsers that open the hub by this "
               "machine's IP address will get 421; add it with --allow-host", file=sys.stderr)
         return set()
-    families = (socket.AF_INET, socket.AF_INET6)
-    return {str(a.address) for addrs in psutil.net_if_addrs().values() for a in addrs if a.family in families}
+    return addresses
 
 
 def primary_address() -> str | None:

@@ -621,7 +621,12 @@ def test_one_accounts_slow_receiver_never_starves_anothers_callbacks(tmp_path: A
             log = requests.get(f"{svc['url']}/_sandbox/callbacks", auth=(slow["username"], slow["password"]),
                                timeout=10).json()
             assert log["attempts"] == [], log["attempts"]
-            pending = [c for c in log["callbacks"] if c["status"] == "pending"]
+            outbox = list(log["callbacks"])
+            while log["next"]["callbacksBefore"] is not None:  # a page is about 64 KB: the older ones follow
+                log = requests.get(f"{svc['url']}/_sandbox/callbacks", auth=(slow["username"], slow["password"]),
+                                   params={"callbacksBefore": log["next"]["callbacksBefore"]}, timeout=10).json()
+                outbox = log["callbacks"] + outbox
+            pending = [c for c in outbox if c["status"] == "pending"]
             assert len(pending) == 10 * len(slow_ids) > MAX_IN_FLIGHT, len(pending)
             assert len(tarpit.held) == ACCOUNT_SHARE, len(tarpit.held)
     finally:
@@ -1195,7 +1200,8 @@ def test_message_and_callback_pages_are_small_and_the_client_reads_every_one(ser
             if cursor is None:
                 break
             params = {"limit": 1000, "callbacksBefore" if path.endswith("callbacks") else "before": cursor}
-        assert seen == 40 and len(sizes) > 1 and max(sizes) <= PAGE_BYTES + one_row, (path, sizes)
+        lists = 2 if path.endswith("callbacks") else 1  # the callbacks page holds the log and the outbox
+        assert seen == 40 and len(sizes) > 1 and max(sizes) <= lists * PAGE_BYTES + one_row, (path, sizes)
     url = service["url"]
     cfg = Config(target="sandbox", dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2",
                  account_id=creds["account_id"], site_id=creds["site_id"], username=creds["username"],
@@ -1207,3 +1213,30 @@ def test_message_and_callback_pages_are_small_and_the_client_reads_every_one(ser
     log = control.callback_attempts(limit=1000)
     assert len(log["callbacks"]) == 40 and len({c["id"] for c in log["callbacks"]}) == 40
     assert [c["id"] for c in log["callbacks"]] == sorted(c["id"] for c in log["callbacks"])
+
+
+def test_the_callback_policy_refuses_every_address_of_the_hubs_machine(tmp_path: Any, monkeypatch: Any) -> None:
+    """Review 23b N7: the hub's own addresses are not only what its public URL names (``0.0.0.0`` in the docs'
+    command, or one address of several): every interface address of the machine is refused in workshop mode, so a
+    VM's public address on its own interface is "the hub's own", not a public host; a local sandbox keeps none."""
+    import ipaddress
+
+    from bwhelpers.sandbox import machine
+    from bwhelpers.sandbox.callback_policy import CallbackRefused
+    from bwhelpers.sandbox.server import SandboxServer, prepare_db
+
+    db = prepare_db(str(tmp_path / "t.db"))
+    try:
+        local = machine.interface_addresses() or set()
+        assert "127.0.0.1" in local
+        policy = SandboxServer(db, workshop=True, public_url="http://0.0.0.0:8000").callback_policy()
+        assert {ipaddress.ip_address(a) for a in local} <= policy.hub_addresses
+        public = "8.8.4.4"  # a VM whose public (global) address sits on its own interface
+        monkeypatch.setattr(machine, "interface_addresses", lambda: local | {public})
+        policy = SandboxServer(db, workshop=True, public_url="http://0.0.0.0:8000").callback_policy()
+        with pytest.raises(CallbackRefused, match="the hub's own address"):
+            policy.check_address(ipaddress.ip_address(public))
+        policy.check_address(ipaddress.ip_address("8.8.8.8"))  # another public host is still a callback target
+        assert not SandboxServer(db, public_url="http://0.0.0.0:8000").callback_policy().hub_addresses
+    finally:
+        db.close()

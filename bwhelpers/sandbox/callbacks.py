@@ -236,7 +236,7 @@ def _filtered(db: Database, table: str, account_id: str | None, message_id: str 
     sql += " ORDER BY id DESC LIMIT ?"
     args.append(limit + 1)
     cursor = db.execute(sql, args)
-    rows, more = paging.newest(cursor, limit, budget=paging.PAGE_BYTES // 2)  # the log and the outbox: one answer
+    rows, more = paging.newest(cursor, limit)
     cursor.close()
     return list(reversed(rows)), rows[-1]["id"] if more else None
 

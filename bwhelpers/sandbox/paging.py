@@ -24,16 +24,15 @@ def row_bytes(row: Any) -> int:
     return 200 + sum(len(str(value)) for value in tuple(row) if value is not None)
 
 
-def newest(rows: Iterable[Any], limit: int, cost: Callable[[Any], int] = row_bytes,
-           budget: int = PAGE_BYTES) -> tuple[list[Any], bool]:
+def newest(rows: Iterable[Any], limit: int, cost: Callable[[Any], int] = row_bytes) -> tuple[list[Any], bool]:
     """The page of ``rows`` (newest first, as read from a cursor): at most ``limit`` of them, stopping before
-    they would pass ``budget`` bytes of answer (but at least one); and whether older rows are left. An answer of
-    two lists gives each half of :data:`PAGE_BYTES`."""
+    they would pass :data:`PAGE_BYTES` of answer (but at least one); and whether older rows are left. (An answer
+    of two lists, ``/_sandbox/callbacks``' log and outbox, is at most twice that.)"""
     page: list[Any] = []
     size = 0
     for row in rows:
         added = cost(row)
-        if len(page) >= limit or (page and size + added > budget):
+        if len(page) >= limit or (page and size + added > PAGE_BYTES):
             return page, True
         page.append(row)
         size += added

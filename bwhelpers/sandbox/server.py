@@ -319,6 +319,7 @@ class SandboxServer:
     def callback_policy(self) -> Any:
         """The callback URL policy of this server: its own origins (bins), the workshop's strict rules."""
         from .callback_policy import CallbackPolicy, addresses_of, origin_of
+        from .machine import interface_addresses
 
         origins = {("127.0.0.1", self.port), ("localhost", self.port)}
         for url in (self.ctx.base_url, self.url):
@@ -333,6 +334,8 @@ class SandboxServer:
                 origin = origin_of(url)
                 if origin:
                     hub |= addresses_of(origin[0])
+            for address in interface_addresses() or ():  # every address of this machine is the hub's own
+                hub |= addresses_of(address)
         return CallbackPolicy(workshop=self.ctx.workshop, own_origins=frozenset(origins),
                               bin_prefix=self.ctx.url_prefix, allowed=self.allow_callback_hosts,
                               hub_addresses=frozenset(hub))
