@@ -341,9 +341,19 @@ def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[
         assert marked.count() == 4 and all(marked.nth(i).is_visible() for i in range(4))
         border = page.evaluate("() => getComputedStyle(document.querySelector('.bw-invalid input')).borderTopWidth")
         assert border == "2px", border
+        # the cells below no longer say the earlier sandbox connection is fine (review 24b, finding 6)
+        summary = page.locator(".bw-summary").first
+        page.wait_for_function("() => document.querySelector('.bw-summary').innerText.includes('Failed')",
+                               timeout=30_000)
+        said = " ".join(summary.inner_text().split())
+        assert "could not connect" in said and "Done" not in said, said
+        assert page.locator(".bw-callout", has_text="The last Connect failed").count() == 1
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
             shot(page, f"browser-00_real_missing_{'dark' if 'Dark' in theme else 'light'}", form)
+            shot(page, f"browser-00_real_missing_below_{'dark' if 'Dark' in theme else 'light'}", summary)
+        form.scroll_into_view_if_needed()  # back to the form (JupyterLab redraws cells scrolled back into view)
+        page.wait_for_timeout(1500)
 
         form.locator(".widget-text", has_text="Account id").first.locator("input").fill("9900000")
         form.locator(".widget-text", has_text="Client ID").first.locator("input").fill("my-client-id")
@@ -433,6 +443,10 @@ STALE_JS = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod
   .map(e => ({height: e.getBoundingClientRect().height, text: e.innerText}))"""
 
 
+UNFOLDED_JS = ("() => { const e = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .bw-waiting "
+               ".bw-stale'); return e && e.getBoundingClientRect().height > 0; }")
+
+
 def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], browser: Any,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """07 waits for a slow order; the kernel is restarted mid-wait. While the kernel updates the line, its
@@ -453,9 +467,7 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], br
         page.evaluate("() => { window.jupyterapp.commands.execute('kernelmenu:restart'); }")
         page.wait_for_timeout(1500)
         dismiss_dialogs(page)  # "Restart Kernel?" -> Restart
-        page.wait_for_function("() => { const e = document.querySelector("
-                               "'.jp-NotebookPanel:not(.lm-mod-hidden) .bw-waiting .bw-stale');"
-                               " return e && e.getBoundingClientRect().height > 0; }", timeout=60_000)
+        page.wait_for_function(UNFOLDED_JS, timeout=60_000)
         stale = page.evaluate(STALE_JS)[-1]
         assert "No update since" in stale["text"] and "this wait has stopped" in stale["text"], stale
         assert "run this cell again: the order is saved" in stale["text"], stale
@@ -463,7 +475,14 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], br
         assert "replaces this line" not in text
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
-            shot(page, f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}", line.locator(".bw-stale"))
+            # a re-drawn output (the theme switch, scrolling) folds the line again until it is STALE_AFTER s old
+            page.wait_for_function(UNFOLDED_JS, timeout=60_000)
+            line.scroll_into_view_if_needed()
+            page.evaluate("() => { const e = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) "
+                          ".jp-WindowedPanel-outer'); e.scrollTop += 200; }")
+            page.wait_for_timeout(500)
+            page.wait_for_function(UNFOLDED_JS, timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}.png"))
     except Exception:
         shot(page, "failure-restart-mid-wait")
         raise
@@ -500,6 +519,31 @@ def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], b
             shot(page, f"06_bad_area_code-{tag}", page.locator(".bw-note", has_text="'099'").first)
     except Exception:
         shot(page, "failure-bad-area-code")
+        raise
+    finally:
+        context.close()
+
+
+def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], browser: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text with U+202E (right-to-left override): the response and events tables name it (⟨U+202E⟩) instead of
+    showing what follows reversed (review 24b, finding 7); light and dark at 1024 px."""
+    fresh(lab)
+    prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123", "text": "\u202eevil ok"}})
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("messages").filename)
+        view = page.locator(".bw-view", has_text="⟨U+202E⟩").first
+        view.wait_for(timeout=90_000)
+        wait_idle(page)
+        shown = page.eval_on_selector_all(".bw-view", "els => els.map(e => e.innerText).join(' ')")
+        assert "\u202e" not in shown and "⟨U+202E⟩evil ok" in shown
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"09_bidi_named-{'dark' if 'Dark' in theme else 'light'}", view)
+    except Exception:
+        shot(page, "failure-bidi")
         raise
     finally:
         context.close()
