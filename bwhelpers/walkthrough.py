@@ -87,6 +87,31 @@ def _execution_count() -> int | None:
         return None
 
 
+def _cell_id() -> str | None:
+    """The id of the notebook cell being run, as JupyterLab names it in its execute request (None elsewhere:
+    nbclient names none, and a widget callback runs outside any cell)."""
+    try:
+        from IPython import get_ipython
+
+        header = getattr(get_ipython(), "parent_header", None) or {}
+        cell = (header.get("metadata") or {}).get("cellId")
+        return cell if isinstance(cell, str) else None
+    except Exception:  # pragma: no cover
+        return None
+
+
+class Outcome(tuple[str, str]):
+    """``(kind, what)`` of one step's run, remembering the cell and the run that said it."""
+
+    cell: str | None
+    run: int | None
+
+    def __new__(cls, kind: str, text: str, cell: str | None = None, run: int | None = None) -> "Outcome":
+        made = super().__new__(cls, (kind, text))
+        made.cell, made.run = cell, run
+        return made
+
+
 class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
     """One notebook's connection, prerequisite check and display helpers."""
 
@@ -240,8 +265,13 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         show.show_note(f"{theme.ICONS['warn']} {text}", "warn", incomplete=not short)
 
     def _outcome(self, kind: str, text: str) -> None:
-        """Remember what a step of this page did in this kernel (the summary is computed from it)."""
-        self.outcomes.append((kind, text))
+        """Remember what a step of this page did in this kernel (the summary is computed from it). A cell run
+        again replaces what its earlier runs said: the page's own advice is to fix the form and re-run the cell."""
+        cell, run = _cell_id(), _execution_count()
+        if cell is not None:
+            self.outcomes = [o for o in self.outcomes
+                             if not (isinstance(o, Outcome) and o.cell == cell and o.run != run)]
+        self.outcomes.append(Outcome(kind, text, cell, run))
 
     def refresh(self) -> None:
         if self.progress is not None and self.setup is not None:

@@ -324,3 +324,48 @@ def test_a_pages_summary_names_each_thing_it_did(setup: Setup) -> None:
     page._outcome("done", "received message-received")
     kind, what, _ = page.verdict()
     assert kind == "done" and "expected message-failed 4720" in what and "message-received" in what, what
+
+
+def test_a_cell_run_again_replaces_what_its_earlier_run_said(setup: Setup) -> None:
+    """Review 24c: 09's send cell stopped by the form, the form fixed, the cell re-run as the page advises (and the
+    wait below it): the summary is Done, not "done before, but this run failed". JupyterLab names the cell in each
+    execute request (``metadata.cellId``); an in-process IPython shell carries the same header here."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from bwhelpers.walkthrough import Page
+
+    _ready(setup)
+    shell = InteractiveShell.instance()
+    try:
+        page = Page("messages", setup=setup, show=False)
+        form = page.message_form()
+        form.fields["to"].value = "+1 919 555 0123, +1 919 555 0124"
+        shell.parent_header = {"metadata": {"cellId": "send-cell"}}
+        shell.execution_count = 3
+        with capture():
+            assert page.form_errors(form)
+        shell.parent_header = {"metadata": {"cellId": "wait-cell"}}
+        shell.execution_count = 4
+        with capture():  # Run All went on: the wait says nothing was sent
+            page.wait_for_event("message-delivered", timeout=10)
+        assert page.verdict()[0] in ("not run", "failed", "partial")
+        form.fields["to"].value = guide.SANDBOX_PHONE
+        shell.parent_header = {"metadata": {"cellId": "send-cell"}}
+        shell.execution_count = 5  # the same cells, run again ("Run Selected Cell and All Below")
+        with capture():
+            assert not page.form_errors(form)
+            assert page.send_message(to=form.values["to"], text="hi") is not None
+        shell.parent_header = {"metadata": {"cellId": "wait-cell"}}
+        shell.execution_count = 6
+        with capture():
+            page.wait_for_event("message-delivered", timeout=10)
+        kind, what, nxt = page.verdict()
+        assert kind == "done" and "failed" not in what and "red box" not in nxt, (kind, what, nxt)
+        # what another cell said stays: a failure in the wait cell is not wiped by the send cell's success
+        page._outcome("failed", "the wait timed out")
+        shell.parent_header = {"metadata": {"cellId": "send-cell"}}
+        shell.execution_count = 7
+        page._outcome("done", "sent again")
+        assert page.verdict()[0] == "partial"
+    finally:
+        InteractiveShell.clear_instance()
