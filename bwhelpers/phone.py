@@ -88,6 +88,9 @@ def fictional(value: Any) -> bool:
 def real_destination_problem(value: Any) -> str | None:
     """What is wrong with ``value`` as the destination of a real, billed text: not a phone number, or a fictional
     555-01xx one (billed, and received by nobody); None when it can be sent to."""
+    if not str(value or "").strip():
+        return "is empty: type your own mobile number, the phone that should receive the text " \
+            "(for a headless run, set BW_TO_NUMBER)"
     why = problem(value)
     if why:
         return why

@@ -253,12 +253,12 @@ def test_connect_checks_the_receiver_settings_before_any_request(clean_sandbox: 
 
 def test_the_send_form_takes_your_own_number_on_a_real_account(real: Setup, clean_sandbox: Any,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default destination is a fictional 555-01xx number: on a real account BW_TO_NUMBER (headless runs)
-    puts your own phone in the form; the sandbox keeps its well-known destination."""
+    """On a real account the destination is your own phone: BW_TO_NUMBER (headless runs) puts it in the form, else
+    the field starts empty (never the sandbox's fictional 555-01xx number); the sandbox keeps its destination."""
     from bwhelpers import guide
     from bwhelpers.walkthrough import Page
 
     monkeypatch.setenv(guide.TO_NUMBER_ENV, " +19195550199 ")
     assert Page("messages", setup=real, show=False).message_form().values["to"] == "+19195550199"
     monkeypatch.delenv(guide.TO_NUMBER_ENV)
-    assert Page("messages", setup=real, show=False).message_form().values["to"] == guide.SANDBOX_PHONE
+    assert Page("messages", setup=real, show=False).message_form().values["to"] == ""

@@ -135,11 +135,20 @@ def test_a_real_account_refuses_a_fictional_destination_before_any_request(real:
     _ready(real)
     page = Page("messages", setup=real, show=False)
     form = page.message_form()
-    assert form.values["to"] == guide.SANDBOX_PHONE and "to" in form.errors
-    assert "fictional" in form.errors["to"] and "your own mobile number" in form.errors["to"]
+    assert form.values["to"] == "" and "to" in form.errors  # no fictional default on a billed account
+    assert "empty" in form.errors["to"] and "your own mobile number" in form.errors["to"]
+    from bwhelpers.ui import forms as ui_forms
+
+    typed = ui_forms.message_form(real=True)  # the fictional number typed in (a form not kept in the state)
+    assert typed.values["to"] == guide.SANDBOX_PHONE
+    assert "fictional" in typed.errors["to"] and "your own mobile number" in typed.errors["to"]
     with capture() as seen:
         assert page.form_errors(form) is True
     assert "<b>to</b>" in _html(seen) and "Fix it in the form above" in _html(seen)
+    with capture():  # Run All goes on to the wait: nothing was sent, and the summary stays the form's amber word
+        page.wait_for_event("message-delivered", timeout=5)
+    kind, what, nxt = page.verdict()
+    assert kind == "not run" and "form" in what and "fix it in the form above" in nxt, (kind, what, nxt)
     before = len(real.current.messages)
     with capture() as seen:
         assert page.send_message(to="+12015550123", text="hi") is None

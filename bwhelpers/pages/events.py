@@ -112,7 +112,8 @@ class EventsMixin(PageBase):
         if not self.check():
             return None
         if message_id is None and self._nothing_sent:
-            self._outcome("failed", f"nothing was sent: {self._nothing_sent}")
+            if not (self.outcomes and self.outcomes[-1][0] == "form"):  # a form's problem stays the last word:
+                self._outcome("failed", f"nothing was sent: {self._nothing_sent}")  # amber "fix it in the form"
             show.show_callout("warn", f"Not waiting for {type}: nothing was sent",
                               f"<div>{html.escape(self._nothing_sent)}: nothing was sent, so no event can "
                               "arrive. Fix the input named above, then re-run the send cell and this one.</div>",

@@ -131,6 +131,8 @@ class FormsMixin(PageBase):
         real = self.setup is not None and not self.setup.config.is_sandbox
         if own and real:
             return self._persist("messages", forms.message_form(default_to=own, real=True))
+        if real:  # no fictional default on a billed account: the field starts empty, its placeholder says what to type
+            return self._persist("messages", forms.message_form(default_to="", real=True))
         return self._persist("messages", forms.message_form(real=real))
 
     def step_form(self, required: tuple[str, ...] = (), **defaults: Any) -> "forms.Form":
