@@ -371,11 +371,12 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         def _poll(result: Result, elapsed: float) -> None:
             waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
 
-        try:
-            return self._show(lambda: self.setup.wait_for_order(timeout=timeout, progress=False, on_poll=_poll),
-                              order=NUMBER_ORDER, saved=_numbers)
-        finally:
-            waiting.finish()
+        with waiting:
+            try:
+                return self._show(lambda: self.setup.wait_for_order(timeout=timeout, progress=False, on_poll=_poll),
+                                  order=NUMBER_ORDER, saved=_numbers)
+            finally:
+                waiting.finish()
 
     def register_a2p(self, campaign_id: str | None = None, timeout: float = 60.0, new: bool = False) -> Result | None:
         """Step: assign the saved numbers to a REGISTERED 10DLC campaign (a TN Option Order, polled)."""
@@ -389,12 +390,13 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         def _poll(result: Result, elapsed: float) -> None:
             waiting.update(f"order {str(result.id)[:8]}… is {result.status}")
 
-        try:
-            return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
-                                                              on_placed=_placed, progress=False, on_poll=_poll),
-                              order=TN_OPTION_ORDER)
-        finally:
-            waiting.finish()
+        with waiting:
+            try:
+                return self._show(lambda: self.setup.register_a2p(campaign_id=campaign_id, timeout=timeout, new=new,
+                                                                  on_placed=_placed, progress=False, on_poll=_poll),
+                                  order=TN_OPTION_ORDER)
+            finally:
+                waiting.finish()
 
     def send_message(self, to: Any, text: str | None, from_: str | None = None, save: bool = True) -> Result | None:
         """Step: send a message from the first saved number (on a real account: a real, billed text each run)."""

@@ -378,3 +378,32 @@ def test_a_cell_run_again_replaces_what_its_earlier_run_said(setup: Setup) -> No
         assert page.verdict()[0] == "partial"
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_stopping_a_wait_says_where_it_stopped_instead_of_a_traceback(setup: Setup, clean_sandbox: Any) -> None:
+    """Review 24c: Kernel › Interrupt (the toolbar's ■) during a wait printed a 30-line KeyboardInterrupt traceback
+    through the helpers. Now the wait's line says where it stopped and what to do, and the cell ends with that one
+    sentence (IPython shows ``_render_traceback_`` in place of a traceback; Run All still stops there)."""
+    import _thread
+    import threading
+
+    from bwhelpers.ui.progress import WaitStopped
+    from bwhelpers.walkthrough import Page
+
+    _ready(setup)
+    sandbox_settings(clean_sandbox, delivery_delay=120)  # the receipt comes after the wait's minute
+    page = Page("messages", setup=setup, show=False)
+    with capture():
+        assert page.send_message(to=guide.SANDBOX_PHONE, text="hi") is not None
+    timer = threading.Timer(1.5, _thread.interrupt_main)  # what the kernel does on Interrupt: KeyboardInterrupt
+    with capture() as seen, pytest.raises(WaitStopped) as stopped:
+        timer.start()
+        try:
+            page.wait_for_event("message-delivered", timeout=60)
+        finally:
+            timer.cancel()  # a wait that ended early leaves no interrupt behind for the test run
+    shown = stopped.value._render_traceback_()
+    assert len(shown) == 1 and "Stopped at" in shown[0] and "of 60 s" in shown[0], shown
+    assert "run this cell again" in shown[0]
+    page_text = _text(_html(seen))
+    assert "Stopped at" in page_text and "Traceback" not in page_text, page_text

@@ -221,7 +221,7 @@ class Messages:
                         f"reachable URL ({steps.ref('application')}, new=True)")
             if any(r.get("state") in ("queued", "sending", "pending") for r in states):
                 return ("the message is still being delivered (a slow destination)",
-                        "wait longer (timeout=...)")
+                        "run this cell again: it waits for the same message (or give it a longer timeout=...)")
         if st.location_id and st.application_id:
             try:
                 assigned = self.ctx.dashboard.get_application_settings(st.location_id).data.get("HttpMessagingV2AppId")
@@ -241,7 +241,8 @@ class Messages:
                     "reach the receiver", "run diagnose() (the receiver's checks), and read the status by polling "
                     "(delivery_status())")
         return ("the event has not reached the application's callback URL yet",
-                f"wait longer (timeout=...), or run diagnose() in notebook {steps.page('teardown').notebook[:2]}")
+                f"run this cell again: it waits for the same message (or give it a longer timeout=...); if it "
+                f"never comes, run diagnose() in notebook {steps.page('teardown').notebook[:2]}")
 
 
 declare(StepFlow("messages", Messages, run=lambda setup, inputs: setup.send_message(inputs["to"], inputs["text"])))

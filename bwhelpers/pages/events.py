@@ -126,9 +126,10 @@ class EventsMixin(PageBase):
         what = f"{type} for message {str(target)[:12]}…" if target else type
         waiting = progress.Waiting(what, timeout)
         try:
-            event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout,
-                                              on_poll=lambda elapsed: waiting.update(),
-                                              accept_failure=type == "message-delivered")
+            with waiting:  # Kernel › Interrupt: one sentence where the wait stopped, no traceback
+                event = self.setup.wait_for_event(type=type, message_id=message_id, timeout=timeout,
+                                                  on_poll=lambda elapsed: waiting.update(),
+                                                  accept_failure=type == "message-delivered")
         except UnknownMessageError as exc:
             waiting.finish()
             self._outcome("failed", f"no such message: {exc.description}")
@@ -197,7 +198,9 @@ class EventsMixin(PageBase):
             return None
         waiting = progress.Waiting(f"the outcome of message {str(target)[:12]}…", timeout)
         try:
-            outcome = self.setup.delivery_status(target, timeout=timeout, on_poll=lambda words, _: waiting.update(words))
+            with waiting:
+                outcome = self.setup.delivery_status(target, timeout=timeout,
+                                                     on_poll=lambda words, _: waiting.update(words))
         except BandwidthError as exc:
             waiting.finish()
             show.show_error(exc)

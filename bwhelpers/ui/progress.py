@@ -9,7 +9,8 @@ from typing import Any
 from .. import steps, theme
 from .output import Live
 
-__all__ = ["progress_html", "Progress", "progress_widget", "refresh_progress", "statuses", "done_steps", "Waiting"]
+__all__ = ["progress_html", "Progress", "progress_widget", "refresh_progress", "statuses", "done_steps", "Waiting",
+           "WaitStopped"]
 
 
 def progress_html(done: dict[int, Any], current: int | None = None) -> str:
@@ -133,6 +134,18 @@ class Waiting:
             f'{STALE_CSS}<span aria-hidden="true">{theme.ICONS["wait"]}</span> waiting for {html.escape(self.what)}'
             f"{extra}, {elapsed:.0f} s of {self.timeout:g} s (as of {stamp}){stale}"))
 
+    def __enter__(self) -> "Waiting":
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        """Stop (Kernel › Interrupt, the toolbar's ■) during the wait: the line says where the wait stopped and what
+        to do, and the cell ends with that sentence instead of a traceback through the helpers."""
+        if kind is not None and issubclass(kind, KeyboardInterrupt) and not isinstance(exc, WaitStopped):
+            elapsed = time.monotonic() - self.start
+            text = f"Stopped at {elapsed:.0f} s of {self.timeout:g} s, as you asked: {self.resume}."
+            self.finish(f"{theme.ICONS['warn']} {html.escape(text)}", "warn")
+            raise WaitStopped(text) from None
+
     def finish(self, text: str = "", kind: str = "ok") -> None:
         if not self.live.shown:
             if text:
@@ -141,3 +154,10 @@ class Waiting:
         from IPython.display import HTML
 
         self.live.update(self._line(text, kind) if text else HTML(""))
+
+
+class WaitStopped(KeyboardInterrupt):
+    """A wait stopped by the user; IPython shows its sentence in place of a traceback, and Run All stops here."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\N{BLACK SQUARE FOR STOP} {self}"]
