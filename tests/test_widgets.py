@@ -314,3 +314,26 @@ def test_start_page_keeps_the_target_choice_in_the_state_file(sandbox: Any, isol
     assert '"target": "real"' in text and "9900000" in text and "Not-In-State-31" not in text
     again = Page("start").credentials_form()
     assert again.target.value == "real" and again.account_id.value == "9900000" and again.client_secret.value == ""
+
+
+def test_12s_export_offers_the_picture_and_says_a_changed_box_needs_a_rerun(sandbox: Any, isolated_env: Any,
+                                                                            tmp_path: Any,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review 24c: the collection's picture folder uploads ``smile.png`` (written beside it), but 12 offered only
+    two downloads; and ticking "Include secrets" after the preview left it and the links stale without a word."""
+    from bwhelpers.connection import live_config
+    from bwhelpers.setup import Setup
+    from bwhelpers.ui.export import export_form
+    from bwhelpers.ui.output import capture
+
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    form = export_form(Setup(live_config(quiet=True), progress=False), out_dir=str(tmp_path))
+    with capture() as seen:
+        files = form.export()
+    assert set(files) == {"environment", "collection", "picture"} and files["picture"].endswith("smile.png")
+    shown = "".join(str(getattr(o, "data", "")) for o in seen)
+    assert 'download="smile.png"' in shown and 'href="data:image/png;base64,' in shown, shown[:2000]
+    form.include_secrets.value = True
+    assert "Run the cells below again" in form.warning.value
+    form.include_secrets.value = False
+    assert "Run the cells below again" in form.warning.value and "no secret" in form.warning.value

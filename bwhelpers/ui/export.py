@@ -47,7 +47,8 @@ def download_href(path: Path) -> str | None:
     data = Path(path).read_bytes()
     if len(data) > MAX_INLINE:
         return None
-    return "data:application/json;base64," + base64.b64encode(data).decode("ascii")
+    kind = "image/png" if Path(path).suffix.lower() == ".png" else "application/json"
+    return f"data:{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
 #: the preview's value for a secret that is set but not shown: never blank, which would read as "the secret is empty"
@@ -74,8 +75,10 @@ def downloads_html(files: dict[str, Path], secret: frozenset[str] = frozenset())
     return (f'<div class="bw-downloads" style="color:{theme.TEXT};line-height:1.4"><b>Download</b> (click each link: '
             "your browser saves the file to its Downloads folder, also on Binder and JupyterHub):"
             f'<ul style="margin:2px 0">{"".join(items)}</ul>'
-            "<b>Next:</b> in Postman choose <i>Import</i>, drop both files, pick the environment in the top-right "
-            "menu, and run the collection (<i>Run collection</i>). Without secrets in the file, first type your "
+            "<b>Next:</b> in Postman choose <i>Import</i>, drop the environment and the collection, pick the "
+            "environment in the top-right menu, and run the collection (<i>Run collection</i>); the picture is the "
+            "file the picture folder's upload asks for (choose it in that request's <i>Body</i>). Without secrets in "
+            "the file, first type your "
             "Client Secret into the environment's <code>clientSecret</code> (current value). From a terminal on "
             "this machine, the README's newman lines (section “Postman”: start a sandbox, export, <code>newman run"
             "</code>) run the same collection.</div>")
@@ -102,7 +105,10 @@ class ExportForm:
     def _warn(self, change: dict[str, Any]) -> None:
         self.warning.value = (f'<div style="color:{theme.TEXT}"><span style="color:{theme.accent("warn")}">'
                               f'{theme.ICONS["warn"]}</span> The environment file will contain your secrets in '
-                              'plain text. Do not commit or share it.</div>' if change["new"] else "")
+                              'plain text. Do not commit or share it. Run the cells below again to apply this.'
+                              '</div>' if change["new"] else
+                              f'<div style="color:{theme.TEXT}">Run the cells below again to apply this: the files '
+                              'will hold no secret.</div>')
 
     def _ipython_display_(self) -> None:
         emit(self.widget)
@@ -129,12 +135,13 @@ class ExportForm:
 
     def export(self) -> dict[str, str]:
         """Write both files and show their download links and the next step."""
-        from ..postman import export
+        from ..postman import PICTURE_FILE, export
 
         v = self.values
         config = getattr(self.setup, "config", None)
         state = self.setup.saved if self.setup is not None else None
         files = export(config, state, out_dir=v["out_dir"], name=v["name"], include_secrets=v["include_secrets"])
+        files["picture"] = (Path(v["out_dir"]) / PICTURE_FILE).resolve()  # the upload's body, written beside them
         show_html(downloads_html(files, frozenset({"environment"}) if v["include_secrets"] else frozenset()))
         if self.on_export is not None:
             self.on_export(files)
