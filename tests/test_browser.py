@@ -357,7 +357,13 @@ def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[
 
         form.locator(".widget-text", has_text="Account id").first.locator("input").fill("9900000")
         form.locator(".widget-text", has_text="Client ID").first.locator("input").fill("my-client-id")
-        page.wait_for_timeout(1000)  # the kept values are saved as they change
+        form.locator(".widget-text", has_text="Client ID").first.locator("input").press("Tab")  # done typing
+        for _ in range(120):  # the kept values are saved as they change, through the kernel (slow when loaded)
+            if lab["state"].exists() and "my-client-id" in lab["state"].read_text():
+                break
+            page.wait_for_timeout(250)
+        else:
+            raise AssertionError("the typed Client ID never reached the saved state")
         run_all(page)
         form = page.locator(".bw-credentials").first
         form.wait_for(state="visible", timeout=60_000)
