@@ -55,13 +55,8 @@ def is_trusted(peer: str, trusted: tuple[Network, ...]) -> bool:
     """Is the connection's own address ``peer`` one of the trusted proxies?"""
     if not trusted or not peer:
         return False
-    try:
-        addr = ipaddress.ip_address(peer.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return any(addr.version == net.version and addr in net for net in trusted)
+    addr = _peer_address(peer)
+    return addr is not None and any(addr.version == net.version and addr in net for net in trusted)
 
 
 def _last(value: str | None) -> str:
@@ -119,14 +114,20 @@ def socket_owner(local: tuple[str, int], peer: tuple[str, int]) -> int | None:
         return None
 
 
-def _loopback(peer: str) -> bool:
+def _peer_address(peer: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The connection's address (an IPv4-mapped IPv6 one as IPv4, a zone dropped); None when it is not one."""
     try:
         addr = ipaddress.ip_address(peer.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return addr.is_loopback
+        return addr.ipv4_mapped
+    return addr
+
+
+def _loopback(peer: str) -> bool:
+    addr = _peer_address(peer)
+    return addr is not None and addr.is_loopback
 
 
 def proxy_connection(conn: Any, trusted: tuple[Network, ...]) -> bool:

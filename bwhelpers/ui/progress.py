@@ -138,13 +138,13 @@ class Waiting:
         return self
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        """Stop (Kernel › Interrupt, the toolbar's ■) during the wait: the line says where the wait stopped and what
-        to do, and the cell ends with that sentence instead of a traceback through the helpers."""
+        """Stop (Kernel › Interrupt, the toolbar's ■) during the wait: the waiting line goes, and the cell ends with
+        one sentence (where the wait stopped, what to do) instead of a traceback through the helpers."""
         if kind is not None and issubclass(kind, KeyboardInterrupt) and not isinstance(exc, WaitStopped):
             elapsed = time.monotonic() - self.start
-            text = f"Stopped at {elapsed:.0f} s of {self.timeout:g} s, as you asked: {self.resume}."
-            self.finish(f"{theme.ICONS['warn']} {html.escape(text)}", "warn")
-            raise WaitStopped(text) from None
+            self.finish()  # the line goes: the cell's one sentence below says where the wait stopped
+            raise WaitStopped(f"Stopped at {elapsed:.0f} s of {self.timeout:g} s, as you asked: {self.resume}.") \
+                from None
 
     def finish(self, text: str = "", kind: str = "ok") -> None:
         if not self.live.shown:
@@ -160,4 +160,4 @@ class WaitStopped(KeyboardInterrupt):
     """A wait stopped by the user; IPython shows its sentence in place of a traceback, and Run All stops here."""
 
     def _render_traceback_(self) -> list[str]:
-        return [f"\N{BLACK SQUARE FOR STOP} {self}"]
+        return [str(self)]
