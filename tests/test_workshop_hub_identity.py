@@ -30,7 +30,7 @@ class HubStandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 stand_in.asked += 1
                 token = self.headers.get("Authorization", "").partition(" ")[2]
                 model = stand_in.tokens.get(token) if self.path.rstrip("/").endswith("/hub/api/user") else None
