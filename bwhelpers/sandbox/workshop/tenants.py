@@ -35,7 +35,7 @@ from urllib.parse import parse_qs
 
 import tornado.httputil
 import tornado.web
-from jupyterhub.services.auth import HubOAuth, _ExpiringDict
+from jupyterhub.services.auth import HubAuth, HubOAuth
 
 from .. import clock
 from ..auth_throttle import THROTTLE
@@ -51,7 +51,11 @@ SESSION_COOKIE = "jupyterhub-session-id"
 _PHONE = "/_sandbox/phone/"
 
 
-class HubAnswers(_ExpiringDict):
+#: the class HubAuth's ``cache`` must be (an instance of it: the trait's type)
+ExpiringDict: type = HubAuth.class_traits()["cache"].klass
+
+
+class HubAnswers(ExpiringDict):
     """HubAuth's cache of the hub's answers, whose ages follow the sandbox's clock (``now``), so tests move time
     instead of sleeping. An answer stored at a later time than the clock now shows (the clock was set back) is
     expired too."""
