@@ -123,6 +123,9 @@ def test_made_up_hub_tokens_are_throttled_per_address_and_stop_reaching_the_hub(
         assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1, r.text
         assert "retry in" in r.json()["error"]
         assert hub.asked == asked  # a token that failed lately from an emptied bucket: the hub is not asked again
+        r = page(service, "/me", "t" * 5000, address="203.0.113.68")  # no hub token is that long
+        assert r.status_code == 401 and "not valid" in r.json()["error"], r.text
+        assert hub.asked == asked  # ... and it is never sent to the hub
         provision(service, "sam")  # a real hub user behind the same address and behind another one
         assert page(service, "/me", hub.token("sam"), address="203.0.113.67").status_code == 200
         assert page(service, "/me", hub.token("sam"), address="203.0.113.66").status_code == 200

@@ -38,7 +38,7 @@ from ..phone import models as phone_models
 from . import exceptions as exc
 from . import models
 from .board import render_board
-from .tenants import credential_ident
+from .tenants import MAX_TOKEN_CHARS, credential_ident
 
 
 def workshop(handler: Any) -> Any:
@@ -87,6 +87,9 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
             if wait is not None:
                 raise self.throttled(wait)
         empty = THROTTLE.blocked(address, now=now) if ident is not None else None  # before this request counts
+        if token and len(token) > MAX_TOKEN_CHARS:  # no hub token is that long: a failure, not a question to the hub
+            self._cached_hub_user = None
+            self._hub_auth_user_cache = None
         user = self.get_current_user()
         if user:
             self.limit_rate(user)

@@ -48,6 +48,11 @@ HUB_CACHE_SECONDS = 30
 MAX_CHECKS_PER_ADDRESS = 4
 #: the hub's session cookie (HubAuth keys its cache with it)
 SESSION_COOKIE = "jupyterhub-session-id"
+#: the longest hub token asked about (JupyterHub's are 32 characters): longer is nobody's, and never sent to the hub
+MAX_TOKEN_CHARS = 256
+#: the longest Cookie header or URL read here, before the request waits its turn (a browser's cookies stay well
+#: below; longer ones wait in their address's turns and the handler answers them)
+MAX_READ_CHARS = 8192
 _PHONE = "/_sandbox/phone/"
 
 
@@ -129,11 +134,13 @@ class Tenants:
 
     def hub_token(self, headers: Any) -> tuple[str, str] | None:
         """(token, session id) of a hub token in ``Authorization`` or in the service's signed HubOAuth cookie."""
+        if sum(len(c) for c in headers.get_list("Cookie")) > MAX_READ_CHARS:
+            return None
         cookies = _cookies(headers) if headers.get("Cookie") else {}
         session = cookies.get(SESSION_COOKIE, "")
         found = self.auth.auth_header_pat.match(headers.get("Authorization", "") or "")
         if found:
-            return found.group(1), session
+            return (found.group(1), session) if len(found.group(1)) <= MAX_TOKEN_CHARS else None
         raw = cookies.get(self.auth.cookie_name)
         if not raw:
             return None
@@ -156,6 +163,8 @@ class Tenants:
     def __call__(self, headers: Any, uri: str, address: str) -> str | Awaitable[str | None] | None:
         """The tenant of a request the emulated APIs' credentials did not name, or an awaitable of it (a hub token
         checked with the hub first), or None (its address's)."""
+        if len(uri) > MAX_READ_CHARS:
+            return None
         path, _, query = uri.partition("?")
         if self.prefix and path.startswith(self.prefix + "/"):
             path = path[len(self.prefix):]
