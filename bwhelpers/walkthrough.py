@@ -585,7 +585,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
     def verdict(self) -> tuple[str, str, str]:
         """What this notebook achieved, computed from what happened: (``done`` / ``partial`` / ``failed`` /
         ``not run``, what, the next step in words — trusted HTML)."""
-        again = "fix what the red box above names, then re-run this notebook (Run All)"
+        again = "fix the problem the box above names, then re-run this notebook (Run All)"
         nxt = steps.PAGES[self.step + 1] if self.step + 1 < len(steps.PAGES) else None
         onward = (f"continue with {_link(nxt)} ({html.escape(nxt.heading[:1].lower() + nxt.heading[1:])})"
                   if nxt is not None else "you are at the end of the walkthrough")

@@ -555,6 +555,37 @@ def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], browser:
         context.close()
 
 
+def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str, Any], browser: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """09 with two numbers in ``to``: the form says "one number per send here" in our words (no "(1) The string
+    supplied …" of the phonenumbers library), as running text (lines about 1.4 em apart, not the widgets' 28 px
+    rows), and nothing is sent (review 24c, finding 8); light and dark at 1024 px."""
+    fresh(lab)
+    prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123, +19195550124", "text": "hi"}})
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("messages").filename)
+        problem = page.locator(".bw-form-problem").first
+        problem.wait_for(timeout=90_000)
+        wait_idle(page)
+        said = " ".join(problem.inner_text().split())
+        assert "holds 2 numbers" in said and "one number per send" in said, said
+        text = page.locator("#main").inner_text()
+        assert "string supplied" not in text and "(1)" not in text
+        gap = page.evaluate("""() => { const s = getComputedStyle(document.querySelector('.bw-form-problem'));
+            return parseFloat(s.lineHeight) / parseFloat(s.fontSize); }""")
+        assert gap <= 1.5, gap
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"09_two_numbers-{'dark' if 'Dark' in theme else 'light'}", problem)
+    except Exception:
+        shot(page, "failure-two-numbers")
+        raise
+    finally:
+        context.close()
+
+
 def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], browser: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     fresh(lab)

@@ -407,3 +407,61 @@ def test_stopping_a_wait_says_where_it_stopped_instead_of_a_traceback(setup: Set
     assert "run this cell again" in shown[0]
     page_text = _text(_html(seen))  # said once, by the cell's ending; no frozen "waiting" line above it
     assert "Stopped at" not in page_text and "Traceback" not in page_text, page_text
+
+
+def _real_form(page: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """00's form on Real account against the sandbox standing in for Bandwidth (its URLs in BW_*_URL)."""
+    c, url = sandbox.credentials, sandbox.url
+    for var, value in (("BW_DASHBOARD_URL", f"{url}/api"), ("BW_MESSAGING_URL", f"{url}/api/v2"),
+                       ("BW_TOKEN_URL", f"{url}/api/v1/oauth2/token"), ("BW_PLATFORM_URL", f"{url}/api/v2")):
+        monkeypatch.setenv(var, value)
+    form = page.credentials_form()
+    form.target.value = "real"
+    form.account_id.value, form.site_id.value = c["account_id"], c["site_id"]
+    form.client_id.value, form.client_secret.value = c["client_id"], c["client_secret"]
+    return form
+
+
+def test_a_wrong_id_typed_in_the_form_is_named_by_its_label(setup: Setup, clean_sandbox: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """00 (review 24c, finding 6): a site or account id the service refuses is named by the form's label with the
+    fix there ("check Subaccount (site) id above"), never "the id in the URL" or BW_ACCOUNT_ID; the field is marked,
+    and the red box of a headless run says the same."""
+    from bwhelpers.walkthrough import Page
+
+    page = Page("start", setup=setup, show=False)
+    with capture():
+        form = _real_form(page, clean_sandbox, monkeypatch)
+        form.site_id.value = "43"
+        form.connect(clicked=True)
+    status = _text(form.status.value)
+    assert "NotFoundError (HTTP 404)" in status and "check Subaccount (site) id above" in status, status
+    assert "URL" not in status and "BW_" not in status, status
+    assert "bw-invalid" in form.site_id._dom_classes and "bw-invalid" not in form.account_id._dom_classes
+    with capture() as cell:
+        form = _real_form(page, clean_sandbox, monkeypatch)
+        form.account_id.value = str(int(clean_sandbox.credentials["account_id"]) + 1)
+        form.connect()
+    status, box = _text(form.status.value), _text(_html(cell))
+    for said in (status, box):
+        assert "check Account id above" in said and "BW_ACCOUNT_ID" not in said and "URL" not in said, said
+    assert "How to fix" not in box, box  # one fix, the form's
+    assert "bw-invalid" in form.account_id._dom_classes
+
+
+def test_the_send_form_says_one_number_per_send_in_its_own_words() -> None:
+    """09's form (review 24c, finding 8): two numbers in ``to`` are "one number per send here", and no message of
+    the phonenumbers library ("(1) The string supplied …") reaches a form; the problems are running text (a line
+    height of 1.4, not the widgets' 28 px rows)."""
+    from bwhelpers import phone
+    from bwhelpers.ui.forms import message_form
+
+    form = message_form()
+    form.fields["to"].value = "+19195550123, +19195550124"
+    problem = form.errors["to"]
+    assert "holds 2 numbers" in problem and "one number per send" in problem, problem
+    assert "line-height:1.4" in form.messages.value and "<b>to</b>" in form.messages.value
+    for text in ("+19195550123 +19195550124", "++1", "+999 123", "1234567890123456789", "-"):
+        said = phone.problem(text) or ""
+        assert said and "string supplied" not in said and "(1)" not in said and "(0)" not in said, (text, said)
+    assert phone.problem("(919) 555-0123") is None and phone.how_many("(919) 555-0123") == 1

@@ -206,8 +206,10 @@ class CredentialsForm:
     def _explain(self, exc: BandwidthError) -> tuple[str, list[str]] | None:
         """A form-side error in the form's words (labels, what to do here) and the fields it is about; None when
         the error is not about a field of this form."""
-        from ..exceptions import ValidationError
+        from ..exceptions import AuthError, NotFoundError, TokenError, ValidationError
 
+        if self.target.value == "real" and not isinstance(exc, ValidationError):
+            return self._explain_refusal(exc, NotFoundError, AuthError, TokenError)
         if not isinstance(exc, ValidationError):
             return None
         missing = [d.get("field") for d in exc.details if d.get("problem") == "missing"]
@@ -226,6 +228,21 @@ class CredentialsForm:
                 text = text[len(prefix):]
             return (f"{LABELS[exc.field]}: {text}. Fix: correct {LABELS[exc.field]} above, then press Connect.",
                     [exc.field])
+        return None
+
+    def _explain_refusal(self, exc: BandwidthError, not_found: type, auth: type, token: type
+                         ) -> tuple[str, list[str]] | None:
+        """The service refused Connect's one request (GET the site) for a value typed in this form: its answer,
+        and the fix in the form's labels ("check Subaccount (site) id above"), not in URL or ``BW_*`` terms."""
+        said = sentence(str(getattr(exc, "description", "") or "").strip() or type(exc).__name__)
+        if isinstance(exc, not_found) and self.site_id.value.strip():
+            return (f"{said} Fix: check Subaccount (site) id above (Bandwidth App > Account > Subaccounts: "
+                    "the id of a subaccount of this account), then press Connect.", ["site_id"])
+        if isinstance(exc, auth) and not isinstance(exc, token) and exc.status == 403 \
+                and self.account_id.value.strip():
+            return (f"{said} Fix: check Account id above, and that this API credential (Client ID) may act "
+                    "on that account with the Numbers role (Bandwidth App > Account > API Credentials), then press "
+                    "Connect.", ["account_id", "client_id"])
         return None
 
     def _busy(self, busy: bool) -> None:
@@ -258,8 +275,11 @@ class CredentialsForm:
             if explained is not None:
                 text, names = explained
                 self._mark(names)
-                shown: BaseException = type(exc)(text + again, field=names[0])
-                self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
+                # the form's words stand alone: no second fix from the status (``fix=""``), the status kept
+                shown: BaseException = type(exc)(text + again, field=names[0], status=exc.status, code=exc.code,
+                                                 fix="")
+                http = f" (HTTP {exc.status})" if exc.status else ""
+                self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>{http}: "
                                             f"{html.escape(text + again)}", self.attempts)
             else:
                 self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
