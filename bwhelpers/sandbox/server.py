@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import logging
 import re
 import socket
 import threading
+from collections.abc import Awaitable
 from types import ModuleType
 from typing import Any
 
 import tornado.httpserver
 import tornado.httputil
+import tornado.ioloop
 import tornado.netutil
 import tornado.web
 
@@ -134,15 +137,39 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         if turn is None:
             self.inner.finish()
             return
+        if inspect.isawaitable(turn):  # its tenant is being checked (a hub token: the workshop's pages)
+            tornado.ioloop.IOLoop.current().add_future(asyncio.ensure_future(turn), self._decided)
+            return
+        self._start(turn)
+
+    def _decided(self, future: Any) -> None:
+        if self.closed:  # the client left while its tenant was checked
+            return
+        self._start(future.result())
+
+    def _start(self, turn: Any) -> None:
         self.conn.bw_turn = turn  # released by SandboxApplication.log_request when the answer is written
         turn.start(self.inner.finish)
 
+    closed = False
+
     def on_connection_close(self) -> None:
+        self.closed = True
         turn = getattr(self.conn, "bw_turn", None)
         if turn is not None:
             turn.finished()
         if not self.refused:
             self.inner.on_connection_close()
+
+
+async def _later_turn(share: FairShare, hint: Any, fallback: str) -> Turn:
+    """The turn of a request whose tenant ``hint`` is still being checked (``fallback`` when it names none)."""
+    try:
+        tenant = await hint
+    except Exception:  # pragma: no cover - a hint never raises; if it did, the request is its address's
+        log.exception("could not tell a request's tenant")
+        tenant = None
+    return Turn(share, tenant or fallback)
 
 
 class NoSniff(tornado.web.OutputTransform):
@@ -167,7 +194,7 @@ class SandboxApplication(tornado.web.Application):
         if self.fair_share is not None:
             share = self.fair_share
 
-            def turn(headers: tornado.httputil.HTTPHeaders, uri: str) -> Turn:
+            def turn(headers: tornado.httputil.HTTPHeaders, uri: str) -> Turn | Awaitable[Turn]:
                 peer = str(getattr(getattr(request_conn, "context", None), "remote_ip", "") or "")
                 address = forwarded.client_address(peer, headers.get("X-Forwarded-For"), ctx.trusted_proxies,
                                                    request_conn)
@@ -175,9 +202,19 @@ class SandboxApplication(tornado.web.Application):
                 delivery = delivery_signature.verify(ctx.admin_key, signed, headers.get("Host") or "", uri,
                                                      use=False) if signed else None
                 admin = same_secret(headers.get(ADMIN_HEADER), ctx.admin_key)
-                return Turn(share, tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin))
+                tenant = tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin)
+                hint = self.tenant_hint(headers, uri, address) if tenant.startswith("address:") else None
+                if inspect.isawaitable(hint):
+                    return _later_turn(share, hint, tenant)
+                return Turn(share, hint or tenant)
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
                           self.larger_body_limit, turn)
+
+    def tenant_hint(self, headers: tornado.httputil.HTTPHeaders, uri: str, address: str) -> Any:
+        """The tenant of a request that no emulated API's credentials name (its address's otherwise): a string, an
+        awaitable of one (or of None), or None. The workshop's pages have their own proofs
+        (:mod:`bwhelpers.sandbox.workshop.tenants`)."""
+        return None
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         """The answer is written: the tenant's next request may go (:mod:`.fair_share`), then the access log."""

@@ -121,6 +121,7 @@ class PhoneHandler(ControlHandler):
         token = self.get_argument("t", None)
         if token:
             models.verify_link(self.ctx.admin_key, account_id, token, models.now(self.db))
+            self.check_rate(account_id)  # the account's request rate, as with its credentials (workshop mode)
             return token
         if self.is_admin():
             return None

@@ -30,12 +30,15 @@ from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 
+from .. import clock
+from ..auth_throttle import THROTTLE
 from ..control.responses import ControlHandler
 from ..keys import ADMIN_HEADER, same_secret
 from ..phone import models as phone_models
 from . import exceptions as exc
 from . import models
 from .board import render_board
+from .tenants import MAX_TOKEN_CHARS, credential_ident
 
 
 def workshop(handler: Any) -> Any:
@@ -76,21 +79,42 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         With ``browser_login`` a plain browser visit without a session is redirected to the hub's login
         (and None is returned: the caller stops).
         """
+        token = self.hub_auth.get_token(self, in_cookie=False)
+        ident = credential_ident(token) if token else None
+        address, now = self.client_address(), clock.now(self.db)
+        if ident is not None:  # this token failed lately from an address out of failures: 429, the hub is not asked
+            wait = THROTTLE.blocked(address, ident, now=now)
+            if wait is not None:
+                raise self.throttled(wait)
+        empty = THROTTLE.blocked(address, now=now) if ident is not None else None  # before this request counts
+        if token and len(token) > MAX_TOKEN_CHARS:  # no hub token is that long: a failure, not a question to the hub
+            self._cached_hub_user = None
+            self._hub_auth_user_cache = None
         user = self.get_current_user()
         if user:
+            self.limit_rate(user)
             return user
         model = getattr(self, "_cached_hub_user", None)
         if model:  # identified by the hub, but without the scope to use this service
             raise exc.MissingServiceScope(model.get("name"), self.hub_auth.access_scopes)
         if self.request.method not in ("GET", "HEAD") and self.get_cookie(self.hub_auth.cookie_name):
             raise exc.StaleXsrf()
-        if self.hub_auth.get_token(self, in_cookie=False):
+        if ident is not None:  # a token the hub does not know counts against the address, as a wrong password does
+            THROTTLE.failed(address, ident, now=now)
+            if empty is not None:  # a new token was asked of the hub (it may be someone's right one): still 429
+                raise self.throttled(empty)
             raise exc.HubTokenInvalid()
         if browser_login and self.request.method in ("GET", "HEAD") and "text/html" in \
                 self.request.headers.get("Accept", ""):
             self.redirect(self.get_login_url())
             return None
         raise exc.NotLoggedIn()
+
+    def limit_rate(self, user: dict[str, Any]) -> None:
+        """The ``requests_per_second`` quota of the hub user's account (a hub user without one, the host: their
+        own bucket), as their kernel's requests have: one person, one rate, whichever address they come from."""
+        row = models.participant(self.db, user["name"])
+        self.check_rate(str(row["account_id"]) if row is not None else "hub:" + str(user["name"]))
 
     def require_hub_admin(self, *, browser_login: bool = False) -> dict[str, Any] | None:
         user = self.hub_user(browser_login=browser_login)
