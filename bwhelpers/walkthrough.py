@@ -196,6 +196,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             if self.info.key == "start":  # this page's form is where it gets fixed: say so, in the form's words
                 self._not_connected_here(exc)
                 return
+            if self._not_connected_elsewhere(exc):
+                return
             self._outcome("failed", f"could not connect: {type(exc).__name__}: {getattr(exc, 'description', '') or exc}")
             show.show_error(exc)
             show.show_note("Could not connect. Open <b>00_start_here</b> and use the credentials form, "

@@ -680,6 +680,7 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
         wait_idle(page)
         text = " ".join(box.inner_text().split())
         assert f"Next: continue with {nxt.notebook} (enable MMS on the location)" in text, text
+        assert "close this one first (File › Close and Shut Down Notebook)" in text, text  # one kernel per tab
         link = box.locator("a", has_text=nxt.notebook)
         assert link.count() == 1 and nxt.filename in (link.get_attribute("href") or "")
         whats_next = page.locator(".jp-MarkdownCell", has_text="What's next").last

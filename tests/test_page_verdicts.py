@@ -447,6 +447,14 @@ def test_a_wrong_id_typed_in_the_form_is_named_by_its_label(setup: Setup, clean_
         assert "check Account id above" in said and "BW_ACCOUNT_ID" not in said and "URL" not in said, said
     assert "How to fix" not in box, box  # one fix, the form's
     assert "bw-invalid" in form.account_id._dom_classes
+    with capture():
+        form = _real_form(page, clean_sandbox, monkeypatch)
+        form.client_secret.value = "Wrong-Secret-9d2c"
+        form.connect(clicked=True)
+    status = _text(form.status.value)
+    assert "check Client ID and Client Secret above" in status and "BW_CLIENT" not in status, status
+    assert "Wrong-Secret-9d2c" not in status and "paste it again" in status
+    assert "bw-invalid" in form.client_secret._dom_classes and "bw-invalid" not in form.site_id._dom_classes
 
 
 def test_the_send_form_says_one_number_per_send_in_its_own_words() -> None:
@@ -555,6 +563,25 @@ def test_the_start_page_with_no_credentials_speaks_the_form_and_clears_after_con
     assert f"Connected to account {c['account_id']}" in _text(replaced)
     assert page.verdict()[0] == "done" and "only this notebook knows" in _text(form.status.value)
     assert c["client_secret"] not in replaced + form.status.value
+
+
+
+def test_a_later_page_with_no_credentials_names_them_by_00s_labels(clean_sandbox: Any, isolated_env: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """09 on a real account with nothing set: a red box naming what is missing by 00's form labels and where to
+    give it (00's form, Remember), never "pass them to Config.resolve(...)"; a headless run fails on it."""
+    from bwhelpers.walkthrough import Page
+
+    _stand_in(monkeypatch, clean_sandbox)
+    with capture() as header:
+        page = Page("messages")
+    shown = _html(header)
+    said = _text(shown)
+    assert "Not connected: a real account needs Account id, Subaccount (site) id, Client ID and Client Secret" in said
+    assert "00_start_here" in said and "Remember" in said and "Config.resolve" not in said, said
+    assert "bw-incomplete" in shown
+    kind, what, nxt = page.verdict()
+    assert kind == "failed" and "Client Secret" in what and "00_start_here" in nxt, (kind, what, nxt)
 
 
 def test_the_preflight_above_the_teardown_is_folded_once_its_rows_no_longer_hold(setup: Setup) -> None:

@@ -6,9 +6,9 @@ import html
 import os
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import guide, theme, views
+from .. import guide, steps, theme, views
 from ..ui import display as show
-from .base import PageBase
+from .base import PageBase, link
 
 if TYPE_CHECKING:  # the forms (ipywidgets, phonenumbers) are imported by the cells that show one
     from ..ui import forms
@@ -74,6 +74,22 @@ class FormsMixin(PageBase):
                 "Fix it in the form below and press <b>Connect</b> (or choose <b>Sandbox</b> there to use the local "
                 "sandbox).", "warn")))
         self._connect_notes.append(live)
+
+    def _not_connected_elsewhere(self, exc: BaseException) -> bool:
+        """A page after 00 with a real account's credentials missing: what is missing by 00's form labels and
+        where to give it (never ``Config.resolve(...)``); False for any other error (shown as it is)."""
+        from ..ui.credentials import listed_labels, missing_fields
+
+        names = missing_fields(exc)
+        if not names:
+            return False
+        listed = listed_labels(names)
+        self._outcome("failed", f"not connected: a real account needs {listed}")
+        show.show_callout("error", f"Not connected: a real account needs {listed}",
+                          f"<div><b>How to fix:</b> open {link(steps.page('start'))}, fill them in its form and tick "
+                          "<i>Remember</i> so every notebook uses them (or set the <code>BW_*</code> variables, or "
+                          "unset <code>BW_TARGET</code> to use the sandbox), then re-run this notebook.</div>")
+        return True
 
     def connected_here(self, config: Any) -> None:
         """A Connect in 00's form worked: the notes that said it was not connected say so instead."""

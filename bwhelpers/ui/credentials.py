@@ -305,6 +305,10 @@ class CredentialsForm:
         if isinstance(exc, not_found) and self.site_id.value.strip():
             return (f"{said} Fix: check Subaccount (site) id above (Bandwidth App > Account > Subaccounts: "
                     "the id of a subaccount of this account), then press Connect.", ["site_id"])
+        if isinstance(exc, token) and exc.status == 401 and not self.legacy.value:
+            return (f"{said} Fix: check Client ID and Client Secret above: copy both from the Bandwidth App, Account "
+                    "> API Credentials (the secret is shown only once; if it is lost, generate a new one there), "
+                    "then press Connect.", ["client_id", "client_secret"])
         if isinstance(exc, auth) and not isinstance(exc, token) and exc.status == 403 \
                 and self.account_id.value.strip():
             return (f"{said} Fix: check Account id above, and that this API credential (Client ID) may act "
