@@ -105,7 +105,9 @@ def test_credentials_form_asks_for_api_credentials_and_connects_with_oauth(
         form.target.value = "real"
         form.client_secret.value = "Wrong-Client-Secret-42"
         assert form.connect() is None
-        assert "TokenError" in form.status.value and "BW_CLIENT_SECRET" in form.status.value
+        # the fix in the form's labels, not the environment's (review 24c, finding 6)
+        assert "TokenError" in form.status.value and "check Client ID and Client Secret above" in form.status.value
+        assert "BW_CLIENT_SECRET" not in form.status.value
         assert form.client_secret.value == "", "secret fields are cleared after use"
         assert "Wrong-Client-Secret-42" not in manager_state() + form.status.value
 
