@@ -243,6 +243,20 @@ class SandboxProcess:
         finally:
             conn.close()
 
+    def outcomes(self) -> dict[str, int]:
+        """How many outbound message events of each outcome the sandbox stored (``message-delivered``,
+        ``message-failed 4476``, ...), read straight from its sqlite file."""
+        import sqlite3
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = conn.execute("SELECT type, error_code, COUNT(*) FROM message_events "
+                                "WHERE type<>'message-received' GROUP BY type, error_code").fetchall()
+        except sqlite3.Error:
+            return {}
+        finally:
+            conn.close()
+        return {f"{kind}{f' {code}' if code is not None else ''}": int(n) for kind, code, n in rows}
+
     def drain(self, timeout: float = 60.0) -> None:
         """Wait until the sandbox has delivered every queued callback (so its work does not leak into
         the next measurement)."""
@@ -266,8 +280,11 @@ class SandboxProcess:
         self.stop()
 
 
-def provision(url: str, state_file: Path) -> dict[str, Any]:
-    """Run the walkthrough's steps 1-7 against ``url``: returns config, application id and number."""
+def provision(url: str, state_file: Path, a2p: bool = True) -> dict[str, Any]:
+    """Run the walkthrough's steps 1-7 against ``url``, and (``a2p``) its A2P step too: the number is assigned to the
+    account's registered 10DLC campaign, as a real user's is before sending, so a send takes the success path
+    (message-delivered), not the 4476 failure an unregistered number gets. Returns config, application id and
+    number."""
     from bwhelpers.connection import live_config
     from bwhelpers.setup import Setup
     from bwhelpers.state import StateStore
@@ -281,6 +298,8 @@ def provision(url: str, state_file: Path) -> dict[str, Any]:
     setup.assign_application()
     setup.order_numbers()
     setup.wait_for_order()
+    if a2p:
+        setup.register_a2p(progress=False)
     saved = setup.saved
     return {"config": cfg, "setup": setup, "application_id": saved["application"]["id"],
             "number": saved["numbers"][0]}

@@ -37,16 +37,19 @@ MEASURES = {
     "walkthrough": ("1", "bench.walkthrough"),
     "workshop": ("6", "bench.workshop"),
     "scale": ("7", "bench.scale"),
+    "fairness": ("8", "bench.fairness"),
 }
 #: each measure's share of a full run's time budget (``--budget``), from how long it takes: measures with repeats
 #: (walkthrough, workshop) stop after their minimum repeats once their share is used; the others fit in theirs
-WEIGHTS = {"import": 1, "client": 3, "throughput": 6, "ratelimit": 4, "walkthrough": 12, "workshop": 6, "scale": 14}
+WEIGHTS = {"import": 1, "client": 3, "throughput": 6, "ratelimit": 4, "walkthrough": 12, "workshop": 6, "scale": 14,
+           "fairness": 3}
 #: a full run's default time budget, in minutes
 DEFAULT_BUDGET = 20.0
 
 ALIASES = {"1": "walkthrough", "2": "throughput", "sandbox": "throughput", "3": "client", "4": "import",
            "importtime": "import", "5": "ratelimit", "bulk": "ratelimit", "rate": "ratelimit",
-           "6": "workshop", "hub": "workshop", "7": "scale"}
+           "6": "workshop", "hub": "workshop", "7": "scale",
+           "8": "fairness", "fair": "fairness", "flood": "fairness"}
 
 
 def _resolve(names: Sequence[str] | None) -> list[str]:

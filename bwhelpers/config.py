@@ -29,7 +29,7 @@ from .paths import credentials_path, project_root
 
 __all__ = ["Config", "DASHBOARD_URL", "MESSAGING_URL", "LEGACY_MESSAGING_URL", "PLATFORM_URL", "ENV_VARS", "credentials_path",
            "SECRET_FIELDS", "project_root", "decide_target", "default_target", "choose_auth",
-           "sandbox_urls", "SANDBOX_LAYOUT"]
+           "sandbox_urls", "SANDBOX_LAYOUT", "Remembered", "remembered"]
 
 log = logging.getLogger("bwhelpers")
 
@@ -377,6 +377,32 @@ class Config:
             return True
         except FileNotFoundError:
             return False
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What the per-user credentials file (:meth:`Config.remember`) holds, without its secrets' values: the file,
+    its non-secret fields, and the names of the secrets it keeps (for the form: "(saved)", never the value)."""
+
+    path: Path
+    values: dict[str, str]
+    secrets: frozenset[str]
+
+    @property
+    def real(self) -> bool:
+        """True when the file is a real account's (what :meth:`Config.resolve` uses for a real target)."""
+        return str(self.values.get("target") or "real").lower() == "real"
+
+
+def remembered() -> Remembered | None:
+    """The remembered credentials (:class:`Remembered`), or None when there is no file (or it is not valid JSON)."""
+    data = _read_credentials_file()
+    if not data:
+        return None
+    values = {k: str(v) for k, v in data.items()
+              if k in _FILE_FIELDS and k not in SECRET_FIELDS and v not in (None, "")}
+    return Remembered(credentials_path(), values,
+                      frozenset(k for k in SECRET_FIELDS if data.get(k) not in (None, "")))
 
 
 def _read_credentials_file() -> dict[str, Any]:

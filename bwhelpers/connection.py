@@ -149,12 +149,14 @@ LEGACY_SECRETS = ("password", "api_token", "api_secret")
 
 @dataclass(frozen=True)
 class Connected:
-    """A checked connection: the Config, where it was remembered (or None), and whether only this process knows
-    the credentials (typed into the form, neither remembered nor in the environment)."""
+    """A checked connection: the Config, where it was remembered (or None), whether only this process knows
+    the credentials (typed into the form, neither remembered nor in the environment), and the remembered file its
+    secret came from (nothing typed: the file every notebook uses), or None."""
 
     config: Config
     remembered: Path | None = None
     only_here: bool = False
+    from_file: Path | None = None
 
 
 def connect_form(target: str, fields: Mapping[str, str], *, legacy: bool = False, remember: bool = False,
@@ -186,5 +188,13 @@ def connect_form(target: str, fields: Mapping[str, str], *, legacy: bool = False
     DashboardClient(config).get_site()
     remembered = config.remember() if remember and target == "real" else None
     env = os.environ if env is None else env
-    only_here = target == "real" and remembered is None and not (env.get("BW_CLIENT_SECRET") or env.get("BW_PASSWORD"))
-    return Connected(config, remembered, only_here)
+    typed = any(str(fields.get(name) or "") for name in FORM_SECRETS + LEGACY_SECRETS)
+    from_env = bool(env.get("BW_CLIENT_SECRET") or env.get("BW_PASSWORD"))
+    from_file = None
+    if target == "real" and remembered is None and not typed and not from_env \
+            and "credentials file" in config.source:
+        from .config import credentials_path
+
+        from_file = credentials_path()
+    only_here = target == "real" and remembered is None and from_file is None and not from_env
+    return Connected(config, remembered, only_here, from_file)

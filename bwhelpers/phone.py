@@ -9,8 +9,24 @@ import phonenumbers
 
 from .exceptions import ValidationError
 
-__all__ = ["problem", "normalize_number", "national_number", "e164_cached", "loose_e164", "fictional",
+__all__ = ["problem", "how_many", "normalize_number", "national_number", "e164_cached", "loose_e164", "fictional",
            "real_destination_problem"]
+
+
+#: why ``phonenumbers`` refused a text, in our words (its own messages read "(1) The string supplied did not seem…")
+_WHY = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "starts with a country code that does not exist",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short after its international prefix",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short to be a phone number",
+    phonenumbers.NumberParseException.TOO_LONG: "is too long to be a phone number",
+}
+
+
+def how_many(text: Any) -> int:
+    """How many numbers ``text`` lists: 1 for one number (or none), more when it holds several separated by commas,
+    semicolons, slashes, new lines, or spaces before a ``+``."""
+    parts = [p for p in re.split(r"[,;/\n]+|\s+(?=\+)", str(text or "")) if re.search(r"\d{3}", p)]
+    return max(1, len(parts))
 
 
 def _parse(value: Any) -> tuple[str | None, str | None]:
@@ -22,10 +38,13 @@ def _parse(value: Any) -> tuple[str | None, str | None]:
     text = value.strip()
     if re.search(r"[A-Za-z]", text):
         return None, f"{text!r} contains letters; give digits such as '+19195551212'"
+    several = how_many(text)
+    if several > 1:
+        return None, f"{text!r} holds {several} numbers; give one, such as '+19195551212'"
     try:
         parsed = phonenumbers.parse(text, "US")
-    except phonenumbers.NumberParseException as exc:
-        return None, f"{text!r} is not a phone number ({exc}); give E.164 such as '+19195551212'"
+    except phonenumbers.NumberParseException as exc:  # the library's own words ("(1) The string supplied…") stay out
+        return None, f"{text!r} {_WHY.get(exc.error_type, 'is not a phone number')}; give E.164 such as '+19195551212'"
     if not phonenumbers.is_possible_number(parsed):
         return None, (f"{text!r} has the wrong number of digits for its country; US numbers have 10 digits, "
                       "e.g. '9195551212' or E.164 '+19195551212'")

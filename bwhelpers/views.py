@@ -16,7 +16,7 @@ import html
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from . import theme
+from . import bidi, theme
 from .masking import scrub
 
 __all__ = ["object_html", "rows_html", "callout", "fmt", "pick_columns", "token_html", "url_html", "text_html", "date_text", "CSS",
@@ -74,15 +74,12 @@ _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{
 _LONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{21,}")  # a message id; not a name like 01_create_app…
 
 
-#: bidi controls (embeddings, overrides, isolates, marks): shown as text they reorder what follows (U+202E turns
-#: "evil" into "live"), so every shown value names them instead (``⟨U+202E⟩``)
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def esc(text: Any) -> str:
     """THE escaping of text shown in a view: HTML-escaped, and bidi controls made visible (``⟨U+202E⟩``) so a
     value never reorders what the page shows."""
-    return html.escape(_BIDI.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", str(text)))
+    return html.escape(bidi.visible(str(text)))
 
 
 def fmt(value: Any) -> str:

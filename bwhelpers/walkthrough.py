@@ -100,6 +100,11 @@ def _cell_id() -> str | None:
         return None
 
 
+#: JupyterLab's menu item that closes a notebook and stops its kernel (the summary's Next asks for it: a sitting
+#: with every tab left open holds 14 kernels, docs/workshop.md, Sizing)
+CLOSE_NOTEBOOK = "<b>File › Close and Shut Down Notebook</b>"
+
+
 class Outcome(tuple[str, str]):
     """``(kind, what)`` of one step's run, remembering the cell and the run that said it."""
 
@@ -134,6 +139,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         self._torn_down: str | None = None        # what the teardown did, once it ran in this kernel
         self._partial_next: str | None = None     # the next step after a partial outcome (trusted HTML)
         self._target_view: Any = None             # 00's target table, redrawn by a later Connect
+        self._connect_notes: list[Live] = []      # 00's "not connected yet" notes, replaced by a Connect that works
+        self._preflight: Any = None               # 13's preflight table, folded by the teardown (pages/readbacks.py)
         self._summary_live: Live | None = None    # the summary shown, re-computed after the teardown
         self._statuses: dict[int, str] = {}
         self.outcomes: list[tuple[str, str]] = []   # (done/partial/failed, what) of the steps run in this kernel
@@ -186,6 +193,11 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             show.show_note(f"{theme.ICONS[kind]} {views.text_html(text)}", kind)
         if self.setup is None:
             exc = self.error or RuntimeError("not connected")
+            if self.info.key == "start":  # this page's form is where it gets fixed: say so, in the form's words
+                self._not_connected_here(exc)
+                return
+            if self._not_connected_elsewhere(exc):
+                return
             self._outcome("failed", f"could not connect: {type(exc).__name__}: {getattr(exc, 'description', '') or exc}")
             show.show_error(exc)
             show.show_note("Could not connect. Open <b>00_start_here</b> and use the credentials form, "
@@ -562,6 +574,9 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         """The target in use (secrets masked) as a field/value table; ``config`` defaults to this page's."""
         config = config if config is not None else self.config
         view = show.LiveObjectView(self._target_fields(config))
+        if config is None:  # nothing to list yet: say what fills the table
+            view.note = views.callout("info", "No target yet", "<div>Connect with the form above: this table then "
+                                      "shows the target every notebook uses (secrets masked).</div>")
         self._target_view = view  # a later Connect redraws it in place (pages/forms.py)
         return view
 
@@ -585,13 +600,16 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
     def verdict(self) -> tuple[str, str, str]:
         """What this notebook achieved, computed from what happened: (``done`` / ``partial`` / ``failed`` /
         ``not run``, what, the next step in words — trusted HTML)."""
-        again = "fix what the red box above names, then re-run this notebook (Run All)"
+        again = "fix the problem the box above names, then re-run this notebook (Run All)"
         nxt = steps.PAGES[self.step + 1] if self.step + 1 < len(steps.PAGES) else None
-        onward = (f"continue with {_link(nxt)} ({html.escape(nxt.heading[:1].lower() + nxt.heading[1:])})"
+        onward = (f"continue with {_link(nxt)} ({html.escape(nxt.heading[:1].lower() + nxt.heading[1:])}), and "
+                  f"close this one first ({CLOSE_NOTEBOOK}): each open notebook keeps its own kernel, and its memory"
                   if nxt is not None else "you are at the end of the walkthrough")
         failures = [t for k, t in self.outcomes if k == "failed"]
+        here = ("fix it in the form above and press Connect (or choose Sandbox there to use the local sandbox)"
+                if self.info.key == "start" else None)
         if self.setup is None:
-            return "failed", failures[0] if failures else "not connected", (
+            return "failed", failures[-1] if failures else "not connected", here or (
                 f"open {_link(steps.page('start'))}, fix the credentials (or unset the BW_* variables to use the "
                 "sandbox), then re-run this notebook")
         if self._torn_down is not None:  # what the account holds now, not what the page did before the button
@@ -621,7 +639,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
                 return "failed", failures[-1] if failures else f"{self.info.title} failed", again
             return "not run", f"{self.info.title} has not run yet", "run the cells above (Run All)"
         if failures:
-            return "failed", failures[-1], again
+            return "failed", failures[-1], here or again
         partials = [t for k, t in self.outcomes if k == "partial"]
         if partials:  # e.g. the preflight ran but found failing checks: not a green Done
             return "partial", partials[-1], self._partial_next or again

@@ -21,9 +21,10 @@ PREFIX = "/services/bw-sandbox"
 
 
 @contextmanager
-def workshop_service(tmp: Path, *args: str) -> Iterator[dict[str, Any]]:
-    """The service on a free port below ``PREFIX``; ``args`` are more command-line options. Yields ``url`` (with
-    the prefix), ``base``, ``key`` (the admin-key header), ``db`` and ``tmp``."""
+def workshop_service(tmp: Path, *args: str, hub_api: str | None = None) -> Iterator[dict[str, Any]]:
+    """The service on a free port below ``PREFIX``; ``args`` are more command-line options; ``hub_api`` the hub's
+    API URL the service asks about tokens (default: nothing listens there). Yields ``url`` (with the prefix),
+    ``base``, ``key`` (the admin-key header), ``db`` and ``tmp``."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -31,7 +32,7 @@ def workshop_service(tmp: Path, *args: str) -> Iterator[dict[str, Any]]:
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "JUPYTERHUB_"))}
     env.update(JUPYTERHUB_SERVICE_URL=base, JUPYTERHUB_SERVICE_PREFIX=PREFIX + "/", JUPYTERHUB_SERVICE_NAME="bw-sandbox",
-               JUPYTERHUB_API_URL="http://127.0.0.1:9/hub/api", JUPYTERHUB_API_TOKEN="x", JUPYTERHUB_CLIENT_ID="svc",
+               JUPYTERHUB_API_URL=hub_api or "http://127.0.0.1:9/hub/api", JUPYTERHUB_API_TOKEN="x", JUPYTERHUB_CLIENT_ID="svc",
                PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     log = (tmp / "service.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "bwhelpers.sandbox.workshop", "--db", str(tmp / "sandbox.db"),

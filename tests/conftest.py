@@ -190,9 +190,10 @@ def admin(url: str) -> dict[str, str]:
 
 
 def control(url: str, method: str, path: str, creds: dict[str, str] | None = None, **kw: Any) -> requests.Response:
-    """A control-plane call: with ``creds`` as that account (Basic), else with the admin key. (30 s: a reset on a
-    machine at a load average of 40 took over 10.)"""
-    kw.setdefault("timeout", 30)
+    """A control-plane call: with ``creds`` as that account (Basic), else with the admin key. The timeout is a hang
+    guard, never a timing check, so it is at least 30 s whatever the caller asked (a reset on a machine at a load
+    average of 40 took over 10; a settings PUT at load 28 over 5, failing a fresh-Debian CI run)."""
+    kw["timeout"] = max(float(kw.get("timeout") or 30), 30.0)
     if method in ("POST", "PUT") and "json" not in kw and "data" not in kw:
         kw["json"] = {}  # a bodyless POST is what a cross-origin page can send: the CSRF guard refuses it
     if creds is not None:

@@ -64,7 +64,7 @@ def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
             values["ratio"] = r["ratio_median"]
         for name, value in values.items():
             assert isinstance(value, (int, float)) and math.isfinite(value), (r["key"], name, value)
-            if name not in ("lost", "duplicated", "failures", "errors"):
+            if name not in ("lost", "duplicated", "failures", "errors", "failed_events"):
                 assert value > 0, (r["key"], name, value)
     for key in ("5a", "5b"):
         assert by_key[key]["values"]["lost"] == 0 and by_key[key]["values"]["duplicated"] == 0
@@ -73,6 +73,8 @@ def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
         assert by_key[key]["values"]["errors"] == 0
         assert by_key[key]["values"]["delivered"] == int(key.split(".n")[1])
     assert by_key["3b"]["values"]["all_accepted"] == 1
+    for key in ("2.c1", "2.c32"):  # the success path: the number was registered for A2P before it sent
+        assert by_key[key]["values"]["failed_events"] == 0 and by_key[key]["values"]["delivered_events"] > 0
 
 
 @pytest.mark.slow

@@ -555,6 +555,93 @@ def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], browser:
         context.close()
 
 
+def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str, Any], browser: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """09 with two numbers in ``to``: the form says "one number per send here" in our words (no "(1) The string
+    supplied …" of the phonenumbers library), as running text (lines about 1.4 em apart, not the widgets' 28 px
+    rows), and nothing is sent (review 24c, finding 8); light and dark at 1024 px."""
+    fresh(lab)
+    prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123, +19195550124", "text": "hi"}})
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_and_run_all(page, lab["base"], steps.page("messages").filename)
+        problem = page.locator(".bw-form-problem").first
+        problem.wait_for(timeout=90_000)
+        wait_idle(page)
+        said = " ".join(problem.inner_text().split())
+        assert "holds 2 numbers" in said and "one number per send" in said, said
+        text = page.locator("#main").inner_text()
+        assert "string supplied" not in text and "(1)" not in text
+        gap = page.evaluate("""() => { const s = getComputedStyle(document.querySelector('.bw-form-problem'));
+            return parseFloat(s.lineHeight) / parseFloat(s.fontSize); }""")
+        assert gap <= 1.5, gap
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"09_two_numbers-{'dark' if 'Dark' in theme else 'light'}", problem)
+    except Exception:
+        shot(page, "failure-two-numbers")
+        raise
+    finally:
+        context.close()
+
+
+#: 00's object diagram as drawn: the image's scale (drawn width / natural width), the edges' stroke colour from the
+#: SVG's own style, and the notebook's background colour
+DIAGRAM_JS = """() => {
+  const img = document.querySelector('.jp-RenderedMermaid img');
+  if (!img || !img.complete || !img.naturalWidth) return null;
+  const svg = decodeURIComponent(img.src.split(',')[1]);
+  const stroke = (svg.match(/\\.flowchart-link\\{stroke:([^;}]+)/) || [])[1] || null;
+  const bg = getComputedStyle(img.closest('.jp-Notebook')).backgroundColor;
+  return {scale: img.getBoundingClientRect().width / img.naturalWidth, width: img.getBoundingClientRect().width,
+          stroke: stroke, bg: bg};
+}"""
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast of two CSS colours (#rrggbb or rgb(...))."""
+    import re
+
+    def rgb(c: str) -> list[float]:
+        c = c.strip()
+        if c.startswith("#"):
+            return [int(c[i:i + 2], 16) for i in (1, 3, 5)]
+        return [float(x) for x in re.findall(r"[\d.]+", c)[:3]]
+
+    def lum(c: list[float]) -> float:
+        ch = [v / 255 for v in c]
+        ch = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+
+    hi, lo = sorted((lum(rgb(a)), lum(rgb(b))), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_the_object_diagram_reads_at_1024_in_both_themes(lab: dict[str, Any], browser: Any) -> None:
+    """00's Mermaid diagram (review 24c, finding 9): drawn at 1024 px with the file browser open at no less than
+    0.8 of its natural size (labels about 13 px or more, not 6 px), and its arrows at least 3:1 against the page in
+    the light and the dark theme; screenshots 00_diagram-{light,dark}.png."""
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    try:
+        open_notebook(page, lab["base"], "00_start_here.ipynb")
+        page.locator(".jp-RenderedMermaid img").first.wait_for(timeout=60_000)
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            page.wait_for_function(DIAGRAM_JS, timeout=30_000)
+            drawn = page.evaluate(DIAGRAM_JS)
+            assert drawn["scale"] >= 0.8, drawn
+            assert drawn["stroke"] and _contrast(drawn["stroke"], drawn["bg"]) >= 3, drawn
+            shot(page, f"00_diagram-{'dark' if 'Dark' in theme else 'light'}",
+                 page.locator(".jp-RenderedMermaid").first)
+    except Exception:
+        shot(page, "failure-diagram")
+        raise
+    finally:
+        context.close()
+
+
 def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], browser: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     fresh(lab)
@@ -593,6 +680,7 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
         wait_idle(page)
         text = " ".join(box.inner_text().split())
         assert f"Next: continue with {nxt.notebook} (enable MMS on the location)" in text, text
+        assert "close this one first (File › Close and Shut Down Notebook)" in text, text  # one kernel per tab
         link = box.locator("a", has_text=nxt.notebook)
         assert link.count() == 1 and nxt.filename in (link.get_attribute("href") or "")
         whats_next = page.locator(".jp-MarkdownCell", has_text="What's next").last
@@ -858,6 +946,17 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: An
         assert not cut, "the checkbox label is cut off"
         assert "I understand this deletes the objects on the server" in label.inner_text()
         shot(page, "13_teardown_checkbox", label)
+        # Tear down: the preflight above folds under a note (its ✓ rows were about the deleted objects; review 24c)
+        label.locator("input[type=checkbox]").check()
+        page.locator("button", has_text="Tear down").first.click()
+        folded = page.locator(".bw-callout", has_text="This preflight ran before the teardown").first
+        folded.wait_for(timeout=90_000)
+        wait_idle(page)
+        assert page.locator("details.bw-stale").count() == 1
+        assert not page.locator("details.bw-stale").first.evaluate("d => d.open")
+        for theme in ("JupyterLab Dark", "JupyterLab Light"):
+            set_theme(page, theme)
+            shot(page, f"13_preflight_after_teardown-{'dark' if 'Dark' in theme else 'light'}", folded)
     except Exception:
         shot(page, "failure-export-teardown")
         raise

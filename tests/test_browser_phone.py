@@ -115,6 +115,28 @@ def test_the_phone_in_light_and_dark_at_1024(world: dict[str, Any], browser: Any
             context.close()
 
 
+def test_a_bidi_override_in_a_reply_is_named_not_obeyed(world: dict[str, Any], browser: Any) -> None:  # noqa: F811
+    """A reply "\u202eevil reply" reads "⟨U+202E⟩evil reply" on the page, as in 09's tables, never "ylper live"
+    (review 24c, finding 10); light and dark at 1024 px: phone-bidi-{light,dark}.png."""
+    url, a = world["url"], world["a"]
+    r = requests.post(f"{url}/_sandbox/inbound", auth=(DEMO["username"], DEMO["password"]), timeout=10,
+                      json={"to": a["tn"], "from": "+19195550177", "text": "\u202eevil reply"})
+    assert r.status_code == 202, r.text
+    answer = link(url, DEMO, number=a["tn"])
+    for scheme in ("light", "dark"):
+        context, page, problems = open_page(browser, answer["url"] + "&with=%2B19195550177", scheme, 1024)
+        try:
+            bubble = page.locator(".msg.in .bubble").last
+            bubble.wait_for()
+            assert bubble.inner_text().strip() == "⟨U+202E⟩evil reply", bubble.inner_text()
+            assert "\u202e" not in page.locator("main.phone").inner_text()
+            check_contrast(page, f"{scheme} bidi")
+            shot(page, f"phone-bidi-{scheme}")
+            assert not problems, problems
+        finally:
+            context.close()
+
+
 def test_reply_box_and_live_updates_in_the_browser(world: dict[str, Any], browser: Any) -> None:  # noqa: F811
     url, a = world["url"], world["a"]
     answer = link(url, DEMO, number=a["tn"])

@@ -96,6 +96,21 @@ def test_the_outcome_by_polling_and_the_receipt_at_the_receiver(real: Setup, rcv
         assert checks[name]["ok"], checks[name]
 
 
+def test_a_strangers_refused_post_does_not_ask_to_recreate_the_application(real: Setup, rcv: Any) -> None:
+    """On a public URL anyone can POST: with the application sending the receiver's credentials, callbacks refused
+    for wrong credentials are someone else's, and the preflight says refusing them is right instead of asking to
+    create the application again (review 24c, finding 10)."""
+    import requests
+
+    _ready(real)
+    for auth in (("stranger", "guess"), ("stranger", "guess2")):
+        r = requests.post(f"{rcv.url}/callbacks/inbound", json=[{"type": "message-received"}], auth=auth, timeout=5)
+        assert r.status_code == 401
+    row = {r["check"]: r for r in real.diagnose()}["refused callbacks"]
+    assert row["ok"] and "someone else" in row["finding"] and "new=True" not in row["finding"] + row["fix"], row
+    assert {r["check"]: r for r in real.diagnose()}["callback credentials set"]["ok"]
+
+
 def test_a_failed_message_per_recipient_with_its_code_explained(real: Setup, rcv: Any) -> None:
     _ready(real)
     real.send_message(["+19195550123", "+12015550101"], "one of two fails")  # 0101: the 4720 magic number

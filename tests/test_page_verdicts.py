@@ -407,3 +407,208 @@ def test_stopping_a_wait_says_where_it_stopped_instead_of_a_traceback(setup: Set
     assert "run this cell again" in shown[0]
     page_text = _text(_html(seen))  # said once, by the cell's ending; no frozen "waiting" line above it
     assert "Stopped at" not in page_text and "Traceback" not in page_text, page_text
+
+
+def _real_form(page: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """00's form on Real account against the sandbox standing in for Bandwidth (its URLs in BW_*_URL)."""
+    c, url = sandbox.credentials, sandbox.url
+    for var, value in (("BW_DASHBOARD_URL", f"{url}/api"), ("BW_MESSAGING_URL", f"{url}/api/v2"),
+                       ("BW_TOKEN_URL", f"{url}/api/v1/oauth2/token"), ("BW_PLATFORM_URL", f"{url}/api/v2")):
+        monkeypatch.setenv(var, value)
+    form = page.credentials_form()
+    form.target.value = "real"
+    form.account_id.value, form.site_id.value = c["account_id"], c["site_id"]
+    form.client_id.value, form.client_secret.value = c["client_id"], c["client_secret"]
+    return form
+
+
+def test_a_wrong_id_typed_in_the_form_is_named_by_its_label(setup: Setup, clean_sandbox: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """00 (review 24c, finding 6): a site or account id the service refuses is named by the form's label with the
+    fix there ("check Subaccount (site) id above"), never "the id in the URL" or BW_ACCOUNT_ID; the field is marked,
+    and the red box of a headless run says the same."""
+    from bwhelpers.walkthrough import Page
+
+    page = Page("start", setup=setup, show=False)
+    with capture():
+        form = _real_form(page, clean_sandbox, monkeypatch)
+        form.site_id.value = "43"
+        form.connect(clicked=True)
+    status = _text(form.status.value)
+    assert "NotFoundError (HTTP 404)" in status and "check Subaccount (site) id above" in status, status
+    assert "URL" not in status and "BW_" not in status, status
+    assert "bw-invalid" in form.site_id._dom_classes and "bw-invalid" not in form.account_id._dom_classes
+    with capture() as cell:
+        form = _real_form(page, clean_sandbox, monkeypatch)
+        form.account_id.value = str(int(clean_sandbox.credentials["account_id"]) + 1)
+        form.connect()
+    status, box = _text(form.status.value), _text(_html(cell))
+    for said in (status, box):
+        assert "check Account id above" in said and "BW_ACCOUNT_ID" not in said and "URL" not in said, said
+    assert "How to fix" not in box, box  # one fix, the form's
+    assert "bw-invalid" in form.account_id._dom_classes
+    with capture():
+        form = _real_form(page, clean_sandbox, monkeypatch)
+        form.client_secret.value = "Wrong-Secret-9d2c"
+        form.connect(clicked=True)
+    status = _text(form.status.value)
+    assert "check Client ID and Client Secret above" in status and "BW_CLIENT" not in status, status
+    assert "Wrong-Secret-9d2c" not in status and "paste it again" in status
+    assert "bw-invalid" in form.client_secret._dom_classes and "bw-invalid" not in form.site_id._dom_classes
+
+
+def test_the_send_form_says_one_number_per_send_in_its_own_words() -> None:
+    """09's form (review 24c, finding 8): two numbers in ``to`` are "one number per send here", and no message of
+    the phonenumbers library ("(1) The string supplied …") reaches a form; the problems are running text (a line
+    height of 1.4, not the widgets' 28 px rows)."""
+    from bwhelpers import phone
+    from bwhelpers.ui.forms import message_form
+
+    form = message_form()
+    form.fields["to"].value = "+19195550123, +19195550124"
+    problem = form.errors["to"]
+    assert "holds 2 numbers" in problem and "one number per send" in problem, problem
+    assert "line-height:1.4" in form.messages.value and "<b>to</b>" in form.messages.value
+    for text in ("+19195550123 +19195550124", "++1", "+999 123", "1234567890123456789", "-"):
+        said = phone.problem(text) or ""
+        assert said and "string supplied" not in said and "(1)" not in said and "(0)" not in said, (text, said)
+    assert phone.problem("(919) 555-0123") is None and phone.how_many("(919) 555-0123") == 1
+
+
+def _stand_in(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> None:
+    """BW_TARGET=real with the sandbox standing in for Bandwidth: its URLs, no credentials in the environment."""
+    url = sandbox.url
+    sandbox_settings(sandbox, legacy_basic_auth="decommissioned")
+    for var, value in (("BW_TARGET", "real"), ("BW_DASHBOARD_URL", f"{url}/api"), ("BW_MESSAGING_URL", f"{url}/api/v2"),
+                       ("BW_TOKEN_URL", f"{url}/api/v1/oauth2/token"), ("BW_PLATFORM_URL", f"{url}/api/v2")):
+        monkeypatch.setenv(var, value)
+
+
+def test_a_reopened_start_page_fills_the_form_from_the_remembered_file(clean_sandbox: Any, isolated_env: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """00 after Remember (review 24c, finding 1): a reopened page fills the form from the remembered file, not from
+    an account id typed and refused earlier (the form's memory); the secret shows as "(saved)" and is in no widget;
+    Connect says it uses the remembered file, and what connected becomes the form's memory; Forget deletes the file."""
+    from bwhelpers.config import Config, credentials_path
+    from bwhelpers.walkthrough import Page
+
+    _stand_in(monkeypatch, clean_sandbox)
+    c = clean_sandbox.credentials
+    Config.resolve(account_id=c["account_id"], site_id=c["site_id"], client_id=c["client_id"],
+                   client_secret=c["client_secret"]).remember()
+    with capture():
+        page = Page("start")
+    assert page.setup is not None and page.setup.config.account_id == c["account_id"]
+    stale = str(int(c["account_id"]) + 1)
+    with page.setup.state.edit(page.setup.profile) as st:  # an id typed and refused in an earlier sitting
+        st.forms["start"] = {"target": "real", "account_id": stale, "site_id": c["site_id"], "client_id": ""}
+    page = Page("start", show=False)
+    with capture() as cell:
+        form = page.credentials_form()
+        assert form.account_id.value == c["account_id"] and form.client_id.value == c["client_id"]
+        assert form.site_id.value == c["site_id"] and form.target.value == "real"
+        assert form.client_secret.value == "" and form.client_secret.placeholder == "(saved)"
+        state = repr([widget.get_state() for widget in form.widget.children]) + repr(form.real_box.get_state())
+        for child in form.real_box.children:
+            state += repr(child.get_state())
+        assert c["client_secret"] not in state
+        assert form.forget.layout.display is None  # the Forget button shows while there is a file
+        config = form.connect()
+    assert config is not None and config.account_id == c["account_id"], _text(_html(cell))
+    status = _text(form.status.value)
+    assert f"Using the credentials remembered in {credentials_path()}" in status, status
+    assert "only this notebook knows" not in status
+    saved = page.setup.current.forms["start"]
+    assert saved["account_id"] == c["account_id"], saved  # the refused id is gone from the form's memory
+    form.forget_remembered()
+    assert not credentials_path().exists()
+    said = _text(form.status.value)
+    assert "Forgotten" in said and "deleted" in said and form.forget.layout.display == "none", said
+    assert form.client_secret.placeholder == "" and form.account_id.value == ""
+
+
+def test_the_start_page_with_no_credentials_speaks_the_form_and_clears_after_connect(
+        clean_sandbox: Any, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """00 on a real account with nothing set yet (review 24c, finding 2): the page names what is missing by the
+    form's labels and says to fill in the form below (no Config.resolve, no snake_case, no "open 00_start_here"
+    on 00 itself); the target table says no target yet (no bare "(empty body)"); the Connect cell's red box and the
+    note at the top are replaced once the form connects, and the summary turns Done."""
+    from bwhelpers.walkthrough import Page
+
+    _stand_in(monkeypatch, clean_sandbox)
+    c = clean_sandbox.credentials
+    with capture() as header:
+        page = Page("start")
+    assert page.setup is None
+    top = _text(_html(header))
+    assert "Not connected yet" in top and "Account id, Subaccount (site) id, Client ID and Client Secret" in top, top
+    with capture() as cells:
+        form = page.credentials_form()
+        assert form.connect() is None
+        view = page.target_table(None)
+        view._ipython_display_()
+        page.summary()
+    said = _text(_html(header) + _html(cells) + page._summary_html())
+    for wrong in ("Config.resolve", "account_id", "client_secret", "00_start_here", "(empty body)", "BW_ACCOUNT_ID"):
+        assert wrong not in said, (wrong, said)
+    assert "No target yet" in said and "bw-incomplete" in _html(cells)
+    kind, what, nxt = page.verdict()
+    assert kind == "failed" and "Account id" in what and "form above" in nxt, (kind, what, nxt)
+    with capture() as after:
+        form.account_id.value, form.site_id.value = c["account_id"], c["site_id"]
+        form.client_id.value, form.client_secret.value = c["client_id"], c["client_secret"]
+        assert form.connect(clicked=True) is not None
+    replaced = _html(after)
+    assert "the problem shown here before is solved" in replaced and "bw-incomplete" not in replaced, replaced
+    assert f"Connected to account {c['account_id']}" in _text(replaced)
+    assert page.verdict()[0] == "done" and "only this notebook knows" in _text(form.status.value)
+    assert c["client_secret"] not in replaced + form.status.value
+
+
+
+def test_a_later_page_with_no_credentials_names_them_by_00s_labels(clean_sandbox: Any, isolated_env: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """09 on a real account with nothing set: a red box naming what is missing by 00's form labels and where to
+    give it (00's form, Remember), never "pass them to Config.resolve(...)"; a headless run fails on it."""
+    from bwhelpers.walkthrough import Page
+
+    _stand_in(monkeypatch, clean_sandbox)
+    with capture() as header:
+        page = Page("messages")
+    shown = _html(header)
+    said = _text(shown)
+    assert "Not connected: a real account needs Account id, Subaccount (site) id, Client ID and Client Secret" in said
+    assert "00_start_here" in said and "Remember" in said and "Config.resolve" not in said, said
+    assert "bw-incomplete" in shown
+    kind, what, nxt = page.verdict()
+    assert kind == "failed" and "Client Secret" in what and "00_start_here" in nxt, (kind, what, nxt)
+
+
+def test_the_preflight_above_the_teardown_is_folded_once_its_rows_no_longer_hold(setup: Setup) -> None:
+    """13 (review 24c, finding 10): after Tear down, the preflight table shown above no longer lists "✓ ok" rows
+    for deleted objects as if current: it is folded under a note saying it ran before the teardown, with how to
+    check again; used as a DataFrame it is still the preflight's."""
+    from bwhelpers.walkthrough import Page
+
+    _ready(setup)
+    page = Page("teardown", setup=setup, show=False)
+    with capture() as cell:
+        table = page.diagnose()
+        table._ipython_display_()
+    assert "check" in list(table.columns) and "ran before the teardown" not in _html(cell)
+    with capture() as after:
+        page.teardown()
+    folded = _html(after)
+    assert "This preflight ran before the teardown" in folded and "Run this cell again" in folded
+    assert re.search(r'<details class="bw-stale"[^>]*><summary>The table as it was</summary>', folded), folded[:500]
+
+
+def test_a_done_steps_next_asks_to_close_the_notebook(setup: Setup) -> None:
+    """The summary's Next of a finished notebook names the next one and asks to close this one (File › Close and Shut
+    Down Notebook): a sitting with every tab open holds 14 kernels (review 24c, finding 5; docs/workshop.md)."""
+    from bwhelpers.walkthrough import Page
+
+    setup.create_application()
+    page = Page("application", setup=setup, show=False)
+    kind, _, nxt = page.verdict()
+    assert kind == "done" and "continue with" in nxt and "File › Close and Shut Down Notebook" in nxt, (kind, nxt)

@@ -368,3 +368,89 @@ def test_an_in_process_delivery_records_what_an_http_delivery_records(
     assert [_shape(q) for q in local] == [_shape(q) for q in over_http]
     local_log, http_log = _attempts(sb, local_id), _attempts(sb, http_id)
     assert len(local_log) == len(answers) and local_log == http_log
+
+
+# -- routing ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("prefix", ["", "/services/sandbox"])
+def test_routes_asked_by_their_literal_start_pick_what_tornado_picks(tmp_path: Path, prefix: str) -> None:
+    """``SandboxApplication.find_handler`` tries only the routes whose regex can match the path's start: for a path
+    made from every route (and paths no route has), it picks the handler and path arguments tornado's own routing
+    picks, workshop prefix included."""
+    import tornado.httputil
+    import tornado.web
+
+    from bwhelpers.sandbox.context import SandboxContext
+    from bwhelpers.sandbox.db import Database
+    from bwhelpers.sandbox.server import load_areas, make_app
+    from bwhelpers.sandbox.workshop.service import PrefixedApplication
+    from bwhelpers.sandbox.workshop.urls import url_paths
+
+    ctx = SandboxContext(db=Database(tmp_path / "routes.db"), admin_key="k", instance_key="i",
+                         allowed_hosts=frozenset({"127.0.0.1"}))
+    extra = url_paths if prefix else None
+    app = make_app(ctx, load_areas(), app_class=PrefixedApplication, extra_routes=extra)
+    app.url_prefix = prefix
+    paths = {"/", "/nothing/here", "/api", "/api/", "/api/v2", "/_sandbox", "/v2/users/", "/api/v2/users//messages"}
+    for rule in app.wildcard_router.rules:
+        template, groups = rule.matcher._path, rule.matcher._group_count
+        if template is not None:
+            for value in ("9900000", "x", "a/b"):
+                paths.add(template % ((value,) * groups))
+    assert len(paths) > 60
+
+    def pick(path: str, router: Any) -> tuple[Any, ...]:
+        request = tornado.httputil.HTTPServerRequest(method="GET", uri=prefix + path)
+        delegate = router(request)
+        return (delegate.handler_class, delegate.path_args, delegate.path_kwargs, request.path)
+
+    def tornado_way(request: Any) -> Any:
+        if prefix and request.path.startswith(prefix + "/"):
+            request.path = request.path[len(prefix):]
+        return tornado.web.Application.find_handler(app, request)
+
+    for path in sorted(paths):
+        assert pick(path, app.find_handler) == pick(path, tornado_way), path
+
+
+# -- WAL checkpoints off the event loop ---------------------------------------------------------------
+
+def test_the_checkpointer_copies_committed_pages_into_the_db_file_on_its_own_thread(tmp_path: Path) -> None:
+    """With ``Database.start_checkpointer`` the serving connection no longer checkpoints in its commits (its
+    ``wal_autocheckpoint`` is raised), yet what it commits reaches the db file itself: a reader that ignores the WAL
+    (``immutable=1``) sees it once the background thread checkpointed. Stopped, the thread ends and the connection
+    checkpoints as sqlite does by default again."""
+    import time
+
+    from bwhelpers.sandbox.db import CHECKPOINT_FALLBACK_PAGES, SQLITE_AUTOCHECKPOINT_PAGES, Database
+
+    path = tmp_path / "ckpt.db"
+    db = Database(path)
+
+    def in_file() -> int:  # the rows in the db file alone, without the WAL
+        conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0])
+        except sqlite3.OperationalError:  # the table itself is still only in the WAL
+            return 0
+        finally:
+            conn.close()
+
+    def autocheckpoint() -> int:
+        return int(db.connect().execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    db.start_checkpointer()
+    try:
+        assert autocheckpoint() == CHECKPOINT_FALLBACK_PAGES
+        for i in range(20):
+            db.next_counter(f"ckpt-{i}", 1)
+        assert db.count("SELECT COUNT(*) FROM counters") == 20
+        deadline = time.monotonic() + 20
+        while in_file() < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert in_file() == 20, "the background thread checkpointed the commits into the db file"
+        thread = db._checkpointer._thread  # type: ignore[union-attr]
+    finally:
+        db.stop_checkpointer()
+    assert not thread.is_alive() and autocheckpoint() == SQLITE_AUTOCHECKPOINT_PAGES
+    db.close()

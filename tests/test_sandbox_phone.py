@@ -257,6 +257,21 @@ def test_hostile_texts_and_parameters_are_escaped(world: dict[str, Any]) -> None
         assert r.status_code == 404 and "<script>alert(1)" not in r.text and "<b>x" not in r.text
 
 
+def test_bidi_controls_in_a_text_are_shown_by_name_on_the_page(world: dict[str, Any]) -> None:
+    """A reply "\u202eevil reply" would read "ylper live" on the page (review 24c, finding 10): the page names the
+    control, ⟨U+202E⟩, as the notebooks' tables do; the stored text is unchanged."""
+    url, a = world["url"], world["a"]
+    text = "\u202eevil reply\u202c"
+    r = control(url, "POST", "/_sandbox/inbound", DEMO, json={"to": a["tn"], "from": "+19195550177", "text": text})
+    assert r.status_code == 202, r.text
+    for params in ({"number": a["tn"]}, {"number": a["tn"], "with": "+19195550177"}):
+        shown = page(url, DEMO["account_id"], DEMO, **params).text
+        assert "\u202e" not in shown and "\u202c" not in shown
+        assert "⟨U+202E⟩evil reply⟨U+202C⟩" in shown
+    stored = control(url, "GET", "/_sandbox/messages", DEMO).json()
+    assert any(m.get("text") == text for m in stored.get("messages", stored if isinstance(stored, list) else []))
+
+
 # -- the reply box ----------------------------------------------------------------------------------
 
 def test_a_reply_from_the_page_is_a_message_received_with_its_callback(world: dict[str, Any]) -> None:

@@ -138,6 +138,7 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
         f"no receiver of yours answers on port {port}",
         f"start it: `python -m bwhelpers receiver` (or open any notebook: it starts on demand); {PORT_ENV} chooses "
         "the port")
+    creds_ok: bool | None = None   # the application carries the receiver's credentials (None: not known)
     inbound = app_data.get("InboundCallbackUrl") or app_data.get("CallbackUrl") or app_data.get("MsgCallbackUrl")
     outbound = app_data.get("OutboundCallbackUrl") or inbound
     if app_data:
@@ -153,6 +154,7 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
                 or (app_data.get("CallbackCreds") or {}).get("UserId"))
         out_user = (app_data.get("OutboundCallbackCreds") or {}).get("UserId") or user
         ok = creds is not None and user == creds.user and out_user == creds.user
+        creds_ok = ok
         add("callback credentials set", ok,
             "the application sends the receiver's callback credentials" if ok else
             "the application's callback credentials are not the receiver's: the receiver refuses its callbacks (401)"
@@ -174,10 +176,17 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
         else:
             add("last callback", True, f"{stats.get('events')} event(s) stored; the last {_age(age)} ago")
         if wrong:
-            add("refused callbacks", False, "the receiver refused: " + ", ".join(f"{n} × {k}" for k, v in
-                                                                                   wrong.items() for n in [v]),
-                "wrong credentials: create the application again with the proposed credentials; too large / rate: "
-                "nothing to do for Bandwidth's own callbacks")
+            refused = ", ".join(f"{n} × {k}" for k, n in wrong.items())
+            if creds_ok:  # the application sends the right ones: these came from someone else, refused as they should
+                add("refused callbacks", True, f"the receiver refused {refused}: not Bandwidth's (the application "
+                    "sends the receiver's credentials), so someone else posted to the public URL; refusing them "
+                    "is right")
+            else:
+                add("refused callbacks", False, f"the receiver refused: {refused}",
+                    "wrong credentials: if they are Bandwidth's (the callback credentials check above fails), create "
+                    f"the application again with the proposed credentials ({p.ref}, new=True); if that check "
+                    "passes, someone else posted to the public URL and was refused, as they should be. Too large / "
+                    "rate: nothing to do for Bandwidth's own callbacks")
     return rows
 
 

@@ -32,6 +32,8 @@ class PageBase:
     _torn_down: str | None
     _partial_next: str | None
     _target_view: Any
+    _preflight: Any
+    _connect_notes: list[Any]
     _target_fields: Callable[[Any], dict[str, Any]]
     check: Callable[[], bool]
     _show: Callable[..., Any]

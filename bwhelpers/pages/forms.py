@@ -6,9 +6,9 @@ import html
 import os
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import guide, theme, views
+from .. import guide, steps, theme, views
 from ..ui import display as show
-from .base import PageBase
+from .base import PageBase, link
 
 if TYPE_CHECKING:  # the forms (ipywidgets, phonenumbers) are imported by the cells that show one
     from ..ui import forms
@@ -31,20 +31,75 @@ class FormsMixin(PageBase):
             self._outcome("done", f"connected to {where}")
             if self._target_view is not None:  # the cells below say what this Connect did, not the last one
                 self._target_view.replace(self._target_fields(config))
+            self.connected_here(config)
             self.resummarize()
 
         def _failed(text: str) -> None:
             self._outcome("failed", text)
             if self._target_view is not None:
+                before = (" This table is the connection in use before it." if self._target_view.data
+                          else " Nothing is connected yet.")
                 self._target_view.replace(self._target_view.data, views.callout(
                     "warn", "The last Connect failed",
-                    "<div>See the red box in the form above. This table is the connection in use before it; fix "
-                    "the form and press Connect again.</div>"))
+                    f"<div>See the status under Connect in the form above.{before} Fix the form and press Connect "
+                    "again.</div>"))
             self.resummarize()
 
         form = CredentialsForm(on_connect=_use, on_error=_failed)
         keeper = self._form_keeper("start")  # the page's key: "credentials" would read as a secret
         return form if keeper is None else form.bind(*keeper)
+
+    def _not_connected_here(self, exc: BaseException) -> None:
+        """00 with no working target yet: what is missing, by the form's labels, and that the form below fixes it
+        (never "open 00_start_here" on 00 itself, nor ``Config.resolve``); shown in place, so the Connect that
+        succeeds replaces it (:meth:`connected_here`)."""
+        from IPython.display import HTML
+
+        from ..ui.credentials import listed_labels, missing_fields
+        from ..ui.output import Live
+
+        names = missing_fields(exc)
+        live = Live()
+        if names:
+            listed = listed_labels(names)
+            self._outcome("failed", f"not connected yet: the form needs {listed}")
+            live.update(HTML(show.note_html(
+                f"{theme.ICONS['warn']} Not connected yet: a real account needs <b>{html.escape(listed)}</b>. Fill "
+                "them in the form below and press <b>Connect</b>, or choose <b>Sandbox</b> there to use the local "
+                "sandbox.", "warn")))
+        else:
+            said = str(getattr(exc, "description", "") or exc)
+            self._outcome("failed", f"could not connect: {said.partition(' Fix: ')[0]}")
+            live.update(HTML(show.error_html(exc) + show.note_html(
+                "Fix it in the form below and press <b>Connect</b> (or choose <b>Sandbox</b> there to use the local "
+                "sandbox).", "warn")))
+        self._connect_notes.append(live)
+
+    def _not_connected_elsewhere(self, exc: BaseException) -> bool:
+        """A page after 00 with a real account's credentials missing: what is missing by 00's form labels and
+        where to give it (never ``Config.resolve(...)``); False for any other error (shown as it is)."""
+        from ..ui.credentials import listed_labels, missing_fields
+
+        names = missing_fields(exc)
+        if not names:
+            return False
+        listed = listed_labels(names)
+        self._outcome("failed", f"not connected: a real account needs {listed}")
+        show.show_callout("error", f"Not connected: a real account needs {listed}",
+                          f"<div><b>How to fix:</b> open {link(steps.page('start'))}, fill them in its form and tick "
+                          "<i>Remember</i> so every notebook uses them (or set the <code>BW_*</code> variables, or "
+                          "unset <code>BW_TARGET</code> to use the sandbox), then re-run this notebook.</div>")
+        return True
+
+    def connected_here(self, config: Any) -> None:
+        """A Connect in 00's form worked: the notes that said it was not connected say so instead."""
+        from IPython.display import HTML
+
+        where = "the local sandbox" if config.is_sandbox else f"account {config.account_id}"
+        for live in self._connect_notes:
+            live.update(HTML(show.note_html(f"{theme.ICONS['ok']} Connected to {html.escape(str(where))} with the "
+                                            "form below.", "ok")))
+        self._connect_notes.clear()
 
     def application_form(self) -> "forms.Form":
         """The application step's form. On a real account it proposes the callback receiver's URLs from BW_CALLBACK_BASE_URL

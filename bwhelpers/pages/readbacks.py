@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 from typing import Any, Callable
 
+from .. import views
 from ..exceptions import BandwidthError
 from ..ui import display as show
 from .base import PageBase
@@ -91,7 +92,8 @@ class ReadbacksMixin(PageBase):
             return readable(rows, ["check", "ok", "finding"], detail=["fix"], all_columns=DIAGNOSE_COLUMNS,
                             marks=["ok"])
 
-        return self._table(_run)
+        self._preflight = show.live_table(self._table(_run))  # the teardown folds it once its ✓ rows no longer hold
+        return self._preflight
 
     def teardown(self) -> Any:
         """Undo everything saved (in the service's order), as a table of what was done."""
@@ -109,6 +111,11 @@ class ReadbacksMixin(PageBase):
         finally:  # done or failed half-way: the summary above and the progress chips say what is saved now
             if self.setup is not None:
                 self.resummarize()
+            if self._torn_down is not None and hasattr(self._preflight, "stale"):
+                self._preflight.stale(views.callout(
+                    "info", "This preflight ran before the teardown",
+                    "<div>Tear down deleted what it checked, so its ✓ rows no longer hold. Run this cell again to "
+                    "check the account as it is now.</div>"))
 
 
 def teardown_words(rows: list[dict[str, Any]]) -> str:

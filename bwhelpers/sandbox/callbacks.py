@@ -38,6 +38,7 @@ import logging
 import time
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -162,13 +163,16 @@ def enqueue(conn: Any, *, account_id: str, url: str, body: Any, due: float, mess
     return int(cur.lastrowid or 0)
 
 
+ATTEMPT_SQL = ("INSERT INTO callback_attempts (callback_id, account_id, message_id, event_type, recipient, attempt, "
+               "time, url, status_code, error, auth_used, elapsed_ms, instance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
+
 def log_attempt(conn_or_db: Any, *, callback_id: int | None, account_id: str | None, message_id: str | None,
                 event_type: str | None, recipient: str | None, attempt: int | None, url: str | None,
                 status_code: int | None, error: str | None, auth_used: bool, elapsed_ms: float | None,
                 instance: str | None = None) -> None:
     conn_or_db.execute(
-        "INSERT INTO callback_attempts (callback_id, account_id, message_id, event_type, recipient, attempt, time, "
-        "url, status_code, error, auth_used, elapsed_ms, instance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        ATTEMPT_SQL,
         (callback_id, account_id, message_id, event_type, recipient, attempt, clock.now(conn_or_db), url, status_code, error,
          1 if auth_used else 0, None if elapsed_ms is None else round(elapsed_ms, 1), instance),
     )
@@ -289,6 +293,8 @@ class Dispatcher:
         #: (host, port) pairs at which this very process serves its bins with no proxy in between: a callback to
         #: one of its bins there is recorded in-process (see :meth:`_deliver_local`), signed deliveries only
         self.local_origins = local_origins if signing_key else frozenset()
+        #: (the local_origins it was made for, {url: local_bin(url)})
+        self._local_seen: tuple[frozenset[tuple[str, int]], dict[str, Any]] = (self.local_origins, {})
         self.instance = instance or uuid.uuid4().hex
         self.signing_key = signing_key
         # where callbacks may go; the sandbox's own bins live below bin_prefix (workshop mode: /services/<name>)
@@ -346,27 +352,40 @@ class Dispatcher:
 
     def _tick(self) -> None:
         self._maybe_prune()
+        recorded: list[int] = []
         try:
-            rows = self.claim()
+            rows = self._claim(lambda conn, claimed, token, wall: self._claimed(conn, claimed, token, wall, recorded))
         except Exception:
             log.exception("callback outbox claim failed")
             return
         import tornado.ioloop
 
         loop = tornado.ioloop.IOLoop.current()
-        local = []
+        for row in rows:
+            self._in_flight += 1
+            self.in_flight_by_account[str(row["account_id"])] += 1
+            loop.spawn_callback(self._run, dict(row))
+        if recorded and recorded[0] >= MAX_IN_FLIGHT:  # a backlog: the next batch after the requests waiting now
+            loop.add_callback(self.tick)
+
+    def _claimed(self, conn: Any, rows: list[Any], token: str, wall: float, recorded: list[int]) -> list[Any]:
+        """Inside the claim's transaction: record the rows bound for this process's own bins
+        (:meth:`_deliver_local`) and claim the others for delivery over HTTP (returned). A recorded callback
+        is committed with its claim, so a ``kill -9`` loses either nothing or the whole, still pending, batch."""
+        local, http = [], []
         for row in rows:
             target = self.local_bin(row["url"])
             if target is not None:
                 local.append((dict(row), target))
-                continue
-            self._in_flight += 1
-            self.in_flight_by_account[str(row["account_id"])] += 1
-            loop.spawn_callback(self._run, dict(row))
+            else:
+                http.append(row)
+        if http:
+            conn.execute(f"UPDATE callback_outbox SET claimed_by=?, claimed_at=? WHERE id IN "
+                         f"({','.join('?' * len(http))})", (token, wall, *(row["id"] for row in http)))
         if local:
-            self._deliver_local(local)
-            if len(local) >= MAX_IN_FLIGHT:  # a backlog: the next batch after the requests waiting now
-                loop.add_callback(self.tick)
+            self._deliver_local(local, conn)
+        recorded.append(len(local))
+        return http
 
     def _maybe_prune(self) -> None:
         """Apply the ``retention`` setting (seconds, off when null) every quarter of it (0.25 s to 60 s), and at
@@ -429,6 +448,17 @@ class Dispatcher:
 
     def claim(self) -> list[Any]:
         """Claim the due rows this process delivers now (:meth:`choose`); other processes never get them."""
+        def claim_all(conn: Any, rows: list[Any], token: str, wall: float) -> list[Any]:
+            if rows:
+                conn.execute(f"UPDATE callback_outbox SET claimed_by=?, claimed_at=? WHERE id IN "
+                             f"({','.join('?' * len(rows))})", (token, wall, *(row["id"] for row in rows)))
+            return conn.execute("SELECT * FROM callback_outbox WHERE claimed_by=? AND status='pending' ORDER BY id",
+                                (token,)).fetchall()
+        return self._claim(claim_all)
+
+    def _claim(self, take: Callable[[Any, list[Any], str, float], list[Any]]) -> list[Any]:
+        """The due rows :meth:`choose` picks, read again in one write transaction (so no other process takes
+        them meanwhile) and handed to ``take(conn, rows, claim token, wall time)`` there; returns what it returns."""
         # due times are on the sandbox's clock; claims coordinate processes, so they are on the wall clock
         now, wall = clock.now(self.db), time.time()
         stale_before = wall - STALE_CLAIM - retry_policy(self.db)["timeout"]
@@ -451,15 +481,27 @@ class Dispatcher:
         self._seq += 1
         token = f"{self.instance}:{self._seq}"
         with self.db.transaction() as conn:
-            conn.execute(f"UPDATE callback_outbox SET claimed_by=?, claimed_at=? WHERE {due} "
-                         f"AND id IN ({','.join('?' * len(ids))})", (token, wall, now, stale_before, *ids))
-            return conn.execute("SELECT * FROM callback_outbox WHERE claimed_by=? AND status='pending' ORDER BY id",
-                                (token,)).fetchall()
+            rows = conn.execute(f"SELECT * FROM callback_outbox WHERE {due} AND id IN ({','.join('?' * len(ids))}) "
+                                f"ORDER BY id", (now, stale_before, *ids)).fetchall()
+            return take(conn, rows, token, wall)
 
     # -- the sandbox's own bins, in-process ---------------------------------------------------------
     def local_bin(self, url: str) -> tuple[str, str, str, str] | None:
         """(host header, path, query, bin name) when ``url`` is one of this process's own bins reached directly
-        (:attr:`local_origins`), else None (delivered over HTTP like any other target)."""
+        (:attr:`local_origins`), else None (delivered over HTTP like any other target). Remembered per URL (an
+        application's few callback URLs come back with every message) while :attr:`local_origins` is the same."""
+        if self._local_seen[0] is not self.local_origins:
+            self._local_seen = (self.local_origins, {})
+        seen = self._local_seen[1]
+        if url in seen:
+            return seen[url]
+        found = self._local_bin(url)
+        if len(seen) >= 1024:
+            seen.clear()
+        seen[url] = found
+        return found
+
+    def _local_bin(self, url: str) -> tuple[str, str, str, str] | None:
         if not self.local_origins or not url.startswith("http://"):
             return None
         try:
@@ -472,79 +514,31 @@ class Dispatcher:
             return None
         return parts.netloc, parts.path, parts.query, parts.path[len(BIN_PATH):]
 
-    def _deliver_local(self, batch: list[tuple[dict[str, Any], tuple[str, str, str, str]]]) -> None:
-        """Record callbacks to this process's own bins without HTTP: the same request the bin would record
-        from :meth:`_post` (headers as tornado's client sends them, the 401 challenge and the resend with the
-        callback credentials, ``?require_auth=``/``?status=``, quotas), its attempt, and the outbox row's new
-        state, each row in one savepoint of one transaction per batch (so a recorded callback is never left
-        pending: a ``kill -9`` loses either nothing or the whole, still pending, batch)."""
+    def _deliver_local(self, batch: list[tuple[dict[str, Any], tuple[str, str, str, str]]], conn: Any) -> None:
+        """Record callbacks to this process's own bins without HTTP, inside the caller's transaction (the claim's):
+        the same request the bin would record from :meth:`_post` (headers as tornado's client sends them, the 401
+        challenge and the resend with the callback credentials, ``?require_auth=``/``?status=``, quotas), its
+        attempt, and the outbox row's new state. The batch is written with one statement per table; when a row
+        raises, the batch is rolled back and recorded again row by row, each in a savepoint of its own (the one that
+        raises is rolled back alone and counted as a failed attempt)."""
+        policy = retry_policy(self.db)
+        budget = self.budget.snapshot()
+        conn.execute("SAVEPOINT local_batch")
         try:
-            policy = retry_policy(self.db)
-            with self.db.transaction() as conn:
-                for row, target in batch:
-                    conn.execute("SAVEPOINT local_delivery")
-                    try:
-                        self._deliver_local_row(conn, row, target, policy)
-                    except Exception:
-                        conn.execute("ROLLBACK TO local_delivery")
-                        log.exception("callback %s delivery crashed", row.get("id"))
-                        self._finish(row, ok=False, error="internal sandbox error while delivering", policy=policy)
-                    conn.execute("RELEASE local_delivery")
-        except Exception:  # pragma: no cover - the claims go stale and another tick (or process) retries them
-            log.exception("in-process callback delivery failed")
-
-    def _deliver_local_row(self, conn: Any, row: dict[str, Any], target: tuple[str, str, str, str],
-                           policy: dict[str, Any]) -> None:
-        wait = self.budget.take(self.db, str(row["account_id"]))
-        if wait is not None:
-            self._postpone(row, wait)
-            return
-        attempt = int(row["attempts"]) + 1
-        code, error = self._local_post(conn, row, target, attempt, auth=False)
-        if code == 401 and row.get("cb_user"):
-            code, error = self._local_post(conn, row, target, attempt, auth=True)
-        self._finish(row, ok=code is not None and 200 <= code < 300, error=error, policy=policy)
-
-    def _local_post(self, conn: Any, row: dict[str, Any], target: tuple[str, str, str, str], attempt: int,
-                    auth: bool) -> tuple[int | None, str | None]:
-        host, path, query, name = target
-        started = time.monotonic()
-        body = row["body"]
-        # what tornado's simple_httpclient sends for _post's request, in its order (Authorization is never recorded)
-        headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT, "Connection": "close", "Host": host,
-                   "Content-Length": str(len(body.encode("utf-8"))), "Accept-Encoding": "gzip"}
-        args = parse_qs(query, keep_blank_values=True)
-
-        def arg(key: str) -> str | None:
-            values = args.get(key)
-            return values[-1].strip() if values else None  # RequestHandler.get_argument: the last, stripped
-
-        key = f"{row['account_id']}/{name}"
-        error: str | None = None
-        try:
-            quotas.check_db_size(self.db)
-            quotas.check_bins(self.db, str(row["account_id"]), key)
-            quotas.check_stored(self.db, str(row["account_id"]), len(body))
-            creds = (str(row["cb_user"]), str(row["cb_password"] or "")) if auth else None
-            config = bin_config(self.db, key)
-            code, authorized = bin_answer(config or {}, arg("require_auth") or None, arg("status") or None,
-                                          creds, auth)
-            insert_bin_request(conn, key, method="POST", path=path, query=query, headers=headers,
-                               authorized=authorized, status=code, body=body, exists=config is not None)
-        except quotas.QuotaExceeded as exc:
-            code = exc.status
-        except BadBinStatus:
-            code = 400
-        if not 200 <= code < 300:
-            error = f"HTTP {code}"
-        if code == 401 and not auth:  # the bin's challenge is always Basic
-            error = ("HTTP 401 Basic challenge: resending at once with the callback credentials" if row.get("cb_user")
-                     else "HTTP 401 Basic challenge, but the application has no callback credentials")
-        log_attempt(conn, callback_id=row["id"], account_id=row["account_id"], message_id=row["message_id"],
-                    event_type=row["event_type"], recipient=row["recipient"], attempt=attempt, url=row["url"],
-                    status_code=code, error=error, auth_used=auth, elapsed_ms=1000.0 * (time.monotonic() - started),
-                    instance=self.instance)
-        return code, error
+            _LocalBatch(self, conn, policy).record(batch)
+        except Exception:
+            conn.execute("ROLLBACK TO local_batch")
+            self.budget.restore(budget)
+            for one in batch:
+                conn.execute("SAVEPOINT local_delivery")
+                try:
+                    _LocalBatch(self, conn, policy).record([one])
+                except Exception:
+                    conn.execute("ROLLBACK TO local_delivery")
+                    log.exception("callback %s delivery crashed", one[0].get("id"))
+                    self._finish(one[0], ok=False, error="internal sandbox error while delivering", policy=policy)
+                conn.execute("RELEASE local_delivery")
+        conn.execute("RELEASE local_batch")
 
     def _postpone(self, row: dict[str, Any], wait: float) -> None:
         """The account's ``callback_attempts`` quota for this minute is spent: later, uncounted."""
@@ -656,6 +650,129 @@ class Dispatcher:
                         "last_error=? WHERE id=?", (attempts, now + delay, error, row["id"]))
 
 
+class _LocalBatch:
+    """One batch of callbacks recorded in this process's own bins (:meth:`Dispatcher._deliver_local`): what each
+    would have sent and what the bin answers, then one ``executemany`` per table. While a quota on bins or stored
+    bytes is set, each request is stored at once instead, so the next one's quota check counts it."""
+
+    def __init__(self, dispatcher: "Dispatcher", conn: Any, policy: dict[str, Any]) -> None:
+        self.d, self.conn, self.policy = dispatcher, conn, policy
+        self.db = dispatcher.db
+        self.now = clock.now(conn)
+        lim = quotas.limits(self.db)
+        #: a quota reads what the batch stored so far: store each request at once
+        self.strict = any(lim.get(k) is not None for k in ("bins", "bin_requests", "stored_bytes"))
+        self.db_full: quotas.QuotaExceeded | None = None
+        try:
+            quotas.check_db_size(self.db)
+        except quotas.QuotaExceeded as exc:
+            self.db_full = exc
+        self.configs: dict[str, dict[str, Any] | None] = {}
+        self.bins: list[tuple[Any, ...]] = []
+        self.new_bins: dict[str, None] = {}
+        self.attempts: list[tuple[Any, ...]] = []
+        self.done: dict[str, list[tuple[Any, ...]]] = {"delivered": [], "gave-up": [], "retry": []}
+
+    def record(self, batch: list[tuple[dict[str, Any], tuple[str, str, str, str]]]) -> None:
+        for row, target in batch:
+            wait = self.d.budget.take(self.db, str(row["account_id"]), self.now)
+            if wait is not None:
+                self.d._postpone(row, wait)
+                continue
+            attempt = int(row["attempts"]) + 1
+            code, error = self.post(row, target, attempt, auth=False)
+            if code == 401 and row.get("cb_user"):
+                code, error = self.post(row, target, attempt, auth=True)
+            self.finish(row, ok=code is not None and 200 <= code < 300, error=error)
+        self.flush()
+
+    def config(self, key: str) -> dict[str, Any] | None:
+        if key not in self.configs:
+            self.configs[key] = bin_config(self.db, key)
+        return self.configs[key]
+
+    def post(self, row: dict[str, Any], target: tuple[str, str, str, str], attempt: int,
+             auth: bool) -> tuple[int | None, str | None]:
+        host, path, query, name = target
+        started = time.monotonic()
+        body = row["body"]
+        account = str(row["account_id"])
+        # what tornado's simple_httpclient sends for _post's request, in its order (Authorization is never recorded)
+        headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT, "Connection": "close", "Host": host,
+                   "Content-Length": str(len(body.encode("utf-8"))), "Accept-Encoding": "gzip"}
+        args = parse_qs(query, keep_blank_values=True) if query else {}
+
+        def arg(key: str) -> str | None:
+            values = args.get(key)
+            return values[-1].strip() if values else None  # RequestHandler.get_argument: the last, stripped
+
+        key = f"{account}/{name}"
+        error: str | None = None
+        try:
+            if self.db_full is not None:
+                raise self.db_full
+            if self.strict:
+                quotas.check_bins(self.db, account, key)
+                quotas.check_stored(self.db, account, len(body))
+            creds = (str(row["cb_user"]), str(row["cb_password"] or "")) if auth else None
+            config = self.config(key)
+            code, authorized = bin_answer(config or {}, arg("require_auth") or None, arg("status") or None,
+                                          creds, auth)
+            request = (key, self.now, "POST", path, query, json.dumps(headers), 1 if authorized else 0, code, body)
+            if self.strict:
+                insert_bin_request(self.conn, key, method="POST", path=path, query=query, headers=headers,
+                                   authorized=authorized, status=code, body=body, exists=config is not None)
+            else:
+                if config is None:
+                    self.new_bins[key] = None
+                self.bins.append(request)
+        except quotas.QuotaExceeded as exc:
+            code = exc.status
+        except BadBinStatus:
+            code = 400
+        if not 200 <= code < 300:
+            error = f"HTTP {code}"
+        if code == 401 and not auth:  # the bin's challenge is always Basic
+            error = ("HTTP 401 Basic challenge: resending at once with the callback credentials" if row.get("cb_user")
+                     else "HTTP 401 Basic challenge, but the application has no callback credentials")
+        self.attempts.append((row["id"], row["account_id"], row["message_id"], row["event_type"], row["recipient"],
+                              attempt, self.now, row["url"], code, error, 1 if auth else 0,
+                              round(1000.0 * (time.monotonic() - started), 1), self.d.instance))
+        return code, error
+
+    def finish(self, row: dict[str, Any], ok: bool, error: str | None) -> None:
+        """The outbox row's new state (as :meth:`Dispatcher._finish` writes it)."""
+        attempts = int(row["attempts"]) + 1
+        if ok:
+            self.done["delivered"].append((attempts, self.now, row["id"]))
+        elif attempts >= self.policy["max_attempts"]:
+            self.done["gave-up"].append((attempts, error, row["id"]))
+            log.warning("callback %s to %s gave up after %d attempts: %s", row["id"], row["url"], attempts, error)
+        else:
+            backoff = self.policy["backoff"]
+            delay = backoff[min(attempts - 1, len(backoff) - 1)] if backoff else 1.0
+            self.done["retry"].append((attempts, self.now + delay, error, row["id"]))
+
+    def flush(self) -> None:
+        conn = self.conn
+        if self.new_bins:
+            conn.executemany("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)",
+                             [(key, self.now) for key in self.new_bins])
+        if self.bins:
+            conn.executemany(BIN_REQUEST_SQL, self.bins)
+        if self.attempts:
+            conn.executemany(ATTEMPT_SQL, self.attempts)
+        if self.done["delivered"]:
+            conn.executemany("UPDATE callback_outbox SET status='delivered', attempts=?, delivered_at=?, "
+                             "claimed_by=NULL, claimed_at=NULL, last_error=NULL WHERE id=?", self.done["delivered"])
+        if self.done["gave-up"]:
+            conn.executemany("UPDATE callback_outbox SET status='gave-up', attempts=?, claimed_by=NULL, "
+                             "claimed_at=NULL, last_error=? WHERE id=?", self.done["gave-up"])
+        if self.done["retry"]:
+            conn.executemany("UPDATE callback_outbox SET attempts=?, next_attempt_at=?, claimed_by=NULL, "
+                             "claimed_at=NULL, last_error=? WHERE id=?", self.done["retry"])
+
+
 # -- request bins ---------------------------------------------------------------------------------
 
 def bin_config(db: Database, name: str) -> dict[str, Any] | None:
@@ -705,6 +822,10 @@ def bin_answer(config: dict[str, Any], require_arg: str | None, status_arg: str 
     return status, authorized
 
 
+BIN_REQUEST_SQL = ("INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
+                   "VALUES (?,?,?,?,?,?,?,?,?)")
+
+
 def insert_bin_request(conn: Any, name: str, *, method: str, path: str, query: str, headers: dict[str, str],
                        authorized: bool, status: int, body: str, exists: bool = False) -> int:
     """Store one request of bin ``name`` inside the caller's transaction (creating the bin unless it ``exists``);
@@ -712,10 +833,8 @@ def insert_bin_request(conn: Any, name: str, *, method: str, path: str, query: s
     now = clock.now(conn)
     if not exists:
         conn.execute("INSERT OR IGNORE INTO request_bins (name, created) VALUES (?,?)", (name, now))
-    cur = conn.execute(
-        "INSERT INTO bin_requests (name, time, method, path, query, headers, authorized, status, body) "
-        "VALUES (?,?,?,?,?,?,?,?,?)",
-        (name, now, method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
+    cur = conn.execute(BIN_REQUEST_SQL,
+                       (name, now, method, path, query, json.dumps(headers), 1 if authorized else 0, status, body))
     return int(cur.lastrowid or 0)
 
 

@@ -53,7 +53,10 @@ SCOPE_SECONDS = 0.05
 #: the read scope of the running request (task) or tick: {id(connection): (data_version, when checked)}
 _scope: contextvars.ContextVar[dict[int, tuple[int, float]] | None] = contextvars.ContextVar(
     "bwhelpers_sandbox_read_scope", default=None)
+#: an unset setting (cached like any value)
 _MISSING = object()
+#: nothing cached under a key
+_UNCACHED = object()
 
 
 def begin_scope() -> contextvars.Token[dict[int, tuple[int, float]] | None]:
@@ -185,6 +188,8 @@ class Database:
             _private_file(Path(self.path))
         self._local = threading.local()
         self._init_lock = threading.Lock()
+        self._checkpointer: Checkpointer | None = None
+        self._checkpoint_users = 0
         self.migrate()
         self.instance_id = self._instance_id()
 
@@ -210,10 +215,37 @@ class Database:
             # million messages, so a page of a list or an insert touches no more pages than on an empty db
             conn.execute("PRAGMA cache_size=-32768")
             conn.execute("PRAGMA foreign_keys=ON")
+            if self._checkpointer is not None:
+                conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_FALLBACK_PAGES}")
             self._local.conn = conn
             self._local.conn_id = id(conn)
             _owners[id(conn)] = self
         return conn
+
+    def start_checkpointer(self) -> None:
+        """Checkpoint on a thread of this process (:class:`Checkpointer`) instead of in the serving thread's commits
+        (a file db). Each server starts it; :meth:`stop_checkpointer` ends it once every server that started it
+        asked."""
+        self._checkpoint_users += 1
+        if self.path == ":memory:" or self._checkpointer is not None:
+            return
+        self._checkpointer = Checkpointer(self.path)
+        self._autocheckpoint(CHECKPOINT_FALLBACK_PAGES)  # connections opened later get it in connect()
+
+    def stop_checkpointer(self) -> None:
+        self._checkpoint_users = max(0, self._checkpoint_users - 1)
+        if self._checkpoint_users:
+            return
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            self._autocheckpoint(SQLITE_AUTOCHECKPOINT_PAGES)
+            checkpointer.stop()
+
+    def _autocheckpoint(self, pages: int) -> None:
+        """``PRAGMA wal_autocheckpoint`` of this thread's connection, when it has one."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -276,8 +308,8 @@ class Database:
     def derived(self, key: tuple[Any, ...], compute: Callable[[], _S]) -> _S:
         """``compute()``, a value made only of rows of cached tables (:func:`register_cached_table`; settings and
         meta are) and not of the time, cached with them (:meth:`_cache`). The caller must not change it."""
-        hit = self._cache().get(key, _MISSING)
-        if hit is not _MISSING:
+        hit = self._cache().get(key, _UNCACHED)
+        if hit is not _UNCACHED:
             return hit
         value = compute()
         self._keep(self._cache(), key, value)
@@ -430,6 +462,49 @@ class Database:
             return False
         finally:
             conn.execute("PRAGMA busy_timeout=30000")
+
+
+#: WAL pages after which a connection whose db has a :class:`Checkpointer` checkpoints in its own commit (only when
+#: the checkpointer falls that far behind; sqlite's default, for every other connection, is 1,000)
+CHECKPOINT_FALLBACK_PAGES = 10_000
+SQLITE_AUTOCHECKPOINT_PAGES = 1000
+#: seconds between the checkpointer's passes
+CHECKPOINT_INTERVAL = 0.25
+
+
+class Checkpointer:
+    """Copies a db's WAL back into its file (``PRAGMA wal_checkpoint(PASSIVE)``) on a thread of its own.
+
+    Without it sqlite checkpoints inside the commit that passes 1,000 WAL pages, on the serving thread: the copy and
+    its ``fsync`` stall the event loop (tens of milliseconds on a busy disk) every few hundred messages. The serving
+    connections then checkpoint themselves only past :data:`CHECKPOINT_FALLBACK_PAGES` (should this thread stop).
+    A checkpoint only moves committed pages: what a commit made durable stays so (a ``kill -9`` loses nothing)."""
+
+    def __init__(self, path: str, interval: float = CHECKPOINT_INTERVAL) -> None:
+        self.path, self.interval = path, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"bwhelpers-sandbox-checkpoint:{path}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:  # pragma: no cover - the serving connections checkpoint themselves (the fallback)
+            log.warning("sandbox db %s: no background checkpoints", self.path, exc_info=True)
+            return
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            while not self._stop.wait(self.interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    log.debug("sandbox db %s: checkpoint skipped", self.path, exc_info=True)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 class _Tx:

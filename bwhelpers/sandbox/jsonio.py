@@ -13,6 +13,10 @@ import json
 from typing import Any
 
 
+#: a text shorter than this cannot nest as deep as the encoder's recursion limit (each level takes a character)
+_SHALLOW = 500
+
+
 class JsonBodyError(ValueError):
     """A request body that is not usable JSON (the message says why)."""
 
@@ -20,11 +24,14 @@ class JsonBodyError(ValueError):
 def parse(body: bytes) -> Any:
     """``body`` parsed, or :class:`JsonBodyError`."""
     try:
-        doc = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        doc = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise JsonBodyError(str(exc)[:200]) from None
     except RecursionError:  # [[[[... nested deeper than the parser's stack
         raise JsonBodyError("the JSON document is nested too deeply") from None
+    if len(text) < _SHALLOW and "\\u" not in text:
+        return doc  # UTF-8 holds no surrogate, so only a \u escape makes one; and so short a text nests shallowly
     try:
         json.dumps(doc, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

@@ -309,6 +309,13 @@ class AttemptBudget:
     def __init__(self) -> None:
         self._windows: dict[str, tuple[float, int]] = {}
 
+    def snapshot(self) -> dict[str, tuple[float, int]]:
+        """The counts as they are (for :meth:`restore` when the attempts counted since are rolled back)."""
+        return dict(self._windows)
+
+    def restore(self, snapshot: dict[str, tuple[float, int]]) -> None:
+        self._windows = dict(snapshot)
+
     def take(self, db: Database, account_id: str, now: float | None = None) -> float | None:
         """None when an attempt may go now (and count it), else the seconds until it may."""
         cap = limit(db, "callback_attempts")

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import logging
 import re
 import socket
 import threading
+from collections.abc import Awaitable
 from types import ModuleType
 from typing import Any
 
 import tornado.httpserver
 import tornado.httputil
+import tornado.ioloop
 import tornado.netutil
 import tornado.web
 
@@ -134,15 +137,39 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         if turn is None:
             self.inner.finish()
             return
+        if inspect.isawaitable(turn):  # its tenant is being checked (a hub token: the workshop's pages)
+            tornado.ioloop.IOLoop.current().add_future(asyncio.ensure_future(turn), self._decided)
+            return
+        self._start(turn)
+
+    def _decided(self, future: Any) -> None:
+        if self.closed:  # the client left while its tenant was checked
+            return
+        self._start(future.result())
+
+    def _start(self, turn: Any) -> None:
         self.conn.bw_turn = turn  # released by SandboxApplication.log_request when the answer is written
         turn.start(self.inner.finish)
 
+    closed = False
+
     def on_connection_close(self) -> None:
+        self.closed = True
         turn = getattr(self.conn, "bw_turn", None)
         if turn is not None:
             turn.finished()
         if not self.refused:
             self.inner.on_connection_close()
+
+
+async def _later_turn(share: FairShare, hint: Any, fallback: str) -> Turn:
+    """The turn of a request whose tenant ``hint`` is still being checked (``fallback`` when it names none)."""
+    try:
+        tenant = await hint
+    except Exception:  # pragma: no cover - a hint never raises; if it did, the request is its address's
+        log.exception("could not tell a request's tenant")
+        tenant = None
+    return Turn(share, tenant or fallback)
 
 
 class NoSniff(tornado.web.OutputTransform):
@@ -155,9 +182,74 @@ class NoSniff(tornado.web.OutputTransform):
         return status_code, headers, chunk
 
 
+#: characters that end a route regex's literal start
+_REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
+#: route lists kept per path start (:meth:`SandboxApplication.find_handler`); more distinct starts clear the memo
+_ROUTE_MEMO_MAX = 256
+
+
+def literal_prefix(matcher: Any) -> str:
+    """What every path a route's matcher accepts starts with: the literal start of its regex ('' when there is
+    none, or when the regex may not mean it literally: an alternation, a flag, a quantifier on its last
+    character)."""
+    regex = getattr(matcher, "regex", None)
+    if not isinstance(regex, re.Pattern) or regex.flags & re.IGNORECASE or "|" in regex.pattern:
+        return ""
+    pattern = regex.pattern[1:] if regex.pattern.startswith("^") else regex.pattern
+    out: list[str] = []
+    for ch in pattern:
+        if ch in _REGEX_SPECIAL:
+            if ch in "*?{" and out:
+                out.pop()  # the character before an optional quantifier may be absent
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+#: (the routes, how many, each with its literal start, {path start: the routes it may match})
+_RouteMemo = tuple[Any, int, list[tuple[str, Any]], dict[str, list[Any]]]
+
+
+def _path_start(path: str) -> str:
+    """The path up to and including its third ``/`` (``/api/v2/``), or all of it."""
+    cut = path.find("/", path.find("/", 1) + 1) if path.startswith("/") else -1
+    return path if cut < 0 else path[:cut + 1]
+
+
 class SandboxApplication(tornado.web.Application):
     #: workshop mode: one request of each tenant in the loop at a time (:mod:`.fair_share`)
     fair_share: FairShare | None = None
+
+    def find_handler(self, request: Any, **kwargs: Any) -> Any:
+        """tornado's routing, asking only the routes a path can match: those whose regex's literal start
+        (:func:`literal_prefix`) agrees with the path's start (in their order; a route's own regex still decides).
+        Some 40 routes are not each tried against every request."""
+        if len(self.default_router.rules) != 1:  # add_handlers() gave host-specific routes: tornado's own way
+            return super().find_handler(request, **kwargs)
+        router = self.wildcard_router
+        memo: _RouteMemo | None = self.__dict__.get("_route_memo")
+        if memo is None or memo[0] is not router.rules or memo[1] != len(router.rules):
+            gated = [(literal_prefix(rule.matcher), rule) for rule in router.rules]
+            memo = self.__dict__["_route_memo"] = (router.rules, len(router.rules), gated, {})
+        start = _path_start(request.path)
+        candidates = memo[3].get(start)
+        if candidates is None:
+            if len(memo[3]) >= _ROUTE_MEMO_MAX:
+                memo[3].clear()
+            candidates = memo[3][start] = [rule for prefix, rule in memo[2]
+                                           if prefix.startswith(start) or start.startswith(prefix)]
+        for rule in candidates:
+            params = rule.matcher.match(request)
+            if params is not None:
+                if rule.target_kwargs:
+                    params["target_kwargs"] = rule.target_kwargs
+                delegate = router.get_target_delegate(rule.target, request, **params)
+                if delegate is not None:
+                    return delegate
+        default = self.settings.get("default_handler_class")
+        if default:
+            return self.get_handler_delegate(request, default, self.settings.get("default_handler_args", {}))
+        return self.get_handler_delegate(request, tornado.web.ErrorHandler, {"status_code": 404})
 
     def start_request(self, server_conn: object, request_conn: Any) -> tornado.httputil.HTTPMessageDelegate:
         ctx = self.settings["sandbox"]
@@ -167,7 +259,7 @@ class SandboxApplication(tornado.web.Application):
         if self.fair_share is not None:
             share = self.fair_share
 
-            def turn(headers: tornado.httputil.HTTPHeaders, uri: str) -> Turn:
+            def turn(headers: tornado.httputil.HTTPHeaders, uri: str) -> Turn | Awaitable[Turn]:
                 peer = str(getattr(getattr(request_conn, "context", None), "remote_ip", "") or "")
                 address = forwarded.client_address(peer, headers.get("X-Forwarded-For"), ctx.trusted_proxies,
                                                    request_conn)
@@ -175,9 +267,19 @@ class SandboxApplication(tornado.web.Application):
                 delivery = delivery_signature.verify(ctx.admin_key, signed, headers.get("Host") or "", uri,
                                                      use=False) if signed else None
                 admin = same_secret(headers.get(ADMIN_HEADER), ctx.admin_key)
-                return Turn(share, tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin))
+                tenant = tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin)
+                hint = self.tenant_hint(headers, uri, address) if tenant.startswith("address:") else None
+                if inspect.isawaitable(hint):
+                    return _later_turn(share, hint, tenant)
+                return Turn(share, hint or tenant)
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
                           self.larger_body_limit, turn)
+
+    def tenant_hint(self, headers: tornado.httputil.HTTPHeaders, uri: str, address: str) -> Any:
+        """The tenant of a request that no emulated API's credentials name (its address's otherwise): a string, an
+        awaitable of one (or of None), or None. The workshop's pages have their own proofs
+        (:mod:`bwhelpers.sandbox.workshop.tenants`)."""
+        return None
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         """The answer is written: the tenant's next request may go (:mod:`.fair_share`), then the access log."""
@@ -294,6 +396,7 @@ class SandboxServer:
                 max_header_size=MAX_HEAD_BYTES, xheaders=False,  # believed only from trusted proxies (base.py)
                 idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT)
             server.add_sockets(sockets)
+            self.db.start_checkpointer()  # WAL checkpoints off the event loop (bwhelpers.sandbox.db.Checkpointer)
             for area in self.areas:
                 hook = getattr(area, "on_start", None)
                 if hook:
@@ -315,6 +418,7 @@ class SandboxServer:
                         log.exception("on_stop hook failed")
             server.stop()
             await server.close_all_connections()
+            self.db.stop_checkpointer()
 
     def callback_policy(self) -> Any:
         """The callback URL policy of this server: its own origins (bins), the workshop's strict rules."""

@@ -12,15 +12,16 @@ import time
 from typing import Any, Callable
 
 import ipywidgets as w
+from IPython.display import HTML
 
 from .. import theme
 from ..exceptions import BandwidthError
 from ..masking import mask
 from .forms import STYLE, WIDE, text_field
-from .display import show_error
-from .output import emit
+from .display import error_html, note_html
+from .output import Live, emit
 
-__all__ = ["CredentialsForm", "TOGGLE_CSS", "LABELS"]
+__all__ = ["CredentialsForm", "TOGGLE_CSS", "LABELS", "missing_fields", "listed_labels"]
 
 #: each field's label in the form: errors about a field speak the label the user sees, never the internal key
 LABELS = {"account_id": "Account id", "site_id": "Subaccount (site) id", "client_id": "Client ID",
@@ -40,6 +41,19 @@ TOGGLE_CSS = (
     f".bw-credentials .bw-invalid input{{border:2px solid {theme.line('error')};background:{theme.tint('error')}}}"
     f".bw-credentials .bw-invalid .widget-label{{color:{theme.accent('error')}}}"
     "</style>")
+
+
+def missing_fields(exc: BaseException) -> list[str]:
+    """The form's fields a "missing credentials" error names (``account_id``, …), or [] when it is another error
+    (or names something the form does not have)."""
+    missing = [str(d.get("field")) for d in getattr(exc, "details", None) or [] if d.get("problem") == "missing"]
+    return missing if missing and all(name in LABELS for name in missing) else []
+
+
+def listed_labels(names: list[str]) -> str:
+    """The form's labels of ``names`` as one phrase: "Account id, Client ID and Client Secret"."""
+    labels = [LABELS[n] for n in names]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
 def _status(kind: str, text: str, attempt: int) -> str:
@@ -90,7 +104,11 @@ class CredentialsForm:
         self.on_connect, self.on_error = on_connect, on_error
         self.config: Any = None
         self.attempts = 0
-        from ..config import default_target
+        self._keep: Callable[[dict[str, Any]], None] | None = None   # bind()'s save: the form's memory
+        self._cell_errors: list[Live] = []   # the red boxes failed Connect cells showed, replaced by a success
+        from ..config import default_target, remembered
+
+        self.saved = remembered()   # the remembered credentials file (non-secret values only), or None
 
         try:
             real = default_target(env) == "real"
@@ -125,6 +143,10 @@ class CredentialsForm:
                                    layout=w.Layout(width="48em"))
         self.button = w.Button(description="Connect", button_style="primary", icon="plug")
         self.button.add_class("bw-connect")
+        self.forget = w.Button(description="Forget remembered", icon="trash", layout=w.Layout(width="auto"),
+                               tooltip="Delete the remembered credentials file (the other notebooks stop using it)")
+        self.forget.add_class("bw-forget")
+        self.forget.on_click(lambda _: self.forget_remembered())
         self.status = w.HTML()
         self.status.add_class("bw-status")
         self.legacy_box = w.VBox([
@@ -141,13 +163,56 @@ class CredentialsForm:
             w.HTML("<div style=\"line-height:1.4\"><i>API credentials: Bandwidth App &gt; Account &gt; API Credentials "
                    "(roles Messaging and Numbers). The Client Secret is shown only once, when it is created.</i></div>"),
             self.client_id, self.client_secret, self.legacy, self.legacy_box, self.remember])
+        self._fill_remembered()
         self.target.observe(self._toggle, names="value")
         self.legacy.observe(self._toggle_legacy, names="value")
         self.button.on_click(lambda _: self.connect(clicked=True))
         self._toggle({"new": self.target.value})
         self._toggle_legacy({"new": self.legacy.value})
-        self.widget = w.VBox([w.HTML("<b>Credentials</b>" + TOGGLE_CSS), self.target, self.real_box, self.button, self.status])
+        self.widget = w.VBox([w.HTML("<b>Credentials</b>" + TOGGLE_CSS), self.target, self.real_box,
+                              w.HBox([self.button, self.forget]), self.status])
         self.widget.add_class("bw-credentials")
+
+    def _fill_remembered(self, secrets_only: bool = False) -> None:
+        """The remembered file's values in the form (what every other notebook uses): its ids where no ``BW_*``
+        variable sets them, and "(saved)" as the placeholder of each secret it keeps (never the value). The Forget
+        button shows only while there is a file."""
+        from ..config import ENV_VARS
+
+        saved = self.saved if self.saved is not None and self.saved.real else None
+        self.forget.layout.display = None if saved is not None else "none"
+        if saved is None:
+            return
+        for name in () if secrets_only else self.TEXT_FIELDS:
+            if saved.values.get(name) and not self.env.get(ENV_VARS[name]):
+                getattr(self, name).value = saved.values[name]
+        for name in self.SECRET_FIELDS:
+            if name in saved.secrets and not self.env.get(ENV_VARS[name]):
+                getattr(self, name).placeholder = "(saved)"
+
+    def forget_remembered(self) -> None:
+        """Delete the remembered credentials file: its values leave the form, and the status says what the other
+        notebooks use from now on."""
+        from ..config import Config, ENV_VARS
+
+        self.attempts += 1
+        path = self.saved.path if self.saved is not None else None
+        removed = Config.forget(path)
+        for name in self.TEXT_FIELDS:
+            widget = getattr(self, name)
+            if self.saved is not None and widget.value == self.saved.values.get(name):
+                widget.value = self.env.get(ENV_VARS[name], "")
+        for name in self.SECRET_FIELDS:
+            widget = getattr(self, name)
+            if widget.placeholder == "(saved)":
+                widget.placeholder = ""
+        self.saved = None
+        self.forget.layout.display = "none"
+        where = html.escape(str(path)) if path is not None else "the credentials file"
+        self.status.value = _status(
+            "info", (f"Forgotten: {where} is deleted. " if removed else f"Nothing to forget: {where} was already "
+                     "gone. ") + "The other notebooks now use the BW_* variables, or the sandbox when none are set; "
+            "this notebook keeps its connection until you press Connect.", self.attempts)
 
     def _toggle(self, change: dict[str, Any]) -> None:
         self.real_box.layout.display = None if change["new"] == "real" else "none"
@@ -182,8 +247,11 @@ class CredentialsForm:
         the environment wins), and call ``save`` with them whenever they change. Secrets are never passed on."""
         from ..config import ENV_VARS
 
+        from_file = set(self.saved.values) if self.saved is not None and self.saved.real else set()
         for name, value in (saved or {}).items():
             if name not in KEPT or self.env.get(ENV_VARS.get(name, "")):
+                continue
+            if name in from_file and name in self.TEXT_FIELDS:  # the remembered file is what the notebooks use
                 continue
             if name == "target" and value in ("sandbox", "real"):
                 self.target.value = value
@@ -197,6 +265,7 @@ class CredentialsForm:
 
         for name in KEPT:
             getattr(self, name).observe(_changed, names="value")
+        self._keep = save
         return self
 
     def kept(self) -> dict[str, Any]:
@@ -206,15 +275,15 @@ class CredentialsForm:
     def _explain(self, exc: BandwidthError) -> tuple[str, list[str]] | None:
         """A form-side error in the form's words (labels, what to do here) and the fields it is about; None when
         the error is not about a field of this form."""
-        from ..exceptions import ValidationError
+        from ..exceptions import AuthError, NotFoundError, TokenError, ValidationError
 
+        if self.target.value == "real" and not isinstance(exc, ValidationError):
+            return self._explain_refusal(exc, NotFoundError, AuthError, TokenError)
         if not isinstance(exc, ValidationError):
             return None
-        missing = [d.get("field") for d in exc.details if d.get("problem") == "missing"]
-        if missing and all(name in LABELS for name in missing):
-            names = [str(name) for name in missing]
-            labels = [LABELS[n] for n in names]
-            listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        names = missing_fields(exc)
+        if names:
+            listed = listed_labels(names)
             where = (" (Bandwidth App > Account > API Credentials)"
                      if {"client_id", "client_secret"} & set(names) else "")
             return (f"Missing {listed}. Fix: fill in {listed} above{where}, then press Connect — or choose "
@@ -226,6 +295,25 @@ class CredentialsForm:
                 text = text[len(prefix):]
             return (f"{LABELS[exc.field]}: {text}. Fix: correct {LABELS[exc.field]} above, then press Connect.",
                     [exc.field])
+        return None
+
+    def _explain_refusal(self, exc: BandwidthError, not_found: type, auth: type, token: type
+                         ) -> tuple[str, list[str]] | None:
+        """The service refused Connect's one request (GET the site) for a value typed in this form: its answer,
+        and the fix in the form's labels ("check Subaccount (site) id above"), not in URL or ``BW_*`` terms."""
+        said = sentence(str(getattr(exc, "description", "") or "").strip() or type(exc).__name__)
+        if isinstance(exc, not_found) and self.site_id.value.strip():
+            return (f"{said} Fix: check Subaccount (site) id above (Bandwidth App > Account > Subaccounts: "
+                    "the id of a subaccount of this account), then press Connect.", ["site_id"])
+        if isinstance(exc, token) and exc.status == 401 and not self.legacy.value:
+            return (f"{said} Fix: check Client ID and Client Secret above: copy both from the Bandwidth App, Account "
+                    "> API Credentials (the secret is shown only once; if it is lost, generate a new one there), "
+                    "then press Connect.", ["client_id", "client_secret"])
+        if isinstance(exc, auth) and not isinstance(exc, token) and exc.status == 403 \
+                and self.account_id.value.strip():
+            return (f"{said} Fix: check Account id above, and that this API credential (Client ID) may act "
+                    "on that account with the Numbers role (Bandwidth App > Account > API Credentials), then press "
+                    "Connect.", ["account_id", "client_id"])
         return None
 
     def _busy(self, busy: bool) -> None:
@@ -258,8 +346,11 @@ class CredentialsForm:
             if explained is not None:
                 text, names = explained
                 self._mark(names)
-                shown: BaseException = type(exc)(text + again, field=names[0])
-                self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
+                # the form's words stand alone: no second fix from the status (``fix=""``), the status kept
+                shown: BaseException = type(exc)(text + again, field=names[0], status=exc.status, code=exc.code,
+                                                 fix="")
+                http = f" (HTTP {exc.status})" if exc.status else ""
+                self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>{http}: "
                                             f"{html.escape(text + again)}", self.attempts)
             else:
                 self.status.value = _status("error", f"<b>{html.escape(type(exc).__name__)}</b>: "
@@ -279,7 +370,15 @@ class CredentialsForm:
         config = done.config
         extra = ""
         if done.remembered is not None:
-            extra = f" Saved to {html.escape(str(done.remembered))} (mode 0600)."
+            extra = (f" Saved to {html.escape(str(done.remembered))} (mode 0600): every notebook uses these "
+                     "credentials now (<i>Forget remembered</i> deletes the file).")
+            from ..config import remembered
+
+            self.saved = remembered()
+            self._fill_remembered(secrets_only=True)
+        elif done.from_file is not None:
+            extra = (f" Using the credentials remembered in {html.escape(str(done.from_file))}, as every notebook "
+                     "does (<i>Forget remembered</i> deletes the file).")
         elif done.only_here:
             extra = (" <b>Note:</b> only this notebook knows these credentials; tick <i>Remember</i> (or set "
                      "the BW_* variables) so the other notebooks use this account too.")
@@ -290,16 +389,26 @@ class CredentialsForm:
         how = "API credentials (OAuth 2.0)" if config.uses_oauth else "a legacy API user (Basic)"
         self.status.value = _status("ok", f"<b>OK</b> — connected to {where} ({html.escape(config.dashboard_url)}) "
                                     f"with {how}.{extra}", self.attempts)
+        if self._keep is not None:  # what connected is the form's memory now: no earlier, refused id comes back
+            self._keep(self.kept())
+        for box in self._cell_errors:  # a cell's earlier red box no longer says anything true
+            box.update(HTML(note_html(
+                f"{theme.ICONS['ok']} Connected at {time.strftime('%H:%M:%S')} with the form above (attempt "
+                f"#{self.attempts}): the problem shown here before is solved.", "ok")))
+        self._cell_errors.clear()
         if self.on_connect:
             self.on_connect(config)
         return config
 
     def _failed(self, exc: BaseException, clicked: bool) -> None:
         self.config = None
-        if self.on_error:
-            self.on_error(f"could not connect: {type(exc).__name__}: {getattr(exc, 'description', '') or exc}")
-        if not clicked:
-            show_error(exc)
+        if self.on_error:  # the summary's words: what went wrong (its fix is the summary's Next)
+            said = str(getattr(exc, "description", "") or exc).partition(" Fix: ")[0]
+            self.on_error(f"could not connect: {said}")
+        if not clicked:  # shown in place: a later successful Connect replaces it
+            box = Live()
+            box.update(HTML(error_html(exc)))
+            self._cell_errors.append(box)
 
     def summary(self) -> dict[str, Any]:
         """The non-secret values currently in the form (secrets shown masked)."""

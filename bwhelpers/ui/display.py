@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from .. import statuses, theme, views
+from ..tables import Table
 from .output import emit
 
 __all__ = ["show_request", "show_response", "result_html", "ObjectView", "show_saved", "error_html", "show_error",
@@ -147,8 +148,8 @@ class LiveObjectView(ObjectView):
         self.note = ""
         self.live: Any = None
 
-    def _repr_html_(self) -> str:
-        return self.note + views.object_html(self.data)
+    def _repr_html_(self) -> str:  # a note alone when there is nothing to list (never a bare "(empty body)")
+        return self.note + (views.object_html(self.data) if self.data or not self.note else "")
 
     def _ipython_display_(self) -> None:
         from IPython.display import HTML
@@ -165,6 +166,38 @@ class LiveObjectView(ObjectView):
             from IPython.display import HTML
 
             self.live.update(HTML(self._repr_html_()))
+
+
+def live_table(table: Any) -> Any:
+    """``table`` (a :class:`bwhelpers.tables.Table`) shown in place: its ``stale(note)`` later folds what it shows
+    under a note, once that no longer holds (13's preflight after the teardown). Used as a DataFrame it is one, as
+    every Table is. Anything else (None, a DataFrame) is returned as it is."""
+    if type(table) is not Table:
+        return table
+    return LiveTable(table.rows, table.all_columns, table.view, table._dtypes)
+
+
+class LiveTable(Table):
+    """A :class:`~bwhelpers.tables.Table` drawn where it is (a display id), so :meth:`stale` can fold it later."""
+
+    live: Any = None
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML
+
+        from .output import Live
+
+        self.live = Live()
+        self.live.update(HTML(self._repr_html_()))
+
+    def stale(self, note_html: str) -> None:
+        """Fold the table under ``note_html`` (trusted HTML) where it is shown: it still opens, as it was."""
+        if self.live is None or not self.live.shown:
+            return
+        from IPython.display import HTML
+
+        self.live.update(HTML(f'{note_html}<details class="bw-stale" style="color:{theme.TEXT}"><summary>The '
+                              f'table as it was</summary>{self._repr_html_()}</details>'))
 
 
 def show_saved(label: str, value: Any) -> None:

@@ -72,9 +72,11 @@ class Form:
 
     def _validate(self) -> None:
         errs = self.errors
+        # line-height of running text: a widget's HTML inherits the widgets' 28 px row height (gappy lines)
         self.messages.value = "".join(
-            f'<div style="color:{theme.accent("error")}">{theme.ICONS["warn"]} '
-            f'{html.escape(self.label(n))}: {html.escape(m)}</div>'
+            f'<div class="bw-form-problem" style="color:{theme.accent("error")};line-height:1.4;margin:2px 0;'
+            f'max-width:48em;white-space:normal">{theme.ICONS["warn"]} '
+            f'<b>{html.escape(self.label(n))}</b>: {html.escape(m)}</div>'
             for n, m in errs.items())
 
     def _ipython_display_(self) -> None:
@@ -99,6 +101,18 @@ def _check_url(value: str) -> str | None:
 
 def _check_number(value: str) -> str | None:
     return phone.problem(value)
+
+
+def _one_destination(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """``check`` for the send form's ``to``, saying first that the form sends to one number at a time (the API
+    takes several recipients; the form keeps one text, one receipt, one number)."""
+    def _check(value: Any) -> str | None:
+        several = phone.how_many(value)
+        if several > 1:
+            return (f"{str(value).strip()!r} holds {several} numbers, but this form sends to one number per send: "
+                    "type one number, such as '+19195551212', and send again for the next one")
+        return check(value)
+    return _check
 
 
 def _callback_types(value: Any) -> str | None:
@@ -168,7 +182,7 @@ def message_form(default_to: str = guide.SANDBOX_PHONE, default_text: str = guid
     return Form("Message", {
         "to": text_field("to", default_to, placeholder="your own mobile number" if real else "+1 919 555 0123"),
         "text": w.Textarea(value=default_text, description="text", style=STYLE, layout=WIDE),
-    }, {"to": phone.real_destination_problem if real else _check_number,
+    }, {"to": _one_destination(phone.real_destination_problem if real else _check_number),
         "text": lambda v: None if 0 < len(v) <= 2048 else
         f"must be 1 to 2048 characters (it has {len(v)})"})
 

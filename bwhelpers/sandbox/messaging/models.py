@@ -461,6 +461,9 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
     delay = float(db.get_setting("delivery_delay", 0.2) or 0)
     slow = float(db.get_setting("slow_delivery_delay", 5.0) or 0)
 
+    in_callback = message_body(row, for_callback=True)  # the same ``message`` in every recipient's event
+    on_time = iso_time(now + delay)
+
     def write(conn: Any) -> None:
         quotas.check_messages(db, account_id)  # again, inside the transaction: a group must not overshoot it
         _insert_message(conn, row, items=len(msg["to"]))  # one count for the message and its events
@@ -474,9 +477,9 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
                     due = now + slow
             kind = "message-failed" if r_code is not None else "message-delivered"
             event: dict[str, Any] = {
-                "type": kind, "time": iso_time(due),
+                "type": kind, "time": on_time if due == now + delay else iso_time(due),
                 "description": r_desc if r_code is not None else DELIVERED_DESCRIPTION,
-                "to": recipient, "message": message_body(row, for_callback=True),
+                "to": recipient, "message": in_callback,
             }
             if r_code is not None:
                 event["errorCode"] = r_code

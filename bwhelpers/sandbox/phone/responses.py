@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
+import tornado.escape
 import tornado.template
 
+from ...bidi import visible
 from .. import credentials, guards
 from ..auth import parse_basic
 from ..control.responses import ControlHandler
@@ -43,13 +45,21 @@ from .exceptions import (
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_loader = tornado.template.Loader(str(TEMPLATES), autoescape="xhtml_escape")
+_loader = tornado.template.Loader(str(TEMPLATES), autoescape="shown")
+
+
+def shown(value: Any) -> str:
+    """THE escaping of the phone page: HTML-escaped, with bidi controls named (``⟨U+202E⟩``) so a text never
+    reorders the page ("‮evil reply" would read "ylper live"), as in the notebooks' tables."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return tornado.escape.xhtml_escape(visible(str(value)))
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_PARTIES = 10
 
 
 def _render(name: str, **namespace: Any) -> bytes:
-    return _loader.load(name).generate(**namespace)
+    return _loader.load(name).generate(shown=shown, **namespace)
 
 
 class PhoneHandler(ControlHandler):
@@ -111,6 +121,7 @@ class PhoneHandler(ControlHandler):
         token = self.get_argument("t", None)
         if token:
             models.verify_link(self.ctx.admin_key, account_id, token, models.now(self.db))
+            self.check_rate(account_id)  # the account's request rate, as with its credentials (workshop mode)
             return token
         if self.is_admin():
             return None

@@ -88,8 +88,9 @@ CREATE TABLE IF NOT EXISTS tfv_requests (
 )
 """
 dbmod.register_schema(SCHEMA)
-# a final registration is cached with the tables it is read from (bwhelpers.sandbox.db.Database.derived)
-for _table in ("tendlc_numbers", "tnoption_orders"):
+# a final registration, a campaign and a send's A2P verdict are cached with the tables they are read from
+# (bwhelpers.sandbox.db.Database.derived)
+for _table in ("tendlc_campaigns", "tendlc_numbers", "tnoption_orders"):
     dbmod.register_cached_table(_table)
 
 #: the documented pre-registered (REGISTERED) and pending campaigns of the demo accounts
@@ -147,7 +148,10 @@ def _seed(conn: sqlite3.Connection, account_id: str) -> None:
 
 
 def seed(db: Database, account_id: str) -> None:
+    if db.recall(("campaigns seeded", account_id)) is not None:
+        return
     if db.query_one("SELECT 1 FROM tendlc_campaigns WHERE account_id=? LIMIT 1", (account_id,)):
+        db.remember(("campaigns seeded", account_id), (True,))  # until the table changes (a wipe, another seed)
         return
     with db.transaction() as conn:
         _seed(conn, account_id)
@@ -166,6 +170,11 @@ def list_campaigns(db: Database, account_id: str) -> list[dict[str, Any]]:
 
 def get_campaign(db: Database, account_id: str, campaign_id: str) -> dict[str, Any] | None:
     seed(db, account_id)
+    found = db.derived(("campaign", account_id, campaign_id), lambda: _get_campaign(db, account_id, campaign_id))
+    return dict(found) if found is not None else None
+
+
+def _get_campaign(db: Database, account_id: str, campaign_id: str) -> dict[str, Any] | None:
     row = db.query_one("SELECT * FROM tendlc_campaigns WHERE account_id=? AND campaign_id=?",
                        (account_id, campaign_id))
     return _campaign_wire(row) if row else None
@@ -717,10 +726,17 @@ def a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int, str] | 
         return None
     if is_toll_free(ten):
         return None if tfv_status(db, account_id, ten) == "VERIFIED" else TFN_4795
+    _settle_numbers(db)  # an order that came due (a disconnect) writes, and so drops the cached verdict
+    key = ("a2p block", account_id, ten)
+    verdict = db.recall(key)
+    if verdict is not None:
+        return verdict[0]
     reg = registration(db, account_id, ten)
-    if reg is None or reg["status"] != "SUCCESS":
-        return TEN_DLC_4476
-    campaign = get_campaign(db, account_id, reg["campaignId"])
-    if campaign is None or campaign["status"] != REGISTERED:
-        return TEN_DLC_4476
-    return None
+    block: tuple[int, str] | None = TEN_DLC_4476
+    if reg is not None and reg["status"] == "SUCCESS":
+        campaign = get_campaign(db, account_id, reg["campaignId"])
+        block = None if campaign is not None and campaign["status"] == REGISTERED else TEN_DLC_4476
+    if db.recall(("registration", account_id, ten)) is not None:
+        # the registration is final (every order behind it DONE): the verdict changes only with the cached tables
+        db.remember(key, (block,))
+    return block

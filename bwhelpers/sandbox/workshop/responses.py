@@ -30,12 +30,15 @@ from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 
+from .. import clock
+from ..auth_throttle import THROTTLE
 from ..control.responses import ControlHandler
 from ..keys import ADMIN_HEADER, same_secret
 from ..phone import models as phone_models
 from . import exceptions as exc
 from . import models
 from .board import render_board
+from .tenants import MAX_TOKEN_CHARS, cache_key, credential_ident
 
 
 def workshop(handler: Any) -> Any:
@@ -52,9 +55,30 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:  # type: ignore[override]
         super().prepare()
         self.set_header("Cache-Control", "no-store")
+        await self.ask_hub_first()
+
+    async def ask_hub_first(self) -> None:
+        """Ask the hub about this request's hub token (header or cookie) now, without holding the event loop
+        (HubAuth's own question, in ``get_current_user``, blocks it until the hub answers): the answer lands in the
+        cache that question reads. Usually done already before the request queued (:mod:`.tenants`). Not for the
+        admin key, a token the failure throttle refuses (429) or one no hub token can be."""
+        if self.has_admin_key():
+            return
+        token = self.hub_auth.get_token(self)
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            return
+        if THROTTLE.blocked(self.client_address(), credential_ident(token), now=clock.now(self.db)) is not None:
+            return
+        session = self.hub_auth.get_session_id(self)
+        if cache_key(token, session) in self.hub_auth.cache:
+            return
+        try:
+            await self.hub_auth.user_for_token(token, session_id=session, sync=False)
+        except Exception:  # the hub is down or refuses the service: get_current_user answers it as it always did
+            return
 
     def has_admin_key(self) -> bool:
         """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``, as the control plane)?"""
@@ -76,21 +100,42 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         With ``browser_login`` a plain browser visit without a session is redirected to the hub's login
         (and None is returned: the caller stops).
         """
+        token = self.hub_auth.get_token(self, in_cookie=False)
+        ident = credential_ident(token) if token else None
+        address, now = self.client_address(), clock.now(self.db)
+        if ident is not None:  # this token failed lately from an address out of failures: 429, the hub is not asked
+            wait = THROTTLE.blocked(address, ident, now=now)
+            if wait is not None:
+                raise self.throttled(wait)
+        empty = THROTTLE.blocked(address, now=now) if ident is not None else None  # before this request counts
+        if token and len(token) > MAX_TOKEN_CHARS:  # no hub token is that long: a failure, not a question to the hub
+            self._cached_hub_user = None
+            self._hub_auth_user_cache = None
         user = self.get_current_user()
         if user:
+            self.limit_rate(user)
             return user
         model = getattr(self, "_cached_hub_user", None)
         if model:  # identified by the hub, but without the scope to use this service
             raise exc.MissingServiceScope(model.get("name"), self.hub_auth.access_scopes)
         if self.request.method not in ("GET", "HEAD") and self.get_cookie(self.hub_auth.cookie_name):
             raise exc.StaleXsrf()
-        if self.hub_auth.get_token(self, in_cookie=False):
+        if ident is not None:  # a token the hub does not know counts against the address, as a wrong password does
+            THROTTLE.failed(address, ident, now=now)
+            if empty is not None:  # a new token was asked of the hub (it may be someone's right one): still 429
+                raise self.throttled(empty)
             raise exc.HubTokenInvalid()
         if browser_login and self.request.method in ("GET", "HEAD") and "text/html" in \
                 self.request.headers.get("Accept", ""):
             self.redirect(self.get_login_url())
             return None
         raise exc.NotLoggedIn()
+
+    def limit_rate(self, user: dict[str, Any]) -> None:
+        """The ``requests_per_second`` quota of the hub user's account (a hub user without one, the host: their
+        own bucket), as their kernel's requests have: one person, one rate, whichever address they come from."""
+        row = models.participant(self.db, user["name"])
+        self.check_rate(str(row["account_id"]) if row is not None else "hub:" + str(user["name"]))
 
     def require_hub_admin(self, *, browser_login: bool = False) -> dict[str, Any] | None:
         user = self.hub_user(browser_login=browser_login)

@@ -51,6 +51,11 @@ class PrefixedApplication(SandboxApplication):
     """Routes requests below ``url_prefix``; handlers see the path without it (``request.uri`` is kept)."""
 
     url_prefix = ""
+    #: who a workshop page's request is (hub token or cookie, signed phone link): :mod:`.tenants`
+    tenants: Any = None
+
+    def tenant_hint(self, headers: Any, uri: str, address: str) -> Any:
+        return self.tenants(headers, uri, address) if self.tenants is not None else None
 
     def find_handler(self, request: Any, **kwargs: Any) -> Any:
         prefix = self.url_prefix
@@ -133,12 +138,15 @@ def make_workshop_app(settings: WorkshopSettings, cookie_secret: bytes) -> Any:
     from .urls import url_paths
 
     def factory(ctx: Any, areas: list[Any]) -> tornado.web.Application:
+        from .tenants import Tenants, hub_auth
+
         ctx.url_prefix = settings.prefix
         app = make_app(ctx, areas, app_class=PrefixedApplication, extra_routes=url_paths,
                        workshop=settings, cookie_secret=cookie_secret,
                        log_function=error_recorder(ctx.db, log_request))
         assert isinstance(app, PrefixedApplication)
         app.url_prefix = settings.prefix
+        app.tenants = Tenants(ctx.db, hub_auth(ctx.db), cookie_secret, settings.prefix, ctx.admin_key)
         return app
 
     return factory

@@ -1,0 +1,216 @@
+"""
+bwhelpers.sandbox.workshop.tenants
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+Whose turn a workshop page takes (:mod:`bwhelpers.sandbox.fair_share`), and the hub's answers on the sandbox's clock.
+
+The emulated APIs' credentials name their account before a request queues. The workshop's own pages carry other
+proofs, and without them every page of a room behind one address (a NAT'd classroom, the hub's own machine) would
+be one tenant, whose turns any one of them could fill (issue 23, review 23b N1):
+
+* a **hub token** (``Authorization: token …``: scripts, the host's board) or the service's **HubOAuth cookie** (a
+  browser after the hub's login) is its hub user: a participant's tenant is their account (their kernel and their
+  browser share one turn), a hub user without an account (the host) is ``hub:<name>``;
+* a **phone page opened by its signed link** (``?t=``: the page and its state polls) is the link's account (one
+  HMAC; an expired or forged link is not).
+
+The hub's answer for a token is read from HubAuth's cache when it is there (no waiting). Otherwise the token is
+checked with the hub *before* the request queues, asynchronously, and the answer lands in the cache the handler
+reads next, so the hub is asked once and the event loop never waits for it. Not checked ahead (the request then
+waits in its address's turns, as any request without verified credentials): a token that failed lately from this
+address (the failure throttle of :mod:`bwhelpers.sandbox.auth_throttle`), or when the address already has
+:data:`MAX_CHECKS_PER_ADDRESS` checks in flight (so a flood of made-up tokens is one address's worth of hub
+requests at a time).
+
+HubAuth remembers the hub's answers (a user, or "no such token") for :data:`HUB_CACHE_SECONDS`, on the sandbox's
+clock (:class:`HubAnswers`): a token the hub has revoked or let expire is refused at most that long after, not the
+5 minutes of JupyterHub's default ``cache_max_age``.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+import tornado.httputil
+import tornado.web
+from jupyterhub.services.auth import HubAuth, HubOAuth
+
+from .. import clock
+from ..auth_throttle import THROTTLE
+from ..db import Database
+from ..phone import models as phone_models
+
+#: seconds HubAuth keeps the hub's answer for a token (JupyterHub's default is 300)
+HUB_CACHE_SECONDS = 30
+#: hub checks ahead of the queue at once for one client address
+MAX_CHECKS_PER_ADDRESS = 4
+#: the hub's session cookie (HubAuth keys its cache with it)
+SESSION_COOKIE = "jupyterhub-session-id"
+#: the longest hub token asked about (JupyterHub's are 32 characters): longer is nobody's, and never sent to the hub
+MAX_TOKEN_CHARS = 256
+#: the longest Cookie header or URL read here, before the request waits its turn (a browser's cookies stay well
+#: below; longer ones wait in their address's turns and the handler answers them)
+MAX_READ_CHARS = 8192
+_PHONE = "/_sandbox/phone/"
+
+
+#: the class HubAuth's ``cache`` must be (an instance of it: the trait's type)
+ExpiringDict: type = HubAuth.class_traits()["cache"].klass
+
+
+class HubAnswers(ExpiringDict):
+    """HubAuth's cache of the hub's answers, whose ages follow the sandbox's clock (``now``), so tests move time
+    instead of sleeping. An answer stored at a later time than the clock now shows (the clock was set back) is
+    expired too."""
+
+    def __init__(self, max_age: float, now: Callable[[], float]):
+        self._now = now
+        super().__init__(max_age)
+        self._last_purge = now()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._maybe_purge()
+        self.timestamps[key] = self._now()
+        self.values[key] = value
+
+    def _expired(self, stamp: float, now: float) -> bool:
+        return self.max_age > 0 and not 0 <= now - stamp <= self.max_age
+
+    def _check_age(self, key: Any) -> None:
+        if key not in self.values:
+            return
+        if self._expired(self.timestamps[key], self._now()):
+            self.values.pop(key, None)
+            self.timestamps.pop(key, None)
+        self._maybe_purge()
+
+    def _maybe_purge(self) -> None:
+        if self.purge_interval > 0 and not 0 <= self._now() - self._last_purge < self.purge_interval:
+            self.purge_expired()
+
+    def purge_expired(self) -> None:
+        now = self._last_purge = self._now()
+        for key in [k for k, stamp in self.timestamps.items() if self._expired(stamp, now)]:
+            self.values.pop(key, None)
+            self.timestamps.pop(key, None)
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.timestamps.clear()
+        self._last_purge = self._now()
+
+
+def hub_auth(db: Database) -> HubOAuth:
+    """The service's HubOAuth (the one its handlers use), remembering the hub's answers :data:`HUB_CACHE_SECONDS`
+    on the sandbox's clock."""
+    auth = HubOAuth.instance()
+    if not isinstance(auth.cache, HubAnswers):
+        auth.cache_max_age = HUB_CACHE_SECONDS
+        auth.cache = HubAnswers(HUB_CACHE_SECONDS, lambda: clock.now(db))
+    return auth
+
+
+def credential_ident(token: str) -> str:
+    """The failure throttle's name for a hub token (a digest: the token is never kept)."""
+    return "hub\0" + hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def cache_key(token: str, session: str) -> str:
+    """HubAuth's cache key of a token (as ``HubAuth.user_for_token`` builds it)."""
+    return f"token:{session}:{hashlib.sha256(token.encode('utf8', 'replace')).hexdigest()}"
+
+
+def _cookies(headers: Any) -> dict[str, str]:
+    """The request's cookies, parsed as tornado parses them for the handler."""
+    out: dict[str, str] = {}
+    for raw in headers.get_list("Cookie"):
+        out.update(tornado.httputil.parse_cookie(raw))
+    return out
+
+
+class Tenants:
+    """The tenant of a workshop page (the hook :meth:`~bwhelpers.sandbox.server.SandboxApplication.tenant_hint`)."""
+
+    def __init__(self, db: Database, auth: HubOAuth, cookie_secret: bytes, prefix: str, link_key: str | None):
+        self.db, self.auth, self.cookie_secret, self.prefix, self.link_key = db, auth, cookie_secret, prefix, link_key
+        self._checking: dict[str, int] = {}
+
+    def hub_token(self, headers: Any) -> tuple[str, str] | None:
+        """(token, session id) of a hub token in ``Authorization`` or in the service's signed HubOAuth cookie."""
+        if sum(len(c) for c in headers.get_list("Cookie")) > MAX_READ_CHARS:
+            return None
+        cookies = _cookies(headers) if headers.get("Cookie") else {}
+        session = cookies.get(SESSION_COOKIE, "")
+        found = self.auth.auth_header_pat.match(headers.get("Authorization", "") or "")
+        if found:
+            return (found.group(1), session) if len(found.group(1)) <= MAX_TOKEN_CHARS else None
+        raw = cookies.get(self.auth.cookie_name)
+        if not raw:
+            return None
+        value = tornado.web.decode_signed_value(self.cookie_secret, self.auth.cookie_name, raw)
+        return (value.decode("ascii", "replace"), session) if value else None
+
+    def of_user(self, model: Any) -> str | None:
+        """``account:<id>`` of a hub user who is a participant, else ``hub:<name>`` (None: no user)."""
+        if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+            return None
+        from . import models
+
+        row = models.participant(self.db, model["name"])
+        return f"account:{row['account_id']}" if row is not None else "hub:" + model["name"]
+
+    def __call__(self, headers: Any, uri: str, address: str) -> str | Awaitable[str | None] | None:
+        """The tenant of a request the emulated APIs' credentials did not name, or an awaitable of it (a hub token
+        checked with the hub first), or None (its address's)."""
+        if len(uri) > MAX_READ_CHARS:
+            return None
+        path, _, query = uri.partition("?")
+        if self.prefix and path.startswith(self.prefix + "/"):
+            path = path[len(self.prefix):]
+        if path.startswith(_PHONE):
+            return self.phone_link(path, query)
+        if path.startswith(("/api/", "/v2/", "/_sandbox")):
+            return None  # the emulated APIs and the control plane: their own credentials (fair_share.tenant_of)
+        found = self.hub_token(headers)
+        if found is None:
+            return None
+        token, session = found
+        key = cache_key(token, session)
+        try:
+            return self.of_user(self.auth.cache[key])
+        except KeyError:
+            pass
+        now = clock.now(self.db)
+        if THROTTLE.blocked(address, credential_ident(token), now=now) is not None:
+            return None
+        if self._checking.get(address, 0) >= MAX_CHECKS_PER_ADDRESS:
+            return None
+        self._checking[address] = self._checking.get(address, 0) + 1  # the caller awaits it (server._BodyLimit)
+        return self._ask_hub(token, session, address)
+
+    async def _ask_hub(self, token: str, session: str, address: str) -> str | None:
+        try:
+            model = await self.auth.user_for_token(token, session_id=session, sync=False)
+        except Exception:  # the hub is down: the handler answers it (its own call fails the same way)
+            return None
+        finally:
+            left = self._checking.get(address, 1) - 1
+            if left > 0:
+                self._checking[address] = left
+            else:
+                self._checking.pop(address, None)
+        return self.of_user(model)
+
+    def phone_link(self, path: str, query: str) -> str | None:
+        """``account:<id>`` of a phone page whose ``t`` is a valid signed link for the account in its path."""
+        account = path[len(_PHONE):].split("/", 1)[0]
+        tokens = parse_qs(query).get("t") if "t=" in query else None
+        if not account.isdigit() or not tokens:
+            return None
+        try:
+            phone_models.verify_link(self.link_key, account, tokens[-1], clock.now(self.db))
+        except Exception:
+            return None
+        return "account:" + account

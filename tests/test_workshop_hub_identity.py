@@ -1,0 +1,308 @@
+"""The workshop's own pages (the board, /me, /me/phone, the phone page) follow the hub user, not the client's address
+(issue 23, review 23b N1 for hub tokens and cookies): their turns in the fair-share queue, their request rate, the
+failure throttle of made-up hub tokens, and how long the hub's answer for a token is believed (on the sandbox's
+clock). Against the workshop service started as the hub starts it, with a stand-in for the hub's REST API
+(``GET /hub/api/user``, the one call the service makes about a token)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+from _workshop_service import workshop_service
+from test_workshop_safety import JSON, dash, move_clock, provision, settings
+
+SCOPE = "access:services!service=bw-sandbox"
+
+
+class HubStandIn:
+    """The hub's ``/hub/api/user`` for the service's HubAuth: ``tokens`` maps a token to its user's model (remove
+    one to revoke it); ``asked`` counts the questions."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.asked = self.issued = 0
+        #: tokens whose answer waits until ``release`` is set (a slow hub)
+        self.held: set[str] = set()
+        self.release = threading.Event()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                stand_in.asked += 1
+                token = self.headers.get("Authorization", "").partition(" ")[2]
+                if token in stand_in.held:
+                    stand_in.release.wait(timeout=30)
+                model = stand_in.tokens.get(token) if self.path.rstrip("/").endswith("/hub/api/user") else None
+                body = json.dumps(model if model else {"status": 403, "message": "no such token"}).encode()
+                self.send_response(200 if model else 403)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.api = f"http://127.0.0.1:{self.server.server_address[1]}/hub/api"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def token(self, name: str, admin: bool = False) -> str:
+        self.issued += 1
+        token = f"tok-{name}-{self.issued}"
+        self.tokens[token] = {"kind": "user", "name": name, "admin": admin, "groups": [], "scopes": [SCOPE],
+                              "token_id": "a1", "session_id": None}
+        return token
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[HubStandIn]:
+    stand_in = HubStandIn()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, hub: HubStandIn) -> Iterator[dict[str, Any]]:
+    with workshop_service(tmp_path_factory.mktemp("workshop-hub-identity"), "--order-delay", "0",
+                          hub_api=hub.api) as svc:
+        settings(svc, quotas={"requests_per_second": None})
+        yield svc
+
+
+def page(service: dict[str, Any], path: str, token: str | None = None, address: str = "198.51.100.1",
+         **kw: Any) -> requests.Response:
+    """A workshop page as a browser or script behind ``address`` reaches it through the hub's proxy."""
+    headers = {"X-Forwarded-For": address, **({"Authorization": f"token {token}"} if token else {})}
+    return requests.get(f"{service['url']}{path}", headers=headers, timeout=60, allow_redirects=False, **kw)
+
+
+def test_a_revoked_hub_token_is_refused_once_the_hubs_answer_is_30_s_old(service: dict[str, Any],
+                                                                        hub: HubStandIn) -> None:
+    """HubAuth remembers the hub's answer for a token 30 s on the sandbox's clock (JupyterHub's default: 300 s of real
+    time): within them the hub is asked once; a token the hub has revoked since is refused once they are over."""
+    from bwhelpers.sandbox.workshop.tenants import HUB_CACHE_SECONDS
+
+    assert HUB_CACHE_SECONDS <= 60
+    provision(service, "rita")
+    token = hub.token("rita")
+    asked = hub.asked
+    assert page(service, "/me", token).status_code == 200
+    assert page(service, "/me", token).json()["participant"] == "rita"
+    assert hub.asked == asked + 1  # the second answer came from the cache
+    del hub.tokens[token]  # revoked (or expired) at the hub
+    move_clock(service, advance=HUB_CACHE_SECONDS - 5)
+    assert page(service, "/me", token).status_code == 200  # still believed: the answer is 25 s old
+    move_clock(service, advance=6)
+    r = page(service, "/me", token)
+    assert r.status_code == 401 and "not valid" in r.json()["error"], r.text
+    assert hub.asked == asked + 2
+    # a fresh token of the same user works at once (its answer was never cached)
+    assert page(service, "/me", hub.token("rita")).status_code == 200
+
+
+def test_made_up_hub_tokens_are_throttled_per_address_and_stop_reaching_the_hub(service: dict[str, Any],
+                                                                                hub: HubStandIn) -> None:
+    """A made-up hub token counts against the client's address as a wrong password does: after the address's
+    failures, 429 with Retry-After; the same made-up token again is refused without asking the hub; a real hub user
+    behind another address is not affected."""
+    from bwhelpers.sandbox.auth_throttle import BURST
+
+    move_clock(service, freeze=True)  # the failure buckets refill on the sandbox's clock: frozen, none refills
+    try:
+        codes = [page(service, "/me", f"made-up-{i}", address="203.0.113.66").status_code for i in range(BURST + 3)]
+        assert codes == [401] * BURST + [429] * 3, codes
+        asked = hub.asked
+        r = page(service, "/board.json", "made-up-0", address="203.0.113.66")
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1, r.text
+        assert "retry in" in r.json()["error"]
+        assert hub.asked == asked  # a token that failed lately from an emptied bucket: the hub is not asked again
+        r = page(service, "/me", "t" * 5000, address="203.0.113.68")  # no hub token is that long
+        assert r.status_code == 401 and "not valid" in r.json()["error"], r.text
+        assert hub.asked == asked  # ... and it is never sent to the hub
+        provision(service, "sam")  # a real hub user behind the same address and behind another one
+        assert page(service, "/me", hub.token("sam"), address="203.0.113.67").status_code == 200
+        assert page(service, "/me", hub.token("sam"), address="203.0.113.66").status_code == 200
+    finally:
+        move_clock(service, wall=True)
+
+
+def test_a_hub_users_pages_have_their_accounts_request_rate(service: dict[str, Any], hub: HubStandIn) -> None:
+    """The board, /me and the phone page count against their user's request rate (``requests_per_second``, bursts
+    of three seconds' worth), whatever address they come from, and never against someone else's behind the same
+    address."""
+    provision(service, "tess")
+    provision(service, "uma")
+    tess, uma = hub.token("tess"), hub.token("uma")
+    page(service, "/me", tess)  # the hub's answers cached before the rate is lowered
+    page(service, "/me", uma)
+    settings(service, quotas={"requests_per_second": 1})
+    try:
+        answers = [page(service, "/me", tess, address=f"198.51.100.{10 + i % 2}") for i in range(10)]
+        codes = [r.status_code for r in answers]
+        assert codes[0] == 200 and 429 in codes, codes  # a burst of 3, then one a second
+        refused = answers[codes.index(429)]
+        assert "requests_per_second" in refused.json()["error"] and int(refused.headers["Retry-After"]) >= 1
+        assert page(service, "/me", uma).status_code == 200  # behind the same addresses, a bucket of her own
+    finally:
+        settings(service, quotas={"requests_per_second": None})
+
+
+def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
+    """The tenant of a workshop page (in-process, no server): a hub token or the service's signed HubOAuth cookie
+    whose answer the hub gave is its user's account (a hub user without one: ``hub:<name>``); a forged cookie, an
+    unknown token and a forged or expired phone link are not anyone's; the emulated APIs are left to their own
+    credentials."""
+    import asyncio
+    import tempfile
+    from pathlib import Path
+
+    import tornado.httputil
+    import tornado.web
+
+    from bwhelpers.sandbox import clock
+    from bwhelpers.sandbox.phone.models import link_path
+    from bwhelpers.sandbox.server import prepare_db
+    from bwhelpers.sandbox.workshop import models
+    from jupyterhub.services.auth import HubOAuth
+
+    from bwhelpers.sandbox.workshop.tenants import HUB_CACHE_SECONDS, HubAnswers, Tenants, cache_key
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = prepare_db(str(Path(folder) / "t.db"), accounts=[])
+        try:
+            # as hub_auth() configures the service's own (tested over HTTP above), here one of the test's
+            auth = HubOAuth(oauth_client_id="service-bw-sandbox", api_token="unused", cache_max_age=HUB_CACHE_SECONDS,
+                            cache=HubAnswers(HUB_CACHE_SECONDS, lambda: clock.now(db)))
+            secret = b"s" * 32
+            creds, _ = models.provision(db, "vic", b"room-secret", __import__(
+                "bwhelpers.sandbox.accounts", fromlist=["create_account"]).create_account)
+            tenants = Tenants(db, auth, secret, "/services/bw-sandbox", "admin-key")
+            auth.cache[cache_key("good", "sess")] = {"name": "vic", "admin": False}
+            auth.cache[cache_key("host-token", "")] = {"name": "host", "admin": True}
+            auth.cache[cache_key("bad", "")] = None
+
+            def tenant(uri: str, **headers: str) -> Any:
+                return tenants(tornado.httputil.HTTPHeaders(headers), "/services/bw-sandbox" + uri, "198.51.100.9")
+
+            cookie = tornado.web.create_signed_value(secret, auth.cookie_name, "good").decode()
+            assert tenant("/me", Cookie=f"{auth.cookie_name}={cookie}; jupyterhub-session-id=sess") \
+                == f"account:{creds['account_id']}"
+            assert tenant("/board.json", Authorization="token host-token") == "hub:host"
+            assert tenant("/me", Authorization="token bad") is None
+            forged = tornado.web.create_signed_value(b"x" * 32, auth.cookie_name, "good").decode()
+            assert tenant("/me", Cookie=f"{auth.cookie_name}={forged}; jupyterhub-session-id=sess") is None
+            assert tenant(f"/api/accounts/{creds['account_id']}/applications", Authorization="token good") is None
+            path, _ = link_path("admin-key", creds["account_id"], 600, clock.now(db))
+            assert tenant(path) == f"account:{creds['account_id']}"
+            assert tenant(path.replace("/phone/", "/phone/1")) is None  # another account's path
+            old, _ = link_path("admin-key", creds["account_id"], 600, clock.now(db) - 3600)
+            assert tenant(old) is None  # expired
+            pending = tenant("/me", Authorization="token never-seen")  # asked of the hub before it queues
+            assert asyncio.iscoroutine(pending)
+            pending.close()
+            # the cache's ages are the sandbox's clock's
+            clock.change(db, advance=HUB_CACHE_SECONDS + 1)
+            again = tenant("/board.json", Authorization="token host-token")
+            assert asyncio.iscoroutine(again)  # the answer is too old: the hub is asked again
+            again.close()
+            clock.change(db, wall=True)
+        finally:
+            db.close()
+
+
+@pytest.mark.slow  # a flood of 16 connections
+def test_hub_pages_never_wait_behind_another_clients_flood_on_their_address(service: dict[str, Any],
+                                                                           hub: HubStandIn) -> None:
+    """Review 23b N1 (hub tokens and cookies): a NAT'd classroom is one address. While one client there floods wrong
+    passwords (paced by its 429s: one request of the address at a time), the host's board, a participant's /me (a
+    hub token the service never saw: checked with the hub before it queues) and their phone page (a signed link) are
+    answered before the flood's queued requests, not behind them."""
+    nat = "198.51.100.77"
+    provision(service, "walt")
+    creds = provision(service, "xena")
+    host, walt = hub.token("host", admin=True), hub.token("walt")
+    phone = page(service, "/me/phone", hub.token("xena"), address=nat)
+    assert phone.status_code == 303, phone.text
+    phone_path = phone.headers["Location"].split(service["url"].rsplit("/services/", 1)[0], 1)[-1]
+    phone_path = phone_path[phone_path.index("/_sandbox/"):]
+    answers: list[int] = []
+    lock, stop = threading.Lock(), threading.Event()
+
+    def flood(i: int) -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                r = session.get(f"{service['url']}/api/accounts/{creds['account_id']}/", auth=(f"nobody{i}", "x"),
+                                headers={"X-Forwarded-For": nat}, timeout=60)
+                with lock:
+                    answers.append(r.status_code)
+
+    threads = [threading.Thread(target=flood, args=(i,), daemon=True) for i in range(16)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not (answers.count(429) >= 3 and len(answers) > 40) and time.monotonic() < deadline:
+            time.sleep(0.1)  # until the address's bucket is empty and its 429s pace its queue
+        assert answers.count(429) >= 3, answers
+        between = []
+        for path, token in (("/board.json", host), ("/me", walt), (phone_path, None)):
+            before = len(answers)
+            r = page(service, path, token, address=nat)
+            between.append(len(answers) - before)
+            assert r.status_code == 200, (path, r.text[:300])
+        # behind the flood it would be ~15 answers (each 0.5 s apart); in its own turn: none, one or two
+        assert max(between) <= 3, (between, answers[-40:])
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=70)
+    assert dash(service, creds, "GET", "/").status_code == 200
+    requests.put(f"{service['url']}/_sandbox/clock", headers={**service["key"], **JSON}, json={"wall": True},
+                 timeout=30)
+
+
+def test_a_slow_hub_never_holds_the_event_loop(service: dict[str, Any], hub: HubStandIn) -> None:
+    """HubAuth's own question about a token blocks the event loop until the hub answers. The service asks the hub
+    asynchronously instead, before the request queues and, when that was not done (the address already had 4
+    questions in flight), in the handler: while the hub sits on the answers for 6 requests from one address, the
+    service answers everyone else."""
+    import concurrent.futures
+
+    from bwhelpers.sandbox.workshop.tenants import MAX_CHECKS_PER_ADDRESS
+
+    provision(service, "yann")
+    slow = [hub.token("yann") for _ in range(MAX_CHECKS_PER_ADDRESS + 2)]
+    hub.held.update(slow)
+    hub.release.clear()
+    asked = hub.asked
+    pool = concurrent.futures.ThreadPoolExecutor(len(slow))
+    try:
+        waiting = [pool.submit(page, service, "/me", token, "198.51.100.88") for token in slow]
+        deadline = time.monotonic() + 30
+        # 4 asked before they queue, the 5th by its handler in the address's turn (the 6th waits behind it)
+        while hub.asked < asked + MAX_CHECKS_PER_ADDRESS + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hub.asked == asked + MAX_CHECKS_PER_ADDRESS + 1
+        assert not any(f.done() for f in waiting)
+        r = requests.get(f"{service['url']}/_sandbox/health", timeout=20)
+        assert r.status_code == 200 and not hub.release.is_set()  # answered while the hub still sits on them
+        creds = provision(service, "zoe")
+        assert dash(service, creds, "GET", "/").status_code == 200
+    finally:
+        hub.release.set()
+        answers = [f.result(timeout=60) for f in waiting]
+        pool.shutdown()
+        hub.held.clear()
+    assert [a.status_code for a in answers] == [200] * len(slow), [a.text[:200] for a in answers]
