@@ -56,6 +56,9 @@ print(" ".join(f"{k}={v}" for k, v in counts.items()))
 KINDS = ("bin", "apps", "post", "login")
 #: the bystander's pause between its requests (a notebook polls about 4 times a second)
 PACE = 0.05
+#: idle/flood phase pairs and the bystander's requests in each phase: short phases, many of them, so the shared
+#: machine's bursts of load (other processes) fall on both kinds of phase alike
+ROUNDS, PER_PHASE = 8, 30
 
 
 def _request(method: str, url: str, auth: tuple[str, str] | None = None, body: bytes | None = None,
@@ -169,7 +172,7 @@ def one(folder: Path, rounds: int, per_phase: int) -> dict[str, Any]:
 
 
 def run(smoke: bool = False, repeat: int = 3) -> list[Row]:
-    rounds, per_phase = (1, 10) if smoke else (4, 50)
+    rounds, per_phase = (1, 10) if smoke else (ROUNDS, PER_PHASE)
     runs = []
     for _ in range(1 if smoke else repeat):
         if runs and out_of_time():  # a full run's time budget: one run at least
@@ -197,8 +200,9 @@ def run(smoke: bool = False, repeat: int = 3) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.fairness", description=__doc__.split("\n")[0])
-    p.add_argument("--rounds", type=int, default=4, help="idle/flood phase pairs (default 4)")
-    p.add_argument("--per-phase", type=int, default=50, help="bystander requests per phase (default 50)")
+    p.add_argument("--rounds", type=int, default=ROUNDS, help=f"idle/flood phase pairs (default {ROUNDS})")
+    p.add_argument("--per-phase", type=int, default=PER_PHASE,
+                   help=f"bystander requests per phase (default {PER_PHASE})")
     p.add_argument("--repeat", type=int, default=1, help="runs, each with a fresh service (default 1)")
     args = p.parse_args(argv)
     for i in range(args.repeat):

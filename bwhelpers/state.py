@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -414,7 +415,7 @@ class _Corrupt(ValueError):
 def _decode(raw: bytes) -> dict[str, Any]:
     """The file's bytes as the migrated, checked dict; _Corrupt (with what can be kept) when they aren't."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"))  # a byte order mark (an editor's) is not a corruption
     except UnicodeDecodeError as exc:
         raise _Corrupt(f"not UTF-8 text (byte {exc.start})", _empty()) from None
     except RecursionError:
@@ -490,11 +491,21 @@ class StateStore:
 
     def _read_bytes(self) -> bytes | None:
         try:
-            return self.path.read_bytes()
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO in its place must not hang every command
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise StateFileError(f"cannot read the state file {self.path}: {exc.strerror or exc}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StateFileError(f"cannot read the state file {self.path}: it is not a regular file; move it "
+                                     "away (or set BW_STATE_FILE to another path) and run again")
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                return fh.read()
+        except OSError as exc:
+            raise StateFileError(f"cannot read the state file {self.path}: {exc.strerror or exc}") from None
+        finally:
+            os.close(fd)
 
     def _read_raw(self) -> dict[str, Any]:
         """Read the file (the caller holds the lock): corrupt -> set aside, what can be kept written back, warn."""

@@ -171,3 +171,37 @@ def test_symlinked_state_file_is_written_through(tmp_path: Path) -> None:
     items = direct.get("shared")["items"]
     assert len(items) == 50 and len(set(items)) == 50
     assert not list(link.parent.glob("*.tmp")) and not list(real.parent.glob("*.tmp"))
+
+
+def test_a_byte_order_mark_is_read_not_set_aside(tmp_path: Path) -> None:
+    """A state file saved by an editor that writes a UTF-8 byte order mark (Notepad) is read as it is: nothing set
+    aside, its IDs kept."""
+    path = tmp_path / "state.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"version": VERSION, "profiles": {"default": FULL}}).encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StateFileWarning)
+        saved = StateStore(path).saved("default")
+    assert saved.application.id == "app-1" and saved.numbers == ["+19105550100", "+19105550101"]
+    assert sorted(p.name for p in tmp_path.iterdir() if "corrupt" in p.name) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_state_path_that_is_no_file_is_refused_naming_the_fix(tmp_path: Path, kind: str) -> None:
+    """A FIFO or a folder where the state file should be: every command says so and how to fix it, at once (a FIFO
+    opened for reading would wait for a writer forever)."""
+    import os
+    import signal
+
+    from bwhelpers.state import StateFileError
+
+    path = tmp_path / "state.json"
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    previous = signal.signal(signal.SIGALRM, lambda *a: pytest.fail("reading the state file hung"))
+    signal.alarm(20)
+    try:
+        with pytest.raises(StateFileError, match="not a regular file.*BW_STATE_FILE"):
+            StateStore(path).saved("default")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert (path.is_fifo() if kind == "fifo" else path.is_dir())  # left as it was

@@ -105,7 +105,9 @@ def test_credentials_form_asks_for_api_credentials_and_connects_with_oauth(
         form.target.value = "real"
         form.client_secret.value = "Wrong-Client-Secret-42"
         assert form.connect() is None
-        assert "TokenError" in form.status.value and "BW_CLIENT_SECRET" in form.status.value
+        # the fix in the form's labels, not the environment's (review 24c, finding 6)
+        assert "TokenError" in form.status.value and "check Client ID and Client Secret above" in form.status.value
+        assert "BW_CLIENT_SECRET" not in form.status.value
         assert form.client_secret.value == "", "secret fields are cleared after use"
         assert "Wrong-Client-Secret-42" not in manager_state() + form.status.value
 
@@ -337,3 +339,31 @@ def test_12s_export_offers_the_picture_and_says_a_changed_box_needs_a_rerun(sand
     assert "Run the cells below again" in form.warning.value
     form.include_secrets.value = False
     assert "Run the cells below again" in form.warning.value and "no secret" in form.warning.value
+
+
+def test_exporting_a_real_account_never_replaces_the_sandboxs_environment(sandbox: Any, isolated_env: Any,
+                                                                          tmp_path: Any,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review 24c (finding 4's tail): both targets wrote 'Bandwidth API Keys.postman_environment.json', so exporting
+    one silently replaced the other's. The sandbox keeps the guide's name (the README's newman line reads it); a real
+    account's environment is named with its account, in the file and in Postman."""
+    import json
+
+    from bwhelpers.config import Config
+    from bwhelpers.connection import live_config
+    from bwhelpers.setup import Setup
+    from bwhelpers.ui.export import export_form
+    from bwhelpers.ui.output import capture
+
+    monkeypatch.setenv("BW_SANDBOX_URL", sandbox.url)
+    c = sandbox.credentials
+    real = Config(target="real", dashboard_url=f"{sandbox.url}/api", messaging_url=f"{sandbox.url}/api/v2",
+                  token_url=f"{sandbox.url}/api/v1/oauth2/token", account_id="5551234", site_id=c["site_id"],
+                  client_id=c["client_id"], client_secret=c["client_secret"])
+    with capture():
+        local = export_form(Setup(live_config(quiet=True), progress=False), out_dir=str(tmp_path)).export()
+        theirs = export_form(Setup(real, progress=False), out_dir=str(tmp_path)).export()
+    assert local["environment"].endswith("/Bandwidth API Keys.postman_environment.json")
+    assert theirs["environment"].endswith("/Bandwidth API Keys (account 5551234).postman_environment.json")
+    assert json.loads(open(local["environment"]).read())["name"] == "Bandwidth API Keys"
+    assert json.loads(open(theirs["environment"]).read())["name"] == "Bandwidth API Keys (account 5551234)"

@@ -27,12 +27,17 @@ class HubStandIn:
     def __init__(self) -> None:
         self.tokens: dict[str, dict[str, Any]] = {}
         self.asked = self.issued = 0
+        #: tokens whose answer waits until ``release`` is set (a slow hub)
+        self.held: set[str] = set()
+        self.release = threading.Event()
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 stand_in.asked += 1
                 token = self.headers.get("Authorization", "").partition(" ")[2]
+                if token in stand_in.held:
+                    stand_in.release.wait(timeout=30)
                 model = stand_in.tokens.get(token) if self.path.rstrip("/").endswith("/hub/api/user") else None
                 body = json.dumps(model if model else {"status": 403, "message": "no such token"}).encode()
                 self.send_response(200 if model else 403)
@@ -172,7 +177,7 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
     from bwhelpers.sandbox.workshop import models
     from jupyterhub.services.auth import HubOAuth
 
-    from bwhelpers.sandbox.workshop.tenants import HUB_CACHE_SECONDS, HubAnswers, Tenants
+    from bwhelpers.sandbox.workshop.tenants import HUB_CACHE_SECONDS, HubAnswers, Tenants, cache_key
 
     with tempfile.TemporaryDirectory() as folder:
         db = prepare_db(str(Path(folder) / "t.db"), accounts=[])
@@ -184,9 +189,9 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             creds, _ = models.provision(db, "vic", b"room-secret", __import__(
                 "bwhelpers.sandbox.accounts", fromlist=["create_account"]).create_account)
             tenants = Tenants(db, auth, secret, "/services/bw-sandbox", "admin-key")
-            auth.cache[tenants.cache_key("good", "sess")] = {"name": "vic", "admin": False}
-            auth.cache[tenants.cache_key("host-token", "")] = {"name": "host", "admin": True}
-            auth.cache[tenants.cache_key("bad", "")] = None
+            auth.cache[cache_key("good", "sess")] = {"name": "vic", "admin": False}
+            auth.cache[cache_key("host-token", "")] = {"name": "host", "admin": True}
+            auth.cache[cache_key("bad", "")] = None
 
             def tenant(uri: str, **headers: str) -> Any:
                 return tenants(tornado.httputil.HTTPHeaders(headers), "/services/bw-sandbox" + uri, "198.51.100.9")
@@ -266,3 +271,38 @@ def test_hub_pages_never_wait_behind_another_clients_flood_on_their_address(serv
     assert dash(service, creds, "GET", "/").status_code == 200
     requests.put(f"{service['url']}/_sandbox/clock", headers={**service["key"], **JSON}, json={"wall": True},
                  timeout=30)
+
+
+def test_a_slow_hub_never_holds_the_event_loop(service: dict[str, Any], hub: HubStandIn) -> None:
+    """HubAuth's own question about a token blocks the event loop until the hub answers. The service asks the hub
+    asynchronously instead, before the request queues and, when that was not done (the address already had 4
+    questions in flight), in the handler: while the hub sits on the answers for 6 requests from one address, the
+    service answers everyone else."""
+    import concurrent.futures
+
+    from bwhelpers.sandbox.workshop.tenants import MAX_CHECKS_PER_ADDRESS
+
+    provision(service, "yann")
+    slow = [hub.token("yann") for _ in range(MAX_CHECKS_PER_ADDRESS + 2)]
+    hub.held.update(slow)
+    hub.release.clear()
+    asked = hub.asked
+    pool = concurrent.futures.ThreadPoolExecutor(len(slow))
+    try:
+        waiting = [pool.submit(page, service, "/me", token, "198.51.100.88") for token in slow]
+        deadline = time.monotonic() + 30
+        # 4 asked before they queue, the 5th by its handler in the address's turn (the 6th waits behind it)
+        while hub.asked < asked + MAX_CHECKS_PER_ADDRESS + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hub.asked == asked + MAX_CHECKS_PER_ADDRESS + 1
+        assert not any(f.done() for f in waiting)
+        r = requests.get(f"{service['url']}/_sandbox/health", timeout=20)
+        assert r.status_code == 200 and not hub.release.is_set()  # answered while the hub still sits on them
+        creds = provision(service, "zoe")
+        assert dash(service, creds, "GET", "/").status_code == 200
+    finally:
+        hub.release.set()
+        answers = [f.result(timeout=60) for f in waiting]
+        pool.shutdown()
+        hub.held.clear()
+    assert [a.status_code for a in answers] == [200] * len(slow), [a.text[:200] for a in answers]

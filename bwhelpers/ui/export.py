@@ -84,6 +84,18 @@ def downloads_html(files: dict[str, Path], secret: frozenset[str] = frozenset())
             "</code>) run the same collection.</div>")
 
 
+def environment_name(setup: Any) -> str:
+    """The export's default environment name: the guide's for the sandbox (the README's newman line reads it), with
+    the account for a real one, so exporting one target never replaces the other's file (nor its Postman
+    environment)."""
+    from ..postman import ENVIRONMENT_NAME
+
+    config = getattr(setup, "config", None)
+    if config is None or config.is_sandbox:
+        return ENVIRONMENT_NAME
+    return f"{ENVIRONMENT_NAME} (account {config.account_id})"
+
+
 class ExportForm:
     """Environment name, include-secrets (off, with a warning when on) and the output folder."""
 
@@ -91,7 +103,7 @@ class ExportForm:
         self.setup = setup
         self.on_export: Callable[[dict[str, Path]], None] | None = None
         default_out = out_dir or default_exports()
-        self.name = text_field("Environment name", "Bandwidth API Keys")
+        self.name = text_field("Environment name", environment_name(setup))
         self.include_secrets = w.Checkbox(value=False, description="Include secrets (client secret, password, token, "
                                           "secret)", style={"description_width": "initial"},
                                           layout=w.Layout(width="auto"))
@@ -115,7 +127,7 @@ class ExportForm:
 
     @property
     def values(self) -> dict[str, Any]:
-        return {"name": self.name.value.strip() or "Bandwidth API Keys",
+        return {"name": self.name.value.strip() or environment_name(self.setup),
                 "include_secrets": bool(self.include_secrets.value), "out_dir": self.out_dir.value.strip()}
 
     def preview(self) -> Any:

@@ -38,7 +38,7 @@ from ..phone import models as phone_models
 from . import exceptions as exc
 from . import models
 from .board import render_board
-from .tenants import MAX_TOKEN_CHARS, credential_ident
+from .tenants import MAX_TOKEN_CHARS, cache_key, credential_ident
 
 
 def workshop(handler: Any) -> Any:
@@ -55,9 +55,30 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:  # type: ignore[override]
         super().prepare()
         self.set_header("Cache-Control", "no-store")
+        await self.ask_hub_first()
+
+    async def ask_hub_first(self) -> None:
+        """Ask the hub about this request's hub token (header or cookie) now, without holding the event loop
+        (HubAuth's own question, in ``get_current_user``, blocks it until the hub answers): the answer lands in the
+        cache that question reads. Usually done already before the request queued (:mod:`.tenants`). Not for the
+        admin key, a token the failure throttle refuses (429) or one no hub token can be."""
+        if self.has_admin_key():
+            return
+        token = self.hub_auth.get_token(self)
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            return
+        if THROTTLE.blocked(self.client_address(), credential_ident(token), now=clock.now(self.db)) is not None:
+            return
+        session = self.hub_auth.get_session_id(self)
+        if cache_key(token, session) in self.hub_auth.cache:
+            return
+        try:
+            await self.hub_auth.user_for_token(token, session_id=session, sync=False)
+        except Exception:  # the hub is down or refuses the service: get_current_user answers it as it always did
+            return
 
     def has_admin_key(self) -> bool:
         """Does the request carry the sandbox's admin key (``X-Sandbox-Admin-Key``, as the control plane)?"""

@@ -117,6 +117,11 @@ def credential_ident(token: str) -> str:
     return "hub\0" + hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:32]
 
 
+def cache_key(token: str, session: str) -> str:
+    """HubAuth's cache key of a token (as ``HubAuth.user_for_token`` builds it)."""
+    return f"token:{session}:{hashlib.sha256(token.encode('utf8', 'replace')).hexdigest()}"
+
+
 def _cookies(headers: Any) -> dict[str, str]:
     """The request's cookies, parsed as tornado parses them for the handler."""
     out: dict[str, str] = {}
@@ -147,10 +152,6 @@ class Tenants:
         value = tornado.web.decode_signed_value(self.cookie_secret, self.auth.cookie_name, raw)
         return (value.decode("ascii", "replace"), session) if value else None
 
-    def cache_key(self, token: str, session: str) -> str:
-        """HubAuth's cache key of a token (as ``HubAuth.user_for_token`` builds it)."""
-        return f"token:{session}:{hashlib.sha256(token.encode('utf8', 'replace')).hexdigest()}"
-
     def of_user(self, model: Any) -> str | None:
         """``account:<id>`` of a hub user who is a participant, else ``hub:<name>`` (None: no user)."""
         if not isinstance(model, dict) or not isinstance(model.get("name"), str):
@@ -176,7 +177,7 @@ class Tenants:
         if found is None:
             return None
         token, session = found
-        key = self.cache_key(token, session)
+        key = cache_key(token, session)
         try:
             return self.of_user(self.auth.cache[key])
         except KeyError:
