@@ -37,6 +37,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+# jsonschema (imported by nbformat and the Postman schema tests) registers its optional "iri" format check when
+# rfc3987_syntax is installed (Jupyter's dependencies install it), which compiles a Lark grammar on import: 2 s of
+# CPU in every test process, each xdist worker included. No schema of this suite uses the iri formats (Postman's
+# use date-time and uuid; nbformat validates without formats), so the test processes do without that check.
+sys.modules.setdefault("rfc3987_syntax", None)
+
 # the run writes nothing into the home folder (checked on a fresh Debian, as root and as a user): the kernels'
 # IPython history, Jupyter's config migration marker, runtime files and notebook-signing key and database (data
 # dir), and Chromium's home (tests/_chromium.py) go to one temporary folder per run (the

@@ -417,34 +417,73 @@ def test_bad_arguments_get_a_named_bwhelpers_error(counted: tuple[Any, Any, Any,
 # -- once-only create steps ------------------------------------------------------------------------------
 
 RACE = textwrap.dedent("""
-    import json, os, sys, time
+    import json, sys
     from bwhelpers.config import Config
     from bwhelpers.setup import Setup
     from bwhelpers.state import StateStore
-    url, state, step, go = sys.argv[1:5]
+    url, state = sys.argv[1:3]
     cfg = Config(target="sandbox", dashboard_url=url + "/api", messaging_url=url + "/api/v2", account_id="9900000",
                  site_id="9901", username="sandbox-user", password="sandbox-password", sandbox_url=url)
-    setup = Setup(cfg, StateStore(state), progress=False)
-    while not os.path.exists(go):
-        time.sleep(0.01)
-    result = getattr(setup, step)()
-    print(json.dumps({"id": result.id, "reused": bool(getattr(result, "reused", False))}))
+    while True:
+        step = sys.stdin.readline().strip()  # a step's name, then "go" once every process is ready for it
+        if not step:
+            break
+        setup = Setup(cfg, StateStore(state), progress=False)
+        print("ready", flush=True)
+        assert sys.stdin.readline().strip() == "go"
+        result = getattr(setup, step)()
+        print(json.dumps({"id": result.id, "reused": bool(getattr(result, "reused", False))}), flush=True)
 """)
 
 
-def _race(url: str, state: Path, step: str, tmp: Path, n: int = 20) -> list[dict[str, Any]]:
-    go = tmp / f"go-{step}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", RACE, url, str(state), step, str(go)], cwd=str(ROOT), env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(n)]
-    time.sleep(1.0)  # let them import and wait at the barrier
-    go.write_text("go")
-    results = []
-    for p in procs:
-        out, err = p.communicate(timeout=180)
-        assert p.returncode == 0, err[-2000:]
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+class Racers:
+    """``n`` processes, each with a fresh ``Setup`` on one state file for every step it is given. A step starts in
+    all of them at once: each says it is ready (imported, its Setup built), then all get "go" (a barrier, not a
+    sleep). The processes live for all the steps of the test, as a notebook's kernel does."""
+
+    def __init__(self, url: str, state: Path, tmp: Path, n: int = 20):
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.errs = [open(tmp / f"racer-{i}.err", "w+") for i in range(n)]
+        self.procs = [subprocess.Popen([sys.executable, "-c", RACE, url, str(state)], cwd=str(ROOT), env=env,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+                      for err in self.errs]
+
+    def _say(self, line: str) -> None:
+        for p in self.procs:
+            assert p.stdin is not None
+            p.stdin.write(line + "\n")
+            p.stdin.flush()
+
+    def _hear(self) -> list[str]:
+        lines = []
+        for p, err in zip(self.procs, self.errs):
+            assert p.stdout is not None
+            line = p.stdout.readline().strip()
+            if not line:
+                p.wait(timeout=30)
+                err.seek(0)
+                raise AssertionError(f"a racing process exited with {p.returncode}: {err.read()[-2000:]}")
+            lines.append(line)
+        return lines
+
+    def race(self, step: str) -> list[dict[str, Any]]:
+        self._say(step)
+        assert self._hear() == ["ready"] * len(self.procs)
+        self._say("go")
+        return [json.loads(line) for line in self._hear()]
+
+    def close(self) -> None:
+        for p in self.procs:
+            if p.stdin is not None:
+                p.stdin.close()
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for err in self.errs:
+            err.close()
 
 
 @pytest.mark.slow
@@ -466,18 +505,22 @@ def test_twenty_concurrent_runs_of_each_create_step(fresh_sandbox: Callable[...,
         return int(doc["ListOrderIdUserIdDate"]["TotalCount"])
 
     counts = {"create_application": apps, "create_location": locations, "order_numbers": orders}
-    for step in ("create_application", "create_location", "order_numbers"):
-        before = counts[step]()
-        results = _race(sb.url, state, step, tmp_path)
-        created = counts[step]() - before
-        ids = {r["id"] for r in results}
-        add("security", "once_only_tried", len(results))
-        add("security", "once_only_created", created)
-        add("security", "once_only_duplicates", max(0, created - 1))
-        add("security", "once_only_lost", max(0, created - 1))
-        assert created == 1 and len(ids) == 1, f"{step}: {created} created, ids {ids}"
-        item("security", f"20 processes running {step} at the same instant on one profile: {created} created, "
-                         f"{sum(r['reused'] for r in results)} reused it")
+    racers = Racers(sb.url, state, tmp_path)
+    try:
+        for step in ("create_application", "create_location", "order_numbers"):
+            before = counts[step]()
+            results = racers.race(step)
+            created = counts[step]() - before
+            ids = {r["id"] for r in results}
+            add("security", "once_only_tried", len(results))
+            add("security", "once_only_created", created)
+            add("security", "once_only_duplicates", max(0, created - 1))
+            add("security", "once_only_lost", max(0, created - 1))
+            assert created == 1 and len(ids) == 1, f"{step}: {created} created, ids {ids}"
+            item("security", f"20 processes running {step} at the same instant on one profile: {created} created, "
+                             f"{sum(r['reused'] for r in results)} reused it")
+    finally:
+        racers.close()
 
 
 def test_crash_between_ordering_and_saving_does_not_buy_twice(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,16 +3,17 @@ delete, with Basic and OAuth2 credentials, and the SDK's exceptions for the docu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
-from bandwidth import ApiClient, Configuration  # a missing SDK fails loudly (the README installs it)
-from bandwidth.api.media_api import MediaApi
-from bandwidth.exceptions import ForbiddenException, NotFoundException, UnauthorizedException
-from bandwidth.models import Media
-
 from bwhelpers.sandbox import DEMO, DEMO_B
+
+if TYPE_CHECKING:
+    from bandwidth.api.media_api import MediaApi
+
+# bandwidth-sdk is imported by the tests that use it (a missing SDK fails them loudly; the README installs it), not
+# at collection: its pydantic models cost 1.5 s of CPU in every process that imports it, every xdist worker included
 
 PNG = (Path(__file__).resolve().parents[1] / "bwhelpers" / "assets" / "smile.png").read_bytes()
 
@@ -24,6 +25,8 @@ def upload(client: MediaApi, name: str, body: bytes = PNG, ctype: str = "image/p
 
 
 def api(sb: Any, creds: dict[str, str] = DEMO, oauth: bool = False) -> MediaApi:
+    from bandwidth import ApiClient, Configuration, MediaApi
+
     if oauth:
         cfg = Configuration(host=f"{sb.url}/api/v2", client_id=creds["client_id"],
                             client_secret=creds["client_secret"], access_token_url=f"{sb.url}/api/v1/oauth2/token",
@@ -47,6 +50,9 @@ def media(sandbox: Any) -> Iterator[MediaApi]:
 
 
 def test_upload_list_get_delete_with_the_sdk(media: MediaApi) -> None:
+    from bandwidth import Media
+    from bandwidth.exceptions import NotFoundException
+
     acct = DEMO["account_id"]
     upload(media, "sdk-smile.png", cache_control="no-cache")
     listed = media.list_media(acct)
@@ -69,6 +75,8 @@ def test_oauth_credentials_work_too(sandbox: Any, media: MediaApi) -> None:
 
 
 def test_another_accounts_media_and_bad_credentials_raise(sandbox: Any, media: MediaApi) -> None:
+    from bandwidth.exceptions import ForbiddenException, UnauthorizedException
+
     upload(media, "mine.png")
     with pytest.raises(ForbiddenException):
         api(sandbox, DEMO_B).get_media(DEMO["account_id"], "mine.png")

@@ -2,21 +2,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
-from bandwidth import ApiClient, Configuration  # a missing SDK fails loudly (the README installs it)
-from bandwidth.api.messages_api import MessagesApi
-from bandwidth.exceptions import (
-    ApiException, BadRequestException, ForbiddenException, UnauthorizedException,
-)
-from bandwidth.models import Message, MessageRequest, MessagesList
-from bandwidth.models.message_direction_enum import MessageDirectionEnum
-from bandwidth.models.priority_enum import PriorityEnum
-
 from _messaging_helpers import DEMO, DEMO_B, FAST
 from conftest import control
+
+if TYPE_CHECKING:
+    from bandwidth.api.messages_api import MessagesApi
+
+# bandwidth-sdk is imported by the tests that use it (a missing SDK fails them loudly; the README installs it), not
+# at collection: its pydantic models cost 1.5 s of CPU in every process that imports it, every xdist worker included
 
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 
@@ -32,6 +29,8 @@ def sb(sandbox: Any) -> Iterator[Any]:
 
 
 def api(sb: Any, creds: dict[str, str] = DEMO, password: str | None = None) -> MessagesApi:
+    from bandwidth import ApiClient, Configuration, MessagesApi
+
     cfg = Configuration(host=f"{sb.url}/api/v2", username=creds["username"],
                         password=password if password is not None else creds["password"],
                         ignore_operation_servers=True)
@@ -39,6 +38,8 @@ def api(sb: Any, creds: dict[str, str] = DEMO, password: str | None = None) -> M
 
 
 def test_create_message_returns_parsed_202(sb: Any) -> None:
+    from bandwidth import Message, MessageDirectionEnum, MessageRequest
+
     resp = api(sb).create_message_with_http_info(DEMO["account_id"], MessageRequest(
         application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="Hello from the SDK"))
     assert resp.status_code == 202
@@ -51,6 +52,8 @@ def test_create_message_returns_parsed_202(sb: Any) -> None:
 
 
 def test_create_message_with_optional_fields(sb: Any) -> None:
+    from bandwidth import MessageRequest, PriorityEnum
+
     expiry = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
     m = api(sb).create_message(DEMO["account_id"], MessageRequest(
         application_id=APP_ID, to=["+19191231234", "+19191231235"], var_from="+19193524444", text="x" * 200,
@@ -60,6 +63,8 @@ def test_create_message_with_optional_fields(sb: Any) -> None:
 
 
 def test_list_messages_parses(sb: Any) -> None:
+    from bandwidth import MessageRequest, MessagesList
+
     sent = api(sb).create_message(DEMO["account_id"], MessageRequest(
         application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="listed"))
     listed = api(sb).list_messages(DEMO["account_id"], message_id=sent.id)
@@ -69,6 +74,9 @@ def test_list_messages_parses(sb: Any) -> None:
 
 
 def test_errors_map_to_sdk_exceptions(sb: Any) -> None:
+    from bandwidth import MessageRequest
+    from bandwidth.exceptions import BadRequestException, ForbiddenException, UnauthorizedException
+
     with pytest.raises(BadRequestException) as info:
         api(sb).create_message(DEMO["account_id"], MessageRequest(
             application_id=APP_ID, to=["not-a-number"], var_from="+19193524444", text="x"))
@@ -82,6 +90,7 @@ def test_errors_map_to_sdk_exceptions(sb: Any) -> None:
 
 
 def test_rate_limit_surfaces_as_429(sb: Any) -> None:
+    from bandwidth import ApiException, MessageRequest
 
     control(sb.url, "PUT", "/_sandbox/settings", json={"rate_limit_per_second": 1}, timeout=5)
     try:
@@ -103,6 +112,8 @@ def test_rate_limit_surfaces_as_429(sb: Any) -> None:
 # -- OAuth 2.0 client credentials (the only way into a real account from 2026-12-02) ----------------
 
 def oauth_api(sb: Any, creds: dict[str, str] = DEMO, secret: str | None = None) -> MessagesApi:
+    from bandwidth import ApiClient, Configuration, MessagesApi
+
     cfg = Configuration(host=f"{sb.url}/api/v2", client_id=creds["client_id"],
                         client_secret=secret if secret is not None else creds["client_secret"],
                         access_token_url=f"{sb.url}/api/v1/oauth2/token", ignore_operation_servers=True)
@@ -119,6 +130,9 @@ def decommissioned(sb: Any) -> Iterator[Any]:
 
 
 def test_sdk_sends_and_lists_with_client_credentials_only(decommissioned: Any) -> None:
+    from bandwidth import MessageRequest
+    from bandwidth.exceptions import UnauthorizedException
+
     sb = decommissioned
     client = oauth_api(sb)
     resp = client.create_message_with_http_info(DEMO["account_id"], MessageRequest(
@@ -138,6 +152,9 @@ def test_sdk_sends_and_lists_with_client_credentials_only(decommissioned: Any) -
 
 
 def test_sdk_oauth_errors_map_to_sdk_exceptions(decommissioned: Any) -> None:
+    from bandwidth import MessageRequest
+    from bandwidth.exceptions import ForbiddenException
+
     with pytest.raises(ForbiddenException) as info:  # B's token on A's URL
         oauth_api(decommissioned, DEMO_B).create_message(DEMO["account_id"], MessageRequest(
             application_id=APP_ID, to=["+19191231234"], var_from="+19193524444", text="x"))
