@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import os
@@ -48,7 +49,7 @@ from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
 from ..media import models as media_models
-from ..numbers import TOLL_FREE_NPAS
+from ..numbers import MEMO_TEXT, TOLL_FREE_NPAS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -172,6 +173,11 @@ def normalize_tn(value: Any) -> str | None:
     """E.164, with ``+1`` optional for 10-digit US numbers. None when it is not a phone number."""
     if not isinstance(value, str):
         return None
+    return _normalized_tn(value) if len(value) <= MEMO_TEXT else _normalized_tn.__wrapped__(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a pure function of the text: every request names the same few numbers
+def _normalized_tn(value: str) -> str | None:
     raw = value.strip()
     digits = re.sub(r"[\s().-]", "", raw)
     if re.fullmatch(r"\d{10}", digits):
