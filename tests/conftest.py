@@ -75,8 +75,10 @@ XDIST_GROUPS = {
     **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
     # a module whose module fixture starts something expensive (a JupyterHub, a workshop service process, the bench's
     # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach
-    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_phone", "test_workshop_probes",
-                      "test_workshop_safety", "test_workshop_service", "test_workshop_storage")},
+    # (tests/test_gates.py checks that every module whose module fixture starts a workshop service or a hub is here)
+    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_hub_identity", "test_workshop_phone",
+                      "test_workshop_probes", "test_workshop_safety", "test_workshop_service",
+                      "test_workshop_storage")},
     # the one-home checks share one parse of the client's modules (a few seconds): parsed once, not once a worker
     "test_one_home": "test_one_home",
 }
