@@ -145,6 +145,9 @@ FORM_TEXTS = ("account_id", "site_id", "client_id")
 FORM_SECRETS = ("client_secret",)
 LEGACY_TEXTS = ("username", "user_id")
 LEGACY_SECRETS = ("password", "api_token", "api_secret")
+#: secrets kept exactly as typed: a user's password may begin or end with a space; Bandwidth's generated client
+#: secrets and API tokens never do, so the form trims those like the ids
+UNTRIMMED_SECRETS = ("password",)
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,8 @@ def connect_form(target: str, fields: Mapping[str, str], *, legacy: bool = False
                 explicit[name] = value
         for name in secrets:
             value = str(fields.get(name) or "")
+            if name not in UNTRIMMED_SECRETS:  # pasted from a browser or a password manager: " secret\t"
+                value = value.strip()
             if value:
                 explicit[name] = value
         config = live_config(**explicit)

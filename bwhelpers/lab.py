@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["lab_command", "main", "strip_walkthrough_outputs", "WIDGET_VIEW", "KERNEL_CULLING"]
+__all__ = ["lab_command", "lab_environment", "main", "strip_walkthrough_outputs", "WIDGET_VIEW", "KERNEL_CULLING"]
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -30,6 +30,17 @@ DEFAULT_NOTEBOOK = "notebooks/00_start_here.ipynb"
 #: is never culled, and what a notebook saved stays saved. The same values are in
 #: jupyter-config/jupyter_server_config.d/bwhelpers.json (installed labs, Binder, a workshop's JupyterHub)
 KERNEL_CULLING = {"cull_idle_timeout": 1200, "cull_interval": 300, "cull_connected": False}
+#: a Jupyter config folder whose labconfig/default_setting_overrides.json turns off JupyterLab's "Would you like to
+#: get notified about official Jupyter news?" toast (it covers the first page's corner) and its update check
+LAB_CONFIG_DIR = Path(__file__).resolve().parent / "data" / "jupyter_config"
+
+
+def lab_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """``environ`` (default: this process's) with :data:`LAB_CONFIG_DIR` first on ``JUPYTER_CONFIG_PATH``."""
+    env = dict(os.environ if environ is None else environ)
+    rest = [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p and p != str(LAB_CONFIG_DIR)]
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(LAB_CONFIG_DIR), *rest])
+    return env
 
 
 def _is_root() -> bool:
@@ -111,8 +122,9 @@ def _committed_metadata(metadata: dict[str, Any]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run JupyterLab (replacing this process where the OS allows)."""
     cmd = lab_command(list(sys.argv[1:] if argv is None else argv))
-    if hasattr(os, "execv"):
-        os.execv(cmd[0], cmd)  # pragma: no cover - replaces the process
+    env = lab_environment()
+    if hasattr(os, "execve"):
+        os.execve(cmd[0], cmd, env)  # pragma: no cover - replaces the process
     import subprocess  # pragma: no cover
 
-    return subprocess.call(cmd)  # pragma: no cover
+    return subprocess.call(cmd, env=env)  # pragma: no cover

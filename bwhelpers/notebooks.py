@@ -219,7 +219,11 @@ def run_notebooks(out: str | os.PathLike[str] = "artifacts/notebooks", only: Seq
         return 1
     from .connection import share_sandbox
 
-    handle = share_sandbox()
+    try:
+        handle = share_sandbox()
+    except ConnectionError as exc:  # a dead BW_SANDBOX_URL: one line naming the cause and the fix, no traceback
+        print(f"FAILED before {books[0].name}: {exc}", file=sys.stderr)
+        return 1
     receiver = _share_receiver()
     runs: list[NotebookRun] = []
     try:

@@ -24,9 +24,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .lab import DEFAULT_NOTEBOOK, lab_environment
+
 __all__ = ["DEFAULT_SERVICE", "ENV_OF_CREDENTIAL", "SpawnHook", "configure", "render_config"]
 
 DEFAULT_SERVICE = "bw-sandbox"
+#: JupyterHub's Spawner.http_timeout / start_timeout (defaults 30 s / 60 s) for a room logging in at once
+SPAWN_HTTP_TIMEOUT = 120
+SPAWN_START_TIMEOUT = 300
 
 #: credential field of the service's answer -> the variable the participant's kernels read
 ENV_OF_CREDENTIAL = {
@@ -430,7 +435,14 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         c.JupyterHub.spawner_class = "localprocess"
     if spawner == "simple" and hasattr(os, "geteuid") and os.geteuid() == 0:
         c.Spawner.args = ["--allow-root"]  # everyone runs as this (root) user: jupyter-server asks for the flag
-    c.Spawner.default_url = "/lab"
+    # a room logging in at once on a small machine: a server may take more than JupyterHub's 30 s to answer and
+    # 60 s to start (docs/workshop.md says what a participant does if it still fails)
+    c.Spawner.http_timeout = SPAWN_HTTP_TIMEOUT
+    c.Spawner.start_timeout = SPAWN_START_TIMEOUT
+    # participants land on 00_start_here (as `python -m bwhelpers lab` does), not on the Launcher
+    c.Spawner.default_url = f"/lab/tree/{DEFAULT_NOTEBOOK}" if notebooks else "/lab"
+    earlier = c.Spawner["environment"] if "environment" in c.Spawner else {}
+    c.Spawner.environment = {**earlier, "JUPYTER_CONFIG_PATH": lab_environment({})["JUPYTER_CONFIG_PATH"]}
     c.Spawner.pre_spawn_hook = SpawnHook(f"http://127.0.0.1:{service_port}/services/{name}",
                                          Path(f"{db}.admin-key"), notebooks=notebooks)
 

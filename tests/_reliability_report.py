@@ -228,6 +228,8 @@ WORKSHOP_PROBES = {
     "object_bytes": "a site and a SIP peer of 20 KB (over object_bytes; created = lost)",
     "callback_pool": "a tarpit receiver with 50 callbacks due, holding the room's delivery pool (more than its share = lost)",
     "xff_other_user": "60 guesses with forged X-Forwarded-For from another OS user on loopback (never throttled = lost)",
+    "hub_guessing": "made-up hub tokens from one address, each sent twice (a second one asked of the hub or not 429 = lost)",
+    "hub_revoked": "a hub token revoked at the hub, shown 31 s later on the sandbox's clock (accepted = lost)",
 }
 WORKSHOP_FIGURES = {
     "fanout_callbacks": "callbacks of three messages to 10 recipients each",

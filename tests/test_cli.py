@@ -153,3 +153,21 @@ def test_run_notebooks_rejects_unknown_names(tmp_path: Path, sandbox: Any) -> No
     assert run.returncode == 2
     assert "99_nope" in run.stderr and "00_start_here" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_run_notebooks_with_a_dead_sandbox_url_says_so_in_one_line(tmp_path: Path) -> None:
+    """BW_SANDBOX_URL pointing at a closed port: one line naming the first notebook, the address and the fix."""
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = bw(["run-notebooks", "--out", str(tmp_path / "out")], _env(tmp_path, f"http://127.0.0.1:{port}"))
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("FAILED before 00_start_here.ipynb: no sandbox answers at "
+                               f"http://127.0.0.1:{port}"), lines[0]
+    assert "Fix: start one with `python -m bwhelpers.sandbox` or unset BW_SANDBOX_URL" in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

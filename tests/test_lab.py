@@ -117,3 +117,47 @@ def test_kernels_of_closed_notebooks_are_culled_in_every_lab() -> None:
                 if a.endswith("=1200")]
     config = json.loads((ROOT / "jupyter-config" / "jupyter_server_config.d" / "bwhelpers.json").read_text())
     assert config["MappingKernelManager"] == KERNEL_CULLING and KERNEL_CULLING["cull_connected"] is False
+
+
+@pytest.mark.slow  # starts a real JupyterLab server
+def test_the_news_toast_and_update_check_are_off_in_the_labs_settings(tmp_path: Path) -> None:
+    """Review 24d finding 3: JupyterLab's "Would you like to get notified about official Jupyter news?" toast covers
+    the first page's corner. The launcher's environment (and a workshop's spawner's) sets the notification plugin's
+    fetchNews to "false" (no toast) and its update check off: JupyterLab's settings API answers so."""
+    import os
+    import secrets
+    import socket
+    import time
+
+    import requests
+
+    from bwhelpers.lab import LAB_CONFIG_DIR, lab_environment
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(8)
+    env = lab_environment({**os.environ, "HOME": str(tmp_path), "JUPYTER_CONFIG_PATH": "/nowhere"})
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(LAB_CONFIG_DIR), "/nowhere"]
+    env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"),
+               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "user-settings"))
+    cmd = lab_command([f"--port={port}", "--no-browser", f"--IdentityProvider.token={token}",
+                       f"--ServerApp.root_dir={tmp_path}"])
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = requests.get(url, headers={"Authorization": f"token {token}"}, timeout=10)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the lab did not start"
+                time.sleep(0.5)
+        assert r.status_code == 200, r.text
+        # the overrides become the schema's defaults, which JupyterLab's composite setting starts from
+        defaults = {k: v.get("default") for k, v in r.json()["schema"]["properties"].items()}
+        assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

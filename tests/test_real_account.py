@@ -218,3 +218,20 @@ def test_no_callback_url_stops_the_run_at_the_application_step(real_env: dict[st
     assert "Set BW_CALLBACK_BASE_URL before creating the application" in created
     assert "BW_CALLBACK_BASE_URL" in created and "InboundCallbackUrl" in created
     assert not (real_env["out"] / steps.page("location").filename).exists()  # it stopped there
+
+
+def test_a_pasted_secret_with_surrounding_whitespace_connects(real_env: dict[str, Any],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values pasted from a browser or a password manager often end with a space or a tab: the form trims the
+    Client Secret like the ids (Bandwidth's secrets have none), so the real secret is the one sent."""
+    from bwhelpers.connection import connect_form
+
+    c = real_env["creds"]
+    for name in ("BW_CLIENT_SECRET", "BW_CLIENT_ID", "BW_ACCOUNT_ID", "BW_SITE_ID"):
+        monkeypatch.delenv(name)
+    got = connect_form("real", {"account_id": f" {c['account_id']} ", "site_id": f"{c['site_id']}\t",
+                                "client_id": f"{c['client_id']} ", "client_secret": f" {c['client_secret']} \n"})
+    assert got.config.client_secret == c["client_secret"] and got.config.client_id == c["client_id"]
+    with pytest.raises(Exception, match="(?i)client secret"):  # a wrong one still fails, naming the field
+        connect_form("real", {"account_id": c["account_id"], "site_id": c["site_id"], "client_id": c["client_id"],
+                              "client_secret": f"{c['client_secret']}x "})

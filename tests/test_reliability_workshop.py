@@ -25,6 +25,7 @@ from test_workshop_safety import (
     attempts,
     capped_settled,
     dash,
+    move_clock,
     provision,
     send,
     settings,
@@ -570,3 +571,37 @@ def test_review23_open_items_are_closed(tmp_path_factory: pytest.TempPathFactory
     data = report.FIGURES[SECTION]
     assert all(data.get(f"{k}_lost", 0) == 0 for k in ("list_objects", "object_bytes", "callback_pool",
                                                          "xff_other_user"))
+
+
+def test_made_up_and_revoked_hub_tokens(tmp_path: Any) -> None:
+    """The workshop's pages with hub tokens, against a stand-in for the hub's API: made-up tokens from one address are
+    429 after the failure throttle's 20 and a repeated one is never asked of the hub again; a token the hub revoked
+    is refused once the hub's answer is 30 s old (the sandbox's clock moved, no waiting)."""
+    from test_workshop_hub_identity import HubStandIn, page
+
+    from bwhelpers.sandbox.workshop.tenants import HUB_CACHE_SECONDS
+
+    hub = HubStandIn()
+    try:
+        with workshop_service(tmp_path, "--order-delay", "0", hub_api=hub.api) as svc:
+            move_clock(svc, freeze=True)  # the failure buckets refill on the sandbox's clock: frozen, none refills
+            made_up = [f"made-up-{i}" for i in range(BURST + 10)]
+            for token in made_up:
+                page(svc, "/me", token, address="203.0.113.90")
+            asked = hub.asked
+            for token in made_up:
+                r = page(svc, "/board.json", token, address="203.0.113.90")
+                probe("hub_guessing", r.status_code == 429 and hub.asked == asked)
+            provision(svc, "nina")
+            token = hub.token("nina")
+            assert page(svc, "/me", token).status_code == 200
+            del hub.tokens[token]
+            move_clock(svc, advance=HUB_CACHE_SECONDS + 1)
+            probe("hub_revoked", page(svc, "/me", token).status_code == 401)
+            report.record(SECTION, "hub_questions", hub.asked)
+    finally:
+        hub.stop()
+    report.item(SECTION, f"hub tokens: {len(made_up)} made-up tokens from one address, each sent twice: the hub was "
+                         f"asked {hub.asked - 2} times (once per new token), the repeats were 429 without a question; "
+                         f"a revoked token was refused {HUB_CACHE_SECONDS + 1} s (sandbox clock) after its last answer")
+    assert report.FIGURES[SECTION]["hub_guessing_lost"] == 0 and report.FIGURES[SECTION]["hub_revoked_lost"] == 0

@@ -454,3 +454,24 @@ def test_the_checkpointer_copies_committed_pages_into_the_db_file_on_its_own_thr
         db.stop_checkpointer()
     assert not thread.is_alive() and autocheckpoint() == SQLITE_AUTOCHECKPOINT_PAGES
     db.close()
+
+
+def test_answers_carry_the_date_of_their_second_and_the_services_headers(sb: Any, world: dict[str, str]) -> None:
+    """``BaseHandler.clear`` formats the ``Date`` header once a second: every answer (a 202, a 400, a 404) still
+    carries the HTTP date of the second it was made in, ``Server: bwhelpers-sandbox`` and ``nosniff``, and no
+    ``Content-Type`` it did not choose."""
+    import time
+
+    import tornado.httputil
+
+    before = int(time.time())
+    answers = [send(sb.url, message(world, "dated")), send(sb.url, {"from": world["number"]}),
+               requests.get(f"{sb.url}/api/v2/users/{DEMO['account_id']}/nothing", timeout=TIMEOUT),
+               requests.delete(f"{sb.url}/_sandbox/bins/x", timeout=TIMEOUT)]
+    after = int(time.time())
+    dates = {tornado.httputil.format_timestamp(t) for t in range(before, after + 1)}
+    assert [r.status_code for r in answers] == [202, 400, 404, 401]
+    for r in answers:
+        assert r.headers["Date"] in dates, (r.status_code, r.headers["Date"], dates)
+        assert r.headers["Server"] == "bwhelpers-sandbox" and r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Content-Type"].startswith("application/json"), r.headers

@@ -239,6 +239,36 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
 
 
 @pytest.mark.slow  # a Python process of its own starting the service
+def test_the_generated_config_waits_for_slow_spawns_and_lands_on_00(tmp_path: Path) -> None:
+    """Review 24d findings 2 and 3: a room logging in at once on a small machine outlasts JupyterHub's 30 s / 60 s
+    spawn defaults; participants landed on the Launcher; JupyterLab's news toast covered the first page."""
+    import json
+
+    from traitlets.config import Config
+
+    from bwhelpers.lab import LAB_CONFIG_DIR
+
+    out = tmp_path / "jupyterhub_config.py"
+    r = subprocess.run([sys.executable, "-m", "bwhelpers", "workshop-config", "--trusted-room", "--admin", "host",
+                        "--state-dir", str(tmp_path / "state"), "--notebooks", str(ROOT / "notebooks"),
+                        "-o", str(out)],
+                       capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    c = Config()
+    c.Spawner.environment = {"EARLIER": "kept"}  # set by an earlier config file
+    exec(compile(out.read_text(), str(out), "exec"), {"c": c})
+    assert c.Spawner.http_timeout == 120 and c.Spawner.start_timeout == 300
+    assert c.Spawner.default_url == "/lab/tree/notebooks/00_start_here.ipynb"
+    assert c.Spawner.environment["EARLIER"] == "kept"
+    assert c.Spawner.environment["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(LAB_CONFIG_DIR)
+    overrides = json.loads((LAB_CONFIG_DIR / "labconfig" / "default_setting_overrides.json").read_text())
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    # the page it lands on is the walkthrough's first (the copy in each home keeps the folder's name)
+    assert (ROOT / c.Spawner.default_url.removeprefix("/lab/tree/")).is_file()
+    text = (ROOT / "docs" / "workshop.md").read_text()
+    assert "Spawn failed" in text and "Stop Server" in text and "log in again" in text and "120 s" in text
+
+
 def test_a_trusted_proxy_that_is_no_address_is_refused_at_start(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:9",
            "JUPYTERHUB_SERVICE_PREFIX": "/services/bw-sandbox/"}

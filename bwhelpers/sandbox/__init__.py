@@ -300,7 +300,7 @@ def ensure_running(url: str | None = None) -> SandboxHandle:
                     f"No credential was sent. Fix: start your sandbox (`python -m bwhelpers.sandbox`), or give its "
                     f"admin key file with BW_SANDBOX_ADMIN_KEY_FILE")
             return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=found.key)
-        raise ConnectionError(f"no sandbox answers at {url} (BW_SANDBOX_URL); start one with "
+        raise ConnectionError(f"no sandbox answers at {url} (BW_SANDBOX_URL). Fix: start one with "
                               f"`python -m bwhelpers.sandbox` or unset BW_SANDBOX_URL")
     for handle in _running.values():
         return handle

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,6 +33,19 @@ _T = TypeVar("_T")
 log = logging.getLogger("bwhelpers.sandbox")
 
 XML_CONTENT_TYPE = xmlio.CONTENT_TYPE
+#: the Server header of every answer
+SERVER = "bwhelpers-sandbox"
+#: (epoch second, its HTTP date): the Date header of the answers of that second
+_date: tuple[int, str] = (0, "")
+
+
+def http_date() -> str:
+    """The ``Date`` header for now (RFC 9110 IMF-fixdate), formatted once a second."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, tornado.httputil.format_timestamp(now))
+    return _date[1]
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -51,10 +65,19 @@ class BaseHandler(tornado.web.RequestHandler):
     def db(self) -> Database:
         return self.ctx.db
 
+    def clear(self) -> None:
+        """tornado's ``clear`` (a fresh answer: headers, no body, 200) with this service's headers set at once
+        (``Server``, ``X-Content-Type-Options: nosniff``, no ``Content-Type`` until the handler picks one) and the
+        ``Date`` header formatted once a second instead of on every request; then :meth:`set_default_headers`."""
+        self._headers = tornado.httputil.HTTPHeaders(
+            {"Server": SERVER, "Date": http_date(), "X-Content-Type-Options": "nosniff"})
+        self.set_default_headers()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = tornado.httputil.responses[200]
+
     def set_default_headers(self) -> None:
-        self.set_header("Server", "bwhelpers-sandbox")
-        self.set_header("X-Content-Type-Options", "nosniff")
-        self.clear_header("Content-Type")
+        """Headers of every answer of a handler (this service's are set by :meth:`clear`)."""
 
     def prepare(self) -> None:
         begin_scope()  # the settings cache checks for other connections' commits once in this request (its task)

@@ -35,8 +35,9 @@ import base64
 import collections
 import json
 import logging
-import time
+import math
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -142,10 +143,18 @@ register_schema(SCHEMA)
 register_cached_table("request_bins")  # bin_config
 
 
+#: (an epoch second, its ``%Y-%m-%dT%H:%M:%S``): the times of one second share it
+_iso_second: tuple[int, str] = (-1, "")
+
+
 def iso(ts: float) -> str:
     """Epoch seconds -> ``2017-09-07T02:33:39.201Z``."""
-    whole = time.gmtime(ts)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", whole) + f".{int(round((ts % 1) * 1000)) % 1000:03d}Z"
+    global _iso_second
+    second = math.floor(ts)
+    cached = _iso_second
+    if cached[0] != second:
+        cached = _iso_second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return cached[1] + f".{int(round((ts % 1) * 1000)) % 1000:03d}Z"
 
 
 # -- outbox ---------------------------------------------------------------------------------------
@@ -650,6 +659,16 @@ class Dispatcher:
                         "last_error=? WHERE id=?", (attempts, now + delay, error, row["id"]))
 
 
+def _headers_json(host: str, length: str) -> str:
+    """``json.dumps`` of the headers :meth:`_LocalBatch.post` records (the same text, without encoding the
+    constant ones again for every callback)."""
+    return f'{_HEADERS_JSON[0]}{json.dumps(host)}, "Content-Length": {json.dumps(length)}{_HEADERS_JSON[1]}'
+
+
+_HEADERS_JSON = ('{"Content-Type": ' + json.dumps(CONTENT_TYPE) + ', "User-Agent": ' + json.dumps(USER_AGENT)
+                 + ', "Connection": "close", "Host": ', ', "Accept-Encoding": "gzip"}')
+
+
 class _LocalBatch:
     """One batch of callbacks recorded in this process's own bins (:meth:`Dispatcher._deliver_local`): what each
     would have sent and what the bin answers, then one ``executemany`` per table. While a quota on bins or stored
@@ -667,6 +686,8 @@ class _LocalBatch:
             quotas.check_db_size(self.db)
         except quotas.QuotaExceeded as exc:
             self.db_full = exc
+        #: no callback_attempts quota: no attempt is counted (AttemptBudget.take would answer None for each)
+        self.unbudgeted = quotas.limit(self.db, "callback_attempts") is None
         self.configs: dict[str, dict[str, Any] | None] = {}
         self.bins: list[tuple[Any, ...]] = []
         self.new_bins: dict[str, None] = {}
@@ -675,7 +696,7 @@ class _LocalBatch:
 
     def record(self, batch: list[tuple[dict[str, Any], tuple[str, str, str, str]]]) -> None:
         for row, target in batch:
-            wait = self.d.budget.take(self.db, str(row["account_id"]), self.now)
+            wait = None if self.unbudgeted else self.d.budget.take(self.db, str(row["account_id"]), self.now)
             if wait is not None:
                 self.d._postpone(row, wait)
                 continue
@@ -718,7 +739,8 @@ class _LocalBatch:
             config = self.config(key)
             code, authorized = bin_answer(config or {}, arg("require_auth") or None, arg("status") or None,
                                           creds, auth)
-            request = (key, self.now, "POST", path, query, json.dumps(headers), 1 if authorized else 0, code, body)
+            request = (key, self.now, "POST", path, query, _headers_json(host, headers["Content-Length"]),
+                       1 if authorized else 0, code, body)
             if self.strict:
                 insert_bin_request(self.conn, key, method="POST", path=path, query=query, headers=headers,
                                    authorized=authorized, status=code, body=body, exists=config is not None)

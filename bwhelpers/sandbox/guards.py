@@ -13,6 +13,7 @@ error shape (:meth:`bwhelpers.sandbox.base.BaseHandler.refused`).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,6 +54,11 @@ CROSS_ORIGIN = Refusal(403, "forbidden", "Cross-origin requests are refused (CSR
 
 def hostname(host: str | None) -> str:
     """A Host header's (or an origin's host:port) name without the port, lower case ('' when absent)."""
+    return _hostname(host) if host is None or len(host) <= 255 else _hostname.__wrapped__(host)
+
+
+@functools.lru_cache(maxsize=1024)  # a pure function of the header: a few Host values come back on every request
+def _hostname(host: str | None) -> str:
     return tornado.httputil.split_host_and_port(host or "")[0].strip("[]").lower()
 
 

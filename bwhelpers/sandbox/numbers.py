@@ -199,7 +199,22 @@ def normalize_tn(value: str | None) -> str | None:
     """``+19195551234`` / ``19195551234`` / ``919-555-1234`` -> ``9195551234``; None if not 10 NANP digits."""
     if value is None:
         return None
-    digits = re.sub(r"[\s().\-]", "", str(value))
+    if isinstance(value, str) and len(value) <= MEMO_TEXT:
+        return _normalized(value)
+    return _normalize(str(value))
+
+
+#: the longest text whose answer is remembered (a phone number with its punctuation; a request's long junk is not)
+MEMO_TEXT = 40
+
+
+@functools.lru_cache(maxsize=4096)  # a pure function of the text: every request names the same few numbers
+def _normalized(value: str) -> str | None:
+    return _normalize(value)
+
+
+def _normalize(value: str) -> str | None:
+    digits = re.sub(r"[\s().\-]", "", value)
     if digits.startswith("+1"):
         digits = digits[2:]
     elif digits.startswith("1") and len(digits) == 11:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import os
@@ -48,7 +49,7 @@ from ..dashboard import models as dashboard_models
 from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
 from ..media import models as media_models
-from ..numbers import TOLL_FREE_NPAS
+from ..numbers import MEMO_TEXT, TOLL_FREE_NPAS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -122,6 +123,8 @@ MAX_TAG = 1024
 
 _ALNUM = string.ascii_lowercase + string.digits
 _ID_SPACE = 36 ** 16
+#: base-36 digit pairs: _PAIRS[d] is the digit of d % 36, then the digit of d // 36
+_PAIRS = [_ALNUM[d % 36] + _ALNUM[d // 36] for d in range(36 * 36)]
 
 
 def new_message_id(now: float | None = None) -> str:
@@ -129,9 +132,9 @@ def new_message_id(now: float | None = None) -> str:
     millis = int((now if now is not None else time.time()) * 1000)
     value = int.from_bytes(os.urandom(12), "big") % _ID_SPACE  # one urandom call, not one per character
     chars = []
-    for _ in range(16):
-        value, digit = divmod(value, 36)
-        chars.append(_ALNUM[digit])
+    for _ in range(8):  # two base-36 digits at a time, least significant first (as one at a time would)
+        value, pair = divmod(value, 1296)
+        chars.append(_PAIRS[pair])
     return f"{millis:013d}" + "".join(chars)
 
 
@@ -172,6 +175,11 @@ def normalize_tn(value: Any) -> str | None:
     """E.164, with ``+1`` optional for 10-digit US numbers. None when it is not a phone number."""
     if not isinstance(value, str):
         return None
+    return _normalized_tn(value) if len(value) <= MEMO_TEXT else _normalized_tn.__wrapped__(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a pure function of the text: every request names the same few numbers
+def _normalized_tn(value: str) -> str | None:
     raw = value.strip()
     digits = re.sub(r"[\s().-]", "", raw)
     if re.fullmatch(r"\d{10}", digits):
@@ -390,6 +398,33 @@ def _outcome(db: Database, account_id: str, msg: dict[str, Any], own_hosts: froz
     return _a2p_block(db, account_id, msg["from"])
 
 
+def _verdict(db: Database, account_id: str, msg: dict[str, Any], own_hosts: frozenset[str]
+             ) -> tuple[dict[str, Any] | None, int | None, str | None]:
+    """(the requested application on the account, :func:`_outcome`) of a send. Without media it is remembered per
+    account, ``from`` and application while the tables it is read from do not change and it is final (no A2P
+    registration of the number still in progress, no toll-free verification): the same send is decided again only
+    after a change."""
+    if msg.get("media"):  # stored media may change without touching a cached table
+        app = get_application(db, account_id, msg["applicationId"])
+        return (app, *_outcome(db, account_id, msg, own_hosts, app))
+    dashboard_models.settle(db)  # an order that came due writes (and so drops what is remembered) first
+    key = ("send verdict", account_id, msg["from"], msg["applicationId"])
+    hit = db.recall(key)
+    if hit is not None:
+        return hit[0], hit[1], hit[2]
+    app = get_application(db, account_id, msg["applicationId"])
+    code, description = _outcome(db, account_id, msg, own_hosts, app)
+    if code in (4405, 4407, 4452, 4403) or _a2p_final(db, account_id, msg["from"]):
+        db.remember(key, (app, code, description))
+    return app, code, description
+
+
+def _a2p_final(db: Database, account_id: str, from_tn: str) -> bool:
+    from ..tendlc.models import a2p_final  # a missing area fails loudly
+
+    return a2p_final(db, account_id, from_tn)
+
+
 def _a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int | None, str | None]:
     """The 2026 carrier rules (10DLC / toll-free verification), owned by the tendlc area."""
     from ..tendlc.models import a2p_block  # a missing area fails loudly
@@ -397,11 +432,13 @@ def _a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int | None,
     return a2p_block(db, account_id, from_tn) or (None, None)
 
 
-def message_body(row: dict[str, Any], for_callback: bool = False) -> dict[str, Any]:
-    """The wire shape of a message (202 body, or ``message`` inside a callback)."""
+def message_body(row: dict[str, Any], for_callback: bool = False, to: list[str] | None = None) -> dict[str, Any]:
+    """The wire shape of a message (202 body, or ``message`` inside a callback); ``to``: the recipients, when the
+    caller has them (else read from the row's ``to_json``)."""
     body: dict[str, Any] = {
         "id": row["id"], "owner": row["owner"], "applicationId": row["application_id"], "time": row["time"],
-        "segmentCount": row["segment_count"], "direction": row["direction"], "to": json.loads(row["to_json"]),
+        "segmentCount": row["segment_count"], "direction": row["direction"],
+        "to": list(to) if to is not None else json.loads(row["to_json"]),
         "from": row["from_tn"], "text": row["text"] or "",
     }
     media = json.loads(row["media_json"]) if row.get("media_json") else None
@@ -454,14 +491,13 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
         "segment_count": segment_count(msg.get("text"), msg.get("media")), "time": iso_time(now),
         "created": now, "endpoint": endpoint,
     }
-    app = get_application(db, account_id, msg["applicationId"])
-    code, description = _outcome(db, account_id, msg, own_hosts, app)
+    app, code, description = _verdict(db, account_id, msg, own_hosts)
     url, user, password = _status_target(app)
     requested = list((app or {}).get("requested_callback_types") or [])
     delay = float(db.get_setting("delivery_delay", 0.2) or 0)
     slow = float(db.get_setting("slow_delivery_delay", 5.0) or 0)
 
-    in_callback = message_body(row, for_callback=True)  # the same ``message`` in every recipient's event
+    in_callback = message_body(row, for_callback=True, to=msg["to"])  # the same ``message`` in every event
     on_time = iso_time(now + delay)
 
     def write(conn: Any) -> None:
@@ -492,7 +528,7 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
             if kind == "message-delivered" and magic and magic["outcome"] == "auto-reply":
                 _auto_reply(conn, db, account_id, row, recipient, app, due + max(delay, 0.05))
 
-    return write, message_body(row)
+    return write, message_body(row, to=msg["to"])
 
 
 MESSAGE_COLUMNS = ("id", "account_id", "direction", "owner", "application_id", "from_tn", "to_json", "text",

@@ -713,6 +713,18 @@ def delete_tfv(db: Database, account_id: str, number: str) -> bool:
 
 # == the delivery rule =============================================================================
 
+def a2p_final(db: Database, account_id: str, from_tn: str) -> bool:
+    """Is :func:`a2p_block`'s last answer for ``from_tn`` one that only a write to a cached table can change (the
+    rule off, not a phone number, or a local number whose registration is final), not one that moves with the clock
+    (a registration in progress, a toll-free verification)?"""
+    if not db.get_setting("a2p_enforcement", True):
+        return True
+    ten = normalize_tn(from_tn)
+    if ten is None:
+        return True
+    return not is_toll_free(ten) and db.recall(("a2p block", account_id, ten)) is not None
+
+
 def a2p_block(db: Database, account_id: str, from_tn: str) -> tuple[int, str] | None:
     """Why carriers would reject a message from ``from_tn`` today, or None (setting ``a2p_enforcement``).
 
