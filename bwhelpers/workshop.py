@@ -420,6 +420,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     if authenticator == "dummy":  # the room password for participants; admins need their own (bwhelpers.workshop_auth)
         c.JupyterHub.authenticator_class = "bwhelpers.workshop_auth.WorkshopAuthenticator"
         c.Authenticator.allow_all = True
+        if trusted_proxies:  # the login throttle's client address: X-Forwarded-For only from the proxy, never X-Real-Ip
+            c.WorkshopAuthenticator.trusted_proxies = [str(p) for p in trusted_proxies]
         if os.environ.get("WORKSHOP_PASSWORD"):
             c.DummyAuthenticator.password = os.environ["WORKSHOP_PASSWORD"]
         else:

@@ -10,9 +10,15 @@ JupyterHub's login form has no throttle of its own (6.1: none in ``LoginHandler`
 outsider could try about 60 passwords a second (issue 23, N3). Failed logins are counted in the sandbox's token
 buckets (:class:`bwhelpers.sandbox.auth_throttle.FailureThrottle`): per client address (an IPv6 address by its
 /64: one host holds the whole network) ``failed_logins_burst`` failures, refilled at ``failed_logins_per_minute``,
-and per admin name, whatever the address (a kernel on the hub's machine can reach the hub directly and claim any
-``X-Forwarded-For``), ``admin_failed_logins_burst`` at the same pace. While a bucket is empty every login from
-that address (or as that admin) is answered 429 with ``Retry-After``, before any password is compared.
+and per (client address, admin name) ``admin_failed_logins_burst`` at the same pace. While a bucket is empty every
+login from that address (or as that admin from that address) is answered 429 with ``Retry-After``, before any
+password is compared; an outsider's failures never hold up the host's login from another address (rev23c C5).
+
+The client's address is the one rule of :mod:`bwhelpers.sandbox.forwarded`: the last ``X-Forwarded-For`` entry
+(what the hub's proxy appends) on a connection from a trusted proxy (``trusted_proxies``, loopback by default: the
+hub's own configurable-http-proxy), else the connection's own address. JupyterHub runs tornado with
+``xheaders=True``, which believes a client's ``X-Real-Ip`` (passed on by the proxy unchanged), so the request's
+``remote_ip`` is never used (rev23c C1).
 """
 from __future__ import annotations
 
@@ -24,8 +30,9 @@ from typing import Any, Callable
 
 from jupyterhub.auth import DummyAuthenticator
 from tornado import web
-from traitlets import Float, Integer, Unicode, default
+from traitlets import Float, Integer, List, Unicode, default
 
+from bwhelpers.sandbox import forwarded
 from bwhelpers.sandbox.auth_throttle import FailureThrottle
 
 HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
@@ -55,13 +62,15 @@ def client_key(address: str) -> str:
 
 class WorkshopAuthenticator(DummyAuthenticator):
     """DummyAuthenticator whose admins need ``host_password`` (``$WORKSHOP_HOST_PASSWORD``), never the room's,
-    and whose failed logins are throttled per client address and per admin name."""
+    and whose failed logins are throttled per client address and per (address, admin name)."""
 
     host_password = Unicode(config=True, help="the password of the hub's admins (the host); empty: no admin login")
     failed_logins_burst = Integer(10, config=True, help="failed logins one client address may make at once")
-    admin_failed_logins_burst = Integer(30, config=True,
-                                        help="failed logins as one admin name, from every address together")
+    admin_failed_logins_burst = Integer(5, config=True,
+                                        help="failed logins as one admin name from one client address")
     failed_logins_per_minute = Float(10.0, config=True, help="how fast a client's (and an admin's) allowance refills")
+    trusted_proxies = List(Unicode(), default_value=list(forwarded.LOOPBACK), config=True,
+                           help="addresses or networks of the hub's proxy: only its X-Forwarded-For is believed")
 
     #: the throttle's clock (tests move it instead of sleeping)
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -75,6 +84,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
         per_second = self.failed_logins_per_minute / 60.0
         self._by_address = FailureThrottle(self.failed_logins_burst, per_second)
         self._by_admin = FailureThrottle(self.admin_failed_logins_burst, per_second)
+        self._trusted = forwarded.networks(self.trusted_proxies)
 
     def _is_admin(self, handler: Any, name: str) -> bool:
         if name in {self.normalize_username(a) for a in (self.admin_users or ())}:
@@ -83,13 +93,22 @@ class WorkshopAuthenticator(DummyAuthenticator):
         user = find(name) if callable(find) else None
         return bool(getattr(user, "admin", False))
 
+    def client_address(self, handler: Any) -> str:
+        """The login's client address (:mod:`bwhelpers.sandbox.forwarded`: never ``X-Real-Ip``)."""
+        request = getattr(handler, "request", None)
+        conn = getattr(request, "connection", None)
+        peer = forwarded.connection_peer(conn) if conn is not None else ""
+        headers = getattr(request, "headers", None) or {}
+        return forwarded.client_address(peer or "unknown", headers.get("X-Forwarded-For"), self._trusted, conn)
+
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         name = self.normalize_username(data.get("username") or "")
         admin = bool(name) and self._is_admin(handler, name)
-        address = client_key(getattr(getattr(handler, "request", None), "remote_ip", None) or "unknown")
+        address = client_key(self.client_address(handler))
+        admin_key = f"{address} {name}"
         now = self.clock()
         waits = [self._by_address.blocked(address, now=now),
-                 self._by_admin.blocked(name, now=now) if admin else None]
+                 self._by_admin.blocked(admin_key, now=now) if admin else None]
         if any(waits):
             self.log.warning("refused a login for %r from %s: too many failed logins", name[:32], address)
             raise TooManyLogins(max(w for w in waits if w))
@@ -97,7 +116,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
         if result is None:
             self._by_address.failed(address, now=now)
             if admin:
-                self._by_admin.failed(name, now=now)
+                self._by_admin.failed(admin_key, now=now)
         return result
 
     def _check(self, name: str, admin: bool, data: dict[str, str]) -> str | None:

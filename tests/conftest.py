@@ -71,12 +71,16 @@ XDIST_GROUPS = {
     # each reliability module in one worker (its figures are one section of the report, which its tests check, and
     # its module fixtures start sandboxes and services once); the controller merges the sections (_reliability_report)
     **{m: m for m in _reliability_report.MODULES},
-    # one JupyterLab + Chromium at a time (each takes a core and ~1 GB)
-    **{m: "browser" for m in ("test_browser", "test_browser_phone", "test_browser_real")},
+    # the browser modules (each starts its own JupyterLab and Chromium: a core and ~1 GB each) in two groups, so at
+    # most two run at once and the longest pole of the run is half of them: test_browser alone (about 175 s of CPU),
+    # and the real-account and phone pages (about 140 s)
+    "test_browser": "browser", "test_browser_real": "browser_real", "test_browser_phone": "browser_real",
     # a module whose module fixture starts something expensive (a JupyterHub, a workshop service process, the bench's
     # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach
-    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_phone", "test_workshop_probes",
-                      "test_workshop_safety", "test_workshop_service", "test_workshop_storage")},
+    # (tests/test_gates.py checks that every module whose module fixture starts a workshop service or a hub is here)
+    **{m: m for m in ("test_bench", "test_workshop", "test_workshop_hub_identity", "test_workshop_phone",
+                      "test_workshop_probes", "test_workshop_safety", "test_workshop_service",
+                      "test_workshop_storage")},
     # the one-home checks share one parse of the client's modules (a few seconds): parsed once, not once a worker
     "test_one_home": "test_one_home",
 }
@@ -99,8 +103,8 @@ def pytest_configure(config: pytest.Config) -> None:
 #: the groups that take longest (minutes: a browser, a hub, the bench, kernels and concurrent runs), handed to the
 #: workers first (addopts: --no-loadscope-reorder keeps this order), then the other groups, then the single tests in
 #: collection order: no group starts late and runs alone at the end while the other workers idle
-LONGEST_FIRST = ("browser", "test_workshop", "test_bench", "test_reliability_security", "test_reliability_faults",
-                 "test_reliability_workshop", "test_reliability_concurrency")
+LONGEST_FIRST = ("browser", "browser_real", "test_workshop", "test_bench", "test_reliability_security",
+                 "test_reliability_faults", "test_reliability_workshop", "test_reliability_concurrency")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups

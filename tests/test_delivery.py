@@ -5,6 +5,7 @@ receiver's checks in diagnose(). Also the sandbox's listMessages lifecycle, chec
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -22,11 +23,16 @@ from bwhelpers.state import StateStore
 from conftest import control, reset
 
 
-def _spec_enum(name: str) -> list[str]:
-    import yaml
+@functools.cache
+def _spec() -> dict[str, Any]:
+    import yaml  # libyaml's loader when there is one (0.13 s for this spec; the pure-Python one takes 1 s)
 
-    spec = yaml.safe_load((Path(__file__).parent / "data" / "specs" / "bandwidth.yml").read_text())
-    return spec["components"]["schemas"][name]["enum"]
+    text = (Path(__file__).parent / "data" / "specs" / "bandwidth.yml").read_text()
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _spec_enum(name: str) -> list[str]:
+    return _spec()["components"]["schemas"][name]["enum"]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -40,3 +40,26 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     proc = _run(_tool("mypy"))
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_modules_whose_module_fixture_starts_a_service_run_in_one_worker() -> None:
+    """A module-scoped fixture starting a workshop service or a hub runs once per worker its tests reach: such a
+    module is one xdist group (conftest.XDIST_GROUPS), so the service starts once per run."""
+    import ast
+
+    from conftest import XDIST_GROUPS
+
+    expensive = ("workshop_service", "Hub", "HubStandIn")
+    missing = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            scoped = any(isinstance(d, ast.Call) and any(k.arg == "scope" and getattr(k.value, "value", None) in
+                                                         ("module", "session") for k in d.keywords)
+                         for d in node.decorator_list)
+            calls = {getattr(c.func, "id", getattr(c.func, "attr", None)) for c in ast.walk(node)
+                     if isinstance(c, ast.Call)}
+            if scoped and calls & set(expensive) and path.stem not in XDIST_GROUPS:
+                missing.append(f"{path.name}: {node.name}")
+    assert not missing, f"add these modules to conftest.XDIST_GROUPS: {missing}"

@@ -137,10 +137,10 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
 
     sb, env = leak_env["sb"], leak_env["env"]
     started = time.time() - 1
-    control = Scanner()  # the scanner itself finds a planted secret in every form it searches
+    planted = Scanner()  # the scanner itself finds a planted secret in every form it searches
     for name, value in secrets().items():
-        control.scan_bytes(f"planted {name}", b'{"Authorization": "Basic ' + value + b'"}')
-    assert len(control.leaks) == len(secrets())
+        planted.scan_bytes(f"planted {name}", b'{"Authorization": "Basic ' + value + b'"}')
+    assert len(planted.leaks) == len(secrets())
     scan = Scanner()
 
     # 1. the notebooks, executed in kernels that inherit the environment
@@ -152,6 +152,11 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
     from bwhelpers import steps
     assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES)
     assert (tmp_path / "logs" / "kernels.log").stat().st_size > 0, "the kernels did not log at DEBUG"
+    # the walkthrough ran on the API credential (OAuth: its tokens are among the secrets searched), and the Postman
+    # notebook exported its environment into BW_EXPORT_DIR (scanned below; the project's exports/ is checked untouched)
+    issued = control(sb.url, "GET", "/_sandbox/credentials", params={"accountId": CREDS["account_id"]}, timeout=TIMEOUT)
+    assert issued.json()["credentials"][0]["tokens_issued"] >= 1, issued.text
+    assert list((tmp_path / "exports").glob("*.postman_environment.json")), "the Postman notebook exported nothing"
 
     # 2. the command line at DEBUG (root logger), each in its own process
     debug_cli = ("import logging, sys; logging.basicConfig(level=logging.DEBUG); "

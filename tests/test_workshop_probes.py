@@ -87,17 +87,22 @@ def test_whole_numbers_are_ascii_digits_sqlite_can_hold() -> None:
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:
+    """A login from the connection address ``address`` claiming another one in ``X-Real-Ip`` (which tornado's
+    ``xheaders`` puts in ``request.remote_ip``): the throttle must count the connection's."""
     import asyncio
     from types import SimpleNamespace
 
-    handler = SimpleNamespace(request=SimpleNamespace(remote_ip=address), find_user=lambda _name: None)
+    conn = SimpleNamespace(context=SimpleNamespace(remote_ip="203.0.113.250", _orig_remote_ip=address))
+    request = SimpleNamespace(remote_ip="203.0.113.250", headers={"X-Real-Ip": "203.0.113.250"}, connection=conn)
+    handler = SimpleNamespace(request=request, find_user=lambda _name: None)
     return asyncio.run(auth.authenticate(handler, {"username": name, "password": password}))
 
 
 def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
     """N3: JupyterHub's login form has no throttle; guessing ran at 60 passwords/s. Each address gets
-    ``failed_logins_burst`` failures, refilled at ``failed_logins_per_minute``; each admin name
-    ``admin_failed_logins_burst`` from all addresses together; the hub answers 429 with Retry-After meanwhile.
+    ``failed_logins_burst`` failures, refilled at ``failed_logins_per_minute``; each (address, admin name)
+    ``admin_failed_logins_burst``; the hub answers 429 with Retry-After meanwhile. rev23c C5: an outsider's
+    failures as the admin never refuse the host's right password from another address.
     The clock is the authenticator's own, moved here, never slept on."""
     from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
 
@@ -117,15 +122,98 @@ def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
         assert _login(auth, f"2001:db8::{i + 1:x}", "zed", "guess") is None
     with pytest.raises(TooManyLogins):
         _login(auth, "2001:db8::ffff", "zed", "room-pw")
-    # the admin name: 30 failures from any number of addresses (a kernel reaching the hub directly can claim any
-    # X-Forwarded-For) stop every login as the admin, the right host password included, and only that
-    for i in range(30):
-        assert _login(auth, f"203.0.113.{i}", "host", "guess") is None
+    # the admin name: 5 failures from one address stop that address's logins as the admin (its password included)
+    for _ in range(5):
+        assert _login(auth, "203.0.113.9", "host", "guess") is None
     with pytest.raises(TooManyLogins):
-        _login(auth, "192.0.2.99", "host", "host-pw-long")
-    assert _login(auth, "192.0.2.99", "bea", "room-pw") == "bea"
-    now[0] += 6
+        _login(auth, "203.0.113.9", "host", "host-pw-long")
+    assert _login(auth, "203.0.113.9", "bea", "room-pw") == "bea"  # the address's own bucket still has room
+    # many addresses guessing at the admin (each within its own allowance) do not lock the host out (C5)
+    for i in range(40):
+        for _ in range(5):
+            assert _login(auth, f"198.18.{i}.1", "host", "guess") is None
     assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
+    now[0] += 6
+    assert _login(auth, "203.0.113.9", "host", "host-pw-long") == "host"
+
+
+def test_the_login_throttle_believes_only_the_proxys_forwarded_for_never_x_real_ip() -> None:
+    """rev23c C1: JupyterHub serves with tornado's ``xheaders=True``, which takes a client's ``X-Real-Ip`` (the
+    proxy passes it on unchanged) as ``remote_ip``: a new one on every guess voided the throttle. A real tornado
+    server with ``xheaders=True`` calls the authenticator as the hub's login handler does: from the trusted proxy
+    (this machine's own user on loopback, as configurable-http-proxy is) the last ``X-Forwarded-For`` entry counts,
+    whatever ``X-Real-Ip`` says; from an untrusted connection neither header counts."""
+    import asyncio
+    import socket
+
+    from tornado import httpserver, web
+    from tornado.httpclient import AsyncHTTPClient
+
+    from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
+
+    def run(auth: WorkshopAuthenticator, logins: list[dict[str, str]]) -> list[int]:
+        class Login(web.RequestHandler):
+            async def post(self) -> None:
+                data = {k: self.get_body_argument(k) for k in ("username", "password")}
+                try:
+                    user = await auth.authenticate(self, data)
+                except TooManyLogins:
+                    self.set_status(429)
+                    return
+                self.set_status(302 if user else 403)
+
+        async def main() -> list[int]:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(16)
+            sock.setblocking(False)
+            server = httpserver.HTTPServer(web.Application([(r"/hub/login", Login)]), xheaders=True)
+            server.add_sockets([sock])
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}/hub/login"
+            client = AsyncHTTPClient(force_instance=True)
+            out = []
+            try:
+                for login in logins:
+                    headers = {k: v for k, v in login.items() if k.startswith("X-")}
+                    body = f"username={login['user']}&password={login['password']}"
+                    r = await client.fetch(url, method="POST", body=body, headers=headers, raise_error=False,
+                                           follow_redirects=False)
+                    out.append(r.code)
+            finally:
+                client.close()
+                server.stop()
+            return out
+
+        return asyncio.run(main())
+
+    now = [1000.0]
+    trusting = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    trusting.clock = lambda: now[0]
+    forged = [{"user": "zed", "password": "guess", "X-Real-Ip": f"203.0.113.{i}",
+               "X-Forwarded-For": f"192.0.2.{i}, 198.51.100.40"} for i in range(14)]
+    codes = run(trusting, forged + [{"user": "zed", "password": "room-pw", "X-Real-Ip": "203.0.113.200",
+                                     "X-Forwarded-For": "198.51.100.40"},
+                                    {"user": "amy", "password": "room-pw", "X-Real-Ip": "203.0.113.201",
+                                     "X-Forwarded-For": "198.51.100.41"}])
+    assert codes == [403] * 10 + [429] * 5 + [302], codes  # the proxy's entry counts; another client logs in
+    # a proxy elsewhere (say 10.9.0.0/16): this loopback connection is a client, its X-Forwarded-For is its own word
+    strict = WorkshopAuthenticator(password="room-pw", trusted_proxies=["10.9.0.0/16"])
+    strict.clock = lambda: now[0]
+    codes = run(strict, [{"user": "zed", "password": "guess", "X-Real-Ip": f"203.0.113.{i}",
+                          "X-Forwarded-For": f"198.51.100.{i}"} for i in range(11)])
+    assert codes == [403] * 10 + [429], codes
+
+
+def test_workshop_config_trusts_the_given_proxies_for_the_hub_login_too() -> None:
+    """The hub's login throttle and the service believe the same proxies (one list: ``--trusted-proxy``)."""
+    from traitlets.config import Config
+
+    from bwhelpers.workshop import configure
+
+    c = Config()
+    configure(c, state_dir="/tmp", trusted_proxies=["10.9.0.0/16"], trusted_room=True)
+    assert list(c.WorkshopAuthenticator.trusted_proxies) == ["10.9.0.0/16"]
+    assert "10.9.0.0/16" in c.JupyterHub.services[-1]["command"]
 
 
 # -- the strangers' set-up (N9): --authenticator pam --spawner local, the hub as root ----------------------------

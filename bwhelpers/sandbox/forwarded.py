@@ -130,6 +130,20 @@ def _loopback(peer: str) -> bool:
     return addr is not None and addr.is_loopback
 
 
+def connection_peer(conn: Any) -> str:
+    """The address this HTTP connection really comes from: the socket's peer, never a header. (A tornado server
+    started with ``xheaders=True``, as JupyterHub's is, rewrites ``context.remote_ip`` from the client's
+    ``X-Real-Ip``; tornado keeps the connection's own address as ``_orig_remote_ip``.) "" when unknown."""
+    sock = getattr(getattr(conn, "stream", None), "socket", None)
+    if sock is not None:
+        try:
+            return str(sock.getpeername()[0])
+        except (OSError, IndexError, TypeError):
+            pass
+    context = getattr(conn, "context", None)
+    return str(getattr(context, "_orig_remote_ip", None) or getattr(context, "remote_ip", "") or "")
+
+
 def proxy_connection(conn: Any, trusted: tuple[Network, ...]) -> bool:
     """Is this HTTP connection the trusted proxy's? Its address is one of ``trusted`` and, on loopback, its socket
     belongs to this process's OS user or root (:func:`socket_owner`; when the kernel cannot tell, the address
@@ -139,7 +153,7 @@ def proxy_connection(conn: Any, trusted: tuple[Network, ...]) -> bool:
     known = getattr(stream, "bw_proxy", None)
     if known is not None:
         return bool(known)
-    peer = str(getattr(getattr(conn, "context", None), "remote_ip", "") or "")
+    peer = connection_peer(conn)
     ok = is_trusted(peer, trusted)
     if ok and _loopback(peer):
         sock = getattr(stream, "socket", None)
