@@ -84,6 +84,49 @@ def test_whole_numbers_are_ascii_digits_sqlite_can_hold() -> None:
     assert page_number(str(SQLITE_MAX // 10 + 1), 10) is not None and page_number(str(SQLITE_MAX // 10 + 2), 10) is None
 
 
+# -- rev23c: the emulated lists that no quota bounded -------------------------------------------------------------
+
+def _tn_order(i: int, filler: int) -> str:
+    junk = "".join(f"<Junk{k}>{'j' * 500}</Junk{k}>" for k in range(filler))
+    return (f"<TnOptionOrder><CustomerOrderId>c{i}</CustomerOrderId><TnOptionGroups><TnOptionGroup><Sms>on</Sms>"
+            f"{junk}<TelephoneNumbers><TelephoneNumber>919{200 + i}{i:04d}</TelephoneNumber></TelephoneNumbers>"
+            "</TnOptionGroup></TnOptionGroups></TnOptionOrder>")
+
+
+def test_the_tn_option_orders_report_is_bounded_like_the_other_unpaged_lists(service: dict[str, Any]) -> None:
+    """rev23c C2: the TN option orders report (no paging in Bandwidth's spec) counted in no list quota: 22 orders of
+    250 KB made a 5.9 MB ``orderDetails=true`` answer that held the room for seconds. Now its orders are held to
+    ``list_objects`` (how many) and ``object_bytes`` (each request's size), as applications, sites and SIP peers
+    are: the biggest report a participant can build is measured here, and stays a fraction of a MB."""
+    from bwhelpers.sandbox.quotas import WORKSHOP_QUOTAS
+
+    creds = provision(service, "tina")
+    url = f"{service['url']}/api/accounts/{creds['account_id']}/tnoptions"
+    auth = (creds["username"], creds["password"])
+    xml = {"Content-Type": "application/xml"}
+    cap, each = int(WORKSHOP_QUOTAS["list_objects"] or 0), int(WORKSHOP_QUOTAS["object_bytes"] or 0)
+    big = _tn_order(0, 40)
+    assert len(big) > each
+    r = requests.post(url, auth=auth, headers=xml, data=big, timeout=30)
+    assert r.status_code == 403 and "object_bytes" in r.text, r.text[:300]
+    filler = (each - len(_tn_order(0, 0))) // (len("<Junk10>") * 2 + 501)  # as big as one request may be
+    created = 0
+    for i in range(cap + 3):
+        body = _tn_order(i, filler)
+        assert len(body) <= each
+        r = requests.post(url, auth=auth, headers=xml, data=body, timeout=30)
+        if r.status_code == 201:
+            created += 1
+            continue
+        assert r.status_code == 403 and "list_objects" in r.text and "TN option orders" in r.text, r.text[:300]
+        break
+    assert created == cap, created
+    r = requests.get(url, params={"orderDetails": "true"}, auth=auth, timeout=60)
+    assert r.status_code == 200 and r.text.count("<CustomerOrderId>") == cap, r.text[:300]
+    assert len(r.content) <= cap * each * 1.5, len(r.content)  # 5.9 MB before; about 0.4 MB now
+    no_tracebacks(service)
+
+
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:

@@ -400,7 +400,7 @@ class BaseHandler(tornado.web.RequestHandler):
         return DashboardError(status, description, status=status, root=self.error_root)
 
     def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, SandboxError):
+        if isinstance(value, (SandboxError, QuotaExceeded)):  # answered in write_error: no traceback to log
             log.debug("%s %s -> %s %s", self.request.method, self.request.path, value.status, value)
             return
         super().log_exception(typ, value, tb)

@@ -22,14 +22,18 @@ numbers_per_order       numbers one order may ask for                           
 numbers_in_service      numbers the account may have (reserved or in service)                 20
 stored_bytes            bytes the account stores in all (bins, media, messages, callbacks,   6 MB
                         objects: :mod:`bwhelpers.sandbox.stored_bytes`)
-list_objects            applications, locations (sites) or SIP peers: how many of each       20
-object_bytes            bytes of one application, location or SIP peer request              16 KB
+list_objects            applications, locations (sites), SIP peers or TN option orders:      20
+                        how many of each
+object_bytes            bytes of one application, location, SIP peer or TN option order     16 KB
+                        request
 ======================  ===================================================================  ===========
 
 ``list_objects`` and ``object_bytes`` keep the lists Bandwidth answers whole (no paging in its API:
-applications, sites, a site's SIP peers) small: one is at most 20 x 16 KB of requests, about 0.4 MB of XML and
+applications, sites, a site's SIP peers, the TN option orders report) small: one is at most 20 x 16 KB of requests, about 0.4 MB of XML and
 some 20 ms of the event loop every tenant shares, where the objects quota alone allowed 500 (a 6 MB list that
-stalled the others for a quarter of a second each time it was read; review23 F6).
+stalled the others for a quarter of a second each time it was read; review23 F6). The TN option orders report
+(``GET tnoptions?orderDetails=true``) has no paging in Bandwidth's spec either: 22 orders of 250 KB made a 5.9 MB
+answer that held the room for seconds (rev23c C2).
 
 ``stored_bytes`` is sized so that a room of 100 participants at their full budget (600 MB) fits the db cap
 with room for the indexes and logs; for a bigger room lower it (or give the db a bigger volume and cap).
@@ -186,7 +190,8 @@ def check_objects(db: Database, account_id: str, adding: int = 1) -> None:
 
 
 #: the lists Bandwidth's API answers whole (no paging), by the table that holds their objects
-UNPAGED_LISTS = {"dash_applications": "applications", "sites": "locations (sites)", "dash_sippeers": "SIP peers"}
+UNPAGED_LISTS = {"dash_applications": "applications", "sites": "locations (sites)", "dash_sippeers": "SIP peers",
+                 "tnoption_orders": "TN option orders"}
 
 
 def check_list(db: Database, account_id: str, table: str) -> None:

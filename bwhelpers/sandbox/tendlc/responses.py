@@ -23,6 +23,7 @@ from . import models
 
 class TnOptionsHandler(DashboardHandler):
     error_root = exc.ORDER_ROOT
+    unpaged_list = "tnoption_orders"  # the report has no paging in Bandwidth's spec: list_objects x object_bytes
 
     def get(self, account_id: str) -> None:
         self.begin(account_id)
