@@ -404,11 +404,16 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         "display": True,
         "info": {"description": "Bandwidth sandbox: one account per participant; the host's board"},
     }]
-    roles = [r for r in _configured(c.JupyterHub, "load_roles") if r.get("name") != "user"]
+    roles = [r for r in _configured(c.JupyterHub, "load_roles") if r.get("name") not in ("user", f"{name}-board")]
     c.JupyterHub.load_roles = roles + [{
         "name": "user",
         "description": "participants: their own server, and the workshop sandbox",
         "scopes": ["self", f"access:services!service={name}"],
+    }, {  # the board reads who is an admin (not counted) and whose server is not running
+        "name": f"{name}-board",
+        "description": "the workshop sandbox's board: read users and their servers' states",
+        "scopes": ["list:users", "read:users", "read:servers"],
+        "services": [name],
     }]
     if admin_users:
         c.Authenticator.admin_users = set(admin_users)

@@ -364,3 +364,77 @@ def test_hub_restart_loses_no_account(hub: Hub, room: dict[str, Any]) -> None:
         assert after[user]["account_id"] == before[user]["account_id"]
         assert after[user]["done"] is True and after[user]["messages"] == before[user]["messages"]
     assert after["alice"]["spawns"] == before["alice"]["spawns"] + 1
+
+
+def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -> None:
+    """Review 24d finding 1: at 1024 px the board was 1,860 px wide (steps 8-9, texts, the last error and reset off
+    screen); a participant whose server never started looked like one who had not begun; the host was counted.
+    Now: compact cells with the step numbers in the header, the last error on a line of its own, each row saying when
+    the hub runs no server for it, hub admins left out; no sideways scrolling at 1024 or 1280 px, light and dark."""
+    from _chromium import CHROMIUM, launch_env
+    from playwright import sync_api
+
+    key = {"X-Sandbox-Admin-Key": admin_key(hub)}
+    hub.login(hub.admin)  # the host's login spawns a server and an account for them too
+    hub.login("carla")
+    hub.wait_ready("carla")  # running: nothing said
+    for user in ("dave", "erin"):  # hub users: dave's account exists but his server is stopped; erin never started
+        assert hub.api("POST", f"/users/{user}").status_code in (201, 409)
+    long_name = "frank-" + "x" * 40  # an account the hub does not know (a deleted hub user)
+    for user in ("dave", long_name):
+        assert svc(hub, "POST", f"/participants/{user}", headers=key).status_code in (200, 201)
+    creds = svc(hub, "POST", "/participants/carla", headers=key).json()["credentials"]
+    bad = requests.post(f"{hub.service_url}/api/accounts/{creds['account_id']}/sites/{creds['site_id']}/sippeers",
+                        auth=(creds["username"], creds["password"]), timeout=30,
+                        headers={"Content-Type": "application/xml"}, data="<SipPeer><PeerName/></SipPeer>")
+    assert bad.status_code == 400
+    board = svc(hub, "GET", "/board.json", hub.user_token(hub.admin)).json()
+    assert board["admins"] == [hub.admin]
+    rows = {r["participant"]: r for r in board["participants"]}
+    assert hub.admin not in rows, "the host is counted as a participant"
+    assert rows["carla"]["server"] == "running" and rows["carla"]["last_error"]["status"] == 400
+    assert rows["dave"]["server"] == "not running" and rows["dave"]["account_id"]
+    assert rows["erin"]["server"] == "never started" and rows["erin"]["account_id"] is None
+    assert rows[long_name]["server"] == "not running"
+
+    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        try:
+            for scheme in ("light", "dark"):
+                for width, height in ((1024, 768), (1280, 800)):
+                    page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=scheme)
+                    page.goto(f"{hub.url}/hub/login", timeout=60_000)
+                    page.fill("#username_input", hub.admin)
+                    page.fill("#password_input", hub.host_password)
+                    page.click("#login_submit")
+                    page.wait_for_load_state()
+                    page.goto(f"{hub.service_url}/board", timeout=60_000)
+                    page.wait_for_selector("table")
+                    wide = page.evaluate("document.documentElement.scrollWidth")
+                    assert wide <= width, f"the board is {wide} px wide at {width} px ({scheme})"
+                    text = page.inner_text("body")
+                    assert "not counted: host (hub admin)" in text
+                    assert not page.query_selector_all(f'td.name:text-is("{hub.admin}")')
+                    dave = page.inner_text('tr:has(td.name:has-text("dave"))')
+                    assert "server not running" in dave
+                    assert "server never started" in page.inner_text('tr:has(td.name:has-text("erin"))')
+                    assert "server" not in page.inner_text('tr:has(td.name:has-text("carla"))').replace(
+                        "carla", "")
+                    # carla's error: a line of its own under her row, inside the page
+                    err = page.locator('tr:has(td.name:has-text("carla")) + tr.err')
+                    assert "Last error: 1003 PeerName is required" in err.inner_text()
+                    box = err.bounding_box()
+                    assert box and box["x"] + box["width"] <= width
+                    # every step, its texts and its reset are on screen
+                    last = page.locator('tr:has(td.name:has-text("dave")) td').last.bounding_box()
+                    assert last and last["x"] + last["width"] <= width
+                    cell = page.locator('tr:has(td.name:has-text("dave")) td.pending').first
+                    assert cell.get_attribute("title") == "1 Application: pending"
+                    page.screenshot(path=str(shots / f"workshop_board_{width}_{scheme}.png"), full_page=True)
+                    page.close()
+        finally:
+            browser.close()

@@ -1,7 +1,10 @@
-"""The host's board: one HTML page, no JavaScript, readable on a projector.
+"""The host's board: one HTML page, no JavaScript, readable on a projector and fitting 1024 px.
 
-It reloads itself (``<meta http-equiv="refresh">``); each cell says its state in words and a symbol as
-well as a colour; a reset sits behind a ``<details>`` click so it is never pressed by accident.
+It reloads itself (``<meta http-equiv="refresh">``). A step cell is a symbol on a colour (✓ done, · pending,
+✗ failed, – not needed; the legend above the table names the symbols and the numbered steps, each cell's tooltip
+says both in words); the last error is a line of its own under the participant's row; a participant whose server
+is not running (it failed to start, was stopped, or never started) says so under their name; hub admins (the host)
+are not counted. A reset sits behind a ``<details>`` click so it is never pressed by accident.
 """
 from __future__ import annotations
 
@@ -11,72 +14,111 @@ import time
 from typing import Any
 
 _SYMBOL = {"done": "&#10003;", "pending": "&middot;", "failed": "&#10007;", "not needed": "&ndash;"}
+#: a server state worth a word under the participant's name (running needs none), and its class
+_SERVER = {"not running": ("&#9888; server not running", "off"), "never started": ("&#9888; server never started", "off"),
+           "starting": ("&hellip; server starting", "wait"), "stopping": ("&hellip; server stopping", "wait")}
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem;font-size:22px;color:#111;
+:root{color-scheme:light dark}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1rem;font-size:22px;color:#111;
 background:#fff}
-h1{font-size:1.6em;margin:0 0 .3em}
-p.sub{margin:0 0 1em;color:#333}
+h1{font-size:1.5em;margin:0 0 .2em}
+p.sub,p.legend{margin:0 0 .5em;color:#333}
+p.legend{font-size:.8em}
+p.legend span{white-space:nowrap;margin-right:.6em}
 table{border-collapse:collapse;width:100%}
-th,td{border:2px solid #bbb;padding:.35em .5em;text-align:center;vertical-align:middle}
+th,td{border:2px solid #bbb;padding:.3em .4em;text-align:center;vertical-align:middle}
 th{background:#222;color:#fff;position:sticky;top:0}
-td.name{text-align:left;font-weight:700;white-space:nowrap}
+th.step{width:2.2em}
+td.name{text-align:left;font-weight:700;overflow-wrap:anywhere;min-width:6em}
+td.name small{font-weight:400}
+.server{display:inline-block;font-size:.75em;font-weight:700;padding:0 .3em;margin-top:.15em}
+.server.off{background:#fff4c2;color:#5c4400;border:2px solid #c9a400}
+.server.wait{background:#e4ecff;color:#1a3a7a;border:2px solid #7a96d6}
 td.done{background:#c8f0c8;color:#064d06}
 td.pending{background:#f4f4f4;color:#555}
 td.failed{background:#ffd2cc;color:#8a1000;font-weight:700}
 td.not-needed{background:#fff;color:#777}
-td.done,td.pending,td.failed,td.not-needed{white-space:nowrap;font-size:.85em}
-td.err{text-align:left;font-size:.8em;min-width:18em;max-width:30em;overflow-wrap:anywhere}
-td.err code{font-size:1.1em;font-weight:700}
+td.done,td.pending,td.failed,td.not-needed{font-size:1.1em;font-weight:700;padding:.2em .1em}
+td.msgs{white-space:nowrap}
+tr.err td{text-align:left;font-size:.8em;overflow-wrap:anywhere;background:#fff7f5;border-top:0}
+tr.err code{font-size:1.1em;font-weight:700}
 tr.all-done td.name{background:#c8f0c8}
 .notice{background:#fff4c2;border:2px solid #c9a400;padding:.3em .6em;display:inline-block;margin-bottom:.6em}
-details summary{cursor:pointer;font-size:.8em}
+details summary{cursor:pointer;font-size:.8em;white-space:nowrap}
 button{font-size:.8em;padding:.2em .6em}
+@media (prefers-color-scheme:dark){
+body{background:#111;color:#eee}
+p.sub,p.legend{color:#ccc}
+th,td{border-color:#555}
+th{background:#333}
+td.done,tr.all-done td.name{background:#124d12;color:#d6ffd6}
+td.pending{background:#222;color:#bbb}
+td.failed{background:#5c1208;color:#ffd9d2}
+td.not-needed{background:#111;color:#999}
+tr.err td{background:#2a1512}
+.server.off{background:#4a3a00;color:#ffe9a0;border-color:#c9a400}
+.server.wait{background:#1a2a4a;color:#d6e2ff;border-color:#7a96d6}
+.notice{background:#4a3a00;color:#ffe9a0}
+}
 """
 
 
-def _cell(state: str) -> str:
-    return f'<td class="{state.replace(" ", "-")}">{_SYMBOL.get(state, "")} {state}</td>'
+def _cell(number: int, title: str, state: str) -> str:
+    words = html.escape(f"{number} {title}: {state}")
+    return (f'<td class="{state.replace(" ", "-")}" title="{words}" aria-label="{words}">'
+            f'{_SYMBOL.get(state, "?")}</td>')
+
+
+def _error(err: dict[str, Any]) -> str:
+    code = html.escape(str(err.get("code") or err.get("status") or ""))
+    text = html.escape(str(err.get("description") or ""))
+    when = time.strftime("%H:%M:%S", time.localtime(err["time"])) if err.get("time") else ""
+    request = re.sub(r"^(\w+ )/api/(v2/)?accounts/[^/]+", r"\1…", err.get("request") or "")
+    return f"Last error: <code>{code}</code> {text} <small>({html.escape(request)}, {when})</small>"
 
 
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
-                 refresh: int = 5, notice: str = "") -> str:
+                 refresh: int = 5, notice: str = "", admins: list[str] | None = None) -> str:
     done = sum(1 for r in rows if r["done"])
-    head = "".join(f"<th>{n}<br>{html.escape(t)}</th>" for n, (_k, t) in enumerate(steps, 1))  # column n = notebook n
+    columns = len(steps) + 3
+    head = "".join(f'<th class="step" scope="col" title="{html.escape(t)}">{n}</th>'  # column n = notebook n
+                   for n, (_k, t) in enumerate(steps, 1))
+    legend = "".join(f"<span><b>{n}</b> {html.escape(t)}</span>" for n, (_k, t) in enumerate(steps, 1))
+    symbols = "".join(f"<span>{symbol} {state}</span>" for state, symbol in _SYMBOL.items())
     body = []
     for r in rows:
         name = html.escape(r["participant"])
-        cells = "".join(_cell(r["steps"].get(k, "pending")) for k, _t in steps)
-        err = r.get("last_error")
-        if err:
-            code = html.escape(str(err.get("code") or err.get("status") or ""))
-            text = html.escape(str(err.get("description") or ""))
-            when = time.strftime("%H:%M:%S", time.localtime(err["time"])) if err.get("time") else ""
-            request = re.sub(r"^(\w+ )/api/(v2/)?accounts/[^/]+", r"\1…", err.get("request") or "")
-            err_html = f"<code>{code}</code> {text} <small>({html.escape(request)}, {when})</small>"
-        else:
-            err_html = "&mdash;"
+        cells = "".join(_cell(n, t, r["steps"].get(k, "pending")) for n, (k, t) in enumerate(steps, 1))
+        server = _SERVER.get(r.get("server") or "")
+        server_html = f'<br><span class="server {server[1]}">{server[0]}</span>' if server else ""
+        account = f'<br><small>{html.escape(r["account_id"])}</small>' if r.get("account_id") else ""
         msgs = r["messages"]
         reset = (f'<details><summary>reset&hellip;</summary><form method="post" '
                  f'action="{html.escape(prefix)}/participants/{name}/reset">'
                  f'<input type="hidden" name="_xsrf" value="{html.escape(xsrf)}">'
-                 f'<button type="submit">Reset {name}</button></form></details>')
-        body.append(f'<tr class="{"all-done" if r["done"] else ""}"><td class="name">{name}<br>'
-                    f'<small>{html.escape(r["account_id"])}</small></td>{cells}'
-                    f'<td>{msgs["sent"]} / {msgs["delivered"]}</td><td class="err">{err_html}</td><td>{reset}</td></tr>')
+                 f'<button type="submit">Reset {name}</button></form></details>') if r.get("account_id") else ""
+        body.append(f'<tr class="{"all-done" if r["done"] else ""}"><td class="name">{name}{account}{server_html}'
+                    f'</td>{cells}<td class="msgs">{msgs["sent"]} / {msgs["delivered"]}</td><td>{reset}</td></tr>')
+        if r.get("last_error"):
+            body.append(f'<tr class="err"><td colspan="{columns}">{_error(r["last_error"])}</td></tr>')
     if not rows:
-        body.append(f'<tr><td colspan="{len(steps) + 4}">No participant yet: accounts appear when participants '
+        body.append(f'<tr><td colspan="{columns}">No participant yet: accounts appear when participants '
                     "start their servers.</td></tr>")
     banner = f'<div class="notice">{html.escape(notice)} was reset.</div>' if notice else ""
+    hosts = (f" &middot; not counted: {html.escape(', '.join(admins))} (hub admin{'s' if len(admins) > 1 else ''})"
+             if admins else "")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{int(refresh)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Workshop board ({done}/{len(rows)} done)</title><style>{_CSS}</style></head>
 <body><h1>Workshop board</h1>
-<p class="sub">{done} of {len(rows)} participants done &middot; refreshes every {int(refresh)} s &middot;
+<p class="sub">{done} of {len(rows)} participants done{hosts} &middot; refreshes every {int(refresh)} s &middot;
 {time.strftime("%H:%M:%S")} &middot; signed in as {admin}</p>{banner}
-<table><thead><tr><th>Participant</th>{head}<th>Messages<br>sent / delivered</th><th>Last error</th><th></th></tr>
+<p class="legend">Steps: {legend}<br>{symbols}</p>
+<table><thead><tr><th scope="col">Participant</th>{head}<th scope="col">Texts<br><small>sent / deliv.</small></th>
+<th scope="col"><span hidden>Reset</span></th></tr>
 </thead><tbody>
 {"".join(body)}
 </tbody></table></body></html>

@@ -38,6 +38,7 @@ from ..phone import models as phone_models
 from . import exceptions as exc
 from . import models
 from .board import render_board
+from .hub_servers import NEVER_STARTED, NOT_RUNNING, hub_users
 from .tenants import MAX_TOKEN_CHARS, cache_key, credential_ident
 
 
@@ -238,22 +239,23 @@ class RootHandler(WorkshopHandler):
 
 
 class BoardHandler(WorkshopHandler):
-    def get(self) -> None:
+    async def get(self) -> None:
         if self.has_admin_key():
             user: dict[str, Any] | None = {"name": "(admin key)", "admin": True}
         else:
             user = self.require_hub_admin(browser_login=True)
         if user is None:
             return
-        rows = board_rows(self.db)
+        rows, admins = with_hub_states(board_rows(self.db), await hub_users(self.hub_auth))
         if self.request.path.endswith(".json") or self.get_argument("format", "") == "json":
-            self.send_json({"participants": rows, "steps": [{"key": k, "title": t} for k, t in models.STEPS],
-                            "time": time.time()})
+            self.send_json({"participants": rows, "admins": admins,
+                            "steps": [{"key": k, "title": t} for k, t in models.STEPS], "time": time.time()})
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(render_board(rows, models.STEPS, xsrf=self.xsrf_token.decode("ascii"),
                                  prefix=workshop(self).prefix, admin=html.escape(user["name"]),
-                                 refresh=workshop(self).refresh, notice=self.get_argument("reset", "")))
+                                 refresh=workshop(self).refresh, notice=self.get_argument("reset", ""),
+                                 admins=admins))
 
 
 class OAuthCallbackHandler(HubOAuthCallbackHandler):
@@ -269,3 +271,20 @@ def participant_view(db: Any, row: Any) -> dict[str, Any]:
 
 def board_rows(db: Any) -> list[dict[str, Any]]:
     return [participant_view(db, row) for row in models.participants(db)]
+
+
+def with_hub_states(rows: list[dict[str, Any]], hub: dict[str, dict[str, Any]] | None
+                    ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The board's participants with their server's state from the hub (None: unknown), hub admins left out (the
+    host's own account is no participant), and hub users without an account yet added as "never started"."""
+    if hub is None:
+        return [{**r, "server": None} for r in rows], []
+    admins = sorted(name for name, info in hub.items() if info["admin"])
+    out = [{**r, "server": hub.get(r["participant"], {}).get("server", NOT_RUNNING)}
+           for r in rows if r["participant"] not in admins]
+    known = {r["participant"] for r in rows}
+    out += [{"participant": name, "account_id": None, "steps": {}, "last_error": None, "done": False,
+             "messages": {"sent": 0, "delivered": 0},
+             "server": NEVER_STARTED if info["server"] == NOT_RUNNING else info["server"]}
+            for name, info in sorted(hub.items()) if not info["admin"] and name not in known]
+    return out, admins
