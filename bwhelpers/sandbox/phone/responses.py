@@ -241,6 +241,21 @@ class PhoneReply(PhonePage):
     #: a picture of up to 3.5 MB (the Media API's limit) plus the form's own fields
     max_body_bytes = media_models.MAX_FILE_BYTES + 64 * 1024
 
+    @staticmethod
+    def may_post(ctx: Any, account_id: str, uri: str, headers: Any) -> bool:
+        """Before the body is read: does the request carry a valid signed link (``t``) for ``account_id``? (Else the
+        server asks for the account's credentials.)"""
+        from urllib.parse import parse_qs, urlsplit
+
+        token = (parse_qs(urlsplit(uri).query).get("t") or [""])[0]
+        if not token:
+            return False
+        try:
+            models.verify_link(ctx.admin_key, account_id, token, models.now(ctx.db))
+        except Exception:
+            return False
+        return True
+
     def post(self, account_id: str) -> None:
         from ..messaging import models as messaging
 
