@@ -200,7 +200,10 @@ class PhonePage(PhoneHandler):
             threads=threads, key=key, parties=parties, bubbles=bubbles, error=error, draft=draft, link=link,
             state_url=state, version=models.version([*threads, *bubbles]), token=token or "",
             csrf=models.form_token(self.ctx.admin_key, account_id), expires=models.iso(expires) if expires else "",
-            reply_url=self.page_path(account_id, "/reply"), nonce=self.nonce, magic=models.magic_name,
+            # the signed link in the form's URL too: the server grants a picture's body only to a head that proves
+            # the account (PhoneReply.may_post)
+            reply_url=self.page_path(account_id, "/reply") + (f"?{urlencode({'t': token})}" if token else ""),
+            nonce=self.nonce, magic=models.magic_name,
             clock=_clock, short=_short, meaning=models.meaning, attachments=attach, media_url=media_url,
             samples=sorted(media_models.SAMPLES), max_picture=media_models.MAX_FILE_BYTES,
             mms=bool((known.get(number or "") or {}).get("mms"))))
