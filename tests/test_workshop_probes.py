@@ -127,6 +127,42 @@ def test_the_tn_option_orders_report_is_bounded_like_the_other_unpaged_lists(ser
     no_tracebacks(service)
 
 
+def test_media_list_pages_stop_at_a_byte_budget_and_continue(service: dict[str, Any]) -> None:
+    """rev23c C3: a Media API list page held 1,000 files whatever their ids' length: ids of 1 KB (each twice in an
+    entry) made 2.1 MB pages that held the room. A page now also stops at ``MEDIA_PAGE_BYTES`` (Bandwidth's list is
+    "at most 1000 files"), and its ``Continuation-Token`` leads to the rest: nothing lost, nothing repeated."""
+    from bwhelpers.sandbox.paging import MEDIA_PAGE_BYTES
+    from bwhelpers.sandbox.quotas import WORKSHOP_QUOTAS
+
+    creds = provision(service, "mia")
+    settings = f"{service['url']}/_sandbox/settings"
+    assert requests.put(settings, headers=service["key"], json={"quotas": {"requests_per_second": None}},
+                        timeout=30).status_code == 200  # 160 uploads in a row, not the rate limit, are the subject
+    try:
+        url = f"{service['url']}/api/v2/users/{creds['account_id']}/media"
+        names = [f"m{i:03d}-" + "x" * 995 for i in range(160)]
+        with requests.Session() as s:
+            s.auth = (creds["username"], creds["password"])
+            for name in names:
+                r = s.put(f"{url}/{name}", data=b"", headers={"Content-Type": "image/png"}, timeout=30)
+                assert r.status_code == 204, r.text[:300]
+            seen: list[str] = []
+            token = None
+            for _ in range(10):
+                r = s.get(url, headers={"Continuation-Token": token} if token else {}, timeout=30)
+                assert r.status_code == 200 and len(r.content) <= MEDIA_PAGE_BYTES, len(r.content)
+                seen += [m["mediaName"] for m in r.json()]
+                token = r.headers.get("Continuation-Token")
+                if not token:
+                    break
+            assert seen == names  # 2 pages or more, in name order, each file once
+            assert len(r.json()) < len(names)
+    finally:
+        requests.put(settings, headers=service["key"], timeout=30,
+                     json={"quotas": {"requests_per_second": WORKSHOP_QUOTAS["requests_per_second"]}})
+    no_tracebacks(service)
+
+
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:

@@ -17,6 +17,9 @@ from typing import Any
 
 #: the size of one page's answer at which it stops (bins, messages, callbacks)
 PAGE_BYTES = 64 * 1024
+#: the Media API's list (Bandwidth's: "at most 1000 files", then a ``Continuation-Token``): 1,000 files of ids up
+#: to about 60 characters still fit one page, 1 KB ids about 120 (rev23c C3: 2.1 MB pages held the room)
+MEDIA_PAGE_BYTES = 4 * PAGE_BYTES
 
 
 def row_bytes(row: Any) -> int:
@@ -24,15 +27,16 @@ def row_bytes(row: Any) -> int:
     return 200 + sum(len(str(value)) for value in tuple(row) if value is not None)
 
 
-def newest(rows: Iterable[Any], limit: int, cost: Callable[[Any], int] = row_bytes) -> tuple[list[Any], bool]:
+def newest(rows: Iterable[Any], limit: int, cost: Callable[[Any], int] = row_bytes,
+           budget: int = PAGE_BYTES) -> tuple[list[Any], bool]:
     """The page of ``rows`` (newest first, as read from a cursor): at most ``limit`` of them, stopping before
-    they would pass :data:`PAGE_BYTES` of answer (but at least one); and whether older rows are left. (An answer
-    of two lists, ``/_sandbox/callbacks``' log and outbox, is at most twice that.)"""
+    they would pass ``budget`` bytes of answer (:data:`PAGE_BYTES`; but at least one); and whether more rows are
+    left. (An answer of two lists, ``/_sandbox/callbacks``' log and outbox, is at most twice that.)"""
     page: list[Any] = []
     size = 0
     for row in rows:
         added = cost(row)
-        if len(page) >= limit or (page and size + added > PAGE_BYTES):
+        if len(page) >= limit or (page and size + added > budget):
             return page, True
         page.append(row)
         size += added

@@ -10,7 +10,9 @@ and the rules Bandwidth documents for them (``specs/bandwidth.yml`` listMedia/ge
   ``14762070468292kw2fuqty55yp2b2/0/bw.png``): ``/``-separated segments, none empty, ``.`` or ``..``, no
   backslash or control character, so an id never leaves its account;
 * 3.5 MB per file (:data:`MAX_FILE_BYTES`); the content types of the spec's ``uploadMediaRequest``;
-* a list answers at most :data:`PAGE_SIZE` files, ordered by name, and a ``Continuation-Token`` for the rest;
+* a list answers at most :data:`PAGE_SIZE` files, ordered by name, stopping before its answer would pass about
+  :data:`bwhelpers.sandbox.paging.MEDIA_PAGE_BYTES` (at least one file: rev23c C3, 1,000 ids of 1 KB made 2.1 MB pages
+  that held the room), and a ``Continuation-Token`` for the rest;
 * a per-account storage quota: the ``media_quota_bytes`` setting (the sandbox's own, for shared hosts).
 
 This module's public functions are the model other areas use (the messaging area for MMS sends and
@@ -28,7 +30,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .. import clock
+from .. import clock, paging
 from ..db import Database, register_schema
 
 SCHEMA = """
@@ -175,8 +177,11 @@ def list_media(db: Database, account_id: str, after: str | None = None,
     rows = db.query("SELECT account_id, media_id, content_type, cache_control, size, created FROM media "
                     "WHERE account_id=? AND media_id > ? ORDER BY media_id LIMIT ?",
                     (account_id, after or "", limit + 1))
-    files = [_file(r, False) for r in rows[:limit]]
-    return files, encode_token(files[-1].media_id) if len(rows) > limit else None
+    # an entry repeats the id in mediaName and the absolute content URL (about 120 more bytes of URL and keys)
+    page, more = paging.newest(rows, limit, cost=lambda r: 2 * len(r["media_id"]) + 120,
+                               budget=paging.MEDIA_PAGE_BYTES)
+    files = [_file(r, False) for r in page]
+    return files, encode_token(files[-1].media_id) if more else None
 
 
 # -- writing ----------------------------------------------------------------------------------------
