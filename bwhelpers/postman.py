@@ -67,6 +67,8 @@ DEFAULT_OUT_DIR = "exports"
 GUIDE_CALLBACK_URL = "https://requestb.in/zuaqjbzu"
 #: A destination the sandbox accepts and reports as delivered.
 SANDBOX_TO = guide.SANDBOX_PHONE
+#: ``to``'s description on a real account before the send step texted anyone (no number to carry over)
+TO_EMPTY = "empty: type your own mobile number here (the send step had not sent yet); the send requests need it"
 #: The sandbox demo account's pre-registered 10DLC campaign (bwhelpers.sandbox.magic).
 SANDBOX_CAMPAIGN = "CSBX001"
 
@@ -141,7 +143,9 @@ def _saved_ids(state: SavedState) -> dict[str, Any]:
         if e164 not in numbers:
             numbers.append(e164)
     app, a2p, last = state.application, state.a2p, state.last_order
-    return {"applicationId": _str(state.application_id), "location": _str(state.location_id),
+    sent = state.last_text.to if state.last_text else None  # one number or a group's list: its first
+    return {"to": _str(sent[0] if isinstance(sent, list) and sent else sent if isinstance(sent, str) else None),
+            "applicationId": _str(state.application_id), "location": _str(state.location_id),
             "order": _str(last.id) if last else "", "numbers": numbers,
             "callbackUrl": _str(app.callback_url if app else None),
             "outboundCallbackUrl": _str(app.outbound_callback_url if app else None),
@@ -200,8 +204,10 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
     if callback_url is None:
         callback_url = ids["callbackUrl"] or (SandboxControl(config).bin_url("postman") if sandbox and config.sandbox_base
                                               else GUIDE_CALLBACK_URL)
-    if to is None:
-        to = SANDBOX_TO if sandbox else ""
+    to_source = "argument" if to else "default"
+    if to is None:  # a real account: the number the send step last texted (your own phone; not a secret)
+        to = SANDBOX_TO if sandbox else ids["to"]
+        to_source = "state" if to and not sandbox else "default"
     rows: list[tuple[str, Any, str]] = [
         ("account", account, "config"),
         ("accountId", account, "config"),
@@ -226,13 +232,14 @@ def _variables(config: Any = None, state: Any = None, to: str | None = None,
         ("outboundCallbackUrl", ids["outboundCallbackUrl"] or callback_url, "default"),
         ("legacyApplication", "false", "default"),
         ("from", numbers[0] if numbers else "", "state"),
-        ("to", to, "argument" if to and to != SANDBOX_TO else "default"),
+        ("to", to, to_source if to != SANDBOX_TO else "default"),
         ("campaignId", ids["campaignId"] or (SANDBOX_CAMPAIGN if sandbox else ""),
          "state" if ids["campaignId"] else "default"),
         ("tnOptionOrder", ids["tnOptionOrder"], "state"),
     ]
     out = [Variable(key, _str(value), "secret" if key in SECRET_KEYS else "default",
-                    step_refs(_DESCRIPTIONS.get(key, "")), source) for key, value, source in rows]
+                    step_refs(_DESCRIPTIONS.get(key, "") if key != "to" or to else TO_EMPTY), source)
+           for key, value, source in rows]
     for i, number in enumerate(numbers, 1):
         out.append(Variable(f"number{i}", number, "default", f"saved number {i}", "state"))
     return out

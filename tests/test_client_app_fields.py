@@ -100,3 +100,20 @@ def test_setup_legacy_callback_url(clean_sandbox: Any, setup: Any) -> None:
     assert setup.dashboard.get_application(saved["id"]).data["CallbackUrl"] == url
     with pytest.raises(ValidationError):
         setup.create_application(name="Legacy", new=True, callback_url=url, inbound_callback_url=url)
+
+
+def test_a_long_app_name_gets_its_own_bin(clean_sandbox: Any, setup: Any) -> None:
+    """Review 24d finding 7: "Create a second application" with a ~120-character AppName failed with "name: '…' is
+    not an id … (at most 100)", about the sandbox bin made from it, a value nobody typed. The bin's name is now cut
+    and keeps a digest, so the application is created, and two long names still get two bins."""
+    base = "Sandbox lab <b>x</b> AppName ServiceType voice v2 " * 3
+    ids, bins = [], []
+    for tail in ("one", "two"):
+        result = setup.create_application(name=f"{base}{tail}", new=True)
+        saved = setup.saved["application"]
+        assert saved["name"] == f"{base}{tail}" and len(saved["bin"]) <= 64, saved
+        assert setup.dashboard.get_application(saved["id"]).data["AppName"] == f"{base}{tail}"
+        ids.append(result.id)
+        bins.append(saved["bin"])
+    assert ids[0] != ids[1] and bins[0] != bins[1], bins
+    assert requests.get(f"{clean_sandbox.url}/_sandbox/bins/{bins[1]}", auth=A_AUTH, timeout=5).status_code == 200

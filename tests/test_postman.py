@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 import requests
 
-from bwhelpers import postman
+from bwhelpers import postman, steps
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -618,3 +618,34 @@ def test_newman_run_fails_when_the_order_never_completes(clean_sandbox: Any, tmp
     assert names.count("Check order status") == 2
     assert "Send text message" not in names, "the run stops at the failed step"
     (ARTIFACTS / "newman-junit-bounded-retry.xml").unlink(missing_ok=True)  # an expected failure, not a result
+
+
+def test_a_real_accounts_environment_carries_the_number_last_texted(tmp_path: Path):
+    """Review 24d finding 4: on a real account ``to`` was exported empty, so the collection failed 400 as exported
+    and 12 never said why. It now carries the number the send step last texted (your own phone, not a secret); before
+    any text the preview row and 12's Next say to type your own number, with the newman line for a real account."""
+    from bwhelpers.ui.export import downloads_html
+
+    cfg = {**DEMO, "target": "real", "dashboard_url": "https://dashboard.bandwidth.com/api",
+           "messaging_url": "https://messaging.bandwidth.com/api/v2"}
+    sent = {**SAVED_STATE, "messages": [{"id": "m-1", "to": "+19192381234", "text": "hi"},
+                                        {"id": "m-2", "to": ["+19192381235", "+19192381236"], "text": "group"}]}
+    rows = {r["key"]: r for r in postman.environment_variables(cfg, sent)}
+    assert rows["to"]["value"] == "+19192381235" and rows["to"]["source"] == "state"
+    path = postman.export_environment(cfg, sent, out_dir=tmp_path)
+    assert _values(json.loads(path.read_text()))["to"]["value"] == "+19192381235"
+    (tmp_path / "c.json").write_text("{}")
+    files = {"environment": path, "collection": tmp_path / "c.json"}
+    shown = downloads_html(files, real_to=rows["to"]["value"])
+    assert f"<code>+19192381235</code>, the number {steps.page('messages').notebook} last texted" in shown
+    assert f'newman run "c.json" -e "{path.name}"' in shown and "--env-var to=" not in shown
+    empty = {r["key"]: r for r in postman.environment_variables(cfg, SAVED_STATE)}["to"]
+    assert empty["value"] == "" and "type your own mobile number" in empty["description"]
+    shown = downloads_html(files, real_to="")
+    assert "<code>to</code> is empty</b>" in shown
+    assert "type your own mobile number" in shown.lower() and "--env-var to=+1YOURNUMBER" in shown
+    assert "start a sandbox" not in shown  # the sandbox's newman lines are not a real account's
+    assert "start a sandbox" in downloads_html(files)  # the sandbox keeps them
+    # the sandbox keeps its magic receiver whatever was texted
+    sandbox = {r["key"]: r for r in postman.environment_variables(_sandbox_config(), sent)}
+    assert sandbox["to"]["value"] == postman.SANDBOX_TO

@@ -46,8 +46,18 @@ def is_phone_number(value: Any) -> bool:
     return bool(re.fullmatch(r"\+1[2-9]\d{9}", str(value or "")))
 
 
+#: a sandbox bin's name is an id of at most 100 characters (bwhelpers.ids); one made from a long AppName is cut
+#: and keeps a digest of the whole, so two long names still get two bins
+MAX_SLUG = 64
+
+
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "default"
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-").lower() or "default"
+    if len(slug) <= MAX_SLUG:
+        return slug
+    import hashlib
+
+    return f"{slug[:MAX_SLUG - 9].rstrip('-')}-{hashlib.sha256(slug.encode()).hexdigest()[:8]}"
 
 
 def _reused(result: Result, title: str) -> Result:

@@ -56,7 +56,26 @@ SECRET_NOT_IN_FILE = "(hidden — set; not in the file: type it in Postman)"
 SECRET_IN_FILE = "(hidden — set; in the file)"
 
 
-def downloads_html(files: dict[str, Path], secret: frozenset[str] = frozenset()) -> str:
+def real_account_next(files: dict[str, Path], to: str) -> str:
+    """For a real account: what ``to`` holds (or that it must be typed) and the newman line for it."""
+    from ..steps import page
+
+    send = html.escape(page("messages").notebook)
+    if to:
+        about = (f"<code>to</code> is <code>{html.escape(to)}</code>, the number {send} last texted (your own "
+                 "phone): change it there to text another.")
+    else:
+        about = (f"<b><code>to</code> is empty</b>: no text was sent in {send} yet. Type your own mobile number into "
+                 "the environment's <code>to</code> (current value, e.g. <code>+19195551234</code>), or the send "
+                 "requests get 400.")
+    coll, env = (html.escape(Path(files[k]).name) for k in ("collection", "environment"))
+    folder = html.escape(str(Path(files["environment"]).parent))
+    fill = "" if to else " --env-var to=+1YOURNUMBER"
+    return (f" {about} From a terminal: <code>cd {folder} &amp;&amp; newman run \"{coll}\" -e \"{env}\" "
+            f"--env-var clientSecret=YOUR_SECRET{fill}</code> (it texts that number from your account).")
+
+
+def downloads_html(files: dict[str, Path], secret: frozenset[str] = frozenset(), real_to: str | None = None) -> str:
     """Download links for the exported files and what to do with them. A file holding secrets (``secret``: its
     kinds) gets no link: the page would hold them; the file browser downloads it instead."""
     items = []
@@ -79,9 +98,10 @@ def downloads_html(files: dict[str, Path], secret: frozenset[str] = frozenset())
             "environment in the top-right menu, and run the collection (<i>Run collection</i>); the picture is the "
             "file the picture folder's upload asks for (choose it in that request's <i>Body</i>). Without secrets in "
             "the file, first type your "
-            "Client Secret into the environment's <code>clientSecret</code> (current value). From a terminal on "
-            "this machine, the README's newman lines (section “Postman”: start a sandbox, export, <code>newman run"
-            "</code>) run the same collection.</div>")
+            "Client Secret into the environment's <code>clientSecret</code> (current value)."
+            + (real_account_next(files, real_to) if real_to is not None else
+               " From a terminal on this machine, the README's newman lines (section “Postman”: start a sandbox, "
+               "export, <code>newman run</code>) run the same collection.") + "</div>")
 
 
 def environment_name(setup: Any) -> str:
@@ -154,7 +174,13 @@ class ExportForm:
         state = self.setup.saved if self.setup is not None else None
         files = export(config, state, out_dir=v["out_dir"], name=v["name"], include_secrets=v["include_secrets"])
         files["picture"] = (Path(v["out_dir"]) / PICTURE_FILE).resolve()  # the upload's body, written beside them
-        show_html(downloads_html(files, frozenset({"environment"}) if v["include_secrets"] else frozenset()))
+        real_to = None
+        if config is not None and not config.is_sandbox:
+            from ..postman import environment_variables
+
+            real_to = next((r["value"] for r in environment_variables(config, state) if r["key"] == "to"), "")
+        show_html(downloads_html(files, frozenset({"environment"}) if v["include_secrets"] else frozenset(),
+                                 real_to=real_to))
         if self.on_export is not None:
             self.on_export(files)
         return {k: str(p) for k, p in files.items()}
