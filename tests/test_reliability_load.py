@@ -61,7 +61,7 @@ def _pending(db: Path) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(900)  # a hang guard, not a timing check: 10,000 sends took 297 s at load 10 and over 300 at 25
 def test_ten_thousand_messages_sixteen_clients_no_lost_or_duplicated_callbacks(tmp_path: Path) -> None:
     from conftest import XmlSession
 
