@@ -376,8 +376,17 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
 
     key = {"X-Sandbox-Admin-Key": admin_key(hub)}
     hub.login(hub.admin)  # the host's login spawns a server and an account for them too
-    hub.login("carla")
+    carla = hub.login("carla")
     hub.wait_ready("carla")  # running: nothing said
+    # findings 2 and 3 in a real hub: her server lands on 00_start_here and its JupyterLab asks nobody about news
+    landing = carla.get(f"{hub.url}/user/carla/", allow_redirects=False, timeout=60)
+    assert landing.status_code in (301, 302), landing.status_code
+    assert landing.headers["Location"].rstrip("?").endswith("/user/carla/lab/tree/notebooks/00_start_here.ipynb")
+    notification = requests.get(
+        f"{hub.url}/user/carla/lab/api/settings/@jupyterlab/apputils-extension:notification",
+        headers={"Authorization": f"token {hub.user_token('carla')}"}, timeout=60)
+    assert notification.status_code == 200, notification.text[:300]
+    assert notification.json()["schema"]["properties"]["fetchNews"]["default"] == "false"
     for user in ("dave", "erin"):  # hub users: dave's account exists but his server is stopped; erin never started
         assert hub.api("POST", f"/users/{user}").status_code in (201, 409)
     long_name = "frank-" + "x" * 40  # an account the hub does not know (a deleted hub user)
