@@ -39,6 +39,8 @@ __all__ = ["StateStore", "SavedState", "Application", "Location", "Feature", "As
            "Message", "MediaItem", "Delivery", "default_state_path", "now_iso", "StateFileWarning", "VERSION",
            "ORDER_DONE", "ORDER_FINAL", "StepState", "declare_step", "declared_steps"]
 
+#: the biggest state file read (a saved state is a few KB; a bigger file is refused with the state-file message)
+MAX_STATE_BYTES = 16 * 1024 * 1024
 #: the file format's version; MIGRATIONS[v] turns a version-v profile into a version-(v+1) one
 VERSION = 2
 
@@ -497,9 +499,14 @@ class StateStore:
         except OSError as exc:
             raise StateFileError(f"cannot read the state file {self.path}: {exc.strerror or exc}") from None
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 raise StateFileError(f"cannot read the state file {self.path}: it is not a regular file; move it "
                                      "away (or set BW_STATE_FILE to another path) and run again")
+            if info.st_size > MAX_STATE_BYTES:  # a saved state is a few KB: never read a huge file whole (rev23c C7)
+                raise StateFileError(f"cannot read the state file {self.path}: it is {info.st_size:,} bytes, more "
+                                     f"than a state file can be ({MAX_STATE_BYTES:,}); move it away (or set "
+                                     "BW_STATE_FILE to another path) and run again")
             with os.fdopen(fd, "rb", closefd=False) as fh:
                 return fh.read()
         except OSError as exc:

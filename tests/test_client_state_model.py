@@ -205,3 +205,17 @@ def test_a_state_path_that_is_no_file_is_refused_naming_the_fix(tmp_path: Path, 
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert (path.is_fifo() if kind == "fifo" else path.is_dir())  # left as it was
+
+
+def test_a_huge_state_file_is_refused_with_the_state_file_message(tmp_path: Path) -> None:
+    """rev23c C7: a 2 GB state file was read whole (a raw MemoryError, or a kernel killed for memory). Now a file
+    over MAX_STATE_BYTES gets the state-file message naming the file and the fix, and is left as it was. (A sparse
+    file: no disk is used.)"""
+    from bwhelpers.state import MAX_STATE_BYTES, StateFileError
+
+    path = tmp_path / "state.json"
+    with path.open("wb") as fh:
+        fh.truncate(2 * 1024 ** 3)
+    with pytest.raises(StateFileError, match=f"{path}.*more than a state file can be.*BW_STATE_FILE"):
+        StateStore(path).profiles()
+    assert path.stat().st_size == 2 * 1024 ** 3 > MAX_STATE_BYTES  # left as it was

@@ -193,6 +193,7 @@ REFUSED_URLS = [
     "http://[fd00:ec2::254]/latest/meta-data/",
     "http://metadata.google.internal/computeMetadata/v1/",
     "http://100.100.100.200/latest/meta-data/",
+    "http://168.63.129.16/machine?comp=goalstate",   # Azure's WireServer (rev23c C6)
     "http://127.0.0.1:8081/hub/api/users",          # the hub's API
     "http://127.0.0.1:8001/api/routes",             # the proxy's API
     "http://localhost:8888/user/other/api/kernels",  # another participant's server

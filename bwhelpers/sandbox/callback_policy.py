@@ -45,6 +45,7 @@ METADATA_NAMES = frozenset({
 METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "169.254.169.254", "169.254.170.2", "169.254.169.253", "fd00:ec2::254", "fd00:ec2::23", "100.100.100.200",
     "192.0.0.192",
+    "168.63.129.16",  # Azure's WireServer (goal state, certificates, extension config): a public-range address
 ))
 LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
 #: refused in workshop mode on top of the always-refused ones (``is_private`` covers RFC 1918, fc00::/7 ...)
