@@ -2,10 +2,11 @@
 link opens their own account's phone and nothing of another participant's; the reply box works below the prefix."""
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
 import requests
@@ -40,7 +41,16 @@ def test_each_participant_sees_only_their_own_phone(service: dict[str, Any], tmp
     assert page.status_code == 200, page.text
     assert "private text of hana" in page.text and "private text of ivan" not in page.text
     # the page's own links, form and polling URL keep the prefix
-    assert f'action="/services/bw-sandbox/_sandbox/phone/{account}/reply"' in page.text
+    action = re.search(r'<form class="reply" method="post" action="([^"]+)"', page.text)
+    assert action and action.group(1).startswith(f"/services/bw-sandbox/_sandbox/phone/{account}/reply?t="), action
+    # a picture of 1 MB through the link's form: its head carries the signed link, so the body is read (rev23c C4)
+    fields = {m.group(1): html.unescape(m.group(2)) for m in re.finditer(
+        r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+        re.search(r'<form class="reply".*?</form>', page.text, re.S).group(0))}  # type: ignore[union-attr]
+    r = requests.post(urljoin(url, html.unescape(action.group(1))), data={**fields, "text": "a big picture"},
+                      files={"picture": ("big.png", b"\x89PNG" + b"0" * 1_000_000, "image/png")},
+                      allow_redirects=False, timeout=60)
+    assert r.status_code == 303, r.text[:500]
     assert f'data-state="/services/bw-sandbox/_sandbox/phone/{account}/state?' in page.text
     # hana's link on ivan's page, ivan's credentials on hana's page, ivan's number on hana's page: refused
     token = parse_qs(urlparse(hana["link"]).query)["t"][0]

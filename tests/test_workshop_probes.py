@@ -163,6 +163,53 @@ def test_media_list_pages_stop_at_a_byte_budget_and_continue(service: dict[str, 
     no_tracebacks(service)
 
 
+def _headers_only(service: dict[str, Any], method: str, path: str, length: int, extra: str = "",
+                  wait: float = 30) -> str:
+    """Send a request's head announcing ``length`` bytes of body, none of them, and read what comes back before
+    any body is sent ("" when the server waits for the body)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(service["url"])
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall((f"{method} {url.path}{path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: image/png\r\n"
+                      f"Content-Length: {length}\r\n{extra}\r\n").encode())
+        sock.settimeout(wait)  # a refused head is answered at once; a granted one waits for its body
+        try:
+            return sock.recv(4096).decode("latin-1")
+        except socket.timeout:
+            return ""
+
+
+def test_large_bodies_are_read_only_for_the_paths_account(service: dict[str, Any]) -> None:
+    """rev23c C4: a media upload or a phone reply may carry 3.5 MB, and that larger limit was granted from the path
+    alone: an outsider's connection buffered 3.6 MB before any credentials were checked (+490 MB for 120 of them).
+    Now the head must prove the path's account (its credentials, the phone's signed link or the admin key) and use
+    the route's method; anything else keeps the default limit and is answered from its head, its body never read."""
+    import base64
+
+    creds = provision(service, "uma")
+    acct = creds["account_id"]
+    media = f"/api/v2/users/{acct}/media/big.png"
+    reply = f"/_sandbox/phone/{acct}/reply"
+    size = 3_000_000
+    outsider = base64.b64encode(b"nobody:wrong").decode()
+    for method, path, extra in [("PUT", media, ""), ("PUT", media, f"Authorization: Basic {outsider}\r\n"),
+                                ("POST", reply, ""), ("POST", reply + "?t=9999999999.forged", "")]:
+        answer = _headers_only(service, method, path, size, extra)
+        assert answer.startswith("HTTP/1.1 4"), (method, path, answer[:200])
+    own = base64.b64encode(f"{creds['username']}:{creds['password']}".encode()).decode()
+    # the right method with the account's credentials: the server waits for the body (nothing answered yet)
+    assert _headers_only(service, "PUT", media, size, f"Authorization: Basic {own}\r\n", wait=3) == ""
+    # the account's credentials on another method (the media path takes PUT): refused from the head
+    assert _headers_only(service, "POST", media, size, f"Authorization: Basic {own}\r\n").startswith("HTTP/1.1 4")
+    # and a real upload of 3 MB with the credentials is stored
+    r = requests.put(f"{service['url']}{media}", data=b"\x89PNG" + b"0" * (size - 4), timeout=60,
+                     auth=(creds["username"], creds["password"]), headers={"Content-Type": "image/png"})
+    assert r.status_code == 204, r.text[:300]
+    no_tracebacks(service)
+
+
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:

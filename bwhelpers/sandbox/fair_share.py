@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable
+from typing import Any
 
 import tornado.ioloop
 
@@ -44,6 +45,7 @@ from . import clock, credentials
 from .auth import authenticate, legacy_token_account, parse_basic
 from .auth_throttle import THROTTLE, cached_only, credential_key
 from .db import Database
+from .keys import ADMIN_HEADER, same_secret
 
 
 def verified_account(db: Database, authorization: str, address: str) -> str | None:
@@ -65,6 +67,15 @@ def verified_account(db: Database, authorization: str, address: str) -> str | No
         return legacy_token_account(db, authorization)  # the guide's token:secret
     finally:
         cached_only.reset(token)
+
+
+def proves_account(db: Database, admin_key: str | None, account_id: str, headers: Any, address: str) -> bool:
+    """Do a request's headers prove ``account_id`` (right credentials for it, as :func:`verified_account` checks them,
+    or the admin key)? Asked before a large body is read (rev23c C4), so outsiders never get a bigger buffer."""
+    if same_secret(headers.get(ADMIN_HEADER), admin_key):
+        return True
+    authorization = headers.get("Authorization")
+    return bool(authorization) and verified_account(db, authorization, address) == account_id
 
 
 def tenant_of(db: Database, authorization: str | None, address: str, delivery: str | None = None,

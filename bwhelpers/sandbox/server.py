@@ -28,7 +28,7 @@ from .accounts import DEMO, DEMO_B, create_account
 from .base import BaseHandler
 from .context import SandboxContext
 from . import delivery_signature, forwarded, guards, quotas
-from .fair_share import FairShare, Turn, tenant_of
+from .fair_share import FairShare, Turn, proves_account, tenant_of
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .keys import ADMIN_HEADER, same_secret
 from .settings import ensure_defaults
@@ -88,7 +88,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int,
                  larger: Any = None, turn: Any = None):
         self.inner, self.conn, self.limit = inner, conn, limit
-        #: ``larger(path)``: the limit of a path that may carry more (media uploads), or None
+        #: ``larger(start_line, headers)``: the limit of a request that may carry more (an authenticated media
+        #: upload), or None: decided from the headers, before any of the body is read
         self.larger = larger
         self.received, self.refused = 0, False
         self.headers: tornado.httputil.HTTPHeaders | None = None
@@ -100,7 +101,7 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         headers.pop(OVERSIZE_HEADER, None)  # only this class sets it
         self.headers = headers
         self.uri = str(getattr(start_line, "path", "") or "")
-        bigger = self.larger(getattr(start_line, "path", "")) if self.larger else None
+        bigger = self.larger(start_line, headers) if self.larger else None
         if bigger:
             self.limit = bigger
             self.conn.set_max_body_size(bigger)
@@ -279,8 +280,11 @@ class SandboxApplication(tornado.web.Application):
                 if inspect.isawaitable(hint):
                     return _later_turn(share, hint, tenant)
                 return Turn(share, hint or tenant)
+
+        def larger(start_line: Any, headers: tornado.httputil.HTTPHeaders) -> int | None:
+            return self.larger_body_limit(start_line, headers, request_conn)
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
-                          self.larger_body_limit, turn)
+                          larger, turn)
 
     def tenant_hint(self, headers: tornado.httputil.HTTPHeaders, uri: str, address: str) -> Any:
         """The tenant of a request that no emulated API's credentials name (its address's otherwise): a string, an
@@ -297,27 +301,35 @@ class SandboxApplication(tornado.web.Application):
             turn.finished(handler.get_status())
         super().log_request(handler)
 
-    def larger_body_limit(self, path: str) -> int | None:
-        """The body limit of a path an area declared (``urls.body_limits``: media uploads), else None (remembered
-        per path: the same few paths come back with every request)."""
-        memo: dict[str, int | None] = self.__dict__.setdefault("_body_limit_memo", {})
-        if path in memo:
-            return memo[path]
-        found = self._larger_body_limit(path)
-        if len(path) <= _MEMO_KEY_MAX:
-            if len(memo) >= _ROUTE_MEMO_MAX:
-                memo.clear()
-            memo[path] = found
-        return found
+    def larger_body_limit(self, start_line: Any, headers: Any, conn: Any = None) -> int | None:
+        """The body limit of a request to a path an area declared (``urls.body_limits``: media uploads, the phone's
+        reply box), else None. Only for the route's method and a request that proves the path's account before its
+        body is read (:func:`.fair_share.proves_account`, or the area's own ``gate``: the phone's signed link), so
+        an outsider's connection buffers at most the default limit (rev23c C4: 3.6 MB each, unauthenticated)."""
+        path = str(getattr(start_line, "path", "") or "")
+        found = self.body_limit_rule(path.split("?", 1)[0])
+        if found is None:
+            return None
+        limit, method, match, gate = found
+        if str(getattr(start_line, "method", "")).upper() != method:
+            return None
+        ctx = self.settings["sandbox"]
+        account = match.groupdict().get("account_id") or ""
+        peer = forwarded.connection_peer(conn) if conn is not None else ""
+        address = forwarded.client_address(peer, headers.get("X-Forwarded-For"), ctx.trusted_proxies, conn)
+        if gate is not None and gate(ctx, account, path, headers):
+            return limit
+        return limit if proves_account(ctx.db, ctx.admin_key, account, headers, address) else None
 
-    def _larger_body_limit(self, path: str) -> int | None:
+    def body_limit_rule(self, path: str) -> tuple[int, str, Any, Any] | None:
+        """The ``urls.body_limits`` rule matching ``path``: (limit, method, match, gate), or None."""
         prefix = self.settings["sandbox"].url_prefix
-        path = path.split("?", 1)[0]
         if prefix and path.startswith(prefix + "/"):
             path = path[len(prefix):]
-        for pattern, limit in self.settings.get("body_limits", ()):
-            if pattern.fullmatch(path):
-                return int(limit)
+        for pattern, limit, method, gate in self.settings.get("body_limits", ()):
+            match = pattern.fullmatch(path)
+            if match:
+                return int(limit), method, match, gate
         return None
 
 
@@ -326,11 +338,12 @@ def make_app(ctx: SandboxContext, areas: list[ModuleType], *, app_class: type = 
     """The tornado application of every area's routes (``extra_routes`` first; ``settings`` override ours).
     ``app_class`` must be :class:`SandboxApplication` or a subclass (it enforces the body limit)."""
     routes: list[Any] = list(extra_routes or [])
-    body_limits: list[tuple[re.Pattern[str], int]] = []
+    body_limits: list[tuple[re.Pattern[str], int, str, Any]] = []
     for area in areas:
         urls = importlib.import_module(f"{area.__name__}.urls")
         routes.extend(urls.url_paths)
-        body_limits.extend((re.compile(p), n) for p, n in getattr(urls, "body_limits", ()))
+        for rule in getattr(urls, "body_limits", ()):  # (pattern, limit, method[, gate])
+            body_limits.append((re.compile(rule[0]), rule[1], rule[2], rule[3] if len(rule) > 3 else None))
     options: dict[str, Any] = dict(default_handler_class=NotFoundHandler, sandbox=ctx, compress_response=False,
                                    xsrf_cookies=False, log_function=log_request, body_limits=body_limits,
                                    transforms=[NoSniff])

@@ -200,7 +200,10 @@ class PhonePage(PhoneHandler):
             threads=threads, key=key, parties=parties, bubbles=bubbles, error=error, draft=draft, link=link,
             state_url=state, version=models.version([*threads, *bubbles]), token=token or "",
             csrf=models.form_token(self.ctx.admin_key, account_id), expires=models.iso(expires) if expires else "",
-            reply_url=self.page_path(account_id, "/reply"), nonce=self.nonce, magic=models.magic_name,
+            # the signed link in the form's URL too: the server grants a picture's body only to a head that proves
+            # the account (PhoneReply.may_post)
+            reply_url=self.page_path(account_id, "/reply") + (f"?{urlencode({'t': token})}" if token else ""),
+            nonce=self.nonce, magic=models.magic_name,
             clock=_clock, short=_short, meaning=models.meaning, attachments=attach, media_url=media_url,
             samples=sorted(media_models.SAMPLES), max_picture=media_models.MAX_FILE_BYTES,
             mms=bool((known.get(number or "") or {}).get("mms"))))
@@ -240,6 +243,21 @@ class PhoneReply(PhonePage):
 
     #: a picture of up to 3.5 MB (the Media API's limit) plus the form's own fields
     max_body_bytes = media_models.MAX_FILE_BYTES + 64 * 1024
+
+    @staticmethod
+    def may_post(ctx: Any, account_id: str, uri: str, headers: Any) -> bool:
+        """Before the body is read: does the request carry a valid signed link (``t``) for ``account_id``? (Else the
+        server asks for the account's credentials.)"""
+        from urllib.parse import parse_qs, urlsplit
+
+        token = (parse_qs(urlsplit(uri).query).get("t") or [""])[0]
+        if not token:
+            return False
+        try:
+            models.verify_link(ctx.admin_key, account_id, token, models.now(ctx.db))
+        except Exception:
+            return False
+        return True
 
     def post(self, account_id: str) -> None:
         from ..messaging import models as messaging

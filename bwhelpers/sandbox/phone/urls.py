@@ -11,7 +11,8 @@ url_paths = [
     (r"/_sandbox/phone/" + ACCOUNT + r"/media/(?P<media_id>.+)", PhoneMedia),
 ]
 
-#: the reply box may carry a picture (the server refuses larger bodies unread)
+#: the reply box may carry a picture, posted with the account's credentials or its signed link (the server refuses
+#: larger bodies unread)
 body_limits = [
-    (r"/_sandbox/phone/[0-9]{1,20}/reply", PhoneReply.max_body_bytes),
+    (r"/_sandbox/phone/(?P<account_id>[0-9]{1,20})/reply", PhoneReply.max_body_bytes, "POST", PhoneReply.may_post),
 ]
