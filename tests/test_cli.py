@@ -42,7 +42,7 @@ def test_sandbox_command_prints_url_and_credentials_and_stops_on_sigterm(tmp_pat
         url = m.group(1)
         lines = [proc.stdout.readline() for _ in range(5)]
         banner = first + "".join(lines)
-        banner += "".join(proc.stdout.readline() for _ in range(2))
+        banner += "".join(proc.stdout.readline() for _ in range(3))  # to the admin key's line
         for shown in ("9900000", "9901", "sandbox-user", "sandbox-password", "u-sandbox", "sandbox-client-id",
                       "sandbox-client-secret", "/api/v1/oauth2/token"):
             assert shown in banner
@@ -55,6 +55,8 @@ def test_sandbox_command_prints_url_and_credentials_and_stops_on_sigterm(tmp_pat
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "stopped" in out
+    key = Path(f"{tmp_path / 's.db'}.admin-key").read_text().strip()
+    assert key and key not in banner + out + err and f"in {tmp_path / 's.db'}.admin-key (not shown" in banner
 
 
 @pytest.mark.slow

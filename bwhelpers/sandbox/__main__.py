@@ -124,11 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  OAuth token   : POST {server.url}/api/v1/oauth2/token  client id {creds['client_id']} / "
               f"{creds['client_secret'] if not hidden_client_secret else '(custom, not shown)'}", flush=True)
         print(f"  state db      : {db_path}  (Ctrl-C to stop)", flush=True)
-        if args.admin_key_file:
-            print(f"  admin key     : in {key_file} (not shown; header X-Sandbox-Admin-Key)", flush=True)
-        else:
-            print(f"  admin key     : {admin_key}  (in {key_file}, read automatically by local kernels, the "
-                  f"CLI and tests; header X-Sandbox-Admin-Key)", flush=True)
+        # never the key itself: terminals and logs end up on projectors and in bug reports (review 24d)
+        print(f"  admin key     : in {key_file} (not shown; read automatically by local kernels, the CLI and "
+              "tests; header X-Sandbox-Admin-Key)", flush=True)
 
     threading.Thread(target=_announce, daemon=True).start()
     try:
