@@ -13,6 +13,7 @@ Screenshots go to artifacts/screenshots/.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -46,18 +47,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_factory: Any) -> Iterator[dict[str, Any]]:
-    tmp = tmp_path_factory.mktemp("lab")
-    project = tmp / "project"
-    shutil.copytree(ROOT / "notebooks", project / "notebooks")
-    sandbox = sandbox_factory(order_delay=0, reset=True)  # the 2018 guide's rules
+@contextlib.contextmanager
+def running_lab(env: dict[str, str], project: Path, tmp: Path) -> Iterator[str]:
+    """``python -m bwhelpers lab`` on a free port with ``env``, serving ``project``, without a token (loopback only);
+    yields its base URL once /api/status answers, and stops its process group after."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
-    env.update({
-        "BW_SANDBOX_URL": sandbox.url, "BW_STATE_FILE": str(tmp / "state.json"), "BW_CONFIG_DIR": str(tmp / "cfg"),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
-    })
     cmd = [sys.executable, "-m", "bwhelpers", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
            "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={project}",
@@ -66,24 +60,41 @@ def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_factory: Any) -> Itera
     log = open(tmp / "lab.log", "wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=project)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/api/status", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited: {(tmp / 'lab.log').read_text()[-2000:]}")
-        time.sleep(0.5)
-    else:
-        raise RuntimeError("jupyter lab did not answer within 90 s")
     try:
-        yield {"base": base, "sandbox": sandbox, "tmp": tmp, "project": project, "state": tmp / "state.json"}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{base}/api/status", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited: {(tmp / 'lab.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("jupyter lab did not answer within 90 s")
+        yield base
     finally:
         stop_process_group(proc)
         log.close()
-        sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_factory: Any) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("lab")
+    project = tmp / "project"
+    shutil.copytree(ROOT / "notebooks", project / "notebooks")
+    sandbox = sandbox_factory(order_delay=0, reset=True)  # the 2018 guide's rules
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BW_")}
+    env.update({
+        "BW_SANDBOX_URL": sandbox.url, "BW_STATE_FILE": str(tmp / "state.json"), "BW_CONFIG_DIR": str(tmp / "cfg"),
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+    })
+    with running_lab(env, project, tmp) as base:
+        try:
+            yield {"base": base, "sandbox": sandbox, "tmp": tmp, "project": project, "state": tmp / "state.json"}
+        finally:
+            sandbox.stop()
 
 
 @pytest.fixture(scope="module")

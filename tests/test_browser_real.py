@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 from _chromium import CHROMIUM, launch_env, require
 import requests
-from conftest import control, stop_process_group
+from conftest import control
 
 from bwhelpers import steps
 
@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1500)] 
 require()
 
 from playwright import sync_api  # noqa: E402
-from test_browser import _free_port, assert_fits, dismiss_dialogs, open_and_run_all, wait_idle  # noqa: E402
+from test_browser import _free_port, assert_fits, dismiss_dialogs, open_and_run_all, running_lab, wait_idle  # noqa: E402
 
 
 def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
@@ -72,32 +72,13 @@ def real_lab(request: Any, tmp_path: Path, fresh_sandbox: Any) -> Iterator[dict[
     run = subprocess.run([sys.executable, "-m", "bwhelpers", "run-notebooks", "--out", str(tmp_path / "prep"),
                           *first], env=prep, capture_output=True, text=True, timeout=900, cwd=project)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    port = _free_port()
-    cmd = [sys.executable, "-m", "bwhelpers", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-           "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={project}",
-           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.expose_app_in_browser=True"]
-    log = open(tmp_path / "lab.log", "wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=project)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    with running_lab(env, project, tmp_path) as base:
         try:
-            if requests.get(f"{base}/api/status", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
-        time.sleep(0.5)
-    try:
-        yield {"base": base, "mode": mode, "sandbox": sb, "state": tmp_path / "state.json",
-               "profile": f"real-{sb.credentials['account_id']}", "cfg": tmp_path / "cfg",
-               "receiver_port": env["BW_RECEIVER_PORT"]}
-    finally:
-        stop_process_group(proc)
-        log.close()
-        sb.stop()
+            yield {"base": base, "mode": mode, "sandbox": sb, "state": tmp_path / "state.json",
+                   "profile": f"real-{sb.credentials['account_id']}", "cfg": tmp_path / "cfg",
+                   "receiver_port": env["BW_RECEIVER_PORT"]}
+        finally:
+            sb.stop()
 
 
 def set_theme(page: Any, theme: str) -> None:
@@ -224,30 +205,11 @@ def bare_real_lab(tmp_path: Path, fresh_sandbox: Any) -> Iterator[dict[str, Any]
     for name in ("BW_ACCOUNT_ID", "BW_SITE_ID", "BW_CLIENT_ID", "BW_CLIENT_SECRET", "BW_RECEIVER_PORT",
                  "BW_CALLBACK_BASE_URL"):
         env.pop(name)
-    port = _free_port()
-    cmd = [sys.executable, "-m", "bwhelpers", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-           "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={project}",
-           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.expose_app_in_browser=True"]
-    log = open(tmp_path / "lab.log", "wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=project)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    with running_lab(env, project, tmp_path) as base:
         try:
-            if requests.get(f"{base}/api/status", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
-        time.sleep(0.5)
-    try:
-        yield {"base": base, "sandbox": sb, "cfg": tmp_path / "cfg", "state": tmp_path / "state.json"}
-    finally:
-        stop_process_group(proc)
-        log.close()
-        sb.stop()
+            yield {"base": base, "sandbox": sb, "cfg": tmp_path / "cfg", "state": tmp_path / "state.json"}
+        finally:
+            sb.stop()
 
 
 def _themed(page: Any, name: str, at: Any) -> None:
