@@ -12,6 +12,18 @@ from typing import Any
 from .common import Row, SandboxProcess, Stat, provision, recipients, workdir
 
 
+def _all_messages(sb: Any, account_id: str) -> list[dict[str, Any]]:
+    """Every stored message of the account: the control plane's pages (bounded in bytes) walked by their ``next``."""
+    stored: list[dict[str, Any]] = []
+    before = None
+    while True:
+        page = sb.get_json(f"/_sandbox/messages?accountId={account_id}" + (f"&before={before}" if before else ""))
+        stored.extend(page["messages"])
+        before = page.get("next")
+        if not before:
+            return stored
+
+
 def _one(n: int, rate_limit: int, client_rate: float | None, concurrency: int, tag: str) -> dict[str, Any]:
     import pandas as pd
     from bwhelpers.messaging import MessagingClient
@@ -28,7 +40,7 @@ def _one(n: int, rate_limit: int, client_rate: float | None, concurrency: int, t
         df = bulk_frame(client.bulk_send(rows, from_=info["number"], application_id=info["application_id"],
                                          concurrency=concurrency, rate=client_rate, progress=False))
         seconds = time.perf_counter() - t0
-        stored = sb.get_json(f"/_sandbox/messages?accountId={cfg.account_id}")["messages"]
+        stored = _all_messages(sb, cfg.account_id)
     texts = collections.Counter(m.get("text") for m in stored)
     expected = set(rows["text"])
     ids = [i for i in df["id"] if isinstance(i, str)]
