@@ -83,6 +83,8 @@ XDIST_GROUPS = {
                       "test_workshop_storage")},
     # the one-home checks share one parse of the client's modules (a few seconds): parsed once, not once a worker
     "test_one_home": "test_one_home",
+    # the front door's fresh clone and .venv (the README's walkthrough command): made once, for its two slow tests
+    "test_frontdoor": "test_frontdoor",
 }
 
 
@@ -103,8 +105,9 @@ def pytest_configure(config: pytest.Config) -> None:
 #: the groups that take longest (minutes: a browser, a hub, the bench, kernels and concurrent runs), handed to the
 #: workers first (addopts: --no-loadscope-reorder keeps this order), then the other groups, then the single tests in
 #: collection order: no group starts late and runs alone at the end while the other workers idle
-LONGEST_FIRST = ("browser", "browser_real", "test_workshop", "test_bench", "test_reliability_security",
-                 "test_reliability_faults", "test_reliability_workshop", "test_reliability_concurrency")
+LONGEST_FIRST = ("browser", "browser_real", "test_workshop", "test_frontdoor", "test_bench",
+                 "test_reliability_security", "test_reliability_faults", "test_reliability_workshop",
+                 "test_reliability_concurrency")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into groups

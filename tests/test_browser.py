@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from _chromium import CHROMIUM, launch_env, require
@@ -39,6 +39,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 require()
 
 from playwright import sync_api  # noqa: E402  (a test dependency: missing fails loudly)
+
+
+#: how often a long wait (a notebook's run, a kernel's restart) checks the page, in ms: Playwright's default checks
+#: every animation frame, which costs Chromium about 0.1 s of CPU a second of waiting, four times this
+POLL_MS = 250
 
 
 def _free_port() -> int:
@@ -97,24 +102,80 @@ def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_factory: Any) -> Itera
             sandbox.stop()
 
 
+class LabTab:
+    """The one JupyterLab page a module's tests share (one Chromium, one context): JupyterLab loads once and each
+    test resizes the page and opens its notebooks inside it (``open_notebook``). Loading JupyterLab costs Chromium
+    and the server 7-16 s of CPU (a new context: 16), opening a notebook inside it about 1 s. A test that failed
+    leaves the page behind: the next test gets a new context, so one failure cannot spill into the next test."""
+
+    def __init__(self, chromium: Any) -> None:
+        self.chromium = chromium
+        self.context: Any = None
+        self.failures = 0
+
+    def page(self, width: int, height: int, failures: int = 0) -> Any:
+        """The shared page at ``width`` x ``height`` (a new context after ``failures`` grew: a test failed)."""
+        if self.context is not None and (failures != self.failures or not self.context.pages):
+            self.context.close()
+            self.context = None
+        self.failures = failures
+        if self.context is None:
+            self.context = self.chromium.new_context(viewport={"width": width, "height": height})
+            self.context.new_page()
+        page = self.context.pages[0]
+        page.set_viewport_size({"width": width, "height": height})
+        dismiss_dialogs(page)  # none should be open; a test's last step must not take the next test's first click
+        return page
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[LabTab]:
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
             "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield b
+        yield LabTab(b)
         b.close()
 
 
-def open_notebook(page: Any, base: str, notebook: str) -> None:
-    # ?reset: a clean workspace holding only this notebook (no hidden panels of earlier ones)
-    page.goto(f"{base}/lab/tree/notebooks/{notebook}?reset", wait_until="domcontentloaded")
+@pytest.fixture
+def tab(browser: LabTab, request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """``tab(width, height)``: the module's shared JupyterLab page at that size (see :class:`LabTab`)."""
+    return lambda width, height: browser.page(width, height, request.session.testsfailed)
+
+
+#: close every tab of the running JupyterLab without saving (a fresh workspace holds only the notebook opened next:
+#: no hidden panel of an earlier one) and resolve once they are gone
+CLOSE_ALL_JS = """async () => {
+  const app = window.jupyterapp;
+  const open = Array.from(app.shell.widgets('main'));
+  for (const w of open) {
+    if (w.context && w.context.model) w.context.model.dirty = false;  // the run's outputs: nothing to save
+    w.close();
+  }
+  for (let i = 0; i < 600 && open.some(w => !w.isDisposed); i++) await new Promise(r => setTimeout(r, 50));
+  return open.filter(w => !w.isDisposed).length;
+}"""
+
+
+def open_notebook(page: Any, base: str, notebook: str, reload: bool = False) -> None:
+    """``notebook`` alone in the page: opened inside the JupyterLab the page already shows (its other tabs closed),
+    else (or with ``reload``: a later sitting) by loading JupyterLab with ``?reset``, a clean workspace."""
+    if not reload and page.url.startswith(f"{base}/lab") and page.evaluate("() => !!window.jupyterapp"):
+        left = page.evaluate(CLOSE_ALL_JS)
+        assert left == 0, f"{left} tab(s) of the earlier notebooks would not close"
+        # (the command's widget is not returned: Playwright would serialise JupyterLab's whole object graph)
+        page.evaluate("async p => { await window.jupyterapp.commands.execute('docmanager:open', "
+                      "{path: p, factory: 'Notebook'}); }", f"notebooks/{notebook}")
+    else:
+        page.goto(f"{base}/lab/tree/notebooks/{notebook}?reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # wait until the kernel is connected and idle
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    # the indicator turns idle before the kernel's websocket settles; give it a moment
-    page.wait_for_timeout(2000)
+    # the indicator turns idle before the kernel's websocket settles: wait for the session's kernel itself, then a
+    # moment more (a first request sent earlier can be dropped)
+    page.evaluate(KERNEL_READY_JS)
+    page.wait_for_timeout(1000)
 
 
 def dismiss_dialogs(page: Any) -> None:
@@ -158,7 +219,7 @@ def run_all(page: Any) -> None:
         # dropped); the prompts say what ran
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         try:
-            page.wait_for_function(started, timeout=20_000)
+            page.wait_for_function(started, timeout=20_000, polling=POLL_MS)
         except sync_api.TimeoutError:
             dismiss_dialogs(page)
             page.wait_for_timeout(2000)
@@ -174,11 +235,12 @@ def wait_idle(page: Any, timeout: int = 120_000) -> None:
     page.wait_for_timeout(1000)
     page.wait_for_function(
         "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"
-        " && document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\")", timeout=timeout)
+        " && document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\")", timeout=timeout,
+        polling=POLL_MS)
 
 
-def open_and_run_all(page: Any, base: str, notebook: str) -> None:
-    open_notebook(page, base, notebook)
+def open_and_run_all(page: Any, base: str, notebook: str, reload: bool = False) -> None:
+    open_notebook(page, base, notebook, reload)
     run_all(page)
 
 
@@ -260,11 +322,11 @@ def assert_widgets_healthy(page: Any) -> None:
         assert bad not in text, f"'{bad}' shown in the page"
 
 
-def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[str, Any], browser: Any) -> None:
+def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[str, Any],
+                                                                     tab: Callable[..., Any]) -> None:
     fresh(lab)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+    page = tab(1400, 1000)
     try:
         open_and_run_all(page, lab["base"], "00_start_here.ipynb")
         form = page.locator(".bw-credentials").first
@@ -323,17 +385,15 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "browser-failure-00-01.png"), full_page=True)
         raise
-    finally:
-        context.close()
 
 
-def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[str, Any], browser: Any) -> None:
+def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[str, Any],
+                                                                      tab: Callable[..., Any]) -> None:
     """00 at 1024 px: Real account with empty fields says what to fill in, by the form's labels, and marks exactly
     those fields (light and dark); after typing the ids, Run All keeps Real account and the ids, asks for the
     Client Secret and does not connect to the sandbox. Screenshots: browser-00_real_{missing,rerun}_{light,dark}."""
     fresh(lab)
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], "00_start_here.ipynb")
         form = page.locator(".bw-credentials").first
@@ -355,7 +415,7 @@ def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[
         # the cells below no longer say the earlier sandbox connection is fine (review 24b, finding 6)
         summary = page.locator(".bw-summary").first
         page.wait_for_function("() => document.querySelector('.bw-summary').innerText.includes('Failed')",
-                               timeout=30_000)
+                               timeout=30_000, polling=POLL_MS)
         said = " ".join(summary.inner_text().split())
         assert "could not connect" in said and "Done" not in said, said
         assert page.locator(".bw-callout", has_text="The last Connect failed").count() == 1
@@ -393,17 +453,15 @@ def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[
         shot(page, "browser-failure-00-real")
         raise
     finally:
-        context.close()
         lab["state"].unlink(missing_ok=True)
 
 
-def test_a_907_order_fails_visibly_and_saves_no_number(lab: dict[str, Any], browser: Any,
+def test_a_907_order_fails_visibly_and_saves_no_number(lab: dict[str, Any], tab: Callable[..., Any],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     fresh(lab, transition={"mode": "seconds", "seconds": 2})
     setup = prepared(lab, monkeypatch, "assigned",
                      forms={"orders": {"criterion": "area_code", "value": "907", "quantity": 1}})
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
+    page = tab(1280, 1000)
     try:
         open_and_run_all(page, lab["base"], steps.page("orders").filename)
         warn = page.locator(".bw-callout-warn", has_text="No numbers found").first
@@ -427,16 +485,13 @@ def test_a_907_order_fails_visibly_and_saves_no_number(lab: dict[str, Any], brow
     except Exception:
         shot(page, "failure-907")
         raise
-    finally:
-        context.close()
 
 
-def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict[str, Any], browser: Any,
+def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict[str, Any], tab: Callable[..., Any],
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     fresh(lab)
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "12345", "text": "hello"}})
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
+    page = tab(1280, 1000)
     try:
         open_and_run_all(page, lab["base"], steps.page("messages").filename)
         note = page.locator(".bw-callout-warn", has_text="nothing was sent").first
@@ -451,8 +506,6 @@ def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict
     except Exception:
         shot(page, "failure-refused-send")
         raise
-    finally:
-        context.close()
 
 
 #: the wait line's "stopped?" part: its height (0 while folded) and its text
@@ -464,15 +517,14 @@ UNFOLDED_JS = ("() => { const e = document.querySelector('.jp-NotebookPanel:not(
                ".bw-stale'); return e && e.getBoundingClientRect().height > 0; }")
 
 
-def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], browser: Any,
+def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], tab: Callable[..., Any],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """07 waits for a slow order; the kernel is restarted mid-wait. While the kernel updates the line, its
     'stopped?' part stays folded; once nothing updates it, the page itself unfolds 'No update since …: if the
     kernel was restarted or interrupted, this wait has stopped; run this cell again' (light and dark, 1024 px)."""
     fresh(lab, transition={"mode": "seconds", "seconds": 300})
     prepared(lab, monkeypatch, "orders")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         _run_all_started(page, lab["base"], steps.page("numbers").filename)
         line = page.locator(".bw-waiting", has_text="waiting for the order to settle").first
@@ -484,7 +536,7 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], br
         page.evaluate("() => { window.jupyterapp.commands.execute('kernelmenu:restart'); }")
         page.wait_for_timeout(1500)
         dismiss_dialogs(page)  # "Restart Kernel?" -> Restart
-        page.wait_for_function(UNFOLDED_JS, timeout=60_000)
+        page.wait_for_function(UNFOLDED_JS, timeout=60_000, polling=POLL_MS)
         stale = page.evaluate(STALE_JS)[-1]
         assert "No update since" in stale["text"] and "this wait has stopped" in stale["text"], stale
         assert "run this cell again: the order is saved" in stale["text"], stale
@@ -493,29 +545,26 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], br
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
             # a re-drawn output (the theme switch, scrolling) folds the line again until it is STALE_AFTER s old
-            page.wait_for_function(UNFOLDED_JS, timeout=60_000)
+            page.wait_for_function(UNFOLDED_JS, timeout=60_000, polling=POLL_MS)
             line.scroll_into_view_if_needed()
             page.evaluate("() => { const e = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) "
                           ".jp-WindowedPanel-outer'); e.scrollTop += 200; }")
             page.wait_for_timeout(500)
-            page.wait_for_function(UNFOLDED_JS, timeout=60_000)
+            page.wait_for_function(UNFOLDED_JS, timeout=60_000, polling=POLL_MS)
             page.screenshot(path=str(ARTIFACTS / f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}.png"))
     except Exception:
         shot(page, "failure-restart-mid-wait")
         raise
-    finally:
-        context.close()
 
 
-def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], browser: Any,
+def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], tab: Callable[..., Any],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """06 with area code 099: the form, the Search cell and the summary call it by the form's label (Value) with
     the fix; the Order cell refers to it in one line; no internal key or exception class (light and dark)."""
     fresh(lab)
     prepared(lab, monkeypatch, "assigned", forms={"orders": {"criterion": "area_code", "value": "099",
                                                              "quantity": 1}})
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], steps.page("orders").filename)
         summary = page.locator(".bw-summary").first
@@ -537,18 +586,15 @@ def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], b
     except Exception:
         shot(page, "failure-bad-area-code")
         raise
-    finally:
-        context.close()
 
 
-def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], browser: Any,
+def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], tab: Callable[..., Any],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A text with U+202E (right-to-left override): the response and events tables name it (⟨U+202E⟩) instead of
     showing what follows reversed (review 24b, finding 7); light and dark at 1024 px."""
     fresh(lab)
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123", "text": "\u202eevil ok"}})
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], steps.page("messages").filename)
         view = page.locator(".bw-view", has_text="⟨U+202E⟩").first
@@ -562,19 +608,16 @@ def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], browser:
     except Exception:
         shot(page, "failure-bidi")
         raise
-    finally:
-        context.close()
 
 
-def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str, Any], browser: Any,
+def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str, Any], tab: Callable[..., Any],
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """09 with two numbers in ``to``: the form says "one number per send here" in our words (no "(1) The string
     supplied …" of the phonenumbers library), as running text (lines about 1.4 em apart, not the widgets' 28 px
     rows), and nothing is sent (review 24c, finding 8); light and dark at 1024 px."""
     fresh(lab)
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123, +19195550124", "text": "hi"}})
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], steps.page("messages").filename)
         problem = page.locator(".bw-form-problem").first
@@ -593,8 +636,6 @@ def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str
     except Exception:
         shot(page, "failure-two-numbers")
         raise
-    finally:
-        context.close()
 
 
 #: 00's object diagram as drawn: the image's scale (drawn width / natural width), the edges' stroke colour from the
@@ -629,12 +670,11 @@ def _contrast(a: str, b: str) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
-def test_the_object_diagram_reads_at_1024_in_both_themes(lab: dict[str, Any], browser: Any) -> None:
+def test_the_object_diagram_reads_at_1024_in_both_themes(lab: dict[str, Any], tab: Callable[..., Any]) -> None:
     """00's Mermaid diagram (review 24c, finding 9): drawn at 1024 px with the file browser open at no less than
     0.8 of its natural size (labels about 13 px or more, not 6 px), and its arrows at least 3:1 against the page in
     the light and the dark theme; screenshots 00_diagram-{light,dark}.png."""
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_notebook(page, lab["base"], "00_start_here.ipynb")
         page.locator(".jp-RenderedMermaid img").first.wait_for(timeout=60_000)
@@ -649,16 +689,13 @@ def test_the_object_diagram_reads_at_1024_in_both_themes(lab: dict[str, Any], br
     except Exception:
         shot(page, "failure-diagram")
         raise
-    finally:
-        context.close()
 
 
-def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], browser: Any,
+def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], tab: Callable[..., Any],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     fresh(lab)
     prepared(lab, monkeypatch, "location")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], steps.page("sms").filename)
         view = page.locator(".bw-view", has_text="SipPeerSmsFeatureSettings").first
@@ -671,19 +708,16 @@ def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], browser: 
     except Exception:
         shot(page, "failure-03-width")
         raise
-    finally:
-        context.close()
 
 
-def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, Any], browser: Any,
+def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, Any], tab: Callable[..., Any],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A notebook's What's next names no neighbour: the summary's Next, computed from the step table, links the next
     notebook and says what it does (light and dark, 1024 px: summary-next-{light,dark})."""
     fresh(lab)
     prepared(lab, monkeypatch, "location")
     nxt = steps.PAGES[steps.page("sms").number + 1]
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], steps.page("sms").filename)
         box = page.locator(".bw-summary").first
@@ -700,11 +734,9 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
     except Exception:
         shot(page, "failure-summary-next")
         raise
-    finally:
-        context.close()
 
 
-def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], browser: Any) -> None:
+def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], tab: Callable[..., Any]) -> None:
     """``page.step_form(...)``, the form a new step gets without writing one: a text field, a checkbox and a number,
     the required blank field named in red (light and dark, 1024 px: step-form-{light,dark})."""
     import nbformat
@@ -714,8 +746,7 @@ def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], browser: A
         'from bwhelpers.walkthrough import Page\npage = Page("sms", show=False)\n'
         'page.step_form(required=("site",), site="", verbose=True, tries=2)')])
     nbformat.write(nb, lab["project"] / "notebooks" / "step_form_probe.ipynb")
-    context = browser.new_context(viewport={"width": 1024, "height": 700})
-    page = context.new_page()
+    page = tab(1024, 700)
     try:
         open_and_run_all(page, lab["base"], "step_form_probe.ipynb")
         form = page.locator(".bw-form").first
@@ -729,17 +760,15 @@ def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], browser: A
         shot(page, "failure-step-form")
         raise
     finally:
-        context.close()
         (lab["project"] / "notebooks" / "step_form_probe.ipynb").unlink(missing_ok=True)
 
 
-def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any], browser: Any,
+def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any], tab: Callable[..., Any],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     fresh(lab)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
+    page = tab(1280, 1000)
     try:
         open_and_run_all(page, lab["base"], "01_create_application.ipynb")
         page.locator(".bw-saved").first.wait_for(timeout=90_000)
@@ -785,31 +814,26 @@ def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any],
     except Exception:
         shot(page, "failure-form-kept")
         raise
-    finally:
-        context.close()
 
 
 def _run_all_started(page: Any, base: str, notebook: str) -> None:
-    """Open ``notebook`` alone in a fresh workspace (no tabs restored from the earlier test, whose idle kernels
-    would satisfy the wait), run all cells, and make sure the run really started (run all again if not)."""
-    page.goto(f"{base}/lab/workspaces/a2p/tree/notebooks/{notebook}?reset", wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    page.wait_for_timeout(2000)
+    """Open ``notebook`` alone (``open_notebook``: no tab of an earlier test, whose idle kernel would satisfy the
+    wait), run all cells from the Run menu, and make sure the run really started (run all again if not)."""
+    open_notebook(page, base, notebook)
     for _ in range(3):
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.locator(".lm-Menu-item", has_text="Run All Cells").first.click()
         try:
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]"
-                ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=45_000)
+                ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=45_000, polling=POLL_MS)
             return
         except sync_api.TimeoutError:
             page.wait_for_timeout(2000)
     raise AssertionError(f"{notebook}: Run All Cells did not start")
 
 
-def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any) -> None:
+def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], tab: Callable[..., Any]) -> None:
     """Steps 1-7 done from Python (the same state file), today's rules on: notebook 08 assigns the number to the
     sandbox's pre-registered campaign and notebook 09's message is delivered. Screenshots: artifacts/screenshots/."""
     from bwhelpers.config import Config
@@ -829,8 +853,7 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
     for step in (s.create_application, s.create_location, s.enable_sms, s.enable_mms, s.assign_application,
                  s.order_numbers, lambda: s.wait_for_order(progress=False)):
         step()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+    page = tab(1400, 1000)
     try:
         _run_all_started(page, lab["base"], steps.page("a2p").filename)
         saved = page.locator(".bw-saved", has_text="TN Option Order id").first
@@ -851,17 +874,14 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], browser: Any
     except Exception:
         page.screenshot(path=str(shots / "browser-a2p-failure.png"), full_page=True)
         raise
-    finally:
-        context.close()
 
 
-def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], browser: Any,
+def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], tab: Callable[..., Any],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     fresh(lab)
     setup = prepared(lab, monkeypatch, "numbers")
     setup.send_message("+12015550100", "hello")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], steps.page("events").filename)
         page.locator(".bw-rows", has_text="4720").last.wait_for(timeout=90_000)
@@ -876,19 +896,16 @@ def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], brow
     except Exception:
         shot(page, "failure-events-width")
         raise
-    finally:
-        context.close()
 
 
-def test_the_pictures_page_shows_the_sent_and_the_received_picture(lab: dict[str, Any], browser: Any,
+def test_the_pictures_page_shows_the_sent_and_the_received_picture(lab: dict[str, Any], tab: Callable[..., Any],
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Notebook 10 at 1024 px in light and dark: the uploaded picture (read back) and the picture reply are really
     drawn (decoded images, not broken icons), every text readable (4.5:1), nothing scrolls sideways."""
     fresh(lab)
     setup = prepared(lab, monkeypatch, "numbers")
     setup.send_message("+19195550100", "hello")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], steps.page("pictures").filename)
         page.locator(".bw-summary").first.wait_for(timeout=90_000)
@@ -922,18 +939,15 @@ def test_the_pictures_page_shows_the_sent_and_the_received_picture(lab: dict[str
     except Exception:
         shot(page, "failure-pictures")
         raise
-    finally:
-        context.close()
 
 
-def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: Any,
+def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], tab: Callable[..., Any],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """11 shows its download links without a raw dict after them; 12's diagnose table fits and its checkbox label
     is not cut off."""
     fresh(lab)
     prepared(lab, monkeypatch, "numbers")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
+    page = tab(1024, 900)
     try:
         open_and_run_all(page, lab["base"], steps.page("postman").filename)
         page.locator(".jp-OutputArea-output a", has_text="postman_collection.json").first.wait_for(timeout=90_000)
@@ -974,8 +988,37 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], browser: An
     except Exception:
         shot(page, "failure-export-teardown")
         raise
-    finally:
-        context.close()
+
+
+def test_the_events_notebook_prints_a_link_that_opens_the_phone(lab: dict[str, Any], tab: Callable[..., Any],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The message_events notebook's phone cell shows a link; clicking it opens the phone of the saved number in a
+    new tab, with the notebook's failing text and its error code's meaning (the phone page itself:
+    tests/test_browser_phone.py)."""
+    fresh(lab)
+    setup = prepared(lab, monkeypatch, "numbers")
+    setup.send_message("+19195550123", "hello from the walkthrough")
+    page = tab(1024, 900)
+    try:
+        open_and_run_all(page, lab["base"], steps.page("events").filename)
+        callout = page.locator(".jp-OutputArea-output", has_text="Your sandbox phone").first
+        callout.wait_for(timeout=120_000)
+        wait_idle(page)
+        shot(page, "phone-link-in-notebook", callout)
+        with page.context.expect_page() as opened:
+            callout.locator("a", has_text="Open the phone of").click()
+        phone = opened.value
+        try:
+            phone.wait_for_selector("main.phone")
+            assert phone.url.startswith(f"{lab['sandbox'].url}/_sandbox/phone/")
+            phone.locator(".threads .who", has_text="+12015550101").first.click()  # the notebook's failing send
+            phone.locator(".why", has_text="4720").first.wait_for()
+            shot(phone, "phone-from-notebook")
+        finally:
+            phone.close()
+    except Exception:
+        shot(page, "failure-phone-link")
+        raise
 
 
 # -- every notebook, light and dark, at 1024 px: contrast measured, tokens whole, the file unchanged by a save ------
@@ -1071,7 +1114,7 @@ def set_theme(page: Any, theme: str) -> None:
 
 
 @pytest.mark.timeout(3000)  # the whole walkthrough, Run All in each notebook, twice themed
-def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], browser: Any) -> None:
+def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], tab: Callable[..., Any]) -> None:
     """The whole walkthrough in order, as a participant runs it (Run All in each notebook, one after the other), at
     1024 px: in the light and the dark theme every text the walkthrough renders has a contrast of at least 4.5:1
     (measured from the computed colours), no token wraps inside itself, no view scrolls sideways; saving the
@@ -1079,8 +1122,7 @@ def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], browser: 
     fresh(lab)
     url = lab["sandbox"].url
     control(url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True}, timeout=10).raise_for_status()
-    context = browser.new_context(viewport={"width": 1024, "height": 1400})
-    page = context.new_page()
+    page = tab(1024, 1400)
     worst: dict[str, float] = {}
     try:
         for info in steps.PAGES:
@@ -1128,5 +1170,3 @@ def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], browser: 
     except Exception:
         shot(page, "failure-themes")
         raise
-    finally:
-        context.close()

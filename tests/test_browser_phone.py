@@ -1,7 +1,7 @@
 """The phone page in Chromium (Playwright): light and dark at 1024 px and a phone's width, screenshots into
 artifacts/screenshots/ (phone-*.png), text contrast >= 4.5:1 measured from the computed colours, no Content-Security-
 Policy violation and no script from a hostile text, the reply box sending a message-received, and the page's polling
-showing a message that arrives while it is open."""
+showing a message that arrives while it is open. The notebook's link to the phone: tests/test_browser.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,11 +11,8 @@ import pytest
 from _chromium import CHROMIUM, launch_env, require
 import requests
 from _messaging_helpers import wait_for
-from test_browser import lab  # noqa: F401  (JupyterLab on copies of the notebooks, for the notebook's link)
 from test_sandbox_phone import HOSTILE, bin_events, link, send, world  # noqa: F401  (the world fixture)
 
-import test_browser as lab_helpers
-from bwhelpers import steps
 from bwhelpers.sandbox import DEMO
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,29 +207,3 @@ def test_the_phone_at_a_phones_width(world: dict[str, Any], browser: Any) -> Non
         finally:
             context.close()
 
-
-def test_the_events_notebook_prints_a_link_that_opens_the_phone(lab: dict[str, Any], browser: Any,  # noqa: F811
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """JupyterLab in Chromium: the message_events notebook's phone cell shows a link; clicking it opens the phone of
-    the saved number in a new tab, with the notebook's failing text and its error code's meaning."""
-    lab_helpers.fresh(lab)
-    setup = lab_helpers.prepared(lab, monkeypatch, "numbers")
-    setup.send_message("+19195550123", "hello from the walkthrough")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    try:
-        lab_helpers.open_and_run_all(page, lab["base"], steps.page("events").filename)
-        callout = page.locator(".jp-OutputArea-output", has_text="Your sandbox phone").first
-        callout.wait_for(timeout=120_000)
-        lab_helpers.wait_idle(page)
-        lab_helpers.shot(page, "phone-link-in-notebook", callout)
-        with context.expect_page() as opened:
-            callout.locator("a", has_text="Open the phone of").click()
-        phone = opened.value
-        phone.wait_for_selector("main.phone")
-        assert phone.url.startswith(f"{lab['sandbox'].url}/_sandbox/phone/")
-        phone.locator(".threads .who", has_text="+12015550101").first.click()  # the notebook's failing send
-        phone.locator(".why", has_text="4720").first.wait_for()
-        shot(phone, "phone-from-notebook")
-    finally:
-        context.close()

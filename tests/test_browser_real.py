@@ -30,7 +30,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1500)] 
 require()
 
 from playwright import sync_api  # noqa: E402
-from test_browser import _free_port, assert_fits, dismiss_dialogs, open_and_run_all, running_lab, wait_idle  # noqa: E402
+from test_browser import (POLL_MS, _free_port, assert_fits, dismiss_dialogs, open_and_run_all,  # noqa: E402
+                          running_lab, wait_idle)
 
 
 def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
@@ -265,18 +266,19 @@ def test_start_here_on_a_real_account_from_nothing_to_remembered(bare_real_lab: 
             form.locator("button.bw-connect").click()
             form.locator(".bw-status .bw-ok").wait_for(timeout=60_000)
             assert (lab["cfg"] / "credentials.json").exists()
-            page.wait_for_function("() => !document.querySelector('.bw-error')", timeout=30_000)
+            page.wait_for_function("() => !document.querySelector('.bw-error')", timeout=30_000,
+                                   polling=POLL_MS)
             page.wait_for_function("() => document.querySelector('.bw-summary').innerText.includes('Done')",
-                                   timeout=30_000)
+                                   timeout=30_000, polling=POLL_MS)
             text = " ".join(page.locator(".jp-OutputArea").all_inner_texts())  # (the demo secret is in 00's prose)
             assert "the problem shown here before is solved" in text, text
             assert c["client_secret"] not in text
             _themed(page, "real-00-connected", page.locator(".bw-note", has_text="problem shown here before").first)
 
-            # a later sitting: 00's kernel shut down, 00 opened and run again
+            # a later sitting: 00's kernel shut down, JupyterLab loaded again, 00 opened and run again
             for session in requests.get(f"{lab['base']}/api/sessions", timeout=10).json():
                 requests.delete(f"{lab['base']}/api/sessions/{session['id']}", timeout=30)
-            open_and_run_all(page, lab["base"], "00_start_here.ipynb")
+            open_and_run_all(page, lab["base"], "00_start_here.ipynb", reload=True)
             form = page.locator(".bw-credentials").first
             form.locator(".bw-status .bw-ok").wait_for(timeout=90_000)
             value = {label: form.locator(".widget-text", has_text=label).first.locator("input").input_value()

@@ -14,8 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-import venv
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -159,16 +159,17 @@ def test_readme_five_line_script_is_the_tested_one() -> None:
     assert "_readme_script()" in (ROOT / "tests" / "test_client_sandbox.py").read_text()
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1500)  # a cold pip cache downloads JupyterLab and friends
-def test_the_walkthrough_command_alone_in_a_fresh_clone(tmp_path: Path) -> None:
-    """The README's walkthrough command, exactly as written, in a fresh clone (its own .venv): JupyterLab serves the
-    project and the URL it prints lands on 00_start_here. Only the browser and the port are set, from a config
-    file, so the command runs unchanged."""
-    clone = tmp_path / "clone"
+@pytest.fixture(scope="module")
+def walkthrough_command(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The README's walkthrough command, exactly as written, run once in a fresh clone (its own .venv) until
+    JupyterLab serves the project; what it served and printed is recorded for the test below, and its .venv (the
+    one install of JupyterLab and friends of this module: about 60 s of CPU) serves the Binder test after it. Only
+    the browser and the port are set, from a config file, so the command runs unchanged."""
+    tmp = tmp_path_factory.mktemp("frontdoor")
+    clone = tmp / "clone"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True, timeout=300)
     port = _free_port()
-    cfg = tmp_path / "jupyter-config"
+    cfg = tmp / "jupyter-config"
     cfg.mkdir()
     (cfg / "jupyter_server_config.json").write_text(json.dumps({
         "ServerApp": {"ip": "127.0.0.1", "port": port, "port_retries": 0, "open_browser": False,
@@ -179,32 +180,43 @@ def test_the_walkthrough_command_alone_in_a_fresh_clone(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "VIRTUAL_ENV", "PYTHONPATH"))}
     # PIP_COMPILE=0 (pip's --no-compile: PIP_NO_COMPILE=1 would mean the opposite): pip does not byte-compile the
     # 6,000 files it installs (25 s of CPU); Python compiles the few it imports. The command itself runs unchanged.
-    env.update({"JUPYTER_CONFIG_DIR": str(cfg), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "BROWSER": "true",
+    env.update({"JUPYTER_CONFIG_DIR": str(cfg), "JUPYTER_RUNTIME_DIR": str(tmp / "rt"), "BROWSER": "true",
                 "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_COMPILE": "0"})
-    log = open(tmp_path / "lab.log", "wb")
+    log = open(tmp / "lab.log", "wb")
     proc = subprocess.Popen(["bash", "-c", command("lab")], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
+    listed, exited = None, None
     try:
         deadline = time.monotonic() + 1200
-        listed = None
-        while time.monotonic() < deadline and listed is None:
+        while time.monotonic() < deadline and listed is None and exited is None:
             try:
                 r = requests.get(f"http://127.0.0.1:{port}/api/contents/notebooks", timeout=2)
                 if r.status_code == 200:
                     listed = [item["name"] for item in r.json()["content"]]
             except requests.RequestException:
                 pass
-            assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-3000:]
+            exited = proc.poll()
             time.sleep(1)
-        assert listed is not None and "00_start_here.ipynb" in listed, "JupyterLab serves the project"
-        printed = (tmp_path / "lab.log").read_text()
-        assert f"127.0.0.1:{port}/lab/tree/notebooks/00_start_here.ipynb" in printed, printed[-2000:]
-        assert (clone / ".venv" / "bin" / "python").exists()
-        assert subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True,
-                              check=True).stdout.strip() == "", "the command writes nothing tracked"
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True,
+                                check=True).stdout.strip()
     finally:
         stop_process_group(proc)
         log.close()
+    return {"clone": clone, "port": port, "listed": listed, "exited": exited, "status": status,
+            "printed": (tmp / "lab.log").read_text()}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)  # a cold pip cache downloads JupyterLab and friends
+def test_the_walkthrough_command_alone_in_a_fresh_clone(walkthrough_command: dict[str, Any]) -> None:
+    """The README's walkthrough command, exactly as written, in a fresh clone (its own .venv): JupyterLab serves the
+    project and the URL it prints lands on 00_start_here; the command writes nothing tracked."""
+    run = walkthrough_command
+    assert run["exited"] is None, f"the command exited ({run['exited']}): {run['printed'][-3000:]}"
+    assert run["listed"] is not None and "00_start_here.ipynb" in run["listed"], "JupyterLab serves the project"
+    assert f"127.0.0.1:{run['port']}/lab/tree/notebooks/00_start_here.ipynb" in run["printed"], run["printed"][-2000:]
+    assert (run["clone"] / ".venv" / "bin" / "python").exists()
+    assert run["status"] == "", "the command writes nothing tracked"
 
 
 def test_binder_files_follow_repo2docker_conventions() -> None:
@@ -225,12 +237,14 @@ def test_binder_files_follow_repo2docker_conventions() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)  # a cold pip cache downloads JupyterLab and friends
-def test_fresh_venv_from_binder_requirements_runs_the_walkthrough(tmp_path: Path) -> None:
-    """Build a venv from binder/requirements.txt (pip's cache reused), run postBuild, then
-    ``binder/start python -m bwhelpers run-notebooks`` and check the notebooks ran on start's sandbox."""
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+def test_binder_requirements_postbuild_and_start_run_the_walkthrough(walkthrough_command: dict[str, Any],
+                                                                    tmp_path: Path) -> None:
+    """binder/requirements.txt installed into an environment that has Jupyter already (as repo2docker installs it
+    into its image: here the fresh clone's .venv, made by the README's walkthrough command above), then postBuild,
+    then ``binder/start python -m bwhelpers run-notebooks``: the notebooks ran on start's sandbox."""
+    env_dir = walkthrough_command["clone"] / ".venv"
     bindir = env_dir / "bin"
+    assert (bindir / "python").exists(), "the walkthrough command made no .venv (its own test says why)"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "PYTHON", "VIRTUAL_ENV"))}
     home = tmp_path / "home"
     home.mkdir()
