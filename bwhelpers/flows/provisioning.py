@@ -357,6 +357,10 @@ class Provisioning:
             obj = st.application if key == "application" else st.location
             if obj is not None and obj.id and inputs.get("name") is not None and obj.name != inputs["name"]:
                 return {"id": obj.id, "name": obj.name, "new_name": inputs["name"]}
+            url = inputs.get("inbound_callback_url")  # the application's other URL: a second one (it asks first)
+            if key == "application" and obj is not None and obj.id and url and obj.callback_url not in (None, url):
+                return {"id": obj.id, "name": obj.name, "new_name": obj.name, "url": obj.callback_url,
+                        "new_url": url}
             return None
         if key == "orders":
             last = st.last_order

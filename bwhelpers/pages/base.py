@@ -31,6 +31,7 @@ class PageBase:
     _last_refusal: str | None
     _torn_down: str | None
     _partial_next: str | None
+    _caveat: tuple[str, str] | None
     _target_view: Any
     _preflight: Any
     _connect_notes: list[Any]
