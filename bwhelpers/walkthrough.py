@@ -23,7 +23,7 @@ from .results import Result
 from .ui import display as show
 from .ui import progress
 from .ui.output import Live, emit
-from .pages.base import link as _link
+from .pages.base import ANOTHER as _ANOTHER, link as _link
 from .pages.forms import FormsMixin
 from .pages.events import EventsMixin, explain_events  # noqa: F401  (explain_events: public here too)
 from .pages.pictures import PicturesMixin
@@ -115,12 +115,6 @@ class Outcome(tuple[str, str]):
         made = super().__new__(cls, (kind, text))
         made.cell, made.run = cell, run
         return made
-
-
-#: how a notebook creates a second object of its step instead of reusing the saved one (the reuse notice says it)
-_ANOTHER = {"application": "give it another AppName in the form above and run this cell again",
-            "location": "give it another name in the form above and run this cell again",
-            "orders": "change the search in the form above and run this cell again"}
 
 
 class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
