@@ -11,10 +11,10 @@ import json
 from importlib.resources import files
 from typing import Any
 
-from .steps import STEPS
+from .steps import STEPS, page
 
 __all__ = ["FIXES", "STATUS_FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "MESSAGE_ERROR_CODES", "MESSAGE_STATUSES",
-           "explain", "explain_status", "fix_for"]
+           "explain", "explain_status", "fix_for", "new_callback_urls", "run_again"]
 
 _STEP_NAMES = {p.key: f"step {p.number}" for p in STEPS}
 
@@ -169,3 +169,18 @@ def explain_status(status: Any, error_code: Any = None) -> dict[str, Any]:
         out.update(code=info["code"], name=info["name"], meaning=f"{meaning} {info['code']} {info['name']}: "
                    f"{info['meaning']}".strip(), fix=info["fix"] or fix)
     return out
+
+
+def new_callback_urls(url: str = "the new callback URL") -> str:
+    """How a notebook user gives the application other callback URLs: a second application with the new URL (its
+    notebook asks before creating one: ``would_create_another``), then the assignment again; a real account's receiver URL comes from
+    BW_CALLBACK_BASE_URL (the form proposes it, with the receiver's credentials)."""
+    app, assign = page("application"), page("assigned")
+    return (f"open {app.filename} with {url} in its form (for the receiver: set BW_CALLBACK_BASE_URL to its public "
+            f"https URL and restart the kernel: the form proposes it, with the receiver's credentials), run it and "
+            f"press Create a second application; then run {assign.filename} again so the numbers use it")
+
+
+def run_again(key: str, what: str) -> str:
+    """The fix for a saved object the server no longer has: its notebook, run again, creates a new one."""
+    return f"run {page(key).filename} again: it creates a new {what} when the saved one is gone"

@@ -232,6 +232,7 @@ def test_a_pasted_secret_with_surrounding_whitespace_connects(real_env: dict[str
     got = connect_form("real", {"account_id": f" {c['account_id']} ", "site_id": f"{c['site_id']}\t",
                                 "client_id": f"{c['client_id']} ", "client_secret": f" {c['client_secret']} \n"})
     assert got.config.client_secret == c["client_secret"] and got.config.client_id == c["client_id"]
+    assert got.config.source == "environment, the form", got.config.source  # typed values: from the form
     with pytest.raises(Exception, match="(?i)client secret"):  # a wrong one still fails, naming the field
         connect_form("real", {"account_id": c["account_id"], "site_id": c["site_id"], "client_id": c["client_id"],
                               "client_secret": f"{c['client_secret']}x "})

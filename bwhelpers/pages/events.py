@@ -242,8 +242,9 @@ class EventsMixin(PageBase):
                  + (f", waited {sum(outcome.rate_limit_waits):g} s for 429 Retry-After" if outcome.rate_limit_waits
                     else "") + ").</div>")
         if events:
-            got = ", ".join(f"{e.get('type')} at {e.get('_received_at')}" for e in events)
-            body += f"<div><b>Callback:</b> the receiver stored {esc(got)}.</div>"
+            got = ", ".join(f"{esc(str(e.get('type')))} at {views.local_time_html(str(e.get('_received_at') or ''))}"
+                            for e in events)
+            body += f"<div><b>Callback:</b> the receiver stored {got}.</div>"
         elif has_receiver:
             body += ("<div><b>Callback:</b> the receiver has stored none for this message yet. Bandwidth retries a "
                      "callback it could not deliver; if none arrives, run the checks in notebook "
