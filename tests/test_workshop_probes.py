@@ -252,12 +252,6 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
         r = requests.post(f"{service['url']}{path}", json={}, headers={"X-Forwarded-For": "198.51.100.78"},
                           timeout=30)
         assert r.status_code == 401, r.text[:300]
-        # the held requests' bodies were never answered: their allowance is in use until they go
-        held[0].settimeout(0.2)
-        try:
-            assert held[0].recv(1) == b"", "a held request was answered"
-        except TimeoutError:
-            pass
     finally:
         for sock in held:
             sock.close()
