@@ -634,7 +634,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             partials = [t for k, t in self.outcomes if k == "partial"]
             if status == "done" and not failures:
                 if self._caveat is not None:  # done, under a warning this page showed: not a plain green Done
-                    return "partial", f"{self.info.heading}: done, but {self._caveat[0]}", self._caveat[1]
+                    return "partial", self._caveat[0], self._caveat[1]
                 return "done", self.info.heading, onward
             if status == "done":
                 return "partial", f"{self.info.title} was done before, but this run failed: {failures[-1]}", again

@@ -278,7 +278,8 @@ def test_real_account_cells_that_only_the_sandbox_can_do_say_one_thing_each(real
     with capture() as seen:
         page.phone_link()
     shown = _text(_html(seen))
-    assert "Your own phone is the phone page here" in shown and "simulation" not in shown
+    assert "Your own phone is the phone here" in shown and "simulation" not in shown
+    assert "The sandbox's phone page shows" not in shown  # no sandbox prose on a real account (review 24d)
     pictures = Page("pictures", setup=real, show=False)
     with capture() as seen:
         pictures.picture_reply()

@@ -63,11 +63,11 @@ class EventsMixin(PageBase):
         number = self.setup.current.sending_number
         if control is None:  # a real account: your own phone is the phone page
             yours = f"<code>{html.escape(number)}</code>" if number else "your Bandwidth number"
-            show.show_callout("info", "Your own phone is the phone page here",
-                              f"<div>The sandbox's phone page shows the conversations of {yours}; on a real account "
-                              "your own phone does: the texts sent to it arrive there, and what you text to "
-                              f"{yours} from it reaches the application's inbound URL (the events table lists "
-                              "what the receiver stored).</div>")
+            show.show_callout("info", "Your own phone is the phone here",
+                              f"<div>What {yours} sends arrives on the phone you typed in <code>to</code>, and "
+                              f"what you text back to {yours} reaches the application's inbound URL (notebook "
+                              f"{link(steps.page('events'))} lists what the callback receiver stored). There is "
+                              "no phone page on a real account: that is the sandbox's.</div>")
             return None
         try:
             doc = control.phone_link(ttl=ttl, number=number)

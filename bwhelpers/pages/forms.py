@@ -134,7 +134,8 @@ class FormsMixin(PageBase):
         if unreachable:  # the preflight (diagnose) fails this check too: say it here, before the application exists
             nxt = steps.page("location")
             self._caveat = (
-                "Bandwidth cannot reach its callback URLs: no incoming text and no delivery receipt will reach you",
+                "the application is created, but Bandwidth cannot reach its callback URLs (no incoming text and no "
+                "delivery receipt will reach you)",
                 "start a tunnel to the receiver (README, <i>Using a real Bandwidth account</i>), set "
                 "<code>BW_CALLBACK_BASE_URL</code> to its public https URL, restart the kernel and run this notebook "
                 "again: it offers to create a second application with the new URLs. Meanwhile the next steps work: "
