@@ -363,6 +363,10 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     warning = check_spawner(spawner, trusted_room)
     if warning:
         print(warning, file=sys.stderr)
+    from bwhelpers.hub_client_address import remote_ip_transform
+    from bwhelpers.sandbox.forwarded import LOOPBACK
+    from bwhelpers.sandbox.workshop import login_alarm
+
     state = Path(state_dir).expanduser().resolve()
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = state / "sandbox.db"
@@ -417,11 +421,18 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     }]
     if admin_users:
         c.Authenticator.admin_users = set(admin_users)
+    # the hub's request.remote_ip (its log, PAM's warnings, its xsrf id): the proxy's X-Forwarded-For, not the
+    # client's X-Real-Ip that JupyterHub's xheaders would believe (bwhelpers.hub_client_address)
+    tornado_settings = dict(c.JupyterHub.tornado_settings) if "tornado_settings" in c.JupyterHub else {}
+    transforms = [t for t in tornado_settings.get("transforms") or () if t.__name__ != "HubClientAddress"]
+    tornado_settings["transforms"] = [*transforms, remote_ip_transform(trusted_proxies or LOOPBACK)]
+    c.JupyterHub.tornado_settings = tornado_settings
     if authenticator == "dummy":  # the room password for participants; admins need their own (bwhelpers.workshop_auth)
         c.JupyterHub.authenticator_class = "bwhelpers.workshop_auth.WorkshopAuthenticator"
         c.Authenticator.allow_all = True
         if trusted_proxies:  # the login throttle's client address: X-Forwarded-For only from the proxy, never X-Real-Ip
             c.WorkshopAuthenticator.trusted_proxies = [str(p) for p in trusted_proxies]
+        c.WorkshopAuthenticator.alarm_file = str(login_alarm.path_beside(db))  # the room's login alarm, for the board
         if os.environ.get("WORKSHOP_PASSWORD"):
             c.DummyAuthenticator.password = os.environ["WORKSHOP_PASSWORD"]
         else:

@@ -230,6 +230,38 @@ def test_application_errors(dash: XmlSession, body: str, code: str) -> None:
     assert err(dash, r, "ApplicationProvisioningResponse")[0] == code
 
 
+def test_the_application_list_is_each_applications_own_answer_even_after_changes(dash: XmlSession) -> None:
+    """Bench 8 (issue 23): each application of the list is rendered once per stored version and reused, so a tenant
+    re-reading its biggest list no longer holds the event loop for tens of milliseconds. The list must still be
+    exactly the applications as stored now: each element byte for byte the one GET /applications/{id} answers, and
+    a renamed application is listed renamed."""
+    import re
+
+    ids = [dash.create_app(name=f"Listed {i}") for i in range(3)]
+
+    def listed() -> str:
+        r = dash.get("/applications")
+        assert r.status_code == 200 and r.headers["Content-Type"] == "application/xml; charset=utf-8"
+        return r.text
+
+    def own(app_id: str) -> str:
+        text = dash.get(f"/applications/{app_id}").text
+        found = re.search(r"<Application>.*</Application>", text, re.S)
+        assert found, text[:500]
+        return found.group(0)
+
+    first = listed()
+    assert first == listed()  # the second read (from the rendered items) is the same answer
+    assert first.endswith("".join(own(i) for i in ids) + "</ApplicationList></ApplicationProvisioningResponse>")
+    assert dash.patch(f"/applications/{ids[1]}", "<Application><AppName>Renamed</AppName></Application>"
+                      ).status_code == 200
+    after = listed()
+    assert "Renamed" in after and "Listed 1" not in after and own(ids[1]) in after
+    gone = own(ids[0])
+    assert dash.delete(f"/applications/{ids[0]}").status_code == 200
+    assert gone not in listed() and listed().count("<Application>") == 2
+
+
 def test_application_crud(dash: XmlSession) -> None:
     r = dash.get("/applications")
     assert r.status_code == 200 and dash.xml(r) == {"ApplicationProvisioningResponse": {"ApplicationList": None}}

@@ -125,7 +125,7 @@ def _peer_address(peer: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
     return addr
 
 
-def _loopback(peer: str) -> bool:
+def is_loopback(peer: str) -> bool:
     addr = _peer_address(peer)
     return addr is not None and addr.is_loopback
 
@@ -155,7 +155,7 @@ def proxy_connection(conn: Any, trusted: tuple[Network, ...]) -> bool:
         return bool(known)
     peer = connection_peer(conn)
     ok = is_trusted(peer, trusted)
-    if ok and _loopback(peer):
+    if ok and is_loopback(peer):
         sock = getattr(stream, "socket", None)
         owner = None
         if sock is not None:
