@@ -72,8 +72,9 @@ def share_sandbox() -> Any:
     if explicit:
         print(f"sandbox: {handle.url} (BW_SANDBOX_URL)", flush=True)
     elif handle.reused:
-        print(f"sandbox: {handle.url}, already running on this run's state ({handle.db_path}): shared with the "
-              "JupyterLab that uses it, whose saved objects this run reuses", flush=True)
+        print(f"sandbox: {handle.url}, already running on this run's db ({handle.db_path}): the same account as "
+              "the JupyterLab that uses it (its saved objects are reused when BW_STATE_FILE is the lab's too)",
+              flush=True)
     else:
         print(f"sandbox: {handle.url}, started for this run on {handle.db_path}; stopped at its end", flush=True)
     return handle if not handle.reused else None

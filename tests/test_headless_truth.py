@@ -142,4 +142,4 @@ def test_the_headless_run_never_steps_on_an_open_labs_sandbox(isolated_env: Path
     monkeypatch.delenv("BW_SANDBOX_URL")
     monkeypatch.setenv("BW_SANDBOX_DB", str(lab.db_path))
     assert share_sandbox() is None  # the lab's: reused, not stopped by the run
-    assert f"sandbox: {lab.url}, already running on this run's state" in capsys.readouterr().out
+    assert f"sandbox: {lab.url}, already running on this run's db" in capsys.readouterr().out
