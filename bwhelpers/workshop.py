@@ -324,6 +324,10 @@ def _configured(section: Any, key: str) -> list[Any]:
     return list(section[key]) if key in section and isinstance(section[key], (list, tuple)) else []
 
 
+#: shorter host passwords get a warning (the room-wide login alarm does not cover admin names)
+MIN_HOST_PASSWORD_CHARS = 16
+
+
 def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: str | os.PathLike[str] = ".",
               name: str = DEFAULT_SERVICE, service_port: int = 10101, hub_bind_url: str | None = None,
               proxy_api_url: str | None = None, proxy_command: Sequence[str] | None = None,
@@ -439,10 +443,18 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
             print("bwhelpers.workshop: WORKSHOP_PASSWORD is not set: anyone who reaches the hub can log in under any "
                   "name but the admins'. Set it (one password for the room) or use authenticator='pam'",
                   file=sys.stderr)
-        if admin_users and not os.environ.get("WORKSHOP_HOST_PASSWORD"):
+        host_password = os.environ.get("WORKSHOP_HOST_PASSWORD", "")
+        if admin_users and not host_password:
             print("bwhelpers.workshop: WORKSHOP_HOST_PASSWORD is not set: nobody can log in as an admin "
                   f"({', '.join(admin_users)}); set it (not the room password) for the host",
                   file=sys.stderr)
+        elif admin_users and len(host_password) < MIN_HOST_PASSWORD_CHARS:
+            # the room-wide login alarm never refuses an admin name (nobody can lock the host out), so guesses at
+            # the host's password are bounded per address only: it must be long
+            print(f"bwhelpers.workshop: WORKSHOP_HOST_PASSWORD has {len(host_password)} characters: guessing at it "
+                  "from many addresses is bounded per address only (nobody can lock the host out). Use "
+                  f"{MIN_HOST_PASSWORD_CHARS} or more random characters: python -c \"import secrets; "
+                  "print(secrets.token_urlsafe(18))\"", file=sys.stderr)
     elif authenticator == "pam":
         c.JupyterHub.authenticator_class = "pam"
         c.Authenticator.allow_all = True

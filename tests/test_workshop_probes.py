@@ -501,6 +501,35 @@ def test_workshop_config_trusts_the_given_proxies_for_the_hub_login_too() -> Non
     assert "10.9.0.0/16" in c.JupyterHub.services[-1]["command"]
 
 
+def test_workshop_config_makes_the_whole_hub_name_the_true_client_and_warns_of_a_short_host_password(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23 (rev23c's open item): the hub's log named a client's X-Real-Ip. The generated config installs the
+    transform that sets every hub request's remote_ip by the forwarded rule (kept when the config is applied twice,
+    with the host's own transforms kept too), writes the login alarm beside the sandbox's db, and warns of a host
+    password shorter than 16 characters (the room-wide alarm never refuses an admin name)."""
+    from traitlets.config import Config
+
+    from bwhelpers.sandbox.workshop import login_alarm
+    from bwhelpers.workshop import configure
+
+    class Own:  # a host's own transform
+        pass
+
+    monkeypatch.setenv("WORKSHOP_HOST_PASSWORD", "short-pw")
+    c = Config()
+    c.JupyterHub.tornado_settings = {"transforms": [Own], "cookie_options": {"secure": True}}
+    configure(c, state_dir=tmp_path, admin_users=["host"], trusted_room=True)
+    configure(c, state_dir=tmp_path, admin_users=["host"], trusted_room=True)
+    settings = c.JupyterHub.tornado_settings
+    assert [t.__name__ for t in settings["transforms"]] == ["Own", "HubClientAddress"]
+    assert settings["cookie_options"] == {"secure": True}
+    assert c.WorkshopAuthenticator.alarm_file == str(tmp_path.resolve() / login_alarm.FILENAME)
+    assert "WORKSHOP_HOST_PASSWORD has 8 characters" in capsys.readouterr().err
+    monkeypatch.setenv("WORKSHOP_HOST_PASSWORD", "a-long-random-host-password")
+    configure(Config(), state_dir=tmp_path, admin_users=["host"], trusted_room=True)
+    assert "WORKSHOP_HOST_PASSWORD has" not in capsys.readouterr().err
+
+
 # -- the strangers' set-up (N9): --authenticator pam --spawner local, the hub as root ----------------------------
 
 def test_a_local_spawners_participant_gets_notebooks_of_their_own(tmp_path: Any) -> None:
