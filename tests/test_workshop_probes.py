@@ -228,7 +228,8 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
         service: dict[str, Any]) -> None:
     """Issue 23 (rev23c's open item): an outsider could hold 256 KB of body on each of thousands of slow
     connections. Each tenant (an account, or a client address for requests without right credentials: the proxy's
-    X-Forwarded-For, believed from this machine's own user as from configurable-http-proxy) may hold 64 requests
+    X-Forwarded-For, believed from this machine's own user as from configurable-http-proxy; an IPv6 address by its
+    /64) may hold 64 requests
     at once; the next is answered 429 from its head, its body unread. Participants behind the same address are
     their accounts, not the address, and another address is not held up. Closed connections give the room back."""
     from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
@@ -236,9 +237,10 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
     creds = provision(service, "vera")
     acct = creds["account_id"]
     path = f"/api/v2/users/{acct}/messages"
-    held = [_hold(service, path, "X-Forwarded-For: 198.51.100.77\r\n") for _ in range(PER_TENANT_REQUESTS)]
+    # one IPv6 client: a new address of its /64 for every request is still the one client
+    held = [_hold(service, path, f"X-Forwarded-For: 2001:db8:77::{i + 1:x}\r\n") for i in range(PER_TENANT_REQUESTS)]
     try:
-        over = _hold(service, path, "X-Forwarded-For: 198.51.100.77\r\n")
+        over = _hold(service, path, "X-Forwarded-For: 2001:db8:77::ffff:1\r\n")
         over.settimeout(30)
         answer = over.recv(4096).decode("latin-1")
         over.close()
@@ -246,7 +248,7 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
         assert "Retry-After: 1" in answer and "Connection: close" in answer and "too-many-requests" in answer
         # a participant behind the same address: her account's own allowance
         r = requests.get(f"{service['url']}/api/v2/users/{acct}/media", auth=(creds["username"], creds["password"]),
-                         headers={"X-Forwarded-For": "198.51.100.77"}, timeout=30)
+                         headers={"X-Forwarded-For": "2001:db8:77::5"}, timeout=30)
         assert r.status_code == 200, r.text[:300]
         # another address without credentials: its own allowance (the API's 401)
         r = requests.post(f"{service['url']}{path}", json={}, headers={"X-Forwarded-For": "198.51.100.78"},
@@ -257,7 +259,7 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
             sock.close()
     deadline = time.monotonic() + 30  # the server sees the closes on its next loop turns
     while True:
-        r = requests.post(f"{service['url']}{path}", json={}, headers={"X-Forwarded-For": "198.51.100.77"},
+        r = requests.post(f"{service['url']}{path}", json={}, headers={"X-Forwarded-For": "2001:db8:77::9"},
                           timeout=30)
         if r.status_code != 429 or time.monotonic() > deadline:
             break
@@ -268,14 +270,23 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
 def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Thousands of connections that never send a head hold no request, so the server bounds connections too
     (admission.MAX_CONNECTIONS: 4,096 or the file descriptor limit less a headroom): a connection past it is closed
-    unanswered, and a closed one makes room again. A workshop server on 127.0.0.1 with the bound set to 4."""
+    unanswered, and a closed one makes room again. A workshop server on 127.0.0.1 with the bound set to 4 (and the
+    bound of all requests without credentials together, admission.OUTSIDERS_REQUESTS, to 2: a third outsider from
+    a third address gets 503 from its head). As root,
+    also the bound per client (admission.PER_PEER_CONNECTIONS, set to 3): a loopback connection of another OS user
+    (a participant's kernel under TLJH) counts against that user, never against the service's own (the proxy)."""
+    import os
     import socket
+    import subprocess
+    import sys
 
-    from bwhelpers.sandbox import server as server_module
     from bwhelpers.sandbox.server import CappedHTTPServer, SandboxServer, prepare_db
 
+    from bwhelpers.sandbox import admission
+
     monkeypatch.setattr(CappedHTTPServer, "max_connections", 4)
-    srv = SandboxServer(prepare_db(str(tmp_path / "s.db"), accounts=[]), port=0, workshop=True)
+    monkeypatch.setattr(admission, "OUTSIDERS_REQUESTS", 2)
+    srv = SandboxServer(prepare_db(str(tmp_path / "s.db"), accounts=[]), port=0, workshop=True, xheaders=True)
     srv.start_thread()
     try:
         idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(4)]
@@ -297,9 +308,29 @@ def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pyt
             if ok or time.monotonic() > deadline:
                 break
         assert ok, "closed connections did not make room"
+        # requests without credentials, each from an address of its own (the proxy's word): bounded all together
+        svc = {"url": srv.url}
+        held = [_hold(svc, "/api/v2/users/1/messages", f"X-Forwarded-For: 198.51.100.{i}\r\n") for i in (1, 2)]
+        third = _hold(svc, "/api/v2/users/1/messages", "X-Forwarded-For: 198.51.100.3\r\n")
+        third.settimeout(30)
+        answer = third.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.1 503 ") and "Retry-After: 1" in answer, answer[:300]
+        for sock in (*held, third):
+            sock.close()
+        deadline = time.monotonic() + 30  # the server sees the closes on its next loop turns
+        while requests.get(f"{srv.url}/_sandbox/health", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "closed requests did not give their place back"
+        if os.geteuid() == 0:  # another OS user on loopback (a TLJH participant's kernel) is a client of its own
+            monkeypatch.setattr(CappedHTTPServer, "per_peer", 3)
+            monkeypatch.setattr(CappedHTTPServer, "max_connections", 100)  # only the bound per client in play
+            code = (f"import os, socket, encodings.idna; os.setgid(65534); os.setuid(65534); "
+                    f"s = [socket.create_connection(('127.0.0.1', {srv.port}), timeout=10) for _ in range(4)]; "
+                    f"s[3].settimeout(30); print(s[3].recv(1) == b'', s[2].getsockname() != None)")
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+            assert out.stdout.split() == ["True", "True"], out.stdout + out.stderr
+            assert requests.get(f"{srv.url}/_sandbox/health", timeout=10).status_code == 200  # this user: not held up
     finally:
         srv.stop()
-    assert server_module.CappedHTTPServer.max_connections == 4
 
 
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------

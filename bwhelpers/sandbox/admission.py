@@ -15,6 +15,7 @@ its own allowance, and only requests without right credentials share the address
 * one tenant: at most :data:`PER_TENANT_REQUESTS` requests in flight and :data:`PER_TENANT_BODY_BYTES` of body
   (a request's ``Content-Length``, or what a chunked body has sent so far);
 * every request without right credentials together: :data:`OUTSIDERS_REQUESTS` and :data:`OUTSIDERS_BODY_BYTES`;
+  every request together (the admin's aside): :data:`ALL_REQUESTS` and :data:`ALL_BODY_BYTES`;
 * a body without right credentials must arrive within :data:`OUTSIDER_BODY_TIMEOUT` seconds (a participant's
   within the server's ``BODY_TIMEOUT``).
 
@@ -34,6 +35,9 @@ PER_TENANT_REQUESTS = 64
 PER_TENANT_BODY_BYTES = 16 * 1024 * 1024
 OUTSIDERS_REQUESTS = 512
 OUTSIDERS_BODY_BYTES = 64 * 1024 * 1024
+#: every tenant's together (the admin aside): participants under many hub names cannot add up past it either
+ALL_REQUESTS = 2048
+ALL_BODY_BYTES = 256 * 1024 * 1024
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
@@ -77,7 +81,7 @@ TENANT_BUSY = Busy(429, "Too Many Requests",
                    f"{PER_TENANT_BODY_BYTES // (1024 * 1024)} MB of body in flight per client. Wait for your "
                    "answers before sending more.")
 ALL_BUSY = Busy(503, "Service Unavailable",
-                "The service is holding too many requests without credentials: try again in a moment.")
+                "The service is holding too many requests at once: try again in a moment.")
 
 
 def outsider(tenant: str) -> bool:
@@ -104,13 +108,13 @@ class Ticket:
 class Ledger:
     """Requests in flight and their body bytes per tenant and for all outsiders (one per serving process)."""
 
-    def __init__(self, per_tenant_requests: int = PER_TENANT_REQUESTS,
-                 per_tenant_bytes: int = PER_TENANT_BODY_BYTES, outsider_requests: int = OUTSIDERS_REQUESTS,
-                 outsider_bytes: int = OUTSIDERS_BODY_BYTES):
-        self.per_tenant = (per_tenant_requests, per_tenant_bytes)
-        self.outsiders_max = (outsider_requests, outsider_bytes)
+    def __init__(self) -> None:
+        self.per_tenant = (PER_TENANT_REQUESTS, PER_TENANT_BODY_BYTES)
+        self.outsiders_max = (OUTSIDERS_REQUESTS, OUTSIDERS_BODY_BYTES)
         self._tenants: dict[str, list[int]] = {}  # tenant -> [requests, bytes]
         self._outsiders = [0, 0]
+        self._all = [0, 0]
+        self.all_max = (ALL_REQUESTS, ALL_BODY_BYTES)
         self._lock = threading.Lock()
 
     def admit(self, tenant: str, size: int) -> Ticket | Busy:
@@ -124,8 +128,12 @@ class Ledger:
             if outsider(tenant) and (self._outsiders[0] + 1 > self.outsiders_max[0]
                                      or self._outsiders[1] + size > self.outsiders_max[1]):
                 return ALL_BUSY
+            if self._all[0] + 1 > self.all_max[0] or self._all[1] + size > self.all_max[1]:
+                return ALL_BUSY
             mine[0] += 1
             mine[1] += size
+            self._all[0] += 1
+            self._all[1] += size
             self._tenants[tenant] = mine
             if outsider(tenant):
                 self._outsiders[0] += 1
@@ -141,7 +149,10 @@ class Ledger:
                 return TENANT_BUSY
             if outsider(ticket.tenant) and self._outsiders[1] + size > self.outsiders_max[1]:
                 return ALL_BUSY
+            if self._all[1] + size > self.all_max[1]:
+                return ALL_BUSY
             mine[1] += size
+            self._all[1] += size
             ticket.bytes += size
             if outsider(ticket.tenant):
                 self._outsiders[1] += size
@@ -160,6 +171,8 @@ class Ledger:
                 mine[1] -= ticket.bytes
                 if mine[0] <= 0:
                     del self._tenants[ticket.tenant]
+            self._all[0] -= 1
+            self._all[1] -= ticket.bytes
             if outsider(ticket.tenant):
                 self._outsiders[0] -= 1
                 self._outsiders[1] -= ticket.bytes

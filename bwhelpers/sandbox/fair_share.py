@@ -24,7 +24,8 @@ Who the tenant is is decided before the handler runs, without trusting claims:
 * a callback delivered into one of the sandbox's own bins with a valid ``X-Sandbox-Delivery`` signature is the
   account it was sent for (a tenant's callbacks take the tenant's turns, not someone else's);
 * anything else (no or wrong credentials) is its **client address** (:mod:`.forwarded`: the proxy's word only
-  from a trusted proxy), so one address's flood of wrong passwords is one tenant, paced by its 429s.
+  from a trusted proxy; an IPv6 address by its /64), so one address's flood of wrong passwords is one tenant,
+  paced by its 429s.
 
 Naming someone else's user in a request with the wrong password therefore never takes their turn.
 
@@ -45,6 +46,7 @@ from . import clock, credentials
 from .auth import authenticate, legacy_token_account, parse_basic
 from .auth_throttle import THROTTLE, cached_only, credential_key
 from .db import Database
+from .forwarded import client_key
 from .keys import ADMIN_HEADER, same_secret
 
 
@@ -91,7 +93,7 @@ def tenant_of(db: Database, authorization: str | None, address: str, delivery: s
         account = verified_account(db, authorization, address)
         if account:
             return "account:" + account
-    return "address:" + address
+    return "address:" + client_key(address)
 
 
 #: seconds a tenant's next request waits after one of its requests was answered 429 (a flood's turns are spaced out,

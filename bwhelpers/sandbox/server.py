@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import os
 import re
 import socket
 import threading
@@ -205,38 +206,56 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
 
 class CappedHTTPServer(tornado.httpserver.HTTPServer):
     """tornado's HTTP server with a bound on open connections: :data:`.admission.MAX_CONNECTIONS` in all and
-    :data:`.admission.PER_PEER_CONNECTIONS` from one address that is neither a trusted proxy (``trusted``: its
-    clients are counted per request, :mod:`.admission`) nor this machine. A connection past a bound is closed at once.
-    """
+    :data:`.admission.PER_PEER_CONNECTIONS` from one client (:meth:`peer_key`; the trusted proxy's clients are
+    counted per request, :mod:`.admission`). A connection past a bound is closed at once."""
 
     max_connections = admission.MAX_CONNECTIONS
     per_peer = admission.PER_PEER_CONNECTIONS
     trusted: tuple[Any, ...] = ()
     refused = 0
 
+    def peer_key(self, stream: Any, peer: str) -> str | None:
+        """Whom a connection counts against: its address (an IPv6 one by its /64), or on loopback its socket's OS
+        user (a participant's kernel under TLJH or ``--spawner local``); None for the trusted proxy and this
+        service's own OS user (the proxy the hub started, kernels of a trusted room), counted only in all."""
+        if not peer:
+            return None
+        if forwarded.is_loopback(peer):
+            sock = getattr(stream, "socket", None)
+            try:
+                owner = forwarded.socket_owner(sock.getsockname()[:2], sock.getpeername()[:2]) if sock else None
+            except OSError:
+                owner = None
+            own = owner is None or owner in (0, os.geteuid())
+            if stream is not None:  # what forwarded.proxy_connection would find again: one lookup per connection
+                stream.bw_proxy = own and forwarded.is_trusted(peer, self.trusted)
+            return None if own else f"uid:{owner}"
+        return None if forwarded.is_trusted(peer, self.trusted) else forwarded.client_key(peer)
+
     def handle_stream(self, stream: Any, address: Any) -> None:
         peer = str(address[0]) if isinstance(address, tuple) and address else ""
-        counted = bool(peer) and not forwarded.is_loopback(peer) and not forwarded.is_trusted(peer, self.trusted)
+        key = self.peer_key(stream, peer) if len(self._connections) < self.max_connections else None
         per_peer: dict[str, int] = self.__dict__.setdefault("_per_peer", {})
-        if len(self._connections) >= self.max_connections or (counted and per_peer.get(peer, 0) >= self.per_peer):
+        if len(self._connections) >= self.max_connections or (key and per_peer.get(key, 0) >= self.per_peer):
             self.refused += 1
             if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
-                log.warning("refused %d connection(s) in all (now from %s): over %d open, or %d from one address",
-                            self.refused, peer, self.max_connections, self.per_peer)
+                log.warning("refused %d connection(s) in all (now from %s): over %d open, or %d from one client",
+                            self.refused, key or peer, self.max_connections, self.per_peer)
             stream.close()
             return
-        if counted:
-            per_peer[peer] = per_peer.get(peer, 0) + 1
+        if key:
+            per_peer[key] = per_peer.get(key, 0) + 1
+            stream.bw_peer_key = key
         super().handle_stream(stream, address)
 
     def on_close(self, server_conn: Any) -> None:
         super().on_close(server_conn)
-        peer = str(getattr(getattr(server_conn, "context", None), "remote_ip", "") or "")
+        key = getattr(getattr(server_conn, "stream", None), "bw_peer_key", None)
         per_peer: dict[str, int] = self.__dict__.setdefault("_per_peer", {})
-        if peer in per_peer:
-            per_peer[peer] -= 1
-            if per_peer[peer] <= 0:
-                del per_peer[peer]
+        if key in per_peer:
+            per_peer[key] -= 1
+            if per_peer[key] <= 0:
+                del per_peer[key]
 
 
 async def _later_turn(share: FairShare, hint: Any, fallback: str) -> Turn:
