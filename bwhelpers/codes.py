@@ -171,14 +171,17 @@ def explain_status(status: Any, error_code: Any = None) -> dict[str, Any]:
     return out
 
 
-def new_callback_urls(url: str = "the new callback URL") -> str:
+def new_callback_urls(url: str = "the new callback URL", receiver: bool = False) -> str:
     """How a notebook user gives the application other callback URLs: a second application with the new URL (its
-    notebook asks before creating one: ``would_create_another``), then the assignment again; a real account's receiver URL comes from
-    BW_CALLBACK_BASE_URL (the form proposes it, with the receiver's credentials)."""
+    notebook asks before creating one: ``would_create_another``), then the assignment again. With ``receiver`` (a
+    real account's callback receiver) the URL comes from BW_CALLBACK_BASE_URL: the form proposes it."""
     app, assign = page("application"), page("assigned")
-    return (f"open {app.filename} with {url} in its form (for the receiver: set BW_CALLBACK_BASE_URL to its public "
-            f"https URL and restart the kernel: the form proposes it, with the receiver's credentials), run it and "
-            f"press Create a second application; then run {assign.filename} again so the numbers use it")
+    then = (f"press Create a second application, then run {assign.filename} again so the numbers use it")
+    if receiver:
+        return (f"set BW_CALLBACK_BASE_URL to the receiver's public https URL (a tunnel: README, Using a real "
+                f"Bandwidth account), restart the kernel of {app.filename} and run it: its form proposes the new URLs "
+                f"with the receiver's credentials; {then}")
+    return f"type {url} in the form of {app.filename} and run it; {then}"
 
 
 def run_again(key: str, what: str) -> str:

@@ -83,6 +83,10 @@ def test_a_failing_preflight_check_is_marked_and_the_summary_is_partial(real: Se
     assert "✗ failing" in text and "✓ ok" in text
     assert not re.search(r"<td[^>]*>\s*(<span[^>]*>)?(true|false)(</span>)?\s*</td>", shown), "a raw true/false"
     assert "new=True" not in shown  # a notebook's fix names the notebook and its button, not an API argument
+    assert "set BW_CALLBACK_BASE_URL to the receiver's public https URL" in text, text
+    from bwhelpers import steps
+
+    assert f"press Create a second application, then run {steps.page('assigned').filename} again" in text, text
     failing = re.search(r'<tr class="bw-fail"><td>.*?</tr>', shown)
     assert failing and "callback URL" in failing.group(0) and "bw-st-failed" in failing.group(0)
     assert re.search(r'<tr class="bw-detail bw-fail">.*?fix:', shown)

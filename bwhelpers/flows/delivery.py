@@ -115,7 +115,7 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
     def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
         rows.append({"check": check, "ok": ok, "finding": finding, "fix": "" if ok else fix})
 
-    receiver_fix = new_callback_urls("the receiver's URLs")
+    receiver_fix = new_callback_urls(receiver=True)
     try:
         base = callback_base(real=True)
     except ValidationError as exc:

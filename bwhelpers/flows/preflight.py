@@ -2,10 +2,12 @@
 (``band message preflight``'s order of concern)."""
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 from urllib.parse import urlparse
 
 from .. import steps
+from ..receiver import BASE_URL_ENV
 from ..codes import new_callback_urls, run_again
 from ..exceptions import BandwidthError
 from ..phone import loose_e164
@@ -105,7 +107,8 @@ class Preflight:
                 app_data.get("InboundCallbackUrl") or (st.application.callback_url if st.application else None)
             problem = callback_problem(callback, real=not cfg.is_sandbox)
             add("callback URL", problem is None, problem or f"callback URL {callback}",
-                new_callback_urls("your server's public https callback URL"))
+                new_callback_urls("your server's public https callback URL",
+                                  receiver=not cfg.is_sandbox and bool(os.environ.get(BASE_URL_ENV))))
         if not cfg.is_sandbox:
             from .delivery import receiver_checks
 

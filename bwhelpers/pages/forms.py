@@ -138,8 +138,9 @@ class FormsMixin(PageBase):
                 "delivery receipt will reach you)",
                 "start a tunnel to the receiver (README, <i>Using a real Bandwidth account</i>), set "
                 "<code>BW_CALLBACK_BASE_URL</code> to its public https URL, restart the kernel and run this notebook "
-                "again: it offers to create a second application with the new URLs. Meanwhile the next steps work: "
-                f"{link(nxt)} creates the location ({link(steps.page('teardown'))} checks the callback URLs)")
+                "again: it offers to create a second application with the new URLs (then run "
+                f"{link(steps.page('assigned'))} again). Meanwhile the next steps work: {link(nxt)} creates the "
+                f"location ({link(steps.page('teardown'))} checks the callback URLs)")
             show.show_callout(
                 "warn", "Bandwidth cannot reach these callback URLs",
                 f"<div>{html.escape(unreachable[:1].upper() + unreachable[1:])}.</div><div><b>Fix:</b> start a tunnel "
