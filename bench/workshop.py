@@ -166,8 +166,7 @@ class ClientProcess:
 
     def result(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        self.proc.wait(timeout=60)
+        line = self.proc.stdout.readline()  # (the process exits afterwards, outside the measured time)
         if not line:
             raise RuntimeError("a client process of the workshop measure died")
         return dict(json.loads(line))
@@ -231,7 +230,11 @@ def cohort(n: int, folder: Path, processes: int = CLIENT_PROCESSES) -> dict[str,
                 "client_cpu": sum(r["cpu"] for r in results), "processes": len(clients)}
     finally:
         for c in clients:
-            if c.proc.poll() is None:
+            if c.proc.stdin is not None:  # a client still waiting for "go" (the cohort failed) ends at once
+                c.proc.stdin.close()
+            try:
+                c.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
                 c.proc.kill()
                 c.proc.wait(timeout=10)
         svc.stop()
