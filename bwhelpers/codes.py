@@ -11,10 +11,10 @@ import json
 from importlib.resources import files
 from typing import Any
 
-from .steps import STEPS
+from .steps import STEPS, page
 
 __all__ = ["FIXES", "STATUS_FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "MESSAGE_ERROR_CODES", "MESSAGE_STATUSES",
-           "explain", "explain_status", "fix_for"]
+           "explain", "explain_status", "fix_for", "new_callback_urls", "run_again"]
 
 _STEP_NAMES = {p.key: f"step {p.number}" for p in STEPS}
 
@@ -169,3 +169,21 @@ def explain_status(status: Any, error_code: Any = None) -> dict[str, Any]:
         out.update(code=info["code"], name=info["name"], meaning=f"{meaning} {info['code']} {info['name']}: "
                    f"{info['meaning']}".strip(), fix=info["fix"] or fix)
     return out
+
+
+def new_callback_urls(url: str = "the new callback URL", receiver: bool = False) -> str:
+    """How a notebook user gives the application other callback URLs: a second application with the new URL (its
+    notebook asks before creating one: ``would_create_another``), then the assignment again. With ``receiver`` (a
+    real account's callback receiver) the URL comes from BW_CALLBACK_BASE_URL: the form proposes it."""
+    app, assign = page("application"), page("assigned")
+    then = (f"press Create a second application, then run {assign.filename} again so the numbers use it")
+    if receiver:
+        return (f"set BW_CALLBACK_BASE_URL to the receiver's public https URL (a tunnel: README, Using a real "
+                f"Bandwidth account), restart the kernel of {app.filename} and run it: its form proposes the new URLs "
+                f"with the receiver's credentials; {then}")
+    return f"type {url} in the form of {app.filename} and run it; {then}"
+
+
+def run_again(key: str, what: str) -> str:
+    """The fix for a saved object the server no longer has: its notebook, run again, creates a new one."""
+    return f"run {page(key).filename} again: it creates a new {what} when the saved one is gone"

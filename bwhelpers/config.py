@@ -267,9 +267,12 @@ class Config:
 
     # ------------------------------------------------------------------ resolution
     @classmethod
-    def resolve(cls, **explicit: Any) -> "Config":
+    def resolve(cls, *, origin: str = "arguments", **explicit: Any) -> "Config":
         """Explicit args > ``BW_*`` env vars > credentials file; with no credentials at all, the sandbox.
 
+        ``source`` says where the values came from: ``origin`` names the explicit ones (the credentials form
+        passes "the form"), "environment" and "credentials file" the others; the target alone is no value's
+        origin (the table shows it in its own row).
         No I/O beyond reading the environment and the credentials file. A sandbox Config is complete
         (URLs and demo credentials) only after :meth:`attach_sandbox`; ``bwhelpers.connect()`` does that.
         """
@@ -284,7 +287,7 @@ class Config:
         file_values = _read_credentials_file()
         for name in (*ENV_VARS, "profile_name"):
             if explicit.get(name) not in (None, ""):
-                values[name], sources[name] = explicit[name], "arguments"
+                values[name], sources[name] = explicit[name], origin
             elif name in ENV_VARS and os.environ.get(ENV_VARS[name]):
                 values[name], sources[name] = os.environ[ENV_VARS[name]], "environment"
             elif file_values.get(name) not in (None, ""):
@@ -308,7 +311,7 @@ class Config:
                             "(they are a real account's); the sandbox's demo credentials are used. Set "
                             "BW_SANDBOX_URL to use a custom sandbox's credentials",
                             ", ".join(ENV_VARS[n] for n in dropped))
-        source = ", ".join(sorted(set(sources.values()))) or "defaults"
+        source = ", ".join(sorted({src for name, src in sources.items() if name != "target"})) or "defaults"
         if target == "sandbox":
             url = str(values.get("sandbox_url") or "").rstrip("/")
             urls = sandbox_urls(url) if url else {}

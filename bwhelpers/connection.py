@@ -52,7 +52,11 @@ def live_config(*, quiet: bool = False, **explicit: Any) -> Config:
 
 def share_sandbox() -> Any:
     """With no real credentials: start (or reuse) one sandbox and point every child process at it
-    (``BW_SANDBOX_URL`` in this process's environment). The handle to stop when this process started it, else None."""
+    (``BW_SANDBOX_URL`` in this process's environment). The handle to stop when this process started it, else None.
+
+    Without ``BW_SANDBOX_URL``, the sandbox on port 8765 is shared only when it keeps its state in this run's db
+    (``BW_SANDBOX_DB``, else the project's ``.bwhelpers/sandbox.db``): an open JupyterLab with another state is never
+    stepped on. One line says which sandbox the run uses."""
     import os
 
     from .config import default_target
@@ -60,9 +64,19 @@ def share_sandbox() -> Any:
     if default_target() == "real":
         return None
     from . import sandbox
+    from .sandbox.db import default_db_path
 
-    handle = sandbox.ensure_running()
+    explicit = bool(os.environ.get("BW_SANDBOX_URL"))
+    handle = sandbox.ensure_running(db=None if explicit else default_db_path())
     os.environ["BW_SANDBOX_URL"] = handle.url
+    if explicit:
+        print(f"sandbox: {handle.url} (BW_SANDBOX_URL)", flush=True)
+    elif handle.reused:
+        print(f"sandbox: {handle.url}, already running on this run's db ({handle.db_path}): the same account as "
+              "the JupyterLab that uses it (its saved objects are reused when BW_STATE_FILE is the lab's too)",
+              flush=True)
+    else:
+        print(f"sandbox: {handle.url}, started for this run on {handle.db_path}; stopped at its end", flush=True)
     return handle if not handle.reused else None
 
 
@@ -173,23 +187,30 @@ def connect_form(target: str, fields: Mapping[str, str], *, legacy: bool = False
     if target == "sandbox":
         config = live_config(target="sandbox")
     else:
+        from .config import ENV_VARS, remembered as remembered_file
+
         explicit: dict[str, Any] = {"target": "real"}
         texts, secrets = list(FORM_TEXTS), list(FORM_SECRETS)
         if legacy:
             explicit["auth"] = "basic"
             texts += LEGACY_TEXTS
             secrets += LEGACY_SECRETS
+        # a value the form was pre-filled with (the environment's, the remembered file's) keeps that origin, so the
+        # target table says where the values really came from
+        saved = remembered_file()
+        known = {**(saved.values if saved is not None else {}),
+                 **{n: os.environ[e] for n, e in ENV_VARS.items() if os.environ.get(e)}}
         for name in texts:
             value = str(fields.get(name) or "").strip()
-            if value:
+            if value and value != known.get(name):
                 explicit[name] = value
         for name in secrets:
             value = str(fields.get(name) or "")
             if name not in UNTRIMMED_SECRETS:  # pasted from a browser or a password manager: " secret\t"
                 value = value.strip()
-            if value:
+            if value and value != known.get(name):
                 explicit[name] = value
-        config = live_config(**explicit)
+        config = live_config(origin="the form", **explicit)
     DashboardClient(config).get_site()
     remembered = config.remember() if remember and target == "real" else None
     env = os.environ if env is None else env

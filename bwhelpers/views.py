@@ -149,6 +149,30 @@ def date_text(text: str) -> str | None:
     return f"{m.group(1)} {m.group(2)}"
 
 
+def local_time_html(text: str) -> str:
+    """A moment in running text (a receipt's arrival): this machine's local time with its zone, seconds, no fraction
+    (``2026-12-06 16:53:48 EST``; in UTC also ``(21:53:48 UTC)``, the zone the tables show), one token, the raw
+    value in the tooltip and ``data-value``. Not an ISO date-time: the text itself, escaped."""
+    from datetime import datetime, timezone
+
+    raw = str(text or "")
+    m = _ISO.fullmatch(raw)
+    if not m:
+        return esc(raw)
+    zone = m.group(4) or "Z"
+    zone = "+00:00" if zone == "Z" else zone if ":" in zone else zone[:3] + ":" + zone[3:]
+    try:
+        when = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{zone}")
+    except ValueError:
+        return esc(raw)
+    local = when.astimezone()
+    shown = local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or local.strftime("%z"))
+    if local.utcoffset() != timezone.utc.utcoffset(None):
+        shown += when.astimezone(timezone.utc).strftime(" (%H:%M:%S UTC)")
+    full = esc(raw)
+    return f'<span class="bw-tok bw-date" title="{full}" data-value="{full}">{esc(shown)}</span>'
+
+
 def token_html(text: str, short: bool = False) -> str:
     """One shown value, escaped: a token (no spaces) never wraps inside itself. A date-time is shown in one format
     (:func:`date_text`, the original in the tooltip); a URL may break after its slashes; a long hyphenated name after
@@ -205,7 +229,7 @@ def _cell(value: Any, short: bool = False) -> str:
             if len(value) == 1:
                 return _object_table(value[0], nested=True)
             return rows_html(list(value), css=False)
-        return esc(fmt(value))
+        return ", ".join(token_html(fmt(v), short) for v in value)  # each one whole (a media URL, a number)
     return token_html(fmt(value), short)
 
 

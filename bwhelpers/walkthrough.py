@@ -23,7 +23,7 @@ from .results import Result
 from .ui import display as show
 from .ui import progress
 from .ui.output import Live, emit
-from .pages.base import link as _link
+from .pages.base import ANOTHER as _ANOTHER, link as _link
 from .pages.forms import FormsMixin
 from .pages.events import EventsMixin, explain_events  # noqa: F401  (explain_events: public here too)
 from .pages.pictures import PicturesMixin
@@ -138,6 +138,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         self._last_refusal: str | None = None
         self._torn_down: str | None = None        # what the teardown did, once it ran in this kernel
         self._partial_next: str | None = None     # the next step after a partial outcome (trusted HTML)
+        self._caveat: tuple[str, str] | None = None  # a done step's warning shown above (what, next): partial
         self._target_view: Any = None             # 00's target table, redrawn by a later Connect
         self._connect_notes: list[Live] = []      # 00's "not connected yet" notes, replaced by a Connect that works
         self._preflight: Any = None               # 13's preflight table, folded by the teardown (pages/readbacks.py)
@@ -323,9 +324,11 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
                 name=name, callback_url=callback_url, new=new, inbound_callback_url=inbound_callback_url,
                 outbound_callback_url=outbound_callback_url, callback_types=callback_types)
 
-        other = self._another("application", new, name=name)
+        other = self._another("application", new, name=name, inbound_callback_url=inbound_callback_url)
         if other is not None:
-            return self._ask_second("application", other, f"name {other['name']!r}", f"name {name!r}",
+            said = ("name {!r}", "name") if "new_url" not in other else ("callback URL {}", "url")
+            return self._ask_second("application", other, said[0].format(other[said[1]]),
+                                    said[0].format(other[f"new_{said[1]}"]),
                                     lambda: self.setup.create_application(name=other["name"]),
                                     lambda: create(True))
         return self._show(lambda: create(new))
@@ -510,10 +513,12 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
                                   f"<div>{html.escape(setting)} was already done for this target (checked against "
                                   "the server): nothing was changed.</div>")
             else:
-                show.show_callout("warn", "Reusing the saved object",
+                how = _ANOTHER.get(self.info.key)
+                show.show_callout("info", "Reusing the saved object",
                                   f"<div>Already done for this target: <code>{html.escape(str(result.id))}</code> "
-                                  "(checked against the server) is reused, nothing new was created. Pass "
-                                  "<code>new=True</code> to create another.</div>")
+                                  "(checked against the server) is reused, nothing new was created."
+                                  + (f" To create a second one, {how}: it asks before creating it." if how else "")
+                                  + "</div>")
         if show_request and getattr(result, "exchange", None) is not None:
             show.show_request(result.exchange)
         outcome = self._order_outcome(result, order) if order is not None else None
@@ -628,6 +633,8 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             status = progress.statuses(self.setup).get(self.step, "pending")
             partials = [t for k, t in self.outcomes if k == "partial"]
             if status == "done" and not failures:
+                if self._caveat is not None:  # done, under a warning this page showed: not a plain green Done
+                    return "partial", self._caveat[0], self._caveat[1]
                 return "done", self.info.heading, onward
             if status == "done":
                 return "partial", f"{self.info.title} was done before, but this run failed: {failures[-1]}", again

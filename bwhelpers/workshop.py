@@ -324,6 +324,10 @@ def _configured(section: Any, key: str) -> list[Any]:
     return list(section[key]) if key in section and isinstance(section[key], (list, tuple)) else []
 
 
+#: shorter host passwords get a warning (the room-wide login alarm does not cover admin names)
+MIN_HOST_PASSWORD_CHARS = 16
+
+
 def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: str | os.PathLike[str] = ".",
               name: str = DEFAULT_SERVICE, service_port: int = 10101, hub_bind_url: str | None = None,
               proxy_api_url: str | None = None, proxy_command: Sequence[str] | None = None,
@@ -363,6 +367,10 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     warning = check_spawner(spawner, trusted_room)
     if warning:
         print(warning, file=sys.stderr)
+    from bwhelpers.hub_client_address import remote_ip_transform
+    from bwhelpers.sandbox.forwarded import LOOPBACK
+    from bwhelpers.sandbox.workshop import login_alarm
+
     state = Path(state_dir).expanduser().resolve()
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = state / "sandbox.db"
@@ -417,21 +425,36 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     }]
     if admin_users:
         c.Authenticator.admin_users = set(admin_users)
+    # the hub's request.remote_ip (its log, PAM's warnings, its xsrf id): the proxy's X-Forwarded-For, not the
+    # client's X-Real-Ip that JupyterHub's xheaders would believe (bwhelpers.hub_client_address)
+    tornado_settings = dict(c.JupyterHub.tornado_settings) if "tornado_settings" in c.JupyterHub else {}
+    transforms = [t for t in tornado_settings.get("transforms") or () if t.__name__ != "HubClientAddress"]
+    tornado_settings["transforms"] = [*transforms, remote_ip_transform(trusted_proxies or LOOPBACK)]
+    c.JupyterHub.tornado_settings = tornado_settings
     if authenticator == "dummy":  # the room password for participants; admins need their own (bwhelpers.workshop_auth)
         c.JupyterHub.authenticator_class = "bwhelpers.workshop_auth.WorkshopAuthenticator"
         c.Authenticator.allow_all = True
         if trusted_proxies:  # the login throttle's client address: X-Forwarded-For only from the proxy, never X-Real-Ip
             c.WorkshopAuthenticator.trusted_proxies = [str(p) for p in trusted_proxies]
+        c.WorkshopAuthenticator.alarm_file = str(login_alarm.path_beside(db))  # the room's login alarm, for the board
         if os.environ.get("WORKSHOP_PASSWORD"):
             c.DummyAuthenticator.password = os.environ["WORKSHOP_PASSWORD"]
         else:
             print("bwhelpers.workshop: WORKSHOP_PASSWORD is not set: anyone who reaches the hub can log in under any "
                   "name but the admins'. Set it (one password for the room) or use authenticator='pam'",
                   file=sys.stderr)
-        if admin_users and not os.environ.get("WORKSHOP_HOST_PASSWORD"):
+        host_password = os.environ.get("WORKSHOP_HOST_PASSWORD", "")
+        if admin_users and not host_password:
             print("bwhelpers.workshop: WORKSHOP_HOST_PASSWORD is not set: nobody can log in as an admin "
                   f"({', '.join(admin_users)}); set it (not the room password) for the host",
                   file=sys.stderr)
+        elif admin_users and len(host_password) < MIN_HOST_PASSWORD_CHARS:
+            # the room-wide login alarm never refuses an admin name (nobody can lock the host out), so guesses at
+            # the host's password are bounded per address only: it must be long
+            print(f"bwhelpers.workshop: WORKSHOP_HOST_PASSWORD has {len(host_password)} characters: guessing at it "
+                  "from many addresses is bounded per address only (nobody can lock the host out). Use "
+                  f"{MIN_HOST_PASSWORD_CHARS} or more random characters: python -c \"import secrets; "
+                  "print(secrets.token_urlsafe(18))\"", file=sys.stderr)
     elif authenticator == "pam":
         c.JupyterHub.authenticator_class = "pam"
         c.Authenticator.allow_all = True

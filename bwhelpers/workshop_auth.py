@@ -18,12 +18,22 @@ The client's address is the one rule of :mod:`bwhelpers.sandbox.forwarded`: the 
 (what the hub's proxy appends) on a connection from a trusted proxy (``trusted_proxies``, loopback by default: the
 hub's own configurable-http-proxy), else the connection's own address. JupyterHub runs tornado with
 ``xheaders=True``, which believes a client's ``X-Real-Ip`` (passed on by the proxy unchanged), so the request's
-``remote_ip`` is never used (rev23c C1).
+``remote_ip`` is never used (rev23c C1; the generated config also makes ``remote_ip`` true for the rest of the hub:
+:mod:`bwhelpers.hub_client_address`).
+
+Per-address buckets do not bound guessing from many addresses at the one room password, so failed logins are also
+counted **room-wide** (``room_failed_logins_burst`` failures, refilled at ``room_failed_logins_per_minute``). While
+the room's allowance is used up (the **login alarm**), a login from an address that has not logged in successfully
+before is answered 429 before any password is compared; addresses that have logged in (participants already in,
+the host) and the admin names (their own password, their own per-address bucket: nobody can lock the host out) are
+checked as usual. So however many addresses guess, the room password gets at most the room's refill rate of
+guesses. The hub's log says when the alarm starts and, while it lasts, once a minute with the counts, and the
+authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.login_alarm`) for the host's board.
 """
 from __future__ import annotations
 
+import collections
 import hmac
-import ipaddress
 import os
 import time
 from typing import Any, Callable
@@ -32,32 +42,32 @@ from jupyterhub.auth import DummyAuthenticator
 from tornado import web
 from traitlets import Float, Integer, List, Unicode, default
 
+from bwhelpers import hub_client_address
 from bwhelpers.sandbox import forwarded
 from bwhelpers.sandbox.auth_throttle import FailureThrottle
+from bwhelpers.sandbox.workshop import login_alarm
 
 HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
+#: addresses that logged in, and failed logins, remembered at most (then the oldest go)
+_MAX_REMEMBERED = 10_000
 
 
 class TooManyLogins(web.HTTPError):
     """429: too many failed logins from this address (or as this admin); ``Retry-After`` says when to try again."""
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, room: bool = False):
         super().__init__(429, "too many failed logins: try again in %d s", retry_after,
                          reason="Too Many Requests")
         self.headers = {"Retry-After": str(retry_after)}
-        self.jupyterhub_message = (f"Too many failed logins from your address: try again in {retry_after} s "
-                                   "(ask the host for the room password if you do not have it).")
+        self.jupyterhub_message = (
+            f"Too many failed logins at this hub: logins from new addresses are paused. Try again in {retry_after} s, "
+            "or ask the host." if room else
+            f"Too many failed logins from your address: try again in {retry_after} s "
+            "(ask the host for the room password if you do not have it).")
 
 
-def client_key(address: str) -> str:
-    """Whom a throttle bucket counts: the address, or an IPv6 address's /64 network."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 6 and getattr(ip, "ipv4_mapped", None) is None:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(getattr(ip, "ipv4_mapped", None) or ip)
+#: whom a throttle bucket counts: the address, or an IPv6 address's /64 network (one rule: the sandbox's)
+client_key = forwarded.client_key
 
 
 class WorkshopAuthenticator(DummyAuthenticator):
@@ -71,6 +81,12 @@ class WorkshopAuthenticator(DummyAuthenticator):
     failed_logins_per_minute = Float(10.0, config=True, help="how fast a client's (and an admin's) allowance refills")
     trusted_proxies = List(Unicode(), default_value=list(forwarded.LOOPBACK), config=True,
                            help="addresses or networks of the hub's proxy: only its X-Forwarded-For is believed")
+    room_failed_logins_burst = Integer(60, config=True,
+                                       help="failed logins from all addresses together before the login alarm")
+    room_failed_logins_per_minute = Float(30.0, config=True,
+                                          help="how fast the room's allowance refills (guesses a minute at most, "
+                                               "from addresses that never logged in, during the alarm)")
+    alarm_file = Unicode("", config=True, help="where the login alarm is written for the host's board ('' : nowhere)")
 
     #: the throttle's clock (tests move it instead of sleeping)
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -84,7 +100,15 @@ class WorkshopAuthenticator(DummyAuthenticator):
         per_second = self.failed_logins_per_minute / 60.0
         self._by_address = FailureThrottle(self.failed_logins_burst, per_second)
         self._by_admin = FailureThrottle(self.admin_failed_logins_burst, per_second)
+        self._room = FailureThrottle(self.room_failed_logins_burst, self.room_failed_logins_per_minute / 60.0)
         self._trusted = forwarded.networks(self.trusted_proxies)
+        #: addresses (client_key) that logged in, with when: never refused room-wide
+        self._known: dict[str, float] = {}
+        #: (when, address) of the failed logins of the last login_alarm.WINDOW seconds
+        self._failures: collections.deque[tuple[float, str]] = collections.deque(maxlen=_MAX_REMEMBERED)
+        self._alarm: dict[str, Any] | None = None
+        self._alarm_logged = 0.0
+        self._alarm_written = 0.0
 
     def _is_admin(self, handler: Any, name: str) -> bool:
         if name in {self.normalize_username(a) for a in (self.admin_users or ())}:
@@ -95,11 +119,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
 
     def client_address(self, handler: Any) -> str:
         """The login's client address (:mod:`bwhelpers.sandbox.forwarded`: never ``X-Real-Ip``)."""
-        request = getattr(handler, "request", None)
-        conn = getattr(request, "connection", None)
-        peer = forwarded.connection_peer(conn) if conn is not None else ""
-        headers = getattr(request, "headers", None) or {}
-        return forwarded.client_address(peer or "unknown", headers.get("X-Forwarded-For"), self._trusted, conn)
+        return hub_client_address.client_address(getattr(handler, "request", None), self._trusted)
 
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         name = self.normalize_username(data.get("username") or "")
@@ -112,12 +132,53 @@ class WorkshopAuthenticator(DummyAuthenticator):
         if any(waits):
             self.log.warning("refused a login for %r from %s: too many failed logins", name[:32], address)
             raise TooManyLogins(max(w for w in waits if w))
+        room_wait = None if admin or address in self._known else self._room.blocked("room", now=now)
+        if room_wait:
+            self._raise_alarm(now, refused=True)
+            self.log.warning("refused a login for %r from %s: login alarm (a new address while many fail)",
+                             name[:32], address)
+            raise TooManyLogins(room_wait, room=True)
         result = self._check(name, admin, data)
         if result is None:
             self._by_address.failed(address, now=now)
             if admin:
                 self._by_admin.failed(admin_key, now=now)
+            self._room.failed("room", now=now)
+            self._failures.append((now, address))
+            if self._room.blocked("room", now=now):
+                self._raise_alarm(now)
+        else:
+            if len(self._known) >= _MAX_REMEMBERED:
+                self._known.clear()
+            self._known[address] = now
         return result
+
+    def _raise_alarm(self, now: float, refused: bool = False) -> None:
+        """The room's allowance is used up: start or update the login alarm, log it (at its start, then once a
+        minute) and write it for the board (at its start and first refusal, then at most every 5 s)."""
+        while self._failures and now - self._failures[0][0] >= login_alarm.WINDOW:
+            self._failures.popleft()
+        wall = time.time()
+        alarm = self._alarm
+        if alarm is None or wall - alarm["last"] >= login_alarm.WINDOW:
+            alarm = self._alarm = {"since": wall, "last": wall, "failures": 0, "addresses": 0, "refused": 0}
+            self._alarm_logged = self._alarm_written = 0.0
+        alarm.update(last=wall, failures=len(self._failures),
+                     addresses=len({a for _t, a in self._failures}), refused=alarm["refused"] + int(refused))
+        if self._alarm_logged == 0.0 or now - self._alarm_logged >= 60.0:
+            self._alarm_logged = now
+            top = collections.Counter(a for _t, a in self._failures).most_common(5)
+            self.log.warning("LOGIN ALARM: %d failed logins from %d addresses in the last %d min (most: %s); logins "
+                             "from addresses that never logged in are refused while it lasts (%d so far)",
+                             alarm["failures"], alarm["addresses"], int(login_alarm.WINDOW // 60),
+                             ", ".join(f"{a} ×{n}" for a, n in top), alarm["refused"])
+        first_refusal = refused and alarm["refused"] == 1
+        if self.alarm_file and (self._alarm_written == 0.0 or first_refusal or now - self._alarm_written >= 5.0):
+            self._alarm_written = now
+            try:
+                login_alarm.write(self.alarm_file, alarm)
+            except OSError as exc:
+                self.log.warning("could not write the login alarm to %s: %s", self.alarm_file, exc)
 
     def _check(self, name: str, admin: bool, data: dict[str, str]) -> str | None:
         password = data.get("password") or ""

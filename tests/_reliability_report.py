@@ -228,6 +228,8 @@ WORKSHOP_PROBES = {
     "object_bytes": "a site and a SIP peer of 20 KB (over object_bytes; created = lost)",
     "callback_pool": "a tarpit receiver with 50 callbacks due, holding the room's delivery pool (more than its share = lost)",
     "xff_other_user": "60 guesses with forged X-Forwarded-For from another OS user on loopback (never throttled = lost)",
+    "slow_uploads": "slow uploads held open by one outsider address (held beyond 64 = lost)",
+    "room_guesses": "guesses at the room password from 50 addresses (checked beyond the room's allowance = lost)",
     "hub_guessing": "made-up hub tokens from one address, each sent twice (a second one asked of the hub or not 429 = lost)",
     "hub_revoked": "a hub token revoked at the hub, shown 31 s later on the sandbox's clock (accepted = lost)",
 }

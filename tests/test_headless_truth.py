@@ -114,3 +114,32 @@ def test_the_headless_run_fails_naming_the_notebook_when_nothing_answers(
     # the cause, not only the kind of error: what could not be reached, and how to fix it
     line = next(ln for ln in err.splitlines() if ln.startswith("FAILED: 00_start_here.ipynb"))
     assert "TransportError: " in line and "could not connect" in line and f"127.0.0.1:{port}" in line, line
+
+
+def test_the_headless_run_never_steps_on_an_open_labs_sandbox(isolated_env: Path, tmp_path: Path,
+                                                                sandbox_factory: Callable[..., Any],
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A JupyterLab's sandbox holds the well-known port (its state in its own db). A headless run with another
+    BW_SANDBOX_DB (its own state) starts a sandbox of its own on a free port and says so, leaving the lab's alone;
+    a run on the lab's own db shares it, and says that too (review 24d: a run's number showed up on the lab's phone)."""
+    from bwhelpers import sandbox
+    from bwhelpers.connection import share_sandbox
+
+    lab = sandbox_factory(order_delay=0, reset=True)
+    monkeypatch.setattr(sandbox, "DEFAULT_PORT", int(lab.url.rsplit(":", 1)[1]))
+    monkeypatch.setattr(sandbox, "_running", {})  # as in the run's own process: the lab's sandbox is another's
+    monkeypatch.delenv("BW_SANDBOX_URL", raising=False)
+    monkeypatch.setenv("BW_SANDBOX_DB", str(tmp_path / "run.db"))
+    own = share_sandbox()
+    try:
+        assert own is not None and own.url != lab.url and own.db_path == str(tmp_path / "run.db")
+        said = capsys.readouterr().out
+        assert f"sandbox: {own.url}, started for this run on {own.db_path}; stopped at its end" in said, said
+    finally:
+        if own is not None:
+            own.stop()
+    monkeypatch.delenv("BW_SANDBOX_URL")
+    monkeypatch.setenv("BW_SANDBOX_DB", str(lab.db_path))
+    assert share_sandbox() is None  # the lab's: reused, not stopped by the run
+    assert f"sandbox: {lab.url}, already running on this run's db" in capsys.readouterr().out

@@ -82,6 +82,11 @@ def test_a_failing_preflight_check_is_marked_and_the_summary_is_partial(real: Se
     text = _text(shown)
     assert "✗ failing" in text and "✓ ok" in text
     assert not re.search(r"<td[^>]*>\s*(<span[^>]*>)?(true|false)(</span>)?\s*</td>", shown), "a raw true/false"
+    assert "new=True" not in shown  # a notebook's fix names the notebook and its button, not an API argument
+    assert "set BW_CALLBACK_BASE_URL to the receiver's public https URL" in text, text
+    from bwhelpers import steps
+
+    assert f"press Create a second application, then run {steps.page('assigned').filename} again" in text, text
     failing = re.search(r'<tr class="bw-fail"><td>.*?</tr>', shown)
     assert failing and "callback URL" in failing.group(0) and "bw-st-failed" in failing.group(0)
     assert re.search(r'<tr class="bw-detail bw-fail">.*?fix:', shown)
@@ -117,6 +122,17 @@ def test_step_one_warns_on_a_real_account_when_bandwidth_cannot_reach_the_callba
     shown = _html(seen)
     assert "bw-callout-warn" in shown and "Bandwidth cannot reach these callback URLs" in shown
     assert "loopback" in shown and "BW_CALLBACK_BASE_URL" in shown
+    # the application is created under that warning: the summary says partial, with the next step, never a plain
+    # green Done (review 24d)
+    page = Page("application", setup=real, show=False)
+    with capture():
+        form = page.application_form()
+        v = form.values
+        assert page.create_application(v["name"], v["inbound_callback_url"] or None,
+                                       v["outbound_callback_url"] or None, list(v["callback_types"])) is not None
+    kind, what, nxt = page.verdict()
+    assert kind == "partial" and "cannot reach" in what and "BW_CALLBACK_BASE_URL" in nxt, (kind, what, nxt)
+    assert "Done" not in _text(page._summary_box()).split(":")[0]
     monkeypatch.setenv("BW_CALLBACK_BASE_URL", "https://abc123.trycloudflare.com")
     with capture() as seen:
         Page("application", setup=real, show=False).application_form()
@@ -266,7 +282,8 @@ def test_real_account_cells_that_only_the_sandbox_can_do_say_one_thing_each(real
     with capture() as seen:
         page.phone_link()
     shown = _text(_html(seen))
-    assert "Your own phone is the phone page here" in shown and "simulation" not in shown
+    assert "Your own phone is the phone here" in shown and "simulation" not in shown
+    assert "The sandbox's phone page shows" not in shown  # no sandbox prose on a real account (review 24d)
     pictures = Page("pictures", setup=real, show=False)
     with capture() as seen:
         pictures.picture_reply()
@@ -515,6 +532,10 @@ def test_a_reopened_start_page_fills_the_form_from_the_remembered_file(clean_san
         assert form.forget.layout.display is None  # the Forget button shows while there is a file
         config = form.connect()
     assert config is not None and config.account_id == c["account_id"], _text(_html(cell))
+    # where the values came from, as the target table says it: the remembered file and the environment (the URLs),
+    # never "arguments" (review 24d)
+    origin = page._target_fields(config)["values from"]
+    assert origin == "credentials file, environment", origin
     status = _text(form.status.value)
     assert f"Using the credentials remembered in {credentials_path()}" in status, status
     assert "only this notebook knows" not in status
@@ -612,3 +633,42 @@ def test_a_done_steps_next_asks_to_close_the_notebook(setup: Setup) -> None:
     page = Page("application", setup=setup, show=False)
     kind, _, nxt = page.verdict()
     assert kind == "done" and "continue with" in nxt and "File › Close and Shut Down Notebook" in nxt, (kind, nxt)
+
+
+def test_another_callback_url_in_step_ones_form_asks_and_reuse_never_says_new_true(setup: Setup) -> None:
+    """01 run again with another callback URL in its form: the saved application is kept and shown, and a button
+    offers the second one with the new URL (what 13's fix says to do); re-running unchanged reuses it with a notice
+    in the notebook's words (no ``new=True``)."""
+    from bwhelpers.walkthrough import Page
+
+    page = Page("application", setup=setup, show=False)
+    with capture():
+        first = page.create_application("Demo Server", "https://example.com/a")
+    assert first is not None
+    with capture() as seen:
+        again = Page("application", setup=setup, show=False).create_application("Demo Server", "https://example.com/a")
+    said = _text(_html(seen))
+    assert again is not None and again.id == first.id and "Reusing the saved object" in said, said
+    assert "new=True" not in said and "another AppName in the form above" in said, said
+    with capture() as seen:
+        kept = Page("application", setup=setup, show=False).create_application("Demo Server", "https://example.com/b")
+    said = _text(_html(seen))
+    assert kept is not None and kept.id == first.id
+    assert "You already have an application" in said and "callback URL https://example.com/a" in said, said
+    assert "the form now says callback URL https://example.com/b" in said, said
+    assert any(type(o).__name__ == "VBox" for o in seen), "no button offered"
+
+
+def test_list_values_and_a_receipts_time_stay_whole_tokens() -> None:
+    """A list value (an MMS's media URLs) is drawn token by token, so a URL breaks only after its slashes (review
+    24d: ``…/media/smil|e.png``); a receipt's time in running text is local with its zone, the raw value in its
+    tooltip."""
+    from bwhelpers import views
+
+    url = "http://127.0.0.1:8765/api/v2/users/9900000/media/smile.png"
+    shown = views.object_html({"media": [url, "+19195550123"]})
+    assert '<span class="bw-tok">smile.png</span>' in shown and '<span class="bw-tok">+19195550123</span>' in shown
+    when = views.local_time_html("2026-12-06T21:53:48.625Z")
+    assert 'title="2026-12-06T21:53:48.625Z"' in when and "bw-tok" in when
+    assert re.search(r">2026-12-0[67] \d\d:\d\d:48 \S+", when), when
+    assert "T21:53" not in _text(when)

@@ -208,6 +208,30 @@ def test_the_walkthrough_on_a_real_account_with_a_callback_url_nobody_answers(
     assert "DELIVERED" in sent and "the receiver has stored none for this message yet" in sent
     diagnosed = _text(_out(real_env, "teardown"))
     assert "the receiver has stored no callback yet" in diagnosed
+    _newman_runs_the_real_export_as_exported(real_env, access_log, message["to"])
+
+
+def _newman_runs_the_real_export_as_exported(real_env: dict[str, Any], access_log: _Paths, to: Any) -> None:
+    """Review 24d finding 4, end to end: the files 12 exported for this account run green with newman as exported,
+    only the Client Secret given (it is never in the file); their ``to`` is the number 09 texted, and newman, like
+    the notebooks, uses nothing a real account lacks (no /_sandbox request)."""
+    from test_postman import _newman, _run_newman
+
+    _newman()
+    exports = Path(real_env["out"]).parent / "exports"
+    environment = next(exports.glob("Bandwidth API Keys (account *).postman_environment.json"))
+    collection = next(exports.glob("*.postman_collection.json"))
+    values = {v["key"]: v["value"] for v in json.loads(environment.read_text())["values"]}
+    assert values["to"] == (to[0] if isinstance(to, list) else to) and values["clientSecret"] == "", values
+    access_log.paths.clear()
+    proc, summary = _run_newman(collection, environment, "newman-junit-real-account",
+                                env_vars={"clientSecret": real_env["creds"]["client_secret"]})
+    assert proc.returncode == 0 and summary["run"]["failures"] == [], proc.stdout[-4000:] + proc.stderr[-1000:]
+    sends = [e for e in summary["run"]["executions"] if e["item"]["name"] in ("Send text message",
+                                                                               "Send picture message")]
+    assert len(sends) == 2 and all(e["response"]["code"] == 202 for e in sends), [e["item"]["name"] for e in sends]
+    assert not [p for p in access_log.paths if "/_sandbox" in p], "newman used the sandbox's control plane"
+    assert real_env["creds"]["client_secret"] not in proc.stdout + proc.stderr
 
 
 def test_no_callback_url_stops_the_run_at_the_application_step(real_env: dict[str, Any], capsys: Any) -> None:
@@ -232,6 +256,7 @@ def test_a_pasted_secret_with_surrounding_whitespace_connects(real_env: dict[str
     got = connect_form("real", {"account_id": f" {c['account_id']} ", "site_id": f"{c['site_id']}\t",
                                 "client_id": f"{c['client_id']} ", "client_secret": f" {c['client_secret']} \n"})
     assert got.config.client_secret == c["client_secret"] and got.config.client_id == c["client_id"]
+    assert got.config.source == "environment, the form", got.config.source  # typed values: from the form
     with pytest.raises(Exception, match="(?i)client secret"):  # a wrong one still fails, naming the field
         connect_form("real", {"account_id": c["account_id"], "site_id": c["site_id"], "client_id": c["client_id"],
                               "client_secret": f"{c['client_secret']}x "})

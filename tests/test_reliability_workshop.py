@@ -416,6 +416,76 @@ def test_hardening(service: dict[str, Any]) -> None:
     assert data["long_url_lost"] == data["page_size_lost"] == data["nosniff_lost"] == 0
 
 
+def test_an_outsiders_slow_uploads_and_many_addresses_guessing_are_bounded(service: dict[str, Any]) -> None:
+    """Issue 23 (rev23c's open items): one outsider address opens 100 slow uploads (a head announcing 200 KB and
+    1 KB of it): each tenant may hold 64 requests, the rest are answered 429 from their heads, bodies unread.
+    And 50 addresses guess at the hub's room password, 6 each (within each address's own allowance): all of them
+    together are checked at most the room's allowance (60, refilled 30 a minute), the rest refused before any
+    password is compared; a participant who logged in before still logs in."""
+    import asyncio
+    import select
+    import socket
+    from types import SimpleNamespace
+    from urllib.parse import urlsplit
+
+    from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
+    from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
+
+    url = urlsplit(service["url"])
+    socks = []
+    try:
+        for i in range(100):
+            sock = socket.create_connection((url.hostname, url.port), timeout=30)
+            sock.sendall((f"POST {url.path}/api/v2/users/1/messages HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                          "Content-Type: application/json\r\nContent-Length: 200000\r\n"
+                          f"X-Forwarded-For: 203.0.113.{77 + i // 1000}\r\n\r\n").encode() + b" " * 1000)
+            socks.append(sock)
+        answered: set[Any] = set()
+        deadline = time.monotonic() + 5  # the refusals are written at once; held ones stay silent
+        while len(answered) < len(socks) - PER_TENANT_REQUESTS and time.monotonic() < deadline:
+            ready, _, _ = select.select([s for s in socks if s not in answered], [], [], 0.5)
+            answered.update(ready)
+        refused = sum(1 for s in answered if s.recv(64).startswith(b"HTTP/1.1 429 "))
+        held = len(socks) - len(answered)
+    finally:
+        for sock in socks:
+            sock.close()
+    for i in range(100):
+        probe("slow_uploads", i >= held or i < PER_TENANT_REQUESTS)
+    assert held <= PER_TENANT_REQUESTS and refused == 100 - held, (held, refused)
+
+    now = [1000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long-enough!", admin_users={"host"})
+    auth.clock = lambda: now[0]
+
+    def login(address: str, name: str, password: str) -> str | None:
+        conn = SimpleNamespace(context=SimpleNamespace(remote_ip=address, _orig_remote_ip=address))
+        request = SimpleNamespace(remote_ip=address, headers={}, connection=conn)
+        handler = SimpleNamespace(request=request, find_user=lambda _name: None)
+        return asyncio.run(auth.authenticate(handler, {"username": name, "password": password}))
+
+    assert login("192.0.2.10", "amy", "room-pw") == "amy"
+    checked = 0
+    for i in range(300):
+        now[0] += 0.1  # 10 guesses a second from 50 addresses in turn: 30 s of guessing
+        try:
+            login(f"198.18.{i % 50}.1", f"guess{i}", f"wrong{i}")
+            checked += 1
+        except TooManyLogins:
+            pass
+    allowance = 60 + int(30 * 30 / 60)  # the burst and 30 s of refill
+    for i in range(300):
+        probe("room_guesses", i >= checked or i < allowance)
+    assert login("192.0.2.10", "amy", "room-pw") == "amy"  # logged in before: not held up
+    report.item(SECTION, f"slow uploads from one outsider address: 100 opened (200 KB announced, 1 KB sent), {held} "
+                         f"held (a tenant's bound: {PER_TENANT_REQUESTS}), {refused} answered 429 from their heads; "
+                         f"300 guesses at the room password from 50 addresses over 30 s (6 each, within each "
+                         f"address's allowance): {checked} checked, {300 - checked} refused by the login alarm before "
+                         f"any comparison (the room's allowance: {allowance}); a participant in before still logs in")
+    data = report.FIGURES[SECTION]
+    assert data["slow_uploads_lost"] == data["room_guesses_lost"] == 0
+
+
 @pytest.mark.slow  # 400 paced requests and a 4-process flood: about 20 s on an idle machine
 def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]) -> None:
     """Tenant B reads its applications one request at a time; tenant A floods from 4 processes (its biggest bin

@@ -230,6 +230,38 @@ def test_application_errors(dash: XmlSession, body: str, code: str) -> None:
     assert err(dash, r, "ApplicationProvisioningResponse")[0] == code
 
 
+def test_the_application_list_is_each_applications_own_answer_even_after_changes(dash: XmlSession) -> None:
+    """Bench 8 (issue 23): each application of the list is rendered once per stored version and reused, so a tenant
+    re-reading its biggest list no longer holds the event loop for tens of milliseconds. The list must still be
+    exactly the applications as stored now: each element byte for byte the one GET /applications/{id} answers, and
+    a renamed application is listed renamed."""
+    import re
+
+    ids = [dash.create_app(name=f"Listed {i}") for i in range(3)]
+
+    def listed() -> str:
+        r = dash.get("/applications")
+        assert r.status_code == 200 and r.headers["Content-Type"] == "application/xml; charset=utf-8"
+        return r.text
+
+    def own(app_id: str) -> str:
+        text = dash.get(f"/applications/{app_id}").text
+        found = re.search(r"<Application>.*</Application>", text, re.S)
+        assert found, text[:500]
+        return found.group(0)
+
+    first = listed()
+    assert first == listed()  # the second read (from the rendered items) is the same answer
+    assert first.endswith("".join(own(i) for i in ids) + "</ApplicationList></ApplicationProvisioningResponse>")
+    assert dash.patch(f"/applications/{ids[1]}", "<Application><AppName>Renamed</AppName></Application>"
+                      ).status_code == 200
+    after = listed()
+    assert "Renamed" in after and "Listed 1" not in after and own(ids[1]) in after
+    gone = own(ids[0])
+    assert dash.delete(f"/applications/{ids[0]}").status_code == 200
+    assert gone not in listed() and listed().count("<Application>") == 2
+
+
 def test_application_crud(dash: XmlSession) -> None:
     r = dash.get("/applications")
     assert r.status_code == 200 and dash.xml(r) == {"ApplicationProvisioningResponse": {"ApplicationList": None}}
@@ -868,6 +900,20 @@ def test_magic_partial_inventory(dash: XmlSession) -> None:
     assert sorted(in_service) == sorted(tns)
     # inventory is now exhausted: the same order fails
     assert get_order(dash, dash.order(peer, magic.PARTIAL_INVENTORY_AREA, 1))["OrderStatus"] == "FAILED"
+
+
+def test_an_accounts_inventory_is_the_same_when_read_one_number_at_a_time() -> None:
+    # an order reads an account's inventory lazily (issue 25: checking all 500 numbers of a workshop account's slot
+    # cost 30 ms of CPU per order): the numbers and their order are those of the whole inventory
+    seed = numbers.DEFAULT_SEED
+    for npa in ("919", "212", "808", magic.PARTIAL_INVENTORY_AREA, magic.NO_INVENTORY_AREA):
+        for slot in (None, 0, 7, numbers.INVENTORY_SLOTS - 1, numbers.INVENTORY_SLOTS + 3):
+            assert [n.tn for n in numbers.candidates({"areaCode": npa}, seed, slot)] == \
+                list(numbers.npa_inventory(seed, npa, slot)), (npa, slot)
+    want = list(numbers.npa_inventory(seed, "919", 7)[:3])
+    assert [n.tn for n in numbers.select({"areaCode": "919"}, 3, set(), seed, 7)] == want
+    taken = set(want[:2])
+    assert [n.tn for n in numbers.select({"areaCode": "919"}, 1, taken, seed, 7)] == [want[2]]
 
 
 def test_magic_partial_not_allowed_fails(dash: XmlSession) -> None:

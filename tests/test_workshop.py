@@ -88,26 +88,49 @@ def test_the_room_password_does_not_log_in_as_the_admin(hub: Hub) -> None:
     assert hub.api("GET", f"/users/{hub.admin}").json()["admin"] is True
 
 
-def test_guessing_at_the_login_form_is_throttled_per_address(hub: Hub) -> None:
-    """N3 on the real hub: ten wrong passwords from one address, then that address gets 429 with Retry-After, even
-    with the right password, while another address logs in. The addresses are claimed with X-Forwarded-For on the
-    hub's own port (what the proxy sends it), so this module's other logins from 127.0.0.1 are not held up."""
-    direct = f"http://127.0.0.1:{hub.hub_port}"
+class _From(requests.adapters.HTTPAdapter):
+    """Connections from another loopback address: the proxy appends it to X-Forwarded-For, a client of its own."""
 
-    def attempt(address: str, password: str) -> requests.Response:
-        s = requests.Session()
-        s.headers["X-Forwarded-For"] = address
-        s.get(f"{direct}/hub/login", timeout=30)
-        return s.post(f"{direct}/hub/login?next=", data={"username": "guesser", "password": password,
-                                                         "_xsrf": s.cookies.get("_xsrf")},
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _guesser(hub: Hub, source: str, forged: str | None = None) -> Any:
+    """A browser at ``source`` on the hub's login form, through the proxy; ``forged``: the address it claims in
+    X-Real-Ip and X-Forwarded-For. Returns ``login(user, password) -> response``."""
+    s = requests.Session()
+    s.mount("http://", _From(source))
+    if forged:
+        s.headers.update({"X-Real-Ip": forged, "X-Forwarded-For": forged})
+    s.get(f"{hub.url}/hub/login", timeout=30)
+
+    def login(user: str, password: str) -> requests.Response:
+        return s.post(f"{hub.url}/hub/login?next=", data={"username": user, "password": password,
+                                                           "_xsrf": s.cookies.get("_xsrf")},
                       timeout=60, allow_redirects=False)
+    return login
 
-    for _ in range(10):
-        assert attempt("198.51.100.20", "wrong").status_code == 403
-    r = attempt("198.51.100.20", hub.room_password)
+
+def test_guessing_at_the_login_form_is_throttled_per_address(hub: Hub) -> None:
+    """N3 and rev23c C1 through the real configurable-http-proxy: ten wrong passwords from one address, each
+    claiming another address in X-Real-Ip (which JupyterHub's tornado believed) and X-Forwarded-For, then that
+    address gets 429 with Retry-After, even with the right password, while another address logs in. The hub's own
+    log names the address the proxy saw, never the forged one (bwhelpers.hub_client_address). The guessers connect
+    from 127.0.0.2 and 127.0.0.3, so this module's logins from 127.0.0.1 are not held up."""
+    codes = [_guesser(hub, "127.0.0.2", f"203.0.113.{i}")("guesser", "wrong").status_code for i in range(10)]
+    assert codes == [403] * 10, codes
+    r = _guesser(hub, "127.0.0.2", "203.0.113.99")("guesser", hub.room_password)
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1, (r.status_code, r.text[-500:])
     assert "Too many failed logins" in r.text
-    assert attempt("198.51.100.21", hub.room_password).status_code == 302
+    assert _guesser(hub, "127.0.0.3", "203.0.113.100")("guesser", hub.room_password).status_code == 302
+    log = hub.log.read_text(errors="replace")
+    assert "403 POST /hub/login?next= (@127.0.0.2)" in log and "(guesser@127.0.0.3)" in log, hub.tail()
+    assert "203.0.113." not in log, "the hub's log names an address the client chose"
 
 
 @pytest.fixture(scope="module")
@@ -370,7 +393,8 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
     """Review 24d finding 1: at 1024 px the board was 1,860 px wide (steps 8-9, texts, the last error and reset off
     screen); a participant whose server never started looked like one who had not begun; the host was counted.
     Now: compact cells with the step numbers in the header, the last error on a line of its own, each row saying when
-    the hub runs no server for it, hub admins left out; no sideways scrolling at 1024 or 1280 px, light and dark."""
+    the hub runs no server for it, hub admins left out; no sideways scrolling at 1024 or 1280 px, light and dark.
+    Issue 23: the hub's login alarm (guessing from many addresses, through the real proxy) is on the board."""
     from _chromium import CHROMIUM, launch_env
     from playwright import sync_api
 
@@ -397,7 +421,20 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                         auth=(creds["username"], creds["password"]), timeout=30,
                         headers={"Content-Type": "application/xml"}, data="<SipPeer><PeerName/></SipPeer>")
     assert bad.status_code == 400
+    # the login alarm (issue 23): guessing from many addresses uses up the room's allowance; a new address is refused
+    # however right its password, and the board says so (the host and those already logged in are not affected)
+    for n in range(2, 40):
+        login = _guesser(hub, f"127.0.1.{n}")
+        codes = [login("guesser", "wrong").status_code for _ in range(6)]  # within each address's allowance (10)
+        assert set(codes) <= {403, 429}, codes  # 429 only room-wide: the alarm is on
+        refused = _guesser(hub, f"127.0.2.{n}")("newcomer", hub.room_password)  # a new address, the right password
+        if refused.status_code == 429:
+            break
+        assert refused.status_code == 302, refused.status_code
+    assert refused.status_code == 429 and "logins from new addresses are paused" in refused.text, refused.text[-800:]
+    assert "LOGIN ALARM" in hub.log.read_text(errors="replace")
     board = svc(hub, "GET", "/board.json", hub.user_token(hub.admin)).json()
+    assert board["login_alarm"]["failures"] >= 60 and board["login_alarm"]["refused"] >= 1, board["login_alarm"]
     assert board["admins"] == [hub.admin]
     rows = {r["participant"]: r for r in board["participants"]}
     assert hub.admin not in rows, "the host is counted as a participant"
@@ -427,6 +464,7 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                     assert wide <= width, f"the board is {wide} px wide at {width} px ({scheme})"
                     text = page.inner_text("body")
                     assert "not counted: host (hub admin)" in text
+                    assert "Login alarm since" in page.inner_text('[role="alert"]')
                     assert not page.query_selector_all(f'td.name:text-is("{hub.admin}")')
                     dave = page.inner_text('tr:has(td.name:has-text("dave"))')
                     assert "server not running" in dave

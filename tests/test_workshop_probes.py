@@ -3,6 +3,7 @@ the hub starts it (tests/_workshop_service.py): odd requests from anyone get a c
 traceback in the hub's log."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -210,6 +211,128 @@ def test_large_bodies_are_read_only_for_the_paths_account(service: dict[str, Any
     no_tracebacks(service)
 
 
+def _hold(service: dict[str, Any], path: str, extra: str, length: int = 200_000, sent: int = 1000) -> Any:
+    """A connection sending a request's head and ``sent`` of its ``length`` bytes of body, then holding (the slow
+    client of issue 23's open item 3)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(service["url"])
+    sock = socket.create_connection((url.hostname, url.port), timeout=30)
+    sock.sendall((f"POST {url.path}{path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {length}\r\n{extra}\r\n").encode() + b"{" + b" " * (sent - 1))
+    return sock
+
+
+def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_address_carries_on(
+        service: dict[str, Any]) -> None:
+    """Issue 23 (rev23c's open item): an outsider could hold 256 KB of body on each of thousands of slow
+    connections. Each tenant (an account, or a client address for requests without right credentials: the proxy's
+    X-Forwarded-For, believed from this machine's own user as from configurable-http-proxy; an IPv6 address by its
+    /64) may hold 64 requests
+    at once; the next is answered 429 from its head, its body unread. Participants behind the same address are
+    their accounts, not the address, and another address is not held up. Closed connections give the room back."""
+    from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
+
+    creds = provision(service, "vera")
+    acct = creds["account_id"]
+    path = f"/api/v2/users/{acct}/messages"
+    # one IPv6 client: a new address of its /64 for every request is still the one client
+    held = [_hold(service, path, f"X-Forwarded-For: 2001:db8:77::{i + 1:x}\r\n") for i in range(PER_TENANT_REQUESTS)]
+    try:
+        over = _hold(service, path, "X-Forwarded-For: 2001:db8:77::ffff:1\r\n")
+        over.settimeout(30)
+        answer = over.recv(4096).decode("latin-1")
+        over.close()
+        assert answer.startswith("HTTP/1.1 429 "), answer[:300]
+        assert "Retry-After: 1" in answer and "Connection: close" in answer and "too-many-requests" in answer
+        # a participant behind the same address: her account's own allowance
+        r = requests.get(f"{service['url']}/api/v2/users/{acct}/media", auth=(creds["username"], creds["password"]),
+                         headers={"X-Forwarded-For": "2001:db8:77::5"}, timeout=30)
+        assert r.status_code == 200, r.text[:300]
+        # another address without credentials: its own allowance (the API's 401)
+        r = requests.post(f"{service['url']}{path}", json={}, headers={"X-Forwarded-For": "198.51.100.78"},
+                          timeout=30)
+        assert r.status_code == 401, r.text[:300]
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + 30  # the server sees the closes on its next loop turns
+    while True:
+        r = requests.post(f"{service['url']}{path}", json={}, headers={"X-Forwarded-For": "2001:db8:77::9"},
+                          timeout=30)
+        if r.status_code != 429 or time.monotonic() > deadline:
+            break
+    assert r.status_code == 401, r.text[:300]
+    no_tracebacks(service)
+
+
+def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of connections that never send a head hold no request, so the server bounds connections too
+    (admission.MAX_CONNECTIONS: 4,096 or the file descriptor limit less a headroom): a connection past it is closed
+    unanswered, and a closed one makes room again. A workshop server on 127.0.0.1 with the bound set to 4 (and the
+    bound of all requests without credentials together, admission.OUTSIDERS_REQUESTS, to 2: a third outsider from
+    a third address gets 503 from its head). As root,
+    also the bound per client (admission.PER_PEER_CONNECTIONS, set to 3): a loopback connection of another OS user
+    (a participant's kernel under TLJH) counts against that user, never against the service's own (the proxy)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from bwhelpers.sandbox.server import CappedHTTPServer, SandboxServer, prepare_db
+
+    from bwhelpers.sandbox import admission
+
+    monkeypatch.setattr(CappedHTTPServer, "max_connections", 4)
+    monkeypatch.setattr(admission, "OUTSIDERS_REQUESTS", 2)
+    srv = SandboxServer(prepare_db(str(tmp_path / "s.db"), accounts=[]), port=0, workshop=True, xheaders=True)
+    srv.start_thread()
+    try:
+        idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(4)]
+        extra = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        extra.settimeout(30)
+        assert extra.recv(1) == b"", "a fifth connection was served"  # closed by the server
+        extra.close()
+        idle[0].sendall(b"GET /_sandbox/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        idle[0].settimeout(30)
+        assert idle[0].recv(4096).startswith(b"HTTP/1.1 200 ")  # the four within the bound are served
+        for sock in idle:
+            sock.close()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ok = requests.get(f"{srv.url}/_sandbox/health", timeout=10).status_code == 200
+            except requests.ConnectionError:
+                ok = False
+            if ok or time.monotonic() > deadline:
+                break
+        assert ok, "closed connections did not make room"
+        # requests without credentials, each from an address of its own (the proxy's word): bounded all together
+        svc = {"url": srv.url}
+        held = [_hold(svc, "/api/v2/users/1/messages", f"X-Forwarded-For: 198.51.100.{i}\r\n") for i in (1, 2)]
+        third = _hold(svc, "/api/v2/users/1/messages", "X-Forwarded-For: 198.51.100.3\r\n")
+        third.settimeout(30)
+        answer = third.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.1 503 ") and "Retry-After: 1" in answer, answer[:300]
+        for sock in (*held, third):
+            sock.close()
+        deadline = time.monotonic() + 30  # the server sees the closes on its next loop turns
+        while requests.get(f"{srv.url}/_sandbox/health", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "closed requests did not give their place back"
+        if os.geteuid() == 0:  # another OS user on loopback (a TLJH participant's kernel) is a client of its own
+            monkeypatch.setattr(CappedHTTPServer, "per_peer", 3)
+            monkeypatch.setattr(CappedHTTPServer, "max_connections", 100)  # only the bound per client in play
+            code = (f"import os, socket, encodings.idna; os.setgid(65534); os.setuid(65534); "
+                    f"s = [socket.create_connection(('127.0.0.1', {srv.port}), timeout=10) for _ in range(4)]; "
+                    f"s[3].settimeout(30); print(s[3].recv(1) == b'', s[2].getsockname() != None)")
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+            assert out.stdout.split() == ["True", "True"], out.stdout + out.stderr
+            assert requests.get(f"{srv.url}/_sandbox/health", timeout=10).status_code == 200  # this user: not held up
+    finally:
+        srv.stop()
+
+
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:
@@ -261,6 +384,42 @@ def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
     assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
     now[0] += 6
     assert _login(auth, "203.0.113.9", "host", "host-pw-long") == "host"
+
+
+def test_guessing_from_many_addresses_raises_the_room_login_alarm(tmp_path: Any) -> None:
+    """Issue 23 (rev23c's open item): per-address buckets do not bound guessing at the one room password from many
+    addresses. Failed logins are counted room-wide too: once the room's 60 are used up (the login alarm), a new
+    address is refused 429 before its password is compared, however right it is; an address that logged in before
+    and the host (their own password and bucket) are not; the alarm is written for the board and the room's refill
+    (30 a minute) lets new addresses in again. The authenticator's clock is moved, never slept on."""
+    from bwhelpers.sandbox.workshop import login_alarm
+    from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
+
+    now = [5000.0]
+    alarm_file = tmp_path / login_alarm.FILENAME
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"},
+                                 alarm_file=str(alarm_file))
+    auth.clock = lambda: now[0]
+    assert _login(auth, "192.0.2.50", "amy", "room-pw") == "amy"  # amy is in before the guessing starts
+    for i in range(60):  # 6 guesses from each of 10 addresses: every address within its own allowance
+        assert _login(auth, f"198.18.{i // 6}.9", f"g{i}", "guess") is None
+    with pytest.raises(TooManyLogins) as refused:  # a new address, the right password: refused room-wide
+        _login(auth, "203.0.113.60", "bo", "room-pw")
+    assert refused.value.status_code == 429 and int(refused.value.headers["Retry-After"]) >= 1
+    assert "logins from new addresses are paused" in refused.value.jupyterhub_message
+    assert _login(auth, "192.0.2.50", "amy", "room-pw") == "amy"  # logged in before: not affected
+    assert _login(auth, "198.51.100.99", "host", "host-pw-long") == "host"  # the host is never locked out
+    alarm = login_alarm.read(alarm_file)
+    assert alarm is not None and alarm["failures"] == 60 and alarm["addresses"] == 10 and alarm["refused"] == 1
+    text = login_alarm.describe(alarm)
+    assert "60 failed logins from 10 addresses" in text and "refused" in text
+    now[0] += 2  # one guess a 2 s (30 a minute) for everyone new together
+    assert _login(auth, "203.0.113.60", "bo", "room-pw") == "bo"
+    assert _login(auth, "203.0.113.61", "cy", "guess") is None  # and the guess that takes the next one
+    with pytest.raises(TooManyLogins):
+        _login(auth, "203.0.113.62", "di", "room-pw")
+    # an old alarm is not shown: the board reads it only within login_alarm.WINDOW of its latest refusal
+    assert login_alarm.read(alarm_file, now=alarm["last"] + login_alarm.WINDOW + 1) is None
 
 
 def test_the_login_throttle_believes_only_the_proxys_forwarded_for_never_x_real_ip() -> None:
@@ -340,6 +499,35 @@ def test_workshop_config_trusts_the_given_proxies_for_the_hub_login_too() -> Non
     configure(c, state_dir="/tmp", trusted_proxies=["10.9.0.0/16"], trusted_room=True)
     assert list(c.WorkshopAuthenticator.trusted_proxies) == ["10.9.0.0/16"]
     assert "10.9.0.0/16" in c.JupyterHub.services[-1]["command"]
+
+
+def test_workshop_config_makes_the_whole_hub_name_the_true_client_and_warns_of_a_short_host_password(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23 (rev23c's open item): the hub's log named a client's X-Real-Ip. The generated config installs the
+    transform that sets every hub request's remote_ip by the forwarded rule (kept when the config is applied twice,
+    with the host's own transforms kept too), writes the login alarm beside the sandbox's db, and warns of a host
+    password shorter than 16 characters (the room-wide alarm never refuses an admin name)."""
+    from traitlets.config import Config
+
+    from bwhelpers.sandbox.workshop import login_alarm
+    from bwhelpers.workshop import configure
+
+    class Own:  # a host's own transform
+        pass
+
+    monkeypatch.setenv("WORKSHOP_HOST_PASSWORD", "short-pw")
+    c = Config()
+    c.JupyterHub.tornado_settings = {"transforms": [Own], "cookie_options": {"secure": True}}
+    configure(c, state_dir=tmp_path, admin_users=["host"], trusted_room=True)
+    configure(c, state_dir=tmp_path, admin_users=["host"], trusted_room=True)
+    settings = c.JupyterHub.tornado_settings
+    assert [t.__name__ for t in settings["transforms"]] == ["Own", "HubClientAddress"]
+    assert settings["cookie_options"] == {"secure": True}
+    assert c.WorkshopAuthenticator.alarm_file == str(tmp_path.resolve() / login_alarm.FILENAME)
+    assert "WORKSHOP_HOST_PASSWORD has 8 characters" in capsys.readouterr().err
+    monkeypatch.setenv("WORKSHOP_HOST_PASSWORD", "a-long-random-host-password")
+    configure(Config(), state_dir=tmp_path, admin_users=["host"], trusted_room=True)
+    assert "WORKSHOP_HOST_PASSWORD has" not in capsys.readouterr().err
 
 
 # -- the strangers' set-up (N9): --authenticator pam --spawner local, the hub as root ----------------------------

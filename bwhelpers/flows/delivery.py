@@ -10,6 +10,7 @@ import weakref
 from typing import Any, Callable
 
 from .. import steps
+from ..codes import new_callback_urls
 from ..delivery import DeliveryOutcome, poll_delivery
 from ..exceptions import BandwidthError, MissingPrerequisiteError, ValidationError
 from ..receiver_client import HTTPS_RULE, CallbackBase, ReceiverClient, callback_base, receiver_credentials
@@ -114,7 +115,7 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
     def add(check: str, ok: bool, finding: str, fix: str = "") -> None:
         rows.append({"check": check, "ok": ok, "finding": finding, "fix": "" if ok else fix})
 
-    p = steps.step("application")
+    receiver_fix = new_callback_urls(receiver=True)
     try:
         base = callback_base(real=True)
     except ValidationError as exc:
@@ -147,8 +148,8 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
             f"inbound {inbound}, outbound {outbound}" + ("" if match else
                                                          f"; BW_CALLBACK_BASE_URL gives {base.inbound} and "
                                                          f"{base.outbound}"),
-            f"create the application again with the receiver's URLs ({p.ref}, new=True), or set "
-            "BW_CALLBACK_BASE_URL to the URL the application uses (a quick tunnel's URL changes at each start)")
+            f"set BW_CALLBACK_BASE_URL to the URL the application uses, or {receiver_fix} "
+            "(a quick tunnel's URL changes at each start)")
         creds = receiver_credentials(create=False)
         user = ((app_data.get("InboundCallbackCreds") or {}).get("UserId")
                 or (app_data.get("CallbackCreds") or {}).get("UserId"))
@@ -159,8 +160,7 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
             "the application sends the receiver's callback credentials" if ok else
             "the application's callback credentials are not the receiver's: the receiver refuses its callbacks (401)"
             if user else "the application has no callback credentials: the receiver refuses its callbacks (401)",
-            f"create the application again ({p.ref}, new=True) with the form's proposed URLs: bwhelpers sets the "
-            "receiver's credentials")
+            receiver_fix)
     if client is not None:
         try:
             stats = client.status()
@@ -183,10 +183,10 @@ def receiver_checks(setup: Any, app_data: dict[str, Any]) -> list[dict[str, Any]
                     "is right")
             else:
                 add("refused callbacks", False, f"the receiver refused: {refused}",
-                    "wrong credentials: if they are Bandwidth's (the callback credentials check above fails), create "
-                    f"the application again with the proposed credentials ({p.ref}, new=True); if that check "
-                    "passes, someone else posted to the public URL and was refused, as they should be. Too large / "
-                    "rate: nothing to do for Bandwidth's own callbacks")
+                    "wrong credentials: if they are Bandwidth's (the callback credentials check above fails), "
+                    f"{receiver_fix}; if that check passes, someone else posted to the "
+                    "public URL and was refused, as they should be. Too large / rate: nothing to do for Bandwidth's "
+                    "own callbacks")
     return rows
 
 

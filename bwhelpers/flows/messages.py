@@ -7,6 +7,7 @@ import warnings
 from typing import Any, Callable
 
 from .. import steps
+from ..codes import new_callback_urls
 from ..checks import check_bool, check_int, check_number, check_str
 from ..exceptions import (BandwidthError, MissingPrerequisiteError, UnknownMessageError, ValidationError,
                           WaitTimeoutError)
@@ -217,8 +218,8 @@ class Messages:
                 last = bad[-1]
                 answer = last.get("error") or f"HTTP {last.get('statusCode')}"
                 return (f"the callback URL {last.get('url')} did not accept the event ({answer}); the sandbox retries "
-                        "with backoff", "make the callback URL answer 2xx quickly, or create the application with a "
-                        f"reachable URL ({steps.ref('application')}, new=True)")
+                        "with backoff", "make the callback URL answer 2xx quickly, or "
+                        + new_callback_urls("a reachable URL"))
             if any(r.get("state") in ("queued", "sending", "pending") for r in states):
                 return ("the message is still being delivered (a slow destination)",
                         "run this cell again: it waits for the same message (or give it a longer timeout=...)")

@@ -2,10 +2,13 @@
 (``band message preflight``'s order of concern)."""
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 from urllib.parse import urlparse
 
 from .. import steps
+from ..receiver import BASE_URL_ENV
+from ..codes import new_callback_urls, run_again
 from ..exceptions import BandwidthError
 from ..phone import loose_e164
 from .a2p import A2PFlow
@@ -92,7 +95,6 @@ class Preflight:
         st = self.ctx.state
         app_id, loc_id = st.application_id, st.location_id
         app_data: dict[str, Any] = {}
-        again = "create the {} again (step {}, new=True)"
         if not app_id:
             add("application", False, "no application saved", f"run {steps.ref('application')}")
         else:
@@ -100,13 +102,13 @@ class Preflight:
                 app_data = d.get_application(app_id).data
                 add("application", True, f"application {app_id} exists")
             except BandwidthError as exc:
-                add("application", False, str(exc), again.format("application", steps.step("application").number))
+                add("application", False, str(exc), run_again("application", "application"))
             callback = app_data.get("CallbackUrl") or app_data.get("MsgCallbackUrl") or \
                 app_data.get("InboundCallbackUrl") or (st.application.callback_url if st.application else None)
             problem = callback_problem(callback, real=not cfg.is_sandbox)
             add("callback URL", problem is None, problem or f"callback URL {callback}",
-                f"create the application with your server's public https callback URL "
-                f"(step {steps.step('application').number}, new=True)")
+                new_callback_urls("your server's public https callback URL",
+                                  receiver=not cfg.is_sandbox and bool(os.environ.get(BASE_URL_ENV))))
         if not cfg.is_sandbox:
             from .delivery import receiver_checks
 
@@ -118,7 +120,7 @@ class Preflight:
             d.get_location(loc_id)
             add("location", True, f"location {loc_id} exists")
         except BandwidthError as exc:
-            add("location", False, str(exc), again.format("location", steps.step("location").number))
+            add("location", False, str(exc), run_again("location", "location"))
             return True
         for label, getter, key in (("SMS", d.get_sms, "sms"), ("MMS", d.get_mms, "mms")):
             enabled = existing_feature(getter, loc_id) is not None

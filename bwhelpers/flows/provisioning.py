@@ -357,6 +357,11 @@ class Provisioning:
             obj = st.application if key == "application" else st.location
             if obj is not None and obj.id and inputs.get("name") is not None and obj.name != inputs["name"]:
                 return {"id": obj.id, "name": obj.name, "new_name": inputs["name"]}
+            url = inputs.get("inbound_callback_url")  # the application's other URL: a second one (it asks first)
+            app = st.application
+            if key == "application" and app is not None and app.id and url and app.callback_url not in (None, url):
+                return {"id": app.id, "name": app.name, "new_name": app.name, "url": app.callback_url,
+                        "new_url": url}
             return None
         if key == "orders":
             last = st.last_order

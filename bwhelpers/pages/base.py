@@ -7,7 +7,12 @@ from typing import Any, Callable
 
 from .. import steps
 
-__all__ = ["PageBase", "link", "typename"]
+__all__ = ["ANOTHER", "PageBase", "link", "typename"]
+
+#: how a notebook creates a second object of its step instead of reusing the saved one (the reuse notice says it)
+ANOTHER = {"application": "give it another AppName in the form above and run this cell again",
+           "location": "give it another name in the form above and run this cell again",
+           "orders": "change the search in the form above and run this cell again"}
 
 
 def link(p: steps.Step) -> str:
@@ -31,6 +36,7 @@ class PageBase:
     _last_refusal: str | None
     _torn_down: str | None
     _partial_next: str | None
+    _caveat: tuple[str, str] | None
     _target_view: Any
     _preflight: Any
     _connect_notes: list[Any]

@@ -63,11 +63,11 @@ class EventsMixin(PageBase):
         number = self.setup.current.sending_number
         if control is None:  # a real account: your own phone is the phone page
             yours = f"<code>{html.escape(number)}</code>" if number else "your Bandwidth number"
-            show.show_callout("info", "Your own phone is the phone page here",
-                              f"<div>The sandbox's phone page shows the conversations of {yours}; on a real account "
-                              "your own phone does: the texts sent to it arrive there, and what you text to "
-                              f"{yours} from it reaches the application's inbound URL (the events table lists "
-                              "what the receiver stored).</div>")
+            show.show_callout("info", "Your own phone is the phone here",
+                              f"<div>What {yours} sends arrives on the phone you typed in <code>to</code>, and "
+                              f"what you text back to {yours} reaches the application's inbound URL (notebook "
+                              f"{link(steps.page('events'))} lists what the callback receiver stored). There is "
+                              "no phone page on a real account: that is the sandbox's.</div>")
             return None
         try:
             doc = control.phone_link(ttl=ttl, number=number)
@@ -242,8 +242,9 @@ class EventsMixin(PageBase):
                  + (f", waited {sum(outcome.rate_limit_waits):g} s for 429 Retry-After" if outcome.rate_limit_waits
                     else "") + ").</div>")
         if events:
-            got = ", ".join(f"{e.get('type')} at {e.get('_received_at')}" for e in events)
-            body += f"<div><b>Callback:</b> the receiver stored {esc(got)}.</div>"
+            got = ", ".join(f"{esc(str(e.get('type')))} at {views.local_time_html(str(e.get('_received_at') or ''))}"
+                            for e in events)
+            body += f"<div><b>Callback:</b> the receiver stored {got}.</div>"
         elif has_receiver:
             body += ("<div><b>Callback:</b> the receiver has stored none for this message yet. Bandwidth retries a "
                      "callback it could not deliver; if none arrives, run the checks in notebook "

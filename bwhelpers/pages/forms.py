@@ -132,6 +132,15 @@ class FormsMixin(PageBase):
 
         unreachable = callback_problem(proposed["inbound"], real=True)
         if unreachable:  # the preflight (diagnose) fails this check too: say it here, before the application exists
+            nxt = steps.page("location")
+            self._caveat = (
+                "the application is created, but Bandwidth cannot reach its callback URLs (no incoming text and no "
+                "delivery receipt will reach you)",
+                "start a tunnel to the receiver (README, <i>Using a real Bandwidth account</i>), set "
+                "<code>BW_CALLBACK_BASE_URL</code> to its public https URL, restart the kernel and run this notebook "
+                "again: it offers to create a second application with the new URLs (then run "
+                f"{link(steps.page('assigned'))} again). Meanwhile the next steps work: {link(nxt)} creates the "
+                f"location ({link(steps.page('teardown'))} checks the callback URLs)")
             show.show_callout(
                 "warn", "Bandwidth cannot reach these callback URLs",
                 f"<div>{html.escape(unreachable[:1].upper() + unreachable[1:])}.</div><div><b>Fix:</b> start a tunnel "

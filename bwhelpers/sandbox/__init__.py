@@ -24,6 +24,7 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .demo import DEMO, DEMO_B
@@ -86,6 +87,12 @@ class SandboxHandle:
 
 
 _running: dict[str, SandboxHandle] = {}
+
+#: seconds a kernel waits for the health answer of the sandbox it was pointed at (``BW_SANDBOX_URL``): a workshop's
+#: sandbox answers the unauthenticated probes of a room one at a time (one client address: the proxy's), so when 50
+#: kernels start at once the last one's answer comes seconds later (2 s gave "no sandbox answers" to most of them;
+#: a refused connection still fails at once)
+IDENTIFY_TIMEOUT = 10.0
 
 
 def probe(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
@@ -269,8 +276,12 @@ def start(port: int = 0, db: str | os.PathLike[str] | None = None, host: str = "
     return handle
 
 
-def ensure_running(url: str | None = None) -> SandboxHandle:
+def ensure_running(url: str | None = None, db: str | os.PathLike[str] | None = None) -> SandboxHandle:
     """The sandbox every kernel shares: reuse ``url``/``BW_SANDBOX_URL``/port 8765, else start one.
+
+    With ``db`` (the headless run: its own ``BW_SANDBOX_DB``), the sandbox on port 8765 is shared only when it keeps
+    its state in that file; one keeping another's (an open JupyterLab of another project or user setup) is left
+    alone and a sandbox on ``db`` starts on a free port.
 
     A sandbox found at a URL is used only once it proves it is the expected one (:func:`verify`), before
     any credential is sent: a server squatting port 8765 is passed over (a sandbox of our own starts on a
@@ -291,7 +302,7 @@ def ensure_running(url: str | None = None) -> SandboxHandle:
     url = url or os.environ.get("BW_SANDBOX_URL")
     if url:
         url = url.rstrip("/")
-        found = identify(url, timeout=2.0)  # one health request: a sandbox, its key, its proof
+        found = identify(url, timeout=IDENTIFY_TIMEOUT)  # one health request: a sandbox, its key, its proof
         if found.doc is not None:
             if not found.verified:
                 raise SandboxIdentityError(
@@ -307,8 +318,11 @@ def ensure_running(url: str | None = None) -> SandboxHandle:
     default = f"http://127.0.0.1:{DEFAULT_PORT}"
     found = identify(default, timeout=0.5)
     if found.doc is not None:
+        if found.verified and db is not None and not _same_file(found.doc.get("db"), db):
+            return start(port=0, db=db, reuse=False)  # another state's sandbox: not stepped on
         if found.verified:
-            return SandboxHandle(url=default, credentials=creds, reused=True, admin_key=found.key)
+            return SandboxHandle(url=default, credentials=creds, db_path=str(found.doc.get("db") or "") or None,
+                                 reused=True, admin_key=found.key)
         import logging
 
         logging.getLogger("bwhelpers").warning(
@@ -316,6 +330,13 @@ def ensure_running(url: str | None = None) -> SandboxHandle:
             "was sent); starting a sandbox of your own on a free port", DEFAULT_PORT)
         return start(port=0, reuse=False)
     try:
-        return start(port=DEFAULT_PORT)
+        return start(port=DEFAULT_PORT, db=db)
     except OSError:
-        return start(port=0)
+        return start(port=0, db=db)
+
+
+def _same_file(a: object, b: str | os.PathLike[str]) -> bool:
+    try:
+        return isinstance(a, str) and Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False

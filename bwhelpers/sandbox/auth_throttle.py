@@ -5,7 +5,7 @@ bwhelpers.sandbox.auth_throttle
 Repeated authentication failures from one client address are throttled, so guessing (or simply
 hammering the sandbox with wrong credentials) cannot take the CPU from everyone else.
 
-Each client address has a bucket of :data:`BURST` failures that refills at :data:`REFILL_PER_SECOND`, on the
+Each client address (an IPv6 address by its /64: :func:`.forwarded.client_key`) has a bucket of :data:`BURST` failures that refills at :data:`REFILL_PER_SECOND`, on the
 sandbox's clock (:mod:`bwhelpers.sandbox.clock`: callers pass ``now``), so tests freeze it instead of racing it.
 While it is empty, a credential (a user name or client id *and* a keyed digest of the secret presented:
 :func:`credential_key`) that failed in the last :data:`FAILED_ID_SECONDS` is checked only against credentials
@@ -28,6 +28,8 @@ import hmac
 import os
 import threading
 import time
+
+from .forwarded import client_key
 
 BURST = 20
 REFILL_PER_SECOND = 2.0
@@ -74,6 +76,7 @@ class FailureThrottle:
         """Seconds until ``address`` may fail again with credential id ``ident``, or None when the request may be
         checked normally."""
         now = time.monotonic() if now is None else now
+        address = client_key(address)
         level = self._level(address, now)
         if level >= 1.0:
             return None
@@ -83,6 +86,7 @@ class FailureThrottle:
 
     def failed(self, address: str, ident: str | None = None, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
+        address = client_key(address)
         with self._lock:
             if ident is not None:
                 if len(self._failed_ids) > _MAX_ADDRESSES:

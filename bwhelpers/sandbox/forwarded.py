@@ -23,6 +23,7 @@ spawner everyone is the hub's user, which is why that one needs ``--trusted-room
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import socket
@@ -57,6 +58,21 @@ def is_trusted(peer: str, trusted: tuple[Network, ...]) -> bool:
         return False
     addr = _peer_address(peer)
     return addr is not None and any(addr.version == net.version and addr in net for net in trusted)
+
+
+@functools.lru_cache(maxsize=4096)
+def client_key(address: str) -> str:
+    """Whom a per-client bound counts (throttles, fair turns, admission): the address, an IPv4-mapped IPv6 one as
+    IPv4, or an IPv6 address's /64 network (one host holds the whole network: a new address per request is free)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _last(value: str | None) -> str:
@@ -125,7 +141,7 @@ def _peer_address(peer: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
     return addr
 
 
-def _loopback(peer: str) -> bool:
+def is_loopback(peer: str) -> bool:
     addr = _peer_address(peer)
     return addr is not None and addr.is_loopback
 
@@ -155,7 +171,7 @@ def proxy_connection(conn: Any, trusted: tuple[Network, ...]) -> bool:
         return bool(known)
     peer = connection_peer(conn)
     ok = is_trusted(peer, trusted)
-    if ok and _loopback(peer):
+    if ok and is_loopback(peer):
         sock = getattr(stream, "socket", None)
         owner = None
         if sock is not None:

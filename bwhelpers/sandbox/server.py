@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import os
 import re
 import socket
 import threading
@@ -27,7 +28,8 @@ import tornado.web
 from .accounts import DEMO, DEMO_B, create_account
 from .base import BaseHandler
 from .context import SandboxContext
-from . import delivery_signature, forwarded, guards, quotas
+from . import admission, delivery_signature, forwarded, guards, quotas
+from .admission import Busy, Ledger, Ticket
 from .fair_share import FairShare, Turn, proves_account, tenant_of
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .keys import ADMIN_HEADER, same_secret
@@ -86,7 +88,7 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     rest of the body is discarded by tornado, which closes the connection after the answer."""
 
     def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int,
-                 larger: Any = None, turn: Any = None):
+                 larger: Any = None, tenant: Any = None, turn: Any = None, ledger: Ledger | None = None):
         self.inner, self.conn, self.limit = inner, conn, limit
         #: ``larger(start_line, headers)``: the limit of a request that may carry more (an authenticated media
         #: upload), or None: decided from the headers, before any of the body is read
@@ -94,8 +96,14 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         self.received, self.refused = 0, False
         self.headers: tornado.httputil.HTTPHeaders | None = None
         self.uri = ""
-        #: ``turn(headers)``: the request's place among its tenant's (workshop mode, :mod:`.fair_share`), or None
-        self.turn = turn
+        #: ``tenant(headers, uri)``: whose request this is, (tenant, hint), decided from the head (workshop mode,
+        #: :mod:`.fair_share`); ``turn(tenant, hint)``: its place among its tenant's, when its body is in
+        self.tenant, self.turn = tenant, turn
+        self.whose: tuple[str, Any] | None = None
+        #: requests and bytes in flight per tenant (workshop mode, :mod:`.admission`)
+        self.ledger = ledger
+        self.ticket: Ticket | None = None
+        self.busy = False
 
     def headers_received(self, start_line: Any, headers: tornado.httputil.HTTPHeaders) -> Any:
         headers.pop(OVERSIZE_HEADER, None)  # only this class sets it
@@ -109,6 +117,16 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
             length = int(headers.get("Content-Length", "0").split(",")[0].strip() or 0)
         except ValueError:
             length = 0
+        if self.tenant is not None:
+            self.whose = self.tenant(headers, self.uri)
+        if self.ledger is not None and self.whose is not None:
+            got = self.ledger.admit(self.whose[0], max(0, min(length, self.limit)))
+            if isinstance(got, Busy):
+                self._busy(got)
+                return None
+            self.ticket = self.conn.bw_ticket = got
+            if admission.outsider(got.tenant):
+                self.conn.set_body_timeout(admission.OUTSIDER_BODY_TIMEOUT)
         if length > self.limit:
             self.conn.set_max_body_size(length)  # read and dropped after the answer, not tornado's bare 400
             result = self.inner.headers_received(start_line, headers)
@@ -117,6 +135,17 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         if "chunked" in headers.get("Transfer-Encoding", "").lower():
             self.conn.set_max_body_size(4 * self.limit)  # so the handler answers 413 before tornado's 400
         return self.inner.headers_received(start_line, headers)
+
+    def _busy(self, busy: Busy) -> None:
+        """Answer ``busy`` at once, unread body and all, and close the connection (:mod:`.admission`)."""
+        self.busy = True
+        hint = self.whose[1] if self.whose is not None else None
+        if inspect.iscoroutine(hint):
+            hint.close()  # the hub is never asked about a request that is not served
+        headers, body = busy.answer()
+        self.conn.write_headers(tornado.httputil.ResponseStartLine("HTTP/1.1", busy.status, busy.reason),
+                                tornado.httputil.HTTPHeaders(headers), body)
+        self.conn.finish()
 
     def _refuse(self) -> None:
         self.refused = True
@@ -127,18 +156,24 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         self.inner.finish()
 
     def data_received(self, chunk: bytes) -> Any:
-        if self.refused:
+        if self.refused or self.busy:
             return None
         self.received += len(chunk)
+        if self.ticket is not None and self.received > self.ticket.bytes:  # a chunked body: counted as it comes
+            busy = self.ticket.grow(self.received - self.ticket.bytes)
+            if busy is not None:
+                self.ticket.release()
+                self._busy(busy)
+                return None
         if self.received > self.limit:
             self._refuse()
             return None
         return self.inner.data_received(chunk)
 
     def finish(self) -> None:
-        if self.refused:
+        if self.refused or self.busy:
             return
-        turn = self.turn(self.headers, self.uri) if self.turn is not None and self.headers is not None else None
+        turn = self.turn(*self.whose) if self.turn is not None and self.whose is not None else None
         if turn is None:
             self.inner.finish()
             return
@@ -163,8 +198,64 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         turn = getattr(self.conn, "bw_turn", None)
         if turn is not None:
             turn.finished()
-        if not self.refused:
+        if self.ticket is not None:
+            self.ticket.release()
+        if not self.refused and not self.busy:
             self.inner.on_connection_close()
+
+
+class CappedHTTPServer(tornado.httpserver.HTTPServer):
+    """tornado's HTTP server with a bound on open connections: :data:`.admission.MAX_CONNECTIONS` in all and
+    :data:`.admission.PER_PEER_CONNECTIONS` from one client (:meth:`peer_key`; the trusted proxy's clients are
+    counted per request, :mod:`.admission`). A connection past a bound is closed at once."""
+
+    max_connections = admission.MAX_CONNECTIONS
+    per_peer = admission.PER_PEER_CONNECTIONS
+    trusted: tuple[Any, ...] = ()
+    refused = 0
+
+    def peer_key(self, stream: Any, peer: str) -> str | None:
+        """Whom a connection counts against: its address (an IPv6 one by its /64), or on loopback its socket's OS
+        user (a participant's kernel under TLJH or ``--spawner local``); None for the trusted proxy and this
+        service's own OS user (the proxy the hub started, kernels of a trusted room), counted only in all."""
+        if not peer:
+            return None
+        if forwarded.is_loopback(peer):
+            sock = getattr(stream, "socket", None)
+            try:
+                owner = forwarded.socket_owner(sock.getsockname()[:2], sock.getpeername()[:2]) if sock else None
+            except OSError:
+                owner = None
+            own = owner is None or owner in (0, os.geteuid())
+            if stream is not None:  # what forwarded.proxy_connection would find again: one lookup per connection
+                stream.bw_proxy = own and forwarded.is_trusted(peer, self.trusted)
+            return None if own else f"uid:{owner}"
+        return None if forwarded.is_trusted(peer, self.trusted) else forwarded.client_key(peer)
+
+    def handle_stream(self, stream: Any, address: Any) -> None:
+        peer = str(address[0]) if isinstance(address, tuple) and address else ""
+        key = self.peer_key(stream, peer) if len(self._connections) < self.max_connections else None
+        per_peer: dict[str, int] = self.__dict__.setdefault("_per_peer", {})
+        if len(self._connections) >= self.max_connections or (key and per_peer.get(key, 0) >= self.per_peer):
+            self.refused += 1
+            if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
+                log.warning("refused %d connection(s) in all (now from %s): over %d open, or %d from one client",
+                            self.refused, key or peer, self.max_connections, self.per_peer)
+            stream.close()
+            return
+        if key:
+            per_peer[key] = per_peer.get(key, 0) + 1
+            stream.bw_peer_key = key
+        super().handle_stream(stream, address)
+
+    def on_close(self, server_conn: Any) -> None:
+        super().on_close(server_conn)
+        key = getattr(getattr(server_conn, "stream", None), "bw_peer_key", None)
+        per_peer: dict[str, int] = self.__dict__.setdefault("_per_peer", {})
+        if key in per_peer:
+            per_peer[key] -= 1
+            if per_peer[key] <= 0:
+                del per_peer[key]
 
 
 async def _later_turn(share: FairShare, hint: Any, fallback: str) -> Turn:
@@ -226,6 +317,8 @@ def _path_start(path: str) -> str:
 class SandboxApplication(tornado.web.Application):
     #: workshop mode: one request of each tenant in the loop at a time (:mod:`.fair_share`)
     fair_share: FairShare | None = None
+    #: workshop mode: requests and body bytes in flight per tenant (:mod:`.admission`)
+    ledger: Ledger | None = None
 
     def find_handler(self, request: Any, **kwargs: Any) -> Any:
         """tornado's routing, asking only the routes a path can match: those whose regex's literal start
@@ -263,11 +356,14 @@ class SandboxApplication(tornado.web.Application):
         ctx = self.settings["sandbox"]
         if ctx.workshop and self.fair_share is None:
             self.fair_share = FairShare()
-        turn = None
+            self.ledger = Ledger()
+        tenant = turn = None
         if self.fair_share is not None:
             share = self.fair_share
+            health = f"{ctx.url_prefix}/_sandbox/health"
 
-            def turn(headers: tornado.httputil.HTTPHeaders, uri: str) -> Turn | Awaitable[Turn]:
+            def tenant(headers: tornado.httputil.HTTPHeaders, uri: str) -> tuple[str, Any]:
+                """(tenant, hint): decided from the head, before the body is read (:mod:`.admission`)."""
                 peer = str(getattr(getattr(request_conn, "context", None), "remote_ip", "") or "")
                 address = forwarded.client_address(peer, headers.get("X-Forwarded-For"), ctx.trusted_proxies,
                                                    request_conn)
@@ -275,16 +371,22 @@ class SandboxApplication(tornado.web.Application):
                 delivery = delivery_signature.verify(ctx.admin_key, signed, headers.get("Host") or "", uri,
                                                      use=False) if signed else None
                 admin = same_secret(headers.get(ADMIN_HEADER), ctx.admin_key)
-                tenant = tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin)
-                hint = self.tenant_hint(headers, uri, address) if tenant.startswith("address:") else None
+                who = tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin)
+                if not who.startswith("address:"):
+                    return who, None
+                if uri.split("?", 1)[0] == health:  # in lanes of their own (FairShare.PROBE_LANES)
+                    return who, share.probe_lane(address)
+                return who, self.tenant_hint(headers, uri, address)
+
+            def turn(who: str, hint: Any) -> Turn | Awaitable[Turn]:
                 if inspect.isawaitable(hint):
-                    return _later_turn(share, hint, tenant)
-                return Turn(share, hint or tenant)
+                    return _later_turn(share, hint, who)
+                return Turn(share, hint or who)
 
         def larger(start_line: Any, headers: tornado.httputil.HTTPHeaders) -> int | None:
             return self.larger_body_limit(start_line, headers, request_conn)
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
-                          larger, turn)
+                          larger, tenant, turn, self.ledger)
 
     def tenant_hint(self, headers: tornado.httputil.HTTPHeaders, uri: str, address: str) -> Any:
         """The tenant of a request that no emulated API's credentials name (its address's otherwise): a string, an
@@ -299,6 +401,9 @@ class SandboxApplication(tornado.web.Application):
         if turn is not None:
             connection.bw_turn = None  # type: ignore[union-attr]
             turn.finished(handler.get_status())
+        ticket = getattr(connection, "bw_ticket", None)
+        if ticket is not None:
+            ticket.release()
         super().log_request(handler)
 
     def larger_body_limit(self, start_line: Any, headers: Any, conn: Any = None) -> int | None:
@@ -426,10 +531,12 @@ class SandboxServer:
                 self.ctx.local_bin_origins = frozenset({("127.0.0.1", self.port), ("localhost", self.port)})
             # the limit is enforced by _BodyLimit with the documented 413; tornado's own limits stop anything
             # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
-            server = tornado.httpserver.HTTPServer(
+            server = (CappedHTTPServer if self.ctx.workshop else tornado.httpserver.HTTPServer)(
                 app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES + MAX_HEAD_BYTES,
                 max_header_size=MAX_HEAD_BYTES, xheaders=False,  # believed only from trusted proxies (base.py)
                 idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT, chunk_size=READ_CHUNK_BYTES)
+            if isinstance(server, CappedHTTPServer):
+                server.trusted = self.ctx.trusted_proxies
             server.add_sockets(sockets)
             self.db.start_checkpointer()  # WAL checkpoints off the event loop (bwhelpers.sandbox.db.Checkpointer)
             for area in self.areas:

@@ -16,9 +16,11 @@ Functions other areas use: :func:`get_application`, :func:`callback_targets`,
 """
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from .. import db as dbmod
@@ -210,9 +212,20 @@ def get_application_wire(db: Database, account_id: str, app_id: str) -> dict[str
 
 
 def list_applications(db: Database, account_id: str) -> list[dict[str, Any]]:
+    return [make() for _key, make in application_items(db, account_id)]
+
+
+def application_items(db: Database, account_id: str) -> list[tuple[tuple[str, str], Callable[[], dict[str, Any]]]]:
+    """The account's applications as ``(key, make)`` for :func:`bwhelpers.sandbox.xmlio.render_list`: the key is the
+    stored row (id and document), ``make()`` its wire form."""
     rows = db.query("SELECT application_id, doc FROM dash_applications WHERE account_id=? ORDER BY created, rowid",
                     (account_id,))
-    return [app_wire(r["application_id"], json.loads(r["doc"])) for r in rows]
+    return [((r["application_id"], r["doc"]),
+             functools.partial(_app_from_row, r["application_id"], r["doc"])) for r in rows]
+
+
+def _app_from_row(app_id: str, doc: str) -> dict[str, Any]:
+    return app_wire(app_id, json.loads(doc))
 
 
 def update_application(db: Database, account_id: str, app_id: str, doc: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,7 @@ tr.err td{text-align:left;font-size:.8em;overflow-wrap:anywhere;background:#fff7
 tr.err code{font-size:1.1em;font-weight:700}
 tr.all-done td.name{background:#c8f0c8}
 .notice{background:#fff4c2;border:2px solid #c9a400;padding:.3em .6em;display:inline-block;margin-bottom:.6em}
+.notice.alarm{display:block;background:#ffd2cc;color:#5c0a00;border-color:#b3261e;font-size:.8em}
 details summary{cursor:pointer;font-size:.8em;white-space:nowrap}
 button{font-size:.8em;padding:.2em .6em}
 @media (prefers-color-scheme:dark){
@@ -60,6 +61,7 @@ tr.err td{background:#2a1512}
 .server.off{background:#4a3a00;color:#ffe9a0;border-color:#c9a400}
 .server.wait{background:#1a2a4a;color:#d6e2ff;border-color:#7a96d6}
 .notice{background:#4a3a00;color:#ffe9a0}
+.notice.alarm{background:#5c1208;color:#ffd9d2;border-color:#ff8a7a}
 }
 """
 
@@ -79,7 +81,7 @@ def _error(err: dict[str, Any]) -> str:
 
 
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
-                 refresh: int = 5, notice: str = "", admins: list[str] | None = None) -> str:
+                 refresh: int = 5, notice: str = "", admins: list[str] | None = None, alarm: str = "") -> str:
     done = sum(1 for r in rows if r["done"])
     columns = len(steps) + 3
     head = "".join(f'<th class="step" scope="col" title="{html.escape(t)}">{n}</th>'  # column n = notebook n
@@ -106,6 +108,8 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
         body.append(f'<tr><td colspan="{columns}">No participant yet: accounts appear when participants '
                     "start their servers.</td></tr>")
     banner = f'<div class="notice">{html.escape(notice)} was reset.</div>' if notice else ""
+    if alarm:  # the hub's login alarm (login_alarm.py): guessing at the room password from many addresses
+        banner = f'<div class="notice alarm" role="alert">&#9888; {html.escape(alarm)}</div>' + banner
     hosts = (f" &middot; not counted: {html.escape(', '.join(admins))} (hub admin{'s' if len(admins) > 1 else ''})"
              if admins else "")
     return f"""<!doctype html>

@@ -36,7 +36,7 @@ from ..control.responses import ControlHandler
 from ..keys import ADMIN_HEADER, same_secret
 from ..phone import models as phone_models
 from . import exceptions as exc
-from . import models
+from . import login_alarm, models
 from .board import render_board
 from .hub_servers import NEVER_STARTED, NOT_RUNNING, hub_users
 from .tenants import MAX_TOKEN_CHARS, cache_key, credential_ident
@@ -247,15 +247,16 @@ class BoardHandler(WorkshopHandler):
         if user is None:
             return
         rows, admins = with_hub_states(board_rows(self.db), await hub_users(self.hub_auth))
+        alarm = login_alarm.read(login_alarm.path_beside(self.db.path))  # the hub's authenticator writes it
         if self.request.path.endswith(".json") or self.get_argument("format", "") == "json":
-            self.send_json({"participants": rows, "admins": admins,
+            self.send_json({"participants": rows, "admins": admins, "login_alarm": alarm,
                             "steps": [{"key": k, "title": t} for k, t in models.STEPS], "time": time.time()})
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(render_board(rows, models.STEPS, xsrf=self.xsrf_token.decode("ascii"),
                                  prefix=workshop(self).prefix, admin=html.escape(user["name"]),
                                  refresh=workshop(self).refresh, notice=self.get_argument("reset", ""),
-                                 admins=admins))
+                                 admins=admins, alarm=login_alarm.describe(alarm) if alarm else ""))
 
 
 class OAuthCallbackHandler(HubOAuthCallbackHandler):

@@ -1,0 +1,186 @@
+"""
+bwhelpers.sandbox.admission
+~~~~~~~~~~~~~~~~~~~~~~~~~~~
+
+How much of the service one client may hold at once (workshop mode): requests in flight, bytes of body, and
+connections (issue 23, rev23c: an outsider could hold 256 KB of body on each of thousands of slow connections).
+
+Every request is counted from its head to its answer (or its connection's end) against its **tenant**
+(:func:`.fair_share.tenant_of`, decided from the head before any of the body is read): a participant's account
+(right credentials), the admin (the hub's spawn hook: never limited), or, for anything else, its client address
+(:mod:`.forwarded`: the hub's proxy's ``X-Forwarded-For`` only from a trusted proxy). So a room of 50 arriving
+through the proxy from one address (the kernels on the hub's machine, a conference NAT) is 50 accounts, each with
+its own allowance, and only requests without right credentials share the address's.
+
+* one tenant: at most :data:`PER_TENANT_REQUESTS` requests in flight and :data:`PER_TENANT_BODY_BYTES` of body
+  (a request's ``Content-Length``, or what a chunked body has sent so far);
+* every request without right credentials together: :data:`OUTSIDERS_REQUESTS` and :data:`OUTSIDERS_BODY_BYTES`;
+  every request together (the admin's aside): :data:`ALL_REQUESTS` and :data:`ALL_BODY_BYTES`;
+* a body without right credentials must arrive within :data:`OUTSIDER_BODY_TIMEOUT` seconds (a participant's
+  within the server's ``BODY_TIMEOUT``).
+
+Over a limit the request is answered at once, before its body is read, and its connection closed: 429 over the
+tenant's own limits, 503 over everyone's, both with ``Retry-After``. Connections are bounded by the server
+(:data:`MAX_CONNECTIONS`, and :data:`PER_PEER_CONNECTIONS` for a peer that is not a trusted proxy nor this
+machine), since a connection that never finishes its head holds no request yet.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import threading
+from dataclasses import dataclass
+
+PER_TENANT_REQUESTS = 64
+PER_TENANT_BODY_BYTES = 16 * 1024 * 1024
+OUTSIDERS_REQUESTS = 512
+OUTSIDERS_BODY_BYTES = 64 * 1024 * 1024
+#: every tenant's together (the admin aside): participants under many hub names cannot add up past it either
+ALL_REQUESTS = 2048
+ALL_BODY_BYTES = 256 * 1024 * 1024
+OUTSIDER_BODY_TIMEOUT = 10.0
+PER_PEER_CONNECTIONS = 256
+#: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
+_FD_HEADROOM = 256
+
+
+def _max_connections() -> int:
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (OSError, ValueError):  # pragma: no cover
+        soft = 1024
+    if soft == resource.RLIM_INFINITY:  # pragma: no cover
+        soft = 65536
+    return max(64, min(4096, soft - _FD_HEADROOM))
+
+
+#: open connections served at once (a new one past it is closed unanswered): 4,096, or the process's file
+#: descriptor limit less a headroom
+MAX_CONNECTIONS = _max_connections()
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A refusal: the status, the reason phrase, the text and ``Retry-After``."""
+
+    status: int
+    reason: str
+    text: str
+    retry_after: int = 1
+
+    def answer(self) -> tuple[dict[str, str], bytes]:
+        """The answer's headers and JSON body (the Messaging API's error shape)."""
+        body = json.dumps({"type": "too-many-requests" if self.status == 429 else "service-unavailable",
+                           "description": self.text}).encode()
+        return ({"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close",
+                 "Retry-After": str(self.retry_after), "X-Content-Type-Options": "nosniff"}, body)
+
+
+TENANT_BUSY = Busy(429, "Too Many Requests",
+                   f"Too many requests at once: at most {PER_TENANT_REQUESTS} requests and "
+                   f"{PER_TENANT_BODY_BYTES // (1024 * 1024)} MB of body in flight per client. Wait for your "
+                   "answers before sending more.")
+ALL_BUSY = Busy(503, "Service Unavailable",
+                "The service is holding too many requests at once: try again in a moment.")
+
+
+def outsider(tenant: str) -> bool:
+    """Is ``tenant`` a client address (no right credentials), not an account or the admin?"""
+    return tenant.startswith("address:")
+
+
+class Ticket:
+    """One request's place in the :class:`Ledger` until :meth:`release`."""
+
+    __slots__ = ("ledger", "tenant", "bytes", "released")
+
+    def __init__(self, ledger: Ledger, tenant: str, size: int):
+        self.ledger, self.tenant, self.bytes, self.released = ledger, tenant, size, False
+
+    def grow(self, size: int) -> Busy | None:
+        """A chunked body has sent ``size`` bytes more: None while it fits, else the refusal."""
+        return self.ledger._grow(self, size)
+
+    def release(self) -> None:
+        self.ledger._release(self)
+
+
+class Ledger:
+    """Requests in flight and their body bytes per tenant and for all outsiders (one per serving process)."""
+
+    def __init__(self) -> None:
+        self.per_tenant = (PER_TENANT_REQUESTS, PER_TENANT_BODY_BYTES)
+        self.outsiders_max = (OUTSIDERS_REQUESTS, OUTSIDERS_BODY_BYTES)
+        self._tenants: dict[str, list[int]] = {}  # tenant -> [requests, bytes]
+        self._outsiders = [0, 0]
+        self._all = [0, 0]
+        self.all_max = (ALL_REQUESTS, ALL_BODY_BYTES)
+        self._lock = threading.Lock()
+
+    def admit(self, tenant: str, size: int) -> Ticket | Busy:
+        """A ticket for a request of ``tenant`` declaring ``size`` bytes of body, or the refusal."""
+        if tenant == "admin":
+            return Ticket(self, tenant, 0)
+        with self._lock:
+            mine = self._tenants.get(tenant) or [0, 0]
+            if mine[0] + 1 > self.per_tenant[0] or mine[1] + size > self.per_tenant[1]:
+                return TENANT_BUSY
+            if outsider(tenant) and (self._outsiders[0] + 1 > self.outsiders_max[0]
+                                     or self._outsiders[1] + size > self.outsiders_max[1]):
+                return ALL_BUSY
+            if self._all[0] + 1 > self.all_max[0] or self._all[1] + size > self.all_max[1]:
+                return ALL_BUSY
+            mine[0] += 1
+            mine[1] += size
+            self._all[0] += 1
+            self._all[1] += size
+            self._tenants[tenant] = mine
+            if outsider(tenant):
+                self._outsiders[0] += 1
+                self._outsiders[1] += size
+        return Ticket(self, tenant, size)
+
+    def _grow(self, ticket: Ticket, size: int) -> Busy | None:
+        if ticket.tenant == "admin" or ticket.released:
+            return None
+        with self._lock:
+            mine = self._tenants[ticket.tenant]
+            if mine[1] + size > self.per_tenant[1]:
+                return TENANT_BUSY
+            if outsider(ticket.tenant) and self._outsiders[1] + size > self.outsiders_max[1]:
+                return ALL_BUSY
+            if self._all[1] + size > self.all_max[1]:
+                return ALL_BUSY
+            mine[1] += size
+            self._all[1] += size
+            ticket.bytes += size
+            if outsider(ticket.tenant):
+                self._outsiders[1] += size
+        return None
+
+    def _release(self, ticket: Ticket) -> None:
+        if ticket.released:
+            return
+        ticket.released = True
+        if ticket.tenant == "admin":
+            return
+        with self._lock:
+            mine = self._tenants.get(ticket.tenant)
+            if mine is not None:
+                mine[0] -= 1
+                mine[1] -= ticket.bytes
+                if mine[0] <= 0:
+                    del self._tenants[ticket.tenant]
+            self._all[0] -= 1
+            self._all[1] -= ticket.bytes
+            if outsider(ticket.tenant):
+                self._outsiders[0] -= 1
+                self._outsiders[1] -= ticket.bytes
+
+    def in_flight(self, tenant: str | None = None) -> tuple[int, int]:
+        """(requests, body bytes) in flight for ``tenant``, or for all outsiders."""
+        with self._lock:
+            if tenant is None:
+                return self._outsiders[0], self._outsiders[1]
+            mine = self._tenants.get(tenant) or [0, 0]
+            return mine[0], mine[1]
