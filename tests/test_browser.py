@@ -172,8 +172,10 @@ def open_notebook(page: Any, base: str, notebook: str, reload: bool = False) -> 
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # wait until the kernel is connected and idle
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    # the indicator turns idle before the kernel's websocket settles: wait for the session's kernel itself, then a
-    # moment more (a first request sent earlier can be dropped)
+    # the indicator turns idle before the kernel's websocket settles: wait for the session's kernel itself (a
+    # notebook without a kernelspec asks for one first: the default is accepted), then a moment more (a first
+    # request sent earlier can be dropped)
+    dismiss_dialogs(page)
     page.evaluate(KERNEL_READY_JS)
     page.wait_for_timeout(1000)
 
@@ -193,7 +195,8 @@ def dismiss_dialogs(page: Any) -> None:
 KERNEL_READY_JS = """async () => {
   const ctx = window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.sessionContext;
   if (!ctx) return false;
-  await ctx.ready;
+  // (bounded: a notebook without a kernelspec is ready only once its "Select Kernel" dialog is answered)
+  await Promise.race([ctx.ready, new Promise(r => setTimeout(r, 20000))]);
   for (let i = 0; i < 100; i++) {
     const k = ctx.session && ctx.session.kernel;
     if (k && k.connectionStatus === 'connected' && k.status === 'idle') return true;
