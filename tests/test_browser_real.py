@@ -3,14 +3,14 @@ a sandbox standing in for Bandwidth (no /_sandbox from the client), once with th
 a callback URL nobody answers (status by polling only). Each is shown in the light and the dark theme at 1024 px;
 screenshots go to artifacts/screenshots/real-{receiver,polling}-{light,dark}-NN.png.
 
-The earlier steps (00-08) run headless first (``run_notebooks``), as a user would have run them.
+The earlier steps (01-08) are done first by the client over HTTP, on the real path (as tests/test_browser.py's
+``prepared``): their notebooks' headless run on this path, with and without the receiver, is
+tests/test_real_account.py's.
 """
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,7 +25,7 @@ from bwhelpers import steps
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1500)]  # 00-08 headless first
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 require()
 
@@ -56,8 +56,29 @@ def _env(sb: Any, tmp: Path, mode: str) -> dict[str, str]:
     return env
 
 
+def _steps_done_by_the_client(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps 01-08 (application to 10DLC) done by the client with ``env``'s BW_* settings, as the notebooks would:
+    the application gets the receiver's URLs and credentials when BW_CALLBACK_BASE_URL points at it."""
+    from bwhelpers.connection import connect
+
+    for name in [k for k in os.environ if k.startswith("BW_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        if name.startswith("BW_"):
+            monkeypatch.setenv(name, value)
+    setup = connect(quiet=True)
+    setup.progress = False
+    done = []
+    for result in setup.run_all(to=env["BW_TO_NUMBER"]):
+        done.append(result.step)  # a step that fails raises, naming it
+        if result.step == "a2p":
+            break  # the send is 09's, in the browser
+    assert done == [p.key for p in steps.STEPS[:steps.step("a2p").number]], done
+
+
 @pytest.fixture(params=["receiver", "polling"])
-def real_lab(request: Any, tmp_path: Path, fresh_sandbox: Any) -> Iterator[dict[str, Any]]:
+def real_lab(request: Any, tmp_path: Path, fresh_sandbox: Any,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     mode = request.param
     project = tmp_path / "project"
     shutil.copytree(ROOT / "notebooks", project / "notebooks")
@@ -67,12 +88,7 @@ def real_lab(request: Any, tmp_path: Path, fresh_sandbox: Any) -> Iterator[dict[
         "delivery_delay": 0.3, "callback_retry": {"max_attempts": 2, "backoff": [0.5], "timeout": 2}},
         timeout=10).raise_for_status()
     env = _env(sb, tmp_path, mode)
-    # steps 00-08 headless, as the user ran them before (with the receiver's URL when there is one)
-    prep = dict(env, BW_NOTEBOOK_DIR=str(project / "notebooks"))
-    first = [steps.by_number(n).notebook for n in range(steps.page("messages").number)]
-    run = subprocess.run([sys.executable, "-m", "bwhelpers", "run-notebooks", "--out", str(tmp_path / "prep"),
-                          *first], env=prep, capture_output=True, text=True, timeout=900, cwd=project)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    _steps_done_by_the_client(env, monkeypatch)  # with the receiver's URL when there is one
     with running_lab(env, project, tmp_path) as base:
         try:
             yield {"base": base, "mode": mode, "sandbox": sb, "state": tmp_path / "state.json",
