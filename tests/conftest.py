@@ -72,8 +72,8 @@ XDIST_GROUPS = {
     # its module fixtures start sandboxes and services once); the controller merges the sections (_reliability_report)
     **{m: m for m in _reliability_report.MODULES},
     # the browser modules (each starts its own JupyterLab and Chromium: a core and ~1 GB each) in two groups, so at
-    # most two run at once and the longest pole of the run is half of them: test_browser alone (about 175 s of CPU),
-    # and the real-account and phone pages (about 140 s)
+    # most two run at once and the longest pole of the run is half of them: test_browser alone (about 400 s of CPU
+    # measured at load 10-25, its whole-walkthrough test 92 of it), and the real-account and phone pages (about 130 s)
     "test_browser": "browser", "test_browser_real": "browser_real", "test_browser_phone": "browser_real",
     # a module whose module fixture starts something expensive (a JupyterHub, a workshop service process, the bench's
     # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach

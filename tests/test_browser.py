@@ -167,6 +167,9 @@ def open_notebook(page: Any, base: str, notebook: str, reload: bool = False) -> 
         # (the command's widget is not returned: Playwright would serialise JupyterLab's whole object graph)
         page.evaluate("async p => { await window.jupyterapp.commands.execute('docmanager:open', "
                       "{path: p, factory: 'Notebook'}); }", f"notebooks/{notebook}")
+        # the Launcher JupyterLab opened when no tab was left: closed, as in a freshly loaded workspace
+        page.evaluate("() => { for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) "
+                      "{ if (!w.context) w.close(); } }")
     else:
         page.goto(f"{base}/lab/tree/notebooks/{notebook}?reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
@@ -1116,6 +1119,17 @@ def set_theme(page: Any, theme: str) -> None:
     page.wait_for_timeout(800)
 
 
+#: the open notebook's next save, as its context reports it: ``window.__bwSave`` resolves to "completed" or "failed"
+SAVE_WATCH_JS = """() => {
+  const ctx = window.jupyterapp.shell.currentWidget.context;
+  window.__bwSave = new Promise(resolve => {
+    const done = (_, state) => { if (state !== 'started') { ctx.saveState.disconnect(done); resolve(state); } };
+    ctx.saveState.connect(done);
+    setTimeout(() => resolve('no save within 60 s'), 60000);
+  });
+}"""
+
+
 @pytest.mark.timeout(3000)  # the whole walkthrough, Run All in each notebook, twice themed
 def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], tab: Callable[..., Any]) -> None:
     """The whole walkthrough in order, as a participant runs it (Run All in each notebook, one after the other), at
@@ -1161,8 +1175,11 @@ def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], tab: Call
                     link.click()
                 assert dl.value.suggested_filename.endswith(".json")
                 assert page.locator(".bw-view .bw-rows").count() or page.locator("table.bw-rows").count()
-            # save, then compare with the committed file: the save hook restores the committed form
+            # save, then compare with the committed file: the save hook restores the committed form; the save has
+            # completed before the next notebook closes this one (a save cut short by the close is an error dialog)
+            page.evaluate(SAVE_WATCH_JS)
             page.keyboard.press("Control+s")
+            assert page.evaluate("() => window.__bwSave") == "completed", f"{name}: the save did not complete"
             saved = lab["project"] / "notebooks" / name
             committed = (ROOT / "notebooks" / name).read_bytes()
             deadline = time.monotonic() + 30
