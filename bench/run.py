@@ -142,10 +142,12 @@ NOTES = """Reading the rows:
   asyncio load generator drives both, in turn.
 - **3a** Both clients talk to the same sandbox, so its time per request is in both wall times; *client CPU*
   is each client's own cost per send.
-- **6** N participants (threads of one client process) each run `Setup.run_all()` and wait for their delivery
-  receipt, in their own provisioned account, against one `python -m bwhelpers.sandbox.workshop` process (the one
-  JupyterHub starts), below its prefix. Latency is the sandbox's own request time (its access log); CPU is the
-  service process's time per participant; requests per participant include callback deliveries and event polls.
+- **6** N participants each run `Setup.run_all()` and wait for their delivery receipt, in their own provisioned
+  account, against one `python -m bwhelpers.sandbox.workshop` process (the one JupyterHub starts), below its
+  prefix. They run in up to 4 client processes (threads within each), as a room's kernels are separate processes:
+  in one process the client CPU of 50 participants waits for one GIL and sets the pace. Latency is the sandbox's
+  own request time (its access log); sandbox CPU is the service process's time per participant, client CPU the
+  client processes'; requests per participant include callback deliveries and event polls.
 - **7** Each size gets its own db: provisioned over HTTP, then seeded through the models (no HTTP), then
   served by a fresh sandbox subprocess; the empty db of the same run is the baseline. B/message counts the
   message, its delivered event, the delivered callback (outbox body and attempt) and every index on them.

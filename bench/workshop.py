@@ -2,6 +2,11 @@
 workshop service (``python -m bwhelpers.sandbox.workshop``, the process the hub starts), each in their
 own provisioned account, below the service prefix.
 
+The participants run in up to :data:`CLIENT_PROCESSES` client processes (``python -m bench.workshop``, threads
+within each), as a room's kernels are separate processes: in ONE process the 50 participants' client CPU (about
+0.1 s each: HTTP, XML, the state file) all waits for one GIL, and that process, not the sandbox, set the pace.
+Each client process imports bwhelpers and runs an unmeasured warm-up participant before the clock starts.
+
 Reported per cohort size: cohort wall time and its ratio to N = 1, the sandbox's own time per request
 (p50/p99, from its access log), requests per participant, errors (participant failures + 5xx), and the
 sandbox process's CPU seconds per participant.
@@ -28,6 +33,8 @@ from .common import ROOT, Row, Stat, out_of_time, percentile, repeats_note, work
 PREFIX = "/services/bw-sandbox"
 #: the sandbox's default: a number must be registered for A2P (Setup.run_all() does it: step "a2p")
 A2P = "on"
+#: client processes the participants of a cohort are spread over (round robin; threads within each)
+CLIENT_PROCESSES = 4
 ACCESS = re.compile(r"bwhelpers\.sandbox\.access DEBUG (\d{3}) (\S+) (\S+) ([0-9.]+)ms")
 
 
@@ -130,47 +137,107 @@ def delivered_accounts(db: Path, accounts: list[str]) -> int:
         conn.close()
 
 
-def cohort(n: int, folder: Path) -> dict[str, Any]:
+class ClientProcess:
+    """One client process of a cohort (``python -m bench.workshop``): warms up, then on "go" runs its participants
+    in threads and answers their times, errors and its own CPU seconds."""
+
+    def __init__(self, svc: WorkshopService, answers: list[dict[str, Any]], folder: Path, instance_key: str,
+                 tag: str):
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env[INSTANCE_KEY_ENV] = instance_key
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.workshop"], cwd=str(ROOT), env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        job = {"warm_up": svc.provision(f"warm-up-{tag}"), "answers": answers, "folder": str(folder), "tag": tag}
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+
+    def ready(self) -> None:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            self.proc.kill()
+            raise RuntimeError(f"a client process of the workshop measure did not start: {line!r}")
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def result(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # (the process exits afterwards, outside the measured time)
+        if not line:
+            raise RuntimeError("a client process of the workshop measure died")
+        return dict(json.loads(line))
+
+
+def client_main() -> int:
+    """``python -m bench.workshop``: one client process of a cohort (reads its job on stdin, see ClientProcess)."""
+    job = json.loads(sys.stdin.readline())
+    folder = Path(job["folder"])
+    participant(job["warm_up"], folder / f"state-warm-up-{job['tag']}.json")  # imports and caches, not measured
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        return 1
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def one(answer: dict[str, Any]) -> float:
+        try:
+            return participant(answer, folder / f"state-{answer['name']}.json")
+        except Exception as exc:  # counted, never hidden
+            with lock:
+                errors.append(f"{answer['name']}: {type(exc).__name__}: {exc}")
+            return float("nan")
+
+    cpu0 = time.process_time()
+    with ThreadPoolExecutor(max_workers=max(1, len(job["answers"]))) as pool:
+        times = list(pool.map(one, job["answers"]))
+    print(json.dumps({"times": times, "errors": errors, "cpu": time.process_time() - cpu0}), flush=True)
+    return 0
+
+
+def cohort(n: int, folder: Path, processes: int = CLIENT_PROCESSES) -> dict[str, Any]:
     svc = WorkshopService(folder)
     # as the spawner hook does for a participant's kernel: the instance key lets the client check that the URL it
-    # was given is the room's sandbox (a workshop's health endpoint shows no path, so there is no admin key to read);
-    # put back afterwards, so the next measure's own sandbox is proved with its admin key again
-    before = os.environ.get(INSTANCE_KEY_ENV)
+    # was given is the room's sandbox (a workshop's health endpoint shows no path, so there is no admin key to read)
+    clients: list[ClientProcess] = []
     try:
-        answers = [svc.provision(f"p{i:03d}") for i in range(n)]
-        os.environ[INSTANCE_KEY_ENV] = answers[0]["sandbox_key"] if answers else svc.provision("key")["sandbox_key"]
-        participant(svc.provision("warm-up"), folder / "state-warm-up.json")  # imports and caches, not measured
+        answers = [dict(svc.provision(f"p{i:03d}"), name=f"p{i:03d}") for i in range(n)]
+        key = answers[0]["sandbox_key"] if answers else svc.provision("key")["sandbox_key"]
+        shares = [answers[k::processes] for k in range(min(processes, n))]
+        clients = [ClientProcess(svc, share, folder, key, str(k)) for k, share in enumerate(shares)]
+        for c in clients:
+            c.ready()
         before_log = len(svc.access_log())
         cpu0 = svc.cpu_seconds()
-        errors: list[str] = []
-        lock = threading.Lock()
-
-        def one(i: int) -> float:
-            try:
-                return participant(answers[i], folder / f"state-{i}.json")
-            except Exception as exc:  # counted, never hidden
-                with lock:
-                    errors.append(f"p{i:03d}: {type(exc).__name__}: {exc}")
-                return float("nan")
-
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            times = list(pool.map(one, range(n)))
+        for c in clients:
+            c.go()
+        results = [c.result() for c in clients]
         wall = time.perf_counter() - t0
         cpu = svc.cpu_seconds() - cpu0
+        times = [t for r in results for t in r["times"]]
+        errors = [e for r in results for e in r["errors"]]
         log = svc.access_log()[before_log:]
         lat = [ms for _s, _m, _p, ms in log]
         server_errors = sum(1 for s, _m, _p, _ms in log if s >= 500)
         done = delivered_accounts(svc.db, [a["credentials"]["account_id"] for a in answers])
         return {"n": n, "wall": wall, "participant_p50": percentile([t for t in times if not math.isnan(t)], 50) if n else 0,
                 "requests": len(log), "p50": percentile(lat, 50), "p99": percentile(lat, 99),
-                "errors": len(errors) + server_errors, "error_list": errors[:5], "cpu": cpu, "done": done}
+                "errors": len(errors) + server_errors, "error_list": errors[:5], "cpu": cpu, "done": done,
+                "client_cpu": sum(r["cpu"] for r in results), "processes": len(clients)}
     finally:
+        for c in clients:
+            if c.proc.stdin is not None:  # a client still waiting for "go" (the cohort failed) ends at once
+                c.proc.stdin.close()
+            try:
+                c.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                c.proc.kill()
+                c.proc.wait(timeout=10)
         svc.stop()
-        if before is None:
-            os.environ.pop(INSTANCE_KEY_ENV, None)
-        else:
-            os.environ[INSTANCE_KEY_ENV] = before
 
 
 def run(smoke: bool = False, repeat: int = 1) -> tuple[list[Row], str]:
@@ -187,7 +254,7 @@ def run(smoke: bool = False, repeat: int = 1) -> tuple[list[Row], str]:
             for n in sizes:
                 folder = tmp / f"n{n}-r{r}"
                 folder.mkdir()
-                results[n].append(cohort(n, folder))
+                results[n].append(cohort(n, folder, processes=2 if smoke else CLIENT_PROCESSES))
     base = Stat([x["wall"] for x in results[sizes[0]]]).median
     rows = []
     for n in sizes:
@@ -197,23 +264,33 @@ def run(smoke: bool = False, repeat: int = 1) -> tuple[list[Row], str]:
         p50 = Stat([x["p50"] for x in res])
         p99 = Stat([x["p99"] for x in res])
         cpu = Stat([x["cpu"] / n for x in res])
+        client_cpu = Stat([x["client_cpu"] / n for x in res])
+        procs = res[0]["processes"]
         reqs = Stat([x["requests"] / n for x in res])
         errors = sum(x["errors"] for x in res)
-        done = min(x["done"] for x in res)
+        delivered = min(x["done"] for x in res)  # (``done`` is the number of repeats made)
         detail = "; ".join(e for x in res for e in x["error_list"])
         rows.append(Row(
             key=f"6.n{n}", measure=f"Workshop: {n} participant{'s' if n != 1 else ''} at once, one service",
             ours=(f"cohort {wall.fmt('s')}; sandbox p50 {p50.fmt('ms', 1)}, p99 {p99.fmt('ms', 1)}; "
-                  f"{reqs.median:.0f} requests and {cpu.fmt('s', 3)} sandbox CPU per participant; "
-                  f"errors {errors}; {done}/{n} delivered" + (f" ({detail})" if detail else "")),
+                  f"{reqs.median:.0f} requests, {cpu.fmt('s', 3)} sandbox CPU and {client_cpu.fmt('s', 3)} client "
+                  f"CPU per participant; "
+                  f"errors {errors}; {delivered}/{n} delivered" + (f" ({detail})" if detail else "")),
             peer=f"N = 1: {base:.2f} s", ratio=ratio, ratio_note="× the N = 1 cohort time",
-            settings=(f"{n} threads in one client process, each Setup.run_all() + wait_for_event('message-delivered') "
+            settings=(f"{n} participants in {procs} client process{'es' if procs != 1 else ''} (threads within each, "
+                      f"each process warmed up by a participant of its own first), each Setup.run_all() + wait_for_event('message-delivered') "
                       f"in its own provisioned account, against one `python -m bwhelpers.sandbox.workshop` process "
-                      f"(below {PREFIX}, order delay 0, a2p_enforcement {A2P}, fresh db per cohort, one unmeasured warm-up participant first); latency = the sandbox's own request "
-                      f"time from its access log; CPU = the service process's user+system time; "
+                      f"(below {PREFIX}, order delay 0, a2p_enforcement {A2P}, fresh db per cohort); latency = the sandbox's own "
+                      f"request time from its access log; sandbox CPU = the service process's user+system time, "
+                      f"client CPU = the client processes' own; "
                       f"{repeats_note(done, max(1, repeat))}"),
             goal=None,
             values={"wall_s": wall.median, "ratio": ratio.median, "p50_ms": p50.median, "p99_ms": p99.median,
-                    "cpu_s_per_participant": cpu.median, "requests_per_participant": reqs.median,
-                    "errors": float(errors), "delivered": float(done)}))
+                    "cpu_s_per_participant": cpu.median, "client_cpu_s_per_participant": client_cpu.median,
+                    "requests_per_participant": reqs.median,
+                    "errors": float(errors), "delivered": float(delivered)}))
     return rows, ""
+
+
+if __name__ == "__main__":
+    raise SystemExit(client_main())

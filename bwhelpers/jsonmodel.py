@@ -38,9 +38,23 @@ def depth(value: Any) -> int:
     return deepest
 
 
+#: a type's (origin, args), asked once per type: the state is read many times per step (issue 25: typing's
+#: get_origin/get_args were a fifth of reading it)
+_SHAPES: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
+
+
+def _shape(tp: Any) -> tuple[Any, tuple[Any, ...]]:
+    shape = _SHAPES.get(tp)
+    if shape is None:
+        shape = _SHAPES[tp] = (typing.get_origin(tp), typing.get_args(tp))
+    return shape
+
+
 def parse(tp: Any, value: Any, where: str, problems: list[str]) -> Any:
     """``value`` as type ``tp`` (str, int, bool, Any, list[X], dict[...], a model, X | None); Wrong if it isn't."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is str and isinstance(value, str):
+        return value
+    origin, args = _shape(tp)
     if origin in (typing.Union, types.UnionType):
         if value is None:
             return None
@@ -97,19 +111,26 @@ class Model:
         return hints
 
     @classmethod
+    def _plan(cls) -> tuple[tuple[tuple[str, str, Any], ...], frozenset[str]]:
+        """((field name, key in the file, type) of each field but ``extra``, the keys), once per class."""
+        plan = cls.__dict__.get("_field_plan")
+        if plan is None:
+            hints = cls._hints()
+            fields = tuple((f.name, cls._ALIASES.get(f.name, f.name), hints[f.name])
+                           for f in dataclasses.fields(cls) if f.name != "extra")  # type: ignore[arg-type]
+            plan = (fields, frozenset(key for _n, key, _t in fields))
+            cls._field_plan = plan  # type: ignore[attr-defined]
+        return plan
+
+    @classmethod
     def _from(cls: type[M], data: dict[str, Any], where: str, problems: list[str]) -> M:
-        hints = cls._hints()
+        fields, known = cls._plan()
         kwargs: dict[str, Any] = {}
-        known = set()
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name == "extra":
-                continue
-            key = cls._ALIASES.get(f.name, f.name)
-            known.add(key)
+        for name, key, tp in fields:
             if key not in data:
                 continue
             try:
-                kwargs[f.name] = parse(hints[f.name], data[key], f"{where}.{key}", problems)
+                kwargs[name] = parse(tp, data[key], f"{where}.{key}", problems)
             except Wrong as exc:
                 problems.append(f"{where}.{key}: {exc}")
         extra = {}

@@ -1073,6 +1073,13 @@ def test_fair_turns_one_request_of_each_tenant_in_the_loop() -> None:
         c1.finished(200)
         await asyncio.sleep(0)
         assert "c2" not in ran and share.waiting() == 0
+        # an address's health probes: lanes of their own, taken in turn (a room's kernels all probe at once)
+        lanes = [share.probe_lane("10.0.0.9") for _ in range(2 * FairShare.PROBE_LANES)]
+        assert len(set(lanes)) == FairShare.PROBE_LANES and "address:10.0.0.9" not in lanes
+        probes = [Turn(share, lane) for lane in lanes]
+        for i, probe in enumerate(probes):
+            probe.start(lambda i=i: ran.append(f"p{i}"))
+        assert ran[-FairShare.PROBE_LANES:] == [f"p{i}" for i in range(FairShare.PROBE_LANES)]
 
     asyncio.run(run())
 
@@ -1129,7 +1136,8 @@ def test_a_first_request_never_waits_behind_another_participants_flood(tmp_path:
     """Review 23b N1: every kernel reaches the service from the proxy's 127.0.0.1. While one participant floods wrong
     passwords from there (paced by its 429s: one request of the address at a time), another participant's *first*
     Basic request and first OAuth token fetch (credentials the service never verified) are answered before the
-    flood's queued requests, not behind them: at most a couple of flood answers come in between."""
+    flood's queued requests, not behind them: at most a couple of flood answers come in between. So is a kernel's
+    health probe (no credentials: it proves the sandbox before sending any), in the probes' own lanes."""
     import threading
 
     connections = 16
@@ -1159,7 +1167,8 @@ def test_a_first_request_never_waits_behind_another_participants_flood(tmp_path:
             for victim, first in ((victims[0], lambda v: dash(svc, v, "GET", "/")),
                                   (victims[1], lambda v: requests.post(
                                       f"{svc['url']}/api/v1/oauth2/token", data={"grant_type": "client_credentials"},
-                                      auth=(v["client_id"], v["client_secret"]), timeout=60))):
+                                      auth=(v["client_id"], v["client_secret"]), timeout=60)),
+                                  (victims[0], lambda v: requests.get(f"{svc['url']}/_sandbox/health", timeout=60))):
                 before = len(answers)
                 r = first(victim)
                 between.append(len(answers) - before)

@@ -88,6 +88,12 @@ class SandboxHandle:
 
 _running: dict[str, SandboxHandle] = {}
 
+#: seconds a kernel waits for the health answer of the sandbox it was pointed at (``BW_SANDBOX_URL``): a workshop's
+#: sandbox answers the unauthenticated probes of a room one at a time (one client address: the proxy's), so when 50
+#: kernels start at once the last one's answer comes seconds later (2 s gave "no sandbox answers" to most of them;
+#: a refused connection still fails at once)
+IDENTIFY_TIMEOUT = 10.0
+
 
 def probe(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
     """The health document of a sandbox at ``url``, or None if nothing (or something else) answers."""
@@ -296,7 +302,7 @@ def ensure_running(url: str | None = None, db: str | os.PathLike[str] | None = N
     url = url or os.environ.get("BW_SANDBOX_URL")
     if url:
         url = url.rstrip("/")
-        found = identify(url, timeout=2.0)  # one health request: a sandbox, its key, its proof
+        found = identify(url, timeout=IDENTIFY_TIMEOUT)  # one health request: a sandbox, its key, its proof
         if found.doc is not None:
             if not found.verified:
                 raise SandboxIdentityError(

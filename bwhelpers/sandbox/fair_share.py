@@ -25,7 +25,8 @@ Who the tenant is is decided before the handler runs, without trusting claims:
   account it was sent for (a tenant's callbacks take the tenant's turns, not someone else's);
 * anything else (no or wrong credentials) is its **client address** (:mod:`.forwarded`: the proxy's word only
   from a trusted proxy; an IPv6 address by its /64), so one address's flood of wrong passwords is one tenant,
-  paced by its 429s.
+  paced by its 429s; an address's health probes take :attr:`FairShare.PROBE_LANES` turns of their own (a room's
+  kernels all probe at once).
 
 Naming someone else's user in a request with the wrong password therefore never takes their turn.
 
@@ -108,8 +109,21 @@ class FairShare:
     #: here: the request rate quota answers floods with 429 before they get this far)
     MAX_WAITING = 256
 
+    #: a client address's health probes (``GET /_sandbox/health``, without credentials by design: a kernel proves
+    #: its sandbox before it sends any) take turns in this many lanes of their own, not in the address's one: a
+    #: room's kernels all probe from the proxy's address when they start, and in one lane the 50th waited behind
+    #: 49 rounds of the loop (18 s at a load of 17: "no sandbox answers"). A probe's answer is small and constant,
+    #: so a flood of probes takes at most this many small turns a round
+    PROBE_LANES = 8
+
     def __init__(self) -> None:
         self._waiting: dict[str, collections.deque[Callable[[], None]]] = {}
+        self._probes = 0
+
+    def probe_lane(self, address: str) -> str:
+        """The tenant of a health probe from ``address`` (its lanes taken in turn)."""
+        self._probes = (self._probes + 1) % self.PROBE_LANES
+        return f"probe:{self._probes}:{address}"
 
     def admit(self, tenant: str, run: Callable[[], None]) -> bool:
         """Run ``run`` now if ``tenant`` has no request in the loop, else when its turn comes. True when it ran now

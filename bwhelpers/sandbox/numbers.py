@@ -22,7 +22,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from . import magic
 
@@ -336,7 +336,23 @@ def npa_inventory(seed: str, npa: str, slot: int | None = None) -> tuple[str, ..
     return tuple(out)
 
 
-def _interleave(lists: list[tuple[str, ...]]) -> Iterator[str]:
+def _inventory(seed: str, npa: str, slot: int | None) -> Iterable[str]:
+    """:func:`npa_inventory`'s numbers in its order; an account slot's are checked as they are read, since an order
+    reads the first few of them (checking a slot's 500 numbers with ``phonenumbers`` costs about 30 ms of CPU, and
+    every account of a workshop has its own slot, so the cache would not help)."""
+    if slot is None or npa in (magic.NO_INVENTORY_AREA, magic.PARTIAL_INVENTORY_AREA) or not valid_npa(npa):
+        return npa_inventory(seed, npa, slot)
+    return _slot_inventory(seed, npa, slot)
+
+
+def _slot_inventory(seed: str, npa: str, slot: int) -> Iterator[str]:
+    for nxx in featured_nxx(seed, npa):  # as nxx_inventory(seed, npa, nxx, slot), one number at a time
+        for line in _slot_lines(seed, npa, nxx, slot):
+            if is_valid_tn(npa + nxx + line):
+                yield npa + nxx + line
+
+
+def _interleave(lists: list[Iterable[str]]) -> Iterator[str]:
     """Round-robin over several inventories (a state search spans its area codes)."""
     its = [iter(x) for x in lists]
     while its:
@@ -435,7 +451,7 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
         v = c["areaCode"]
         if not re.fullmatch(r"\d{3}", v) or not valid_npa(v):
             raise CriteriaError(4001, f"The AreaCode '{v}' is invalid: use a 3-digit US geographic area code")
-        yield from (_number(tn) for tn in npa_inventory(seed, v, slot))
+        yield from (_number(tn) for tn in _inventory(seed, v, slot))
         return
     if "zip" in c:
         v = c["zip"]
@@ -444,10 +460,10 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
         zip5 = v[:5]
         place = _PLACES_BY_ZIP.get(zip5)
         if place:
-            yield from (n for n in map(_number, npa_inventory(seed, place[3], slot)) if n.city == place[1])
+            yield from (n for n in map(_number, _inventory(seed, place[3], slot)) if n.city == place[1])
         else:
             npa = _ZIP_FALLBACK_NPAS[_h(seed, "zip", zip5) % len(_ZIP_FALLBACK_NPAS)]
-            yield from map(_number, npa_inventory(seed, npa, slot))
+            yield from map(_number, _inventory(seed, npa, slot))
         return
     if "city" in c or "rateCenter" in c:
         if "state" not in c:
@@ -455,7 +471,7 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
                                       "city and rateCenter searches need state")
         st = _state_code(c["state"])
         key, want = ("city", c["city"].upper()) if "city" in c else ("rate_center", c["rateCenter"].upper())
-        for tn in _interleave([npa_inventory(seed, n, slot) for n in STATE_NPAS[st]]):
+        for tn in _interleave([_inventory(seed, n, slot) for n in STATE_NPAS[st]]):
             num = _number(tn)
             if getattr(num, key).upper() == want:
                 yield num
@@ -465,14 +481,14 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
         if not re.fullmatch(r"\d{3,5}", v):
             raise CriteriaError(4005, f"The LATA '{v}' is invalid")
         npas = sorted({p[3] for p in PLACES if p[5] == v})
-        for tn in _interleave([npa_inventory(seed, n, slot) for n in npas]):
+        for tn in _interleave([_inventory(seed, n, slot) for n in npas]):
             num = _number(tn)
             if num.lata == v:
                 yield num
         return
     if "state" in c:
         st = _state_code(c["state"])
-        yield from map(_number, _interleave([npa_inventory(seed, n, slot) for n in STATE_NPAS[st]]))
+        yield from map(_number, _interleave([_inventory(seed, n, slot) for n in STATE_NPAS[st]]))
         return
     raise CriteriaError(4010, "One of more required search parameters are null or empty. Please provide one of "
                               "areaCode, npaNxx, zip, city+state, rateCenter+state, state, lata, tollFreeVanity "

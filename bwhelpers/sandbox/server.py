@@ -360,6 +360,7 @@ class SandboxApplication(tornado.web.Application):
         tenant = turn = None
         if self.fair_share is not None:
             share = self.fair_share
+            health = f"{ctx.url_prefix}/_sandbox/health"
 
             def tenant(headers: tornado.httputil.HTTPHeaders, uri: str) -> tuple[str, Any]:
                 """(tenant, hint): decided from the head, before the body is read (:mod:`.admission`)."""
@@ -371,7 +372,11 @@ class SandboxApplication(tornado.web.Application):
                                                      use=False) if signed else None
                 admin = same_secret(headers.get(ADMIN_HEADER), ctx.admin_key)
                 who = tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin)
-                return who, self.tenant_hint(headers, uri, address) if who.startswith("address:") else None
+                if not who.startswith("address:"):
+                    return who, None
+                if uri.split("?", 1)[0] == health:  # in lanes of their own (FairShare.PROBE_LANES)
+                    return who, share.probe_lane(address)
+                return who, self.tenant_hint(headers, uri, address)
 
             def turn(who: str, hint: Any) -> Turn | Awaitable[Turn]:
                 if inspect.isawaitable(hint):
