@@ -246,6 +246,10 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
         over.close()
         assert answer.startswith("HTTP/1.1 429 "), answer[:300]
         assert "Retry-After: 1" in answer and "Connection: close" in answer and "too-many-requests" in answer
+        # a kernel's health probe from that address (no credentials by design): its lane's own allowance
+        r = requests.get(f"{service['url']}/_sandbox/health", headers={"X-Forwarded-For": "2001:db8:77::6"},
+                         timeout=30)
+        assert r.status_code == 200, r.text[:300]
         # a participant behind the same address: her account's own allowance
         r = requests.get(f"{service['url']}/api/v2/users/{acct}/media", auth=(creds["username"], creds["password"]),
                          headers={"X-Forwarded-For": "2001:db8:77::5"}, timeout=30)

@@ -85,8 +85,16 @@ ALL_BUSY = Busy(503, "Service Unavailable",
 
 
 def outsider(tenant: str) -> bool:
-    """Is ``tenant`` a client address (no right credentials), not an account or the admin?"""
-    return tenant.startswith("address:")
+    """Is ``tenant`` a client address (no right credentials; or one of its health probe lanes), not an account or
+    the admin?"""
+    return tenant.startswith(("address:", "probe:"))
+
+
+def ledger_key(tenant: str, hint: object = None) -> str:
+    """Whose allowance a request takes: its tenant's, or for a health probe its lane's (``hint``, from
+    :meth:`.fair_share.FairShare.probe_lane`: a room's kernels all probe from the proxy's address when they start,
+    and 8 lanes of 64 hold a room of 120 twice over)."""
+    return hint if isinstance(hint, str) and hint.startswith("probe:") else tenant
 
 
 class Ticket:
