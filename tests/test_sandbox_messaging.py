@@ -396,6 +396,20 @@ def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receive
     assert len(receiver.events_for(sent["id"])) == 1  # exactly once
 
 
+def test_a_receivers_answer_body_is_never_inflated_nor_read_only_its_status(url: str, world: World) -> None:
+    """rev23d D3: the dispatcher asked tornado to inflate every answer (a 98 KB gzip became 100 MB on the event loop
+    per delivery, another tenant's p90 went from 63 ms to 8 s). Only the status and headers count: a 200 whose 2 MB
+    body claims gzip and is not is a delivered callback (inflating it would have failed the delivery)."""
+    junk = Receiver(mode="gzip-junk").start()
+    try:
+        w = world.provision(junk.url)
+        sent = send(url, msg(frm=w["number"], to="+19195550000", applicationId=w["app_id"])).json()
+        [callback] = settled(url, sent["id"])
+        assert callback["status"] == "delivered" and callback["attempts"] == 1, callback
+    finally:
+        junk.stop()
+
+
 def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: Receiver) -> None:
     from bandwidth.models import InboundCallback, StatusCallback
 

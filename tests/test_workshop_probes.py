@@ -381,11 +381,20 @@ def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
     with pytest.raises(TooManyLogins):
         _login(auth, "203.0.113.9", "host", "host-pw-long")
     assert _login(auth, "203.0.113.9", "bea", "room-pw") == "bea"  # the address's own bucket still has room
-    # many addresses guessing at the admin (each within its own allowance) do not lock the host out (C5)
+    # many addresses guessing at the admin (each within its own allowance) do not lock the host out from where they
+    # logged in before (C5); a new address waits for the admin name's room-wide allowance (rev23d D2)
+    assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
+    paused = 0
     for i in range(40):
         for _ in range(5):
-            assert _login(auth, f"198.18.{i}.1", "host", "guess") is None
+            try:
+                assert _login(auth, f"198.18.{i}.1", "host", "guess") is None
+            except TooManyLogins:  # the admin name's room-wide allowance (30) is used up: new addresses pause
+                paused += 1
+    assert paused >= 200 - 30, paused
     assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
+    with pytest.raises(TooManyLogins):
+        _login(auth, "192.0.2.100", "host", "host-pw-long")
     now[0] += 6
     assert _login(auth, "203.0.113.9", "host", "host-pw-long") == "host"
 
@@ -424,6 +433,13 @@ def test_guessing_from_many_addresses_raises_the_room_login_alarm(tmp_path: Any)
         _login(auth, "203.0.113.62", "di", "room-pw")
     # an old alarm is not shown: the board reads it only within login_alarm.WINDOW of its latest refusal
     assert login_alarm.read(alarm_file, now=alarm["last"] + login_alarm.WINDOW + 1) is None
+    # rev23d D2: guesses at the host's password from many addresses (1 each) are bounded room-wide too: once the
+    # admin name's 30 are used up, the host name from a new address pauses; the host's own (known) address does not
+    for i in range(30):
+        assert _login(auth, f"100.64.{i}.1", "host", "guess") is None
+    with pytest.raises(TooManyLogins):
+        _login(auth, "100.64.99.1", "host", "host-pw-long")
+    assert _login(auth, "198.51.100.99", "host", "host-pw-long") == "host"  # logged in there before
 
 
 def test_the_login_throttle_believes_only_the_proxys_forwarded_for_never_x_real_ip() -> None:
