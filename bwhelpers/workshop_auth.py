@@ -48,6 +48,7 @@ from bwhelpers import hub_client_address
 from bwhelpers.sandbox import forwarded
 from bwhelpers.sandbox.auth_throttle import FailureThrottle
 from bwhelpers.sandbox.workshop import login_alarm
+from bwhelpers.sandbox.workshop.models import USERNAME_RE
 
 HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
 #: addresses that logged in, and failed logins, remembered at most (then the oldest go)
@@ -70,6 +71,16 @@ class TooManyLogins(web.HTTPError):
 
 #: whom a throttle bucket counts: the address, or an IPv6 address's /64 network (one rule: the sandbox's)
 client_key = forwarded.client_key
+
+
+class UnusableName(web.HTTPError):
+    """403: a user name the workshop's sandbox cannot give an account to (its spawn would fail); says the rule."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "user name not usable in the workshop", reason="Forbidden")
+        self.jupyterhub_message = ("Use a user name of letters, digits and . _ @ + - only (up to 100 characters, "
+                                   "starting with a letter or digit), for example jose for José or obrien for "
+                                   "O'Brien: the workshop's sandbox gives accounts to such names only.")
 
 
 class WorkshopAuthenticator(DummyAuthenticator):
@@ -141,6 +152,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
         if any(waits):
             self.log.warning("refused a login for %r from %s: too many failed logins", name[:32], address)
             raise TooManyLogins(max(w for w in waits if w))
+        if name and not admin and not USERNAME_RE.match(name):  # rev23d D6: logged in, then a 500 at spawn
+            raise UnusableName()
         known = address in self._known
         room_wait = None if known else (self._admin_room.blocked("admin " + name, now=now) if admin
                                         else self._room.blocked("room", now=now))

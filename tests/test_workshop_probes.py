@@ -433,6 +433,13 @@ def test_guessing_from_many_addresses_raises_the_room_login_alarm(tmp_path: Any)
         _login(auth, "203.0.113.62", "di", "room-pw")
     # an old alarm is not shown: the board reads it only within login_alarm.WINDOW of its latest refusal
     assert login_alarm.read(alarm_file, now=alarm["last"] + login_alarm.WINDOW + 1) is None
+    # rev23d D6: a name the sandbox cannot give an account to is refused at the login form, naming the rule
+    from bwhelpers.workshop_auth import UnusableName
+
+    for odd in ("josé", "o'brien", "jane doe", "a?b=1"):
+        with pytest.raises(UnusableName) as unusable:
+            _login(auth, "192.0.2.50", odd, "room-pw")
+        assert unusable.value.status_code == 403 and "letters, digits and . _ @ + -" in unusable.value.jupyterhub_message
     # rev23d D2: guesses at the host's password from many addresses (1 each) are bounded room-wide too: once the
     # admin name's 30 are used up, the host name from a new address pauses; the host's own (known) address does not
     for i in range(30):
