@@ -96,8 +96,15 @@ def ledger_key(tenant: str, hint: object = None) -> str:
     known by their token or the service's signed login cookie, a signed phone link's account: the workshop's own
     pages are never outsiders, rev23d D1), or for a health probe its lane's (from
     :meth:`.fair_share.FairShare.probe_lane`: a room's kernels all probe from the proxy's address when they start,
-    and 8 lanes of 64 hold a room of 120 twice over). A hint still being checked with the hub is its address's."""
-    return hint if isinstance(hint, str) and hint else tenant
+    and 8 lanes of 16 hold a room of 120). A request whose hub token is still being checked with the hub (its hint
+    an awaitable) takes its address's second allowance, kept for such checks (the service asks the hub about at most
+    a few tokens of one address at once, ``tenants.MAX_CHECKS_PER_ADDRESS``): a participant's first page after a
+    restart never waits behind an outsider's slow requests from the same address."""
+    if isinstance(hint, str) and hint:
+        return hint
+    if hint is not None and outsider(tenant):
+        return tenant + "#hub-check"
+    return tenant
 
 
 class Ticket:
