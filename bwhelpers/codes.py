@@ -14,7 +14,7 @@ from typing import Any
 from .steps import STEPS, page
 
 __all__ = ["FIXES", "STATUS_FIXES", "CONFLICT_CODES", "NOT_FOUND_CODES", "MESSAGE_ERROR_CODES", "MESSAGE_STATUSES",
-           "explain", "explain_status", "fix_for", "new_callback_urls", "run_again"]
+           "explain", "explain_status", "fix_for", "new_callback_urls", "run_again", "SET_CALLBACK_BASE"]
 
 _STEP_NAMES = {p.key: f"step {p.number}" for p in STEPS}
 
@@ -171,6 +171,13 @@ def explain_status(status: Any, error_code: Any = None) -> dict[str, Any]:
     return out
 
 
+#: how BW_CALLBACK_BASE_URL reaches the notebooks: a kernel takes its environment from the JupyterLab that starts it,
+#: so an export in a terminal or a kernel restart alone never reaches it (review 24e)
+SET_CALLBACK_BASE = ("stop JupyterLab (File > Shut Down) and start it again with the variable set: "
+                     "`BW_CALLBACK_BASE_URL=https://<your tunnel> python -m bwhelpers lab` (a kernel takes its "
+                     "environment from the JupyterLab that starts it: restarting the kernel alone keeps the old value)")
+
+
 def new_callback_urls(url: str = "the new callback URL", receiver: bool = False) -> str:
     """How a notebook user gives the application other callback URLs: a second application with the new URL (its
     notebook asks before creating one: ``would_create_another``), then the assignment again. With ``receiver`` (a
@@ -178,9 +185,9 @@ def new_callback_urls(url: str = "the new callback URL", receiver: bool = False)
     app, assign = page("application"), page("assigned")
     then = (f"press Create a second application, then run {assign.filename} again so the numbers use it")
     if receiver:
-        return (f"set BW_CALLBACK_BASE_URL to the receiver's public https URL (a tunnel: README, Using a real "
-                f"Bandwidth account), restart the kernel of {app.filename} and run it: its form proposes the new URLs "
-                f"with the receiver's credentials; {then}")
+        return (f"give the receiver a public https URL (a tunnel: README, Using a real Bandwidth account), "
+                f"{SET_CALLBACK_BASE}, then run {app.filename}: its form proposes the new URLs with the receiver's "
+                f"credentials; {then}")
     return f"type {url} in the form of {app.filename} and run it; {then}"
 
 

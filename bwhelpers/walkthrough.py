@@ -23,7 +23,7 @@ from .results import Result
 from .ui import display as show
 from .ui import progress
 from .ui.output import Live, emit
-from .pages.base import link as _link
+from .pages.base import link as _link, nothing_sent_because
 from .pages.forms import FormsMixin
 from .pages.events import EventsMixin, explain_events  # noqa: F401  (explain_events: public here too)
 from .pages.pictures import PicturesMixin
@@ -135,7 +135,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             if self.setup is not None else None
         self._warned_in: int | None = None
         self._nothing_sent: str | None = None   # why the last send/inbound of this page sent nothing
-        self._last_refusal: str | None = None
+        self._last_refusal: BandwidthError | None = None
         self._torn_down: str | None = None        # what the teardown did, once it ran in this kernel
         self._partial_next: str | None = None     # the next step after a partial outcome (trusted HTML)
         self._caveat: tuple[str, str] | None = None  # a done step's warning shown above (what, next): partial
@@ -420,9 +420,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             show.show_note("This is your <b>real</b> account: each run of this cell (and each Run All of this "
                            "notebook) sends another real text message, billed as usual.", "info")
         result = self._show(lambda: self.setup.send_message(self._billed_to(to), text, from_=from_, save=save))
-        self._nothing_sent = None if result is not None else (
-            f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
-            else "the send did not run (a prerequisite is missing, see above)")
+        self._nothing_sent = None if result is not None else nothing_sent_because(self._last_refusal)
         return result
 
     def _billed_to(self, to: Any) -> Any:
@@ -500,7 +498,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
                     raise
                 result = call()
         except BandwidthError as exc:
-            self._last_refusal = f"{type(exc).__name__}: {exc.description or exc}"
+            self._last_refusal = exc
             self._outcome("failed", f"{type(exc).__name__}: {exc.description or exc}")
             show.show_error(exc)
             self.refresh()
@@ -627,7 +625,9 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
             return "not run", f"step{'s' * (len(todo) > 1)} {names} not done yet", (
                 f"{_run_first([p.number for p in todo])}, then re-run this notebook")
         if self.outcomes and self.outcomes[-1][0] == "form":  # the form stopped the step: the same words as its note
-            return "not run", f"nothing was sent or saved: the form has a problem ({self.outcomes[-1][1]})", (
+            kept = ("; what this step saved before is kept (the table below)" if self.info.guide and
+                    progress.statuses(self.setup).get(self.step) == "done" else "")
+            return "not run", f"nothing was sent or saved: the form has a problem ({self.outcomes[-1][1]}){kept}", (
                 "fix it in the form above, then re-run this notebook (Run All)")
         if self.info.guide:
             status = progress.statuses(self.setup).get(self.step, "pending")

@@ -83,7 +83,8 @@ def test_a_failing_preflight_check_is_marked_and_the_summary_is_partial(real: Se
     assert "✗ failing" in text and "✓ ok" in text
     assert not re.search(r"<td[^>]*>\s*(<span[^>]*>)?(true|false)(</span>)?\s*</td>", shown), "a raw true/false"
     assert "new=True" not in shown  # a notebook's fix names the notebook and its button, not an API argument
-    assert "set BW_CALLBACK_BASE_URL to the receiver's public https URL" in text, text
+    assert "stop JupyterLab" in text and "BW_CALLBACK_BASE_URL=https://<your tunnel> python -m bwhelpers lab" in text, text
+    assert "restart the kernel" not in text  # a kernel restart keeps the lab's environment (review 24e)
     from bwhelpers import steps
 
     assert f"press Create a second application, then run {steps.page('assigned').filename} again" in text, text
@@ -672,3 +673,18 @@ def test_list_values_and_a_receipts_time_stay_whole_tokens() -> None:
     assert 'title="2026-12-06T21:53:48.625Z"' in when and "bw-tok" in when
     assert re.search(r">2026-12-0[67] \d\d:\d\d:48 \S+", when), when
     assert "T21:53" not in _text(when)
+
+
+def test_a_send_that_could_not_reach_the_service_is_not_an_input_to_fix() -> None:
+    """Review 24e: with the network down the wait said "the send was refused before the request … fix the input
+    named above". Why nothing was sent now follows the error: refused before the request (a form value), not reaching
+    the service (the network, the URL), or refused by it."""
+    from bwhelpers.exceptions import ConflictError, TransportError, ValidationError
+    from bwhelpers.pages.base import nothing_sent_because
+
+    down = nothing_sent_because(TransportError("could not connect to http://127.0.0.1:9/api/v2 (ConnectionError)"))
+    assert "could not reach the service" in down and "refused" not in down, down
+    typed = nothing_sent_because(ValidationError("to: not a phone number", field="to"))
+    assert typed.startswith("the send was refused before the request (ValidationError: to: not a phone number")
+    assert nothing_sent_because(ConflictError("taken")).startswith("the service refused the send (ConflictError")
+    assert "prerequisite" in nothing_sent_because(None)

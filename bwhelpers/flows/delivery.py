@@ -10,7 +10,7 @@ import weakref
 from typing import Any, Callable
 
 from .. import steps
-from ..codes import new_callback_urls
+from ..codes import SET_CALLBACK_BASE, new_callback_urls
 from ..delivery import DeliveryOutcome, poll_delivery
 from ..exceptions import BandwidthError, MissingPrerequisiteError, ValidationError
 from ..receiver_client import HTTPS_RULE, CallbackBase, ReceiverClient, callback_base, receiver_credentials
@@ -92,8 +92,8 @@ def missing_callback_url(field: str) -> ValidationError:
     return ValidationError(
         f"{field}: a real Bandwidth account requires the application's InboundCallbackUrl (Bandwidth POSTs incoming "
         "texts and delivery receipts there), and none was given. Fix: start a public URL that reaches the callback "
-        "receiver (`python -m bwhelpers receiver` plus a tunnel: README 'Using a real Bandwidth account'), set "
-        "BW_CALLBACK_BASE_URL to it (e.g. https://abc123.trycloudflare.com), restart the kernel and run "
+        "receiver (`python -m bwhelpers receiver` plus a tunnel: README 'Using a real Bandwidth account'); to set "
+        f"BW_CALLBACK_BASE_URL to it, {SET_CALLBACK_BASE}; then run "
         f"{p.ref} again; or type your own server's https URL in the form", field=field,
         fix=f"set BW_CALLBACK_BASE_URL, then run {p.ref} again")
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from .. import steps
 
-__all__ = ["PageBase", "link", "typename"]
+__all__ = ["PageBase", "link", "nothing_sent_because", "typename"]
 
 
 def link(p: steps.Step) -> str:
@@ -28,7 +28,7 @@ class PageBase:
     missing: list[int]
     outcomes: list[tuple[str, str]]
     _nothing_sent: str | None
-    _last_refusal: str | None
+    _last_refusal: Any
     _torn_down: str | None
     _partial_next: str | None
     _caveat: tuple[str, str] | None
@@ -46,3 +46,19 @@ class PageBase:
     resummarize: Callable[[], None]
     wait_for_event: Callable[..., Any]
     _received: Callable[..., Any]
+
+
+def nothing_sent_because(exc: Any) -> str:
+    """Why a send cell sent nothing, in a few words, from the error its red box shows (``None``: a prerequisite was
+    missing): refused before any request, not reaching the service, or refused by it (review 24e: a dead network is
+    no input to fix)."""
+    from ..exceptions import TransportError, ValidationError
+
+    if exc is None:
+        return "the send did not run (a prerequisite is missing, see above)"
+    what = f"{typename(exc)}: {' '.join(str(getattr(exc, 'description', '') or exc).split())[:140]}"
+    if isinstance(exc, ValidationError):
+        return f"the send was refused before the request ({what})"
+    if isinstance(exc, TransportError):
+        return "the request could not reach the service (the send cell's red box says why)"
+    return f"the service refused the send ({what})"

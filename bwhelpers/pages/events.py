@@ -116,7 +116,8 @@ class EventsMixin(PageBase):
                 self._outcome("failed", f"nothing was sent: {self._nothing_sent}")  # amber "fix it in the form"
             show.show_callout("warn", f"Not waiting for {type}: nothing was sent",
                               f"<div>{html.escape(self._nothing_sent)}: nothing was sent, so no event can "
-                              "arrive. Fix the input named above, then re-run the send cell and this one.</div>",
+                              "arrive. Fix what the send cell's box names, then re-run the send cell and this one."
+                              "</div>",
                               incomplete=True)
             return None
         if self.setup.control is None:

@@ -136,16 +136,16 @@ class FormsMixin(PageBase):
             self._caveat = (
                 "the application is created, but Bandwidth cannot reach its callback URLs (no incoming text and no "
                 "delivery receipt will reach you)",
-                "start a tunnel to the receiver (README, <i>Using a real Bandwidth account</i>), set "
-                "<code>BW_CALLBACK_BASE_URL</code> to its public https URL, restart the kernel and run this notebook "
+                "start a tunnel to the receiver (README, <i>Using a real Bandwidth account</i>); to set "
+                f"<code>BW_CALLBACK_BASE_URL</code> to its public https URL, {_set_base()}; then run this notebook "
                 "again: it offers to create a second application with the new URLs (then run "
                 f"{link(steps.page('assigned'))} again). Meanwhile the next steps work: {link(nxt)} creates the "
                 f"location ({link(steps.page('teardown'))} checks the callback URLs)")
             show.show_callout(
                 "warn", "Bandwidth cannot reach these callback URLs",
                 f"<div>{html.escape(unreachable[:1].upper() + unreachable[1:])}.</div><div><b>Fix:</b> start a tunnel "
-                "to the receiver (README, <i>Using a real Bandwidth account</i>), set <code>BW_CALLBACK_BASE_URL"
-                "</code> to its public https URL, restart the kernel and run this notebook again. Creating the "
+                "to the receiver (README, <i>Using a real Bandwidth account</i>); to set <code>BW_CALLBACK_BASE_URL"
+                f"</code> to its public https URL, {_set_base()}; then run this notebook again. Creating the "
                 "application with these URLs works, but on Bandwidth no incoming text and no delivery receipt will "
                 "reach you (only a stand-in service on this machine can call them).</div>")
         show.show_callout(
@@ -165,8 +165,8 @@ class FormsMixin(PageBase):
             "<div>A real account requires the application's <code>InboundCallbackUrl</code>: Bandwidth POSTs "
             "incoming texts and delivery receipts there, from the internet. Start the callback receiver and a "
             "public URL for it (README, <i>Using a real Bandwidth account</i>: a cloudflared quick tunnel, ngrok, "
-            "or your own server), then set <code>BW_CALLBACK_BASE_URL</code> to that URL (e.g. "
-            "<code>https://abc123.trycloudflare.com</code>), restart the kernel and run this notebook again. "
+            "or your own server); to set <code>BW_CALLBACK_BASE_URL</code> to that URL (e.g. "
+            f"<code>https://abc123.trycloudflare.com</code>), {_set_base()}; then run this notebook again. "
             "Or type your own server's https URLs in the form. Without any, the create cell below stops here.</div>")
 
     def export_form(self, out_dir: str | None = None) -> "ExportForm":
@@ -251,3 +251,11 @@ class FormsMixin(PageBase):
             show.show_note(f"{theme.ICONS['warn']} <b>{html.escape(label)}</b>: {html.escape(problem)}. Fix it in the form above and "
                            "re-run this cell.", "warn", incomplete=True)
         return True
+
+
+def _set_base() -> str:
+    """How to set BW_CALLBACK_BASE_URL for the notebooks (codes.SET_CALLBACK_BASE), as HTML: the command in code."""
+    from ..codes import SET_CALLBACK_BASE
+
+    head, cmd, tail = SET_CALLBACK_BASE.split("`")
+    return f"{html.escape(head)}<code>{html.escape(cmd)}</code>{html.escape(tail)}"

@@ -8,7 +8,7 @@ from .. import theme
 from ..exceptions import BandwidthError
 from ..results import Result
 from ..ui import display as show
-from .base import PageBase
+from .base import PageBase, nothing_sent_because
 
 __all__ = ["PicturesMixin"]
 
@@ -36,9 +36,7 @@ class PicturesMixin(PageBase):
             to = last.to if last is not None else None
         self._last_refusal = None
         result = self._show(lambda: self.setup.send_picture(self._billed_to(to), text=text), saves="message id")
-        self._nothing_sent = None if result is not None else (
-            f"the send was refused before the request ({self._last_refusal})" if self._last_refusal
-            else "the send did not run (a prerequisite is missing, see above)")
+        self._nothing_sent = None if result is not None else nothing_sent_because(self._last_refusal)
         return result
 
     def picture_reply(self, sample: str = "sunset", timeout: float = 30.0) -> Any:

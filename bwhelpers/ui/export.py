@@ -71,8 +71,10 @@ def real_account_next(files: dict[str, Path], to: str) -> str:
     coll, env = (html.escape(Path(files[k]).name) for k in ("collection", "environment"))
     folder = html.escape(str(Path(files["environment"]).parent))
     fill = "" if to else " --env-var to=+1YOURNUMBER"
-    return (f" {about} From a terminal: <code>cd {folder} &amp;&amp; newman run \"{coll}\" -e \"{env}\" "
-            f"--env-var clientSecret=YOUR_SECRET{fill}</code> (it texts that number from your account).")
+    return (f" {about} From a terminal with Node.js: <code>cd {folder} &amp;&amp; npx newman run \"{coll}\" -e "
+            f"\"{env}\" --env-var clientSecret=YOUR_SECRET{fill}</code> (npx fetches newman the first time; in a clone "
+            "after the README's test command, <code>.venv/bin/node node_modules/newman/bin/newman.js run</code> does "
+            "the same). It texts that number from your account.")
 
 
 def downloads_html(files: dict[str, Path], secret: frozenset[str] = frozenset(), real_to: str | None = None) -> str:
