@@ -370,6 +370,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     from bwhelpers.hub_client_address import remote_ip_transform
     from bwhelpers.sandbox.forwarded import LOOPBACK
     from bwhelpers.sandbox.workshop import login_alarm
+    from bwhelpers.sandbox.workshop.models import USERNAME_RE
 
     state = Path(state_dir).expanduser().resolve()
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -425,6 +426,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     }]
     if admin_users:
         c.Authenticator.admin_users = set(admin_users)
+    # only names the sandbox can provision log in or are added on the admin page (a "josé" would get a 500 at spawn;
+    # bwhelpers.workshop_auth says the rule at the login form)
+    c.Authenticator.username_pattern = USERNAME_RE.pattern
     # the hub's request.remote_ip (its log, PAM's warnings, its xsrf id): the proxy's X-Forwarded-For, not the
     # client's X-Real-Ip that JupyterHub's xheaders would believe (bwhelpers.hub_client_address)
     tornado_settings = dict(c.JupyterHub.tornado_settings) if "tornado_settings" in c.JupyterHub else {}

@@ -46,6 +46,7 @@ from bwhelpers import hub_client_address
 from bwhelpers.sandbox import forwarded
 from bwhelpers.sandbox.auth_throttle import FailureThrottle
 from bwhelpers.sandbox.workshop import login_alarm
+from bwhelpers.sandbox.workshop.models import USERNAME_RE, USERNAME_RULE
 
 HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
 #: addresses that logged in, and failed logins, remembered at most (then the oldest go)
@@ -64,6 +65,15 @@ class TooManyLogins(web.HTTPError):
             "or ask the host." if room else
             f"Too many failed logins from your address: try again in {retry_after} s "
             "(ask the host for the room password if you do not have it).")
+
+
+class BadName(web.HTTPError):
+    """400: a name the workshop sandbox cannot provision (``USERNAME_RE``); the message says the rule."""
+
+    def __init__(self, name: str):
+        super().__init__(400, "not a workshop name", reason="Bad Request")
+        self.jupyterhub_message = (f"{name[:40]!r} cannot be a name at this workshop: use {USERNAME_RULE} "
+                                   "(no spaces, accents or apostrophes: e.g. jose or obrien).")
 
 
 #: whom a throttle bucket counts: the address, or an IPv6 address's /64 network (one rule: the sandbox's)
@@ -97,6 +107,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
+        if not self.trait_values().get("username_pattern"):  # the names the workshop sandbox provisions (the hub's
+            self.set_trait("username_pattern", USERNAME_RE.pattern)  # admin page checks them too)
         per_second = self.failed_logins_per_minute / 60.0
         self._by_address = FailureThrottle(self.failed_logins_burst, per_second)
         self._by_admin = FailureThrottle(self.admin_failed_logins_burst, per_second)
@@ -123,6 +135,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
 
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         name = self.normalize_username(data.get("username") or "")
+        if name and not USERNAME_RE.match(name):  # the spawn would fail: say the rule now (no password compared)
+            raise BadName(name)
         admin = bool(name) and self._is_admin(handler, name)
         address = client_key(self.client_address(handler))
         admin_key = f"{address} {name}"

@@ -1,8 +1,11 @@
 """Messaging v2, callbacks and the messaging control plane of the sandbox, all over real HTTP."""
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import socket
+import threading
 import time
 from typing import Any, Callable, Iterator
 
@@ -615,6 +618,60 @@ def test_401_challenge_then_credentials(url: str, world: World) -> None:
         assert len(rec.requests) == 2
     finally:
         rec.stop()
+
+
+def test_a_gzip_bomb_answer_is_neither_inflated_nor_read_on(url: str, world: World) -> None:
+    """review23d D3: a receiver answers 200 with ``Content-Encoding: gzip`` and 64 MB of gzip members (each 20 MB
+    of zeros inflated): the sandbox records the 200 and stops reading at the head, and serves others meanwhile."""
+    member = gzip.compress(bytes(20 << 20), 1)
+    body_size = 64 << 20
+    seen: dict[str, Any] = {}
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def receive() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(65536)
+            head, _, rest = head.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+            while len(rest) < length:
+                rest += conn.recv(65536)
+            seen["head"] = head.decode("latin-1")
+            # the delivery is in flight: another tenant is served meanwhile
+            seen["other"] = requests.get(f"{url}/api/accounts/{DEMO_B['account_id']}/applications",
+                                         auth=(DEMO_B["username"], DEMO_B["password"]), timeout=30).status_code
+            sent = 0
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\n"
+                             b"Content-Length: %d\r\n\r\n" % body_size)
+                while sent < body_size:
+                    piece = member[:body_size - sent]
+                    conn.sendall(piece)
+                    sent += len(piece)
+            except OSError:
+                pass
+            seen["sent"] = sent
+
+    thread = threading.Thread(target=receive, daemon=True)
+    thread.start()
+    try:
+        w = world.provision(f"http://127.0.0.1:{listener.getsockname()[1]}/callbacks")
+        sent = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+        [callback] = settled(url, sent["id"], timeout=30)
+        thread.join(30)
+    finally:
+        listener.close()
+    assert callback["status"] == "delivered" and callback["attempts"] == 1
+    [attempt] = attempts(url, messageId=sent["id"])
+    assert attempt["statusCode"] == 200 and attempt["error"] is None
+    assert seen["other"] == 200
+    assert "accept-encoding" not in seen["head"].lower()  # the sandbox asks for no content coding
+    # what the sandbox read is bounded: the receiver could not push its 64 MB (the socket buffers hold at most
+    # tcp_rmem + tcp_wmem), and nothing of the answer is kept
+    assert seen["sent"] < body_size, "the sandbox read the whole 64 MB answer"
+    assert "gzip" not in json.dumps(attempt)
 
 
 @pytest.mark.slow

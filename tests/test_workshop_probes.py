@@ -489,6 +489,39 @@ def test_the_login_throttle_believes_only_the_proxys_forwarded_for_never_x_real_
     assert codes == [403] * 10 + [429], codes
 
 
+def test_names_the_sandbox_cannot_provision_are_refused_at_the_login_form_with_the_rule(
+        service: dict[str, Any]) -> None:
+    """review23d D6: "josé" or "o'brien" logged in with the room password, then got a 500 at spawn (the service's
+    provisioning refuses them). The login form now refuses them first, saying the rule, and every name it lets in
+    is one the service provisions (what the spawn hook asks, the name URL-quoted as the hook quotes it)."""
+    from urllib.parse import quote
+
+    from traitlets.config import Config
+
+    from bwhelpers.workshop import configure
+    from bwhelpers.workshop_auth import BadName, WorkshopAuthenticator
+
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    for name in ("josé", "o'brien", "jane doe", "a?b=1", "a#b", "..%2fbob", "-x"):
+        with pytest.raises(BadName) as refused:  # even with the right password: the spawn would fail
+            _login(auth, "198.51.100.21", name, "room-pw")
+        assert refused.value.status_code == 400
+        message = refused.value.jupyterhub_message
+        assert "cannot be a name at this workshop" in message and "letters a-z and digits" in message, message
+        r = requests.post(f"{service['url']}/participants/{quote(name.lower(), safe='')}", headers=service["key"],
+                          timeout=30)
+        assert r.status_code in (400, 404), (name, r.status_code, r.text)
+    for name in ("Jose", "obrien", "d.arcy", "ann+1@room", "x_y-2"):
+        assert _login(auth, "198.51.100.22", name, "room-pw") == name
+    for name in ("d.arcy", "ann+1@room"):
+        provision(service, quote(name, safe=""))
+    assert not auth.validate_username("josé") and auth.validate_username("jose")  # the hub's own check agrees
+    c = Config()
+    configure(c, state_dir="/tmp", trusted_room=True, authenticator="pam")  # every authenticator: no pam "josé"
+    assert c.Authenticator.username_pattern == WorkshopAuthenticator().username_pattern
+    no_tracebacks(service)
+
+
 def test_workshop_config_trusts_the_given_proxies_for_the_hub_login_too() -> None:
     """The hub's login throttle and the service believe the same proxies (one list: ``--trusted-proxy``)."""
     from traitlets.config import Config

@@ -23,6 +23,9 @@ process's IOLoop with :class:`tornado.httpclient.AsyncHTTPClient`.
   address the connection uses; a refused target is logged as refused, with no response detail, and
   the callback gives up at once. Each account may make the ``callback_attempts`` quota of attempts a
   minute (:mod:`bwhelpers.sandbox.quotas`); more wait for the next minute.
+* Only the receiver's status and headers are read: no ``Accept-Encoding`` is sent and nothing is decoded; the body
+  is discarded as it comes, and one over :data:`RESPONSE_READ_MAX` bytes is not read on. Once the head arrived,
+  its status is the answer, whatever becomes of the body.
 * A delivery to one of the sandbox's own request bins carries ``X-Sandbox-Delivery``
   (:mod:`bwhelpers.sandbox.delivery_signature`: signed for that account, that URL and a time window,
   single use), so the bin records it for that account and refuses forgeries (the header goes nowhere else).
@@ -72,6 +75,12 @@ CLAIM_WINDOW = 4 * MAX_IN_FLIGHT
 BLOCKED_RECHECK = 0.5
 #: connections each HTTP client may open (more than the dispatcher ever has in flight, so none waits in its queue)
 _CLIENT_CONNECTIONS = 1024
+#: the most of a receiver's answer body read (then the connection is dropped). Only the status and the headers
+#: count; the body is never kept nor decoded (no ``Accept-Encoding``: a 98 KB gzip that inflates to 100 MB costs
+#: nothing), so the sandbox's memory and its event loop stay out of a receiver's reach
+RESPONSE_READ_MAX = 64 * 1024
+#: the client's read buffer: the head (tornado's 64 KB header cap) and a body chunk fit
+_READ_BUFFER = 4 * RESPONSE_READ_MAX
 #: a bin name as the control plane's route takes it (anything else is left to HTTP, which answers as it does)
 _LOCAL_BIN_NAME = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 
@@ -327,9 +336,12 @@ class Dispatcher:
 
         # every target but the sandbox's own bins: the policy checks the addresses the connection will use. The
         # clients never queue: the dispatcher bounds what is in flight (the pool, plus one per account beyond it)
+        # a receiver's answer is read up to RESPONSE_READ_MAX bytes (see _Answer)
+        bounded = {"max_body_size": RESPONSE_READ_MAX, "max_buffer_size": _READ_BUFFER}
         self._client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=_CLIENT_CONNECTIONS,
-                                                          resolver=PolicyResolver(policy=self.policy))
-        self._own_client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=_CLIENT_CONNECTIONS)
+                                                          resolver=PolicyResolver(policy=self.policy), **bounded)
+        self._own_client = tornado.httpclient.AsyncHTTPClient(force_instance=True, max_clients=_CLIENT_CONNECTIONS,
+                                                              **bounded)
         self._periodic = tornado.ioloop.PeriodicCallback(self.tick, POLL_INTERVAL_MS)
         self._periodic.start()
 
@@ -571,7 +583,8 @@ class Dispatcher:
             if self.in_flight_by_account[account] <= 0:
                 del self.in_flight_by_account[account]
 
-    async def _post(self, row: dict[str, Any], attempt: int, auth: bool, timeout: float) -> tuple[int | None, Any, str | None]:
+    async def _post(self, row: dict[str, Any], attempt: int, auth: bool,
+                    timeout: float) -> tuple[int | None, "_Answer | None", str | None]:
         import tornado.httpclient
 
         headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
@@ -581,12 +594,14 @@ class Dispatcher:
         if auth:
             token = base64.b64encode(f"{row['cb_user']}:{row['cb_password'] or ''}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
+        answer = _Answer()
         request = tornado.httpclient.HTTPRequest(
             row["url"], method="POST", body=row["body"], headers=headers, request_timeout=timeout,
-            connect_timeout=timeout, follow_redirects=False, validate_cert=False, decompress_response=True)
+            connect_timeout=timeout, follow_redirects=False, validate_cert=False, decompress_response=False,
+            header_callback=answer.header_line, streaming_callback=answer.discard)
         started = time.monotonic()
         code: int | None = None
-        response = None
+        response: _Answer | None = None
         error: str | None = None
         try:
             client = self._own_client if own else self._client
@@ -594,12 +609,13 @@ class Dispatcher:
                 raise RuntimeError("the sandbox is stopping")
             if not own:
                 self.policy.check_url(row["url"])
-            response = await client.fetch(request, raise_error=False)
-            code = response.code
-            if code == 599 and isinstance(response.error, CallbackRefused):
-                raise response.error
+            fetched = await client.fetch(request, raise_error=False)
+            code = fetched.code
+            if code == 599 and isinstance(fetched.error, CallbackRefused):
+                raise fetched.error
+            response = answer
             if code == 599:
-                error = str(response.error or "connection failed")
+                error = str(fetched.error or "connection failed")
                 code = None
             elif not 200 <= code < 300:
                 error = f"HTTP {code}"
@@ -607,7 +623,14 @@ class Dispatcher:
             error = f"{REFUSED}: {exc.reason}"
             response, code = None, None
         except Exception as exc:  # connection refused, DNS, timeout, client closed
-            error = f"{type(exc).__name__}: {exc}"
+            # once the receiver's head arrived, its status is its answer: the body (over RESPONSE_READ_MAX bytes, cut
+            # short or late) is never used
+            code = answer.code
+            if code is None:
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                response = answer
+                error = None if 200 <= code < 300 else f"HTTP {code}"
         elapsed = 1000.0 * (time.monotonic() - started)
         if code == 401 and not auth:
             challenge = (response.headers.get("WWW-Authenticate") or "") if response is not None else ""
@@ -659,6 +682,31 @@ class Dispatcher:
                         "last_error=? WHERE id=?", (attempts, now + delay, error, row["id"]))
 
 
+class _Answer:
+    """What a delivery reads of a receiver's answer: the status line and the headers (``header_callback``); the
+    body is counted and dropped as it comes (``streaming_callback``), never kept nor decoded (the client stops
+    reading past :data:`RESPONSE_READ_MAX` bytes)."""
+
+    def __init__(self) -> None:
+        import tornado.httputil
+
+        self.code: int | None = None
+        self.headers = tornado.httputil.HTTPHeaders()
+        self.body_bytes = 0
+
+    def header_line(self, line: str) -> None:
+        import tornado.httputil
+
+        if line.startswith("HTTP/"):
+            self.code = tornado.httputil.parse_response_start_line(line.rstrip()).code
+            self.headers = tornado.httputil.HTTPHeaders()
+        elif line.strip():
+            self.headers.parse_line(line)
+
+    def discard(self, chunk: bytes) -> None:
+        self.body_bytes += len(chunk)
+
+
 def _headers_json(host: str, length: str) -> str:
     """``json.dumps`` of the headers :meth:`_LocalBatch.post` records (the same text, without encoding the
     constant ones again for every callback)."""
@@ -666,7 +714,7 @@ def _headers_json(host: str, length: str) -> str:
 
 
 _HEADERS_JSON = ('{"Content-Type": ' + json.dumps(CONTENT_TYPE) + ', "User-Agent": ' + json.dumps(USER_AGENT)
-                 + ', "Connection": "close", "Host": ', ', "Accept-Encoding": "gzip"}')
+                 + ', "Connection": "close", "Host": ', '}')
 
 
 class _LocalBatch:
@@ -720,7 +768,7 @@ class _LocalBatch:
         account = str(row["account_id"])
         # what tornado's simple_httpclient sends for _post's request, in its order (Authorization is never recorded)
         headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT, "Connection": "close", "Host": host,
-                   "Content-Length": str(len(body.encode("utf-8"))), "Accept-Encoding": "gzip"}
+                   "Content-Length": str(len(body.encode("utf-8")))}
         args = parse_qs(query, keep_blank_values=True) if query else {}
 
         def arg(key: str) -> str | None:

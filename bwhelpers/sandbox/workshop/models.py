@@ -53,6 +53,8 @@ ACCOUNT_BASE = 99200000
 SITE_BASE = 92000
 #: JupyterHub user names are normalized by the hub; anything else (a slash, a control character) is refused.
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+#: :data:`USERNAME_RE` in words (the hub's login form says it too: ``bwhelpers.workshop_auth``)
+USERNAME_RULE = "letters a-z and digits, and . _ @ + - after the first, up to 100 characters"
 
 #: The board's columns: (key, title), in the walkthrough's order, so column n is notebook n. The keys and the
 #: order are the client's step table's (``bwhelpers.steps.STEPS``; the sandbox imports nothing of the client,
@@ -98,8 +100,7 @@ class WorkshopError(Exception):
 
 def check_username(username: str) -> str:
     if not isinstance(username, str) or not USERNAME_RE.match(username):
-        raise WorkshopError(f"participant {username!r}: not a JupyterHub user name (letters, digits and . _ @ + -, "
-                            "up to 100 characters)", status=400)
+        raise WorkshopError(f"participant {username!r}: not a JupyterHub user name ({USERNAME_RULE})", status=400)
     return username
 
 
