@@ -229,7 +229,7 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
     """Issue 23 (rev23c's open item): an outsider could hold 256 KB of body on each of thousands of slow
     connections. Each tenant (an account, or a client address for requests without right credentials: the proxy's
     X-Forwarded-For, believed from this machine's own user as from configurable-http-proxy; an IPv6 address by its
-    /64) may hold 64 requests
+    /64) may hold 16 requests
     at once; the next is answered 429 from its head, its body unread. Participants behind the same address are
     their accounts, not the address, and another address is not held up. Closed connections give the room back."""
     from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
