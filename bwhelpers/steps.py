@@ -25,6 +25,7 @@ class Step:
     saves: str = ""                 #: what the step saves, for the "saved" line ("" = nothing shown)
     needs: tuple[str, ...] = ()     #: keys of the steps that must be done first
     guide: bool = True              #: one of the guide's steps (progress strip, status, Postman)
+    another: str = ""               #: how its notebook creates a second object instead of reusing the saved one
     number: int = field(default=-1, compare=False)   #: position in PAGES (filled in below)
 
     @property
@@ -46,14 +47,15 @@ class Step:
 _TABLE: tuple[Step, ...] = (
     Step("start", "Start here", "Start here", "start_here", guide=False),
     Step("application", "Create application", "Create the application", "create_application",
-         saves="ApplicationId"),
+         saves="ApplicationId", another="give it another AppName in the form above and run this cell again"),
     Step("location", "Create location", "Create the location (sippeer)", "create_location",
-         saves="location (sippeer) id"),
+         saves="location (sippeer) id", another="give it another name in the form above and run this cell again"),
     Step("sms", "Enable SMS", "Enable SMS on the location", "enable_sms", needs=("location",)),
     Step("mms", "Enable MMS", "Enable MMS on the location", "enable_mms", needs=("sms",)),
     Step("assigned", "Assign application", "Assign the application to the location", "assign_application",
          needs=("application", "sms")),
-    Step("orders", "Order numbers", "Order phone numbers", "order_numbers", saves="order id", needs=("location",)),
+    Step("orders", "Order numbers", "Order phone numbers", "order_numbers", saves="order id", needs=("location",),
+         another="change the search in the form above and run this cell again"),
     Step("numbers", "Check order status", "Check the order status", "check_order_status", saves="phone numbers",
          needs=("orders",)),
     Step("a2p", "Register for A2P", "Register the number for A2P messaging: 10DLC campaign or toll-free verification",

@@ -23,7 +23,7 @@ from .results import Result
 from .ui import display as show
 from .ui import progress
 from .ui.output import Live, emit
-from .pages.base import ANOTHER as _ANOTHER, link as _link, nothing_sent_because
+from .pages.base import link as _link, nothing_sent_because
 from .pages.forms import FormsMixin
 from .pages.events import EventsMixin, explain_events  # noqa: F401  (explain_events: public here too)
 from .pages.pictures import PicturesMixin
@@ -511,7 +511,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
                                   f"<div>{html.escape(setting)} was already done for this target (checked against "
                                   "the server): nothing was changed.</div>")
             else:
-                how = _ANOTHER.get(self.info.key)
+                how = self.info.another
                 show.show_callout("info", "Reusing the saved object",
                                   f"<div>Already done for this target: <code>{html.escape(str(result.id))}</code> "
                                   "(checked against the server) is reused, nothing new was created."

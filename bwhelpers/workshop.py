@@ -324,7 +324,7 @@ def _configured(section: Any, key: str) -> list[Any]:
     return list(section[key]) if key in section and isinstance(section[key], (list, tuple)) else []
 
 
-#: shorter host passwords get a warning (the room-wide login alarm does not cover admin names)
+#: shorter host passwords get a warning (guessing at an admin name goes on at its room-wide refill rate)
 MIN_HOST_PASSWORD_CHARS = 16
 
 
@@ -453,10 +453,10 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
                   f"({', '.join(admin_users)}); set it (not the room password) for the host",
                   file=sys.stderr)
         elif admin_users and len(host_password) < MIN_HOST_PASSWORD_CHARS:
-            # the room-wide login alarm never refuses an admin name (nobody can lock the host out), so guesses at
-            # the host's password are bounded per address only: it must be long
-            print(f"bwhelpers.workshop: WORKSHOP_HOST_PASSWORD has {len(host_password)} characters: guessing at it "
-                  "from many addresses is bounded per address only (nobody can lock the host out). Use "
+            # the admin name's room-wide allowance pauses only new addresses (the host's own is never refused), so
+            # guesses at the host's password go on at its refill rate: it must be long
+            print(f"bwhelpers.workshop: WORKSHOP_HOST_PASSWORD has {len(host_password)} characters: guesses at it "
+                  "go on at 10 a minute from new addresses (the host's own is never refused). Use "
                   f"{MIN_HOST_PASSWORD_CHARS} or more random characters: python -c \"import secrets; "
                   "print(secrets.token_urlsafe(18))\"", file=sys.stderr)
     elif authenticator == "pam":

@@ -25,9 +25,11 @@ Per-address buckets do not bound guessing from many addresses at the one room pa
 counted **room-wide** (``room_failed_logins_burst`` failures, refilled at ``room_failed_logins_per_minute``). While
 the room's allowance is used up (the **login alarm**), a login from an address that has not logged in successfully
 before is answered 429 before any password is compared; addresses that have logged in (participants already in,
-the host) and the admin names (their own password, their own per-address bucket: nobody can lock the host out) are
+the host) and the admin names (their own password and allowances below) are
 checked as usual. So however many addresses guess, the room password gets at most the room's refill rate of
-guesses. The hub's log says when the alarm starts and, while it lasts, once a minute with the counts, and the
+guesses. Each admin name has a room-wide allowance of its own (``admin_room_failed_logins_burst``, refilled at
+``admin_room_failed_logins_per_minute``): once used up, that name's logins from addresses that never logged in
+pause too (rev23d D2), while the host's own address, known from an earlier login, is never refused by it. The hub's log says when the alarm starts and, while it lasts, once a minute with the counts, and the
 authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.login_alarm`) for the host's board.
 """
 from __future__ import annotations
@@ -96,6 +98,11 @@ class WorkshopAuthenticator(DummyAuthenticator):
     room_failed_logins_per_minute = Float(30.0, config=True,
                                           help="how fast the room's allowance refills (guesses a minute at most, "
                                                "from addresses that never logged in, during the alarm)")
+    admin_room_failed_logins_burst = Integer(30, config=True,
+                                             help="failed logins as one admin name from all addresses together "
+                                                  "before that name's logins from new addresses pause")
+    admin_room_failed_logins_per_minute = Float(10.0, config=True,
+                                                help="how fast an admin name's room-wide allowance refills")
     alarm_file = Unicode("", config=True, help="where the login alarm is written for the host's board ('' : nowhere)")
 
     #: the throttle's clock (tests move it instead of sleeping)
@@ -113,6 +120,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
         self._by_address = FailureThrottle(self.failed_logins_burst, per_second)
         self._by_admin = FailureThrottle(self.admin_failed_logins_burst, per_second)
         self._room = FailureThrottle(self.room_failed_logins_burst, self.room_failed_logins_per_minute / 60.0)
+        self._admin_room = FailureThrottle(self.admin_room_failed_logins_burst,
+                                           self.admin_room_failed_logins_per_minute / 60.0)
         self._trusted = forwarded.networks(self.trusted_proxies)
         #: addresses (client_key) that logged in, with when: never refused room-wide
         self._known: dict[str, float] = {}
@@ -146,7 +155,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
         if any(waits):
             self.log.warning("refused a login for %r from %s: too many failed logins", name[:32], address)
             raise TooManyLogins(max(w for w in waits if w))
-        room_wait = None if admin or address in self._known else self._room.blocked("room", now=now)
+        known = address in self._known
+        room_wait = None if known else (self._admin_room.blocked("admin " + name, now=now) if admin
+                                        else self._room.blocked("room", now=now))
         if room_wait:
             self._raise_alarm(now, refused=True)
             self.log.warning("refused a login for %r from %s: login alarm (a new address while many fail)",
@@ -157,9 +168,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
             self._by_address.failed(address, now=now)
             if admin:
                 self._by_admin.failed(admin_key, now=now)
+                self._admin_room.failed("admin " + name, now=now)
             self._room.failed("room", now=now)
             self._failures.append((now, address))
-            if self._room.blocked("room", now=now):
+            if self._room.blocked("room", now=now) or (admin and self._admin_room.blocked("admin " + name, now=now)):
                 self._raise_alarm(now)
         else:
             if len(self._known) >= _MAX_REMEMBERED:

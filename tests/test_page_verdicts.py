@@ -576,6 +576,13 @@ def test_the_start_page_with_no_credentials_speaks_the_form_and_clears_after_con
     assert "No target yet" in said and "bw-incomplete" in _html(cells)
     kind, what, nxt = page.verdict()
     assert kind == "failed" and "Account id" in what and "form above" in nxt, (kind, what, nxt)
+    with capture() as failed:  # a Connect that fails: the cell's earlier problem is superseded, not left standing
+        form.account_id.value, form.site_id.value = c["account_id"], c["site_id"]
+        form.client_id.value, form.client_secret.value = c["client_id"], "wrong-secret-123456"
+        assert form.connect(clicked=True) is None
+    superseded = _text(_html(failed))
+    assert "Superseded by the last Connect, which failed" in superseded and "Missing" not in superseded, superseded
+    assert "Superseded by Connect attempt #" in superseded and "which failed too" in superseded, superseded
     with capture() as after:
         form.account_id.value, form.site_id.value = c["account_id"], c["site_id"]
         form.client_id.value, form.client_secret.value = c["client_id"], c["client_secret"]

@@ -418,7 +418,7 @@ def test_hardening(service: dict[str, Any]) -> None:
 
 def test_an_outsiders_slow_uploads_and_many_addresses_guessing_are_bounded(service: dict[str, Any]) -> None:
     """Issue 23 (rev23c's open items): one outsider address opens 100 slow uploads (a head announcing 200 KB and
-    1 KB of it): each tenant may hold 64 requests, the rest are answered 429 from their heads, bodies unread.
+    1 KB of it): each tenant may hold 16 requests, the rest are answered 429 from their heads, bodies unread.
     And 50 addresses guess at the hub's room password, 6 each (within each address's own allowance): all of them
     together are checked at most the room's allowance (60, refilled 30 a minute), the rest refused before any
     password is compared; a participant who logged in before still logs in."""

@@ -306,3 +306,40 @@ def test_a_slow_hub_never_holds_the_event_loop(service: dict[str, Any], hub: Hub
         pool.shutdown()
         hub.held.clear()
     assert [a.status_code for a in answers] == [200] * len(slow), [a.text[:200] for a in answers]
+
+
+def test_an_outsider_holding_its_address_allowance_never_holds_up_hub_users_pages(service: dict[str, Any],
+                                                                                 hub: HubStandIn) -> None:
+    """rev23d D1: with no login, slow requests from one address (a venue's NAT) used up that address's allowance of
+    requests in flight, and the host's board.json and a participant's /me from the same address (hub tokens, not
+    emulated-API credentials) got 429 too. A hub user known by their token is their own tenant for the allowance, as
+    for the fair turns: the outsider's next request is 429, the pages behind the same address answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
+
+    provision(service, "vic")
+    mine, host = hub.token("vic"), hub.token("hostess", admin=True)
+    assert page(service, "/me", mine, address="198.51.100.90").status_code == 200  # the hub's answers, cached
+    assert page(service, "/board.json", host, address="198.51.100.90").status_code == 200
+    url = urlsplit(service["url"])
+
+    def hold() -> socket.socket:
+        sock = socket.create_connection((url.hostname, url.port), timeout=30)
+        sock.sendall((f"POST {url.path}/api/accounts/1/applications HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                      "Content-Type: application/xml\r\nContent-Length: 10\r\nX-Forwarded-For: 198.51.100.90\r\n\r\n"
+                      ).encode() + b"<")
+        return sock
+
+    held = [hold() for _ in range(PER_TENANT_REQUESTS)]
+    try:
+        over = hold()
+        over.settimeout(30)
+        assert over.recv(4096).startswith(b"HTTP/1.1 429 ")
+        over.close()
+        assert page(service, "/me", mine, address="198.51.100.90").json()["participant"] == "vic"
+        assert page(service, "/board.json", host, address="198.51.100.90").status_code == 200
+    finally:
+        for sock in held:
+            sock.close()

@@ -229,7 +229,7 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
     """Issue 23 (rev23c's open item): an outsider could hold 256 KB of body on each of thousands of slow
     connections. Each tenant (an account, or a client address for requests without right credentials: the proxy's
     X-Forwarded-For, believed from this machine's own user as from configurable-http-proxy; an IPv6 address by its
-    /64) may hold 64 requests
+    /64) may hold 16 requests
     at once; the next is answered 429 from its head, its body unread. Participants behind the same address are
     their accounts, not the address, and another address is not held up. Closed connections give the room back."""
     from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
@@ -246,6 +246,10 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
         over.close()
         assert answer.startswith("HTTP/1.1 429 "), answer[:300]
         assert "Retry-After: 1" in answer and "Connection: close" in answer and "too-many-requests" in answer
+        # a kernel's health probe from that address (no credentials by design): its lane's own allowance
+        r = requests.get(f"{service['url']}/_sandbox/health", headers={"X-Forwarded-For": "2001:db8:77::6"},
+                         timeout=30)
+        assert r.status_code == 200, r.text[:300]
         # a participant behind the same address: her account's own allowance
         r = requests.get(f"{service['url']}/api/v2/users/{acct}/media", auth=(creds["username"], creds["password"]),
                          headers={"X-Forwarded-For": "2001:db8:77::5"}, timeout=30)
@@ -309,6 +313,7 @@ def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pyt
                 break
         assert ok, "closed connections did not make room"
         # requests without credentials, each from an address of its own (the proxy's word): bounded all together
+        monkeypatch.setattr(CappedHTTPServer, "max_connections", 100)  # closed ones may not be seen yet
         svc = {"url": srv.url}
         held = [_hold(svc, "/api/v2/users/1/messages", f"X-Forwarded-For: 198.51.100.{i}\r\n") for i in (1, 2)]
         third = _hold(svc, "/api/v2/users/1/messages", "X-Forwarded-For: 198.51.100.3\r\n")
@@ -377,11 +382,20 @@ def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
     with pytest.raises(TooManyLogins):
         _login(auth, "203.0.113.9", "host", "host-pw-long")
     assert _login(auth, "203.0.113.9", "bea", "room-pw") == "bea"  # the address's own bucket still has room
-    # many addresses guessing at the admin (each within its own allowance) do not lock the host out (C5)
+    # many addresses guessing at the admin (each within its own allowance) do not lock the host out from where they
+    # logged in before (C5); a new address waits for the admin name's room-wide allowance (rev23d D2)
+    assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
+    paused = 0
     for i in range(40):
         for _ in range(5):
-            assert _login(auth, f"198.18.{i}.1", "host", "guess") is None
+            try:
+                assert _login(auth, f"198.18.{i}.1", "host", "guess") is None
+            except TooManyLogins:  # the admin name's room-wide allowance (30) is used up: new addresses pause
+                paused += 1
+    assert paused >= 200 - 30, paused
     assert _login(auth, "192.0.2.99", "host", "host-pw-long") == "host"
+    with pytest.raises(TooManyLogins):
+        _login(auth, "192.0.2.100", "host", "host-pw-long")
     now[0] += 6
     assert _login(auth, "203.0.113.9", "host", "host-pw-long") == "host"
 
@@ -420,6 +434,13 @@ def test_guessing_from_many_addresses_raises_the_room_login_alarm(tmp_path: Any)
         _login(auth, "203.0.113.62", "di", "room-pw")
     # an old alarm is not shown: the board reads it only within login_alarm.WINDOW of its latest refusal
     assert login_alarm.read(alarm_file, now=alarm["last"] + login_alarm.WINDOW + 1) is None
+    # rev23d D2: guesses at the host's password from many addresses (1 each) are bounded room-wide too: once the
+    # admin name's 30 are used up, the host name from a new address pauses; the host's own (known) address does not
+    for i in range(30):
+        assert _login(auth, f"100.64.{i}.1", "host", "guess") is None
+    with pytest.raises(TooManyLogins):
+        _login(auth, "100.64.99.1", "host", "host-pw-long")
+    assert _login(auth, "198.51.100.99", "host", "host-pw-long") == "host"  # logged in there before
 
 
 def test_the_login_throttle_believes_only_the_proxys_forwarded_for_never_x_real_ip() -> None:

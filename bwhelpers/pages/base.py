@@ -7,12 +7,7 @@ from typing import Any, Callable
 
 from .. import steps
 
-__all__ = ["ANOTHER", "PageBase", "link", "nothing_sent_because", "typename"]
-
-#: how a notebook creates a second object of its step instead of reusing the saved one (the reuse notice says it)
-ANOTHER = {"application": "give it another AppName in the form above and run this cell again",
-           "location": "give it another name in the form above and run this cell again",
-           "orders": "change the search in the form above and run this cell again"}
+__all__ = ["PageBase", "link", "nothing_sent_because", "typename"]
 
 
 def link(p: steps.Step) -> str:

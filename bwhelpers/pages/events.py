@@ -422,7 +422,7 @@ def _events_view(data: Any, text: bool = False, one_message: bool = False, all_c
         # the message id (long) under the row: from, to and the text tell the messages apart in the columns
         columns, detail = ["type", "time", "from", "to", "text", "error"], ["kind", "message_id", "description",
                                                                             "meaning", "fix"]
-    # the text shortened and the time as its time of day (each whole in its tooltip) so 6 columns fit 1024 px;
-    # a table still too wide scrolls sideways
+    # a short text whole (it wraps between words), a longer one shortened, and the time as its time of day (each
+    # whole in its tooltip) so 6 columns fit 1024 px; a table still too wide scrolls sideways
     return readable(data, columns, detail=detail, empty="(no events yet)", all_columns=all_columns,
-                    dtypes={"errorCode": "Int64"}, clip={"text": 12, "time": 0})
+                    dtypes={"errorCode": "Int64"}, clip={"text": 24, "time": 0})

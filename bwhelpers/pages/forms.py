@@ -36,6 +36,12 @@ class FormsMixin(PageBase):
 
         def _failed(text: str) -> None:
             self._outcome("failed", text)
+            from IPython.display import HTML
+
+            for live in self._connect_notes:  # an earlier problem shown below: superseded by this Connect's own
+                live.update(HTML(show.note_html(
+                    f"{theme.ICONS['warn']} Superseded by the last Connect, which failed: {html.escape(text[:300])} "
+                    "(its status is under Connect above). Fix the form and press <b>Connect</b> again.", "warn")))
             if self._target_view is not None:
                 before = (" This table is the connection in use before it." if self._target_view.data
                           else " Nothing is connected yet.")

@@ -31,13 +31,14 @@ import resource
 import threading
 from dataclasses import dataclass
 
-PER_TENANT_REQUESTS = 64
-PER_TENANT_BODY_BYTES = 16 * 1024 * 1024
+PER_TENANT_REQUESTS = 16
+PER_TENANT_BODY_BYTES = 4 * 1024 * 1024
 OUTSIDERS_REQUESTS = 512
 OUTSIDERS_BODY_BYTES = 64 * 1024 * 1024
-#: every tenant's together (the admin aside): participants under many hub names cannot add up past it either
-ALL_REQUESTS = 2048
-ALL_BODY_BYTES = 256 * 1024 * 1024
+#: every tenant's together (the admin aside): 128 tenants' full allowances (the room's default cap is 120 accounts),
+#: so no handful of accounts (one participant under many hub names) reaches it (rev23d D7)
+ALL_REQUESTS = 128 * PER_TENANT_REQUESTS
+ALL_BODY_BYTES = 128 * PER_TENANT_BODY_BYTES
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
@@ -85,8 +86,25 @@ ALL_BUSY = Busy(503, "Service Unavailable",
 
 
 def outsider(tenant: str) -> bool:
-    """Is ``tenant`` a client address (no right credentials), not an account or the admin?"""
+    """Is ``tenant`` a client address (no right credentials), not an account, a hub user or the admin? (A health
+    probe lane is none of these: its requests have no body and are answered at once; they count in all.)"""
     return tenant.startswith("address:")
+
+
+def ledger_key(tenant: str, hint: object = None) -> str:
+    """Whose allowance a request takes: its tenant's, or the one its ``hint`` already proves (a string: a hub user
+    known by their token or the service's signed login cookie, a signed phone link's account: the workshop's own
+    pages are never outsiders, rev23d D1), or for a health probe its lane's (from
+    :meth:`.fair_share.FairShare.probe_lane`: a room's kernels all probe from the proxy's address when they start,
+    and 8 lanes of 16 hold a room of 120). A request whose hub token is still being checked with the hub (its hint
+    an awaitable) takes its address's second allowance, kept for such checks (the service asks the hub about at most
+    a few tokens of one address at once, ``tenants.MAX_CHECKS_PER_ADDRESS``): a participant's first page after a
+    restart never waits behind an outsider's slow requests from the same address."""
+    if isinstance(hint, str) and hint:
+        return hint
+    if hint is not None and outsider(tenant):
+        return tenant + "#hub-check"
+    return tenant
 
 
 class Ticket:

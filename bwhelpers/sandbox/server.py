@@ -120,7 +120,7 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         if self.tenant is not None:
             self.whose = self.tenant(headers, self.uri)
         if self.ledger is not None and self.whose is not None:
-            got = self.ledger.admit(self.whose[0], max(0, min(length, self.limit)))
+            got = self.ledger.admit(admission.ledger_key(*self.whose), max(0, min(length, self.limit)))
             if isinstance(got, Busy):
                 self._busy(got)
                 return None

@@ -7,6 +7,8 @@ request body. Bodies are ordered dicts; field order is the wire order.
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
@@ -38,12 +40,14 @@ def render(root: str, body: Any) -> str:
 
 #: list items rendered before, by what they were rendered from (:func:`render_list`); bounded by their characters
 _FRAGMENTS: dict[Any, str] = {}
-_FRAGMENT_MAX_CHARS = 16 * 1024 * 1024
+_FRAGMENT_MAX_CHARS = 8 * 1024 * 1024
 _fragment_chars = 0
 
 
-def render_list(root: str, list_key: str, item_key: str, items: Iterable[tuple[Hashable, Callable[[], Any]]]) -> str:
-    """``render(root, {list_key: {item_key: [item, ...]}})`` (``{list_key: None}`` when there are none) for items
+def render_list(root: str, list_key: str, item_key: str, items: Iterable[tuple[Hashable, Callable[[], Any]]],
+                head: dict[str, Any] | None = None) -> str:
+    """``render(root, {list_key: {**head, item_key: [item, ...]}})`` (``{list_key: head or None}`` when there are
+    none) for items
     given as ``(key, make)``: ``key`` names what the item is made from (its stored row, whole), ``make()`` builds
     it. An item is rendered once per key and reused: a tenant re-reading its biggest unpaged list (applications:
     ``list_objects`` × ``object_bytes``, 170 KB) costs a join instead of xmltodict's render of every element, tens
@@ -62,8 +66,19 @@ def render_list(root: str, list_key: str, item_key: str, items: Iterable[tuple[H
             _fragment_chars += len(fragment)
         parts.append(fragment)
     if not parts:
-        return render(root, {list_key: None})
-    return f"{XML_DECL}<{root}><{list_key}>{''.join(parts)}</{list_key}></{root}>"
+        return render(root, {list_key: head or None})
+    before = "".join(xmltodict.unparse({k: _clean(v)}, full_document=False, short_empty_elements=True)
+                     for k, v in (head or {}).items())
+    return f"{XML_DECL}<{root}><{list_key}>{before}{''.join(parts)}</{list_key}></{root}>"
+
+
+def by_content(items: Iterable[Any]) -> list[tuple[Hashable, Callable[[], Any]]]:
+    """Items built already, for :func:`render_list`, each keyed by its whole content (JSON text, in its order)."""
+    return [(json.dumps(item, default=str), functools.partial(_same, item)) for item in items]
+
+
+def _same(item: Any) -> Any:
+    return item
 
 
 def _clean(value: Any) -> Any:

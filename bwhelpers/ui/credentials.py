@@ -405,6 +405,12 @@ class CredentialsForm:
         if self.on_error:  # the summary's words: what went wrong (its fix is the summary's Next)
             said = str(getattr(exc, "description", "") or exc).partition(" Fix: ")[0]
             self.on_error(f"could not connect: {said}")
+        if clicked:  # the cell's earlier red box is no longer the last word: the status under Connect is
+            for old in self._cell_errors:
+                old.update(HTML(note_html(
+                    f"{theme.ICONS['warn']} Superseded by Connect attempt #{self.attempts} at "
+                    f"{time.strftime('%H:%M:%S')}, which failed too: its error is the status under Connect above.",
+                    "warn")))
         if not clicked:  # shown in place: a later successful Connect replaces it
             box = Live()
             box.update(HTML(error_html(exc)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import jsonio, quotas
+from .. import jsonio, quotas, xmlio
 from ..auth import AuthError
 from ..base import BaseHandler
 from ..credentials import ROLE_NUMBERS
@@ -32,8 +32,11 @@ class TnOptionsHandler(DashboardHandler):
         body = models.list_orders(self.db, account_id, statuses=self.get_arguments("status"),
                                   tn=self.get_argument("tn", None) or None,
                                   customer_order_id=self.get_argument("customerOrderId", None) or None,
-                                  details=details)
-        self.send_xml(exc.REPORT_ROOT, body)
+                                  details=details)["TnOptionOrders"]
+        key = "TnOptionOrder" if details else "TnOptionOrderSummary"
+        self.set_header("Content-Type", xmlio.CONTENT_TYPE)  # each order rendered once per content (bench 8)
+        self.finish(xmlio.render_list(exc.REPORT_ROOT, "TnOptionOrders", key, xmlio.by_content(body.get(key) or ()),
+                                      head={"TotalCount": body["TotalCount"]}))
 
     def post(self, account_id: str) -> None:
         self.begin(account_id)
