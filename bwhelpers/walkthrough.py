@@ -140,7 +140,7 @@ class Page(ReadbacksMixin, EventsMixin, PicturesMixin, FormsMixin):
         self._partial_next: str | None = None     # the next step after a partial outcome (trusted HTML)
         self._caveat: tuple[str, str] | None = None  # a done step's warning shown above (what, next): partial
         self._target_view: Any = None             # 00's target table, redrawn by a later Connect
-        self._connect_notes: list[Live] = []      # 00's "not connected yet" notes, replaced by a Connect that works
+        self._connect_notes: list[tuple[Live, str]] = []  # 00's "not connected yet" notes (+ missing labels)
         self._preflight: Any = None               # 13's preflight table, folded by the teardown (pages/readbacks.py)
         self._summary_live: Live | None = None    # the summary shown, re-computed after the teardown
         self._statuses: dict[int, str] = {}

@@ -574,6 +574,7 @@ def test_the_start_page_with_no_credentials_speaks_the_form_and_clears_after_con
     for wrong in ("Config.resolve", "account_id", "client_secret", "00_start_here", "(empty body)", "BW_ACCOUNT_ID"):
         assert wrong not in said, (wrong, said)
     assert "No target yet" in said and "bw-incomplete" in _html(cells)
+    assert "Superseded" not in _html(cells)  # the same fields still missing: the top note already says so, it stays
     kind, what, nxt = page.verdict()
     assert kind == "failed" and "Account id" in what and "form above" in nxt, (kind, what, nxt)
     with capture() as failed:  # a Connect that fails: the cell's earlier problem is superseded, not left standing

@@ -38,7 +38,9 @@ class FormsMixin(PageBase):
             self._outcome("failed", text)
             from IPython.display import HTML
 
-            for live in self._connect_notes:  # an earlier problem shown below: superseded by this Connect's own
+            for live, missing in self._connect_notes:  # an earlier problem shown below: superseded by this one
+                if missing and f"Missing {missing}" in text:
+                    continue  # the same fields still missing (Run All with an empty form): the note already says so
                 live.update(HTML(show.note_html(
                     f"{theme.ICONS['warn']} Superseded by the last Connect, which failed: {html.escape(text[:300])} "
                     "(its status is under Connect above). Fix the form and press <b>Connect</b> again.", "warn")))
@@ -66,8 +68,8 @@ class FormsMixin(PageBase):
 
         names = missing_fields(exc)
         live = Live()
+        listed = listed_labels(names) if names else ""
         if names:
-            listed = listed_labels(names)
             self._outcome("failed", f"not connected yet: the form needs {listed}")
             live.update(HTML(show.note_html(
                 f"{theme.ICONS['warn']} Not connected yet: a real account needs <b>{html.escape(listed)}</b>. Fill "
@@ -79,7 +81,7 @@ class FormsMixin(PageBase):
             live.update(HTML(show.error_html(exc) + show.note_html(
                 "Fix it in the form below and press <b>Connect</b> (or choose <b>Sandbox</b> there to use the local "
                 "sandbox).", "warn")))
-        self._connect_notes.append(live)
+        self._connect_notes.append((live, listed))
 
     def _not_connected_elsewhere(self, exc: BaseException) -> bool:
         """A page after 00 with a real account's credentials missing: what is missing by 00's form labels and
@@ -102,7 +104,7 @@ class FormsMixin(PageBase):
         from IPython.display import HTML
 
         where = "the local sandbox" if config.is_sandbox else f"account {config.account_id}"
-        for live in self._connect_notes:
+        for live, _ in self._connect_notes:
             live.update(HTML(show.note_html(f"{theme.ICONS['ok']} Connected to {html.escape(str(where))} with the "
                                             "form below.", "ok")))
         self._connect_notes.clear()
