@@ -81,7 +81,7 @@ def test_the_events_table_has_from_and_the_text_shortened_with_the_whole_in_a_to
     assert [text_of(h) for h in heads] == ["type", "time", "from", "to", "text", "error"], heads
     assert "message_id: 17965659153759xccbyl8k5jn9kzy" in text_of(out) and "kind: SMS" in text_of(out)  # whole, on the line under the row
     assert "+19195550100" in out and f'title="{text}"' in out
-    assert ">Hello from t…</span>" in out and text not in text_of(out)
+    assert ">Hello from the walkthrou…</span>" in out and text not in text_of(out)  # clipped at 24 (6b9217d)
     assert ">16:09:30</span>" in out and 'title="2026-12-06T16:09:30.123Z (shown in UTC)"' in out
     assert "4720 invalid-" in text_of(out)
     received = explain_events(events_rows([ev]), text=True)._repr_html_()
