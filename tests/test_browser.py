@@ -165,8 +165,12 @@ def open_notebook(page: Any, base: str, notebook: str, reload: bool = False) -> 
         left = page.evaluate(CLOSE_ALL_JS)
         assert left == 0, f"{left} tab(s) of the earlier notebooks would not close"
         # (the command's widget is not returned: Playwright would serialise JupyterLab's whole object graph)
-        page.evaluate("async p => { await window.jupyterapp.commands.execute('docmanager:open', "
-                      "{path: p, factory: 'Notebook'}); }", f"notebooks/{notebook}")
+        try:
+            page.evaluate("async p => { await window.jupyterapp.commands.execute('docmanager:open', "
+                          "{path: p, factory: 'Notebook'}); }", f"notebooks/{notebook}")
+        except sync_api.Error as exc:  # the page dropped the command's promise (seen once under load in CI's run):
+            if "garbage collected" not in str(exc):  # the notebook's cells, awaited below, still say if it opened
+                raise
         # the Launcher JupyterLab opened when no tab was left: closed, as in a freshly loaded workspace
         page.evaluate("() => { for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) "
                       "{ if (!w.context) w.close(); } }")
