@@ -180,6 +180,7 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     def _refuse(self) -> None:
         self.refused = True
         self._stop_timer()
+        _close_hint(self.whose[1] if self.whose is not None else None)  # answered 413 at once: never checked
         assert self.headers is not None
         self.headers[OVERSIZE_HEADER] = "1"
         # the partial body is never parsed (a cut multipart form would be tornado's bare 400, not the 413)
