@@ -60,6 +60,9 @@ CSS = ("<style>"
        ".bw-wrap .bw-tok{white-space:nowrap;overflow-wrap:normal;word-break:normal}"  # never wraps inside itself
        f".bw-wrap .bw-short{{border-bottom:1px dotted {theme.BORDER_STRONG};cursor:help}}"
        ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; texts wrap between words
+       # narrower gutters in row tables: 6 columns of whole tokens (message-received, phone numbers) fit the notebook
+       # at 1024 px with the file browser open
+       ".bw-wrap table.bw-rows th,.bw-wrap table.bw-rows td{padding:3px 4px}"
        ".bw-wrap{max-width:100%;overflow-x:auto}"  # a table too wide scrolls sideways, never hides columns
        ".bw-wrap a.bw-url,.bw-wrap .bw-url{overflow-wrap:normal;word-break:normal}"  # breaks only at its <wbr>
        f".bw-wrap .bw-caption{{color:{theme.MUTED};font-size:12px}}"
