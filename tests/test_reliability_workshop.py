@@ -488,28 +488,31 @@ def test_an_outsiders_slow_uploads_and_many_addresses_guessing_are_bounded(servi
 
 def test_outsiders_filling_their_pool_never_refuse_a_first_page_and_a_nat_guesser_never_locks_out_the_room(
         service: dict[str, Any]) -> None:
-    """rev23d's open items: slow bodies from 32 outsider addresses (16 each) fill the outsiders' pool (512); a
-    request of another address without a body (a participant's first page, the hub's OAuth redirect) and a kernel's
-    health probe are still answered, only another outsider's body is refused (503). And a guesser behind a venue's
+    """rev23d's open items: slow bodies of 256 KB from 16 outsider addresses (16 each: 64 MB) fill the outsiders'
+    pool (by count, 32 addresses do); a request of another address without a body (a participant's first page, the
+    hub's OAuth redirect) and a kernel's health probe are still answered, only another outsider's body is refused
+    (503). And a guesser behind a venue's
     NAT trying a fresh name each time: checked at most the address's 30 and its refill, while the host and a
     participant who logged in before from their browsers still log in (D5)."""
+    import asyncio
     import select
     import socket
     from urllib.parse import urlsplit
 
     from test_workshop_probes import _Browser
 
-    from bwhelpers.sandbox.admission import OUTSIDERS_REQUESTS, PER_TENANT_REQUESTS
+    from bwhelpers.sandbox.admission import OUTSIDERS_BODY_BYTES, PER_TENANT_REQUESTS
     from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
 
     url = urlsplit(service["url"])
-    addresses = OUTSIDERS_REQUESTS // PER_TENANT_REQUESTS
+    count = OUTSIDERS_BODY_BYTES // MAX_BODY_BYTES
+    addresses = count // PER_TENANT_REQUESTS
     socks = []
     try:
-        for i in range(OUTSIDERS_REQUESTS + 1):
+        for i in range(count + 1):
             sock = socket.create_connection((url.hostname, url.port), timeout=30)
             sock.sendall((f"POST {url.path}/api/v2/users/1/messages HTTP/1.1\r\nHost: {url.netloc}\r\n"
-                          "Content-Type: application/json\r\nContent-Length: 10\r\n"
+                          f"Content-Type: application/json\r\nContent-Length: {MAX_BODY_BYTES}\r\n"
                           f"X-Forwarded-For: 198.18.{100 + i % addresses}.{1 + i // addresses}\r\n\r\n").encode()
                          + b"{")
             socks.append(sock)
@@ -535,24 +538,29 @@ def test_outsiders_filling_their_pool_never_refuse_a_first_page_and_a_nat_guesse
     host, amy, guesser = _Browser(nat), _Browser(nat), _Browser(nat)
     assert host.login(auth, "host", "host-pw-long-enough!") == "host"
     assert amy.login(auth, "amy", "room-pw") == "amy"
-    checked, ins = 0, 0
-    for i in range(300):
-        now[0] += 0.1  # 10 guesses a second for 30 s, a fresh name each (or the host's)
-        try:
-            guesser.login(auth, "host" if i % 10 == 0 else f"guess{i}", f"wrong{i}")
-            checked += 1
-        except TooManyLogins:
-            pass
-        if i % 30 == 29:  # the host and amy come back from their browsers every 3 s
-            ins += host.login(auth, "host", "host-pw-long-enough!") == "host"
-            ins += amy.login(auth, "amy", "room-pw") == "amy"
+
+    async def guessing() -> tuple[int, int]:
+        checked = ins = 0
+        for i in range(300):
+            now[0] += 0.1  # 10 guesses a second for 30 s, a fresh name each (or the host's)
+            try:
+                await guesser.alogin(auth, "host" if i % 10 == 0 else f"guess{i}", f"wrong{i}")
+                checked += 1
+            except TooManyLogins:
+                pass
+            if i % 30 == 29:  # the host and amy come back from their browsers every 3 s
+                ins += await host.alogin(auth, "host", "host-pw-long-enough!") == "host"
+                ins += await amy.alogin(auth, "amy", "room-pw") == "amy"
+        return checked, ins
+
+    checked, ins = asyncio.run(guessing())
     allowance = 30 + int(10 * 30 / 60)  # the address's burst and 30 s of refill
     for i in range(300):
         probe("nat_guesses", i >= checked or i < allowance)
     for i in range(20):
         probe("nat_room_in", i < ins)
-    report.item(SECTION, f"the outsiders' pool filled by slow bodies from {addresses} addresses ({OUTSIDERS_REQUESTS} "
-                         f"held): 20 first pages, redirects and health probes from other addresses answered "
+    report.item(SECTION, f"the outsiders' pool filled by slow bodies from {addresses} addresses ({count} "
+                         f"of {MAX_BODY_BYTES // 1024} KB held): 20 first pages, redirects and health probes from other addresses answered "
                          f"{sorted(set(firsts))}, another outsider's body 503; a guesser behind a venue's NAT, 300 "
                          f"guesses in 30 s with fresh names: {checked} checked (the address's allowance: {allowance}), "
                          f"the host and a participant in before logged in {ins} of 20 times from their browsers")
