@@ -22,6 +22,12 @@ address (the failure throttle of :mod:`bwhelpers.sandbox.auth_throttle`), or whe
 :data:`MAX_CHECKS_PER_ADDRESS` checks in flight (so a flood of made-up tokens is one address's worth of hub
 requests at a time).
 
+A token the hub named a user for before (in this process's life) keeps naming that user's tenant when HubAuth's
+answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
+outsiders fill what unproven requests may hold, rev23e E2) and its handler asks the hub again, as HubAuth does
+for every expired answer. This only decides whose allowance and turn a request takes, never whether it is
+authorised: a revoked token is still refused by the handler.
+
 HubAuth remembers the hub's answers (a user, or "no such token") for :data:`HUB_CACHE_SECONDS`, on the sandbox's
 clock (:class:`HubAnswers`): a token the hub has revoked or let expire is refused at most that long after, not the
 5 minutes of JupyterHub's default ``cache_max_age``.
@@ -54,6 +60,8 @@ MAX_TOKEN_CHARS = 256
 #: below; longer ones wait in their address's turns and the handler answers them)
 MAX_READ_CHARS = 8192
 _PHONE = "/_sandbox/phone/"
+#: tokens (HubAuth's cache keys) whose user the hub named, remembered at most (then forgotten all at once)
+MAX_KNOWN_TOKENS = 10_000
 
 
 #: the class HubAuth's ``cache`` must be (an instance of it: the trait's type)
@@ -136,10 +144,11 @@ class HubCheck:
     back, as the answer does (an outsider's abandoned requests would otherwise use up its address's checks for
     good)."""
 
-    __slots__ = ("tenants", "token", "session", "address", "state")
+    __slots__ = ("tenants", "token", "session", "address", "state", "key")
 
-    def __init__(self, tenants: Tenants, token: str, session: str, address: str):
+    def __init__(self, tenants: Tenants, token: str, session: str, address: str, key: str = ""):
         self.tenants, self.token, self.session, self.address = tenants, token, session, address
+        self.key = key or cache_key(token, session)
         self.state = "new"
 
     def __await__(self) -> Any:
@@ -150,7 +159,7 @@ class HubCheck:
             return None
         self.state = "asked"
         try:
-            return await self.tenants._ask_hub(self.token, self.session)
+            return await self.tenants._ask_hub(self.token, self.session, self.key)
         finally:
             self.tenants._done(self.address)
 
@@ -166,6 +175,15 @@ class Tenants:
     def __init__(self, db: Database, auth: HubOAuth, cookie_secret: bytes, prefix: str, link_key: str | None):
         self.db, self.auth, self.cookie_secret, self.prefix, self.link_key = db, auth, cookie_secret, prefix, link_key
         self._checking: dict[str, int] = {}
+        #: HubAuth's cache key -> the tenant the hub's answer named (kept after HubAuth's answer expires)
+        self._known: dict[str, str] = {}
+
+    def _remember(self, key: str, tenant: str | None) -> str | None:
+        if tenant is not None:
+            if len(self._known) >= MAX_KNOWN_TOKENS and key not in self._known:
+                self._known.clear()
+            self._known[key] = tenant
+        return tenant
 
     def hub_token(self, headers: Any) -> tuple[str, str] | None:
         """(token, session id) of a hub token in ``Authorization`` or in the service's signed HubOAuth cookie."""
@@ -209,16 +227,19 @@ class Tenants:
         token, session = found
         key = cache_key(token, session)
         try:
-            return self.of_user(self.auth.cache[key])
+            return self._remember(key, self.of_user(self.auth.cache[key]))
         except KeyError:
             pass
+        known = self._known.get(key)
+        if known is not None:  # named by the hub before: its user's allowance and turn; its handler asks the hub
+            return known
         now = clock.now(self.db)
         if THROTTLE.blocked(address, credential_ident(token), now=now) is not None:
             return None
         if self._checking.get(address, 0) >= MAX_CHECKS_PER_ADDRESS:
             return None
         self._checking[address] = self._checking.get(address, 0) + 1  # the caller awaits it (server._BodyLimit)
-        return HubCheck(self, token, session, address)
+        return HubCheck(self, token, session, address, key)
 
     def _done(self, address: str) -> None:
         left = self._checking.get(address, 1) - 1
@@ -227,12 +248,12 @@ class Tenants:
         else:
             self._checking.pop(address, None)
 
-    async def _ask_hub(self, token: str, session: str) -> str | None:
+    async def _ask_hub(self, token: str, session: str, key: str) -> str | None:
         try:
             model = await self.auth.user_for_token(token, session_id=session, sync=False)
         except Exception:  # the hub is down: the handler answers it (its own call fails the same way)
             return None
-        return self.of_user(model)
+        return self._remember(key, self.of_user(model))
 
     def phone_link(self, path: str, query: str) -> str | None:
         """``account:<id>`` of a phone page whose ``t`` is a valid signed link for the account in its path."""
