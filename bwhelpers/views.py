@@ -60,6 +60,9 @@ CSS = ("<style>"
        ".bw-wrap .bw-tok{white-space:nowrap;overflow-wrap:normal;word-break:normal}"  # never wraps inside itself
        f".bw-wrap .bw-short{{border-bottom:1px dotted {theme.BORDER_STRONG};cursor:help}}"
        ".bw-wrap table.bw-rows{table-layout:auto}"  # columns sized by content; texts wrap between words
+       # narrower gutters in row tables: 6 columns of whole tokens (message-received, phone numbers) fit the notebook
+       # at 1024 px with the file browser open
+       ".bw-wrap table.bw-rows th,.bw-wrap table.bw-rows td{padding:3px 4px}"
        ".bw-wrap{max-width:100%;overflow-x:auto}"  # a table too wide scrolls sideways, never hides columns
        ".bw-wrap a.bw-url,.bw-wrap .bw-url{overflow-wrap:normal;word-break:normal}"  # breaks only at its <wbr>
        f".bw-wrap .bw-caption{{color:{theme.MUTED};font-size:12px}}"
@@ -68,7 +71,9 @@ CSS = ("<style>"
 
 #: values that are one token: numbers and phone numbers, ids, dates, statuses, booleans (no spaces, not too long)
 _TOKEN = re.compile(r"[^\s]{1,40}")
-_KEBAB = re.compile(r"[a-z]+(?:-[a-z]+)+")  # message-delivered, invalid-destination-address: break after a hyphen
+_KEBAB = re.compile(r"[a-z]+(?:-[a-z]+)+")  # invalid-destination-address: break after a hyphen
+#: a hyphenated name up to this long stays on one line (every event type: ``message-delivered``, review 24e F3)
+_WHOLE_NAME = 20
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 _LONG_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){4})[A-Za-z0-9-]{21,}")  # a message id; not a name like 01_create_app…
@@ -194,7 +199,7 @@ def token_html(text: str, short: bool = False) -> str:
         return f'<span class="bw-tok bw-date" title="{full} (shown in UTC)" data-value="{full}">{when}</span>'
     if re.match(r"https?://", text):
         return url_html(text)
-    if _KEBAB.fullmatch(text):  # a long name (invalid-destination-address): it may break after its hyphens only
+    if _KEBAB.fullmatch(text) and len(text) > _WHOLE_NAME:  # invalid-destination-address: after its hyphens only
         parts = text.split("-")
         return "<wbr>".join(_tok(p + "-") for p in parts[:-1]) + "<wbr>" + _tok(parts[-1])
     if short and (_UUID.fullmatch(text) or _LONG_ID.fullmatch(text)):

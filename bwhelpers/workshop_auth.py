@@ -8,11 +8,21 @@ db) for ``$WORKSHOP_HOST_PASSWORD``; with that unset, nobody can log in as an ad
 
 JupyterHub's login form has no throttle of its own (6.1: none in ``LoginHandler`` nor ``Authenticator``), so an
 outsider could try about 60 passwords a second (issue 23, N3). Failed logins are counted in the sandbox's token
-buckets (:class:`bwhelpers.sandbox.auth_throttle.FailureThrottle`): per client address (an IPv6 address by its
-/64: one host holds the whole network) ``failed_logins_burst`` failures, refilled at ``failed_logins_per_minute``,
-and per (client address, admin name) ``admin_failed_logins_burst`` at the same pace. While a bucket is empty every
-login from that address (or as that admin from that address) is answered 429 with ``Retry-After``, before any
-password is compared; an outsider's failures never hold up the host's login from another address (rev23c C5).
+buckets (:class:`bwhelpers.sandbox.auth_throttle.FailureThrottle`) and checked before any password is compared
+(answered 429 with ``Retry-After`` while a bucket is empty):
+
+* per (client address, name): ``failed_logins_burst`` failures, refilled at ``failed_logins_per_minute``; per
+  (client address, admin name) ``admin_failed_logins_burst`` at the same pace. A client address is an IPv6
+  address's /64 (one host holds the whole network);
+* per client address, every name together: ``address_failed_logins_burst``, refilled at
+  ``address_failed_logins_per_minute`` (a guesser there cannot try a fresh name per guess);
+* except for a **browser that logged in before under that name** (rev23d D5): a successful login sets a signed
+  cookie (:data:`BROWSER_COOKIE`, the hub's cookie secret, naming the user and the browser), and that browser's
+  logins under that name are counted in a bucket of its own (``failed_logins_burst``) instead of its address's.
+  Behind a venue's NAT the whole room is one address: a guesser there pauses only that address's new browsers
+  (latecomers, at most ``address_failed_logins_per_minute`` guesses a minute, as before), never the host nor a
+  participant who logged in before from their browser. An outsider's failures never hold up the host's login
+  from another address (rev23c C5).
 
 The client's address is the one rule of :mod:`bwhelpers.sandbox.forwarded`: the last ``X-Forwarded-For`` entry
 (what the hub's proxy appends) on a connection from a trusted proxy (``trusted_proxies``, loopback by default: the
@@ -37,6 +47,7 @@ from __future__ import annotations
 import collections
 import hmac
 import os
+import secrets
 import time
 from typing import Any, Callable
 
@@ -51,6 +62,10 @@ from bwhelpers.sandbox.workshop import login_alarm
 from bwhelpers.sandbox.workshop.models import USERNAME_RE, USERNAME_RULE
 
 HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
+#: the signed cookie of a browser that logged in (its user's name and a random id): its own failure allowance
+BROWSER_COOKIE = "bw-workshop-browser"
+#: days the browser cookie is kept (and believed)
+BROWSER_COOKIE_DAYS = 30
 #: addresses that logged in, and failed logins, remembered at most (then the oldest go)
 _MAX_REMEMBERED = 10_000
 
@@ -87,7 +102,13 @@ class WorkshopAuthenticator(DummyAuthenticator):
     and whose failed logins are throttled per client address and per (address, admin name)."""
 
     host_password = Unicode(config=True, help="the password of the hub's admins (the host); empty: no admin login")
-    failed_logins_burst = Integer(10, config=True, help="failed logins one client address may make at once")
+    failed_logins_burst = Integer(10, config=True,
+                                  help="failed logins under one name one client address (or browser) may make at once")
+    address_failed_logins_burst = Integer(30, config=True,
+                                          help="failed logins under any names one client address may make at once "
+                                               "(a browser that logged in before under its name is not held up)")
+    address_failed_logins_per_minute = Float(10.0, config=True,
+                                             help="how fast a client address's allowance for all names refills")
     admin_failed_logins_burst = Integer(5, config=True,
                                         help="failed logins as one admin name from one client address")
     failed_logins_per_minute = Float(10.0, config=True, help="how fast a client's (and an admin's) allowance refills")
@@ -117,7 +138,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
         if not self.trait_values().get("username_pattern"):  # the names the workshop sandbox provisions (the hub's
             self.set_trait("username_pattern", USERNAME_RE.pattern)  # admin page checks them too)
         per_second = self.failed_logins_per_minute / 60.0
-        self._by_address = FailureThrottle(self.failed_logins_burst, per_second)
+        self._by_name = FailureThrottle(self.failed_logins_burst, per_second)
+        self._by_browser = FailureThrottle(self.failed_logins_burst, per_second)
+        self._by_address = FailureThrottle(self.address_failed_logins_burst,
+                                           self.address_failed_logins_per_minute / 60.0)
         self._by_admin = FailureThrottle(self.admin_failed_logins_burst, per_second)
         self._room = FailureThrottle(self.room_failed_logins_burst, self.room_failed_logins_per_minute / 60.0)
         self._admin_room = FailureThrottle(self.admin_room_failed_logins_burst,
@@ -142,6 +166,30 @@ class WorkshopAuthenticator(DummyAuthenticator):
         """The login's client address (:mod:`bwhelpers.sandbox.forwarded`: never ``X-Real-Ip``)."""
         return hub_client_address.client_address(getattr(handler, "request", None), self._trusted)
 
+    def browser(self, handler: Any, name: str) -> str | None:
+        """The id of the browser sending this login when it logged in before under ``name`` (its signed
+        :data:`BROWSER_COOKIE`), else None."""
+        read = getattr(handler, "get_secure_cookie", None)
+        try:
+            raw = read(BROWSER_COOKIE, max_age_days=BROWSER_COOKIE_DAYS) if callable(read) and name else None
+        except Exception:  # no cookie secret: no proof
+            return None
+        who, _, browser = (raw or b"").decode("utf-8", "replace").partition("\n")
+        return browser if who == name and browser else None
+
+    def remember_browser(self, handler: Any, name: str, browser: str | None) -> None:
+        """Mark the browser that logged in as ``name`` (:data:`BROWSER_COOKIE`, signed with the hub's secret)."""
+        write = getattr(handler, "set_secure_cookie", None)
+        if not callable(write):
+            return
+        request = getattr(handler, "request", None)
+        base = str(getattr(getattr(handler, "hub", None), "base_url", "") or "/hub/")
+        try:
+            write(BROWSER_COOKIE, f"{name}\n{browser or secrets.token_hex(12)}", expires_days=BROWSER_COOKIE_DAYS,
+                  path=base, httponly=True, samesite="Lax", secure=getattr(request, "protocol", "") == "https")
+        except Exception as exc:  # no cookie secret: no proof next time, as before
+            self.log.warning("could not mark the browser of %r: %s", name[:32], exc)
+
     async def authenticate(self, handler: Any, data: dict[str, str]) -> str | None:
         name = self.normalize_username(data.get("username") or "")
         if name and not USERNAME_RE.match(name):  # the spawn would fail: say the rule now (no password compared)
@@ -149,13 +197,17 @@ class WorkshopAuthenticator(DummyAuthenticator):
         admin = bool(name) and self._is_admin(handler, name)
         address = client_key(self.client_address(handler))
         admin_key = f"{address} {name}"
+        browser = self.browser(handler, name)
         now = self.clock()
-        waits = [self._by_address.blocked(address, now=now),
-                 self._by_admin.blocked(admin_key, now=now) if admin else None]
+        if browser is not None:  # it logged in before under this name: its own allowance, not its address's
+            waits = [self._by_browser.blocked(f"{browser} {name}", now=now)]
+        else:
+            waits = [self._by_name.blocked(admin_key, now=now), self._by_address.blocked(address, now=now),
+                     self._by_admin.blocked(admin_key, now=now) if admin else None]
         if any(waits):
             self.log.warning("refused a login for %r from %s: too many failed logins", name[:32], address)
             raise TooManyLogins(max(w for w in waits if w))
-        known = address in self._known
+        known = address in self._known or browser is not None
         room_wait = None if known else (self._admin_room.blocked("admin " + name, now=now) if admin
                                         else self._room.blocked("room", now=now))
         if room_wait:
@@ -165,9 +217,14 @@ class WorkshopAuthenticator(DummyAuthenticator):
             raise TooManyLogins(room_wait, room=True)
         result = self._check(name, admin, data)
         if result is None:
-            self._by_address.failed(address, now=now)
+            if browser is not None:
+                self._by_browser.failed(f"{browser} {name}", now=now)
+            else:
+                self._by_name.failed(admin_key, now=now)
+                self._by_address.failed(address, now=now)
+                if admin:
+                    self._by_admin.failed(admin_key, now=now)
             if admin:
-                self._by_admin.failed(admin_key, now=now)
                 self._admin_room.failed("admin " + name, now=now)
             self._room.failed("room", now=now)
             self._failures.append((now, address))
@@ -177,6 +234,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
             if len(self._known) >= _MAX_REMEMBERED:
                 self._known.clear()
             self._known[address] = now
+            self.remember_browser(handler, name, browser)
         return result
 
     def _raise_alarm(self, now: float, refused: bool = False) -> None:

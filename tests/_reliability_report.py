@@ -230,6 +230,10 @@ WORKSHOP_PROBES = {
     "xff_other_user": "60 guesses with forged X-Forwarded-For from another OS user on loopback (never throttled = lost)",
     "slow_uploads": "slow uploads held open by one outsider address (held beyond one tenant's 16 = lost)",
     "room_guesses": "guesses at the room password from 50 addresses (checked beyond the room's allowance = lost)",
+    "pool_first_page": "first pages, OAuth redirects and health probes while outsiders' slow bodies fill their pool (503 = lost)",
+    "pool_outsider_body": "another outsider's body while the pool is full (admitted = lost)",
+    "nat_guesses": "guesses with fresh names from one address behind a venue's NAT (checked beyond the address's allowance = lost)",
+    "nat_room_in": "logins of the host and a participant in before, from their browsers behind that NAT (refused = lost)",
     "hub_guessing": "made-up hub tokens from one address, each sent twice (a second one asked of the hub or not 429 = lost)",
     "hub_revoked": "a hub token revoked at the hub, shown 31 s later on the sandbox's clock (accepted = lost)",
 }

@@ -134,7 +134,14 @@ def test_the_pages_summaries_follow_the_real_outcome(real: Setup, rcv: Any) -> N
     too (11 said "nothing ran yet" under a table of events; 09 said done under an UNDELIVERED box)."""
     from bwhelpers.walkthrough import Page
 
+    from bwhelpers.ui.output import capture
+
     _ready(real)
+    # 11 before any event: the empty table says why (events come only through the receiver's public URL)
+    with capture() as seen:
+        Page("events", setup=real, show=False).events()
+    said = " ".join(getattr(o, "data", "") or o._repr_html_() for o in seen)
+    assert "holds no events yet" in said and "BW_CALLBACK_BASE_URL" in said, said[:500]
     page = Page("messages", setup=real, show=False)
     real.send_message("+19195550123", "hello")
     page.wait_for_event("message-delivered", timeout=10)

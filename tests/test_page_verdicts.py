@@ -403,6 +403,7 @@ def test_stopping_a_wait_says_where_it_stopped_instead_of_a_traceback(setup: Set
     through the helpers. Now the wait's line says where it stopped and what to do, and the cell ends with that one
     sentence (IPython shows ``_render_traceback_`` in place of a traceback; Run All still stops there)."""
     import _thread
+    import signal
     import threading
 
     from bwhelpers.ui.progress import WaitStopped
@@ -414,12 +415,16 @@ def test_stopping_a_wait_says_where_it_stopped_instead_of_a_traceback(setup: Set
     with capture():
         assert page.send_message(to=guide.SANDBOX_PHONE, text="hi") is not None
     timer = threading.Timer(1.5, _thread.interrupt_main)  # what the kernel does on Interrupt: KeyboardInterrupt
+    # a kernel handles SIGINT as KeyboardInterrupt; a test run started in the background of a shell inherits SIGINT
+    # as ignored, and then interrupt_main does nothing (the wait ran its minute and the test failed: fresh Debian)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     with capture() as seen, pytest.raises(WaitStopped) as stopped:
         timer.start()
         try:
             page.wait_for_event("message-delivered", timeout=60)
         finally:
             timer.cancel()  # a wait that ended early leaves no interrupt behind for the test run
+            signal.signal(signal.SIGINT, previous)
     shown = stopped.value._render_traceback_()
     assert len(shown) == 1 and "Stopped at" in shown[0] and "of 60 s" in shown[0], shown
     assert "run this cell again" in shown[0]

@@ -84,6 +84,10 @@ def test_the_events_table_has_from_and_the_text_shortened_with_the_whole_in_a_to
     assert ">Hello from the walkthrou…</span>" in out and text not in text_of(out)  # clipped at 24 (6b9217d)
     assert ">16:09:30</span>" in out and 'title="2026-12-06T16:09:30.123Z (shown in UTC)"' in out
     assert "4720 invalid-" in text_of(out)
+    # an event type never breaks at its hyphen (review 24e F3: "message-/received"); a longer name may
+    assert '<span class="bw-tok">message-failed</span>' in out
+    assert views.token_html("message-delivered") == '<span class="bw-tok">message-delivered</span>'
+    assert views.token_html("invalid-destination-address").count("<wbr>") == 2
     received = explain_events(events_rows([ev]), text=True)._repr_html_()
     assert [text_of(h) for h in re.findall(r"<th>(.*?)</th>", received)] == ["type", "time", "from", "to", "text",
                                                                               "error"]

@@ -486,6 +486,89 @@ def test_an_outsiders_slow_uploads_and_many_addresses_guessing_are_bounded(servi
     assert data["slow_uploads_lost"] == data["room_guesses_lost"] == 0
 
 
+def test_outsiders_filling_their_pool_never_refuse_a_first_page_and_a_nat_guesser_never_locks_out_the_room(
+        service: dict[str, Any]) -> None:
+    """rev23d's open items: slow bodies of 256 KB from 16 outsider addresses (16 each: 64 MB) fill the outsiders'
+    pool (by count, 32 addresses do); a request of another address without a body (a participant's first page, the
+    hub's OAuth redirect) and a kernel's health probe are still answered, only another outsider's body is refused
+    (503). And a guesser behind a venue's
+    NAT trying a fresh name each time: checked at most the address's 30 and its refill, while the host and a
+    participant who logged in before from their browsers still log in (D5)."""
+    import asyncio
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    from test_workshop_probes import _Browser
+
+    from bwhelpers.sandbox.admission import OUTSIDERS_BODY_BYTES, PER_TENANT_REQUESTS
+    from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
+
+    url = urlsplit(service["url"])
+    count = OUTSIDERS_BODY_BYTES // MAX_BODY_BYTES
+    addresses = count // PER_TENANT_REQUESTS
+    socks = []
+    try:
+        for i in range(count + 1):
+            sock = socket.create_connection((url.hostname, url.port), timeout=30)
+            sock.sendall((f"POST {url.path}/api/v2/users/1/messages HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                          f"Content-Type: application/json\r\nContent-Length: {MAX_BODY_BYTES}\r\n"
+                          f"X-Forwarded-For: 198.18.{100 + i % addresses}.{1 + i // addresses}\r\n\r\n").encode()
+                         + b"{")
+            socks.append(sock)
+        ready, _, _ = select.select(socks, [], [], 30)  # the one over the pool is answered at once
+        refused = sum(1 for s in ready if s.recv(64).startswith(b"HTTP/1.1 503 "))
+        firsts = [requests.get(f"{service['url']}{path}", headers={"X-Forwarded-For": f"203.0.113.{200 + i}"},
+                               timeout=30, allow_redirects=False).status_code
+                  for i, path in enumerate(["/me", "/board", "/api/v2/users/1/messages", "/_sandbox/health"] * 5)]
+        other = requests.post(f"{service['url']}/api/v2/users/1/messages", json={}, timeout=30,
+                              headers={"X-Forwarded-For": "203.0.113.250"}).status_code
+    finally:
+        for sock in socks:
+            sock.close()
+    for code in firsts:
+        probe("pool_first_page", code != 503)
+    probe("pool_outsider_body", other == 503)
+    assert refused >= 1 and 503 not in firsts and other == 503, (refused, firsts, other)
+
+    now = [1000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long-enough!", admin_users={"host"})
+    auth.clock = lambda: now[0]
+    nat = "198.51.100.201"
+    host, amy, guesser = _Browser(nat), _Browser(nat), _Browser(nat)
+    assert host.login(auth, "host", "host-pw-long-enough!") == "host"
+    assert amy.login(auth, "amy", "room-pw") == "amy"
+
+    async def guessing() -> tuple[int, int]:
+        checked = ins = 0
+        for i in range(300):
+            now[0] += 0.1  # 10 guesses a second for 30 s, a fresh name each (or the host's)
+            try:
+                await guesser.alogin(auth, "host" if i % 10 == 0 else f"guess{i}", f"wrong{i}")
+                checked += 1
+            except TooManyLogins:
+                pass
+            if i % 30 == 29:  # the host and amy come back from their browsers every 3 s
+                ins += await host.alogin(auth, "host", "host-pw-long-enough!") == "host"
+                ins += await amy.alogin(auth, "amy", "room-pw") == "amy"
+        return checked, ins
+
+    checked, ins = asyncio.run(guessing())
+    allowance = 30 + int(10 * 30 / 60)  # the address's burst and 30 s of refill
+    for i in range(300):
+        probe("nat_guesses", i >= checked or i < allowance)
+    for i in range(20):
+        probe("nat_room_in", i < ins)
+    report.item(SECTION, f"the outsiders' pool filled by slow bodies from {addresses} addresses ({count} "
+                         f"of {MAX_BODY_BYTES // 1024} KB held): 20 first pages, redirects and health probes from other addresses answered "
+                         f"{sorted(set(firsts))}, another outsider's body 503; a guesser behind a venue's NAT, 300 "
+                         f"guesses in 30 s with fresh names: {checked} checked (the address's allowance: {allowance}), "
+                         f"the host and a participant in before logged in {ins} of 20 times from their browsers")
+    data = report.FIGURES[SECTION]
+    assert data["pool_first_page_lost"] == data["pool_outsider_body_lost"] == data["nat_guesses_lost"] == 0
+    assert data["nat_room_in_lost"] == 0
+
+
 @pytest.mark.slow  # 400 paced requests and a 4-process flood: about 20 s on an idle machine
 def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]) -> None:
     """Tenant B reads its applications one request at a time; tenant A floods from 4 processes (its biggest bin

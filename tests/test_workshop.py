@@ -121,7 +121,7 @@ def test_guessing_at_the_login_form_is_throttled_per_address(hub: Hub) -> None:
     claiming another address in X-Real-Ip (which JupyterHub's tornado believed) and X-Forwarded-For, then that
     address gets 429 with Retry-After, even with the right password, while another address logs in. The hub's own
     log names the address the proxy saw, never the forged one (bwhelpers.hub_client_address). The guessers connect
-    from 127.0.0.2 and 127.0.0.3, so this module's logins from 127.0.0.1 are not held up."""
+    from 127.0.0.2 to 127.0.0.4, so this module's logins from 127.0.0.1 are not held up."""
     codes = [_guesser(hub, "127.0.0.2", f"203.0.113.{i}")("guesser", "wrong").status_code for i in range(10)]
     assert codes == [403] * 10, codes
     r = _guesser(hub, "127.0.0.2", "203.0.113.99")("guesser", hub.room_password)
@@ -131,6 +131,15 @@ def test_guessing_at_the_login_form_is_throttled_per_address(hub: Hub) -> None:
     log = hub.log.read_text(errors="replace")
     assert "403 POST /hub/login?next= (@127.0.0.2)" in log and "(guesser@127.0.0.3)" in log, hub.tail()
     assert "203.0.113." not in log, "the hub's log names an address the client chose"
+    # rev23d D5: behind one address (a venue's NAT, here 127.0.0.4) a guesser trying a fresh name each time pauses
+    # new browsers there after 30 (a latecomer waits), never a browser that logged in before under its name (the
+    # signed cookie the hub's login set)
+    back = _guesser(hub, "127.0.0.4")
+    assert back("returner", hub.room_password).status_code == 302
+    codes = [_guesser(hub, "127.0.0.4")(f"nat{i}", "wrong").status_code for i in range(31)]
+    assert codes == [403] * 30 + [429], codes
+    assert _guesser(hub, "127.0.0.4")("latecomer", hub.room_password).status_code == 429
+    assert back("returner", hub.room_password).status_code == 302
 
 
 @pytest.fixture(scope="module")

@@ -164,7 +164,7 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
     whose answer the hub gave is its user's account (a hub user without one: ``hub:<name>``); a forged cookie, an
     unknown token and a forged or expired phone link are not anyone's; the emulated APIs are left to their own
     credentials."""
-    import asyncio
+    import inspect
     import tempfile
     from pathlib import Path
 
@@ -177,7 +177,8 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
     from bwhelpers.sandbox.workshop import models
     from jupyterhub.services.auth import HubOAuth
 
-    from bwhelpers.sandbox.workshop.tenants import HUB_CACHE_SECONDS, HubAnswers, Tenants, cache_key
+    from bwhelpers.sandbox.workshop.tenants import (HUB_CACHE_SECONDS, MAX_CHECKS_PER_ADDRESS, HubAnswers, HubCheck,
+                                                    Tenants, cache_key)
 
     with tempfile.TemporaryDirectory() as folder:
         db = prepare_db(str(Path(folder) / "t.db"), accounts=[])
@@ -210,13 +211,23 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             old, _ = link_path("admin-key", creds["account_id"], 600, clock.now(db) - 3600)
             assert tenant(old) is None  # expired
             pending = tenant("/me", Authorization="token never-seen")  # asked of the hub before it queues
-            assert asyncio.iscoroutine(pending)
-            pending.close()
+            assert isinstance(pending, HubCheck) and inspect.isawaitable(pending)
+            # a check whose request is never served (refused, timed out, left) gives its address's place back: an
+            # outsider's abandoned requests never use up the address's checks for good
+            more = [tenant("/me", Authorization=f"token never-seen-{i}") for i in range(MAX_CHECKS_PER_ADDRESS)]
+            assert isinstance(more[-2], HubCheck) and more[-1] is None  # 4 in flight: the 5th waits in turn
+            for check in (pending, *more[:-1]):
+                check.close()
+                check.close()  # once only
+            again = [tenant("/me", Authorization=f"token never-seen-{i}") for i in range(MAX_CHECKS_PER_ADDRESS)]
+            assert all(isinstance(check, HubCheck) for check in again)
+            for check in again:
+                check.close()
             # the cache's ages are the sandbox's clock's
             clock.change(db, advance=HUB_CACHE_SECONDS + 1)
-            again = tenant("/board.json", Authorization="token host-token")
-            assert asyncio.iscoroutine(again)  # the answer is too old: the hub is asked again
-            again.close()
+            again = [tenant("/board.json", Authorization="token host-token")]
+            assert isinstance(again[0], HubCheck)  # the answer is too old: the hub is asked again
+            again[0].close()
             clock.change(db, wall=True)
         finally:
             db.close()

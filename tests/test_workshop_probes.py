@@ -232,6 +232,8 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
     /64) may hold 16 requests
     at once; the next is answered 429 from its head, its body unread. Participants behind the same address are
     their accounts, not the address, and another address is not held up. Closed connections give the room back."""
+    import selectors
+
     from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
 
     creds = provision(service, "vera")
@@ -239,11 +241,18 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
     path = f"/api/v2/users/{acct}/messages"
     # one IPv6 client: a new address of its /64 for every request is still the one client
     held = [_hold(service, path, f"X-Forwarded-For: 2001:db8:77::{i + 1:x}\r\n") for i in range(PER_TENANT_REQUESTS)]
+    held.append(_hold(service, path, "X-Forwarded-For: 2001:db8:77::ffff:1\r\n"))
     try:
-        over = _hold(service, path, "X-Forwarded-For: 2001:db8:77::ffff:1\r\n")
+        # 17 requests of one client at once: exactly one of them is answered 429 from its head, at once (which one
+        # depends on the order the server reads the heads in); the 16 admitted wait for their bodies
+        with selectors.DefaultSelector() as sel:
+            for sock in held:
+                sel.register(sock, selectors.EVENT_READ)
+            ready = sel.select(timeout=30)
+        assert len(ready) == 1, f"{len(ready)} of 17 held requests answered before their bodies"
+        over = ready[0][0].fileobj
         over.settimeout(30)
         answer = over.recv(4096).decode("latin-1")
-        over.close()
         assert answer.startswith("HTTP/1.1 429 "), answer[:300]
         assert "Retry-After: 1" in answer and "Connection: close" in answer and "too-many-requests" in answer
         # a kernel's health probe from that address (no credentials by design): its lane's own allowance
@@ -273,13 +282,15 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
 
 def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Thousands of connections that never send a head hold no request, so the server bounds connections too
-    (admission.MAX_CONNECTIONS: 4,096 or the file descriptor limit less a headroom): a connection past it is closed
-    unanswered, and a closed one makes room again. A workshop server on 127.0.0.1 with the bound set to 4 (and the
+    (admission.MAX_CONNECTIONS: 4,096 or the file descriptor limit less a headroom): a connection past it is answered
+    503 and closed (never closed unanswered: behind the hub's proxy that is a render of the hub's error page, rev23d
+    D4), and a closed one makes room again. A workshop server on 127.0.0.1 with the bound set to 4 (and the
     bound of all requests without credentials together, admission.OUTSIDERS_REQUESTS, to 2: a third outsider from
     a third address gets 503 from its head). As root,
     also the bound per client (admission.PER_PEER_CONNECTIONS, set to 3): a loopback connection of another OS user
     (a participant's kernel under TLJH) counts against that user, never against the service's own (the proxy)."""
     import os
+    import select
     import socket
     import subprocess
     import sys
@@ -296,7 +307,9 @@ def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pyt
         idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(4)]
         extra = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
         extra.settimeout(30)
-        assert extra.recv(1) == b"", "a fifth connection was served"  # closed by the server
+        refused = extra.recv(4096)  # answered 503 and closed: never a silent close (rev23d D4)
+        assert refused.startswith(b"HTTP/1.1 503 ") and b"Retry-After: 1" in refused, refused
+        assert extra.recv(1) == b"", "a fifth connection was served"
         extra.close()
         idle[0].sendall(b"GET /_sandbox/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         idle[0].settimeout(30)
@@ -315,12 +328,14 @@ def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pyt
         # requests without credentials, each from an address of its own (the proxy's word): bounded all together
         monkeypatch.setattr(CappedHTTPServer, "max_connections", 100)  # closed ones may not be seen yet
         svc = {"url": srv.url}
-        held = [_hold(svc, "/api/v2/users/1/messages", f"X-Forwarded-For: 198.51.100.{i}\r\n") for i in (1, 2)]
-        third = _hold(svc, "/api/v2/users/1/messages", "X-Forwarded-For: 198.51.100.3\r\n")
-        third.settimeout(30)
-        answer = third.recv(4096).decode("latin-1")
+        held = [_hold(svc, "/api/v2/users/1/messages", f"X-Forwarded-For: 198.51.100.{i}\r\n") for i in (1, 2, 3)]
+        # whichever head the server reads last (not always the last sent) is the one over the bound: the first
+        # answer is its 503, the other two wait for their bodies
+        ready, _, _ = select.select(held, [], [], 30)
+        assert len(ready) >= 1, "no connection was answered"
+        answer = ready[0].recv(4096).decode("latin-1")
         assert answer.startswith("HTTP/1.1 503 ") and "Retry-After: 1" in answer, answer[:300]
-        for sock in (*held, third):
+        for sock in held:
             sock.close()
         deadline = time.monotonic() + 30  # the server sees the closes on its next loop turns
         while requests.get(f"{srv.url}/_sandbox/health", timeout=10).status_code != 200:
@@ -330,12 +345,150 @@ def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pyt
             monkeypatch.setattr(CappedHTTPServer, "max_connections", 100)  # only the bound per client in play
             code = (f"import os, socket, encodings.idna; os.setgid(65534); os.setuid(65534); "
                     f"s = [socket.create_connection(('127.0.0.1', {srv.port}), timeout=10) for _ in range(4)]; "
-                    f"s[3].settimeout(30); print(s[3].recv(1) == b'', s[2].getsockname() != None)")
+                    f"s[3].settimeout(30); print(s[3].recv(12) == b'HTTP/1.1 503', s[2].getsockname() != None)")
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
             assert out.stdout.split() == ["True", "True"], out.stdout + out.stderr
             assert requests.get(f"{srv.url}/_sandbox/health", timeout=10).status_code == 200  # this user: not held up
     finally:
         srv.stop()
+
+
+def _through(port: int, source: str, head: str, body: bytes = b"") -> Any:
+    """A connection from the loopback address ``source`` to the proxy on ``port`` that sends ``head`` (and the
+    start of a body) and holds."""
+    import socket
+
+    sock = socket.socket()
+    sock.settimeout(30)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+def _answer(sock: Any) -> str:
+    """What the proxy passed on, up to the connection's end."""
+    out = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    sock.close()
+    return out.decode("latin-1")
+
+
+@pytest.mark.slow  # configurable-http-proxy (node) in front of a workshop server
+def test_through_the_hubs_proxy_outsiders_are_answered_never_dropped(tmp_path: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """rev23d D4: behind configurable-http-proxy every connection the service closed unanswered (an outsider's body
+    that never came, a connection past the bound) became a render of the hub's own error page (CHP asks the hub's
+    ``/hub/error/503`` for it): an outsider's flood moved onto the hub. Now each gets an answer the proxy passes on:
+    503 for a request over the outsiders' pool (set to 1 here), 408 for a body that did not arrive in time (set to
+    1 s here), 503 for a connection past the bound; the hub's error page (a stand-in counting its requests) is never
+    asked. (The pool's part for first pages: the next test, and tests/test_reliability_workshop.py at full size.)"""
+    import select
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from _hub import free_ports, proxy_command
+
+    from bwhelpers.sandbox import admission
+    from bwhelpers.sandbox.server import CappedHTTPServer, SandboxServer, prepare_db
+
+    chp = proxy_command()
+    if chp is None:
+        pytest.fail("configurable-http-proxy is missing: run `npm ci` (it is in package.json)")
+    error_pages: list[str] = []
+
+    class HubErrorPage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            error_pages.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "8")
+            self.end_headers()
+            self.wfile.write(b"hub page")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    hub = ThreadingHTTPServer(("127.0.0.1", 0), HubErrorPage)
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    monkeypatch.setattr(admission, "OUTSIDERS_REQUESTS", 1)
+    monkeypatch.setattr(admission, "OUTSIDER_BODY_TIMEOUT", 1.0)
+    srv = SandboxServer(prepare_db(str(tmp_path / "s.db"), accounts=[]), port=0, workshop=True, xheaders=True)
+    srv.start_thread()
+    port, api_port = free_ports(2)
+    proxy = subprocess.Popen([chp, "--ip", "127.0.0.1", "--port", str(port), "--api-ip", "127.0.0.1", "--api-port",
+                              str(api_port), "--default-target", srv.url,
+                              "--error-target", f"http://127.0.0.1:{hub.server_address[1]}/hub/error"],
+                             stdout=subprocess.DEVNULL, stderr=(tmp_path / "chp.log").open("wb"))
+    url = f"http://127.0.0.1:{port}"
+    post = ("POST /api/v2/users/1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Content-Length: 10\r\n\r\n")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/_sandbox/health", timeout=10).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and proxy.poll() is None, (tmp_path / "chp.log").read_text()
+            time.sleep(0.2)
+        # two slow bodies from two addresses: whichever head the service reads last is over the pool: 503 at once;
+        # the other waits for its body: 408 after 1 s
+        slow = [_through(port, f"127.0.0.{i}", post, b"{") for i in (2, 3)]
+        ready, _, _ = select.select(slow, [], [], 30)
+        assert ready, "no slow body was refused"
+        first = _answer(ready[0])
+        assert first.startswith("HTTP/1.1 503 ") and "service-unavailable" in first, first[:400]
+        late = _answer(slow[1] if ready[0] is slow[0] else slow[0])
+        assert late.startswith("HTTP/1.1 408 ") and "request-timeout" in late, late[:400]
+        # a connection past the service's bound: 503 through the proxy, not the hub's page
+        monkeypatch.setattr(CappedHTTPServer, "max_connections", 0)
+        over = requests.get(f"{url}/_sandbox/health", timeout=30)
+        assert over.status_code == 503 and over.json()["type"] == "service-unavailable", over.text[:400]
+        assert error_pages == [], error_pages
+    finally:
+        proxy.terminate()
+        try:
+            proxy.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+        srv.stop()
+        hub.shutdown()
+        hub.server_close()
+
+
+def test_only_requests_waiting_for_a_body_without_credentials_fill_the_outsiders_pool() -> None:
+    """The outsiders' pool (about 32 addresses' allowances) is for what an outsider can hold: a body that does not
+    come. A request without a body (``head:``) and a page whose hub token is still being checked (``check:``) take
+    their address's own allowances, so a participant's first page is never refused because outsiders filled it;
+    an unproven body (an outsider's, a token being checked) gets the outsiders' short body timeout."""
+    from bwhelpers.sandbox.admission import ALL_BUSY, Busy, Ledger, Ticket, ledger_key, unproven
+
+    ledger = Ledger()
+    ledger.outsiders_max = (2, 1 << 20)
+    held = [ledger.admit(ledger_key(f"address:198.51.100.{i}"), 10) for i in (1, 2)]
+    assert all(isinstance(t, Ticket) for t in held)
+    assert ledger.admit(ledger_key("address:198.51.100.3"), 10) is ALL_BUSY  # the pool is full
+    checking = ledger_key("address:198.51.100.3", hint=object())  # an awaitable: the hub is asked about its token
+    assert checking == "check:address:198.51.100.3" and unproven(checking)
+    bodyless = ledger_key("address:198.51.100.3", body=False)
+    assert bodyless == "head:address:198.51.100.3" and not unproven(bodyless)
+    for key in (checking, bodyless, ledger_key("address:198.51.100.3", hint="account:7"),
+                ledger_key("address:198.51.100.3", hint="probe:1:198.51.100.3")):
+        got = ledger.admit(key, 0 if key.startswith("head:") else 10)
+        assert isinstance(got, Ticket) and not isinstance(got, Busy), key
+        got.release()
+    assert unproven(ledger_key("address:198.51.100.3")) and not unproven("account:7")
+    held[0].release()
+    assert isinstance(ledger.admit(ledger_key("address:198.51.100.3"), 10), Ticket)  # a place given back is taken
 
 
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
@@ -398,6 +551,103 @@ def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
         _login(auth, "192.0.2.100", "host", "host-pw-long")
     now[0] += 6
     assert _login(auth, "203.0.113.9", "host", "host-pw-long") == "host"
+
+
+class _Browser:
+    """A browser at the hub's login form: its cookies, signed as the hub signs them (tornado's signed values)."""
+
+    SECRET = b"hub-cookie-secret-0123456789abcdef"
+
+    def __init__(self, address: str):
+        self.address = address
+        self.jar: dict[str, bytes] = {}
+        self.set: list[dict[str, Any]] = []
+
+    def handler(self) -> Any:
+        from types import SimpleNamespace
+
+        import tornado.web
+
+        def get_secure_cookie(name: str, max_age_days: float = 31) -> bytes | None:
+            raw = self.jar.get(name)
+            return tornado.web.decode_signed_value(self.SECRET, name, raw, max_age_days=max_age_days) if raw else None
+
+        def set_secure_cookie(name: str, value: str, **kw: Any) -> None:
+            self.jar[name] = tornado.web.create_signed_value(self.SECRET, name, value)
+            self.set.append({"name": name, **kw})
+
+        conn = SimpleNamespace(context=SimpleNamespace(remote_ip=self.address, _orig_remote_ip=self.address))
+        request = SimpleNamespace(remote_ip=self.address, headers={}, connection=conn, protocol="http")
+        return SimpleNamespace(request=request, find_user=lambda _name: None, get_secure_cookie=get_secure_cookie,
+                               set_secure_cookie=set_secure_cookie)
+
+    def login(self, auth: Any, name: str, password: str) -> str | None:
+        import asyncio
+
+        return asyncio.run(self.alogin(auth, name, password))
+
+    async def alogin(self, auth: Any, name: str, password: str) -> str | None:
+        return await auth.authenticate(self.handler(), {"username": name, "password": password})
+
+
+def test_a_guesser_behind_the_venues_nat_never_locks_out_the_host_or_the_room_already_in() -> None:
+    """rev23d D5: behind a venue's NAT the whole room is one address, and 10 wrong guesses there paused every login
+    from it, the host's included, for as long as the guesser kept guessing. Failures now count per (address, name),
+    and per address for all names together (30, refilled at 10 a minute: a guesser still gets no more guesses a
+    minute than before); a browser that logged in before under a name (a signed cookie the login sets) has its own
+    allowance for that name. So the guesser pauses only the NAT's new browsers (a latecomer waits for the refill),
+    never the host nor a participant who logged in before. The authenticator's clock is moved, never slept on."""
+    import tornado.web
+
+    from bwhelpers.workshop_auth import BROWSER_COOKIE, TooManyLogins, WorkshopAuthenticator
+
+    now = [9000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    auth.clock = lambda: now[0]
+    nat = "198.51.100.200"
+    host, amy, guesser = _Browser(nat), _Browser(nat), _Browser(nat)
+    assert host.login(auth, "host", "host-pw-long") == "host"  # before the room opens
+    assert amy.login(auth, "amy", "room-pw") == "amy"
+    assert host.set[0]["httponly"] is True and host.set[0]["path"] == "/hub/" and host.set[0]["samesite"] == "Lax"
+    # one name guessed at: only that name pauses at the address
+    for _ in range(10):
+        assert guesser.login(auth, "zed", "guess") is None
+    with pytest.raises(TooManyLogins):
+        guesser.login(auth, "zed", "room-pw")
+    assert _Browser(nat).login(auth, "bo", "room-pw") == "bo"  # a latecomer under another name
+    # a fresh name for every guess: the address's allowance for all names (30) runs out, the right password included
+    guesses = [f"g{i}" for i in range(40)]
+    refused = 0
+    for name in guesses:
+        try:
+            assert guesser.login(auth, name, "guess") is None
+        except TooManyLogins:
+            refused += 1
+    assert refused == 40 - (30 - 10), refused  # zed's 10 failures took 10 of the 30 (a refusal takes none)
+    with pytest.raises(TooManyLogins) as paused:  # a latecomer's new browser waits for the refill
+        _Browser(nat).login(auth, "cy", "room-pw")
+    assert int(paused.value.headers["Retry-After"]) >= 1
+    for _ in range(5):  # and the guesser turns to the host's name: that name pauses for the NAT's new browsers
+        with pytest.raises(TooManyLogins):
+            guesser.login(auth, "host", "guess")
+    # the host and amy, from their browsers (their cookies): never held up by the guesser at their address
+    assert host.login(auth, "host", "host-pw-long") == "host"
+    assert amy.login(auth, "amy", "room-pw") == "amy"
+    # a cookie proves only its own name, signed by the hub: amy's browser is no proof for the host, a forged one none
+    with pytest.raises(TooManyLogins):
+        amy.login(auth, "host", "host-pw-long")
+    forged = _Browser(nat)
+    forged.jar[BROWSER_COOKIE] = tornado.web.create_signed_value(b"x" * 32, BROWSER_COOKIE, "host\nabc")
+    with pytest.raises(TooManyLogins):
+        forged.login(auth, "host", "host-pw-long")
+    # a browser's own allowance is bounded too (someone at amy's keyboard guessing)
+    for _ in range(10):
+        assert amy.login(auth, "amy", "guess") is None
+    with pytest.raises(TooManyLogins):
+        amy.login(auth, "amy", "room-pw")
+    assert host.login(auth, "host", "host-pw-long") == "host"  # still not the host's
+    now[0] += 6  # the address's allowance refills at 10 a minute: the latecomer gets in when the guesser pauses
+    assert _Browser(nat).login(auth, "cy", "room-pw") == "cy"
 
 
 def test_guessing_from_many_addresses_raises_the_room_login_alarm(tmp_path: Any) -> None:

@@ -339,6 +339,14 @@ class EventsMixin(PageBase):
                 show.show_error(exc)
                 return None
             self._outcome("done", f"the callback receiver holds {len(stored)} event(s)")
+            if not stored:  # say why the table is empty, and where the outcome is meanwhile
+                show.show_note(
+                    "The callback receiver runs but holds no events yet: Bandwidth POSTs each event to the "
+                    "application's callback URLs, so only messages sent or received since the receiver's public "
+                    "URL (<code>BW_CALLBACK_BASE_URL</code>) went into the application show here. If you sent one in "
+                    f"{link(steps.page('messages'))} a minute ago, check that the tunnel is still up (notebook "
+                    f"{link(steps.page('teardown'))} checks the callback URLs); its status is read by polling there "
+                    "meanwhile.", "info")
             return explain_events(_newest(events_rows(stored)), text=True)
 
         try:

@@ -14,15 +14,26 @@ its own allowance, and only requests without right credentials share the address
 
 * one tenant: at most :data:`PER_TENANT_REQUESTS` requests in flight and :data:`PER_TENANT_BODY_BYTES` of body
   (a request's ``Content-Length``, or what a chunked body has sent so far);
-* every request without right credentials together: :data:`OUTSIDERS_REQUESTS` and :data:`OUTSIDERS_BODY_BYTES`;
-  every request together (the admin's aside): :data:`ALL_REQUESTS` and :data:`ALL_BODY_BYTES`;
+* every request without right credentials that waits for a body, together (the **outsiders' pool**):
+  :data:`OUTSIDERS_REQUESTS` and :data:`OUTSIDERS_BODY_BYTES`; every request together (the admin's aside):
+  :data:`ALL_REQUESTS` and :data:`ALL_BODY_BYTES`;
 * a body without right credentials must arrive within :data:`OUTSIDER_BODY_TIMEOUT` seconds (a participant's
-  within the server's ``BODY_TIMEOUT``).
+  within the server's ``BODY_TIMEOUT``); one that does not is answered 408, never dropped unanswered (behind the
+  hub's proxy every connection closed unanswered becomes a render of the hub's own error page, rev23d D4).
+
+Only a body can be held: a request without one (``GET``, ``HEAD``...) is answered as soon as its turn comes. So an
+address's requests without a body take an allowance of their own (``head:<tenant>``), and a page whose hub token
+is still being checked with the hub takes its address's check allowance (``check:<tenant>``, at most a few per
+address: ``tenants.MAX_CHECKS_PER_ADDRESS``); neither is in the outsiders' pool. However many addresses fill that
+pool with slow bodies, a participant's first page (the hub's OAuth redirect, its callback, a page whose hub token
+the service has not seen yet) and a kernel's health probe are still served: only requests without credentials that
+carry a body can be refused by it.
 
 Over a limit the request is answered at once, before its body is read, and its connection closed: 429 over the
 tenant's own limits, 503 over everyone's, both with ``Retry-After``. Connections are bounded by the server
 (:data:`MAX_CONNECTIONS`, and :data:`PER_PEER_CONNECTIONS` for a peer that is not a trusted proxy nor this
-machine), since a connection that never finishes its head holds no request yet.
+machine), since a connection that never finishes its head holds no request yet; one past a bound is answered 503
+(:data:`REFUSED_CONNECTION`) and closed.
 """
 from __future__ import annotations
 
@@ -71,7 +82,8 @@ class Busy:
 
     def answer(self) -> tuple[dict[str, str], bytes]:
         """The answer's headers and JSON body (the Messaging API's error shape)."""
-        body = json.dumps({"type": "too-many-requests" if self.status == 429 else "service-unavailable",
+        kind = {429: "too-many-requests", 408: "request-timeout"}.get(self.status, "service-unavailable")
+        body = json.dumps({"type": kind,
                            "description": self.text}).encode()
         return ({"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close",
                  "Retry-After": str(self.retry_after), "X-Content-Type-Options": "nosniff"}, body)
@@ -83,28 +95,52 @@ TENANT_BUSY = Busy(429, "Too Many Requests",
                    "answers before sending more.")
 ALL_BUSY = Busy(503, "Service Unavailable",
                 "The service is holding too many requests at once: try again in a moment.")
+SLOW_BODY = Busy(408, "Request Timeout",
+                 "The request's body did not arrive in time: send the whole request at once.")
+
+
+def _refused_connection() -> bytes:
+    headers, body = ALL_BUSY.answer()
+    return ("HTTP/1.1 503 Service Unavailable\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + "\r\n").encode("latin-1") + body
+
+
+#: what a connection past the server's bounds gets before it is closed (an answer, so the hub's proxy passes it on
+#: instead of rendering the hub's error page for it, rev23d D4)
+REFUSED_CONNECTION = _refused_connection()
 
 
 def outsider(tenant: str) -> bool:
-    """Is ``tenant`` a client address (no right credentials), not an account, a hub user or the admin? (A health
-    probe lane is none of these: its requests have no body and are answered at once; they count in all.)"""
+    """Is ``tenant`` a client address (no right credentials), not an account, a hub user or the admin? As a ledger
+    key: is it in the outsiders' pool? (A health probe lane, ``head:`` and ``check:`` keys are not: see
+    :func:`ledger_key`; they count in all.)"""
     return tenant.startswith("address:")
 
 
-def ledger_key(tenant: str, hint: object = None) -> str:
+def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
     """Whose allowance a request takes: its tenant's, or the one its ``hint`` already proves (a string: a hub user
     known by their token or the service's signed login cookie, a signed phone link's account: the workshop's own
     pages are never outsiders, rev23d D1), or for a health probe its lane's (from
     :meth:`.fair_share.FairShare.probe_lane`: a room's kernels all probe from the proxy's address when they start,
     and 8 lanes of 16 hold a room of 120). A request whose hub token is still being checked with the hub (its hint
-    an awaitable) takes its address's second allowance, kept for such checks (the service asks the hub about at most
-    a few tokens of one address at once, ``tenants.MAX_CHECKS_PER_ADDRESS``): a participant's first page after a
-    restart never waits behind an outsider's slow requests from the same address."""
+    an awaitable) takes its address's check allowance (``check:``; the service asks the hub about at most a few
+    tokens of one address at once, ``tenants.MAX_CHECKS_PER_ADDRESS``), and an outsider's request without a
+    ``body`` its address's allowance for those (``head:``): a participant's first page after a restart never waits
+    behind an outsider's slow requests from the same address, and neither is in the outsiders' pool."""
     if isinstance(hint, str) and hint:
         return hint
-    if hint is not None and outsider(tenant):
-        return tenant + "#hub-check"
+    if outsider(tenant):
+        if hint is not None:
+            return "check:" + tenant
+        if not body:
+            return "head:" + tenant
     return tenant
+
+
+def unproven(key: str) -> bool:
+    """Does a request of ledger key ``key`` wait for its body without right credentials (an outsider's, or one
+    whose hub token is still being checked)? Its body then has :data:`OUTSIDER_BODY_TIMEOUT`."""
+    return key.startswith(("address:", "check:"))
 
 
 class Ticket:

@@ -79,7 +79,27 @@ class NotFoundHandler(BaseHandler):
 READ_CHUNK_BYTES = 16 * 1024
 #: seconds an idle keep-alive connection is kept, and a body may take to arrive
 IDLE_CONNECTION_TIMEOUT = 60.0
+#: seconds a request's body may take to arrive once its head is in (tornado's ``body_timeout``, set per request by
+#: :class:`_BodyLimit` and only for a body not yet wholly read: tornado wraps a timed body read in a task of its own,
+#: some 7 % of the CPU of a small POST, for a body that, already in memory, cannot be late)
 BODY_TIMEOUT = 30.0
+#: seconds tornado's own body timeout (a close without an answer) waits after ours (an answer: 408) in workshop mode
+BODY_TIMEOUT_BACKSTOP = 5.0
+
+
+def _close_hint(hint: Any) -> None:
+    """A tenant check (:meth:`SandboxApplication.tenant_hint`) whose request is never served: it gives its place back
+    (the hub is never asked)."""
+    if hint is not None and not isinstance(hint, str):
+        close = getattr(hint, "close", None)
+        if callable(close):
+            close()
+
+
+def _buffered(conn: Any) -> int:
+    """Bytes of the connection's stream read but not yet consumed (tornado's read buffer; 0 when unknown)."""
+    size = getattr(getattr(conn, "stream", None), "_read_buffer_size", 0)
+    return size if isinstance(size, int) else 0
 
 
 class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
@@ -104,6 +124,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         self.ledger = ledger
         self.ticket: Ticket | None = None
         self.busy = False
+        #: workshop mode: answers 408 when the body is not in after its timeout (:data:`admission.SLOW_BODY`)
+        self.timer: Any = None
 
     def headers_received(self, start_line: Any, headers: tornado.httputil.HTTPHeaders) -> Any:
         headers.pop(OVERSIZE_HEADER, None)  # only this class sets it
@@ -119,36 +141,61 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
             length = 0
         if self.tenant is not None:
             self.whose = self.tenant(headers, self.uri)
+        chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
+        #: a body still to come has a deadline; one read with its head cannot be late, and has none (tornado runs a
+        #: timed body read as a task of its own: some 7 % of the CPU of a small POST)
+        pending = chunked or (length > 0 and _buffered(self.conn) < length)
         if self.ledger is not None and self.whose is not None:
-            got = self.ledger.admit(admission.ledger_key(*self.whose), max(0, min(length, self.limit)))
+            body = length > 0 or chunked
+            got = self.ledger.admit(admission.ledger_key(*self.whose, body=body), max(0, min(length, self.limit)))
             if isinstance(got, Busy):
                 self._busy(got)
                 return None
             self.ticket = self.conn.bw_ticket = got
-            if admission.outsider(got.tenant):
-                self.conn.set_body_timeout(admission.OUTSIDER_BODY_TIMEOUT)
+            if pending:  # answered 408 if it is not in by then (behind the hub's proxy, never a silent close: D4)
+                wait = admission.OUTSIDER_BODY_TIMEOUT if admission.unproven(got.tenant) else BODY_TIMEOUT
+                self.conn.set_body_timeout(wait + BODY_TIMEOUT_BACKSTOP)
+                self.timer = tornado.ioloop.IOLoop.current().call_later(wait, self._too_slow)
+        elif pending:
+            self.conn.set_body_timeout(BODY_TIMEOUT)
         if length > self.limit:
             self.conn.set_max_body_size(length)  # read and dropped after the answer, not tornado's bare 400
             result = self.inner.headers_received(start_line, headers)
             self._refuse()
             return result
-        if "chunked" in headers.get("Transfer-Encoding", "").lower():
+        if chunked:
             self.conn.set_max_body_size(4 * self.limit)  # so the handler answers 413 before tornado's 400
         return self.inner.headers_received(start_line, headers)
 
     def _busy(self, busy: Busy) -> None:
         """Answer ``busy`` at once, unread body and all, and close the connection (:mod:`.admission`)."""
         self.busy = True
-        hint = self.whose[1] if self.whose is not None else None
-        if inspect.iscoroutine(hint):
-            hint.close()  # the hub is never asked about a request that is not served
+        self._stop_timer()
+        _close_hint(self.whose[1] if self.whose is not None else None)  # the hub is never asked about it
         headers, body = busy.answer()
         self.conn.write_headers(tornado.httputil.ResponseStartLine("HTTP/1.1", busy.status, busy.reason),
                                 tornado.httputil.HTTPHeaders(headers), body)
         self.conn.finish()
 
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            tornado.ioloop.IOLoop.current().remove_timeout(self.timer)
+            self.timer = None
+
+    def _too_slow(self) -> None:
+        """The body did not arrive in time: 408, never a close without an answer (which the hub's proxy turns into a
+        render of the hub's error page, rev23d D4)."""
+        self.timer = None
+        if self.refused or self.busy or self.closed or self.finished:
+            return
+        if self.ticket is not None:
+            self.ticket.release()
+        self._busy(admission.SLOW_BODY)
+
     def _refuse(self) -> None:
         self.refused = True
+        self._stop_timer()
+        _close_hint(self.whose[1] if self.whose is not None else None)  # answered 413 at once: never checked
         assert self.headers is not None
         self.headers[OVERSIZE_HEADER] = "1"
         # the partial body is never parsed (a cut multipart form would be tornado's bare 400, not the 413)
@@ -170,9 +217,13 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
             return None
         return self.inner.data_received(chunk)
 
+    finished = False
+
     def finish(self) -> None:
         if self.refused or self.busy:
             return
+        self.finished = True
+        self._stop_timer()
         turn = self.turn(*self.whose) if self.turn is not None and self.whose is not None else None
         if turn is None:
             self.inner.finish()
@@ -195,6 +246,9 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
 
     def on_connection_close(self) -> None:
         self.closed = True
+        self._stop_timer()
+        if not self.finished and self.whose is not None:
+            _close_hint(self.whose[1])  # left before its body was in: its check is never made
         turn = getattr(self.conn, "bw_turn", None)
         if turn is not None:
             turn.finished()
@@ -207,7 +261,7 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
 class CappedHTTPServer(tornado.httpserver.HTTPServer):
     """tornado's HTTP server with a bound on open connections: :data:`.admission.MAX_CONNECTIONS` in all and
     :data:`.admission.PER_PEER_CONNECTIONS` from one client (:meth:`peer_key`; the trusted proxy's clients are
-    counted per request, :mod:`.admission`). A connection past a bound is closed at once."""
+    counted per request, :mod:`.admission`). A connection past a bound is answered 503 and closed at once."""
 
     max_connections = admission.MAX_CONNECTIONS
     per_peer = admission.PER_PEER_CONNECTIONS
@@ -241,6 +295,10 @@ class CappedHTTPServer(tornado.httpserver.HTTPServer):
             if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
                 log.warning("refused %d connection(s) in all (now from %s): over %d open, or %d from one client",
                             self.refused, key or peer, self.max_connections, self.per_peer)
+            try:  # an answer, not a silent close: the hub's proxy passes it on (rev23d D4)
+                stream.socket.send(admission.REFUSED_CONNECTION)
+            except (OSError, AttributeError):
+                pass
             stream.close()
             return
         if key:
@@ -534,7 +592,7 @@ class SandboxServer:
             server = (CappedHTTPServer if self.ctx.workshop else tornado.httpserver.HTTPServer)(
                 app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES + MAX_HEAD_BYTES,
                 max_header_size=MAX_HEAD_BYTES, xheaders=False,  # believed only from trusted proxies (base.py)
-                idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT, chunk_size=READ_CHUNK_BYTES)
+                idle_connection_timeout=self.idle_timeout, chunk_size=READ_CHUNK_BYTES)  # body timeout: _BodyLimit
             if isinstance(server, CappedHTTPServer):
                 server.trusted = self.ctx.trusted_proxies
             server.add_sockets(sockets)

@@ -130,6 +130,36 @@ def _cookies(headers: Any) -> dict[str, str]:
     return out
 
 
+class HubCheck:
+    """One of an address's checks of a hub token: the hub is asked when it is awaited (once its request's body is
+    in); :meth:`close` when it never will be (the request was refused, timed out or left) gives the address's place
+    back, as the answer does (an outsider's abandoned requests would otherwise use up its address's checks for
+    good)."""
+
+    __slots__ = ("tenants", "token", "session", "address", "state")
+
+    def __init__(self, tenants: Tenants, token: str, session: str, address: str):
+        self.tenants, self.token, self.session, self.address = tenants, token, session, address
+        self.state = "new"
+
+    def __await__(self) -> Any:
+        return self._ask().__await__()
+
+    async def _ask(self) -> str | None:
+        if self.state != "new":
+            return None
+        self.state = "asked"
+        try:
+            return await self.tenants._ask_hub(self.token, self.session)
+        finally:
+            self.tenants._done(self.address)
+
+    def close(self) -> None:
+        if self.state == "new":
+            self.state = "closed"
+            self.tenants._done(self.address)
+
+
 class Tenants:
     """The tenant of a workshop page (the hook :meth:`~bwhelpers.sandbox.server.SandboxApplication.tenant_hint`)."""
 
@@ -188,19 +218,20 @@ class Tenants:
         if self._checking.get(address, 0) >= MAX_CHECKS_PER_ADDRESS:
             return None
         self._checking[address] = self._checking.get(address, 0) + 1  # the caller awaits it (server._BodyLimit)
-        return self._ask_hub(token, session, address)
+        return HubCheck(self, token, session, address)
 
-    async def _ask_hub(self, token: str, session: str, address: str) -> str | None:
+    def _done(self, address: str) -> None:
+        left = self._checking.get(address, 1) - 1
+        if left > 0:
+            self._checking[address] = left
+        else:
+            self._checking.pop(address, None)
+
+    async def _ask_hub(self, token: str, session: str) -> str | None:
         try:
             model = await self.auth.user_for_token(token, session_id=session, sync=False)
         except Exception:  # the hub is down: the handler answers it (its own call fails the same way)
             return None
-        finally:
-            left = self._checking.get(address, 1) - 1
-            if left > 0:
-                self._checking[address] = left
-            else:
-                self._checking.pop(address, None)
         return self.of_user(model)
 
     def phone_link(self, path: str, query: str) -> str | None:
