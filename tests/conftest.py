@@ -30,12 +30,23 @@ import xmltodict
 # (their scripts start with `#!/usr/bin/env node`) when the tests run as `.venv/bin/python -m pytest`, unactivated
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
+# Bytecode: where PYTHONDONTWRITEBYTECODE is set (this shared machine sets it), no process of the run would keep what it
+# compiles, so pytest would assert-rewrite all 70 test modules again in every xdist worker (about 10 s of CPU a worker
+# at collection) and every kernel, sandbox and lab the tests start would compile bwhelpers again. The run writes
+# bytecode as Python does by default (into the git-ignored __pycache__ folders; site-packages have theirs from pip):
+# set here for the workers, kernels and subprocesses (they inherit the environment), and below for this process.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 import _reliability_report
 from bwhelpers.sandbox import DEMO, DEMO_B, admin_headers, start
 from guide import GUIDE_2018
 from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
+
+sys.dont_write_bytecode = False
+#: the project's folder: the run writes only into its artifacts/ (and temporary folders)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # jsonschema (imported by nbformat and the Postman schema tests) registers its optional "iri" format check when
 # rfc3987_syntax is installed (Jupyter's dependencies install it), which compiles a Lark grammar on import: 2 s of
@@ -60,7 +71,7 @@ os.environ.setdefault("npm_config_logs_max", "0")
 # it fails on load, not on behaviour. Every property still runs its examples; nothing else is suppressed.
 # Its folder (the example database, and the constants it caches) goes to artifacts/ (the run writes nothing else
 # into the project; by default Hypothesis writes .hypothesis/ in the current folder).
-_HYPOTHESIS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "artifacts", ".hypothesis")
+_HYPOTHESIS_DIR = os.path.join(_ROOT, "artifacts", ".hypothesis")
 set_hypothesis_home_dir(_HYPOTHESIS_DIR)
 settings.register_profile("bwhelpers", suppress_health_check=[HealthCheck.too_slow], deadline=None,
                           database=DirectoryBasedExampleDatabase(_HYPOTHESIS_DIR))

@@ -326,6 +326,17 @@ def shot(page: Any, name: str, at: Any = None) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+@contextlib.contextmanager
+def shooting(page: Any, name: str) -> Iterator[None]:
+    """On a failure inside: a screenshot of the page as it then is (``shot``: artifacts/screenshots/<name>.png), then
+    the failure itself."""
+    try:
+        yield
+    except Exception:
+        shot(page, name)
+        raise
+
+
 def assert_widgets_healthy(page: Any) -> None:
     text = page.locator("#main").inner_text()
     for bad in ("Error displaying widget", "Loading widget", "model not found"):
@@ -337,7 +348,7 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
     fresh(lab)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = tab(1400, 1000)
-    try:
+    with shooting(page, "browser-failure-00-01"):
         open_and_run_all(page, lab["base"], "00_start_here.ipynb")
         form = page.locator(".bw-credentials").first
         form.wait_for(state="visible", timeout=90_000)
@@ -392,9 +403,6 @@ def test_start_here_form_connects_and_step_one_shows_the_application(lab: dict[s
         request_view.screenshot(path=str(ARTIFACTS / "browser-01_request_bearer.png"))
         assert_widgets_healthy(page)
         page.screenshot(path=str(ARTIFACTS / "browser-01_create_application.png"), full_page=True)
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "browser-failure-00-01.png"), full_page=True)
-        raise
 
 
 def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[str, Any],
@@ -405,63 +413,61 @@ def test_start_here_real_account_speaks_the_form_and_survives_run_all(lab: dict[
     fresh(lab)
     page = tab(1024, 900)
     try:
-        open_and_run_all(page, lab["base"], "00_start_here.ipynb")
-        form = page.locator(".bw-credentials").first
-        page.locator(".bw-status .bw-ok").first.wait_for(timeout=60_000)
-        form.locator(".widget-toggle-button", has_text="Real account").click()
-        form.locator(".widget-text", has_text="Client ID").first.wait_for(state="visible", timeout=10_000)
-        form.locator("button.bw-connect").click()
-        fail = form.locator(".bw-status .bw-fail")
-        fail.wait_for(timeout=30_000)
-        text = fail.inner_text()
-        for label in ("Account id", "Subaccount (site) id", "Client ID", "Client Secret", "choose Sandbox"):
-            assert label in text, (label, text)
-        for internal in ("account_id", "client_secret", "BW_", "Config.resolve"):
-            assert internal not in text, (internal, text)
-        marked = form.locator(".bw-invalid input")
-        assert marked.count() == 4 and all(marked.nth(i).is_visible() for i in range(4))
-        border = page.evaluate("() => getComputedStyle(document.querySelector('.bw-invalid input')).borderTopWidth")
-        assert border == "2px", border
-        # the cells below no longer say the earlier sandbox connection is fine (review 24b, finding 6)
-        summary = page.locator(".bw-summary").first
-        page.wait_for_function("() => document.querySelector('.bw-summary').innerText.includes('Failed')",
-                               timeout=30_000, polling=POLL_MS)
-        said = " ".join(summary.inner_text().split())
-        assert "could not connect" in said and "Done" not in said, said
-        assert page.locator(".bw-callout", has_text="The last Connect failed").count() == 1
-        for theme in ("JupyterLab Dark", "JupyterLab Light"):
-            set_theme(page, theme)
-            shot(page, f"browser-00_real_missing_{'dark' if 'Dark' in theme else 'light'}", form)
-            shot(page, f"browser-00_real_missing_below_{'dark' if 'Dark' in theme else 'light'}", summary)
-        form.scroll_into_view_if_needed()  # back to the form (JupyterLab redraws cells scrolled back into view)
-        page.wait_for_timeout(1500)
+        with shooting(page, "browser-failure-00-real"):
+            open_and_run_all(page, lab["base"], "00_start_here.ipynb")
+            form = page.locator(".bw-credentials").first
+            page.locator(".bw-status .bw-ok").first.wait_for(timeout=60_000)
+            form.locator(".widget-toggle-button", has_text="Real account").click()
+            form.locator(".widget-text", has_text="Client ID").first.wait_for(state="visible", timeout=10_000)
+            form.locator("button.bw-connect").click()
+            fail = form.locator(".bw-status .bw-fail")
+            fail.wait_for(timeout=30_000)
+            text = fail.inner_text()
+            for label in ("Account id", "Subaccount (site) id", "Client ID", "Client Secret", "choose Sandbox"):
+                assert label in text, (label, text)
+            for internal in ("account_id", "client_secret", "BW_", "Config.resolve"):
+                assert internal not in text, (internal, text)
+            marked = form.locator(".bw-invalid input")
+            assert marked.count() == 4 and all(marked.nth(i).is_visible() for i in range(4))
+            border = page.evaluate("() => getComputedStyle(document.querySelector('.bw-invalid input')).borderTopWidth")
+            assert border == "2px", border
+            # the cells below no longer say the earlier sandbox connection is fine (review 24b, finding 6)
+            summary = page.locator(".bw-summary").first
+            page.wait_for_function("() => document.querySelector('.bw-summary').innerText.includes('Failed')",
+                                   timeout=30_000, polling=POLL_MS)
+            said = " ".join(summary.inner_text().split())
+            assert "could not connect" in said and "Done" not in said, said
+            assert page.locator(".bw-callout", has_text="The last Connect failed").count() == 1
+            for theme in ("JupyterLab Dark", "JupyterLab Light"):
+                set_theme(page, theme)
+                shot(page, f"browser-00_real_missing_{'dark' if 'Dark' in theme else 'light'}", form)
+                shot(page, f"browser-00_real_missing_below_{'dark' if 'Dark' in theme else 'light'}", summary)
+            form.scroll_into_view_if_needed()  # back to the form (JupyterLab redraws cells scrolled back into view)
+            page.wait_for_timeout(1500)
 
-        form.locator(".widget-text", has_text="Account id").first.locator("input").fill("9900000")
-        form.locator(".widget-text", has_text="Client ID").first.locator("input").fill("my-client-id")
-        form.locator(".widget-text", has_text="Client ID").first.locator("input").press("Tab")  # done typing
-        for _ in range(120):  # the kept values are saved as they change, through the kernel (slow when loaded)
-            if lab["state"].exists() and "my-client-id" in lab["state"].read_text():
-                break
-            page.wait_for_timeout(250)
-        else:
-            raise AssertionError("the typed Client ID never reached the saved state")
-        run_all(page)
-        form = page.locator(".bw-credentials").first
-        form.wait_for(state="visible", timeout=60_000)
-        active = form.locator(".widget-toggle-button.mod-active")
-        assert "Real account" in active.inner_text(), "Run All kept the chosen target"
-        assert form.locator(".widget-text", has_text="Account id").first.locator("input").input_value() == "9900000"
-        assert form.locator(".widget-text", has_text="Client ID").first.locator("input").input_value() == "my-client-id"
-        main = page.locator("#main").inner_text()
-        assert "Missing Subaccount (site) id and Client Secret" in main
-        assert "connected to the local sandbox" not in main, "never a silent switch to the sandbox"
-        for theme in ("JupyterLab Dark", "JupyterLab Light"):
-            set_theme(page, theme)
-            shot(page, f"browser-00_real_rerun_{'dark' if 'Dark' in theme else 'light'}", form)
-        assert_widgets_healthy(page)
-    except Exception:
-        shot(page, "browser-failure-00-real")
-        raise
+            form.locator(".widget-text", has_text="Account id").first.locator("input").fill("9900000")
+            form.locator(".widget-text", has_text="Client ID").first.locator("input").fill("my-client-id")
+            form.locator(".widget-text", has_text="Client ID").first.locator("input").press("Tab")  # done typing
+            for _ in range(120):  # the kept values are saved as they change, through the kernel (slow when loaded)
+                if lab["state"].exists() and "my-client-id" in lab["state"].read_text():
+                    break
+                page.wait_for_timeout(250)
+            else:
+                raise AssertionError("the typed Client ID never reached the saved state")
+            run_all(page)
+            form = page.locator(".bw-credentials").first
+            form.wait_for(state="visible", timeout=60_000)
+            active = form.locator(".widget-toggle-button.mod-active")
+            assert "Real account" in active.inner_text(), "Run All kept the chosen target"
+            assert form.locator(".widget-text", has_text="Account id").first.locator("input").input_value() == "9900000"
+            assert form.locator(".widget-text", has_text="Client ID").first.locator("input").input_value() == "my-client-id"
+            main = page.locator("#main").inner_text()
+            assert "Missing Subaccount (site) id and Client Secret" in main
+            assert "connected to the local sandbox" not in main, "never a silent switch to the sandbox"
+            for theme in ("JupyterLab Dark", "JupyterLab Light"):
+                set_theme(page, theme)
+                shot(page, f"browser-00_real_rerun_{'dark' if 'Dark' in theme else 'light'}", form)
+            assert_widgets_healthy(page)
     finally:
         lab["state"].unlink(missing_ok=True)
 
@@ -472,7 +478,7 @@ def test_a_907_order_fails_visibly_and_saves_no_number(lab: dict[str, Any], tab:
     setup = prepared(lab, monkeypatch, "assigned",
                      forms={"orders": {"criterion": "area_code", "value": "907", "quantity": 1}})
     page = tab(1280, 1000)
-    try:
+    with shooting(page, "failure-907"):
         open_and_run_all(page, lab["base"], steps.page("orders").filename)
         warn = page.locator(".bw-callout-warn", has_text="No numbers found").first
         warn.wait_for(timeout=90_000)
@@ -492,9 +498,6 @@ def test_a_907_order_fails_visibly_and_saves_no_number(lab: dict[str, Any], tab:
         shot(page, "07_order_907_failed", failed)
         shot(page, "07_order_907_summary", summary)
         assert setup.saved.get("numbers", []) == [], "no number saved"
-    except Exception:
-        shot(page, "failure-907")
-        raise
 
 
 def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict[str, Any], tab: Callable[..., Any],
@@ -502,7 +505,7 @@ def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict
     fresh(lab)
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "12345", "text": "hello"}})
     page = tab(1280, 1000)
-    try:
+    with shooting(page, "failure-refused-send"):
         open_and_run_all(page, lab["base"], steps.page("messages").filename)
         note = page.locator(".bw-callout-warn", has_text="nothing was sent").first
         note.wait_for(timeout=90_000)
@@ -513,9 +516,6 @@ def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict
         assert page.locator(".bw-waiting").count() == 0, "no wait was started"
         assert "Traceback" not in text
         shot(page, "09_refused_send_wait", note)
-    except Exception:
-        shot(page, "failure-refused-send")
-        raise
 
 
 #: the wait line's "stopped?" part: its height (0 while folded) and its text
@@ -535,7 +535,7 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], ta
     fresh(lab, transition={"mode": "seconds", "seconds": 300})
     prepared(lab, monkeypatch, "orders")
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-restart-mid-wait"):
         _run_all_started(page, lab["base"], steps.page("numbers").filename)
         line = page.locator(".bw-waiting", has_text="waiting for the order to settle").first
         line.wait_for(timeout=90_000)
@@ -562,9 +562,6 @@ def test_a_kernel_restart_mid_wait_says_the_wait_stopped(lab: dict[str, Any], ta
             page.wait_for_timeout(500)
             page.wait_for_function(UNFOLDED_JS, timeout=60_000, polling=POLL_MS)
             page.screenshot(path=str(ARTIFACTS / f"07_restart_mid_wait-{'dark' if 'Dark' in theme else 'light'}.png"))
-    except Exception:
-        shot(page, "failure-restart-mid-wait")
-        raise
 
 
 def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], tab: Callable[..., Any],
@@ -575,7 +572,7 @@ def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], t
     prepared(lab, monkeypatch, "assigned", forms={"orders": {"criterion": "area_code", "value": "099",
                                                              "quantity": 1}})
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-bad-area-code"):
         open_and_run_all(page, lab["base"], steps.page("orders").filename)
         summary = page.locator(".bw-summary").first
         summary.wait_for(timeout=90_000)
@@ -593,9 +590,6 @@ def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], t
             set_theme(page, theme)
             tag = "dark" if "Dark" in theme else "light"
             shot(page, f"06_bad_area_code-{tag}", page.locator(".bw-note", has_text="'099'").first)
-    except Exception:
-        shot(page, "failure-bad-area-code")
-        raise
 
 
 def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], tab: Callable[..., Any],
@@ -605,7 +599,7 @@ def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], tab: Cal
     fresh(lab)
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123", "text": "\u202eevil ok"}})
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-bidi"):
         open_and_run_all(page, lab["base"], steps.page("messages").filename)
         view = page.locator(".bw-view", has_text="⟨U+202E⟩").first
         view.wait_for(timeout=90_000)
@@ -615,9 +609,6 @@ def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], tab: Cal
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
             shot(page, f"09_bidi_named-{'dark' if 'Dark' in theme else 'light'}", view)
-    except Exception:
-        shot(page, "failure-bidi")
-        raise
 
 
 def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str, Any], tab: Callable[..., Any],
@@ -628,7 +619,7 @@ def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str
     fresh(lab)
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123, +19195550124", "text": "hi"}})
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-two-numbers"):
         open_and_run_all(page, lab["base"], steps.page("messages").filename)
         problem = page.locator(".bw-form-problem").first
         problem.wait_for(timeout=90_000)
@@ -643,9 +634,6 @@ def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
             shot(page, f"09_two_numbers-{'dark' if 'Dark' in theme else 'light'}", problem)
-    except Exception:
-        shot(page, "failure-two-numbers")
-        raise
 
 
 #: 00's object diagram as drawn: the image's scale (drawn width / natural width), the edges' stroke colour from the
@@ -685,7 +673,7 @@ def test_the_object_diagram_reads_at_1024_in_both_themes(lab: dict[str, Any], ta
     0.8 of its natural size (labels about 13 px or more, not 6 px), and its arrows at least 3:1 against the page in
     the light and the dark theme; screenshots 00_diagram-{light,dark}.png."""
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-diagram"):
         open_notebook(page, lab["base"], "00_start_here.ipynb")
         page.locator(".jp-RenderedMermaid img").first.wait_for(timeout=60_000)
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
@@ -696,9 +684,6 @@ def test_the_object_diagram_reads_at_1024_in_both_themes(lab: dict[str, Any], ta
             assert drawn["stroke"] and _contrast(drawn["stroke"], drawn["bg"]) >= 3, drawn
             shot(page, f"00_diagram-{'dark' if 'Dark' in theme else 'light'}",
                  page.locator(".jp-RenderedMermaid").first)
-    except Exception:
-        shot(page, "failure-diagram")
-        raise
 
 
 def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], tab: Callable[..., Any],
@@ -706,7 +691,7 @@ def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], tab: Call
     fresh(lab)
     prepared(lab, monkeypatch, "location")
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-03-width"):
         open_and_run_all(page, lab["base"], steps.page("sms").filename)
         view = page.locator(".bw-view", has_text="SipPeerSmsFeatureSettings").first
         view.wait_for(timeout=90_000)
@@ -715,9 +700,6 @@ def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], tab: Call
         assert page.locator(".bw-view td.bw-key", has_text="TollFree").count() >= 1, "nested fields are rows"
         assert page.locator("th", has_text="SipPeerSmsFeatureSettings.TollFree").count() == 0
         shot(page, "03_enable_sms_fits", view)
-    except Exception:
-        shot(page, "failure-03-width")
-        raise
 
 
 def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, Any], tab: Callable[..., Any],
@@ -728,7 +710,7 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
     prepared(lab, monkeypatch, "location")
     nxt = steps.PAGES[steps.page("sms").number + 1]
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-summary-next"):
         open_and_run_all(page, lab["base"], steps.page("sms").filename)
         box = page.locator(".bw-summary").first
         box.wait_for(timeout=90_000)
@@ -741,9 +723,6 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
         whats_next = page.locator(".jp-MarkdownCell", has_text="What's next").last
         assert whats_next.locator("a:not(.jp-InternalAnchorLink)").count() == 0 and "its Next names the notebook" in whats_next.inner_text()
         themed_shots(page, "summary-next", whats_next)
-    except Exception:
-        shot(page, "failure-summary-next")
-        raise
 
 
 def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], tab: Callable[..., Any]) -> None:
@@ -758,17 +737,15 @@ def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], tab: Calla
     nbformat.write(nb, lab["project"] / "notebooks" / "step_form_probe.ipynb")
     page = tab(1024, 700)
     try:
-        open_and_run_all(page, lab["base"], "step_form_probe.ipynb")
-        form = page.locator(".bw-form").first
-        form.wait_for(timeout=60_000)
-        wait_idle(page)
-        text = form.inner_text()
-        assert "Enable SMS" in text and "site: required: type the site" in text, text
-        assert form.locator("input[type=checkbox]").count() == 1 and form.locator("input[type=number]").count() == 1
-        themed_shots(page, "step-form", form)
-    except Exception:
-        shot(page, "failure-step-form")
-        raise
+        with shooting(page, "failure-step-form"):
+            open_and_run_all(page, lab["base"], "step_form_probe.ipynb")
+            form = page.locator(".bw-form").first
+            form.wait_for(timeout=60_000)
+            wait_idle(page)
+            text = form.inner_text()
+            assert "Enable SMS" in text and "site: required: type the site" in text, text
+            assert form.locator("input[type=checkbox]").count() == 1 and form.locator("input[type=number]").count() == 1
+            themed_shots(page, "step-form", form)
     finally:
         (lab["project"] / "notebooks" / "step_form_probe.ipynb").unlink(missing_ok=True)
 
@@ -779,7 +756,7 @@ def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any],
 
     fresh(lab)
     page = tab(1280, 1000)
-    try:
+    with shooting(page, "failure-form-kept"):
         open_and_run_all(page, lab["base"], "01_create_application.ipynb")
         page.locator(".bw-saved").first.wait_for(timeout=90_000)
         wait_idle(page)
@@ -821,9 +798,6 @@ def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any],
         page.wait_for_timeout(3000)
         assert_widgets_healthy(page)
         shot(page, "01_reopened_clean")
-    except Exception:
-        shot(page, "failure-form-kept")
-        raise
 
 
 def _run_all_started(page: Any, base: str, notebook: str) -> None:
@@ -864,7 +838,7 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], tab: Callabl
                  s.order_numbers, lambda: s.wait_for_order(progress=False)):
         step()
     page = tab(1400, 1000)
-    try:
+    with shooting(page, "browser-a2p-failure"):
         _run_all_started(page, lab["base"], steps.page("a2p").filename)
         saved = page.locator(".bw-saved", has_text="TN Option Order id").first
         saved.wait_for(timeout=90_000)
@@ -881,9 +855,6 @@ def test_a2p_step_then_the_send_in_the_browser(lab: dict[str, Any], tab: Callabl
         page.locator(".bw-callout-ok", has_text="message-delivered").first.wait_for(timeout=90_000)
         assert_widgets_healthy(page)
         page.screenshot(path=str(shots / "browser-09_send_message.png"), full_page=True)
-    except Exception:
-        page.screenshot(path=str(shots / "browser-a2p-failure.png"), full_page=True)
-        raise
 
 
 def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], tab: Callable[..., Any],
@@ -892,7 +863,7 @@ def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], tab:
     setup = prepared(lab, monkeypatch, "numbers")
     setup.send_message("+12015550100", "hello")
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-events-width"):
         open_and_run_all(page, lab["base"], steps.page("events").filename)
         page.locator(".bw-rows", has_text="4720").last.wait_for(timeout=90_000)
         wait_idle(page)
@@ -903,9 +874,6 @@ def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], tab:
         text = page.locator("#main").inner_text()
         assert "Traceback" not in text
         shot(page, "11_events_explained_fit", table)
-    except Exception:
-        shot(page, "failure-events-width")
-        raise
 
 
 def test_the_pictures_page_shows_the_sent_and_the_received_picture(lab: dict[str, Any], tab: Callable[..., Any],
@@ -916,7 +884,7 @@ def test_the_pictures_page_shows_the_sent_and_the_received_picture(lab: dict[str
     setup = prepared(lab, monkeypatch, "numbers")
     setup.send_message("+19195550100", "hello")
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-pictures"):
         open_and_run_all(page, lab["base"], steps.page("pictures").filename)
         page.locator(".bw-summary").first.wait_for(timeout=90_000)
         wait_idle(page)
@@ -946,9 +914,6 @@ def test_the_pictures_page_shows_the_sent_and_the_received_picture(lab: dict[str
                     scroll: out.scrollWidth, width: out.clientWidth};
         }).filter(m => m.right > m.limit + 1 || m.scroll > m.width + 1)""")
         assert not overflow, overflow
-    except Exception:
-        shot(page, "failure-pictures")
-        raise
 
 
 def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], tab: Callable[..., Any],
@@ -958,7 +923,7 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], tab: Callab
     fresh(lab)
     prepared(lab, monkeypatch, "numbers")
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-export-teardown"):
         open_and_run_all(page, lab["base"], steps.page("postman").filename)
         page.locator(".jp-OutputArea-output a", has_text="postman_collection.json").first.wait_for(timeout=90_000)
         wait_idle(page)
@@ -995,9 +960,6 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], tab: Callab
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
             shot(page, f"13_preflight_after_teardown-{'dark' if 'Dark' in theme else 'light'}", folded)
-    except Exception:
-        shot(page, "failure-export-teardown")
-        raise
 
 
 def test_the_events_notebook_prints_a_link_that_opens_the_phone(lab: dict[str, Any], tab: Callable[..., Any],
@@ -1009,7 +971,7 @@ def test_the_events_notebook_prints_a_link_that_opens_the_phone(lab: dict[str, A
     setup = prepared(lab, monkeypatch, "numbers")
     setup.send_message("+19195550123", "hello from the walkthrough")
     page = tab(1024, 900)
-    try:
+    with shooting(page, "failure-phone-link"):
         open_and_run_all(page, lab["base"], steps.page("events").filename)
         callout = page.locator(".jp-OutputArea-output", has_text="Your sandbox phone").first
         callout.wait_for(timeout=120_000)
@@ -1026,9 +988,6 @@ def test_the_events_notebook_prints_a_link_that_opens_the_phone(lab: dict[str, A
             shot(phone, "phone-from-notebook")
         finally:
             phone.close()
-    except Exception:
-        shot(page, "failure-phone-link")
-        raise
 
 
 # -- every notebook, light and dark, at 1024 px: contrast measured, tokens whole, the file unchanged by a save ------
@@ -1145,7 +1104,7 @@ def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], tab: Call
     control(url, "PUT", "/_sandbox/settings", json={"a2p_enforcement": True}, timeout=10).raise_for_status()
     page = tab(1024, 1400)
     worst: dict[str, float] = {}
-    try:
+    with shooting(page, "failure-themes"):
         for info in steps.PAGES:
             name = info.filename
             open_and_run_all(page, lab["base"], name)
@@ -1191,6 +1150,3 @@ def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], tab: Call
                 time.sleep(0.5)
             assert saved.read_bytes() == committed, f"{name}: saving changed the committed file"
         print("lowest contrast per notebook and theme:", worst)
-    except Exception:
-        shot(page, "failure-themes")
-        raise

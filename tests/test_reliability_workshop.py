@@ -726,6 +726,8 @@ def test_review23_open_items_are_closed(tmp_path_factory: pytest.TempPathFactory
                                                          "xff_other_user"))
 
 
+@pytest.mark.slow  # 40 answered 429, each pausing its client 0.5 s (fair_share.PAUSE_AFTER_429): 20-45 s of waiting;
+# the quick loop keeps test_workshop_hub_identity's smaller version of both checks
 def test_made_up_and_revoked_hub_tokens(tmp_path: Any) -> None:
     """The workshop's pages with hub tokens, against a stand-in for the hub's API: made-up tokens from one address are
     429 after the failure throttle's 20 and a repeated one is never asked of the hub again; a token the hub revoked

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import base64
 import os
 import re
 import socket
@@ -303,6 +304,41 @@ def test_idle_connections_are_closed(tmp_path: Path, sandbox_factory: Callable[.
     finally:
         sb.stop()
 
+
+
+def test_a_body_that_stops_coming_is_cut_at_the_body_timeout(tmp_path: Path, sandbox_factory: Callable[..., Any],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request whose body stops half way is closed after ``BODY_TIMEOUT`` (tornado's body timeout, which the server
+    sets per request only while a body is still to come: one that arrived with its head has no timer), and a body
+    sent after a pause within the timeout is answered."""
+    from bwhelpers.sandbox import server
+
+    monkeypatch.setattr(server, "BODY_TIMEOUT", 1.0)
+    sb = sandbox_factory(db=tmp_path / "slow.db")
+    port = int(sb.url.rsplit(":", 1)[1])
+    path = f"/api/v2/users/{DEMO['account_id']}/messages"
+    auth = base64.b64encode(f"{A_AUTH[0]}:{A_AUTH[1]}".encode()).decode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Authorization: Basic {auth}\r\nContent-Length: 100\r\n\r\n").encode()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.settimeout(20)
+            s.sendall(head + b"{" + b" " * 9)  # 10 of its 100 bytes, then nothing
+            started = time.monotonic()
+            assert s.recv(4096) == b""  # closed unanswered
+            assert time.monotonic() - started < 15
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.settimeout(20)
+            s.sendall(head)
+            time.sleep(0.3)  # within the timeout: its timer is armed, and does not fire
+            s.sendall(b"{" + b" " * 98 + b"}")
+            answer = s.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]  # validated: no fields (not cut)
+            time.sleep(1.5)  # past the timeout: the keep-alive connection still serves
+            s.sendall(f"GET /_sandbox/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 ")
+    finally:
+        sb.stop()
 
 # -- secrets on the command line ----------------------------------------------------------------------
 

@@ -79,6 +79,9 @@ class NotFoundHandler(BaseHandler):
 READ_CHUNK_BYTES = 16 * 1024
 #: seconds an idle keep-alive connection is kept, and a body may take to arrive
 IDLE_CONNECTION_TIMEOUT = 60.0
+#: seconds a request's body may take to arrive once its head is in (tornado's ``body_timeout``, set per request by
+#: :class:`_BodyLimit` and only for a body not yet wholly read: tornado wraps a timed body read in a task of its own,
+#: some 7 % of the CPU of a small POST, for a body that, already in memory, cannot be late)
 BODY_TIMEOUT = 30.0
 #: seconds tornado's own body timeout (a close without an answer) waits after ours (an answer: 408) in workshop mode
 BODY_TIMEOUT_BACKSTOP = 5.0
@@ -91,6 +94,12 @@ def _close_hint(hint: Any) -> None:
         close = getattr(hint, "close", None)
         if callable(close):
             close()
+
+
+def _buffered(conn: Any) -> int:
+    """Bytes of the connection's stream read but not yet consumed (tornado's read buffer; 0 when unknown)."""
+    size = getattr(getattr(conn, "stream", None), "_read_buffer_size", 0)
+    return size if isinstance(size, int) else 0
 
 
 class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
@@ -132,23 +141,29 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
             length = 0
         if self.tenant is not None:
             self.whose = self.tenant(headers, self.uri)
+        chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
+        #: a body still to come has a deadline; one read with its head cannot be late, and has none (tornado runs a
+        #: timed body read as a task of its own: some 7 % of the CPU of a small POST)
+        pending = chunked or (length > 0 and _buffered(self.conn) < length)
         if self.ledger is not None and self.whose is not None:
-            body = length > 0 or "chunked" in headers.get("Transfer-Encoding", "").lower()
+            body = length > 0 or chunked
             got = self.ledger.admit(admission.ledger_key(*self.whose, body=body), max(0, min(length, self.limit)))
             if isinstance(got, Busy):
                 self._busy(got)
                 return None
             self.ticket = self.conn.bw_ticket = got
-            if body:  # answered 408 if it is not in by then (behind the hub's proxy, never a silent close: D4)
+            if pending:  # answered 408 if it is not in by then (behind the hub's proxy, never a silent close: D4)
                 wait = admission.OUTSIDER_BODY_TIMEOUT if admission.outsider(got.tenant) else BODY_TIMEOUT
                 self.conn.set_body_timeout(wait + BODY_TIMEOUT_BACKSTOP)
                 self.timer = tornado.ioloop.IOLoop.current().call_later(wait, self._too_slow)
+        elif pending:
+            self.conn.set_body_timeout(BODY_TIMEOUT)
         if length > self.limit:
             self.conn.set_max_body_size(length)  # read and dropped after the answer, not tornado's bare 400
             result = self.inner.headers_received(start_line, headers)
             self._refuse()
             return result
-        if "chunked" in headers.get("Transfer-Encoding", "").lower():
+        if chunked:
             self.conn.set_max_body_size(4 * self.limit)  # so the handler answers 413 before tornado's 400
         return self.inner.headers_received(start_line, headers)
 
@@ -577,7 +592,7 @@ class SandboxServer:
             server = (CappedHTTPServer if self.ctx.workshop else tornado.httpserver.HTTPServer)(
                 app, max_body_size=MAX_BODY_BYTES, max_buffer_size=MAX_BODY_BYTES + MAX_HEAD_BYTES,
                 max_header_size=MAX_HEAD_BYTES, xheaders=False,  # believed only from trusted proxies (base.py)
-                idle_connection_timeout=self.idle_timeout, body_timeout=BODY_TIMEOUT, chunk_size=READ_CHUNK_BYTES)
+                idle_connection_timeout=self.idle_timeout, chunk_size=READ_CHUNK_BYTES)  # body timeout: _BodyLimit
             if isinstance(server, CappedHTTPServer):
                 server.trusted = self.ctx.trusted_proxies
             server.add_sockets(sockets)
