@@ -94,6 +94,9 @@ XDIST_GROUPS = {
                       "test_workshop_storage")},
     # the one-home checks share one parse of the client's modules (a few seconds): parsed once, not once a worker
     "test_one_home": "test_one_home",
+    # bandwidth-sdk's tests (and test_sandbox_messaging's one that parses callbacks with its models, marked so):
+    # importing its pydantic models costs about 1.8 s of CPU, paid in one worker rather than in each
+    **{m: "sdk" for m in ("test_sdk_media", "test_sdk_messaging", "test_sdk_numbers")},
     # the front door's fresh clone and .venv (the README's walkthrough command): made once, for its two slow tests
     "test_frontdoor": "test_frontdoor",
 }

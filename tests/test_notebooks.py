@@ -5,7 +5,8 @@
 * the DataFrames the cells build are checked inside the kernel, not as HTML strings;
 * with the sandbox's a2p_enforcement on (the default), the walkthrough ends message-delivered; skipping
   notebook 08 (10DLC) ends message-failed 4476, explained, and diagnose lists it first;
-* re-running the sequence creates no second application, location, order or TN Option Order;
+* re-running the sequence (headless, as the CLI does) creates no second application, location, order or TN Option
+  Order, and leaves no kernel or ipc socket folder behind;
 * each numbered notebook run alone after a reset ends with "run notebook NN first", not an error;
 * executed notebooks (outputs, metadata, widget state) contain no secret: tests/test_reliability_secrets.py runs the
   whole walkthrough with distinctive credentials (OAuth) and scans the notebooks, their HTML, the state, the exports
@@ -174,8 +175,27 @@ PROBES = {
 }
 
 
+def _kernel_folders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ipc socket folders (``bwk-*``) the kernels started from now on create, as they are created (other
+    processes' kernels in /tmp are not looked at)."""
+    import tempfile
+
+    created: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def recording_mkdtemp(*args: Any, **kwargs: Any) -> str:
+        folder = real_mkdtemp(*args, **kwargs)
+        if os.path.basename(folder).startswith("bwk-"):
+            created.append(folder)
+        return folder
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
+    return created
+
+
 @pytest.mark.slow
-def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[str, Any]) -> None:
+def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[str, Any],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     probes: dict[str, Any] = {}
     for path in NOTEBOOKS:  # probes by page key: the pages after the guide's steps move when a step is added
         key = PAGE_KEYS[path.stem]
@@ -209,8 +229,16 @@ def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[st
     orders_before = count(nb_env, "/orders", "OrderIdUserIdDate")
     assert orders_before == 1
     assert count(nb_env, "/tnoptions", "TnOptionOrderSummary") == 1
-    # re-run the whole sequence: nothing new is created
+    # re-run the whole sequence headless (the CLI's run_notebooks): nothing new is created, and each notebook's
+    # kernel (on private ipc sockets) is shut down and its own socket folder removed
+    import psutil
+
+    created = _kernel_folders(monkeypatch)
     assert run_notebooks(out=nb_env["out"], quiet=True) == 0
+    kernels = [p for p in psutil.Process().children(recursive=True) if "ipykernel_launcher" in " ".join(p.cmdline())]
+    assert kernels == [], kernels
+    assert len(created) == len(NOTEBOOKS), "each notebook's kernel uses its own ipc socket folder"
+    assert [f for f in created if os.path.exists(f)] == [], "a socket folder was left behind"
     assert count(nb_env, "/applications", "ApplicationId") == 1
     assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
     assert count(nb_env, "/orders", "OrderIdUserIdDate") == orders_before
@@ -260,41 +288,6 @@ def test_each_step_alone_after_reset_says_which_notebook_first(path: Path, nb_en
 def test_steps_without_prerequisites_run_alone(key: str, nb_env: dict[str, Any]) -> None:
     nb, _ = execute(NOTEBOOK_DIR / steps.page(key).filename)
     assert not errors(nb), errors(nb)
-
-
-@pytest.mark.slow
-def test_headless_runs_leave_no_kernel_or_socket_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each notebook's kernel (on private ipc sockets) is shut down and its own socket folder removed.
-
-    The folders this test's runs create are recorded (other processes' kernels in /tmp are not looked at)."""
-    import tempfile
-
-    import psutil
-
-    from bwhelpers.notebooks import execute_notebook
-
-    created: list[str] = []
-    real_mkdtemp = tempfile.mkdtemp
-
-    def recording_mkdtemp(*args: Any, **kwargs: Any) -> str:
-        folder = real_mkdtemp(*args, **kwargs)
-        if os.path.basename(folder).startswith("bwk-"):
-            created.append(folder)
-        return folder
-
-    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os.getpid()")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "00_probe.ipynb"
-    nbformat.write(nb, path)
-    for _ in range(3):
-        run = execute_notebook(path, out_dir=None, timeout=60)
-        assert run.ok, run.error
-    kernels = [p for p in psutil.Process().children(recursive=True)
-               if "ipykernel_launcher" in " ".join(p.cmdline())]
-    assert kernels == [], kernels
-    assert len(created) == 3, "each run uses its own ipc socket folder"
-    assert [f for f in created if os.path.exists(f)] == [], "a socket folder was left behind"
 
 
 def _prepare(upto: str, forms: dict[str, Any]) -> Any:

@@ -399,6 +399,7 @@ def test_delivered_when_setup_is_right(url: str, world: World, receiver: Receive
     assert len(receiver.events_for(sent["id"])) == 1  # exactly once
 
 
+@pytest.mark.xdist_group("sdk")  # in the worker that imports bandwidth-sdk anyway (conftest.XDIST_GROUPS)
 def test_callbacks_parse_with_the_sdk_models(url: str, world: World, receiver: Receiver) -> None:
     from bandwidth.models import InboundCallback, StatusCallback
 
