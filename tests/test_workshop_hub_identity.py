@@ -179,6 +179,7 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
 
     from bwhelpers.sandbox.workshop.tenants import (HUB_CACHE_SECONDS, MAX_CHECKS_PER_ADDRESS, HubAnswers, HubCheck,
                                                     Tenants, cache_key)
+    from bwhelpers.sandbox.admission import outsider, unproven
 
     with tempfile.TemporaryDirectory() as folder:
         db = prepare_db(str(Path(folder) / "t.db"), accounts=[])
@@ -201,6 +202,11 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             assert tenant("/me", Cookie=f"{auth.cookie_name}={cookie}; jupyterhub-session-id=sess") \
                 == f"account:{creds['account_id']}"
             assert tenant("/board.json", Authorization="token host-token") == "hub:host"
+            # rev23e E3: a hub user with no account who is not an admin (a name that only logged in: free with the
+            # room password) is a guest, counted with the outsiders (their pool, the unproven half)
+            auth.cache[cache_key("name-only", "")] = {"name": "zz001", "admin": False}
+            assert tenant("/me", Authorization="token name-only") == "guest:zz001"
+            assert outsider("guest:zz001") and unproven("guest:zz001") and not outsider("hub:host")
             assert tenant("/me", Authorization="token bad") is None
             forged = tornado.web.create_signed_value(b"x" * 32, auth.cookie_name, "good").decode()
             assert tenant("/me", Cookie=f"{auth.cookie_name}={forged}; jupyterhub-session-id=sess") is None

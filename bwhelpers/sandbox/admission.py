@@ -57,8 +57,10 @@ ALL_BODY_BYTES = 128 * PER_TENANT_BODY_BYTES
 #: every request that proves no one together (outsiders', hub-token checks', health probes'): half of all, the
 #: other half kept for proven tenants (rev23e E2: 384 addresses' checks filled the room-wide bound)
 UNPROVEN_REQUESTS = ALL_REQUESTS // 2
-#: the ledger keys of requests that prove no one (:func:`ledger_key`)
-_UNPROVEN = ("address:", "head:", "check:", "probe:")
+#: the ledger keys of requests that prove no one (:func:`ledger_key`; a guest's name proves nothing: names are free)
+_UNPROVEN = ("address:", "guest:", "head:", "check:", "probe:")
+#: the ledger keys of the outsiders' pool (:func:`outsider`)
+_OUTSIDERS = ("address:", "guest:")
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
@@ -120,10 +122,11 @@ REFUSED_CONNECTION = _refused_connection()
 
 
 def outsider(tenant: str) -> bool:
-    """Is ``tenant`` a client address (no right credentials), not an account, a hub user or the admin? As a ledger
-    key: is it in the outsiders' pool? (A health probe lane, ``head:`` and ``check:`` keys are not: see
-    :func:`ledger_key`; they count in all.)"""
-    return tenant.startswith("address:")
+    """Is ``tenant`` a client address (no right credentials), or a hub user with no account who is not an admin
+    (``guest:<name>``, :mod:`.workshop.tenants`: a name that only logged in, free with the room password, rev23e
+    E3), not an account, the host or the admin? As a ledger key: is it in the outsiders' pool? (A health probe
+    lane, ``head:`` and ``check:`` keys are not: see :func:`ledger_key`; they count in all.)"""
+    return tenant.startswith(_OUTSIDERS)
 
 
 def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
@@ -139,7 +142,7 @@ def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
     a body and no proof yet is its address's (in the outsiders' pool), a hub token or not."""
     if isinstance(hint, str) and hint:
         return hint
-    if not body and outsider(tenant):
+    if not body and tenant.startswith("address:"):
         return ("check:" if hint is not None else "head:") + tenant
     return tenant
 

@@ -10,7 +10,10 @@ be one tenant, whose turns any one of them could fill (issue 23, review 23b N1):
 
 * a **hub token** (``Authorization: token …``: scripts, the host's board) or the service's **HubOAuth cookie** (a
   browser after the hub's login) is its hub user: a participant's tenant is their account (their kernel and their
-  browser share one turn), a hub user without an account (the host) is ``hub:<name>``;
+  browser share one turn), an admin without an account (the host) is ``hub:<name>``, and any other hub user without
+  an account (a name that only logged in: names are free with the room password) ``guest:<name>``, which the
+  admission ledger counts with the outsiders (:func:`bwhelpers.sandbox.admission.outsider`, rev23e E3: 128 such
+  names filled the room-wide bound);
 * a **phone page opened by its signed link** (``?t=``: the page and its state polls) is the link's account (one
   HMAC; an expired or forged link is not).
 
@@ -179,7 +182,7 @@ class Tenants:
         self._known: dict[str, str] = {}
 
     def _remember(self, key: str, tenant: str | None) -> str | None:
-        if tenant is not None:
+        if tenant is not None and not tenant.startswith("guest:"):  # a guest's is asked of the hub again
             if len(self._known) >= MAX_KNOWN_TOKENS and key not in self._known:
                 self._known.clear()
             self._known[key] = tenant
@@ -201,13 +204,16 @@ class Tenants:
         return (value.decode("ascii", "replace"), session) if value else None
 
     def of_user(self, model: Any) -> str | None:
-        """``account:<id>`` of a hub user who is a participant, else ``hub:<name>`` (None: no user)."""
+        """``account:<id>`` of a hub user who is a participant, else ``hub:<name>`` for an admin, ``guest:<name>``
+        for anyone else (None: no user)."""
         if not isinstance(model, dict) or not isinstance(model.get("name"), str):
             return None
         from . import models
 
         row = models.participant(self.db, model["name"])
-        return f"account:{row['account_id']}" if row is not None else "hub:" + model["name"]
+        if row is not None:
+            return f"account:{row['account_id']}"
+        return ("hub:" if model.get("admin") else "guest:") + model["name"]
 
     def __call__(self, headers: Any, uri: str, address: str) -> str | Awaitable[str | None] | None:
         """The tenant of a request the emulated APIs' credentials did not name, or an awaitable of it (a hub token
