@@ -28,7 +28,7 @@ import tornado.web
 from .accounts import DEMO, DEMO_B, create_account
 from .base import BaseHandler
 from .context import SandboxContext
-from . import admission, delivery_signature, forwarded, guards, quotas
+from . import admission, delivery_signature, forwarded, guards, linger, quotas
 from .admission import Busy, Ledger, Ticket
 from .fair_share import FairShare, Turn, proves_account, tenant_of
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
@@ -171,6 +171,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         """Answer ``busy`` at once, unread body and all, and close the connection (:mod:`.admission`)."""
         self.busy = True
         self._stop_timer()
+        if self.ledger is not None:  # what the client still sends is dropped for a moment (rev23e E4)
+            linger.after_answer(self.conn)
         _close_hint(self.whose[1] if self.whose is not None else None)  # the hub is never asked about it
         headers, body = busy.answer()
         self.conn.write_headers(tornado.httputil.ResponseStartLine("HTTP/1.1", busy.status, busy.reason),
@@ -195,6 +197,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     def _refuse(self) -> None:
         self.refused = True
         self._stop_timer()
+        if self.ledger is not None:  # answered 413 with the body unread: dropped for a moment (rev23e E4)
+            linger.after_answer(self.conn)
         _close_hint(self.whose[1] if self.whose is not None else None)  # answered 413 at once: never checked
         assert self.headers is not None
         self.headers[OVERSIZE_HEADER] = "1"
