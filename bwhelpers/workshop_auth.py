@@ -38,8 +38,9 @@ before is answered 429 before any password is compared; addresses that have logg
 the host) and the admin names (their own password and allowances below) are
 checked as usual. So however many addresses guess, the room password gets at most the room's refill rate of
 guesses. Each admin name has a room-wide allowance of its own (``admin_room_failed_logins_burst``, refilled at
-``admin_room_failed_logins_per_minute``): once used up, that name's logins from addresses that never logged in
-pause too (rev23d D2), while the host's own address, known from an earlier login, is never refused by it. The hub's log says when the alarm starts and, while it lasts, once a minute with the counts, and the
+``admin_room_failed_logins_per_minute``): once used up, that name's logins pause too (rev23d D2) except from an
+address where that admin logged in before, or a browser that did (its cookie): an address known from a
+participant's login gets no pass at the admin's name (rev23e E1: the room password is handed to every stranger). The hub's log says when the alarm starts and, while it lasts, once a minute with the counts, and the
 authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.login_alarm`) for the host's board.
 """
 from __future__ import annotations
@@ -147,8 +148,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
         self._admin_room = FailureThrottle(self.admin_room_failed_logins_burst,
                                            self.admin_room_failed_logins_per_minute / 60.0)
         self._trusted = forwarded.networks(self.trusted_proxies)
-        #: addresses (client_key) that logged in, with when: never refused room-wide
+        #: addresses (client_key) that logged in, with when: never refused by the room's alarm
         self._known: dict[str, float] = {}
+        #: "address admin-name" where that admin logged in: never refused by the admin name's room-wide bound
+        self._known_admins: dict[str, float] = {}
         #: (when, address) of the failed logins of the last login_alarm.WINDOW seconds
         self._failures: collections.deque[tuple[float, str]] = collections.deque(maxlen=_MAX_REMEMBERED)
         self._alarm: dict[str, Any] | None = None
@@ -207,7 +210,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
         if any(waits):
             self.log.warning("refused a login for %r from %s: too many failed logins", name[:32], address)
             raise TooManyLogins(max(w for w in waits if w))
-        known = address in self._known or browser is not None
+        # an admin name's room-wide bound spares only where that admin logged in (their address or browser), never
+        # an address any participant logged in from (rev23e E1: the room password is everyone's)
+        known = browser is not None or (admin_key in self._known_admins if admin else address in self._known)
         room_wait = None if known else (self._admin_room.blocked("admin " + name, now=now) if admin
                                         else self._room.blocked("room", now=now))
         if room_wait:
@@ -234,6 +239,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
             if len(self._known) >= _MAX_REMEMBERED:
                 self._known.clear()
             self._known[address] = now
+            if admin:
+                if len(self._known_admins) >= _MAX_REMEMBERED:
+                    self._known_admins.clear()
+                self._known_admins[admin_key] = now
             self.remember_browser(handler, name, browser)
         return result
 

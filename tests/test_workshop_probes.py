@@ -467,28 +467,46 @@ def test_through_the_hubs_proxy_outsiders_are_answered_never_dropped(tmp_path: A
 
 def test_only_requests_waiting_for_a_body_without_credentials_fill_the_outsiders_pool() -> None:
     """The outsiders' pool (about 32 addresses' allowances) is for what an outsider can hold: a body that does not
-    come. A request without a body (``head:``) and a page whose hub token is still being checked (``check:``) take
-    their address's own allowances, so a participant's first page is never refused because outsiders filled it;
-    an unproven body (an outsider's, a token being checked) gets the outsiders' short body timeout."""
-    from bwhelpers.sandbox.admission import ALL_BUSY, Busy, Ledger, Ticket, ledger_key, unproven
+    come. A request without a body (``head:``) and such a page whose hub token is still being checked (``check:``)
+    take their address's own allowances, so a participant's first page is never refused because outsiders filled
+    the pool; a body with a made-up hub token proves nothing until it is in: it is in the pool (rev23e E2). And
+    every request that proves no one together (outsiders', checks', health probes') takes at most half of all
+    (``UNPROVEN_REQUESTS``): however many addresses hold such requests, a proven tenant (right credentials, a hub
+    user the service knows) is still admitted (rev23e E2: 384 addresses' checks filled the room-wide bound)."""
+    from bwhelpers.sandbox.admission import (ALL_BUSY, ALL_REQUESTS, UNPROVEN_REQUESTS, Busy, Ledger, Ticket,
+                                             ledger_key, outsider, unproven)
 
     ledger = Ledger()
     ledger.outsiders_max = (2, 1 << 20)
     held = [ledger.admit(ledger_key(f"address:198.51.100.{i}"), 10) for i in (1, 2)]
     assert all(isinstance(t, Ticket) for t in held)
     assert ledger.admit(ledger_key("address:198.51.100.3"), 10) is ALL_BUSY  # the pool is full
-    checking = ledger_key("address:198.51.100.3", hint=object())  # an awaitable: the hub is asked about its token
-    assert checking == "check:address:198.51.100.3" and unproven(checking)
+    assert ledger.admit(ledger_key("address:198.51.100.3", hint=object()), 10) is ALL_BUSY  # a body, a token: too
+    checking = ledger_key("address:198.51.100.3", hint=object(), body=False)  # the hub is asked about its token
+    assert checking == "check:address:198.51.100.3" and not outsider(checking)
     bodyless = ledger_key("address:198.51.100.3", body=False)
-    assert bodyless == "head:address:198.51.100.3" and not unproven(bodyless)
+    assert bodyless == "head:address:198.51.100.3" and not outsider(bodyless)
     for key in (checking, bodyless, ledger_key("address:198.51.100.3", hint="account:7"),
                 ledger_key("address:198.51.100.3", hint="probe:1:198.51.100.3")):
-        got = ledger.admit(key, 0 if key.startswith("head:") else 10)
+        got = ledger.admit(key, 0 if ":address:" in key else 10)
         assert isinstance(got, Ticket) and not isinstance(got, Busy), key
         got.release()
-    assert unproven(ledger_key("address:198.51.100.3")) and not unproven("account:7")
     held[0].release()
     assert isinstance(ledger.admit(ledger_key("address:198.51.100.3"), 10), Ticket)  # a place given back is taken
+    # unproven requests together: half of all at most; proven tenants keep the other half
+    assert UNPROVEN_REQUESTS == ALL_REQUESTS // 2
+    assert all(unproven(k) for k in ("address:a", "head:address:a", "check:address:a", "probe:1:a"))
+    assert not any(unproven(k) for k in ("account:7", "hub:host", "admin"))
+    ledger = Ledger()
+    ledger.unproven_max, ledger.all_max = 3, (5, 1 << 30)
+    blind = [ledger.admit(k, 0) for k in ("head:address:a", "check:address:b", "probe:1:c")]
+    assert all(isinstance(t, Ticket) for t in blind)
+    assert ledger.admit("head:address:d", 0) is ALL_BUSY and ledger.admit("address:d", 10) is ALL_BUSY
+    proven = [ledger.admit(k, 10) for k in ("account:7", "hub:host")]
+    assert all(isinstance(t, Ticket) for t in proven)  # the reserve: the room's bound (5) not yet reached
+    assert ledger.admit("account:8", 0) is ALL_BUSY  # the room-wide bound itself still holds
+    blind[0].release()
+    assert isinstance(ledger.admit("head:address:d", 0), Ticket)
 
 
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
@@ -551,6 +569,32 @@ def test_failed_logins_are_throttled_per_address_and_per_admin_name() -> None:
         _login(auth, "192.0.2.100", "host", "host-pw-long")
     now[0] += 6
     assert _login(auth, "203.0.113.9", "host", "host-pw-long") == "host"
+
+
+def test_an_address_a_participant_logged_in_from_gets_no_pass_at_the_hosts_name() -> None:
+    """rev23e E1: the admin name's room-wide bound (30 guesses, then 10 a minute) spared every address that had
+    logged in, and the room password is handed to every stranger: log in once as a participant from each address,
+    then 5 guesses at the host's password from each, with no ceiling (200 from 40 addresses). Now it spares only
+    where that admin logged in (the address, or the browser's cookie)."""
+    from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
+
+    now = [7000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    auth.clock = lambda: now[0]
+    assert _login(auth, "192.0.2.77", "host", "host-pw-long") == "host"  # the host, before the room opens
+    checked = 0
+    for i in range(40):
+        address = f"198.18.{i}.7"
+        assert _login(auth, address, f"p{i}", "room-pw") == f"p{i}"  # the address is now known to the room
+        for _ in range(5):
+            try:
+                assert _login(auth, address, "host", "guess") is None
+                checked += 1
+            except TooManyLogins:
+                pass
+    assert checked == 30, checked  # the admin name's room-wide allowance, whoever logged in from those addresses
+    assert _login(auth, "192.0.2.77", "host", "host-pw-long") == "host"  # where the host logged in: not held up
+    assert _login(auth, "198.18.0.7", "p0", "room-pw") == "p0"  # the participants are not held up either
 
 
 class _Browser:

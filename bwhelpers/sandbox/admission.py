@@ -16,18 +16,22 @@ its own allowance, and only requests without right credentials share the address
   (a request's ``Content-Length``, or what a chunked body has sent so far);
 * every request without right credentials that waits for a body, together (the **outsiders' pool**):
   :data:`OUTSIDERS_REQUESTS` and :data:`OUTSIDERS_BODY_BYTES`; every request together (the admin's aside):
-  :data:`ALL_REQUESTS` and :data:`ALL_BODY_BYTES`;
+  :data:`ALL_REQUESTS` and :data:`ALL_BODY_BYTES`, of which every request that proves no one (an outsider's, a
+  page whose hub token is being checked, a health probe) together takes at most :data:`UNPROVEN_REQUESTS`: the
+  other half is kept for proven tenants (an account's right credentials, a hub user the service knows), so no
+  number of outsider addresses makes a participant's right credentials wait or fail (rev23e E2);
 * a body without right credentials must arrive within :data:`OUTSIDER_BODY_TIMEOUT` seconds (a participant's
   within the server's ``BODY_TIMEOUT``); one that does not is answered 408, never dropped unanswered (behind the
   hub's proxy every connection closed unanswered becomes a render of the hub's own error page, rev23d D4).
 
 Only a body can be held: a request without one (``GET``, ``HEAD``...) is answered as soon as its turn comes. So an
-address's requests without a body take an allowance of their own (``head:<tenant>``), and a page whose hub token
-is still being checked with the hub takes its address's check allowance (``check:<tenant>``, at most a few per
+address's requests without a body take an allowance of their own (``head:<tenant>``), and such a page whose hub
+token is still being checked with the hub its address's check allowance (``check:<tenant>``, at most a few per
 address: ``tenants.MAX_CHECKS_PER_ADDRESS``); neither is in the outsiders' pool. However many addresses fill that
 pool with slow bodies, a participant's first page (the hub's OAuth redirect, its callback, a page whose hub token
 the service has not seen yet) and a kernel's health probe are still served: only requests without credentials that
-carry a body can be refused by it.
+carry a body can be refused by it (a made-up hub token with a body proves nothing until its body is in: it is in
+the pool too, rev23e E2).
 
 Over a limit the request is answered at once, before its body is read, and its connection closed: 429 over the
 tenant's own limits, 503 over everyone's, both with ``Retry-After``. Connections are bounded by the server
@@ -50,6 +54,13 @@ OUTSIDERS_BODY_BYTES = 64 * 1024 * 1024
 #: so no handful of accounts (one participant under many hub names) reaches it (rev23d D7)
 ALL_REQUESTS = 128 * PER_TENANT_REQUESTS
 ALL_BODY_BYTES = 128 * PER_TENANT_BODY_BYTES
+#: every request that proves no one together (outsiders', hub-token checks', health probes'): half of all, the
+#: other half kept for proven tenants (rev23e E2: 384 addresses' checks filled the room-wide bound)
+UNPROVEN_REQUESTS = ALL_REQUESTS // 2
+#: the ledger keys of requests that prove no one (:func:`ledger_key`; a guest's name proves nothing: names are free)
+_UNPROVEN = ("address:", "guest:", "head:", "check:", "probe:")
+#: the ledger keys of the outsiders' pool (:func:`outsider`)
+_OUTSIDERS = ("address:", "guest:")
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
@@ -111,10 +122,11 @@ REFUSED_CONNECTION = _refused_connection()
 
 
 def outsider(tenant: str) -> bool:
-    """Is ``tenant`` a client address (no right credentials), not an account, a hub user or the admin? As a ledger
-    key: is it in the outsiders' pool? (A health probe lane, ``head:`` and ``check:`` keys are not: see
-    :func:`ledger_key`; they count in all.)"""
-    return tenant.startswith("address:")
+    """Is ``tenant`` a client address (no right credentials), or a hub user with no account who is not an admin
+    (``guest:<name>``, :mod:`.workshop.tenants`: a name that only logged in, free with the room password, rev23e
+    E3), not an account, the host or the admin? As a ledger key: is it in the outsiders' pool? (A health probe
+    lane, ``head:`` and ``check:`` keys are not: see :func:`ledger_key`; they count in all.)"""
+    return tenant.startswith(_OUTSIDERS)
 
 
 def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
@@ -126,30 +138,28 @@ def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
     an awaitable) takes its address's check allowance (``check:``; the service asks the hub about at most a few
     tokens of one address at once, ``tenants.MAX_CHECKS_PER_ADDRESS``), and an outsider's request without a
     ``body`` its address's allowance for those (``head:``): a participant's first page after a restart never waits
-    behind an outsider's slow requests from the same address, and neither is in the outsiders' pool."""
+    behind an outsider's slow requests from the same address, and neither is in the outsiders' pool. A request with
+    a body and no proof yet is its address's (in the outsiders' pool), a hub token or not."""
     if isinstance(hint, str) and hint:
         return hint
-    if outsider(tenant):
-        if hint is not None:
-            return "check:" + tenant
-        if not body:
-            return "head:" + tenant
+    if not body and tenant.startswith("address:"):
+        return ("check:" if hint is not None else "head:") + tenant
     return tenant
 
 
 def unproven(key: str) -> bool:
-    """Does a request of ledger key ``key`` wait for its body without right credentials (an outsider's, or one
-    whose hub token is still being checked)? Its body then has :data:`OUTSIDER_BODY_TIMEOUT`."""
-    return key.startswith(("address:", "check:"))
+    """Does a request of ledger key ``key`` prove no one (:data:`UNPROVEN_REQUESTS`)?"""
+    return key.startswith(_UNPROVEN)
 
 
 class Ticket:
     """One request's place in the :class:`Ledger` until :meth:`release`."""
 
-    __slots__ = ("ledger", "tenant", "bytes", "released")
+    __slots__ = ("ledger", "tenant", "bytes", "released", "unproven")
 
-    def __init__(self, ledger: Ledger, tenant: str, size: int):
+    def __init__(self, ledger: Ledger, tenant: str, size: int, unproven: bool = False):
         self.ledger, self.tenant, self.bytes, self.released = ledger, tenant, size, False
+        self.unproven = unproven
 
     def grow(self, size: int) -> Busy | None:
         """A chunked body has sent ``size`` bytes more: None while it fits, else the refusal."""
@@ -169,6 +179,8 @@ class Ledger:
         self._outsiders = [0, 0]
         self._all = [0, 0]
         self.all_max = (ALL_REQUESTS, ALL_BODY_BYTES)
+        self.unproven_max = UNPROVEN_REQUESTS
+        self._unproven = 0
         self._lock = threading.Lock()
 
     def admit(self, tenant: str, size: int) -> Ticket | Busy:
@@ -179,8 +191,12 @@ class Ledger:
             mine = self._tenants.get(tenant) or [0, 0]
             if mine[0] + 1 > self.per_tenant[0] or mine[1] + size > self.per_tenant[1]:
                 return TENANT_BUSY
-            if outsider(tenant) and (self._outsiders[0] + 1 > self.outsiders_max[0]
-                                     or self._outsiders[1] + size > self.outsiders_max[1]):
+            pooled = outsider(tenant)
+            if pooled and (self._outsiders[0] + 1 > self.outsiders_max[0]
+                           or self._outsiders[1] + size > self.outsiders_max[1]):
+                return ALL_BUSY
+            blind = tenant.startswith(_UNPROVEN)
+            if blind and self._unproven + 1 > self.unproven_max:
                 return ALL_BUSY
             if self._all[0] + 1 > self.all_max[0] or self._all[1] + size > self.all_max[1]:
                 return ALL_BUSY
@@ -189,10 +205,12 @@ class Ledger:
             self._all[0] += 1
             self._all[1] += size
             self._tenants[tenant] = mine
-            if outsider(tenant):
+            if pooled:
                 self._outsiders[0] += 1
                 self._outsiders[1] += size
-        return Ticket(self, tenant, size)
+            if blind:
+                self._unproven += 1
+        return Ticket(self, tenant, size, blind)
 
     def _grow(self, ticket: Ticket, size: int) -> Busy | None:
         if ticket.tenant == "admin" or ticket.released:
@@ -230,6 +248,8 @@ class Ledger:
             if outsider(ticket.tenant):
                 self._outsiders[0] -= 1
                 self._outsiders[1] -= ticket.bytes
+            if ticket.unproven:
+                self._unproven -= 1
 
     def in_flight(self, tenant: str | None = None) -> tuple[int, int]:
         """(requests, body bytes) in flight for ``tenant``, or for all outsiders."""

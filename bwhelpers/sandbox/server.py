@@ -153,7 +153,7 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
                 return None
             self.ticket = self.conn.bw_ticket = got
             if pending:  # answered 408 if it is not in by then (behind the hub's proxy, never a silent close: D4)
-                wait = admission.OUTSIDER_BODY_TIMEOUT if admission.unproven(got.tenant) else BODY_TIMEOUT
+                wait = admission.OUTSIDER_BODY_TIMEOUT if admission.outsider(got.tenant) else BODY_TIMEOUT
                 self.conn.set_body_timeout(wait + BODY_TIMEOUT_BACKSTOP)
                 self.timer = tornado.ioloop.IOLoop.current().call_later(wait, self._too_slow)
         elif pending:

@@ -10,7 +10,10 @@ be one tenant, whose turns any one of them could fill (issue 23, review 23b N1):
 
 * a **hub token** (``Authorization: token …``: scripts, the host's board) or the service's **HubOAuth cookie** (a
   browser after the hub's login) is its hub user: a participant's tenant is their account (their kernel and their
-  browser share one turn), a hub user without an account (the host) is ``hub:<name>``;
+  browser share one turn), an admin without an account (the host) is ``hub:<name>``, and any other hub user without
+  an account (a name that only logged in: names are free with the room password) ``guest:<name>``, which the
+  admission ledger counts with the outsiders (:func:`bwhelpers.sandbox.admission.outsider`, rev23e E3: 128 such
+  names filled the room-wide bound);
 * a **phone page opened by its signed link** (``?t=``: the page and its state polls) is the link's account (one
   HMAC; an expired or forged link is not).
 
@@ -21,6 +24,12 @@ waits in its address's turns, as any request without verified credentials): a to
 address (the failure throttle of :mod:`bwhelpers.sandbox.auth_throttle`), or when the address already has
 :data:`MAX_CHECKS_PER_ADDRESS` checks in flight (so a flood of made-up tokens is one address's worth of hub
 requests at a time).
+
+A token the hub named a user for before (in this process's life) keeps naming that user's tenant when HubAuth's
+answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
+outsiders fill what unproven requests may hold, rev23e E2) and its handler asks the hub again, as HubAuth does
+for every expired answer. This only decides whose allowance and turn a request takes, never whether it is
+authorised: a revoked token is still refused by the handler.
 
 HubAuth remembers the hub's answers (a user, or "no such token") for :data:`HUB_CACHE_SECONDS`, on the sandbox's
 clock (:class:`HubAnswers`): a token the hub has revoked or let expire is refused at most that long after, not the
@@ -54,6 +63,8 @@ MAX_TOKEN_CHARS = 256
 #: below; longer ones wait in their address's turns and the handler answers them)
 MAX_READ_CHARS = 8192
 _PHONE = "/_sandbox/phone/"
+#: tokens (HubAuth's cache keys) whose user the hub named, remembered at most (then forgotten all at once)
+MAX_KNOWN_TOKENS = 10_000
 
 
 #: the class HubAuth's ``cache`` must be (an instance of it: the trait's type)
@@ -136,10 +147,11 @@ class HubCheck:
     back, as the answer does (an outsider's abandoned requests would otherwise use up its address's checks for
     good)."""
 
-    __slots__ = ("tenants", "token", "session", "address", "state")
+    __slots__ = ("tenants", "token", "session", "address", "state", "key")
 
-    def __init__(self, tenants: Tenants, token: str, session: str, address: str):
+    def __init__(self, tenants: Tenants, token: str, session: str, address: str, key: str = ""):
         self.tenants, self.token, self.session, self.address = tenants, token, session, address
+        self.key = key or cache_key(token, session)
         self.state = "new"
 
     def __await__(self) -> Any:
@@ -150,7 +162,7 @@ class HubCheck:
             return None
         self.state = "asked"
         try:
-            return await self.tenants._ask_hub(self.token, self.session)
+            return await self.tenants._ask_hub(self.token, self.session, self.key)
         finally:
             self.tenants._done(self.address)
 
@@ -166,6 +178,15 @@ class Tenants:
     def __init__(self, db: Database, auth: HubOAuth, cookie_secret: bytes, prefix: str, link_key: str | None):
         self.db, self.auth, self.cookie_secret, self.prefix, self.link_key = db, auth, cookie_secret, prefix, link_key
         self._checking: dict[str, int] = {}
+        #: HubAuth's cache key -> the tenant the hub's answer named (kept after HubAuth's answer expires)
+        self._known: dict[str, str] = {}
+
+    def _remember(self, key: str, tenant: str | None) -> str | None:
+        if tenant is not None and not tenant.startswith("guest:"):  # a guest's is asked of the hub again
+            if len(self._known) >= MAX_KNOWN_TOKENS and key not in self._known:
+                self._known.clear()
+            self._known[key] = tenant
+        return tenant
 
     def hub_token(self, headers: Any) -> tuple[str, str] | None:
         """(token, session id) of a hub token in ``Authorization`` or in the service's signed HubOAuth cookie."""
@@ -183,13 +204,16 @@ class Tenants:
         return (value.decode("ascii", "replace"), session) if value else None
 
     def of_user(self, model: Any) -> str | None:
-        """``account:<id>`` of a hub user who is a participant, else ``hub:<name>`` (None: no user)."""
+        """``account:<id>`` of a hub user who is a participant, else ``hub:<name>`` for an admin, ``guest:<name>``
+        for anyone else (None: no user)."""
         if not isinstance(model, dict) or not isinstance(model.get("name"), str):
             return None
         from . import models
 
         row = models.participant(self.db, model["name"])
-        return f"account:{row['account_id']}" if row is not None else "hub:" + model["name"]
+        if row is not None:
+            return f"account:{row['account_id']}"
+        return ("hub:" if model.get("admin") else "guest:") + model["name"]
 
     def __call__(self, headers: Any, uri: str, address: str) -> str | Awaitable[str | None] | None:
         """The tenant of a request the emulated APIs' credentials did not name, or an awaitable of it (a hub token
@@ -209,16 +233,19 @@ class Tenants:
         token, session = found
         key = cache_key(token, session)
         try:
-            return self.of_user(self.auth.cache[key])
+            return self._remember(key, self.of_user(self.auth.cache[key]))
         except KeyError:
             pass
+        known = self._known.get(key)
+        if known is not None:  # named by the hub before: its user's allowance and turn; its handler asks the hub
+            return known
         now = clock.now(self.db)
         if THROTTLE.blocked(address, credential_ident(token), now=now) is not None:
             return None
         if self._checking.get(address, 0) >= MAX_CHECKS_PER_ADDRESS:
             return None
         self._checking[address] = self._checking.get(address, 0) + 1  # the caller awaits it (server._BodyLimit)
-        return HubCheck(self, token, session, address)
+        return HubCheck(self, token, session, address, key)
 
     def _done(self, address: str) -> None:
         left = self._checking.get(address, 1) - 1
@@ -227,12 +254,12 @@ class Tenants:
         else:
             self._checking.pop(address, None)
 
-    async def _ask_hub(self, token: str, session: str) -> str | None:
+    async def _ask_hub(self, token: str, session: str, key: str) -> str | None:
         try:
             model = await self.auth.user_for_token(token, session_id=session, sync=False)
         except Exception:  # the hub is down: the handler answers it (its own call fails the same way)
             return None
-        return self.of_user(model)
+        return self._remember(key, self.of_user(model))
 
     def phone_link(self, path: str, query: str) -> str | None:
         """``account:<id>`` of a phone page whose ``t`` is a valid signed link for the account in its path."""
