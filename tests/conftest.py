@@ -92,8 +92,8 @@ XDIST_GROUPS = {
     **{m: m for m in ("test_bench", "test_workshop", "test_workshop_hub_identity", "test_workshop_phone",
                       "test_workshop_probes", "test_workshop_safety", "test_workshop_service",
                       "test_workshop_storage")},
-    # the one-home checks share one parse of the client's modules (a few seconds): parsed once, not once a worker
-    "test_one_home": "test_one_home",
+    # the AST checks share one parse of bwhelpers (tests/_source_tree.py, a few seconds): parsed once, not once a worker
+    **{m: "source_checks" for m in ("test_one_home", "test_new_step", "test_sandbox_layout")},
     # bandwidth-sdk's tests (and test_sandbox_messaging's one that parses callbacks with its models, marked so):
     # importing its pydantic models costs about 1.8 s of CPU, paid in one worker rather than in each
     **{m: "sdk" for m in ("test_sdk_media", "test_sdk_messaging", "test_sdk_numbers")},

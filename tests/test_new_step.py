@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
+import _source_tree
 import pytest
 
 from bwhelpers import postman_collection, state, steps
@@ -215,7 +216,7 @@ def central_lists(root: Path = PKG) -> dict[str, set[str]]:
         rel = path.relative_to(root).as_posix()
         if rel == "steps.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _source_tree.nodes(path):
             found = _keys_in(node, keys)
             if len(found) >= 3:
                 out.setdefault(rel, set()).update(found)
@@ -250,7 +251,7 @@ SETUP_API = frozenset({
 
 
 def test_setup_gets_no_new_method_per_step() -> None:
-    tree = ast.parse((PKG / "setup.py").read_text(encoding="utf-8"))
+    tree = _source_tree.tree(PKG / "setup.py")
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Setup")
     public = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
               and not n.name.startswith("_")}

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+import _source_tree
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,14 +23,14 @@ def _modules() -> tuple[tuple[str, ast.Module], ...]:
         rel = path.relative_to(PKG).as_posix()
         if rel.startswith("sandbox/"):
             continue
-        out.append((rel, ast.parse(path.read_text(encoding="utf-8"))))
+        out.append((rel, _source_tree.tree(path)))
     return tuple(out)
 
 
 @lru_cache(maxsize=None)
 def _nodes() -> tuple[tuple[str, ast.AST], ...]:
     """Every node of every client module, walked once."""
-    return tuple((rel, node) for rel, tree in _modules() for node in ast.walk(tree))
+    return tuple((rel, node) for rel, _ in _modules() for node in _source_tree.nodes(PKG / rel))
 
 
 @lru_cache(maxsize=None)

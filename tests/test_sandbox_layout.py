@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import _source_tree
+
 import bwhelpers.sandbox
 
 SANDBOX = Path(bwhelpers.sandbox.__file__).parent
@@ -13,9 +15,8 @@ SANDBOX = Path(bwhelpers.sandbox.__file__).parent
 
 def _private_reaches(path: Path) -> list[str]:
     """``from x import _name`` and ``module._name`` where the module is one of bwhelpers' own."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
     found, modules = [], set()
-    for node in ast.walk(tree):
+    for node in _source_tree.nodes(path):
         if isinstance(node, ast.ImportFrom):
             ours = bool(node.level) or (node.module or "").startswith("bwhelpers")
             for alias in node.names:
@@ -25,7 +26,7 @@ def _private_reaches(path: Path) -> list[str]:
                     modules.add(alias.asname or alias.name)
         elif isinstance(node, ast.Import):
             modules.update(a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("bwhelpers"))
-    for node in ast.walk(tree):
+    for node in _source_tree.nodes(path):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules \
                 and node.attr.startswith("_") and not node.attr.startswith("__"):
             found.append(f"{path.name}:{node.lineno} {node.value.id}.{node.attr}")
@@ -58,7 +59,7 @@ def test_control_plane_errors_are_one_class_each() -> None:
     for path in sorted(SANDBOX.rglob("*.py")):
         if path.name == "exceptions.py" or path.relative_to(SANDBOX).as_posix() == "base.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _source_tree.nodes(path):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ControlError":
                 found.append(f"{path.relative_to(SANDBOX)}:{node.lineno}")
     assert not found, found
