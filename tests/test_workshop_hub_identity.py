@@ -179,7 +179,7 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
 
     from bwhelpers.sandbox.workshop.tenants import (HUB_CACHE_SECONDS, MAX_CHECKS_PER_ADDRESS, HubAnswers, HubCheck,
                                                     Tenants, cache_key)
-    from bwhelpers.sandbox.admission import outsider, unproven
+    from bwhelpers.sandbox.admission import ledger_key, outsider, unproven
 
     with tempfile.TemporaryDirectory() as folder:
         db = prepare_db(str(Path(folder) / "t.db"), accounts=[])
@@ -227,6 +227,17 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
                 check.close()  # once only
             again = [tenant("/me", Authorization=f"token never-seen-{i}") for i in range(MAX_CHECKS_PER_ADDRESS)]
             assert all(isinstance(check, HubCheck) for check in again)
+            # rev23e E5: made-up tokens in headers from an address (its checks all taken) never take the places of a
+            # token from the service's signed cookie (a browser after its OAuth login: not made up), whose check has
+            # an allowance of its own in the ledger too
+            assert tenant("/me", Authorization="token made-up-more") is None
+            fresh = tornado.web.create_signed_value(secret, auth.cookie_name, "new-login").decode()
+            signed = tenant("/me", Cookie=f"{auth.cookie_name}={fresh}; jupyterhub-session-id=s2")
+            assert isinstance(signed, HubCheck) and signed.signed and not again[0].signed
+            assert ledger_key("address:198.51.100.9", signed, body=False) == "signed:address:198.51.100.9"
+            assert ledger_key("address:198.51.100.9", again[0], body=False) == "check:address:198.51.100.9"
+            assert unproven("signed:address:198.51.100.9")
+            signed.close()
             for check in again:
                 check.close()
             # the cache's ages are the sandbox's clock's: an answer too old is asked of the hub again (by the handler,

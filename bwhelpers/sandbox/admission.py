@@ -58,7 +58,7 @@ ALL_BODY_BYTES = 128 * PER_TENANT_BODY_BYTES
 #: other half kept for proven tenants (rev23e E2: 384 addresses' checks filled the room-wide bound)
 UNPROVEN_REQUESTS = ALL_REQUESTS // 2
 #: the ledger keys of requests that prove no one (:func:`ledger_key`; a guest's name proves nothing: names are free)
-_UNPROVEN = ("address:", "guest:", "head:", "check:", "probe:")
+_UNPROVEN = ("address:", "guest:", "head:", "check:", "signed:", "probe:")
 #: the ledger keys of the outsiders' pool (:func:`outsider`)
 _OUTSIDERS = ("address:", "guest:")
 OUTSIDER_BODY_TIMEOUT = 10.0
@@ -138,12 +138,16 @@ def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
     an awaitable) takes its address's check allowance (``check:``; the service asks the hub about at most a few
     tokens of one address at once, ``tenants.MAX_CHECKS_PER_ADDRESS``), and an outsider's request without a
     ``body`` its address's allowance for those (``head:``): a participant's first page after a restart never waits
-    behind an outsider's slow requests from the same address, and neither is in the outsiders' pool. A request with
+    behind an outsider's slow requests from the same address, and neither is in the outsiders' pool. A token from
+    the service's signed login cookie (a browser after its OAuth login: not made up) is checked in an allowance of
+    its own (``signed:``), which made-up tokens in ``Authorization`` headers never take (rev23e E5). A request with
     a body and no proof yet is its address's (in the outsiders' pool), a hub token or not."""
     if isinstance(hint, str) and hint:
         return hint
     if not body and tenant.startswith("address:"):
-        return ("check:" if hint is not None else "head:") + tenant
+        if hint is None:
+            return "head:" + tenant
+        return ("signed:" if getattr(hint, "signed", False) else "check:") + tenant
     return tenant
 
 

@@ -147,11 +147,14 @@ class HubCheck:
     back, as the answer does (an outsider's abandoned requests would otherwise use up its address's checks for
     good)."""
 
-    __slots__ = ("tenants", "token", "session", "address", "state", "key")
+    __slots__ = ("tenants", "token", "session", "address", "state", "key", "signed")
 
-    def __init__(self, tenants: Tenants, token: str, session: str, address: str, key: str = ""):
+    def __init__(self, tenants: Tenants, token: str, session: str, address: str, key: str = "",
+                 signed: bool = False):
         self.tenants, self.token, self.session, self.address = tenants, token, session, address
         self.key = key or cache_key(token, session)
+        #: the token came in the service's signed cookie (not made up): the admission ledger's ``signed:`` allowance
+        self.signed = signed
         self.state = "new"
 
     def __await__(self) -> Any:
@@ -188,20 +191,21 @@ class Tenants:
             self._known[key] = tenant
         return tenant
 
-    def hub_token(self, headers: Any) -> tuple[str, str] | None:
-        """(token, session id) of a hub token in ``Authorization`` or in the service's signed HubOAuth cookie."""
+    def hub_token(self, headers: Any) -> tuple[str, str, bool] | None:
+        """(token, session id, signed) of a hub token in ``Authorization`` or (signed: True) in the service's signed
+        HubOAuth cookie, which only the service's own OAuth login sets: no outsider can make one up."""
         if sum(len(c) for c in headers.get_list("Cookie")) > MAX_READ_CHARS:
             return None
         cookies = _cookies(headers) if headers.get("Cookie") else {}
         session = cookies.get(SESSION_COOKIE, "")
         found = self.auth.auth_header_pat.match(headers.get("Authorization", "") or "")
         if found:
-            return (found.group(1), session) if len(found.group(1)) <= MAX_TOKEN_CHARS else None
+            return (found.group(1), session, False) if len(found.group(1)) <= MAX_TOKEN_CHARS else None
         raw = cookies.get(self.auth.cookie_name)
         if not raw:
             return None
         value = tornado.web.decode_signed_value(self.cookie_secret, self.auth.cookie_name, raw)
-        return (value.decode("ascii", "replace"), session) if value else None
+        return (value.decode("ascii", "replace"), session, True) if value else None
 
     def of_user(self, model: Any) -> str | None:
         """``account:<id>`` of a hub user who is a participant, else ``hub:<name>`` for an admin, ``guest:<name>``
@@ -230,7 +234,7 @@ class Tenants:
         found = self.hub_token(headers)
         if found is None:
             return None
-        token, session = found
+        token, session, signed = found
         key = cache_key(token, session)
         try:
             return self._remember(key, self.of_user(self.auth.cache[key]))
@@ -242,10 +246,13 @@ class Tenants:
         now = clock.now(self.db)
         if THROTTLE.blocked(address, credential_ident(token), now=now) is not None:
             return None
-        if self._checking.get(address, 0) >= MAX_CHECKS_PER_ADDRESS:
+        # a token from the signed cookie (a browser after the service's OAuth login) is checked in places of its own:
+        # made-up tokens in Authorization headers from the same address never take them (rev23e E5)
+        slot = address + "#signed" if signed else address
+        if self._checking.get(slot, 0) >= MAX_CHECKS_PER_ADDRESS:
             return None
-        self._checking[address] = self._checking.get(address, 0) + 1  # the caller awaits it (server._BodyLimit)
-        return HubCheck(self, token, session, address, key)
+        self._checking[slot] = self._checking.get(slot, 0) + 1  # the caller awaits it (server._BodyLimit)
+        return HubCheck(self, token, session, slot, key, signed)
 
     def _done(self, address: str) -> None:
         left = self._checking.get(address, 1) - 1
