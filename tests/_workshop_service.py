@@ -54,9 +54,14 @@ def workshop_service(tmp: Path, *args: str, hub_api: str | None = None) -> Itera
         yield {"url": url, "base": base, "key": {"X-Sandbox-Admin-Key": key}, "db": tmp / "sandbox.db", "tmp": tmp,
                "port": port}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Stop a process started for a test: SIGTERM, then SIGKILL after 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -258,7 +258,7 @@ def test_auth_headers_and_urls_come_from_variables():
 
 
 from guide import GUIDE  # noqa: E402  (the guide's requests, verbatim)
-from conftest import control  # noqa: E402
+from conftest import SandboxClock, control  # noqa: E402
 
 #: What each collection variable stands for in the guide's literal text.
 AS_IN_GUIDE = {
@@ -447,7 +447,8 @@ def test_python_m_bwhelpers_postman(isolated_env: Path, clean_sandbox: Any):
 
 # --------------------------------------------------------------------------- newman against the sandbox
 def _run_newman(collection: Path, environment: Path, report: str, env_vars: dict[str, str] | None = None,
-                ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+                on_line: Any = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run newman on the exported files; ``on_line(line)`` sees each line of its output as it comes."""
     ARTIFACTS.mkdir(exist_ok=True)
     junit = ARTIFACTS / f"{report}.xml"
     json_report = ARTIFACTS / f"{report}.json"
@@ -456,7 +457,27 @@ def _run_newman(collection: Path, environment: Path, report: str, env_vars: dict
            "--reporter-json-export", str(json_report), "--timeout-request", "10000", "--color", "off"]
     for key, value in (env_vars or {}).items():
         cmd += ["--env-var", f"{key}={value}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    if on_line is None:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    else:
+        import threading
+
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) as running:
+            guard = threading.Timer(180, running.kill)
+            guard.start()
+            try:
+                err: list[str] = []
+                reader = threading.Thread(target=lambda: err.append(running.stderr.read()))  # type: ignore[union-attr]
+                reader.start()
+                lines = []
+                for line in running.stdout:  # type: ignore[union-attr]
+                    lines.append(line)
+                    on_line(line)
+                reader.join()
+                running.wait()
+            finally:
+                guard.cancel()
+        proc = subprocess.CompletedProcess(cmd, running.returncode, "".join(lines), "".join(err))
     (ARTIFACTS / f"{report}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     summary = json.loads(json_report.read_text(encoding="utf-8")) if json_report.exists() else {}
     # the JSON report holds request/response headers (Authorization): keep only the JUnit report and the log
@@ -513,7 +534,9 @@ def _name_stamps(handle: Any) -> list[int]:
 @pytest.mark.slow
 def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(isolated_env: Path, tmp_path: Path,
                                                                              fresh_sandbox: Any):
-    """Default-like sandbox (orders RECEIVED for 2 s): the collection polls until COMPLETE.
+    """Default-like sandbox (orders RECEIVED for 2 s): the collection polls until COMPLETE. The sandbox's clock is
+    frozen and moves on 1 s each time the collection checks again, so the first check always sees RECEIVED however
+    fast or slow the machine (with the wall clock, a loaded machine's first check came after 2 s).
 
     The environment is exported WITHOUT secrets (the shareable file) and newman gets them with --env-var.
     API users are decommissioned (as on the real service since 2026-12-02): the run is OAuth only (plus the
@@ -528,9 +551,17 @@ def test_newman_runs_the_exported_collection_green_with_secrets_from_env_vars(is
         config = _sandbox_config(handle.url, **handle.credentials)
         environment = postman.export_environment(config, {}, out_dir=out)
         collection = postman.export_collection(out_dir=out)
+        clock = SandboxClock(handle.url)
+        clock.freeze()
+
+        def on_line(line: str) -> None:
+            if line.startswith("Attempting to set next request to Check"):  # a check saw RECEIVED: time goes on
+                clock.advance(1)
+
         proc, summary = _run_newman(collection, environment, "newman-junit", env_vars={
             "clientSecret": handle.credentials["client_secret"], "token": handle.credentials["api_token"],
-            "secret": handle.credentials["api_secret"]})
+            "secret": handle.credentials["api_secret"]}, on_line=on_line)
+        clock.resume()  # the texts' deliveries follow the clock: let it run again
         executions = _check_green(proc, summary)
         assert executions[0]["item"]["name"] == postman.TOKEN_REQUEST
         for e in executions[1:]:

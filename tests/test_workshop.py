@@ -472,6 +472,14 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
             page.fill("#password_input", hub.host_password)
             page.click("#login_submit")
             page.wait_for_selector("table", timeout=60_000)
+            reloads: list[bool] = []
+
+            def still(route: Any) -> None:  # the board reloads itself every 5 s: not while it is measured here
+                answer = route.fetch()
+                reloads.append('<meta http-equiv="refresh"' in answer.text())
+                route.fulfill(response=answer, body=answer.text().replace('http-equiv="refresh"', 'data-off="refresh"'))
+
+            page.route("**/board", still)
             for scheme in ("light", "dark"):
                 page.emulate_media(color_scheme=scheme)
                 for width, height in ((1024, 768), (1280, 800)):
@@ -500,5 +508,6 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                     cell = page.locator('tr:has(td.name:has-text("dave")) td.pending').first
                     assert cell.get_attribute("title") == "1 Application: pending"
                     page.screenshot(path=str(shots / f"workshop_board_{width}_{scheme}.png"), full_page=True)
+            assert reloads and all(reloads), "the board no longer reloads itself"
         finally:
             browser.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from _workshop_service import workshop_service
+from _workshop_service import stop, workshop_service
 
 from bwhelpers.sandbox.query_numbers import SQLITE_MAX, page_number, whole_number
 
@@ -476,11 +476,7 @@ def test_through_the_hubs_proxy_outsiders_are_answered_never_dropped(tmp_path: A
         assert over.status_code == 503 and over.json()["type"] == "service-unavailable", over.text[:400]
         assert error_pages == [], error_pages
     finally:
-        proxy.terminate()
-        try:
-            proxy.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proxy.kill()
+        stop(proxy)
         srv.stop()
         hub.shutdown()
         hub.server_close()
