@@ -18,14 +18,17 @@ R = TypeVar("R")
 
 def poll(get: Callable[[], R], done: Callable[[R], bool], *, timeout: float, interval: float,
          max_interval: float | None = None, on_poll: Callable[[R, float], None] | None = None,
-         sleep: Callable[[float], None] = time.sleep) -> tuple[R, bool]:
+         sleep: Callable[[float], None] = time.sleep, first: float = 0.0) -> tuple[R, bool]:
     """THE polling loop: call ``get()`` until ``done(value)`` or ``timeout`` seconds; returns ``(value, done)``.
 
-    The first call is immediate; then waits ``interval`` (growing by 1.5 up to ``max_interval`` when given);
-    ``on_poll(value, elapsed)`` after every call; ``sleep`` is injectable (tests)."""
+    The first call is immediate, or after ``first`` seconds (when the caller knows nothing is due before); then
+    waits ``interval`` (growing by 1.5 up to ``max_interval`` when given); ``on_poll(value, elapsed)`` after every
+    call; ``sleep`` is injectable (tests)."""
     start = time.monotonic()
     deadline = start + timeout
     delay = interval
+    if first > 0:
+        sleep(min(first, timeout))
     while True:
         value = get()
         if on_poll is not None:

@@ -289,17 +289,42 @@ def test_bulk_send_with_client_rate(sandbox, cfg, d):
 
 # --------------------------------------------------------------------------------------- Setup
 
-def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store):
-    sandbox_settings(sandbox, a2p_enforcement=True)  # today's carrier rules: run_all registers the number (step 8)
+def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store, monkeypatch):
+    # today's carrier rules: run_all registers the number (step 8); the delivery comes 0.8 s after the send
+    sandbox_settings(sandbox, a2p_enforcement=True, delivery_delay=0.8)
     results = list(setup.run_all(to="+19195550100", text="Hello from the sandbox"))
+    # the wait takes the sandbox's word on when the event is due (``dueIn`` of /_sandbox/messages): no read of the
+    # bin between that answer and the due time, instead of a poll every 0.25 s
+    from bwhelpers.sandbox_control import SandboxControl
+    looked = []
+    reads = []
+    real_messages, real_bin = SandboxControl.messages, SandboxControl.bin
+
+    def messages(self, *a, **k):
+        found = real_messages(self, *a, **k)
+        looked.append((time.monotonic(), found))
+        return found
+
+    def read_bin(self, *a, **k):
+        reads.append(time.monotonic())
+        return real_bin(self, *a, **k)
+
+    monkeypatch.setattr(SandboxControl, "messages", messages)
+    monkeypatch.setattr(SandboxControl, "bin", read_bin)
+    ev = setup.wait_for_event("message-delivered", timeout=30)
+    assert ev["message"]["id"] == results[-1].id
+    for when, found in looked[:1]:  # the wait began before the event was in (on a very slow machine it may not)
+        [recipient] = found[0]["recipients"]
+        if recipient.get("dueIn") is not None:
+            assert 0 < recipient["dueIn"] <= 0.8 and recipient["state"] == "sending"
+            assert min(t for t in reads if t > when) >= when + recipient["dueIn"]
+    monkeypatch.undo()
     assert len(results) == 9  # the guide's eight steps and, before the send, today's A2P registration
     assert [r.exchange.status for r in results] == [201, 201, 201, 201, 200, 201, 200, 200, 202]
     assert results[7].status == "COMPLETE" and results[7].id == setup.saved["a2p"]["order_id"]
     for r in results:
         assert not result_frame(r).empty
     assert all(s["done"] for s in setup.status())
-    ev = setup.wait_for_event("message-delivered", timeout=30)
-    assert ev["message"]["id"] == results[-1].id
     events = events_frame(setup.events())
     assert "message-delivered" in set(events.type)
 

@@ -475,3 +475,18 @@ def test_answers_carry_the_date_of_their_second_and_the_services_headers(sb: Any
         assert r.headers["Date"] in dates, (r.status_code, r.headers["Date"], dates)
         assert r.headers["Server"] == "bwhelpers-sandbox" and r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["Content-Type"].startswith("application/json"), r.headers
+
+
+def test_a_sandbox_in_a_thread_leaves_its_host_process_garbage_collector_alone(sandbox_factory: Any) -> None:
+    """``python -m bwhelpers.sandbox`` (and the workshop service) tune their own garbage collector once ready
+    (``server.serving_gc``: what the start allocated frozen, rarer collections); a sandbox started in a thread of
+    another process (a kernel, a test) never touches that process's."""
+    import gc
+
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    sb = sandbox_factory()
+    try:
+        assert requests.get(f"{sb.url}/_sandbox/health", timeout=TIMEOUT).status_code == 200
+        assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    finally:
+        sb.stop()

@@ -20,6 +20,21 @@ from .context import FlowContext, prereq
 
 __all__ = ["Messages", "EVENT_TYPES", "event_key", "dedupe_events", "extract_events"]
 
+#: seconds a sandbox's event may take from its due time to its bin (the dispatcher's poll, 50 ms, and a margin)
+DISPATCH_SLACK = 0.08
+#: the longest first wait taken on the sandbox's word (a longer one polls as usual, so progress keeps showing)
+MAX_FIRST_WAIT = 1.0
+
+
+def _due_in(known: list[dict[str, Any]], type: str, accept_failure: bool = False) -> float | None:
+    """Seconds until the first event of ``type`` of the message ``known`` (the sandbox control plane's record) is
+    due, when the sandbox says one is still to come (``dueIn``), else None."""
+    dues = [float(r["dueIn"]) for m in known for r in (m.get("recipients") or [])
+            if isinstance(r.get("dueIn"), (int, float)) and r["dueIn"] >= 0
+            and (r.get("type") == type or accept_failure and r.get("type") == "message-failed")]
+    return min(dues) if dues else None
+
+
 def extract_events(doc: Any) -> list[dict[str, Any]]:
     """Callback events from a request-bin document (list of captured requests, or {'requests': [...]})."""
     if isinstance(doc, dict):
@@ -163,12 +178,14 @@ class Messages:
         if arrived_already is not None:
             return arrived_already
         control = self.ctx.control
-        if control is not None and message_id is not None and type != "message-received":
+        due_in: float | None = None  # the sandbox's word on when the event is sent: no poll before then
+        if control is not None and message_id is not None:
             try:
                 known = control.messages(message_id)
             except BandwidthError:
                 known = [{}]  # cannot tell: wait as usual
-            if not known:  # the sandbox answered "no such message": no event can ever come
+            due_in = _due_in(known, type, accept_failure)
+            if not known and type != "message-received":  # the sandbox answered "no such message": none can come
                 raise UnknownMessageError(
                     f"not waiting for {type}: the sandbox has no message {message_id} on this account",
                     description=f"the sandbox has no message {message_id}: it was never sent on this account",
@@ -178,8 +195,9 @@ class Messages:
             if found is None and on_poll is not None:
                 on_poll(elapsed)
 
+        first = due_in + DISPATCH_SLACK if due_in is not None and due_in + DISPATCH_SLACK <= MAX_FIRST_WAIT else 0.0
         event, arrived = poll(wanted, lambda found: found is not None, timeout=timeout, interval=interval,
-                              on_poll=report)
+                              on_poll=report, first=first)
         if event is None or not arrived:
             cause, fix = self.why_no_event(type, message_id)
             raise WaitTimeoutError(f"no {type} event for message {message_id} within {timeout:g} s: {cause}",

@@ -8,6 +8,7 @@ in the foreground (``python -m bwhelpers.sandbox``) or in a daemon thread (``sta
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import inspect
 import logging
@@ -85,6 +86,20 @@ IDLE_CONNECTION_TIMEOUT = 60.0
 BODY_TIMEOUT = 30.0
 #: seconds tornado's own body timeout (a close without an answer) waits after ours (an answer: 408) in workshop mode
 BODY_TIMEOUT_BACKSTOP = 5.0
+
+
+#: the garbage collector's thresholds in a process that only serves: the youngest generation collected every 10,000
+#: net allocations instead of 700 (a request's cycles die young either way), the older ones less often
+SERVING_GC_THRESHOLDS = (10_000, 50, 100)
+
+
+def serving_gc() -> None:
+    """Tune the cyclic garbage collector of a process that only serves, once it is ready: what its start allocated
+    (modules, routes, caches) is frozen, never scanned again, and collections are rarer (:data:`SERVING_GC_THRESHOLDS`).
+    With the defaults, collections took about 4-5 % of the CPU of a POST (gen2 passes over the ~40,000 objects of the
+    start among them). Never done to a process the sandbox only runs a thread in (a kernel, a test)."""
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
 
 
 def _close_hint(hint: Any) -> None:
@@ -574,6 +589,8 @@ class SandboxServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
+        #: serving in a process of its own (:meth:`run`), not in a thread of someone else's (:meth:`start_thread`)
+        self._own_process = False
 
     @property
     def url(self) -> str:
@@ -610,6 +627,8 @@ class SandboxServer:
             self._ready.set()
             return
         self._ready.set()
+        if self._own_process:
+            serving_gc()
         try:
             await self._stop.wait()
         finally:
@@ -649,6 +668,9 @@ class SandboxServer:
                               hub_addresses=frozenset(hub))
 
     def run(self) -> None:
+        """Serve in this thread until stopped: the process is the sandbox's own (``python -m bwhelpers.sandbox``,
+        the workshop service), so its garbage collector is tuned for serving (:func:`serving_gc`)."""
+        self._own_process = True
         asyncio.run(self._main())
         if self._error:
             raise self._error

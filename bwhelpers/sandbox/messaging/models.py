@@ -926,6 +926,9 @@ def sandbox_messages(db: Database, account_id: str | None = None, message_id: st
             recipients.append({
                 "to": ev["recipient"], "state": _state(ev, now), "type": ev["type"],
                 "errorCode": ev["error_code"], "description": ev["description"], "eventTime": iso_time(ev["due_at"]),
+                # seconds until the event is due (its callback sent) on the sandbox's clock, while it is not yet: a
+                # waiting client sleeps that long instead of polling
+                **({"dueIn": round(ev["due_at"] - now, 3)} if now < ev["due_at"] else {}),
                 "callback": None if ev["callback_id"] is None else {
                     "id": ev["callback_id"], "url": ev["cb_url"], "status": ev["cb_status"],
                     "attempts": ev["cb_attempts"]},
