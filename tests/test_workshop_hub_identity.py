@@ -177,8 +177,8 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
     from bwhelpers.sandbox.workshop import models
     from jupyterhub.services.auth import HubOAuth
 
-    from bwhelpers.sandbox.workshop.tenants import (HUB_CACHE_SECONDS, MAX_CHECKS_PER_ADDRESS, HubAnswers, HubCheck,
-                                                    Tenants, cache_key)
+    from bwhelpers.sandbox.workshop.tenants import (HUB_CACHE_SECONDS, MAX_CHECKS_PER_ADDRESS, MAX_KNOWN_PER_USER,
+                                                    HubAnswers, HubCheck, Tenants, cache_key)
     from bwhelpers.sandbox.admission import ledger_key, outsider, unproven
 
     with tempfile.TemporaryDirectory() as folder:
@@ -246,6 +246,22 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             clock.change(db, advance=HUB_CACHE_SECONDS + 1)
             assert cache_key("host-token", "") not in auth.cache  # expired
             assert tenant("/board.json", Authorization="token host-token") == "hub:host"
+            # ... whatever session id the client sends (a new one makes no new entry), and one user's many tokens
+            # never push out another's: at most MAX_KNOWN_PER_USER each, the least recently used forgotten
+            assert tenant("/board.json", Authorization="token host-token",
+                          Cookie="jupyterhub-session-id=chosen-by-client") == "hub:host"
+            clock.change(db, wall=True)
+            for i in range(3 * MAX_KNOWN_PER_USER):
+                auth.cache[cache_key(f"vic-{i}", "")] = {"name": "vic", "admin": False}
+                assert tenant("/me", Authorization=f"token vic-{i}") == f"account:{creds['account_id']}"
+            clock.change(db, advance=HUB_CACHE_SECONDS + 1)
+            assert tenant("/board.json", Authorization="token host-token") == "hub:host"
+            vics = [tenant("/me", Authorization=f"token vic-{i}") for i in range(3 * MAX_KNOWN_PER_USER)]
+            assert vics[-MAX_KNOWN_PER_USER:] == [f"account:{creds['account_id']}"] * MAX_KNOWN_PER_USER
+            assert not any(isinstance(v, str) for v in vics[:MAX_KNOWN_PER_USER])  # forgotten: checked again
+            for v in vics:
+                if isinstance(v, HubCheck):
+                    v.close()
             again = [tenant("/board.json", Authorization="token bad")]
             assert isinstance(again[0], HubCheck)  # "no such token" is not remembered past its age
             again[0].close()

@@ -63,8 +63,11 @@ MAX_TOKEN_CHARS = 256
 #: below; longer ones wait in their address's turns and the handler answers them)
 MAX_READ_CHARS = 8192
 _PHONE = "/_sandbox/phone/"
-#: tokens (HubAuth's cache keys) whose user the hub named, remembered at most (then forgotten all at once)
+#: tokens whose user the hub named, remembered at most (then the least recently used is forgotten)
 MAX_KNOWN_TOKENS = 10_000
+#: tokens remembered per user at most (then that user's least recently used is forgotten): one participant minting
+#: tokens never pushes out anyone else's (rev23e E5)
+MAX_KNOWN_PER_USER = 8
 
 
 #: the class HubAuth's ``cache`` must be (an instance of it: the trait's type)
@@ -181,14 +184,34 @@ class Tenants:
     def __init__(self, db: Database, auth: HubOAuth, cookie_secret: bytes, prefix: str, link_key: str | None):
         self.db, self.auth, self.cookie_secret, self.prefix, self.link_key = db, auth, cookie_secret, prefix, link_key
         self._checking: dict[str, int] = {}
-        #: HubAuth's cache key -> the tenant the hub's answer named (kept after HubAuth's answer expires)
+        #: a token's digest -> the tenant the hub's answer named (kept after HubAuth's answer expires), least
+        #: recently used first
         self._known: dict[str, str] = {}
+        #: tenant -> its remembered token digests, least recently used first
+        self._known_of: dict[str, dict[str, None]] = {}
 
-    def _remember(self, key: str, tenant: str | None) -> str | None:
-        if tenant is not None and not tenant.startswith("guest:"):  # a guest's is asked of the hub again
-            if len(self._known) >= MAX_KNOWN_TOKENS and key not in self._known:
-                self._known.clear()
-            self._known[key] = tenant
+    def _remember(self, token: str, tenant: str | None) -> str | None:
+        """Remember that ``token`` names ``tenant`` (keyed by the token alone: a client-chosen session id makes no
+        new entry), at most :data:`MAX_KNOWN_PER_USER` per user and :data:`MAX_KNOWN_TOKENS` in all, the least
+        recently used forgotten first."""
+        if tenant is None or tenant.startswith("guest:"):  # a guest's is asked of the hub again
+            return tenant
+        digest = credential_ident(token)
+        old = self._known.pop(digest, None)
+        if old is not None:
+            self._known_of.get(old, {}).pop(digest, None)
+        self._known[digest] = tenant  # the most recently used last
+        mine = self._known_of.setdefault(tenant, {})
+        mine[digest] = None
+        while len(mine) > MAX_KNOWN_PER_USER:
+            self._known.pop(next(iter(mine)), None)
+            del mine[next(iter(mine))]
+        while len(self._known) > MAX_KNOWN_TOKENS:
+            gone = next(iter(self._known))
+            owner = self._known.pop(gone)
+            self._known_of.get(owner, {}).pop(gone, None)
+            if not self._known_of.get(owner, True):
+                del self._known_of[owner]
         return tenant
 
     def hub_token(self, headers: Any) -> tuple[str, str, bool] | None:
@@ -237,10 +260,10 @@ class Tenants:
         token, session, signed = found
         key = cache_key(token, session)
         try:
-            return self._remember(key, self.of_user(self.auth.cache[key]))
+            return self._remember(token, self.of_user(self.auth.cache[key]))
         except KeyError:
             pass
-        known = self._known.get(key)
+        known = self._known.get(credential_ident(token))
         if known is not None:  # named by the hub before: its user's allowance and turn; its handler asks the hub
             return known
         now = clock.now(self.db)
@@ -266,7 +289,7 @@ class Tenants:
             model = await self.auth.user_for_token(token, session_id=session, sync=False)
         except Exception:  # the hub is down: the handler answers it (its own call fails the same way)
             return None
-        return self._remember(key, self.of_user(model))
+        return self._remember(token, self.of_user(model))
 
     def phone_link(self, path: str, query: str) -> str | None:
         """``account:<id>`` of a phone page whose ``t`` is a valid signed link for the account in its path."""
