@@ -406,7 +406,7 @@ def test_the_host_removes_a_participant_and_every_credential_of_theirs_stops_at_
 
     creds, _other = provision(service, "mal"), provision(service, "ned")
     mine, host = hub.token("mal"), hub.token("hostess", admin=True)
-    url, basic = service["url"], (creds["username"], creds["password"])
+    url = service["url"]
     legacy = (creds["api_token"], creds["api_secret"])
     oauth = (creds["client_id"], creds["client_secret"])
     form = {"grant_type": "client_credentials"}

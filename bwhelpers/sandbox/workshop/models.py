@@ -262,9 +262,9 @@ def _empty(db: Database, row: Any, keep: tuple[str, ...] = ()) -> int:
         for table, owner in stored_bytes.owned(conn).items():
             if table in keep:
                 continue
-            keep = " AND site_id<>?" if table == "sites" else ""  # its own site stays, so its server keeps working
-            args = (account_id, row["site_id"]) if keep else (account_id,)
-            count += conn.execute(f'DELETE FROM "{table}" WHERE {owner.format(row=table)}=?{keep}', args).rowcount
+            site = " AND site_id<>?" if table == "sites" else ""  # its own site stays, so its server keeps working
+            args = (account_id, row["site_id"]) if site else (account_id,)
+            count += conn.execute(f'DELETE FROM "{table}" WHERE {owner.format(row=table)}=?{site}', args).rowcount
         for table in stored_bytes.NOT_COUNTED:
             if table not in ("accounts", "workshop_participants", "account_bytes") and conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone():
