@@ -441,6 +441,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         if trusted_proxies:  # the login throttle's client address: X-Forwarded-For only from the proxy, never X-Real-Ip
             c.WorkshopAuthenticator.trusted_proxies = [str(p) for p in trusted_proxies]
         c.WorkshopAuthenticator.alarm_file = str(login_alarm.path_beside(db))  # the room's login alarm, for the board
+        # a hub user the host deletes is removed from the sandbox too: their credentials refused at once (rev23e E6)
+        c.WorkshopAuthenticator.service_url = f"http://127.0.0.1:{service_port}/services/{name}"
+        c.WorkshopAuthenticator.admin_key_file = f"{db}.admin-key"
         if os.environ.get("WORKSHOP_PASSWORD"):
             c.DummyAuthenticator.password = os.environ["WORKSHOP_PASSWORD"]
         else:

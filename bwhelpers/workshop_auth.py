@@ -67,8 +67,18 @@ HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
 BROWSER_COOKIE = "bw-workshop-browser"
 #: days the browser cookie is kept (and believed)
 BROWSER_COOKIE_DAYS = 30
-#: addresses that logged in, and failed logins, remembered at most (then the oldest go)
+#: addresses that logged in, and failed logins, remembered at most (then the least recently seen go, one by one)
 _MAX_REMEMBERED = 10_000
+
+
+def _remember(seen: dict[str, float], key: str, now: float) -> None:
+    """Mark ``key`` as seen now, the most recent last; beyond :data:`_MAX_REMEMBERED` the least recently seen is
+    forgotten, one at a time (never all at once: a flood of new addresses' logins would otherwise make the host's
+    own address unknown again)."""
+    seen.pop(key, None)
+    seen[key] = now
+    while len(seen) > _MAX_REMEMBERED:
+        del seen[next(iter(seen))]
 
 
 class TooManyLogins(web.HTTPError):
@@ -126,6 +136,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
     admin_room_failed_logins_per_minute = Float(10.0, config=True,
                                                 help="how fast an admin name's room-wide allowance refills")
     alarm_file = Unicode("", config=True, help="where the login alarm is written for the host's board ('' : nowhere)")
+    service_url = Unicode("", config=True, help="the workshop sandbox as the hub reaches it, with its prefix: a hub "
+                                                "user the host deletes is removed there too ('' : not)")
+    admin_key_file = Unicode("", config=True, help="the workshop sandbox's admin key file (for service_url)")
 
     #: the throttle's clock (tests move it instead of sleeping)
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -236,15 +249,38 @@ class WorkshopAuthenticator(DummyAuthenticator):
             if self._room.blocked("room", now=now) or (admin and self._admin_room.blocked("admin " + name, now=now)):
                 self._raise_alarm(now)
         else:
-            if len(self._known) >= _MAX_REMEMBERED:
-                self._known.clear()
-            self._known[address] = now
+            _remember(self._known, address, now)
             if admin:
-                if len(self._known_admins) >= _MAX_REMEMBERED:
-                    self._known_admins.clear()
-                self._known_admins[admin_key] = now
+                _remember(self._known_admins, admin_key, now)
             self.remember_browser(handler, name, browser)
         return result
+
+    async def delete_user(self, user: Any) -> None:
+        """The host deleted a hub user (the admin page, ``DELETE /hub/api/users/<name>``): their sandbox account is
+        removed too (``POST /participants/<name>/remove`` with the service's admin key: every credential of it
+        refused at once, rev23e E6). A user without an account, or a service that cannot be reached, leaves the
+        deletion as it is, with a line in the hub's log (the board's Remove does it then)."""
+        super().delete_user(user)
+        name = str(getattr(user, "name", user))
+        if not self.service_url:
+            return
+        from urllib.parse import quote
+
+        from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+        try:
+            key = open(self.admin_key_file, encoding="utf-8").read().strip() if self.admin_key_file else ""
+            await AsyncHTTPClient().fetch(f"{self.service_url.rstrip('/')}/participants/{quote(name, safe='')}/remove",
+                                          method="POST", body=b"", request_timeout=15,
+                                          headers={"X-Sandbox-Admin-Key": key, "Accept": "application/json"})
+            self.log.info("workshop: %r deleted: their sandbox account is removed", name[:100])
+        except HTTPClientError as exc:
+            if exc.code != 404:  # 404: no sandbox account (never spawned)
+                self.log.warning("workshop: %r deleted, but the sandbox did not remove their account (%s): use "
+                                 "Remove on the board", name[:100], exc.code)
+        except OSError as exc:
+            self.log.warning("workshop: %r deleted, but the sandbox could not be asked to remove their account "
+                             "(%s): use Remove on the board", name[:100], type(exc).__name__)
 
     def _raise_alarm(self, now: float, refused: bool = False) -> None:
         """The room's allowance is used up: start or update the login alarm, log it (at its start, then once a

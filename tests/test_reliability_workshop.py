@@ -84,6 +84,12 @@ def probe(key: str, refused: bool) -> None:
     report.add(SECTION, f"{key}_lost", 0)
 
 
+def probe_guesses(key: str, guesses: int, checked: int, allowance: int) -> None:
+    """One probe per guess: a guess past the allowance that was still checked is one lost."""
+    for i in range(guesses):
+        probe(key, i >= checked or i < allowance)
+
+
 def p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -474,8 +480,7 @@ def test_an_outsiders_slow_uploads_and_many_addresses_guessing_are_bounded(servi
         except TooManyLogins:
             pass
     allowance = 60 + int(30 * 30 / 60)  # the burst and 30 s of refill
-    for i in range(300):
-        probe("room_guesses", i >= checked or i < allowance)
+    probe_guesses("room_guesses", 300, checked, allowance)
     assert login("192.0.2.10", "amy", "room-pw") == "amy"  # logged in before: not held up
     report.item(SECTION, f"slow uploads from one outsider address: 100 opened (200 KB announced, 1 KB sent), {held} "
                          f"held (a tenant's bound: {PER_TENANT_REQUESTS}), {refused} answered 429 from their heads; "
@@ -555,8 +560,7 @@ def test_outsiders_filling_their_pool_never_refuse_a_first_page_and_a_nat_guesse
 
     checked, ins = asyncio.run(guessing())
     allowance = 30 + int(10 * 30 / 60)  # the address's burst and 30 s of refill
-    for i in range(300):
-        probe("nat_guesses", i >= checked or i < allowance)
+    probe_guesses("nat_guesses", 300, checked, allowance)
     for i in range(20):
         probe("nat_room_in", i < ins)
     report.item(SECTION, f"the outsiders' pool filled by slow bodies from {addresses} addresses ({count} "

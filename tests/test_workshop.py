@@ -438,6 +438,15 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
     long_name = "frank-" + "x" * 40  # an account the hub does not know (a deleted hub user)
     for user in ("dave", long_name):
         assert svc(hub, "POST", f"/participants/{user}", headers=key).status_code in (200, 201)
+    # rev23e E6: the host deletes a hub user (the admin page's call): WorkshopAuthenticator removes their sandbox
+    # account, whose credentials are refused at once; the board says so
+    assert hub.api("POST", "/users/gina").status_code in (201, 409)
+    gina = svc(hub, "POST", "/participants/gina", headers=key).json()["credentials"]
+    gina_api = f"{hub.service_url}/api/accounts/{gina['account_id']}/applications"
+    assert requests.get(gina_api, auth=(gina["username"], gina["password"]), timeout=30).status_code == 200
+    assert hub.api("DELETE", "/users/gina").status_code == 204
+    r = requests.get(gina_api, auth=(gina["username"], gina["password"]), timeout=30)
+    assert r.status_code == 401 and "disabled by the workshop's host" in r.text, r.text
     creds = svc(hub, "POST", "/participants/carla", headers=key).json()["credentials"]
     bad = requests.post(f"{hub.service_url}/api/accounts/{creds['account_id']}/sites/{creds['site_id']}/sippeers",
                         auth=(creds["username"], creds["password"]), timeout=30,
@@ -503,6 +512,7 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                     dave = page.inner_text('tr:has(td.name:has-text("dave"))')
                     assert "server not running" in dave
                     assert "server never started" in page.inner_text('tr:has(td.name:has-text("erin"))')
+                    assert "removed by the host" in page.inner_text('tr:has(td.name:has-text("gina"))')
                     assert "server" not in page.inner_text('tr:has(td.name:has-text("carla"))').replace(
                         "carla", "")
                     # carla's error: a line of its own under her row, inside the page

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 from _workshop_service import workshop_service
-from test_workshop_safety import JSON, dash, move_clock, provision, settings
+from test_workshop_safety import JSON, app_xml, dash, move_clock, provision, settings
 from conftest import serve_in_thread
 
 SCOPE = "access:services!service=bw-sandbox"
@@ -391,3 +391,107 @@ def test_an_outsider_holding_its_address_allowance_never_holds_up_hub_users_page
     finally:
         for sock in held:
             sock.close()
+
+
+def test_the_host_removes_a_participant_and_every_credential_of_theirs_stops_at_once(service: dict[str, Any],
+                                                                                    hub: HubStandIn) -> None:
+    """rev23e E6: the host expels a participant (``POST /participants/<name>/remove``, the board's Remove, or
+    ``DELETE /participants/<name>``). Every credential that worked a moment before is refused at the next request,
+    although each success is remembered (the failure throttle's SUCCESS_TTL cache of key derivations, the decoded
+    access token, the hub's answer for their token, the phone link): Basic, token:secret, an access token issued
+    before, a new token, the signed phone link; 401 with a text saying why, to the holder of the right secret only.
+    The account is emptied, no longer counts in max_participants, and its server cannot get it back by a re-spawn;
+    ``readmit`` undoes it with the same credentials."""
+    from bwhelpers.sandbox.disabled import REASON
+
+    creds, _other = provision(service, "mal"), provision(service, "ned")
+    mine, host = hub.token("mal"), hub.token("hostess", admin=True)
+    url = service["url"]
+    legacy = (creds["api_token"], creds["api_secret"])
+    oauth = (creds["client_id"], creds["client_secret"])
+    form = {"grant_type": "client_credentials"}
+
+    def calls() -> dict[str, requests.Response]:
+        token = requests.post(f"{url}/api/v1/oauth2/token", auth=oauth, data=form, timeout=30)
+        return {
+            "basic": dash(service, creds, "GET", "/applications"),
+            "legacy": requests.get(f"{url}/v2/users/{creds['user_id']}/messages", auth=legacy, timeout=30),
+            "bearer": requests.get(f"{url}/api/v2/users/{creds['account_id']}/messages", timeout=30,
+                                   headers={"Authorization": f"Bearer {issued}"}),
+            "token": token,
+            "phone": page(service, phone_path),
+        }
+
+    assert dash(service, creds, "POST", "/applications", app_xml(CallbackUrl="https://example.com/cb")
+                ).status_code == 201
+    issued = requests.post(f"{url}/api/v1/oauth2/token", auth=oauth, data=form, timeout=30).json()["access_token"]
+    phone = page(service, "/me/phone", mine)
+    assert phone.status_code == 303, phone.text
+    phone_path = phone.headers["Location"][phone.headers["Location"].index("/_sandbox/"):]
+    before = calls()  # each twice: the second from the caches
+    before = calls()
+    assert {k: r.status_code for k, r in before.items()} == dict.fromkeys(before, 200), {
+        k: r.text[:200] for k, r in before.items()}
+    assert page(service, "/me", mine).status_code == 200
+
+    assert page(service, "/participants/mal/remove", mine).status_code == 405  # a GET changes nothing
+    r = requests.post(f"{url}/participants/mal/remove", headers={"Authorization": f"token {mine}"}, timeout=30)
+    assert r.status_code == 403 and "not a hub admin" in r.json()["error"], r.text  # not by the participant
+    r = requests.post(f"{url}/participants/mal/remove", headers={"Authorization": f"token {host}"}, timeout=30)
+    assert r.status_code == 200 and r.json()["disabled"] is True and r.json()["removed"] >= 1, r.text
+
+    after = calls()
+    assert {k: r.status_code for k, r in after.items()} == dict.fromkeys(after, 401), {
+        k: r.text[:200] for k, r in after.items()}
+    for kind, r in after.items():
+        assert REASON in r.text or REASON in r.headers.get("WWW-Authenticate", ""), (kind, r.text[:300])
+    wrong = requests.get(f"{url}/api/accounts/{creds['account_id']}/applications", auth=(creds["username"], "x"),
+                         timeout=30)
+    assert wrong.status_code == 401 and "removed" not in wrong.text  # no oracle without the right password
+    r = page(service, "/me/phone", mine)
+    assert r.status_code == 403 and "removed from this workshop" in r.json()["error"], r.text
+    assert page(service, "/me", mine).json()["removed"] is not None
+    r = requests.post(f"{url}/participants/mal", headers=service["key"], timeout=30)  # their server re-spawns
+    assert r.status_code == 403 and "removed by the host" in r.json()["error"], r.text
+    rows = {p["participant"]: p for p in page(service, "/board.json", host).json()["participants"]}
+    assert rows["mal"]["removed"] is not None
+    board = requests.get(f"{url}/board", headers={"Authorization": f"token {host}", "Accept": "text/html"},
+                         timeout=60)
+    assert "removed by the host" in board.text and "/participants/mal/readmit" in board.text
+    assert "/participants/ned/remove" in board.text  # everyone else has the Remove button
+
+    # the room's cap counts the participants in the room: the removed one no longer
+    counted = len(page(service, "/board.json", host).json()["participants"]) - 1
+    settings(service, max_participants=counted + 1)
+    try:
+        provision(service, "mal2")
+        r = requests.post(f"{url}/participants/mal/readmit", headers={"Authorization": f"token {host}"}, timeout=30)
+        assert r.status_code == 403 and "the room is full" in r.json()["error"], r.text
+        r = requests.delete(f"{url}/participants/mal2", headers=service["key"], timeout=30)  # scripts: DELETE
+        assert r.status_code == 200 and r.json()["disabled"] is True, r.text
+        r = requests.post(f"{url}/participants/mal/readmit", headers={"Authorization": f"token {host}"}, timeout=30)
+        assert r.status_code == 200 and r.json()["disabled"] is False, r.text
+    finally:
+        settings(service, max_participants=None)
+    again = calls()  # the same credentials work again; the token issued before the removal stays retired
+    assert {k: r.status_code for k, r in again.items()} == {**dict.fromkeys(again, 200), "bearer": 401}, {
+        k: r.text[:200] for k, r in again.items()}
+
+
+def test_deleting_the_hub_user_removes_their_sandbox_account(service: dict[str, Any], hub: HubStandIn) -> None:
+    """The hub calls its authenticator's ``delete_user`` when the host deletes a user (the admin page, or
+    ``DELETE /hub/api/users/<name>``): WorkshopAuthenticator removes their sandbox account there and then (the
+    service's admin key, as the spawn hook provisions); a user who never had an account is no error."""
+    import asyncio
+    import types
+
+    from bwhelpers.sandbox.disabled import REASON
+    from bwhelpers.workshop_auth import WorkshopAuthenticator
+
+    creds = provision(service, "gone")
+    assert dash(service, creds, "GET", "/applications").status_code == 200
+    auth = WorkshopAuthenticator(service_url=service["url"], admin_key_file=str(service["db"]) + ".admin-key")
+    asyncio.run(auth.delete_user(types.SimpleNamespace(name="gone")))
+    r = dash(service, creds, "GET", "/applications")
+    assert r.status_code == 401 and REASON in r.text, r.text
+    asyncio.run(auth.delete_user(types.SimpleNamespace(name="never-spawned")))  # 404 at the service: nothing to do

@@ -612,6 +612,31 @@ def test_an_address_a_participant_logged_in_from_gets_no_pass_at_the_hosts_name(
     assert _login(auth, "198.18.0.7", "p0", "room-pw") == "p0"  # the participants are not held up either
 
 
+def test_the_addresses_that_logged_in_are_forgotten_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The authenticator remembers where logins succeeded (spared by the login alarm) up to a bound; at the bound the
+    least recently seen address is forgotten, not all of them at once (a flood of fresh logins would otherwise make
+    every address that logged in unknown again, the host's included, and the alarm would refuse them)."""
+    from bwhelpers import workshop_auth
+    from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
+
+    monkeypatch.setattr(workshop_auth, "_MAX_REMEMBERED", 8)
+    now = [9000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    auth.clock = lambda: now[0]
+    for i in range(8):  # the bound is reached
+        assert _login(auth, f"192.0.2.{i + 1}", f"p{i}", "room-pw") == f"p{i}"
+    assert _login(auth, "192.0.2.1", "p0", "room-pw") == "p0"  # seen again: now the most recent
+    assert _login(auth, "192.0.2.9", "p8", "room-pw") == "p8"  # one more: the least recently seen (.2) goes
+    for i in range(6):  # the login alarm: 60 failures from 6 addresses, each within its own allowance
+        for _ in range(10):
+            assert _login(auth, f"198.18.7.{i + 1}", f"g{i}", "guess") is None
+    assert _login(auth, "192.0.2.1", "p0", "room-pw") == "p0"  # remembered: spared by the alarm
+    assert _login(auth, "192.0.2.9", "p8", "room-pw") == "p8"
+    assert _login(auth, "192.0.2.8", "p7", "room-pw") == "p7"  # all at once would have forgotten it too
+    with pytest.raises(TooManyLogins):  # forgotten (one, the least recently seen), as a new address
+        _login(auth, "192.0.2.2", "p1", "room-pw")
+
+
 class _Browser:
     """A browser at the hub's login form: its cookies, signed as the hub signs them (tornado's signed values)."""
 

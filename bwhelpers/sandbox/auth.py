@@ -15,6 +15,7 @@ from typing import Any
 
 from .db import Database, check_secret, token_digest
 from . import credentials
+from .disabled import REASON as DISABLED
 
 #: The 401 description for an API user's username:password under legacy_basic_auth=decommissioned.
 #: Bandwidth documents no wording for it; this text is the sandbox's own.
@@ -57,10 +58,15 @@ class AuthError(Exception):
     """
 
     def __init__(self, status: int, reason: str, scheme: str = "basic", role: str | None = None,
-                 bearer_error: str | None = None, decommissioned: bool = False):
+                 bearer_error: str | None = None, decommissioned: bool = False, disabled: bool = False):
         super().__init__(reason)
         self.status, self.reason, self.scheme, self.role = status, reason, scheme, role
-        self.bearer_error, self.decommissioned = bearer_error, decommissioned
+        self.bearer_error, self.decommissioned, self.disabled = bearer_error, decommissioned, disabled
+
+    @property
+    def told(self) -> bool:
+        """Is ``reason`` the text to answer (the sandbox's own, for right credentials that still may not work)?"""
+        return self.decommissioned or self.disabled
 
     @property
     def challenge(self) -> str:
@@ -96,7 +102,8 @@ def authenticate(db: Database, authorization: str | None, account_id: str | None
         try:
             claims = credentials.verify_token(db, token)
         except credentials.TokenInvalid as exc:
-            raise AuthError(401, exc.reason, "bearer", bearer_error="invalid_token") from None
+            raise AuthError(401, exc.reason, "bearer", bearer_error="invalid_token",
+                            disabled=exc.reason == DISABLED) from None
         accounts = tuple(str(a) for a in claims["accounts"])
         roles = tuple(str(r) for r in claims["roles"])
         if account_id is not None and account_id not in accounts:
@@ -110,9 +117,11 @@ def authenticate(db: Database, authorization: str | None, account_id: str | None
     creds = parse_basic(header)
     if creds is None:
         raise AuthError(401, "Missing or malformed Authorization header")
-    row = db.query_one("SELECT account_id, password_hash FROM accounts WHERE username=?", (creds[0],))
+    row = db.query_one("SELECT account_id, password_hash, disabled FROM accounts WHERE username=?", (creds[0],))
     if row is None or not check_secret(creds[1], row["password_hash"]):
         raise AuthError(401, "Invalid username or password")
+    if row["disabled"] is not None:  # read from the row on every request: a remembered success does not outlive it
+        raise AuthError(401, DISABLED, disabled=True)
     if db.get_setting("legacy_basic_auth", "allowed") == "decommissioned":
         raise AuthError(401, DECOMMISSIONED, decommissioned=True)
     if account_id is not None and row["account_id"] != account_id:
@@ -131,7 +140,8 @@ def legacy_user_account(db: Database, authorization: str | None, user_id: str) -
         raise AuthError(401, "Missing or malformed Authorization header")
     given = f"{creds[0]}:{creds[1]}"
     digest = token_digest(creds[0])
-    row = db.query_one("SELECT account_id, legacy_hash, api_token FROM accounts WHERE user_id=?", (user_id,))
+    row = db.query_one("SELECT account_id, legacy_hash, api_token, disabled FROM accounts WHERE user_id=?",
+                       (user_id,))
     if row is not None and (not str(row["api_token"] or "").startswith("sha256:") or row["api_token"] == digest):
         candidates = [row]  # the URL's user holds this token (or is from before the token's digest was stored)
     else:  # another user's token? (a token is one account's; a few duplicates at most, each one hash)
@@ -139,6 +149,8 @@ def legacy_user_account(db: Database, authorization: str | None, user_id: str) -
     owner = next((c for c in candidates if check_secret(given, c["legacy_hash"])), None)
     if owner is None:
         raise AuthError(401, "Invalid token or secret")
+    if owner["disabled"] is not None:
+        raise AuthError(401, DISABLED, disabled=True)
     if row is None or owner["account_id"] != row["account_id"]:
         raise AuthError(403, "The credentials belong to another user")
     return str(row["account_id"])
@@ -146,16 +158,16 @@ def legacy_user_account(db: Database, authorization: str | None, user_id: str) -
 
 def _token_holders(db: Database, digest: str) -> list[Any]:
     """The accounts holding the API token of ``digest`` (a token is one account's: a few duplicates at most)."""
-    return db.query("SELECT account_id, legacy_hash FROM accounts WHERE api_token=? LIMIT 3", (digest,))
+    return db.query("SELECT account_id, legacy_hash, disabled FROM accounts WHERE api_token=? LIMIT 3", (digest,))
 
 
 def legacy_token_account(db: Database, authorization: str | None) -> str | None:
     """The account of the guide's token:secret in ``authorization`` (found by the token, whatever user the URL
-    names), else None: one hash per holder of the token."""
+    names), else None (a disabled account's too): one hash per holder of the token."""
     creds = parse_basic(authorization)
     if creds is None:
         return None
     given = f"{creds[0]}:{creds[1]}"
     owner = next((c for c in _token_holders(db, token_digest(creds[0])) if check_secret(given, c["legacy_hash"])),
                  None)
-    return None if owner is None else str(owner["account_id"])
+    return None if owner is None or owner["disabled"] is not None else str(owner["account_id"])

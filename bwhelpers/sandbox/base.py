@@ -155,9 +155,9 @@ class BaseHandler(tornado.web.RequestHandler):
         if self.api == "messaging":
             # Bandwidth documents {"type":"unauthorized","description":"Authentication Failed"}; the
             # decommissioned text and the Bearer reason (in WWW-Authenticate) are the sandbox's own.
-            text = err.reason if err is not None and err.decommissioned else "Authentication Failed"
+            text = err.reason if err is not None and err.told else "Authentication Failed"
             return MessagingError("unauthorized", text, status=401, headers={"WWW-Authenticate": challenge})
-        if err is not None and err.decommissioned:
+        if err is not None and err.told:
             text = err.reason
         elif err is not None and err.scheme == "bearer":
             text = (f"Authentication failed: {err.reason}. Get a new token from POST /api/v1/oauth2/token "
@@ -286,7 +286,8 @@ class BaseHandler(tornado.web.RequestHandler):
             try:
                 return legacy_user_account(self.db, self.request.headers.get("Authorization"), user_id)
             except AuthError as err:
-                raise (self.forbidden() if err.status == 403 else self.unauthorized()) from None
+                raise (self.forbidden() if err.status == 403 else self.unauthorized(err if err.told else None)
+                       ) from None
         account = self.check_credentials(check)
         self.check_rate(account)
         creds = self.credentials()

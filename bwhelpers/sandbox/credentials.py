@@ -25,6 +25,7 @@ import jwt
 
 from . import clock
 from .db import Database, check_secret, hash_secret, register_cached_table, register_schema
+from .disabled import REASON as DISABLED, AccountDisabled, any_disabled
 
 #: The role every send and message listing needs (Bandwidth's name for it).
 ROLE_MESSAGING = "Messaging"
@@ -135,11 +136,14 @@ def delete_credential(db: Database, client_id: str) -> bool:
 
 
 def check_client(db: Database, client_id: str, client_secret: str) -> dict[str, Any] | None:
-    """The credential if ``client_secret`` is right, else None."""
-    row = db.query_one("SELECT client_id, account_id, secret_hash, roles FROM api_credentials WHERE client_id=?",
-                       (client_id,))
+    """The credential if ``client_secret`` is right, else None; :class:`~.disabled.AccountDisabled` when it is right
+    but its account is disabled (read from the row every time)."""
+    row = db.query_one("SELECT c.client_id, c.account_id, c.secret_hash, c.roles, a.disabled FROM api_credentials c "
+                       "LEFT JOIN accounts a ON a.account_id=c.account_id WHERE c.client_id=?", (client_id,))
     if row is None or not check_secret(client_secret, row["secret_hash"]):
         return None
+    if row["disabled"] is not None:
+        raise AccountDisabled()
     return {"client_id": row["client_id"], "account_id": row["account_id"], "roles": json.loads(row["roles"])}
 
 
@@ -201,6 +205,8 @@ def verify_token(db: Database, token: str) -> dict[str, Any]:
         raise TokenInvalid("The access token is malformed")
     if claims["exp"] <= clock.now(db):
         raise TokenInvalid("The access token expired")
+    if any_disabled(db, accounts):  # read on every request: a token issued before the disable stops at once
+        raise TokenInvalid(DISABLED)
     state = credential_state(db, str(claims["sub"]))
     if state is None:
         raise TokenInvalid("The API credential of this token no longer exists")

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     user_id TEXT NOT NULL UNIQUE,
     legacy_hash TEXT NOT NULL,
     created REAL NOT NULL,
-    api_token TEXT
+    api_token TEXT,
+    disabled REAL
 );
 CREATE TABLE IF NOT EXISTS sites (
     site_id TEXT PRIMARY KEY,
@@ -93,7 +94,8 @@ def owner(conn: Any) -> "Database | None":
 _extra_schemas: list[str] = []
 #: a digest of the legacy API token (token_digest: the token itself is never stored), so token:secret is checked
 #: against one account's hash, found by the token's digest (O(1) in the number of accounts); older dbs get the column
-_extra_columns: list[tuple[str, str, str]] = [("accounts", "api_token", "TEXT")]
+_extra_columns: list[tuple[str, str, str]] = [("accounts", "api_token", "TEXT"),
+                                              ("accounts", "disabled", "REAL")]  # bwhelpers.sandbox.disabled
 
 
 def register_schema(ddl: str) -> None:

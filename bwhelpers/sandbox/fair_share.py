@@ -47,6 +47,7 @@ from . import clock, credentials
 from .auth import authenticate, legacy_token_account, parse_basic
 from .auth_throttle import THROTTLE, cached_only, credential_key
 from .db import Database
+from .disabled import AccountDisabled
 from .forwarded import client_key
 from .keys import ADMIN_HEADER, same_secret
 
@@ -64,7 +65,10 @@ def verified_account(db: Database, authorization: str, address: str) -> str | No
         except Exception:
             if basic is None:
                 return None
-        client = credentials.check_client(db, *basic)  # POST /api/v1/oauth2/token: Basic client_id:client_secret
+        try:  # POST /api/v1/oauth2/token: Basic client_id:client_secret
+            client = credentials.check_client(db, *basic)
+        except AccountDisabled:  # refused by its handler: no account's turn
+            return None
         if client is not None:
             return str(client["account_id"])
         return legacy_token_account(db, authorization)  # the guide's token:secret

@@ -14,6 +14,7 @@ from ..base import BaseHandler
 from ..exceptions import SandboxError
 from . import exceptions as exc
 from .. import credentials
+from ..disabled import AccountDisabled
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -51,7 +52,10 @@ class TokenHandler(BaseHandler):
             raise exc.unsupported_grant_type(grant)
         def check() -> dict:
             assert creds is not None
-            found = credentials.check_client(self.db, creds[0], creds[1])  # one credential, by its id: one hash
+            try:
+                found = credentials.check_client(self.db, creds[0], creds[1])  # one credential, by its id: one hash
+            except AccountDisabled as disabled:
+                raise exc.invalid_client(disabled.reason) from None
             if found is None:
                 raise exc.invalid_client("Client authentication failed: unknown Client ID or wrong Client Secret; "
                                          "copy both from your API credential (Account > API Credentials)")

@@ -17,6 +17,15 @@ class LinkInvalid(PhoneError):
         super().__init__(description, status=401)
 
 
+class AccountDisabledHere(PhoneError):
+    """The account was disabled by the workshop's host: its phone links stop working too (401)."""
+
+    def __init__(self) -> None:
+        from ..disabled import REASON
+
+        super().__init__(REASON, status=401)
+
+
 class LinkExpired(PhoneError):
     """The signed link's time is up (401)."""
 

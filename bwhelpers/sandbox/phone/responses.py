@@ -35,12 +35,13 @@ from ...bidi import visible
 from .. import credentials, guards
 from ..auth import parse_basic
 from ..control.responses import ControlHandler
+from ..disabled import AccountDisabled, any_disabled
 from ..control import exceptions as control_exc
 from ..exceptions import SandboxError
 from ..media import models as media_models
 from . import models
 from .exceptions import (
-    AccountRequired, BadTtl, CannotSign, FormRefused, LinkInvalid, NoSuchMedia, NotYourNumber, PictureTooLarge,
+    AccountDisabledHere, AccountRequired, BadTtl, CannotSign, FormRefused, LinkInvalid, NoSuchMedia, NotYourNumber, PictureTooLarge,
     SignInRequired, UnsupportedContentType,
 )
 
@@ -121,12 +122,17 @@ class PhoneHandler(ControlHandler):
         token = self.get_argument("t", None)
         if token:
             models.verify_link(self.ctx.admin_key, account_id, token, models.now(self.db))
+            if any_disabled(self.db, (account_id,)):  # a link signed before the host removed the participant
+                raise AccountDisabledHere()
             self.check_rate(account_id)  # the account's request rate, as with its credentials (workshop mode)
             return token
         if self.is_admin():
             return None
         basic = parse_basic(self.request.headers.get("Authorization"))
-        credential = credentials.check_client(self.db, *basic) if basic else None
+        try:
+            credential = credentials.check_client(self.db, *basic) if basic else None
+        except AccountDisabled:
+            raise AccountDisabledHere() from None
         if credential is not None:  # the API credential's client id and secret, typed into the browser's prompt
             if credential["account_id"] != account_id:
                 raise self.forbidden()
@@ -257,7 +263,7 @@ class PhoneReply(PhonePage):
             models.verify_link(ctx.admin_key, account_id, token, models.now(ctx.db))
         except Exception:
             return False
-        return True
+        return not any_disabled(ctx.db, (account_id,))
 
     def post(self, account_id: str) -> None:
         from ..messaging import models as messaging

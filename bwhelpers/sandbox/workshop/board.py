@@ -4,7 +4,8 @@ It reloads itself (``<meta http-equiv="refresh">``). A step cell is a symbol on 
 ✗ failed, – not needed; the legend above the table names the symbols and the numbered steps, each cell's tooltip
 says both in words); the last error is a line of its own under the participant's row; a participant whose server
 is not running (it failed to start, was stopped, or never started) says so under their name; hub admins (the host)
-are not counted. A reset sits behind a ``<details>`` click so it is never pressed by accident.
+are not counted. A reset and a removal (the participant's credentials refused at once) sit behind a ``<details>``
+click so they are never pressed by accident; a removed participant's row says so, greyed, with "let back in".
 """
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ td.name small{font-weight:400}
 .server{display:inline-block;font-size:.75em;font-weight:700;padding:0 .3em;margin-top:.15em}
 .server.off{background:#fff4c2;color:#5c4400;border:2px solid #c9a400}
 .server.wait{background:#e4ecff;color:#1a3a7a;border:2px solid #7a96d6}
+.server.gone{background:#ffd2cc;color:#5c0a00;border:2px solid #b3261e}
+tr.removed td{opacity:.55}
+tr.removed td.name,tr.removed td:last-child{opacity:1}
+button.danger{color:#8a1000;border:2px solid #b3261e;margin-top:.3em}
 td.done{background:#c8f0c8;color:#064d06}
 td.pending{background:#f4f4f4;color:#555}
 td.failed{background:#ffd2cc;color:#8a1000;font-weight:700}
@@ -47,6 +52,7 @@ tr.all-done td.name{background:#c8f0c8}
 .notice{background:#fff4c2;border:2px solid #c9a400;padding:.3em .6em;display:inline-block;margin-bottom:.6em}
 .notice.alarm{display:block;background:#ffd2cc;color:#5c0a00;border-color:#b3261e;font-size:.8em}
 details summary{cursor:pointer;font-size:.8em;white-space:nowrap}
+details.actions summary{white-space:normal;min-width:5em}
 button{font-size:.8em;padding:.2em .6em}
 @media (prefers-color-scheme:dark){
 body{background:#111;color:#eee}
@@ -60,10 +66,24 @@ td.not-needed{background:#111;color:#999}
 tr.err td{background:#2a1512}
 .server.off{background:#4a3a00;color:#ffe9a0;border-color:#c9a400}
 .server.wait{background:#1a2a4a;color:#d6e2ff;border-color:#7a96d6}
+.server.gone{background:#5c1208;color:#ffd9d2;border-color:#ff8a7a}
+button.danger{color:#ffd9d2;background:#5c1208;border-color:#ff8a7a}
 .notice{background:#4a3a00;color:#ffe9a0}
 .notice.alarm{background:#5c1208;color:#ffd9d2;border-color:#ff8a7a}
 }
 """
+
+
+#: the Remove button's tooltip: what it does, in words
+_REMOVE_TIP = (' class="danger" title="Empties their account and refuses their credentials at once (API user, API '
+               'secret, OAuth client and tokens, phone links); the board can let them back in"')
+
+
+def _form(prefix: str, xsrf: str, name: str, action: str, label: str, attrs: str = "") -> str:
+    """A host action's form (``name`` escaped already): POST with the board's ``_xsrf``."""
+    return (f'<form method="post" action="{html.escape(prefix)}/participants/{name}/{action}">'
+            f'<input type="hidden" name="_xsrf" value="{html.escape(xsrf)}">'
+            f'<button type="submit"{attrs}>{label}</button></form>')
 
 
 def _cell(number: int, title: str, state: str) -> str:
@@ -82,7 +102,8 @@ def _error(err: dict[str, Any]) -> str:
 
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
                  refresh: int = 5, notice: str = "", admins: list[str] | None = None, alarm: str = "") -> str:
-    done = sum(1 for r in rows if r["done"])
+    done = sum(1 for r in rows if r["done"] and not r.get("removed"))
+    counted = sum(1 for r in rows if not r.get("removed"))
     columns = len(steps) + 3
     head = "".join(f'<th class="step" scope="col" title="{html.escape(t)}">{n}</th>'  # column n = notebook n
                    for n, (_k, t) in enumerate(steps, 1))
@@ -96,18 +117,23 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
         server_html = f'<br><span class="server {server[1]}">{server[0]}</span>' if server else ""
         account = f'<br><small>{html.escape(r["account_id"])}</small>' if r.get("account_id") else ""
         msgs = r["messages"]
-        reset = (f'<details><summary>reset&hellip;</summary><form method="post" '
-                 f'action="{html.escape(prefix)}/participants/{name}/reset">'
-                 f'<input type="hidden" name="_xsrf" value="{html.escape(xsrf)}">'
-                 f'<button type="submit">Reset {name}</button></form></details>') if r.get("account_id") else ""
-        body.append(f'<tr class="{"all-done" if r["done"] else ""}"><td class="name">{name}{account}{server_html}'
-                    f'</td>{cells}<td class="msgs">{msgs["sent"]} / {msgs["delivered"]}</td><td>{reset}</td></tr>')
+        if not r.get("account_id"):
+            actions = ""
+        elif r.get("removed"):  # removed by the host (rev23e E6): their credentials are refused; undo behind a click
+            server_html = '<br><span class="server gone">&#10007; removed by the host</span>'
+            actions = f'<details class="actions"><summary>let back in&hellip;</summary>{_form(prefix, xsrf, name, "readmit", f"Let {name} back in")}</details>'
+        else:
+            actions = (f'<details class="actions"><summary>reset, remove&hellip;</summary>{_form(prefix, xsrf, name, "reset", f"Reset {name}")}'
+                       f'{_form(prefix, xsrf, name, "remove", f"Remove {name}", _REMOVE_TIP)}</details>')
+        state = "removed" if r.get("removed") else "all-done" if r["done"] else ""
+        body.append(f'<tr class="{state}"><td class="name">{name}{account}{server_html}'
+                    f'</td>{cells}<td class="msgs">{msgs["sent"]} / {msgs["delivered"]}</td><td>{actions}</td></tr>')
         if r.get("last_error"):
             body.append(f'<tr class="err"><td colspan="{columns}">{_error(r["last_error"])}</td></tr>')
     if not rows:
         body.append(f'<tr><td colspan="{columns}">No participant yet: accounts appear when participants '
                     "start their servers.</td></tr>")
-    banner = f'<div class="notice">{html.escape(notice)} was reset.</div>' if notice else ""
+    banner = f'<div class="notice">{html.escape(notice)}</div>' if notice else ""
     if alarm:  # the hub's login alarm (login_alarm.py): guessing at the room password from many addresses
         banner = f'<div class="notice alarm" role="alert">&#9888; {html.escape(alarm)}</div>' + banner
     hosts = (f" &middot; not counted: {html.escape(', '.join(admins))} (hub admin{'s' if len(admins) > 1 else ''})"
@@ -116,13 +142,13 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{int(refresh)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Workshop board ({done}/{len(rows)} done)</title><style>{_CSS}</style></head>
+<title>Workshop board ({done}/{counted} done)</title><style>{_CSS}</style></head>
 <body><h1>Workshop board</h1>
-<p class="sub">{done} of {len(rows)} participants done{hosts} &middot; refreshes every {int(refresh)} s &middot;
+<p class="sub">{done} of {counted} participants done{hosts} &middot; refreshes every {int(refresh)} s &middot;
 {time.strftime("%H:%M:%S")} &middot; signed in as {admin}</p>{banner}
 <p class="legend">Steps: {legend}<br>{symbols}</p>
 <table><thead><tr><th scope="col">Participant</th>{head}<th scope="col">Texts<br><small>sent / deliv.</small></th>
-<th scope="col"><span hidden>Reset</span></th></tr>
+<th scope="col"><span hidden>Reset or remove</span></th></tr>
 </thead><tbody>
 {"".join(body)}
 </tbody></table></body></html>

@@ -114,3 +114,13 @@ class NoAccountYet(ControlError):
     def __init__(self, user: str):
         super().__init__(f"hub user {user!r} has no sandbox account yet: start your server from the hub (the "
                          "account is created when it starts)")
+
+
+class Removed(ControlError):
+    """403: a hub user the host removed from the room (their sandbox account is disabled)."""
+
+    status = 403
+
+    def __init__(self, user: str):
+        super().__init__(f"hub user {user!r} was removed from this workshop by the host: their sandbox account is "
+                         "disabled; ask the host if this is a mistake")

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import clock, stored_bytes
 from ..db import Database, register_schema
+from ..disabled import set_disabled
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS workshop_participants (
@@ -146,6 +147,18 @@ def participants(db: Database) -> list[Any]:
     return db.query("SELECT * FROM workshop_participants ORDER BY serial")
 
 
+def removed(db: Database, row: Any) -> float | None:
+    """When the host removed this participant (their account disabled: :mod:`bwhelpers.sandbox.disabled`), or None."""
+    found = db.query_one("SELECT disabled FROM accounts WHERE account_id=?", (row["account_id"],))
+    return None if found is None or found["disabled"] is None else float(found["disabled"])
+
+
+def _counted(conn: Any) -> int:
+    """Participants who count in ``max_participants``: every one but those the host removed."""
+    return int(conn.execute("SELECT COUNT(*) FROM workshop_participants p LEFT JOIN accounts a ON "
+                            "a.account_id=p.account_id WHERE a.disabled IS NULL").fetchone()[0])
+
+
 def room_full(db: Database, count: int) -> None:
     """403 when ``count`` participants already reach the ``max_participants`` setting (names are free to whoever
     has the room password; each new one is a new account with its own quotas, review 23b N4)."""
@@ -171,7 +184,7 @@ def provision(db: Database, username: str, key: bytes, create_account: Any) -> t
         with db.transaction() as conn:
             row = conn.execute("SELECT * FROM workshop_participants WHERE username=?", (username,)).fetchone()
             if row is None:
-                room_full(db, int(conn.execute("SELECT COUNT(*) FROM workshop_participants").fetchone()[0]))
+                room_full(db, _counted(conn))
                 serial = int(conn.execute("SELECT COALESCE(MAX(serial), 0) + 1 FROM workshop_participants")
                              .fetchone()[0])
                 account_id, site_id = str(ACCOUNT_BASE + serial), str(SITE_BASE + serial)
@@ -183,6 +196,10 @@ def provision(db: Database, username: str, key: bytes, create_account: Any) -> t
                              "VALUES (?,?,?,?,?)", (username, account_id, site_id, serial, now))
                 created = True
         row = participant(db, username)
+    if not created and removed(db, row) is not None:
+        raise WorkshopError(f"participant {username!r} was removed by the host: their sandbox account is disabled; "
+                            f"the host can let them back in (POST /participants/{username}/readmit, or the board)",
+                            status=403)
     creds = credentials(row, key)
     if created or db.query_one("SELECT 1 FROM accounts WHERE account_id=?", (row["account_id"],)) is None:
         create_account(db, creds)
@@ -190,28 +207,69 @@ def provision(db: Database, username: str, key: bytes, create_account: Any) -> t
     return creds, created
 
 
-def reset(db: Database, username: str, key: bytes, create_account: Any) -> dict[str, Any]:
-    """Delete every object of one participant's account (numbers go back to the inventory); keep the account,
-    its site and its credentials, so the participant's running server keeps working."""
+def _known(db: Database, username: str) -> Any:
     row = participant(db, username)
     if row is None:
         raise WorkshopError(f"participant {username!r} is not known to this workshop; they get an account when "
                             "they first start their server", status=404)
+    return row
+
+
+def reset(db: Database, username: str, key: bytes, create_account: Any) -> dict[str, Any]:
+    """Delete every object of one participant's account (numbers go back to the inventory); keep the account,
+    its site and its credentials, so the participant's running server keeps working."""
+    row = _known(db, username)
+    if removed(db, row) is not None:
+        raise WorkshopError(f"participant {username!r} was removed: let them back in first (readmit)", status=409)
+    removed_rows = _empty(db, row)
+    db.execute("UPDATE workshop_participants SET resets=resets+1 WHERE username=?", (username,))
+    create_account(db, credentials(row, key))
+    return {"participant": username, "account_id": row["account_id"], "removed": removed_rows}
+
+
+def remove(db: Database, username: str) -> dict[str, Any]:
+    """The host expels a participant: every object of their account is deleted (as :func:`reset`: numbers go back,
+    callbacks stop) and the account is disabled, so each of its credentials (Basic, token:secret, API credentials
+    and tokens issued before, phone links) is refused at once; it no longer counts in ``max_participants``.
+    Idempotent."""
+    row = _known(db, username)
+    when = removed(db, row)
+    set_disabled(db, row["account_id"], True)  # first: no request of theirs passes while the data goes
+    # its API credentials stay (refused while it is disabled): their right secret is told why, not "unknown client"
+    emptied = _empty(db, row, keep=("api_credentials",)) if when is None else 0
+    return {"participant": username, "account_id": row["account_id"], "removed": emptied, "disabled": True}
+
+
+def readmit(db: Database, username: str, key: bytes, create_account: Any) -> dict[str, Any]:
+    """Undo :func:`remove`: the account works again with the same credentials (their server's still hold them);
+    refused (403) when the room is full."""
+    row = _known(db, username)
+    if removed(db, row) is not None:
+        with db.transaction() as conn:
+            room_full(db, _counted(conn))
+            conn.execute("UPDATE accounts SET disabled=NULL WHERE account_id=?", (row["account_id"],))
+        create_account(db, credentials(row, key))  # its API credential and site again (emptied by the removal)
+    return {"participant": username, "account_id": row["account_id"], "disabled": False}
+
+
+def _empty(db: Database, row: Any, keep: tuple[str, ...] = ()) -> int:
+    """Delete every object of a participant's account but the account, its own site, its participant row and the
+    tables in ``keep``."""
     account_id = row["account_id"]
-    removed = 0
+    count = 0
     with db.transaction() as conn:
         # the account's data (stored_bytes.owned: every table of tenant data, its bins too) and its bookkeeping
         for table, owner in stored_bytes.owned(conn).items():
-            keep = " AND site_id<>?" if table == "sites" else ""  # its own site stays, so its server keeps working
-            args = (account_id, row["site_id"]) if keep else (account_id,)
-            removed += conn.execute(f'DELETE FROM "{table}" WHERE {owner.format(row=table)}=?{keep}', args).rowcount
+            if table in keep:
+                continue
+            site = " AND site_id<>?" if table == "sites" else ""  # its own site stays, so its server keeps working
+            args = (account_id, row["site_id"]) if site else (account_id,)
+            count += conn.execute(f'DELETE FROM "{table}" WHERE {owner.format(row=table)}=?{site}', args).rowcount
         for table in stored_bytes.NOT_COUNTED:
             if table not in ("accounts", "workshop_participants", "account_bytes") and conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone():
                 conn.execute(f'DELETE FROM "{table}" WHERE account_id=?', (account_id,))
-        conn.execute("UPDATE workshop_participants SET resets=resets+1 WHERE username=?", (username,))
-    create_account(db, credentials(row, key))
-    return {"participant": username, "account_id": account_id, "removed": removed}
+    return count
 
 
 # -- errors ----------------------------------------------------------------------------------------

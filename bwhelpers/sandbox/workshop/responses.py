@@ -9,6 +9,9 @@ Handlers of workshop mode (served under the hub's ``/services/<name>/`` prefix):
 * ``GET /participants/{user}`` — that participant's progress: the user themself or a hub admin
   (hub OAuth: cookie after the browser login, or ``Authorization: token <hub token>``).
 * ``POST /participants/{user}/reset`` — hub admins (or the admin key): empty that account.
+* ``POST /participants/{user}/remove`` (or ``DELETE /participants/{user}``) — hub admins (or the admin key): expel
+  the participant: their account is emptied and disabled, every credential of it refused at once;
+  ``POST /participants/{user}/readmit`` undoes it.
 * ``GET /board`` (HTML, refreshes itself) and ``GET /board.json`` — hub admins only.
 
 The sandbox's admin key (``X-Sandbox-Admin-Key``) stands for the operator: it may provision, read any
@@ -26,7 +29,7 @@ from __future__ import annotations
 import html
 import time
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 
@@ -163,7 +166,66 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         super().write_error(status_code, **kwargs)
 
 
-class ParticipantHandler(WorkshopHandler):
+class HostAction(WorkshopHandler):
+    """``POST /participants/{user}/<action>``: hub admins (the board's forms, or a hub token) or the admin key."""
+
+    #: the board's notice after the form's redirect (``?done=<name>&action=``)
+    action = ""
+
+    def act(self, name: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def post(self, name: str) -> None:
+        self.run(name)
+
+    def run(self, name: str) -> None:
+        user = None
+        if not self.has_admin_key():
+            user = self.require_hub_admin()
+        self.known(name, user)
+        try:
+            result = self.act(name)
+        except models.WorkshopError as refused:
+            raise exc.WorkshopRefused(refused.description, refused.status) from None
+        if "text/html" in self.request.headers.get("Accept", "") and self.get_argument("_xsrf", None):
+            self.redirect(f"{workshop(self).prefix}/board?{urlencode({'done': name, 'action': self.action})}",
+                          status=303)
+            return
+        self.send_json(result)
+
+
+class ResetHandler(HostAction):
+    action = "reset"
+
+    def act(self, name: str) -> dict[str, Any]:
+        return models.reset(self.db, name, workshop(self).secret, workshop(self).create_account)
+
+
+class RemoveHandler(HostAction):
+    """The host expels a participant (rev23e E6): their account is emptied and disabled, every credential of it
+    refused at once (:func:`.models.remove`). ``DELETE /participants/{user}`` does the same."""
+
+    action = "removed"
+
+    def act(self, name: str) -> dict[str, Any]:
+        return models.remove(self.db, name)
+
+
+class ReadmitHandler(HostAction):
+    """Undo a removal: the same credentials work again."""
+
+    action = "let back in"
+
+    def act(self, name: str) -> dict[str, Any]:
+        return models.readmit(self.db, name, workshop(self).secret, workshop(self).create_account)
+
+
+class ParticipantHandler(RemoveHandler):
+    """``GET`` (progress), ``POST`` (provision: the admin key) and ``DELETE`` (:class:`RemoveHandler`, for scripts)."""
+
+    def delete(self, name: str) -> None:
+        self.run(name)
+
     def get(self, name: str) -> None:
         if self.has_admin_key():  # the operator (the hub's hook, scripts on the hub machine)
             self.send_json(participant_view(self.db, self.known(name, None)))
@@ -188,22 +250,6 @@ class ParticipantHandler(WorkshopHandler):
         self.send_json(body, status=201 if created else 200)
 
 
-class ResetHandler(WorkshopHandler):
-    def post(self, name: str) -> None:
-        user = None
-        if not self.has_admin_key():
-            user = self.require_hub_admin()
-        self.known(name, user)
-        try:
-            result = models.reset(self.db, name, workshop(self).secret, workshop(self).create_account)
-        except models.WorkshopError as refused:
-            raise exc.WorkshopRefused(refused.description, refused.status) from None
-        if "text/html" in self.request.headers.get("Accept", "") and self.get_argument("_xsrf", None):
-            self.redirect(f"{workshop(self).prefix}/board?reset={name}", status=303)
-            return
-        self.send_json(result)
-
-
 class MeHandler(WorkshopHandler):
     def get(self) -> None:
         user = self.hub_user(browser_login=True)
@@ -225,6 +271,8 @@ class MyPhoneHandler(WorkshopHandler):
         row = models.participant(self.db, user["name"])
         if row is None:
             raise exc.NoAccountYet(user["name"])
+        if models.removed(self.db, row) is not None:
+            raise exc.Removed(user["name"])
         path, _expires = phone_models.link_path(self.ctx.admin_key, row["account_id"], phone_models.LINK_TTL,
                                                 phone_models.now(self.db))
         self.redirect(f"{workshop(self).prefix}{path}", status=303)
@@ -255,7 +303,7 @@ class BoardHandler(WorkshopHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(render_board(rows, models.STEPS, xsrf=self.xsrf_token.decode("ascii"),
                                  prefix=workshop(self).prefix, admin=html.escape(user["name"]),
-                                 refresh=workshop(self).refresh, notice=self.get_argument("reset", ""),
+                                 refresh=workshop(self).refresh, notice=notice(self),
                                  admins=admins, alarm=login_alarm.describe(alarm) if alarm else ""))
 
 
@@ -263,9 +311,18 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
     pass
 
 
+def notice(handler: Any) -> str:
+    """The board's line after one of its forms (``?done=<name>&action=``; ``?reset=<name>`` of older links)."""
+    name = handler.get_argument("done", "") or handler.get_argument("reset", "")
+    action = handler.get_argument("action", "reset")
+    if not name or action not in ("reset", RemoveHandler.action, ReadmitHandler.action):
+        return ""
+    return f"{name[:100]} was {action}."
+
+
 def participant_view(db: Any, row: Any) -> dict[str, Any]:
     view = {"participant": row["username"], "site_id": row["site_id"], "created": row["created"],
-            "spawns": row["spawns"], "resets": row["resets"]}
+            "spawns": row["spawns"], "resets": row["resets"], "removed": models.removed(db, row)}
     view.update(models.progress(db, row["account_id"]))
     return view
 

@@ -49,6 +49,7 @@ from jupyterhub.services.auth import HubAuth, HubOAuth
 from .. import clock
 from ..auth_throttle import THROTTLE
 from ..db import Database
+from ..disabled import any_disabled
 from ..phone import models as phone_models
 
 #: seconds HubAuth keeps the hub's answer for a token (JupyterHub's default is 300)
@@ -301,4 +302,4 @@ class Tenants:
             phone_models.verify_link(self.link_key, account, tokens[-1], clock.now(self.db))
         except Exception:
             return None
-        return "account:" + account
+        return None if any_disabled(self.db, (account,)) else "account:" + account

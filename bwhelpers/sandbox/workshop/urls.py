@@ -5,6 +5,8 @@ from .responses import (
     MyPhoneHandler,
     OAuthCallbackHandler,
     ParticipantHandler,
+    ReadmitHandler,
+    RemoveHandler,
     ResetHandler,
     RootHandler,
 )
@@ -18,5 +20,7 @@ url_paths = [
     (r"/me/phone/?", MyPhoneHandler),
     (r"/participants/" + NAME + r"/?", ParticipantHandler),
     (r"/participants/" + NAME + r"/reset/?", ResetHandler),
+    (r"/participants/" + NAME + r"/remove/?", RemoveHandler),
+    (r"/participants/" + NAME + r"/readmit/?", ReadmitHandler),
     (r"/oauth_callback", OAuthCallbackHandler),
 ]
