@@ -210,6 +210,15 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             assert tenant("/me", Authorization="token bad") is None
             forged = tornado.web.create_signed_value(b"x" * 32, auth.cookie_name, "good").decode()
             assert tenant("/me", Cookie=f"{auth.cookie_name}={forged}; jupyterhub-session-id=sess") is None
+            # a browser's first page (HTML, no credentials at all: only the redirect to the hub's login) is its
+            # address's first:, outside every room-wide bound (rev23e E2 residue); anything else is not
+            assert tenant("/me/phone", Accept="text/html") == tenant("/", Accept="text/html") \
+                == "first:address:198.51.100.9"
+            for uri, headers in (("/oauth_callback?code=c&state=s", {}),
+                                 ("/participants/vic", {}), ("/me", {"Authorization": "Basic eDp5"}),
+                                 ("/me", {"Cookie": f"{auth.cookie_name}={forged}"})):
+                assert tenant(uri, **{"Accept": "text/html", **headers}) is None, (uri, headers)
+            assert tenant("/me/phone", Accept="application/json") is None
             assert tenant(f"/api/accounts/{creds['account_id']}/applications", Authorization="token good") is None
             path, _ = link_path("admin-key", creds["account_id"], 600, clock.now(db))
             assert tenant(path) == f"account:{creds['account_id']}"
@@ -495,3 +504,46 @@ def test_deleting_the_hub_user_removes_their_sandbox_account(service: dict[str, 
     r = dash(service, creds, "GET", "/applications")
     assert r.status_code == 401 and REASON in r.text, r.text
     asyncio.run(auth.delete_user(types.SimpleNamespace(name="never-spawned")))  # 404 at the service: nothing to do
+
+
+def test_a_browsers_first_page_never_waits_behind_nor_is_refused_for_held_requests(service: dict[str, Any],
+                                                                                  hub: HubStandIn) -> None:
+    """rev23e E2 residue: outsiders holding requests (slow bodies, GETs with made-up hub tokens waiting on the hub)
+    filled what unproven requests may hold, and a new browser's first page (``GET /me/phone`` with no credentials:
+    only the redirect to the hub's login) answered 503. Such a page now has an allowance and a turn of its own,
+    outside every room-wide bound: here one address (a venue's NAT) holds its whole allowance of bodyless requests
+    (4 hub checks and 16 more, all waiting on a hub that sits on its answers), and a browser's first page from the
+    same address is still redirected at once; a request that is not a browser's first page (JSON, a POST) from
+    there is 429, as before."""
+    import concurrent.futures
+
+    from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
+    from bwhelpers.sandbox.workshop.tenants import MAX_CHECKS_PER_ADDRESS
+
+    nat, extra = "198.51.100.95", 3
+    held = [f"held-{i}" for i in range(MAX_CHECKS_PER_ADDRESS + PER_TENANT_REQUESTS + extra)]
+    hub.held.update(held)
+    hub.release.clear()
+    pool = concurrent.futures.ThreadPoolExecutor(len(held))
+    html = {"Accept": "text/html,application/xhtml+xml", "X-Forwarded-For": nat}
+    try:
+        waiting = [pool.submit(page, service, "/me", token, nat) for token in held]
+        deadline = time.monotonic() + 60  # no timing asserted: until the address's allowance is full (the extras' 429)
+        while sum(f.done() for f in waiting) < extra and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = [f.result() for f in waiting if f.done()]
+        assert [r.status_code for r in refused] == [429] * extra, [r.text[:200] for r in refused]
+        for path in ("/me/phone", "/me", "/", "/board"):
+            r = requests.get(f"{service['url']}{path}", headers=html, timeout=60, allow_redirects=False)
+            assert r.status_code == 302 and "/oauth2/authorize" in r.headers["Location"], (path, r.status_code,
+                                                                                          r.text[:200])
+        assert page(service, "/me", address=nat).status_code == 429  # not a browser's page: its address's
+        r = requests.post(f"{service['url']}/me", headers=html, timeout=60)
+        assert r.status_code == 429, r.text[:200]
+        assert not hub.release.is_set() and sum(f.done() for f in waiting) == extra  # all still held meanwhile
+    finally:
+        hub.release.set()
+        for f in waiting:
+            f.result(timeout=60)
+        pool.shutdown()
+        hub.held.difference_update(held)

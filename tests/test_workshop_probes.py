@@ -524,6 +524,34 @@ def test_only_requests_waiting_for_a_body_without_credentials_fill_the_outsiders
     assert isinstance(ledger.admit("head:address:d", 0), Ticket)
 
 
+def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
+    """rev23e E2 residue: ~70 outsider addresses (slow bodies, and GETs with made-up hub tokens) filled the unproven
+    half, and a new browser's first page (no credentials at all: only a redirect to the hub's login) answered 503.
+    Its ledger key is its address's ``first:`` (tests/test_workshop_hub_identity.py: over HTTP): admitted while the
+    outsiders' pool, the unproven half and the room-wide bound are all full, and it takes nothing from them; its
+    address's own allowance still bounds a flood of them (429); one with a body is no first page."""
+    from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, PER_TENANT_REQUESTS, TENANT_BUSY, Ledger, Ticket,
+                                             ledger_key, outsider, unproven)
+
+    ledger = Ledger()
+    ledger.outsiders_max, ledger.unproven_max, ledger.all_max = (1, 1 << 20), 2, (3, 1 << 30)
+    held = [ledger.admit(k, 10) for k in ("address:a", "head:address:b", "account:7")]
+    assert all(isinstance(t, Ticket) for t in held)
+    assert ledger.admit("address:c", 10) is ALL_BUSY and ledger.admit("head:address:c", 0) is ALL_BUSY
+    assert ledger.admit("account:8", 0) is ALL_BUSY  # every room-wide bound is full
+    key = ledger_key("address:c", FIRST_PAGE + "address:c", body=False)
+    assert key == "first:address:c" and not outsider(key) and not unproven(key)
+    firsts = [ledger.admit(key, 0) for _ in range(PER_TENANT_REQUESTS)]
+    assert all(isinstance(t, Ticket) for t in firsts)
+    assert ledger.admit(key, 0) is TENANT_BUSY  # its address's own allowance
+    held[2].release()  # a proven tenant's place given back is a proven tenant's again: the first pages took none
+    assert isinstance(ledger.admit("account:8", 0), Ticket) and ledger.admit("account:9", 0) is ALL_BUSY
+    for t in firsts:
+        t.release()
+    assert ledger.in_flight(key) == (0, 0) and ledger.admit("account:9", 0) is ALL_BUSY
+    assert ledger_key("address:c", FIRST_PAGE + "address:c", body=True) == "address:c"  # a body: no first page
+
+
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:

@@ -31,7 +31,8 @@ address: ``tenants.MAX_CHECKS_PER_ADDRESS``); neither is in the outsiders' pool.
 pool with slow bodies, a participant's first page (the hub's OAuth redirect, its callback, a page whose hub token
 the service has not seen yet) and a kernel's health probe are still served: only requests without credentials that
 carry a body can be refused by it (a made-up hub token with a body proves nothing until its body is in: it is in
-the pool too, rev23e E2).
+the pool too, rev23e E2). A browser's first page with no credentials at all (only a redirect to the hub's login)
+takes no place in any room-wide bound: :data:`FIRST_PAGE`.
 
 Over a limit the request is answered at once, before its body is read, and its connection closed: 429 over the
 tenant's own limits, 503 over everyone's, both with ``Retry-After``. Connections are bounded by the server
@@ -61,6 +62,14 @@ UNPROVEN_REQUESTS = ALL_REQUESTS // 2
 _UNPROVEN = ("address:", "guest:", "head:", "check:", "signed:", "probe:")
 #: the ledger keys of the outsiders' pool (:func:`outsider`)
 _OUTSIDERS = ("address:", "guest:")
+#: the ledger key (and turn) of a workshop's **first page** (``first:address:<ip>``, :mod:`.workshop.tenants`): a
+#: browser's ``GET`` with no credentials at all and no body, which only gets a redirect to the hub's login. Its
+#: address's allowance of its own (:data:`PER_TENANT_REQUESTS`, answered 429 beyond) and its own turn, and in no
+#: room-wide bound (the outsiders' pool, the unproven half, all): outsiders holding requests, from however many
+#: addresses or from the same one, never make it wait or refuse it (rev23e E2 residue). It holds nothing to be
+#: held by: answered as soon as its own turn comes (one at a time per address, as every tenant's), so a flood of
+#: them is paced per address as any other, and bounded by the connections (:data:`MAX_CONNECTIONS`).
+FIRST_PAGE = "first:"
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
@@ -143,7 +152,7 @@ def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
     its own (``signed:``), which made-up tokens in ``Authorization`` headers never take (rev23e E5). A request with
     a body and no proof yet is its address's (in the outsiders' pool), a hub token or not."""
     if isinstance(hint, str) and hint:
-        return hint
+        return tenant if body and hint.startswith(FIRST_PAGE) else hint  # a first page has no body
     if not body and tenant.startswith("address:"):
         if hint is None:
             return "head:" + tenant
@@ -202,12 +211,14 @@ class Ledger:
             blind = tenant.startswith(_UNPROVEN)
             if blind and self._unproven + 1 > self.unproven_max:
                 return ALL_BUSY
-            if self._all[0] + 1 > self.all_max[0] or self._all[1] + size > self.all_max[1]:
+            first = tenant.startswith(FIRST_PAGE)  # its address's own allowance only (FIRST_PAGE)
+            if not first and (self._all[0] + 1 > self.all_max[0] or self._all[1] + size > self.all_max[1]):
                 return ALL_BUSY
             mine[0] += 1
             mine[1] += size
-            self._all[0] += 1
-            self._all[1] += size
+            if not first:
+                self._all[0] += 1
+                self._all[1] += size
             self._tenants[tenant] = mine
             if pooled:
                 self._outsiders[0] += 1
@@ -247,8 +258,9 @@ class Ledger:
                 mine[1] -= ticket.bytes
                 if mine[0] <= 0:
                     del self._tenants[ticket.tenant]
-            self._all[0] -= 1
-            self._all[1] -= ticket.bytes
+            if not ticket.tenant.startswith(FIRST_PAGE):
+                self._all[0] -= 1
+                self._all[1] -= ticket.bytes
             if outsider(ticket.tenant):
                 self._outsiders[0] -= 1
                 self._outsiders[1] -= ticket.bytes

@@ -155,7 +155,7 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         except ValueError:
             length = 0
         if self.tenant is not None:
-            self.whose = self.tenant(headers, self.uri)
+            self.whose = self.tenant(headers, self.uri, str(getattr(start_line, "method", "") or ""))
         chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
         #: a body still to come has a deadline; one read with its head cannot be late, and has none (tornado runs a
         #: timed body read as a task of its own: some 7 % of the CPU of a small POST)
@@ -439,7 +439,7 @@ class SandboxApplication(tornado.web.Application):
             share = self.fair_share
             health = f"{ctx.url_prefix}/_sandbox/health"
 
-            def tenant(headers: tornado.httputil.HTTPHeaders, uri: str) -> tuple[str, Any]:
+            def tenant(headers: tornado.httputil.HTTPHeaders, uri: str, method: str = "") -> tuple[str, Any]:
                 """(tenant, hint): decided from the head, before the body is read (:mod:`.admission`)."""
                 peer = str(getattr(getattr(request_conn, "context", None), "remote_ip", "") or "")
                 address = forwarded.client_address(peer, headers.get("X-Forwarded-For"), ctx.trusted_proxies,
@@ -453,7 +453,10 @@ class SandboxApplication(tornado.web.Application):
                     return who, None
                 if uri.split("?", 1)[0] == health:  # in lanes of their own (FairShare.PROBE_LANES)
                     return who, share.probe_lane(address)
-                return who, self.tenant_hint(headers, uri, address)
+                hint = self.tenant_hint(headers, uri, address)
+                if isinstance(hint, str) and hint.startswith(admission.FIRST_PAGE) and method not in ("GET", "HEAD"):
+                    hint = None  # a first page is a browser's GET (admission.FIRST_PAGE)
+                return who, hint
 
             def turn(who: str, hint: Any) -> Turn | Awaitable[Turn]:
                 if inspect.isawaitable(hint):

@@ -14,6 +14,9 @@ be one tenant, whose turns any one of them could fill (issue 23, review 23b N1):
   an account (a name that only logged in: names are free with the room password) ``guest:<name>``, which the
   admission ledger counts with the outsiders (:func:`bwhelpers.sandbox.admission.outsider`, rev23e E3: 128 such
   names filled the room-wide bound);
+* a browser's **first page** (``/``, ``/me``, ``/me/phone``, ``/board`` asking for HTML with no credentials at all:
+  its handler only redirects to the hub's login) is ``first:address:<ip>``, an allowance and turn of its own outside
+  every room-wide bound (:data:`bwhelpers.sandbox.admission.FIRST_PAGE`, rev23e E2 residue);
 * a **phone page opened by its signed link** (``?t=``: the page and its state polls) is the link's account (one
   HMAC; an expired or forged link is not).
 
@@ -47,8 +50,10 @@ import tornado.web
 from jupyterhub.services.auth import HubAuth, HubOAuth
 
 from .. import clock
+from ..admission import FIRST_PAGE
 from ..auth_throttle import THROTTLE
 from ..db import Database
+from ..forwarded import client_key
 from ..disabled import any_disabled
 from ..phone import models as phone_models
 
@@ -64,6 +69,9 @@ MAX_TOKEN_CHARS = 256
 #: below; longer ones wait in their address's turns and the handler answers them)
 MAX_READ_CHARS = 8192
 _PHONE = "/_sandbox/phone/"
+#: the pages a browser opens first (their handlers redirect a visit without credentials to the hub's login: a first
+#: page, :meth:`Tenants.first_page`), as paths below the prefix without a trailing slash
+FIRST_PAGES = frozenset({"", "/me", "/me/phone", "/board"})
 #: tokens whose user the hub named, remembered at most (then the least recently used is forgotten)
 MAX_KNOWN_TOKENS = 10_000
 #: tokens remembered per user at most (then that user's least recently used is forgotten): one participant minting
@@ -257,7 +265,7 @@ class Tenants:
             return None  # the emulated APIs and the control plane: their own credentials (fair_share.tenant_of)
         found = self.hub_token(headers)
         if found is None:
-            return None
+            return self.first_page(path, headers, address)
         token, session, signed = found
         key = cache_key(token, session)
         try:
@@ -277,6 +285,18 @@ class Tenants:
             return None
         self._checking[slot] = self._checking.get(slot, 0) + 1  # the caller awaits it (server._BodyLimit)
         return HubCheck(self, token, session, slot, key, signed)
+
+    def first_page(self, path: str, headers: Any, address: str) -> str | None:
+        """``first:address:<ip>`` (:data:`~bwhelpers.sandbox.admission.FIRST_PAGE`) for a browser's first page: one
+        of :data:`FIRST_PAGES` asking for HTML with no credentials at all (no ``Authorization``, none of the
+        service's cookies), which its handler only redirects to the hub's login; else None (its address's)."""
+        if path.rstrip("/") not in FIRST_PAGES or "text/html" not in headers.get("Accept", "") \
+                or "Authorization" in headers:
+            return None
+        raw = headers.get_list("Cookie")
+        if sum(len(c) for c in raw) > MAX_READ_CHARS or (raw and self.auth.cookie_name in _cookies(headers)):
+            return None
+        return FIRST_PAGE + "address:" + client_key(address)
 
     def _done(self, address: str) -> None:
         left = self._checking.get(address, 1) - 1
