@@ -275,6 +275,23 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             assert isinstance(again[0], HubCheck)  # "no such token" is not remembered past its age
             again[0].close()
             clock.change(db, wall=True)
+            # rev23e E5 after a restart: the db keeps what the hub named (a digest of each token and its tenant, no
+            # token), so a new process (nothing in HubAuth's cache) still gives the room's tokens their users' turns
+            # and allowances instead of checking them among a flood of made-up ones; what was forgotten stays so
+            rows = db.query("SELECT digest, tenant FROM workshop_known_tokens")
+            assert not any("token" in str(r["digest"]) or "vic-" in str(r["digest"]) for r in rows)
+            restarted = Tenants(db, HubOAuth(oauth_client_id="service-bw-sandbox", api_token="unused",
+                                             cache=HubAnswers(HUB_CACHE_SECONDS, lambda: clock.now(db))),
+                                secret, "/services/bw-sandbox", "admin-key")
+            assert restarted(tornado.httputil.HTTPHeaders({"Authorization": "token host-token"}),
+                             "/services/bw-sandbox/board.json", "198.51.100.9") == "hub:host"
+            after = [restarted(tornado.httputil.HTTPHeaders({"Authorization": f"token vic-{i}"}),
+                               "/services/bw-sandbox/me", "198.51.100.9") for i in range(3 * MAX_KNOWN_PER_USER)]
+            assert after[-MAX_KNOWN_PER_USER:] == [f"account:{creds['account_id']}"] * MAX_KNOWN_PER_USER
+            assert not any(isinstance(v, str) for v in after[:MAX_KNOWN_PER_USER])
+            for v in after:
+                if isinstance(v, HubCheck):
+                    v.close()
         finally:
             db.close()
 

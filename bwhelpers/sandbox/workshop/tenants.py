@@ -28,8 +28,8 @@ address (the failure throttle of :mod:`bwhelpers.sandbox.auth_throttle`), or whe
 :data:`MAX_CHECKS_PER_ADDRESS` checks in flight (so a flood of made-up tokens is one address's worth of hub
 requests at a time).
 
-A token the hub named a user for before (in this process's life) keeps naming that user's tenant when HubAuth's
-answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
+A token the hub named a user for before (in this process's life, or before a restart: the db keeps a digest of it
+and its tenant, ``workshop_known_tokens``) keeps naming that user's tenant when HubAuth's answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
 outsiders fill what unproven requests may hold, rev23e E2) and its handler asks the hub again, as HubAuth does
 for every expired answer. This only decides whose allowance and turn a request takes, never whether it is
 authorised: a revoked token is still refused by the handler.
@@ -41,6 +41,8 @@ clock (:class:`HubAnswers`): a token the hub has revoked or let expire is refuse
 from __future__ import annotations
 
 import hashlib
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -78,6 +80,8 @@ MAX_KNOWN_TOKENS = 10_000
 #: tokens never pushes out anyone else's (rev23e E5)
 MAX_KNOWN_PER_USER = 8
 
+
+log = logging.getLogger("bwhelpers.sandbox.workshop")
 
 #: the class HubAuth's ``cache`` must be (an instance of it: the trait's type)
 ExpiringDict: type = HubAuth.class_traits()["cache"].klass
@@ -198,6 +202,41 @@ class Tenants:
         self._known: dict[str, str] = {}
         #: tenant -> its remembered token digests, least recently used first
         self._known_of: dict[str, dict[str, None]] = {}
+        self._load()
+
+    def _load(self) -> None:
+        """What the service remembered before a restart (``workshop_known_tokens``), least recently named first:
+        after a restart the room's tokens are still their users' (rev23e E5: right after a restart a flood of made-up
+        tokens from the room's address made every page whose token was not checked yet 429)."""
+        try:
+            rows = self.db.query("SELECT digest, tenant FROM workshop_known_tokens ORDER BY used, rowid")
+        except sqlite3.Error:  # pragma: no cover - a db without the table (models not imported): nothing kept
+            return
+        for row in rows:
+            self._place("hub\0" + str(row["digest"]), str(row["tenant"]))
+
+    def _place(self, digest: str, tenant: str) -> list[str]:
+        """Put ``digest`` (most recently used) under ``tenant`` in memory; returns the digests forgotten for it."""
+        gone: list[str] = []
+        old = self._known.pop(digest, None)
+        if old is not None:
+            self._known_of.get(old, {}).pop(digest, None)
+        self._known[digest] = tenant  # the most recently used last
+        mine = self._known_of.setdefault(tenant, {})
+        mine[digest] = None
+        while len(mine) > MAX_KNOWN_PER_USER:
+            first = next(iter(mine))
+            self._known.pop(first, None)
+            del mine[first]
+            gone.append(first)
+        while len(self._known) > MAX_KNOWN_TOKENS:
+            first = next(iter(self._known))
+            owner = self._known.pop(first)
+            self._known_of.get(owner, {}).pop(first, None)
+            if not self._known_of.get(owner, True):
+                del self._known_of[owner]
+            gone.append(first)
+        return gone
 
     def _remember(self, token: str, tenant: str | None) -> str | None:
         """Remember that ``token`` names ``tenant`` (keyed by the token alone: a client-chosen session id makes no
@@ -206,21 +245,18 @@ class Tenants:
         if tenant is None or tenant.startswith("guest:"):  # a guest's is asked of the hub again
             return tenant
         digest = credential_ident(token)
-        old = self._known.pop(digest, None)
-        if old is not None:
-            self._known_of.get(old, {}).pop(digest, None)
-        self._known[digest] = tenant  # the most recently used last
-        mine = self._known_of.setdefault(tenant, {})
-        mine[digest] = None
-        while len(mine) > MAX_KNOWN_PER_USER:
-            self._known.pop(next(iter(mine)), None)
-            del mine[next(iter(mine))]
-        while len(self._known) > MAX_KNOWN_TOKENS:
-            gone = next(iter(self._known))
-            owner = self._known.pop(gone)
-            self._known_of.get(owner, {}).pop(gone, None)
-            if not self._known_of.get(owner, True):
-                del self._known_of[owner]
+        new = self._known.get(digest) != tenant
+        gone = self._place(digest, tenant)
+        if new or gone:  # kept in the db too (a digest, never the token): a write per newly named token only
+            try:
+                with self.db.transaction() as conn:
+                    if new:
+                        conn.execute("INSERT OR REPLACE INTO workshop_known_tokens (digest, tenant, used) VALUES "
+                                     "(?,?,?)", (digest.split("\0", 1)[1], tenant, clock.now(conn)))
+                    conn.executemany("DELETE FROM workshop_known_tokens WHERE digest=?",
+                                     [(d.split("\0", 1)[1],) for d in gone])
+            except sqlite3.Error as exc:  # fairness only: the memory still has it
+                log.warning("could not keep a known hub token: %s", exc)
         return tenant
 
     def hub_token(self, headers: Any) -> tuple[str, str, bool] | None:
