@@ -15,6 +15,7 @@ import xmltodict
 
 from bwhelpers.sandbox import DEMO, DEMO_B
 from guide import GUIDE_2018
+from conftest import serve_in_thread
 
 #: fast settings for tests: short delivery delays and a quick, bounded retry schedule
 FAST = {
@@ -95,7 +96,7 @@ class Receiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        serve_in_thread(self._server)
         return self
 
     def stop(self) -> None:

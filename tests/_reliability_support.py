@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from conftest import control
+from conftest import control, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 15  # every request of these tests has one
@@ -156,8 +156,7 @@ class Receiver:
 
     def up(self) -> "Receiver":
         self.server = _Server(("127.0.0.1", self.port), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
         return self
 
     def down(self) -> None:

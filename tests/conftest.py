@@ -492,3 +492,14 @@ def stop_process_group(proc: Any, timeout: float = 20) -> None:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def serve_in_thread(server: Any) -> Any:
+    """Serve a local ``http.server``/``socketserver`` server in a daemon thread (returned). It checks for
+    ``server.shutdown()`` every 50 ms: with serve_forever's default of 0.5 s, every test that stops a receiver of
+    its own waited half a second in its teardown (about 30 s of the quick loop's wall time)."""
+    import threading
+
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    return thread

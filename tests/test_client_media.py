@@ -4,7 +4,6 @@ field; inbound pictures downloaded with credentials only on the configured messa
 """
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,6 +16,7 @@ from bwhelpers.messaging import MessagingClient
 from bwhelpers.sandbox import DEMO_B
 
 from _client_helpers import closed_port, config_for
+from conftest import serve_in_thread
 
 PICTURE = Path(__file__).resolve().parents[1] / "bwhelpers" / "assets" / "smile.png"
 
@@ -144,8 +144,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def stranger() -> Iterator[ThreadingHTTPServer]:
     _Recorder.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     yield server
     server.shutdown()
     server.server_close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
@@ -14,6 +13,7 @@ import pytest
 from bwhelpers.config import Config
 from bwhelpers.http import _fast_route, make_session
 from bwhelpers.messaging import MessagingClient
+from conftest import serve_in_thread
 
 
 class _Service(BaseHTTPRequestHandler):
@@ -49,7 +49,7 @@ class _Service(BaseHTTPRequestHandler):
 def service() -> Iterator[str]:
     _Service.seen, _Service.mode = [], {}
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Service)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    serve_in_thread(srv)
     try:
         yield f"http://127.0.0.1:{srv.server_address[1]}"
     finally:

@@ -33,7 +33,7 @@ from bwhelpers.errors import (BandwidthError, RateLimitError, ServerError, Trans
 from bwhelpers.sandbox import DEMO
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
-from conftest import control
+from conftest import control, serve_in_thread
 
 plugin = report.fixture()
 
@@ -277,7 +277,6 @@ def test_timeouts_retry_reads_but_never_creates(tmp_path: Path) -> None:
 def test_garbage_success_body_is_a_clear_error(tmp_path: Path) -> None:
     """A proxy's HTML page with 200: a BandwidthError naming the URL, not an XML/JSON parser crash."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    import threading
 
     class Proxy(BaseHTTPRequestHandler):
         def _page(self) -> None:
@@ -294,7 +293,7 @@ def test_garbage_success_body_is_a_clear_error(tmp_path: Path) -> None:
             pass
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    serve_in_thread(srv)
     try:
         setup = Setup(config_for(f"http://127.0.0.1:{srv.server_address[1]}"), StateStore(tmp_path / "s.json"),
                       progress=False)

@@ -30,7 +30,7 @@ from bwhelpers.a2p import A2PClient
 from _reliability_report import add, item
 from _reliability_support import TIMEOUT, SandboxProcess, _Server
 from bwhelpers.sandbox import ADMIN_HEADER, DEMO, DEMO_B
-from conftest import XmlSession, admin, control
+from conftest import XmlSession, admin, control, serve_in_thread
 from guide import GUIDE_2018
 
 _plugin = report.fixture()
@@ -225,7 +225,7 @@ class _FakeSandbox:
         self.server = _Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def credentials_seen(self) -> int:
         return sum(1 for h in self.seen if "authorization" in h or ADMIN_HEADER.lower() in h)

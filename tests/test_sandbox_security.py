@@ -306,6 +306,7 @@ def test_idle_connections_are_closed(tmp_path: Path, sandbox_factory: Callable[.
 
 
 
+@pytest.mark.slow  # about 3 s of real time: tornado's body timer runs on the wall clock, not the sandbox's
 def test_a_body_that_stops_coming_is_cut_at_the_body_timeout(tmp_path: Path, sandbox_factory: Callable[..., Any],
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A request whose body stops half way is closed after ``BODY_TIMEOUT`` (tornado's body timeout, which the server

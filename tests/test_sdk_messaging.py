@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 # bandwidth-sdk is imported by the tests that use it (a missing SDK fails them loudly; the README installs it), not
 # at collection: its pydantic models cost 1.5 s of CPU in every process that imports it, every xdist worker included
+# (conftest.XDIST_GROUPS: one worker). The import takes 2-4 s, so these tests are slow: the full suite runs them.
+pytestmark = pytest.mark.slow
 
 APP_ID = "05851417-c78b-4636-81a2-014a54d8f119"
 

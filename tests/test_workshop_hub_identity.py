@@ -16,6 +16,7 @@ import pytest
 import requests
 from _workshop_service import workshop_service
 from test_workshop_safety import JSON, app_xml, dash, move_clock, provision, settings
+from conftest import serve_in_thread
 
 SCOPE = "access:services!service=bw-sandbox"
 
@@ -51,8 +52,7 @@ class HubStandIn:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.api = f"http://127.0.0.1:{self.server.server_address[1]}/hub/api"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
 
     def token(self, name: str, admin: bool = False) -> str:
         self.issued += 1

@@ -12,6 +12,7 @@ import pytest
 import requests
 import requests.adapters
 from _workshop_service import workshop_service
+from conftest import serve_in_thread
 
 from bwhelpers.sandbox import DEMO, DEMO_B
 
@@ -954,7 +955,6 @@ def test_the_delivery_signature_is_bound_to_its_url_and_time_and_used_once() -> 
 def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any, sandbox_factory: Callable[..., Any]) -> None:
     """A host that has a /_sandbox/bins/ path is not the sandbox: it gets the callback without X-Sandbox-Delivery."""
     import http.server
-    import threading
 
 
     seen: list[dict[str, str]] = []
@@ -970,7 +970,7 @@ def test_the_signature_goes_only_to_the_sandboxs_own_bins(tmp_path: Any, sandbox
             pass
 
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    serve_in_thread(receiver)
     sb = sandbox_factory(db=tmp_path / "sb.db", order_delay=0, settings={"a2p_enforcement": False})
     try:
         creds = {**sb.credentials, "site_id": sb.credentials["site_id"]}
