@@ -534,6 +534,8 @@ def test_a_browsers_first_page_never_waits_behind_nor_is_refused_for_held_reques
     there is 429, as before."""
     import concurrent.futures
 
+    from urllib.parse import parse_qs, urlsplit
+
     from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
     from bwhelpers.sandbox.workshop.tenants import MAX_CHECKS_PER_ADDRESS
 
@@ -554,6 +556,14 @@ def test_a_browsers_first_page_never_waits_behind_nor_is_refused_for_held_reques
             r = requests.get(f"{service['url']}{path}", headers=html, timeout=60, allow_redirects=False)
             assert r.status_code == 302 and "/oauth2/authorize" in r.headers["Location"], (path, r.status_code,
                                                                                           r.text[:200])
+        # the hub's redirect back (its state signed by that first page) is let in too: the handler asks the hub for
+        # the code's token (here a stand-in without that route: HubOAuth's 502), never the address's 429
+        state = parse_qs(urlsplit(r.headers["Location"]).query)["state"][0]
+        back = f"{service['url']}/oauth_callback?code=c0de&state={state}"
+        r = requests.get(back, headers=html, cookies=r.cookies, timeout=60, allow_redirects=False)
+        assert r.status_code == 502, (r.status_code, r.text[:300])
+        r = requests.get(back, headers=html, timeout=60, allow_redirects=False)  # no signed state: no proof
+        assert r.status_code == 429, (r.status_code, r.text[:300])
         assert page(service, "/me", address=nat).status_code == 429  # not a browser's page: its address's
         r = requests.post(f"{service['url']}/me", headers=html, timeout=60)
         assert r.status_code == 429, r.text[:200]

@@ -16,7 +16,9 @@ be one tenant, whose turns any one of them could fill (issue 23, review 23b N1):
   names filled the room-wide bound);
 * a browser's **first page** (``/``, ``/me``, ``/me/phone``, ``/board`` asking for HTML with no credentials at all:
   its handler only redirects to the hub's login) is ``first:address:<ip>``, an allowance and turn of its own outside
-  every room-wide bound (:data:`bwhelpers.sandbox.admission.FIRST_PAGE`, rev23e E2 residue);
+  every room-wide bound (:data:`bwhelpers.sandbox.admission.FIRST_PAGE`, rev23e E2 residue), and so is the hub's
+  OAuth redirect back to the service that follows it, when its ``state`` is the one the first page signed
+  (``first:oauth:address:<ip>``);
 * a **phone page opened by its signed link** (``?t=``: the page and its state polls) is the link's account (one
   HMAC; an expired or forged link is not).
 
@@ -71,6 +73,7 @@ MAX_TOKEN_CHARS = 256
 #: below; longer ones wait in their address's turns and the handler answers them)
 MAX_READ_CHARS = 8192
 _PHONE = "/_sandbox/phone/"
+_CALLBACK = "/oauth_callback"
 #: the pages a browser opens first (their handlers redirect a visit without credentials to the hub's login: a first
 #: page, :meth:`Tenants.first_page`), as paths below the prefix without a trailing slash
 FIRST_PAGES = frozenset({"", "/me", "/me/phone", "/board"})
@@ -301,6 +304,8 @@ class Tenants:
             return None  # the emulated APIs and the control plane: their own credentials (fair_share.tenant_of)
         found = self.hub_token(headers)
         if found is None:
+            if path == _CALLBACK:
+                return self.oauth_return(query, headers, address)
             return self.first_page(path, headers, address)
         token, session, signed = found
         key = cache_key(token, session)
@@ -333,6 +338,30 @@ class Tenants:
         if sum(len(c) for c in raw) > MAX_READ_CHARS or (raw and self.auth.cookie_name in _cookies(headers)):
             return None
         return FIRST_PAGE + "address:" + client_key(address)
+
+    def oauth_return(self, query: str, headers: Any, address: str) -> str | None:
+        """``first:oauth:address:<ip>`` for the hub's OAuth redirect back to the service (``/oauth_callback``, the
+        second page a new browser opens) whose ``state`` matches the service's own signed state cookie (set by
+        the first page: one HMAC checked, the code is the handler's), with no other credentials; else None. An
+        allowance and turn of its own beside the first pages', in no room-wide bound (rev23e E2 residue, and E5
+        after a restart: every browser logs in again). One at a time per address asks the hub, as before."""
+        if "Authorization" in headers or sum(len(c) for c in headers.get_list("Cookie")) > MAX_READ_CHARS:
+            return None
+        args = parse_qs(query)
+        state = (args.get("state") or [""])[-1]
+        if not state or not args.get("code") or len(state) > MAX_TOKEN_CHARS:
+            return None
+        cookies = _cookies(headers)
+        if self.auth.cookie_name in cookies:
+            return None
+        try:
+            name = self.auth.get_state_cookie_name(state)
+            value = tornado.web.decode_signed_value(self.cookie_secret, name, cookies.get(name) or "")
+        except Exception:  # a state that is no state of ours
+            return None
+        if value is None or value.decode("ascii", "replace") != state:
+            return None
+        return FIRST_PAGE + "oauth:address:" + client_key(address)
 
     def _done(self, address: str) -> None:
         left = self._checking.get(address, 1) - 1
