@@ -68,7 +68,8 @@ _OUTSIDERS = ("address:", "guest:")
 #: room-wide bound (the outsiders' pool, the unproven half, all): outsiders holding requests, from however many
 #: addresses or from the same one, never make it wait or refuse it (rev23e E2 residue). It holds nothing to be
 #: held by: answered as soon as its own turn comes (one at a time per address, as every tenant's), so a flood of
-#: them is paced per address as any other, and bounded by the connections (:data:`MAX_CONNECTIONS`).
+#: them is paced per address as any other, and bounded by the connections (:data:`MAX_CONNECTIONS`). The hub's
+#: OAuth redirect back that follows it (its ``state`` signed by that first page) is ``first:oauth:address:<ip>``.
 FIRST_PAGE = "first:"
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256

@@ -3,7 +3,8 @@ bwhelpers.sandbox.workshop.models
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 
 State of workshop mode: one sandbox account per JupyterHub user (``workshop_participants``), the
-API errors each account hit (``workshop_errors``), and each participant's progress, computed on
+API errors each account hit (``workshop_errors``), the hub tokens whose user the hub named (``workshop_known_tokens``:
+a digest and the tenant, for :mod:`.tenants`, so a restart forgets no one), and each participant's progress, computed on
 read from that account's own objects in the sandbox (applications, locations, features, orders,
 numbers, messages and their events).
 
@@ -44,7 +45,12 @@ CREATE TABLE IF NOT EXISTS workshop_errors (
     path TEXT NOT NULL,
     step TEXT
 );
-CREATE INDEX IF NOT EXISTS workshop_errors_account ON workshop_errors(account_id, id)
+CREATE INDEX IF NOT EXISTS workshop_errors_account ON workshop_errors(account_id, id);
+CREATE TABLE IF NOT EXISTS workshop_known_tokens (
+    digest TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    used REAL NOT NULL
+)
 """
 register_schema(SCHEMA)
 

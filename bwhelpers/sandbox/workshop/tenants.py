@@ -16,7 +16,9 @@ be one tenant, whose turns any one of them could fill (issue 23, review 23b N1):
   names filled the room-wide bound);
 * a browser's **first page** (``/``, ``/me``, ``/me/phone``, ``/board`` asking for HTML with no credentials at all:
   its handler only redirects to the hub's login) is ``first:address:<ip>``, an allowance and turn of its own outside
-  every room-wide bound (:data:`bwhelpers.sandbox.admission.FIRST_PAGE`, rev23e E2 residue);
+  every room-wide bound (:data:`bwhelpers.sandbox.admission.FIRST_PAGE`, rev23e E2 residue), and so is the hub's
+  OAuth redirect back to the service that follows it, when its ``state`` is the one the first page signed
+  (``first:oauth:address:<ip>``);
 * a **phone page opened by its signed link** (``?t=``: the page and its state polls) is the link's account (one
   HMAC; an expired or forged link is not).
 
@@ -28,8 +30,8 @@ address (the failure throttle of :mod:`bwhelpers.sandbox.auth_throttle`), or whe
 :data:`MAX_CHECKS_PER_ADDRESS` checks in flight (so a flood of made-up tokens is one address's worth of hub
 requests at a time).
 
-A token the hub named a user for before (in this process's life) keeps naming that user's tenant when HubAuth's
-answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
+A token the hub named a user for before (in this process's life, or before a restart: the db keeps a digest of it
+and its tenant, ``workshop_known_tokens``) keeps naming that user's tenant when HubAuth's answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
 outsiders fill what unproven requests may hold, rev23e E2) and its handler asks the hub again, as HubAuth does
 for every expired answer. This only decides whose allowance and turn a request takes, never whether it is
 authorised: a revoked token is still refused by the handler.
@@ -41,6 +43,8 @@ clock (:class:`HubAnswers`): a token the hub has revoked or let expire is refuse
 from __future__ import annotations
 
 import hashlib
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -69,6 +73,7 @@ MAX_TOKEN_CHARS = 256
 #: below; longer ones wait in their address's turns and the handler answers them)
 MAX_READ_CHARS = 8192
 _PHONE = "/_sandbox/phone/"
+_CALLBACK = "/oauth_callback"
 #: the pages a browser opens first (their handlers redirect a visit without credentials to the hub's login: a first
 #: page, :meth:`Tenants.first_page`), as paths below the prefix without a trailing slash
 FIRST_PAGES = frozenset({"", "/me", "/me/phone", "/board"})
@@ -78,6 +83,8 @@ MAX_KNOWN_TOKENS = 10_000
 #: tokens never pushes out anyone else's (rev23e E5)
 MAX_KNOWN_PER_USER = 8
 
+
+log = logging.getLogger("bwhelpers.sandbox.workshop")
 
 #: the class HubAuth's ``cache`` must be (an instance of it: the trait's type)
 ExpiringDict: type = HubAuth.class_traits()["cache"].klass
@@ -198,6 +205,41 @@ class Tenants:
         self._known: dict[str, str] = {}
         #: tenant -> its remembered token digests, least recently used first
         self._known_of: dict[str, dict[str, None]] = {}
+        self._load()
+
+    def _load(self) -> None:
+        """What the service remembered before a restart (``workshop_known_tokens``), least recently named first:
+        after a restart the room's tokens are still their users' (rev23e E5: right after a restart a flood of made-up
+        tokens from the room's address made every page whose token was not checked yet 429)."""
+        try:
+            rows = self.db.query("SELECT digest, tenant FROM workshop_known_tokens ORDER BY used, rowid")
+        except sqlite3.Error:  # pragma: no cover - a db without the table (models not imported): nothing kept
+            return
+        for row in rows:
+            self._place("hub\0" + str(row["digest"]), str(row["tenant"]))
+
+    def _place(self, digest: str, tenant: str) -> list[str]:
+        """Put ``digest`` (most recently used) under ``tenant`` in memory; returns the digests forgotten for it."""
+        gone: list[str] = []
+        old = self._known.pop(digest, None)
+        if old is not None:
+            self._known_of.get(old, {}).pop(digest, None)
+        self._known[digest] = tenant  # the most recently used last
+        mine = self._known_of.setdefault(tenant, {})
+        mine[digest] = None
+        while len(mine) > MAX_KNOWN_PER_USER:
+            first = next(iter(mine))
+            self._known.pop(first, None)
+            del mine[first]
+            gone.append(first)
+        while len(self._known) > MAX_KNOWN_TOKENS:
+            first = next(iter(self._known))
+            owner = self._known.pop(first)
+            self._known_of.get(owner, {}).pop(first, None)
+            if not self._known_of.get(owner, True):
+                del self._known_of[owner]
+            gone.append(first)
+        return gone
 
     def _remember(self, token: str, tenant: str | None) -> str | None:
         """Remember that ``token`` names ``tenant`` (keyed by the token alone: a client-chosen session id makes no
@@ -206,21 +248,18 @@ class Tenants:
         if tenant is None or tenant.startswith("guest:"):  # a guest's is asked of the hub again
             return tenant
         digest = credential_ident(token)
-        old = self._known.pop(digest, None)
-        if old is not None:
-            self._known_of.get(old, {}).pop(digest, None)
-        self._known[digest] = tenant  # the most recently used last
-        mine = self._known_of.setdefault(tenant, {})
-        mine[digest] = None
-        while len(mine) > MAX_KNOWN_PER_USER:
-            self._known.pop(next(iter(mine)), None)
-            del mine[next(iter(mine))]
-        while len(self._known) > MAX_KNOWN_TOKENS:
-            gone = next(iter(self._known))
-            owner = self._known.pop(gone)
-            self._known_of.get(owner, {}).pop(gone, None)
-            if not self._known_of.get(owner, True):
-                del self._known_of[owner]
+        new = self._known.get(digest) != tenant
+        gone = self._place(digest, tenant)
+        if new or gone:  # kept in the db too (a digest, never the token): a write per newly named token only
+            try:
+                with self.db.transaction() as conn:
+                    if new:
+                        conn.execute("INSERT OR REPLACE INTO workshop_known_tokens (digest, tenant, used) VALUES "
+                                     "(?,?,?)", (digest.split("\0", 1)[1], tenant, clock.now(conn)))
+                    conn.executemany("DELETE FROM workshop_known_tokens WHERE digest=?",
+                                     [(d.split("\0", 1)[1],) for d in gone])
+            except sqlite3.Error as exc:  # fairness only: the memory still has it
+                log.warning("could not keep a known hub token: %s", exc)
         return tenant
 
     def hub_token(self, headers: Any) -> tuple[str, str, bool] | None:
@@ -265,6 +304,8 @@ class Tenants:
             return None  # the emulated APIs and the control plane: their own credentials (fair_share.tenant_of)
         found = self.hub_token(headers)
         if found is None:
+            if path == _CALLBACK:
+                return self.oauth_return(query, headers, address)
             return self.first_page(path, headers, address)
         token, session, signed = found
         key = cache_key(token, session)
@@ -297,6 +338,30 @@ class Tenants:
         if sum(len(c) for c in raw) > MAX_READ_CHARS or (raw and self.auth.cookie_name in _cookies(headers)):
             return None
         return FIRST_PAGE + "address:" + client_key(address)
+
+    def oauth_return(self, query: str, headers: Any, address: str) -> str | None:
+        """``first:oauth:address:<ip>`` for the hub's OAuth redirect back to the service (``/oauth_callback``, the
+        second page a new browser opens) whose ``state`` matches the service's own signed state cookie (set by
+        the first page: one HMAC checked, the code is the handler's), with no other credentials; else None. An
+        allowance and turn of its own beside the first pages', in no room-wide bound (rev23e E2 residue, and E5
+        after a restart: every browser logs in again). One at a time per address asks the hub, as before."""
+        if "Authorization" in headers or sum(len(c) for c in headers.get_list("Cookie")) > MAX_READ_CHARS:
+            return None
+        args = parse_qs(query)
+        state = (args.get("state") or [""])[-1]
+        if not state or not args.get("code") or len(state) > MAX_TOKEN_CHARS:
+            return None
+        cookies = _cookies(headers)
+        if self.auth.cookie_name in cookies:
+            return None
+        try:
+            name = self.auth.get_state_cookie_name(state)
+            value = tornado.web.decode_signed_value(self.cookie_secret, name, cookies.get(name) or "")
+        except Exception:  # a state that is no state of ours
+            return None
+        if value is None or value.decode("ascii", "replace") != state:
+            return None
+        return FIRST_PAGE + "oauth:address:" + client_key(address)
 
     def _done(self, address: str) -> None:
         left = self._checking.get(address, 1) - 1
