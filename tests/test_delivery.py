@@ -20,7 +20,7 @@ from bwhelpers.exceptions import ValidationError
 from bwhelpers.receiver_client import callback_base
 from bwhelpers.setup import Setup
 from bwhelpers.state import StateStore
-from conftest import control, reset
+from conftest import control, reset, serve_in_thread
 
 
 @functools.cache
@@ -253,7 +253,7 @@ def test_sandbox_list_messages_follows_the_callbacks_lifecycle(clean_sandbox: An
 def test_connect_checks_the_receiver_settings_before_any_request(clean_sandbox: Any, isolated_env: Path,
                                                                  monkeypatch: pytest.MonkeyPatch,
                                                                  capsys: Any) -> None:
-    import socket
+    import socketserver
 
     from bwhelpers.connection import live_config
 
@@ -269,12 +269,21 @@ def test_connect_checks_the_receiver_settings_before_any_request(clean_sandbox: 
     monkeypatch.setenv("BW_RECEIVER_PORT", "eighty")
     with pytest.raises(ValidationError, match="BW_RECEIVER_PORT='eighty' is not a port number"):
         live_config(quiet=True)
-    with socket.socket() as squatter:  # another program holds the port: connecting still works, and says so
-        squatter.bind(("127.0.0.1", 0))
-        squatter.listen()
-        port = squatter.getsockname()[1]
+    class Hangup(socketserver.BaseRequestHandler):
+        def handle(self) -> None:  # takes the connection and closes it, speaking no HTTP
+            pass
+
+    # another program holds the port: connecting still works, and says so (one that never answers, which the
+    # receiver's probe waits out: tests/test_receiver.py::test_port_in_use_names_the_port_and_the_fix)
+    squatter = socketserver.TCPServer(("127.0.0.1", 0), Hangup)
+    serve_in_thread(squatter)
+    try:
+        port = squatter.server_address[1]
         monkeypatch.setenv("BW_RECEIVER_PORT", str(port))
         assert live_config().target == "real"
+    finally:
+        squatter.shutdown()
+        squatter.server_close()
     err = capsys.readouterr().err
     assert f"port {port}" in err and "BW_RECEIVER_PORT" in err and "polling" in err
 
