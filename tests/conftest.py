@@ -117,10 +117,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 #: the groups that take longest (minutes: a browser, a hub, the bench, kernels and concurrent runs), handed to the
-#: workers first (addopts: --no-loadscope-reorder keeps this order), then the other groups, then the single tests in
-#: collection order: no group starts late and runs alone at the end while the other workers idle
+#: workers first (addopts: --no-loadscope-reorder keeps this order), then the other groups, then the single tests
+#: marked slow (notebook runs, newman, a lab, subprocesses: seconds to a minute each), then the quick ones, each in
+#: collection order: longest first, so no long test starts late and runs alone at the end while the other workers
+#: idle, and the quick tests fill the last minutes of every worker
 LONGEST_FIRST = ("browser", "browser_real", "test_workshop", "test_frontdoor", "test_bench",
-                 "test_reliability_security", "test_reliability_faults", "test_reliability_workshop",
+                 "test_reliability_load", "test_reliability_secrets", "test_reliability_workshop", "test_fuzz",
+                 "test_reliability_security", "test_workshop_safety", "test_reliability_faults",
                  "test_reliability_concurrency")
 
 
@@ -134,7 +137,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     def order(item: pytest.Item) -> int:
         group = XDIST_GROUPS.get(item.path.stem)
-        return len(rank) + 1 if group is None else rank.get(group, len(rank))
+        if group is None:
+            return len(rank) + (1 if item.get_closest_marker("slow") else 2)
+        return rank.get(group, len(rank))
 
     items.sort(key=order)  # stable: the order within a module is kept
 

@@ -254,6 +254,19 @@ def open_and_run_all(page: Any, base: str, notebook: str, reload: bool = False) 
     run_all(page)
 
 
+def run_and_find(page: Any, base: str, notebook: str, locator: Any, shot_name: str | None = None,
+                 timeout: int = 90_000) -> Any:
+    """Open ``notebook`` and Run All, wait for ``locator`` (what the run must show) and for the kernel to be idle,
+    then take a screenshot scrolled to it when ``shot_name`` is given (artifacts/screenshots/<shot_name>.png).
+    Returns the locator."""
+    open_and_run_all(page, base, notebook)
+    locator.wait_for(timeout=timeout)
+    wait_idle(page)
+    if shot_name is not None:
+        shot(page, shot_name, locator)
+    return locator
+
+
 def fresh(lab: dict[str, Any], transition: dict[str, Any] | None = None) -> None:
     """A clean sandbox (the 2018 guide's rules) and no saved state: each test starts from nothing."""
     url = lab["sandbox"].url
@@ -479,16 +492,11 @@ def test_a_907_order_fails_visibly_and_saves_no_number(lab: dict[str, Any], tab:
                      forms={"orders": {"criterion": "area_code", "value": "907", "quantity": 1}})
     page = tab(1280, 1000)
     with shooting(page, "failure-907"):
-        open_and_run_all(page, lab["base"], steps.page("orders").filename)
-        warn = page.locator(".bw-callout-warn", has_text="No numbers found").first
-        warn.wait_for(timeout=90_000)
-        wait_idle(page)
-        shot(page, "06_order_907_empty_search", warn)
-        open_and_run_all(page, lab["base"], steps.page("numbers").filename)
-        failed = page.locator(".bw-callout-error", has_text="FAILED").first
-        failed.wait_for(timeout=90_000)
+        run_and_find(page, lab["base"], steps.page("orders").filename,
+                     page.locator(".bw-callout-warn", has_text="No numbers found").first, "06_order_907_empty_search")
+        failed = run_and_find(page, lab["base"], steps.page("numbers").filename,
+                              page.locator(".bw-callout-error", has_text="FAILED").first)
         assert "5018" in failed.inner_text()
-        wait_idle(page)
         assert page.locator(".bw-order-error").count() == 1 and page.locator(".bw-order-ok").count() == 0
         assert page.locator(".bw-saved").count() == 0, "nothing announced as saved"
         text = page.locator("#main").inner_text()
@@ -506,11 +514,9 @@ def test_the_wait_after_a_refused_send_returns_at_once_with_the_reason(lab: dict
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "12345", "text": "hello"}})
     page = tab(1280, 1000)
     with shooting(page, "failure-refused-send"):
-        open_and_run_all(page, lab["base"], steps.page("messages").filename)
-        note = page.locator(".bw-callout-warn", has_text="nothing was sent").first
-        note.wait_for(timeout=90_000)
+        note = run_and_find(page, lab["base"], steps.page("messages").filename,
+                            page.locator(".bw-callout-warn", has_text="nothing was sent").first)
         assert "to:" in note.inner_text(), note.inner_text()
-        wait_idle(page)
         text = page.locator("#main").inner_text()
         assert "callback URL and that it is assigned" not in text and "message None" not in text
         assert page.locator(".bw-waiting").count() == 0, "no wait was started"
@@ -573,10 +579,7 @@ def test_a_bad_area_code_is_named_once_by_the_forms_label(lab: dict[str, Any], t
                                                              "quantity": 1}})
     page = tab(1024, 900)
     with shooting(page, "failure-bad-area-code"):
-        open_and_run_all(page, lab["base"], steps.page("orders").filename)
-        summary = page.locator(".bw-summary").first
-        summary.wait_for(timeout=90_000)
-        wait_idle(page)
+        summary = run_and_find(page, lab["base"], steps.page("orders").filename, page.locator(".bw-summary").first)
         outputs = page.locator(".jp-OutputArea-output")
         text = " ".join(" ".join(outputs.all_inner_texts()).split())
         assert "Value: '099'" in text and "Fix it in the form above and re-run this cell" in text, text
@@ -600,10 +603,8 @@ def test_bidi_controls_in_a_text_are_shown_by_name(lab: dict[str, Any], tab: Cal
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123", "text": "\u202eevil ok"}})
     page = tab(1024, 900)
     with shooting(page, "failure-bidi"):
-        open_and_run_all(page, lab["base"], steps.page("messages").filename)
-        view = page.locator(".bw-view", has_text="⟨U+202E⟩").first
-        view.wait_for(timeout=90_000)
-        wait_idle(page)
+        view = run_and_find(page, lab["base"], steps.page("messages").filename,
+                            page.locator(".bw-view", has_text="⟨U+202E⟩").first)
         shown = page.eval_on_selector_all(".bw-view", "els => els.map(e => e.innerText).join(' ')")
         assert "\u202e" not in shown and "⟨U+202E⟩evil ok" in shown
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
@@ -620,10 +621,8 @@ def test_two_numbers_in_to_are_one_number_per_send_in_running_text(lab: dict[str
     prepared(lab, monkeypatch, "numbers", forms={"messages": {"to": "+19195550123, +19195550124", "text": "hi"}})
     page = tab(1024, 900)
     with shooting(page, "failure-two-numbers"):
-        open_and_run_all(page, lab["base"], steps.page("messages").filename)
-        problem = page.locator(".bw-form-problem").first
-        problem.wait_for(timeout=90_000)
-        wait_idle(page)
+        problem = run_and_find(page, lab["base"], steps.page("messages").filename,
+                               page.locator(".bw-form-problem").first)
         said = " ".join(problem.inner_text().split())
         assert "holds 2 numbers" in said and "one number per send" in said, said
         text = page.locator("#main").inner_text()
@@ -692,10 +691,8 @@ def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], tab: Call
     prepared(lab, monkeypatch, "location")
     page = tab(1024, 900)
     with shooting(page, "failure-03-width"):
-        open_and_run_all(page, lab["base"], steps.page("sms").filename)
-        view = page.locator(".bw-view", has_text="SipPeerSmsFeatureSettings").first
-        view.wait_for(timeout=90_000)
-        wait_idle(page)
+        view = run_and_find(page, lab["base"], steps.page("sms").filename,
+                            page.locator(".bw-view", has_text="SipPeerSmsFeatureSettings").first)
         assert_fits(page)
         assert page.locator(".bw-view td.bw-key", has_text="TollFree").count() >= 1, "nested fields are rows"
         assert page.locator("th", has_text="SipPeerSmsFeatureSettings.TollFree").count() == 0
@@ -711,10 +708,7 @@ def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, 
     nxt = steps.PAGES[steps.page("sms").number + 1]
     page = tab(1024, 900)
     with shooting(page, "failure-summary-next"):
-        open_and_run_all(page, lab["base"], steps.page("sms").filename)
-        box = page.locator(".bw-summary").first
-        box.wait_for(timeout=90_000)
-        wait_idle(page)
+        box = run_and_find(page, lab["base"], steps.page("sms").filename, page.locator(".bw-summary").first)
         text = " ".join(box.inner_text().split())
         assert f"Next: continue with {nxt.notebook} (enable MMS on the location)" in text, text
         assert "close this one first (File › Close and Shut Down Notebook)" in text, text  # one kernel per tab
@@ -738,10 +732,8 @@ def test_a_step_form_from_defaults_reads_cleanly(lab: dict[str, Any], tab: Calla
     page = tab(1024, 700)
     try:
         with shooting(page, "failure-step-form"):
-            open_and_run_all(page, lab["base"], "step_form_probe.ipynb")
-            form = page.locator(".bw-form").first
-            form.wait_for(timeout=60_000)
-            wait_idle(page)
+            form = run_and_find(page, lab["base"], "step_form_probe.ipynb",
+                                page.locator(".bw-form").first, timeout=60_000)
             text = form.inner_text()
             assert "Enable SMS" in text and "site: required: type the site" in text, text
             assert form.locator("input[type=checkbox]").count() == 1 and form.locator("input[type=number]").count() == 1
@@ -757,9 +749,7 @@ def test_a_form_keeps_its_value_across_run_all_and_a_reopen(lab: dict[str, Any],
     fresh(lab)
     page = tab(1280, 1000)
     with shooting(page, "failure-form-kept"):
-        open_and_run_all(page, lab["base"], "01_create_application.ipynb")
-        page.locator(".bw-saved").first.wait_for(timeout=90_000)
-        wait_idle(page)
+        run_and_find(page, lab["base"], "01_create_application.ipynb", page.locator(".bw-saved").first)
         name = page.locator(".bw-form input[type=text]").first
         name.fill("Browser server")
         name.press("Enter")
@@ -864,10 +854,8 @@ def test_the_events_table_with_meanings_and_fixes_fits(lab: dict[str, Any], tab:
     setup.send_message("+12015550100", "hello")
     page = tab(1024, 900)
     with shooting(page, "failure-events-width"):
-        open_and_run_all(page, lab["base"], steps.page("events").filename)
-        page.locator(".bw-rows", has_text="4720").last.wait_for(timeout=90_000)
-        wait_idle(page)
-        table = page.locator(".bw-rows", has_text="4720").last
+        table = run_and_find(page, lab["base"], steps.page("events").filename,
+                             page.locator(".bw-rows", has_text="4720").last)
         assert "fix:" in table.inner_text() and "meaning:" in table.inner_text()
         assert table.locator("tr.bw-detail", has_text="The destination is not a valid").count() >= 1
         assert_fits(page)
@@ -885,9 +873,7 @@ def test_the_pictures_page_shows_the_sent_and_the_received_picture(lab: dict[str
     setup.send_message("+19195550100", "hello")
     page = tab(1024, 900)
     with shooting(page, "failure-pictures"):
-        open_and_run_all(page, lab["base"], steps.page("pictures").filename)
-        page.locator(".bw-summary").first.wait_for(timeout=90_000)
-        wait_idle(page)
+        run_and_find(page, lab["base"], steps.page("pictures").filename, page.locator(".bw-summary").first)
         text = page.locator("#main").inner_text()
         # the wait's line is near the top: JupyterLab's default windowing ("contentVisibility") leaves cells out of
         # view out of innerText, so the whole notebook's text is read from the DOM
@@ -924,9 +910,8 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], tab: Callab
     prepared(lab, monkeypatch, "numbers")
     page = tab(1024, 900)
     with shooting(page, "failure-export-teardown"):
-        open_and_run_all(page, lab["base"], steps.page("postman").filename)
-        page.locator(".jp-OutputArea-output a", has_text="postman_collection.json").first.wait_for(timeout=90_000)
-        wait_idle(page)
+        run_and_find(page, lab["base"], steps.page("postman").filename,
+                     page.locator(".jp-OutputArea-output a", has_text="postman_collection.json").first)
         text = page.locator("#main").inner_text()
         assert "{'" not in text and "Traceback" not in text, "no raw dict printed"
         assert (lab["project"] / "exports").is_dir(), "exports/ in the project folder, where newman reads"
@@ -940,9 +925,8 @@ def test_export_and_teardown_pages_read_cleanly(lab: dict[str, Any], tab: Callab
         for theme in ("JupyterLab Dark", "JupyterLab Light"):
             set_theme(page, theme)
             shot(page, f"12_preview_secret_hidden_{'dark' if 'Dark' in theme else 'light'}", row)
-        open_and_run_all(page, lab["base"], steps.page("teardown").filename)
-        page.locator(".bw-rows", has_text="numbers in service").first.wait_for(timeout=90_000)
-        wait_idle(page)
+        run_and_find(page, lab["base"], steps.page("teardown").filename,
+                     page.locator(".bw-rows", has_text="numbers in service").first)
         assert_fits(page)
         label = page.locator(".widget-checkbox", has_text="I understand").first
         cut = label.evaluate("el => [...el.querySelectorAll('label, span')].some(e => e.scrollWidth > e.clientWidth + 1)")
@@ -972,11 +956,9 @@ def test_the_events_notebook_prints_a_link_that_opens_the_phone(lab: dict[str, A
     setup.send_message("+19195550123", "hello from the walkthrough")
     page = tab(1024, 900)
     with shooting(page, "failure-phone-link"):
-        open_and_run_all(page, lab["base"], steps.page("events").filename)
-        callout = page.locator(".jp-OutputArea-output", has_text="Your sandbox phone").first
-        callout.wait_for(timeout=120_000)
-        wait_idle(page)
-        shot(page, "phone-link-in-notebook", callout)
+        callout = run_and_find(page, lab["base"], steps.page("events").filename,
+                               page.locator(".jp-OutputArea-output", has_text="Your sandbox phone").first,
+                               "phone-link-in-notebook", timeout=120_000)
         with page.context.expect_page() as opened:
             callout.locator("a", has_text="Open the phone of").click()
         phone = opened.value
