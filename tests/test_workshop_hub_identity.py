@@ -523,6 +523,32 @@ def test_deleting_the_hub_user_removes_their_sandbox_account(service: dict[str, 
     asyncio.run(auth.delete_user(types.SimpleNamespace(name="never-spawned")))  # 404 at the service: nothing to do
 
 
+def test_the_logins_first_pages_begin_are_bounded() -> None:
+    """A first page takes no room-wide place (rev23e E2 residue) and each one begins an OAuth login whose state
+    HubOAuth keeps 10 minutes: the service keeps at most MAX_PENDING_LOGINS of them, the oldest forgotten first (the
+    redirect back of a forgotten one fails and the browser logs in again), so a flood of first pages cannot grow its
+    memory for 10 minutes each; the ones it keeps still work."""
+    import tempfile
+    from pathlib import Path
+
+    from bwhelpers.sandbox.server import prepare_db
+    from bwhelpers.sandbox.workshop.tenants import MAX_PENDING_LOGINS, PendingLogins, hub_auth
+
+    assert 1_000 <= MAX_PENDING_LOGINS <= 50_000
+    with tempfile.TemporaryDirectory() as folder:
+        db = prepare_db(str(Path(folder) / "t.db"), accounts=[])
+        try:  # the service's HubOAuth (as the service builds it) keeps its states in one
+            installed = hub_auth(db)._oauth_states
+            assert isinstance(installed, PendingLogins) and installed.limit == MAX_PENDING_LOGINS
+        finally:
+            db.close()
+    states = PendingLogins(600, limit=3)
+    for i in range(5):
+        states[f"s{i}"] = {"next_url": f"/me/{i}"}
+    assert len(states) == 3 and "s0" not in states and "s1" not in states
+    assert states.get("s4") == {"next_url": "/me/4"} and states.pop("s2")["next_url"] == "/me/2"
+
+
 def test_a_browsers_first_page_never_waits_behind_nor_is_refused_for_held_requests(service: dict[str, Any],
                                                                                   hub: HubStandIn) -> None:
     """rev23e E2 residue: outsiders holding requests (slow bodies, GETs with made-up hub tokens waiting on the hub)

@@ -79,6 +79,8 @@ _CALLBACK = "/oauth_callback"
 FIRST_PAGES = frozenset({"", "/me", "/me/phone", "/board"})
 #: tokens whose user the hub named, remembered at most (then the least recently used is forgotten)
 MAX_KNOWN_TOKENS = 10_000
+#: OAuth logins begun by first pages and not back yet, kept at most (about 0.7 KB each; then the oldest is forgotten)
+MAX_PENDING_LOGINS = 20_000
 #: tokens remembered per user at most (then that user's least recently used is forgotten): one participant minting
 #: tokens never pushes out anyone else's (rev23e E5)
 MAX_KNOWN_PER_USER = 8
@@ -132,13 +134,33 @@ class HubAnswers(ExpiringDict):
         self._last_purge = self._now()
 
 
+class PendingLogins(ExpiringDict):
+    """HubOAuth's OAuth states (a login a first page began, kept until the hub's redirect back or 10 minutes), at most
+    ``limit``, the oldest forgotten first: first pages are anyone's and take no room-wide place
+    (:data:`bwhelpers.sandbox.admission.FIRST_PAGE`), so without a bound a flood of them would grow the service's
+    memory for 10 minutes each."""
+
+    def __init__(self, max_age: float, limit: int):
+        super().__init__(max_age)
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self.values) > self.limit:
+            oldest = next(iter(self.values))
+            self.values.pop(oldest, None)
+            self.timestamps.pop(oldest, None)
+
+
 def hub_auth(db: Database) -> HubOAuth:
     """The service's HubOAuth (the one its handlers use), remembering the hub's answers :data:`HUB_CACHE_SECONDS`
-    on the sandbox's clock."""
+    on the sandbox's clock, and at most :data:`MAX_PENDING_LOGINS` logins begun."""
     auth = HubOAuth.instance()
     if not isinstance(auth.cache, HubAnswers):
         auth.cache_max_age = HUB_CACHE_SECONDS
         auth.cache = HubAnswers(HUB_CACHE_SECONDS, lambda: clock.now(db))
+    if not isinstance(auth._oauth_states, PendingLogins):
+        auth._oauth_states = PendingLogins(auth.oauth_state_max_age, MAX_PENDING_LOGINS)
     return auth
 
 
