@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -56,7 +57,7 @@ class HubStandIn:
 
     def token(self, name: str, admin: bool = False) -> str:
         self.issued += 1
-        token = f"tok-{name}-{self.issued}"
+        token = uuid.uuid4().hex  # as the hub makes every token (jupyterhub.utils.new_token)
         self.tokens[token] = {"kind": "user", "name": name, "admin": admin, "groups": [], "scopes": [SCOPE],
                               "token_id": "a1", "session_id": None}
         return token
@@ -178,7 +179,7 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
     from jupyterhub.services.auth import HubOAuth
 
     from bwhelpers.sandbox.workshop.tenants import (HUB_CACHE_SECONDS, MAX_CHECKS_PER_ADDRESS, MAX_KNOWN_PER_USER,
-                                                    HubAnswers, HubCheck, Tenants, cache_key)
+                                                    ODD_TOKEN_CHECKS, HubAnswers, HubCheck, Tenants, cache_key)
     from bwhelpers.sandbox.admission import ledger_key, outsider, unproven
 
     with tempfile.TemporaryDirectory() as folder:
@@ -229,12 +230,19 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             assert isinstance(pending, HubCheck) and inspect.isawaitable(pending)
             # a check whose request is never served (refused, timed out, left) gives its address's place back: an
             # outsider's abandoned requests never use up the address's checks for good
-            more = [tenant("/me", Authorization=f"token never-seen-{i}") for i in range(MAX_CHECKS_PER_ADDRESS)]
-            assert isinstance(more[-2], HubCheck) and more[-1] is None  # 4 in flight: the 5th waits in turn
+            more = [tenant("/me", Authorization=f"token never-seen-{i}") for i in range(ODD_TOKEN_CHECKS)]
+            assert more[-1] is None  # a token not of the hub's shape: 1 in flight, the next waits in turn
+            # rev23f F1: a token of the hub's shape (a UUID4's hex, as JupyterHub makes them: the host's freshly minted
+            # one) has the address's other places, which random strings never take
+            shaped = [uuid.uuid4().hex for _ in range(MAX_CHECKS_PER_ADDRESS - ODD_TOKEN_CHECKS + 1)]
+            more = [tenant("/me", Authorization=f"token {token}") for token in shaped]
+            assert isinstance(more[-2], HubCheck) and more[-1] is None  # 3 in flight: the 4th waits in turn
+            assert tenant("/me", Authorization="token " + shaped[0].upper()) is None  # not the hub's shape
             for check in (pending, *more[:-1]):
                 check.close()
                 check.close()  # once only
-            again = [tenant("/me", Authorization=f"token never-seen-{i}") for i in range(MAX_CHECKS_PER_ADDRESS)]
+            again = [tenant("/me", Authorization=f"token {token}") for token in shaped[:-1]]
+            again.append(tenant("/me", Authorization="token never-seen-0"))
             assert all(isinstance(check, HubCheck) for check in again)
             # rev23e E5: made-up tokens in headers from an address (its checks all taken) never take the places of a
             # token from the service's signed cookie (a browser after its OAuth login: not made up), whose check has
@@ -349,15 +357,16 @@ def test_hub_pages_never_wait_behind_another_clients_flood_on_their_address(serv
 
 def test_a_slow_hub_never_holds_the_event_loop(service: dict[str, Any], hub: HubStandIn) -> None:
     """HubAuth's own question about a token blocks the event loop until the hub answers. The service asks the hub
-    asynchronously instead, before the request queues and, when that was not done (the address already had 4
-    questions in flight), in the handler: while the hub sits on the answers for 6 requests from one address, the
-    service answers everyone else."""
+    asynchronously instead, before the request queues and, when that was not done (the address already had 3
+    questions about tokens of the hub's shape in flight), in the handler: while the hub sits on the answers for 5
+    requests from one address, the service answers everyone else."""
     import concurrent.futures
 
-    from bwhelpers.sandbox.workshop.tenants import MAX_CHECKS_PER_ADDRESS
+    from bwhelpers.sandbox.workshop.tenants import MAX_CHECKS_PER_ADDRESS, ODD_TOKEN_CHECKS
 
+    checks = MAX_CHECKS_PER_ADDRESS - ODD_TOKEN_CHECKS  # the hub's tokens' places (HUB_TOKEN_SHAPE)
     provision(service, "yann")
-    slow = [hub.token("yann") for _ in range(MAX_CHECKS_PER_ADDRESS + 2)]
+    slow = [hub.token("yann") for _ in range(checks + 2)]
     hub.held.update(slow)
     hub.release.clear()
     asked = hub.asked
@@ -365,10 +374,10 @@ def test_a_slow_hub_never_holds_the_event_loop(service: dict[str, Any], hub: Hub
     try:
         waiting = [pool.submit(page, service, "/me", token, "198.51.100.88") for token in slow]
         deadline = time.monotonic() + 30
-        # 4 asked before they queue, the 5th by its handler in the address's turn (the 6th waits behind it)
-        while hub.asked < asked + MAX_CHECKS_PER_ADDRESS + 1 and time.monotonic() < deadline:
+        # 3 asked before they queue, the 4th by its handler in the address's turn (the 5th waits behind it)
+        while hub.asked < asked + checks + 1 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert hub.asked == asked + MAX_CHECKS_PER_ADDRESS + 1
+        assert hub.asked == asked + checks + 1
         assert not any(f.done() for f in waiting)
         r = requests.get(f"{service['url']}/_sandbox/health", timeout=20)
         assert r.status_code == 200 and not hub.release.is_set()  # answered while the hub still sits on them
@@ -549,24 +558,27 @@ def test_the_logins_first_pages_begin_are_bounded() -> None:
     assert states.get("s4") == {"next_url": "/me/4"} and states.pop("s2")["next_url"] == "/me/2"
 
 
-def test_a_browsers_first_page_never_waits_behind_nor_is_refused_for_held_requests(service: dict[str, Any],
-                                                                                  hub: HubStandIn) -> None:
+def test_first_pages_and_new_hub_tokens_never_wait_behind_nor_are_refused_for_held_requests(
+        service: dict[str, Any], hub: HubStandIn) -> None:
     """rev23e E2 residue: outsiders holding requests (slow bodies, GETs with made-up hub tokens waiting on the hub)
     filled what unproven requests may hold, and a new browser's first page (``GET /me/phone`` with no credentials:
     only the redirect to the hub's login) answered 503. Such a page now has an allowance and a turn of its own,
     outside every room-wide bound: here one address (a venue's NAT) holds its whole allowance of bodyless requests
     (4 hub checks and 16 more, all waiting on a hub that sits on its answers), and a browser's first page from the
     same address is still redirected at once; a request that is not a browser's first page (JSON, a POST) from
-    there is 429, as before."""
+    there is 429, as before. rev23f F1: the made-up tokens (random strings, as a flood sends them) never take the
+    places of a token of the hub's shape, so the host's documented ``curl …/participants/<name>/remove`` with a
+    token the service has never seen (freshly minted) from the same address is checked and served."""
     import concurrent.futures
 
     from urllib.parse import parse_qs, urlsplit
 
     from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
-    from bwhelpers.sandbox.workshop.tenants import MAX_CHECKS_PER_ADDRESS
+    from bwhelpers.sandbox.workshop.tenants import ODD_TOKEN_CHECKS
 
     nat, extra = "198.51.100.95", 3
-    held = [f"held-{i}" for i in range(MAX_CHECKS_PER_ADDRESS + PER_TENANT_REQUESTS + extra)]
+    provision(service, "mallory")
+    held = [f"held-{i}" for i in range(ODD_TOKEN_CHECKS + PER_TENANT_REQUESTS + extra)]
     hub.held.update(held)
     hub.release.clear()
     pool = concurrent.futures.ThreadPoolExecutor(len(held))
@@ -593,6 +605,12 @@ def test_a_browsers_first_page_never_waits_behind_nor_is_refused_for_held_reques
         assert page(service, "/me", address=nat).status_code == 429  # not a browser's page: its address's
         r = requests.post(f"{service['url']}/me", headers=html, timeout=60)
         assert r.status_code == 429, r.text[:200]
+        host = hub.token("host", admin=True)  # minted now: the service has never seen it
+        r = requests.post(f"{service['url']}/participants/mallory/remove", timeout=60,
+                          headers={"Authorization": f"token {host}", "X-Forwarded-For": nat})
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        r = page(service, "/participants/mallory", host, nat)
+        assert r.status_code == 200 and r.json()["removed"], r.text[:300]
         assert not hub.release.is_set() and sum(f.done() for f in waiting) == extra  # all still held meanwhile
     finally:
         hub.release.set()

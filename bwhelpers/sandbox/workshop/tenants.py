@@ -28,7 +28,11 @@ reads next, so the hub is asked once and the event loop never waits for it. Not 
 waits in its address's turns, as any request without verified credentials): a token that failed lately from this
 address (the failure throttle of :mod:`bwhelpers.sandbox.auth_throttle`), or when the address already has
 :data:`MAX_CHECKS_PER_ADDRESS` checks in flight (so a flood of made-up tokens is one address's worth of hub
-requests at a time).
+requests at a time). Of those places, a token that is not of the hub's shape (:data:`HUB_TOKEN_SHAPE`: every token
+JupyterHub makes is a UUID4's hex) may take only :data:`ODD_TOKEN_CHECKS`: a flood of random strings from the
+room's address never keeps a freshly minted token (the host's curl, a script) from its check (rev23f F1). A flood
+of made-up tokens *of the hub's shape* still can: nothing proves a token before the hub is asked, and the checks
+per address are shared.
 
 A token the hub named a user for before (in this process's life, or before a restart: the db keeps a digest of it
 and its tenant, ``workshop_known_tokens``) keeps naming that user's tenant when HubAuth's answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
@@ -44,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -63,8 +68,15 @@ from ..phone import models as phone_models
 
 #: seconds HubAuth keeps the hub's answer for a token (JupyterHub's default is 300)
 HUB_CACHE_SECONDS = 30
-#: hub checks ahead of the queue at once for one client address
+#: hub checks ahead of the queue at once for one client address (tokens in ``Authorization``; the service's signed
+#: cookie has as many of its own), of which :data:`ODD_TOKEN_CHECKS` for tokens not of the hub's shape
 MAX_CHECKS_PER_ADDRESS = 4
+#: checks at once per address of tokens not of the hub's shape (:data:`HUB_TOKEN_SHAPE`): a flood of random
+#: strings never takes the places of a token the hub could have made (rev23f F1)
+ODD_TOKEN_CHECKS = 1
+#: a token as JupyterHub makes every one (``jupyterhub.utils.new_token``: a UUID4's 32 hex digits, API tokens, the
+#: ``jupyterhub token`` command's and OAuth access tokens alike)
+HUB_TOKEN_SHAPE = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}")
 #: the hub's session cookie (HubAuth keys its cache with it)
 SESSION_COOKIE = "jupyterhub-session-id"
 #: the longest hub token asked about (JupyterHub's are 32 characters): longer is nobody's, and never sent to the hub
@@ -342,9 +354,15 @@ class Tenants:
         if THROTTLE.blocked(address, credential_ident(token), now=now) is not None:
             return None
         # a token from the signed cookie (a browser after the service's OAuth login) is checked in places of its own:
-        # made-up tokens in Authorization headers from the same address never take them (rev23e E5)
-        slot = address + "#signed" if signed else address
-        if self._checking.get(slot, 0) >= MAX_CHECKS_PER_ADDRESS:
+        # made-up tokens in Authorization headers from the same address never take them (rev23e E5); in headers, a
+        # token of the hub's shape has places that other strings never take (rev23f F1)
+        if signed:
+            slot, places = address + "#signed", MAX_CHECKS_PER_ADDRESS
+        elif HUB_TOKEN_SHAPE.fullmatch(token):
+            slot, places = address, MAX_CHECKS_PER_ADDRESS - ODD_TOKEN_CHECKS
+        else:
+            slot, places = address + "#odd", ODD_TOKEN_CHECKS
+        if self._checking.get(slot, 0) >= places:
             return None
         self._checking[slot] = self._checking.get(slot, 0) + 1  # the caller awaits it (server._BodyLimit)
         return HubCheck(self, token, session, slot, key, signed)
