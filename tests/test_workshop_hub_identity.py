@@ -598,8 +598,17 @@ def test_first_pages_and_new_hub_tokens_never_wait_behind_nor_are_refused_for_he
         # the code's token (here a stand-in without that route: HubOAuth's 502), never the address's 429
         state = parse_qs(urlsplit(r.headers["Location"]).query)["state"][0]
         back = f"{service['url']}/oauth_callback?code=c0de&state={state}"
-        r = requests.get(back, headers=html, cookies=r.cookies, timeout=60, allow_redirects=False)
+        jar = r.cookies
+        r = requests.get(back, headers=html, cookies=jar, timeout=60, allow_redirects=False)
         assert r.status_code == 502, (r.status_code, r.text[:300])
+        # rev23f F2: that login is over (HubOAuth forgot its state): a replay of the same state cookie is the
+        # address's like any other request (here 429: its allowance is full), and elsewhere refused without a
+        # question to the hub (400, not the stand-in's 502)
+        r = requests.get(back, headers=html, cookies=jar, timeout=60, allow_redirects=False)
+        assert r.status_code == 429, (r.status_code, r.text[:300])
+        r = requests.get(back, headers={**html, "X-Forwarded-For": "198.51.100.96"}, cookies=jar, timeout=60,
+                         allow_redirects=False)
+        assert r.status_code == 400 and "login is over" in r.json()["error"], (r.status_code, r.text[:300])
         r = requests.get(back, headers=html, timeout=60, allow_redirects=False)  # no signed state: no proof
         assert r.status_code == 429, (r.status_code, r.text[:300])
         assert page(service, "/me", address=nat).status_code == 429  # not a browser's page: its address's

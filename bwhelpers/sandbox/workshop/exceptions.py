@@ -53,6 +53,14 @@ class HubTokenInvalid(ControlError):
                    "new token at /hub/token")
 
 
+class LoginOver(ControlError):
+    """400: the hub's OAuth redirect back for a login that is over (used once already, or forgotten)."""
+
+    status = 400
+    description = ("this login is over (its link back from the hub was used already, or is more than 10 minutes "
+                   "old): open the page again to log in")
+
+
 class NotLoggedIn(ControlError):
     """401: no hub identity at all."""
 

@@ -308,7 +308,22 @@ class BoardHandler(WorkshopHandler):
 
 
 class OAuthCallbackHandler(HubOAuthCallbackHandler):
-    pass
+    """The hub's OAuth redirect back. A ``state`` whose login is over (HubOAuth forgets it once its redirect back is
+    answered, or after 10 minutes) is refused at once, without asking the hub for the code's token (rev23f F2: one
+    state cookie replayed with made-up codes cost a hub request each); a browser already logged in (the service's
+    cookie) is HubOAuth's as before (it is sent on to its page)."""
+
+    async def get(self) -> None:
+        state = self.get_argument("state", "")
+        if self.get_argument("code", "") and state and not self.get_argument("error", "") \
+                and not self.hub_auth._oauth_states.get(state) and not self.get_cookie(self.hub_auth.cookie_name):
+            refused = exc.LoginOver()  # answered here: this handler is HubOAuth's, not a ControlHandler
+            kind, body = refused.render()
+            self.set_status(refused.status)
+            self.set_header("Content-Type", kind)
+            self.finish(body)
+            return
+        await super().get()
 
 
 def notice(handler: Any) -> str:

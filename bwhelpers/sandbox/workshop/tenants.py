@@ -384,7 +384,10 @@ class Tenants:
         second page a new browser opens) whose ``state`` matches the service's own signed state cookie (set by
         the first page: one HMAC checked, the code is the handler's), with no other credentials; else None. An
         allowance and turn of its own beside the first pages', in no room-wide bound (rev23e E2 residue, and E5
-        after a restart: every browser logs in again). One at a time per address asks the hub, as before."""
+        after a restart: every browser logs in again), while that login is pending: HubOAuth forgets a state once
+        its redirect back is answered, so a replay of one state cookie is its address's request like any other
+        (rev23f F2), and its handler refuses it without asking the hub (:class:`.responses.OAuthCallbackHandler`).
+        One at a time per address asks the hub, as before."""
         if "Authorization" in headers or sum(len(c) for c in headers.get_list("Cookie")) > MAX_READ_CHARS:
             return None
         args = parse_qs(query)
@@ -392,8 +395,8 @@ class Tenants:
         if not state or not args.get("code") or len(state) > MAX_TOKEN_CHARS:
             return None
         cookies = _cookies(headers)
-        if self.auth.cookie_name in cookies:
-            return None
+        if self.auth.cookie_name in cookies or not self.auth._oauth_states.get(state):
+            return None  # a login that is over (its state is used once, rev23f F2) or forgotten proves nothing
         try:
             name = self.auth.get_state_cookie_name(state)
             value = tornado.web.decode_signed_value(self.cookie_secret, name, cookies.get(name) or "")
