@@ -64,7 +64,7 @@ _UNPROVEN = ("address:", "guest:", "head:", "check:", "signed:", "probe:")
 _OUTSIDERS = ("address:", "guest:")
 #: the ledger key (and turn) of a workshop's **first page** (``first:address:<ip>``, :mod:`.workshop.tenants`): a
 #: browser's ``GET`` with no credentials at all and no body, which only gets a redirect to the hub's login. Its
-#: address's allowance of its own (:data:`PER_TENANT_REQUESTS`, answered 429 beyond) and its own turn, and in no
+#: address's allowance of its own (:data:`FIRST_PAGE_REQUESTS`, answered 429 beyond) and its own turn, and in no
 #: room-wide bound (the outsiders' pool, the unproven half, all): outsiders holding requests, from however many
 #: addresses or from the same one, never make it wait or refuse it (rev23e E2 residue). It holds nothing to be
 #: held by: answered as soon as its own turn comes (one at a time per address, as every tenant's), so a flood of
@@ -73,6 +73,14 @@ _OUTSIDERS = ("address:", "guest:")
 FIRST_PAGE = "first:"
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256
+#: first pages (``first:address:<ip>``) in flight per address: one client's connections' worth (and the most
+#: :class:`.fair_share.FairShare` queues per tenant), not :data:`PER_TENANT_REQUESTS`. They still go one at a time
+#: (their turn), each a quick redirect, so a new browser's first page waits behind at most this many of a flood's
+#: from its address instead of being refused while 16 of them are in flight (rev23f F2: behind the room's one
+#: address, 13 of 22 new logins were 429 during such a flood). The OAuth return's (``first:oauth:``), which asks
+#: the hub, keeps :data:`PER_TENANT_REQUESTS`.
+FIRST_PAGE_REQUESTS = PER_PEER_CONNECTIONS
+_FIRST_PAGES = FIRST_PAGE + "address:"
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
 _FD_HEADROOM = 256
 
@@ -188,6 +196,7 @@ class Ledger:
 
     def __init__(self) -> None:
         self.per_tenant = (PER_TENANT_REQUESTS, PER_TENANT_BODY_BYTES)
+        self.first_pages = FIRST_PAGE_REQUESTS
         self.outsiders_max = (OUTSIDERS_REQUESTS, OUTSIDERS_BODY_BYTES)
         self._tenants: dict[str, list[int]] = {}  # tenant -> [requests, bytes]
         self._outsiders = [0, 0]
@@ -203,7 +212,8 @@ class Ledger:
             return Ticket(self, tenant, 0)
         with self._lock:
             mine = self._tenants.get(tenant) or [0, 0]
-            if mine[0] + 1 > self.per_tenant[0] or mine[1] + size > self.per_tenant[1]:
+            most = self.first_pages if tenant.startswith(_FIRST_PAGES) else self.per_tenant[0]
+            if mine[0] + 1 > most or mine[1] + size > self.per_tenant[1]:
                 return TENANT_BUSY
             pooled = outsider(tenant)
             if pooled and (self._outsiders[0] + 1 > self.outsiders_max[0]
