@@ -27,7 +27,8 @@ its own allowance, and only requests without right credentials share the address
 Only a body can be held: a request without one (``GET``, ``HEAD``...) is answered as soon as its turn comes. So an
 address's requests without a body take an allowance of their own (``head:<tenant>``), and such a page whose hub
 token is still being checked with the hub its address's check allowance (``check:<tenant>``, at most a few per
-address: ``tenants.MAX_CHECKS_PER_ADDRESS``); neither is in the outsiders' pool. However many addresses fill that
+address: ``tenants.MAX_CHECKS_PER_ADDRESS``; one of the hub's shape past those waits for a place,
+:data:`WAITING_CHECK`, in no room-wide bound); neither is in the outsiders' pool. However many addresses fill that
 pool with slow bodies, a participant's first page (the hub's OAuth redirect, its callback, a page whose hub token
 the service has not seen yet) and a kernel's health probe are still served: only requests without credentials that
 carry a body can be refused by it (a made-up hub token with a body proves nothing until its body is in: it is in
@@ -81,6 +82,11 @@ PER_PEER_CONNECTIONS = 256
 #: the hub, keeps :data:`PER_TENANT_REQUESTS`.
 FIRST_PAGE_REQUESTS = PER_PEER_CONNECTIONS
 _FIRST_PAGES = FIRST_PAGE + "address:"
+#: the ledger key of a bodyless page whose hub token (of the hub's shape) waits for one of its address's check
+#: places (``tenants.HubCheck.queued``): like a first page it holds nothing but its connection until its turn, so
+#: it is in no room-wide bound, and :data:`FIRST_PAGE_REQUESTS` per address (rev23f F1: a flood of made-up tokens
+#: from the room's address made a never-seen token 429 while the address's places were taken)
+WAITING_CHECK = "first:wait:"
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
 _FD_HEADROOM = 256
 
@@ -165,6 +171,8 @@ def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
     if not body and tenant.startswith("address:"):
         if hint is None:
             return "head:" + tenant
+        if getattr(hint, "queued", False):
+            return WAITING_CHECK + tenant
         return ("signed:" if getattr(hint, "signed", False) else "check:") + tenant
     return tenant
 
@@ -212,7 +220,7 @@ class Ledger:
             return Ticket(self, tenant, 0)
         with self._lock:
             mine = self._tenants.get(tenant) or [0, 0]
-            most = self.first_pages if tenant.startswith(_FIRST_PAGES) else self.per_tenant[0]
+            most = self.first_pages if tenant.startswith((_FIRST_PAGES, WAITING_CHECK)) else self.per_tenant[0]
             if mine[0] + 1 > most or mine[1] + size > self.per_tenant[1]:
                 return TENANT_BUSY
             pooled = outsider(tenant)

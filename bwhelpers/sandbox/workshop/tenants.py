@@ -30,9 +30,11 @@ address (the failure throttle of :mod:`bwhelpers.sandbox.auth_throttle`), or whe
 :data:`MAX_CHECKS_PER_ADDRESS` checks in flight (so a flood of made-up tokens is one address's worth of hub
 requests at a time). Of those places, a token that is not of the hub's shape (:data:`HUB_TOKEN_SHAPE`: every token
 JupyterHub makes is a UUID4's hex) may take only :data:`ODD_TOKEN_CHECKS`: a flood of random strings from the
-room's address never keeps a freshly minted token (the host's curl, a script) from its check (rev23f F1). A flood
-of made-up tokens *of the hub's shape* still can: nothing proves a token before the hub is asked, and the checks
-per address are shared.
+room's address never keeps a freshly minted token (the host's curl, a script) from its check (rev23f F1); and a
+token of the hub's shape past its address's places waits for one (:attr:`HubCheck.queued`, first come first
+served, the admission ledger's ``first:wait:`` allowance), never refused for want of one: behind a flood of made-up
+tokens of the hub's shape it waits for the hub's answers to those before it (nothing proves a token before the
+hub is asked).
 
 A token the hub named a user for before (in this process's life, or before a restart: the db keeps a digest of it
 and its tenant, ``workshop_known_tokens``) keeps naming that user's tenant when HubAuth's answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
@@ -46,6 +48,8 @@ clock (:class:`HubAnswers`): a token the hub has revoked or let expire is refuse
 """
 from __future__ import annotations
 
+import asyncio
+import collections
 import hashlib
 import logging
 import re
@@ -198,16 +202,20 @@ class HubCheck:
     """One of an address's checks of a hub token: the hub is asked when it is awaited (once its request's body is
     in); :meth:`close` when it never will be (the request was refused, timed out or left) gives the address's place
     back, as the answer does (an outsider's abandoned requests would otherwise use up its address's checks for
-    good)."""
+    good). A check made without a place (``queued``: a token of the hub's shape while its address's places are all
+    taken) waits for one, first come first served, and then asks the hub (rev23f F1)."""
 
-    __slots__ = ("tenants", "token", "session", "address", "state", "key", "signed")
+    __slots__ = ("tenants", "token", "session", "address", "state", "key", "signed", "queued", "future")
 
     def __init__(self, tenants: Tenants, token: str, session: str, address: str, key: str = "",
-                 signed: bool = False):
+                 signed: bool = False, queued: bool = False):
         self.tenants, self.token, self.session, self.address = tenants, token, session, address
         self.key = key or cache_key(token, session)
         #: the token came in the service's signed cookie (not made up): the admission ledger's ``signed:`` allowance
         self.signed = signed
+        #: made without a place: waits for one (the admission ledger's ``wait:`` allowance)
+        self.queued = queued
+        self.future: asyncio.Future[None] | None = None
         self.state = "new"
 
     def __await__(self) -> Any:
@@ -216,6 +224,14 @@ class HubCheck:
     async def _ask(self) -> str | None:
         if self.state != "new":
             return None
+        if self.queued:
+            self.state = "waiting"
+            self.future = asyncio.get_running_loop().create_future()
+            self.tenants._queue.setdefault(self.address, collections.deque()).append(self.future)
+            try:
+                await self.future  # a place passed on to it (Tenants._done)
+            except asyncio.CancelledError:  # closed while it waited: it holds no place
+                return None
         self.state = "asked"
         try:
             return await self.tenants._ask_hub(self.token, self.session, self.key)
@@ -225,7 +241,16 @@ class HubCheck:
     def close(self) -> None:
         if self.state == "new":
             self.state = "closed"
-            self.tenants._done(self.address)
+            if not self.queued:
+                self.tenants._done(self.address)
+        elif self.state == "waiting" and self.future is not None:
+            self.state = "closed"
+            queue = self.tenants._queue.get(self.address)
+            if queue is not None and self.future in queue:
+                queue.remove(self.future)
+                if not queue:
+                    del self.tenants._queue[self.address]
+            self.future.cancel()
 
 
 class Tenants:
@@ -234,6 +259,8 @@ class Tenants:
     def __init__(self, db: Database, auth: HubOAuth, cookie_secret: bytes, prefix: str, link_key: str | None):
         self.db, self.auth, self.cookie_secret, self.prefix, self.link_key = db, auth, cookie_secret, prefix, link_key
         self._checking: dict[str, int] = {}
+        #: checks waiting for a place, per address lane, first come first served
+        self._queue: dict[str, collections.deque[asyncio.Future[None]]] = {}
         #: a token's digest -> the tenant the hub's answer named (kept after HubAuth's answer expires), least
         #: recently used first
         self._known: dict[str, str] = {}
@@ -360,6 +387,8 @@ class Tenants:
             slot, places = address + "#signed", MAX_CHECKS_PER_ADDRESS
         elif HUB_TOKEN_SHAPE.fullmatch(token):
             slot, places = address, MAX_CHECKS_PER_ADDRESS - ODD_TOKEN_CHECKS
+            if self._checking.get(slot, 0) >= places:  # waits for a place, never refused for want of one
+                return HubCheck(self, token, session, slot, key, queued=True)
         else:
             slot, places = address + "#odd", ODD_TOKEN_CHECKS
         if self._checking.get(slot, 0) >= places:
@@ -407,6 +436,14 @@ class Tenants:
         return FIRST_PAGE + "oauth:address:" + client_key(address)
 
     def _done(self, address: str) -> None:
+        queue = self._queue.get(address)
+        while queue:  # the place passes to the first check waiting for one
+            nxt = queue.popleft()
+            if not queue:
+                del self._queue[address]
+            if not nxt.done():
+                nxt.set_result(None)
+                return
         left = self._checking.get(address, 1) - 1
         if left > 0:
             self._checking[address] = left
