@@ -165,6 +165,7 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
     whose answer the hub gave is its user's account (a hub user without one: ``hub:<name>``); a forged cookie, an
     unknown token and a forged or expired phone link are not anyone's; the emulated APIs are left to their own
     credentials."""
+    import asyncio
     import inspect
     import tempfile
     from pathlib import Path
@@ -239,7 +240,22 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             assert all(isinstance(check, HubCheck) for check in more)
             assert not more[-2].queued and more[-1].queued  # 3 asked at once: the 4th waits for a place, not refused
             assert ledger_key("address:198.51.100.9", more[-1], body=False) == "first:wait:address:198.51.100.9"
-            more.pop().close()
+            queued = more.pop()
+            queued.close()
+            # a check waiting for a place whose client leaves leaves the queue (the place is never passed to it)
+            left = tenant("/me", Authorization="token " + uuid.uuid4().hex)
+
+            async def wait() -> Any:
+                return await left
+
+            async def leave() -> Any:
+                task = asyncio.ensure_future(wait())
+                await asyncio.sleep(0)
+                assert left.state == "waiting" and len(tenants._queue["198.51.100.9"]) == 1
+                left.close()
+                return await task
+
+            assert asyncio.run(leave()) is None and "198.51.100.9" not in tenants._queue
             assert tenant("/me", Authorization="token " + shaped[0].upper()) is None  # not the hub's shape
             for check in (pending, *more):
                 check.close()

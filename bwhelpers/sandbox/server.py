@@ -266,8 +266,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     def on_connection_close(self) -> None:
         self.closed = True
         self._stop_timer()
-        if not self.finished and self.whose is not None:
-            _close_hint(self.whose[1])  # left before its body was in: its check is never made
+        if self.whose is not None:  # left before its body was in, or while its check waits for a place: never made
+            _close_hint(self.whose[1])
         turn = getattr(self.conn, "bw_turn", None)
         if turn is not None:
             turn.finished()

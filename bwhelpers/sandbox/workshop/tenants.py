@@ -63,7 +63,7 @@ import tornado.web
 from jupyterhub.services.auth import HubAuth, HubOAuth
 
 from .. import clock
-from ..admission import FIRST_PAGE
+from ..admission import FIRST_PAGE, FIRST_PAGE_REQUESTS
 from ..auth_throttle import THROTTLE
 from ..db import Database
 from ..forwarded import client_key
@@ -239,6 +239,8 @@ class HubCheck:
             self.tenants._done(self.address)
 
     def close(self) -> None:
+        """The request is never served (or its client left): give back the place, or leave the queue; a check
+        already asked is left alone."""
         if self.state == "new":
             self.state = "closed"
             if not self.queued:
@@ -388,6 +390,8 @@ class Tenants:
         elif HUB_TOKEN_SHAPE.fullmatch(token):
             slot, places = address, MAX_CHECKS_PER_ADDRESS - ODD_TOKEN_CHECKS
             if self._checking.get(slot, 0) >= places:  # waits for a place, never refused for want of one
+                if len(self._queue.get(slot, ())) >= FIRST_PAGE_REQUESTS:  # as the ledger bounds it (a backstop)
+                    return None
                 return HubCheck(self, token, session, slot, key, queued=True)
         else:
             slot, places = address + "#odd", ODD_TOKEN_CHECKS
