@@ -530,11 +530,10 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     Its ledger key is its address's ``first:`` (tests/test_workshop_hub_identity.py: over HTTP): admitted while the
     outsiders' pool, the unproven half and the room-wide bound are all full, and it takes nothing from them; its
     address's own allowance still bounds a flood of them (429), one client's connections' worth (rev23f F2: 16, and
-    a flood of 35 at once from the room's address refused most new browsers' first pages), while the OAuth return's
-    (which asks the hub) stays 16; one with a body is no first page."""
+    a flood of 35 at once from the room's address refused most new browsers' first pages), and so is the OAuth
+    return's; one with a body is no first page."""
     from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, FIRST_PAGE_REQUESTS, PER_PEER_CONNECTIONS,
-                                             PER_TENANT_REQUESTS, TENANT_BUSY, Ledger, Ticket, ledger_key, outsider,
-                                             unproven)
+                                             TENANT_BUSY, Ledger, Ticket, ledger_key, outsider, unproven)
 
     ledger = Ledger()
     ledger.outsiders_max, ledger.unproven_max, ledger.all_max = (1, 1 << 20), 2, (3, 1 << 30)
@@ -547,8 +546,9 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     firsts = [ledger.admit(key, 0) for _ in range(FIRST_PAGE_REQUESTS)]
     assert all(isinstance(t, Ticket) for t in firsts) and FIRST_PAGE_REQUESTS == PER_PEER_CONNECTIONS
     assert ledger.admit(key, 0) is TENANT_BUSY  # its address's own allowance
-    back = [ledger.admit("first:oauth:address:c", 0) for _ in range(PER_TENANT_REQUESTS + 1)]
+    back = [ledger.admit("first:oauth:address:c", 0) for _ in range(FIRST_PAGE_REQUESTS + 1)]
     assert all(isinstance(t, Ticket) for t in back[:-1]) and back[-1] is TENANT_BUSY
+    assert ledger.admit("check:address:c", 0) is ALL_BUSY  # none of the room-wide places was taken
     for t in back[:-1]:
         t.release()
     held[2].release()  # a proven tenant's place given back is a proven tenant's again: the first pages took none

@@ -78,10 +78,11 @@ PER_PEER_CONNECTIONS = 256
 #: :class:`.fair_share.FairShare` queues per tenant), not :data:`PER_TENANT_REQUESTS`. They still go one at a time
 #: (their turn), each a quick redirect, so a new browser's first page waits behind at most this many of a flood's
 #: from its address instead of being refused while 16 of them are in flight (rev23f F2: behind the room's one
-#: address, 13 of 22 new logins were 429 during such a flood). The OAuth return's (``first:oauth:``), which asks
-#: the hub, keeps :data:`PER_TENANT_REQUESTS`.
+#: address, 13 of 22 new logins were 429 during such a flood). So does the OAuth return that follows
+#: (``first:oauth:``, a pending login's state each, used once): it asks the hub one at a time per address, so a new
+#: browser's waits behind a flood's (each a pending state from a first page with a made-up code) for the hub's
+#: answers to those before it, instead of being refused (rev23f F2: 23 of 24 new logins were 429).
 FIRST_PAGE_REQUESTS = PER_PEER_CONNECTIONS
-_FIRST_PAGES = FIRST_PAGE + "address:"
 #: the ledger key of a bodyless page whose hub token (of the hub's shape) waits for one of its address's check
 #: places (``tenants.HubCheck.queued``): like a first page it holds nothing but its connection until its turn, so
 #: it is in no room-wide bound, and :data:`FIRST_PAGE_REQUESTS` per address (rev23f F1: a flood of made-up tokens
@@ -220,7 +221,7 @@ class Ledger:
             return Ticket(self, tenant, 0)
         with self._lock:
             mine = self._tenants.get(tenant) or [0, 0]
-            most = self.first_pages if tenant.startswith((_FIRST_PAGES, WAITING_CHECK)) else self.per_tenant[0]
+            most = self.first_pages if tenant.startswith(FIRST_PAGE) else self.per_tenant[0]
             if mine[0] + 1 > most or mine[1] + size > self.per_tenant[1]:
                 return TENANT_BUSY
             pooled = outsider(tenant)
