@@ -83,10 +83,11 @@ PER_PEER_CONNECTIONS = 256
 #: browser's waits behind a flood's (each a pending state from a first page with a made-up code) for the hub's
 #: answers to those before it, instead of being refused (rev23f F2: 23 of 24 new logins were 429).
 FIRST_PAGE_REQUESTS = PER_PEER_CONNECTIONS
-#: the ledger key of a bodyless page whose hub token (of the hub's shape) waits for one of its address's check
-#: places (``tenants.HubCheck.queued``): like a first page it holds nothing but its connection until its turn, so
-#: it is in no room-wide bound, and :data:`FIRST_PAGE_REQUESTS` per address (rev23f F1: a flood of made-up tokens
-#: from the room's address made a never-seen token 429 while the address's places were taken)
+#: the ledger key of a bodyless page whose hub token (of the hub's shape) is checked with the hub or waits for one
+#: of its address's check places (``tenants.HubCheck.shaped``): like a first page it holds nothing but its
+#: connection until its turn, so it is in no room-wide bound, and :data:`FIRST_PAGE_REQUESTS` per address (rev23f
+#: F1: a flood of made-up tokens from the room's address made a never-seen token 429 while the address's places,
+#: or the 16 in flight of its checks answered and waiting for the address's turn, were taken)
 WAITING_CHECK = "first:wait:"
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
 _FD_HEADROOM = 256
@@ -172,7 +173,7 @@ def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
     if not body and tenant.startswith("address:"):
         if hint is None:
             return "head:" + tenant
-        if getattr(hint, "queued", False):
+        if getattr(hint, "shaped", False):
             return WAITING_CHECK + tenant
         return ("signed:" if getattr(hint, "signed", False) else "check:") + tenant
     return tenant

@@ -205,16 +205,20 @@ class HubCheck:
     good). A check made without a place (``queued``: a token of the hub's shape while its address's places are all
     taken) waits for one, first come first served, and then asks the hub (rev23f F1)."""
 
-    __slots__ = ("tenants", "token", "session", "address", "state", "key", "signed", "queued", "future")
+    __slots__ = ("tenants", "token", "session", "address", "state", "key", "signed", "queued", "shaped", "future")
 
     def __init__(self, tenants: Tenants, token: str, session: str, address: str, key: str = "",
-                 signed: bool = False, queued: bool = False):
+                 signed: bool = False, queued: bool = False, shaped: bool = False):
         self.tenants, self.token, self.session, self.address = tenants, token, session, address
         self.key = key or cache_key(token, session)
         #: the token came in the service's signed cookie (not made up): the admission ledger's ``signed:`` allowance
         self.signed = signed
-        #: made without a place: waits for one (the admission ledger's ``wait:`` allowance)
+        #: made without a place: waits for one
         self.queued = queued
+        #: a token of the hub's shape in ``Authorization``: the admission ledger's ``first:wait:`` allowance, whether
+        #: it had a place or waits for one (its request holds that allowance until answered, one at a time per
+        #: address after the hub's answer: in the 16 of ``check:`` a flood's answered checks filled it)
+        self.shaped = shaped or queued
         self.future: asyncio.Future[None] | None = None
         self.state = "new"
 
@@ -398,7 +402,7 @@ class Tenants:
         if self._checking.get(slot, 0) >= places:
             return None
         self._checking[slot] = self._checking.get(slot, 0) + 1  # the caller awaits it (server._BodyLimit)
-        return HubCheck(self, token, session, slot, key, signed)
+        return HubCheck(self, token, session, slot, key, signed, shaped=not signed and slot == address)
 
     def first_page(self, path: str, headers: Any, address: str) -> str | None:
         """``first:address:<ip>`` (:data:`~bwhelpers.sandbox.admission.FIRST_PAGE`) for a browser's first page: one
