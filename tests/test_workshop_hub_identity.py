@@ -48,6 +48,18 @@ class HubStandIn:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self) -> None:  # the hub's token endpoint: no code is known here (made up, or used)
+                stand_in.asked += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                found = self.path.rstrip("/").endswith("/hub/api/oauth2/token")
+                body = json.dumps({"error": "invalid_grant", "error_description": "Invalid code"} if found
+                                  else {"status": 404, "message": "Not Found"}).encode()
+                self.send_response(400 if found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -615,12 +627,14 @@ def test_first_pages_and_new_hub_tokens_never_wait_behind_nor_are_refused_for_he
             assert r.status_code == 302 and "/oauth2/authorize" in r.headers["Location"], (path, r.status_code,
                                                                                           r.text[:200])
         # the hub's redirect back (its state signed by that first page) is let in too: the handler asks the hub for
-        # the code's token (here a stand-in without that route: HubOAuth's 502), never the address's 429
+        # the code's token, never the address's 429; the hub refuses a made-up code (400 invalid_grant, which
+        # HubOAuth turns into a 500): the service answers 400 saying to log in again
         state = parse_qs(urlsplit(r.headers["Location"]).query)["state"][0]
         back = f"{service['url']}/oauth_callback?code=c0de&state={state}"
         jar = r.cookies
         r = requests.get(back, headers=html, cookies=jar, timeout=60, allow_redirects=False)
-        assert r.status_code == 502, (r.status_code, r.text[:300])
+        assert r.status_code == 400 and "did not accept this login's code" in r.json()["error"], (
+            r.status_code, r.text[:300])
         # rev23f F2: that login is over (HubOAuth forgot its state): a replay of the same state cookie is the
         # address's like any other request (here 429: its allowance is full), and elsewhere refused without a
         # question to the hub (400, not the stand-in's 502)

@@ -61,6 +61,14 @@ class LoginOver(ControlError):
                    "old): open the page again to log in")
 
 
+class LoginRefused(ControlError):
+    """400: the hub refused the code of the hub's OAuth redirect back (made up, or already used)."""
+
+    status = 400
+    description = ("the hub did not accept this login's code (made up, or used already): open the page again to "
+                   "log in")
+
+
 class NotLoggedIn(ControlError):
     """401: no hub identity at all."""
 

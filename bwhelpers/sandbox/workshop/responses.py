@@ -32,10 +32,12 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from tornado.web import HTTPError
 
 from .. import clock
 from ..auth_throttle import THROTTLE
 from ..control.responses import ControlHandler
+from ..exceptions import ControlError
 from ..keys import ADMIN_HEADER, same_secret
 from ..phone import models as phone_models
 from . import exceptions as exc
@@ -311,19 +313,28 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
     """The hub's OAuth redirect back. A ``state`` whose login is over (HubOAuth forgets it once its redirect back is
     answered, or after 10 minutes) is refused at once, without asking the hub for the code's token (rev23f F2: one
     state cookie replayed with made-up codes cost a hub request each); a browser already logged in (the service's
-    cookie) is HubOAuth's as before (it is sent on to its page)."""
+    cookie) is HubOAuth's as before (it is sent on to its page). A code the hub refuses (HubAuth turns the hub's 4xx
+    into a 500 "Failed to check authorization") is the client's error: 400 saying to log in again."""
 
     async def get(self) -> None:
         state = self.get_argument("state", "")
         if self.get_argument("code", "") and state and not self.get_argument("error", "") \
                 and not self.hub_auth._oauth_states.get(state) and not self.get_cookie(self.hub_auth.cookie_name):
-            refused = exc.LoginOver()  # answered here: this handler is HubOAuth's, not a ControlHandler
-            kind, body = refused.render()
-            self.set_status(refused.status)
-            self.set_header("Content-Type", kind)
-            self.finish(body)
+            self._refuse(exc.LoginOver())
             return
-        await super().get()
+        try:
+            await super().get()
+        except HTTPError as err:
+            if err.status_code != 500 or not str(err.log_message or "").startswith("Failed to check authorization"):
+                raise  # the hub unreachable (500), its own failure (502), a state mismatch (403)...
+            self._refuse(exc.LoginRefused())
+
+    def _refuse(self, refused: ControlError) -> None:
+        """Answer ``refused`` here: this handler is HubOAuth's, not a ControlHandler."""
+        kind, body = refused.render()
+        self.set_status(refused.status)
+        self.set_header("Content-Type", kind)
+        self.finish(body)
 
 
 def notice(handler: Any) -> str:
