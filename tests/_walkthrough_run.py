@@ -1,7 +1,8 @@
 """The whole walkthrough, run twice in one environment, once per test run: shared by tests/test_notebooks.py (the
 steps carry their IDs, each notebook's DataFrames checked in its kernel, a re-run creates nothing twice) and
-tests/test_reliability_secrets.py (nothing the runs produced holds a secret). Both modules are one xdist group
-(conftest.XDIST_GROUPS: "walkthrough"), so conftest's session fixture ``walkthrough`` runs once, in their worker.
+tests/test_reliability_secrets.py (nothing the runs produced holds a secret). Their tests are one xdist group,
+"walkthrough" (conftest.XDIST_GROUPS for the secrets module, a mark on test_notebooks' walkthrough test), so
+conftest's session fixture ``walkthrough`` runs once, in that group's worker.
 
 The environment is the one the secrets check needs and the notebooks' check accepts: a sandbox process of its own
 (DEBUG log file, db under tmp), today's rules (A2P enforced), API users decommissioned (the notebooks must run on

@@ -14,7 +14,7 @@
   ``SandboxClock(url)`` drives the clock of any sandbox (a ``fresh_sandbox``). Tests of timing logic (token
   lifetimes, order transitions, rate windows, retention, delivery delays and retries) move it instead of sleeping.
 * ``walkthrough`` (session): the whole walkthrough run twice in one environment (tests/_walkthrough_run.py), the
-  run tests/test_notebooks.py and tests/test_reliability_secrets.py share (one xdist group).
+  run tests/test_notebooks.py and tests/test_reliability_secrets.py share (one xdist group: it runs once).
 * ``offline_config``: a sandbox-shaped Config pointing at a closed port.
 * ``isolated_env``: no BW_* variables; config dir and state file under tmp_path.
 """
@@ -84,9 +84,10 @@ XDIST_GROUPS = {
     # each reliability module in one worker (its figures are one section of the report, which its tests check, and
     # its module fixtures start sandboxes and services once); the controller merges the sections (_reliability_report)
     **{m: m for m in _reliability_report.MODULES},
-    # the walkthrough's notebooks run end to end once for both modules (conftest's ``walkthrough``: a session fixture,
-    # so it runs once in the worker of their group; tests/_walkthrough_run.py), the reliability module's section too
-    "test_notebooks": "walkthrough", "test_reliability_secrets": "walkthrough",
+    # the walkthrough's notebooks run end to end once for the secrets scan and test_notebooks' walkthrough test
+    # (conftest's ``walkthrough``, a session fixture, runs once in the worker of their group: that test is marked
+    # xdist_group("walkthrough"); tests/_walkthrough_run.py)
+    "test_reliability_secrets": "walkthrough",
     # the browser modules (each starts its own JupyterLab and Chromium: a core and ~1 GB each) in two groups, so at
     # most two run at once and the longest pole of the run is half of them: test_browser alone (about 400 s of CPU
     # measured at load 10-25, its whole-walkthrough test 92 of it), and the real-account and phone pages (about 130 s)
@@ -141,7 +142,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
 
     def order(item: pytest.Item) -> int:
-        group = XDIST_GROUPS.get(item.path.stem)
+        marked = item.get_closest_marker("xdist_group")  # the module's group, or a test's own (xdist_group mark)
+        group = XDIST_GROUPS.get(item.path.stem) or (marked.args[0] if marked and marked.args else None)
         if group is None:
             return len(rank) + (1 if item.get_closest_marker("slow") else 2)
         return rank.get(group, len(rank))

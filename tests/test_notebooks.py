@@ -100,6 +100,7 @@ def outputs_text(nb: Any) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("walkthrough")  # in the secrets scan's worker: the shared run runs once (conftest)
 @pytest.mark.timeout(900)  # the shared fixture runs the walkthrough twice (once per run of the suite)
 def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(walkthrough: Any) -> None:
     """The shared run (conftest's ``walkthrough``): every notebook in order, each in a fresh kernel, probed in its
