@@ -42,6 +42,13 @@ guesses. Each admin name has a room-wide allowance of its own (``admin_room_fail
 address where that admin logged in before, or a browser that did (its cookie): an address known from a
 participant's login gets no pass at the admin's name (rev23e E1: the room password is handed to every stranger). The hub's log says when the alarm starts and, while it lasts, once a minute with the counts, and the
 authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.login_alarm`) for the host's board.
+
+**New names** (review 23f F4): the room password logs in under any name, and each new name's first spawn is a sandbox
+account taking a place in the room. A login under a name the hub does not know yet (no hub user; admins aside) is
+counted per client address: at most ``new_names_per_address_per_hour`` (a bucket refilled at that many an hour),
+then 429 saying so, before any password is compared; names already known log in as before. While the host has
+closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.workshop.new_names`, the file
+``room_file``), such a login is refused (403) whatever the address.
 """
 from __future__ import annotations
 
@@ -59,7 +66,7 @@ from traitlets import Float, Integer, List, Unicode, default
 from bwhelpers import hub_client_address
 from bwhelpers.sandbox import forwarded
 from bwhelpers.sandbox.auth_throttle import FailureThrottle
-from bwhelpers.sandbox.workshop import login_alarm
+from bwhelpers.sandbox.workshop import login_alarm, new_names
 from bwhelpers.sandbox.workshop.models import USERNAME_RE, USERNAME_RULE
 
 HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
@@ -104,6 +111,29 @@ class BadName(web.HTTPError):
                                    "(no spaces, accents or apostrophes: e.g. jose or obrien).")
 
 
+class TooManyNewNames(web.HTTPError):
+    """429: this client address made the most new names an hour allows; ``Retry-After`` says when the next may."""
+
+    def __init__(self, retry_after: int, made: int):
+        super().__init__(429, "too many new names from this address: try again in %d s", retry_after,
+                         reason="Too Many Requests")
+        self.headers = {"Retry-After": str(retry_after)}
+        self.jupyterhub_message = (
+            f"This network address made {made} new names at this workshop in the last hour, the most one address "
+            f"may: log in under the name you used before, or ask the host for a join link (or try again in "
+            f"{retry_after} s).")
+
+
+class RoomClosed(web.HTTPError):
+    """403: the host closed the room to new names (:mod:`bwhelpers.sandbox.workshop.new_names`)."""
+
+    def __init__(self, record: dict[str, Any]):
+        super().__init__(403, "the room is closed to new names", reason="Forbidden")
+        since = time.strftime("%H:%M", time.localtime(record["since"])) if record.get("since") else "now"
+        self.jupyterhub_message = (f"The host closed this workshop to new names (since {since}): log in under the "
+                                   "name you used before, or ask the host to open the room to new names.")
+
+
 #: whom a throttle bucket counts: the address, or an IPv6 address's /64 network (one rule: the sandbox's)
 client_key = forwarded.client_key
 
@@ -135,6 +165,12 @@ class WorkshopAuthenticator(DummyAuthenticator):
                                                   "before that name's logins from new addresses pause")
     admin_room_failed_logins_per_minute = Float(10.0, config=True,
                                                 help="how fast an admin name's room-wide allowance refills")
+    new_names_per_address_per_hour = Integer(30, config=True,
+                                             help="logins under names the hub does not know yet (each one a new "
+                                                  "account at its first spawn) one client address may make in an "
+                                                  "hour (a bucket of that many, refilled at that pace); 0: no bound")
+    room_file = Unicode("", config=True, help="the host's switch closing the room to new names, written by the "
+                                               "board (bwhelpers.sandbox.workshop.new_names; '' : always open)")
     alarm_file = Unicode("", config=True, help="where the login alarm is written for the host's board ('' : nowhere)")
     service_url = Unicode("", config=True, help="the workshop sandbox as the hub reaches it, with its prefix: a hub "
                                                 "user the host deletes is removed there too ('' : not)")
@@ -160,6 +196,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
         self._room = FailureThrottle(self.room_failed_logins_burst, self.room_failed_logins_per_minute / 60.0)
         self._admin_room = FailureThrottle(self.admin_room_failed_logins_burst,
                                            self.admin_room_failed_logins_per_minute / 60.0)
+        self._new_names = FailureThrottle(max(1, self.new_names_per_address_per_hour),
+                                          self.new_names_per_address_per_hour / 3600.0)
         self._trusted = forwarded.networks(self.trusted_proxies)
         #: addresses (client_key) that logged in, with when: never refused by the room's alarm
         self._known: dict[str, float] = {}
@@ -177,6 +215,13 @@ class WorkshopAuthenticator(DummyAuthenticator):
         find = getattr(handler, "find_user", None)  # an admin made in the hub's db (the admin page)
         user = find(name) if callable(find) else None
         return bool(getattr(user, "admin", False))
+
+    def is_new_name(self, handler: Any, name: str, admin: bool) -> bool:
+        """A participant's name the hub has no user of yet (its first spawn makes a sandbox account)."""
+        if admin or not name:
+            return False
+        find = getattr(handler, "find_user", None)
+        return not callable(find) or find(name) is None
 
     def client_address(self, handler: Any) -> str:
         """The login's client address (:mod:`bwhelpers.sandbox.forwarded`: never ``X-Real-Ip``)."""
@@ -233,6 +278,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
             self.log.warning("refused a login for %r from %s: login alarm (a new address while many fail)",
                              name[:32], address)
             raise TooManyLogins(room_wait, room=True)
+        new = self.is_new_name(handler, name, admin)
+        if new:  # review 23f F4: a name the hub does not know is a new place in the room
+            self._admit_new_name(name, address, now)
         result = self._check(name, admin, data)
         if result is None:
             if browser is not None:
@@ -249,11 +297,27 @@ class WorkshopAuthenticator(DummyAuthenticator):
             if self._room.blocked("room", now=now) or (admin and self._admin_room.blocked("admin " + name, now=now)):
                 self._raise_alarm(now)
         else:
+            if new and self.new_names_per_address_per_hour > 0:
+                self._new_names.failed(address, now=now)
             _remember(self._known, address, now)
             if admin:
                 _remember(self._known_admins, admin_key, now)
             self.remember_browser(handler, name, browser)
         return result
+
+    def _admit_new_name(self, name: str, address: str, now: float) -> None:
+        """Refuse a login under the new name ``name`` while the host has closed the room to new names (403) or
+        while ``address`` has made its ``new_names_per_address_per_hour`` (429), before any password is compared."""
+        closed = new_names.closed(self.room_file)
+        if closed is not None:
+            self.log.warning("refused a login for %r from %s: the room is closed to new names", name[:32], address)
+            raise RoomClosed(closed)
+        bound = self.new_names_per_address_per_hour
+        wait = self._new_names.blocked(address, now=now) if bound > 0 else None
+        if wait is not None:
+            self.log.warning("refused a login for %r from %s: %d new names from this address in the last hour",
+                             name[:32], address, bound)
+            raise TooManyNewNames(wait, bound)
 
     async def delete_user(self, user: Any) -> None:
         """The host deleted a hub user (the admin page, ``DELETE /hub/api/users/<name>``): their sandbox account is

@@ -682,3 +682,72 @@ def test_first_pages_and_new_hub_tokens_never_wait_behind_nor_are_refused_for_he
         hub.held.difference_update(shaped)
     assert [r.status_code for r in answers] == [401] * len(shaped), [r.text[:200] for r in answers]
     assert late.result().status_code == 200, late.result().text[:300]
+
+
+def test_the_host_closes_the_room_to_new_names_and_removes_everyone_who_has_not_started(
+        service: dict[str, Any], hub: HubStandIn) -> None:
+    """rev23f F4: one person logging in under new names took every place of the room (each spawn an account). The
+    host closes the room to new names (``POST /room/close``, the board's switch): the service makes no account for
+    a name without one (403 saying so) and the hub's authenticator, reading the same switch, refuses a login under
+    a name the hub does not know (403) while a known name logs in; the board says so. ``POST /room/remove`` removes
+    several at once (the board's "remove them" lists everyone with an account and no step done): their credentials
+    are refused, names without an account are listed as unknown. Opening the room undoes the switch."""
+    import asyncio
+
+    from test_workshop_probes import _Browser
+
+    from bwhelpers.sandbox.workshop import new_names
+    from bwhelpers.workshop_auth import RoomClosed, WorkshopAuthenticator
+
+    url, host, someone = service["url"], hub.token("doorkeeper", admin=True), hub.token("zz-someone")
+    made = {name: provision(service, name) for name in ("zz000", "zz001", "zz002", "worker")}
+    assert dash(service, made["worker"], "POST", "/applications", app_xml(CallbackUrl="https://example.com/cb")
+                ).status_code == 201  # a step done
+    r = requests.post(f"{url}/room/close", headers={"Authorization": f"token {someone}"}, timeout=30)
+    assert r.status_code == 403 and "not a hub admin" in r.json()["error"], r.text
+    assert requests.post(f"{url}/room/close", timeout=30).status_code == 401
+    r = requests.post(f"{url}/room/close", headers={"Authorization": f"token {host}"}, timeout=30)
+    assert r.status_code == 200 and r.json()["closed_to_new_names"] is True and r.json()["by"] == "doorkeeper", r.text
+    try:
+        r = requests.post(f"{url}/participants/latecomer", headers=service["key"], timeout=30)  # a new name's spawn
+        assert r.status_code == 403 and "closed this workshop to new names" in r.json()["error"], r.text
+        assert requests.post(f"{url}/participants/zz000", headers=service["key"], timeout=30).status_code == 200
+        # the hub's authenticator reads the switch the board wrote
+        auth = WorkshopAuthenticator(password="room-pw", room_file=str(new_names.path_beside(service["db"])))
+        browser = _Browser("198.51.100.9", users={"zz000"})
+        with pytest.raises(RoomClosed) as refused:
+            browser.login(auth, "latecomer", "room-pw")
+        assert refused.value.status_code == 403 and "closed this workshop to new names" in \
+            refused.value.jupyterhub_message
+        assert browser.login(auth, "zz000", "room-pw") == "zz000"  # a name the hub knows logs in again
+        board = page(service, "/board.json", host).json()
+        assert board["closed_to_new_names"]["by"] == "doorkeeper"
+        text = requests.get(f"{url}/board", headers={"Authorization": f"token {host}", "Accept": "text/html"},
+                            timeout=60).text
+        assert "Closed to new names since" in text and f'action="{new_names_prefix(url)}/room/open"' in text
+        remove_form = text[text.index(f'action="{new_names_prefix(url)}/room/remove"'):].split("</form>")[0]
+        assert all(f'name="name" value="{n}"' in remove_form for n in ("zz000", "zz001", "zz002"))
+        assert 'value="worker"' not in remove_form  # a step done: not in "has not started"
+        r = requests.post(f"{url}/room/remove", headers={"Authorization": f"token {host}", **JSON}, timeout=30,
+                          json={"names": []})
+        assert r.status_code == 400 and "names:" in r.json()["error"], r.text
+        r = requests.post(f"{url}/room/remove", headers={"Authorization": f"token {host}", **JSON}, timeout=30,
+                          json={"names": ["zz000", "zz001", "zz002", "nobody-here"]})
+        assert r.status_code == 200 and r.json() == {"removed": ["zz000", "zz001", "zz002"],
+                                                     "unknown": ["nobody-here"]}, r.text
+        for name in ("zz000", "zz001", "zz002"):
+            assert dash(service, made[name], "GET", "/applications").status_code == 401
+        assert dash(service, made["worker"], "GET", "/applications").status_code == 200
+    finally:
+        r = requests.post(f"{url}/room/open", headers={"Authorization": f"token {host}"}, timeout=30)
+        assert r.status_code == 200 and r.json() == {"closed_to_new_names": False}, r.text
+    assert page(service, "/board.json", host).json()["closed_to_new_names"] is None
+    assert asyncio.run(_Browser("198.51.100.9").alogin(auth, "latecomer", "room-pw")) == "latecomer"
+    assert requests.post(f"{url}/participants/latecomer", headers=service["key"], timeout=30).status_code == 201
+
+
+def new_names_prefix(url: str) -> str:
+    """The service's prefix as the board writes it in its forms' actions."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path

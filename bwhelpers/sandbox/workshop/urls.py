@@ -1,12 +1,15 @@
 """Route table of workshop mode (data only; paths are below the hub's service prefix)."""
 from .responses import (
     BoardHandler,
+    CloseRoomHandler,
     MeHandler,
     MyPhoneHandler,
     OAuthCallbackHandler,
+    OpenRoomHandler,
     ParticipantHandler,
     ReadmitHandler,
     RemoveHandler,
+    RemoveSeveralHandler,
     ResetHandler,
     RootHandler,
 )
@@ -22,5 +25,8 @@ url_paths = [
     (r"/participants/" + NAME + r"/reset/?", ResetHandler),
     (r"/participants/" + NAME + r"/remove/?", RemoveHandler),
     (r"/participants/" + NAME + r"/readmit/?", ReadmitHandler),
+    (r"/room/close/?", CloseRoomHandler),
+    (r"/room/open/?", OpenRoomHandler),
+    (r"/room/remove/?", RemoveSeveralHandler),
     (r"/oauth_callback", OAuthCallbackHandler),
 ]
