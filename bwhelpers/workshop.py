@@ -373,7 +373,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         print(warning, file=sys.stderr)
     from bwhelpers.hub_client_address import remote_ip_transform
     from bwhelpers.sandbox.forwarded import LOOPBACK
-    from bwhelpers.sandbox.workshop import login_alarm, new_names
+    from bwhelpers.sandbox.workshop import join_link, login_alarm, new_names
     from bwhelpers.sandbox.workshop.models import USERNAME_RE
 
     state = Path(state_dir).expanduser().resolve()
@@ -446,6 +446,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
             c.WorkshopAuthenticator.trusted_proxies = [str(p) for p in trusted_proxies]
         c.WorkshopAuthenticator.alarm_file = str(login_alarm.path_beside(db))  # the room's login alarm, for the board
         c.WorkshopAuthenticator.room_file = str(new_names.path_beside(db))  # the board's "closed to new names" switch
+        c.WorkshopAuthenticator.join_file = str(join_link.path_beside(db))  # the board's join link for latecomers
         if new_names_per_hour is not None:
             c.WorkshopAuthenticator.new_names_per_address_per_hour = int(new_names_per_hour)
         # a hub user the host deletes is removed from the sandbox too: their credentials refused at once (rev23e E6)

@@ -240,6 +240,8 @@ WORKSHOP_PROBES = {
     "closed_new_names": "logins under new names from 50 addresses while the host closed the room (admitted = lost)",
     "closed_spawns": "spawns of hub users without an account while the room is closed (an account made = lost)",
     "closed_known_names": "logins under known names while the room is closed (refused = lost)",
+    "join_link_latecomers": "latecomers with the host's join link behind a NAT where an outsider guesses (refused = lost)",
+    "join_link_forged": "join links made up, cut short, expired or stopped (a browser let in = lost)",
 }
 WORKSHOP_FIGURES = {
     "fanout_callbacks": "callbacks of three messages to 10 recipients each",

@@ -751,3 +751,50 @@ def new_names_prefix(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url).path
+
+
+def test_the_host_makes_a_join_link_on_the_board_and_the_hubs_authenticator_lets_its_browsers_in(
+        service: dict[str, Any], hub: HubStandIn) -> None:
+    """rev23f F5: the host makes a join link (``POST /room/invite``, the board's button; a participant may not): the
+    board shows it to copy (and board.json); the hub's authenticator, reading the same admin key and current link,
+    lets a browser that opened it log in behind a NAT whose address a guesser has paused. ``POST /room/invite/stop``
+    stops it; hours or names out of bounds are 400 naming the field. The link's signing key never shows."""
+    from test_workshop_probes import _Browser
+
+    from bwhelpers.sandbox.workshop import join_link
+    from bwhelpers.workshop_auth import JoinLinkRefused, TooManyLogins, WorkshopAuthenticator
+
+    url, host, someone = service["url"], hub.token("inviter", admin=True), hub.token("zz-invitee")
+    r = requests.post(f"{url}/room/invite", headers={"Authorization": f"token {someone}"}, timeout=30)
+    assert r.status_code == 403 and "not a hub admin" in r.json()["error"], r.text
+    for body, field in (({"hours": 0}, "hours"), ({"hours": 25}, "hours"), ({"names": "lots"}, "names")):
+        r = requests.post(f"{url}/room/invite", headers={"Authorization": f"token {host}", **JSON}, json=body,
+                          timeout=30)
+        assert r.status_code == 400 and r.json()["error"].startswith(f"{field}: "), r.text
+    r = requests.post(f"{url}/room/invite", headers={"Authorization": f"token {host}", **JSON}, timeout=30,
+                      json={"hours": 3, "names": 40})
+    assert r.status_code == 200 and r.json()["names"] == 40, r.text
+    link = r.json()["link"]
+    assert link.startswith(service["base"] + "/hub/join?join_token="), link
+    assert page(service, "/board.json", host).json()["join_link"]["link"] == link
+    board = requests.get(f"{url}/board", headers={"Authorization": f"token {host}", "Accept": "text/html"},
+                         timeout=60).text
+    assert f'<code class="join">{link}</code>' in board and "for up to 40 new names" in board
+    key = (service["db"].parent / "sandbox.db.admin-key").read_text().strip()
+    assert key not in board and key not in link
+    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(service["db"]) + ".admin-key",
+                                 join_file=str(join_link.path_beside(service["db"])))
+    nat = "198.51.100.88"
+    for i in range(30):
+        _Browser(nat).login(auth, f"guess{i}", "wrong")
+    with pytest.raises(TooManyLogins):
+        _Browser(nat).login(auth, "newcomer", "room-pw")
+    late = _Browser(nat)
+    auth.open_join_link(late.handler(), link.split("join_token=", 1)[1])
+    assert late.login(auth, "newcomer", "room-pw") == "newcomer"
+    r = requests.post(f"{url}/room/invite/stop", headers={"Authorization": f"token {host}"}, timeout=30)
+    assert r.status_code == 200 and r.json() == {"link": None}, r.text
+    assert page(service, "/board.json", host).json()["join_link"] is None
+    with pytest.raises(JoinLinkRefused) as refused:
+        auth.open_join_link(_Browser(nat).handler(), link.split("join_token=", 1)[1])
+    assert "stopped this join link" in refused.value.jupyterhub_message

@@ -812,6 +812,87 @@ def test_one_address_makes_a_bounded_number_of_new_names_an_hour_and_known_names
     assert all(_Browser("203.0.113.52", users).login(unbounded, f"free{i}", "room-pw") for i in range(40))
 
 
+def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_behind_the_same_nat(
+        tmp_path: Any) -> None:
+    """rev23f F5: an outsider guessing at the login form behind the venue's NAT paused every new browser there, so
+    latecomers could not log in (25 of 26 right-password logins 429). The host's join link (a JWT signed with a key
+    derived from the sandbox's admin key, the current one in a file the board writes) sets a signed cookie on the
+    browser that opens it; that browser's failed logins and new names count against the invitation, not the
+    address. A made-up, expired (the authenticator's clock moved) or stopped link lets nobody in, saying why; the
+    link's new names are bounded; an invited browser's own wrong guesses are bounded by the invitation's allowance."""
+    from bwhelpers.sandbox.workshop import join_link
+    from bwhelpers.workshop_auth import (
+        INVITED_COOKIE,
+        JoinLinkRefused,
+        JoinLinkUsedUp,
+        TooManyLogins,
+        WorkshopAuthenticator,
+    )
+
+    key_file = tmp_path / "sandbox.db.admin-key"
+    key_file.write_text("the-admin-key-0123456789\n")
+    path = join_link.path_beside(tmp_path / "sandbox.db")
+    now, wall = [7000.0], [1_800_000_000.0]
+    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(key_file), join_file=str(path))
+    auth.clock, auth.wall = (lambda: now[0]), (lambda: wall[0])
+    record = join_link.make(path, hours=2, names=2, now=wall[0])
+    link = join_link.link("http://hub.example:8000/services/bw-sandbox", "the-admin-key-0123456789", record)
+    assert link.startswith("http://hub.example:8000/hub/join?join_token=")
+    text = link.split("join_token=", 1)[1]
+    nat = "198.51.100.77"
+    guesser = _Browser(nat)
+    for i in range(30):  # the address's allowance: 30 failures under fresh names
+        assert guesser.login(auth, f"g{i}", "wrong") is None
+    with pytest.raises(TooManyLogins):
+        _Browser(nat).login(auth, "late0", "room-pw")  # a latecomer without the link waits
+    late = _Browser(nat)
+    assert auth.open_join_link(late.handler(), text)["names"] == 2
+    assert late.set[-1]["name"] == INVITED_COOKIE and late.set[-1]["httponly"] is True
+    assert late.set[-1]["samesite"] == "Lax" and "the-admin-key" not in late.jar[INVITED_COOKIE].decode()
+    assert late.login(auth, "late1", "room-pw") == "late1"  # through the guesser's pause
+    with pytest.raises(TooManyLogins):
+        guesser.login(auth, "g99", "wrong")  # the guesser is still paused
+    # an invited browser guessing: the invitation's allowance (30), then 429 (a new link: a fresh one); the address's was used up already
+    prober = _invited(auth, nat, text)
+    checked = 0
+    for i in range(40):
+        try:
+            checked += prober.login(auth, f"p{i}", "wrong") is None
+        except TooManyLogins:
+            pass
+    assert checked == 30, checked
+    now[0] += 6  # one failure's refill (10 a minute)
+    other = _Browser(nat)
+    auth.open_join_link(other.handler(), text)
+    assert other.login(auth, "late2", "room-pw") == "late2"
+    with pytest.raises(JoinLinkUsedUp) as used:  # the link's 2 new names are made
+        _invited(auth, nat, text).login(auth, "late3", "room-pw")
+    assert "used for its 2 new names" in used.value.jupyterhub_message
+    for bad, status, words in ((text[:-4], 400, "not a join link of this hub"), ("made-up", 400, "not a join link")):
+        with pytest.raises(JoinLinkRefused) as refused:
+            auth.open_join_link(_Browser(nat).handler(), bad)
+        assert refused.value.status_code == status and words in refused.value.jupyterhub_message
+    wall[0] += 2 * 3600  # the link's two hours are over
+    with pytest.raises(JoinLinkRefused) as refused:
+        auth.open_join_link(_Browser(nat).handler(), text)
+    assert refused.value.status_code == 403 and "expired at" in refused.value.jupyterhub_message
+    wall[0] -= 2 * 3600
+    join_link.make(path, hours=2, names=5, now=wall[0])  # a newer link: the first one stops
+    with pytest.raises(JoinLinkRefused) as refused:
+        auth.open_join_link(_Browser(nat).handler(), text)
+    assert refused.value.status_code == 403 and "stopped this join link" in refused.value.jupyterhub_message
+    assert guesser.login(auth, "g100", "wrong") is None  # the guesser uses the address's refill
+    with pytest.raises(TooManyLogins):  # a browser of the old link is an ordinary new browser again
+        late.login(auth, "late4", "room-pw")
+
+
+def _invited(auth: Any, address: str, text: str) -> _Browser:
+    """A browser at ``address`` that opened the join link ``text``."""
+    browser = _Browser(address)
+    auth.open_join_link(browser.handler(), text)
+    return browser
+
+
 def test_guessing_from_many_addresses_raises_the_room_login_alarm(tmp_path: Any) -> None:
     """Issue 23 (rev23c's open item): per-address buckets do not bound guessing at the one room password from many
     addresses. Failed logins are counted room-wide too: once the room's 60 are used up (the login alarm), a new

@@ -160,3 +160,13 @@ class BadNameList(ControlError):
     def __init__(self, most: int):
         super().__init__(f"names: give the participants to remove as form fields name=... or JSON "
                          f"{{\"names\": [...]}}, at most {most} at once")
+
+
+class BadJoinLinkField(ControlError):
+    """400: a join link's hours or names out of bounds."""
+
+    status = 400
+
+    def __init__(self, field: str, most: float):
+        super().__init__(f"{field}: a number above 0 and at most {most:g} (how long the join link works, in hours, "
+                         "and how many new names it may make)")

@@ -16,6 +16,8 @@ Handlers of workshop mode (served under the hub's ``/services/<name>/`` prefix):
 * ``POST /room/close`` and ``POST /room/open`` — hub admins (or the admin key): the switch closing the room to new
   names (:mod:`.new_names`); ``POST /room/remove`` (form fields ``name=…`` or JSON ``{"names": [...]}``) removes
   several participants at once (the board's "remove everyone who has not started").
+* ``POST /room/invite`` (optional ``hours``, ``names``) and ``POST /room/invite/stop`` — hub admins (or the admin key):
+  the join link for latecomers (:mod:`.join_link`), shown on the board.
 
 The sandbox's admin key (``X-Sandbox-Admin-Key``) stands for the operator: it may provision, read any
 participant or the board, and reset.
@@ -44,7 +46,7 @@ from ..exceptions import ControlError
 from ..keys import ADMIN_HEADER, same_secret
 from ..phone import models as phone_models
 from . import exceptions as exc
-from . import login_alarm, models, new_names
+from . import join_link, login_alarm, models, new_names
 from .board import render_board
 from .hub_servers import NEVER_STARTED, NOT_RUNNING, hub_users
 from .tenants import MAX_TOKEN_CHARS, cache_key, credential_ident
@@ -306,7 +308,7 @@ class BoardHandler(WorkshopHandler):
         closed = new_names.closed(room_file(self))
         if self.request.path.endswith(".json") or self.get_argument("format", "") == "json":
             self.send_json({"participants": rows, "admins": admins, "login_alarm": alarm,
-                            "closed_to_new_names": closed,
+                            "closed_to_new_names": closed, "join_link": join_view(self),
                             "steps": [{"key": k, "title": t} for k, t in models.STEPS], "time": time.time()})
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -314,7 +316,7 @@ class BoardHandler(WorkshopHandler):
                                  prefix=workshop(self).prefix, admin=html.escape(user["name"]),
                                  refresh=workshop(self).refresh, notice=notice(self),
                                  admins=admins, alarm=login_alarm.describe(alarm) if alarm else "",
-                                 closed=new_names.describe(closed) if closed else ""))
+                                 closed=new_names.describe(closed) if closed else "", invite=join_view(self)))
 
 
 def room_file(handler: Any) -> Any:
@@ -361,6 +363,59 @@ class OpenRoomHandler(RoomAction):
         self.host()
         new_names.reopen(room_file(self))
         self.done({"closed_to_new_names": False})
+
+
+def join_file(handler: Any) -> Any:
+    """The host's current join link of this service (:mod:`.join_link`, beside the db)."""
+    return join_link.path_beside(handler.db.path)
+
+
+def join_view(handler: Any) -> dict[str, Any] | None:
+    """The current join link for the host (its link, expiry and new names), or None."""
+    record = join_link.current(join_file(handler), clock.now(handler.db))
+    if record is None:
+        return None
+    return {"link": join_link.link(workshop(handler).public_url, workshop(handler).admin_key, record),
+            "expires": record["expires"], "names": record["names"]}
+
+
+class InviteHandler(RoomAction):
+    """The host makes a join link for latecomers (review 23f F5): the previous one stops working."""
+
+    action = "invited"
+
+    def post(self) -> None:
+        self.host()
+        body = self.body_json() if "json" in self.request.headers.get("Content-Type", "") else {}
+        body = body if isinstance(body, dict) else {}
+        hours = _bounded(body.get("hours", self.get_argument("hours", str(join_link.HOURS))), "hours",
+                         join_link.MAX_HOURS)
+        names = int(_bounded(body.get("names", self.get_argument("names", str(join_link.NAMES))), "names",
+                             join_link.MAX_NAMES))
+        join_link.make(join_file(self), hours, names, clock.now(self.db))
+        view = join_view(self)
+        assert view is not None
+        self.done(view)
+
+
+class StopInviteHandler(RoomAction):
+    action = "stopped"
+
+    def post(self) -> None:
+        self.host()
+        join_link.stop(join_file(self))
+        self.done({"link": None})
+
+
+def _bounded(value: Any, field: str, most: float) -> float:
+    """A positive number up to ``most`` (400 naming the field otherwise)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not (0 < number <= most) or isinstance(value, bool):
+        raise exc.BadJoinLinkField(field, most)
+    return number
 
 
 #: participants one ``POST /room/remove`` may name
@@ -429,6 +484,10 @@ def notice(handler: Any) -> str:
         return f"{int(count) if count.isdigit() else 0} participants were removed (each can be let back in)."
     if room in (CloseRoomHandler.action, OpenRoomHandler.action):
         return f"The room was {room} to new names."
+    if room == InviteHandler.action:
+        return "A new join link is below: the earlier one no longer works."
+    if room == StopInviteHandler.action:
+        return "The join link was stopped: it no longer lets anyone in."
     name = handler.get_argument("done", "") or handler.get_argument("reset", "")
     action = handler.get_argument("action", "reset")
     if not name or action not in ("reset", RemoveHandler.action, ReadmitHandler.action):

@@ -2,6 +2,7 @@
 from .responses import (
     BoardHandler,
     CloseRoomHandler,
+    InviteHandler,
     MeHandler,
     MyPhoneHandler,
     OAuthCallbackHandler,
@@ -12,6 +13,7 @@ from .responses import (
     RemoveSeveralHandler,
     ResetHandler,
     RootHandler,
+    StopInviteHandler,
 )
 
 NAME = r"(?P<name>[^/]+)"
@@ -28,5 +30,7 @@ url_paths = [
     (r"/room/close/?", CloseRoomHandler),
     (r"/room/open/?", OpenRoomHandler),
     (r"/room/remove/?", RemoveSeveralHandler),
+    (r"/room/invite/?", InviteHandler),
+    (r"/room/invite/stop/?", StopInviteHandler),
     (r"/oauth_callback", OAuthCallbackHandler),
 ]
