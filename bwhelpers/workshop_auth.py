@@ -111,8 +111,9 @@ class TooManyLogins(web.HTTPError):
         self.jupyterhub_message = (
             f"Too many failed logins at this hub: logins from new addresses are paused. Try again in {retry_after} s, "
             "or ask the host." if room else
-            f"Too many failed logins from your address: try again in {retry_after} s "
-            "(ask the host for the room password if you do not have it).")
+            f"Too many failed logins from your address: try again in {retry_after} s. On a shared network (a "
+            "venue's Wi-Fi), ask the host for the join link: it lets your browser in without waiting "
+            "(and ask for the room password if you do not have it).")
 
 
 class BadName(web.HTTPError):

@@ -843,8 +843,9 @@ def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_
     guesser = _Browser(nat)
     for i in range(30):  # the address's allowance: 30 failures under fresh names
         assert guesser.login(auth, f"g{i}", "wrong") is None
-    with pytest.raises(TooManyLogins):
-        _Browser(nat).login(auth, "late0", "room-pw")  # a latecomer without the link waits
+    with pytest.raises(TooManyLogins) as waits:
+        _Browser(nat).login(auth, "late0", "room-pw")  # a latecomer without the link waits, told of the link
+    assert "ask the host for the join link" in waits.value.jupyterhub_message
     late = _Browser(nat)
     assert auth.open_join_link(late.handler(), text)["names"] == 2
     assert late.set[-1]["name"] == INVITED_COOKIE and late.set[-1]["httponly"] is True

@@ -123,12 +123,11 @@ def token(admin_key: str, record: dict[str, Any]) -> str:
     return jwt.encode(claims, signing_key(admin_key), algorithm=ALGORITHM)
 
 
-def link(public_url: str, admin_key: str, record: dict[str, Any]) -> str:
-    """The link a latecomer opens: the hub's ``/hub/join`` beside the service's ``public_url``
-    (``<hub>/services/<name>``)."""
+def link(service_url: str, admin_key: str, record: dict[str, Any]) -> str:
+    """The link a latecomer opens: the hub's ``/hub/join`` beside the service's URL (``<hub>/services/<name>``)."""
     from urllib.parse import urlencode
 
-    hub = public_url.rstrip("/").rsplit("/services/", 1)[0]
+    hub = service_url.rstrip("/").rsplit("/services/", 1)[0]
     return f"{hub}/hub/join?{urlencode({PARAM: token(admin_key, record)})}"
 
 

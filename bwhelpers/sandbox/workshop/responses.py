@@ -375,7 +375,9 @@ def join_view(handler: Any) -> dict[str, Any] | None:
     record = join_link.current(join_file(handler), clock.now(handler.db))
     if record is None:
         return None
-    return {"link": join_link.link(workshop(handler).public_url, workshop(handler).admin_key, record),
+    # the hub as the host's browser reached it (its allowed Host; behind the proxy its X-Forwarded-Proto), not the
+    # kernels' address (under TLJH that is http://127.0.0.1)
+    return {"link": join_link.link(handler.absolute(""), workshop(handler).admin_key, record),
             "expires": record["expires"], "names": record["names"]}
 
 
