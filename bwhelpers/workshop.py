@@ -335,7 +335,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               order_delay: float | None = None, notebooks: str | None = None, sandbox_url: str | None = None,
               service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
               allow_callback_hosts: Sequence[str] = (), trusted_proxies: Sequence[str] = (),
-              allow_hosts: Sequence[str] = (), trusted_room: bool = False, python: str = sys.executable) -> None:
+              allow_hosts: Sequence[str] = (), trusted_room: bool = False, new_names_per_hour: int | None = None,
+              python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it, and the hub's db and cookie
@@ -363,13 +364,16 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param trusted_room: required with ``spawner="simple"``, which is no isolation (a participant can read the
         others' credentials and the sandbox's keys; as root, everything): without it the hub refuses to start
         (:class:`UnsafeSpawner`, naming The Littlest JupyterHub and ``--spawner local`` instead).
+    :param new_names_per_hour: with the dummy authenticator, logins under names the hub does not know yet (each a
+        new account at its first spawn) one client address may make in an hour (None: the authenticator's default,
+        30; 0: no bound). A room behind one NAT larger than that uses the board's join link.
     """
     warning = check_spawner(spawner, trusted_room)
     if warning:
         print(warning, file=sys.stderr)
     from bwhelpers.hub_client_address import remote_ip_transform
     from bwhelpers.sandbox.forwarded import LOOPBACK
-    from bwhelpers.sandbox.workshop import login_alarm
+    from bwhelpers.sandbox.workshop import join_link, login_alarm, new_names
     from bwhelpers.sandbox.workshop.models import USERNAME_RE
 
     state = Path(state_dir).expanduser().resolve()
@@ -441,6 +445,10 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         if trusted_proxies:  # the login throttle's client address: X-Forwarded-For only from the proxy, never X-Real-Ip
             c.WorkshopAuthenticator.trusted_proxies = [str(p) for p in trusted_proxies]
         c.WorkshopAuthenticator.alarm_file = str(login_alarm.path_beside(db))  # the room's login alarm, for the board
+        c.WorkshopAuthenticator.room_file = str(new_names.path_beside(db))  # the board's "closed to new names" switch
+        c.WorkshopAuthenticator.join_file = str(join_link.path_beside(db))  # the board's join link for latecomers
+        if new_names_per_hour is not None:
+            c.WorkshopAuthenticator.new_names_per_address_per_hour = int(new_names_per_hour)
         # a hub user the host deletes is removed from the sandbox too: their credentials refused at once (rev23e E6)
         c.WorkshopAuthenticator.service_url = f"http://127.0.0.1:{service_port}/services/{name}"
         c.WorkshopAuthenticator.admin_key_file = f"{db}.admin-key"
@@ -554,6 +562,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
                    help="an address or network the hub's proxy connects to the sandbox service from (default "
                         "loopback: the proxy on this machine); X-Forwarded-For is believed only from there")
+    p.add_argument("--new-names-per-hour", type=int, default=None, metavar="N",
+                   help="with --authenticator dummy: logins under new names (each a new sandbox account) one client "
+                        "address may make in an hour (default 30; 0: no bound); a bigger room behind one NAT uses the "
+                        "board's join link")
     args = p.parse_args(argv)
     if args.state_dir and not Path(args.state_dir).is_absolute():
         args.state_dir = str(Path(args.state_dir).resolve())
@@ -570,6 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         trusted_proxies=args.trusted_proxy or None,
         allow_hosts=args.allow_host or None,
         trusted_room=True if args.trusted_room else None,
+        new_names_per_hour=args.new_names_per_hour,
     )
     if args.tljh:
         options["authenticator"] = None

@@ -42,6 +42,22 @@ guesses. Each admin name has a room-wide allowance of its own (``admin_room_fail
 address where that admin logged in before, or a browser that did (its cookie): an address known from a
 participant's login gets no pass at the admin's name (rev23e E1: the room password is handed to every stranger). The hub's log says when the alarm starts and, while it lasts, once a minute with the counts, and the
 authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.login_alarm`) for the host's board.
+
+**New names** (review 23f F4): the room password logs in under any name, and each new name's first spawn is a sandbox
+account taking a place in the room. A login under a name the hub does not know yet (no hub user; admins aside) is
+counted per client address: at most ``new_names_per_address_per_hour`` (a bucket refilled at that many an hour),
+then 429 saying so, before any password is compared; names already known log in as before. While the host has
+closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.workshop.new_names`, the file
+``room_file``), such a login is refused (403) whatever the address.
+
+**The join link** (review 23f F5): behind a venue's NAT an outsider guessing at the form pauses the address's new
+browsers, latecomers included. The host makes a join link on the board (:mod:`bwhelpers.sandbox.workshop.join_link`:
+a JWT signed with a key derived from the sandbox's admin key, the current one in ``join_file``); opening it
+(``<hub>/hub/join?join_token=…``, :class:`JoinHandler`) sets a signed cookie (:data:`INVITED_COOKIE`) naming the
+invitation and the browser. Such a browser's logins are counted against the invitation, not its address: its failed
+logins in the invitation's own bucket (``address_failed_logins_burst``, refilled as an address's) and per
+(browser, name), its new names in the invitation's ``names``; the login alarm does not pause it (the host vouched for
+it). The room password is still needed, and a room closed to new names stays closed.
 """
 from __future__ import annotations
 
@@ -53,13 +69,15 @@ import time
 from typing import Any, Callable
 
 from jupyterhub.auth import DummyAuthenticator
+from jupyterhub.handlers import BaseHandler
+from jupyterhub.utils import url_path_join
 from tornado import web
 from traitlets import Float, Integer, List, Unicode, default
 
 from bwhelpers import hub_client_address
 from bwhelpers.sandbox import forwarded
 from bwhelpers.sandbox.auth_throttle import FailureThrottle
-from bwhelpers.sandbox.workshop import login_alarm
+from bwhelpers.sandbox.workshop import join_link, login_alarm, new_names
 from bwhelpers.sandbox.workshop.models import USERNAME_RE, USERNAME_RULE
 
 HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
@@ -67,6 +85,8 @@ HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
 BROWSER_COOKIE = "bw-workshop-browser"
 #: days the browser cookie is kept (and believed)
 BROWSER_COOKIE_DAYS = 30
+#: the signed cookie of a browser that opened the host's join link (the invitation's id and a random browser id)
+INVITED_COOKIE = "bw-workshop-invited"
 #: addresses that logged in, and failed logins, remembered at most (then the least recently seen go, one by one)
 _MAX_REMEMBERED = 10_000
 
@@ -91,8 +111,9 @@ class TooManyLogins(web.HTTPError):
         self.jupyterhub_message = (
             f"Too many failed logins at this hub: logins from new addresses are paused. Try again in {retry_after} s, "
             "or ask the host." if room else
-            f"Too many failed logins from your address: try again in {retry_after} s "
-            "(ask the host for the room password if you do not have it).")
+            f"Too many failed logins from your address: try again in {retry_after} s. On a shared network (a "
+            "venue's Wi-Fi), ask the host for the join link: it lets your browser in without waiting "
+            "(and ask for the room password if you do not have it).")
 
 
 class BadName(web.HTTPError):
@@ -102,6 +123,47 @@ class BadName(web.HTTPError):
         super().__init__(400, "not a workshop name", reason="Bad Request")
         self.jupyterhub_message = (f"{name[:40]!r} cannot be a name at this workshop: use {USERNAME_RULE} "
                                    "(no spaces, accents or apostrophes: e.g. jose or obrien).")
+
+
+class TooManyNewNames(web.HTTPError):
+    """429: this client address made the most new names an hour allows; ``Retry-After`` says when the next may."""
+
+    def __init__(self, retry_after: int, made: int):
+        super().__init__(429, "too many new names from this address: try again in %d s", retry_after,
+                         reason="Too Many Requests")
+        self.headers = {"Retry-After": str(retry_after)}
+        self.jupyterhub_message = (
+            f"This network address made {made} new names at this workshop in the last hour, the most one address "
+            f"may: log in under the name you used before, or ask the host for a join link (or try again in "
+            f"{retry_after} s).")
+
+
+class RoomClosed(web.HTTPError):
+    """403: the host closed the room to new names (:mod:`bwhelpers.sandbox.workshop.new_names`)."""
+
+    def __init__(self, record: dict[str, Any]):
+        super().__init__(403, "the room is closed to new names", reason="Forbidden")
+        since = time.strftime("%H:%M", time.localtime(record["since"])) if record.get("since") else "now"
+        self.jupyterhub_message = (f"The host closed this workshop to new names (since {since}): log in under the "
+                                   "name you used before, or ask the host to open the room to new names.")
+
+
+class JoinLinkUsedUp(web.HTTPError):
+    """403: the join link's new names are all taken."""
+
+    def __init__(self, names: int):
+        super().__init__(403, "the join link's new names are used up", reason="Forbidden")
+        self.jupyterhub_message = (f"The join link you opened was used for its {names} new names: log in under the "
+                                   "name you used before, or ask the host for a fresh join link.")
+
+
+class JoinLinkRefused(web.HTTPError):
+    """400/403: a join link that lets no browser in (made up, expired, stopped); the message says what to do."""
+
+    def __init__(self, error: join_link.JoinLinkError):
+        super().__init__(error.status, "join link refused: %s", type(error).__name__,
+                         reason="Bad Request" if error.status == 400 else "Forbidden")
+        self.jupyterhub_message = error.message[:1].upper() + error.message[1:] + "."
 
 
 #: whom a throttle bucket counts: the address, or an IPv6 address's /64 network (one rule: the sandbox's)
@@ -135,6 +197,14 @@ class WorkshopAuthenticator(DummyAuthenticator):
                                                   "before that name's logins from new addresses pause")
     admin_room_failed_logins_per_minute = Float(10.0, config=True,
                                                 help="how fast an admin name's room-wide allowance refills")
+    new_names_per_address_per_hour = Integer(30, config=True,
+                                             help="logins under names the hub does not know yet (each one a new "
+                                                  "account at its first spawn) one client address may make in an "
+                                                  "hour (a bucket of that many, refilled at that pace); 0: no bound")
+    room_file = Unicode("", config=True, help="the host's switch closing the room to new names, written by the "
+                                               "board (bwhelpers.sandbox.workshop.new_names; '' : always open)")
+    join_file = Unicode("", config=True, help="the host's current join link, written by the board "
+                                               "(bwhelpers.sandbox.workshop.join_link; '' : no join links)")
     alarm_file = Unicode("", config=True, help="where the login alarm is written for the host's board ('' : nowhere)")
     service_url = Unicode("", config=True, help="the workshop sandbox as the hub reaches it, with its prefix: a hub "
                                                 "user the host deletes is removed there too ('' : not)")
@@ -142,6 +212,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
 
     #: the throttle's clock (tests move it instead of sleeping)
     clock: Callable[[], float] = staticmethod(time.monotonic)
+    #: the join links' clock (Unix time: their expiry; tests set it)
+    wall: Callable[[], float] = staticmethod(time.time)
 
     @default("host_password")
     def _host_password_default(self) -> str:
@@ -160,6 +232,12 @@ class WorkshopAuthenticator(DummyAuthenticator):
         self._room = FailureThrottle(self.room_failed_logins_burst, self.room_failed_logins_per_minute / 60.0)
         self._admin_room = FailureThrottle(self.admin_room_failed_logins_burst,
                                            self.admin_room_failed_logins_per_minute / 60.0)
+        self._by_invitation = FailureThrottle(self.address_failed_logins_burst,
+                                              self.address_failed_logins_per_minute / 60.0)
+        #: new names made through each invitation (its id -> count), against its ``names``
+        self._invited_names: dict[str, int] = {}
+        self._new_names = FailureThrottle(max(1, self.new_names_per_address_per_hour),
+                                          self.new_names_per_address_per_hour / 3600.0)
         self._trusted = forwarded.networks(self.trusted_proxies)
         #: addresses (client_key) that logged in, with when: never refused by the room's alarm
         self._known: dict[str, float] = {}
@@ -178,6 +256,13 @@ class WorkshopAuthenticator(DummyAuthenticator):
         user = find(name) if callable(find) else None
         return bool(getattr(user, "admin", False))
 
+    def is_new_name(self, handler: Any, name: str, admin: bool) -> bool:
+        """A participant's name the hub has no user of yet (its first spawn makes a sandbox account)."""
+        if admin or not name:
+            return False
+        find = getattr(handler, "find_user", None)
+        return not callable(find) or find(name) is None
+
     def client_address(self, handler: Any) -> str:
         """The login's client address (:mod:`bwhelpers.sandbox.forwarded`: never ``X-Real-Ip``)."""
         return hub_client_address.client_address(getattr(handler, "request", None), self._trusted)
@@ -192,6 +277,50 @@ class WorkshopAuthenticator(DummyAuthenticator):
             return None
         who, _, browser = (raw or b"").decode("utf-8", "replace").partition("\n")
         return browser if who == name and browser else None
+
+    def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
+        """The login form, and ``/join`` (:class:`JoinHandler`: the host's join link)."""
+        return [*super().get_handlers(app), ("/join", JoinHandler)]
+
+    def admin_key(self) -> str:
+        """The workshop sandbox's admin key (the join links' key is derived from it), '' when it cannot be read."""
+        try:
+            with open(self.admin_key_file, encoding="utf-8") as fh:
+                return fh.read().strip()
+        except OSError:
+            return ""
+
+    def open_join_link(self, handler: Any, text: str) -> dict[str, Any]:
+        """Check the join link ``text`` and mark the browser as invited (:data:`INVITED_COOKIE`, signed with the
+        hub's secret, until the invitation expires); :class:`JoinLinkRefused` when it lets nobody in."""
+        now = self.wall()
+        try:
+            claims = join_link.verify(self.admin_key(), text, join_link.current(self.join_file, now), now)
+        except join_link.JoinLinkError as error:
+            self.log.warning("refused a join link from %s: %s", self.client_address(handler), type(error).__name__)
+            raise JoinLinkRefused(error) from None
+        request = getattr(handler, "request", None)
+        handler.set_secure_cookie(INVITED_COOKIE, f"{claims['id']}\n{secrets.token_hex(12)}",
+                                  expires_days=max(claims["expires"] - now, 60) / 86400,
+                                  path=str(getattr(getattr(handler, "hub", None), "base_url", "") or "/hub/"),
+                                  httponly=True, samesite="Lax", secure=getattr(request, "protocol", "") == "https")
+        self.log.info("a browser at %s opened the join link", self.client_address(handler))
+        return claims
+
+    def invitation(self, handler: Any) -> tuple[dict[str, Any], str] | None:
+        """(the current invitation, the browser's id) when this browser opened the current join link, else None."""
+        read = getattr(handler, "get_secure_cookie", None)
+        if not callable(read) or not self.join_file:
+            return None
+        try:
+            raw = read(INVITED_COOKIE, max_age_days=join_link.MAX_HOURS / 24 + 1)
+        except Exception:  # no cookie secret: no proof
+            return None
+        invitation, _, browser = (raw or b"").decode("utf-8", "replace").partition("\n")
+        record = join_link.current(self.join_file, self.wall()) if invitation and browser else None
+        if record is None or not hmac.compare_digest(invitation, record["id"]):
+            return None
+        return record, browser
 
     def remember_browser(self, handler: Any, name: str, browser: str | None) -> None:
         """Mark the browser that logged in as ``name`` (:data:`BROWSER_COOKIE`, signed with the hub's secret)."""
@@ -214,9 +343,14 @@ class WorkshopAuthenticator(DummyAuthenticator):
         address = client_key(self.client_address(handler))
         admin_key = f"{address} {name}"
         browser = self.browser(handler, name)
+        invited = self.invitation(handler) if browser is None else None
+        invitation = f"invitation {invited[0]['id']}" if invited else ""
         now = self.clock()
         if browser is not None:  # it logged in before under this name: its own allowance, not its address's
             waits = [self._by_browser.blocked(f"{browser} {name}", now=now)]
+        elif invited:  # it opened the host's join link: the invitation's allowance, not its address's (F5)
+            waits = [self._by_browser.blocked(f"{invited[1]} {name}", now=now),
+                     self._by_invitation.blocked(invitation, now=now)]
         else:
             waits = [self._by_name.blocked(admin_key, now=now), self._by_address.blocked(address, now=now),
                      self._by_admin.blocked(admin_key, now=now) if admin else None]
@@ -225,7 +359,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
             raise TooManyLogins(max(w for w in waits if w))
         # an admin name's room-wide bound spares only where that admin logged in (their address or browser), never
         # an address any participant logged in from (rev23e E1: the room password is everyone's)
-        known = browser is not None or (admin_key in self._known_admins if admin else address in self._known)
+        known = browser is not None or invited is not None or (
+            admin_key in self._known_admins if admin else address in self._known)
         room_wait = None if known else (self._admin_room.blocked("admin " + name, now=now) if admin
                                         else self._room.blocked("room", now=now))
         if room_wait:
@@ -233,10 +368,16 @@ class WorkshopAuthenticator(DummyAuthenticator):
             self.log.warning("refused a login for %r from %s: login alarm (a new address while many fail)",
                              name[:32], address)
             raise TooManyLogins(room_wait, room=True)
+        new = self.is_new_name(handler, name, admin)
+        if new:  # review 23f F4: a name the hub does not know is a new place in the room
+            self._admit_new_name(name, address, now, invited[0] if invited else None)
         result = self._check(name, admin, data)
         if result is None:
             if browser is not None:
                 self._by_browser.failed(f"{browser} {name}", now=now)
+            elif invited:
+                self._by_browser.failed(f"{invited[1]} {name}", now=now)
+                self._by_invitation.failed(invitation, now=now)
             else:
                 self._by_name.failed(admin_key, now=now)
                 self._by_address.failed(address, now=now)
@@ -249,11 +390,36 @@ class WorkshopAuthenticator(DummyAuthenticator):
             if self._room.blocked("room", now=now) or (admin and self._admin_room.blocked("admin " + name, now=now)):
                 self._raise_alarm(now)
         else:
+            if new and invited:
+                self._invited_names[invited[0]["id"]] = self._invited_names.get(invited[0]["id"], 0) + 1
+            elif new and self.new_names_per_address_per_hour > 0:
+                self._new_names.failed(address, now=now)
             _remember(self._known, address, now)
             if admin:
                 _remember(self._known_admins, admin_key, now)
-            self.remember_browser(handler, name, browser)
+            self.remember_browser(handler, name, browser or (invited[1] if invited else None))
         return result
+
+    def _admit_new_name(self, name: str, address: str, now: float, invitation: dict[str, Any] | None) -> None:
+        """Refuse a login under the new name ``name`` while the host has closed the room to new names (403), when the
+        join link the browser opened made its ``names`` (403), or while ``address`` has made its
+        ``new_names_per_address_per_hour`` (429), before any password is compared."""
+        closed = new_names.closed(self.room_file)
+        if closed is not None:
+            self.log.warning("refused a login for %r from %s: the room is closed to new names", name[:32], address)
+            raise RoomClosed(closed)
+        if invitation is not None:
+            if self._invited_names.get(invitation["id"], 0) >= invitation["names"]:
+                self.log.warning("refused a login for %r from %s: the join link's %d new names are used up",
+                                 name[:32], address, invitation["names"])
+                raise JoinLinkUsedUp(invitation["names"])
+            return
+        bound = self.new_names_per_address_per_hour
+        wait = self._new_names.blocked(address, now=now) if bound > 0 else None
+        if wait is not None:
+            self.log.warning("refused a login for %r from %s: %d new names from this address in the last hour",
+                             name[:32], address, bound)
+            raise TooManyNewNames(wait, bound)
 
     async def delete_user(self, user: Any) -> None:
         """The host deleted a hub user (the admin page, ``DELETE /hub/api/users/<name>``): their sandbox account is
@@ -322,3 +488,19 @@ class WorkshopAuthenticator(DummyAuthenticator):
         if self.password and not hmac.compare_digest(password.encode(), self.password.encode()):
             return None
         return data.get("username") or None
+
+
+class JoinHandler(BaseHandler):
+    """``GET <hub>/hub/join?join_token=…``: the host's join link (:meth:`WorkshopAuthenticator.open_join_link`), then
+    the login form."""
+
+    def get(self) -> None:
+        auth = self.authenticator
+        if not isinstance(auth, WorkshopAuthenticator):  # pragma: no cover - only WorkshopAuthenticator mounts it
+            raise web.HTTPError(404)
+        try:
+            auth.open_join_link(self, self.get_argument(join_link.PARAM, ""))
+        except JoinLinkRefused as refused:  # answered here: tornado's log of a raised error names the whole URI
+            self.send_error(refused.status_code, exc_info=(type(refused), refused, None))
+            return
+        self.redirect(url_path_join(self.hub.base_url, "login"))

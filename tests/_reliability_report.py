@@ -236,6 +236,12 @@ WORKSHOP_PROBES = {
     "nat_room_in": "logins of the host and a participant in before, from their browsers behind that NAT (refused = lost)",
     "hub_guessing": "made-up hub tokens from one address, each sent twice (a second one asked of the hub or not 429 = lost)",
     "hub_revoked": "a hub token revoked at the hub, shown 31 s later on the sandbox's clock (accepted = lost)",
+    "new_names_one_address": "one address logging in under 200 new names in 10 minutes (admitted beyond 30 an hour = lost)",
+    "closed_new_names": "logins under new names from 50 addresses while the host closed the room (admitted = lost)",
+    "closed_spawns": "spawns of hub users without an account while the room is closed (an account made = lost)",
+    "closed_known_names": "logins under known names while the room is closed (refused = lost)",
+    "join_link_latecomers": "latecomers with the host's join link behind a NAT where an outsider guesses (refused = lost)",
+    "join_link_forged": "join links made up, cut short, expired or stopped (a browser let in = lost)",
 }
 WORKSHOP_FIGURES = {
     "fanout_callbacks": "callbacks of three messages to 10 recipients each",

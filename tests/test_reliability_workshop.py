@@ -573,6 +573,128 @@ def test_outsiders_filling_their_pool_never_refuse_a_first_page_and_a_nat_guesse
     assert data["nat_room_in_lost"] == 0
 
 
+def test_one_person_under_new_names_takes_a_bounded_share_and_the_host_closes_the_room(
+        service: dict[str, Any]) -> None:
+    """rev23f F4: one person took every place of the room by logging in under new names (each spawn an account).
+    The hub's authenticator (its clock moved, never slept on) lets one address make 30 new names an hour; the host's
+    switch (``POST /room/close``, here with the admin key) makes the authenticator refuse every new name and the
+    service refuse every new account, while known names log in."""
+    from test_workshop_probes import _Browser
+
+    from bwhelpers.sandbox.workshop import new_names
+    from bwhelpers.workshop_auth import RoomClosed, TooManyNewNames, WorkshopAuthenticator
+
+    now = [1000.0]
+    auth = WorkshopAuthenticator(password="room-pw", room_file=str(new_names.path_beside(service["db"])))
+    auth.clock = lambda: now[0]
+    users: set[str] = set()
+    bound = auth.new_names_per_address_per_hour
+    made = []
+    taker = _Browser("203.0.113.60", users)
+    for i in range(200):  # 200 new names in 10 minutes from one address
+        now[0] += 3
+        try:
+            made.append(taker.login(auth, f"nn{i:03}", "room-pw"))
+        except TooManyNewNames:
+            pass
+    allowance = bound + int(bound * 600 / 3600)  # the bucket and 10 minutes of refill
+    probe_guesses("new_names_one_address", 200, len(made), allowance)
+    r = requests.post(f"{service['url']}/room/close", headers=service["key"], timeout=30)
+    assert r.status_code == 200, r.text
+    try:
+        admitted = 0
+        for i in range(50):
+            try:
+                _Browser(f"198.18.60.{i}", users).login(auth, f"late{i}", "room-pw")
+                admitted += 1
+            except RoomClosed:
+                pass
+            probe("closed_new_names", admitted == 0)
+        spawns = [requests.post(f"{service['url']}/participants/nospawn{i}", headers=service["key"],
+                                timeout=30).status_code for i in range(10)]
+        for code in spawns:
+            probe("closed_spawns", code == 403)
+        known = [_Browser("198.18.61.1", users).login(auth, name, "room-pw") for name in made[:20]]
+        for name in known:
+            probe("closed_known_names", name is not None)
+    finally:
+        assert requests.post(f"{service['url']}/room/open", headers=service["key"], timeout=30).status_code == 200
+    report.item(SECTION, f"F4 new names: one address logged in under 200 new names in 10 minutes: {len(made)} "
+                         f"admitted (the bound: {bound} an hour, {allowance} in those 10 minutes), "
+                         f"{200 - len(made)} answered 429; with the room closed to new names: {admitted} of 50 "
+                         f"new names from 50 addresses admitted, spawns of new names {sorted(set(spawns))}, "
+                         f"{sum(1 for n in known if n)} of {len(known)} known names logged in")
+    data = report.FIGURES[SECTION]
+    assert data["new_names_one_address_lost"] == data["closed_new_names_lost"] == 0
+    assert data["closed_spawns_lost"] == data["closed_known_names_lost"] == 0
+
+
+def test_latecomers_with_the_hosts_join_link_log_in_while_an_outsider_guesses_behind_their_nat(
+        service: dict[str, Any]) -> None:
+    """rev23f F5, as the stranger measured it: an outsider behind the venue's NAT tries a wrong room password under a
+    fresh name every 0.2 s for 55 s while a latecomer with no browser cookie logs in with the right one every 2 s
+    (the authenticator's clock moved, never slept on). Without a join link they wait (429); with the host's join
+    link (made with ``POST /room/invite``, opened as the hub's ``/hub/join`` does) every one logs in. Made-up, cut
+    short, expired and stopped links let nobody in."""
+    from test_workshop_probes import _Browser
+
+    from bwhelpers.sandbox.workshop import join_link
+    from bwhelpers.workshop_auth import JoinLinkRefused, TooManyLogins, WorkshopAuthenticator
+
+    r = requests.post(f"{service['url']}/room/invite", headers={**service["key"], "Content-Type": "application/json"},
+                      json={"hours": 2, "names": 100}, timeout=30)
+    assert r.status_code == 200, r.text
+    text = r.json()["link"].split(f"{join_link.PARAM}=", 1)[1]
+    now, wall = [3000.0], [float(r.json()["expires"]) - 3600]
+    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(service["db"]) + ".admin-key",
+                                 join_file=str(join_link.path_beside(service["db"])))
+    auth.clock, auth.wall = (lambda: now[0]), (lambda: wall[0])
+    nat = "198.51.100.99"
+    outcomes: dict[str, list[bool]] = {"without": [], "with": []}
+    for step in range(275):  # 55 s
+        now[0] += 0.2
+        try:
+            _Browser(nat).login(auth, f"guess{step}", "wrong")
+        except TooManyLogins:
+            pass
+        if step % 10 == 9:  # every 2 s a latecomer without the link, and one with it
+            for kind in ("without", "with"):
+                late = _Browser(nat)
+                if kind == "with":
+                    auth.open_join_link(late.handler(), text)
+                try:
+                    outcomes[kind].append(late.login(auth, f"late-{kind}{step}", "room-pw") is not None)
+                except TooManyLogins:
+                    outcomes[kind].append(False)
+    for ok in outcomes["with"]:
+        probe("join_link_latecomers", ok)
+    forged = [text[:-5], "made-up", text[:20] + text[21:]]
+    wall[0] += 3600  # past its expiry
+    forged_in = []
+    for bad in [*forged, text]:
+        try:
+            auth.open_join_link(_Browser(nat).handler(), bad)
+            forged_in.append(True)
+        except JoinLinkRefused:
+            forged_in.append(False)
+    wall[0] -= 3600
+    assert requests.post(f"{service['url']}/room/invite/stop", headers=service["key"], timeout=30).status_code == 200
+    try:
+        auth.open_join_link(_Browser(nat).handler(), text)
+        forged_in.append(True)
+    except JoinLinkRefused:
+        forged_in.append(False)
+    for let_in in forged_in:
+        probe("join_link_forged", not let_in)
+    report.item(SECTION, f"F5 join link: an outsider behind the NAT guessing every 0.2 s for 55 s; latecomers every "
+                         f"2 s with the right room password: without the link {sum(outcomes['without'])} of "
+                         f"{len(outcomes['without'])} logged in, with the host's join link {sum(outcomes['with'])} "
+                         f"of {len(outcomes['with'])}; {len(forged_in)} made-up, cut short, expired or stopped links: "
+                         f"{sum(forged_in)} let a browser in")
+    data = report.FIGURES[SECTION]
+    assert data["join_link_latecomers_lost"] == data["join_link_forged_lost"] == 0
+
+
 @pytest.mark.slow  # 400 paced requests and a 4-process flood: about 20 s on an idle machine
 def test_a_second_tenants_latency_while_the_first_floods(service: dict[str, Any]) -> None:
     """Tenant B reads its applications one request at a time; tenant A floods from 4 processes (its biggest bin

@@ -496,7 +496,7 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                 reloads.append('<meta http-equiv="refresh"' in answer.text())
                 route.fulfill(response=answer, body=answer.text().replace('http-equiv="refresh"', 'data-off="refresh"'))
 
-            page.route("**/board", still)
+            page.route(lambda u: urlparse(u).path.endswith("/board"), still)
             for scheme in ("light", "dark"):
                 page.emulate_media(color_scheme=scheme)
                 for width, height in ((1024, 768), (1280, 800)):
@@ -527,5 +527,73 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                     assert cell.get_attribute("title") == "1 Application: pending"
                     page.screenshot(path=str(shots / f"workshop_board_{width}_{scheme}.png"), full_page=True)
             assert reloads and all(reloads), "the board no longer reloads itself"
+            # rev23f F4: the host closes the room to new names from the board (its form, with its _xsrf): the hub
+            # refuses a login under a new name, a known name logs in; everyone with an account and no step done is
+            # removed at once from the room's line; the room opens again
+            page.set_viewport_size({"width": 1024, "height": 768})
+            page.emulate_media(color_scheme="light")
+            page.goto(f"{hub.service_url}/board", timeout=60_000)
+            assert "open to new names" in page.inner_text("div.room")
+            page.click('div.room button:text-is("Close to new names")')
+            page.wait_for_selector("div.notice.closed", timeout=60_000)
+            assert "The room was closed to new names." in page.inner_text("body")
+            s = requests.Session()
+            s.get(f"{hub.url}/hub/login", timeout=30)
+            r = s.post(f"{hub.url}/hub/login?next=", data={"username": "newface", "password": hub.room_password,
+                                                            "_xsrf": s.cookies.get("_xsrf")}, timeout=60)
+            assert r.status_code == 403 and "closed this workshop to new names" in r.text, r.text[-600:]
+            assert _login_status(hub, "carla", hub.room_password) == 302  # a name the hub knows
+            idle = ["carla", "dave", long_name]  # an account and no step done (carla's only step failed)
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                page.goto(f"{hub.service_url}/board", timeout=60_000)
+                assert "Closed to new names since" in page.inner_text("div.notice.closed")
+                page.click("div.room details summary")
+                button = page.inner_text('div.room form[action$="/room/remove"] button')
+                assert button.startswith(f"Remove {len(idle)}: ") and all(n in button for n in idle), button
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= 1024, f"the closed board is {wide} px wide ({scheme})"
+                page.screenshot(path=str(shots / f"workshop_board_closed_1024_{scheme}.png"), full_page=True)
+            page.click('div.room form[action$="/room/remove"] button')
+            page.wait_for_selector(f'div.notice:text("{len(idle)} participants were removed")', timeout=60_000)
+            board = svc(hub, "GET", "/board.json", hub.user_token(hub.admin)).json()
+            assert {r["participant"] for r in board["participants"] if r.get("removed")} >= {*idle, "gina"}
+            page.click('div.room button:text-is("Open to new names")')
+            page.wait_for_selector('div.room b.open', timeout=60_000)
+            assert _login_status(hub, "newface", hub.room_password) == 302
+            # rev23f F5: the host makes a join link on the board; a latecomer behind the room's address (127.0.0.1),
+            # which a guesser there has paused, opens it and logs in with the room password
+            page.click('div.room button:text-is("Make a join link")')
+            page.wait_for_selector("div.room code.join", timeout=60_000)
+            link = page.inner_text("div.room code.join")
+            assert link.startswith(f"{hub.url}/hub/join?join_token="), link
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                page.goto(f"{hub.service_url}/board", timeout=60_000)
+                assert page.inner_text("div.room code.join") == link
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= 1024, f"the board with its join link is {wide} px wide ({scheme})"
+                page.screenshot(path=str(shots / f"workshop_board_join_1024_{scheme}.png"), full_page=True)
         finally:
             browser.close()
+    codes: list[int] = []
+    while len(codes) < 60 and (not codes or codes[-1] != 429):
+        codes.append(_guesser(hub, "127.0.0.1")(f"outsider{len(codes)}", "wrong").status_code)
+    assert codes[-1] == 429 and set(codes[:-1]) == {403}, codes
+    invited = requests.Session()
+    r = invited.get(link, timeout=30, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/hub/login"), (r.status_code, r.text[-300:])
+    assert "bw-workshop-invited" in invited.cookies
+    invited.get(f"{hub.url}/hub/login", timeout=30)
+    r = invited.post(f"{hub.url}/hub/login?next=", data={"username": "latecomer", "password": hub.room_password,
+                                                          "_xsrf": invited.cookies.get("_xsrf")},
+                     timeout=60, allow_redirects=False)
+    assert r.status_code == 302, (r.status_code, r.text[-600:])
+    r = requests.get(link[:-6], timeout=30)  # cut short
+    assert r.status_code == 400 and "not a join link of this hub" in r.text, r.text[-600:]
+    deadline = time.monotonic() + 30  # the hub writes a request's access-log line after its answer
+    while "(latecomer@127.0.0.1)" not in hub.log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, hub.tail()
+        time.sleep(0.2)
+    log = hub.log.read_text(errors="replace")
+    assert "join_token=[secret]" in log and link.split("join_token=", 1)[1][:40] not in log

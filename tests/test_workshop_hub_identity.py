@@ -682,3 +682,119 @@ def test_first_pages_and_new_hub_tokens_never_wait_behind_nor_are_refused_for_he
         hub.held.difference_update(shaped)
     assert [r.status_code for r in answers] == [401] * len(shaped), [r.text[:200] for r in answers]
     assert late.result().status_code == 200, late.result().text[:300]
+
+
+def test_the_host_closes_the_room_to_new_names_and_removes_everyone_who_has_not_started(
+        service: dict[str, Any], hub: HubStandIn) -> None:
+    """rev23f F4: one person logging in under new names took every place of the room (each spawn an account). The
+    host closes the room to new names (``POST /room/close``, the board's switch): the service makes no account for
+    a name without one (403 saying so) and the hub's authenticator, reading the same switch, refuses a login under
+    a name the hub does not know (403) while a known name logs in; the board says so. ``POST /room/remove`` removes
+    several at once (the board's "remove them" lists everyone with an account and no step done): their credentials
+    are refused, names without an account are listed as unknown. Opening the room undoes the switch."""
+    import asyncio
+
+    from test_workshop_probes import _Browser
+
+    from bwhelpers.sandbox.workshop import new_names
+    from bwhelpers.workshop_auth import RoomClosed, WorkshopAuthenticator
+
+    url, host, someone = service["url"], hub.token("doorkeeper", admin=True), hub.token("zz-someone")
+    made = {name: provision(service, name) for name in ("zz000", "zz001", "zz002", "worker")}
+    assert dash(service, made["worker"], "POST", "/applications", app_xml(CallbackUrl="https://example.com/cb")
+                ).status_code == 201  # a step done
+    r = requests.post(f"{url}/room/close", headers={"Authorization": f"token {someone}"}, timeout=30)
+    assert r.status_code == 403 and "not a hub admin" in r.json()["error"], r.text
+    assert requests.post(f"{url}/room/close", timeout=30).status_code == 401
+    r = requests.post(f"{url}/room/close", headers={"Authorization": f"token {host}"}, timeout=30)
+    assert r.status_code == 200 and r.json()["closed_to_new_names"] is True and r.json()["by"] == "doorkeeper", r.text
+    try:
+        r = requests.post(f"{url}/participants/latecomer", headers=service["key"], timeout=30)  # a new name's spawn
+        assert r.status_code == 403 and "closed this workshop to new names" in r.json()["error"], r.text
+        assert requests.post(f"{url}/participants/zz000", headers=service["key"], timeout=30).status_code == 200
+        # the hub's authenticator reads the switch the board wrote
+        auth = WorkshopAuthenticator(password="room-pw", room_file=str(new_names.path_beside(service["db"])))
+        browser = _Browser("198.51.100.9", users={"zz000"})
+        with pytest.raises(RoomClosed) as refused:
+            browser.login(auth, "latecomer", "room-pw")
+        assert refused.value.status_code == 403 and "closed this workshop to new names" in \
+            refused.value.jupyterhub_message
+        assert browser.login(auth, "zz000", "room-pw") == "zz000"  # a name the hub knows logs in again
+        board = page(service, "/board.json", host).json()
+        assert board["closed_to_new_names"]["by"] == "doorkeeper"
+        text = requests.get(f"{url}/board", headers={"Authorization": f"token {host}", "Accept": "text/html"},
+                            timeout=60).text
+        assert "Closed to new names since" in text and f'action="{new_names_prefix(url)}/room/open"' in text
+        remove_form = text[text.index(f'action="{new_names_prefix(url)}/room/remove"'):].split("</form>")[0]
+        assert all(f'name="name" value="{n}"' in remove_form for n in ("zz000", "zz001", "zz002"))
+        assert 'value="worker"' not in remove_form  # a step done: not in "has not started"
+        r = requests.post(f"{url}/room/remove", headers={"Authorization": f"token {host}", **JSON}, timeout=30,
+                          json={"names": []})
+        assert r.status_code == 400 and "names:" in r.json()["error"], r.text
+        r = requests.post(f"{url}/room/remove", headers={"Authorization": f"token {host}", **JSON}, timeout=30,
+                          json={"names": ["zz000", "zz001", "zz002", "nobody-here"]})
+        assert r.status_code == 200 and r.json() == {"removed": ["zz000", "zz001", "zz002"],
+                                                     "unknown": ["nobody-here"]}, r.text
+        for name in ("zz000", "zz001", "zz002"):
+            assert dash(service, made[name], "GET", "/applications").status_code == 401
+        assert dash(service, made["worker"], "GET", "/applications").status_code == 200
+    finally:
+        r = requests.post(f"{url}/room/open", headers={"Authorization": f"token {host}"}, timeout=30)
+        assert r.status_code == 200 and r.json() == {"closed_to_new_names": False}, r.text
+    assert page(service, "/board.json", host).json()["closed_to_new_names"] is None
+    assert asyncio.run(_Browser("198.51.100.9").alogin(auth, "latecomer", "room-pw")) == "latecomer"
+    assert requests.post(f"{url}/participants/latecomer", headers=service["key"], timeout=30).status_code == 201
+
+
+def new_names_prefix(url: str) -> str:
+    """The service's prefix as the board writes it in its forms' actions."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
+
+
+def test_the_host_makes_a_join_link_on_the_board_and_the_hubs_authenticator_lets_its_browsers_in(
+        service: dict[str, Any], hub: HubStandIn) -> None:
+    """rev23f F5: the host makes a join link (``POST /room/invite``, the board's button; a participant may not): the
+    board shows it to copy (and board.json); the hub's authenticator, reading the same admin key and current link,
+    lets a browser that opened it log in behind a NAT whose address a guesser has paused. ``POST /room/invite/stop``
+    stops it; hours or names out of bounds are 400 naming the field. The link's signing key never shows."""
+    from test_workshop_probes import _Browser
+
+    from bwhelpers.sandbox.workshop import join_link
+    from bwhelpers.workshop_auth import JoinLinkRefused, TooManyLogins, WorkshopAuthenticator
+
+    url, host, someone = service["url"], hub.token("inviter", admin=True), hub.token("zz-invitee")
+    r = requests.post(f"{url}/room/invite", headers={"Authorization": f"token {someone}"}, timeout=30)
+    assert r.status_code == 403 and "not a hub admin" in r.json()["error"], r.text
+    for body, field in (({"hours": 0}, "hours"), ({"hours": 25}, "hours"), ({"names": "lots"}, "names")):
+        r = requests.post(f"{url}/room/invite", headers={"Authorization": f"token {host}", **JSON}, json=body,
+                          timeout=30)
+        assert r.status_code == 400 and r.json()["error"].startswith(f"{field}: "), r.text
+    r = requests.post(f"{url}/room/invite", headers={"Authorization": f"token {host}", **JSON}, timeout=30,
+                      json={"hours": 3, "names": 40})
+    assert r.status_code == 200 and r.json()["names"] == 40, r.text
+    link = r.json()["link"]
+    assert link.startswith(service["base"] + "/hub/join?join_token="), link
+    assert page(service, "/board.json", host).json()["join_link"]["link"] == link
+    board = requests.get(f"{url}/board", headers={"Authorization": f"token {host}", "Accept": "text/html"},
+                         timeout=60).text
+    assert f'<code class="join">{link}</code>' in board and "for up to 40 new names" in board
+    key = (service["db"].parent / "sandbox.db.admin-key").read_text().strip()
+    assert key not in board and key not in link
+    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(service["db"]) + ".admin-key",
+                                 join_file=str(join_link.path_beside(service["db"])))
+    nat = "198.51.100.88"
+    for i in range(30):
+        _Browser(nat).login(auth, f"guess{i}", "wrong")
+    with pytest.raises(TooManyLogins):
+        _Browser(nat).login(auth, "newcomer", "room-pw")
+    late = _Browser(nat)
+    auth.open_join_link(late.handler(), link.split("join_token=", 1)[1])
+    assert late.login(auth, "newcomer", "room-pw") == "newcomer"
+    r = requests.post(f"{url}/room/invite/stop", headers={"Authorization": f"token {host}"}, timeout=30)
+    assert r.status_code == 200 and r.json() == {"link": None}, r.text
+    assert page(service, "/board.json", host).json()["join_link"] is None
+    with pytest.raises(JoinLinkRefused) as refused:
+        auth.open_join_link(_Browser(nat).handler(), link.split("join_token=", 1)[1])
+    assert "stopped this join link" in refused.value.jupyterhub_message

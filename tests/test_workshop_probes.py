@@ -677,8 +677,10 @@ class _Browser:
 
     SECRET = b"hub-cookie-secret-0123456789abcdef"
 
-    def __init__(self, address: str):
+    def __init__(self, address: str, users: set[str] | None = None):
         self.address = address
+        #: the hub's users (a login under a name not in it is a new name; a successful one adds it); None: no user
+        self.users = users
         self.jar: dict[str, bytes] = {}
         self.set: list[dict[str, Any]] = []
 
@@ -697,8 +699,11 @@ class _Browser:
 
         conn = SimpleNamespace(context=SimpleNamespace(remote_ip=self.address, _orig_remote_ip=self.address))
         request = SimpleNamespace(remote_ip=self.address, headers={}, connection=conn, protocol="http")
-        return SimpleNamespace(request=request, find_user=lambda _name: None, get_secure_cookie=get_secure_cookie,
-                               set_secure_cookie=set_secure_cookie)
+        users = self.users
+        return SimpleNamespace(request=request, get_secure_cookie=get_secure_cookie,
+                               set_secure_cookie=set_secure_cookie,
+                               find_user=lambda name: SimpleNamespace(name=name, admin=False)
+                               if users is not None and name in users else None)
 
     def login(self, auth: Any, name: str, password: str) -> str | None:
         import asyncio
@@ -706,7 +711,10 @@ class _Browser:
         return asyncio.run(self.alogin(auth, name, password))
 
     async def alogin(self, auth: Any, name: str, password: str) -> str | None:
-        return await auth.authenticate(self.handler(), {"username": name, "password": password})
+        found = await auth.authenticate(self.handler(), {"username": name, "password": password})
+        if found and self.users is not None:  # the hub makes the user
+            self.users.add(found)
+        return found
 
 
 def test_a_guesser_behind_the_venues_nat_never_locks_out_the_host_or_the_room_already_in() -> None:
@@ -767,6 +775,123 @@ def test_a_guesser_behind_the_venues_nat_never_locks_out_the_host_or_the_room_al
     assert host.login(auth, "host", "host-pw-long") == "host"  # still not the host's
     now[0] += 6  # the address's allowance refills at 10 a minute: the latecomer gets in when the guesser pauses
     assert _Browser(nat).login(auth, "cy", "room-pw") == "cy"
+
+
+def test_one_address_makes_a_bounded_number_of_new_names_an_hour_and_known_names_log_in_again() -> None:
+    """rev23f F4: with the room password anyone logs in under any name, and each new name's first spawn takes a place
+    in the room. A login under a name the hub does not know is counted per client address (30 an hour by default,
+    refilled at that pace on the authenticator's clock): past it, 429 saying what happened and what to do, before
+    any password is compared; names the hub knows (its users) and the host log in as before; another address has
+    its own bound. A bound of 0 switches it off."""
+    from bwhelpers.workshop_auth import TooManyNewNames, WorkshopAuthenticator
+
+    now = [5000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"},
+                                 new_names_per_address_per_hour=5)
+    auth.clock = lambda: now[0]
+    users: set[str] = {"host"}
+    taker = _Browser("203.0.113.50", users)
+    made = [taker.login(auth, f"zz{i:03}", "room-pw") for i in range(5)]
+    assert made == [f"zz{i:03}" for i in range(5)]
+    with pytest.raises(TooManyNewNames) as refused:
+        taker.login(auth, "zz005", "room-pw")
+    err = refused.value
+    assert err.status_code == 429 and int(err.headers["Retry-After"]) == 720, err.headers  # one name per 12 min
+    assert "made 5 new names at this workshop in the last hour" in err.jupyterhub_message
+    assert "ask the host for a join link" in err.jupyterhub_message
+    with pytest.raises(TooManyNewNames):  # a wrong password under a new name: refused before any comparison
+        taker.login(auth, "zz006", "wrong")
+    assert taker.login(auth, "zz001", "room-pw") == "zz001"  # a name made before: in again
+    assert _Browser("203.0.113.50", users).login(auth, "host", "host-pw-long") == "host"  # the host: no new name
+    assert _Browser("203.0.113.51", users).login(auth, "amy", "room-pw") == "amy"  # another address: its own 5
+    now[0] += 720  # a refill of one name
+    assert taker.login(auth, "zz005", "room-pw") == "zz005"
+    with pytest.raises(TooManyNewNames):
+        taker.login(auth, "zz006", "room-pw")
+    unbounded = WorkshopAuthenticator(password="room-pw", new_names_per_address_per_hour=0)
+    assert all(_Browser("203.0.113.52", users).login(unbounded, f"free{i}", "room-pw") for i in range(40))
+
+
+def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_behind_the_same_nat(
+        tmp_path: Any) -> None:
+    """rev23f F5: an outsider guessing at the login form behind the venue's NAT paused every new browser there, so
+    latecomers could not log in (25 of 26 right-password logins 429). The host's join link (a JWT signed with a key
+    derived from the sandbox's admin key, the current one in a file the board writes) sets a signed cookie on the
+    browser that opens it; that browser's failed logins and new names count against the invitation, not the
+    address. A made-up, expired (the authenticator's clock moved) or stopped link lets nobody in, saying why; the
+    link's new names are bounded; an invited browser's own wrong guesses are bounded by the invitation's allowance."""
+    from bwhelpers.sandbox.workshop import join_link
+    from bwhelpers.workshop_auth import (
+        INVITED_COOKIE,
+        JoinLinkRefused,
+        JoinLinkUsedUp,
+        TooManyLogins,
+        WorkshopAuthenticator,
+    )
+
+    key_file = tmp_path / "sandbox.db.admin-key"
+    key_file.write_text("the-admin-key-0123456789\n")
+    path = join_link.path_beside(tmp_path / "sandbox.db")
+    now, wall = [7000.0], [1_800_000_000.0]
+    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(key_file), join_file=str(path))
+    auth.clock, auth.wall = (lambda: now[0]), (lambda: wall[0])
+    record = join_link.make(path, hours=2, names=2, now=wall[0])
+    link = join_link.link("http://hub.example:8000/services/bw-sandbox", "the-admin-key-0123456789", record)
+    assert link.startswith("http://hub.example:8000/hub/join?join_token=")
+    text = link.split("join_token=", 1)[1]
+    nat = "198.51.100.77"
+    guesser = _Browser(nat)
+    for i in range(30):  # the address's allowance: 30 failures under fresh names
+        assert guesser.login(auth, f"g{i}", "wrong") is None
+    with pytest.raises(TooManyLogins) as waits:
+        _Browser(nat).login(auth, "late0", "room-pw")  # a latecomer without the link waits, told of the link
+    assert "ask the host for the join link" in waits.value.jupyterhub_message
+    late = _Browser(nat)
+    assert auth.open_join_link(late.handler(), text)["names"] == 2
+    assert late.set[-1]["name"] == INVITED_COOKIE and late.set[-1]["httponly"] is True
+    assert late.set[-1]["samesite"] == "Lax" and "the-admin-key" not in late.jar[INVITED_COOKIE].decode()
+    assert late.login(auth, "late1", "room-pw") == "late1"  # through the guesser's pause
+    with pytest.raises(TooManyLogins):
+        guesser.login(auth, "g99", "wrong")  # the guesser is still paused
+    # an invited browser guessing: the invitation's allowance (30), then 429 (a new link: a fresh one); the address's was used up already
+    prober = _invited(auth, nat, text)
+    checked = 0
+    for i in range(40):
+        try:
+            checked += prober.login(auth, f"p{i}", "wrong") is None
+        except TooManyLogins:
+            pass
+    assert checked == 30, checked
+    now[0] += 6  # one failure's refill (10 a minute)
+    other = _Browser(nat)
+    auth.open_join_link(other.handler(), text)
+    assert other.login(auth, "late2", "room-pw") == "late2"
+    with pytest.raises(JoinLinkUsedUp) as used:  # the link's 2 new names are made
+        _invited(auth, nat, text).login(auth, "late3", "room-pw")
+    assert "used for its 2 new names" in used.value.jupyterhub_message
+    for bad, status, words in ((text[:-4], 400, "not a join link of this hub"), ("made-up", 400, "not a join link")):
+        with pytest.raises(JoinLinkRefused) as refused:
+            auth.open_join_link(_Browser(nat).handler(), bad)
+        assert refused.value.status_code == status and words in refused.value.jupyterhub_message
+    wall[0] += 2 * 3600  # the link's two hours are over
+    with pytest.raises(JoinLinkRefused) as refused:
+        auth.open_join_link(_Browser(nat).handler(), text)
+    assert refused.value.status_code == 403 and "expired at" in refused.value.jupyterhub_message
+    wall[0] -= 2 * 3600
+    join_link.make(path, hours=2, names=5, now=wall[0])  # a newer link: the first one stops
+    with pytest.raises(JoinLinkRefused) as refused:
+        auth.open_join_link(_Browser(nat).handler(), text)
+    assert refused.value.status_code == 403 and "stopped this join link" in refused.value.jupyterhub_message
+    assert guesser.login(auth, "g100", "wrong") is None  # the guesser uses the address's refill
+    with pytest.raises(TooManyLogins):  # a browser of the old link is an ordinary new browser again
+        late.login(auth, "late4", "room-pw")
+
+
+def _invited(auth: Any, address: str, text: str) -> _Browser:
+    """A browser at ``address`` that opened the join link ``text``."""
+    browser = _Browser(address)
+    auth.open_join_link(browser.handler(), text)
+    return browser
 
 
 def test_guessing_from_many_addresses_raises_the_room_login_alarm(tmp_path: Any) -> None:
@@ -922,6 +1047,11 @@ def test_workshop_config_trusts_the_given_proxies_for_the_hub_login_too() -> Non
     configure(c, state_dir="/tmp", trusted_proxies=["10.9.0.0/16"], trusted_room=True)
     assert list(c.WorkshopAuthenticator.trusted_proxies) == ["10.9.0.0/16"]
     assert "10.9.0.0/16" in c.JupyterHub.services[-1]["command"]
+    # rev23f F4: the board's "closed to new names" switch beside the db, and the bound on new names an hour
+    assert c.WorkshopAuthenticator.room_file == "/tmp/room-closed.json"
+    assert "new_names_per_address_per_hour" not in c.WorkshopAuthenticator
+    configure(c, state_dir="/tmp", trusted_room=True, new_names_per_hour=8)
+    assert c.WorkshopAuthenticator.new_names_per_address_per_hour == 8
 
 
 def test_workshop_config_makes_the_whole_hub_name_the_true_client_and_warns_of_a_short_host_password(

@@ -6,12 +6,17 @@ says both in words); the last error is a line of its own under the participant's
 is not running (it failed to start, was stopped, or never started) says so under their name; hub admins (the host)
 are not counted. A reset and a removal (the participant's credentials refused at once) sit behind a ``<details>``
 click so they are never pressed by accident; a removed participant's row says so, greyed, with "let back in".
+The room's line above the table (review 23f F4) says whether the room takes new names, with the switch to close
+or open it, and removes at once everyone who has not started (an account with no step done: names made to take
+places), behind a click that lists them; and the join link for latecomers (review 23f F5: made, shown to copy,
+stopped there).
 """
 from __future__ import annotations
 
 import html
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 _SYMBOL = {"done": "&#10003;", "pending": "&middot;", "failed": "&#10007;", "not needed": "&ndash;"}
@@ -51,6 +56,12 @@ tr.err code{font-size:1.1em;font-weight:700}
 tr.all-done td.name{background:#c8f0c8}
 .notice{background:#fff4c2;border:2px solid #c9a400;padding:.3em .6em;display:inline-block;margin-bottom:.6em}
 .notice.alarm{display:block;background:#ffd2cc;color:#5c0a00;border-color:#b3261e;font-size:.8em}
+.notice.closed{display:block;background:#e4ecff;color:#1a3a7a;border-color:#7a96d6;font-size:.8em}
+div.room{margin:0 0 .5em;font-size:.8em}
+div.room form,div.room details{display:inline-block;margin:0 .4em 0 0;vertical-align:top}
+div.room b.open{color:#064d06}
+div.room code.join{display:block;overflow-wrap:anywhere;user-select:all;font-size:.9em;background:#f4f4f4;
+border:2px solid #bbb;padding:.2em .4em;margin:.2em 0}
 details summary{cursor:pointer;font-size:.8em;white-space:nowrap}
 details.actions summary{white-space:normal;min-width:5em}
 button{font-size:.8em;padding:.2em .6em}
@@ -70,6 +81,9 @@ tr.err td{background:#2a1512}
 button.danger{color:#ffd9d2;background:#5c1208;border-color:#ff8a7a}
 .notice{background:#4a3a00;color:#ffe9a0}
 .notice.alarm{background:#5c1208;color:#ffd9d2;border-color:#ff8a7a}
+.notice.closed{background:#1a2a4a;color:#d6e2ff;border-color:#7a96d6}
+div.room b.open{color:#9be89b}
+div.room code.join{background:#222;border-color:#555;color:#eee}
 }
 """
 
@@ -84,6 +98,54 @@ def _form(prefix: str, xsrf: str, name: str, action: str, label: str, attrs: str
     return (f'<form method="post" action="{html.escape(prefix)}/participants/{name}/{action}">'
             f'<input type="hidden" name="_xsrf" value="{html.escape(xsrf)}">'
             f'<button type="submit"{attrs}>{label}</button></form>')
+
+
+#: the switch's tooltip
+_CLOSE_TIP = (' title="Logins under names the hub does not know are refused and no new account is made; everyone '
+              'already in carries on"')
+
+
+def _room_form(prefix: str, xsrf: str, action: str, label: str, attrs: str = "",
+               names: Sequence[str] = ()) -> str:
+    """A form of the room's line (``POST /room/<action>``), with the names it acts on as hidden fields."""
+    hidden = "".join(f'<input type="hidden" name="name" value="{html.escape(n)}">' for n in names)
+    return (f'<form method="post" action="{html.escape(prefix)}/room/{action}">'
+            f'<input type="hidden" name="_xsrf" value="{html.escape(xsrf)}">{hidden}'
+            f'<button type="submit"{attrs}>{label}</button></form>')
+
+
+def _room_line(rows: list[dict[str, Any]], prefix: str, xsrf: str, closed: str,
+               invite: dict[str, Any] | None) -> str:
+    """Whether the room takes new names (and the switch), and the removal of everyone who has not started."""
+    if closed:
+        door = f'<b>&#128274; closed to new names</b> {_room_form(prefix, xsrf, "open", "Open to new names")}'
+    else:
+        door = '<b class="open">open to new names</b> ' + _room_form(prefix, xsrf, "close", "Close to new names",
+                                                                     _CLOSE_TIP)
+    idle = [r["participant"] for r in rows if r.get("account_id") and not r.get("removed")
+            and "done" not in r["steps"].values()]
+    if idle:
+        shown = ", ".join(html.escape(n) for n in idle[:6]) + (f" and {len(idle) - 6} more" if len(idle) > 6 else "")
+        remove = _room_form(prefix, xsrf, "remove", f"Remove {len(idle)}: {shown}", _REMOVE_TIP, idle)
+        door += (f' &middot; {len(idle)} with an account and no step done <details class="actions"><summary>remove '
+                 f'them&hellip;</summary>{remove}</details>')
+    return f'<div class="room">Room: {door}<br>{_join_line(prefix, xsrf, invite)}</div>'
+
+
+#: the join link's tooltip
+_JOIN_TIP = (' title="A latecomer who opens it logs in with the room password even while someone at the same '
+             'address guesses at the login form; its browsers make new names from the link&#39;s own allowance"')
+
+
+def _join_line(prefix: str, xsrf: str, invite: dict[str, Any] | None) -> str:
+    """The join link for latecomers: a button to make one, or the current one to copy (and stop)."""
+    if invite is None:
+        return "Join link for latecomers: none " + _room_form(prefix, xsrf, "invite", "Make a join link", _JOIN_TIP)
+    until = time.strftime("%H:%M", time.localtime(invite["expires"]))
+    return (f"Join link for latecomers (works until {until}, for up to {invite['names']} new names; the room "
+            f"password is still needed): {_room_form(prefix, xsrf, 'invite/stop', 'Stop it')}"
+            f"{_room_form(prefix, xsrf, 'invite', 'Make a new one', _JOIN_TIP)}"
+            f'<code class="join">{html.escape(invite["link"])}</code>')
 
 
 def _cell(number: int, title: str, state: str) -> str:
@@ -101,7 +163,8 @@ def _error(err: dict[str, Any]) -> str:
 
 
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
-                 refresh: int = 5, notice: str = "", admins: list[str] | None = None, alarm: str = "") -> str:
+                 refresh: int = 5, notice: str = "", admins: list[str] | None = None, alarm: str = "",
+                 closed: str = "", invite: dict[str, Any] | None = None) -> str:
     done = sum(1 for r in rows if r["done"] and not r.get("removed"))
     counted = sum(1 for r in rows if not r.get("removed"))
     columns = len(steps) + 3
@@ -136,6 +199,8 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
     banner = f'<div class="notice">{html.escape(notice)}</div>' if notice else ""
     if alarm:  # the hub's login alarm (login_alarm.py): guessing at the room password from many addresses
         banner = f'<div class="notice alarm" role="alert">&#9888; {html.escape(alarm)}</div>' + banner
+    if closed:  # the host closed the room to new names (new_names.py)
+        banner += f'<div class="notice closed">{html.escape(closed)}</div>'
     hosts = (f" &middot; not counted: {html.escape(', '.join(admins))} (hub admin{'s' if len(admins) > 1 else ''})"
              if admins else "")
     return f"""<!doctype html>
@@ -146,6 +211,7 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
 <body><h1>Workshop board</h1>
 <p class="sub">{done} of {counted} participants done{hosts} &middot; refreshes every {int(refresh)} s &middot;
 {time.strftime("%H:%M:%S")} &middot; signed in as {admin}</p>{banner}
+{_room_line(rows, prefix, xsrf, closed, invite)}
 <p class="legend">Steps: {legend}<br>{symbols}</p>
 <table><thead><tr><th scope="col">Participant</th>{head}<th scope="col">Texts<br><small>sent / deliv.</small></th>
 <th scope="col"><span hidden>Reset or remove</span></th></tr>

@@ -140,3 +140,33 @@ class Removed(ControlError):
     def __init__(self, user: str):
         super().__init__(f"hub user {user!r} was removed from this workshop by the host: their sandbox account is "
                          "disabled; ask the host if this is a mistake")
+
+
+class ClosedToNewNames(ControlError):
+    """403: a new participant's account while the host has closed the room to new names."""
+
+    status = 403
+
+    def __init__(self, user: str):
+        super().__init__(f"the host closed this workshop to new names: no sandbox account is made for {user!r}; "
+                         "the host can open the room again on the board (or POST /room/open)")
+
+
+class BadNameList(ControlError):
+    """400: a removal of several participants without a list of names (or too long a list)."""
+
+    status = 400
+
+    def __init__(self, most: int):
+        super().__init__(f"names: give the participants to remove as form fields name=... or JSON "
+                         f"{{\"names\": [...]}}, at most {most} at once")
+
+
+class BadJoinLinkField(ControlError):
+    """400: a join link's hours or names out of bounds."""
+
+    status = 400
+
+    def __init__(self, field: str, most: float):
+        super().__init__(f"{field}: a number above 0 and at most {most:g} (how long the join link works, in hours, "
+                         "and how many new names it may make)")

@@ -13,6 +13,11 @@ Handlers of workshop mode (served under the hub's ``/services/<name>/`` prefix):
   the participant: their account is emptied and disabled, every credential of it refused at once;
   ``POST /participants/{user}/readmit`` undoes it.
 * ``GET /board`` (HTML, refreshes itself) and ``GET /board.json`` — hub admins only.
+* ``POST /room/close`` and ``POST /room/open`` — hub admins (or the admin key): the switch closing the room to new
+  names (:mod:`.new_names`); ``POST /room/remove`` (form fields ``name=…`` or JSON ``{"names": [...]}``) removes
+  several participants at once (the board's "remove everyone who has not started").
+* ``POST /room/invite`` (optional ``hours``, ``names``) and ``POST /room/invite/stop`` — hub admins (or the admin key):
+  the join link for latecomers (:mod:`.join_link`), shown on the board.
 
 The sandbox's admin key (``X-Sandbox-Admin-Key``) stands for the operator: it may provision, read any
 participant or the board, and reset.
@@ -41,7 +46,7 @@ from ..exceptions import ControlError
 from ..keys import ADMIN_HEADER, same_secret
 from ..phone import models as phone_models
 from . import exceptions as exc
-from . import login_alarm, models
+from . import join_link, login_alarm, models, new_names
 from .board import render_board
 from .hub_servers import NEVER_STARTED, NOT_RUNNING, hub_users
 from .tenants import MAX_TOKEN_CHARS, cache_key, credential_ident
@@ -242,6 +247,8 @@ class ParticipantHandler(RemoveHandler):
     def post(self, name: str) -> None:
         if not self.has_admin_key():
             raise exc.ProvisioningNeedsAdminKey()
+        if models.participant(self.db, name) is None and new_names.closed(room_file(self)) is not None:
+            raise exc.ClosedToNewNames(name)  # review 23f F4: the host's switch (the hub refuses such logins too)
         try:
             creds, created = models.provision(self.db, name, workshop(self).secret, workshop(self).create_account)
         except models.WorkshopError as refused:
@@ -298,15 +305,148 @@ class BoardHandler(WorkshopHandler):
             return
         rows, admins = with_hub_states(board_rows(self.db), await hub_users(self.hub_auth))
         alarm = login_alarm.read(login_alarm.path_beside(self.db.path))  # the hub's authenticator writes it
+        closed = new_names.closed(room_file(self))
         if self.request.path.endswith(".json") or self.get_argument("format", "") == "json":
             self.send_json({"participants": rows, "admins": admins, "login_alarm": alarm,
+                            "closed_to_new_names": closed, "join_link": join_view(self),
                             "steps": [{"key": k, "title": t} for k, t in models.STEPS], "time": time.time()})
             return
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(render_board(rows, models.STEPS, xsrf=self.xsrf_token.decode("ascii"),
                                  prefix=workshop(self).prefix, admin=html.escape(user["name"]),
                                  refresh=workshop(self).refresh, notice=notice(self),
-                                 admins=admins, alarm=login_alarm.describe(alarm) if alarm else ""))
+                                 admins=admins, alarm=login_alarm.describe(alarm) if alarm else "",
+                                 closed=new_names.describe(closed) if closed else "", invite=join_view(self)))
+
+
+def room_file(handler: Any) -> Any:
+    """The host's "closed to new names" switch of this service (:mod:`.new_names`, beside the db)."""
+    return new_names.path_beside(handler.db.path)
+
+
+class RoomAction(WorkshopHandler):
+    """``POST /room/<action>``: hub admins (the board's forms, with ``_xsrf``, or a hub token) or the admin key."""
+
+    #: the board's notice after the form's redirect (``?room=<action>&count=``)
+    action = ""
+
+    def host(self) -> str:
+        if self.has_admin_key():
+            return "(admin key)"
+        user = self.require_hub_admin()
+        assert user is not None
+        return str(user["name"])
+
+    def done(self, result: dict[str, Any], count: int = 0) -> None:
+        if "text/html" in self.request.headers.get("Accept", "") and self.get_argument("_xsrf", None):
+            self.redirect(f"{workshop(self).prefix}/board?{urlencode({'room': self.action, 'count': count})}",
+                          status=303)
+            return
+        self.send_json(result)
+
+
+class CloseRoomHandler(RoomAction):
+    """The host closes the room to new names (review 23f F4): the hub refuses logins under names it does not know,
+    the service makes no new account; everyone already in carries on."""
+
+    action = "closed"
+
+    def post(self) -> None:
+        record = new_names.close(room_file(self), self.host())
+        self.done({"closed_to_new_names": True, **record})
+
+
+class OpenRoomHandler(RoomAction):
+    action = "opened"
+
+    def post(self) -> None:
+        self.host()
+        new_names.reopen(room_file(self))
+        self.done({"closed_to_new_names": False})
+
+
+def join_file(handler: Any) -> Any:
+    """The host's current join link of this service (:mod:`.join_link`, beside the db)."""
+    return join_link.path_beside(handler.db.path)
+
+
+def join_view(handler: Any) -> dict[str, Any] | None:
+    """The current join link for the host (its link, expiry and new names), or None."""
+    record = join_link.current(join_file(handler), clock.now(handler.db))
+    if record is None:
+        return None
+    # the hub as the host's browser reached it (its allowed Host; behind the proxy its X-Forwarded-Proto), not the
+    # kernels' address (under TLJH that is http://127.0.0.1)
+    return {"link": join_link.link(handler.absolute(""), workshop(handler).admin_key, record),
+            "expires": record["expires"], "names": record["names"]}
+
+
+class InviteHandler(RoomAction):
+    """The host makes a join link for latecomers (review 23f F5): the previous one stops working."""
+
+    action = "invited"
+
+    def post(self) -> None:
+        self.host()
+        body = self.body_json() if "json" in self.request.headers.get("Content-Type", "") else {}
+        body = body if isinstance(body, dict) else {}
+        hours = _bounded(body.get("hours", self.get_argument("hours", str(join_link.HOURS))), "hours",
+                         join_link.MAX_HOURS)
+        names = int(_bounded(body.get("names", self.get_argument("names", str(join_link.NAMES))), "names",
+                             join_link.MAX_NAMES))
+        join_link.make(join_file(self), hours, names, clock.now(self.db))
+        view = join_view(self)
+        assert view is not None
+        self.done(view)
+
+
+class StopInviteHandler(RoomAction):
+    action = "stopped"
+
+    def post(self) -> None:
+        self.host()
+        join_link.stop(join_file(self))
+        self.done({"link": None})
+
+
+def _bounded(value: Any, field: str, most: float) -> float:
+    """A positive number up to ``most`` (400 naming the field otherwise)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if not (0 < number <= most) or isinstance(value, bool):
+        raise exc.BadJoinLinkField(field, most)
+    return number
+
+
+#: participants one ``POST /room/remove`` may name
+MAX_REMOVE_AT_ONCE = 1000
+
+
+class RemoveSeveralHandler(RoomAction):
+    """``POST /room/remove``: remove several participants at once (each as :class:`RemoveHandler`); names without an
+    account are listed as unknown, nothing else is refused."""
+
+    action = "removed"
+
+    def post(self) -> None:
+        self.host()
+        names: Any = self.get_arguments("name")
+        if not names and "json" in self.request.headers.get("Content-Type", ""):
+            body = self.body_json()
+            names = body.get("names") if isinstance(body, dict) else None
+        if not isinstance(names, list) or not names or len(names) > MAX_REMOVE_AT_ONCE \
+                or not all(isinstance(n, str) for n in names):
+            raise exc.BadNameList(MAX_REMOVE_AT_ONCE)
+        removed, unknown = [], []
+        for name in dict.fromkeys(names):
+            if models.participant(self.db, name) is None:
+                unknown.append(name)
+            else:
+                models.remove(self.db, name)
+                removed.append(name)
+        self.done({"removed": removed, "unknown": unknown}, len(removed))
 
 
 class OAuthCallbackHandler(HubOAuthCallbackHandler):
@@ -338,7 +478,18 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
 
 
 def notice(handler: Any) -> str:
-    """The board's line after one of its forms (``?done=<name>&action=``; ``?reset=<name>`` of older links)."""
+    """The board's line after one of its forms (``?done=<name>&action=``, ``?room=<action>&count=``; ``?reset=<name>``
+    of older links)."""
+    room = handler.get_argument("room", "")
+    if room == RemoveSeveralHandler.action:
+        count = handler.get_argument("count", "0")
+        return f"{int(count) if count.isdigit() else 0} participants were removed (each can be let back in)."
+    if room in (CloseRoomHandler.action, OpenRoomHandler.action):
+        return f"The room was {room} to new names."
+    if room == InviteHandler.action:
+        return "A new join link is below: the earlier one no longer works."
+    if room == StopInviteHandler.action:
+        return "The join link was stopped: it no longer lets anyone in."
     name = handler.get_argument("done", "") or handler.get_argument("reset", "")
     action = handler.get_argument("action", "reset")
     if not name or action not in ("reset", RemoveHandler.action, ReadmitHandler.action):

@@ -1,0 +1,77 @@
+"""The host's switch that closes the room to new names (review 23f F4), shared by the board and the hub.
+
+With the room password anyone logs in under any name, and each name's first spawn is a new sandbox account that
+takes a place in ``max_participants``. While the room is **closed to new names**, the hub's authenticator
+(``bwhelpers.workshop_auth.WorkshopAuthenticator``, in the hub's process) refuses a login under a name the hub does
+not know yet (403, saying so), and the service refuses to provision an account for a name that has none (403):
+everyone already in (a hub user, an account) logs in and spawns as before.
+
+The switch is one small JSON file beside the sandbox's db (the state dir both share), :data:`FILENAME`, written by
+the board's route (``POST /room/close``, ``/room/open``) and read by both: ``{"since": <Unix time>, "by": <name>}``
+while closed; no file while open. Replaced whole (``os.replace``), mode 0600.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+FILENAME = "room-closed.json"
+_MAX_BYTES = 4096
+
+
+def path_beside(db_path: str | os.PathLike[str]) -> Path:
+    """Where the switch of the hub whose sandbox db is ``db_path`` is kept."""
+    return Path(db_path).with_name(FILENAME)
+
+
+def close(path: str | os.PathLike[str], by: str, now: float | None = None) -> dict[str, Any]:
+    """Close the room to new names (kept as it is when closed already); returns the switch's record."""
+    found = closed(path)
+    if found is not None:
+        return found
+    record = {"since": time.time() if now is None else float(now), "by": str(by)[:100]}
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(record, fh)
+    os.replace(tmp, target)
+    return record
+
+
+def reopen(path: str | os.PathLike[str]) -> None:
+    """Open the room to new names again."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def closed(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    """``{"since", "by"}`` while the room is closed to new names, else None. A file that cannot be read as the
+    switch (damaged, too big) counts as closed: the host opens the room again from the board."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(_MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return {"since": 0.0, "by": "?"}
+    try:
+        record: Any = json.loads(raw) if len(raw) <= _MAX_BYTES else {}
+        return {"since": float(record["since"]), "by": str(record["by"])[:100]}
+    except (ValueError, TypeError, KeyError):
+        return {"since": 0.0, "by": "?"}
+
+
+def describe(record: dict[str, Any]) -> str:
+    """The closed room in the host's words (one sentence, no markup)."""
+    since = time.strftime("%H:%M", time.localtime(record["since"])) if record["since"] else "?"
+    return (f"Closed to new names since {since} (by {record['by']}): a login under a name the hub does not know is "
+            "refused, and no new sandbox account is made; everyone already in logs in and starts their server as "
+            "before.")
