@@ -46,7 +46,8 @@ authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.logi
 **New names** (review 23f F4): the room password logs in under any name, and each new name's first spawn is a sandbox
 account taking a place in the room. A login under a name the hub does not know yet (no hub user; admins aside) is
 counted per client address: at most ``new_names_per_address_per_hour`` (a bucket refilled at that many an hour),
-then 429 saying so, before any password is compared; names already known log in as before. While the host has
+then 429 saying so; names already known log in as before. Only a login with the right room password is told (a
+wrong one is the same failure for every name, so the form never says which names are in the room: rev23g G7). While the host has
 closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.workshop.new_names`, the file
 ``room_file``), such a login is refused (403) whatever the address.
 
@@ -371,9 +372,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
                              name[:32], address)
             raise TooManyLogins(room_wait, room=True)
         new = self.is_new_name(handler, name, admin)
-        if new:  # review 23f F4: a name the hub does not know is a new place in the room
-            self._admit_new_name(name, address, now, invited[0] if invited else None)
         result = self._check(name, admin, data)
+        if result is not None and new:  # review 23f F4: a name the hub does not know is a new place in the room; told
+            # only to the right room password (rev23g G7: a wrong one gets the same 403 for every name, counted)
+            self._admit_new_name(name, address, now, invited[0] if invited else None)
         if result is None:
             if browser is not None:
                 self._by_browser.failed(f"{browser} {name}", now=now)
@@ -403,9 +405,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
         return result
 
     def _admit_new_name(self, name: str, address: str, now: float, invitation: dict[str, Any] | None) -> None:
-        """Refuse a login under the new name ``name`` while the host has closed the room to new names (403), when the
-        join link the browser opened made its ``names`` (403), or while ``address`` has made its
-        ``new_names_per_address_per_hour`` (429), before any password is compared."""
+        """Refuse a login with the right room password under the new name ``name`` while the host has closed the room
+        to new names (403), when the join link the browser opened made its ``names`` (403), or while ``address`` has
+        made its ``new_names_per_address_per_hour`` (429)."""
         closed = new_names.closed(self.room_file)
         if closed is not None:
             self.log.warning("refused a login for %r from %s: the room is closed to new names", name[:32], address)
