@@ -62,10 +62,11 @@ class _TimeoutSession(requests.Session):
         self._fast_all: list[http.client.HTTPConnection] = []
         self._fast_lock = threading.Lock()
 
-    def _post(self, route: Any, payload: bytes, headers: dict[str, str]) -> tuple[int, str, Any, bytes] | None:
-        """One POST on this thread's connection to the route's origin: (status, reason, headers, body), or
+    def _send(self, route: Any, method: str, target: str, payload: bytes | None,
+              headers: dict[str, str]) -> tuple[int, str, Any, bytes] | None:
+        """One request on this thread's connection to the route's origin: (status, reason, headers, body), or
         None when no connection could be opened (nothing was sent). Errors after that raise."""
-        scheme, host, port, target, verify = route
+        scheme, host, port, _target, verify = route[:5]
         conns = getattr(self._fast_local, "conns", None)
         if conns is None:
             conns = self._fast_local.conns = {}
@@ -80,7 +81,7 @@ class _TimeoutSession(requests.Session):
                 return None
             conns[origin] = conn
         try:
-            conn.request("POST", target, body=payload, headers=headers)
+            conn.request(method, target, body=payload, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
         except BaseException:
@@ -315,13 +316,28 @@ def _text(body: Any) -> str | None:
 def request(session: requests.Session, method: str, url: str, *, data: str | bytes | None = None,
             json_body: Any = None, params: Mapping[str, Any] | None = None,
             headers: Mapping[str, str] | None = None, auth: Auth | None = None,
-            raise_for_status: bool = True, timeout: Any = None) -> tuple[requests.Response | None, Exchange]:
+            raise_for_status: bool = True, timeout: Any = None) -> "tuple[requests.Response | Reply | None, Exchange]":
     """Send one request; return ``(response, Exchange)`` or raise the matching BandwidthError.
 
     Connection failures and timeouts raise TransportError; HTTP >= 400 raises the subclass for the
     status and Bandwidth code (when ``raise_for_status``).
+
+    On a session of :func:`make_session` the request goes out on a kept-alive ``http.client`` connection of the
+    session (:func:`_lean`: requests' and urllib3's per-call machinery was most of a call's client CPU), with
+    requests' headers, body and query encoding and urllib3's retry rules (the session's own Retry); anything
+    unusual takes requests' path (see :func:`post_json`), as does a call with its own ``timeout``.
+    The response is then a :class:`Reply` (what callers read of a ``requests.Response``).
     """
     method = method.upper()
+    if timeout is None and type(session) is _TimeoutSession:
+        lean = _lean(session, method, url, data.encode("utf-8") if isinstance(data, str) else data, json_body,
+                     params, headers or {}, auth)
+        if lean is not None:
+            reply, lean_ex = lean
+            if raise_for_status and reply.status_code >= 400:
+                raise error_from_response(reply.status_code, reply.text, headers=dict(reply.headers.items()),
+                                          request=lean_ex.request, exchange=lean_ex)
+            return reply, lean_ex
     kwargs: dict[str, Any] = {"params": params, "headers": dict(headers or {})}
     if data is not None:
         kwargs["data"] = data.encode("utf-8") if isinstance(data, str) else data
@@ -378,65 +394,123 @@ def _transport_error(method: str, url: str, headers: Mapping[str, Any], data: An
         request=ex.request, exchange=ex)
 
 
-# -- the send path: one JSON POST on a kept-alive http.client connection --------------------------------
+# -- the lean path: a request on a kept-alive http.client connection --------------------------------------
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
 
 def post_json(session: requests.Session, url: str, body: Any, *, headers: Mapping[str, str],
               auth: Auth | None = None) -> "tuple[requests.Response | Reply | None, Exchange]":
     """POST ``body`` as JSON, as :func:`request` does (the session's headers, Basic or Bearer auth with one new
-    token after a 401, its timeouts, the same errors and :class:`Exchange`), on a kept-alive ``http.client``
-    connection of the session (one per thread and origin) instead of requests' and urllib3's per-call
-    machinery: that machinery is most of a send's client CPU.
+    token after a 401, its timeouts, the same errors and :class:`Exchange`); the send path's name for it."""
+    return request(session, "POST", url, json_body=body, headers=headers, auth=auth)
 
-    A connection that cannot be opened (the POST was never sent) and anything unusual (another Session or
-    adapter class, cookies, hooks, a proxy for the URL, a client certificate, an auth that is neither Basic nor
-    :class:`~bwhelpers.oauth.BearerAuth`) take the ordinary :func:`request` path, with its connect retries.
-    A POST is never sent twice after it may have reached the service.
+
+def _lean(session: "_TimeoutSession", method: str, url: str, data: bytes | None, json_body: Any,
+          params: Mapping[str, Any] | None, headers: Mapping[str, str],
+          auth: Auth | None) -> "tuple[Reply, Exchange] | None":
+    """One request as requests would send it, on a kept-alive ``http.client`` connection of the session (one per
+    thread and origin) instead of requests' and urllib3's per-call machinery; None (nothing sent, or a GET/PUT/
+    DELETE to send again) hands it to requests.
+
+    What requests does is kept: the session's headers under the call's (None removes one), the query encoded by
+    requests' own encoder, a JSON body as ``json=`` sends it, Content-Length as requests sets it, Basic or Bearer
+    auth with one new token and one more send after a 401, cookies the service sets kept in the session's jar.
+    Retries are urllib3's, by the session adapter's own :class:`~urllib3.util.retry.Retry`: a 429/5xx answer to an
+    idempotent method is sent again after its Retry-After or the backoff; an error after a request went out is
+    retried for idempotent methods only (a POST is never sent twice after it may have reached the service).
+    Anything unusual (another Session or adapter class, cookies, hooks, a proxy for the URL, a client certificate,
+    an auth that is neither Basic nor :class:`~bwhelpers.oauth.BearerAuth`, a connection that cannot be opened, a
+    redirect to follow) takes requests' path, with its connect retries and redirects.
     """
-    route = _fast_route(session, url, auth) if isinstance(session, _TimeoutSession) else None
-    if route is None or not isinstance(session, _TimeoutSession):
-        return request(session, "POST", url, json_body=body, headers=headers, auth=auth)
-    payload = _json_bytes(body)
+    route = _fast_route(session, url, auth)
+    if route is None:
+        return None
+    target, full_url = route[3], route[5]
+    if params:
+        query = requests.models.RequestEncodingMixin._encode_params(params)
+        if query:
+            full_url = requests.utils.requote_uri(f"{full_url}{'&' if '?' in full_url else '?'}{query}")
+            parts = urlsplit(full_url)
+            target = (parts.path or "/") + f"?{parts.query}"
+    payload = _json_bytes(json_body) if data is None and json_body is not None else data
     merged = {k.lower(): (k, v) for k, v in session.headers.items()}
     merged.update((k.lower(), (k, v)) for k, v in headers.items())
+    if data is None and json_body is not None:
+        merged.setdefault("content-type", ("Content-Type", "application/json"))
     merged["accept-encoding"] = ("Accept-Encoding", "identity")
     merged.pop("connection", None)  # keep-alive is HTTP/1.1's default
-    merged["content-length"] = ("Content-Length", str(len(payload)))
-    bearer = getattr(auth, "source", None)
+    if payload is not None:
+        merged["content-length"] = ("Content-Length", str(len(payload)))
+    elif method not in ("GET", "HEAD"):
+        merged["content-length"] = ("Content-Length", "0")
+    effective = auth if auth is not None else session.auth
+    bearer = getattr(effective, "source", None)
     merged["authorization"] = ("Authorization", f"Bearer {bearer.access_token()}" if bearer is not None else
-                               _basic_header(auth if auth is not None else session.auth))
-    sent = dict(merged.values())
+                               _basic_header(effective))
+    sent = {k: v for k, v in merged.values() if v is not None}
+    adapter = session.get_adapter(url)
+    assert isinstance(adapter, HTTPAdapter)  # (_fast_route)
+    retry: Retry = adapter.max_retries
+    renewed = False
     started = time.perf_counter()
-    try:
-        raw = session._post(route, payload, sent)
-        if raw is None:  # no connection could be opened: nothing was sent
-            return request(session, "POST", url, json_body=body, headers=headers, auth=auth)
-        if raw[0] == 401 and bearer is not None:  # one new token, sent once more (as BearerAuth does)
+    while True:
+        try:
+            raw = session._send(route, method, target, payload, sent)
+        except (OSError, http.client.HTTPException) as exc:
+            timed_out = isinstance(exc, TimeoutError)
+            error: Exception = urllib3_exceptions.ProtocolError(str(exc), exc)
+            if timed_out:  # (urllib3 names the pool; there is none here)
+                error = urllib3_exceptions.ReadTimeoutError(None, full_url, str(exc))  # type: ignore[arg-type]
+            try:
+                retry = retry.increment(method, full_url, error=error)
+            except Exception:
+                raise _transport_error(method, full_url, sent, data, json_body, time.perf_counter() - started,
+                                       "timed out" if timed_out else "could not connect",
+                                       "ReadTimeout" if timed_out else "ConnectionError") from None
+            retry.sleep()
+            continue
+        if raw is None:  # no connection could be opened: nothing was sent (this time)
+            return None
+        status, reason, message, body = raw
+        if status == 401 and bearer is not None and not renewed:  # one new token, sent once more (as BearerAuth)
+            renewed = True
             sent["Authorization"] = f"Bearer {bearer.renew(sent['Authorization'][7:])}"
-            raw = session._post(route, payload, sent)
-            if raw is None:
-                return request(session, "POST", url, json_body=body, headers=headers, auth=auth)
-    except (OSError, http.client.HTTPException) as exc:
-        timed_out = isinstance(exc, TimeoutError)
-        raise _transport_error("POST", url, sent, None, body, time.perf_counter() - started,
-                               "timed out" if timed_out else "could not connect",
-                               "ReadTimeout" if timed_out else "ConnectionError") from None
+            continue
+        if status in _REDIRECTS and message.get("Location") and method in IDEMPOTENT_METHODS:
+            return None  # requests follows it
+        if retry.is_retry(method, status, bool(message.get("Retry-After"))):
+            answer = _Urllib3Answer(status, message)
+            try:
+                retry = retry.increment(method, full_url, response=answer)  # type: ignore[arg-type]
+            except urllib3_exceptions.MaxRetryError:
+                break  # the last answer is returned (raise_on_status is off)
+            retry.sleep(answer)  # type: ignore[arg-type]
+            continue
+        break
     elapsed = time.perf_counter() - started
-    status, reason, message, data = raw
-    resp = Reply(status, reason, message, _decoded(data, message.get("Content-Encoding")), url, elapsed)
+    resp = Reply(status, reason, message, _decoded(body, message.get("Content-Encoding")), full_url, elapsed)
     if "Set-Cookie" in message:  # keep what the service sets, as the session would
         from types import SimpleNamespace
 
         from requests.cookies import extract_cookies_to_jar
-        extract_cookies_to_jar(session.cookies, requests.Request("POST", url, headers=sent).prepare(),
+        extract_cookies_to_jar(session.cookies, requests.Request(method, full_url, headers=sent).prepare(),
                                SimpleNamespace(_original_response=SimpleNamespace(msg=message)))
-    text = resp.text
-    pairs = dict(message.items())
-    ex = Exchange(method="POST", url=url, request_headers=_clean_headers(sent),
-                  request_body=scrub(payload.decode("utf-8")), status=status,
-                  response_headers=_clean_headers(pairs), response_body=scrub(text), elapsed=elapsed)
-    if status >= 400:
-        raise error_from_response(status, text, headers=pairs, request=ex.request, exchange=ex)
+    ex = Exchange(method=method, url=full_url, request_headers=_clean_headers(sent),
+                  request_body=scrub(_text(payload)), status=status,
+                  response_headers=_clean_headers(dict(message.items())), response_body=scrub(resp.text),
+                  elapsed=elapsed)
     return resp, ex
+
+
+class _Urllib3Answer:
+    """What urllib3's Retry reads of an answer (status, headers, redirect location)."""
+
+    def __init__(self, status: int, headers: Any):
+        self.status, self.headers = status, headers
+
+    def get_redirect_location(self) -> str | bool | None:
+        return self.headers.get("Location") if self.status in _REDIRECTS else False
 
 
 class Reply:
@@ -474,7 +548,7 @@ class Reply:
 
 
 class _Route(tuple):
-    """(scheme, host, port, request target, verify) of one URL."""
+    """(scheme, host, port, request target, verify, the URL as requests prepares it) of one URL."""
 
 
 def _fast_route(session: "_TimeoutSession", url: str, auth: Auth | None) -> _Route | None:
@@ -515,7 +589,7 @@ def _new_route(session: "_TimeoutSession", url: str) -> _Route | None:
         return None
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    return _Route((parts.scheme, parts.hostname, port, target, settings["verify"]))
+    return _Route((parts.scheme, parts.hostname, port, target, settings["verify"], prepared.url or url))
 
 
 def _decoded(data: bytes, encoding: str | None) -> bytes:

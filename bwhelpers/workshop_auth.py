@@ -54,10 +54,12 @@ closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.worksh
 browsers, latecomers included. The host makes a join link on the board (:mod:`bwhelpers.sandbox.workshop.join_link`:
 a JWT signed with a key derived from the sandbox's admin key, the current one in ``join_file``); opening it
 (``<hub>/hub/join?join_token=…``, :class:`JoinHandler`) sets a signed cookie (:data:`INVITED_COOKIE`) naming the
-invitation and the browser. Such a browser's logins are counted against the invitation, not its address: its failed
-logins in the invitation's own bucket (``address_failed_logins_burst``, refilled as an address's) and per
-(browser, name), its new names in the invitation's ``names``; the login alarm does not pause it (the host vouched for
-it). The room password is still needed, and a room closed to new names stays closed.
+invitation and the browser. Such a browser's logins under participants' names are counted against the invitation at
+its address, not the address alone: its failed logins in a bucket of (invitation, address)
+(``address_failed_logins_burst``, refilled as an address's: a link holder who guesses pauses the link at their own
+address only, rev23g G6) and per (browser, name), its new names in the invitation's ``names``. The room password is
+still needed, a room closed to new names stays closed, the login alarm applies as to any browser, and an admin name's
+login ignores the invitation (rev23g G4: the host logs in with their own bounds).
 """
 from __future__ import annotations
 
@@ -343,8 +345,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
         address = client_key(self.client_address(handler))
         admin_key = f"{address} {name}"
         browser = self.browser(handler, name)
-        invited = self.invitation(handler) if browser is None else None
-        invitation = f"invitation {invited[0]['id']}" if invited else ""
+        # the join link is for participants' names: an admin name keeps its own bounds (rev23g G4)
+        invited = self.invitation(handler) if browser is None and not admin else None
+        invitation = f"invitation {invited[0]['id']} {address}" if invited else ""  # per link and address (G6)
         now = self.clock()
         if browser is not None:  # it logged in before under this name: its own allowance, not its address's
             waits = [self._by_browser.blocked(f"{browser} {name}", now=now)]
@@ -359,8 +362,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
             raise TooManyLogins(max(w for w in waits if w))
         # an admin name's room-wide bound spares only where that admin logged in (their address or browser), never
         # an address any participant logged in from (rev23e E1: the room password is everyone's)
-        known = browser is not None or invited is not None or (
-            admin_key in self._known_admins if admin else address in self._known)
+        known = browser is not None or (admin_key in self._known_admins if admin else address in self._known)
         room_wait = None if known else (self._admin_room.blocked("admin " + name, now=now) if admin
                                         else self._room.blocked("room", now=now))
         if room_wait:

@@ -1,6 +1,7 @@
-"""The send path (``bwhelpers.http.post_json``): a message POST on a kept-alive http.client connection behaves as
-the ordinary requests path does: headers, Basic auth, cookies the service sets, compressed answers, a closed
-keep-alive connection, proxies (which take the ordinary path), and nothing sent twice."""
+"""The lean path (``bwhelpers.http.request`` and ``post_json`` on a session of ``make_session``): a request on a
+kept-alive http.client connection behaves as the ordinary requests path does: headers, Basic auth, the query,
+cookies the service sets, compressed answers, a closed keep-alive connection, proxies (which take the ordinary
+path), urllib3's retries of idempotent methods, redirects (followed by requests), and nothing sent twice."""
 from __future__ import annotations
 
 import gzip
@@ -26,6 +27,13 @@ class _Service(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.seen.append({"headers": dict(self.headers), "body": json.loads(body), "port": self.client_address[1]})
+        if self.mode.get("fail"):
+            self.mode["fail"] -= 1
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         answer = json.dumps({"id": f"m{len(self.seen)}", "to": ["+19195550100"], "from": "+19195550101"}).encode()
         self.send_response(202)
         self.send_header("Content-Type", "application/json")
@@ -37,6 +45,37 @@ class _Service(BaseHTTPRequestHandler):
         if self.mode.get("close"):
             self.send_header("Connection", "close")
             self.close_connection = True
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def do_GET(self) -> None:
+        self._answer_get()
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer_get()
+
+    def _answer_get(self) -> None:
+        self.seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
+                          "port": self.client_address[1]})
+        fail = self.mode.get("fail", 0)
+        if fail:  # the next `fail` requests get a 503 with Retry-After: 0
+            self.mode["fail"] = fail - 1
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path.startswith("/moved"):
+            self.send_response(301)
+            self.send_header("Location", "/api/here")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        answer = b"<Here><Path>" + self.path.encode() + b"</Path></Here>"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
@@ -92,6 +131,37 @@ def test_send_reads_compressed_answers_keeps_cookies_and_reconnects_after_close(
     assert _send(client, 2).id == "m2"  # a new connection; the cookie goes back, as requests would send it
     assert _Service.seen[1]["headers"].get("Cookie") == "lb=node7"
     assert len(_Service.seen) == 2  # nothing sent twice
+
+
+def test_other_methods_keep_the_connection_retry_as_urllib3_and_redirect_as_requests(service: str) -> None:
+    from bwhelpers.errors import ServerError
+    from bwhelpers.http import Reply, request
+
+    session = make_session(auth=("u", "p"), backoff_factor=0)
+    resp, ex = request(session, "GET", f"{service}/api/orders", params={"customerOrderId": "a b&c", "page": None},
+                       headers={"Accept": "application/xml"})
+    assert isinstance(resp, Reply) and resp.status_code == 200  # the lean path answered
+    assert _Service.seen[-1]["path"] == "/api/orders?customerOrderId=a+b%26c"  # requests' encoding, None left out
+    assert ex.url == f"{service}/api/orders?customerOrderId=a+b%26c" and "Basic ********" in ex.as_http()
+    assert _Service.seen[-1]["headers"]["Authorization"].startswith("Basic ")
+    request(session, "PUT", f"{service}/api/settings", data="<A/>", headers={"Content-Type": "application/xml"})
+    assert _Service.seen[-1]["headers"]["Content-Length"] == "4" and _Service.seen[-1]["port"] == _Service.seen[0]["port"]
+    _Service.mode["fail"] = 2  # two 503s, then the answer: a GET is sent again (the session's Retry)
+    before = len(_Service.seen)
+    assert request(session, "GET", f"{service}/api/x")[0].status_code == 200 and len(_Service.seen) - before == 3
+    _Service.mode["fail"] = 9  # more than the session's 3 retries: the last 503 is raised
+    before = len(_Service.seen)
+    with pytest.raises(ServerError):
+        request(session, "GET", f"{service}/api/x")
+    assert len(_Service.seen) - before == 4
+    _Service.mode["fail"] = 1  # a POST is never sent twice
+    before = len(_Service.seen)
+    with pytest.raises(ServerError):
+        request(session, "POST", f"{service}/api/v2/users/1/messages", json_body={"text": "once"})
+    assert len(_Service.seen) - before == 1
+    _Service.mode["fail"] = 0
+    moved, ex = request(session, "GET", f"{service}/moved")  # requests follows the redirect
+    assert moved.status_code == 200 and b"/api/here" in moved.content and ex.url.endswith("/api/here")
 
 
 def test_a_proxy_for_the_url_takes_the_ordinary_path(service: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,9 +80,14 @@ def test_delete_location_dotdot_sends_nothing_and_the_site_survives(setup: Any, 
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from bwhelpers.errors import ValidationError
 
+    from bwhelpers.http import _TimeoutSession
+
     sent: list[str] = []
     real = requests.Session.send
     monkeypatch.setattr(requests.Session, "send", lambda self, r, **kw: (sent.append(r.url), real(self, r, **kw))[1])
+    lean = _TimeoutSession._send  # (the lean path's sends, bwhelpers.http.request)
+    monkeypatch.setattr(_TimeoutSession, "_send", lambda self, route, method, target, *a: (
+        sent.append(target), lean(self, route, method, target, *a))[1])
     for bad in ("..", ".", "../..", ""):
         with pytest.raises(ValidationError):
             setup.dashboard.delete_location(bad)

@@ -173,6 +173,24 @@ def test_symlinked_state_file_is_written_through(tmp_path: Path) -> None:
     assert not list(link.parent.glob("*.tmp")) and not list(real.parent.glob("*.tmp"))
 
 
+def test_a_killed_writers_stale_temp_file_is_removed_by_a_later_write(tmp_path: Path) -> None:
+    """A temp file left by a writer killed mid-write goes once it is stale; a fresh one (a writer still at work) stays."""
+    import os
+    import time
+
+    from bwhelpers.files import STALE_TEMP_SECONDS
+
+    path = tmp_path / "state.json"
+    stale, fresh = tmp_path / ".state.json.dead.tmp", tmp_path / ".state.json.busy.tmp"
+    stale.write_text("{")
+    fresh.write_text("{")
+    old = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    StateStore(path).update("sandbox", numbers=["+19105550100"])
+    assert not stale.exists() and fresh.exists()
+    assert StateStore(path).saved("sandbox").numbers == ["+19105550100"]
+
+
 def test_a_byte_order_mark_is_read_not_set_aside(tmp_path: Path) -> None:
     """A state file saved by an editor that writes a UTF-8 byte order mark (Notepad) is read as it is: nothing set
     aside, its IDs kept."""

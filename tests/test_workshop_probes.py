@@ -841,9 +841,10 @@ def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_
     key_file.write_text("the-admin-key-0123456789\n")
     path = join_link.path_beside(tmp_path / "sandbox.db")
     now, wall = [7000.0], [1_800_000_000.0]
-    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(key_file), join_file=str(path))
+    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(key_file), join_file=str(path),
+                                 host_password="host-pw-long-enough!", admin_users={"host"})
     auth.clock, auth.wall = (lambda: now[0]), (lambda: wall[0])
-    record = join_link.make(path, hours=2, names=2, now=wall[0])
+    record = join_link.make(path, hours=2, names=3, now=wall[0])
     link = join_link.link("http://hub.example:8000/services/bw-sandbox", "the-admin-key-0123456789", record)
     assert link.startswith("http://hub.example:8000/hub/join?join_token=")
     text = link.split("join_token=", 1)[1]
@@ -855,7 +856,7 @@ def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_
         _Browser(nat).login(auth, "late0", "room-pw")  # a latecomer without the link waits, told of the link
     assert "ask the host for the join link" in waits.value.jupyterhub_message
     late = _Browser(nat)
-    assert auth.open_join_link(late.handler(), text)["names"] == 2
+    assert auth.open_join_link(late.handler(), text)["names"] == 3
     assert late.set[-1]["name"] == INVITED_COOKIE and late.set[-1]["httponly"] is True
     assert late.set[-1]["samesite"] == "Lax" and "the-admin-key" not in late.jar[INVITED_COOKIE].decode()
     assert late.login(auth, "late1", "room-pw") == "late1"  # through the guesser's pause
@@ -870,13 +871,26 @@ def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_
         except TooManyLogins:
             pass
     assert checked == 30, checked
+    # rev23g G6: a link holder's guesses pause the link at their own address only, not a latecomer's elsewhere (once
+    # the room's login alarm, raised by these 60 failures, has a guess to spare for a new address: 2 s)
+    now[0] += 2
+    assert _invited(auth, "198.51.100.78", text).login(auth, "late-elsewhere", "room-pw") == "late-elsewhere"
+    # rev23g G4: an admin name ignores the link: its own 5 guesses an address, not the link's 30
+    admin_guesser = _invited(auth, "198.51.100.79", text)
+    outcomes = []
+    for _ in range(6):
+        try:
+            outcomes.append(admin_guesser.login(auth, "host", "wrong"))
+        except TooManyLogins:
+            outcomes.append("429")
+    assert outcomes == [None] * 5 + ["429"], outcomes
     now[0] += 6  # one failure's refill (10 a minute)
     other = _Browser(nat)
     auth.open_join_link(other.handler(), text)
     assert other.login(auth, "late2", "room-pw") == "late2"
-    with pytest.raises(JoinLinkUsedUp) as used:  # the link's 2 new names are made
+    with pytest.raises(JoinLinkUsedUp) as used:  # the link's 3 new names are made
         _invited(auth, nat, text).login(auth, "late3", "room-pw")
-    assert "used for its 2 new names" in used.value.jupyterhub_message
+    assert "used for its 3 new names" in used.value.jupyterhub_message
     for bad, status, words in ((text[:-4], 400, "not a join link of this hub"), ("made-up", 400, "not a join link")):
         with pytest.raises(JoinLinkRefused) as refused:
             auth.open_join_link(_Browser(nat).handler(), bad)

@@ -34,6 +34,8 @@ ISSUER = "bwhelpers-workshop-join"
 ALGORITHM = "HS256"
 #: defaults and bounds of an invitation
 HOURS, MAX_HOURS = 4, 24
+#: a link works for at least a minute (rev23g G5: shorter ones were expired when made)
+MIN_HOURS = 1 / 60
 NAMES, MAX_NAMES = 60, 1000
 _PURPOSE = b"bwhelpers workshop join link v1"
 _MAX_BYTES = 4096

@@ -391,12 +391,13 @@ class InviteHandler(RoomAction):
         body = self.body_json() if "json" in self.request.headers.get("Content-Type", "") else {}
         body = body if isinstance(body, dict) else {}
         hours = _bounded(body.get("hours", self.get_argument("hours", str(join_link.HOURS))), "hours",
-                         join_link.MAX_HOURS)
+                         join_link.MIN_HOURS, join_link.MAX_HOURS)
         names = int(_bounded(body.get("names", self.get_argument("names", str(join_link.NAMES))), "names",
-                             join_link.MAX_NAMES))
+                             1, join_link.MAX_NAMES))
         join_link.make(join_file(self), hours, names, clock.now(self.db))
         view = join_view(self)
-        assert view is not None
+        if view is None:  # pragma: no cover - MIN_HOURS keeps a new link's expiry ahead of the clock
+            raise exc.BadJoinLinkField("hours", join_link.MIN_HOURS, join_link.MAX_HOURS)
         self.done(view)
 
 
@@ -409,14 +410,14 @@ class StopInviteHandler(RoomAction):
         self.done({"link": None})
 
 
-def _bounded(value: Any, field: str, most: float) -> float:
-    """A positive number up to ``most`` (400 naming the field otherwise)."""
+def _bounded(value: Any, field: str, least: float, most: float) -> float:
+    """A number from ``least`` to ``most`` (400 naming the field otherwise), checked before anything changes."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = -1.0
-    if not (0 < number <= most) or isinstance(value, bool):
-        raise exc.BadJoinLinkField(field, most)
+    if not (least <= number <= most) or isinstance(value, bool):
+        raise exc.BadJoinLinkField(field, least, most)
     return number
 
 
