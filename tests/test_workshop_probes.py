@@ -845,7 +845,7 @@ def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_
                                  host_password="host-pw-long-enough!", admin_users={"host"})
     auth.clock, auth.wall = (lambda: now[0]), (lambda: wall[0])
     record = join_link.make(path, hours=2, names=3, now=wall[0])
-    link = join_link.link("http://hub.example:8000/services/bw-sandbox", "the-admin-key-0123456789", record)
+    link = join_link.link("http://hub.example:8000/hub/", "the-admin-key-0123456789", record)
     assert link.startswith("http://hub.example:8000/hub/join?join_token=")
     text = link.split("join_token=", 1)[1]
     nat = "198.51.100.77"
@@ -1074,6 +1074,43 @@ def test_workshop_config_trusts_the_given_proxies_for_the_hub_login_too() -> Non
     assert "new_names_per_address_per_hour" not in c.WorkshopAuthenticator
     configure(c, state_dir="/tmp", trusted_room=True, new_names_per_hour=8)
     assert c.WorkshopAuthenticator.new_names_per_address_per_hour == 8
+
+
+def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the_hubs_origin(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """rev23g G3: without subdomains a participant's server is on the hub's origin, so a page it serves, opened by
+    the host, drives the board and mints the host's hub token. ``--subdomain-host`` sets JupyterHub's
+    ``subdomain_host`` (every server and the service on a subdomain of its own: JupyterHub's hook), the sandbox's URL
+    becomes its own subdomain (kernels, links) and its allowed hosts name it; without it, a room not marked trusted
+    is warned (workshop-config and the hub), and the board says it (its last line above the table)."""
+    from traitlets.config import Config
+
+    from bwhelpers.sandbox.workshop.board import render_board
+    from bwhelpers.workshop import SAME_ORIGIN_WARNING, configure, main, service_origin
+
+    c = Config()
+    configure(c, state_dir=tmp_path, subdomain_host="https://hub.example.org", spawner="local")
+    assert c.JupyterHub.subdomain_host == "https://hub.example.org"
+    command = c.JupyterHub.services[-1]["command"]
+    own = service_origin("https://hub.example.org")
+    assert own == "https://bw-sandbox--service.hub.example.org"
+    assert command[command.index("--public-url") + 1] == own
+    assert "bw-sandbox--service.hub.example.org" in command
+    assert "share" not in capsys.readouterr().err
+    configure(Config(), state_dir=tmp_path, spawner="local")  # a room of strangers without subdomains
+    assert SAME_ORIGIN_WARNING in capsys.readouterr().err
+    configure(Config(), state_dir=tmp_path, trusted_room=True)
+    assert SAME_ORIGIN_WARNING not in capsys.readouterr().err
+    out = tmp_path / "jupyterhub_config.py"
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep", "--subdomain-host",
+                 "https://hub.example.org:8443"]) == 0
+    assert "subdomain_host='https://hub.example.org:8443'" in out.read_text()
+    assert "--subdomain-host" not in capsys.readouterr().err
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep"]) == 0
+    assert "--subdomain-host https://hub.example.org" in capsys.readouterr().err
+    args: dict[str, Any] = {"xsrf": "x", "prefix": "/services/bw-sandbox", "admin": "host"}
+    assert "share this page&#39;s address" in render_board([], [], **args, same_origin=True)
+    assert "share this page" not in render_board([], [], **args, same_origin=False)
 
 
 def test_workshop_config_makes_the_whole_hub_name_the_true_client_and_warns_of_a_short_host_password(

@@ -316,7 +316,8 @@ class BoardHandler(WorkshopHandler):
                                  prefix=workshop(self).prefix, admin=html.escape(user["name"]),
                                  refresh=workshop(self).refresh, notice=notice(self),
                                  admins=admins, alarm=login_alarm.describe(alarm) if alarm else "",
-                                 closed=new_names.describe(closed) if closed else "", invite=join_view(self)))
+                                 closed=new_names.describe(closed) if closed else "", invite=join_view(self),
+                                 same_origin=workshop(self).same_origin))
 
 
 def room_file(handler: Any) -> Any:
@@ -375,9 +376,11 @@ def join_view(handler: Any) -> dict[str, Any] | None:
     record = join_link.current(join_file(handler), clock.now(handler.db))
     if record is None:
         return None
-    # the hub as the host's browser reached it (its allowed Host; behind the proxy its X-Forwarded-Proto), not the
-    # kernels' address (under TLJH that is http://127.0.0.1)
-    return {"link": join_link.link(handler.absolute(""), workshop(handler).admin_key, record),
+    # the hub's public URL when JupyterHub gives it (subdomains: the service has an origin of its own), else the hub
+    # as the host's browser reached the board (its allowed Host and forwarded scheme), not the kernels' address
+    # (under TLJH http://127.0.0.1)
+    hub = workshop(handler).hub_url or handler.absolute("").rsplit("/services/", 1)[0] + "/hub/"
+    return {"link": join_link.link(hub, workshop(handler).admin_key, record),
             "expires": record["expires"], "names": record["names"]}
 
 
