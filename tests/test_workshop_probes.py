@@ -532,8 +532,9 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     address's own allowance still bounds a flood of them (429), one client's connections' worth (rev23f F2: 16, and
     a flood of 35 at once from the room's address refused most new browsers' first pages), and so is the OAuth
     return's; one with a body is no first page."""
-    from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, FIRST_PAGE_REQUESTS, PER_PEER_CONNECTIONS,
-                                             TENANT_BUSY, Ledger, Ticket, ledger_key, outsider, unproven)
+    from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, FIRST_PAGE_REQUESTS, MAX_CONNECTIONS,
+                                             PER_PEER_CONNECTIONS, TENANT_BUSY, WAITING_CHECK, WAITING_CHECKS, Ledger,
+                                             Ticket, ledger_key, outsider, unproven)
 
     ledger = Ledger()
     ledger.outsiders_max, ledger.unproven_max, ledger.all_max = (1, 1 << 20), 2, (3, 1 << 30)
@@ -557,6 +558,13 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
         t.release()
     assert ledger.in_flight(key) == (0, 0) and ledger.admit("account:9", 0) is ALL_BUSY
     assert ledger_key("address:c", FIRST_PAGE + "address:c", body=True) == "address:c"  # a body: no first page
+    # rev23g G1: checks of tokens of the hub's shape waiting for their address's places have no bound but the
+    # connections (a flood of 300-500 from the room's address made a fresh token 429 at 256), and no room-wide place
+    waits = [ledger.admit(WAITING_CHECK + "address:c", 0) for _ in range(MAX_CONNECTIONS)]
+    assert all(isinstance(t, Ticket) for t in waits) and WAITING_CHECKS == MAX_CONNECTIONS > FIRST_PAGE_REQUESTS
+    assert ledger.admit("account:9", 0) is ALL_BUSY and ledger.in_flight() == (1, 10)
+    for t in waits:
+        t.release()
 
 
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
