@@ -280,6 +280,39 @@ def machine_names() -> set[str]:
     return {n.strip().strip("[]").split("%")[0].lower() for n in found if n and n.strip()}
 
 
+#: printed by workshop-config and the hub for a room of strangers without subdomains (rev23g G3)
+SAME_ORIGIN_WARNING = (
+    "bwhelpers.workshop: WARNING: without --subdomain-host every participant's server is served on the hub's own "
+    "origin (http://<hub>/user/<name>/), the origin of the host's board and of the hub's token page: a page a "
+    "participant serves from their server, opened by the host, can press the board's buttons and mint a hub token "
+    "with the host's rights (opened by another participant: theirs). For a room of strangers give the hub wildcard "
+    "DNS and TLS and pass --subdomain-host https://hub.example.org; until then the host opens the board in a browser "
+    "profile of its own and never opens a participant's link in it (docs/workshop.md, 'A room of strangers').")
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (``https`` when it names none, as JupyterHub assumes)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def service_origin(subdomain_host: str, name: str = DEFAULT_SERVICE) -> str:
+    """The origin JupyterHub serves the service ``name`` on under ``subdomain_host``: its own subdomain, made by the
+    installed JupyterHub's default hook (5+: ``<name>--service.<host>``; 4: ``services.<host>``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        from jupyterhub.utils import subdomain_hook_idna as hook
+    except ImportError:  # pragma: no cover - JupyterHub 4
+        def hook(name: str, domain: str, kind: str) -> str:
+            return f"services.{domain}"
+    parts = urlsplit(_origin(subdomain_host))
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{hook(name, parts.hostname or '', 'service')}{port}"
+
+
 class UnsafeSpawner(ValueError):
     """The simple spawner (every participant as the hub's OS user) chosen without saying the room is trusted."""
 
@@ -336,7 +369,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
               allow_callback_hosts: Sequence[str] = (), trusted_proxies: Sequence[str] = (),
               allow_hosts: Sequence[str] = (), trusted_room: bool = False, new_names_per_hour: int | None = None,
-              python: str = sys.executable) -> None:
+              subdomain_host: str | None = None, python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it, and the hub's db and cookie
@@ -367,10 +400,17 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param new_names_per_hour: with the dummy authenticator, logins under names the hub does not know yet (each a
         new account at its first spawn) one client address may make in an hour (None: the authenticator's default,
         30; 0: no bound). A room behind one NAT larger than that uses the board's join link.
+    :param subdomain_host: the hub's origin (``https://hub.example.org``) when every user server and the sandbox get
+        their own subdomain of it (JupyterHub's ``subdomain_host``: wildcard DNS and TLS): a page a participant serves
+        from their server is then another origin than the hub's and the board's (rev23g G3). The sandbox's URL
+        (kernels, links) becomes its own subdomain (:func:`service_origin`). Without it, for a room not marked
+        trusted, :data:`SAME_ORIGIN_WARNING` is printed.
     """
     warning = check_spawner(spawner, trusted_room)
     if warning:
         print(warning, file=sys.stderr)
+    if not subdomain_host and not trusted_room:
+        print(SAME_ORIGIN_WARNING, file=sys.stderr)
     from bwhelpers.hub_client_address import remote_ip_transform
     from bwhelpers.sandbox.forwarded import LOOPBACK
     from bwhelpers.sandbox.workshop import join_link, login_alarm, new_names
@@ -379,7 +419,11 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     state = Path(state_dir).expanduser().resolve()
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = state / "sandbox.db"
-    reach = (sandbox_url or (browser_url(public_url) if public_url else None) or "http://127.0.0.1:8000").rstrip("/")
+    own_origin = service_origin(subdomain_host, name) if subdomain_host else None
+    reach = (sandbox_url or own_origin or (browser_url(public_url) if public_url else None)
+             or "http://127.0.0.1:8000").rstrip("/")
+    if subdomain_host:  # every user server and service on a subdomain of its own (rev23g G3)
+        c.JupyterHub.subdomain_host = _origin(subdomain_host)
     if public_url:
         c.JupyterHub.bind_url = public_url
     if hub_bind_url:
@@ -399,7 +443,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         service_cmd += ["--listen", listen]
     if a2p_enforcement is not None:
         service_cmd += ["--a2p-enforcement", "on" if a2p_enforcement else "off"]
-    hosts = {h for h in (_host(public_url), _host(sandbox_url)) if h}
+    hosts = {h for h in (_host(public_url), _host(sandbox_url), _host(own_origin)) if h}
     if hosts & WILDCARD_HOSTS:  # a hub on every interface: browsers name the machine, never 0.0.0.0
         hosts = (hosts - WILDCARD_HOSTS) | machine_names()
     for host in sorted(hosts | {h.strip().lower() for h in allow_hosts or () if h.strip()}):
@@ -562,6 +606,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
                    help="an address or network the hub's proxy connects to the sandbox service from (default "
                         "loopback: the proxy on this machine); X-Forwarded-For is believed only from there")
+    p.add_argument("--subdomain-host", default=None, metavar="URL",
+                   help="the hub's origin (https://hub.example.org) with wildcard DNS and TLS: every participant's "
+                        "server and the sandbox on a subdomain of their own, so a page a participant serves cannot act "
+                        "as the host (a room of strangers needs it; without it and without --trusted-room a warning)")
     p.add_argument("--new-names-per-hour", type=int, default=None, metavar="N",
                    help="with --authenticator dummy: logins under new names (each a new sandbox account) one client "
                         "address may make in an hour (default 30; 0: no bound); a bigger room behind one NAT uses the "
@@ -583,6 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         allow_hosts=args.allow_host or None,
         trusted_room=True if args.trusted_room else None,
         new_names_per_hour=args.new_names_per_hour,
+        subdomain_host=args.subdomain_host,
     )
     if args.tljh:
         options["authenticator"] = None
@@ -594,6 +643,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if warning:
         print(warning, file=sys.stderr)
+    if not args.subdomain_host and not args.trusted_room:
+        print(SAME_ORIGIN_WARNING, file=sys.stderr)
     text = render_config(filename=args.out if args.out != "-" else "jupyterhub_config.py", **options)
     if args.tljh:  # None means "keep" for these: say so explicitly in the file
         text = text.replace("    state_dir=", "    public_url=None,\n    authenticator=None,\n    spawner=None,\n"

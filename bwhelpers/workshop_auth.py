@@ -46,7 +46,8 @@ authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.logi
 **New names** (review 23f F4): the room password logs in under any name, and each new name's first spawn is a sandbox
 account taking a place in the room. A login under a name the hub does not know yet (no hub user; admins aside) is
 counted per client address: at most ``new_names_per_address_per_hour`` (a bucket refilled at that many an hour),
-then 429 saying so, before any password is compared; names already known log in as before. While the host has
+then 429 saying so; names already known log in as before. Only a login with the right room password is told (a
+wrong one is the same failure for every name, so the form never says which names are in the room: rev23g G7). While the host has
 closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.workshop.new_names`, the file
 ``room_file``), such a login is refused (403) whatever the address.
 
@@ -54,10 +55,12 @@ closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.worksh
 browsers, latecomers included. The host makes a join link on the board (:mod:`bwhelpers.sandbox.workshop.join_link`:
 a JWT signed with a key derived from the sandbox's admin key, the current one in ``join_file``); opening it
 (``<hub>/hub/join?join_token=…``, :class:`JoinHandler`) sets a signed cookie (:data:`INVITED_COOKIE`) naming the
-invitation and the browser. Such a browser's logins are counted against the invitation, not its address: its failed
-logins in the invitation's own bucket (``address_failed_logins_burst``, refilled as an address's) and per
-(browser, name), its new names in the invitation's ``names``; the login alarm does not pause it (the host vouched for
-it). The room password is still needed, and a room closed to new names stays closed.
+invitation and the browser. Such a browser's logins under participants' names are counted against the invitation at
+its address, not the address alone: its failed logins in a bucket of (invitation, address)
+(``address_failed_logins_burst``, refilled as an address's: a link holder who guesses pauses the link at their own
+address only, rev23g G6) and per (browser, name), its new names in the invitation's ``names``. The room password is
+still needed, a room closed to new names stays closed, the login alarm applies as to any browser, and an admin name's
+login ignores the invitation (rev23g G4: the host logs in with their own bounds).
 """
 from __future__ import annotations
 
@@ -343,8 +346,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
         address = client_key(self.client_address(handler))
         admin_key = f"{address} {name}"
         browser = self.browser(handler, name)
-        invited = self.invitation(handler) if browser is None else None
-        invitation = f"invitation {invited[0]['id']}" if invited else ""
+        # the join link is for participants' names: an admin name keeps its own bounds (rev23g G4)
+        invited = self.invitation(handler) if browser is None and not admin else None
+        invitation = f"invitation {invited[0]['id']} {address}" if invited else ""  # per link and address (G6)
         now = self.clock()
         if browser is not None:  # it logged in before under this name: its own allowance, not its address's
             waits = [self._by_browser.blocked(f"{browser} {name}", now=now)]
@@ -359,8 +363,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
             raise TooManyLogins(max(w for w in waits if w))
         # an admin name's room-wide bound spares only where that admin logged in (their address or browser), never
         # an address any participant logged in from (rev23e E1: the room password is everyone's)
-        known = browser is not None or invited is not None or (
-            admin_key in self._known_admins if admin else address in self._known)
+        known = browser is not None or (admin_key in self._known_admins if admin else address in self._known)
         room_wait = None if known else (self._admin_room.blocked("admin " + name, now=now) if admin
                                         else self._room.blocked("room", now=now))
         if room_wait:
@@ -369,9 +372,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
                              name[:32], address)
             raise TooManyLogins(room_wait, room=True)
         new = self.is_new_name(handler, name, admin)
-        if new:  # review 23f F4: a name the hub does not know is a new place in the room
-            self._admit_new_name(name, address, now, invited[0] if invited else None)
         result = self._check(name, admin, data)
+        if result is not None and new:  # review 23f F4: a name the hub does not know is a new place in the room; told
+            # only to the right room password (rev23g G7: a wrong one gets the same 403 for every name, counted)
+            self._admit_new_name(name, address, now, invited[0] if invited else None)
         if result is None:
             if browser is not None:
                 self._by_browser.failed(f"{browser} {name}", now=now)
@@ -401,9 +405,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
         return result
 
     def _admit_new_name(self, name: str, address: str, now: float, invitation: dict[str, Any] | None) -> None:
-        """Refuse a login under the new name ``name`` while the host has closed the room to new names (403), when the
-        join link the browser opened made its ``names`` (403), or while ``address`` has made its
-        ``new_names_per_address_per_hour`` (429), before any password is compared."""
+        """Refuse a login with the right room password under the new name ``name`` while the host has closed the room
+        to new names (403), when the join link the browser opened made its ``names`` (403), or while ``address`` has
+        made its ``new_names_per_address_per_hour`` (429)."""
         closed = new_names.closed(self.room_file)
         if closed is not None:
             self.log.warning("refused a login for %r from %s: the room is closed to new names", name[:32], address)

@@ -13,6 +13,8 @@
 * ``sandbox_clock``: the session sandbox's clock, frozen (``advance(s)``, ``now()``; back to the wall clock after).
   ``SandboxClock(url)`` drives the clock of any sandbox (a ``fresh_sandbox``). Tests of timing logic (token
   lifetimes, order transitions, rate windows, retention, delivery delays and retries) move it instead of sleeping.
+* ``walkthrough`` (session): the whole walkthrough run twice in one environment (tests/_walkthrough_run.py), the
+  run tests/test_notebooks.py and tests/test_reliability_secrets.py share (one xdist group: it runs once).
 * ``offline_config``: a sandbox-shaped Config pointing at a closed port.
 * ``isolated_env``: no BW_* variables; config dir and state file under tmp_path.
 """
@@ -82,6 +84,10 @@ XDIST_GROUPS = {
     # each reliability module in one worker (its figures are one section of the report, which its tests check, and
     # its module fixtures start sandboxes and services once); the controller merges the sections (_reliability_report)
     **{m: m for m in _reliability_report.MODULES},
+    # the walkthrough's notebooks run end to end once for the secrets scan and test_notebooks' walkthrough test
+    # (conftest's ``walkthrough``, a session fixture, runs once in the worker of their group: that test is marked
+    # xdist_group("walkthrough"); tests/_walkthrough_run.py)
+    "test_reliability_secrets": "walkthrough",
     # the browser modules (each starts its own JupyterLab and Chromium: a core and ~1 GB each) in two groups, so at
     # most two run at once and the longest pole of the run is half of them: test_browser alone (about 400 s of CPU
     # measured at load 10-25, its whole-walkthrough test 92 of it), and the real-account and phone pages (about 130 s)
@@ -122,7 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
 #: collection order: longest first, so no long test starts late and runs alone at the end while the other workers
 #: idle, and the quick tests fill the last minutes of every worker
 LONGEST_FIRST = ("browser", "browser_real", "test_workshop", "test_frontdoor", "test_bench",
-                 "test_reliability_load", "test_reliability_secrets", "test_reliability_workshop", "test_fuzz",
+                 "test_reliability_load", "walkthrough", "test_reliability_workshop", "test_fuzz",
                  "test_reliability_security", "test_workshop_safety", "test_reliability_faults",
                  "test_reliability_concurrency")
 
@@ -136,7 +142,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
 
     def order(item: pytest.Item) -> int:
-        group = XDIST_GROUPS.get(item.path.stem)
+        marked = item.get_closest_marker("xdist_group")  # the module's group, or a test's own (xdist_group mark)
+        group = XDIST_GROUPS.get(item.path.stem) or (marked.args[0] if marked and marked.args else None)
         if group is None:
             return len(rank) + (1 if item.get_closest_marker("slow") else 2)
         return rank.get(group, len(rank))
@@ -195,6 +202,18 @@ def sandbox_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
     yield make
     for handle in handles:
         handle.stop()  # a no-op for a handle stopped already
+
+
+@pytest.fixture(scope="session")
+def walkthrough(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole walkthrough run twice in one environment (tests/_walkthrough_run.py: probed in each kernel, then
+    headless), once per run: tests/test_notebooks.py and tests/test_reliability_secrets.py assert on it (they are one
+    xdist group, so it runs in one worker)."""
+    import _walkthrough_run
+
+    done = _walkthrough_run.run(tmp_path_factory.mktemp("walkthrough"))
+    yield done
+    done.sb.stop()
 
 
 @pytest.fixture(scope="session")

@@ -70,3 +70,28 @@ def test_modules_whose_module_fixture_starts_a_service_run_in_one_worker() -> No
             if calls & set(expensive):
                 missing.append(f"{path.name}: {node.name}")
     assert not missing, f"add these modules to conftest.XDIST_GROUPS: {missing}"
+
+
+def test_every_test_of_the_shared_walkthrough_is_in_its_xdist_group() -> None:
+    """conftest's ``walkthrough`` (the whole walkthrough run twice) is a session fixture: it runs once in every xdist
+    worker that a test using it reaches. Every test that takes it is in the "walkthrough" group (its module in
+    conftest.XDIST_GROUPS, or the test marked ``xdist_group("walkthrough")``), so it runs once per run."""
+    import ast
+
+    from conftest import XDIST_GROUPS
+
+    users, outside = [], []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "walkthrough" not in text:
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.FunctionDef) or "walkthrough" not in [a.arg for a in node.args.args]:
+                continue
+            users.append(f"{path.name}::{node.name}")
+            marked = any(isinstance(d, ast.Call) and ast.unparse(d.func).endswith("xdist_group") and d.args
+                         and getattr(d.args[0], "value", None) == "walkthrough" for d in node.decorator_list)
+            if not marked and XDIST_GROUPS.get(path.stem) != "walkthrough":
+                outside.append(users[-1])
+    assert len(users) >= 2, users  # the notebooks' walkthrough test and the secrets scan
+    assert not outside, f"mark these xdist_group('walkthrough') (conftest's walkthrough runs once a worker): {outside}"

@@ -8,9 +8,10 @@
 * re-running the sequence (headless, as the CLI does) creates no second application, location, order or TN Option
   Order, and leaves no kernel or ipc socket folder behind;
 * each numbered notebook run alone after a reset ends with "run notebook NN first", not an error;
-* executed notebooks (outputs, metadata, widget state) contain no secret: tests/test_reliability_secrets.py runs the
-  whole walkthrough with distinctive credentials (OAuth) and scans the notebooks, their HTML, the state, the exports
-  and every log (one walkthrough for both checks: it was run here a third time for a subset of that scan).
+* executed notebooks (outputs, metadata, widget state) contain no secret: tests/test_reliability_secrets.py scans
+  what the same two runs of the walkthrough produced (conftest's ``walkthrough``, tests/_walkthrough_run.py: the
+  whole walkthrough probed in each kernel, then again headless, with distinctive credentials on OAuth; one run of
+  each for both modules).
 """
 from __future__ import annotations
 
@@ -22,16 +23,15 @@ from typing import Any, Iterator
 
 import nbformat
 import pytest
-import requests
 
 from bwhelpers import steps
-from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks, notebook_client, run_notebooks
+from _walkthrough_run import COUNTED, CREDS, errors, execute
+from bwhelpers.notebooks import NOTEBOOK_DIR, find_notebooks
+from bwhelpers.sandbox.tendlc.models import campaign_ids
 from conftest import control
 
 NOTEBOOKS = find_notebooks(NOTEBOOK_DIR)
 NAMES = [p.stem for p in NOTEBOOKS]
-#: notebook name -> its page's key (PROBES and the probes are keyed by page)
-PAGE_KEYS = {p.notebook: p.key for p in steps.PAGES}
 
 
 def test_the_walkthrough_has_every_step() -> None:
@@ -89,25 +89,6 @@ def nb_env(nb_sandbox: Any, isolated_env: Path, tmp_path: Path, monkeypatch: pyt
             "creds": nb_sandbox.credentials}
 
 
-def execute(path: Path, probe: str | None = None, timeout: int = 120) -> tuple[Any, Any]:
-    """Run a notebook in a fresh kernel; optionally run ``probe`` afterwards in the same kernel and
-    return the JSON it prints (so tests inspect the real DataFrames and variables)."""
-    nb = nbformat.read(path, as_version=4)
-    client = notebook_client(nb, path, timeout=timeout)
-    probed = None
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells):
-            client.execute_cell(cell, index)
-        if probe:
-            cell = nbformat.v4.new_code_cell(probe)
-            nb.cells.append(cell)
-            client.execute_cell(cell, len(nb.cells) - 1)
-            nb.cells.pop()
-            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-            probed = json.loads(text.strip().splitlines()[-1])
-    return nb, probed
-
-
 def outputs_text(nb: Any) -> str:
     parts = []
     for cell in nb.cells:
@@ -118,91 +99,19 @@ def outputs_text(nb: Any) -> str:
     return "\n".join(parts)
 
 
-def errors(nb: Any) -> list[str]:
-    """Error outputs, and tracebacks printed to stderr."""
-    found = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                found.append(f"{out.get('ename')}: {out.get('evalue')}")
-            elif out.get("name") == "stderr" and "Traceback (most recent call last)" in out.get("text", ""):
-                found.append(out["text"][-500:])
-    return found
-
-
-def api(env: dict[str, Any], path: str) -> requests.Response:
-    """A Dashboard GET with a Bearer token (Basic is decommissioned in these tests)."""
-    c = env["creds"]
-    token = requests.post(f"{env['url']}/api/v1/oauth2/token", auth=(c["client_id"], c["client_secret"]),
-                          data={"grant_type": "client_credentials"}, timeout=10).json()["access_token"]
-    return requests.get(f"{env['url']}/api/accounts/{c['account_id']}{path}",
-                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-
-def count(env: dict[str, Any], path: str, element: str) -> int:
-    r = api(env, path)
-    if r.status_code == 204:
-        return 0
-    assert r.status_code == 200, r.text
-    return r.text.count(f"<{element}>")
-
-
-PROBES = {
-    "application": "import json; from bwhelpers.tables import result_frame; df = result_frame(app); "
-                             "print(json.dumps({'cols': list(df.columns), 'id': app.id, 'rows': len(df)}))",
-    "location": "import json; from bwhelpers.tables import result_frame; "
-                          "print(json.dumps({'id': location.id, 'cols': list(result_frame(location).columns)}))",
-    "orders": "import json; from bwhelpers.tables import result_frame; "
-                        "print(json.dumps({'status': order.status, 'found': len(result_frame(found))}))",
-    "numbers": "import json; from bwhelpers.tables import result_frame; "
-                             "print(json.dumps({'status': order.status, 'numbers': order.numbers, "
-                             "'cols': list(result_frame(order).columns)}))",
-    "a2p": "import json; from bwhelpers.tables import result_frame; r = page.registration(); "
-                       "print(json.dumps({'status': a2p.status, 'id': a2p.id, 'reg': r['status'].tolist(), "
-                       "'campaigns': page.campaigns()['campaignId'].tolist()}))",
-    "messages": "import json; from bwhelpers.tables import result_frame; "
-                       "ev = page.setup.wait_for_event(accept_failure=True, timeout=10); "
-                       "print(json.dumps({'id': message.id, 'cols': list(result_frame(message).columns), "
-                       "'delivered': ev['type'] == 'message-delivered'}))",
-    "pictures": "import json; print(json.dumps({'sent': bool(mms and mms.id), 'pics': [p.content_type for "
-                       "p in pictures], 'media': page.setup.current.media[-1].id, "
-                       "'carried': page.setup.current.media[-1].message_id == mms.id}))",
-    "events": "import json; df = page.events(); print(json.dumps({'types': sorted(set(df['type'])), "
-                         "'codes': [str(c) for c in df['errorCode'].dropna()], "
-                         "'explained': list(df.get('error_name', []))}))",
-    "teardown": "import json; df = page.diagnose(); print(json.dumps({'cols': list(df.columns), "
-                                "'rows': len(df)}))",
-}
-
-
-def _kernel_folders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The ipc socket folders (``bwk-*``) the kernels started from now on create, as they are created (other
-    processes' kernels in /tmp are not looked at)."""
-    import tempfile
-
-    created: list[str] = []
-    real_mkdtemp = tempfile.mkdtemp
-
-    def recording_mkdtemp(*args: Any, **kwargs: Any) -> str:
-        folder = real_mkdtemp(*args, **kwargs)
-        if os.path.basename(folder).startswith("bwk-"):
-            created.append(folder)
-        return folder
-
-    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
-    return created
-
-
 @pytest.mark.slow
-def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[str, Any],
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    probes: dict[str, Any] = {}
-    for path in NOTEBOOKS:  # probes by page key: the pages after the guide's steps move when a step is added
-        key = PAGE_KEYS[path.stem]
-        nb, probes[key] = execute(path, PROBES.get(key))
-        assert not errors(nb), (path.name, errors(nb))
-    state = json.loads(nb_env["state"].read_text())
-    saved = state["profiles"]["sandbox"]
+@pytest.mark.xdist_group("walkthrough")  # in the secrets scan's worker: the shared run runs once (conftest)
+@pytest.mark.timeout(900)  # the shared fixture runs the walkthrough twice (once per run of the suite)
+def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(walkthrough: Any) -> None:
+    """The shared run (conftest's ``walkthrough``): every notebook in order, each in a fresh kernel, probed in its
+    kernel; then the whole sequence again headless (the CLI's run_notebooks)."""
+    run = walkthrough
+    assert not run.failures, f"notebooks that could not run: {run.failures}"
+    assert list(run.errors) == [p.name for p in NOTEBOOKS], f"notebooks that did not run: {run.errors.keys()}"
+    for name, found in run.errors.items():
+        assert not found, (name, found)
+    probes = run.probes
+    saved = run.saved["profiles"][run.profile]
     # the saved IDs carried from notebook to notebook, each in a fresh kernel
     assert probes["application"]["id"] == saved["application"]["id"]
     assert "ApplicationId" in probes["application"]["cols"]
@@ -211,9 +120,10 @@ def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[st
     assert probes["numbers"]["status"] == "COMPLETE"
     assert probes["numbers"]["numbers"] == saved["numbers"]
     assert "CompletedQuantity" in probes["numbers"]["cols"]
+    registered, pending = campaign_ids(CREDS["account_id"])  # the account's pre-registered and pending campaigns
     assert probes["a2p"] == {"status": "COMPLETE", "id": saved["a2p"]["order_id"], "reg": ["SUCCESS"],
-                                         "campaigns": ["CSBX001", "CPND001"]}
-    assert saved["a2p"]["campaign_id"] == "CSBX001" and saved["a2p"]["numbers"] == saved["numbers"]
+                             "campaigns": [registered, pending]}
+    assert saved["a2p"]["campaign_id"] == registered and saved["a2p"]["numbers"] == saved["numbers"]
     assert probes["messages"]["id"] == saved["messages"][0]["id"]
     assert probes["messages"]["delivered"] is True
     # the pictures page: the project's picture uploaded and sent as MMS, a picture reply downloaded and shown
@@ -223,27 +133,17 @@ def test_walkthrough_runs_in_order_and_rerun_makes_no_duplicates(nb_env: dict[st
     assert "4720" in events["codes"]
     assert "invalid-destination-address" in events["explained"]
     assert probes["teardown"]["rows"] >= 4
-    # the objects on the (real, HTTP) sandbox
-    assert count(nb_env, "/applications", "ApplicationId") == 1
-    assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
-    orders_before = count(nb_env, "/orders", "OrderIdUserIdDate")
-    assert orders_before == 1
-    assert count(nb_env, "/tnoptions", "TnOptionOrderSummary") == 1
-    # re-run the whole sequence headless (the CLI's run_notebooks): nothing new is created, and each notebook's
-    # kernel (on private ipc sockets) is shut down and its own socket folder removed
-    import psutil
-
-    created = _kernel_folders(monkeypatch)
-    assert run_notebooks(out=nb_env["out"], quiet=True) == 0
-    kernels = [p for p in psutil.Process().children(recursive=True) if "ipykernel_launcher" in " ".join(p.cmdline())]
-    assert kernels == [], kernels
-    assert len(created) == len(NOTEBOOKS), "each notebook's kernel uses its own ipc socket folder"
-    assert [f for f in created if os.path.exists(f)] == [], "a socket folder was left behind"
-    assert count(nb_env, "/applications", "ApplicationId") == 1
-    assert count(nb_env, f"/sites/{nb_env['creds']['site_id']}/sippeers", "PeerId") == 1
-    assert count(nb_env, "/orders", "OrderIdUserIdDate") == orders_before
-    assert count(nb_env, "/tnoptions", "TnOptionOrderSummary") == 1  # no second TN Option Order
-    assert (nb_env["out"] / "01_create_application.html").exists()
+    # the objects on the (real, HTTP) sandbox: one of each
+    assert run.counts_first == {"applications": 1, "sippeers": 1, "orders": 1, "tnoptions": 1}, run.counts_first
+    # the whole sequence re-run headless (the CLI's run_notebooks): nothing new is created (no second TN Option
+    # Order), and each notebook's kernel (on private ipc sockets) is shut down and its own socket folder removed
+    assert run.rerun_code == 0, run.streams["run_notebooks stderr"][-3000:]
+    assert run.rerun_kernels == [], run.rerun_kernels
+    assert len(run.rerun_folders) == len(NOTEBOOKS), "each notebook's kernel uses its own ipc socket folder"
+    assert [f for f in run.rerun_folders if os.path.exists(f)] == [], "a socket folder was left behind"
+    assert run.counts_rerun == run.counts_first, run.counts_rerun
+    assert set(COUNTED) == set(run.counts_rerun)
+    assert (run.executed / "01_create_application.html").exists()
 
 
 @pytest.mark.slow

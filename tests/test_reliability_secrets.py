@@ -3,14 +3,16 @@
 One sandbox process (its own db, DEBUG log) gets a fresh account with distinctive credentials. With
 those credentials:
 
-1. every notebook is executed headless (``bwhelpers.notebooks.run_notebooks``), the kernels logging at
-   DEBUG into a file (an IPython startup file in a private ``IPYTHONDIR``);
+1. every notebook is executed twice (conftest's ``walkthrough``, tests/_walkthrough_run.py, the run
+   tests/test_notebooks.py checks too): in order with a probe cell in each kernel, then headless
+   (``bwhelpers.notebooks.run_notebooks``), the kernels logging at DEBUG into a file (an IPython startup file in a
+   private ``IPYTHONDIR``);
 2. the command line runs at DEBUG: ``status``, ``diagnose``, ``postman --out`` (without secrets);
 3. the Python API walks the steps with DEBUG logging, with callback credentials and a request bin that
    challenges with 401, provokes errors (401, 400, a transport error) and prints every repr, table and
    request/response record it has.
 
-Then every produced file is scanned: executed notebooks (outputs and metadata, widget state) and their
+Then every produced file is scanned: executed notebooks of both runs (outputs and metadata, widget state) and their
 HTML, state files, lock and temp files, the config folder, the Postman exports, all logs, the sandbox
 db with its ``-wal``/``-shm``, and every captured stdout/stderr. A secret anywhere fails the test.
 
@@ -37,21 +39,15 @@ import requests
 
 import _reliability_report as report
 from _reliability_report import item, record
-from _reliability_support import ROOT, TIMEOUT, SandboxProcess
+from _reliability_support import ROOT, TIMEOUT
+from _walkthrough_run import CREDS
 from conftest import control
 
 plugin = report.fixture()
 
-CREDS = {"account_id": "9977001", "site_id": "9977", "username": "leaktest-user-7f3a",
-         "password": "PW-ZqX9-leak-4b1e-SECRET", "user_id": "u-leak-7f3a", "api_token": "TOK-8c2d-leak-SECRET",
-         "api_secret": "SEC-1e5f-leak-SECRET", "client_id": "leaktest-client-7f3a",
-         "client_secret": "CS-2d9a-leak-SECRET"}
 #: every access token the sandbox signs is a JWT whose base64 header starts like this ({"alg":...)
 JWT_PREFIX = b"eyJhbGciOi"
 CALLBACK_USER, CALLBACK_PASSWORD = "cb-user-leak", "CBPW-3a7e-leak-SECRET"
-ENV_NAMES = {"account_id": "BW_ACCOUNT_ID", "site_id": "BW_SITE_ID", "username": "BW_USERNAME",
-             "password": "BW_PASSWORD", "user_id": "BW_USER_ID", "api_token": "BW_API_TOKEN",
-             "api_secret": "BW_API_SECRET", "client_id": "BW_CLIENT_ID", "client_secret": "BW_CLIENT_SECRET"}
 
 
 def secrets(include_callback: bool = True) -> dict[str, bytes]:
@@ -99,58 +95,33 @@ class Scanner:
         self.scan_bytes(f"captured {label}", text.encode("utf-8", "replace"))
 
 
-@pytest.fixture
-def leak_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    sb = SandboxProcess(tmp_path / "sandbox" / "sandbox.db", order_delay=0.2, log_level="DEBUG",
-                        log_file=tmp_path / "logs" / "sandbox.log")
-    (tmp_path / "logs").mkdir()
-    sb.start(reset=True)
-    r = control(sb.url, "POST", "/_sandbox/accounts", json=CREDS, timeout=TIMEOUT)
-    assert r.status_code == 201, r.text
-    sb.settings(delivery_delay=0.05)
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # the shared fixture runs the walkthrough twice (once per run of the suite)
+def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(walkthrough: Any, capfd: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    sb, env, tmp_path = walkthrough.sb, walkthrough.env, walkthrough.tmp
     for key in list(os.environ):
         if key.startswith("BW_"):
             monkeypatch.delenv(key)
-    env = {"BW_TARGET": "sandbox", "BW_SANDBOX_URL": sb.url, "BW_DASHBOARD_URL": f"{sb.url}/api",
-           "BW_MESSAGING_URL": f"{sb.url}/api/v2", "BW_STATE_FILE": str(tmp_path / "project" / ".bwhelpers" / "state.json"),
-           "BW_CONFIG_DIR": str(tmp_path / "userconfig"), "BW_EXPORT_DIR": str(tmp_path / "exports"),
-           "TQDM_MININTERVAL": "0.05"}
-    env.update({ENV_NAMES[k]: v for k, v in CREDS.items()})
-    # kernels log at DEBUG into a file: an IPython startup file in a private IPYTHONDIR
-    ipython = tmp_path / "ipython"
-    startup = ipython / "profile_default" / "startup"
-    startup.mkdir(parents=True)
-    (startup / "00-debug-logging.py").write_text(
-        "import logging\nlogging.basicConfig(level=logging.DEBUG, filename=%r, "
-        "format='%%(asctime)s %%(name)s %%(levelname)s %%(message)s')\n" % str(tmp_path / "logs" / "kernels.log"))
-    env["IPYTHONDIR"] = str(ipython)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    yield {"sb": sb, "env": env, "tmp": tmp_path}
-    sb.stop()
-
-
-@pytest.mark.slow
-def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str, Any], capfd: pytest.CaptureFixture[str],
-                                                             tmp_path: Path) -> None:
-    from bwhelpers.notebooks import run_notebooks
-
-    sb, env = leak_env["sb"], leak_env["env"]
-    started = time.time() - 1
+    started = walkthrough.started
     planted = Scanner()  # the scanner itself finds a planted secret in every form it searches
     for name, value in secrets().items():
         planted.scan_bytes(f"planted {name}", b'{"Authorization": "Basic ' + value + b'"}')
     assert len(planted.leaks) == len(secrets())
     scan = Scanner()
 
-    # 1. the notebooks, executed in kernels that inherit the environment
-    out = tmp_path / "executed"
-    assert run_notebooks(out=out, quiet=True) == 0, "the walkthrough failed"
-    captured = capfd.readouterr()
-    scan.scan_stream("run_notebooks stdout", captured.out)
-    scan.scan_stream("run_notebooks stderr", captured.err)
+    # 1. the notebooks, executed in kernels that inherit the environment: probed in each kernel, then headless
+    assert not walkthrough.failures and not any(walkthrough.errors.values()), \
+        f"the walkthrough failed (test_notebooks names the notebook): {walkthrough.failures or walkthrough.errors}"
+    assert walkthrough.rerun_code == 0, \
+        "the headless walkthrough failed: " + walkthrough.streams["run_notebooks stderr"][-2000:]
+    for label, text in walkthrough.streams.items():
+        scan.scan_stream(label, text)
     from bwhelpers import steps
-    assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES)
+    for out in (walkthrough.executed, walkthrough.probed):
+        assert len(list(out.glob("*.ipynb"))) == len(steps.PAGES), out
     assert (tmp_path / "logs" / "kernels.log").stat().st_size > 0, "the kernels did not log at DEBUG"
     # the walkthrough ran on the API credential (OAuth: its tokens are among the secrets searched), and the Postman
     # notebook exported its environment into BW_EXPORT_DIR (scanned below; the project's exports/ is checked untouched)
@@ -171,7 +142,10 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
             assert CREDS["account_id"] in proc.stdout or "sandbox" in proc.stdout
     assert list((tmp_path / "postman").glob("*.postman_environment.json"))
 
-    # 3. the Python API at DEBUG: callback credentials, a challenging bin, errors, every repr
+    # 3. the Python API at DEBUG: callback credentials, a challenging bin, errors, every repr. It walks the 2018
+    # guide's steps (no 10DLC step: A2P not enforced) and uses the account's Basic credentials (the bin owner's calls,
+    # a Basic error case), which the walkthrough ran without (API users decommissioned)
+    sb.settings(legacy_basic_auth="allowed", a2p_enforcement=False)
     api_log = tmp_path / "logs" / "api.log"
     handler = logging.FileHandler(api_log)
     handler.setLevel(logging.DEBUG)
@@ -198,10 +172,11 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
         if p.exists():
             scan.scan_file(p, include_callback=False)
     assert Path(f"{db}-wal").exists(), "expected the sandbox's write-ahead log to be there to scan"
-    sb.stop()
+    sb.stop()  # the shared run's sandbox (test_notebooks asserts on what the run recorded, not on the live sandbox)
     for p in sorted(db.parent.iterdir()):
         scan.scan_file(p, include_callback=False)
-    scan.scan_tree(out)
+    scan.scan_tree(walkthrough.executed)
+    scan.scan_tree(walkthrough.probed)
     scan.scan_tree(tmp_path / "project")
     scan.scan_tree(tmp_path / "userconfig") if (tmp_path / "userconfig").exists() else None
     scan.scan_tree(tmp_path / "postman")
@@ -219,7 +194,8 @@ def test_no_secret_anywhere_after_notebooks_cli_api_and_logs(leak_env: dict[str,
     record("secrets", "secrets_searched", len(secrets()))
     record("secrets", "leaks", len(scan.leaks))
     kinds = sorted({p.suffix or p.name for p in scan.files})
-    item("secrets", f"{len(steps.PAGES)} notebooks executed (kernels logging at DEBUG), CLI status/diagnose/postman/reset-state at "
+    item("secrets", f"{len(steps.PAGES)} notebooks executed twice (probed in each kernel, then headless; kernels logging "
+                    f"at DEBUG), CLI status/diagnose/postman/reset-state at "
                     f"DEBUG, the Python API at DEBUG with callback credentials and errors; {len(scan.files)} files "
                     f"({', '.join(kinds)}) and {scan.streams} captured streams scanned for {len(secrets())} "
                     f"secret values (plain and Basic-auth base64)")

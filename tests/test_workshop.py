@@ -507,6 +507,7 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                     assert wide <= width, f"the board is {wide} px wide at {width} px ({scheme})"
                     text = page.inner_text("body")
                     assert "not counted: host (hub admin)" in text
+                    assert "servers share this page's address" in text  # rev23g G3: no subdomains here
                     assert "Login alarm since" in page.inner_text('[role="alert"]')
                     assert not page.query_selector_all(f'td.name:text-is("{hub.admin}")')
                     dave = page.inner_text('tr:has(td.name:has-text("dave"))')

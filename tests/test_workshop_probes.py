@@ -532,8 +532,9 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     address's own allowance still bounds a flood of them (429), one client's connections' worth (rev23f F2: 16, and
     a flood of 35 at once from the room's address refused most new browsers' first pages), and so is the OAuth
     return's; one with a body is no first page."""
-    from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, FIRST_PAGE_REQUESTS, PER_PEER_CONNECTIONS,
-                                             TENANT_BUSY, Ledger, Ticket, ledger_key, outsider, unproven)
+    from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, FIRST_PAGE_REQUESTS, MAX_CONNECTIONS,
+                                             PER_PEER_CONNECTIONS, TENANT_BUSY, WAITING_CHECK, WAITING_CHECKS, Ledger,
+                                             Ticket, ledger_key, outsider, unproven)
 
     ledger = Ledger()
     ledger.outsiders_max, ledger.unproven_max, ledger.all_max = (1, 1 << 20), 2, (3, 1 << 30)
@@ -557,6 +558,13 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
         t.release()
     assert ledger.in_flight(key) == (0, 0) and ledger.admit("account:9", 0) is ALL_BUSY
     assert ledger_key("address:c", FIRST_PAGE + "address:c", body=True) == "address:c"  # a body: no first page
+    # rev23g G1: checks of tokens of the hub's shape waiting for their address's places have no bound but the
+    # connections (a flood of 300-500 from the room's address made a fresh token 429 at 256), and no room-wide place
+    waits = [ledger.admit(WAITING_CHECK + "address:c", 0) for _ in range(MAX_CONNECTIONS)]
+    assert all(isinstance(t, Ticket) for t in waits) and WAITING_CHECKS == MAX_CONNECTIONS > FIRST_PAGE_REQUESTS
+    assert ledger.admit("account:9", 0) is ALL_BUSY and ledger.in_flight() == (1, 10)
+    for t in waits:
+        t.release()
 
 
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
@@ -799,8 +807,8 @@ def test_one_address_makes_a_bounded_number_of_new_names_an_hour_and_known_names
     assert err.status_code == 429 and int(err.headers["Retry-After"]) == 720, err.headers  # one name per 12 min
     assert "made 5 new names at this workshop in the last hour" in err.jupyterhub_message
     assert "ask the host for a join link" in err.jupyterhub_message
-    with pytest.raises(TooManyNewNames):  # a wrong password under a new name: refused before any comparison
-        taker.login(auth, "zz006", "wrong")
+    # rev23g G7: a wrong password is the same failure under every name (the form never tells which names exist)
+    assert taker.login(auth, "zz006", "wrong") is None
     assert taker.login(auth, "zz001", "room-pw") == "zz001"  # a name made before: in again
     assert _Browser("203.0.113.50", users).login(auth, "host", "host-pw-long") == "host"  # the host: no new name
     assert _Browser("203.0.113.51", users).login(auth, "amy", "room-pw") == "amy"  # another address: its own 5
@@ -833,10 +841,11 @@ def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_
     key_file.write_text("the-admin-key-0123456789\n")
     path = join_link.path_beside(tmp_path / "sandbox.db")
     now, wall = [7000.0], [1_800_000_000.0]
-    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(key_file), join_file=str(path))
+    auth = WorkshopAuthenticator(password="room-pw", admin_key_file=str(key_file), join_file=str(path),
+                                 host_password="host-pw-long-enough!", admin_users={"host"})
     auth.clock, auth.wall = (lambda: now[0]), (lambda: wall[0])
-    record = join_link.make(path, hours=2, names=2, now=wall[0])
-    link = join_link.link("http://hub.example:8000/services/bw-sandbox", "the-admin-key-0123456789", record)
+    record = join_link.make(path, hours=2, names=3, now=wall[0])
+    link = join_link.link("http://hub.example:8000/hub/", "the-admin-key-0123456789", record)
     assert link.startswith("http://hub.example:8000/hub/join?join_token=")
     text = link.split("join_token=", 1)[1]
     nat = "198.51.100.77"
@@ -847,7 +856,7 @@ def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_
         _Browser(nat).login(auth, "late0", "room-pw")  # a latecomer without the link waits, told of the link
     assert "ask the host for the join link" in waits.value.jupyterhub_message
     late = _Browser(nat)
-    assert auth.open_join_link(late.handler(), text)["names"] == 2
+    assert auth.open_join_link(late.handler(), text)["names"] == 3
     assert late.set[-1]["name"] == INVITED_COOKIE and late.set[-1]["httponly"] is True
     assert late.set[-1]["samesite"] == "Lax" and "the-admin-key" not in late.jar[INVITED_COOKIE].decode()
     assert late.login(auth, "late1", "room-pw") == "late1"  # through the guesser's pause
@@ -862,13 +871,26 @@ def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_
         except TooManyLogins:
             pass
     assert checked == 30, checked
+    # rev23g G6: a link holder's guesses pause the link at their own address only, not a latecomer's elsewhere (once
+    # the room's login alarm, raised by these 60 failures, has a guess to spare for a new address: 2 s)
+    now[0] += 2
+    assert _invited(auth, "198.51.100.78", text).login(auth, "late-elsewhere", "room-pw") == "late-elsewhere"
+    # rev23g G4: an admin name ignores the link: its own 5 guesses an address, not the link's 30
+    admin_guesser = _invited(auth, "198.51.100.79", text)
+    outcomes = []
+    for _ in range(6):
+        try:
+            outcomes.append(admin_guesser.login(auth, "host", "wrong"))
+        except TooManyLogins:
+            outcomes.append("429")
+    assert outcomes == [None] * 5 + ["429"], outcomes
     now[0] += 6  # one failure's refill (10 a minute)
     other = _Browser(nat)
     auth.open_join_link(other.handler(), text)
     assert other.login(auth, "late2", "room-pw") == "late2"
-    with pytest.raises(JoinLinkUsedUp) as used:  # the link's 2 new names are made
+    with pytest.raises(JoinLinkUsedUp) as used:  # the link's 3 new names are made
         _invited(auth, nat, text).login(auth, "late3", "room-pw")
-    assert "used for its 2 new names" in used.value.jupyterhub_message
+    assert "used for its 3 new names" in used.value.jupyterhub_message
     for bad, status, words in ((text[:-4], 400, "not a join link of this hub"), ("made-up", 400, "not a join link")):
         with pytest.raises(JoinLinkRefused) as refused:
             auth.open_join_link(_Browser(nat).handler(), bad)
@@ -1052,6 +1074,43 @@ def test_workshop_config_trusts_the_given_proxies_for_the_hub_login_too() -> Non
     assert "new_names_per_address_per_hour" not in c.WorkshopAuthenticator
     configure(c, state_dir="/tmp", trusted_room=True, new_names_per_hour=8)
     assert c.WorkshopAuthenticator.new_names_per_address_per_hour == 8
+
+
+def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the_hubs_origin(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """rev23g G3: without subdomains a participant's server is on the hub's origin, so a page it serves, opened by
+    the host, drives the board and mints the host's hub token. ``--subdomain-host`` sets JupyterHub's
+    ``subdomain_host`` (every server and the service on a subdomain of its own: JupyterHub's hook), the sandbox's URL
+    becomes its own subdomain (kernels, links) and its allowed hosts name it; without it, a room not marked trusted
+    is warned (workshop-config and the hub), and the board says it (its last line above the table)."""
+    from traitlets.config import Config
+
+    from bwhelpers.sandbox.workshop.board import render_board
+    from bwhelpers.workshop import SAME_ORIGIN_WARNING, configure, main, service_origin
+
+    c = Config()
+    configure(c, state_dir=tmp_path, subdomain_host="https://hub.example.org", spawner="local")
+    assert c.JupyterHub.subdomain_host == "https://hub.example.org"
+    command = c.JupyterHub.services[-1]["command"]
+    own = service_origin("https://hub.example.org")
+    assert own == "https://bw-sandbox--service.hub.example.org"
+    assert command[command.index("--public-url") + 1] == own
+    assert "bw-sandbox--service.hub.example.org" in command
+    assert "share" not in capsys.readouterr().err
+    configure(Config(), state_dir=tmp_path, spawner="local")  # a room of strangers without subdomains
+    assert SAME_ORIGIN_WARNING in capsys.readouterr().err
+    configure(Config(), state_dir=tmp_path, trusted_room=True)
+    assert SAME_ORIGIN_WARNING not in capsys.readouterr().err
+    out = tmp_path / "jupyterhub_config.py"
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep", "--subdomain-host",
+                 "https://hub.example.org:8443"]) == 0
+    assert "subdomain_host='https://hub.example.org:8443'" in out.read_text()
+    assert "--subdomain-host" not in capsys.readouterr().err
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep"]) == 0
+    assert "--subdomain-host https://hub.example.org" in capsys.readouterr().err
+    args: dict[str, Any] = {"xsrf": "x", "prefix": "/services/bw-sandbox", "admin": "host"}
+    assert "share this page&#39;s address" in render_board([], [], **args, same_origin=True)
+    assert "share this page" not in render_board([], [], **args, same_origin=False)
 
 
 def test_workshop_config_makes_the_whole_hub_name_the_true_client_and_warns_of_a_short_host_password(

@@ -1039,10 +1039,11 @@ def test_table_links_are_limited_to_http_and_relative_paths() -> None:
 
 def test_fair_turns_one_request_of_each_tenant_in_the_loop() -> None:
     """FairShare (workshop mode): a tenant's second request waits until its first has answered, another tenant's
-    goes at once; a 429 pauses the tenant's next turn; a request whose client left gives its turn on."""
+    goes at once; a 429 pauses the tenant's next turn; a request whose client left gives its turn on; requests
+    whose hub token was refused all wait their turn."""
     import asyncio
 
-    from bwhelpers.sandbox.fair_share import FairShare, Turn
+    from bwhelpers.sandbox.fair_share import REFUSED, FairShare, Turn
 
     async def run() -> None:
         share, ran = FairShare(), []
@@ -1080,6 +1081,15 @@ def test_fair_turns_one_request_of_each_tenant_in_the_loop() -> None:
         for i, probe in enumerate(probes):
             probe.start(lambda i=i: ran.append(f"p{i}"))
         assert ran[-FairShare.PROBE_LANES:] == [f"p{i}" for i in range(FairShare.PROBE_LANES)]
+        # past MAX_WAITING a tenant's requests are admitted at once, but never those whose hub token was just refused
+        # (REFUSED: their answers wait in turn, so a flood's connections wait there instead of coming back at once
+        # with new made-up tokens to queue for the hub ahead of a newcomer's real one, rev23g G1)
+        many = FairShare.MAX_WAITING + 40
+        for tenant in ("address:y", REFUSED + "address:y"):
+            ran.clear()
+            for i in range(many):
+                Turn(share, tenant).start(lambda i=i: ran.append(i))
+            assert len(ran) == (1 if tenant.startswith(REFUSED) else many - FairShare.MAX_WAITING), tenant
 
     asyncio.run(run())
 

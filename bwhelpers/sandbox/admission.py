@@ -85,9 +85,10 @@ PER_PEER_CONNECTIONS = 256
 FIRST_PAGE_REQUESTS = PER_PEER_CONNECTIONS
 #: the ledger key of a bodyless page whose hub token (of the hub's shape) is checked with the hub or waits for one
 #: of its address's check places (``tenants.HubCheck.shaped``): like a first page it holds nothing but its
-#: connection until its turn, so it is in no room-wide bound, and :data:`FIRST_PAGE_REQUESTS` per address (rev23f
-#: F1: a flood of made-up tokens from the room's address made a never-seen token 429 while the address's places,
-#: or the 16 in flight of its checks answered and waiting for the address's turn, were taken)
+#: connection until its turn, so it is in no room-wide bound, and it has no bound per address but the connections
+#: (:data:`WAITING_CHECKS`): rev23f F1, a flood of made-up tokens from the room's address made a never-seen token 429
+#: while the address's places, or the 16 in flight of its checks answered and waiting for the address's turn, were
+#: taken; rev23g G1, with 256 per address a flood of 300-500 connections did the same
 WAITING_CHECK = "first:wait:"
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
 _FD_HEADROOM = 256
@@ -106,6 +107,10 @@ def _max_connections() -> int:
 #: open connections served at once (a new one past it is closed unanswered): 4,096, or the process's file
 #: descriptor limit less a headroom
 MAX_CONNECTIONS = _max_connections()
+#: ``first:wait:`` requests in flight per address: as many as the service holds connections (each holds only its
+#: connection, which :data:`MAX_CONNECTIONS` bounds), so however many connections one client opens, a freshly
+#: minted token from its address waits for its check instead of being refused (rev23g G1)
+WAITING_CHECKS = MAX_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -222,7 +227,8 @@ class Ledger:
             return Ticket(self, tenant, 0)
         with self._lock:
             mine = self._tenants.get(tenant) or [0, 0]
-            most = self.first_pages if tenant.startswith(FIRST_PAGE) else self.per_tenant[0]
+            most = self.per_tenant[0] if not tenant.startswith(FIRST_PAGE) else \
+                WAITING_CHECKS if tenant.startswith(WAITING_CHECK) else self.first_pages
             if mine[0] + 1 > most or mine[1] + size > self.per_tenant[1]:
                 return TENANT_BUSY
             pooled = outsider(tenant)

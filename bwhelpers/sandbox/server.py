@@ -31,7 +31,7 @@ from .base import BaseHandler
 from .context import SandboxContext
 from . import admission, delivery_signature, forwarded, guards, linger, quotas
 from .admission import Busy, Ledger, Ticket
-from .fair_share import FairShare, Turn, proves_account, tenant_of
+from .fair_share import REFUSED, FairShare, Turn, proves_account, tenant_of
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .keys import ADMIN_HEADER, same_secret
 from .settings import ensure_defaults
@@ -336,13 +336,14 @@ class CappedHTTPServer(tornado.httpserver.HTTPServer):
 
 
 async def _later_turn(share: FairShare, hint: Any, fallback: str) -> Turn:
-    """The turn of a request whose tenant ``hint`` is still being checked (``fallback`` when it names none)."""
+    """The turn of a request whose tenant ``hint`` is still being checked; when the check names no one (the hub
+    refused the token), ``fallback``'s turns for refused ones (:data:`.fair_share.REFUSED`)."""
     try:
         tenant = await hint
     except Exception:  # pragma: no cover - a hint never raises; if it did, the request is its address's
         log.exception("could not tell a request's tenant")
-        tenant = None
-    return Turn(share, tenant or fallback)
+        return Turn(share, fallback)
+    return Turn(share, tenant or REFUSED + fallback)
 
 
 class NoSniff(tornado.web.OutputTransform):

@@ -9,7 +9,8 @@ click so they are never pressed by accident; a removed participant's row says so
 The room's line above the table (review 23f F4) says whether the room takes new names, with the switch to close
 or open it, and removes at once everyone who has not started (an account with no step done: names made to take
 places), behind a click that lists them; and the join link for latecomers (review 23f F5: made, shown to copy,
-stopped there).
+stopped there). Without subdomains for the hub's servers, a line says that participants' pages share the board's
+origin (rev23g G3).
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ tr.all-done td.name{background:#c8f0c8}
 .notice.alarm{display:block;background:#ffd2cc;color:#5c0a00;border-color:#b3261e;font-size:.8em}
 .notice.closed{display:block;background:#e4ecff;color:#1a3a7a;border-color:#7a96d6;font-size:.8em}
 div.room{margin:0 0 .5em;font-size:.8em}
+p.origin{margin:0 0 .5em;font-size:.75em;color:#5c4400}
 div.room form,div.room details{display:inline-block;margin:0 .4em 0 0;vertical-align:top}
 div.room b.open{color:#064d06}
 div.room code.join{display:block;overflow-wrap:anywhere;user-select:all;font-size:.9em;background:#f4f4f4;
@@ -84,6 +86,7 @@ button.danger{color:#ffd9d2;background:#5c1208;border-color:#ff8a7a}
 .notice.closed{background:#1a2a4a;color:#d6e2ff;border-color:#7a96d6}
 div.room b.open{color:#9be89b}
 div.room code.join{background:#222;border-color:#555;color:#eee}
+p.origin{color:#ffe9a0}
 }
 """
 
@@ -99,6 +102,12 @@ def _form(prefix: str, xsrf: str, name: str, action: str, label: str, attrs: str
             f'<input type="hidden" name="_xsrf" value="{html.escape(xsrf)}">'
             f'<button type="submit"{attrs}>{label}</button></form>')
 
+
+#: the hub has no subdomains: a participant's server shares this page's origin (rev23g G3)
+_SAME_ORIGIN = ('<p class="origin">&#9888; Participants&#39; servers share this page&#39;s address: a page from one of '
+                'them opened in this browser can act as you (press these buttons, make a hub token). Open '
+                'participants&#39; links only in another browser profile, or give the hub subdomains '
+                '(workshop-config --subdomain-host).</p>')
 
 #: the switch's tooltip
 _CLOSE_TIP = (' title="Logins under names the hub does not know are refused and no new account is made; everyone '
@@ -164,7 +173,7 @@ def _error(err: dict[str, Any]) -> str:
 
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
                  refresh: int = 5, notice: str = "", admins: list[str] | None = None, alarm: str = "",
-                 closed: str = "", invite: dict[str, Any] | None = None) -> str:
+                 closed: str = "", invite: dict[str, Any] | None = None, same_origin: bool = False) -> str:
     done = sum(1 for r in rows if r["done"] and not r.get("removed"))
     counted = sum(1 for r in rows if not r.get("removed"))
     columns = len(steps) + 3
@@ -211,7 +220,7 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
 <body><h1>Workshop board</h1>
 <p class="sub">{done} of {counted} participants done{hosts} &middot; refreshes every {int(refresh)} s &middot;
 {time.strftime("%H:%M:%S")} &middot; signed in as {admin}</p>{banner}
-{_room_line(rows, prefix, xsrf, closed, invite)}
+{_room_line(rows, prefix, xsrf, closed, invite)}{_SAME_ORIGIN if same_origin else ""}
 <p class="legend">Steps: {legend}<br>{symbols}</p>
 <table><thead><tr><th scope="col">Participant</th>{head}<th scope="col">Texts<br><small>sent / deliv.</small></th>
 <th scope="col"><span hidden>Reset or remove</span></th></tr>

@@ -167,6 +167,6 @@ class BadJoinLinkField(ControlError):
 
     status = 400
 
-    def __init__(self, field: str, most: float):
-        super().__init__(f"{field}: a number above 0 and at most {most:g} (how long the join link works, in hours, "
+    def __init__(self, field: str, least: float, most: float):
+        super().__init__(f"{field}: a number from {least:g} to {most:g} (how long the join link works, in hours, "
                          "and how many new names it may make)")

@@ -34,6 +34,8 @@ ISSUER = "bwhelpers-workshop-join"
 ALGORITHM = "HS256"
 #: defaults and bounds of an invitation
 HOURS, MAX_HOURS = 4, 24
+#: a link works for at least a minute (rev23g G5: shorter ones were expired when made)
+MIN_HOURS = 1 / 60
 NAMES, MAX_NAMES = 60, 1000
 _PURPOSE = b"bwhelpers workshop join link v1"
 _MAX_BYTES = 4096
@@ -123,12 +125,11 @@ def token(admin_key: str, record: dict[str, Any]) -> str:
     return jwt.encode(claims, signing_key(admin_key), algorithm=ALGORITHM)
 
 
-def link(service_url: str, admin_key: str, record: dict[str, Any]) -> str:
-    """The link a latecomer opens: the hub's ``/hub/join`` beside the service's URL (``<hub>/services/<name>``)."""
+def link(hub_url: str, admin_key: str, record: dict[str, Any]) -> str:
+    """The link a latecomer opens: ``join`` below the hub's URL (``https://hub.example.org/hub/``)."""
     from urllib.parse import urlencode
 
-    hub = service_url.rstrip("/").rsplit("/services/", 1)[0]
-    return f"{hub}/hub/join?{urlencode({PARAM: token(admin_key, record)})}"
+    return f"{hub_url.rstrip('/')}/join?{urlencode({PARAM: token(admin_key, record)})}"
 
 
 def verify(admin_key: str, text: str, record: dict[str, Any] | None, now: float) -> dict[str, Any]:

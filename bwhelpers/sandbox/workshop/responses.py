@@ -316,7 +316,8 @@ class BoardHandler(WorkshopHandler):
                                  prefix=workshop(self).prefix, admin=html.escape(user["name"]),
                                  refresh=workshop(self).refresh, notice=notice(self),
                                  admins=admins, alarm=login_alarm.describe(alarm) if alarm else "",
-                                 closed=new_names.describe(closed) if closed else "", invite=join_view(self)))
+                                 closed=new_names.describe(closed) if closed else "", invite=join_view(self),
+                                 same_origin=workshop(self).same_origin))
 
 
 def room_file(handler: Any) -> Any:
@@ -375,9 +376,11 @@ def join_view(handler: Any) -> dict[str, Any] | None:
     record = join_link.current(join_file(handler), clock.now(handler.db))
     if record is None:
         return None
-    # the hub as the host's browser reached it (its allowed Host; behind the proxy its X-Forwarded-Proto), not the
-    # kernels' address (under TLJH that is http://127.0.0.1)
-    return {"link": join_link.link(handler.absolute(""), workshop(handler).admin_key, record),
+    # the hub's public URL when JupyterHub gives it (subdomains: the service has an origin of its own), else the hub
+    # as the host's browser reached the board (its allowed Host and forwarded scheme), not the kernels' address
+    # (under TLJH http://127.0.0.1)
+    hub = workshop(handler).hub_url or handler.absolute("").rsplit("/services/", 1)[0] + "/hub/"
+    return {"link": join_link.link(hub, workshop(handler).admin_key, record),
             "expires": record["expires"], "names": record["names"]}
 
 
@@ -391,12 +394,13 @@ class InviteHandler(RoomAction):
         body = self.body_json() if "json" in self.request.headers.get("Content-Type", "") else {}
         body = body if isinstance(body, dict) else {}
         hours = _bounded(body.get("hours", self.get_argument("hours", str(join_link.HOURS))), "hours",
-                         join_link.MAX_HOURS)
+                         join_link.MIN_HOURS, join_link.MAX_HOURS)
         names = int(_bounded(body.get("names", self.get_argument("names", str(join_link.NAMES))), "names",
-                             join_link.MAX_NAMES))
+                             1, join_link.MAX_NAMES))
         join_link.make(join_file(self), hours, names, clock.now(self.db))
         view = join_view(self)
-        assert view is not None
+        if view is None:  # pragma: no cover - MIN_HOURS keeps a new link's expiry ahead of the clock
+            raise exc.BadJoinLinkField("hours", join_link.MIN_HOURS, join_link.MAX_HOURS)
         self.done(view)
 
 
@@ -409,14 +413,14 @@ class StopInviteHandler(RoomAction):
         self.done({"link": None})
 
 
-def _bounded(value: Any, field: str, most: float) -> float:
-    """A positive number up to ``most`` (400 naming the field otherwise)."""
+def _bounded(value: Any, field: str, least: float, most: float) -> float:
+    """A number from ``least`` to ``most`` (400 naming the field otherwise), checked before anything changes."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = -1.0
-    if not (0 < number <= most) or isinstance(value, bool):
-        raise exc.BadJoinLinkField(field, most)
+    if not (least <= number <= most) or isinstance(value, bool):
+        raise exc.BadJoinLinkField(field, least, most)
     return number
 
 

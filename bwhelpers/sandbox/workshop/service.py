@@ -45,6 +45,11 @@ class WorkshopSettings:
     secret: bytes = field(repr=False)
     create_account: Any = None
     refresh: int = 5
+    #: the hub's public URL (``…/hub/``) when JupyterHub gives it (``JUPYTERHUB_PUBLIC_HUB_URL``: with a public URL or
+    #: subdomains), for the join link; '' : the host the board was opened at
+    hub_url: str = ""
+    #: user servers share the hub's origin (no ``subdomain_host``: ``JUPYTERHUB_HOST`` empty); the board says so
+    same_origin: bool = True
 
 
 class PrefixedApplication(SandboxApplication):
@@ -222,7 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     workshop_defaults(db)
     public_url = args.public_url.rstrip("/") + prefix
     settings = WorkshopSettings(prefix=prefix, public_url=public_url, admin_key=admin_key,
-                                secret=secret.encode("utf-8"), create_account=create_account, refresh=args.refresh)
+                                secret=secret.encode("utf-8"), create_account=create_account, refresh=args.refresh,
+                                hub_url=os.environ.get("JUPYTERHUB_PUBLIC_HUB_URL", ""),
+                                same_origin=not os.environ.get("JUPYTERHUB_HOST"))
     listen = args.listen or bind.hostname or "127.0.0.1"
     hosts = [h for h in [urlparse(public_url).hostname, *args.allow_host] if h]
     server = SandboxServer(db, host=listen, port=bind.port or 80, admin_key=admin_key, allow_hosts=hosts,

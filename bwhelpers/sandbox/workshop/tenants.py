@@ -32,9 +32,12 @@ requests at a time). Of those places, a token that is not of the hub's shape (:d
 JupyterHub makes is a UUID4's hex) may take only :data:`ODD_TOKEN_CHECKS`: a flood of random strings from the
 room's address never keeps a freshly minted token (the host's curl, a script) from its check (rev23f F1); and a
 token of the hub's shape past its address's places waits for one (:attr:`HubCheck.queued`, first come first
-served, the admission ledger's ``first:wait:`` allowance), never refused for want of one: behind a flood of made-up
-tokens of the hub's shape it waits for the hub's answers to those before it (nothing proves a token before the
-hub is asked).
+served, the admission ledger's ``first:wait:`` allowance, bounded only by the connections), never refused for want
+of one, however many connections a flood holds (rev23g G1): behind a flood of made-up tokens of the hub's shape it
+waits for the hub's answers to those before it (nothing proves a token before the hub is asked). A token the hub
+refused then waits for its answer in its address's turns for refused ones (:data:`~bwhelpers.sandbox.fair_share.
+REFUSED`: all of them, paced), so a flood's connections wait there and not in the queue for the hub, which stays
+short and is asked steadily.
 
 A token the hub named a user for before (in this process's life, or before a restart: the db keeps a digest of it
 and its tenant, ``workshop_known_tokens``) keeps naming that user's tenant when HubAuth's answer has expired: the request takes its user's allowance and turns (a proven tenant, never refused because
@@ -63,7 +66,7 @@ import tornado.web
 from jupyterhub.services.auth import HubAuth, HubOAuth
 
 from .. import clock
-from ..admission import FIRST_PAGE, FIRST_PAGE_REQUESTS
+from ..admission import FIRST_PAGE
 from ..auth_throttle import THROTTLE
 from ..db import Database
 from ..forwarded import client_key
@@ -393,10 +396,8 @@ class Tenants:
             slot, places = address + "#signed", MAX_CHECKS_PER_ADDRESS
         elif HUB_TOKEN_SHAPE.fullmatch(token):
             slot, places = address, MAX_CHECKS_PER_ADDRESS - ODD_TOKEN_CHECKS
-            if self._checking.get(slot, 0) >= places:  # waits for a place, never refused for want of one
-                if len(self._queue.get(slot, ())) >= FIRST_PAGE_REQUESTS:  # as the ledger bounds it (a backstop)
-                    return None
-                return HubCheck(self, token, session, slot, key, queued=True)
+            if self._checking.get(slot, 0) >= places:  # waits for a place, never refused for want of one (its queue
+                return HubCheck(self, token, session, slot, key, queued=True)  # is bounded by the connections: G1)
         else:
             slot, places = address + "#odd", ODD_TOKEN_CHECKS
         if self._checking.get(slot, 0) >= places:
