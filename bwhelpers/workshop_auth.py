@@ -67,6 +67,7 @@ from __future__ import annotations
 import collections
 import hmac
 import os
+import re
 import secrets
 import time
 from typing import Any, Callable
@@ -211,6 +212,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
     alarm_file = Unicode("", config=True, help="where the login alarm is written for the host's board ('' : nowhere)")
     service_url = Unicode("", config=True, help="the workshop sandbox as the hub reaches it, with its prefix: a hub "
                                                 "user the host deletes is removed there too ('' : not)")
+    service_public_url = Unicode("", config=True,
+                                 help="the workshop sandbox's own URL when the hub has subdomains "
+                                      "(https://bw-sandbox--service.hub.example.org/services/bw-sandbox): its path on "
+                                      "the hub's host is sent there ('' : no such redirect)")
     admin_key_file = Unicode("", config=True, help="the workshop sandbox's admin key file (for service_url)")
 
     #: the throttle's clock (tests move it instead of sleeping)
@@ -282,8 +287,15 @@ class WorkshopAuthenticator(DummyAuthenticator):
         return browser if who == name and browser else None
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
-        """The login form, and ``/join`` (:class:`JoinHandler`: the host's join link)."""
-        return [*super().get_handlers(app), ("/join", JoinHandler)]
+        """The login form, ``/join`` (:class:`JoinHandler`: the host's join link) and, with subdomains, the service's
+        path on the hub's host (:class:`ServiceRedirectHandler`)."""
+        handlers = [*super().get_handlers(app), ("/join", JoinHandler)]
+        if self.service_public_url:
+            from urllib.parse import urlsplit
+
+            path = urlsplit(self.service_public_url).path.rstrip("/")  # /services/<name>
+            handlers.append((re.escape(path) + r"(/.*)?", ServiceRedirectHandler))
+        return handlers
 
     def admin_key(self) -> str:
         """The workshop sandbox's admin key (the join links' key is derived from it), '' when it cannot be read."""
@@ -508,3 +520,15 @@ class JoinHandler(BaseHandler):
             self.send_error(refused.status_code, exc_info=(type(refused), refused, None))
             return
         self.redirect(url_path_join(self.hub.base_url, "login"))
+
+
+class ServiceRedirectHandler(BaseHandler):
+    """With subdomains the workshop sandbox has an origin of its own, and JupyterHub sends its path on the hub's host
+    (``/services/bw-sandbox/board``, as the docs and older links name it) to ``/hub/services/…``, a 404 (rev23g G8):
+    this answers there with a redirect to the same path and query on the service's own origin."""
+
+    def get(self, rest: str | None = None) -> None:
+        auth = self.authenticator
+        target = f"{auth.service_public_url.rstrip('/')}{rest or '/'}"
+        query = self.request.query
+        self.redirect(f"{target}?{query}" if query else target)

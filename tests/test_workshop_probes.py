@@ -1097,6 +1097,14 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     assert command[command.index("--public-url") + 1] == own
     assert "bw-sandbox--service.hub.example.org" in command
     assert "share" not in capsys.readouterr().err
+    # rev23g G8: the service's path on the hub's host is sent on to its own origin (it was a 404), and the config
+    # names the board there
+    assert c.WorkshopAuthenticator.service_public_url == f"{own}/services/bw-sandbox"
+    from bwhelpers.workshop_auth import ServiceRedirectHandler, WorkshopAuthenticator
+
+    routes = dict(WorkshopAuthenticator(service_public_url=f"{own}/services/bw-sandbox").get_handlers(None))
+    assert routes[r"/services/bw\-sandbox(/.*)?"] is ServiceRedirectHandler
+    assert r"/services/bw\-sandbox(/.*)?" not in dict(WorkshopAuthenticator().get_handlers(None))
     configure(Config(), state_dir=tmp_path, spawner="local")  # a room of strangers without subdomains
     assert SAME_ORIGIN_WARNING in capsys.readouterr().err
     configure(Config(), state_dir=tmp_path, trusted_room=True)
@@ -1105,6 +1113,7 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep", "--subdomain-host",
                  "https://hub.example.org:8443"]) == 0
     assert "subdomain_host='https://hub.example.org:8443'" in out.read_text()
+    assert "board: https://bw-sandbox--service.hub.example.org:8443/services/bw-sandbox/board" in out.read_text()
     assert "--subdomain-host" not in capsys.readouterr().err
     assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep"]) == 0
     assert "--subdomain-host https://hub.example.org" in capsys.readouterr().err
