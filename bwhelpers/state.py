@@ -438,13 +438,18 @@ def _decode(raw: bytes) -> dict[str, Any]:
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise _Corrupt(f"wrong-typed values: {shown}", dict(data, profiles=profiles))
-    if len(_CHECKED) >= 8:
-        _CHECKED.clear()
-    _CHECKED.add(raw)
+    _remember_checked(raw)
     return data
 
 
-#: state files' bytes this process decoded and type-checked (a notebook reads the same file a dozen times)
+def _remember_checked(raw: bytes) -> None:
+    if len(_CHECKED) >= 8:
+        _CHECKED.clear()
+    _CHECKED.add(raw)
+
+
+#: state files' bytes this process decoded and type-checked (a notebook reads the same file a dozen times), or
+#: wrote from checked profiles and a model's dict (StateStore.edit: the next read need not parse them again)
 _CHECKED: set[bytes] = set()
 
 
@@ -541,9 +546,14 @@ class StateStore:
             f"{_kept_summary(kept)}. Saved IDs can be copied back from that file by hand."), stacklevel=4)
         return kept
 
-    def _write_raw(self, data: dict[str, Any]) -> None:
+    def _write_raw(self, data: dict[str, Any], *, typed: bool = False) -> None:
+        """Write the whole file; ``typed``: every profile in ``data`` is a model's (read and checked, or the
+        model's own dict), so this process need not type-check these bytes again when it reads them."""
         _check_no_secrets(data)
-        atomic_write(self.real_path, json.dumps(data, indent=2, sort_keys=True, default=str))
+        text = json.dumps(data, indent=2, sort_keys=True, default=str)
+        atomic_write(self.real_path, text)
+        if typed:
+            _remember_checked(text.encode("utf-8"))
 
     # ------------------------------------------------------------------ public: the whole file
     def load(self) -> dict[str, Any]:
@@ -570,7 +580,7 @@ class StateStore:
     @contextlib.contextmanager
     def edit(self, profile: str) -> Iterator[SavedState]:
         """Lock, read the profile as the model, yield it for changes, then write atomically (nothing on error)."""
-        with self.transaction(profile) as raw:
+        with self._transaction(profile, typed=True) as raw:
             model = SavedState.from_dict(raw, f"profiles.{profile}")
             yield model
             new = model.to_dict()
@@ -602,9 +612,12 @@ class StateStore:
                                  f"{timeout:g} s; wait for it, or remove {lock.lock_file} if no such process "
                                  "exists") from None
 
-    @contextlib.contextmanager
-    def transaction(self, profile: str) -> Iterator[dict[str, Any]]:
+    def transaction(self, profile: str) -> "contextlib.AbstractContextManager[dict[str, Any]]":
         """Lock, read, yield the profile's dict for changes, then write atomically (nothing on error)."""
+        return self._transaction(profile)
+
+    @contextlib.contextmanager
+    def _transaction(self, profile: str, typed: bool = False) -> Iterator[dict[str, Any]]:
         with self._locked():
             data = self._read_raw()
             current = data["profiles"].setdefault(profile, {})
@@ -613,7 +626,7 @@ class StateStore:
             if current != before:
                 current["updated"] = now_iso()
                 data["version"] = VERSION
-                self._write_raw(data)
+                self._write_raw(data, typed=typed)
 
     def update(self, profile: str, **fields: Any) -> dict[str, Any]:
         """Set top-level keys of a profile; returns the new profile state."""

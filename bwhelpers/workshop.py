@@ -424,6 +424,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
              or "http://127.0.0.1:8000").rstrip("/")
     if subdomain_host:  # every user server and service on a subdomain of its own (rev23g G3)
         c.JupyterHub.subdomain_host = _origin(subdomain_host)
+        # the hub's host sends /services/<name>/... (the docs' and old links) on to the service's subdomain (G8)
+        c.WorkshopAuthenticator.service_public_url = f"{own_origin}/services/{name}"
     if public_url:
         c.JupyterHub.bind_url = public_url
     if hub_bind_url:
@@ -561,7 +563,10 @@ def render_config(*, filename: str = "jupyterhub_config.py", **options: Any) -> 
     if unknown:
         raise ValueError(f"workshop-config: unknown option(s) {unknown}; known: {sorted(known)}")
     args = "".join(f"    {k}={v!r},\n" for k, v in options.items() if v is not None)
-    return _TEMPLATE.format(filename=filename, public=(options.get("public_url") or "<hub url>").rstrip("/"),
+    public = (options.get("public_url") or "<hub url>").rstrip("/")
+    if options.get("subdomain_host"):  # the service on its own subdomain (rev23g G8: the hub's host answers 404)
+        public = service_origin(options["subdomain_host"], options.get("name") or DEFAULT_SERVICE)
+    return _TEMPLATE.format(filename=filename, public=public,
                             name=options.get("name", DEFAULT_SERVICE),
                             admins=", ".join(options.get("admin_users") or ()) or "none set: pass --admin",
                             args=args)

@@ -46,7 +46,8 @@ authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.logi
 **New names** (review 23f F4): the room password logs in under any name, and each new name's first spawn is a sandbox
 account taking a place in the room. A login under a name the hub does not know yet (no hub user; admins aside) is
 counted per client address: at most ``new_names_per_address_per_hour`` (a bucket refilled at that many an hour),
-then 429 saying so, before any password is compared; names already known log in as before. While the host has
+then 429 saying so; names already known log in as before. Only a login with the right room password is told (a
+wrong one is the same failure for every name, so the form never says which names are in the room: rev23g G7). While the host has
 closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.workshop.new_names`, the file
 ``room_file``), such a login is refused (403) whatever the address.
 
@@ -66,6 +67,7 @@ from __future__ import annotations
 import collections
 import hmac
 import os
+import re
 import secrets
 import time
 from typing import Any, Callable
@@ -210,6 +212,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
     alarm_file = Unicode("", config=True, help="where the login alarm is written for the host's board ('' : nowhere)")
     service_url = Unicode("", config=True, help="the workshop sandbox as the hub reaches it, with its prefix: a hub "
                                                 "user the host deletes is removed there too ('' : not)")
+    service_public_url = Unicode("", config=True,
+                                 help="the workshop sandbox's own URL when the hub has subdomains "
+                                      "(https://bw-sandbox--service.hub.example.org/services/bw-sandbox): its path on "
+                                      "the hub's host is sent there ('' : no such redirect)")
     admin_key_file = Unicode("", config=True, help="the workshop sandbox's admin key file (for service_url)")
 
     #: the throttle's clock (tests move it instead of sleeping)
@@ -281,8 +287,15 @@ class WorkshopAuthenticator(DummyAuthenticator):
         return browser if who == name and browser else None
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
-        """The login form, and ``/join`` (:class:`JoinHandler`: the host's join link)."""
-        return [*super().get_handlers(app), ("/join", JoinHandler)]
+        """The login form, ``/join`` (:class:`JoinHandler`: the host's join link) and, with subdomains, the service's
+        path on the hub's host (:class:`ServiceRedirectHandler`)."""
+        handlers = [*super().get_handlers(app), ("/join", JoinHandler)]
+        if self.service_public_url:
+            from urllib.parse import urlsplit
+
+            path = urlsplit(self.service_public_url).path.rstrip("/")  # /services/<name>
+            handlers.append((re.escape(path) + r"(/.*)?", ServiceRedirectHandler))
+        return handlers
 
     def admin_key(self) -> str:
         """The workshop sandbox's admin key (the join links' key is derived from it), '' when it cannot be read."""
@@ -371,9 +384,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
                              name[:32], address)
             raise TooManyLogins(room_wait, room=True)
         new = self.is_new_name(handler, name, admin)
-        if new:  # review 23f F4: a name the hub does not know is a new place in the room
-            self._admit_new_name(name, address, now, invited[0] if invited else None)
         result = self._check(name, admin, data)
+        if result is not None and new:  # review 23f F4: a name the hub does not know is a new place in the room; told
+            # only to the right room password (rev23g G7: a wrong one gets the same 403 for every name, counted)
+            self._admit_new_name(name, address, now, invited[0] if invited else None)
         if result is None:
             if browser is not None:
                 self._by_browser.failed(f"{browser} {name}", now=now)
@@ -403,9 +417,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
         return result
 
     def _admit_new_name(self, name: str, address: str, now: float, invitation: dict[str, Any] | None) -> None:
-        """Refuse a login under the new name ``name`` while the host has closed the room to new names (403), when the
-        join link the browser opened made its ``names`` (403), or while ``address`` has made its
-        ``new_names_per_address_per_hour`` (429), before any password is compared."""
+        """Refuse a login with the right room password under the new name ``name`` while the host has closed the room
+        to new names (403), when the join link the browser opened made its ``names`` (403), or while ``address`` has
+        made its ``new_names_per_address_per_hour`` (429)."""
         closed = new_names.closed(self.room_file)
         if closed is not None:
             self.log.warning("refused a login for %r from %s: the room is closed to new names", name[:32], address)
@@ -506,3 +520,15 @@ class JoinHandler(BaseHandler):
             self.send_error(refused.status_code, exc_info=(type(refused), refused, None))
             return
         self.redirect(url_path_join(self.hub.base_url, "login"))
+
+
+class ServiceRedirectHandler(BaseHandler):
+    """With subdomains the workshop sandbox has an origin of its own, and JupyterHub sends its path on the hub's host
+    (``/services/bw-sandbox/board``, as the docs and older links name it) to ``/hub/services/…``, a 404 (rev23g G8):
+    this answers there with a redirect to the same path and query on the service's own origin."""
+
+    def get(self, rest: str | None = None) -> None:
+        auth = self.authenticator
+        target = f"{auth.service_public_url.rstrip('/')}{rest or '/'}"
+        query = self.request.query
+        self.redirect(f"{target}?{query}" if query else target)

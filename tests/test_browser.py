@@ -685,30 +685,40 @@ def test_the_object_diagram_reads_at_1024_in_both_themes(lab: dict[str, Any], ta
                  page.locator(".jp-RenderedMermaid").first)
 
 
-def test_the_sms_response_fits_the_notebook_width(lab: dict[str, Any], tab: Callable[..., Any],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def sms_run(lab: dict[str, Any], browser: LabTab, request: pytest.FixtureRequest) -> Any:
+    """03 (enable SMS) run once in the shared page, the location done by the client: the two tests below check what
+    it shows (the response's width, the summary's Next), each failing on its own. They are next to each other in the
+    module, so the page still shows 03 for the second one (the page changes only when a test opens a notebook)."""
     fresh(lab)
-    prepared(lab, monkeypatch, "location")
-    page = tab(1024, 900)
+    with pytest.MonkeyPatch.context() as mp:
+        prepared(lab, mp, "location")
+    page = browser.page(1024, 900, request.session.testsfailed)
+    with shooting(page, "failure-03"):
+        run_and_find(page, lab["base"], steps.page("sms").filename, page.locator(".bw-summary").first)
+    return page
+
+
+def test_the_sms_response_fits_the_notebook_width(sms_run: Any) -> None:
+    page = sms_run
     with shooting(page, "failure-03-width"):
-        view = run_and_find(page, lab["base"], steps.page("sms").filename,
-                            page.locator(".bw-view", has_text="SipPeerSmsFeatureSettings").first)
+        view = page.locator(".bw-view", has_text="SipPeerSmsFeatureSettings").first
+        view.wait_for(timeout=30_000)
+        view.scroll_into_view_if_needed()
         assert_fits(page)
         assert page.locator(".bw-view td.bw-key", has_text="TollFree").count() >= 1, "nested fields are rows"
         assert page.locator("th", has_text="SipPeerSmsFeatureSettings.TollFree").count() == 0
         shot(page, "03_enable_sms_fits", view)
 
 
-def test_the_summary_names_the_next_notebook_from_the_step_table(lab: dict[str, Any], tab: Callable[..., Any],
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_summary_names_the_next_notebook_from_the_step_table(sms_run: Any) -> None:
     """A notebook's What's next names no neighbour: the summary's Next, computed from the step table, links the next
     notebook and says what it does (light and dark, 1024 px: summary-next-{light,dark})."""
-    fresh(lab)
-    prepared(lab, monkeypatch, "location")
     nxt = steps.PAGES[steps.page("sms").number + 1]
-    page = tab(1024, 900)
+    page = sms_run
     with shooting(page, "failure-summary-next"):
-        box = run_and_find(page, lab["base"], steps.page("sms").filename, page.locator(".bw-summary").first)
+        box = page.locator(".bw-summary").first
+        box.scroll_into_view_if_needed()
         text = " ".join(box.inner_text().split())
         assert f"Next: continue with {nxt.notebook} (enable MMS on the location)" in text, text
         assert "close this one first (File › Close and Shut Down Notebook)" in text, text  # one kernel per tab
@@ -1095,8 +1105,12 @@ def test_every_notebook_in_light_and_dark_at_1024(lab: dict[str, Any], tab: Call
             assert_widgets_healthy(page)
             text = page.locator("#main").inner_text()
             assert "Traceback" not in text, name
-            for theme in ("JupyterLab Dark", "JupyterLab Light"):
-                set_theme(page, theme)
+            # both themes, the one the page shows first: one theme switch a notebook, not two (each switch restyles
+            # the whole page, and settles for 800 ms)
+            shown = page.evaluate("() => document.body.dataset.jpThemeName")
+            for theme in sorted(("JupyterLab Dark", "JupyterLab Light"), key=lambda t: t != shown):
+                if theme != shown:
+                    set_theme(page, theme)
                 tag = "dark" if "Dark" in theme else "light"
                 shots_through(page, f"theme-{tag}-{info.notebook}")
                 measured = page.evaluate(CONTRAST_JS)

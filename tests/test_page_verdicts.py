@@ -398,13 +398,13 @@ def test_a_cell_run_again_replaces_what_its_earlier_run_said(setup: Setup) -> No
         InteractiveShell.clear_instance()
 
 
-def test_stopping_a_wait_says_where_it_stopped_instead_of_a_traceback(setup: Setup, clean_sandbox: Any) -> None:
+def test_stopping_a_wait_says_where_it_stopped_instead_of_a_traceback(setup: Setup, clean_sandbox: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Review 24c: Kernel › Interrupt (the toolbar's ■) during a wait printed a 30-line KeyboardInterrupt traceback
     through the helpers. Now the wait's line says where it stopped and what to do, and the cell ends with that one
     sentence (IPython shows ``_render_traceback_`` in place of a traceback; Run All still stops there)."""
     import _thread
     import signal
-    import threading
 
     from bwhelpers.ui.progress import WaitStopped
     from bwhelpers.walkthrough import Page
@@ -414,16 +414,26 @@ def test_stopping_a_wait_says_where_it_stopped_instead_of_a_traceback(setup: Set
     page = Page("messages", setup=setup, show=False)
     with capture():
         assert page.send_message(to=guide.SANDBOX_PHONE, text="hi") is not None
-    timer = threading.Timer(1.5, _thread.interrupt_main)  # what the kernel does on Interrupt: KeyboardInterrupt
+    # Interrupt while the wait polls (its first poll: no wall-clock timer racing the wait's start): what the kernel
+    # does on Interrupt, a SIGINT raising KeyboardInterrupt in the main thread
+    polling = setup.wait_for_event
+
+    def wait_interrupted_at_its_first_poll(*args: Any, on_poll: Any = None, **kwargs: Any) -> Any:
+        def poll(elapsed: float) -> None:
+            if on_poll is not None:
+                on_poll(elapsed)
+            _thread.interrupt_main()
+
+        return polling(*args, on_poll=poll, **kwargs)
+
+    monkeypatch.setattr(setup, "wait_for_event", wait_interrupted_at_its_first_poll)
     # a kernel handles SIGINT as KeyboardInterrupt; a test run started in the background of a shell inherits SIGINT
     # as ignored, and then interrupt_main does nothing (the wait ran its minute and the test failed: fresh Debian)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     with capture() as seen, pytest.raises(WaitStopped) as stopped:
-        timer.start()
         try:
             page.wait_for_event("message-delivered", timeout=60)
         finally:
-            timer.cancel()  # a wait that ended early leaves no interrupt behind for the test run
             signal.signal(signal.SIGINT, previous)
     shown = stopped.value._render_traceback_()
     assert len(shown) == 1 and "Stopped at" in shown[0] and "of 60 s" in shown[0], shown

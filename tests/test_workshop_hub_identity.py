@@ -778,6 +778,8 @@ def test_the_host_closes_the_room_to_new_names_and_removes_everyone_who_has_not_
         assert refused.value.status_code == 403 and "closed this workshop to new names" in \
             refused.value.jupyterhub_message
         assert browser.login(auth, "zz000", "room-pw") == "zz000"  # a name the hub knows logs in again
+        # rev23g G7: without the room password, a name the hub knows and one it does not get the same failure
+        assert browser.login(auth, "nosuchname", "wrong") is None and browser.login(auth, "zz000", "wrong") is None
         board = page(service, "/board.json", host).json()
         assert board["closed_to_new_names"]["by"] == "doorkeeper"
         text = requests.get(f"{url}/board", headers={"Authorization": f"token {host}", "Accept": "text/html"},

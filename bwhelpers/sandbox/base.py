@@ -79,6 +79,11 @@ class BaseHandler(tornado.web.RequestHandler):
     def set_default_headers(self) -> None:
         """Headers of every answer of a handler (this service's are set by :meth:`clear`)."""
 
+    def compute_etag(self) -> str | None:
+        """No ``Etag``: Bandwidth's APIs send none, and tornado's default hashed every GET answer's body (a SHA-1 of a
+        169 KB application list per read, on the event loop every tenant shares: bench measure 8)."""
+        return None
+
     def prepare(self) -> None:
         begin_scope()  # the settings cache checks for other connections' commits once in this request (its task)
         self.guard()

@@ -35,7 +35,7 @@ from .fair_share import REFUSED, FairShare, Turn, proves_account, tenant_of
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .keys import ADMIN_HEADER, same_secret
 from .settings import ensure_defaults
-from .db import Database
+from .db import Database, begin_scope, end_scope
 from .control.exceptions import NoControlEndpoint
 from .exceptions import DashboardError
 from .messaging.exceptions import SpringNotFound
@@ -451,7 +451,11 @@ class SandboxApplication(tornado.web.Application):
                 delivery = delivery_signature.verify(ctx.admin_key, signed, headers.get("Host") or "", uri,
                                                      use=False) if signed else None
                 admin = same_secret(headers.get(ADMIN_HEADER), ctx.admin_key)
-                who = tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin)
+                scope = begin_scope()  # the credential's cached reads check other connections' commits once, not per read
+                try:
+                    who = tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin)
+                finally:
+                    end_scope(scope)
                 if not who.startswith("address:"):
                     return who, None
                 if uri.split("?", 1)[0] == health:  # in lanes of their own (FairShare.PROBE_LANES)
