@@ -21,6 +21,18 @@ _WORDS = "|".join(re.escape(w).replace("_", "_?") for w in SECRET_WORDS)
 _SECRET_NAME = re.compile(_WORDS, re.I)
 _SECRET_XML = re.compile(rf"(<(?:[A-Za-z_]*(?:{_WORDS}))\s*>)(.*?)(</)", re.I | re.S)
 _SECRET_JSON = re.compile(rf'("(?:[A-Za-z_]*(?:{_WORDS}))"\s*:\s*")([^"]*)(")', re.I)
+#: the words as an ASCII text lowered holds them (api_?key: both spellings)
+_STEMS = tuple(sorted({w.lower() for w in SECRET_WORDS} | {w.lower().replace("_", "") for w in SECRET_WORDS}))
+
+
+def _may_name_secrets(text: str) -> bool:
+    """Could ``text`` hold a field named as a secret (:data:`SECRET_WORDS`)? False only when it is ASCII and none
+    of the words is in it (then neither pattern can match): most bodies, read without running the patterns (they
+    were most of a body's scrub). Other texts take the patterns (re.I also folds a few non-ASCII letters)."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(w in low for w in _STEMS)
 
 
 def is_secret_name(name: Any) -> bool:
@@ -47,6 +59,8 @@ def register_secret(value: str | None) -> None:
 def learn_secrets(body: str) -> None:
     """Register the values of an XML or JSON body's credential fields (``<Password>``, ``"client_secret"``...), so
     they are masked wherever they are shown later: displays mask by value, never by a field's name."""
+    if not _may_name_secrets(body):
+        return
     for pattern in (_SECRET_XML, _SECRET_JSON):
         for m in pattern.finditer(body):
             value = m.group(2).strip()
@@ -71,8 +85,9 @@ def scrub(text: Any) -> Any:
             return text
     if not isinstance(text, str):
         return text
-    text = _SECRET_XML.sub(lambda m: m.group(1) + MASK + m.group(3), text)
-    text = _SECRET_JSON.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+    if _may_name_secrets(text):
+        text = _SECRET_XML.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+        text = _SECRET_JSON.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     for s in _LONGEST_FIRST:
         if s in text:
             text = text.replace(s, MASK)

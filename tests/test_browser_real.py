@@ -99,9 +99,19 @@ def real_lab(request: Any, tmp_path: Path, fresh_sandbox: Any,
 
 
 def set_theme(page: Any, theme: str) -> None:
+    """Switch JupyterLab to ``theme`` and let the page settle (nothing to do when it shows that theme already)."""
+    if page.evaluate("() => document.body.dataset.jpThemeName") == theme:
+        return
     page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
     page.wait_for_function("t => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000)
     page.wait_for_timeout(800)
+
+
+def both_themes(page: Any) -> list[str]:
+    """The dark and the light theme, the one the page shows first: one switch (a restyle of the whole page, then
+    800 ms to settle) for both, not two."""
+    shown = page.evaluate("() => document.body.dataset.jpThemeName")
+    return sorted(("JupyterLab Dark", "JupyterLab Light"), key=lambda t: t != shown)
 
 
 def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None:
@@ -139,7 +149,7 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
                 no = page.get_by_role("button", name="No", exact=True)  # JupyterLab's news pop-up
                 if no.count():
                     no.first.click(force=True)
-                for theme in ("JupyterLab Dark", "JupyterLab Light"):
+                for theme in both_themes(page):
                     set_theme(page, theme)
                     tag = "dark" if "Dark" in theme else "light"
                     target.scroll_into_view_if_needed()
@@ -148,7 +158,7 @@ def test_real_path_notebooks_in_light_and_dark(real_lab: dict[str, Any]) -> None
                 if key == "teardown":  # the summary below the preflight: partial, never a green Done
                     summary = page.locator(".bw-summary").first
                     seen["teardown-summary"] = summary.inner_text()
-                    for theme in ("JupyterLab Dark", "JupyterLab Light"):
+                    for theme in both_themes(page):
                         set_theme(page, theme)
                         summary.scroll_into_view_if_needed()
                         tag = "dark" if "Dark" in theme else "light"
@@ -235,7 +245,7 @@ def _themed(page: Any, name: str, at: Any) -> None:
     no = page.get_by_role("button", name="No", exact=True)  # JupyterLab's news pop-up
     if no.count():
         no.first.click(force=True)
-    for theme in ("JupyterLab Dark", "JupyterLab Light"):
+    for theme in both_themes(page):
         set_theme(page, theme)
         at.scroll_into_view_if_needed()
         page.wait_for_timeout(300)

@@ -96,6 +96,11 @@ def test_secrets_scrubbed_everywhere():
     assert_no_secrets(str(err) + repr(err) + str(err.request) + str(err.response) + str(err.description))
     assert "https" in str(err)
     assert scrub('{"password": "abc", "x": 1}') == '{"password": "********", "x": 1}'
+    # the patterns' case folding, including the non-ASCII letters re.I folds (long s, Kelvin sign), and _? in api_key
+    assert scrub('{"ClientSECRET": "abc", "apiKey": "def"}') == '{"ClientSECRET": "********", "apiKey": "********"}'
+    assert scrub("<Pa\u017fsword>abc</Pa\u017fsword><Api_\u212aey>def</Api_\u212aey>") == \
+        "<Pa\u017fsword>********</Pa\u017fsword><Api_\u212aey>********</Api_\u212aey>"
+    assert scrub("<Note>no secret here</Note>") == "<Note>no secret here</Note>"
 
 
 def test_pickle_roundtrip():

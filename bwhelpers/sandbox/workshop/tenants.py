@@ -425,7 +425,8 @@ class Tenants:
         after a restart: every browser logs in again), while that login is pending: HubOAuth forgets a state once
         its redirect back is answered, so a replay of one state cookie is its address's request like any other
         (rev23f F2), and its handler refuses it without asking the hub (:class:`.responses.OAuthCallbackHandler`).
-        One at a time per address asks the hub, as before."""
+        One at a time per address asks the hub, as before; one whose code the hub refused gives its turn to the next
+        and waits for its answer among the address's refused ones (rev23g G2)."""
         if "Authorization" in headers or sum(len(c) for c in headers.get_list("Cookie")) > MAX_READ_CHARS:
             return None
         args = parse_qs(query)
