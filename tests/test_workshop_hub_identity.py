@@ -240,9 +240,15 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             assert tenant("/me/phone", Accept="text/html") == tenant("/", Accept="text/html") \
                 == "first:address:198.51.100.9"
             for uri, headers in (("/oauth_callback?code=c&state=s", {}),
-                                 ("/participants/vic", {}), ("/me", {"Authorization": "Basic eDp5"}),
-                                 ("/me", {"Cookie": f"{auth.cookie_name}={forged}"})):
+                                 ("/participants/vic", {}), ("/me", {"Authorization": "Basic eDp5"})):
                 assert tenant(uri, **{"Accept": "text/html", **headers}) is None, (uri, headers)
+            # rev23g G2: a login cookie the service cannot read (signed before its restart: a new cookie secret, or
+            # forged) proves nothing: the handler only redirects to the hub's login, so that is a first page too (the
+            # room's browsers after a restart were their address's, 429 during a flood of made-up tokens there)
+            assert tenant("/me", Accept="text/html", Cookie=f"{auth.cookie_name}={forged}") \
+                == "first:address:198.51.100.9"
+            assert tenant("/me", Accept="text/html", Cookie=f"{auth.cookie_name}={cookie}") != \
+                "first:address:198.51.100.9"
             assert tenant("/me/phone", Accept="application/json") is None
             assert tenant(f"/api/accounts/{creds['account_id']}/applications", Authorization="token good") is None
             path, _ = link_path("admin-key", creds["account_id"], 600, clock.now(db))
