@@ -162,6 +162,7 @@ def test_made_up_hub_tokens_are_throttled_per_address_and_stop_reaching_the_hub(
         move_clock(service, wall=True)
 
 
+@pytest.mark.slow  # over 2 s (2.1-2.2 s measured at load 3-6: about 0.11 s for each of its 15 requests to the service)
 def test_a_hub_users_pages_have_their_accounts_request_rate(service: dict[str, Any], hub: HubStandIn) -> None:
     """The board, /me and the phone page count against their user's request rate (``requests_per_second``, bursts
     of three seconds' worth), whatever address they come from, and never against someone else's behind the same

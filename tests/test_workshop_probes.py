@@ -1077,11 +1077,12 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     the host, drives the board and mints the host's hub token. ``--subdomain-host`` sets JupyterHub's
     ``subdomain_host`` (every server and the service on a subdomain of its own: JupyterHub's hook), the sandbox's URL
     becomes its own subdomain (kernels, links) and its allowed hosts name it; without it, a room not marked trusted
-    is warned (workshop-config and the hub), and the board says it (its last line above the table)."""
+    is refused (workshop-config and the hub) unless the host says ``--same-origin-ok`` (then warned), as the simple
+    spawner needs ``--trusted-room``; and the board says it (its last line above the table)."""
     from traitlets.config import Config
 
     from bwhelpers.sandbox.workshop.board import render_board
-    from bwhelpers.workshop import SAME_ORIGIN_WARNING, configure, main, service_origin
+    from bwhelpers.workshop import SAME_ORIGIN_WARNING, SameOriginRoom, configure, main, service_origin
 
     c = Config()
     configure(c, state_dir=tmp_path, subdomain_host="https://hub.example.org", spawner="local")
@@ -1100,7 +1101,9 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     routes = dict(WorkshopAuthenticator(service_public_url=f"{own}/services/bw-sandbox").get_handlers(None))
     assert routes[r"/services/bw\-sandbox(/.*)?"] is ServiceRedirectHandler
     assert r"/services/bw\-sandbox(/.*)?" not in dict(WorkshopAuthenticator().get_handlers(None))
-    configure(Config(), state_dir=tmp_path, spawner="local")  # a room of strangers without subdomains
+    with pytest.raises(SameOriginRoom, match="--subdomain-host https://hub.example.org"):  # strangers, one origin
+        configure(Config(), state_dir=tmp_path, spawner="local")
+    configure(Config(), state_dir=tmp_path, spawner="local", same_origin_ok=True)  # the host says so: a warning
     assert SAME_ORIGIN_WARNING in capsys.readouterr().err
     configure(Config(), state_dir=tmp_path, trusted_room=True)
     assert SAME_ORIGIN_WARNING not in capsys.readouterr().err
@@ -1110,8 +1113,13 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     assert "subdomain_host='https://hub.example.org:8443'" in out.read_text()
     assert "board: https://bw-sandbox--service.hub.example.org:8443/services/bw-sandbox/board" in out.read_text()
     assert "--subdomain-host" not in capsys.readouterr().err
-    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep"]) == 0
-    assert "--subdomain-host https://hub.example.org" in capsys.readouterr().err
+    out.unlink()
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep"]) == 2 and not out.exists()
+    refusal = capsys.readouterr().err
+    assert "refused" in refusal and "--subdomain-host" in refusal and "--same-origin-ok" in refusal, refusal
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep", "--same-origin-ok"]) == 0
+    assert "same_origin_ok=True" in out.read_text()
+    assert "--subdomain-host https://hub.example.org" in capsys.readouterr().err  # the warning
     args: dict[str, Any] = {"xsrf": "x", "prefix": "/services/bw-sandbox", "admin": "host"}
     assert "share this page&#39;s address" in render_board([], [], **args, same_origin=True)
     assert "share this page" not in render_board([], [], **args, same_origin=False)
