@@ -162,6 +162,7 @@ def test_made_up_hub_tokens_are_throttled_per_address_and_stop_reaching_the_hub(
         move_clock(service, wall=True)
 
 
+@pytest.mark.slow  # over 2 s (2.1-2.2 s measured at load 3-6: about 0.11 s for each of its 15 requests to the service)
 def test_a_hub_users_pages_have_their_accounts_request_rate(service: dict[str, Any], hub: HubStandIn) -> None:
     """The board, /me and the phone page count against their user's request rate (``requests_per_second``, bursts
     of three seconds' worth), whatever address they come from, and never against someone else's behind the same
@@ -240,9 +241,15 @@ def test_a_hub_cookie_and_a_signed_phone_link_name_their_user() -> None:
             assert tenant("/me/phone", Accept="text/html") == tenant("/", Accept="text/html") \
                 == "first:address:198.51.100.9"
             for uri, headers in (("/oauth_callback?code=c&state=s", {}),
-                                 ("/participants/vic", {}), ("/me", {"Authorization": "Basic eDp5"}),
-                                 ("/me", {"Cookie": f"{auth.cookie_name}={forged}"})):
+                                 ("/participants/vic", {}), ("/me", {"Authorization": "Basic eDp5"})):
                 assert tenant(uri, **{"Accept": "text/html", **headers}) is None, (uri, headers)
+            # rev23g G2: a login cookie the service cannot read (signed before its restart: a new cookie secret, or
+            # forged) proves nothing: the handler only redirects to the hub's login, so that is a first page too (the
+            # room's browsers after a restart were their address's, 429 during a flood of made-up tokens there)
+            assert tenant("/me", Accept="text/html", Cookie=f"{auth.cookie_name}={forged}") \
+                == "first:address:198.51.100.9"
+            assert tenant("/me", Accept="text/html", Cookie=f"{auth.cookie_name}={cookie}") != \
+                "first:address:198.51.100.9"
             assert tenant("/me/phone", Accept="application/json") is None
             assert tenant(f"/api/accounts/{creds['account_id']}/applications", Authorization="token good") is None
             path, _ = link_path("admin-key", creds["account_id"], 600, clock.now(db))
