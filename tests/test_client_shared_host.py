@@ -178,18 +178,25 @@ def test_a_kernel_identifies_its_sandbox_with_one_health_request(fresh_sandbox: 
     whose key file is not private, or a wrong key."""
     import urllib.request
 
+    from requests.adapters import HTTPAdapter
+
     import bwhelpers.sandbox as sb
 
     handle = fresh_sandbox()
     monkeypatch.setattr(sb, "_running", {})
     asked: list[str] = []
-    real = urllib.request.urlopen
+    real, real_send = urllib.request.urlopen, HTTPAdapter.send
 
     def counting(url: Any, *args: Any, **kwargs: Any) -> Any:
         asked.append(str(url))
         return real(url, *args, **kwargs)
 
+    def counting_send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(str(request.url))
+        return real_send(adapter, request, *args, **kwargs)
+
     monkeypatch.setattr(urllib.request, "urlopen", counting)
+    monkeypatch.setattr(HTTPAdapter, "send", counting_send)
     found = sb.ensure_running(handle.url)
     assert found.reused and found.admin_key == handle.admin_key
     assert len(asked) == 1 and "/_sandbox/health?nonce=" in asked[0]
@@ -205,6 +212,74 @@ def test_a_kernel_identifies_its_sandbox_with_one_health_request(fresh_sandbox: 
     monkeypatch.setenv("BW_SANDBOX_ADMIN_KEY", "not-this-sandboxs-key")
     with pytest.raises(sb.SandboxIdentityError):
         sb.ensure_running(handle.url)
+
+
+def test_a_kernel_asks_a_busy_sandbox_again_within_its_window_and_says_it_is_busy(
+        fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rev23g G9: a participant flooding the workshop's health probe made other kernels' probes 429, and
+    ensure_running said "no sandbox answers ... unset BW_SANDBOX_URL". Through a front (as the hub's proxy) that
+    answers busy before passing the probe on to a real sandbox: a 429 or 503 is asked again after its Retry-After,
+    cut to the 10 s window (the probe's clock and pause driven here, no waiting), and a sandbox busy throughout is
+    named busy, with what to do, within the window."""
+    import http.server
+
+    import bwhelpers.sandbox as sb
+    from bwhelpers.sandbox.health_retry import WindowRetry
+    from bwhelpers.sandbox.keys import instance_key_path
+    from conftest import serve_in_thread
+
+    handle = fresh_sandbox()
+    monkeypatch.setattr(sb, "_running", {})
+    monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", instance_key_path(handle.db_path).read_text().strip())
+    now = [1000.0]
+    monkeypatch.setattr(WindowRetry, "clock", staticmethod(lambda: now[0]))
+    monkeypatch.setattr(WindowRetry, "pause", staticmethod(lambda seconds: now.__setitem__(0, now[0] + seconds)))
+    busy: dict[str, Any] = {}
+    seen: list[float] = []
+
+    class Front(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(now[0] - 1000.0)
+            if busy["left"]:
+                busy["left"] -= 1
+                status, body, headers = busy["status"], b'{"type": "too-many-requests"}', busy["headers"]
+            else:
+                answer = requests.get(handle.url + self.path, timeout=30)
+                status, body, headers = answer.status_code, answer.content, {}
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", "Content-Length": str(len(body)),
+                                **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Front)
+    serve_in_thread(front)
+    url = f"http://127.0.0.1:{front.server_address[1]}"
+    try:
+        busy.update(left=2, status=429, headers={"Retry-After": "3"})  # busy twice, then the sandbox's answer
+        found = sb.ensure_running(url)
+        assert found.url == url and found.reused and seen == [0.0, 3.0, 6.0]
+        seen.clear()
+        now[0] = 1000.0
+        busy.update(left=10_000, headers={"Retry-After": "4"})  # busy throughout: the window's end is the last try
+        with pytest.raises(sb.SandboxBusyError) as raised:
+            sb.ensure_running(url)
+        assert seen == [0.0, 4.0, 8.0, sb.IDENTIFY_TIMEOUT], seen
+        text = str(raised.value)
+        assert f"the sandbox at {url} (BW_SANDBOX_URL) is busy: it answered 429" in text
+        assert "try again in a moment" in text and "tell the workshop's host" in text
+        assert "no sandbox answers" not in text and "unset BW_SANDBOX_URL" not in text
+        seen.clear()
+        now[0] = 1000.0
+        busy.update(status=503, headers={"Retry-After": "120"})  # a Retry-After past the window: cut to it
+        assert sb.identify(url, timeout=sb.IDENTIFY_TIMEOUT).busy == 503 and seen == [0.0, sb.IDENTIFY_TIMEOUT]
+    finally:
+        front.shutdown()
+        front.server_close()
 
 
 def test_tenant_instance_key_proves_a_shared_sandbox(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -279,6 +279,48 @@ def test_one_client_holds_a_bounded_number_of_requests_and_a_room_behind_its_add
     no_tracebacks(service)
 
 
+def test_a_flood_of_health_probes_from_one_address_waits_in_its_lanes_and_every_probe_is_answered(
+        service: dict[str, Any]) -> None:
+    """rev23g G9: a participant's kernel flooding the health probe (no credentials by design) with 150-300
+    connections made other kernels' probes from the same address 429 (8 lanes of 16). More probes than that sent at
+    once from one address, all their heads before any answer is read: each is answered 200, none 429 or 503 (they
+    wait their turns in the lanes, bounded by the connections)."""
+    import selectors
+    import socket
+    from urllib.parse import urlsplit
+
+    from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
+    from bwhelpers.sandbox.fair_share import FairShare
+
+    url = urlsplit(service["url"])
+    count = PER_TENANT_REQUESTS * FairShare.PROBE_LANES + 40
+    socks = [socket.create_connection((url.hostname, url.port), timeout=30) for _ in range(count)]
+    answers: dict[Any, bytes] = {sock: b"" for sock in socks}
+    try:
+        for i, sock in enumerate(socks):
+            sock.sendall((f"GET {url.path}/_sandbox/health?nonce=n{i} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                          f"X-Forwarded-For: 198.51.100.90\r\nConnection: close\r\n\r\n").encode())
+        with selectors.DefaultSelector() as sel:
+            for sock in socks:
+                sel.register(sock, selectors.EVENT_READ)
+            open_ = len(socks)
+            while open_:
+                ready = sel.select(timeout=60)
+                assert ready, f"{open_} probes unanswered"
+                for key, _ in ready:
+                    chunk = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    answers[key.fileobj] += chunk
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        open_ -= 1
+    finally:
+        for sock in socks:
+            sock.close()
+    statuses = sorted({answer.split(b" ", 2)[1].decode() for answer in answers.values()})
+    assert statuses == ["200"], statuses
+    no_tracebacks(service)
+
+
 def test_the_service_bounds_its_open_connections(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Thousands of connections that never send a head hold no request, so the server bounds connections too
     (admission.MAX_CONNECTIONS: 4,096 or the file descriptor limit less a headroom): a connection past it is answered
@@ -502,7 +544,7 @@ def test_only_requests_waiting_for_a_body_without_credentials_fill_the_outsiders
     bodyless = ledger_key("address:198.51.100.3", body=False)
     assert bodyless == "head:address:198.51.100.3" and not outsider(bodyless)
     for key in (checking, bodyless, ledger_key("address:198.51.100.3", hint="account:7"),
-                ledger_key("address:198.51.100.3", hint="probe:1:198.51.100.3")):
+                ledger_key("address:198.51.100.3", hint="first:probe:1:198.51.100.3", body=False)):
         got = ledger.admit(key, 0 if ":address:" in key else 10)
         assert isinstance(got, Ticket) and not isinstance(got, Busy), key
         got.release()
@@ -510,11 +552,11 @@ def test_only_requests_waiting_for_a_body_without_credentials_fill_the_outsiders
     assert isinstance(ledger.admit(ledger_key("address:198.51.100.3"), 10), Ticket)  # a place given back is taken
     # unproven requests together: half of all at most; proven tenants keep the other half
     assert UNPROVEN_REQUESTS == ALL_REQUESTS // 2
-    assert all(unproven(k) for k in ("address:a", "head:address:a", "check:address:a", "probe:1:a"))
+    assert all(unproven(k) for k in ("address:a", "head:address:a", "check:address:a"))
     assert not any(unproven(k) for k in ("account:7", "hub:host", "admin"))
     ledger = Ledger()
     ledger.unproven_max, ledger.all_max = 3, (5, 1 << 30)
-    blind = [ledger.admit(k, 0) for k in ("head:address:a", "check:address:b", "probe:1:c")]
+    blind = [ledger.admit(k, 0) for k in ("head:address:a", "check:address:b", "signed:address:c")]
     assert all(isinstance(t, Ticket) for t in blind)
     assert ledger.admit("head:address:d", 0) is ALL_BUSY and ledger.admit("address:d", 10) is ALL_BUSY
     proven = [ledger.admit(k, 10) for k in ("account:7", "hub:host")]
@@ -532,10 +574,13 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     address's own allowance is bounded only by the connections the service holds (rev23f F2: at 16, a flood of 35
     at once from the room's address refused most new browsers' first pages; rev23g G1, G2: at 256, one client's
     connections' worth, a flood of 300-500 did), and so is the OAuth return's and a waiting hub check's (their
-    connections are what the server bounds); one with a body is no first page."""
+    connections are what the server bounds); one with a body is no first page. So is a kernel's health probe in
+    each of its address's lanes (rev23g G9: at 16 a lane, 8 lanes, a flood of 150-300 connections of probes from
+    the room's address made 7-9 of 20 other kernels' probes 429)."""
     from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, FIRST_PAGE_REQUESTS, MAX_CONNECTIONS,
-                                             PER_PEER_CONNECTIONS, TENANT_BUSY, WAITING_CHECK, Ledger, Ticket,
-                                             ledger_key, outsider, unproven)
+                                             PER_PEER_CONNECTIONS, PER_TENANT_REQUESTS, TENANT_BUSY, WAITING_CHECK,
+                                             Ledger, Ticket, ledger_key, outsider, unproven)
+    from bwhelpers.sandbox.fair_share import FairShare
 
     ledger = Ledger()
     ledger.outsiders_max, ledger.unproven_max, ledger.all_max = (1, 1 << 20), 2, (3, 1 << 30)
@@ -547,7 +592,10 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     assert key == "first:address:c" and not outsider(key) and not unproven(key)
     assert FIRST_PAGE_REQUESTS == MAX_CONNECTIONS > PER_PEER_CONNECTIONS
     places = {}
-    for lane in (key, "first:oauth:address:c", WAITING_CHECK + "address:c"):
+    probe = ledger_key("address:c", FairShare().probe_lane("c"), body=False)
+    assert probe.startswith("first:probe:") and not outsider(probe) and not unproven(probe)
+    assert FIRST_PAGE_REQUESTS > PER_TENANT_REQUESTS * FairShare.PROBE_LANES  # past the lanes' old allowance
+    for lane in (key, "first:oauth:address:c", WAITING_CHECK + "address:c", probe):
         places[lane] = [ledger.admit(lane, 0) for _ in range(FIRST_PAGE_REQUESTS)]
         assert all(isinstance(t, Ticket) for t in places[lane]), lane
         assert ledger.admit(lane, 0) is TENANT_BUSY  # a backstop: the server holds no more connections than that

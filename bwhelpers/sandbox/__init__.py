@@ -31,7 +31,7 @@ from .demo import DEMO, DEMO_B
 from .keys import ADMIN_HEADER, admin_key, admin_key_path, instance_proof
 
 __all__ = ["DEMO", "DEMO_B", "DEFAULT_PORT", "SandboxHandle", "start", "ensure_running", "probe", "verify",
-           "expected_key", "SandboxIdentityError", "admin_key",
+           "expected_key", "SandboxIdentityError", "SandboxBusyError", "admin_key",
            "admin_key_for", "admin_key_path", "admin_headers", "instance_proof", "ADMIN_HEADER"]
 
 DEFAULT_PORT = 8765
@@ -89,9 +89,9 @@ class SandboxHandle:
 _running: dict[str, SandboxHandle] = {}
 
 #: seconds a kernel waits for the health answer of the sandbox it was pointed at (``BW_SANDBOX_URL``): a workshop's
-#: sandbox answers the unauthenticated probes of a room one at a time (one client address: the proxy's), so when 50
+#: sandbox answers the unauthenticated probes of a room in a few lanes (one client address: the proxy's), so when 50
 #: kernels start at once the last one's answer comes seconds later (2 s gave "no sandbox answers" to most of them;
-#: a refused connection still fails at once)
+#: a refused connection still fails at once); a busy answer (429/503) is asked again within it (:mod:`.health_retry`)
 IDENTIFY_TIMEOUT = 10.0
 
 
@@ -115,6 +115,10 @@ def admin_key_for(url: str, timeout: float = 2.0) -> str | None:
 
 class SandboxIdentityError(ConnectionError):
     """The server at a sandbox URL could not prove it is the expected sandbox: no credential was sent."""
+
+
+class SandboxBusyError(ConnectionError):
+    """The sandbox at a URL answered busy (429/503) to every health request within the window."""
 
 
 def expected_key(url: str, timeout: float = 2.0) -> str | None:
@@ -144,11 +148,16 @@ class Identity:
     key: str | None
     #: did it prove it (the instance key's tenant proof with ``BW_SANDBOX_INSTANCE_KEY``)
     verified: bool
+    #: the status (429 or 503) of a sandbox that answered busy to every attempt within the window, else 0
+    busy: int = 0
 
 
 def identify(url: str, timeout: float = 2.0, tenant: bool = True) -> Identity:
     """:func:`probe`, :func:`expected_key` and :func:`verify` in one request: the health document answered to a
-    fresh nonce names the db (whose key file is the key to check) and carries the proof. Sends no credential."""
+    fresh nonce names the db (whose key file is the key to check) and carries the proof. Sends no credential.
+
+    A busy answer (429/503: a workshop's service holding too much at once) is asked again after its ``Retry-After``
+    within ``timeout`` seconds (:mod:`.health_retry`); if every attempt is busy, :attr:`Identity.busy` says so."""
     import hmac
     import secrets
     import urllib.parse
@@ -156,11 +165,18 @@ def identify(url: str, timeout: float = 2.0, tenant: bool = True) -> Identity:
     from .keys import ADMIN_KEY_ENV, ADMIN_KEY_FILE_ENV, INSTANCE_KEY_ENV, admin_key_path, tenant_proof, \
         trusted_key_file
 
+    import requests
+
+    from . import health_retry
+
     nonce = secrets.token_hex(16)
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/_sandbox/health?nonce={nonce}", timeout=timeout) as resp:
-            doc = json.loads(resp.read().decode("utf-8"))
-    except (OSError, ValueError, urllib.error.URLError):
+        resp = health_retry.get(f"{url.rstrip('/')}/_sandbox/health?nonce={nonce}", timeout)
+        if resp.status_code in health_retry.BUSY:  # there, but busy through the whole window
+            return Identity(None, None, False, busy=resp.status_code)
+        resp.raise_for_status()
+        doc = resp.json()
+    except (OSError, ValueError, requests.RequestException):
         return Identity(None, None, False)
     if not isinstance(doc, dict) or doc.get("service") != SERVICE_NAME:
         return Identity(None, None, False)
@@ -311,6 +327,11 @@ def ensure_running(url: str | None = None, db: str | os.PathLike[str] | None = N
                     f"No credential was sent. Fix: start your sandbox (`python -m bwhelpers.sandbox`), or give its "
                     f"admin key file with BW_SANDBOX_ADMIN_KEY_FILE")
             return SandboxHandle(url=url, credentials=creds, reused=True, admin_key=found.key)
+        if found.busy:
+            raise SandboxBusyError(
+                f"the sandbox at {url} (BW_SANDBOX_URL) is busy: it answered {found.busy} to every health request "
+                f"for {IDENTIFY_TIMEOUT:g} s (it is there, serving others). Fix: try again in a moment (run this "
+                f"again); if it stays busy, tell the workshop's host")
         raise ConnectionError(f"no sandbox answers at {url} (BW_SANDBOX_URL). Fix: start one with "
                               f"`python -m bwhelpers.sandbox` or unset BW_SANDBOX_URL")
     for handle in _running.values():

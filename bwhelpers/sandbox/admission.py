@@ -17,7 +17,7 @@ its own allowance, and only requests without right credentials share the address
 * every request without right credentials that waits for a body, together (the **outsiders' pool**):
   :data:`OUTSIDERS_REQUESTS` and :data:`OUTSIDERS_BODY_BYTES`; every request together (the admin's aside):
   :data:`ALL_REQUESTS` and :data:`ALL_BODY_BYTES`, of which every request that proves no one (an outsider's, a
-  page whose hub token is being checked, a health probe) together takes at most :data:`UNPROVEN_REQUESTS`: the
+  page whose hub token is being checked) together takes at most :data:`UNPROVEN_REQUESTS`: the
   other half is kept for proven tenants (an account's right credentials, a hub user the service knows), so no
   number of outsider addresses makes a participant's right credentials wait or fail (rev23e E2);
 * a body without right credentials must arrive within :data:`OUTSIDER_BODY_TIMEOUT` seconds (a participant's
@@ -33,7 +33,8 @@ pool with slow bodies, a participant's first page (the hub's OAuth redirect, its
 the service has not seen yet) and a kernel's health probe are still served: only requests without credentials that
 carry a body can be refused by it (a made-up hub token with a body proves nothing until its body is in: it is in
 the pool too, rev23e E2). A browser's first page with no credentials at all (only a redirect to the hub's login)
-takes no place in any room-wide bound: :data:`FIRST_PAGE`.
+takes no place in any room-wide bound: :data:`FIRST_PAGE`, and neither does a kernel's health probe (its lanes are
+``first:probe:`` keys, rev23g G9).
 
 Over a limit the request is answered at once, before its body is read, and its connection closed: 429 over the
 tenant's own limits, 503 over everyone's, both with ``Retry-After``. Connections are bounded by the server
@@ -56,11 +57,11 @@ OUTSIDERS_BODY_BYTES = 64 * 1024 * 1024
 #: so no handful of accounts (one participant under many hub names) reaches it (rev23d D7)
 ALL_REQUESTS = 128 * PER_TENANT_REQUESTS
 ALL_BODY_BYTES = 128 * PER_TENANT_BODY_BYTES
-#: every request that proves no one together (outsiders', hub-token checks', health probes'): half of all, the
+#: every request that proves no one together (outsiders', hub-token checks'): half of all, the
 #: other half kept for proven tenants (rev23e E2: 384 addresses' checks filled the room-wide bound)
 UNPROVEN_REQUESTS = ALL_REQUESTS // 2
 #: the ledger keys of requests that prove no one (:func:`ledger_key`; a guest's name proves nothing: names are free)
-_UNPROVEN = ("address:", "guest:", "head:", "check:", "signed:", "probe:")
+_UNPROVEN = ("address:", "guest:", "head:", "check:", "signed:")
 #: the ledger keys of the outsiders' pool (:func:`outsider`)
 _OUTSIDERS = ("address:", "guest:")
 #: the ledger key (and turn) of a workshop's **first page** (``first:address:<ip>``, :mod:`.workshop.tenants`): a
@@ -70,8 +71,10 @@ _OUTSIDERS = ("address:", "guest:")
 #: many addresses or from the same one, never make it wait or refuse it (rev23e E2 residue). It holds nothing to be
 #: held by: answered as soon as its own turn comes (one at a time per address, as every tenant's), so a flood of
 #: them is paced per address as any other. The hub's OAuth redirect back that follows it (its ``state`` signed by
-#: that first page) is ``first:oauth:address:<ip>``, and a page whose hub token of the hub's shape is checked with
-#: the hub (or waits for a place to be) ``first:wait:address:<ip>`` (:data:`WAITING_CHECK`).
+#: that first page) is ``first:oauth:address:<ip>``, a page whose hub token of the hub's shape is checked with
+#: the hub (or waits for a place to be) ``first:wait:address:<ip>`` (:data:`WAITING_CHECK`), and a kernel's health
+#: probe (bodyless, uncredentialed by design) one of its address's lanes ``first:probe:<n>:<ip>``
+#: (:attr:`.fair_share.FairShare.PROBE_LANES`, rev23g G9).
 FIRST_PAGE = "first:"
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256
@@ -98,11 +101,12 @@ def _max_connections() -> int:
 #: open connections served at once (a new one past it is closed unanswered): 4,096, or the process's file
 #: descriptor limit less a headroom
 MAX_CONNECTIONS = _max_connections()
-#: first pages, OAuth returns and hub checks (``first:`` keys) in flight per address: as many as the service holds
-#: connections (each holds only its connection, which :data:`MAX_CONNECTIONS` bounds; nothing else is kept per
-#: request), not one client's connections' worth: however many connections one client opens, a new browser's first
-#: page and its OAuth return, and a freshly minted token, from its address wait their turn instead of being refused
-#: (rev23g G1, G2: with 256 per address a flood of 300-500 connections from the room's address made them 429)
+#: first pages, OAuth returns, hub checks and health probe lanes (``first:`` keys) in flight per address: as many as
+#: the service holds connections (each holds only its connection, which :data:`MAX_CONNECTIONS` bounds; nothing else
+#: is kept per request), not one client's connections' worth: however many connections one client opens, a new
+#: browser's first page and its OAuth return, a freshly minted token and a kernel's health probe from its address
+#: wait their turn instead of being refused (rev23g G1, G2, G9: with 256 per address, or 16 per probe lane, a flood
+#: of 150-500 connections from the room's address made them 429)
 FIRST_PAGE_REQUESTS = MAX_CONNECTIONS
 
 
@@ -149,7 +153,7 @@ def outsider(tenant: str) -> bool:
     """Is ``tenant`` a client address (no right credentials), or a hub user with no account who is not an admin
     (``guest:<name>``, :mod:`.workshop.tenants`: a name that only logged in, free with the room password, rev23e
     E3), not an account, the host or the admin? As a ledger key: is it in the outsiders' pool? (A health probe
-    lane, ``head:`` and ``check:`` keys are not: see :func:`ledger_key`; they count in all.)"""
+    lane, ``head:`` and ``check:`` keys are not: see :func:`ledger_key`.)"""
     return tenant.startswith(_OUTSIDERS)
 
 
@@ -157,8 +161,8 @@ def ledger_key(tenant: str, hint: object = None, body: bool = True) -> str:
     """Whose allowance a request takes: its tenant's, or the one its ``hint`` already proves (a string: a hub user
     known by their token or the service's signed login cookie, a signed phone link's account: the workshop's own
     pages are never outsiders, rev23d D1), or for a health probe its lane's (from
-    :meth:`.fair_share.FairShare.probe_lane`: a room's kernels all probe from the proxy's address when they start,
-    and 8 lanes of 16 hold a room of 120). A request whose hub token is still being checked with the hub (its hint
+    :meth:`.fair_share.FairShare.probe_lane`, a ``first:probe:`` key: a room's kernels all probe from the proxy's
+    address when they start; bounded only by the connections, rev23g G9). A request whose hub token is still being checked with the hub (its hint
     an awaitable) takes its address's check allowance (``check:``; the service asks the hub about at most a few
     tokens of one address at once, ``tenants.MAX_CHECKS_PER_ADDRESS``), and an outsider's request without a
     ``body`` its address's allowance for those (``head:``): a participant's first page after a restart never waits

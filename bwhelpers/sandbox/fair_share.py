@@ -44,6 +44,7 @@ from typing import Any
 import tornado.ioloop
 
 from . import clock, credentials
+from .admission import FIRST_PAGE
 from .auth import authenticate, legacy_token_account, parse_basic
 from .auth_throttle import THROTTLE, cached_only, credential_key
 from .db import Database
@@ -125,7 +126,11 @@ class FairShare:
     #: its sandbox before it sends any) take turns in this many lanes of their own, not in the address's one: a
     #: room's kernels all probe from the proxy's address when they start, and in one lane the 50th waited behind
     #: 49 rounds of the loop (18 s at a load of 17: "no sandbox answers"). A probe's answer is small and constant,
-    #: so a flood of probes takes at most this many small turns a round
+    #: so a flood of probes takes at most this many small turns a round. A lane is a first page's kind of ledger key
+    #: (``first:probe:<n>:<address>``, :data:`.admission.FIRST_PAGE`): a bodyless GET that holds only its connection
+    #: until its turn, so it waits there, bounded only by the connections, never 429 for want of places (rev23g G9:
+    #: with the address's 16 a lane, a flood of 150-300 connections of probes made other kernels' probes 429) and in
+    #: no room-wide bound
     PROBE_LANES = 8
 
     def __init__(self) -> None:
@@ -135,7 +140,7 @@ class FairShare:
     def probe_lane(self, address: str) -> str:
         """The tenant of a health probe from ``address`` (its lanes taken in turn)."""
         self._probes = (self._probes + 1) % self.PROBE_LANES
-        return f"probe:{self._probes}:{address}"
+        return f"{FIRST_PAGE}probe:{self._probes}:{address}"
 
     def admit(self, tenant: str, run: Callable[[], None]) -> bool:
         """Run ``run`` now if ``tenant`` has no request in the loop, else when its turn comes. True when it ran now
