@@ -290,6 +290,26 @@ SAME_ORIGIN_WARNING = (
     "profile of its own and never opens a participant's link in it (docs/workshop.md, 'A room of strangers').")
 
 
+class SameOriginRoom(ValueError):
+    """A room not marked trusted whose participants' servers would share the hub's origin (no ``subdomain_host``)."""
+
+
+def check_origin(subdomain_host: str | None, trusted_room: bool | None, same_origin_ok: bool | None) -> str | None:
+    """Refuse a room of strangers whose servers share the hub's origin (:class:`SameOriginRoom`, naming the fix)
+    unless the host accepted it (then the warning to print); None for subdomains or a trusted room (rev23g G3)."""
+    if subdomain_host or trusted_room:
+        return None
+    if not same_origin_ok:
+        raise SameOriginRoom(
+            "without --subdomain-host every participant's server is served on the hub's own origin, so a page a "
+            "participant serves from it, opened by the host, can press the board's buttons and mint a hub token with "
+            "the host's rights. For a room of strangers give the hub wildcard DNS and TLS and pass --subdomain-host "
+            "https://hub.example.org (configure(..., subdomain_host=...)); to run without subdomains anyway, say so: "
+            "--same-origin-ok (configure(..., same_origin_ok=True)), and the host keeps the board in a browser "
+            "profile of its own; a room you trust: --trusted-room (docs/workshop.md, 'A room of strangers')")
+    return SAME_ORIGIN_WARNING
+
+
 def _origin(url: str) -> str:
     """``scheme://host[:port]`` of ``url`` (``https`` when it names none, as JupyterHub assumes)."""
     from urllib.parse import urlsplit
@@ -369,7 +389,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
               allow_callback_hosts: Sequence[str] = (), trusted_proxies: Sequence[str] = (),
               allow_hosts: Sequence[str] = (), trusted_room: bool = False, new_names_per_hour: int | None = None,
-              subdomain_host: str | None = None, python: str = sys.executable) -> None:
+              subdomain_host: str | None = None, same_origin_ok: bool = False,
+              python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
 
     :param public_url: the hub's URL (``c.JupyterHub.bind_url``); None leaves it, and the hub's db and cookie
@@ -404,13 +425,16 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         their own subdomain of it (JupyterHub's ``subdomain_host``: wildcard DNS and TLS): a page a participant serves
         from their server is then another origin than the hub's and the board's (rev23g G3). The sandbox's URL
         (kernels, links) becomes its own subdomain (:func:`service_origin`). Without it, for a room not marked
-        trusted, :data:`SAME_ORIGIN_WARNING` is printed.
+        trusted, the hub refuses to start (:class:`SameOriginRoom`) unless ``same_origin_ok``.
+    :param same_origin_ok: the host accepts that participants' servers share the hub's origin in a room not marked
+        trusted (no wildcard DNS): :data:`SAME_ORIGIN_WARNING` is printed instead of the refusal.
     """
     warning = check_spawner(spawner, trusted_room)
     if warning:
         print(warning, file=sys.stderr)
-    if not subdomain_host and not trusted_room:
-        print(SAME_ORIGIN_WARNING, file=sys.stderr)
+    origin_warning = check_origin(subdomain_host, trusted_room, same_origin_ok)
+    if origin_warning:
+        print(origin_warning, file=sys.stderr)
     from bwhelpers.hub_client_address import remote_ip_transform
     from bwhelpers.sandbox.forwarded import LOOPBACK
     from bwhelpers.sandbox.workshop import join_link, login_alarm, new_names
@@ -615,6 +639,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="the hub's origin (https://hub.example.org) with wildcard DNS and TLS: every participant's "
                         "server and the sandbox on a subdomain of their own, so a page a participant serves cannot act "
                         "as the host (a room of strangers needs it; without it and without --trusted-room a warning)")
+    p.add_argument("--same-origin-ok", action="store_true",
+                   help="run a room not marked --trusted-room without --subdomain-host anyway (participants' servers on "
+                        "the hub's origin: the host keeps the board in a browser profile of its own); refused otherwise")
     p.add_argument("--new-names-per-hour", type=int, default=None, metavar="N",
                    help="with --authenticator dummy: logins under new names (each a new sandbox account) one client "
                         "address may make in an hour (default 30; 0: no bound); a bigger room behind one NAT uses the "
@@ -637,6 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         trusted_room=True if args.trusted_room else None,
         new_names_per_hour=args.new_names_per_hour,
         subdomain_host=args.subdomain_host,
+        same_origin_ok=True if args.same_origin_ok else None,
     )
     if args.tljh:
         options["authenticator"] = None
@@ -648,8 +676,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if warning:
         print(warning, file=sys.stderr)
-    if not args.subdomain_host and not args.trusted_room:
-        print(SAME_ORIGIN_WARNING, file=sys.stderr)
+    try:
+        origin_warning = check_origin(args.subdomain_host, args.trusted_room, args.same_origin_ok)
+    except SameOriginRoom as refused:
+        print(f"python -m bwhelpers workshop-config: refused: {refused}", file=sys.stderr)
+        return 2
+    if origin_warning:
+        print(origin_warning, file=sys.stderr)
     text = render_config(filename=args.out if args.out != "-" else "jupyterhub_config.py", **options)
     if args.tljh:  # None means "keep" for these: say so explicitly in the file
         text = text.replace("    state_dir=", "    public_url=None,\n    authenticator=None,\n    spawner=None,\n"

@@ -580,7 +580,7 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
     codes: list[int] = []
     while len(codes) < 60 and (not codes or codes[-1] != 429):
         codes.append(_guesser(hub, "127.0.0.1")(f"outsider{len(codes)}", "wrong").status_code)
-    assert codes[-1] == 429 and set(codes[:-1]) == {403}, codes
+    assert codes[-1] == 429 and set(codes[:-1]) <= {403}, codes
     invited = requests.Session()
     r = invited.get(link, timeout=30, allow_redirects=False)
     assert r.status_code == 302 and r.headers["Location"].endswith("/hub/login"), (r.status_code, r.text[-300:])

@@ -529,12 +529,13 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     half, and a new browser's first page (no credentials at all: only a redirect to the hub's login) answered 503.
     Its ledger key is its address's ``first:`` (tests/test_workshop_hub_identity.py: over HTTP): admitted while the
     outsiders' pool, the unproven half and the room-wide bound are all full, and it takes nothing from them; its
-    address's own allowance still bounds a flood of them (429), one client's connections' worth (rev23f F2: 16, and
-    a flood of 35 at once from the room's address refused most new browsers' first pages), and so is the OAuth
-    return's; one with a body is no first page."""
+    address's own allowance is bounded only by the connections the service holds (rev23f F2: at 16, a flood of 35
+    at once from the room's address refused most new browsers' first pages; rev23g G1, G2: at 256, one client's
+    connections' worth, a flood of 300-500 did), and so is the OAuth return's and a waiting hub check's (their
+    connections are what the server bounds); one with a body is no first page."""
     from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, FIRST_PAGE_REQUESTS, MAX_CONNECTIONS,
-                                             PER_PEER_CONNECTIONS, TENANT_BUSY, WAITING_CHECK, WAITING_CHECKS, Ledger,
-                                             Ticket, ledger_key, outsider, unproven)
+                                             PER_PEER_CONNECTIONS, TENANT_BUSY, WAITING_CHECK, Ledger, Ticket,
+                                             ledger_key, outsider, unproven)
 
     ledger = Ledger()
     ledger.outsiders_max, ledger.unproven_max, ledger.all_max = (1, 1 << 20), 2, (3, 1 << 30)
@@ -544,27 +545,21 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     assert ledger.admit("account:8", 0) is ALL_BUSY  # every room-wide bound is full
     key = ledger_key("address:c", FIRST_PAGE + "address:c", body=False)
     assert key == "first:address:c" and not outsider(key) and not unproven(key)
-    firsts = [ledger.admit(key, 0) for _ in range(FIRST_PAGE_REQUESTS)]
-    assert all(isinstance(t, Ticket) for t in firsts) and FIRST_PAGE_REQUESTS == PER_PEER_CONNECTIONS
-    assert ledger.admit(key, 0) is TENANT_BUSY  # its address's own allowance
-    back = [ledger.admit("first:oauth:address:c", 0) for _ in range(FIRST_PAGE_REQUESTS + 1)]
-    assert all(isinstance(t, Ticket) for t in back[:-1]) and back[-1] is TENANT_BUSY
+    assert FIRST_PAGE_REQUESTS == MAX_CONNECTIONS > PER_PEER_CONNECTIONS
+    places = {}
+    for lane in (key, "first:oauth:address:c", WAITING_CHECK + "address:c"):
+        places[lane] = [ledger.admit(lane, 0) for _ in range(FIRST_PAGE_REQUESTS)]
+        assert all(isinstance(t, Ticket) for t in places[lane]), lane
+        assert ledger.admit(lane, 0) is TENANT_BUSY  # a backstop: the server holds no more connections than that
     assert ledger.admit("check:address:c", 0) is ALL_BUSY  # none of the room-wide places was taken
-    for t in back[:-1]:
-        t.release()
     held[2].release()  # a proven tenant's place given back is a proven tenant's again: the first pages took none
     assert isinstance(ledger.admit("account:8", 0), Ticket) and ledger.admit("account:9", 0) is ALL_BUSY
-    for t in firsts:
-        t.release()
+    for tickets in places.values():
+        for t in tickets:
+            t.release()
     assert ledger.in_flight(key) == (0, 0) and ledger.admit("account:9", 0) is ALL_BUSY
+    assert ledger.in_flight() == (1, 10)  # the outsiders' pool: only address:a's
     assert ledger_key("address:c", FIRST_PAGE + "address:c", body=True) == "address:c"  # a body: no first page
-    # rev23g G1: checks of tokens of the hub's shape waiting for their address's places have no bound but the
-    # connections (a flood of 300-500 from the room's address made a fresh token 429 at 256), and no room-wide place
-    waits = [ledger.admit(WAITING_CHECK + "address:c", 0) for _ in range(MAX_CONNECTIONS)]
-    assert all(isinstance(t, Ticket) for t in waits) and WAITING_CHECKS == MAX_CONNECTIONS > FIRST_PAGE_REQUESTS
-    assert ledger.admit("account:9", 0) is ALL_BUSY and ledger.in_flight() == (1, 10)
-    for t in waits:
-        t.release()
 
 
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
@@ -1082,11 +1077,12 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     the host, drives the board and mints the host's hub token. ``--subdomain-host`` sets JupyterHub's
     ``subdomain_host`` (every server and the service on a subdomain of its own: JupyterHub's hook), the sandbox's URL
     becomes its own subdomain (kernels, links) and its allowed hosts name it; without it, a room not marked trusted
-    is warned (workshop-config and the hub), and the board says it (its last line above the table)."""
+    is refused (workshop-config and the hub) unless the host says ``--same-origin-ok`` (then warned), as the simple
+    spawner needs ``--trusted-room``; and the board says it (its last line above the table)."""
     from traitlets.config import Config
 
     from bwhelpers.sandbox.workshop.board import render_board
-    from bwhelpers.workshop import SAME_ORIGIN_WARNING, configure, main, service_origin
+    from bwhelpers.workshop import SAME_ORIGIN_WARNING, SameOriginRoom, configure, main, service_origin
 
     c = Config()
     configure(c, state_dir=tmp_path, subdomain_host="https://hub.example.org", spawner="local")
@@ -1105,7 +1101,9 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     routes = dict(WorkshopAuthenticator(service_public_url=f"{own}/services/bw-sandbox").get_handlers(None))
     assert routes[r"/services/bw\-sandbox(/.*)?"] is ServiceRedirectHandler
     assert r"/services/bw\-sandbox(/.*)?" not in dict(WorkshopAuthenticator().get_handlers(None))
-    configure(Config(), state_dir=tmp_path, spawner="local")  # a room of strangers without subdomains
+    with pytest.raises(SameOriginRoom, match="--subdomain-host https://hub.example.org"):  # strangers, one origin
+        configure(Config(), state_dir=tmp_path, spawner="local")
+    configure(Config(), state_dir=tmp_path, spawner="local", same_origin_ok=True)  # the host says so: a warning
     assert SAME_ORIGIN_WARNING in capsys.readouterr().err
     configure(Config(), state_dir=tmp_path, trusted_room=True)
     assert SAME_ORIGIN_WARNING not in capsys.readouterr().err
@@ -1115,8 +1113,13 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     assert "subdomain_host='https://hub.example.org:8443'" in out.read_text()
     assert "board: https://bw-sandbox--service.hub.example.org:8443/services/bw-sandbox/board" in out.read_text()
     assert "--subdomain-host" not in capsys.readouterr().err
-    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep"]) == 0
-    assert "--subdomain-host https://hub.example.org" in capsys.readouterr().err
+    out.unlink()
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep"]) == 2 and not out.exists()
+    refusal = capsys.readouterr().err
+    assert "refused" in refusal and "--subdomain-host" in refusal and "--same-origin-ok" in refusal, refusal
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep", "--same-origin-ok"]) == 0
+    assert "same_origin_ok=True" in out.read_text()
+    assert "--subdomain-host https://hub.example.org" in capsys.readouterr().err  # the warning
     args: dict[str, Any] = {"xsrf": "x", "prefix": "/services/bw-sandbox", "admin": "host"}
     assert "share this page&#39;s address" in render_board([], [], **args, same_origin=True)
     assert "share this page" not in render_board([], [], **args, same_origin=False)

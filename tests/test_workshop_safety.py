@@ -1094,6 +1094,53 @@ def test_fair_turns_one_request_of_each_tenant_in_the_loop() -> None:
     asyncio.run(run())
 
 
+def test_a_refused_login_gives_its_lane_on_and_waits_among_its_addresss_refused_answers() -> None:
+    """rev23g G2: an OAuth return whose code the hub refused gives its turn back, so the next return from its address
+    asks the hub now, and waits for its answer among the address's refused ones (REFUSED, all of them): a flood's
+    connections wait there, not in front of a new browser's return. A client that leaves meanwhile is not answered
+    and its turn passes on."""
+    import asyncio
+    import types
+
+    from bwhelpers.sandbox.fair_share import REFUSED, FairShare, Turn
+    from bwhelpers.sandbox.server import SandboxApplication
+
+    async def run() -> None:
+        share, ran = FairShare(), []
+        app = types.SimpleNamespace(fair_share=share, settings={"sandbox": types.SimpleNamespace(trusted_proxies=())})
+        refused, lane = REFUSED + "address:198.51.100.7", "first:oauth:address:198.51.100.7"
+
+        def request(turn: Turn) -> Any:
+            return types.SimpleNamespace(connection=types.SimpleNamespace(bw_turn=turn), remote_ip="198.51.100.7",
+                                         headers={})
+
+        busy = Turn(share, refused)  # a made-up token's answer of that address in the loop
+        busy.start(lambda: ran.append("busy"))
+        mine, nxt, last = Turn(share, lane), Turn(share, lane), Turn(share, lane)
+        for name, turn in (("mine", mine), ("next", nxt), ("last", last)):
+            turn.start(lambda name=name: ran.append(name))
+        first = request(mine)
+        waiting = asyncio.ensure_future(SandboxApplication.refused_turn(app, first))  # type: ignore[arg-type]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert ran == ["busy", "mine", "next"] and not waiting.done()  # the next return asks the hub now
+        busy.finished(200)
+        assert await waiting is True and first.connection.bw_turn.tenant == refused
+        second = request(nxt)
+        leaving = asyncio.ensure_future(SandboxApplication.refused_turn(app, second))  # type: ignore[arg-type]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert ran[-1] == "last" and not leaving.done()
+        second.connection.bw_turn.finished()  # its client left while it waited (the server's connection close)
+        assert await leaving is False
+        first.connection.bw_turn.finished(200)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert share.waiting() == 0
+
+    asyncio.run(run())
+
+
 def test_a_requests_tenant_is_a_verified_account_or_its_address(tmp_path: Any) -> None:
     """Right credentials (API user, API client as the token endpoint gets them, token:secret, Bearer) name their
     account, so a first request never waits in its address's turns (review 23b N1); a wrong password naming

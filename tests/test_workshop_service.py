@@ -201,7 +201,7 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
     from traitlets.config import Config
 
     out = tmp_path / "bwhelpers.py"
-    r = subprocess.run([sys.executable, "-m", "bwhelpers", "workshop-config", "--tljh", "--admin", "host",
+    r = subprocess.run([sys.executable, "-m", "bwhelpers", "workshop-config", "--tljh", "--same-origin-ok", "--admin", "host",
                         "--state-dir", str(tmp_path / "state"), "-o", str(out), "--allow-callback-host", "10.1.0.0/16",
                         "--trusted-proxy", "10.2.0.0/16"],
                        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -228,7 +228,7 @@ def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices
     k = Config()
     configure(k, public_url=None, authenticator=None, spawner=None, state_dir=tmp_path / "k8s",
               service_url="http://hub:10101", listen="0.0.0.0", sandbox_url="http://proxy-public",
-              trusted_proxies=["10.0.0.0/8"])
+              trusted_proxies=["10.0.0.0/8"], same_origin_ok=True)
     svc = k.JupyterHub.services[0]
     assert svc["command"][svc["command"].index("--trusted-proxy") + 1] == "10.0.0.0/8"
     assert svc["url"] == "http://hub:10101"
@@ -388,6 +388,6 @@ def test_the_simple_spawner_needs_a_trusted_room(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         assert "WARNING" in r.stderr and "root shell" in r.stderr and c.Spawner.args == ["--allow-root"], r.stderr
     # one Unix user per participant (or TLJH's own spawner) needs no flag
-    for extra in (["--spawner", "local", "--authenticator", "pam"], ["--tljh"]):
+    for extra in (["--spawner", "local", "--authenticator", "pam", "--same-origin-ok"], ["--tljh", "--same-origin-ok"]):
         r = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=60, env=env)
         assert r.returncode == 0 and "trusted_room" not in out.read_text(), (extra, r.stderr)

@@ -65,30 +65,21 @@ _UNPROVEN = ("address:", "guest:", "head:", "check:", "signed:", "probe:")
 _OUTSIDERS = ("address:", "guest:")
 #: the ledger key (and turn) of a workshop's **first page** (``first:address:<ip>``, :mod:`.workshop.tenants`): a
 #: browser's ``GET`` with no credentials at all and no body, which only gets a redirect to the hub's login. Its
-#: address's allowance of its own (:data:`FIRST_PAGE_REQUESTS`, answered 429 beyond) and its own turn, and in no
-#: room-wide bound (the outsiders' pool, the unproven half, all): outsiders holding requests, from however many
-#: addresses or from the same one, never make it wait or refuse it (rev23e E2 residue). It holds nothing to be
+#: address's allowance of its own (:data:`FIRST_PAGE_REQUESTS`: bounded only by the connections) and its own turn,
+#: and in no room-wide bound (the outsiders' pool, the unproven half, all): outsiders holding requests, from however
+#: many addresses or from the same one, never make it wait or refuse it (rev23e E2 residue). It holds nothing to be
 #: held by: answered as soon as its own turn comes (one at a time per address, as every tenant's), so a flood of
-#: them is paced per address as any other, and bounded by the connections (:data:`MAX_CONNECTIONS`). The hub's
-#: OAuth redirect back that follows it (its ``state`` signed by that first page) is ``first:oauth:address:<ip>``.
+#: them is paced per address as any other. The hub's OAuth redirect back that follows it (its ``state`` signed by
+#: that first page) is ``first:oauth:address:<ip>``, and a page whose hub token of the hub's shape is checked with
+#: the hub (or waits for a place to be) ``first:wait:address:<ip>`` (:data:`WAITING_CHECK`).
 FIRST_PAGE = "first:"
 OUTSIDER_BODY_TIMEOUT = 10.0
 PER_PEER_CONNECTIONS = 256
-#: first pages (``first:address:<ip>``) in flight per address: one client's connections' worth (and the most
-#: :class:`.fair_share.FairShare` queues per tenant), not :data:`PER_TENANT_REQUESTS`. They still go one at a time
-#: (their turn), each a quick redirect, so a new browser's first page waits behind at most this many of a flood's
-#: from its address instead of being refused while 16 of them are in flight (rev23f F2: behind the room's one
-#: address, 13 of 22 new logins were 429 during such a flood). So does the OAuth return that follows
-#: (``first:oauth:``, a pending login's state each, used once): it asks the hub one at a time per address, so a new
-#: browser's waits behind a flood's (each a pending state from a first page with a made-up code) for the hub's
-#: answers to those before it, instead of being refused (rev23f F2: 23 of 24 new logins were 429).
-FIRST_PAGE_REQUESTS = PER_PEER_CONNECTIONS
 #: the ledger key of a bodyless page whose hub token (of the hub's shape) is checked with the hub or waits for one
 #: of its address's check places (``tenants.HubCheck.shaped``): like a first page it holds nothing but its
-#: connection until its turn, so it is in no room-wide bound, and it has no bound per address but the connections
-#: (:data:`WAITING_CHECKS`): rev23f F1, a flood of made-up tokens from the room's address made a never-seen token 429
-#: while the address's places, or the 16 in flight of its checks answered and waiting for the address's turn, were
-#: taken; rev23g G1, with 256 per address a flood of 300-500 connections did the same
+#: connection until its turn, so it is in no room-wide bound (rev23f F1: a flood of made-up tokens from the room's
+#: address made a never-seen token 429 while the address's places, or the 16 in flight of its checks answered and
+#: waiting for the address's turn, were taken)
 WAITING_CHECK = "first:wait:"
 #: headroom of file descriptors kept for the db, the log and the callbacks' outgoing connections
 _FD_HEADROOM = 256
@@ -107,10 +98,12 @@ def _max_connections() -> int:
 #: open connections served at once (a new one past it is closed unanswered): 4,096, or the process's file
 #: descriptor limit less a headroom
 MAX_CONNECTIONS = _max_connections()
-#: ``first:wait:`` requests in flight per address: as many as the service holds connections (each holds only its
-#: connection, which :data:`MAX_CONNECTIONS` bounds), so however many connections one client opens, a freshly
-#: minted token from its address waits for its check instead of being refused (rev23g G1)
-WAITING_CHECKS = MAX_CONNECTIONS
+#: first pages, OAuth returns and hub checks (``first:`` keys) in flight per address: as many as the service holds
+#: connections (each holds only its connection, which :data:`MAX_CONNECTIONS` bounds; nothing else is kept per
+#: request), not one client's connections' worth: however many connections one client opens, a new browser's first
+#: page and its OAuth return, and a freshly minted token, from its address wait their turn instead of being refused
+#: (rev23g G1, G2: with 256 per address a flood of 300-500 connections from the room's address made them 429)
+FIRST_PAGE_REQUESTS = MAX_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -227,8 +220,7 @@ class Ledger:
             return Ticket(self, tenant, 0)
         with self._lock:
             mine = self._tenants.get(tenant) or [0, 0]
-            most = self.per_tenant[0] if not tenant.startswith(FIRST_PAGE) else \
-                WAITING_CHECKS if tenant.startswith(WAITING_CHECK) else self.first_pages
+            most = self.first_pages if tenant.startswith(FIRST_PAGE) else self.per_tenant[0]
             if mine[0] + 1 > most or mine[1] + size > self.per_tenant[1]:
                 return TENANT_BUSY
             pooled = outsider(tenant)

@@ -105,7 +105,8 @@ def tenant_of(db: Database, authorization: str | None, address: str, delivery: s
 #: whatever the flooder does with Retry-After)
 PAUSE_AFTER_429 = 0.5
 #: the turns of requests whose credentials the hub has just refused (``refused:address:<ip>``: a made-up hub token,
-#: :mod:`.workshop.tenants`): their answers are known (401, or the failure throttle's 429) and they wait for them
+#: :mod:`.workshop.tenants`, or OAuth code, ``SandboxApplication.refused_turn``): their answers are known (401 or
+#: 400, or the failure throttle's 429) and they wait for them
 #: here, all of them (no :attr:`FairShare.MAX_WAITING`: each holds only its connection, which the server bounds),
 #: paced as any tenant's. So a flood's connections wait behind answers already decided instead of coming back at
 #: once with new made-up tokens to queue for the hub in front of a newcomer's real one (rev23g G1: with 500
@@ -169,10 +170,12 @@ class FairShare:
 class Turn:
     """One request's place in a :class:`FairShare` (held by the server's message delegate)."""
 
-    __slots__ = ("share", "tenant", "state")
+    __slots__ = ("share", "tenant", "state", "left")
 
     def __init__(self, share: FairShare, tenant: str):
         self.share, self.tenant, self.state = share, tenant, "waiting"
+        #: called when the client leaves while the request waits (its turn is then passed on, never run)
+        self.left: Callable[[], None] | None = None
 
     def start(self, run: Callable[[], None]) -> None:
         def go() -> None:
@@ -198,4 +201,6 @@ class Turn:
             self.share.done(self.tenant)
         elif self.state == "waiting":
             self.state = "cancelled"
+            if self.left is not None:
+                self.left()
 

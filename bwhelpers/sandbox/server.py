@@ -343,7 +343,9 @@ async def _later_turn(share: FairShare, hint: Any, fallback: str) -> Turn:
     except Exception:  # pragma: no cover - a hint never raises; if it did, the request is its address's
         log.exception("could not tell a request's tenant")
         return Turn(share, fallback)
-    return Turn(share, tenant or REFUSED + fallback)
+    if tenant or getattr(hint, "signed", False):  # the service's own signed cookie is no one's made-up token
+        return Turn(share, tenant or fallback)
+    return Turn(share, REFUSED + fallback)
 
 
 class NoSniff(tornado.web.OutputTransform):
@@ -478,6 +480,32 @@ class SandboxApplication(tornado.web.Application):
         awaitable of one (or of None), or None. The workshop's pages have their own proofs
         (:mod:`bwhelpers.sandbox.workshop.tenants`)."""
         return None
+
+    async def refused_turn(self, request: tornado.httputil.HTTPServerRequest) -> bool:
+        """A request whose credentials the hub just refused (a made-up OAuth code) gives its turn back, so its
+        lane's next request goes now, and waits for one among its address's refused ones
+        (:data:`.fair_share.REFUSED`: all of them, paced, each 429 half a second) before it is answered: a flood's
+        connections wait there, behind answers already decided, not in front of a newcomer's question to the hub
+        (rev23g G2). False when its client left meanwhile (nothing to answer); True at once outside workshop mode."""
+        share, conn = self.fair_share, request.connection
+        turn = getattr(conn, "bw_turn", None)
+        if share is None or turn is None:
+            return True
+        ctx = self.settings["sandbox"]
+        address = forwarded.client_address(request.remote_ip or "", request.headers.get("X-Forwarded-For"),
+                                           ctx.trusted_proxies, conn)
+        turn.finished()  # its lane's next request goes now
+        later = Turn(share, REFUSED + "address:" + forwarded.client_key(address))
+        conn.bw_turn = later  # type: ignore[union-attr]  # released by log_request once answered
+        came: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def settle(result: bool) -> None:
+            if not came.done():
+                came.set_result(result)
+
+        later.left = lambda: settle(False)
+        later.start(lambda: settle(True))
+        return await came
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         """The answer is written: the tenant's next request may go (:mod:`.fair_share`), then the access log."""

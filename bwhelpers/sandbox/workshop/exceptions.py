@@ -69,6 +69,16 @@ class LoginRefused(ControlError):
                    "log in")
 
 
+class LoginThrottled(ControlError):
+    """429: the hub refused this login's code, and this address's failures are used up (made-up codes)."""
+
+    status = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"the hub did not accept this login's code, and too many logins failed from your address: "
+                         f"open the page again in {retry_after} s to log in", headers={"Retry-After": str(retry_after)})
+
+
 class NotLoggedIn(ControlError):
     """401: no hub identity at all."""
 

@@ -39,7 +39,7 @@ from urllib.parse import urlencode, urlparse
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado.web import HTTPError
 
-from .. import clock
+from .. import clock, forwarded
 from ..auth_throttle import THROTTLE
 from ..control.responses import ControlHandler
 from ..exceptions import ControlError
@@ -458,7 +458,9 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
     answered, or after 10 minutes) is refused at once, without asking the hub for the code's token (rev23f F2: one
     state cookie replayed with made-up codes cost a hub request each); a browser already logged in (the service's
     cookie) is HubOAuth's as before (it is sent on to its page). A code the hub refuses (HubAuth turns the hub's 4xx
-    into a 500 "Failed to check authorization") is the client's error: 400 saying to log in again."""
+    into a 500 "Failed to check authorization") is the client's error: 400 saying to log in again, and a failed
+    login of its address (the failure throttle: 429 with ``Retry-After`` once its failures are used up), answered
+    among the address's refused ones (:meth:`~bwhelpers.sandbox.server.SandboxApplication.refused_turn`, rev23g G2)."""
 
     async def get(self) -> None:
         state = self.get_argument("state", "")
@@ -466,18 +468,29 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
                 and not self.hub_auth._oauth_states.get(state) and not self.get_cookie(self.hub_auth.cookie_name):
             self._refuse(exc.LoginOver())
             return
+        ctx = self.application.settings["sandbox"]
+        address = forwarded.client_address(self.request.remote_ip or "", self.request.headers.get("X-Forwarded-For"),
+                                           ctx.trusted_proxies, self.request.connection)
+        empty = THROTTLE.blocked(address, now=clock.now(ctx.db))  # before this one counts
         try:
             await super().get()
         except HTTPError as err:
             if err.status_code != 500 or not str(err.log_message or "").startswith("Failed to check authorization"):
                 raise  # the hub unreachable (500), its own failure (502), a state mismatch (403)...
-            self._refuse(exc.LoginRefused())
+            # a code the hub refused is a failed login of this address (a made-up code is like a made-up token,
+            # rev23g G2); its answer waits among the address's refused ones, so the next login's return asks the hub
+            # now and a flood's connections wait there, paced by these 429s, not in front of a new browser's return
+            THROTTLE.failed(address, now=clock.now(ctx.db))  # now: the hub's answer may have taken a while
+            if await self.application.refused_turn(self.request):
+                self._refuse(exc.LoginRefused() if empty is None else exc.LoginThrottled(empty))
 
     def _refuse(self, refused: ControlError) -> None:
         """Answer ``refused`` here: this handler is HubOAuth's, not a ControlHandler."""
         kind, body = refused.render()
         self.set_status(refused.status)
         self.set_header("Content-Type", kind)
+        for name, value in refused.headers.items():
+            self.set_header(name, value)
         self.finish(body)
 
 

@@ -407,25 +407,33 @@ class Tenants:
 
     def first_page(self, path: str, headers: Any, address: str) -> str | None:
         """``first:address:<ip>`` (:data:`~bwhelpers.sandbox.admission.FIRST_PAGE`) for a browser's first page: one
-        of :data:`FIRST_PAGES` asking for HTML with no credentials at all (no ``Authorization``, none of the
-        service's cookies), which its handler only redirects to the hub's login; else None (its address's)."""
+        of :data:`FIRST_PAGES` asking for HTML with no credentials (no ``Authorization``, no valid login cookie of
+        the service's: none, or one signed before a restart of the service, whose cookie secret is new, rev23g G2),
+        which its handler only redirects to the hub's login; else None (its address's)."""
         if path.rstrip("/") not in FIRST_PAGES or "text/html" not in headers.get("Accept", "") \
                 or "Authorization" in headers:
             return None
         raw = headers.get_list("Cookie")
-        if sum(len(c) for c in raw) > MAX_READ_CHARS or (raw and self.auth.cookie_name in _cookies(headers)):
+        if sum(len(c) for c in raw) > MAX_READ_CHARS or (raw and self._logged_in(_cookies(headers))):
             return None
         return FIRST_PAGE + "address:" + client_key(address)
+
+    def _logged_in(self, cookies: dict[str, str]) -> bool:
+        """Do ``cookies`` hold a valid login cookie of the service's (its HubOAuth cookie, signed by this process)?"""
+        raw = cookies.get(self.auth.cookie_name)
+        return bool(raw) and tornado.web.decode_signed_value(self.cookie_secret, self.auth.cookie_name, raw) is not None
 
     def oauth_return(self, query: str, headers: Any, address: str) -> str | None:
         """``first:oauth:address:<ip>`` for the hub's OAuth redirect back to the service (``/oauth_callback``, the
         second page a new browser opens) whose ``state`` matches the service's own signed state cookie (set by
-        the first page: one HMAC checked, the code is the handler's), with no other credentials; else None. An
+        the first page: one HMAC checked, the code is the handler's), with no other credentials (a login cookie
+        signed before a restart is none); else None. An
         allowance and turn of its own beside the first pages', in no room-wide bound (rev23e E2 residue, and E5
         after a restart: every browser logs in again), while that login is pending: HubOAuth forgets a state once
         its redirect back is answered, so a replay of one state cookie is its address's request like any other
         (rev23f F2), and its handler refuses it without asking the hub (:class:`.responses.OAuthCallbackHandler`).
-        One at a time per address asks the hub, as before."""
+        One at a time per address asks the hub, as before; one whose code the hub refused gives its turn to the next
+        and waits for its answer among the address's refused ones (rev23g G2)."""
         if "Authorization" in headers or sum(len(c) for c in headers.get_list("Cookie")) > MAX_READ_CHARS:
             return None
         args = parse_qs(query)
@@ -433,7 +441,7 @@ class Tenants:
         if not state or not args.get("code") or len(state) > MAX_TOKEN_CHARS:
             return None
         cookies = _cookies(headers)
-        if self.auth.cookie_name in cookies or not self.auth._oauth_states.get(state):
+        if self._logged_in(cookies) or not self.auth._oauth_states.get(state):
             return None  # a login that is over (its state is used once, rev23f F2) or forgotten proves nothing
         try:
             name = self.auth.get_state_cookie_name(state)
