@@ -4,6 +4,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import threading
@@ -547,6 +548,14 @@ class Reply:
         return f"<Reply [{self.status_code}]>"
 
 
+#: a URL that requests' prepare_url returns unchanged: http(s), a lowercase host name or IPv4 address, a port, an
+#: absolute path and a non-empty query of characters that need no quoting (no percent sign: requests would
+#: normalise its escapes), no userinfo or fragment (and, checked apart, no dot segment, which urllib3 removes)
+_PLAIN_URL = re.compile(r"(https?)://([a-z0-9][a-z0-9.-]*)(?::([0-9]{1,5}))?(/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)"
+                        r"(\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]+)?")
+_DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$)")
+
+
 class _Route(tuple):
     """(scheme, host, port, request target, verify, the URL as requests prepares it) of one URL."""
 
@@ -562,8 +571,23 @@ def _fast_route(session: "_TimeoutSession", url: str, auth: Auth | None) -> _Rou
     if type(session.get_adapter(url)) is not HTTPAdapter:
         return None
     # what decides the route: the URL, the proxy/CA environment and the session's own settings
-    key = (url, _env_key(), session.trust_env, _hashable(session.verify), _hashable(session.cert),
-           _hashable(session.proxies))
+    settings = (_env_key(), session.trust_env, _hashable(session.verify), _hashable(session.cert),
+                _hashable(session.proxies))
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None and not _DOT_SEGMENT.search(plain.group(4)):
+        # a URL requests sends as it is: the origin's route (proxy, certificate, CA: decided by scheme, host and
+        # port) with this URL's path and query, without preparing each new URL (as long as a request to a new id)
+        okey = (plain.group(1), plain.group(2), plain.group(3), *settings)
+        origin = session._fast_routes.get(okey, False)
+        if origin is False:
+            route = _new_route(session, url)
+            origin = session._fast_routes[okey] = None if route is None else (*route[:3], route[4])
+            if len(session._fast_routes) > 64:
+                session._fast_routes.clear()
+        if origin is None:
+            return None
+        return _Route((*origin[:3], plain.group(4) + (plain.group(5) or ""), origin[3], url))
+    key = (url, *settings)
     route = session._fast_routes.get(key, False)
     if route is False:
         route = session._fast_routes[key] = _new_route(session, url)

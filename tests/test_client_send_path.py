@@ -164,6 +164,26 @@ def test_other_methods_keep_the_connection_retry_as_urllib3_and_redirect_as_requ
     assert moved.status_code == 200 and b"/api/here" in moved.content and ex.url.endswith("/api/here")
 
 
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000/services/bw-sandbox/api/accounts/9900000/orders/0001-aaaa",
+    "http://127.0.0.1:8000/api/v2/users/1/messages?messageId=abc&limit=10", "http://localhost/x/+19195550100",
+    "https://dashboard.bandwidth.com/api/accounts/1/sites", "http://h/a;b=c/d?x=(1)&y=*",
+    "http://127.0.0.1:8000/a/./b", "http://127.0.0.1:8000/a/../b", "http://127.0.0.1:8000/a/..",
+    "http://127.0.0.1:8000/a%2fb", "http://Example.com/x", "http://127.0.0.1:8000", "http://h/p?", "http://h/p q",
+    "http://h/\u00e9", "http://h/x#f", "http://[::1]:8000/x"])
+def test_the_lean_path_sends_the_url_requests_prepares(url: str) -> None:
+    """The request target and the URL shown are what requests would send (urllib3's dot segments removed, escapes
+    normalised, the host lowercased...), whether the URL is sent as it is or prepared first."""
+    import requests
+    from urllib.parse import urlsplit
+
+    route = _fast_route(make_session(auth=("u", "p")), url, None)
+    prepared = requests.Request("GET", url).prepare().url or ""
+    parts = urlsplit(prepared)
+    assert route is not None and route[3] == (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    assert route[5] == prepared
+
+
 def test_a_proxy_for_the_url_takes_the_ordinary_path(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
     session = make_session(auth=("u", "p"))
     url = f"{service}/api/v2/users/9900000/messages"
