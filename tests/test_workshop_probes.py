@@ -610,6 +610,110 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     assert ledger_key("address:c", FIRST_PAGE + "address:c", body=True) == "address:c"  # a body: no first page
 
 
+def test_requests_whose_clients_left_while_their_hub_check_waited_give_every_place_back(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rev23g G1's stuck state: after floods of made-up hub-shaped tokens from one address (connections reset and
+    timed out by the hundreds), every never-seen token from it was 429 "at most 16 requests ... per client" with no
+    flood running, for 6+ minutes. tornado tells a request's delegate of its connection's end only while it reads
+    the request; a GET whose hub check was asked or waited for a place (or whose turn waited) when its client left
+    kept its ``first:wait:`` place and its place in the queue for the hub until the hub had answered every check
+    ahead of it (4-7 a second under a flood: minutes for thousands). A workshop server on 127.0.0.1 (the address's
+    ``first:wait:`` allowance set to 8, the real one being the service's 4,096 connections) with a hub that sits on
+    its answers: 8 such requests from one address (3 asked, 5 waiting for a place), all reset; every place is given
+    back at once, the 5 never reach the hub, and a fresh token from that address is checked and answered."""
+    import asyncio
+    import re
+    import socket
+    import struct
+    import uuid
+
+    from bwhelpers.sandbox import admission
+    from bwhelpers.sandbox.server import SandboxApplication, SandboxServer, make_app, prepare_db
+    from bwhelpers.sandbox.workshop.tenants import MAX_CHECKS_PER_ADDRESS, ODD_TOKEN_CHECKS, Tenants
+
+    class SilentHub:
+        """What :class:`Tenants` asks of HubOAuth, for a hub that sits on every answer while ``hold`` is set."""
+
+        auth_header_pat = re.compile(r"(?:token|bearer)\s+(.+)", re.IGNORECASE)
+        cookie_name = "bw-sandbox-test"
+
+        def __init__(self) -> None:
+            self.cache: dict[str, Any] = {}
+            self.asked, self.hold, self.pending = 0, True, []
+
+        async def user_for_token(self, token: str, session_id: str = "", sync: bool = True) -> Any:
+            self.asked += 1
+            if not self.hold:
+                return None  # no such token
+            answer = asyncio.get_running_loop().create_future()
+            self.pending.append(answer)
+            return await answer
+
+    class Hinted(SandboxApplication):
+        tenants: Any = None
+
+        def tenant_hint(self, headers: Any, uri: str, address: str) -> Any:
+            return self.tenants(headers, uri, address)
+
+    hub, apps = SilentHub(), []
+
+    def factory(ctx: Any, areas: Any) -> Any:
+        app = make_app(ctx, areas, app_class=Hinted)
+        app.tenants = Tenants(ctx.db, hub, b"k" * 32, "", None)
+        apps.append(app)
+        return app
+
+    monkeypatch.setattr(admission, "FIRST_PAGE_REQUESTS", 8)
+    srv = SandboxServer(prepare_db(str(tmp_path / "s.db"), accounts=[]), port=0, workshop=True, xheaders=True,
+                        app_factory=factory)
+    srv.start_thread()
+    nat, places = "198.51.100.50", MAX_CHECKS_PER_ADDRESS - ODD_TOKEN_CHECKS
+    key = admission.WAITING_CHECK + "address:" + nat
+
+    def until(done: Any, what: str) -> None:
+        deadline = time.monotonic() + 15  # no timing asserted: until the server has seen it
+        while not done():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.02)
+
+    def fresh() -> requests.Response:
+        return requests.get(f"{srv.url}/me", timeout=30, headers={"X-Forwarded-For": nat,
+                                                                  "Authorization": f"token {uuid.uuid4().hex}"})
+
+    try:
+        flood = []
+        for _ in range(8):
+            sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            sock.sendall(f"GET /me HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\nX-Forwarded-For: {nat}\r\n"
+                         f"Authorization: token {uuid.uuid4().hex}\r\n\r\n".encode())
+            flood.append(sock)
+        app = apps[0]
+        tenants = app.tenants
+        until(lambda: app.ledger is not None and app.ledger.in_flight(key)[0] == 8 and hub.asked == places,
+              "the flood's checks did not start")
+        assert len(tenants._queue[nat]) == 8 - places
+        r = fresh()  # the address's allowance is full (the backstop): the reviewer's answer
+        assert r.status_code == 429 and "at most 16 requests" in r.json()["description"], r.text
+        for sock in flood:  # reset, as the proxy does when its client gives up or the flood is stopped
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        until(lambda: app.ledger.in_flight(key) == (0, 0) and nat not in tenants._queue,
+              f"places still taken after the clients left: {app.ledger.in_flight(key)}, queue "
+              f"{len(tenants._queue.get(nat, ()))}")
+        assert hub.asked == places  # the checks that waited for a place never reach the hub
+        hub.hold = False
+        assert srv._loop is not None
+        for answer in hub.pending:  # the hub answers the questions already asked: their places come back
+            srv._loop.call_soon_threadsafe(answer.set_result, None)
+        until(lambda: nat not in tenants._checking, f"check places still taken: {tenants._checking}")
+        r = fresh()  # a never-seen token from that address: checked with the hub and answered, not 429
+        assert r.status_code == 404 and hub.asked == places + 1, (r.status_code, r.text[:300])
+        until(lambda: app.ledger.in_flight(key) == (0, 0) and nat not in tenants._checking,  # once it is logged
+              f"its places still taken: {app.ledger.in_flight(key)}, {tenants._checking}")
+    finally:
+        srv.stop()
+
+
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:

@@ -247,6 +247,10 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         if turn is None:
             self.inner.finish()
             return
+        # tornado tells a delegate of its connection's end only while it reads the request; from here until the
+        # handler runs (and sets its own), the client leaving while its check or turn waits must still give back
+        # its places, or they stay taken until the hub has answered every check ahead (the stuck state, rev23g G1)
+        self.conn.set_close_callback(self._left)
         if inspect.isawaitable(turn):  # its tenant is being checked (a hub token: the workshop's pages)
             tornado.ioloop.IOLoop.current().add_future(asyncio.ensure_future(turn), self._decided)
             return
@@ -264,6 +268,13 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     closed = False
 
     def on_connection_close(self) -> None:
+        self._left()
+        if not self.refused and not self.busy:
+            self.inner.on_connection_close()
+
+    def _left(self) -> None:
+        """The client left before its answer: its check leaves the queue for the hub (or gives its place back), its
+        turn passes on, its ticket is released (each at most once; the handler never runs)."""
         self.closed = True
         self._stop_timer()
         if self.whose is not None:  # left before its body was in, or while its check waits for a place: never made
@@ -273,8 +284,6 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
             turn.finished()
         if self.ticket is not None:
             self.ticket.release()
-        if not self.refused and not self.busy:
-            self.inner.on_connection_close()
 
 
 class CappedHTTPServer(tornado.httpserver.HTTPServer):
