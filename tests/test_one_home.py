@@ -220,6 +220,17 @@ def test_atomic_file_writes_have_one_home() -> None:
     assert _calls("replace", "os") <= {"files.py", "state.py"}
 
 
+def test_the_workshop_rooms_files_have_one_writer() -> None:
+    """sandbox/workshop/room_files.replace: the login alarm, the room switch and the join link are written there."""
+    writers = set()
+    for path in sorted((PKG / "sandbox" / "workshop").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("replace", "rename") and \
+                    isinstance(node.value, ast.Name) and node.value.id == "os":
+                writers.add(path.name)
+    assert writers == {"room_files.py"}
+
+
 GUIDE_VALUES = ("Demo Server", "Bandwidth Messaging 2 test", "910", "539692", "Good morning, this is a test message",
                 "+19195550123", "+12015550100", "Hello from the sandbox")
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import jwt
 
+from bwhelpers.sandbox.workshop import room_files
+
 FILENAME = "join-link.json"
 #: the query parameter of the link (JupyterHub's log scrubs parameters whose name contains "token")
 PARAM = "join_token"
@@ -87,21 +89,13 @@ def make(path: str | os.PathLike[str], hours: float = HOURS, names: int = NAMES,
     made = time.time() if now is None else float(now)
     record = {"id": secrets.token_urlsafe(12), "expires": int(made + hours * 3600), "names": int(names),
               "made": made}
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(record, fh)
-    os.replace(tmp, target)
+    room_files.replace(path, record)
     return record
 
 
 def stop(path: str | os.PathLike[str]) -> None:
     """No join link works any more."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    room_files.remove(path)
 
 
 def current(path: str | os.PathLike[str] | None, now: float | None = None) -> dict[str, Any] | None:

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bwhelpers.sandbox.workshop import room_files
+
 FILENAME = "login-alarm.json"
 #: seconds of failed logins the alarm counts, and how long the board shows it after its latest refusal
 WINDOW = 600.0
@@ -28,12 +30,7 @@ def path_beside(db_path: str | os.PathLike[str]) -> Path:
 
 def write(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
     """Replace the alarm at ``path`` with ``record`` (errors are the caller's to log)."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(record, fh)
-    os.replace(tmp, target)
+    room_files.replace(path, record)
 
 
 def read(path: str | os.PathLike[str], now: float | None = None) -> dict[str, Any] | None:

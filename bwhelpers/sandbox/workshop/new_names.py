@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bwhelpers.sandbox.workshop import room_files
+
 FILENAME = "room-closed.json"
 _MAX_BYTES = 4096
 
@@ -33,21 +35,13 @@ def close(path: str | os.PathLike[str], by: str, now: float | None = None) -> di
     if found is not None:
         return found
     record = {"since": time.time() if now is None else float(now), "by": str(by)[:100]}
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(record, fh)
-    os.replace(tmp, target)
+    room_files.replace(path, record)
     return record
 
 
 def reopen(path: str | os.PathLike[str]) -> None:
     """Open the room to new names again."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    room_files.remove(path)
 
 
 def closed(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
