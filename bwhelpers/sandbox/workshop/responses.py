@@ -66,6 +66,14 @@ class WorkshopHandler(HubOAuthenticated, ControlHandler):
         self.set_header("X-Frame-Options", "DENY")
         self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
 
+    def answer(self, result: dict[str, Any], notice: dict[str, Any]) -> None:
+        """A host action's answer: the board's form (HTML with its ``_xsrf``) goes back to the board with ``notice``
+        in its query (what the board says was done), anything else gets ``result`` as JSON."""
+        if "text/html" in self.request.headers.get("Accept", "") and self.get_argument("_xsrf", None):
+            self.redirect(f"{workshop(self).prefix}/board?{urlencode(notice)}", status=303)
+            return
+        self.send_json(result)
+
     async def prepare(self) -> None:  # type: ignore[override]
         super().prepare()
         self.set_header("Cache-Control", "no-store")
@@ -194,11 +202,7 @@ class HostAction(WorkshopHandler):
             result = self.act(name)
         except models.WorkshopError as refused:
             raise exc.WorkshopRefused(refused.description, refused.status) from None
-        if "text/html" in self.request.headers.get("Accept", "") and self.get_argument("_xsrf", None):
-            self.redirect(f"{workshop(self).prefix}/board?{urlencode({'done': name, 'action': self.action})}",
-                          status=303)
-            return
-        self.send_json(result)
+        self.answer(result, {"done": name, "action": self.action})
 
 
 class ResetHandler(HostAction):
@@ -339,11 +343,7 @@ class RoomAction(WorkshopHandler):
         return str(user["name"])
 
     def done(self, result: dict[str, Any], count: int = 0) -> None:
-        if "text/html" in self.request.headers.get("Accept", "") and self.get_argument("_xsrf", None):
-            self.redirect(f"{workshop(self).prefix}/board?{urlencode({'room': self.action, 'count': count})}",
-                          status=303)
-            return
-        self.send_json(result)
+        self.answer(result, {"room": self.action, "count": count})
 
 
 class CloseRoomHandler(RoomAction):
