@@ -714,6 +714,150 @@ def test_requests_whose_clients_left_while_their_hub_check_waited_give_every_pla
         srv.stop()
 
 
+def test_oauth_returns_whose_clients_left_while_they_waited_among_the_refused_give_their_places_back(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23 residue of rev23g G2: an OAuth return whose code the hub refused waits for its answer among its
+    address's refused ones (``SandboxApplication.refused_turn``: paced, each 429 half a second). A client that left
+    meanwhile kept its place there and its address's ``first:oauth:`` place until its turn came (the handler had
+    replaced the server's close callback with its own, which does nothing), so a flood of made-up codes whose
+    connections the proxy reset or timed out held those places for as long as the lane took to answer them all. The
+    workshop service's own app (``make_workshop_app``, as the hub starts it, in a thread) with a stand-in for the
+    hub's OAuth token endpoint: the address's refused lane is held by one answer of its own (as a made-up token's
+    429 pausing there), 6 browsers come back from the hub's login with made-up codes and wait behind it, and all are
+    reset. Their ``first:oauth:`` places are given back at once and their turns pass on unanswered; so is one whose
+    client left while the hub was asked about its code; a new browser from the same address logs in."""
+    import secrets as secrets_module
+    import socket
+    import struct
+    import threading
+    import uuid
+    from urllib.parse import parse_qs, urlsplit
+
+    from jupyterhub.services.auth import HubOAuth
+    from test_workshop_hub_identity import HubStandIn
+
+    from bwhelpers.sandbox.accounts import create_account
+    from bwhelpers.sandbox.fair_share import REFUSED, Turn
+    from bwhelpers.sandbox.server import SandboxServer, prepare_db
+    from bwhelpers.sandbox.workshop import models  # noqa: F401  (its schema, as the service registers it)
+    from bwhelpers.sandbox.workshop.responses import CLIENT_LEFT
+    from bwhelpers.sandbox.workshop.service import WorkshopSettings, make_workshop_app, workshop_defaults
+
+    prefix, hub = "/services/bw-sandbox", HubStandIn()
+    for name, value in (("JUPYTERHUB_API_URL", hub.api), ("JUPYTERHUB_API_TOKEN", "x"),
+                        ("JUPYTERHUB_CLIENT_ID", "service-bw-sandbox"), ("JUPYTERHUB_SERVICE_NAME", "bw-sandbox"),
+                        ("JUPYTERHUB_SERVICE_PREFIX", prefix + "/")):
+        monkeypatch.setenv(name, value)
+    for klass in HubOAuth.mro():  # the service's HubOAuth is made from these variables (a singleton: ours, then gone)
+        if "_instance" in vars(klass):
+            monkeypatch.setattr(klass, "_instance", None)
+    db = prepare_db(str(tmp_path / "s.db"), accounts=[])
+    workshop_defaults(db)
+    apps: list[Any] = []
+    factory = make_workshop_app(WorkshopSettings(prefix=prefix, public_url="http://127.0.0.1" + prefix,
+                                                 admin_key="k" * 43, secret=b"s" * 32, create_account=create_account),
+                                secrets_module.token_bytes(32))
+    srv = SandboxServer(db, port=0, admin_key="k" * 43, xheaders=True, workshop=True,
+                        app_factory=lambda ctx, areas: apps.append(factory(ctx, areas)) or apps[-1])
+    srv.start_thread()
+    nat, leaving = "198.51.100.60", 6
+    lane, refused = "first:oauth:address:" + nat, REFUSED + "address:" + nat
+    html = {"Accept": "text/html", "X-Forwarded-For": nat}
+
+    def until(done: Any, what: str) -> None:
+        deadline = time.monotonic() + 15  # no timing asserted: until the server has seen it
+        while not done():
+            assert time.monotonic() < deadline, what()
+            time.sleep(0.02)
+
+    def first_page() -> tuple[str, str]:
+        """A new browser's first page: the redirect to the hub's login, with its state and its state cookie."""
+        r = requests.get(f"{srv.url}{prefix}/me/phone", headers=html, timeout=30, allow_redirects=False)
+        assert r.status_code == 302 and "/oauth2/authorize" in r.headers["Location"], (r.status_code, r.text[:200])
+        cookie = "; ".join(f"{c.name}={c.value}" for c in r.cookies)
+        return parse_qs(urlsplit(r.headers["Location"]).query)["state"][0], cookie
+
+    def on_loop(call: Any) -> Any:
+        assert srv._loop is not None
+        done: Any = __import__("concurrent.futures", fromlist=["Future"]).Future()
+
+        def run() -> None:
+            try:
+                done.set_result(call())
+            except BaseException as exc:  # pragma: no cover - the test's own mistake, shown
+                done.set_exception(exc)
+
+        srv._loop.call_soon_threadsafe(run)
+        return done.result(timeout=30)
+
+    try:
+        app = apps[0]
+        answered: list[int] = []  # the OAuth returns' statuses, as the access log has them
+        log_request = app.log_request
+        monkeypatch.setattr(app, "log_request", lambda handler: (
+            answered.append(handler.get_status()) if "oauth_callback" in handler.request.path else None,
+            log_request(handler))[1])
+        first_page()  # the service's first request makes its fair share and ledger
+        busy = on_loop(lambda: Turn(app.fair_share, refused))  # an answer of the address's in its refused lane
+        on_loop(lambda: busy.start(lambda: None))
+        asked, socks = hub.asked, []
+        for _ in range(leaving):
+            state, cookie = first_page()
+            sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            sock.sendall(f"GET {prefix}/oauth_callback?code={uuid.uuid4().hex}&state={state} HTTP/1.1\r\n"
+                         f"Host: 127.0.0.1:{srv.port}\r\nAccept: text/html\r\nX-Forwarded-For: {nat}\r\n"
+                         f"Cookie: {cookie}\r\n\r\n".encode())
+            socks.append(sock)
+        until(lambda: hub.asked == asked + leaving and len(app.fair_share._waiting.get(refused, ())) == leaving,
+              lambda: f"the returns did not all wait among the refused: asked {hub.asked - asked}, waiting "
+                      f"{len(app.fair_share._waiting.get(refused, ()))}")
+        assert app.ledger.in_flight(lane)[0] == leaving  # each holds its place while it waits
+        for sock in socks:  # reset, as the proxy does when its client gives up
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        until(lambda: app.ledger.in_flight(lane) == (0, 0),
+              lambda: f"{app.ledger.in_flight(lane)[0]} OAuth return places still taken after their clients left")
+        on_loop(lambda: busy.finished(200))  # the lane's answer in the loop is written: the left ones' turns pass on
+        until(lambda: refused not in app.fair_share._waiting,
+              lambda: f"{len(app.fair_share._waiting.get(refused, ()))} still waiting among the refused")
+        # none of them was answered (nor paused its lane: a 429's half second each) once its client had left
+        assert answered == [CLIENT_LEFT] * leaving, answered
+        # one that leaves while the hub is asked about its code (its close callback has run when the hub's refusal
+        # comes) never waits among the refused either
+        busy = on_loop(lambda: Turn(app.fair_share, refused))
+        on_loop(lambda: busy.start(lambda: None))
+        gate, asked = threading.Event(), hub.asked
+
+        class SlowCodes(dict):  # type: ignore[type-arg]  # the hub's token endpoint sits on its answer until the gate
+            def pop(self, *args: Any) -> Any:
+                gate.wait(timeout=30)
+                return super().pop(*args)
+
+        hub.codes = SlowCodes(hub.codes)
+        state, cookie = first_page()
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        sock.sendall(f"GET {prefix}/oauth_callback?code={uuid.uuid4().hex}&state={state} HTTP/1.1\r\n"
+                     f"Host: 127.0.0.1:{srv.port}\r\nAccept: text/html\r\nX-Forwarded-For: {nat}\r\n"
+                     f"Cookie: {cookie}\r\n\r\n".encode())
+        until(lambda: hub.asked == asked + 1, lambda: "the hub was not asked")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        gate.set()
+        until(lambda: len(answered) == leaving + 1 and app.ledger.in_flight(lane) == (0, 0),
+              lambda: f"answered {answered}, {app.ledger.in_flight(lane)[0]} places taken")
+        assert answered[-1] == CLIENT_LEFT and not app.fair_share._waiting.get(refused), answered
+        on_loop(lambda: busy.finished(200))
+        code = hub.code("newbie")  # a new browser from the same address, with the code the hub gave it
+        state, cookie = first_page()
+        r = requests.get(f"{srv.url}{prefix}/oauth_callback?code={code}&state={state}", timeout=30,
+                         headers={**html, "Cookie": cookie}, allow_redirects=False)
+        assert r.status_code == 302 and "/me/phone" in r.headers["Location"], (r.status_code, r.text[:300])
+    finally:
+        srv.stop()
+        db.close()
+        hub.stop()
+
+
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:

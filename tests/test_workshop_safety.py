@@ -1110,9 +1110,14 @@ def test_a_refused_login_gives_its_lane_on_and_waits_among_its_addresss_refused_
         app = types.SimpleNamespace(fair_share=share, settings={"sandbox": types.SimpleNamespace(trusted_proxies=())})
         refused, lane = REFUSED + "address:198.51.100.7", "first:oauth:address:198.51.100.7"
 
+        class Connection(types.SimpleNamespace):
+            close_callback: Any = None
+
+            def set_close_callback(self, callback: Any) -> None:  # as HTTP1Connection's
+                self.close_callback = callback
+
         def request(turn: Turn) -> Any:
-            return types.SimpleNamespace(connection=types.SimpleNamespace(bw_turn=turn), remote_ip="198.51.100.7",
-                                         headers={})
+            return types.SimpleNamespace(connection=Connection(bw_turn=turn), remote_ip="198.51.100.7", headers={})
 
         busy = Turn(share, refused)  # a made-up token's answer of that address in the loop
         busy.start(lambda: ran.append("busy"))
@@ -1131,8 +1136,9 @@ def test_a_refused_login_gives_its_lane_on_and_waits_among_its_addresss_refused_
         for _ in range(3):
             await asyncio.sleep(0)
         assert ran[-1] == "last" and not leaving.done()
-        second.connection.bw_turn.finished()  # its client left while it waited (the server's connection close)
-        assert await leaving is False
+        second.connection.close_callback()  # its client left while it waited (the connection's close callback)
+        assert await leaving is False and second.connection.bw_turn.state == "cancelled"
+        second.connection.close_callback()  # once only
         first.connection.bw_turn.finished(200)
         for _ in range(3):
             await asyncio.sleep(0)

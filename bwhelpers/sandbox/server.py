@@ -16,7 +16,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any
 
@@ -490,12 +490,19 @@ class SandboxApplication(tornado.web.Application):
         (:mod:`bwhelpers.sandbox.workshop.tenants`)."""
         return None
 
-    async def refused_turn(self, request: tornado.httputil.HTTPServerRequest) -> bool:
+    async def refused_turn(self, request: tornado.httputil.HTTPServerRequest,
+                           on_close: Callable[[], None] | None = None) -> bool:
         """A request whose credentials the hub just refused (a made-up OAuth code) gives its turn back, so its
         lane's next request goes now, and waits for one among its address's refused ones
         (:data:`.fair_share.REFUSED`: all of them, paced, each 429 half a second) before it is answered: a flood's
         connections wait there, behind answers already decided, not in front of a newcomer's question to the hub
-        (rev23g G2). False when its client left meanwhile (nothing to answer); True at once outside workshop mode."""
+        (rev23g G2). False when its client left meanwhile (nothing to answer); True at once outside workshop mode.
+
+        A client that leaves while it waits gives its places back at once (the connection's close callback, as
+        ``_BodyLimit`` sets it before the handler runs, rev23g G1): its ticket (its address's ``first:oauth:`` place)
+        and its turn, which passes on unanswered and without a pause when it comes; one that left while the hub was
+        asked (its connection closed already) gives them back and is False at once. ``on_close``: the handler's own
+        close callback (``RequestHandler.on_connection_close``, which this one replaces), called too."""
         share, conn = self.fair_share, request.connection
         turn = getattr(conn, "bw_turn", None)
         if share is None or turn is None:
@@ -504,6 +511,13 @@ class SandboxApplication(tornado.web.Application):
         address = forwarded.client_address(request.remote_ip or "", request.headers.get("X-Forwarded-For"),
                                            ctx.trusted_proxies, conn)
         turn.finished()  # its lane's next request goes now
+        stream = getattr(conn, "stream", None)
+        if stream is not None and stream.closed():  # it left while the hub was asked: its close callback has run already
+            conn.bw_turn = None  # type: ignore[union-attr]
+            ticket = getattr(conn, "bw_ticket", None)
+            if ticket is not None:
+                ticket.release()
+            return False
         later = Turn(share, REFUSED + "address:" + forwarded.client_key(address))
         conn.bw_turn = later  # type: ignore[union-attr]  # released by log_request once answered
         came: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -513,6 +527,17 @@ class SandboxApplication(tornado.web.Application):
                 came.set_result(result)
 
         later.left = lambda: settle(False)
+
+        def gone() -> None:
+            if later.state == "waiting":  # not once its answer is on its way (nor cutting its 429's pause short)
+                later.finished()  # cancelled: passes on when it comes; came is False
+                ticket = getattr(conn, "bw_ticket", None)
+                if ticket is not None:
+                    ticket.release()
+            if on_close is not None:
+                on_close()
+
+        conn.set_close_callback(gone)  # type: ignore[union-attr]  # HTTP1Connection's
         later.start(lambda: settle(True))
         return await came
 

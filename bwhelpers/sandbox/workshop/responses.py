@@ -453,6 +453,11 @@ class RemoveSeveralHandler(RoomAction):
         self.done({"removed": removed, "unknown": unknown}, len(removed))
 
 
+#: the access log's status of an OAuth return whose client left while it waited for its answer (nginx's "client
+#: closed request"): nothing is sent
+CLIENT_LEFT = 499
+
+
 class OAuthCallbackHandler(HubOAuthCallbackHandler):
     """The hub's OAuth redirect back. A ``state`` whose login is over (HubOAuth forgets it once its redirect back is
     answered, or after 10 minutes) is refused at once, without asking the hub for the code's token (rev23f F2: one
@@ -481,8 +486,10 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
             # rev23g G2); its answer waits among the address's refused ones, so the next login's return asks the hub
             # now and a flood's connections wait there, paced by these 429s, not in front of a new browser's return
             THROTTLE.failed(address, now=clock.now(ctx.db))  # now: the hub's answer may have taken a while
-            if await self.application.refused_turn(self.request):
+            if await self.application.refused_turn(self.request, self.on_connection_close):
                 self._refuse(exc.LoginRefused() if empty is None else exc.LoginThrottled(empty))
+            else:  # its client left while it waited: nothing is sent, and the access log does not say 200
+                self.set_status(CLIENT_LEFT, "Client Closed Request")
 
     def _refuse(self, refused: ControlError) -> None:
         """Answer ``refused`` here: this handler is HubOAuth's, not a ControlHandler."""
