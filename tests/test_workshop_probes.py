@@ -3,6 +3,7 @@ the hub starts it (tests/_workshop_service.py): odd requests from anyone get a c
 traceback in the hub's log."""
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -578,7 +579,7 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     each of its address's lanes (rev23g G9: at 16 a lane, 8 lanes, a flood of 150-300 connections of probes from
     the room's address made 7-9 of 20 other kernels' probes 429)."""
     from bwhelpers.sandbox.admission import (ALL_BUSY, FIRST_PAGE, FIRST_PAGE_REQUESTS, MAX_CONNECTIONS,
-                                             PER_PEER_CONNECTIONS, PER_TENANT_REQUESTS, TENANT_BUSY, WAITING_CHECK,
+                                             PER_PEER_CONNECTIONS, PER_TENANT_REQUESTS, WAITING_CHECK, Busy,
                                              Ledger, Ticket, ledger_key, outsider, unproven)
     from bwhelpers.sandbox.fair_share import FairShare
 
@@ -598,7 +599,8 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     for lane in (key, "first:oauth:address:c", WAITING_CHECK + "address:c", probe):
         places[lane] = [ledger.admit(lane, 0) for _ in range(FIRST_PAGE_REQUESTS)]
         assert all(isinstance(t, Ticket) for t in places[lane]), lane
-        assert ledger.admit(lane, 0) is TENANT_BUSY  # a backstop: the server holds no more connections than that
+        busy = ledger.admit(lane, 0)  # a backstop: the server holds no more connections than that
+        assert isinstance(busy, Busy) and busy.status == 429 and f"at most {FIRST_PAGE_REQUESTS:,} " in busy.text, lane
     assert ledger.admit("check:address:c", 0) is ALL_BUSY  # none of the room-wide places was taken
     held[2].release()  # a proven tenant's place given back is a proven tenant's again: the first pages took none
     assert isinstance(ledger.admit("account:8", 0), Ticket) and ledger.admit("account:9", 0) is ALL_BUSY
@@ -608,6 +610,47 @@ def test_a_browsers_first_page_takes_no_place_in_any_room_wide_bound() -> None:
     assert ledger.in_flight(key) == (0, 0) and ledger.admit("account:9", 0) is ALL_BUSY
     assert ledger.in_flight() == (1, 10)  # the outsiders' pool: only address:a's
     assert ledger_key("address:c", FIRST_PAGE + "address:c", body=True) == "address:c"  # a body: no first page
+
+
+def test_a_full_allowances_429_names_its_bound_and_what_it_counts() -> None:
+    """The 429 of a full allowance said "at most 16 requests and 4 MB of body in flight per client" whichever was
+    full: a browser's OAuth returns (bounded only by the service's connections, 4,096), a waiting hub check's, a first
+    page's, a health probe lane's were told a bound they never had, and about requests they had not sent (a host
+    reading it would look for 16 of their own). Each names its real bound and what it counts; a tenant's own (an
+    account, an address's requests with a body) keeps the one that is 16 requests and 4 MB."""
+    from bwhelpers.sandbox.admission import (FIRST_PAGE_REQUESTS, PER_TENANT_BODY_BYTES, PER_TENANT_REQUESTS,
+                                             TENANT_BUSY, WAITING_CHECK, Busy, Ledger, Ticket)
+    from bwhelpers.sandbox.fair_share import FairShare
+
+    ledger = Ledger()
+    ledger.first_pages = 3  # the service's own is its connections: 4,096 (not filled here)
+    expected = {"first:address:n": (3, "first pages"),
+                "first:oauth:address:n": (3, "returns from the hub's login"),
+                WAITING_CHECK + "address:n": (3, "pages whose hub token is checked with the hub"),
+                FairShare().probe_lane("n"): (3, "health probes"),
+                "head:address:n": (PER_TENANT_REQUESTS, "requests without credentials and without a body"),
+                "check:address:n": (PER_TENANT_REQUESTS, "pages whose token is being checked with the hub"),
+                "signed:address:n": (PER_TENANT_REQUESTS, "pages whose login cookie is being checked with the hub")}
+    for key, (most, what) in expected.items():
+        held = [ledger.admit(key, 0) for _ in range(most)]
+        assert all(isinstance(t, Ticket) for t in held), key
+        busy = ledger.admit(key, 0)
+        assert isinstance(busy, Busy) and busy.status == 429 and busy.retry_after >= 1, key
+        text = json.loads(busy.answer()[1])["description"]
+        assert f"at most {most} {what}" in text and "from one client address" in text, (key, text)
+        assert "4 MB" not in text, (key, text)  # they carry no body
+        for t in held:
+            t.release()
+    real = Ledger()  # the service's own bound (its connections), as a client reads it
+    assert all(isinstance(real.admit("first:oauth:address:n", 0), Ticket) for _ in range(FIRST_PAGE_REQUESTS))
+    busy = real.admit("first:oauth:address:n", 0)
+    assert isinstance(busy, Busy) and f"at most {FIRST_PAGE_REQUESTS:,} returns from the hub's login" in busy.text
+    for key in ("account:7", "address:n"):  # a tenant's own: 16 requests and 4 MB
+        held = [ledger.admit(key, 10) for _ in range(PER_TENANT_REQUESTS)]
+        assert ledger.admit(key, 10) is TENANT_BUSY and f"at most {PER_TENANT_REQUESTS} requests" in TENANT_BUSY.text
+        for t in held:
+            t.release()
+    assert ledger.admit("account:7", PER_TENANT_BODY_BYTES + 1) is TENANT_BUSY and "4 MB" in TENANT_BUSY.text
 
 
 def test_requests_whose_clients_left_while_their_hub_check_waited_give_every_place_back(
@@ -693,7 +736,9 @@ def test_requests_whose_clients_left_while_their_hub_check_waited_give_every_pla
               "the flood's checks did not start")
         assert len(tenants._queue[nat]) == 8 - places
         r = fresh()  # the address's allowance is full (the backstop): the reviewer's answer
-        assert r.status_code == 429 and "at most 16 requests" in r.json()["description"], r.text
+        # the address's allowance of waiting checks is full (the backstop; 8 here): its 429 names that bound and what
+        # it counts (it said "at most 16 requests ... per client")
+        assert r.status_code == 429 and "at most 8 pages whose hub token is checked" in r.json()["description"], r.text
         for sock in flood:  # reset, as the proxy does when its client gives up or the flood is stopped
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()

@@ -132,6 +132,43 @@ TENANT_BUSY = Busy(429, "Too Many Requests",
                    f"Too many requests at once: at most {PER_TENANT_REQUESTS} requests and "
                    f"{PER_TENANT_BODY_BYTES // (1024 * 1024)} MB of body in flight per client. Wait for your "
                    "answers before sending more.")
+#: what each allowance of one client address that is not its tenant's (:func:`ledger_key`) counts, for the 429's text
+#: (the first prefix that matches; ``first:`` ones are bounded by :data:`FIRST_PAGE_REQUESTS`, the others by
+#: :data:`PER_TENANT_REQUESTS`): a client told "at most 16 requests" when 4,096 OAuth returns were in flight from its
+#: address was told the wrong bound and the wrong thing
+ALLOWANCES = (
+    (FIRST_PAGE + "oauth:", "returns from the hub's login (its OAuth redirect back to the sandbox)"),
+    (WAITING_CHECK, "pages whose hub token is checked with the hub or waits to be"),
+    (FIRST_PAGE + "probe:", "health probes (in one of its lanes)"),
+    (FIRST_PAGE, "first pages (a browser's page before it has logged in: the redirect to the hub's login)"),
+    ("head:", "requests without credentials and without a body"),
+    ("check:", "pages whose token is being checked with the hub"),
+    ("signed:", "pages whose login cookie is being checked with the hub"),
+)
+
+
+def allowance_busy(key: str, most: int) -> Busy:
+    """The 429 of a full allowance of ledger key ``key`` holding at most ``most`` requests: :data:`TENANT_BUSY` for a
+    tenant's own (an account, a hub user, an address's requests with a body), else a text naming the bound and what
+    it counts (:data:`ALLOWANCES`)."""
+    for prefix, what in ALLOWANCES:
+        if key.startswith(prefix):
+            return _allowance_busy(what, most)
+    return TENANT_BUSY
+
+
+_BUSY_TEXTS: dict[tuple[str, int], Busy] = {}
+
+
+def _allowance_busy(what: str, most: int) -> Busy:
+    busy = _BUSY_TEXTS.get((what, most))
+    if busy is None:
+        busy = _BUSY_TEXTS[(what, most)] = Busy(
+            429, "Too Many Requests", f"Too many requests at once: at most {most:,} {what} in flight from one client "
+            "address. Wait for their answers before sending more.")
+    return busy
+
+
 ALL_BUSY = Busy(503, "Service Unavailable",
                 "The service is holding too many requests at once: try again in a moment.")
 SLOW_BODY = Busy(408, "Request Timeout",
@@ -225,7 +262,9 @@ class Ledger:
         with self._lock:
             mine = self._tenants.get(tenant) or [0, 0]
             most = self.first_pages if tenant.startswith(FIRST_PAGE) else self.per_tenant[0]
-            if mine[0] + 1 > most or mine[1] + size > self.per_tenant[1]:
+            if mine[0] + 1 > most:
+                return allowance_busy(tenant, most)
+            if mine[1] + size > self.per_tenant[1]:
                 return TENANT_BUSY
             pooled = outsider(tenant)
             if pooled and (self._outsiders[0] + 1 > self.outsiders_max[0]
