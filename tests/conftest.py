@@ -20,6 +20,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+
 import os
 import sys
 from typing import Any, Callable, Iterator
@@ -151,20 +153,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=order)  # stable: the order within a module is kept
 
 
-@pytest.fixture(autouse=True)
-def _forget_secrets_learned_by_the_test() -> Iterator[None]:
-    """The client's secret registry (bwhelpers.masking) is process-wide: what one test taught it (a fuzzed
-    ``<Password>HTTP</Password>``) would be masked in the next tests' texts ("******** 400"). Each test starts
-    with what the session's and module's fixtures registered, and its own additions are forgotten after it."""
+@contextlib.contextmanager
+def secrets_forgotten() -> Iterator[None]:
+    """The client's secret registry (bwhelpers.masking) is process-wide: what a test taught it (a fuzzed
+    ``<Password>HTTP</Password>``) would be masked in later texts ("******** 400"). Inside this block the registry
+    may grow; on leaving it, it holds again exactly what it held on entry."""
     from bwhelpers import masking
 
     with masking._SECRETS_LOCK:
         before, longest = set(masking._SECRETS), masking._LONGEST_FIRST
-    yield
-    with masking._SECRETS_LOCK:
-        masking._SECRETS.clear()
-        masking._SECRETS.update(before)
-        masking._LONGEST_FIRST = longest
+    try:
+        yield
+    finally:
+        with masking._SECRETS_LOCK:
+            masking._SECRETS.clear()
+            masking._SECRETS.update(before)
+            masking._LONGEST_FIRST = longest
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets_learned_by_the_test() -> Iterator[None]:
+    """Each test starts with what the session's and module's fixtures registered, and its own additions are
+    forgotten after it (a property test's examples, which share one test, use :func:`secrets_forgotten` each)."""
+    with secrets_forgotten():
+        yield
 
 
 #: list container -> its repeatable child (parsed as a list even when there is one)
