@@ -217,6 +217,10 @@ class Database:
             # million messages, so a page of a list or an insert touches no more pages than on an empty db
             conn.execute("PRAGMA cache_size=-32768")
             conn.execute("PRAGMA foreign_keys=ON")
+            # statement and savepoint journals in memory: the dispatcher's batch of in-process bin deliveries runs
+            # in a savepoint, and its journal (past 64 KB) was a temp file in /var/tmp created, written and
+            # unlinked on every tick (issue 25)
+            conn.execute("PRAGMA temp_store=MEMORY")
             if self._checkpointer is not None:
                 conn.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_FALLBACK_PAGES}")
             self._local.conn = conn
