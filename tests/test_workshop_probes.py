@@ -903,6 +903,91 @@ def test_oauth_returns_whose_clients_left_while_they_waited_among_the_refused_gi
         hub.stop()
 
 
+def test_a_tenant_over_its_bound_gets_its_429s_in_turns_half_a_second_apart(tmp_path: Any) -> None:
+    """rev23h H1: a 429 for being over the tenant's bound of requests in flight was answered from the head at once,
+    with ``Connection: close``, and no pause followed it (the pause after a 429, ``PAUSE_AFTER_429``, is a turn's,
+    and these never had one): a participant holding 20-300 connections that ignored ``Retry-After`` got 600-1,100
+    of them a second through the hub's proxy, and another participant's p99 went 7-29 times its idle figure. Such a
+    429 now waits its turn among its tenant's (``busy:<ledger key>``, all of them, half a second after each; the
+    first at once) holding only its connection, and one whose client leaves gives its turn back. A workshop server
+    on 127.0.0.1: one address's turn is held (its 16 bodyless requests wait in it, the address's allowance of such
+    requests full); 5 more from it: one 429 at once, 4 waiting for theirs; their clients leave: the lane empties."""
+    import concurrent.futures
+    import socket
+    import struct
+
+    from bwhelpers.sandbox.admission import PER_TENANT_REQUESTS
+    from bwhelpers.sandbox.fair_share import Turn
+    from bwhelpers.sandbox.server import SandboxServer, make_app, prepare_db
+
+    apps: list[Any] = []
+    srv = SandboxServer(prepare_db(str(tmp_path / "s.db"), accounts=[]), port=0, workshop=True, xheaders=True,
+                        app_factory=lambda ctx, areas: apps.append(make_app(ctx, areas)) or apps[-1])
+    srv.start_thread()
+    nat, more = "198.51.100.70", 5
+    key = "head:address:" + nat
+    lane = "busy:" + key  # fair_share.PACED_BUSY's
+
+    def until(done: Any, what: Any) -> None:
+        deadline = time.monotonic() + 15  # no timing asserted: until the server has seen it
+        while not done():
+            assert time.monotonic() < deadline, what()
+            time.sleep(0.02)
+
+    def on_loop(call: Any) -> Any:
+        assert srv._loop is not None
+        done: Any = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(call())
+            except BaseException as exc:  # pragma: no cover - the test's own mistake, shown
+                done.set_exception(exc)
+
+        srv._loop.call_soon_threadsafe(run)
+        return done.result(timeout=30)
+
+    def send() -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        sock.sendall(f"GET /api/accounts/1/applications HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                     f"X-Forwarded-For: {nat}\r\n\r\n".encode())
+        return sock
+
+    socks: list[socket.socket] = []
+    try:
+        assert requests.get(f"{srv.url}/_sandbox/health", timeout=30).status_code == 200  # its fair share is made
+        app = apps[0]
+        share, ledger = app.fair_share, app.ledger
+        held = on_loop(lambda: Turn(share, "address:" + nat))  # one of the address's requests in the loop
+        on_loop(lambda: held.start(lambda: None))
+        socks = [send() for _ in range(PER_TENANT_REQUESTS)]
+        until(lambda: ledger.in_flight(key)[0] == PER_TENANT_REQUESTS,
+              lambda: f"{ledger.in_flight(key)} in flight, not {PER_TENANT_REQUESTS}")
+        over = [send() for _ in range(more)]
+        socks += over
+        until(lambda: len(share._waiting.get(lane, ())) == more - 1,
+              lambda: f"{len(share._waiting.get(lane, ()))} 429s waiting their turn, not {more - 1} (answered at once)")
+        answered = []
+        for sock in over:
+            sock.setblocking(False)
+            try:
+                answered.append(sock.recv(65536))
+            except BlockingIOError:
+                pass
+            sock.setblocking(True)
+        assert len(answered) == 1 and answered[0].startswith(b"HTTP/1.1 429 "), answered
+        assert b"at most 16 requests without credentials and without a body" in answered[0], answered[0]
+        for sock in over:  # the waiting ones' clients leave: their turns pass on, none is answered
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        until(lambda: lane not in share._waiting, lambda: f"{len(share._waiting.get(lane, ()))} still in the lane")
+        on_loop(lambda: held.finished(200))
+    finally:
+        for sock in socks:
+            sock.close()
+        srv.stop()
+
+
 # -- the hub's login form (N3): the authenticator of workshop-config throttles failed logins -------------------
 
 def _login(auth: Any, address: str, name: str, password: str) -> str | None:

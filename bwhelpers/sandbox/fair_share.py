@@ -113,6 +113,13 @@ PAUSE_AFTER_429 = 0.5
 #: once with new made-up tokens to queue for the hub in front of a newcomer's real one (rev23g G1: with 500
 #: connections from the room's address the hub was asked 215 times a second, a fresh token's p50 1.2 s)
 REFUSED = "refused:"
+#: the turns of a tenant's 429s for being over its bound of requests in flight (``busy:<ledger key>``,
+#: ``server._BodyLimit._hold``): each holds only its connection (which the server bounds), so all of them wait (no
+#: :attr:`FairShare.MAX_WAITING`), answered one at a time, :data:`PAUSE_AFTER_429` apart: a client with 20-300
+#: connections ignoring ``Retry-After`` got 600-1,100 of them a second through the hub's proxy (rev23h H1)
+PACED_BUSY = "busy:"
+#: lanes whose requests all wait their turn, however many
+_ALL_WAIT = (REFUSED, PACED_BUSY)
 
 
 class FairShare:
@@ -150,7 +157,7 @@ class FairShare:
             self._waiting[tenant] = collections.deque()
             run()
             return True
-        if len(queue) >= self.MAX_WAITING and not tenant.startswith(REFUSED):
+        if len(queue) >= self.MAX_WAITING and not tenant.startswith(_ALL_WAIT):
             run()
             return True
         queue.append(run)

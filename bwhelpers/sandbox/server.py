@@ -31,7 +31,7 @@ from .base import BaseHandler
 from .context import SandboxContext
 from . import admission, delivery_signature, forwarded, guards, linger, quotas
 from .admission import Busy, Ledger, Ticket
-from .fair_share import REFUSED, FairShare, Turn, proves_account, tenant_of
+from .fair_share import PACED_BUSY, REFUSED, FairShare, Turn, proves_account, tenant_of
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .keys import ADMIN_HEADER, same_secret
 from .settings import ensure_defaults
@@ -123,7 +123,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
     rest of the body is discarded by tornado, which closes the connection after the answer."""
 
     def __init__(self, inner: tornado.httputil.HTTPMessageDelegate, conn: Any, limit: int,
-                 larger: Any = None, tenant: Any = None, turn: Any = None, ledger: Ledger | None = None):
+                 larger: Any = None, tenant: Any = None, turn: Any = None, ledger: Ledger | None = None,
+                 share: FairShare | None = None):
         self.inner, self.conn, self.limit = inner, conn, limit
         #: ``larger(start_line, headers)``: the limit of a request that may carry more (an authenticated media
         #: upload), or None: decided from the headers, before any of the body is read
@@ -139,6 +140,9 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         self.ledger = ledger
         self.ticket: Ticket | None = None
         self.busy = False
+        #: workshop mode: the turns in which a tenant's 429s for being over its bound are answered (:meth:`_hold`)
+        self.share = share
+        self.held: Turn | None = None
         #: workshop mode: answers 408 when the body is not in after its timeout (:data:`admission.SLOW_BODY`)
         self.timer: Any = None
 
@@ -162,9 +166,13 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         pending = chunked or (length > 0 and _buffered(self.conn) < length)
         if self.ledger is not None and self.whose is not None:
             body = length > 0 or chunked
-            got = self.ledger.admit(admission.ledger_key(*self.whose, body=body), max(0, min(length, self.limit)))
+            key = admission.ledger_key(*self.whose, body=body)
+            got = self.ledger.admit(key, max(0, min(length, self.limit)))
             if isinstance(got, Busy):
-                self._busy(got)
+                if got.status == 429 and self.share is not None and not pending:
+                    self._hold(got, key)
+                else:
+                    self._busy(got)
                 return None
             self.ticket = self.conn.bw_ticket = got
             if pending:  # answered 408 if it is not in by then (behind the hub's proxy, never a silent close: D4)
@@ -189,6 +197,29 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         if self.ledger is not None:  # what the client still sends is dropped for a moment (rev23e E4)
             linger.after_answer(self.conn)
         _close_hint(self.whose[1] if self.whose is not None else None)  # the hub is never asked about it
+        self._answer(busy)
+
+    def _hold(self, busy: Busy, key: str) -> None:
+        """A tenant over its bound (``key``'s allowance full): its 429 is answered in the tenant's turns for such
+        answers (:data:`.fair_share.PACED_BUSY`: all of them, half a second after each), the first at once. Answered
+        from the head each at once, a client holding more connections than its bound and ignoring ``Retry-After``
+        got one per round trip: 600-1,100 a second through the hub's proxy, and another participant's p99 went 7-29
+        times its idle figure (rev23h H1). Only for a request with nothing unread (no body, or all of it in): it
+        holds nothing but its connection meanwhile; a client that leaves gives its turn back at once."""
+        self.busy = True
+        _close_hint(self.whose[1] if self.whose is not None else None)  # the hub is never asked about it
+        assert self.share is not None
+        turn = self.held = Turn(self.share, PACED_BUSY + key)
+        # tornado tells a delegate of its connection's end only while it reads the request (as in finish)
+        self.conn.set_close_callback(self._left)
+
+        def answer() -> None:
+            self._answer(busy)
+            turn.finished(busy.status)  # the tenant's next such answer waits PAUSE_AFTER_429
+
+        turn.start(answer)
+
+    def _answer(self, busy: Busy) -> None:
         headers, body = busy.answer()
         self.conn.write_headers(tornado.httputil.ResponseStartLine("HTTP/1.1", busy.status, busy.reason),
                                 tornado.httputil.HTTPHeaders(headers), body)
@@ -277,6 +308,8 @@ class _BodyLimit(tornado.httputil.HTTPMessageDelegate):
         turn passes on, its ticket is released (each at most once; the handler never runs)."""
         self.closed = True
         self._stop_timer()
+        if self.held is not None and self.held.state == "waiting":  # its 429 is never written: the next one's turn
+            self.held.finished()
         if self.whose is not None:  # left before its body was in, or while its check waits for a place: never made
             _close_hint(self.whose[1])
         turn = getattr(self.conn, "bw_turn", None)
@@ -482,7 +515,7 @@ class SandboxApplication(tornado.web.Application):
         def larger(start_line: Any, headers: tornado.httputil.HTTPHeaders) -> int | None:
             return self.larger_body_limit(start_line, headers, request_conn)
         return _BodyLimit(super().start_request(server_conn, request_conn), request_conn, MAX_BODY_BYTES,
-                          larger, tenant, turn, self.ledger)
+                          larger, tenant, turn, self.ledger, self.fair_share)
 
     def tenant_hint(self, headers: tornado.httputil.HTTPHeaders, uri: str, address: str) -> Any:
         """The tenant of a request that no emulated API's credentials name (its address's otherwise): a string, an
