@@ -98,7 +98,7 @@ XDIST_GROUPS = {
     # smoke run) runs in one worker, so the fixture starts once rather than once in every worker its tests reach
     # (tests/test_gates.py checks that every module whose module fixture starts a workshop service or a hub is here)
     **{m: m for m in ("test_bench", "test_workshop", "test_workshop_hub_identity", "test_workshop_phone",
-                      "test_workshop_probes", "test_workshop_safety", "test_workshop_service",
+                      "test_workshop_probes", "test_workshop_room_bounds", "test_workshop_safety", "test_workshop_service",
                       "test_workshop_storage")},
     # the AST checks share one parse of bwhelpers (tests/_source_tree.py, a few seconds): parsed once, not once a worker
     **{m: "source_checks" for m in ("test_one_home", "test_new_step", "test_sandbox_layout")},

@@ -121,8 +121,8 @@ def test_saved_state_is_read_by_attribute_outside_the_state_module() -> None:
 
 def test_sandbox_or_real_is_decided_in_config_only() -> None:
     assert _defined("decide_target") == {"config.py"}
-    # workshop.py (the hub's side) sets BW_TARGET=sandbox in the environment of the servers it spawns
-    assert _homes(lambda t: t == "BW_TARGET") == {"config.py", "workshop.py"}
+    # workshop_spawn.py (the hub's spawn hook) sets BW_TARGET=sandbox in the environment of the servers it spawns
+    assert _homes(lambda t: t == "BW_TARGET") == {"config.py", "workshop_spawn.py"}
     # nobody sniffs URLs to guess the target ("127.0.0.1" in url)
     sniffs = {rel for rel, node in _nodes()
               if isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)
@@ -142,7 +142,7 @@ def test_the_embedded_sandbox_is_started_in_connection_only() -> None:
     writers = {rel for rel, node in _nodes()
                if isinstance(node, ast.Assign) and any(isinstance(t, ast.Subscript) and "environ" in ast.unparse(t.value)
                                                        for t in node.targets)}
-    assert writers <= {"connection.py", "workshop.py"}  # workshop: the spawned servers' environment, not ours
+    assert writers <= {"connection.py", "workshop.py", "workshop_spawn.py"}  # the spawned servers' environment, not ours
 
 
 def test_sandbox_urls_have_one_layout() -> None:
