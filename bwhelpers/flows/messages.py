@@ -3,6 +3,7 @@ wait for one, and judge why one did not come."""
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from typing import Any, Callable
 
@@ -24,6 +25,9 @@ __all__ = ["Messages", "EVENT_TYPES", "event_key", "dedupe_events", "extract_eve
 DISPATCH_SLACK = 0.08
 #: the longest first wait taken on the sandbox's word (a longer one polls as usual, so progress keeps showing)
 MAX_FIRST_WAIT = 1.0
+#: when this process sent each of its last messages (time.monotonic()): a wait that begins within
+#: :data:`MAX_FIRST_WAIT` of its message's send asks the sandbox when the event is due before it reads the bin
+_SENT: dict[str, float] = {}
 
 
 def _due_in(known: list[dict[str, Any]], type: str, accept_failure: bool = False) -> float | None:
@@ -82,6 +86,10 @@ class Messages:
         app_id = self.ctx.need_application().id or ""
         from_ = self.ctx.sending_number(from_)
         result = self.ctx.messaging.send_message(to, text, from_, app_id, media=media, tag=tag)
+        if result.id:
+            if len(_SENT) >= 64:
+                _SENT.clear()
+            _SENT[str(result.id)] = time.monotonic()
         if save:
             data = result.data
             with self.ctx.edit() as st:
@@ -171,13 +179,19 @@ class Messages:
                     return ev
             return None
 
-        try:  # an event in the bin is proof enough, whatever the sandbox's message list says
-            arrived_already = wanted()
-        except MissingPrerequisiteError:  # no application: nothing can have arrived
-            arrived_already = None
-        if arrived_already is not None:
-            return arrived_already
         control = self.ctx.control
+        sent = _SENT.get(message_id) if message_id is not None else None
+        # a message this process sent a moment ago (Setup.run_all, then this wait): its event is not in the bin yet
+        # unless the sandbox says it was sent, so the sandbox is asked first and the bin read once, when it is due
+        just_sent = control is not None and type != "message-received" and sent is not None \
+            and time.monotonic() - sent < MAX_FIRST_WAIT
+        if not just_sent:
+            try:  # an event in the bin is proof enough, whatever the sandbox's message list says
+                arrived_already = wanted()
+            except MissingPrerequisiteError:  # no application: nothing can have arrived
+                arrived_already = None
+            if arrived_already is not None:
+                return arrived_already
         due_in: float | None = None  # the sandbox's word on when the event is sent: no poll before then
         if control is not None and message_id is not None:
             try:
@@ -185,6 +199,13 @@ class Messages:
             except BandwidthError:
                 known = [{}]  # cannot tell: wait as usual
             due_in = _due_in(known, type, accept_failure)
+            if not known and just_sent:  # the bin is proof enough, whatever the sandbox's message list says
+                try:
+                    arrived_already = wanted()
+                except MissingPrerequisiteError:
+                    arrived_already = None
+                if arrived_already is not None:
+                    return arrived_already
             if not known and type != "message-received":  # the sandbox answered "no such message": none can come
                 raise UnknownMessageError(
                     f"not waiting for {type}: the sandbox has no message {message_id} on this account",
