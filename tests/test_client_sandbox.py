@@ -388,6 +388,36 @@ def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store, monkeypat
     assert setup.dashboard.list_applications().records == []
 
 
+def test_a_location_this_process_created_gets_its_features_without_reading_them_first(sandbox, setup, d,
+                                                                                     monkeypatch):
+    # a location created a moment ago by this process has no SMS/MMS: the steps POST at once (no 404 read first);
+    # a location enabled meanwhile by another kernel is read after the refused POST and reused
+    reads: list[str] = []
+    for name in ("get_sms", "get_mms"):
+        real = getattr(DashboardClient, name)
+        monkeypatch.setattr(DashboardClient, name,
+                            lambda self, location_id, _real=real, _name=name: reads.append(_name) or _real(self, location_id))
+    setup.create_application()
+    setup.create_location()
+    sms, mms = setup.enable_sms(), setup.enable_mms()
+    assert (sms.exchange.status, mms.exchange.status) == (201, 201) and not sms.reused and not mms.reused
+    assert reads == []
+    again = setup.enable_sms()  # a re-run reads the feature first and reuses it
+    assert again.reused and again.exchange.status == 200 and reads == ["get_sms"]
+    loc = setup.create_location(new=True).id
+    d.enable_sms(loc)  # another kernel (same account) enabled SMS on it meanwhile
+    reads.clear()
+    taken = setup.enable_sms()
+    assert taken.reused and taken.title == "SMS (already enabled)" and reads == ["get_sms"]
+    assert setup.current.sms is not None and setup.current.sms.location_id == loc
+    assert setup.enable_mms().exchange.status == 201
+    setup.create_location(new=True)
+    reads.clear()
+    with pytest.raises(ConflictError):  # a POST refused for another reason (MMS before SMS) is raised as it was,
+        setup.enable_mms()  # after the read that finds no MMS
+    assert reads == ["get_mms"]
+
+
 def test_setup_recreates_objects_gone_from_server(sandbox, setup):
     app = setup.create_application()
     loc = setup.create_location()

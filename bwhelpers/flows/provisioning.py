@@ -60,6 +60,12 @@ def _slug(text: str) -> str:
     return f"{slug[:MAX_SLUG - 9].rstrip('-')}-{hashlib.sha256(slug.encode()).hexdigest()[:8]}"
 
 
+#: (account, site, location id, feature) of the locations this process created, whose SMS/MMS step it has not run yet: such a
+#: location has no feature (unless another kernel enabled one since), so its step enables at once and looks for
+#: an enabled feature only when the service refuses (1 request, not a 404 read and then the POST)
+_FRESH_FEATURES: set[tuple[str, str, str, str]] = set()
+
+
 def _reused(result: Result, title: str) -> Result:
     result.title, result.reused = title, True
     return result
@@ -196,9 +202,16 @@ class Provisioning:
             result = self.ctx.dashboard.create_location(name, default=default)
             with self.ctx.edit() as st:
                 st.location = Location(id=result.id, name=name, created=now_iso())
+            if result.id:
+                if len(_FRESH_FEATURES) >= 64:
+                    _FRESH_FEATURES.clear()
+                _FRESH_FEATURES.update({self._feature_key(str(result.id), "sms"), self._feature_key(str(result.id), "mms")})
             return result
 
     # ------------------------------------------------------------------ SMS / MMS / assignment
+    def _feature_key(self, location_id: str, feature: str) -> tuple[str, str, str, str]:
+        return (str(self.ctx.config.account_id), str(self.ctx.config.site_id), location_id, feature)
+
     def enable_feature(self, key: str, overrides: dict[str, Any]) -> Result:
         """Enable a feature (step ``key``: sms|mms) on the saved location, or reuse it when it is already on."""
         d = self.ctx.dashboard
@@ -211,9 +224,17 @@ class Provisioning:
                                   field=unknown[0])
         loc = self.ctx.need_location()
         assert loc.id
-        result = existing_feature(get, loc.id) if not overrides else None
+        fresh = self._feature_key(loc.id, key) in _FRESH_FEATURES
+        _FRESH_FEATURES.discard(self._feature_key(loc.id, key))
+        result = existing_feature(get, loc.id) if not overrides and not fresh else None
         if result is None:
-            result = enable(loc.id, **overrides)
+            try:
+                result = enable(loc.id, **overrides)
+            except BandwidthError:
+                found = existing_feature(get, loc.id) if fresh and not overrides else None
+                if found is None:  # (enabled meanwhile by another kernel: reused below, as a read would have found it)
+                    raise
+                result = _reused(found, f"{key.upper()} (already enabled)")
         else:
             _reused(result, f"{key.upper()} (already enabled)")
         with self.ctx.edit() as st:
