@@ -235,6 +235,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
               service_url: str | None = None, listen: str | None = None, a2p_enforcement: bool | None = None,
               allow_callback_hosts: Sequence[str] = (), trusted_proxies: Sequence[str] = (),
               allow_hosts: Sequence[str] = (), trusted_room: bool = False, new_names_per_hour: int | None = None,
+              room_new_names_per_hour: int | None = None, max_participants: int | None = None,
               subdomain_host: str | None = None, same_origin_ok: bool = False,
               python: str = sys.executable) -> None:
     """Configure a JupyterHub for a workshop (``c`` is the config object of ``jupyterhub_config.py``).
@@ -267,6 +268,13 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param new_names_per_hour: with the dummy authenticator, logins under names the hub does not know yet (each a
         new account at its first spawn) one client address may make in an hour (None: the authenticator's default,
         30; 0: no bound). A room behind one NAT larger than that uses the board's join link.
+    :param room_new_names_per_hour: with the dummy authenticator, new names from every address together: a burst of
+        that many, then that many an hour (None: the authenticator's default, 30; 0: no room-wide bound). Past it the
+        new-names alarm pauses new names (the join link's browsers aside) and shows on the board (rev23h H5).
+    :param max_participants: the sandbox's ``max_participants`` (None: its workshop default, 120): the hub's
+        ``active_server_limit`` is this plus the admins, so new names cannot start more servers on this machine
+        than the room has places (JupyterHub counts every server not fully stopped, pending ones too, and answers
+        a spawn past it 429). Raise both together (``PUT /_sandbox/settings``, and this) for a bigger room.
     :param subdomain_host: the hub's origin (``https://hub.example.org``) when every user server and the sandbox get
         their own subdomain of it (JupyterHub's ``subdomain_host``: wildcard DNS and TLS): a page a participant serves
         from their server is then another origin than the hub's and the board's (rev23g G3). The sandbox's URL
@@ -284,6 +292,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     from bwhelpers.hub_client_address import remote_ip_transform
     from bwhelpers.sandbox.forwarded import LOOPBACK
     from bwhelpers.sandbox.workshop import join_link, login_alarm, new_names
+    from bwhelpers.sandbox.quotas import WORKSHOP_PARTICIPANTS
     from bwhelpers.sandbox.workshop.models import USERNAME_RE
 
     state = Path(state_dir).expanduser().resolve()
@@ -346,6 +355,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     }]
     if admin_users:
         c.Authenticator.admin_users = set(admin_users)
+    # no more servers than the room has places (rev23h H5): every name with the room password could start one
+    places = WORKSHOP_PARTICIPANTS if max_participants is None else int(max_participants)
+    c.JupyterHub.active_server_limit = places + len(set(admin_users or ()))
     # only names the sandbox can provision log in or are added on the admin page (a "josé" would get a 500 at spawn;
     # bwhelpers.workshop_auth says the rule at the login form)
     c.Authenticator.username_pattern = USERNAME_RE.pattern
@@ -365,6 +377,11 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         c.WorkshopAuthenticator.join_file = str(join_link.path_beside(db))  # the board's join link for latecomers
         if new_names_per_hour is not None:
             c.WorkshopAuthenticator.new_names_per_address_per_hour = int(new_names_per_hour)
+        # the room's new names, every address together: the new-names alarm, shown on the board (rev23h H5)
+        c.WorkshopAuthenticator.names_alarm_file = str(new_names.alarm_path_beside(db))
+        if room_new_names_per_hour is not None:
+            c.WorkshopAuthenticator.room_new_names_burst = int(room_new_names_per_hour)
+            c.WorkshopAuthenticator.room_new_names_per_hour = float(room_new_names_per_hour)
         # a hub user the host deletes is removed from the sandbox too: their credentials refused at once (rev23e E6)
         c.WorkshopAuthenticator.service_url = f"http://127.0.0.1:{service_port}/services/{name}"
         c.WorkshopAuthenticator.admin_key_file = f"{db}.admin-key"
@@ -492,6 +509,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="with --authenticator dummy: logins under new names (each a new sandbox account) one client "
                         "address may make in an hour (default 30; 0: no bound); a bigger room behind one NAT uses the "
                         "board's join link")
+    p.add_argument("--room-new-names-per-hour", type=int, default=None, metavar="N",
+                   help="with --authenticator dummy: new names from every address together, a burst of N then N an "
+                        "hour (default 30; 0: no room-wide bound); past it new names pause (the join link's browsers "
+                        "aside), the board shows a red line and the hub's log NEW NAMES ALARM. An online room larger "
+                        "than N arriving at once: raise it, or give latecomers the join link")
     args = p.parse_args(argv)
     if args.state_dir and not Path(args.state_dir).is_absolute():
         args.state_dir = str(Path(args.state_dir).resolve())
@@ -509,6 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         allow_hosts=args.allow_host or None,
         trusted_room=True if args.trusted_room else None,
         new_names_per_hour=args.new_names_per_hour,
+        room_new_names_per_hour=args.room_new_names_per_hour,
         subdomain_host=args.subdomain_host,
         same_origin_ok=True if args.same_origin_ok else None,
     )

@@ -46,7 +46,13 @@ authenticator writes it to ``alarm_file`` (:mod:`bwhelpers.sandbox.workshop.logi
 **New names** (review 23f F4): the room password logs in under any name, and each new name's first spawn is a sandbox
 account taking a place in the room. A login under a name the hub does not know yet (no hub user; admins aside) is
 counted per client address: at most ``new_names_per_address_per_hour`` (a bucket refilled at that many an hour),
-then 429 saying so; names already known log in as before. Only a login with the right room password is told (a
+then 429 saying so; names already known log in as before. New names are also counted **room-wide** (rev23h H5: a
+stranger with the room password and a few addresses took every place): ``room_new_names_burst``, refilled at
+``room_new_names_per_hour``. While that is used up (the **new-names alarm**: ``NEW NAMES ALARM`` in the hub's log, at
+its start and once a minute, and ``names_alarm_file`` for the board, :mod:`bwhelpers.sandbox.workshop.new_names`) a
+new name is refused (429) from every address, known ones included (a stranger's addresses are known after their
+first name), except from a browser that opened the join link (counted against the link). Only a login with the right
+room password is told (a
 wrong one is the same failure for every name, so the form never says which names are in the room: rev23g G7). While the host has
 closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.workshop.new_names`, the file
 ``room_file``), such a login is refused (403) whatever the address.
@@ -142,6 +148,19 @@ class TooManyNewNames(web.HTTPError):
             f"{retry_after} s).")
 
 
+class NewNamesPaused(web.HTTPError):
+    """429: the room made the most new names its bound allows (the new-names alarm, rev23h H5); ``Retry-After`` says
+    when the next may."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(429, "new names are paused room-wide: try again in %d s", retry_after,
+                         reason="Too Many Requests")
+        self.headers = {"Retry-After": str(retry_after)}
+        self.jupyterhub_message = (
+            "Many new names were made at this workshop in a short time, so new names are paused: log in under the "
+            f"name you used before, or ask the host for a join link (or try again in {retry_after} s).")
+
+
 class RoomClosed(web.HTTPError):
     """403: the host closed the room to new names (:mod:`bwhelpers.sandbox.workshop.new_names`)."""
 
@@ -205,6 +224,15 @@ class WorkshopAuthenticator(DummyAuthenticator):
                                              help="logins under names the hub does not know yet (each one a new "
                                                   "account at its first spawn) one client address may make in an "
                                                   "hour (a bucket of that many, refilled at that pace); 0: no bound")
+    room_new_names_burst = Integer(30, config=True,
+                                   help="new names (each a new account at its first spawn) from all addresses together "
+                                        "before the new-names alarm pauses them (the join link's browsers aside); "
+                                        "0: no room-wide bound")
+    room_new_names_per_hour = Float(30.0, config=True,
+                                    help="how fast the room's allowance of new names refills (new names an hour at "
+                                         "most during the alarm)")
+    names_alarm_file = Unicode("", config=True, help="where the new-names alarm is written for the host's board "
+                                                     "('' : nowhere)")
     room_file = Unicode("", config=True, help="the host's switch closing the room to new names, written by the "
                                                "board (bwhelpers.sandbox.workshop.new_names; '' : always open)")
     join_file = Unicode("", config=True, help="the host's current join link, written by the board "
@@ -246,6 +274,13 @@ class WorkshopAuthenticator(DummyAuthenticator):
         self._invited_names: dict[str, int] = {}
         self._new_names = FailureThrottle(max(1, self.new_names_per_address_per_hour),
                                           self.new_names_per_address_per_hour / 3600.0)
+        #: the room's new names, every address together (rev23h H5): the new-names alarm while it is used up
+        self._room_new_names = FailureThrottle(max(1, self.room_new_names_burst), self.room_new_names_per_hour / 3600.0)
+        #: (when, address) of the new names of the last new_names.ALARM_WINDOW seconds
+        self._names_made: collections.deque[tuple[float, str]] = collections.deque(maxlen=_MAX_REMEMBERED)
+        self._names_alarm: dict[str, Any] | None = None
+        self._names_alarm_logged = 0.0
+        self._names_alarm_written = 0.0
         self._trusted = forwarded.networks(self.trusted_proxies)
         #: addresses (client_key) that logged in, with when: never refused by the room's alarm
         self._known: dict[str, float] = {}
@@ -408,8 +443,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
         else:
             if new and invited:
                 self._invited_names[invited[0]["id"]] = self._invited_names.get(invited[0]["id"], 0) + 1
-            elif new and self.new_names_per_address_per_hour > 0:
-                self._new_names.failed(address, now=now)
+            elif new:
+                if self.new_names_per_address_per_hour > 0:
+                    self._new_names.failed(address, now=now)
+                self._name_made(address, now)
             _remember(self._known, address, now)
             if admin:
                 _remember(self._known_admins, admin_key, now)
@@ -436,6 +473,53 @@ class WorkshopAuthenticator(DummyAuthenticator):
             self.log.warning("refused a login for %r from %s: %d new names from this address in the last hour",
                              name[:32], address, bound)
             raise TooManyNewNames(wait, bound)
+        room_wait = self._room_new_names.blocked("room", now=now) if self.room_new_names_burst > 0 else None
+        if room_wait is not None:  # rev23h H5: however many addresses a stranger has, the room's bound holds
+            self._raise_names_alarm(now, address, refused=True)
+            self.log.warning("refused a login for %r from %s: new-names alarm (the room's new names are used up)",
+                             name[:32], address)
+            raise NewNamesPaused(room_wait)
+
+    def _name_made(self, address: str, now: float) -> None:
+        """A new name was made from ``address`` (not through the join link): count it room-wide, and start the
+        new-names alarm when that used up the room's allowance."""
+        self._names_made.append((now, address))
+        if self.room_new_names_burst <= 0:
+            return
+        self._room_new_names.failed("room", now=now)
+        if self._room_new_names.blocked("room", now=now) is not None:
+            self._raise_names_alarm(now, address)
+
+    def _raise_names_alarm(self, now: float, address: str, refused: bool = False) -> None:
+        """The room's new names are used up: start or update the new-names alarm, log it (``NEW NAMES ALARM``, at its
+        start, then once a minute) and write it for the board (at its start and first refusal, then at most every
+        5 s), as the login alarm (:meth:`_raise_alarm`)."""
+        while self._names_made and now - self._names_made[0][0] >= new_names.ALARM_WINDOW:
+            self._names_made.popleft()
+        wall = time.time()
+        alarm = self._names_alarm
+        if alarm is None or wall - alarm["last"] >= new_names.ALARM_WINDOW:
+            alarm = self._names_alarm = {"since": wall, "last": wall, "names": 0, "addresses": 0, "refused": 0}
+            self._names_alarm_logged = self._names_alarm_written = 0.0
+        alarm.update(last=wall, names=len(self._names_made), addresses=len({a for _t, a in self._names_made}),
+                     refused=alarm["refused"] + int(refused))
+        if self._names_alarm_logged == 0.0 or now - self._names_alarm_logged >= 60.0:
+            self._names_alarm_logged = now
+            top = collections.Counter(a for _t, a in self._names_made).most_common(5)
+            self.log.warning("NEW NAMES ALARM: %d new names from %d addresses in the last %d min (most: %s), the "
+                             "room's bound (%d, then %g an hour); new names are paused except through the join link "
+                             "(%d refused so far; latest from %s). If they are not the room's, close the room to new "
+                             "names on the board and remove them", alarm["names"], alarm["addresses"],
+                             int(new_names.ALARM_WINDOW // 60), ", ".join(f"{a} ×{n}" for a, n in top),
+                             self.room_new_names_burst, self.room_new_names_per_hour, alarm["refused"], address)
+        first_refusal = refused and alarm["refused"] == 1
+        if self.names_alarm_file and (self._names_alarm_written == 0.0 or first_refusal
+                                      or now - self._names_alarm_written >= 5.0):
+            self._names_alarm_written = now
+            try:
+                new_names.write_alarm(self.names_alarm_file, alarm)
+            except OSError as exc:
+                self.log.warning("could not write the new-names alarm to %s: %s", self.names_alarm_file, exc)
 
     async def delete_user(self, user: Any) -> None:
         """The host deleted a hub user (the admin page, ``DELETE /hub/api/users/<name>``): their sandbox account is

@@ -1058,7 +1058,8 @@ def test_an_address_a_participant_logged_in_from_gets_no_pass_at_the_hosts_name(
     from bwhelpers.workshop_auth import TooManyLogins, WorkshopAuthenticator
 
     now = [7000.0]
-    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"},
+                                 room_new_names_burst=0)  # 40 new names: the room-wide bound on them is not tested here
     auth.clock = lambda: now[0]
     assert _login(auth, "192.0.2.77", "host", "host-pw-long") == "host"  # the host, before the room opens
     checked = 0
@@ -1237,8 +1238,65 @@ def test_one_address_makes_a_bounded_number_of_new_names_an_hour_and_known_names
     assert taker.login(auth, "zz005", "room-pw") == "zz005"
     with pytest.raises(TooManyNewNames):
         taker.login(auth, "zz006", "room-pw")
-    unbounded = WorkshopAuthenticator(password="room-pw", new_names_per_address_per_hour=0)
+    unbounded = WorkshopAuthenticator(password="room-pw", new_names_per_address_per_hour=0, room_new_names_burst=0)
     assert all(_Browser("203.0.113.52", users).login(unbounded, f"free{i}", "room-pw") for i in range(40))
+
+
+def test_the_rooms_new_names_are_bounded_room_wide_whatever_the_number_of_addresses(tmp_path: Any) -> None:
+    """rev23h H5: the per-address bound alone let one stranger with the room password take every place from 4
+    addresses (30 x 4 = max_participants). New names are counted room-wide too (a burst, then a refill an hour, on the
+    authenticator's clock): past it, a new name is refused 429 from every address, known ones too (a stranger's
+    addresses are known after their first name), while names already in log in again and a browser with the host's
+    join link makes its new names; the new-names alarm is written for the board and logged (NEW NAMES ALARM)."""
+    import logging
+
+    from bwhelpers.sandbox.workshop import join_link, new_names
+    from bwhelpers.workshop_auth import NewNamesPaused, TooManyNewNames, WorkshopAuthenticator
+
+    key_file = tmp_path / "sandbox.db.admin-key"
+    key_file.write_text("the-admin-key-0123456789\n")
+    join_file = join_link.path_beside(tmp_path / "sandbox.db")
+    alarm_file = new_names.alarm_path_beside(tmp_path / "sandbox.db")
+    now, wall = [9000.0], [1_800_000_000.0]
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"},
+                                 room_new_names_burst=6, room_new_names_per_hour=6, names_alarm_file=str(alarm_file),
+                                 admin_key_file=str(key_file), join_file=str(join_file))
+    auth.clock, auth.wall = (lambda: now[0]), (lambda: wall[0])
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    auth.log.addHandler(Keep())
+    users: set[str] = {"host"}
+    made = [_Browser(f"198.18.{i % 3}.7", users).login(auth, f"st{i}", "room-pw") for i in range(6)]
+    assert made == [f"st{i}" for i in range(6)]  # 2 from each of 3 addresses: each well within its own 30
+    assert any(m.startswith("NEW NAMES ALARM: 6 new names from 3 addresses") for m in records), records
+    for address in ("198.18.0.7", "203.0.113.9"):  # a known address (it made names) and a new one: both paused
+        with pytest.raises(NewNamesPaused) as paused:
+            _Browser(address, users).login(auth, "st-more", "room-pw")
+        assert paused.value.status_code == 429 and int(paused.value.headers["Retry-After"]) == 600  # 6 an hour
+        assert "new names are paused" in paused.value.jupyterhub_message
+        assert "join link" in paused.value.jupyterhub_message
+    assert not isinstance(paused.value, TooManyNewNames)
+    assert _Browser("203.0.113.9", users).login(auth, "st1", "room-pw") == "st1"  # a name already in: as before
+    assert _Browser("203.0.113.9", users).login(auth, "host", "host-pw-long") == "host"
+    assert _Browser("203.0.113.9", users).login(auth, "st-more", "wrong") is None  # the form tells a guesser nothing
+    alarm = new_names.read_alarm(alarm_file)
+    assert alarm is not None and alarm["names"] == 6 and alarm["addresses"] == 3 and alarm["refused"] >= 1, alarm
+    text = new_names.describe_alarm(alarm)
+    assert "6 new names from 3 addresses" in text and "close the room to new names" in text and "join link" in text
+    record = join_link.make(join_file, hours=2, names=3, now=wall[0])  # the host's join link: its own new names
+    assert _invited(auth, "198.18.0.7", join_link.token("the-admin-key-0123456789", record)).login(
+        auth, "latecomer", "room-pw") == "latecomer"
+    now[0] += 600  # the room's refill: one new name every 10 min (6 an hour)
+    assert _Browser("203.0.113.10", users).login(auth, "st-more", "room-pw") == "st-more"
+    with pytest.raises(NewNamesPaused):
+        _Browser("203.0.113.11", users).login(auth, "st-next", "room-pw")
+    assert new_names.read_alarm(alarm_file, now=time.time() + new_names.ALARM_WINDOW + 1) is None  # an old one: gone
+    off = WorkshopAuthenticator(password="room-pw", room_new_names_burst=0)
+    assert all(_Browser(f"198.19.{i}.1", users).login(off, f"free{i}", "room-pw") for i in range(40))
 
 
 def test_a_latecomer_with_the_hosts_join_link_logs_in_while_an_outsider_guesses_behind_the_same_nat(
@@ -1495,6 +1553,35 @@ def test_workshop_config_trusts_the_given_proxies_for_the_hub_login_too() -> Non
     assert "new_names_per_address_per_hour" not in c.WorkshopAuthenticator
     configure(c, state_dir="/tmp", trusted_room=True, new_names_per_hour=8)
     assert c.WorkshopAuthenticator.new_names_per_address_per_hour == 8
+
+
+def test_workshop_config_bounds_the_rooms_new_names_and_its_servers(tmp_path: Any) -> None:
+    """rev23h H5: the room-wide bound on new names has its alarm file beside the db (for the board) and a
+    workshop-config option (``--room-new-names-per-hour N``: a burst of N, then N an hour; default the
+    authenticator's 30); the hub's ``active_server_limit`` (JupyterHub counts every server not fully stopped and
+    answers a spawn past it 429) is the room's places plus the admins: it was unset (0, no limit), so every name with
+    the room password could start a server on the hub's machine."""
+    from traitlets.config import Config
+
+    from bwhelpers.sandbox.quotas import WORKSHOP_PARTICIPANTS
+    from bwhelpers.sandbox.workshop import new_names
+    from bwhelpers.workshop import configure, main
+    from bwhelpers.workshop_auth import WorkshopAuthenticator
+
+    c = Config()
+    configure(c, state_dir=tmp_path, trusted_room=True, admin_users=["host", "cohost"])
+    assert c.JupyterHub.active_server_limit == WORKSHOP_PARTICIPANTS + 2 == 122
+    assert c.WorkshopAuthenticator.names_alarm_file == str(new_names.alarm_path_beside(tmp_path.resolve() / "sandbox.db"))
+    assert "room_new_names_burst" not in c.WorkshopAuthenticator  # the documented default
+    assert (WorkshopAuthenticator().room_new_names_burst, WorkshopAuthenticator().room_new_names_per_hour) == (30, 30.0)
+    c = Config()
+    configure(c, state_dir=tmp_path, trusted_room=True, room_new_names_per_hour=12, max_participants=40)
+    assert (c.WorkshopAuthenticator.room_new_names_burst, c.WorkshopAuthenticator.room_new_names_per_hour) == (12, 12.0)
+    assert c.JupyterHub.active_server_limit == 40
+    out = tmp_path / "jupyterhub_config.py"
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--trusted-room", "--room-new-names-per-hour",
+                 "50"]) == 0
+    assert "room_new_names_per_hour=50" in out.read_text()
 
 
 def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the_hubs_origin(

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     if proxy_command() is None:
         pytest.fail("configurable-http-proxy is missing: run `npm ci` (it is in package.json)")
-    h = Hub(tmp_path_factory.mktemp("room-bounds"))
+    h = Hub(tmp_path_factory.mktemp("room-bounds"), extra_args=("--room-new-names-per-hour", "3"))
     h.start()
     try:
         yield h
@@ -31,16 +31,37 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 def service(hub: Hub, method: str, path: str, **kw: Any) -> requests.Response:
     """The workshop sandbox on its own port with its admin key (as the spawn hook and scripts on the hub's machine)."""
     key = Path(f"{hub.state}/sandbox.db.admin-key").read_text().strip()
+    headers = {"X-Sandbox-Admin-Key": key, **kw.pop("headers", {})}
     return requests.request(method, f"http://127.0.0.1:{hub.service_port}/services/{SERVICE}{path}",
-                            headers={"X-Sandbox-Admin-Key": key}, timeout=30, **kw)
+                            headers=headers, timeout=30, **kw)
+
+
+class _From(requests.adapters.HTTPAdapter):
+    """Connections from another loopback address: the proxy appends it to X-Forwarded-For, a client of its own."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def login(hub: Hub, user: str, source: str = "127.0.0.1", session: requests.Session | None = None,
+          password: str | None = None) -> tuple[requests.Session, requests.Response]:
+    """A browser at ``source`` logging in to the hub as ``user`` (the room password), no spawn followed."""
+    s = session or requests.Session()
+    s.mount("http://", _From(source))
+    s.get(f"{hub.url}/hub/login", timeout=30)
+    r = s.post(f"{hub.url}/hub/login?next=", data={"username": user, "password": password or hub.room_password,
+                                                   "_xsrf": s.cookies.get("_xsrf")}, timeout=60, allow_redirects=False)
+    return s, r
 
 
 def browser(hub: Hub, user: str) -> requests.Session:
     """A browser logged in to the hub as ``user`` (the room password), no spawn followed."""
-    s = requests.Session()
-    s.get(f"{hub.url}/hub/login", timeout=30)
-    r = s.post(f"{hub.url}/hub/login?next=", data={"username": user, "password": hub.room_password,
-                                                   "_xsrf": s.cookies.get("_xsrf")}, timeout=60, allow_redirects=False)
+    s, r = login(hub, user)
     assert r.status_code == 302, (r.status_code, r.text[-500:])
     return s
 
@@ -84,3 +105,34 @@ def test_a_spawn_the_sandbox_refuses_is_a_403_saying_why(hub: Hub) -> None:
         assert time.monotonic() < deadline, hub.tail()
         time.sleep(0.2)
     assert "Unhandled error starting" not in hub.log.read_text(errors="replace"), hub.tail()
+
+
+def test_new_names_past_the_rooms_bound_pause_from_every_address_and_the_host_sees_the_alarm(hub: Hub) -> None:
+    """rev23h H5: one stranger with the room password made 30 new names from each of their addresses (the bound was
+    per address only), 120 places from 4. With ``--room-new-names-per-hour 3`` (a burst of 3, then 3 an hour) on a
+    real hub through its proxy: 3 new names from two addresses, then a new name is 429 "new names are paused" from
+    either of them (both known to the hub now) and from a third; a name already in logs in again from anywhere; a
+    browser with the host's join link makes its new name; the hub's log says NEW NAMES ALARM; the board (JSON and
+    its page) shows the alarm."""
+    codes = [login(hub, f"nn{i}", f"127.0.0.{2 + i % 2}")[1].status_code for i in range(3)]
+    assert codes == [302, 302, 302], codes
+    for source in ("127.0.0.2", "127.0.0.3", "127.0.0.5"):
+        _s, r = login(hub, "nn-more", source)
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1, (source, r.status_code, r.text[-800:])
+        assert "new names are paused" in r.text and "join link" in r.text, r.text[-800:]
+    assert login(hub, "nn0", "127.0.0.5")[1].status_code == 302  # a name already in: as before
+    invite = service(hub, "POST", "/room/invite", json={"names": 2})
+    assert invite.status_code == 200, invite.text
+    latecomer = requests.Session()
+    latecomer.mount("http://", _From("127.0.0.5"))
+    query = invite.json()["link"].split("?", 1)[1]  # asked on the service's own port: the link names that origin
+    assert latecomer.get(f"{hub.url}/hub/join?{query}", timeout=30).status_code == 200
+    assert login(hub, "invited", "127.0.0.5", session=latecomer)[1].status_code == 302  # the join link: in
+    deadline = time.monotonic() + 10
+    while "NEW NAMES ALARM: 3 new names from 2 addresses" not in hub.log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, hub.tail()
+        time.sleep(0.2)
+    board = service(hub, "GET", "/board.json").json()
+    assert board["new_names_alarm"]["names"] == 3 and board["new_names_alarm"]["refused"] >= 1, board
+    page = service(hub, "GET", "/board", headers={"Accept": "text/html"}).text
+    assert 'class="notice alarm" role="alert">&#9888; New-names alarm since' in page, page[:3000]

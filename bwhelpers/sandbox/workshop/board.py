@@ -173,7 +173,8 @@ def _error(err: dict[str, Any]) -> str:
 
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
                  refresh: int = 5, notice: str = "", admins: list[str] | None = None, alarm: str = "",
-                 closed: str = "", invite: dict[str, Any] | None = None, same_origin: bool = False) -> str:
+                 closed: str = "", invite: dict[str, Any] | None = None, same_origin: bool = False,
+                 names_alarm: str = "") -> str:
     done = sum(1 for r in rows if r["done"] and not r.get("removed"))
     counted = sum(1 for r in rows if not r.get("removed"))
     columns = len(steps) + 3
@@ -208,6 +209,8 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
     banner = f'<div class="notice">{html.escape(notice)}</div>' if notice else ""
     if alarm:  # the hub's login alarm (login_alarm.py): guessing at the room password from many addresses
         banner = f'<div class="notice alarm" role="alert">&#9888; {html.escape(alarm)}</div>' + banner
+    if names_alarm:  # the hub's new-names alarm (new_names.py): the room's bound on new names is used up (rev23h H5)
+        banner = f'<div class="notice alarm" role="alert">&#9888; {html.escape(names_alarm)}</div>' + banner
     if closed:  # the host closed the room to new names (new_names.py)
         banner += f'<div class="notice closed">{html.escape(closed)}</div>'
     hosts = (f" &middot; not counted: {html.escape(', '.join(admins))} (hub admin{'s' if len(admins) > 1 else ''})"

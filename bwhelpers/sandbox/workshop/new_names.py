@@ -69,3 +69,51 @@ def describe(record: dict[str, Any]) -> str:
     return (f"Closed to new names since {since} (by {record['by']}): a login under a name the hub does not know is "
             "refused, and no new sandbox account is made; everyone already in logs in and starts their server as "
             "before.")
+
+
+# -- the new-names alarm (rev23h H5) ------------------------------------------------------------------------------
+#
+# The hub's authenticator bounds new names per client address and room-wide (a burst, then a refill rate). While the
+# room-wide allowance is used up it refuses new names (the join link's browsers aside) and writes the alarm into
+# ALARM_FILENAME beside the db for the board, in the login alarm's shape (:mod:`.login_alarm`): ``since`` and
+# ``last`` (Unix times), ``names`` and ``addresses`` (new names made in the last ALARM_WINDOW seconds, and how many
+# addresses made them) and ``refused`` (new names refused since the alarm started).
+
+ALARM_FILENAME = "new-names-alarm.json"
+#: seconds of new names the alarm counts, and how long the board shows it after its latest refusal
+ALARM_WINDOW = 600.0
+
+
+def alarm_path_beside(db_path: str | os.PathLike[str]) -> Path:
+    """Where the new-names alarm of the hub whose sandbox db is ``db_path`` is kept."""
+    return Path(db_path).with_name(ALARM_FILENAME)
+
+
+def write_alarm(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Replace the new-names alarm at ``path`` with ``record`` (errors are the caller's to log)."""
+    room_files.replace(path, record)
+
+
+def read_alarm(path: str | os.PathLike[str], now: float | None = None) -> dict[str, Any] | None:
+    """The new-names alarm at ``path`` while it is fresh (its latest event within :data:`ALARM_WINDOW`), else None."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(_MAX_BYTES + 1)
+        record: Any = json.loads(raw) if len(raw) <= _MAX_BYTES else {}
+        fields = {k: float(record[k]) for k in ("since", "last")} | {
+            k: int(record[k]) for k in ("names", "addresses", "refused")}
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    now = time.time() if now is None else now
+    return fields if 0 <= now - fields["last"] < ALARM_WINDOW else None
+
+
+def describe_alarm(alarm: dict[str, Any]) -> str:
+    """The new-names alarm in the host's words (one sentence, no markup)."""
+    since = time.strftime("%H:%M:%S", time.localtime(alarm["since"]))
+    last = time.strftime("%H:%M:%S", time.localtime(alarm["last"]))
+    return (f"New-names alarm since {since}: {alarm['names']} new names from {alarm['addresses']} addresses in the "
+            f"last {int(ALARM_WINDOW // 60)} minutes (latest {last}), more than the room's bound on new names. New "
+            f"names are paused except through the join link ({alarm['refused']} refused so far); everyone already in "
+            "logs in as before. If these names are not your room's, close the room to new names and remove them "
+            "(the room line below); latecomers get the join link. The hub's log names the addresses.")

@@ -310,8 +310,10 @@ class BoardHandler(WorkshopHandler):
         rows, admins = with_hub_states(board_rows(self.db), await hub_users(self.hub_auth))
         alarm = login_alarm.read(login_alarm.path_beside(self.db.path))  # the hub's authenticator writes it
         closed = new_names.closed(room_file(self))
+        names_alarm = new_names.read_alarm(new_names.alarm_path_beside(self.db.path))  # the authenticator's too
         if self.request.path.endswith(".json") or self.get_argument("format", "") == "json":
             self.send_json({"participants": rows, "admins": admins, "login_alarm": alarm,
+                            "new_names_alarm": names_alarm,
                             "closed_to_new_names": closed, "join_link": join_view(self),
                             "steps": [{"key": k, "title": t} for k, t in models.STEPS], "time": time.time()})
             return
@@ -321,7 +323,8 @@ class BoardHandler(WorkshopHandler):
                                  refresh=workshop(self).refresh, notice=notice(self),
                                  admins=admins, alarm=login_alarm.describe(alarm) if alarm else "",
                                  closed=new_names.describe(closed) if closed else "", invite=join_view(self),
-                                 same_origin=workshop(self).same_origin))
+                                 same_origin=workshop(self).same_origin,
+                                 names_alarm=new_names.describe_alarm(names_alarm) if names_alarm else ""))
 
 
 def room_file(handler: Any) -> Any:
