@@ -482,6 +482,45 @@ def test_no_participant_can_empty_an_area_code_for_the_others(service: dict[str,
     assert found.count("<TelephoneNumber>") >= 480  # the greedy participant took none of them
 
 
+def test_an_order_of_named_numbers_takes_only_the_orderers_own_block(service: dict[str, Any]) -> None:
+    """rev23h H2: the per-account inventory held only for searches: an order of named numbers
+    (ExistingTelephoneNumberOrderType) took a number out of another participant's block (each block is predictable
+    from the account id). Now such an order accepts only numbers of the orderer's own block; another block's number
+    fails as Bandwidth answers an unavailable number (5005 with the number), and stays in its owner's search."""
+    owner, taker = provision(service, "yara"), provision(service, "zack")
+    for creds in (owner, taker):
+        peer = dash(service, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
+                    "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
+        assert peer.status_code == 201, peer.text
+
+    def search(creds: dict[str, str]) -> list[str]:
+        text = dash(service, creds, "GET", "/availableNumbers?areaCode=919&quantity=5000").text
+        return [part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]]
+
+    def order(creds: dict[str, str], tns: list[str]) -> str:
+        listed = "".join(f"<TelephoneNumber>{tn}</TelephoneNumber>" for tn in tns)
+        r = dash(service, creds, "POST", "/orders", f"<Order><SiteId>{creds['site_id']}</SiteId>"
+                 f"<ExistingTelephoneNumberOrderType><TelephoneNumberList>{listed}</TelephoneNumberList>"
+                 "</ExistingTelephoneNumberOrderType></Order>")
+        assert r.status_code == 201, r.text
+        order_id = r.text.split("<id>")[1].split("<")[0]
+        return wait_for(lambda: (lambda t: t if "RECEIVED" not in t else None)(
+            dash(service, creds, "GET", f"/orders/{order_id}").text), what="the order's outcome")
+
+    theirs, mine = search(owner), search(taker)
+    assert theirs and mine and not set(theirs) & set(mine)
+    outcome = order(taker, [theirs[0]])
+    assert "<OrderStatus>FAILED</OrderStatus>" in outcome and "<Code>5005</Code>" in outcome, outcome
+    assert theirs[0] in outcome and "<CompletedQuantity>0</CompletedQuantity>" in outcome, outcome
+    assert theirs[0] in search(owner)  # still theirs
+    outcome = order(taker, [mine[0], theirs[1]])  # one of each: PARTIAL (PartialAllowed defaults to true)
+    assert "<Code>5005</Code>" in outcome and theirs[1] in outcome and mine[0] in outcome, outcome
+    assert "<OrderStatus>PARTIAL</OrderStatus>" in outcome and "<CompletedQuantity>1</CompletedQuantity>" in outcome
+    assert theirs[1] in search(owner) and mine[0] not in search(taker)
+    outcome = order(owner, [theirs[0], theirs[1]])  # the owner orders their own
+    assert "<OrderStatus>COMPLETE</OrderStatus>" in outcome, outcome
+
+
 # -- the board, pages, the signature, hardening --------------------------------------------------------
 
 def test_the_board_records_only_authenticated_requests(service: dict[str, Any]) -> None:

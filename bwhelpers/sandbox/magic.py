@@ -93,7 +93,8 @@ MAGIC_AREAS: list[dict[str, Any]] = [
                        "allocated.",
     },
     {
-        "input": "a number already in service (any account) or in area 907",
+        "input": "a number already in service (any account) or in area 907; with number_inventory 'per-account' "
+                 "(workshop mode) a number outside the ordering account's own block of its exchange",
         "field": "ExistingTelephoneNumberOrderType/TelephoneNumberList/TelephoneNumber",
         "outcome": "FAILED (or PARTIAL when other numbers of the list succeed)",
         "code": 5005,

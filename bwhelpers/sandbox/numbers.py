@@ -509,8 +509,12 @@ def select(criteria: dict[str, str], quantity: int, taken: set[str] | frozenset[
 
 
 def existing_available(tn: str, seed: str = DEFAULT_SEED, slot: int | None = None) -> bool:
-    """May this specific number be ordered (ignoring whether someone already has it)?"""
+    """May this specific number be ordered (ignoring whether someone already has it)? With ``slot`` (a per-account
+    inventory, workshop mode) only a number of that account's own block of its exchange: another account's block is
+    theirs, as its searches are (rev23h H2: an order of named numbers took them)."""
     if not is_valid_tn(tn):
+        return False
+    if slot is not None and int(tn[6:]) // NXX_INVENTORY != slot % INVENTORY_SLOTS:
         return False
     npa = tn[:3]
     if npa == magic.NO_INVENTORY_AREA:
