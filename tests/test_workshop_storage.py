@@ -266,3 +266,41 @@ def test_unpaged_lists_stay_small(service: dict[str, Any]) -> None:
     # within the caps all is as before
     assert dash(service, creds, "POST", "/sites", "<Site><Name>ok</Name><Address><City>Raleigh</City>"
                 "<StateCode>NC</StateCode></Address></Site>").status_code == 201
+
+
+def test_the_credentials_list_is_paged_as_every_control_plane_list(service: dict[str, Any]) -> None:
+    """rev23h H6: ``GET /_sandbox/credentials`` had no page: a participant's 492 credentials (long client ids and
+    descriptions, up to the ``objects`` quota) were one answer of 233 KB, about 7 ms of the shared event loop a call,
+    and each call read the whole room's token counters. It pages as the other control-plane lists: at most
+    ``limit`` (1,000) and about 64 KB a page, ``next`` the ``after`` of the following page (null on the last);
+    following it gives each credential once, in the order they were made; a wrong limit or cursor is a 400 saying
+    what it takes; another participant's are never listed."""
+    from bwhelpers.sandbox.paging import PAGE_BYTES
+
+    mine, other = provision(service, "cred-many"), provision(service, "cred-other")
+    auth = (mine["username"], mine["password"])
+    url = f"{service['url']}/_sandbox/credentials"
+    made = [f"cm-{i:03d}-" + "c" * 150 for i in range(160)]  # 160 x ~450 bytes listed: past one page of 64 KB
+    for client_id in made:
+        r = requests.post(url, auth=auth, timeout=30, json={"account_id": mine["account_id"], "client_id": client_id,
+                                                             "client_secret": "s" * 64, "description": "d" * 200})
+        assert r.status_code == 201, r.text
+    seen, pages, after = [], [], None
+    while True:
+        r = requests.get(url, auth=auth, timeout=30, params={"after": after} if after is not None else {})
+        assert r.status_code == 200, r.text
+        assert len(r.content) <= PAGE_BYTES + 1024, len(r.content)  # one item's worth past the budget at most
+        pages.append(len(r.json()["credentials"]))
+        seen += [c["client_id"] for c in r.json()["credentials"]]
+        after = r.json()["next"]
+        if after is None:
+            break
+    assert len(pages) >= 2 and [c for c in seen if c.startswith("cm-")] == made, pages
+    assert len(seen) == len(set(seen)) and all(c["account_id"] for c in r.json()["credentials"])
+    r = requests.get(url, auth=auth, timeout=30, params={"limit": 7})
+    assert r.status_code == 200 and len(r.json()["credentials"]) == 7 and r.json()["next"] is not None
+    for bad in ({"limit": 0}, {"limit": 1001}, {"limit": "x"}, {"after": "x"}, {"after": "-1"}):
+        r = requests.get(url, auth=auth, timeout=30, params=bad)
+        assert r.status_code == 400 and ("limit" in r.text or "after" in r.text), (bad, r.text)
+    theirs = requests.get(url, auth=(other["username"], other["password"]), timeout=30).json()
+    assert not any(c["client_id"].startswith("cm-") for c in theirs["credentials"]) and theirs["next"] is None

@@ -119,15 +119,41 @@ def _credential_state(db: Database, client_id: str) -> tuple[float, str] | None:
     return None if row is None else (float(row["created"]), _version(str(row["secret_hash"])))
 
 
-def list_credentials(db: Database, account_id: str | None = None) -> list[dict[str, Any]]:
-    """Client ids, accounts and roles (never a secret or its hash)."""
-    rows = db.query("SELECT client_id, account_id, roles, description, created FROM api_credentials "
-                    + ("WHERE account_id=? " if account_id else "") + "ORDER BY created",
-                    (account_id,) if account_id else ())
-    issued = {r["name"][len("tokens:"):]: int(r["value"])
-              for r in db.query("SELECT name, value FROM counters WHERE name LIKE 'tokens:%'")}
-    return [{"client_id": r["client_id"], "account_id": r["account_id"], "roles": json.loads(r["roles"]),
-             "description": r["description"], "tokens_issued": issued.get(r["client_id"], 0)} for r in rows]
+def list_credentials(db: Database, account_id: str | None = None, limit: int = 1000,
+                     after: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of client ids, accounts and roles (never a secret or its hash), oldest first: at most ``limit``, and
+    stopping at about :data:`~.paging.PAGE_BYTES` of answer (at least one), after the cursor ``after`` (an earlier
+    page's ``next``); and the cursor of the next page, or None. Each credential's ``tokens_issued`` is read for the
+    page's client ids only (rev23h H6: the list was one page of every credential, 233 KB for 492 of them, and read
+    the whole room's token counters on each call)."""
+    from .paging import MIN_ROW_BYTES, PAGE_BYTES, newest
+
+    where = ["rowid > ?"] if after is not None else []
+    args: list[Any] = [after] if after is not None else []
+    if account_id:
+        where.append("account_id=?")
+        args.append(account_id)
+    rows = db.query("SELECT rowid AS id, client_id, account_id, roles, description FROM api_credentials "
+                    + (f"WHERE {' AND '.join(where)} " if where else "") + "ORDER BY rowid LIMIT ?",
+                    (*args, min(limit, PAGE_BYTES // MIN_ROW_BYTES) + 1))  # no more than a page can hold
+    page, more = newest(rows, limit)
+    names = [f"tokens:{r['client_id']}" for r in page]
+    issued = {r["name"][len("tokens:"):]: int(r["value"]) for r in db.query(
+        f"SELECT name, value FROM counters WHERE name IN ({','.join('?' * len(names))})", names)} if names else {}
+    listed = [{"client_id": r["client_id"], "account_id": r["account_id"], "roles": json.loads(r["roles"]),
+               "description": r["description"], "tokens_issued": issued.get(r["client_id"], 0)} for r in page]
+    return listed, (int(page[-1]["id"]) if more and page else None)
+
+
+def get_credential(db: Database, client_id: str, account_id: str | None = None) -> dict[str, Any] | None:
+    """One credential as :func:`list_credentials` shows it, or None (none, or not ``account_id``'s when given)."""
+    row = db.query_one("SELECT client_id, account_id, roles, description FROM api_credentials WHERE client_id=?",
+                       (client_id,))
+    if row is None or (account_id and row["account_id"] != account_id):
+        return None
+    counter = db.query_one("SELECT value FROM counters WHERE name=?", (f"tokens:{client_id}",))
+    return {"client_id": row["client_id"], "account_id": row["account_id"], "roles": json.loads(row["roles"]),
+            "description": row["description"], "tokens_issued": int(counter["value"]) if counter else 0}
 
 
 def delete_credential(db: Database, client_id: str) -> bool:

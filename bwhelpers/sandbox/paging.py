@@ -22,9 +22,14 @@ PAGE_BYTES = 64 * 1024
 MEDIA_PAGE_BYTES = 4 * PAGE_BYTES
 
 
+#: what :func:`row_bytes` counts at least for a row: a page never holds more than PAGE_BYTES // MIN_ROW_BYTES + 1
+#: rows, so a query need read no more
+MIN_ROW_BYTES = 200
+
+
 def row_bytes(row: Any) -> int:
     """What a stored row adds to an answer, roughly: its values as text, and some room for the keys around them."""
-    return 200 + sum(len(str(value)) for value in tuple(row) if value is not None)
+    return MIN_ROW_BYTES + sum(len(str(value)) for value in tuple(row) if value is not None)
 
 
 def newest(rows: Iterable[Any], limit: int, cost: Callable[[Any], int] = row_bytes,

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 from .. import callbacks, delivery_signature, magic, quotas
 from ..auth import parse_basic
-from ..query_numbers import whole_number
 from . import exceptions as exc
 from .responses import ControlHandler
+from .responses import page_cursor as _cursor
+from .responses import page_limit as _limit
 
 #: headers a bin never records (credentials, and the delivery signature)
 _UNRECORDED = {"authorization", callbacks.DELIVERY_HEADER.lower()}
@@ -37,10 +38,6 @@ _UNRECORDED = {"authorization", callbacks.DELIVERY_HEADER.lower()}
 MAX_BIN_HEADER_BYTES = 16 * 1024
 #: longest ``require_auth`` (``user:password``) a bin's configuration takes
 MAX_REQUIRE_AUTH = 200
-DEFAULT_PAGE = 1000
-#: every list of the control plane is paged; one page is at most this long, and stops at about paging.PAGE_BYTES
-#: of answer (a tenant's big list must not hold the event loop for long: the others' requests wait behind it)
-MAX_PAGE = 1000
 
 
 def _arg(handler: ControlHandler, *names: str) -> str | None:
@@ -80,24 +77,6 @@ class InboundHandler(ControlHandler):
         except models.InboundError as refused:
             raise exc.InboundRefused(refused.description, refused.status) from None
         self.send_json(result, status=202)
-
-
-def _limit(handler: ControlHandler) -> int:
-    raw = handler.get_argument("limit", "") or str(DEFAULT_PAGE)
-    limit = whole_number(raw, 1, MAX_PAGE)
-    if limit is None:
-        raise exc.BadLimit(MAX_PAGE, DEFAULT_PAGE)
-    return limit
-
-
-def _cursor(handler: ControlHandler, name: str) -> int | None:
-    raw = handler.get_argument(name, "")
-    if not raw:
-        return None
-    cursor = whole_number(raw)
-    if cursor is None:
-        raise exc.BadCursor(name)
-    return cursor
 
 
 class CallbacksLogHandler(ControlHandler):

@@ -20,6 +20,7 @@ from ..base import BaseHandler
 from ..db import SCHEMA_VERSION
 from ..exceptions import SandboxError
 from ..keys import ADMIN_HEADER, instance_proof, tenant_proof
+from ..query_numbers import whole_number
 from ..settings import DEFAULT_SETTINGS, LEGACY_BASIC_MODES, ensure_defaults
 from . import exceptions as exc
 
@@ -260,10 +261,38 @@ def _check_client_free(handler: ControlHandler, client_id: str, account_id: str)
         raise exc.AlreadyOwned("client_id", client_id, owner)
 
 
+DEFAULT_PAGE = 1000
+#: every list of the control plane is paged; one page is at most this long, and stops at about paging.PAGE_BYTES
+#: of answer (a tenant's big list must not hold the event loop for long: the others' requests wait behind it)
+MAX_PAGE = 1000
+
+
+def page_limit(handler: ControlHandler) -> int:
+    """A list's ``limit`` argument: 1 to :data:`MAX_PAGE` (default :data:`DEFAULT_PAGE`), else 400."""
+    raw = handler.get_argument("limit", "") or str(DEFAULT_PAGE)
+    limit = whole_number(raw, 1, MAX_PAGE)
+    if limit is None:
+        raise exc.BadLimit(MAX_PAGE, DEFAULT_PAGE)
+    return limit
+
+
+def page_cursor(handler: ControlHandler, name: str) -> int | None:
+    """A list's cursor argument ``name`` (an earlier page's ``next``), or None; else 400."""
+    raw = handler.get_argument(name, "")
+    if not raw:
+        return None
+    cursor = whole_number(raw)
+    if cursor is None:
+        raise exc.BadCursor(name)
+    return cursor
+
+
 class CredentialsHandler(ControlHandler):
     """API credentials (OAuth 2.0 client credentials) of the sandbox's accounts.
 
-    * ``GET /_sandbox/credentials[?accountId=]``: client ids, accounts and roles (never a secret).
+    * ``GET /_sandbox/credentials[?accountId=&limit=&after=]``: client ids, accounts and roles (never a secret),
+      oldest first, paged as every control-plane list (at most ``limit``, 1,000, and about 64 KB a page; ``next``
+      is the ``after`` of the next page, null on the last).
     * ``POST {account_id, client_id, client_secret, roles?}``: add or replace one (roles default
       ``["Messaging", "Numbers"]``; give fewer to see the 403 a missing role gets).
     * ``GET /_sandbox/credentials/{client_id}``: one of them (404 when it is not the caller's).
@@ -272,15 +301,15 @@ class CredentialsHandler(ControlHandler):
     """
 
     def get(self, client_id: str | None = None) -> None:
-        listed = credentials.list_credentials(self.db, self.tenant())
+        account = self.tenant()
         if client_id is None:
-            self.send_json({"credentials": listed})
+            listed, after = credentials.list_credentials(self.db, account, page_limit(self), page_cursor(self, "after"))
+            self.send_json({"credentials": listed, "next": after})
             return
-        for one in listed:
-            if one.get("client_id") == client_id:
-                self.send_json(one)
-                return
-        raise exc.NoSuchCredential(client_id)  # none, or not yours: not shown
+        one = credentials.get_credential(self.db, client_id, account)
+        if one is None:
+            raise exc.NoSuchCredential(client_id)  # none, or not yours: not shown
+        self.send_json(one)
 
     def post(self, client_id: str | None = None) -> None:
         if client_id is not None:  # outsiders learn nothing, not even that the path exists (issue 23, N5)
