@@ -501,7 +501,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--subdomain-host", default=None, metavar="URL",
                    help="the hub's origin (https://hub.example.org) with wildcard DNS and TLS: every participant's "
                         "server and the sandbox on a subdomain of their own, so a page a participant serves cannot act "
-                        "as the host (a room of strangers needs it; without it and without --trusted-room a warning)")
+                        "as the host (a room of strangers needs it: without it and without --trusted-room this "
+                        "command refuses, exit 2, unless --same-origin-ok). This machine must resolve the "
+                        "subdomains too: the sandbox calls its own bins through its URL there, and kernels use it")
     p.add_argument("--same-origin-ok", action="store_true",
                    help="run a room not marked --trusted-room without --subdomain-host anyway (participants' servers on "
                         "the hub's origin: the host keeps the board in a browser profile of its own); refused otherwise")

@@ -1638,6 +1638,22 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     assert "share this page" not in render_board([], [], **args, same_origin=False)
 
 
+def test_workshop_config_help_says_what_it_does_without_subdomain_host(capsys: pytest.CaptureFixture[str]) -> None:
+    """rev23h setup notes: ``--help`` said of ``--subdomain-host`` "without it and without --trusted-room a warning",
+    while the command refuses (exit 2) unless ``--same-origin-ok``; and the hub's machine must resolve the
+    subdomains too (the sandbox calls its own bins through its URL there), which a host learnt from a timeout."""
+    from bwhelpers.workshop import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps lines at hyphens too
+    text = text[text.index("options:"):]
+    option = text[text.index("--subdomain-host URL"):text.index("--same-origin-ok ")]
+    assert "a warning" not in option, option
+    assert "refuses, exit 2, unless --same-origin-ok" in option and "This machine must resolve" in option, option
+
+
 def test_workshop_config_makes_the_whole_hub_name_the_true_client_and_warns_of_a_short_host_password(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 23 (rev23c's open item): the hub's log named a client's X-Real-Ip. The generated config installs the
