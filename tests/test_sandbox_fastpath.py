@@ -370,6 +370,31 @@ def test_an_in_process_delivery_records_what_an_http_delivery_records(
     assert len(local_log) == len(answers) and local_log == http_log
 
 
+def test_a_workshop_records_callbacks_to_its_own_bins_below_its_prefix_in_process(tmp_path: Path) -> None:
+    """A workshop service's bins are below its prefix (issue 25: each message's callback was one more HTTP request
+    and connection into the service): a callback to one of them at the service's own address is recorded
+    in-process, with the path its handlers see (the prefix stripped, as ``PrefixedApplication`` routes it, so the
+    bin stores what an HTTP delivery stores); one outside the prefix, or at another address, still goes over HTTP."""
+    from bwhelpers.sandbox.callbacks import Dispatcher
+    from bwhelpers.sandbox.db import Database
+
+    origins = frozenset({("127.0.0.1", 8123), ("localhost", 8123)})
+    d = Dispatcher(Database(tmp_path / "d.db"), signing_key="k", bin_prefix="/services/bw-sandbox",
+                   local_origins=origins)
+    base = "http://127.0.0.1:8123/services/bw-sandbox/_sandbox/bins/"
+    assert d.local_bin(base + "sandbox-9920001?status=200") == (
+        "127.0.0.1:8123", "/_sandbox/bins/sandbox-9920001", "status=200", "sandbox-9920001")
+    assert d.local_bin("http://localhost:8123/services/bw-sandbox/_sandbox/bins/x") == (
+        "localhost:8123", "/_sandbox/bins/x", "", "x")
+    for url in ("http://127.0.0.1:8123/_sandbox/bins/x",  # not below the prefix: not this service's bin
+                "http://127.0.0.1:8123/services/bw-sandboxed/_sandbox/bins/x",
+                "http://127.0.0.1:8124/services/bw-sandbox/_sandbox/bins/x",  # another address
+                base + "a/b", base + "x#frag"):
+        assert d.local_bin(url) is None, url
+    plain = Dispatcher(Database(tmp_path / "p.db"), signing_key="k", local_origins=origins)
+    assert plain.local_bin("http://127.0.0.1:8123/_sandbox/bins/x") == ("127.0.0.1:8123", "/_sandbox/bins/x", "", "x")
+
+
 # -- routing ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("prefix", ["", "/services/sandbox"])

@@ -311,6 +311,8 @@ class Dispatcher:
         #: (host, port) pairs at which this very process serves its bins with no proxy in between: a callback to
         #: one of its bins there is recorded in-process (see :meth:`_deliver_local`), signed deliveries only
         self.local_origins = local_origins if signing_key else frozenset()
+        #: the path the service is served below (workshop mode), which its application strips before routing
+        self.bin_prefix = bin_prefix.rstrip("/")
         #: (the local_origins it was made for, {url: local_bin(url)})
         self._local_seen: tuple[frozenset[tuple[str, int]], dict[str, Any]] = (self.local_origins, {})
         self.instance = instance or uuid.uuid4().hex
@@ -530,10 +532,15 @@ class Dispatcher:
             origin = ((parts.hostname or "").lower(), parts.port or 80)
         except ValueError:
             return None
+        path = parts.path
+        if self.bin_prefix:  # a workshop's bins are below its prefix, and its handlers see the path without it
+            if not path.startswith(self.bin_prefix + "/"):
+                return None
+            path = path[len(self.bin_prefix):]
         if origin not in self.local_origins or parts.fragment or "@" in parts.netloc or \
-                not parts.path.startswith(BIN_PATH) or not _LOCAL_BIN_NAME.fullmatch(parts.path[len(BIN_PATH):]):
+                not path.startswith(BIN_PATH) or not _LOCAL_BIN_NAME.fullmatch(path[len(BIN_PATH):]):
             return None
-        return parts.netloc, parts.path, parts.query, parts.path[len(BIN_PATH):]
+        return parts.netloc, path, parts.query, path[len(BIN_PATH):]
 
     def _deliver_local(self, batch: list[tuple[dict[str, Any], tuple[str, str, str, str]]], conn: Any) -> None:
         """Record callbacks to this process's own bins without HTTP, inside the caller's transaction (the claim's):

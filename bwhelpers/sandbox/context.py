@@ -38,8 +38,8 @@ class SandboxContext:
     workshop: bool = False
     #: where callbacks may go (bwhelpers.sandbox.callback_policy.CallbackPolicy; set by the server at start)
     callback_policy: Any = None
-    #: (host, port) pairs at which this process serves its request bins directly (no proxy, no prefix): the
-    #: callback dispatcher records deliveries to them in-process (set by the server at start)
+    #: (host, port) pairs at which this process serves its request bins directly (no proxy; below url_prefix in
+    #: workshop mode): the callback dispatcher records deliveries to them in-process (set by the server at start)
     local_bin_origins: frozenset[tuple[str, int]] = frozenset()
     #: may the public health endpoint name the db's path? (a local sandbox: its key file lies beside it)
     show_db_path: bool = True

@@ -709,7 +709,7 @@ class SandboxServer:
             self.ctx.base_url, self.ctx.port = self.public_url or self.url, self.port
             app = self.app_factory(self.ctx, self.areas)
             self.ctx.callback_policy = self.callback_policy()
-            if not self.ctx.url_prefix and self.host in ("127.0.0.1", "localhost", "0.0.0.0", ""):
+            if self.host in ("127.0.0.1", "localhost", "0.0.0.0", ""):  # (a workshop's bins: below its prefix)
                 self.ctx.local_bin_origins = frozenset({("127.0.0.1", self.port), ("localhost", self.port)})
             # the limit is enforced by _BodyLimit with the documented 413; tornado's own limits stop anything
             # that slips by (its max_body_size is raised per request only to discard a refused body unbuffered)
