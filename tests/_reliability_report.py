@@ -208,7 +208,7 @@ WORKSHOP_PROBES = {
     "outsiders": "outsiders: public demo credentials or none, every API, token endpoint and control route",
     "health_path": "the public health endpoint names no path of the host's",
     "callback_save": "callback URLs aimed at the host, when saved (accepted = lost)",
-    "callback_delivery": "a callback name rebound to the host after saving, at delivery (a status logged = lost)",
+    "callback_delivery": "a callback name at the host (saved, or rebound after saving), at delivery (a status logged = lost)",
     "guessing": "100 wrong passwords from one address (answered 401, then 429)",
     "quota_messages": "messages beyond the quota",
     "quota_objects": "Dashboard objects beyond the quota",

@@ -265,23 +265,70 @@ def test_delivery_checks_the_address_again_and_shows_no_detail(service: dict[str
     assert log
 
 
-def test_a_refused_name_names_the_field_the_rule_and_the_fix_but_not_its_address(service: dict[str, Any]) -> None:
-    """A host name that resolves to this machine is refused when saved without saying what it resolved to (the
-    answer would map the host's network): the field, the rule and the fix only."""
-    creds = provision(service, "rhea")
-    name = socket.gethostname()
+def test_saving_a_callback_url_does_not_tell_whether_a_name_exists_on_the_hubs_network(
+        service: dict[str, Any]) -> None:
+    """rev23h H7: a name that resolves to a refused address (this machine's own name, as ``hub``, ``proxy-api`` or a
+    pod's name on zero-to-jupyterhub) was refused when saved (400) and a name that does not resolve was saved (201):
+    the answers mapped which names exist on the hub's network. A workshop's sandbox resolves a name only when it
+    delivers (both are saved, and a change too) and refuses both there, logged in the same words but for the name,
+    without status, address or kind, given up at once; the policy's own pieces: a local sandbox still refuses a
+    name that resolves to a metadata address when it is saved, and a host the workshop's host allowed is never
+    refused for not resolving."""
+    import asyncio
+
+    import tornado.netutil
+
+    from bwhelpers.sandbox.callback_policy import CallbackPolicy, CallbackRefused, PolicyResolver
+
+    creds = provision(service, "nadia")
+    here = socket.gethostname()
     try:
-        resolved = {info[4][0] for info in socket.getaddrinfo(name, None)}
+        resolved = {info[4][0] for info in socket.getaddrinfo(here, None)}
     except OSError:
-        pytest.skip("this machine's own name does not resolve")
-    for field in ("CallbackUrl", "InboundCallbackUrl"):
-        r = dash(service, creds, "POST", "/applications", app_xml(**{field: f"http://{name}:8081/hub/api/users"}))
-        assert r.status_code == 400 and "<ErrorCode>12803</ErrorCode>" in r.text, r.text
-        description = r.text.split("<Description>")[1].split("</Description>")[0]
-        assert field in description and name in description and "Fix:" in description, description
-        assert "only to public hosts" in description and "--allow-callback-host" in description, description
-        for address in resolved | {"a loopback address", "a private network address", "resolves to a "}:
-            assert address not in description, (address, description)  # neither the address nor its kind
+        here, resolved = "localhost", {"127.0.0.1"}
+    nowhere = "no-such-host-4f1c9a.invalid"  # RFC 6761: never resolves
+    logged = {}
+    for name in (here, nowhere):
+        app_id, number = setup_messaging(service, creds, f"http://{name}:8081/hub/api/users")  # saved: 201
+        r = dash(service, creds, "PUT", f"/applications/{app_id}", app_xml(CallbackUrl=f"http://{name}:5432/x"))
+        assert r.status_code == 200, r.text  # a change is saved alike
+        message = send(service, creds, app_id, number, ["+12015550100"])
+        wait_for(lambda message=message: attempts(service, creds, message)["callbacks"][0]["status"] == "gave-up",
+                 what="gave-up")
+        doc = attempts(service, creds, message)
+        assert len(doc["attempts"]) == 1 and doc["attempts"][0]["statusCode"] is None, doc  # never retried
+        logged[name] = doc["attempts"][0]["error"].replace(name, "NAME")
+    assert logged[here] == logged[nowhere], logged
+    assert logged[here].startswith("refused by the sandbox's callback URL policy: NAME does not resolve to an "
+                                   "address"), logged[here]
+    for shown in resolved | {"a loopback address", "a private network address", "resolves to a ", "gaierror",
+                             "Name or service"}:
+        assert shown not in logged[here], (shown, logged[here])
+
+    class Unknown(tornado.netutil.Resolver):
+        async def resolve(self, host: str, port: int, family: Any = socket.AF_UNSPEC) -> list[Any]:
+            raise OSError(f"{host}: Name or service not known")
+
+    class Metadata(tornado.netutil.Resolver):
+        async def resolve(self, host: str, port: int, family: Any = socket.AF_UNSPEC) -> list[Any]:
+            return [(socket.AF_INET, ("169.254.169.254", port))]
+
+    async def run() -> None:
+        await CallbackPolicy(workshop=False).check_save(f"http://{nowhere}/x", Unknown())  # a local sandbox: saved
+        with pytest.raises(CallbackRefused):
+            await CallbackPolicy(workshop=False).check_save("http://rebind.example/x", Metadata())
+        await CallbackPolicy(workshop=True).check_save("http://rebind.example/x", Metadata())  # resolved later
+        with pytest.raises(CallbackRefused) as refused:
+            await PolicyResolver(policy=CallbackPolicy(workshop=True), resolver=Unknown()).resolve(nowhere, 80)
+        assert "does not resolve to an address" in refused.value.reason
+        with pytest.raises(OSError) as failed:  # allowed by the host: its own DNS failure, retried as any other
+            await PolicyResolver(policy=CallbackPolicy(workshop=True, allowed=(nowhere,)),
+                                 resolver=Unknown()).resolve(nowhere, 80)
+        assert not isinstance(failed.value, CallbackRefused)
+        with pytest.raises(OSError):  # a local sandbox: the DNS failure as it is
+            await PolicyResolver(policy=CallbackPolicy(workshop=False), resolver=Unknown()).resolve(nowhere, 80)
+
+    asyncio.run(run())
 
 
 def test_callback_attempts_are_capped_per_account(service: dict[str, Any]) -> None:

@@ -6,7 +6,9 @@ Where the sandbox may send callbacks: the one home of the rule. It is applied tw
 application's callback URL is saved (the Dashboard answers 12803 naming the field and the fix) and
 when a callback is delivered (:class:`PolicyResolver` checks every address a name resolves to, and the
 connection uses only the addresses it checked, so a name that re-resolves elsewhere later, DNS
-rebinding, gains nothing).
+rebinding, gains nothing). In a workshop a host *name* is resolved only when delivered to, and a name
+that does not resolve is refused there in the words of one that resolves to a refused address: the
+answers to saving URLs and the callbacks log do not tell which names exist on the hub's network (rev23h H7).
 
 * **Always refused:** link-local addresses (``169.254.0.0/16``, ``fe80::/10``: cloud metadata services
   live there) and the cloud metadata names and addresses (``169.254.169.254``, ``fd00:ec2::254``,
@@ -175,20 +177,22 @@ class CallbackPolicy:
         if kind is None:
             return
         if named and self.workshop:
-            shown = f"{name} resolves to an address the workshop's callback URL policy refuses"
-        elif named:
+            raise self.refused_name(name)
+        if named:
             shown = f"{name} resolves to {kind}"
         else:
             shown = f"{addr} is {kind}"
-        if kind.startswith("a link-local") and not (named and self.workshop):
+        if kind.startswith("a link-local"):
             raise CallbackRefused(
                 f"{shown}; the sandbox never sends callbacks there",
                 "use the URL of your own callback receiver (a public https:// URL, or a request bin of this sandbox)")
-        raise CallbackRefused(
-            f"{shown}; in a workshop the sandbox sends callbacks only to public hosts, its own request bins and "
-            "hosts the workshop's host allows (never to link-local, loopback, private or the hub's own addresses)",
-            "use a request bin of this sandbox (<sandbox URL>/_sandbox/bins/<name>) or a public https:// "
-            "receiver; the workshop's host can allow a host with --allow-callback-host")
+        raise _workshop_refusal(shown)
+
+    @staticmethod
+    def refused_name(name: str) -> CallbackRefused:
+        """A workshop's refusal of the host name ``name``, the same words whether it resolves to a refused address or
+        does not resolve at all (saying which would tell whether a name exists on the hub's network: rev23h H7)."""
+        return _workshop_refusal(f"{name} does not resolve to an address the workshop's callback URL policy allows")
 
     def check_url(self, url: str) -> tuple[str, int]:
         """The checks that need no DNS (scheme, names, address literals); returns (host, port). Raises
@@ -222,10 +226,14 @@ class CallbackPolicy:
                                host)
 
     async def check_save(self, url: str, resolver: tornado.netutil.Resolver | None = None) -> None:
-        """Everything a saved URL is checked for: :meth:`check_url`, then (for a name) the addresses it resolves
-        to now. A name that does not resolve is accepted (delivery checks it again when it does)."""
+        """Everything a saved URL is checked for: :meth:`check_url`, then (for a name, outside a workshop) the
+        addresses it resolves to now; a name that does not resolve is accepted (delivery checks it again when it
+        does). A workshop's sandbox never resolves a name when it is saved: a name refused for what it resolves to
+        (400) and one that does not resolve (201) told which names exist on the hub's internal network (rev23h H7:
+        a cluster's services and other participants' pods under zero-to-jupyterhub); delivery refuses both alike
+        (:class:`PolicyResolver`, :meth:`refused_name`)."""
         host, port = self.check_url(url)
-        if self.is_own_bin(url) or literal_address(host) is not None:
+        if self.is_own_bin(url) or literal_address(host) is not None or self.workshop:
             return
         try:
             infos = await (resolver or _default_resolver()).resolve(host, port)
@@ -235,6 +243,14 @@ class CallbackPolicy:
 
 
 _RESOLVER: tornado.netutil.Resolver | None = None
+
+
+def _workshop_refusal(shown: str) -> CallbackRefused:
+    return CallbackRefused(
+        f"{shown}; in a workshop the sandbox sends callbacks only to public hosts, its own request bins and "
+        "hosts the workshop's host allows (never to link-local, loopback, private or the hub's own addresses)",
+        "use a request bin of this sandbox (<sandbox URL>/_sandbox/bins/<name>) or a public https:// "
+        "receiver; the workshop's host can allow a host with --allow-callback-host")
 
 
 def _default_resolver() -> tornado.netutil.Resolver:
@@ -254,7 +270,14 @@ class PolicyResolver(tornado.netutil.Resolver):
 
     async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[Any]:
         self.policy.check_url(f"http://{host if ':' not in host else '[' + host + ']'}:{port}/")
-        infos = await self.inner.resolve(host, port, family)
+        try:
+            infos = await self.inner.resolve(host, port, family)
+        except (OSError, UnicodeError):
+            policy = self.policy
+            if policy.workshop and literal_address(host) is None and not policy.host_allowed(host):
+                # as a name that resolves to a refused address: which names exist on the hub's network is not told
+                raise policy.refused_name(host.strip("[]").lower()) from None
+            raise
         self.policy.check_resolved(host, [info[1][0] for info in infos])
         return list(infos)
 
