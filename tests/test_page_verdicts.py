@@ -711,3 +711,34 @@ def test_a_send_that_could_not_reach_the_service_is_not_an_input_to_fix() -> Non
     assert typed.startswith("the send was refused before the request (ValidationError: to: not a phone number")
     assert nothing_sent_because(ConflictError("taken")).startswith("the service refused the send (ConflictError")
     assert "prerequisite" in nothing_sent_because(None)
+
+
+def test_the_phone_link_is_a_link_only_when_the_sandbox_gives_an_http_url(setup: Setup,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """rev23h H8: ``page.phone_link()`` put the sandbox's ``url`` into an ``<a href>`` as it came (escaped, not
+    checked): the one server-given link of the notebooks not passed through ``views.safe_href``, so a
+    ``javascript:`` URL from a hostile or spoofed sandbox became a clickable link. It is a link only when
+    ``safe_href`` takes it; otherwise the text says why, with the URL shown as text."""
+    from bwhelpers.walkthrough import Page
+
+    page = Page("events", setup=setup, show=False)
+    answers: dict[str, Any] = {}
+
+    class Control:
+        def phone_link(self, ttl: Any = None, number: Any = None) -> dict[str, Any]:
+            return answers
+
+    monkeypatch.setattr(page, "check", lambda *a, **k: True)
+    monkeypatch.setattr(page, "_control", lambda: Control())
+    for url in ("javascript:alert(document.domain)//", "data:text/html,<script>alert(1)</script>",
+                "JaVaScRiPt:alert(1)", " javascript:alert(1)", "//evil.example/phone"):
+        answers.update(url=url, expiresAt=None)
+        with capture() as seen:
+            page.phone_link()
+        shown = _html(seen)
+        assert "Your sandbox phone" in shown and "<a href" not in shown.split("Your sandbox phone", 1)[1], shown
+        assert "not an http(s) URL" in shown, shown
+    answers.update(url="http://127.0.0.1:8765/_sandbox/phone/99/abc?sig=1")
+    with capture() as seen:
+        page.phone_link()
+    assert 'href="http://127.0.0.1:8765/_sandbox/phone/99/abc?sig=1"' in _html(seen)

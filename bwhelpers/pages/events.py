@@ -74,11 +74,14 @@ class EventsMixin(PageBase):
         except BandwidthError as exc:
             show.show_error(exc)
             return None
-        url = str(doc["url"])
+        url = str(doc.get("url") or "")
+        href = views.safe_href(url)  # the sandbox's answer: only an http(s) or relative URL becomes a link (rev23h H8)
         what = f"the phone of {html.escape(number)}" if number else "your sandbox phone"
+        opener = (f'<a href="{html.escape(href)}" target="_blank" rel="noopener noreferrer">Open {what}</a>'
+                  if href else f"Open {what} (the sandbox's link is not an http(s) URL, so it is not shown as one: "
+                                f"<code>{html.escape(url[:200])}</code>)")
         show.show_callout("info", "Your sandbox phone",
-                             f'<div><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">Open '
-                             f"{what}</a> in a new tab: conversations grouped by the other number, pictures, "
+                             f"<div>{opener} in a new tab: conversations grouped by the other number, pictures, "
                              "delivery ticks from the callback events, and a reply box that texts your number as the "
                              "other person. "
                              f"The link works until {html.escape(_when(doc.get('expiresAt')))}; run this cell "
