@@ -196,9 +196,19 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def check_spawner(spawner: str | None, trusted_room: bool) -> str | None:
-    """Refuse the simple spawner unless the room is trusted (:class:`UnsafeSpawner`, naming what to do instead);
-    for a trusted room run as root, the warning to print."""
+def check_spawner(spawner: str | None, trusted_room: bool, authenticator: str | None = None) -> str | None:
+    """Refuse the simple spawner, and the local one with the room password's authenticator, unless the room is
+    trusted (:class:`UnsafeSpawner`, naming what to do instead); for a trusted room run as root, the warning to
+    print."""
+    if spawner == "local" and authenticator == "dummy" and not trusted_room:
+        raise UnsafeSpawner(
+            "spawner 'local' starts each participant's server as the Unix user of their hub name, and the dummy "
+            "authenticator lets anyone with the room password log in under any name: as another participant (their "
+            "Unix account, files and sandbox credentials) or a system account of this machine (rev23h H9: a stranger "
+            "logged in as root and as daemon). For a room of strangers let the system check each name's own password: "
+            "--authenticator pam --spawner local (a Unix user and password per participant), or The Littlest "
+            "JupyterHub (--tljh). Only for a room you trust, say so: --trusted-room (configure(..., "
+            "trusted_room=True)); the workshop's authenticator still refuses system accounts' names")
     if spawner != "simple":
         return None
     user = _os_user()
@@ -261,7 +271,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         ``X-Forwarded-For`` (the client's address, for the per-address throttle) is believed only from there.
         Default loopback (the proxy on this machine); on Kubernetes the proxy pods' network.
     :param spawner: ``"simple"`` (everyone as this OS user, homes under state_dir: a trusted room only), ``"local"``
-        (one Unix user per participant) or None (keep the distribution's).
+        (one Unix user per participant; with ``authenticator="dummy"``, which lets the room password log in under
+        any name and so as any Unix user, a trusted room only: rev23h H9) or None (keep the distribution's).
     :param trusted_room: required with ``spawner="simple"``, which is no isolation (a participant can read the
         others' credentials and the sandbox's keys; as root, everything): without it the hub refuses to start
         (:class:`UnsafeSpawner`, naming The Littlest JupyterHub and ``--spawner local`` instead).
@@ -283,7 +294,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param same_origin_ok: the host accepts that participants' servers share the hub's origin in a room not marked
         trusted (no wildcard DNS): :data:`SAME_ORIGIN_WARNING` is printed instead of the refusal.
     """
-    warning = check_spawner(spawner, trusted_room)
+    warning = check_spawner(spawner, trusted_room, authenticator)
     if warning:
         print(warning, file=sys.stderr)
     origin_warning = check_origin(subdomain_host, trusted_room, same_origin_ok)
@@ -478,7 +489,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--authenticator", choices=["dummy", "pam", "keep"], default="dummy",
                    help="dummy: one shared password ($WORKSHOP_PASSWORD); pam: system users; keep: leave as is")
     p.add_argument("--spawner", choices=["simple", "local", "keep"], default="simple",
-                   help="simple: all as this OS user (needs --trusted-room); local: one Unix user each; keep")
+                   help="simple: all as this OS user (needs --trusted-room); local: one Unix user each (with "
+                        "--authenticator pam; with dummy, where the room password logs in under any name, it needs "
+                        "--trusted-room); keep")
     p.add_argument("--trusted-room", action="store_true",
                    help="the room is trusted: allow the simple spawner, which is no isolation (participants can read "
                         "each other's credentials and the sandbox's keys; as root, everything). Without it, "
@@ -541,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options["authenticator"] = None
         options["spawner"] = None
     try:
-        warning = check_spawner(options["spawner"], bool(args.trusted_room))
+        warning = check_spawner(options["spawner"], bool(args.trusted_room), options["authenticator"])
     except UnsafeSpawner as refused:
         print(f"python -m bwhelpers workshop-config: refused: {refused}", file=sys.stderr)
         return 2

@@ -57,6 +57,10 @@ wrong one is the same failure for every name, so the form never says which names
 closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.workshop.new_names`, the file
 ``room_file``), such a login is refused (403) whatever the address.
 
+**System accounts** (rev23h H9): a login under the name of a system account of the hub's machine (``root``,
+``daemon``, ... ``nobody``: :func:`system_account`) is refused (403) to the right password, whatever the spawner: a
+local spawner would start that account's server (``refuse_system_accounts``).
+
 **The join link** (review 23f F5): behind a venue's NAT an outsider guessing at the form pauses the address's new
 browsers, latecomers included. The host makes a join link on the board (:mod:`bwhelpers.sandbox.workshop.join_link`:
 a JWT signed with a key derived from the sandbox's admin key, the current one in ``join_file``); opening it
@@ -82,7 +86,7 @@ from jupyterhub.auth import DummyAuthenticator
 from jupyterhub.handlers import BaseHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
-from traitlets import Float, Integer, List, Unicode, default
+from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from bwhelpers import hub_client_address
 from bwhelpers.sandbox import forwarded
@@ -171,6 +175,32 @@ class RoomClosed(web.HTTPError):
                                    "name you used before, or ask the host to open the room to new names.")
 
 
+class SystemAccountName(web.HTTPError):
+    """403: a system account's name of the hub's machine (root, daemon, ...): with a spawner that starts each server
+    as its name's Unix user it would run as that account (rev23h H9)."""
+
+    def __init__(self, name: str):
+        super().__init__(403, "a system account's name", reason="Forbidden")
+        self.jupyterhub_message = (f"{name[:40]!r} is the name of a system account of this hub's machine and cannot "
+                                   "be a name at this workshop: pick another name.")
+
+
+#: Unix accounts up to this uid are the system's (Debian's and Ubuntu's SYS_UID_MAX), and nobody/nogroup's 65534
+SYSTEM_UID_MAX = 999
+_NOBODY_UIDS = frozenset({65534, 4294967294})
+
+
+def system_account(name: str) -> bool:
+    """Is ``name`` a system account of this machine (uid up to :data:`SYSTEM_UID_MAX`, or nobody)?"""
+    try:
+        import pwd
+
+        uid = pwd.getpwnam(name).pw_uid
+    except (ImportError, KeyError, ValueError):  # not POSIX, no such user, a name pwd cannot take (a NUL)
+        return False
+    return uid <= SYSTEM_UID_MAX or uid in _NOBODY_UIDS
+
+
 class JoinLinkUsedUp(web.HTTPError):
     """403: the join link's new names are all taken."""
 
@@ -245,6 +275,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
                                       "(https://bw-sandbox--service.hub.example.org/services/bw-sandbox): its path on "
                                       "the hub's host is sent there ('' : no such redirect)")
     admin_key_file = Unicode("", config=True, help="the workshop sandbox's admin key file (for service_url)")
+    refuse_system_accounts = Bool(True, config=True,
+                                  help="refuse logins under the names of this machine's system accounts (root, "
+                                       "daemon, ..., nobody: uid up to 999 or 65534), whose Unix account a local "
+                                       "spawner would start the server as (checked after the password)")
 
     #: the throttle's clock (tests move it instead of sleeping)
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -420,6 +454,9 @@ class WorkshopAuthenticator(DummyAuthenticator):
             raise TooManyLogins(room_wait, room=True)
         new = self.is_new_name(handler, name, admin)
         result = self._check(name, admin, data)
+        if result is not None and self.refuse_system_accounts and system_account(name):  # told to the right password
+            self.log.warning("refused a login for %r from %s: a system account's name", name[:32], address)  # only
+            raise SystemAccountName(name)  # (rev23h H9: under a local spawner the server ran as root, as daemon)
         if result is not None and new:  # review 23f F4: a name the hub does not know is a new place in the room; told
             # only to the right room password (rev23g G7: a wrong one gets the same 403 for every name, counted)
             self._admit_new_name(name, address, now, invited[0] if invited else None)

@@ -1598,7 +1598,7 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     from bwhelpers.workshop import SAME_ORIGIN_WARNING, SameOriginRoom, configure, main, service_origin
 
     c = Config()
-    configure(c, state_dir=tmp_path, subdomain_host="https://hub.example.org", spawner="local")
+    configure(c, state_dir=tmp_path, subdomain_host="https://hub.example.org", spawner="local", authenticator="pam")
     assert c.JupyterHub.subdomain_host == "https://hub.example.org"
     command = c.JupyterHub.services[-1]["command"]
     own = service_origin("https://hub.example.org")
@@ -1615,8 +1615,9 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     assert routes[r"/services/bw\-sandbox(/.*)?"] is ServiceRedirectHandler
     assert r"/services/bw\-sandbox(/.*)?" not in dict(WorkshopAuthenticator().get_handlers(None))
     with pytest.raises(SameOriginRoom, match="--subdomain-host https://hub.example.org"):  # strangers, one origin
-        configure(Config(), state_dir=tmp_path, spawner="local")
-    configure(Config(), state_dir=tmp_path, spawner="local", same_origin_ok=True)  # the host says so: a warning
+        configure(Config(), state_dir=tmp_path, spawner="local", authenticator="pam")
+    configure(Config(), state_dir=tmp_path, spawner="local", authenticator="pam",
+              same_origin_ok=True)  # the host says so: a warning
     assert SAME_ORIGIN_WARNING in capsys.readouterr().err
     configure(Config(), state_dir=tmp_path, trusted_room=True)
     assert SAME_ORIGIN_WARNING not in capsys.readouterr().err
@@ -1636,6 +1637,45 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     args: dict[str, Any] = {"xsrf": "x", "prefix": "/services/bw-sandbox", "admin": "host"}
     assert "share this page&#39;s address" in render_board([], [], **args, same_origin=True)
     assert "share this page" not in render_board([], [], **args, same_origin=False)
+
+
+def test_the_local_spawner_with_the_room_password_needs_a_trusted_room_and_system_accounts_never_log_in(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """rev23h H9: ``--spawner local`` starts each server as its hub name's Unix user, and the dummy authenticator lets
+    the room password log in under any name: a stranger logged in as root (the server started as Unix root) and as
+    daemon, and could as any participant. workshop-config and configure() refuse that pair unless the room is trusted
+    (exit 2, naming ``--authenticator pam``); the workshop's authenticator refuses the names of the machine's system
+    accounts to the right password (a wrong one learns nothing: the usual failure)."""
+    from traitlets.config import Config
+
+    from bwhelpers.workshop import UnsafeSpawner, configure, main
+    from bwhelpers.workshop_auth import SystemAccountName, WorkshopAuthenticator, system_account
+
+    with pytest.raises(UnsafeSpawner, match="--authenticator pam --spawner local"):
+        configure(Config(), state_dir=tmp_path, spawner="local", subdomain_host="https://hub.example.org")
+    out = tmp_path / "jupyterhub_config.py"
+    args = ["--out", str(out), "--state-dir", str(tmp_path), "--subdomain-host", "https://hub.example.org"]
+    assert main([*args, "--spawner", "local"]) == 2 and not out.exists()
+    refusal = capsys.readouterr().err
+    assert "refused" in refusal and "--authenticator pam" in refusal and "root" in refusal, refusal
+    assert main([*args, "--spawner", "local", "--authenticator", "pam"]) == 0
+    assert main([*args, "--spawner", "local", "--trusted-room"]) == 0  # a room you trust, said so
+    c = Config()
+    configure(c, state_dir=tmp_path, spawner="local", trusted_room=True)
+    assert c.JupyterHub.spawner_class == "localprocess"
+    assert system_account("root") and not system_account("zz-no-such-user") and not system_account("a\0b")
+    users: set[str] = {"host"}
+    auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"})
+    daemon = [n for n in ("daemon", "bin", "nobody") if system_account(n)]
+    for name in ["root", *daemon]:
+        assert _Browser("192.0.2.30", users).login(auth, name, "wrong") is None  # no password: the usual failure
+        with pytest.raises(SystemAccountName) as refused:
+            _Browser("192.0.2.31", users).login(auth, name, "room-pw")
+        assert refused.value.status_code == 403 and "system account" in refused.value.jupyterhub_message
+        assert name not in users
+    assert _Browser("192.0.2.31", users).login(auth, "amy", "room-pw") == "amy"
+    off = WorkshopAuthenticator(password="room-pw", refuse_system_accounts=False)
+    assert _Browser("192.0.2.32", users).login(off, "root", "room-pw") == "root"
 
 
 def test_workshop_config_help_says_what_it_does_without_subdomain_host(capsys: pytest.CaptureFixture[str]) -> None:

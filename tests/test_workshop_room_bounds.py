@@ -136,3 +136,14 @@ def test_new_names_past_the_rooms_bound_pause_from_every_address_and_the_host_se
     assert board["new_names_alarm"]["names"] == 3 and board["new_names_alarm"]["refused"] >= 1, board
     page = service(hub, "GET", "/board", headers={"Accept": "text/html"}).text
     assert 'class="notice alarm" role="alert">&#9888; New-names alarm since' in page, page[:3000]
+
+
+def test_system_accounts_names_never_log_in(hub: Hub) -> None:
+    """rev23h H9 on the real hub: the room password no longer logs in as root or daemon (403 saying why), while a
+    wrong password is the usual failure (the form does not tell an outsider which accounts the machine has)."""
+    for name in ("root", "daemon"):
+        _s, r = login(hub, name, "127.0.0.6")
+        assert r.status_code == 403 and "is the name of a system account" in r.text, (name, r.status_code)
+        _s, r = login(hub, name, "127.0.0.6", password="wrong")
+        assert r.status_code == 403 and "system account" not in r.text, name
+    assert hub.api("GET", "/users/root").status_code == 404  # no hub user was made
