@@ -256,6 +256,36 @@ def test_board_as_admin_shows_both_done(hub: Hub, room: dict[str, Any]) -> None:
     rows = {r["participant"]: r for r in data.json()["participants"]}
     assert rows["alice"]["done"] and rows["bob"]["done"]
     assert rows["alice"]["account_id"] != rows["bob"]["account_id"]
+    # the board of a quiet room in Chromium (no alarm, nobody removed): the done rows are green, nothing red
+    from _chromium import CHROMIUM, launch_env
+    from playwright import sync_api
+
+    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            page.goto(f"{hub.url}/hub/login?next={quote(urlparse(hub.service_url).path + '/board')}", timeout=60_000)
+            page.fill("#username_input", hub.admin)
+            page.fill("#password_input", hub.host_password)
+            page.click("#login_submit")
+            page.wait_for_selector("table", timeout=60_000)
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                page.goto(f"{hub.service_url}/board", timeout=60_000)
+                page.wait_for_selector("table")
+                assert not page.query_selector_all('[role="alert"]'), page.inner_text("body")[:600]
+                for user in ("alice", "bob"):
+                    row = page.locator(f'tr.all-done:has(td.name:has-text("{user}"))')
+                    assert row.is_visible() and row.locator("td.done").count() == len(steps.STEPS)
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= 1024, f"the quiet board is {wide} px wide ({scheme})"
+                page.screenshot(path=str(shots / f"workshop_board_quiet_1024_{scheme}.png"), full_page=True)
+        finally:
+            browser.close()
 
 
 def test_each_participant_opens_only_their_own_phone(hub: Hub, room: dict[str, Any]) -> None:
@@ -521,6 +551,11 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                     assert "Last error: 1003 PeerName is required" in err.inner_text()
                     box = err.bounding_box()
                     assert box and box["x"] + box["width"] <= width
+                    # and it looks like a failure: a red bar at its left, not a white line among the rows
+                    bar = err.locator("td").evaluate(
+                        "e => [getComputedStyle(e).borderLeftWidth, getComputedStyle(e).borderLeftColor]")
+                    red = [int(v) for v in bar[1][bar[1].index("(") + 1:bar[1].index(")")].split(",")[:3]]
+                    assert float(bar[0].rstrip("px")) >= 6 and red[0] > 1.5 * max(red[1], red[2]), bar
                     # every step, its texts and its reset are on screen
                     last = page.locator('tr:has(td.name:has-text("dave")) td').last.bounding_box()
                     assert last and last["x"] + last["width"] <= width
@@ -554,6 +589,9 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
                 page.emulate_media(color_scheme=scheme)
                 page.goto(f"{hub.service_url}/board", timeout=60_000)
                 assert "Closed to new names since" in page.inner_text("div.notice.closed")
+                # no emoji on the room's line: a projector's machine without an emoji font showed a box for its lock
+                assert "closed to new names" in page.inner_text("div.room b.closed")
+                assert all(ord(c) < 0x10000 for c in page.inner_text("div.room")), page.inner_text("div.room")
                 page.click("div.room details summary")
                 button = page.inner_text('div.room form[action$="/room/remove"] button')
                 assert button.startswith(f"Remove {len(idle)}: ") and all(n in button for n in idle[:6]), button

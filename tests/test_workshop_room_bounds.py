@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlparse
 
 import pytest
 import requests
@@ -147,3 +148,102 @@ def test_system_accounts_names_never_log_in(hub: Hub) -> None:
         _s, r = login(hub, name, "127.0.0.6", password="wrong")
         assert r.status_code == 403 and "system account" not in r.text, name
     assert hub.api("GET", "/users/root").status_code == 404  # no hub user was made
+
+
+def test_the_board_in_a_busy_room_shows_its_alarm_fits_1024_and_says_what_a_removal_did(hub: Hub) -> None:
+    """The host's board in the states of a room under the new-names bound (rev23h H5), looked at in Chromium at
+    1024 px in both themes (artifacts/screenshots/workshop_board_newnames_alarm_*, _many_*, _removed_*): the
+    new-names alarm is a red line at the top that names itself; a room of 60 names, most of them logged in and never
+    started (names made to take places), fits the width; after Remove the notice says who was removed."""
+    from _chromium import CHROMIUM, launch_env
+    from playwright import sync_api
+
+    assert service(hub, "GET", "/board.json").json()["new_names_alarm"], "run after the new-names test"
+    started = [f"p{i:02d}" for i in range(5)]
+    for name in started:
+        assert service(hub, "POST", f"/participants/{name}").status_code in (200, 201)
+    login_only = [f"walk-in-{i:02d}" for i in range(55)]  # hub users (the admin page, or logged in): no server
+    assert hub.api("POST", "/users", json={"usernames": login_only}).status_code in (201, 409)
+    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    board_path = urlparse(hub.service_url).path + "/board"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            page.route(lambda u: urlparse(u).path.endswith("/board"), _still)
+            page.goto(f"{hub.url}/hub/login?next={quote(board_path)}", timeout=60_000)
+            page.fill("#username_input", hub.admin)
+            page.fill("#password_input", hub.host_password)
+            page.click("#login_submit")
+            page.wait_for_selector("table", timeout=60_000)
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                page.goto(f"{hub.service_url}/board", timeout=60_000)
+                page.wait_for_selector("table")
+                alarm = page.locator('[role="alert"]:has-text("New-names alarm since")')
+                assert alarm.is_visible()
+                box = alarm.bounding_box()
+                assert box and box["y"] < 200 and box["x"] + box["width"] <= 1024, box  # at the top, inside the page
+                # an alarm looks like one: red, its text readable on it
+                bg, fg = _colours(page, '[role="alert"]:has-text("New-names alarm since")')
+                assert bg[0] > 1.5 * max(bg[1], bg[2]) or (scheme == "light" and bg[0] > bg[1] + 30), bg
+                assert _contrast(bg, fg) >= 4.5, (scheme, bg, fg)
+                _fits(page, 1024, scheme)
+                page.screenshot(path=str(shots / f"workshop_board_newnames_alarm_1024_{scheme}.png"))
+                page.screenshot(path=str(shots / f"workshop_board_many_1024_{scheme}.png"), full_page=True)
+                text = page.inner_text("body")
+                for name in started:
+                    assert name in text
+            # the host removes one participant from their row: the notice says who and what
+            page.emulate_media(color_scheme="light")
+            page.goto(f"{hub.service_url}/board", timeout=60_000)
+            row = page.locator('tr:has(td.name:text-is("p01"))')
+            row.locator("details.actions summary").click()
+            row.locator('button:text-is("Remove p01")').click()
+            page.wait_for_selector("div.notice:not(.alarm):not(.closed)", timeout=60_000)
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                notice = page.locator("div.notice:not(.alarm):not(.closed)")
+                assert notice.inner_text().strip() == "p01 was removed.", notice.inner_text()
+                assert notice.is_visible()
+                bg, fg = _colours(page, "div.notice:not(.alarm):not(.closed)")
+                assert _contrast(bg, fg) >= 4.5, (scheme, bg, fg)
+                assert "removed by the host" in page.inner_text('tr:has(td.name:text-is("p01"))')
+                _fits(page, 1024, scheme)
+                page.screenshot(path=str(shots / f"workshop_board_removed_notice_1024_{scheme}.png"))
+        finally:
+            browser.close()
+    assert service(hub, "GET", "/board.json").json()["participants"]
+
+
+def _still(route: Any) -> None:
+    """The board reloads itself every 5 s: not while it is looked at here (the answer is served without its refresh)."""
+    answer = route.fetch()
+    route.fulfill(response=answer, body=answer.text().replace('http-equiv="refresh"', 'data-off="refresh"'))
+
+
+def _fits(page: Any, width: int, scheme: str) -> None:
+    """Nothing wider than the viewport: the page, the table, each row's last cell."""
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= width, f"the board is {wide} px wide at {width} px ({scheme})"
+    table = page.locator("table").bounding_box()
+    assert table and table["x"] + table["width"] <= width, (scheme, table)
+
+
+def _colours(page: Any, selector: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """An element's computed background and text colours as RGB."""
+    values = page.eval_on_selector(selector, "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]")
+    rgb = [tuple(int(float(x)) for x in v[v.index("(") + 1:v.index(")")].split(",")[:3]) for v in values]
+    return rgb[0], rgb[1]
+
+
+def _contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """WCAG contrast ratio of two sRGB colours."""
+    def lum(c: tuple[int, ...]) -> float:
+        lin = [(v / 255) / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)

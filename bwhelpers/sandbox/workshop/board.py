@@ -52,16 +52,18 @@ td.failed{background:#ffd2cc;color:#8a1000;font-weight:700}
 td.not-needed{background:#fff;color:#777}
 td.done,td.pending,td.failed,td.not-needed{font-size:1.1em;font-weight:700;padding:.2em .1em}
 td.msgs{white-space:nowrap}
-tr.err td{text-align:left;font-size:.8em;overflow-wrap:anywhere;background:#fff7f5;border-top:0}
+tr.err td{text-align:left;font-size:.8em;overflow-wrap:anywhere;background:#fff7f5;border-top:0;
+border-left:.4em solid #b3261e}
 tr.err code{font-size:1.1em;font-weight:700}
 tr.all-done td.name{background:#c8f0c8}
 .notice{background:#fff4c2;border:2px solid #c9a400;padding:.3em .6em;display:inline-block;margin-bottom:.6em}
-.notice.alarm{display:block;background:#ffd2cc;color:#5c0a00;border-color:#b3261e;font-size:.8em}
+.notice.alarm{display:block;background:#ffd2cc;color:#5c0a00;border-color:#b3261e;border-left-width:.5em;font-size:.8em}
 .notice.closed{display:block;background:#e4ecff;color:#1a3a7a;border-color:#7a96d6;font-size:.8em}
 div.room{margin:0 0 .5em;font-size:.8em}
 p.origin{margin:0 0 .5em;font-size:.75em;color:#5c4400}
 div.room form,div.room details{display:inline-block;margin:0 .4em 0 0;vertical-align:top}
 div.room b.open{color:#064d06}
+div.room b.closed{color:#1a3a7a}
 div.room code.join{display:block;overflow-wrap:anywhere;user-select:all;font-size:.9em;background:#f4f4f4;
 border:2px solid #bbb;padding:.2em .4em;margin:.2em 0}
 details summary{cursor:pointer;font-size:.8em;white-space:nowrap}
@@ -76,7 +78,7 @@ td.done,tr.all-done td.name{background:#124d12;color:#d6ffd6}
 td.pending{background:#222;color:#bbb}
 td.failed{background:#5c1208;color:#ffd9d2}
 td.not-needed{background:#111;color:#999}
-tr.err td{background:#2a1512}
+tr.err td{background:#2a1512;border-left-color:#ff8a7a}
 .server.off{background:#4a3a00;color:#ffe9a0;border-color:#c9a400}
 .server.wait{background:#1a2a4a;color:#d6e2ff;border-color:#7a96d6}
 .server.gone{background:#5c1208;color:#ffd9d2;border-color:#ff8a7a}
@@ -85,6 +87,7 @@ button.danger{color:#ffd9d2;background:#5c1208;border-color:#ff8a7a}
 .notice.alarm{background:#5c1208;color:#ffd9d2;border-color:#ff8a7a}
 .notice.closed{background:#1a2a4a;color:#d6e2ff;border-color:#7a96d6}
 div.room b.open{color:#9be89b}
+div.room b.closed{color:#b8ccff}
 div.room code.join{background:#222;border-color:#555;color:#eee}
 p.origin{color:#ffe9a0}
 }
@@ -127,7 +130,7 @@ def _room_line(rows: list[dict[str, Any]], prefix: str, xsrf: str, closed: str,
                invite: dict[str, Any] | None) -> str:
     """Whether the room takes new names (and the switch), and the removal of everyone who has not started."""
     if closed:
-        door = f'<b>&#128274; closed to new names</b> {_room_form(prefix, xsrf, "open", "Open to new names")}'
+        door = f'<b class="closed">closed to new names</b> {_room_form(prefix, xsrf, "open", "Open to new names")}'
     else:
         door = '<b class="open">open to new names</b> ' + _room_form(prefix, xsrf, "close", "Close to new names",
                                                                      _CLOSE_TIP)
