@@ -197,6 +197,35 @@ def test_a_failed_order_shows_the_numbers_step_failed(service: dict[str, Any], t
     assert row["steps"]["messages"] == "pending"
 
 
+def test_the_boards_notice_is_only_what_is_true_of_the_board(service: dict[str, Any]) -> None:
+    """rev23h H10: the board showed any text of its URL as the host's own notice (``?done=SECURITY NOTICE: ... log in
+    again at http://evil.example&action=removed``, escaped but shown, on the projector too). Now a notice names a
+    participant the board shows, in the state the action left, or the room as it is; anything else shows nothing."""
+    from urllib.parse import urlencode
+
+    def shown(**query: str) -> str | None:
+        r = requests.get(f"{service['url']}/board?{urlencode(query)}", timeout=30,
+                         headers={**service["key"], "Accept": "text/html"})
+        assert r.status_code == 200, r.text[:300]
+        found = r.text.split('<div class="notice">', 1)
+        return found[1].split("</div>", 1)[0] if len(found) == 2 else None
+
+    spoof = "SECURITY NOTICE: the hub was moved, log in again at http://evil.example with your host password"
+    assert shown(done=spoof, action="removed") is None
+    assert shown(reset=spoof) is None
+    provision(service, "nora")
+    assert shown(done="nora", action="reset") == "nora was reset."
+    assert shown(done="nora", action="removed") is None  # she is not removed
+    assert requests.post(f"{service['url']}/participants/nora/remove", headers=service["key"],
+                         timeout=30).status_code == 200
+    assert shown(done="nora", action="removed") == "nora was removed."
+    assert shown(done="nora", action="let back in") is None
+    assert shown(room="closed") is None and shown(room="opened") == "The room was opened to new names."
+    assert shown(room="removed", count="99999") is None and shown(room="removed", count="1") is not None
+    assert shown(room="invited") is None  # no join link
+    assert shown(room="stopped") == "The join link was stopped: it no longer lets anyone in."
+
+
 def test_workshop_config_for_tljh_and_kubernetes_keeps_the_distributions_choices(tmp_path: Path) -> None:
     from traitlets.config import Config
 

@@ -320,7 +320,7 @@ class BoardHandler(WorkshopHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(render_board(rows, models.STEPS, xsrf=self.xsrf_token.decode("ascii"),
                                  prefix=workshop(self).prefix, admin=html.escape(user["name"]),
-                                 refresh=workshop(self).refresh, notice=notice(self),
+                                 refresh=workshop(self).refresh, notice=notice(self, rows, closed),
                                  admins=admins, alarm=login_alarm.describe(alarm) if alarm else "",
                                  closed=new_names.describe(closed) if closed else "", invite=join_view(self),
                                  same_origin=workshop(self).same_origin,
@@ -504,24 +504,34 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
         self.finish(body)
 
 
-def notice(handler: Any) -> str:
+def notice(handler: Any, rows: list[dict[str, Any]], closed: Any) -> str:
     """The board's line after one of its forms (``?done=<name>&action=``, ``?room=<action>&count=``; ``?reset=<name>``
-    of older links)."""
+    of older links), only when it is true of the board it tops: a participant the board shows, in the state the action
+    left (removed, or back in), the room's switch and join link as they are, a count of removals no greater than the
+    removed rows. Anyone can send the host a link with any query (rev23h H10: "SECURITY NOTICE: ... log in again at
+    http://evil.example" appeared as the board's own line), so nothing of it is shown as it came."""
     room = handler.get_argument("room", "")
     if room == RemoveSeveralHandler.action:
-        count = handler.get_argument("count", "0")
-        return f"{int(count) if count.isdigit() else 0} participants were removed (each can be let back in)."
+        count = handler.get_argument("count", "")
+        removed = sum(1 for r in rows if r.get("removed"))
+        if not count.isdigit() or not 0 < int(count) <= removed:
+            return ""
+        return f"{int(count)} participants were removed (each can be let back in)."
     if room in (CloseRoomHandler.action, OpenRoomHandler.action):
-        return f"The room was {room} to new names."
-    if room == InviteHandler.action:
-        return "A new join link is below: the earlier one no longer works."
-    if room == StopInviteHandler.action:
-        return "The join link was stopped: it no longer lets anyone in."
+        return f"The room was {room} to new names." if (closed is not None) == (room == "closed") else ""
+    if room in (InviteHandler.action, StopInviteHandler.action):
+        current = join_view(handler) is not None
+        if room == InviteHandler.action:
+            return "A new join link is below: the earlier one no longer works." if current else ""
+        return "" if current else "The join link was stopped: it no longer lets anyone in."
     name = handler.get_argument("done", "") or handler.get_argument("reset", "")
     action = handler.get_argument("action", "reset")
-    if not name or action not in ("reset", RemoveHandler.action, ReadmitHandler.action):
+    row = next((r for r in rows if r["participant"] == name), None)
+    if row is None or action not in ("reset", RemoveHandler.action, ReadmitHandler.action):
         return ""
-    return f"{name[:100]} was {action}."
+    if action != "reset" and bool(row.get("removed")) != (action == RemoveHandler.action):
+        return ""
+    return f"{name} was {action}."
 
 
 def participant_view(db: Any, row: Any) -> dict[str, Any]:
