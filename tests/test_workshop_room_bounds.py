@@ -247,3 +247,57 @@ def _contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
         return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
     hi, lo = sorted((lum(a), lum(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def test_names_that_only_logged_in_fold_into_one_line_of_the_board() -> None:
+    """rev23h H5 addendum: 95 login-only names (a hub user with no account and no server: they hold no place) made
+    the board 112 rows and 12,778 px tall at the projector's 1,024 px, burying the room. They are folded into one
+    line above the table (the count, the names behind a click) and not counted in the headline. Screenshots at
+    1,024 px, light and dark: artifacts/screenshots/workshop_board_login_only_1024_<scheme>.png, and the board's
+    new-names alarm line (H5): workshop_board_names_alarm_1024_<scheme>.png."""
+    from _chromium import CHROMIUM, launch_env, require
+    from playwright import sync_api
+
+    from bwhelpers.sandbox.workshop import models, new_names
+    from bwhelpers.sandbox.workshop.board import render_board
+
+    require()
+    steps = {k: "pending" for k, _t in models.STEPS}
+    real = [{"participant": n, "account_id": f"9920000{i}", "steps": dict(steps), "done": False,
+             "messages": {"sent": 0, "delivered": 0}, "server": "running"} for i, n in enumerate(("alice", "bob"))]
+    strangers = [{"participant": f"nna{i:03}", "account_id": None, "steps": dict(steps), "done": False,
+                  "messages": {"sent": 0, "delivered": 0}, "server": "never started"} for i in range(95)]
+    page_html = render_board(real + strangers, models.STEPS, xsrf="x", prefix="/services/bw-sandbox", admin="host")
+    assert "0 of 2 participants done" in page_html  # was "0 of 97"
+    assert page_html.count('<td class="name">') == 2
+    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                page.set_content(page_html.replace('http-equiv="refresh"', 'data-off="refresh"'))
+                fold = page.inner_text("div.login-only")
+                assert "95 names logged in and never started a server" in fold and "nna000" not in fold  # closed
+                assert page.evaluate("document.documentElement.scrollHeight") <= 768, "the board is taller than a screen"
+                assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+                page.screenshot(path=str(shots / f"workshop_board_login_only_1024_{scheme}.png"), full_page=True)
+            page.click("div.login-only summary")
+            assert "nna000" in page.inner_text("div.login-only") and "nna094" in page.inner_text("div.login-only")
+            # the new-names alarm's red line (rev23h H5), as the board shows it while the alarm is fresh
+            alarm = {"since": time.time() - 60, "last": time.time(), "names": 30, "addresses": 4, "refused": 98}
+            alarmed = render_board(real + strangers, models.STEPS, xsrf="x", prefix="/services/bw-sandbox",
+                                   admin="host", names_alarm=new_names.describe_alarm(alarm))
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                page.set_content(alarmed.replace('http-equiv="refresh"', 'data-off="refresh"'))
+                line = page.inner_text('div.notice.alarm[role="alert"]')
+                assert line.startswith("⚠ New-names alarm since") and "30 new names from 4 addresses" in line, line
+                assert "98 refused so far" in line and "close the room to new names" in line
+                assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+                page.screenshot(path=str(shots / f"workshop_board_names_alarm_1024_{scheme}.png"), full_page=True)
+        finally:
+            browser.close()

@@ -61,6 +61,7 @@ tr.all-done td.name{background:#c8f0c8}
 .notice.closed{display:block;background:#e4ecff;color:#1a3a7a;border-color:#7a96d6;font-size:.8em}
 div.room{margin:0 0 .5em;font-size:.8em}
 p.origin{margin:0 0 .5em;font-size:.75em;color:#5c4400}
+div.login-only{margin:0 0 .5em;font-size:.75em;overflow-wrap:anywhere}
 div.room form,div.room details{display:inline-block;margin:0 .4em 0 0;vertical-align:top}
 div.room b.open{color:#064d06}
 div.room b.closed{color:#1a3a7a}
@@ -174,10 +175,33 @@ def _error(err: dict[str, Any]) -> str:
     return f"Last error: <code>{code}</code> {text} <small>({html.escape(request)}, {when})</small>"
 
 
+#: names shown in the fold of login-only names (the rest are counted)
+LOGIN_ONLY_SHOWN = 300
+
+
+def login_only(row: dict[str, Any]) -> bool:
+    """A hub user with no sandbox account whose server is not starting or running: a name that only logged in (it
+    holds no place in the room). The board folds them into one line (rev23h H5: 95 such names buried the room)."""
+    return not row.get("account_id") and (row.get("server") or "") not in ("running", "starting", "stopping")
+
+
+def _login_only_line(names: list[str]) -> str:
+    if not names:
+        return ""
+    listed = ", ".join(html.escape(n) for n in names[:LOGIN_ONLY_SHOWN])
+    more = f" and {len(names) - LOGIN_ONLY_SHOWN} more" if len(names) > LOGIN_ONLY_SHOWN else ""
+    return (f'<div class="login-only"><details><summary>{len(names)} name{"s" if len(names) > 1 else ""} logged in '
+            f"and never started a server (no place taken; not counted)</summary>{listed}{more}. The hub&#39;s admin "
+            "page deletes a hub user; while the room is closed to new names none of them gets an account.</details>"
+            "</div>")
+
+
 def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xsrf: str, prefix: str, admin: str,
                  refresh: int = 5, notice: str = "", admins: list[str] | None = None, alarm: str = "",
                  closed: str = "", invite: dict[str, Any] | None = None, same_origin: bool = False,
                  names_alarm: str = "") -> str:
+    folded = [r["participant"] for r in rows if login_only(r)]
+    rows = [r for r in rows if not login_only(r)]
     done = sum(1 for r in rows if r["done"] and not r.get("removed"))
     counted = sum(1 for r in rows if not r.get("removed"))
     columns = len(steps) + 3
@@ -226,7 +250,7 @@ def render_board(rows: list[dict[str, Any]], steps: list[tuple[str, str]], *, xs
 <body><h1>Workshop board</h1>
 <p class="sub">{done} of {counted} participants done{hosts} &middot; refreshes every {int(refresh)} s &middot;
 {time.strftime("%H:%M:%S")} &middot; signed in as {admin}</p>{banner}
-{_room_line(rows, prefix, xsrf, closed, invite)}{_SAME_ORIGIN if same_origin else ""}
+{_room_line(rows, prefix, xsrf, closed, invite)}{_login_only_line(folded)}{_SAME_ORIGIN if same_origin else ""}
 <p class="legend">Steps: {legend}<br>{symbols}</p>
 <table><thead><tr><th scope="col">Participant</th>{head}<th scope="col">Texts<br><small>sent / deliv.</small></th>
 <th scope="col"><span hidden>Reset or remove</span></th></tr>
