@@ -315,6 +315,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
         self._names_alarm: dict[str, Any] | None = None
         self._names_alarm_logged = 0.0
         self._names_alarm_written = 0.0
+        #: the host's latest reopening of the room this authenticator has acted on (new_names.reopened)
+        self._room_reset_at = time.time()
         self._trusted = forwarded.networks(self.trusted_proxies)
         #: addresses (client_key) that logged in, with when: never refused by the room's alarm
         self._known: dict[str, float] = {}
@@ -510,12 +512,33 @@ class WorkshopAuthenticator(DummyAuthenticator):
             self.log.warning("refused a login for %r from %s: %d new names from this address in the last hour",
                              name[:32], address, bound)
             raise TooManyNewNames(wait, bound)
+        self._after_reopen()
         room_wait = self._room_new_names.blocked("room", now=now) if self.room_new_names_burst > 0 else None
         if room_wait is not None:  # rev23h H5: however many addresses a stranger has, the room's bound holds
             self._raise_names_alarm(now, address, refused=True)
             self.log.warning("refused a login for %r from %s: new-names alarm (the room's new names are used up)",
                              name[:32], address)
             raise NewNamesPaused(room_wait)
+
+    def _after_reopen(self) -> None:
+        """The host closed the room to new names and opened it again since the room's allowance was last full (the
+        board's Close, then Open: e.g. after removing a stranger's names): the room gets its whole allowance of new
+        names back and the new-names alarm ends, rather than latecomers waiting for the refill (rev23h H5)."""
+        at = new_names.reopened(self.room_file)
+        if at is None or at <= self._room_reset_at:
+            return
+        self._room_reset_at = at
+        self._room_new_names = FailureThrottle(max(1, self.room_new_names_burst), self.room_new_names_per_hour / 3600.0)
+        if self._names_alarm is not None:
+            self.log.warning("the host opened the room to new names again: the room's %d new names are available "
+                             "again and the new-names alarm is over", self.room_new_names_burst)
+        self._names_alarm = None
+        self._names_made.clear()
+        if self.names_alarm_file:
+            try:
+                new_names.clear_alarm(self.names_alarm_file)
+            except OSError as exc:
+                self.log.warning("could not clear the new-names alarm at %s: %s", self.names_alarm_file, exc)
 
     def _name_made(self, address: str, now: float) -> None:
         """A new name was made from ``address`` (not through the join link): count it room-wide, and start the

@@ -1251,16 +1251,17 @@ def test_the_rooms_new_names_are_bounded_room_wide_whatever_the_number_of_addres
     import logging
 
     from bwhelpers.sandbox.workshop import join_link, new_names
-    from bwhelpers.workshop_auth import NewNamesPaused, TooManyNewNames, WorkshopAuthenticator
+    from bwhelpers.workshop_auth import NewNamesPaused, RoomClosed, TooManyNewNames, WorkshopAuthenticator
 
     key_file = tmp_path / "sandbox.db.admin-key"
     key_file.write_text("the-admin-key-0123456789\n")
     join_file = join_link.path_beside(tmp_path / "sandbox.db")
     alarm_file = new_names.alarm_path_beside(tmp_path / "sandbox.db")
     now, wall = [9000.0], [1_800_000_000.0]
+    room_file = new_names.path_beside(tmp_path / "sandbox.db")
     auth = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"host"},
                                  room_new_names_burst=6, room_new_names_per_hour=6, names_alarm_file=str(alarm_file),
-                                 admin_key_file=str(key_file), join_file=str(join_file))
+                                 admin_key_file=str(key_file), join_file=str(join_file), room_file=str(room_file))
     auth.clock, auth.wall = (lambda: now[0]), (lambda: wall[0])
     records: list[str] = []
 
@@ -1295,6 +1296,17 @@ def test_the_rooms_new_names_are_bounded_room_wide_whatever_the_number_of_addres
     with pytest.raises(NewNamesPaused):
         _Browser("203.0.113.11", users).login(auth, "st-next", "room-pw")
     assert new_names.read_alarm(alarm_file, now=time.time() + new_names.ALARM_WINDOW + 1) is None  # an old one: gone
+    # the host closes the room, removes the stranger's names and opens it again: the room's allowance is whole again
+    # and the alarm is over (latecomers need not wait for the refill)
+    new_names.close(room_file, "host")
+    with pytest.raises(RoomClosed):
+        _Browser("203.0.113.12", users).login(auth, "late-a", "room-pw")
+    new_names.reopen(room_file, now=time.time() + 1)
+    assert [_Browser(f"203.0.114.{i}", users).login(auth, f"late{i}", "room-pw") for i in range(6)] == [
+        f"late{i}" for i in range(6)]
+    assert any("the host opened the room to new names again" in m for m in records), records[-3:]
+    with pytest.raises(NewNamesPaused):  # and the bound holds again
+        _Browser("203.0.114.9", users).login(auth, "late-b", "room-pw")
     off = WorkshopAuthenticator(password="room-pw", room_new_names_burst=0)
     assert all(_Browser(f"198.19.{i}.1", users).login(off, f"free{i}", "room-pw") for i in range(40))
 

@@ -39,9 +39,28 @@ def close(path: str | os.PathLike[str], by: str, now: float | None = None) -> di
     return record
 
 
-def reopen(path: str | os.PathLike[str]) -> None:
-    """Open the room to new names again."""
+#: when the host last opened the room again (``{"at": <Unix time>}``): the hub's authenticator then gives the room
+#: its whole allowance of new names back and ends the new-names alarm (rev23h H5)
+REOPENED_FILENAME = "room-reopened.json"
+
+
+def reopen(path: str | os.PathLike[str], now: float | None = None) -> None:
+    """Open the room to new names again (and say when, :func:`reopened`)."""
     room_files.remove(path)
+    room_files.replace(Path(path).with_name(REOPENED_FILENAME), {"at": time.time() if now is None else float(now)})
+
+
+def reopened(path: str | os.PathLike[str] | None) -> float | None:
+    """When the host last opened the room whose switch is at ``path`` again, or None."""
+    if not path:
+        return None
+    try:
+        with open(Path(path).with_name(REOPENED_FILENAME), "rb") as fh:
+            raw = fh.read(_MAX_BYTES + 1)
+        record: Any = json.loads(raw) if len(raw) <= _MAX_BYTES else {}
+        return float(record["at"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def closed(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
@@ -92,6 +111,11 @@ def alarm_path_beside(db_path: str | os.PathLike[str]) -> Path:
 def write_alarm(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
     """Replace the new-names alarm at ``path`` with ``record`` (errors are the caller's to log)."""
     room_files.replace(path, record)
+
+
+def clear_alarm(path: str | os.PathLike[str]) -> None:
+    """The new-names alarm is over (the host opened the room again)."""
+    room_files.remove(path)
 
 
 def read_alarm(path: str | os.PathLike[str], now: float | None = None) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """The room's small JSON files beside the sandbox db, which the board and the hub's authenticator share (the login
-alarm, the switch closing the room to new names, the new-names alarm, the current join link): THE way they are
-written.
+alarm, the switch closing the room to new names and when it was last opened again, the new-names alarm, the
+current join link): THE way they are written.
 
 Each is replaced whole (a reader sees the old record or the new one, never half of one), created with mode 0600 and
 never written through a symlink put in its place.
