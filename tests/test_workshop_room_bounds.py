@@ -4,6 +4,7 @@ room-wide bound on new names (rev23h H5).
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,6 +198,24 @@ def test_the_board_in_a_busy_room_shows_its_alarm_fits_1024_and_says_what_a_remo
                 text = page.inner_text("body")
                 for name in started:
                     assert name in text
+                # the 55 who only logged in are one line, not 55 rows: the page stays short (6,577 px before the fold)
+                fold = page.inner_text("div.login-only")
+                assert re.search(r"\b(5[5-9]|6\d) names logged in and never started a server", fold), fold
+                assert not page.query_selector_all('td.name:has-text("walk-in-")')
+                tall = page.evaluate("document.documentElement.scrollHeight")
+                assert tall <= 2400, f"the board of 60 names is {tall} px tall ({scheme})"
+                # the fold is the line a host needs during a new-names alarm: as large as the room's line (was 13 px)
+                size = page.eval_on_selector("div.login-only summary", "e => parseFloat(getComputedStyle(e).fontSize)")
+                room = page.eval_on_selector("div.room", "e => parseFloat(getComputedStyle(e).fontSize)")
+                assert size >= room, (size, room)
+                page.click("div.login-only summary")  # opened: the names wrap inside the page
+                assert "walk-in-54" in page.inner_text("div.login-only")
+                # each name on one line (not "walk-" at a line's end and "in-05" on the next)
+                split = page.eval_on_selector_all("div.login-only span", "es => es.filter(e => e.getClientRects()"
+                                                  ".length > 1 || e.getBoundingClientRect().height > 40).length")
+                assert page.locator("div.login-only span").count() >= 55 and split == 0, split
+                _fits(page, 1024, scheme)
+                page.screenshot(path=str(shots / f"workshop_board_many_open_1024_{scheme}.png"))
             # the host removes one participant from their row: the notice says who and what
             page.emulate_media(color_scheme="light")
             page.goto(f"{hub.service_url}/board", timeout=60_000)
@@ -214,6 +233,12 @@ def test_the_board_in_a_busy_room_shows_its_alarm_fits_1024_and_says_what_a_remo
                 assert "removed by the host" in page.inner_text('tr:has(td.name:text-is("p01"))')
                 _fits(page, 1024, scheme)
                 page.screenshot(path=str(shots / f"workshop_board_removed_notice_1024_{scheme}.png"))
+            # rev23h H10: a link with made-up words tops the board with no line of them
+            page.goto(f"{hub.service_url}/board?done={quote('p01 was removed. Log in again at http://evil.example')}"
+                      "&action=removed", timeout=60_000)
+            page.wait_for_selector("table")
+            assert not page.query_selector_all("div.notice:not(.alarm):not(.closed)")
+            assert "evil.example" not in page.inner_text("body")
         finally:
             browser.close()
     assert service(hub, "GET", "/board.json").json()["participants"]

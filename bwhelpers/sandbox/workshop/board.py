@@ -61,7 +61,9 @@ tr.all-done td.name{background:#c8f0c8}
 .notice.closed{display:block;background:#e4ecff;color:#1a3a7a;border-color:#7a96d6;font-size:.8em}
 div.room{margin:0 0 .5em;font-size:.8em}
 p.origin{margin:0 0 .5em;font-size:.75em;color:#5c4400}
-div.login-only{margin:0 0 .5em;font-size:.75em;overflow-wrap:anywhere}
+div.login-only{margin:0 0 .5em;font-size:.8em;overflow-wrap:anywhere}
+div.login-only summary{font-size:1em;white-space:normal}
+div.login-only span{display:inline-block;max-width:100%}
 div.room form,div.room details{display:inline-block;margin:0 .4em 0 0;vertical-align:top}
 div.room b.open{color:#064d06}
 div.room b.closed{color:#1a3a7a}
@@ -188,7 +190,7 @@ def login_only(row: dict[str, Any]) -> bool:
 def _login_only_line(names: list[str]) -> str:
     if not names:
         return ""
-    listed = ", ".join(html.escape(n) for n in names[:LOGIN_ONLY_SHOWN])
+    listed = ", ".join(f"<span>{html.escape(n)}</span>" for n in names[:LOGIN_ONLY_SHOWN])  # a name is not split
     more = f" and {len(names) - LOGIN_ONLY_SHOWN} more" if len(names) > LOGIN_ONLY_SHOWN else ""
     return (f'<div class="login-only"><details><summary>{len(names)} name{"s" if len(names) > 1 else ""} logged in '
             f"and never started a server (no place taken; not counted)</summary>{listed}{more}. The hub&#39;s admin "
