@@ -568,6 +568,37 @@ def test_an_order_of_named_numbers_takes_only_the_orderers_own_block(service: di
     assert "<OrderStatus>COMPLETE</OrderStatus>" in outcome, outcome
 
 
+def test_a_toll_free_number_of_the_participants_own_search_can_be_ordered_by_number(
+        service: dict[str, Any]) -> None:
+    """Review F3: H2's per-slot rule refused every toll-free number (toll-free searches are not sliced per account),
+    so a participant who ordered what their own toll-free wildcard / vanity search returned got 5005. Search and
+    order now share one rule (numbers.in_slot): toll-free numbers are every account's, first order wins."""
+    from bwhelpers.sandbox import numbers
+
+    creds = provision(service, "tola")
+    peer = dash(service, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
+                "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
+    assert peer.status_code == 201, peer.text
+    found: list[str] = []
+    for query in ("tollFreeWildCardPattern=8**&quantity=5", "tollFreeVanity=FLOWERS&quantity=5"):
+        text = dash(service, creds, "GET", f"/availableNumbers?{query}").text
+        found.append([part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]][-1])
+    assert all(tn[:3] in numbers.TOLL_FREE_NPAS for tn in found), found
+    listed = "".join(f"<TelephoneNumber>{tn}</TelephoneNumber>" for tn in found)
+    r = dash(service, creds, "POST", "/orders", f"<Order><SiteId>{creds['site_id']}</SiteId>"
+             f"<ExistingTelephoneNumberOrderType><TelephoneNumberList>{listed}</TelephoneNumberList>"
+             "</ExistingTelephoneNumberOrderType></Order>")
+    assert r.status_code == 201, r.text
+    order_id = r.text.split("<id>")[1].split("<")[0]
+    outcome = wait_for(lambda: (lambda t: t if "RECEIVED" not in t else None)(
+        dash(service, creds, "GET", f"/orders/{order_id}").text), what="the order's outcome")
+    assert "<OrderStatus>COMPLETE</OrderStatus>" in outcome and "5005" not in outcome, outcome
+    # the one rule, both ways: a slot's own geographic block yes, another's no, toll-free yes for every slot
+    mine = numbers.nxx_inventory(numbers.DEFAULT_SEED, "919", "398", 7)
+    assert mine and all(numbers.in_slot(tn, 7) and not numbers.in_slot(tn, 8) for tn in mine)
+    assert all(numbers.in_slot(tn, s) for tn in found for s in (0, 7, 199))
+
+
 # -- the board, pages, the signature, hardening --------------------------------------------------------
 
 def test_the_board_records_only_authenticated_requests(service: dict[str, Any]) -> None:

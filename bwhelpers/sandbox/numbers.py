@@ -265,8 +265,19 @@ def describe(tn: str) -> Number:
 
 # -- inventories -------------------------------------------------------------------------------------
 
+def in_slot(tn: str, slot: int | None) -> bool:
+    """Is ``tn`` one of account slot ``slot``'s own numbers? The one rule searches (:func:`_slot_lines`) and orders
+    of named numbers (:func:`existing_available`) share: a geographic number is the slot's when its line is in the
+    slot's block of its exchange; toll-free inventories are not sliced per slot (every account's toll-free search
+    sees the same numbers, first order wins), so a toll-free number is every slot's. ``slot`` None: no slicing."""
+    if slot is None or tn[:3] in TOLL_FREE_NPAS:
+        return True
+    return int(tn[6:]) // NXX_INVENTORY == slot % INVENTORY_SLOTS
+
+
 def _slot_lines(seed: str, npa: str, nxx: str, slot: int) -> list[str]:
-    """The line numbers of one account slot's block of an exchange, in a stable shuffled order."""
+    """The line numbers of one account slot's block of an exchange (the lines :func:`in_slot` calls the slot's),
+    in a stable shuffled order."""
     base = (slot % INVENTORY_SLOTS) * NXX_INVENTORY
     return [f"{line:04d}" for line in sorted(range(base, base + NXX_INVENTORY),
                                              key=lambda line: _h(seed, npa, nxx, "slot", line))]
@@ -510,11 +521,12 @@ def select(criteria: dict[str, str], quantity: int, taken: set[str] | frozenset[
 
 def existing_available(tn: str, seed: str = DEFAULT_SEED, slot: int | None = None) -> bool:
     """May this specific number be ordered (ignoring whether someone already has it)? With ``slot`` (a per-account
-    inventory, workshop mode) only a number of that account's own block of its exchange: another account's block is
-    theirs, as its searches are (rev23h H2: an order of named numbers took them)."""
+    inventory, workshop mode) only a number :func:`in_slot` calls that account's: its own block of a geographic
+    exchange (another account's block is theirs, as its searches are: rev23h H2), or any toll-free number (toll-free
+    searches are not sliced per account: review F3)."""
     if not is_valid_tn(tn):
         return False
-    if slot is not None and int(tn[6:]) // NXX_INVENTORY != slot % INVENTORY_SLOTS:
+    if not in_slot(tn, slot):
         return False
     npa = tn[:3]
     if npa == magic.NO_INVENTORY_AREA:
