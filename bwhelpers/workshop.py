@@ -302,10 +302,12 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param room_new_names_per_hour: with the dummy authenticator, new names from every address together: a burst of
         that many, then that many an hour (None: the authenticator's default, 30; 0: no room-wide bound). Past it the
         new-names alarm pauses new names (the join link's browsers aside) and shows on the board (rev23h H5).
-    :param max_participants: the sandbox's ``max_participants`` (None: its workshop default, 120): the hub's
-        ``active_server_limit`` is this plus the admins, so new names cannot start more servers on this machine
-        than the room has places (JupyterHub counts every server not fully stopped, pending ones too, and answers
-        a spawn past it 429). Raise both together (``PUT /_sandbox/settings``, and this) for a bigger room.
+    :param max_participants: the room's size (None: the workshop default, 120), its one home: the sandbox is
+        started with it (``--max-participants``: its ``max_participants`` setting, stored at every start) and the
+        hub's ``active_server_limit`` is this plus the admins, so new names cannot start more servers on this
+        machine than the room has places (JupyterHub counts every server not fully stopped, pending ones too, and
+        answers a spawn past it 429). For a bigger room change it here and restart the hub (review F2: a
+        ``PUT /_sandbox/settings`` alone changes only the sandbox's, until its next start).
     :param subdomain_host: the hub's origin (``https://hub.example.org``) when every user server and the sandbox get
         their own subdomain of it (JupyterHub's ``subdomain_host``: wildcard DNS and TLS): a page a participant serves
         from their server is then another origin than the hub's and the board's (rev23g G3). The sandbox's URL
@@ -364,6 +366,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         service_cmd += ["--allow-callback-host", str(host)]
     for proxy in trusted_proxies or ():
         service_cmd += ["--trusted-proxy", str(proxy)]
+    # the room's size, one number for the sandbox's max_participants and the hub's active_server_limit (review F2)
+    places = WORKSHOP_PARTICIPANTS if max_participants is None else int(max_participants)
+    service_cmd += ["--max-participants", str(places)]
     c.JupyterHub.services = [s for s in _configured(c.JupyterHub, "services") if s.get("name") != name] + [{
         "name": name,
         "url": service_url or f"http://127.0.0.1:{service_port}",
@@ -387,7 +392,6 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     if admin_users:
         c.Authenticator.admin_users = set(admin_users)
     # no more servers than the room has places (rev23h H5): every name with the room password could start one
-    places = WORKSHOP_PARTICIPANTS if max_participants is None else int(max_participants)
     c.JupyterHub.active_server_limit = places + len(set(admin_users or ()))
     # only names the sandbox can provision log in or are added on the admin page (a "josé" would get a 500 at spawn;
     # bwhelpers.workshop_auth says the rule at the login form)

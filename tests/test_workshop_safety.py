@@ -1457,6 +1457,36 @@ def test_the_room_has_a_cap_on_participants(service: dict[str, Any]) -> None:
         provision(service, "capped-second")
         r = requests.post(f"{service['url']}/participants/capped-third", headers=service["key"], timeout=10)
         assert r.status_code == 403 and "max_participants" in r.json()["error"], r.text
+        # review F2: the hub's active_server_limit caps the room too, so the PUT alone no longer suffices: the text
+        # names the hub-side knob (configure's max_participants + a restart) and what the PUT does
+        error = r.json()["error"]
+        assert "configure(..., max_participants=N)" in error and "restart the hub" in error, error
+        assert "active_server_limit" in error and "changes only the sandbox's" in error, error
         provision(service, "capped-first")  # a re-spawn of someone who has an account
     finally:
         settings(service, max_participants=WORKSHOP_PARTICIPANTS)
+
+
+def test_the_rooms_size_set_by_configure_reaches_the_sandbox(tmp_path: Any) -> None:
+    """Review F2: configure(max_participants=N) set only the hub's active_server_limit; the sandbox kept its own
+    max_participants (120, or whatever a PUT left). configure() now starts the service with --max-participants N,
+    stored at every start (after the once-only workshop defaults), so the room's size is set once."""
+    from traitlets.config import Config
+
+    from bwhelpers.sandbox.quotas import WORKSHOP_PARTICIPANTS
+    from bwhelpers.workshop import configure
+
+    c = Config()
+    configure(c, state_dir=tmp_path / "hub", trusted_room=True, max_participants=7, admin_users=["host"])
+    command = c.JupyterHub.services[0]["command"]
+    assert command[command.index("--max-participants") + 1] == "7" and c.JupyterHub.active_server_limit == 8
+    c = Config()
+    configure(c, state_dir=tmp_path / "hub", trusted_room=True)
+    command = c.JupyterHub.services[0]["command"]
+    assert command[command.index("--max-participants") + 1] == str(WORKSHOP_PARTICIPANTS)
+    with workshop_service(tmp_path, "--max-participants", "7") as svc:  # a new db: wins over the default 120
+        assert settings(svc)["max_participants"] == 7
+        settings(svc, max_participants=9)  # a PUT lasts until the next start
+        assert settings(svc)["max_participants"] == 9
+    with workshop_service(tmp_path, "--max-participants", "7") as svc:
+        assert settings(svc)["max_participants"] == 7

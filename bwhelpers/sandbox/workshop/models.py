@@ -171,9 +171,12 @@ def room_full(db: Database, count: int) -> None:
     cap = db.get_setting("max_participants", None)
     if isinstance(cap, int) and not isinstance(cap, bool) and count >= cap:
         raise WorkshopError(f"the room is full: {count} participants have a sandbox account and max_participants is "
-                            f"{cap}; the host can raise it (PUT /_sandbox/settings {{\"max_participants\": N}} with "
-                            "the admin key; each participant may store up to the stored_bytes quota of the "
-                            "max_db_mb cap)", status=403)
+                            f"{cap}; the host can raise it: configure(..., max_participants=N) in the hub's generated "
+                            "jupyterhub_config.py, then restart the hub (that number is also the hub's "
+                            "active_server_limit, N plus the admins, and the sandbox stores it at its start; "
+                            "PUT /_sandbox/settings {\"max_participants\": N} with the admin key changes only the "
+                            "sandbox's, until its next start); each participant may store up to the stored_bytes "
+                            "quota of the max_db_mb cap", status=403)
 
 
 def provision(db: Database, username: str, key: bytes, create_account: Any) -> tuple[dict[str, str], bool]:

@@ -180,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
                    help="an address or network the hub's proxy connects from: X-Forwarded-For is believed only from "
                         "there (default loopback, the proxy on this machine; on Kubernetes the proxy pods' network)")
+    p.add_argument("--max-participants", type=int, default=None, metavar="N",
+                   help="store the max_participants setting at every start (workshop-config's configure() passes its "
+                        "max_participants, the number its hub's active_server_limit is made of: the room's size has "
+                        "one home, the generated jupyterhub_config.py; a PUT /_sandbox/settings lasts until the next "
+                        "start). Default: keep the stored setting")
     p.add_argument("--refresh", type=int, default=5, help="seconds between board refreshes (default 5)")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -198,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bind = urlparse(service_url)
     from ..forwarded import networks
 
+    if args.max_participants is not None and args.max_participants < 1:
+        print("error: --max-participants must be at least 1", file=sys.stderr)
+        return 2
     try:
         networks(args.trusted_proxy)
     except ValueError as exc:
@@ -225,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra["a2p_enforcement"] = args.a2p_enforcement == "on"
     db = prepare_db(str(db_path), accounts=[], settings=extra)
     workshop_defaults(db)
+    if args.max_participants is not None:  # after the once-only defaults: configure()'s number wins (review F2)
+        db.set_setting("max_participants", args.max_participants)
     public_url = args.public_url.rstrip("/") + prefix
     settings = WorkshopSettings(prefix=prefix, public_url=public_url, admin_key=admin_key,
                                 secret=secret.encode("utf-8"), create_account=create_account, refresh=args.refresh,
