@@ -248,6 +248,22 @@ def check_spawner(spawner: str | None, trusted_room: bool, authenticator: str | 
     return None
 
 
+#: spawner_class values that are JupyterHub's LocalProcessSpawner (its default) or the simple one, by check_spawner's name
+_KEPT_SPAWNERS = {"": "local", "default": "local", "localprocess": "local", "localprocessspawner": "local",
+                  "jupyterhub.spawner.localprocessspawner": "local", "simple": "simple",
+                  "simplelocalprocessspawner": "simple", "jupyterhub.spawner.simplelocalprocessspawner": "simple"}
+
+
+def kept_spawner(c: Any) -> str | None:
+    """The spawner a config that keeps the spawner (``spawner=None``) ends up with, as :func:`check_spawner` names
+    it: ``"local"`` when nothing before set ``spawner_class`` (JupyterHub's default is LocalProcessSpawner: one Unix
+    user per hub name), ``"simple"`` for the simple one, None for any other (TLJH's, DockerSpawner, ...): review F8."""
+    value = c.JupyterHub.spawner_class if "spawner_class" in c.JupyterHub else ""
+    if not isinstance(value, str):  # a class
+        value = f"{getattr(value, '__module__', '')}.{getattr(value, '__name__', '')}"
+    return _KEPT_SPAWNERS.get(value.strip().lower())
+
+
 def _configured(section: Any, key: str) -> list[Any]:
     """A list already set in the config (e.g. by TLJH or an earlier file), else []."""
     return list(section[key]) if key in section and isinstance(section[key], (list, tuple)) else []
@@ -316,7 +332,8 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param same_origin_ok: the host accepts that participants' servers share the hub's origin in a room not marked
         trusted (no wildcard DNS): :data:`SAME_ORIGIN_WARNING` is printed instead of the refusal.
     """
-    warning = check_spawner(spawner, trusted_room, authenticator)
+    # spawner None keeps what the config already has, JupyterHub's LocalProcessSpawner if nothing set it (review F8)
+    warning = check_spawner(spawner if spawner is not None else kept_spawner(c), trusted_room, authenticator)
     if warning:
         print(warning, file=sys.stderr)
     origin_warning = check_origin(subdomain_host, trusted_room, same_origin_ok)
@@ -511,11 +528,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--proxy-api-url", default=None, help="configurable-http-proxy's API URL (default JupyterHub's)")
     p.add_argument("--proxy-command", default=None, help="configurable-http-proxy executable")
     p.add_argument("--authenticator", choices=["dummy", "pam", "keep"], default="dummy",
-                   help="dummy: one shared password ($WORKSHOP_PASSWORD); pam: system users; keep: leave as is")
+                   help="dummy: one shared password ($WORKSHOP_PASSWORD); pam: system users; keep: leave as is "
+                        "(JupyterHub's default is PAM)")
     p.add_argument("--spawner", choices=["simple", "local", "keep"], default="simple",
                    help="simple: all as this OS user (needs --trusted-room); local: one Unix user each (with "
                         "--authenticator pam; with dummy, where the room password logs in under any name, it needs "
-                        "--trusted-room); keep")
+                        "--trusted-room); keep: leave as is (on a plain JupyterHub its default, the local one: "
+                        "checked as local)")
     p.add_argument("--trusted-room", action="store_true",
                    help="the room is trusted: allow the simple spawner, which is no isolation (participants can read "
                         "each other's credentials and the sandbox's keys; as root, everything). Without it, "
@@ -577,8 +596,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.tljh:
         options["authenticator"] = None
         options["spawner"] = None
+    # --spawner keep on a plain JupyterHub keeps its default, LocalProcessSpawner (one Unix user per hub name): checked
+    # as "local", as configure() checks the written file at the hub's start (review F8: rc 0, then the hub refused)
+    checked = "local" if args.spawner == "keep" and not args.tljh else options["spawner"]
     try:
-        warning = check_spawner(options["spawner"], bool(args.trusted_room), options["authenticator"])
+        warning = check_spawner(checked, bool(args.trusted_room), options["authenticator"])
     except UnsafeSpawner as refused:
         print(f"python -m bwhelpers workshop-config: refused: {refused}", file=sys.stderr)
         return 2
@@ -592,9 +614,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if origin_warning:
         print(origin_warning, file=sys.stderr)
     text = render_config(filename=args.out if args.out != "-" else "jupyterhub_config.py", **options)
-    if args.tljh:  # None means "keep" for these: say so explicitly in the file
-        text = text.replace("    state_dir=", "    public_url=None,\n    authenticator=None,\n    spawner=None,\n"
-                            "    state_dir=", 1)
+    # None means "keep" for these: say so explicitly in the file, or configure()'s defaults (the room password's
+    # authenticator, the simple spawner) would be what the hub starts with (review F8)
+    kept = ["public_url"] if args.tljh else []
+    kept += [k for k in ("authenticator", "spawner") if args.tljh or getattr(args, k) == "keep"]
+    if kept:
+        text = text.replace("    state_dir=", "".join(f"    {k}=None,\n" for k in kept) + "    state_dir=", 1)
     if args.out == "-":
         sys.stdout.write(text)
     else:

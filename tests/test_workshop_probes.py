@@ -1634,16 +1634,17 @@ def test_workshop_config_puts_servers_on_subdomains_or_warns_that_they_share_the
     configure(Config(), state_dir=tmp_path, trusted_room=True)
     assert SAME_ORIGIN_WARNING not in capsys.readouterr().err
     out = tmp_path / "jupyterhub_config.py"
-    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep", "--subdomain-host",
+    keep = ["--spawner", "keep", "--authenticator", "pam"]  # review F8: keep with the room password is H9's pair
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), *keep, "--subdomain-host",
                  "https://hub.example.org:8443"]) == 0
     assert "subdomain_host='https://hub.example.org:8443'" in out.read_text()
     assert "board: https://bw-sandbox--service.hub.example.org:8443/services/bw-sandbox/board" in out.read_text()
     assert "--subdomain-host" not in capsys.readouterr().err
     out.unlink()
-    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep"]) == 2 and not out.exists()
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), *keep]) == 2 and not out.exists()
     refusal = capsys.readouterr().err
     assert "refused" in refusal and "--subdomain-host" in refusal and "--same-origin-ok" in refusal, refusal
-    assert main(["--out", str(out), "--state-dir", str(tmp_path), "--spawner", "keep", "--same-origin-ok"]) == 0
+    assert main(["--out", str(out), "--state-dir", str(tmp_path), *keep, "--same-origin-ok"]) == 0
     assert "same_origin_ok=True" in out.read_text()
     assert "--subdomain-host https://hub.example.org" in capsys.readouterr().err  # the warning
     args: dict[str, Any] = {"xsrf": "x", "prefix": "/services/bw-sandbox", "admin": "host"}
@@ -1795,3 +1796,46 @@ def test_the_hook_finds_a_local_spawners_unix_user() -> None:
                                        home_dir_template="/srv/homes/{username}")
     assert participant_home(simple) == (Path("/srv/homes/amy"), None)
     assert participant_home(SimpleNamespace(user=SimpleNamespace(name=user.pw_name))) is None
+
+
+def test_workshop_configs_exit_code_and_its_written_files_configure_agree_for_every_spawner_and_authenticator(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Review F8: ``--spawner keep`` (or ``--authenticator keep``) exited 0 but the written file left the option out,
+    so at the hub's start configure() used its defaults (the simple spawner, the room password) and refused. Now the
+    file says ``spawner=None`` / ``authenticator=None`` (keep), and keeping the spawner on a plain JupyterHub is
+    checked as its default, the local one: with the room password it needs --trusted-room (H9 stays closed)."""
+    from traitlets.config import Config
+
+    from bwhelpers.workshop import UnsafeSpawner, configure, kept_spawner, main
+
+    state = tmp_path / "state"
+    for spawner in ("simple", "local", "keep"):
+        for authenticator in ("dummy", "pam", "keep"):
+            for trusted in (False, True):
+                out = tmp_path / f"{spawner}-{authenticator}-{trusted}.py"
+                rc = main(["--out", str(out), "--state-dir", str(state), "--subdomain-host", "https://hub.example.org",
+                           "--spawner", spawner, "--authenticator", authenticator,
+                           *(["--trusted-room"] if trusted else [])])
+                capsys.readouterr()
+                case = (spawner, authenticator, trusted, rc)
+                if rc == 0:  # the hub starts with the file it was told to start with
+                    exec(compile(out.read_text(), str(out), "exec"), {"c": Config()})
+                    continue
+                assert rc == 2 and not out.exists(), case
+                with pytest.raises(UnsafeSpawner):  # and configure() refuses the same choice
+                    configure(Config(), state_dir=state, subdomain_host="https://hub.example.org",
+                              spawner=None if spawner == "keep" else spawner,
+                              authenticator=None if authenticator == "keep" else authenticator,
+                              trusted_room=trusted or None)
+                assert not trusted, case
+    out = tmp_path / "keep.py"
+    base = ["--out", str(out), "--state-dir", str(state), "--subdomain-host", "https://hub.example.org"]
+    assert main([*base, "--spawner", "keep"]) == 2  # JupyterHub's default spawner + the room password: H9
+    assert "--authenticator pam" in capsys.readouterr().err
+    assert main([*base, "--spawner", "keep", "--authenticator", "pam"]) == 0
+    assert "    spawner=None,\n" in out.read_text() and "authenticator='pam'" in out.read_text()
+    c = Config()
+    c.JupyterHub.spawner_class = "tljh.user_creating_spawner.UserCreatingSpawner"  # a distribution's own: kept
+    assert kept_spawner(c) is None and kept_spawner(Config()) == "local"
+    configure(c, state_dir=state, subdomain_host="https://hub.example.org", spawner=None)
+    assert c.JupyterHub.spawner_class == "tljh.user_creating_spawner.UserCreatingSpawner"
