@@ -58,8 +58,8 @@ closed the room to new names (the board's switch, :mod:`bwhelpers.sandbox.worksh
 ``room_file``), such a login is refused (403) whatever the address.
 
 **System accounts** (rev23h H9): a login under the name of a system account of the hub's machine (``root``,
-``daemon``, ... ``nobody``: :func:`system_account`) is refused (403) to the right password, whatever the spawner: a
-local spawner would start that account's server (``refuse_system_accounts``).
+``daemon``, ... ``nobody``, the hub's own user, members of sudo/admin/wheel: :func:`system_account`) is refused (403) to
+the right password, whatever the spawner: a local spawner would start that account's server (``refuse_system_accounts``).
 
 **The join link** (review 23f F5): behind a venue's NAT an outsider guessing at the form pauses the address's new
 browsers, latecomers included. The host makes a join link on the board (:mod:`bwhelpers.sandbox.workshop.join_link`:
@@ -188,17 +188,32 @@ class SystemAccountName(web.HTTPError):
 #: Unix accounts up to this uid are the system's (Debian's and Ubuntu's SYS_UID_MAX), and nobody/nogroup's 65534
 SYSTEM_UID_MAX = 999
 _NOBODY_UIDS = frozenset({65534, 4294967294})
+#: members of these groups may become root (sudo: Debian/Ubuntu; admin: older Ubuntu; wheel: Red Hat, SUSE, Arch)
+ADMIN_GROUPS = ("sudo", "admin", "wheel")
 
 
 def system_account(name: str) -> bool:
-    """Is ``name`` a system account of this machine (uid up to :data:`SYSTEM_UID_MAX`, or nobody)?"""
+    """Is ``name`` a system account of this machine: uid up to :data:`SYSTEM_UID_MAX` or nobody, the user this
+    hub runs as, or a member of an :data:`ADMIN_GROUPS` group (a cloud image's ``ubuntu`` / ``cloudsdk``, uid 1000
+    with sudo: review F9)?"""
     try:
         import pwd
 
-        uid = pwd.getpwnam(name).pw_uid
+        entry = pwd.getpwnam(name)
     except (ImportError, KeyError, ValueError):  # not POSIX, no such user, a name pwd cannot take (a NUL)
         return False
-    return uid <= SYSTEM_UID_MAX or uid in _NOBODY_UIDS
+    if entry.pw_uid <= SYSTEM_UID_MAX or entry.pw_uid in _NOBODY_UIDS or entry.pw_uid == os.geteuid():
+        return True
+    import grp
+
+    for group in ADMIN_GROUPS:
+        try:
+            found = grp.getgrnam(group)
+        except KeyError:  # no such group on this machine
+            continue
+        if entry.pw_gid == found.gr_gid or entry.pw_name in found.gr_mem or name in found.gr_mem:
+            return True
+    return False
 
 
 class JoinLinkUsedUp(web.HTTPError):
@@ -277,8 +292,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
     admin_key_file = Unicode("", config=True, help="the workshop sandbox's admin key file (for service_url)")
     refuse_system_accounts = Bool(True, config=True,
                                   help="refuse logins under the names of this machine's system accounts (root, "
-                                       "daemon, ..., nobody: uid up to 999 or 65534), whose Unix account a local "
-                                       "spawner would start the server as (checked after the password)")
+                                       "daemon, ..., nobody: uid up to 999 or 65534), of the Unix user this hub "
+                                       "runs as, and of members of the sudo, admin and wheel groups, whose Unix "
+                                       "account a local spawner would start the server as (checked after the "
+                                       "password)")
 
     #: the throttle's clock (tests move it instead of sleeping)
     clock: Callable[[], float] = staticmethod(time.monotonic)

@@ -1839,3 +1839,41 @@ def test_workshop_configs_exit_code_and_its_written_files_configure_agree_for_ev
     assert kept_spawner(c) is None and kept_spawner(Config()) == "local"
     configure(c, state_dir=state, subdomain_host="https://hub.example.org", spawner=None)
     assert c.JupyterHub.spawner_class == "tljh.user_creating_spawner.UserCreatingSpawner"
+
+
+def test_system_accounts_include_the_hubs_own_user_and_sudo_admin_wheel_members(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review F9: system_account() refused only uid <= 999 and nobody, so a cloud image's sudo user (ubuntu,
+    cloudsdk: uid 1000) and the user the hub runs as logged in under the room password (a local spawner starts their
+    server as them). Now the hub's own user and members of sudo/admin/wheel (listed, or by primary group) are
+    refused too; an ordinary uid-1000+ user is not."""
+    import grp
+    import os
+    import pwd
+    from types import SimpleNamespace
+
+    from bwhelpers import workshop_auth
+
+    users = {"cloudsdk": (1000, 1000), "wheelie": (1001, 1001), "primary": (1002, 10), "hubuser": (1003, 1003),
+             "amy": (1004, 1004)}
+    groups = {"sudo": SimpleNamespace(gr_gid=27, gr_mem=["cloudsdk"]),
+              "wheel": SimpleNamespace(gr_gid=10, gr_mem=["wheelie"])}  # no "admin" group on this machine
+
+    def getpwnam(name: str) -> Any:
+        if name not in users:
+            raise KeyError(name)
+        return SimpleNamespace(pw_name=name, pw_uid=users[name][0], pw_gid=users[name][1])
+
+    def getgrnam(name: str) -> Any:
+        if name not in groups:
+            raise KeyError(name)
+        return groups[name]
+
+    monkeypatch.setattr(pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(grp, "getgrnam", getgrnam)
+    monkeypatch.setattr(os, "geteuid", lambda: 1003)  # the hub runs as hubuser
+    for name in ("cloudsdk", "wheelie", "primary", "hubuser"):
+        assert workshop_auth.system_account(name), name
+    assert not workshop_auth.system_account("amy") and not workshop_auth.system_account("zz-no-such-user")
+    help_text = workshop_auth.WorkshopAuthenticator.class_traits()["refuse_system_accounts"].help
+    assert "sudo" in help_text and "wheel" in help_text and "runs as" in help_text
