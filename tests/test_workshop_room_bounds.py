@@ -159,7 +159,13 @@ def test_the_board_in_a_busy_room_shows_its_alarm_fits_1024_and_says_what_a_remo
     from _chromium import CHROMIUM, launch_env
     from playwright import sync_api
 
-    assert service(hub, "GET", "/board.json").json()["new_names_alarm"], "run after the new-names test"
+    from bwhelpers.sandbox.workshop import new_names
+
+    if not service(hub, "GET", "/board.json").json()["new_names_alarm"]:  # run alone, or the new-names test's is old
+        now = time.time()  # the alarm as the hub's authenticator writes it beside the sandbox's db
+        new_names.write_alarm(new_names.alarm_path_beside(hub.state / "sandbox.db"),
+                              {"since": now - 60, "last": now, "names": 3, "addresses": 2, "refused": 3})
+    assert service(hub, "GET", "/board.json").json()["new_names_alarm"], "the board does not show the alarm"
     started = [f"p{i:02d}" for i in range(5)]
     for name in started:
         assert service(hub, "POST", f"/participants/{name}").status_code in (200, 201)
