@@ -27,11 +27,8 @@ SERVICE = "bw-sandbox"
 
 
 def proxy_command() -> str | None:
-    for candidate in (ROOT / "node_modules" / ".bin" / "configurable-http-proxy",
-                      Path("/work/main/node_modules/.bin/configurable-http-proxy")):
-        if candidate.exists():
-            return str(candidate)
-    return shutil.which("configurable-http-proxy")
+    candidate = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
+    return str(candidate) if candidate.exists() else shutil.which("configurable-http-proxy")
 
 
 def free_ports(n: int) -> list[int]:

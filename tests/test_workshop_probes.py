@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 from _workshop_service import stop, workshop_service
-from conftest import serve_in_thread
+from conftest import serve_in_thread, stop_process_group
 
 from bwhelpers.sandbox.query_numbers import SQLITE_MAX, page_number, whole_number
 
@@ -479,7 +479,8 @@ def test_through_the_hubs_proxy_outsiders_are_answered_never_dropped(tmp_path: A
     proxy = subprocess.Popen([chp, "--ip", "127.0.0.1", "--port", str(port), "--api-ip", "127.0.0.1", "--api-port",
                               str(api_port), "--default-target", srv.url,
                               "--error-target", f"http://127.0.0.1:{hub.server_address[1]}/hub/error"],
-                             stdout=subprocess.DEVNULL, stderr=(tmp_path / "chp.log").open("wb"))
+                             stdout=subprocess.DEVNULL, stderr=(tmp_path / "chp.log").open("wb"),
+                             start_new_session=True)  # node_modules/.bin's script may run node as a child: stop both
     url = f"http://127.0.0.1:{port}"
     post = ("POST /api/v2/users/1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             "Content-Length: 10\r\n\r\n")
@@ -517,7 +518,7 @@ def test_through_the_hubs_proxy_outsiders_are_answered_never_dropped(tmp_path: A
         assert over.status_code == 503 and over.json()["type"] == "service-unavailable", over.text[:400]
         assert error_pages == [], error_pages
     finally:
-        stop(proxy)
+        stop_process_group(proxy)
         srv.stop()
         hub.shutdown()
         hub.server_close()
