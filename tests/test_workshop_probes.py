@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from _workshop_service import stop, workshop_service
+from _workshop_service import workshop_service
 from conftest import serve_in_thread, stop_process_group
 
 from bwhelpers.sandbox.query_numbers import SQLITE_MAX, page_number, whole_number
