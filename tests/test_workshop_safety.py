@@ -297,6 +297,7 @@ def test_saving_a_callback_url_does_not_tell_whether_a_name_exists_on_the_hubs_n
                  what="gave-up")
         doc = attempts(service, creds, message)
         assert len(doc["attempts"]) == 1 and doc["attempts"][0]["statusCode"] is None, doc  # never retried
+        assert doc["attempts"][0]["elapsedMs"] is None, doc  # nor its time (review F5: a timing oracle)
         logged[name] = doc["attempts"][0]["error"].replace(name, "NAME")
     assert logged[here] == logged[nowhere], logged
     assert logged[here].startswith("refused by the sandbox's callback URL policy: NAME does not resolve to an "
@@ -307,7 +308,7 @@ def test_saving_a_callback_url_does_not_tell_whether_a_name_exists_on_the_hubs_n
 
     class Unknown(tornado.netutil.Resolver):
         async def resolve(self, host: str, port: int, family: Any = socket.AF_UNSPEC) -> list[Any]:
-            raise OSError(f"{host}: Name or service not known")
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     class Metadata(tornado.netutil.Resolver):
         async def resolve(self, host: str, port: int, family: Any = socket.AF_UNSPEC) -> list[Any]:
@@ -321,6 +322,18 @@ def test_saving_a_callback_url_does_not_tell_whether_a_name_exists_on_the_hubs_n
         with pytest.raises(CallbackRefused) as refused:
             await PolicyResolver(policy=CallbackPolicy(workshop=True), resolver=Unknown()).resolve(nowhere, 80)
         assert "does not resolve to an address" in refused.value.reason
+        class Flaky(tornado.netutil.Resolver):
+            error: OSError = OSError()
+
+            async def resolve(self, host: str, port: int, family: Any = socket.AF_UNSPEC) -> list[Any]:
+                raise self.error
+
+        # review F1: a failure for now (or a timeout) is an ordinary failed attempt, retried as before
+        for Flaky.error in (socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+                            TimeoutError("the resolver did not answer")):
+            with pytest.raises(OSError) as failed:
+                await PolicyResolver(policy=CallbackPolicy(workshop=True), resolver=Flaky()).resolve(nowhere, 80)
+            assert not isinstance(failed.value, CallbackRefused), failed.value
         with pytest.raises(OSError) as failed:  # allowed by the host: its own DNS failure, retried as any other
             await PolicyResolver(policy=CallbackPolicy(workshop=True, allowed=(nowhere,)),
                                  resolver=Unknown()).resolve(nowhere, 80)

@@ -245,6 +245,17 @@ class CallbackPolicy:
 _RESOLVER: tornado.netutil.Resolver | None = None
 
 
+#: getaddrinfo's answers that a name does not exist (not a transient failure)
+_NO_SUCH_NAME = frozenset(e for e in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
+                          if e is not None)
+
+
+def no_such_name(exc: BaseException) -> bool:
+    """Does ``exc`` (from a resolver) say the name does not exist, rather than that resolution failed for now
+    (``EAI_AGAIN``, a timeout: retried, as before rev23h H7; review F1)? A name that is not valid IDNA is none."""
+    return isinstance(exc, UnicodeError) or (isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_NAME)
+
+
 def _workshop_refusal(shown: str) -> CallbackRefused:
     return CallbackRefused(
         f"{shown}; in a workshop the sandbox sends callbacks only to public hosts, its own request bins and "
@@ -272,12 +283,13 @@ class PolicyResolver(tornado.netutil.Resolver):
         self.policy.check_url(f"http://{host if ':' not in host else '[' + host + ']'}:{port}/")
         try:
             infos = await self.inner.resolve(host, port, family)
-        except (OSError, UnicodeError):
+        except (OSError, UnicodeError) as exc:
             policy = self.policy
-            if policy.workshop and literal_address(host) is None and not policy.host_allowed(host):
+            if policy.workshop and literal_address(host) is None and not policy.host_allowed(host) \
+                    and no_such_name(exc):
                 # as a name that resolves to a refused address: which names exist on the hub's network is not told
                 raise policy.refused_name(host.strip("[]").lower()) from None
-            raise
+            raise  # a transient failure (EAI_AGAIN, a timeout): an ordinary failed attempt, retried
         self.policy.check_resolved(host, [info[1][0] for info in infos])
         return list(infos)
 

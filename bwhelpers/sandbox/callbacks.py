@@ -638,7 +638,9 @@ class Dispatcher:
             else:
                 response = answer
                 error = None if 200 <= code < 300 else f"HTTP {code}"
-        elapsed = 1000.0 * (time.monotonic() - started)
+        # a policy refusal's time is not shown: how long its name took to resolve (or not) would tell whether it
+        # exists on the hub's network (review F5, after rev23h H7)
+        elapsed = None if error is not None and error.startswith(REFUSED) else 1000.0 * (time.monotonic() - started)
         if code == 401 and not auth:
             challenge = (response.headers.get("WWW-Authenticate") or "") if response is not None else ""
             if not challenge.lower().startswith("basic"):
