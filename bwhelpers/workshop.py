@@ -56,7 +56,8 @@ def _node_first(command: list[str]) -> list[str]:
     binary as a child and dies on SIGTERM without passing it on: when the hub stopped its proxy, configurable-http-proxy
     went on serving the public port (and the next hub found the port taken)."""
     try:
-        with open(command[0], "rb") as script:
+        path = shutil.which(command[0]) or command[0]  # a bare name (--proxy-command configurable-http-proxy): PATH's
+        with open(path, "rb") as script:
             head = script.readline(200)
     except (OSError, IndexError):
         return command
@@ -67,7 +68,7 @@ def _node_first(command: list[str]) -> list[str]:
     except ImportError:
         return command
     node = Path(executable.ROOT_DIR) / "bin" / "node"
-    return [str(node), str(Path(command[0]).resolve()), *command[1:]] if node.is_file() else command
+    return [str(node), str(Path(path).resolve()), *command[1:]] if node.is_file() else command
 
 
 def _host(url: str | None) -> str | None:

@@ -295,7 +295,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
                                        "daemon, ..., nobody: uid up to 999 or 65534), of the Unix user this hub "
                                        "runs as, and of members of the sudo, admin and wheel groups, whose Unix "
                                        "account a local spawner would start the server as (checked after the "
-                                       "password)")
+                                       "password; the room password's names only, not the admins')")
 
     #: the throttle's clock (tests move it instead of sleeping)
     clock: Callable[[], float] = staticmethod(time.monotonic)
@@ -473,7 +473,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
             raise TooManyLogins(room_wait, room=True)
         new = self.is_new_name(handler, name, admin)
         result = self._check(name, admin, data)
-        if result is not None and self.refuse_system_accounts and system_account(name):  # told to the right password
+        # the room password's names only: an admin logs in with the host's own password, under a name the host chose
+        if result is not None and not admin and self.refuse_system_accounts and system_account(name):  # told to the right password
             self.log.warning("refused a login for %r from %s: a system account's name", name[:32], address)  # only
             raise SystemAccountName(name)  # (rev23h H9: under a local spawner the server ran as root, as daemon)
         if result is not None and new:  # review 23f F4: a name the hub does not know is a new place in the room; told

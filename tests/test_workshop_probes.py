@@ -1704,6 +1704,12 @@ def test_the_local_spawner_with_the_room_password_needs_a_trusted_room_and_syste
         assert refused.value.status_code == 403 and "system account" in refused.value.jupyterhub_message
         assert name not in users
     assert _Browser("192.0.2.31", users).login(auth, "amy", "room-pw") == "amy"
+    # review F12: an admin logs in with the host's password under a name the host chose (--admin ubuntu on a cloud
+    # VM, whose uid-1000 sudo user is a system account since F9): never refused for it, or the host has no board
+    admin = WorkshopAuthenticator(password="room-pw", host_password="host-pw-long", admin_users={"root"})
+    assert _Browser("192.0.2.33", users).login(admin, "root", "host-pw-long") == "root"
+    with pytest.raises(SystemAccountName):  # the room password still never logs in under that name
+        _Browser("192.0.2.34", users).login(admin, "daemon" if daemon else "root", "room-pw")
     off = WorkshopAuthenticator(password="room-pw", refuse_system_accounts=False)
     assert _Browser("192.0.2.32", users).login(off, "root", "room-pw") == "root"
 

