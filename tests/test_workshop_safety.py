@@ -612,6 +612,26 @@ def test_a_toll_free_number_of_the_participants_own_search_can_be_ordered_by_num
     assert all(numbers.in_slot(tn, s) for tn in found for s in (0, 7, 199))
 
 
+def test_each_participants_toll_free_search_draws_its_own_numbers(service: dict[str, Any]) -> None:
+    """rev23h H11: after F3 every account's toll-free search listed the same numbers (about 50 a toll-free area
+    code), so 18 participants ordering their 20 emptied the room's. Each account's search now draws its own numbers
+    from the pattern's space (toll-free numbers stay every account's: first order wins)."""
+    from bwhelpers.sandbox import numbers
+
+    lists = []
+    for name in ("tfa", "tfb"):
+        creds = provision(service, name)
+        text = dash(service, creds, "GET", "/availableNumbers?tollFreeWildCardPattern=8**&quantity=20").text
+        lists.append([part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]])
+    assert all(len(found) == 20 for found in lists), lists
+    assert len(set(lists[0]) & set(lists[1])) <= 2, lists  # two draws of 7 million numbers: disjoint but by chance
+    # without slicing (a plain sandbox) the draws are as they were: one list for everyone
+    assert numbers.wildcard_inventory(numbers.DEFAULT_SEED, "8**") == numbers.wildcard_inventory(
+        numbers.DEFAULT_SEED, "8**", None)
+    assert numbers.vanity_inventory(numbers.DEFAULT_SEED, "CAKE", 3) != numbers.vanity_inventory(
+        numbers.DEFAULT_SEED, "CAKE", 4)
+
+
 # -- the board, pages, the signature, hardening --------------------------------------------------------
 
 def test_the_board_records_only_authenticated_requests(service: dict[str, Any]) -> None:

@@ -268,8 +268,8 @@ def describe(tn: str) -> Number:
 def in_slot(tn: str, slot: int | None) -> bool:
     """Is ``tn`` one of account slot ``slot``'s own numbers? The one rule searches (:func:`_slot_lines`) and orders
     of named numbers (:func:`existing_available`) share: a geographic number is the slot's when its line is in the
-    slot's block of its exchange; toll-free inventories are not sliced per slot (every account's toll-free search
-    sees the same numbers, first order wins), so a toll-free number is every slot's. ``slot`` None: no slicing."""
+    slot's block of its exchange; a toll-free number is every slot's (first order wins), though each slot's toll-free
+    search draws its own numbers (:func:`_toll_free_draw`). ``slot`` None: no slicing."""
     if slot is None or tn[:3] in TOLL_FREE_NPAS:
         return True
     return int(tn[6:]) // NXX_INVENTORY == slot % INVENTORY_SLOTS
@@ -381,18 +381,27 @@ def vanity_digits(word: str) -> str:
     return "".join(_KEYPAD.get(c, c) for c in word.upper())
 
 
+def _toll_free_draw(slot: int | None) -> tuple[int, ...]:
+    """What an account slot adds to the toll-free draws: toll-free numbers are every account's (first order wins,
+    :func:`in_slot`), but each slot draws its own numbers from a pattern's space, so in a workshop one participant's
+    orders (at most ``numbers_in_service``) do not empty the room's toll-free search (rev23h H11: one pool of about 50
+    a toll-free area code, emptied by 18 participants). ``None`` (no slicing): the draws as they always were."""
+    return () if slot is None else (slot % INVENTORY_SLOTS,)
+
+
 @functools.lru_cache(maxsize=512)
-def vanity_inventory(seed: str, word: str) -> tuple[str, ...]:
+def vanity_inventory(seed: str, word: str, slot: int | None = None) -> tuple[str, ...]:
     if word.upper() == magic.NO_INVENTORY_VANITY:
         return ()
     digits = vanity_digits(word)
+    draw = _toll_free_draw(slot)
     out: list[str] = []
     for npa in TOLL_FREE_NPAS:
         per = 1 if len(digits) >= 7 else 10
         count = 0
         for i in range(per * 10):
             prefix_len = 7 - len(digits)
-            prefix = f"{_h(seed, 'tfv', npa, word, i) % (10 ** prefix_len):0{prefix_len}d}" if prefix_len else ""
+            prefix = f"{_h(seed, 'tfv', npa, word, i, *draw) % (10 ** prefix_len):0{prefix_len}d}" if prefix_len else ""
             tn = npa + prefix + digits
             if tn not in out and tn[3] in "23456789" and is_valid_tn(tn):
                 out.append(tn)
@@ -403,15 +412,16 @@ def vanity_inventory(seed: str, word: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=512)
-def wildcard_inventory(seed: str, pattern: str) -> tuple[str, ...]:
+def wildcard_inventory(seed: str, pattern: str, slot: int | None = None) -> tuple[str, ...]:
     out: list[str] = []
     pat = pattern.ljust(10, "*")
+    draw = _toll_free_draw(slot)
     for npa in TOLL_FREE_NPAS:
         if not all(p in ("*", d) for p, d in zip(pat[:3], npa)):
             continue
         count = 0
         for i in range(400):
-            tn = npa + "".join(ch if ch != "*" else str(_h(seed, "tfw", pattern, npa, i, k) % 10)
+            tn = npa + "".join(ch if ch != "*" else str(_h(seed, "tfw", pattern, npa, i, k, *draw) % 10)
                                for k, ch in enumerate(pat[3:]))
             if tn not in out and tn[3] in "23456789" and is_valid_tn(tn):
                 out.append(tn)
@@ -442,7 +452,7 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
         word = c["tollFreeVanity"]
         if not re.fullmatch(r"[A-Za-z0-9]{4,7}", word):
             raise CriteriaError(4012, f"The toll-free vanity '{word}' must be 4 to 7 letters or digits")
-        yield from (_number(tn) for tn in vanity_inventory(seed, word.upper()))
+        yield from (_number(tn) for tn in vanity_inventory(seed, word.upper(), slot))
         return
     if "tollFreeWildCardPattern" in c:
         pat = c["tollFreeWildCardPattern"].replace("-", "")
@@ -450,7 +460,7 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
                 all(p in ("*", d) for p, d in zip(pat[:3], npa)) for npa in TOLL_FREE_NPAS):
             raise CriteriaError(4013, f"The toll-free wildcard pattern '{c['tollFreeWildCardPattern']}' is invalid: "
                                       f"use a toll-free prefix such as 8**, 80* or 88*, digits and * only")
-        yield from (_number(tn) for tn in wildcard_inventory(seed, pat))
+        yield from (_number(tn) for tn in wildcard_inventory(seed, pat, slot))
         return
     if "npaNxx" in c:
         v = c["npaNxx"]
