@@ -22,6 +22,15 @@ def d(cfg):
     return DashboardClient(cfg)
 
 
+@pytest.fixture
+def faults(sandbox):
+    """``faults(status=..., count=...)`` injects ``fail_next`` into the session sandbox, and the faults the test did not
+    serve are cleared after it: left there they answered a later test of this worker (test_retries_exhausted's 10
+    500s, of which the client's retries serve 4, failed test_sandbox_dashboard's search property on a fresh clone)."""
+    yield lambda **fault: sandbox_settings(sandbox, fail_next=fault)
+    sandbox_settings(sandbox, fail_next=None)
+
+
 def _walk_to_location(d, sms=True, mms=False):
     app = d.create_application("Demo Server", "https://example.org/cb")
     loc = d.create_location("Bandwidth Messaging 2 test")
@@ -173,14 +182,14 @@ def test_bad_search_from_server_is_validation_error(sandbox, d):
 # --------------------------------------------------------------------------------------- retries
 
 @pytest.mark.slow
-def test_get_retried_on_503_with_retry_after(sandbox, d):
-    sandbox_settings(sandbox, fail_next={"status": 503, "count": 2, "retry_after": 1})
+def test_get_retried_on_503_with_retry_after(faults, d):
+    faults(status=503, count=2, retry_after=1)
     t0 = time.monotonic()
     assert d.get_site().id
     assert time.monotonic() - t0 >= 1.8  # two Retry-After: 1 waits
 
 
-def test_get_retried_on_429(sandbox, d, monkeypatch):
+def test_get_retried_on_429(sandbox, faults, d, monkeypatch):
     """A GET answered 429 with ``Retry-After: 1`` waits that second, then succeeds (urllib3's retry asks for the
     sleep; recorded here instead of slept, and the sandbox's counter shows the 429 was served)."""
     import urllib3.util.retry
@@ -196,14 +205,14 @@ def test_get_retried_on_429(sandbox, d, monkeypatch):
             slept.append(seconds)
 
     monkeypatch.setattr(urllib3.util.retry, "time", Time())
-    sandbox_settings(sandbox, fail_next={"status": 429, "count": 1, "retry_after": 1})
+    faults(status=429, count=1, retry_after=1)
     assert isinstance(d.list_applications().records, list)
     assert slept == [1.0]
     assert control(sandbox.url, "GET", "/_sandbox/settings").json()["fail_next"]["count"] == 0, "the 429 was served"
 
 
-def test_post_is_never_retried(sandbox, d):
-    sandbox_settings(sandbox, fail_next={"status": 503, "count": 1, "retry_after": 0, "methods": ["POST"]})
+def test_post_is_never_retried(faults, d):
+    faults(status=503, count=1, retry_after=0, methods=["POST"])
     with pytest.raises(ServerError) as ei:
         d.create_application("Once", "https://example.org/cb")
     assert ei.value.status == 503
@@ -213,8 +222,8 @@ def test_post_is_never_retried(sandbox, d):
 
 
 @pytest.mark.slow
-def test_retries_exhausted_raise_server_error(sandbox, d):
-    sandbox_settings(sandbox, fail_next={"status": 500, "count": 10})
+def test_retries_exhausted_raise_server_error(faults, d):
+    faults(status=500, count=10)
     with pytest.raises(ServerError) as ei:
         d.get_site()
     assert ei.value.status == 500 and ei.value.fix
