@@ -274,6 +274,22 @@ def _configured(section: Any, key: str) -> list[Any]:
 MIN_HOST_PASSWORD_CHARS = 16
 
 
+def check_max_participants(max_participants: int | None) -> None:
+    """ValueError unless ``max_participants`` is None or a whole number from 1 to the number inventory's
+    ``INVENTORY_SLOTS`` (200): each participant has a block of every exchange no other account draws from, and there
+    are 200 of them (issue 23 N3: the 201st participant shared the 1st's numbers)."""
+    from bwhelpers.sandbox.numbers import INVENTORY_SLOTS
+
+    if max_participants is None:
+        return
+    if (not isinstance(max_participants, int) or isinstance(max_participants, bool)
+            or not 1 <= max_participants <= INVENTORY_SLOTS):
+        raise ValueError(f"workshop-config: max_participants must be a whole number from 1 to {INVENTORY_SLOTS} (got "
+                         f"{max_participants!r}): each participant has one of the number inventory's "
+                         f"{INVENTORY_SLOTS} blocks, never another's; for a bigger event run a second hub with its "
+                         f"own sandbox (configure(..., max_participants=N) with N <= {INVENTORY_SLOTS})")
+
+
 def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: str | os.PathLike[str] = ".",
               name: str = DEFAULT_SERVICE, service_port: int = 10101, hub_bind_url: str | None = None,
               proxy_api_url: str | None = None, proxy_command: Sequence[str] | None = None,
@@ -324,7 +340,9 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
         hub's ``active_server_limit`` is this plus the admins, so new names cannot start more servers on this
         machine than the room has places (JupyterHub counts every server not fully stopped, pending ones too, and
         answers a spawn past it 429). For a bigger room change it here and restart the hub (review F2: a
-        ``PUT /_sandbox/settings`` alone changes only the sandbox's, until its next start).
+        ``PUT /_sandbox/settings`` alone changes only the sandbox's, until its next start). At most
+        ``INVENTORY_SLOTS`` (200: each participant has their own block of the number inventory; more would share
+        blocks, issue 23 N3): more is refused with ValueError.
     :param subdomain_host: the hub's origin (``https://hub.example.org``) when every user server and the sandbox get
         their own subdomain of it (JupyterHub's ``subdomain_host``: wildcard DNS and TLS): a page a participant serves
         from their server is then another origin than the hub's and the board's (rev23g G3). The sandbox's URL
@@ -333,6 +351,7 @@ def configure(c: Any, *, public_url: str = "http://127.0.0.1:8000", state_dir: s
     :param same_origin_ok: the host accepts that participants' servers share the hub's origin in a room not marked
         trusted (no wildcard DNS): :data:`SAME_ORIGIN_WARNING` is printed instead of the refusal.
     """
+    check_max_participants(max_participants)
     # spawner None keeps what the config already has, JupyterHub's LocalProcessSpawner if nothing set it (review F8)
     warning = check_spawner(spawner if spawner is not None else kept_spawner(c), trusted_room, authenticator)
     if warning:

@@ -632,6 +632,108 @@ def test_each_participants_toll_free_search_draws_its_own_numbers(service: dict[
         numbers.DEFAULT_SEED, "CAKE", 4)
 
 
+def _slot_of(db: Any, account_id: str) -> int:
+    """The inventory slot the service gives ``account_id`` (read from its db; a db without stored slots: the old
+    rule, the account id mod 200)."""
+    import contextlib
+    import sqlite3
+
+    from bwhelpers.sandbox import numbers
+
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as con:
+        try:
+            row = con.execute("SELECT slot FROM inventory_slots WHERE account_id=?", (account_id,)).fetchone()
+        except sqlite3.OperationalError:  # no such table
+            row = None
+    return int(row[0]) if row else int(account_id) % numbers.INVENTORY_SLOTS
+
+
+def test_no_two_participants_share_a_block_of_the_inventory(tmp_path: Any) -> None:
+    """Issue 23 N3: a participant's block was their account id mod 200, and account ids keep rising (a removal
+    frees a place in max_participants, not a serial), so participants 200 serial numbers apart shared their blocks
+    and one could order the other's geographic numbers (COMPLETE, no 5005). Each account now gets a block no other
+    account holds (its id mod 200 when free, so an older db's account keeps its block, else the lowest free), stored."""
+    import contextlib
+    import sqlite3
+
+    with workshop_service(tmp_path, "--order-delay", "0", "--a2p-enforcement", "off") as svc:
+        settings(svc, quotas={"requests_per_second": None})
+        first = provision(svc, "first")
+        assert first["account_id"] == "99200001"
+        # 199 names came and were removed since: the next serial is 201 (what ~81 removals in a room of 120 reach)
+        with contextlib.closing(sqlite3.connect(str(svc["db"]), timeout=30)) as con:
+            con.execute("INSERT INTO workshop_participants (username, account_id, site_id, serial, created) "
+                        "VALUES ('gone', '99200200', '92200', 200, 0)")
+            con.commit()
+        later = provision(svc, "later")
+        assert later["account_id"] == "99200201"  # 201 mod 200 == 1 mod 200
+        for creds in (first, later):
+            peer = dash(svc, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
+                        "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
+            assert peer.status_code == 201, peer.text
+
+        def search(creds: dict[str, str]) -> list[str]:
+            text = dash(svc, creds, "GET", "/availableNumbers?areaCode=919&quantity=5000").text
+            return [part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]]
+
+        theirs, mine = search(first), search(later)
+        assert theirs and mine and not set(theirs) & set(mine), sorted(set(theirs) & set(mine))[:5]
+        r = dash(svc, later, "POST", "/orders", f"<Order><SiteId>{later['site_id']}</SiteId>"
+                 f"<ExistingTelephoneNumberOrderType><TelephoneNumberList><TelephoneNumber>{theirs[0]}"
+                 "</TelephoneNumber></TelephoneNumberList></ExistingTelephoneNumberOrderType></Order>")
+        assert r.status_code == 201, r.text
+        order_id = r.text.split("<id>")[1].split("<")[0]
+        outcome = wait_for(lambda: (lambda t: t if "RECEIVED" not in t else None)(
+            dash(svc, later, "GET", f"/orders/{order_id}").text), what="the order's outcome")
+        assert "<OrderStatus>FAILED</OrderStatus>" in outcome and "<Code>5005</Code>" in outcome, outcome
+        assert _slot_of(svc["db"], first["account_id"]) == 1  # the old block kept (an older db's numbers stay its)
+        assert _slot_of(svc["db"], later["account_id"]) == 0  # the lowest free one
+        # a removal empties the account and gives its block back; letting them back in gives them a free one
+        r = requests.post(f"{svc['url']}/participants/first/remove", headers=svc["key"], timeout=30)
+        assert r.status_code == 200, r.text
+        with contextlib.closing(sqlite3.connect(f"file:{svc['db']}?mode=ro", uri=True, timeout=30)) as con:
+            assert con.execute("SELECT slot FROM inventory_slots WHERE account_id='99200001'").fetchone() is None
+        third = provision(svc, "third")
+        assert third["account_id"] == "99200202"
+        thirds = search(third)
+        assert thirds and not set(thirds) & set(mine)
+        r = requests.post(f"{svc['url']}/participants/first/readmit", headers=svc["key"], timeout=30)
+        assert r.status_code == 200, r.text
+        assert search(first) and not set(search(first)) & (set(thirds) | set(mine))
+        slots = [_slot_of(svc["db"], c["account_id"]) for c in (first, later, third)]
+        assert len(set(slots)) == 3, slots
+
+
+def test_the_room_is_at_most_the_inventorys_number_of_blocks(tmp_path: Any) -> None:
+    """Issue 23 N3: max_participants had no upper bound, and a room over 200 shared blocks of the inventory. It is
+    now at most numbers.INVENTORY_SLOTS (200) wherever it is set, refused with the field, the bound and the fix."""
+    import os
+    import subprocess
+    import sys
+
+    from traitlets.config import Config
+
+    from bwhelpers.sandbox import numbers
+    from bwhelpers.sandbox.quotas import WORKSHOP_PARTICIPANTS
+    from bwhelpers.workshop import configure
+
+    assert numbers.INVENTORY_SLOTS == 200
+    with pytest.raises(ValueError, match=r"max_participants must be a whole number from 1 to 200.*second hub"):
+        configure(Config(), state_dir=tmp_path / "hub", trusted_room=True, max_participants=201)
+    configure(Config(), state_dir=tmp_path / "hub", trusted_room=True, max_participants=200)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "JUPYTERHUB_"))}
+    env.update(JUPYTERHUB_SERVICE_URL="http://127.0.0.1:9", JUPYTERHUB_SERVICE_PREFIX="/services/bw-sandbox/")
+    done = subprocess.run([sys.executable, "-m", "bwhelpers.sandbox.workshop", "--db", str(tmp_path / "s.db"),
+                           "--max-participants", "201"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--max-participants must be from 1 to 200" in done.stderr, done.stderr
+    with workshop_service(tmp_path, "--order-delay", "0") as svc:
+        r = requests.put(f"{svc['url']}/_sandbox/settings", headers={**svc["key"], **JSON},
+                         json={"max_participants": 201}, timeout=10)
+        assert r.status_code == 400 and "max_participants must be" in r.text and "from 1 to 200" in r.text, r.text
+        assert settings(svc)["max_participants"] == WORKSHOP_PARTICIPANTS
+        assert settings(svc, max_participants=200)["max_participants"] == 200
+
+
 # -- the board, pages, the signature, hardening --------------------------------------------------------
 
 def test_the_board_records_only_authenticated_requests(service: dict[str, Any]) -> None:

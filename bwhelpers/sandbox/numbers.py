@@ -33,8 +33,11 @@ NPA_FEATURED_NXX = 10
 NXX_INVENTORY = 50
 NPA_INVENTORY = NPA_FEATURED_NXX * NXX_INVENTORY
 #: with a per-account inventory (the ``number_inventory`` setting, workshop mode's default) each exchange's 10,000
-#: lines are cut into this many blocks of ``NXX_INVENTORY``: account slot k draws only from block k (mod), so
-#: accounts never take each other's numbers and an area code holds ``NPA_INVENTORY`` numbers for every account
+#: lines are cut into this many blocks of ``NXX_INVENTORY``: account slot k draws only from block k, so accounts
+#: never take each other's numbers and an area code holds ``NPA_INVENTORY`` numbers for every account. A slot is
+#: given to an account when it first searches or orders (one no other account holds, stored:
+#: ``dashboard.models.inventory_slot``), so this is also the most accounts with a block of their own, and a
+#: workshop's ``max_participants`` bound (issue 23 N3)
 INVENTORY_SLOTS = 10000 // NXX_INVENTORY
 MAX_QUANTITY = 5000
 TOLL_FREE_NPAS = ("800", "833", "844", "855", "866", "877", "888")

@@ -43,6 +43,7 @@ BY_NAME: dict[str, str] = {
 #: per account (the account itself, its counters, its bounded error log), never what a tenant sends
 NOT_COUNTED: dict[str, str] = {
     "accounts": "the account itself: one row, made by the sandbox",
+    "inventory_slots": "the account's block of the number inventory: one row, made by the sandbox",
     "account_bytes": "this count",
     "message_counts": "a counter row",
     "rate_windows": "a counter row",

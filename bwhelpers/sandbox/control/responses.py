@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import clock, credentials, jsonio, quotas
+from .. import clock, credentials, jsonio, numbers, quotas
 from ..accounts import DEMO, DEMO_B, create_account
 from ..auth import AuthError
 from ..base import BaseHandler
@@ -192,8 +192,12 @@ def _check_settings(body: dict) -> None:
         raise exc.InvalidSetting("max_db_mb", "null (no cap) or a positive number of megabytes")
     if "max_participants" in body and body["max_participants"] is not None and (
             not isinstance(body["max_participants"], int) or isinstance(body["max_participants"], bool)
-            or body["max_participants"] < 1):
-        raise exc.InvalidSetting("max_participants", "null (no cap) or a whole number of participants from 1")
+            or not 1 <= body["max_participants"] <= numbers.INVENTORY_SLOTS):
+        raise exc.InvalidSetting("max_participants", f"null (no cap: past {numbers.INVENTORY_SLOTS} accounts blocks are "
+                                 f"shared) or a whole number of participants "
+                                 f"from 1 to {numbers.INVENTORY_SLOTS} (the bound: each participant has one of the "
+                                 f"number inventory's {numbers.INVENTORY_SLOTS} blocks, never another's); for a "
+                                 f"bigger event run a second hub with its own sandbox")
     if "number_inventory" in body and body["number_inventory"] not in ("shared", "per-account"):
         raise exc.InvalidSetting("number_inventory", "'shared' or 'per-account'")
     if "media_quota_bytes" in body:

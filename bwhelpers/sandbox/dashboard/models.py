@@ -123,7 +123,11 @@ CREATE TABLE IF NOT EXISTS dash_disconnects (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dash_disconnects_account ON dash_disconnects(account_id, created);
-CREATE INDEX IF NOT EXISTS dash_orders_pending ON dash_orders(finalized)
+CREATE INDEX IF NOT EXISTS dash_orders_pending ON dash_orders(finalized);
+CREATE TABLE IF NOT EXISTS inventory_slots (
+    account_id TEXT PRIMARY KEY,
+    slot INTEGER NOT NULL UNIQUE
+)
 """
 dbmod.register_schema(SCHEMA)
 # the messaging area's look-ups (number owner, location features, application callbacks) are cached with these
@@ -601,14 +605,41 @@ def taken_numbers(conn: sqlite3.Connection) -> set[str]:
     return {r["tn"] for r in conn.execute("SELECT tn FROM dash_tns")}
 
 
-def inventory_slot(db: Database, account_id: str) -> int | None:
-    """The account's own block of the inventory when the ``number_inventory`` setting is ``per-account``
-    (workshop mode), else None (one inventory for everyone)."""
-    if db.get_setting("number_inventory", "shared") != "per-account":
-        return None
+def _legacy_slot(account_id: str) -> int:
+    """The slot an account had before slots were stored (its id mod :data:`~numbers.INVENTORY_SLOTS`): an older
+    db's account keeps it when no other account holds it, so its numbers stay in its own block."""
     if account_id.isdigit():
         return int(account_id) % numbers.INVENTORY_SLOTS
     return int.from_bytes(account_id.encode()[-4:].rjust(4, b"\0"), "big") % numbers.INVENTORY_SLOTS
+
+
+def inventory_slot(db: Database, account_id: str) -> int | None:
+    """The account's own block of the inventory when the ``number_inventory`` setting is ``per-account``
+    (workshop mode), else None (one inventory for everyone).
+
+    The slot is stored (``inventory_slots``): an account without one gets, in one statement, its old ``id mod 200``
+    if no account holds that, else the lowest slot no account holds, so two accounts never share a block (issue 23
+    N3: with ``id mod 200``, participants 200 serial numbers apart shared theirs). A participant's reset or removal
+    empties their account and gives the slot back (:func:`bwhelpers.sandbox.workshop.models._empty`). A workshop
+    has at most ``INVENTORY_SLOTS`` participants (``max_participants``' bound); only accounts the host adds through
+    ``/_sandbox/accounts`` beyond that share a block (their old ``id mod 200``)."""
+    if db.get_setting("number_inventory", "shared") != "per-account":
+        return None
+    row = db.query_one("SELECT slot FROM inventory_slots WHERE account_id=?", (account_id,))
+    if row is not None:
+        return int(row["slot"])
+    legacy = _legacy_slot(account_id)
+    for attempt in range(2):
+        db.execute("WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n + 1 < ?) "
+                   "INSERT OR IGNORE INTO inventory_slots (account_id, slot) SELECT ?, n FROM s "
+                   "WHERE n NOT IN (SELECT slot FROM inventory_slots) ORDER BY n <> ?, n LIMIT 1",
+                   (numbers.INVENTORY_SLOTS, account_id, legacy))
+        row = db.query_one("SELECT slot FROM inventory_slots WHERE account_id=?", (account_id,))
+        if row is not None:
+            return int(row["slot"])
+        if attempt == 0:  # every slot held: give back those of accounts deleted since, then try once more
+            db.execute("DELETE FROM inventory_slots WHERE account_id NOT IN (SELECT account_id FROM accounts)")
+    return legacy
 
 
 def search(db: Database, criteria: dict[str, str], quantity: int, account_id: str = "") -> list[numbers.Number]:

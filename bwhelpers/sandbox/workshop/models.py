@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from .. import clock, stored_bytes
+from ..numbers import INVENTORY_SLOTS
 from ..db import Database, register_schema
 from ..disabled import set_disabled
 
@@ -169,6 +170,12 @@ def room_full(db: Database, count: int) -> None:
     """403 when ``count`` participants already reach the ``max_participants`` setting (names are free to whoever
     has the room password; each new one is a new account with its own quotas, review 23b N4)."""
     cap = db.get_setting("max_participants", None)
+    if isinstance(cap, int) and not isinstance(cap, bool) and cap > INVENTORY_SLOTS <= count:
+        # a number stored before the bound (PUT and --max-participants refuse it now: issue 23 N3)
+        raise WorkshopError(f"the room is full: {count} participants have a sandbox account, the most a workshop "
+                            f"holds ({INVENTORY_SLOTS}: each has their own block of the number inventory; the stored "
+                            f"max_participants {cap} predates that bound); removing a participant frees a place; for "
+                            "a bigger event run a second hub with its own sandbox", status=403)
     if isinstance(cap, int) and not isinstance(cap, bool) and count >= cap:
         raise WorkshopError(f"the room is full: {count} participants have a sandbox account and max_participants is "
                             f"{cap}; the host can raise it: configure(..., max_participants=N) in the hub's generated "

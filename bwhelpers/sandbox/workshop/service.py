@@ -184,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="store the max_participants setting at every start (workshop-config's configure() passes its "
                         "max_participants, the number its hub's active_server_limit is made of: the room's size has "
                         "one home, the generated jupyterhub_config.py; a PUT /_sandbox/settings lasts until the next "
-                        "start). Default: keep the stored setting")
+                        "start). From 1 to 200 (each participant has their own block of the number inventory). "
+                        "Default: keep the stored setting")
     p.add_argument("--refresh", type=int, default=5, help="seconds between board refreshes (default 5)")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -203,8 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     bind = urlparse(service_url)
     from ..forwarded import networks
 
-    if args.max_participants is not None and args.max_participants < 1:
-        print("error: --max-participants must be at least 1", file=sys.stderr)
+    from ..numbers import INVENTORY_SLOTS
+
+    if args.max_participants is not None and not 1 <= args.max_participants <= INVENTORY_SLOTS:
+        print(f"error: --max-participants must be from 1 to {INVENTORY_SLOTS} (each participant has one of the number "
+              f"inventory's {INVENTORY_SLOTS} blocks, never another's; for a bigger event run a second hub with its "
+              "own sandbox)", file=sys.stderr)
         return 2
     try:
         networks(args.trusted_proxy)
