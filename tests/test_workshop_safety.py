@@ -648,6 +648,36 @@ def _slot_of(db: Any, account_id: str) -> int:
     return int(row[0]) if row else int(account_id) % numbers.INVENTORY_SLOTS
 
 
+def test_a_participant_cannot_compute_anothers_toll_free_draw(service: dict[str, Any]) -> None:
+    """Issue 23 N2: each participant's toll-free draw depended only on the public number_seed (GET
+    /_sandbox/settings, readable by every participant) and their slot, so one participant could compute another's
+    toll-free search and order those numbers first. The draws are now salted with a secret of the db (number_salt
+    in its meta table) that no API shows."""
+    import contextlib
+    import sqlite3
+
+    from bwhelpers.sandbox import numbers
+
+    spy, victim = provision(service, "tf-spy"), provision(service, "tf-victim")
+    shown = requests.get(f"{service['url']}/_sandbox/settings", auth=(spy["username"], spy["password"]), timeout=30)
+    assert shown.status_code == 200, shown.text
+    seed = shown.json()["number_seed"]
+    text = dash(service, victim, "GET", "/availableNumbers?tollFreeWildCardPattern=8**&quantity=20").text
+    found = [part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]]
+    assert len(found) == 20, text
+    slot = _slot_of(service["db"], victim["account_id"])
+    computed = numbers.wildcard_inventory(seed, "8**", slot)  # what the spy can compute for the victim's slot
+    assert len(set(found) & set(computed)) <= 2, (found, computed[:20])  # disjoint but by chance
+    text = dash(service, victim, "GET", "/availableNumbers?tollFreeVanity=FLOWR&quantity=10").text
+    vanity = [part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]]
+    assert vanity and vanity != list(numbers.vanity_inventory(seed, "FLOWR", slot))[:len(vanity)], vanity
+    with contextlib.closing(sqlite3.connect(f"file:{service['db']}?mode=ro", uri=True, timeout=30)) as con:
+        salt = con.execute("SELECT value FROM meta WHERE key='number_salt'").fetchone()[0]
+    assert salt and salt not in shown.text and "number_salt" not in shown.text
+    # with the salt the draw is the victim's own, stable (a search again lists the same numbers)
+    assert found == [tn for tn in numbers.wildcard_inventory(seed, "8**", slot, salt)][:20]
+
+
 def test_no_two_participants_share_a_block_of_the_inventory(tmp_path: Any) -> None:
     """Issue 23 N3: a participant's block was their account id mod 200, and account ids keep rising (a removal
     frees a place in max_participants, not a serial), so participants 200 serial numbers apart shared their blocks

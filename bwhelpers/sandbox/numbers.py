@@ -384,20 +384,23 @@ def vanity_digits(word: str) -> str:
     return "".join(_KEYPAD.get(c, c) for c in word.upper())
 
 
-def _toll_free_draw(slot: int | None) -> tuple[int, ...]:
+def _toll_free_draw(slot: int | None, salt: str = "") -> tuple[int | str, ...]:
     """What an account slot adds to the toll-free draws: toll-free numbers are every account's (first order wins,
     :func:`in_slot`), but each slot draws its own numbers from a pattern's space, so in a workshop one participant's
     orders (at most ``numbers_in_service``) do not empty the room's toll-free search (rev23h H11: one pool of about 50
-    a toll-free area code, emptied by 18 participants). ``None`` (no slicing): the draws as they always were."""
-    return () if slot is None else (slot % INVENTORY_SLOTS,)
+    a toll-free area code, emptied by 18 participants). ``salt``: a secret of the db the tenants cannot read (the
+    ``number_salt`` of its ``meta`` table), so no participant can compute another's draw from the public
+    ``number_seed`` and order those numbers first (issue 23 N2). ``None`` (no slicing): the draws as they always
+    were."""
+    return () if slot is None else (slot % INVENTORY_SLOTS, salt) if salt else (slot % INVENTORY_SLOTS,)
 
 
 @functools.lru_cache(maxsize=512)
-def vanity_inventory(seed: str, word: str, slot: int | None = None) -> tuple[str, ...]:
+def vanity_inventory(seed: str, word: str, slot: int | None = None, salt: str = "") -> tuple[str, ...]:
     if word.upper() == magic.NO_INVENTORY_VANITY:
         return ()
     digits = vanity_digits(word)
-    draw = _toll_free_draw(slot)
+    draw = _toll_free_draw(slot, salt)
     out: list[str] = []
     for npa in TOLL_FREE_NPAS:
         per = 1 if len(digits) >= 7 else 10
@@ -415,10 +418,10 @@ def vanity_inventory(seed: str, word: str, slot: int | None = None) -> tuple[str
 
 
 @functools.lru_cache(maxsize=512)
-def wildcard_inventory(seed: str, pattern: str, slot: int | None = None) -> tuple[str, ...]:
+def wildcard_inventory(seed: str, pattern: str, slot: int | None = None, salt: str = "") -> tuple[str, ...]:
     out: list[str] = []
     pat = pattern.ljust(10, "*")
-    draw = _toll_free_draw(slot)
+    draw = _toll_free_draw(slot, salt)
     for npa in TOLL_FREE_NPAS:
         if not all(p in ("*", d) for p, d in zip(pat[:3], npa)):
             continue
@@ -443,9 +446,11 @@ def _state_code(value: str) -> str:
     return st
 
 
-def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | None = None) -> Iterator[Number]:
+def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | None = None,
+               salt: str = "") -> Iterator[Number]:
     """Numbers matching search criteria, in a stable order (taken numbers are NOT filtered here); ``slot``: an
-    account's own inventory (see :data:`INVENTORY_SLOTS`).
+    account's own inventory (see :data:`INVENTORY_SLOTS`); ``salt``: the db's secret of the toll-free draws
+    (:func:`_toll_free_draw`).
 
     Keys (the query parameter names of GET availableNumbers): areaCode, npaNxx, zip, city+state,
     rateCenter+state, state, tollFreeVanity, tollFreeWildCardPattern, lata.
@@ -455,7 +460,7 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
         word = c["tollFreeVanity"]
         if not re.fullmatch(r"[A-Za-z0-9]{4,7}", word):
             raise CriteriaError(4012, f"The toll-free vanity '{word}' must be 4 to 7 letters or digits")
-        yield from (_number(tn) for tn in vanity_inventory(seed, word.upper(), slot))
+        yield from (_number(tn) for tn in vanity_inventory(seed, word.upper(), slot, salt))
         return
     if "tollFreeWildCardPattern" in c:
         pat = c["tollFreeWildCardPattern"].replace("-", "")
@@ -463,7 +468,7 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
                 all(p in ("*", d) for p, d in zip(pat[:3], npa)) for npa in TOLL_FREE_NPAS):
             raise CriteriaError(4013, f"The toll-free wildcard pattern '{c['tollFreeWildCardPattern']}' is invalid: "
                                       f"use a toll-free prefix such as 8**, 80* or 88*, digits and * only")
-        yield from (_number(tn) for tn in wildcard_inventory(seed, pat, slot))
+        yield from (_number(tn) for tn in wildcard_inventory(seed, pat, slot, salt))
         return
     if "npaNxx" in c:
         v = c["npaNxx"]
@@ -520,10 +525,10 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
 
 
 def select(criteria: dict[str, str], quantity: int, taken: set[str] | frozenset[str],
-           seed: str = DEFAULT_SEED, slot: int | None = None) -> list[Number]:
+           seed: str = DEFAULT_SEED, slot: int | None = None, salt: str = "") -> list[Number]:
     """Up to ``quantity`` available numbers (not in ``taken``)."""
     out: list[Number] = []
-    for num in candidates(criteria, seed, slot):
+    for num in candidates(criteria, seed, slot, salt):
         if num.tn in taken:
             continue
         out.append(num)

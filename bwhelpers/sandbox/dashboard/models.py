@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import secrets
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -642,10 +643,24 @@ def inventory_slot(db: Database, account_id: str) -> int | None:
     return legacy
 
 
+def toll_free_salt(db: Database) -> str:
+    """The secret the toll-free draws of a per-account inventory are salted with (random, created once, kept in the
+    ``meta`` table, which no API shows: ``GET /_sandbox/settings`` shows the public ``number_seed`` only), so a
+    participant cannot compute another's toll-free search and order its numbers first (issue 23 N2)."""
+    cached = db.meta_value("number_salt")
+    if cached is not None:
+        return cached
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('number_salt', ?)", (secrets.token_hex(16),))
+    row = db.query_one("SELECT value FROM meta WHERE key='number_salt'")
+    assert row is not None
+    return str(row["value"])
+
+
 def search(db: Database, criteria: dict[str, str], quantity: int, account_id: str = "") -> list[numbers.Number]:
     """Available numbers (searching reserves nothing)."""
     taken = {r["tn"] for r in db.query("SELECT tn FROM dash_tns")}
-    return numbers.select(criteria, quantity, taken, seed(db), inventory_slot(db, account_id))
+    slot = inventory_slot(db, account_id)
+    return numbers.select(criteria, quantity, taken, seed(db), slot, "" if slot is None else toll_free_salt(db))
 
 
 def in_service_page(db: Database, account_id: str, site_id: str | None, filters: dict[str, str] | None,
@@ -754,7 +769,8 @@ def create_order(db: Database, account_id: str, username: str, req: dict[str, An
             else:
                 outcome = "COMPLETE"
         else:
-            got = numbers.select(req["criteria"], qty, taken, seed(db), slot)
+            got = numbers.select(req["criteria"], qty, taken, seed(db), slot,
+                                 "" if slot is None else toll_free_salt(db))
             for num in got:
                 details[num.tn] = num
             completed = [n.tn for n in got]
