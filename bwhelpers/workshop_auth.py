@@ -74,7 +74,6 @@ login ignores the invitation (rev23g G4: the host logs in with their own bounds)
 """
 from __future__ import annotations
 
-import collections
 import hmac
 import os
 import re
@@ -91,7 +90,7 @@ from traitlets import Bool, Float, Integer, List, Unicode, default
 from bwhelpers import hub_client_address
 from bwhelpers.sandbox import forwarded
 from bwhelpers.sandbox.auth_throttle import FailureThrottle
-from bwhelpers.sandbox.workshop import join_link, login_alarm, new_names
+from bwhelpers.sandbox.workshop import join_link, login_alarm, new_names, room_files
 from bwhelpers.sandbox.workshop.models import USERNAME_RE, USERNAME_RULE
 
 HOST_PASSWORD_ENV = "WORKSHOP_HOST_PASSWORD"
@@ -327,11 +326,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
                                           self.new_names_per_address_per_hour / 3600.0)
         #: the room's new names, every address together (rev23h H5): the new-names alarm while it is used up
         self._room_new_names = FailureThrottle(max(1, self.room_new_names_burst), self.room_new_names_per_hour / 3600.0)
-        #: (when, address) of the new names of the last new_names.ALARM_WINDOW seconds
-        self._names_made: collections.deque[tuple[float, str]] = collections.deque(maxlen=_MAX_REMEMBERED)
-        self._names_alarm: dict[str, Any] | None = None
-        self._names_alarm_logged = 0.0
-        self._names_alarm_written = 0.0
+        #: the new-names alarm: (when, address) of the new names of the last new_names.ALARM_WINDOW seconds
+        self._names_alarm = room_files.Alarm(new_names.ALARM, _MAX_REMEMBERED)
         #: the host's latest reopening of the room this authenticator has acted on (new_names.reopened)
         self._room_reset_at = time.time()
         self._trusted = forwarded.networks(self.trusted_proxies)
@@ -339,11 +335,8 @@ class WorkshopAuthenticator(DummyAuthenticator):
         self._known: dict[str, float] = {}
         #: "address admin-name" where that admin logged in: never refused by the admin name's room-wide bound
         self._known_admins: dict[str, float] = {}
-        #: (when, address) of the failed logins of the last login_alarm.WINDOW seconds
-        self._failures: collections.deque[tuple[float, str]] = collections.deque(maxlen=_MAX_REMEMBERED)
-        self._alarm: dict[str, Any] | None = None
-        self._alarm_logged = 0.0
-        self._alarm_written = 0.0
+        #: the login alarm: (when, address) of the failed logins of the last login_alarm.WINDOW seconds
+        self._alarm = room_files.Alarm(login_alarm.ALARM, _MAX_REMEMBERED)
 
     def _is_admin(self, handler: Any, name: str) -> bool:
         if name in {self.normalize_username(a) for a in (self.admin_users or ())}:
@@ -494,7 +487,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
             if admin:
                 self._admin_room.failed("admin " + name, now=now)
             self._room.failed("room", now=now)
-            self._failures.append((now, address))
+            self._alarm.events.append((now, address))
             if self._room.blocked("room", now=now) or (admin and self._admin_room.blocked("admin " + name, now=now)):
                 self._raise_alarm(now)
         else:
@@ -547,11 +540,10 @@ class WorkshopAuthenticator(DummyAuthenticator):
             return
         self._room_reset_at = at
         self._room_new_names = FailureThrottle(max(1, self.room_new_names_burst), self.room_new_names_per_hour / 3600.0)
-        if self._names_alarm is not None:
+        if self._names_alarm.record is not None:
             self.log.warning("the host opened the room to new names again: the room's %d new names are available "
                              "again and the new-names alarm is over", self.room_new_names_burst)
-        self._names_alarm = None
-        self._names_made.clear()
+        self._names_alarm.end()
         if self.names_alarm_file:
             try:
                 new_names.clear_alarm(self.names_alarm_file)
@@ -561,7 +553,7 @@ class WorkshopAuthenticator(DummyAuthenticator):
     def _name_made(self, address: str, now: float) -> None:
         """A new name was made from ``address`` (not through the join link): count it room-wide, and start the
         new-names alarm when that used up the room's allowance."""
-        self._names_made.append((now, address))
+        self._names_alarm.events.append((now, address))
         if self.room_new_names_burst <= 0:
             return
         self._room_new_names.failed("room", now=now)
@@ -572,28 +564,15 @@ class WorkshopAuthenticator(DummyAuthenticator):
         """The room's new names are used up: start or update the new-names alarm, log it (``NEW NAMES ALARM``, at its
         start, then once a minute) and write it for the board (at its start and first refusal, then at most every
         5 s), as the login alarm (:meth:`_raise_alarm`)."""
-        while self._names_made and now - self._names_made[0][0] >= new_names.ALARM_WINDOW:
-            self._names_made.popleft()
-        wall = time.time()
-        alarm = self._names_alarm
-        if alarm is None or wall - alarm["last"] >= new_names.ALARM_WINDOW:
-            alarm = self._names_alarm = {"since": wall, "last": wall, "names": 0, "addresses": 0, "refused": 0}
-            self._names_alarm_logged = self._names_alarm_written = 0.0
-        alarm.update(last=wall, names=len(self._names_made), addresses=len({a for _t, a in self._names_made}),
-                     refused=alarm["refused"] + int(refused))
-        if self._names_alarm_logged == 0.0 or now - self._names_alarm_logged >= 60.0:
-            self._names_alarm_logged = now
-            top = collections.Counter(a for _t, a in self._names_made).most_common(5)
+        alarm, top, write = self._names_alarm.raise_(now, refused, bool(self.names_alarm_file))
+        if top is not None:
             self.log.warning("NEW NAMES ALARM: %d new names from %d addresses in the last %d min (most: %s), the "
                              "room's bound (%d, then %g an hour); new names are paused except through the join link "
                              "(%d refused so far; latest from %s). If they are not the room's, close the room to new "
                              "names on the board and remove them", alarm["names"], alarm["addresses"],
                              int(new_names.ALARM_WINDOW // 60), ", ".join(f"{a} ×{n}" for a, n in top),
                              self.room_new_names_burst, self.room_new_names_per_hour, alarm["refused"], address)
-        first_refusal = refused and alarm["refused"] == 1
-        if self.names_alarm_file and (self._names_alarm_written == 0.0 or first_refusal
-                                      or now - self._names_alarm_written >= 5.0):
-            self._names_alarm_written = now
+        if write:
             try:
                 new_names.write_alarm(self.names_alarm_file, alarm)
             except OSError as exc:
@@ -629,25 +608,13 @@ class WorkshopAuthenticator(DummyAuthenticator):
     def _raise_alarm(self, now: float, refused: bool = False) -> None:
         """The room's allowance is used up: start or update the login alarm, log it (at its start, then once a
         minute) and write it for the board (at its start and first refusal, then at most every 5 s)."""
-        while self._failures and now - self._failures[0][0] >= login_alarm.WINDOW:
-            self._failures.popleft()
-        wall = time.time()
-        alarm = self._alarm
-        if alarm is None or wall - alarm["last"] >= login_alarm.WINDOW:
-            alarm = self._alarm = {"since": wall, "last": wall, "failures": 0, "addresses": 0, "refused": 0}
-            self._alarm_logged = self._alarm_written = 0.0
-        alarm.update(last=wall, failures=len(self._failures),
-                     addresses=len({a for _t, a in self._failures}), refused=alarm["refused"] + int(refused))
-        if self._alarm_logged == 0.0 or now - self._alarm_logged >= 60.0:
-            self._alarm_logged = now
-            top = collections.Counter(a for _t, a in self._failures).most_common(5)
+        alarm, top, write = self._alarm.raise_(now, refused, bool(self.alarm_file))
+        if top is not None:
             self.log.warning("LOGIN ALARM: %d failed logins from %d addresses in the last %d min (most: %s); logins "
                              "from addresses that never logged in are refused while it lasts (%d so far)",
                              alarm["failures"], alarm["addresses"], int(login_alarm.WINDOW // 60),
                              ", ".join(f"{a} ×{n}" for a, n in top), alarm["refused"])
-        first_refusal = refused and alarm["refused"] == 1
-        if self.alarm_file and (self._alarm_written == 0.0 or first_refusal or now - self._alarm_written >= 5.0):
-            self._alarm_written = now
+        if write:
             try:
                 login_alarm.write(self.alarm_file, alarm)
             except OSError as exc:

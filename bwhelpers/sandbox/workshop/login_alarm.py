@@ -9,10 +9,6 @@ last :data:`WINDOW` seconds) and ``refused`` (logins refused room-wide since the
 """
 from __future__ import annotations
 
-import json
-import os
-import time
-from pathlib import Path
 from typing import Any
 
 from bwhelpers.sandbox.workshop import room_files
@@ -20,42 +16,17 @@ from bwhelpers.sandbox.workshop import room_files
 FILENAME = "login-alarm.json"
 #: seconds of failed logins the alarm counts, and how long the board shows it after its latest refusal
 WINDOW = 600.0
-_MAX_BYTES = 4096
+ALARM = room_files.AlarmFile(FILENAME, "failures", WINDOW)
 
-
-def path_beside(db_path: str | os.PathLike[str]) -> Path:
-    """Where the alarm of the hub whose sandbox db is ``db_path`` is kept."""
-    return Path(db_path).with_name(FILENAME)
-
-
-def write(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
-    """Replace the alarm at ``path`` with ``record`` (errors are the caller's to log)."""
-    room_files.replace(path, record)
-
-
-def read(path: str | os.PathLike[str], now: float | None = None) -> dict[str, Any] | None:
-    """The alarm at ``path`` while it is fresh (its latest refusal within :data:`WINDOW`), else None."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(_MAX_BYTES + 1)
-        record = json.loads(raw) if len(raw) <= _MAX_BYTES else None
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict):
-        return None
-    try:
-        fields = {k: float(record[k]) for k in ("since", "last")} | {
-            k: int(record[k]) for k in ("failures", "addresses", "refused")}
-    except (KeyError, TypeError, ValueError):
-        return None
-    now = time.time() if now is None else now
-    return fields if 0 <= now - fields["last"] < WINDOW else None
+#: where the alarm of the hub whose sandbox db is ``db_path`` is kept (``path_beside(db_path)``); the alarm at
+#: ``path`` while it is fresh, its latest refusal within :data:`WINDOW`, else None (``read(path, now=None)``); replace
+#: the alarm at ``path`` with ``record``, errors the caller's to log (``write(path, record)``)
+path_beside, read, write = ALARM.path_beside, ALARM.read, room_files.replace
 
 
 def describe(alarm: dict[str, Any]) -> str:
     """The alarm in the host's words (one sentence, no markup)."""
-    since = time.strftime("%H:%M:%S", time.localtime(alarm["since"]))
-    last = time.strftime("%H:%M:%S", time.localtime(alarm["last"]))
+    since, last = room_files.alarm_times(alarm)
     return (f"Login alarm since {since}: {alarm['failures']} failed logins from {alarm['addresses']} addresses in "
             f"the last {int(WINDOW // 60)} minutes (latest {last}). Logins from addresses that have not logged in "
             f"before are refused while the guessing goes on ({alarm['refused']} so far); participants already in "

@@ -101,16 +101,12 @@ def describe(record: dict[str, Any]) -> str:
 ALARM_FILENAME = "new-names-alarm.json"
 #: seconds of new names the alarm counts, and how long the board shows it after its latest refusal
 ALARM_WINDOW = 600.0
+ALARM = room_files.AlarmFile(ALARM_FILENAME, "names", ALARM_WINDOW)
 
-
-def alarm_path_beside(db_path: str | os.PathLike[str]) -> Path:
-    """Where the new-names alarm of the hub whose sandbox db is ``db_path`` is kept."""
-    return Path(db_path).with_name(ALARM_FILENAME)
-
-
-def write_alarm(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
-    """Replace the new-names alarm at ``path`` with ``record`` (errors are the caller's to log)."""
-    room_files.replace(path, record)
+#: where the new-names alarm of the hub whose sandbox db is ``db_path`` is kept (``alarm_path_beside(db_path)``);
+#: the new-names alarm at ``path`` while it is fresh, its latest event within :data:`ALARM_WINDOW`, else None
+#: (``read_alarm(path, now=None)``); replace it with ``record``, errors the caller's to log (``write_alarm``)
+alarm_path_beside, read_alarm, write_alarm = ALARM.path_beside, ALARM.read, room_files.replace
 
 
 def clear_alarm(path: str | os.PathLike[str]) -> None:
@@ -118,24 +114,9 @@ def clear_alarm(path: str | os.PathLike[str]) -> None:
     room_files.remove(path)
 
 
-def read_alarm(path: str | os.PathLike[str], now: float | None = None) -> dict[str, Any] | None:
-    """The new-names alarm at ``path`` while it is fresh (its latest event within :data:`ALARM_WINDOW`), else None."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(_MAX_BYTES + 1)
-        record: Any = json.loads(raw) if len(raw) <= _MAX_BYTES else {}
-        fields = {k: float(record[k]) for k in ("since", "last")} | {
-            k: int(record[k]) for k in ("names", "addresses", "refused")}
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-    now = time.time() if now is None else now
-    return fields if 0 <= now - fields["last"] < ALARM_WINDOW else None
-
-
 def describe_alarm(alarm: dict[str, Any]) -> str:
     """The new-names alarm in the host's words (one sentence, no markup)."""
-    since = time.strftime("%H:%M:%S", time.localtime(alarm["since"]))
-    last = time.strftime("%H:%M:%S", time.localtime(alarm["last"]))
+    since, last = room_files.alarm_times(alarm)
     return (f"New-names alarm since {since}: {alarm['names']} new names from {alarm['addresses']} addresses in the "
             f"last {int(ALARM_WINDOW // 60)} minutes (latest {last}), more than the room's bound on new names. New "
             f"names are paused except through the join link ({alarm['refused']} refused so far); everyone already in "
