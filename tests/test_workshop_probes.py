@@ -1900,3 +1900,23 @@ def test_system_accounts_include_the_hubs_own_user_and_sudo_admin_wheel_members(
     assert not workshop_auth.system_account("amy") and not workshop_auth.system_account("zz-no-such-user")
     help_text = workshop_auth.WorkshopAuthenticator.class_traits()["refuse_system_accounts"].help
     assert "sudo" in help_text and "wheel" in help_text and "runs as" in help_text
+
+
+def test_an_alarm_file_with_infinite_numbers_is_ignored_not_a_crash(tmp_path: Any) -> None:
+    """The board reads the login and new-names alarm files; one holding ``1e999`` (JSON for an infinite float) as a
+    count raised OverflowError out of the reader (``int(inf)``), and as a time OverflowError out of the board's
+    sentence (``time.localtime(inf)``): a damaged file is ignored, as any other is."""
+    import json
+    import time
+
+    from bwhelpers.sandbox.workshop import login_alarm, new_names
+
+    now = time.time()
+    good = {"since": now - 5, "last": now - 1, "addresses": 2, "refused": 0}
+    for module, count, read in ((login_alarm, "failures", login_alarm.read), (new_names, "names", new_names.read_alarm)):
+        path = tmp_path / f"{count}.json"
+        path.write_text(json.dumps({**good, count: 3}))
+        assert read(path, now=now) is not None  # the well-formed one is read
+        for field in (count, "addresses", "since", "last"):
+            path.write_text(json.dumps({**good, count: 3}).replace(f'"{field}": ', f'"{field}": 1e999, "x": ', 1))
+            assert read(path, now=now) is None, (module.__name__, field)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -66,7 +67,9 @@ class AlarmFile:
             record: Any = json.loads(raw) if len(raw) <= _MAX_BYTES else {}
             fields = {k: float(record[k]) for k in ("since", "last")} | {
                 k: int(record[k]) for k in (self.count, "addresses", "refused")}
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, OverflowError):  # Overflow: a count of 1e999 (infinite)
+            return None
+        if not (math.isfinite(fields["since"]) and math.isfinite(fields["last"])):  # the board could not say when
             return None
         now = time.time() if now is None else now
         return fields if 0 <= now - fields["last"] < self.window else None
