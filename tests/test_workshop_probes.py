@@ -991,13 +991,17 @@ def test_a_tenant_over_its_bound_gets_its_429s_in_turns_half_a_second_apart(tmp_
         on_loop(lambda: blocker.finished(200))  # the lane moves: the first is answered, and its pause holds the rest
         until(lambda: len(share._waiting.get(lane, ())) == more - 1,
               lambda: f"{len(share._waiting.get(lane, ()))} waiting, not {more - 1}")
-        deadline = time.monotonic() + 15  # no timing asserted: until its answer has arrived
+        deadline = time.monotonic() + 15  # no timing asserted: until an answer has arrived
         got = answered(over)
-        while not got[0] and time.monotonic() < deadline:
+        while not any(got) and time.monotonic() < deadline:
             time.sleep(0.02)
-            got = [answered(over[:1])[0]] + got[1:]
-        assert got[0].startswith(b"HTTP/1.1 429 ") and not any(got[1:]), got
-        assert b"at most 16 requests without credentials and without a body" in got[0], got[0]
+            got = [g + n for g, n in zip(got, answered(over))]
+        got = [g + n for g, n in zip(got, answered(over))]  # and whatever else came meanwhile
+        # the lane's first is whichever head the server read first (not always the first socket sent: a fresh
+        # clone's CI answered the second): exactly one of the five is answered, a 429
+        first = [g for g in got if g]
+        assert len(first) == 1 and first[0].startswith(b"HTTP/1.1 429 "), got
+        assert b"at most 16 requests without credentials and without a body" in first[0], first[0]
         on_loop(lambda: held.finished(200))
     finally:
         for sock in socks:
