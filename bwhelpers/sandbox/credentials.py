@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import sqlite3
 import uuid
 from collections.abc import Iterable
@@ -65,13 +64,7 @@ class TokenInvalid(Exception):
 
 def signing_key(db: Database) -> str:
     """This sandbox's HS256 key: created once (random, 256 bits), shared by every process on the db."""
-    cached = db.meta_value("jwt_signing_key")
-    if cached is not None:
-        return cached
-    db.execute("INSERT OR IGNORE INTO meta VALUES ('jwt_signing_key', ?)", (secrets.token_hex(32),))
-    row = db.query_one("SELECT value FROM meta WHERE key='jwt_signing_key'")
-    assert row is not None
-    return str(row["value"])
+    return db.meta_secret("jwt_signing_key", 32)
 
 
 def clean_roles(roles: Any) -> list[str]:

@@ -364,6 +364,19 @@ class Database:
         """A value of the ``meta`` table (cached, see :meth:`_cached_table`)."""
         return self._cached_table("meta").get(key)
 
+    def meta_secret(self, key: str, nbytes: int) -> str:
+        """The ``meta`` table's secret ``key``: made once (``nbytes`` random bytes, hex), the same for every process
+        on the db (the first writer wins), shown by no API."""
+        cached = self.meta_value(key)
+        if cached is not None:
+            return cached
+        import secrets
+
+        self.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, secrets.token_hex(nbytes)))
+        row = self.query_one("SELECT value FROM meta WHERE key=?", (key,))
+        assert row is not None
+        return str(row["value"])
+
     def migrate(self) -> None:
         with self._init_lock:
             conn = self.connect()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import secrets
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -647,13 +646,7 @@ def toll_free_salt(db: Database) -> str:
     """The secret the toll-free draws of a per-account inventory are salted with (random, created once, kept in the
     ``meta`` table, which no API shows: ``GET /_sandbox/settings`` shows the public ``number_seed`` only), so a
     participant cannot compute another's toll-free search and order its numbers first (issue 23 N2)."""
-    cached = db.meta_value("number_salt")
-    if cached is not None:
-        return cached
-    db.execute("INSERT OR IGNORE INTO meta VALUES ('number_salt', ?)", (secrets.token_hex(16),))
-    row = db.query_one("SELECT value FROM meta WHERE key='number_salt'")
-    assert row is not None
-    return str(row["value"])
+    return db.meta_secret("number_salt", 16)
 
 
 def search(db: Database, criteria: dict[str, str], quantity: int, account_id: str = "") -> list[numbers.Number]:
