@@ -385,8 +385,45 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data, version=max(version, VERSION), profiles=profiles)
 
 
+#: the keys the state file has (a few dozen names): is each a secret's name? (asked once per name, not per save)
+_SECRET_KEY: dict[str, bool] = {}
+
+
+def _holds_secret(obj: Any, secrets: frozenset[str]) -> bool:
+    """Does ``obj`` hold a key with a secret's name or a registered secret value? (The quick walk of every save:
+    no path is built unless one is found.)"""
+    todo = [obj]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if isinstance(k, str):
+                    secret = _SECRET_KEY.get(k)
+                    if secret is None:
+                        secret = is_secret_name(k)
+                        if len(_SECRET_KEY) < 4096:
+                            _SECRET_KEY[k] = secret
+                    if secret:
+                        return True
+                if isinstance(v, (dict, list, tuple)):
+                    todo.append(v)
+                elif isinstance(v, str) and v in secrets:
+                    return True
+        elif isinstance(item, (list, tuple)):
+            for v in item:
+                if isinstance(v, (dict, list, tuple)):
+                    todo.append(v)
+                elif isinstance(v, str) and v in secrets:
+                    return True
+        elif isinstance(item, str) and item in secrets:
+            return True
+    return False
+
+
 def _check_no_secrets(obj: Any, where: str = "state") -> None:
     secrets = registered_secrets()
+    if not _holds_secret(obj, secrets):
+        return
     todo = [(obj, where)]
     while todo:
         item, at = todo.pop()
@@ -485,13 +522,15 @@ class StateStore:
 
     # ------------------------------------------------------------------ low level
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        lock = self.lock_path
+    def _locked(self) -> Iterator[Path]:
+        """Hold the file's lock; yields the real path it locks (the file written, resolved once)."""
+        real = self.real_path
+        lock = real.with_name(real.name + ".lock")
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            yield real
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
@@ -546,12 +585,13 @@ class StateStore:
             f"{_kept_summary(kept)}. Saved IDs can be copied back from that file by hand."), stacklevel=4)
         return kept
 
-    def _write_raw(self, data: dict[str, Any], *, typed: bool = False) -> None:
-        """Write the whole file; ``typed``: every profile in ``data`` is a model's (read and checked, or the
-        model's own dict), so this process need not type-check these bytes again when it reads them."""
+    def _write_raw(self, data: dict[str, Any], *, typed: bool = False, real: Path | None = None) -> None:
+        """Write the whole file (to ``real``, the real path :meth:`_locked` resolved, else resolved now); ``typed``:
+        every profile in ``data`` is a model's (read and checked, or the model's own dict), so this process need
+        not type-check these bytes again when it reads them."""
         _check_no_secrets(data)
         text = json.dumps(data, indent=2, sort_keys=True, default=str)
-        atomic_write(self.real_path, text)
+        atomic_write(real if real is not None else self.real_path, text)
         if typed:
             _remember_checked(text.encode("utf-8"))
 
@@ -580,13 +620,18 @@ class StateStore:
     @contextlib.contextmanager
     def edit(self, profile: str) -> Iterator[SavedState]:
         """Lock, read the profile as the model, yield it for changes, then write atomically (nothing on error)."""
-        with self._transaction(profile, typed=True) as raw:
-            model = SavedState.from_dict(raw, f"profiles.{profile}")
+        with self._locked() as real:
+            data = self._read_raw()
+            current = data["profiles"].setdefault(profile, {})
+            model = SavedState.from_dict(current, f"profiles.{profile}")
             yield model
             new = model.to_dict()
             new.pop("updated", None)
-            raw.clear()
-            raw.update(new)
+            if new != current:  # (as a transaction: the model's dict against the profile as read, its stamp too)
+                new["updated"] = now_iso()
+                data["profiles"][profile] = new
+                data["version"] = VERSION
+                self._write_raw(data, typed=True, real=real)
 
     # ------------------------------------------------------------------ public: the file's dicts
     def get(self, profile: str) -> dict[str, Any]:
@@ -617,8 +662,8 @@ class StateStore:
         return self._transaction(profile)
 
     @contextlib.contextmanager
-    def _transaction(self, profile: str, typed: bool = False) -> Iterator[dict[str, Any]]:
-        with self._locked():
+    def _transaction(self, profile: str) -> Iterator[dict[str, Any]]:
+        with self._locked() as real:
             data = self._read_raw()
             current = data["profiles"].setdefault(profile, {})
             before = copy.deepcopy(current)
@@ -626,7 +671,7 @@ class StateStore:
             if current != before:
                 current["updated"] = now_iso()
                 data["version"] = VERSION
-                self._write_raw(data, typed=typed)
+                self._write_raw(data, real=real)
 
     def update(self, profile: str, **fields: Any) -> dict[str, Any]:
         """Set top-level keys of a profile; returns the new profile state."""
