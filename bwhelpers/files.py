@@ -8,6 +8,7 @@ leaves only a temp file, which a later write removes once it is stale (a process
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 import time
@@ -27,19 +28,24 @@ def atomic_write(path: str | os.PathLike[str], text: str, *, mode: int = 0o600, 
     """Write ``text`` (UTF-8) to ``path`` atomically with permissions ``mode``; returns the path.
 
     ``dir_mode`` creates a missing folder with those permissions. The caller resolves symlinks when the
-    target, not the link, is meant (the state file does)."""
+    target, not the link, is meant (the state file does).
+
+    The temp file is ``.<name>.<pid>-<n>.tmp``, created exclusively (O_EXCL, not following a link; a name a killed
+    process of the same pid left is skipped), written with one ``os.write`` (no text-file wrapper), flushed to the
+    disk (``fsync``: a saved ID survives a crash of the machine, not only of the process) and renamed over the
+    target."""
     target = Path(path)
-    if dir_mode is None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    data = (text if os.linesep == "\n" else text.replace("\n", os.linesep)).encode("utf-8")  # (as text mode writes)
+    fd, tmp = _create_temp(target, dir_mode)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -47,6 +53,33 @@ def atomic_write(path: str | os.PathLike[str], text: str, *, mode: int = 0o600, 
         raise
     _remove_stale_temps(target)
     return target
+
+
+#: the temp files' serial numbers in this process
+_SERIAL = itertools.count()
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_temp(target: Path, dir_mode: int | None) -> tuple[int, str]:
+    """A new temp file beside ``target`` (its folder made when missing), open for writing: (fd, its path)."""
+    folder = os.fspath(target.parent)
+    prefix = os.path.join(folder, f".{target.name}.{os.getpid()}-")
+    made_folder = False
+    for _attempt in range(100):
+        tmp = f"{prefix}{next(_SERIAL)}.tmp"
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+        except FileExistsError:  # left by a killed process that had this pid: the next number
+            continue
+        except FileNotFoundError:
+            if made_folder:
+                raise
+            made_folder = True
+            if dir_mode is None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True, mode=dir_mode)
+    return tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
 
 
 def _remove_stale_temps(target: Path) -> None:

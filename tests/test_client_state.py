@@ -148,3 +148,66 @@ def test_state_file_never_holds_test_passwords(tmp_path):
     text = s.path.read_text()
     for secret in SECRETS:
         assert secret not in text
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time, filelock
+    with filelock.FileLock(sys.argv[1], timeout=5, mode=0o600):  # (as bwhelpers before 25 took it)
+        print("held", flush=True)
+        sys.stdin.readline()
+""")
+
+
+def test_a_create_step_lock_held_by_an_older_kernel_with_filelock_is_waited_for(tmp_path):
+    """step_lock takes the flock filelock.FileLock took on the same file (an older bwhelpers in another kernel):
+    while that kernel holds it, the step waits, and times out naming the step; once released it runs."""
+    s = StateStore(tmp_path / "state.json")
+    lock = tmp_path / "state.json.sandbox.application.lock"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(StateFileError, match=r"application: another process has been running this step on "
+                                                 r"profile 'sandbox' for 0\.3 s"):
+            with s.step_lock("sandbox", "application", timeout=0.3):
+                pass
+        assert time.monotonic() - started >= 0.3
+        with s.step_lock("sandbox", "location", timeout=0.3):  # another step's lock is another file
+            pass
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    with s.step_lock("sandbox", "application", timeout=5):
+        pass
+    assert oct((tmp_path / "state.json.sandbox.location.lock").stat().st_mode & 0o777) == oct(0o600)
+
+
+STEPPER = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from bwhelpers.state import StateStore
+    s = StateStore({path!r})
+    for i in range(30):
+        with s.step_lock("shared", "orders"):
+            with s.edit("shared") as st:
+                n = len(st.numbers)
+            time.sleep(0.001)
+            with s.edit("shared") as st:
+                assert len(st.numbers) == n, "another process ran the step meanwhile"
+                st.numbers.append("+1910555%04d" % (int(sys.argv[1]) * 100 + i))
+""")
+
+
+def test_a_step_lock_lets_one_process_at_a_time_run_the_step(tmp_path):
+    path = tmp_path / "state.json"
+    code = STEPPER.format(root=str(ROOT), path=str(path))
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(k)], stderr=subprocess.PIPE, text=True)
+             for k in range(3)]
+    for p in procs:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    numbers = StateStore(path).saved("shared").numbers
+    assert len(numbers) == 90 and len(set(numbers)) == 90

@@ -237,3 +237,75 @@ def test_a_huge_state_file_is_refused_with_the_state_file_message(tmp_path: Path
     with pytest.raises(StateFileError, match=f"{path}.*more than a state file can be.*BW_STATE_FILE"):
         StateStore(path).profiles()
     assert path.stat().st_size == 2 * 1024 ** 3 > MAX_STATE_BYTES  # left as it was
+
+
+def test_a_change_inside_a_saved_object_is_written_even_without_a_stamp(tmp_path: Path) -> None:
+    """The model shares the nested values (forms, criteria, extra) of the dict it is read from: a change made inside one
+    of them is a change to save, also in a profile without an ``updated`` stamp (a hand-written file). (Comparing the
+    model's dict with the profile as read, as af3483f did, saw no change and lost it.)"""
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": VERSION, "profiles": {"sandbox": {
+        "forms": {"send": {"to": "+12015550100"}}, "orders": [{"id": "o-1", "criteria": {"area_code": "910"}}],
+        "future_step": {"id": "x"}}}}))
+    store = StateStore(path)
+    with store.edit("sandbox") as st:
+        st.forms["send"]["to"] = "+12015550101"
+        assert st.orders[0].criteria is not None
+        st.orders[0].criteria["area_code"] = "919"
+        st.extra["future_step"]["id"] = "y"
+    saved = json.loads(path.read_text())["profiles"]["sandbox"]
+    assert saved["forms"]["send"]["to"] == "+12015550101" and saved["orders"][0]["criteria"] == {"area_code": "919"}
+    assert saved["future_step"] == {"id": "y"} and "updated" in saved
+
+
+def test_an_edit_that_changes_nothing_does_not_write(tmp_path: Path) -> None:
+    """An edit whose model comes back as it was read leaves the file as it is (bytes, inode, stamp): no save, no fsync;
+    a change is saved with a new stamp."""
+    store = StateStore(tmp_path / "state.json")
+    store.update("sandbox", **FULL)
+    before, inode = store.path.read_bytes(), store.path.stat().st_ino
+    with store.edit("sandbox") as st:
+        st.numbers = list(st.numbers)
+        st.forms = dict(st.forms)
+    assert store.path.read_bytes() == before and store.path.stat().st_ino == inode
+    with store.edit("sandbox") as st:
+        st.numbers.append("+19105550102")
+    assert store.path.stat().st_ino != inode and store.saved("sandbox").numbers[-1] == "+19105550102"
+
+
+def test_a_temp_name_left_by_a_killed_process_with_this_pid_is_skipped(tmp_path: Path, monkeypatch: Any) -> None:
+    """The temp file is ``.<name>.<pid>-<n>.tmp``, made exclusively: a name a killed process with the same pid left
+    is not written through (nor removed while fresh); the write takes the next number."""
+    import itertools
+    import os
+
+    from bwhelpers import files
+
+    monkeypatch.setattr(files, "_SERIAL", itertools.count(7))
+    left = tmp_path / f".state.json.{os.getpid()}-7.tmp"
+    left.write_text("{ a killed writer's half")
+    StateStore(tmp_path / "state.json").update("sandbox", numbers=["+19105550100"])
+    assert left.read_text() == "{ a killed writer's half"
+    assert StateStore(tmp_path / "state.json").saved("sandbox").numbers == ["+19105550100"]
+    assert sorted(p.name for p in tmp_path.glob(".*.tmp")) == [left.name]
+    assert oct((tmp_path / "state.json").stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_atomic_write_makes_a_missing_folder_with_its_mode(tmp_path: Path) -> None:
+    import os
+
+    from bwhelpers.files import atomic_write
+
+    target = tmp_path / "new" / "deeper" / "creds.json"
+    atomic_write(target, "{}\n", mode=0o644, dir_mode=0o700)
+    assert target.read_text() == "{}\n" and oct(target.stat().st_mode & 0o777) == oct(0o644)
+    assert oct(target.parent.stat().st_mode & 0o777) == oct(0o700 & ~_umask())
+    assert os.listdir(target.parent) == ["creds.json"]
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
