@@ -105,25 +105,26 @@ class FlowContext:
         with self.store.step_lock(self.profile, step):
             yield
 
-    def need_application(self) -> Application:
-        """The saved application, or the error naming the step that creates it."""
-        app = self.state.application
+    def need_application(self, st: SavedState | None = None) -> Application:
+        """The saved application (in ``st``, the state a step read once, else read now), or the error naming the step
+        that creates it."""
+        app = (st if st is not None else self.state).application
         if app is None or not app.id:
             raise prereq("application", "application")
         return app
 
-    def need_location(self) -> Location:
-        """The saved location, or the error naming the step that creates it."""
-        loc = self.state.location
+    def need_location(self, st: SavedState | None = None) -> Location:
+        """The saved location (in ``st``, else read now), or the error naming the step that creates it."""
+        loc = (st if st is not None else self.state).location
         if loc is None or not loc.id:
             raise prereq("location", "location")
         return loc
 
-    def sending_number(self, from_: str | None = None) -> str:
-        """``from_``, or the first saved number (the order-status step saves it)."""
+    def sending_number(self, from_: str | None = None, st: SavedState | None = None) -> str:
+        """``from_``, or the first saved number (the order-status step saves it; in ``st``, else read now)."""
         if from_ is not None:
             return from_
-        number = self.state.sending_number
+        number = (st if st is not None else self.state).sending_number
         if not number:
             raise prereq("numbers", f"phone number (order one in step {steps.step('orders').number}, then check it "
                          f"in step {steps.step('numbers').number})")

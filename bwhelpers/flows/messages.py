@@ -83,8 +83,9 @@ class Messages:
     def send_message(self, to: Any, text: str | None, from_: str | None = None, media: Any = None,
                      tag: str | None = None, save: bool = True) -> Result:
         """Send from a saved number with the saved application id; ``save`` records it as the send step's."""
-        app_id = self.ctx.need_application().id or ""
-        from_ = self.ctx.sending_number(from_)
+        st = self.ctx.state  # (read once: the application and the number)
+        app_id = self.ctx.need_application(st).id or ""
+        from_ = self.ctx.sending_number(from_, st)
         result = self.ctx.messaging.send_message(to, text, from_, app_id, media=media, tag=tag)
         if result.id:
             if len(_SENT) >= 64:

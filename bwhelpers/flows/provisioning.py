@@ -243,8 +243,9 @@ class Provisioning:
 
     def assign_application(self) -> Result:
         """Assign the saved application to the saved location (PUT, safe to repeat)."""
-        app = self.ctx.need_application()
-        loc = self.ctx.need_location()
+        st = self.ctx.state  # (read once for both)
+        app = self.ctx.need_application(st)
+        loc = self.ctx.need_location(st)
         assert app.id and loc.id
         result = self.ctx.dashboard.assign_application(loc.id, app.id)
         with self.ctx.edit() as st:
@@ -269,7 +270,8 @@ class Provisioning:
 
     def _order_numbers(self, area_code: Any, quantity: int, new: bool, partial_allowed: bool, back_order: bool,
                        name: str | None, criteria: dict[str, Any]) -> Result:
-        loc = self.ctx.need_location()
+        saved = self.ctx.state  # (read once: the location and the orders)
+        loc = self.ctx.need_location(saved)
         assert loc.id
         if area_code is DEFAULT:
             area_code = None if (criteria.get("numbers") or any(v is not None for v in criteria.values())) \
@@ -277,7 +279,7 @@ class Provisioning:
         if area_code is not None:
             criteria["area_code"] = area_code
         key = order_key(criteria, quantity)
-        orders = self.ctx.state.orders
+        orders = saved.orders
         if not new and orders:
             last = orders[-1]
             if last.criteria == key and last.location_id == loc.id and last.status != statuses.FAILED and last.id:
