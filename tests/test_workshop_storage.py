@@ -304,3 +304,37 @@ def test_the_credentials_list_is_paged_as_every_control_plane_list(service: dict
         assert r.status_code == 400 and ("limit" in r.text or "after" in r.text), (bad, r.text)
     theirs = requests.get(url, auth=(other["username"], other["password"]), timeout=30).json()
     assert not any(c["client_id"].startswith("cm-") for c in theirs["credentials"]) and theirs["next"] is None
+
+
+def test_an_accounts_bin_quotas_count_its_own_bins_by_the_name_index(tmp_path: Any) -> None:
+    """The bins and bin_requests quotas count an account's bins (``<account>/<name>``) as a range of the name
+    indexes: ``name LIKE '<account>/%'`` scanned every account's bin requests on every bin POST and in-process
+    callback delivery, and read '_' or '%' in an id as wildcards (another account's requests counted as this one's)."""
+    from bwhelpers.sandbox import callbacks, quotas
+    from bwhelpers.sandbox.db import Database
+
+    db = Database(tmp_path / "sandbox.db")
+    db.set_setting(quotas.SETTING, {"bins": 2, "bin_requests": 3})
+    quotas.apply(db)
+    request = {"method": "POST", "path": "/", "query": "", "headers": {}, "authorized": False, "status": 204,
+               "body": "{}"}
+    for name in ("70/a", "70/a", "70/b", "7/a", "7/a"):
+        callbacks.record_bin_request(db, name, **request)
+    statements: list[str] = []
+    db.connect().set_trace_callback(statements.append)
+    try:
+        quotas.check_bins(db, "7_", "7_/new")  # 70's bins and requests are not 7_'s
+        quotas.check_bins(db, "7", "7/a")  # one more request for 7's bin: 3 at most
+        with pytest.raises(quotas.QuotaExceeded) as refused:
+            quotas.check_bins(db, "70", "70/a")
+        assert refused.value.key == "bin_requests"
+        with pytest.raises(quotas.QuotaExceeded) as refused:
+            quotas.check_bins(db, "70", "70/c")
+        assert refused.value.key == "bins"
+    finally:
+        db.connect().set_trace_callback(None)
+    counts = [s for s in statements if "bin_requests" in s or "request_bins" in s]
+    assert counts
+    for sql in counts:
+        plan = " ".join(str(row[-1]) for row in db.connect().execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN bin_requests" not in plan and "SCAN request_bins" not in plan, (sql, plan)

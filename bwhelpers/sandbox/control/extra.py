@@ -112,10 +112,10 @@ class BinsHandler(ControlHandler):
 
     def get(self) -> None:
         account = self.tenant()
-        pattern = f"{account}/%" if account else "%/%"
+        where, args = ("b.name >= ? AND b.name < ?", quotas.bin_names(account)) if account else ("b.name LIKE ?", ("%/%",))
         rows = self.db.query(
             "SELECT b.name, COUNT(r.id) AS n FROM request_bins b LEFT JOIN bin_requests r ON r.name=b.name "
-            "WHERE b.name LIKE ? GROUP BY b.name ORDER BY b.name", (pattern,))
+            f"WHERE {where} GROUP BY b.name ORDER BY b.name", args)
         self.send_json({"bins": [{"name": r["name"].split("/", 1)[1], "count": r["n"],
                                   **({} if account else {"accountId": r["name"].split("/", 1)[0]})}
                                  for r in rows]})
