@@ -9,6 +9,11 @@ application list one request at a time at a notebook's pace. Idle and flood phas
 paused with SIGSTOP between), so the shared machine's changing load falls on both alike; the load average of the
 flood phases is reported with the figures.
 
+Reported beside the ratio, to tell a busy service from a busy machine: the service process's CPU per flood answer
+(its CPU in the flood phases less its CPU in as many idle phases, over the flood's answers), the flooders' own
+client CPU per answer, and the bystander's p99 as the service's access log times it (head read to answer written:
+waits for the loop and for a CPU while in the service, not the connection's accept nor the client's own turn).
+
 Also runnable on its own, printing the ratio: ``python -m bench.fairness [--rounds N] [--repeat N]``.
 """
 from __future__ import annotations
@@ -74,6 +79,15 @@ def _request(method: str, url: str, auth: tuple[str, str] | None = None, body: b
         return err.code, err.read()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux ``/proc``; 0.0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def big_application(i: int) -> bytes:
     """The biggest application one request may describe (every text at its cap)."""
     url = "https://example.com/" + "u" * (2048 - len("https://example.com/"))
@@ -134,14 +148,19 @@ def one(folder: Path, rounds: int, per_phase: int) -> dict[str, Any]:
         idle: list[float] = []
         flooded: list[float] = []
         loads: list[float] = []
+        cpu = {"idle": 0.0, "flood": 0.0}  # the service's CPU seconds in each kind of phase
+        flooders_cpu = 0.0
         try:
             for f in flooders:  # started (python and requests imported: not part of the first flood phase), paused
                 assert f.stdout is not None
                 f.stdout.readline()
                 f.send_signal(signal.SIGSTOP)
+                flooders_cpu -= _cpu_seconds(f.pid)  # its start (python, requests) is not the flood
             time.sleep(1.0)
             for _ in range(rounds):
+                before = _cpu_seconds(svc.proc.pid)
                 idle += measure(per_phase)
+                during = _cpu_seconds(svc.proc.pid)
                 for f in flooders:
                     f.send_signal(signal.SIGCONT)
                 time.sleep(1.0)  # the flood under way
@@ -150,8 +169,11 @@ def one(folder: Path, rounds: int, per_phase: int) -> dict[str, Any]:
                 for f in flooders:
                     f.send_signal(signal.SIGSTOP)
                 time.sleep(0.5)  # its last answers written
+                cpu["idle"] += during - before
+                cpu["flood"] += _cpu_seconds(svc.proc.pid) - during
         finally:
             for f in flooders:
+                flooders_cpu += _cpu_seconds(f.pid)
                 f.send_signal(signal.SIGCONT)
                 f.terminate()
         counts: dict[str, int] = {}
@@ -162,9 +184,18 @@ def one(folder: Path, rounds: int, per_phase: int) -> dict[str, Any]:
                     continue
                 key, _, n = item.rpartition("=")
                 counts[key] = counts.get(key, 0) + int(n)
+        server_ms = [ms for status, method, path, ms in svc.access_log()
+                     if method == "GET" and path.endswith(f"/accounts/{b['account_id']}/applications")]
     finally:
         svc.stop()
-    return {"idle_p50": percentile(idle, 50), "idle_p99": percentile(idle, 99),
+    answers = max(1, sum(counts.values()))
+    served: dict[str, float] = {}
+    if len(server_ms) == 2 * rounds * per_phase:  # in the order measured: per_phase idle, per_phase flooded, ...
+        phases = [server_ms[i:i + per_phase] for i in range(0, len(server_ms), per_phase)]
+        served = {"server_idle_p99": percentile([ms for p in phases[0::2] for ms in p], 99),
+                  "server_flood_p99": percentile([ms for p in phases[1::2] for ms in p], 99)}
+    return {**served, "service_ms_per_answer": 1000 * max(0.0, cpu["flood"] - cpu["idle"]) / answers,
+            "client_ms_per_answer": 1000 * flooders_cpu / answers,"idle_p50": percentile(idle, 50), "idle_p99": percentile(idle, 99),
             "flood_p50": percentile(flooded, 50), "flood_p99": percentile(flooded, 99),
             "ratio": percentile(flooded, 99) / max(percentile(idle, 99), 0.001),
             "flood_answers": sum(counts.values()), "counts": counts, "load": statistics.mean(loads),
@@ -184,6 +215,10 @@ def run(smoke: bool = False, repeat: int = 3) -> list[Row]:
     idle50, flood50 = Stat([r["idle_p50"] for r in runs]), Stat([r["flood_p50"] for r in runs])
     load = Stat([r["load"] for r in runs])
     answers = Stat([r["flood_answers"] for r in runs])
+    service_ms, client_ms = Stat([r["service_ms_per_answer"] for r in runs]), Stat([r["client_ms_per_answer"] for r in runs])
+    served = [r for r in runs if "server_flood_p99" in r]
+    server_idle, server_flood = (Stat([r["server_idle_p99"] for r in served]),
+                                 Stat([r["server_flood_p99"] for r in served])) if served else (None, None)
     first = runs[0]
     return [Row(
         key="8", measure="Fair shares: a second participant's p99 while a first one floods (workshop)",
@@ -192,10 +227,17 @@ def run(smoke: bool = False, repeat: int = 3) -> list[Row]:
         ratio=ratio, ratio_note="(flooded p99 / idle p99)",
         settings=(f"{rounds} idle/flood phase pairs x {per_phase} requests; flood: 4 processes ({first['bin_kb']:.0f} "
                   f"KB bin page, {first['list_kb']:.0f} KB application list, bin posts, wrong passwords); load "
-                  f"average in the flood phases {load.fmt('', 1)}; {repeats_note(len(runs), 1 if smoke else repeat)}"),
+                  f"average in the flood phases {load.fmt('', 1)}; CPU per flood answer: service "
+                  f"{service_ms.fmt('ms', 2)}, flooders' clients {client_ms.fmt('ms', 2)}"
+                  + (f"; the bystander's p99 inside the service (its access log): idle {server_idle.fmt('ms', 1)}, "
+                     f"flooded {server_flood.fmt('ms', 1)}" if server_idle and server_flood else "")
+                  + f"; {repeats_note(len(runs), 1 if smoke else repeat)}"),
         goal=("<=", 2.0),
         values={"ratio": ratio.median, "idle_p99_ms": idle99.median, "flood_p99_ms": flood99.median,
-                "load": load.median})]
+                "load": load.median, "service_ms_per_flood_answer": service_ms.median,
+                "client_ms_per_flood_answer": client_ms.median,
+                **({"server_idle_p99_ms": server_idle.median, "server_flood_p99_ms": server_flood.median}
+                   if server_idle and server_flood else {})})]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {i + 1}: idle p50/p99 {r['idle_p50']:.1f}/{r['idle_p99']:.1f} ms, flooded p50/p99 "
               f"{r['flood_p50']:.1f}/{r['flood_p99']:.1f} ms, p99 ratio {r['ratio']:.2f} (goal <= 2); flood answers "
               f"{r['flood_answers']} {r['counts']}; load average {r['load']:.1f} "
-              f"({os.cpu_count()} CPUs); application list {r['list_kb']:.0f} KB, bin page {r['bin_kb']:.0f} KB",
-              flush=True)
+              f"({os.cpu_count()} CPUs); application list {r['list_kb']:.0f} KB, bin page {r['bin_kb']:.0f} KB; "
+              f"CPU per flood answer: service {r['service_ms_per_answer']:.2f} ms, flooders' clients "
+              f"{r['client_ms_per_answer']:.2f} ms"
+              + (f"; the bystander's p99 inside the service: idle {r['server_idle_p99']:.1f} ms, flooded "
+                 f"{r['server_flood_p99']:.1f} ms" if "server_flood_p99" in r else ""), flush=True)
     return 0
 
 
