@@ -82,6 +82,12 @@ def test_a_concurrent_burst_is_all_accepted_and_all_stored(sb: Any, world: dict[
     assert len(set(ids)) == BURST, "every 202 carries its own message id"
     assert [r.json()["text"] for r in responses] == [f"burst {i}" for i in range(BURST)]
     assert set(ids) <= stored_ids(sb.db_path), "a 202 is answered only once its message is committed"
+    with sqlite3.connect(f"file:{sb.db_path}?mode=ro", uri=True, timeout=30) as conn:  # the counts kept in step
+        counted = conn.execute("SELECT items, messages FROM message_counts WHERE account_id=?",
+                               (DEMO["account_id"],)).fetchone()
+        rows = conn.execute("SELECT (SELECT COUNT(*) FROM message_events WHERE account_id=?), (SELECT COUNT(*) FROM "
+                            "messages WHERE account_id=?)", (DEMO["account_id"],) * 2).fetchone()
+    assert tuple(counted) == tuple(rows) and rows[1] >= BURST, (counted, rows)
     for mid in ids[:5]:  # and the API reads them back as sent
         got = requests.get(f"{sb.url}/api/v2/users/{DEMO['account_id']}/messages", params={"messageId": mid},
                            auth=(DEMO["username"], DEMO["password"]), timeout=TIMEOUT)
@@ -517,3 +523,90 @@ def test_a_sandbox_in_a_thread_leaves_its_host_process_garbage_collector_alone(s
         assert (gc.get_threshold(), gc.get_freeze_count()) == before
     finally:
         sb.stop()
+
+
+# -- perfpost (issue 25): ids, the send settings, the claim's read ------------------------------------
+
+def test_message_ids_draw_every_base36_digit_alike_and_survive_unlucky_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``new_message_id``: 13 digits of epoch millis and 16 lowercase alnum; the 36 digits come out alike (bytes
+    252-255 are dropped, not folded onto the first digits), and a draw left with fewer than 16 usable bytes takes
+    more."""
+    import collections
+    import os
+    import re
+
+    from bwhelpers.sandbox.messaging import models
+
+    seen: collections.Counter[str] = collections.Counter()
+    for _ in range(3000):
+        mid = models.new_message_id(1_500_000_000.25)
+        assert re.fullmatch(r"1500000000250[a-z0-9]{16}", mid), mid
+        seen.update(mid[13:])
+    assert set(seen) == set("abcdefghijklmnopqrstuvwxyz0123456789")
+    assert max(seen.values()) < 1.5 * min(seen.values()), seen  # 48,000 digits: about 1,333 each
+    draws = iter([bytes([255] * 20 + [0, 1, 2, 3]), bytes([4, 5, 252, 6]), bytes([7, 8, 9, 10]),
+                  bytes([11, 12, 13, 14]), bytes([35, 36, 71, 251])])
+    monkeypatch.setattr(os, "urandom", lambda n: next(draws))
+    assert models.new_message_id(0) == "0" * 13 + "abcdefghijklmno9"  # byte 35: the last digit, 9
+
+
+def test_a_changed_delivery_delay_counts_on_the_next_send(sb: Any, world: dict[str, str]) -> None:
+    """``delivery_delay`` is read with the send's other settings once per change of the settings: a new value
+    moves the very next message's event (its time on the sandbox's frozen clock)."""
+    clock = SandboxClock(sb.url)
+    clock.freeze()
+    try:
+        delays = []
+        for delay in (0.2, 7.0, 0.2):
+            settings(sb.url, delivery_delay=delay)
+            r = send(sb.url, message(world, f"delay {delay}"))
+            assert r.status_code == 202, r.text
+            found = control(sb.url, "GET", f"/_sandbox/messages?messageId={r.json()['id']}", timeout=TIMEOUT).json()
+            (msg,) = found["messages"]
+            delays.append(round(msg["recipients"][0]["dueIn"], 3))
+        assert delays == [0.2, 7.0, 0.2]
+    finally:
+        clock.wall()
+        settings(sb.url, delivery_delay=FAST.get("delivery_delay", 0.2))
+
+
+def test_a_claim_reads_the_rows_it_chose_by_primary_key(tmp_path: Path) -> None:
+    """The claim's read inside its transaction finds its rows by id, not by scanning the due index (every due row,
+    a backlog of thousands, on each tick), and still keeps only rows that are due and unclaimed."""
+    from bwhelpers.sandbox.callbacks import claimed_rows_sql
+    from bwhelpers.sandbox.server import prepare_db
+
+    db = prepare_db(str(tmp_path / "claim.db"), reset=True)
+    try:
+        plan = " ".join(str(r[3]) for r in db.query("EXPLAIN QUERY PLAN " + claimed_rows_sql(3), (1, 2, 3, 0, 0)))
+        assert "PRIMARY KEY" in plan and "callback_outbox_due" not in plan, plan
+        rows = [("a", "pending", 10.0, None, None), ("a", "pending", 99.0, None, None),  # 2: not due at 50
+                ("a", "pending", 10.0, "other:1", 45.0), ("a", "delivered", 10.0, None, None),  # 3: fresh claim
+                ("a", "pending", 10.0, "other:2", 5.0)]  # 5: a stale claim (before 40), taken again
+        with db.transaction() as conn:
+            conn.executemany("INSERT INTO callback_outbox (account_id, url, body, status, next_attempt_at, claimed_by, "
+                             "claimed_at, created) VALUES (?, 'http://x/', '[]', ?, ?, ?, ?, 0)", rows)
+        got = [r["id"] for r in db.query(claimed_rows_sql(5), (1, 2, 3, 4, 5, 50.0, 40.0))]
+        assert got == [1, 5]
+    finally:
+        db.close()
+
+
+def test_a_claim_records_its_whole_window_of_own_bin_deliveries_in_turns() -> None:
+    """Under a backlog, one claim takes every own-bin delivery of its window (LOCAL_BATCH = CLAIM_WINDOW), so no due
+    row is read and ranked again by the next ticks; the turns across accounts stay (each account's first, then
+    each one's second, ...), and deliveries over HTTP still keep to the pool."""
+    from bwhelpers.sandbox.callbacks import CLAIM_WINDOW, LOCAL_BATCH, MAX_IN_FLIGHT, Dispatcher
+    from bwhelpers.sandbox.db import Database
+
+    assert LOCAL_BATCH == CLAIM_WINDOW > MAX_IN_FLIGHT
+    d = Dispatcher(Database(":memory:"))
+    d.local_origins = frozenset({("127.0.0.1", 8765)})
+    own = [{"id": i, "account_id": "a" if i <= 100 else "b", "url": f"http://127.0.0.1:8765/_sandbox/bins/x{i % 2}"}
+           for i in range(1, CLAIM_WINDOW + 1)]
+    taken = d.choose(own)
+    assert sorted(taken) == list(range(1, CLAIM_WINDOW + 1))
+    assert taken[:4] == [1, 101, 2, 102], taken  # in turns
+    http = [{"id": 1000 + i, "account_id": "a", "url": "https://a.example/cb"} for i in range(CLAIM_WINDOW)]
+    assert len(d.choose(http)) == MAX_IN_FLIGHT
+

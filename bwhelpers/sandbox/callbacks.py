@@ -70,6 +70,10 @@ MAX_IN_FLIGHT = 32
 ACCOUNT_SHARE = 4
 #: candidates one claim reads (the due rows of accounts that may take more, oldest first)
 CLAIM_WINDOW = 4 * MAX_IN_FLIGHT
+#: in-process bin deliveries one claim records (in its transaction, on the loop: about 40 us each). The whole
+#: window, so that under a backlog each due row is read by one claim, not by four (a batch of 32 left the other 96
+#: candidates to be read and ranked again by the next three ticks)
+LOCAL_BATCH = CLAIM_WINDOW
 #: seconds a claim that found only the rows of accounts at their share is trusted (that read scans all of their due
 #: rows: ~5 ms for a backlog of 10,000, which every tick would cost the loop while a tarpit holds its share)
 BLOCKED_RECHECK = 0.5
@@ -168,15 +172,25 @@ def iso(ts: float) -> str:
 
 # -- outbox ---------------------------------------------------------------------------------------
 
+def claimed_rows_sql(n: int) -> str:
+    """A claim's read of the ``n`` rows it chose, inside its transaction (parameters: the ids, the sandbox's now,
+    the stale-claim time): those still due and unclaimed. Found by primary key: the unary ``+`` keeps sqlite off
+    the due index ``(status, next_attempt_at)``, which it would otherwise pick and scan every due row of for the
+    few ids (a backlog of thousands, read again on each tick)."""
+    return (f"SELECT * FROM callback_outbox WHERE id IN ({','.join('?' * n)}) AND +status='pending' AND "
+            "+next_attempt_at<=? AND (+claimed_by IS NULL OR +claimed_at<?) ORDER BY id")
+
+
 def enqueue(conn: Any, *, account_id: str, url: str, body: Any, due: float, message_id: str | None = None,
             event_type: str | None = None, recipient: str | None = None, user: str | None = None,
-            password: str | None = None) -> int:
-    """Add one event to the outbox inside the caller's transaction; returns its id."""
+            password: str | None = None, created: float | None = None) -> int:
+    """Add one event to the outbox inside the caller's transaction (``created``: on the sandbox's clock, now when
+    not given); returns its id."""
     cur = conn.execute(
         "INSERT INTO callback_outbox (account_id, message_id, event_type, recipient, url, body, cb_user, "
         "cb_password, next_attempt_at, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (account_id, message_id, event_type, recipient, url, body if isinstance(body, str) else json.dumps(body),
-         user, password, due, clock.now(conn)),
+         user, password, due, clock.now(conn) if created is None else created),
     )
     return int(cur.lastrowid or 0)
 
@@ -388,7 +402,7 @@ class Dispatcher:
             self._in_flight += 1
             self.in_flight_by_account[str(row["account_id"])] += 1
             loop.spawn_callback(self._run, dict(row))
-        if recorded and recorded[0] >= MAX_IN_FLIGHT:  # a backlog: the next batch after the requests waiting now
+        if recorded and recorded[0] >= LOCAL_BATCH:  # a backlog: the next batch after the requests waiting now
             loop.add_callback(self.tick)
 
     def _claimed(self, conn: Any, rows: list[Any], token: str, wall: float, recorded: list[int]) -> list[Any]:
@@ -441,7 +455,7 @@ class Dispatcher:
     def choose(self, candidates: list[Any]) -> list[int]:
         """The ids one claim takes from ``candidates`` (due rows, oldest first): in turns, every account's first,
         then every account's second, ...; in-process bin deliveries (they hold no slot) up to a batch of
-        :data:`MAX_IN_FLIGHT`; HTTP deliveries within the pool and each account's share, and one for an account
+        :data:`LOCAL_BATCH`; HTTP deliveries within the pool and each account's share, and one for an account
         with none in flight even when the pool is full."""
         turns: collections.Counter[str] = collections.Counter()
         ranked = []
@@ -456,7 +470,7 @@ class Dispatcher:
         for _, _, row in sorted(ranked, key=lambda t: (t[0], t[1])):
             account = str(row["account_id"])
             if self.local_bin(row["url"]) is not None:
-                if local < MAX_IN_FLIGHT:
+                if local < LOCAL_BATCH:
                     local += 1
                     taken.append(int(row["id"]))
                 continue
@@ -504,8 +518,7 @@ class Dispatcher:
         self._seq += 1
         token = f"{self.instance}:{self._seq}"
         with self.db.transaction() as conn:
-            rows = conn.execute(f"SELECT * FROM callback_outbox WHERE {due} AND id IN ({','.join('?' * len(ids))}) "
-                                f"ORDER BY id", (now, stale_before, *ids)).fetchall()
+            rows = conn.execute(claimed_rows_sql(len(ids)), (*ids, now, stale_before)).fetchall()
             return take(conn, rows, token, wall)
 
     # -- the sandbox's own bins, in-process ---------------------------------------------------------

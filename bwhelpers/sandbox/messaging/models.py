@@ -36,6 +36,7 @@ import binascii
 import functools
 import json
 import math
+import operator
 import os
 import re
 import string
@@ -122,20 +123,20 @@ MAX_TAG = 1024
 # -- ids, times, segments ------------------------------------------------------------------------
 
 _ALNUM = string.ascii_lowercase + string.digits
-_ID_SPACE = 36 ** 16
-#: base-36 digit pairs: _PAIRS[d] is the digit of d % 36, then the digit of d // 36
-_PAIRS = [_ALNUM[d % 36] + _ALNUM[d // 36] for d in range(36 * 36)]
+#: random bytes -> base-36 digits: the 252 byte values below 7 * 36 each name one digit (7 bytes per digit, so every
+#: digit is equally likely); the 4 values above are dropped (``bytes.translate(..., delete=...)``)
+_DIGIT_OF_BYTE = bytes(ord(_ALNUM[b % 36]) if b < 252 else 0 for b in range(256))
+_DROPPED_BYTES = bytes(range(252, 256))
 
 
 def new_message_id(now: float | None = None) -> str:
-    """29 characters like ``15047516192013g5tuga77zsa6jrp``: epoch millis + 16 lowercase alnum."""
+    """29 characters like ``15047516192013g5tuga77zsa6jrp``: epoch millis + 16 lowercase alnum (uniform, from
+    ``os.urandom`` mapped by one ``bytes.translate``)."""
     millis = int((now if now is not None else time.time()) * 1000)
-    value = int.from_bytes(os.urandom(12), "big") % _ID_SPACE  # one urandom call, not one per character
-    chars = []
-    for _ in range(8):  # two base-36 digits at a time, least significant first (as one at a time would)
-        value, pair = divmod(value, 1296)
-        chars.append(_PAIRS[pair])
-    return f"{millis:013d}" + "".join(chars)
+    digits = os.urandom(24).translate(_DIGIT_OF_BYTE, _DROPPED_BYTES)  # fewer than 16 of 24 left: ~1 in 10^10
+    while len(digits) < 16:
+        digits += os.urandom(4).translate(_DIGIT_OF_BYTE, _DROPPED_BYTES)
+    return f"{millis:013d}{digits[:16].decode('ascii')}"
 
 
 def iso_time(ts: float) -> str:
@@ -147,6 +148,7 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+_GSM7 = frozenset(GSM7_BASIC | GSM7_EXTENDED)
 
 
 def segment_count(text: str | None, media: list[str] | None = None) -> int:
@@ -156,8 +158,8 @@ def segment_count(text: str | None, media: list[str] | None = None) -> int:
     text = text or ""
     if not text:
         return 1
-    if all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in text):
-        units = sum(2 if c in GSM7_EXTENDED else 1 for c in text)
+    if _GSM7.issuperset(text):  # one set operation, not a generator over every character
+        units = len(text) + (sum(1 for c in text if c in GSM7_EXTENDED) if not GSM7_EXTENDED.isdisjoint(text) else 0)
         single, part = 160, 153
     else:
         units = len(text.encode("utf-16-le")) // 2
@@ -318,6 +320,14 @@ def _rfc3339(value: Any) -> datetime | None:
 
 
 # -- rate limit ----------------------------------------------------------------------------------
+
+def send_settings(db: Database) -> tuple[int, float, float]:
+    """(``rate_limit_per_second``, ``delivery_delay``, ``slow_delivery_delay``) as a send uses them: read once per
+    change of the settings (:meth:`~bwhelpers.sandbox.db.Database.derived`), not three settings reads per message."""
+    return db.derived(("send settings",), lambda: (
+        int(db.get_setting("rate_limit_per_second", 0) or 0), float(db.get_setting("delivery_delay", 0.2) or 0),
+        float(db.get_setting("slow_delivery_delay", 5.0) or 0)))
+
 
 def take_rate_slot(db: Database, account_id: str, per_second: int) -> int | None:
     """Count one message against the account's per-second window (shared by every process).
@@ -494,8 +504,7 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
     app, code, description = _verdict(db, account_id, msg, own_hosts)
     url, user, password = _status_target(app)
     requested = list((app or {}).get("requested_callback_types") or [])
-    delay = float(db.get_setting("delivery_delay", 0.2) or 0)
-    slow = float(db.get_setting("slow_delivery_delay", 5.0) or 0)
+    delay, slow = send_settings(db)[1:]
 
     in_callback = message_body(row, for_callback=True, to=msg["to"])  # the same ``message`` in every event
     on_time = iso_time(now + delay)
@@ -524,7 +533,7 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
                       error_code=r_code, description=event["description"], due=due, event=event,
                       url=url if wanted else None, user=user, password=password, app_id=msg["applicationId"],
                       note=None if wanted else f"{kind} is not in the application's RequestedCallbackTypes "
-                                               f"{requested}: no callback is sent", counted=True)
+                                               f"{requested}: no callback is sent", counted=True, created=now)
             if kind == "message-delivered" and magic and magic["outcome"] == "auto-reply":
                 _auto_reply(conn, db, account_id, row, recipient, app, due + max(delay, 0.05))
 
@@ -535,22 +544,27 @@ MESSAGE_COLUMNS = ("id", "account_id", "direction", "owner", "application_id", "
                    "media_json", "tag", "priority", "expiration", "segment_count", "time", "created", "endpoint")
 MESSAGE_SQL = (f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
                f"VALUES ({','.join('?' * len(MESSAGE_COLUMNS))})")
+#: a message row's values in :data:`MESSAGE_COLUMNS` order
+_message_values = operator.itemgetter(*MESSAGE_COLUMNS)
 
 
 def _insert_message(conn: Any, row: dict[str, Any], items: int = 0) -> None:
     """The message row, counted with ``items`` of its events (those the caller stores with ``counted=True``)."""
-    conn.execute(MESSAGE_SQL, tuple(row[c] for c in MESSAGE_COLUMNS))
+    conn.execute(MESSAGE_SQL, _message_values(row))
     count_items(conn, row["account_id"], items, 1)
 
 
 def _schedule(conn: Any, *, account_id: str, message_id: str, recipient: str, kind: str, error_code: int | None,
               description: str, due: float, event: dict[str, Any], url: str | None, user: str | None,
-              password: str | None, app_id: str | None, note: str | None = None, counted: bool = False) -> None:
+              password: str | None, app_id: str | None, note: str | None = None, counted: bool = False,
+              created: float | None = None) -> None:
+    """One recipient's outcome event, and its callback in the outbox (``created``: the message's time on the
+    sandbox's clock, when the caller has it; else read now)."""
     callback_id = None
     if url:
         callback_id = callbacks.enqueue(conn, account_id=account_id, url=url, body=[event], due=due,
                                         message_id=message_id, event_type=kind, recipient=recipient,
-                                        user=user, password=password)
+                                        user=user, password=password, created=created)
     else:
         note = note or (f"application {app_id!r} does not exist on account {account_id} (or has no callback URL): "
                         f"the {kind} event cannot be delivered")

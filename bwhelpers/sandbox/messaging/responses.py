@@ -33,7 +33,7 @@ class _MessagesHandler(BaseHandler):
             raise ValidationError(errors)
         quotas.check_messages(self.db, account_id)
         quotas.check_stored(self.db, account_id, len(self.request.body or b""))
-        per_second = int(self.db.get_setting("rate_limit_per_second", 0) or 0)
+        per_second = models.send_settings(self.db)[0]
         retry_after = models.take_rate_slot(self.db, account_id, per_second)
         if retry_after is not None:
             raise RateLimited(per_second, retry_after)
