@@ -311,3 +311,35 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_save_is_flushed_to_the_disk_unless_the_file_holds_only_sandbox_profiles(tmp_path: Path,
+                                                                                  monkeypatch: Any) -> None:
+    """A real account's saved IDs (and anything in a file that holds one, or a profile named otherwise) are
+    fsynced before the rename; a file of sandbox profiles only is not (its IDs name rows of a sandbox db that
+    does not flush each commit either; a kernel's death loses neither)."""
+    import os
+
+    from bwhelpers import files
+
+    synced: list[int] = []
+    monkeypatch.setattr(files.os, "fsync", lambda fd: synced.append(fd) or os.fdatasync(fd))
+    store = StateStore(tmp_path / "state.json")
+    store.update("sandbox", numbers=["+19105550100"])
+    with store.edit("sandbox-99200002") as st:
+        st.numbers.append("+19105550101")
+    assert synced == []
+    with store.edit("real-5551234") as st:
+        st.numbers.append("+19195550100")
+    assert len(synced) == 1
+    with store.edit("sandbox") as st:  # the file holds a real account's profile now
+        st.numbers.append("+19105550102")
+    assert len(synced) == 2
+    store.reset("real-5551234")  # (what it writes holds sandbox profiles only: were it lost, the reset is undone)
+    with store.edit("sandbox") as st:
+        st.numbers.append("+19105550103")
+    assert len(synced) == 2
+    with store.edit("my-profile") as st:  # a name Config never gives a sandbox
+        st.numbers.append("+19105550104")
+    assert len(synced) == 3
+    assert store.saved("sandbox").numbers[-1] == "+19105550103"
