@@ -62,8 +62,11 @@ KINDS = ("bin", "apps", "post", "login")
 #: the bystander's pause between its requests (a notebook polls about 4 times a second)
 PACE = 0.05
 #: idle/flood phase pairs and the bystander's requests in each phase: short phases, many of them, so the shared
-#: machine's bursts of load (other processes) fall on both kinds of phase alike
-ROUNDS, PER_PHASE = 8, 30
+#: machine's bursts of load (other processes) fall on both kinds of phase alike; 16 rounds (480 requests of each
+#: kind, each p99 the 5th slowest) rather than 8 (240, the 3rd slowest): with 8, one burst of another process
+#: decided a run's p99 (idle p99 alone ranged 7-70 ms between runs; a flood of answers that cost nothing gave the
+#: same spread of ratios, 1.3-4.8, as the real one)
+ROUNDS, PER_PHASE = 16, 30
 
 
 def _request(method: str, url: str, auth: tuple[str, str] | None = None, body: bytes | None = None,

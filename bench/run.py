@@ -151,6 +151,11 @@ NOTES = """Reading the rows:
 - **7** Each size gets its own db: provisioned over HTTP, then seeded through the models (no HTTP), then
   served by a fresh sandbox subprocess; the empty db of the same run is the baseline. B/message counts the
   message, its delivered event, the delivered callback (outbox body and attempt) and every index on them.
+- **8** A round is an idle phase (the bystander's 30 requests, 50 ms apart, the 4 flood processes stopped) then a
+  flood phase (the flood running for 1 s, then the bystander's 30 requests); 16 rounds, so each p99 is taken from 480
+  requests (the 5th slowest). The bystander's latency is what its client sees (a new connection per request, as
+  urllib makes them); its p99 inside the service is the service's own time for its requests (access log), the
+  service's CPU per flood answer its CPU in the flood phases less that in the idle phases, over the flood's answers.
 - **5** The sandbox counts messages per wall-clock second, so a run of N/R seconds can exceed R slightly
   (partial first and last windows); integrity is checked against the sandbox's own message store.
 """
