@@ -610,3 +610,41 @@ def test_a_claim_records_its_whole_window_of_own_bin_deliveries_in_turns() -> No
     http = [{"id": 1000 + i, "account_id": "a", "url": "https://a.example/cb"} for i in range(CLAIM_WINDOW)]
     assert len(d.choose(http)) == MAX_IN_FLIGHT
 
+
+def test_a_write_to_another_cached_table_keeps_the_parsed_settings_and_a_settings_write_drops_them(
+        tmp_path: Path) -> None:
+    """The settings/meta part of the cache (issue 25): most write requests write a cached table (an application, a
+    number's owner, an account, a credential); the parsed settings, quotas and clock stay cached over them, and
+    a write to settings or meta (this connection's, or another's commit) still counts at once."""
+    from bwhelpers.sandbox import clock, quotas
+    from bwhelpers.sandbox.accounts import create_account
+    from bwhelpers.sandbox.db import begin_scope, end_scope
+    from bwhelpers.sandbox.disabled import any_disabled
+    from bwhelpers.sandbox.server import prepare_db
+
+    db = prepare_db(str(tmp_path / "cache.db"), accounts=[])
+    try:
+        statements: list[str] = []
+        db.connect().set_trace_callback(statements.append)
+
+        def reads() -> list[str]:
+            scope = begin_scope()  # (one request's reads)
+            try:
+                statements.clear()
+                db.get_setting("delivery_delay"), quotas.limit(db, "messages"), clock.now(db)
+                any_disabled(db, [DEMO["account_id"]])
+                return [s for s in statements if "FROM settings" in s or "FROM meta" in s or "accounts" in s]
+            finally:
+                end_scope(scope)
+
+        reads()
+        assert reads() == []  # all cached
+        create_account(db, DEMO)  # a write to accounts (a cached table): the account answer is read again ...
+        assert [s for s in reads() if "accounts" not in s] == []  # ... the settings, quotas and clock are not
+        db.set_setting("delivery_delay", 0.5)  # a write to settings drops them
+        assert db.get_setting("delivery_delay") == 0.5
+        with sqlite3.connect(tmp_path / "cache.db", timeout=30) as conn:  # so does another connection's commit
+            conn.execute("UPDATE settings SET value=? WHERE key='delivery_delay'", (json.dumps(0.25),))
+        assert db.get_setting("delivery_delay") == 0.25
+    finally:
+        db.close()

@@ -64,7 +64,7 @@ def state(db: Database | sqlite3.Connection) -> Any:
             return _read_row(db)
         db = found
     # parsed once, cached until the meta table changes (the caller must not change it)
-    return db.derived(("clock",), lambda: _parse(db.meta_value(KEY)))
+    return db.settings_derived(("clock",), lambda: _parse(db.meta_value(KEY)))
 
 
 def _read_row(db: sqlite3.Connection) -> Any:

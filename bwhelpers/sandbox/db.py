@@ -76,6 +76,8 @@ def end_scope(token: contextvars.Token[dict[int, tuple[int, float]] | None]) -> 
 #: (temporary triggers), a commit by another connection moves ``PRAGMA data_version`` (areas add theirs with
 #: :func:`register_cached_table`; tables written by every request must not be here)
 _cached_tables: list[str] = ["settings", "meta"]
+#: the tables of the second dict of :meth:`Database._caches`: only their writes drop it
+_BASE_TABLES = frozenset({"settings", "meta"})
 #: the Database of each open connection (so code handed a connection inside a transaction reads the same cache)
 _owners: dict[int, "Database"] = {}
 
@@ -260,23 +262,33 @@ class Database:
             conn.close()
             self._local.conn = None
             self._local.cache = None
+            self._local.base = None
             self._local.watched = 0
 
     # -- a per-connection cache of the settings and meta tables and of values derived from cached tables ------
     def _cache(self) -> dict[Any, Any]:
+        return self._caches()[0]
+
+    def _caches(self) -> tuple[dict[Any, Any], dict[Any, Any]]:
         """This connection's cache of the ``settings`` and ``meta`` tables and of values derived from the cached
         tables (:func:`register_cached_table`), kept while nothing changed them: ``PRAGMA data_version`` moves when
         another connection (thread or process) commits (checked once per read scope, :func:`begin_scope`, else at
         every read), and temporary triggers on this connection drop the cache when it writes one of the tables
         itself (set_setting, fault countdowns, the clock, a wipe, a new application...; also rolled-back
-        writes: what a transaction reads after its own write to a cached table is not kept)."""
+        writes: what a transaction reads after its own write to a cached table is not kept).
+
+        Two dicts: the values derived from any cached table, and the ``settings`` and ``meta`` rows with the
+        settings parsed (:meth:`_cached_table`, :meth:`get_setting`), which this connection's writes to the other
+        cached tables (an application, a number's owner, a credential: most write requests) leave in place."""
         local = self._local
         cache = getattr(local, "cache", None)
+        base = getattr(local, "base", None)
         scope = _scope.get()
-        if cache is not None and scope is not None:  # the fast path: this scope already checked data_version
+        if cache is not None and base is not None and scope is not None:  # this scope already checked data_version
             checked = scope.get(local.conn_id)
-            if checked is not None and checked[0] == cache[0] and time.monotonic() - checked[1] <= SCOPE_SECONDS:
-                return cache[1]
+            if checked is not None and checked[0] == cache[0] == base[0] \
+                    and time.monotonic() - checked[1] <= SCOPE_SECONDS:
+                return cache[1], base[1]
         conn = self.connect()
         if getattr(local, "watched", 0) != len(_cached_tables):
             self._watch(conn)
@@ -291,7 +303,10 @@ class Database:
         cache = local.cache
         if cache is None or cache[0] != version:
             cache = local.cache = (version, {})
-        return cache[1]
+        base = getattr(local, "base", None)
+        if base is None or base[0] != version:
+            base = local.base = (version, {})
+        return cache[1], base[1]
 
     def _keep(self, tables: dict[Any, Any], key: Any, value: Any) -> None:
         """Cache ``value`` unless this connection's open transaction wrote a cached table (it may roll back)."""
@@ -303,8 +318,8 @@ class Database:
         tables[key] = value
 
     def _cached_table(self, table: str) -> dict[str, str]:
-        """The rows of ``settings`` or ``meta`` as {key: raw value} (cached, see :meth:`_cache`)."""
-        tables = self._cache()
+        """The rows of ``settings`` or ``meta`` as {key: raw value} (cached, see :meth:`_caches`)."""
+        tables = self._caches()[1]
         rows = tables.get(table)
         if rows is None:
             rows = {str(r[0]): str(r[1]) for r in self.connect().execute(f"SELECT key, value FROM {table}")}
@@ -321,6 +336,16 @@ class Database:
         self._keep(self._cache(), key, value)
         return value
 
+    def settings_derived(self, key: tuple[Any, ...], compute: Callable[[], _S]) -> _S:
+        """:meth:`derived` for a value made only of the ``settings`` and ``meta`` rows (:meth:`get_setting`,
+        :meth:`meta_value`): kept with them, so a write to another cached table leaves it (see :meth:`_caches`)."""
+        hit = self._caches()[1].get(key, _UNCACHED)
+        if hit is not _UNCACHED:
+            return hit
+        value = compute()
+        self._keep(self._caches()[1], key, value)
+        return value
+
     def recall(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """What :meth:`remember` kept under ``key`` while the cached tables did not change (None: nothing)."""
         hit = self._cache().get(key)
@@ -334,19 +359,22 @@ class Database:
     def _watch(self, conn: sqlite3.Connection) -> None:
         local = self._local
 
-        def changed() -> None:
+        def changed(table: str) -> None:
             local.cache = None
+            if table in _BASE_TABLES:
+                local.base = None
             local.tx_wrote = True
 
-        conn.create_function("bwhelpers_cache_changed", 0, changed, deterministic=False)
+        conn.create_function("bwhelpers_cache_changed", 1, changed, deterministic=False)
         have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         for table in _cached_tables:
             if table not in have:
                 continue
             for event in ("INSERT", "UPDATE", "DELETE"):
                 conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS bwhelpers_{table}_{event.lower()} AFTER {event} ON "
-                             f"main.{table} BEGIN SELECT bwhelpers_cache_changed(); END")
+                             f"main.{table} BEGIN SELECT bwhelpers_cache_changed('{table}'); END")
         local.cache = None
+        local.base = None
         local.tx_wrote = False
         local.watched = len(_cached_tables)
 
@@ -436,7 +464,7 @@ class Database:
     # -- settings ------------------------------------------------------------------------------
     def get_setting(self, key: str, default: Any = None) -> Any:
         """A setting's value (``default`` when unset); a list or object is the caller's own copy."""
-        value = self.derived(("setting", key), lambda: _parsed(self._cached_table("settings").get(key)))
+        value = self.settings_derived(("setting", key), lambda: _parsed(self._cached_table("settings").get(key)))
         if value is _MISSING:
             return default
         if isinstance(value, (dict, list)):

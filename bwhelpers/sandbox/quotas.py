@@ -131,7 +131,7 @@ def apply(db: Database) -> None:
 def limits(db: Database) -> dict[str, int | None]:
     """Every quota (``None`` = unlimited). Read through the db's settings cache, which every commit of another
     connection or process invalidates: a quota changed anywhere binds the next request."""
-    return dict(db.derived(("quotas",), lambda: _limits(db)))
+    return dict(db.settings_derived(("quotas",), lambda: _limits(db)))
 
 
 def _limits(db: Database) -> dict[str, int | None]:
@@ -144,11 +144,11 @@ def _limits(db: Database) -> dict[str, int | None]:
 
 def limit(db: Database, key: str) -> int | None:
     """One quota (``None`` = unlimited), cached with the settings."""
-    return db.derived(("quota", key), lambda: _limit(db, key))
+    return db.settings_derived(("quota", key), lambda: _limit(db, key))
 
 
 def _limit(db: Database, key: str) -> int | None:
-    value = db.derived(("quotas",), lambda: _limits(db)).get(key)
+    value = db.settings_derived(("quotas",), lambda: _limits(db)).get(key)
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
