@@ -68,6 +68,10 @@ def _secret(path: str | None, env: str, option: str) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # the format names no source line, thread or process, so no record looks them up (the logging HOWTO's
+    # "Optimization"): at DEBUG the access log writes a record per request, and the caller's frame was most of it
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     from .db import default_db_path
     from .server import SandboxServer, prepare_db
 
