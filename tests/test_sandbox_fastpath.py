@@ -648,3 +648,51 @@ def test_a_write_to_another_cached_table_keeps_the_parsed_settings_and_a_setting
         assert db.get_setting("delivery_delay") == 0.25
     finally:
         db.close()
+
+
+def test_a_value_derived_from_one_table_is_kept_over_writes_to_other_cached_tables_only(tmp_path: Path) -> None:
+    """Per-table parts of the cache (issue 25): an account's disabled flag and a credential's version (read by every
+    Bearer request) are kept while the setup's writes go to applications, locations and orders; a write to their
+    own table (this connection's, or another connection's commit) drops them at once."""
+    from bwhelpers.sandbox import credentials
+    from bwhelpers.sandbox.db import begin_scope, end_scope
+    from bwhelpers.sandbox.disabled import any_disabled, set_disabled
+    from bwhelpers.sandbox.dashboard import models as dash
+    from bwhelpers.sandbox.server import prepare_db
+
+    db = prepare_db(str(tmp_path / "parts.db"))
+    try:
+        account = DEMO["account_id"]
+        with db.transaction() as conn:
+            credentials.set_credential(conn, account, "cid-1", "secret-1")
+        statements: list[str] = []
+        db.connect().set_trace_callback(statements.append)
+
+        def reads() -> tuple[list[str], bool, Any]:
+            scope = begin_scope()  # (one request's reads)
+            try:
+                statements.clear()
+                disabled, state = any_disabled(db, [account]), credentials.credential_state(db, "cid-1")
+                return [s for s in statements if "FROM accounts" in s or "FROM api_credentials" in s], disabled, state
+            finally:
+                end_scope(scope)
+
+        first = reads()
+        assert len(first[0]) == 2 and first[1] is False and first[2] is not None
+        assert reads()[0] == []  # cached
+        dash.create_application(db, account, {"AppName": "a", "ServiceType": "Messaging-V2",
+                                              "CallbackUrl": "https://example.com/cb"})
+        assert reads()[0] == []  # a write to another cached table (dash_applications) keeps both
+        set_disabled(db, account, True)  # a write to accounts drops the flag, not the credential's version
+        again = reads()
+        assert again[1] is True and [s for s in again[0] if "api_credentials" in s] == []
+        with db.transaction() as conn:  # replacing the credential: a new version at once
+            credentials.set_credential(conn, account, "cid-1", "secret-2")
+        assert reads()[2] != first[2]
+        with sqlite3.connect(tmp_path / "parts.db", timeout=30) as other:  # another connection's commit drops all
+            other.execute("UPDATE accounts SET disabled=NULL WHERE account_id=?", (account,))
+        assert reads()[1] is False
+        with pytest.raises(ValueError):
+            db.derived(("x",), lambda: 1, table="messages")  # not a cached table: its writes would not drop it
+    finally:
+        db.close()

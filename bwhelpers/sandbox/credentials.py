@@ -104,7 +104,7 @@ def _version(secret_hash: str) -> str:
 
 def credential_state(db: Database, client_id: str) -> tuple[float, str] | None:
     """(created, version) of a credential, or None when it does not exist (cached with the table)."""
-    return db.derived(("credential", client_id), lambda: _credential_state(db, client_id))
+    return db.derived(("credential", client_id), lambda: _credential_state(db, client_id), table="api_credentials")
 
 
 def _credential_state(db: Database, client_id: str) -> tuple[float, str] | None:

@@ -76,8 +76,11 @@ def end_scope(token: contextvars.Token[dict[int, tuple[int, float]] | None]) -> 
 #: (temporary triggers), a commit by another connection moves ``PRAGMA data_version`` (areas add theirs with
 #: :func:`register_cached_table`; tables written by every request must not be here)
 _cached_tables: list[str] = ["settings", "meta"]
-#: the tables of the second dict of :meth:`Database._caches`: only their writes drop it
+#: the tables of the :data:`_BASE` part of :meth:`Database._part`: only their writes drop it
 _BASE_TABLES = frozenset({"settings", "meta"})
+#: the parts of a connection's cache (:meth:`Database._part`) besides one per table: values derived from any cached
+#: tables, and the settings and meta rows
+_ANY, _BASE = "\0any", "\0base"
 #: the Database of each open connection (so code handed a connection inside a transaction reads the same cache)
 _owners: dict[int, "Database"] = {}
 
@@ -261,52 +264,53 @@ class Database:
             _owners.pop(id(conn), None)
             conn.close()
             self._local.conn = None
-            self._local.cache = None
-            self._local.base = None
+            self._local.parts = None
             self._local.watched = 0
 
     # -- a per-connection cache of the settings and meta tables and of values derived from cached tables ------
     def _cache(self) -> dict[Any, Any]:
-        return self._caches()[0]
+        return self._part(_ANY)
 
-    def _caches(self) -> tuple[dict[Any, Any], dict[Any, Any]]:
-        """This connection's cache of the ``settings`` and ``meta`` tables and of values derived from the cached
-        tables (:func:`register_cached_table`), kept while nothing changed them: ``PRAGMA data_version`` moves when
-        another connection (thread or process) commits (checked once per read scope, :func:`begin_scope`, else at
-        every read), and temporary triggers on this connection drop the cache when it writes one of the tables
-        itself (set_setting, fault countdowns, the clock, a wipe, a new application...; also rolled-back
-        writes: what a transaction reads after its own write to a cached table is not kept).
-
-        Two dicts: the values derived from any cached table, and the ``settings`` and ``meta`` rows with the
-        settings parsed (:meth:`_cached_table`, :meth:`get_setting`), which this connection's writes to the other
-        cached tables (an application, a number's owner, a credential: most write requests) leave in place."""
+    def _version(self) -> int:
+        """This connection's ``PRAGMA data_version`` as this read scope knows it (:func:`begin_scope`: checked once
+        per scope and connection, again after :data:`SCOPE_SECONDS`; outside a scope at every call)."""
         local = self._local
-        cache = getattr(local, "cache", None)
-        base = getattr(local, "base", None)
         scope = _scope.get()
-        if cache is not None and base is not None and scope is not None:  # this scope already checked data_version
+        if scope is not None and getattr(local, "parts", None) is not None \
+                and local.watched == len(_cached_tables):  # the fast path: checked in this scope
             checked = scope.get(local.conn_id)
-            if checked is not None and checked[0] == cache[0] == base[0] \
-                    and time.monotonic() - checked[1] <= SCOPE_SECONDS:
-                return cache[1], base[1]
+            if checked is not None and time.monotonic() - checked[1] <= SCOPE_SECONDS:
+                return checked[0]
         conn = self.connect()
-        if getattr(local, "watched", 0) != len(_cached_tables):
+        if getattr(local, "watched", 0) != len(_cached_tables) or getattr(local, "parts", None) is None:
             self._watch(conn)
         if scope is None:
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
-        else:
-            checked = scope.get(id(conn))
-            now = time.monotonic()
-            if checked is None or now - checked[1] > SCOPE_SECONDS:
-                checked = scope[id(conn)] = (conn.execute("PRAGMA data_version").fetchone()[0], now)
-            version = checked[0]
-        cache = local.cache
-        if cache is None or cache[0] != version:
-            cache = local.cache = (version, {})
-        base = getattr(local, "base", None)
-        if base is None or base[0] != version:
-            base = local.base = (version, {})
-        return cache[1], base[1]
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+        checked = scope.get(id(conn))
+        now = time.monotonic()
+        if checked is None or now - checked[1] > SCOPE_SECONDS:
+            checked = scope[id(conn)] = (conn.execute("PRAGMA data_version").fetchone()[0], now)
+        return int(checked[0])
+
+    def _part(self, name: str) -> dict[Any, Any]:
+        """One part of this connection's cache of the cached tables (:func:`register_cached_table`), kept while
+        nothing changed what it is made of: ``PRAGMA data_version`` moves when another connection (thread or
+        process) commits (:meth:`_version`), and temporary triggers on this connection drop a part when it writes
+        one of its tables itself (set_setting, fault countdowns, the clock, a wipe, a new application...; also
+        rolled-back writes: what a transaction reads after its own write to a cached table is not kept).
+
+        The parts: :data:`_ANY`, values derived from any cached tables (dropped by a write to any of them);
+        :data:`_BASE`, the ``settings`` and ``meta`` rows with the settings parsed (:meth:`_cached_table`,
+        :meth:`get_setting`, :meth:`settings_derived`: dropped by writes to those two only); and one per table
+        named by :meth:`derived`'s ``table`` (dropped by writes to that table only). So most write requests (an
+        application, a number's owner, an order) leave the settings, the clock, the accounts' disabled flags and
+        the credentials' versions cached."""
+        version = self._version()
+        parts = self._local.parts
+        part = parts.get(name)
+        if part is None or part[0] != version:
+            part = parts[name] = (version, {})
+        return part[1]
 
     def _keep(self, tables: dict[Any, Any], key: Any, value: Any) -> None:
         """Cache ``value`` unless this connection's open transaction wrote a cached table (it may roll back)."""
@@ -318,32 +322,36 @@ class Database:
         tables[key] = value
 
     def _cached_table(self, table: str) -> dict[str, str]:
-        """The rows of ``settings`` or ``meta`` as {key: raw value} (cached, see :meth:`_caches`)."""
-        tables = self._caches()[1]
+        """The rows of ``settings`` or ``meta`` as {key: raw value} (cached, see :meth:`_part`)."""
+        tables = self._part(_BASE)
         rows = tables.get(table)
         if rows is None:
             rows = {str(r[0]): str(r[1]) for r in self.connect().execute(f"SELECT key, value FROM {table}")}
             self._keep(tables, table, rows)
         return rows
 
-    def derived(self, key: tuple[Any, ...], compute: Callable[[], _S]) -> _S:
+    def derived(self, key: tuple[Any, ...], compute: Callable[[], _S], table: str | None = None) -> _S:
         """``compute()``, a value made only of rows of cached tables (:func:`register_cached_table`; settings and
-        meta are) and not of the time, cached with them (:meth:`_cache`). The caller must not change it."""
-        hit = self._cache().get(key, _UNCACHED)
+        meta are) and not of the time, cached with them (:meth:`_part`). The caller must not change it. With
+        ``table``: a value made only of that one cached table's rows, kept over writes to the others."""
+        if table is not None and table not in _cached_tables:
+            raise ValueError(f"{table} is not a cached table (register_cached_table)")
+        name = _ANY if table is None else _BASE if table in _BASE_TABLES else table
+        hit = self._part(name).get(key, _UNCACHED)
         if hit is not _UNCACHED:
             return hit
         value = compute()
-        self._keep(self._cache(), key, value)
+        self._keep(self._part(name), key, value)
         return value
 
     def settings_derived(self, key: tuple[Any, ...], compute: Callable[[], _S]) -> _S:
         """:meth:`derived` for a value made only of the ``settings`` and ``meta`` rows (:meth:`get_setting`,
-        :meth:`meta_value`): kept with them, so a write to another cached table leaves it (see :meth:`_caches`)."""
-        hit = self._caches()[1].get(key, _UNCACHED)
+        :meth:`meta_value`): kept with them, so a write to another cached table leaves it (see :meth:`_part`)."""
+        hit = self._part(_BASE).get(key, _UNCACHED)
         if hit is not _UNCACHED:
             return hit
         value = compute()
-        self._keep(self._caches()[1], key, value)
+        self._keep(self._part(_BASE), key, value)
         return value
 
     def recall(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -359,10 +367,11 @@ class Database:
     def _watch(self, conn: sqlite3.Connection) -> None:
         local = self._local
 
+        parts: dict[str, tuple[int, dict[Any, Any]]] = {}
+
         def changed(table: str) -> None:
-            local.cache = None
-            if table in _BASE_TABLES:
-                local.base = None
+            parts.pop(_ANY, None)
+            parts.pop(_BASE if table in _BASE_TABLES else table, None)
             local.tx_wrote = True
 
         conn.create_function("bwhelpers_cache_changed", 1, changed, deterministic=False)
@@ -373,8 +382,7 @@ class Database:
             for event in ("INSERT", "UPDATE", "DELETE"):
                 conn.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS bwhelpers_{table}_{event.lower()} AFTER {event} ON "
                              f"main.{table} BEGIN SELECT bwhelpers_cache_changed('{table}'); END")
-        local.cache = None
-        local.base = None
+        local.parts = parts
         local.tx_wrote = False
         local.watched = len(_cached_tables)
 

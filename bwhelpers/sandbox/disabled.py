@@ -38,7 +38,7 @@ def any_disabled(db: Database, account_ids: Iterable[str]) -> bool:
     ids = tuple(str(a) for a in account_ids)
     if not ids:
         return False
-    return db.derived(("disabled", ids), lambda: _any_disabled(db, ids))
+    return db.derived(("disabled", ids), lambda: _any_disabled(db, ids), table="accounts")
 
 
 def _any_disabled(db: Database, ids: tuple[str, ...]) -> bool:

@@ -281,7 +281,8 @@ def get_application(db: Database, account_id: str, app_id: str) -> dict[str, Any
     """
     if not app_id:
         return None
-    found = db.derived(("application", str(account_id), str(app_id)), lambda: _application(db, account_id, app_id))
+    found = db.derived(("application", str(account_id), str(app_id)), lambda: _application(db, account_id, app_id),
+                       table="dash_applications")
     return None if found is None else {**found, "requested_callback_types": list(found["requested_callback_types"])}
 
 
@@ -590,7 +591,7 @@ def number_owner(db: Database, tn: str) -> dict[str, Any] | None:
     if ten is None:
         return None
     settle(db)
-    found = db.derived(("number_owner", ten), lambda: _number_owner(db, ten))
+    found = db.derived(("number_owner", ten), lambda: _number_owner(db, ten), table="dash_tns")
     return None if found is None else dict(found)
 
 
@@ -711,7 +712,7 @@ def _finalize(conn: sqlite3.Connection, row: sqlite3.Row, transition: dict[str, 
 def settle(db: Database) -> None:
     """Finalize every order whose time has come (time-based modes; poll counts as stored)."""
     if not db.derived(("orders pending",), lambda: bool(
-            db.query("SELECT order_id FROM dash_orders WHERE finalized=0 LIMIT 1"))):
+            db.query("SELECT order_id FROM dash_orders WHERE finalized=0 LIMIT 1")), table="dash_orders"):
         return
     transition, now = _transition(db), clock.now(db)
     with db.transaction() as conn:
