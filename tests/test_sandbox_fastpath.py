@@ -696,3 +696,72 @@ def test_a_value_derived_from_one_table_is_kept_over_writes_to_other_cached_tabl
             db.derived(("x",), lambda: 1, table="messages")  # not a cached table: its writes would not drop it
     finally:
         db.close()
+
+
+def test_a_workshop_request_is_authenticated_once_unless_its_credentials_changed_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: the head's tenant check (fair_share) authenticates a workshop request; its handler takes that
+    principal instead of verifying the token again. A change to what the answer was made of between the head and
+    the handler (the account disabled by this process, or by another process's commit; the credential replaced)
+    makes the handler authenticate again, so it is refused as before."""
+    from bwhelpers.sandbox import credentials, server as server_mod
+    from bwhelpers.sandbox.disabled import REASON, set_disabled
+    from bwhelpers.sandbox.server import SandboxServer, prepare_db
+
+    db = prepare_db(str(tmp_path / "once.db"))
+    verified: list[str] = []
+    real_verify = credentials.verify_token
+    monkeypatch.setattr(credentials, "verify_token", lambda d, t: (verified.append(t), real_verify(d, t))[1])
+    meanwhile: list[Any] = []
+    real_start = server_mod._BodyLimit._start
+
+    def change_then_start(self: Any, turn: Any) -> None:
+        while meanwhile:  # between the head's check and the handler
+            meanwhile.pop(0)()
+        real_start(self, turn)
+
+    monkeypatch.setattr(server_mod._BodyLimit, "_start", change_then_start)
+    srv = SandboxServer(db, port=0, workshop=True, xheaders=True)
+    srv.start_thread()
+    try:
+        account = DEMO["account_id"]
+        client = credentials.check_client(db, DEMO["client_id"], DEMO["client_secret"])
+        assert client is not None
+        bearer = {"Authorization": "Bearer " + credentials.issue_token(db, client, 3600)}
+        url = f"{srv.url}/api/accounts/{account}/applications"
+
+        def get() -> requests.Response:
+            verified.clear()
+            return requests.get(url, headers=bearer, timeout=30)
+
+        r = get()
+        assert r.status_code == 200, r.text
+        assert len(verified) == 1  # the head's check only (it was 2: the handler verified the token again)
+        assert requests.get(f"{srv.url}/api/accounts/9999999/applications", headers=bearer,
+                            timeout=30).status_code == 403  # the handler still asks whether it covers the account
+
+        meanwhile.append(lambda: set_disabled(db, account, True))  # this process, in the server's thread
+        r = get()
+        assert r.status_code == 401 and REASON in r.text and len(verified) == 2
+        set_disabled(db, account, False)
+
+        def other_process_disables() -> None:
+            with sqlite3.connect(tmp_path / "once.db", timeout=30) as other:
+                other.execute("UPDATE accounts SET disabled=1 WHERE account_id=?", (account,))
+
+        meanwhile.append(other_process_disables)
+        r = get()
+        assert r.status_code == 401 and REASON in r.text and len(verified) == 2
+        set_disabled(db, account, False)
+        assert get().status_code == 200
+
+        def replaced() -> None:
+            with db.transaction() as conn:
+                credentials.set_credential(conn, account, DEMO["client_id"], "a-new-secret")
+
+        meanwhile.append(replaced)
+        r = get()
+        assert r.status_code == 401 and "last changed" in r.text and len(verified) == 2
+    finally:
+        srv.stop()
+        db.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,8 @@ class Principal:
     subject: str                # the username or the client id (never a secret)
     roles: tuple[str, ...]
     accounts: tuple[str, ...]
+    #: a Bearer token's ``exp`` (sandbox clock seconds); None for Basic
+    expires: float | None = None
 
 
 class AuthError(Exception):
@@ -106,14 +109,8 @@ def authenticate(db: Database, authorization: str | None, account_id: str | None
                             disabled=exc.reason == DISABLED) from None
         accounts = tuple(str(a) for a in claims["accounts"])
         roles = tuple(str(r) for r in claims["roles"])
-        if account_id is not None and account_id not in accounts:
-            raise AuthError(403, "The access token does not cover this account", "bearer",
-                            bearer_error="insufficient_scope")
-        if role is not None and role not in roles:
-            raise AuthError(403, f"The API credential lacks the {role} role", "bearer", role=role,
-                            bearer_error="insufficient_scope")
-        return Principal(account_id or (accounts[0] if accounts else ""), "bearer", str(claims["sub"]), roles,
-                         accounts)
+        return authorize(Principal(accounts[0] if accounts else "", "bearer", str(claims["sub"]), roles, accounts,
+                                   float(claims["exp"])), account_id, role)
     creds = parse_basic(header)
     if creds is None:
         raise AuthError(401, "Missing or malformed Authorization header")
@@ -124,9 +121,31 @@ def authenticate(db: Database, authorization: str | None, account_id: str | None
         raise AuthError(401, DISABLED, disabled=True)
     if db.get_setting("legacy_basic_auth", "allowed") == "decommissioned":
         raise AuthError(401, DECOMMISSIONED, decommissioned=True)
-    if account_id is not None and row["account_id"] != account_id:
+    return authorize(Principal(row["account_id"], "basic", creds[0], ALL_ROLES, (row["account_id"],)), account_id,
+                     role)
+
+
+def authorize(principal: Principal, account_id: str | None = None, role: str | None = None) -> Principal:
+    """:func:`authenticate`'s last step: does ``principal`` (authenticated, with no account asked for) cover
+    ``account_id`` and have ``role``? Returns it acting on ``account_id``; raises :class:`AuthError` 403."""
+    if principal.scheme == "bearer":
+        if account_id is not None and account_id not in principal.accounts:
+            raise AuthError(403, "The access token does not cover this account", "bearer",
+                            bearer_error="insufficient_scope")
+        if role is not None and role not in principal.roles:
+            raise AuthError(403, f"The API credential lacks the {role} role", "bearer", role=role,
+                            bearer_error="insufficient_scope")
+    elif account_id is not None and principal.account_id != account_id:
         raise AuthError(403, "The API user belongs to another account")
-    return Principal(row["account_id"], "basic", creds[0], ALL_ROLES, (row["account_id"],))
+    if account_id is None or account_id == principal.account_id:
+        return principal
+    return dataclasses.replace(principal, account_id=account_id)
+
+
+#: the tables whose rows an :func:`authenticate` answer is made of (besides the settings and meta rows: the signing
+#: key, the clock, legacy_basic_auth): while none of them changed, a principal verified from a request's head (its
+#: tenant, :mod:`.fair_share`) is what the handler's check would find again (:meth:`.Database.epoch`)
+AUTH_TABLES = ("settings", "accounts", "api_credentials")
 
 
 def legacy_user_account(db: Database, authorization: str | None, user_id: str) -> str:

@@ -354,6 +354,18 @@ class Database:
         self._keep(self._part(_BASE), key, value)
         return value
 
+    def epoch(self, tables: tuple[str, ...]) -> tuple[dict[Any, Any], ...]:
+        """What the cache holds now for values made of ``tables`` (cached ones): :meth:`same_epoch` of it is True
+        later while none of them changed (no write by this connection, no commit by another one)."""
+        for table in tables:
+            if table not in _cached_tables:
+                raise ValueError(f"{table} is not a cached table (register_cached_table)")
+        return tuple(self._part(_BASE if t in _BASE_TABLES else t) for t in tables)
+
+    def same_epoch(self, tables: tuple[str, ...], epoch: tuple[dict[Any, Any], ...]) -> bool:
+        """Is :meth:`epoch` of ``tables`` still ``epoch`` (nothing in them changed since)?"""
+        return all(self._part(_BASE if t in _BASE_TABLES else t) is part for t, part in zip(tables, epoch))
+
     def recall(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """What :meth:`remember` kept under ``key`` while the cached tables did not change (None: nothing)."""
         hit = self._cache().get(key)

@@ -45,7 +45,7 @@ import tornado.ioloop
 
 from . import clock, credentials
 from .admission import FIRST_PAGE
-from .auth import authenticate, legacy_token_account, parse_basic
+from .auth import Principal, authenticate, legacy_token_account, parse_basic
 from .auth_throttle import THROTTLE, cached_only, credential_key
 from .db import Database
 from .disabled import AccountDisabled
@@ -57,22 +57,30 @@ def verified_account(db: Database, authorization: str, address: str) -> str | No
     """The account of right credentials in ``authorization`` (Basic: API user, API client, token:secret; or Bearer),
     else None. At most one key derivation per stored credential found by the claimed id, none when the throttle
     would refuse this credential from ``address`` (then only remembered successes count)."""
+    return verified(db, authorization, address)[0]
+
+
+def verified(db: Database, authorization: str, address: str) -> tuple[str | None, Principal | None]:
+    """:func:`verified_account`, and the :class:`~.auth.Principal` when the credentials are what
+    :func:`~.auth.authenticate` accepts (an API user or a Bearer token; not an API client's or the guide's
+    token:secret, which only their own handlers take)."""
     basic = parse_basic(authorization)
     refused = basic is not None and THROTTLE.blocked(address, credential_key(*basic), now=clock.now(db)) is not None
     token = cached_only.set(refused)
     try:
         try:
-            return authenticate(db, authorization).account_id
+            principal = authenticate(db, authorization)
+            return principal.account_id, principal
         except Exception:
             if basic is None:
-                return None
+                return None, None
         try:  # POST /api/v1/oauth2/token: Basic client_id:client_secret
             client = credentials.check_client(db, *basic)
         except AccountDisabled:  # refused by its handler: no account's turn
-            return None
+            return None, None
         if client is not None:
-            return str(client["account_id"])
-        return legacy_token_account(db, authorization)  # the guide's token:secret
+            return str(client["account_id"]), None
+        return legacy_token_account(db, authorization), None  # the guide's token:secret
     finally:
         cached_only.reset(token)
 
@@ -91,15 +99,22 @@ def tenant_of(db: Database, authorization: str | None, address: str, delivery: s
     """The fairness key of a request: ``account:<id>`` for right credentials or a valid delivery signature
     (``delivery``: the account it names, checked by the caller), ``admin`` for the admin key (``admin``: checked by
     the caller), else ``address:<ip>``."""
+    return tenant_and_principal(db, authorization, address, delivery, admin)[0]
+
+
+def tenant_and_principal(db: Database, authorization: str | None, address: str, delivery: str | None = None,
+                         admin: bool = False) -> tuple[str, Principal | None]:
+    """:func:`tenant_of`, and the :class:`~.auth.Principal` its credentials authenticated as, if any (the server
+    hands it to the handler, which then does not authenticate the request a second time)."""
     if delivery:
-        return "account:" + delivery
+        return "account:" + delivery, None
     if admin:
-        return "admin"
+        return "admin", None
     if authorization:
-        account = verified_account(db, authorization, address)
+        account, principal = verified(db, authorization, address)
         if account:
-            return "account:" + account
-    return "address:" + client_key(address)
+            return "account:" + account, principal
+    return "address:" + client_key(address), None
 
 
 #: seconds a tenant's next request waits after one of its requests was answered 429 (a flood's turns are spaced out,

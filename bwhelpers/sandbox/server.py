@@ -31,7 +31,8 @@ from .base import BaseHandler
 from .context import SandboxContext
 from . import admission, delivery_signature, forwarded, guards, linger, quotas
 from .admission import Busy, Ledger, Ticket
-from .fair_share import PACED_BUSY, REFUSED, FairShare, Turn, proves_account, tenant_of
+from .fair_share import PACED_BUSY, REFUSED, FairShare, Turn, proves_account, tenant_and_principal
+from .auth import AUTH_TABLES
 from .guards import LOCAL_HOSTS, MAX_BODY_BYTES, OVERSIZE_HEADER
 from .keys import ADMIN_HEADER, same_secret
 from .settings import ensure_defaults
@@ -495,7 +496,12 @@ class SandboxApplication(tornado.web.Application):
                 admin = same_secret(headers.get(ADMIN_HEADER), ctx.admin_key)
                 scope = begin_scope()  # the credential's cached reads check other connections' commits once, not per read
                 try:
-                    who = tenant_of(ctx.db, headers.get("Authorization"), address, delivery, admin)
+                    authorization = headers.get("Authorization")
+                    who, principal = tenant_and_principal(ctx.db, authorization, address, delivery, admin)
+                    # the handler takes this principal instead of authenticating the request again, while nothing it
+                    # was made of changed (BaseHandler.head_principal)
+                    request_conn.bw_principal = None if principal is None else (
+                        authorization, principal, ctx.db.epoch(AUTH_TABLES))
                 finally:
                     end_scope(scope)
                 if not who.startswith("address:"):
