@@ -765,3 +765,31 @@ def test_a_workshop_request_is_authenticated_once_unless_its_credentials_changed
     finally:
         srv.stop()
         db.close()
+
+
+def test_the_objects_quota_counts_every_table_in_one_statement(tmp_path: Path) -> None:
+    """Issue 25: a create request's objects quota was nine COUNT statements (one per table); one statement sums
+    them, with the same bound: an account at its cap may not add one, below it may."""
+    from bwhelpers.sandbox import quotas
+    from bwhelpers.sandbox.dashboard import models as dash
+    from bwhelpers.sandbox.server import prepare_db
+
+    db = prepare_db(str(tmp_path / "objects.db"))
+    try:
+        account = DEMO["account_id"]
+        dash.create_application(db, account, {"AppName": "a", "ServiceType": "Messaging-V2"})
+        have = sum(quotas.bounded_count(db, f"SELECT 1 FROM {t} WHERE account_id=?", (account,), 10_000)
+                   for t in quotas.OBJECT_TABLES)
+        assert have >= 2  # (the demo account's site, SIP peer, credential, and the application)
+        statements: list[str] = []
+        db.connect().set_trace_callback(statements.append)
+        db.set_setting("quotas", {"objects": have})
+        statements.clear()
+        quotas.check_objects(db, account, adding=0)
+        assert len([s for s in statements if "COUNT" in s]) == 1
+        with pytest.raises(quotas.QuotaExceeded):
+            quotas.check_objects(db, account)
+        db.set_setting("quotas", {"objects": have + 1})
+        quotas.check_objects(db, account)
+    finally:
+        db.close()

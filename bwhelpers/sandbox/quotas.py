@@ -52,6 +52,7 @@ at most once a second.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from typing import Any
@@ -174,19 +175,27 @@ def bounded_count(db: Database, sql: str, params: tuple[Any, ...], cap: int) -> 
     return db.count(f"SELECT COUNT(*) FROM ({sql} LIMIT ?)", (*params, cap))
 
 
+#: one statement counting an account's objects in every table of :data:`OBJECT_TABLES` (each count bounded)
+_OBJECTS_SQL = "SELECT " + " + ".join(f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE account_id=? LIMIT ?))"
+                                      for table in OBJECT_TABLES)
+
+
 def check_objects(db: Database, account_id: str, adding: int = 1) -> None:
     cap = limit(db, "objects")
     if cap is None:
         return
-    have = 0
-    for table in OBJECT_TABLES:
-        try:
-            have += bounded_count(db, f"SELECT 1 FROM {table} WHERE account_id=?", (account_id,), cap + 1)
-        except Exception:  # an area that is not installed
-            continue
-        if have + adding > cap:
-            raise QuotaExceeded("objects", cap, f"Quota reached: this account may hold {cap} objects "
-                                f"(applications, locations, orders, registrations...); {_fix('objects')}")
+    try:  # one statement, not one per table (a create request paid nine)
+        have = db.count(_OBJECTS_SQL, (account_id, cap + 1) * len(OBJECT_TABLES))
+    except sqlite3.OperationalError:  # an area that is not installed: table by table
+        have = 0
+        for table in OBJECT_TABLES:
+            try:
+                have += bounded_count(db, f"SELECT 1 FROM {table} WHERE account_id=?", (account_id,), cap + 1)
+            except Exception:  # an area that is not installed
+                continue
+    if have + adding > cap:
+        raise QuotaExceeded("objects", cap, f"Quota reached: this account may hold {cap} objects "
+                            f"(applications, locations, orders, registrations...); {_fix('objects')}")
 
 
 #: the lists Bandwidth's API answers whole (no paging), by the table that holds their objects
