@@ -793,3 +793,32 @@ def test_the_objects_quota_counts_every_table_in_one_statement(tmp_path: Path) -
         quotas.check_objects(db, account)
     finally:
         db.close()
+
+
+def test_the_sandboxs_log_records_look_up_no_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25 (perf10's 60c5d50): the sandbox's log format names no source line, thread or process, so its records
+    do not look them up (the access log writes one per request at DEBUG; the caller's frame was most of it)."""
+    import logging
+
+    from bwhelpers.sandbox.server import LOG_FORMAT, configure_logging
+
+    for name in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, name, getattr(logging, name))  # restored after the test
+    for field in ("pathname", "filename", "module", "funcName", "lineno", "thread", "process"):
+        assert f"%({field}" not in LOG_FORMAT
+    configure_logging("DEBUG" if logging.getLogger().level == logging.DEBUG else "INFO")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    log = logging.getLogger("bwhelpers.sandbox.test-records")
+    keep = Keep()
+    log.addHandler(keep)
+    try:
+        log.warning("one record")
+    finally:
+        log.removeHandler(keep)
+    assert records and records[0].pathname == "(unknown file)" and records[0].threadName is None \
+        and records[0].process is None

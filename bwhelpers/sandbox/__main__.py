@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 from typing import Sequence
@@ -67,11 +66,9 @@ def _secret(path: str | None, env: str, option: str) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # the format names no source line, thread or process, so no record looks them up (the logging HOWTO's
-    # "Optimization"): at DEBUG the access log writes a record per request, and the caller's frame was most of it
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    from .server import configure_logging
+
+    configure_logging(args.log_level)
     from .db import default_db_path
     from .server import SandboxServer, prepare_db
 

@@ -193,11 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # the format names no source line, thread or process, so no record looks them up (the logging HOWTO's
-    # "Optimization"): at DEBUG the access log writes a record per request, and the caller's frame was most of it
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    from ..server import configure_logging
+
+    configure_logging(args.log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # imported with jupyterhub's auth helpers
     service_url = os.environ.get("JUPYTERHUB_SERVICE_URL")
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
