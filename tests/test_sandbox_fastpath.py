@@ -25,7 +25,7 @@ from _messaging_helpers import FAST, World, send, wait_for
 from _reliability_support import SandboxProcess
 from conftest import SandboxClock, control, reset
 
-from bwhelpers.sandbox import DEMO
+from bwhelpers.sandbox import DEMO, DEMO_B
 
 TIMEOUT = 15
 BURST = 50
@@ -822,3 +822,42 @@ def test_the_sandboxs_log_records_look_up_no_caller(monkeypatch: pytest.MonkeyPa
         log.removeHandler(keep)
     assert records and records[0].pathname == "(unknown file)" and records[0].threadName is None \
         and records[0].process is None
+
+
+def test_a_workshop_api_users_request_is_checked_once_and_a_settings_change_meanwhile_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25, Basic (an API user): the head's check is the request's only password check; a settings change
+    between the head and the handler (legacy_basic_auth=decommissioned) makes the handler authenticate again."""
+    from bwhelpers.sandbox import auth, server as server_mod
+    from bwhelpers.sandbox.server import SandboxServer, prepare_db
+
+    db = prepare_db(str(tmp_path / "basic.db"))
+    checked: list[str] = []
+    real_check = auth.check_secret
+    monkeypatch.setattr(auth, "check_secret", lambda s, h: (checked.append(h), real_check(s, h))[1])
+    meanwhile: list[Any] = []
+    real_start = server_mod._BodyLimit._start
+
+    def change_then_start(self: Any, turn: Any) -> None:
+        while meanwhile:  # between the head's check and the handler
+            meanwhile.pop(0)()
+        real_start(self, turn)
+
+    monkeypatch.setattr(server_mod._BodyLimit, "_start", change_then_start)
+    srv = SandboxServer(db, port=0, workshop=True, xheaders=True)
+    srv.start_thread()
+    try:
+        url = f"{srv.url}/api/accounts/{DEMO['account_id']}/applications"
+        user = (DEMO["username"], DEMO["password"])
+        checked.clear()
+        assert requests.get(url, auth=user, timeout=30).status_code == 200
+        assert len(checked) == 1  # the head's only (it was 2)
+        assert requests.get(f"{srv.url}/api/accounts/{DEMO_B['account_id']}/applications", auth=user,
+                            timeout=30).status_code == 403  # another account's: still refused by the handler
+        meanwhile.append(lambda: db.set_setting("legacy_basic_auth", "decommissioned"))
+        checked.clear()
+        r = requests.get(url, auth=user, timeout=30)
+        assert r.status_code == 401 and "decommissioned" in r.text and len(checked) == 2
+    finally:
+        srv.stop()
+        db.close()
