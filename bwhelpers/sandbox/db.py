@@ -284,14 +284,10 @@ class Database:
 
     def _version(self) -> int:
         """This connection's ``PRAGMA data_version`` as this read scope knows it (:func:`begin_scope`: checked once
-        per scope and connection, again after :data:`SCOPE_SECONDS`; outside a scope at every call)."""
+        per scope and connection, again after :data:`SCOPE_SECONDS`; outside a scope at every call). The path taken
+        when :meth:`_part`'s own fast path misses."""
         local = self._local
         scope = _scope.get()
-        if scope is not None and getattr(local, "parts", None) is not None \
-                and local.watched == len(_cached_tables):  # the fast path: checked in this scope
-            checked = scope.get(local.conn_id)
-            if checked is not None and time.monotonic() - checked[1] <= SCOPE_SECONDS:
-                return checked[0]
         conn = self.connect()
         if getattr(local, "watched", 0) != len(_cached_tables) or getattr(local, "parts", None) is None:
             self._watch(conn)
@@ -316,6 +312,15 @@ class Database:
         named by :meth:`derived`'s ``table`` (dropped by writes to that table only). So most write requests (an
         application, a number's owner, an order) leave the settings, the clock, the accounts' disabled flags and
         the credentials' versions cached."""
+        local = self._local
+        parts = getattr(local, "parts", None)
+        scope = _scope.get()
+        if parts is not None and scope is not None and local.watched == len(_cached_tables):
+            checked = scope.get(local.conn_id)  # the fast path (a dozen reads a request): checked in this scope
+            if checked is not None and time.monotonic() - checked[1] <= SCOPE_SECONDS:
+                part = parts.get(name)
+                if part is not None and part[0] == checked[0]:
+                    return part[1]
         version = self._version()
         parts = self._local.parts
         part = parts.get(name)
