@@ -1,4 +1,5 @@
-"""Atomic file writes: THE one way the client writes a file (state, credentials, Postman exports).
+"""Atomic file writes: THE one way the client writes a file (state, credentials, Postman exports); and the
+file locks between processes (:func:`file_lock`, a :class:`filelock.FileLock` per thread and path).
 
 The text goes to a temp file in the same folder, is flushed to disk, and replaces the target in one
 ``os.replace``: a reader sees the old file or the new one, never half of one, and a process killed mid-write
@@ -11,10 +12,13 @@ import contextlib
 import itertools
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+import filelock
+
+__all__ = ["atomic_write", "file_lock"]
 
 #: temp files of killed writers older than this (seconds) are removed by a later write
 STALE_TEMP_SECONDS = 300.0
@@ -98,3 +102,30 @@ def _remove_stale_temps(target: Path) -> None:
         with contextlib.suppress(OSError):
             if p.stat().st_mtime < cutoff:
                 p.unlink()
+
+
+class _ThreadLocks(threading.local):
+    """This thread's locks by path, and the process they were made in."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.locks: dict[str, filelock.BaseFileLock] = {}
+
+
+_THREAD_LOCKS = _ThreadLocks()
+
+
+def file_lock(path: str | os.PathLike[str]) -> filelock.BaseFileLock:
+    """This thread's :class:`filelock.FileLock` of ``path`` (an exclusive ``flock``, mode 0600, the folder made when
+    missing), made once and reused: making one is a third of its CPU per lock. Never one instance for two threads:
+    a FileLock is reentrant, so both would be inside; each thread's own instance opens its own descriptor, and two
+    descriptors' flocks exclude each other, in one process too (so ``thread_local=False``: the instance is this
+    thread's already). A forked child makes its own (filelock refuses an instance inherited across a fork)."""
+    mine = _THREAD_LOCKS
+    if mine.pid != os.getpid():
+        mine.pid, mine.locks = os.getpid(), {}
+    key = os.fspath(path)
+    lock = mine.locks.get(key)
+    if lock is None:
+        lock = mine.locks[key] = filelock.FileLock(key, mode=0o600, thread_local=False)
+    return lock

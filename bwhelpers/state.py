@@ -7,7 +7,7 @@ The model is the one place that knows the file's keys: every other module reads 
 a change of meaning gets a step in :data:`MIGRATIONS` and a new :data:`VERSION`.
 
 Writes are atomic (temp file beside the real file + ``os.replace``; through a symlink to its target) and
-serialized between processes with ``fcntl.flock`` on ``<real file>.lock``. A file that is not UTF-8, not
+serialized between processes with a ``filelock`` of ``<real file>.lock``. A file that is not UTF-8, not
 JSON, nested too deeply or holds wrong-typed values is set aside as ``state.json.corrupt-<ts>`` with a
 warning naming the file and what was kept, never silently emptied. Nothing that looks like a secret is
 ever stored.
@@ -27,10 +27,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
+import filelock
+
 from . import statuses, steps
 from .exceptions import StateFileError, ValidationError
-from .files import atomic_write
-from .locks import LockTimeout, exclusive
+from .files import atomic_write, file_lock
 from .jsonmodel import Model as _Model, Wrong as _Wrong, dump as _dump, parse as _parse
 from .masking import is_secret_name, registered_secrets
 from .paths import default_state_path
@@ -530,7 +531,7 @@ class StateStore:
     def _locked(self) -> Iterator[Path]:
         """Hold the file's lock; yields the real path it locks (the file written, resolved once)."""
         real = self.real_path
-        with exclusive(real.with_name(real.name + ".lock")):
+        with file_lock(real.with_name(real.name + ".lock")).acquire(poll_interval=0.01):  # held ~1 ms at a time
             yield real
 
     def _read_bytes(self) -> bytes | None:
@@ -645,19 +646,17 @@ class StateStore:
     @contextlib.contextmanager
     def step_lock(self, profile: str, step: str, timeout: float = 300.0) -> Iterator[None]:
         """Hold the cross-process lock of one create step of one profile (check -> create -> save runs once
-        at a time, so concurrent runs create one object): an exclusive ``flock`` of
-        ``<real file>.<profile>.<step>.lock``, the file and the lock a :class:`filelock.FileLock` took before (so a
-        kernel still running an older bwhelpers and this one exclude each other), without its ~0.2 ms of CPU per
-        step. The state file's own lock stays free meanwhile (other steps and reads go on)."""
+        at a time, so concurrent runs create one object): a :func:`.files.file_lock` (filelock) of
+        ``<real file>.<profile>.<step>.lock``; the state file's own lock stays free meanwhile (other steps go on)."""
         real = self.real_path
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{profile}.{step}")[:120]
-        lock = real.with_name(f"{real.name}.{name}.lock")
+        lock = file_lock(real.with_name(f"{real.name}.{name}.lock"))
         try:
-            with exclusive(lock, timeout):
+            with lock.acquire(timeout=timeout):
                 yield
-        except LockTimeout:
+        except filelock.Timeout:
             raise StateFileError(f"{step}: another process has been running this step on profile {profile!r} for "
-                                 f"{timeout:g} s; wait for it, or remove {lock} if no such process exists") from None
+                                 f"{timeout:g} s; wait for it, or remove {lock.lock_file} if no such process exists") from None
 
     def transaction(self, profile: str) -> "contextlib.AbstractContextManager[dict[str, Any]]":
         """Lock, read, yield the profile's dict for changes, then write atomically (nothing on error)."""

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -211,3 +212,63 @@ def test_a_step_lock_lets_one_process_at_a_time_run_the_step(tmp_path):
         assert p.returncode == 0, err
     numbers = StateStore(path).saved("shared").numbers
     assert len(numbers) == 90 and len(set(numbers)) == 90
+
+
+def test_two_threads_of_one_process_do_not_both_hold_a_step_lock(tmp_path):
+    """Each thread reuses its own FileLock of a path (file_lock): one instance shared by two threads would let the
+    second in (a FileLock is reentrant); two instances' flocks exclude each other, in one process too."""
+    s = StateStore(tmp_path / "state.json")
+    held, done = threading.Event(), threading.Event()
+
+    def holder():
+        with s.step_lock("sandbox", "application"):
+            held.set()
+            done.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(StateFileError, match="another process has been running this step"):
+            with s.step_lock("sandbox", "application", timeout=0.2):
+                pass
+        with s.step_lock("sandbox", "location", timeout=0.2):
+            pass
+    finally:
+        done.set()
+        t.join(10)
+    with s.step_lock("sandbox", "application", timeout=5):  # this thread's lock, again, once the other let go
+        with s.edit("sandbox") as st:  # the state file's own lock: another file, taken inside a step's
+            st.numbers.append("+19195550100")
+    assert s.saved("sandbox").numbers == ["+19195550100"]
+
+
+def test_a_thread_reuses_its_file_lock_and_a_forked_child_makes_its_own(tmp_path):
+    from bwhelpers.files import file_lock
+
+    path = tmp_path / "state.json.lock"
+    mine = file_lock(path)
+    assert file_lock(path) is mine
+    others: list[object] = []
+    t = threading.Thread(target=lambda: others.append(file_lock(path)))
+    t.start()
+    t.join(10)
+    assert others and others[0] is not mine
+    s = StateStore(tmp_path / "state.json")
+    with s.edit("sandbox") as st:
+        st.numbers.append("+19195550100")
+    pid = os.fork()
+    if pid == 0:  # the child: filelock refuses an instance inherited across fork, so it must make its own
+        code = 1
+        try:
+            with s.step_lock("sandbox", "orders", timeout=5):
+                with s.edit("sandbox") as st:
+                    st.numbers.append("+19195550101")
+            code = 0 if file_lock(path) is not mine else 2
+        finally:
+            os._exit(code)
+    _pid, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert s.saved("sandbox").numbers == ["+19195550100", "+19195550101"]
+    with s.edit("sandbox") as st:  # and the parent's own is still good
+        st.numbers.append("+19195550102")

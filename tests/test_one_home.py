@@ -159,9 +159,9 @@ def test_id_kinds_are_checked_in_ids_only() -> None:
 
 
 def test_once_only_steps_lock_in_the_state_store() -> None:
-    assert _imports("filelock") == set()  # (locks.exclusive takes the flock filelock took)
+    assert _imports("filelock") == {"files.py", "state.py"}  # (files.file_lock makes them; state catches Timeout)
     assert _defined("step_lock") == {"state.py", "flows/context.py"}  # the context's is the store's, per profile
-    assert _imports("fcntl") == {"locks.py"}
+    assert _imports("fcntl") == set()  # (no hand-written flock: filelock takes it)
 
 
 def test_customer_order_id_has_one_home() -> None:
