@@ -296,3 +296,59 @@ def test_tenant_instance_key_proves_a_shared_sandbox(fresh_sandbox: Any, monkeyp
     assert not verify(handle.url)
     doc = requests.get(f"{handle.url}/_sandbox/health", params={"nonce": "n"}, timeout=10).json()
     assert handle.admin_key not in json.dumps(doc) and "tenant_proof" in doc
+
+
+def test_a_kernels_probes_share_a_connection_and_each_is_proved_again(
+        fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: a thread's health probes go over one kept connection (not a new session and TCP connection each),
+    and each is still proved with its own nonce: another sandbox behind the same URL (a restart, on the kept
+    connection) is the one identified, and fails the first one's instance key. A kept connection that the server
+    closes without answering (its idle timeout racing the probe) is asked once more on a new connection."""
+    import http.server
+
+    import bwhelpers.sandbox as sb
+    from bwhelpers.sandbox.keys import instance_key_path
+    from conftest import serve_in_thread
+
+    first, second = fresh_sandbox(), fresh_sandbox()
+    monkeypatch.setattr(sb, "_running", {})
+    state: dict[str, Any] = {"target": first.url, "drop": 0, "clients": []}
+
+    class Front(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps the connection open between requests
+
+        def do_GET(self) -> None:
+            state["clients"].append(self.client_address)
+            if state["drop"]:
+                state["drop"] -= 1
+                self.close_connection = True  # closed without an answer
+                return
+            answer = requests.get(state["target"] + self.path, timeout=30)
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Front)
+    serve_in_thread(front)
+    url = f"http://127.0.0.1:{front.server_address[1]}"
+    key_of = {h.url: instance_key_path(h.db_path).read_text().strip() for h in (first, second)}
+    try:
+        monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", key_of[first.url])
+        assert sb.identify(url).verified and sb.identify(url).verified
+        assert len(state["clients"]) == 2 and len(set(state["clients"])) == 1  # one connection for both
+        state["target"] = second.url  # another sandbox behind the same URL; the kept connection stays open
+        found = sb.identify(url)
+        assert found.doc is not None and found.doc["db"] == second.db_path and not found.verified
+        monkeypatch.setenv("BW_SANDBOX_INSTANCE_KEY", key_of[second.url])
+        assert sb.identify(url).verified and len(set(state["clients"])) == 1
+        state["drop"] = 1
+        assert sb.identify(url).verified
+        assert len(state["clients"]) == 6 and state["drop"] == 0 and len(set(state["clients"])) == 2
+    finally:
+        front.shutdown()
+        front.server_close()

@@ -7,10 +7,18 @@ asked again by urllib3's :class:`~urllib3.util.retry.Retry` after its ``Retry-Af
 probe's window and never past its end; the last answer is returned when the window is over (rev23g G9: a participant
 flooding the workshop's health probe made others' kernel starts answer "no sandbox answers"). A refused connection or
 a timeout is not asked again: nothing answers there.
+
+Each thread keeps one :class:`requests.Session` for its probes (made again in a forked child), so a kernel's probe
+goes over the connection its last one left open instead of a new session, pool and TCP connection each time; every
+probe still sends its own nonce and is proved by :func:`~bwhelpers.sandbox.identify`. A kept connection that the
+server closed meanwhile (a restarted sandbox, an idle timeout) is asked once more on a new connection.
 """
 from __future__ import annotations
 
+import os
+import threading
 import time
+import urllib.parse
 from typing import Any
 
 import requests
@@ -45,14 +53,59 @@ class WindowRetry(Retry):
         self.pause(max(0.0, min(wait, self.deadline - self.clock())))
 
 
+class _Probes(threading.local):
+    """This thread's probe session (None until its first probe), the process it was made in, and the origins
+    (scheme, host, port) whose last probe answered: the pool may hold a connection to them."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.session: _Session | None = None
+        self.kept: set[tuple[str, str]] = set()
+
+
+class _Session:
+    """A session and its adapter (its retry set per probe), closed with this object (a finished thread's)."""
+
+    def __init__(self) -> None:
+        self.session = requests.Session()
+        self.adapter = HTTPAdapter(pool_connections=4, pool_maxsize=1)
+        self.session.mount("http://", self.adapter)
+        self.session.mount("https://", self.adapter)
+
+    def __del__(self) -> None:
+        self.session.close()
+
+
+_PROBES = _Probes()
+
+
+def _retry(deadline: float) -> WindowRetry:
+    return WindowRetry(total=None, connect=0, read=0, other=0, status=1000,
+                       status_forcelist=sorted(BUSY), allowed_methods=["GET"], backoff_factor=0.1,
+                       backoff_max=1.0, raise_on_status=False, respect_retry_after_header=True, deadline=deadline)
+
+
 def get(url: str, window: float) -> requests.Response:
     """``GET url``, a busy answer asked again within ``window`` seconds (each attempt's own timeout is the window
-    too, as the probe's single request had). Raises requests' exceptions for a connection that fails."""
-    retry = WindowRetry(total=None, connect=0, read=0, other=0, status=1000,
-                        status_forcelist=sorted(BUSY), allowed_methods=["GET"], backoff_factor=0.1,
-                        backoff_max=1.0, raise_on_status=False, respect_retry_after_header=True,
-                        deadline=WindowRetry.clock() + window)
-    with requests.Session() as session:
-        session.mount("http://", HTTPAdapter(max_retries=retry))
-        session.mount("https://", HTTPAdapter(max_retries=retry))
-        return session.get(url, timeout=window)
+    too, as the probe's single request had). Raises requests' exceptions for a connection that fails (a connection
+    kept from this thread's last probe of the same origin that fails is first tried once more on a new one)."""
+    deadline = WindowRetry.clock() + window
+    mine = _PROBES
+    if mine.session is None or mine.pid != os.getpid():
+        mine.pid, mine.session, mine.kept = os.getpid(), _Session(), set()  # (a forked child: not the parent's)
+    parts = urllib.parse.urlsplit(url)
+    origin = (parts.scheme, parts.netloc)
+    session = mine.session
+    session.adapter.max_retries = _retry(deadline)
+    try:
+        resp = session.session.get(url, timeout=window)
+    except requests.ConnectionError as exc:
+        if origin not in mine.kept or isinstance(exc, requests.Timeout) or WindowRetry.clock() >= deadline:
+            mine.kept.discard(origin)
+            raise
+        mine.kept.discard(origin)
+        session.session.close()  # the kept connection is gone: a new one (a refused one is not asked again)
+        session.adapter.max_retries = _retry(deadline)
+        resp = session.session.get(url, timeout=max(0.001, deadline - WindowRetry.clock()))
+    mine.kept.add(origin)
+    return resp
