@@ -28,18 +28,16 @@ SWEEP_EVERY_SECONDS = 30.0
 _SWEPT: dict[Path, float] = {}
 
 
-def atomic_write(path: str | os.PathLike[str], text: str, *, mode: int = 0o600, dir_mode: int | None = None,
-                 sync: bool = True) -> Path:
+def atomic_write(path: str | os.PathLike[str], text: str, *, mode: int = 0o600, dir_mode: int | None = None) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically with permissions ``mode``; returns the path.
 
     ``dir_mode`` creates a missing folder with those permissions. The caller resolves symlinks when the
-    target, not the link, is meant (the state file does). ``sync=False`` skips the fsync: the file then survives
-    the death of the process (the page cache holds it) but not always a crash of the machine.
+    target, not the link, is meant (the state file does).
 
     The temp file is ``.<name>.<pid>-<n>.tmp``, created exclusively (O_EXCL, not following a link; a name a killed
     process of the same pid left is skipped), written with one ``os.write`` (no text-file wrapper), flushed to the
-    disk (``fsync``, unless ``sync`` is False: a saved ID survives a crash of the machine, not only of the process)
-    and renamed over the target."""
+    disk (``fsync``: a saved ID survives a crash of the machine, not only of the process) and renamed over the
+    target."""
     target = Path(path)
     data = (text if os.linesep == "\n" else text.replace("\n", os.linesep)).encode("utf-8")  # (as text mode writes)
     fd, tmp = _create_temp(target, dir_mode)
@@ -49,8 +47,7 @@ def atomic_write(path: str | os.PathLike[str], text: str, *, mode: int = 0o600, 
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            if sync:
-                os.fsync(fd)
+            os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, target)

@@ -440,11 +440,6 @@ def _check_no_secrets(obj: Any, where: str = "state") -> None:
             raise StateFileError(f"refusing to save {at}: the value is a credential")
 
 
-#: the profile names Config gives the sandbox target ('sandbox', 'sandbox-<account>'): a file holding only these is
-#: written without fsync (StateStore._write_raw)
-_SANDBOX_PROFILE = re.compile(r"sandbox(?:-[0-9]+)?")
-
-
 def _empty() -> dict[str, Any]:
     return {"version": VERSION, "profiles": {}}
 
@@ -590,10 +585,7 @@ class StateStore:
         not type-check these bytes again when it reads them."""
         _check_no_secrets(data)
         text = json.dumps(data, indent=2, sort_keys=True, default=str)
-        # flushed to the disk unless every profile is a sandbox's: those IDs name rows of a sandbox db that is not
-        # flushed per commit itself (WAL, synchronous=NORMAL), and a kernel's death loses neither (the page cache)
-        sync = not all(isinstance(name, str) and _SANDBOX_PROFILE.fullmatch(name) for name in data["profiles"])
-        atomic_write(real if real is not None else self.real_path, text, sync=sync)
+        atomic_write(real if real is not None else self.real_path, text)
         if typed:
             _remember_checked(text.encode("utf-8"))
 
