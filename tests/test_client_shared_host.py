@@ -352,3 +352,45 @@ def test_a_kernels_probes_share_a_connection_and_each_is_proved_again(
     finally:
         front.shutdown()
         front.server_close()
+
+
+def test_a_probe_keeps_no_cookie_for_the_next_probe() -> None:
+    """Issue 25 review P6: the reused probe session keeps no cookies. Cookies are not port-scoped, so a cookie that
+    whatever answered one probe set (a squatter on a vacated port, a hub's proxy) would otherwise be sent by later
+    probes of any port on the host, before any identity is proved: the next probe, to another port or the same
+    one, sends no Cookie header."""
+    import http.server
+
+    from bwhelpers.sandbox import health_retry
+    from conftest import serve_in_thread
+
+    cookies: list[tuple[int, str | None]] = []
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # (the probe keeps its connection: as a sandbox's answer would)
+
+        def do_GET(self) -> None:
+            port = self.server.server_address[1]
+            cookies.append((port, self.headers.get("Cookie")))
+            self.send_response(200)
+            self.send_header("Set-Cookie", f"squat={port}; Path=/")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer) for _ in range(2)]
+    for server in servers:
+        serve_in_thread(server)
+    a, b = (f"http://127.0.0.1:{s.server_address[1]}/_sandbox/health" for s in servers)
+    try:
+        for url in (a, b, a, b):
+            resp = health_retry.get(url, 10.0)
+            assert resp.status_code == 200 and resp.cookies  # each answer did set its cookie
+        assert [cookie for _port, cookie in cookies] == [None] * 4, cookies
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()

@@ -10,11 +10,13 @@ a timeout is not asked again: nothing answers there.
 
 Each thread keeps one :class:`requests.Session` for its probes (made again in a forked child), so a kernel's probe
 goes over the connection its last one left open instead of a new session, pool and TCP connection each time; every
-probe still sends its own nonce and is proved by :func:`~bwhelpers.sandbox.identify`. A kept connection that the
-server closed meanwhile (a restarted sandbox, an idle timeout) is asked once more on a new connection.
+probe still sends its own nonce and is proved by :func:`~bwhelpers.sandbox.identify`, and the session keeps no
+cookie from one probe to the next. A kept connection that the server closed meanwhile (a restarted sandbox, an idle
+timeout) is asked once more on a new connection.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import threading
 import time
@@ -64,10 +66,13 @@ class _Probes(threading.local):
 
 
 class _Session:
-    """A session and its adapter (its retry set per probe), closed with this object (a finished thread's)."""
+    """A session and its adapter (its retry set per probe), closed with this object (a finished thread's). Its cookie
+    jar keeps nothing: cookies are not port-scoped, so a cookie one probed origin set (a squatter on a vacated port,
+    a hub's proxy) would be sent by later probes of any port on the host, before any identity is proved."""
 
     def __init__(self) -> None:
         self.session = requests.Session()
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # refuses all
         self.adapter = HTTPAdapter(pool_connections=4, pool_maxsize=1)
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
