@@ -112,12 +112,14 @@ class _ThreadLocks(threading.local):
 _THREAD_LOCKS = _ThreadLocks()
 
 
-def file_lock(path: str | os.PathLike[str]) -> filelock.BaseFileLock:
+def file_lock(path: str | os.PathLike[str], nested: str | None = None) -> filelock.BaseFileLock:
     """This thread's :class:`filelock.FileLock` of ``path`` (an exclusive ``flock``, mode 0600, the folder made when
     missing), made once and reused: making one is a third of its CPU per lock. Never one instance for two threads:
     a FileLock is reentrant, so both would be inside; each thread's own instance opens its own descriptor, and two
     descriptors' flocks exclude each other, in one process too (so ``thread_local=False``: the instance is this
-    thread's already). A forked child makes its own (filelock refuses an instance inherited across a fork)."""
+    thread's already). A forked child makes its own (filelock refuses an instance inherited across a fork).
+    Being reentrant, it lets this thread in again; ``nested`` (for a caller whose outer holder would undo an inner
+    one's work: StateStore's write, a create step) makes this thread holding it already a RuntimeError of that text."""
     mine = _THREAD_LOCKS
     if mine.pid != os.getpid():
         mine.pid, mine.locks = os.getpid(), {}
@@ -125,4 +127,6 @@ def file_lock(path: str | os.PathLike[str]) -> filelock.BaseFileLock:
     lock = mine.locks.get(key)
     if lock is None:
         lock = mine.locks[key] = filelock.FileLock(key, mode=0o600, thread_local=False)
+    elif nested is not None and lock.is_locked:  # (this thread's own instance: held means held by this thread)
+        raise RuntimeError(nested)
     return lock

@@ -524,9 +524,12 @@ class StateStore:
     # ------------------------------------------------------------------ low level
     @contextlib.contextmanager
     def _locked(self) -> Iterator[Path]:
-        """Hold the file's lock; yields the real path it locks (the file written, resolved once)."""
+        """Hold the file's lock (not reentrant: an outer edit's save would overwrite a nested write); yields the real
+        path it locks (the file written, resolved once)."""
         real = self.real_path
-        with file_lock(real.with_name(real.name + ".lock")).acquire(poll_interval=0.01):  # held ~1 ms at a time
+        lock = file_lock(real.with_name(real.name + ".lock"), nested=f"nested StateStore write: an edit()/transaction()"
+                         f" on this thread holds {self.path}; its save would overwrite this write (make it in there)")
+        with lock.acquire(poll_interval=0.01):  # held ~1 ms at a time
             yield real
 
     def _read_bytes(self) -> bytes | None:
@@ -639,10 +642,12 @@ class StateStore:
     def step_lock(self, profile: str, step: str, timeout: float = 300.0) -> Iterator[None]:
         """Hold the cross-process lock of one create step of one profile (check -> create -> save runs once
         at a time, so concurrent runs create one object): a :func:`.files.file_lock` (filelock) of
-        ``<real file>.<profile>.<step>.lock``; the state file's own lock stays free meanwhile (other steps go on)."""
+        ``<real file>.<profile>.<step>.lock``; the state file's own lock stays free meanwhile (other steps go on). The
+        same step inside itself on one thread is a RuntimeError."""
         real = self.real_path
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{profile}.{step}")[:120]
-        lock = file_lock(real.with_name(f"{real.name}.{name}.lock"))
+        lock = file_lock(real.with_name(f"{real.name}.{name}.lock"),  # (inside itself: its object made twice)
+                         nested=f"nested step lock: step {step!r} of profile {profile!r} already runs on this thread")
         try:
             with lock.acquire(timeout=timeout):
                 yield

@@ -243,6 +243,55 @@ def test_two_threads_of_one_process_do_not_both_hold_a_step_lock(tmp_path):
     assert s.saved("sandbox").numbers == ["+19195550100"]
 
 
+def test_a_store_write_nested_in_an_edit_on_the_same_thread_is_an_error_not_a_lost_update(tmp_path):
+    """Review P5: the state file's lock is this thread's reused FileLock, which is reentrant, so a store write
+    inside an edit()/transaction() on the same thread was let in and then overwritten by the outer save (the
+    inner write silently lost). It is a RuntimeError naming the nested write; the outer edit, failed by it,
+    writes nothing; the lock is let go (the next write goes through)."""
+    s = StateStore(tmp_path / "state.json")
+    s.update("sandbox", numbers=["+19195550100"])
+    def edit_again() -> None:
+        with s.edit("sandbox") as again:
+            again.numbers.append("+19195550103")
+
+    def transaction_again() -> None:
+        with s.transaction("other") as raw:
+            raw["numbers"] = ["+19195550199"]
+
+    nested = [lambda: s.update("other", numbers=["+19195550199"]), edit_again, transaction_again,
+              lambda: s.reset("other")]
+    for inner in nested:
+        with pytest.raises(RuntimeError, match=r"nested StateStore write"):
+            with s.edit("sandbox") as st:
+                st.numbers.append("+19195550101")
+                inner()
+        with pytest.raises(RuntimeError, match=r"nested StateStore write"):
+            with s.transaction("sandbox") as raw:
+                raw["numbers"] = ["+19195550102"]
+                inner()
+    assert s.profiles() == ["sandbox"] and s.saved("sandbox").numbers == ["+19195550100"]  # nothing half-written
+    s.update("other", numbers=["+19195550199"])  # not nested: goes in, and is kept by the next edit
+    with s.edit("sandbox") as st:
+        st.numbers.append("+19195550101")
+    assert s.profiles() == ["other", "sandbox"]
+    assert s.saved("sandbox").numbers == ["+19195550100", "+19195550101"]
+
+
+def test_the_same_step_inside_itself_on_one_thread_is_an_error(tmp_path):
+    """Review P5, step_lock: the reentrant FileLock would let the same create step of the same profile in again on
+    one thread (its check -> create -> save twice over: two objects); that is a RuntimeError. Another step's lock,
+    and the same step of another profile, are other files and are taken inside it."""
+    s = StateStore(tmp_path / "state.json")
+    with s.step_lock("sandbox", "application"):
+        with pytest.raises(RuntimeError, match=r"nested step lock: step 'application' of profile 'sandbox'"):
+            with s.step_lock("sandbox", "application", timeout=0.2):
+                pass
+        with s.step_lock("sandbox", "location", timeout=0.2), s.step_lock("other", "application", timeout=0.2):
+            pass
+    with s.step_lock("sandbox", "application", timeout=0.2):  # let go: taken again
+        pass
+
+
 def test_a_thread_reuses_its_file_lock_and_a_forked_child_makes_its_own(tmp_path):
     from bwhelpers.files import file_lock
 
