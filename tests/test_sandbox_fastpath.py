@@ -611,6 +611,99 @@ def test_a_claim_records_its_whole_window_of_own_bin_deliveries_in_turns() -> No
     assert len(d.choose(http)) == MAX_IN_FLIGHT
 
 
+class _Loop:
+    """What a dispatcher's tick hands its IOLoop: HTTP deliveries spawned, callbacks added (a re-tick at once)."""
+
+    def __init__(self) -> None:
+        self.spawned: list[dict[str, Any]] = []
+        self.added: list[Any] = []
+
+    def spawn_callback(self, fn: Any, row: dict[str, Any]) -> None:
+        self.spawned.append(row)
+
+    def add_callback(self, fn: Any) -> None:
+        self.added.append(fn)
+
+
+def _backlog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> tuple[Any, _Loop]:
+    """A dispatcher on a fresh db whose outbox holds, oldest first, a full claim window of 96 own-bin rows (DEMO's)
+    mixed with 32 HTTP rows (DEMO_B's, an external callback URL), then 40 more own-bin rows behind it; its ticks
+    run on a :class:`_Loop` (no HTTP is sent, nothing waits)."""
+    import tornado.ioloop
+
+    from bwhelpers.sandbox import callbacks, clock
+    from bwhelpers.sandbox.callbacks import CLAIM_WINDOW, Dispatcher
+    from bwhelpers.sandbox.server import prepare_db
+
+    db = prepare_db(str(tmp_path / name), reset=True)
+    own, http = "http://127.0.0.1:8765/_sandbox/bins/backlog", "https://b.example/cb"
+    with db.transaction() as conn:
+        now = clock.now(conn)
+        for i in range(CLAIM_WINDOW + 40):
+            external = i < CLAIM_WINDOW and i % 4 == 3
+            callbacks.enqueue(conn, account_id=(DEMO_B if external else DEMO)["account_id"],
+                              url=http if external else own, body={"i": i}, due=now)
+    loop = _Loop()
+    monkeypatch.setattr(tornado.ioloop.IOLoop, "current", staticmethod(lambda instance=True: loop))
+    return Dispatcher(db, signing_key="k", local_origins=frozenset({("127.0.0.1", 8765)})), loop
+
+
+def _delivered(d: Any) -> int:
+    return int(d.db.query_one("SELECT COUNT(*) AS n FROM callback_outbox WHERE status='delivered'")["n"])
+
+
+def test_a_full_claim_window_of_own_bin_and_http_rows_ticks_again_at_once(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review P3: under a backlog the dispatcher claims again at once (not after POLL_INTERVAL_MS) when its claim's
+    window was full, also when the window mixed own-bin and HTTP rows, so fewer than LOCAL_BATCH own-bin rows were
+    recorded (before: it re-ticked only after recording LOCAL_BATCH of them, and the rest of the backlog waited
+    for the next poll). A window that is not full does not tick again."""
+    d, loop = _backlog(tmp_path, monkeypatch, "mixed.db")
+    try:
+        d.tick()
+        assert (_delivered(d), len(loop.spawned)) == (96, 32)  # the window: 96 recorded in-process, 32 over HTTP
+        assert {r["account_id"] for r in loop.spawned} == {DEMO_B["account_id"]}
+        assert loop.added == [d.tick]  # a backlog: the next claim at once
+        loop.added.clear()
+        d.tick()  # the 40 own-bin rows behind the window
+        assert (_delivered(d), len(loop.spawned)) == (136, 32)
+        assert loop.added == []  # that window was not full: the next claim is the next poll's
+        d.tick()  # nothing due: no claim, no re-tick
+        assert loop.added == [] and _delivered(d) == 136
+    finally:
+        d.db.close()
+
+
+def test_a_full_window_of_which_another_process_took_some_rows_ticks_again_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review P3: another process claims some of the rows this claim chose between its read and its transaction,
+    so it records fewer than LOCAL_BATCH own-bin rows; its window was full all the same, so it claims again at
+    once, and the other process's rows stay its own."""
+    import time
+
+    from bwhelpers.sandbox.callbacks import Dispatcher
+
+    d, loop = _backlog(tmp_path, monkeypatch, "raced.db")
+    chose = Dispatcher.choose
+
+    def choose_then_race(self: Any, candidates: list[Any]) -> list[int]:
+        ids = chose(self, candidates)
+        with sqlite3.connect(str(tmp_path / "raced.db"), timeout=30) as other:  # another process, same db
+            other.execute("UPDATE callback_outbox SET claimed_by='other:1', claimed_at=? WHERE id IN (1, 2, 5)",
+                          (time.time(),))
+        return ids
+
+    monkeypatch.setattr(Dispatcher, "choose", choose_then_race)
+    try:
+        d.tick()
+        assert (_delivered(d), len(loop.spawned)) == (93, 32)  # rows 1, 2 and 5 (own-bin) were taken by "other"
+        assert loop.added == [d.tick]
+        claimed = d.db.query("SELECT id FROM callback_outbox WHERE claimed_by='other:1' AND status='pending'")
+        assert [r["id"] for r in claimed] == [1, 2, 5]
+    finally:
+        d.db.close()
+
+
 def test_a_write_to_another_cached_table_keeps_the_parsed_settings_and_a_settings_write_drops_them(
         tmp_path: Path) -> None:
     """The settings/meta part of the cache (issue 25): most write requests write a cached table (an application, a

@@ -345,6 +345,8 @@ class Dispatcher:
         #: (the accounts left out, when) of a claim that found nothing else due: while the same accounts are left
         #: out, the next claims skip the read (it scans every due row of theirs) for BLOCKED_RECHECK seconds
         self._blocked: tuple[tuple[str, ...], float] | None = None
+        #: whether the last claim read a full window of candidates (CLAIM_WINDOW): more rows may be due behind it
+        self.window_full = False
 
     def start(self) -> None:
         import tornado.httpclient
@@ -389,9 +391,8 @@ class Dispatcher:
 
     def _tick(self) -> None:
         self._maybe_prune()
-        recorded: list[int] = []
         try:
-            rows = self._claim(lambda conn, claimed, token, wall: self._claimed(conn, claimed, token, wall, recorded))
+            rows = self._claim(self._claimed)
         except Exception:
             log.exception("callback outbox claim failed")
             return
@@ -402,10 +403,14 @@ class Dispatcher:
             self._in_flight += 1
             self.in_flight_by_account[str(row["account_id"])] += 1
             loop.spawn_callback(self._run, dict(row))
-        if recorded and recorded[0] >= LOCAL_BATCH:  # a backlog: the next batch after the requests waiting now
+        # a backlog (the claim's window was full: more rows may be due behind it): the next claim after the requests
+        # waiting now, not after POLL_INTERVAL_MS. Signalled by the window, not by how many own-bin rows were
+        # recorded: a window mixing own-bin and HTTP rows, or one of which another process took some ids meanwhile,
+        # records fewer than LOCAL_BATCH and would otherwise leave the rest of the backlog to the next poll
+        if self.window_full:
             loop.add_callback(self.tick)
 
-    def _claimed(self, conn: Any, rows: list[Any], token: str, wall: float, recorded: list[int]) -> list[Any]:
+    def _claimed(self, conn: Any, rows: list[Any], token: str, wall: float) -> list[Any]:
         """Inside the claim's transaction: record the rows bound for this process's own bins
         (:meth:`_deliver_local`) and claim the others for delivery over HTTP (returned). A recorded callback
         is committed with its claim, so a ``kill -9`` loses either nothing or the whole, still pending, batch."""
@@ -421,7 +426,6 @@ class Dispatcher:
                          f"({','.join('?' * len(http))})", (token, wall, *(row["id"] for row in http)))
         if local:
             self._deliver_local(local, conn)
-        recorded.append(len(local))
         return http
 
     def _maybe_prune(self) -> None:
@@ -496,6 +500,7 @@ class Dispatcher:
     def _claim(self, take: Callable[[Any, list[Any], str, float], list[Any]]) -> list[Any]:
         """The due rows :meth:`choose` picks, read again in one write transaction (so no other process takes
         them meanwhile) and handed to ``take(conn, rows, claim token, wall time)`` there; returns what it returns."""
+        self.window_full = False
         # due times are on the sandbox's clock; claims coordinate processes, so they are on the wall clock
         now, wall = clock.now(self.db), time.time()
         stale_before = wall - STALE_CLAIM - retry_policy(self.db)["timeout"]
@@ -512,6 +517,7 @@ class Dispatcher:
             f"SELECT id, account_id, url FROM callback_outbox WHERE {due}{skip} ORDER BY next_attempt_at, id LIMIT ?",
             (now, stale_before, *full, CLAIM_WINDOW))
         self._blocked = (full, time.monotonic()) if full and not candidates else None
+        self.window_full = len(candidates) >= CLAIM_WINDOW
         ids = self.choose(candidates)
         if not ids:
             return []
