@@ -83,12 +83,12 @@ def _request(method: str, url: str, auth: tuple[str, str] | None = None, body: b
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a running process (Linux ``/proc``; 0.0 where there is none)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a flooder process (psutil, as ``WorkshopService.cpu_seconds`` for the service).
+    A process that is gone raises ``psutil.NoSuchProcess``: no CPU read is reported as none spent."""
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
 
 
 def big_application(i: int) -> bytes:
@@ -161,9 +161,9 @@ def one(folder: Path, rounds: int, per_phase: int) -> dict[str, Any]:
                 flooders_cpu -= _cpu_seconds(f.pid)  # its start (python, requests) is not the flood
             time.sleep(1.0)
             for _ in range(rounds):
-                before = _cpu_seconds(svc.proc.pid)
+                before = svc.cpu_seconds()
                 idle += measure(per_phase)
-                during = _cpu_seconds(svc.proc.pid)
+                during = svc.cpu_seconds()
                 for f in flooders:
                     f.send_signal(signal.SIGCONT)
                 time.sleep(1.0)  # the flood under way
@@ -173,12 +173,14 @@ def one(folder: Path, rounds: int, per_phase: int) -> dict[str, Any]:
                     f.send_signal(signal.SIGSTOP)
                 time.sleep(0.5)  # its last answers written
                 cpu["idle"] += during - before
-                cpu["flood"] += _cpu_seconds(svc.proc.pid) - during
+                cpu["flood"] += svc.cpu_seconds() - during
         finally:
-            for f in flooders:
-                flooders_cpu += _cpu_seconds(f.pid)
-                f.send_signal(signal.SIGCONT)
-                f.terminate()
+            try:  # (a flooder that is gone raises here, after which the others are still let go)
+                flooders_cpu += sum(_cpu_seconds(f.pid) for f in flooders)
+            finally:
+                for f in flooders:
+                    f.send_signal(signal.SIGCONT)
+                    f.terminate()
         counts: dict[str, int] = {}
         for f in flooders:
             out, _ = f.communicate(timeout=60)

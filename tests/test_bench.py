@@ -224,3 +224,19 @@ def test_against_interrupted_by_sigterm_removes_its_worktree_and_shows_what_it_h
             proc.kill()
     assert "Stopped early" in out, err[-2000:]
     assert worktrees() == before
+
+
+def test_fairness_reads_a_flooders_cpu_with_psutil_and_a_gone_process_raises() -> None:
+    """Review P4: bench 8 reads a process's CPU time through psutil, and a process that is gone raises instead of
+    counting as 0.0 CPU (which results.md would have shown as "0 ms CPU per flood answer")."""
+    import psutil
+
+    from bench.fairness import _cpu_seconds
+
+    spent = os.times()
+    own = _cpu_seconds(os.getpid())
+    assert own >= spent.user + spent.system - 0.02  # this process's user+sys (clock-tick rounding aside)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # exited and reaped: its pid names no process
+    with pytest.raises(psutil.NoSuchProcess):
+        _cpu_seconds(child.pid)
