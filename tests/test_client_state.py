@@ -277,6 +277,52 @@ def test_a_store_write_nested_in_an_edit_on_the_same_thread_is_an_error_not_a_lo
     assert s.saved("sandbox").numbers == ["+19195550100", "+19195550101"]
 
 
+def test_the_state_files_lock_excludes_another_thread_and_an_older_kernels_filelock(tmp_path):
+    """The state file's lock (files.flock, a descriptor of its own per hold): another thread's write waits for an
+    edit in progress and neither is lost; a kernel holding the same file with filelock.FileLock (bwhelpers at
+    7a8e740..d2e1850) is waited for too."""
+    s = StateStore(tmp_path / "state.json")
+    held, done, wrote = threading.Event(), threading.Event(), threading.Event()
+
+    def editor():
+        with s.edit("sandbox") as st:
+            st.numbers.append("+19195550100")
+            held.set()
+            done.wait(10)
+
+    def writer():
+        s.update("other", numbers=["+19195550199"])
+        wrote.set()
+
+    threads = [threading.Thread(target=editor), threading.Thread(target=writer)]
+    threads[0].start()
+    assert held.wait(10)
+    threads[1].start()
+    try:
+        assert not wrote.wait(0.3)  # waits for the edit (let in, the edit's save would drop it)
+    finally:
+        done.set()
+        for t in threads:
+            t.join(10)
+    assert wrote.is_set() and s.profiles() == ["other", "sandbox"]
+    assert s.saved("sandbox").numbers == ["+19195550100"] and s.saved("other").numbers == ["+19195550199"]
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "state.json.lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    wrote.clear()
+    t = threading.Thread(target=lambda: (s.update("later", numbers=["+19195550102"]), wrote.set()))
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        t.start()
+        assert not wrote.wait(0.3)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        t.join(10)
+    assert wrote.is_set() and s.saved("later").numbers == ["+19195550102"]
+
+
 def test_the_same_step_inside_itself_on_one_thread_is_an_error(tmp_path):
     """Review P5, step_lock: the reentrant FileLock would let the same create step of the same profile in again on
     one thread (its check -> create -> save twice over: two objects); that is a RuntimeError. Another step's lock,
