@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -791,20 +792,14 @@ def test_a_value_derived_from_one_table_is_kept_over_writes_to_other_cached_tabl
         db.close()
 
 
-def test_a_workshop_request_is_authenticated_once_unless_its_credentials_changed_meanwhile(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 25: the head's tenant check (fair_share) authenticates a workshop request; its handler takes that
-    principal instead of verifying the token again. A change to what the answer was made of between the head and
-    the handler (the account disabled by this process, or by another process's commit; the credential replaced)
-    makes the handler authenticate again, so it is refused as before."""
-    from bwhelpers.sandbox import credentials, server as server_mod
-    from bwhelpers.sandbox.disabled import REASON, set_disabled
+@contextlib.contextmanager
+def _workshop_server_with_a_gap(path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, list[Any]]]:
+    """A workshop-mode sandbox on a fresh db at ``path``, and a list of changes it makes between a request's head
+    (its tenant check) and its handler: (db, server, that list)."""
+    from bwhelpers.sandbox import server as server_mod
     from bwhelpers.sandbox.server import SandboxServer, prepare_db
 
-    db = prepare_db(str(tmp_path / "once.db"))
-    verified: list[str] = []
-    real_verify = credentials.verify_token
-    monkeypatch.setattr(credentials, "verify_token", lambda d, t: (verified.append(t), real_verify(d, t))[1])
+    db = prepare_db(str(path))
     meanwhile: list[Any] = []
     real_start = server_mod._BodyLimit._start
 
@@ -817,6 +812,25 @@ def test_a_workshop_request_is_authenticated_once_unless_its_credentials_changed
     srv = SandboxServer(db, port=0, workshop=True, xheaders=True)
     srv.start_thread()
     try:
+        yield db, srv, meanwhile
+    finally:
+        srv.stop()
+        db.close()
+
+
+def test_a_workshop_request_is_authenticated_once_unless_its_credentials_changed_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 25: the head's tenant check (fair_share) authenticates a workshop request; its handler takes that
+    principal instead of verifying the token again. A change to what the answer was made of between the head and
+    the handler (the account disabled by this process, or by another process's commit; the credential replaced)
+    makes the handler authenticate again, so it is refused as before."""
+    from bwhelpers.sandbox import credentials
+    from bwhelpers.sandbox.disabled import REASON, set_disabled
+
+    verified: list[str] = []
+    real_verify = credentials.verify_token
+    monkeypatch.setattr(credentials, "verify_token", lambda d, t: (verified.append(t), real_verify(d, t))[1])
+    with _workshop_server_with_a_gap(tmp_path / "once.db", monkeypatch) as (db, srv, meanwhile):
         account = DEMO["account_id"]
         client = credentials.check_client(db, DEMO["client_id"], DEMO["client_secret"])
         assert client is not None
@@ -855,9 +869,6 @@ def test_a_workshop_request_is_authenticated_once_unless_its_credentials_changed
         meanwhile.append(replaced)
         r = get()
         assert r.status_code == 401 and "last changed" in r.text and len(verified) == 2
-    finally:
-        srv.stop()
-        db.close()
 
 
 def test_the_objects_quota_counts_every_table_in_one_statement(tmp_path: Path) -> None:
@@ -921,25 +932,12 @@ def test_a_workshop_api_users_request_is_checked_once_and_a_settings_change_mean
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 25, Basic (an API user): the head's check is the request's only password check; a settings change
     between the head and the handler (legacy_basic_auth=decommissioned) makes the handler authenticate again."""
-    from bwhelpers.sandbox import auth, server as server_mod
-    from bwhelpers.sandbox.server import SandboxServer, prepare_db
+    from bwhelpers.sandbox import auth
 
-    db = prepare_db(str(tmp_path / "basic.db"))
     checked: list[str] = []
     real_check = auth.check_secret
     monkeypatch.setattr(auth, "check_secret", lambda s, h: (checked.append(h), real_check(s, h))[1])
-    meanwhile: list[Any] = []
-    real_start = server_mod._BodyLimit._start
-
-    def change_then_start(self: Any, turn: Any) -> None:
-        while meanwhile:  # between the head's check and the handler
-            meanwhile.pop(0)()
-        real_start(self, turn)
-
-    monkeypatch.setattr(server_mod._BodyLimit, "_start", change_then_start)
-    srv = SandboxServer(db, port=0, workshop=True, xheaders=True)
-    srv.start_thread()
-    try:
+    with _workshop_server_with_a_gap(tmp_path / "basic.db", monkeypatch) as (db, srv, meanwhile):
         url = f"{srv.url}/api/accounts/{DEMO['account_id']}/applications"
         user = (DEMO["username"], DEMO["password"])
         checked.clear()
@@ -951,6 +949,3 @@ def test_a_workshop_api_users_request_is_checked_once_and_a_settings_change_mean
         checked.clear()
         r = requests.get(url, auth=user, timeout=30)
         assert r.status_code == 401 and "decommissioned" in r.text and len(checked) == 2
-    finally:
-        srv.stop()
-        db.close()

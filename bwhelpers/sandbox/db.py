@@ -363,12 +363,7 @@ class Database:
     def settings_derived(self, key: tuple[Any, ...], compute: Callable[[], _S]) -> _S:
         """:meth:`derived` for a value made only of the ``settings`` and ``meta`` rows (:meth:`get_setting`,
         :meth:`meta_value`): kept with them, so a write to another cached table leaves it (see :meth:`_part`)."""
-        hit = self._part(_BASE).get(key, _UNCACHED)
-        if hit is not _UNCACHED:
-            return hit
-        value = compute()
-        self._keep(self._part(_BASE), key, value)
-        return value
+        return self.derived(key, compute, "settings")
 
     def epoch(self, tables: tuple[str, ...]) -> tuple[dict[Any, Any], ...]:
         """What the cache holds now for values made of ``tables`` (cached ones): :meth:`same_epoch` of it is True
