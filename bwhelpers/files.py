@@ -1,6 +1,6 @@
 """Atomic file writes: THE one way the client writes a file (state, credentials, Postman exports); and the
-file locks between processes (:func:`file_lock`, a :class:`filelock.FileLock` per thread and path; :func:`flock`,
-a bare ``fcntl.flock`` for the state file's own lock, taken by every save).
+file locks between processes (:func:`file_lock`, a :class:`filelock.FileLock` per thread and path: the state file's
+own lock, taken by every save, and each create step's).
 
 The text goes to a temp file in the same folder, is flushed to disk, and replaces the target in one
 ``os.replace``: a reader sees the old file or the new one, never half of one, and a process killed mid-write
@@ -10,18 +10,16 @@ leaves only a temp file, which a later write removes once it is stale (a process
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import itertools
 import os
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
 
 import filelock
 
-__all__ = ["atomic_write", "file_lock", "flock"]
+__all__ = ["atomic_write", "file_lock"]
 
 #: temp files of killed writers older than this (seconds) are removed by a later write
 STALE_TEMP_SECONDS = 300.0
@@ -133,44 +131,3 @@ def file_lock(path: str | os.PathLike[str], nested: str | None = None) -> filelo
     elif nested is not None and lock.is_locked:  # (this thread's own instance: held means held by this thread)
         raise RuntimeError(nested)
     return lock
-
-
-class _Held(threading.local):
-    """The paths this thread holds a :func:`flock` of, and the process it holds them in."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.paths: set[str] = set()
-
-
-_HELD = _Held()
-
-
-@contextlib.contextmanager
-def flock(path: str | os.PathLike[str], nested: str) -> Iterator[None]:
-    """Hold an exclusive ``fcntl.flock`` of ``path`` (mode 0600, the folder made when missing) on a descriptor of
-    its own, let go by closing it: two descriptors' flocks exclude each other, in one process too, and the flock a
-    :class:`filelock.FileLock` takes of the same file. About 100 us less CPU per lock than :func:`file_lock`
-    (filelock's bookkeeping), for a lock every save takes. Not reentrant: this thread holding it already is a
-    ``RuntimeError(nested)`` (a second descriptor would wait for the first forever; a reentrant lock would let a
-    nested write in, to be overwritten by the outer one's)."""
-    held = _HELD
-    if held.pid != os.getpid():  # (a forked child holds none of its parent's)
-        held.pid, held.paths = os.getpid(), set()
-    key = os.fspath(path)
-    if key in held.paths:
-        raise RuntimeError(nested)
-    try:
-        fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o600)
-    except FileNotFoundError:
-        Path(key).parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        held.paths.add(key)
-        try:
-            yield
-        finally:
-            held.paths.discard(key)
-    finally:
-        os.close(fd)  # (lets the flock go)

@@ -7,8 +7,8 @@ The model is the one place that knows the file's keys: every other module reads 
 a change of meaning gets a step in :data:`MIGRATIONS` and a new :data:`VERSION`.
 
 Writes are atomic (temp file beside the real file + ``os.replace``; through a symlink to its target) and
-serialized between processes with an ``fcntl.flock`` of ``<real file>.lock`` (:func:`.files.flock`). A file that is not UTF-8, not
-JSON, nested too deeply or holds wrong-typed values is set aside as ``state.json.corrupt-<ts>`` with a
+serialized between processes with a ``filelock`` lock of ``<real file>.lock`` (:func:`.files.file_lock`). A file that
+is not UTF-8, not JSON, nested too deeply or holds wrong-typed values is set aside as ``state.json.corrupt-<ts>`` with a
 warning naming the file and what was kept, never silently emptied. Nothing that looks like a secret is
 ever stored.
 """
@@ -31,7 +31,7 @@ import filelock
 
 from . import statuses, steps
 from .exceptions import StateFileError, ValidationError
-from .files import atomic_write, file_lock, flock
+from .files import atomic_write, file_lock
 from .jsonmodel import Model as _Model, Wrong as _Wrong, dump as _dump, parse as _parse
 from .masking import is_secret_name, registered_secrets
 from .paths import default_state_path
@@ -524,11 +524,11 @@ class StateStore:
     # ------------------------------------------------------------------ low level
     @contextlib.contextmanager
     def _locked(self) -> Iterator[Path]:
-        """Hold the file's lock (:func:`.files.flock`, not reentrant: an outer edit's save would overwrite a nested
-        write); yields the real path it locks (the file written, resolved once)."""
+        """Hold the file's lock (:func:`.files.file_lock`; this thread holding it already is an error: an outer edit's
+        save would overwrite a nested write); yields the real path it locks (the file written, resolved once)."""
         real = self.real_path
-        with flock(real.with_name(real.name + ".lock"), nested=f"nested StateStore write: an edit()/transaction() on "
-                   f"this thread holds {self.path}; its save would overwrite this write (make it in there)"):
+        with file_lock(real.with_name(real.name + ".lock"), nested=f"nested StateStore write: an edit()/transaction() "
+                       f"on this thread holds {self.path}; its save would overwrite this write (make it in there)"):
             yield real  # (held ~1 ms at a time)
 
     def _read_bytes(self) -> bytes | None:

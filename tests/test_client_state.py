@@ -278,7 +278,7 @@ def test_a_store_write_nested_in_an_edit_on_the_same_thread_is_an_error_not_a_lo
 
 
 def test_the_state_files_lock_excludes_another_thread_and_an_older_kernels_filelock(tmp_path):
-    """The state file's lock (files.flock, a descriptor of its own per hold): another thread's write waits for an
+    """The state file's lock (files.file_lock, an instance of its own per thread): another thread's write waits for an
     edit in progress and neither is lost; a kernel holding the same file with filelock.FileLock (bwhelpers at
     7a8e740..d2e1850) is waited for too."""
     s = StateStore(tmp_path / "state.json")

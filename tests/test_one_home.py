@@ -161,7 +161,7 @@ def test_id_kinds_are_checked_in_ids_only() -> None:
 def test_once_only_steps_lock_in_the_state_store() -> None:
     assert _imports("filelock") == {"files.py", "state.py"}  # (files.file_lock makes them; state catches Timeout)
     assert _defined("step_lock") == {"state.py", "flows/context.py"}  # the context's is the store's, per profile
-    assert _imports("fcntl") == {"files.py"}  # (files.flock: the state file's own lock; filelock takes the others)
+    assert _imports("fcntl") == set()  # (every lock between processes is a filelock.FileLock: files.file_lock)
 
 
 def test_customer_order_id_has_one_home() -> None:
