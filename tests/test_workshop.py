@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -257,35 +257,21 @@ def test_board_as_admin_shows_both_done(hub: Hub, room: dict[str, Any]) -> None:
     assert rows["alice"]["done"] and rows["bob"]["done"]
     assert rows["alice"]["account_id"] != rows["bob"]["account_id"]
     # the board of a quiet room in Chromium (no alarm, nobody removed): the done rows are green, nothing red
-    from _chromium import CHROMIUM, launch_env
-    from playwright import sync_api
+    from _chromium import page_1024
 
-    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        try:
-            page = browser.new_page(viewport={"width": 1024, "height": 768})
-            page.goto(f"{hub.url}/hub/login?next={quote(urlparse(hub.service_url).path + '/board')}", timeout=60_000)
-            page.fill("#username_input", hub.admin)
-            page.fill("#password_input", hub.host_password)
-            page.click("#login_submit")
-            page.wait_for_selector("table", timeout=60_000)
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                page.goto(f"{hub.service_url}/board", timeout=60_000)
-                page.wait_for_selector("table")
-                assert not page.query_selector_all('[role="alert"]'), page.inner_text("body")[:600]
-                for user in ("alice", "bob"):
-                    row = page.locator(f'tr.all-done:has(td.name:has-text("{user}"))')
-                    assert row.is_visible() and row.locator("td.done").count() == len(steps.STEPS)
-                wide = page.evaluate("document.documentElement.scrollWidth")
-                assert wide <= 1024, f"the quiet board is {wide} px wide ({scheme})"
-                page.screenshot(path=str(shots / f"workshop_board_quiet_1024_{scheme}.png"), full_page=True)
-        finally:
-            browser.close()
+    with page_1024() as (page, shots):
+        hub.host_board(page)
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.goto(f"{hub.service_url}/board", timeout=60_000)
+            page.wait_for_selector("table")
+            assert not page.query_selector_all('[role="alert"]'), page.inner_text("body")[:600]
+            for user in ("alice", "bob"):
+                row = page.locator(f'tr.all-done:has(td.name:has-text("{user}"))')
+                assert row.is_visible() and row.locator("td.done").count() == len(steps.STEPS)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 1024, f"the quiet board is {wide} px wide ({scheme})"
+            page.screenshot(path=str(shots / f"workshop_board_quiet_1024_{scheme}.png"), full_page=True)
 
 
 def test_each_participant_opens_only_their_own_phone(hub: Hub, room: dict[str, Any]) -> None:
@@ -447,8 +433,7 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
     Now: compact cells with the step numbers in the header, the last error on a line of its own, each row saying when
     the hub runs no server for it, hub admins left out; no sideways scrolling at 1024 or 1280 px, light and dark.
     Issue 23: the hub's login alarm (guessing from many addresses, through the real proxy) is on the board."""
-    from _chromium import CHROMIUM, launch_env
-    from playwright import sync_api
+    from _chromium import page_1024
 
     key = {"X-Sandbox-Admin-Key": admin_key(hub)}
     hub.login(hub.admin)  # the host's login spawns a server and an account for them too
@@ -504,126 +489,113 @@ def test_board_fits_a_projector_and_says_whose_server_is_not_running(hub: Hub) -
     assert rows["erin"]["server"] == "never started" and rows["erin"]["account_id"] is None
     assert rows[long_name]["server"] == "not running"
 
-    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        try:
-            # the host logs in once, straight to the board (no JupyterLab of theirs loaded in between: 7-16 s of CPU
-            # each), then looks at it in both themes at both widths
-            page = browser.new_page(viewport={"width": 1024, "height": 768})
-            page.goto(f"{hub.url}/hub/login?next={quote(urlparse(hub.service_url).path + '/board')}", timeout=60_000)
-            page.fill("#username_input", hub.admin)
-            page.fill("#password_input", hub.host_password)
-            page.click("#login_submit")
-            page.wait_for_selector("table", timeout=60_000)
-            reloads: list[bool] = []
+    with page_1024() as (page, shots):
+        # the host logs in once, straight to the board (no JupyterLab of theirs loaded in between: 7-16 s of CPU
+        # each), then looks at it in both themes at both widths
+        hub.host_board(page)
+        reloads: list[bool] = []
 
-            def still(route: Any) -> None:  # the board reloads itself every 5 s: not while it is measured here
-                answer = route.fetch()
-                reloads.append('<meta http-equiv="refresh"' in answer.text())
-                route.fulfill(response=answer, body=answer.text().replace('http-equiv="refresh"', 'data-off="refresh"'))
+        def still(route: Any) -> None:  # the board reloads itself every 5 s: not while it is measured here
+            answer = route.fetch()
+            reloads.append('<meta http-equiv="refresh"' in answer.text())
+            route.fulfill(response=answer, body=answer.text().replace('http-equiv="refresh"', 'data-off="refresh"'))
 
-            page.route(lambda u: urlparse(u).path.endswith("/board"), still)
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                for width, height in ((1024, 768), (1280, 800)):
-                    page.set_viewport_size({"width": width, "height": height})
-                    page.goto(f"{hub.service_url}/board", timeout=60_000)
-                    page.wait_for_selector("table")
-                    wide = page.evaluate("document.documentElement.scrollWidth")
-                    assert wide <= width, f"the board is {wide} px wide at {width} px ({scheme})"
-                    text = page.inner_text("body")
-                    assert "not counted: host (hub admin)" in text
-                    assert "servers share this page's address" in text  # rev23g G3: no subdomains here
-                    assert "Login alarm since" in page.inner_text('[role="alert"]')
-                    assert not page.query_selector_all(f'td.name:text-is("{hub.admin}")')
-                    dave = page.inner_text('tr:has(td.name:has-text("dave"))')
-                    assert "server not running" in dave
-                    # rev23h H5 addendum: a name that only logged in (no account, no server) is folded into one
-                    # line above the table, not a row of its own
-                    assert not page.query_selector_all('td.name:has-text("erin")')
-                    assert "erin" in (page.text_content("div.login-only") or "")
-                    assert "logged in and never started a server" in page.inner_text("div.login-only")
-                    assert "removed by the host" in page.inner_text('tr:has(td.name:has-text("gina"))')
-                    assert "server" not in page.inner_text('tr:has(td.name:has-text("carla"))').replace(
-                        "carla", "")
-                    # carla's error: a line of its own under her row, inside the page
-                    err = page.locator('tr:has(td.name:has-text("carla")) + tr.err')
-                    assert "Last error: 1003 PeerName is required" in err.inner_text()
-                    box = err.bounding_box()
-                    assert box and box["x"] + box["width"] <= width
-                    # and it looks like a failure: a red bar at its left, not a white line among the rows
-                    bar = err.locator("td").evaluate(
-                        "e => [getComputedStyle(e).borderLeftWidth, getComputedStyle(e).borderLeftColor]")
-                    red = [int(v) for v in bar[1][bar[1].index("(") + 1:bar[1].index(")")].split(",")[:3]]
-                    assert float(bar[0].rstrip("px")) >= 6 and red[0] > 1.5 * max(red[1], red[2]), bar
-                    # every step, its texts and its reset are on screen
-                    last = page.locator('tr:has(td.name:has-text("dave")) td').last.bounding_box()
-                    assert last and last["x"] + last["width"] <= width
-                    cell = page.locator('tr:has(td.name:has-text("dave")) td.pending').first
-                    assert cell.get_attribute("title") == "1 Application: pending"
-                    page.screenshot(path=str(shots / f"workshop_board_{width}_{scheme}.png"), full_page=True)
-            assert reloads and all(reloads), "the board no longer reloads itself"
-            # rev23f F4: the host closes the room to new names from the board (its form, with its _xsrf): the hub
-            # refuses a login under a new name, a known name logs in; everyone with an account and no step done is
-            # removed at once from the room's line; the room opens again
-            page.set_viewport_size({"width": 1024, "height": 768})
-            page.emulate_media(color_scheme="light")
+        page.route(lambda u: urlparse(u).path.endswith("/board"), still)
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            for width, height in ((1024, 768), (1280, 800)):
+                page.set_viewport_size({"width": width, "height": height})
+                page.goto(f"{hub.service_url}/board", timeout=60_000)
+                page.wait_for_selector("table")
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= width, f"the board is {wide} px wide at {width} px ({scheme})"
+                text = page.inner_text("body")
+                assert "not counted: host (hub admin)" in text
+                assert "servers share this page's address" in text  # rev23g G3: no subdomains here
+                assert "Login alarm since" in page.inner_text('[role="alert"]')
+                assert not page.query_selector_all(f'td.name:text-is("{hub.admin}")')
+                dave = page.inner_text('tr:has(td.name:has-text("dave"))')
+                assert "server not running" in dave
+                # rev23h H5 addendum: a name that only logged in (no account, no server) is folded into one
+                # line above the table, not a row of its own
+                assert not page.query_selector_all('td.name:has-text("erin")')
+                assert "erin" in (page.text_content("div.login-only") or "")
+                assert "logged in and never started a server" in page.inner_text("div.login-only")
+                assert "removed by the host" in page.inner_text('tr:has(td.name:has-text("gina"))')
+                assert "server" not in page.inner_text('tr:has(td.name:has-text("carla"))').replace(
+                    "carla", "")
+                # carla's error: a line of its own under her row, inside the page
+                err = page.locator('tr:has(td.name:has-text("carla")) + tr.err')
+                assert "Last error: 1003 PeerName is required" in err.inner_text()
+                box = err.bounding_box()
+                assert box and box["x"] + box["width"] <= width
+                # and it looks like a failure: a red bar at its left, not a white line among the rows
+                bar = err.locator("td").evaluate(
+                    "e => [getComputedStyle(e).borderLeftWidth, getComputedStyle(e).borderLeftColor]")
+                red = [int(v) for v in bar[1][bar[1].index("(") + 1:bar[1].index(")")].split(",")[:3]]
+                assert float(bar[0].rstrip("px")) >= 6 and red[0] > 1.5 * max(red[1], red[2]), bar
+                # every step, its texts and its reset are on screen
+                last = page.locator('tr:has(td.name:has-text("dave")) td').last.bounding_box()
+                assert last and last["x"] + last["width"] <= width
+                cell = page.locator('tr:has(td.name:has-text("dave")) td.pending').first
+                assert cell.get_attribute("title") == "1 Application: pending"
+                page.screenshot(path=str(shots / f"workshop_board_{width}_{scheme}.png"), full_page=True)
+        assert reloads and all(reloads), "the board no longer reloads itself"
+        # rev23f F4: the host closes the room to new names from the board (its form, with its _xsrf): the hub
+        # refuses a login under a new name, a known name logs in; everyone with an account and no step done is
+        # removed at once from the room's line; the room opens again
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.emulate_media(color_scheme="light")
+        page.goto(f"{hub.service_url}/board", timeout=60_000)
+        assert "open to new names" in page.inner_text("div.room")
+        page.click('div.room button:text-is("Close to new names")')
+        page.wait_for_selector("div.notice.closed", timeout=60_000)
+        assert "The room was closed to new names." in page.inner_text("body")
+        s = requests.Session()
+        s.get(f"{hub.url}/hub/login", timeout=30)
+        r = s.post(f"{hub.url}/hub/login?next=", data={"username": "newface", "password": hub.room_password,
+                                                        "_xsrf": s.cookies.get("_xsrf")}, timeout=60)
+        assert r.status_code == 403 and "closed this workshop to new names" in r.text, r.text[-600:]
+        assert _login_status(hub, "carla", hub.room_password) == 302  # a name the hub knows
+        # an account and no step done: carla (her only step failed), dave and the long name, and whoever another
+        # test of this module's hub left so (carol, after her reset, when that test ran first on this worker)
+        rows = svc(hub, "GET", "/board.json", hub.user_token(hub.admin)).json()["participants"]
+        idle = [r["participant"] for r in rows if r.get("account_id") and not r.get("removed")
+                and "done" not in r["steps"].values()]
+        assert {"carla", "dave", long_name} <= set(idle), idle
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
             page.goto(f"{hub.service_url}/board", timeout=60_000)
-            assert "open to new names" in page.inner_text("div.room")
-            page.click('div.room button:text-is("Close to new names")')
-            page.wait_for_selector("div.notice.closed", timeout=60_000)
-            assert "The room was closed to new names." in page.inner_text("body")
-            s = requests.Session()
-            s.get(f"{hub.url}/hub/login", timeout=30)
-            r = s.post(f"{hub.url}/hub/login?next=", data={"username": "newface", "password": hub.room_password,
-                                                            "_xsrf": s.cookies.get("_xsrf")}, timeout=60)
-            assert r.status_code == 403 and "closed this workshop to new names" in r.text, r.text[-600:]
-            assert _login_status(hub, "carla", hub.room_password) == 302  # a name the hub knows
-            # an account and no step done: carla (her only step failed), dave and the long name, and whoever another
-            # test of this module's hub left so (carol, after her reset, when that test ran first on this worker)
-            rows = svc(hub, "GET", "/board.json", hub.user_token(hub.admin)).json()["participants"]
-            idle = [r["participant"] for r in rows if r.get("account_id") and not r.get("removed")
-                    and "done" not in r["steps"].values()]
-            assert {"carla", "dave", long_name} <= set(idle), idle
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                page.goto(f"{hub.service_url}/board", timeout=60_000)
-                assert "Closed to new names since" in page.inner_text("div.notice.closed")
-                # no emoji on the room's line: a projector's machine without an emoji font showed a box for its lock
-                assert "closed to new names" in page.inner_text("div.room b.closed")
-                assert all(ord(c) < 0x10000 for c in page.inner_text("div.room")), page.inner_text("div.room")
-                page.click("div.room details summary")
-                button = page.inner_text('div.room form[action$="/room/remove"] button')
-                assert button.startswith(f"Remove {len(idle)}: ") and all(n in button for n in idle[:6]), button
-                wide = page.evaluate("document.documentElement.scrollWidth")
-                assert wide <= 1024, f"the closed board is {wide} px wide ({scheme})"
-                page.screenshot(path=str(shots / f"workshop_board_closed_1024_{scheme}.png"), full_page=True)
-            page.click('div.room form[action$="/room/remove"] button')
-            page.wait_for_selector(f'div.notice:text("{len(idle)} participants were removed")', timeout=60_000)
-            board = svc(hub, "GET", "/board.json", hub.user_token(hub.admin)).json()
-            assert {r["participant"] for r in board["participants"] if r.get("removed")} >= {*idle, "gina"}
-            page.click('div.room button:text-is("Open to new names")')
-            page.wait_for_selector('div.room b.open', timeout=60_000)
-            assert _login_status(hub, "newface", hub.room_password) == 302
-            # rev23f F5: the host makes a join link on the board; a latecomer behind the room's address (127.0.0.1),
-            # which a guesser there has paused, opens it and logs in with the room password
-            page.click('div.room button:text-is("Make a join link")')
-            page.wait_for_selector("div.room code.join", timeout=60_000)
-            link = page.inner_text("div.room code.join")
-            assert link.startswith(f"{hub.url}/hub/join?join_token="), link
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                page.goto(f"{hub.service_url}/board", timeout=60_000)
-                assert page.inner_text("div.room code.join") == link
-                wide = page.evaluate("document.documentElement.scrollWidth")
-                assert wide <= 1024, f"the board with its join link is {wide} px wide ({scheme})"
-                page.screenshot(path=str(shots / f"workshop_board_join_1024_{scheme}.png"), full_page=True)
-        finally:
-            browser.close()
+            assert "Closed to new names since" in page.inner_text("div.notice.closed")
+            # no emoji on the room's line: a projector's machine without an emoji font showed a box for its lock
+            assert "closed to new names" in page.inner_text("div.room b.closed")
+            assert all(ord(c) < 0x10000 for c in page.inner_text("div.room")), page.inner_text("div.room")
+            page.click("div.room details summary")
+            button = page.inner_text('div.room form[action$="/room/remove"] button')
+            assert button.startswith(f"Remove {len(idle)}: ") and all(n in button for n in idle[:6]), button
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 1024, f"the closed board is {wide} px wide ({scheme})"
+            page.screenshot(path=str(shots / f"workshop_board_closed_1024_{scheme}.png"), full_page=True)
+        page.click('div.room form[action$="/room/remove"] button')
+        page.wait_for_selector(f'div.notice:text("{len(idle)} participants were removed")', timeout=60_000)
+        board = svc(hub, "GET", "/board.json", hub.user_token(hub.admin)).json()
+        assert {r["participant"] for r in board["participants"] if r.get("removed")} >= {*idle, "gina"}
+        page.click('div.room button:text-is("Open to new names")')
+        page.wait_for_selector('div.room b.open', timeout=60_000)
+        assert _login_status(hub, "newface", hub.room_password) == 302
+        # rev23f F5: the host makes a join link on the board; a latecomer behind the room's address (127.0.0.1),
+        # which a guesser there has paused, opens it and logs in with the room password
+        page.click('div.room button:text-is("Make a join link")')
+        page.wait_for_selector("div.room code.join", timeout=60_000)
+        link = page.inner_text("div.room code.join")
+        assert link.startswith(f"{hub.url}/hub/join?join_token="), link
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.goto(f"{hub.service_url}/board", timeout=60_000)
+            assert page.inner_text("div.room code.join") == link
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= 1024, f"the board with its join link is {wide} px wide ({scheme})"
+            page.screenshot(path=str(shots / f"workshop_board_join_1024_{scheme}.png"), full_page=True)
     codes: list[int] = []
     while len(codes) < 60 and (not codes or codes[-1] != 429):
         codes.append(_guesser(hub, "127.0.0.1")(f"outsider{len(codes)}", "wrong").status_code)

@@ -156,8 +156,7 @@ def test_the_board_in_a_busy_room_shows_its_alarm_fits_1024_and_says_what_a_remo
     1024 px in both themes (artifacts/screenshots/workshop_board_newnames_alarm_*, _many_*, _removed_*): the
     new-names alarm is a red line at the top that names itself; a room of 60 names, most of them logged in and never
     started (names made to take places), fits the width; after Remove the notice says who was removed."""
-    from _chromium import CHROMIUM, launch_env
-    from playwright import sync_api
+    from _chromium import page_1024
 
     from bwhelpers.sandbox.workshop import new_names
 
@@ -171,82 +170,68 @@ def test_the_board_in_a_busy_room_shows_its_alarm_fits_1024_and_says_what_a_remo
         assert service(hub, "POST", f"/participants/{name}").status_code in (200, 201)
     login_only = [f"walk-in-{i:02d}" for i in range(55)]  # hub users (the admin page, or logged in): no server
     assert hub.api("POST", "/users", json={"usernames": login_only}).status_code in (201, 409)
-    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    board_path = urlparse(hub.service_url).path + "/board"
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        try:
-            page = browser.new_page(viewport={"width": 1024, "height": 768})
-            page.route(lambda u: urlparse(u).path.endswith("/board"), _still)
-            page.goto(f"{hub.url}/hub/login?next={quote(board_path)}", timeout=60_000)
-            page.fill("#username_input", hub.admin)
-            page.fill("#password_input", hub.host_password)
-            page.click("#login_submit")
-            page.wait_for_selector("table", timeout=60_000)
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                page.goto(f"{hub.service_url}/board", timeout=60_000)
-                page.wait_for_selector("table")
-                alarm = page.locator('[role="alert"]:has-text("New-names alarm since")')
-                assert alarm.is_visible()
-                box = alarm.bounding_box()
-                assert box and box["y"] < 200 and box["x"] + box["width"] <= 1024, box  # at the top, inside the page
-                # an alarm looks like one: red, its text readable on it
-                bg, fg = _colours(page, '[role="alert"]:has-text("New-names alarm since")')
-                assert bg[0] > 1.5 * max(bg[1], bg[2]) or (scheme == "light" and bg[0] > bg[1] + 30), bg
-                assert _contrast(bg, fg) >= 4.5, (scheme, bg, fg)
-                _fits(page, 1024, scheme)
-                page.screenshot(path=str(shots / f"workshop_board_newnames_alarm_1024_{scheme}.png"))
-                page.screenshot(path=str(shots / f"workshop_board_many_1024_{scheme}.png"), full_page=True)
-                text = page.inner_text("body")
-                for name in started:
-                    assert name in text
-                # the 55 who only logged in are one line, not 55 rows: the page stays short (6,577 px before the fold)
-                fold = page.inner_text("div.login-only")
-                assert re.search(r"\b(5[5-9]|6\d) names logged in and never started a server", fold), fold
-                assert not page.query_selector_all('td.name:has-text("walk-in-")')
-                tall = page.evaluate("document.documentElement.scrollHeight")
-                assert tall <= 2400, f"the board of 60 names is {tall} px tall ({scheme})"
-                # the fold is the line a host needs during a new-names alarm: as large as the room's line (was 13 px)
-                size = page.eval_on_selector("div.login-only summary", "e => parseFloat(getComputedStyle(e).fontSize)")
-                room = page.eval_on_selector("div.room", "e => parseFloat(getComputedStyle(e).fontSize)")
-                assert size >= room, (size, room)
-                page.click("div.login-only summary")  # opened: the names wrap inside the page
-                assert "walk-in-54" in page.inner_text("div.login-only")
-                # each name on one line (not "walk-" at a line's end and "in-05" on the next)
-                split = page.eval_on_selector_all("div.login-only span", "es => es.filter(e => e.getClientRects()"
-                                                  ".length > 1 || e.getBoundingClientRect().height > 40).length")
-                assert page.locator("div.login-only span").count() >= 55 and split == 0, split
-                _fits(page, 1024, scheme)
-                page.screenshot(path=str(shots / f"workshop_board_many_open_1024_{scheme}.png"))
-            # the host removes one participant from their row: the notice says who and what
-            page.emulate_media(color_scheme="light")
+    with page_1024() as (page, shots):
+        page.route(lambda u: urlparse(u).path.endswith("/board"), _still)
+        hub.host_board(page)
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
             page.goto(f"{hub.service_url}/board", timeout=60_000)
-            row = page.locator('tr:has(td.name:text-is("p01"))')
-            row.locator("details.actions summary").click()
-            row.locator('button:text-is("Remove p01")').click()
-            page.wait_for_selector("div.notice:not(.alarm):not(.closed)", timeout=60_000)
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                notice = page.locator("div.notice:not(.alarm):not(.closed)")
-                assert notice.inner_text().strip() == "p01 was removed.", notice.inner_text()
-                assert notice.is_visible()
-                bg, fg = _colours(page, "div.notice:not(.alarm):not(.closed)")
-                assert _contrast(bg, fg) >= 4.5, (scheme, bg, fg)
-                assert "removed by the host" in page.inner_text('tr:has(td.name:text-is("p01"))')
-                _fits(page, 1024, scheme)
-                page.screenshot(path=str(shots / f"workshop_board_removed_notice_1024_{scheme}.png"))
-            # rev23h H10: a link with made-up words tops the board with no line of them
-            page.goto(f"{hub.service_url}/board?done={quote('p01 was removed. Log in again at http://evil.example')}"
-                      "&action=removed", timeout=60_000)
             page.wait_for_selector("table")
-            assert not page.query_selector_all("div.notice:not(.alarm):not(.closed)")
-            assert "evil.example" not in page.inner_text("body")
-        finally:
-            browser.close()
+            alarm = page.locator('[role="alert"]:has-text("New-names alarm since")')
+            assert alarm.is_visible()
+            box = alarm.bounding_box()
+            assert box and box["y"] < 200 and box["x"] + box["width"] <= 1024, box  # at the top, inside the page
+            # an alarm looks like one: red, its text readable on it
+            bg, fg = _colours(page, '[role="alert"]:has-text("New-names alarm since")')
+            assert bg[0] > 1.5 * max(bg[1], bg[2]) or (scheme == "light" and bg[0] > bg[1] + 30), bg
+            assert _contrast(bg, fg) >= 4.5, (scheme, bg, fg)
+            _fits(page, 1024, scheme)
+            page.screenshot(path=str(shots / f"workshop_board_newnames_alarm_1024_{scheme}.png"))
+            page.screenshot(path=str(shots / f"workshop_board_many_1024_{scheme}.png"), full_page=True)
+            text = page.inner_text("body")
+            for name in started:
+                assert name in text
+            # the 55 who only logged in are one line, not 55 rows: the page stays short (6,577 px before the fold)
+            fold = page.inner_text("div.login-only")
+            assert re.search(r"\b(5[5-9]|6\d) names logged in and never started a server", fold), fold
+            assert not page.query_selector_all('td.name:has-text("walk-in-")')
+            tall = page.evaluate("document.documentElement.scrollHeight")
+            assert tall <= 2400, f"the board of 60 names is {tall} px tall ({scheme})"
+            # the fold is the line a host needs during a new-names alarm: as large as the room's line (was 13 px)
+            size = page.eval_on_selector("div.login-only summary", "e => parseFloat(getComputedStyle(e).fontSize)")
+            room = page.eval_on_selector("div.room", "e => parseFloat(getComputedStyle(e).fontSize)")
+            assert size >= room, (size, room)
+            page.click("div.login-only summary")  # opened: the names wrap inside the page
+            assert "walk-in-54" in page.inner_text("div.login-only")
+            # each name on one line (not "walk-" at a line's end and "in-05" on the next)
+            split = page.eval_on_selector_all("div.login-only span", "es => es.filter(e => e.getClientRects()"
+                                              ".length > 1 || e.getBoundingClientRect().height > 40).length")
+            assert page.locator("div.login-only span").count() >= 55 and split == 0, split
+            _fits(page, 1024, scheme)
+            page.screenshot(path=str(shots / f"workshop_board_many_open_1024_{scheme}.png"))
+        # the host removes one participant from their row: the notice says who and what
+        page.emulate_media(color_scheme="light")
+        page.goto(f"{hub.service_url}/board", timeout=60_000)
+        row = page.locator('tr:has(td.name:text-is("p01"))')
+        row.locator("details.actions summary").click()
+        row.locator('button:text-is("Remove p01")').click()
+        page.wait_for_selector("div.notice:not(.alarm):not(.closed)", timeout=60_000)
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            notice = page.locator("div.notice:not(.alarm):not(.closed)")
+            assert notice.inner_text().strip() == "p01 was removed.", notice.inner_text()
+            assert notice.is_visible()
+            bg, fg = _colours(page, "div.notice:not(.alarm):not(.closed)")
+            assert _contrast(bg, fg) >= 4.5, (scheme, bg, fg)
+            assert "removed by the host" in page.inner_text('tr:has(td.name:text-is("p01"))')
+            _fits(page, 1024, scheme)
+            page.screenshot(path=str(shots / f"workshop_board_removed_notice_1024_{scheme}.png"))
+        # rev23h H10: a link with made-up words tops the board with no line of them
+        page.goto(f"{hub.service_url}/board?done={quote('p01 was removed. Log in again at http://evil.example')}"
+                  "&action=removed", timeout=60_000)
+        page.wait_for_selector("table")
+        assert not page.query_selector_all("div.notice:not(.alarm):not(.closed)")
+        assert "evil.example" not in page.inner_text("body")
     assert service(hub, "GET", "/board.json").json()["participants"]
 
 
@@ -286,8 +271,7 @@ def test_names_that_only_logged_in_fold_into_one_line_of_the_board() -> None:
     line above the table (the count, the names behind a click) and not counted in the headline. Screenshots at
     1,024 px, light and dark: artifacts/screenshots/workshop_board_login_only_1024_<scheme>.png, and the board's
     new-names alarm line (H5): workshop_board_names_alarm_1024_<scheme>.png."""
-    from _chromium import CHROMIUM, launch_env, require
-    from playwright import sync_api
+    from _chromium import page_1024, require
 
     from bwhelpers.sandbox.workshop import models, new_names
     from bwhelpers.sandbox.workshop.board import render_board
@@ -301,34 +285,26 @@ def test_names_that_only_logged_in_fold_into_one_line_of_the_board() -> None:
     page_html = render_board(real + strangers, models.STEPS, xsrf="x", prefix="/services/bw-sandbox", admin="host")
     assert "0 of 2 participants done" in page_html  # was "0 of 97"
     assert page_html.count('<td class="name">') == 2
-    shots = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, env=launch_env(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1024, "height": 768})
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                page.set_content(page_html.replace('http-equiv="refresh"', 'data-off="refresh"'))
-                fold = page.inner_text("div.login-only")
-                assert "95 names logged in and never started a server" in fold and "nna000" not in fold  # closed
-                assert page.evaluate("document.documentElement.scrollHeight") <= 768, "the board is taller than a screen"
-                assert page.evaluate("document.documentElement.scrollWidth") <= 1024
-                page.screenshot(path=str(shots / f"workshop_board_login_only_1024_{scheme}.png"), full_page=True)
-            page.click("div.login-only summary")
-            assert "nna000" in page.inner_text("div.login-only") and "nna094" in page.inner_text("div.login-only")
-            # the new-names alarm's red line (rev23h H5), as the board shows it while the alarm is fresh
-            alarm = {"since": time.time() - 60, "last": time.time(), "names": 30, "addresses": 4, "refused": 98}
-            alarmed = render_board(real + strangers, models.STEPS, xsrf="x", prefix="/services/bw-sandbox",
-                                   admin="host", names_alarm=new_names.describe_alarm(alarm))
-            for scheme in ("light", "dark"):
-                page.emulate_media(color_scheme=scheme)
-                page.set_content(alarmed.replace('http-equiv="refresh"', 'data-off="refresh"'))
-                line = page.inner_text('div.notice.alarm[role="alert"]')
-                assert line.startswith("⚠ New-names alarm since") and "30 new names from 4 addresses" in line, line
-                assert "98 refused so far" in line and "close the room to new names" in line
-                assert page.evaluate("document.documentElement.scrollWidth") <= 1024
-                page.screenshot(path=str(shots / f"workshop_board_names_alarm_1024_{scheme}.png"), full_page=True)
-        finally:
-            browser.close()
+    with page_1024() as (page, shots):
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.set_content(page_html.replace('http-equiv="refresh"', 'data-off="refresh"'))
+            fold = page.inner_text("div.login-only")
+            assert "95 names logged in and never started a server" in fold and "nna000" not in fold  # closed
+            assert page.evaluate("document.documentElement.scrollHeight") <= 768, "the board is taller than a screen"
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+            page.screenshot(path=str(shots / f"workshop_board_login_only_1024_{scheme}.png"), full_page=True)
+        page.click("div.login-only summary")
+        assert "nna000" in page.inner_text("div.login-only") and "nna094" in page.inner_text("div.login-only")
+        # the new-names alarm's red line (rev23h H5), as the board shows it while the alarm is fresh
+        alarm = {"since": time.time() - 60, "last": time.time(), "names": 30, "addresses": 4, "refused": 98}
+        alarmed = render_board(real + strangers, models.STEPS, xsrf="x", prefix="/services/bw-sandbox",
+                               admin="host", names_alarm=new_names.describe_alarm(alarm))
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            page.set_content(alarmed.replace('http-equiv="refresh"', 'data-off="refresh"'))
+            line = page.inner_text('div.notice.alarm[role="alert"]')
+            assert line.startswith("⚠ New-names alarm since") and "30 new names from 4 addresses" in line, line
+            assert "98 refused so far" in line and "close the room to new names" in line
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+            page.screenshot(path=str(shots / f"workshop_board_names_alarm_1024_{scheme}.png"), full_page=True)

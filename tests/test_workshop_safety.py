@@ -53,6 +53,32 @@ def dash(service: dict[str, Any], creds: dict[str, str], method: str, path: str,
                             auth=(creds["username"], creds["password"]), headers=XML, timeout=30, **kw)
 
 
+def add_location(service: dict[str, Any], creds: dict[str, str]) -> None:
+    """A default location (SIP peer) at the participant's site, where ordered numbers go."""
+    peer = dash(service, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
+                "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
+    assert peer.status_code == 201, peer.text
+
+
+def available(service: dict[str, Any], creds: dict[str, str], query: str = "areaCode=919&quantity=5000") -> list[str]:
+    """The numbers the participant's search finds (GET /availableNumbers?``query``)."""
+    text = dash(service, creds, "GET", f"/availableNumbers?{query}").text
+    return [part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]]
+
+
+def order_named(service: dict[str, Any], creds: dict[str, str], tns: list[str]) -> str:
+    """Order these numbers by name (ExistingTelephoneNumberOrderType) at the participant's site; the order's XML
+    once it is no longer RECEIVED."""
+    listed = "".join(f"<TelephoneNumber>{tn}</TelephoneNumber>" for tn in tns)
+    r = dash(service, creds, "POST", "/orders", f"<Order><SiteId>{creds['site_id']}</SiteId>"
+             f"<ExistingTelephoneNumberOrderType><TelephoneNumberList>{listed}</TelephoneNumberList>"
+             "</ExistingTelephoneNumberOrderType></Order>")
+    assert r.status_code == 201, r.text
+    order_id = r.text.split("<id>")[1].split("<")[0]
+    return str(wait_for(lambda: (lambda t: t if "RECEIVED" not in t else None)(
+        dash(service, creds, "GET", f"/orders/{order_id}").text), what="the order's outcome"))
+
+
 def setup_messaging(service: dict[str, Any], creds: dict[str, str], callback: str) -> tuple[str, str]:
     """An application with ``callback``, a location with SMS, one number: (application id, number)."""
     auth = (creds["username"], creds["password"])
@@ -515,9 +541,7 @@ def test_the_db_size_cap_answers_507_instead_of_filling_the_volume(service: dict
 def test_no_participant_can_empty_an_area_code_for_the_others(service: dict[str, Any]) -> None:
     greedy, other = provision(service, "vic"), provision(service, "wyn")
     for creds in (greedy, other):
-        peer = dash(service, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
-                    "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
-        assert peer.status_code == 201, peer.text
+        add_location(service, creds)
 
     def order(creds: dict[str, str], quantity: int) -> requests.Response:
         return dash(service, creds, "POST", "/orders", f"<Order><SiteId>{creds['site_id']}</SiteId>"
@@ -549,35 +573,22 @@ def test_an_order_of_named_numbers_takes_only_the_orderers_own_block(service: di
     fails as Bandwidth answers an unavailable number (5005 with the number), and stays in its owner's search."""
     owner, taker = provision(service, "yara"), provision(service, "zack")
     for creds in (owner, taker):
-        peer = dash(service, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
-                    "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
-        assert peer.status_code == 201, peer.text
+        add_location(service, creds)
 
     def search(creds: dict[str, str]) -> list[str]:
-        text = dash(service, creds, "GET", "/availableNumbers?areaCode=919&quantity=5000").text
-        return [part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]]
-
-    def order(creds: dict[str, str], tns: list[str]) -> str:
-        listed = "".join(f"<TelephoneNumber>{tn}</TelephoneNumber>" for tn in tns)
-        r = dash(service, creds, "POST", "/orders", f"<Order><SiteId>{creds['site_id']}</SiteId>"
-                 f"<ExistingTelephoneNumberOrderType><TelephoneNumberList>{listed}</TelephoneNumberList>"
-                 "</ExistingTelephoneNumberOrderType></Order>")
-        assert r.status_code == 201, r.text
-        order_id = r.text.split("<id>")[1].split("<")[0]
-        return wait_for(lambda: (lambda t: t if "RECEIVED" not in t else None)(
-            dash(service, creds, "GET", f"/orders/{order_id}").text), what="the order's outcome")
+        return available(service, creds)
 
     theirs, mine = search(owner), search(taker)
     assert theirs and mine and not set(theirs) & set(mine)
-    outcome = order(taker, [theirs[0]])
+    outcome = order_named(service, taker, [theirs[0]])
     assert "<OrderStatus>FAILED</OrderStatus>" in outcome and "<Code>5005</Code>" in outcome, outcome
     assert theirs[0] in outcome and "<CompletedQuantity>0</CompletedQuantity>" in outcome, outcome
     assert theirs[0] in search(owner)  # still theirs
-    outcome = order(taker, [mine[0], theirs[1]])  # one of each: PARTIAL (PartialAllowed defaults to true)
+    outcome = order_named(service, taker, [mine[0], theirs[1]])  # one of each: PARTIAL (PartialAllowed defaults to true)
     assert "<Code>5005</Code>" in outcome and theirs[1] in outcome and mine[0] in outcome, outcome
     assert "<OrderStatus>PARTIAL</OrderStatus>" in outcome and "<CompletedQuantity>1</CompletedQuantity>" in outcome
     assert theirs[1] in search(owner) and mine[0] not in search(taker)
-    outcome = order(owner, [theirs[0], theirs[1]])  # the owner orders their own
+    outcome = order_named(service, owner, [theirs[0], theirs[1]])  # the owner orders their own
     assert "<OrderStatus>COMPLETE</OrderStatus>" in outcome, outcome
 
 
@@ -589,22 +600,12 @@ def test_a_toll_free_number_of_the_participants_own_search_can_be_ordered_by_num
     from bwhelpers.sandbox import numbers
 
     creds = provision(service, "tola")
-    peer = dash(service, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
-                "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
-    assert peer.status_code == 201, peer.text
+    add_location(service, creds)
     found: list[str] = []
     for query in ("tollFreeWildCardPattern=8**&quantity=5", "tollFreeVanity=FLOWERS&quantity=5"):
-        text = dash(service, creds, "GET", f"/availableNumbers?{query}").text
-        found.append([part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]][-1])
+        found.append(available(service, creds, query)[-1])
     assert all(tn[:3] in numbers.TOLL_FREE_NPAS for tn in found), found
-    listed = "".join(f"<TelephoneNumber>{tn}</TelephoneNumber>" for tn in found)
-    r = dash(service, creds, "POST", "/orders", f"<Order><SiteId>{creds['site_id']}</SiteId>"
-             f"<ExistingTelephoneNumberOrderType><TelephoneNumberList>{listed}</TelephoneNumberList>"
-             "</ExistingTelephoneNumberOrderType></Order>")
-    assert r.status_code == 201, r.text
-    order_id = r.text.split("<id>")[1].split("<")[0]
-    outcome = wait_for(lambda: (lambda t: t if "RECEIVED" not in t else None)(
-        dash(service, creds, "GET", f"/orders/{order_id}").text), what="the order's outcome")
+    outcome = order_named(service, creds, found)
     assert "<OrderStatus>COMPLETE</OrderStatus>" in outcome and "5005" not in outcome, outcome
     # the one rule, both ways: a slot's own geographic block yes, another's no, toll-free yes for every slot
     mine = numbers.nxx_inventory(numbers.DEFAULT_SEED, "919", "398", 7)
@@ -698,23 +699,14 @@ def test_no_two_participants_share_a_block_of_the_inventory(tmp_path: Any) -> No
         later = provision(svc, "later")
         assert later["account_id"] == "99200201"  # 201 mod 200 == 1 mod 200
         for creds in (first, later):
-            peer = dash(svc, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
-                        "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
-            assert peer.status_code == 201, peer.text
+            add_location(svc, creds)
 
         def search(creds: dict[str, str]) -> list[str]:
-            text = dash(svc, creds, "GET", "/availableNumbers?areaCode=919&quantity=5000").text
-            return [part.split("<")[0] for part in text.split("<TelephoneNumber>")[1:]]
+            return available(svc, creds)
 
         theirs, mine = search(first), search(later)
         assert theirs and mine and not set(theirs) & set(mine), sorted(set(theirs) & set(mine))[:5]
-        r = dash(svc, later, "POST", "/orders", f"<Order><SiteId>{later['site_id']}</SiteId>"
-                 f"<ExistingTelephoneNumberOrderType><TelephoneNumberList><TelephoneNumber>{theirs[0]}"
-                 "</TelephoneNumber></TelephoneNumberList></ExistingTelephoneNumberOrderType></Order>")
-        assert r.status_code == 201, r.text
-        order_id = r.text.split("<id>")[1].split("<")[0]
-        outcome = wait_for(lambda: (lambda t: t if "RECEIVED" not in t else None)(
-            dash(svc, later, "GET", f"/orders/{order_id}").text), what="the order's outcome")
+        outcome = order_named(svc, later, [theirs[0]])
         assert "<OrderStatus>FAILED</OrderStatus>" in outcome and "<Code>5005</Code>" in outcome, outcome
         assert _slot_of(svc["db"], first["account_id"]) == 1  # the old block kept (an older db's numbers stay its)
         assert _slot_of(svc["db"], later["account_id"]) == 0  # the lowest free one
