@@ -390,54 +390,56 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
 _SECRET_KEY: dict[str, bool] = {}
 
 
-def _holds_secret(obj: Any, secrets: frozenset[str]) -> bool:
-    """Does ``obj`` hold a key with a secret's name or a registered secret value? (The quick walk of every save:
-    no path is built unless one is found.)"""
-    todo = [obj]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, dict):
-            for k, v in item.items():
-                if isinstance(k, str):
-                    secret = _SECRET_KEY.get(k)
-                    if secret is None:
-                        secret = is_secret_name(k)
-                        if len(_SECRET_KEY) < 4096:
-                            _SECRET_KEY[k] = secret
-                    if secret:
-                        return True
-                if isinstance(v, (dict, list, tuple)):
-                    todo.append(v)
-                elif isinstance(v, str) and v in secrets:
-                    return True
-        elif isinstance(item, (list, tuple)):
-            for v in item:
-                if isinstance(v, (dict, list, tuple)):
-                    todo.append(v)
-                elif isinstance(v, str) and v in secrets:
-                    return True
-        elif isinstance(item, str) and item in secrets:
-            return True
-    return False
+def _secret_name(key: str) -> bool:
+    secret = _SECRET_KEY.get(key)
+    if secret is None:
+        secret = is_secret_name(key)
+        if len(_SECRET_KEY) < 4096:
+            _SECRET_KEY[key] = secret
+    return secret
 
 
 def _check_no_secrets(obj: Any, where: str = "state") -> None:
+    """Refuse (StateFileError, naming where) a key with a secret's name or a registered secret value anywhere in
+    ``obj``. Every save walks the whole file: a value's place is kept as (its parent's place, its key or index)
+    and spelled out only for the error."""
     secrets = registered_secrets()
-    if not _holds_secret(obj, secrets):
-        return
-    todo = [(obj, where)]
+
+    def at(place: Any) -> str:
+        names: list[str] = []
+        while place is not None:
+            place, key = place
+            names.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+        return where + "".join(reversed(names))
+
+    def found(place: Any) -> StateFileError:
+        return StateFileError(f"refusing to save {at(place)}: the value is a credential")
+
+    if isinstance(obj, str) and obj in secrets:
+        raise found(None)
+    todo: list[tuple[Any, Any]] = [(obj, None)] if isinstance(obj, (dict, list, tuple)) else []
     while todo:
-        item, at = todo.pop()
+        item, place = todo.pop()
         if isinstance(item, dict):
             for k, v in item.items():
-                if isinstance(k, str) and is_secret_name(k):
-                    raise StateFileError(f"refusing to save {at}.{k}: it looks like a secret and the state file "
-                                         "must never hold credentials")
-                todo.append((v, f"{at}.{k}"))
-        elif isinstance(item, (list, tuple)):
-            todo.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
-        elif isinstance(item, str) and item in secrets:
-            raise StateFileError(f"refusing to save {at}: the value is a credential")
+                if isinstance(k, str) and _secret_name(k):
+                    raise StateFileError(f"refusing to save {at((place, k))}: it looks like a secret and the state "
+                                         "file must never hold credentials")
+                if isinstance(v, (dict, list, tuple)):
+                    todo.append((v, (place, k)))
+                elif isinstance(v, str) and v in secrets:
+                    raise found((place, k))
+        else:
+            for i, v in enumerate(item):
+                if isinstance(v, (dict, list, tuple)):
+                    todo.append((v, (place, i)))
+                elif isinstance(v, str) and v in secrets:
+                    raise found((place, i))
+
+
+def _lock_of(real: Path) -> Path:
+    """The state file's lock file, beside its real path (so writers through a symlink share it)."""
+    return real.with_name(real.name + ".lock")
 
 
 def _empty() -> dict[str, Any]:
@@ -518,8 +520,7 @@ class StateStore:
     @property
     def lock_path(self) -> Path:
         """The inter-process lock, beside the real file (so writers through a symlink share it)."""
-        real = self.real_path
-        return real.with_name(real.name + ".lock")
+        return _lock_of(self.real_path)
 
     # ------------------------------------------------------------------ low level
     @contextlib.contextmanager
@@ -527,7 +528,7 @@ class StateStore:
         """Hold the file's lock (:func:`.files.file_lock`; this thread holding it already is an error: an outer edit's
         save would overwrite a nested write); yields the real path it locks (the file written, resolved once)."""
         real = self.real_path
-        with file_lock(real.with_name(real.name + ".lock"), nested=f"nested StateStore write: an edit()/transaction() "
+        with file_lock(_lock_of(real), nested=f"nested StateStore write: an edit()/transaction() "
                        f"on this thread holds {self.path}; its save would overwrite this write (make it in there)"):
             yield real  # (held ~1 ms at a time)
 

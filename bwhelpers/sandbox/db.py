@@ -81,6 +81,15 @@ _BASE_TABLES = frozenset({"settings", "meta"})
 #: the parts of a connection's cache (:meth:`Database._part`) besides one per table: values derived from any cached
 #: tables, and the settings and meta rows
 _ANY, _BASE = "\0any", "\0base"
+
+
+def _part_name(table: str) -> str:
+    """The part of a connection's cache (:meth:`Database._part`) that values made of a cached table live in."""
+    if table not in _cached_tables:
+        raise ValueError(f"{table} is not a cached table (register_cached_table)")
+    return _BASE if table in _BASE_TABLES else table
+
+
 #: the Database of each open connection (so code handed a connection inside a transaction reads the same cache)
 _owners: dict[int, "Database"] = {}
 
@@ -350,9 +359,7 @@ class Database:
         """``compute()``, a value made only of rows of cached tables (:func:`register_cached_table`; settings and
         meta are) and not of the time, cached with them (:meth:`_part`). The caller must not change it. With
         ``table``: a value made only of that one cached table's rows, kept over writes to the others."""
-        if table is not None and table not in _cached_tables:
-            raise ValueError(f"{table} is not a cached table (register_cached_table)")
-        name = _ANY if table is None else _BASE if table in _BASE_TABLES else table
+        name = _ANY if table is None else _part_name(table)
         hit = self._part(name).get(key, _UNCACHED)
         if hit is not _UNCACHED:
             return hit
@@ -368,14 +375,11 @@ class Database:
     def epoch(self, tables: tuple[str, ...]) -> tuple[dict[Any, Any], ...]:
         """What the cache holds now for values made of ``tables`` (cached ones): :meth:`same_epoch` of it is True
         later while none of them changed (no write by this connection, no commit by another one)."""
-        for table in tables:
-            if table not in _cached_tables:
-                raise ValueError(f"{table} is not a cached table (register_cached_table)")
-        return tuple(self._part(_BASE if t in _BASE_TABLES else t) for t in tables)
+        return tuple(self._part(_part_name(t)) for t in tables)
 
     def same_epoch(self, tables: tuple[str, ...], epoch: tuple[dict[Any, Any], ...]) -> bool:
         """Is :meth:`epoch` of ``tables`` still ``epoch`` (nothing in them changed since)?"""
-        return all(self._part(_BASE if t in _BASE_TABLES else t) is part for t, part in zip(tables, epoch))
+        return all(self._part(_part_name(t)) is part for t, part in zip(tables, epoch))
 
     def recall(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
         """What :meth:`remember` kept under ``key`` while the cached tables did not change (None: nothing)."""
@@ -394,7 +398,7 @@ class Database:
 
         def changed(table: str) -> None:
             parts.pop(_ANY, None)
-            parts.pop(_BASE if table in _BASE_TABLES else table, None)
+            parts.pop(_part_name(table), None)
             local.tx_wrote = True
 
         conn.create_function("bwhelpers_cache_changed", 1, changed, deterministic=False)
