@@ -139,7 +139,8 @@ NOTES = """Reading the rows:
   static example. Ours is stateful and persistent: it authenticates, validates, stores the message and its
   delivery event in SQLite (WAL), and queues and delivers a callback per message to its own request bin on the
   same event loop (largely inside the measured window; the queue drains before Prism's turn). The same
-  asyncio load generator drives both, in turn.
+  asyncio load generator drives both, in turn. Under wrk the row also gives Prism's share of the bare tornado
+  echo: matching Prism means serving that share of what tornado serves with no work at all.
 - **3a** Both clients talk to the same sandbox, so its time per request is in both wall times; *client CPU*
   is each client's own cost per send.
 - **6** N participants each run `Setup.run_all()` and wait for their delivery receipt, in their own provisioned
@@ -147,7 +148,9 @@ NOTES = """Reading the rows:
   prefix. They run in up to 4 client processes (threads within each), as a room's kernels are separate processes:
   in one process the client CPU of 50 participants waits for one GIL and sets the pace. Latency is the sandbox's
   own request time (its access log); sandbox CPU is the service process's time per participant, client CPU the
-  client processes'; requests per participant include callback deliveries and event polls.
+  client processes'; requests per participant include callback deliveries and event polls. The *CPU floor* is
+  all of a cohort's measured CPU (service and clients) spread over the machine's cores with none idle, over the
+  N = 1 time: no cohort of that size with that CPU can come in below it on this machine.
 - **7** Each size gets its own db: provisioned over HTTP, then seeded through the models (no HTTP), then
   served by a fresh sandbox subprocess; the empty db of the same run is the baseline. B/message counts the
   message, its delivered event, the delivered callback (outbox body and attempt) and every index on them.

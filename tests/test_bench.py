@@ -75,6 +75,10 @@ def test_smoke_numbers_are_sane(smoke: dict[str, Any]) -> None:
     for key in ("6.n1", "6.n3"):  # workshop: every participant of the cohort delivered, no error
         assert by_key[key]["values"]["errors"] == 0
         assert by_key[key]["values"]["delivered"] == int(key.split(".n")[1])
+    # the CPU floor is a true lower bound: the cohort's CPU was spent inside its wall time, on this machine's cores
+    floor = by_key["6.n3"]["values"]["cpu_floor_ratio"]
+    assert 0 < floor <= by_key["6.n3"]["values"]["ratio"] * 1.05, by_key["6.n3"]["values"]
+    assert "CPU floor" in smoke["stdout"]
     assert by_key["3b"]["values"]["all_accepted"] == 1
     for key in ("2.c1", "2.c32"):  # the success path: the number was registered for A2P before it sent
         assert by_key[key]["values"]["failed_events"] == 0 and by_key[key]["values"]["delivered_events"] > 0
