@@ -369,6 +369,41 @@ def test_list_messages_paging_and_filters(url: str) -> None:
     assert bad.status_code == 400
 
 
+def _stamp(ts: float) -> str:
+    """messaging.yml's example form of fromDateTime/toDateTime: 2022-09-14T18:20:16.000Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ts))
+
+
+def test_list_messages_date_segment_carrier_and_campaign_filters(url: str, sandbox_clock: SandboxClock) -> None:
+    """messaging.yml listMessages: fromDateTime/toDateTime select by receive time, bandwidth.yml's
+    fromSegmentCount/toSegmentCount by segments; carrierName/campaignId match no item (the sandbox names neither on
+    any item). The sandbox used to ignore all of them and answer every message."""
+    t0 = sandbox_clock.freeze(at=float(int(sandbox_clock.now())) + 0.5)
+    early = send(url, msg(frm="+19198880042")).json()["id"]
+    sandbox_clock.advance(3600)
+    late = send(url, msg(frm="+19198880042", text="a" * 200)).json()["id"]  # 2 segments
+    base = f"{url}/api/v2/users/{DEMO['account_id']}/messages"
+
+    def ids(**params: Any) -> list[str]:
+        r = requests.get(base, params={"sourceTn": "+19198880042", **params}, auth=A_AUTH, timeout=5)
+        assert r.status_code == 200, r.text
+        doc = r.json()
+        assert doc["totalCount"] == len(doc["messages"])
+        return [m["messageId"] for m in doc["messages"]]
+
+    assert ids() == [late, early]
+    assert ids(fromDateTime=_stamp(t0 + 1800)) == [late]
+    assert ids(toDateTime=_stamp(t0 + 1800)) == [early]
+    assert ids(fromDateTime=_stamp(t0 - 60), toDateTime=_stamp(t0 + 7200)) == [late, early]
+    assert ids(fromDateTime=_stamp(t0 - 86400), toDateTime=_stamp(t0 - 3600)) == []
+    assert ids(fromSegmentCount=2) == [late] and ids(toSegmentCount=1) == [early]
+    assert ids(carrierName="Verizon") == [] and ids(campaignId="CJEUMDK") == []
+    for key, value in (("fromDateTime", "yesterday"), ("toSegmentCount", "two"), ("errorCode", "\u00b2"),
+                       ("errorCode", "9" * 25)):  # '²' and 25 digits were a 500 (int() / sqlite overflow)
+        errors = _field_errors(requests.get(base, params={key: value}, auth=A_AUTH, timeout=5))
+        assert key in errors, errors
+
+
 # -- outcome rules (need the Dashboard area for numbers, locations and applications) ------------------
 
 def _one(receiver: Receiver, message_id: str, n: int = 1, timeout: float = 8) -> list[dict[str, Any]]:

@@ -51,6 +51,7 @@ from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
 from ..media import models as media_models
 from ..numbers import MEMO_TEXT, TOLL_FREE_NPAS
+from ..query_numbers import whole_number
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -758,6 +759,10 @@ MESSAGE_STATUSES = ("RECEIVED", "QUEUED", "SENDING", "SENT", "FAILED", "DELIVERE
 #: bandwidth.yml ``listMessageDirectionEnum`` and ``messageTypeEnum``
 LIST_DIRECTIONS = ("INBOUND", "OUTBOUND")
 MESSAGE_TYPES = ("sms", "mms", "rcs")
+#: the listMessages query parameters the sandbox applies (messaging.yml; bandwidth.yml adds the segment ranges)
+LIST_FILTERS = ("messageId", "sourceTn", "destinationTn", "messageStatus", "messageDirection", "messageType",
+                "errorCode", "fromDateTime", "toDateTime", "carrierName", "campaignId", "fromSegmentCount",
+                "toSegmentCount")
 
 
 def filter_problems(f: dict[str, str]) -> list[dict[str, str]]:
@@ -769,9 +774,28 @@ def filter_problems(f: dict[str, str]) -> list[dict[str, str]]:
         if value and value not in allowed:
             out.append(_err(key, f"'{key}' must be one of {', '.join(allowed)} (got {value[:40]!r})"))
     code = f.get("errorCode")
-    if code and not code.isdigit():
+    if code and whole_number(code) is None:  # str.isdigit() let '²' (a 500 in int()) and 20-digit codes through
         out.append(_err("errorCode", f"'errorCode' must be a whole number, like 4720 (got {code[:40]!r})"))
+    for key in ("fromDateTime", "toDateTime"):
+        value = f.get(key)
+        if value and list_time(value) is None:
+            out.append(_err(key, f"'{key}' must be an ISO 8601 date-time, like 2022-09-14T18:20:16.000Z "
+                                 f"(got {value[:40]!r})"))
+    for key in ("fromSegmentCount", "toSegmentCount"):
+        value = f.get(key)
+        if value and whole_number(value) is None:
+            out.append(_err(key, f"'{key}' must be a whole number, like 1 (got {value[:40]!r})"))
     return out
+
+
+def list_time(value: str) -> float | None:
+    """A listMessages ``fromDateTime``/``toDateTime`` (ISO 8601; UTC when it names no offset) as epoch seconds, or
+    None when it is not a date-time."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
 #: ``limitTotalCount=true``: messaging.yml caps totalCount at this
 TOTAL_COUNT_CAP = 10_000
 
@@ -830,6 +854,16 @@ def _list_where(account_id: str, f: dict[str, str], now: float) -> tuple[str, li
     kind = f.get("messageType")
     if kind:
         where.append({"sms": "m.media_json IS NULL", "mms": "m.media_json IS NOT NULL"}.get(kind, "0"))
+    for key, op in (("fromDateTime", ">="), ("toDateTime", "<=")):  # the receive time (messaging.yml), inclusive
+        if f.get(key):
+            where.append(f"m.created{op}?")
+            args.append(list_time(f[key]))
+    for key, op in (("fromSegmentCount", ">="), ("toSegmentCount", "<=")):
+        if f.get(key):
+            where.append(f"m.segment_count{op}?")
+            args.append(int(f[key]))
+    if f.get("carrierName") or f.get("campaignId"):
+        where.append("0")  # no item names a carrier or a campaign (carrierName/campaignId are absent): none matches
     code = f.get("errorCode")
     if code:
         if code == "0":

@@ -44,8 +44,7 @@ class _MessagesHandler(BaseHandler):
 
     def get(self, **path: str) -> None:
         account_id = self.account(path)
-        filters = {k: self.get_argument(k, "") for k in (
-            "messageId", "sourceTn", "destinationTn", "messageStatus", "messageDirection", "messageType", "errorCode")}
+        filters = {k: self.get_argument(k, "") for k in models.LIST_FILTERS}
         problems = models.filter_problems(filters)
         if problems:
             raise ValidationError(problems)
