@@ -791,11 +791,14 @@ def filter_problems(f: dict[str, str]) -> list[dict[str, str]]:
 def list_time(value: str) -> float | None:
     """A listMessages ``fromDateTime``/``toDateTime`` (ISO 8601; UTC when it names no offset) as epoch seconds, or
     None when it is not a date-time."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
+    text = value.strip()
+    try:  # Python 3.10's fromisoformat reads no "Z"
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" and text else text)
     except ValueError:
         return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
 #: ``limitTotalCount=true``: messaging.yml caps totalCount at this
 TOTAL_COUNT_CAP = 10_000
 
