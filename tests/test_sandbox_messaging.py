@@ -467,6 +467,18 @@ def test_group_message_one_event_per_recipient(url: str, world: World, receiver:
     assert all(e["message"]["to"] == to for e in events)
 
 
+def test_mms_and_group_delivered_to_carrier_sms_ok(url: str, world: World, receiver: Receiver) -> None:
+    """messaging-webhooks.mdx: an MMS's or a group message's message-delivered means handed to Bandwidth's MMSC,
+    "Message delivered to carrier" (its MMS and Group MMS examples); "ok" is the SMS receipt."""
+    w = world.provision(receiver.url)
+    sms = send(url, msg(frm=w["number"], applicationId=w["app_id"])).json()
+    picture = send(url, msg(frm=w["number"], applicationId=w["app_id"], media=["https://example.com/a.png"])).json()
+    group = send(url, msg(frm=w["number"], applicationId=w["app_id"], to=["+19195550001", "+19195550002"])).json()
+    assert [e["description"] for e in _one(receiver, sms["id"])] == ["ok"]
+    assert [e["description"] for e in _one(receiver, picture["id"])] == ["Message delivered to carrier"]
+    assert [e["description"] for e in _one(receiver, group["id"], n=2)] == ["Message delivered to carrier"] * 2
+
+
 def test_4405_from_number_on_no_account(url: str, world: World, receiver: Receiver) -> None:
     w = world.provision(receiver.url)
     sent = send(url, msg(frm=UNOWNED_FROM, applicationId=w["app_id"])).json()

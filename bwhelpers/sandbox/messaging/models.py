@@ -114,6 +114,9 @@ DESCRIPTIONS = {
     4411: "rejected-message-size-limit-exceeded",
 }
 DELIVERED_DESCRIPTION = "ok"
+#: message-delivered of an MMS or a group message: handed to Bandwidth's MMSC, not a handset receipt
+#: (messaging-webhooks.mdx, "MMS / Group MMS Delivered to Carrier"; "ok" is the SMS one)
+CARRIER_DELIVERED_DESCRIPTION = "Message delivered to carrier"
 RECEIVED_DESCRIPTION = "Incoming message received"
 MAX_RECIPIENTS = 10
 MAX_TEXT = 2048
@@ -508,6 +511,7 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
     delay, slow = send_settings(db)[1:]
 
     in_callback = message_body(row, for_callback=True, to=msg["to"])  # the same ``message`` in every event
+    delivered = CARRIER_DELIVERED_DESCRIPTION if msg.get("media") or len(msg["to"]) > 1 else DELIVERED_DESCRIPTION
     on_time = iso_time(now + delay)
 
     def write(conn: Any) -> None:
@@ -524,7 +528,7 @@ def plan_outbound(db: Database, account_id: str, msg: dict[str, Any], endpoint: 
             kind = "message-failed" if r_code is not None else "message-delivered"
             event: dict[str, Any] = {
                 "type": kind, "time": on_time if due == now + delay else iso_time(due),
-                "description": r_desc if r_code is not None else DELIVERED_DESCRIPTION,
+                "description": r_desc if r_code is not None else delivered,
                 "to": recipient, "message": in_callback,
             }
             if r_code is not None:
