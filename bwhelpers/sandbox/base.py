@@ -354,10 +354,11 @@ class BaseHandler(tornado.web.RequestHandler):
         return root, content if content is not None else {}
 
     def json_body(self) -> Any:
-        ctype = (self.request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            raise MessagingError("unsupported-content-type",
-                                 "Content-Type must be application/json", status=415)
+        raw = self.request.headers.get("Content-Type") or ""
+        if raw.split(";")[0].strip().lower() != "application/json":
+            # messaging-errors.mdx's 415, word for word (with the Content-Type received)
+            raise MessagingError("unsupported-content-type", f"Content type '{raw[:200]}' not supported. Please use "
+                                                             f"'application/json'", status=415)
         try:
             body = jsonio.parse(self.request.body)
         except jsonio.JsonBodyError as exc:
