@@ -222,6 +222,15 @@ def test_wrong_content_type_is_415(url: str, ctype: str | None) -> None:
     assert r.json()["type"] == "unsupported-content-type"
 
 
+def test_415_says_what_the_docs_say(url: str) -> None:
+    """messaging-errors.mdx's 415 body, word for word, naming the Content-Type received."""
+    r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", data=json.dumps(msg()).encode(),
+                      headers={"Content-Type": "text/plain;charset=UTF-8"}, auth=A_AUTH, timeout=5)
+    assert r.status_code == 415 and r.json() == {
+        "type": "unsupported-content-type",
+        "description": "Content type 'text/plain;charset=UTF-8' not supported. Please use 'application/json'"}
+
+
 def test_json_with_charset_is_accepted(url: str) -> None:
     r = requests.post(f"{url}/api/v2/users/{DEMO['account_id']}/messages", data=json.dumps(msg()).encode(),
                       headers={"Content-Type": "application/json; charset=utf-8"}, auth=A_AUTH, timeout=5)
@@ -285,6 +294,13 @@ def test_404_spring_shape(url: str, path: str) -> None:
     body = r.json()
     assert set(body) == {"timestamp", "status", "error", "message", "path"}
     assert (body["status"], body["error"], body["path"]) == (404, "Not Found", path)
+
+
+def test_404_message_and_timestamp_as_in_the_docs(url: str) -> None:
+    """messaging-errors.mdx: "timestamp": "2019-09-09T19:02:19.253+0000", "message": "Not Found"."""
+    body = requests.get(f"{url}/api/v2/users/{DEMO['account_id']}/messages/happy", auth=A_AUTH, timeout=5).json()
+    assert body["message"] == "Not Found"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000", body["timestamp"]), body
 
 
 def test_405(url: str) -> None:

@@ -43,14 +43,15 @@ class SpringNotFound(SandboxError):
 
     status = 404
 
-    def __init__(self, path: str, message: str = "No message available"):
+    def __init__(self, path: str, message: str = "Not Found"):
         super().__init__(f"404: {path}")
         self.path, self.message = path, message
         self.headers = {}
 
     def render(self) -> tuple[str, str]:
         now = datetime.now(timezone.utc)
-        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+00:00"
+        # messaging-errors.mdx: "2019-09-09T19:02:19.253+0000" (Spring's offset has no colon)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
         return "application/json; charset=utf-8", json.dumps({
             "timestamp": stamp, "status": 404, "error": "Not Found",
             "message": self.message, "path": self.path,
