@@ -1,6 +1,7 @@
 """Messaging v2, callbacks and the messaging control plane of the sandbox, all over real HTTP."""
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import re
@@ -160,6 +161,8 @@ def test_validation_notes_example(url: str) -> None:
     (msg(to=42), "to"),
     (msg(to=["+19195550000", "nope"]), "to"),
     (msg(to=[f"+1919555{i:04d}" for i in range(11)]), "to"),
+    (msg(to=["+44\uff17\uff17\uff10\uff10\uff19\uff10\uff10\uff11\uff12\uff13"]), "to"),  # fullwidth digits
+    (msg(frm="+1919\u0665\u0665\u0665\u0661\u0662\u0661\u0662"), "from"),  # Arabic-Indic digits
     (msg(text=None), "text"),
     (msg(text=""), "text"),
     (msg(text=5), "text"),
@@ -383,6 +386,15 @@ def test_list_messages_paging_and_filters(url: str) -> None:
     assert not {m["destinationTn"] for m in doc["messages"]} & {m["destinationTn"] for m in doc2["messages"]}
     bad = requests.get(base, params={"limit": "x"}, auth=A_AUTH, timeout=5)
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("raw", ["a" + "9" * 24, "b" + "9" * 19])
+def test_page_token_past_sqlites_integers_is_a_400(url: str, raw: str) -> None:
+    """A base64 token this service never returned, holding a row id past 2**63 - 1, was a 500."""
+    token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    errors = _field_errors(requests.get(f"{url}/api/v2/users/{DEMO['account_id']}/messages",
+                                        params={"pageToken": token}, auth=A_AUTH, timeout=5))
+    assert "pageToken" in errors
 
 
 def _stamp(ts: float) -> str:

@@ -51,7 +51,7 @@ from ..db import Database, register_schema
 from ..magic import MAGIC_TO_BY_NUMBER
 from ..media import models as media_models
 from ..numbers import MEMO_TEXT, TOLL_FREE_NPAS
-from ..query_numbers import whole_number
+from ..query_numbers import SQLITE_MAX, whole_number
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -173,8 +173,10 @@ def segment_count(text: str | None, media: list[str] | None = None) -> int:
 
 # -- validation ----------------------------------------------------------------------------------
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_NANP = re.compile(r"^\+1[2-9]\d{9}$")  # NPA must not start with 0 or 1 (the guide uses NXX 123)
+#: ASCII digits only: a str pattern's \d also takes other scripts' digits (a "to" of "+44" and fullwidth digits
+#: was accepted and stored as it came)
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$", re.ASCII)
+_NANP = re.compile(r"^\+1[2-9]\d{9}$", re.ASCII)  # NPA must not start with 0 or 1 (the guide uses NXX 123)
 
 
 def normalize_tn(value: Any) -> str | None:
@@ -822,7 +824,7 @@ def decode_token(token: str) -> tuple[str, int]:
         direction, value = raw[0], int(raw[1:])
     except (ValueError, IndexError, UnicodeDecodeError, binascii.Error):
         raise PageTokenError(token) from None
-    if direction not in "ab" or value < 0:
+    if direction not in "ab" or not 0 <= value <= SQLITE_MAX:  # a larger one was a 500 (sqlite's int overflow)
         raise PageTokenError(token)
     return direction, value
 
