@@ -98,6 +98,20 @@ def test_upload_get_list_delete_round_trip_as_the_spec_says(sb: Any) -> None:
     assert requests.get(base(sb), auth=A, timeout=10).json() == []
 
 
+@pytest.mark.parametrize("name,disposition", [
+    ("smile.png", 'inline; filename="smile.png"'),
+    ("\u65e5\u672c.png", "inline; filename*=UTF-8''%E6%97%A5%E6%9C%AC.png"),  # was a 500 (not latin-1)
+    ("\u00e9t\u00e9.png", "inline; filename*=UTF-8''%C3%A9t%C3%A9.png"),  # was sent as latin-1 bytes
+    ("my photo.png", "inline; filename*=UTF-8''my%20photo.png"),
+])
+def test_any_uploaded_name_downloads_with_its_file_name(sb: Any, name: str, disposition: str) -> None:
+    """getMedia of whatever name uploadMedia took: the bytes, with the name in Content-Disposition (RFC 6266)."""
+    assert put(sb, name).status_code == 204
+    got = requests.get(f"{base(sb)}/{name}", auth=A, timeout=10)
+    assert got.status_code == 200 and got.content == PNG, got.text
+    assert got.headers["Content-Disposition"] == disposition
+
+
 def test_bearer_tokens_work_and_missing_credentials_get_the_messaging_401(sb: Any) -> None:
     token = requests.post(f"{sb.url}/api/v1/oauth2/token", auth=(DEMO["client_id"], DEMO["client_secret"]),
                           data={"grant_type": "client_credentials"}, timeout=10).json()["access_token"]

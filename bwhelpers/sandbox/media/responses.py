@@ -8,6 +8,8 @@ Bearer token with the Messaging role, covering the account in the path: another 
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from .. import quotas
 from ..base import BaseHandler
 from ..exceptions import SandboxError
@@ -79,8 +81,10 @@ class MediaFileHandler(_MediaHandler):
         if found.cache_control:
             self.set_header("Cache-Control", found.cache_control)
         name = found.media_id.rsplit("/", 1)[-1]
-        if all(c.isalnum() or c in "._-" for c in name):
+        if name.isascii() and all(c.isalnum() or c in "._-" for c in name):
             self.set_header("Content-Disposition", f'inline; filename="{name}"')
+        else:  # RFC 6266's form for any other name (a header is latin-1: "日本.png" in filename="" was a 500)
+            self.set_header("Content-Disposition", f"inline; filename*=UTF-8''{quote(name, safe='')}")
         self.set_header("X-Content-Type-Options", "nosniff")  # stored bytes are never sniffed into a page
         self.set_header("Content-Security-Policy", "sandbox")  # an uploaded text/html never runs as this origin
         self.finish(found.content)
