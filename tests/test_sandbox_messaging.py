@@ -180,6 +180,17 @@ def test_validation_errors(url: str, body: dict[str, Any], field: str) -> None:
     assert field in errors, errors
 
 
+def test_expiration_must_be_after_the_sandbox_clock(url: str, sandbox_clock: SandboxClock) -> None:
+    """messaging.yml: expiration "Must be a date-time in the future": the future of the sandbox's clock (it was
+    checked against the wall clock, so a clock moved on accepted a lapsed expiration)."""
+    wall = time.time()
+    sandbox_clock.freeze(at=wall + 2 * 86400)
+    lapsed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall + 86400))
+    ahead = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall + 3 * 86400))
+    assert "expiration" in _field_errors(send(url, msg(expiration=lapsed)))
+    assert send(url, msg(expiration=ahead)).status_code == 202
+
+
 def test_eleven_recipients_rejected_ten_accepted(url: str) -> None:
     errors = _field_errors(send(url, msg(to=[f"+1919555{i:04d}" for i in range(11)])))
     assert "at most 10" in errors["to"] and "4435" in errors["to"]

@@ -205,8 +205,9 @@ def _err(field: str, description: str) -> dict[str, str]:
     return {"fieldName": field, "description": description}
 
 
-def validate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """The request -> (normalized message fields, field errors)."""
+def validate_request(body: Any, db: Database | None = None) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """The request -> (normalized message fields, field errors); ``db``: whose clock ``expiration`` must be after
+    (read only when one is given; the wall clock without ``db``)."""
     if not isinstance(body, dict):
         return {}, [_err("body", "The request body must be a JSON object")]
     errors: list[dict[str, str]] = []
@@ -307,7 +308,7 @@ def validate_request(body: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
         parsed = _rfc3339(expiration)
         if parsed is None:
             errors.append(_err("expiration", "'expiration' must be an RFC-3339 date-time, like 2021-03-14T01:59:26Z"))
-        elif parsed <= datetime.now(timezone.utc):
+        elif parsed.timestamp() <= (clock.now(db) if db is not None else time.time()):
             errors.append(_err("expiration", "'expiration' must be a date-time in the future"))
         else:
             out["expiration"] = expiration

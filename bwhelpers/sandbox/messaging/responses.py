@@ -28,7 +28,7 @@ class _MessagesHandler(BaseHandler):
     async def post(self, **path: str) -> None:
         account_id = self.account(path)
         body = self.json_body()
-        msg, errors = models.validate_request(body)
+        msg, errors = models.validate_request(body, self.db)
         if errors:
             raise ValidationError(errors)
         quotas.check_messages(self.db, account_id)
