@@ -399,6 +399,39 @@ def test_list_messages_paging_and_filters(url: str) -> None:
     assert bad.status_code == 400
 
 
+def test_list_messages_sort(url: str) -> None:
+    """messaging.yml listMessages ``sort``: "The field and direction to sort by combined with a colon. Direction is
+    either asc or desc." (it was ignored: every list came newest first); pages of a sorted list keep its order."""
+    to = ["+19197770302", "+19197770303", "+19197770301"]
+    for number in to:  # received in this order
+        send(url, msg(frm="+19198880043", to=number))
+    base = f"{url}/api/v2/users/{DEMO['account_id']}/messages"
+
+    def page(**params: Any) -> dict[str, Any]:
+        r = requests.get(base, params={"sourceTn": "+19198880043", **params}, auth=A_AUTH, timeout=5)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def dest(doc: dict[str, Any]) -> list[str]:
+        return [m["destinationTn"] for m in doc["messages"]]
+
+    assert dest(page()) == to[::-1]  # no sort: newest first, as before
+    assert dest(page(sort="destinationTn:asc")) == sorted(to)
+    assert dest(page(sort="destinationTn:desc")) == sorted(to, reverse=True)
+    assert dest(page(sort="receiveTime:asc")) == to
+    first = page(sort="destinationTn:asc", limit=2)
+    assert dest(first) == sorted(to)[:2] and first["totalCount"] == 3
+    second = page(sort="destinationTn:asc", limit=2, pageToken=first["pageInfo"]["nextPageToken"])
+    assert dest(second) == sorted(to)[2:] and "nextPageToken" not in second["pageInfo"]
+    assert "sort=destinationTn%3Aasc" in second["pageInfo"]["prevPage"]
+    back = page(sort="destinationTn:asc", limit=2, pageToken=second["pageInfo"]["prevPageToken"])
+    assert dest(back) == sorted(to)[:2]
+    for params in ({"sort": "carrierName:asc"}, {"sort": "sourceTn"}, {"sort": "sourceTn:up"},
+                   {"pageToken": first["pageInfo"]["nextPageToken"]}):  # a sorted list's token without its sort
+        errors = _field_errors(requests.get(base, params=params, auth=A_AUTH, timeout=5))
+        assert set(errors) == {next(iter(params))}, errors
+
+
 @pytest.mark.parametrize("raw", ["a" + "9" * 24, "b" + "9" * 19])
 def test_page_token_past_sqlites_integers_is_a_400(url: str, raw: str) -> None:
     """A base64 token this service never returned, holding a row id past 2**63 - 1, was a 500."""

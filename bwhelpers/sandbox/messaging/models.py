@@ -825,9 +825,40 @@ def decode_token(token: str) -> tuple[str, int]:
         direction, value = raw[0], int(raw[1:])
     except (ValueError, IndexError, UnicodeDecodeError, binascii.Error):
         raise PageTokenError(token) from None
-    if direction not in "ab" or not 0 <= value <= SQLITE_MAX:  # a larger one was a 500 (sqlite's int overflow)
+    if direction not in "abo" or not 0 <= value <= SQLITE_MAX:  # a larger one was a 500 (sqlite's int overflow)
         raise PageTokenError(token)
     return direction, value
+
+
+#: listMessages ``sort`` fields the sandbox orders by -> their column (messaging.yml: "The field and direction to
+#: sort by combined with a colon. Direction is either asc or desc.")
+SORT_COLUMNS = {"receiveTime": "m.created", "messageId": "m.id", "sourceTn": "m.from_tn",
+                "destinationTn": "e.recipient", "segmentCount": "m.segment_count"}
+
+
+def parse_sort(value: str) -> tuple[str, str] | None:
+    """``sort`` (``sourceTn:desc``) as (column, ``ASC``/``DESC``), or None when it names no field of
+    :data:`SORT_COLUMNS` or no direction."""
+    field, _, direction = value.partition(":")
+    column = SORT_COLUMNS.get(field.strip())
+    order = {"asc": "ASC", "desc": "DESC"}.get(direction.strip().lower())
+    return (column, order) if column and order else None
+
+
+def _sorted_page(db: Database, where: str, args: list[Any], sort: tuple[str, str], limit: int,
+                 page_token: str | None) -> tuple[list[Any], str | None, str | None]:
+    """A ``sort``ed page (the row id breaks ties): (rows, next token, previous token). Offset paging, the
+    ``pageToken`` base64 of ``o`` and the offset (the spec's limit speaks of "the sum of limit and after"); only
+    sorted lists pay for an offset, the default order keeps its keyset."""
+    kind, offset = decode_token(page_token) if page_token else ("o", 0)
+    if kind != "o":
+        raise PageTokenError(page_token or "")
+    column, order = sort
+    rows = db.query("SELECT e.id AS eid, e.recipient, e.type AS ev_type, e.error_code, e.due_at, m.* FROM "
+                    f"message_events e JOIN messages m ON m.id=e.message_id WHERE {where} "
+                    f"ORDER BY {column} {order}, e.id {order} LIMIT ? OFFSET ?", [*args, limit + 1, offset])
+    nxt = encode_token("o", offset + limit) if len(rows) > limit else None
+    return rows[:limit], nxt, encode_token("o", max(0, offset - limit)) if offset else None
 
 
 def _list_where(account_id: str, f: dict[str, str], now: float) -> tuple[str, list[Any]]:
@@ -903,17 +934,25 @@ def _list_item(r: Any, now: float) -> dict[str, Any]:
 
 
 def list_messages(db: Database, account_id: str, filters: dict[str, str], limit: int = 100,
-                  page_token: str | None = None, limit_total: bool = False) -> dict[str, Any]:
+                  page_token: str | None = None, limit_total: bool = False,
+                  sort: tuple[str, str] | None = None) -> dict[str, Any]:
     """``GET /users/{a}/messages``: one item per message and recipient, newest first (``listMessageItem``).
 
     Keyset paging on the per-recipient row id, so a page costs O(limit) however many messages are stored:
     ``pageToken`` is opaque (base64 of a direction and a row id). ``totalCount`` comes from a counter when
     there is no filter, else from a COUNT over the indexed filters (capped at 10,000 with
-    ``limitTotalCount=true``). Returns ``{"totalCount", "messages", "next", "prev"}`` (tokens or None).
+    ``limitTotalCount=true``). Returns ``{"totalCount", "messages", "next", "prev"}`` (tokens or None). ``sort``:
+    (column, direction) of :func:`parse_sort`, paged by :func:`_sorted_page`.
     """
     now = clock.now(db)
     where, args = _list_where(account_id, filters, now)
+    if sort is not None:
+        rows, nxt, prev = _sorted_page(db, where, args, sort, limit, page_token)
+        return {"totalCount": _list_total(db, account_id, where, args, limit_total), "messages":
+                [_list_item(r, now) for r in rows], "next": nxt, "prev": prev}
     direction, anchor = decode_token(page_token) if page_token else ("a", None)
+    if direction == "o":  # a sorted list's token without its sort
+        raise PageTokenError(page_token or "")
     page_where, page_args = where, list(args)
     if anchor is not None:
         page_where += " AND e.id<?" if direction == "a" else " AND e.id>?"
@@ -936,17 +975,20 @@ def list_messages(db: Database, account_id: str, filters: dict[str, str], limit:
             nxt = encode_token("a", last)
         if newer:
             prev = encode_token("b", first)
+    return {"totalCount": _list_total(db, account_id, where, args, limit_total), "messages": items, "next": nxt,
+            "prev": prev}
+
+
+def _list_total(db: Database, account_id: str, where: str, args: list[Any], limit_total: bool) -> int:
+    """listMessages' ``totalCount``: the account's counter when there is no filter, else a COUNT."""
     if where == "e.account_id=?":
         row = db.query_one("SELECT items FROM message_counts WHERE account_id=?", (account_id,))
         total = int(row["items"]) if row else 0
-        if limit_total:
-            total = min(total, TOTAL_COUNT_CAP)
-    else:
-        count_sql = f"SELECT 1 FROM message_events e JOIN messages m ON m.id=e.message_id WHERE {where}"
-        if limit_total:
-            count_sql += f" LIMIT {TOTAL_COUNT_CAP}"
-        total = db.count(f"SELECT COUNT(*) FROM ({count_sql})", args)
-    return {"totalCount": total, "messages": items, "next": nxt, "prev": prev}
+        return min(total, TOTAL_COUNT_CAP) if limit_total else total
+    count_sql = f"SELECT 1 FROM message_events e JOIN messages m ON m.id=e.message_id WHERE {where}"
+    if limit_total:
+        count_sql += f" LIMIT {TOTAL_COUNT_CAP}"
+    return db.count(f"SELECT COUNT(*) FROM ({count_sql})", args)
 
 
 def sandbox_messages(db: Database, account_id: str | None = None, message_id: str | None = None,

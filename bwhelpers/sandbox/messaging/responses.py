@@ -53,11 +53,17 @@ class _MessagesHandler(BaseHandler):
             raise ValidationError([{"fieldName": "limit", "description": "'limit' must be a whole number from 1 to "
                                                                          "1000 (default 100)"}])
         limit = int(raw_limit)
+        raw_sort = self.get_argument("sort", "") or ""
+        sort = models.parse_sort(raw_sort) if raw_sort else None
+        if raw_sort and sort is None:
+            raise ValidationError([{"fieldName": "sort", "description": "'sort' must be a field and a direction "
+                                    "joined by a colon, like receiveTime:desc or sourceTn:asc; the sandbox sorts by "
+                                    f"{', '.join(models.SORT_COLUMNS)} (got {raw_sort[:40]!r})"}])
         token = self.get_argument("pageToken", "") or None
         limit_total = (self.get_argument("limitTotalCount", "false") or "false").lower() == "true"
         try:
             page = models.list_messages(self.db, account_id, filters, limit=limit, page_token=token,
-                                        limit_total=limit_total)
+                                        limit_total=limit_total, sort=sort)
         except models.PageTokenError:
             raise ValidationError([{"fieldName": "pageToken", "description": "'pageToken' is not a token this "
                                     "service returned: pass pageInfo.nextPageToken or prevPageToken of an earlier "
