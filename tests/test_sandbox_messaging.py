@@ -448,8 +448,9 @@ def _stamp(ts: float) -> str:
 
 def test_list_messages_date_segment_carrier_and_campaign_filters(url: str, sandbox_clock: SandboxClock) -> None:
     """messaging.yml listMessages: fromDateTime/toDateTime select by receive time, bandwidth.yml's
-    fromSegmentCount/toSegmentCount by segments; carrierName/campaignId match no item (the sandbox names neither on
-    any item). The sandbox used to ignore all of them and answer every message."""
+    fromSegmentCount/toSegmentCount by segments and from/toMessageSize by size; carrierName, campaignId and
+    bandwidth.yml's product, location, ... match no item (the sandbox names none of them on any item). The sandbox
+    used to ignore all of them and answer every message."""
     t0 = sandbox_clock.freeze(at=float(int(sandbox_clock.now())) + 0.5)
     early = send(url, msg(frm="+19198880042")).json()["id"]
     sandbox_clock.advance(3600)
@@ -470,7 +471,12 @@ def test_list_messages_date_segment_carrier_and_campaign_filters(url: str, sandb
     assert ids(fromDateTime=_stamp(t0 - 86400), toDateTime=_stamp(t0 - 3600)) == []
     assert ids(fromSegmentCount=2) == [late] and ids(toSegmentCount=1) == [early]
     assert ids(carrierName="Verizon") == [] and ids(campaignId="CJEUMDK") == []
-    for key, value in (("fromDateTime", "yesterday"), ("toSegmentCount", "two"), ("errorCode", "\u00b2"),
+    assert ids(fromMessageSize=100) == [late] and ids(toMessageSize=36) == [early]  # the text's bytes: 200, 36
+    for key in ("product", "location", "callingNumberCountryA3", "calledNumberCountryA3", "fromBwLatency",
+                "fromCarrierLatency"):  # bandwidth.yml: fields no sandbox item carries
+        assert ids(**{key: "1"}) == [], key
+    for key, value in (("fromDateTime", "yesterday"), ("toSegmentCount", "two"), ("fromMessageSize", "-1"),
+                       ("errorCode", "\u00b2"),
                        ("errorCode", "9" * 25)):  # '²' and 25 digits were a 500 (int() / sqlite overflow)
         errors = _field_errors(requests.get(base, params={key: value}, auth=A_AUTH, timeout=5))
         assert key in errors, errors

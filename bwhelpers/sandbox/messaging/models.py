@@ -766,10 +766,16 @@ MESSAGE_STATUSES = ("RECEIVED", "QUEUED", "SENDING", "SENT", "FAILED", "DELIVERE
 #: bandwidth.yml ``listMessageDirectionEnum`` and ``messageTypeEnum``
 LIST_DIRECTIONS = ("INBOUND", "OUTBOUND")
 MESSAGE_TYPES = ("sms", "mms", "rcs")
-#: the listMessages query parameters the sandbox applies (messaging.yml; bandwidth.yml adds the segment ranges)
+#: the listMessages query parameters the sandbox applies (messaging.yml; bandwidth.yml adds the segment and size
+#: ranges and the rest; its bwQueued and carrierQueued are not applied)
 LIST_FILTERS = ("messageId", "sourceTn", "destinationTn", "messageStatus", "messageDirection", "messageType",
                 "errorCode", "fromDateTime", "toDateTime", "carrierName", "campaignId", "fromSegmentCount",
-                "toSegmentCount")
+                "toSegmentCount", "fromMessageSize", "toMessageSize", "product", "location", "callingNumberCountryA3",
+                "calledNumberCountryA3", "fromBwLatency", "fromCarrierLatency")
+#: bandwidth.yml filters on item fields the sandbox never reports (a product, a location, countries, the Advanced
+#: Quality Metrics latencies): given one, no item matches
+UNREPORTED_FILTERS = ("carrierName", "campaignId", "product", "location", "callingNumberCountryA3",
+                      "calledNumberCountryA3", "fromBwLatency", "fromCarrierLatency")
 
 
 def filter_problems(f: dict[str, str]) -> list[dict[str, str]]:
@@ -788,7 +794,7 @@ def filter_problems(f: dict[str, str]) -> list[dict[str, str]]:
         if value and list_time(value) is None:
             out.append(_err(key, f"'{key}' must be an ISO 8601 date-time, like 2022-09-14T18:20:16.000Z "
                                  f"(got {value[:40]!r})"))
-    for key in ("fromSegmentCount", "toSegmentCount"):
+    for key in ("fromSegmentCount", "toSegmentCount", "fromMessageSize", "toMessageSize"):
         value = f.get(key)
         if value and whole_number(value) is None:
             out.append(_err(key, f"'{key}' must be a whole number, like 1 (got {value[:40]!r})"))
@@ -899,12 +905,15 @@ def _list_where(account_id: str, f: dict[str, str], now: float) -> tuple[str, li
         if f.get(key):
             where.append(f"m.created{op}?")
             args.append(list_time(f[key]))
-    for key, op in (("fromSegmentCount", ">="), ("toSegmentCount", "<=")):
+    for key, column, op in (("fromSegmentCount", "m.segment_count", ">="), ("toSegmentCount", "m.segment_count", "<="),
+                            # an item's messageSize: the text's UTF-8 bytes (_list_item)
+                            ("fromMessageSize", "length(CAST(COALESCE(m.text, '') AS BLOB))", ">="),
+                            ("toMessageSize", "length(CAST(COALESCE(m.text, '') AS BLOB))", "<=")):
         if f.get(key):
-            where.append(f"m.segment_count{op}?")
+            where.append(f"{column}{op}?")
             args.append(int(f[key]))
-    if f.get("carrierName") or f.get("campaignId"):
-        where.append("0")  # no item names a carrier or a campaign (carrierName/campaignId are absent): none matches
+    if any(f.get(key) for key in UNREPORTED_FILTERS):
+        where.append("0")  # no item carries the field (carrierName, campaignId, ... are absent): none matches
     code = f.get("errorCode")
     if code:
         if code == "0":
