@@ -637,6 +637,27 @@ def test_search_criteria(dash: XmlSession, params: dict[str, str], check: Any) -
     assert len(tns) <= 3 and len(set(tns)) == len(tns)
 
 
+@pytest.mark.parametrize("params,check", [
+    ({"areaCode": "919", "city": "Cary", "state": "NC"}, lambda d: d["FullNumber"][:3] == "919" and d["City"] == "Cary"),
+    ({"areaCode": "919", "rateCenter": "DURHAM", "state": "NC"}, lambda d: d["RateCenter"] == "DURHAM"),
+    ({"state": "NC", "zip": "28401"}, lambda d: d["City"] == "Wilmington"),
+    ({"lata": "426", "city": "Raleigh", "state": "NC"}, lambda d: d["City"] == "Raleigh" and d["LATA"] == "426"),
+])
+def test_search_combinational_parameters_narrow_the_result(dash: XmlSession, params: dict[str, str],
+                                                           check: Any) -> None:
+    """numbers.yml GetAvailableTns: areaCode combines with "rateCenter (state required), city (state required),
+    state, lata, zip" (and so on for each search type): every parameter given narrows the result."""
+    r = dash.get("/availableNumbers", params={**params, "quantity": 5, "enableTNDetail": "true"})
+    assert r.status_code == 200, r.text
+    details = dash.xml(r)["SearchResult"]["TelephoneNumberDetailList"]["TelephoneNumberDetail"]
+    assert len(details) == 5 and all(check(d) for d in details), details
+    # contradictory parameters find nothing (the empty SearchResult), and city without state is still 4010
+    r = dash.get("/availableNumbers", params={"areaCode": "919", "state": "CA"})
+    assert r.status_code == 200 and dash.xml(r)["SearchResult"]["ResultCount"] == "0"
+    r = dash.get("/availableNumbers", params={"areaCode": "919", "city": "Cary"})
+    assert r.status_code == 400 and search_err(dash, r) == "4010"
+
+
 def test_search_defaults_quantity_orderby_and_no_reservation(dash: XmlSession) -> None:
     r = dash.get("/availableNumbers", params={"areaCode": "919"})
     body = dash.xml(r)["SearchResult"]

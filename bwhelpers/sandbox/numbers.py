@@ -22,7 +22,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from . import magic
 
@@ -453,9 +453,60 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
     (:func:`_toll_free_draw`).
 
     Keys (the query parameter names of GET availableNumbers): areaCode, npaNxx, zip, city+state,
-    rateCenter+state, state, tollFreeVanity, tollFreeWildCardPattern, lata.
+    rateCenter+state, state, tollFreeVanity, tollFreeWildCardPattern, lata. One of them draws the numbers; the
+    other geographic ones given with it narrow them, as numbers.yml's GetAvailableTns table of "Combinational
+    Parameters" says (areaCode=919&city=Cary&state=NC: Cary's numbers in 919, not any 919 number).
     """
     c = {k: (v.strip() if isinstance(v, str) else v) for k, v in criteria.items() if v not in (None, "")}
+    if "tollFreeVanity" in c or "tollFreeWildCardPattern" in c:  # toll-free searches combine with orderBy only
+        yield from _drawn(c, seed, slot, salt)
+        return
+    keep = _narrowing(c, seed)
+    yield from (num for num in _drawn(c, seed, slot, salt) if keep(num))
+
+
+def _narrowing(c: dict[str, str], seed: str) -> Callable[[Number], bool]:
+    """The test every number of a geographic search passes: each geographic criterion given (checked here, so a
+    bad value of a narrowing parameter is the same 40xx error as when it draws)."""
+    tests: list[Callable[[Number], bool]] = []
+    if "areaCode" in c:
+        v = c["areaCode"]
+        if not re.fullmatch(r"\d{3}", v) or not valid_npa(v):
+            raise CriteriaError(4001, f"The AreaCode '{v}' is invalid: use a 3-digit US geographic area code")
+        tests.append(lambda n: n.npa == v)
+    if "npaNxx" in c:
+        nxx = c["npaNxx"]
+        tests.append(lambda n: n.tn[:6] == nxx)
+    if "zip" in c:
+        z = c["zip"]
+        if not re.fullmatch(r"\d{5}(-\d{4})?", z):
+            raise CriteriaError(4002, f"The Zip '{z}' is invalid: use a 5-digit US ZIP code")
+        place = _PLACES_BY_ZIP.get(z[:5])
+        if place:
+            tests.append(lambda n: n.npa == place[3] and n.city == place[1])
+        else:
+            fallback = _ZIP_FALLBACK_NPAS[_h(seed, "zip", z[:5]) % len(_ZIP_FALLBACK_NPAS)]
+            tests.append(lambda n: n.npa == fallback)
+    if ("city" in c or "rateCenter" in c) and "state" not in c:
+        raise CriteriaError(4010, "One of more required search parameters are null or empty: "
+                                  "city and rateCenter searches need state")
+    if "city" in c:
+        city = c["city"].upper()
+        tests.append(lambda n: n.city.upper() == city)
+    if "rateCenter" in c:
+        rc = c["rateCenter"].upper()
+        tests.append(lambda n: n.rate_center.upper() == rc)
+    if "state" in c:
+        st = _state_code(c["state"])
+        tests.append(lambda n: n.state == st)
+    if "lata" in c:
+        lata = c["lata"]
+        tests.append(lambda n: n.lata == lata)
+    return lambda n: all(t(n) for t in tests)
+
+
+def _drawn(c: dict[str, str], seed: str, slot: int | None, salt: str) -> Iterator[Number]:
+    """The numbers the first criterion (in the order below) draws."""
     if "tollFreeVanity" in c:
         word = c["tollFreeVanity"]
         if not re.fullmatch(r"[A-Za-z0-9]{4,7}", word):
