@@ -206,6 +206,23 @@ def test_malformed_tn_option_orders_are_refused(dash: Any, body: str, code: str)
     assert listing["TotalCount"] == "0"
 
 
+def test_number_and_rpid_formats_are_checked_as_numbers_yml_shows(dash: Any) -> None:
+    """numbers.yml CreateTnOptionOrder's 400 example: <NumberFormat>wrong</NumberFormat> is refused with 5081
+    "Number Format 'wrong' is invalid."; RPIDFormat likewise with 5089 (numbers-errors.mdx); the enum's values pass."""
+    def group(option: str) -> str:
+        return (f"<TnOptionOrder><TnOptionGroups><TnOptionGroup>{option}<TelephoneNumbers><TelephoneNumber>"
+                "9195551234</TelephoneNumber></TelephoneNumbers></TnOptionGroup></TnOptionGroups></TnOptionOrder>")
+    for option, code, text in (("<NumberFormat>wrong</NumberFormat>", "5081", "Number Format 'wrong' is invalid."),
+                               ("<RPIDFormat>wrong</RPIDFormat>", "5089", "RPID Format 'wrong' is invalid.")):
+        r = dash.post("/tnoptions", group(option))
+        assert r.status_code == 400, r.text
+        status = dash.xml(r)["TnOptionOrderResponse"]["ResponseStatus"]
+        assert status["ErrorCode"] == code and status["Description"].startswith(text), status
+    assert dash.xml(dash.get("/tnoptions"))["TnOptionOrderReportResponse"]["TnOptionOrders"]["TotalCount"] == "0"
+    r = dash.post("/tnoptions", group("<NumberFormat>10digit</NumberFormat><RPIDFormat>e164</RPIDFormat>"))
+    assert r.status_code == 201, r.text
+
+
 def test_unknown_tn_option_order_is_404_in_the_report_shape(dash: Any) -> None:
     r = dash.get("/tnoptions/not-an-order")
     assert r.status_code == 404

@@ -30,6 +30,8 @@ TEXT = {
     5070: "Telephone number is invalid.",
     5073: "Telephone number is required.",
     5076: "Number does not belong to this account.",
+    5081: "Number Format '%s' is invalid.",
+    5089: "RPID Format '%s' is invalid.",
     5093: "Order cannot contain duplicate telephone numbers",
     5095: "The count of telephone numbers in order exceeds the maximum size of %s",
     5113: "Sms '%s' is invalid. Valid values are: %s",
