@@ -773,6 +773,26 @@ def test_order_types(dash: XmlSession, inner: str, prefix: str) -> None:
     assert set(tns) <= set(dash.xml(listed)["TNs"]["TelephoneNumbers"]["TelephoneNumber"])
 
 
+def test_combined_search_and_order_type_orders_what_its_criteria_narrow_to(dash: XmlSession) -> None:
+    """numbers.yml CreateOrder lists CombinedSearchAndOrderType (Quantity, AreaCode, RateCenter, State, NpaNxx, Lata,
+    City, Zip, ...): each element given narrows the numbers, as in GET availableNumbers."""
+    peer = dash.create_peer()
+    inner = ("<CombinedSearchAndOrderType><Quantity>2</Quantity><AreaCode>919</AreaCode><City>Cary</City>"
+             "<State>NC</State></CombinedSearchAndOrderType>")
+    r = dash.post("/orders", order_body(dash.site_id, peer, inner))
+    assert r.status_code == 201, r.text
+    assert dash.xml(r)["OrderResponse"]["Order"]["CombinedSearchAndOrderType"]["City"] == "Cary"
+    body = get_order(dash, r)
+    assert body["OrderStatus"] == "COMPLETE", body
+    tns = [n["FullNumber"] for n in body["CompletedNumbers"]["TelephoneNumber"]]
+    assert len(tns) == 2 and all(tn.startswith("919") and numbers.describe(tn).city == "Cary" for tn in tns), tns
+    for bad, code in (("<Quantity>1</Quantity>", "1003"), ("<City>Cary</City>", "4010"), ("<AreaCode>9a9</AreaCode>",
+                                                                                          "4001")):
+        r = dash.post("/orders", order_body(dash.site_id, peer, f"<CombinedSearchAndOrderType>{bad}"
+                                                                 "</CombinedSearchAndOrderType>"))
+        assert r.status_code == 400 and err_list(dash, r)[0]["Code"] == code, r.text
+
+
 def test_order_uses_default_peer_and_default_quantity(dash: XmlSession) -> None:
     peer = dash.create_peer(default=True)
     r = dash.post("/orders", order_body(dash.site_id, None, "<AreaCodeSearchAndOrderType><AreaCode>919</AreaCode>"

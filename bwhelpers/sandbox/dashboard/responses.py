@@ -632,6 +632,11 @@ ORDER_TYPES: dict[str, tuple[tuple[str, str], ...]] = {
     "TollFreeWildCharSearchAndOrderType": (("TollFreeWildCardPattern", "tollFreeWildCardPattern"),),
     "LATASearchAndOrderType": (("Lata", "lata"),),
 }
+#: CombinedSearchAndOrderType (numbers.yml CreateOrder): any of these, at least one; they narrow each other as the
+#: same parameters of GET availableNumbers do (City and RateCenter need State)
+COMBINED = "CombinedSearchAndOrderType"
+COMBINED_CHILDREN = (("AreaCode", "areaCode"), ("NpaNxx", "npaNxx"), ("RateCenter", "rateCenter"), ("City", "city"),
+                     ("State", "state"), ("Zip", "zip"), ("Lata", "lata"))
 EXISTING = "ExistingTelephoneNumberOrderType"
 NO_BACKORDER = ("NPANXXSearchAndOrderType", "TollFreeVanitySearchAndOrderType",
                 "TollFreeWildCharSearchAndOrderType", EXISTING)
@@ -694,9 +699,9 @@ class OrdersHandler(DashboardHandler):
             back_order = _bool(node.get("BackOrderRequested"), "BackOrderRequested", exc.ORDER, default=False)
         except DashboardError as e:
             raise fail(1003, e.description) from None
-        types = [k for k in node if k in ORDER_TYPES or k == EXISTING]
+        types = [k for k in node if k in ORDER_TYPES or k in (COMBINED, EXISTING)]
         if len(types) != 1:
-            known = ", ".join([*ORDER_TYPES, EXISTING])
+            known = ", ".join([*ORDER_TYPES, COMBINED, EXISTING])
             raise fail(1003, ("An order needs exactly one order type element, " if types else
                               "An order type is required: ") + f"one of {known}")
         otype = types[0]
@@ -723,10 +728,16 @@ class OrdersHandler(DashboardHandler):
                 quantity = int(raw_q)
             else:
                 raise fail(5009)
-            criteria = {crit: _t(tnode.get(child)) for child, crit in ORDER_TYPES[otype]}
-            missing = [child for child, crit in ORDER_TYPES[otype] if not criteria[crit]]
-            if missing:
-                raise fail(1003, f"{otype}/{missing[0]} is required")
+            if otype == COMBINED:
+                criteria = {crit: _t(tnode.get(child)) for child, crit in COMBINED_CHILDREN if _t(tnode.get(child))}
+                if not criteria:
+                    raise fail(1003, f"{otype} needs at least one of "
+                                     f"{', '.join(child for child, _ in COMBINED_CHILDREN)}")
+            else:
+                criteria = {crit: _t(tnode.get(child)) for child, crit in ORDER_TYPES[otype]}
+                missing = [child for child, crit in ORDER_TYPES[otype] if not criteria[crit]]
+                if missing:
+                    raise fail(1003, f"{otype}/{missing[0]} is required")
             try:
                 next(iter(numbers.candidates({k: v or "" for k, v in criteria.items()}, models.seed(self.db))), None)
             except numbers.CriteriaError as e:
