@@ -343,6 +343,33 @@ def test_sites(dash: XmlSession) -> None:
     assert dash.get(dash.peer_path(peer, site["Id"])).status_code == 200
 
 
+def test_site_update_and_delete_as_numbers_yml_documents(dash: XmlSession) -> None:
+    """numbers.yml UpdateSite (PUT /sites/{id} -> 200 SiteResponse) and DeleteSite (200; "Sites can only be deleted
+    if there are no SIP Peers attached to it"); both were 405."""
+    r = dash.post("/sites", "<Site><Name>Old</Name><Description>d</Description></Site>")
+    site = dash.xml(r)["SiteResponse"]["Site"]["Id"]
+    r = dash.put(f"/sites/{site}", "<Site><Name>Raleigh</Name><Description>SIP gateway</Description>"
+                                   "<CustomerName>BW</CustomerName><Address><HouseNumber>1600</HouseNumber><StreetName>"
+                                   "PENNSYLVANIA</StreetName><City>WASHINGTON</City><StateCode>DC</StateCode><Zip>20006"
+                                   "</Zip><AddressType>Service</AddressType></Address></Site>")
+    assert r.status_code == 200, r.text
+    got = dash.xml(r)["SiteResponse"]["Site"]
+    assert (got["Id"], got["Name"], got["Description"], got["CustomerName"]) == (site, "Raleigh", "SIP gateway", "BW")
+    assert dash.xml(dash.get(f"/sites/{site}"))["SiteResponse"]["Site"]["Address"]["City"] == "WASHINGTON"
+    r = dash.put(f"/sites/{site}", "<Site><Description>no name</Description></Site>")
+    assert r.status_code == 400 and err(dash, r, "SiteResponse")[0] == "1003"
+    # a site with a location is not deleted; without one it is, and then it is 12016
+    peer = dash.create_peer(site_id=site)
+    r = dash.delete(f"/sites/{site}")
+    assert r.status_code == 400 and "SIP peer" in err(dash, r, "SiteResponse")[1], r.text
+    assert dash.delete(dash.peer_path(peer, site)).status_code == 200
+    r = dash.delete(f"/sites/{site}")
+    assert r.status_code == 200 and r.content == b""
+    assert dash.get(f"/sites/{site}").status_code == 404
+    assert dash.delete(f"/sites/{site}").status_code == 404
+    assert [s["Id"] for s in dash.xml(dash.get("/sites"))["SitesResponse"]["Sites"]["Site"]] == [dash.site_id]
+
+
 # == SIP peers ===================================================================================
 
 def test_sippeer_crud(dash: XmlSession) -> None:
@@ -1257,7 +1284,7 @@ def test_isolation_own_url_with_other_accounts_ids(iso_sandbox: Any, iso_world: 
 # == robustness ==================================================================================
 
 @pytest.mark.parametrize("method,path", [
-    ("DELETE", "/applications"), ("PUT", "/sites"), ("DELETE", "/sites/{site}"), ("POST", "{P}"),
+    ("DELETE", "/applications"), ("PUT", "/sites"), ("POST", "/sites/{site}"), ("POST", "{P}"),
     ("PATCH", "{P}/products/messaging/features/sms"), ("POST", "{P}/products/messaging/features/mms/settings"),
     ("DELETE", "{P}/products/messaging/applicationSettings"), ("POST", "/availableNumbers"),
     ("DELETE", "/orders"), ("DELETE", "/orders/{order}"), ("POST", "/inserviceNumbers"),

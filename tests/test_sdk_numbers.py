@@ -73,6 +73,19 @@ def test_sdk_location_search_order_and_read_back(clean_sandbox: Any) -> None:
     assert peer.delete() is True
 
 
+def test_sdk_site_save_and_delete(clean_sandbox: Any) -> None:
+    """Site.save() on a loaded site is the SDK's PUT /sites/{id}, Site.delete() its DELETE (both were 405)."""
+    acc = account(clean_sandbox.url)
+    site = acc.sites.create({"name": "SDK Site", "description": "first",
+                             "address": {"house_number": "1", "street_name": "Main", "city": "Raleigh",
+                                         "state_code": "NC", "zip": "27606", "address_type": "Service"}})
+    site.description = "second"
+    site.save()  # returns None; a refused PUT raises RestError
+    assert acc.sites.get(site.id).description == "second"
+    assert site.delete() is True
+    assert site.id not in [s.id for s in acc.sites.list().items]
+
+
 def test_sdk_errors_raise_rest_error(clean_sandbox: Any) -> None:
     acc = account(clean_sandbox.url)
     site = acc.sites.get(DEMO["site_id"])

@@ -172,6 +172,17 @@ class SiteNotFound(DashboardError):
         super().__init__(description=f"Site '{safe(site_id)}' does not exist", root=root)
 
 
+class SiteHasSipPeers(DashboardError):
+    """*sandbox code* 12014: numbers.yml DeleteSite says "Sites can only be deleted if there are no SIP Peers
+    attached to it" without a code for it (12014 is unused in numbers-errors.mdx)."""
+
+    code, status, root = 12014, 400, SITE
+
+    def __init__(self, site_id: str, peers: int):
+        super().__init__(description=f"Site '{safe(site_id)}' cannot be deleted while {peers} SIP peer(s) "
+                                     "(locations) are attached to it: delete them first", root=SITE)
+
+
 class SipPeerNotFound(DashboardError):
     """13563; the real service answers 400 here, not 404."""
 

@@ -373,6 +373,28 @@ def create_site(db: Database, account_id: str, name: str, description: str | Non
     return site_wire(db, require_site(db, account_id, site_id))
 
 
+def update_site(db: Database, account_id: str, site_id: str, name: str, description: str | None,
+                customer_name: str | None, address: dict[str, Any] | None) -> dict[str, Any]:
+    """PUT /sites/{id}: the body replaces the site's fields (numbers.yml UpdateSite)."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE sites SET name=?, description=? WHERE site_id=? AND account_id=?",
+                     (name, description, site_id, account_id))
+        conn.execute("INSERT OR REPLACE INTO dash_site_ext VALUES (?,?,?,?)",
+                     (site_id, account_id, customer_name, json.dumps(address) if address else None))
+    return site_wire(db, require_site(db, account_id, site_id))
+
+
+def delete_site(db: Database, account_id: str, site_id: str) -> None:
+    """DELETE /sites/{id}: only a site without SIP peers (numbers.yml DeleteSite)."""
+    with db.transaction() as conn:
+        peers = conn.execute("SELECT COUNT(*) AS n FROM dash_sippeers WHERE account_id=? AND site_id=?",
+                             (account_id, site_id)).fetchone()["n"]
+        if peers:
+            raise exc.SiteHasSipPeers(site_id, peers)
+        conn.execute("DELETE FROM dash_site_ext WHERE site_id=? AND account_id=?", (site_id, account_id))
+        conn.execute("DELETE FROM sites WHERE site_id=? AND account_id=?", (site_id, account_id))
+
+
 # == SIP peers (locations) =========================================================================
 
 def peer_row(db: Database, account_id: str, site_id: str, peer_id: str) -> sqlite3.Row | None:

@@ -331,6 +331,27 @@ class SiteHandler(DashboardHandler):
         row = self.site(account_id, site_id)
         self.send_xml(exc.SITE, {"Site": models.site_wire(self.db, row)})
 
+    def put(self, account_id: str, site_id: str) -> None:
+        """numbers.yml UpdateSite: 200 with the updated SiteResponse."""
+        self.begin(account_id)
+        self.site(account_id, site_id)
+        node = _dict(self.body("Site"))
+        name = _t(node.get("Name"))
+        if not name:
+            raise exc.Required("Name", exc.SITE)
+        if len(name) > 10:
+            self.warn(f"Site Name '{name}' is longer than 10 characters (the documented maximum); accepted")
+        site = models.update_site(self.db, account_id, site_id, name, _t(node.get("Description")) or None,
+                                  _t(node.get("CustomerName")) or None, _dict(node.get("Address")) or None)
+        self.send_xml(exc.SITE, {"Site": site})
+
+    def delete(self, account_id: str, site_id: str) -> None:
+        """numbers.yml DeleteSite: 200, only while no SIP peer is attached."""
+        self.begin(account_id)
+        self.site(account_id, site_id)
+        models.delete_site(self.db, account_id, site_id)
+        self.send_empty(200)
+
 
 # == SIP peers =====================================================================================
 
