@@ -644,6 +644,7 @@ def test_doc_slip_applications_path_gets_a_hint(dash: XmlSession) -> None:
     ({"city": "Durham", "state": "NC"}, lambda tn, d: d["City"] == "Durham" and d["State"] == "NC"),
     ({"state": "NC"}, lambda tn, d: d["State"] == "NC"),
     ({"npaNxx": "919239"}, lambda tn, d: tn.startswith("919239")),
+    ({"npaNxxx": "9192393"}, lambda tn, d: tn.startswith("9192393")),  # numbers.yml GetAvailableTns: 7-digit prefix
     ({"rateCenter": "RALEIGH", "state": "NC"}, lambda tn, d: d["RateCenter"] == "RALEIGH"),
     ({"lata": "426"}, lambda tn, d: d["LATA"] == "426"),
     ({"tollFreeVanity": "NEWCARS"}, lambda tn, d: tn.endswith("6392277") and tn[:3] in numbers.TOLL_FREE_NPAS),
@@ -717,6 +718,8 @@ def test_search_excludes_numbers_taken_by_any_account(dash: XmlSession, dash_b: 
     ({"areaCode": "999"}, "4001"),
     ({"zip": "2760"}, "4002"),
     ({"npaNxx": "919111"}, "4003"),
+    ({"npaNxxx": "919239"}, "4003"),
+    ({"areaCode": "919", "localVanity": "DOGS"}, "4000"),  # not emulated: refused by name, not ignored
     ({"state": "XX"}, "4004"),
     ({"areaCode": "919", "quantity": "0"}, "4000"),
     ({"areaCode": "919", "quantity": "5001"}, "4000"),

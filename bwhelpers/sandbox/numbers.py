@@ -452,7 +452,7 @@ def candidates(criteria: dict[str, str], seed: str = DEFAULT_SEED, slot: int | N
     account's own inventory (see :data:`INVENTORY_SLOTS`); ``salt``: the db's secret of the toll-free draws
     (:func:`_toll_free_draw`).
 
-    Keys (the query parameter names of GET availableNumbers): areaCode, npaNxx, zip, city+state,
+    Keys (the query parameter names of GET availableNumbers): areaCode, npaNxx, npaNxxx, zip, city+state,
     rateCenter+state, state, tollFreeVanity, tollFreeWildCardPattern, lata. One of them draws the numbers; the
     other geographic ones given with it narrow them, as numbers.yml's GetAvailableTns table of "Combinational
     Parameters" says (areaCode=919&city=Cary&state=NC: Cary's numbers in 919, not any 919 number).
@@ -474,9 +474,9 @@ def _narrowing(c: dict[str, str], seed: str) -> Callable[[Number], bool]:
         if not re.fullmatch(r"\d{3}", v) or not valid_npa(v):
             raise CriteriaError(4001, f"The AreaCode '{v}' is invalid: use a 3-digit US geographic area code")
         tests.append(lambda n: n.npa == v)
-    if "npaNxx" in c:
-        nxx = c["npaNxx"]
-        tests.append(lambda n: n.tn[:6] == nxx)
+    prefixes = tuple(c[key] for key in ("npaNxx", "npaNxxx") if key in c)
+    if prefixes:
+        tests.append(lambda n: all(n.tn.startswith(p) for p in prefixes))
     if "zip" in c:
         z = c["zip"]
         if not re.fullmatch(r"\d{5}(-\d{4})?", z):
@@ -527,6 +527,13 @@ def _drawn(c: dict[str, str], seed: str, slot: int | None, salt: str) -> Iterato
             raise CriteriaError(4003, f"The NpaNxx '{v}' is invalid: use 6 digits, a valid area code and exchange")
         yield from (_number(tn) for tn in nxx_inventory(seed, v[:3], v[3:], slot))
         return
+    if "npaNxxx" in c:  # the 7-digit prefix: the exchange's numbers whose line starts with X
+        v = c["npaNxxx"]
+        if not re.fullmatch(r"\d{7}", v) or not valid_npa(v[:3]) or not valid_nxx(v[3:6]):
+            raise CriteriaError(4003, f"The NpaNxxx '{v}' is invalid: use 7 digits, a valid area code and exchange "
+                                      "and the first digit of the line")
+        yield from (_number(tn) for tn in nxx_inventory(seed, v[:3], v[3:6], slot) if tn[6] == v[6])
+        return
     if "areaCode" in c:
         v = c["areaCode"]
         if not re.fullmatch(r"\d{3}", v) or not valid_npa(v):
@@ -571,7 +578,7 @@ def _drawn(c: dict[str, str], seed: str, slot: int | None, salt: str) -> Iterato
         yield from map(_number, _interleave([_inventory(seed, n, slot) for n in STATE_NPAS[st]]))
         return
     raise CriteriaError(4010, "One of more required search parameters are null or empty. Please provide one of "
-                              "areaCode, npaNxx, zip, city+state, rateCenter+state, state, lata, tollFreeVanity "
+                              "areaCode, npaNxx, npaNxxx, zip, city+state, rateCenter+state, state, lata, tollFreeVanity "
                               "or tollFreeWildCardPattern")
 
 

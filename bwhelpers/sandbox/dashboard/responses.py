@@ -595,8 +595,11 @@ class WrongAppSettingsPathHandler(DashboardHandler):
 
 # == numbers =======================================================================================
 
-SEARCH_KEYS = ("areaCode", "npaNxx", "zip", "city", "state", "rateCenter", "lata", "tollFreeVanity",
+SEARCH_KEYS = ("areaCode", "npaNxx", "npaNxxx", "zip", "city", "state", "rateCenter", "lata", "tollFreeVanity",
                "tollFreeWildCardPattern")
+#: documented search parameters the sandbox does not emulate: refused by name, never silently ignored (an ignored
+#: localVanity=DOGS&areaCode=919 answered any 919 numbers)
+UNSUPPORTED_SEARCH_KEYS = ("localVanity", "endsIn")
 
 
 class AvailableNumbersHandler(DashboardHandler):
@@ -604,12 +607,16 @@ class AvailableNumbersHandler(DashboardHandler):
 
     def get(self, account_id: str) -> None:
         self.begin(account_id)
+        unsupported = [k for k in UNSUPPORTED_SEARCH_KEYS if self.get_query_argument(k, None) not in (None, "")]
+        if unsupported:
+            raise exc.SearchFailed(4000, f"{unsupported[0]} searches are not emulated by the sandbox (the real "
+                                         "service has them): search by areaCode, npaNxx or npaNxxx instead")
         args = {k: self.get_query_argument(k, None) for k in SEARCH_KEYS}
         criteria = {k: v for k, v in args.items() if v not in (None, "")}
         if not criteria:
             raise exc.SearchFailed(4010, "One of more required search parameters are null or empty. Please provide "
-                                         "one of areaCode, npaNxx, zip, city+state, rateCenter+state, state, lata, "
-                                         "tollFreeVanity or tollFreeWildCardPattern")
+                                         "one of areaCode, npaNxx, npaNxxx, zip, city+state, rateCenter+state, state, "
+                                         "lata, tollFreeVanity or tollFreeWildCardPattern")
         raw_q = self.get_query_argument("quantity", None)
         quantity = numbers.MAX_QUANTITY
         if raw_q not in (None, ""):
