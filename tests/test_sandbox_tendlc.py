@@ -223,6 +223,21 @@ def test_number_and_rpid_formats_are_checked_as_numbers_yml_shows(dash: Any) -> 
     assert r.status_code == 201, r.text
 
 
+def test_a_finished_orders_last_modified_date_stays_put(dash: Any, world: dict[str, Any],
+                                                        sandbox_clock: Any) -> None:
+    """LastModifiedDate is when the order last changed (numbers.yml GetTnOptionOrder example: 58.969 after a create at
+    58.789), not the time of the read: with immediate orders every GET and the list gave a new one."""
+    order_id = place(dash, tn_option(world["tns"][:1]))
+    first = order_doc(dash, order_id)
+    assert first["ProcessingStatus"] == "COMPLETE"
+    sandbox_clock.advance(90)
+    again = order_doc(dash, order_id)
+    assert again["LastModifiedDate"] == first["LastModifiedDate"] == first["OrderCreateDate"], again
+    listed = dash.xml(dash.get("/tnoptions"))["TnOptionOrderReportResponse"]["TnOptionOrders"]["TnOptionOrderSummary"]
+    listed = listed if isinstance(listed, list) else [listed]
+    assert [o["lastModifiedDate"] for o in listed if o["OrderId"] == order_id] == [first["LastModifiedDate"]]
+
+
 def test_unknown_tn_option_order_is_404_in_the_report_shape(dash: Any) -> None:
     r = dash.get("/tnoptions/not-an-order")
     assert r.status_code == 404

@@ -486,8 +486,13 @@ def _status(row: sqlite3.Row, transition: dict[str, Any], now: float) -> str:
 
 
 def _done_at(row: sqlite3.Row, transition: dict[str, Any], now: float) -> float:
-    if transition.get("mode", "seconds") == "seconds":
+    """When a finished order / verification finished (its LastModifiedDate, modifiedDateTime): a fixed time, not the
+    time of the read (each GET moved it). ``polls`` mode does not store the poll that finished it: ``now`` there."""
+    mode = transition.get("mode", "seconds")
+    if mode == "seconds":
         return min(now, row["created"] + float(transition.get("seconds", 2.0)))
+    if mode == "immediate":
+        return float(row["created"])
     return now
 
 
