@@ -1156,6 +1156,17 @@ def test_disconnects(dash: XmlSession) -> None:
     assert get_order(dash, r)["OrderStatus"] == "COMPLETE"
 
 
+def test_disconnect_mode_outside_the_enum_is_5084(dash: XmlSession) -> None:
+    """numbers-errors.mdx 5084 "DisconnectMode '%s' is invalid. Valid values are: ..." (the sandbox said 1003)."""
+    r = dash.post("/disconnects", "<DisconnectTelephoneNumberOrder><DisconnectTelephoneNumberOrderType>"
+                                  "<TelephoneNumberList><TelephoneNumber>9195551234</TelephoneNumber></TelephoneNumberList>"
+                                  "<DisconnectMode>bogus</DisconnectMode></DisconnectTelephoneNumberOrderType>"
+                                  "</DisconnectTelephoneNumberOrder>")
+    assert r.status_code == 400, r.text
+    (error,) = err_list(dash, r, "DisconnectTelephoneNumberOrderResponse")
+    assert error["Code"] == "5084" and error["Description"].startswith("DisconnectMode 'bogus' is invalid."), error
+
+
 def test_disconnect_other_accounts_number_is_5006(dash: XmlSession, dash_b: XmlSession) -> None:
     tn = dash.order_numbers(dash.create_peer(), "919")[0]
     r = dash_b.post("/disconnects", "<DisconnectTelephoneNumberOrder><DisconnectTelephoneNumberOrderType>"

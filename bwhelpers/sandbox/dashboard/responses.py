@@ -873,8 +873,10 @@ class DisconnectsHandler(DashboardHandler):
             raise exc.DisconnectError([(1003, text)])
         mode = (_t(tnode.get("DisconnectMode")) or "normal").lower()
         if mode not in models.DISCONNECT_MODES:
-            text = f"DisconnectMode '{exc.safe(mode)}' is not valid. Valid values: NORMAL, PURGE"
-            raise exc.DisconnectError([(1003, text)])
+            # numbers-errors.mdx 5084 "DisconnectMode '%s' is invalid. Valid values are: normal, soft-remove, purge";
+            # numbers.yml's DisconnectTelephoneNumberOrderType enum has NORMAL and PURGE, the ones emulated
+            text = f"DisconnectMode '{exc.safe(mode)}' is invalid. Valid values are: normal, purge"
+            raise exc.DisconnectError([(5084, text)])
         protected = _t(tnode.get("Protected")) or None
         if protected is not None and protected.upper() not in ("TRUE", "FALSE", "UNCHANGED"):
             text = "Protected attribute is invalid. Valid values: TRUE, FALSE, UNCHANGED."
