@@ -64,6 +64,8 @@ FIXES: dict[str, str] = _fill({
     "13648": "assign a Messaging-V2 application ({application} creates one)",
     "13679": "remove the proxy peer settings before deleting the location",
     "5019": "the order is still pending: wait for it ({numbers}) before changing it",
+    "13524": "a location with this name already exists on the site: reuse it (list_locations shows its id) or give "
+             "the new location another name ({location})",
     # not found
     "13563": "the location (sippeer) does not exist: create it ({location}) or check the location id",
     "23019": "the application does not exist: create it ({application}) or check the application id",
@@ -124,7 +126,7 @@ STATUS_FIXES: dict[int, str] = {
 }
 
 CONFLICT_CODES = frozenset({"13645", "13613", "13622", "13624", "13673", "12107", "13623", "12784", "13629",
-                            "13648", "13679", "5019"})
+                            "13648", "13679", "5019", "13524"})
 NOT_FOUND_CODES = frozenset({"13563", "23019", "1016"})
 
 # the message-failed codes the messaging API also answers synchronously: one fix text, the table's

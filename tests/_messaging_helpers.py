@@ -3,6 +3,7 @@ over HTTP, and polling. Imported explicitly by tests/test_sandbox_messaging.py a
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import socket
 import threading
@@ -16,6 +17,9 @@ import xmltodict
 from bwhelpers.sandbox import DEMO, DEMO_B
 from guide import GUIDE_2018
 from conftest import serve_in_thread
+
+#: numbers the default location names (a site's names are distinct: 13524)
+_LOCATIONS = itertools.count(1)
 
 #: fast settings for tests: short delivery delays and a quick, bounded retry schedule
 FAST = {
@@ -153,7 +157,9 @@ class World:
         assert r.status_code == 201, r.text
         return _x(r)["ApplicationProvisioningResponse"]["Application"]["ApplicationId"]
 
-    def create_location(self, name: str = "loc") -> str:
+    def create_location(self, name: str | None = None) -> str:
+        """A location; without ``name`` a new one each call: a site's location names are distinct (13524)."""
+        name = name or f"loc {next(_LOCATIONS)}"
         body = f"<SipPeer><PeerName>{name}</PeerName><IsDefaultPeer>false</IsDefaultPeer></SipPeer>"
         r = requests.post(f"{self.base}/sites/{self.site}/sippeers", data=body, headers=XML, auth=self.auth,
                           timeout=10)

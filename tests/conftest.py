@@ -384,7 +384,12 @@ class XmlSession:
         assert r.status_code == 201, r.text
         return self.xml(r)["ApplicationProvisioningResponse"]["Application"]["ApplicationId"]
 
-    def create_peer(self, name: str = "Loc", default: bool = True, site_id: str | None = None) -> str:
+    def create_peer(self, name: str | None = None, default: bool = True, site_id: str | None = None) -> str:
+        """A location; without ``name`` a new one each call ("Loc", "Loc 2", ...): a site's names are distinct
+        (13524)."""
+        if name is None:
+            self._peers = getattr(self, "_peers", 0) + 1
+            name = "Loc" if self._peers == 1 else f"Loc {self._peers}"
         r = self.post(f"/sites/{site_id or self.site_id}/sippeers",
                       f"<SipPeer><PeerName>{name}</PeerName><IsDefaultPeer>{str(default).lower()}</IsDefaultPeer>"
                       "</SipPeer>")

@@ -413,6 +413,20 @@ def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store, monkeypat
     assert setup.dashboard.list_applications().records == []
 
 
+def test_a_second_state_file_creating_the_guides_location_again_gets_13524_with_its_fix(cfg, setup, tmp_path):
+    """Another machine (no saved state) creating the guide's location on the same site: the real service answers
+    409 13524 (numbers.yml CreateSipPeer), so the sandbox does, and the client says how to go on."""
+    from bwhelpers.setup import Setup
+    from bwhelpers.state import StateStore
+
+    setup.create_location()
+    elsewhere = Setup(cfg, StateStore(tmp_path / "other-machine.json"), progress=False)
+    with pytest.raises(ConflictError) as info:
+        elsewhere.create_location()
+    assert "13524" in str(info.value) and "another name" in str(info.value), str(info.value)
+    assert elsewhere.create_location(name="Second loc").id
+
+
 def test_a_location_this_process_created_gets_its_features_without_reading_them_first(sandbox, setup, d,
                                                                                      monkeypatch):
     # a location created a moment ago by this process has no SMS/MMS: the steps POST at once (no 404 read first);
@@ -429,14 +443,14 @@ def test_a_location_this_process_created_gets_its_features_without_reading_them_
     assert reads == []
     again = setup.enable_sms()  # a re-run reads the feature first and reuses it
     assert again.reused and again.exchange.status == 200 and reads == ["get_sms"]
-    loc = setup.create_location(new=True).id
+    loc = setup.create_location(name="Second", new=True).id  # a site's location names are distinct (13524)
     d.enable_sms(loc)  # another kernel (same account) enabled SMS on it meanwhile
     reads.clear()
     taken = setup.enable_sms()
     assert taken.reused and taken.title == "SMS (already enabled)" and reads == ["get_sms"]
     assert setup.current.sms is not None and setup.current.sms.location_id == loc
     assert setup.enable_mms().exchange.status == 201
-    setup.create_location(new=True)
+    setup.create_location(name="Third", new=True)
     reads.clear()
     with pytest.raises(ConflictError):  # a POST refused for another reason (MMS before SMS) is raised as it was,
         setup.enable_mms()  # after the read that finds no MMS

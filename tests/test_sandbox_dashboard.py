@@ -406,6 +406,26 @@ def test_sippeer_crud(dash: XmlSession) -> None:
     assert text == f"Sip Peer '{p1}' account '{dash.account_id}' and site '{dash.site_id}' does not exist"
 
 
+def test_sippeer_names_are_distinct_per_site_13524(dash: XmlSession) -> None:
+    """numbers.yml CreateSipPeer 409 "Conflict - Sip Peer with such name already exists"; numbers-errors.mdx 13524
+    "SipPeer name '%s' already exists for Account '%s' and Site '%s'". The sandbox created a twin."""
+    first = dash.create_peer("Twin")
+    r = dash.post(f"/sites/{dash.site_id}/sippeers", "<SipPeer><PeerName>Twin</PeerName></SipPeer>")
+    assert r.status_code == 409, r.text
+    assert err(dash, r, "SipPeerResponse") == (
+        "13524", f"SipPeer name 'Twin' already exists for Account '{dash.account_id}' and Site '{dash.site_id}'")
+    # renaming another location to it is refused too; keeping one's own name is not a conflict
+    other = dash.create_peer("Other")
+    r = dash.put(dash.peer_path(other), "<SipPeer><PeerName>Twin</PeerName></SipPeer>")
+    assert r.status_code == 409 and err(dash, r, "SipPeerResponse")[0] == "13524"
+    assert dash.put(dash.peer_path(first), "<SipPeer><PeerName>Twin</PeerName></SipPeer>").status_code == 200
+    # the name is per site: another site may use it; once the location is gone the name is free again
+    site = dash.xml(dash.post("/sites", "<Site><Name>Second</Name></Site>"))["SiteResponse"]["Site"]["Id"]
+    dash.create_peer("Twin", site_id=site)
+    assert dash.delete(dash.peer_path(first)).status_code == 200
+    dash.create_peer("Twin")
+
+
 def test_sippeer_long_name_is_accepted_with_a_warning(dash: XmlSession) -> None:
     r = dash.post(f"/sites/{dash.site_id}/sippeers", GUIDE_PEER)
     assert r.status_code == 201 and "10 characters" in r.headers.get("X-Sandbox-Warning", "")

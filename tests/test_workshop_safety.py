@@ -3,6 +3,7 @@
 The hub's own path for outsiders (through configurable-http-proxy) is in tests/test_workshop.py."""
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from bwhelpers.sandbox import DEMO, DEMO_B
 
 XML = {"Content-Type": "application/xml"}
 JSON = {"Content-Type": "application/json"}
+#: numbers the location names (a site's location names are distinct: 13524)
+_LOCATIONS = itertools.count(1)
 ALLOWED = "203.0.113.7"  # TEST-NET-3: not a global address, so refused unless the host allows it
 
 
@@ -56,7 +59,7 @@ def dash(service: dict[str, Any], creds: dict[str, str], method: str, path: str,
 def add_location(service: dict[str, Any], creds: dict[str, str]) -> None:
     """A default location (SIP peer) at the participant's site, where ordered numbers go."""
     peer = dash(service, creds, "POST", f"/sites/{creds['site_id']}/sippeers",
-                "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
+                f"<SipPeer><PeerName>L{next(_LOCATIONS)}</PeerName><IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
     assert peer.status_code == 201, peer.text
 
 
@@ -86,8 +89,8 @@ def setup_messaging(service: dict[str, Any], creds: dict[str, str], callback: st
     assert app.status_code == 201, app.text
     app_id = app.text.split("<ApplicationId>")[1].split("<")[0]
     site = f"/sites/{creds['site_id']}/sippeers"
-    peer = dash(service, creds, "POST", site, "<SipPeer><PeerName>L</PeerName><IsDefaultPeer>true</IsDefaultPeer>"
-                                              "</SipPeer>")
+    peer = dash(service, creds, "POST", site, f"<SipPeer><PeerName>L{next(_LOCATIONS)}</PeerName>"
+                                              "<IsDefaultPeer>true</IsDefaultPeer></SipPeer>")
     assert peer.status_code == 201, peer.text
     peer_id = peer.headers["Location"].rstrip("/").rsplit("/", 1)[1]
     r = dash(service, creds, "POST", f"{site}/{peer_id}/products/messaging/features/sms",

@@ -193,6 +193,16 @@ class SipPeerNotFound(DashboardError):
                                      f"'{safe(site_id)}' does not exist", root=root)
 
 
+class SipPeerNameTaken(DashboardError):
+    """13524; numbers.yml CreateSipPeer answers 409 "Conflict - Sip Peer with such name already exists"."""
+
+    code, status, root = 13524, 409, PEER
+
+    def __init__(self, name: str, account_id: str, site_id: str):
+        super().__init__(description=f"SipPeer name '{safe(name)}' already exists for Account '{safe(account_id)}' "
+                                     f"and Site '{safe(site_id)}'", root=PEER)
+
+
 class SipPeerHasSms(DashboardError):
     code, root, description = 13613, PEER, "Delete not allowed while a SIP Peer has SMS feature"
 

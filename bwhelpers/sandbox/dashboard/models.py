@@ -431,6 +431,7 @@ def list_peers(db: Database, account_id: str, site_id: str) -> list[dict[str, An
 def create_peer(db: Database, account_id: str, site_id: str, name: str, description: str | None,
                 is_default: bool, extra: dict[str, Any]) -> str:
     with db.transaction() as conn:
+        _check_peer_name(conn, account_id, site_id, name)
         peer_id = _next_id(conn, "dash_peer_id", 500001, "SELECT 1 FROM dash_sippeers WHERE peer_id=?")
         if is_default:
             conn.execute("UPDATE dash_sippeers SET is_default=0 WHERE account_id=? AND site_id=?", (account_id, site_id))
@@ -440,6 +441,14 @@ def create_peer(db: Database, account_id: str, site_id: str, name: str, descript
     return peer_id
 
 
+def _check_peer_name(conn: sqlite3.Connection, account_id: str, site_id: str, name: str,
+                     peer_id: str | None = None) -> None:
+    """A site's locations have distinct names (13524, 409)."""
+    if conn.execute("SELECT 1 FROM dash_sippeers WHERE account_id=? AND site_id=? AND peer_name=? AND peer_id IS NOT ?",
+                    (account_id, site_id, name, peer_id)).fetchone():
+        raise exc.SipPeerNameTaken(name, account_id, site_id)
+
+
 def update_peer(db: Database, account_id: str, site_id: str, peer_id: str, name: str | None,
                 description: str | None, is_default: bool | None, extra: dict[str, Any]) -> None:
     with db.transaction() as conn:
@@ -447,6 +456,8 @@ def update_peer(db: Database, account_id: str, site_id: str, peer_id: str, name:
                            (peer_id, site_id, account_id)).fetchone()
         if row is None:
             raise exc.SipPeerNotFound(peer_id, account_id, site_id)
+        if name is not None:
+            _check_peer_name(conn, account_id, site_id, name, peer_id)
         if is_default:
             conn.execute("UPDATE dash_sippeers SET is_default=0 WHERE account_id=? AND site_id=?", (account_id, site_id))
         merged = json.loads(row["extra"] or "{}")
