@@ -86,6 +86,21 @@ def test_sdk_site_save_and_delete(clean_sandbox: Any) -> None:
     assert site.id not in [s.id for s in acc.sites.list().items]
 
 
+def test_sdk_counts_in_service_numbers_of_the_account_and_the_site(clean_sandbox: Any) -> None:
+    """numbers.yml ReadInserviceTnsCount (GET /inserviceNumbers/totals: <Quantity><Count>) and GET
+    /sites/{id}/totaltns (<SiteTNsResponse><SiteTNs><TotalCount>), read by the SDK's totals / totaltns (were 404)."""
+    acc = account(clean_sandbox.url)
+    site = acc.sites.get(DEMO["site_id"])
+    assert acc.in_service_numbers.totals.get().count == "0"
+    peer = site.sip_peers.create({"peer_name": "Counted", "is_default_peer": "true"})
+    acc.orders.create({"site_id": DEMO["site_id"], "peer_id": peer.id,
+                       "area_code_search_and_order_type": {"area_code": "818", "quantity": "2"}})
+    assert acc.in_service_numbers.totals.get().count == "2"
+    assert site.totaltns.get().total_count == "2"
+    other = acc.sites.create({"name": "Empty"})
+    assert acc.sites.get(other.id).totaltns.get().total_count == "0"
+
+
 def test_sdk_errors_raise_rest_error(clean_sandbox: Any) -> None:
     acc = account(clean_sandbox.url)
     site = acc.sites.get(DEMO["site_id"])

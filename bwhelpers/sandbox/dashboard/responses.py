@@ -843,6 +843,29 @@ class InServiceNumbersHandler(DashboardHandler):
                               "TelephoneNumbers": {"Count": len(chunk), "TelephoneNumber": chunk}})
 
 
+class InServiceTotalsHandler(DashboardHandler):
+    """numbers.yml ReadInserviceTnsCount: ``GET /inserviceNumbers/totals`` -> ``<Quantity><Count>N</Count></Quantity>``."""
+
+    error_root = "Quantity"
+
+    def get(self, account_id: str) -> None:
+        self.begin(account_id)
+        total, _ = models.in_service_page(self.db, account_id, None, None, 1, 1)
+        self.send_xml("Quantity", {"Count": total})
+
+
+class SiteTotalTnsHandler(DashboardHandler):
+    """numbers.yml ``GET /sites/{siteId}/totaltns`` -> ``<SiteTNsResponse><SiteTNs><TotalCount>N</TotalCount>``."""
+
+    error_root = "SiteTNsResponse"
+
+    def get(self, account_id: str, site_id: str) -> None:
+        self.begin(account_id)
+        self.site(account_id, site_id)
+        total, _ = models.in_service_page(self.db, account_id, site_id, None, 1, 1)
+        self.send_xml("SiteTNsResponse", {"SiteTNs": {"TotalCount": total}})
+
+
 class DisconnectsHandler(DashboardHandler):
     error_root = exc.DISCONNECT
 
