@@ -413,18 +413,25 @@ def test_setup_run_all_events_diagnose_teardown(sandbox, setup, store, monkeypat
     assert setup.dashboard.list_applications().records == []
 
 
-def test_a_second_state_file_creating_the_guides_location_again_gets_13524_with_its_fix(cfg, setup, tmp_path):
-    """Another machine (no saved state) creating the guide's location on the same site: the real service answers
-    409 13524 (numbers.yml CreateSipPeer), so the sandbox does, and the client says how to go on."""
+def test_a_second_state_file_reuses_the_guides_location_by_name_and_a_new_one_of_that_name_is_13524(cfg, setup,
+                                                                                                      tmp_path):
+    """Another machine (no saved state) creating the guide's location on the same site: the service answers 409
+    13524 (numbers.yml CreateSipPeer: a site's location names are distinct), so the step takes the location of that
+    name from the site's list and saves its id; asking for a *new* one of that name is the 13524 error with its fix."""
     from bwhelpers.setup import Setup
     from bwhelpers.state import StateStore
 
-    setup.create_location()
+    first = setup.create_location()
     elsewhere = Setup(cfg, StateStore(tmp_path / "other-machine.json"), progress=False)
+    found = elsewhere.create_location()
+    assert found.reused and found.id == first.id and found.title == "Location (found by name)"
+    assert elsewhere.current.location is not None and elsewhere.current.location.id == first.id
+    assert elsewhere.enable_sms().exchange.status in (200, 201)  # the steps go on with it
     with pytest.raises(ConflictError) as info:
-        elsewhere.create_location()
+        elsewhere.create_location(new=True)
     assert "13524" in str(info.value) and "another name" in str(info.value), str(info.value)
-    assert elsewhere.create_location(name="Second loc").id
+    assert elsewhere.current.location.id == first.id  # the refused create kept the saved id
+    assert elsewhere.create_location(name="Second loc").id not in (None, first.id)
 
 
 def test_a_location_this_process_created_gets_its_features_without_reading_them_first(sandbox, setup, d,

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from .. import guide, statuses
 from ..checks import check_bool, check_int, check_number, check_str, split_url_credentials
-from ..exceptions import BandwidthError, NotFoundError, ValidationError
+from ..exceptions import BandwidthError, ConflictError, NotFoundError, ValidationError
 from ..results import Result
 from ..state import ORDER_DONE, Assignment, Feature, Location, Order, now_iso
 from ..state import Application as SavedApplication
@@ -199,7 +199,18 @@ class Provisioning:
                     return _reused(self.ctx.dashboard.get_location(saved.id), "Location (saved)")
                 except NotFoundError:
                     pass
-            result = self.ctx.dashboard.create_location(name, default=default)
+            try:
+                result = self.ctx.dashboard.create_location(name, default=default)
+            except ConflictError as exc:
+                # 13524: the site has a location of this name (made from another state file, machine or kernel):
+                # a site's location names are distinct, so it is the one this step would make; reused unless a
+                # new one was asked for
+                found = self._location_named(name) if exc.code == "13524" and not new else None
+                if found is None:
+                    raise
+                with self.ctx.edit() as st:
+                    st.location = Location(id=found.id, name=name, created=now_iso())
+                return found
             with self.ctx.edit() as st:
                 st.location = Location(id=result.id, name=name, created=now_iso())
             if result.id:
@@ -207,6 +218,15 @@ class Provisioning:
                     _FRESH_FEATURES.clear()
                 _FRESH_FEATURES.update({self._feature_key(str(result.id), "sms"), self._feature_key(str(result.id), "mms")})
             return result
+
+    def _location_named(self, name: str) -> Result | None:
+        """The site's location called ``name`` (its id from the list), or None when there is none."""
+        listed = self.ctx.dashboard.list_locations()
+        for peer in listed.records:
+            if str(peer.get("PeerName") or "") == name and peer.get("PeerId"):
+                return _reused(Result(data=peer, id=str(peer["PeerId"]), exchange=listed.exchange),
+                               "Location (found by name)")
+        return None
 
     # ------------------------------------------------------------------ SMS / MMS / assignment
     def _feature_key(self, location_id: str, feature: str) -> tuple[str, str, str, str]:
