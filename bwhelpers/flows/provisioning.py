@@ -222,7 +222,7 @@ class Provisioning:
     def _location_named(self, name: str) -> Result | None:
         """The site's location called ``name`` (its id from the list), or None when there is none."""
         listed = self.ctx.dashboard.list_locations()
-        for peer in listed.records:
+        for peer in listed.records or []:
             if str(peer.get("PeerName") or "") == name and peer.get("PeerId"):
                 return _reused(Result(data=peer, id=str(peer["PeerId"]), exchange=listed.exchange),
                                "Location (found by name)")
