@@ -53,3 +53,17 @@ def test_the_floors_in_pyproject_admit_the_pins_and_are_the_true_ones() -> None:
     assert not floors["import-linter"].contains("2.5") and floors["import-linter"].contains("2.6")
     assert not floors["mypy"].contains("2.1.0") and floors["mypy"].contains("2.2.0")
     assert "pytest-xdist" in floors
+
+
+def test_no_environment_folder_or_link_to_one_is_tracked() -> None:
+    """A worktree's ``.venv`` is often a symlink to the main clone's venv; ``.venv/`` in .gitignore matches only a
+    folder, so such a link was committed (23e55f5) and a fast-forward then replaced the clone's real venv with a
+    link to itself. The ignore patterns match a link too, and nothing of the kind is tracked."""
+    import subprocess
+
+    patterns = {line.strip() for line in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()}
+    for name in (".venv", "venv", "node_modules"):
+        assert name in patterns, f".gitignore: {name!r} (no trailing slash: a symlink is no folder)"
+    tracked = subprocess.run(["git", "ls-files", "--", ".venv", "venv", "node_modules"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert tracked == [], tracked
