@@ -10,6 +10,7 @@ titles each step's Result with the step it belongs to.
 """
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import guide, steps
@@ -21,6 +22,7 @@ from .flows.preflight import DIAGNOSE_COLUMNS, NEEDED_ROLES, PLACEHOLDER_HOSTS, 
 from .flows.provisioning import DEFAULT, Provisioning
 from .flows.registry import calls as declared_calls, declared, discover
 from .flows.teardown import TEARDOWN_COLUMNS, Teardown
+from .exceptions import ValidationError
 from .results import Result
 from .state import SavedState, StateStore
 
@@ -367,9 +369,18 @@ class Setup:
         return self.teardown_flow.teardown(disconnect_timeout)
 
     # ------------------------------------------------------------------ all steps
-    def run_all(self, to: str = guide.DELIVERED_TO, text: str = guide.HELLO_TEXT) -> Iterator[Result]:
+    def run_all(self, to: str | None = None, text: str = guide.HELLO_TEXT) -> Iterator[Result]:
         """All the guide's steps in the step table's order (the 2018 guide's and today's A2P registration), each
-        run as its flow declares, yielding each step's Result (saved objects are reused)."""
+        run as its flow declares, yielding each step's Result (saved objects are reused).
+
+        ``to`` defaults to the sandbox's delivered number; on a real account (a real, billed text) to
+        ``BW_TO_NUMBER``, and without it nothing is run: the ValidationError names ``to``."""
+        if to is None:
+            to = guide.DELIVERED_TO if self.config.is_sandbox else os.environ.get(guide.TO_NUMBER_ENV, "").strip()
+        if not self.config.is_sandbox and not to:
+            raise ValidationError(f"to: empty: run_all on a real account sends a real, billed text to it. Fix: give "
+                                  f"to=your own mobile number, or set {guide.TO_NUMBER_ENV}", field="to",
+                                  fix=f"give to=your own mobile number, or set {guide.TO_NUMBER_ENV}")
         runs = {d.key: d.run for d in declared() if d.run is not None}
         for p in steps.STEPS:
             run = runs.get(p.key)

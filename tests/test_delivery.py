@@ -76,6 +76,14 @@ def _ready(setup: Setup) -> None:
     setup.assign_application()
     setup.order_numbers()
     setup.wait_for_order(timeout=10)
+    setup.register_a2p()  # a real account sends only from a number on a REGISTERED 10DLC campaign
+
+
+def _send_to_magic(setup: Setup, to: Any, text: str) -> Any:
+    """A send to the stand-in's magic failing numbers (555-01xx): a real account's send refuses fictional numbers
+    before the request (Messages.check_billed_send), so these go past that check, as the picture send does once it
+    has checked."""
+    return setup.message_flow.send_message(to, text, checked=True)
 
 
 def test_the_outcome_by_polling_and_the_receipt_at_the_receiver(real: Setup, rcv: Any) -> None:
@@ -87,11 +95,11 @@ def test_the_outcome_by_polling_and_the_receipt_at_the_receiver(real: Setup, rcv
 
     creds = load()
     assert creds is not None and app["OutboundCallbackCreds"]["UserId"] == creds.user
-    real.send_message("+19195550123", "hello")
+    real.send_message("+19192381234", "hello")
     words: list[str] = []
     outcome = real.delivery_status(timeout=10, on_poll=lambda w, _: words.append(w))
     assert outcome.final and outcome.delivered and outcome.status == "DELIVERED"
-    assert words[-1] == "+19195550123 DELIVERED"
+    assert words[-1] == "+19192381234 DELIVERED"
     assert real.saved["messages"][-1]["delivery"]["status"] == "DELIVERED"
     event = real.wait_for_event("message-delivered", timeout=10)  # the receiver stored the callback
     assert event["message"]["id"] == outcome.message_id
@@ -119,11 +127,11 @@ def test_a_strangers_refused_post_does_not_ask_to_recreate_the_application(real:
 
 def test_a_failed_message_per_recipient_with_its_code_explained(real: Setup, rcv: Any) -> None:
     _ready(real)
-    real.send_message(["+19195550123", "+12015550101"], "one of two fails")  # 0101: the 4720 magic number
+    _send_to_magic(real, ["+19192381234", "+12015550101"], "one of two fails")  # 0101: the 4720 magic number
     outcome = real.delivery_status(timeout=10)
     assert outcome.final and not outcome.delivered
     by_to = {r.to: r for r in outcome.recipients}
-    assert by_to["+19195550123"].status == "DELIVERED" and by_to["+19195550123"].error_code == 0
+    assert by_to["+19192381234"].status == "DELIVERED" and by_to["+19192381234"].error_code == 0
     assert by_to["+12015550101"].status == "FAILED" and by_to["+12015550101"].error_code == 4720
     failed = next(r for r in outcome.records() if r["status"] == "FAILED")
     assert failed["name"] == "invalid-destination-address" and "to number" in failed["fix"]
@@ -143,7 +151,7 @@ def test_the_pages_summaries_follow_the_real_outcome(real: Setup, rcv: Any) -> N
     said = " ".join(getattr(o, "data", "") or o._repr_html_() for o in seen)
     assert "holds no events yet" in said and "BW_CALLBACK_BASE_URL" in said, said[:500]
     page = Page("messages", setup=real, show=False)
-    real.send_message("+19195550123", "hello")
+    real.send_message("+19192381234", "hello")
     page.wait_for_event("message-delivered", timeout=10)
     sent_id = real.saved["messages"][-1]["id"]
     assert page.verdict()[0] == "done" and page.outcomes == [("done", f"message {sent_id} DELIVERED")]
@@ -153,7 +161,7 @@ def test_the_pages_summaries_follow_the_real_outcome(real: Setup, rcv: Any) -> N
     kind, what, _ = events.verdict()
     assert kind == "done" and "receiver holds 1 event(s)" in what, what
     failing = Page("messages", setup=real, show=False)
-    sent = real.send_message("+12015550101", "fails")  # 0101: the 4720 magic number
+    sent = _send_to_magic(real, "+12015550101", "fails")  # 0101: the 4720 magic number
     failing.wait_for_event("message-delivered", message_id=sent.id, timeout=10)
     kind, what, _ = failing.verdict()
     assert kind != "done" and "FAILED" in what, (kind, what)
@@ -165,7 +173,7 @@ def test_the_pages_summaries_follow_the_real_outcome(real: Setup, rcv: Any) -> N
 @pytest.mark.slow
 def test_a_poll_meeting_429_waits_as_told(real: Setup, rcv: Any) -> None:
     _ready(real)
-    real.send_message("+19195550123", "rate limited")
+    real.send_message("+19192381234", "rate limited")
     sandbox_settings_url = real.config.dashboard_url[:-4]
     r = control(sandbox_settings_url, "PUT", "/_sandbox/settings",
                 json={"fail_next": {"status": 429, "count": 1, "retry_after": 7, "methods": ["GET"]}})
@@ -228,13 +236,13 @@ def test_sandbox_list_messages_follows_the_callbacks_lifecycle(clean_sandbox: An
     enum = _spec_enum("messageStatusEnum")
     assert set(MESSAGE_STATUSES) == set(enum)  # every documented status has a meaning and a verdict
     sandbox_settings(clean_sandbox, delivery_delay=600)
-    sent = real.send_message("+12015550101", "later")
+    sent = _send_to_magic(real, "+12015550101", "later")
     item = real.messaging.list_messages(messageId=sent.id).records[0]
     assert item["messageStatus"] == "SENDING" and item["errorCode"] == 0
     assert item["messageStatus"] in enum and item["messageDirection"] == "OUTBOUND"
     assert real.events() == []  # no callback before the status changes
     sandbox_settings(clean_sandbox, delivery_delay=0)
-    sent = real.send_message("+12015550101", "now")
+    sent = _send_to_magic(real, "+12015550101", "now")
     item = real.messaging.list_messages(messageId=sent.id).records[0]
     assert item["messageStatus"] == "FAILED" and item["errorCode"] == 4720
     event = real.wait_for_event("message-failed", message_id=sent.id, timeout=10)

@@ -150,6 +150,7 @@ def test_a_real_account_refuses_a_fictional_destination_before_any_request(real:
     monkeypatch.delenv(guide.TO_NUMBER_ENV, raising=False)
     monkeypatch.setenv("BW_CALLBACK_BASE_URL", "https://abc123.trycloudflare.com")
     _ready(real)
+    real.register_a2p()  # a real account sends only from a number on a REGISTERED 10DLC campaign
     page = Page("messages", setup=real, show=False)
     form = page.message_form()
     assert form.values["to"] == "" and "to" in form.errors  # no fictional default on a billed account
@@ -271,6 +272,7 @@ def test_real_account_cells_that_only_the_sandbox_can_do_say_one_thing_each(real
 
     monkeypatch.setenv("BW_CALLBACK_BASE_URL", "https://abc123.trycloudflare.com")
     _ready(real)
+    real.register_a2p()  # a real account sends only from a number on a REGISTERED 10DLC campaign
     real.send_message("+19192381234", "hello")  # the send step, done
     page = Page("events", setup=real, show=False)
     with capture() as seen:

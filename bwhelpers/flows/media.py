@@ -72,6 +72,9 @@ class MediaFlow:
         """Send an MMS: ``media`` items are URLs (sent as they are) or local files / bytes (checked, uploaded, then
         sent by their media URL); default the last uploaded picture, else the project's picture."""
         items = check_media_list(media) if media is not None else []
+        messages = Messages(self.ctx)
+        st = self.ctx.state
+        messages.check_billed_send(to, self.ctx.sending_number(from_, st), st)  # before the upload, too
         if not items:
             saved = self.ctx.state.media
             items = [saved[-1].url] if saved and saved[-1].url else [PROJECT_PICTURE]
@@ -84,7 +87,7 @@ class MediaFlow:
                 urls.append(self.upload(item).data["url"])
             else:
                 urls.append(item)
-        result = Messages(self.ctx).send_message(to, text, from_, media=urls)
+        result = messages.send_message(to, text, from_, media=urls, checked=True)
         with self.ctx.edit() as st:
             for m in st.media:
                 if m.url in urls:

@@ -7,7 +7,7 @@ import time
 import warnings
 from typing import Any, Callable
 
-from .. import steps
+from .. import statuses, steps
 from ..codes import new_callback_urls
 from ..checks import check_bool, check_int, check_number, check_str
 from ..exceptions import (BandwidthError, MissingPrerequisiteError, UnknownMessageError, ValidationError,
@@ -15,7 +15,8 @@ from ..exceptions import (BandwidthError, MissingPrerequisiteError, UnknownMessa
 from ..events import EVENT_TYPES, dedupe_events, event_key  # THE identity of an event (re-exported)
 from ..polling import poll
 from ..results import Result
-from ..state import Message, now_iso
+from ..phone import fictional, loose_e164, real_destination_problem
+from ..state import Message, SavedState, now_iso
 from .registry import StepFlow, declare
 from .context import FlowContext, prereq
 
@@ -81,11 +82,18 @@ class Messages:
 
     # ------------------------------------------------------------------ sending
     def send_message(self, to: Any, text: str | None, from_: str | None = None, media: Any = None,
-                     tag: str | None = None, save: bool = True) -> Result:
-        """Send from a saved number with the saved application id; ``save`` records it as the send step's."""
+                     tag: str | None = None, save: bool = True, checked: bool = False) -> Result:
+        """Send from a saved number with the saved application id; ``save`` records it as the send step's.
+        On a real account the send is checked first (:meth:`check_billed_send`) unless ``checked`` says the caller
+        did it (the picture send checks before it uploads)."""
         st = self.ctx.state  # (read once: the application and the number)
         app_id = self.ctx.need_application(st).id or ""
         from_ = self.ctx.sending_number(from_, st)
+        if not checked and not self.ctx.config.is_sandbox:
+            from ..messaging import validate_message
+
+            validate_message(to, text, from_, app_id, media, tag)  # a typo is named before the checks' requests
+            self.check_billed_send(to, from_, st)
         result = self.ctx.messaging.send_message(to, text, from_, app_id, media=media, tag=tag)
         if result.id:
             if len(_SENT) >= 64:
@@ -106,8 +114,13 @@ class Messages:
         check_int(concurrency, "concurrency")
         if progress is not None:
             check_bool(progress, "progress")
-        app_id = self.ctx.need_application().id
-        from_ = self.ctx.sending_number(from_)
+        st = self.ctx.state
+        app_id = self.ctx.need_application(st).id
+        from_ = self.ctx.sending_number(from_, st)
+        if isinstance(rows_or_recipients, (list, tuple)) and all(isinstance(r, str) for r in rows_or_recipients):
+            self.check_billed_send(list(rows_or_recipients), from_, st)
+        else:
+            self.check_billed_send([], from_, st)
         if rate == "auto":
             rate = self.sandbox_rate_limit()
         elif isinstance(rate, str):
@@ -116,6 +129,43 @@ class Messages:
         return self.ctx.messaging.bulk_send(rows_or_recipients, text=text, from_=from_, application_id=app_id,
                                             concurrency=concurrency, rate=rate,
                                             progress=self.ctx.progress if progress is None else progress)
+
+    def check_billed_send(self, to: Any, from_: str, st: SavedState | None = None) -> None:
+        """On a real account every send is billed: refuse, before the send, what can only fail there. A fictional
+        555-01xx destination (it reaches nobody), a sender that is not one of the account's numbers (4405), a
+        local sender not SUCCESS on a REGISTERED 10DLC campaign (4476), a toll-free sender not VERIFIED (4795).
+        Each is a ValidationError naming the field, the problem and the fix. The sender's A2P status is read
+        (as diagnose does) unless the saved A2P step lists it as done; a status that cannot be read (a credential
+        without the Campaign Management role) lets the send go. The sandbox answers all of these itself."""
+        if self.ctx.config.is_sandbox:
+            return
+        for number in (to if isinstance(to, (list, tuple)) else [to]):
+            if fictional(number):
+                raise ValidationError(f"to: {real_destination_problem(number)}. Fix: give your own mobile number "
+                                      "(BW_TO_NUMBER for a headless run)", field="to",
+                                      fix="give your own mobile number as to")
+        sender = loose_e164(from_)
+        if not sender.startswith("+"):
+            return  # not a phone number: the send's own validation names it
+        st = st if st is not None else self.ctx.state
+        account = self.ctx.config.account_id
+        if sender not in st.numbers:
+            in_service = {loose_e164(n) for n in self.ctx.dashboard.list_in_service_numbers().numbers}
+            if sender not in in_service:
+                mine = ", ".join(st.numbers) or f"none saved: order one ({steps.ref('orders')})"
+                raise ValidationError(
+                    f"from_: {sender} is not a number of account {account}: Bandwidth would accept the text and "
+                    f"then fail it with 4405 (unknown from number). Fix: send from one of your numbers ({mine})",
+                    field="from_", fix=f"send from one of your numbers ({mine})")
+        a2p = st.a2p
+        if a2p is not None and a2p.status == statuses.COMPLETE and sender in a2p.numbers:
+            return
+        from .a2p import A2PFlow
+
+        row = A2PFlow(self.ctx).check(sender)
+        if not row["ok"]:
+            raise ValidationError(f"from_: {row['finding']}; not sent (it would be billed and fail). "
+                                  f"Fix: {row['fix']}", field="from_", fix=row["fix"])
 
     def sandbox_rate_limit(self) -> float | None:
         """The sandbox's per-account messages/second limit (None when unlimited or not the sandbox)."""
