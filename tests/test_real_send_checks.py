@@ -120,3 +120,38 @@ def test_a_fictional_destination_is_refused_by_the_python_api_on_a_real_account(
     _refused(lambda: next(steps), "to", "BW_TO_NUMBER")
     assert fresh.current.application is None, "run_all created objects before refusing"
     assert len(world.sent()) == before
+
+
+def test_a_wait_for_a_callback_that_cannot_come_says_what_list_messages_says(world: World, isolated_env: Path) -> None:
+    """No callback receiver runs (no public URL): the wait for message-delivered times out, and its cause says the
+    status listMessages reports (the README's polling path) instead of only pointing at delivery_status()."""
+    from bwhelpers.exceptions import WaitTimeoutError
+
+    s = world.setup()
+    sent = s.send_message(ME, "where is my receipt")
+    assert s.delivery_status(timeout=10).status == "DELIVERED"
+    with pytest.raises(WaitTimeoutError) as caught:
+        s.wait_for_event("message-delivered", message_id=sent.id, timeout=0.2)
+    text = str(caught.value)
+    assert f"listMessages says {ME} DELIVERED" in text and "the text arrived" in text, text
+    assert caught.value.fix and "delivery_status()" in caught.value.fix
+
+
+def test_a_sender_is_not_refused_when_the_credential_cannot_read_the_numbers(world: World) -> None:
+    """A Messaging-only API credential cannot list the account's numbers (403): the check cannot tell, so the send
+    goes (the service decides), as diagnose does with a status it cannot read."""
+    c = world.handle.credentials
+    r = control(world.handle.url, "POST", "/_sandbox/credentials",
+                json={"account_id": c["account_id"], "client_id": "messaging-only", "client_secret": "Msg-0nly-Secret",
+                      "roles": ["Messaging"]})
+    assert r.status_code in (200, 201), r.text
+    s = world.setup()
+    first = s.current.numbers[0]
+    url = world.handle.url
+    only = Setup(Config(target="real", dashboard_url=f"{url}/api", messaging_url=f"{url}/api/v2",
+                        token_url=f"{url}/api/v1/oauth2/token", platform_url=f"{url}/api/v2",
+                        account_id=c["account_id"], site_id=c["site_id"], client_id="messaging-only",
+                        client_secret="Msg-0nly-Secret"),
+                 StateStore(world.state.with_name("state-messaging-only.json")), progress=False)
+    assert only.current.numbers == []  # a fresh state: the sender is not a saved number, so its ownership is read
+    only.message_flow.check_billed_send(ME, first)  # that read is refused (403): no verdict, no ValidationError

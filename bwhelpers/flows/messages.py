@@ -150,8 +150,12 @@ class Messages:
         st = st if st is not None else self.ctx.state
         account = self.ctx.config.account_id
         if sender not in st.numbers:
-            in_service = {loose_e164(n) for n in self.ctx.dashboard.list_in_service_numbers().numbers}
-            if sender not in in_service:
+            try:
+                in_service: set[str] | None = {loose_e164(n) for n in
+                                               self.ctx.dashboard.list_in_service_numbers().numbers}
+            except BandwidthError:  # cannot tell (a credential without the Numbers role): the send decides
+                in_service = None
+            if in_service is not None and sender not in in_service:
                 mine = ", ".join(st.numbers) or f"none saved: order one ({steps.ref('orders')})"
                 raise ValidationError(
                     f"from_: {sender} is not a number of account {account}: Bandwidth would accept the text and "
@@ -276,6 +280,24 @@ class Messages:
                                    description=cause, fix=fix)
         return event
 
+    def polled_status(self, message_id: str) -> str:
+        """What listMessages says of the message now (one poll, on a real account), as the start of a cause: the
+        status needs no callback, so a wait that timed out still says whether the text arrived. "" when it cannot
+        be read."""
+        from .delivery import delivery_status
+
+        try:
+            outcome = delivery_status(self.ctx, message_id, timeout=0)
+        except BandwidthError:
+            return ""
+        if not outcome.recipients:
+            return ""
+        each = ", ".join(f"{r.to} {r.status}" + (f" {r.error_code}" if r.error_code else "")
+                         for r in outcome.recipients)
+        meaning = ("the text arrived, only its callback is missing" if outcome.delivered else
+                   "it will not be delivered" if outcome.final else "it is still on its way")
+        return f"listMessages says {each} ({meaning}); "
+
     def why_no_event(self, type: str, message_id: str | None) -> tuple[str, str]:
         """The likely reason an event did not arrive, judged from the state, and its fix."""
         if not message_id:
@@ -324,13 +346,14 @@ class Messages:
         if control is None:
             from .delivery import receiver
 
+            said = self.polled_status(message_id) if type != "message-received" else ""
             if receiver(self.ctx) is None:
-                return ("events go to the application's callback URL on the real service, and no callback receiver "
-                        "of bwhelpers runs here", "set BW_CALLBACK_BASE_URL (README 'Using a real Bandwidth "
+                return (said + "events go to the application's callback URL on the real service, and no callback "
+                        "receiver of bwhelpers runs here", "set BW_CALLBACK_BASE_URL (README 'Using a real Bandwidth "
                         "account'), or read the status by polling (delivery_status())")
-            return ("the callback receiver has not received it: Bandwidth may be retrying, or the public URL does not "
-                    "reach the receiver", "run diagnose() (the receiver's checks), and read the status by polling "
-                    "(delivery_status())")
+            return (said + "the callback receiver has not received it: Bandwidth may be retrying, or the public URL "
+                    "does not reach the receiver", "run diagnose() (the receiver's checks), and read the status by "
+                    "polling (delivery_status())")
         return ("the event has not reached the application's callback URL yet",
                 f"run this cell again: it waits for the same message (or give it a longer timeout=...); if it "
                 f"never comes, run diagnose() in notebook {steps.page('teardown').notebook[:2]}")
