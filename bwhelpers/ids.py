@@ -31,6 +31,9 @@ KINDS: dict[str, tuple[re.Pattern[str], str]] = {
     "name": (_NAME, "letters, digits, '.', '_', '~' or '-' (at most 100)"),
 }
 
+#: the ids a user types (the account's, not ones a step saved): their own example and where they come from
+_ACCOUNT_IDS = {"account_id": ("'9900000'", "BW_ACCOUNT_ID"), "site_id": ("'9901'", "BW_SITE_ID")}
+
 
 def require_id(value: Any, field: str, kind: str = "digits") -> str:
     """``value`` as the id text, or :class:`ValidationError` naming ``field`` (never a request)."""
@@ -46,7 +49,11 @@ def require_id(value: Any, field: str, kind: str = "digits") -> str:
         raise ValidationError(f"{field}: {text[:60]!r} is not an id: dot segments, slashes and %-escapes would "
                               f"leave the resource's path; give {expected}", field=field)
     if not pattern.fullmatch(text):
-        raise ValidationError(f"{field}: {text[:60]!r} is not an id; give {expected}", field=field)
+        if kind == "digits" and field in _ACCOUNT_IDS:
+            example, variable = _ACCOUNT_IDS[field]
+            expected = f"digits only, like {example} (check {variable} or the form's field)"
+        raise ValidationError(f"{field}: {text[:60]!r} is not an id. Fix: give {expected}", field=field,
+                              fix=f"give {expected}")
     return text
 
 

@@ -4,6 +4,8 @@ The clients point at a closed port: reaching the network would raise TransportEr
 """
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -194,3 +196,17 @@ def test_the_order_form_and_the_client_accept_the_same_criteria(criterion: str, 
         client_ok = False
         assert exc.field == criterion
     assert form_ok == client_ok == ok
+
+
+def test_a_mistyped_account_or_site_id_is_named_with_its_own_example_and_where_it_came_from(
+        offline_config: Any) -> None:
+    """review-real-account R4: an account id example was the site's ('9901') and no fix was named; still no
+    request (offline_config points at a closed port: a request would be a TransportError)."""
+    with pytest.raises(ValidationError) as caught:
+        DashboardClient(offline_config.replace(account_id="55512a4")).get_site()
+    text = str(caught.value)
+    assert caught.value.field == "account_id" and "'55512a4' is not an id. Fix:" in text, text
+    assert "like '9900000'" in text and "BW_ACCOUNT_ID" in text and caught.value.fix, text
+    with pytest.raises(ValidationError) as caught:
+        DashboardClient(offline_config.replace(site_id="24a80")).get_site()
+    assert caught.value.field == "site_id" and "like '9901'" in str(caught.value) and "BW_SITE_ID" in str(caught.value)
