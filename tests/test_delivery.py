@@ -164,7 +164,7 @@ def test_the_pages_summaries_follow_the_real_outcome(real: Setup, rcv: Any) -> N
     sent = _send_to_magic(real, "+12015550101", "fails")  # 0101: the 4720 magic number
     failing.wait_for_event("message-delivered", message_id=sent.id, timeout=10)
     kind, what, _ = failing.verdict()
-    assert kind != "done" and "FAILED" in what, (kind, what)
+    assert kind != "done" and "FAILED (4720): the message did not reach the phone" in what, (kind, what)
     # the receiver's loopback URL is named for what it is, not as a "placeholder"
     finding = {r["check"]: r for r in real.diagnose()}["callback URL"]["finding"]
     assert "loopback" in finding and "BW_CALLBACK_BASE_URL" in finding and "placeholder" not in finding

@@ -264,8 +264,9 @@ class EventsMixin(PageBase):
             body += "<div>Run this cell again after that; the status is kept by Bandwidth.</div>"
         elif outcome.delivered:
             kind, title = "ok", "DELIVERED"
-        elif outcome.final:
-            kind, title = "error", f"{outcome.status}: the message did not reach the phone"
+        elif outcome.final:  # the code(s) in the title too: a headless run's one-line cause names them
+            codes = ", ".join(sorted({str(r.error_code) for r in outcome.recipients if r.error_code}))
+            kind, title = "error", f"{outcome.status}{f' ({codes})' if codes else ''}: the message did not reach the phone"
         elif not outcome.recipients:
             kind, title = "warn", f"The message is not listed after {timeout:g} s"
             body += "<div>listMessages can lag behind a send; run this cell again in a minute.</div>"
