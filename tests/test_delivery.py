@@ -200,6 +200,8 @@ def test_no_callback_url_on_a_real_account_says_what_to_set(real: Setup, monkeyp
         real.create_application()
     text = str(info.value)
     assert "BW_CALLBACK_BASE_URL" in text and "InboundCallbackUrl" in text and "step 1" in text
+    # review-real-account R5: the README's "polling needs no public URL", said where the run stops
+    assert "No public URL at all?" in text and "polling listMessages" in text, text
     assert "application" not in real.saved
     assert real.dashboard.list_applications().records in ([], None)
 

@@ -94,7 +94,9 @@ def missing_callback_url(field: str) -> ValidationError:
         "texts and delivery receipts there), and none was given. Fix: start a public URL that reaches the callback "
         "receiver (`python -m bwhelpers receiver` plus a tunnel: README 'Using a real Bandwidth account'); to set "
         f"BW_CALLBACK_BASE_URL to it, {SET_CALLBACK_BASE}; then run "
-        f"{p.ref} again; or type your own server's https URL in the form", field=field,
+        f"{p.ref} again; or type your own server's https URL in the form. No public URL at all? Any https URL of a "
+        "server you control will do: the send step reads the outcome by polling listMessages, only the callbacks "
+        "are then not shown here", field=field,
         fix=f"set BW_CALLBACK_BASE_URL, then run {p.ref} again")
 
 
