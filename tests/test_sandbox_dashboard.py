@@ -775,6 +775,14 @@ def test_search_magic_areas(dash: XmlSession, params: dict[str, str], count: int
 
 # == orders ======================================================================================
 
+def disconnect_body(*tns: str, extra: str = "") -> str:
+    """A DisconnectTelephoneNumberOrder of ``tns`` (``extra``: more elements of its order type)."""
+    numbers = "".join(f"<TelephoneNumber>{tn}</TelephoneNumber>" for tn in tns)
+    return ("<DisconnectTelephoneNumberOrder><DisconnectTelephoneNumberOrderType><TelephoneNumberList>"
+            f"{numbers}</TelephoneNumberList>{extra}</DisconnectTelephoneNumberOrderType>"
+            "</DisconnectTelephoneNumberOrder>")
+
+
 def order_body(site: str, peer: str | None, inner: str, extra: str = "") -> str:
     return f"<Order>{inner}<SiteId>{site}</SiteId>{f'<PeerId>{peer}</PeerId>' if peer else ''}{extra}</Order>"
 
@@ -1157,10 +1165,7 @@ def test_disconnects(dash: XmlSession) -> None:
     assert lst["TotalCount"] == "1" and lst["OrderIdUserIdDate"][0]["OrderId"] == did
     assert dash.get("/disconnects/nope").status_code == 404
     # a number that is no longer in service is accepted (201) and fails later with 5006; the other one goes
-    r = dash.post("/disconnects", "<DisconnectTelephoneNumberOrder><DisconnectTelephoneNumberOrderType>"
-                                  f"<TelephoneNumberList><TelephoneNumber>{tns[0]}</TelephoneNumber>"
-                                  f"<TelephoneNumber>{tns[1]}</TelephoneNumber></TelephoneNumberList>"
-                                  "</DisconnectTelephoneNumberOrderType></DisconnectTelephoneNumberOrder>")
+    r = dash.post("/disconnects", disconnect_body(tns[0], tns[1]))
     assert r.status_code == 201, r.text
     oid = dash.xml(r)["DisconnectTelephoneNumberOrderResponse"]["orderRequest"]["id"]
     got = dash.xml(dash.get(f"/disconnects/{oid}"))["DisconnectTelephoneNumberOrderResponse"]
@@ -1178,10 +1183,7 @@ def test_disconnects(dash: XmlSession) -> None:
 
 def test_disconnect_mode_outside_the_enum_is_5084(dash: XmlSession) -> None:
     """numbers-errors.mdx 5084 "DisconnectMode '%s' is invalid. Valid values are: ..." (the sandbox said 1003)."""
-    r = dash.post("/disconnects", "<DisconnectTelephoneNumberOrder><DisconnectTelephoneNumberOrderType>"
-                                  "<TelephoneNumberList><TelephoneNumber>9195551234</TelephoneNumber></TelephoneNumberList>"
-                                  "<DisconnectMode>bogus</DisconnectMode></DisconnectTelephoneNumberOrderType>"
-                                  "</DisconnectTelephoneNumberOrder>")
+    r = dash.post("/disconnects", disconnect_body("9195551234", extra="<DisconnectMode>bogus</DisconnectMode>"))
     assert r.status_code == 400, r.text
     (error,) = err_list(dash, r, "DisconnectTelephoneNumberOrderResponse")
     assert error["Code"] == "5084" and error["Description"].startswith("DisconnectMode 'bogus' is invalid."), error
@@ -1189,10 +1191,7 @@ def test_disconnect_mode_outside_the_enum_is_5084(dash: XmlSession) -> None:
 
 def test_disconnect_other_accounts_number_is_5006(dash: XmlSession, dash_b: XmlSession) -> None:
     tn = dash.order_numbers(dash.create_peer(), "919")[0]
-    r = dash_b.post("/disconnects", "<DisconnectTelephoneNumberOrder><DisconnectTelephoneNumberOrderType>"
-                                    f"<TelephoneNumberList><TelephoneNumber>{tn}</TelephoneNumber>"
-                                    "</TelephoneNumberList></DisconnectTelephoneNumberOrderType>"
-                                    "</DisconnectTelephoneNumberOrder>")
+    r = dash_b.post("/disconnects", disconnect_body(tn))
     assert r.status_code == 201, r.text
     oid = dash_b.xml(r)["DisconnectTelephoneNumberOrderResponse"]["orderRequest"]["id"]
     got = dash_b.xml(dash_b.get(f"/disconnects/{oid}"))["DisconnectTelephoneNumberOrderResponse"]

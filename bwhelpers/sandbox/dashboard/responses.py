@@ -112,6 +112,16 @@ class DashboardHandler(BaseHandler):
         log.warning(text)
         self.add_header("X-Sandbox-Warning", text.encode("latin-1", "replace").decode("latin-1"))
 
+    def required_name(self, node: dict[str, Any], key: str, root: str, label: str) -> str:
+        """``node[key]``, a site's or a location's name: required (1003 naming ``key``); one longer than the
+        documented 10 characters is accepted with a warning."""
+        name = _t(node.get(key))
+        if not name:
+            raise exc.Required(key, root)
+        if len(name) > 10:
+            self.warn(f"{label} '{name}' is longer than 10 characters (the documented maximum); accepted")
+        return name
+
     async def check_callback_urls(self, doc: dict[str, Any]) -> None:
         """Every callback URL of an application against the callback URL policy (and the addresses its host
         resolves to now): a refused one is 12803 naming the field, why and the fix."""
@@ -310,11 +320,7 @@ class SitesHandler(DashboardHandler):
     def post(self, account_id: str) -> None:
         self.begin(account_id)
         node = _dict(self.body("Site"))
-        name = _t(node.get("Name"))
-        if not name:
-            raise exc.Required("Name", exc.SITE)
-        if len(name) > 10:
-            self.warn(f"Site Name '{name}' is longer than 10 characters (the documented maximum); accepted")
+        name = self.required_name(node, "Name", exc.SITE, "Site Name")
         address = _dict(node.get("Address")) or None
         site = models.create_site(self.db, account_id, name, _t(node.get("Description")) or None,
                                   _t(node.get("CustomerName")) or None, address)
@@ -336,11 +342,7 @@ class SiteHandler(DashboardHandler):
         self.begin(account_id)
         self.site(account_id, site_id)
         node = _dict(self.body("Site"))
-        name = _t(node.get("Name"))
-        if not name:
-            raise exc.Required("Name", exc.SITE)
-        if len(name) > 10:
-            self.warn(f"Site Name '{name}' is longer than 10 characters (the documented maximum); accepted")
+        name = self.required_name(node, "Name", exc.SITE, "Site Name")
         site = models.update_site(self.db, account_id, site_id, name, _t(node.get("Description")) or None,
                                   _t(node.get("CustomerName")) or None, _dict(node.get("Address")) or None)
         self.send_xml(exc.SITE, {"Site": site})
@@ -370,11 +372,7 @@ class SipPeersHandler(DashboardHandler):
         self.begin(account_id)
         self.site(account_id, site_id)
         node = _dict(self.body("SipPeer"))
-        name = _t(node.get("PeerName"))
-        if not name:
-            raise exc.Required("PeerName", exc.PEER)
-        if len(name) > 10:
-            self.warn(f"PeerName '{name}' is longer than 10 characters (numbers.yml maxLength); accepted")
+        name = self.required_name(node, "PeerName", exc.PEER, "PeerName")
         is_default = _bool(node.get("IsDefaultPeer"), "IsDefaultPeer", exc.PEER, default=False)
         extra = {k: v for k, v in node.items() if k not in ("PeerName", "PeerId", "Description", "IsDefaultPeer")}
         peer_id = models.create_peer(self.db, account_id, site_id, name, _t(node.get("Description")) or None,
