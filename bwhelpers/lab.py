@@ -52,8 +52,11 @@ def lab_command(args: Sequence[str] = (), *, root: bool | None = None) -> list[s
     """The ``jupyter lab`` command line for ``args`` (default: the project as the root, opening 00_start_here)."""
     args = list(args)
     cmd = [sys.executable, "-m", "jupyter", "lab"]
-    if not any(not a.startswith("-") for a in args) and not any("default_url" in a for a in args):
-        folder = Path.cwd()
+    folder = Path.cwd()
+    # a path to open is an argument that names a file or folder: `--port 8899` gives jupyter lab the port as a
+    # separate word, which is no path (it took the landing page away: the URL printed was the Launcher's)
+    paths = [a for a in args if not a.startswith("-") and (folder / a).exists()]
+    if not paths and not any("default_url" in a for a in args):
         if (folder / DEFAULT_NOTEBOOK).is_file():
             # the project stays the server's root (the Postman downloads in ../exports are served), and the URL
             # the server prints and opens lands on 00_start_here, not on the Launcher

@@ -28,6 +28,10 @@ def test_the_launcher_opens_00_with_the_project_as_root(monkeypatch: pytest.Monk
     cmd = lab_command([], root=False)
     assert "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb" in cmd
     assert not any(a.endswith(".ipynb") and not a.startswith("--") for a in cmd)
+    # an option's value given as its own word is no path to open: the landing page stays 00_start_here's
+    assert "--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb" in lab_command(["--port", "8899"], root=False)
+    # a notebook given to open is opened instead
+    assert not any("default_url" in a for a in lab_command(["notebooks/01_create_application.ipynb"], root=False))
 
 
 def _executed(tmp: Path) -> dict:
